@@ -1,0 +1,3 @@
+from modeltrail.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""``modeltrail experiments|runs|pipelines|executables|executions|artifacts list|show|delete``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, print_json, resolve
+
+COLUMNS: dict[str, list[str]] = {
+    "experiments": ["id", "name", "version", "createTime"],
+    "runs": ["id", "name", "status", "createTime", "experiment"],
+    "pipelines": ["id", "name", "version", "uri"],
+    "executables": ["id", "name", "version", "uri"],
+    "executions": ["id", "name", "kind", "status", "startTime", "run"],
+    "artifacts": ["id", "name", "version", "kind", "uri", "createTime"],
+}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text[:19] if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T" else text
+
+
+def _add_group(plural: str) -> None:
+    group = typer.Typer(help=f"List, show and delete {plural}.", no_args_is_help=True)
+    app.add_typer(group, name=plural)
+
+    @group.command("list")
+    def list_(
+        filter: Annotated[list[str], typer.Option("--filter", "-f", help="FIELD:OP:VALUE, repeatable")] = [],  # noqa: B006
+        sort: Annotated[str | None, typer.Option(help="field, '-' in front for descending")] = None,
+        limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+        url: UrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """List, filtered and sorted (see docs/api.md for the filter language)."""
+        with connect(url) as conn:
+            page = conn.get(f"/api/v1/{plural}", filter=filter, sort=sort, limit=min(limit, 1000), count=True)
+        if as_json:
+            print_json(page)
+            return
+        table = Table(*COLUMNS[plural], title=f"{plural} ({len(page['items'])} of {page['total']})")
+        for item in page["items"]:
+            table.add_row(*(_cell(item.get(c)) for c in COLUMNS[plural]))
+        console.print(table)
+        if page.get("nextCursor"):
+            console.print(f"[yellow]{page['total'] - len(page['items'])} more match; raise --limit or "
+                          "narrow --filter[/yellow]")
+
+    @group.command("show")
+    def show(ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None,
+             as_json: JsonOption = False) -> None:
+        """Show one, every field."""
+        with connect(url) as conn:
+            item = conn.get(f"/api/v1/{plural}/{resolve(conn, plural, ref)}")
+        if as_json:
+            print_json(item)
+            return
+        table = Table("field", "value", show_header=False, title=f"{plural[:-1]} {item['name']}")
+        for key, value in item.items():
+            table.add_row(key, str(value) if not isinstance(value, dict | list) else _compact(value))
+        console.print(table)
+
+    @group.command("delete")
+    def delete(ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None) -> None:
+        """Delete one (refused while lineage depends on it)."""
+        with connect(url) as conn:
+            entity_id = resolve(conn, plural, ref)
+            conn.delete(f"/api/v1/{plural}/{entity_id}")
+        console.print(f"deleted {plural[:-1]} {entity_id}")
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+for _plural in COLUMNS:
+    _add_group(_plural)

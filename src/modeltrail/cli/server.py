@@ -1,0 +1,77 @@
+"""``modeltrail server`` and ``modeltrail db``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from modeltrail.cli.common import app, console, err_console
+from modeltrail.store.database import (
+    DEFAULT_URL,
+    Database,
+    SchemaOutdated,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="MODELTRAIL_DATABASE_URL",
+        help="sqlite:///file.db (default: modeltrail.db here) or postgresql+psycopg://user@host/db",
+    ),
+]
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    database_url: DatabaseUrl = DEFAULT_URL,
+    strict_kinds: Annotated[
+        bool, typer.Option("--strict-kinds", help="Refuse artifacts of kinds nobody registered.")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the API server (and the web UI) on DATABASE_URL."""
+    import uvicorn
+
+    from modeltrail.server.app import create_app
+    from modeltrail.services.metadata import Metadata
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        metadata = Metadata.open(database_url, strict_kinds=strict_kinds)
+    except SchemaOutdated as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
+                  f"on http://{host}:{port}")
+    uvicorn.run(create_app(metadata), host=host, port=port, log_level=log_level, access_log=False)
+
+
+db = typer.Typer(help="Create, inspect and migrate a database.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+@db.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = DEFAULT_URL,
+               revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Migrate the database schema to this version of modeltrail."""
+    database = Database(database_url)
+    before = current_revision(database.engine)
+    upgrade(database.engine, revision)
+    console.print(f"schema upgraded: {before or 'empty'} -> {current_revision(database.engine)}")
+
+
+@db.command("current")
+def db_current(database_url: DatabaseUrl = DEFAULT_URL) -> None:
+    """Print the schema revision of the database and the one this code needs."""
+    database = Database(database_url)
+    console.print(f"database: {current_revision(database.engine) or 'empty'}; "
+                  f"code: {head_revision(database.engine)}")

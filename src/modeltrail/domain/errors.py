@@ -1,0 +1,61 @@
+"""Domain errors. The server maps each to one RFC 9457 problem type; the SDK maps back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ModeltrailError(Exception):
+    """Base of every error modeltrail raises on purpose."""
+
+    type_slug = "error"
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra
+
+
+class NotFound(ModeltrailError):
+    type_slug, status, title = "not-found", 404, "Not found"
+
+
+class Conflict(ModeltrailError):
+    """The request contradicts what is stored (an id reused with other content, referrers)."""
+
+    type_slug, status, title = "conflict", 409, "Conflict"
+
+
+class PreconditionFailed(ModeltrailError):
+    """An If-Match revision no longer matches: someone else wrote in between."""
+
+    type_slug, status, title = "precondition-failed", 412, "Precondition failed"
+
+
+class InvalidInput(ModeltrailError):
+    """The request is well-formed JSON but its content is not acceptable."""
+
+    type_slug, status, title = "invalid-input", 422, "Invalid input"
+
+
+class InvalidKindAttributes(InvalidInput):
+    type_slug, title = "invalid-kind-attributes", "Attributes break the kind's schema"
+
+
+class IncompatibleKind(InvalidInput):
+    type_slug, title = "incompatible-kind-version", "Kind version is not backward compatible"
+
+
+class UnknownKind(InvalidInput):
+    type_slug, title = "unknown-kind", "Unknown artifact kind"
+
+
+class CycleDetected(InvalidInput):
+    type_slug, title = "cycle", "The relation would form a cycle"
+
+
+class Unavailable(ModeltrailError):
+    type_slug, status, title = "unavailable", 503, "Database unavailable"

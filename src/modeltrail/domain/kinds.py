@@ -1,0 +1,186 @@
+"""The artifact-kind registry's rules: schema checks and backward compatibility of versions.
+
+A kind is a name, an integer version and a JSON Schema (draft 2020-12) for the kind's own
+attributes. Nothing here knows any particular kind: the built-in ``dataset``, ``model``,
+``metrics`` and ``event`` are data (``builtin_kinds``), registered like a user's kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKindAttributes
+
+# A property whose schema carries this keyword holds the id of another artifact; the store keeps
+# it as a relation (metrics -> the artifact it measures, deployment -> the model it serves).
+REFERENCE_KEYWORD = "x-artifact-reference"
+
+OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
+
+
+def check_schema(schema: dict[str, Any]) -> None:
+    """Refuse a schema that is not a valid draft 2020-12 object schema."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        pointer = "/schema/" + "/".join(str(p) for p in exc.absolute_path)
+        raise InvalidInput(
+            f"schema is not a valid JSON Schema: {exc.message}",
+            errors=[{"pointer": pointer.rstrip("/"), "detail": exc.message}],
+        ) from None
+    if schema.get("type", "object") != "object":
+        raise InvalidInput(
+            "a kind's schema must describe an object",
+            errors=[{"pointer": "/schema/type", "detail": "must be 'object'"}],
+        )
+
+
+def validate_attributes(kind: str, version: int, schema: dict[str, Any], attributes: Any) -> None:
+    """Raise InvalidKindAttributes with the JSON pointer of every failing attribute."""
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    failures = sorted(validator.iter_errors(attributes), key=lambda e: list(e.absolute_path))
+    if not failures:
+        return
+    errors = [
+        {
+            "pointer": "/attributes" + "".join(f"/{p}" for p in e.absolute_path),
+            "detail": e.message,
+        }
+        for e in failures
+    ]
+    raise InvalidKindAttributes(
+        f"{len(errors)} attribute(s) break the schema of kind '{kind}' version {version}",
+        errors=errors,
+    )
+
+
+def reference_properties(schema: dict[str, Any]) -> list[str]:
+    """Names of the top-level properties that hold references to other artifacts."""
+    props = schema.get("properties", {})
+    return [name for name, sub in props.items() if isinstance(sub, dict) and sub.get(REFERENCE_KEYWORD)]
+
+
+_ANNOTATION_KEYWORDS = {"title", "description", "examples", "default", "$comment", "deprecated"}
+
+
+def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -> None:
+    """A new version may only add optional attributes or relax constraints.
+
+    Every document valid under ``old`` must stay valid under ``new``. The check is structural
+    and conservative: a change it cannot prove harmless is refused, naming where.
+    """
+    where = path or "/"
+    for key, old_value in old.items():
+        if key in _ANNOTATION_KEYWORDS or key == REFERENCE_KEYWORD:
+            continue
+        if key not in new:
+            continue  # dropping a constraint relaxes it
+        new_value = new[key]
+        if key == "properties":
+            for prop, sub in old_value.items():
+                if prop in new_value:
+                    check_compatible(sub, new_value[prop], f"{path}/properties/{prop}")
+            continue
+        if key == "required":
+            added = sorted(set(new_value) - set(old_value))
+            if added:
+                raise _incompatible(where, f"makes attribute(s) {', '.join(added)} required")
+            continue
+        if key in {"items", "additionalProperties"} and isinstance(old_value, dict):
+            if isinstance(new_value, dict):
+                check_compatible(old_value, new_value, f"{path}/{key}")
+            elif new_value is False:
+                raise _incompatible(where, f"forbids what '{key}' allowed")
+            continue
+        if key == "additionalProperties" and old_value is False:
+            continue  # anything new is a relaxation of 'false'
+        if key == "type":
+            old_types = {old_value} if isinstance(old_value, str) else set(old_value)
+            new_types = {new_value} if isinstance(new_value, str) else set(new_value)
+            if "integer" in old_types and "number" in new_types:
+                old_types.discard("integer")
+            if not old_types <= new_types:
+                raise _incompatible(where, f"changes type from {old_value!r} to {new_value!r}")
+            continue
+        if key == "enum":
+            removed = [v for v in old_value if v not in new_value]
+            if removed:
+                raise _incompatible(where, f"removes allowed value(s) {removed!r}")
+            continue
+        if key in {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"}:
+            if new_value > old_value:
+                raise _incompatible(where, f"raises {key} from {old_value} to {new_value}")
+            continue
+        if key in {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"}:
+            if new_value < old_value:
+                raise _incompatible(where, f"lowers {key} from {old_value} to {new_value}")
+            continue
+        if new_value != old_value:
+            raise _incompatible(where, f"changes '{key}'")
+    for key in new:
+        if key in _ANNOTATION_KEYWORDS or key in old or key == REFERENCE_KEYWORD:
+            continue
+        if key == "properties":
+            continue  # new optional attributes
+        if key == "additionalProperties" and new[key] is not False:
+            continue
+        raise _incompatible(where, f"adds the constraint '{key}'")
+
+
+def _incompatible(where: str, what: str) -> IncompatibleKind:
+    return IncompatibleKind(
+        f"the new version {what} at {where}; register it under a new name instead",
+        errors=[{"pointer": "/schema" + ("" if where == "/" else where), "detail": what}],
+    )
+
+
+def _kind(name: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "schema": {"type": "object", "properties": properties, "additionalProperties": True},
+    }
+
+
+def builtin_kinds() -> list[dict[str, Any]]:
+    """The four kinds of thesis Tables 6.8-6.11, as plain registrations."""
+    string_map = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+    return [
+        _kind(
+            "dataset",
+            "A dataset (thesis Table 6.8).",
+            {"type": {"type": "string", "description": "storage type, e.g. Blob, SQL, HDFS"}},
+        ),
+        _kind(
+            "model",
+            "A trained model (thesis Table 6.9).",
+            {
+                "type": {"type": "string", "description": "e.g. Linear Regression, SVM, CNN"},
+                "framework": {
+                    "type": "object",
+                    "description": "framework and version as a pair",
+                    "properties": {"value1": {"type": "string"}, "value2": {"type": "string"}},
+                },
+                "hyperParameters": string_map,
+                "inputSchema": {"type": "string"},
+                "outputSchema": {"type": "string"},
+            },
+        ),
+        _kind(
+            "metrics",
+            "A metric of another artifact (thesis Table 6.10).",
+            {
+                "reference": {"type": "string", "format": "uuid", REFERENCE_KEYWORD: True},
+                "schema": {"type": "string", "description": "how to read value: number, vector, ..."},
+                "value": {"type": ["string", "number", "boolean", "array", "object", "null"]},
+            },
+        ),
+        _kind(
+            "event",
+            "What started a run (thesis Table 6.11).",
+            {"cause": {"type": "string", "description": "e.g. manual, schedule, data change"}},
+        ),
+    ]

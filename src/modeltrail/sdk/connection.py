@@ -1,0 +1,115 @@
+"""One way to reach a store: a server over HTTP, or a database opened in-process.
+
+Both speak the same HTTP API: in embedded mode the server application runs inside this
+process behind an in-memory transport, so the SDK and the CLI have one code path, and the
+embedded store validates exactly what a server would.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import httpx
+
+from modeltrail.errors import ModeltrailError, ServerUnreachable, from_problem
+
+RETRY_STATUSES = {502, 503, 504}
+
+
+def is_server_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def resolve_target(target: str | None) -> str:
+    """``--url`` / ``MODELTRAIL_URL`` / the embedded store in the working directory."""
+    return target or os.environ.get("MODELTRAIL_URL") or "sqlite:///modeltrail.db"
+
+
+class Connection:
+    """Sends API requests, retries what is safe to retry, raises typed errors."""
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.25,
+        strict_kinds: bool = False,
+    ) -> None:
+        self.target = resolve_target(target)
+        self.retries = retries
+        self.backoff = backoff
+        token = token or os.environ.get("MODELTRAIL_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._metadata = None
+        if is_server_url(self.target):
+            self.http = httpx.Client(base_url=self.target.rstrip("/"), timeout=timeout, headers=headers)
+        else:
+            from starlette.testclient import TestClient
+
+            from modeltrail.server.app import create_app
+            from modeltrail.services.metadata import Metadata
+
+            self._metadata = Metadata.open(self.target, strict_kinds=strict_kinds)
+            self.http = TestClient(create_app(self._metadata), base_url="http://embedded",
+                                   raise_server_exceptions=True, headers=headers)
+
+    @property
+    def embedded(self) -> bool:
+        return self._metadata is not None
+
+    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
+                headers: dict[str, str] | None = None, retry: bool = True) -> httpx.Response:
+        """Send one request. Connection errors and 502/503/504 are retried with backoff:
+        every write the API offers is idempotent when the client chooses the id."""
+        attempts = self.retries + 1 if retry else 1
+        for attempt in range(attempts):
+            try:
+                response = self.http.request(method, path, json=json, params=params, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt + 1 >= attempts:
+                    raise ServerUnreachable(f"no answer from {self.target}: {exc}") from exc
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt + 1 >= attempts:
+                    break
+            time.sleep(self.backoff * (2**attempt))
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"detail": response.text}
+            raise from_problem(response.status_code, body)
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self.request("GET", path, params=clean).json()
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any:
+        response = self.request("POST", path, json=body, **kw)
+        return response.json() if response.content else None
+
+    def patch(self, path: str, body: Any, *, revision: int | None = None) -> Any:
+        headers = {"If-Match": f'"{revision}"'} if revision is not None else None
+        return self.request("PATCH", path, json=body, headers=headers).json()
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
+    def close(self) -> None:
+        self.http.close()
+        if self._metadata is not None:
+            self._metadata.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+__all__ = ["Connection", "ModeltrailError", "is_server_url", "resolve_target"]

@@ -1,0 +1,65 @@
+"""Dependencies the routers share: the store, list options, If-Match revisions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+from modeltrail.services.metadata import Metadata
+
+
+def get_metadata(request: Request) -> Metadata:
+    return request.app.state.metadata  # type: ignore[no-any-return]
+
+
+MetadataDep = Annotated[Metadata, Depends(get_metadata)]
+
+
+def list_options(
+    filter: Annotated[
+        list[str],
+        Query(
+            description="FIELD:OP:VALUE, repeatable; OP is eq ne lt le gt ge in prefix contains. "
+            "FIELD may be a dotted path: annotations.KEY, configuration.KEY, attributes.a.b",
+            max_length=1000,
+        ),
+    ] = [],  # noqa: B006 - FastAPI copies defaults
+    sort: Annotated[
+        str | None, Query(description="field to sort on, '-' in front for descending", max_length=1000)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(description="nextCursor of the previous page", max_length=4096)] = None,
+    count: Annotated[bool, Query(description="also count every match (slower on large stores)")] = False,
+) -> ListOptions:
+    return ListOptions(
+        filters=tuple(parse_filters(filter)), sort=parse_sort(sort), limit=limit, cursor=cursor, count=count
+    )
+
+
+ListOptionsDep = Annotated[ListOptions, Depends(list_options)]
+
+
+def if_match(
+    value: Annotated[str | None, Header(alias="If-Match", description="the ETag you read")] = None,
+) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(
+            f"If-Match must be an ETag this server issued, not {value!r}",
+            errors=[{"pointer": "/If-Match", "in": "header", "detail": "not a revision ETag"}],
+        ) from None
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match)]
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'

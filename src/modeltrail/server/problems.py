@@ -1,0 +1,92 @@
+"""RFC 9457 problem details: every error the API answers has this one shape.
+
+``{"type", "title", "status", "detail", "instance", "errors": [{"pointer", "detail"}]}`` with
+media type ``application/problem+json``. Domain errors are mapped here once; nothing else in
+the server builds an error body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modeltrail.domain.errors import ModeltrailError
+
+log = logging.getLogger("modeltrail.server")
+
+TYPE_BASE = "https://modeltrail.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(
+    status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None, **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _pointer(loc: tuple[Any, ...]) -> tuple[str, str]:
+    where = str(loc[0]) if loc else "body"
+    parts = [str(p) for p in loc[1:]]
+    return where, "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        where, pointer = _pointer(tuple(e.get("loc", ())))
+        item = {"pointer": pointer, "detail": e.get("msg", "invalid")}
+        if where != "body":
+            item["in"] = where
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ModeltrailError)
+    async def domain_error(request: Request, exc: ModeltrailError) -> JSONResponse:
+        headers = {"Retry-After": "5"} if exc.status == 503 else None
+        return problem(
+            exc.status, exc.type_slug, exc.title, exc.detail, instance=request.url.path,
+            errors=exc.errors, headers=headers, **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        fields = ", ".join(e["pointer"] for e in errors[:5])
+        return problem(
+            422, "validation", "Invalid request", f"{len(errors)} field(s) are invalid: {fields}",
+            instance=request.url.path, errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large", 401: "unauthorized",
+                403: "forbidden"}.get(exc.status_code, "http-error")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem(exc.status_code, slug, detail, detail, instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Never leak a stack trace or SQL: log it, answer a generic problem.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal", "Internal error", "the server failed; the error was logged",
+                       instance=request.url.path)

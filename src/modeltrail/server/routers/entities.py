@@ -1,0 +1,86 @@
+"""CRUD and list endpoints for the six entity types, built from one description of each.
+
+(No ``from __future__ import annotations`` here: FastAPI reads the closure's model types from
+the endpoint signatures.)
+"""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Response, status
+
+from modeltrail.domain.models import Page
+from modeltrail.server.deps import IfMatchDep, ListOptionsDep, MetadataDep, etag
+from modeltrail.services.metadata import ENTITIES, EntityType
+
+
+def _camel(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+def entity_router(etype: EntityType) -> APIRouter:
+    router = APIRouter(prefix=f"/{etype.plural}", tags=[_camel(etype.plural)])
+    name, Cap = etype.name, _camel(etype.name)
+    Create, Update, Model = etype.create_model, etype.update_model, etype.model
+    IdPath = Annotated[uuid.UUID, Path(description=f"the {name}'s id")]
+
+    @router.post(
+        "",
+        response_model=Model,
+        status_code=status.HTTP_201_CREATED,
+        operation_id=f"create{Cap}",
+        summary=f"Create a {name}",
+        description="Send an `id` of your own to make the create idempotent: a retry with the "
+        "same content answers 200 with the stored entity, different content 409.",
+        responses={200: {"description": "already stored (an idempotent retry)"}},
+    )
+    def create(body: Annotated[Create, Body()], meta: MetadataDep, response: Response) -> Any:  # type: ignore[valid-type]
+        result, created = meta.create(name, body)
+        response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        response.headers["Location"] = f"/api/v1/{etype.plural}/{result.id}"
+        response.headers["ETag"] = etag(result.revision)
+        return result
+
+    @router.get("", response_model=Page[Model], operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
+                summary=f"List {etype.plural}, filtered, sorted and paged")
+    def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
+        return meta.list(name, options)
+
+    @router.get("/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read a {name}")
+    def read(entity_id: IdPath, meta: MetadataDep, response: Response) -> Any:
+        result = meta.read(name, entity_id)
+        response.headers["ETag"] = etag(result.revision)
+        return result
+
+    @router.patch(
+        "/{entity_id}",
+        response_model=Model,
+        operation_id=f"update{Cap}",
+        summary=f"Change a {name}",
+        description="Only the fields sent are changed. Send `If-Match` with the ETag you read "
+        "so that a concurrent change is refused (412) instead of overwritten.",
+    )
+    def update(
+        entity_id: IdPath, body: Annotated[Update, Body()], meta: MetadataDep, revision: IfMatchDep,  # type: ignore[valid-type]
+        response: Response,
+    ) -> Any:
+        result = meta.update(name, entity_id, body, if_match=revision)
+        response.headers["ETag"] = etag(result.revision)
+        return result
+
+    @router.delete(
+        "/{entity_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        operation_id=f"delete{Cap}",
+        summary=f"Delete a {name}",
+        description="Refused with 409 and the list of referrers while lineage depends on it.",
+    )
+    def delete(entity_id: IdPath, meta: MetadataDep) -> Response:
+        meta.delete(name, entity_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router
+
+
+def routers() -> list[APIRouter]:
+    return [entity_router(e) for e in ENTITIES.values()]

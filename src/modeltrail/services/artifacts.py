@@ -1,0 +1,239 @@
+"""Artifacts of every kind: validated against their kind, fingerprinted, related."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import kinds as rules
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.fingerprint import artifact_fingerprint
+from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate, Page
+from modeltrail.services.common import (
+    check_revision,
+    existing_for_retry,
+    get_or_404,
+    list_page,
+    refuse_if_referenced,
+)
+from modeltrail.services.kinds import kind_for_artifact, read_latest_kind
+from modeltrail.store.listing import Fields
+from modeltrail.store.tables import (
+    ArtifactReferenceRow,
+    ArtifactRow,
+    ExecutionInputRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    FlagRow,
+    KindRow,
+    RunRow,
+    utcnow,
+)
+
+
+def _produced_in_runs(ids: list[uuid.UUID]) -> Any:
+    return ArtifactRow.id.in_(
+        select(ExecutionOutputRow.artifact_id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(ExecutionRow.run_id.in_(ids))
+    )
+
+
+def _in_runs(ids: list[uuid.UUID]) -> Any:
+    """Artifacts a run read or wrote, and the events that triggered it."""
+    used = (
+        select(ExecutionInputRow.artifact_id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionInputRow.execution_id)
+        .where(ExecutionRow.run_id.in_(ids))
+    )
+    events = select(RunRow.event_id).where(RunRow.id.in_(ids))
+    return or_(_produced_in_runs(ids), ArtifactRow.id.in_(used), ArtifactRow.id.in_(events))
+
+
+def _in_experiments(ids: list[uuid.UUID]) -> Any:
+    return _in_runs(select(RunRow.id).where(RunRow.experiment_id.in_(ids)))  # type: ignore[arg-type]
+
+
+ARTIFACT_FIELDS = Fields(
+    columns={
+        "id": ArtifactRow.id,
+        "name": ArtifactRow.name,
+        "version": ArtifactRow.version,
+        "kind": ArtifactRow.kind,
+        "kindVersion": ArtifactRow.kind_version,
+        "createTime": ArtifactRow.create_time,
+        "description": ArtifactRow.description,
+        "uri": ArtifactRow.uri,
+        "fingerprint": ArtifactRow.fingerprint,
+        "revision": ArtifactRow.revision,
+    },
+    documents={"annotations": ArtifactRow.annotations, "attributes": ArtifactRow.attributes},
+    default_document="attributes",
+    relations={
+        "run": _in_runs,
+        "experiment": _in_experiments,
+        "producedBy": lambda ids: ArtifactRow.id.in_(
+            select(ExecutionOutputRow.artifact_id).where(ExecutionOutputRow.execution_id.in_(ids))
+        ),
+        "consumedBy": lambda ids: ArtifactRow.id.in_(
+            select(ExecutionInputRow.artifact_id).where(ExecutionInputRow.execution_id.in_(ids))
+        ),
+        "references": lambda ids: ArtifactRow.id.in_(
+            select(ArtifactReferenceRow.artifact_id).where(ArtifactReferenceRow.target_id.in_(ids))
+        ),
+    },
+)
+
+
+def to_artifact(row: ArtifactRow) -> Artifact:
+    return Artifact(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        kind=row.kind,
+        kind_version=row.kind_version,
+        create_time=row.create_time,
+        description=row.description,
+        uri=row.uri,
+        annotations=row.annotations,
+        attributes=row.attributes,
+        fingerprint=row.fingerprint,
+        revision=row.revision,
+    )
+
+
+def _fingerprint(
+    name: str, version: str, kind: str, description: str | None, uri: str | None,
+    annotations: dict[str, str], attributes: dict[str, Any],
+) -> str:
+    return artifact_fingerprint(
+        name=name, version=version, kind=kind, description=description, uri=uri,
+        annotations=annotations, attributes=attributes,
+    )
+
+
+def _validated_references(session: Session, kind: KindRow, attributes: dict[str, Any]) -> dict[str, uuid.UUID]:
+    """Validate the attributes against the kind; return the reference attributes as ids."""
+    rules.validate_attributes(kind.name, kind.version, kind.schema_, attributes)
+    refs: dict[str, uuid.UUID] = {}
+    for prop in rules.reference_properties(kind.schema_):
+        value = attributes.get(prop)
+        if value is None:
+            continue
+        pointer = f"/attributes/{prop}"
+        try:
+            target = uuid.UUID(str(value))
+        except ValueError:
+            raise InvalidInput(
+                f"attribute '{prop}' must be an artifact id",
+                errors=[{"pointer": pointer, "detail": "not a UUID"}],
+            ) from None
+        if session.get(ArtifactRow, target) is None:
+            raise InvalidInput(
+                f"attribute '{prop}' refers to artifact {target}, which does not exist",
+                errors=[{"pointer": pointer, "detail": f"artifact {target} does not exist"}],
+            )
+        refs[prop] = target
+    return refs
+
+
+def _store_references(session: Session, artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> None:
+    session.execute(delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == artifact_id))
+    session.add_all(
+        ArtifactReferenceRow(artifact_id=artifact_id, attribute=k, target_id=v) for k, v in refs.items()
+    )
+
+
+def create_artifact(session: Session, data: ArtifactCreate, *, strict_kinds: bool = False) -> tuple[Artifact, bool]:
+    fingerprint = _fingerprint(
+        data.name, data.version, data.kind, data.description, data.uri, data.annotations, data.attributes
+    )
+    existing = existing_for_retry(
+        session, ArtifactRow, data.id, "artifact", equal=lambda r: r.fingerprint == fingerprint
+    )
+    if existing:
+        return to_artifact(existing), False
+    kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
+    refs = _validated_references(session, kind, data.attributes)
+    row = ArtifactRow(
+        id=data.id or uuid.uuid4(),
+        name=data.name,
+        version=data.version,
+        kind=data.kind,
+        kind_version=kind.version,
+        create_time=data.create_time or utcnow(),
+        description=data.description,
+        uri=data.uri,
+        annotations=data.annotations,
+        attributes=data.attributes,
+        fingerprint=fingerprint,
+        revision=1,
+    )
+    session.add(row)
+    session.flush()
+    _store_references(session, row.id, refs)
+    session.flush()
+    return to_artifact(row), True
+
+
+def read_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:
+    return to_artifact(get_or_404(session, ArtifactRow, artifact_id, "artifact"))
+
+
+def update_artifact(
+    session: Session, artifact_id: uuid.UUID, data: ArtifactUpdate, *, if_match: int | None = None
+) -> Artifact:
+    row = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    check_revision(row, if_match, "artifact")
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return to_artifact(row)
+    if "attributes" in changes:
+        # Changed attributes are validated against the newest version of the kind.
+        kind = read_latest_kind(session, row.kind)
+        assert kind is not None
+        refs = _validated_references(session, kind, changes["attributes"])
+        row.kind_version = kind.version
+        _store_references(session, row.id, refs)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    fingerprint = _fingerprint(
+        row.name, row.version, row.kind, row.description, row.uri, row.annotations, row.attributes
+    )
+    if fingerprint != row.fingerprint:
+        row.fingerprint = fingerprint
+        row.revision += 1
+    session.flush()
+    return to_artifact(row)
+
+
+def artifact_referrers(session: Session, artifact_id: uuid.UUID) -> dict[str, list[Any]]:
+    return {
+        "producedBy": list(
+            session.scalars(select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id == artifact_id))
+        ),
+        "consumedBy": list(
+            session.scalars(select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id == artifact_id))
+        ),
+        "triggeredRuns": list(session.scalars(select(RunRow.id).where(RunRow.event_id == artifact_id))),
+        "referencedBy": list(
+            session.scalars(
+                select(ArtifactReferenceRow.artifact_id).where(ArtifactReferenceRow.target_id == artifact_id)
+            )
+        ),
+    }
+
+
+def delete_artifact(session: Session, artifact_id: uuid.UUID) -> None:
+    row = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    refuse_if_referenced("artifact", artifact_id, artifact_referrers(session, artifact_id))
+    session.execute(delete(FlagRow).where(FlagRow.artifact_id == artifact_id))
+    session.delete(row)
+
+
+def list_artifacts(session: Session, options: ListOptions) -> Page[Artifact]:
+    return list_page(session, ArtifactRow, ARTIFACT_FIELDS, to_artifact, options)

@@ -1,0 +1,317 @@
+"""Executions: one run of one executable, with the artifacts it read and wrote."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain.errors import CycleDetected, InvalidInput
+from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
+from modeltrail.services.common import (
+    check_revision,
+    existing_for_retry,
+    get_or_404,
+    list_page,
+    refuse_if_referenced,
+    require_existing,
+)
+from modeltrail.store.graph import executions_downstream, successors_reachable
+from modeltrail.store.listing import Fields
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ExecutableRow,
+    ExecutionInputRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    ExecutionSuccessorRow,
+    RunRow,
+    utcnow,
+)
+
+EXECUTION_FIELDS = Fields(
+    columns={
+        "id": ExecutionRow.id,
+        "run": ExecutionRow.run_id,
+        "executable": ExecutionRow.executable_id,
+        "name": ExecutionRow.name,
+        "version": ExecutionRow.version,
+        "kind": ExecutionRow.kind,
+        "uri": ExecutionRow.uri,
+        "status": ExecutionRow.status,
+        "createTime": ExecutionRow.create_time,
+        "startTime": ExecutionRow.start_time,
+        "endTime": ExecutionRow.end_time,
+        "fingerprint": ExecutionRow.fingerprint,
+        "reusedFrom": ExecutionRow.reused_from_id,
+        "revision": ExecutionRow.revision,
+    },
+    documents={"annotations": ExecutionRow.annotations, "configuration": ExecutionRow.configuration},
+    relations={
+        "experiment": lambda ids: ExecutionRow.run_id.in_(select(RunRow.id).where(RunRow.experiment_id.in_(ids))),
+        "inputArtifact": lambda ids: ExecutionRow.id.in_(
+            select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id.in_(ids))
+        ),
+        "outputArtifact": lambda ids: ExecutionRow.id.in_(
+            select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id.in_(ids))
+        ),
+    },
+)
+
+_COLUMNS = {"reused_from": "reused_from_id"}
+
+
+def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
+    """Inputs, outputs and successors of many executions in three queries."""
+    out: dict[str, dict[uuid.UUID, list[uuid.UUID]]] = {
+        "inputs": defaultdict(list), "outputs": defaultdict(list), "successors": defaultdict(list)
+    }
+    if not ids:
+        return out
+    for name, table, target in (
+        ("inputs", ExecutionInputRow, ExecutionInputRow.artifact_id),
+        ("outputs", ExecutionOutputRow, ExecutionOutputRow.artifact_id),
+    ):
+        for eid, aid in session.execute(
+            select(table.execution_id, target).where(table.execution_id.in_(ids)).order_by(table.position)
+        ):
+            out[name][eid].append(aid)
+    for eid, sid in session.execute(
+        select(ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id).where(
+            ExecutionSuccessorRow.execution_id.in_(ids)
+        )
+    ):
+        out["successors"][eid].append(sid)
+    return out
+
+
+def to_executions(session: Session, rows: list[ExecutionRow]) -> list[Execution]:
+    edges = edges_of(session, [r.id for r in rows])
+    return [
+        Execution(
+            id=r.id,
+            run=r.run_id,
+            executable=r.executable_id,
+            name=r.name,
+            version=r.version,
+            kind=r.kind,
+            uri=r.uri,
+            status=r.status,
+            create_time=r.create_time,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            input_artifacts=edges["inputs"].get(r.id, []),
+            output_artifacts=edges["outputs"].get(r.id, []),
+            successors=edges["successors"].get(r.id, []),
+            configuration=r.configuration,
+            annotations=r.annotations,
+            fingerprint=r.fingerprint,
+            reused_from=r.reused_from_id,
+            revision=r.revision,
+        )
+        for r in rows
+    ]
+
+
+def compute_fingerprint(
+    session: Session, executable_id: uuid.UUID, kind: str, configuration: dict[str, Any],
+    inputs: list[uuid.UUID],
+) -> str:
+    exe = session.get(ExecutableRow, executable_id)
+    assert exe is not None
+    input_prints = list(session.scalars(select(ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs))))
+    return execution_fingerprint(
+        executable_name=exe.name,
+        executable_version=exe.version,
+        executable_uri=exe.uri,
+        kind=kind,
+        configuration=configuration,
+        input_fingerprints=input_prints,
+    )
+
+
+def _check_edges(
+    session: Session, execution_id: uuid.UUID, inputs: list[uuid.UUID], outputs: list[uuid.UUID],
+    successors: list[uuid.UUID],
+) -> None:
+    for name, ids in (("inputArtifacts", inputs), ("outputArtifacts", outputs), ("successors", successors)):
+        if len(set(ids)) != len(ids):
+            raise InvalidInput(
+                f"{name} lists the same id twice", errors=[{"pointer": f"/{name}", "detail": "duplicate id"}]
+            )
+    require_existing(session, ArtifactRow, inputs, pointer="/inputArtifacts", what="artifact")
+    require_existing(session, ArtifactRow, outputs, pointer="/outputArtifacts", what="artifact")
+    require_existing(session, ExecutionRow, successors, pointer="/successors", what="execution")
+    both = set(inputs) & set(outputs)
+    if both:
+        raise CycleDetected(
+            "an execution cannot read the artifact it writes",
+            errors=[{"pointer": "/inputArtifacts", "detail": f"artifact {a} is also an output"} for a in both],
+        )
+    if execution_id in successors or execution_id in successors_reachable(session, successors):
+        raise CycleDetected(
+            f"execution {execution_id} would follow itself through its successors",
+            errors=[{"pointer": "/successors", "detail": "successor chain leads back to this execution"}],
+        )
+    if inputs:
+        # An input written downstream of this execution would make the artifact flow circular.
+        producers = set(
+            session.scalars(select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id.in_(inputs)))
+        )
+        if execution_id in producers or producers & executions_downstream(session, [execution_id]):
+            raise CycleDetected(
+                "an input artifact was derived from this execution's own outputs",
+                errors=[{"pointer": "/inputArtifacts", "detail": "artifact flow would form a cycle"}],
+            )
+
+
+def _set_edges(
+    session: Session, execution_id: uuid.UUID, *, inputs: list[uuid.UUID] | None = None,
+    outputs: list[uuid.UUID] | None = None, successors: list[uuid.UUID] | None = None,
+) -> None:
+    if inputs is not None:
+        session.execute(delete(ExecutionInputRow).where(ExecutionInputRow.execution_id == execution_id))
+        session.add_all(
+            ExecutionInputRow(execution_id=execution_id, artifact_id=a, position=i) for i, a in enumerate(inputs)
+        )
+    if outputs is not None:
+        session.execute(delete(ExecutionOutputRow).where(ExecutionOutputRow.execution_id == execution_id))
+        session.add_all(
+            ExecutionOutputRow(execution_id=execution_id, artifact_id=a, position=i) for i, a in enumerate(outputs)
+        )
+    if successors is not None:
+        session.execute(delete(ExecutionSuccessorRow).where(ExecutionSuccessorRow.execution_id == execution_id))
+        session.add_all(ExecutionSuccessorRow(execution_id=execution_id, successor_id=s) for s in successors)
+
+
+def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution, bool]:
+    content = data.model_dump(exclude={"id", "create_time"})
+    existing = existing_for_retry(
+        session, ExecutionRow, data.id, "execution",
+        equal=lambda r: to_executions(session, [r])[0].model_dump(include=set(content)) == content,
+    )
+    if existing:
+        return to_executions(session, [existing])[0], False
+    require_existing(session, RunRow, [data.run], pointer="/run", what="run", indexed=False)
+    require_existing(session, ExecutableRow, [data.executable], pointer="/executable", what="executable", indexed=False)
+    if data.reused_from is not None:
+        require_existing(
+            session, ExecutionRow, [data.reused_from], pointer="/reusedFrom", what="execution", indexed=False
+        )
+    execution_id = data.id or uuid.uuid4()
+    _check_edges(session, execution_id, data.input_artifacts, data.output_artifacts, data.successors)
+    row = ExecutionRow(
+        id=execution_id,
+        run_id=data.run,
+        executable_id=data.executable,
+        name=data.name,
+        version=data.version,
+        kind=data.kind,
+        uri=data.uri,
+        status=data.status,
+        create_time=utcnow(),
+        start_time=data.start_time,
+        end_time=data.end_time,
+        configuration=data.configuration,
+        annotations=data.annotations,
+        fingerprint=compute_fingerprint(
+            session, data.executable, data.kind, data.configuration, data.input_artifacts
+        ),
+        reused_from_id=data.reused_from,
+        revision=1,
+    )
+    session.add(row)
+    session.flush()
+    _set_edges(
+        session, row.id, inputs=data.input_artifacts, outputs=data.output_artifacts, successors=data.successors
+    )
+    session.flush()
+    return to_executions(session, [row])[0], True
+
+
+def read_execution(session: Session, execution_id: uuid.UUID) -> Execution:
+    return to_executions(session, [get_or_404(session, ExecutionRow, execution_id, "execution")])[0]
+
+
+def update_execution(
+    session: Session, execution_id: uuid.UUID, data: ExecutionUpdate, *, if_match: int | None = None
+) -> Execution:
+    row = get_or_404(session, ExecutionRow, execution_id, "execution")
+    check_revision(row, if_match, "execution")
+    current = to_executions(session, [row])[0]
+    changes = data.model_dump(exclude_unset=True)
+    inputs = changes.pop("input_artifacts", None)
+    outputs = changes.pop("output_artifacts", None)
+    successors = changes.pop("successors", None)
+    _check_edges(
+        session,
+        execution_id,
+        current.input_artifacts if inputs is None else inputs,
+        current.output_artifacts if outputs is None else outputs,
+        current.successors if successors is None else successors,
+    )
+    changed = False
+    for field, value in changes.items():
+        column = _COLUMNS.get(field, field)
+        if getattr(row, column) != value:
+            setattr(row, column, value)
+            changed = True
+    edges_changed = (
+        (inputs is not None and inputs != current.input_artifacts)
+        or (outputs is not None and outputs != current.output_artifacts)
+        or (successors is not None and successors != current.successors)
+    )
+    if edges_changed:
+        _set_edges(session, execution_id, inputs=inputs, outputs=outputs, successors=successors)
+    if changed or edges_changed:
+        row.revision += 1
+        session.flush()
+        row.fingerprint = compute_fingerprint(
+            session, row.executable_id, row.kind, row.configuration,
+            current.input_artifacts if inputs is None else inputs,
+        )
+    session.flush()
+    return to_executions(session, [row])[0]
+
+
+def add_edges(
+    session: Session, execution_id: uuid.UUID, *, inputs: list[uuid.UUID] = (),  # type: ignore[assignment]
+    outputs: list[uuid.UUID] = (),  # type: ignore[assignment]
+    successors: list[uuid.UUID] = (),  # type: ignore[assignment]
+) -> Execution:
+    """Attach more inputs, outputs or successors to an execution (already attached ones are
+    kept once, so repeating a call changes nothing)."""
+    current = read_execution(session, execution_id)
+    update = ExecutionUpdate(
+        input_artifacts=list(dict.fromkeys([*current.input_artifacts, *inputs])),
+        output_artifacts=list(dict.fromkeys([*current.output_artifacts, *outputs])),
+        successors=list(dict.fromkeys([*current.successors, *successors])),
+    )
+    return update_execution(session, execution_id, update)
+
+
+def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
+    row = get_or_404(session, ExecutionRow, execution_id, "execution")
+    refuse_if_referenced(
+        "execution",
+        execution_id,
+        {
+            "predecessors": list(
+                session.scalars(
+                    select(ExecutionSuccessorRow.execution_id).where(ExecutionSuccessorRow.successor_id == execution_id)
+                )
+            ),
+            "reusedBy": list(session.scalars(select(ExecutionRow.id).where(ExecutionRow.reused_from_id == execution_id))),
+        },
+    )
+    session.delete(row)
+
+
+def list_executions(session: Session, options: ListOptions) -> Page[Execution]:
+    page = list_page(session, ExecutionRow, EXECUTION_FIELDS, lambda r: r, options)
+    return Page(items=to_executions(session, page.items), next_cursor=page.next_cursor, total=page.total)

@@ -1,0 +1,161 @@
+"""The one entry point every front end uses: HTTP routers, the CLI, the SDK's embedded mode.
+
+``Metadata`` owns a database and runs each operation in one transaction, calling the plugin
+hooks around every write. ``ENTITIES`` describes the six entity types uniformly so that the
+front ends can offer the same create/read/update/delete/list on all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import models as m
+from modeltrail.domain.errors import Unavailable
+from modeltrail.domain.filters import ListOptions
+from modeltrail.services import artifacts, entities, executions
+from modeltrail.services.kinds import register_builtin_kinds
+from modeltrail.store.database import Database, ensure_schema
+
+log = logging.getLogger("modeltrail")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EntityType:
+    name: str
+    plural: str
+    create_model: type[BaseModel]
+    update_model: type[BaseModel]
+    model: type[BaseModel]
+    create: Callable[..., tuple[Any, bool]]
+    read: Callable[[Session, uuid.UUID], Any]
+    update: Callable[..., Any]
+    delete: Callable[[Session, uuid.UUID], None]
+    list: Callable[[Session, ListOptions], m.Page[Any]]
+
+
+ENTITIES: dict[str, EntityType] = {
+    e.name: e
+    for e in (
+        EntityType("experiment", "experiments", m.ExperimentCreate, m.ExperimentUpdate, m.Experiment,
+                   entities.create_experiment, entities.read_experiment, entities.update_experiment,
+                   entities.delete_experiment, entities.list_experiments),
+        EntityType("run", "runs", m.RunCreate, m.RunUpdate, m.Run,
+                   entities.create_run, entities.read_run, entities.update_run,
+                   entities.delete_run, entities.list_runs),
+        EntityType("pipeline", "pipelines", m.PipelineCreate, m.PipelineUpdate, m.Pipeline,
+                   entities.create_pipeline, entities.read_pipeline, entities.update_pipeline,
+                   entities.delete_pipeline, entities.list_pipelines),
+        EntityType("executable", "executables", m.ExecutableCreate, m.ExecutableUpdate, m.Executable,
+                   entities.create_executable, entities.read_executable, entities.update_executable,
+                   entities.delete_executable, entities.list_executables),
+        EntityType("execution", "executions", m.ExecutionCreate, m.ExecutionUpdate, m.Execution,
+                   executions.create_execution, executions.read_execution, executions.update_execution,
+                   executions.delete_execution, executions.list_executions),
+        EntityType("artifact", "artifacts", m.ArtifactCreate, m.ArtifactUpdate, m.Artifact,
+                   artifacts.create_artifact, artifacts.read_artifact, artifacts.update_artifact,
+                   artifacts.delete_artifact, artifacts.list_artifacts),
+    )
+}
+
+
+class Hooks(Protocol):
+    """What the plugin component offers the services (see ``modeltrail.plugins``)."""
+
+    def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel: ...
+
+    def stored(self, entity: str, action: str, result: BaseModel) -> None: ...
+
+
+class NoHooks:
+    def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
+        return data
+
+    def stored(self, entity: str, action: str, result: BaseModel) -> None:
+        return None
+
+
+class Metadata:
+    """Operations on one store, each in its own transaction."""
+
+    def __init__(self, db: Database, *, strict_kinds: bool = False, hooks: Hooks | None = None) -> None:
+        self.db = db
+        self.strict_kinds = strict_kinds
+        self.hooks: Hooks = hooks or NoHooks()
+
+    @classmethod
+    def open(cls, url: str, *, auto_upgrade: bool | None = None, **kwargs: Any) -> Metadata:
+        """Open a store, creating its schema and the built-in kinds if it is new."""
+        db = Database(url)
+        ensure_schema(db.engine, auto_upgrade=auto_upgrade)
+        meta = cls(db, **kwargs)
+        meta.call(register_builtin_kinds)
+        return meta
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with self.db.session() as session:
+                yield session
+        except (OperationalError, DBAPIError) as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise Unavailable("the database cannot be reached; try again shortly") from exc
+            raise
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a services function in one transaction."""
+        with self.session() as session:
+            return fn(session, *args, **kwargs)
+
+    # ------------------------------------------------------------ uniform entity operations
+
+    def create(self, entity: str, data: BaseModel) -> tuple[Any, bool]:
+        etype = ENTITIES[entity]
+        data = self._enrich(entity, "create", data)
+        extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
+        with self.session() as session:
+            result, created = etype.create(session, data, **extra)
+        if created:
+            self._stored(entity, "create", result)
+        return result, created
+
+    def read(self, entity: str, entity_id: uuid.UUID) -> Any:
+        return self.call(ENTITIES[entity].read, entity_id)
+
+    def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None) -> Any:
+        data = self._enrich(entity, "update", data)
+        result = self.call(ENTITIES[entity].update, entity_id, data, if_match=if_match)
+        self._stored(entity, "update", result)
+        return result
+
+    def delete(self, entity: str, entity_id: uuid.UUID) -> None:
+        self.call(ENTITIES[entity].delete, entity_id)
+
+    def list(self, entity: str, options: ListOptions) -> m.Page[Any]:
+        return self.call(ENTITIES[entity].list, options)
+
+    def _enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
+        try:
+            return self.hooks.enrich(entity, action, data)
+        except Exception:
+            # A plugin never costs the client its write: store what the client sent.
+            log.exception("plugin failed to enrich %s %s; storing it as sent", action, entity)
+            return data
+
+    def _stored(self, entity: str, action: str, result: BaseModel) -> None:
+        try:
+            self.hooks.stored(entity, action, result)
+        except Exception:
+            log.exception("plugin failed after %s %s; the write stands", action, entity)
+
+    def close(self) -> None:
+        self.db.dispose()

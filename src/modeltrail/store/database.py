@@ -1,0 +1,129 @@
+"""Opening a store: engines, sessions and the schema version check."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///modeltrail.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaOutdated(RuntimeError):
+    """The database's schema is older than this code."""
+
+
+def normalize_url(url: str) -> str:
+    """Accept a plain path for SQLite and the driverless PostgreSQL scheme."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that writes take
+        # the lock at the start of the transaction and concurrent writers queue, not fail.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun explicitly (see above)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(alembic_config(engine), revision)
+
+
+def ensure_schema(engine: Engine, *, auto_upgrade: bool | None = None) -> None:
+    """Create an empty database's schema; refuse an older one unless it may be upgraded.
+
+    A new database of either kind is created. An SQLite file with an older schema is upgraded
+    (it belongs to this process); a PostgreSQL database is shared with other servers, so its
+    upgrade is an explicit `modeltrail db upgrade`.
+    """
+    current = current_revision(engine)
+    head = head_revision(engine)
+    if current == head:
+        return
+    if auto_upgrade is None:
+        auto_upgrade = current is None or is_sqlite(engine)
+    if not auto_upgrade:
+        raise SchemaOutdated(
+            f"the database schema is at revision {current}, this modeltrail needs {head}; "
+            "run `modeltrail db upgrade --url <database url>` and start again"
+        )
+    upgrade(engine)
+
+
+class Database:
+    """An engine with its session factory: the one handle the services need."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, engine: Engine | None = None) -> None:
+        self.url = normalize_url(url)
+        self.engine = engine or create_db_engine(self.url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def database_url_from_env(default: str = DEFAULT_URL) -> str:
+    return os.environ.get("MODELTRAIL_DATABASE_URL", default)

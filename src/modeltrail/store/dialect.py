@@ -1,0 +1,61 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place.
+
+JSON access (text, number and sortable forms of a value inside a document column) is written
+once per dialect here; the rest of the store is dialect-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, String, Text, case, cast, func, literal, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
+
+_NUMERIC_RE = r"^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$"
+
+
+def _sqlite_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join('."' + p.replace('"', '""') + '"' for p in path)
+
+
+def json_text(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
+    """The value at ``path`` as text (numbers rendered as text), NULL where absent."""
+    if dialect == "postgresql":
+        return type_coerce(column, JSONB).op("#>>")(cast(list(path), _text_array()))
+    return cast(func.json_extract(column, _sqlite_path(path)), String)
+
+
+def json_number(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
+    """The value at ``path`` as a number where it is one (or a numeric string), else NULL."""
+    text = json_text(dialect, column, path)
+    if dialect == "postgresql":
+        return case((text.op("~")(_NUMERIC_RE), cast(text, Float)), else_=None)
+    raw = func.json_extract(column, _sqlite_path(path))
+    is_number = func.json_type(column, _sqlite_path(path)).in_(["integer", "real"])
+    numeric_text = func.trim(text).op("GLOB")("*[0-9]*") & ~func.trim(text).op("GLOB")(
+        "*[^0-9.eE+-]*"
+    )
+    return case((is_number, raw), (numeric_text, cast(text, Float)), else_=None)
+
+
+def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
+    """The value at ``path`` in a form with a total order of the dialect's own."""
+    if dialect == "postgresql":
+        return type_coerce(column, JSONB).op("#>")(cast(list(path), _text_array()))
+    return func.json_extract(column, _sqlite_path(path))
+
+
+def sortable_literal(dialect: str, value: Any) -> ColumnElement[Any]:
+    """A cursor value in the same form as ``json_sortable`` so that keyset comparison works."""
+    if dialect == "postgresql":
+        import orjson
+
+        return cast(literal(orjson.dumps(value).decode(), Text), JSONB)
+    return literal(value)
+
+
+def _text_array() -> Any:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return ARRAY(Text)

@@ -1,0 +1,244 @@
+"""Filtered, sorted, keyset-paginated listing of any entity table (FR1).
+
+Filters and sorts are translated into bound SQL expressions here, never by string
+concatenation; values are typed by the column they compare with.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.filters import Filter, Op, Sort
+from modeltrail.store import dialect as d
+from modeltrail.store.tables import UTCDateTime
+
+
+@dataclass
+class Fields:
+    """How wire field names of one entity map to its table.
+
+    ``columns`` are scalar columns; ``documents`` are JSON columns a dotted path may go into;
+    ``default_document`` receives paths whose first segment is nothing else (so that
+    ``hyperParameters.learning-rate`` means ``attributes.hyperParameters.learning-rate``).
+    ``relations`` are fields answered by a subquery (``run`` on artifacts).
+    """
+
+    columns: dict[str, InstrumentedAttribute[Any]]
+    documents: dict[str, InstrumentedAttribute[Any]] = field(default_factory=dict)
+    default_document: str | None = None
+    relations: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ListResult:
+    rows: list[Any]
+    next_cursor: str | None
+    total: int | None
+
+
+def _pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
+    return InvalidInput(
+        f"cannot use '{f.field}': {message}",
+        errors=[{"pointer": "/filter" if isinstance(f, Filter) else "/sort", "detail": message,
+                 "field": f.field}],
+    )
+
+
+def _resolve(fields: Fields, path: tuple[str, ...], f: Filter | Sort) -> tuple[str, Any, tuple[str, ...]]:
+    """('column', col, ()) or ('document', col, subpath) or ('relation', fn, ())."""
+    head = path[0]
+    if head in fields.columns:
+        if len(path) > 1:
+            raise _pointer_error(f, f"'{head}' has no sub-fields")
+        return "column", fields.columns[head], ()
+    if head in fields.documents:
+        if len(path) == 1:
+            raise _pointer_error(f, f"name a key inside '{head}', e.g. {head}.KEY")
+        return "document", fields.documents[head], path[1:]
+    if head in fields.relations and len(path) == 1:
+        return "relation", fields.relations[head], ()
+    if fields.default_document:
+        return "document", fields.documents[fields.default_document], path
+    known = sorted([*fields.columns, *fields.documents, *fields.relations])
+    raise _pointer_error(f, f"unknown field; known fields: {', '.join(known)}")
+
+
+def _typed(column: Any, value: str, f: Filter) -> Any:
+    python_type: type | None
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        python_type = None
+    if isinstance(column.type, UTCDateTime):
+        python_type = datetime
+    try:
+        if python_type is datetime:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if python_type is uuid.UUID:
+            return uuid.UUID(value)
+        if python_type is int:
+            return int(value)
+        if python_type is bool:
+            return value.lower() in {"true", "1", "yes"}
+    except ValueError as exc:
+        raise _pointer_error(f, f"'{value}' is not a valid {python_type.__name__}: {exc}") from None
+    return value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _compare(expr: Any, op: Op, value: Any) -> ColumnElement[bool]:
+    match op:
+        case Op.EQ:
+            return expr == value
+        case Op.NE:
+            return or_(expr != value, expr.is_(None))
+        case Op.LT:
+            return expr < value
+        case Op.LE:
+            return expr <= value
+        case Op.GT:
+            return expr > value
+        case Op.GE:
+            return expr >= value
+        case Op.IN:
+            return expr.in_(value)
+    raise AssertionError(op)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool]:
+    where, target, subpath = _resolve(fields, f.path, f)
+    if where == "relation":
+        if f.op not in (Op.EQ, Op.IN):
+            raise _pointer_error(f, "only eq and in are supported on this field")
+        values = f.value if isinstance(f.value, tuple) else (f.value,)
+        try:
+            ids = [uuid.UUID(v) for v in values]
+        except ValueError:
+            raise _pointer_error(f, "expects artifact/run/execution ids") from None
+        return target(ids)  # type: ignore[no-any-return]
+    if f.op in (Op.PREFIX, Op.CONTAINS):
+        expr = target if where == "column" else d.json_text(dialect, target, subpath)
+        pattern = _escape_like(str(f.value))
+        pattern = pattern + "%" if f.op is Op.PREFIX else "%" + pattern + "%"
+        return expr.ilike(pattern, escape="\\") if f.op is Op.CONTAINS else expr.like(pattern, escape="\\")
+    if where == "column":
+        if isinstance(f.value, tuple):
+            return _compare(target, f.op, [_typed(target, v, f) for v in f.value])
+        return _compare(target, f.op, _typed(target, f.value, f))
+    text = d.json_text(dialect, target, subpath)
+    values = f.value if isinstance(f.value, tuple) else (f.value,)
+    if f.op in (Op.EQ, Op.IN, Op.NE):
+        numeric = [float(v) for v in values if _is_number(v)]
+        matches = [text.in_(list(values))]
+        if numeric:
+            matches.append(d.json_number(dialect, target, subpath).in_(numeric))
+        hit = or_(*matches)
+        return or_(~hit, text.is_(None)) if f.op is Op.NE else hit
+    value = values[0]
+    if _is_number(value):
+        return _compare(d.json_number(dialect, target, subpath), f.op, float(value))
+    return _compare(text, f.op, value)
+
+
+# ---------------------------------------------------------------- cursors
+
+
+def _encode_cursor(value: Any, row_id: uuid.UUID) -> str:
+    if isinstance(value, datetime):
+        value = {"$dt": value.isoformat()}
+    raw = orjson.dumps([value, str(row_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, row_id = orjson.loads(raw)
+        if isinstance(value, dict) and "$dt" in value:
+            value = datetime.fromisoformat(value["$dt"])
+        return value, uuid.UUID(row_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidInput(
+            "the cursor is not one this server issued",
+            errors=[{"pointer": "/cursor", "detail": "malformed cursor"}],
+        ) from None
+
+
+def _after(expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool) -> ColumnElement[bool]:
+    """Rows strictly after (value, id) in the order: NULLs first ascending, last descending."""
+    if value is None:
+        tie = and_(expr.is_(None), (id_col < row_id) if descending else (id_col > row_id))
+        return tie if descending else or_(tie, expr.is_not(None))
+    if descending:
+        return or_(expr < value, and_(expr == value, id_col < row_id), expr.is_(None))
+    return or_(expr > value, and_(expr == value, id_col > row_id))
+
+
+def list_rows(
+    session: Session,
+    query: Select[Any],
+    *,
+    model: Any,
+    fields: Fields,
+    filters: list[Filter],
+    sort: Sort | None,
+    limit: int,
+    cursor: str | None = None,
+    count: bool = False,
+) -> ListResult:
+    dialect = session.get_bind().dialect.name
+    for f in filters:
+        query = query.where(filter_clause(dialect, fields, f))
+    total = None
+    if count:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+    sort = sort or Sort(("createTime",))
+    where, target, subpath = _resolve(fields, sort.path, sort)
+    if where == "relation":
+        raise _pointer_error(sort, "cannot sort on this field")
+    if where == "column":
+        expr, as_cursor = target, lambda v: v
+    else:
+        expr = d.json_sortable(dialect, target, subpath)
+        as_cursor = lambda v: None if v is None else d.sortable_literal(dialect, v)  # noqa: E731
+    id_col = model.id
+    if cursor:
+        value, row_id = _decode_cursor(cursor)
+        if where == "column" and value is not None:
+            value = _typed(target, str(value), Filter(sort.path, Op.EQ, str(value), str(sort)))
+        query = query.where(_after(expr, as_cursor(value), row_id, id_col, sort.descending))
+    if sort.descending:
+        query = query.order_by(expr.desc().nulls_last(), id_col.desc())
+    else:
+        query = query.order_by(expr.asc().nulls_first(), id_col.asc())
+    query = query.add_columns(expr.label("_sort_key")).limit(limit + 1)
+    result = session.execute(query).all()
+    more = len(result) > limit
+    result = result[:limit]
+    next_cursor = None
+    if more and result:
+        last = result[-1]
+        next_cursor = _encode_cursor(last._sort_key, last[0].id)
+    return ListResult([r[0] for r in result], next_cursor, total)

@@ -1,0 +1,205 @@
+"""The relational schema: one table per entity, one per structural relation.
+
+Structural metadata (which execution read or wrote which artifact, which execution follows
+which, which event started a run, which artifact a metric measures) is kept in edge tables so
+that lineage is a recursive query. Kind attributes, annotations and configurations are JSON
+documents (JSONB on PostgreSQL): the relational-plus-document hybrid of thesis 6.4.3.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Entity:
+    """Columns every entity has: identity, the thesis's administrative metadata, a revision."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(256), index=True)
+    version: Mapped[str] = mapped_column(String(256))
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    annotations: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
+    # Incremented on every update; served as the ETag that If-Match checks.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ExperimentRow(Entity, Base):
+    __tablename__ = "experiments"
+
+
+class ExecutableRow(Entity, Base):
+    __tablename__ = "executables"
+    uri: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class PipelineRow(Entity, Base):
+    __tablename__ = "pipelines"
+    uri: Mapped[str | None] = mapped_column(Text)
+
+
+class PipelineExecutableRow(Base):
+    __tablename__ = "pipeline_executables"
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    executable_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("executables.id"), index=True)
+
+
+class KindRow(Base):
+    __tablename__ = "kinds"
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    schema_: Mapped[dict[str, Any]] = mapped_column("schema", Document)
+    open: Mapped[bool] = mapped_column(Boolean, default=False)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArtifactRow(Entity, Base):
+    __tablename__ = "artifacts"
+    kind: Mapped[str] = mapped_column(String(256))
+    kind_version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    uri: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+
+    __table_args__ = (
+        Index("ix_artifacts_kind_create_time", "kind", "create_time", "id"),
+        Index("ix_artifacts_uri", "uri"),
+    )
+
+
+class RunRow(Entity, Base):
+    __tablename__ = "runs"
+    experiment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("experiments.id"), index=True)
+    uri: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    configuration: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    pipeline_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pipelines.id"), index=True)
+    # The trigger: the artifact (recommended: of kind event) that started the run.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("artifacts.id"), index=True)
+
+
+class ExecutionRow(Entity, Base):
+    __tablename__ = "executions"
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id"), index=True)
+    executable_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("executables.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(256), index=True)
+    uri: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    configuration: Mapped[dict[str, Any]] = mapped_column(Document, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # Set when this execution did not compute but reused another's outputs (FR6).
+    reused_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("executions.id"))
+
+
+class ExecutionInputRow(Base):
+    __tablename__ = "execution_inputs"
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    artifact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_execution_inputs_artifact", "artifact_id", "execution_id"),)
+
+
+class ExecutionOutputRow(Base):
+    __tablename__ = "execution_outputs"
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    artifact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artifacts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index("ix_execution_outputs_artifact", "artifact_id", "execution_id"),)
+
+
+class ExecutionSuccessorRow(Base):
+    __tablename__ = "execution_successors"
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    successor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("executions.id"), primary_key=True)
+    __table_args__ = (Index("ix_execution_successors_successor", "successor_id"),)
+
+
+class ArtifactReferenceRow(Base):
+    """An attribute of one artifact that names another (metrics -> measured artifact)."""
+
+    __tablename__ = "artifact_references"
+    artifact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    attribute: Mapped[str] = mapped_column(String(256), primary_key=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artifacts.id"), index=True)
+
+
+class FlagRow(Base):
+    """An artifact marked as bad (FR5): everything downstream of it is affected."""
+
+    __tablename__ = "flags"
+    artifact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

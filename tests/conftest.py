@@ -1,0 +1,150 @@
+"""Fixtures by topic. Every store and API test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL is reached at ``MODELTRAIL_TEST_POSTGRES`` (default: the local server on
+127.0.0.1:5432, user postgres); each test process gets a database of its own, emptied between
+tests, so parallel runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from modeltrail.server.app import create_app
+from modeltrail.services.kinds import register_builtin_kinds
+from modeltrail.services.metadata import Metadata
+from modeltrail.store.tables import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+POSTGRES_ADMIN = os.environ.get("MODELTRAIL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test process, dropped at the end."""
+    name = f"modeltrail_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_metadata(postgres_url: str) -> Iterator[Metadata]:
+    meta = Metadata.open(postgres_url)
+    yield meta
+    meta.close()
+
+
+def _empty(meta: Metadata) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with meta.db.engine.begin() as conn:
+        if meta.db.dialect == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f"DELETE FROM {t}"))
+    meta.call(register_builtin_kinds)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def metadata(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Metadata]:
+    """The store under test, on each database in turn, empty but for the built-in kinds."""
+    if request.param == "sqlite":
+        meta = Metadata.open(f"sqlite:///{tmp_path / 'store.db'}")
+        yield meta
+        meta.close()
+    else:
+        meta = request.getfixturevalue("postgres_metadata")
+        _empty(meta)
+        meta.strict_kinds = False
+        yield meta
+
+
+@pytest.fixture
+def client(metadata: Metadata) -> Iterator[TestClient]:
+    """The real application in-process, on the store under test."""
+    with TestClient(create_app(metadata), base_url="http://testserver") as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+class ServerProcess:
+    """A real ``modeltrail server`` process on a free loopback port."""
+
+    def __init__(self, database_url: str, *args: str, cwd: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = cwd / f"server-{self.port}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "modeltrail", "server", "--port", str(self.port),
+             "--database-url", database_url, "--log-level", "warning", *args],
+            cwd=cwd, env=cli_env(), stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real server process on a fresh SQLite file."""
+    proc = ServerProcess(f"sqlite:///{tmp_path / 'server.db'}", cwd=tmp_path)
+    yield proc
+    proc.stop()
+
+
+def run_cli(*args: str, cwd: Path | None = None, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the ``modeltrail`` command as a user would, in a subprocess."""
+    env = cli_env(COLUMNS="200", NO_COLOR="1", **({"MODELTRAIL_URL": url} if url else {}))
+    result = subprocess.run([sys.executable, "-m", "modeltrail", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"modeltrail {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
