@@ -29,4 +29,16 @@ def create_app(metadata: Metadata) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
