@@ -580,6 +580,12 @@ def update_execution(
     fields = reader.execution(_check_id(body, row.id), create=False)
     if fields.pop("executable", row.executable_id) != row.executable_id:
         raise _invalid("/executable", "an execution's executable cannot change; post a new one")
+    # A PUT adds relations and never drops one: a client that sends back the document it read
+    # before it added artifacts must not erase them (removing is PATCH /api/v1/executions/{id}).
+    current = executions.read_execution(session, row.id).model_dump(by_alias=True)
+    for name in ("inputArtifacts", "outputArtifacts", "successors"):
+        if name in fields:
+            fields[name] = list(dict.fromkeys([*current[name], *fields[name]]))
     executions.update_execution(session, row.id, _validate(m.ExecutionUpdate, fields, ""))
     return get_execution(session, execution)
 
