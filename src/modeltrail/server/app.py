@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from modeltrail import __version__
-from modeltrail.server import problems
+from modeltrail.server import compat, problems
 from modeltrail.server.routers import edges, entities, health, kinds
 from modeltrail.services.metadata import Metadata
 
@@ -28,6 +28,7 @@ def create_app(metadata: Metadata) -> FastAPI:
     for router in [*entities.routers(), edges.router, kinds.router]:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(compat.router)
     app.include_router(health.router)
     _document_problems(app)
     return app

@@ -91,6 +91,10 @@ def _pointer(loc: tuple[Any, ...]) -> tuple[str, str]:
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in errors:
+        if e.get("type") == "json_invalid":  # loc holds a character offset, not a field
+            reason = (e.get("ctx") or {}).get("error", "JSON decode error")
+            out.append({"pointer": "/", "detail": f"the body is not JSON: {reason}"})
+            continue
         where, pointer = _pointer(tuple(e.get("loc", ())))
         item = {"pointer": pointer, "detail": e.get("msg", "invalid")}
         if where != "body":

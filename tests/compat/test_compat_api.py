@@ -1,0 +1,415 @@
+"""The thesis's API in-process, on both databases: translation, and wrong payloads of every kind.
+
+Every refusal is an ``application/problem+json`` with the pointer of each failing field, and
+leaves nothing behind: no experiment, run, execution, executable or artifact half-written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from modeltrail.domain import limits
+
+V1 = "/v1/metadata"
+API = "/api/v1"
+PROBLEMS = "https://modeltrail.dev/problems/"
+MISSING = "0f8f5a8e-0000-4000-8000-000000000000"
+
+
+def counts(client: TestClient) -> dict[str, int]:
+    """How many of each entity the store holds, read through the project's own API."""
+    return {
+        plural: client.get(f"{API}/{plural}", params={"count": True}).json()["total"]
+        for plural in ("experiments", "runs", "pipelines", "executables", "executions", "artifacts")
+    }
+
+
+def problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == PROBLEMS + slug and body["status"] == status and body["detail"]
+    return body
+
+
+def pointers(body: dict[str, Any]) -> list[str]:
+    return [e["pointer"] for e in body["errors"]]
+
+
+@pytest.fixture
+def run(client: TestClient) -> dict[str, Any]:
+    exp = client.post(f"{V1}/experiments", json={"name": "handwriting", "version": "1"})
+    assert exp.status_code == 201, exp.text
+    created = client.post(
+        f"{V1}/experiments/{exp.json()['id']}/runs", json={"name": "run 1", "version": "1"}
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def add_execution(client: TestClient, run: dict[str, Any], **body: Any) -> dict[str, Any]:
+    body = {"name": "train", "version": "1", "kind": "train", **body}
+    response = client.post(f"{V1}/experiments/runs/{run['id']}/executions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# ---------------------------------------------------------------- translation
+
+
+def test_kind_attributes_are_flat_on_the_wire_and_kept_as_attributes(
+    client: TestClient, run: dict
+) -> None:
+    execution = add_execution(client, run)
+    model = client.post(
+        f"{V1}/experiments/runs/executions/{execution['id']}/artifacts",
+        json={
+            "name": "cnn",
+            "version": "1",
+            "kind": "model",
+            "framework": {"value1": "Tensorflow", "value2": "1.14"},
+            "hyperParameters": {"learning-rate": "0.001"},
+            "uri": "s3://m/cnn.pb",
+        },
+    )
+    assert model.status_code == 201, model.text
+    stored = client.get(f"{API}/artifacts/{model.json()['id']}").json()
+    assert stored["attributes"] == {
+        "framework": {"value1": "Tensorflow", "value2": "1.14"},
+        "hyperParameters": {"learning-rate": "0.001"},
+    }
+    assert stored["uri"] == "s3://m/cnn.pb"
+    # The reference of a metric is an artifact object on the wire and a relation in the store.
+    metrics = client.post(
+        f"{V1}/experiments/runs/executions/{execution['id']}/artifacts",
+        json={
+            "name": "accuracy",
+            "version": "1",
+            "kind": "metrics",
+            "value": "0.91",
+            "reference": model.json(),
+        },
+    ).json()
+    assert metrics["reference"]["id"] == model.json()["id"]
+    assert metrics["reference"]["framework"] == {"value1": "Tensorflow", "value2": "1.14"}
+    assert (
+        client.get(f"{API}/artifacts/{metrics['id']}").json()["attributes"]["reference"]
+        == model.json()["id"]
+    )
+    referrers = client.get(
+        f"{API}/artifacts", params={"filter": f"references:eq:{model.json()['id']}"}
+    ).json()
+    assert [a["id"] for a in referrers["items"]] == [metrics["id"]]
+
+
+def test_embedded_objects_link_by_id_and_are_created_without(client: TestClient, run: dict) -> None:
+    first = add_execution(
+        client,
+        run,
+        name="prepare",
+        kind="prepare",
+        inputArtifacts=[{"name": "mnist", "version": "1", "kind": "dataset", "type": "Blob"}],
+        executable={"name": "prepare.py", "version": "1", "uri": "git://p/prepare.py"},
+    )
+    dataset = first["inputArtifacts"][0]
+    second = add_execution(
+        client,
+        run,
+        inputArtifacts=[{"id": dataset["id"], "name": "ignored", "version": "9"}],
+        executable={"id": first["executable"]["id"], "name": "x", "version": "9"},
+    )
+    assert second["inputArtifacts"] == [dataset]
+    assert second["executable"] == first["executable"]
+    # No executable sent: one derived from the execution's name and version, shared by repeats.
+    third = add_execution(client, run, name="deploy", version="2", kind="deploy")
+    fourth = add_execution(client, run, name="deploy", version="2", kind="deploy")
+    assert (third["executable"]["name"], third["executable"]["version"]) == ("deploy", "2")
+    assert fourth["executable"]["id"] == third["executable"]["id"]
+    # A client id that is not stored yet is the id of the new entity.
+    chosen = str(uuid.uuid4())
+    fifth = add_execution(
+        client,
+        run,
+        inputArtifacts=[{"id": chosen, "name": "new", "version": "1", "kind": "dataset"}],
+    )
+    assert fifth["inputArtifacts"][0]["id"] == chosen
+    assert counts(client)["artifacts"] == 2 and counts(client)["executables"] == 3
+
+
+def test_put_adds_relations_and_never_drops_them(client: TestClient, run: dict) -> None:
+    prepare = add_execution(client, run, name="prepare", kind="prepare")
+    train = add_execution(client, run)
+    client.post(
+        f"{V1}/experiments/runs/executions/{prepare['id']}/artifacts",
+        json={"name": "d", "version": "1", "kind": "dataset"},
+    )
+    # The document read before the artifact was added, sent back with a new status:
+    stale = {**prepare, "status": "SUCCESS", "successors": [train]}
+    assert (
+        client.put(f"{V1}/experiments/runs/executions/{prepare['id']}", json=stale).status_code
+        == 200
+    )
+    now = client.get(f"{V1}/experiments/runs/executions/{prepare['id']}").json()
+    assert now["status"] == "SUCCESS"
+    assert [a["name"] for a in now["outputArtifacts"]] == ["d"]
+    assert [s["id"] for s in now["successors"]] == [train["id"]]
+
+
+def test_naive_date_times_are_utc(client: TestClient, run: dict) -> None:
+    execution = add_execution(
+        client, run, startTime="2019-09-25T15:39:01.999", endTime="2019-09-25T16:00:00Z"
+    )
+    assert execution["startTime"] == "2019-09-25T15:39:01.999000+00:00"
+    assert execution["endTime"] == "2019-09-25T16:00:00+00:00"
+
+
+def test_workflow_joins_extra_starting_executions_to_the_first(
+    client: TestClient, run: dict
+) -> None:
+    a = add_execution(
+        client,
+        run,
+        name="a",
+        kind="a",
+        startTime="2020-01-01T00:00:00Z",
+        outputArtifacts=[{"name": "x", "version": "1", "kind": "dataset"}],
+    )
+    b = add_execution(client, run, name="b", kind="b", startTime="2020-01-01T00:01:00Z")
+    c = add_execution(
+        client,
+        run,
+        name="c",
+        kind="c",
+        startTime="2020-01-01T00:02:00Z",
+        inputArtifacts=[a["outputArtifacts"][0]],
+    )
+    d = add_execution(client, run, name="d", kind="d", startTime="2020-01-01T00:03:00Z")
+    client.put(f"{V1}/experiments/runs/executions/{b['id']}", json={"successors": [d]})
+    client.put(f"{V1}/experiments/runs/executions/{c['id']}", json={"successors": [d]})
+    root = client.get(f"{V1}/experiments/run/{run['id']}/workflow").json()["root"]
+    assert root["nodeId"] == a["id"]
+    assert [n["nodeId"] for n in root["children"]] == [c["id"], b["id"]]
+    # d follows both c and b, so it appears under each.
+    assert [n["children"][0]["nodeId"] for n in root["children"]] == [d["id"], d["id"]]
+
+
+# ---------------------------------------------------------------- wrong payloads
+
+
+def test_missing_name_and_bad_status_are_reported_together(client: TestClient, run: dict) -> None:
+    before = counts(client)
+    response = client.post(
+        f"{V1}/experiments/runs/{run['id']}/executions",
+        json={
+            "version": "1",
+            "kind": "train",
+            "status": "DONE",
+            "inputArtifacts": [{"name": "mnist", "version": "1", "kind": "dataset"}],
+        },
+    )
+    body = problem(response, 422, "invalid-input")
+    assert pointers(body) == ["/name", "/status"]
+    assert "RUNNING" in body["errors"][1]["detail"]
+    assert counts(client) == before
+
+
+BAD_BODIES = [
+    ("/experiments", {"version": "1"}, ["/name"]),
+    ("/experiments", {"name": "", "version": "1"}, ["/name"]),
+    ("/experiments", {"name": "e", "version": "1", "annotations": {"k": 1}}, ["/annotations/k"]),
+    ("RUNS", {"name": "r"}, ["/version"]),
+    ("RUNS", {"name": "r", "version": "1", "status": "done"}, ["/status"]),
+    (
+        "RUNS",
+        {"name": "r", "version": "1", "event": {"name": "e", "kind": "event"}},
+        ["/event/version"],
+    ),
+    (
+        "RUNS",
+        {
+            "name": "r",
+            "version": "1",
+            "pipeline": {"name": "p", "version": "1", "executables": [{"name": "x"}]},
+        },
+        ["/pipeline/executables/0/version"],
+    ),
+    ("EXECUTIONS", {"name": "t", "version": "1"}, ["/kind"]),
+    (
+        "EXECUTIONS",
+        {"name": "t", "version": "1", "kind": "k", "startTime": "yesterday"},
+        ["/startTime"],
+    ),
+    (
+        "EXECUTIONS",
+        {"name": "t", "version": "1", "kind": "k", "inputArtifacts": {"name": "a"}},
+        ["/inputArtifacts"],
+    ),
+    (
+        "EXECUTIONS",
+        {"name": "t", "version": "1", "kind": "k", "inputArtifacts": ["not an object"]},
+        ["/inputArtifacts/0"],
+    ),
+    (
+        "EXECUTIONS",
+        {"name": "t", "version": "1", "kind": "k", "successors": [{"id": MISSING, "name": "s"}]},
+        ["/successors/0"],
+    ),
+    (
+        "EXECUTIONS",
+        {"name": "t", "version": "1", "kind": "k", "executable": {"name": "x.py"}},
+        ["/executable/version"],
+    ),
+    (
+        "EXECUTIONS",
+        {
+            "name": "t",
+            "version": "1",
+            "kind": "k",
+            "inputArtifacts": [
+                {"name": "ok", "version": "1", "kind": "dataset"},
+                {"name": "m", "version": "1", "kind": "model", "framework": "Tensorflow"},
+            ],
+        },
+        ["/inputArtifacts/1/framework"],
+    ),
+    (
+        "ARTIFACTS",
+        {"name": "a", "version": "1", "kind": "metrics", "reference": {"name": "no id"}},
+        ["/reference/id"],
+    ),
+    (
+        "ARTIFACTS",
+        {"name": "a", "version": "1", "kind": "metrics", "reference": MISSING},
+        ["/reference"],
+    ),
+    ("ARTIFACTS", {"name": "a", "version": "1", "kind": "bad kind!"}, ["/kind"]),
+    ("ARTIFACTS", {"version": "1", "kind": "dataset"}, ["/name"]),
+    ("ARTIFACTS", {"name": "a", "version": "1", "kind": "dataset", "type": 3}, ["/type"]),
+]
+
+
+def test_bad_bodies_are_422_with_pointers_and_write_nothing(client: TestClient, run: dict) -> None:
+    execution = add_execution(client, run, name="host", kind="host")
+    paths = {
+        "RUNS": f"/experiments/{run_experiment(client, run)}/runs",
+        "EXECUTIONS": f"/experiments/runs/{run['id']}/executions",
+        "ARTIFACTS": f"/experiments/runs/executions/{execution['id']}/artifacts",
+    }
+    before = counts(client)
+    for path, body, expected in BAD_BODIES:
+        result = client.post(V1 + paths.get(path, path), json=body)
+        assert result.status_code == 422, (path, body, result.text)
+        assert result.headers["content-type"] == "application/problem+json"
+        assert result.json()["type"].startswith(PROBLEMS)
+        assert pointers(result.json()) == expected, (path, body)
+    assert counts(client) == before
+
+
+def run_experiment(client: TestClient, run: dict) -> str:
+    return client.get(f"{API}/runs/{run['id']}").json()["experiment"]
+
+
+EVERY_PATH_WITH_AN_ID = [
+    ("GET", "/experiments/{id}"),
+    ("PUT", "/experiments/{id}"),
+    ("GET", "/experiments/{id}/runs"),
+    ("POST", "/experiments/{id}/runs"),
+    ("GET", "/experiments/{id}/artifacts"),
+    ("GET", "/experiments/{id}/trace"),
+    ("GET", "/experiments/runs/{id}"),
+    ("PUT", "/experiments/runs/{id}"),
+    ("GET", "/experiments/runs/{id}/executions"),
+    ("POST", "/experiments/runs/{id}/executions"),
+    ("GET", "/experiments/runs/{id}/artifacts"),
+    ("GET", "/experiments/run/{id}/workflow"),
+    ("GET", "/experiments/runs/executions/{id}"),
+    ("PUT", "/experiments/runs/executions/{id}"),
+    ("GET", "/experiments/runs/executions/{id}/artifacts"),
+    ("POST", "/experiments/runs/executions/{id}/artifacts"),
+    ("GET", "/experiments/runs/executions/artifacts/{id}"),
+]
+
+
+def test_unknown_ids_are_404_on_every_path(client: TestClient) -> None:
+    assert len(EVERY_PATH_WITH_AN_ID) == 17
+    for method, path in EVERY_PATH_WITH_AN_ID:
+        for missing in (MISSING, "not-an-id"):
+            body = {"name": "n", "version": "1", "kind": "dataset"} if method != "GET" else None
+            response = client.request(method, V1 + path.format(id=missing), json=body)
+            result = problem(response, 404, "not-found")
+            assert missing in result["detail"], (method, path)
+    assert counts(client) == dict.fromkeys(counts(client), 0)
+
+
+def test_non_json_and_non_object_bodies_are_422(client: TestClient, run: dict) -> None:
+    before = counts(client)
+    url = f"{V1}/experiments/runs/{run['id']}/executions"
+    broken = client.post(url, content=b"{name: train", headers={"content-type": "application/json"})
+    error = problem(broken, 422, "validation")["errors"]
+    assert error == [
+        {
+            "pointer": "/",
+            "detail": "the body is not JSON: Expecting property name enclosed in double quotes",
+        }
+    ]
+    not_object = problem(client.post(url, json=[{"name": "train"}]), 422, "validation")["errors"]
+    assert not_object == [{"pointer": "/", "detail": "Input should be a valid dictionary"}]
+    empty = problem(client.post(url), 422, "validation")["errors"]
+    assert empty == [{"pointer": "/", "detail": "Field required"}]
+    assert counts(client) == before
+
+
+def test_a_huge_list_is_refused_before_anything_is_written(client: TestClient, run: dict) -> None:
+    before = counts(client)
+    huge = [
+        {"name": f"d{i}", "version": "1", "kind": "dataset"} for i in range(limits.MAX_LIST + 1)
+    ]
+    response = client.post(
+        f"{V1}/experiments/runs/{run['id']}/executions",
+        json={"name": "t", "version": "1", "kind": "k", "inputArtifacts": huge},
+    )
+    body = problem(response, 422, "invalid-input")
+    assert pointers(body) == ["/inputArtifacts"]
+    assert str(limits.MAX_LIST) in body["errors"][0]["detail"]
+    assert counts(client) == before
+
+
+def test_put_refuses_another_id_and_another_executable(client: TestClient, run: dict) -> None:
+    execution = add_execution(client, run)
+    url = f"{V1}/experiments/runs/executions/{execution['id']}"
+    other = problem(client.put(url, json={**execution, "id": MISSING}), 422, "invalid-input")
+    assert pointers(other) == ["/id"]
+    moved = problem(
+        client.put(url, json={**execution, "executable": {"name": "other.py", "version": "1"}}),
+        422,
+        "invalid-input",
+    )
+    assert pointers(moved) == ["/executable"]
+    assert counts(client)["executables"] == 1  # the executable the PUT named was not kept
+
+
+def test_strict_kinds_refuse_unknown_kinds_on_the_thesis_api(
+    client: TestClient, run: dict, metadata: Any
+) -> None:
+    metadata.strict_kinds = True
+    try:
+        before = counts(client)
+        response = client.post(
+            f"{V1}/experiments/runs/{run['id']}/executions",
+            json={
+                "name": "t",
+                "version": "1",
+                "kind": "k",
+                "outputArtifacts": [
+                    {"name": "v", "version": "1", "kind": "validation", "result": "valid"}
+                ],
+            },
+        )
+        assert pointers(problem(response, 422, "unknown-kind")) == ["/outputArtifacts/0/kind"]
+        assert counts(client) == before
+    finally:
+        metadata.strict_kinds = False
