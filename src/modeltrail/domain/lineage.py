@@ -97,16 +97,13 @@ class LineageGraph(Schema):
 # ---------------------------------------------------------------- impact and flags
 
 
-class PathStep(Schema):
-    id: uuid.UUID
-    type: NodeType
-    name: str
-
-
 class AffectedArtifact(Schema):
+    """``path``: the node ids from the root to this artifact, executions in between (every
+    execution is in ``Impact.executions``)."""
+
     artifact: Node
     depth: int
-    path: list[PathStep]
+    path: list[uuid.UUID]
 
 
 class Impact(Schema):

@@ -24,7 +24,6 @@ from modeltrail.domain.lineage import (
     Impact,
     LineageGraph,
     Node,
-    PathStep,
 )
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
@@ -34,7 +33,6 @@ from modeltrail.services.nodes import (
     execution_node,
     load_marks,
     run_node,
-    step,
 )
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, ExecutionRow, FlagRow, utcnow
@@ -65,12 +63,12 @@ class _Builder:
     def edge(self, source: uuid.UUID, target: uuid.UUID, kind: str, **extra: uuid.UUID | None) -> None:
         key = (source, target, kind)
         if key not in self.edges and source != target:
-            self.edges[key] = Edge(source=source, target=target, type=kind, **extra)  # type: ignore[arg-type]
+            self.edges[key] = Edge(source=source, target=target, type=kind, **extra)
 
 
 def _graph(
     session: Session, *, seeds: list[ArtifactRow], seed_depth: int, direction: Direction, depth: int,
-    merge: bool, root_execution: ExecutionRow | None = None, marks: Marks | None = None,
+    merge: bool, root_execution: ExecutionRow | None = None, marks: Marks | None = None, light: bool = False,
 ) -> tuple[_Builder, bool, dict[uuid.UUID, uuid.UUID]]:
     """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
     artifact reached, the node that stands for it."""
@@ -79,7 +77,7 @@ def _graph(
     walk = store.walk_artifacts(
         session, seeds=[(key_of(r), seed_depth) for r in seeds], direction=direction, depth=depth, merge=merge
     )
-    rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge)
+    rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge, light=light)
     groups: dict[object, list[ArtifactRow]] = defaultdict(list)
     for row in rows:
         groups[key_of(row)].append(row)
@@ -94,7 +92,7 @@ def _graph(
     member_ids = list(node_of)
     members_by_id = {r.id: r for r in rows}
     runs_of: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    if merge:
+    if merge and not light:
         for aid, rid in store.runs_of_artifacts(session, member_ids):
             runs_of[node_of[aid]].add(rid)
 
@@ -104,7 +102,7 @@ def _graph(
         out.node(artifact_node(
             rep, marks, depth=walk.depths[key],
             members=[m.id for m in members] if merge else None,
-            runs=sorted(runs_of[rep.id], key=str) if merge else None,
+            runs=sorted(runs_of[rep.id], key=str) if merge and not light else None,
         ))
     # The executions whose step the walk took: from nodes short of the limit.
     expanded = [m.id for key, members in groups.items() if walk.depths[key] < depth for m in members]
@@ -196,27 +194,19 @@ def execution_lineage(
 # ---------------------------------------------------------------- impact
 
 
-def _paths(root: uuid.UUID, nodes: dict[uuid.UUID, Node], edges: list[Edge]) -> dict[uuid.UUID, list[PathStep]]:
-    """A shortest path from ``root`` to every node, along the edges' direction."""
+def _paths(root: uuid.UUID, edges: list[Edge]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """A shortest path (node ids) from ``root`` to every node, along the edges' direction."""
     forward: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for e in edges:
         forward[e.source].append(e.target)
-    parent: dict[uuid.UUID, uuid.UUID | None] = {root: None}
+    paths: dict[uuid.UUID, list[uuid.UUID]] = {root: [root]}
     queue = deque([root])
     while queue:
         current = queue.popleft()
         for nxt in forward[current]:
-            if nxt not in parent:
-                parent[nxt] = current
+            if nxt not in paths:
+                paths[nxt] = [*paths[current], nxt]
                 queue.append(nxt)
-    paths: dict[uuid.UUID, list[PathStep]] = {}
-    for target in parent:
-        chain: list[PathStep] = []
-        at: uuid.UUID | None = target
-        while at is not None:
-            chain.append(step(nodes[at]))
-            at = parent[at]
-        paths[target] = chain[::-1]
     return paths
 
 
@@ -230,10 +220,10 @@ def impact(
     marks = marks if marks is not None else load_marks(session)
     out, truncated, node_of = _graph(
         session, seeds=[root], seed_depth=0, direction="downstream", depth=depth, merge=merge_equal,
-        marks=marks,
+        marks=marks, light=True,
     )
     root_id = node_of[root.id]
-    paths = _paths(root_id, out.nodes, list(out.edges.values()))
+    paths = _paths(root_id, list(out.edges.values()))
     artifacts = [
         AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(n.id, []))
         for n in out.nodes.values() if n.type == "artifact" and n.id != root_id

@@ -1,4 +1,5 @@
-"""Graph nodes from stored rows, with flags marked wherever an artifact appears (FR5)."""
+"""Graph nodes from stored rows, with flags marked wherever an artifact appears (FR5).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.lineage import ExecutableRef, FlagMark, Node, PathStep, Trigger
+from modeltrail.domain.lineage import ExecutableRef, FlagMark, Node, Trigger
 from modeltrail.store.lineage import flagged_reach, flags_for
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -128,5 +129,3 @@ def trigger(row: ArtifactRow | None) -> Trigger | None:
                    attributes=row.attributes, annotations=row.annotations)
 
 
-def step(node: Node) -> PathStep:
-    return PathStep(id=node.id, type=node.type, name=node.name)

@@ -41,7 +41,7 @@ def experiment_trace(session: Session, experiment_id: uuid.UUID, *, limit: int =
         inputs[e].append(a)
     for e, a, _ in sorted(outs, key=lambda t: t[2]):
         outputs[e].append(a)
-    artifact_rows = store.artifacts_by_ids(session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}))
+    artifact_rows = store.artifacts_by_ids(session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}), light=True)
     groups: dict[str, list] = defaultdict(list)
     for row in sorted(artifact_rows, key=lambda r: (r.create_time, str(r.id))):
         groups[row.fingerprint].append(row)

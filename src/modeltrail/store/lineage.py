@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     func,
     literal,
     or_,
@@ -83,7 +85,7 @@ def _edges(direction: Direction) -> list[tuple[Any, Any, Any]]:
 
 
 def _walk_cte(
-    dialect: str, seed: Select[Any], *, direction: Direction, merge: bool, limit: int | None,
+    dialect: str, seed: Select[Any], *, direction: Direction, merge: bool, limit: Any,
     carry: Sequence[str] = (),
 ) -> Any:
     """``walk(k, [d], *carry)``: every node key reached from ``seed``; ``d`` the step count
@@ -137,23 +139,35 @@ def _walk_cte(
     return walk.union(query.where(*bound))
 
 
+@lru_cache(maxsize=32)
+def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select[Any]:
+    """The walk from one node, built once: building the expression costs more than running
+    it on a short chain. Parameters: ``seed``, ``start`` (its depth) and ``limit``."""
+    key_type = String if merge else ArtifactRow.id.type
+    seed = select(bindparam("seed", type_=key_type).label("k"), bindparam("start", type_=Integer).label("d"))
+    walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer))
+    return select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)
+
+
 def walk_artifacts(
     session: Session, *, seeds: Iterable[tuple[Key, int]], direction: Direction, depth: int, merge: bool,
 ) -> Walk:
     """Every node within ``depth`` steps of ``seeds`` (key, starting depth), and whether
     anything lay beyond the limit."""
     dialect = session.get_bind().dialect.name
-    seed_rows = [
-        select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds
-    ]
-    if not seed_rows:
+    seeds = list(seeds)
+    if not seeds:
         return Walk({}, False)
-    seed = seed_rows[0] if len(seed_rows) == 1 else union_all(*seed_rows)
-    if not isinstance(seed, Select):
-        seed = select(seed.subquery())  # type: ignore[assignment]
     # One step beyond the limit tells whether the limit cut anything off.
-    walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-    rows = session.execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)).all()
+    if len(seeds) == 1:
+        query = _single_seed_walk(dialect, direction, merge)
+        params = {"seed": seeds[0][0], "start": seeds[0][1], "limit": depth + 1}
+        rows = session.execute(query, params).all()
+    else:
+        seed_rows = [select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds]
+        seed = select(union_all(*seed_rows).subquery())
+        walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
+        rows = session.execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)).all()
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
 
@@ -180,11 +194,18 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
 # ---------------------------------------------------------------- reading what a walk found
 
 
-def artifacts_by_keys(session: Session, keys: Sequence[Key], *, merge: bool) -> list[ArtifactRow]:
+_LIGHT = ("attributes", "annotations", "description")
+
+
+def artifacts_by_keys(session: Session, keys: Sequence[Key], *, merge: bool, light: bool = False) -> list[Any]:
+    """Artifact rows (read-only, attribute access like the ORM rows) by id or fingerprint.
+    ``light`` leaves out the JSON documents, which cost most to read."""
     column = ArtifactRow.fingerprint if merge else ArtifactRow.id
-    rows: list[ArtifactRow] = []
+    table = ArtifactRow.__table__
+    columns = [literal(None).label(c.name) if light and c.name in _LIGHT else c for c in table.c]  # type: ignore[attr-defined]
+    rows: list[Any] = []
     for part in chunks(list(keys)):
-        rows += session.scalars(select(ArtifactRow).where(column.in_(part))).all()
+        rows += session.execute(select(*columns).where(column.in_(part))).all()
     return rows
 
 
@@ -249,28 +270,29 @@ def references_among(session: Session, artifact_ids: Sequence[uuid.UUID]) -> lis
     return pairs
 
 
-def executions_with_executables(
-    session: Session, execution_ids: Sequence[uuid.UUID],
-) -> list[tuple[ExecutionRow, ExecutableRow]]:
-    rows: list[tuple[ExecutionRow, ExecutableRow]] = []
+def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, ExecutableRow]]:
+    ids = list({r.executable_id for r in rows})
+    executables = {e.id: e for e in executables_by_ids(session, ids)}
+    return [(r, executables[r.executable_id]) for r in rows]
+
+
+def executions_with_executables(session: Session, execution_ids: Sequence[uuid.UUID]) -> list[tuple[Any, ExecutableRow]]:
+    """Execution rows (read-only) with their executables."""
+    rows: list[Any] = []
     for part in chunks(list(execution_ids)):
-        rows += session.execute(
-            select(ExecutionRow, ExecutableRow)
-            .join(ExecutableRow, ExecutableRow.id == ExecutionRow.executable_id)
-            .where(ExecutionRow.id.in_(part))
-        ).tuples().all()
-    return rows
+        rows += session.execute(select(ExecutionRow.__table__).where(ExecutionRow.id.in_(part))).all()
+    return _with_executables(session, rows)
 
 
-def runs_by_ids(session: Session, run_ids: Sequence[uuid.UUID]) -> list[RunRow]:
-    rows: list[RunRow] = []
+def runs_by_ids(session: Session, run_ids: Sequence[uuid.UUID]) -> list[Any]:
+    rows: list[Any] = []
     for part in chunks(list(run_ids)):
-        rows += session.scalars(select(RunRow).where(RunRow.id.in_(part))).all()
+        rows += session.execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
     return rows
 
 
-def artifacts_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[ArtifactRow]:
-    return artifacts_by_keys(session, ids, merge=False)
+def artifacts_by_ids(session: Session, ids: Sequence[uuid.UUID], *, light: bool = False) -> list[Any]:
+    return artifacts_by_keys(session, ids, merge=False, light=light)
 
 
 def runs_of_artifacts(session: Session, artifact_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -358,32 +380,31 @@ def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
 # ---------------------------------------------------------------- experiments and runs
 
 
-def runs_of_experiment(session: Session, experiment_id: uuid.UUID, *, limit: int | None = None) -> list[RunRow]:
+def executions_of_runs(session: Session, run_ids: Sequence[uuid.UUID]) -> list[tuple[Any, ExecutableRow]]:
+    """The executions of runs in start order, with their executables."""
+    rows: list[Any] = []
+    for part in chunks(list(run_ids)):
+        rows += session.execute(select(ExecutionRow.__table__).where(ExecutionRow.run_id.in_(part))).all()
+    rows.sort(key=lambda r: (r.start_time or r.create_time, str(r.id)))
+    return _with_executables(session, rows)
+
+
+def runs_of_experiment(session: Session, experiment_id: uuid.UUID, *, limit: int | None = None) -> list[Any]:
     """The newest ``limit`` runs (all without a limit), oldest first."""
-    query = select(RunRow).where(RunRow.experiment_id == experiment_id).order_by(
+    query = select(RunRow.__table__).where(RunRow.experiment_id == experiment_id).order_by(
         RunRow.create_time.desc(), RunRow.id.desc()
     )
     if limit is not None:
         query = query.limit(limit)
-    return list(reversed(session.scalars(query).all()))
+    return list(reversed(session.execute(query).all()))
 
 
-def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[RunRow]:
+def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
     return list(
-        session.scalars(select(RunRow).where(RunRow.pipeline_id == pipeline_id).order_by(RunRow.create_time, RunRow.id))
+        session.execute(
+            select(RunRow.__table__).where(RunRow.pipeline_id == pipeline_id).order_by(RunRow.create_time, RunRow.id)
+        ).all()
     )
-
-
-def executions_of_runs(session: Session, run_ids: Sequence[uuid.UUID]) -> list[tuple[ExecutionRow, ExecutableRow]]:
-    rows: list[tuple[ExecutionRow, ExecutableRow]] = []
-    for part in chunks(list(run_ids)):
-        rows += session.execute(
-            select(ExecutionRow, ExecutableRow)
-            .join(ExecutableRow, ExecutableRow.id == ExecutionRow.executable_id)
-            .where(ExecutionRow.run_id.in_(part))
-            .order_by(func.coalesce(ExecutionRow.start_time, ExecutionRow.create_time), ExecutionRow.id)
-        ).tuples().all()
-    return rows
 
 
 def flags_for(session: Session, artifact_ids: Sequence[uuid.UUID] | None = None) -> list[FlagRow]:
