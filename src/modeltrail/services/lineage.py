@@ -195,10 +195,11 @@ def execution_lineage(
 
 
 def _paths(root: uuid.UUID, edges: list[Edge]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """A shortest path (node ids) from ``root`` to every node, along the edges' direction."""
+    """A shortest path (node ids) from ``root`` to every node along the data edges."""
     forward: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for e in edges:
-        forward[e.source].append(e.target)
+        if e.type != "successor":  # the order of steps, not a flow of data
+            forward[e.source].append(e.target)
     paths: dict[uuid.UUID, list[uuid.UUID]] = {root: [root]}
     queue = deque([root])
     while queue:

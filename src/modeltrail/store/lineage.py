@@ -104,7 +104,8 @@ def _walk_cte(
         if second is not None:
             query = query.join(second, on)
         if merge:
-            query = query.join(target, target.id == dst_col)
+            # A step that writes an artifact equal to what it read (a copy) leads nowhere new.
+            query = query.join(target, and_(target.id == dst_col, target.fingerprint != walk.c.k))
         return query
 
     def columns(dst: Any) -> list[Any]:
@@ -133,7 +134,7 @@ def _walk_cte(
     query = select(*columns(edge.c.dst)).select_from(walk)
     if merge:
         query = query.join(source, source.fingerprint == walk.c.k).join(edge, edge.c.src == source.id)
-        query = query.join(target, target.id == edge.c.dst)
+        query = query.join(target, and_(target.id == edge.c.dst, target.fingerprint != walk.c.k))
     else:
         query = query.join(edge, edge.c.src == walk.c.k)
     return walk.union(query.where(*bound))
@@ -219,7 +220,7 @@ def execution_edges(
     for part in chunks(list(artifact_ids)):
         pairs += session.execute(
             select(table.execution_id, table.artifact_id).where(table.artifact_id.in_(part))
-        ).tuples().all()
+        ).all()
     return pairs
 
 
@@ -233,7 +234,7 @@ def io_of_executions(
         for table, into in ((ExecutionInputRow, inputs), (ExecutionOutputRow, outputs)):
             into += session.execute(
                 select(table.execution_id, table.artifact_id, table.position).where(table.execution_id.in_(part))
-            ).tuples().all()
+            ).all()
     return inputs, outputs
 
 
@@ -247,7 +248,7 @@ def successors_among(session: Session, execution_ids: Sequence[uuid.UUID]) -> li
                 select(ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id).where(
                     ExecutionSuccessorRow.execution_id.in_(part)
                 )
-            ).tuples()
+            )
             if b in wanted
         ]
     return pairs
@@ -264,7 +265,7 @@ def references_among(session: Session, artifact_ids: Sequence[uuid.UUID]) -> lis
                 select(ArtifactReferenceRow.target_id, ArtifactReferenceRow.artifact_id).where(
                     ArtifactReferenceRow.artifact_id.in_(part)
                 )
-            ).tuples()
+            )
             if t in wanted
         ]
     return pairs
@@ -305,7 +306,7 @@ def runs_of_artifacts(session: Session, artifact_ids: Sequence[uuid.UUID]) -> li
                     select(table.artifact_id, ExecutionRow.run_id)
                     .join(ExecutionRow, ExecutionRow.id == table.execution_id)
                     .where(table.artifact_id.in_(part))
-                ).tuples()
+                )
             )
     return sorted(pairs, key=str)
 
@@ -356,9 +357,7 @@ def reused_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
             select(ExecutionRow.executable_id, func.count())
             .where(ExecutionRow.reused_from_id.is_not(None))
             .group_by(ExecutionRow.executable_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
 
 
@@ -371,9 +370,7 @@ def executables_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[Execu
 
 def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
     return dict(
-        session.execute(select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id))
-        .tuples()
-        .all()
+        session.execute(select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)).all()
     )
 
 
