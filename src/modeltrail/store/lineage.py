@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
@@ -163,12 +164,12 @@ def walk_artifacts(
     if len(seeds) == 1:
         query = _single_seed_walk(dialect, direction, merge)
         params = {"seed": seeds[0][0], "start": seeds[0][1], "limit": depth + 1}
-        rows = session.execute(query, params).all()
+        rows = session.connection().execute(query, params).all()
     else:
         seed_rows = [select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds]
         seed = select(union_all(*seed_rows).subquery())
         walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-        rows = session.execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)).all()
+        rows = session.connection().execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)).all()
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
 
@@ -179,7 +180,7 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
     Flags are few; the walk follows equality, so a flagged dataset taints every equal copy
     and everything derived from any of them.
     """
-    if session.scalar(select(FlagRow.artifact_id).limit(1)) is None:
+    if session.connection().scalar(select(FlagRow.artifact_id).limit(1)) is None:
         return {}
     dialect = session.get_bind().dialect.name
     seed = select(ArtifactRow.fingerprint.label("k"), FlagRow.artifact_id.label("origin")).join(
@@ -187,7 +188,7 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
     )
     walk = _walk_cte(dialect, seed, direction="downstream", merge=True, limit=None, carry=("origin",))
     out: dict[str, set[uuid.UUID]] = {}
-    for key, origin in session.execute(select(walk.c.k, walk.c.origin)):
+    for key, origin in session.connection().execute(select(walk.c.k, walk.c.origin)):
         out.setdefault(key, set()).add(origin)
     return out
 
@@ -206,7 +207,7 @@ def artifacts_by_keys(session: Session, keys: Sequence[Key], *, merge: bool, lig
     columns = [literal(None).label(c.name) if light and c.name in _LIGHT else c for c in table.c]  # type: ignore[attr-defined]
     rows: list[Any] = []
     for part in chunks(list(keys)):
-        rows += session.execute(select(*columns).where(column.in_(part))).all()
+        rows += session.connection().execute(select(*columns).where(column.in_(part))).all()
     return rows
 
 
@@ -218,7 +219,7 @@ def execution_edges(
     table = ExecutionOutputRow if role == "producers" else ExecutionInputRow
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     for part in chunks(list(artifact_ids)):
-        pairs += session.execute(
+        pairs += session.connection().execute(
             select(table.execution_id, table.artifact_id).where(table.artifact_id.in_(part))
         ).all()
     return pairs
@@ -232,7 +233,7 @@ def io_of_executions(
     outputs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
     for part in chunks(list(execution_ids)):
         for table, into in ((ExecutionInputRow, inputs), (ExecutionOutputRow, outputs)):
-            into += session.execute(
+            into += session.connection().execute(
                 select(table.execution_id, table.artifact_id, table.position).where(table.execution_id.in_(part))
             ).all()
     return inputs, outputs
@@ -244,7 +245,7 @@ def successors_among(session: Session, execution_ids: Sequence[uuid.UUID]) -> li
     for part in chunks(list(execution_ids)):
         pairs += [
             (a, b)
-            for a, b in session.execute(
+            for a, b in session.connection().execute(
                 select(ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id).where(
                     ExecutionSuccessorRow.execution_id.in_(part)
                 )
@@ -261,7 +262,7 @@ def references_among(session: Session, artifact_ids: Sequence[uuid.UUID]) -> lis
     for part in chunks(list(artifact_ids)):
         pairs += [
             (t, a)
-            for t, a in session.execute(
+            for t, a in session.connection().execute(
                 select(ArtifactReferenceRow.target_id, ArtifactReferenceRow.artifact_id).where(
                     ArtifactReferenceRow.artifact_id.in_(part)
                 )
@@ -281,14 +282,14 @@ def executions_with_executables(session: Session, execution_ids: Sequence[uuid.U
     """Execution rows (read-only) with their executables."""
     rows: list[Any] = []
     for part in chunks(list(execution_ids)):
-        rows += session.execute(select(ExecutionRow.__table__).where(ExecutionRow.id.in_(part))).all()
+        rows += session.connection().execute(select(ExecutionRow.__table__).where(ExecutionRow.id.in_(part))).all()
     return _with_executables(session, rows)
 
 
 def runs_by_ids(session: Session, run_ids: Sequence[uuid.UUID]) -> list[Any]:
     rows: list[Any] = []
     for part in chunks(list(run_ids)):
-        rows += session.execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
+        rows += session.connection().execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
     return rows
 
 
@@ -297,18 +298,17 @@ def artifacts_by_ids(session: Session, ids: Sequence[uuid.UUID], *, light: bool 
 
 
 def runs_of_artifacts(session: Session, artifact_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(artifact, run) for every run that wrote or read one of the artifacts."""
-    pairs: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    """(artifact, run) once for every run that wrote or read one of the artifacts."""
+    pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     for part in chunks(list(artifact_ids)):
-        for table in (ExecutionOutputRow, ExecutionInputRow):
-            pairs.update(
-                session.execute(
-                    select(table.artifact_id, ExecutionRow.run_id)
-                    .join(ExecutionRow, ExecutionRow.id == table.execution_id)
-                    .where(table.artifact_id.in_(part))
-                )
-            )
-    return sorted(pairs, key=str)
+        arms = [
+            select(table.artifact_id.label("a"), ExecutionRow.run_id.label("r"))
+            .join(ExecutionRow, ExecutionRow.id == table.execution_id)
+            .where(table.artifact_id.in_(part))
+            for table in (ExecutionOutputRow, ExecutionInputRow)
+        ]
+        pairs += session.connection().execute(union(*arms)).all()
+    return pairs
 
 
 # ---------------------------------------------------------------- reuse (FR6)
@@ -348,12 +348,12 @@ def reuse_groups(session: Session) -> list[tuple[uuid.UUID, str, str | None, int
         .where(ExecutionRow.status == "SUCCESS")
         .group_by(ExecutionRow.executable_id, ExecutionRow.fingerprint, signature.c.sig)
     )
-    return [tuple(r) for r in session.execute(query)]  # type: ignore[misc]
+    return [tuple(r) for r in session.connection().execute(query)]  # type: ignore[misc]
 
 
 def reused_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
     return dict(
-        session.execute(
+        session.connection().execute(
             select(ExecutionRow.executable_id, func.count())
             .where(ExecutionRow.reused_from_id.is_not(None))
             .group_by(ExecutionRow.executable_id)
@@ -364,13 +364,13 @@ def reused_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
 def executables_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[ExecutableRow]:
     rows: list[ExecutableRow] = []
     for part in chunks(list(ids)):
-        rows += session.scalars(select(ExecutableRow).where(ExecutableRow.id.in_(part))).all()
+        rows += session.connection().execute(select(ExecutableRow.__table__).where(ExecutableRow.id.in_(part))).all()
     return rows
 
 
 def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
     return dict(
-        session.execute(select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)).all()
+        session.connection().execute(select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)).all()
     )
 
 
@@ -381,7 +381,7 @@ def executions_of_runs(session: Session, run_ids: Sequence[uuid.UUID]) -> list[t
     """The executions of runs in start order, with their executables."""
     rows: list[Any] = []
     for part in chunks(list(run_ids)):
-        rows += session.execute(select(ExecutionRow.__table__).where(ExecutionRow.run_id.in_(part))).all()
+        rows += session.connection().execute(select(ExecutionRow.__table__).where(ExecutionRow.run_id.in_(part))).all()
     rows.sort(key=lambda r: (r.start_time or r.create_time, str(r.id)))
     return _with_executables(session, rows)
 
@@ -393,25 +393,19 @@ def runs_of_experiment(session: Session, experiment_id: uuid.UUID, *, limit: int
     )
     if limit is not None:
         query = query.limit(limit)
-    return list(reversed(session.execute(query).all()))
+    return list(reversed(session.connection().execute(query).all()))
 
 
 def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
     return list(
-        session.execute(
+        session.connection().execute(
             select(RunRow.__table__).where(RunRow.pipeline_id == pipeline_id).order_by(RunRow.create_time, RunRow.id)
         ).all()
     )
 
 
-def flags_for(session: Session, artifact_ids: Sequence[uuid.UUID] | None = None) -> list[FlagRow]:
-    query = select(FlagRow).order_by(FlagRow.create_time)
-    if artifact_ids is None:
-        return list(session.scalars(query))
-    rows: list[FlagRow] = []
-    for part in chunks(list(artifact_ids)):
-        rows += session.scalars(query.where(FlagRow.artifact_id.in_(part))).all()
-    return rows
+def flags_for(session: Session) -> list[Any]:
+    return list(session.connection().execute(select(FlagRow.__table__).order_by(FlagRow.create_time)).all())
 
 
 def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:
