@@ -47,7 +47,10 @@ class Connection:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._metadata = None
         if is_server_url(self.target):
-            self.http = httpx.Client(base_url=self.target.rstrip("/"), timeout=timeout, headers=headers)
+            # A server that is down refuses at once; one that does not answer costs at most
+            # ``timeout`` per attempt, connecting at most 5 s.
+            self.http = httpx.Client(base_url=self.target.rstrip("/"), headers=headers,
+                                     timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
         else:
             from starlette.testclient import TestClient
 
