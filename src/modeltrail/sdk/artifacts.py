@@ -105,7 +105,7 @@ def artifact(kind: str, name: str, *, uri: str | None = None, version: str = "1"
                         {k: str(v) for k, v in (annotations or {}).items()})
 
 
-def dataset(source: Any = None, *, name: str | None = None, uri: str | None = None, version: str = "1",
+def dataset(source: Any = None, /, *, name: str | None = None, uri: str | None = None, version: str = "1",
             classes: Any = None, description: str | None = None, annotations: dict[str, Any] | None = None,
             progress: bool | None = None, **attributes: Any) -> ArtifactSpec:
     """A dataset: a file or directory path, a DataFrame, a NumPy array, or just a uri.
@@ -133,7 +133,7 @@ def dataset(source: Any = None, *, name: str | None = None, uri: str | None = No
     return ArtifactSpec("dataset", name or "dataset", uri, version, description, collected, notes)
 
 
-def model(obj: Any = None, *, uri: str | os.PathLike[str] | None = None, name: str | None = None,
+def model(obj: Any = None, /, *, uri: str | os.PathLike[str] | None = None, name: str | None = None,
           version: str = "1", hyperparameters: dict[str, Any] | None = None, sample: Any = None,
           optimizer: Any = None, description: str | None = None, annotations: dict[str, Any] | None = None,
           **attributes: Any) -> ArtifactSpec:
@@ -152,7 +152,8 @@ def model(obj: Any = None, *, uri: str | os.PathLike[str] | None = None, name: s
     if uri is not None:
         if _is_local_path(uri) and Path(uri).exists():
             described = files.describe_path(uri)
-            collected["file"] = {"size": described.get("size"), "sha256": described.get("sha256")}
+            collected["size"] = described.get("size")
+            collected["sha256"] = described.get("sha256")
             uri_text = _path_uri(Path(uri))
         else:
             uri_text = str(uri)

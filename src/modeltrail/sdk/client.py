@@ -201,7 +201,7 @@ class Trail:
             return spec
         fingerprint = spec.fingerprint()
         if reuse_equal:
-            found = self.get(f"{API}/artifacts", filter=[f"fingerprint:eq:{fingerprint}"], sort="-createTime",
+            found = self.get(f"{API}/artifacts", filter=_same_artifact(spec, fingerprint), sort="-createTime",
                              limit=1)
             if found and found["items"]:
                 return Artifact.from_json(found["items"][0])
@@ -320,6 +320,15 @@ class Trail:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:
+    """Filters for "this is already stored": the same content at the same place (uri and
+    sha256), or else the same fingerprint (every attribute equal)."""
+    digest = spec.attributes.get("sha256")
+    if spec.uri and isinstance(digest, str):
+        return [f"kind:eq:{spec.kind}", f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
+    return [f"fingerprint:eq:{fingerprint}"]
 
 
 def connect(target: str | None = None, **options: Any) -> Trail:

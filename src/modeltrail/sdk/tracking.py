@@ -251,11 +251,19 @@ class Step:
             return stored
         self.inputs.append(stored)
         self.trail.send("POST", f"{API}/executions/{self.id}/inputs", {"artifacts": [stored.id]})
-        producer = self.run._producers.get(stored.id)
+        producer = self.run._producers.get(stored.id) or self._producer_elsewhere(stored.id)
         if producer and producer != self.id and producer not in self._predecessors:
             self._predecessors.add(producer)
             self.trail.send("POST", f"{API}/executions/{producer}/successors", {"executions": [self.id]})
         return stored
+
+    def _producer_elsewhere(self, artifact_id: str) -> str | None:
+        """The step of this run, in another process, that wrote the artifact (joined runs)."""
+        if not self.run.joined:
+            return None
+        found = self.trail.get(f"{API}/executions", filter=[f"run:eq:{self.run.id}",
+                                                            f"outputArtifact:eq:{artifact_id}"], limit=1)
+        return str(found["items"][0]["id"]) if found and found["items"] else None
 
     def output(self, artifact: ArtifactSpec | Artifact) -> Artifact:
         """Record an artifact this step writes; returns it stored, with its id."""
