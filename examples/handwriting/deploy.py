@@ -44,16 +44,25 @@ def main(argv: list[str] | None = None) -> None:
     trail = mt.connect()
     kind = json.loads(KIND.read_text()) if KIND.exists() else DEPLOYMENT_KIND
     trail.register_kind(kind["name"], kind["schema"], kind.get("description", ""))
-    with trail.run(experiment="handwriting", pipeline="handwriting") as run, \
-            run.step("deploy", kind="deployment", config={"environment": args.environment}) as step:
+    with (
+        trail.run(experiment="handwriting", pipeline="handwriting") as run,
+        run.step("deploy", kind="deployment", config={"environment": args.environment}) as step,
+    ):
         clf = joblib.load(MODEL)  # refuse to deploy what does not load
         model = step.input(mt.model(clf, uri=MODEL, name="handwriting-mlp"))
         SERVING.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(MODEL, SERVING.with_suffix(".tmp"))
         SERVING.with_suffix(".tmp").replace(SERVING)
-        deployment = step.output(mt.artifact("deployment", "handwriting-service", uri=args.endpoint,
-                                             model=model.id, endpoint=args.endpoint,
-                                             environment=args.environment))
+        deployment = step.output(
+            mt.artifact(
+                "deployment",
+                "handwriting-service",
+                uri=args.endpoint,
+                model=model.id,
+                endpoint=args.endpoint,
+                environment=args.environment,
+            )
+        )
     print(f"deployed model {model.id} as {deployment.id} at {args.endpoint}")
 
 

@@ -1,7 +1,7 @@
 """Step 1 of the handwriting pipeline: fetch a dataset and prepare it for training.
 
-    python prepare.py --dataset digits      # MNIST-like digits bundled with scikit-learn (10 classes)
-    python prepare.py --dataset letters     # EMNIST-like letters drawn here with Pillow (26 classes)
+    python prepare.py --dataset digits   # MNIST-like digits bundled with scikit-learn, 10 classes
+    python prepare.py --dataset letters  # EMNIST-like letters drawn here with Pillow, 26 classes
 
 The raw data lands in ``data/raw/<dataset>/`` (its "download location"), the prepared data
 always in ``data/prepared/``, where ``train.py`` picks it up. That fixed hand-over is exactly how
@@ -98,8 +98,14 @@ def main(argv: list[str] | None = None) -> None:
             raw = fetch(args.dataset, args.samples_per_class)
             step.input(mt.dataset(raw, name=info["name"], classes=info["classes"]))
             prepare(raw, args.test_fraction, args.seed)
-            prepared = step.output(mt.dataset(PREPARED, name="handwriting-prepared", classes=info["classes"],
-                                              source=info["name"]))
+            prepared = step.output(
+                mt.dataset(
+                    PREPARED,
+                    name="handwriting-prepared",
+                    classes=info["classes"],
+                    source=info["name"],
+                )
+            )
     print(f"prepared {info['name']} ({info['classes']} classes) as artifact {prepared.id}")
 
 

@@ -29,21 +29,39 @@ def step(script: str, *args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(HERE / script), *args], env=env, check=True)
 
 
-def pipeline(trail: mt.Trail, *, dataset: str, learning_rate: float, trigger: mt.Trigger, fast: bool,
-             endpoint: str) -> str:
+def pipeline(
+    trail: mt.Trail,
+    *,
+    dataset: str,
+    learning_rate: float,
+    trigger: mt.Trigger,
+    fast: bool,
+    endpoint: str,
+) -> str:
     config = {"dataset": dataset, "learning-rate": learning_rate}
-    with trail.run(experiment="handwriting", pipeline="handwriting", trigger=trigger, config=config) as run:
+    with trail.run(
+        experiment="handwriting", pipeline="handwriting", trigger=trigger, config=config
+    ) as run:
         env = {**os.environ, **run.env()}
         small = ["--samples-per-class", "40"] if fast else []
         step("prepare.py", "--dataset", dataset, *small, env=env)
-        step("train.py", "--learning-rate", str(learning_rate), *(["--epochs", "60"] if fast else []), env=env)
+        step(
+            "train.py",
+            "--learning-rate",
+            str(learning_rate),
+            *(["--epochs", "60"] if fast else []),
+            env=env,
+        )
         step("deploy.py", "--endpoint", endpoint, env=env)
     return run.id
 
 
 def ask(endpoint: str, pixels: list[list[float]], timeout: float = 20) -> list[int]:
-    request = urllib.request.Request(endpoint, data=json.dumps({"pixels": pixels}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        endpoint,
+        data=json.dumps({"pixels": pixels}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -63,12 +81,25 @@ def main(argv: list[str] | None = None) -> None:
     endpoint = f"http://127.0.0.1:{args.port}/predict"
 
     trail = mt.connect()
-    first = pipeline(trail, dataset="digits", learning_rate=0.01, trigger=mt.Trigger.manual(),
-                     fast=args.fast, endpoint=endpoint)
+    first = pipeline(
+        trail,
+        dataset="digits",
+        learning_rate=0.01,
+        trigger=mt.Trigger.manual(),
+        fast=args.fast,
+        endpoint=endpoint,
+    )
     letters = str((Path("data/raw") / "emnist-letters").resolve())
-    second = pipeline(trail, dataset="letters", learning_rate=0.005, fast=args.fast, endpoint=endpoint,
-                      trigger=mt.Trigger.data_change(letters, dataset="emnist-letters",
-                                                     detail="dataset parameter switched to letters"))
+    second = pipeline(
+        trail,
+        dataset="letters",
+        learning_rate=0.005,
+        fast=args.fast,
+        endpoint=endpoint,
+        trigger=mt.Trigger.data_change(
+            letters, dataset="emnist-letters", detail="dataset parameter switched to letters"
+        ),
+    )
     print(f"run 1 (digits): {first}\nrun 2 (letters): {second}")
 
     from sklearn.datasets import load_digits

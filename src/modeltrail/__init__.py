@@ -27,6 +27,6 @@ from modeltrail.sdk import (  # noqa: E402
 )
 
 __all__ = [
-    "Artifact", "Run", "Step", "Trail", "Trigger", "__version__", "artifact", "connect", "current_run",
-    "dataset", "errors", "metrics", "model",
+    "Artifact", "Run", "Step", "Trail", "Trigger", "__version__", "artifact", "connect",
+    "current_run", "dataset", "errors", "metrics", "model",
 ]

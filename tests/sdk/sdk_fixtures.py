@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ServerProcess, _empty  # the root conftest: fixtures shared by every test
 
 import modeltrail as mt
+from conftest import ServerProcess, _empty  # the root conftest: fixtures shared by every test
 from modeltrail.services.metadata import Metadata
 
 
 @pytest.fixture(scope="session")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Metadata]]:
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServerProcess, Metadata]]:
     """One real server process for the HTTP mode of the suite, emptied before each test
     (starting a process per test would cost more than the tests)."""
     directory = tmp_path_factory.mktemp("sdk-server")
@@ -26,11 +28,21 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "http"])
-def trail(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[mt.Trail]:
+def trail(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[mt.Trail]:
     """A client in each mode, working in an empty directory (spool and hash cache live there)."""
     monkeypatch.chdir(tmp_path)
-    for name in ("MODELTRAIL_URL", "MODELTRAIL_RUN", "MODELTRAIL_TRIGGER", "MODELTRAIL_SPOOL",
-                 "MODELTRAIL_ON_UNREACHABLE", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL"):
+    for name in (
+        "MODELTRAIL_URL",
+        "MODELTRAIL_RUN",
+        "MODELTRAIL_TRIGGER",
+        "MODELTRAIL_SPOOL",
+        "MODELTRAIL_ON_UNREACHABLE",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "JENKINS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     if request.param == "sqlite":
         target = f"sqlite:///{tmp_path / 'sdk.db'}"

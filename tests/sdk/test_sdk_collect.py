@@ -27,8 +27,13 @@ def _workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def test_script_in_a_git_repository(tmp_path: Path) -> None:
@@ -45,21 +50,33 @@ def test_script_in_a_git_repository(tmp_path: Path) -> None:
     probe = (
         "import json, modeltrail.sdk.collect.executable as e\n"
         "info = e.of_script('prepare')\n"
-        "print(json.dumps({'name': info.name, 'version': info.version, 'uri': info.uri, **info.annotations}))\n"
+        "print(json.dumps({'name': info.name, 'version': info.version, 'uri': info.uri,\n"
+        "                  **info.annotations}))\n"
     )
     script.write_text(script.read_text() + probe)
 
     def collect() -> dict:
         env = {**os.environ, "PYTHONPATH": str(Path(executable.__file__).parents[3])}
-        out = subprocess.run([sys.executable, str(script), "--fast"], cwd=repo, env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, str(script), "--fast"],
+            cwd=repo,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         return json.loads(out.splitlines()[-1])
 
     info = collect()
     source = script.read_text()
     assert info["name"] == "prepare:prepare" and info["uri"] == "pipeline/prepare.py"
-    assert info["sha256"] == hashlib.sha256(source.encode()).hexdigest() and info["version"] == info["sha256"][:12]
-    assert info["git.commit"] == commit and info["git.url"] == "https://example.org/team/pipelines.git"
+    assert (
+        info["sha256"] == hashlib.sha256(source.encode()).hexdigest()
+        and info["version"] == info["sha256"][:12]
+    )
+    assert (
+        info["git.commit"] == commit and info["git.url"] == "https://example.org/team/pipelines.git"
+    )
     assert info["git.dirty"] == "true"  # the probe is not committed
     git(repo, "commit", "-qam", "probe")
     info = collect()
@@ -71,9 +88,15 @@ def test_function_source_hash_and_qualified_name() -> None:
         return x + 1
 
     info = executable.of_function(train)
-    assert info.name == "test_sdk_collect.test_function_source_hash_and_qualified_name.<locals>.train"
-    assert info.annotations["sha256"] == hashlib.sha256(
-        "    def train(x: int) -> int:\n        return x + 1\n".encode()).hexdigest()
+    assert (
+        info.name == "test_sdk_collect.test_function_source_hash_and_qualified_name.<locals>.train"
+    )
+    assert (
+        info.annotations["sha256"]
+        == hashlib.sha256(
+            b"    def train(x: int) -> int:\n        return x + 1\n"
+        ).hexdigest()
+    )
     assert info.annotations["path"] == __file__
     assert "pytest" in executable.command_line() or "py" in executable.command_line()
 
@@ -91,24 +114,77 @@ def test_environment_names_python_host_user_and_imported_packages() -> None:
 @pytest.mark.parametrize(
     ("env", "labels", "cause", "source", "details"),
     [
-        ({"MODELTRAIL_TRIGGER": "data-change:s3://bucket/emnist"}, {}, "data change", "MODELTRAIL_TRIGGER",
-         {"detail": "s3://bucket/emnist"}),
-        ({"MODELTRAIL_TRIGGER": '{"cause": "code change", "commit": "abc"}'}, {}, "code change",
-         "MODELTRAIL_TRIGGER", {"commit": "abc"}),
-        ({}, {"workflows.argoproj.io/cron-workflow": "nightly", "workflows.argoproj.io/workflow": "nightly-1"},
-         "schedule", "argo-cron-workflow", {"cronWorkflow": "nightly", "workflow": "nightly-1"}),
-        ({"ARGO_CRON_WORKFLOW": "hourly"}, {}, "schedule", "argo-cron-workflow", {"cronWorkflow": "hourly"}),
-        ({}, {"events.argoproj.io/sensor": "minio-sensor", "events.argoproj.io/trigger": "retrain"},
-         "external", "argo-events-sensor", {"sensor": "minio-sensor", "trigger": "retrain"}),
-        ({"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_SHA": "f00",
-          "GITHUB_REPOSITORY": "org/repo"}, {}, "code change", "github-actions",
-         {"event": "push", "commit": "f00", "repository": "https://github.com/org/repo"}),
-        ({"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"}, {}, "schedule", "github-actions",
-         {"event": "schedule", "repository": None}),
-        ({"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "web", "CI_COMMIT_SHA": "b4r"}, {}, "manual", "gitlab-ci",
-         {"event": "web", "commit": "b4r"}),
-        ({"JENKINS_URL": "http://ci", "BUILD_CAUSE": "TIMERTRIGGER", "BUILD_NUMBER": "7"}, {}, "schedule",
-         "jenkins", {"event": "TIMERTRIGGER", "ciRun": "7"}),
+        (
+            {"MODELTRAIL_TRIGGER": "data-change:s3://bucket/emnist"},
+            {},
+            "data change",
+            "MODELTRAIL_TRIGGER",
+            {"detail": "s3://bucket/emnist"},
+        ),
+        (
+            {"MODELTRAIL_TRIGGER": '{"cause": "code change", "commit": "abc"}'},
+            {},
+            "code change",
+            "MODELTRAIL_TRIGGER",
+            {"commit": "abc"},
+        ),
+        (
+            {},
+            {
+                "workflows.argoproj.io/cron-workflow": "nightly",
+                "workflows.argoproj.io/workflow": "nightly-1",
+            },
+            "schedule",
+            "argo-cron-workflow",
+            {"cronWorkflow": "nightly", "workflow": "nightly-1"},
+        ),
+        (
+            {"ARGO_CRON_WORKFLOW": "hourly"},
+            {},
+            "schedule",
+            "argo-cron-workflow",
+            {"cronWorkflow": "hourly"},
+        ),
+        (
+            {},
+            {"events.argoproj.io/sensor": "minio-sensor", "events.argoproj.io/trigger": "retrain"},
+            "external",
+            "argo-events-sensor",
+            {"sensor": "minio-sensor", "trigger": "retrain"},
+        ),
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_EVENT_NAME": "push",
+                "GITHUB_SHA": "f00",
+                "GITHUB_REPOSITORY": "org/repo",
+            },
+            {},
+            "code change",
+            "github-actions",
+            {"event": "push", "commit": "f00", "repository": "https://github.com/org/repo"},
+        ),
+        (
+            {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "schedule"},
+            {},
+            "schedule",
+            "github-actions",
+            {"event": "schedule", "repository": None},
+        ),
+        (
+            {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "web", "CI_COMMIT_SHA": "b4r"},
+            {},
+            "manual",
+            "gitlab-ci",
+            {"event": "web", "commit": "b4r"},
+        ),
+        (
+            {"JENKINS_URL": "http://ci", "BUILD_CAUSE": "TIMERTRIGGER", "BUILD_NUMBER": "7"},
+            {},
+            "schedule",
+            "jenkins",
+            {"event": "TIMERTRIGGER", "ciRun": "7"},
+        ),
     ],
 )
 def test_trigger_from_the_environment(env, labels, cause, source, details) -> None:
@@ -129,7 +205,11 @@ def test_labels_file_of_the_downward_api(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("MODELTRAIL_POD_LABELS", str(labels))
     assert trigger.read_labels()["workflows.argoproj.io/cron-workflow"] == "weekly"
     found = trigger.detect({}, None)
-    assert found is not None and found.cause == "schedule" and found.details["cronWorkflow"] == "weekly"
+    assert (
+        found is not None
+        and found.cause == "schedule"
+        and found.details["cronWorkflow"] == "weekly"
+    )
 
 
 def test_file_hash_streams_and_is_cached_by_path_mtime_and_size(tmp_path: Path) -> None:
@@ -145,7 +225,10 @@ def test_file_hash_streams_and_is_cached_by_path_mtime_and_size(tmp_path: Path) 
     assert files.hash_file(data) == "cached"  # not read again
     data.write_bytes(content[:-1] + b"x")  # new content, new mtime
     assert files.hash_file(data) == hashlib.sha256(content[:-1] + b"x").hexdigest()
-    assert files.hash_file(data, progress=True, use_cache=False) == hashlib.sha256(content[:-1] + b"x").hexdigest()
+    assert (
+        files.hash_file(data, progress=True, use_cache=False)
+        == hashlib.sha256(content[:-1] + b"x").hexdigest()
+    )
 
 
 def test_directory_dataset(tmp_path: Path) -> None:
@@ -174,7 +257,13 @@ def test_dataframes_and_arrays() -> None:
     assert frames.describe(changed)["sha256"] != described["sha256"]
     array = np.arange(12, dtype=np.int32).reshape(3, 4)
     described = frames.describe(array)
-    assert described == {**described, "type": "ndarray", "shape": [3, 4], "dtype": "int32", "rows": 3}
+    assert described == {
+        **described,
+        "type": "ndarray",
+        "shape": [3, 4],
+        "dtype": "int32",
+        "rows": 3,
+    }
     assert frames.describe(np.asfortranarray(array))["sha256"] == described["sha256"]
     assert frames.describe(array.astype(np.int64))["sha256"] != described["sha256"]
     assert mt.dataset(frame, name="table").attributes["columns"] == ["pixel", "label"]
@@ -189,7 +278,9 @@ def test_scikit_learn_estimator() -> None:
     described = sk.describe(clf, sample=x)
     assert described["type"] == "LogisticRegression"
     assert described["framework"] == {"value1": "scikit-learn", "value2": sklearn.__version__}
-    assert described["hyperParameters"]["C"] == 0.3 and described["hyperParameters"]["max_iter"] == 50
+    assert (
+        described["hyperParameters"]["C"] == 0.3 and described["hyperParameters"]["max_iter"] == 50
+    )
     assert json.loads(described["inputSchema"]) == {"n_features": 5, "dtypes": "float32"}
     assert json.loads(described["outputSchema"]) == {"classes": [0, 1, 2]}
     forest = RandomForestClassifier(n_estimators=3).fit(pd.DataFrame(x, columns=list("abcde")), y)
@@ -237,4 +328,8 @@ def test_torch_module_described_when_torch_is_there(monkeypatch: pytest.MonkeyPa
     spec = mt.model(Net(), optimizer=optimizer)
     assert spec.attributes["framework"] == {"value1": "pytorch", "value2": "2.9.0"}
     assert spec.attributes["parameters"] == 115 and spec.attributes["trainableParameters"] == 110
-    assert spec.attributes["hyperParameters"] == {"optimizer": "SimpleNamespace", "lr": 0.01, "momentum": 0.9}
+    assert spec.attributes["hyperParameters"] == {
+        "optimizer": "SimpleNamespace",
+        "lr": 0.01,
+        "momentum": 0.9,
+    }

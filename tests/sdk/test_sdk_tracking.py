@@ -1,15 +1,15 @@
+# ruff: noqa: F811 - pytest fixtures imported by name
 """Runs, steps, artifacts, triggers, annotations and reuse through the SDK, in every mode."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from sdk_fixtures import shared_server, store, trail  # noqa: F401 - fixtures
 from sklearn.linear_model import LogisticRegression
 
 import modeltrail as mt
 from modeltrail.errors import InvalidInput, ModeltrailError
-
-from sdk_fixtures import shared_server, store, trail  # noqa: F401 - fixtures
 
 
 def test_run_and_steps_are_running_inside_and_success_after(trail: mt.Trail, store) -> None:
@@ -40,7 +40,9 @@ def test_failure_is_recorded_with_the_exception_and_reraised(trail: mt.Trail, st
     assert execution["annotations"]["error.message"] == "division by zero"
     assert "1 / 0" in execution["annotations"]["error.traceback"]
     stored = store.get(f"runs/{run.id}")
-    assert stored["status"] == "FAILED" and stored["annotations"]["error.type"] == "ZeroDivisionError"
+    assert (
+        stored["status"] == "FAILED" and stored["annotations"]["error.type"] == "ZeroDivisionError"
+    )
     assert [e["status"] for e in store.all("executions")] == ["SUCCESS", "FAILED"]
 
 
@@ -60,7 +62,9 @@ def test_the_trigger_is_the_runs_event_and_the_first_steps_input(trail: mt.Trail
     assert store.get(f"executions/{first.id}")["successors"] == [second.id]
 
 
-def test_trigger_defaults_to_manual_and_reads_the_environment(trail: mt.Trail, store, monkeypatch) -> None:
+def test_trigger_defaults_to_manual_and_reads_the_environment(
+    trail: mt.Trail, store, monkeypatch
+) -> None:
     with trail.run(experiment="e") as run:
         pass
     assert store.get(f"artifacts/{run.event_id}")["attributes"]["cause"] == "manual"
@@ -81,9 +85,15 @@ def test_repeated_runs_share_experiment_pipeline_and_executables(trail: mt.Trail
                 pass
         runs.append(store.get(f"runs/{run.id}"))
     assert len(store.all("experiments")) == 1 and len(store.all("pipelines")) == 1
-    assert runs[0]["pipeline"] == runs[1]["pipeline"] and runs[0]["experiment"] == runs[1]["experiment"]
+    assert (
+        runs[0]["pipeline"] == runs[1]["pipeline"]
+        and runs[0]["experiment"] == runs[1]["experiment"]
+    )
     executables = store.all("executables")
-    assert sorted(e["name"] for e in executables) == ["test_sdk_tracking:prepare", "test_sdk_tracking:train"]
+    assert sorted(e["name"] for e in executables) == [
+        "test_sdk_tracking:prepare",
+        "test_sdk_tracking:train",
+    ]
     pipeline = store.get(f"pipelines/{runs[0]['pipeline']}")
     assert sorted(pipeline["executables"]) == sorted(e["id"] for e in executables)
     executable = executables[0]
@@ -132,8 +142,10 @@ def test_inputs_outputs_models_and_metrics(trail: mt.Trail, store, tmp_path) -> 
     assert metric_stored["attributes"] == {"value": 0.75, "schema": "number", "reference": model.id}
     # metrics -> model is a stored relation: list the metrics of the model
     assert [a["id"] for a in store.all("artifacts", f"references:eq:{model.id}")] == [metric.id]
-    assert [a["id"] for a in store.all("artifacts", "kind:eq:model", "hyperParameters.learning-rate:eq:0.1")] \
-        == [model.id]
+    assert [
+        a["id"]
+        for a in store.all("artifacts", "kind:eq:model", "hyperParameters.learning-rate:eq:0.1")
+    ] == [model.id]
 
 
 def test_an_input_already_stored_is_linked_not_copied(trail: mt.Trail, store, tmp_path) -> None:
@@ -194,7 +206,9 @@ def test_a_step_already_done_is_reused_not_run_again(trail: mt.Trail, store) -> 
         return mt.dataset(np.ones(3) * scale, name="normalised")
 
     def pipeline(scale: float) -> tuple[str, mt.Artifact]:
-        with trail.run(experiment="e", pipeline="p", trigger=mt.Trigger.schedule("0 3 * * *")) as run:
+        with trail.run(
+            experiment="e", pipeline="p", trigger=mt.Trigger.schedule("0 3 * * *")
+        ) as run:
             with run.step("load") as load:
                 raw = load.input(mt.dataset("s3://bucket/raw.csv", size=10))
             return run.id, normalise(raw, scale=scale)
@@ -232,7 +246,11 @@ def test_with_form_cached_returns_outputs(trail: mt.Trail, store) -> None:
 
 def test_problems_become_typed_exceptions(trail: mt.Trail) -> None:
     with pytest.raises(InvalidInput) as caught:
-        trail.send("POST", "/api/v1/artifacts", {"name": "m", "kind": "metrics", "attributes": {"reference": "x"}})
+        trail.send(
+            "POST",
+            "/api/v1/artifacts",
+            {"name": "m", "kind": "metrics", "attributes": {"reference": "x"}},
+        )
     assert isinstance(caught.value, ModeltrailError) and caught.value.errors
     with pytest.raises(mt.errors.NotFound):
         trail.artifact("00000000-0000-0000-0000-000000000000")

@@ -18,8 +18,11 @@ def sync(
     url: UrlOption = None,
     spool: Annotated[
         Path | None,
-        typer.Option(envvar="MODELTRAIL_SPOOL", help="The spool file (default: .modeltrail/spool.jsonl).",
-                     show_default=False),
+        typer.Option(
+            envvar="MODELTRAIL_SPOOL",
+            help="The spool file (default: .modeltrail/spool.jsonl).",
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -39,8 +42,14 @@ def sync(
             err_console.print(f"[red]error:[/red] {target}: {exc.detail}")
             failed = True
             continue
-        report.append({"target": target, "sent": result.sent, "rejected": result.rejected,
-                       "remaining": result.remaining})
+        report.append(
+            {
+                "target": target,
+                "sent": result.sent,
+                "rejected": result.rejected,
+                "remaining": result.remaining,
+            }
+        )
         failed = failed or result.remaining > 0
     if as_json:
         print_json(report)
@@ -49,7 +58,9 @@ def sync(
     for item in [] if as_json else report:
         line = f"{item['target']}: sent {item['sent']}"
         if item["rejected"]:
-            line += f", [red]{item['rejected']} refused[/red] (kept in {Spool(spool).rejected_path})"
+            line += (
+                f", [red]{item['rejected']} refused[/red] (kept in {Spool(spool).rejected_path})"
+            )
         if item["remaining"]:
             line += f", [yellow]{item['remaining']} still waiting (server unreachable)[/yellow]"
         console.print(line)

@@ -7,6 +7,17 @@ from modeltrail.sdk.tracking import Run, Step, current_run
 from modeltrail.sdk.triggers import Trigger
 
 __all__ = [
-    "Artifact", "ArtifactSpec", "Connection", "Run", "Step", "Trail", "Trigger", "artifact", "connect",
-    "current_run", "dataset", "metrics", "model",
+    "Artifact",
+    "ArtifactSpec",
+    "Connection",
+    "Run",
+    "Step",
+    "Trail",
+    "Trigger",
+    "artifact",
+    "connect",
+    "current_run",
+    "dataset",
+    "metrics",
+    "model",
 ]

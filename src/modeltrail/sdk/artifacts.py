@@ -22,8 +22,11 @@ from modeltrail.sdk.collect import torch as th
 
 def plain_json(value: Any) -> Any:
     """The value as the server will see it after a JSON round trip (numpy scalars, tuples...)."""
-    return orjson.loads(orjson.dumps(value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY
-                                     | orjson.OPT_NON_STR_KEYS))
+    return orjson.loads(
+        orjson.dumps(
+            value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+        )
+    )
 
 
 def _default(value: Any) -> Any:
@@ -48,7 +51,10 @@ class ArtifactSpec:
 
     def body(self, artifact_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "id": artifact_id, "name": self.name, "version": self.version, "kind": self.kind,
+            "id": artifact_id,
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
             "annotations": {str(k): str(v) for k, v in self.annotations.items()},
             "attributes": plain_json(self.attributes),
         }
@@ -62,8 +68,13 @@ class ArtifactSpec:
         """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality)."""
         b = self.body("")
         return artifact_fingerprint(
-            name=b["name"], version=b["version"], kind=b["kind"], description=b.get("description"),
-            uri=b.get("uri"), annotations=b["annotations"], attributes=b["attributes"],
+            name=b["name"],
+            version=b["version"],
+            kind=b["kind"],
+            description=b.get("description"),
+            uri=b.get("uri"),
+            annotations=b["annotations"],
+            attributes=b["attributes"],
         )
 
 
@@ -82,9 +93,16 @@ class Artifact:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Artifact:
-        return cls(id=str(data["id"]), kind=data["kind"], name=data["name"], version=data.get("version", "1"),
-                   uri=data.get("uri"), fingerprint=data.get("fingerprint", ""),
-                   attributes=data.get("attributes") or {}, annotations=data.get("annotations") or {})
+        return cls(
+            id=str(data["id"]),
+            kind=data["kind"],
+            name=data["name"],
+            version=data.get("version", "1"),
+            uri=data.get("uri"),
+            fingerprint=data.get("fingerprint", ""),
+            attributes=data.get("attributes") or {},
+            annotations=data.get("annotations") or {},
+        )
 
 
 def _is_local_path(source: Any) -> bool:
@@ -97,17 +115,41 @@ def _path_uri(path: Path) -> str:
     return str(path.resolve())
 
 
-def artifact(kind: str, name: str, *, uri: str | None = None, version: str = "1",
-             description: str | None = None, annotations: dict[str, Any] | None = None,
-             **attributes: Any) -> ArtifactSpec:
+def artifact(
+    kind: str,
+    name: str,
+    *,
+    uri: str | None = None,
+    version: str = "1",
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
     """An artifact of any registered kind (``deployment``, ``validation``, ...)."""
-    return ArtifactSpec(kind, name, uri, version, description, attributes,
-                        {k: str(v) for k, v in (annotations or {}).items()})
+    return ArtifactSpec(
+        kind,
+        name,
+        uri,
+        version,
+        description,
+        attributes,
+        {k: str(v) for k, v in (annotations or {}).items()},
+    )
 
 
-def dataset(source: Any = None, /, *, name: str | None = None, uri: str | None = None, version: str = "1",
-            classes: Any = None, description: str | None = None, annotations: dict[str, Any] | None = None,
-            progress: bool | None = None, **attributes: Any) -> ArtifactSpec:
+def dataset(
+    source: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    uri: str | None = None,
+    version: str = "1",
+    classes: Any = None,
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    progress: bool | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
     """A dataset: a file or directory path, a DataFrame, a NumPy array, or just a uri.
 
     Files and directories get ``size`` and a streamed ``sha256``; DataFrames and arrays get
@@ -133,10 +175,20 @@ def dataset(source: Any = None, /, *, name: str | None = None, uri: str | None =
     return ArtifactSpec("dataset", name or "dataset", uri, version, description, collected, notes)
 
 
-def model(obj: Any = None, /, *, uri: str | os.PathLike[str] | None = None, name: str | None = None,
-          version: str = "1", hyperparameters: dict[str, Any] | None = None, sample: Any = None,
-          optimizer: Any = None, description: str | None = None, annotations: dict[str, Any] | None = None,
-          **attributes: Any) -> ArtifactSpec:
+def model(
+    obj: Any = None,
+    /,
+    *,
+    uri: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    version: str = "1",
+    hyperparameters: dict[str, Any] | None = None,
+    sample: Any = None,
+    optimizer: Any = None,
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
     """A model: a scikit-learn estimator or a PyTorch module is described by itself (type,
     framework, hyperParameters, input and output schema); ``uri`` may name its saved file."""
     collected: dict[str, Any] = {}
@@ -159,18 +211,32 @@ def model(obj: Any = None, /, *, uri: str | os.PathLike[str] | None = None, name
             uri_text = str(uri)
     collected.update(attributes)
     default_name = collected.get("type") or "model"
-    return ArtifactSpec("model", name or str(default_name), uri_text, version, description, collected,
-                        {k: str(v) for k, v in (annotations or {}).items()})
+    return ArtifactSpec(
+        "model",
+        name or str(default_name),
+        uri_text,
+        version,
+        description,
+        collected,
+        {k: str(v) for k, v in (annotations or {}).items()},
+    )
 
 
-def metrics(name: str, value: Any, *, of: Artifact | str | None = None, schema: str | None = None,
-            annotations: dict[str, Any] | None = None) -> ArtifactSpec:
+def metrics(
+    name: str,
+    value: Any,
+    *,
+    of: Artifact | str | None = None,
+    schema: str | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> ArtifactSpec:
     """A metric of another artifact (``of``): accuracy of a model, rows of a dataset, ..."""
     attrs: dict[str, Any] = {"value": plain_json(value), "schema": schema or _schema_of(value)}
     if of is not None:
         attrs["reference"] = of.id if isinstance(of, Artifact) else str(of)
-    return ArtifactSpec("metrics", name, None, "1", None, attrs,
-                        {k: str(v) for k, v in (annotations or {}).items()})
+    return ArtifactSpec(
+        "metrics", name, None, "1", None, attrs, {k: str(v) for k, v in (annotations or {}).items()}
+    )
 
 
 def _schema_of(value: Any) -> str:

@@ -57,7 +57,9 @@ class Trail:
         self.on_unreachable = on_unreachable or os.environ.get("MODELTRAIL_ON_UNREACHABLE", "spool")
         if self.on_unreachable not in {"spool", "raise"}:
             raise ValueError("on_unreachable must be 'spool' or 'raise'")
-        self.conn = Connection(target, timeout=timeout, retries=retries, backoff=backoff, token=token)
+        self.conn = Connection(
+            target, timeout=timeout, retries=retries, backoff=backoff, token=token
+        )
         self.target = self.conn.target
         self.spool = Spool(spool)
         self.recheck_after = recheck_after
@@ -75,7 +77,9 @@ class Trail:
 
     def _went_offline(self, exc: Exception) -> None:
         if not self.offline:
-            log.warning("modeltrail: %s; keeping metadata in %s until it is back", exc, self.spool.path)
+            log.warning(
+                "modeltrail: %s; keeping metadata in %s until it is back", exc, self.spool.path
+            )
         self._offline_until = time.monotonic() + self.recheck_after
 
     def send(self, method: str, path: str, body: Any = None) -> Any:
@@ -125,11 +129,15 @@ class Trail:
                 return Outcome.STOPPED
             except Conflict:
                 if entry.method == "POST":
-                    return Outcome.SENT  # the entity is there already (sent before the answer was lost)
+                    return (
+                        Outcome.SENT
+                    )  # the entity is there already (sent before the answer was lost)
                 log.error("modeltrail: spooled %s %s refused: conflict", entry.method, entry.path)
                 return Outcome.REJECTED
             except ModeltrailError as exc:
-                log.error("modeltrail: spooled %s %s refused: %s", entry.method, entry.path, exc.detail)
+                log.error(
+                    "modeltrail: spooled %s %s refused: %s", entry.method, entry.path, exc.detail
+                )
                 return Outcome.REJECTED
             return Outcome.SENT
 
@@ -142,7 +150,9 @@ class Trail:
 
     # ------------------------------------------------------------------ find or create
 
-    def _ensure(self, plural: str, identity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    def _ensure(
+        self, plural: str, identity: dict[str, Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
         """The one entity with this identity (name, version, uri), created if there is none."""
         key = (plural, repr(sorted(identity.items())))
         if key in self._ids:
@@ -169,7 +179,9 @@ class Trail:
 
     def pipeline_id(self, name: str, *, version: str = "1", uri: str | None = None) -> str:
         identity = {"name": name, "version": version, "uri": uri}
-        stored = self._ensure("pipelines", identity, {k: v for k, v in identity.items() if v is not None})
+        stored = self._ensure(
+            "pipelines", identity, {k: v for k, v in identity.items() if v is not None}
+        )
         pid = str(stored["id"])
         if "executables" in stored:
             self._pipeline_executables.setdefault(pid, [str(e) for e in stored["executables"]])
@@ -190,8 +202,13 @@ class Trail:
 
     # ------------------------------------------------------------------ artifacts
 
-    def store(self, spec: ArtifactSpec | Artifact, *, reuse_equal: bool = False,
-              create_time: str | None = None) -> Artifact:
+    def store(
+        self,
+        spec: ArtifactSpec | Artifact,
+        *,
+        reuse_equal: bool = False,
+        create_time: str | None = None,
+    ) -> Artifact:
         """Store a described artifact (or pass a stored one through).
 
         With ``reuse_equal``, an equal artifact already stored (same fingerprint) is returned
@@ -201,8 +218,12 @@ class Trail:
             return spec
         fingerprint = spec.fingerprint()
         if reuse_equal:
-            found = self.get(f"{API}/artifacts", filter=_same_artifact(spec, fingerprint), sort="-createTime",
-                             limit=1)
+            found = self.get(
+                f"{API}/artifacts",
+                filter=_same_artifact(spec, fingerprint),
+                sort="-createTime",
+                limit=1,
+            )
             if found and found["items"]:
                 return Artifact.from_json(found["items"][0])
         body = spec.body(str(uuid.uuid4()))
@@ -219,7 +240,9 @@ class Trail:
             uuid.UUID(ref)
             data = self.get(f"{API}/artifacts/{ref}")
         except ValueError:
-            page = self.get(f"{API}/artifacts", filter=[f"name:eq:{ref}"], sort="-createTime", limit=1)
+            page = self.get(
+                f"{API}/artifacts", filter=[f"name:eq:{ref}"], sort="-createTime", limit=1
+            )
             data = page["items"][0] if page and page["items"] else None
             if page is not None and data is None:
                 raise NotFound(f"no artifact is named '{ref}'") from None
@@ -227,8 +250,9 @@ class Trail:
             raise ServerUnreachable(f"{self.target} cannot be reached to read artifact {ref}")
         return Artifact.from_json(data)
 
-    def register_kind(self, name: str, schema: dict[str, Any], description: str = "", *,
-                      if_missing: bool = True) -> dict[str, Any] | None:
+    def register_kind(
+        self, name: str, schema: dict[str, Any], description: str = "", *, if_missing: bool = True
+    ) -> dict[str, Any] | None:
         """Register an artifact kind (no-op if the same schema is the latest version)."""
         if if_missing:
             try:
@@ -237,7 +261,9 @@ class Trail:
                 existing = None
             if existing is not None:
                 return existing
-        return self.send("POST", f"{API}/kinds", {"name": name, "description": description, "schema": schema})
+        return self.send(
+            "POST", f"{API}/kinds", {"name": name, "description": description, "schema": schema}
+        )
 
     # ------------------------------------------------------------------ annotations
 
@@ -263,10 +289,17 @@ class Trail:
 
     # ------------------------------------------------------------------ tracking
 
-    def run(self, *, experiment: str | None = None, pipeline: str | None = None,
-            trigger: Trigger | None = None, name: str | None = None,
-            config: dict[str, Any] | None = None, annotations: dict[str, Any] | None = None,
-            join: str | None = None) -> Any:
+    def run(
+        self,
+        *,
+        experiment: str | None = None,
+        pipeline: str | None = None,
+        trigger: Trigger | None = None,
+        name: str | None = None,
+        config: dict[str, Any] | None = None,
+        annotations: dict[str, Any] | None = None,
+        join: str | None = None,
+    ) -> Any:
         """A run as a context manager: RUNNING inside, SUCCESS on exit, FAILED on an exception.
 
         Inside a process started by a run (``run.env()``, ``MODELTRAIL_RUN``), the same run is
@@ -275,12 +308,26 @@ class Trail:
         from modeltrail.sdk.tracking import Run
 
         join = join or os.environ.get("MODELTRAIL_RUN")
-        return Run(self, experiment=experiment or os.environ.get("MODELTRAIL_EXPERIMENT") or "default",
-                   pipeline=pipeline, trigger=trigger, name=name, config=config or {},
-                   annotations=annotations or {}, join=join)
+        return Run(
+            self,
+            experiment=experiment or os.environ.get("MODELTRAIL_EXPERIMENT") or "default",
+            pipeline=pipeline,
+            trigger=trigger,
+            name=name,
+            config=config or {},
+            annotations=annotations or {},
+            join=join,
+        )
 
-    def step(self, fn: F | None = None, *, name: str | None = None, kind: str = "transformation",
-             config: dict[str, Any] | None = None, cache: bool = False) -> Any:
+    def step(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        kind: str = "transformation",
+        config: dict[str, Any] | None = None,
+        cache: bool = False,
+    ) -> Any:
         """Decorate a function as a step. Artifacts among its arguments become inputs, artifacts
         it returns become outputs, its plain arguments its configuration. With ``cache=True``
         a step that already ran with the same code, configuration and inputs is not run again:
@@ -296,17 +343,32 @@ class Trail:
 
                 bound = signature.bind_partial(*args, **kwargs)
                 values = dict(bound.arguments)
-                settings = dict(config) if config is not None else {
-                    k: plain_json(v) for k, v in values.items()
-                    if v is None or isinstance(v, bool | int | float | str)
-                }
+                settings = (
+                    dict(config)
+                    if config is not None
+                    else {
+                        k: plain_json(v)
+                        for k, v in values.items()
+                        if v is None or isinstance(v, bool | int | float | str)
+                    }
+                )
                 run = current_run()
                 if run is None:
                     with self.run(pipeline=code.name.rsplit(".", 1)[0]) as implicit:
-                        return implicit._call(func, name or func.__name__, kind, settings, code, cache,
-                                              args, kwargs, values)
-                return run._call(func, name or func.__name__, kind, settings, code, cache, args, kwargs,
-                                 values)
+                        return implicit._call(
+                            func,
+                            name or func.__name__,
+                            kind,
+                            settings,
+                            code,
+                            cache,
+                            args,
+                            kwargs,
+                            values,
+                        )
+                return run._call(
+                    func, name or func.__name__, kind, settings, code, cache, args, kwargs, values
+                )
 
             return wrapper  # type: ignore[return-value]
 
@@ -332,8 +394,9 @@ def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:
 
 
 def connect(target: str | None = None, **options: Any) -> Trail:
-    """A client for a server URL, a database (path, ``sqlite:///`` or ``postgresql://`` URL opened
-    in-process), or ``None``: ``MODELTRAIL_URL``, else ``modeltrail.db`` in the working directory."""
+    """A client for a server URL, a database (a path, a ``sqlite:///`` or ``postgresql://`` URL,
+    opened in-process), or ``None``: ``MODELTRAIL_URL``, else ``modeltrail.db`` in the working
+    directory. Options: see ``Trail``."""
     return Trail(target, **options)
 
 

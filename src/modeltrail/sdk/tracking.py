@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("modeltrail.sdk")
 API = "/api/v1"
-_current: contextvars.ContextVar[Run | None] = contextvars.ContextVar("modeltrail_run", default=None)
+_current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
+    "modeltrail_run", default=None
+)
 
 
 def current_run() -> Run | None:
@@ -48,9 +50,18 @@ def _failure(exc: BaseException) -> dict[str, str]:
 class Run:
     """One run of a pipeline. Use ``trail.run(...)``."""
 
-    def __init__(self, trail: Trail, *, experiment: str, pipeline: str | None, trigger: Trigger | None,
-                 name: str | None, config: dict[str, Any], annotations: dict[str, Any],
-                 join: str | None) -> None:
+    def __init__(
+        self,
+        trail: Trail,
+        *,
+        experiment: str,
+        pipeline: str | None,
+        trigger: Trigger | None,
+        name: str | None,
+        config: dict[str, Any],
+        annotations: dict[str, Any],
+        join: str | None,
+    ) -> None:
         self.trail = trail
         self.experiment_name = experiment
         self.pipeline_name = pipeline
@@ -105,18 +116,29 @@ class Run:
         trigger = self.trigger or Trigger.from_environment()
         self.trigger = trigger
         self.event = trail.store(
-            ArtifactSpec("event", trigger.name(), attributes={"cause": trigger.cause, "source": trigger.source,
-                                                               **trigger.details}),
+            ArtifactSpec(
+                "event",
+                trigger.name(),
+                attributes={"cause": trigger.cause, "source": trigger.source, **trigger.details},
+            ),
             create_time=started,
         )
         self.event_id = self.event.id
-        annotations = {**environment(), "command": command_line(), "cwd": str(Path.cwd()),
-                       **self.user_annotations}
+        annotations = {
+            **environment(),
+            "command": command_line(),
+            "cwd": str(Path.cwd()),
+            **self.user_annotations,
+        }
         body = {
-            "id": self.id, "experiment": experiment,
+            "id": self.id,
+            "experiment": experiment,
             "name": self.name or f"{self.pipeline_name or self.experiment_name}-{started[:19]}",
-            "createTime": started, "status": "RUNNING", "configuration": plain_json(self.config),
-            "event": self.event.id, "annotations": annotations,
+            "createTime": started,
+            "status": "RUNNING",
+            "configuration": plain_json(self.config),
+            "event": self.event.id,
+            "annotations": annotations,
         }
         if self.pipeline:
             body["pipeline"] = self.pipeline
@@ -139,29 +161,59 @@ class Run:
         """Environment variables that make a child process (a script of this pipeline) join this
         run instead of starting its own."""
         target = self.trail.target
-        if "://" not in target or target.startswith("sqlite:///") and not target.startswith("sqlite:////"):
+        if (
+            "://" not in target
+            or target.startswith("sqlite:///")
+            and not target.startswith("sqlite:////")
+        ):
             path = target.removeprefix("sqlite:///")
             target = f"sqlite:///{Path(path).resolve()}"
-        env = {"MODELTRAIL_RUN": self.id, "MODELTRAIL_URL": target,
-               "MODELTRAIL_SPOOL": str(self.trail.spool.path.resolve()),
-               "MODELTRAIL_EXPERIMENT": self.experiment_name}
+        env = {
+            "MODELTRAIL_RUN": self.id,
+            "MODELTRAIL_URL": target,
+            "MODELTRAIL_SPOOL": str(self.trail.spool.path.resolve()),
+            "MODELTRAIL_EXPERIMENT": self.experiment_name,
+        }
         if self.event_id:
             env["MODELTRAIL_RUN_EVENT"] = self.event_id
         return env
 
     # ---------------------------------------------------------------- steps
 
-    def step(self, name: str, *, kind: str = "transformation", config: dict[str, Any] | None = None,
-             annotations: dict[str, Any] | None = None, code: CodeInfo | None = None) -> Step:
+    def step(
+        self,
+        name: str,
+        *,
+        kind: str = "transformation",
+        config: dict[str, Any] | None = None,
+        annotations: dict[str, Any] | None = None,
+        code: CodeInfo | None = None,
+    ) -> Step:
         """One step (an execution) of this run, as a context manager."""
-        return Step(self, name, kind=kind, config=config or {}, annotations=annotations or {},
-                    code=code or of_script(name, caller_frame()))
+        return Step(
+            self,
+            name,
+            kind=kind,
+            config=config or {},
+            annotations=annotations or {},
+            code=code or of_script(name, caller_frame()),
+        )
 
     def annotate(self, annotations: dict[str, Any] | None = None, **more: Any) -> None:
         self.trail.annotate(self, annotations, **more)
 
-    def _call(self, func: Callable[..., Any], name: str, kind: str, config: dict[str, Any], code: CodeInfo,
-              cache: bool, args: tuple[Any, ...], kwargs: dict[str, Any], values: dict[str, Any]) -> Any:
+    def _call(
+        self,
+        func: Callable[..., Any],
+        name: str,
+        kind: str,
+        config: dict[str, Any],
+        code: CodeInfo,
+        cache: bool,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        values: dict[str, Any],
+    ) -> Any:
         with self.step(name, kind=kind, config=config, code=code) as step:
             for value in values.values():
                 for item in value if isinstance(value, list | tuple) else [value]:
@@ -174,16 +226,28 @@ class Run:
             result = func(*args, **kwargs)
             if isinstance(result, ArtifactSpec | Artifact):
                 return step.output(result)
-            if isinstance(result, tuple) and any(isinstance(r, ArtifactSpec | Artifact) for r in result):
-                return tuple(step.output(r) if isinstance(r, ArtifactSpec | Artifact) else r for r in result)
+            if isinstance(result, tuple) and any(
+                isinstance(r, ArtifactSpec | Artifact) for r in result
+            ):
+                return tuple(
+                    step.output(r) if isinstance(r, ArtifactSpec | Artifact) else r for r in result
+                )
             return result
 
 
 class Step:
     """One execution: its inputs, outputs, metrics, status. Use ``run.step(...)``."""
 
-    def __init__(self, run: Run, name: str, *, kind: str, config: dict[str, Any],
-                 annotations: dict[str, Any], code: CodeInfo) -> None:
+    def __init__(
+        self,
+        run: Run,
+        name: str,
+        *,
+        kind: str,
+        config: dict[str, Any],
+        annotations: dict[str, Any],
+        code: CodeInfo,
+    ) -> None:
         self.run = run
         self.trail = run.trail
         self.name = name
@@ -195,7 +259,10 @@ class Step:
         self.inputs: list[Artifact] = []
         self.outputs: list[Artifact] = []
         self.reused_from: str | None = None
-        self.annotations = {"command": command_line(), **{k: str(v) for k, v in annotations.items()}}
+        self.annotations = {
+            "command": command_line(),
+            **{k: str(v) for k, v in annotations.items()},
+        }
 
     def _annotation_target(self) -> tuple[str, str]:
         return "executions", self.id
@@ -204,8 +271,14 @@ class Step:
         trail = self.trail
         self.executable = trail.executable_id(self.code, pipeline=self.run.pipeline)
         body: dict[str, Any] = {
-            "id": self.id, "run": self.run.id, "executable": self.executable, "name": self.name,
-            "kind": self.kind, "status": "RUNNING", "startTime": _now(), "configuration": self.config,
+            "id": self.id,
+            "run": self.run.id,
+            "executable": self.executable,
+            "name": self.name,
+            "kind": self.kind,
+            "status": "RUNNING",
+            "startTime": _now(),
+            "configuration": self.config,
             "annotations": self.annotations,
         }
         if self.run._first_step_pending and self.run.event_id:
@@ -222,7 +295,9 @@ class Step:
         self.run.steps.append(self)
         if previous is not None and previous.id not in self._predecessors:
             self._predecessors.add(previous.id)
-            trail.send("POST", f"{API}/executions/{previous.id}/successors", {"executions": [self.id]})
+            trail.send(
+                "POST", f"{API}/executions/{previous.id}/successors", {"executions": [self.id]}
+            )
         return self
 
     @property
@@ -254,15 +329,20 @@ class Step:
         producer = self.run._producers.get(stored.id) or self._producer_elsewhere(stored.id)
         if producer and producer != self.id and producer not in self._predecessors:
             self._predecessors.add(producer)
-            self.trail.send("POST", f"{API}/executions/{producer}/successors", {"executions": [self.id]})
+            self.trail.send(
+                "POST", f"{API}/executions/{producer}/successors", {"executions": [self.id]}
+            )
         return stored
 
     def _producer_elsewhere(self, artifact_id: str) -> str | None:
         """The step of this run, in another process, that wrote the artifact (joined runs)."""
         if not self.run.joined:
             return None
-        found = self.trail.get(f"{API}/executions", filter=[f"run:eq:{self.run.id}",
-                                                            f"outputArtifact:eq:{artifact_id}"], limit=1)
+        found = self.trail.get(
+            f"{API}/executions",
+            filter=[f"run:eq:{self.run.id}", f"outputArtifact:eq:{artifact_id}"],
+            limit=1,
+        )
         return str(found["items"][0]["id"]) if found and found["items"] else None
 
     def output(self, artifact: ArtifactSpec | Artifact) -> Artifact:
@@ -273,7 +353,9 @@ class Step:
         self.trail.send("POST", f"{API}/executions/{self.id}/outputs", {"artifacts": [stored.id]})
         return stored
 
-    def log_metric(self, name: str, value: Any, *, of: Artifact | None = None, schema: str | None = None) -> Artifact:
+    def log_metric(
+        self, name: str, value: Any, *, of: Artifact | None = None, schema: str | None = None
+    ) -> Artifact:
         """A metrics artifact about ``of`` (a model, a dataset), written by this step."""
         return self.output(metrics(name, value, of=of, schema=schema))
 
@@ -285,8 +367,11 @@ class Step:
     def fingerprint(self) -> str:
         """What the store will compute for this execution: code, kind, configuration, inputs."""
         return execution_fingerprint(
-            executable_name=self.code.name, executable_version=self.code.version,
-            executable_uri=self.code.uri, kind=self.kind, configuration=self.config,
+            executable_name=self.code.name,
+            executable_version=self.code.version,
+            executable_uri=self.code.uri,
+            kind=self.kind,
+            configuration=self.config,
             input_fingerprints=[a.fingerprint for a in self.inputs],
         )
 
@@ -296,8 +381,12 @@ class Step:
         else None, and the step runs as usual. Declare the inputs first."""
         if any(not a.fingerprint for a in self.inputs):
             return None
-        found = self.trail.get(f"{API}/executions", filter=[f"fingerprint:eq:{self.fingerprint()}",
-                                                            "status:eq:SUCCESS"], sort="-createTime", limit=1)
+        found = self.trail.get(
+            f"{API}/executions",
+            filter=[f"fingerprint:eq:{self.fingerprint()}", "status:eq:SUCCESS"],
+            sort="-createTime",
+            limit=1,
+        )
         if not found or not found["items"]:
             return None
         hit = found["items"][0]
@@ -313,8 +402,11 @@ class Step:
             if data is None:
                 return None
             outputs.append(Artifact.from_json(data))
-        self.trail.send("PATCH", f"{API}/executions/{self.id}",
-                        {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin})
+        self.trail.send(
+            "PATCH",
+            f"{API}/executions/{self.id}",
+            {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin},
+        )
         self.reused_from = origin
         for art in outputs:
             self.run._producers.setdefault(art.id, self.id)

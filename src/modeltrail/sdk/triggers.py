@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 MANUAL, SCHEDULE, DATA_CHANGE, CODE_CHANGE, EXTERNAL = (
-    "manual", "schedule", "data change", "code change", "external",
+    "manual",
+    "schedule",
+    "data change",
+    "code change",
+    "external",
 )
 
 
@@ -32,18 +36,37 @@ class Trigger:
         return cls(MANUAL, "user", {"user": by})
 
     @classmethod
-    def schedule(cls, cron: str | None = None, *, name: str | None = None, source: str = "scheduler") -> Trigger:
+    def schedule(
+        cls, cron: str | None = None, *, name: str | None = None, source: str = "scheduler"
+    ) -> Trigger:
         return cls(SCHEDULE, source, _clean({"cron": cron, "schedule": name}))
 
     @classmethod
-    def data_change(cls, uri: str | None = None, *, dataset: str | None = None, detail: str | None = None,
-                    source: str = "data change detector", **extra: Any) -> Trigger:
-        return cls(DATA_CHANGE, source, _clean({"uri": uri, "dataset": dataset, "detail": detail, **extra}))
+    def data_change(
+        cls,
+        uri: str | None = None,
+        *,
+        dataset: str | None = None,
+        detail: str | None = None,
+        source: str = "data change detector",
+        **extra: Any,
+    ) -> Trigger:
+        return cls(
+            DATA_CHANGE, source, _clean({"uri": uri, "dataset": dataset, "detail": detail, **extra})
+        )
 
     @classmethod
-    def code_change(cls, commit: str | None = None, *, repository: str | None = None,
-                    source: str = "version control", **extra: Any) -> Trigger:
-        return cls(CODE_CHANGE, source, _clean({"commit": commit, "repository": repository, **extra}))
+    def code_change(
+        cls,
+        commit: str | None = None,
+        *,
+        repository: str | None = None,
+        source: str = "version control",
+        **extra: Any,
+    ) -> Trigger:
+        return cls(
+            CODE_CHANGE, source, _clean({"commit": commit, "repository": repository, **extra})
+        )
 
     @classmethod
     def external(cls, source: str, **details: Any) -> Trigger:
@@ -60,8 +83,12 @@ class Trigger:
         return self.cause.replace(" ", "-")
 
     def attributes(self) -> dict[str, Any]:
-        return {"cause": self.cause, "source": self.source, "time": datetime.now(UTC).isoformat(),
-                **self.details}
+        return {
+            "cause": self.cause,
+            "source": self.source,
+            "time": datetime.now(UTC).isoformat(),
+            **self.details,
+        }
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

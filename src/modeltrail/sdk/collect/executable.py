@@ -37,7 +37,11 @@ def git_info(directory: str) -> dict[str, str]:
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
-                ["git", "-C", directory, *args], capture_output=True, text=True, timeout=5, check=False
+                ["git", "-C", directory, *args],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
             )
         except (OSError, subprocess.SubprocessError):
             return None
@@ -84,7 +88,9 @@ def _describe(name: str, qualname: str, path: Path | None, source: str | None) -
         annotations.update({k: v for k, v in git.items() if k != "git.root"})
     if digest:
         annotations["sha256"] = digest
-    return CodeInfo(name=name, version=digest[:12] if digest else "1", uri=uri, annotations=annotations)
+    return CodeInfo(
+        name=name, version=digest[:12] if digest else "1", uri=uri, annotations=annotations
+    )
 
 
 def caller_frame() -> FrameType | None:

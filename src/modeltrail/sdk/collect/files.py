@@ -48,13 +48,20 @@ def _progress(total: int, label: str, show: bool | None) -> Iterator[Any]:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    with Progress(TextColumn("hashing {task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), transient=True) as bar:
+    with Progress(
+        TextColumn("hashing {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
 
-def hash_file(path: str | os.PathLike[str], *, progress: bool | None = None, use_cache: bool = True) -> str:
+def hash_file(
+    path: str | os.PathLike[str], *, progress: bool | None = None, use_cache: bool = True
+) -> str:
     """sha256 of a file's bytes, streamed; cached by path, mtime and size."""
     p = Path(path).resolve()
     st = p.stat()
@@ -95,5 +102,10 @@ def describe_path(path: str | os.PathLike[str], *, progress: bool | None = None)
             rel = f.relative_to(p).as_posix()
             digest.update(rel.encode() + b"\0" + hash_file(f, progress=progress).encode() + b"\n")
             size += f.stat().st_size
-        return {"type": "Directory", "size": size, "sha256": digest.hexdigest(), "files": len(files)}
+        return {
+            "type": "Directory",
+            "size": size,
+            "sha256": digest.hexdigest(),
+            "files": len(files),
+        }
     return {"type": "Missing"}

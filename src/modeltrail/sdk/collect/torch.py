@@ -28,7 +28,9 @@ def describe(module: Any, optimizer: Any = None) -> dict[str, Any]:
         groups = getattr(optimizer, "param_groups", [])
         if groups:
             for key, value in groups[0].items():
-                if key != "params" and (value is None or isinstance(value, bool | int | float | str)):
+                if key != "params" and (
+                    value is None or isinstance(value, bool | int | float | str)
+                ):
                     hyper[key] = value
     attributes["hyperParameters"] = hyper
     return attributes

@@ -82,35 +82,67 @@ def from_argo(env: Mapping[str, str], labels: Mapping[str, str]) -> Trigger | No
     workflow = get(ARGO_WORKFLOW) or env.get("ARGO_WORKFLOW_NAME")
     cron = get(ARGO_CRON)
     if cron:
-        return Trigger(SCHEDULE, "argo-cron-workflow", _clean({"cronWorkflow": cron, "workflow": workflow}))
+        return Trigger(
+            SCHEDULE, "argo-cron-workflow", _clean({"cronWorkflow": cron, "workflow": workflow})
+        )
     sensor = get(ARGO_SENSOR)
     if sensor:
-        return Trigger(EXTERNAL, "argo-events-sensor",
-                       _clean({"sensor": sensor, "trigger": get(ARGO_EVENT_TRIGGER), "workflow": workflow}))
+        return Trigger(
+            EXTERNAL,
+            "argo-events-sensor",
+            _clean({"sensor": sensor, "trigger": get(ARGO_EVENT_TRIGGER), "workflow": workflow}),
+        )
     return None
 
 
 def from_ci(env: Mapping[str, str]) -> Trigger | None:
     if env.get("GITHUB_ACTIONS") == "true":
         event = env.get("GITHUB_EVENT_NAME", "")
-        cause = {"push": CODE_CHANGE, "pull_request": CODE_CHANGE, "schedule": SCHEDULE,
-                 "workflow_dispatch": MANUAL}.get(event, EXTERNAL)
+        cause = {
+            "push": CODE_CHANGE,
+            "pull_request": CODE_CHANGE,
+            "schedule": SCHEDULE,
+            "workflow_dispatch": MANUAL,
+        }.get(event, EXTERNAL)
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         repo = env.get("GITHUB_REPOSITORY")
-        return Trigger(cause, "github-actions", _clean({
-            "event": event, "commit": env.get("GITHUB_SHA"), "ref": env.get("GITHUB_REF"),
-            "repository": f"{server}/{repo}" if repo else None, "actor": env.get("GITHUB_ACTOR"),
-            "ciRun": env.get("GITHUB_RUN_ID"), "workflow": env.get("GITHUB_WORKFLOW"),
-        }))
+        return Trigger(
+            cause,
+            "github-actions",
+            _clean(
+                {
+                    "event": event,
+                    "commit": env.get("GITHUB_SHA"),
+                    "ref": env.get("GITHUB_REF"),
+                    "repository": f"{server}/{repo}" if repo else None,
+                    "actor": env.get("GITHUB_ACTOR"),
+                    "ciRun": env.get("GITHUB_RUN_ID"),
+                    "workflow": env.get("GITHUB_WORKFLOW"),
+                }
+            ),
+        )
     if env.get("GITLAB_CI") == "true":
         source = env.get("CI_PIPELINE_SOURCE", "")
-        cause = {"push": CODE_CHANGE, "merge_request_event": CODE_CHANGE, "schedule": SCHEDULE,
-                 "web": MANUAL}.get(source, EXTERNAL)
-        return Trigger(cause, "gitlab-ci", _clean({
-            "event": source, "commit": env.get("CI_COMMIT_SHA"), "ref": env.get("CI_COMMIT_REF_NAME"),
-            "repository": env.get("CI_PROJECT_URL"), "ciRun": env.get("CI_PIPELINE_ID"),
-            "user": env.get("GITLAB_USER_LOGIN"),
-        }))
+        cause = {
+            "push": CODE_CHANGE,
+            "merge_request_event": CODE_CHANGE,
+            "schedule": SCHEDULE,
+            "web": MANUAL,
+        }.get(source, EXTERNAL)
+        return Trigger(
+            cause,
+            "gitlab-ci",
+            _clean(
+                {
+                    "event": source,
+                    "commit": env.get("CI_COMMIT_SHA"),
+                    "ref": env.get("CI_COMMIT_REF_NAME"),
+                    "repository": env.get("CI_PROJECT_URL"),
+                    "ciRun": env.get("CI_PIPELINE_ID"),
+                    "user": env.get("GITLAB_USER_LOGIN"),
+                }
+            ),
+        )
     if env.get("JENKINS_URL"):
         causes = env.get("BUILD_CAUSE", "").upper()
         if "TIMERTRIGGER" in causes:
@@ -121,14 +153,25 @@ def from_ci(env: Mapping[str, str]) -> Trigger | None:
             cause = MANUAL
         else:
             cause = EXTERNAL
-        return Trigger(cause, "jenkins", _clean({
-            "event": causes or None, "commit": env.get("GIT_COMMIT"), "repository": env.get("GIT_URL"),
-            "ciRun": env.get("BUILD_URL") or env.get("BUILD_NUMBER"), "job": env.get("JOB_NAME"),
-        }))
+        return Trigger(
+            cause,
+            "jenkins",
+            _clean(
+                {
+                    "event": causes or None,
+                    "commit": env.get("GIT_COMMIT"),
+                    "repository": env.get("GIT_URL"),
+                    "ciRun": env.get("BUILD_URL") or env.get("BUILD_NUMBER"),
+                    "job": env.get("JOB_NAME"),
+                }
+            ),
+        )
     return None
 
 
-def detect(env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None) -> Trigger | None:
+def detect(
+    env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None
+) -> Trigger | None:
     env = os.environ if env is None else env
     explicit = env.get("MODELTRAIL_TRIGGER")
     if explicit:
