@@ -196,7 +196,13 @@ class Trail:
         if pipeline is not None:
             known = self._pipeline_executables.setdefault(pipeline, [])
             if eid not in known:
-                known.append(eid)
+                # Other processes of the pipeline may have added theirs: extend the stored list.
+                try:
+                    stored_pipeline = self.get(f"{API}/pipelines/{pipeline}")
+                except NotFound:
+                    stored_pipeline = None
+                current = [str(e) for e in (stored_pipeline or {}).get("executables", [])]
+                known[:] = list(dict.fromkeys([*current, *known, eid]))
                 self.send("PATCH", f"{API}/pipelines/{pipeline}", {"executables": known})
         return eid
 
