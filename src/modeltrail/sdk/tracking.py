@@ -161,11 +161,8 @@ class Run:
         """Environment variables that make a child process (a script of this pipeline) join this
         run instead of starting its own."""
         target = self.trail.target
-        if (
-            "://" not in target
-            or target.startswith("sqlite:///")
-            and not target.startswith("sqlite:////")
-        ):
+        relative_sqlite = target.startswith("sqlite:///") and not target.startswith("sqlite:////")
+        if "://" not in target or relative_sqlite:  # a child may run in another directory
             path = target.removeprefix("sqlite:///")
             target = f"sqlite:///{Path(path).resolve()}"
         env = {
