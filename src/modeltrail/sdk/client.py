@@ -129,9 +129,8 @@ class Trail:
                 return Outcome.STOPPED
             except Conflict:
                 if entry.method == "POST":
-                    return (
-                        Outcome.SENT
-                    )  # the entity is there already (sent before the answer was lost)
+                    # The entity is there already: sent before, and the answer was lost.
+                    return Outcome.SENT
                 log.error("modeltrail: spooled %s %s refused: conflict", entry.method, entry.path)
                 return Outcome.REJECTED
             except ModeltrailError as exc:

@@ -93,7 +93,10 @@ class Run:
         return self
 
     def _join(self) -> None:
-        stored = self.trail.get(f"{API}/runs/{self.id}")
+        try:
+            stored = self.trail.get(f"{API}/runs/{self.id}")
+        except NotFound:
+            stored = None  # its creation may still be in a spool: add steps to it all the same
         if stored:
             self.pipeline = stored.get("pipeline")
             self.event_id = stored.get("event")
