@@ -230,6 +230,7 @@ class ExecutionUpdate(WriteSchema):
     successors: IdList | None = None
     configuration: Configuration | None = None
     annotations: StringMap | None = None
+    reused_from: uuid.UUID | None = None
 
 
 class Execution(Schema):

@@ -1,0 +1,23 @@
+"""The Python SDK: ``connect()``, runs and steps, artifacts described by themselves."""
+
+from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, artifact, dataset, metrics, model
+from modeltrail.sdk.client import Trail, connect
+from modeltrail.sdk.connection import Connection
+from modeltrail.sdk.tracking import Run, Step, current_run
+from modeltrail.sdk.triggers import Trigger
+
+__all__ = [
+    "Artifact",
+    "ArtifactSpec",
+    "Connection",
+    "Run",
+    "Step",
+    "Trail",
+    "Trigger",
+    "artifact",
+    "connect",
+    "current_run",
+    "dataset",
+    "metrics",
+    "model",
+]

@@ -47,7 +47,13 @@ class Connection:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._metadata = None
         if is_server_url(self.target):
-            self.http = httpx.Client(base_url=self.target.rstrip("/"), timeout=timeout, headers=headers)
+            # A server that is down refuses at once; one that does not answer costs at most
+            # ``timeout`` per attempt, connecting at most 5 s.
+            self.http = httpx.Client(
+                base_url=self.target.rstrip("/"),
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            )
         else:
             from starlette.testclient import TestClient
 
@@ -55,21 +61,35 @@ class Connection:
             from modeltrail.services.metadata import Metadata
 
             self._metadata = Metadata.open(self.target, strict_kinds=strict_kinds)
-            self.http = TestClient(create_app(self._metadata), base_url="http://embedded",
-                                   raise_server_exceptions=True, headers=headers)
+            self.http = TestClient(
+                create_app(self._metadata),
+                base_url="http://embedded",
+                raise_server_exceptions=True,
+                headers=headers,
+            )
 
     @property
     def embedded(self) -> bool:
         return self._metadata is not None
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
-                headers: dict[str, str] | None = None, retry: bool = True) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
         """Send one request. Connection errors and 502/503/504 are retried with backoff:
         every write the API offers is idempotent when the client chooses the id."""
         attempts = self.retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
-                response = self.http.request(method, path, json=json, params=params, headers=headers)
+                response = self.http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise ServerUnreachable(f"no answer from {self.target}: {exc}") from exc

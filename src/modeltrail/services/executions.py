@@ -245,6 +245,9 @@ def update_execution(
     check_revision(row, if_match, "execution")
     current = to_executions(session, [row])[0]
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("reused_from") is not None:
+        require_existing(session, ExecutionRow, [changes["reused_from"]], pointer="/reusedFrom",
+                         what="execution", indexed=False)
     inputs = changes.pop("input_artifacts", None)
     outputs = changes.pop("output_artifacts", None)
     successors = changes.pop("successors", None)

@@ -1,0 +1,254 @@
+"""Describing artifacts: ``dataset``, ``model``, ``metrics``, ``artifact``.
+
+These functions only describe; nothing is sent until a step records the description as an
+input or an output (``step.input(...)``, ``step.output(...)``), which returns a stored
+``Artifact`` with its id.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from modeltrail.domain.fingerprint import artifact_fingerprint
+from modeltrail.sdk.collect import files, frames
+from modeltrail.sdk.collect import sklearn as sk
+from modeltrail.sdk.collect import torch as th
+
+
+def plain_json(value: Any) -> Any:
+    """The value as the server will see it after a JSON round trip (numpy scalars, tuples...)."""
+    return orjson.loads(
+        orjson.dumps(
+            value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+        )
+    )
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
+@dataclass
+class ArtifactSpec:
+    """An artifact described but not yet stored."""
+
+    kind: str
+    name: str
+    uri: str | None = None
+    version: str = "1"
+    description: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def body(self, artifact_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": artifact_id,
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "annotations": {str(k): str(v) for k, v in self.annotations.items()},
+            "attributes": plain_json(self.attributes),
+        }
+        if self.uri is not None:
+            body["uri"] = self.uri
+        if self.description is not None:
+            body["description"] = self.description
+        return body
+
+    def fingerprint(self) -> str:
+        """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality)."""
+        b = self.body("")
+        return artifact_fingerprint(
+            name=b["name"],
+            version=b["version"],
+            kind=b["kind"],
+            description=b.get("description"),
+            uri=b.get("uri"),
+            annotations=b["annotations"],
+            attributes=b["attributes"],
+        )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A stored artifact. Pass it to another step's ``input`` to link the two steps."""
+
+    id: str
+    kind: str
+    name: str
+    version: str = "1"
+    uri: str | None = None
+    fingerprint: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict, compare=False)
+    annotations: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Artifact:
+        return cls(
+            id=str(data["id"]),
+            kind=data["kind"],
+            name=data["name"],
+            version=data.get("version", "1"),
+            uri=data.get("uri"),
+            fingerprint=data.get("fingerprint", ""),
+            attributes=data.get("attributes") or {},
+            annotations=data.get("annotations") or {},
+        )
+
+
+def _is_local_path(source: Any) -> bool:
+    if isinstance(source, os.PathLike):
+        return True
+    return isinstance(source, str) and "://" not in source
+
+
+def _path_uri(path: Path) -> str:
+    return str(path.resolve())
+
+
+def artifact(
+    kind: str,
+    name: str,
+    *,
+    uri: str | None = None,
+    version: str = "1",
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
+    """An artifact of any registered kind (``deployment``, ``validation``, ...)."""
+    return ArtifactSpec(
+        kind,
+        name,
+        uri,
+        version,
+        description,
+        attributes,
+        {k: str(v) for k, v in (annotations or {}).items()},
+    )
+
+
+def dataset(
+    source: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    uri: str | None = None,
+    version: str = "1",
+    classes: Any = None,
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    progress: bool | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
+    """A dataset: a file or directory path, a DataFrame, a NumPy array, or just a uri.
+
+    Files and directories get ``size`` and a streamed ``sha256``; DataFrames and arrays get
+    ``shape``, ``rows``, ``columns``/``dtypes`` and a content hash. ``classes`` (a count or the
+    list of labels) is kept as an attribute and as an annotation.
+    """
+    collected: dict[str, Any] = {}
+    if source is not None and _is_local_path(source):
+        path = Path(source)
+        collected = files.describe_path(path, progress=progress)
+        uri = uri or _path_uri(path)
+        name = name or (path.stem if path.is_file() else path.name)
+    elif isinstance(source, str):
+        uri = uri or source
+        name = name or source.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0] or "dataset"
+    elif source is not None:
+        collected = frames.describe(source) or {"type": type(source).__name__}
+    notes = {k: str(v) for k, v in (annotations or {}).items()}
+    if classes is not None:
+        collected["classes"] = classes
+        notes["classes"] = str(classes if isinstance(classes, int | str) else len(classes))
+    collected.update(attributes)
+    return ArtifactSpec("dataset", name or "dataset", uri, version, description, collected, notes)
+
+
+def model(
+    obj: Any = None,
+    /,
+    *,
+    uri: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    version: str = "1",
+    hyperparameters: dict[str, Any] | None = None,
+    sample: Any = None,
+    optimizer: Any = None,
+    description: str | None = None,
+    annotations: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> ArtifactSpec:
+    """A model: a scikit-learn estimator or a PyTorch module is described by itself (type,
+    framework, hyperParameters, input and output schema); ``uri`` may name its saved file."""
+    collected: dict[str, Any] = {}
+    if obj is not None and sk.is_estimator(obj):
+        collected = sk.describe(obj, sample)
+    elif obj is not None and th.is_module(obj):
+        collected = th.describe(obj, optimizer)
+    elif obj is not None:
+        collected = {"type": type(obj).__name__}
+    if hyperparameters:
+        collected["hyperParameters"] = {**collected.get("hyperParameters", {}), **hyperparameters}
+    uri_text = None
+    if uri is not None:
+        if _is_local_path(uri) and Path(uri).exists():
+            described = files.describe_path(uri)
+            collected["size"] = described.get("size")
+            collected["sha256"] = described.get("sha256")
+            uri_text = _path_uri(Path(uri))
+        else:
+            uri_text = str(uri)
+    collected.update(attributes)
+    default_name = collected.get("type") or "model"
+    return ArtifactSpec(
+        "model",
+        name or str(default_name),
+        uri_text,
+        version,
+        description,
+        collected,
+        {k: str(v) for k, v in (annotations or {}).items()},
+    )
+
+
+def metrics(
+    name: str,
+    value: Any,
+    *,
+    of: Artifact | str | None = None,
+    schema: str | None = None,
+    annotations: dict[str, Any] | None = None,
+) -> ArtifactSpec:
+    """A metric of another artifact (``of``): accuracy of a model, rows of a dataset, ..."""
+    attrs: dict[str, Any] = {"value": plain_json(value), "schema": schema or _schema_of(value)}
+    if of is not None:
+        attrs["reference"] = of.id if isinstance(of, Artifact) else str(of)
+    return ArtifactSpec(
+        "metrics", name, None, "1", None, attrs, {k: str(v) for k, v in (annotations or {}).items()}
+    )
+
+
+def _schema_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float) or hasattr(value, "item"):
+        return "number"
+    if isinstance(value, list | tuple):
+        return "vector"
+    if isinstance(value, dict):
+        return "map"
+    return "string"
+
+
+__all__ = ["Artifact", "ArtifactSpec", "artifact", "dataset", "metrics", "model", "plain_json"]

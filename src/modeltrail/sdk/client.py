@@ -1,0 +1,408 @@
+"""``modeltrail.connect()``: the client a pipeline talks to.
+
+Writes go through ``Trail.send``: when the server cannot be reached (or its database is away,
+503), a write is appended to the spool and sent later, in order, on the next call after
+``recheck_after`` seconds, at the end of a run, or by ``modeltrail sync``. Every create carries
+an id the client chose, so a replay never duplicates anything. Pass
+``on_unreachable="raise"`` (or set ``MODELTRAIL_ON_UNREACHABLE=raise``) to fail instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
+from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
+from modeltrail.sdk.collect.executable import CodeInfo, of_function
+from modeltrail.sdk.connection import Connection
+from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
+from modeltrail.sdk.triggers import Trigger
+
+log = logging.getLogger("modeltrail.sdk")
+F = TypeVar("F", bound=Callable[..., Any])
+API = "/api/v1"
+# Ids of find-or-create entities derive from their identity, so that an entity made while the
+# server was away is the same entity when the spool is replayed.
+NAMESPACE = uuid.UUID("5b0e7f8e-3c1a-4f6b-9a51-6d2f0e7c4a10")
+OFFLINE_ERRORS = (ServerUnreachable, Unavailable)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Trail:
+    """A connection to one store, with tracking on top (``run``, ``step``, ``annotate``)."""
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        on_unreachable: str | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        recheck_after: float = 10.0,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        token: str | None = None,
+    ) -> None:
+        self.on_unreachable = on_unreachable or os.environ.get("MODELTRAIL_ON_UNREACHABLE", "spool")
+        if self.on_unreachable not in {"spool", "raise"}:
+            raise ValueError("on_unreachable must be 'spool' or 'raise'")
+        self.conn = Connection(
+            target, timeout=timeout, retries=retries, backoff=backoff, token=token
+        )
+        self.target = self.conn.target
+        self.spool = Spool(spool)
+        self.recheck_after = recheck_after
+        self._offline_until = 0.0
+        self._ids: dict[tuple[str, str], str] = {}
+        self._pipeline_executables: dict[str, list[str]] = {}
+        self._annotations: dict[tuple[str, str], dict[str, str]] = {}
+
+    # ------------------------------------------------------------------ transport
+
+    @property
+    def offline(self) -> bool:
+        """True while the server is known to be away (writes go straight to the spool)."""
+        return time.monotonic() < self._offline_until
+
+    def _went_offline(self, exc: Exception) -> None:
+        if not self.offline:
+            log.warning(
+                "modeltrail: %s; keeping metadata in %s until it is back", exc, self.spool.path
+            )
+        self._offline_until = time.monotonic() + self.recheck_after
+
+    def send(self, method: str, path: str, body: Any = None) -> Any:
+        """Send a write. Returns the server's answer, or None if the write was spooled."""
+        if self.on_unreachable == "spool" and (self.offline or not self.flush()):
+            self.spool.append(Entry.new(self.target, method, path, body))
+            return None
+        try:
+            response = self.conn.request(method, path, json=body)
+        except OFFLINE_ERRORS as exc:
+            if self.on_unreachable == "raise":
+                raise
+            self._went_offline(exc)
+            self.spool.append(Entry.new(self.target, method, path, body))
+            return None
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        """Read. Returns None when the server is away (unless configured to raise)."""
+        if self.on_unreachable == "raise":
+            return self.conn.get(path, **params)
+        if self.offline or not self.flush():
+            return None
+        try:
+            return self.conn.get(path, **params)
+        except OFFLINE_ERRORS as exc:
+            self._went_offline(exc)
+            return None
+
+    def flush(self, *, force: bool = False) -> bool:
+        """Send what the spool holds for this store; True when nothing is left."""
+        if not self.spool.has_pending(self.target):
+            return True
+        if self.offline and not force:
+            return False
+        result = self.sync()
+        return result.remaining == 0
+
+    def sync(self) -> DrainResult:
+        """Send the spooled writes for this store now, in order (``modeltrail sync``)."""
+
+        def deliver(entry: Entry) -> str:
+            try:
+                self.conn.request(entry.method, entry.path, json=entry.body, retry=False)
+            except OFFLINE_ERRORS as exc:
+                self._went_offline(exc)
+                return Outcome.STOPPED
+            except Conflict:
+                if entry.method == "POST":
+                    # The entity is there already: sent before, and the answer was lost.
+                    return Outcome.SENT
+                log.error("modeltrail: spooled %s %s refused: conflict", entry.method, entry.path)
+                return Outcome.REJECTED
+            except ModeltrailError as exc:
+                log.error(
+                    "modeltrail: spooled %s %s refused: %s", entry.method, entry.path, exc.detail
+                )
+                return Outcome.REJECTED
+            return Outcome.SENT
+
+        result = self.spool.drain(self.target, deliver)
+        if result.remaining == 0:
+            self._offline_until = 0.0
+        if result.sent:
+            log.info("modeltrail: sent %d spooled write(s) to %s", result.sent, self.target)
+        return result
+
+    # ------------------------------------------------------------------ find or create
+
+    def _ensure(
+        self, plural: str, identity: dict[str, Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The one entity with this identity (name, version, uri), created if there is none."""
+        key = (plural, repr(sorted(identity.items())))
+        if key in self._ids:
+            return {"id": self._ids[key]}
+        filters = [f"{k}:eq:{v}" for k, v in identity.items() if k in {"name", "version"}]
+        found = self.get(f"{API}/{plural}", filter=filters, sort="createTime", limit=100)
+        match = None
+        for item in (found or {}).get("items", []):
+            if all(item.get(k) == v for k, v in identity.items()):
+                match = item
+                break
+        if match is None:
+            match = {**body, "id": str(uuid.uuid5(NAMESPACE, f"{plural}\0{key[1]}"))}
+            try:
+                stored = self.send("POST", f"{API}/{plural}", match)
+            except Conflict:
+                stored = None  # made earlier with other annotations: the id is the entity's
+            match = stored or match
+        self._ids[key] = str(match["id"])
+        return match
+
+    def experiment_id(self, name: str) -> str:
+        return str(self._ensure("experiments", {"name": name}, {"name": name})["id"])
+
+    def pipeline_id(self, name: str, *, version: str = "1", uri: str | None = None) -> str:
+        identity = {"name": name, "version": version, "uri": uri}
+        stored = self._ensure(
+            "pipelines", identity, {k: v for k, v in identity.items() if v is not None}
+        )
+        pid = str(stored["id"])
+        if "executables" in stored:
+            self._pipeline_executables.setdefault(pid, [str(e) for e in stored["executables"]])
+        return pid
+
+    def executable_id(self, code: CodeInfo, *, pipeline: str | None = None) -> str:
+        identity = {"name": code.name, "version": code.version, "uri": code.uri}
+        body = {"name": code.name, "version": code.version, "annotations": code.annotations}
+        if code.uri:
+            body["uri"] = code.uri
+        eid = str(self._ensure("executables", identity, body)["id"])
+        if pipeline is not None:
+            known = self._pipeline_executables.setdefault(pipeline, [])
+            if eid not in known:
+                # Other processes of the pipeline may have added theirs: extend the stored list.
+                try:
+                    stored_pipeline = self.get(f"{API}/pipelines/{pipeline}")
+                except NotFound:
+                    stored_pipeline = None
+                current = [str(e) for e in (stored_pipeline or {}).get("executables", [])]
+                known[:] = list(dict.fromkeys([*current, *known, eid]))
+                self.send("PATCH", f"{API}/pipelines/{pipeline}", {"executables": known})
+        return eid
+
+    # ------------------------------------------------------------------ artifacts
+
+    def store(
+        self,
+        spec: ArtifactSpec | Artifact,
+        *,
+        reuse_equal: bool = False,
+        create_time: str | None = None,
+    ) -> Artifact:
+        """Store a described artifact (or pass a stored one through).
+
+        With ``reuse_equal``, an equal artifact already stored (same fingerprint) is returned
+        instead of a copy: what a step reads is usually what an earlier step wrote.
+        """
+        if isinstance(spec, Artifact):
+            return spec
+        fingerprint = spec.fingerprint()
+        if reuse_equal:
+            found = self.get(
+                f"{API}/artifacts",
+                filter=_same_artifact(spec, fingerprint),
+                sort="-createTime",
+                limit=1,
+            )
+            if found and found["items"]:
+                return Artifact.from_json(found["items"][0])
+        body = spec.body(str(uuid.uuid4()))
+        if create_time:
+            body["createTime"] = create_time
+        stored = self.send("POST", f"{API}/artifacts", body)
+        art = Artifact.from_json(stored or {**body, "fingerprint": fingerprint})
+        self._annotations[("artifacts", art.id)] = dict(art.annotations)
+        return art
+
+    def artifact(self, ref: str) -> Artifact:
+        """A stored artifact by id, or the latest artifact with that name."""
+        try:
+            uuid.UUID(ref)
+            data = self.get(f"{API}/artifacts/{ref}")
+        except ValueError:
+            page = self.get(
+                f"{API}/artifacts", filter=[f"name:eq:{ref}"], sort="-createTime", limit=1
+            )
+            data = page["items"][0] if page and page["items"] else None
+            if page is not None and data is None:
+                raise NotFound(f"no artifact is named '{ref}'") from None
+        if data is None:
+            raise ServerUnreachable(f"{self.target} cannot be reached to read artifact {ref}")
+        return Artifact.from_json(data)
+
+    def register_kind(
+        self, name: str, schema: dict[str, Any], description: str = "", *, if_missing: bool = True
+    ) -> dict[str, Any] | None:
+        """Register an artifact kind (no-op if the same schema is the latest version)."""
+        if if_missing:
+            try:
+                existing = self.get(f"{API}/kinds/{name}")
+            except NotFound:
+                existing = None
+            if existing is not None:
+                return existing
+        return self.send(
+            "POST", f"{API}/kinds", {"name": name, "description": description, "schema": schema}
+        )
+
+    # ------------------------------------------------------------------ annotations
+
+    def annotate(self, target: Any, annotations: dict[str, Any] | None = None, **more: Any) -> None:
+        """Add annotations to a run, a step, an artifact or any entity (``(plural, id)``)."""
+        if hasattr(target, "_annotation_target"):
+            plural, entity_id = target._annotation_target()
+        elif isinstance(target, Artifact):
+            plural, entity_id = "artifacts", target.id
+        else:
+            plural, entity_id = target
+        new = {str(k): str(v) for k, v in {**(annotations or {}), **more}.items()}
+        key = (plural, str(entity_id))
+        if key not in self._annotations:
+            current = None
+            try:
+                current = self.get(f"{API}/{plural}/{entity_id}")
+            except NotFound:
+                current = None
+            self._annotations[key] = dict((current or {}).get("annotations") or {})
+        self._annotations[key].update(new)
+        self.send("PATCH", f"{API}/{plural}/{entity_id}", {"annotations": self._annotations[key]})
+
+    # ------------------------------------------------------------------ tracking
+
+    def run(
+        self,
+        *,
+        experiment: str | None = None,
+        pipeline: str | None = None,
+        trigger: Trigger | None = None,
+        name: str | None = None,
+        config: dict[str, Any] | None = None,
+        annotations: dict[str, Any] | None = None,
+        join: str | None = None,
+    ) -> Any:
+        """A run as a context manager: RUNNING inside, SUCCESS on exit, FAILED on an exception.
+
+        Inside a process started by a run (``run.env()``, ``MODELTRAIL_RUN``), the same run is
+        joined instead: its steps are added to it and its status is left to its owner.
+        """
+        from modeltrail.sdk.tracking import Run
+
+        join = join or os.environ.get("MODELTRAIL_RUN")
+        return Run(
+            self,
+            experiment=experiment or os.environ.get("MODELTRAIL_EXPERIMENT") or "default",
+            pipeline=pipeline,
+            trigger=trigger,
+            name=name,
+            config=config or {},
+            annotations=annotations or {},
+            join=join,
+        )
+
+    def step(
+        self,
+        fn: F | None = None,
+        *,
+        name: str | None = None,
+        kind: str = "transformation",
+        config: dict[str, Any] | None = None,
+        cache: bool = False,
+    ) -> Any:
+        """Decorate a function as a step. Artifacts among its arguments become inputs, artifacts
+        it returns become outputs, its plain arguments its configuration. With ``cache=True``
+        a step that already ran with the same code, configuration and inputs is not run again:
+        its outputs are returned."""
+
+        def decorate(func: F) -> F:
+            code = of_function(func)
+            signature = inspect.signature(func)
+
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                from modeltrail.sdk.tracking import current_run
+
+                bound = signature.bind_partial(*args, **kwargs)
+                values = dict(bound.arguments)
+                settings = (
+                    dict(config)
+                    if config is not None
+                    else {
+                        k: plain_json(v)
+                        for k, v in values.items()
+                        if v is None or isinstance(v, bool | int | float | str)
+                    }
+                )
+                run = current_run()
+                if run is None:
+                    with self.run(pipeline=code.name.rsplit(".", 1)[0]) as implicit:
+                        return implicit._call(
+                            func,
+                            name or func.__name__,
+                            kind,
+                            settings,
+                            code,
+                            cache,
+                            args,
+                            kwargs,
+                            values,
+                        )
+                return run._call(
+                    func, name or func.__name__, kind, settings, code, cache, args, kwargs, values
+                )
+
+            return wrapper  # type: ignore[return-value]
+
+        return decorate(fn) if fn is not None else decorate
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Trail:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:
+    """Filters for "this is already stored": the same content at the same place (uri and
+    sha256), or else the same fingerprint (every attribute equal)."""
+    digest = spec.attributes.get("sha256")
+    if spec.uri and isinstance(digest, str):
+        return [f"kind:eq:{spec.kind}", f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
+    return [f"fingerprint:eq:{fingerprint}"]
+
+
+def connect(target: str | None = None, **options: Any) -> Trail:
+    """A client for a server URL, a database (a path, a ``sqlite:///`` or ``postgresql://`` URL,
+    opened in-process), or ``None``: ``MODELTRAIL_URL``, else ``modeltrail.db`` in the working
+    directory. Options: see ``Trail``."""
+    return Trail(target, **options)
+
+
+__all__ = ["Trail", "connect"]

@@ -1,0 +1,418 @@
+"""Runs and steps as context managers: what ran, when, on what, producing what, and how it ended."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import traceback
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.errors import NotFound
+from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
+from modeltrail.sdk.collect.environment import environment
+from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
+from modeltrail.sdk.triggers import Trigger
+
+if TYPE_CHECKING:
+    from modeltrail.sdk.client import Trail
+
+log = logging.getLogger("modeltrail.sdk")
+API = "/api/v1"
+_current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
+    "modeltrail_run", default=None
+)
+
+
+def current_run() -> Run | None:
+    """The run whose ``with`` block encloses this code, if any."""
+    return _current.get()
+
+
+def _now() -> str:
+    from modeltrail.sdk.client import now
+
+    return now()
+
+
+def _failure(exc: BaseException) -> dict[str, str]:
+    return {
+        "error.type": f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
+        "error.message": str(exc)[:4000],
+        "error.traceback": "".join(traceback.format_exception(exc))[-8000:],
+    }
+
+
+class Run:
+    """One run of a pipeline. Use ``trail.run(...)``."""
+
+    def __init__(
+        self,
+        trail: Trail,
+        *,
+        experiment: str,
+        pipeline: str | None,
+        trigger: Trigger | None,
+        name: str | None,
+        config: dict[str, Any],
+        annotations: dict[str, Any],
+        join: str | None,
+    ) -> None:
+        self.trail = trail
+        self.experiment_name = experiment
+        self.pipeline_name = pipeline
+        self.trigger = trigger
+        self.name = name
+        self.config = config
+        self.user_annotations = {k: str(v) for k, v in annotations.items()}
+        self.joined = join is not None
+        self.id = join or str(uuid.uuid4())
+        self.pipeline: str | None = None
+        self.event: Artifact | None = None
+        self.event_id: str | None = None
+        self.steps: list[Step] = []
+        self._producers: dict[str, str] = {}
+        self._token: contextvars.Token[Run | None] | None = None
+        self._first_step_pending = True
+
+    def _annotation_target(self) -> tuple[str, str]:
+        return "runs", self.id
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Run:
+        if self.joined:
+            self._join()
+        else:
+            self._start()
+        self._token = _current.set(self)
+        return self
+
+    def _join(self) -> None:
+        try:
+            stored = self.trail.get(f"{API}/runs/{self.id}")
+        except NotFound:
+            stored = None  # its creation may still be in a spool: add steps to it all the same
+        if stored:
+            self.pipeline = stored.get("pipeline")
+            self.event_id = stored.get("event")
+            if self.pipeline:
+                self.trail._pipeline_executables.setdefault(self.pipeline, [])
+            steps = self.trail.get(f"{API}/executions", filter=[f"run:eq:{self.id}"], limit=1)
+            self._first_step_pending = bool(steps is not None and not steps["items"])
+        else:
+            self.event_id = os.environ.get("MODELTRAIL_RUN_EVENT") or None
+            self._first_step_pending = False
+        if self.pipeline is None and self.pipeline_name:
+            self.pipeline = self.trail.pipeline_id(self.pipeline_name)
+
+    def _start(self) -> None:
+        trail = self.trail
+        started = _now()
+        experiment = trail.experiment_id(self.experiment_name)
+        if self.pipeline_name:
+            self.pipeline = trail.pipeline_id(self.pipeline_name)
+        trigger = self.trigger or Trigger.from_environment()
+        self.trigger = trigger
+        self.event = trail.store(
+            ArtifactSpec(
+                "event",
+                trigger.name(),
+                attributes={"cause": trigger.cause, "source": trigger.source, **trigger.details},
+            ),
+            create_time=started,
+        )
+        self.event_id = self.event.id
+        annotations = {
+            **environment(),
+            "command": command_line(),
+            "cwd": str(Path.cwd()),
+            **self.user_annotations,
+        }
+        body = {
+            "id": self.id,
+            "experiment": experiment,
+            "name": self.name or f"{self.pipeline_name or self.experiment_name}-{started[:19]}",
+            "createTime": started,
+            "status": "RUNNING",
+            "configuration": plain_json(self.config),
+            "event": self.event.id,
+            "annotations": annotations,
+        }
+        if self.pipeline:
+            body["pipeline"] = self.pipeline
+        trail._annotations[("runs", self.id)] = dict(annotations)
+        trail.send("POST", f"{API}/runs", body)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+        if not self.joined:
+            update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
+            if exc is not None:
+                notes = self.trail._annotations.setdefault(("runs", self.id), {})
+                notes.update(_failure(exc))
+                update["annotations"] = notes
+            self.trail.send("PATCH", f"{API}/runs/{self.id}", update)
+        self.trail.flush(force=True)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make a child process (a script of this pipeline) join this
+        run instead of starting its own."""
+        target = self.trail.target
+        relative_sqlite = target.startswith("sqlite:///") and not target.startswith("sqlite:////")
+        if "://" not in target or relative_sqlite:  # a child may run in another directory
+            path = target.removeprefix("sqlite:///")
+            target = f"sqlite:///{Path(path).resolve()}"
+        env = {
+            "MODELTRAIL_RUN": self.id,
+            "MODELTRAIL_URL": target,
+            "MODELTRAIL_SPOOL": str(self.trail.spool.path.resolve()),
+            "MODELTRAIL_EXPERIMENT": self.experiment_name,
+        }
+        if self.event_id:
+            env["MODELTRAIL_RUN_EVENT"] = self.event_id
+        return env
+
+    # ---------------------------------------------------------------- steps
+
+    def step(
+        self,
+        name: str,
+        *,
+        kind: str = "transformation",
+        config: dict[str, Any] | None = None,
+        annotations: dict[str, Any] | None = None,
+        code: CodeInfo | None = None,
+    ) -> Step:
+        """One step (an execution) of this run, as a context manager."""
+        return Step(
+            self,
+            name,
+            kind=kind,
+            config=config or {},
+            annotations=annotations or {},
+            code=code or of_script(name, caller_frame()),
+        )
+
+    def annotate(self, annotations: dict[str, Any] | None = None, **more: Any) -> None:
+        self.trail.annotate(self, annotations, **more)
+
+    def _call(
+        self,
+        func: Callable[..., Any],
+        name: str,
+        kind: str,
+        config: dict[str, Any],
+        code: CodeInfo,
+        cache: bool,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        values: dict[str, Any],
+    ) -> Any:
+        with self.step(name, kind=kind, config=config, code=code) as step:
+            for value in values.values():
+                for item in value if isinstance(value, list | tuple) else [value]:
+                    if isinstance(item, Artifact | ArtifactSpec):
+                        step.input(item)
+            if cache:
+                reused = step.cached()
+                if reused is not None:
+                    return reused[0] if len(reused) == 1 else tuple(reused)
+            result = func(*args, **kwargs)
+            if isinstance(result, ArtifactSpec | Artifact):
+                return step.output(result)
+            if isinstance(result, tuple) and any(
+                isinstance(r, ArtifactSpec | Artifact) for r in result
+            ):
+                return tuple(
+                    step.output(r) if isinstance(r, ArtifactSpec | Artifact) else r for r in result
+                )
+            return result
+
+
+class Step:
+    """One execution: its inputs, outputs, metrics, status. Use ``run.step(...)``."""
+
+    def __init__(
+        self,
+        run: Run,
+        name: str,
+        *,
+        kind: str,
+        config: dict[str, Any],
+        annotations: dict[str, Any],
+        code: CodeInfo,
+    ) -> None:
+        self.run = run
+        self.trail = run.trail
+        self.name = name
+        self.kind = kind
+        self.config = plain_json(config)
+        self.code = code
+        self.id = str(uuid.uuid4())
+        self.executable: str | None = None
+        self.inputs: list[Artifact] = []
+        self.outputs: list[Artifact] = []
+        self.reused_from: str | None = None
+        self.annotations = {
+            "command": command_line(),
+            **{k: str(v) for k, v in annotations.items()},
+        }
+
+    def _annotation_target(self) -> tuple[str, str]:
+        return "executions", self.id
+
+    def __enter__(self) -> Step:
+        trail = self.trail
+        self.executable = trail.executable_id(self.code, pipeline=self.run.pipeline)
+        body: dict[str, Any] = {
+            "id": self.id,
+            "run": self.run.id,
+            "executable": self.executable,
+            "name": self.name,
+            "kind": self.kind,
+            "status": "RUNNING",
+            "startTime": _now(),
+            "configuration": self.config,
+            "annotations": self.annotations,
+        }
+        if self.run._first_step_pending and self.run.event_id:
+            # The trigger is where lineage starts (thesis): the run's first step reads it.
+            body["inputArtifacts"] = [self.run.event_id]
+            if self.run.event is not None:
+                self.inputs.append(self.run.event)
+            else:
+                self.inputs.append(Artifact(self.run.event_id, "event", "event"))
+        self.run._first_step_pending = False
+        trail._annotations[("executions", self.id)] = dict(self.annotations)
+        trail.send("POST", f"{API}/executions", body)
+        previous = self.run.steps[-1] if self.run.steps else None
+        self.run.steps.append(self)
+        if previous is not None and previous.id not in self._predecessors:
+            self._predecessors.add(previous.id)
+            trail.send(
+                "POST", f"{API}/executions/{previous.id}/successors", {"executions": [self.id]}
+            )
+        return self
+
+    @property
+    def _predecessors(self) -> set[str]:
+        if not hasattr(self, "_pred"):
+            self._pred: set[str] = set()
+        return self._pred
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None and self.reused_from is not None:
+            return
+        update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
+        if exc is not None:
+            notes = self.trail._annotations.setdefault(("executions", self.id), {})
+            notes.update(_failure(exc))
+            update["annotations"] = notes
+        self.trail.send("PATCH", f"{API}/executions/{self.id}", update)
+
+    # ---------------------------------------------------------------- what it read and wrote
+
+    def input(self, artifact: ArtifactSpec | Artifact) -> Artifact:
+        """Record an artifact this step reads. An equal artifact already stored is linked rather
+        than copied; an artifact written earlier in this run links the two steps."""
+        stored = self.trail.store(artifact, reuse_equal=True)
+        if any(a.id == stored.id for a in self.inputs):
+            return stored
+        self.inputs.append(stored)
+        self.trail.send("POST", f"{API}/executions/{self.id}/inputs", {"artifacts": [stored.id]})
+        producer = self.run._producers.get(stored.id) or self._producer_elsewhere(stored.id)
+        if producer and producer != self.id and producer not in self._predecessors:
+            self._predecessors.add(producer)
+            self.trail.send(
+                "POST", f"{API}/executions/{producer}/successors", {"executions": [self.id]}
+            )
+        return stored
+
+    def _producer_elsewhere(self, artifact_id: str) -> str | None:
+        """The step of this run, in another process, that wrote the artifact (joined runs)."""
+        if not self.run.joined:
+            return None
+        found = self.trail.get(
+            f"{API}/executions",
+            filter=[f"run:eq:{self.run.id}", f"outputArtifact:eq:{artifact_id}"],
+            limit=1,
+        )
+        return str(found["items"][0]["id"]) if found and found["items"] else None
+
+    def output(self, artifact: ArtifactSpec | Artifact) -> Artifact:
+        """Record an artifact this step writes; returns it stored, with its id."""
+        stored = self.trail.store(artifact)
+        self.outputs.append(stored)
+        self.run._producers[stored.id] = self.id
+        self.trail.send("POST", f"{API}/executions/{self.id}/outputs", {"artifacts": [stored.id]})
+        return stored
+
+    def log_metric(
+        self, name: str, value: Any, *, of: Artifact | None = None, schema: str | None = None
+    ) -> Artifact:
+        """A metrics artifact about ``of`` (a model, a dataset), written by this step."""
+        return self.output(metrics(name, value, of=of, schema=schema))
+
+    def annotate(self, annotations: dict[str, Any] | None = None, **more: Any) -> None:
+        self.trail.annotate(self, annotations, **more)
+
+    # ---------------------------------------------------------------- reuse (FR6)
+
+    def fingerprint(self) -> str:
+        """What the store will compute for this execution: code, kind, configuration, inputs."""
+        return execution_fingerprint(
+            executable_name=self.code.name,
+            executable_version=self.code.version,
+            executable_uri=self.code.uri,
+            kind=self.kind,
+            configuration=self.config,
+            input_fingerprints=[a.fingerprint for a in self.inputs],
+        )
+
+    def cached(self) -> list[Artifact] | None:
+        """If the same code already ran with the same configuration and inputs and succeeded,
+        record this step as a reuse of it (SUCCESS, ``reusedFrom``) and return its outputs;
+        else None, and the step runs as usual. Declare the inputs first."""
+        if any(not a.fingerprint for a in self.inputs):
+            return None
+        found = self.trail.get(
+            f"{API}/executions",
+            filter=[f"fingerprint:eq:{self.fingerprint()}", "status:eq:SUCCESS"],
+            sort="-createTime",
+            limit=1,
+        )
+        if not found or not found["items"]:
+            return None
+        hit = found["items"][0]
+        origin = str(hit.get("reusedFrom") or hit["id"])
+        if origin != hit["id"]:
+            try:
+                hit = self.trail.get(f"{API}/executions/{origin}") or hit
+            except NotFound:
+                return None
+        outputs = []
+        for aid in hit.get("outputArtifacts", []):
+            data = self.trail.get(f"{API}/artifacts/{aid}")
+            if data is None:
+                return None
+            outputs.append(Artifact.from_json(data))
+        self.trail.send(
+            "PATCH",
+            f"{API}/executions/{self.id}",
+            {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin},
+        )
+        self.reused_from = origin
+        for art in outputs:
+            self.run._producers.setdefault(art.id, self.id)
+        self.outputs = outputs
+        log.info("modeltrail: step %s reuses the outputs of execution %s", self.name, origin)
+        return outputs
+
+
+__all__ = ["Run", "Step", "current_run"]
