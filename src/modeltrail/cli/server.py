@@ -45,6 +45,7 @@ def server(
     from modeltrail.services.metadata import Metadata
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         metadata = Metadata.open(database_url, strict_kinds=strict_kinds)
     except SchemaOutdated as exc:

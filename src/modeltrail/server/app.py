@@ -30,4 +30,16 @@ def create_app(metadata: Metadata) -> FastAPI:
     app.include_router(api)
     app.include_router(compat.router)
     app.include_router(health.router)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modeltrail.domain.errors import ModeltrailError
@@ -21,6 +22,46 @@ log = logging.getLogger("modeltrail.server")
 
 TYPE_BASE = "https://modeltrail.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    pointer: str
+    detail: str
+    model_config = ConfigDict(extra="allow")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, and for invalid input, which fields."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    model_config = ConfigDict(extra="allow")
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Describe error responses as problem+json in the OpenAPI document (FastAPI's default
+    422 schema is not what this server answers)."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["FieldError"] = FieldError.model_json_schema()
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    problem_schema.pop("$defs", None)
+    schemas["Problem"] = problem_schema
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for methods in spec.get("paths", {}).values():
+        for op in methods.values():
+            responses = op.setdefault("responses", {})
+            if "422" in responses or op.get("parameters") or op.get("requestBody"):
+                responses["422"] = {"description": "Invalid input: the failing fields are in `errors`",
+                                    "content": {MEDIA_TYPE: {"schema": ref}}}
+            responses.setdefault("default", {"description": "Any other error, as a problem",
+                                             "content": {MEDIA_TYPE: {"schema": ref}}})
+    return spec
 
 
 def problem(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -117,6 +115,3 @@ def register_builtin_kinds(session: Session) -> None:
     for spec in rules.builtin_kinds():
         register_kind(session, KindCreate.model_validate(spec))
 
-
-def kind_schema(row: KindRow) -> dict[str, Any]:
-    return row.schema_

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Unavailable
+from modeltrail.domain.errors import Conflict, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
@@ -102,18 +102,35 @@ class Metadata:
         return meta
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
         try:
-            with self.db.session() as session:
+            with self.db.session(readonly=readonly) as session:
                 yield session
+        except IntegrityError:
+            raise
         except (OperationalError, DBAPIError) as exc:
             if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise Unavailable("the database cannot be reached; try again shortly") from exc
             raise
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a services function in one transaction."""
-        with self.session() as session:
+        """Run a services function in one writing transaction.
+
+        A unique-key race (two clients creating the same id at once) is retried once: the
+        second attempt sees the winner's row and answers as for any retry.
+        """
+        for attempt in range(2):
+            try:
+                with self.session() as session:
+                    return fn(session, *args, **kwargs)
+            except IntegrityError as exc:
+                if attempt:
+                    raise Conflict("the write collided with a concurrent one; it was not applied") from exc
+        raise AssertionError("unreachable")
+
+    def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a services function that only reads, in one read transaction."""
+        with self.session(readonly=True) as session:
             return fn(session, *args, **kwargs)
 
     # ------------------------------------------------------------ uniform entity operations
@@ -122,14 +139,13 @@ class Metadata:
         etype = ENTITIES[entity]
         data = self._enrich(entity, "create", data)
         extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
-        with self.session() as session:
-            result, created = etype.create(session, data, **extra)
+        result, created = self.call(etype.create, data, **extra)
         if created:
             self._stored(entity, "create", result)
         return result, created
 
     def read(self, entity: str, entity_id: uuid.UUID) -> Any:
-        return self.call(ENTITIES[entity].read, entity_id)
+        return self.query(ENTITIES[entity].read, entity_id)
 
     def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None) -> Any:
         data = self._enrich(entity, "update", data)
@@ -141,7 +157,7 @@ class Metadata:
         self.call(ENTITIES[entity].delete, entity_id)
 
     def list(self, entity: str, options: ListOptions) -> m.Page[Any]:
-        return self.call(ENTITIES[entity].list, options)
+        return self.query(ENTITIES[entity].list, options)
 
     def _enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
         try:

@@ -33,15 +33,17 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take it over so that writes take
-        # the lock at the start of the transaction and concurrent writers queue, not fail.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling defers BEGIN; take it over. A writing transaction
+        # takes the write lock when it begins, so that concurrent writers queue (busy_timeout)
+        # instead of failing when a read lock cannot be upgraded. Readers never block in WAL.
+        begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -110,19 +112,25 @@ class Database:
         self.url = normalize_url(url)
         self.engine = engine or create_db_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # SQLite serialises writing transactions; reads get an engine of their own that never
+        # takes the write lock. Other databases use one engine for both.
+        self.read_engine = create_db_engine(self.url, readonly=True) if is_sqlite(self.engine) else self.engine
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        with self.sessions() as session, session.begin():
+        factory = self.read_sessions if readonly else self.sessions
+        with factory() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def database_url_from_env(default: str = DEFAULT_URL) -> str:

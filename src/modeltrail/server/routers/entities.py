@@ -18,6 +18,10 @@ def _camel(name: str) -> str:
     return name[0].upper() + name[1:]
 
 
+def _a(name: str) -> str:
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
 def entity_router(etype: EntityType) -> APIRouter:
     router = APIRouter(prefix=f"/{etype.plural}", tags=[_camel(etype.plural)])
     name, Cap = etype.name, _camel(etype.name)
@@ -29,7 +33,7 @@ def entity_router(etype: EntityType) -> APIRouter:
         response_model=Model,
         status_code=status.HTTP_201_CREATED,
         operation_id=f"create{Cap}",
-        summary=f"Create a {name}",
+        summary=f"Create {_a(name)}",
         description="Send an `id` of your own to make the create idempotent: a retry with the "
         "same content answers 200 with the stored entity, different content 409.",
         responses={200: {"description": "already stored (an idempotent retry)"}},
@@ -46,7 +50,7 @@ def entity_router(etype: EntityType) -> APIRouter:
     def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
         return meta.list(name, options)
 
-    @router.get("/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read a {name}")
+    @router.get("/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read {_a(name)}")
     def read(entity_id: IdPath, meta: MetadataDep, response: Response) -> Any:
         result = meta.read(name, entity_id)
         response.headers["ETag"] = etag(result.revision)
@@ -56,7 +60,7 @@ def entity_router(etype: EntityType) -> APIRouter:
         "/{entity_id}",
         response_model=Model,
         operation_id=f"update{Cap}",
-        summary=f"Change a {name}",
+        summary=f"Change {_a(name)}",
         description="Only the fields sent are changed. Send `If-Match` with the ETag you read "
         "so that a concurrent change is refused (412) instead of overwritten.",
     )
@@ -72,7 +76,7 @@ def entity_router(etype: EntityType) -> APIRouter:
         "/{entity_id}",
         status_code=status.HTTP_204_NO_CONTENT,
         operation_id=f"delete{Cap}",
-        summary=f"Delete a {name}",
+        summary=f"Delete {_a(name)}",
         description="Refused with 409 and the list of referrers while lineage depends on it.",
     )
     def delete(entity_id: IdPath, meta: MetadataDep) -> Response:
