@@ -494,7 +494,7 @@ def _experiment_runs(session: Session, experiment_id: uuid.UUID) -> list[RunRow]
     )
 
 
-def _get(session: Session, row_type: type[M] | Any, value: str, what: str) -> Any:
+def _get(session: Session, row_type: Any, value: str, what: str) -> Any:
     return get_or_404(session, row_type, _path_id(value, what), what)
 
 
