@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Float, String, Text, case, cast, func, literal, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
 _NUMERIC_RE = r"^\s*-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$"
@@ -59,3 +59,26 @@ def _text_array() -> Any:
     from sqlalchemy.dialects.postgresql import ARRAY
 
     return ARRAY(Text)
+
+
+def multiple_recursive_terms(dialect: str) -> bool:
+    """Whether a recursive CTE may have several recursive SELECTs (``seed UNION a UNION b``).
+
+    SQLite (3.34+) runs each recursive SELECT against the queue and looks up every edge
+    table through its index; a UNION ALL subquery of edge tables would instead be
+    materialised whole on every step. PostgreSQL allows only one recursive reference, but
+    pulls a UNION ALL subquery up into an append of index scans, so it gets one step over
+    the union of the edges.
+    """
+    return dialect != "postgresql"
+
+
+def sorted_string_agg(dialect: str, column: Any, separator: str = ",") -> ColumnElement[Any]:
+    """The values of ``column`` in a group joined in sorted order (equal sets, equal text).
+
+    SQLite's group_concat takes no ORDER BY before 3.44: callers feed it rows that are
+    already sorted (a subquery with ORDER BY), which SQLite keeps in practice.
+    """
+    if dialect == "postgresql":
+        return func.string_agg(column, aggregate_order_by(literal(separator, Text), column))  # type: ignore[no-any-return]
+    return func.group_concat(column, separator)

@@ -124,6 +124,10 @@ class ArtifactRow(Entity, Base):
     __table_args__ = (
         Index("ix_artifacts_kind_create_time", "kind", "create_time", "id"),
         Index("ix_artifacts_uri", "uri"),
+        # Lineage walks over equal artifacts go fingerprint -> ids -> fingerprint; both
+        # directions answered from an index alone.
+        Index("ix_artifacts_fingerprint_id", "fingerprint", "id"),
+        Index("ix_artifacts_id_fingerprint", "id", "fingerprint"),
     )
 
 

@@ -1,0 +1,343 @@
+"""What the lineage questions answer (FR2-FR8, FR10): graphs, impact, diffs, recipes, traces.
+
+Graph nodes share one shape whatever their type; fields that do not apply to a type are left
+out of the JSON (the routes answer without nulls), so a UI can draw any of these graphs with
+one renderer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from modeltrail.domain.models import Schema, WriteSchema
+
+NodeType = Literal["artifact", "execution", "run", "event", "experiment", "pipeline"]
+EdgeType = Literal["input", "output", "successor", "reference", "trigger", "contains", "derived"]
+
+
+class ExecutableRef(Schema):
+    id: uuid.UUID
+    name: str
+    version: str
+    uri: str | None = None
+
+
+class FlagMark(Schema):
+    artifact: uuid.UUID
+    reason: str
+    create_time: datetime
+
+
+class Node(Schema):
+    """An artifact, execution, run or trigger event in a graph.
+
+    Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
+    node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
+    ``affectedBy`` the flagged artifacts upstream of it.
+    """
+
+    id: uuid.UUID
+    type: NodeType
+    name: str
+    depth: int | None = None
+    kind: str | None = None
+    version: str | None = None
+    uri: str | None = None
+    fingerprint: str | None = None
+    status: str | None = None
+    create_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    attributes: dict[str, Any] | None = None
+    annotations: dict[str, str] | None = None
+    configuration: dict[str, Any] | None = None
+    executable: ExecutableRef | None = None
+    run: uuid.UUID | None = None
+    experiment: uuid.UUID | None = None
+    event: uuid.UUID | None = None
+    artifacts: list[uuid.UUID] | None = None
+    runs: list[uuid.UUID] | None = None
+    flagged: FlagMark | None = None
+    affected_by: list[uuid.UUID] | None = None
+
+
+class Edge(Schema):
+    """``input``: artifact -> execution; ``output``: execution -> artifact; ``successor``:
+    execution -> execution; ``reference``: artifact -> the artifact that refers to it (a
+    metric); ``trigger``: event -> run; ``contains``: run -> execution; ``derived``:
+    artifact -> artifact through ``execution`` (trace)."""
+
+    source: uuid.UUID
+    target: uuid.UUID
+    type: EdgeType
+    execution: uuid.UUID | None = None
+    run: uuid.UUID | None = None
+
+
+class RunDag(Schema):
+    run: Node
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+class LineageGraph(Schema):
+    root: uuid.UUID
+    direction: Literal["upstream", "downstream"]
+    depth: int
+    merge_equal: bool
+    truncated: bool
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+# ---------------------------------------------------------------- impact and flags
+
+
+class AffectedArtifact(Schema):
+    """``path``: the node ids from the root to this artifact, executions in between (every
+    execution is in ``Impact.executions``)."""
+
+    artifact: Node
+    depth: int
+    path: list[uuid.UUID]
+
+
+class Impact(Schema):
+    """Everything derived from ``root``: what must go if it goes (FR4), what is suspect if it
+    is bad (FR5)."""
+
+    root: Node
+    flag: FlagMark | None
+    truncated: bool
+    artifacts: list[AffectedArtifact]
+    executions: list[Node]
+    deployments: list[Node]
+    runs: list[uuid.UUID]
+    counts: dict[str, int]
+
+
+class FlagCreate(WriteSchema):
+    reason: str = Field(min_length=1, max_length=4096)
+
+
+class Flag(Schema):
+    artifact: Node
+    reason: str
+    create_time: datetime
+    affected: list[AffectedArtifact]
+
+
+class FlagList(Schema):
+    items: list[Flag]
+
+
+# ---------------------------------------------------------------- compare and diff
+
+
+class FieldComparison(Schema):
+    field: str
+    a: Any = None
+    b: Any = None
+    equal: bool
+
+
+class Comparison(Schema):
+    kind: str
+    a: Node
+    b: Node
+    equal: bool
+    differences: int
+    fields: list[FieldComparison]
+
+
+class Change(Schema):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class StepRef(Schema):
+    kind: str
+    executable: str
+    level: int
+
+
+class Difference(Schema):
+    """One thing that differs between the lineage of ``artifact`` and of ``against``:
+    ``before`` is the value in the lineage of ``against``, ``after`` in that of ``artifact``.
+    ``derived`` marks a difference explained by a difference further upstream."""
+
+    category: Literal["input", "executable", "configuration", "runConfiguration", "trigger", "step"]
+    step: StepRef | None
+    subject: str
+    before_id: uuid.UUID | None = None
+    after_id: uuid.UUID | None = None
+    changes: list[Change]
+    derived: bool = False
+    summary: str
+
+
+class AlignedStep(Schema):
+    kind: str
+    executable: str
+    level: int
+    artifact_execution: uuid.UUID | None
+    against_execution: uuid.UUID | None
+
+
+class LineageDiff(Schema):
+    artifact: Node
+    against: Node
+    differences: list[Difference]
+    steps: list[AlignedStep]
+    truncated: bool
+
+
+# ---------------------------------------------------------------- reuse (FR6)
+
+
+class ExecutableSpec(WriteSchema):
+    name: str
+    version: str = "1"
+    uri: str | None = None
+
+
+class CacheLookup(WriteSchema):
+    executable: ExecutableSpec
+    kind: str
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    input_artifacts: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
+
+
+class CacheHit(Schema):
+    fingerprint: str
+    execution: Node
+    outputs: list[Node]
+
+
+class ReuseRow(Schema):
+    executable: ExecutableRef
+    executions: int
+    successful: int
+    distinct_work: int
+    repeats: int
+    reusable: int
+    reused: int
+
+
+class ReuseReport(Schema):
+    items: list[ReuseRow]
+    totals: dict[str, int]
+
+
+# ---------------------------------------------------------------- history (FR7)
+
+
+class Trigger(Schema):
+    id: uuid.UUID
+    name: str
+    cause: str | None
+    attributes: dict[str, Any]
+    annotations: dict[str, str]
+
+
+class RunHistory(Schema):
+    id: uuid.UUID
+    name: str
+    status: str
+    create_time: datetime
+    end_time: datetime | None
+    trigger: Trigger | None
+    executions: int
+    first_failed: Node | None
+    deployed: bool
+
+
+class History(Schema):
+    subject: Node
+    runs: list[RunHistory]
+    last_deploy: RunHistory | None
+    runs_since_last_deploy: int
+    since_last_deploy: bool
+    counts_by_cause: dict[str, int]
+    counts_by_status: dict[str, int]
+
+
+# ---------------------------------------------------------------- reproduce (FR8)
+
+
+class RecipeArtifact(Schema):
+    id: uuid.UUID
+    name: str
+    kind: str
+    uri: str | None
+    fingerprint: str
+    produced_by_step: int | None = None
+
+
+class RecipeStep(Schema):
+    order: int
+    execution: Node
+    executable: ExecutableRef
+    source_hash: str | None
+    command: str | None
+    configuration: dict[str, Any]
+    run_configuration: dict[str, Any]
+    inputs: list[RecipeArtifact]
+    outputs: list[RecipeArtifact]
+
+
+class Gap(Schema):
+    step: int | None
+    what: str
+    detail: str
+    blocking: bool
+
+
+class Recipe(Schema):
+    artifact: Node
+    steps: list[RecipeStep]
+    complete: bool
+    gaps: list[Gap]
+    truncated: bool
+
+
+# ---------------------------------------------------------------- trace (FR10)
+
+
+class TraceExecution(Schema):
+    id: uuid.UUID
+    name: str
+    kind: str
+    status: str
+    executable: ExecutableRef
+    start_time: datetime | None
+    end_time: datetime | None
+    inputs: list[uuid.UUID]
+    outputs: list[uuid.UUID]
+
+
+class TraceRun(Schema):
+    id: uuid.UUID
+    name: str
+    status: str
+    create_time: datetime
+    end_time: datetime | None
+    trigger: Trigger | None
+    executions: list[TraceExecution]
+    artifacts: list[uuid.UUID]
+
+
+class Trace(Schema):
+    """``runs`` in time order; ``artifacts`` merged across runs (node ids are what
+    ``TraceExecution.inputs``/``outputs`` and ``edges`` name)."""
+
+    experiment: Node
+    runs: list[TraceRun]
+    artifacts: list[Node]
+    edges: list[Edge]
+    truncated: bool

@@ -1,0 +1,281 @@
+"""Upstream lineage (FR4), downstream impact and flags (FR5).
+
+The walk itself runs in the database (``store.lineage``); this module turns the nodes it
+reached into a graph: the executions between them, the runs those executions belong to and
+the events that started the runs, with flags marked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict, deque
+from typing import Literal
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput, NotFound
+from modeltrail.domain.lineage import (
+    AffectedArtifact,
+    Edge,
+    Flag,
+    FlagList,
+    Impact,
+    LineageGraph,
+    Node,
+)
+from modeltrail.services.common import get_or_404
+from modeltrail.services.nodes import (
+    DEPLOY_KINDS,
+    Marks,
+    artifact_node,
+    execution_node,
+    load_marks,
+    run_node,
+)
+from modeltrail.store import lineage as store
+from modeltrail.store.tables import ArtifactRow, ExecutionRow, FlagRow, utcnow
+
+Direction = Literal["upstream", "downstream"]
+DEFAULT_DEPTH = limits.MAX_LINEAGE_DEPTH
+
+
+def check_depth(depth: int) -> int:
+    if not 1 <= depth <= limits.MAX_LINEAGE_DEPTH:
+        raise InvalidInput(
+            f"depth must be between 1 and {limits.MAX_LINEAGE_DEPTH}, not {depth}",
+            errors=[{"pointer": "/depth", "in": "query", "detail": f"at most {limits.MAX_LINEAGE_DEPTH}"}],
+        )
+    return depth
+
+
+class _Builder:
+    """Collects nodes and edges once each, in the order they were found."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[uuid.UUID, Node] = {}
+        self.edges: dict[tuple[uuid.UUID, uuid.UUID, str], Edge] = {}
+
+    def node(self, node: Node) -> None:
+        self.nodes.setdefault(node.id, node)
+
+    def edge(self, source: uuid.UUID, target: uuid.UUID, kind: str, **extra: uuid.UUID | None) -> None:
+        key = (source, target, kind)
+        if key not in self.edges and source != target:
+            self.edges[key] = Edge(source=source, target=target, type=kind, **extra)
+
+
+def _graph(
+    session: Session, *, seeds: list[ArtifactRow], seed_depth: int, direction: Direction, depth: int,
+    merge: bool, root_execution: ExecutionRow | None = None, marks: Marks | None = None, light: bool = False,
+) -> tuple[_Builder, bool, dict[uuid.UUID, uuid.UUID]]:
+    """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
+    artifact reached, the node that stands for it."""
+    marks = marks if marks is not None else load_marks(session)
+    key_of = (lambda r: r.fingerprint) if merge else (lambda r: r.id)
+    walk = store.walk_artifacts(
+        session, seeds=[(key_of(r), seed_depth) for r in seeds], direction=direction, depth=depth, merge=merge
+    )
+    rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge, light=light)
+    groups: dict[object, list[ArtifactRow]] = defaultdict(list)
+    for row in rows:
+        groups[key_of(row)].append(row)
+    seed_ids = {r.id for r in seeds}
+    node_of: dict[uuid.UUID, uuid.UUID] = {}
+    representative: dict[object, ArtifactRow] = {}
+    for key, members in groups.items():
+        members.sort(key=lambda r: (r.id not in seed_ids, r.create_time, str(r.id)))
+        representative[key] = members[0]
+        for m in members:
+            node_of[m.id] = members[0].id
+    member_ids = list(node_of)
+    members_by_id = {r.id: r for r in rows}
+    runs_of: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    if merge and not light:
+        for aid, rid in store.runs_of_artifacts(session, member_ids):
+            runs_of[node_of[aid]].add(rid)
+
+    out = _Builder()
+    for key, rep in representative.items():
+        members = groups[key]
+        out.node(artifact_node(
+            rep, marks, depth=walk.depths[key],
+            members=[m.id for m in members] if merge else None,
+            runs=sorted(runs_of[rep.id], key=str) if merge and not light else None,
+        ))
+    # The executions whose step the walk took: from nodes short of the limit.
+    expanded = [m.id for key, members in groups.items() if walk.depths[key] < depth for m in members]
+    role: Literal["producers", "consumers"] = "producers" if direction == "upstream" else "consumers"
+    exec_depth: dict[uuid.UUID, int] = {}
+    for eid, aid in store.execution_edges(session, artifact_ids=expanded, role=role):
+        d = walk.depths[key_of(members_by_id[aid])] + 1
+        exec_depth[eid] = min(d, exec_depth.get(eid, d))
+    if root_execution is not None:
+        exec_depth[root_execution.id] = 0
+    executions = store.executions_with_executables(session, list(exec_depth))
+    for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
+        out.node(execution_node(row, exe, depth=exec_depth[row.id]))
+    inputs, outputs = store.io_of_executions(session, list(exec_depth))
+    for eid, aid, _ in inputs:
+        if aid in node_of:
+            out.edge(node_of[aid], eid, "input")
+    for eid, aid, _ in outputs:
+        if aid in node_of:
+            out.edge(eid, node_of[aid], "output")
+    for a, b in store.successors_among(session, list(exec_depth)):
+        out.edge(a, b, "successor")
+    for target, referrer in store.references_among(session, member_ids):
+        if direction == "downstream" or target in node_of:
+            out.edge(node_of[target], node_of[referrer], "reference")
+    if direction == "upstream":
+        _add_runs_and_triggers(session, out, executions, marks)
+    return out, walk.truncated, node_of
+
+
+def _add_runs_and_triggers(
+    session: Session, out: _Builder, executions: list[tuple[ExecutionRow, object]], marks: Marks
+) -> None:
+    run_ids = sorted({row.run_id for row, _ in executions}, key=str)
+    runs = store.runs_by_ids(session, run_ids)
+    events = {r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])}
+    for run in sorted(runs, key=lambda r: r.create_time):
+        out.node(run_node(run))
+        if run.event_id is not None:
+            event = events[run.event_id]
+            if event.id in out.nodes:
+                out.nodes[event.id] = out.nodes[event.id].model_copy(update={"type": "event"})
+            else:
+                out.node(artifact_node(event, marks, node_type="event"))
+            out.edge(event.id, run.id, "trigger")
+    for row, _ in executions:
+        out.edge(row.run_id, row.id, "contains")
+
+
+def artifact_lineage(
+    session: Session, artifact_id: uuid.UUID, *, direction: Direction = "upstream",
+    depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+) -> LineageGraph:
+    """Everything ``artifact_id`` was derived from (upstream, back to the events that started
+    the runs) or everything derived from it (downstream)."""
+    check_depth(depth)
+    root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    out, truncated, node_of = _graph(
+        session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
+    )
+    return LineageGraph(
+        root=node_of[root.id], direction=direction, depth=depth, merge_equal=merge_equal,
+        truncated=truncated, nodes=list(out.nodes.values()), edges=list(out.edges.values()),
+    )
+
+
+def execution_lineage(
+    session: Session, execution_id: uuid.UUID, *, direction: Direction = "upstream",
+    depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+) -> LineageGraph:
+    """The lineage of an execution: of its inputs (upstream) or its outputs (downstream)."""
+    check_depth(depth)
+    root = get_or_404(session, ExecutionRow, execution_id, "execution")
+    inputs, outputs = store.io_of_executions(session, [root.id])
+    ids = [aid for _, aid, _ in (inputs if direction == "upstream" else outputs)]
+    seeds = store.artifacts_by_ids(session, ids)
+    out, truncated, _ = _graph(
+        session, seeds=seeds, seed_depth=1, direction=direction, depth=depth, merge=merge_equal,
+        root_execution=root,
+    )
+    if direction == "upstream" and not seeds:
+        _add_runs_and_triggers(session, out, store.executions_with_executables(session, [root.id]), Marks())
+    return LineageGraph(
+        root=root.id, direction=direction, depth=depth, merge_equal=merge_equal, truncated=truncated,
+        nodes=list(out.nodes.values()), edges=list(out.edges.values()),
+    )
+
+
+# ---------------------------------------------------------------- impact
+
+
+def _paths(root: uuid.UUID, edges: list[Edge]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """A shortest path (node ids) from ``root`` to every node along the data edges."""
+    forward: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for e in edges:
+        if e.type != "successor":  # the order of steps, not a flow of data
+            forward[e.source].append(e.target)
+    paths: dict[uuid.UUID, list[uuid.UUID]] = {root: [root]}
+    queue = deque([root])
+    while queue:
+        current = queue.popleft()
+        for nxt in forward[current]:
+            if nxt not in paths:
+                paths[nxt] = [*paths[current], nxt]
+                queue.append(nxt)
+    return paths
+
+
+def impact(
+    session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+    marks: Marks | None = None,
+) -> Impact:
+    """Everything downstream of an artifact, each with the path that connects it."""
+    check_depth(depth)
+    root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    marks = marks if marks is not None else load_marks(session)
+    out, truncated, node_of = _graph(
+        session, seeds=[root], seed_depth=0, direction="downstream", depth=depth, merge=merge_equal,
+        marks=marks, light=True,
+    )
+    root_id = node_of[root.id]
+    paths = _paths(root_id, list(out.edges.values()))
+    artifacts = [
+        AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(n.id, []))
+        for n in out.nodes.values() if n.type == "artifact" and n.id != root_id
+    ]
+    executions = [n for n in out.nodes.values() if n.type == "execution"]
+    deployments = [
+        n for n in out.nodes.values()
+        if (n.type == "execution" and (n.kind or "").lower() in DEPLOY_KINDS)
+        or (n.type == "artifact" and (n.kind or "").lower() in DEPLOY_KINDS)
+    ]
+    runs = sorted({n.run for n in executions if n.run is not None}, key=str)
+    kinds: dict[str, int] = defaultdict(int)
+    for a in artifacts:
+        kinds[a.artifact.kind or ""] += 1
+    counts = {"artifacts": len(artifacts), "executions": len(executions), "runs": len(runs),
+              "deployments": len(deployments), **{f"kind:{k}": v for k, v in sorted(kinds.items())}}
+    return Impact(
+        root=out.nodes[root_id], flag=marks.flagged([root.id]), truncated=truncated, artifacts=artifacts,
+        executions=executions, deployments=deployments, runs=runs, counts=counts,
+    )
+
+
+# ---------------------------------------------------------------- flags
+
+
+def _flag(session: Session, row: FlagRow, marks: Marks) -> Flag:
+    found = impact(session, row.artifact_id, marks=marks)
+    return Flag(artifact=found.root, reason=row.reason, create_time=row.create_time, affected=found.artifacts)
+
+
+def flag_artifact(session: Session, artifact_id: uuid.UUID, reason: str) -> tuple[Flag, bool]:
+    """Mark an artifact as bad; a second flag replaces the reason. Returns (flag, created)."""
+    get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    row = session.get(FlagRow, artifact_id)
+    created = row is None
+    if row is None:
+        row = FlagRow(artifact_id=artifact_id, reason=reason, create_time=utcnow())
+        session.add(row)
+    else:
+        row.reason = reason
+    session.flush()
+    return _flag(session, row, load_marks(session)), created
+
+
+def unflag_artifact(session: Session, artifact_id: uuid.UUID) -> None:
+    get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    if session.get(FlagRow, artifact_id) is None:
+        raise NotFound(f"artifact {artifact_id} is not flagged", entity="flag", id=str(artifact_id))
+    session.execute(delete(FlagRow).where(FlagRow.artifact_id == artifact_id))
+
+
+def list_flags(session: Session) -> FlagList:
+    marks = load_marks(session)
+    return FlagList(items=[_flag(session, row, marks) for row in marks.flags.values()])

@@ -1,0 +1,131 @@
+"""Graph nodes from stored rows, with flags marked wherever an artifact appears (FR5).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from modeltrail.domain.lineage import ExecutableRef, FlagMark, Node, Trigger
+from modeltrail.store.lineage import flagged_reach, flags_for
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ExecutableRow,
+    ExecutionRow,
+    ExperimentRow,
+    FlagRow,
+    PipelineRow,
+    RunRow,
+)
+
+DEPLOY_KINDS = frozenset({"deploy", "deployment"})
+
+
+@dataclass
+class Marks:
+    """Flags and what they taint, read once per request."""
+
+    flags: dict[uuid.UUID, FlagRow] = field(default_factory=dict)
+    reach: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+
+    def flagged(self, artifact_ids: Iterable[uuid.UUID]) -> FlagMark | None:
+        for aid in artifact_ids:
+            row = self.flags.get(aid)
+            if row is not None:
+                return FlagMark(artifact=row.artifact_id, reason=row.reason, create_time=row.create_time)
+        return None
+
+    def affected_by(self, fingerprint: str, artifact_ids: Iterable[uuid.UUID]) -> list[uuid.UUID] | None:
+        origins = self.reach.get(fingerprint, set()) - set(artifact_ids)
+        return sorted(origins, key=str) or None
+
+
+def load_marks(session: Session) -> Marks:
+    flags = {f.artifact_id: f for f in flags_for(session)}
+    if not flags:
+        return Marks()
+    return Marks(flags=flags, reach=flagged_reach(session))
+
+
+def executable_ref(row: ExecutableRow) -> ExecutableRef:
+    return ExecutableRef(id=row.id, name=row.name, version=row.version, uri=row.uri)
+
+
+def artifact_node(
+    row: ArtifactRow, marks: Marks, *, depth: int | None = None, members: list[uuid.UUID] | None = None,
+    runs: list[uuid.UUID] | None = None, node_type: str = "artifact",
+) -> Node:
+    ids = members or [row.id]
+    return Node(
+        id=row.id,
+        type=node_type,  # type: ignore[arg-type]
+        name=row.name,
+        depth=depth,
+        kind=row.kind,
+        version=row.version,
+        uri=row.uri,
+        fingerprint=row.fingerprint,
+        create_time=row.create_time,
+        attributes=row.attributes,
+        annotations=row.annotations,
+        artifacts=members,
+        runs=runs,
+        flagged=marks.flagged(ids),
+        affected_by=marks.affected_by(row.fingerprint, ids),
+    )
+
+
+def execution_node(row: ExecutionRow, executable: ExecutableRow, *, depth: int | None = None) -> Node:
+    return Node(
+        id=row.id,
+        type="execution",
+        name=row.name,
+        depth=depth,
+        kind=row.kind,
+        version=row.version,
+        uri=row.uri,
+        status=row.status,
+        create_time=row.create_time,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        configuration=row.configuration,
+        annotations=row.annotations,
+        executable=executable_ref(executable),
+        run=row.run_id,
+        fingerprint=row.fingerprint,
+    )
+
+
+def run_node(row: RunRow) -> Node:
+    return Node(
+        id=row.id,
+        type="run",
+        name=row.name,
+        version=row.version,
+        uri=row.uri,
+        status=row.status,
+        create_time=row.create_time,
+        end_time=row.end_time,
+        configuration=row.configuration,
+        annotations=row.annotations,
+        experiment=row.experiment_id,
+        event=row.event_id,
+    )
+
+
+def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
+    return Node(id=row.id, type="experiment" if isinstance(row, ExperimentRow) else "pipeline",
+                name=row.name, version=row.version, create_time=row.create_time, annotations=row.annotations)
+
+
+def trigger(row: ArtifactRow | None) -> Trigger | None:
+    if row is None:
+        return None
+    cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
+    return Trigger(id=row.id, name=row.name, cause=None if cause is None else str(cause),
+                   attributes=row.attributes, annotations=row.annotations)
+
+

@@ -1,0 +1,136 @@
+"""The lineage commands as a user runs them: against an embedded SQLite store and against a
+real server process, on the scenarios of thesis Chapter 4."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ServerProcess, run_cli
+from lineage.casestudy import (
+    EMNIST_LETTERS_URI,
+    MNIST_URI,
+    Api,
+    build_automated_workflow,
+    build_case_study,
+    build_repeated_steps,
+)
+
+from modeltrail.sdk.connection import Connection
+
+
+@dataclass
+class Target:
+    url: str
+    cwd: Path
+    data: dict[str, Any]
+    # Against the server only what differs over HTTP is run again: each command is a process.
+    full: bool
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, cwd=self.cwd, url=self.url, check=check)
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+
+def _build(client: Any) -> dict[str, Any]:
+    study = build_case_study(client)
+    Api(client).post("/kinds", {"name": "validation", "schema": {"type": "object", "properties": {
+        "result": {"enum": ["valid", "failed"]}}, "required": ["result"]}})
+    validations = [Api(client).artifact("check", "validation", attributes={"result": r}) for r in ("valid", "failed")]
+    return {"study": study, "flow": build_automated_workflow(client), "repeated": build_repeated_steps(client),
+            "validations": validations}
+
+
+@pytest.fixture(params=["embedded", "server"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    if request.param == "embedded":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        with Connection(url) as conn:
+            data = _build(conn)
+        yield Target(url, tmp_path, data, full=True)
+    else:
+        server: ServerProcess = request.getfixturevalue("server")
+        with httpx.Client(base_url=server.url) as client:
+            data = _build(client)
+        yield Target(server.url, tmp_path, data, full=False)
+
+
+def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(target: Target) -> None:
+    out = target.run("why", "handwriting-cnn").stdout
+    lines = out.splitlines()
+    assert len(lines) <= 24, out
+    assert lines[1].startswith("1. input dataset 'mnist-digits' -> 'emnist-letters' of step prepare"), out
+    assert f"uri: {MNIST_URI} -> {EMNIST_LETTERS_URI}" in lines[2]
+    assert "attributes.classes: 10 -> 26" in lines[3]
+    second = next(i for i, line in enumerate(lines) if line.startswith("2."))
+    assert "configuration of step train" in lines[second]
+    assert "configuration.learning-rate: 0.001 -> 0.01" in lines[second + 1]
+    assert "follow from these" in out
+    if not target.full:
+        return
+    against = target.json("why", target.data["study"].models[1]["id"], "--against",
+                          target.data["study"].models[0]["id"])
+    assert against["differences"][0]["changes"][0]["after"] == EMNIST_LETTERS_URI
+
+
+def test_lineage_impact_flag_and_trace(target: Target) -> None:
+    study = target.data["study"]
+    graph = target.json("lineage", "handwriting-cnn")
+    events = [n for n in graph["nodes"] if n["type"] == "event"]
+    assert [e["attributes"]["cause"] for e in events] == ["data change"]
+    if target.full:
+        text = target.run("lineage", "handwriting-cnn", "--depth", "1").stdout
+        assert "training-data" in text and "emnist-letters" not in text and "truncated" in text
+        assert target.run("lineage", "handwriting-cnn", "--depth", "1000000", check=False).returncode != 0
+    impact = target.run("impact", "emnist-letters").stdout
+    assert "handwriting-service" in impact and "emnist-letters -> prepare -> training-data" in impact
+    flagged = target.run("flag", "emnist-letters", "--reason", "letters, not digits").stdout
+    assert "4 artifacts downstream are affected" in flagged
+    trace = target.run("trace", "handwriting-recognition").stdout
+    assert trace.count("FLAGGED: letters, not digits") == 1 and trace.count("AFFECTED") == 6
+    assert trace.index("handwriting-1") < trace.index("handwriting-2")
+    if not target.full:
+        return
+    assert [f["reason"] for f in target.json("flags")["items"]] == ["letters, not digits"]
+    target.run("unflag", "emnist-letters")
+    assert "AFFECTED" not in target.run("trace", "handwriting-recognition").stdout
+    dag = target.run("dag", study.runs[1]["id"]).stdout
+    assert dag.index("prepare") < dag.index("train") < dag.index("deploy")
+
+
+def test_compare_history_reproduce_and_reuse(target: Target) -> None:
+    compare = target.run("compare", "mnist-digits", "emnist-letters", "--diff").stdout
+    assert "attributes.classes" in compare and "10" in compare and "26" in compare
+    if target.full:
+        refused = target.run("compare", "mnist-digits", "handwriting-cnn", check=False)
+        assert refused.returncode == 1 and "different kinds" in refused.stderr
+    checks = target.data["validations"]
+    assert target.json("compare", checks[0]["id"], checks[1]["id"])["kind"] == "validation"
+
+    history = target.json("history", "recommender", "--since-last-deploy")
+    assert [r["firstFailed"]["name"] for r in history["runs"]] == ["validate"] * 3
+    script = target.run("reproduce", "handwriting-service", "--format", "sh").stdout
+    assert script.startswith("#!/bin/sh")
+    assert script.index("python prepare.py") < script.index("python train.py") < script.index("python deploy.py")
+    if target.full:
+        assert "runs since: 3" in target.run("history", "recommender").stdout
+        assert "complete" in target.run("reproduce", "handwriting-cnn").stdout
+        miss = target.run("cache", "lookup", "--executable", "normalize.py", "--kind", "transformation",
+                          check=False)
+        assert miss.returncode == 1 and "no successful execution" in miss.stderr
+
+    exe = target.data["repeated"].executable
+    hit = target.json("cache", "lookup", "--executable", exe["name"], "--version", exe["version"], "--uri",
+                      exe["uri"], "--kind", "transformation", "--config", 'scale="z"', "--input", "transactions")
+    assert hit["outputs"][0]["uri"] == "s3://bank/normalized/b.csv"
+    report = target.json("reuse", "report")
+    row = next(r for r in report["items"] if r["executable"]["name"] == "normalize.py")
+    assert (row["repeats"], row["reusable"]) == (2, 1)
