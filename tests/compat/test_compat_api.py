@@ -413,3 +413,33 @@ def test_strict_kinds_refuse_unknown_kinds_on_the_thesis_api(
         assert counts(client) == before
     finally:
         metadata.strict_kinds = False
+
+
+def test_workflow_survives_successors_and_artifact_flow_that_disagree(
+    client: TestClient, run: dict
+) -> None:
+    # B wrote y; A read y and names B as its successor: each relation alone is acyclic, together
+    # they are a cycle. The later edge (B -> A by flow) gives way.
+    b = add_execution(
+        client,
+        run,
+        name="b",
+        kind="b",
+        startTime="2020-01-01T00:01:00Z",
+        outputArtifacts=[{"name": "y", "version": "1", "kind": "dataset"}],
+    )
+    a = add_execution(
+        client,
+        run,
+        name="a",
+        kind="a",
+        startTime="2020-01-01T00:00:00Z",
+        inputArtifacts=[b["outputArtifacts"][0]],
+        successors=[b],
+    )
+    response = client.get(f"{V1}/experiments/run/{run['id']}/workflow")
+    assert response.status_code == 200, response.text
+    root = response.json()["root"]
+    assert root == {"nodeId": a["id"], "children": [{"nodeId": b["id"], "children": []}]}
+    trace = client.get(f"{V1}/experiments/{run_experiment(client, run)}/trace").json()
+    assert [t["name"] for t in trace["executionTypes"]] == ["a", "b"]

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
+from pydantic import BaseModel
 
+from modeltrail.server import compat_schemas as docs
 from modeltrail.server.deps import MetadataDep
 from modeltrail.services import compat
 from modeltrail.services.metadata import Metadata
@@ -33,6 +35,18 @@ def _op(name: str) -> str:
     return "thesis" + name[0].upper() + name[1:]
 
 
+def _documented(
+    answer: Any, *, body: type[BaseModel] | None = None, created: bool = False
+) -> dict[str, Any]:
+    """Route options that document the thesis's schemas. The documents are neither parsed nor
+    re-serialized through them: the translation answers them as they are."""
+    code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    options: dict[str, Any] = {"response_model": None, "responses": {code: {"model": answer}}}
+    if body is not None:
+        options["openapi_extra"] = docs.body(body)
+    return options
+
+
 # Literal path segments are registered before the parameters they would otherwise match
 # (/experiments/runs/... before /experiments/{experiment}/...).
 
@@ -42,16 +56,18 @@ def _op(name: str) -> str:
 @router.get(
     "/experiments/runs/executions/artifacts/{artifact}",
     operation_id=_op("getArtifactsById"),
+    **_documented(docs.ThesisArtifact),
     summary="Read an artifact (kind attributes at top level)",
 )
 def get_artifact(artifact: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.get_artifact, artifact)
+    return meta.query(compat.get_artifact, artifact)
 
 
 @router.post(
     "/experiments/runs/executions/{execution}/artifacts",
     status_code=status.HTTP_201_CREATED,
     operation_id=_op("addArtifact"),
+    **_documented(docs.ThesisArtifact, body=docs.ThesisArtifact, created=True),
     summary="Add an output artifact to an execution",
 )
 def add_artifact(execution: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
@@ -61,10 +77,11 @@ def add_artifact(execution: str, body: Document, meta: MetadataDep) -> dict[str,
 @router.get(
     "/experiments/runs/executions/{execution}/artifacts",
     operation_id=_op("getArtifactsByExecution"),
+    **_documented(list[docs.ThesisArtifact]),
     summary="The artifacts an execution wrote",
 )
 def get_artifacts_by_execution(execution: str, meta: MetadataDep) -> Documents:
-    return meta.call(compat.execution_artifacts, execution)
+    return meta.query(compat.execution_artifacts, execution)
 
 
 # ---------------------------------------------------------------- executions
@@ -73,15 +90,17 @@ def get_artifacts_by_execution(execution: str, meta: MetadataDep) -> Documents:
 @router.get(
     "/experiments/runs/executions/{execution}",
     operation_id=_op("getExecutionById"),
+    **_documented(docs.ThesisExecution),
     summary="Read an execution with its executable and artifacts",
 )
 def get_execution(execution: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.get_execution, execution)
+    return meta.query(compat.get_execution, execution)
 
 
 @router.put(
     "/experiments/runs/executions/{executionId}",
     operation_id=_op("updateExecutionById"),
+    **_documented(docs.ThesisExecution, body=docs.ThesisExecution),
     summary="Change an execution (the fields sent replace the stored ones)",
 )
 def update_execution(executionId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
@@ -91,16 +110,18 @@ def update_execution(executionId: str, body: Document, meta: MetadataDep) -> dic
 @router.get(
     "/experiments/runs/{run}/artifacts",
     operation_id=_op("getArtifactsByRun"),
+    **_documented(list[docs.ThesisArtifact]),
     summary="The artifacts a run read and wrote, and its trigger event",
 )
 def get_artifacts_by_run(run: str, meta: MetadataDep) -> Documents:
-    return meta.call(compat.run_artifacts, run)
+    return meta.query(compat.run_artifacts, run)
 
 
 @router.post(
     "/experiments/runs/{run}/executions",
     status_code=status.HTTP_201_CREATED,
     operation_id=_op("addExecution"),
+    **_documented(docs.ThesisExecution, body=docs.ThesisExecution, created=True),
     summary="Add an execution to a run",
 )
 def add_execution(run: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
@@ -110,23 +131,30 @@ def add_execution(run: str, body: Document, meta: MetadataDep) -> dict[str, Any]
 @router.get(
     "/experiments/runs/{run}/executions",
     operation_id=_op("getExecutionsByRun"),
+    **_documented(list[docs.ThesisExecution]),
     summary="A run's executions in the order they started",
 )
 def get_executions_by_run(run: str, meta: MetadataDep) -> Documents:
-    return meta.call(compat.list_executions, run)
+    return meta.query(compat.list_executions, run)
 
 
 # ---------------------------------------------------------------- runs
 
 
-@router.get("/experiments/runs/{run}", operation_id=_op("getRunById"), summary="Read a run")
+@router.get(
+    "/experiments/runs/{run}",
+    operation_id=_op("getRunById"),
+    **_documented(docs.ThesisRun),
+    summary="Read a run",
+)
 def get_run(run: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.get_run, run)
+    return meta.query(compat.get_run, run)
 
 
 @router.put(
     "/experiments/runs/{runId}",
     operation_id=_op("updateRunById"),
+    **_documented(docs.ThesisRun, body=docs.ThesisRun),
     summary="Change a run (the fields sent replace the stored ones)",
 )
 def update_run(runId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
@@ -136,10 +164,11 @@ def update_run(runId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
 @router.get(
     "/experiments/run/{run}/workflow",
     operation_id=_op("getWorkflowByRun"),
+    **_documented(docs.ThesisWorkflow),
     summary="A run's executions as a DAG rooted at its first execution (FR3)",
 )
 def get_workflow(run: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.workflow, run)
+    return meta.query(compat.workflow, run)
 
 
 # ---------------------------------------------------------------- experiments
@@ -149,6 +178,7 @@ def get_workflow(run: str, meta: MetadataDep) -> dict[str, Any]:
     "/experiments",
     status_code=status.HTTP_201_CREATED,
     operation_id=_op("addExperiment"),
+    **_documented(docs.ThesisExperiment, body=docs.ThesisExperiment, created=True),
     summary="Create an experiment",
 )
 def add_experiment(body: Document, meta: MetadataDep) -> dict[str, Any]:
@@ -156,22 +186,29 @@ def add_experiment(body: Document, meta: MetadataDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/experiments", operation_id=_op("getExperiments"), summary="Every experiment with its runs"
+    "/experiments",
+    operation_id=_op("getExperiments"),
+    **_documented(list[docs.ThesisExperiment]),
+    summary="Every experiment with its runs",
 )
 def get_experiments(meta: MetadataDep) -> Documents:
-    return meta.call(compat.list_experiments)
+    return meta.query(compat.list_experiments)
 
 
 @router.get(
-    "/experiments/{experiment}", operation_id=_op("getExperimentById"), summary="Read an experiment"
+    "/experiments/{experiment}",
+    operation_id=_op("getExperimentById"),
+    **_documented(docs.ThesisExperiment),
+    summary="Read an experiment",
 )
 def get_experiment(experiment: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.get_experiment, experiment)
+    return meta.query(compat.get_experiment, experiment)
 
 
 @router.put(
     "/experiments/{experimentId}",
     operation_id=_op("updateExperimentById"),
+    **_documented(docs.ThesisExperiment, body=docs.ThesisExperiment),
     summary="Change an experiment (the fields sent replace the stored ones)",
 )
 def update_experiment(experimentId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
@@ -182,6 +219,7 @@ def update_experiment(experimentId: str, body: Document, meta: MetadataDep) -> d
     "/experiments/{experiment}/runs",
     status_code=status.HTTP_201_CREATED,
     operation_id=_op("addRun"),
+    **_documented(docs.ThesisRun, body=docs.ThesisRun, created=True),
     summary="Add a run to an experiment",
 )
 def add_run(experiment: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
@@ -191,25 +229,28 @@ def add_run(experiment: str, body: Document, meta: MetadataDep) -> dict[str, Any
 @router.get(
     "/experiments/{experiment}/runs",
     operation_id=_op("getRunsByExperiment"),
+    **_documented(list[docs.ThesisRun]),
     summary="An experiment's runs, oldest first",
 )
 def get_runs(experiment: str, meta: MetadataDep) -> Documents:
-    return meta.call(compat.list_runs, experiment)
+    return meta.query(compat.list_runs, experiment)
 
 
 @router.get(
     "/experiments/{experiment}/artifacts",
     operation_id=_op("getArtifactsByExperiment"),
+    **_documented(list[docs.ThesisArtifact]),
     summary="The artifacts of an experiment's runs",
 )
 def get_artifacts_by_experiment(experiment: str, meta: MetadataDep) -> Documents:
-    return meta.call(compat.experiment_artifacts, experiment)
+    return meta.query(compat.experiment_artifacts, experiment)
 
 
 @router.get(
     "/experiments/{experiment}/trace",
     operation_id=_op("getTraceByExperiment"),
+    **_documented(docs.ThesisTrace),
     summary="Every run of an experiment by execution type, equal artifacts merged (FR10)",
 )
 def get_trace(experiment: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.call(compat.trace, experiment)
+    return meta.query(compat.trace, experiment)

@@ -57,6 +57,7 @@ REQUIRED = ("name", "version")
 DEFAULT_ARTIFACT_KIND = "artifact"
 # A workflow is a tree; a DAG whose tree form would exceed this many nodes is refused.
 MAX_WORKFLOW_NODES = 100_000
+MAX_WORKFLOW_DEPTH = 500  # nesting JSON deeper than this is more than clients parse safely
 
 # The plain fields of each document, for a create (POST) and for an update (PUT); everything
 # else in a document is either a relation (handled by name below) or ignored, as the thesis's
@@ -494,7 +495,7 @@ def _experiment_runs(session: Session, experiment_id: uuid.UUID) -> list[RunRow]
     )
 
 
-def _get(session: Session, row_type: type[M] | Any, value: str, what: str) -> Any:
+def _get(session: Session, row_type: Any, value: str, what: str) -> Any:
     return get_or_404(session, row_type, _path_id(value, what), what)
 
 
@@ -658,6 +659,35 @@ def _following(
         given = [s for s in edges["successors"].get(r.id, []) if s in ids]
         flow = [x for a in edges["outputs"].get(r.id, []) for x in readers[a] if x != r.id]
         following[r.id] = list(dict.fromkeys(given or flow))
+    return _without_cycles(rows, following)
+
+
+def _without_cycles(
+    rows: list[ExecutionRow], following: dict[uuid.UUID, list[uuid.UUID]]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Drop the edges that would close a cycle.
+
+    Successors and artifact flow are each acyclic (the store refuses cycles), but mixing the
+    two can close one: A names B as successor while B, without successors, wrote what A read.
+    The edge found last in time order gives way.
+    """
+    state: dict[uuid.UUID, int] = {}  # 1: on the current path, 2: done
+    for start in (r.id for r in rows):
+        if start in state:
+            continue
+        state[start] = 1
+        stack = [(start, iter(list(following[start])))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                following[node].remove(child)
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(list(following[child]))))
     return following
 
 
@@ -708,10 +738,10 @@ def workflow(session: Session, run: str) -> Doc:
     sizes: dict[uuid.UUID, int] = {}
     for n in sorted(following, key=lambda n: -depth[n]):  # children before their parents
         sizes[n] = 1 + sum(sizes[c] for c in following[n])
-    if sizes[first] > MAX_WORKFLOW_NODES:
+    if sizes[first] > MAX_WORKFLOW_NODES or max(depth.values()) > MAX_WORKFLOW_DEPTH:
         raise InvalidInput(
-            f"the workflow of run {row.id} has {sizes[first]} paths, too many to show as a tree; "
-            f"read GET /api/v1/runs/{row.id}/dag instead"
+            f"the workflow of run {row.id} is too large to show as a tree ({sizes[first]} nodes, "
+            f"{max(depth.values()) + 1} levels); read GET /api/v1/runs/{row.id}/dag instead"
         )
 
     nodes: dict[uuid.UUID, Doc] = {}

@@ -1,0 +1,59 @@
+"""``modeltrail <entities> list|show`` against a real server: --json, names or ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from conftest import ServerProcess, run_cli
+
+
+def post(server: ServerProcess, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{server.url}/api/v1/{plural}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_list_and_show_by_name_or_id(server: ServerProcess) -> None:
+    exp = post(server, "experiments", {"name": "handwriting", "annotations": {"team": "mmp"}})
+    post(server, "experiments", {"name": "twin"})
+    post(server, "experiments", {"name": "twin"})
+    post(
+        server,
+        "artifacts",
+        {"name": "mnist", "version": "1", "kind": "dataset", "attributes": {"type": "Blob"}},
+    )
+    newest = post(server, "artifacts", {"name": "mnist", "version": "2", "kind": "dataset"})
+    post(server, "artifacts", {"name": "cnn", "kind": "model"})
+
+    listed = json.loads(
+        run_cli("experiments", "list", "--json", "--sort", "name", url=server.url).stdout
+    )
+    assert [e["name"] for e in listed["items"]] == ["handwriting", "twin", "twin"]
+    assert listed["total"] == 3 and listed["nextCursor"] is None
+
+    by_name = json.loads(
+        run_cli("experiments", "show", "handwriting", "--json", url=server.url).stdout
+    )
+    by_id = json.loads(run_cli("experiments", "show", exp["id"], "--json", url=server.url).stdout)
+    assert by_name == by_id == httpx.get(f"{server.url}/api/v1/experiments/{exp['id']}").json()
+
+    twin = run_cli("experiments", "show", "twin", url=server.url, check=False)
+    assert (
+        twin.returncode == 1
+        and "more than one experiment is named 'twin'; give an id" in twin.stderr
+    )
+    nobody = run_cli("experiments", "show", "nobody", url=server.url, check=False)
+    assert nobody.returncode == 1 and "no experiment is named 'nobody'" in nobody.stderr
+
+    # An artifact's name means its latest version.
+    latest = json.loads(run_cli("artifacts", "show", "mnist", "--json", url=server.url).stdout)
+    assert latest["id"] == newest["id"]
+
+    datasets = run_cli(
+        "artifacts", "list", "--filter", "kind:eq:dataset", "--limit", "1", url=server.url
+    )
+    assert "mnist" in datasets.stdout and "cnn" not in datasets.stdout
+    assert "1 more match" in datasets.stdout  # no silent truncation in the table either
