@@ -50,6 +50,7 @@ STATUS = {
 }
 # Facets that become relations or annotations rather than configuration.
 SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage"}
+
 TERMINAL = {m.Status.SUCCESS, m.Status.FAILED}
 
 
@@ -260,18 +261,41 @@ def _written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.
                          "facets": facets}, written_by=run_id)
 
 
-def _trigger(tx: Transaction, root_run: str, nominal: dict[str, Any]) -> uuid.UUID | None:
-    start = nominal.get("nominalStartTime")
-    if not start:
-        return None
-    tid = derived_id("trigger", root_run, str(start))
-    if tx.read("artifact", tid) is None:
-        attributes = {"cause": "schedule", "nominalStartTime": start}
+AIRFLOW_RUN_TYPES = {"manual": "manual", "scheduled": "schedule", "backfill": "backfill",
+                     "dataset_triggered": "data change", "asset_triggered": "data change"}
+
+
+def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """What started the run, from ``nominalTime`` (a schedule) and Airflow's run facets."""
+    details: dict[str, Any] = {}
+    nominal = facets.get("nominalTime")
+    if isinstance(nominal, dict) and nominal.get("nominalStartTime"):
+        details.update(cause="schedule", nominalStartTime=nominal["nominalStartTime"])
         if nominal.get("nominalEndTime"):
-            attributes["nominalEndTime"] = nominal["nominalEndTime"]
+            details["nominalEndTime"] = nominal["nominalEndTime"]
+    airflow = facets.get("airflow") if isinstance(facets.get("airflow"), dict) else {}
+    dag_run = airflow.get("dagRun") if isinstance(airflow.get("dagRun"), dict) else {}
+    run_args = facets.get("airflow_runArgs") if isinstance(facets.get("airflow_runArgs"), dict) else {}
+    run_type = dag_run.get("run_type")
+    if run_type in AIRFLOW_RUN_TYPES:
+        details.update(cause=AIRFLOW_RUN_TYPES[run_type], airflowRunType=run_type)
+    elif dag_run.get("external_trigger") is True or run_args.get("externalTrigger") is True:
+        details.update(cause="manual", externalTrigger=True)
+    return details or None
+
+
+def _trigger(tx: Transaction, root_run: str, details: dict[str, Any]) -> uuid.UUID:
+    tid = derived_id("trigger", root_run)
+    current = tx.read("artifact", tid)
+    if current is None:
         tx.create("artifact", m.ArtifactCreate(
-            id=tid, name=_name(f"schedule {start}"), kind="event", attributes=attributes,
+            id=tid, name=_name(f"{details['cause']}: run {root_run}"), kind="event", attributes=details,
             annotations={"openlineage.runId": root_run}))
+        return tid
+    merged = merge(current.attributes, details)
+    if merged != current.attributes:
+        tx.update("artifact", tid, m.ArtifactUpdate(
+            attributes=merged, name=_name(f"{merged['cause']}: run {root_run}")))
     return tid
 
 
@@ -331,9 +355,8 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     outputs = [_dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []]
     if separate_outputs:
         outputs = [_written_version(tx, a, run_id) for a in outputs]
-    trigger = None
-    if isinstance(facets.get("nominalTime"), dict):
-        trigger = _trigger(tx, root_run, facets["nominalTime"])
+    details = trigger_details(facets)
+    trigger = _trigger(tx, root_run, details) if details else None
 
     config = _clean(facets, SPECIAL_RUN_FACETS)
     errors = _error_annotations(facets, kind)
@@ -374,11 +397,7 @@ def _write_run(tx: Transaction, run_pk: uuid.UUID, *, experiment: uuid.UUID, pip
     if merged_annotations != current.annotations:
         update["annotations"] = merged_annotations
     if trigger is not None and current.event != trigger:
-        existing = tx.read("artifact", current.event) if current.event else None
-        if existing is None or str(existing.attributes.get("nominalStartTime")) > str(
-            tx.read("artifact", trigger).attributes.get("nominalStartTime")
-        ):
-            update["event"] = trigger
+        update["event"] = trigger
     if update:
         tx.update("run", run_pk, m.RunUpdate(**update))
     if at is not None and at < current.create_time:

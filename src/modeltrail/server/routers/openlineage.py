@@ -65,7 +65,7 @@ async def _body(request: Request) -> Any:
         raise BadBody(f"the body is not JSON: {exc}") from None
 
 
-@router.post("", operation_id="receiveOpenLineageEvent", status_code=status.HTTP_201_CREATED,
+@router.post("", operation_id="receiveOpenLineageEvent", status_code=status.HTTP_200_OK,
              summary="Receive one OpenLineage RunEvent, JobEvent or DatasetEvent",
              description="Validated against the OpenLineage 2-0-2 JSON Schema. Events may arrive "
              "late, twice or out of order: the stored result is the same.")
@@ -73,7 +73,7 @@ async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
     event = await _body(request)
     openlineage.validate_event(event)
     result = await run_in_threadpool(openlineage.ingest, meta, event, validated=True)
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED)
+    return JSONResponse(result)
 
 
 @router.post("/batch", operation_id="receiveOpenLineageBatch", status_code=status.HTTP_200_OK,
