@@ -181,7 +181,7 @@ def _from_payload(source: str, data: Any) -> tuple[str, dict[str, Any]] | None:
         s3 = record.get("s3") or {}
         return "data change", {
             "bucket": (s3.get("bucket") or {}).get("name"), "key": (s3.get("object") or {}).get("key"),
-            "eventName": record.get("eventName"), "eventTime": record.get("eventTime"),
+            "s3Event": record.get("eventName"), "eventTime": record.get("eventTime"),
         }
     body = data.get("body") if isinstance(data.get("body"), dict) else data
     if source in {"github", "gitlab", "bitbucket"} or ("head_commit" in body or ("after" in body and "repository" in body)):
@@ -216,7 +216,8 @@ def trigger_of(wf: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
                 details.update(eventSource=ctx.get("source"), eventName=ctx.get("subject"),
                                eventType=ctx.get("type"), eventTime=ctx.get("time"), parameter=name)
                 if found:
-                    details.update({k: v for k, v in found[1].items() if v is not None})
+                    # The envelope's own context (e.g. its RFC 3339 time) wins over the payload's.
+                    details.update({k: v for k, v in found[1].items() if v is not None and not details.get(k)})
                     return found[0], details
                 return "external", details
             found = _from_payload("", value)
@@ -430,9 +431,9 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
                 m.ExecutionCreate(id=eid, run=run_id, executable=executable_for(str(template_name)), **fields),
                 m.ExecutionUpdate, fields)
     for nid, followers in _pod_successors(nodes).items():
-        successors = [execution_ids[f] for f in followers if f in execution_ids]
+        successors = sorted((execution_ids[f] for f in followers if f in execution_ids), key=str)
         current = tx.read("execution", execution_ids[nid])
-        if [str(s) for s in current.successors] != [str(s) for s in successors]:
+        if sorted(map(str, current.successors)) != [str(s) for s in successors]:
             tx.update("execution", execution_ids[nid], m.ExecutionUpdate(successors=successors))
     if pipe_fields["executables"] != sorted({*pipe_fields["executables"], *executables.values()}, key=str):
         tx.update("pipeline", pipeline, m.PipelineUpdate(
