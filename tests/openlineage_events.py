@@ -79,7 +79,9 @@ def complete(events: Any, salt: str = "") -> list[dict[str, Any]]:
                 pjob = parent.get("job") or {}
                 parent.setdefault("run", {})
                 if not parent["run"].get("runId") or _placeholder(parent["run"].get("runId")):
-                    parent["run"]["runId"] = run_id_for(pjob.get("namespace", ""), pjob.get("name", ""), salt)
+                    parent["run"]["runId"] = run_id_for(
+                        pjob.get("namespace", ""), pjob.get("name", ""), salt
+                    )
                 facets["parent"] = parent
             run["facets"] = _facets(_scrub(facets))
             ev["run"] = run
@@ -88,12 +90,19 @@ def complete(events: Any, salt: str = "") -> list[dict[str, Any]]:
         for side, extra in (("inputs", "inputFacets"), ("outputs", "outputFacets")):
             if side in event:
                 ev[side] = [
-                    {**d, "namespace": d.get("namespace", "default"), "facets": _facets(_scrub(d.get("facets"))),
-                     **({extra: _facets(_scrub(d[extra]))} if extra in d else {})}
+                    {
+                        **d,
+                        "namespace": d.get("namespace", "default"),
+                        "facets": _facets(_scrub(d.get("facets"))),
+                        **({extra: _facets(_scrub(d[extra]))} if extra in d else {}),
+                    }
                     for d in event[side]
                 ]
         if "dataset" in event:
-            ev["dataset"] = {**event["dataset"], "facets": _facets(_scrub(event["dataset"].get("facets")))}
+            ev["dataset"] = {
+                **event["dataset"],
+                "facets": _facets(_scrub(event["dataset"].get("facets"))),
+            }
         for key in ("eventType",):
             if key in event:
                 ev[key] = event[key]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import cli_env, run_cli
 
+from conftest import cli_env, run_cli
 from modeltrail.services.argo import derived_id
 from modeltrail.services.metadata import Metadata
 
@@ -36,7 +36,11 @@ class FakeArgoServer:
                 parts = self.path.strip("/").split("/")
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     self._answer(401, {"code": 16, "message": "token not valid"})
-                elif parts[:3] == ["api", "v1", "workflows"] and len(parts) == 5 and tuple(parts[3:]) in workflows:
+                elif (
+                    parts[:3] == ["api", "v1", "workflows"]
+                    and len(parts) == 5
+                    and tuple(parts[3:]) in workflows
+                ):
                     self._answer(200, workflows[(parts[3], parts[4])])
                 else:
                     self._answer(404, {"code": 5, "message": "workflows.argoproj.io not found"})
@@ -64,7 +68,11 @@ class FakeArgoServer:
 
 @pytest.fixture
 def argo_server() -> Iterator[FakeArgoServer]:
-    wf = json.loads(json.dumps(yaml.safe_load((FIXTURES / "util_test__dagDiamondRetry.yaml").read_text()), default=str))
+    wf = json.loads(
+        json.dumps(
+            yaml.safe_load((FIXTURES / "util_test__dagDiamondRetry.yaml").read_text()), default=str
+        )
+    )
     server = FakeArgoServer({(wf["metadata"]["namespace"], wf["metadata"]["name"]): wf})
     yield server
     server.close()
@@ -72,8 +80,22 @@ def argo_server() -> Iterator[FakeArgoServer]:
 
 def test_pull_from_an_argo_server(tmp_path: Path, argo_server: FakeArgoServer) -> None:
     db = f"sqlite:///{tmp_path / 'store.db'}"
-    out = run_cli("argo", "import", "--server", argo_server.url, "--namespace", "argo", "--name", "dag-diamond-82q7s",
-                  "--token", TOKEN, "--url", db, "--json", cwd=tmp_path)
+    out = run_cli(
+        "argo",
+        "import",
+        "--server",
+        argo_server.url,
+        "--namespace",
+        "argo",
+        "--name",
+        "dag-diamond-82q7s",
+        "--token",
+        TOKEN,
+        "--url",
+        db,
+        "--json",
+        cwd=tmp_path,
+    )
     result = json.loads(out.stdout)
     assert argo_server.requests == [("/api/v1/workflows/argo/dag-diamond-82q7s", f"Bearer {TOKEN}")]
     meta = Metadata.open(db)
@@ -85,31 +107,90 @@ def test_pull_from_an_argo_server(tmp_path: Path, argo_server: FakeArgoServer) -
     finally:
         meta.close()
     # Pulled again: the same run, nothing new.
-    again = json.loads(run_cli("argo", "import", "--server", argo_server.url, "--namespace", "argo",
-                               "--name", "dag-diamond-82q7s", "--token", TOKEN, "--url", db, "--json",
-                               cwd=tmp_path).stdout)
+    again = json.loads(
+        run_cli(
+            "argo",
+            "import",
+            "--server",
+            argo_server.url,
+            "--namespace",
+            "argo",
+            "--name",
+            "dag-diamond-82q7s",
+            "--token",
+            TOKEN,
+            "--url",
+            db,
+            "--json",
+            cwd=tmp_path,
+        ).stdout
+    )
     assert again == result
 
-    refused = run_cli("argo", "import", "--server", argo_server.url, "--namespace", "argo", "--name",
-                      "dag-diamond-82q7s", "--token", "wrong", "--url", db, cwd=tmp_path, check=False)
+    refused = run_cli(
+        "argo",
+        "import",
+        "--server",
+        argo_server.url,
+        "--namespace",
+        "argo",
+        "--name",
+        "dag-diamond-82q7s",
+        "--token",
+        "wrong",
+        "--url",
+        db,
+        cwd=tmp_path,
+        check=False,
+    )
     assert refused.returncode == 1 and "401" in refused.stderr
-    missing = run_cli("argo", "import", "--server", argo_server.url, "--namespace", "argo", "--name", "nope",
-                      "--token", TOKEN, "--url", db, cwd=tmp_path, check=False)
+    missing = run_cli(
+        "argo",
+        "import",
+        "--server",
+        argo_server.url,
+        "--namespace",
+        "argo",
+        "--name",
+        "nope",
+        "--token",
+        TOKEN,
+        "--url",
+        db,
+        cwd=tmp_path,
+        check=False,
+    )
     assert missing.returncode == 1 and "404" in missing.stderr
 
 
 def test_file_and_stdin(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'store.db'}"
     path = FIXTURES / "operator_test__marksWFSucceeded.yaml"
-    first = json.loads(run_cli("argo", "import", str(path), "--url", db, "--json", cwd=tmp_path).stdout)
+    first = json.loads(
+        run_cli("argo", "import", str(path), "--url", db, "--json", cwd=tmp_path).stdout
+    )
     as_json = json.dumps(yaml.safe_load(path.read_text()), default=str)
-    piped = subprocess.run([sys.executable, "-m", "modeltrail", "argo", "import", "-", "--url", db, "--json"],
-                           input=as_json, capture_output=True, text=True, env=cli_env(), cwd=tmp_path, timeout=120)
+    piped = subprocess.run(
+        [sys.executable, "-m", "modeltrail", "argo", "import", "-", "--url", db, "--json"],
+        input=as_json,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert piped.returncode == 0, piped.stderr
     assert json.loads(piped.stdout) == first
     assert first["executions"] == 6 and first["artifacts"] == 9
-    wrong = run_cli("argo", "import", str(FIXTURES.parent / "argo-events" / "sensors__minio.yaml"), "--url", db,
-                    cwd=tmp_path, check=False)
+    wrong = run_cli(
+        "argo",
+        "import",
+        str(FIXTURES.parent / "argo-events" / "sensors__minio.yaml"),
+        "--url",
+        db,
+        cwd=tmp_path,
+        check=False,
+    )
     assert wrong.returncode == 1 and "expected a Workflow" in wrong.stderr
 
 

@@ -12,9 +12,19 @@ import httpx
 import typer
 import yaml
 
-from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, err_console, print_json
+from modeltrail.cli.common import (
+    JsonOption,
+    UrlOption,
+    app,
+    connect,
+    console,
+    err_console,
+    print_json,
+)
 
-argo = typer.Typer(help="Import Argo Workflows (and what Argo Events triggered them with).", no_args_is_help=True)
+argo = typer.Typer(
+    help="Import Argo Workflows (and what Argo Events triggered them with).", no_args_is_help=True
+)
 app.add_typer(argo, name="argo")
 
 
@@ -31,11 +41,15 @@ def read_workflow(source: str) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=_plain))
 
 
-def pull_workflow(server: str, namespace: str, name: str, token: str | None, insecure: bool) -> dict[str, Any]:
+def pull_workflow(
+    server: str, namespace: str, name: str, token: str | None, insecure: bool
+) -> dict[str, Any]:
     """``GET /api/v1/workflows/{namespace}/{name}`` of an Argo Server."""
     headers = {}
     if token:
-        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+        headers["Authorization"] = (
+            token if token.lower().startswith("bearer ") else f"Bearer {token}"
+        )
     url = f"{server.rstrip('/')}/api/v1/workflows/{namespace}/{name}"
     try:
         response = httpx.get(url, headers=headers, timeout=30, verify=not insecure)
@@ -43,21 +57,35 @@ def pull_workflow(server: str, namespace: str, name: str, token: str | None, ins
         err_console.print(f"[red]error:[/red] the Argo Server at {server} cannot be reached: {exc}")
         raise typer.Exit(1) from None
     if response.status_code != 200:
-        err_console.print(f"[red]error:[/red] the Argo Server answered {response.status_code} for {url}: "
-                          f"{response.text[:500]}")
+        err_console.print(
+            f"[red]error:[/red] the Argo Server answered {response.status_code} for {url}: "
+            f"{response.text[:500]}"
+        )
         raise typer.Exit(1)
     return response.json()  # type: ignore[no-any-return]
 
 
 @argo.command("import")
 def import_(
-    source: Annotated[str | None, typer.Argument(help="Workflow as JSON or YAML; '-' for stdin.")] = None,
-    server: Annotated[str | None, typer.Option(help="Argo Server URL to pull the workflow from.",
-                                               envvar="ARGO_SERVER_URL")] = None,
-    namespace: Annotated[str, typer.Option(help="Namespace of the workflow on the Argo Server.")] = "argo",
-    name: Annotated[str | None, typer.Option(help="Name of the workflow on the Argo Server.")] = None,
-    token: Annotated[str | None, typer.Option(help="Argo Server bearer token.", envvar="ARGO_TOKEN")] = None,
-    insecure: Annotated[bool, typer.Option(help="Do not verify the Argo Server's TLS certificate.")] = False,
+    source: Annotated[
+        str | None, typer.Argument(help="Workflow as JSON or YAML; '-' for stdin.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="Argo Server URL to pull the workflow from.", envvar="ARGO_SERVER_URL"),
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option(help="Namespace of the workflow on the Argo Server.")
+    ] = "argo",
+    name: Annotated[
+        str | None, typer.Option(help="Name of the workflow on the Argo Server.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Argo Server bearer token.", envvar="ARGO_TOKEN")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option(help="Do not verify the Argo Server's TLS certificate.")
+    ] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -82,4 +110,7 @@ def import_(
         print_json(result)
         return
     trigger = f", triggered by {result['trigger']}" if result.get("trigger") else ""
-    console.print(f"run {result['run']}: {result['executions']} executions, {result['artifacts']} artifacts{trigger}")
+    console.print(
+        f"run {result['run']}: {result['executions']} executions, "
+        f"{result['artifacts']} artifacts{trigger}"
+    )

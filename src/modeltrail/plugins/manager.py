@@ -90,7 +90,9 @@ def _load(name: str) -> tuple[Any, str]:
 class PluginManager:
     """The enabled plugins, in the order they were named."""
 
-    def __init__(self, names: Iterable[str] = (), settings: Mapping[str, dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, names: Iterable[str] = (), settings: Mapping[str, dict[str, Any]] | None = None
+    ) -> None:
         self.pm = pluggy.PluginManager(spec.PROJECT)
         self.pm.add_hookspecs(spec)
         self.states: dict[str, PluginState] = {}
@@ -105,7 +107,10 @@ class PluginManager:
 
     @classmethod
     def from_config(
-        cls, names: Iterable[str] = (), config_file: str | None = None, environ: Mapping[str, str] | None = None,
+        cls,
+        names: Iterable[str] = (),
+        config_file: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> PluginManager:
         """Plugins named on the command line, in ``MODELTRAIL_PLUGINS`` (comma separated) or
         enabled in the configuration file; settings from the file, overridden by
@@ -124,7 +129,7 @@ class PluginManager:
             prefix = ENV_SETTING_PREFIX + name.upper().replace("-", "_").replace(".", "_") + "_"
             for key, value in env.items():
                 if key.startswith(prefix) and key != ENV_CONFIG:
-                    settings.setdefault(name, {})[key[len(prefix):].lower()] = value
+                    settings.setdefault(name, {})[key[len(prefix) :].lower()] = value
         return cls(wanted, settings)
 
     # ------------------------------------------------------------ lifecycle
@@ -159,13 +164,20 @@ class PluginManager:
                 changed = fn(entity=entity, action=action, data=data)
                 if changed is not None:
                     if not isinstance(changed, type(data)):
-                        raise TypeError(f"returned {type(changed).__name__}, not {type(data).__name__}")
+                        raise TypeError(
+                            f"returned {type(changed).__name__}, not {type(data).__name__}"
+                        )
                     # Re-validate: a plugin cannot store what a client could not send.
                     data = type(data).model_validate(changed.model_dump(exclude_unset=True))
             except Exception as exc:
                 failure = exc
-                log.error("plugin %s failed to enrich %s %s; left as sent: %s", state.name, action, entity,
-                          "".join(traceback.format_exception_only(exc)).strip())
+                log.error(
+                    "plugin %s failed to enrich %s %s; left as sent: %s",
+                    state.name,
+                    action,
+                    entity,
+                    "".join(traceback.format_exception_only(exc)).strip(),
+                )
             state.record("modeltrail_enrich", failure, entity=entity, action=action)
         return data
 
@@ -176,10 +188,20 @@ class PluginManager:
                 fn(entity=entity, action=action, result=result)
             except Exception as exc:
                 failure = exc
-                log.error("plugin %s failed after %s %s; the write stands: %s", state.name, action, entity,
-                          "".join(traceback.format_exception_only(exc)).strip())
-            state.record("modeltrail_stored", failure, entity=entity, action=action,
-                         id=str(getattr(result, "id", "")))
+                log.error(
+                    "plugin %s failed after %s %s; the write stands: %s",
+                    state.name,
+                    action,
+                    entity,
+                    "".join(traceback.format_exception_only(exc)).strip(),
+                )
+            state.record(
+                "modeltrail_stored",
+                failure,
+                entity=entity,
+                action=action,
+                id=str(getattr(result, "id", "")),
+            )
 
     # ------------------------------------------------------------ observability
 
@@ -194,15 +216,17 @@ class PluginManager:
                 except Exception as exc:
                     extra = {"statusError": f"{type(exc).__name__}: {exc}"}
             with state.lock:
-                out.append({
-                    "name": name,
-                    "source": state.source,
-                    "hooks": sorted(h for h in spec.HOOKS if h in _hook_names(self.pm, name)),
-                    "calls": state.calls,
-                    "errors": state.errors,
-                    "lastError": state.last_error,
-                    "status": extra or {},
-                })
+                out.append(
+                    {
+                        "name": name,
+                        "source": state.source,
+                        "hooks": sorted(h for h in spec.HOOKS if h in _hook_names(self.pm, name)),
+                        "calls": state.calls,
+                        "errors": state.errors,
+                        "lastError": state.last_error,
+                        "status": extra or {},
+                    }
+                )
         return out
 
 

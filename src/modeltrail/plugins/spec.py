@@ -60,4 +60,10 @@ def modeltrail_stop() -> None:
     """Called when the store closes: stop threads, flush queues."""
 
 
-HOOKS = ("modeltrail_start", "modeltrail_enrich", "modeltrail_stored", "modeltrail_status", "modeltrail_stop")
+HOOKS = (
+    "modeltrail_start",
+    "modeltrail_enrich",
+    "modeltrail_stored",
+    "modeltrail_status",
+    "modeltrail_stop",
+)

@@ -45,8 +45,12 @@ SPEC_PATH = Path(__file__).parent / "specs" / "OpenLineage-2-0-2.json"
 ID_NAMESPACE = uuid.UUID("5d1c4f0e-7a57-4f0b-9a43-6f70656e6c69")
 
 STATUS = {
-    "START": m.Status.RUNNING, "RUNNING": m.Status.RUNNING, "OTHER": m.Status.RUNNING,
-    "COMPLETE": m.Status.SUCCESS, "FAIL": m.Status.FAILED, "ABORT": m.Status.FAILED,
+    "START": m.Status.RUNNING,
+    "RUNNING": m.Status.RUNNING,
+    "OTHER": m.Status.RUNNING,
+    "COMPLETE": m.Status.SUCCESS,
+    "FAIL": m.Status.FAILED,
+    "ABORT": m.Status.FAILED,
 }
 # Facets that become relations or annotations rather than configuration.
 SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage"}
@@ -75,8 +79,10 @@ def _validators() -> dict[str, Draft202012Validator]:
 def event_type(event: Any, pointer: str = "") -> str:
     """Which of the three events this is, told by its shape (as the spec's ``oneOf`` does)."""
     if not isinstance(event, dict):
-        raise InvalidInput("an OpenLineage event must be a JSON object",
-                           errors=[{"pointer": pointer or "/", "detail": "not an object"}])
+        raise InvalidInput(
+            "an OpenLineage event must be a JSON object",
+            errors=[{"pointer": pointer or "/", "detail": "not an object"}],
+        )
     if "run" in event:
         return "RunEvent"
     if "dataset" in event:
@@ -84,7 +90,8 @@ def event_type(event: Any, pointer: str = "") -> str:
     if "job" in event:
         return "JobEvent"
     raise InvalidInput(
-        "not an OpenLineage event: a RunEvent has 'run' and 'job', a JobEvent 'job', a DatasetEvent 'dataset'",
+        "not an OpenLineage event: a RunEvent has 'run' and 'job', a JobEvent 'job', "
+        "a DatasetEvent 'dataset'",
         errors=[{"pointer": pointer or "/", "detail": "needs 'run', 'job' or 'dataset'"}],
     )
 
@@ -98,7 +105,9 @@ def _leaf(error: ValidationError) -> ValidationError:
 def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
     kind = event_type(event, pointer)
     out = []
-    for error in sorted(_validators()[kind].iter_errors(event), key=lambda e: list(e.absolute_path)):
+    for error in sorted(
+        _validators()[kind].iter_errors(event), key=lambda e: list(e.absolute_path)
+    ):
         leaf = _leaf(error)
         parts = list(leaf.absolute_path)
         if leaf.validator == "required" and isinstance(leaf.instance, dict):
@@ -128,7 +137,10 @@ def merge(a: Any, b: Any) -> Any:
     key, otherwise equal values stay and different values resolve to the same one whichever
     came first."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return {k: merge(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in sorted(a.keys() | b.keys())}
+        return {
+            k: merge(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+            for k in sorted(a.keys() | b.keys())
+        }
     if a == b:
         return a
     return a if canonical_json(a) >= canonical_json(b) else b
@@ -178,12 +190,20 @@ def _pick(current: str, new: str, default: str) -> str:
 def _ensure_experiment(tx: Transaction, namespace: str) -> uuid.UUID:
     eid = derived_id("experiment", namespace)
     if tx.read("experiment", eid) is None:
-        tx.create("experiment", m.ExperimentCreate(
-            id=eid, name=_name(namespace), annotations={"openlineage.namespace": _text(namespace)}))
+        tx.create(
+            "experiment",
+            m.ExperimentCreate(
+                id=eid,
+                name=_name(namespace),
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
     return eid
 
 
-def _ensure_executable(tx: Transaction, namespace: str, name: str, facets: dict[str, Any]) -> uuid.UUID:
+def _ensure_executable(
+    tx: Transaction, namespace: str, name: str, facets: dict[str, Any]
+) -> uuid.UUID:
     xid = derived_id("executable", namespace, name)
     facets = _clean(facets)
     annotations = {"openlineage.namespace": _text(namespace), "openlineage.job": _text(name)}
@@ -197,24 +217,44 @@ def _ensure_executable(tx: Transaction, namespace: str, name: str, facets: dict[
     description = (facets.get("documentation") or {}).get("description")
     current = tx.read("executable", xid)
     if current is None:
-        tx.create("executable", m.ExecutableCreate(
-            id=xid, name=_name(name), uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
-            description=_text(description) if description else None, annotations=annotations))
+        tx.create(
+            "executable",
+            m.ExecutableCreate(
+                id=xid,
+                name=_name(name),
+                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                description=_text(description) if description else None,
+                annotations=annotations,
+            ),
+        )
         return xid
     merged = merge(current.annotations, annotations)
-    new_description = merge(current.description, description) if description else current.description
+    new_description = (
+        merge(current.description, description) if description else current.description
+    )
     if merged != current.annotations or new_description != current.description:
-        tx.update("executable", xid, m.ExecutableUpdate(annotations=merged, description=new_description))
+        tx.update(
+            "executable", xid, m.ExecutableUpdate(annotations=merged, description=new_description)
+        )
     return xid
 
 
-def _ensure_pipeline(tx: Transaction, namespace: str, name: str, executable: uuid.UUID) -> uuid.UUID:
+def _ensure_pipeline(
+    tx: Transaction, namespace: str, name: str, executable: uuid.UUID
+) -> uuid.UUID:
     pid = derived_id("pipeline", namespace, name)
     current = tx.read("pipeline", pid)
     if current is None:
-        tx.create("pipeline", m.PipelineCreate(
-            id=pid, name=_name(name), uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
-            executables=[executable], annotations={"openlineage.namespace": _text(namespace)}))
+        tx.create(
+            "pipeline",
+            m.PipelineCreate(
+                id=pid,
+                name=_name(name),
+                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                executables=[executable],
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
         return pid
     if executable not in current.executables:
         # Sorted so that the list does not depend on which task reported first.
@@ -223,12 +263,19 @@ def _ensure_pipeline(tx: Transaction, namespace: str, name: str, executable: uui
     return pid
 
 
-def _dataset(tx: Transaction, dataset: dict[str, Any], *, extra_facets: dict[str, Any] | None = None,
-             written_by: str | None = None) -> uuid.UUID:
+def _dataset(
+    tx: Transaction,
+    dataset: dict[str, Any],
+    *,
+    extra_facets: dict[str, Any] | None = None,
+    written_by: str | None = None,
+) -> uuid.UUID:
     namespace, name = dataset.get("namespace") or "default", dataset["name"]
     facets = _clean({**(dataset.get("facets") or {}), **(extra_facets or {})})
     version_facet = facets.get("version") or {}
-    version = str(version_facet.get("datasetVersion") or "") if isinstance(version_facet, dict) else ""
+    version = (
+        str(version_facet.get("datasetVersion") or "") if isinstance(version_facet, dict) else ""
+    )
     if written_by:
         # The job read and wrote the same dataset: what it wrote is a new version of it.
         version = f"written by run {written_by}"
@@ -238,10 +285,18 @@ def _dataset(tx: Transaction, dataset: dict[str, Any], *, extra_facets: dict[str
     sep = "" if namespace.endswith("/") or name.startswith("/") else "/"
     current = tx.read("artifact", aid)
     if current is None:
-        tx.create("artifact", m.ArtifactCreate(
-            id=aid, name=_name(name), version=_name(version or "1"), kind="dataset",
-            uri=f"{namespace}{sep}{name}"[: limits.MAX_URI], attributes=attributes,
-            annotations={"openlineage.namespace": _text(namespace)}))
+        tx.create(
+            "artifact",
+            m.ArtifactCreate(
+                id=aid,
+                name=_name(name),
+                version=_name(version or "1"),
+                kind="dataset",
+                uri=f"{namespace}{sep}{name}"[: limits.MAX_URI],
+                attributes=attributes,
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
         return aid
     merged = merge(current.attributes, attributes)
     if merged != current.attributes:
@@ -257,12 +312,24 @@ def _written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.
     if str(stored.version).startswith("written by run "):
         return artifact
     facets = {k: v for k, v in attrs.items() if k not in {"type", "namespace", "name"}}
-    return _dataset(tx, {"namespace": attrs.get("namespace"), "name": attrs.get("name", stored.name),
-                         "facets": facets}, written_by=run_id)
+    return _dataset(
+        tx,
+        {
+            "namespace": attrs.get("namespace"),
+            "name": attrs.get("name", stored.name),
+            "facets": facets,
+        },
+        written_by=run_id,
+    )
 
 
-AIRFLOW_RUN_TYPES = {"manual": "manual", "scheduled": "schedule", "backfill": "backfill",
-                     "dataset_triggered": "data change", "asset_triggered": "data change"}
+AIRFLOW_RUN_TYPES = {
+    "manual": "manual",
+    "scheduled": "schedule",
+    "backfill": "backfill",
+    "dataset_triggered": "data change",
+    "asset_triggered": "data change",
+}
 
 
 def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
@@ -275,7 +342,9 @@ def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
             details["nominalEndTime"] = nominal["nominalEndTime"]
     airflow = facets.get("airflow") if isinstance(facets.get("airflow"), dict) else {}
     dag_run = airflow.get("dagRun") if isinstance(airflow.get("dagRun"), dict) else {}
-    run_args = facets.get("airflow_runArgs") if isinstance(facets.get("airflow_runArgs"), dict) else {}
+    run_args = (
+        facets.get("airflow_runArgs") if isinstance(facets.get("airflow_runArgs"), dict) else {}
+    )
     run_type = dag_run.get("run_type")
     if run_type in AIRFLOW_RUN_TYPES:
         details.update(cause=AIRFLOW_RUN_TYPES[run_type], airflowRunType=run_type)
@@ -288,19 +357,30 @@ def _trigger(tx: Transaction, root_run: str, details: dict[str, Any]) -> uuid.UU
     tid = derived_id("trigger", root_run)
     current = tx.read("artifact", tid)
     if current is None:
-        tx.create("artifact", m.ArtifactCreate(
-            id=tid, name=_name(f"{details['cause']}: run {root_run}"), kind="event", attributes=details,
-            annotations={"openlineage.runId": root_run}))
+        tx.create(
+            "artifact",
+            m.ArtifactCreate(
+                id=tid,
+                name=_name(f"{details['cause']}: run {root_run}"),
+                kind="event",
+                attributes=details,
+                annotations={"openlineage.runId": root_run},
+            ),
+        )
         return tid
     merged = merge(current.attributes, details)
     if merged != current.attributes:
-        tx.update("artifact", tid, m.ArtifactUpdate(
-            attributes=merged, name=_name(f"{merged['cause']}: run {root_run}")))
+        tx.update(
+            "artifact",
+            tid,
+            m.ArtifactUpdate(attributes=merged, name=_name(f"{merged['cause']}: run {root_run}")),
+        )
     return tid
 
 
-def _status_change(current_status: str, current_end: datetime | None, status: m.Status,
-                   at: datetime | None) -> bool:
+def _status_change(
+    current_status: str, current_end: datetime | None, status: m.Status, at: datetime | None
+) -> bool:
     """Whether an event with ``status`` at ``at`` should replace the stored status: a terminal
     status is never undone by a late START, and among terminal events the later one wins (on
     a tie, FAILED)."""
@@ -310,7 +390,9 @@ def _status_change(current_status: str, current_end: datetime | None, status: m.
         return True
     if at is None or current_end is None:
         return current_status != status and status == m.Status.FAILED
-    return at > current_end or (at == current_end and status == m.Status.FAILED and current_status != status)
+    return at > current_end or (
+        at == current_end and status == m.Status.FAILED and current_status != status
+    )
 
 
 def _error_annotations(facets: dict[str, Any], event_type_name: str) -> dict[str, str]:
@@ -337,7 +419,11 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     facets = run.get("facets") or {}
     parent = facets.get("parent") if isinstance(facets.get("parent"), dict) else None
     root = (parent or {}).get("root") or parent
-    if root and (root.get("run") or {}).get("runId") and str(root["run"]["runId"]).lower() != run_id:
+    if (
+        root
+        and (root.get("run") or {}).get("runId")
+        and str(root["run"]["runId"]).lower() != run_id
+    ):
         root_ns, root_name = root["job"]["namespace"], root["job"]["name"]
         root_run = str(root["run"]["runId"]).lower()
     else:
@@ -352,7 +438,9 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
         _ensure_pipeline(tx, root_ns, root_name, executable)
 
     inputs = [_dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []]
-    outputs = [_dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []]
+    outputs = [
+        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
+    ]
     if separate_outputs:
         outputs = [_written_version(tx, a, run_id) for a in outputs]
     details = trigger_details(facets)
@@ -361,20 +449,58 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     config = _clean(facets, SPECIAL_RUN_FACETS)
     errors = _error_annotations(facets, kind)
     run_pk = derived_id("run", root_run)
-    _write_run(tx, run_pk, experiment=experiment, pipeline=pipeline, name=root_name, root_run=root_run,
-               root_ns=root_ns, at=at, trigger=trigger,
-               own=(status, kind, config, errors) if is_root else None)
+    _write_run(
+        tx,
+        run_pk,
+        experiment=experiment,
+        pipeline=pipeline,
+        name=root_name,
+        root_run=root_run,
+        root_ns=root_ns,
+        at=at,
+        trigger=trigger,
+        own=(status, kind, config, errors) if is_root else None,
+    )
     exec_pk = derived_id("execution", run_id)
-    _write_execution(tx, exec_pk, run=run_pk, executable=executable, job_name=job_name, run_id=run_id,
-                     namespace=namespace, job_facets=job.get("facets") or {}, status=status, kind=kind, at=at,
-                     config=config, errors=errors, inputs=inputs, outputs=outputs)
-    return {"eventType": kind, "run": str(run_pk), "execution": str(exec_pk),
-            "inputs": [str(i) for i in inputs], "outputs": [str(o) for o in outputs]}
+    _write_execution(
+        tx,
+        exec_pk,
+        run=run_pk,
+        executable=executable,
+        job_name=job_name,
+        run_id=run_id,
+        namespace=namespace,
+        job_facets=job.get("facets") or {},
+        status=status,
+        kind=kind,
+        at=at,
+        config=config,
+        errors=errors,
+        inputs=inputs,
+        outputs=outputs,
+    )
+    return {
+        "eventType": kind,
+        "run": str(run_pk),
+        "execution": str(exec_pk),
+        "inputs": [str(i) for i in inputs],
+        "outputs": [str(o) for o in outputs],
+    }
 
 
-def _write_run(tx: Transaction, run_pk: uuid.UUID, *, experiment: uuid.UUID, pipeline: uuid.UUID, name: str,
-               root_run: str, root_ns: str, at: datetime | None, trigger: uuid.UUID | None,
-               own: tuple[m.Status, str, dict[str, Any], dict[str, str]] | None) -> None:
+def _write_run(
+    tx: Transaction,
+    run_pk: uuid.UUID,
+    *,
+    experiment: uuid.UUID,
+    pipeline: uuid.UUID,
+    name: str,
+    root_run: str,
+    root_ns: str,
+    at: datetime | None,
+    trigger: uuid.UUID | None,
+    own: tuple[m.Status, str, dict[str, Any], dict[str, str]] | None,
+) -> None:
     annotations = {"openlineage.runId": root_run, "openlineage.namespace": _text(root_ns)}
     current = tx.read("run", run_pk)
     status, config = m.Status.RUNNING, {}
@@ -382,10 +508,22 @@ def _write_run(tx: Transaction, run_pk: uuid.UUID, *, experiment: uuid.UUID, pip
         status, _, config, errors = own
         annotations.update(errors)
     if current is None:
-        tx.create("run", m.RunCreate(
-            id=run_pk, experiment=experiment, name=_name(name), pipeline=pipeline, create_time=at,
-            status=status, end_time=at if status in TERMINAL else None, configuration=config,
-            event=trigger, annotations=annotations, uri=f"openlineage://{root_ns}/{name}"[: limits.MAX_URI]))
+        tx.create(
+            "run",
+            m.RunCreate(
+                id=run_pk,
+                experiment=experiment,
+                name=_name(name),
+                pipeline=pipeline,
+                create_time=at,
+                status=status,
+                end_time=at if status in TERMINAL else None,
+                configuration=config,
+                event=trigger,
+                annotations=annotations,
+                uri=f"openlineage://{root_ns}/{name}"[: limits.MAX_URI],
+            ),
+        )
         return
     update: dict[str, Any] = {}
     if _status_change(current.status, current.end_time, status, at):
@@ -408,11 +546,27 @@ def _write_run(tx: Transaction, run_pk: uuid.UUID, *, experiment: uuid.UUID, pip
         tx.session.flush()
 
 
-def _write_execution(tx: Transaction, exec_pk: uuid.UUID, *, run: uuid.UUID, executable: uuid.UUID, job_name: str,
-                     run_id: str, namespace: str, job_facets: dict[str, Any], status: m.Status, kind: str,
-                     at: datetime | None, config: dict[str, Any], errors: dict[str, str],
-                     inputs: list[uuid.UUID], outputs: list[uuid.UUID]) -> None:
-    job_type = ((job_facets.get("jobType") or {}).get("jobType") or "job").lower()[: limits.MAX_NAME]
+def _write_execution(
+    tx: Transaction,
+    exec_pk: uuid.UUID,
+    *,
+    run: uuid.UUID,
+    executable: uuid.UUID,
+    job_name: str,
+    run_id: str,
+    namespace: str,
+    job_facets: dict[str, Any],
+    status: m.Status,
+    kind: str,
+    at: datetime | None,
+    config: dict[str, Any],
+    errors: dict[str, str],
+    inputs: list[uuid.UUID],
+    outputs: list[uuid.UUID],
+) -> None:
+    job_type = ((job_facets.get("jobType") or {}).get("jobType") or "job").lower()[
+        : limits.MAX_NAME
+    ]
     annotations = {"openlineage.runId": run_id, "openlineage.namespace": _text(namespace), **errors}
     starts = at if kind in {"START", "RUNNING", "OTHER"} else None
     current = tx.read("execution", exec_pk)
@@ -422,11 +576,23 @@ def _write_execution(tx: Transaction, exec_pk: uuid.UUID, *, run: uuid.UUID, exe
     all_outputs = {_written_version(tx, a, run_id) if a in all_inputs else a for a in all_outputs}
     outputs_sorted = sorted(all_outputs, key=str)
     if current is None:
-        tx.create("execution", m.ExecutionCreate(
-            id=exec_pk, run=run, executable=executable, name=_name(job_name), kind=job_type,
-            status=status, start_time=starts, end_time=at if status in TERMINAL else None,
-            input_artifacts=all_inputs, output_artifacts=outputs_sorted,
-            configuration=config, annotations=annotations))
+        tx.create(
+            "execution",
+            m.ExecutionCreate(
+                id=exec_pk,
+                run=run,
+                executable=executable,
+                name=_name(job_name),
+                kind=job_type,
+                status=status,
+                start_time=starts,
+                end_time=at if status in TERMINAL else None,
+                input_artifacts=all_inputs,
+                output_artifacts=outputs_sorted,
+                configuration=config,
+                annotations=annotations,
+            ),
+        )
         return
     update: dict[str, Any] = {}
     if _status_change(current.status, current.end_time, status, at):
@@ -436,8 +602,10 @@ def _write_execution(tx: Transaction, exec_pk: uuid.UUID, *, run: uuid.UUID, exe
     new_kind = _pick(current.kind, job_type, "job")
     if new_kind != current.kind:
         update["kind"] = new_kind
-    for field, now, new in (("configuration", current.configuration, config),
-                            ("annotations", current.annotations, annotations)):
+    for field, now, new in (
+        ("configuration", current.configuration, config),
+        ("annotations", current.annotations, annotations),
+    ):
         merged = merge(now, new)
         if merged != now:
             update[field] = merged
@@ -453,8 +621,12 @@ def _apply_job(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
     job = event["job"]
     _ensure_experiment(tx, job["namespace"])
     executable = _ensure_executable(tx, job["namespace"], job["name"], job.get("facets") or {})
-    artifacts = [_dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []]
-    artifacts += [_dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []]
+    artifacts = [
+        _dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []
+    ]
+    artifacts += [
+        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
+    ]
     return {"executable": str(executable), "artifacts": [str(a) for a in artifacts]}
 
 

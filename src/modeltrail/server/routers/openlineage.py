@@ -65,10 +65,14 @@ async def _body(request: Request) -> Any:
         raise BadBody(f"the body is not JSON: {exc}") from None
 
 
-@router.post("", operation_id="receiveOpenLineageEvent", status_code=status.HTTP_200_OK,
-             summary="Receive one OpenLineage RunEvent, JobEvent or DatasetEvent",
-             description="Validated against the OpenLineage 2-0-2 JSON Schema. Events may arrive "
-             "late, twice or out of order: the stored result is the same.")
+@router.post(
+    "",
+    operation_id="receiveOpenLineageEvent",
+    status_code=status.HTTP_200_OK,
+    summary="Receive one OpenLineage RunEvent, JobEvent or DatasetEvent",
+    description="Validated against the OpenLineage 2-0-2 JSON Schema. Events may arrive "
+    "late, twice or out of order: the stored result is the same.",
+)
 async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
     event = await _body(request)
     openlineage.validate_event(event)
@@ -76,16 +80,22 @@ async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
     return JSONResponse(result)
 
 
-@router.post("/batch", operation_id="receiveOpenLineageBatch", status_code=status.HTTP_200_OK,
-             summary="Receive a list of OpenLineage events",
-             description="A JSON array of events (or {\"events\": [...]}). Every event is validated "
-             "first; if any is invalid nothing is stored and each problem names its event's index.")
+@router.post(
+    "/batch",
+    operation_id="receiveOpenLineageBatch",
+    status_code=status.HTTP_200_OK,
+    summary="Receive a list of OpenLineage events",
+    description='A JSON array of events (or {"events": [...]}). Every event is validated '
+    "first; if any is invalid nothing is stored and each problem names its event's index.",
+)
 async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
     body = await _body(request)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
-        raise InvalidInput("a batch is a JSON array of events or {\"events\": [...]}",
-                           errors=[{"pointer": "/", "detail": "not an array"}])
+        raise InvalidInput(
+            'a batch is a JSON array of events or {"events": [...]}',
+            errors=[{"pointer": "/", "detail": "not an array"}],
+        )
     errors: list[dict[str, str]] = []
     for i, event in enumerate(events):
         try:
@@ -93,7 +103,10 @@ async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
         except InvalidInput as exc:
             errors += exc.errors
     if errors:
-        raise InvalidInput(f"{len({e['pointer'].split('/')[1] for e in errors})} event(s) of {len(events)} "
-                           "break the OpenLineage schema; nothing was stored", errors=errors)
+        raise InvalidInput(
+            f"{len({e['pointer'].split('/')[1] for e in errors})} event(s) of {len(events)} "
+            "break the OpenLineage schema; nothing was stored",
+            errors=errors,
+        )
     items = [await run_in_threadpool(openlineage.ingest, meta, e, validated=True) for e in events]
     return JSONResponse({"items": items})
