@@ -99,6 +99,8 @@ class PluginManager:
         settings = settings or {}
         for name in dict.fromkeys(names):
             obj, source = _load(name)
+            if inspect.ismodule(obj) and hasattr(obj, "plugin"):
+                obj = obj.plugin  # a module naming its plugin object or class
             if inspect.isclass(obj):
                 obj = obj()
             self.pm.register(obj, name=name)
