@@ -22,6 +22,7 @@ Settings (``MODELTRAIL_PLUGIN_NOTIFICATIONS_<KEY>`` or the configuration file):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -208,10 +209,8 @@ class Notifications:
     @hookimpl
     def modeltrail_stop(self) -> None:
         self.stopping.set()
-        try:
+        with contextlib.suppress(queue.Full):
             self.queue.put_nowait(None)
-        except queue.Full:
-            pass
         if self.thread is not None:
             self.thread.join(timeout=10)
             self.thread = None
@@ -261,7 +260,8 @@ class Notifications:
                             f"failures|{run.experiment_id}|{first.id}",
                             run.id,
                             {
-                                "text": f"{len(streak)} runs in a row failed since the last successful deployment"
+                                "text": f"{len(streak)} runs in a row failed since the last "
+                                "successful deployment"
                                 + (f" ({since.isoformat()})" if since else " (none yet)")
                                 + f"; latest: {run.name}",
                                 "modeltrail": {
@@ -302,7 +302,8 @@ class Notifications:
                 f"flagged|{deployment_id}|{flag.artifact_id}",
                 deployment_id,
                 {
-                    "text": f"deployment {deployment.name} serves a model made from flagged {name}: {flag.reason}",
+                    "text": f"deployment {deployment.name} serves a model made from flagged "
+                    f"{name}: {flag.reason}",
                     "modeltrail": {
                         "rule": "flagged-data-deployed",
                         "deployment": str(deployment_id),
