@@ -24,6 +24,8 @@ def test_every_notifications_setting_is_documented() -> None:
     assert {"urls", "failures_in_a_row", "retries", "backoff"} <= settings
     table = (DOCS / "integrations.md").read_text()
     for setting in settings - {"url"}:  # `url` is an alias of `urls`
-        assert f"| `{setting}` |" in table, f"setting {setting} is not documented in docs/integrations.md"
+        assert f"| `{setting}` |" in table, (
+            f"setting {setting} is not documented in docs/integrations.md"
+        )
     for rule in notifications.RULES:
         assert f"`{rule}`" in table

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modeltrail.cli import argo, entities, kinds, server  # noqa: F401 - registers commands
+from modeltrail.cli import argo, entities, imports, kinds, server  # noqa: F401 - registers commands
 from modeltrail.cli.common import app
 
 
