@@ -8,16 +8,21 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, run_cli
+from starlette.testclient import TestClient
 
+from conftest import free_port, run_cli
+from modeltrail.plugins.manager import PluginManager
 from modeltrail.plugins.mlflow_import import derived_id
 from modeltrail.sdk.connection import Connection
+from modeltrail.server.app import create_app
+from modeltrail.services.metadata import Metadata, NoHooks
 
 pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
 pytestmark = pytest.mark.slow
@@ -243,3 +248,71 @@ def test_import_history_idempotently(mlflow_server: MlflowServer, tmp_path: Path
         )  # the dataset once, model, 2 metrics
         failed = conn.get(f"/api/v1/runs/{derived_id(src, 'run', ids['svm-2'])}")
         assert failed["annotations"]["note"] == "diverged"
+
+
+def test_registry_push_on_success(mlflow_server: MlflowServer, metadata: Metadata) -> None:
+    hooks = PluginManager(
+        ["mlflow-registry"],
+        {
+            "mlflow-registry": {
+                "tracking_uri": mlflow_server.url,
+                "public_url": "http://modeltrail.example",
+            }
+        },
+    )
+    metadata.hooks = hooks
+    hooks.start(metadata)
+    name = f"digits-svm-{uuid.uuid4().hex[:6]}"  # the registry outlives the per-test stores
+    try:
+        with TestClient(create_app(metadata)) as client:
+
+            def post(plural: str, body: dict[str, Any]) -> dict[str, Any]:
+                response = client.post(f"/api/v1/{plural}", json=body)
+                assert response.status_code == 201, response.text
+                return response.json()
+
+            experiment = post("experiments", {"name": "digits"})
+            run = post("runs", {"experiment": experiment["id"], "name": "nightly-7"})
+            model = post(
+                "artifacts", {"name": name, "kind": "model", "uri": "s3://models/svm-7.pkl"}
+            )
+            post(
+                "executions",
+                {
+                    "run": run["id"],
+                    "executable": post("executables", {"name": "train"})["id"],
+                    "name": "train",
+                    "kind": "train",
+                    "outputArtifacts": [model["id"]],
+                },
+            )
+            client.patch(f"/api/v1/runs/{run['id']}", json={"status": "SUCCESS"})
+            client.patch(
+                f"/api/v1/runs/{run['id']}", json={"annotations": {"again": "yes"}}
+            )  # no new version
+            deadline = time.monotonic() + 30
+            versions: list[dict[str, Any]] = []
+            while time.monotonic() < deadline and not versions:
+                found = httpx.get(
+                    f"{mlflow_server.url}/api/2.0/mlflow/model-versions/search",
+                    params={"filter": f"name='{name}'"},
+                ).json()
+                versions = found.get("model_versions", [])
+                time.sleep(0.2)
+            time.sleep(1)
+            status = client.get("/api/v1/plugins").json()["items"][0]
+    finally:
+        hooks.stop()
+        metadata.hooks = NoHooks()
+    [version] = httpx.get(
+        f"{mlflow_server.url}/api/2.0/mlflow/model-versions/search",
+        params={"filter": f"name='{name}'"},
+    ).json()["model_versions"]
+    assert version["source"] == "s3://models/svm-7.pkl" and version["version"] == "1"
+    tags = {t["key"]: t["value"] for t in version["tags"]}
+    assert tags["modeltrail.artifact"] == model["id"] and tags["modeltrail.run"] == run["id"]
+    assert (
+        f"http://modeltrail.example/api/v1/artifacts/{model['id']}/lineage"
+        in version["description"]
+    )
+    assert status["status"]["pushed"] == 1 and status["errors"] == 0
