@@ -62,7 +62,8 @@ def server(
     console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
                   f"on http://{host}:{port}")
     try:
-        uvicorn.run(create_app(metadata), host=host, port=port, log_level=log_level, access_log=False)
+        app = create_app(metadata)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
         metadata.close()
 

@@ -25,7 +25,8 @@ def create_app(metadata: Metadata) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*entities.routers(), edges.router, kinds.router, openlineage.router, argo.router, plugins.router]:
+    ingest = [openlineage.router, argo.router, plugins.router]
+    for router in [*entities.routers(), edges.router, kinds.router, *ingest]:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
