@@ -76,10 +76,11 @@ def main() -> None:
     for event in shuffled:
         ingest(meta, event)
     again = time.perf_counter() - start
+    n = len(batch)
     print(
-        f"{meta.db.dialect}: {len(batch)} events in {first:.2f} s ({len(batch) / first:.0f} events/s, "
-        f"{1000 * first / len(batch):.1f} ms each); the same again shuffled (duplicates): {again:.2f} s "
-        f"({len(batch) / again:.0f} events/s)"
+        f"{meta.db.dialect}: {n} events in {first:.2f} s ({n / first:.0f} events/s, "
+        f"{1000 * first / n:.1f} ms each); the same again shuffled (duplicates): "
+        f"{again:.2f} s ({n / again:.0f} events/s)"
     )
     meta.close()
 
