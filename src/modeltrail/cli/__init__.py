@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from modeltrail.cli import entities, kinds, lineage, server, sync  # noqa: F401 - registers commands
+from modeltrail.cli import (  # noqa: F401 - registers commands
+    argo,
+    entities,
+    imports,
+    kinds,
+    lineage,
+    server,
+    sync,
+)
 from modeltrail.cli.common import app
 
 

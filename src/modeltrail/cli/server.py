@@ -37,6 +37,11 @@ def server(
     ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    plugin: Annotated[list[str], typer.Option(
+        "--plugin", help="Switch a plugin on by name (repeatable; also MODELTRAIL_PLUGINS).")] = [],  # noqa: B006
+    plugin_config: Annotated[str | None, typer.Option(
+        "--plugin-config", envvar="MODELTRAIL_PLUGIN_CONFIG",
+        help="JSON or YAML file: {plugins: {NAME: {enabled: true, KEY: VALUE}}}.")] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
     import uvicorn
@@ -46,14 +51,22 @@ def server(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from modeltrail.plugins.manager import PluginError, PluginManager
+
     try:
-        metadata = Metadata.open(database_url, strict_kinds=strict_kinds)
-    except SchemaOutdated as exc:
+        hooks = PluginManager.from_config(plugin, plugin_config)
+        metadata = Metadata.open(database_url, strict_kinds=strict_kinds, hooks=hooks)
+    except (SchemaOutdated, PluginError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    hooks.start(metadata)
     console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
                   f"on http://{host}:{port}")
-    uvicorn.run(create_app(metadata), host=host, port=port, log_level=log_level, access_log=False)
+    try:
+        app = create_app(metadata)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        metadata.close()
 
 
 db = typer.Typer(help="Create, inspect and migrate a database.", no_args_is_help=True)

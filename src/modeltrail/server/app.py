@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from modeltrail import __version__
 from modeltrail.server import compat, problems
-from modeltrail.server.routers import edges, entities, health, kinds, lineage
+from modeltrail.server.routers import argo, edges, entities, health, kinds, lineage, openlineage, plugins
 from modeltrail.services.metadata import Metadata
 
 API_PREFIX = "/api/v1"
@@ -25,7 +25,8 @@ def create_app(metadata: Metadata) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*entities.routers(), edges.router, kinds.router, lineage.router]:
+    ingest = [openlineage.router, argo.router, plugins.router]
+    for router in [*entities.routers(), edges.router, kinds.router, lineage.router, *ingest]:
         api.include_router(router)
     app.include_router(api)
     app.include_router(compat.router)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Conflict, Unavailable
+from modeltrail.domain.errors import Conflict, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
@@ -173,5 +173,47 @@ class Metadata:
         except Exception:
             log.exception("plugin failed after %s %s; the write stands", action, entity)
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Several writes in one transaction (an importer's one event); plugins are called as
+        for single writes, ``stored`` only once everything has committed."""
+        with self.session() as session:
+            tx = Transaction(self, session)
+            yield tx
+        for entity, action, result in tx.written:
+            self._stored(entity, action, result)
+
     def close(self) -> None:
+        stop = getattr(self.hooks, "stop", None)
+        if stop is not None:
+            stop()
         self.db.dispose()
+
+
+class Transaction:
+    """The uniform entity operations inside one open transaction (see ``Metadata.transaction``)."""
+
+    def __init__(self, meta: Metadata, session: Session) -> None:
+        self.meta = meta
+        self.session = session
+        self.written: list[tuple[str, str, Any]] = []
+
+    def read(self, entity: str, entity_id: uuid.UUID) -> Any | None:
+        try:
+            return ENTITIES[entity].read(self.session, entity_id)
+        except NotFound:
+            return None
+
+    def create(self, entity: str, data: BaseModel) -> Any:
+        data = self.meta._enrich(entity, "create", data)
+        extra = {"strict_kinds": self.meta.strict_kinds} if entity == "artifact" else {}
+        result, created = ENTITIES[entity].create(self.session, data, **extra)
+        if created:
+            self.written.append((entity, "create", result))
+        return result
+
+    def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel) -> Any:
+        data = self.meta._enrich(entity, "update", data)
+        result = ENTITIES[entity].update(self.session, entity_id, data)
+        self.written.append((entity, "update", result))
+        return result

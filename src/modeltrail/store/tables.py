@@ -207,3 +207,26 @@ class FlagRow(Base):
     )
     reason: Mapped[str] = mapped_column(Text)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationRow(Base):
+    """A webhook notification and its delivery (the ``notifications`` plugin).
+
+    ``key`` makes each notification once only (a run's end, a streak of failures, a flagged
+    dataset under a deployment), however often the condition is seen again.
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(Text)
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(Document)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,334 @@
+"""Import an MLflow tracking server's history: experiments, runs, datasets, metrics, models.
+
+Reads MLflow's REST API (``/api/2.0/mlflow/...``; no MLflow package needed) and writes through
+a modeltrail ``Connection``, so it works against a server or an embedded store. Every id is a
+uuid5 of the tracking URI and MLflow's own ids: importing again updates, never duplicates.
+
+- experiment -> experiment (tags -> annotations);
+- run -> run (status, start and end time, params -> configuration, tags -> annotations) with
+  one execution of the run's source (``mlflow.source.name`` at ``mlflow.source.git.commit``);
+- dataset inputs -> ``dataset`` artifacts (name, digest as version, source, schema, profile)
+  read by that execution;
+- logged models -> ``model`` artifacts written by their source run's execution;
+- metrics -> ``metrics`` artifacts (latest value, step, time), referring to the run's model.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from modeltrail.errors import NotFound
+from modeltrail.sdk.connection import Connection
+
+ID_NAMESPACE = uuid.UUID("0b1c6a52-9e55-4f0e-b1d3-6d6c666c6f77")
+STATUS = {
+    "FINISHED": "SUCCESS",
+    "FAILED": "FAILED",
+    "KILLED": "FAILED",
+    "RUNNING": "RUNNING",
+    "SCHEDULED": "RUNNING",
+}
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def _ms(value: Any) -> str | None:
+    if value in (None, "", 0, "0"):
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC).isoformat()
+
+
+def _tags(items: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {t["key"][:256]: str(t.get("value", ""))[:65536] for t in items or [] if t.get("key")}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class MlflowClient:
+    """The few REST calls the importer needs."""
+
+    def __init__(self, tracking_uri: str, *, token: str | None = None, timeout: float = 30) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(
+            base_url=tracking_uri.rstrip("/"), headers=headers, timeout=timeout
+        )
+
+    def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        response = self.http.request(method, f"/api/2.0/mlflow/{path}", **kw)
+        if response.status_code >= 400:
+            raise RuntimeError(
+                f"MLflow answered {response.status_code} to {path}: {response.text[:300]}"
+            )
+        return response.json()  # type: ignore[no-any-return]
+
+    def pages(self, path: str, key: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = self.call(
+                "POST", path, json={**body, **({"page_token": token} if token else {})}
+            )
+            yield from page.get(key, [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def experiments(self, name: str | None) -> list[dict[str, Any]]:
+        if name:
+            return [
+                self.call("GET", "experiments/get-by-name", params={"experiment_name": name})[
+                    "experiment"
+                ]
+            ]
+        return list(self.pages("experiments/search", "experiments", {"max_results": 1000}))
+
+    def runs(self, experiment_id: str) -> Iterator[dict[str, Any]]:
+        return self.pages(
+            "runs/search", "runs", {"experiment_ids": [experiment_id], "max_results": 1000}
+        )
+
+    def logged_models(self, experiment_id: str) -> list[dict[str, Any]]:
+        try:
+            return list(
+                self.pages(
+                    "logged-models/search",
+                    "models",
+                    {"experiment_ids": [experiment_id], "max_results": 100},
+                )
+            )
+        except RuntimeError:
+            return []  # MLflow before 3.0 has no logged models
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def upsert(
+    conn: Connection, plural: str, body: dict[str, Any], *, fixed: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Create the entity with the id in ``body``, or patch what changed since the last import."""
+    try:
+        current = conn.get(f"/api/v1/{plural}/{body['id']}")
+    except NotFound:
+        return conn.post(f"/api/v1/{plural}", body)  # type: ignore[no-any-return]
+    skip = {"id", "createTime", "kind", "experiment", "run", "executable", *fixed}
+    changes = {k: v for k, v in body.items() if k not in skip and _differs(current.get(k), v)}
+    return conn.patch(f"/api/v1/{plural}/{body['id']}", changes) if changes else current  # type: ignore[no-any-return]
+
+
+def _differs(stored: Any, sent: Any) -> bool:
+    if isinstance(stored, str) and isinstance(sent, str) and stored[:4].isdigit() and "T" in stored:
+        try:
+            return datetime.fromisoformat(stored) != datetime.fromisoformat(sent)
+        except ValueError:
+            pass
+    if isinstance(stored, list) and isinstance(sent, list):
+        return sorted(map(str, stored)) != sorted(map(str, sent))
+    return bool(stored != sent)
+
+
+def import_mlflow(
+    conn: Connection, tracking_uri: str, *, experiment: str | None = None, token: str | None = None
+) -> dict[str, int]:
+    """Import every experiment (or the one named) with its runs; returns counts."""
+    source = tracking_uri.rstrip("/")
+    mlflow = MlflowClient(source, token=token)
+    counts = {"experiments": 0, "runs": 0, "datasets": 0, "models": 0, "metrics": 0}
+    try:
+        for exp in mlflow.experiments(experiment):
+            if exp.get("lifecycle_stage") == "deleted":
+                continue
+            exp_id = derived_id(source, "experiment", exp["experiment_id"])
+            upsert(
+                conn,
+                "experiments",
+                {
+                    "id": exp_id,
+                    "name": exp["name"][:256],
+                    "annotations": {
+                        **_tags(exp.get("tags")),
+                        "mlflow.experimentId": exp["experiment_id"],
+                        "mlflow.trackingUri": source,
+                    },
+                },
+            )
+            counts["experiments"] += 1
+            models_by_run: dict[str, list[dict[str, Any]]] = {}
+            for model in mlflow.logged_models(exp["experiment_id"]):
+                info = {
+                    **model.get("info", model),
+                    "params": (model.get("data") or {}).get("params"),
+                }
+                if info.get("source_run_id"):
+                    models_by_run.setdefault(info["source_run_id"], []).append(info)
+            for run in mlflow.runs(exp["experiment_id"]):
+                _import_run(
+                    conn, source, exp_id, run, models_by_run.get(run["info"]["run_id"], []), counts
+                )
+    finally:
+        mlflow.close()
+    return counts
+
+
+def _import_run(
+    conn: Connection,
+    source: str,
+    experiment_id: str,
+    run: dict[str, Any],
+    models: list[dict[str, Any]],
+    counts: dict[str, int],
+) -> None:
+    info, data = run["info"], run.get("data") or {}
+    run_id = info["run_id"]
+    tags = _tags(data.get("tags"))
+    params = {p["key"]: p.get("value") for p in data.get("params") or []}
+    status = STATUS.get(info.get("status", ""), "RUNNING")
+    name = (info.get("run_name") or tags.get("mlflow.runName") or run_id)[:256]
+    mt_run = derived_id(source, "run", run_id)
+    upsert(
+        conn,
+        "runs",
+        {
+            "id": mt_run,
+            "experiment": experiment_id,
+            "name": name,
+            "status": status,
+            "createTime": _ms(info.get("start_time")),
+            "endTime": _ms(info.get("end_time")),
+            "configuration": params,
+            "uri": f"{source}/#/experiments/{info.get('experiment_id')}/runs/{run_id}",
+            "annotations": {**tags, "mlflow.runId": run_id},
+        },
+    )
+    counts["runs"] += 1
+
+    script = tags.get("mlflow.source.name") or "mlflow-run"
+    version = tags.get("mlflow.source.git.commit") or "1"
+    executable = derived_id(source, "executable", script, version)
+    upsert(
+        conn,
+        "executables",
+        {
+            "id": executable,
+            "name": script[:256],
+            "version": version[:256],
+            "uri": script if "/" in script or "." in script else None,
+            "annotations": {k: v for k, v in tags.items() if k.startswith("mlflow.source.")},
+        },
+    )
+
+    inputs = []
+    for item in (run.get("inputs") or {}).get("dataset_inputs") or []:
+        ds = item.get("dataset") or {}
+        aid = derived_id(source, "dataset", ds.get("name", ""), ds.get("digest", ""))
+        ds_source = _json(ds.get("source"))
+        uri = ds_source.get("uri") or ds_source.get("url") if isinstance(ds_source, dict) else None
+        upsert(
+            conn,
+            "artifacts",
+            {
+                "id": aid,
+                "name": (ds.get("name") or "dataset")[:256],
+                "version": (ds.get("digest") or "1")[:256],
+                "kind": "dataset",
+                "uri": uri,
+                "attributes": {
+                    k: v
+                    for k, v in {
+                        "type": ds.get("source_type"),
+                        "source": ds_source,
+                        "digest": ds.get("digest"),
+                        "schema": _json(ds.get("schema")),
+                        "profile": _json(ds.get("profile")),
+                    }.items()
+                    if v not in (None, "")
+                },
+                "annotations": _tags(item.get("tags")),
+            },
+        )
+        inputs.append(aid)
+        counts["datasets"] += 1
+
+    outputs = []
+    for model in models:
+        mid = derived_id(source, "model", model["model_id"])
+        upsert(
+            conn,
+            "artifacts",
+            {
+                "id": mid,
+                "name": (model.get("name") or "model")[:256],
+                "version": model["model_id"][:256],
+                "kind": "model",
+                "uri": model.get("artifact_uri"),
+                "attributes": {
+                    "type": model.get("model_type") or "mlflow",
+                    "hyperParameters": {
+                        p["key"]: p.get("value") for p in model.get("params") or []
+                    },
+                },
+                "annotations": {
+                    **_tags(model.get("tags")),
+                    "mlflow.modelId": model["model_id"],
+                    "mlflow.sourceRunId": run_id,
+                },
+            },
+        )
+        outputs.append(mid)
+        counts["models"] += 1
+    for metric in data.get("metrics") or []:
+        aid = derived_id(source, "metric", run_id, metric["key"])
+        attributes: dict[str, Any] = {
+            "schema": "number",
+            "value": metric.get("value"),
+            "step": metric.get("step", 0),
+            "timestamp": _ms(metric.get("timestamp")),
+        }
+        if outputs:
+            attributes["reference"] = outputs[0]
+        upsert(
+            conn,
+            "artifacts",
+            {
+                "id": aid,
+                "name": metric["key"][:256],
+                "version": run_id[:256],
+                "kind": "metrics",
+                "attributes": attributes,
+            },
+        )
+        outputs.append(aid)
+        counts["metrics"] += 1
+
+    upsert(
+        conn,
+        "executions",
+        {
+            "id": derived_id(source, "execution", run_id),
+            "run": mt_run,
+            "executable": executable,
+            "name": name,
+            "kind": "mlflow-run",
+            "status": status,
+            "startTime": _ms(info.get("start_time")),
+            "endTime": _ms(info.get("end_time")),
+            "configuration": params,
+            "inputArtifacts": inputs,
+            "outputArtifacts": outputs,
+            "annotations": {"mlflow.runId": run_id},
+        },
+    )

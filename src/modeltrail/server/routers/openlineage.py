@@ -1,0 +1,112 @@
+"""``POST /lineage`` and ``/lineage/batch``: the OpenLineage HTTP receiver.
+
+Accepts what the official clients send with their HTTP transport: a JSON event, optionally
+gzip-compressed (``Content-Encoding: gzip``), with a bearer key when the server sets
+``MODELTRAIL_OPENLINEAGE_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hmac
+import os
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.server.deps import MetadataDep
+from modeltrail.services import openlineage
+
+router = APIRouter(prefix="/lineage", tags=["OpenLineage"])
+
+API_KEY_ENV = "MODELTRAIL_OPENLINEAGE_API_KEY"
+
+
+class Unauthorized(ModeltrailError):
+    type_slug, status, title = "unauthorized", 401, "Unauthorized"
+
+
+class BadBody(ModeltrailError):
+    type_slug, status, title = "invalid-body", 400, "The body cannot be read"
+
+
+def _check_key(request: Request) -> None:
+    key = os.environ.get(API_KEY_ENV)
+    if not key:
+        return
+    sent = request.headers.get("authorization", "")
+    scheme, _, token = sent.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        raise Unauthorized("send 'Authorization: Bearer <key>' with the key the server was given")
+
+
+async def _body(request: Request) -> Any:
+    _check_key(request)
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in {"gzip", "x-gzip"}:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise BadBody(f"Content-Encoding is gzip but the body is not: {exc}") from None
+    elif encoding not in {"", "identity"}:
+        raise BadBody(f"Content-Encoding '{encoding}' is not supported; send gzip or nothing")
+    if len(raw) > limits.MAX_BODY_BYTES:
+        raise BadBody(f"the body is larger than {limits.MAX_BODY_BYTES} bytes")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody(f"the body is not JSON: {exc}") from None
+
+
+@router.post(
+    "",
+    operation_id="receiveOpenLineageEvent",
+    status_code=status.HTTP_200_OK,
+    summary="Receive one OpenLineage RunEvent, JobEvent or DatasetEvent",
+    description="Validated against the OpenLineage 2-0-2 JSON Schema. Events may arrive "
+    "late, twice or out of order: the stored result is the same.",
+)
+async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
+    event = await _body(request)
+    openlineage.validate_event(event)
+    result = await run_in_threadpool(openlineage.ingest, meta, event, validated=True)
+    return JSONResponse(result)
+
+
+@router.post(
+    "/batch",
+    operation_id="receiveOpenLineageBatch",
+    status_code=status.HTTP_200_OK,
+    summary="Receive a list of OpenLineage events",
+    description='A JSON array of events (or {"events": [...]}). Every event is validated '
+    "first; if any is invalid nothing is stored and each problem names its event's index.",
+)
+async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
+    body = await _body(request)
+    events = body.get("events") if isinstance(body, dict) else body
+    if not isinstance(events, list):
+        raise InvalidInput(
+            'a batch is a JSON array of events or {"events": [...]}',
+            errors=[{"pointer": "/", "detail": "not an array"}],
+        )
+    errors: list[dict[str, str]] = []
+    for i, event in enumerate(events):
+        try:
+            errors += openlineage.validation_errors(event, f"/{i}")
+        except InvalidInput as exc:
+            errors += exc.errors
+    if errors:
+        raise InvalidInput(
+            f"{len({e['pointer'].split('/')[1] for e in errors})} event(s) of {len(events)} "
+            "break the OpenLineage schema; nothing was stored",
+            errors=errors,
+        )
+    items = [await run_in_threadpool(openlineage.ingest, meta, e, validated=True) for e in events]
+    return JSONResponse({"items": items})

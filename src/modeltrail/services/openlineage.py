@@ -1,0 +1,666 @@
+"""OpenLineage in: RunEvents, JobEvents and DatasetEvents become modeltrail metadata.
+
+The mapping (docs/integrations.md):
+
+- job namespace -> experiment; the root job (the DAG, or the job itself) -> pipeline;
+  every job -> executable;
+- the root run (the ``parent`` facet's ``root``, else its parent, else the run itself) -> run;
+  every OpenLineage run -> an execution of that run;
+- START/RUNNING/OTHER -> RUNNING, COMPLETE -> SUCCESS, FAIL/ABORT -> FAILED, with start and
+  end times; inputs/outputs -> ``dataset`` artifacts whose attributes are the facets;
+  ``errorMessage`` -> annotations; ``nominalTime`` -> a ``schedule`` trigger event.
+
+Events arrive late, twice and out of order. Every identity is a uuid5 of OpenLineage names and
+run ids, and every field is merged with a rule that does not depend on arrival order: times
+take the earliest start and the terminal event's time, a terminal status is never replaced by
+a later START, a later terminal event wins over an earlier one, and facets merge key by key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from sqlalchemy.exc import IntegrityError
+
+from modeltrail.domain import limits
+from modeltrail.domain import models as m
+from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
+from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services.metadata import Metadata, Transaction
+from modeltrail.store.tables import RunRow
+
+log = logging.getLogger("modeltrail.openlineage")
+
+SPEC_PATH = Path(__file__).parent / "specs" / "OpenLineage-2-0-2.json"
+# uuid5 namespace of every id this module derives from OpenLineage names.
+ID_NAMESPACE = uuid.UUID("5d1c4f0e-7a57-4f0b-9a43-6f70656e6c69")
+
+STATUS = {
+    "START": m.Status.RUNNING,
+    "RUNNING": m.Status.RUNNING,
+    "OTHER": m.Status.RUNNING,
+    "COMPLETE": m.Status.SUCCESS,
+    "FAIL": m.Status.FAILED,
+    "ABORT": m.Status.FAILED,
+}
+# Facets that become relations or annotations rather than configuration.
+SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage"}
+
+TERMINAL = {m.Status.SUCCESS, m.Status.FAILED}
+
+
+def derived_id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts))
+
+
+# ---------------------------------------------------------------- validation
+
+
+@cache
+def _validators() -> dict[str, Draft202012Validator]:
+    spec = json.loads(SPEC_PATH.read_text())
+    spec.pop("oneOf", None)
+    checker = FormatChecker(formats=["uuid"])
+    return {
+        name: Draft202012Validator({**spec, "$ref": f"#/$defs/{name}"}, format_checker=checker)
+        for name in ("RunEvent", "JobEvent", "DatasetEvent")
+    }
+
+
+def event_type(event: Any, pointer: str = "") -> str:
+    """Which of the three events this is, told by its shape (as the spec's ``oneOf`` does)."""
+    if not isinstance(event, dict):
+        raise InvalidInput(
+            "an OpenLineage event must be a JSON object",
+            errors=[{"pointer": pointer or "/", "detail": "not an object"}],
+        )
+    if "run" in event:
+        return "RunEvent"
+    if "dataset" in event:
+        return "DatasetEvent"
+    if "job" in event:
+        return "JobEvent"
+    raise InvalidInput(
+        "not an OpenLineage event: a RunEvent has 'run' and 'job', a JobEvent 'job', "
+        "a DatasetEvent 'dataset'",
+        errors=[{"pointer": pointer or "/", "detail": "needs 'run', 'job' or 'dataset'"}],
+    )
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    while error.context:
+        error = best_match(error.context) or error.context[0]
+    return error
+
+
+def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
+    kind = event_type(event, pointer)
+    out = []
+    for error in sorted(
+        _validators()[kind].iter_errors(event), key=lambda e: list(e.absolute_path)
+    ):
+        leaf = _leaf(error)
+        parts = list(leaf.absolute_path)
+        if leaf.validator == "required" and isinstance(leaf.instance, dict):
+            parts += [p for p in leaf.validator_value if p not in leaf.instance][:1]
+        path = "".join(f"/{p}" for p in parts)
+        out.append({"pointer": pointer + path or "/", "detail": f"{leaf.message} ({kind})"})
+    return out
+
+
+def validate_event(event: Any) -> str:
+    """Raise InvalidInput naming every field that breaks the OpenLineage schema."""
+    errors = validation_errors(event)
+    if errors:
+        raise InvalidInput(
+            f"the event breaks the OpenLineage schema in {len(errors)} place(s): "
+            + "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:3]),
+            errors=errors,
+        )
+    return event_type(event)
+
+
+# ---------------------------------------------------------------- merging
+
+
+def merge(a: Any, b: Any) -> Any:
+    """Merge two facet values so that the order of arrival does not matter: objects key by
+    key, otherwise equal values stay and different values resolve to the same one whichever
+    came first."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {
+            k: merge(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+            for k in sorted(a.keys() | b.keys())
+        }
+    if a == b:
+        return a
+    return a if canonical_json(a) >= canonical_json(b) else b
+
+
+def _clean(facets: dict[str, Any] | None, skip: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in {"_producer", "_schemaURL"}}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return {k: strip(v) for k, v in (facets or {}).items() if k not in skip}
+
+
+def _text(value: Any, size: int = limits.MAX_TEXT) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:size]
+
+
+def _name(value: str) -> str:
+    return value[: limits.MAX_NAME] or "-"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _pick(current: str, new: str, default: str) -> str:
+    if current == default:
+        return new
+    if new == default:
+        return current
+    return max(current, new)
+
+
+# ---------------------------------------------------------------- the writers
+
+
+def _ensure_experiment(tx: Transaction, namespace: str) -> uuid.UUID:
+    eid = derived_id("experiment", namespace)
+    if tx.read("experiment", eid) is None:
+        tx.create(
+            "experiment",
+            m.ExperimentCreate(
+                id=eid,
+                name=_name(namespace),
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
+    return eid
+
+
+def _ensure_executable(
+    tx: Transaction, namespace: str, name: str, facets: dict[str, Any]
+) -> uuid.UUID:
+    xid = derived_id("executable", namespace, name)
+    facets = _clean(facets)
+    annotations = {"openlineage.namespace": _text(namespace), "openlineage.job": _text(name)}
+    for facet, value in sorted(facets.items()):
+        if facet == "documentation":
+            continue
+        if facet == "sql" and isinstance(value, dict) and "query" in value:
+            annotations["openlineage.sql"] = _text(value["query"])
+        else:
+            annotations[f"openlineage.{facet}"[: limits.MAX_NAME]] = _text(value)
+    description = (facets.get("documentation") or {}).get("description")
+    current = tx.read("executable", xid)
+    if current is None:
+        tx.create(
+            "executable",
+            m.ExecutableCreate(
+                id=xid,
+                name=_name(name),
+                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                description=_text(description) if description else None,
+                annotations=annotations,
+            ),
+        )
+        return xid
+    merged = merge(current.annotations, annotations)
+    new_description = (
+        merge(current.description, description) if description else current.description
+    )
+    if merged != current.annotations or new_description != current.description:
+        tx.update(
+            "executable", xid, m.ExecutableUpdate(annotations=merged, description=new_description)
+        )
+    return xid
+
+
+def _ensure_pipeline(
+    tx: Transaction, namespace: str, name: str, executable: uuid.UUID
+) -> uuid.UUID:
+    pid = derived_id("pipeline", namespace, name)
+    current = tx.read("pipeline", pid)
+    if current is None:
+        tx.create(
+            "pipeline",
+            m.PipelineCreate(
+                id=pid,
+                name=_name(name),
+                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                executables=[executable],
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
+        return pid
+    if executable not in current.executables:
+        # Sorted so that the list does not depend on which task reported first.
+        executables = sorted({*current.executables, executable}, key=str)
+        tx.update("pipeline", pid, m.PipelineUpdate(executables=executables))
+    return pid
+
+
+def _dataset(
+    tx: Transaction,
+    dataset: dict[str, Any],
+    *,
+    extra_facets: dict[str, Any] | None = None,
+    written_by: str | None = None,
+) -> uuid.UUID:
+    namespace, name = dataset.get("namespace") or "default", dataset["name"]
+    facets = _clean({**(dataset.get("facets") or {}), **(extra_facets or {})})
+    version_facet = facets.get("version") or {}
+    version = (
+        str(version_facet.get("datasetVersion") or "") if isinstance(version_facet, dict) else ""
+    )
+    if written_by:
+        # The job read and wrote the same dataset: what it wrote is a new version of it.
+        version = f"written by run {written_by}"
+    aid = derived_id("dataset", namespace, name, version)
+    scheme = namespace.split("://", 1)[0] if "://" in namespace else namespace
+    attributes = {"type": scheme, "namespace": namespace, "name": name, **facets}
+    sep = "" if namespace.endswith("/") or name.startswith("/") else "/"
+    current = tx.read("artifact", aid)
+    if current is None:
+        tx.create(
+            "artifact",
+            m.ArtifactCreate(
+                id=aid,
+                name=_name(name),
+                version=_name(version or "1"),
+                kind="dataset",
+                uri=f"{namespace}{sep}{name}"[: limits.MAX_URI],
+                attributes=attributes,
+                annotations={"openlineage.namespace": _text(namespace)},
+            ),
+        )
+        return aid
+    merged = merge(current.attributes, attributes)
+    if merged != current.attributes:
+        tx.update("artifact", aid, m.ArtifactUpdate(attributes=merged))
+    return aid
+
+
+def _written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.UUID:
+    """The version of a dataset that this run wrote, when it also read the dataset."""
+    stored = tx.read("artifact", artifact)
+    assert stored is not None
+    attrs = stored.attributes
+    if str(stored.version).startswith("written by run "):
+        return artifact
+    facets = {k: v for k, v in attrs.items() if k not in {"type", "namespace", "name"}}
+    return _dataset(
+        tx,
+        {
+            "namespace": attrs.get("namespace"),
+            "name": attrs.get("name", stored.name),
+            "facets": facets,
+        },
+        written_by=run_id,
+    )
+
+
+AIRFLOW_RUN_TYPES = {
+    "manual": "manual",
+    "scheduled": "schedule",
+    "backfill": "backfill",
+    "dataset_triggered": "data change",
+    "asset_triggered": "data change",
+}
+
+
+def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """What started the run, from ``nominalTime`` (a schedule) and Airflow's run facets."""
+    details: dict[str, Any] = {}
+    nominal = facets.get("nominalTime")
+    if isinstance(nominal, dict) and nominal.get("nominalStartTime"):
+        details.update(cause="schedule", nominalStartTime=nominal["nominalStartTime"])
+        if nominal.get("nominalEndTime"):
+            details["nominalEndTime"] = nominal["nominalEndTime"]
+    airflow = facets.get("airflow") if isinstance(facets.get("airflow"), dict) else {}
+    dag_run = airflow.get("dagRun") if isinstance(airflow.get("dagRun"), dict) else {}
+    run_args = (
+        facets.get("airflow_runArgs") if isinstance(facets.get("airflow_runArgs"), dict) else {}
+    )
+    run_type = dag_run.get("run_type")
+    if run_type in AIRFLOW_RUN_TYPES:
+        details.update(cause=AIRFLOW_RUN_TYPES[run_type], airflowRunType=run_type)
+    elif dag_run.get("external_trigger") is True or run_args.get("externalTrigger") is True:
+        details.update(cause="manual", externalTrigger=True)
+    return details or None
+
+
+def _trigger(tx: Transaction, root_run: str, details: dict[str, Any]) -> uuid.UUID:
+    tid = derived_id("trigger", root_run)
+    current = tx.read("artifact", tid)
+    if current is None:
+        tx.create(
+            "artifact",
+            m.ArtifactCreate(
+                id=tid,
+                name=_name(f"{details['cause']}: run {root_run}"),
+                kind="event",
+                attributes=details,
+                annotations={"openlineage.runId": root_run},
+            ),
+        )
+        return tid
+    merged = merge(current.attributes, details)
+    if merged != current.attributes:
+        tx.update(
+            "artifact",
+            tid,
+            m.ArtifactUpdate(attributes=merged, name=_name(f"{merged['cause']}: run {root_run}")),
+        )
+    return tid
+
+
+def _status_change(
+    current_status: str, current_end: datetime | None, status: m.Status, at: datetime | None
+) -> bool:
+    """Whether an event with ``status`` at ``at`` should replace the stored status: a terminal
+    status is never undone by a late START, and among terminal events the later one wins (on
+    a tie, FAILED)."""
+    if status not in TERMINAL:
+        return False
+    if current_status not in TERMINAL:
+        return True
+    if at is None or current_end is None:
+        return current_status != status and status == m.Status.FAILED
+    return at > current_end or (
+        at == current_end and status == m.Status.FAILED and current_status != status
+    )
+
+
+def _error_annotations(facets: dict[str, Any], event_type_name: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    error = facets.get("errorMessage")
+    if isinstance(error, dict):
+        if error.get("message"):
+            out["openlineage.errorMessage"] = _text(error["message"])
+        if error.get("programmingLanguage"):
+            out["openlineage.programmingLanguage"] = _text(error["programmingLanguage"])
+        if error.get("stackTrace"):
+            out["openlineage.stackTrace"] = _text(error["stackTrace"])
+    if event_type_name == "ABORT":
+        out["openlineage.aborted"] = "true"
+    return out
+
+
+def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool) -> dict[str, Any]:
+    at = parse_time(event.get("eventTime"))
+    kind = event.get("eventType") or "OTHER"
+    status = STATUS.get(kind, m.Status.RUNNING)
+    job, run = event["job"], event["run"]
+    namespace, job_name, run_id = job["namespace"], job["name"], str(run["runId"]).lower()
+    facets = run.get("facets") or {}
+    parent = facets.get("parent") if isinstance(facets.get("parent"), dict) else None
+    root = (parent or {}).get("root") or parent
+    if (
+        root
+        and (root.get("run") or {}).get("runId")
+        and str(root["run"]["runId"]).lower() != run_id
+    ):
+        root_ns, root_name = root["job"]["namespace"], root["job"]["name"]
+        root_run = str(root["run"]["runId"]).lower()
+    else:
+        root_ns, root_name, root_run = namespace, job_name, run_id
+    is_root = root_run == run_id
+
+    experiment = _ensure_experiment(tx, root_ns)
+    executable = _ensure_executable(tx, namespace, job_name, job.get("facets") or {})
+    root_executable = executable if is_root else _ensure_executable(tx, root_ns, root_name, {})
+    pipeline = _ensure_pipeline(tx, root_ns, root_name, root_executable)
+    if not is_root:
+        _ensure_pipeline(tx, root_ns, root_name, executable)
+
+    inputs = [_dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []]
+    outputs = [
+        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
+    ]
+    if separate_outputs:
+        outputs = [_written_version(tx, a, run_id) for a in outputs]
+    details = trigger_details(facets)
+    trigger = _trigger(tx, root_run, details) if details else None
+
+    config = _clean(facets, SPECIAL_RUN_FACETS)
+    errors = _error_annotations(facets, kind)
+    run_pk = derived_id("run", root_run)
+    _write_run(
+        tx,
+        run_pk,
+        experiment=experiment,
+        pipeline=pipeline,
+        name=root_name,
+        root_run=root_run,
+        root_ns=root_ns,
+        at=at,
+        trigger=trigger,
+        own=(status, kind, config, errors) if is_root else None,
+    )
+    exec_pk = derived_id("execution", run_id)
+    _write_execution(
+        tx,
+        exec_pk,
+        run=run_pk,
+        executable=executable,
+        job_name=job_name,
+        run_id=run_id,
+        namespace=namespace,
+        job_facets=job.get("facets") or {},
+        status=status,
+        kind=kind,
+        at=at,
+        config=config,
+        errors=errors,
+        inputs=inputs,
+        outputs=outputs,
+    )
+    return {
+        "eventType": kind,
+        "run": str(run_pk),
+        "execution": str(exec_pk),
+        "inputs": [str(i) for i in inputs],
+        "outputs": [str(o) for o in outputs],
+    }
+
+
+def _write_run(
+    tx: Transaction,
+    run_pk: uuid.UUID,
+    *,
+    experiment: uuid.UUID,
+    pipeline: uuid.UUID,
+    name: str,
+    root_run: str,
+    root_ns: str,
+    at: datetime | None,
+    trigger: uuid.UUID | None,
+    own: tuple[m.Status, str, dict[str, Any], dict[str, str]] | None,
+) -> None:
+    annotations = {"openlineage.runId": root_run, "openlineage.namespace": _text(root_ns)}
+    current = tx.read("run", run_pk)
+    status, config = m.Status.RUNNING, {}
+    if own is not None:
+        status, _, config, errors = own
+        annotations.update(errors)
+    if current is None:
+        tx.create(
+            "run",
+            m.RunCreate(
+                id=run_pk,
+                experiment=experiment,
+                name=_name(name),
+                pipeline=pipeline,
+                create_time=at,
+                status=status,
+                end_time=at if status in TERMINAL else None,
+                configuration=config,
+                event=trigger,
+                annotations=annotations,
+                uri=f"openlineage://{root_ns}/{name}"[: limits.MAX_URI],
+            ),
+        )
+        return
+    update: dict[str, Any] = {}
+    if _status_change(current.status, current.end_time, status, at):
+        update.update(status=status, end_time=at)
+    merged_config = merge(current.configuration, config)
+    if merged_config != current.configuration:
+        update["configuration"] = merged_config
+    merged_annotations = merge(current.annotations, annotations)
+    if merged_annotations != current.annotations:
+        update["annotations"] = merged_annotations
+    if trigger is not None and current.event != trigger:
+        update["event"] = trigger
+    if update:
+        tx.update("run", run_pk, m.RunUpdate(**update))
+    if at is not None and at < current.create_time:
+        # A run starts when its earliest event happened, whichever arrived first.
+        row = tx.session.get(RunRow, run_pk)
+        assert row is not None
+        row.create_time = at
+        tx.session.flush()
+
+
+def _write_execution(
+    tx: Transaction,
+    exec_pk: uuid.UUID,
+    *,
+    run: uuid.UUID,
+    executable: uuid.UUID,
+    job_name: str,
+    run_id: str,
+    namespace: str,
+    job_facets: dict[str, Any],
+    status: m.Status,
+    kind: str,
+    at: datetime | None,
+    config: dict[str, Any],
+    errors: dict[str, str],
+    inputs: list[uuid.UUID],
+    outputs: list[uuid.UUID],
+) -> None:
+    job_type = ((job_facets.get("jobType") or {}).get("jobType") or "job").lower()[
+        : limits.MAX_NAME
+    ]
+    annotations = {"openlineage.runId": run_id, "openlineage.namespace": _text(namespace), **errors}
+    starts = at if kind in {"START", "RUNNING", "OTHER"} else None
+    current = tx.read("execution", exec_pk)
+    all_inputs = sorted({*inputs, *(current.input_artifacts if current else [])}, key=str)
+    all_outputs = {*outputs, *(current.output_artifacts if current else [])}
+    # A dataset the job both read and wrote: the write is a version of its own.
+    all_outputs = {_written_version(tx, a, run_id) if a in all_inputs else a for a in all_outputs}
+    outputs_sorted = sorted(all_outputs, key=str)
+    if current is None:
+        tx.create(
+            "execution",
+            m.ExecutionCreate(
+                id=exec_pk,
+                run=run,
+                executable=executable,
+                name=_name(job_name),
+                kind=job_type,
+                status=status,
+                start_time=starts,
+                end_time=at if status in TERMINAL else None,
+                input_artifacts=all_inputs,
+                output_artifacts=outputs_sorted,
+                configuration=config,
+                annotations=annotations,
+            ),
+        )
+        return
+    update: dict[str, Any] = {}
+    if _status_change(current.status, current.end_time, status, at):
+        update.update(status=status, end_time=at)
+    if starts is not None and (current.start_time is None or starts < current.start_time):
+        update["start_time"] = starts
+    new_kind = _pick(current.kind, job_type, "job")
+    if new_kind != current.kind:
+        update["kind"] = new_kind
+    for field, now, new in (
+        ("configuration", current.configuration, config),
+        ("annotations", current.annotations, annotations),
+    ):
+        merged = merge(now, new)
+        if merged != now:
+            update[field] = merged
+    if all_inputs != current.input_artifacts:
+        update["input_artifacts"] = all_inputs
+    if outputs_sorted != current.output_artifacts:
+        update["output_artifacts"] = outputs_sorted
+    if update:
+        tx.update("execution", exec_pk, m.ExecutionUpdate(**update))
+
+
+def _apply_job(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
+    job = event["job"]
+    _ensure_experiment(tx, job["namespace"])
+    executable = _ensure_executable(tx, job["namespace"], job["name"], job.get("facets") or {})
+    artifacts = [
+        _dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []
+    ]
+    artifacts += [
+        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
+    ]
+    return {"executable": str(executable), "artifacts": [str(a) for a in artifacts]}
+
+
+def _apply_dataset(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
+    return {"artifact": str(_dataset(tx, event["dataset"]))}
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def ingest(meta: Metadata, event: dict[str, Any], *, validated: bool = False) -> dict[str, Any]:
+    """Store one event in one transaction and say what it became.
+
+    Concurrent events about the same run can race to create the same derived ids; the loser
+    retries its whole event, which then merges into what the winner stored.
+    """
+    kind = event_type(event) if validated else validate_event(event)
+    separate_outputs = False
+    for attempt in range(6):
+        try:
+            with meta.transaction() as tx:
+                if kind == "RunEvent":
+                    return _apply_run(tx, event, separate_outputs=separate_outputs)
+                if kind == "JobEvent":
+                    return _apply_job(tx, event)
+                return _apply_dataset(tx, event)
+        except CycleDetected:
+            if separate_outputs:
+                raise
+            # The outputs feed back into the inputs of this run through earlier runs: keep
+            # this run's writes as versions of their own.
+            separate_outputs = True
+        except (IntegrityError, Conflict, Unavailable):
+            if attempt == 5:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -1,0 +1,318 @@
+"""MLflow import (and model-registry push) against a real ``mlflow server`` started here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import free_port, run_cli
+from modeltrail.plugins.manager import PluginManager
+from modeltrail.plugins.mlflow_import import derived_id
+from modeltrail.sdk.connection import Connection
+from modeltrail.server.app import create_app
+from modeltrail.services.metadata import Metadata, NoHooks
+
+pytest.importorskip("mlflow", reason="the mlflow extra is not installed")
+pytestmark = pytest.mark.slow
+
+
+class MlflowServer:
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        self.log = (root / "mlflow.log").open("w")
+        # A session of its own: the server's workers are stopped with it, as a group.
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--backend-store-uri",
+                f"sqlite:///{root / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(root / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            cwd=root,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"mlflow server exited: {(root / 'mlflow.log').read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("mlflow server did not start in 150 s")
+
+    def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/api/2.0/mlflow/{path}", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"))
+    yield server
+    server.stop()
+
+
+def _history(ml: MlflowServer) -> dict[str, str]:
+    """Two runs of a 'digits' experiment as the MLflow client logs them (REST calls)."""
+    exp = ml.call(
+        "experiments/create", {"name": "digits", "tags": [{"key": "team", "value": "vision"}]}
+    )
+    ids = {"experiment": exp["experiment_id"]}
+    t0 = 1714528800000
+    for name, c, accuracy, status in (
+        ("svm-1", "1.0", 0.97, "FINISHED"),
+        ("svm-2", "10.0", 0.41, "FAILED"),
+    ):
+        run = ml.call(
+            "runs/create",
+            {
+                "experiment_id": exp["experiment_id"],
+                "run_name": name,
+                "start_time": t0,
+                "tags": [
+                    {"key": "mlflow.source.name", "value": "train.py"},
+                    {"key": "mlflow.source.git.commit", "value": "abc123"},
+                ],
+            },
+        )
+        run_id = run["run"]["info"]["run_id"]
+        ids[name] = run_id
+        ml.call(
+            "runs/log-batch",
+            {
+                "run_id": run_id,
+                "params": [{"key": "C", "value": c}],
+                "metrics": [
+                    {"key": "accuracy", "value": accuracy, "timestamp": t0 + 5000, "step": 3}
+                ],
+                "tags": [{"key": "owner", "value": "ada"}],
+            },
+        )
+        ml.call(
+            "runs/log-inputs",
+            {
+                "run_id": run_id,
+                "datasets": [
+                    {
+                        "tags": [{"key": "mlflow.data.context", "value": "training"}],
+                        "dataset": {
+                            "name": "digits",
+                            "digest": "69f0bcdb",
+                            "source_type": "s3",
+                            "source": json.dumps({"uri": "s3://data/digits.csv"}),
+                            "schema": json.dumps(
+                                {"mlflow_colspec": [{"name": "label", "type": "long"}]}
+                            ),
+                            "profile": json.dumps({"num_rows": 200}),
+                        },
+                    }
+                ],
+            },
+        )
+        if status == "FINISHED":
+            model = ml.call(
+                "logged-models",
+                {
+                    "experiment_id": exp["experiment_id"],
+                    "name": "svm",
+                    "source_run_id": run_id,
+                    "model_type": "sklearn",
+                    "params": [{"key": "C", "value": c}],
+                },
+            )
+            ids["model"] = model["model"]["info"]["model_id"]
+        ml.call("runs/update", {"run_id": run_id, "status": status, "end_time": t0 + 60000})
+        t0 += 120000
+    return ids
+
+
+def test_import_history_idempotently(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    ids = _history(mlflow_server)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    first = json.loads(
+        run_cli(
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            mlflow_server.url,
+            "--experiment",
+            "digits",
+            "--url",
+            db,
+            "--json",
+            cwd=tmp_path,
+        ).stdout
+    )
+    assert first == {"experiments": 1, "runs": 2, "datasets": 2, "models": 1, "metrics": 2}
+    src = mlflow_server.url
+    with Connection(db) as conn:
+        experiment = conn.get(
+            f"/api/v1/experiments/{derived_id(src, 'experiment', ids['experiment'])}"
+        )
+        assert experiment["name"] == "digits" and experiment["annotations"]["team"] == "vision"
+        run = conn.get(f"/api/v1/runs/{derived_id(src, 'run', ids['svm-1'])}")
+        assert run["status"] == "SUCCESS" and run["configuration"] == {"C": "1.0"}
+        assert run["createTime"].startswith("2024-05-01T02:00:00") and run["endTime"].startswith(
+            "2024-05-01T02:01:00"
+        )
+        assert (
+            run["annotations"]["owner"] == "ada"
+            and run["annotations"]["mlflow.runId"] == ids["svm-1"]
+        )
+        failed = conn.get(f"/api/v1/runs/{derived_id(src, 'run', ids['svm-2'])}")
+        assert failed["status"] == "FAILED"
+        execution = conn.get(f"/api/v1/executions/{derived_id(src, 'execution', ids['svm-1'])}")
+        executable = conn.get(f"/api/v1/executables/{execution['executable']}")
+        assert (executable["name"], executable["version"]) == ("train.py", "abc123")
+        [dataset] = [conn.get(f"/api/v1/artifacts/{a}") for a in execution["inputArtifacts"]]
+        assert (dataset["name"], dataset["version"], dataset["uri"]) == (
+            "digits",
+            "69f0bcdb",
+            "s3://data/digits.csv",
+        )
+        assert dataset["attributes"]["profile"] == {"num_rows": 200}
+        assert dataset["annotations"] == {"mlflow.data.context": "training"}
+        outputs = {
+            a["kind"]: a
+            for a in (conn.get(f"/api/v1/artifacts/{o}") for o in execution["outputArtifacts"])
+        }
+        model, metric = outputs["model"], outputs["metrics"]
+        assert model["id"] == derived_id(src, "model", ids["model"]) and model["name"] == "svm"
+        assert model["annotations"]["mlflow.sourceRunId"] == ids["svm-1"]
+        assert model["attributes"]["hyperParameters"] == {"C": "1.0"}
+        assert metric["name"] == "accuracy" and metric["attributes"]["value"] == 0.97
+        assert (
+            metric["attributes"]["reference"] == model["id"] and metric["attributes"]["step"] == 3
+        )
+
+    mlflow_server.call("runs/set-tag", {"run_id": ids["svm-2"], "key": "note", "value": "diverged"})
+    again = json.loads(
+        run_cli(
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            mlflow_server.url,
+            "--url",
+            db,
+            "--json",
+            cwd=tmp_path,
+        ).stdout
+    )
+    assert again["runs"] == 2  # only 'digits' holds runs (MLflow's Default experiment is empty)
+    with Connection(db) as conn:
+        assert conn.get("/api/v1/runs", count=True)["total"] == 2
+        assert (
+            conn.get("/api/v1/artifacts", count=True)["total"] == 4
+        )  # the dataset once, model, 2 metrics
+        failed = conn.get(f"/api/v1/runs/{derived_id(src, 'run', ids['svm-2'])}")
+        assert failed["annotations"]["note"] == "diverged"
+
+
+def test_registry_push_on_success(mlflow_server: MlflowServer, metadata: Metadata) -> None:
+    hooks = PluginManager(
+        ["mlflow-registry"],
+        {
+            "mlflow-registry": {
+                "tracking_uri": mlflow_server.url,
+                "public_url": "http://modeltrail.example",
+            }
+        },
+    )
+    metadata.hooks = hooks
+    hooks.start(metadata)
+    name = f"digits-svm-{uuid.uuid4().hex[:6]}"  # the registry outlives the per-test stores
+    try:
+        with TestClient(create_app(metadata)) as client:
+
+            def post(plural: str, body: dict[str, Any]) -> dict[str, Any]:
+                response = client.post(f"/api/v1/{plural}", json=body)
+                assert response.status_code == 201, response.text
+                return response.json()
+
+            experiment = post("experiments", {"name": "digits"})
+            run = post("runs", {"experiment": experiment["id"], "name": "nightly-7"})
+            model = post(
+                "artifacts", {"name": name, "kind": "model", "uri": "s3://models/svm-7.pkl"}
+            )
+            post(
+                "executions",
+                {
+                    "run": run["id"],
+                    "executable": post("executables", {"name": "train"})["id"],
+                    "name": "train",
+                    "kind": "train",
+                    "outputArtifacts": [model["id"]],
+                },
+            )
+            client.patch(f"/api/v1/runs/{run['id']}", json={"status": "SUCCESS"})
+            client.patch(
+                f"/api/v1/runs/{run['id']}", json={"annotations": {"again": "yes"}}
+            )  # no new version
+            deadline = time.monotonic() + 30
+            versions: list[dict[str, Any]] = []
+            while time.monotonic() < deadline and not versions:
+                found = httpx.get(
+                    f"{mlflow_server.url}/api/2.0/mlflow/model-versions/search",
+                    params={"filter": f"name='{name}'"},
+                ).json()
+                versions = found.get("model_versions", [])
+                time.sleep(0.2)
+            time.sleep(1)
+            status = client.get("/api/v1/plugins").json()["items"][0]
+    finally:
+        hooks.stop()
+        metadata.hooks = NoHooks()
+    [version] = httpx.get(
+        f"{mlflow_server.url}/api/2.0/mlflow/model-versions/search",
+        params={"filter": f"name='{name}'"},
+    ).json()["model_versions"]
+    assert version["source"] == "s3://models/svm-7.pkl" and version["version"] == "1"
+    tags = {t["key"]: t["value"] for t in version["tags"]}
+    assert tags["modeltrail.artifact"] == model["id"] and tags["modeltrail.run"] == run["id"]
+    assert (
+        f"http://modeltrail.example/api/v1/artifacts/{model['id']}/lineage"
+        in version["description"]
+    )
+    assert status["status"]["pushed"] == 1 and status["errors"] == 0
