@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from modeltrail import __version__
-from modeltrail.server import problems
+from modeltrail.server import problems, ui
 from modeltrail.server.routers import edges, entities, health, kinds
 from modeltrail.services.metadata import Metadata
 
@@ -29,4 +29,5 @@ def create_app(metadata: Metadata) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    ui.install(app)
     return app

@@ -1,0 +1,271 @@
+// The lineage questions the views ask. Each uses the server's lineage endpoint (the contract in
+// docs/ui.md); where a server does not offer it yet (404 for the route), the answer is built from
+// the list endpoints' relation filters instead, so the views work on any modeltrail server.
+import { ApiError, getJson, listAll, type Artifact, type Execution, type Run } from "./api/client";
+
+export interface LNode {
+  id: string;
+  type: "execution" | "artifact";
+  name: string;
+  kind?: string;
+  status?: string;
+  fingerprint?: string;
+  createTime?: string;
+}
+
+export interface LEdge {
+  source: string;
+  target: string;
+  type: string;
+}
+
+export interface LGraph {
+  nodes: LNode[];
+  edges: LEdge[];
+  truncated?: boolean;
+  /** how the graph was obtained: the server's endpoint or the list endpoints */
+  source: "endpoint" | "lists";
+}
+
+async function orFallback<T>(endpoint: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  try {
+    return await endpoint();
+  } catch (e) {
+    if (e instanceof ApiError && e.missingRoute) return fallback();
+    throw e;
+  }
+}
+
+function normalizeNode(raw: Record<string, unknown>): LNode {
+  const entity = (raw.execution ?? raw.artifact ?? raw.data ?? {}) as Record<string, unknown>;
+  const pick = (k: string) => (raw[k] ?? entity[k]) as string | undefined;
+  return {
+    id: String(raw.id),
+    type: raw.type === "execution" ? "execution" : "artifact",
+    name: pick("name") ?? String(raw.id).slice(0, 8),
+    kind: pick("kind"),
+    status: pick("status"),
+    fingerprint: pick("fingerprint"),
+    createTime: pick("createTime"),
+  };
+}
+
+function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean }): LGraph {
+  return {
+    nodes: (raw.nodes ?? []).map(normalizeNode),
+    edges: (raw.edges ?? []).map((e) => ({ source: String(e.source), target: String(e.target), type: String(e.type ?? "") })),
+    truncated: Boolean(raw.truncated),
+    source: "endpoint",
+  };
+}
+
+export const artifactNode = (a: Artifact): LNode => ({
+  id: a.id,
+  type: "artifact",
+  name: a.name,
+  kind: a.kind,
+  fingerprint: a.fingerprint,
+  createTime: a.createTime,
+});
+
+export const executionNode = (x: Execution): LNode => ({ id: x.id, type: "execution", name: x.name, kind: x.kind, status: x.status });
+
+function graphOf(executions: Execution[], artifacts: Artifact[]): LGraph {
+  const nodes = new Map<string, LNode>();
+  executions.forEach((x) => nodes.set(x.id, executionNode(x)));
+  artifacts.forEach((a) => nodes.set(a.id, artifactNode(a)));
+  const edges: LEdge[] = [];
+  for (const x of executions) {
+    x.inputArtifacts.forEach((a) => nodes.has(a) && edges.push({ source: a, target: x.id, type: "input" }));
+    x.outputArtifacts.forEach((a) => nodes.has(a) && edges.push({ source: x.id, target: a, type: "output" }));
+    x.successors.forEach((s) => nodes.has(s) && edges.push({ source: x.id, target: s, type: "successor" }));
+  }
+  return { nodes: [...nodes.values()], edges, source: "lists" };
+}
+
+/** FR3: the executions of one run with their input and output artifacts. */
+export function runDag(runId: string): Promise<LGraph> {
+  return orFallback(
+    async () => normalizeGraph(await getJson(`/runs/${runId}/dag`)),
+    async () => {
+      const [executions, artifacts] = await Promise.all([
+        listAll<Execution>("executions", [`run:eq:${runId}`], "createTime"),
+        listAll<Artifact>("artifacts", [`run:eq:${runId}`], "createTime"),
+      ]);
+      return graphOf(executions, artifacts);
+    },
+  );
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** FR4/FR5: artifacts and executions upstream or downstream of an artifact, `depth` steps. */
+export function lineage(id: string, direction: "upstream" | "downstream", depth: number, maxNodes = 5000): Promise<LGraph> {
+  return orFallback(
+    async () => normalizeGraph(await getJson(`/artifacts/${id}/lineage`, { direction, depth })),
+    async () => {
+      const nodes = new Map<string, LNode>();
+      const edges: LEdge[] = [];
+      const seen = new Set<string>([id]);
+      nodes.set(id, artifactNode((await listAll<Artifact>("artifacts", [`id:eq:${id}`]))[0]));
+      let frontier = [id];
+      let truncated = false;
+      for (let level = 0; level < depth && frontier.length; level++) {
+        const next: string[] = [];
+        for (const part of chunks(frontier, 40)) {
+          const relation = direction === "upstream" ? "outputArtifact" : "inputArtifact";
+          const executions = await listAll<Execution>("executions", [`${relation}:in:${part.join(",")}`]);
+          if (!executions.length) continue;
+          const xs = executions.map((x) => x.id);
+          const artRelation = direction === "upstream" ? "consumedBy" : "producedBy";
+          const artifacts: Artifact[] = [];
+          for (const xpart of chunks(xs, 40)) artifacts.push(...(await listAll<Artifact>("artifacts", [`${artRelation}:in:${xpart.join(",")}`])));
+          const byId = new Map(artifacts.map((a) => [a.id, a]));
+          for (const x of executions) {
+            nodes.set(x.id, executionNode(x));
+            const near = direction === "upstream" ? x.outputArtifacts : x.inputArtifacts;
+            const far = direction === "upstream" ? x.inputArtifacts : x.outputArtifacts;
+            for (const a of near) if (nodes.has(a)) edges.push(direction === "upstream" ? { source: x.id, target: a, type: "output" } : { source: a, target: x.id, type: "input" });
+            for (const a of far) {
+              const art = byId.get(a);
+              if (!art) continue;
+              if (!nodes.has(a)) nodes.set(a, artifactNode(art));
+              edges.push(direction === "upstream" ? { source: a, target: x.id, type: "input" } : { source: x.id, target: a, type: "output" });
+              if (!seen.has(a)) {
+                seen.add(a);
+                next.push(a);
+              }
+            }
+          }
+          if (nodes.size > maxNodes) {
+            truncated = true;
+            break;
+          }
+        }
+        if (truncated) break;
+        frontier = next;
+      }
+      const unique = new Map(edges.map((e) => [`${e.source}>${e.target}`, e]));
+      return { nodes: [...nodes.values()], edges: [...unique.values()], truncated, source: "lists" };
+    },
+  );
+}
+
+export interface Difference {
+  title: string;
+  what: string;
+  kind?: string;
+  a?: unknown;
+  b?: unknown;
+  raw?: unknown;
+}
+
+/** Distance of every node from `root`, walking edges backwards (how far upstream it lies). */
+export function upstreamDistance(graph: LGraph, root: string): Map<string, number> {
+  const parents = new Map<string, string[]>();
+  graph.edges.forEach((e) => parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]));
+  const dist = new Map([[root, 0]]);
+  const queue = [root];
+  while (queue.length) {
+    const n = queue.shift()!;
+    for (const p of parents.get(n) ?? []) {
+      if (!dist.has(p)) {
+        dist.set(p, dist.get(n)! + 1);
+        queue.push(p);
+      }
+    }
+  }
+  return dist;
+}
+
+/** The lineage diff of `a` against `b`: what differs upstream, the root cause (furthest up) first. */
+export function lineageDiff(a: string, b: string): Promise<{ differences: Difference[]; source: "endpoint" | "lists" }> {
+  return orFallback<{ differences: Difference[]; source: "endpoint" | "lists" }>(
+    async () => {
+      const raw = await getJson<{ differences?: Record<string, unknown>[] }>(`/artifacts/${a}/diff`, { against: b });
+      const differences = (raw.differences ?? []).map((d) => {
+        const kind = (d.kind ?? d.artifactKind ?? (d.artifact as Record<string, unknown> | undefined)?.kind) as string | undefined;
+        return {
+          title: String(d.name ?? d.title ?? d.path ?? d.type ?? "difference"),
+          what: String(d.change ?? d.type ?? d.reason ?? d.detail ?? ""),
+          kind,
+          a: d.a ?? d.left ?? d.artifact,
+          b: d.b ?? d.right ?? d.against,
+          raw: d,
+        };
+      });
+      return { differences, source: "endpoint" as const };
+    },
+    async () => {
+      const [ga, gb] = await Promise.all([lineage(a, "upstream", 25), lineage(b, "upstream", 25)]);
+      const da = upstreamDistance(ga, a);
+      const role = (n: LNode) => `${n.type}:${n.kind ?? ""}:${n.name}`;
+      const inB = new Map<string, LNode>();
+      gb.nodes.forEach((n) => inB.set(role(n), n));
+      const found: (Difference & { depth: number })[] = [];
+      const matched = new Set<string>();
+      for (const n of ga.nodes) {
+        const other = inB.get(role(n));
+        if (other) matched.add(role(n));
+        if (n.type !== "artifact" || n.id === a) continue;
+        if (!other) found.push({ title: n.name, what: "only in this lineage", kind: n.kind, a: n, depth: da.get(n.id) ?? 0 });
+        else if (other.fingerprint !== n.fingerprint) found.push({ title: n.name, what: "changed", kind: n.kind, a: n, b: other, depth: da.get(n.id) ?? 0 });
+      }
+      for (const n of gb.nodes) {
+        if (n.type === "artifact" && n.id !== b && !matched.has(role(n))) {
+          found.push({ title: n.name, what: "only in the other lineage", kind: n.kind, b: n, depth: -1 });
+        }
+      }
+      found.sort((x, y) => y.depth - x.depth);
+      return { differences: found, source: "lists" as const };
+    },
+  );
+}
+
+export interface Flag {
+  artifact: string;
+  reason?: string;
+}
+
+/** Flagged artifacts (FR5); none when the server does not offer flags. */
+export async function flags(): Promise<Flag[]> {
+  try {
+    const raw = await getJson<unknown>("/flags");
+    const items = (Array.isArray(raw) ? raw : ((raw as { items?: unknown[] })?.items ?? [])) as Record<string, unknown>[];
+    return items.map((f) => ({ artifact: String(f.artifact ?? f.artifactId ?? f.id), reason: f.reason as string | undefined }));
+  } catch (e) {
+    if (e instanceof ApiError && e.missingRoute) return [];
+    throw e;
+  }
+}
+
+export interface HistoryRow {
+  run: Run;
+  cause?: string;
+  firstFailed?: string;
+}
+
+/** FR7: runs of an experiment with trigger cause, status and first failed step. */
+export async function runHistory(experimentId: string, sinceLastDeploy: boolean): Promise<{ rows: HistoryRow[]; deployedAt?: string }> {
+  const [runs, executions, deployments] = await Promise.all([
+    listAll<Run>("runs", [`experiment:eq:${experimentId}`], "-createTime"),
+    listAll<Execution>("executions", [`experiment:eq:${experimentId}`, "status:eq:FAILED"], "startTime"),
+    listAll<Artifact>("artifacts", [`experiment:eq:${experimentId}`, "kind:eq:deployment"], "-createTime", 1),
+  ]);
+  const deployedAt = deployments[0]?.createTime;
+  const shown = sinceLastDeploy && deployedAt ? runs.filter((r) => r.createTime > deployedAt) : runs;
+  const eventIds = [...new Set(shown.map((r) => r.event).filter(Boolean))] as string[];
+  const events: Artifact[] = [];
+  for (const part of chunks(eventIds, 40)) events.push(...(await listAll<Artifact>("artifacts", [`id:in:${part.join(",")}`])));
+  const cause = new Map(events.map((e) => [e.id, String(e.attributes.cause ?? e.name)]));
+  const failed = new Map<string, string>();
+  for (const x of executions) if (!failed.has(x.run)) failed.set(x.run, x.name);
+  return {
+    rows: shown.map((run) => ({ run, cause: run.event ? cause.get(run.event) : undefined, firstFailed: failed.get(run.id) })),
+    deployedAt,
+  };
+}

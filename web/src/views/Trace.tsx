@@ -1,0 +1,181 @@
+// FR10, Figures 8.2 and 8.5: all runs of an experiment in time order, left to right; equal
+// artifacts (same fingerprint) are one node; selecting an artifact highlights what depends on it.
+import { useMemo } from "react";
+import { getExperiment, listAll, type Artifact, type Execution, type Run } from "../api/client";
+import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
+import { Empty, Loading, Problem } from "../components/Status";
+import { formatTime, useAsync } from "../hooks";
+import { flags } from "../lineage";
+import { Link, navigate, withQuery, type Location } from "../router";
+import { ArtifactPanel } from "./RunDag";
+
+const COLUMN = 250;
+const ROW = 84;
+const MAX_RUNS = 60;
+
+interface TraceData {
+  runs: Run[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** merged node id -> the artifacts it stands for */
+  members: Map<string, Artifact[]>;
+  children: Map<string, Set<string>>;
+  flagged: Set<string>;
+}
+
+async function loadTrace(experimentId: string): Promise<TraceData> {
+  const [runs, executions, artifacts, flagList] = await Promise.all([
+    listAll<Run>("runs", [`experiment:eq:${experimentId}`], "createTime", MAX_RUNS),
+    listAll<Execution>("executions", [`experiment:eq:${experimentId}`], "createTime", 5000),
+    listAll<Artifact>("artifacts", [`experiment:eq:${experimentId}`], "createTime", 5000),
+    flags(),
+  ]);
+  const eventIds = runs.map((r) => r.event).filter((e): e is string => Boolean(e) && !artifacts.some((a) => a.id === e));
+  if (eventIds.length) artifacts.push(...(await listAll<Artifact>("artifacts", [`id:in:${[...new Set(eventIds)].join(",")}`])));
+  const byId = new Map(artifacts.map((a) => [a.id, a]));
+  const merged = (a: Artifact) => `fp:${a.fingerprint}`;
+  const members = new Map<string, Artifact[]>();
+  artifacts.forEach((a) => members.set(merged(a), [...(members.get(merged(a)) ?? []), a]));
+
+  const runIndex = new Map(runs.map((r, i) => [r.id, i]));
+  const column = new Map<string, number>(); // merged node -> first run using it
+  const depth = new Map<string, number>();
+  const children = new Map<string, Set<string>>();
+  const edgeSet = new Map<string, GraphEdge>();
+  const link = (s: string, t: string, runId: string) => {
+    if (s === t) return;
+    children.set(s, (children.get(s) ?? new Set()).add(t));
+    edgeSet.set(`${s}>${t}`, { source: s, target: t, className: `edge-run run-${runIndex.get(runId) ?? 0}` });
+  };
+  const use = (node: string, runId: string) => {
+    const i = runIndex.get(runId) ?? 0;
+    if (!column.has(node) || column.get(node)! > i) column.set(node, i);
+  };
+  for (const r of runs) {
+    if (r.event && byId.has(r.event)) use(merged(byId.get(r.event)!), r.id);
+  }
+  for (const x of executions) {
+    if (!runIndex.has(x.run)) continue;
+    const ins = x.inputArtifacts.filter((a) => byId.has(a)).map((a) => merged(byId.get(a)!));
+    const outs = x.outputArtifacts.filter((a) => byId.has(a)).map((a) => merged(byId.get(a)!));
+    [...ins, ...outs].forEach((n) => use(n, x.run));
+    for (const i of ins) for (const o of outs) link(i, o, x.run);
+    const run = runs[runIndex.get(x.run)!];
+    if (run.event && byId.has(run.event) && ins.length === 0) outs.forEach((o) => link(merged(byId.get(run.event!)!), o, x.run));
+  }
+  // Depth: longest path from a source, so each run's pipeline reads top to bottom.
+  const parents = new Map<string, string[]>();
+  edgeSet.forEach((e) => parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]));
+  const visiting = new Set<string>();
+  const depthOf = (n: string): number => {
+    if (depth.has(n)) return depth.get(n)!;
+    if (visiting.has(n)) return 0;
+    visiting.add(n);
+    const d = Math.max(-1, ...(parents.get(n) ?? []).map(depthOf)) + 1;
+    depth.set(n, d);
+    return d;
+  };
+  const slots = new Map<string, number>();
+  const nodes: GraphNode[] = [];
+  const flagged = new Set(flagList.map((f) => f.artifact));
+  const sorted = [...column.keys()].sort((a, b) => column.get(a)! - column.get(b)! || depthOf(a) - depthOf(b));
+  for (const id of sorted) {
+    const col = column.get(id)!;
+    const d = depthOf(id);
+    const slotKey = `${col}:${d}`;
+    const slot = slots.get(slotKey) ?? 0;
+    slots.set(slotKey, slot + 1);
+    const arts = members.get(id)!;
+    const a = arts[0];
+    const isFlagged = arts.some((m) => flagged.has(m.id));
+    const usedBy = new Set(arts.flatMap((m) => executions.filter((x) => x.inputArtifacts.includes(m.id) || x.outputArtifacts.includes(m.id)).map((x) => x.run)));
+    nodes.push({
+      id,
+      label: a.kind === "event" ? `⚡ ${String(a.attributes.cause ?? a.name)}` : a.name,
+      sublabel: `${a.kind}${usedBy.size > 1 ? ` · in ${usedBy.size} runs` : ""}${isFlagged ? " · flagged" : ""}`,
+      className: `artifact kind-${a.kind}${isFlagged ? " flagged" : ""}`,
+      position: { x: col * COLUMN + slot * 24, y: 40 + d * ROW + slot * 28 },
+      width: 200,
+    });
+  }
+  runs.forEach((r, i) =>
+    nodes.push({
+      id: `run:${r.id}`,
+      label: r.name,
+      sublabel: `${r.status} · ${formatTime(r.createTime)}`,
+      className: `run-header status-${r.status.toLowerCase()}`,
+      position: { x: i * COLUMN, y: -50 },
+      width: 200,
+    }),
+  );
+  return { runs, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => members.get(n)!.some((m) => flagged.has(m.id)))) };
+}
+
+function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const c of children.get(n) ?? []) {
+      if (!out.has(c)) {
+        out.add(c);
+        stack.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+export function Trace({ id, location }: { id: string; location: Location }) {
+  const selected = location.query.get("select");
+  const experiment = useAsync(() => getExperiment(id), [id]);
+  const trace = useAsync(() => loadTrace(id), [id]);
+  const t = trace.data;
+  const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
+  const highlighted = useMemo(() => (t && selected ? downstream(t.children, [selected]) : undefined), [t, selected]);
+  const nodes = useMemo(
+    () => t?.nodes.map((n) => (affected.has(n.id) && !t.flagged.has(n.id) ? { ...n, className: `${n.className} affected` } : n)) ?? [],
+    [t, affected],
+  );
+  const members = selected ? (t?.members.get(selected) ?? []) : [];
+
+  return (
+    <section className="view split">
+      <div className="main">
+        <header className="view-head">
+          <h1>Trace of {experiment.data?.name ?? "experiment"}</h1>
+          <div className="muted">
+            Runs in time order, left to right; equal artifacts are drawn once. Select an artifact to highlight everything that depends on it. ·{" "}
+            <Link to={`/experiments/${id}/history`}>run history</Link>
+          </div>
+          <div className="legend">
+            <span className="swatch flagged">flagged</span>
+            <span className="swatch affected">affected by a flag</span>
+            <span className="swatch highlighted">depends on the selection</span>
+          </div>
+        </header>
+        {experiment.error && <Problem error={experiment.error} />}
+        {trace.error && <Problem error={trace.error} />}
+        {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
+        {t && t.runs.length === 0 && <Empty>This experiment has no runs yet.</Empty>}
+        {t && t.runs.length > 0 && (
+          <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
+        )}
+      </div>
+      <aside className="panel" aria-label="details">
+        {!selected && <Empty>Select an artifact to highlight its dependents and see its details.</Empty>}
+        {selected && members[0] && (
+          <ArtifactPanel
+            id={members[0].id}
+            extra={
+              <p data-testid="dependents">
+                {highlighted?.size ?? 0} dependent artifact(s) highlighted
+                {members.length > 1 ? `; ${members.length} equal artifacts merged` : ""}
+              </p>
+            }
+          />
+        )}
+      </aside>
+    </section>
+  );
+}
