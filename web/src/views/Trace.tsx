@@ -9,7 +9,7 @@ import { flags } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel } from "./RunDag";
 
-const COLUMN = 250;
+const COLUMN = 230;
 const ROW = 84;
 const MAX_RUNS = 60;
 
@@ -75,16 +75,25 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
     depth.set(n, d);
     return d;
   };
-  const slots = new Map<string, number>();
-  const nodes: GraphNode[] = [];
   const flagged = new Set(flagList.map((f) => f.artifact));
   const sorted = [...column.keys()].sort((a, b) => column.get(a)! - column.get(b)! || depthOf(a) - depthOf(b));
+  const isEvent = (id: string) => members.get(id)![0].kind === "event";
+  // Row 0 holds each run's trigger; artifacts follow by depth. Nodes sharing a row of one run sit
+  // side by side, so a column is as wide as its widest row.
+  const row = (id: string) => (isEvent(id) ? 0 : depthOf(id) + 1);
+  const slot = new Map<string, number>();
+  const width = new Map<number, number>();
   for (const id of sorted) {
-    const col = column.get(id)!;
-    const d = depthOf(id);
-    const slotKey = `${col}:${d}`;
-    const slot = slots.get(slotKey) ?? 0;
-    slots.set(slotKey, slot + 1);
+    const key = `${column.get(id)}:${row(id)}`;
+    const n = slot.get(key) ?? 0;
+    slot.set(id, n);
+    slot.set(key, n + 1);
+    width.set(column.get(id)!, Math.max(width.get(column.get(id)!) ?? 1, n + 1));
+  }
+  const left: number[] = [];
+  runs.forEach((_, i) => (left[i] = i === 0 ? 0 : left[i - 1] + (width.get(i - 1) ?? 1) * COLUMN + 40));
+  const nodes: GraphNode[] = [];
+  for (const id of sorted) {
     const arts = members.get(id)!;
     const a = arts[0];
     const isFlagged = arts.some((m) => flagged.has(m.id));
@@ -94,7 +103,7 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
       label: a.kind === "event" ? `⚡ ${String(a.attributes.cause ?? a.name)}` : a.name,
       sublabel: `${a.kind}${usedBy.size > 1 ? ` · in ${usedBy.size} runs` : ""}${isFlagged ? " · flagged" : ""}`,
       className: `artifact kind-${a.kind}${isFlagged ? " flagged" : ""}`,
-      position: { x: col * COLUMN + slot * 24, y: 40 + d * ROW + slot * 28 },
+      position: { x: left[column.get(id)!] + slot.get(id)! * COLUMN, y: 40 + row(id) * ROW },
       width: 200,
     });
   }
@@ -104,7 +113,7 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
       label: r.name,
       sublabel: `${r.status} · ${formatTime(r.createTime)}`,
       className: `run-header status-${r.status.toLowerCase()}`,
-      position: { x: i * COLUMN, y: -50 },
+      position: { x: left[i], y: -50 },
       width: 200,
     }),
   );
@@ -159,7 +168,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
         {t && t.runs.length === 0 && <Empty>This experiment has no runs yet.</Empty>}
         {t && t.runs.length > 0 && (
-          <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
+          <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
         )}
       </div>
       <aside className="panel" aria-label="details">
