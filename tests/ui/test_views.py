@@ -157,7 +157,7 @@ def test_compare_and_why_puts_the_dataset_first(page: Any, case: CaseStudy) -> N
     first.wait_for()
     assert first.get_attribute("data-kind") == "dataset"
     assert "root cause" in first.inner_text()
-    assert "letters-raw" in first.inner_text() or "training-data" in first.inner_text()
+    assert "letters-raw" in first.inner_text() and "replaces digits-raw" in first.inner_text()
     shot(page, "09-compare-why")
 
 

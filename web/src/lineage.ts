@@ -203,22 +203,44 @@ export function lineageDiff(a: string, b: string): Promise<{ differences: Differ
     async () => {
       const [ga, gb] = await Promise.all([lineage(a, "upstream", 25), lineage(b, "upstream", 25)]);
       const da = upstreamDistance(ga, a);
-      const role = (n: LNode) => `${n.type}:${n.kind ?? ""}:${n.name}`;
-      const inB = new Map<string, LNode>();
-      gb.nodes.forEach((n) => inB.set(role(n), n));
+      // Artifacts are matched by kind and name, and otherwise by their place in the pipeline
+      // (the steps that wrote and read them), so that "digits-raw" and "letters-raw" read by
+      // the same step are one change, not two unrelated ones.
+      const byName = (n: LNode) => `${n.type}:${n.kind ?? ""}:${n.name}`;
+      const place = (g: LGraph) => {
+        const names = new Map(g.nodes.map((n) => [n.id, n.name]));
+        const producer = new Map<string, string>();
+        const consumers = new Map<string, string[]>();
+        g.edges.forEach((e) => {
+          if (e.type === "output") producer.set(e.target, names.get(e.source) ?? "");
+          if (e.type === "input") consumers.set(e.source, [...(consumers.get(e.source) ?? []), names.get(e.target) ?? ""]);
+        });
+        return (n: LNode) => `${n.kind ?? ""}:${producer.get(n.id) ?? "-"}>${(consumers.get(n.id) ?? []).sort().join(",")}`;
+      };
+      const placeA = place(ga);
+      const placeB = place(gb);
+      const artifactsB = gb.nodes.filter((n) => n.type === "artifact" && n.id !== b);
+      const nameB = new Map(artifactsB.map((n) => [byName(n), n]));
+      const placeIndexB = new Map(artifactsB.map((n) => [placeB(n), n]));
       const found: (Difference & { depth: number })[] = [];
       const matched = new Set<string>();
       for (const n of ga.nodes) {
-        const other = inB.get(role(n));
-        if (other) matched.add(role(n));
         if (n.type !== "artifact" || n.id === a) continue;
-        if (!other) found.push({ title: n.name, what: "only in this lineage", kind: n.kind, a: n, depth: da.get(n.id) ?? 0 });
-        else if (other.fingerprint !== n.fingerprint) found.push({ title: n.name, what: "changed", kind: n.kind, a: n, b: other, depth: da.get(n.id) ?? 0 });
-      }
-      for (const n of gb.nodes) {
-        if (n.type === "artifact" && n.id !== b && !matched.has(role(n))) {
-          found.push({ title: n.name, what: "only in the other lineage", kind: n.kind, b: n, depth: -1 });
+        let other = nameB.get(byName(n));
+        if (!other || matched.has(other.id)) {
+          const candidate = placeIndexB.get(placeA(n));
+          other = candidate && !matched.has(candidate.id) && !ga.nodes.some((m) => byName(m) === byName(candidate)) ? candidate : undefined;
         }
+        if (other) matched.add(other.id);
+        const depth = da.get(n.id) ?? 0;
+        if (!other) found.push({ title: n.name, what: "only in this lineage", kind: n.kind, a: n, depth });
+        else if (other.fingerprint !== n.fingerprint) {
+          const what = other.name === n.name ? "changed" : `replaces ${other.name}`;
+          found.push({ title: n.name, what, kind: n.kind, a: n, b: other, depth });
+        }
+      }
+      for (const n of artifactsB) {
+        if (!matched.has(n.id)) found.push({ title: n.name, what: "only in the other lineage", kind: n.kind, b: n, depth: -1 });
       }
       found.sort((x, y) => y.depth - x.depth);
       return { differences: found, source: "lists" as const };

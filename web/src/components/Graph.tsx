@@ -110,6 +110,7 @@ export function Graph({
         nodes={flowNodes}
         edges={flowEdges}
         fitView
+        fitViewOptions={{ maxZoom: 1.2, padding: 0.08 }}
         minZoom={0.05}
         onlyRenderVisibleElements={nodes.length > 300}
         nodesConnectable={false}

@@ -81,6 +81,7 @@ export function Compare({ location }: { location: Location }) {
       {(a.loading || b.loading) && <Loading />}
       {a.data && b.data && (
         <>
+          <Why a={a.data.id} b={b.data.id} />
           <div className="card">
             <h2>Side by side</h2>
             <table className="data compare-table" aria-label="comparison">
@@ -110,7 +111,6 @@ export function Compare({ location }: { location: Location }) {
               </tbody>
             </table>
           </div>
-          <Why a={a.data.id} b={b.data.id} />
         </>
       )}
     </section>
