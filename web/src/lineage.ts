@@ -116,14 +116,14 @@ export function lineage(id: string, direction: "upstream" | "downstream", depth:
       let truncated = false;
       for (let level = 0; level < depth && frontier.length; level++) {
         const next: string[] = [];
-        for (const part of chunks(frontier, 40)) {
-          const relation = direction === "upstream" ? "outputArtifact" : "inputArtifact";
-          const executions = await listAll<Execution>("executions", [`${relation}:in:${part.join(",")}`]);
-          if (!executions.length) continue;
-          const xs = executions.map((x) => x.id);
-          const artRelation = direction === "upstream" ? "consumedBy" : "producedBy";
-          const artifacts: Artifact[] = [];
-          for (const xpart of chunks(xs, 40)) artifacts.push(...(await listAll<Artifact>("artifacts", [`${artRelation}:in:${xpart.join(",")}`])));
+        // One request per chunk of the frontier, all chunks at once.
+        const relation = direction === "upstream" ? "outputArtifact" : "inputArtifact";
+        const artRelation = direction === "upstream" ? "consumedBy" : "producedBy";
+        const executions = (await Promise.all(chunks(frontier, 100).map((part) => listAll<Execution>("executions", [`${relation}:in:${part.join(",")}`], undefined, 100_000)))).flat();
+        const artifacts = (
+          await Promise.all(chunks(executions.map((x) => x.id), 100).map((part) => listAll<Artifact>("artifacts", [`${artRelation}:in:${part.join(",")}`], undefined, 100_000)))
+        ).flat();
+        {
           const byId = new Map(artifacts.map((a) => [a.id, a]));
           for (const x of executions) {
             nodes.set(x.id, executionNode(x));

@@ -100,7 +100,7 @@ export async function listAll<T extends Entity>(entity: EntityName, filter: stri
   const out: T[] = [];
   let cursor: string | undefined;
   do {
-    const page = await listEntities(entity, { filter, sort, limit: 500, cursor });
+    const page = await listEntities(entity, { filter, sort, limit: 1000, cursor });
     out.push(...(page.items as T[]));
     cursor = page.nextCursor ?? undefined;
   } while (cursor && out.length < max);

@@ -24,6 +24,54 @@ export interface GraphEdge {
 const NODE_W = 190;
 const NODE_H = 52;
 
+/**
+ * A linear-time layered layout for large graphs, where dagre's crossing minimisation takes
+ * seconds: rank by longest path from a source, order each rank by the mean place of its parents.
+ */
+export function fastLayout(nodes: GraphNode[], edges: GraphEdge[], direction: "LR" | "TB" = "LR"): Map<string, { x: number; y: number }> {
+  const ids = new Set(nodes.map((n) => n.id));
+  const parents = new Map<string, string[]>();
+  const children = new Map<string, string[]>();
+  const indegree = new Map(nodes.map((n) => [n.id, 0]));
+  for (const e of edges) {
+    if (!ids.has(e.source) || !ids.has(e.target) || e.source === e.target) continue;
+    parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]);
+    children.set(e.source, [...(children.get(e.source) ?? []), e.target]);
+    indegree.set(e.target, indegree.get(e.target)! + 1);
+  }
+  const rank = new Map<string, number>();
+  const queue = nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
+  queue.forEach((id) => rank.set(id, 0));
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i];
+    for (const c of children.get(id) ?? []) {
+      rank.set(c, Math.max(rank.get(c) ?? 0, rank.get(id)! + 1));
+      indegree.set(c, indegree.get(c)! - 1);
+      if (indegree.get(c) === 0) queue.push(c);
+    }
+  }
+  nodes.forEach((n) => rank.has(n.id) || rank.set(n.id, 0)); // nodes on a cycle
+  const ranks: string[][] = [];
+  for (const n of nodes) (ranks[rank.get(n.id)!] ??= []).push(n.id);
+  const place = new Map<string, number>();
+  const out = new Map<string, { x: number; y: number }>();
+  ranks.forEach((members, r) => {
+    const key = (id: string) => {
+      const ps = (parents.get(id) ?? []).filter((p) => place.has(p));
+      return ps.length ? ps.reduce((sum, p) => sum + place.get(p)!, 0) / ps.length : 0;
+    };
+    members.sort((a, b) => key(a) - key(b));
+    const offset = -(members.length - 1) / 2;
+    members.forEach((id, i) => {
+      place.set(id, offset + i);
+      const along = r * (NODE_W + 60);
+      const across = (offset + i) * (NODE_H + 18);
+      out.set(id, direction === "LR" ? { x: along, y: across } : { x: across * ((NODE_W + 20) / (NODE_H + 18)), y: r * (NODE_H + 60) });
+    });
+  });
+  return out;
+}
+
 export function layout(nodes: GraphNode[], edges: GraphEdge[], direction: "LR" | "TB" = "LR"): Map<string, { x: number; y: number }> {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: direction, nodesep: 18, ranksep: 60, marginx: 10, marginy: 10 });
@@ -57,7 +105,7 @@ export function Graph({
   height?: string | number;
 }) {
   const positions = useMemo(
-    () => (nodes.every((n) => n.position) ? null : layout(nodes, edges, direction)),
+    () => (nodes.every((n) => n.position) ? null : (nodes.length > 400 ? fastLayout : layout)(nodes, edges, direction)),
     [nodes, edges, direction],
   );
   const flowNodes: Node[] = useMemo(
