@@ -13,8 +13,15 @@ from conftest import ROOT, ServerProcess
 from ui import casestudy
 
 CHROMIUM = os.environ.get("MODELTRAIL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = ROOT / "test-results" / "ui"
 
 
@@ -46,8 +53,11 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, ui_server: ServerProcess, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh 1280x800 tab on the server; console errors fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=ui_server.url,
-                                  color_scheme=getattr(request, "param", "light"))
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        base_url=ui_server.url,
+        color_scheme=getattr(request, "param", "light"),
+    )
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(str(e)))

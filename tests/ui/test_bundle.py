@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from conftest import ROOT
 
 WEB = ROOT / "web"
@@ -36,13 +37,17 @@ def _script(name: str) -> ModuleType:
 def test_openapi_document_is_current() -> None:
     fresh = _script("dump_openapi").openapi_document()
     committed = (WEB / "openapi.json").read_text(encoding="utf-8")
-    assert json.loads(committed) == json.loads(fresh), "the API changed: run `npm run regen` in web/"
+    assert json.loads(committed) == json.loads(fresh), (
+        "the API changed: run `npm run regen` in web/"
+    )
     assert committed == fresh
 
 
 def test_bundle_was_built_from_the_committed_sources() -> None:
     stamp = json.loads((UI / "build-stamp.json").read_text())
-    assert stamp["sources"] == _script("stamp").source_hash(), "web/ changed: run `npm run build` in web/"
+    assert stamp["sources"] == _script("stamp").source_hash(), (
+        "web/ changed: run `npm run build` in web/"
+    )
     assert (UI / "index.html").is_file()
 
 
@@ -55,8 +60,13 @@ def node_modules() -> Iterator[Path]:
     with (WEB / ".npm-ci.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers share web/
         if not (WEB / "node_modules" / ".bin" / "vite").exists():
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True, timeout=600,
-                           capture_output=True)
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=WEB,
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
         yield WEB / "node_modules"
 
 
@@ -66,19 +76,46 @@ def _bin(modules: Path, name: str) -> str:
 
 def test_generated_client_is_current(node_modules: Path, tmp_path: Path) -> None:
     out = tmp_path / "schema.d.ts"
-    subprocess.run([_bin(node_modules, "openapi-typescript"), "openapi.json", "-o", str(out)], cwd=WEB,
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [_bin(node_modules, "openapi-typescript"), "openapi.json", "-o", str(out)],
+        cwd=WEB,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     committed = (WEB / "src" / "api" / "schema.d.ts").read_text(encoding="utf-8")
-    assert out.read_text(encoding="utf-8") == committed, "the client is stale: run `npm run regen` in web/"
+    assert out.read_text(encoding="utf-8") == committed, (
+        "the client is stale: run `npm run regen` in web/"
+    )
 
 
 def test_committed_bundle_is_what_the_sources_build(node_modules: Path, tmp_path: Path) -> None:
     out = tmp_path / "ui"
     env = {**os.environ, "PYTHON": sys.executable}
-    subprocess.run([_bin(node_modules, "vite"), "build", "--outDir", str(out), "--emptyOutDir", "--logLevel", "error"],
-                   cwd=WEB, check=True, capture_output=True, timeout=180, env=env)
+    subprocess.run(
+        [
+            _bin(node_modules, "vite"),
+            "build",
+            "--outDir",
+            str(out),
+            "--emptyOutDir",
+            "--logLevel",
+            "error",
+        ],
+        cwd=WEB,
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env=env,
+    )
     built = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(UI).as_posix() for p in UI.rglob("*") if p.is_file() and p.name != "build-stamp.json")
+    committed = sorted(
+        p.relative_to(UI).as_posix()
+        for p in UI.rglob("*")
+        if p.is_file() and p.name != "build-stamp.json"
+    )
     assert built == committed, "the bundle is stale: run `npm run build` in web/"
     for name in built:
-        assert filecmp.cmp(out / name, UI / name, shallow=False), f"{name} differs: run `npm run build` in web/"
+        assert filecmp.cmp(out / name, UI / name, shallow=False), (
+            f"{name} differs: run `npm run build` in web/"
+        )

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+
 from conftest import ServerProcess
 from ui.casestudy import CaseStudy
 from ui.conftest import shot
@@ -166,7 +167,12 @@ def test_run_history(page: Any, case: CaseStudy) -> None:
     table = page.get_by_role("table", name="run history")
     table.locator("tbody tr").nth(1).wait_for()
     first = table.locator("tbody tr").first.inner_text()
-    assert "train-letters" in first and "data change" in first and "FAILED" in first and "validate" in first
+    assert (
+        "train-letters" in first
+        and "data change" in first
+        and "FAILED" in first
+        and "validate" in first
+    )
     page.get_by_label("since the last deployment").check()
     page.wait_for_url(re.compile("sinceLastDeploy=true"))
     page.get_by_text("1 run(s), 1 failed").wait_for()

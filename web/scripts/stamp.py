@@ -13,8 +13,16 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parents[1]
 OUT = WEB.parent / "src" / "modeltrail" / "ui"
-INPUTS = ["index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts",
-          "openapi.json", "src", "public"]
+INPUTS = [
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "vite.config.ts",
+    "openapi.json",
+    "src",
+    "public",
+]
 
 
 def source_hash() -> str:

@@ -41,7 +41,12 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
     async def ui_or_not_found(request: Request, exc: Exception) -> Response:
         path = request.url.path
         routed_404 = isinstance(exc, StarletteHTTPException) and exc.detail == "Not Found"
-        if request.method in ("GET", "HEAD") and routed_404 and not _reserved(path) and index.is_file():
+        if (
+            request.method in ("GET", "HEAD")
+            and routed_404
+            and not _reserved(path)
+            and index.is_file()
+        ):
             asset = _file(path, root)
             if asset is not None:
                 # Hashed bundle names change with their content, so they may be cached for good.
