@@ -79,9 +79,38 @@ def test_tables_filter_sort_page_and_select(page: Any, case: CaseStudy) -> None:
     page.wait_for_url(re.compile(r"/artifacts\?filter=producedBy"))
     assert rows(page) == ["cnn"]
 
-    # Cursor pagination: two runs, one per page.
+    # Cursor pagination: two runs, one per page, forwards and back.
     page.goto(f"/runs?limit=1&filter={quote('experiment:eq:' + case.experiment)}&sort=createTime")
-    assert rows(page)
+    assert rows(page) == ["train-digits"]
+    page.get_by_test_id("count").filter(has_text="1–1 of 2 runs").wait_for()
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_url(re.compile(r"cursor="))
+    page.get_by_test_id("count").filter(has_text="2–2 of 2 runs").wait_for()
+    assert rows(page) == ["train-letters"]
+    assert page.get_by_role("button", name="Next →").is_disabled()
+    page.get_by_role("button", name="← Previous").click()
+    page.get_by_test_id("count").filter(has_text="1–1 of 2 runs").wait_for()
+    assert rows(page) == ["train-digits"]
+
+
+@pytest.mark.parametrize("size", [(2560, 1440)])
+def test_wide_screen(
+    browser: Any, ui_server: ServerProcess, case: CaseStudy, size: tuple[int, int]
+) -> None:
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, base_url=ui_server.url
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{case.experiment}/trace?select=x")
+    page.wait_for_selector(".gnode.run-header")
+    panel = page.get_by_role("complementary", name="details").bounding_box()
+    graph = page.locator(".graph").bounding_box()
+    assert graph["width"] > 1800 and panel["x"] > graph["x"] + graph["width"]
+    shot(page, "12-trace-wide")
+    page.goto("/artifacts")
+    rows(page)
+    assert page.locator(".table-wrap").bounding_box()["width"] > 2000
+    context.close()
 
 
 def test_run_dag_with_details(page: Any, case: CaseStudy) -> None:
@@ -112,6 +141,60 @@ def test_trace_highlights_dependents(page: Any, case: CaseStudy) -> None:
     assert any("validation" in t for t in highlighted)
     assert not any("letters" in t for t in highlighted)
     shot(page, "05-trace")
+
+
+def test_trace_shows_flagged_and_affected(page: Any, case: CaseStudy) -> None:
+    # GET /flags is part of the lineage contract; answer it here as a server offering it would.
+    flag = [{"artifact": case.ids["run2.raw"], "reason": "letters mislabelled"}]
+    page.route("**/api/v1/flags", lambda route: route.fulfill(json=flag))
+    page.goto(f"/experiments/{case.experiment}/trace")
+    page.wait_for_selector(".gnode.flagged")
+    assert "letters-raw" in page.locator(".gnode.flagged").inner_text()
+    affected = " ".join(page.locator(".gnode.affected").all_inner_texts())
+    assert "training-data" in affected and "validation" in affected
+    assert page.locator(".gnode.affected").count() == 4  # training-data, cnn, accuracy, validation
+    shot(page, "05b-trace-flagged")
+
+
+def test_run_dag_from_the_dag_endpoint(page: Any, case: CaseStudy) -> None:
+    # The contract's answer of GET /runs/{id}/dag, served by a stand-in: the view draws it as is.
+    run = case.runs[0]
+    dag = {
+        "nodes": [
+            {
+                "id": case.ids["run1.data"],
+                "type": "artifact",
+                "name": "training-data",
+                "kind": "dataset",
+            },
+            {
+                "id": "00000000-0000-0000-0000-00000000000a",
+                "type": "execution",
+                "name": "train",
+                "kind": "train",
+                "status": "RUNNING",
+            },
+            {"id": case.ids["run1.model"], "type": "artifact", "name": "cnn", "kind": "model"},
+        ],
+        "edges": [
+            {
+                "source": case.ids["run1.data"],
+                "target": "00000000-0000-0000-0000-00000000000a",
+                "type": "input",
+            },
+            {
+                "source": "00000000-0000-0000-0000-00000000000a",
+                "target": case.ids["run1.model"],
+                "type": "output",
+            },
+        ],
+    }
+    page.route(f"**/api/v1/runs/{run}/dag", lambda route: route.fulfill(json=dag))
+    page.goto(f"/runs/{run}")
+    page.wait_for_selector(".react-flow__node")
+    assert page.locator(".react-flow__node").count() == 3
+    assert page.locator(".gnode.execution.status-running").count() == 1
+    assert page.locator(".react-flow__edge").count() == 2
 
 
 def test_validation_artifact_with_charts(page: Any, case: CaseStudy) -> None:

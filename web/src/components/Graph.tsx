@@ -101,13 +101,26 @@ export function Graph({
   selected?: string | null;
   highlighted?: Set<string>;
   onSelect?: (id: string | null) => void;
-  direction?: "LR" | "TB";
+  direction?: "LR" | "TB" | "auto";
   height?: string | number;
 }) {
-  const positions = useMemo(
-    () => (nodes.every((n) => n.position) ? null : (nodes.length > 400 ? fastLayout : layout)(nodes, edges, direction)),
-    [nodes, edges, direction],
-  );
+  // "auto" lays a small graph out both ways and keeps the one that fills a landscape panel best.
+  const [positions, flow] = useMemo((): [Map<string, { x: number; y: number }> | null, "LR" | "TB"] => {
+    const fixed = direction === "auto" ? "LR" : direction;
+    if (nodes.every((n) => n.position)) return [null, fixed];
+    if (nodes.length > 400) return [fastLayout(nodes, edges, fixed), fixed];
+    if (direction !== "auto") return [layout(nodes, edges, direction), direction];
+    const fit = (p: Map<string, { x: number; y: number }>) => {
+      const xs = [...p.values()].map((v) => v.x);
+      const ys = [...p.values()].map((v) => v.y);
+      const w = Math.max(...xs) - Math.min(...xs) + NODE_W;
+      const h = Math.max(...ys) - Math.min(...ys) + NODE_H;
+      return Math.min(860 / w, 600 / h); // the zoom at which it fits
+    };
+    const lr = layout(nodes, edges, "LR");
+    const tb = layout(nodes, edges, "TB");
+    return fit(tb) > fit(lr) * 1.15 ? [tb, "TB"] : [lr, "LR"];
+  }, [nodes, edges, direction]);
   const flowNodes: Node[] = useMemo(
     () =>
       nodes.map((n) => ({
@@ -133,12 +146,12 @@ export function Graph({
           .filter(Boolean)
           .join(" "),
         style: { width: n.width ?? NODE_W },
-        sourcePosition: direction === "LR" ? Position.Right : Position.Bottom,
-        targetPosition: direction === "LR" ? Position.Left : Position.Top,
+        sourcePosition: flow === "LR" ? Position.Right : Position.Bottom,
+        targetPosition: flow === "LR" ? Position.Left : Position.Top,
         draggable: false,
         connectable: false,
       })),
-    [nodes, positions, selected, highlighted, direction],
+    [nodes, positions, selected, highlighted, flow],
   );
   const flowEdges: Edge[] = useMemo(
     () =>

@@ -104,8 +104,9 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
   const filters = location.query.getAll("filter");
   const sort = location.query.get("sort") ?? config.defaultSort;
   const cursor = location.query.get("cursor") ?? undefined;
-  const key = [entity, filters.join("\n"), sort, cursor];
-  const page = useAsync(() => listEntities(entity, { filter: filters, sort, cursor, limit: PAGE_SIZE }), key);
+  const limit = Math.min(1000, Math.max(1, Number(location.query.get("limit")) || PAGE_SIZE));
+  const key = [entity, filters.join("\n"), sort, cursor, limit];
+  const page = useAsync(() => listEntities(entity, { filter: filters, sort, cursor, limit }), key);
   // Counting every match is slower on large stores, so it never holds up the first page.
   const count = useAsync(() => listEntities(entity, { filter: filters, limit: 1, count: true }), [entity, filters.join("\n")]);
   const [active, setActive] = useState(0);
@@ -146,7 +147,7 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
     e.preventDefault();
   };
 
-  const offset = history.length * PAGE_SIZE;
+  const offset = history.length * limit;
   const total = count.data?.total;
   return (
     <section className="view browse">

@@ -145,6 +145,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
               const node = graph?.nodes.find((x) => x.id === n);
               if (n && node?.type === "artifact") void expand(n);
             }}
+            direction="auto"
             height="calc(100vh - 200px)"
           />
         )}
