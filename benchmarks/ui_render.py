@@ -197,6 +197,9 @@ def main() -> None:
                             "performance.getEntriesByName('modeltrail:lineage-loaded').at(-1).startTime"
                         )
                     )
+                shots = ROOT / "test-results" / "ui"
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "bench-lineage-2000.png"))
                 browser.close()
         finally:
             server.stop()

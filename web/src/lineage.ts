@@ -1,7 +1,7 @@
 // The lineage questions the views ask. Each uses the server's lineage endpoint (the contract in
 // docs/ui.md); where a server does not offer it yet (404 for the route), the answer is built from
 // the list endpoints' relation filters instead, so the views work on any modeltrail server.
-import { ApiError, getJson, listAll, type Artifact, type Execution, type Run } from "./api/client";
+import { ApiError, getArtifact, getJson, listAll, type Artifact, type Execution, type Run } from "./api/client";
 
 export interface LNode {
   id: string;
@@ -111,7 +111,7 @@ export function lineage(id: string, direction: "upstream" | "downstream", depth:
       const nodes = new Map<string, LNode>();
       const edges: LEdge[] = [];
       const seen = new Set<string>([id]);
-      nodes.set(id, artifactNode((await listAll<Artifact>("artifacts", [`id:eq:${id}`]))[0]));
+      nodes.set(id, artifactNode(await getArtifact(id)));
       let frontier = [id];
       let truncated = false;
       for (let level = 0; level < depth && frontier.length; level++) {
@@ -123,30 +123,27 @@ export function lineage(id: string, direction: "upstream" | "downstream", depth:
         const artifacts = (
           await Promise.all(chunks(executions.map((x) => x.id), 100).map((part) => listAll<Artifact>("artifacts", [`${artRelation}:in:${part.join(",")}`], undefined, 100_000)))
         ).flat();
-        {
-          const byId = new Map(artifacts.map((a) => [a.id, a]));
-          for (const x of executions) {
-            nodes.set(x.id, executionNode(x));
-            const near = direction === "upstream" ? x.outputArtifacts : x.inputArtifacts;
-            const far = direction === "upstream" ? x.inputArtifacts : x.outputArtifacts;
-            for (const a of near) if (nodes.has(a)) edges.push(direction === "upstream" ? { source: x.id, target: a, type: "output" } : { source: a, target: x.id, type: "input" });
-            for (const a of far) {
-              const art = byId.get(a);
-              if (!art) continue;
-              if (!nodes.has(a)) nodes.set(a, artifactNode(art));
-              edges.push(direction === "upstream" ? { source: a, target: x.id, type: "input" } : { source: x.id, target: a, type: "output" });
-              if (!seen.has(a)) {
-                seen.add(a);
-                next.push(a);
-              }
+        const byId = new Map(artifacts.map((a) => [a.id, a]));
+        for (const x of executions) {
+          nodes.set(x.id, executionNode(x));
+          const near = direction === "upstream" ? x.outputArtifacts : x.inputArtifacts;
+          const far = direction === "upstream" ? x.inputArtifacts : x.outputArtifacts;
+          for (const a of near) if (nodes.has(a)) edges.push(direction === "upstream" ? { source: x.id, target: a, type: "output" } : { source: a, target: x.id, type: "input" });
+          for (const a of far) {
+            const art = byId.get(a);
+            if (!art) continue;
+            if (!nodes.has(a)) nodes.set(a, artifactNode(art));
+            edges.push(direction === "upstream" ? { source: a, target: x.id, type: "input" } : { source: x.id, target: a, type: "output" });
+            if (!seen.has(a)) {
+              seen.add(a);
+              next.push(a);
             }
           }
-          if (nodes.size > maxNodes) {
-            truncated = true;
-            break;
-          }
         }
-        if (truncated) break;
+        if (nodes.size > maxNodes) {
+          truncated = true;
+          break;
+        }
         frontier = next;
       }
       const unique = new Map(edges.map((e) => [`${e.source}>${e.target}`, e]));

@@ -53,21 +53,32 @@ export function fastLayout(nodes: GraphNode[], edges: GraphEdge[], direction: "L
   nodes.forEach((n) => rank.has(n.id) || rank.set(n.id, 0)); // nodes on a cycle
   const ranks: string[][] = [];
   for (const n of nodes) (ranks[rank.get(n.id)!] ??= []).push(n.id);
+  // A rank wider than WRAP nodes is folded into several columns, so that a fan-out of a thousand
+  // stays a block on screen instead of a line too long to read at any zoom.
+  const WRAP = 30;
   const place = new Map<string, number>();
   const out = new Map<string, { x: number; y: number }>();
-  ranks.forEach((members, r) => {
+  let along = 0;
+  ranks.forEach((members) => {
     const key = (id: string) => {
       const ps = (parents.get(id) ?? []).filter((p) => place.has(p));
       return ps.length ? ps.reduce((sum, p) => sum + place.get(p)!, 0) / ps.length : 0;
     };
     members.sort((a, b) => key(a) - key(b));
-    const offset = -(members.length - 1) / 2;
+    const rows = Math.min(members.length, WRAP);
+    const columns = Math.ceil(members.length / WRAP);
     members.forEach((id, i) => {
-      place.set(id, offset + i);
-      const along = r * (NODE_W + 60);
-      const across = (offset + i) * (NODE_H + 18);
-      out.set(id, direction === "LR" ? { x: along, y: across } : { x: across * ((NODE_W + 20) / (NODE_H + 18)), y: r * (NODE_H + 60) });
+      place.set(id, i);
+      const column = Math.floor(i / WRAP);
+      const across = (i % WRAP) - (rows - 1) / 2;
+      out.set(
+        id,
+        direction === "LR"
+          ? { x: along + column * (NODE_W + 20), y: across * (NODE_H + 18) }
+          : { x: across * (NODE_W + 20), y: along + column * (NODE_H + 18) },
+      );
     });
+    along += columns * ((direction === "LR" ? NODE_W : NODE_H) + 20) + 40;
   });
   return out;
 }
@@ -95,6 +106,7 @@ export function Graph({
   onSelect,
   direction = "LR",
   height = "100%",
+  focus,
 }: {
   nodes: GraphNode[];
   edges: GraphEdge[];
@@ -103,6 +115,8 @@ export function Graph({
   onSelect?: (id: string | null) => void;
   direction?: "LR" | "TB" | "auto";
   height?: string | number;
+  /** for large graphs: open at a readable zoom on this node instead of fitting everything */
+  focus?: string;
 }) {
   // "auto" lays a small graph out both ways and keeps the one that fills a landscape panel best.
   const [positions, flow] = useMemo((): [Map<string, { x: number; y: number }> | null, "LR" | "TB"] => {
@@ -145,7 +159,10 @@ export function Graph({
         ]
           .filter(Boolean)
           .join(" "),
-        style: { width: n.width ?? NODE_W },
+        // Known sizes let the minimap draw nodes that are not rendered (off screen) yet.
+        width: n.width ?? NODE_W,
+        height: NODE_H,
+        style: { width: n.width ?? NODE_W, height: NODE_H },
         sourcePosition: flow === "LR" ? Position.Right : Position.Bottom,
         targetPosition: flow === "LR" ? Position.Left : Position.Top,
         draggable: false,
@@ -165,12 +182,17 @@ export function Graph({
       })),
     [edges, highlighted],
   );
+  // A large graph fitted to the panel is too small to read and draws every node; open it at a
+  // readable zoom on its focus instead (the minimap shows the whole).
+  const large = nodes.length > 400;
+  const start = large ? (flowNodes.find((n) => n.id === focus) ?? flowNodes[0])?.position : undefined;
   return (
     <div className="graph" style={{ height }}>
       <ReactFlow
         nodes={flowNodes}
         edges={flowEdges}
-        fitView
+        fitView={!start}
+        defaultViewport={start ? { x: 60 - start.x * 0.7, y: 280 - start.y * 0.7, zoom: 0.7 } : undefined}
         fitViewOptions={{ maxZoom: 1.2, padding: 0.08 }}
         minZoom={0.05}
         onlyRenderVisibleElements={nodes.length > 300}

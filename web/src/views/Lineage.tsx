@@ -146,6 +146,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
               if (n && node?.type === "artifact") void expand(n);
             }}
             direction="auto"
+            focus={id}
             height="calc(100vh - 200px)"
           />
         )}

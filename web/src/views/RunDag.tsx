@@ -53,7 +53,7 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
         )}
       </div>
       <aside className="panel" aria-label="details">
-        {!selected && <Empty>Select a step or an artifact to see its details.</Empty>}
+        {!kindOf && <Empty>Select a step or an artifact to see its details.</Empty>}
         {selected && kindOf === "execution" && <ExecutionPanel id={selected} />}
         {selected && kindOf === "artifact" && <ArtifactPanel id={selected} />}
       </aside>

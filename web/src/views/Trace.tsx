@@ -172,7 +172,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         )}
       </div>
       <aside className="panel" aria-label="details">
-        {!selected && <Empty>Select an artifact to highlight its dependents and see its details.</Empty>}
+        {!members[0] && <Empty>Select an artifact to highlight its dependents and see its details.</Empty>}
         {selected && members[0] && (
           <ArtifactPanel
             id={members[0].id}
