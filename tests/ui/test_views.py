@@ -145,7 +145,17 @@ def test_trace_highlights_dependents(page: Any, case: CaseStudy) -> None:
 
 def test_trace_shows_flagged_and_affected(page: Any, case: CaseStudy) -> None:
     # GET /flags is part of the lineage contract; answer it here as a server offering it would.
-    flag = [{"artifact": case.ids["run2.raw"], "reason": "letters mislabelled"}]
+    raw = {"id": case.ids["run2.raw"], "type": "artifact", "name": "letters-raw", "kind": "dataset"}
+    flag = {
+        "items": [
+            {
+                "artifact": raw,
+                "reason": "letters mislabelled",
+                "createTime": "2026-03-03T00:00:00Z",
+                "affected": [],
+            }
+        ]
+    }
     page.route("**/api/v1/flags", lambda route: route.fulfill(json=flag))
     page.goto(f"/experiments/{case.experiment}/trace")
     page.wait_for_selector(".gnode.flagged")
@@ -160,6 +170,7 @@ def test_run_dag_from_the_dag_endpoint(page: Any, case: CaseStudy) -> None:
     # The contract's answer of GET /runs/{id}/dag, served by a stand-in: the view draws it as is.
     run = case.runs[0]
     dag = {
+        "run": {"id": run, "type": "run", "name": "train-digits", "status": "RUNNING"},
         "nodes": [
             {
                 "id": case.ids["run1.data"],

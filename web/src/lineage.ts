@@ -50,10 +50,17 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
   };
 }
 
+const DRAWN = new Set(["artifact", "execution", "event"]);
+
 function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean }): LGraph {
+  // Runs and experiments may be nodes of a server's graph; these views draw artifacts and steps.
+  const nodes = (raw.nodes ?? []).filter((n) => DRAWN.has(String(n.type ?? "artifact"))).map(normalizeNode);
+  const ids = new Set(nodes.map((n) => n.id));
   return {
-    nodes: (raw.nodes ?? []).map(normalizeNode),
-    edges: (raw.edges ?? []).map((e) => ({ source: String(e.source), target: String(e.target), type: String(e.type ?? "") })),
+    nodes,
+    edges: (raw.edges ?? [])
+      .map((e) => ({ source: String(e.source), target: String(e.target), type: String(e.type ?? "") }))
+      .filter((e) => ids.has(e.source) && ids.has(e.target)),
     truncated: Boolean(raw.truncated),
     source: "endpoint",
   };
@@ -183,15 +190,17 @@ export function upstreamDistance(graph: LGraph, root: string): Map<string, numbe
 export function lineageDiff(a: string, b: string): Promise<{ differences: Difference[]; source: "endpoint" | "lists" }> {
   return orFallback<{ differences: Difference[]; source: "endpoint" | "lists" }>(
     async () => {
+      // The server's LineageDiff: differences root cause first, each with a category, a subject,
+      // a summary and the ids on either side (after: this lineage, before: the other's).
       const raw = await getJson<{ differences?: Record<string, unknown>[] }>(`/artifacts/${a}/diff`, { against: b });
-      const differences = (raw.differences ?? []).map((d) => {
-        const kind = (d.kind ?? d.artifactKind ?? (d.artifact as Record<string, unknown> | undefined)?.kind) as string | undefined;
+      const differences = (raw.differences ?? []).map((d): Difference => {
+        const id = (v: unknown) => (v ? { id: String(v), name: String(d.subject ?? "") } : undefined);
         return {
-          title: String(d.name ?? d.title ?? d.path ?? d.type ?? "difference"),
-          what: String(d.change ?? d.type ?? d.reason ?? d.detail ?? ""),
-          kind,
-          a: d.a ?? d.left ?? d.artifact,
-          b: d.b ?? d.right ?? d.against,
+          title: String(d.subject ?? d.name ?? "difference"),
+          what: `${String(d.summary ?? "")}${d.derived ? " (follows from a difference above)" : ""}`,
+          kind: (d.category ?? d.kind) as string | undefined,
+          a: id(d.afterId),
+          b: id(d.beforeId),
           raw: d,
         };
       });
@@ -255,7 +264,10 @@ export async function flags(): Promise<Flag[]> {
   try {
     const raw = await getJson<unknown>("/flags");
     const items = (Array.isArray(raw) ? raw : ((raw as { items?: unknown[] })?.items ?? [])) as Record<string, unknown>[];
-    return items.map((f) => ({ artifact: String(f.artifact ?? f.artifactId ?? f.id), reason: f.reason as string | undefined }));
+    return items.map((f) => {
+      const artifact = f.artifact && typeof f.artifact === "object" ? (f.artifact as { id: string }).id : (f.artifact ?? f.artifactId ?? f.id);
+      return { artifact: String(artifact), reason: f.reason as string | undefined };
+    });
   } catch (e) {
     if (e instanceof ApiError && e.missingRoute) return [];
     throw e;
@@ -263,13 +275,33 @@ export async function flags(): Promise<Flag[]> {
 }
 
 export interface HistoryRow {
-  run: Run;
+  id: string;
+  name: string;
+  status: string;
+  createTime: string;
   cause?: string;
   firstFailed?: string;
 }
 
 /** FR7: runs of an experiment with trigger cause, status and first failed step. */
-export async function runHistory(experimentId: string, sinceLastDeploy: boolean): Promise<{ rows: HistoryRow[]; deployedAt?: string }> {
+export function runHistory(experimentId: string, sinceLastDeploy: boolean): Promise<{ rows: HistoryRow[]; deployedAt?: string }> {
+  return orFallback(
+    async () => {
+      type Raw = {
+        runs: { id: string; name: string; status: string; createTime: string; trigger?: { cause?: string | null; name?: string } | null; firstFailed?: { name?: string } | null }[];
+        lastDeploy?: { createTime?: string } | null;
+      };
+      const raw = await getJson<Raw>(`/experiments/${experimentId}/history`, { sinceLastDeploy });
+      const rows = raw.runs
+        .map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, cause: r.trigger?.cause ?? r.trigger?.name, firstFailed: r.firstFailed?.name }))
+        .sort((x, y) => (x.createTime < y.createTime ? 1 : -1));
+      return { rows, deployedAt: raw.lastDeploy?.createTime };
+    },
+    () => historyFromLists(experimentId, sinceLastDeploy),
+  );
+}
+
+async function historyFromLists(experimentId: string, sinceLastDeploy: boolean): Promise<{ rows: HistoryRow[]; deployedAt?: string }> {
   const [runs, executions, deployments] = await Promise.all([
     listAll<Run>("runs", [`experiment:eq:${experimentId}`], "-createTime"),
     listAll<Execution>("executions", [`experiment:eq:${experimentId}`, "status:eq:FAILED"], "startTime"),
@@ -284,7 +316,14 @@ export async function runHistory(experimentId: string, sinceLastDeploy: boolean)
   const failed = new Map<string, string>();
   for (const x of executions) if (!failed.has(x.run)) failed.set(x.run, x.name);
   return {
-    rows: shown.map((run) => ({ run, cause: run.event ? cause.get(run.event) : undefined, firstFailed: failed.get(run.id) })),
+    rows: shown.map((run) => ({
+      id: run.id,
+      name: run.name,
+      status: run.status,
+      createTime: run.createTime,
+      cause: run.event ? cause.get(run.event) : undefined,
+      firstFailed: failed.get(run.id),
+    })),
     deployedAt,
   };
 }

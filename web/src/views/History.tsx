@@ -11,7 +11,7 @@ export function History({ id, location }: { id: string; location: Location }) {
   const experiment = useAsync(() => getExperiment(id), [id]);
   const history = useAsync(() => runHistory(id, since), [id, since]);
   const rows = history.data?.rows ?? [];
-  const failed = rows.filter((r) => r.run.status === "FAILED").length;
+  const failed = rows.filter((r) => r.status === "FAILED").length;
   return (
     <section className="view">
       <header className="view-head">
@@ -45,17 +45,17 @@ export function History({ id, location }: { id: string; location: Location }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map(({ run, cause, firstFailed }) => (
+            {rows.map((run) => (
               <tr key={run.id}>
                 <td>
                   <Link to={`/runs/${run.id}`}>{run.name}</Link>
                 </td>
                 <td>{formatTime(run.createTime)}</td>
-                <td>{cause ?? <span className="muted">unknown</span>}</td>
+                <td>{run.cause ?? <span className="muted">unknown</span>}</td>
                 <td>
                   <StatusBadge status={run.status} />
                 </td>
-                <td>{firstFailed ? <Link to={`/runs/${run.id}`}>{firstFailed}</Link> : <span className="muted">—</span>}</td>
+                <td>{run.firstFailed ? <Link to={`/runs/${run.id}`}>{run.firstFailed}</Link> : <span className="muted">—</span>}</td>
               </tr>
             ))}
           </tbody>

@@ -1,7 +1,7 @@
 // FR10, Figures 8.2 and 8.5: all runs of an experiment in time order, left to right; equal
 // artifacts (same fingerprint) are one node; selecting an artifact highlights what depends on it.
 import { useMemo } from "react";
-import { getExperiment, listAll, type Artifact, type Execution, type Run } from "../api/client";
+import { ApiError, getExperiment, getJson, listAll, type Artifact, type Execution, type Run } from "../api/client";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, Loading, Problem } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
@@ -13,17 +13,73 @@ const COLUMN = 230;
 const ROW = 84;
 const MAX_RUNS = 60;
 
+interface TraceRun {
+  id: string;
+  name: string;
+  status: string;
+  createTime: string;
+  /** node id of the run's trigger event */
+  event?: string;
+}
+
+interface TraceNode {
+  name: string;
+  kind: string;
+  /** the equal artifacts merged into this node */
+  members: string[];
+  flagged: boolean;
+}
+
+/** What the trace is drawn from: runs in time order, their steps, merged artifact nodes. */
+interface TraceInput {
+  runs: TraceRun[];
+  steps: { run: string; inputs: string[]; outputs: string[] }[];
+  nodes: Map<string, TraceNode>;
+}
+
 interface TraceData {
-  runs: Run[];
+  runs: TraceRun[];
   nodes: GraphNode[];
   edges: GraphEdge[];
-  /** merged node id -> the artifacts it stands for */
-  members: Map<string, Artifact[]>;
+  members: Map<string, string[]>;
   children: Map<string, Set<string>>;
   flagged: Set<string>;
 }
 
-async function loadTrace(experimentId: string): Promise<TraceData> {
+/** GET /experiments/{id}/trace, the server's merged trace. */
+async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
+  type RawNode = { id: string; name: string; kind?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
+  type Raw = {
+    runs: {
+      id: string;
+      name: string;
+      status: string;
+      createTime: string;
+      trigger?: { id: string; name: string; cause?: string | null } | null;
+      executions: { inputs: string[]; outputs: string[] }[];
+    }[];
+    artifacts: RawNode[];
+  };
+  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS });
+  const nodes = new Map<string, TraceNode>();
+  for (const n of raw.artifacts) {
+    const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
+    nodes.set(n.id, { name, kind: n.kind ?? "artifact", members: n.artifacts?.length ? n.artifacts : [n.id], flagged: Boolean(n.flagged) });
+  }
+  for (const r of raw.runs) {
+    if (r.trigger && !nodes.has(r.trigger.id)) {
+      nodes.set(r.trigger.id, { name: r.trigger.cause ?? r.trigger.name, kind: "event", members: [r.trigger.id], flagged: false });
+    }
+  }
+  return {
+    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id })),
+    steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs }))),
+    nodes,
+  };
+}
+
+/** The same trace built from the list endpoints: equal artifacts merged by fingerprint. */
+async function traceFromLists(experimentId: string): Promise<TraceInput> {
   const [runs, executions, artifacts, flagList] = await Promise.all([
     listAll<Run>("runs", [`experiment:eq:${experimentId}`], "createTime", MAX_RUNS),
     listAll<Execution>("executions", [`experiment:eq:${experimentId}`], "createTime", 5000),
@@ -32,11 +88,33 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
   ]);
   const eventIds = runs.map((r) => r.event).filter((e): e is string => Boolean(e) && !artifacts.some((a) => a.id === e));
   if (eventIds.length) artifacts.push(...(await listAll<Artifact>("artifacts", [`id:in:${[...new Set(eventIds)].join(",")}`])));
-  const byId = new Map(artifacts.map((a) => [a.id, a]));
-  const merged = (a: Artifact) => `fp:${a.fingerprint}`;
-  const members = new Map<string, Artifact[]>();
-  artifacts.forEach((a) => members.set(merged(a), [...(members.get(merged(a)) ?? []), a]));
+  const flagged = new Set(flagList.map((f) => f.artifact));
+  const merged = new Map(artifacts.map((a) => [a.id, `fp:${a.fingerprint}`]));
+  const nodes = new Map<string, TraceNode>();
+  for (const a of artifacts) {
+    const id = merged.get(a.id)!;
+    const node = nodes.get(id) ?? { name: a.kind === "event" ? String(a.attributes.cause ?? a.name) : a.name, kind: a.kind, members: [], flagged: false };
+    node.members.push(a.id);
+    node.flagged ||= flagged.has(a.id);
+    nodes.set(id, node);
+  }
+  const ids = (list: string[]) => list.filter((a) => merged.has(a)).map((a) => merged.get(a)!);
+  return {
+    runs: runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.event ? merged.get(r.event) : undefined })),
+    steps: executions.map((x) => ({ run: x.run, inputs: ids(x.inputArtifacts), outputs: ids(x.outputArtifacts) })),
+    nodes,
+  };
+}
 
+async function loadTrace(experimentId: string): Promise<TraceData> {
+  let input: TraceInput;
+  try {
+    input = await traceFromEndpoint(experimentId);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.missingRoute)) throw e;
+    input = await traceFromLists(experimentId);
+  }
+  const { runs, steps, nodes: traceNodes } = input;
   const runIndex = new Map(runs.map((r, i) => [r.id, i]));
   const column = new Map<string, number>(); // merged node -> first run using it
   const depth = new Map<string, number>();
@@ -49,19 +127,16 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
   };
   const use = (node: string, runId: string) => {
     const i = runIndex.get(runId) ?? 0;
-    if (!column.has(node) || column.get(node)! > i) column.set(node, i);
+    if (traceNodes.has(node) && (!column.has(node) || column.get(node)! > i)) column.set(node, i);
   };
-  for (const r of runs) {
-    if (r.event && byId.has(r.event)) use(merged(byId.get(r.event)!), r.id);
-  }
-  for (const x of executions) {
+  const usedBy = new Map<string, Set<string>>();
+  for (const r of runs) if (r.event) use(r.event, r.id);
+  for (const x of steps) {
     if (!runIndex.has(x.run)) continue;
-    const ins = x.inputArtifacts.filter((a) => byId.has(a)).map((a) => merged(byId.get(a)!));
-    const outs = x.outputArtifacts.filter((a) => byId.has(a)).map((a) => merged(byId.get(a)!));
-    [...ins, ...outs].forEach((n) => use(n, x.run));
+    const ins = x.inputs.filter((n) => traceNodes.has(n));
+    const outs = x.outputs.filter((n) => traceNodes.has(n));
+    [...ins, ...outs].forEach((n) => (use(n, x.run), usedBy.set(n, (usedBy.get(n) ?? new Set()).add(x.run))));
     for (const i of ins) for (const o of outs) link(i, o, x.run);
-    const run = runs[runIndex.get(x.run)!];
-    if (run.event && byId.has(run.event) && ins.length === 0) outs.forEach((o) => link(merged(byId.get(run.event!)!), o, x.run));
   }
   // Depth: longest path from a source, so each run's pipeline reads top to bottom.
   const parents = new Map<string, string[]>();
@@ -75,9 +150,8 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
     depth.set(n, d);
     return d;
   };
-  const flagged = new Set(flagList.map((f) => f.artifact));
   const sorted = [...column.keys()].sort((a, b) => column.get(a)! - column.get(b)! || depthOf(a) - depthOf(b));
-  const isEvent = (id: string) => members.get(id)![0].kind === "event";
+  const isEvent = (id: string) => traceNodes.get(id)!.kind === "event";
   // Row 0 holds each run's trigger; artifacts follow by depth. Nodes sharing a row of one run sit
   // side by side, so a column is as wide as its widest row.
   const row = (id: string) => (isEvent(id) ? 0 : depthOf(id) + 1);
@@ -94,15 +168,13 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
   runs.forEach((_, i) => (left[i] = i === 0 ? 0 : left[i - 1] + (width.get(i - 1) ?? 1) * COLUMN + 40));
   const nodes: GraphNode[] = [];
   for (const id of sorted) {
-    const arts = members.get(id)!;
-    const a = arts[0];
-    const isFlagged = arts.some((m) => flagged.has(m.id));
-    const usedBy = new Set(arts.flatMap((m) => executions.filter((x) => x.inputArtifacts.includes(m.id) || x.outputArtifacts.includes(m.id)).map((x) => x.run)));
+    const a = traceNodes.get(id)!;
+    const runsUsing = usedBy.get(id)?.size ?? 0;
     nodes.push({
       id,
-      label: a.kind === "event" ? `⚡ ${String(a.attributes.cause ?? a.name)}` : a.name,
-      sublabel: `${a.kind}${usedBy.size > 1 ? ` · in ${usedBy.size} runs` : ""}${isFlagged ? " · flagged" : ""}`,
-      className: `artifact kind-${a.kind}${isFlagged ? " flagged" : ""}`,
+      label: a.kind === "event" ? `⚡ ${a.name}` : a.name,
+      sublabel: `${a.kind}${runsUsing > 1 ? ` · in ${runsUsing} runs` : ""}${a.flagged ? " · flagged" : ""}`,
+      className: `artifact kind-${a.kind}${a.flagged ? " flagged" : ""}`,
       position: { x: left[column.get(id)!] + slot.get(id)! * COLUMN, y: 40 + row(id) * ROW },
       width: 200,
     });
@@ -117,7 +189,8 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
       width: 200,
     }),
   );
-  return { runs, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => members.get(n)!.some((m) => flagged.has(m.id)))) };
+  const members = new Map([...traceNodes].map(([id, n]) => [id, n.members]));
+  return { runs, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
 }
 
 function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
@@ -175,7 +248,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         {!members[0] && <Empty>Select an artifact to highlight its dependents and see its details.</Empty>}
         {selected && members[0] && (
           <ArtifactPanel
-            id={members[0].id}
+            id={members[0]}
             extra={
               <p data-testid="dependents">
                 {highlighted?.size ?? 0} dependent artifact(s) highlighted
