@@ -87,7 +87,9 @@ function graphOf(executions: Execution[], artifacts: Artifact[]): LGraph {
     x.outputArtifacts.forEach((a) => nodes.has(a) && edges.push({ source: x.id, target: a, type: "output" }));
     x.successors.forEach((s) => nodes.has(s) && edges.push({ source: x.id, target: s, type: "successor" }));
   }
-  return { nodes: [...nodes.values()], edges, source: "lists" };
+  // The run's trigger event is in the run's artifacts but no step reads it: the header shows it.
+  const linked = new Set(edges.flatMap((e) => [e.source, e.target]));
+  return { nodes: [...nodes.values()].filter((n) => n.type === "execution" || linked.has(n.id)), edges, source: "lists" };
 }
 
 /** FR3: the executions of one run with their input and output artifacts. */
@@ -195,9 +197,12 @@ export function lineageDiff(a: string, b: string): Promise<{ differences: Differ
       const raw = await getJson<{ differences?: Record<string, unknown>[] }>(`/artifacts/${a}/diff`, { against: b });
       const differences = (raw.differences ?? []).map((d): Difference => {
         const id = (v: unknown) => (v ? { id: String(v), name: String(d.subject ?? "") } : undefined);
+        const subject = String(d.subject ?? d.name ?? "difference");
+        const summary = String(d.summary ?? "");
+        const detail = summary.startsWith(subject) ? summary.slice(subject.length).replace(/^:\s*/, "") : summary;
         return {
-          title: String(d.subject ?? d.name ?? "difference"),
-          what: `${String(d.summary ?? "")}${d.derived ? " (follows from a difference above)" : ""}`,
+          title: subject,
+          what: `${detail}${d.derived ? " (follows from a difference above)" : ""}`,
           kind: (d.category ?? d.kind) as string | undefined,
           a: id(d.afterId),
           b: id(d.beforeId),
