@@ -120,6 +120,7 @@ def test_run_dag_with_details(page: Any, case: CaseStudy) -> None:
     assert nodes.count() == 4 + 6  # four steps, the artifacts they read and wrote
     assert page.locator(".gnode.execution.status-failed").count() == 1
     assert page.locator(".gnode.execution.status-success").count() == 3
+    page.get_by_text("triggered by data change").wait_for()
     page.locator(".react-flow__node", has_text="train").first.click()
     details = page.get_by_test_id("execution-details")
     details.get_by_text("epochs").wait_for()

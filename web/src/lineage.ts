@@ -196,7 +196,9 @@ export function lineageDiff(a: string, b: string): Promise<{ differences: Differ
       // a summary and the ids on either side (after: this lineage, before: the other's).
       const raw = await getJson<{ differences?: Record<string, unknown>[] }>(`/artifacts/${a}/diff`, { against: b });
       const differences = (raw.differences ?? []).map((d): Difference => {
-        const id = (v: unknown) => (v ? { id: String(v), name: String(d.subject ?? "") } : undefined);
+        // Inputs and triggers name artifacts on either side; other categories name runs or steps.
+        const linksArtifacts = d.category === "input" || d.category === "trigger";
+        const id = (v: unknown) => (v && linksArtifacts ? { id: String(v) } : undefined);
         const subject = String(d.subject ?? d.name ?? "difference");
         const summary = String(d.summary ?? "");
         const detail = summary.startsWith(subject) ? summary.slice(subject.length).replace(/^:\s*/, "") : summary;

@@ -137,6 +137,7 @@ function Why({ a, b }: { a: string; b: string }) {
             <li key={i} className={i === 0 ? "root-cause" : undefined} data-kind={d.kind}>
               {i === 0 && <span className="badge root">root cause</span>}
               <strong>{d.title}</strong> {d.kind && <span className="badge">{d.kind}</span>} <span className="muted">{d.what}</span>
+              {(d.a !== undefined || d.b !== undefined) && (
               <div className="sides">
                 <span>
                   this: <Side node={d.a} />
@@ -145,6 +146,7 @@ function Why({ a, b }: { a: string; b: string }) {
                   other: <Side node={d.b} />
                 </span>
               </div>
+              )}
             </li>
           ))}
         </ol>

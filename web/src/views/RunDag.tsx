@@ -24,6 +24,7 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
   const selected = location.query.get("select");
   const run = useAsync(() => getRun(id), [id]);
   const dag = useAsync(() => runDag(id), [id]);
+  const trigger = useAsync(async () => (run.data?.event ? getArtifact(run.data.event) : undefined), [run.data?.event]);
   const graph = useMemo(() => (dag.data ? toGraph(dag.data) : null), [dag.data]);
   const kindOf = dag.data?.nodes.find((n) => n.id === selected)?.type;
 
@@ -37,7 +38,13 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
           {run.data && (
             <div className="muted">
               started {formatTime(run.data.createTime)}
-              {run.data.endTime ? `, ended ${formatTime(run.data.endTime)}` : ""} ·{" "}
+              {run.data.endTime ? `, ended ${formatTime(run.data.endTime)}` : ""}
+              {trigger.data && (
+                <>
+                  {" "}· triggered by <ArtifactLink id={trigger.data.id}>{String(trigger.data.attributes.cause ?? trigger.data.name)}</ArtifactLink>
+                </>
+              )}{" "}
+              ·{" "}
               <Link to={`/experiments/${run.data.experiment}/trace`}>experiment trace</Link> ·{" "}
               <Link to={`/executions?filter=${encodeURIComponent(`run:eq:${id}`)}`}>executions table</Link>
             </div>
