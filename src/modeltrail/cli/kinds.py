@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, err_console, print_json
+from modeltrail.cli.common import (
+    JsonOption,
+    UrlOption,
+    app,
+    connect,
+    console,
+    err_console,
+    print_json,
+)
 
 kinds = typer.Typer(help="Register and inspect artifact kinds.", no_args_is_help=True)
 app.add_typer(kinds, name="kinds")

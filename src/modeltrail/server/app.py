@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from modeltrail import __version__
-from modeltrail.server import compat, problems
+from modeltrail.server import compat, problems, ui
 from modeltrail.server.routers import argo, edges, entities, health, kinds, lineage, openlineage, plugins
 from modeltrail.services.metadata import Metadata
 
@@ -31,6 +31,7 @@ def create_app(metadata: Metadata) -> FastAPI:
     app.include_router(api)
     app.include_router(compat.router)
     app.include_router(health.router)
+    ui.install(app)
     _document_problems(app)
     return app
 

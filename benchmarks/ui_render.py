@@ -1,0 +1,219 @@
+"""Time to first render of the web UI in headless Chromium, on large stores.
+
+1. The runs table with 100,000 runs: navigation start until the first page of rows is drawn
+   (and until the count of all matches is shown).
+2. A lineage graph of about 2,000 nodes (a dataset, 999 steps, 999 derived artifacts, fan-out
+   10): navigation start until every node is laid out and drawn.
+
+    python benchmarks/ui_render.py [--runs 100000] [--fanout 10] [--repeat 3]
+
+Rows are written straight into an SQLite file with bulk inserts (creating 100,000 runs through
+the API would measure the API, not the UI); the UI is then served by a real `modeltrail server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from sqlalchemy import insert  # noqa: E402
+
+from conftest import ServerProcess  # noqa: E402
+from modeltrail.services.metadata import Metadata  # noqa: E402
+from modeltrail.store.tables import (  # noqa: E402
+    ArtifactRow,
+    ExecutableRow,
+    ExecutionInputRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    ExperimentRow,
+    RunRow,
+)
+from ui.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+
+def fill(url: str, runs: int, fanout: int) -> tuple[str, int]:
+    """Write `runs` runs and a lineage tree; answer the tree's root artifact and node count."""
+    meta = Metadata.open(url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    base = {"version": "1", "annotations": {}, "revision": 1}
+    experiment, executable, run0 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with meta.db.session() as session:
+        session.execute(
+            insert(ExperimentRow), [{**base, "id": experiment, "name": "large", "create_time": now}]
+        )
+        session.execute(
+            insert(ExecutableRow),
+            [
+                {
+                    **base,
+                    "id": executable,
+                    "name": "derive",
+                    "create_time": now,
+                    "uri": None,
+                    "description": None,
+                }
+            ],
+        )
+        statuses = ["SUCCESS", "FAILED", "RUNNING"]
+        for start in range(0, runs, 10_000):
+            session.execute(
+                insert(RunRow),
+                [
+                    {
+                        **base,
+                        "id": run0 if i == 0 else uuid.uuid4(),
+                        "experiment_id": experiment,
+                        "name": f"run-{i:06d}",
+                        "create_time": now + timedelta(seconds=i),
+                        "status": statuses[i % 3],
+                        "end_time": None,
+                        "uri": None,
+                        "configuration": {"seed": i},
+                        "pipeline_id": None,
+                        "event_id": None,
+                    }
+                    for i in range(start, min(start + 10_000, runs))
+                ],
+            )
+
+        def artifact(name: str, i: int) -> dict[str, object]:
+            return {
+                **base,
+                "id": uuid.uuid4(),
+                "name": name,
+                "kind": "dataset",
+                "kind_version": 1,
+                "create_time": now + timedelta(seconds=i),
+                "description": None,
+                "uri": f"s3://b/{name}",
+                "attributes": {},
+                "fingerprint": uuid.uuid4().hex,
+            }
+
+        root = artifact("root", 0)
+        artifacts, executions, inputs, outputs = [root], [], [], []
+        frontier, total = [root["id"]], 1
+        while frontier and total < 1000:
+            next_frontier = []
+            for parent in frontier:
+                for _ in range(fanout):
+                    if total >= 1000:
+                        break
+                    child = artifact(f"derived-{total}", total)
+                    x = uuid.uuid4()
+                    executions.append(
+                        {
+                            **base,
+                            "id": x,
+                            "name": f"step-{total}",
+                            "run_id": run0,
+                            "executable_id": executable,
+                            "kind": "transform",
+                            "status": "SUCCESS",
+                            "create_time": now,
+                            "start_time": now,
+                            "end_time": now,
+                            "uri": None,
+                            "configuration": {},
+                            "fingerprint": uuid.uuid4().hex,
+                            "reused_from_id": None,
+                        }
+                    )
+                    inputs.append({"execution_id": x, "artifact_id": parent, "position": 0})
+                    outputs.append({"execution_id": x, "artifact_id": child["id"], "position": 0})
+                    artifacts.append(child)
+                    next_frontier.append(child["id"])
+                    total += 1
+            frontier = next_frontier
+        session.execute(insert(ArtifactRow), artifacts)
+        session.execute(insert(ExecutionRow), executions)
+        session.execute(insert(ExecutionInputRow), inputs)
+        session.execute(insert(ExecutionOutputRow), outputs)
+    meta.close()
+    return str(root["id"]), len(artifacts) + len(executions)
+
+
+def measure(page: object, url: str, condition: str) -> float:
+    page.goto(url, wait_until="commit")  # type: ignore[attr-defined]
+    handle = page.wait_for_function(
+        f"() => ({condition}) && performance.now()", timeout=120_000, polling=50
+    )  # type: ignore[attr-defined]
+    return float(handle.json_value())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--fanout", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        root, nodes = fill(url, args.runs, args.fanout)
+        server = ServerProcess(url, cwd=Path(tmp))
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(
+                    viewport={"width": 1280, "height": 800}, base_url=server.url
+                )
+                rows, counts, graphs, loaded = [], [], [], []
+                for _ in range(args.repeat):
+                    rows.append(
+                        measure(
+                            page,
+                            "/runs",
+                            "document.querySelectorAll('table.data tbody tr').length >= 50",
+                        )
+                    )
+                    counts.append(
+                        measure(
+                            page,
+                            "/runs",
+                            f"document.querySelector('[data-testid=count]')?.textContent.includes('{args.runs:,}')",
+                        )
+                    )
+                    graphs.append(
+                        measure(
+                            page,
+                            f"/artifacts/{root}/lineage?direction=downstream&depth=10",
+                            "document.querySelectorAll('.react-flow__node').length > 0 && "
+                            f"document.body.textContent.includes('{nodes} of {nodes} nodes shown')",
+                        )
+                    )
+                    loaded.append(
+                        page.evaluate(
+                            "performance.getEntriesByName('modeltrail:lineage-loaded').at(-1).startTime"
+                        )
+                    )
+                shots = ROOT / "test-results" / "ui"
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "bench-lineage-2000.png"))
+                browser.close()
+        finally:
+            server.stop()
+    print(
+        f"runs table, {args.runs:,} runs: first page drawn in {statistics.median(rows):.0f} ms "
+        f"(median of {args.repeat}; all: {', '.join(f'{v:.0f}' for v in rows)}), "
+        f"count of all runs shown in {statistics.median(counts):.0f} ms"
+    )
+    print(
+        f"lineage graph, {nodes:,} nodes: drawn in {statistics.median(graphs):.0f} ms "
+        f"(median of {args.repeat}; all: {', '.join(f'{v:.0f}' for v in graphs)}); "
+        f"of which fetching the lineage {statistics.median(loaded):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The web UI: the built single-page app in ``modeltrail/ui`` served at ``/``.
+
+The UI never shadows the API: it answers only requests that no route answered (a 404 from
+routing), and only GET/HEAD for paths outside the API, the thesis API, the docs and the probes.
+Those get a static file when one exists, otherwise ``index.html`` so that client-side URLs
+(``/runs/ID``, ``/artifacts/ID/lineage``) can be bookmarked and reloaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modeltrail.server import problems
+
+UI_DIR = Path(__file__).resolve().parent.parent / "ui"
+RESERVED = ("/api", "/v1", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+
+
+def _reserved(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in RESERVED)
+
+
+def _file(path: str, root: Path) -> Path | None:
+    """The file under root that path names, never a file outside it."""
+    candidate = (root / path.lstrip("/")).resolve()
+    if candidate.is_file() and candidate.is_relative_to(root.resolve()):
+        return candidate
+    return None
+
+
+def install(app: FastAPI, root: Path = UI_DIR) -> None:
+    """Serve the UI from root for every GET that no route of the app answers."""
+    index = root / "index.html"
+    http_error = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(404)
+    async def ui_or_not_found(request: Request, exc: Exception) -> Response:
+        path = request.url.path
+        routed_404 = isinstance(exc, StarletteHTTPException) and exc.detail == "Not Found"
+        if (
+            request.method in ("GET", "HEAD")
+            and routed_404
+            and not _reserved(path)
+            and index.is_file()
+        ):
+            asset = _file(path, root)
+            if asset is not None:
+                # Hashed bundle names change with their content, so they may be cached for good.
+                immutable = asset.parent.name == "assets"
+                cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+                return FileResponse(asset, headers={"Cache-Control": cache})
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        if isinstance(exc, StarletteHTTPException):
+            return await http_error(request, exc)
+        return problems.problem(404, "not-found", "Not found", str(exc), instance=path)

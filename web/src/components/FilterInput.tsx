@@ -1,0 +1,93 @@
+// The API's filter language, FIELD:OP:VALUE, typed with suggestions for fields and operators.
+import { useId, useState, type KeyboardEvent } from "react";
+
+export const OPERATORS: [string, string][] = [
+  ["eq", "equals"],
+  ["ne", "not equal"],
+  ["lt", "less than"],
+  ["le", "at most"],
+  ["gt", "greater than"],
+  ["ge", "at least"],
+  ["in", "one of a,b,c"],
+  ["prefix", "starts with"],
+  ["contains", "contains"],
+];
+
+export function suggestions(text: string, fields: string[]): string[] {
+  const parts = text.split(":");
+  if (parts.length === 1) {
+    return fields.filter((f) => f.toLowerCase().startsWith(text.toLowerCase())).map((f) => `${f}:`);
+  }
+  if (parts.length === 2) {
+    return OPERATORS.filter(([op]) => op.startsWith(parts[1])).map(([op]) => `${parts[0]}:${op}:`);
+  }
+  return [];
+}
+
+export function FilterInput({ fields, filters, onChange }: { fields: string[]; filters: string[]; onChange: (f: string[]) => void }) {
+  const [text, setText] = useState("");
+  const [hint, setHint] = useState<string | null>(null);
+  const listId = useId();
+
+  const add = () => {
+    const value = text.trim();
+    if (!value) return;
+    const [field, op, ...rest] = value.split(":");
+    if (!field || op === undefined || rest.length === 0) {
+      setHint(`"${value}" is not FIELD:OP:VALUE, e.g. name:prefix:mnist`);
+      return;
+    }
+    if (!OPERATORS.some(([o]) => o === op)) {
+      setHint(`unknown operator "${op}"; use one of ${OPERATORS.map(([o]) => o).join(", ")}`);
+      return;
+    }
+    setHint(null);
+    setText("");
+    onChange([...filters, value]);
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      add();
+    } else if (e.key === "Escape") {
+      setText("");
+      setHint(null);
+    }
+  };
+
+  return (
+    <div className="filter">
+      <div className="filter-row">
+        {filters.map((f, i) => (
+          <span className="chip" key={`${f}-${i}`}>
+            <code>{f}</code>
+            <button aria-label={`remove filter ${f}`} onClick={() => onChange(filters.filter((_, j) => j !== i))}>
+              ×
+            </button>
+          </span>
+        ))}
+        <input
+          className="filter-input"
+          aria-label="filter"
+          placeholder="filter: FIELD:OP:VALUE  (press / to focus, Enter to add)"
+          list={listId}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={onKey}
+          spellCheck={false}
+        />
+        <datalist id={listId}>
+          {suggestions(text, fields).map((s) => (
+            <option key={s} value={s} />
+          ))}
+        </datalist>
+        <button onClick={add}>Add filter</button>
+      </div>
+      <div className={hint ? "hint error-text" : "hint"}>
+        {hint ??
+          `Fields: ${fields.join(", ")}; dotted paths go into documents (annotations.KEY, configuration.KEY, attributes.KEY). Operators: ${OPERATORS.map(([o, d]) => `${o} (${d})`).join(", ")}.`}
+      </div>
+    </div>
+  );
+}

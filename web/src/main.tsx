@@ -1,0 +1,89 @@
+import { StrictMode, useEffect } from "react";
+import { createRoot } from "react-dom/client";
+import { Problem } from "./components/Status";
+import { ApiError } from "./api/client";
+import { Link, navigate, useLocation, type Location } from "./router";
+import { ArtifactView } from "./views/ArtifactView";
+import { Browse } from "./views/Browse";
+import { Compare } from "./views/Compare";
+import { History } from "./views/History";
+import { Lineage } from "./views/Lineage";
+import { RunDag } from "./views/RunDag";
+import { Trace } from "./views/Trace";
+import "./styles.css";
+
+const ID = "([0-9a-fA-F-]{36})";
+const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
+  [/^\/(experiments|runs|executions|artifacts)\/?$/, (m, l) => <Browse key={m[1]} entity={m[1] as "runs"} location={l} />],
+  [new RegExp(`^/runs/${ID}$`), (m, l) => <RunDag id={m[1]} location={l} />],
+  [new RegExp(`^/experiments/${ID}/trace$`), (m, l) => <Trace id={m[1]} location={l} />],
+  [new RegExp(`^/experiments/${ID}/history$`), (m, l) => <History id={m[1]} location={l} />],
+  [new RegExp(`^/artifacts/${ID}$`), (m) => <ArtifactView id={m[1]} />],
+  [new RegExp(`^/artifacts/${ID}/lineage$`), (m, l) => <Lineage id={m[1]} location={l} />],
+  [/^\/compare\/?$/, (_, l) => <Compare location={l} />],
+];
+
+function App() {
+  const location = useLocation();
+  useEffect(() => {
+    if (location.path === "/" || location.path === "") navigate("/experiments", true);
+  }, [location.path]);
+  useEffect(() => {
+    // "/" focuses the filter of a table, as in many tools people use daily.
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement;
+      if (e.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) {
+        const input = document.querySelector<HTMLInputElement>(".filter-input, input[type=search]");
+        if (input) {
+          e.preventDefault();
+          input.focus();
+        }
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  let view: React.ReactNode = null;
+  for (const [pattern, render] of ROUTES) {
+    const m = location.path.match(pattern);
+    if (m) {
+      view = render(m, location);
+      break;
+    }
+  }
+  const section = location.path.split("/")[1];
+  return (
+    <>
+      <header className="top">
+        <Link to="/experiments" className="brand">
+          modeltrail
+        </Link>
+        <nav aria-label="main">
+          {["experiments", "runs", "executions", "artifacts"].map((s) => (
+            <Link key={s} to={`/${s}`} className={section === s ? "active" : undefined}>
+              {s}
+            </Link>
+          ))}
+          <Link to="/compare" className={section === "compare" ? "active" : undefined}>
+            compare
+          </Link>
+        </nav>
+        <a className="api-link" href="/docs">
+          API
+        </a>
+      </header>
+      <main>
+        {view ??
+          (location.path === "/" ? null : (
+            <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
+          ))}
+      </main>
+    </>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,231 @@
+// Figure 7.2's tables: experiments -> runs -> executions -> artifacts, filtered, sorted and
+// paged by the server; selecting a row opens the next table filtered by it.
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { listEntities, type Artifact, type Entity, type EntityName, type Execution, type Experiment, type Run } from "../api/client";
+import { FilterInput } from "../components/FilterInput";
+import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { formatTime, shortId, useAsync } from "../hooks";
+import { Link, navigate, withQuery, type Location } from "../router";
+
+interface Column {
+  key: string;
+  label: string;
+  render: (row: any) => ReactNode; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+interface TableConfig {
+  title: string;
+  columns: Column[];
+  fields: string[];
+  defaultSort: string;
+  open: (row: any) => string; // eslint-disable-line @typescript-eslint/no-explicit-any
+  openLabel: string;
+  actions: (row: any) => [string, string][]; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+const time = (key: string, label: string): Column => ({ key, label, render: (r) => formatTime(r[key]) });
+const text = (key: string, label: string): Column => ({ key, label, render: (r) => r[key] ?? "" });
+const ref = (key: string, label: string, to: (id: string) => string): Column => ({
+  key,
+  label,
+  render: (r) => (r[key] ? <Link to={to(r[key])} onClick={(e) => e.stopPropagation()}>{shortId(r[key])}</Link> : ""),
+});
+
+export const TABLES: Record<EntityName, TableConfig> = {
+  experiments: {
+    title: "Experiments",
+    columns: [text("name", "Name"), text("version", "Version"), time("createTime", "Created"), text("revision", "Revision")],
+    fields: ["id", "name", "version", "createTime", "revision", "annotations.KEY"],
+    defaultSort: "-createTime",
+    open: (r: Experiment) => `/runs?filter=${encodeURIComponent(`experiment:eq:${r.id}`)}`,
+    openLabel: "runs",
+    actions: (r: Experiment) => [
+      ["trace", `/experiments/${r.id}/trace`],
+      ["history", `/experiments/${r.id}/history`],
+    ],
+  },
+  runs: {
+    title: "Runs",
+    columns: [
+      text("name", "Name"),
+      { key: "status", label: "Status", render: (r: Run) => <StatusBadge status={r.status} /> },
+      time("createTime", "Started"),
+      time("endTime", "Ended"),
+      ref("experiment", "Experiment", (id) => `/runs?filter=${encodeURIComponent(`experiment:eq:${id}`)}`),
+      text("version", "Version"),
+    ],
+    fields: ["id", "name", "status", "experiment", "createTime", "endTime", "version", "uri", "pipeline", "event", "configuration.KEY", "annotations.KEY"],
+    defaultSort: "-createTime",
+    open: (r: Run) => `/executions?filter=${encodeURIComponent(`run:eq:${r.id}`)}`,
+    openLabel: "executions",
+    actions: (r: Run) => [["DAG", `/runs/${r.id}`]],
+  },
+  executions: {
+    title: "Executions",
+    columns: [
+      text("name", "Name"),
+      text("kind", "Kind"),
+      { key: "status", label: "Status", render: (r: Execution) => <StatusBadge status={r.status} /> },
+      time("startTime", "Started"),
+      time("endTime", "Ended"),
+      ref("run", "Run", (id) => `/runs/${id}`),
+    ],
+    fields: ["id", "name", "kind", "status", "run", "executable", "startTime", "endTime", "createTime", "fingerprint", "reusedFrom", "experiment", "inputArtifact", "outputArtifact", "configuration.KEY"],
+    defaultSort: "-createTime",
+    open: (r: Execution) => `/artifacts?filter=${encodeURIComponent(`producedBy:eq:${r.id}`)}`,
+    openLabel: "artifacts",
+    actions: (r: Execution) => [["DAG", `/runs/${r.run}?select=${r.id}`]],
+  },
+  artifacts: {
+    title: "Artifacts",
+    columns: [
+      text("name", "Name"),
+      text("kind", "Kind"),
+      text("version", "Version"),
+      time("createTime", "Created"),
+      text("uri", "URI"),
+      { key: "fingerprint", label: "Fingerprint", render: (r: Artifact) => <code>{r.fingerprint.slice(0, 10)}</code> },
+    ],
+    fields: ["id", "name", "kind", "version", "createTime", "uri", "fingerprint", "description", "run", "experiment", "producedBy", "consumedBy", "references", "attributes.KEY", "annotations.KEY"],
+    defaultSort: "-createTime",
+    open: (r: Artifact) => `/artifacts/${r.id}`,
+    openLabel: "details",
+    actions: (r: Artifact) => [
+      ["lineage", `/artifacts/${r.id}/lineage`],
+      ["why", `/compare?a=${r.id}`],
+    ],
+  },
+};
+
+const PAGE_SIZE = 50;
+
+export function Browse({ entity, location }: { entity: EntityName; location: Location }) {
+  const config = TABLES[entity];
+  const filters = location.query.getAll("filter");
+  const sort = location.query.get("sort") ?? config.defaultSort;
+  const cursor = location.query.get("cursor") ?? undefined;
+  const limit = Math.min(1000, Math.max(1, Number(location.query.get("limit")) || PAGE_SIZE));
+  const key = [entity, filters.join("\n"), sort, cursor, limit];
+  const page = useAsync(() => listEntities(entity, { filter: filters, sort, cursor, limit }), key);
+  // Counting every match is slower on large stores, so it never holds up the first page.
+  const count = useAsync(() => listEntities(entity, { filter: filters, limit: 1, count: true }), [entity, filters.join("\n")]);
+  const [active, setActive] = useState(0);
+  const [history, setHistory] = useState<string[]>([]);
+  const tableRef = useRef<HTMLTableSectionElement>(null);
+
+  useEffect(() => setActive(0), [entity, filters.join("\n"), sort, cursor]);
+  useEffect(() => setHistory([]), [entity, filters.join("\n"), sort]);
+  useEffect(() => {
+    tableRef.current?.querySelector(`[data-index="${active}"]`)?.scrollIntoView({ block: "nearest" });
+  }, [active]);
+
+  const items = (page.data?.items ?? []) as Entity[];
+  const setFilters = (f: string[]) => navigate(withQuery({ filter: f, cursor: null }));
+  const setSort = (column: string) => {
+    const next = sort === column ? `-${column}` : sort === `-${column}` ? column : column;
+    navigate(withQuery({ sort: next, cursor: null }));
+  };
+  const next = () => {
+    if (!page.data?.nextCursor) return;
+    setHistory((h) => [...h, cursor ?? ""]);
+    navigate(withQuery({ cursor: page.data.nextCursor }));
+  };
+  const prev = () => {
+    const previous = history[history.length - 1];
+    setHistory((h) => h.slice(0, -1));
+    navigate(withQuery({ cursor: previous ? previous : null }));
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "ArrowDown" || e.key === "j") setActive((a) => Math.min(a + 1, items.length - 1));
+    else if (e.key === "ArrowUp" || e.key === "k") setActive((a) => Math.max(a - 1, 0));
+    else if (e.key === "Home") setActive(0);
+    else if (e.key === "End") setActive(items.length - 1);
+    else if (e.key === "Enter" && items[active]) navigate(config.open(items[active]));
+    else if (e.key === "PageDown" || e.key === "n") next();
+    else if ((e.key === "PageUp" || e.key === "p") && cursor) prev();
+    else return;
+    e.preventDefault();
+  };
+
+  const offset = history.length * limit;
+  const total = count.data?.total;
+  return (
+    <section className="view browse">
+      <nav className="tabs" aria-label="tables">
+        {(Object.keys(TABLES) as EntityName[]).map((name) => (
+          <Link key={name} to={`/${name}`} className={name === entity ? "tab active" : "tab"} aria-current={name === entity ? "page" : undefined}>
+            {TABLES[name].title}
+          </Link>
+        ))}
+      </nav>
+      <FilterInput fields={config.fields} filters={filters} onChange={setFilters} />
+      {page.error && <Problem error={page.error} />}
+      <div className="table-bar">
+        <span className="count" data-testid="count">
+          {items.length > 0 ? `${offset + 1}–${offset + items.length}` : "0"} of{" "}
+          {total === undefined || total === null ? (count.error ? "?" : "…") : total.toLocaleString()} {config.title.toLowerCase()}
+        </span>
+        <span className="muted">↑↓ move · Enter opens {config.openLabel} · n/p page</span>
+        <span className="pager">
+          <button onClick={prev} disabled={!cursor}>
+            ← Previous
+          </button>
+          <button onClick={next} disabled={!page.data?.nextCursor}>
+            Next →
+          </button>
+        </span>
+      </div>
+      <div className="table-wrap">
+        <table className={page.loading ? "data stale" : "data"} aria-label={config.title} aria-rowcount={total ?? undefined}>
+          <thead>
+            <tr>
+              {config.columns.map((c) => {
+                const state = sort === c.key ? "ascending" : sort === `-${c.key}` ? "descending" : "none";
+                return (
+                  <th key={c.key} aria-sort={state} scope="col">
+                    <button className="sort" onClick={() => setSort(c.key)} title={`sort by ${c.key}`}>
+                      {c.label}
+                      <span className="arrow">{state === "ascending" ? "▲" : state === "descending" ? "▼" : "↕"}</span>
+                    </button>
+                  </th>
+                );
+              })}
+              <th scope="col">Open</th>
+            </tr>
+          </thead>
+          <tbody ref={tableRef} tabIndex={0} onKeyDown={onKey} aria-label="rows">
+            {items.map((row, i) => (
+              <tr
+                key={row.id}
+                data-index={i}
+                data-id={row.id}
+                className={i === active ? "active" : undefined}
+                aria-selected={i === active}
+                onClick={() => {
+                  setActive(i);
+                  navigate(config.open(row));
+                }}
+              >
+                {config.columns.map((c) => (
+                  <td key={c.key}>{c.render(row)}</td>
+                ))}
+                <td className="actions" onClick={(e) => e.stopPropagation()}>
+                  <Link to={config.open(row)}>{config.openLabel}</Link>
+                  {config.actions(row).map(([label, to]) => (
+                    <Link key={label} to={to}>
+                      {label}
+                    </Link>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {page.loading && !page.data && <Loading what={`Loading ${config.title.toLowerCase()}`} />}
+        {!page.loading && !page.error && items.length === 0 && (
+          <Empty>No {config.title.toLowerCase()} match{filters.length ? " these filters" : " yet"}.</Empty>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,187 @@
+// FR4/FR5: upstream and downstream of any artifact; depth control, expand on click, collapse,
+// search within the graph.
+import { useEffect, useMemo, useState } from "react";
+import { ApiError } from "../api/client";
+import { Graph } from "../components/Graph";
+import { Loading, Problem } from "../components/Status";
+import { lineage, type LEdge, type LGraph, type LNode } from "../lineage";
+import { navigate, withQuery, type Location } from "../router";
+import { ArtifactPanel, Legend, toGraph } from "./RunDag";
+
+function merge(a: LGraph, b: LGraph): LGraph {
+  const nodes = new Map(a.nodes.map((n) => [n.id, n]));
+  b.nodes.forEach((n) => nodes.set(n.id, n));
+  const edges = new Map(a.edges.map((e) => [`${e.source}>${e.target}`, e]));
+  b.edges.forEach((e) => edges.set(`${e.source}>${e.target}`, e));
+  return { nodes: [...nodes.values()], edges: [...edges.values()], truncated: a.truncated || b.truncated, source: a.source };
+}
+
+/** Nodes reachable from the root away from it, not passing beyond collapsed nodes. */
+function visible(graph: LGraph, root: string, upstream: boolean, collapsed: Set<string>): { shown: Set<string>; hidden: Map<string, number> } {
+  const away = new Map<string, string[]>();
+  graph.edges.forEach((e: LEdge) => {
+    const [from, to] = upstream ? [e.target, e.source] : [e.source, e.target];
+    away.set(from, [...(away.get(from) ?? []), to]);
+  });
+  const shown = new Set([root]);
+  const stack = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (collapsed.has(n) && n !== root) continue;
+    for (const m of away.get(n) ?? []) if (!shown.has(m)) (shown.add(m), stack.push(m));
+  }
+  const hidden = new Map<string, number>();
+  for (const c of collapsed) {
+    const below = new Set<string>();
+    const st = [c];
+    while (st.length) for (const m of away.get(st.pop()!) ?? []) if (!below.has(m)) (below.add(m), st.push(m));
+    hidden.set(c, [...below].filter((n) => !shown.has(n)).length);
+  }
+  return { shown, hidden };
+}
+
+export function Lineage({ id, location }: { id: string; location: Location }) {
+  const direction = location.query.get("direction") === "downstream" ? "downstream" : "upstream";
+  const depth = Math.max(1, Math.min(50, Number(location.query.get("depth") ?? 3) || 3));
+  const selected = location.query.get("select");
+  const search = location.query.get("q") ?? "";
+  const [graph, setGraph] = useState<LGraph | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+
+  useEffect(() => {
+    let live = true;
+    setGraph(null);
+    setError(null);
+    setBusy(true);
+    setExpanded(new Set([id]));
+    setCollapsed(new Set());
+    lineage(id, direction, depth).then(
+      (g) => {
+        // Lets benchmarks/ui_render.py tell fetching from layout and drawing.
+        performance.mark("modeltrail:lineage-loaded");
+        if (live) (setGraph(g), setBusy(false));
+      },
+      (e) => live && (setError(e instanceof ApiError ? e : new ApiError(0, { detail: String(e) })), setBusy(false)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, direction, depth]);
+
+  const expand = async (node: string) => {
+    if (expanded.has(node)) return;
+    setExpanded((s) => new Set(s).add(node));
+    setBusy(true);
+    try {
+      const more = await lineage(node, direction, 1);
+      setGraph((g) => (g ? merge(g, more) : more));
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, { detail: String(e) }));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const view = useMemo(() => {
+    if (!graph) return null;
+    const { shown, hidden } = visible(graph, id, direction === "upstream", collapsed);
+    const nodes = graph.nodes.filter((n) => shown.has(n.id));
+    const edges = graph.edges.filter((e) => shown.has(e.source) && shown.has(e.target));
+    const g = toGraph({ ...graph, nodes, edges });
+    g.nodes.forEach((n) => {
+      if (n.id === id) n.className += " root";
+      if (collapsed.has(n.id)) n.sublabel = `${n.sublabel} · +${hidden.get(n.id) ?? 0} hidden`;
+    });
+    const q = search.trim().toLowerCase();
+    const matches = new Set(q ? nodes.filter((n: LNode) => `${n.name} ${n.kind ?? ""}`.toLowerCase().includes(q)).map((n) => n.id) : []);
+    return { ...g, matches, total: graph.nodes.length };
+  }, [graph, id, direction, collapsed, search]);
+
+  const selectedNode = graph?.nodes.find((n) => n.id === selected);
+  const set = (changes: Record<string, string | null>) => navigate(withQuery(changes), true);
+
+  return (
+    <section className="view split">
+      <div className="main">
+        <header className="view-head">
+          <h1>Lineage {direction === "upstream" ? "upstream of" : "downstream of"} {graph?.nodes.find((n) => n.id === id)?.name ?? "artifact"}</h1>
+          <div className="toolbar">
+            <div className="segmented" role="group" aria-label="direction">
+              {(["upstream", "downstream"] as const).map((d) => (
+                <button key={d} aria-pressed={direction === d} onClick={() => navigate(withQuery({ direction: d, select: null }))}>
+                  {d}
+                </button>
+              ))}
+            </div>
+            <label>
+              depth{" "}
+              <input type="number" min={1} max={50} value={depth} aria-label="depth" onChange={(e) => navigate(withQuery({ depth: e.target.value }), true)} />
+            </label>
+            <input type="search" placeholder="search in the graph" aria-label="search in the graph" value={search} onChange={(e) => set({ q: e.target.value || null })} />
+            {view && (
+              <span className="muted">
+                {view.nodes.length} of {view.total} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
+                {graph?.truncated ? " · truncated: raise the depth or expand nodes" : ""}
+                {busy ? " · loading…" : ""}
+              </span>
+            )}
+            {collapsed.size > 0 && <button onClick={() => setCollapsed(new Set())}>expand all</button>}
+          </div>
+          <Legend />
+        </header>
+        {error && <Problem error={error} />}
+        {!graph && busy && <Loading what="Following the lineage" />}
+        {view && (
+          <Graph
+            nodes={view.nodes}
+            edges={view.edges}
+            selected={selected}
+            highlighted={view.matches.size ? view.matches : undefined}
+            onSelect={(n) => {
+              set({ select: n });
+              const node = graph?.nodes.find((x) => x.id === n);
+              if (n && node?.type === "artifact") void expand(n);
+            }}
+            direction="auto"
+            focus={id}
+            height="calc(100vh - 200px)"
+          />
+        )}
+      </div>
+      <aside className="panel" aria-label="details">
+        {selectedNode && selectedNode.id !== id && (
+          <div className="toolbar">
+            <button
+              onClick={() =>
+                setCollapsed((s) => {
+                  const next = new Set(s);
+                  if (next.has(selectedNode.id)) next.delete(selectedNode.id);
+                  else next.add(selectedNode.id);
+                  return next;
+                })
+              }
+            >
+              {collapsed.has(selectedNode.id) ? "expand this branch" : "collapse this branch"}
+            </button>
+            {selectedNode.type === "artifact" && <button onClick={() => navigate(`/artifacts/${selectedNode.id}/lineage?direction=${direction}`)}>explore from here</button>}
+          </div>
+        )}
+        {selectedNode?.type === "artifact" ? (
+          <ArtifactPanel id={selectedNode.id} />
+        ) : selectedNode ? (
+          <div className="details">
+            <h2>{selectedNode.name}</h2>
+            <p className="muted">
+              step ({selectedNode.kind}) · {selectedNode.status}
+            </p>
+          </div>
+        ) : (
+          <div className="state empty">Click an artifact to select it and follow its lineage one step further.</div>
+        )}
+      </aside>
+    </section>
+  );
+}

@@ -1,0 +1,145 @@
+// FR3, Figure 8.1: the DAG of one run; clicking a node opens its details.
+import { useMemo } from "react";
+import { getArtifact, getExecutable, getExecution, getRun, type Artifact } from "../api/client";
+import { ArtifactLink, KeyValues } from "../components/Details";
+import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
+import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { formatTime, useAsync } from "../hooks";
+import { runDag, type LGraph } from "../lineage";
+import { Link, navigate, withQuery, type Location } from "../router";
+
+export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  return {
+    nodes: g.nodes.map((n) => ({
+      id: n.id,
+      label: n.name,
+      sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : (n.kind ?? "artifact"),
+      className: n.type === "execution" ? `execution status-${(n.status ?? "unknown").toLowerCase()}` : `artifact kind-${n.kind ?? "unknown"}`,
+    })),
+    edges: g.edges.map((e) => ({ source: e.source, target: e.target, className: `edge-${e.type}` })),
+  };
+}
+
+export function RunDag({ id, location }: { id: string; location: Location }) {
+  const selected = location.query.get("select");
+  const run = useAsync(() => getRun(id), [id]);
+  const dag = useAsync(() => runDag(id), [id]);
+  const trigger = useAsync(async () => (run.data?.event ? getArtifact(run.data.event) : undefined), [run.data?.event]);
+  const graph = useMemo(() => (dag.data ? toGraph(dag.data) : null), [dag.data]);
+  const kindOf = dag.data?.nodes.find((n) => n.id === selected)?.type;
+
+  return (
+    <section className="view split">
+      <div className="main">
+        <header className="view-head">
+          <h1>
+            Run {run.data?.name ?? ""} <StatusBadge status={run.data?.status} />
+          </h1>
+          {run.data && (
+            <div className="muted">
+              started {formatTime(run.data.createTime)}
+              {run.data.endTime ? `, ended ${formatTime(run.data.endTime)}` : ""}
+              {trigger.data && (
+                <>
+                  {" "}· triggered by <ArtifactLink id={trigger.data.id}>{String(trigger.data.attributes.cause ?? trigger.data.name)}</ArtifactLink>
+                </>
+              )}{" "}
+              ·{" "}
+              <Link to={`/experiments/${run.data.experiment}/trace`}>experiment trace</Link> ·{" "}
+              <Link to={`/executions?filter=${encodeURIComponent(`run:eq:${id}`)}`}>executions table</Link>
+            </div>
+          )}
+          <Legend />
+        </header>
+        {run.error && <Problem error={run.error} />}
+        {dag.error && <Problem error={dag.error} />}
+        {dag.loading && !dag.data && <Loading what="Loading the run's DAG" />}
+        {graph && graph.nodes.length === 0 && <Empty>This run has no executions yet.</Empty>}
+        {graph && graph.nodes.length > 0 && (
+          <Graph nodes={graph.nodes} edges={graph.edges} selected={selected} onSelect={(n) => navigate(withQuery({ select: n }), true)} direction="auto" height="calc(100vh - 190px)" />
+        )}
+      </div>
+      <aside className="panel" aria-label="details">
+        {!kindOf && <Empty>Select a step or an artifact to see its details.</Empty>}
+        {selected && kindOf === "execution" && <ExecutionPanel id={selected} />}
+        {selected && kindOf === "artifact" && <ArtifactPanel id={selected} />}
+      </aside>
+    </section>
+  );
+}
+
+export function Legend() {
+  return (
+    <div className="legend" aria-label="legend">
+      <span className="swatch status-success">success</span>
+      <span className="swatch status-running">running</span>
+      <span className="swatch status-failed">failed</span>
+      <span className="swatch artifact">artifact</span>
+    </div>
+  );
+}
+
+function ExecutionPanel({ id }: { id: string }) {
+  const x = useAsync(() => getExecution(id), [id]);
+  const exe = useAsync(async () => (x.data ? getExecutable(x.data.executable) : undefined), [x.data?.executable]);
+  if (x.error) return <Problem error={x.error} />;
+  if (!x.data) return <Loading />;
+  const e = x.data;
+  return (
+    <div className="details" data-testid="execution-details">
+      <h2>
+        {e.name} <StatusBadge status={e.status} />
+      </h2>
+      <KeyValues
+        entries={[
+          ["kind", e.kind],
+          ["executable", exe.data ? `${exe.data.name} ${exe.data.version}${exe.data.uri ? ` (${exe.data.uri})` : ""}` : e.executable],
+          ["started", e.startTime],
+          ["ended", e.endTime],
+          ["storage uri", e.uri],
+          ["configuration", e.configuration],
+          ["reused from", e.reusedFrom],
+          ["fingerprint", e.fingerprint],
+        ]}
+      />
+      <h3>Inputs</h3>
+      <ul className="plain">{e.inputArtifacts.length ? e.inputArtifacts.map((a) => <li key={a}><ArtifactName id={a} /></li>) : <li className="muted">none</li>}</ul>
+      <h3>Outputs</h3>
+      <ul className="plain">{e.outputArtifacts.length ? e.outputArtifacts.map((a) => <li key={a}><ArtifactName id={a} /></li>) : <li className="muted">none</li>}</ul>
+    </div>
+  );
+}
+
+function ArtifactName({ id }: { id: string }) {
+  const a = useAsync(() => getArtifact(id), [id]);
+  return <ArtifactLink id={id}>{a.data ? `${a.data.name} (${a.data.kind})` : id.slice(0, 8)}</ArtifactLink>;
+}
+
+export function ArtifactPanel({ id, extra }: { id: string; extra?: React.ReactNode }) {
+  const a = useAsync<Artifact>(() => getArtifact(id), [id]);
+  if (a.error) return <Problem error={a.error} />;
+  if (!a.data) return <Loading />;
+  const art = a.data;
+  return (
+    <div className="details" data-testid="artifact-details">
+      <h2>
+        {art.name} <span className="badge">{art.kind}</span>
+      </h2>
+      {extra}
+      <KeyValues
+        entries={[
+          ["version", art.version],
+          ["created", art.createTime],
+          ["storage uri", art.uri],
+          ["description", art.description],
+          ["attributes", art.attributes],
+          ["fingerprint", art.fingerprint],
+        ]}
+      />
+      <p className="links">
+        <Link to={`/artifacts/${art.id}`}>details</Link> · <Link to={`/artifacts/${art.id}/lineage`}>lineage</Link> ·{" "}
+        <Link to={`/compare?a=${art.id}`}>compare / why</Link>
+      </p>
+    </div>
+  );
+}

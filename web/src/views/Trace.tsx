@@ -1,0 +1,263 @@
+// FR10, Figures 8.2 and 8.5: all runs of an experiment in time order, left to right; equal
+// artifacts (same fingerprint) are one node; selecting an artifact highlights what depends on it.
+import { useMemo } from "react";
+import { ApiError, getExperiment, getJson, listAll, type Artifact, type Execution, type Run } from "../api/client";
+import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
+import { Empty, Loading, Problem } from "../components/Status";
+import { formatTime, useAsync } from "../hooks";
+import { flags } from "../lineage";
+import { Link, navigate, withQuery, type Location } from "../router";
+import { ArtifactPanel } from "./RunDag";
+
+const COLUMN = 230;
+const ROW = 84;
+const MAX_RUNS = 60;
+
+interface TraceRun {
+  id: string;
+  name: string;
+  status: string;
+  createTime: string;
+  /** node id of the run's trigger event */
+  event?: string;
+}
+
+interface TraceNode {
+  name: string;
+  kind: string;
+  /** the equal artifacts merged into this node */
+  members: string[];
+  flagged: boolean;
+}
+
+/** What the trace is drawn from: runs in time order, their steps, merged artifact nodes. */
+interface TraceInput {
+  runs: TraceRun[];
+  steps: { run: string; inputs: string[]; outputs: string[] }[];
+  nodes: Map<string, TraceNode>;
+}
+
+interface TraceData {
+  runs: TraceRun[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  members: Map<string, string[]>;
+  children: Map<string, Set<string>>;
+  flagged: Set<string>;
+}
+
+/** GET /experiments/{id}/trace, the server's merged trace. */
+async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
+  type RawNode = { id: string; name: string; kind?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
+  type Raw = {
+    runs: {
+      id: string;
+      name: string;
+      status: string;
+      createTime: string;
+      trigger?: { id: string; name: string; cause?: string | null } | null;
+      executions: { inputs: string[]; outputs: string[] }[];
+    }[];
+    artifacts: RawNode[];
+  };
+  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS });
+  const nodes = new Map<string, TraceNode>();
+  for (const n of raw.artifacts) {
+    const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
+    nodes.set(n.id, { name, kind: n.kind ?? "artifact", members: n.artifacts?.length ? n.artifacts : [n.id], flagged: Boolean(n.flagged) });
+  }
+  for (const r of raw.runs) {
+    if (r.trigger && !nodes.has(r.trigger.id)) {
+      nodes.set(r.trigger.id, { name: r.trigger.cause ?? r.trigger.name, kind: "event", members: [r.trigger.id], flagged: false });
+    }
+  }
+  return {
+    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id })),
+    steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs }))),
+    nodes,
+  };
+}
+
+/** The same trace built from the list endpoints: equal artifacts merged by fingerprint. */
+async function traceFromLists(experimentId: string): Promise<TraceInput> {
+  const [runs, executions, artifacts, flagList] = await Promise.all([
+    listAll<Run>("runs", [`experiment:eq:${experimentId}`], "createTime", MAX_RUNS),
+    listAll<Execution>("executions", [`experiment:eq:${experimentId}`], "createTime", 5000),
+    listAll<Artifact>("artifacts", [`experiment:eq:${experimentId}`], "createTime", 5000),
+    flags(),
+  ]);
+  const eventIds = runs.map((r) => r.event).filter((e): e is string => Boolean(e) && !artifacts.some((a) => a.id === e));
+  if (eventIds.length) artifacts.push(...(await listAll<Artifact>("artifacts", [`id:in:${[...new Set(eventIds)].join(",")}`])));
+  const flagged = new Set(flagList.map((f) => f.artifact));
+  const merged = new Map(artifacts.map((a) => [a.id, `fp:${a.fingerprint}`]));
+  const nodes = new Map<string, TraceNode>();
+  for (const a of artifacts) {
+    const id = merged.get(a.id)!;
+    const node = nodes.get(id) ?? { name: a.kind === "event" ? String(a.attributes.cause ?? a.name) : a.name, kind: a.kind, members: [], flagged: false };
+    node.members.push(a.id);
+    node.flagged ||= flagged.has(a.id);
+    nodes.set(id, node);
+  }
+  const ids = (list: string[]) => list.filter((a) => merged.has(a)).map((a) => merged.get(a)!);
+  return {
+    runs: runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.event ? merged.get(r.event) : undefined })),
+    steps: executions.map((x) => ({ run: x.run, inputs: ids(x.inputArtifacts), outputs: ids(x.outputArtifacts) })),
+    nodes,
+  };
+}
+
+async function loadTrace(experimentId: string): Promise<TraceData> {
+  let input: TraceInput;
+  try {
+    input = await traceFromEndpoint(experimentId);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.missingRoute)) throw e;
+    input = await traceFromLists(experimentId);
+  }
+  const { runs, steps, nodes: traceNodes } = input;
+  const runIndex = new Map(runs.map((r, i) => [r.id, i]));
+  const column = new Map<string, number>(); // merged node -> first run using it
+  const depth = new Map<string, number>();
+  const children = new Map<string, Set<string>>();
+  const edgeSet = new Map<string, GraphEdge>();
+  const link = (s: string, t: string, runId: string) => {
+    if (s === t) return;
+    children.set(s, (children.get(s) ?? new Set()).add(t));
+    edgeSet.set(`${s}>${t}`, { source: s, target: t, className: `edge-run run-${runIndex.get(runId) ?? 0}` });
+  };
+  const use = (node: string, runId: string) => {
+    const i = runIndex.get(runId) ?? 0;
+    if (traceNodes.has(node) && (!column.has(node) || column.get(node)! > i)) column.set(node, i);
+  };
+  const usedBy = new Map<string, Set<string>>();
+  for (const r of runs) if (r.event) use(r.event, r.id);
+  for (const x of steps) {
+    if (!runIndex.has(x.run)) continue;
+    const ins = x.inputs.filter((n) => traceNodes.has(n));
+    const outs = x.outputs.filter((n) => traceNodes.has(n));
+    [...ins, ...outs].forEach((n) => (use(n, x.run), usedBy.set(n, (usedBy.get(n) ?? new Set()).add(x.run))));
+    for (const i of ins) for (const o of outs) link(i, o, x.run);
+  }
+  // Depth: longest path from a source, so each run's pipeline reads top to bottom.
+  const parents = new Map<string, string[]>();
+  edgeSet.forEach((e) => parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]));
+  const visiting = new Set<string>();
+  const depthOf = (n: string): number => {
+    if (depth.has(n)) return depth.get(n)!;
+    if (visiting.has(n)) return 0;
+    visiting.add(n);
+    const d = Math.max(-1, ...(parents.get(n) ?? []).map(depthOf)) + 1;
+    depth.set(n, d);
+    return d;
+  };
+  const sorted = [...column.keys()].sort((a, b) => column.get(a)! - column.get(b)! || depthOf(a) - depthOf(b));
+  const isEvent = (id: string) => traceNodes.get(id)!.kind === "event";
+  // Row 0 holds each run's trigger; artifacts follow by depth. Nodes sharing a row of one run sit
+  // side by side, so a column is as wide as its widest row.
+  const row = (id: string) => (isEvent(id) ? 0 : depthOf(id) + 1);
+  const slot = new Map<string, number>();
+  const width = new Map<number, number>();
+  for (const id of sorted) {
+    const key = `${column.get(id)}:${row(id)}`;
+    const n = slot.get(key) ?? 0;
+    slot.set(id, n);
+    slot.set(key, n + 1);
+    width.set(column.get(id)!, Math.max(width.get(column.get(id)!) ?? 1, n + 1));
+  }
+  const left: number[] = [];
+  runs.forEach((_, i) => (left[i] = i === 0 ? 0 : left[i - 1] + (width.get(i - 1) ?? 1) * COLUMN + 40));
+  const nodes: GraphNode[] = [];
+  for (const id of sorted) {
+    const a = traceNodes.get(id)!;
+    const runsUsing = usedBy.get(id)?.size ?? 0;
+    nodes.push({
+      id,
+      label: a.kind === "event" ? `⚡ ${a.name}` : a.name,
+      sublabel: `${a.kind}${runsUsing > 1 ? ` · in ${runsUsing} runs` : ""}${a.flagged ? " · flagged" : ""}`,
+      className: `artifact kind-${a.kind}${a.flagged ? " flagged" : ""}`,
+      position: { x: left[column.get(id)!] + slot.get(id)! * COLUMN, y: 40 + row(id) * ROW },
+      width: 200,
+    });
+  }
+  runs.forEach((r, i) =>
+    nodes.push({
+      id: `run:${r.id}`,
+      label: r.name,
+      sublabel: `${r.status} · ${formatTime(r.createTime)}`,
+      className: `run-header status-${r.status.toLowerCase()}`,
+      position: { x: left[i], y: -50 },
+      width: 200,
+    }),
+  );
+  const members = new Map([...traceNodes].map(([id, n]) => [id, n.members]));
+  return { runs, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
+}
+
+function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const c of children.get(n) ?? []) {
+      if (!out.has(c)) {
+        out.add(c);
+        stack.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+export function Trace({ id, location }: { id: string; location: Location }) {
+  const selected = location.query.get("select");
+  const experiment = useAsync(() => getExperiment(id), [id]);
+  const trace = useAsync(() => loadTrace(id), [id]);
+  const t = trace.data;
+  const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
+  const highlighted = useMemo(() => (t && selected ? downstream(t.children, [selected]) : undefined), [t, selected]);
+  const nodes = useMemo(
+    () => t?.nodes.map((n) => (affected.has(n.id) && !t.flagged.has(n.id) ? { ...n, className: `${n.className} affected` } : n)) ?? [],
+    [t, affected],
+  );
+  const members = selected ? (t?.members.get(selected) ?? []) : [];
+
+  return (
+    <section className="view split">
+      <div className="main">
+        <header className="view-head">
+          <h1>Trace of {experiment.data?.name ?? "experiment"}</h1>
+          <div className="muted">
+            Runs in time order, left to right; equal artifacts are drawn once. Select an artifact to highlight everything that depends on it. ·{" "}
+            <Link to={`/experiments/${id}/history`}>run history</Link>
+          </div>
+          <div className="legend">
+            <span className="swatch flagged">flagged</span>
+            <span className="swatch affected">affected by a flag</span>
+            <span className="swatch highlighted">depends on the selection</span>
+          </div>
+        </header>
+        {experiment.error && <Problem error={experiment.error} />}
+        {trace.error && <Problem error={trace.error} />}
+        {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
+        {t && t.runs.length === 0 && <Empty>This experiment has no runs yet.</Empty>}
+        {t && t.runs.length > 0 && (
+          <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
+        )}
+      </div>
+      <aside className="panel" aria-label="details">
+        {!members[0] && <Empty>Select an artifact to highlight its dependents and see its details.</Empty>}
+        {selected && members[0] && (
+          <ArtifactPanel
+            id={members[0]}
+            extra={
+              <p data-testid="dependents">
+                {highlighted?.size ?? 0} dependent artifact(s) highlighted
+                {members.length > 1 ? `; ${members.length} equal artifacts merged` : ""}
+              </p>
+            }
+          />
+        )}
+      </aside>
+    </section>
+  );
+}
