@@ -15,7 +15,7 @@ export interface paths {
         get: operations["listExperiments"];
         put?: never;
         /**
-         * Create a experiment
+         * Create an experiment
          * @description Send an `id` of your own to make the create idempotent: a retry with the same content answers 200 with the stored entity, different content 409.
          */
         post: operations["createExperiment"];
@@ -32,19 +32,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a experiment */
+        /** Read an experiment */
         get: operations["getExperiment"];
         put?: never;
         post?: never;
         /**
-         * Delete a experiment
+         * Delete an experiment
          * @description Refused with 409 and the list of referrers while lineage depends on it.
          */
         delete: operations["deleteExperiment"];
         options?: never;
         head?: never;
         /**
-         * Change a experiment
+         * Change an experiment
          * @description Only the fields sent are changed. Send `If-Match` with the ETag you read so that a concurrent change is refused (412) instead of overwritten.
          */
         patch: operations["updateExperiment"];
@@ -153,7 +153,7 @@ export interface paths {
         get: operations["listExecutables"];
         put?: never;
         /**
-         * Create a executable
+         * Create an executable
          * @description Send an `id` of your own to make the create idempotent: a retry with the same content answers 200 with the stored entity, different content 409.
          */
         post: operations["createExecutable"];
@@ -170,19 +170,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a executable */
+        /** Read an executable */
         get: operations["getExecutable"];
         put?: never;
         post?: never;
         /**
-         * Delete a executable
+         * Delete an executable
          * @description Refused with 409 and the list of referrers while lineage depends on it.
          */
         delete: operations["deleteExecutable"];
         options?: never;
         head?: never;
         /**
-         * Change a executable
+         * Change an executable
          * @description Only the fields sent are changed. Send `If-Match` with the ETag you read so that a concurrent change is refused (412) instead of overwritten.
          */
         patch: operations["updateExecutable"];
@@ -199,7 +199,7 @@ export interface paths {
         get: operations["listExecutions"];
         put?: never;
         /**
-         * Create a execution
+         * Create an execution
          * @description Send an `id` of your own to make the create idempotent: a retry with the same content answers 200 with the stored entity, different content 409.
          */
         post: operations["createExecution"];
@@ -216,19 +216,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a execution */
+        /** Read an execution */
         get: operations["getExecution"];
         put?: never;
         post?: never;
         /**
-         * Delete a execution
+         * Delete an execution
          * @description Refused with 409 and the list of referrers while lineage depends on it.
          */
         delete: operations["deleteExecution"];
         options?: never;
         head?: never;
         /**
-         * Change a execution
+         * Change an execution
          * @description Only the fields sent are changed. Send `If-Match` with the ETag you read so that a concurrent change is refused (412) instead of overwritten.
          */
         patch: operations["updateExecution"];
@@ -245,7 +245,7 @@ export interface paths {
         get: operations["listArtifacts"];
         put?: never;
         /**
-         * Create a artifact
+         * Create an artifact
          * @description Send an `id` of your own to make the create idempotent: a retry with the same content answers 200 with the stored entity, different content 409.
          */
         post: operations["createArtifact"];
@@ -262,19 +262,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read a artifact */
+        /** Read an artifact */
         get: operations["getArtifact"];
         put?: never;
         post?: never;
         /**
-         * Delete a artifact
+         * Delete an artifact
          * @description Refused with 409 and the list of referrers while lineage depends on it.
          */
         delete: operations["deleteArtifact"];
         options?: never;
         head?: never;
         /**
-         * Change a artifact
+         * Change an artifact
          * @description Only the fields sent are changed. Send `If-Match` with the ETag you read so that a concurrent change is refused (412) instead of overwritten.
          */
         patch: operations["updateArtifact"];
@@ -387,6 +387,598 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/dag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The DAG of a run */
+        get: operations["getRunDag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upstream or downstream lineage of an artifact */
+        get: operations["getArtifactLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upstream or downstream lineage of an execution */
+        get: operations["getExecutionLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything derived from an artifact, with the connecting paths */
+        get: operations["getArtifactImpact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/flag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Mark an artifact as bad; everything downstream is affected */
+        put: operations["flagArtifact"];
+        post?: never;
+        /** Clear an artifact's flag */
+        delete: operations["unflagArtifact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Flagged artifacts with the artifacts they affect */
+        get: operations["listFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Two artifacts of one kind, field by field */
+        get: operations["compareArtifacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What differs in the lineage of two artifacts, root cause first */
+        get: operations["diffArtifactLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cache/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The latest successful execution that did this work, with its outputs */
+        post: operations["lookupCache"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{execution_id}/cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Another successful execution that did the same work */
+        get: operations["lookupExecutionCache"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/reuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per executable: repeated work and outputs that could have been reused */
+        get: operations["getReuseReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs with their triggers and outcomes */
+        get: operations["getExperimentHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{pipeline_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs of a pipeline with their triggers and outcomes */
+        get: operations["getPipelineHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/recipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How to rebuild an artifact, and what is missing */
+        get: operations["getArtifactRecipe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every run of an experiment with its executions and artifacts, equal ones merged */
+        get: operations["getExperimentTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive one OpenLineage RunEvent, JobEvent or DatasetEvent
+         * @description Validated against the OpenLineage 2-0-2 JSON Schema. Events may arrive late, twice or out of order: the stored result is the same.
+         */
+        post: operations["receiveOpenLineageEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a list of OpenLineage events
+         * @description A JSON array of events (or {"events": [...]}). Every event is validated first; if any is invalid nothing is stored and each problem names its event's index.
+         */
+        post: operations["receiveOpenLineageBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/argo/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an Argo Workflow as a run
+         * @description The body is a Workflow object as `GET /api/v1/workflows/{namespace}/{name}` of the Argo Server returns it. Importing the same workflow again updates the same run.
+         */
+        post: operations["importArgoWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Enabled plugins, their calls and last errors */
+        get: operations["listPlugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an artifact (kind attributes at top level) */
+        get: operations["thesisGetArtifactsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/executions/{execution}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The artifacts an execution wrote */
+        get: operations["thesisGetArtifactsByExecution"];
+        put?: never;
+        /** Add an output artifact to an execution */
+        post: operations["thesisAddArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/executions/{execution}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an execution with its executable and artifacts */
+        get: operations["thesisGetExecutionById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/executions/{executionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change an execution (the fields sent replace the stored ones) */
+        put: operations["thesisUpdateExecutionById"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/{run}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The artifacts a run read and wrote, and its trigger event */
+        get: operations["thesisGetArtifactsByRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/{run}/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's executions in the order they started */
+        get: operations["thesisGetExecutionsByRun"];
+        put?: never;
+        /** Add an execution to a run */
+        post: operations["thesisAddExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/{run}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a run */
+        get: operations["thesisGetRunById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/runs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a run (the fields sent replace the stored ones) */
+        put: operations["thesisUpdateRunById"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/run/{run}/workflow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's executions as a DAG rooted at its first execution (FR3) */
+        get: operations["thesisGetWorkflowByRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every experiment with its runs */
+        get: operations["thesisGetExperiments"];
+        put?: never;
+        /** Create an experiment */
+        post: operations["thesisAddExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/{experiment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an experiment */
+        get: operations["thesisGetExperimentById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/{experimentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change an experiment (the fields sent replace the stored ones) */
+        put: operations["thesisUpdateExperimentById"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/{experiment}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An experiment's runs, oldest first */
+        get: operations["thesisGetRunsByExperiment"];
+        put?: never;
+        /** Add a run to an experiment */
+        post: operations["thesisAddRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/{experiment}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The artifacts of an experiment's runs */
+        get: operations["thesisGetArtifactsByExperiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/metadata/experiments/{experiment}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every run of an experiment by execution type, equal artifacts merged (FR10) */
+        get: operations["thesisGetTraceByExperiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -425,6 +1017,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AffectedArtifact
+         * @description ``path``: the node ids from the root to this artifact, executions in between (every
+         *     execution is in ``Impact.executions``).
+         */
+        AffectedArtifact: {
+            artifact: components["schemas"]["Node"];
+            /** Depth */
+            depth: number;
+            /** Path */
+            path: string[];
+        };
+        /** AlignedStep */
+        AlignedStep: {
+            /** Kind */
+            kind: string;
+            /** Executable */
+            executable: string;
+            /** Level */
+            level: number;
+            /** Artifactexecution */
+            artifactExecution: string | null;
+            /** Againstexecution */
+            againstExecution: string | null;
+        };
         /** Artifact */
         Artifact: {
             /**
@@ -514,6 +1131,105 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** CacheHit */
+        CacheHit: {
+            /** Fingerprint */
+            fingerprint: string;
+            execution: components["schemas"]["Node"];
+            /** Outputs */
+            outputs: components["schemas"]["Node"][];
+        };
+        /** CacheLookup */
+        CacheLookup: {
+            executable: components["schemas"]["ExecutableSpec"];
+            /** Kind */
+            kind: string;
+            /** Configuration */
+            configuration?: {
+                [key: string]: unknown;
+            };
+            /** Inputartifacts */
+            inputArtifacts?: string[];
+        };
+        /** Change */
+        Change: {
+            /** Field */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
+        /** Comparison */
+        Comparison: {
+            /** Kind */
+            kind: string;
+            a: components["schemas"]["Node"];
+            b: components["schemas"]["Node"];
+            /** Equal */
+            equal: boolean;
+            /** Differences */
+            differences: number;
+            /** Fields */
+            fields: components["schemas"]["FieldComparison"][];
+        };
+        /**
+         * Difference
+         * @description One thing that differs between the lineage of ``artifact`` and of ``against``:
+         *     ``before`` is the value in the lineage of ``against``, ``after`` in that of ``artifact``.
+         *     ``derived`` marks a difference explained by a difference further upstream.
+         */
+        Difference: {
+            /**
+             * Category
+             * @enum {string}
+             */
+            category: "input" | "executable" | "configuration" | "runConfiguration" | "trigger" | "step";
+            step: components["schemas"]["StepRef"] | null;
+            /** Subject */
+            subject: string;
+            /** Beforeid */
+            beforeId?: string | null;
+            /** Afterid */
+            afterId?: string | null;
+            /** Changes */
+            changes: components["schemas"]["Change"][];
+            /**
+             * Derived
+             * @default false
+             */
+            derived: boolean;
+            /** Summary */
+            summary: string;
+        };
+        /**
+         * Edge
+         * @description ``input``: artifact -> execution; ``output``: execution -> artifact; ``successor``:
+         *     execution -> execution; ``reference``: artifact -> the artifact that refers to it (a
+         *     metric); ``trigger``: event -> run; ``contains``: run -> execution; ``derived``:
+         *     artifact -> artifact through ``execution`` (trace).
+         */
+        Edge: {
+            /**
+             * Source
+             * Format: uuid
+             */
+            source: string;
+            /**
+             * Target
+             * Format: uuid
+             */
+            target: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "input" | "output" | "successor" | "reference" | "trigger" | "contains" | "derived";
+            /** Execution */
+            execution?: string | null;
+            /** Run */
+            run?: string | null;
+        };
         /** Executable */
         Executable: {
             /**
@@ -562,6 +1278,32 @@ export interface components {
             annotations?: {
                 [key: string]: string;
             };
+        };
+        /** ExecutableRef */
+        ExecutableRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Uri */
+            uri?: string | null;
+        };
+        /** ExecutableSpec */
+        ExecutableSpec: {
+            /** Name */
+            name: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: string;
+            /** Uri */
+            uri?: string | null;
         };
         /** ExecutableUpdate */
         ExecutableUpdate: {
@@ -716,6 +1458,8 @@ export interface components {
             annotations?: {
                 [key: string]: string;
             } | null;
+            /** Reusedfrom */
+            reusedFrom?: string | null;
         };
         /** Experiment */
         Experiment: {
@@ -769,10 +1513,107 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
+        /** FieldComparison */
+        FieldComparison: {
+            /** Field */
+            field: string;
+            /** A */
+            a?: unknown;
+            /** B */
+            b?: unknown;
+            /** Equal */
+            equal: boolean;
+        };
+        /** Flag */
+        Flag: {
+            artifact: components["schemas"]["Node"];
+            /** Reason */
+            reason: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /** Affected */
+            affected: components["schemas"]["AffectedArtifact"][];
+        };
+        /** FlagCreate */
+        FlagCreate: {
+            /** Reason */
+            reason: string;
+        };
+        /** FlagList */
+        FlagList: {
+            /** Items */
+            items: components["schemas"]["Flag"][];
+        };
+        /** FlagMark */
+        FlagMark: {
+            /**
+             * Artifact
+             * Format: uuid
+             */
+            artifact: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+        };
+        /** Gap */
+        Gap: {
+            /** Step */
+            step: number | null;
+            /** What */
+            what: string;
             /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+            detail: string;
+            /** Blocking */
+            blocking: boolean;
+        };
+        /** History */
+        History: {
+            subject: components["schemas"]["Node"];
+            /** Runs */
+            runs: components["schemas"]["RunHistory"][];
+            lastDeploy: components["schemas"]["RunHistory"] | null;
+            /** Runssincelastdeploy */
+            runsSinceLastDeploy: number;
+            /** Sincelastdeploy */
+            sinceLastDeploy: boolean;
+            /** Countsbycause */
+            countsByCause: {
+                [key: string]: number;
+            };
+            /** Countsbystatus */
+            countsByStatus: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * Impact
+         * @description Everything derived from ``root``: what must go if it goes (FR4), what is suspect if it
+         *     is bad (FR5).
+         */
+        Impact: {
+            root: components["schemas"]["Node"];
+            flag: components["schemas"]["FlagMark"] | null;
+            /** Truncated */
+            truncated: boolean;
+            /** Artifacts */
+            artifacts: components["schemas"]["AffectedArtifact"][];
+            /** Executions */
+            executions: components["schemas"]["Node"][];
+            /** Deployments */
+            deployments: components["schemas"]["Node"][];
+            /** Runs */
+            runs: string[];
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
         };
         /** Kind */
         Kind: {
@@ -807,6 +1648,106 @@ export interface components {
             schema?: {
                 [key: string]: unknown;
             };
+        };
+        /** LineageDiff */
+        LineageDiff: {
+            artifact: components["schemas"]["Node"];
+            against: components["schemas"]["Node"];
+            /** Differences */
+            differences: components["schemas"]["Difference"][];
+            /** Steps */
+            steps: components["schemas"]["AlignedStep"][];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /** LineageGraph */
+        LineageGraph: {
+            /**
+             * Root
+             * Format: uuid
+             */
+            root: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "upstream" | "downstream";
+            /** Depth */
+            depth: number;
+            /** Mergeequal */
+            mergeEqual: boolean;
+            /** Truncated */
+            truncated: boolean;
+            /** Nodes */
+            nodes: components["schemas"]["Node"][];
+            /** Edges */
+            edges: components["schemas"]["Edge"][];
+        };
+        /**
+         * Node
+         * @description An artifact, execution, run or trigger event in a graph.
+         *
+         *     Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
+         *     node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
+         *     ``affectedBy`` the flagged artifacts upstream of it.
+         */
+        Node: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "artifact" | "execution" | "run" | "event" | "experiment" | "pipeline";
+            /** Name */
+            name: string;
+            /** Depth */
+            depth?: number | null;
+            /** Kind */
+            kind?: string | null;
+            /** Version */
+            version?: string | null;
+            /** Uri */
+            uri?: string | null;
+            /** Fingerprint */
+            fingerprint?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Createtime */
+            createTime?: string | null;
+            /** Starttime */
+            startTime?: string | null;
+            /** Endtime */
+            endTime?: string | null;
+            /** Attributes */
+            attributes?: {
+                [key: string]: unknown;
+            } | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+            /** Configuration */
+            configuration?: {
+                [key: string]: unknown;
+            } | null;
+            executable?: components["schemas"]["ExecutableRef"] | null;
+            /** Run */
+            run?: string | null;
+            /** Experiment */
+            experiment?: string | null;
+            /** Event */
+            event?: string | null;
+            /** Artifacts */
+            artifacts?: string[] | null;
+            /** Runs */
+            runs?: string[] | null;
+            flagged?: components["schemas"]["FlagMark"] | null;
+            /** Affectedby */
+            affectedBy?: string[] | null;
         };
         /** Page[Artifact] */
         Page_Artifact_: {
@@ -926,6 +1867,84 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
+        /** Recipe */
+        Recipe: {
+            artifact: components["schemas"]["Node"];
+            /** Steps */
+            steps: components["schemas"]["RecipeStep"][];
+            /** Complete */
+            complete: boolean;
+            /** Gaps */
+            gaps: components["schemas"]["Gap"][];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /** RecipeArtifact */
+        RecipeArtifact: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Uri */
+            uri: string | null;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Producedbystep */
+            producedByStep?: number | null;
+        };
+        /** RecipeStep */
+        RecipeStep: {
+            /** Order */
+            order: number;
+            execution: components["schemas"]["Node"];
+            executable: components["schemas"]["ExecutableRef"];
+            /** Sourcehash */
+            sourceHash: string | null;
+            /** Command */
+            command: string | null;
+            /** Configuration */
+            configuration: {
+                [key: string]: unknown;
+            };
+            /** Runconfiguration */
+            runConfiguration: {
+                [key: string]: unknown;
+            };
+            /** Inputs */
+            inputs: components["schemas"]["RecipeArtifact"][];
+            /** Outputs */
+            outputs: components["schemas"]["RecipeArtifact"][];
+        };
+        /** ReuseReport */
+        ReuseReport: {
+            /** Items */
+            items: components["schemas"]["ReuseRow"][];
+            /** Totals */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** ReuseRow */
+        ReuseRow: {
+            executable: components["schemas"]["ExecutableRef"];
+            /** Executions */
+            executions: number;
+            /** Successful */
+            successful: number;
+            /** Distinctwork */
+            distinctWork: number;
+            /** Repeats */
+            repeats: number;
+            /** Reusable */
+            reusable: number;
+            /** Reused */
+            reused: number;
+        };
         /** Run */
         Run: {
             /**
@@ -1004,6 +2023,39 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** RunDag */
+        RunDag: {
+            run: components["schemas"]["Node"];
+            /** Nodes */
+            nodes: components["schemas"]["Node"][];
+            /** Edges */
+            edges: components["schemas"]["Edge"][];
+        };
+        /** RunHistory */
+        RunHistory: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /** Endtime */
+            endTime: string | null;
+            trigger: components["schemas"]["Trigger"] | null;
+            /** Executions */
+            executions: number;
+            firstFailed: components["schemas"]["Node"] | null;
+            /** Deployed */
+            deployed: boolean;
+        };
         /** RunUpdate */
         RunUpdate: {
             /** Name */
@@ -1034,18 +2086,336 @@ export interface components {
          * @enum {string}
          */
         Status: "RUNNING" | "SUCCESS" | "FAILED";
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
+        /** StepRef */
+        StepRef: {
+            /** Kind */
+            kind: string;
+            /** Executable */
+            executable: string;
+            /** Level */
+            level: number;
+        };
+        /**
+         * ThesisArtifact
+         * @description An artifact; the attributes of its kind (``type``, ``framework``, ``hyperParameters``,
+         *     ``reference``, ``value``, ``cause``, ...) are further fields at top level.
+         */
+        ThesisArtifact: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /**
+             * Kind
+             * @description dataset, model, metrics, event or a registered kind
+             * @default artifact
+             */
+            kind: string;
+            /** Description */
+            description?: string | null;
+            /** Createtime */
+            createTime?: string | null;
+            /** Uri */
+            uri?: string | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ThesisExecutable */
+        ThesisExecutable: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Description */
+            description?: string | null;
+            /** Createtime */
+            createTime?: string | null;
+            /** Uri */
+            uri?: string | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ThesisExecution
+         * @description An execution; answered ``successors`` carry only id, name, version, kind and status.
+         */
+        ThesisExecution: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Kind */
+            kind: string;
+            executable?: components["schemas"]["ThesisExecutable"] | null;
+            /** Starttime */
+            startTime?: string | null;
+            /** Endtime */
+            endTime?: string | null;
+            /** Status */
+            status?: ("RUNNING" | "SUCCESS" | "FAILED") | null;
+            /** Uri */
+            uri?: string | null;
+            /** Inputartifacts */
+            inputArtifacts?: components["schemas"]["ThesisArtifact"][] | null;
+            /** Outputartifacts */
+            outputArtifacts?: components["schemas"]["ThesisArtifact"][] | null;
+            /** Configuration */
+            configuration?: {
+                [key: string]: unknown;
+            } | null;
+            /** Successors */
+            successors?: components["schemas"]["ThesisExecution"][] | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ThesisExperiment */
+        ThesisExperiment: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Createtime */
+            createTime?: string | null;
+            /** Runs */
+            runs?: components["schemas"]["ThesisRun"][] | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ThesisPipeline */
+        ThesisPipeline: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Createtime */
+            createTime?: string | null;
+            /** Executables */
+            executables?: components["schemas"]["ThesisExecutable"][] | null;
+            /** Uri */
+            uri?: string | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ThesisRun */
+        ThesisRun: {
+            /** Id */
+            id?: string | null;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Createtime */
+            createTime?: string | null;
+            /** Status */
+            status?: ("RUNNING" | "SUCCESS" | "FAILED") | null;
+            /** Uri */
+            uri?: string | null;
+            /** Executions */
+            executions?: components["schemas"]["ThesisExecution"][] | null;
+            event?: components["schemas"]["ThesisArtifact"] | null;
+            pipeline?: components["schemas"]["ThesisPipeline"] | null;
+            /** Configuration */
+            configuration?: {
+                [key: string]: unknown;
+            } | null;
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            } | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ThesisTrace */
+        ThesisTrace: {
+            /** Id */
+            id: string;
+            /** Experimentid */
+            experimentId: string;
+            /** Executiontypes */
+            executionTypes: components["schemas"]["ThesisTraceExecutionType"][];
+        };
+        /** ThesisTraceArtifact */
+        ThesisTraceArtifact: {
+            /** Artifactid */
+            artifactId: string;
+            /** Name */
+            name: string;
+            /** Runids */
+            runIds: string[];
+        };
+        /** ThesisTraceExecutionType */
+        ThesisTraceExecutionType: {
+            /** Executionid */
+            executionId: string;
+            /** Name */
+            name: string;
+            /** Order */
+            order: number;
+            /** Artifacts */
+            artifacts: components["schemas"]["ThesisTraceArtifact"][];
+        };
+        /** ThesisWorkflow */
+        ThesisWorkflow: {
+            /** Id */
+            id: string;
+            /** Runid */
+            runId: string;
+            root: components["schemas"]["ThesisWorkflowNode"] | null;
+        };
+        /** ThesisWorkflowNode */
+        ThesisWorkflowNode: {
+            /** Nodeid */
+            nodeId: string;
+            /** Children */
+            children: components["schemas"]["ThesisWorkflowNode"][];
+        };
+        /**
+         * Trace
+         * @description ``runs`` in time order; ``artifacts`` merged across runs (node ids are what
+         *     ``TraceExecution.inputs``/``outputs`` and ``edges`` name).
+         */
+        Trace: {
+            experiment: components["schemas"]["Node"];
+            /** Runs */
+            runs: components["schemas"]["TraceRun"][];
+            /** Artifacts */
+            artifacts: components["schemas"]["Node"][];
+            /** Edges */
+            edges: components["schemas"]["Edge"][];
+            /** Truncated */
+            truncated: boolean;
+        };
+        /** TraceExecution */
+        TraceExecution: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Status */
+            status: string;
+            executable: components["schemas"]["ExecutableRef"];
+            /** Starttime */
+            startTime: string | null;
+            /** Endtime */
+            endTime: string | null;
+            /** Inputs */
+            inputs: string[];
+            /** Outputs */
+            outputs: string[];
+        };
+        /** TraceRun */
+        TraceRun: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /** Endtime */
+            endTime: string | null;
+            trigger: components["schemas"]["Trigger"] | null;
+            /** Executions */
+            executions: components["schemas"]["TraceExecution"][];
+            /** Artifacts */
+            artifacts: string[];
+        };
+        /** Trigger */
+        Trigger: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Cause */
+            cause: string | null;
+            /** Attributes */
+            attributes: {
+                [key: string]: unknown;
+            };
+            /** Annotations */
+            annotations: {
+                [key: string]: string;
+            };
+        };
+        /** FieldError */
+        FieldError: {
+            /** Pointer */
+            pointer: string;
+            /** Detail */
+            detail: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Problem
+         * @description An RFC 9457 problem: what went wrong, and for invalid input, which fields.
+         */
+        Problem: {
+            /** Type */
             type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+            /** Title */
+            title: string;
+            /** Status */
+            status: number;
+            /** Detail */
+            detail: string;
+            /**
+             * Instance
+             * @default null
+             */
+            instance: string | null;
+            /**
+             * Errors
+             * @default null
+             */
+            errors: components["schemas"]["FieldError"][] | null;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -1084,13 +2454,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Experiment_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1124,13 +2503,22 @@ export interface operations {
                     "application/json": components["schemas"]["Experiment"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1156,13 +2544,22 @@ export interface operations {
                     "application/json": components["schemas"]["Experiment"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1186,13 +2583,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1225,13 +2631,22 @@ export interface operations {
                     "application/json": components["schemas"]["Experiment"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1264,13 +2679,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Run_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1304,13 +2728,22 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1336,13 +2769,22 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1366,13 +2808,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1405,13 +2856,22 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1444,13 +2904,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Pipeline_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1484,13 +2953,22 @@ export interface operations {
                     "application/json": components["schemas"]["Pipeline"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1516,13 +2994,22 @@ export interface operations {
                     "application/json": components["schemas"]["Pipeline"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1546,13 +3033,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1585,13 +3081,22 @@ export interface operations {
                     "application/json": components["schemas"]["Pipeline"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1624,13 +3129,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Executable_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1664,13 +3178,22 @@ export interface operations {
                     "application/json": components["schemas"]["Executable"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1696,13 +3219,22 @@ export interface operations {
                     "application/json": components["schemas"]["Executable"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1726,13 +3258,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1765,13 +3306,22 @@ export interface operations {
                     "application/json": components["schemas"]["Executable"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1804,13 +3354,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Execution_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1844,13 +3403,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1876,13 +3444,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1906,13 +3483,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1945,13 +3531,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1984,13 +3579,22 @@ export interface operations {
                     "application/json": components["schemas"]["Page_Artifact_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2024,13 +3628,22 @@ export interface operations {
                     "application/json": components["schemas"]["Artifact"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2056,13 +3669,22 @@ export interface operations {
                     "application/json": components["schemas"]["Artifact"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2086,13 +3708,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2125,13 +3756,22 @@ export interface operations {
                     "application/json": components["schemas"]["Artifact"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2161,13 +3801,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2197,13 +3846,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2233,13 +3891,22 @@ export interface operations {
                     "application/json": components["schemas"]["Execution"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2264,13 +3931,22 @@ export interface operations {
                     "application/json": components["schemas"]["Kind"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2304,13 +3980,22 @@ export interface operations {
                     "application/json": components["schemas"]["Kind"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2335,13 +4020,22 @@ export interface operations {
                     "application/json": components["schemas"]["Kind"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2367,13 +4061,22 @@ export interface operations {
                     "application/json": components["schemas"]["Kind"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2397,13 +4100,1603 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Invalid input: the failing fields are in `errors` */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRunDag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunDag"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArtifactLineage: {
+        parameters: {
+            query?: {
+                direction?: "upstream" | "downstream";
+                /** @description at most this many steps (executions or references) from the start; 1..10000. `truncated` says whether the limit cut anything off */
+                depth?: number;
+                /** @description equal artifacts (same fingerprint) are one node */
+                mergeEqual?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageGraph"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExecutionLineage: {
+        parameters: {
+            query?: {
+                direction?: "upstream" | "downstream";
+                /** @description at most this many steps (executions or references) from the start; 1..10000. `truncated` says whether the limit cut anything off */
+                depth?: number;
+                /** @description equal artifacts (same fingerprint) are one node */
+                mergeEqual?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageGraph"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArtifactImpact: {
+        parameters: {
+            query?: {
+                /** @description at most this many steps (executions or references) from the start; 1..10000. `truncated` says whether the limit cut anything off */
+                depth?: number;
+                /** @description equal artifacts (same fingerprint) are one node */
+                mergeEqual?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Impact"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    flagArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlagCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Flag"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unflagArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFlags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagList"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareArtifacts: {
+        parameters: {
+            query: {
+                a: string;
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffArtifactLineage: {
+        parameters: {
+            query?: {
+                /** @description default: the previous artifact with the same name and kind */
+                against?: string | null;
+                /** @description at most this many steps (executions or references) from the start; 1..10000. `truncated` says whether the limit cut anything off */
+                depth?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageDiff"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookupCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CacheLookup"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheHit"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookupExecutionCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheHit"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReuseReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReuseReport"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExperimentHistory: {
+        parameters: {
+            query?: {
+                /** @description only the runs after the last successful deployment */
+                sinceLastDeploy?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPipelineHistory: {
+        parameters: {
+            query?: {
+                /** @description only the runs after the last successful deployment */
+                sinceLastDeploy?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                pipeline_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArtifactRecipe: {
+        parameters: {
+            query?: {
+                format?: "json" | "sh";
+                /** @description at most this many steps (executions or references) from the start; 1..10000. `truncated` says whether the limit cut anything off */
+                depth?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recipe"];
+                    "text/x-shellscript": unknown;
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExperimentTrace: {
+        parameters: {
+            query?: {
+                /** @description the newest this many runs */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the entity's id */
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trace"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveOpenLineageEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveOpenLineageBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importArgoWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPlugins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetArtifactsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                artifact: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisArtifact"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetArtifactsByExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisArtifact"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisAddArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisArtifact"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisArtifact"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetExecutionById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                execution: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExecution"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisUpdateExecutionById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisExecution"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExecution"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetArtifactsByRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisArtifact"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetExecutionsByRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExecution"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisAddExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisExecution"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExecution"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetRunById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisRun"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisUpdateRunById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisRun"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisRun"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetWorkflowByRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisWorkflow"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetExperiments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExperiment"][];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisAddExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisExperiment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExperiment"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetExperimentById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExperiment"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisUpdateExperimentById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experimentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisExperiment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisExperiment"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetRunsByExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisRun"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisAddRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThesisRun"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisRun"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetArtifactsByExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisArtifact"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    thesisGetTraceByExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThesisTrace"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2428,6 +5721,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     readyz: {
@@ -2446,6 +5748,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
