@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modeltrail.cli import entities, kinds, server  # noqa: F401 - registers commands
+from modeltrail.cli import entities, kinds, portability, server, tokens  # noqa: F401 - registers commands
 from modeltrail.cli.common import app
 
 

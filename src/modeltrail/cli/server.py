@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -37,22 +36,41 @@ def server(
     ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    log_format: Annotated[str, typer.Option(help="json (one object a line) or text")] = "json",
+    auth: Annotated[
+        bool | None,
+        typer.Option("--auth/--no-auth", help="Require API tokens. Default: on unless listening "
+                     "on loopback with no admin token configured.", show_default=False),
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option("--admin-token", envvar="MODELTRAIL_ADMIN_TOKEN", show_default=False,
+                     help="A token with the admin role (required when access control is on)."),
+    ] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
     import uvicorn
 
     from modeltrail.server.app import create_app
+    from modeltrail.server.auth import AuthSettings
+    from modeltrail.server.observability import configure_logging
     from modeltrail.services.metadata import Metadata
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level, fmt=log_format)
+    try:
+        auth_settings = AuthSettings.decide(host, auth=auth, admin_token=admin_token)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     try:
         metadata = Metadata.open(database_url, strict_kinds=strict_kinds)
     except SchemaOutdated as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
-                  f"on http://{host}:{port}")
-    uvicorn.run(create_app(metadata), host=host, port=port, log_level=log_level, access_log=False)
+                  f"on http://{host}:{port} (access control {'on' if auth_settings.enabled else 'off'})")
+    uvicorn.run(create_app(metadata, auth_settings=auth_settings), host=host, port=port,
+                log_level=log_level, access_log=False, log_config=None)
 
 
 db = typer.Typer(help="Create, inspect and migrate a database.", no_args_is_help=True)

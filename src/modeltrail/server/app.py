@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from modeltrail import __version__
-from modeltrail.server import problems
+from modeltrail.server import auth, observability, problems
 from modeltrail.server.routers import edges, entities, health, kinds
 from modeltrail.services.metadata import Metadata
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(metadata: Metadata) -> FastAPI:
+def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="modeltrail",
         version=__version__,
@@ -20,13 +20,16 @@ def create_app(metadata: Metadata) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(auth.authorize)],
     )
     app.state.metadata = metadata
+    app.state.auth = auth_settings or auth.AuthSettings()
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*entities.routers(), edges.router, kinds.router]:
+    for router in [*entities.routers(), edges.router, kinds.router, auth.router, auth.whoami_router]:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    observability.install(app)
     return app

@@ -203,3 +203,20 @@ class FlagRow(Base):
     )
     reason: Mapped[str] = mapped_column(Text)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API token: only its SHA-256 is kept, the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(256))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so that a person can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    # Global role (reader, writer, admin) or NULL for a token scoped to experiments only.
+    role: Mapped[str | None] = mapped_column(String(16))
+    # {experiment id: role} grants on single experiments.
+    experiments: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoke_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
