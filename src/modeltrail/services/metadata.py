@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Unavailable
+from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
@@ -68,6 +68,22 @@ ENTITIES: dict[str, EntityType] = {
 }
 
 
+class WriteRace(Conflict):
+    """A unique key was taken by a concurrent transaction; retrying resolves it."""
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Whether an error means the database is gone or busy (503), not that the query is bad."""
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
+        text = str(exc.orig).lower()
+        return any(w in text for w in ("locked", "busy", "unable to open", "disk i/o"))
+    return True
+
+
 class Hooks(Protocol):
     """What the plugin component offers the services (see ``modeltrail.plugins``)."""
 
@@ -106,15 +122,28 @@ class Metadata:
         try:
             with self.db.session() as session:
                 yield session
+        except IntegrityError as exc:
+            # Two transactions inserted the same key at once (e.g. an idempotent create sent
+            # twice concurrently): the loser is told, and ``call`` retries it once.
+            raise WriteRace("the write conflicts with a concurrent write; send it again") from exc
+        except DataError as exc:
+            # A value the database cannot hold that validation let through: the client's input.
+            raise InvalidInput("a value in the request cannot be stored by the database") from exc
         except (OperationalError, DBAPIError) as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
+            if _unreachable(exc):
                 raise Unavailable("the database cannot be reached; try again shortly") from exc
             raise
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a services function in one transaction."""
-        with self.session() as session:
-            return fn(session, *args, **kwargs)
+        """Run a services function in one transaction (retried once after a write race)."""
+        for attempt in range(3):
+            try:
+                with self.session() as session:
+                    return fn(session, *args, **kwargs)
+            except WriteRace:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ uniform entity operations
 
@@ -122,8 +151,7 @@ class Metadata:
         etype = ENTITIES[entity]
         data = self._enrich(entity, "create", data)
         extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
-        with self.session() as session:
-            result, created = etype.create(session, data, **extra)
+        result, created = self.call(etype.create, data, **extra)
         if created:
             self._stored(entity, "create", result)
         return result, created
