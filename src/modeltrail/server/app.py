@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from modeltrail import __version__
-from modeltrail.server import auth, observability, problems
+from modeltrail.server import auth, observability, problem_docs, problems
 from modeltrail.server.routers import edges, entities, health, kinds
 from modeltrail.services.metadata import Metadata
 
@@ -32,4 +32,5 @@ def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = 
     app.include_router(api)
     app.include_router(health.router)
     observability.install(app)
+    problem_docs.install(app)
     return app
