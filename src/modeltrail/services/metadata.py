@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable
@@ -122,9 +123,10 @@ class Metadata:
         try:
             with self.db.session() as session:
                 yield session
-        except IntegrityError as exc:
-            # Two transactions inserted the same key at once (e.g. an idempotent create sent
-            # twice concurrently): the loser is told, and ``call`` retries it once.
+        except (IntegrityError, StaleDataError) as exc:
+            # Two transactions wrote the same key or the same revision at once (an idempotent
+            # create sent twice concurrently, two PATCHes of one entity): ``call`` retries the
+            # loser on fresh data, where If-Match and idempotency decide as if in sequence.
             raise WriteRace("the write conflicts with a concurrent write; send it again") from exc
         except DataError as exc:
             # A value the database cannot hold that validation let through: the client's input.

@@ -26,7 +26,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -76,6 +76,12 @@ class Entity:
     annotations: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
     # Incremented on every update; served as the ETag that If-Match checks.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # UPDATE ... WHERE revision = <read>: a concurrent writer that read the same revision
+        # updates nothing (StaleDataError) instead of overwriting, so no change is lost.
+        return {"version_id_col": cls.__table__.c.revision, "version_id_generator": False}
 
 
 class ExperimentRow(Entity, Base):
