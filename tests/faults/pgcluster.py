@@ -45,7 +45,7 @@ class PrivateCluster:
 
     def start(self) -> None:
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
-                "-c max_connections=100")
+                "-c max_connections=200")
         self._run(BIN / "pg_ctl", "-D", self.data, "-l", self.root / "pg.log", "-o", opts, "-w", "-t",
                   "60", "start")
 
