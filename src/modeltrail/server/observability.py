@@ -157,7 +157,7 @@ class OperationsMiddleware:
 
             await self.app(scope, limited_receive, send_with_id)
         finally:
-            self._record(scope, status, time.perf_counter() - start)
+            self._record(scope, status, time.perf_counter() - start, rid)
             request_id_var.reset(token)
 
     @staticmethod
@@ -177,7 +177,7 @@ class OperationsMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    def _record(scope: Scope, status: int, seconds: float) -> None:
+    def _record(scope: Scope, status: int, seconds: float, rid: str) -> None:
         route = _route_label(scope)
         method = scope.get("method", "")
         REQUESTS.labels(method, route, str(status)).inc()
