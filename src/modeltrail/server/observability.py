@@ -193,6 +193,7 @@ class OperationsMiddleware:
             status,
             extra={
                 "fields": {
+                    "requestId": rid,
                     "method": method,
                     "path": scope.get("path", ""),
                     "route": route,
