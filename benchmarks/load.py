@@ -40,7 +40,9 @@ def free_port() -> int:
 
 
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None
+    )
 
 
 NGINX_CONF = """
@@ -60,6 +62,9 @@ http {{
     least_conn;
 {servers}
     keepalive 64;
+    # Below uvicorn's 5 s keep-alive: nginx must never reuse a connection the server is closing
+    # (a POST on such a connection is answered 502 and, not being idempotent, not retried).
+    keepalive_timeout 4s;
   }}
   server {{
     listen 127.0.0.1:{port};
@@ -83,28 +88,61 @@ class Stack:
     def __init__(self, database_url: str, servers: int, workdir: Path) -> None:
         self.workdir = workdir
         self.procs: list[subprocess.Popen[bytes]] = []
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(
+            os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+        )
         # Create the schema once, before the servers race to do it.
-        subprocess.run([sys.executable, "-m", "modeltrail", "db", "upgrade", "--database-url", database_url],
-                       env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "modeltrail", "db", "upgrade", "--database-url", database_url],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self.ports = [free_port() for _ in range(servers)]
         for port in self.ports:
             log = (workdir / f"server-{port}.log").open("wb")
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "modeltrail", "server", "--port", str(port), "--database-url",
-                 database_url, "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "modeltrail",
+                        "server",
+                        "--port",
+                        str(port),
+                        "--database-url",
+                        database_url,
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for port in self.ports:
             self._wait(f"http://127.0.0.1:{port}/readyz")
         self.port = free_port()
         ngx = workdir / "nginx"
         ngx.mkdir()
         conf = ngx / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=ngx, port=self.port, servers="\n".join(
-            f"    server 127.0.0.1:{p};" for p in self.ports)))
+        conf.write_text(
+            NGINX_CONF.format(
+                dir=ngx,
+                port=self.port,
+                servers="\n".join(f"    server 127.0.0.1:{p};" for p in self.ports),
+            )
+        )
         binary = nginx_binary()
         assert binary, "nginx is not installed"
-        self.procs.append(subprocess.Popen([binary, "-c", str(conf), "-e", str(ngx / "error.log")],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        self.procs.append(
+            subprocess.Popen(
+                [binary, "-c", str(conf), "-e", str(ngx / "error.log")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self._wait(self.url + "/readyz")
 
@@ -134,7 +172,9 @@ class Result:
     requests: int = 0
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
-    acked: dict[str, list[str]] = field(default_factory=lambda: {"runs": [], "artifacts": [], "executions": []})
+    acked: dict[str, list[str]] = field(
+        default_factory=lambda: {"runs": [], "artifacts": [], "executions": []}
+    )
     error_samples: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -153,7 +193,9 @@ class Result:
         }
 
 
-async def _client(c: httpx.AsyncClient, experiment: str, executable: str, until: float, r: Result) -> None:
+async def _client(
+    c: httpx.AsyncClient, experiment: str, executable: str, until: float, r: Result
+) -> None:
     async def call(method: str, path: str, **kw: object) -> httpx.Response | None:
         start = time.perf_counter()
         try:
@@ -175,14 +217,35 @@ async def _client(c: httpx.AsyncClient, experiment: str, executable: str, until:
     while time.monotonic() < until:
         i += 1
         run_id, art_id, ex_id = (str(uuid.uuid4()) for _ in range(3))
-        if await call("POST", f"{API}/runs", json={"id": run_id, "experiment": experiment, "name": f"load-{i}"}):
+        if await call(
+            "POST",
+            f"{API}/runs",
+            json={"id": run_id, "experiment": experiment, "name": f"load-{i}"},
+        ):
             r.acked["runs"].append(run_id)
-        if await call("POST", f"{API}/artifacts", json={"id": art_id, "name": f"data-{i}", "kind": "dataset",
-                                                          "uri": f"s3://load/{art_id}"}):
+        if await call(
+            "POST",
+            f"{API}/artifacts",
+            json={
+                "id": art_id,
+                "name": f"data-{i}",
+                "kind": "dataset",
+                "uri": f"s3://load/{art_id}",
+            },
+        ):
             r.acked["artifacts"].append(art_id)
-        if await call("POST", f"{API}/executions", json={
-                "id": ex_id, "run": run_id, "executable": executable, "name": "step", "kind": "train",
-                "inputArtifacts": [art_id]}):
+        if await call(
+            "POST",
+            f"{API}/executions",
+            json={
+                "id": ex_id,
+                "run": run_id,
+                "executable": executable,
+                "name": "step",
+                "kind": "train",
+                "inputArtifacts": [art_id],
+            },
+        ):
             r.acked["executions"].append(ex_id)
         await call("GET", f"{API}/executions/{ex_id}")
         await call("GET", f"{API}/artifacts", params={"limit": 20, "filter": "kind:eq:dataset"})
@@ -196,7 +259,9 @@ async def _run_clients(url: str, clients: int, duration: float) -> Result:
         executable = (await c.post(f"{API}/executables", json={"name": "load-step"})).json()["id"]
         start = time.monotonic()
         until = start + duration
-        await asyncio.gather(*(_client(c, experiment, executable, until, r) for _ in range(clients)))
+        await asyncio.gather(
+            *(_client(c, experiment, executable, until, r) for _ in range(clients))
+        )
         r.seconds = time.monotonic() - start
     return r
 
@@ -209,15 +274,19 @@ def lost_writes(database_url: str, r: Result) -> dict[str, int]:
         for table, ids in r.acked.items():
             found = 0
             for k in range(0, len(ids), 1000):
-                chunk = ids[k:k + 1000]
-                found += conn.execute(text(f"SELECT count(*) FROM {table} WHERE CAST(id AS TEXT) = ANY(:ids)"),
-                                      {"ids": chunk}).scalar_one()
+                chunk = ids[k : k + 1000]
+                found += conn.execute(
+                    text(f"SELECT count(*) FROM {table} WHERE CAST(id AS TEXT) = ANY(:ids)"),
+                    {"ids": chunk},
+                ).scalar_one()
             lost[table] = len(ids) - found
     engine.dispose()
     return lost
 
 
-def run_load(database_url: str, *, servers: int, clients: int, duration: float) -> dict[str, object]:
+def run_load(
+    database_url: str, *, servers: int, clients: int, duration: float
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="modeltrail-load-") as tmp:
         stack = Stack(database_url, servers, Path(tmp))
         try:
@@ -235,7 +304,9 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=3)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--database-url", help="an empty PostgreSQL database (default: a private cluster)")
+    parser.add_argument(
+        "--database-url", help="an empty PostgreSQL database (default: a private cluster)"
+    )
     args = parser.parse_args()
     if not nginx_binary():
         sys.exit("nginx is not installed (apt-get install nginx)")
@@ -249,8 +320,12 @@ def main() -> None:
         cluster.start()
         url = cluster.url
     try:
-        print(json.dumps(run_load(url, servers=args.servers, clients=args.clients, duration=args.duration),
-                         indent=2))
+        print(
+            json.dumps(
+                run_load(url, servers=args.servers, clients=args.clients, duration=args.duration),
+                indent=2,
+            )
+        )
     finally:
         if cluster is not None:
             cluster.destroy()

@@ -16,8 +16,12 @@ from pgcluster import PrivateCluster, available  # noqa: E402
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install -y nginx)")
-@pytest.mark.skipif(not available(), reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+@pytest.mark.skipif(
+    nginx_binary() is None, reason="nginx is not installed (apt-get install -y nginx)"
+)
+@pytest.mark.skipif(
+    not available(), reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+)
 def test_servers_behind_nginx_lose_nothing_under_50_clients() -> None:
     cluster = PrivateCluster()
     cluster.start()

@@ -6,6 +6,7 @@ socket directory, and is stopped and removed by the test that started it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -37,26 +38,48 @@ class PrivateCluster:
         if os.geteuid() == 0:
             shutil.chown(root, "postgres")
             self.prefix = ["runuser", "-u", "postgres", "--"]
-        self._run(BIN / "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
+        self._run(
+            BIN / "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
 
     def _run(self, *args: object) -> None:
-        subprocess.run([*self.prefix, *map(str, args)], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*self.prefix, *map(str, args)], check=True, capture_output=True, timeout=120
+        )
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
-                "-c max_connections=200")
-        self._run(BIN / "pg_ctl", "-D", self.data, "-l", self.root / "pg.log", "-o", opts, "-w", "-t",
-                  "60", "start")
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            BIN / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.root / "pg.log",
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         deadline = time.monotonic() + 10
         while (self.data / "postmaster.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.1)

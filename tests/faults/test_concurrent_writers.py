@@ -36,8 +36,10 @@ def test_concurrent_writer_processes_lose_nothing(metadata: Metadata, tmp_path: 
     shared_ids = [str(uuid.uuid4()) for _ in range(4)]
     ctx = multiprocessing.get_context("spawn")
     outs = [str(tmp_path / f"acked-{w}.jsonl") for w in range(WRITERS)]
-    procs = [ctx.Process(target=write, args=(target, w, WRITES, experiment, shared_ids, outs[w]))
-             for w in range(WRITERS)]
+    procs = [
+        ctx.Process(target=write, args=(target, w, WRITES, experiment, shared_ids, outs[w]))
+        for w in range(WRITERS)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess
 from pgcluster import PrivateCluster, available
 
+from conftest import ServerProcess
 from modeltrail.errors import Unavailable
 from modeltrail.sdk.connection import Connection
 from modeltrail.services.metadata import Metadata
@@ -35,19 +35,39 @@ def _write_stream(url: str, exp: str, exe: str, acked: list[dict], stop: threadi
         while not stop.is_set():
             i += 1
             try:
-                run = c.post(f"{API}/runs", json={"id": str(uuid.uuid4()), "experiment": exp, "name": f"r{i}"})
+                run = c.post(
+                    f"{API}/runs",
+                    json={"id": str(uuid.uuid4()), "experiment": exp, "name": f"r{i}"},
+                )
                 if run.status_code != 201:
                     continue
-                ins = [c.post(f"{API}/artifacts", json={"id": str(uuid.uuid4()), "name": f"in{i}-{k}",
-                                                         "kind": "dataset"}) for k in range(2)]
-                outs = [c.post(f"{API}/artifacts", json={"id": str(uuid.uuid4()), "name": f"out{i}",
-                                                          "kind": "model"})]
+                ins = [
+                    c.post(
+                        f"{API}/artifacts",
+                        json={"id": str(uuid.uuid4()), "name": f"in{i}-{k}", "kind": "dataset"},
+                    )
+                    for k in range(2)
+                ]
+                outs = [
+                    c.post(
+                        f"{API}/artifacts",
+                        json={"id": str(uuid.uuid4()), "name": f"out{i}", "kind": "model"},
+                    )
+                ]
                 if any(r.status_code != 201 for r in ins + outs):
                     continue
-                ex = c.post(f"{API}/executions", json={
-                    "id": str(uuid.uuid4()), "run": run.json()["id"], "executable": exe, "name": "s",
-                    "kind": "train", "inputArtifacts": [r.json()["id"] for r in ins],
-                    "outputArtifacts": [r.json()["id"] for r in outs]})
+                ex = c.post(
+                    f"{API}/executions",
+                    json={
+                        "id": str(uuid.uuid4()),
+                        "run": run.json()["id"],
+                        "executable": exe,
+                        "name": "s",
+                        "kind": "train",
+                        "inputArtifacts": [r.json()["id"] for r in ins],
+                        "outputArtifacts": [r.json()["id"] for r in outs],
+                    },
+                )
                 if ex.status_code == 201:
                     acked.append(ex.json())
             except httpx.TransportError:
@@ -55,7 +75,9 @@ def _write_stream(url: str, exp: str, exe: str, acked: list[dict], stop: threadi
 
 
 @pytest.mark.slow
-def test_sigkill_mid_stream_keeps_every_acknowledged_write(metadata: Metadata, tmp_path: Path) -> None:
+def test_sigkill_mid_stream_keeps_every_acknowledged_write(
+    metadata: Metadata, tmp_path: Path
+) -> None:
     url = metadata.db.url
     server = ServerProcess(url, cwd=tmp_path)
     exp, exe = _setup(server.url)
@@ -90,7 +112,9 @@ def test_sigkill_mid_stream_keeps_every_acknowledged_write(metadata: Metadata, t
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not available(), reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+@pytest.mark.skipif(
+    not available(), reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+)
 def test_database_going_away_answers_503_and_the_server_recovers(tmp_path: Path) -> None:
     cluster = PrivateCluster()
     cluster.start()
@@ -118,8 +142,10 @@ def test_database_going_away_answers_503_and_the_server_recovers(tmp_path: Path)
             def retrying_write() -> None:
                 with Connection(server.url, retries=12, backoff=0.25) as conn:
                     try:
-                        result["run"] = conn.post(f"{API}/runs", {"id": str(uuid.uuid4()),
-                                                                 "experiment": exp, "name": "queued"})
+                        result["run"] = conn.post(
+                            f"{API}/runs",
+                            {"id": str(uuid.uuid4()), "experiment": exp, "name": "queued"},
+                        )
                     except Unavailable as exc:  # pragma: no cover - reported below
                         result["error"] = exc
 

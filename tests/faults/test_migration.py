@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_ADMIN, run_cli
 from sqlalchemy import create_engine, inspect, text
 from starlette.testclient import TestClient
 
+from conftest import POSTGRES_ADMIN, run_cli
 from modeltrail.server.app import create_app
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
@@ -41,18 +41,47 @@ def _fill(meta: Metadata) -> None:
         exe = c.post("/api/v1/executables", json={"name": "train", "uri": "git://x"}).json()
         pipe = c.post("/api/v1/pipelines", json={"name": "p", "executables": [exe["id"]]}).json()
         event = c.post("/api/v1/artifacts", json={"name": "push", "kind": "event"}).json()
-        run = c.post("/api/v1/runs", json={"experiment": exp["id"], "name": "r", "pipeline": pipe["id"],
-                                           "event": event["id"], "configuration": {"lr": 0.1}}).json()
-        data = c.post("/api/v1/artifacts", json={"name": "mnist", "kind": "dataset",
-                                                 "attributes": {"size": 7}}).json()
+        run = c.post(
+            "/api/v1/runs",
+            json={
+                "experiment": exp["id"],
+                "name": "r",
+                "pipeline": pipe["id"],
+                "event": event["id"],
+                "configuration": {"lr": 0.1},
+            },
+        ).json()
+        data = c.post(
+            "/api/v1/artifacts",
+            json={"name": "mnist", "kind": "dataset", "attributes": {"size": 7}},
+        ).json()
         model = c.post("/api/v1/artifacts", json={"name": "cnn", "kind": "model"}).json()
-        first = c.post("/api/v1/executions", json={"run": run["id"], "executable": exe["id"], "name": "s1",
-                                                   "kind": "train", "inputArtifacts": [data["id"]],
-                                                   "outputArtifacts": [model["id"]]})
+        first = c.post(
+            "/api/v1/executions",
+            json={
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "s1",
+                "kind": "train",
+                "inputArtifacts": [data["id"]],
+                "outputArtifacts": [model["id"]],
+            },
+        )
         assert first.status_code == 201, first.text
-        second = c.post("/api/v1/executions", json={"run": run["id"], "executable": exe["id"], "name": "s2",
-                                                    "kind": "eval", "inputArtifacts": [model["id"]]}).json()
-        c.post(f"/api/v1/executions/{first.json()['id']}/successors", json={"executions": [second["id"]]})
+        second = c.post(
+            "/api/v1/executions",
+            json={
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "s2",
+                "kind": "eval",
+                "inputArtifacts": [model["id"]],
+            },
+        ).json()
+        c.post(
+            f"/api/v1/executions/{first.json()['id']}/successors",
+            json={"executions": [second["id"]]},
+        )
         c.patch(f"/api/v1/experiments/{exp['id']}", json={"version": "2"})
 
 
@@ -64,13 +93,15 @@ def _snapshot(url: str) -> dict[str, list[tuple]]:
         for table in Base.metadata.sorted_tables:
             if table.name in names and table.name != "api_tokens":
                 rows = conn.execute(table.select()).all()
-                out[table.name] = sorted((tuple(map(repr, r)) for r in rows))
+                out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
     engine.dispose()
     return out
 
 
 @pytest.mark.slow
-def test_upgrade_from_the_previous_release_keeps_every_entity(empty_url: str, tmp_path: Path) -> None:
+def test_upgrade_from_the_previous_release_keeps_every_entity(
+    empty_url: str, tmp_path: Path
+) -> None:
     db = Database(empty_url)
     upgrade(db.engine, PREVIOUS)
     meta = Metadata(db)  # the previous release's schema, written through today's services
@@ -78,7 +109,9 @@ def test_upgrade_from_the_previous_release_keeps_every_entity(empty_url: str, tm
     _fill(meta)
     meta.close()
     before = _snapshot(empty_url)
-    assert sum(len(v) for v in before.values()) > 15 and all(before[t] for t in ("runs", "executions"))
+    assert sum(len(v) for v in before.values()) > 15 and all(
+        before[t] for t in ("runs", "executions")
+    )
 
     run_cli("db", "upgrade", "--database-url", empty_url, "--revision", "heads", cwd=tmp_path)
     engine = Database(empty_url).engine

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_ADMIN, ServerProcess, cli_env
 from sqlalchemy import create_engine, text
+
+from conftest import POSTGRES_ADMIN, ServerProcess, cli_env
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = 12
@@ -37,18 +38,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SCHEMATHESIS.exists() or shutil.which("schemathesis")),
-                    reason="schemathesis is not installed (pip install -e '.[test]')")
-def test_schemathesis_finds_no_server_errors_or_schema_violations(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.skipif(
+    not (SCHEMATHESIS.exists() or shutil.which("schemathesis")),
+    reason="schemathesis is not installed (pip install -e '.[test]')",
+)
+def test_schemathesis_finds_no_server_errors_or_schema_violations(
+    database_url: str, tmp_path: Path
+) -> None:
     server = ServerProcess(database_url, cwd=tmp_path)
     try:
         result = subprocess.run(
-            [str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis", "run",
-             f"{server.url}/openapi.json",
-             "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
-             "--phases", "coverage,fuzzing,stateful", "--max-examples", str(MAX_EXAMPLES),
-             "--workers", "1", "--seed", "20260101", "--request-timeout", "30", "--no-color"],
-            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600,
+            [
+                str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis",
+                "run",
+                f"{server.url}/openapi.json",
+                "--checks",
+                "not_a_server_error,response_schema_conformance,content_type_conformance",
+                "--phases",
+                "coverage,fuzzing,stateful",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--workers",
+                "1",
+                "--seed",
+                "20260101",
+                "--request-timeout",
+                "30",
+                "--no-color",
+            ],
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     finally:
         server.stop()

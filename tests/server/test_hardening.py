@@ -26,24 +26,32 @@ def problem(response, status: int) -> dict:
 
 def test_body_over_the_limit_is_refused_before_it_is_read(client: TestClient) -> None:
     big = b"x" * (limits.MAX_BODY_BYTES + 1)
-    body = problem(client.post(f"{API}/artifacts", content=big,
-                               headers={"content-type": "application/json"}), 413)
+    body = problem(
+        client.post(f"{API}/artifacts", content=big, headers={"content-type": "application/json"}),
+        413,
+    )
     assert body["type"].endswith("/too-large")
 
     def chunks():  # no Content-Length: counted while it streams
         for _ in range(limits.MAX_BODY_BYTES // (1 << 20) + 2):
             yield b" " * (1 << 20)
 
-    problem(client.post(f"{API}/artifacts", content=chunks(),
-                        headers={"content-type": "application/json"}), 413)
+    problem(
+        client.post(
+            f"{API}/artifacts", content=chunks(), headers={"content-type": "application/json"}
+        ),
+        413,
+    )
 
 
 @pytest.mark.parametrize(
     "body, pointer",
     [
         ({"name": "x" * (limits.MAX_NAME + 1)}, "/name"),
-        ({"name": "a", "annotations": {str(i): "v" for i in range(limits.MAX_ANNOTATIONS + 1)}},
-         "/annotations"),
+        (
+            {"name": "a", "annotations": {str(i): "v" for i in range(limits.MAX_ANNOTATIONS + 1)}},
+            "/annotations",
+        ),
         ({"name": "a", "annotations": {"k" * (limits.MAX_NAME + 1): "v"}}, "/annotations"),
         ({"name": "a", "annotations": {"k": "v" * (limits.MAX_TEXT + 1)}}, "/annotations/k"),
     ],
@@ -55,26 +63,39 @@ def test_string_and_annotation_limits(client: TestClient, body: dict, pointer: s
 
 def test_list_limit(client: TestClient) -> None:
     ids = [str(uuid.uuid4()) for _ in range(limits.MAX_LIST + 1)]
-    errors = problem(client.post(f"{API}/pipelines", json={"name": "p", "executables": ids}), 422)["errors"]
+    errors = problem(client.post(f"{API}/pipelines", json={"name": "p", "executables": ids}), 422)[
+        "errors"
+    ]
     assert errors[0]["pointer"] == "/executables"
 
 
 @pytest.mark.parametrize(
     "attributes",
-    ['{"n": 100000000000000000000000}', '{"n": NaN}', '{"n": Infinity}',
-     '{"n": ' + "[" * (limits.MAX_DOCUMENT_DEPTH + 2) + "]" * (limits.MAX_DOCUMENT_DEPTH + 2) + "}"],
+    [
+        '{"n": 100000000000000000000000}',
+        '{"n": NaN}',
+        '{"n": Infinity}',
+        '{"n": '
+        + "[" * (limits.MAX_DOCUMENT_DEPTH + 2)
+        + "]" * (limits.MAX_DOCUMENT_DEPTH + 2)
+        + "}",
+    ],
 )
 def test_documents_every_database_can_hold(client: TestClient, attributes: str) -> None:
     raw = '{"name": "a", "kind": "dataset", "attributes": ' + attributes + "}"
-    errors = problem(client.post(f"{API}/artifacts", content=raw,
-                                 headers={"content-type": "application/json"}), 422)["errors"]
+    errors = problem(
+        client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}),
+        422,
+    )["errors"]
     assert errors[0]["pointer"].startswith("/attributes")
 
 
 @pytest.mark.parametrize("field", ["name", "version", "annotations"])
 def test_null_for_a_required_field_in_a_patch_is_refused(client: TestClient, field: str) -> None:
     exp = client.post(f"{API}/experiments", json={"name": "a"}).json()
-    errors = problem(client.patch(f"{API}/experiments/{exp['id']}", json={field: None}), 422)["errors"]
+    errors = problem(client.patch(f"{API}/experiments/{exp['id']}", json={field: None}), 422)[
+        "errors"
+    ]
     assert errors[0]["pointer"] == f"/{field}"
     assert client.get(f"{API}/experiments/{exp['id']}").json()["name"] == "a"
 
@@ -108,8 +129,13 @@ def test_filter_complexity_is_bounded(client: TestClient, params: dict, pointer:
 )
 def test_filter_values_are_bound_parameters(client: TestClient, value: str) -> None:
     client.post(f"{API}/experiments", json={"name": "safe", "annotations": {"k": "v"}})
-    for f in (f"name:eq:{value}", f"name:contains:{value}", f"annotations.k:eq:{value}",
-              f"annotations.k:in:{value},v", f"name:prefix:{value}"):
+    for f in (
+        f"name:eq:{value}",
+        f"name:contains:{value}",
+        f"annotations.k:eq:{value}",
+        f"annotations.k:in:{value},v",
+        f"name:prefix:{value}",
+    ):
         response = client.get(f"{API}/experiments", params={"filter": f})
         assert response.status_code in (200, 422), response.text
         if response.status_code == 200:
@@ -122,7 +148,9 @@ def test_filter_values_are_bound_parameters(client: TestClient, value: str) -> N
     assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 1
 
 
-def test_unexpected_errors_carry_no_trace_or_sql(metadata: Metadata, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_errors_carry_no_trace_or_sql(
+    metadata: Metadata, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(session, options):  # noqa: ANN001
         from sqlalchemy import text
 
@@ -141,4 +169,7 @@ def test_nul_characters_are_refused_on_every_database(client: TestClient) -> Non
     for body in ({"name": "a\x00b"}, {"name": "a", "annotations": {"k\x00": "v"}}):
         problem(client.post(f"{API}/experiments", json=body), 422)
     raw = '{"name": "a", "kind": "dataset", "attributes": {"x": ["\\u0000"]}}'
-    problem(client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}), 422)
+    problem(
+        client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}),
+        422,
+    )

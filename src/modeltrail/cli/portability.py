@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from modeltrail.cli.common import UrlOption, app, console, err_console
 from modeltrail.domain.filters import ListOptions, parse_filters
@@ -27,8 +34,10 @@ from modeltrail.store.database import current_revision
 def _open(url: str | None) -> Metadata:
     target = resolve_target(url)
     if is_server_url(target):
-        err_console.print("[red]error:[/red] export and import work on the database itself: give its "
-                          "URL (sqlite:///file.db or postgresql+psycopg://...), not a server's")
+        err_console.print(
+            "[red]error:[/red] export and import work on the database itself: give its "
+            "URL (sqlite:///file.db or postgresql+psycopg://...), not a server's"
+        )
         raise typer.Exit(2)
     return Metadata.open(target)
 
@@ -38,9 +47,13 @@ def _experiment_id(meta: Metadata, ref: str) -> uuid.UUID:
         return uuid.UUID(ref)
     except ValueError:
         pass
-    page = meta.list("experiment", ListOptions(filters=tuple(parse_filters([f"name:eq:{ref}"])), limit=2))
+    page = meta.list(
+        "experiment", ListOptions(filters=tuple(parse_filters([f"name:eq:{ref}"])), limit=2)
+    )
     if len(page.items) != 1:
-        err_console.print(f"[red]error:[/red] {len(page.items) or 'no'} experiments are named '{ref}'; give an id")
+        err_console.print(
+            f"[red]error:[/red] {len(page.items) or 'no'} experiments are named '{ref}'; give an id"
+        )
         raise typer.Exit(1)
     return uuid.UUID(str(page.items[0].id))
 
@@ -48,8 +61,12 @@ def _experiment_id(meta: Metadata, ref: str) -> uuid.UUID:
 @app.command("export")
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="file to write ('-' for stdout)")],
-    experiment: Annotated[str | None, typer.Option(help="only this experiment (id or name)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="ndjson (backup, re-importable) or prov-json")] = "ndjson",
+    experiment: Annotated[
+        str | None, typer.Option(help="only this experiment (id or name)")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="ndjson (backup, re-importable) or prov-json")
+    ] = "ndjson",
     url: UrlOption = None,
 ) -> None:
     """Export the whole store, or one experiment, as NDJSON (or W3C PROV-JSON)."""
@@ -82,10 +99,18 @@ def _export_ndjson(meta: Metadata, exp: uuid.UUID | None, out: object) -> None:
     revision = current_revision(meta.db.engine)
     with meta.session() as session:
         counts = portability.count_rows(session, experiment=exp)
-        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console, transient=False) as progress:
+        with Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as progress:
             tasks = {name: progress.add_task(name, total=n) for name, n in counts.items()}
-            for record in portability.export_records(session, experiment=exp, schema_revision=revision):
+            for record in portability.export_records(
+                session, experiment=exp, schema_revision=revision
+            ):
                 out.write(portability.dumps(record))  # type: ignore[attr-defined]
                 if "table" in record:
                     progress.advance(tasks[record["table"]])
@@ -100,8 +125,16 @@ def import_(
     meta = _open(url)
     size = file.stat().st_size
     try:
-        with file.open("rb") as fh, Progress(TextColumn("importing"), BarColumn(), DownloadColumn(),
-                                             TimeElapsedColumn(), console=err_console) as progress:
+        with (
+            file.open("rb") as fh,
+            Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+            ) as progress,
+        ):
             task = progress.add_task("import", total=size)
             header = portability.read_header(fh.readline())
 
@@ -119,5 +152,7 @@ def import_(
         meta.close()
     inserted = sum(s["inserted"] for s in stats.values())
     skipped = sum(s["skipped"] for s in stats.values())
-    console.print(f"imported {inserted} rows ({skipped} already present) from an export of schema "
-                  f"{header.get('schemaRevision')}")
+    console.print(
+        f"imported {inserted} rows ({skipped} already present) from an export of schema "
+        f"{header.get('schemaRevision')}"
+    )

@@ -67,8 +67,9 @@ def server(
     except SchemaOutdated as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
-                  f"on http://{host}:{port} (access control {'on' if auth_settings.enabled else 'off'})")
+    shown = metadata.db.engine.url.render_as_string(hide_password=True)
+    access = "on" if auth_settings.enabled else "off"
+    console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
     uvicorn.run(create_app(metadata, auth_settings=auth_settings), host=host, port=port,
                 log_level=log_level, access_log=False, log_config=None)
 

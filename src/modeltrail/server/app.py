@@ -27,8 +27,10 @@ def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = 
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*entities.routers(), edges.router, kinds.router, auth.router, auth.whoami_router]:
+    for router in [*entities.routers(), edges.router, kinds.router]:
         api.include_router(router)
+    api.include_router(auth.router)
+    api.include_router(auth.whoami_router)
     app.include_router(api)
     app.include_router(health.router)
     observability.install(app)

@@ -104,19 +104,37 @@ def _experiment_scope(session: Session, experiment: uuid.UUID) -> dict[str, Any]
     executions = set(session.scalars(select(ExecutionRow.id).where(ExecutionRow.run_id.in_(runs))))
     artifacts: set[uuid.UUID] = set()
     for edge in (ExecutionInputRow, ExecutionOutputRow):
-        artifacts |= set(session.scalars(select(edge.artifact_id).where(edge.execution_id.in_(executions))))
-    artifacts |= {e for e in session.scalars(select(RunRow.event_id).where(RunRow.id.in_(runs))) if e}
+        artifacts |= set(
+            session.scalars(select(edge.artifact_id).where(edge.execution_id.in_(executions)))
+        )
+    artifacts |= {
+        e for e in session.scalars(select(RunRow.event_id).where(RunRow.id.in_(runs))) if e
+    }
     frontier = set(artifacts)
     while frontier:
-        found = set(session.scalars(select(ArtifactReferenceRow.target_id)
-                                    .where(ArtifactReferenceRow.artifact_id.in_(frontier))))
+        found = set(
+            session.scalars(
+                select(ArtifactReferenceRow.target_id).where(
+                    ArtifactReferenceRow.artifact_id.in_(frontier)
+                )
+            )
+        )
         frontier = found - artifacts
         artifacts |= found
     # Executions reused from outside the experiment are kept as references only (no rows).
-    pipelines = {p for p in session.scalars(select(RunRow.pipeline_id).where(RunRow.id.in_(runs))) if p}
-    executables = set(session.scalars(select(ExecutionRow.executable_id).where(ExecutionRow.id.in_(executions))))
-    executables |= set(session.scalars(select(PipelineExecutableRow.executable_id)
-                                       .where(PipelineExecutableRow.pipeline_id.in_(pipelines))))
+    pipelines = {
+        p for p in session.scalars(select(RunRow.pipeline_id).where(RunRow.id.in_(runs))) if p
+    }
+    executables = set(
+        session.scalars(select(ExecutionRow.executable_id).where(ExecutionRow.id.in_(executions)))
+    )
+    executables |= set(
+        session.scalars(
+            select(PipelineExecutableRow.executable_id).where(
+                PipelineExecutableRow.pipeline_id.in_(pipelines)
+            )
+        )
+    )
     return {
         "experiments": ExperimentRow.id == experiment,
         "runs": RunRow.id.in_(runs),
@@ -127,8 +145,10 @@ def _experiment_scope(session: Session, experiment: uuid.UUID) -> dict[str, Any]
         "pipeline_executables": PipelineExecutableRow.pipeline_id.in_(pipelines),
         "execution_inputs": ExecutionInputRow.execution_id.in_(executions),
         "execution_outputs": ExecutionOutputRow.execution_id.in_(executions),
-        "execution_successors": and_(ExecutionSuccessorRow.execution_id.in_(executions),
-                                     ExecutionSuccessorRow.successor_id.in_(executions)),
+        "execution_successors": and_(
+            ExecutionSuccessorRow.execution_id.in_(executions),
+            ExecutionSuccessorRow.successor_id.in_(executions),
+        ),
         "artifact_references": ArtifactReferenceRow.artifact_id.in_(artifacts),
         "flags": FlagRow.artifact_id.in_(artifacts),
         "kinds": True,
@@ -160,12 +180,17 @@ def count_rows(session: Session, *, experiment: uuid.UUID | None = None) -> dict
     return out
 
 
-def export_records(session: Session, *, experiment: uuid.UUID | None = None,
-                   schema_revision: str | None = None) -> Iterator[dict[str, Any]]:
+def export_records(
+    session: Session, *, experiment: uuid.UUID | None = None, schema_revision: str | None = None
+) -> Iterator[dict[str, Any]]:
     """The header, then every row of every table in foreign-key order."""
     scope = _experiment_scope(session, experiment) if experiment else None
-    yield {"format": FORMAT, "version": FORMAT_VERSION, "schemaRevision": schema_revision,
-           "experiment": str(experiment) if experiment else None}
+    yield {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "schemaRevision": schema_revision,
+        "experiment": str(experiment) if experiment else None,
+    }
     for table in tables():
         where = _where(scope, table)
         if where is False:
@@ -175,7 +200,11 @@ def export_records(session: Session, *, experiment: uuid.UUID | None = None,
             query = query.where(where)
         for row in session.execute(query.execution_options(yield_per=CHUNK)).mappings():
             data = {str(k): v for k, v in row.items()}  # keys may be str subclasses
-            if scope is not None and table.name == "executions" and data["reused_from_id"] not in scope["_executions"]:
+            if (
+                scope is not None
+                and table.name == "executions"
+                and data["reused_from_id"] not in scope["_executions"]
+            ):
                 data["reused_from_id"] = None  # reused from another experiment: not in this export
             yield {"table": table.name, "row": data}
 
@@ -215,19 +244,32 @@ def import_records(session: Session, lines: Iterable[bytes]) -> dict[str, dict[s
         wanted = [tuple(r[k] for k in keys) for r in batch]
         cols = [current.c[k] for k in keys]
         if len(cols) == 1:
-            present = {(v,) for v in session.scalars(select(cols[0]).where(cols[0].in_([w[0] for w in wanted])))}
+            present = {
+                (v,)
+                for v in session.scalars(select(cols[0]).where(cols[0].in_([w[0] for w in wanted])))
+            }
         else:
-            present = {tuple(r) for r in session.execute(
-                select(*cols).where(or_(*[tuple_(*cols) == w for w in wanted]) if len(wanted) < 50
-                                    else tuple_(*cols).in_(wanted)))}
+            present = {
+                tuple(r)
+                for r in session.execute(
+                    select(*cols).where(
+                        or_(*[tuple_(*cols) == w for w in wanted])
+                        if len(wanted) < 50
+                        else tuple_(*cols).in_(wanted)
+                    )
+                )
+            }
         fresh = [r for r, w in zip(batch, wanted, strict=True) if w not in present]
         if current.name in REPLACED:
             # The target registered its built-in kinds when it was opened: the export's rows
             # (with their original times) replace them, so that a restore is exact.
             for r, w in zip(batch, wanted, strict=True):
                 if w in present:
-                    session.execute(current.update().where(*[c == v for c, v in zip(cols, w, strict=True)])
-                                    .values(**r))
+                    session.execute(
+                        current.update()
+                        .where(*[c == v for c, v in zip(cols, w, strict=True)])
+                        .values(**r)
+                    )
         self_refs = [fk.parent.name for fk in current.foreign_keys if fk.column.table is current]
         for r in fresh:
             later = {c: r[c] for c in self_refs if r.get(c) is not None}
@@ -249,7 +291,9 @@ def import_records(session: Session, lines: Iterable[bytes]) -> dict[str, dict[s
             table = by_name[record["table"]]
             row = decoders[table.name](record["row"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"line {number} of the export is not a row of a known table: {exc}") from None
+            raise InvalidInput(
+                f"line {number} of the export is not a row of a known table: {exc}"
+            ) from None
         if table is not current:
             flush()
             current = table
@@ -258,7 +302,9 @@ def import_records(session: Session, lines: Iterable[bytes]) -> dict[str, dict[s
             flush()
     flush()
     for table, key, values in deferred:
-        session.execute(table.update().where(*[table.c[k] == v for k, v in key.items()]).values(**values))
+        session.execute(
+            table.update().where(*[table.c[k] == v for k, v in key.items()]).values(**values)
+        )
     session.flush()
     return stats
 
@@ -273,7 +319,8 @@ def _t(value: datetime | None) -> str | None:
 def prov_document(session: Session, *, experiment: uuid.UUID | None = None) -> dict[str, Any]:
     """Lineage as W3C PROV-JSON: artifacts are entities, executions and runs activities,
     executables agents; inputs ``used``, outputs ``wasGeneratedBy``, successors
-    ``wasInformedBy``, a run's trigger ``wasStartedBy`` (and each execution was started by its run)."""
+    ``wasInformedBy``, a run's trigger ``wasStartedBy`` (each execution is started by its run).
+    """
     scope = _experiment_scope(session, experiment) if experiment else None
 
     def rows(model: Any) -> Iterator[Any]:
@@ -284,45 +331,94 @@ def prov_document(session: Session, *, experiment: uuid.UUID | None = None) -> d
         yield from session.scalars(query)
 
     doc: dict[str, Any] = {
-        "prefix": {"mt": "https://modeltrail.dev/ns#", "artifact": "urn:modeltrail:artifact:",
-                   "execution": "urn:modeltrail:execution:", "run": "urn:modeltrail:run:",
-                   "executable": "urn:modeltrail:executable:"},
-        "entity": {}, "activity": {}, "agent": {}, "used": {}, "wasGeneratedBy": {},
-        "wasInformedBy": {}, "wasStartedBy": {}, "wasAssociatedWith": {},
+        "prefix": {
+            "mt": "https://modeltrail.dev/ns#",
+            "artifact": "urn:modeltrail:artifact:",
+            "execution": "urn:modeltrail:execution:",
+            "run": "urn:modeltrail:run:",
+            "executable": "urn:modeltrail:executable:",
+        },
+        "entity": {},
+        "activity": {},
+        "agent": {},
+        "used": {},
+        "wasGeneratedBy": {},
+        "wasInformedBy": {},
+        "wasStartedBy": {},
+        "wasAssociatedWith": {},
     }
     for a in rows(ArtifactRow):
-        doc["entity"][f"artifact:{a.id}"] = _clean({
-            "prov:label": a.name, "prov:type": f"mt:{a.kind}", "mt:version": a.version,
-            "mt:kindVersion": a.kind_version, "prov:location": a.uri, "mt:createTime": _t(a.create_time),
-            "mt:fingerprint": a.fingerprint, "mt:attributes": orjson.dumps(a.attributes).decode(),
-        })
+        doc["entity"][f"artifact:{a.id}"] = _clean(
+            {
+                "prov:label": a.name,
+                "prov:type": f"mt:{a.kind}",
+                "mt:version": a.version,
+                "mt:kindVersion": a.kind_version,
+                "prov:location": a.uri,
+                "mt:createTime": _t(a.create_time),
+                "mt:fingerprint": a.fingerprint,
+                "mt:attributes": orjson.dumps(a.attributes).decode(),
+            }
+        )
     for x in rows(ExecutableRow):
-        doc["agent"][f"executable:{x.id}"] = _clean({"prov:type": "prov:SoftwareAgent", "prov:label": x.name,
-                                                     "mt:version": x.version, "prov:location": x.uri})
+        doc["agent"][f"executable:{x.id}"] = _clean(
+            {
+                "prov:type": "prov:SoftwareAgent",
+                "prov:label": x.name,
+                "mt:version": x.version,
+                "prov:location": x.uri,
+            }
+        )
     for r in rows(RunRow):
-        doc["activity"][f"run:{r.id}"] = _clean({
-            "prov:type": "mt:run", "prov:label": r.name, "prov:startTime": _t(r.create_time),
-            "prov:endTime": _t(r.end_time), "mt:status": r.status})
+        doc["activity"][f"run:{r.id}"] = _clean(
+            {
+                "prov:type": "mt:run",
+                "prov:label": r.name,
+                "prov:startTime": _t(r.create_time),
+                "prov:endTime": _t(r.end_time),
+                "mt:status": r.status,
+            }
+        )
         if r.event_id:
-            doc["wasStartedBy"][f"_:start-run-{r.id}"] = {"prov:activity": f"run:{r.id}",
-                                                          "prov:trigger": f"artifact:{r.event_id}"}
+            doc["wasStartedBy"][f"_:start-run-{r.id}"] = {
+                "prov:activity": f"run:{r.id}",
+                "prov:trigger": f"artifact:{r.event_id}",
+            }
     for e in rows(ExecutionRow):
         eid = f"execution:{e.id}"
-        doc["activity"][eid] = _clean({
-            "prov:type": f"mt:{e.kind}", "prov:label": e.name, "prov:startTime": _t(e.start_time or e.create_time),
-            "prov:endTime": _t(e.end_time), "mt:status": e.status, "mt:fingerprint": e.fingerprint})
-        doc["wasStartedBy"][f"_:start-{e.id}"] = {"prov:activity": eid, "prov:starter": f"run:{e.run_id}"}
-        doc["wasAssociatedWith"][f"_:assoc-{e.id}"] = {"prov:activity": eid,
-                                                       "prov:agent": f"executable:{e.executable_id}"}
+        doc["activity"][eid] = _clean(
+            {
+                "prov:type": f"mt:{e.kind}",
+                "prov:label": e.name,
+                "prov:startTime": _t(e.start_time or e.create_time),
+                "prov:endTime": _t(e.end_time),
+                "mt:status": e.status,
+                "mt:fingerprint": e.fingerprint,
+            }
+        )
+        doc["wasStartedBy"][f"_:start-{e.id}"] = {
+            "prov:activity": eid,
+            "prov:starter": f"run:{e.run_id}",
+        }
+        doc["wasAssociatedWith"][f"_:assoc-{e.id}"] = {
+            "prov:activity": eid,
+            "prov:agent": f"executable:{e.executable_id}",
+        }
     for i in rows(ExecutionInputRow):
         doc["used"][f"_:used-{i.execution_id}-{i.artifact_id}"] = {
-            "prov:activity": f"execution:{i.execution_id}", "prov:entity": f"artifact:{i.artifact_id}"}
+            "prov:activity": f"execution:{i.execution_id}",
+            "prov:entity": f"artifact:{i.artifact_id}",
+        }
     for o in rows(ExecutionOutputRow):
         doc["wasGeneratedBy"][f"_:gen-{o.execution_id}-{o.artifact_id}"] = {
-            "prov:entity": f"artifact:{o.artifact_id}", "prov:activity": f"execution:{o.execution_id}"}
+            "prov:entity": f"artifact:{o.artifact_id}",
+            "prov:activity": f"execution:{o.execution_id}",
+        }
     for s in rows(ExecutionSuccessorRow):
         doc["wasInformedBy"][f"_:inf-{s.execution_id}-{s.successor_id}"] = {
-            "prov:informed": f"execution:{s.successor_id}", "prov:informant": f"execution:{s.execution_id}"}
+            "prov:informed": f"execution:{s.successor_id}",
+            "prov:informant": f"execution:{s.execution_id}",
+        }
     return {k: v for k, v in doc.items() if v}
 
 
