@@ -15,7 +15,7 @@ from modeltrail.sdk.connection import Connection
 from modeltrail.services.metadata import Metadata
 
 WRITERS = 6
-WRITES = 12
+WRITES = 8
 
 
 def _all(conn: Connection, plural: str) -> list[dict]:

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from conftest import POSTGRES_ADMIN, ServerProcess, cli_env
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

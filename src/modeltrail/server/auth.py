@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain.tokens import Principal, Role, Token, TokenCreate, TokenCreated
 from modeltrail.errors import Forbidden, Unauthorized
@@ -121,7 +122,7 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     if entity == "experiment":
         return entity_id
     meta = request.app.state.metadata
-    return meta.call(tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
 def _principal(request: Request, token: str) -> Principal | None:
@@ -150,7 +151,8 @@ async def authorize(
         return
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    principal = _principal(request, credentials.credentials)
+    # The lookups below query the database: off the event loop, like every endpoint's work.
+    principal = await run_in_threadpool(_principal, request, credentials.credentials)
     if principal is None:
         raise _unauthorized("the token is unknown or revoked")
     request.state.principal = principal
