@@ -81,7 +81,8 @@ class Entity:
     def __mapper_args__(cls) -> dict[str, Any]:
         # UPDATE ... WHERE revision = <read>: a concurrent writer that read the same revision
         # updates nothing (StaleDataError) instead of overwriting, so no change is lost.
-        return {"version_id_col": cls.__table__.c.revision, "version_id_generator": False}
+        table = cls.__table__  # type: ignore[attr-defined]
+        return {"version_id_col": table.c.revision, "version_id_generator": False}
 
 
 class ExperimentRow(Entity, Base):
