@@ -8,8 +8,10 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     imports,
     kinds,
     lineage,
+    portability,
     server,
     sync,
+    tokens,
 )
 from modeltrail.cli.common import app
 

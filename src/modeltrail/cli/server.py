@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -42,17 +41,34 @@ def server(
     plugin_config: Annotated[str | None, typer.Option(
         "--plugin-config", envvar="MODELTRAIL_PLUGIN_CONFIG",
         help="JSON or YAML file: {plugins: {NAME: {enabled: true, KEY: VALUE}}}.")] = None,
+    log_format: Annotated[str, typer.Option(help="json (one object a line) or text")] = "json",
+    auth: Annotated[
+        bool | None,
+        typer.Option("--auth/--no-auth", help="Require API tokens. Default: on unless listening "
+                     "on loopback with no admin token configured.", show_default=False),
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option("--admin-token", envvar="MODELTRAIL_ADMIN_TOKEN", show_default=False,
+                     help="A token with the admin role (required when access control is on)."),
+    ] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
     import uvicorn
 
+    from modeltrail.plugins.manager import PluginError, PluginManager
     from modeltrail.server.app import create_app
+    from modeltrail.server.auth import AuthSettings
+    from modeltrail.server.observability import configure_logging
     from modeltrail.services.metadata import Metadata
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level, fmt=log_format)
+    try:
+        auth_settings = AuthSettings.decide(host, auth=auth, admin_token=admin_token)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from modeltrail.plugins.manager import PluginError, PluginManager
-
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
         metadata = Metadata.open(database_url, strict_kinds=strict_kinds, hooks=hooks)
@@ -60,11 +76,12 @@ def server(
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     hooks.start(metadata)
-    console.print(f"modeltrail serving {metadata.db.engine.url.render_as_string(hide_password=True)} "
-                  f"on http://{host}:{port}")
+    shown = metadata.db.engine.url.render_as_string(hide_password=True)
+    access = "on" if auth_settings.enabled else "off"
+    console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
     try:
-        app = create_app(metadata)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        app = create_app(metadata, auth_settings=auth_settings)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
     finally:
         metadata.close()
 

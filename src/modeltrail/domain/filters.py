@@ -53,11 +53,19 @@ class Sort:
         return ("-" if self.descending else "") + self.field
 
 
+_UNSAFE = frozenset('"') | frozenset(chr(i) for i in range(32))
+
+
 def _path(text: str, *, pointer: str) -> tuple[str, ...]:
     parts = tuple(text.split("."))
     if not text or any(not p for p in parts):
         raise InvalidInput(
             f"'{text}' is not a field name", errors=[{"pointer": pointer, "detail": "empty field"}]
+        )
+    if any(c in _UNSAFE for c in text):
+        raise InvalidInput(
+            f"'{text!r}' holds a quote or a control character, which no field name may hold",
+            errors=[{"pointer": pointer, "detail": "invalid character in field name"}],
         )
     if len(parts) > 8:
         raise InvalidInput(
@@ -76,6 +84,16 @@ def parse_filters(texts: list[str], *, param: str = "filter") -> list[Filter]:
     out = []
     for i, text in enumerate(texts):
         pointer = f"/{param}/{i}"
+        if len(text) > limits.MAX_FILTER_TEXT:
+            raise InvalidInput(
+                f"a filter is at most {limits.MAX_FILTER_TEXT} characters long",
+                errors=[{"pointer": pointer, "detail": f"{len(text)} characters given"}],
+            )
+        if "\x00" in text:
+            raise InvalidInput(
+                "filters may not contain NUL characters",
+                errors=[{"pointer": pointer, "detail": "NUL character"}],
+            )
         field, sep1, rest = text.partition(":")
         op_text, sep2, value = rest.partition(":")
         if not (sep1 and sep2):
@@ -91,6 +109,11 @@ def parse_filters(texts: list[str], *, param: str = "filter") -> list[Filter]:
                 errors=[{"pointer": pointer, "detail": f"operator must be one of {', '.join(Op)}"}],
             ) from None
         parsed: str | tuple[str, ...] = tuple(value.split(",")) if op is Op.IN else value
+        if isinstance(parsed, tuple) and len(parsed) > limits.MAX_FILTER_VALUES:
+            raise InvalidInput(
+                f"'in' takes at most {limits.MAX_FILTER_VALUES} values",
+                errors=[{"pointer": pointer, "detail": f"{len(parsed)} values given"}],
+            )
         out.append(Filter(_path(field, pointer=pointer), op, parsed, text))
     return out
 

@@ -7,12 +7,13 @@ JSON names are camelCase on the wire, as in the thesis's Appendix A.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from modeltrail.domain import limits
@@ -34,6 +35,26 @@ def _check_annotations(value: dict[str, str] | None) -> dict[str, str] | None:
     return value
 
 
+def _check_document(value: Any, depth: int = 0) -> Any:
+    """JSON every database and every client can hold: bounded nesting, finite 64-bit numbers."""
+    if depth > limits.MAX_DOCUMENT_DEPTH:
+        raise ValueError(f"documents nest at most {limits.MAX_DOCUMENT_DEPTH} levels deep")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_document(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_document(item, depth + 1)
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError("integers must fit in 64 bits")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    return value
+
+
+Document = Annotated[dict[str, Any], AfterValidator(_check_document)]
 Name = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME)]
 Version = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME)]
 Uri = Annotated[str, Field(max_length=limits.MAX_URI)]
@@ -45,7 +66,11 @@ StringMap = Annotated[
 ]
 # Configuration values are kept as the client sent them (thesis: Map<String, String>, but
 # pipelines often pass numbers and flags); only their size is bounded.
-Configuration = Annotated[dict[Annotated[str, Field(max_length=limits.MAX_NAME)], Any], AfterValidator(_check_annotations)]
+Configuration = Annotated[
+    dict[Annotated[str, Field(max_length=limits.MAX_NAME)], Any],
+    AfterValidator(_check_annotations),
+    AfterValidator(_check_document),
+]
 IdList = Annotated[list[uuid.UUID], Field(max_length=limits.MAX_LIST)]
 
 
@@ -57,6 +82,39 @@ class WriteSchema(Schema):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=False
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        # PostgreSQL text and JSONB cannot hold U+0000; refuse it on every database alike.
+        if _has_nul(value):
+            raise ValueError("text may not contain NUL (U+0000) characters")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class UpdateSchema(WriteSchema):
+    """A PATCH body: a field left out keeps its value; null clears only what may be empty."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset(
+        {"uri", "description", "start_time", "end_time", "pipeline", "event"}
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
 
 
 # ---------------------------------------------------------------- experiment
@@ -70,7 +128,7 @@ class ExperimentCreate(WriteSchema):
     annotations: StringMap = Field(default_factory=dict)
 
 
-class ExperimentUpdate(WriteSchema):
+class ExperimentUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     annotations: StringMap | None = None
@@ -98,7 +156,7 @@ class ExecutableCreate(WriteSchema):
     annotations: StringMap = Field(default_factory=dict)
 
 
-class ExecutableUpdate(WriteSchema):
+class ExecutableUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     uri: Uri | None = None
@@ -130,7 +188,7 @@ class PipelineCreate(WriteSchema):
     annotations: StringMap = Field(default_factory=dict)
 
 
-class PipelineUpdate(WriteSchema):
+class PipelineUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     uri: Uri | None = None
@@ -167,7 +225,7 @@ class RunCreate(WriteSchema):
     annotations: StringMap = Field(default_factory=dict)
 
 
-class RunUpdate(WriteSchema):
+class RunUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     uri: Uri | None = None
@@ -217,7 +275,7 @@ class ExecutionCreate(WriteSchema):
     reused_from: uuid.UUID | None = None
 
 
-class ExecutionUpdate(WriteSchema):
+class ExecutionUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     kind: ShortText | None = None
@@ -268,16 +326,16 @@ class ArtifactCreate(WriteSchema):
     uri: Uri | None = None
     annotations: StringMap = Field(default_factory=dict)
     # The kind's own attributes, validated against the kind's JSON Schema.
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Document = Field(default_factory=dict)
 
 
-class ArtifactUpdate(WriteSchema):
+class ArtifactUpdate(UpdateSchema):
     name: Name | None = None
     version: Version | None = None
     description: Text | None = None
     uri: Uri | None = None
     annotations: StringMap | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: Document | None = None
 
 
 class Artifact(Schema):
@@ -302,7 +360,7 @@ class KindCreate(WriteSchema):
     name: Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")]
     description: Text = ""
     # JSON Schema (draft 2020-12) for the kind's attributes.
-    schema_: dict[str, Any] = Field(default_factory=lambda: {"type": "object"}, alias="schema")
+    schema_: Document = Field(default_factory=lambda: {"type": "object"}, alias="schema")
 
 
 class Kind(Schema):

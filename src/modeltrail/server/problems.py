@@ -106,7 +106,8 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ModeltrailError)
     async def domain_error(request: Request, exc: ModeltrailError) -> JSONResponse:
-        headers = {"Retry-After": "5"} if exc.status == 503 else None
+        retry = {"Retry-After": "5"} if exc.status == 503 else None
+        headers = getattr(exc, "headers", None) or retry
         return problem(
             exc.status, exc.type_slug, exc.title, exc.detail, instance=request.url.path,
             errors=exc.errors, headers=headers, **exc.extra,

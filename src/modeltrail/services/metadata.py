@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Conflict, NotFound, Unavailable
+from modeltrail.domain.errors import InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
@@ -68,6 +69,22 @@ ENTITIES: dict[str, EntityType] = {
 }
 
 
+class WriteRace(Conflict):
+    """A unique key was taken by a concurrent transaction; retrying resolves it."""
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Whether an error means the database is gone or busy (503), not that the query is bad."""
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
+        text = str(exc.orig).lower()
+        return any(w in text for w in ("locked", "busy", "unable to open", "disk i/o"))
+    return True
+
+
 class Hooks(Protocol):
     """What the plugin component offers the services (see ``modeltrail.plugins``)."""
 
@@ -106,26 +123,32 @@ class Metadata:
         try:
             with self.db.session(readonly=readonly) as session:
                 yield session
-        except IntegrityError:
-            raise
+        except (IntegrityError, StaleDataError) as exc:
+            # Two transactions wrote the same key or the same revision at once (an idempotent
+            # create sent twice concurrently, two PATCHes of one entity): ``call`` retries the
+            # loser on fresh data, where If-Match and idempotency decide as if in sequence.
+            raise WriteRace("the write conflicts with a concurrent write; send it again") from exc
+        except DataError as exc:
+            # A value the database cannot hold that validation let through: the client's input.
+            raise InvalidInput("a value in the request cannot be stored by the database") from exc
         except (OperationalError, DBAPIError) as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
+            if _unreachable(exc):
                 raise Unavailable("the database cannot be reached; try again shortly") from exc
             raise
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a services function in one writing transaction.
 
-        A unique-key race (two clients creating the same id at once) is retried once: the
-        second attempt sees the winner's row and answers as for any retry.
+        A write race (two clients creating the same id at once, two PATCHes of one revision)
+        is retried on fresh data, where idempotency and If-Match decide as if in sequence.
         """
-        for attempt in range(2):
+        for attempt in range(3):
             try:
                 with self.session() as session:
                     return fn(session, *args, **kwargs)
-            except IntegrityError as exc:
-                if attempt:
-                    raise Conflict("the write collided with a concurrent one; it was not applied") from exc
+            except WriteRace:
+                if attempt == 2:
+                    raise
         raise AssertionError("unreachable")
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -26,7 +26,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -76,6 +76,13 @@ class Entity:
     annotations: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
     # Incremented on every update; served as the ETag that If-Match checks.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # UPDATE ... WHERE revision = <read>: a concurrent writer that read the same revision
+        # updates nothing (StaleDataError) instead of overwriting, so no change is lost.
+        table = cls.__table__  # type: ignore[attr-defined]
+        return {"version_id_col": table.c.revision, "version_id_generator": False}
 
 
 class ExperimentRow(Entity, Base):
@@ -230,3 +237,20 @@ class NotificationRow(Base):
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ApiTokenRow(Base):
+    """An API token: only its SHA-256 is kept, the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(256))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so that a person can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    # Global role (reader, writer, admin) or NULL for a token scoped to experiments only.
+    role: Mapped[str | None] = mapped_column(String(16))
+    # {experiment id: role} grants on single experiments.
+    experiments: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoke_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

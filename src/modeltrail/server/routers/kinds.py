@@ -12,6 +12,7 @@ from modeltrail.services import kinds
 
 router = APIRouter(prefix="/kinds", tags=["Kinds"])
 KindName = Annotated[str, Path(max_length=256)]
+KindVersion = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -46,12 +47,12 @@ def read(name: KindName, meta: MetadataDep) -> Kind:
 
 @router.get("/{name}/versions/{version}", response_model=Kind, operation_id="getKindVersion",
             summary="One version of a kind")
-def read_version(name: KindName, version: Annotated[int, Path(ge=1)], meta: MetadataDep) -> Kind:
+def read_version(name: KindName, version: KindVersion, meta: MetadataDep) -> Kind:
     return meta.call(kinds.read_kind, name, version)
 
 
 @router.delete("/{name}/versions/{version}", status_code=204, operation_id="deleteKindVersion",
                summary="Delete an unused version of a kind")
-def delete(name: KindName, version: Annotated[int, Path(ge=1)], meta: MetadataDep) -> Response:
+def delete(name: KindName, version: KindVersion, meta: MetadataDep) -> Response:
     meta.call(kinds.delete_kind_version, name, version)
     return Response(status_code=204)

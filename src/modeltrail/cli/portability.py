@@ -1,0 +1,158 @@
+"""``modeltrail export`` and ``modeltrail import``: backups, moves between databases, PROV-JSON.
+
+Both work on the database itself (like ``pg_dump``), not through a server: give a database URL
+with ``--url``/``MODELTRAIL_URL`` (default: ``sqlite:///modeltrail.db`` here).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from modeltrail.cli.common import UrlOption, app, console, err_console
+from modeltrail.domain.filters import ListOptions, parse_filters
+from modeltrail.errors import ModeltrailError
+from modeltrail.sdk.connection import is_server_url, resolve_target
+from modeltrail.services import portability
+from modeltrail.services.metadata import Metadata
+from modeltrail.store.database import current_revision
+
+
+def _open(url: str | None) -> Metadata:
+    target = resolve_target(url)
+    if is_server_url(target):
+        err_console.print(
+            "[red]error:[/red] export and import work on the database itself: give its "
+            "URL (sqlite:///file.db or postgresql+psycopg://...), not a server's"
+        )
+        raise typer.Exit(2)
+    return Metadata.open(target)
+
+
+def _experiment_id(meta: Metadata, ref: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        pass
+    page = meta.list(
+        "experiment", ListOptions(filters=tuple(parse_filters([f"name:eq:{ref}"])), limit=2)
+    )
+    if len(page.items) != 1:
+        err_console.print(
+            f"[red]error:[/red] {len(page.items) or 'no'} experiments are named '{ref}'; give an id"
+        )
+        raise typer.Exit(1)
+    return uuid.UUID(str(page.items[0].id))
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write ('-' for stdout)")],
+    experiment: Annotated[
+        str | None, typer.Option(help="only this experiment (id or name)")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="ndjson (backup, re-importable) or prov-json")
+    ] = "ndjson",
+    url: UrlOption = None,
+) -> None:
+    """Export the whole store, or one experiment, as NDJSON (or W3C PROV-JSON)."""
+    if fmt not in ("ndjson", "prov-json"):
+        err_console.print("[red]error:[/red] --format is ndjson or prov-json")
+        raise typer.Exit(2)
+    meta = _open(url)
+    try:
+        exp = _experiment_id(meta, experiment) if experiment else None
+        out = sys.stdout.buffer if str(output) == "-" else output.open("wb")
+        try:
+            if fmt == "prov-json":
+                doc = meta.call(portability.prov_document, experiment=exp)
+                out.write(json.dumps(doc, indent=2).encode() + b"\n")
+            else:
+                _export_ndjson(meta, exp, out)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+    except ModeltrailError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        meta.close()
+    if str(output) != "-":
+        err_console.print(f"exported to {output}")
+
+
+def _export_ndjson(meta: Metadata, exp: uuid.UUID | None, out: object) -> None:
+    revision = current_revision(meta.db.engine)
+    with meta.session() as session:
+        counts = portability.count_rows(session, experiment=exp)
+        with Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        ) as progress:
+            tasks = {name: progress.add_task(name, total=n) for name, n in counts.items()}
+            for record in portability.export_records(
+                session, experiment=exp, schema_revision=revision
+            ):
+                out.write(portability.dumps(record))  # type: ignore[attr-defined]
+                if "table" in record:
+                    progress.advance(tasks[record["table"]])
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="an NDJSON export", exists=True, dir_okay=False)],
+    url: UrlOption = None,
+) -> None:
+    """Import an NDJSON export (rows already stored are skipped, so it can be repeated)."""
+    meta = _open(url)
+    size = file.stat().st_size
+    try:
+        with (
+            file.open("rb") as fh,
+            Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+            ) as progress,
+        ):
+            task = progress.add_task("import", total=size)
+            header = portability.read_header(fh.readline())
+
+            def lines():  # noqa: ANN202
+                for line in fh:
+                    progress.advance(task, len(line))
+                    yield line
+
+            stats = meta.call(portability.import_records, lines())
+            progress.update(task, completed=size)
+    except ModeltrailError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        meta.close()
+    inserted = sum(s["inserted"] for s in stats.values())
+    skipped = sum(s["skipped"] for s in stats.values())
+    console.print(
+        f"imported {inserted} rows ({skipped} already present) from an export of schema "
+        f"{header.get('schemaRevision')}"
+    )

@@ -1,0 +1,77 @@
+"""API tokens and roles: who may read, write and administer a store.
+
+Roles are ordered: ``reader`` < ``writer`` < ``admin``. A token holds a global role, grants on
+single experiments, or both; a request is allowed when the role it needs is at most the token's
+role for the experiment the request touches (or its global role when it touches none).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from modeltrail.domain import limits
+from modeltrail.domain.models import Name, Schema, WriteSchema
+
+
+class Role(StrEnum):
+    READER = "reader"
+    WRITER = "writer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+_RANK = {Role.READER: 1, Role.WRITER: 2, Role.ADMIN: 3}
+
+MAX_GRANTS = limits.MAX_ANNOTATIONS
+
+
+class TokenCreate(WriteSchema):
+    name: Name
+    role: Role | None = Field(
+        default=None, description="global role; omit for experiment-only tokens"
+    )
+    experiments: Annotated[dict[uuid.UUID, Role], Field(max_length=MAX_GRANTS)] = Field(
+        default_factory=dict, description="roles on single experiments: {experiment id: role}"
+    )
+
+
+class Token(Schema):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    role: Role | None
+    experiments: dict[uuid.UUID, Role]
+    create_time: datetime
+    revoke_time: datetime | None
+
+
+class TokenCreated(Token):
+    """The one answer that carries the secret token; it is never shown again."""
+
+    token: str
+
+
+class Principal(Schema):
+    """Who a request acts as."""
+
+    name: str
+    role: Role | None
+    experiments: dict[uuid.UUID, Role] = Field(default_factory=dict)
+    token_id: uuid.UUID | None = None
+
+    def role_for(self, experiment: uuid.UUID | None) -> Role | None:
+        """The stronger of the global role and the grant on ``experiment``."""
+        grant = self.experiments.get(experiment) if experiment is not None else None
+        roles = [r for r in (self.role, grant) if r is not None]
+        return max(roles, key=lambda r: r.rank) if roles else None

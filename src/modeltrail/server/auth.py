@@ -1,0 +1,217 @@
+"""Access control: bearer tokens and roles, applied to every API route at once.
+
+``authorize`` is a dependency of the whole application (``FastAPI(dependencies=...)``), so a
+router added anywhere is covered without saying so. It maps each request to the role it needs:
+
+- ``GET``/``HEAD``/``OPTIONS`` (and the read-only POSTs below) need ``reader``;
+- every other method needs ``writer``;
+- ``/api/v1/tokens`` needs ``admin``.
+
+When the request names an experiment (``/experiments/{id}``, a run or an execution in the
+path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
+counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
+stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from modeltrail.domain.tokens import Principal, Role, Token, TokenCreate, TokenCreated
+from modeltrail.errors import Forbidden, Unauthorized
+from modeltrail.services import tokens
+from modeltrail.services.tokens import hash_token
+
+GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
+ADMIN_PREFIXES = ("/api/v1/tokens",)
+# Paths any valid token may call, whatever its roles.
+AUTHENTICATED_ONLY = frozenset({"/api/v1/whoami"})
+# POSTs that only read (a query too large or structured for a URL).
+READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
+# Path segments that name an entity whose experiment is known.
+_SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
+_BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Whether tokens are required, and the admin token given by configuration."""
+
+    enabled: bool = False
+    admin_token: str | None = None
+
+    @classmethod
+    def decide(cls, host: str, *, auth: bool | None, admin_token: str | None) -> AuthSettings:
+        """On for any non-loopback address or when an admin token is configured, unless forced.
+
+        Raises ``ValueError`` when auth is on without an admin token.
+        """
+        enabled = auth if auth is not None else (not is_loopback(host) or bool(admin_token))
+        if enabled and not admin_token:
+            raise ValueError(
+                f"listening on {host} requires access control: set MODELTRAIL_ADMIN_TOKEN or "
+                "--admin-token (or pass --no-auth to run an open server on purpose)"
+            )
+        return cls(enabled=enabled, admin_token=admin_token or None)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def required_role(method: str, path: str) -> Role | None:
+    """The role a request needs; None for a path that is not guarded."""
+    if not path.startswith(GUARDED_PREFIXES):
+        return None
+    if path.startswith(ADMIN_PREFIXES):
+        return Role.ADMIN
+    if method in ("GET", "HEAD", "OPTIONS") or path in READ_ONLY_POSTS:
+        return Role.READER
+    return Role.WRITER
+
+
+def _path_scope(request: Request) -> tuple[str, uuid.UUID] | None:
+    route = request.scope.get("route")
+    template = getattr(route, "path", "")
+    parts = template.strip("/").split("/")
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if part in _SCOPED and nxt.startswith("{") and nxt.endswith("}"):
+            raw = request.path_params.get(nxt[1:-1].split(":")[0])
+            try:
+                return _SCOPED[part], uuid.UUID(str(raw))
+            except ValueError:
+                return None
+    return None
+
+
+async def _body_scope(request: Request) -> tuple[str, uuid.UUID] | None:
+    wanted = _BODY_SCOPE.get(request.url.path)
+    if wanted is None or request.method != "POST":
+        return None
+    try:
+        body = json.loads(await request.body())
+        return wanted[1], uuid.UUID(str(body[wanted[0]]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+async def _experiment(request: Request, principal: Principal) -> uuid.UUID | None:
+    if not principal.experiments:
+        return None  # only grants make the experiment matter: skip the lookup
+    scope = _path_scope(request) or await _body_scope(request)
+    if scope is None:
+        return None
+    entity, entity_id = scope
+    if entity == "experiment":
+        return entity_id
+    meta = request.app.state.metadata
+    return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
+
+
+def _principal(request: Request, token: str) -> Principal | None:
+    settings: AuthSettings = request.app.state.auth
+    if settings.admin_token and hmac.compare_digest(
+        hash_token(token), hash_token(settings.admin_token)
+    ):
+        return Principal(name="admin (configured)", role=Role.ADMIN)
+    return request.app.state.metadata.call(tokens.authenticate, token)  # type: ignore[no-any-return]
+
+
+def _unauthorized(detail: str) -> Unauthorized:
+    exc = Unauthorized(detail)
+    exc.headers = {"WWW-Authenticate": 'Bearer realm="modeltrail"'}  # type: ignore[attr-defined]
+    return exc
+
+
+async def authorize(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Refuse the request with 401/403 unless its token carries the role it needs."""
+    settings: AuthSettings = request.app.state.auth
+    needed = required_role(request.method, request.url.path)
+    if not settings.enabled or needed is None:
+        return
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    # The lookups below query the database: off the event loop, like every endpoint's work.
+    principal = await run_in_threadpool(_principal, request, credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the token is unknown or revoked")
+    request.state.principal = principal
+    if request.url.path in AUTHENTICATED_ONLY:
+        return
+    role = principal.role_for(await _experiment(request, principal))
+    if role is None or not role.allows(needed):
+        raise Forbidden(
+            f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",
+            required=needed.value,
+        )
+
+
+# ---------------------------------------------------------------- token administration
+
+router = APIRouter(prefix="/tokens", tags=["Tokens"])
+whoami_router = APIRouter(tags=["Tokens"])
+
+
+@router.post(
+    "",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createToken",
+    summary="Create an API token (the secret is shown once)",
+)
+def create_token(body: TokenCreate, request: Request) -> TokenCreated:
+    return request.app.state.metadata.call(tokens.create_token, body)  # type: ignore[no-any-return]
+
+
+@router.get("", response_model=list[Token], operation_id="listTokens", summary="List API tokens")
+def list_tokens(
+    request: Request,
+    include_revoked: Annotated[bool, Query(alias="includeRevoked")] = False,
+) -> list[Token]:
+    return request.app.state.metadata.call(  # type: ignore[no-any-return]
+        tokens.list_tokens, include_revoked=include_revoked
+    )
+
+
+@router.delete(
+    "/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="revokeToken",
+    summary="Revoke an API token",
+)
+def revoke_token(token_id: uuid.UUID, request: Request) -> Response:
+    request.app.state.metadata.call(tokens.revoke_token, token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@whoami_router.get(
+    "/whoami",
+    response_model=Principal,
+    operation_id="whoami",
+    summary="Who the request's token stands for (the UI signs in with it)",
+)
+def whoami(request: Request) -> Any:
+    settings: AuthSettings = request.app.state.auth
+    if not settings.enabled:
+        return Principal(name="anonymous (access control is off)", role=Role.ADMIN)
+    return request.state.principal

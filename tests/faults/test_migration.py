@@ -1,0 +1,138 @@
+"""A schema migration applied to a store filled by the previous release keeps every entity."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from starlette.testclient import TestClient
+
+from conftest import POSTGRES_ADMIN, run_cli
+from modeltrail.server.app import create_app
+from modeltrail.services.kinds import register_builtin_kinds
+from modeltrail.services.metadata import Metadata
+from modeltrail.store.database import Database, current_revision, upgrade
+from modeltrail.store.tables import Base
+
+PREVIOUS = "0001"  # the schema of the release before access control (0003 adds api_tokens)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"modeltrail_mig_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fill(meta: Metadata) -> None:
+    with TestClient(create_app(meta)) as c:
+        exp = c.post("/api/v1/experiments", json={"name": "e", "annotations": {"a": "b"}}).json()
+        exe = c.post("/api/v1/executables", json={"name": "train", "uri": "git://x"}).json()
+        pipe = c.post("/api/v1/pipelines", json={"name": "p", "executables": [exe["id"]]}).json()
+        event = c.post("/api/v1/artifacts", json={"name": "push", "kind": "event"}).json()
+        run = c.post(
+            "/api/v1/runs",
+            json={
+                "experiment": exp["id"],
+                "name": "r",
+                "pipeline": pipe["id"],
+                "event": event["id"],
+                "configuration": {"lr": 0.1},
+            },
+        ).json()
+        data = c.post(
+            "/api/v1/artifacts",
+            json={"name": "mnist", "kind": "dataset", "attributes": {"size": 7}},
+        ).json()
+        model = c.post("/api/v1/artifacts", json={"name": "cnn", "kind": "model"}).json()
+        first = c.post(
+            "/api/v1/executions",
+            json={
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "s1",
+                "kind": "train",
+                "inputArtifacts": [data["id"]],
+                "outputArtifacts": [model["id"]],
+            },
+        )
+        assert first.status_code == 201, first.text
+        second = c.post(
+            "/api/v1/executions",
+            json={
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "s2",
+                "kind": "eval",
+                "inputArtifacts": [model["id"]],
+            },
+        ).json()
+        c.post(
+            f"/api/v1/executions/{first.json()['id']}/successors",
+            json={"executions": [second["id"]]},
+        )
+        c.patch(f"/api/v1/experiments/{exp['id']}", json={"version": "2"})
+
+
+def _snapshot(url: str) -> dict[str, list[tuple]]:
+    engine = Database(url).engine
+    names = set(inspect(engine).get_table_names())
+    out = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in names and table.name != "api_tokens":
+                rows = conn.execute(table.select()).all()
+                out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
+    engine.dispose()
+    return out
+
+
+@pytest.mark.slow
+def test_upgrade_from_the_previous_release_keeps_every_entity(
+    empty_url: str, tmp_path: Path
+) -> None:
+    db = Database(empty_url)
+    upgrade(db.engine, PREVIOUS)
+    meta = Metadata(db)  # the previous release's schema, written through today's services
+    meta.call(register_builtin_kinds)
+    _fill(meta)
+    meta.close()
+    before = _snapshot(empty_url)
+    assert sum(len(v) for v in before.values()) > 15 and all(
+        before[t] for t in ("runs", "executions")
+    )
+
+    run_cli("db", "upgrade", "--database-url", empty_url, "--revision", "heads", cwd=tmp_path)
+    engine = Database(empty_url).engine
+    assert "api_tokens" in inspect(engine).get_table_names()
+    assert current_revision(engine) != PREVIOUS
+    engine.dispose()
+    assert _snapshot(empty_url) == before
+
+    # Down to the previous release and up again: still nothing lost.
+    engine = Database(empty_url).engine
+    from alembic import command
+
+    from modeltrail.store.database import alembic_config
+
+    command.downgrade(alembic_config(engine), PREVIOUS)
+    assert "api_tokens" not in inspect(engine).get_table_names()
+    assert _snapshot(empty_url) == before
+    upgrade(engine, "heads")
+    engine.dispose()
+    assert _snapshot(empty_url) == before
+    reopened = Metadata.open(empty_url)
+    with TestClient(create_app(reopened)) as c:
+        assert c.get("/api/v1/executions", params={"count": True}).json()["total"] == 2
+    reopened.close()

@@ -1,0 +1,175 @@
+"""Bad input is refused with a clear problem, never a 500, a stack trace or SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from modeltrail.domain import limits
+from modeltrail.server.app import create_app
+from modeltrail.services import metadata as services
+from modeltrail.services.metadata import Metadata
+
+API = "/api/v1"
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
+    return body
+
+
+def test_body_over_the_limit_is_refused_before_it_is_read(client: TestClient) -> None:
+    big = b"x" * (limits.MAX_BODY_BYTES + 1)
+    body = problem(
+        client.post(f"{API}/artifacts", content=big, headers={"content-type": "application/json"}),
+        413,
+    )
+    assert body["type"].endswith("/too-large")
+
+    def chunks():  # no Content-Length: counted while it streams
+        for _ in range(limits.MAX_BODY_BYTES // (1 << 20) + 2):
+            yield b" " * (1 << 20)
+
+    problem(
+        client.post(
+            f"{API}/artifacts", content=chunks(), headers={"content-type": "application/json"}
+        ),
+        413,
+    )
+
+
+@pytest.mark.parametrize(
+    "body, pointer",
+    [
+        ({"name": "x" * (limits.MAX_NAME + 1)}, "/name"),
+        (
+            {"name": "a", "annotations": {str(i): "v" for i in range(limits.MAX_ANNOTATIONS + 1)}},
+            "/annotations",
+        ),
+        ({"name": "a", "annotations": {"k" * (limits.MAX_NAME + 1): "v"}}, "/annotations"),
+        ({"name": "a", "annotations": {"k": "v" * (limits.MAX_TEXT + 1)}}, "/annotations/k"),
+    ],
+)
+def test_string_and_annotation_limits(client: TestClient, body: dict, pointer: str) -> None:
+    errors = problem(client.post(f"{API}/experiments", json=body), 422)["errors"]
+    assert any(e["pointer"].startswith(pointer) for e in errors), errors
+
+
+def test_list_limit(client: TestClient) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(limits.MAX_LIST + 1)]
+    errors = problem(client.post(f"{API}/pipelines", json={"name": "p", "executables": ids}), 422)[
+        "errors"
+    ]
+    assert errors[0]["pointer"] == "/executables"
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        '{"n": 100000000000000000000000}',
+        '{"n": NaN}',
+        '{"n": Infinity}',
+        '{"n": '
+        + "[" * (limits.MAX_DOCUMENT_DEPTH + 2)
+        + "]" * (limits.MAX_DOCUMENT_DEPTH + 2)
+        + "}",
+    ],
+)
+def test_documents_every_database_can_hold(client: TestClient, attributes: str) -> None:
+    raw = '{"name": "a", "kind": "dataset", "attributes": ' + attributes + "}"
+    errors = problem(
+        client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}),
+        422,
+    )["errors"]
+    assert errors[0]["pointer"].startswith("/attributes")
+
+
+@pytest.mark.parametrize("field", ["name", "version", "annotations"])
+def test_null_for_a_required_field_in_a_patch_is_refused(client: TestClient, field: str) -> None:
+    exp = client.post(f"{API}/experiments", json={"name": "a"}).json()
+    errors = problem(client.patch(f"{API}/experiments/{exp['id']}", json={field: None}), 422)[
+        "errors"
+    ]
+    assert errors[0]["pointer"] == f"/{field}"
+    assert client.get(f"{API}/experiments/{exp['id']}").json()["name"] == "a"
+
+
+def test_null_clears_optional_fields(client: TestClient) -> None:
+    exe = client.post(f"{API}/executables", json={"name": "a", "uri": "git://x"}).json()
+    cleared = client.patch(f"{API}/executables/{exe['id']}", json={"uri": None})
+    assert cleared.status_code == 200 and cleared.json()["uri"] is None
+
+
+@pytest.mark.parametrize(
+    "params, pointer",
+    [
+        ({"filter": ["name:eq:a"] * (limits.MAX_FILTERS + 1)}, "/filter"),
+        ({"filter": "name:eq:" + "a" * limits.MAX_FILTER_TEXT}, "/filter/0"),
+        ({"filter": "name:in:" + ",".join(["a"] * (limits.MAX_FILTER_VALUES + 1))}, "/filter/0"),
+        ({"filter": "annotations." + ".".join("a" * 9) + ":eq:1"}, "/filter/0"),
+        ({"filter": "name;drop:eq:1"}, "/filter"),
+        ({"limit": limits.MAX_PAGE_SIZE + 1}, "/limit"),
+        ({"cursor": "'; DROP TABLE experiments; --"}, "/cursor"),
+    ],
+)
+def test_filter_complexity_is_bounded(client: TestClient, params: dict, pointer: str) -> None:
+    errors = problem(client.get(f"{API}/experiments", params=params), 422)["errors"]
+    assert errors[0]["pointer"] == pointer, errors
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["' OR '1'='1", "a'); DROP TABLE experiments; --", '" OR 1=1 --', "%", "_", "\\", "a\x00b"],
+)
+def test_filter_values_are_bound_parameters(client: TestClient, value: str) -> None:
+    client.post(f"{API}/experiments", json={"name": "safe", "annotations": {"k": "v"}})
+    for f in (
+        f"name:eq:{value}",
+        f"name:contains:{value}",
+        f"annotations.k:eq:{value}",
+        f"annotations.k:in:{value},v",
+        f"name:prefix:{value}",
+    ):
+        response = client.get(f"{API}/experiments", params={"filter": f})
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 200:
+            # Only the literal 'v' in the in-list may match; nothing is injected.
+            names = [e["name"] for e in response.json()["items"]]
+            assert names in ([], ["safe"]), (f, names)
+            assert names == [] or f.startswith("annotations.k:in:")
+    quoted = client.get(f"{API}/experiments", params={"filter": f"annotations.{value}x:eq:v"})
+    assert quoted.status_code in (200, 422)
+    assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 1
+
+
+def test_unexpected_errors_carry_no_trace_or_sql(
+    metadata: Metadata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(session, options):  # noqa: ANN001
+        from sqlalchemy import text
+
+        session.execute(text("SELECT secret_column FROM no_such_table"))
+
+    etype = services.ENTITIES["experiment"]
+    monkeypatch.setitem(services.ENTITIES, "experiment", dataclasses.replace(etype, list=broken))
+    with TestClient(create_app(metadata), raise_server_exceptions=False) as c:
+        body = problem(c.get(f"{API}/experiments"), 500)
+    text = str(body).lower()
+    for leak in ("select", "no_such_table", "traceback", "sqlalchemy", ".py"):
+        assert leak not in text, body
+
+
+def test_nul_characters_are_refused_on_every_database(client: TestClient) -> None:
+    for body in ({"name": "a\x00b"}, {"name": "a", "annotations": {"k\x00": "v"}}):
+        problem(client.post(f"{API}/experiments", json=body), 422)
+    raw = '{"name": "a", "kind": "dataset", "attributes": {"x": ["\\u0000"]}}'
+    problem(
+        client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}),
+        422,
+    )
