@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import InvalidInput, NotFound, Unavailable
+from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
