@@ -68,7 +68,6 @@ def server(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
         metadata = Metadata.open(database_url, strict_kinds=strict_kinds, hooks=hooks)

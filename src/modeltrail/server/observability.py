@@ -93,6 +93,8 @@ def configure_logging(level: str = "info", *, fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Migrations say what they do at INFO on every start; only their problems matter here.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 def _too_large() -> HTTPException:
