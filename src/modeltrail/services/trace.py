@@ -34,7 +34,7 @@ def experiment_trace(
     truncated = len(runs) > limit
     runs = runs[1:] if truncated else runs
     run_ids = [r.id for r in runs]
-    executions = store.executions_of_runs(session, run_ids)
+    executions = store.executions_of_runs(session, run_ids, light=True)
     exec_ids = [row.id for row, _ in executions]
     ins, outs = store.io_of_executions(session, exec_ids)
     inputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)

@@ -328,6 +328,13 @@ def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, Exec
 _LIGHT_EXECUTION = ("configuration", "annotations")
 
 
+def _execution_columns(light: bool) -> list[Any]:
+    table: Any = ExecutionRow.__table__
+    return [
+        literal(None).label(c.name) if light and c.name in _LIGHT_EXECUTION else c for c in table.c
+    ]
+
+
 def executions_with_executables(
     session: Session,
     execution_ids: Sequence[uuid.UUID],
@@ -336,10 +343,7 @@ def executions_with_executables(
 ) -> list[tuple[Any, ExecutableRow]]:
     """Execution rows (read-only) with their executables; ``light`` leaves out the JSON
     documents."""
-    table = ExecutionRow.__table__
-    columns = [
-        literal(None).label(c.name) if light and c.name in _LIGHT_EXECUTION else c for c in table.c
-    ]  # type: ignore[attr-defined]
+    columns = _execution_columns(light)
     rows: list[Any] = []
     for part in chunks(list(execution_ids)):
         rows += (
@@ -461,14 +465,16 @@ def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
 
 
 def executions_of_runs(
-    session: Session, run_ids: Sequence[uuid.UUID]
+    session: Session, run_ids: Sequence[uuid.UUID], *, light: bool = False
 ) -> list[tuple[Any, ExecutableRow]]:
-    """The executions of runs in start order, with their executables."""
+    """The executions of runs in start order, with their executables (``light``: without
+    the JSON documents)."""
+    columns = _execution_columns(light)
     rows: list[Any] = []
     for part in chunks(list(run_ids)):
         rows += (
             session.connection()
-            .execute(select(ExecutionRow.__table__).where(ExecutionRow.run_id.in_(part)))
+            .execute(select(*columns).where(ExecutionRow.run_id.in_(part)))
             .all()
         )
     rows.sort(key=lambda r: (r.start_time or r.create_time, str(r.id)))
