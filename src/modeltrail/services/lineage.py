@@ -232,10 +232,6 @@ def execution_lineage(
         merge=merge_equal,
         root_execution=root,
     )
-    if direction == "upstream" and not seeds:
-        _add_runs_and_triggers(
-            session, out, store.executions_with_executables(session, [root.id]), Marks()
-        )
     return LineageGraph(
         root=root.id,
         direction=direction,
