@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union,
     union_all,
 )
@@ -131,22 +132,20 @@ def _walk_cte(
             query = select(*columns(dst_col)).select_from(walk)
             terms.append(step(src_col, dst_col, tables, query).where(*bound))
         return walk.union(*terms)
-    # One recursive term over the union of the edge kinds (PostgreSQL).
+    # One recursive term (PostgreSQL): the edge kinds as a LATERAL union, so that every
+    # arm is an index lookup for the row at hand rather than a join of whole edge tables.
     arms = []
     for src_col, dst_col, (first, second, on) in _edges(direction):
-        arm = select(src_col.label("src"), dst_col.label("dst")).select_from(first)
+        arm = select(dst_col.label("dst")).select_from(first)
         if second is not None:
             arm = arm.join(second, on)
-        arms.append(arm)
-    edge = union_all(*arms).subquery("edge")
+        arms.append(arm.where(src_col == source.id))
+    edge = union_all(*arms).subquery("edge").lateral("edge")
     query = select(*columns(edge.c.dst)).select_from(walk)
+    here = source.fingerprint if merge else source.id
+    query = query.join(source, here == walk.c.k).join(edge, true())
     if merge:
-        query = query.join(source, source.fingerprint == walk.c.k).join(
-            edge, edge.c.src == source.id
-        )
         query = query.join(target, and_(target.id == edge.c.dst, target.fingerprint != walk.c.k))
-    else:
-        query = query.join(edge, edge.c.src == walk.c.k)
     return walk.union(query.where(*bound))
 
 
