@@ -1,12 +1,12 @@
 """lineage indexes: fingerprint <-> id lookups answered from an index alone
 
-Revision ID: 0002
+Revision ID: 0002_lineage_indexes
 Revises: 0001
 """
 
 from alembic import op
 
-revision = "0002"
+revision = "0002_lineage_indexes"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
