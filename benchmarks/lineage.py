@@ -74,8 +74,16 @@ class Builder:
             self.flush()
 
     def flush(self) -> None:
-        order = [ExperimentRow, ExecutableRow, ArtifactRow, RunRow, ExecutionRow, ExecutionInputRow,
-                 ExecutionOutputRow, ArtifactReferenceRow]
+        order = [
+            ExperimentRow,
+            ExecutableRow,
+            ArtifactRow,
+            RunRow,
+            ExecutionRow,
+            ExecutionInputRow,
+            ExecutionOutputRow,
+            ArtifactReferenceRow,
+        ]
         with self.meta.db.engine.begin() as conn:
             for table in order:
                 rows = self.rows.pop(table, None)
@@ -84,36 +92,102 @@ class Builder:
 
     def experiment(self, name: str) -> uuid.UUID:
         eid = uuid.uuid4()
-        self.add(ExperimentRow, id=eid, name=name, version="1", create_time=self.tick(), annotations={}, revision=1)
+        self.add(
+            ExperimentRow,
+            id=eid,
+            name=name,
+            version="1",
+            create_time=self.tick(),
+            annotations={},
+            revision=1,
+        )
         return eid
 
     def executable(self, name: str) -> uuid.UUID:
         xid = uuid.uuid4()
-        self.add(ExecutableRow, id=xid, name=name, version="1", create_time=self.tick(), annotations={},
-                 revision=1, uri=f"git+https://git.example.org/p.git#{name}")
+        self.add(
+            ExecutableRow,
+            id=xid,
+            name=name,
+            version="1",
+            create_time=self.tick(),
+            annotations={},
+            revision=1,
+            uri=f"git+https://git.example.org/p.git#{name}",
+        )
         return xid
 
-    def artifact(self, name: str, kind: str, uri: str, fingerprint: str | None = None,
-                 attributes: dict[str, Any] | None = None) -> tuple[uuid.UUID, str]:
+    def artifact(
+        self,
+        name: str,
+        kind: str,
+        uri: str,
+        fingerprint: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> tuple[uuid.UUID, str]:
         aid = uuid.uuid4()
         fp = fingerprint or _fp(aid)
-        self.add(ArtifactRow, id=aid, name=name, version="1", create_time=self.tick(), annotations={}, revision=1,
-                 kind=kind, kind_version=1, uri=uri, attributes=attributes or {}, fingerprint=fp)
+        self.add(
+            ArtifactRow,
+            id=aid,
+            name=name,
+            version="1",
+            create_time=self.tick(),
+            annotations={},
+            revision=1,
+            kind=kind,
+            kind_version=1,
+            uri=uri,
+            attributes=attributes or {},
+            fingerprint=fp,
+        )
         return aid, fp
 
     def run(self, experiment: uuid.UUID, name: str, event: uuid.UUID | None = None) -> uuid.UUID:
         rid = uuid.uuid4()
-        self.add(RunRow, id=rid, name=name, version="1", create_time=self.tick(), annotations={}, revision=1,
-                 experiment_id=experiment, status="SUCCESS", configuration={"seed": 1}, event_id=event)
+        self.add(
+            RunRow,
+            id=rid,
+            name=name,
+            version="1",
+            create_time=self.tick(),
+            annotations={},
+            revision=1,
+            experiment_id=experiment,
+            status="SUCCESS",
+            configuration={"seed": 1},
+            event_id=event,
+        )
         return rid
 
-    def execution(self, run: uuid.UUID, exe: uuid.UUID, name: str, kind: str, inputs: list[uuid.UUID],
-                  outputs: list[uuid.UUID], configuration: dict[str, Any] | None = None) -> uuid.UUID:
+    def execution(
+        self,
+        run: uuid.UUID,
+        exe: uuid.UUID,
+        name: str,
+        kind: str,
+        inputs: list[uuid.UUID],
+        outputs: list[uuid.UUID],
+        configuration: dict[str, Any] | None = None,
+    ) -> uuid.UUID:
         xid = uuid.uuid4()
         at = self.tick()
-        self.add(ExecutionRow, id=xid, name=name, version="1", create_time=at, start_time=at, annotations={},
-                 revision=1, run_id=run, executable_id=exe, kind=kind, status="SUCCESS",
-                 configuration=configuration or {}, fingerprint=_fp(xid))
+        self.add(
+            ExecutionRow,
+            id=xid,
+            name=name,
+            version="1",
+            create_time=at,
+            start_time=at,
+            annotations={},
+            revision=1,
+            run_id=run,
+            executable_id=exe,
+            kind=kind,
+            status="SUCCESS",
+            configuration=configuration or {},
+            fingerprint=_fp(xid),
+        )
         for i, a in enumerate(inputs):
             self.add(ExecutionInputRow, execution_id=xid, artifact_id=a, position=i)
         for i, a in enumerate(outputs):
@@ -121,9 +195,14 @@ class Builder:
         return xid
 
 
-def build(meta: Metadata, background_runs: int, chains: int, chain_length: int, hot_runs: int) -> dict[str, Any]:
+def build(
+    meta: Metadata, background_runs: int, chains: int, chain_length: int, hot_runs: int
+) -> dict[str, Any]:
     b = Builder(meta)
-    steps = {s: b.executable(f"{s}.py") for s in ("ingest", "prepare", "train", "evaluate", "deploy", "step")}
+    steps = {
+        s: b.executable(f"{s}.py")
+        for s in ("ingest", "prepare", "train", "evaluate", "deploy", "step")
+    }
     background = b.experiment("background")
     started = time.perf_counter()
     sample_run = None
@@ -134,7 +213,9 @@ def build(meta: Metadata, background_runs: int, chains: int, chain_length: int, 
         raw, _ = b.artifact("raw", "dataset", f"s3://raw/{n}")
         clean, _ = b.artifact("clean", "dataset", f"s3://clean/{n}")
         model, _ = b.artifact("model", "model", f"s3://models/{n}")
-        metric, _ = b.artifact("accuracy", "metrics", "", attributes={"reference": str(model), "value": 0.9})
+        metric, _ = b.artifact(
+            "accuracy", "metrics", "", attributes={"reference": str(model), "value": 0.9}
+        )
         b.add(ArtifactReferenceRow, artifact_id=metric, attribute="reference", target_id=model)
         b.execution(run, steps["ingest"], "ingest", "ingest", [], [raw])
         b.execution(run, steps["prepare"], "prepare", "prepare", [raw], [clean])
@@ -158,27 +239,52 @@ def build(meta: Metadata, background_runs: int, chains: int, chain_length: int, 
         chain_ends.append(positions)
 
     hot = b.experiment("hot-dataset")
-    hot_data, hot_fp = b.artifact("mnist", "dataset", "s3://datasets/mnist.npz", fingerprint=_fp("mnist"))
+    hot_data, hot_fp = b.artifact(
+        "mnist", "dataset", "s3://datasets/mnist.npz", fingerprint=_fp("mnist")
+    )
     models = []
     for n in range(hot_runs):
-        event, _ = b.artifact(f"hot-trigger-{n}", "event", "", attributes={"cause": "data change" if n % 3 else "manual"})
+        event, _ = b.artifact(
+            f"hot-trigger-{n}",
+            "event",
+            "",
+            attributes={"cause": "data change" if n % 3 else "manual"},
+        )
         run = b.run(hot, f"hot-{n}", event)
-        data = hot_data if n % 2 == 0 else b.artifact("mnist", "dataset", "s3://datasets/mnist.npz",
-                                                      fingerprint=hot_fp)[0]
+        data = (
+            hot_data
+            if n % 2 == 0
+            else b.artifact("mnist", "dataset", "s3://datasets/mnist.npz", fingerprint=hot_fp)[0]
+        )
         prepared, _ = b.artifact("training-data", "dataset", f"s3://hot/{n}/train.npz")
         model, _ = b.artifact("cnn", "model", f"s3://hot/{n}/model.h5")
-        metric, _ = b.artifact("accuracy", "metrics", "", attributes={"reference": str(model), "value": 0.9})
+        metric, _ = b.artifact(
+            "accuracy", "metrics", "", attributes={"reference": str(model), "value": 0.9}
+        )
         b.add(ArtifactReferenceRow, artifact_id=metric, attribute="reference", target_id=model)
         deployment, _ = b.artifact("service", "deployment", f"http://seldon/{n}")
         b.execution(run, steps["prepare"], "prepare", "prepare", [data], [prepared])
-        b.execution(run, steps["train"], "train", "train", [prepared], [model, metric],
-                    {"learning-rate": 0.001 * (1 + n % 5)})
+        b.execution(
+            run,
+            steps["train"],
+            "train",
+            "train",
+            [prepared],
+            [model, metric],
+            {"learning-rate": 0.001 * (1 + n % 5)},
+        )
         b.execution(run, steps["deploy"], "deploy", "deploy", [model], [deployment])
         models.append(model)
     b.flush()
     print(f"built {b.counts} in {time.perf_counter() - started:.0f} s", flush=True)
-    return {"chains": chain_ends, "hot_data": hot_data, "hot_experiment": hot, "models": models,
-            "sample_run": sample_run, "chain_runs": chain_experiment}
+    return {
+        "chains": chain_ends,
+        "hot_data": hot_data,
+        "hot_experiment": hot,
+        "models": models,
+        "sample_run": sample_run,
+        "chain_runs": chain_experiment,
+    }
 
 
 def existing(meta: Metadata) -> dict[str, Any] | None:
@@ -187,21 +293,41 @@ def existing(meta: Metadata) -> dict[str, Any] | None:
         hot = s.scalar(select(ExperimentRow.id).where(ExperimentRow.name == "hot-dataset"))
         if hot is None:
             return None
-        hot_data = s.scalar(select(ArtifactRow.id).where(ArtifactRow.name == "mnist").order_by(ArtifactRow.create_time))
-        models = list(s.scalars(select(ArtifactRow.id).where(ArtifactRow.name == "cnn").order_by(ArtifactRow.create_time)))
+        hot_data = s.scalar(
+            select(ArtifactRow.id)
+            .where(ArtifactRow.name == "mnist")
+            .order_by(ArtifactRow.create_time)
+        )
+        models = list(
+            s.scalars(
+                select(ArtifactRow.id)
+                .where(ArtifactRow.name == "cnn")
+                .order_by(ArtifactRow.create_time)
+            )
+        )
         sample_run = s.scalar(select(RunRow.id).where(RunRow.name == "bg-0"))
         chains = []
         for c in range(3):
             names = {f"chain-{c}-{i}": i for i in (20, 100)}
-            rows = dict(s.execute(select(ArtifactRow.name, ArtifactRow.id).where(ArtifactRow.name.in_(names))).all())
+            rows = dict(
+                s.execute(
+                    select(ArtifactRow.name, ArtifactRow.id).where(ArtifactRow.name.in_(names))
+                ).all()
+            )
             chain = {names[k]: v for k, v in rows.items()}
             chains.append(chain)
-        return {"chains": chains, "hot_data": hot_data, "hot_experiment": hot, "models": models,
-                "sample_run": sample_run}
+        return {
+            "chains": chains,
+            "hot_data": hot_data,
+            "hot_experiment": hot,
+            "models": models,
+            "sample_run": sample_run,
+        }
 
 
-def measure(meta: Metadata, fn: Callable[..., Any], *args: Any, repeat: int,
-            **kwargs: Any) -> tuple[float, float, float, Any]:
+def measure(
+    meta: Metadata, fn: Callable[..., Any], *args: Any, repeat: int, **kwargs: Any
+) -> tuple[float, float, float, Any]:
     """Median and p95 wall time, and median CPU time of this process (ms). On a shared
     machine the CPU time shows the cost of the query itself, the wall time what a caller
     waited."""
@@ -214,13 +340,24 @@ def measure(meta: Metadata, fn: Callable[..., Any], *args: Any, repeat: int,
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     wall.sort()
-    return statistics.median(wall), wall[min(len(wall) - 1, int(len(wall) * 0.95))], statistics.median(cpu), result
+    return (
+        statistics.median(wall),
+        wall[min(len(wall) - 1, int(len(wall) * 0.95))],
+        statistics.median(cpu),
+        result,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default=f"sqlite:///{ROOT / 'benchmarks' / 'lineage-bench.db'}")
-    parser.add_argument("--runs", type=int, default=110_000, help="background pipeline runs (9 rows each)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database", default=f"sqlite:///{ROOT / 'benchmarks' / 'lineage-bench.db'}"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=112_000, help="background pipeline runs (9 rows each)"
+    )
     parser.add_argument("--chains", type=int, default=3)
     parser.add_argument("--chain-length", type=int, default=120)
     parser.add_argument("--hot-runs", type=int, default=1_000)
@@ -246,31 +383,83 @@ def main() -> None:
     with meta.session() as s:
         artifacts = s.scalar(select(func.count()).select_from(ArtifactRow))
         executions = s.scalar(select(func.count()).select_from(ExecutionRow))
-    print(f"store: {artifacts:,} artifacts + {executions:,} executions = {artifacts + executions:,} "
-          f"({meta.db.dialect})", flush=True)
+    print(
+        f"store: {artifacts:,} artifacts + {executions:,} executions = {artifacts + executions:,} "
+        f"({meta.db.dialect})",
+        flush=True,
+    )
 
     chain = probes["chains"][0]
-    cases: list[tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any], Callable[[Any], str]]] = [
-        ("upstream lineage, 20 hops", lineage.artifact_lineage, (chain[20],), {},
-         lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}"),
-        ("upstream lineage, 100 hops", lineage.artifact_lineage, (chain[100],), {},
-         lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}"),
-        ("upstream lineage, 100 hops, depth limit 50", lineage.artifact_lineage, (chain[100],), {"depth": 50},
-         lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}"),
-        ("downstream impact, dataset used by 1,000 runs", lineage.impact, (probes["hot_data"],), {},
-         lambda r: f"{r.counts['artifacts']} artifacts, {r.counts['runs']} runs, "
-                   f"{r.counts['deployments']} deployments"),
-        ("run DAG (4 steps)", dag.run_dag, (probes["sample_run"],), {},
-         lambda r: f"{len(r.nodes)} nodes, {len(r.edges)} edges"),
-        ("experiment trace, 1,000 runs", trace.experiment_trace, (probes["hot_experiment"],), {},
-         lambda r: f"{len(r.runs)} runs, {len(r.artifacts)} artifact nodes, {len(r.edges)} edges"),
-        ("lineage diff of two models", diff.lineage_diff, (probes["models"][-1], probes["models"][-2]), {},
-         lambda r: f"{len(r.differences)} differences"),
+    cases: list[
+        tuple[str, Callable[..., Any], tuple[Any, ...], dict[str, Any], Callable[[Any], str]]
+    ] = [
+        (
+            "upstream lineage, 20 hops",
+            lineage.artifact_lineage,
+            (chain[20],),
+            {},
+            lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}",
+        ),
+        (
+            "upstream lineage, 100 hops",
+            lineage.artifact_lineage,
+            (chain[100],),
+            {},
+            lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}",
+        ),
+        (
+            "upstream lineage, 100 hops, depth limit 50",
+            lineage.artifact_lineage,
+            (chain[100],),
+            {"depth": 50},
+            lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}",
+        ),
+        (
+            "downstream impact, dataset used by 1,000 runs",
+            lineage.impact,
+            (probes["hot_data"],),
+            {},
+            lambda r: (
+                f"{r.counts['artifacts']} artifacts, {r.counts['runs']} runs, "
+                f"{r.counts['deployments']} deployments"
+            ),
+        ),
+        (
+            "run DAG (4 steps)",
+            dag.run_dag,
+            (probes["sample_run"],),
+            {},
+            lambda r: f"{len(r.nodes)} nodes, {len(r.edges)} edges",
+        ),
+        (
+            "experiment trace, 1,000 runs",
+            trace.experiment_trace,
+            (probes["hot_experiment"],),
+            {},
+            lambda r: (
+                f"{len(r.runs)} runs, {len(r.artifacts)} artifact nodes, {len(r.edges)} edges"
+            ),
+        ),
+        (
+            "lineage diff of two models",
+            diff.lineage_diff,
+            (probes["models"][-1], probes["models"][-2]),
+            {},
+            lambda r: f"{len(r.differences)} differences",
+        ),
     ]
-    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print(
+        "load average before: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        + f" on {os.cpu_count()} cores"
+    )
     print(f"{'query':50} {'median ms':>10} {'p95 ms':>10} {'cpu ms':>8}  result")
     for name, fn, fn_args, kwargs, describe in cases:
-        repeat = args.repeat if "trace" not in name and "impact" not in name else max(10, args.repeat // 3)
+        repeat = (
+            args.repeat
+            if "trace" not in name and "impact" not in name
+            else max(10, args.repeat // 3)
+        )
         median, p95, cpu, result = measure(meta, fn, *fn_args, repeat=repeat, **kwargs)
         print(f"{name:50} {median:10.2f} {p95:10.2f} {cpu:8.2f}  {describe(result)}", flush=True)
     meta.close()

@@ -33,7 +33,9 @@ def by_id(graph: dict) -> dict[str, dict]:
 # ---------------------------------------------------------------- Scenario 1 / case study
 
 
-def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_second(client: TestClient) -> None:
+def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_second(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
     bad, good = study.models[1], study.models[0]
     result = get(client, f"/artifacts/{bad['id']}/diff", against=good["id"])
@@ -47,23 +49,32 @@ def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_s
     assert "uri" in first["summary"] and "26" in first["summary"]
     assert second["category"] == "configuration" and second["step"]["kind"] == "train"
     assert [(c["field"], c["before"], c["after"]) for c in second["changes"]] == [
-        ("configuration.learning-rate", 0.001, 0.01)]
+        ("configuration.learning-rate", 0.001, 0.01)
+    ]
     # The run's trigger changed too; the training data changed because its input did.
     categories = [d["category"] for d in result["differences"]]
     assert "trigger" in categories
     trigger = next(d for d in result["differences"] if d["category"] == "trigger")
     assert {"field": "cause", "before": "manual", "after": "data change"} in trigger["changes"]
     derived = [d for d in result["differences"] if d["derived"]]
-    assert [d["subject"] for d in derived] == ["input dataset 'training-data' of step train (train.py)"]
+    assert [d["subject"] for d in derived] == [
+        "input dataset 'training-data' of step train (train.py)"
+    ]
     assert categories.index("trigger") < len(categories) - len(derived)
     assert [(s["kind"], s["level"]) for s in result["steps"]] == [("prepare", 2), ("train", 1)]
 
 
-def test_why_without_against_diffs_against_the_previous_model_of_that_name(client: TestClient) -> None:
+def test_why_without_against_diffs_against_the_previous_model_of_that_name(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
     result = get(client, f"/artifacts/{study.models[1]['id']}/diff")
     assert result["against"]["id"] == study.models[0]["id"]
-    assert result["differences"][0]["changes"][0] == {"field": "uri", "before": MNIST_URI, "after": EMNIST_LETTERS_URI}
+    assert result["differences"][0]["changes"][0] == {
+        "field": "uri",
+        "before": MNIST_URI,
+        "after": EMNIST_LETTERS_URI,
+    }
     # The first model has no earlier one to explain it against.
     missing = get(client, f"/artifacts/{study.models[0]['id']}/diff", status=404)
     assert "against" in missing["detail"]
@@ -98,7 +109,10 @@ def test_depth_limit_says_when_it_cut_something_off(client: TestClient) -> None:
     model = study.models[1]["id"]
     one = get(client, f"/artifacts/{model}/lineage", depth=1)
     assert one["truncated"] is True and one["depth"] == 1
-    assert {n["id"] for n in one["nodes"] if n["type"] == "artifact"} == {model, study.prepared[1]["id"]}
+    assert {n["id"] for n in one["nodes"] if n["type"] == "artifact"} == {
+        model,
+        study.prepared[1]["id"],
+    }
     two = get(client, f"/artifacts/{model}/lineage", depth=2)
     assert two["truncated"] is False and study.raw[1]["id"] in by_id(two)
     for depth in (1_000_000, 0, -1):
@@ -108,16 +122,28 @@ def test_depth_limit_says_when_it_cut_something_off(client: TestClient) -> None:
     assert bad_direction["errors"][0]["pointer"] == "/direction"
 
 
-def test_downstream_impact_reaches_models_metrics_and_deployments_with_paths(client: TestClient) -> None:
+def test_downstream_impact_reaches_models_metrics_and_deployments_with_paths(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
     result = get(client, f"/artifacts/{study.raw[1]['id']}/impact")
     affected = {a["artifact"]["id"]: a for a in result["artifacts"]}
-    assert set(affected) == {study.prepared[1]["id"], study.models[1]["id"], study.metrics[1]["id"],
-                             study.deployments[1]["id"]}
+    assert set(affected) == {
+        study.prepared[1]["id"],
+        study.models[1]["id"],
+        study.metrics[1]["id"],
+        study.deployments[1]["id"],
+    }
     prepare, train, deploy = (study.executions[1][s]["id"] for s in ("prepare", "train", "deploy"))
     assert affected[study.deployments[1]["id"]]["path"] == [
-        study.raw[1]["id"], prepare, study.prepared[1]["id"], train, study.models[1]["id"], deploy,
-        study.deployments[1]["id"]]
+        study.raw[1]["id"],
+        prepare,
+        study.prepared[1]["id"],
+        train,
+        study.models[1]["id"],
+        deploy,
+        study.deployments[1]["id"],
+    ]
     assert {d["id"] for d in result["deployments"]} == {deploy, study.deployments[1]["id"]}
     assert result["runs"] == [study.runs[1]["id"]]
     assert result["counts"]["kind:model"] == 1 and result["counts"]["kind:metrics"] == 1
@@ -127,7 +153,9 @@ def test_downstream_impact_reaches_models_metrics_and_deployments_with_paths(cli
     assert (study.models[0]["id"], study.metrics[0]["id"], "reference") in edges
 
 
-def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(client: TestClient) -> None:
+def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
     raw = study.raw[1]["id"]
     created = client.put(f"{API}/artifacts/{raw}/flag", json={"reason": "letters, not digits"})
@@ -138,7 +166,11 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(cl
     flags = get(client, "/flags")["items"]
     assert [(f["artifact"]["id"], f["reason"]) for f in flags] == [(raw, "EMNIST letters")]
     assert {a["artifact"]["id"] for a in flags[0]["affected"]} == {
-        study.prepared[1]["id"], study.models[1]["id"], study.metrics[1]["id"], study.deployments[1]["id"]}
+        study.prepared[1]["id"],
+        study.models[1]["id"],
+        study.metrics[1]["id"],
+        study.deployments[1]["id"],
+    }
 
     lineage = by_id(get(client, f"/artifacts/{study.models[1]['id']}/lineage"))
     assert lineage[study.models[1]["id"]]["affectedBy"] == [raw]
@@ -146,7 +178,10 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(cl
     trace = get(client, f"/experiments/{study.experiment['id']}/trace")
     marked = {a["id"]: a for a in trace["artifacts"]}
     assert marked[study.deployments[1]["id"]]["affectedBy"] == [raw]
-    assert "affectedBy" not in marked[study.deployments[0]["id"]] and "flagged" not in marked[study.raw[0]["id"]]
+    assert (
+        "affectedBy" not in marked[study.deployments[0]["id"]]
+        and "flagged" not in marked[study.raw[0]["id"]]
+    )
     dag_nodes = by_id(get(client, f"/runs/{study.runs[1]['id']}/dag"))
     assert dag_nodes[study.models[1]["id"]]["affectedBy"] == [raw]
     impact = get(client, f"/artifacts/{raw}/impact")
@@ -154,21 +189,36 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(cl
 
     assert client.delete(f"{API}/artifacts/{raw}/flag").status_code == 204
     assert get(client, "/flags")["items"] == []
-    assert "affectedBy" not in by_id(get(client, f"/artifacts/{study.models[1]['id']}/lineage"))[study.models[1]["id"]]
+    assert (
+        "affectedBy"
+        not in by_id(get(client, f"/artifacts/{study.models[1]['id']}/lineage"))[
+            study.models[1]["id"]
+        ]
+    )
     assert client.delete(f"{API}/artifacts/{raw}/flag").status_code == 404
-    assert client.put(f"{API}/artifacts/{uuid.uuid4()}/flag", json={"reason": "x"}).status_code == 404
+    assert (
+        client.put(f"{API}/artifacts/{uuid.uuid4()}/flag", json={"reason": "x"}).status_code == 404
+    )
     assert client.put(f"{API}/artifacts/{raw}/flag", json={"reason": ""}).status_code == 422
 
 
 def test_run_dag_has_executions_artifacts_and_typed_edges(client: TestClient) -> None:
     study = build_case_study(client)
     result = get(client, f"/runs/{study.runs[0]['id']}/dag")
-    assert result["run"]["id"] == study.runs[0]["id"] and result["run"]["event"] == study.events[0]["id"]
+    assert (
+        result["run"]["id"] == study.runs[0]["id"]
+        and result["run"]["event"] == study.events[0]["id"]
+    )
     executions = [n["name"] for n in result["nodes"] if n["type"] == "execution"]
     assert executions == ["prepare", "train", "deploy"]
     artifacts = {n["id"] for n in result["nodes"] if n["type"] == "artifact"}
-    assert artifacts == {study.raw[0]["id"], study.prepared[0]["id"], study.models[0]["id"],
-                         study.metrics[0]["id"], study.deployments[0]["id"]}
+    assert artifacts == {
+        study.raw[0]["id"],
+        study.prepared[0]["id"],
+        study.models[0]["id"],
+        study.metrics[0]["id"],
+        study.deployments[0]["id"],
+    }
     types = sorted(e["type"] for e in result["edges"])
     assert types == ["input"] * 3 + ["output"] * 4 + ["successor"] * 2
     assert get(client, f"/runs/{uuid.uuid4()}/dag", status=404)["type"].endswith("/not-found")
@@ -201,7 +251,9 @@ def test_compare_models_field_by_field_and_refuse_different_kinds(client: TestCl
     assert (lr["a"], lr["b"], lr["equal"]) == (0.001, 0.01, False)
     assert fields["attributes.framework.value1"]["equal"] is True
     assert fields["producedBy.configuration.learning-rate"]["equal"] is False
-    assert result["differences"] == sum(1 for f in result["fields"] if not f["equal"]) - 2  # fingerprint, time
+    assert (
+        result["differences"] == sum(1 for f in result["fields"] if not f["equal"]) - 2
+    )  # fingerprint, time
     problem = get(client, "/compare", status=422, a=study.models[0]["id"], b=study.raw[0]["id"])
     assert "different kinds" in problem["detail"] and problem["errors"][0]["pointer"] == "/b"
     get(client, "/compare", status=404, a=study.models[0]["id"], b=str(uuid.uuid4()))
@@ -218,8 +270,12 @@ def test_history_since_last_deploy_with_triggers_and_first_failed_step(client: T
     assert full["countsByCause"] == {"schedule": 1, "item threshold": 2, "script update": 1}
     since = get(client, f"/experiments/{flow.experiment['id']}/history", sinceLastDeploy="true")
     assert [r["id"] for r in since["runs"]] == [r["id"] for r in flow.runs[1:]]
-    assert all(r["status"] == "FAILED" and r["firstFailed"]["kind"] == "validation" for r in since["runs"])
-    assert [r["firstFailed"]["id"] for r in since["runs"]] == [v["id"] for v in flow.failed_validations]
+    assert all(
+        r["status"] == "FAILED" and r["firstFailed"]["kind"] == "validation" for r in since["runs"]
+    )
+    assert [r["firstFailed"]["id"] for r in since["runs"]] == [
+        v["id"] for v in flow.failed_validations
+    ]
     assert since["runs"][0]["trigger"]["attributes"] == {"cause": "item threshold", "newItems": 100}
     assert since["countsByCause"] == {"item threshold": 2, "script update": 1}
     assert since["countsByStatus"] == {"FAILED": 3}
@@ -232,20 +288,33 @@ def test_history_since_last_deploy_with_triggers_and_first_failed_step(client: T
 def test_cache_lookup_finds_the_latest_equal_work_and_its_outputs(client: TestClient) -> None:
     rep = build_repeated_steps(client)
     exe = rep.executable
-    query = {"executable": {"name": exe["name"], "version": exe["version"], "uri": exe["uri"]},
-             "kind": "transformation", "configuration": {"scale": "z"}, "inputArtifacts": [rep.dataset["id"]]}
+    query = {
+        "executable": {"name": exe["name"], "version": exe["version"], "uri": exe["uri"]},
+        "kind": "transformation",
+        "configuration": {"scale": "z"},
+        "inputArtifacts": [rep.dataset["id"]],
+    }
     hit = client.post(f"{API}/cache/lookup", json=query)
     assert hit.status_code == 200, hit.text
     body = hit.json()
     assert body["fingerprint"] == rep.first["fingerprint"]
     assert body["execution"]["name"] == "normalize" and body["execution"]["status"] == "SUCCESS"
-    assert [o["id"] for o in body["outputs"]] == [rep.outputs[2]["id"]]  # the most recent of the three
+    assert [o["id"] for o in body["outputs"]] == [
+        rep.outputs[2]["id"]
+    ]  # the most recent of the three
     miss = client.post(f"{API}/cache/lookup", json={**query, "configuration": {"scale": "log"}})
     assert miss.status_code == 404 and "fingerprint" in miss.json()
-    unknown = client.post(f"{API}/cache/lookup", json={**query, "inputArtifacts": [str(uuid.uuid4())]})
-    assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/inputArtifacts/0"
+    unknown = client.post(
+        f"{API}/cache/lookup", json={**query, "inputArtifacts": [str(uuid.uuid4())]}
+    )
+    assert (
+        unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/inputArtifacts/0"
+    )
     other = get(client, f"/executions/{rep.first['id']}/cache")
-    assert other["execution"]["id"] != rep.first["id"] and other["fingerprint"] == rep.first["fingerprint"]
+    assert (
+        other["execution"]["id"] != rep.first["id"]
+        and other["fingerprint"] == rep.first["fingerprint"]
+    )
 
 
 def test_reuse_report_counts_repeats_with_equal_outputs(client: TestClient) -> None:
@@ -254,22 +323,36 @@ def test_reuse_report_counts_repeats_with_equal_outputs(client: TestClient) -> N
     row = next(r for r in report["items"] if r["executable"]["id"] == rep.executable["id"])
     # Four executions, two kinds of work (scale z three times, minmax once): two repeats,
     # one of which wrote what the first one wrote.
-    assert (row["executions"], row["successful"], row["distinctWork"], row["repeats"], row["reusable"]) == (
-        4, 4, 2, 2, 1)
+    assert (
+        row["executions"],
+        row["successful"],
+        row["distinctWork"],
+        row["repeats"],
+        row["reusable"],
+    ) == (4, 4, 2, 2, 1)
     assert report["totals"]["reusable"] >= 1
 
 
 def test_equal_artifacts_of_many_runs_are_one_node(client: TestClient) -> None:
     rep = build_repeated_steps(client)
     graph = get(client, f"/artifacts/{rep.outputs[3]['id']}/lineage")
-    datasets = [n for n in graph["nodes"] if n["type"] == "artifact" and n["name"] == "transactions"]
-    assert len(datasets) == 1 and len(datasets[0]["artifacts"]) == 4 and len(datasets[0]["runs"]) == 4
+    datasets = [
+        n for n in graph["nodes"] if n["type"] == "artifact" and n["name"] == "transactions"
+    ]
+    assert (
+        len(datasets) == 1 and len(datasets[0]["artifacts"]) == 4 and len(datasets[0]["runs"]) == 4
+    )
     # The one dataset leads to every run's output.
     impact = get(client, f"/artifacts/{rep.dataset['id']}/impact")
-    assert impact["counts"]["runs"] == 4 and impact["counts"]["artifacts"] == 3  # outputs a (twice, equal), b, c
+    assert (
+        impact["counts"]["runs"] == 4 and impact["counts"]["artifacts"] == 3
+    )  # outputs a (twice, equal), b, c
     apart = get(client, f"/artifacts/{rep.outputs[3]['id']}/lineage", mergeEqual="false")
     assert [n.get("artifacts") for n in apart["nodes"] if n["name"] == "transactions"] == [None]
-    assert get(client, f"/artifacts/{rep.dataset['id']}/impact", mergeEqual="false")["counts"]["runs"] == 1
+    assert (
+        get(client, f"/artifacts/{rep.dataset['id']}/impact", mergeEqual="false")["counts"]["runs"]
+        == 1
+    )
 
 
 def test_a_step_that_copies_its_input_does_not_loop(client: TestClient) -> None:
@@ -282,30 +365,58 @@ def test_a_step_that_copies_its_input_does_not_loop(client: TestClient) -> None:
     api.execution(run, exe, "copy", "copy", inputs=[a], outputs=[b])
     graph = get(client, f"/artifacts/{b['id']}/lineage")
     assert graph["truncated"] is False
-    assert [n["artifacts"] for n in graph["nodes"] if n["type"] == "artifact"] == [[b["id"], a["id"]]]
+    assert [n["artifacts"] for n in graph["nodes"] if n["type"] == "artifact"] == [
+        [b["id"], a["id"]]
+    ]
 
 
 # ---------------------------------------------------------------- Scenario 5: custom kinds
 
 
-def test_a_custom_validation_kind_takes_part_in_lineage_compare_and_trace(client: TestClient) -> None:
+def test_a_custom_validation_kind_takes_part_in_lineage_compare_and_trace(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
-    kind = {"name": "validation", "schema": {"type": "object", "required": ["result"], "properties": {
-        "result": {"enum": ["valid", "failed"]}, "history": {"type": "array", "items": {"type": "number"}}}}}
+    kind = {
+        "name": "validation",
+        "schema": {
+            "type": "object",
+            "required": ["result"],
+            "properties": {
+                "result": {"enum": ["valid", "failed"]},
+                "history": {"type": "array", "items": {"type": "number"}},
+            },
+        },
+    }
     assert client.post(f"{API}/kinds", json=kind).status_code == 201
     api = Api(client)
-    exe = api.executable("validate.py", uri="git+https://git.example.org/handwriting.git#validate.py")
+    exe = api.executable(
+        "validate.py", uri="git+https://git.example.org/handwriting.git#validate.py"
+    )
     results = []
     for n, (result, history) in enumerate([("valid", [0.98]), ("failed", [0.98, 0.41])]):
-        v = api.artifact("model-validation", "validation", attributes={"result": result, "history": history})
-        api.execution(study.runs[n], exe, "validate", "validation", inputs=[study.models[n], study.metrics[n]],
-                      outputs=[v])
+        v = api.artifact(
+            "model-validation", "validation", attributes={"result": result, "history": history}
+        )
+        api.execution(
+            study.runs[n],
+            exe,
+            "validate",
+            "validation",
+            inputs=[study.models[n], study.metrics[n]],
+            outputs=[v],
+        )
         results.append(v)
-    refused = client.post(f"{API}/artifacts", json={"name": "v", "kind": "validation", "attributes": {"result": "?"}})
+    refused = client.post(
+        f"{API}/artifacts", json={"name": "v", "kind": "validation", "attributes": {"result": "?"}}
+    )
     assert refused.status_code == 422
     comparison = get(client, "/compare", a=results[0]["id"], b=results[1]["id"])
     fields = {f["field"]: f for f in comparison["fields"]}
-    assert (fields["attributes.result"]["a"], fields["attributes.result"]["b"]) == ("valid", "failed")
+    assert (fields["attributes.result"]["a"], fields["attributes.result"]["b"]) == (
+        "valid",
+        "failed",
+    )
     lineage = by_id(get(client, f"/artifacts/{results[1]['id']}/lineage"))
     assert study.raw[1]["id"] in lineage and lineage[results[1]["id"]]["kind"] == "validation"
     impact = get(client, f"/artifacts/{study.raw[1]['id']}/impact")
@@ -315,23 +426,39 @@ def test_a_custom_validation_kind_takes_part_in_lineage_compare_and_trace(client
 # ---------------------------------------------------------------- reproduce and trace
 
 
-def test_recipe_lists_steps_in_executable_order_with_everything_a_rebuild_needs(client: TestClient) -> None:
+def test_recipe_lists_steps_in_executable_order_with_everything_a_rebuild_needs(
+    client: TestClient,
+) -> None:
     study = build_case_study(client)
     recipe = get(client, f"/artifacts/{study.deployments[1]['id']}/recipe")
     assert [s["execution"]["name"] for s in recipe["steps"]] == ["prepare", "train", "deploy"]
     prepare, train, _ = recipe["steps"]
-    assert prepare["executable"]["uri"].endswith("#prepare.py") and prepare["sourceHash"] == "3f1c9e0"
+    assert (
+        prepare["executable"]["uri"].endswith("#prepare.py") and prepare["sourceHash"] == "3f1c9e0"
+    )
     assert prepare["command"] == "python prepare.py"
-    assert prepare["inputs"][0]["uri"] == EMNIST_LETTERS_URI and prepare["inputs"][0].get("producedByStep") is None
+    assert (
+        prepare["inputs"][0]["uri"] == EMNIST_LETTERS_URI
+        and prepare["inputs"][0].get("producedByStep") is None
+    )
     assert train["inputs"][0]["producedByStep"] == 1
-    assert train["configuration"]["learning-rate"] == 0.01 and train["runConfiguration"]["learning-rate"] == 0.01
+    assert (
+        train["configuration"]["learning-rate"] == 0.01
+        and train["runConfiguration"]["learning-rate"] == 0.01
+    )
     assert {o["name"] for o in train["outputs"]} == {"handwriting-cnn", "accuracy"}
     assert recipe["complete"] is True and recipe["gaps"] == []
-    script = client.get(f"{API}/artifacts/{study.deployments[1]['id']}/recipe", params={"format": "sh"})
+    script = client.get(
+        f"{API}/artifacts/{study.deployments[1]['id']}/recipe", params={"format": "sh"}
+    )
     assert script.headers["content-type"].startswith("text/x-shellscript")
     text = script.text
     assert text.startswith("#!/bin/sh") and "set -eu" in text
-    assert text.index("python prepare.py") < text.index("python train.py") < text.index("python deploy.py")
+    assert (
+        text.index("python prepare.py")
+        < text.index("python train.py")
+        < text.index("python deploy.py")
+    )
 
 
 def test_recipe_names_every_gap(client: TestClient) -> None:
@@ -345,15 +472,22 @@ def test_recipe_names_every_gap(client: TestClient) -> None:
     recipe = get(client, f"/artifacts/{model['id']}/recipe")
     assert recipe["complete"] is False
     gaps = {(g["what"], g["blocking"]) for g in recipe["gaps"]}
-    assert gaps == {("executable-uri", True), ("step-status", True), ("input-uri", True),
-                    ("source-hash", False), ("command", False)}
+    assert gaps == {
+        ("executable-uri", True),
+        ("step-status", True),
+        ("input-uri", True),
+        ("source-hash", False),
+        ("command", False),
+    }
     script = client.get(f"{API}/artifacts/{model['id']}/recipe", params={"format": "sh"}).text
     assert "no command recorded" in script and "exit 1" in script
     orphan = get(client, f"/artifacts/{data['id']}/recipe")
     assert orphan["steps"] == [] and orphan["gaps"][0]["what"] == "no-producer"
 
 
-def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(client: TestClient) -> None:
+def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(
+    client: TestClient,
+) -> None:
     rep = build_repeated_steps(client)
     trace = get(client, f"/experiments/{rep.experiment['id']}/trace")
     assert [r["name"] for r in trace["runs"]] == [f"fraud-{n}" for n in range(4)]
@@ -361,21 +495,35 @@ def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(c
     data = [a for a in trace["artifacts"] if a["name"] == "transactions"]
     assert len(data) == 1 and len(data[0]["artifacts"]) == 4
     assert data[0]["runs"] == [r["id"] for r in trace["runs"]]
-    assert len([a for a in trace["artifacts"] if a["name"] == "normalized"]) == 3  # a twice (equal), b, c
+    assert (
+        len([a for a in trace["artifacts"] if a["name"] == "normalized"]) == 3
+    )  # a twice (equal), b, c
     derived = [e for e in trace["edges"] if e["type"] == "derived"]
     assert len(derived) == 4 and all(e["source"] == data[0]["id"] for e in derived)
     assert {e["run"] for e in derived} == {r["id"] for r in trace["runs"]}
     execution = trace["runs"][0]["executions"][0]
     assert execution["inputs"] == [data[0]["id"]] and execution["outputs"][0] in nodes
     limited = get(client, f"/experiments/{rep.experiment['id']}/trace", limit=2)
-    assert [r["name"] for r in limited["runs"]] == ["fraud-2", "fraud-3"] and limited["truncated"] is True
+    assert [r["name"] for r in limited["runs"]] == ["fraud-2", "fraud-3"] and limited[
+        "truncated"
+    ] is True
 
 
-@pytest.mark.parametrize("path", [
-    "/artifacts/{id}/lineage", "/artifacts/{id}/impact", "/artifacts/{id}/diff", "/artifacts/{id}/recipe",
-    "/experiments/{id}/trace", "/experiments/{id}/history", "/pipelines/{id}/history", "/runs/{id}/dag",
-    "/executions/{id}/lineage", "/executions/{id}/cache",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/artifacts/{id}/lineage",
+        "/artifacts/{id}/impact",
+        "/artifacts/{id}/diff",
+        "/artifacts/{id}/recipe",
+        "/experiments/{id}/trace",
+        "/experiments/{id}/history",
+        "/pipelines/{id}/history",
+        "/runs/{id}/dag",
+        "/executions/{id}/lineage",
+        "/executions/{id}/cache",
+    ],
+)
 def test_unknown_ids_are_404_problems(client: TestClient, path: str) -> None:
     response = client.get(API + path.format(id=uuid.uuid4()))
     assert response.status_code == 404

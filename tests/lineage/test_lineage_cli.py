@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import ServerProcess, run_cli
 from lineage.casestudy import (
     EMNIST_LETTERS_URI,
@@ -21,7 +22,6 @@ from lineage.casestudy import (
     build_case_study,
     build_repeated_steps,
 )
-
 from modeltrail.sdk.connection import Connection
 
 
@@ -42,11 +42,27 @@ class Target:
 
 def _build(client: Any) -> dict[str, Any]:
     study = build_case_study(client)
-    Api(client).post("/kinds", {"name": "validation", "schema": {"type": "object", "properties": {
-        "result": {"enum": ["valid", "failed"]}}, "required": ["result"]}})
-    validations = [Api(client).artifact("check", "validation", attributes={"result": r}) for r in ("valid", "failed")]
-    return {"study": study, "flow": build_automated_workflow(client), "repeated": build_repeated_steps(client),
-            "validations": validations}
+    Api(client).post(
+        "/kinds",
+        {
+            "name": "validation",
+            "schema": {
+                "type": "object",
+                "properties": {"result": {"enum": ["valid", "failed"]}},
+                "required": ["result"],
+            },
+        },
+    )
+    validations = [
+        Api(client).artifact("check", "validation", attributes={"result": r})
+        for r in ("valid", "failed")
+    ]
+    return {
+        "study": study,
+        "flow": build_automated_workflow(client),
+        "repeated": build_repeated_steps(client),
+        "validations": validations,
+    }
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -67,7 +83,9 @@ def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(targ
     out = target.run("why", "handwriting-cnn").stdout
     lines = out.splitlines()
     assert len(lines) <= 24, out
-    assert lines[1].startswith("1. input dataset 'mnist-digits' -> 'emnist-letters' of step prepare"), out
+    assert lines[1].startswith(
+        "1. input dataset 'mnist-digits' -> 'emnist-letters' of step prepare"
+    ), out
     assert f"uri: {MNIST_URI} -> {EMNIST_LETTERS_URI}" in lines[2]
     assert "attributes.classes: 10 -> 26" in lines[3]
     second = next(i for i, line in enumerate(lines) if line.startswith("2."))
@@ -76,8 +94,12 @@ def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(targ
     assert "follow from these" in out
     if not target.full:
         return
-    against = target.json("why", target.data["study"].models[1]["id"], "--against",
-                          target.data["study"].models[0]["id"])
+    against = target.json(
+        "why",
+        target.data["study"].models[1]["id"],
+        "--against",
+        target.data["study"].models[0]["id"],
+    )
     assert against["differences"][0]["changes"][0]["after"] == EMNIST_LETTERS_URI
 
 
@@ -89,9 +111,14 @@ def test_lineage_impact_flag_and_trace(target: Target) -> None:
     if target.full:
         text = target.run("lineage", "handwriting-cnn", "--depth", "1").stdout
         assert "training-data" in text and "emnist-letters" not in text and "truncated" in text
-        assert target.run("lineage", "handwriting-cnn", "--depth", "1000000", check=False).returncode != 0
+        assert (
+            target.run("lineage", "handwriting-cnn", "--depth", "1000000", check=False).returncode
+            != 0
+        )
     impact = target.run("impact", "emnist-letters").stdout
-    assert "handwriting-service" in impact and "emnist-letters -> prepare -> training-data" in impact
+    assert (
+        "handwriting-service" in impact and "emnist-letters -> prepare -> training-data" in impact
+    )
     flagged = target.run("flag", "emnist-letters", "--reason", "letters, not digits").stdout
     assert "4 artifacts downstream are affected" in flagged
     trace = target.run("trace", "handwriting-recognition").stdout
@@ -119,17 +146,42 @@ def test_compare_history_reproduce_and_reuse(target: Target) -> None:
     assert [r["firstFailed"]["name"] for r in history["runs"]] == ["validate"] * 3
     script = target.run("reproduce", "handwriting-service", "--format", "sh").stdout
     assert script.startswith("#!/bin/sh")
-    assert script.index("python prepare.py") < script.index("python train.py") < script.index("python deploy.py")
+    assert (
+        script.index("python prepare.py")
+        < script.index("python train.py")
+        < script.index("python deploy.py")
+    )
     if target.full:
         assert "runs since: 3" in target.run("history", "recommender").stdout
         assert "complete" in target.run("reproduce", "handwriting-cnn").stdout
-        miss = target.run("cache", "lookup", "--executable", "normalize.py", "--kind", "transformation",
-                          check=False)
+        miss = target.run(
+            "cache",
+            "lookup",
+            "--executable",
+            "normalize.py",
+            "--kind",
+            "transformation",
+            check=False,
+        )
         assert miss.returncode == 1 and "no successful execution" in miss.stderr
 
     exe = target.data["repeated"].executable
-    hit = target.json("cache", "lookup", "--executable", exe["name"], "--version", exe["version"], "--uri",
-                      exe["uri"], "--kind", "transformation", "--config", 'scale="z"', "--input", "transactions")
+    hit = target.json(
+        "cache",
+        "lookup",
+        "--executable",
+        exe["name"],
+        "--version",
+        exe["version"],
+        "--uri",
+        exe["uri"],
+        "--kind",
+        "transformation",
+        "--config",
+        'scale="z"',
+        "--input",
+        "transactions",
+    )
     assert hit["outputs"][0]["uri"] == "s3://bank/normalized/b.csv"
     report = target.json("reuse", "report")
     row = next(r for r in report["items"] if r["executable"]["name"] == "normalize.py")

@@ -16,7 +16,9 @@ from rich.tree import Tree
 from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, print_json, resolve
 
 API = "/api/v1"
-DepthOption = Annotated[int | None, typer.Option("--depth", help="at most this many steps (default: all)")]
+DepthOption = Annotated[
+    int | None, typer.Option("--depth", help="at most this many steps (default: all)")
+]
 
 
 def _short(value: Any) -> str:
@@ -39,12 +41,15 @@ def _label(node: dict[str, Any], *, bold: bool = False) -> str:
         exe = node.get("executable") or {}
         status = node.get("status", "")
         color = {"SUCCESS": "green", "FAILED": "red"}.get(status, "yellow")
-        return f"[cyan]{escape(kind)}[/cyan] {text} ({escape(exe.get('name', ''))} v{escape(str(exe.get('version', '')))}) [{color}]{status}[/{color}]"
+        code = escape(f"{exe.get('name', '')} v{exe.get('version', '')}")
+        return f"[cyan]{escape(kind)}[/cyan] {text} ({code}) [{color}]{status}[/{color}]"
     if node["type"] == "run":
         return f"[magenta]run[/magenta] {text} {node.get('status', '')}"
     if node["type"] == "event":
         cause = (node.get("attributes") or {}).get("cause")
-        return f"[magenta]event[/magenta] {text}" + (f" cause={escape(str(cause))}" if cause else "")
+        return f"[magenta]event[/magenta] {text}" + (
+            f" cause={escape(str(cause))}" if cause else ""
+        )
     parts = [f"[blue]{escape(kind)}[/blue] {text}"]
     if node.get("version") and node.get("version") != "1":
         parts.append(f"v{escape(str(node['version']))}")
@@ -87,8 +92,11 @@ def _graph_tree(graph: dict[str, Any], *, upstream: bool) -> Tree:
 
 
 @app.command()
-def dag(run: Annotated[str, typer.Argument(help="run id or name")], url: UrlOption = None,
-        as_json: JsonOption = False) -> None:
+def dag(
+    run: Annotated[str, typer.Argument(help="run id or name")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """The DAG of a run: its executions with the artifacts they read and wrote (FR3)."""
     with connect(url) as conn:
         result = conn.get(f"{API}/runs/{resolve(conn, 'runs', run)}/dag")
@@ -113,23 +121,36 @@ def dag(run: Annotated[str, typer.Argument(help="run id or name")], url: UrlOpti
         for a in outputs[n["id"]]:
             branch.add("[dim]out[/dim] " + _label(nodes[a]))
         if successors[n["id"]]:
-            branch.add("[dim]then[/dim] " + ", ".join(escape(nodes[s]["name"]) for s in successors[n["id"]]))
+            branch.add(
+                "[dim]then[/dim] "
+                + ", ".join(escape(nodes[s]["name"]) for s in successors[n["id"]])
+            )
     console.print(tree)
 
 
 @app.command("lineage")
 def lineage_(
-    artifact: Annotated[str, typer.Argument(help="artifact id or name (a name means its latest version)")],
-    downstream: Annotated[bool, typer.Option("--downstream", help="what was derived from it")] = False,
+    artifact: Annotated[
+        str, typer.Argument(help="artifact id or name (a name means its latest version)")
+    ],
+    downstream: Annotated[
+        bool, typer.Option("--downstream", help="what was derived from it")
+    ] = False,
     depth: DepthOption = None,
-    no_merge: Annotated[bool, typer.Option("--no-merge", help="keep equal artifacts apart")] = False,
-    url: UrlOption = None, as_json: JsonOption = False,
+    no_merge: Annotated[
+        bool, typer.Option("--no-merge", help="keep equal artifacts apart")
+    ] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Everything an artifact was derived from, back to the events that started its runs (FR4)."""
     with connect(url) as conn:
-        result = conn.get(f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/lineage",
-                          direction="downstream" if downstream else "upstream", depth=depth,
-                          mergeEqual=str(not no_merge).lower())
+        result = conn.get(
+            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/lineage",
+            direction="downstream" if downstream else "upstream",
+            depth=depth,
+            mergeEqual=str(not no_merge).lower(),
+        )
     if as_json:
         print_json(result)
         return
@@ -140,15 +161,24 @@ def lineage_(
     summary = ", ".join(f"{v} {k}s" for k, v in sorted(counts.items()))
     console.print(f"[dim]{summary}[/dim]")
     if result["truncated"]:
-        console.print(f"[yellow]truncated: the lineage goes deeper than {result['depth']} steps; raise --depth[/yellow]")
+        console.print(
+            f"[yellow]truncated: the lineage goes deeper than {result['depth']} steps; "
+            "raise --depth[/yellow]"
+        )
 
 
 @app.command()
-def impact(artifact: Annotated[str, typer.Argument(help="artifact id or name")], depth: DepthOption = None,
-           url: UrlOption = None, as_json: JsonOption = False) -> None:
+def impact(
+    artifact: Annotated[str, typer.Argument(help="artifact id or name")],
+    depth: DepthOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Everything derived from an artifact, with the path that connects it (FR5)."""
     with connect(url) as conn:
-        result = conn.get(f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/impact", depth=depth)
+        result = conn.get(
+            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/impact", depth=depth
+        )
     if as_json:
         print_json(result)
         return
@@ -156,41 +186,69 @@ def impact(artifact: Annotated[str, typer.Argument(help="artifact id or name")],
 
 
 def _print_impact(result: dict[str, Any]) -> None:
-    names = {n["id"]: n["name"] for n in [result["root"], *result["executions"],
-                                           *(a["artifact"] for a in result["artifacts"])]}
-    table = Table("kind", "name", "uri", "steps", "path", title=f"derived from {result['root']['name']}")
+    names = {
+        n["id"]: n["name"]
+        for n in [
+            result["root"],
+            *result["executions"],
+            *(a["artifact"] for a in result["artifacts"]),
+        ]
+    }
+    table = Table(
+        "kind", "name", "uri", "steps", "path", title=f"derived from {result['root']['name']}"
+    )
     for a in result["artifacts"]:
         n = a["artifact"]
         path = " -> ".join(escape(str(names.get(p, _short(p)))) for p in a["path"])
-        table.add_row(escape(n.get("kind", "")), escape(n["name"]), escape(n.get("uri") or ""), str(a["depth"]), path)
+        table.add_row(
+            escape(n.get("kind", "")),
+            escape(n["name"]),
+            escape(n.get("uri") or ""),
+            str(a["depth"]),
+            path,
+        )
     console.print(table)
     c = result["counts"]
-    console.print(f"{c['artifacts']} artifacts, {c['executions']} executions in {c['runs']} runs, "
-                  f"{c['deployments']} deployments")
+    console.print(
+        f"{c['artifacts']} artifacts, {c['executions']} executions in {c['runs']} runs, "
+        f"{c['deployments']} deployments"
+    )
     if result.get("truncated"):
         console.print("[yellow]truncated: raise --depth to see everything[/yellow]")
 
 
 @app.command()
-def flag(artifact: Annotated[str, typer.Argument(help="artifact id or name")],
-         reason: Annotated[str, typer.Option("--reason", help="why it is bad")], url: UrlOption = None,
-         as_json: JsonOption = False) -> None:
+def flag(
+    artifact: Annotated[str, typer.Argument(help="artifact id or name")],
+    reason: Annotated[str, typer.Option("--reason", help="why it is bad")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Mark an artifact as bad: everything downstream of it is reported as affected."""
     with connect(url) as conn:
-        result = conn.request("PUT", f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/flag",
-                              json={"reason": reason}).json()
+        result = conn.request(
+            "PUT",
+            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/flag",
+            json={"reason": reason},
+        ).json()
     if as_json:
         print_json(result)
         return
-    console.print(f"[red]flagged[/red] {escape(result['artifact']['name'])}: {escape(result['reason'])}")
+    console.print(
+        f"[red]flagged[/red] {escape(result['artifact']['name'])}: {escape(result['reason'])}"
+    )
     console.print(f"{len(result['affected'])} artifacts downstream are affected")
     for a in result["affected"]:
         n = a["artifact"]
-        console.print(f"  {escape(n.get('kind', ''))} {escape(n['name'])} {escape(n.get('uri') or '')}")
+        console.print(
+            f"  {escape(n.get('kind', ''))} {escape(n['name'])} {escape(n.get('uri') or '')}"
+        )
 
 
 @app.command()
-def unflag(artifact: Annotated[str, typer.Argument(help="artifact id or name")], url: UrlOption = None) -> None:
+def unflag(
+    artifact: Annotated[str, typer.Argument(help="artifact id or name")], url: UrlOption = None
+) -> None:
     """Clear an artifact's flag."""
     with connect(url) as conn:
         artifact_id = resolve(conn, "artifacts", artifact)
@@ -208,39 +266,70 @@ def flags(url: UrlOption = None, as_json: JsonOption = False) -> None:
         return
     table = Table("artifact", "kind", "reason", "flagged", "affected", title="flags")
     for f in result["items"]:
-        table.add_row(escape(f["artifact"]["name"]), escape(f["artifact"].get("kind", "")), escape(f["reason"]),
-                      f["createTime"][:19], str(len(f["affected"])))
+        table.add_row(
+            escape(f["artifact"]["name"]),
+            escape(f["artifact"].get("kind", "")),
+            escape(f["reason"]),
+            f["createTime"][:19],
+            str(len(f["affected"])),
+        )
     console.print(table)
 
 
 @app.command()
-def compare(a: Annotated[str, typer.Argument(help="artifact id or name")],
-            b: Annotated[str, typer.Argument(help="artifact id or name")],
-            only_differences: Annotated[bool, typer.Option("--diff", help="only the fields that differ")] = False,
-            url: UrlOption = None, as_json: JsonOption = False) -> None:
+def compare(
+    a: Annotated[str, typer.Argument(help="artifact id or name")],
+    b: Annotated[str, typer.Argument(help="artifact id or name")],
+    only_differences: Annotated[
+        bool, typer.Option("--diff", help="only the fields that differ")
+    ] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Two artifacts of the same kind side by side, field by field (FR2)."""
     with connect(url) as conn:
-        result = conn.get(f"{API}/compare", a=resolve(conn, "artifacts", a), b=resolve(conn, "artifacts", b))
+        result = conn.get(
+            f"{API}/compare", a=resolve(conn, "artifacts", a), b=resolve(conn, "artifacts", b)
+        )
     if as_json:
         print_json(result)
         return
-    table = Table("", "field", escape(f"A: {result['a']['name']}"), escape(f"B: {result['b']['name']}"),
-                  title=f"{result['kind']}: {result['differences']} differences")
+    table = Table(
+        "",
+        "field",
+        escape(f"A: {result['a']['name']}"),
+        escape(f"B: {result['b']['name']}"),
+        title=f"{result['kind']}: {result['differences']} differences",
+    )
     for f in result["fields"]:
         if only_differences and f["equal"]:
             continue
         mark = "" if f["equal"] else "[red]≠[/red]"
         style = None if f["equal"] else "bold"
-        table.add_row(mark, escape(f["field"]), escape(_cell(f["a"])), escape(_cell(f["b"])), style=style)
+        table.add_row(
+            mark, escape(f["field"]), escape(_cell(f["a"])), escape(_cell(f["b"])), style=style
+        )
     console.print(table)
 
 
 @app.command()
-def why(model: Annotated[str, typer.Argument(help="artifact id or name (a name means its latest version)")],
-        against: Annotated[str | None, typer.Option("--against", help="the artifact to diff against "
-                                                                      "(default: the previous one of that name)")] = None,
-        show_all: Annotated[bool, typer.Option("--all", help="also the differences that follow from others")] = False,
-        url: UrlOption = None, as_json: JsonOption = False) -> None:
+def why(
+    model: Annotated[
+        str, typer.Argument(help="artifact id or name (a name means its latest version)")
+    ],
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="the artifact to diff against (default: the previous one of that name)",
+        ),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="also the differences that follow from others")
+    ] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """What differs in how two artifacts were made, the likely root cause first."""
     with connect(url) as conn:
         artifact_id = resolve(conn, "artifacts", model)
@@ -250,21 +339,29 @@ def why(model: Annotated[str, typer.Argument(help="artifact id or name (a name m
         print_json(result)
         return
     a, b = result["artifact"], result["against"]
-    console.print(f"[bold]{escape(a['name'])}[/bold] ({_short(a['id'])}, {a['createTime'][:19]}) against "
-                  f"[bold]{escape(b['name'])}[/bold] ({_short(b['id'])}, {b['createTime'][:19]})")
+    console.print(
+        f"[bold]{escape(a['name'])}[/bold] ({_short(a['id'])}, {a['createTime'][:19]}) against "
+        f"[bold]{escape(b['name'])}[/bold] ({_short(b['id'])}, {b['createTime'][:19]})"
+    )
     differences = result["differences"]
     shown = [d for d in differences if show_all or not d["derived"]]
     if not differences:
         console.print("[green]no difference in their lineage[/green]")
     for n, d in enumerate(shown, start=1):
-        where = f" [dim](step {d['step']['kind']}, {d['step']['level']} up)[/dim]" if d.get("step") else ""
+        where = (
+            f" [dim](step {d['step']['kind']}, {d['step']['level']} up)[/dim]"
+            if d.get("step")
+            else ""
+        )
         tag = " [dim](follows from the above)[/dim]" if d["derived"] else ""
         console.print(f"[bold]{n}.[/bold] {escape(d['subject'])}{where}{tag}")
         for c in d["changes"]:
             if c["field"] == "fingerprint" and len(d["changes"]) > 1:
                 continue
-            console.print(f"     {escape(c['field'])}: [red]{escape(_cell(c['before']))}[/red] -> "
-                          f"[green]{escape(_cell(c['after']))}[/green]")
+            console.print(
+                f"     {escape(c['field'])}: [red]{escape(_cell(c['before']))}[/red] -> "
+                f"[green]{escape(_cell(c['after']))}[/green]"
+            )
     hidden = len(differences) - len(shown)
     if hidden:
         console.print(f"[dim]{hidden} more differences follow from these (--all shows them)[/dim]")
@@ -274,63 +371,106 @@ def why(model: Annotated[str, typer.Argument(help="artifact id or name (a name m
 
 @app.command()
 def history(
-    experiment: Annotated[str, typer.Argument(help="experiment (or with --pipeline, pipeline) id or name")],
-    since_last_deploy: Annotated[bool, typer.Option("--since-last-deploy", help="only runs after the last "
-                                                    "successful deployment")] = False,
-    pipeline: Annotated[bool, typer.Option("--pipeline", help="the argument names a pipeline")] = False,
-    url: UrlOption = None, as_json: JsonOption = False,
+    experiment: Annotated[
+        str, typer.Argument(help="experiment (or with --pipeline, pipeline) id or name")
+    ],
+    since_last_deploy: Annotated[
+        bool,
+        typer.Option("--since-last-deploy", help="only runs after the last successful deployment"),
+    ] = False,
+    pipeline: Annotated[
+        bool, typer.Option("--pipeline", help="the argument names a pipeline")
+    ] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Why each run ran and how it ended; the runs since the last deployment (FR7)."""
     plural = "pipelines" if pipeline else "experiments"
     with connect(url) as conn:
-        result = conn.get(f"{API}/{plural}/{resolve(conn, plural, experiment)}/history",
-                          sinceLastDeploy=str(since_last_deploy).lower())
+        result = conn.get(
+            f"{API}/{plural}/{resolve(conn, plural, experiment)}/history",
+            sinceLastDeploy=str(since_last_deploy).lower(),
+        )
     if as_json:
         print_json(result)
         return
-    table = Table("run", "started", "status", "trigger", "event", "first failed step", "deployed",
-                  title=f"history of {result['subject']['name']}")
+    table = Table(
+        "run",
+        "started",
+        "status",
+        "trigger",
+        "event",
+        "first failed step",
+        "deployed",
+        title=f"history of {result['subject']['name']}",
+    )
     for r in result["runs"]:
         t = r.get("trigger") or {}
         failed = r.get("firstFailed")
         color = {"SUCCESS": "green", "FAILED": "red"}.get(r["status"], "yellow")
-        table.add_row(escape(r["name"]), r["createTime"][:19], f"[{color}]{r['status']}[/{color}]",
-                      escape(str(t.get("cause") or "")), escape(t.get("name", "")),
-                      escape(f"{failed['name']} ({failed.get('kind', '')})") if failed else "",
-                      "yes" if r["deployed"] else "")
+        table.add_row(
+            escape(r["name"]),
+            r["createTime"][:19],
+            f"[{color}]{r['status']}[/{color}]",
+            escape(str(t.get("cause") or "")),
+            escape(t.get("name", "")),
+            escape(f"{failed['name']} ({failed.get('kind', '')})") if failed else "",
+            "yes" if r["deployed"] else "",
+        )
     console.print(table)
     last = result.get("lastDeploy")
-    console.print(f"last successful deployment: {escape(last['name']) + ' ' + last['createTime'][:19] if last else 'none'}; "
-                  f"runs since: {result['runsSinceLastDeploy']}")
-    console.print("by trigger cause: " + ", ".join(f"{escape(k)} {v}" for k, v in result["countsByCause"].items()))
+    console.print(
+        "last successful deployment: "
+        + (escape(last["name"]) + " " + last["createTime"][:19] if last else "none")
+        + "; "
+        f"runs since: {result['runsSinceLastDeploy']}"
+    )
+    console.print(
+        "by trigger cause: "
+        + ", ".join(f"{escape(k)} {v}" for k, v in result["countsByCause"].items())
+    )
 
 
 @app.command()
-def reproduce(artifact: Annotated[str, typer.Argument(help="artifact id or name")],
-              format: Annotated[str, typer.Option("--format", help="text, json or sh")] = "text",
-              depth: DepthOption = None, url: UrlOption = None) -> None:
+def reproduce(
+    artifact: Annotated[str, typer.Argument(help="artifact id or name")],
+    format: Annotated[str, typer.Option("--format", help="text, json or sh")] = "text",
+    depth: DepthOption = None,
+    url: UrlOption = None,
+) -> None:
     """The recipe that rebuilds an artifact, and every gap that would prevent it (FR8)."""
     if format not in {"text", "json", "sh"}:
         raise typer.BadParameter("--format must be text, json or sh")
     with connect(url) as conn:
         artifact_id = resolve(conn, "artifacts", artifact)
         if format == "sh":
-            text = conn.request("GET", f"{API}/artifacts/{artifact_id}/recipe",
-                                params={"format": "sh", **({"depth": depth} if depth else {})}).text
+            text = conn.request(
+                "GET",
+                f"{API}/artifacts/{artifact_id}/recipe",
+                params={"format": "sh", **({"depth": depth} if depth else {})},
+            ).text
             sys.stdout.write(text)
             return
         result = conn.get(f"{API}/artifacts/{artifact_id}/recipe", depth=depth)
     if format == "json":
         print_json(result)
         return
-    console.print(f"[bold]recipe for {escape(result['artifact']['name'])}[/bold] "
-                  f"({'complete' if result['complete'] else '[red]incomplete[/red]'})")
+    console.print(
+        f"[bold]recipe for {escape(result['artifact']['name'])}[/bold] "
+        f"({'complete' if result['complete'] else '[red]incomplete[/red]'})"
+    )
     for s in result["steps"]:
         exe = s["executable"]
-        console.print(f"[bold]{s['order']}.[/bold] {escape(s['execution']['name'])} [dim]({s['execution'].get('kind', '')}, "
-                      f"{s['execution'].get('status', '')})[/dim]")
-        console.print(f"   executable {escape(exe['name'])} v{escape(exe['version'])} {escape(exe.get('uri') or '(no uri)')}"
-                      + (f" source {escape(s['sourceHash'])}" if s.get("sourceHash") else ""))
+        console.print(
+            f"[bold]{s['order']}.[/bold] {escape(s['execution']['name'])} "
+            f"[dim]({s['execution'].get('kind', '')}, "
+            f"{s['execution'].get('status', '')})[/dim]"
+        )
+        console.print(
+            f"   executable {escape(exe['name'])} v{escape(exe['version'])} "
+            f"{escape(exe.get('uri') or '(no uri)')}"
+            + (f" source {escape(s['sourceHash'])}" if s.get("sourceHash") else "")
+        )
         if s.get("command"):
             console.print(f"   command    {escape(s['command'])}")
         if s["configuration"]:
@@ -338,40 +478,59 @@ def reproduce(artifact: Annotated[str, typer.Argument(help="artifact id or name"
         if s["runConfiguration"]:
             console.print(f"   run config {escape(json.dumps(s['runConfiguration']))}")
         for i in s["inputs"]:
-            origin = f"from step {i['producedByStep']}" if i.get("producedByStep") else escape(i.get("uri") or "(no uri)")
+            origin = (
+                f"from step {i['producedByStep']}"
+                if i.get("producedByStep")
+                else escape(i.get("uri") or "(no uri)")
+            )
             console.print(f"   in  {escape(i['kind'])} {escape(i['name'])} {origin}")
         for o in s["outputs"]:
-            console.print(f"   out {escape(o['kind'])} {escape(o['name'])} {escape(o.get('uri') or '')}")
+            console.print(
+                f"   out {escape(o['kind'])} {escape(o['name'])} {escape(o.get('uri') or '')}"
+            )
     for g in result["gaps"]:
         color = "red" if g["blocking"] else "yellow"
         console.print(f"[{color}]gap[/{color}] {escape(g['detail'])}")
 
 
 @app.command()
-def trace(experiment: Annotated[str, typer.Argument(help="experiment id or name")],
-          limit: Annotated[int, typer.Option("--limit", help="the newest this many runs")] = 1000,
-          url: UrlOption = None, as_json: JsonOption = False) -> None:
+def trace(
+    experiment: Annotated[str, typer.Argument(help="experiment id or name")],
+    limit: Annotated[int, typer.Option("--limit", help="the newest this many runs")] = 1000,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Every run of an experiment in time order; equal artifacts shown once (FR10)."""
     with connect(url) as conn:
-        result = conn.get(f"{API}/experiments/{resolve(conn, 'experiments', experiment)}/trace", limit=limit)
+        result = conn.get(
+            f"{API}/experiments/{resolve(conn, 'experiments', experiment)}/trace", limit=limit
+        )
     if as_json:
         print_json(result)
         return
     artifacts = {a["id"]: a for a in result["artifacts"]}
     order = {r["id"]: n for n, r in enumerate(result["runs"], start=1)}
-    tree = Tree(f"[bold]trace of {escape(result['experiment']['name'])}[/bold] ({len(result['runs'])} runs)")
+    tree = Tree(
+        f"[bold]trace of {escape(result['experiment']['name'])}[/bold] ({len(result['runs'])} runs)"
+    )
     for r in result["runs"]:
         t = r.get("trigger") or {}
-        run_branch = tree.add(f"[magenta]run {order[r['id']]}[/magenta] {escape(r['name'])} {r['createTime'][:19]} "
-                              f"{r['status']}" + (f" [dim]trigger: {escape(str(t.get('cause') or t.get('name')))}[/dim]"
-                                                  if t else ""))
+        run_branch = tree.add(
+            f"[magenta]run {order[r['id']]}[/magenta] {escape(r['name'])} {r['createTime'][:19]} "
+            f"{r['status']}"
+            + (f" [dim]trigger: {escape(str(t.get('cause') or t.get('name')))}[/dim]" if t else "")
+        )
         for e in r["executions"]:
             branch = run_branch.add(_label({**e, "type": "execution"}))
             for side, ids in (("in ", e["inputs"]), ("out", e["outputs"])):
                 for aid in ids:
                     a = artifacts[aid]
                     others = [order[x] for x in a.get("runs", []) if x != r["id"] and x in order]
-                    shared = f" [dim](also in runs {', '.join(map(str, others))})[/dim]" if others else ""
+                    shared = (
+                        f" [dim](also in runs {', '.join(map(str, others))})[/dim]"
+                        if others
+                        else ""
+                    )
                     branch.add(f"[dim]{side}[/dim] {_label(a)}{shared}")
     console.print(tree)
     if result.get("truncated"):
@@ -379,7 +538,9 @@ def trace(experiment: Annotated[str, typer.Argument(help="experiment id or name"
 
 
 cache_app = typer.Typer(help="Has this step already been computed? (FR6)", no_args_is_help=True)
-reuse_app = typer.Typer(help="Work that was repeated and could have been reused.", no_args_is_help=True)
+reuse_app = typer.Typer(
+    help="Work that was repeated and could have been reused.", no_args_is_help=True
+)
 app.add_typer(cache_app, name="cache")
 app.add_typer(reuse_app, name="reuse")
 
@@ -403,11 +564,20 @@ def cache_lookup(
     version: Annotated[str, typer.Option("--version", help="executable version")] = "1",
     uri: Annotated[str | None, typer.Option("--uri", help="executable uri")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="execution kind")] = None,
-    config: Annotated[list[str], typer.Option("--config", help="KEY=VALUE (JSON values), repeatable")] = [],  # noqa: B006
-    inputs: Annotated[list[str], typer.Option("--input", help="input artifact id or name, repeatable")] = [],  # noqa: B006
-    execution: Annotated[str | None, typer.Option("--execution", help="find another execution that did the "
-                                                                      "same work as this one")] = None,
-    url: UrlOption = None, as_json: JsonOption = False,
+    config: Annotated[
+        list[str], typer.Option("--config", help="KEY=VALUE (JSON values), repeatable")
+    ] = [],  # noqa: B006
+    inputs: Annotated[
+        list[str], typer.Option("--input", help="input artifact id or name, repeatable")
+    ] = [],  # noqa: B006
+    execution: Annotated[
+        str | None,
+        typer.Option(
+            "--execution", help="find another execution that did the same work as this one"
+        ),
+    ] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The latest successful execution that did this work, and its outputs to reuse."""
     if execution is None and (executable is None or kind is None):
@@ -416,16 +586,22 @@ def cache_lookup(
         if execution is not None:
             result = conn.get(f"{API}/executions/{resolve(conn, 'executions', execution)}/cache")
         else:
-            body = {"executable": {"name": executable, "version": version, "uri": uri}, "kind": kind,
-                    "configuration": _parse_config(config),
-                    "inputArtifacts": [resolve(conn, "artifacts", i) for i in inputs]}
+            body = {
+                "executable": {"name": executable, "version": version, "uri": uri},
+                "kind": kind,
+                "configuration": _parse_config(config),
+                "inputArtifacts": [resolve(conn, "artifacts", i) for i in inputs],
+            }
             result = conn.post(f"{API}/cache/lookup", body)
     if as_json:
         print_json(result)
         return
     e = result["execution"]
-    console.print(f"[green]already computed[/green] by execution {escape(e['name'])} ({e['id']}) in run {e['run']}, "
-                  f"{(e.get('endTime') or e.get('createTime') or '')[:19]}")
+    console.print(
+        f"[green]already computed[/green] by execution {escape(e['name'])} ({e['id']}) "
+        f"in run {e['run']}, "
+        f"{(e.get('endTime') or e.get('createTime') or '')[:19]}"
+    )
     for o in result["outputs"]:
         console.print(f"  reuse {_label(o)} ({o['id']})")
 
@@ -438,12 +614,31 @@ def reuse_report(url: UrlOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(result)
         return
-    table = Table("executable", "version", "executions", "successful", "distinct work", "repeats",
-                  "reusable", "reused", title="reuse")
+    table = Table(
+        "executable",
+        "version",
+        "executions",
+        "successful",
+        "distinct work",
+        "repeats",
+        "reusable",
+        "reused",
+        title="reuse",
+    )
     for r in result["items"]:
         exe = r["executable"]
-        table.add_row(escape(exe["name"]), escape(exe["version"]), str(r["executions"]), str(r["successful"]),
-                      str(r["distinctWork"]), str(r["repeats"]), str(r["reusable"]), str(r["reused"]))
+        table.add_row(
+            escape(exe["name"]),
+            escape(exe["version"]),
+            str(r["executions"]),
+            str(r["successful"]),
+            str(r["distinctWork"]),
+            str(r["repeats"]),
+            str(r["reusable"]),
+            str(r["reused"]),
+        )
     console.print(table)
-    console.print("[dim]reusable: repeats that wrote outputs equal to an earlier execution's - their work "
-                  "could have been skipped[/dim]")
+    console.print(
+        "[dim]reusable: repeats that wrote outputs equal to an earlier execution's - their work "
+        "could have been skipped[/dim]"
+    )

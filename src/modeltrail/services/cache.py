@@ -23,27 +23,40 @@ from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 
 def lookup(session: Session, query: CacheLookup) -> CacheHit:
     """The most recent successful execution that did exactly this work, with its outputs."""
-    require_existing(session, ArtifactRow, query.input_artifacts, pointer="/inputArtifacts", what="artifact")
+    require_existing(
+        session, ArtifactRow, query.input_artifacts, pointer="/inputArtifacts", what="artifact"
+    )
     inputs = store.artifacts_by_ids(session, list(dict.fromkeys(query.input_artifacts)))
     fingerprint = execution_fingerprint(
-        executable_name=query.executable.name, executable_version=query.executable.version,
-        executable_uri=query.executable.uri, kind=query.kind, configuration=query.configuration,
+        executable_name=query.executable.name,
+        executable_version=query.executable.version,
+        executable_uri=query.executable.uri,
+        kind=query.kind,
+        configuration=query.configuration,
         input_fingerprints=[a.fingerprint for a in inputs],
     )
     row = store.latest_success_with_fingerprint(session, fingerprint)
     if row is None:
-        raise NotFound(f"no successful execution did this work yet (fingerprint {fingerprint})",
-                       entity="execution", fingerprint=fingerprint)
+        raise NotFound(
+            f"no successful execution did this work yet (fingerprint {fingerprint})",
+            entity="execution",
+            fingerprint=fingerprint,
+        )
     return _hit(session, row)
 
 
 def lookup_execution(session: Session, execution_id: uuid.UUID) -> CacheHit:
     """Another successful execution (the most recent) that did the same work."""
     execution = get_or_404(session, ExecutionRow, execution_id, "execution")
-    row = store.latest_success_with_fingerprint(session, execution.fingerprint, exclude=execution.id)
+    row = store.latest_success_with_fingerprint(
+        session, execution.fingerprint, exclude=execution.id
+    )
     if row is None:
-        raise NotFound(f"no other successful execution did the work of execution {execution.id}",
-                       entity="execution", fingerprint=execution.fingerprint)
+        raise NotFound(
+            f"no other successful execution did the work of execution {execution.id}",
+            entity="execution",
+            fingerprint=execution.fingerprint,
+        )
     return _hit(session, row)
 
 
@@ -54,8 +67,11 @@ def _hit(session: Session, row: ExecutionRow) -> CacheHit:
     order = [aid for _, aid, _ in sorted(outputs, key=lambda t: t[2])]
     artifacts = {a.id: a for a in store.artifacts_by_ids(session, order)}
     marks = load_marks(session)
-    return CacheHit(fingerprint=row.fingerprint, execution=execution_node(row, exe),
-                    outputs=[artifact_node(artifacts[a], marks) for a in order])
+    return CacheHit(
+        fingerprint=row.fingerprint,
+        execution=execution_node(row, exe),
+        outputs=[artifact_node(artifacts[a], marks) for a in order],
+    )
 
 
 def reuse_report(session: Session) -> ReuseReport:
@@ -66,8 +82,9 @@ def reuse_report(session: Session) -> ReuseReport:
     groups: dict[tuple[object, str], dict[object, int]] = defaultdict(dict)
     for exe_id, fingerprint, signature, count in store.reuse_groups(session):
         groups[(exe_id, fingerprint)][signature] = count
-    stats: dict[object, dict[str, int]] = defaultdict(lambda: dict.fromkeys(
-        ("successful", "distinct_work", "repeats", "reusable"), 0))
+    stats: dict[object, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("successful", "distinct_work", "repeats", "reusable"), 0)
+    )
     for (exe_id, _), by_signature in groups.items():
         s = stats[exe_id]
         n = sum(by_signature.values())
@@ -79,10 +96,20 @@ def reuse_report(session: Session) -> ReuseReport:
     executables = {e.id: e for e in store.executables_by_ids(session, list(totals_by_exe))}
     items = []
     for exe_id, total in totals_by_exe.items():
-        s = stats.get(exe_id, dict.fromkeys(("successful", "distinct_work", "repeats", "reusable"), 0))
-        items.append(ReuseRow(executable=executable_ref(executables[exe_id]), executions=total,
-                              reused=reused.get(exe_id, 0), **s))
+        s = stats.get(
+            exe_id, dict.fromkeys(("successful", "distinct_work", "repeats", "reusable"), 0)
+        )
+        items.append(
+            ReuseRow(
+                executable=executable_ref(executables[exe_id]),
+                executions=total,
+                reused=reused.get(exe_id, 0),
+                **s,
+            )
+        )
     items.sort(key=lambda r: (-r.reusable, -r.repeats, r.executable.name))
-    totals = {k: sum(getattr(r, k) for r in items)
-              for k in ("executions", "successful", "distinct_work", "repeats", "reusable", "reused")}
+    totals = {
+        k: sum(getattr(r, k) for r in items)
+        for k in ("executions", "successful", "distinct_work", "repeats", "reusable", "reused")
+    }
     return ReuseReport(items=items, totals=totals)

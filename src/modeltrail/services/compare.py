@@ -37,7 +37,11 @@ def _producer_fields(session: Session, artifact_id: uuid.UUID) -> dict[str, Any]
     execution = session.get(ExecutionRow, pairs[0][0])
     assert execution is not None
     run = session.get(RunRow, execution.run_id)
-    fields = flatten(execution.configuration, "producedBy.configuration") if execution.configuration else {}
+    fields = (
+        flatten(execution.configuration, "producedBy.configuration")
+        if execution.configuration
+        else {}
+    )
     if run is not None and run.configuration:
         fields.update(flatten(run.configuration, "producedBy.run.configuration"))
     return fields
@@ -45,8 +49,12 @@ def _producer_fields(session: Session, artifact_id: uuid.UUID) -> dict[str, Any]
 
 def fields_of(session: Session, row: ArtifactRow) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "name": row.name, "version": row.version, "kindVersion": row.kind_version, "uri": row.uri,
-        "description": row.description, "fingerprint": row.fingerprint,
+        "name": row.name,
+        "version": row.version,
+        "kindVersion": row.kind_version,
+        "uri": row.uri,
+        "description": row.description,
+        "fingerprint": row.fingerprint,
     }
     for prefix, doc in (("attributes", row.attributes), ("annotations", row.annotations)):
         if doc:
@@ -64,20 +72,34 @@ def compare(session: Session, a: uuid.UUID, b: uuid.UUID) -> Comparison:
     if first.kind != second.kind:
         raise InvalidInput(
             f"artifacts of different kinds cannot be compared: {first.kind!r} and {second.kind!r}",
-            errors=[{"pointer": "/b", "in": "query", "detail": f"kind {second.kind!r}, expected {first.kind!r}"}],
+            errors=[
+                {
+                    "pointer": "/b",
+                    "in": "query",
+                    "detail": f"kind {second.kind!r}, expected {first.kind!r}",
+                }
+            ],
         )
     fa, fb = fields_of(session, first), fields_of(session, second)
     rows = []
     for name in list(dict.fromkeys([*fa, *fb])):
         va, vb = fa.get(name, _MISSING), fb.get(name, _MISSING)
-        rows.append(FieldComparison(
-            field=name, a=None if va is _MISSING else va, b=None if vb is _MISSING else vb,
-            equal=va == vb,
-        ))
+        rows.append(
+            FieldComparison(
+                field=name,
+                a=None if va is _MISSING else va,
+                b=None if vb is _MISSING else vb,
+                equal=va == vb,
+            )
+        )
     # Identity and time always differ; they are shown but do not count as differences.
     counted = [r for r in rows if not r.equal and r.field not in {"createTime", "fingerprint"}]
     marks = load_marks(session)
     return Comparison(
-        kind=first.kind, a=artifact_node(first, marks), b=artifact_node(second, marks),
-        equal=first.fingerprint == second.fingerprint, differences=len(counted), fields=rows,
+        kind=first.kind,
+        a=artifact_node(first, marks),
+        b=artifact_node(second, marks),
+        equal=first.fingerprint == second.fingerprint,
+        differences=len(counted),
+        fields=rows,
     )

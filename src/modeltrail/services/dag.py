@@ -24,7 +24,8 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     inputs, outputs = store.io_of_executions(session, ids)
     order = {eid: i for i, eid in enumerate(ids)}
     flow = sorted(
-        [(order[e], 0, p, e, a) for e, a, p in inputs] + [(order[e], 1, p, e, a) for e, a, p in outputs],
+        [(order[e], 0, p, e, a) for e, a, p in inputs]
+        + [(order[e], 1, p, e, a) for e, a, p in outputs],
         key=lambda t: t[:3],
     )
     artifact_ids = list(dict.fromkeys(a for *_, a in flow))
@@ -32,8 +33,12 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     nodes: list[Node] = [execution_node(row, exe) for row, exe in executions]
     nodes += [artifact_node(rows[a], marks) for a in artifact_ids]
     edges = [
-        Edge(source=a, target=e, type="input") if side == 0 else Edge(source=e, target=a, type="output")
+        Edge(source=a, target=e, type="input")
+        if side == 0
+        else Edge(source=e, target=a, type="output")
         for _, side, _, e, a in flow
     ]
-    edges += [Edge(source=a, target=b, type="successor") for a, b in store.successors_among(session, ids)]
+    edges += [
+        Edge(source=a, target=b, type="successor") for a, b in store.successors_among(session, ids)
+    ]
     return RunDag(run=run_node(run), nodes=nodes, edges=edges)

@@ -52,7 +52,9 @@ class Side:
 
 
 def _side(session: Session, root: ArtifactRow, depth: int) -> Side:
-    walk = store.walk_artifacts(session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False)
+    walk = store.walk_artifacts(
+        session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
+    )
     expanded = [aid for aid, d in walk.depths.items() if d < depth]
     level: dict[uuid.UUID, int] = {}
     for eid, aid in store.execution_edges(session, artifact_ids=expanded, role="producers"):
@@ -64,12 +66,26 @@ def _side(session: Session, root: ArtifactRow, depth: int) -> Side:
     for eid, aid, pos in inputs:
         by_execution[eid].append((pos, artifacts[aid]))
     steps = [
-        Step(row, exe, level[row.id], [a for _, a in sorted(by_execution[row.id], key=lambda p: p[0])])
+        Step(
+            row,
+            exe,
+            level[row.id],
+            [a for _, a in sorted(by_execution[row.id], key=lambda p: p[0])],
+        )
         for row, exe in executions
     ]
-    steps.sort(key=lambda s: (-s.level, s.execution.start_time or s.execution.create_time, str(s.execution.id)))
+    steps.sort(
+        key=lambda s: (
+            -s.level,
+            s.execution.start_time or s.execution.create_time,
+            str(s.execution.id),
+        )
+    )
     runs = {r.id: r for r in store.runs_by_ids(session, list({s.execution.run_id for s in steps}))}
-    events = {a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs.values() if r.event_id])}
+    events = {
+        a.id: a
+        for a in store.artifacts_by_ids(session, [r.event_id for r in runs.values() if r.event_id])
+    }
     return Side(steps, {aid: eid for eid, aid, _ in outputs}, runs, events, walk.truncated)
 
 
@@ -84,7 +100,9 @@ def _align(after: list[Step], before: list[Step]) -> list[tuple[Step | None, Ste
     pairs: list[tuple[Step | None, Step | None]] = []
     for a_steps, b_steps in groups.values():
         for i in range(max(len(a_steps), len(b_steps))):
-            pairs.append((a_steps[i] if i < len(a_steps) else None, b_steps[i] if i < len(b_steps) else None))
+            pairs.append(
+                (a_steps[i] if i < len(a_steps) else None, b_steps[i] if i < len(b_steps) else None)
+            )
     pairs.sort(key=lambda p: -max(s.level for s in p if s is not None))
     return pairs
 
@@ -94,7 +112,13 @@ def _changes(after: dict[str, Any], before: dict[str, Any]) -> list[Change]:
     for name in dict.fromkeys([*after, *before]):
         a, b = after.get(name, _ABSENT), before.get(name, _ABSENT)
         if a != b:
-            out.append(Change(field=name, before=None if b is _ABSENT else b, after=None if a is _ABSENT else a))
+            out.append(
+                Change(
+                    field=name,
+                    before=None if b is _ABSENT else b,
+                    after=None if a is _ABSENT else a,
+                )
+            )
     return out
 
 
@@ -103,8 +127,14 @@ def _artifact_fields(row: ArtifactRow) -> dict[str, Any]:
     fields: dict[str, Any] = {"uri": row.uri}
     fields.update(flatten(row.attributes, "attributes") if row.attributes else {})
     fields.update(flatten(row.annotations, "annotations") if row.annotations else {})
-    fields.update({"name": row.name, "version": row.version, "description": row.description,
-                   "fingerprint": row.fingerprint})
+    fields.update(
+        {
+            "name": row.name,
+            "version": row.version,
+            "description": row.description,
+            "fingerprint": row.fingerprint,
+        }
+    )
     return fields
 
 
@@ -125,7 +155,9 @@ def _summary(subject: str, changes: list[Change]) -> str:
     return f"{subject}: " + "; ".join(parts) + more
 
 
-def _pair_inputs(after: list[ArtifactRow], before: list[ArtifactRow]) -> list[tuple[ArtifactRow | None, ArtifactRow | None]]:
+def _pair_inputs(
+    after: list[ArtifactRow], before: list[ArtifactRow]
+) -> list[tuple[ArtifactRow | None, ArtifactRow | None]]:
     """Inputs matched by kind, in order; an equal artifact is matched with its equal first."""
     pairs: list[tuple[ArtifactRow | None, ArtifactRow | None]] = []
     remaining = list(before)
@@ -146,7 +178,11 @@ def _pair_inputs(after: list[ArtifactRow], before: list[ArtifactRow]) -> list[tu
 
 
 def lineage_diff(
-    session: Session, artifact_id: uuid.UUID, against_id: uuid.UUID | None = None, *, depth: int = DEFAULT_DEPTH,
+    session: Session,
+    artifact_id: uuid.UUID,
+    against_id: uuid.UUID | None = None,
+    *,
+    depth: int = DEFAULT_DEPTH,
 ) -> LineageDiff:
     """What differs between the lineage of ``artifact_id`` and of ``against_id`` (default:
     the previous artifact with the same name and kind), root cause first."""
@@ -156,8 +192,10 @@ def lineage_diff(
         other = store.previous_artifact(session, root)
         if other is None:
             raise NotFound(
-                f"no earlier {root.kind} named {root.name!r} with other content; name one to compare "
-                "against (against=ID)", entity="artifact",
+                f"no earlier {root.kind} named {root.name!r} with other content; "
+                "name one to compare "
+                "against (against=ID)",
+                entity="artifact",
             )
     else:
         other = get_or_404(session, ArtifactRow, against_id, "artifact")
@@ -181,21 +219,35 @@ def lineage_diff(
     for i, (sa, sb) in enumerate(pairs):
         some = sa or sb
         assert some is not None
-        ref = StepRef(kind=some.execution.kind, executable=some.executable.name,
-                      level=max(s.level for s in (sa, sb) if s is not None))
-        aligned.append(AlignedStep(kind=ref.kind, executable=ref.executable, level=ref.level,
-                                   artifact_execution=sa.execution.id if sa else None,
-                                   against_execution=sb.execution.id if sb else None))
+        ref = StepRef(
+            kind=some.execution.kind,
+            executable=some.executable.name,
+            level=max(s.level for s in (sa, sb) if s is not None),
+        )
+        aligned.append(
+            AlignedStep(
+                kind=ref.kind,
+                executable=ref.executable,
+                level=ref.level,
+                artifact_execution=sa.execution.id if sa else None,
+                against_execution=sb.execution.id if sb else None,
+            )
+        )
         label = f"step {ref.kind} ({ref.executable})"
         if sa is None or sb is None:
             changed.add(i)
             only = "the artifact's" if sa is not None else "the other's"
-            roots.append(Difference(
-                category="step", step=ref, subject=label, before_id=sb.execution.id if sb else None,
-                after_id=sa.execution.id if sa else None,
-                changes=[Change(field="present", before=sb is not None, after=sa is not None)],
-                summary=f"{label} only in {only} lineage",
-            ))
+            roots.append(
+                Difference(
+                    category="step",
+                    step=ref,
+                    subject=label,
+                    before_id=sb.execution.id if sb else None,
+                    after_id=sa.execution.id if sa else None,
+                    changes=[Change(field="present", before=sb is not None, after=sa is not None)],
+                    summary=f"{label} only in {only} lineage",
+                )
+            )
             continue
         found: list[Difference] = []
         for a, b in _pair_inputs(sa.inputs, sb.inputs):
@@ -208,8 +260,13 @@ def lineage_diff(
                 subject = f"input {a.kind} {b.name!r} -> {a.name!r} of {label}"
             changes = _changes(_artifact_fields(a) if a else {}, _artifact_fields(b) if b else {})
             diff = Difference(
-                category="input", step=ref, subject=subject, before_id=b.id if b else None,
-                after_id=a.id if a else None, changes=changes, summary=_summary(subject, changes),
+                category="input",
+                step=ref,
+                subject=subject,
+                before_id=b.id if b else None,
+                after_id=a.id if a else None,
+                changes=changes,
+                summary=_summary(subject, changes),
                 derived=explained(a, after) or explained(b, before),
             )
             found.append(diff)
@@ -217,49 +274,92 @@ def lineage_diff(
             changes = _changes(_executable_fields(sa.executable), _executable_fields(sb.executable))
             if changes:
                 subject = f"executable of {label}"
-                found.append(Difference(category="executable", step=ref, subject=subject,
-                                        before_id=sb.executable.id, after_id=sa.executable.id, changes=changes,
-                                        summary=_summary(subject, changes)))
-        config = _changes(flatten(sa.execution.configuration or {}, "configuration"),
-                          flatten(sb.execution.configuration or {}, "configuration"))
+                found.append(
+                    Difference(
+                        category="executable",
+                        step=ref,
+                        subject=subject,
+                        before_id=sb.executable.id,
+                        after_id=sa.executable.id,
+                        changes=changes,
+                        summary=_summary(subject, changes),
+                    )
+                )
+        config = _changes(
+            flatten(sa.execution.configuration or {}, "configuration"),
+            flatten(sb.execution.configuration or {}, "configuration"),
+        )
         config = [c for c in config if c.field != "configuration"] or config
         if config:
             subject = f"configuration of {label}"
-            found.append(Difference(category="configuration", step=ref, subject=subject,
-                                    before_id=sb.execution.id, after_id=sa.execution.id, changes=config,
-                                    summary=_summary(subject, config)))
+            found.append(
+                Difference(
+                    category="configuration",
+                    step=ref,
+                    subject=subject,
+                    before_id=sb.execution.id,
+                    after_id=sa.execution.id,
+                    changes=config,
+                    summary=_summary(subject, config),
+                )
+            )
         if found:
             changed.add(i)
         for d in found:
             (derived if d.derived else roots).append(d)
-        run_pairs.append((after.runs.get(sa.execution.run_id), before.runs.get(sb.execution.run_id), ref))
+        run_pairs.append(
+            (after.runs.get(sa.execution.run_id), before.runs.get(sb.execution.run_id), ref)
+        )
 
     context: list[Difference] = []
     seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for ra, rb, ref in run_pairs:
+    for ra, rb, _ in run_pairs:
         if ra is None or rb is None or (ra.id, rb.id) in seen or ra.id == rb.id:
             continue
         seen.add((ra.id, rb.id))
-        changes = _changes(flatten(ra.configuration or {}, "configuration"),
-                           flatten(rb.configuration or {}, "configuration"))
+        changes = _changes(
+            flatten(ra.configuration or {}, "configuration"),
+            flatten(rb.configuration or {}, "configuration"),
+        )
         changes = [c for c in changes if c.field != "configuration"] or changes
         if changes:
             subject = f"configuration of run {rb.name!r} -> {ra.name!r}"
-            context.append(Difference(category="runConfiguration", step=None, subject=subject,
-                                      before_id=rb.id, after_id=ra.id, changes=changes,
-                                      summary=_summary(subject, changes)))
-        ea, eb = after.events.get(ra.event_id) if ra.event_id else None, (
-            before.events.get(rb.event_id) if rb.event_id else None)
+            context.append(
+                Difference(
+                    category="runConfiguration",
+                    step=None,
+                    subject=subject,
+                    before_id=rb.id,
+                    after_id=ra.id,
+                    changes=changes,
+                    summary=_summary(subject, changes),
+                )
+            )
+        ea, eb = (
+            after.events.get(ra.event_id) if ra.event_id else None,
+            (before.events.get(rb.event_id) if rb.event_id else None),
+        )
         if (ea.fingerprint if ea else None) != (eb.fingerprint if eb else None):
-            fa = ({"cause": ea.attributes.get("cause"), **_artifact_fields(ea)} if ea else {})
-            fb = ({"cause": eb.attributes.get("cause"), **_artifact_fields(eb)} if eb else {})
+            fa = {"cause": ea.attributes.get("cause"), **_artifact_fields(ea)} if ea else {}
+            fb = {"cause": eb.attributes.get("cause"), **_artifact_fields(eb)} if eb else {}
             changes = [c for c in _changes(fa, fb) if c.field != "attributes.cause"]
             subject = f"trigger of run {rb.name!r} -> {ra.name!r}"
-            context.append(Difference(category="trigger", step=None, subject=subject,
-                                      before_id=eb.id if eb else None, after_id=ea.id if ea else None,
-                                      changes=changes, summary=_summary(subject, changes)))
+            context.append(
+                Difference(
+                    category="trigger",
+                    step=None,
+                    subject=subject,
+                    before_id=eb.id if eb else None,
+                    after_id=ea.id if ea else None,
+                    changes=changes,
+                    summary=_summary(subject, changes),
+                )
+            )
     marks = load_marks(session)
     return LineageDiff(
-        artifact=artifact_node(root, marks), against=artifact_node(other, marks),
-        differences=roots + context + derived, steps=aligned, truncated=after.truncated or before.truncated,
+        artifact=artifact_node(root, marks),
+        against=artifact_node(other, marks),
+        differences=roots + context + derived,
+        steps=aligned,
+        truncated=after.truncated or before.truncated,
     )

@@ -45,7 +45,13 @@ def check_depth(depth: int) -> int:
     if not 1 <= depth <= limits.MAX_LINEAGE_DEPTH:
         raise InvalidInput(
             f"depth must be between 1 and {limits.MAX_LINEAGE_DEPTH}, not {depth}",
-            errors=[{"pointer": "/depth", "in": "query", "detail": f"at most {limits.MAX_LINEAGE_DEPTH}"}],
+            errors=[
+                {
+                    "pointer": "/depth",
+                    "in": "query",
+                    "detail": f"at most {limits.MAX_LINEAGE_DEPTH}",
+                }
+            ],
         )
     return depth
 
@@ -60,22 +66,36 @@ class _Builder:
     def node(self, node: Node) -> None:
         self.nodes.setdefault(node.id, node)
 
-    def edge(self, source: uuid.UUID, target: uuid.UUID, kind: str, **extra: uuid.UUID | None) -> None:
+    def edge(
+        self, source: uuid.UUID, target: uuid.UUID, kind: str, **extra: uuid.UUID | None
+    ) -> None:
         key = (source, target, kind)
         if key not in self.edges and source != target:
             self.edges[key] = Edge(source=source, target=target, type=kind, **extra)
 
 
 def _graph(
-    session: Session, *, seeds: list[ArtifactRow], seed_depth: int, direction: Direction, depth: int,
-    merge: bool, root_execution: ExecutionRow | None = None, marks: Marks | None = None, light: bool = False,
+    session: Session,
+    *,
+    seeds: list[ArtifactRow],
+    seed_depth: int,
+    direction: Direction,
+    depth: int,
+    merge: bool,
+    root_execution: ExecutionRow | None = None,
+    marks: Marks | None = None,
+    light: bool = False,
 ) -> tuple[_Builder, bool, dict[uuid.UUID, uuid.UUID]]:
     """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
     artifact reached, the node that stands for it."""
     marks = marks if marks is not None else load_marks(session)
     key_of = (lambda r: r.fingerprint) if merge else (lambda r: r.id)
     walk = store.walk_artifacts(
-        session, seeds=[(key_of(r), seed_depth) for r in seeds], direction=direction, depth=depth, merge=merge
+        session,
+        seeds=[(key_of(r), seed_depth) for r in seeds],
+        direction=direction,
+        depth=depth,
+        merge=merge,
     )
     rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge, light=light)
     groups: dict[object, list[ArtifactRow]] = defaultdict(list)
@@ -99,21 +119,29 @@ def _graph(
     out = _Builder()
     for key, rep in representative.items():
         members = groups[key]
-        out.node(artifact_node(
-            rep, marks, depth=walk.depths[key],
-            members=[m.id for m in members] if merge else None,
-            runs=sorted(runs_of[rep.id], key=str) if merge and not light else None,
-        ))
+        out.node(
+            artifact_node(
+                rep,
+                marks,
+                depth=walk.depths[key],
+                members=[m.id for m in members] if merge else None,
+                runs=sorted(runs_of[rep.id], key=str) if merge and not light else None,
+            )
+        )
     # The executions whose step the walk took: from nodes short of the limit.
-    expanded = [m.id for key, members in groups.items() if walk.depths[key] < depth for m in members]
-    role: Literal["producers", "consumers"] = "producers" if direction == "upstream" else "consumers"
+    expanded = [
+        m.id for key, members in groups.items() if walk.depths[key] < depth for m in members
+    ]
+    role: Literal["producers", "consumers"] = (
+        "producers" if direction == "upstream" else "consumers"
+    )
     exec_depth: dict[uuid.UUID, int] = {}
     for eid, aid in store.execution_edges(session, artifact_ids=expanded, role=role):
         d = walk.depths[key_of(members_by_id[aid])] + 1
         exec_depth[eid] = min(d, exec_depth.get(eid, d))
     if root_execution is not None:
         exec_depth[root_execution.id] = 0
-    executions = store.executions_with_executables(session, list(exec_depth))
+    executions = store.executions_with_executables(session, list(exec_depth), light=light)
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
         out.node(execution_node(row, exe, depth=exec_depth[row.id]))
     inputs, outputs = store.io_of_executions(session, list(exec_depth))
@@ -123,8 +151,9 @@ def _graph(
     for eid, aid, _ in outputs:
         if aid in node_of:
             out.edge(eid, node_of[aid], "output")
-    for a, b in store.successors_among(session, list(exec_depth)):
-        out.edge(a, b, "successor")
+    if not light:
+        for a, b in store.successors_among(session, list(exec_depth)):
+            out.edge(a, b, "successor")
     for target, referrer in store.references_among(session, member_ids):
         if direction == "downstream" or target in node_of:
             out.edge(node_of[target], node_of[referrer], "reference")
@@ -138,7 +167,9 @@ def _add_runs_and_triggers(
 ) -> None:
     run_ids = sorted({row.run_id for row, _ in executions}, key=str)
     runs = store.runs_by_ids(session, run_ids)
-    events = {r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])}
+    events = {
+        r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
+    }
     for run in sorted(runs, key=lambda r: r.create_time):
         out.node(run_node(run))
         if run.event_id is not None:
@@ -153,8 +184,12 @@ def _add_runs_and_triggers(
 
 
 def artifact_lineage(
-    session: Session, artifact_id: uuid.UUID, *, direction: Direction = "upstream",
-    depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+    session: Session,
+    artifact_id: uuid.UUID,
+    *,
+    direction: Direction = "upstream",
+    depth: int = DEFAULT_DEPTH,
+    merge_equal: bool = True,
 ) -> LineageGraph:
     """Everything ``artifact_id`` was derived from (upstream, back to the events that started
     the runs) or everything derived from it (downstream)."""
@@ -164,14 +199,23 @@ def artifact_lineage(
         session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
     )
     return LineageGraph(
-        root=node_of[root.id], direction=direction, depth=depth, merge_equal=merge_equal,
-        truncated=truncated, nodes=list(out.nodes.values()), edges=list(out.edges.values()),
+        root=node_of[root.id],
+        direction=direction,
+        depth=depth,
+        merge_equal=merge_equal,
+        truncated=truncated,
+        nodes=list(out.nodes.values()),
+        edges=list(out.edges.values()),
     )
 
 
 def execution_lineage(
-    session: Session, execution_id: uuid.UUID, *, direction: Direction = "upstream",
-    depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+    session: Session,
+    execution_id: uuid.UUID,
+    *,
+    direction: Direction = "upstream",
+    depth: int = DEFAULT_DEPTH,
+    merge_equal: bool = True,
 ) -> LineageGraph:
     """The lineage of an execution: of its inputs (upstream) or its outputs (downstream)."""
     check_depth(depth)
@@ -180,14 +224,22 @@ def execution_lineage(
     ids = [aid for _, aid, _ in (inputs if direction == "upstream" else outputs)]
     seeds = store.artifacts_by_ids(session, ids)
     out, truncated, _ = _graph(
-        session, seeds=seeds, seed_depth=1, direction=direction, depth=depth, merge=merge_equal,
+        session,
+        seeds=seeds,
+        seed_depth=1,
+        direction=direction,
+        depth=depth,
+        merge=merge_equal,
         root_execution=root,
     )
-    if direction == "upstream" and not seeds:
-        _add_runs_and_triggers(session, out, store.executions_with_executables(session, [root.id]), Marks())
     return LineageGraph(
-        root=root.id, direction=direction, depth=depth, merge_equal=merge_equal, truncated=truncated,
-        nodes=list(out.nodes.values()), edges=list(out.edges.values()),
+        root=root.id,
+        direction=direction,
+        depth=depth,
+        merge_equal=merge_equal,
+        truncated=truncated,
+        nodes=list(out.nodes.values()),
+        edges=list(out.edges.values()),
     )
 
 
@@ -212,7 +264,11 @@ def _paths(root: uuid.UUID, edges: list[Edge]) -> dict[uuid.UUID, list[uuid.UUID
 
 
 def impact(
-    session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEPTH, merge_equal: bool = True,
+    session: Session,
+    artifact_id: uuid.UUID,
+    *,
+    depth: int = DEFAULT_DEPTH,
+    merge_equal: bool = True,
     marks: Marks | None = None,
 ) -> Impact:
     """Everything downstream of an artifact, each with the path that connects it."""
@@ -220,18 +276,26 @@ def impact(
     root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
     marks = marks if marks is not None else load_marks(session)
     out, truncated, node_of = _graph(
-        session, seeds=[root], seed_depth=0, direction="downstream", depth=depth, merge=merge_equal,
-        marks=marks, light=True,
+        session,
+        seeds=[root],
+        seed_depth=0,
+        direction="downstream",
+        depth=depth,
+        merge=merge_equal,
+        marks=marks,
+        light=True,
     )
     root_id = node_of[root.id]
     paths = _paths(root_id, list(out.edges.values()))
     artifacts = [
         AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(n.id, []))
-        for n in out.nodes.values() if n.type == "artifact" and n.id != root_id
+        for n in out.nodes.values()
+        if n.type == "artifact" and n.id != root_id
     ]
     executions = [n for n in out.nodes.values() if n.type == "execution"]
     deployments = [
-        n for n in out.nodes.values()
+        n
+        for n in out.nodes.values()
         if (n.type == "execution" and (n.kind or "").lower() in DEPLOY_KINDS)
         or (n.type == "artifact" and (n.kind or "").lower() in DEPLOY_KINDS)
     ]
@@ -239,11 +303,22 @@ def impact(
     kinds: dict[str, int] = defaultdict(int)
     for a in artifacts:
         kinds[a.artifact.kind or ""] += 1
-    counts = {"artifacts": len(artifacts), "executions": len(executions), "runs": len(runs),
-              "deployments": len(deployments), **{f"kind:{k}": v for k, v in sorted(kinds.items())}}
+    counts = {
+        "artifacts": len(artifacts),
+        "executions": len(executions),
+        "runs": len(runs),
+        "deployments": len(deployments),
+        **{f"kind:{k}": v for k, v in sorted(kinds.items())},
+    }
     return Impact(
-        root=out.nodes[root_id], flag=marks.flagged([root.id]), truncated=truncated, artifacts=artifacts,
-        executions=executions, deployments=deployments, runs=runs, counts=counts,
+        root=out.nodes[root_id],
+        flag=marks.flagged([root.id]),
+        truncated=truncated,
+        artifacts=artifacts,
+        executions=executions,
+        deployments=deployments,
+        runs=runs,
+        counts=counts,
     )
 
 
@@ -252,7 +327,12 @@ def impact(
 
 def _flag(session: Session, row: FlagRow, marks: Marks) -> Flag:
     found = impact(session, row.artifact_id, marks=marks)
-    return Flag(artifact=found.root, reason=row.reason, create_time=row.create_time, affected=found.artifacts)
+    return Flag(
+        artifact=found.root,
+        reason=row.reason,
+        create_time=row.create_time,
+        affected=found.artifacts,
+    )
 
 
 def flag_artifact(session: Session, artifact_id: uuid.UUID, reason: str) -> tuple[Flag, bool]:

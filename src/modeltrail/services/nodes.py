@@ -1,5 +1,4 @@
-"""Graph nodes from stored rows, with flags marked wherever an artifact appears (FR5).
-"""
+"""Graph nodes from stored rows, with flags marked wherever an artifact appears (FR5)."""
 
 from __future__ import annotations
 
@@ -35,10 +34,14 @@ class Marks:
         for aid in artifact_ids:
             row = self.flags.get(aid)
             if row is not None:
-                return FlagMark(artifact=row.artifact_id, reason=row.reason, create_time=row.create_time)
+                return FlagMark(
+                    artifact=row.artifact_id, reason=row.reason, create_time=row.create_time
+                )
         return None
 
-    def affected_by(self, fingerprint: str, artifact_ids: Iterable[uuid.UUID]) -> list[uuid.UUID] | None:
+    def affected_by(
+        self, fingerprint: str, artifact_ids: Iterable[uuid.UUID]
+    ) -> list[uuid.UUID] | None:
         origins = self.reach.get(fingerprint, set()) - set(artifact_ids)
         return sorted(origins, key=str) or None
 
@@ -55,8 +58,13 @@ def executable_ref(row: ExecutableRow) -> ExecutableRef:
 
 
 def artifact_node(
-    row: ArtifactRow, marks: Marks, *, depth: int | None = None, members: list[uuid.UUID] | None = None,
-    runs: list[uuid.UUID] | None = None, node_type: str = "artifact",
+    row: ArtifactRow,
+    marks: Marks,
+    *,
+    depth: int | None = None,
+    members: list[uuid.UUID] | None = None,
+    runs: list[uuid.UUID] | None = None,
+    node_type: str = "artifact",
 ) -> Node:
     ids = members or [row.id]
     return Node(
@@ -78,7 +86,9 @@ def artifact_node(
     )
 
 
-def execution_node(row: ExecutionRow, executable: ExecutableRow, *, depth: int | None = None) -> Node:
+def execution_node(
+    row: ExecutionRow, executable: ExecutableRow, *, depth: int | None = None
+) -> Node:
     return Node(
         id=row.id,
         type="execution",
@@ -117,15 +127,24 @@ def run_node(row: RunRow) -> Node:
 
 
 def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
-    return Node(id=row.id, type="experiment" if isinstance(row, ExperimentRow) else "pipeline",
-                name=row.name, version=row.version, create_time=row.create_time, annotations=row.annotations)
+    return Node(
+        id=row.id,
+        type="experiment" if isinstance(row, ExperimentRow) else "pipeline",
+        name=row.name,
+        version=row.version,
+        create_time=row.create_time,
+        annotations=row.annotations,
+    )
 
 
 def trigger(row: ArtifactRow | None) -> Trigger | None:
     if row is None:
         return None
     cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
-    return Trigger(id=row.id, name=row.name, cause=None if cause is None else str(cause),
-                   attributes=row.attributes, annotations=row.annotations)
-
-
+    return Trigger(
+        id=row.id,
+        name=row.name,
+        cause=None if cause is None else str(cause),
+        attributes=row.attributes,
+        annotations=row.annotations,
+    )

@@ -16,7 +16,15 @@ from modeltrail.services.nodes import artifact_node, executable_ref, execution_n
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 
-SOURCE_HASH_KEYS = ("sourceHash", "source_hash", "sourceSha", "gitCommit", "git_commit", "commit", "digest")
+SOURCE_HASH_KEYS = (
+    "sourceHash",
+    "source_hash",
+    "sourceSha",
+    "gitCommit",
+    "git_commit",
+    "commit",
+    "digest",
+)
 COMMAND_KEYS = ("command", "commandLine", "command_line", "cmd")
 
 
@@ -27,9 +35,12 @@ def _first(annotations: dict[str, str] | None, keys: tuple[str, ...]) -> str | N
     return None
 
 
-def _topological(executions: list[ExecutionRow], inputs: dict[uuid.UUID, list[uuid.UUID]],
-                 outputs: dict[uuid.UUID, list[uuid.UUID]],
-                 successors: list[tuple[uuid.UUID, uuid.UUID]]) -> list[ExecutionRow]:
+def _topological(
+    executions: list[ExecutionRow],
+    inputs: dict[uuid.UUID, list[uuid.UUID]],
+    outputs: dict[uuid.UUID, list[uuid.UUID]],
+    successors: list[tuple[uuid.UUID, uuid.UUID]],
+) -> list[ExecutionRow]:
     """Executions so that each comes after every execution it depends on (Kahn's algorithm,
     ties broken by start time)."""
     writer = {a: e for e, arts in outputs.items() for a in arts}
@@ -57,10 +68,15 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
     everything a rebuild needs, and every gap that would prevent one."""
     check_depth(depth)
     root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
-    walk = store.walk_artifacts(session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False)
+    walk = store.walk_artifacts(
+        session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
+    )
     expanded = [a for a, d in walk.depths.items() if d < depth]
-    exec_ids = list(dict.fromkeys(e for e, _ in store.execution_edges(session, artifact_ids=expanded,
-                                                                         role="producers")))
+    exec_ids = list(
+        dict.fromkeys(
+            e for e, _ in store.execution_edges(session, artifact_ids=expanded, role="producers")
+        )
+    )
     pairs = store.executions_with_executables(session, exec_ids)
     exe_of: dict[uuid.UUID, ExecutableRow] = {row.id: exe for row, exe in pairs}
     ins, outs = store.io_of_executions(session, exec_ids)
@@ -70,17 +86,29 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
         inputs[e].append(a)
     for e, a, _ in sorted(outs, key=lambda t: t[2]):
         outputs[e].append(a)
-    ordered = _topological([row for row, _ in pairs], inputs, outputs, store.successors_among(session, exec_ids))
-    artifacts = {a.id: a for a in store.artifacts_by_ids(
-        session, list({a for arts in (*inputs.values(), *outputs.values()) for a in arts}))}
+    ordered = _topological(
+        [row for row, _ in pairs], inputs, outputs, store.successors_among(session, exec_ids)
+    )
+    artifacts = {
+        a.id: a
+        for a in store.artifacts_by_ids(
+            session, list({a for arts in (*inputs.values(), *outputs.values()) for a in arts})
+        )
+    }
     runs = {r.id: r for r in store.runs_by_ids(session, list({row.run_id for row, _ in pairs}))}
     order_of = {row.id: i + 1 for i, row in enumerate(ordered)}
     written_by = {a: order_of[e] for e, arts in outputs.items() for a in arts}
 
     def item(aid: uuid.UUID) -> RecipeArtifact:
         a = artifacts[aid]
-        return RecipeArtifact(id=a.id, name=a.name, kind=a.kind, uri=a.uri, fingerprint=a.fingerprint,
-                              produced_by_step=written_by.get(aid))
+        return RecipeArtifact(
+            id=a.id,
+            name=a.name,
+            kind=a.kind,
+            uri=a.uri,
+            fingerprint=a.fingerprint,
+            produced_by_step=written_by.get(aid),
+        )
 
     gaps: list[Gap] = []
     steps = []
@@ -91,41 +119,105 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
         command = _first(row.annotations, COMMAND_KEYS) or _first(exe.annotations, COMMAND_KEYS)
         label = f"step {n} ({row.name}, executable {exe.name})"
         if not exe.uri:
-            gaps.append(Gap(step=n, what="executable-uri", blocking=True,
-                            detail=f"{label}: the executable has no uri, so its code cannot be fetched"))
+            gaps.append(
+                Gap(
+                    step=n,
+                    what="executable-uri",
+                    blocking=True,
+                    detail=f"{label}: the executable has no uri, so its code cannot be fetched",
+                )
+            )
         if not exe.version:
-            gaps.append(Gap(step=n, what="executable-version", blocking=True,
-                            detail=f"{label}: the executable has no version"))
+            gaps.append(
+                Gap(
+                    step=n,
+                    what="executable-version",
+                    blocking=True,
+                    detail=f"{label}: the executable has no version",
+                )
+            )
         if row.status != "SUCCESS":
-            gaps.append(Gap(step=n, what="step-status", blocking=True,
-                            detail=f"{label} ended {row.status}: its outputs were not made by a finished run"))
+            gaps.append(
+                Gap(
+                    step=n,
+                    what="step-status",
+                    blocking=True,
+                    detail=f"{label} ended {row.status}: "
+                    "its outputs were not made by a finished run",
+                )
+            )
         if source_hash is None:
-            gaps.append(Gap(step=n, what="source-hash", blocking=False,
-                            detail=f"{label}: no source hash annotation; the code at the uri may have changed"))
+            gaps.append(
+                Gap(
+                    step=n,
+                    what="source-hash",
+                    blocking=False,
+                    detail=f"{label}: no source hash annotation; "
+                    "the code at the uri may have changed",
+                )
+            )
         if command is None:
-            gaps.append(Gap(step=n, what="command", blocking=False,
-                            detail=f"{label}: no command line recorded; it must be run by hand"))
+            gaps.append(
+                Gap(
+                    step=n,
+                    what="command",
+                    blocking=False,
+                    detail=f"{label}: no command line recorded; it must be run by hand",
+                )
+            )
         for aid in inputs[row.id]:
             a = artifacts[aid]
             if aid not in written_by and not a.uri:
-                gaps.append(Gap(step=n, what="input-uri", blocking=True,
-                                detail=f"{label}: input {a.kind} {a.name!r} has no uri and no step makes it"))
+                gaps.append(
+                    Gap(
+                        step=n,
+                        what="input-uri",
+                        blocking=True,
+                        detail=f"{label}: input {a.kind} {a.name!r} "
+                        "has no uri and no step makes it",
+                    )
+                )
         run = runs.get(row.run_id)
-        steps.append(RecipeStep(
-            order=n, execution=execution_node(row, exe), executable=executable_ref(exe), source_hash=source_hash,
-            command=command, configuration=row.configuration or {},
-            run_configuration=(run.configuration if run else {}) or {},
-            inputs=[item(a) for a in inputs[row.id]], outputs=[item(a) for a in outputs[row.id]],
-        ))
+        steps.append(
+            RecipeStep(
+                order=n,
+                execution=execution_node(row, exe),
+                executable=executable_ref(exe),
+                source_hash=source_hash,
+                command=command,
+                configuration=row.configuration or {},
+                run_configuration=(run.configuration if run else {}) or {},
+                inputs=[item(a) for a in inputs[row.id]],
+                outputs=[item(a) for a in outputs[row.id]],
+            )
+        )
     if not steps:
-        gaps.append(Gap(step=None, what="no-producer", blocking=not root.uri,
-                        detail=f"no execution records how {root.kind} {root.name!r} was made"
-                        + ("; it can only be fetched from its uri" if root.uri else " and it has no uri")))
+        gaps.append(
+            Gap(
+                step=None,
+                what="no-producer",
+                blocking=not root.uri,
+                detail=f"no execution records how {root.kind} {root.name!r} was made"
+                + ("; it can only be fetched from its uri" if root.uri else " and it has no uri"),
+            )
+        )
     if walk.truncated:
-        gaps.append(Gap(step=None, what="truncated", blocking=True,
-                        detail=f"the lineage goes deeper than {depth} steps; raise depth for the full recipe"))
-    return Recipe(artifact=artifact_node(root, load_marks(session)), steps=steps,
-                  complete=not any(g.blocking for g in gaps), gaps=gaps, truncated=walk.truncated)
+        gaps.append(
+            Gap(
+                step=None,
+                what="truncated",
+                blocking=True,
+                detail=f"the lineage goes deeper than {depth} steps; "
+                "raise depth for the full recipe",
+            )
+        )
+    return Recipe(
+        artifact=artifact_node(root, load_marks(session)),
+        steps=steps,
+        complete=not any(g.blocking for g in gaps),
+        gaps=gaps,
+        truncated=walk.truncated,
+    )
 
 
 def render_shell(plan: Recipe) -> str:
@@ -147,17 +239,27 @@ def render_shell(plan: Recipe) -> str:
             f"# executable {exe.name} version {exe.version}"
             + (f" from {exe.uri}" if exe.uri else " (no uri)")
             + (f", source {s.source_hash}" if s.source_hash else ""),
-            *[f"# input  {i.kind} {i.name}: {i.uri or '(no uri)'} fingerprint {i.fingerprint[:16]}"
-              for i in s.inputs],
+            *[
+                f"# input  {i.kind} {i.name}: {i.uri or '(no uri)'} "
+                f"fingerprint {i.fingerprint[:16]}"
+                for i in s.inputs
+            ],
             *[f"# output {o.kind} {o.name}: {o.uri or '(no uri)'}" for o in s.outputs],
             f"MODELTRAIL_CONFIGURATION={shlex.quote(json.dumps(s.configuration, sort_keys=True))}",
-            f"MODELTRAIL_RUN_CONFIGURATION={shlex.quote(json.dumps(s.run_configuration, sort_keys=True))}",
+            "MODELTRAIL_RUN_CONFIGURATION="
+            + shlex.quote(json.dumps(s.run_configuration, sort_keys=True)),
             "export MODELTRAIL_CONFIGURATION MODELTRAIL_RUN_CONFIGURATION",
         ]
         if s.command:
             lines.append(s.command)
         else:
-            lines.append(f"echo {shlex.quote(f'step {s.order} ({s.execution.name}): no command recorded; run it by hand')} >&2")
+            lines.append(
+                "echo "
+                + shlex.quote(
+                    f"step {s.order} ({s.execution.name}): no command recorded; run it by hand"
+                )
+                + " >&2"
+            )
             lines.append("exit 1")
         lines.append("")
     return "\n".join(lines) + "\n"

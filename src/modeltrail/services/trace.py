@@ -22,7 +22,9 @@ from modeltrail.store.tables import ExperimentRow
 DEFAULT_RUNS = 1000
 
 
-def experiment_trace(session: Session, experiment_id: uuid.UUID, *, limit: int = DEFAULT_RUNS) -> Trace:
+def experiment_trace(
+    session: Session, experiment_id: uuid.UUID, *, limit: int = DEFAULT_RUNS
+) -> Trace:
     """The newest ``limit`` runs, oldest first, each with its executions (in start order)
     and the artifacts they read and wrote. Artifacts with one fingerprint are one node that
     lists every run it appears in; ``derived`` edges join an input to an output of the same
@@ -32,7 +34,7 @@ def experiment_trace(session: Session, experiment_id: uuid.UUID, *, limit: int =
     truncated = len(runs) > limit
     runs = runs[1:] if truncated else runs
     run_ids = [r.id for r in runs]
-    executions = store.executions_of_runs(session, run_ids)
+    executions = store.executions_of_runs(session, run_ids, light=True)
     exec_ids = [row.id for row, _ in executions]
     ins, outs = store.io_of_executions(session, exec_ids)
     inputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
@@ -41,12 +43,16 @@ def experiment_trace(session: Session, experiment_id: uuid.UUID, *, limit: int =
         inputs[e].append(a)
     for e, a, _ in sorted(outs, key=lambda t: t[2]):
         outputs[e].append(a)
-    artifact_rows = store.artifacts_by_ids(session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}), light=True)
+    artifact_rows = store.artifacts_by_ids(
+        session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}), light=True
+    )
     groups: dict[str, list] = defaultdict(list)
     for row in sorted(artifact_rows, key=lambda r: (r.create_time, str(r.id))):
         groups[row.fingerprint].append(row)
     node_of = {m.id: members[0].id for members in groups.values() for m in members}
-    events = {a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])}
+    events = {
+        a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
+    }
 
     runs_of_node: dict[uuid.UUID, dict[uuid.UUID, None]] = defaultdict(dict)
     by_run: dict[uuid.UUID, list[TraceExecution]] = defaultdict(list)
@@ -55,29 +61,55 @@ def experiment_trace(session: Session, experiment_id: uuid.UUID, *, limit: int =
     for row, exe in executions:
         i_nodes = list(dict.fromkeys(node_of[a] for a in inputs[row.id]))
         o_nodes = list(dict.fromkeys(node_of[a] for a in outputs[row.id]))
-        by_run[row.run_id].append(TraceExecution(
-            id=row.id, name=row.name, kind=row.kind, status=row.status, executable=executable_ref(exe),
-            start_time=row.start_time, end_time=row.end_time, inputs=i_nodes, outputs=o_nodes,
-        ))
+        by_run[row.run_id].append(
+            TraceExecution(
+                id=row.id,
+                name=row.name,
+                kind=row.kind,
+                status=row.status,
+                executable=executable_ref(exe),
+                start_time=row.start_time,
+                end_time=row.end_time,
+                inputs=i_nodes,
+                outputs=o_nodes,
+            )
+        )
         for n in (*i_nodes, *o_nodes):
             runs_of_node[n][row.run_id] = None
             run_artifacts[row.run_id][n] = None
         for src in i_nodes:
             for dst in o_nodes:
                 if src != dst and (src, dst, row.run_id) not in edges:
-                    edges[(src, dst, row.run_id)] = Edge(source=src, target=dst, type="derived",
-                                                         execution=row.id, run=row.run_id)
+                    edges[(src, dst, row.run_id)] = Edge(
+                        source=src, target=dst, type="derived", execution=row.id, run=row.run_id
+                    )
     marks = load_marks(session)
     nodes = [
-        artifact_node(members[0], marks, members=[m.id for m in members],
-                      runs=list(runs_of_node[members[0].id]))
+        artifact_node(
+            members[0],
+            marks,
+            members=[m.id for m in members],
+            runs=list(runs_of_node[members[0].id]),
+        )
         for members in groups.values()
     ]
     trace_runs = [
-        TraceRun(id=r.id, name=r.name, status=r.status, create_time=r.create_time, end_time=r.end_time,
-                 trigger=trigger(events.get(r.event_id) if r.event_id else None),
-                 executions=by_run[r.id], artifacts=list(run_artifacts[r.id]))
+        TraceRun(
+            id=r.id,
+            name=r.name,
+            status=r.status,
+            create_time=r.create_time,
+            end_time=r.end_time,
+            trigger=trigger(events.get(r.event_id) if r.event_id else None),
+            executions=by_run[r.id],
+            artifacts=list(run_artifacts[r.id]),
+        )
         for r in runs
     ]
-    return Trace(experiment=experiment_node(experiment), runs=trace_runs, artifacts=nodes,
-                 edges=list(edges.values()), truncated=truncated)
+    return Trace(
+        experiment=experiment_node(experiment),
+        runs=trace_runs,
+        artifacts=nodes,
+        edges=list(edges.values()),
+        truncated=truncated,
+    )

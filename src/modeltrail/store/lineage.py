@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union,
     union_all,
 )
@@ -86,7 +87,12 @@ def _edges(direction: Direction) -> list[tuple[Any, Any, Any]]:
 
 
 def _walk_cte(
-    dialect: str, seed: Select[Any], *, direction: Direction, merge: bool, limit: Any,
+    dialect: str,
+    seed: Select[Any],
+    *,
+    direction: Direction,
+    merge: bool,
+    limit: Any,
     carry: Sequence[str] = (),
 ) -> Any:
     """``walk(k, [d], *carry)``: every node key reached from ``seed``; ``d`` the step count
@@ -99,7 +105,9 @@ def _walk_cte(
         first, second, on = tables
         query = frm
         if merge:
-            query = query.join(source, source.fingerprint == walk.c.k).join(first, src_col == source.id)
+            query = query.join(source, source.fingerprint == walk.c.k).join(
+                first, src_col == source.id
+            )
         else:
             query = query.join(first, src_col == walk.c.k)
         if second is not None:
@@ -124,20 +132,20 @@ def _walk_cte(
             query = select(*columns(dst_col)).select_from(walk)
             terms.append(step(src_col, dst_col, tables, query).where(*bound))
         return walk.union(*terms)
-    # One recursive term over the union of the edge kinds (PostgreSQL).
+    # One recursive term (PostgreSQL): the edge kinds as a LATERAL union, so that every
+    # arm is an index lookup for the row at hand rather than a join of whole edge tables.
     arms = []
     for src_col, dst_col, (first, second, on) in _edges(direction):
-        arm = select(src_col.label("src"), dst_col.label("dst")).select_from(first)
+        arm = select(dst_col.label("dst")).select_from(first)
         if second is not None:
             arm = arm.join(second, on)
-        arms.append(arm)
-    edge = union_all(*arms).subquery("edge")
+        arms.append(arm.where(src_col == source.id))
+    edge = union_all(*arms).subquery("edge").lateral("edge")
     query = select(*columns(edge.c.dst)).select_from(walk)
+    here = source.fingerprint if merge else source.id
+    query = query.join(source, here == walk.c.k).join(edge, true())
     if merge:
-        query = query.join(source, source.fingerprint == walk.c.k).join(edge, edge.c.src == source.id)
         query = query.join(target, and_(target.id == edge.c.dst, target.fingerprint != walk.c.k))
-    else:
-        query = query.join(edge, edge.c.src == walk.c.k)
     return walk.union(query.where(*bound))
 
 
@@ -146,13 +154,22 @@ def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select
     """The walk from one node, built once: building the expression costs more than running
     it on a short chain. Parameters: ``seed``, ``start`` (its depth) and ``limit``."""
     key_type = String if merge else ArtifactRow.id.type
-    seed = select(bindparam("seed", type_=key_type).label("k"), bindparam("start", type_=Integer).label("d"))
-    walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer))
+    seed = select(
+        bindparam("seed", type_=key_type).label("k"), bindparam("start", type_=Integer).label("d")
+    )
+    walk = _walk_cte(
+        dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
+    )
     return select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)
 
 
 def walk_artifacts(
-    session: Session, *, seeds: Iterable[tuple[Key, int]], direction: Direction, depth: int, merge: bool,
+    session: Session,
+    *,
+    seeds: Iterable[tuple[Key, int]],
+    direction: Direction,
+    depth: int,
+    merge: bool,
 ) -> Walk:
     """Every node within ``depth`` steps of ``seeds`` (key, starting depth), and whether
     anything lay beyond the limit."""
@@ -166,10 +183,17 @@ def walk_artifacts(
         params = {"seed": seeds[0][0], "start": seeds[0][1], "limit": depth + 1}
         rows = session.connection().execute(query, params).all()
     else:
-        seed_rows = [select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds]
+        seed_rows = [
+            select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d"))
+            for k, d in seeds
+        ]
         seed = select(union_all(*seed_rows).subquery())
         walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-        rows = session.connection().execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)).all()
+        rows = (
+            session.connection()
+            .execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k))
+            .all()
+        )
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
 
@@ -186,7 +210,9 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
     seed = select(ArtifactRow.fingerprint.label("k"), FlagRow.artifact_id.label("origin")).join(
         FlagRow, FlagRow.artifact_id == ArtifactRow.id
     )
-    walk = _walk_cte(dialect, seed, direction="downstream", merge=True, limit=None, carry=("origin",))
+    walk = _walk_cte(
+        dialect, seed, direction="downstream", merge=True, limit=None, carry=("origin",)
+    )
     out: dict[str, set[uuid.UUID]] = {}
     for key, origin in session.connection().execute(select(walk.c.k, walk.c.origin)):
         out.setdefault(key, set()).add(origin)
@@ -199,7 +225,9 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
 _LIGHT = ("attributes", "annotations", "description")
 
 
-def artifacts_by_keys(session: Session, keys: Sequence[Key], *, merge: bool, light: bool = False) -> list[Any]:
+def artifacts_by_keys(
+    session: Session, keys: Sequence[Key], *, merge: bool, light: bool = False
+) -> list[Any]:
     """Artifact rows (read-only, attribute access like the ORM rows) by id or fingerprint.
     ``light`` leaves out the JSON documents, which cost most to read."""
     column = ArtifactRow.fingerprint if merge else ArtifactRow.id
@@ -212,50 +240,68 @@ def artifacts_by_keys(session: Session, keys: Sequence[Key], *, merge: bool, lig
 
 
 def execution_edges(
-    session: Session, *, artifact_ids: Sequence[uuid.UUID], role: Literal["producers", "consumers"],
+    session: Session,
+    *,
+    artifact_ids: Sequence[uuid.UUID],
+    role: Literal["producers", "consumers"],
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(execution, artifact) pairs of the executions that wrote (producers) or read
     (consumers) the given artifacts."""
     table = ExecutionOutputRow if role == "producers" else ExecutionInputRow
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     for part in chunks(list(artifact_ids)):
-        pairs += session.connection().execute(
-            select(table.execution_id, table.artifact_id).where(table.artifact_id.in_(part))
-        ).all()
+        pairs += (
+            session.connection()
+            .execute(
+                select(table.execution_id, table.artifact_id).where(table.artifact_id.in_(part))
+            )
+            .all()
+        )
     return pairs
 
 
 def io_of_executions(
-    session: Session, execution_ids: Sequence[uuid.UUID],
+    session: Session,
+    execution_ids: Sequence[uuid.UUID],
 ) -> tuple[list[tuple[uuid.UUID, uuid.UUID, int]], list[tuple[uuid.UUID, uuid.UUID, int]]]:
     """(execution, artifact, position) of the inputs and of the outputs of executions."""
     inputs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
     outputs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
     for part in chunks(list(execution_ids)):
         for table, into in ((ExecutionInputRow, inputs), (ExecutionOutputRow, outputs)):
-            into += session.connection().execute(
-                select(table.execution_id, table.artifact_id, table.position).where(table.execution_id.in_(part))
-            ).all()
+            into += (
+                session.connection()
+                .execute(
+                    select(table.execution_id, table.artifact_id, table.position).where(
+                        table.execution_id.in_(part)
+                    )
+                )
+                .all()
+            )
     return inputs, outputs
 
 
-def successors_among(session: Session, execution_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def successors_among(
+    session: Session, execution_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     wanted = set(execution_ids)
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     for part in chunks(list(execution_ids)):
         pairs += [
             (a, b)
             for a, b in session.connection().execute(
-                select(ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id).where(
-                    ExecutionSuccessorRow.execution_id.in_(part)
-                )
+                select(
+                    ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id
+                ).where(ExecutionSuccessorRow.execution_id.in_(part))
             )
             if b in wanted
         ]
     return pairs
 
 
-def references_among(session: Session, artifact_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def references_among(
+    session: Session, artifact_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(target, referencing artifact) pairs where both ends are among ``artifact_ids``."""
     wanted = set(artifact_ids)
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
@@ -278,26 +324,51 @@ def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, Exec
     return [(r, executables[r.executable_id]) for r in rows]
 
 
-def executions_with_executables(session: Session, execution_ids: Sequence[uuid.UUID]) -> list[tuple[Any, ExecutableRow]]:
-    """Execution rows (read-only) with their executables."""
+_LIGHT_EXECUTION = ("configuration", "annotations")
+
+
+def _execution_columns(light: bool) -> list[Any]:
+    table: Any = ExecutionRow.__table__
+    return [
+        literal(None).label(c.name) if light and c.name in _LIGHT_EXECUTION else c for c in table.c
+    ]
+
+
+def executions_with_executables(
+    session: Session,
+    execution_ids: Sequence[uuid.UUID],
+    *,
+    light: bool = False,
+) -> list[tuple[Any, ExecutableRow]]:
+    """Execution rows (read-only) with their executables; ``light`` leaves out the JSON
+    documents."""
+    columns = _execution_columns(light)
     rows: list[Any] = []
     for part in chunks(list(execution_ids)):
-        rows += session.connection().execute(select(ExecutionRow.__table__).where(ExecutionRow.id.in_(part))).all()
+        rows += (
+            session.connection().execute(select(*columns).where(ExecutionRow.id.in_(part))).all()
+        )
     return _with_executables(session, rows)
 
 
 def runs_by_ids(session: Session, run_ids: Sequence[uuid.UUID]) -> list[Any]:
     rows: list[Any] = []
     for part in chunks(list(run_ids)):
-        rows += session.connection().execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
+        rows += (
+            session.connection().execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
+        )
     return rows
 
 
-def artifacts_by_ids(session: Session, ids: Sequence[uuid.UUID], *, light: bool = False) -> list[Any]:
+def artifacts_by_ids(
+    session: Session, ids: Sequence[uuid.UUID], *, light: bool = False
+) -> list[Any]:
     return artifacts_by_keys(session, ids, merge=False, light=light)
 
 
-def runs_of_artifacts(session: Session, artifact_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def runs_of_artifacts(
+    session: Session, artifact_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(artifact, run) once for every run that wrote or read one of the artifacts."""
     pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
     for part in chunks(list(artifact_ids)):
@@ -317,13 +388,15 @@ def runs_of_artifacts(session: Session, artifact_ids: Sequence[uuid.UUID]) -> li
 def latest_success_with_fingerprint(
     session: Session, fingerprint: str, *, exclude: uuid.UUID | None = None
 ) -> ExecutionRow | None:
-    query = select(ExecutionRow).where(ExecutionRow.fingerprint == fingerprint, ExecutionRow.status == "SUCCESS")
+    query = select(ExecutionRow).where(
+        ExecutionRow.fingerprint == fingerprint, ExecutionRow.status == "SUCCESS"
+    )
     if exclude is not None:
         query = query.where(ExecutionRow.id != exclude)
     return session.scalars(
-        query
-        .order_by(func.coalesce(ExecutionRow.end_time, ExecutionRow.create_time).desc(), ExecutionRow.id)
-        .limit(1)
+        query.order_by(
+            func.coalesce(ExecutionRow.end_time, ExecutionRow.create_time).desc(), ExecutionRow.id
+        ).limit(1)
     ).first()
 
 
@@ -338,7 +411,10 @@ def reuse_groups(session: Session) -> list[tuple[uuid.UUID, str, str | None, int
         .subquery()
     )
     signature = (
-        select(ordered.c.execution_id, dialects.sorted_string_agg(dialect, ordered.c.fingerprint).label("sig"))
+        select(
+            ordered.c.execution_id,
+            dialects.sorted_string_agg(dialect, ordered.c.fingerprint).label("sig"),
+        )
         .group_by(ordered.c.execution_id)
         .subquery()
     )
@@ -353,43 +429,65 @@ def reuse_groups(session: Session) -> list[tuple[uuid.UUID, str, str | None, int
 
 def reused_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
     return dict(
-        session.connection().execute(
+        session.connection()
+        .execute(
             select(ExecutionRow.executable_id, func.count())
             .where(ExecutionRow.reused_from_id.is_not(None))
             .group_by(ExecutionRow.executable_id)
-        ).all()
+        )
+        .all()
     )
 
 
 def executables_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[ExecutableRow]:
     rows: list[ExecutableRow] = []
     for part in chunks(list(ids)):
-        rows += session.connection().execute(select(ExecutableRow.__table__).where(ExecutableRow.id.in_(part))).all()
+        rows += (
+            session.connection()
+            .execute(select(ExecutableRow.__table__).where(ExecutableRow.id.in_(part)))
+            .all()
+        )
     return rows
 
 
 def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
     return dict(
-        session.connection().execute(select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)).all()
+        session.connection()
+        .execute(
+            select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)
+        )
+        .all()
     )
 
 
 # ---------------------------------------------------------------- experiments and runs
 
 
-def executions_of_runs(session: Session, run_ids: Sequence[uuid.UUID]) -> list[tuple[Any, ExecutableRow]]:
-    """The executions of runs in start order, with their executables."""
+def executions_of_runs(
+    session: Session, run_ids: Sequence[uuid.UUID], *, light: bool = False
+) -> list[tuple[Any, ExecutableRow]]:
+    """The executions of runs in start order, with their executables (``light``: without
+    the JSON documents)."""
+    columns = _execution_columns(light)
     rows: list[Any] = []
     for part in chunks(list(run_ids)):
-        rows += session.connection().execute(select(ExecutionRow.__table__).where(ExecutionRow.run_id.in_(part))).all()
+        rows += (
+            session.connection()
+            .execute(select(*columns).where(ExecutionRow.run_id.in_(part)))
+            .all()
+        )
     rows.sort(key=lambda r: (r.start_time or r.create_time, str(r.id)))
     return _with_executables(session, rows)
 
 
-def runs_of_experiment(session: Session, experiment_id: uuid.UUID, *, limit: int | None = None) -> list[Any]:
+def runs_of_experiment(
+    session: Session, experiment_id: uuid.UUID, *, limit: int | None = None
+) -> list[Any]:
     """The newest ``limit`` runs (all without a limit), oldest first."""
-    query = select(RunRow.__table__).where(RunRow.experiment_id == experiment_id).order_by(
-        RunRow.create_time.desc(), RunRow.id.desc()
+    query = (
+        select(RunRow.__table__)
+        .where(RunRow.experiment_id == experiment_id)
+        .order_by(RunRow.create_time.desc(), RunRow.id.desc())
     )
     if limit is not None:
         query = query.limit(limit)
@@ -398,14 +496,20 @@ def runs_of_experiment(session: Session, experiment_id: uuid.UUID, *, limit: int
 
 def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
     return list(
-        session.connection().execute(
-            select(RunRow.__table__).where(RunRow.pipeline_id == pipeline_id).order_by(RunRow.create_time, RunRow.id)
-        ).all()
+        session.connection()
+        .execute(
+            select(RunRow.__table__)
+            .where(RunRow.pipeline_id == pipeline_id)
+            .order_by(RunRow.create_time, RunRow.id)
+        )
+        .all()
     )
 
 
 def flags_for(session: Session) -> list[Any]:
-    return list(session.connection().execute(select(FlagRow.__table__).order_by(FlagRow.create_time)).all())
+    return list(
+        session.connection().execute(select(FlagRow.__table__).order_by(FlagRow.create_time)).all()
+    )
 
 
 def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:

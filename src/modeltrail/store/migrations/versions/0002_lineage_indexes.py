@@ -1,6 +1,6 @@
 """lineage indexes: fingerprint <-> id lookups answered from an index alone
 
-Revision ID: 0002
+Revision ID: 0002_lineage_indexes
 Revises: 0001
 """
 
