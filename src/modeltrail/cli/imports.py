@@ -1,7 +1,9 @@
-"""``modeltrail import mlflow``: bring a tracking server's history in."""
+"""``modeltrail import FILE`` (a backup) and ``modeltrail import mlflow`` (a tracking server's
+history): one command, since both bring metadata in."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,27 +18,48 @@ from modeltrail.cli.common import (
     print_json,
 )
 
-importers = typer.Typer(help="Import history from other tools.", no_args_is_help=True)
-app.add_typer(importers, name="import")
 
-
-@importers.command("mlflow")
-def mlflow(
-    tracking_uri: Annotated[
+@app.command("import")
+def import_(
+    source: Annotated[
         str,
-        typer.Option(
-            help="MLflow tracking server, e.g. http://mlflow:5000.", envvar="MLFLOW_TRACKING_URI"
+        typer.Argument(
+            help="An NDJSON export made by `modeltrail export`, or the word `mlflow` to import "
+            "from an MLflow tracking server (with --tracking-uri)."
         ),
     ],
-    experiment: Annotated[str | None, typer.Option(help="Only this experiment (by name).")] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="mlflow: the tracking server, e.g. http://mlflow:5000.", envvar="MLFLOW_TRACKING_URI"
+        ),
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option(help="mlflow: only this experiment (by name).")
+    ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="Bearer token for the tracking server.", envvar="MLFLOW_TRACKING_TOKEN"),
+        typer.Option(help="mlflow: bearer token for the tracking server.", envvar="MLFLOW_TRACKING_TOKEN"),
     ] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import experiments, runs, datasets, metrics and logged models; again = update."""
+    """Import a backup, or MLflow's experiments, runs, datasets, metrics and logged models.
+
+    Both can be repeated: what is already stored is skipped (a backup) or updated (MLflow).
+    """
+    if source != "mlflow":
+        from modeltrail.cli.portability import import_file
+
+        path = Path(source)
+        if not path.is_file():
+            err_console.print(f"[red]error:[/red] {source} is not a file (nor `mlflow`)")
+            raise typer.Exit(2)
+        import_file(path, url)
+        return
+    if not tracking_uri:
+        err_console.print("[red]error:[/red] importing from MLflow needs --tracking-uri")
+        raise typer.Exit(2)
     from modeltrail.plugins.mlflow_import import import_mlflow
 
     with connect(url) as conn:

@@ -116,12 +116,10 @@ def _export_ndjson(meta: Metadata, exp: uuid.UUID | None, out: object) -> None:
                     progress.advance(tasks[record["table"]])
 
 
-@app.command("import")
-def import_(
-    file: Annotated[Path, typer.Argument(help="an NDJSON export", exists=True, dir_okay=False)],
-    url: UrlOption = None,
-) -> None:
-    """Import an NDJSON export (rows already stored are skipped, so it can be repeated)."""
+def import_file(file: Path, url: str | None) -> None:
+    """Import an NDJSON export (rows already stored are skipped, so it can be repeated).
+
+    Registered as ``modeltrail import FILE`` by ``cli/imports.py``."""
     meta = _open(url)
     size = file.stat().st_size
     try:
