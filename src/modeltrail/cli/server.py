@@ -34,7 +34,6 @@ def server(
     strict_kinds: Annotated[
         bool, typer.Option("--strict-kinds", help="Refuse artifacts of kinds nobody registered.")
     ] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
     plugin: Annotated[list[str], typer.Option(
         "--plugin", help="Switch a plugin on by name (repeatable; also MODELTRAIL_PLUGINS).")] = [],  # noqa: B006
