@@ -111,7 +111,7 @@ class Impact(Schema):
     is bad (FR5)."""
 
     root: Node
-    flag: FlagMark | None
+    flag: FlagMark | None = None
     truncated: bool
     artifacts: list[AffectedArtifact]
     executions: list[Node]
@@ -172,7 +172,7 @@ class Difference(Schema):
     ``derived`` marks a difference explained by a difference further upstream."""
 
     category: Literal["input", "executable", "configuration", "runConfiguration", "trigger", "step"]
-    step: StepRef | None
+    step: StepRef | None = None
     subject: str
     before_id: uuid.UUID | None = None
     after_id: uuid.UUID | None = None
@@ -185,8 +185,8 @@ class AlignedStep(Schema):
     kind: str
     executable: str
     level: int
-    artifact_execution: uuid.UUID | None
-    against_execution: uuid.UUID | None
+    artifact_execution: uuid.UUID | None = None
+    against_execution: uuid.UUID | None = None
 
 
 class LineageDiff(Schema):
@@ -240,7 +240,7 @@ class ReuseReport(Schema):
 class Trigger(Schema):
     id: uuid.UUID
     name: str
-    cause: str | None
+    cause: str | None = None
     attributes: dict[str, Any]
     annotations: dict[str, str]
 
@@ -250,17 +250,17 @@ class RunHistory(Schema):
     name: str
     status: str
     create_time: datetime
-    end_time: datetime | None
-    trigger: Trigger | None
+    end_time: datetime | None = None
+    trigger: Trigger | None = None
     executions: int
-    first_failed: Node | None
+    first_failed: Node | None = None
     deployed: bool
 
 
 class History(Schema):
     subject: Node
     runs: list[RunHistory]
-    last_deploy: RunHistory | None
+    last_deploy: RunHistory | None = None
     runs_since_last_deploy: int
     since_last_deploy: bool
     counts_by_cause: dict[str, int]
@@ -274,7 +274,7 @@ class RecipeArtifact(Schema):
     id: uuid.UUID
     name: str
     kind: str
-    uri: str | None
+    uri: str | None = None
     fingerprint: str
     produced_by_step: int | None = None
 
@@ -283,8 +283,8 @@ class RecipeStep(Schema):
     order: int
     execution: Node
     executable: ExecutableRef
-    source_hash: str | None
-    command: str | None
+    source_hash: str | None = None
+    command: str | None = None
     configuration: dict[str, Any]
     run_configuration: dict[str, Any]
     inputs: list[RecipeArtifact]
@@ -292,7 +292,7 @@ class RecipeStep(Schema):
 
 
 class Gap(Schema):
-    step: int | None
+    step: int | None = None
     what: str
     detail: str
     blocking: bool
@@ -315,8 +315,8 @@ class TraceExecution(Schema):
     kind: str
     status: str
     executable: ExecutableRef
-    start_time: datetime | None
-    end_time: datetime | None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
     inputs: list[uuid.UUID]
     outputs: list[uuid.UUID]
 
@@ -326,8 +326,8 @@ class TraceRun(Schema):
     name: str
     status: str
     create_time: datetime
-    end_time: datetime | None
-    trigger: Trigger | None
+    end_time: datetime | None = None
+    trigger: Trigger | None = None
     executions: list[TraceExecution]
     artifacts: list[uuid.UUID]
 

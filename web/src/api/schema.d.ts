@@ -1107,9 +1107,9 @@ export interface components {
             /** Level */
             level: number;
             /** Artifactexecution */
-            artifactExecution: string | null;
+            artifactExecution?: string | null;
             /** Againstexecution */
-            againstExecution: string | null;
+            againstExecution?: string | null;
         };
         /** Artifact */
         Artifact: {
@@ -1254,7 +1254,7 @@ export interface components {
              * @enum {string}
              */
             category: "input" | "executable" | "configuration" | "runConfiguration" | "trigger" | "step";
-            step: components["schemas"]["StepRef"] | null;
+            step?: components["schemas"]["StepRef"] | null;
             /** Subject */
             subject: string;
             /** Beforeid */
@@ -1634,7 +1634,7 @@ export interface components {
         /** Gap */
         Gap: {
             /** Step */
-            step: number | null;
+            step?: number | null;
             /** What */
             what: string;
             /** Detail */
@@ -1647,7 +1647,7 @@ export interface components {
             subject: components["schemas"]["Node"];
             /** Runs */
             runs: components["schemas"]["RunHistory"][];
-            lastDeploy: components["schemas"]["RunHistory"] | null;
+            lastDeploy?: components["schemas"]["RunHistory"] | null;
             /** Runssincelastdeploy */
             runsSinceLastDeploy: number;
             /** Sincelastdeploy */
@@ -1668,7 +1668,7 @@ export interface components {
          */
         Impact: {
             root: components["schemas"]["Node"];
-            flag: components["schemas"]["FlagMark"] | null;
+            flag?: components["schemas"]["FlagMark"] | null;
             /** Truncated */
             truncated: boolean;
             /** Artifacts */
@@ -1975,7 +1975,7 @@ export interface components {
             /** Kind */
             kind: string;
             /** Uri */
-            uri: string | null;
+            uri?: string | null;
             /** Fingerprint */
             fingerprint: string;
             /** Producedbystep */
@@ -1988,9 +1988,9 @@ export interface components {
             execution: components["schemas"]["Node"];
             executable: components["schemas"]["ExecutableRef"];
             /** Sourcehash */
-            sourceHash: string | null;
+            sourceHash?: string | null;
             /** Command */
-            command: string | null;
+            command?: string | null;
             /** Configuration */
             configuration: {
                 [key: string]: unknown;
@@ -2137,11 +2137,11 @@ export interface components {
              */
             createTime: string;
             /** Endtime */
-            endTime: string | null;
-            trigger: components["schemas"]["Trigger"] | null;
+            endTime?: string | null;
+            trigger?: components["schemas"]["Trigger"] | null;
             /** Executions */
             executions: number;
-            firstFailed: components["schemas"]["Node"] | null;
+            firstFailed?: components["schemas"]["Node"] | null;
             /** Deployed */
             deployed: boolean;
         };
@@ -2486,9 +2486,9 @@ export interface components {
             status: string;
             executable: components["schemas"]["ExecutableRef"];
             /** Starttime */
-            startTime: string | null;
+            startTime?: string | null;
             /** Endtime */
-            endTime: string | null;
+            endTime?: string | null;
             /** Inputs */
             inputs: string[];
             /** Outputs */
@@ -2511,8 +2511,8 @@ export interface components {
              */
             createTime: string;
             /** Endtime */
-            endTime: string | null;
-            trigger: components["schemas"]["Trigger"] | null;
+            endTime?: string | null;
+            trigger?: components["schemas"]["Trigger"] | null;
             /** Executions */
             executions: components["schemas"]["TraceExecution"][];
             /** Artifacts */
@@ -2528,7 +2528,7 @@ export interface components {
             /** Name */
             name: string;
             /** Cause */
-            cause: string | null;
+            cause?: string | null;
             /** Attributes */
             attributes: {
                 [key: string]: unknown;
@@ -4473,8 +4473,15 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description the artifact was flagged already; the reason is updated */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -37,18 +37,18 @@ def list_(
     meta: MetadataDep,
     all_versions: Annotated[bool, Query(alias="allVersions")] = False,
 ) -> list[Kind]:
-    return meta.call(kinds.list_kinds, all_versions=all_versions)
+    return meta.query(kinds.list_kinds, all_versions=all_versions)
 
 
 @router.get("/{name}", response_model=Kind, operation_id="getKind", summary="Latest version of a kind")
 def read(name: KindName, meta: MetadataDep) -> Kind:
-    return meta.call(kinds.read_kind, name)
+    return meta.query(kinds.read_kind, name)
 
 
 @router.get("/{name}/versions/{version}", response_model=Kind, operation_id="getKindVersion",
             summary="One version of a kind")
 def read_version(name: KindName, version: KindVersion, meta: MetadataDep) -> Kind:
-    return meta.call(kinds.read_kind, name, version)
+    return meta.query(kinds.read_kind, name, version)
 
 
 @router.delete("/{name}/versions/{version}", status_code=204, operation_id="deleteKindVersion",

@@ -57,7 +57,7 @@ GRAPH = {"response_model_exclude_none": True}
     **GRAPH,
 )
 def run_dag(run_id: Id, meta: MetadataDep) -> Any:
-    return meta.call(dag.run_dag, run_id)
+    return meta.query(dag.run_dag, run_id)
 
 
 @router.get(
@@ -74,7 +74,7 @@ def artifact_lineage(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.call(
+    return meta.query(
         lineage.artifact_lineage,
         artifact_id,
         direction=direction,
@@ -97,7 +97,7 @@ def execution_lineage(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.call(
+    return meta.query(
         lineage.execution_lineage,
         execution_id,
         direction=direction,
@@ -119,7 +119,7 @@ def impact(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.call(lineage.impact, artifact_id, depth=depth, merge_equal=merge_equal)
+    return meta.query(lineage.impact, artifact_id, depth=depth, merge_equal=merge_equal)
 
 
 @router.put(
@@ -127,6 +127,8 @@ def impact(
     response_model=Flag,
     operation_id="flagArtifact",
     summary="Mark an artifact as bad; everything downstream is affected",
+    status_code=201,
+    responses={200: {"description": "the artifact was flagged already; the reason is updated"}},
     **GRAPH,
 )
 def flag(
@@ -156,7 +158,7 @@ def unflag(artifact_id: Id, meta: MetadataDep) -> Response:
     **GRAPH,
 )
 def flags(meta: MetadataDep) -> Any:
-    return meta.call(lineage.list_flags)
+    return meta.query(lineage.list_flags)
 
 
 @router.get(
@@ -169,7 +171,7 @@ def flags(meta: MetadataDep) -> Any:
 def compare_artifacts(
     a: Annotated[uuid.UUID, Query()], b: Annotated[uuid.UUID, Query()], meta: MetadataDep
 ) -> Any:
-    return meta.call(compare.compare, a, b)
+    return meta.query(compare.compare, a, b)
 
 
 @router.get(
@@ -188,7 +190,7 @@ def lineage_diff(
     ] = None,
     depth: Depth = lineage.DEFAULT_DEPTH,
 ) -> Any:
-    return meta.call(diff.lineage_diff, artifact_id, against, depth=depth)
+    return meta.query(diff.lineage_diff, artifact_id, against, depth=depth)
 
 
 @router.post(
@@ -199,7 +201,7 @@ def lineage_diff(
     **GRAPH,
 )
 def cache_lookup(body: Annotated[CacheLookup, Body()], meta: MetadataDep) -> Any:
-    return meta.call(cache.lookup, body)
+    return meta.query(cache.lookup, body)
 
 
 @router.get(
@@ -210,7 +212,7 @@ def cache_lookup(body: Annotated[CacheLookup, Body()], meta: MetadataDep) -> Any
     **GRAPH,
 )
 def execution_cache(execution_id: Id, meta: MetadataDep) -> Any:
-    return meta.call(cache.lookup_execution, execution_id)
+    return meta.query(cache.lookup_execution, execution_id)
 
 
 @router.get(
@@ -221,7 +223,7 @@ def execution_cache(execution_id: Id, meta: MetadataDep) -> Any:
     **GRAPH,
 )
 def reuse_report(meta: MetadataDep) -> Any:
-    return meta.call(cache.reuse_report)
+    return meta.query(cache.reuse_report)
 
 
 SinceLastDeploy = Annotated[
@@ -242,7 +244,7 @@ SinceLastDeploy = Annotated[
 def experiment_history(
     experiment_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return meta.call(history.experiment_history, experiment_id, since_last_deploy=since_last_deploy)
+    return meta.query(history.experiment_history, experiment_id, since_last_deploy=since_last_deploy)
 
 
 @router.get(
@@ -255,7 +257,7 @@ def experiment_history(
 def pipeline_history(
     pipeline_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return meta.call(history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy)
+    return meta.query(history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy)
 
 
 @router.get(
@@ -272,7 +274,7 @@ def recipe(
     format: Literal["json", "sh"] = "json",
     depth: Depth = lineage.DEFAULT_DEPTH,
 ) -> Any:
-    plan = meta.call(reproduce.recipe, artifact_id, depth=depth)
+    plan = meta.query(reproduce.recipe, artifact_id, depth=depth)
     if format == "sh":
         return PlainTextResponse(reproduce.render_shell(plan), media_type="text/x-shellscript")
     return plan
@@ -292,4 +294,4 @@ def experiment_trace(
         int, Query(ge=1, le=limits.MAX_LIST, description="the newest this many runs")
     ] = trace.DEFAULT_RUNS,
 ) -> Any:
-    return meta.call(trace.experiment_trace, experiment_id, limit=limit)
+    return meta.query(trace.experiment_trace, experiment_id, limit=limit)
