@@ -359,8 +359,8 @@ def why(
             if c["field"] == "fingerprint" and len(d["changes"]) > 1:
                 continue
             console.print(
-                f"     {escape(c['field'])}: [red]{escape(_cell(c['before']))}[/red] -> "
-                f"[green]{escape(_cell(c['after']))}[/green]"
+                f"     {escape(c['field'])}: [red]{escape(_cell(c.get('before')))}[/red] -> "
+                f"[green]{escape(_cell(c.get('after')))}[/green]"
             )
     hidden = len(differences) - len(shown)
     if hidden:
