@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from modeltrail import __version__
 from modeltrail.server import problems
-from modeltrail.server.routers import edges, entities, health, kinds
+from modeltrail.server.routers import batch, edges, entities, health, kinds
 from modeltrail.services.metadata import Metadata
 
 API_PREFIX = "/api/v1"
@@ -25,7 +25,7 @@ def create_app(metadata: Metadata) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in [*entities.routers(), edges.router, kinds.router]:
+    for router in [*entities.routers(), edges.router, kinds.router, batch.router]:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
