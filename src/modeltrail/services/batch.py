@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from modeltrail.domain.batch import BatchOperation, BatchResponse, BatchResult
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.services.bulk import BulkWriter
 from modeltrail.services.metadata import ENTITIES, Metadata
 
 
@@ -82,9 +83,17 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
     ]
     results: list[tuple[Any, bool]] = []
     with meta.session() as session:
+        writer = BulkWriter(
+            session, [(op.op, op.entity, data) for op, data in zip(operations, parsed, strict=True)]
+        )
         for index, (op, data) in enumerate(zip(operations, parsed, strict=True)):
             etype = ENTITIES[op.entity]
             try:
+                fast = writer.try_create(op.entity, data) if op.op == "create" else None
+                if fast is not None:
+                    results.append((fast, True))
+                    continue
+                writer.flush()
                 if op.op == "create":
                     extra = {"strict_kinds": meta.strict_kinds} if op.entity == "artifact" else {}
                     results.append(etype.create(session, data, **extra))
@@ -93,8 +102,10 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
                     results.append(
                         (etype.update(session, op.id, data, if_match=op.if_match), False)
                     )
+                writer.note(op.entity, op.op, results[-1][0])
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
+        writer.flush()
     for op, (result, created) in zip(operations, results, strict=True):
         if op.op == "update" or created:
             meta._stored(op.entity, op.op, result)

@@ -1,0 +1,1 @@
+"""Benchmarks: modeltrail side by side with ML Metadata and MLflow on one generated workload."""
