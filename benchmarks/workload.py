@@ -46,11 +46,19 @@ class Scale:
     shared_datasets: int  # per experiment
     deep_page: int  # which page of the filtered list is "deep" (0-based)
     samples: int  # repetitions of every timed read
+    page_size: int = 100
 
 
 SCALES = {
     "small": Scale(
-        "small", experiments=2, runs=12, steps=4, shared_datasets=4, deep_page=2, samples=15
+        "small",
+        experiments=2,
+        runs=12,
+        steps=4,
+        shared_datasets=4,
+        deep_page=2,
+        samples=15,
+        page_size=4,
     ),
     "100k": Scale(
         "100k", experiments=6, runs=1000, steps=5, shared_datasets=20, deep_page=10, samples=50
@@ -333,3 +341,37 @@ def _chain(
         )
         w.chain.append(out["body"]["id"])
     return ops
+
+
+def phases(w: Workload) -> tuple[list[list[dict]], list[list[dict]], list[list[dict]]]:
+    """Runs ingested by one client (timed), by eight (timed), and the rest (not timed)."""
+    share = min(20_000, w.entities // 2)
+    a: list[list[dict]] = []
+    b: list[list[dict]] = []
+    i, n = 0, 0
+    while i < len(w.runs) and n < share:
+        a.append(w.runs[i])
+        n += len(w.runs[i])
+        i += 1  # noqa: E702
+    n = 0
+    while i < len(w.runs) and n < share:
+        b.append(w.runs[i])
+        n += len(w.runs[i])
+        i += 1  # noqa: E702
+    # the deep-lineage chain is always stored (it is the last run)
+    rest = w.runs[i:]
+    return a, b, rest
+
+
+def batches(runs: list[list[dict]], size: int = 1000) -> list[list[dict]]:
+    """Whole runs grouped into requests of about ``size`` entities (client-side buffering)."""
+    out: list[list[dict]] = []
+    current: list[dict] = []
+    for ops in runs:
+        current.extend(ops)
+        if len(current) >= size:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
