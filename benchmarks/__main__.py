@@ -80,7 +80,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     c.add_argument("--workdir", default="bench-work")
     c.add_argument("--json", dest="json_out", help="also write the raw results here")
+    p = sub.add_parser("plans", help="print the query plans of the key queries on both dialects")
+    p.add_argument("--scale", choices=list(SCALES), default="small")
+    p.add_argument("--postgres", default=os.environ.get(
+        "MODELTRAIL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument("--workdir", default="bench-work")
     args = parser.parse_args(argv)
+    if args.command == "plans":
+        from benchmarks import plans
+
+        print(plans.main(args.scale, Path(args.workdir), args.postgres))
+        return 0
     results = compare(args)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\nscale {args.scale} on {machine}\n")

@@ -65,14 +65,17 @@ def downstream(
 def trace(session: Session, experiment: uuid.UUID) -> dict[str, Any]:
     """Every execution of the experiment's runs with its inputs and outputs, equal artifacts
     (same fingerprint) merged into one node."""
-    runs = select(RunRow.id).where(RunRow.experiment_id == experiment)
     edges: list[tuple[Any, Any, str]] = []
     for table, kind in ((ExecutionInputRow, "input"), (ExecutionOutputRow, "output")):
+        # runs -> executions -> edges -> artifacts: each step by an index, never a scan of
+        # all artifacts
         rows = session.execute(
             select(table.execution_id, ArtifactRow.fingerprint)
-            .join(ExecutionRow, ExecutionRow.id == table.execution_id)
+            .select_from(RunRow)
+            .join(ExecutionRow, ExecutionRow.run_id == RunRow.id)
+            .join(table, table.execution_id == ExecutionRow.id)
             .join(ArtifactRow, ArtifactRow.id == table.artifact_id)
-            .where(ExecutionRow.run_id.in_(runs))
+            .where(RunRow.experiment_id == experiment)
         )
         edges.extend((e, fp, kind) for e, fp in rows)
     return {
