@@ -239,3 +239,48 @@ def test_plugin_hooks_run_per_entity_and_stored_only_after_commit(
         assert not [c for c in hooks.calls if c[0] == "stored"]
     finally:
         metadata.hooks = before
+
+
+def test_an_id_created_twice_in_one_batch_is_a_retry_or_a_conflict(client: TestClient) -> None:
+    eid = str(uuid.uuid4())
+    same = {"op": "create", "entity": "experiment", "id": eid, "body": {"name": "a"}}
+    ok = client.post(f"{API}/batch", json={"operations": [same, same]})
+    assert [r["created"] for r in ok.json()["results"]] == [True, False]
+    other = {"op": "create", "entity": "experiment", "id": str(uuid.uuid4()), "body": {"name": "b"}}
+    clash = {**other, "body": {"name": "c"}}
+    conflict = client.post(f"{API}/batch", json={"operations": [other, clash]})
+    assert conflict.status_code == 409
+    assert conflict.json()["errors"][0]["pointer"] == "/operations/1/body/id"
+    assert count(client, "experiments") == 1
+
+
+def test_a_reference_to_an_entity_created_later_in_the_batch_is_refused(client: TestClient) -> None:
+    ops, _ = whole_run()
+    ops[3], ops[6] = ops[6], ops[3]  # the execution now comes before its input dataset
+    problem = client.post(f"{API}/batch", json={"operations": ops}).json()
+    assert problem["status"] == 422
+    assert problem["errors"][0]["pointer"] == "/operations/3/body/inputArtifacts/0"
+
+
+def test_a_cycle_through_artifacts_already_read_is_still_refused(client: TestClient) -> None:
+    ops, named = whole_run()
+    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    # The model is read by nobody yet; make a step read it and write back the dataset the
+    # training step read: model -> step -> dataset -> train -> model.
+    step = {
+        "op": "create",
+        "entity": "execution",
+        "body": {
+            "run": named["run"],
+            "executable": ops[2]["id"],
+            "name": "loop",
+            "kind": "x",
+            "inputArtifacts": [named["model"]],
+            "outputArtifacts": [named["data"]],
+        },
+    }
+    response = client.post(f"{API}/batch", json={"operations": [step]})
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/cycle")
+    assert response.json()["errors"][0]["pointer"] == "/operations/0/body/inputArtifacts"
+    assert count(client, "executions") == 1
