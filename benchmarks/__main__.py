@@ -53,6 +53,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         else:
             results[name] = peer(name, args.scale, workdir, args.peer_python)
         print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        if args.json_out:  # keep what is measured so far
+            Path(args.json_out).write_text(json.dumps(results, indent=1, default=str))
     return results
 
 
@@ -82,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", dest="json_out", help="also write the raw results here")
     p = sub.add_parser("plans", help="print the query plans of the key queries on both dialects")
     p.add_argument("--scale", choices=list(SCALES), default="small")
-    p.add_argument("--postgres", default=os.environ.get(
-        "MODELTRAIL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    p.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "MODELTRAIL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     p.add_argument("--workdir", default="bench-work")
     args = parser.parse_args(argv)
     if args.command == "plans":

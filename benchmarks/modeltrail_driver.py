@@ -46,6 +46,19 @@ class Target:
     def pid(self) -> int:
         return os.getpid()
 
+    def settle(self) -> None:
+        """After a bulk load: refresh PostgreSQL's planner statistics, as autovacuum does by
+        itself within a minute of a load (a freshly loaded table has none, and the planner
+        then walks lineage with merge joins over whole tables)."""
+        url = getattr(self, "url", "")
+        if url.startswith("postgresql"):
+            from sqlalchemy import create_engine
+
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            engine.dispose()
+
     def close(self) -> None: ...
 
 
@@ -160,6 +173,7 @@ class Http(Target):
     """A real ``modeltrail server`` process (one worker, uvicorn's httptools and uvloop)."""
 
     def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
@@ -330,6 +344,7 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
             out["ingest_8"] = na("in-process: no HTTP clients")
         ingest(target, rest, 1)
     out["rss_ingest"] = rss_ingest.mib
+    target.settle()
 
     rng = random.Random(1)
     artifacts = [op["body"]["id"] for ops in w.runs for op in ops if op["entity"] == "artifact"]
