@@ -302,7 +302,8 @@ def run(w: Workload, workdir: Path, workers: str) -> dict[str, Any]:
                 else na("too few pages")
             )
             out["notes"]["list_first"] = out["notes"]["list_deep"] = (
-                "runs/search filtered on a param, sorted on a metric (MLflow lists runs, not artifacts)"
+                "runs/search filtered on a param, sorted on a metric "
+                "(MLflow lists runs, not artifacts)"
             )
             out["checks"]["list"] = {"items": len(listed)}
             for op in ("up_20", "up_100", "impact", "diff"):

@@ -177,12 +177,9 @@ class Mlmd:
         order = []
         for kind, ids in ((pb.Event.INPUT, inputs), (pb.Event.OUTPUT, outputs)):
             for mid in ids:
-                if mid in pending:
-                    artifact = self._artifact(pending.pop(mid))
-                else:
-                    # the stored artifact as the pipeline holds it (TFX passes its artifacts
-                    # whole: an id alone would overwrite the stored properties)
-                    artifact = self.protos[mid]
+                # a stored artifact is passed whole, as the pipeline holds it (TFX does the
+                # same): an id alone would overwrite the stored properties
+                artifact = self._artifact(pending.pop(mid)) if mid in pending else self.protos[mid]
                 pairs.append((artifact, pb.Event(type=kind)))
                 order.append(mid)
         contexts = [self.contexts[run], self.contexts[self.exp_of_run[run]]]
