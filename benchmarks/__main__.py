@@ -91,7 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     p.add_argument("--workdir", default="bench-work")
+    r = sub.add_parser("report", help="print the table of saved results (later files win)")
+    r.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        merged: dict[str, Any] = {}
+        for f in args.files:
+            merged.update(json.loads(Path(f).read_text()))
+        print(table(merged))
+        return 0
     if args.command == "plans":
         from benchmarks import plans
 
