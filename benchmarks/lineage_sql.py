@@ -56,10 +56,30 @@ def upstream(session: Session, artifact: uuid.UUID, depth: int) -> list[tuple[An
     return _walk(session, artifact, depth, upstream=True)
 
 
-def downstream(
-    session: Session, artifact: uuid.UUID, depth: int = 10_000
-) -> list[tuple[Any, Any, Any, int]]:
-    return _walk(session, artifact, depth, upstream=False)
+def downstream(session: Session, artifact: uuid.UUID) -> list[tuple[Any, Any, Any, int]]:
+    """Everything downstream, at any depth: (read artifact, execution, written artifact, 0).
+
+    The recursion walks artifact ids only, so that the UNION expands each artifact once however
+    many paths lead to it (a walk that carries the hop count re-expands an artifact once per
+    distinct distance); the edges between the artifacts found are joined once at the end.
+    """
+    i, o = ExecutionInputRow.__table__.alias("i"), ExecutionOutputRow.__table__.alias("o")
+    seed = select(literal(artifact, ArtifactRow.id.type).label("id"))
+    reached = seed.cte("reached", recursive=True)
+    step = (
+        select(o.c.artifact_id)
+        .select_from(reached)
+        .join(i, i.c.artifact_id == reached.c.id)
+        .join(o, o.c.execution_id == i.c.execution_id)
+    )
+    reached = reached.union(step)
+    i2, o2 = ExecutionInputRow.__table__.alias("i2"), ExecutionOutputRow.__table__.alias("o2")
+    edges = (
+        select(i2.c.artifact_id, i2.c.execution_id, o2.c.artifact_id, literal(0))
+        .join(o2, o2.c.execution_id == i2.c.execution_id)
+        .where(i2.c.artifact_id.in_(select(reached.c.id)))
+    )
+    return [tuple(r) for r in session.execute(edges)]  # type: ignore[misc]
 
 
 def trace(session: Session, experiment: uuid.UUID) -> dict[str, Any]:
