@@ -6,7 +6,17 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from modeltrail import __version__
 from modeltrail.server import auth, compat, observability, problems, ui
-from modeltrail.server.routers import argo, edges, entities, health, kinds, lineage, openlineage, plugins
+from modeltrail.server.routers import (
+    argo,
+    batch,
+    edges,
+    entities,
+    health,
+    kinds,
+    lineage,
+    openlineage,
+    plugins,
+)
 from modeltrail.services.metadata import Metadata
 
 API_PREFIX = "/api/v1"
@@ -27,7 +37,7 @@ def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = 
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    ingest = [openlineage.router, argo.router, plugins.router]
+    ingest = [batch.router, openlineage.router, argo.router, plugins.router]
     for router in [*entities.routers(), edges.router, kinds.router, lineage.router, *ingest]:
         api.include_router(router)
     api.include_router(auth.router)

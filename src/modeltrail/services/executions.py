@@ -163,7 +163,12 @@ def _check_edges(
         producers = set(
             session.scalars(select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id.in_(inputs)))
         )
-        if execution_id in producers or producers & executions_downstream(session, [execution_id]):
+        # Downstream of the outputs as sent (a new execution has no stored outputs yet).
+        readers = set(
+            session.scalars(select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id.in_(outputs)))
+        )
+        downstream = readers | executions_downstream(session, [execution_id, *readers])
+        if execution_id in producers or producers & downstream:
             raise CycleDetected(
                 "an input artifact was derived from this execution's own outputs",
                 errors=[{"pointer": "/inputArtifacts", "detail": "artifact flow would form a cycle"}],

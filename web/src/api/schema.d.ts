@@ -643,6 +643,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create and update many entities at once, all or nothing
+         * @description Operations run in order in one transaction; a later operation may refer to an id an earlier one creates. If one fails, nothing is stored and the problem's error pointers name `/operations/N/...`.
+         */
+        post: operations["runBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lineage": {
         parameters: {
             query?: never;
@@ -1199,6 +1219,54 @@ export interface components {
             attributes?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * BatchOperation
+         * @description One create or update. ``body`` is what the entity's own POST or PATCH would take; for an
+         *     update ``id`` names the entity, for a create it may name the id to give it.
+         */
+        BatchOperation: {
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "create" | "update";
+            /**
+             * Entity
+             * @enum {string}
+             */
+            entity: "experiment" | "run" | "pipeline" | "executable" | "execution" | "artifact";
+            /** Id */
+            id?: string | null;
+            /**
+             * Ifmatch
+             * @description for an update: the revision you read
+             */
+            ifMatch?: number | null;
+            /** Body */
+            body?: {
+                [key: string]: unknown;
+            };
+        };
+        /** BatchRequest */
+        BatchRequest: {
+            /** Operations */
+            operations: components["schemas"]["BatchOperation"][];
+        };
+        /** BatchResponse */
+        BatchResponse: {
+            /** Results */
+            results: components["schemas"]["BatchResult"][];
+        };
+        /** BatchResult */
+        BatchResult: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Created */
+            created: boolean;
         };
         /** CacheHit */
         CacheHit: {
@@ -4932,6 +5000,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Trace"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

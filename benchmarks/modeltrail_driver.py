@@ -1,0 +1,467 @@
+"""modeltrail under the benchmark: embedded (services in-process), or a real server over HTTP."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from benchmarks import lineage_sql
+from benchmarks.measure import PeakRss, na, rate, timed
+from benchmarks.workload import VALIDATION_KIND, Workload, batches, phases
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
+LIST_FILTER = ["kind:eq:validation", "split:eq:test"]
+LIST_SORT = "-score"
+SQL_NOTE = "† recursive SQL on this database (no lineage endpoint in this build)"
+
+
+class Target:
+    """One way of talking to modeltrail; the benchmark's operations are written against it."""
+
+    sql_note: str | None = None
+    page = 100
+
+    def register_kind(self) -> None: ...
+    def batch(self, ops: list[dict]) -> None: ...
+    def create(self, body: dict) -> Any: ...
+    def read(self, artifact: str) -> Any: ...
+    def list(self, cursor: str | None) -> dict: ...
+    def upstream(self, artifact: str, depth: int) -> Any: ...
+    def impact(self, artifact: str) -> Any: ...
+    def dag(self, run: str) -> Any: ...
+    def trace(self, experiment: str) -> Any: ...
+    def diff(self, a: str, b: str) -> Any: ...
+    def pid(self) -> int:
+        return os.getpid()
+
+    def settle(self) -> None:
+        """After a bulk load: refresh PostgreSQL's planner statistics, as autovacuum does by
+        itself within a minute of a load (a freshly loaded table has none, and the planner
+        then walks lineage with merge joins over whole tables)."""
+        url = getattr(self, "url", "")
+        if url.startswith("postgresql"):
+            from sqlalchemy import create_engine
+
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            engine.dispose()
+
+    def close(self) -> None: ...
+
+
+class SqlLineage:
+    """Lineage by recursive SQL on the target's own database."""
+
+    def __init__(self, url: str) -> None:
+        from modeltrail.store.database import Database
+
+        self.db = Database(url)
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self.db.session() as session:
+            return fn(session, *args)
+
+    def upstream(self, artifact: str, depth: int) -> Any:
+        return self.run(lineage_sql.upstream, uuid.UUID(artifact), depth)
+
+    def impact(self, artifact: str) -> Any:
+        return self.run(lineage_sql.downstream, uuid.UUID(artifact))
+
+    def trace(self, experiment: str) -> Any:
+        return self.run(lineage_sql.trace, uuid.UUID(experiment))
+
+    def diff(self, a: str, b: str) -> Any:
+        return self.run(lineage_sql.diff, uuid.UUID(a), uuid.UUID(b))
+
+
+class Embedded(Target):
+    def __init__(self, url: str) -> None:
+        from modeltrail.services.metadata import Metadata
+
+        self.meta = Metadata.open(url)
+        self.sql = SqlLineage(url)
+        self.sql_note = SQL_NOTE.replace(
+            "on this database (no lineage endpoint in this build)",
+            "(no lineage service in this build)",
+        )
+
+    def register_kind(self) -> None:
+        from modeltrail.domain.models import KindCreate
+        from modeltrail.services.kinds import register_kind
+
+        self.meta.call(register_kind, KindCreate.model_validate(VALIDATION_KIND))
+
+    def batch(self, ops: list[dict]) -> None:
+        from modeltrail.domain.batch import BatchRequest
+        from modeltrail.services.batch import run_batch
+
+        run_batch(self.meta, BatchRequest.model_validate({"operations": ops}).operations)
+
+    def create(self, body: dict) -> Any:
+        from modeltrail.domain.models import ArtifactCreate
+
+        return self.meta.create("artifact", ArtifactCreate.model_validate(body))[0]
+
+    def read(self, artifact: str) -> Any:
+        return self.meta.read("artifact", uuid.UUID(artifact))
+
+    def list(self, cursor: str | None) -> dict:
+        from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+
+        page = self.meta.list(
+            "artifact",
+            ListOptions(
+                filters=tuple(parse_filters(LIST_FILTER)),
+                sort=parse_sort(LIST_SORT),
+                limit=self.page,
+                cursor=cursor,
+            ),
+        )
+        return {
+            "items": [a.model_dump(by_alias=True) for a in page.items],
+            "nextCursor": page.next_cursor,
+        }
+
+    def upstream(self, artifact: str, depth: int) -> Any:
+        return self.sql.upstream(artifact, depth)
+
+    def impact(self, artifact: str) -> Any:
+        return self.sql.impact(artifact)
+
+    def dag(self, run: str) -> Any:
+        from modeltrail.domain.filters import ListOptions, parse_filters
+
+        page = self.meta.list(
+            "execution",
+            ListOptions(filters=tuple(parse_filters([f"run:eq:{run}"])), sort=None, limit=1000),
+        )
+        return [e.model_dump(by_alias=True) for e in page.items]
+
+    def trace(self, experiment: str) -> Any:
+        return self.sql.trace(experiment)
+
+    def diff(self, a: str, b: str) -> Any:
+        return self.sql.diff(a, b)
+
+    def close(self) -> None:
+        self.meta.close()
+        self.sql.db.dispose()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Http(Target):
+    """A real ``modeltrail server`` process (one worker, uvicorn's httptools and uvloop)."""
+
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        self.log = (workdir / f"server-{self.port}.log").open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "modeltrail",
+                "server",
+                "--port",
+                str(self.port),
+                "--database-url",
+                url,
+                "--log-level",
+                "warning",
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.local = threading.local()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: see {self.log.name}")
+            time.sleep(0.1)
+        paths = set(self.client.get("/openapi.json").json()["paths"])
+        self.endpoints = {p for p in paths if p.startswith(API)}
+        self.sql = None
+        if f"{API}/artifacts/{{artifact_id}}/lineage" not in self.endpoints:
+            self.sql = SqlLineage(url)
+            self.sql_note = SQL_NOTE
+
+    @property
+    def client(self) -> httpx.Client:
+        c = getattr(self.local, "client", None)
+        if c is None:
+            c = self.local.client = httpx.Client(base_url=self.base, timeout=300)
+        return c
+
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _ok(self, r: httpx.Response) -> httpx.Response:
+        if r.status_code >= 400:
+            raise RuntimeError(
+                f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:500]}"
+            )
+        return r
+
+    def _post(self, path: str, body: Any) -> Any:
+        return self._ok(
+            self.client.post(
+                path, content=orjson.dumps(body), headers={"content-type": "application/json"}
+            )
+        ).json()
+
+    def register_kind(self) -> None:
+        self._post(f"{API}/kinds", VALIDATION_KIND)
+
+    def batch(self, ops: list[dict]) -> None:
+        self._post(f"{API}/batch", {"operations": ops})
+
+    def create(self, body: dict) -> Any:
+        return self._post(f"{API}/artifacts", body)
+
+    def read(self, artifact: str) -> Any:
+        return self._ok(self.client.get(f"{API}/artifacts/{artifact}")).json()
+
+    def list(self, cursor: str | None) -> dict:
+        params: list[tuple[str, Any]] = [("filter", f) for f in LIST_FILTER]
+        params += [("sort", LIST_SORT), ("limit", self.page)]
+        if cursor:
+            params.append(("cursor", cursor))
+        return self._ok(self.client.get(f"{API}/artifacts", params=params)).json()
+
+    def upstream(self, artifact: str, depth: int) -> Any:
+        if self.sql:
+            return self.sql.upstream(artifact, depth)
+        return self._ok(
+            self.client.get(
+                f"{API}/artifacts/{artifact}/lineage",
+                params={"direction": "upstream", "depth": depth},
+            )
+        ).json()
+
+    def impact(self, artifact: str) -> Any:
+        if self.sql:
+            return self.sql.impact(artifact)
+        return self._ok(self.client.get(f"{API}/artifacts/{artifact}/impact")).json()
+
+    def dag(self, run: str) -> Any:
+        if f"{API}/runs/{{run_id}}/dag" in self.endpoints:
+            return self._ok(self.client.get(f"{API}/runs/{run}/dag")).json()
+        return self._ok(
+            self.client.get(f"{API}/executions", params={"filter": f"run:eq:{run}", "limit": 1000})
+        ).json()["items"]
+
+    def trace(self, experiment: str) -> Any:
+        if self.sql:
+            return self.sql.trace(experiment)
+        return self._ok(self.client.get(f"{API}/experiments/{experiment}/trace")).json()
+
+    def diff(self, a: str, b: str) -> Any:
+        if self.sql:
+            return self.sql.diff(a, b)
+        return self._ok(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b})).json()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        if self.sql:
+            self.sql.db.dispose()
+
+
+def ingest(target: Target, runs: list[list[dict]], clients: int) -> dict[str, float]:
+    work = batches(runs)
+    entities = sum(len(b) for b in work)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker(mine: list[list[dict]]) -> None:
+        for ops in mine:
+            start = time.perf_counter()
+            target.batch(ops)
+            with lock:
+                times.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    if clients == 1:
+        worker(work)
+    else:
+        threads = [
+            threading.Thread(target=worker, args=(work[i::clients],)) for i in range(clients)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return rate(entities, time.perf_counter() - start, times)
+
+
+def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
+    """Every operation of the comparison against one modeltrail target."""
+    out: dict[str, Any] = {"notes": {}, "checks": {}}
+    samples = w.scale.samples
+    target.page = w.scale.page_size
+    a, b, rest = phases(w)
+    with PeakRss(target.pid()) as rss_ingest:
+        target.register_kind()
+        target.batch(w.setup)
+        out["ingest_1"] = ingest(target, a, 1)
+        if http:
+            out["ingest_8"] = ingest(target, b, 8)
+        else:
+            ingest(target, b, 1)
+            out["ingest_8"] = na("in-process: no HTTP clients")
+        ingest(target, rest, 1)
+    out["rss_ingest"] = rss_ingest.mib
+    target.settle()
+
+    rng = random.Random(1)
+    artifacts = [op["body"]["id"] for ops in w.runs for op in ops if op["entity"] == "artifact"]
+    counter = iter(range(10**9))
+    with PeakRss(target.pid()) as rss_query:
+        out["create"] = timed(
+            lambda: target.create(
+                {
+                    "name": f"probe-{next(counter)}",
+                    "kind": "dataset",
+                    "attributes": {"type": "Blob"},
+                    "annotations": {"owner": "bench"},
+                }
+            ),
+            samples * 4,
+        )
+        out["read"] = timed(lambda: target.read(rng.choice(artifacts)), samples * 4)
+
+        first = target.list(None)
+        out["list_first"] = timed(lambda: target.list(None), samples)
+        cursor, pages = first["nextCursor"], [first]
+        for _ in range(w.scale.deep_page - 1):
+            if not cursor:
+                break
+            pages.append(target.list(cursor))
+            cursor = pages[-1]["nextCursor"]
+        deep_cursor = cursor
+        out["list_deep"] = (
+            timed(lambda: target.list(deep_cursor), samples) if deep_cursor else na("too few pages")
+        )
+        deep = target.list(deep_cursor) if deep_cursor else {"items": []}
+        listed = [i for p in [*pages, deep] for i in p["items"]]
+        scores = [i["attributes"]["score"] for i in listed]
+        out["checks"]["list"] = {
+            "items": len(listed),
+            "all_match": all(
+                i["kind"] == "validation" and i["attributes"]["split"] == "test" for i in listed
+            ),
+            "sorted": scores == sorted(scores, reverse=True),
+            "distinct": len({i["id"] for i in listed}) == len(listed),
+        }
+
+        for hops in (20, 100):
+            out[f"up_{hops}"] = timed(lambda h=hops: target.upstream(w.chain[-1], h), samples)
+            result = target.upstream(w.chain[-1], hops)
+            if isinstance(result, list):
+                out["checks"][f"up_{hops}"] = {
+                    "hops": max(r[3] for r in result),
+                    "reaches": str(result[-1][2]) if result else None,
+                    "expected": w.chain[-1 - hops],
+                }
+        out["impact"] = timed(lambda: target.impact(w.popular_dataset), max(5, samples // 5))
+        impact = target.impact(w.popular_dataset)
+        if isinstance(impact, list):
+            out["checks"]["impact"] = {
+                "artifacts": len({r[2] for r in impact}),
+                "runs_reading": w.popular_runs,
+            }
+        out["dag"] = timed(lambda: target.dag(w.dag_run), samples)
+        dag = target.dag(w.dag_run)
+        if isinstance(dag, list):
+            out["checks"]["dag"] = {
+                "executions": len(dag),
+                "expected": w.scale.steps,
+                "edges": sum(len(e["inputArtifacts"]) + len(e["outputArtifacts"]) for e in dag),
+            }
+        out["trace"] = timed(lambda: target.trace(w.trace_experiment), max(5, samples // 5))
+        out["checks"]["trace"] = {
+            **target.trace(w.trace_experiment),
+            "expected_executions": w.scale.runs * w.scale.steps,
+        }
+        out["diff"] = timed(lambda: target.diff(*w.diff_pair), samples)
+        differences = target.diff(*w.diff_pair)
+        if isinstance(differences, list):
+            out["checks"]["diff"] = {"differences": len(differences)}
+    out["rss_query"] = rss_query.mib
+    if target.sql_note:
+        for op in ("up_20", "up_100", "impact", "trace", "diff"):
+            out["notes"][op] = target.sql_note
+    return out
+
+
+def run_mode(
+    mode: str, w: Workload, workdir: Path, postgres_admin: str | None = None
+) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    drop = None
+    if mode == "postgresql":
+        from sqlalchemy import create_engine, text
+
+        name = f"modeltrail_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(
+            postgres_admin or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+            isolation_level="AUTOCOMMIT",
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    else:
+        db = workdir / f"modeltrail-{mode}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+    target: Target = Embedded(url) if mode == "embedded" else Http(url, workdir)
+    try:
+        result = run(target, w, http=mode != "embedded")
+    finally:
+        target.close()
+        if drop:
+            drop()
+    if mode == "embedded":
+        result["notes"]["rss_ingest"] = result["notes"]["rss_query"] = (
+            "the benchmark process itself"
+        )
+    return result

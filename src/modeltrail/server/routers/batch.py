@@ -1,0 +1,24 @@
+"""POST /batch: many creates and updates in one request and one transaction."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from modeltrail.domain.batch import BatchRequest, BatchResponse
+from modeltrail.server.deps import MetadataDep
+from modeltrail.services.batch import run_batch
+
+router = APIRouter(tags=["Batch"])
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResponse,
+    operation_id="runBatch",
+    summary="Create and update many entities at once, all or nothing",
+    description="Operations run in order in one transaction; a later operation may refer to an "
+    "id an earlier one creates. If one fails, nothing is stored and the problem's error "
+    "pointers name `/operations/N/...`.",
+)
+def batch(request: BatchRequest, meta: MetadataDep) -> BatchResponse:
+    return run_batch(meta, request.operations)

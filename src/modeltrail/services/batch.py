@@ -1,0 +1,112 @@
+"""Many creates and updates in one transaction: all of them are stored, or none.
+
+A batch is how a pipeline step logs a whole run (its executions, artifacts and edges) in one
+request. Every operation goes through the same create/update function as a single request, so
+a batch validates exactly what single requests validate; the plugin hooks are called per
+entity, ``enrich`` before the transaction and ``stored`` after it committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from modeltrail.domain.batch import BatchOperation, BatchResponse, BatchResult
+from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.services.bulk import BulkWriter
+from modeltrail.services.metadata import ENTITIES, Metadata
+
+
+def _escape(part: Any) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _invalid_body(index: int, exc: ValidationError) -> InvalidInput:
+    errors = [
+        {
+            "pointer": f"/operations/{index}/body" + "".join("/" + _escape(p) for p in e["loc"]),
+            "detail": e["msg"],
+        }
+        for e in exc.errors()
+    ]
+    return InvalidInput(
+        f"operation {index}: {len(errors)} field(s) are invalid: "
+        + ", ".join(e["pointer"] for e in errors[:5]),
+        errors=errors,
+    )
+
+
+def _parse(index: int, op: BatchOperation) -> BaseModel:
+    etype = ENTITIES[op.entity]
+    body = dict(op.body)
+    if op.op == "create":
+        if op.id is not None:
+            if body.get("id") not in (None, str(op.id)):
+                raise InvalidInput(
+                    f"operation {index}: id and body.id differ",
+                    errors=[
+                        {"pointer": f"/operations/{index}/id", "detail": "differs from body.id"}
+                    ],
+                )
+            body["id"] = str(op.id)
+        model = etype.create_model
+    else:
+        if op.id is None:
+            raise InvalidInput(
+                f"operation {index}: an update names the entity it changes",
+                errors=[{"pointer": f"/operations/{index}/id", "detail": "required for an update"}],
+            )
+        model = etype.update_model
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid_body(index, exc) from None
+
+
+def _located(index: int, exc: ModeltrailError) -> ModeltrailError:
+    """The same error, its pointers moved under the operation that failed."""
+    base = f"/operations/{index}/body"
+    errors = [{**e, "pointer": base + e.get("pointer", "")} for e in exc.errors]
+    exc.errors = errors or [{"pointer": f"/operations/{index}", "detail": exc.detail}]
+    exc.detail = f"operation {index} ({exc.detail}); nothing was stored"
+    exc.extra = {**exc.extra, "operation": index}
+    return exc
+
+
+def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
+    """Apply ``operations`` in order, in one transaction. Later operations may refer to the
+    ids of entities that earlier ones create (send client-chosen ids)."""
+    parsed = [_parse(i, op) for i, op in enumerate(operations)]
+    parsed = [
+        meta._enrich(op.entity, op.op, data) for op, data in zip(operations, parsed, strict=True)
+    ]
+    results: list[tuple[Any, bool]] = []
+    with meta.session() as session:
+        writer = BulkWriter(
+            session, [(op.op, op.entity, data) for op, data in zip(operations, parsed, strict=True)]
+        )
+        for index, (op, data) in enumerate(zip(operations, parsed, strict=True)):
+            etype = ENTITIES[op.entity]
+            try:
+                fast = writer.try_create(op.entity, data) if op.op == "create" else None
+                if fast is not None:
+                    results.append((fast, True))
+                    continue
+                writer.flush()
+                if op.op == "create":
+                    extra = {"strict_kinds": meta.strict_kinds} if op.entity == "artifact" else {}
+                    results.append(etype.create(session, data, **extra))
+                else:
+                    assert op.id is not None
+                    results.append(
+                        (etype.update(session, op.id, data, if_match=op.if_match), False)
+                    )
+                writer.note(op.entity, op.op, results[-1][0])
+            except ModeltrailError as exc:
+                raise _located(index, exc) from exc
+        writer.flush()
+    for op, (result, created) in zip(operations, results, strict=True):
+        if op.op == "update" or created:
+            meta._stored(op.entity, op.op, result)
+    return BatchResponse(results=[BatchResult(id=r.id, created=c) for r, c in results])

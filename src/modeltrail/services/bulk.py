@@ -1,0 +1,384 @@
+"""The fast path of a batch: creates of new entities validated in memory, inserted in bulk.
+
+A batch of a thousand creates would otherwise cost a thousand round trips of lookups and
+flushes. Here the references of the whole batch are looked up with one query per table, each
+create is checked against what is stored plus what the batch created before it, and the new
+rows are inserted with one multi-row INSERT per table.
+
+The fast path only ever accepts: whenever an operation is not plainly valid (a retry of a
+stored id, an unknown kind, attributes that break the schema, a reference it cannot see, a
+possible cycle), the batch hands it to the entity's ordinary create function, which gives the
+one true answer (and error) for it. So the rules live in one place; this module only decides
+when they are certain to pass.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import kinds as rules
+from modeltrail.domain.fingerprint import artifact_fingerprint, execution_fingerprint
+from modeltrail.domain.models import (
+    Artifact,
+    ArtifactCreate,
+    Executable,
+    ExecutableCreate,
+    Execution,
+    ExecutionCreate,
+    Experiment,
+    ExperimentCreate,
+    Run,
+    RunCreate,
+)
+from modeltrail.services.kinds import read_latest_kind
+from modeltrail.store.tables import (
+    ArtifactReferenceRow,
+    ArtifactRow,
+    ExecutableRow,
+    ExecutionInputRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    ExecutionSuccessorRow,
+    ExperimentRow,
+    PipelineRow,
+    RunRow,
+    utcnow,
+)
+
+FAST = {"experiment", "executable", "artifact", "run", "execution"}
+CHUNK = 2000  # ids per IN (...) lookup: far below every dialect's bound-parameter limit
+TABLES = {
+    "experiment": ExperimentRow,
+    "executable": ExecutableRow,
+    "artifact": ArtifactRow,
+    "run": RunRow,
+    "execution": ExecutionRow,
+    "pipeline": PipelineRow,
+}
+# Insert order: a table only after the tables its rows refer to.
+ORDER = [
+    "experiment",
+    "executable",
+    "artifact",
+    "references",
+    "run",
+    "execution",
+    "inputs",
+    "outputs",
+    "successors",
+]
+EDGE_TABLES = {
+    "references": ArtifactReferenceRow,
+    "inputs": ExecutionInputRow,
+    "outputs": ExecutionOutputRow,
+    "successors": ExecutionSuccessorRow,
+}
+
+
+def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+class _Kind:
+    def __init__(self, row: Any) -> None:
+        self.name, self.version = row.name, row.version
+        self.validator = Draft202012Validator(
+            row.schema_, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
+        self.references = rules.reference_properties(row.schema_)
+
+
+class BulkWriter:
+    """Known entities of one batch's transaction, and the rows waiting to be inserted."""
+
+    def __init__(self, session: Session, operations: list[tuple[str, str, BaseModel]]) -> None:
+        self.session = session
+        self.known: dict[str, set[uuid.UUID]] = {name: set() for name in TABLES}
+        self.fingerprints: dict[uuid.UUID, str] = {}
+        self.executables: dict[uuid.UUID, tuple[str, str, str | None]] = {}
+        self.consumed: set[uuid.UUID] = set()  # artifacts some execution reads
+        self.kinds: dict[str, _Kind] = {}
+        self.pending: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER}
+        self._prefetch(operations)
+
+    # ------------------------------------------------------------ lookups, once per batch
+
+    def _prefetch(self, operations: list[tuple[str, str, BaseModel]]) -> None:
+        wanted: dict[str, set[uuid.UUID]] = {name: set() for name in TABLES}
+        for op, entity, data in operations:
+            if op != "create":
+                continue
+            own = getattr(data, "id", None)
+            if own is not None:
+                wanted[entity].add(own)
+            if isinstance(data, RunCreate):
+                wanted["experiment"].add(data.experiment)
+                if data.event is not None:
+                    wanted["artifact"].add(data.event)
+                if data.pipeline is not None:
+                    wanted["pipeline"].add(data.pipeline)
+            elif isinstance(data, ExecutionCreate):
+                wanted["run"].add(data.run)
+                wanted["executable"].add(data.executable)
+                wanted["artifact"].update(data.input_artifacts, data.output_artifacts)
+                wanted["execution"].update(data.successors)
+        for entity, ids in wanted.items():
+            table = TABLES[entity]
+            for chunk in _chunks(list(ids)):
+                if entity == "artifact":
+                    for aid, fp in self.session.execute(
+                        select(ArtifactRow.id, ArtifactRow.fingerprint).where(
+                            ArtifactRow.id.in_(chunk)
+                        )
+                    ):
+                        self.known["artifact"].add(aid)
+                        self.fingerprints[aid] = fp
+                    self.consumed.update(
+                        self.session.scalars(
+                            select(ExecutionInputRow.artifact_id).where(
+                                ExecutionInputRow.artifact_id.in_(chunk)
+                            )
+                        )
+                    )
+                elif entity == "executable":
+                    for eid, name, version, uri in self.session.execute(
+                        select(
+                            ExecutableRow.id,
+                            ExecutableRow.name,
+                            ExecutableRow.version,
+                            ExecutableRow.uri,
+                        ).where(ExecutableRow.id.in_(chunk))
+                    ):
+                        self.known["executable"].add(eid)
+                        self.executables[eid] = (name, version, uri)
+                else:
+                    self.known[entity].update(
+                        self.session.scalars(select(table.id).where(table.id.in_(chunk)))
+                    )
+
+    def _kind(self, name: str) -> _Kind | None:
+        kind = self.kinds.get(name)
+        if kind is None:
+            row = read_latest_kind(self.session, name)
+            if row is None:
+                return None
+            kind = self.kinds[name] = _Kind(row)
+        return kind
+
+    # ------------------------------------------------------------ the fast path
+
+    def try_create(self, entity: str, data: BaseModel) -> BaseModel | None:
+        """Queue the create and answer its entity, or None if the ordinary path must decide."""
+        if entity not in FAST or getattr(data, "id", None) in self.known[entity]:
+            return None  # a retry, or an id used twice: the ordinary path answers
+        result = getattr(self, f"_{entity}")(data)
+        if result is not None:
+            self.known[entity].add(result.id)
+        return result
+
+    def _experiment(self, data: ExperimentCreate) -> Experiment:
+        row = {
+            "id": data.id or uuid.uuid4(),
+            "name": data.name,
+            "version": data.version,
+            "create_time": data.create_time or utcnow(),
+            "annotations": data.annotations,
+            "revision": 1,
+        }
+        self.pending["experiment"].append(row)
+        return Experiment.model_validate(row)
+
+    def _executable(self, data: ExecutableCreate) -> Executable:
+        row = {
+            "id": data.id or uuid.uuid4(),
+            "name": data.name,
+            "version": data.version,
+            "create_time": data.create_time or utcnow(),
+            "uri": data.uri,
+            "description": data.description,
+            "annotations": data.annotations,
+            "revision": 1,
+        }
+        self.pending["executable"].append(row)
+        self.executables[row["id"]] = (data.name, data.version, data.uri)
+        return Executable.model_validate(row)
+
+    def _artifact(self, data: ArtifactCreate) -> Artifact | None:
+        kind = self._kind(data.kind)
+        if kind is None or not kind.validator.is_valid(data.attributes):
+            return None
+        refs = {}
+        for prop in kind.references:
+            value = data.attributes.get(prop)
+            if value is None:
+                continue
+            try:
+                target = uuid.UUID(str(value))
+            except ValueError:
+                return None
+            if target not in self.known["artifact"]:
+                return None
+            refs[prop] = target
+        row = {
+            "id": data.id or uuid.uuid4(),
+            "name": data.name,
+            "version": data.version,
+            "kind": data.kind,
+            "kind_version": kind.version,
+            "create_time": data.create_time or utcnow(),
+            "description": data.description,
+            "uri": data.uri,
+            "annotations": data.annotations,
+            "attributes": data.attributes,
+            "revision": 1,
+            "fingerprint": artifact_fingerprint(
+                name=data.name,
+                version=data.version,
+                kind=data.kind,
+                description=data.description,
+                uri=data.uri,
+                annotations=data.annotations,
+                attributes=data.attributes,
+            ),
+        }
+        self.pending["artifact"].append(row)
+        self.pending["references"].extend(
+            {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
+        )
+        self.fingerprints[row["id"]] = row["fingerprint"]
+        return Artifact.model_validate(row)
+
+    def _run(self, data: RunCreate) -> Run | None:
+        if data.experiment not in self.known["experiment"]:
+            return None
+        if data.pipeline is not None and data.pipeline not in self.known["pipeline"]:
+            return None
+        if data.event is not None and data.event not in self.known["artifact"]:
+            return None
+        row = {
+            "id": data.id or uuid.uuid4(),
+            "experiment_id": data.experiment,
+            "name": data.name,
+            "version": data.version,
+            "create_time": data.create_time or utcnow(),
+            "uri": data.uri,
+            "status": data.status,
+            "end_time": data.end_time,
+            "configuration": data.configuration,
+            "pipeline_id": data.pipeline,
+            "event_id": data.event,
+            "annotations": data.annotations,
+            "revision": 1,
+        }
+        self.pending["run"].append(row)
+        return Run(
+            **{**row, "experiment": data.experiment, "pipeline": data.pipeline, "event": data.event}
+        )
+
+    def _execution(self, data: ExecutionCreate) -> Execution | None:
+        inputs, outputs, successors = data.input_artifacts, data.output_artifacts, data.successors
+        artifacts = self.known["artifact"]
+        if (
+            data.reused_from is not None
+            or data.run not in self.known["run"]
+            or data.executable not in self.executables
+            or len(set(inputs)) != len(inputs)
+            or len(set(outputs)) != len(outputs)
+            or len(set(successors)) != len(successors)
+            or set(inputs) & set(outputs)
+            or not all(a in artifacts for a in inputs)
+            or not all(a in artifacts for a in outputs)
+            or not all(s in self.known["execution"] for s in successors)
+            # A new execution can only close a cycle through an output somebody already reads.
+            or any(a in self.consumed for a in outputs)
+            or not all(a in self.fingerprints for a in inputs)
+        ):
+            return None
+        execution_id = data.id or uuid.uuid4()
+        if execution_id in successors:
+            return None
+        name, version, uri = self.executables[data.executable]
+        row = {
+            "id": execution_id,
+            "run_id": data.run,
+            "executable_id": data.executable,
+            "name": data.name,
+            "version": data.version,
+            "kind": data.kind,
+            "uri": data.uri,
+            "status": data.status,
+            "create_time": utcnow(),
+            "start_time": data.start_time,
+            "end_time": data.end_time,
+            "configuration": data.configuration,
+            "annotations": data.annotations,
+            "reused_from_id": None,
+            "revision": 1,
+            "fingerprint": execution_fingerprint(
+                executable_name=name,
+                executable_version=version,
+                executable_uri=uri,
+                kind=data.kind,
+                configuration=data.configuration,
+                input_fingerprints=[self.fingerprints[a] for a in inputs],
+            ),
+        }
+        self.pending["execution"].append(row)
+        self.pending["inputs"].extend(
+            {"execution_id": execution_id, "artifact_id": a, "position": i}
+            for i, a in enumerate(inputs)
+        )
+        self.pending["outputs"].extend(
+            {"execution_id": execution_id, "artifact_id": a, "position": i}
+            for i, a in enumerate(outputs)
+        )
+        self.pending["successors"].extend(
+            {"execution_id": execution_id, "successor_id": s} for s in successors
+        )
+        self.consumed.update(inputs)
+        return Execution(
+            **{
+                k: v
+                for k, v in row.items()
+                if k not in ("run_id", "executable_id", "reused_from_id")
+            },
+            run=data.run,
+            executable=data.executable,
+            reused_from=None,
+            input_artifacts=inputs,
+            output_artifacts=outputs,
+            successors=successors,
+        )
+
+    # ------------------------------------------------------------ the ordinary path's results
+
+    def note(self, entity: str, op: str, result: Any) -> None:
+        """Keep what an ordinary create or update changed in view of later fast creates."""
+        self.known[entity].add(result.id)
+        if entity == "artifact":
+            self.fingerprints[result.id] = result.fingerprint
+        elif entity == "executable":
+            self.executables[result.id] = (result.name, result.version, result.uri)
+        elif entity == "execution":
+            self.consumed.update(result.input_artifacts)
+        if entity == "artifact" or op == "update":
+            self.kinds.clear()  # a create may have registered an open kind on the spot
+
+    def flush(self) -> None:
+        """Insert the queued rows, a multi-row INSERT per table, in reference order."""
+        for name in ORDER:
+            rows = self.pending[name]
+            if not rows:
+                continue
+            table = EDGE_TABLES.get(name) or TABLES[name]
+            # Core executemany: the rows are complete, so the ORM's per-object work is not needed.
+            self.session.execute(insert(table.__table__), rows)
+            rows.clear()

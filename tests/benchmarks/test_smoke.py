@@ -1,0 +1,142 @@
+"""The comparison at small scale, modeltrail only: every operation runs and answers correctly.
+
+Speed is not asserted (that is what the benchmark is for); what is asserted is that the
+benchmark measures real answers: the list is filtered and sorted, lineage reaches exactly as
+far as the workload's chain goes, impact finds every artifact downstream, and so on. Expected
+values are worked out from the generated workload itself, independently of the store.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from benchmarks.modeltrail_driver import run_mode
+from benchmarks.report import ROWS, table
+from benchmarks.workload import SCALES, generate
+
+from conftest import POSTGRES_ADMIN, ROOT, cli_env
+
+pytestmark = pytest.mark.slow
+
+
+def expected(scale: str) -> dict:
+    w = generate(scale)
+    ops = w.all_operations()
+    artifacts = {o["body"]["id"]: o["body"] for o in ops if o["entity"] == "artifact"}
+    executions = [o["body"] for o in ops if o["entity"] == "execution"]
+    readers = defaultdict(list)
+    for e in executions:
+        for a in e["inputArtifacts"]:
+            readers[a].append(e)
+    downstream, todo = set(), [w.popular_dataset]
+    while todo:
+        for e in readers[todo.pop()]:
+            for out in e["outputArtifacts"]:
+                if out not in downstream:
+                    downstream.add(out)
+                    todo.append(out)
+    runs = {o["body"]["id"]: o["body"] for o in ops if o["entity"] == "run"}
+    traced = [e for e in executions if runs[e["run"]]["experiment"] == w.trace_experiment]
+    return {
+        "workload": w,
+        "listed": sum(
+            1
+            for a in artifacts.values()
+            if a["kind"] == "validation" and a["attributes"]["split"] == "test"
+        ),
+        "impact": len(downstream),
+        "trace_executions": len(traced),
+        "trace_edges": sum(len(e["inputArtifacts"]) + len(e["outputArtifacts"]) for e in traced),
+    }
+
+
+@pytest.mark.parametrize("mode", ["embedded", "sqlite", "postgresql"])
+def test_every_operation_answers_correctly_at_small_scale(mode: str, tmp_path: Path) -> None:
+    want = expected("small")
+    w = want["workload"]
+    result = run_mode(mode, w, tmp_path, POSTGRES_ADMIN)
+    checks = result["checks"]
+
+    assert checks["list"] == {
+        "items": want["listed"],
+        "all_match": True,
+        "sorted": True,
+        "distinct": True,
+    }
+    for hops in (20, 100):
+        assert checks[f"up_{hops}"]["hops"] == hops
+        assert checks[f"up_{hops}"]["reaches"] == checks[f"up_{hops}"]["expected"]
+    assert checks["impact"]["artifacts"] == want["impact"]
+    assert checks["dag"]["executions"] == SCALES["small"].steps
+    assert checks["trace"]["executions"] == want["trace_executions"]
+    assert checks["trace"]["edges"] == want["trace_edges"]
+    assert checks["diff"]["differences"] > 0
+
+    assert result["ingest_1"]["entities"] > 0 and result["ingest_1"]["rate"] > 0
+    if mode != "embedded":
+        assert result["ingest_8"]["rate"] > 0
+    for op in (
+        "create",
+        "read",
+        "list_first",
+        "list_deep",
+        "up_20",
+        "up_100",
+        "impact",
+        "dag",
+        "trace",
+        "diff",
+    ):
+        assert 0 < result[op]["median"] <= result[op]["p95"], op
+    assert result["rss_ingest"] > 10 and result["rss_query"] > 10
+
+
+def test_the_table_shows_each_system_and_explains_every_na() -> None:
+    results = {
+        "embedded": {
+            "ingest_1": {"rate": 1000.0},
+            "read": {"median": 1.0, "p95": 2.0},
+            "notes": {},
+        },
+        "mlmd": {
+            "ingest_1": {"rate": 250.0},
+            "read": {"median": 4.0, "p95": 5.0},
+            "trace": {"na": "no trace"},
+            "notes": {},
+        },
+        "mlflow-1": {"unavailable": "mlflow is not installed"},
+    }
+    text = table(results)
+    assert "| single read [ms] | 1.00 / 2.00 | 4.00 / 5.00 |" in text
+    assert "4.0× rate" in text and "0.25" in text
+    assert "] no trace" in text and "] mlflow is not installed" in text
+    assert text.count("n/a [") == len(ROWS) + 1  # every row of the missing peer, and the trace
+
+
+def test_the_command_runs_from_a_checkout(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "compare",
+            "--scale",
+            "small",
+            "--systems",
+            "embedded",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| ingest, 1 client [entities/s] |" in done.stdout
+    assert "modeltrail embedded SQLite" in done.stdout

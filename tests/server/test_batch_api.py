@@ -1,0 +1,286 @@
+"""POST /api/v1/batch: a whole run in one request and one transaction, on both databases."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.testclient import TestClient
+
+from modeltrail.domain import limits
+from modeltrail.services.metadata import Metadata
+
+API = "/api/v1"
+
+
+def ids(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
+
+
+def whole_run() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    exp, run, exe, data, model, metric, step = ids(7)
+    ops = [
+        {"op": "create", "entity": "experiment", "id": exp, "body": {"name": "digits"}},
+        {"op": "create", "entity": "run", "body": {"id": run, "experiment": exp, "name": "run 1"}},
+        {
+            "op": "create",
+            "entity": "executable",
+            "id": exe,
+            "body": {"name": "train.py", "version": "3"},
+        },
+        {
+            "op": "create",
+            "entity": "artifact",
+            "id": data,
+            "body": {"name": "digits", "kind": "dataset", "attributes": {"type": "Blob"}},
+        },
+        {
+            "op": "create",
+            "entity": "artifact",
+            "id": model,
+            "body": {"name": "svm", "kind": "model", "attributes": {"type": "SVM"}},
+        },
+        {
+            "op": "create",
+            "entity": "artifact",
+            "id": metric,
+            "body": {
+                "name": "accuracy",
+                "kind": "metrics",
+                "attributes": {"reference": model, "value": 0.97},
+            },
+        },
+        {
+            "op": "create",
+            "entity": "execution",
+            "id": step,
+            "body": {
+                "run": run,
+                "executable": exe,
+                "name": "train",
+                "kind": "train",
+                "inputArtifacts": [data],
+                "outputArtifacts": [model, metric],
+            },
+        },
+        {"op": "update", "entity": "run", "id": run, "body": {"status": "SUCCESS"}},
+    ]
+    return ops, {"experiment": exp, "run": run, "data": data, "model": model, "step": step}
+
+
+def count(client: TestClient, plural: str) -> int:
+    return client.get(f"{API}/{plural}", params={"count": True}).json()["total"]
+
+
+def test_a_whole_run_is_stored_in_one_request_with_edges_between_its_own_entities(
+    client: TestClient,
+) -> None:
+    ops, named = whole_run()
+    response = client.post(f"{API}/batch", json={"operations": ops})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["created"] for r in results] == [True] * 7 + [False]
+    assert results[1]["id"] == named["run"] and results[6]["id"] == named["step"]
+    step = client.get(f"{API}/executions/{named['step']}").json()
+    assert step["inputArtifacts"] == [named["data"]]
+    assert step["outputArtifacts"][0] == named["model"]
+    run = client.get(f"{API}/runs/{named['run']}").json()
+    assert run["status"] == "SUCCESS" and run["revision"] == 2
+    # The metric's reference attribute became a relation like it does on a single create.
+    refs = client.get(
+        f"{API}/artifacts", params={"filter": f"references:eq:{named['model']}"}
+    ).json()
+    assert [a["name"] for a in refs["items"]] == ["accuracy"]
+
+
+def test_resending_a_batch_is_an_idempotent_retry(client: TestClient) -> None:
+    ops, _ = whole_run()
+    creates = ops[:-1]
+    assert client.post(f"{API}/batch", json={"operations": creates}).status_code == 200
+    again = client.post(f"{API}/batch", json={"operations": creates})
+    assert again.status_code == 200
+    assert not any(r["created"] for r in again.json()["results"])
+    assert count(client, "artifacts") == 3
+
+
+def test_a_failing_operation_stores_nothing_and_names_itself(client: TestClient) -> None:
+    ops, named = whole_run()
+    missing = str(uuid.uuid4())
+    ops[6]["body"]["inputArtifacts"] = [named["data"], missing]
+    response = client.post(f"{API}/batch", json={"operations": ops})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert [e["pointer"] for e in problem["errors"]] == ["/operations/6/body/inputArtifacts/1"]
+    assert problem["operation"] == 6
+    for plural in ("experiments", "runs", "executables", "artifacts", "executions"):
+        assert count(client, plural) == 0, plural
+
+
+def test_an_invalid_body_is_refused_before_anything_runs(client: TestClient) -> None:
+    ops, _ = whole_run()
+    ops[3]["body"] = {"name": "", "kind": "dataset", "colour": "red"}
+    problem = client.post(f"{API}/batch", json={"operations": ops}).json()
+    assert problem["status"] == 422
+    assert {e["pointer"] for e in problem["errors"]} == {
+        "/operations/3/body/name",
+        "/operations/3/body/colour",
+    }
+    assert count(client, "experiments") == 0
+
+
+def test_update_needs_an_id_and_an_unknown_one_is_not_found(client: TestClient) -> None:
+    no_id = client.post(
+        f"{API}/batch", json={"operations": [{"op": "update", "entity": "run", "body": {}}]}
+    )
+    assert no_id.status_code == 422
+    assert no_id.json()["errors"][0]["pointer"] == "/operations/0/id"
+    exp = str(uuid.uuid4())
+    unknown = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {"op": "create", "entity": "experiment", "id": exp, "body": {"name": "a"}},
+                {
+                    "op": "update",
+                    "entity": "run",
+                    "id": str(uuid.uuid4()),
+                    "body": {"status": "FAILED"},
+                },
+            ]
+        },
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["errors"][0]["pointer"] == "/operations/1"
+    assert count(client, "experiments") == 0
+
+
+def test_stale_if_match_in_a_batch_is_refused(client: TestClient) -> None:
+    exp = client.post(f"{API}/experiments", json={"name": "a"}).json()
+    ok = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {
+                    "op": "update",
+                    "entity": "experiment",
+                    "id": exp["id"],
+                    "ifMatch": 1,
+                    "body": {"name": "b"},
+                }
+            ]
+        },
+    )
+    assert ok.status_code == 200
+    stale = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {
+                    "op": "update",
+                    "entity": "experiment",
+                    "id": exp["id"],
+                    "ifMatch": 1,
+                    "body": {"name": "c"},
+                }
+            ]
+        },
+    )
+    assert stale.status_code == 412
+    assert client.get(f"{API}/experiments/{exp['id']}").json()["name"] == "b"
+
+
+def test_bad_operations_and_too_many_are_refused_by_shape(client: TestClient) -> None:
+    bad = client.post(
+        f"{API}/batch", json={"operations": [{"op": "delete", "entity": "run", "body": {}}]}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["pointer"] == "/operations/0/op"
+    assert client.post(f"{API}/batch", json={"operations": []}).status_code == 422
+    many = [{"op": "create", "entity": "experiment", "body": {"name": "x"}}] * (limits.MAX_LIST + 1)
+    assert client.post(f"{API}/batch", json={"operations": many}).status_code == 422
+    assert count(client, "experiments") == 0
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
+        self.calls.append(("enrich", entity, action))
+        if entity == "experiment":
+            return data.model_copy(update={"annotations": {**data.annotations, "enriched": "yes"}})
+        return data
+
+    def stored(self, entity: str, action: str, result: BaseModel) -> None:
+        self.calls.append(("stored", entity, action))
+
+
+def test_plugin_hooks_run_per_entity_and_stored_only_after_commit(
+    client: TestClient, metadata: Metadata
+) -> None:
+    hooks = Recording()
+    before = metadata.hooks
+    metadata.hooks = hooks
+    try:
+        ops, named = whole_run()
+        assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+        enriched = [c for c in hooks.calls if c[0] == "enrich"]
+        stored = [c for c in hooks.calls if c[0] == "stored"]
+        assert [c[1] for c in enriched] == [op["entity"] for op in ops]
+        assert [c[1:] for c in stored] == [(op["entity"], op["op"]) for op in ops]
+        exp = client.get(f"{API}/experiments/{named['experiment']}").json()
+        assert exp["annotations"] == {"enriched": "yes"}
+        hooks.calls.clear()
+        ops2, _ = whole_run()
+        ops2[2]["body"]["name"] = ""
+        assert client.post(f"{API}/batch", json={"operations": ops2}).status_code == 422
+        assert not [c for c in hooks.calls if c[0] == "stored"]
+    finally:
+        metadata.hooks = before
+
+
+def test_an_id_created_twice_in_one_batch_is_a_retry_or_a_conflict(client: TestClient) -> None:
+    eid = str(uuid.uuid4())
+    same = {"op": "create", "entity": "experiment", "id": eid, "body": {"name": "a"}}
+    ok = client.post(f"{API}/batch", json={"operations": [same, same]})
+    assert [r["created"] for r in ok.json()["results"]] == [True, False]
+    other = {"op": "create", "entity": "experiment", "id": str(uuid.uuid4()), "body": {"name": "b"}}
+    clash = {**other, "body": {"name": "c"}}
+    conflict = client.post(f"{API}/batch", json={"operations": [other, clash]})
+    assert conflict.status_code == 409
+    assert conflict.json()["errors"][0]["pointer"] == "/operations/1/body/id"
+    assert count(client, "experiments") == 1
+
+
+def test_a_reference_to_an_entity_created_later_in_the_batch_is_refused(client: TestClient) -> None:
+    ops, _ = whole_run()
+    ops[3], ops[6] = ops[6], ops[3]  # the execution now comes before its input dataset
+    problem = client.post(f"{API}/batch", json={"operations": ops}).json()
+    assert problem["status"] == 422
+    assert problem["errors"][0]["pointer"] == "/operations/3/body/inputArtifacts/0"
+
+
+def test_a_cycle_through_artifacts_already_read_is_still_refused(client: TestClient) -> None:
+    ops, named = whole_run()
+    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    # The model is read by nobody yet; make a step read it and write back the dataset the
+    # training step read: model -> step -> dataset -> train -> model.
+    step = {
+        "op": "create",
+        "entity": "execution",
+        "body": {
+            "run": named["run"],
+            "executable": ops[2]["id"],
+            "name": "loop",
+            "kind": "x",
+            "inputArtifacts": [named["model"]],
+            "outputArtifacts": [named["data"]],
+        },
+    }
+    response = client.post(f"{API}/batch", json={"operations": [step]})
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/cycle")
+    assert response.json()["errors"][0]["pointer"] == "/operations/0/body/inputArtifacts"
+    assert count(client, "executions") == 1
