@@ -327,6 +327,20 @@ def ingest(target: Target, runs: list[list[dict]], clients: int) -> dict[str, fl
     return rate(entities, time.perf_counter() - start, times)
 
 
+def _ids(node: dict[str, Any]) -> list[str]:
+    """A lineage node's artifact ids: equal artifacts merged into it are listed in ``artifacts``."""
+    return node.get("artifacts") or [node["id"]]
+
+
+def _reached(lineage: dict[str, Any], expected: str) -> dict[str, Any]:
+    """How far an upstream answer of the lineage endpoint went, and whether it reached the
+    artifact ``expected`` at its far end."""
+    artifacts = [n for n in lineage["nodes"] if n["type"] == "artifact" and "depth" in n]
+    hops = max(n["depth"] for n in artifacts)
+    far = {i for n in artifacts if n["depth"] == hops for i in _ids(n)}
+    return {"hops": hops, "reaches": expected if expected in far else sorted(far)[0], "expected": expected}
+
+
 def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
     """Every operation of the comparison against one modeltrail target."""
     out: dict[str, Any] = {"notes": {}, "checks": {}}
@@ -396,11 +410,18 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
                     "reaches": str(result[-1][2]) if result else None,
                     "expected": w.chain[-1 - hops],
                 }
+            else:
+                out["checks"][f"up_{hops}"] = _reached(result, w.chain[-1 - hops])
         out["impact"] = timed(lambda: target.impact(w.popular_dataset), max(5, samples // 5))
         impact = target.impact(w.popular_dataset)
         if isinstance(impact, list):
             out["checks"]["impact"] = {
                 "artifacts": len({r[2] for r in impact}),
+                "runs_reading": w.popular_runs,
+            }
+        else:
+            out["checks"]["impact"] = {
+                "artifacts": len({i for a in impact["artifacts"] for i in _ids(a["artifact"])}),
                 "runs_reading": w.popular_runs,
             }
         out["dag"] = timed(lambda: target.dag(w.dag_run), samples)
@@ -411,15 +432,27 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
                 "expected": w.scale.steps,
                 "edges": sum(len(e["inputArtifacts"]) + len(e["outputArtifacts"]) for e in dag),
             }
+        else:
+            out["checks"]["dag"] = {
+                "executions": sum(n["type"] == "execution" for n in dag["nodes"]),
+                "expected": w.scale.steps,
+                "edges": sum(e["type"] in ("input", "output") for e in dag["edges"]),
+            }
         out["trace"] = timed(lambda: target.trace(w.trace_experiment), max(5, samples // 5))
-        out["checks"]["trace"] = {
-            **target.trace(w.trace_experiment),
-            "expected_executions": w.scale.runs * w.scale.steps,
-        }
+        trace = target.trace(w.trace_experiment)
+        if "runs" in trace:  # the trace endpoint's answer
+            steps = [e for r in trace["runs"] for e in r["executions"]]
+            trace = {
+                "executions": len(steps),
+                "artifacts": len(trace["artifacts"]),
+                "edges": sum(len(e["inputs"]) + len(e["outputs"]) for e in steps),
+            }
+        out["checks"]["trace"] = {**trace, "expected_executions": w.scale.runs * w.scale.steps}
         out["diff"] = timed(lambda: target.diff(*w.diff_pair), samples)
         differences = target.diff(*w.diff_pair)
-        if isinstance(differences, list):
-            out["checks"]["diff"] = {"differences": len(differences)}
+        if isinstance(differences, dict):  # the diff endpoint's answer
+            differences = differences["differences"]
+        out["checks"]["diff"] = {"differences": len(differences)}
     out["rss_query"] = rss_query.mib
     if target.sql_note:
         for op in ("up_20", "up_100", "impact", "trace", "diff"):
