@@ -338,7 +338,11 @@ def _reached(lineage: dict[str, Any], expected: str) -> dict[str, Any]:
     artifacts = [n for n in lineage["nodes"] if n["type"] == "artifact" and "depth" in n]
     hops = max(n["depth"] for n in artifacts)
     far = {i for n in artifacts if n["depth"] == hops for i in _ids(n)}
-    return {"hops": hops, "reaches": expected if expected in far else sorted(far)[0], "expected": expected}
+    return {
+        "hops": hops,
+        "reaches": expected if expected in far else sorted(far)[0],
+        "expected": expected,
+    }
 
 
 def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:

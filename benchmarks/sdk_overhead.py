@@ -39,8 +39,10 @@ def main() -> None:
                     previous = step.output(mt.dataset(f"s3://bucket/part-{i}.csv"))
                     step.log_metric("rows", i, of=previous)
             elapsed = time.perf_counter() - started
-        print(f"tracked step (input, output, metric): {elapsed / args.steps * 1000:.1f} ms "
-              f"({args.steps} steps, {'server' if args.url else 'embedded SQLite'})")
+        print(
+            f"tracked step (input, output, metric): {elapsed / args.steps * 1000:.1f} ms "
+            f"({args.steps} steps, {'server' if args.url else 'embedded SQLite'})"
+        )
         trail.close()
 
         data = Path(tmp) / "big.bin"
@@ -53,8 +55,10 @@ def main() -> None:
         started = time.perf_counter()
         files.hash_file(data, progress=False)
         warm = time.perf_counter() - started
-        print(f"file hash: {args.megabytes / cold:.0f} MB/s streamed ({args.megabytes} MB), "
-              f"{warm * 1000:.1f} ms from the cache")
+        print(
+            f"file hash: {args.megabytes / cold:.0f} MB/s streamed ({args.megabytes} MB), "
+            f"{warm * 1000:.1f} ms from the cache"
+        )
 
 
 if __name__ == "__main__":

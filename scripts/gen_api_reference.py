@@ -1,12 +1,11 @@
 """Write docs/reference/api.md from the server's OpenAPI document.
 
-    python scripts/gen_api_reference.py          # rewrite the page
-    python scripts/gen_api_reference.py --check  # exit 1 if the page is stale
+python scripts/gen_api_reference.py          # rewrite the page
+python scripts/gen_api_reference.py --check  # exit 1 if the page is stale
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -57,14 +56,24 @@ def render(spec: dict[str, Any]) -> str:
     for tag in sorted(by_tag):
         lines += [f"## {tag}", ""]
         for method, path, op in by_tag[tag]:
-            lines += [f"### `{method} {path}`", "", f"`{op.get('operationId')}` — {op.get('summary', '')}", ""]
+            lines += [
+                f"### `{method} {path}`",
+                "",
+                f"`{op.get('operationId')}` — {op.get('summary', '')}",
+                "",
+            ]
             if op.get("description"):
                 lines += [op["description"].strip(), ""]
             params = op.get("parameters", [])
             if params:
-                lines += ["| parameter | in | type | required | description |", "|---|---|---|---|---|"]
+                lines += [
+                    "| parameter | in | type | required | description |",
+                    "|---|---|---|---|---|",
+                ]
                 for p in params:
-                    desc = (p.get("description") or p.get("schema", {}).get("description") or "").replace("\n", " ")
+                    desc = (
+                        p.get("description") or p.get("schema", {}).get("description") or ""
+                    ).replace("\n", " ")
                     lines.append(
                         f"| `{p['name']}` | {p['in']} | {_schema_name(p.get('schema', {}))} | "
                         f"{'yes' if p.get('required') else 'no'} | {desc} |"
@@ -75,9 +84,13 @@ def render(spec: dict[str, Any]) -> str:
                 lines += [f"Request body ({media}): {_schema_name(content.get('schema', {}))}", ""]
             responses = op.get("responses", {})
             if responses:
-                lines.append("Responses: " + ", ".join(
-                    f"{code} {r.get('description', '')}".strip() for code, r in responses.items()
-                ))
+                lines.append(
+                    "Responses: "
+                    + ", ".join(
+                        f"{code} {r.get('description', '')}".strip()
+                        for code, r in responses.items()
+                    )
+                )
                 lines.append("")
     lines += ["## Schemas", ""]
     for name, schema in sorted(spec.get("components", {}).get("schemas", {}).items()):
@@ -89,7 +102,9 @@ def render(spec: dict[str, Any]) -> str:
         if props:
             lines += ["| field | type | required |", "|---|---|---|"]
             for field, sub in props.items():
-                lines.append(f"| `{field}` | {_schema_name(sub)} | {'yes' if field in required else 'no'} |")
+                lines.append(
+                    f"| `{field}` | {_schema_name(sub)} | {'yes' if field in required else 'no'} |"
+                )
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

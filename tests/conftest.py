@@ -28,7 +28,9 @@ from modeltrail.store.tables import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-POSTGRES_ADMIN = os.environ.get("MODELTRAIL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN = os.environ.get(
+    "MODELTRAIL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(scope="session")
@@ -105,9 +107,23 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = cwd / f"server-{self.port}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "modeltrail", "server", "--port", str(self.port),
-             "--database-url", database_url, "--log-level", "warning", *args],
-            cwd=cwd, env=cli_env(), stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "modeltrail",
+                "server",
+                "--port",
+                str(self.port),
+                "--database-url",
+                database_url,
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            cwd=cwd,
+            env=cli_env(),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         self.wait_ready()
 
@@ -140,11 +156,21 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc.stop()
 
 
-def run_cli(*args: str, cwd: Path | None = None, url: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, url: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the ``modeltrail`` command as a user would, in a subprocess."""
     env = cli_env(COLUMNS="200", NO_COLOR="1", **({"MODELTRAIL_URL": url} if url else {}))
-    result = subprocess.run([sys.executable, "-m", "modeltrail", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "modeltrail", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"modeltrail {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"modeltrail {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
     return result

@@ -1,12 +1,12 @@
 """modeltrail: metadata and lineage of the whole life of machine-learning models.
 
-    import modeltrail as mt
-    trail = mt.connect()                      # MODELTRAIL_URL, else ./modeltrail.db in-process
-    with trail.run(experiment="handwriting", pipeline="digits") as run:
-        with run.step("train", kind="train", config={"learning-rate": 0.01}) as step:
-            data = step.input(mt.dataset("data/digits.npz"))
-            model = step.output(mt.model(clf, uri="models/digits.joblib"))
-            step.log_metric("accuracy", 0.97, of=model)
+import modeltrail as mt
+trail = mt.connect()                      # MODELTRAIL_URL, else ./modeltrail.db in-process
+with trail.run(experiment="handwriting", pipeline="digits") as run:
+    with run.step("train", kind="train", config={"learning-rate": 0.01}) as step:
+        data = step.input(mt.dataset("data/digits.npz"))
+        model = step.output(mt.model(clf, uri="models/digits.joblib"))
+        step.log_metric("accuracy", 0.97, of=model)
 """
 
 __version__ = "0.1.0"
@@ -27,6 +27,17 @@ from modeltrail.sdk import (  # noqa: E402
 )
 
 __all__ = [
-    "Artifact", "Run", "Step", "Trail", "Trigger", "__version__", "artifact", "connect",
-    "current_run", "dataset", "errors", "metrics", "model",
+    "Artifact",
+    "Run",
+    "Step",
+    "Trail",
+    "Trigger",
+    "__version__",
+    "artifact",
+    "connect",
+    "current_run",
+    "dataset",
+    "errors",
+    "metrics",
+    "model",
 ]

@@ -50,12 +50,29 @@ class ServerUnreachable(ModeltrailError):
 _BY_SLUG: dict[str, type[ModeltrailError]] = {
     cls.type_slug: cls
     for cls in (
-        NotFound, Conflict, PreconditionFailed, InvalidInput, InvalidKindAttributes,
-        IncompatibleKind, UnknownKind, CycleDetected, Unavailable, Unauthorized, Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        InvalidInput,
+        InvalidKindAttributes,
+        IncompatibleKind,
+        UnknownKind,
+        CycleDetected,
+        Unavailable,
+        Unauthorized,
+        Forbidden,
     )
 }
-_BY_STATUS = {404: NotFound, 409: Conflict, 412: PreconditionFailed, 422: InvalidInput, 400: InvalidInput,
-              503: Unavailable, 401: Unauthorized, 403: Forbidden}
+_BY_STATUS = {
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+    422: InvalidInput,
+    400: InvalidInput,
+    503: Unavailable,
+    401: Unauthorized,
+    403: Forbidden,
+}
 
 
 def from_problem(status: int, body: Any) -> ModeltrailError:
@@ -64,14 +81,33 @@ def from_problem(status: int, body: Any) -> ModeltrailError:
         body = {"detail": str(body)}
     slug = str(body.get("type", "")).rsplit("/", 1)[-1]
     cls = _BY_SLUG.get(slug) or _BY_STATUS.get(status, ModeltrailError)
-    extra = {k: v for k, v in body.items() if k not in {"type", "title", "status", "detail", "errors", "instance"}}
-    exc = cls(str(body.get("detail") or body.get("title") or f"HTTP {status}"), errors=body.get("errors"), **extra)
+    extra = {
+        k: v
+        for k, v in body.items()
+        if k not in {"type", "title", "status", "detail", "errors", "instance"}
+    }
+    exc = cls(
+        str(body.get("detail") or body.get("title") or f"HTTP {status}"),
+        errors=body.get("errors"),
+        **extra,
+    )
     exc.status = status
     return exc
 
 
 __all__ = [
-    "Conflict", "CycleDetected", "Forbidden", "IncompatibleKind", "InvalidInput", "InvalidKindAttributes",
-    "ModeltrailError", "NotFound", "PreconditionFailed", "ServerUnreachable", "Unauthorized", "Unavailable",
-    "UnknownKind", "from_problem",
+    "Conflict",
+    "CycleDetected",
+    "Forbidden",
+    "IncompatibleKind",
+    "InvalidInput",
+    "InvalidKindAttributes",
+    "ModeltrailError",
+    "NotFound",
+    "PreconditionFailed",
+    "ServerUnreachable",
+    "Unauthorized",
+    "Unavailable",
+    "UnknownKind",
+    "from_problem",
 ]

@@ -93,9 +93,7 @@ def test_function_source_hash_and_qualified_name() -> None:
     )
     assert (
         info.annotations["sha256"]
-        == hashlib.sha256(
-            b"    def train(x: int) -> int:\n        return x + 1\n"
-        ).hexdigest()
+        == hashlib.sha256(b"    def train(x: int) -> int:\n        return x + 1\n").hexdigest()
     )
     assert info.annotations["path"] == __file__
     assert "pytest" in executable.command_line() or "py" in executable.command_line()

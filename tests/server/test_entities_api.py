@@ -25,7 +25,8 @@ def make_artifact(client: TestClient, **body) -> dict:
 
 def test_create_read_round_trip_in_camel_case(client: TestClient) -> None:
     created = client.post(
-        f"{API}/experiments", json={"name": "handwriting", "version": "v1", "annotations": {"team": "ml"}}
+        f"{API}/experiments",
+        json={"name": "handwriting", "version": "v1", "annotations": {"team": "ml"}},
     )
     assert created.status_code == 201
     body = created.json()
@@ -36,7 +37,9 @@ def test_create_read_round_trip_in_camel_case(client: TestClient) -> None:
     assert read == body
 
 
-def test_retried_create_with_same_id_is_idempotent_and_different_content_conflicts(client: TestClient) -> None:
+def test_retried_create_with_same_id_is_idempotent_and_different_content_conflicts(
+    client: TestClient,
+) -> None:
     eid = str(uuid.uuid4())
     first = client.post(f"{API}/experiments", json={"id": eid, "name": "a"})
     again = client.post(f"{API}/experiments", json={"id": eid, "name": "a"})
@@ -49,15 +52,21 @@ def test_retried_create_with_same_id_is_idempotent_and_different_content_conflic
 
 def test_patch_with_stale_if_match_is_refused(client: TestClient) -> None:
     exp = client.post(f"{API}/experiments", json={"name": "a"}).json()
-    ok = client.patch(f"{API}/experiments/{exp['id']}", json={"name": "b"}, headers={"If-Match": '"1"'})
+    ok = client.patch(
+        f"{API}/experiments/{exp['id']}", json={"name": "b"}, headers={"If-Match": '"1"'}
+    )
     assert ok.status_code == 200 and ok.headers["ETag"] == '"2"'
-    stale = client.patch(f"{API}/experiments/{exp['id']}", json={"name": "c"}, headers={"If-Match": '"1"'})
+    stale = client.patch(
+        f"{API}/experiments/{exp['id']}", json={"name": "c"}, headers={"If-Match": '"1"'}
+    )
     assert stale.status_code == 412
     assert client.get(f"{API}/experiments/{exp['id']}").json()["name"] == "b"
 
 
 def test_unknown_field_and_wrong_types_name_every_field(client: TestClient) -> None:
-    response = client.post(f"{API}/runs", json={"name": "", "experiment": "not-a-uuid", "status": "DONE", "x": 1})
+    response = client.post(
+        f"{API}/runs", json={"name": "", "experiment": "not-a-uuid", "status": "DONE", "x": 1}
+    )
     assert response.status_code == 422
     pointers = {e["pointer"] for e in response.json()["errors"]}
     assert pointers == {"/name", "/experiment", "/status", "/x"}
@@ -69,8 +78,13 @@ def test_dangling_references_are_refused_and_nothing_is_written(client: TestClie
     missing = str(uuid.uuid4())
     response = client.post(
         f"{API}/executions",
-        json={"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train",
-              "inputArtifacts": [missing]},
+        json={
+            "run": run["id"],
+            "executable": exe["id"],
+            "name": "train",
+            "kind": "train",
+            "inputArtifacts": [missing],
+        },
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/inputArtifacts/0"
@@ -80,12 +94,19 @@ def test_dangling_references_are_refused_and_nothing_is_written(client: TestClie
 def test_kind_attributes_are_validated_with_a_pointer_per_failure(client: TestClient) -> None:
     response = client.post(
         f"{API}/artifacts",
-        json={"name": "cnn", "kind": "model", "attributes": {"framework": "tf", "hyperParameters": [1]}},
+        json={
+            "name": "cnn",
+            "kind": "model",
+            "attributes": {"framework": "tf", "hyperParameters": [1]},
+        },
     )
     assert response.status_code == 422
     body = response.json()
     assert body["type"].endswith("/invalid-kind-attributes")
-    assert {e["pointer"] for e in body["errors"]} == {"/attributes/framework", "/attributes/hyperParameters"}
+    assert {e["pointer"] for e in body["errors"]} == {
+        "/attributes/framework",
+        "/attributes/hyperParameters",
+    }
 
 
 def test_unknown_kind_is_registered_open(client: TestClient) -> None:
@@ -95,25 +116,50 @@ def test_unknown_kind_is_registered_open(client: TestClient) -> None:
     assert kind["open"] is True
 
 
-def test_kind_evolution_accepts_optional_additions_and_refuses_breaking_changes(client: TestClient) -> None:
-    v1 = {"name": "validation", "schema": {"type": "object", "properties": {"result": {"enum": ["valid", "failed"]}},
-                                           "required": ["result"]}}
+def test_kind_evolution_accepts_optional_additions_and_refuses_breaking_changes(
+    client: TestClient,
+) -> None:
+    v1 = {
+        "name": "validation",
+        "schema": {
+            "type": "object",
+            "properties": {"result": {"enum": ["valid", "failed"]}},
+            "required": ["result"],
+        },
+    }
     assert client.post(f"{API}/kinds", json=v1).status_code == 201
     assert client.post(f"{API}/kinds", json=v1).status_code == 200  # same schema: no new version
-    v2 = {"name": "validation", "schema": {"type": "object", "properties": {
-        "result": {"enum": ["valid", "failed"]}, "history": {"type": "array", "items": {"type": "number"}}},
-        "required": ["result"]}}
+    v2 = {
+        "name": "validation",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "result": {"enum": ["valid", "failed"]},
+                "history": {"type": "array", "items": {"type": "number"}},
+            },
+            "required": ["result"],
+        },
+    }
     assert client.post(f"{API}/kinds", json=v2).json()["version"] == 2
-    breaking = {"name": "validation", "schema": {"type": "object", "properties": {
-        "result": {"enum": ["valid"]}}, "required": ["result", "history"]}}
+    breaking = {
+        "name": "validation",
+        "schema": {
+            "type": "object",
+            "properties": {"result": {"enum": ["valid"]}},
+            "required": ["result", "history"],
+        },
+    }
     refused = client.post(f"{API}/kinds", json=breaking)
     assert refused.status_code == 422
     assert "register it under a new name" in refused.json()["detail"]
     bad = client.post(
-        f"{API}/artifacts", json={"name": "v", "kind": "validation", "attributes": {"result": "maybe"}}
+        f"{API}/artifacts",
+        json={"name": "v", "kind": "validation", "attributes": {"result": "maybe"}},
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/attributes/result"
-    good = make_artifact(client, name="v", kind="validation", attributes={"result": "failed", "history": [0.9]})
+    good = make_artifact(
+        client, name="v", kind="validation", attributes={"result": "failed", "history": [0.9]}
+    )
     assert good["kindVersion"] == 2
 
 
@@ -132,10 +178,21 @@ def test_kind_evolution_accepts_optional_additions_and_refuses_breaking_changes(
     ],
 )
 def test_filters(client: TestClient, flt: str, expected: set[str]) -> None:
-    make_artifact(client, name="a", kind="model", uri="s3://bucket/a",
-                  attributes={"hyperParameters": {"learning-rate": "0.001"}})
-    make_artifact(client, name="b", kind="model", uri="s3://bucket/b", annotations={"owner": "alice"},
-                  attributes={"hyperParameters": {"learning-rate": 0.01}})
+    make_artifact(
+        client,
+        name="a",
+        kind="model",
+        uri="s3://bucket/a",
+        attributes={"hyperParameters": {"learning-rate": "0.001"}},
+    )
+    make_artifact(
+        client,
+        name="b",
+        kind="model",
+        uri="s3://bucket/b",
+        annotations={"owner": "alice"},
+        attributes={"hyperParameters": {"learning-rate": 0.01}},
+    )
     make_artifact(client, name="c", kind="dataset", uri="file:///c")
     page = client.get(f"{API}/artifacts", params={"filter": flt})
     assert page.status_code == 200, page.text
@@ -144,23 +201,37 @@ def test_filters(client: TestClient, flt: str, expected: set[str]) -> None:
 
 def test_cursor_pagination_visits_every_item_once_in_order(client: TestClient) -> None:
     for i in range(25):
-        make_artifact(client, name=f"d{i:02d}", attributes={"type": "Blob"}, annotations={"n": str(i % 4)})
+        make_artifact(
+            client, name=f"d{i:02d}", attributes={"type": "Blob"}, annotations={"n": str(i % 4)}
+        )
     for sort in ("name", "-name", "annotations.n", "-createTime"):
         seen, cursor = [], None
         while True:
-            page = client.get(f"{API}/artifacts", params={"sort": sort, "limit": 7, **({"cursor": cursor} if cursor else {})}).json()
+            page = client.get(
+                f"{API}/artifacts",
+                params={"sort": sort, "limit": 7, **({"cursor": cursor} if cursor else {})},
+            ).json()
             seen += [a["name"] for a in page["items"]]
             cursor = page["nextCursor"]
             if not cursor:
                 break
         assert sorted(seen) == [f"d{i:02d}" for i in range(25)], sort
-    names = [a["name"] for a in client.get(f"{API}/artifacts", params={"sort": "-name", "limit": 3}).json()["items"]]
+    names = [
+        a["name"]
+        for a in client.get(f"{API}/artifacts", params={"sort": "-name", "limit": 3}).json()[
+            "items"
+        ]
+    ]
     assert names == ["d24", "d23", "d22"]
 
 
 def test_bad_filter_is_a_precise_problem(client: TestClient) -> None:
-    for flt, needle in (("name", "FIELD:OP:VALUE"), ("name:like:x", "unknown operator"),
-                        ("nosuch:eq:1", "unknown field"), ("createTime:gt:yesterday", "not a valid")):
+    for flt, needle in (
+        ("name", "FIELD:OP:VALUE"),
+        ("name:like:x", "unknown operator"),
+        ("nosuch:eq:1", "unknown field"),
+        ("createTime:gt:yesterday", "not a valid"),
+    ):
         response = client.get(f"{API}/runs", params={"filter": flt})
         assert response.status_code == 422, flt
         assert needle in response.json()["detail"], response.json()
@@ -172,8 +243,13 @@ def test_delete_refuses_while_lineage_depends_and_lists_referrers(client: TestCl
     data = make_artifact(client)
     execution = client.post(
         f"{API}/executions",
-        json={"run": run["id"], "executable": exe["id"], "name": "prepare", "kind": "transformation",
-              "inputArtifacts": [data["id"]]},
+        json={
+            "run": run["id"],
+            "executable": exe["id"],
+            "name": "prepare",
+            "kind": "transformation",
+            "inputArtifacts": [data["id"]],
+        },
     ).json()
     refused = client.delete(f"{API}/artifacts/{data['id']}")
     assert refused.status_code == 409
@@ -200,12 +276,19 @@ def test_execution_fingerprint_is_equal_for_same_work(client: TestClient) -> Non
     data1 = make_artifact(client, uri="s3://mnist")
     data2 = make_artifact(client, uri="s3://mnist")  # equal content, another id
     assert data1["fingerprint"] == data2["fingerprint"]
-    base = {"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train",
-            "configuration": {"lr": 0.1}}
+    base = {
+        "run": run["id"],
+        "executable": exe["id"],
+        "name": "train",
+        "kind": "train",
+        "configuration": {"lr": 0.1},
+    }
     e1 = client.post(f"{API}/executions", json={**base, "inputArtifacts": [data1["id"]]}).json()
     e2 = client.post(f"{API}/executions", json={**base, "inputArtifacts": [data2["id"]]}).json()
-    e3 = client.post(f"{API}/executions", json={**base, "configuration": {"lr": 0.2},
-                                                "inputArtifacts": [data1["id"]]}).json()
+    e3 = client.post(
+        f"{API}/executions",
+        json={**base, "configuration": {"lr": 0.2}, "inputArtifacts": [data1["id"]]},
+    ).json()
     assert e1["fingerprint"] == e2["fingerprint"] != e3["fingerprint"]
 
 

@@ -32,7 +32,9 @@ def _add_group(plural: str) -> None:
 
     @group.command("list")
     def list_(
-        filter: Annotated[list[str], typer.Option("--filter", "-f", help="FIELD:OP:VALUE, repeatable")] = [],  # noqa: B006
+        filter: Annotated[
+            list[str], typer.Option("--filter", "-f", help="FIELD:OP:VALUE, repeatable")
+        ] = [],  # noqa: B006
         sort: Annotated[str | None, typer.Option(help="field, '-' in front for descending")] = None,
         limit: Annotated[int, typer.Option(help="at most this many")] = 50,
         url: UrlOption = None,
@@ -40,7 +42,9 @@ def _add_group(plural: str) -> None:
     ) -> None:
         """List, filtered and sorted (see docs/api.md for the filter language)."""
         with connect(url) as conn:
-            page = conn.get(f"/api/v1/{plural}", filter=filter, sort=sort, limit=min(limit, 1000), count=True)
+            page = conn.get(
+                f"/api/v1/{plural}", filter=filter, sort=sort, limit=min(limit, 1000), count=True
+            )
         if as_json:
             print_json(page)
             return
@@ -49,12 +53,17 @@ def _add_group(plural: str) -> None:
             table.add_row(*(_cell(item.get(c)) for c in COLUMNS[plural]))
         console.print(table)
         if page.get("nextCursor"):
-            console.print(f"[yellow]{page['total'] - len(page['items'])} more match; raise --limit or "
-                          "narrow --filter[/yellow]")
+            console.print(
+                f"[yellow]{page['total'] - len(page['items'])} more match; raise --limit or "
+                "narrow --filter[/yellow]"
+            )
 
     @group.command("show")
-    def show(ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None,
-             as_json: JsonOption = False) -> None:
+    def show(
+        ref: Annotated[str, typer.Argument(help="id or name")],
+        url: UrlOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
         """Show one, every field."""
         with connect(url) as conn:
             item = conn.get(f"/api/v1/{plural}/{resolve(conn, plural, ref)}")
@@ -63,11 +72,15 @@ def _add_group(plural: str) -> None:
             return
         table = Table("field", "value", show_header=False, title=f"{plural[:-1]} {item['name']}")
         for key, value in item.items():
-            table.add_row(key, str(value) if not isinstance(value, dict | list) else _compact(value))
+            table.add_row(
+                key, str(value) if not isinstance(value, dict | list) else _compact(value)
+            )
         console.print(table)
 
     @group.command("delete")
-    def delete(ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None) -> None:
+    def delete(
+        ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None
+    ) -> None:
         """Delete one (refused while lineage depends on it)."""
         with connect(url) as conn:
             entity_id = resolve(conn, plural, ref)

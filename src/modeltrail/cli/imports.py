@@ -31,7 +31,8 @@ def import_(
     tracking_uri: Annotated[
         str | None,
         typer.Option(
-            help="mlflow: the tracking server, e.g. http://mlflow:5000.", envvar="MLFLOW_TRACKING_URI"
+            help="mlflow: the tracking server, e.g. http://mlflow:5000.",
+            envvar="MLFLOW_TRACKING_URI",
         ),
     ] = None,
     experiment: Annotated[
@@ -39,7 +40,9 @@ def import_(
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="mlflow: bearer token for the tracking server.", envvar="MLFLOW_TRACKING_TOKEN"),
+        typer.Option(
+            help="mlflow: bearer token for the tracking server.", envvar="MLFLOW_TRACKING_TOKEN"
+        ),
     ] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,

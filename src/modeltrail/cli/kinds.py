@@ -25,8 +25,10 @@ app.add_typer(kinds, name="kinds")
 
 @kinds.command("register")
 def register(
-    file: Annotated[Path, typer.Argument(help="JSON file: {name, description, schema}", exists=True,
-                                         dir_okay=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(help="JSON file: {name, description, schema}", exists=True, dir_okay=False),
+    ],
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -55,7 +57,9 @@ def list_(url: UrlOption = None, as_json: JsonOption = False) -> None:
     table = Table("name", "version", "open", "attributes", "description", title="kinds")
     for k in items:
         attrs = ", ".join(k["schema"].get("properties", {}))
-        table.add_row(k["name"], str(k["version"]), "yes" if k["open"] else "", attrs, k["description"])
+        table.add_row(
+            k["name"], str(k["version"]), "yes" if k["open"] else "", attrs, k["description"]
+        )
     console.print(table)
 
 

@@ -35,21 +35,38 @@ def server(
         bool, typer.Option("--strict-kinds", help="Refuse artifacts of kinds nobody registered.")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
-    plugin: Annotated[list[str], typer.Option(
-        "--plugin", help="Switch a plugin on by name (repeatable; also MODELTRAIL_PLUGINS).")] = [],  # noqa: B006
-    plugin_config: Annotated[str | None, typer.Option(
-        "--plugin-config", envvar="MODELTRAIL_PLUGIN_CONFIG",
-        help="JSON or YAML file: {plugins: {NAME: {enabled: true, KEY: VALUE}}}.")] = None,
+    plugin: Annotated[
+        list[str],
+        typer.Option(
+            "--plugin", help="Switch a plugin on by name (repeatable; also MODELTRAIL_PLUGINS)."
+        ),
+    ] = [],  # noqa: B006
+    plugin_config: Annotated[
+        str | None,
+        typer.Option(
+            "--plugin-config",
+            envvar="MODELTRAIL_PLUGIN_CONFIG",
+            help="JSON or YAML file: {plugins: {NAME: {enabled: true, KEY: VALUE}}}.",
+        ),
+    ] = None,
     log_format: Annotated[str, typer.Option(help="json (one object a line) or text")] = "json",
     auth: Annotated[
         bool | None,
-        typer.Option("--auth/--no-auth", help="Require API tokens. Default: on unless listening "
-                     "on loopback with no admin token configured.", show_default=False),
+        typer.Option(
+            "--auth/--no-auth",
+            help="Require API tokens. Default: on unless listening "
+            "on loopback with no admin token configured.",
+            show_default=False,
+        ),
     ] = None,
     admin_token: Annotated[
         str | None,
-        typer.Option("--admin-token", envvar="MODELTRAIL_ADMIN_TOKEN", show_default=False,
-                     help="A token with the admin role (required when access control is on)."),
+        typer.Option(
+            "--admin-token",
+            envvar="MODELTRAIL_ADMIN_TOKEN",
+            show_default=False,
+            help="A token with the admin role (required when access control is on).",
+        ),
     ] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
@@ -79,7 +96,9 @@ def server(
     console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
     try:
         app = create_app(metadata, auth_settings=auth_settings)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, log_config=None)
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
+        )
     finally:
         metadata.close()
 
@@ -89,8 +108,10 @@ app.add_typer(db, name="db")
 
 
 @db.command("upgrade")
-def db_upgrade(database_url: DatabaseUrl = DEFAULT_URL,
-               revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+def db_upgrade(
+    database_url: DatabaseUrl = DEFAULT_URL,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
     """Migrate the database schema to this version of modeltrail."""
     database = Database(database_url)
     before = current_revision(database.engine)
@@ -102,5 +123,7 @@ def db_upgrade(database_url: DatabaseUrl = DEFAULT_URL,
 def db_current(database_url: DatabaseUrl = DEFAULT_URL) -> None:
     """Print the schema revision of the database and the one this code needs."""
     database = Database(database_url)
-    console.print(f"database: {current_revision(database.engine) or 'empty'}; "
-                  f"code: {head_revision(database.engine)}")
+    console.print(
+        f"database: {current_revision(database.engine) or 'empty'}; "
+        f"code: {head_revision(database.engine)}"
+    )

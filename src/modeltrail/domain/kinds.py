@@ -60,7 +60,9 @@ def validate_attributes(kind: str, version: int, schema: dict[str, Any], attribu
 def reference_properties(schema: dict[str, Any]) -> list[str]:
     """Names of the top-level properties that hold references to other artifacts."""
     props = schema.get("properties", {})
-    return [name for name, sub in props.items() if isinstance(sub, dict) and sub.get(REFERENCE_KEYWORD)]
+    return [
+        name for name, sub in props.items() if isinstance(sub, dict) and sub.get(REFERENCE_KEYWORD)
+    ]
 
 
 _ANNOTATION_KEYWORDS = {"title", "description", "examples", "default", "$comment", "deprecated"}
@@ -147,7 +149,10 @@ def _kind(name: str, description: str, properties: dict[str, Any]) -> dict[str, 
 
 def builtin_kinds() -> list[dict[str, Any]]:
     """The four kinds of thesis Tables 6.8-6.11, as plain registrations."""
-    string_map = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+    string_map = {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    }
     return [
         _kind(
             "dataset",
@@ -174,7 +179,10 @@ def builtin_kinds() -> list[dict[str, Any]]:
             "A metric of another artifact (thesis Table 6.10).",
             {
                 "reference": {"type": "string", "format": "uuid", REFERENCE_KEYWORD: True},
-                "schema": {"type": "string", "description": "how to read value: number, vector, ..."},
+                "schema": {
+                    "type": "string",
+                    "description": "how to read value: number, vector, ...",
+                },
                 "value": {"type": ["string", "number", "boolean", "array", "object", "null"]},
             },
         ),

@@ -61,7 +61,10 @@ Uri = Annotated[str, Field(max_length=limits.MAX_URI)]
 Text = Annotated[str, Field(max_length=limits.MAX_TEXT)]
 ShortText = Annotated[str, Field(max_length=limits.MAX_NAME)]
 StringMap = Annotated[
-    dict[Annotated[str, Field(max_length=limits.MAX_NAME)], Annotated[str, Field(max_length=limits.MAX_TEXT)]],
+    dict[
+        Annotated[str, Field(max_length=limits.MAX_NAME)],
+        Annotated[str, Field(max_length=limits.MAX_TEXT)],
+    ],
     AfterValidator(_check_annotations),
 ]
 # Configuration values are kept as the client sent them (thesis: Map<String, String>, but
@@ -320,7 +323,9 @@ class ArtifactCreate(WriteSchema):
     id: uuid.UUID | None = None
     name: Name
     version: Version = "1"
-    kind: Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")]
+    kind: Annotated[
+        str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")
+    ]
     create_time: datetime | None = None
     description: Text | None = None
     uri: Uri | None = None
@@ -357,7 +362,9 @@ class Artifact(Schema):
 
 
 class KindCreate(WriteSchema):
-    name: Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")]
+    name: Annotated[
+        str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")
+    ]
     description: Text = ""
     # JSON Schema (draft 2020-12) for the kind's attributes.
     schema_: Document = Field(default_factory=lambda: {"type": "object"}, alias="schema")

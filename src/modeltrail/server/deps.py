@@ -29,14 +29,23 @@ def list_options(
         ),
     ] = [],  # noqa: B006 - FastAPI copies defaults
     sort: Annotated[
-        str | None, Query(description="field to sort on, '-' in front for descending", max_length=1000)
+        str | None,
+        Query(description="field to sort on, '-' in front for descending", max_length=1000),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(description="nextCursor of the previous page", max_length=4096)] = None,
-    count: Annotated[bool, Query(description="also count every match (slower on large stores)")] = False,
+    cursor: Annotated[
+        str | None, Query(description="nextCursor of the previous page", max_length=4096)
+    ] = None,
+    count: Annotated[
+        bool, Query(description="also count every match (slower on large stores)")
+    ] = False,
 ) -> ListOptions:
     return ListOptions(
-        filters=tuple(parse_filters(filter)), sort=parse_sort(sort), limit=limit, cursor=cursor, count=count
+        filters=tuple(parse_filters(filter)),
+        sort=parse_sort(sort),
+        limit=limit,
+        cursor=cursor,
+        count=count,
     )
 
 

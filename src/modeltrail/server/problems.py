@@ -57,16 +57,30 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
         for op in methods.values():
             responses = op.setdefault("responses", {})
             if "422" in responses or op.get("parameters") or op.get("requestBody"):
-                responses["422"] = {"description": "Invalid input: the failing fields are in `errors`",
-                                    "content": {MEDIA_TYPE: {"schema": ref}}}
-            responses.setdefault("default", {"description": "Any other error, as a problem",
-                                             "content": {MEDIA_TYPE: {"schema": ref}}})
+                responses["422"] = {
+                    "description": "Invalid input: the failing fields are in `errors`",
+                    "content": {MEDIA_TYPE: {"schema": ref}},
+                }
+            responses.setdefault(
+                "default",
+                {
+                    "description": "Any other error, as a problem",
+                    "content": {MEDIA_TYPE: {"schema": ref}},
+                },
+            )
     return spec
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, *, instance: str | None = None,
-    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None, **extra: Any,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
@@ -109,8 +123,14 @@ def install(app: FastAPI) -> None:
         retry = {"Retry-After": "5"} if exc.status == 503 else None
         headers = getattr(exc, "headers", None) or retry
         return problem(
-            exc.status, exc.type_slug, exc.title, exc.detail, instance=request.url.path,
-            errors=exc.errors, headers=headers, **exc.extra,
+            exc.status,
+            exc.type_slug,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -118,21 +138,41 @@ def install(app: FastAPI) -> None:
         errors = validation_errors(list(exc.errors()))
         fields = ", ".join(e["pointer"] for e in errors[:5])
         return problem(
-            422, "validation", "Invalid request", f"{len(errors)} field(s) are invalid: {fields}",
-            instance=request.url.path, errors=errors,
+            422,
+            "validation",
+            "Invalid request",
+            f"{len(errors)} field(s) are invalid: {fields}",
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large", 401: "unauthorized",
-                403: "forbidden"}.get(exc.status_code, "http-error")
+        slug = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "too-large",
+            401: "unauthorized",
+            403: "forbidden",
+        }.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return problem(exc.status_code, slug, detail, detail, instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            slug,
+            detail,
+            detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never leak a stack trace or SQL: log it, answer a generic problem.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal", "Internal error", "the server failed; the error was logged",
-                       instance=request.url.path)
+        return problem(
+            500,
+            "internal",
+            "Internal error",
+            "the server failed; the error was logged",
+            instance=request.url.path,
+        )

@@ -107,16 +107,28 @@ def to_artifact(row: ArtifactRow) -> Artifact:
 
 
 def _fingerprint(
-    name: str, version: str, kind: str, description: str | None, uri: str | None,
-    annotations: dict[str, str], attributes: dict[str, Any],
+    name: str,
+    version: str,
+    kind: str,
+    description: str | None,
+    uri: str | None,
+    annotations: dict[str, str],
+    attributes: dict[str, Any],
 ) -> str:
     return artifact_fingerprint(
-        name=name, version=version, kind=kind, description=description, uri=uri,
-        annotations=annotations, attributes=attributes,
+        name=name,
+        version=version,
+        kind=kind,
+        description=description,
+        uri=uri,
+        annotations=annotations,
+        attributes=attributes,
     )
 
 
-def _validated_references(session: Session, kind: KindRow, attributes: dict[str, Any]) -> dict[str, uuid.UUID]:
+def _validated_references(
+    session: Session, kind: KindRow, attributes: dict[str, Any]
+) -> dict[str, uuid.UUID]:
     """Validate the attributes against the kind; return the reference attributes as ids."""
     rules.validate_attributes(kind.name, kind.version, kind.schema_, attributes)
     refs: dict[str, uuid.UUID] = {}
@@ -142,15 +154,26 @@ def _validated_references(session: Session, kind: KindRow, attributes: dict[str,
 
 
 def _store_references(session: Session, artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> None:
-    session.execute(delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == artifact_id))
+    session.execute(
+        delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == artifact_id)
+    )
     session.add_all(
-        ArtifactReferenceRow(artifact_id=artifact_id, attribute=k, target_id=v) for k, v in refs.items()
+        ArtifactReferenceRow(artifact_id=artifact_id, attribute=k, target_id=v)
+        for k, v in refs.items()
     )
 
 
-def create_artifact(session: Session, data: ArtifactCreate, *, strict_kinds: bool = False) -> tuple[Artifact, bool]:
+def create_artifact(
+    session: Session, data: ArtifactCreate, *, strict_kinds: bool = False
+) -> tuple[Artifact, bool]:
     fingerprint = _fingerprint(
-        data.name, data.version, data.kind, data.description, data.uri, data.annotations, data.attributes
+        data.name,
+        data.version,
+        data.kind,
+        data.description,
+        data.uri,
+        data.annotations,
+        data.attributes,
     )
     existing = existing_for_retry(
         session, ArtifactRow, data.id, "artifact", equal=lambda r: r.fingerprint == fingerprint
@@ -214,15 +237,27 @@ def update_artifact(
 def artifact_referrers(session: Session, artifact_id: uuid.UUID) -> dict[str, list[Any]]:
     return {
         "producedBy": list(
-            session.scalars(select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id == artifact_id))
+            session.scalars(
+                select(ExecutionOutputRow.execution_id).where(
+                    ExecutionOutputRow.artifact_id == artifact_id
+                )
+            )
         ),
         "consumedBy": list(
-            session.scalars(select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id == artifact_id))
+            session.scalars(
+                select(ExecutionInputRow.execution_id).where(
+                    ExecutionInputRow.artifact_id == artifact_id
+                )
+            )
         ),
-        "triggeredRuns": list(session.scalars(select(RunRow.id).where(RunRow.event_id == artifact_id))),
+        "triggeredRuns": list(
+            session.scalars(select(RunRow.id).where(RunRow.event_id == artifact_id))
+        ),
         "referencedBy": list(
             session.scalars(
-                select(ArtifactReferenceRow.artifact_id).where(ArtifactReferenceRow.target_id == artifact_id)
+                select(ArtifactReferenceRow.artifact_id).where(
+                    ArtifactReferenceRow.target_id == artifact_id
+                )
             )
         ),
     }

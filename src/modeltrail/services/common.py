@@ -42,7 +42,8 @@ def require_existing(
     missing = [i for i in wanted if i not in found]
     if missing:
         raise InvalidInput(
-            f"{len(missing)} referenced {what}(s) do not exist: {', '.join(map(str, missing[:10]))}",
+            f"{len(missing)} referenced {what}(s) do not exist: "
+            + ", ".join(map(str, missing[:10])),
             errors=[
                 {
                     "pointer": f"{pointer}/{wanted.index(m)}" if indexed else pointer,
@@ -131,4 +132,6 @@ def list_page(
         cursor=options.cursor,
         count=options.count,
     )
-    return Page(items=[convert(r) for r in result.rows], next_cursor=result.next_cursor, total=result.total)
+    return Page(
+        items=[convert(r) for r in result.rows], next_cursor=result.next_cursor, total=result.total
+    )

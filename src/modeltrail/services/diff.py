@@ -253,7 +253,9 @@ def lineage_diff(
         for a, b in _pair_inputs(sa.inputs, sb.inputs):
             if a is not None and b is not None and a.fingerprint == b.fingerprint:
                 continue
-            if (a is not None and a.id in after.events) or (b is not None and b.id in before.events):
+            if (a is not None and a.id in after.events) or (
+                b is not None and b.id in before.events
+            ):
                 # A trigger event read by the first step explains why the run started, not
                 # what it computed: it is reported once, with the runs, as their trigger.
                 continue

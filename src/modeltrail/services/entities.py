@@ -76,7 +76,9 @@ def create_experiment(session: Session, data: ExperimentCreate) -> tuple[Experim
         ExperimentRow,
         data.id,
         "experiment",
-        equal=lambda r: (r.name, r.version, r.annotations) == (data.name, data.version, data.annotations),
+        equal=lambda r: (
+            (r.name, r.version, r.annotations) == (data.name, data.version, data.annotations)
+        ),
     )
     if existing:
         return to_experiment(existing), False
@@ -98,7 +100,11 @@ def read_experiment(session: Session, experiment_id: uuid.UUID) -> Experiment:
 
 
 def update_experiment(
-    session: Session, experiment_id: uuid.UUID, data: ExperimentUpdate, *, if_match: int | None = None
+    session: Session,
+    experiment_id: uuid.UUID,
+    data: ExperimentUpdate,
+    *,
+    if_match: int | None = None,
 ) -> Experiment:
     row = get_or_404(session, ExperimentRow, experiment_id, "experiment")
     check_revision(row, if_match, "experiment")
@@ -151,16 +157,24 @@ def to_executable(row: ExecutableRow) -> Executable:
     )
 
 
-def _executable_content(name: str, version: str, uri: str | None, description: str | None,
-                        annotations: dict[str, str]) -> tuple[Any, ...]:
+def _executable_content(
+    name: str, version: str, uri: str | None, description: str | None, annotations: dict[str, str]
+) -> tuple[Any, ...]:
     return (name, version, uri, description, annotations)
 
 
 def create_executable(session: Session, data: ExecutableCreate) -> tuple[Executable, bool]:
-    sent = _executable_content(data.name, data.version, data.uri, data.description, data.annotations)
+    sent = _executable_content(
+        data.name, data.version, data.uri, data.description, data.annotations
+    )
     existing = existing_for_retry(
-        session, ExecutableRow, data.id, "executable",
-        equal=lambda r: _executable_content(r.name, r.version, r.uri, r.description, r.annotations) == sent,
+        session,
+        ExecutableRow,
+        data.id,
+        "executable",
+        equal=lambda r: (
+            _executable_content(r.name, r.version, r.uri, r.description, r.annotations) == sent
+        ),
     )
     if existing:
         return to_executable(existing), False
@@ -205,7 +219,11 @@ def read_executable(session: Session, executable_id: uuid.UUID) -> Executable:
 
 
 def update_executable(
-    session: Session, executable_id: uuid.UUID, data: ExecutableUpdate, *, if_match: int | None = None
+    session: Session,
+    executable_id: uuid.UUID,
+    data: ExecutableUpdate,
+    *,
+    if_match: int | None = None,
 ) -> Executable:
     row = get_or_404(session, ExecutableRow, executable_id, "executable")
     check_revision(row, if_match, "executable")
@@ -221,7 +239,9 @@ def delete_executable(session: Session, executable_id: uuid.UUID) -> None:
         executable_id,
         {
             "executions": list(
-                session.scalars(select(ExecutionRow.id).where(ExecutionRow.executable_id == executable_id))
+                session.scalars(
+                    select(ExecutionRow.id).where(ExecutionRow.executable_id == executable_id)
+                )
             ),
             "pipelines": list(
                 session.scalars(
@@ -277,9 +297,13 @@ def to_pipeline(session: Session, row: PipelineRow) -> Pipeline:
     )
 
 
-def _set_pipeline_executables(session: Session, pipeline_id: uuid.UUID, executables: list[uuid.UUID]) -> None:
+def _set_pipeline_executables(
+    session: Session, pipeline_id: uuid.UUID, executables: list[uuid.UUID]
+) -> None:
     require_existing(session, ExecutableRow, executables, pointer="/executables", what="executable")
-    session.execute(delete(PipelineExecutableRow).where(PipelineExecutableRow.pipeline_id == pipeline_id))
+    session.execute(
+        delete(PipelineExecutableRow).where(PipelineExecutableRow.pipeline_id == pipeline_id)
+    )
     session.add_all(
         PipelineExecutableRow(pipeline_id=pipeline_id, position=i, executable_id=e)
         for i, e in enumerate(executables)
@@ -288,9 +312,14 @@ def _set_pipeline_executables(session: Session, pipeline_id: uuid.UUID, executab
 
 def create_pipeline(session: Session, data: PipelineCreate) -> tuple[Pipeline, bool]:
     existing = existing_for_retry(
-        session, PipelineRow, data.id, "pipeline",
-        equal=lambda r: (r.name, r.version, r.uri, r.annotations, _pipeline_executables(session, r.id))
-        == (data.name, data.version, data.uri, data.annotations, data.executables),
+        session,
+        PipelineRow,
+        data.id,
+        "pipeline",
+        equal=lambda r: (
+            (r.name, r.version, r.uri, r.annotations, _pipeline_executables(session, r.id))
+            == (data.name, data.version, data.uri, data.annotations, data.executables)
+        ),
     )
     if existing:
         return to_pipeline(session, existing), False
@@ -338,7 +367,9 @@ def delete_pipeline(session: Session, pipeline_id: uuid.UUID) -> None:
 
 
 def list_pipelines(session: Session, options: ListOptions) -> Page[Pipeline]:
-    return list_page(session, PipelineRow, PIPELINE_FIELDS, lambda r: to_pipeline(session, r), options)
+    return list_page(
+        session, PipelineRow, PIPELINE_FIELDS, lambda r: to_pipeline(session, r), options
+    )
 
 
 # ---------------------------------------------------------------- runs
@@ -381,23 +412,37 @@ def to_run(row: RunRow) -> Run:
     )
 
 
-def _check_run_references(session: Session, pipeline: uuid.UUID | None, event: uuid.UUID | None) -> None:
+def _check_run_references(
+    session: Session, pipeline: uuid.UUID | None, event: uuid.UUID | None
+) -> None:
     if pipeline is not None:
-        require_existing(session, PipelineRow, [pipeline], pointer="/pipeline", what="pipeline", indexed=False)
+        require_existing(
+            session, PipelineRow, [pipeline], pointer="/pipeline", what="pipeline", indexed=False
+        )
     if event is not None:
-        require_existing(session, ArtifactRow, [event], pointer="/event", what="artifact", indexed=False)
+        require_existing(
+            session, ArtifactRow, [event], pointer="/event", what="artifact", indexed=False
+        )
 
 
 def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
     content = data.model_dump(exclude={"id", "create_time"})
     existing = existing_for_retry(
-        session, RunRow, data.id, "run",
+        session,
+        RunRow,
+        data.id,
+        "run",
         equal=lambda r: to_run(r).model_dump(include=set(content)) == content,
     )
     if existing:
         return to_run(existing), False
     require_existing(
-        session, ExperimentRow, [data.experiment], pointer="/experiment", what="experiment", indexed=False
+        session,
+        ExperimentRow,
+        [data.experiment],
+        pointer="/experiment",
+        what="experiment",
+        indexed=False,
     )
     _check_run_references(session, data.pipeline, data.event)
     row = RunRow(
@@ -424,7 +469,9 @@ def read_run(session: Session, run_id: uuid.UUID) -> Run:
     return to_run(get_or_404(session, RunRow, run_id, "run"))
 
 
-def update_run(session: Session, run_id: uuid.UUID, data: RunUpdate, *, if_match: int | None = None) -> Run:
+def update_run(
+    session: Session, run_id: uuid.UUID, data: RunUpdate, *, if_match: int | None = None
+) -> Run:
     row = get_or_404(session, RunRow, run_id, "run")
     check_revision(row, if_match, "run")
     changes = data.model_dump(exclude_unset=True)

@@ -51,9 +51,14 @@ EXECUTION_FIELDS = Fields(
         "reusedFrom": ExecutionRow.reused_from_id,
         "revision": ExecutionRow.revision,
     },
-    documents={"annotations": ExecutionRow.annotations, "configuration": ExecutionRow.configuration},
+    documents={
+        "annotations": ExecutionRow.annotations,
+        "configuration": ExecutionRow.configuration,
+    },
     relations={
-        "experiment": lambda ids: ExecutionRow.run_id.in_(select(RunRow.id).where(RunRow.experiment_id.in_(ids))),
+        "experiment": lambda ids: ExecutionRow.run_id.in_(
+            select(RunRow.id).where(RunRow.experiment_id.in_(ids))
+        ),
         "inputArtifact": lambda ids: ExecutionRow.id.in_(
             select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id.in_(ids))
         ),
@@ -69,7 +74,9 @@ _COLUMNS = {"reused_from": "reused_from_id"}
 def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
     """Inputs, outputs and successors of many executions in three queries."""
     out: dict[str, dict[uuid.UUID, list[uuid.UUID]]] = {
-        "inputs": defaultdict(list), "outputs": defaultdict(list), "successors": defaultdict(list)
+        "inputs": defaultdict(list),
+        "outputs": defaultdict(list),
+        "successors": defaultdict(list),
     }
     if not ids:
         return out
@@ -78,7 +85,9 @@ def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID
         ("outputs", ExecutionOutputRow, ExecutionOutputRow.artifact_id),
     ):
         for eid, aid in session.execute(
-            select(table.execution_id, target).where(table.execution_id.in_(ids)).order_by(table.position)
+            select(table.execution_id, target)
+            .where(table.execution_id.in_(ids))
+            .order_by(table.position)
         ):
             out[name][eid].append(aid)
     for eid, sid in session.execute(
@@ -119,12 +128,17 @@ def to_executions(session: Session, rows: list[ExecutionRow]) -> list[Execution]
 
 
 def compute_fingerprint(
-    session: Session, executable_id: uuid.UUID, kind: str, configuration: dict[str, Any],
+    session: Session,
+    executable_id: uuid.UUID,
+    kind: str,
+    configuration: dict[str, Any],
     inputs: list[uuid.UUID],
 ) -> str:
     exe = session.get(ExecutableRow, executable_id)
     assert exe is not None
-    input_prints = list(session.scalars(select(ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs))))
+    input_prints = list(
+        session.scalars(select(ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs)))
+    )
     return execution_fingerprint(
         executable_name=exe.name,
         executable_version=exe.version,
@@ -136,13 +150,21 @@ def compute_fingerprint(
 
 
 def _check_edges(
-    session: Session, execution_id: uuid.UUID, inputs: list[uuid.UUID], outputs: list[uuid.UUID],
+    session: Session,
+    execution_id: uuid.UUID,
+    inputs: list[uuid.UUID],
+    outputs: list[uuid.UUID],
     successors: list[uuid.UUID],
 ) -> None:
-    for name, ids in (("inputArtifacts", inputs), ("outputArtifacts", outputs), ("successors", successors)):
+    for name, ids in (
+        ("inputArtifacts", inputs),
+        ("outputArtifacts", outputs),
+        ("successors", successors),
+    ):
         if len(set(ids)) != len(ids):
             raise InvalidInput(
-                f"{name} lists the same id twice", errors=[{"pointer": f"/{name}", "detail": "duplicate id"}]
+                f"{name} lists the same id twice",
+                errors=[{"pointer": f"/{name}", "detail": "duplicate id"}],
             )
     require_existing(session, ArtifactRow, inputs, pointer="/inputArtifacts", what="artifact")
     require_existing(session, ArtifactRow, outputs, pointer="/outputArtifacts", what="artifact")
@@ -151,65 +173,111 @@ def _check_edges(
     if both:
         raise CycleDetected(
             "an execution cannot read the artifact it writes",
-            errors=[{"pointer": "/inputArtifacts", "detail": f"artifact {a} is also an output"} for a in both],
+            errors=[
+                {"pointer": "/inputArtifacts", "detail": f"artifact {a} is also an output"}
+                for a in both
+            ],
         )
     if execution_id in successors or execution_id in successors_reachable(session, successors):
         raise CycleDetected(
             f"execution {execution_id} would follow itself through its successors",
-            errors=[{"pointer": "/successors", "detail": "successor chain leads back to this execution"}],
+            errors=[
+                {"pointer": "/successors", "detail": "successor chain leads back to this execution"}
+            ],
         )
     if inputs:
         # An input written downstream of this execution would make the artifact flow circular.
         producers = set(
-            session.scalars(select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id.in_(inputs)))
+            session.scalars(
+                select(ExecutionOutputRow.execution_id).where(
+                    ExecutionOutputRow.artifact_id.in_(inputs)
+                )
+            )
         )
         # Downstream of the outputs as sent (a new execution has no stored outputs yet).
         readers = set(
-            session.scalars(select(ExecutionInputRow.execution_id).where(ExecutionInputRow.artifact_id.in_(outputs)))
+            session.scalars(
+                select(ExecutionInputRow.execution_id).where(
+                    ExecutionInputRow.artifact_id.in_(outputs)
+                )
+            )
         )
         downstream = readers | executions_downstream(session, [execution_id, *readers])
         if execution_id in producers or producers & downstream:
             raise CycleDetected(
                 "an input artifact was derived from this execution's own outputs",
-                errors=[{"pointer": "/inputArtifacts", "detail": "artifact flow would form a cycle"}],
+                errors=[
+                    {"pointer": "/inputArtifacts", "detail": "artifact flow would form a cycle"}
+                ],
             )
 
 
 def _set_edges(
-    session: Session, execution_id: uuid.UUID, *, inputs: list[uuid.UUID] | None = None,
-    outputs: list[uuid.UUID] | None = None, successors: list[uuid.UUID] | None = None,
+    session: Session,
+    execution_id: uuid.UUID,
+    *,
+    inputs: list[uuid.UUID] | None = None,
+    outputs: list[uuid.UUID] | None = None,
+    successors: list[uuid.UUID] | None = None,
 ) -> None:
     if inputs is not None:
-        session.execute(delete(ExecutionInputRow).where(ExecutionInputRow.execution_id == execution_id))
+        session.execute(
+            delete(ExecutionInputRow).where(ExecutionInputRow.execution_id == execution_id)
+        )
         session.add_all(
-            ExecutionInputRow(execution_id=execution_id, artifact_id=a, position=i) for i, a in enumerate(inputs)
+            ExecutionInputRow(execution_id=execution_id, artifact_id=a, position=i)
+            for i, a in enumerate(inputs)
         )
     if outputs is not None:
-        session.execute(delete(ExecutionOutputRow).where(ExecutionOutputRow.execution_id == execution_id))
+        session.execute(
+            delete(ExecutionOutputRow).where(ExecutionOutputRow.execution_id == execution_id)
+        )
         session.add_all(
-            ExecutionOutputRow(execution_id=execution_id, artifact_id=a, position=i) for i, a in enumerate(outputs)
+            ExecutionOutputRow(execution_id=execution_id, artifact_id=a, position=i)
+            for i, a in enumerate(outputs)
         )
     if successors is not None:
-        session.execute(delete(ExecutionSuccessorRow).where(ExecutionSuccessorRow.execution_id == execution_id))
-        session.add_all(ExecutionSuccessorRow(execution_id=execution_id, successor_id=s) for s in successors)
+        session.execute(
+            delete(ExecutionSuccessorRow).where(ExecutionSuccessorRow.execution_id == execution_id)
+        )
+        session.add_all(
+            ExecutionSuccessorRow(execution_id=execution_id, successor_id=s) for s in successors
+        )
 
 
 def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution, bool]:
     content = data.model_dump(exclude={"id", "create_time"})
     existing = existing_for_retry(
-        session, ExecutionRow, data.id, "execution",
+        session,
+        ExecutionRow,
+        data.id,
+        "execution",
         equal=lambda r: to_executions(session, [r])[0].model_dump(include=set(content)) == content,
     )
     if existing:
         return to_executions(session, [existing])[0], False
     require_existing(session, RunRow, [data.run], pointer="/run", what="run", indexed=False)
-    require_existing(session, ExecutableRow, [data.executable], pointer="/executable", what="executable", indexed=False)
+    require_existing(
+        session,
+        ExecutableRow,
+        [data.executable],
+        pointer="/executable",
+        what="executable",
+        indexed=False,
+    )
     if data.reused_from is not None:
         require_existing(
-            session, ExecutionRow, [data.reused_from], pointer="/reusedFrom", what="execution", indexed=False
+            session,
+            ExecutionRow,
+            [data.reused_from],
+            pointer="/reusedFrom",
+            what="execution",
+            indexed=False,
         )
     execution_id = data.id or uuid.uuid4()
-    _check_edges(session, execution_id, data.input_artifacts, data.output_artifacts, data.successors)
+    _check_edges(
+        session, execution_id, data.input_artifacts, data.output_artifacts, data.successors
+    )
     row = ExecutionRow(
         id=execution_id,
         run_id=data.run,
@@ -233,7 +301,11 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
     session.add(row)
     session.flush()
     _set_edges(
-        session, row.id, inputs=data.input_artifacts, outputs=data.output_artifacts, successors=data.successors
+        session,
+        row.id,
+        inputs=data.input_artifacts,
+        outputs=data.output_artifacts,
+        successors=data.successors,
     )
     session.flush()
     return to_executions(session, [row])[0], True
@@ -251,8 +323,14 @@ def update_execution(
     current = to_executions(session, [row])[0]
     changes = data.model_dump(exclude_unset=True)
     if changes.get("reused_from") is not None:
-        require_existing(session, ExecutionRow, [changes["reused_from"]], pointer="/reusedFrom",
-                         what="execution", indexed=False)
+        require_existing(
+            session,
+            ExecutionRow,
+            [changes["reused_from"]],
+            pointer="/reusedFrom",
+            what="execution",
+            indexed=False,
+        )
     inputs = changes.pop("input_artifacts", None)
     outputs = changes.pop("output_artifacts", None)
     successors = changes.pop("successors", None)
@@ -280,7 +358,10 @@ def update_execution(
         row.revision += 1
         session.flush()
         row.fingerprint = compute_fingerprint(
-            session, row.executable_id, row.kind, row.configuration,
+            session,
+            row.executable_id,
+            row.kind,
+            row.configuration,
             current.input_artifacts if inputs is None else inputs,
         )
     session.flush()
@@ -288,7 +369,10 @@ def update_execution(
 
 
 def add_edges(
-    session: Session, execution_id: uuid.UUID, *, inputs: list[uuid.UUID] = (),  # type: ignore[assignment]
+    session: Session,
+    execution_id: uuid.UUID,
+    *,
+    inputs: list[uuid.UUID] = (),  # type: ignore[assignment]
     outputs: list[uuid.UUID] = (),  # type: ignore[assignment]
     successors: list[uuid.UUID] = (),  # type: ignore[assignment]
 ) -> Execution:
@@ -311,10 +395,16 @@ def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
         {
             "predecessors": list(
                 session.scalars(
-                    select(ExecutionSuccessorRow.execution_id).where(ExecutionSuccessorRow.successor_id == execution_id)
+                    select(ExecutionSuccessorRow.execution_id).where(
+                        ExecutionSuccessorRow.successor_id == execution_id
+                    )
                 )
             ),
-            "reusedBy": list(session.scalars(select(ExecutionRow.id).where(ExecutionRow.reused_from_id == execution_id))),
+            "reusedBy": list(
+                session.scalars(
+                    select(ExecutionRow.id).where(ExecutionRow.reused_from_id == execution_id)
+                )
+            ),
         },
     )
     session.delete(row)
@@ -322,4 +412,6 @@ def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
 
 def list_executions(session: Session, options: ListOptions) -> Page[Execution]:
     page = list_page(session, ExecutionRow, EXECUTION_FIELDS, lambda r: r, options)
-    return Page(items=to_executions(session, page.items), next_cursor=page.next_cursor, total=page.total)
+    return Page(
+        items=to_executions(session, page.items), next_cursor=page.next_cursor, total=page.total
+    )

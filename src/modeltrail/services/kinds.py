@@ -35,7 +35,9 @@ def read_kind(session: Session, name: str, version: int | None = None) -> Kind:
         else session.get(KindRow, (name, version))
     )
     if row is None:
-        raise NotFound(f"kind '{name}'" + (f" version {version}" if version else "") + " does not exist")
+        raise NotFound(
+            f"kind '{name}'" + (f" version {version}" if version else "") + " does not exist"
+        )
     return to_kind(row)
 
 
@@ -43,13 +45,19 @@ def list_kinds(session: Session, *, all_versions: bool = False) -> list[Kind]:
     query = select(KindRow).order_by(KindRow.name, KindRow.version)
     if not all_versions:
         latest = (
-            select(KindRow.name, func.max(KindRow.version).label("v")).group_by(KindRow.name).subquery()
+            select(KindRow.name, func.max(KindRow.version).label("v"))
+            .group_by(KindRow.name)
+            .subquery()
         )
-        query = query.join(latest, (KindRow.name == latest.c.name) & (KindRow.version == latest.c.v))
+        query = query.join(
+            latest, (KindRow.name == latest.c.name) & (KindRow.version == latest.c.v)
+        )
     return [to_kind(r) for r in session.scalars(query)]
 
 
-def register_kind(session: Session, data: KindCreate, *, open_kind: bool = False) -> tuple[Kind, bool]:
+def register_kind(
+    session: Session, data: KindCreate, *, open_kind: bool = False
+) -> tuple[Kind, bool]:
     """Register a kind, or a new version of it. Returns the kind and whether it is new.
 
     Registering the schema the latest version already has is a no-op, so registration can be
@@ -91,7 +99,11 @@ def kind_for_artifact(session: Session, name: str, *, strict: bool) -> KindRow:
         )
     register_kind(
         session,
-        KindCreate(name=name, description="registered on first use (any attributes)", schema=rules.OPEN_SCHEMA),
+        KindCreate(
+            name=name,
+            description="registered on first use (any attributes)",
+            schema=rules.OPEN_SCHEMA,
+        ),
         open_kind=True,
     )
     found = read_latest_kind(session, name)
@@ -114,4 +126,3 @@ def delete_kind_version(session: Session, name: str, version: int) -> None:
 def register_builtin_kinds(session: Session) -> None:
     for spec in rules.builtin_kinds():
         register_kind(session, KindCreate.model_validate(spec))
-

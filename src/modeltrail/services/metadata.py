@@ -47,24 +47,78 @@ class EntityType:
 ENTITIES: dict[str, EntityType] = {
     e.name: e
     for e in (
-        EntityType("experiment", "experiments", m.ExperimentCreate, m.ExperimentUpdate, m.Experiment,
-                   entities.create_experiment, entities.read_experiment, entities.update_experiment,
-                   entities.delete_experiment, entities.list_experiments),
-        EntityType("run", "runs", m.RunCreate, m.RunUpdate, m.Run,
-                   entities.create_run, entities.read_run, entities.update_run,
-                   entities.delete_run, entities.list_runs),
-        EntityType("pipeline", "pipelines", m.PipelineCreate, m.PipelineUpdate, m.Pipeline,
-                   entities.create_pipeline, entities.read_pipeline, entities.update_pipeline,
-                   entities.delete_pipeline, entities.list_pipelines),
-        EntityType("executable", "executables", m.ExecutableCreate, m.ExecutableUpdate, m.Executable,
-                   entities.create_executable, entities.read_executable, entities.update_executable,
-                   entities.delete_executable, entities.list_executables),
-        EntityType("execution", "executions", m.ExecutionCreate, m.ExecutionUpdate, m.Execution,
-                   executions.create_execution, executions.read_execution, executions.update_execution,
-                   executions.delete_execution, executions.list_executions),
-        EntityType("artifact", "artifacts", m.ArtifactCreate, m.ArtifactUpdate, m.Artifact,
-                   artifacts.create_artifact, artifacts.read_artifact, artifacts.update_artifact,
-                   artifacts.delete_artifact, artifacts.list_artifacts),
+        EntityType(
+            "experiment",
+            "experiments",
+            m.ExperimentCreate,
+            m.ExperimentUpdate,
+            m.Experiment,
+            entities.create_experiment,
+            entities.read_experiment,
+            entities.update_experiment,
+            entities.delete_experiment,
+            entities.list_experiments,
+        ),
+        EntityType(
+            "run",
+            "runs",
+            m.RunCreate,
+            m.RunUpdate,
+            m.Run,
+            entities.create_run,
+            entities.read_run,
+            entities.update_run,
+            entities.delete_run,
+            entities.list_runs,
+        ),
+        EntityType(
+            "pipeline",
+            "pipelines",
+            m.PipelineCreate,
+            m.PipelineUpdate,
+            m.Pipeline,
+            entities.create_pipeline,
+            entities.read_pipeline,
+            entities.update_pipeline,
+            entities.delete_pipeline,
+            entities.list_pipelines,
+        ),
+        EntityType(
+            "executable",
+            "executables",
+            m.ExecutableCreate,
+            m.ExecutableUpdate,
+            m.Executable,
+            entities.create_executable,
+            entities.read_executable,
+            entities.update_executable,
+            entities.delete_executable,
+            entities.list_executables,
+        ),
+        EntityType(
+            "execution",
+            "executions",
+            m.ExecutionCreate,
+            m.ExecutionUpdate,
+            m.Execution,
+            executions.create_execution,
+            executions.read_execution,
+            executions.update_execution,
+            executions.delete_execution,
+            executions.list_executions,
+        ),
+        EntityType(
+            "artifact",
+            "artifacts",
+            m.ArtifactCreate,
+            m.ArtifactUpdate,
+            m.Artifact,
+            artifacts.create_artifact,
+            artifacts.read_artifact,
+            artifacts.update_artifact,
+            artifacts.delete_artifact,
+            artifacts.list_artifacts,
+        ),
     )
 }
 
@@ -104,7 +158,9 @@ class NoHooks:
 class Metadata:
     """Operations on one store, each in its own transaction."""
 
-    def __init__(self, db: Database, *, strict_kinds: bool = False, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self, db: Database, *, strict_kinds: bool = False, hooks: Hooks | None = None
+    ) -> None:
         self.db = db
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
@@ -170,7 +226,9 @@ class Metadata:
     def read(self, entity: str, entity_id: uuid.UUID) -> Any:
         return self.query(ENTITIES[entity].read, entity_id)
 
-    def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None) -> Any:
+    def update(
+        self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None
+    ) -> Any:
         data = self._enrich(entity, "update", data)
         result = self.call(ENTITIES[entity].update, entity_id, data, if_match=if_match)
         self._stored(entity, "update", result)

@@ -49,7 +49,9 @@ def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engi
     kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over. A writing transaction
         # takes the write lock when it begins, so that concurrent writers queue (busy_timeout)
@@ -126,7 +128,9 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # SQLite serialises writing transactions; reads get an engine of their own that never
         # takes the write lock. Other databases use one engine for both.
-        self.read_engine = create_db_engine(self.url, readonly=True) if is_sqlite(self.engine) else self.engine
+        self.read_engine = (
+            create_db_engine(self.url, readonly=True) if is_sqlite(self.engine) else self.engine
+        )
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
     @property

@@ -49,12 +49,19 @@ class ListResult:
 def _pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
     return InvalidInput(
         f"cannot use '{f.field}': {message}",
-        errors=[{"pointer": "/filter" if isinstance(f, Filter) else "/sort", "detail": message,
-                 "field": f.field}],
+        errors=[
+            {
+                "pointer": "/filter" if isinstance(f, Filter) else "/sort",
+                "detail": message,
+                "field": f.field,
+            }
+        ],
     )
 
 
-def _resolve(fields: Fields, path: tuple[str, ...], f: Filter | Sort) -> tuple[str, Any, tuple[str, ...]]:
+def _resolve(
+    fields: Fields, path: tuple[str, ...], f: Filter | Sort
+) -> tuple[str, Any, tuple[str, ...]]:
     """('column', col, ()) or ('document', col, subpath) or ('relation', fn, ())."""
     head = path[0]
     if head in fields.columns:
@@ -141,7 +148,11 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
         expr = target if where == "column" else d.json_text(dialect, target, subpath)
         pattern = _escape_like(str(f.value))
         pattern = pattern + "%" if f.op is Op.PREFIX else "%" + pattern + "%"
-        return expr.ilike(pattern, escape="\\") if f.op is Op.CONTAINS else expr.like(pattern, escape="\\")
+        return (
+            expr.ilike(pattern, escape="\\")
+            if f.op is Op.CONTAINS
+            else expr.like(pattern, escape="\\")
+        )
     if where == "column":
         if isinstance(f.value, tuple):
             return _compare(target, f.op, [_typed(target, v, f) for v in f.value])
@@ -185,7 +196,9 @@ def _decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
         ) from None
 
 
-def _after(expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool) -> ColumnElement[bool]:
+def _after(
+    expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool
+) -> ColumnElement[bool]:
     """Rows strictly after (value, id) in the order: NULLs first ascending, last descending."""
     if value is None:
         tie = and_(expr.is_(None), (id_col < row_id) if descending else (id_col > row_id))

@@ -45,12 +45,18 @@ def entity_router(etype: EntityType) -> APIRouter:
         response.headers["ETag"] = etag(result.revision)
         return result
 
-    @router.get("", response_model=Page[Model], operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
-                summary=f"List {etype.plural}, filtered, sorted and paged")
+    @router.get(
+        "",
+        response_model=Page[Model],
+        operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
+        summary=f"List {etype.plural}, filtered, sorted and paged",
+    )
     def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
         return meta.list(name, options)
 
-    @router.get("/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read {_a(name)}")
+    @router.get(
+        "/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read {_a(name)}"
+    )
     def read(entity_id: IdPath, meta: MetadataDep, response: Response) -> Any:
         result = meta.read(name, entity_id)
         response.headers["ETag"] = etag(result.revision)
@@ -65,7 +71,10 @@ def entity_router(etype: EntityType) -> APIRouter:
         "so that a concurrent change is refused (412) instead of overwritten.",
     )
     def update(
-        entity_id: IdPath, body: Annotated[Update, Body()], meta: MetadataDep, revision: IfMatchDep,  # type: ignore[valid-type]
+        entity_id: IdPath,
+        body: Annotated[Update, Body()],
+        meta: MetadataDep,
+        revision: IfMatchDep,  # type: ignore[valid-type]
         response: Response,
     ) -> Any:
         result = meta.update(name, entity_id, body, if_match=revision)

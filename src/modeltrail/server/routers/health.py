@@ -22,6 +22,9 @@ def readyz(meta: MetadataDep) -> JSONResponse:
         with meta.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return JSONResponse({"status": "ok", "database": meta.db.dialect})

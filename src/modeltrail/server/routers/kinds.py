@@ -40,19 +40,29 @@ def list_(
     return meta.query(kinds.list_kinds, all_versions=all_versions)
 
 
-@router.get("/{name}", response_model=Kind, operation_id="getKind", summary="Latest version of a kind")
+@router.get(
+    "/{name}", response_model=Kind, operation_id="getKind", summary="Latest version of a kind"
+)
 def read(name: KindName, meta: MetadataDep) -> Kind:
     return meta.query(kinds.read_kind, name)
 
 
-@router.get("/{name}/versions/{version}", response_model=Kind, operation_id="getKindVersion",
-            summary="One version of a kind")
+@router.get(
+    "/{name}/versions/{version}",
+    response_model=Kind,
+    operation_id="getKindVersion",
+    summary="One version of a kind",
+)
 def read_version(name: KindName, version: KindVersion, meta: MetadataDep) -> Kind:
     return meta.query(kinds.read_kind, name, version)
 
 
-@router.delete("/{name}/versions/{version}", status_code=204, operation_id="deleteKindVersion",
-               summary="Delete an unused version of a kind")
+@router.delete(
+    "/{name}/versions/{version}",
+    status_code=204,
+    operation_id="deleteKindVersion",
+    summary="Delete an unused version of a kind",
+)
 def delete(name: KindName, version: KindVersion, meta: MetadataDep) -> Response:
     meta.call(kinds.delete_kind_version, name, version)
     return Response(status_code=204)

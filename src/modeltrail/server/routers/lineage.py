@@ -244,7 +244,9 @@ SinceLastDeploy = Annotated[
 def experiment_history(
     experiment_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return meta.query(history.experiment_history, experiment_id, since_last_deploy=since_last_deploy)
+    return meta.query(
+        history.experiment_history, experiment_id, since_last_deploy=since_last_deploy
+    )
 
 
 @router.get(
