@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import BaseModel
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
 from modeltrail.plugins.spec import hookimpl
+from modeltrail.store import lineage
 from modeltrail.store.tables import (
-    ArtifactReferenceRow,
     ArtifactRow,
-    ExecutionInputRow,
     ExecutionOutputRow,
     ExecutionRow,
     FlagRow,
@@ -106,27 +106,11 @@ def failure_streak(
 
 def upstream_artifacts(session: Session, start: uuid.UUID) -> set[uuid.UUID]:
     """Every artifact ``start`` was made from: what its producers read, what it refers to
-    (a deployment -> its model), recursively, in one recursive query."""
-    made_from = union(
-        select(
-            ArtifactReferenceRow.artifact_id.label("child"),
-            ArtifactReferenceRow.target_id.label("parent"),
-        ),
-        select(
-            ExecutionOutputRow.artifact_id.label("child"),
-            ExecutionInputRow.artifact_id.label("parent"),
-        ).join(
-            ExecutionInputRow, ExecutionInputRow.execution_id == ExecutionOutputRow.execution_id
-        ),
-    ).subquery("made_from")
-    walk = (
-        select(ArtifactRow.id.label("id"))
-        .where(ArtifactRow.id == start)
-        .cte("upstream", recursive=True)
+    (a deployment -> its model), recursively: the lineage walk, without merging equal copies."""
+    walk = lineage.walk_artifacts(
+        session, seeds=[(start, 0)], direction="upstream", depth=MAX_LINEAGE_DEPTH, merge=False
     )
-    # One recursive reference, joined to the edges: the form both SQLite and PostgreSQL accept.
-    walk = walk.union(select(made_from.c.parent).join(walk, made_from.c.child == walk.c.id))
-    return set(session.scalars(select(walk.c.id))) - {start}
+    return set(walk.depths) - {start}
 
 
 # ---------------------------------------------------------------- the plugin
