@@ -79,7 +79,7 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
     ids of entities that earlier ones create (send client-chosen ids)."""
     parsed = [_parse(i, op) for i, op in enumerate(operations)]
     parsed = [
-        meta._enrich(op.entity, op.op, data) for op, data in zip(operations, parsed, strict=True)
+        meta.enrich(op.entity, op.op, data) for op, data in zip(operations, parsed, strict=True)
     ]
     results: list[tuple[Any, bool]] = []
     with meta.session() as session:
@@ -95,8 +95,7 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
                     continue
                 writer.flush()
                 if op.op == "create":
-                    extra = {"strict_kinds": meta.strict_kinds} if op.entity == "artifact" else {}
-                    results.append(etype.create(session, data, **extra))
+                    results.append(meta.create_in(session, op.entity, data))
                 else:
                     assert op.id is not None
                     results.append(
@@ -108,5 +107,5 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
         writer.flush()
     for op, (result, created) in zip(operations, results, strict=True):
         if op.op == "update" or created:
-            meta._stored(op.entity, op.op, result)
+            meta.stored(op.entity, op.op, result)
     return BatchResponse(results=[BatchResult(id=r.id, created=c) for r, c in results])

@@ -14,6 +14,7 @@ from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
 from modeltrail.services.common import (
+    apply_update,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -341,12 +342,7 @@ def update_execution(
         current.output_artifacts if outputs is None else outputs,
         current.successors if successors is None else successors,
     )
-    changed = False
-    for field, value in changes.items():
-        column = _COLUMNS.get(field, field)
-        if getattr(row, column) != value:
-            setattr(row, column, value)
-            changed = True
+    changed = apply_update(row, changes, _COLUMNS)
     edges_changed = (
         (inputs is not None and inputs != current.input_artifacts)
         or (outputs is not None and outputs != current.output_artifacts)
@@ -354,8 +350,9 @@ def update_execution(
     )
     if edges_changed:
         _set_edges(session, execution_id, inputs=inputs, outputs=outputs, successors=successors)
+        if not changed:
+            row.revision += 1
     if changed or edges_changed:
-        row.revision += 1
         session.flush()
         row.fingerprint = compute_fingerprint(
             session,

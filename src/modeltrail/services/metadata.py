@@ -215,13 +215,16 @@ class Metadata:
     # ------------------------------------------------------------ uniform entity operations
 
     def create(self, entity: str, data: BaseModel) -> tuple[Any, bool]:
-        etype = ENTITIES[entity]
-        data = self._enrich(entity, "create", data)
-        extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
-        result, created = self.call(etype.create, data, **extra)
+        data = self.enrich(entity, "create", data)
+        result, created = self.call(self.create_in, entity, data)
         if created:
-            self._stored(entity, "create", result)
+            self.stored(entity, "create", result)
         return result, created
+
+    def create_in(self, session: Session, entity: str, data: BaseModel) -> tuple[Any, bool]:
+        """Create in an open transaction, under this store's kind policy (no hooks called)."""
+        extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
+        return ENTITIES[entity].create(session, data, **extra)
 
     def read(self, entity: str, entity_id: uuid.UUID) -> Any:
         return self.query(ENTITIES[entity].read, entity_id)
@@ -229,9 +232,9 @@ class Metadata:
     def update(
         self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None
     ) -> Any:
-        data = self._enrich(entity, "update", data)
+        data = self.enrich(entity, "update", data)
         result = self.call(ENTITIES[entity].update, entity_id, data, if_match=if_match)
-        self._stored(entity, "update", result)
+        self.stored(entity, "update", result)
         return result
 
     def delete(self, entity: str, entity_id: uuid.UUID) -> None:
@@ -240,7 +243,8 @@ class Metadata:
     def list(self, entity: str, options: ListOptions) -> m.Page[Any]:
         return self.query(ENTITIES[entity].list, options)
 
-    def _enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
+    def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
+        """What the plugins make of a write before it is stored; the write as sent if one fails."""
         try:
             return self.hooks.enrich(entity, action, data)
         except Exception:
@@ -248,7 +252,8 @@ class Metadata:
             log.exception("plugin failed to enrich %s %s; storing it as sent", action, entity)
             return data
 
-    def _stored(self, entity: str, action: str, result: BaseModel) -> None:
+    def stored(self, entity: str, action: str, result: BaseModel) -> None:
+        """Tell the plugins a write was stored; a failing plugin never undoes it."""
         try:
             self.hooks.stored(entity, action, result)
         except Exception:
@@ -262,7 +267,7 @@ class Metadata:
             tx = Transaction(self, session)
             yield tx
         for entity, action, result in tx.written:
-            self._stored(entity, action, result)
+            self.stored(entity, action, result)
 
     def close(self) -> None:
         stop = getattr(self.hooks, "stop", None)
@@ -286,15 +291,14 @@ class Transaction:
             return None
 
     def create(self, entity: str, data: BaseModel) -> Any:
-        data = self.meta._enrich(entity, "create", data)
-        extra = {"strict_kinds": self.meta.strict_kinds} if entity == "artifact" else {}
-        result, created = ENTITIES[entity].create(self.session, data, **extra)
+        data = self.meta.enrich(entity, "create", data)
+        result, created = self.meta.create_in(self.session, entity, data)
         if created:
             self.written.append((entity, "create", result))
         return result
 
     def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel) -> Any:
-        data = self.meta._enrich(entity, "update", data)
+        data = self.meta.enrich(entity, "update", data)
         result = ENTITIES[entity].update(self.session, entity_id, data)
         self.written.append((entity, "update", result))
         return result
