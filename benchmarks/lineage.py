@@ -332,11 +332,11 @@ def measure(
     machine the CPU time shows the cost of the query itself, the wall time what a caller
     waited."""
     for _ in range(3):
-        result = meta.call(fn, *args, **kwargs)
+        result = meta.query(fn, *args, **kwargs)
     wall, cpu = [], []
     for _ in range(repeat):
         started, started_cpu = time.perf_counter(), time.process_time()
-        result = meta.call(fn, *args, **kwargs)
+        result = meta.query(fn, *args, **kwargs)
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     wall.sort()

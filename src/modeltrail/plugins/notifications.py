@@ -108,9 +108,9 @@ def upstream_artifacts(session: Session, start: uuid.UUID) -> set[uuid.UUID]:
     """Every artifact ``start`` was made from: what its producers read, what it refers to
     (a deployment -> its model), recursively: the lineage walk, without merging equal copies."""
     walk = lineage.walk_artifacts(
-        session, seeds=[(start, 0)], direction="upstream", depth=MAX_LINEAGE_DEPTH, merge=False
+        session, seeds=[(start.hex, 0)], direction="upstream", depth=MAX_LINEAGE_DEPTH, merge=False
     )
-    return set(walk.depths) - {start}
+    return {uuid.UUID(hex=k) for k in walk.depths} - {start}
 
 
 # ---------------------------------------------------------------- the plugin

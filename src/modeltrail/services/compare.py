@@ -34,7 +34,7 @@ def _producer_fields(session: Session, artifact_id: uuid.UUID) -> dict[str, Any]
     pairs = store.execution_edges(session, artifact_ids=[artifact_id], role="producers")
     if not pairs:
         return {}
-    execution = session.get(ExecutionRow, pairs[0][0])
+    execution = session.get(ExecutionRow, uuid.UUID(hex=pairs[0][0]))
     assert execution is not None
     run = session.get(RunRow, execution.run_id)
     fields = (

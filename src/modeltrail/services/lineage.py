@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from typing import Literal
 
 from sqlalchemy import delete
@@ -28,6 +29,7 @@ from modeltrail.domain.lineage import (
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
     DEPLOY_KINDS,
+    ExecutableRefs,
     Marks,
     artifact_node,
     execution_node,
@@ -35,6 +37,7 @@ from modeltrail.services.nodes import (
     run_node,
 )
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage import Id, Key
 from modeltrail.store.tables import ArtifactRow, ExecutionRow, FlagRow, utcnow
 
 Direction = Literal["upstream", "downstream"]
@@ -56,22 +59,32 @@ def check_depth(depth: int) -> int:
     return depth
 
 
+def _artifact_or_404(session: Session, artifact_id: uuid.UUID) -> ArtifactRow:
+    """The artifact as the lineage readers give it (hex ids), or NotFound."""
+    rows = store.artifacts_by_ids(session, [artifact_id])
+    if not rows:
+        raise NotFound(
+            f"artifact {artifact_id} does not exist", entity="artifact", id=str(artifact_id)
+        )
+    return rows[0]  # type: ignore[no-any-return]
+
+
 class _Builder:
-    """Collects nodes and edges once each, in the order they were found."""
+    """Collects nodes and edges once each, in the order they were found, by hex id."""
 
     def __init__(self) -> None:
-        self.nodes: dict[uuid.UUID, Node] = {}
-        self.edges: dict[tuple[uuid.UUID, uuid.UUID, str], Edge] = {}
+        self.nodes: dict[Id, Node] = {}
+        self.edges: dict[tuple[Id, Id, str], None] = {}
 
-    def node(self, node: Node) -> None:
-        self.nodes.setdefault(node.id, node)
+    def node(self, key: Id, node: Node) -> None:
+        self.nodes.setdefault(key, node)
 
-    def edge(
-        self, source: uuid.UUID, target: uuid.UUID, kind: str, **extra: uuid.UUID | None
-    ) -> None:
-        key = (source, target, kind)
-        if key not in self.edges and source != target:
-            self.edges[key] = Edge(source=source, target=target, type=kind, **extra)
+    def edge(self, source: Id, target: Id, kind: str) -> None:
+        if source != target:
+            self.edges[(source, target, kind)] = None
+
+    def edge_models(self) -> list[Edge]:
+        return [Edge(source=s, target=t, type=k) for s, t, k in self.edges]  # type: ignore[arg-type]
 
 
 def _graph(
@@ -85,7 +98,7 @@ def _graph(
     root_execution: ExecutionRow | None = None,
     marks: Marks | None = None,
     light: bool = False,
-) -> tuple[_Builder, bool, dict[uuid.UUID, uuid.UUID]]:
+) -> tuple[_Builder, bool, dict[Id, Id]]:
     """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
     artifact reached, the node that stands for it."""
     marks = marks if marks is not None else load_marks(session)
@@ -98,52 +111,51 @@ def _graph(
         merge=merge,
     )
     rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge, light=light)
-    groups: dict[object, list[ArtifactRow]] = defaultdict(list)
+    groups: dict[Key, list[ArtifactRow]] = defaultdict(list)
     for row in rows:
         groups[key_of(row)].append(row)
-    seed_ids = {r.id for r in seeds}
-    node_of: dict[uuid.UUID, uuid.UUID] = {}
-    representative: dict[object, ArtifactRow] = {}
-    for key, members in groups.items():
-        members.sort(key=lambda r: (r.id not in seed_ids, r.create_time, str(r.id)))
-        representative[key] = members[0]
+    seed_ids = set(store.hexes(r.id for r in seeds))
+    node_of: dict[Id, Id] = {}
+    for members in groups.values():
+        if len(members) > 1:
+            members.sort(key=lambda r: (r.id not in seed_ids, r.create_time, r.id))
         for m in members:
             node_of[m.id] = members[0].id
     member_ids = list(node_of)
-    members_by_id = {r.id: r for r in rows}
-    runs_of: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    depth_of = {r.id: walk.depths[key_of(r)] for r in rows}
+    runs_of: dict[Id, set[Id]] = defaultdict(set)
     if merge and not light:
         for aid, rid in store.runs_of_artifacts(session, member_ids):
             runs_of[node_of[aid]].add(rid)
 
     out = _Builder()
-    for key, rep in representative.items():
-        members = groups[key]
+    for key, members in groups.items():
+        rep = members[0]
         out.node(
+            rep.id,
             artifact_node(
                 rep,
                 marks,
                 depth=walk.depths[key],
                 members=[m.id for m in members] if merge else None,
-                runs=sorted(runs_of[rep.id], key=str) if merge and not light else None,
-            )
+                runs=sorted(runs_of[rep.id]) if merge and not light else None,
+            ),
         )
     # The executions whose step the walk took: from nodes short of the limit.
-    expanded = [
-        m.id for key, members in groups.items() if walk.depths[key] < depth for m in members
-    ]
+    expanded = [aid for aid, d in depth_of.items() if d < depth]
     role: Literal["producers", "consumers"] = (
         "producers" if direction == "upstream" else "consumers"
     )
-    exec_depth: dict[uuid.UUID, int] = {}
+    exec_depth: dict[Id, int] = {}
     for eid, aid in store.execution_edges(session, artifact_ids=expanded, role=role):
-        d = walk.depths[key_of(members_by_id[aid])] + 1
+        d = depth_of[aid] + 1
         exec_depth[eid] = min(d, exec_depth.get(eid, d))
     if root_execution is not None:
-        exec_depth[root_execution.id] = 0
+        exec_depth[root_execution.id.hex] = 0
     executions = store.executions_with_executables(session, list(exec_depth), light=light)
+    refs = ExecutableRefs()
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
-        out.node(execution_node(row, exe, depth=exec_depth[row.id]))
+        out.node(row.id, execution_node(row, refs.of(exe), depth=exec_depth[row.id]))
     inputs, outputs = store.io_of_executions(session, list(exec_depth))
     for eid, aid, _ in inputs:
         if aid in node_of:
@@ -165,19 +177,18 @@ def _graph(
 def _add_runs_and_triggers(
     session: Session, out: _Builder, executions: list[tuple[ExecutionRow, object]], marks: Marks
 ) -> None:
-    run_ids = sorted({row.run_id for row, _ in executions}, key=str)
-    runs = store.runs_by_ids(session, run_ids)
+    runs = store.runs_by_ids(session, {row.run_id for row, _ in executions})
     events = {
         r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
     }
-    for run in sorted(runs, key=lambda r: r.create_time):
-        out.node(run_node(run))
+    for run in sorted(runs, key=lambda r: (r.create_time, r.id)):
+        out.node(run.id, run_node(run))
         if run.event_id is not None:
             event = events[run.event_id]
             if event.id in out.nodes:
                 out.nodes[event.id] = out.nodes[event.id].model_copy(update={"type": "event"})
             else:
-                out.node(artifact_node(event, marks, node_type="event"))
+                out.node(event.id, artifact_node(event, marks, node_type="event"))
             out.edge(event.id, run.id, "trigger")
     for row, _ in executions:
         out.edge(row.run_id, row.id, "contains")
@@ -194,7 +205,7 @@ def artifact_lineage(
     """Everything ``artifact_id`` was derived from (upstream, back to the events that started
     the runs) or everything derived from it (downstream)."""
     check_depth(depth)
-    root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    root = _artifact_or_404(session, artifact_id)
     out, truncated, node_of = _graph(
         session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
     )
@@ -205,7 +216,7 @@ def artifact_lineage(
         merge_equal=merge_equal,
         truncated=truncated,
         nodes=list(out.nodes.values()),
-        edges=list(out.edges.values()),
+        edges=out.edge_models(),
     )
 
 
@@ -239,20 +250,20 @@ def execution_lineage(
         merge_equal=merge_equal,
         truncated=truncated,
         nodes=list(out.nodes.values()),
-        edges=list(out.edges.values()),
+        edges=out.edge_models(),
     )
 
 
 # ---------------------------------------------------------------- impact
 
 
-def _paths(root: uuid.UUID, edges: list[Edge]) -> dict[uuid.UUID, list[uuid.UUID]]:
+def _paths(root: Id, edges: Iterable[tuple[Id, Id, str]]) -> dict[Id, list[Id]]:
     """A shortest path (node ids) from ``root`` to every node along the data edges."""
-    forward: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for e in edges:
-        if e.type != "successor":  # the order of steps, not a flow of data
-            forward[e.source].append(e.target)
-    paths: dict[uuid.UUID, list[uuid.UUID]] = {root: [root]}
+    forward: dict[Id, list[Id]] = defaultdict(list)
+    for source, target, kind in edges:
+        if kind != "successor":  # the order of steps, not a flow of data
+            forward[source].append(target)
+    paths: dict[Id, list[Id]] = {root: [root]}
     queue = deque([root])
     while queue:
         current = queue.popleft()
@@ -273,7 +284,7 @@ def impact(
 ) -> Impact:
     """Everything downstream of an artifact, each with the path that connects it."""
     check_depth(depth)
-    root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    root = _artifact_or_404(session, artifact_id)
     marks = marks if marks is not None else load_marks(session)
     out, truncated, node_of = _graph(
         session,
@@ -286,11 +297,11 @@ def impact(
         light=True,
     )
     root_id = node_of[root.id]
-    paths = _paths(root_id, list(out.edges.values()))
+    paths = _paths(root_id, out.edges)
     artifacts = [
-        AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(n.id, []))
-        for n in out.nodes.values()
-        if n.type == "artifact" and n.id != root_id
+        AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(key, []))
+        for key, n in out.nodes.items()
+        if n.type == "artifact" and key != root_id
     ]
     executions = [n for n in out.nodes.values() if n.type == "execution"]
     deployments = [
@@ -326,7 +337,7 @@ def impact(
 
 
 def _flag(session: Session, row: FlagRow, marks: Marks) -> Flag:
-    found = impact(session, row.artifact_id, marks=marks)
+    found = impact(session, uuid.UUID(str(row.artifact_id)), marks=marks)
     return Flag(
         artifact=found.root,
         reason=row.reason,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import ExecutableRef, FlagMark, Node, Trigger
-from modeltrail.store.lineage import flagged_reach, flags_for
+from modeltrail.store.lineage import Id, flagged_reach, flags_for, hexes
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -25,13 +25,15 @@ DEPLOY_KINDS = frozenset({"deploy", "deployment"})
 
 @dataclass
 class Marks:
-    """Flags and what they taint, read once per request."""
+    """Flags and what they taint, read once per request (artifacts by hex id)."""
 
-    flags: dict[uuid.UUID, FlagRow] = field(default_factory=dict)
-    reach: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    flags: dict[Id, FlagRow] = field(default_factory=dict)
+    reach: dict[str, set[Id]] = field(default_factory=dict)
 
-    def flagged(self, artifact_ids: Iterable[uuid.UUID]) -> FlagMark | None:
-        for aid in artifact_ids:
+    def flagged(self, artifact_ids: Iterable[uuid.UUID | Id]) -> FlagMark | None:
+        if not self.flags:
+            return None
+        for aid in hexes(artifact_ids):
             row = self.flags.get(aid)
             if row is not None:
                 return FlagMark(
@@ -40,10 +42,12 @@ class Marks:
         return None
 
     def affected_by(
-        self, fingerprint: str, artifact_ids: Iterable[uuid.UUID]
-    ) -> list[uuid.UUID] | None:
-        origins = self.reach.get(fingerprint, set()) - set(artifact_ids)
-        return sorted(origins, key=str) or None
+        self, fingerprint: str, artifact_ids: Iterable[uuid.UUID | Id]
+    ) -> list[Id] | None:
+        origins = self.reach.get(fingerprint)
+        if not origins:
+            return None
+        return sorted(origins - set(hexes(artifact_ids))) or None
 
 
 def load_marks(session: Session) -> Marks:
@@ -55,6 +59,17 @@ def load_marks(session: Session) -> Marks:
 
 def executable_ref(row: ExecutableRow) -> ExecutableRef:
     return ExecutableRef(id=row.id, name=row.name, version=row.version, uri=row.uri)
+
+
+class ExecutableRefs(dict[object, ExecutableRef]):
+    """One reference per executable, shared by all the executions of an answer that ran it
+    (thousands of executions, a handful of executables)."""
+
+    def of(self, row: ExecutableRow) -> ExecutableRef:
+        ref = self.get(row.id)
+        if ref is None:
+            ref = self[row.id] = executable_ref(row)
+        return ref
 
 
 def artifact_node(
@@ -87,7 +102,7 @@ def artifact_node(
 
 
 def execution_node(
-    row: ExecutionRow, executable: ExecutableRow, *, depth: int | None = None
+    row: ExecutionRow, executable: ExecutableRow | ExecutableRef, *, depth: int | None = None
 ) -> Node:
     return Node(
         id=row.id,
@@ -103,7 +118,9 @@ def execution_node(
         end_time=row.end_time,
         configuration=row.configuration,
         annotations=row.annotations,
-        executable=executable_ref(executable),
+        executable=executable
+        if isinstance(executable, ExecutableRef)
+        else executable_ref(executable),
         run=row.run_id,
         fingerprint=row.fingerprint,
     )

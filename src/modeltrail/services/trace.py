@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.lineage import Edge, Trace, TraceExecution, TraceRun
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
+    ExecutableRefs,
     artifact_node,
-    executable_ref,
     experiment_node,
     load_marks,
     trigger,
 )
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ExperimentRow
 
 DEFAULT_RUNS = 1000
@@ -37,8 +38,8 @@ def experiment_trace(
     executions = store.executions_of_runs(session, run_ids, light=True)
     exec_ids = [row.id for row, _ in executions]
     ins, outs = store.io_of_executions(session, exec_ids)
-    inputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    outputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    inputs: dict[Id, list[Id]] = defaultdict(list)
+    outputs: dict[Id, list[Id]] = defaultdict(list)
     for e, a, _ in sorted(ins, key=lambda t: t[2]):
         inputs[e].append(a)
     for e, a, _ in sorted(outs, key=lambda t: t[2]):
@@ -47,17 +48,18 @@ def experiment_trace(
         session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}), light=True
     )
     groups: dict[str, list] = defaultdict(list)
-    for row in sorted(artifact_rows, key=lambda r: (r.create_time, str(r.id))):
+    for row in sorted(artifact_rows, key=lambda r: (r.create_time, r.id)):
         groups[row.fingerprint].append(row)
     node_of = {m.id: members[0].id for members in groups.values() for m in members}
     events = {
         a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
     }
 
-    runs_of_node: dict[uuid.UUID, dict[uuid.UUID, None]] = defaultdict(dict)
-    by_run: dict[uuid.UUID, list[TraceExecution]] = defaultdict(list)
-    run_artifacts: dict[uuid.UUID, dict[uuid.UUID, None]] = defaultdict(dict)
-    edges: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID], Edge] = {}
+    runs_of_node: dict[Id, dict[Id, None]] = defaultdict(dict)
+    by_run: dict[Id, list[TraceExecution]] = defaultdict(list)
+    run_artifacts: dict[Id, dict[Id, None]] = defaultdict(dict)
+    edges: dict[tuple[Id, Id, Id], Edge] = {}
+    refs = ExecutableRefs()
     for row, exe in executions:
         i_nodes = list(dict.fromkeys(node_of[a] for a in inputs[row.id]))
         o_nodes = list(dict.fromkeys(node_of[a] for a in outputs[row.id]))
@@ -67,7 +69,7 @@ def experiment_trace(
                 name=row.name,
                 kind=row.kind,
                 status=row.status,
-                executable=executable_ref(exe),
+                executable=refs.of(exe),
                 start_time=row.start_time,
                 end_time=row.end_time,
                 inputs=i_nodes,

@@ -64,6 +64,9 @@ def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engi
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+SQLITE_MMAP_BYTES = 1 << 30
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # transactions are begun explicitly (see above)
     cur = dbapi_conn.cursor()
@@ -71,6 +74,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # A lineage walk reads index pages all over the file. Mapped into memory, they are
+    # shared between connections through the OS cache instead of copied into each
+    # connection's 2 MiB page cache by a read call apiece: a third of a large walk's time.
+    cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cur.close()
 
 

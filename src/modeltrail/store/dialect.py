@@ -6,9 +6,24 @@ once per dialect here; the rest of the store is dialect-free.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, String, Text, case, cast, func, literal, type_coerce
+import orjson
+from sqlalchemy import (
+    Float,
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,8 +64,6 @@ def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEle
 def sortable_literal(dialect: str, value: Any) -> ColumnElement[Any]:
     """A cursor value in the same form as ``json_sortable`` so that keyset comparison works."""
     if dialect == "postgresql":
-        import orjson
-
         return cast(literal(orjson.dumps(value).decode(), Text), JSONB)
     return literal(value)
 
@@ -82,3 +95,33 @@ def sorted_string_agg(dialect: str, column: Any, separator: str = ",") -> Column
     if dialect == "postgresql":
         return func.string_agg(column, aggregate_order_by(literal(separator, Text), column))  # type: ignore[no-any-return]
     return func.group_concat(column, separator)
+
+
+def id_hex(dialect: str, column: Any) -> ColumnElement[str]:
+    """A uuid column as 32 lowercase hex digits: SQLite's stored form, PostgreSQL's text
+    form without dashes."""
+    if dialect == "postgresql":
+        return func.replace(cast(column, Text), "-", "")
+    return type_coerce(column, String)
+
+
+def among(dialect: str, column: Any, name: str, *, uuids: bool = False) -> ColumnElement[bool]:
+    """``column IN`` the values of the parameter ``name``, bound whole (see ``values``):
+    the statement is the same whatever the count, so it is compiled and prepared once, and
+    no count runs into a driver's limit on parameters. ``uuids``: hex ids against a uuid
+    column."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+        array = bindparam(name, type_=ARRAY(Text))
+        return column == any_(cast(array, ARRAY(UUID)) if uuids else array)  # type: ignore[no-any-return]
+    column = type_coerce(column, String) if uuids else column
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam(name, type_=Text))
+    )
+    return column.in_(listed)  # type: ignore[no-any-return]
+
+
+def values(dialect: str, items: Sequence[str]) -> Any:
+    """The value of an ``among`` parameter: a JSON array on SQLite, a list on PostgreSQL."""
+    return list(items) if dialect == "postgresql" else orjson.dumps(list(items)).decode()

@@ -6,12 +6,18 @@ reference between artifacts (a metric and the model it measures). With ``merge``
 over fingerprints, so equal artifacts logged by different runs are one node and the walk
 follows every copy. Every walk is a recursive CTE that runs on SQLite and PostgreSQL; how the
 recursive step is written differs (see ``dialect.multiple_recursive_terms``).
+
+The readers here work with ids as 32 hex digits (``Id``), taking and giving them in that
+form: a graph of thousands of nodes is mostly dictionary work, and a ``str`` is made,
+hashed and compared in C where a ``uuid.UUID`` costs microseconds each time. Lists of ids
+go to the database as one parameter (``dialect.among``). The answer models turn the hex
+back into UUIDs.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -21,6 +27,8 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
+    Uuid,
     and_,
     bindparam,
     func,
@@ -47,15 +55,58 @@ from modeltrail.store.tables import (
 )
 
 Direction = Literal["upstream", "downstream"]
-Key = Any  # an artifact id, or a fingerprint when equal artifacts are merged
-
-# Bound parameters per IN list: below SQLite's and psycopg's limits with room to spare.
-_CHUNK = 5000
+Id = str  # an id as 32 lowercase hex digits (``uuid.UUID.hex``)
+Key = str  # an artifact's Id, or its fingerprint when equal artifacts are merged
 
 
-def chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def hexes(ids: Iterable[uuid.UUID | Id]) -> list[Id]:
+    """Ids in the form the readers take, from UUIDs (a request's, an ORM row's) or hex."""
+    return [i.hex if isinstance(i, uuid.UUID) else i for i in ids]
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _columns(dialect: str, table: Table, leave_out: Sequence[str] = ()) -> list[Any]:
+    """Every column of ``table``, ids as hex; those in ``leave_out`` read as NULL."""
+    return [
+        literal(None).label(c.name)
+        if c.name in leave_out
+        else dialects.id_hex(dialect, c).label(c.name)
+        if isinstance(c.type, Uuid)
+        else c
+        for c in table.c
+    ]
+
+
+@lru_cache(maxsize=128)
+def _rows_among(
+    dialect: str,
+    table: Table,
+    column: str,
+    *,
+    leave_out: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+    uuids: bool = True,
+) -> Select[Any]:
+    """The rows of ``table`` whose ``column`` is among the ``ids`` parameter (the columns
+    ``only``, in that order, if given), built once: building costs more than running."""
+    columns = _columns(dialect, table, leave_out)
+    if only:
+        by_name = {c.name: c for c in columns}
+        columns = [by_name[name] for name in only]
+    return select(*columns).where(dialects.among(dialect, table.c[column], "ids", uuids=uuids))
+
+
+def _read(session: Session, statement: Any, ids: Iterable[uuid.UUID | Id]) -> list[Any]:
+    """Run a statement built with an ``ids`` parameter for these ids."""
+    params = {"ids": dialects.values(_dialect(session), hexes(ids))}
+    return list(session.connection().execute(statement, params).all())
+
+
+def _rows(session: Session, query: Any) -> list[Any]:
+    return list(session.connection().execute(query).all())
 
 
 @dataclass
@@ -67,7 +118,11 @@ class Walk:
 
 
 def _key_literal(key: Key, merge: bool) -> ColumnElement[Any]:
-    return literal(key, String) if merge else literal(key, ArtifactRow.id.type)
+    return literal(key, String) if merge else literal(uuid.UUID(key), ArtifactRow.id.type)
+
+
+def _key_out(session: Session, column: Any, merge: bool) -> ColumnElement[Any]:
+    return column if merge else dialects.id_hex(_dialect(session), column)
 
 
 def _edges(direction: Direction) -> list[tuple[Any, Any, Any]]:
@@ -160,27 +215,29 @@ def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select
     walk = _walk_cte(
         dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
     )
-    return select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k)
+    key = walk.c.k if merge else dialects.id_hex(dialect, walk.c.k)
+    return select(key, func.min(walk.c.d)).group_by(walk.c.k)
 
 
 def walk_artifacts(
     session: Session,
     *,
-    seeds: Iterable[tuple[Key, int]],
+    seeds: Iterable[tuple[Key | uuid.UUID, int]],
     direction: Direction,
     depth: int,
     merge: bool,
 ) -> Walk:
     """Every node within ``depth`` steps of ``seeds`` (key, starting depth), and whether
     anything lay beyond the limit."""
-    dialect = session.get_bind().dialect.name
-    seeds = list(seeds)
+    dialect = _dialect(session)
+    seeds = [(k.hex if isinstance(k, uuid.UUID) else k, d) for k, d in seeds]
     if not seeds:
         return Walk({}, False)
     # One step beyond the limit tells whether the limit cut anything off.
     if len(seeds) == 1:
+        key, start = seeds[0]
         query = _single_seed_walk(dialect, direction, merge)
-        params = {"seed": seeds[0][0], "start": seeds[0][1], "limit": depth + 1}
+        params = {"seed": key if merge else uuid.UUID(key), "start": start, "limit": depth + 1}
         rows = session.connection().execute(query, params).all()
     else:
         seed_rows = [
@@ -189,16 +246,13 @@ def walk_artifacts(
         ]
         seed = select(union_all(*seed_rows).subquery())
         walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-        rows = (
-            session.connection()
-            .execute(select(walk.c.k, func.min(walk.c.d)).group_by(walk.c.k))
-            .all()
-        )
+        key_out = _key_out(session, walk.c.k, merge)
+        rows = _rows(session, select(key_out, func.min(walk.c.d)).group_by(walk.c.k))
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
 
 
-def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
+def flagged_reach(session: Session) -> dict[str, set[Id]]:
     """Fingerprint of every flagged or affected artifact -> the flagged artifacts behind it.
 
     Flags are few; the walk follows equality, so a flagged dataset taints every equal copy
@@ -206,14 +260,15 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
     """
     if session.connection().scalar(select(FlagRow.artifact_id).limit(1)) is None:
         return {}
-    dialect = session.get_bind().dialect.name
-    seed = select(ArtifactRow.fingerprint.label("k"), FlagRow.artifact_id.label("origin")).join(
-        FlagRow, FlagRow.artifact_id == ArtifactRow.id
-    )
+    dialect = _dialect(session)
+    seed = select(
+        ArtifactRow.fingerprint.label("k"),
+        dialects.id_hex(dialect, FlagRow.artifact_id).label("origin"),
+    ).join(FlagRow, FlagRow.artifact_id == ArtifactRow.id)
     walk = _walk_cte(
         dialect, seed, direction="downstream", merge=True, limit=None, carry=("origin",)
     )
-    out: dict[str, set[uuid.UUID]] = {}
+    out: dict[str, set[Id]] = {}
     for key, origin in session.connection().execute(select(walk.c.k, walk.c.origin)):
         out.setdefault(key, set()).add(origin)
     return out
@@ -223,6 +278,9 @@ def flagged_reach(session: Session) -> dict[str, set[uuid.UUID]]:
 
 
 _LIGHT = ("attributes", "annotations", "description")
+_LIGHT_EXECUTION = ("configuration", "annotations")
+_ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
+_EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[assignment]
 
 
 def artifacts_by_keys(
@@ -230,156 +288,135 @@ def artifacts_by_keys(
 ) -> list[Any]:
     """Artifact rows (read-only, attribute access like the ORM rows) by id or fingerprint.
     ``light`` leaves out the JSON documents, which cost most to read."""
-    column = ArtifactRow.fingerprint if merge else ArtifactRow.id
-    table = ArtifactRow.__table__
-    columns = [literal(None).label(c.name) if light and c.name in _LIGHT else c for c in table.c]  # type: ignore[attr-defined]
-    rows: list[Any] = []
-    for part in chunks(list(keys)):
-        rows += session.connection().execute(select(*columns).where(column.in_(part))).all()
-    return rows
+    statement = _rows_among(
+        _dialect(session),
+        _ARTIFACTS,
+        "fingerprint" if merge else "id",
+        leave_out=_LIGHT if light else (),
+        uuids=not merge,
+    )
+    return _read(session, statement, keys)
 
 
 def execution_edges(
     session: Session,
     *,
-    artifact_ids: Sequence[uuid.UUID],
+    artifact_ids: Iterable[uuid.UUID | Id],
     role: Literal["producers", "consumers"],
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+) -> list[tuple[Id, Id]]:
     """(execution, artifact) pairs of the executions that wrote (producers) or read
     (consumers) the given artifacts."""
     table = ExecutionOutputRow if role == "producers" else ExecutionInputRow
-    pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for part in chunks(list(artifact_ids)):
-        pairs += (
-            session.connection()
-            .execute(
-                select(table.execution_id, table.artifact_id).where(table.artifact_id.in_(part))
-            )
-            .all()
-        )
-    return pairs
+    statement = _rows_among(
+        _dialect(session), table.__table__, "artifact_id", only=("execution_id", "artifact_id")
+    )
+    return _read(session, statement, artifact_ids)
+
+
+@lru_cache(maxsize=4)
+def _io_of_executions(dialect: str) -> Any:
+    arms = [
+        select(
+            dialects.id_hex(dialect, table.execution_id),
+            dialects.id_hex(dialect, table.artifact_id),
+            table.position,
+            literal(side, Integer),
+        ).where(dialects.among(dialect, table.execution_id, "ids", uuids=True))
+        for side, table in enumerate((ExecutionInputRow, ExecutionOutputRow))
+    ]
+    return union_all(*arms)
 
 
 def io_of_executions(
-    session: Session,
-    execution_ids: Sequence[uuid.UUID],
-) -> tuple[list[tuple[uuid.UUID, uuid.UUID, int]], list[tuple[uuid.UUID, uuid.UUID, int]]]:
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]]]:
     """(execution, artifact, position) of the inputs and of the outputs of executions."""
-    inputs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
-    outputs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
-    for part in chunks(list(execution_ids)):
-        for table, into in ((ExecutionInputRow, inputs), (ExecutionOutputRow, outputs)):
-            into += (
-                session.connection()
-                .execute(
-                    select(table.execution_id, table.artifact_id, table.position).where(
-                        table.execution_id.in_(part)
-                    )
-                )
-                .all()
-            )
-    return inputs, outputs
+    sides: tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]]] = ([], [])
+    for execution, artifact, position, side in _read(
+        session, _io_of_executions(_dialect(session)), execution_ids
+    ):
+        sides[side].append((execution, artifact, position))
+    return sides
 
 
 def successors_among(
-    session: Session, execution_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    wanted = set(execution_ids)
-    pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for part in chunks(list(execution_ids)):
-        pairs += [
-            (a, b)
-            for a, b in session.connection().execute(
-                select(
-                    ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id
-                ).where(ExecutionSuccessorRow.execution_id.in_(part))
-            )
-            if b in wanted
-        ]
-    return pairs
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> list[tuple[Id, Id]]:
+    """(execution, successor) pairs where both are among ``execution_ids``."""
+    ids = hexes(execution_ids)
+    statement = _rows_among(
+        _dialect(session),
+        ExecutionSuccessorRow.__table__,
+        "execution_id",
+        only=("execution_id", "successor_id"),
+    )
+    wanted = set(ids)
+    return [(a, b) for a, b in _read(session, statement, ids) if b in wanted]
 
 
 def references_among(
-    session: Session, artifact_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    session: Session, artifact_ids: Iterable[uuid.UUID | Id]
+) -> list[tuple[Id, Id]]:
     """(target, referencing artifact) pairs where both ends are among ``artifact_ids``."""
-    wanted = set(artifact_ids)
-    pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for part in chunks(list(artifact_ids)):
-        pairs += [
-            (t, a)
-            for t, a in session.connection().execute(
-                select(ArtifactReferenceRow.target_id, ArtifactReferenceRow.artifact_id).where(
-                    ArtifactReferenceRow.artifact_id.in_(part)
-                )
-            )
-            if t in wanted
-        ]
-    return pairs
+    ids = hexes(artifact_ids)
+    statement = _rows_among(
+        _dialect(session),
+        ArtifactReferenceRow.__table__,
+        "artifact_id",
+        only=("target_id", "artifact_id"),
+    )
+    wanted = set(ids)
+    return [(t, a) for t, a in _read(session, statement, ids) if t in wanted]
 
 
-def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, ExecutableRow]]:
-    ids = list({r.executable_id for r in rows})
-    executables = {e.id: e for e in executables_by_ids(session, ids)}
+def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, Any]]:
+    executables = {e.id: e for e in executables_by_ids(session, {r.executable_id for r in rows})}
     return [(r, executables[r.executable_id]) for r in rows]
-
-
-_LIGHT_EXECUTION = ("configuration", "annotations")
-
-
-def _execution_columns(light: bool) -> list[Any]:
-    table: Any = ExecutionRow.__table__
-    return [
-        literal(None).label(c.name) if light and c.name in _LIGHT_EXECUTION else c for c in table.c
-    ]
 
 
 def executions_with_executables(
     session: Session,
-    execution_ids: Sequence[uuid.UUID],
+    execution_ids: Iterable[uuid.UUID | Id],
     *,
     light: bool = False,
-) -> list[tuple[Any, ExecutableRow]]:
+) -> list[tuple[Any, Any]]:
     """Execution rows (read-only) with their executables; ``light`` leaves out the JSON
     documents."""
-    columns = _execution_columns(light)
-    rows: list[Any] = []
-    for part in chunks(list(execution_ids)):
-        rows += (
-            session.connection().execute(select(*columns).where(ExecutionRow.id.in_(part))).all()
-        )
-    return _with_executables(session, rows)
+    statement = _rows_among(
+        _dialect(session), _EXECUTIONS, "id", leave_out=_LIGHT_EXECUTION if light else ()
+    )
+    return _with_executables(session, _read(session, statement, execution_ids))
 
 
-def runs_by_ids(session: Session, run_ids: Sequence[uuid.UUID]) -> list[Any]:
-    rows: list[Any] = []
-    for part in chunks(list(run_ids)):
-        rows += (
-            session.connection().execute(select(RunRow.__table__).where(RunRow.id.in_(part))).all()
-        )
-    return rows
+def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any]:
+    return _read(session, _rows_among(_dialect(session), RunRow.__table__, "id"), run_ids)
 
 
 def artifacts_by_ids(
-    session: Session, ids: Sequence[uuid.UUID], *, light: bool = False
+    session: Session, ids: Iterable[uuid.UUID | Id], *, light: bool = False
 ) -> list[Any]:
-    return artifacts_by_keys(session, ids, merge=False, light=light)
+    return artifacts_by_keys(session, hexes(ids), merge=False, light=light)
+
+
+@lru_cache(maxsize=4)
+def _runs_of_artifacts(dialect: str) -> Any:
+    arms = [
+        select(
+            dialects.id_hex(dialect, table.artifact_id).label("a"),
+            dialects.id_hex(dialect, ExecutionRow.run_id).label("r"),
+        )
+        .join(ExecutionRow, ExecutionRow.id == table.execution_id)
+        .where(dialects.among(dialect, table.artifact_id, "ids", uuids=True))
+        for table in (ExecutionOutputRow, ExecutionInputRow)
+    ]
+    return union(*arms)
 
 
 def runs_of_artifacts(
-    session: Session, artifact_ids: Sequence[uuid.UUID]
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    session: Session, artifact_ids: Iterable[uuid.UUID | Id]
+) -> list[tuple[Id, Id]]:
     """(artifact, run) once for every run that wrote or read one of the artifacts."""
-    pairs: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for part in chunks(list(artifact_ids)):
-        arms = [
-            select(table.artifact_id.label("a"), ExecutionRow.run_id.label("r"))
-            .join(ExecutionRow, ExecutionRow.id == table.execution_id)
-            .where(table.artifact_id.in_(part))
-            for table in (ExecutionOutputRow, ExecutionInputRow)
-        ]
-        pairs += session.connection().execute(union(*arms)).all()
-    return pairs
+    return _read(session, _runs_of_artifacts(_dialect(session)), artifact_ids)
 
 
 # ---------------------------------------------------------------- reuse (FR6)
@@ -400,10 +437,10 @@ def latest_success_with_fingerprint(
     ).first()
 
 
-def reuse_groups(session: Session) -> list[tuple[uuid.UUID, str, str | None, int]]:
+def reuse_groups(session: Session) -> list[tuple[Id, str, str | None, int]]:
     """(executable, execution fingerprint, output signature, count) over successful
     executions: executions in one group did the same work and wrote equal outputs."""
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     ordered = (
         select(ExecutionOutputRow.execution_id, ArtifactRow.fingerprint)
         .join(ArtifactRow, ArtifactRow.id == ExecutionOutputRow.artifact_id)
@@ -419,97 +456,88 @@ def reuse_groups(session: Session) -> list[tuple[uuid.UUID, str, str | None, int
         .subquery()
     )
     query = (
-        select(ExecutionRow.executable_id, ExecutionRow.fingerprint, signature.c.sig, func.count())
+        select(
+            dialects.id_hex(dialect, ExecutionRow.executable_id),
+            ExecutionRow.fingerprint,
+            signature.c.sig,
+            func.count(),
+        )
         .outerjoin(signature, signature.c.execution_id == ExecutionRow.id)
         .where(ExecutionRow.status == "SUCCESS")
         .group_by(ExecutionRow.executable_id, ExecutionRow.fingerprint, signature.c.sig)
     )
-    return [tuple(r) for r in session.connection().execute(query)]  # type: ignore[misc]
+    return [tuple(r) for r in _rows(session, query)]  # type: ignore[misc]
 
 
-def reused_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
-    return dict(
-        session.connection()
-        .execute(
-            select(ExecutionRow.executable_id, func.count())
-            .where(ExecutionRow.reused_from_id.is_not(None))
-            .group_by(ExecutionRow.executable_id)
-        )
-        .all()
-    )
+def _count_by_executable(session: Session, *where: Any) -> dict[Id, int]:
+    executable = dialects.id_hex(_dialect(session), ExecutionRow.executable_id)
+    query = select(executable, func.count()).where(*where).group_by(ExecutionRow.executable_id)
+    return dict(_rows(session, query))
 
 
-def executables_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[ExecutableRow]:
-    rows: list[ExecutableRow] = []
-    for part in chunks(list(ids)):
-        rows += (
-            session.connection()
-            .execute(select(ExecutableRow.__table__).where(ExecutableRow.id.in_(part)))
-            .all()
-        )
-    return rows
+def reused_counts_by_executable(session: Session) -> dict[Id, int]:
+    return _count_by_executable(session, ExecutionRow.reused_from_id.is_not(None))
 
 
-def execution_counts_by_executable(session: Session) -> dict[uuid.UUID, int]:
-    return dict(
-        session.connection()
-        .execute(
-            select(ExecutionRow.executable_id, func.count()).group_by(ExecutionRow.executable_id)
-        )
-        .all()
-    )
+def execution_counts_by_executable(session: Session) -> dict[Id, int]:
+    return _count_by_executable(session)
+
+
+def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[Any]:
+    return _read(session, _rows_among(_dialect(session), ExecutableRow.__table__, "id"), ids)
 
 
 # ---------------------------------------------------------------- experiments and runs
 
 
 def executions_of_runs(
-    session: Session, run_ids: Sequence[uuid.UUID], *, light: bool = False
-) -> list[tuple[Any, ExecutableRow]]:
+    session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: bool = False
+) -> list[tuple[Any, Any]]:
     """The executions of runs in start order, with their executables (``light``: without
     the JSON documents)."""
-    columns = _execution_columns(light)
-    rows: list[Any] = []
-    for part in chunks(list(run_ids)):
-        rows += (
-            session.connection()
-            .execute(select(*columns).where(ExecutionRow.run_id.in_(part)))
-            .all()
-        )
-    rows.sort(key=lambda r: (r.start_time or r.create_time, str(r.id)))
+    statement = _rows_among(
+        _dialect(session), _EXECUTIONS, "run_id", leave_out=_LIGHT_EXECUTION if light else ()
+    )
+    rows = _read(session, statement, run_ids)
+    rows.sort(key=lambda r: (r.start_time or r.create_time, r.id))
     return _with_executables(session, rows)
+
+
+def _runs(
+    session: Session, *where: Any, newest_first: bool = False, limit: int | None = None
+) -> list[Any]:
+    order = (
+        (RunRow.create_time.desc(), RunRow.id.desc())
+        if newest_first
+        else (RunRow.create_time, RunRow.id)
+    )
+    query = (
+        select(*_columns(_dialect(session), RunRow.__table__))
+        .where(*where)
+        .order_by(*order)
+        .limit(limit)
+    )
+    return _rows(session, query)
 
 
 def runs_of_experiment(
     session: Session, experiment_id: uuid.UUID, *, limit: int | None = None
 ) -> list[Any]:
     """The newest ``limit`` runs (all without a limit), oldest first."""
-    query = (
-        select(RunRow.__table__)
-        .where(RunRow.experiment_id == experiment_id)
-        .order_by(RunRow.create_time.desc(), RunRow.id.desc())
+    return list(
+        reversed(
+            _runs(session, RunRow.experiment_id == experiment_id, newest_first=True, limit=limit)
+        )
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(reversed(session.connection().execute(query).all()))
 
 
 def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
-    return list(
-        session.connection()
-        .execute(
-            select(RunRow.__table__)
-            .where(RunRow.pipeline_id == pipeline_id)
-            .order_by(RunRow.create_time, RunRow.id)
-        )
-        .all()
-    )
+    return _runs(session, RunRow.pipeline_id == pipeline_id)
 
 
 def flags_for(session: Session) -> list[Any]:
-    return list(
-        session.connection().execute(select(FlagRow.__table__).order_by(FlagRow.create_time)).all()
-    )
+    query = select(*_columns(_dialect(session), FlagRow.__table__)).order_by(FlagRow.create_time)
+    return _rows(session, query)
 
 
 def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:
