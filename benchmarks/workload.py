@@ -28,7 +28,7 @@ VALIDATION_KIND = {
         "type": "object",
         "properties": {
             "split": {"type": "string", "enum": ["train", "test", "holdout"]},
-            "score": {"type": "number"},
+            "score": {"type": "number", "x-index": True},  # sorted on: indexed
             "checks": {"type": "integer"},
             "tool": {"type": "string"},
         },

@@ -298,3 +298,63 @@ def test_health(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     ops = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
     assert len(ops) == len(set(ops))
+
+
+def _pages(client: TestClient, params: dict) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        page = client.get(
+            f"{API}/artifacts", params={**params, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        items += page["items"]
+        cursor = page["nextCursor"]
+        if not cursor:
+            return items
+
+
+def test_an_indexed_attribute_lists_sorted_off_its_index(client: TestClient, metadata) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"split": {"type": "string"}, "score": {"type": "number", "x-index": True}},
+    }
+    assert client.post(f"{API}/kinds", json={"name": "check", "schema": schema}).status_code == 201
+    scores = [0.5, 0.1, None, 0.9, 0.5, 0.3, None, 0.7, 0.5, 0.2] * 2
+    for i, score in enumerate(scores):
+        attributes = {"split": "test" if i % 3 else "train"}
+        if score is not None:
+            attributes["score"] = score
+        make_artifact(client, name=f"c{i:02d}", kind="check", attributes=attributes)
+    make_artifact(client, name="other", kind="dataset", attributes={"score": 2})
+
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "ORDER BY" in statement and "artifacts" in statement:
+            captured.append((statement, parameters))
+
+    from sqlalchemy import event
+
+    engines = {metadata.db.engine, metadata.db.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for sort in ("-score", "score"):
+            params = {"filter": ["kind:eq:check", "split:eq:test"], "sort": sort, "limit": 4}
+            listed = [a["attributes"].get("score") for a in _pages(client, params)]
+            present = sorted(
+                (s for i, s in enumerate(scores) if i % 3 and s is not None),
+                reverse=sort.startswith("-"),
+            )
+            nulls = [None] * sum(1 for i, s in enumerate(scores) if i % 3 and s is None)
+            assert listed == (present + nulls if sort.startswith("-") else nulls + present)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", capture)
+
+    if metadata.db.dialect == "sqlite":
+        statement, parameters = captured[0]
+        with metadata.db.read_engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        steps = " / ".join(str(row[-1]) for row in plan)
+        assert "ix_artifacts_attribute_" in steps, steps
+        assert "TEMP B-TREE" not in steps, steps  # no sort: the index gives the order

@@ -18,6 +18,11 @@ from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKind
 # it as a relation (metrics -> the artifact it measures, deployment -> the model it serves).
 REFERENCE_KEYWORD = "x-artifact-reference"
 
+# A top-level property whose schema carries ``"x-index": true`` is indexed for filtered,
+# sorted lists of the kind's artifacts (``sort=-score`` on a million artifacts: milliseconds
+# instead of a scan). Indexes cost every write a little, so a kind asks for the ones it needs.
+INDEX_KEYWORD = "x-index"
+
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
 
 
@@ -65,7 +70,23 @@ def reference_properties(schema: dict[str, Any]) -> list[str]:
     ]
 
 
-_ANNOTATION_KEYWORDS = {"title", "description", "examples", "default", "$comment", "deprecated"}
+def indexed_properties(schema: dict[str, Any]) -> list[str]:
+    """Names of the top-level properties the kind asks to have indexed."""
+    props = schema.get("properties", {})
+    return [name for name, sub in props.items() if isinstance(sub, dict) and sub.get(INDEX_KEYWORD)]
+
+
+# Keywords that say nothing about which documents are valid: free to change between versions.
+_ANNOTATION_KEYWORDS = {
+    "title",
+    "description",
+    "examples",
+    "default",
+    "$comment",
+    "deprecated",
+    REFERENCE_KEYWORD,
+    INDEX_KEYWORD,
+}
 
 
 def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -> None:
@@ -76,7 +97,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -
     """
     where = path or "/"
     for key, old_value in old.items():
-        if key in _ANNOTATION_KEYWORDS or key == REFERENCE_KEYWORD:
+        if key in _ANNOTATION_KEYWORDS:
             continue
         if key not in new:
             continue  # dropping a constraint relaxes it
@@ -123,7 +144,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -
         if new_value != old_value:
             raise _incompatible(where, f"changes '{key}'")
     for key in new:
-        if key in _ANNOTATION_KEYWORDS or key in old or key == REFERENCE_KEYWORD:
+        if key in _ANNOTATION_KEYWORDS or key in old:
             continue
         if key == "properties":
             continue  # new optional attributes

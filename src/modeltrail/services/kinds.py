@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.errors import Conflict, NotFound, UnknownKind
 from modeltrail.domain.models import Kind, KindCreate
+from modeltrail.store.listing import ensure_attribute_index
 from modeltrail.store.tables import ArtifactRow, KindRow
 
 
@@ -69,6 +70,7 @@ def register_kind(
         if latest.schema_ == data.schema_ and latest.open == open_kind:
             if data.description and data.description != latest.description:
                 latest.description = data.description
+            _ensure_indexes(session, data.schema_)  # a database restored without them
             return to_kind(latest), False
         # An open kind was registered on the spot by a logging call; its first real schema
         # replaces that placeholder rather than evolving it.
@@ -83,7 +85,13 @@ def register_kind(
     )
     session.add(row)
     session.flush()
+    _ensure_indexes(session, data.schema_)
     return to_kind(row), True
+
+
+def _ensure_indexes(session: Session, schema: dict[str, object]) -> None:
+    for attribute in rules.indexed_properties(schema):
+        ensure_attribute_index(session, attribute)
 
 
 def kind_for_artifact(session: Session, name: str, *, strict: bool) -> KindRow:

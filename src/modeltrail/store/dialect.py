@@ -54,11 +54,28 @@ def json_number(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEleme
     return case((is_number, raw), (numeric_text, cast(text, Float)), else_=None)
 
 
+def _sql_string(value: str) -> Any:
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
 def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnElement[Any]:
-    """The value at ``path`` in a form with a total order of the dialect's own."""
+    """The value at ``path`` in a form with a total order of the dialect's own.
+
+    The path is written into the SQL rather than bound, so that the expression is the one an
+    attribute index was made of (``attribute_index``) and the planner can use the index."""
     if dialect == "postgresql":
-        return type_coerce(column, JSONB).op("#>")(cast(list(path), _text_array()))
-    return func.json_extract(column, _sqlite_path(path))
+        expr = type_coerce(column, JSONB)
+        for part in path:
+            expr = expr.op("->")(_sql_string(part))
+        return expr
+    return func.json_extract(column, _sql_string(_sqlite_path(path)))
+
+
+def sortable_index_columns(dialect: str, expr: Any) -> list[Any]:
+    """``expr`` as an index column whose order serves both sort directions of a list:
+    descending with NULLs last and ascending with NULLs first (SQLite's NULLs sort first
+    anyway; PostgreSQL's sort last unless told)."""
+    return [expr.desc().nulls_last()] if dialect == "postgresql" else [expr]
 
 
 def sortable_literal(dialect: str, value: Any) -> ColumnElement[Any]:

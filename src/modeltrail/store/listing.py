@@ -7,20 +7,21 @@ concatenation; values are typed by the column they compare with.
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Index, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.store import dialect as d
-from modeltrail.store.tables import UTCDateTime
+from modeltrail.store.tables import ArtifactRow, UTCDateTime
 
 
 @dataclass
@@ -255,3 +256,28 @@ def list_rows(
         last = result[-1]
         next_cursor = _encode_cursor(last._sort_key, last[0].id)
     return ListResult([r[0] for r in result], next_cursor, total)
+
+
+# ---------------------------------------------------------------- attribute indexes
+
+
+def ensure_attribute_index(session: Session, attribute: str) -> None:
+    """An index for lists of one kind's artifacts sorted by ``attributes.<attribute>``:
+    (kind, the attribute's sortable form, id), the order ``list_rows`` asks for, so that
+    the first page is read off the index instead of sorting every artifact of the kind.
+    One index per attribute name serves every kind with that attribute."""
+    dialect = session.get_bind().dialect.name
+    expr = d.json_sortable(dialect, ArtifactRow.attributes, (attribute,))
+    digest = hashlib.sha256(attribute.encode()).hexdigest()[:16]
+    id_order = ArtifactRow.id.desc() if dialect == "postgresql" else ArtifactRow.id
+    index = Index(
+        f"ix_artifacts_attribute_{digest}",
+        ArtifactRow.kind,
+        *d.sortable_index_columns(dialect, expr),
+        id_order,
+    )
+    try:
+        index.create(session.connection(), checkfirst=True)
+    finally:
+        # Made for this database, not part of the schema every database gets.
+        ArtifactRow.__table__.indexes.discard(index)  # type: ignore[attr-defined]
