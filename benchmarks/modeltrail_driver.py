@@ -9,14 +9,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
-from benchmarks import lineage_sql
 from benchmarks.measure import PeakRss, na, rate, timed
 from benchmarks.workload import VALIDATION_KIND, Workload, batches, phases
 
@@ -24,13 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
 LIST_FILTER = ["kind:eq:validation", "split:eq:test"]
 LIST_SORT = "-score"
-SQL_NOTE = "† recursive SQL on this database (no lineage endpoint in this build)"
 
 
 class Target:
     """One way of talking to modeltrail; the benchmark's operations are written against it."""
 
-    sql_note: str | None = None
     page = 100
 
     def register_kind(self) -> None: ...
@@ -43,6 +39,10 @@ class Target:
     def dag(self, run: str) -> Any: ...
     def trace(self, experiment: str) -> Any: ...
     def diff(self, a: str, b: str) -> Any: ...
+    def as_json(self, answer: Any) -> Any:
+        """An answer in the form the server sends (the checks read that form)."""
+        return answer
+
     def pid(self) -> int:
         return os.getpid()
 
@@ -62,41 +62,11 @@ class Target:
     def close(self) -> None: ...
 
 
-class SqlLineage:
-    """Lineage by recursive SQL on the target's own database."""
-
-    def __init__(self, url: str) -> None:
-        from modeltrail.store.database import Database
-
-        self.db = Database(url)
-
-    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with self.db.session() as session:
-            return fn(session, *args)
-
-    def upstream(self, artifact: str, depth: int) -> Any:
-        return self.run(lineage_sql.upstream, uuid.UUID(artifact), depth)
-
-    def impact(self, artifact: str) -> Any:
-        return self.run(lineage_sql.downstream, uuid.UUID(artifact))
-
-    def trace(self, experiment: str) -> Any:
-        return self.run(lineage_sql.trace, uuid.UUID(experiment))
-
-    def diff(self, a: str, b: str) -> Any:
-        return self.run(lineage_sql.diff, uuid.UUID(a), uuid.UUID(b))
-
-
 class Embedded(Target):
     def __init__(self, url: str) -> None:
         from modeltrail.services.metadata import Metadata
 
         self.meta = Metadata.open(url)
-        self.sql = SqlLineage(url)
-        self.sql_note = SQL_NOTE.replace(
-            "on this database (no lineage endpoint in this build)",
-            "(no lineage service in this build)",
-        )
 
     def register_kind(self) -> None:
         from modeltrail.domain.models import KindCreate
@@ -135,30 +105,39 @@ class Embedded(Target):
             "nextCursor": page.next_cursor,
         }
 
+    # The services' answers, as an embedded user gets them (models); ``as_json`` gives the
+    # form the server would send, for the checks.
+
     def upstream(self, artifact: str, depth: int) -> Any:
-        return self.sql.upstream(artifact, depth)
+        from modeltrail.services import lineage
+
+        return self.meta.query(lineage.artifact_lineage, uuid.UUID(artifact), depth=depth)
 
     def impact(self, artifact: str) -> Any:
-        return self.sql.impact(artifact)
+        from modeltrail.services import lineage
+
+        return self.meta.query(lineage.impact, uuid.UUID(artifact))
 
     def dag(self, run: str) -> Any:
-        from modeltrail.domain.filters import ListOptions, parse_filters
+        from modeltrail.services import dag
 
-        page = self.meta.list(
-            "execution",
-            ListOptions(filters=tuple(parse_filters([f"run:eq:{run}"])), sort=None, limit=1000),
-        )
-        return [e.model_dump(by_alias=True) for e in page.items]
+        return self.meta.query(dag.run_dag, uuid.UUID(run))
 
     def trace(self, experiment: str) -> Any:
-        return self.sql.trace(experiment)
+        from modeltrail.services import trace
+
+        return self.meta.query(trace.experiment_trace, uuid.UUID(experiment))
 
     def diff(self, a: str, b: str) -> Any:
-        return self.sql.diff(a, b)
+        from modeltrail.services import diff
+
+        return self.meta.query(diff.lineage_diff, uuid.UUID(a), uuid.UUID(b))
+
+    def as_json(self, answer: Any) -> Any:
+        return answer.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def close(self) -> None:
         self.meta.close()
-        self.sql.db.dispose()
 
 
 def free_port() -> int:
@@ -207,12 +186,6 @@ class Http(Target):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: see {self.log.name}")
             time.sleep(0.1)
-        paths = set(self.client.get("/openapi.json").json()["paths"])
-        self.endpoints = {p for p in paths if p.startswith(API)}
-        self.sql = None
-        if f"{API}/artifacts/{{artifact_id}}/lineage" not in self.endpoints:
-            self.sql = SqlLineage(url)
-            self.sql_note = SQL_NOTE
 
     @property
     def client(self) -> httpx.Client:
@@ -258,8 +231,6 @@ class Http(Target):
         return self._ok(self.client.get(f"{API}/artifacts", params=params)).json()
 
     def upstream(self, artifact: str, depth: int) -> Any:
-        if self.sql:
-            return self.sql.upstream(artifact, depth)
         return self._ok(
             self.client.get(
                 f"{API}/artifacts/{artifact}/lineage",
@@ -268,25 +239,15 @@ class Http(Target):
         ).json()
 
     def impact(self, artifact: str) -> Any:
-        if self.sql:
-            return self.sql.impact(artifact)
         return self._ok(self.client.get(f"{API}/artifacts/{artifact}/impact")).json()
 
     def dag(self, run: str) -> Any:
-        if f"{API}/runs/{{run_id}}/dag" in self.endpoints:
-            return self._ok(self.client.get(f"{API}/runs/{run}/dag")).json()
-        return self._ok(
-            self.client.get(f"{API}/executions", params={"filter": f"run:eq:{run}", "limit": 1000})
-        ).json()["items"]
+        return self._ok(self.client.get(f"{API}/runs/{run}/dag")).json()
 
     def trace(self, experiment: str) -> Any:
-        if self.sql:
-            return self.sql.trace(experiment)
         return self._ok(self.client.get(f"{API}/experiments/{experiment}/trace")).json()
 
     def diff(self, a: str, b: str) -> Any:
-        if self.sql:
-            return self.sql.diff(a, b)
         return self._ok(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b})).json()
 
     def close(self) -> None:
@@ -296,8 +257,6 @@ class Http(Target):
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
-        if self.sql:
-            self.sql.db.dispose()
 
 
 def ingest(target: Target, runs: list[list[dict]], clients: int) -> dict[str, float]:
@@ -407,60 +366,34 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
 
         for hops in (20, 100):
             out[f"up_{hops}"] = timed(lambda h=hops: target.upstream(w.chain[-1], h), samples)
-            result = target.upstream(w.chain[-1], hops)
-            if isinstance(result, list):
-                out["checks"][f"up_{hops}"] = {
-                    "hops": max(r[3] for r in result),
-                    "reaches": str(result[-1][2]) if result else None,
-                    "expected": w.chain[-1 - hops],
-                }
-            else:
-                out["checks"][f"up_{hops}"] = _reached(result, w.chain[-1 - hops])
+            result = target.as_json(target.upstream(w.chain[-1], hops))
+            out["checks"][f"up_{hops}"] = _reached(result, w.chain[-1 - hops])
         out["impact"] = timed(lambda: target.impact(w.popular_dataset), max(5, samples // 5))
-        impact = target.impact(w.popular_dataset)
-        if isinstance(impact, list):
-            out["checks"]["impact"] = {
-                "artifacts": len({r[2] for r in impact}),
-                "runs_reading": w.popular_runs,
-            }
-        else:
-            out["checks"]["impact"] = {
-                "artifacts": len({i for a in impact["artifacts"] for i in _ids(a["artifact"])}),
-                "runs_reading": w.popular_runs,
-            }
+        impact = target.as_json(target.impact(w.popular_dataset))
+        out["checks"]["impact"] = {
+            "artifacts": len({i for a in impact["artifacts"] for i in _ids(a["artifact"])}),
+            "runs_reading": w.popular_runs,
+        }
         out["dag"] = timed(lambda: target.dag(w.dag_run), samples)
-        dag = target.dag(w.dag_run)
-        if isinstance(dag, list):
-            out["checks"]["dag"] = {
-                "executions": len(dag),
-                "expected": w.scale.steps,
-                "edges": sum(len(e["inputArtifacts"]) + len(e["outputArtifacts"]) for e in dag),
-            }
-        else:
-            out["checks"]["dag"] = {
-                "executions": sum(n["type"] == "execution" for n in dag["nodes"]),
-                "expected": w.scale.steps,
-                "edges": sum(e["type"] in ("input", "output") for e in dag["edges"]),
-            }
+        dag = target.as_json(target.dag(w.dag_run))
+        out["checks"]["dag"] = {
+            "executions": sum(n["type"] == "execution" for n in dag["nodes"]),
+            "expected": w.scale.steps,
+            "edges": sum(e["type"] in ("input", "output") for e in dag["edges"]),
+        }
         out["trace"] = timed(lambda: target.trace(w.trace_experiment), max(5, samples // 5))
-        trace = target.trace(w.trace_experiment)
-        if "runs" in trace:  # the trace endpoint's answer
-            steps = [e for r in trace["runs"] for e in r["executions"]]
-            trace = {
-                "executions": len(steps),
-                "artifacts": len(trace["artifacts"]),
-                "edges": sum(len(e["inputs"]) + len(e["outputs"]) for e in steps),
-            }
-        out["checks"]["trace"] = {**trace, "expected_executions": w.scale.runs * w.scale.steps}
+        trace = target.as_json(target.trace(w.trace_experiment))
+        steps = [e for r in trace["runs"] for e in r["executions"]]
+        out["checks"]["trace"] = {
+            "executions": len(steps),
+            "artifacts": len(trace["artifacts"]),
+            "edges": sum(len(e["inputs"]) + len(e["outputs"]) for e in steps),
+            "expected_executions": w.scale.runs * w.scale.steps,
+        }
         out["diff"] = timed(lambda: target.diff(*w.diff_pair), samples)
-        differences = target.diff(*w.diff_pair)
-        if isinstance(differences, dict):  # the diff endpoint's answer
-            differences = differences["differences"]
+        differences = target.as_json(target.diff(*w.diff_pair))["differences"]
         out["checks"]["diff"] = {"differences": len(differences)}
     out["rss_query"] = rss_query.mib
-    if target.sql_note:
-        for op in ("up_20", "up_100", "impact", "trace", "diff"):
-            out["notes"][op] = target.sql_note
     return out
 
 

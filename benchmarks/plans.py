@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
-from benchmarks import lineage_sql
 from benchmarks.modeltrail_driver import LIST_FILTER, LIST_SORT
 from benchmarks.workload import VALIDATION_KIND, Workload, batches
 
@@ -37,6 +36,7 @@ def load(url: str, w: Workload) -> Any:
 
 def queries(meta: Any, w: Workload) -> dict[str, Any]:
     from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+    from modeltrail.services import dag, lineage, trace
 
     options = ListOptions(
         filters=tuple(parse_filters(LIST_FILTER)), sort=parse_sort(LIST_SORT), limit=100
@@ -46,20 +46,15 @@ def queries(meta: Any, w: Workload) -> dict[str, Any]:
             meta.list("artifact", options)
         ),
         "upstream lineage, 100 hops": lambda: meta.call(
-            lineage_sql.upstream, uuid.UUID(w.chain[-1]), 100
+            lineage.artifact_lineage, uuid.UUID(w.chain[-1]), depth=100
         ),
         "downstream impact of the popular dataset": lambda: meta.call(
-            lineage_sql.downstream, uuid.UUID(w.popular_dataset)
+            lineage.impact, uuid.UUID(w.popular_dataset)
         ),
-        "experiment trace (inputs part)": lambda: meta.call(
-            lineage_sql.trace, uuid.UUID(w.trace_experiment)
+        "experiment trace": lambda: meta.call(
+            trace.experiment_trace, uuid.UUID(w.trace_experiment)
         ),
-        "run DAG (executions of one run)": lambda: meta.list(
-            "execution",
-            ListOptions(
-                filters=tuple(parse_filters([f"run:eq:{w.dag_run}"])), sort=None, limit=1000
-            ),
-        ),
+        "run DAG": lambda: meta.call(dag.run_dag, uuid.UUID(w.dag_run)),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -18,23 +18,20 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput, NotFound
 from modeltrail.domain.lineage import (
-    AffectedArtifact,
-    Edge,
     Flag,
     FlagList,
     Impact,
     LineageGraph,
-    Node,
 )
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
     DEPLOY_KINDS,
     ExecutableRefs,
     Marks,
-    artifact_node,
-    execution_node,
+    artifact_fields,
+    execution_fields,
     load_marks,
-    run_node,
+    run_fields,
 )
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id, Key
@@ -73,18 +70,18 @@ class _Builder:
     """Collects nodes and edges once each, in the order they were found, by hex id."""
 
     def __init__(self) -> None:
-        self.nodes: dict[Id, Node] = {}
+        self.nodes: dict[Id, dict[str, Any]] = {}  # fields of a Node
         self.edges: dict[tuple[Id, Id, str], None] = {}
 
-    def node(self, key: Id, node: Node) -> None:
+    def node(self, key: Id, node: dict[str, Any]) -> None:
         self.nodes.setdefault(key, node)
 
     def edge(self, source: Id, target: Id, kind: str) -> None:
         if source != target:
             self.edges[(source, target, kind)] = None
 
-    def edge_models(self) -> list[Edge]:
-        return [Edge(source=s, target=t, type=k) for s, t, k in self.edges]  # type: ignore[arg-type]
+    def edge_fields(self) -> list[dict[str, Any]]:
+        return [{"source": s, "target": t, "type": k} for s, t, k in self.edges]
 
 
 def _graph(
@@ -133,7 +130,7 @@ def _graph(
         rep = members[0]
         out.node(
             rep.id,
-            artifact_node(
+            artifact_fields(
                 rep,
                 marks,
                 depth=walk.depths[key],
@@ -155,7 +152,7 @@ def _graph(
     executions = store.executions_with_executables(session, list(exec_depth), light=light)
     refs = ExecutableRefs()
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
-        out.node(row.id, execution_node(row, refs.of(exe), depth=exec_depth[row.id]))
+        out.node(row.id, execution_fields(row, refs.of(exe), depth=exec_depth[row.id]))
     inputs, outputs = store.io_of_executions(session, list(exec_depth))
     for eid, aid, _ in inputs:
         if aid in node_of:
@@ -182,13 +179,13 @@ def _add_runs_and_triggers(
         r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
     }
     for run in sorted(runs, key=lambda r: (r.create_time, r.id)):
-        out.node(run.id, run_node(run))
+        out.node(run.id, run_fields(run))
         if run.event_id is not None:
             event = events[run.event_id]
             if event.id in out.nodes:
-                out.nodes[event.id] = out.nodes[event.id].model_copy(update={"type": "event"})
+                out.nodes[event.id]["type"] = "event"
             else:
-                out.node(event.id, artifact_node(event, marks, node_type="event"))
+                out.node(event.id, artifact_fields(event, marks, node_type="event"))
             out.edge(event.id, run.id, "trigger")
     for row, _ in executions:
         out.edge(row.run_id, row.id, "contains")
@@ -209,14 +206,16 @@ def artifact_lineage(
     out, truncated, node_of = _graph(
         session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
     )
-    return LineageGraph(
-        root=node_of[root.id],
-        direction=direction,
-        depth=depth,
-        merge_equal=merge_equal,
-        truncated=truncated,
-        nodes=list(out.nodes.values()),
-        edges=out.edge_models(),
+    return LineageGraph.model_validate(
+        {
+            "root": node_of[root.id],
+            "direction": direction,
+            "depth": depth,
+            "merge_equal": merge_equal,
+            "truncated": truncated,
+            "nodes": list(out.nodes.values()),
+            "edges": out.edge_fields(),
+        }
     )
 
 
@@ -243,14 +242,16 @@ def execution_lineage(
         merge=merge_equal,
         root_execution=root,
     )
-    return LineageGraph(
-        root=root.id,
-        direction=direction,
-        depth=depth,
-        merge_equal=merge_equal,
-        truncated=truncated,
-        nodes=list(out.nodes.values()),
-        edges=out.edge_models(),
+    return LineageGraph.model_validate(
+        {
+            "root": root.id,
+            "direction": direction,
+            "depth": depth,
+            "merge_equal": merge_equal,
+            "truncated": truncated,
+            "nodes": list(out.nodes.values()),
+            "edges": out.edge_fields(),
+        }
     )
 
 
@@ -298,22 +299,22 @@ def impact(
     )
     root_id = node_of[root.id]
     paths = _paths(root_id, out.edges)
+    nodes = out.nodes.values()
     artifacts = [
-        AffectedArtifact(artifact=n, depth=n.depth or 0, path=paths.get(key, []))
+        {"artifact": n, "depth": n["depth"] or 0, "path": paths.get(key, [])}
         for key, n in out.nodes.items()
-        if n.type == "artifact" and key != root_id
+        if n["type"] == "artifact" and key != root_id
     ]
-    executions = [n for n in out.nodes.values() if n.type == "execution"]
+    executions = [n for n in nodes if n["type"] == "execution"]
     deployments = [
         n
-        for n in out.nodes.values()
-        if (n.type == "execution" and (n.kind or "").lower() in DEPLOY_KINDS)
-        or (n.type == "artifact" and (n.kind or "").lower() in DEPLOY_KINDS)
+        for n in nodes
+        if n["type"] in ("execution", "artifact") and (n["kind"] or "").lower() in DEPLOY_KINDS
     ]
-    runs = sorted({n.run for n in executions if n.run is not None}, key=str)
+    runs = sorted({n["run"] for n in executions})
     kinds: dict[str, int] = defaultdict(int)
     for a in artifacts:
-        kinds[a.artifact.kind or ""] += 1
+        kinds[a["artifact"]["kind"] or ""] += 1
     counts = {
         "artifacts": len(artifacts),
         "executions": len(executions),
@@ -321,15 +322,17 @@ def impact(
         "deployments": len(deployments),
         **{f"kind:{k}": v for k, v in sorted(kinds.items())},
     }
-    return Impact(
-        root=out.nodes[root_id],
-        flag=marks.flagged([root.id]),
-        truncated=truncated,
-        artifacts=artifacts,
-        executions=executions,
-        deployments=deployments,
-        runs=runs,
-        counts=counts,
+    return Impact.model_validate(
+        {
+            "root": out.nodes[root_id],
+            "flag": marks.flagged([root.id]),
+            "truncated": truncated,
+            "artifacts": artifacts,
+            "executions": executions,
+            "deployments": deployments,
+            "runs": runs,
+            "counts": counts,
+        }
     )
 
 

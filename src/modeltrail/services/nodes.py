@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -58,18 +59,56 @@ def load_marks(session: Session) -> Marks:
 
 
 def executable_ref(row: ExecutableRow) -> ExecutableRef:
-    return ExecutableRef(id=row.id, name=row.name, version=row.version, uri=row.uri)
+    return ExecutableRef.model_validate(executable_fields(row))
 
 
-class ExecutableRefs(dict[object, ExecutableRef]):
+def executable_fields(row: ExecutableRow) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "version": row.version, "uri": row.uri}
+
+
+class ExecutableRefs(dict[object, dict[str, Any]]):
     """One reference per executable, shared by all the executions of an answer that ran it
     (thousands of executions, a handful of executables)."""
 
-    def of(self, row: ExecutableRow) -> ExecutableRef:
+    def of(self, row: ExecutableRow) -> dict[str, Any]:
         ref = self.get(row.id)
         if ref is None:
-            ref = self[row.id] = executable_ref(row)
+            ref = self[row.id] = executable_fields(row)
         return ref
+
+
+# A large answer (a trace of a thousand runs, the impact of a popular dataset) is built as
+# plain dicts and validated into its model in one call: pydantic then does the per-node work
+# in Rust instead of a Python constructor call per node.
+
+
+def artifact_fields(
+    row: ArtifactRow,
+    marks: Marks,
+    *,
+    depth: int | None = None,
+    members: list[Any] | None = None,
+    runs: list[Any] | None = None,
+    node_type: str = "artifact",
+) -> dict[str, Any]:
+    ids = members or [row.id]
+    return {
+        "id": row.id,
+        "type": node_type,
+        "name": row.name,
+        "depth": depth,
+        "kind": row.kind,
+        "version": row.version,
+        "uri": row.uri,
+        "fingerprint": row.fingerprint,
+        "create_time": row.create_time,
+        "attributes": row.attributes,
+        "annotations": row.annotations,
+        "artifacts": members,
+        "runs": runs,
+        "flagged": marks.flagged(ids),
+        "affected_by": marks.affected_by(row.fingerprint, ids),
+    }
 
 
 def artifact_node(
@@ -77,70 +116,67 @@ def artifact_node(
     marks: Marks,
     *,
     depth: int | None = None,
-    members: list[uuid.UUID] | None = None,
-    runs: list[uuid.UUID] | None = None,
+    members: list[Any] | None = None,
+    runs: list[Any] | None = None,
     node_type: str = "artifact",
 ) -> Node:
-    ids = members or [row.id]
-    return Node(
-        id=row.id,
-        type=node_type,  # type: ignore[arg-type]
-        name=row.name,
-        depth=depth,
-        kind=row.kind,
-        version=row.version,
-        uri=row.uri,
-        fingerprint=row.fingerprint,
-        create_time=row.create_time,
-        attributes=row.attributes,
-        annotations=row.annotations,
-        artifacts=members,
-        runs=runs,
-        flagged=marks.flagged(ids),
-        affected_by=marks.affected_by(row.fingerprint, ids),
+    fields = artifact_fields(
+        row, marks, depth=depth, members=members, runs=runs, node_type=node_type
     )
+    return Node.model_validate(fields)
+
+
+def execution_fields(
+    row: ExecutionRow,
+    executable: ExecutableRow | dict[str, Any],
+    *,
+    depth: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "type": "execution",
+        "name": row.name,
+        "depth": depth,
+        "kind": row.kind,
+        "version": row.version,
+        "uri": row.uri,
+        "status": row.status,
+        "create_time": row.create_time,
+        "start_time": row.start_time,
+        "end_time": row.end_time,
+        "configuration": row.configuration,
+        "annotations": row.annotations,
+        "executable": executable if isinstance(executable, dict) else executable_fields(executable),
+        "run": row.run_id,
+        "fingerprint": row.fingerprint,
+    }
 
 
 def execution_node(
-    row: ExecutionRow, executable: ExecutableRow | ExecutableRef, *, depth: int | None = None
+    row: ExecutionRow, executable: ExecutableRow | dict[str, Any], *, depth: int | None = None
 ) -> Node:
-    return Node(
-        id=row.id,
-        type="execution",
-        name=row.name,
-        depth=depth,
-        kind=row.kind,
-        version=row.version,
-        uri=row.uri,
-        status=row.status,
-        create_time=row.create_time,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        configuration=row.configuration,
-        annotations=row.annotations,
-        executable=executable
-        if isinstance(executable, ExecutableRef)
-        else executable_ref(executable),
-        run=row.run_id,
-        fingerprint=row.fingerprint,
-    )
+    return Node.model_validate(execution_fields(row, executable, depth=depth))
+
+
+def run_fields(row: RunRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "type": "run",
+        "name": row.name,
+        "version": row.version,
+        "uri": row.uri,
+        "status": row.status,
+        "create_time": row.create_time,
+        "end_time": row.end_time,
+        "configuration": row.configuration,
+        "annotations": row.annotations,
+        "experiment": row.experiment_id,
+        "event": row.event_id,
+    }
 
 
 def run_node(row: RunRow) -> Node:
-    return Node(
-        id=row.id,
-        type="run",
-        name=row.name,
-        version=row.version,
-        uri=row.uri,
-        status=row.status,
-        create_time=row.create_time,
-        end_time=row.end_time,
-        configuration=row.configuration,
-        annotations=row.annotations,
-        experiment=row.experiment_id,
-        event=row.event_id,
-    )
+    return Node.model_validate(run_fields(row))
 
 
 def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
@@ -154,14 +190,19 @@ def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
     )
 
 
-def trigger(row: ArtifactRow | None) -> Trigger | None:
+def trigger_fields(row: ArtifactRow | None) -> dict[str, Any] | None:
     if row is None:
         return None
     cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
-    return Trigger(
-        id=row.id,
-        name=row.name,
-        cause=None if cause is None else str(cause),
-        attributes=row.attributes,
-        annotations=row.annotations,
-    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "cause": None if cause is None else str(cause),
+        "attributes": row.attributes,
+        "annotations": row.annotations,
+    }
+
+
+def trigger(row: ArtifactRow | None) -> Trigger | None:
+    fields = trigger_fields(row)
+    return None if fields is None else Trigger.model_validate(fields)

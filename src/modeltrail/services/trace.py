@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.lineage import Edge, Trace, TraceExecution, TraceRun
+from modeltrail.domain.lineage import Trace
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
     ExecutableRefs,
-    artifact_node,
+    artifact_fields,
     experiment_node,
     load_marks,
-    trigger,
+    trigger_fields,
 )
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
@@ -56,62 +57,68 @@ def experiment_trace(
     }
 
     runs_of_node: dict[Id, dict[Id, None]] = defaultdict(dict)
-    by_run: dict[Id, list[TraceExecution]] = defaultdict(list)
+    by_run: dict[Id, list[dict[str, Any]]] = defaultdict(list)
     run_artifacts: dict[Id, dict[Id, None]] = defaultdict(dict)
-    edges: dict[tuple[Id, Id, Id], Edge] = {}
+    edges: dict[tuple[Id, Id, Id], dict[str, Any]] = {}
     refs = ExecutableRefs()
     for row, exe in executions:
-        i_nodes = list(dict.fromkeys(node_of[a] for a in inputs[row.id]))
-        o_nodes = list(dict.fromkeys(node_of[a] for a in outputs[row.id]))
-        by_run[row.run_id].append(
-            TraceExecution(
-                id=row.id,
-                name=row.name,
-                kind=row.kind,
-                status=row.status,
-                executable=refs.of(exe),
-                start_time=row.start_time,
-                end_time=row.end_time,
-                inputs=i_nodes,
-                outputs=o_nodes,
-            )
+        run = row.run_id
+        i_nodes = list(dict.fromkeys([node_of[a] for a in inputs[row.id]]))
+        o_nodes = list(dict.fromkeys([node_of[a] for a in outputs[row.id]]))
+        by_run[run].append(
+            {
+                "id": row.id,
+                "name": row.name,
+                "kind": row.kind,
+                "status": row.status,
+                "executable": refs.of(exe),
+                "start_time": row.start_time,
+                "end_time": row.end_time,
+                "inputs": i_nodes,
+                "outputs": o_nodes,
+            }
         )
+        seen = run_artifacts[run]
         for n in (*i_nodes, *o_nodes):
-            runs_of_node[n][row.run_id] = None
-            run_artifacts[row.run_id][n] = None
+            runs_of_node[n][run] = None
+            seen[n] = None
         for src in i_nodes:
             for dst in o_nodes:
-                if src != dst and (src, dst, row.run_id) not in edges:
-                    edges[(src, dst, row.run_id)] = Edge(
-                        source=src, target=dst, type="derived", execution=row.id, run=row.run_id
-                    )
+                if src != dst and (src, dst, run) not in edges:
+                    edges[(src, dst, run)] = {
+                        "source": src,
+                        "target": dst,
+                        "type": "derived",
+                        "execution": row.id,
+                        "run": run,
+                    }
     marks = load_marks(session)
-    nodes = [
-        artifact_node(
-            members[0],
-            marks,
-            members=[m.id for m in members],
-            runs=list(runs_of_node[members[0].id]),
-        )
-        for members in groups.values()
-    ]
-    trace_runs = [
-        TraceRun(
-            id=r.id,
-            name=r.name,
-            status=r.status,
-            create_time=r.create_time,
-            end_time=r.end_time,
-            trigger=trigger(events.get(r.event_id) if r.event_id else None),
-            executions=by_run[r.id],
-            artifacts=list(run_artifacts[r.id]),
-        )
-        for r in runs
-    ]
-    return Trace(
-        experiment=experiment_node(experiment),
-        runs=trace_runs,
-        artifacts=nodes,
-        edges=list(edges.values()),
-        truncated=truncated,
+    return Trace.model_validate(
+        {
+            "experiment": experiment_node(experiment),
+            "runs": [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "status": r.status,
+                    "create_time": r.create_time,
+                    "end_time": r.end_time,
+                    "trigger": trigger_fields(events.get(r.event_id) if r.event_id else None),
+                    "executions": by_run[r.id],
+                    "artifacts": list(run_artifacts[r.id]),
+                }
+                for r in runs
+            ],
+            "artifacts": [
+                artifact_fields(
+                    members[0],
+                    marks,
+                    members=[m.id for m in members],
+                    runs=list(runs_of_node[members[0].id]),
+                )
+                for members in groups.values()
+            ],
+            "edges": list(edges.values()),
+            "truncated": truncated,
+        }
     )
