@@ -9,25 +9,41 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from modeltrail.domain.models import Schema, WriteSchema
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str) and len(value) == 32:  # the store's hex form
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
+
+
+# An id in an answer of this module: a UUID's canonical text. A large answer (the trace of a
+# thousand runs) holds tens of thousands of ids; kept as text, none costs the making of a
+# uuid.UUID object. The JSON and its schema are those of a uuid.
+NodeId = Annotated[
+    str, BeforeValidator(_as_text), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 
 NodeType = Literal["artifact", "execution", "run", "event", "experiment", "pipeline"]
 EdgeType = Literal["input", "output", "successor", "reference", "trigger", "contains", "derived"]
 
 
 class ExecutableRef(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     version: str
     uri: str | None = None
 
 
 class FlagMark(Schema):
-    artifact: uuid.UUID
+    artifact: NodeId
     reason: str
     create_time: datetime
 
@@ -40,7 +56,7 @@ class Node(Schema):
     ``affectedBy`` the flagged artifacts upstream of it.
     """
 
-    id: uuid.UUID
+    id: NodeId
     type: NodeType
     name: str
     depth: int | None = None
@@ -56,13 +72,13 @@ class Node(Schema):
     annotations: dict[str, str] | None = None
     configuration: dict[str, Any] | None = None
     executable: ExecutableRef | None = None
-    run: uuid.UUID | None = None
-    experiment: uuid.UUID | None = None
-    event: uuid.UUID | None = None
-    artifacts: list[uuid.UUID] | None = None
-    runs: list[uuid.UUID] | None = None
+    run: NodeId | None = None
+    experiment: NodeId | None = None
+    event: NodeId | None = None
+    artifacts: list[NodeId] | None = None
+    runs: list[NodeId] | None = None
     flagged: FlagMark | None = None
-    affected_by: list[uuid.UUID] | None = None
+    affected_by: list[NodeId] | None = None
 
 
 class Edge(Schema):
@@ -71,11 +87,11 @@ class Edge(Schema):
     metric); ``trigger``: event -> run; ``contains``: run -> execution; ``derived``:
     artifact -> artifact through ``execution`` (trace)."""
 
-    source: uuid.UUID
-    target: uuid.UUID
+    source: NodeId
+    target: NodeId
     type: EdgeType
-    execution: uuid.UUID | None = None
-    run: uuid.UUID | None = None
+    execution: NodeId | None = None
+    run: NodeId | None = None
 
 
 class RunDag(Schema):
@@ -85,7 +101,7 @@ class RunDag(Schema):
 
 
 class LineageGraph(Schema):
-    root: uuid.UUID
+    root: NodeId
     direction: Literal["upstream", "downstream"]
     depth: int
     merge_equal: bool
@@ -103,7 +119,7 @@ class AffectedArtifact(Schema):
 
     artifact: Node
     depth: int
-    path: list[uuid.UUID]
+    path: list[NodeId]
 
 
 class Impact(Schema):
@@ -116,7 +132,7 @@ class Impact(Schema):
     artifacts: list[AffectedArtifact]
     executions: list[Node]
     deployments: list[Node]
-    runs: list[uuid.UUID]
+    runs: list[NodeId]
     counts: dict[str, int]
 
 
@@ -174,8 +190,8 @@ class Difference(Schema):
     category: Literal["input", "executable", "configuration", "runConfiguration", "trigger", "step"]
     step: StepRef | None = None
     subject: str
-    before_id: uuid.UUID | None = None
-    after_id: uuid.UUID | None = None
+    before_id: NodeId | None = None
+    after_id: NodeId | None = None
     changes: list[Change]
     derived: bool = False
     summary: str
@@ -185,8 +201,8 @@ class AlignedStep(Schema):
     kind: str
     executable: str
     level: int
-    artifact_execution: uuid.UUID | None = None
-    against_execution: uuid.UUID | None = None
+    artifact_execution: NodeId | None = None
+    against_execution: NodeId | None = None
 
 
 class LineageDiff(Schema):
@@ -238,7 +254,7 @@ class ReuseReport(Schema):
 
 
 class Trigger(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     cause: str | None = None
     attributes: dict[str, Any]
@@ -246,7 +262,7 @@ class Trigger(Schema):
 
 
 class RunHistory(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     status: str
     create_time: datetime
@@ -271,7 +287,7 @@ class History(Schema):
 
 
 class RecipeArtifact(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     kind: str
     uri: str | None = None
@@ -310,26 +326,26 @@ class Recipe(Schema):
 
 
 class TraceExecution(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     kind: str
     status: str
     executable: ExecutableRef
     start_time: datetime | None = None
     end_time: datetime | None = None
-    inputs: list[uuid.UUID]
-    outputs: list[uuid.UUID]
+    inputs: list[NodeId]
+    outputs: list[NodeId]
 
 
 class TraceRun(Schema):
-    id: uuid.UUID
+    id: NodeId
     name: str
     status: str
     create_time: datetime
     end_time: datetime | None = None
     trigger: Trigger | None = None
     executions: list[TraceExecution]
-    artifacts: list[uuid.UUID]
+    artifacts: list[NodeId]
 
 
 class Trace(Schema):

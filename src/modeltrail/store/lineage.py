@@ -10,8 +10,8 @@ recursive step is written differs (see ``dialect.multiple_recursive_terms``).
 The readers here work with ids as 32 hex digits (``Id``), taking and giving them in that
 form: a graph of thousands of nodes is mostly dictionary work, and a ``str`` is made,
 hashed and compared in C where a ``uuid.UUID`` costs microseconds each time. Lists of ids
-go to the database as one parameter (``dialect.among``). The answer models turn the hex
-back into UUIDs.
+go to the database as one parameter (``dialect.among``). The graph answers keep ids as
+text (``domain.lineage.NodeId``).
 """
 
 from __future__ import annotations
@@ -535,9 +535,14 @@ def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
     return _runs(session, RunRow.pipeline_id == pipeline_id)
 
 
+@lru_cache(maxsize=4)
+def _flags(dialect: str) -> Select[Any]:
+    return select(*_columns(dialect, FlagRow.__table__)).order_by(FlagRow.create_time)
+
+
 def flags_for(session: Session) -> list[Any]:
-    query = select(*_columns(_dialect(session), FlagRow.__table__)).order_by(FlagRow.create_time)
-    return _rows(session, query)
+    """Every flag, oldest first: read for every graph answer, so built once."""
+    return _rows(session, _flags(_dialect(session)))
 
 
 def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:
