@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
@@ -284,3 +285,52 @@ def test_a_cycle_through_artifacts_already_read_is_still_refused(client: TestCli
     assert response.json()["type"].endswith("/cycle")
     assert response.json()["errors"][0]["pointer"] == "/operations/0/body/inputArtifacts"
     assert count(client, "executions") == 1
+
+
+CHECK_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "split": {"enum": ["train", "test"]},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "limits": {
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "additionalProperties": False,
+        },
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "owner": {"type": "string", "format": "email"},
+    },
+    "required": ["split"],
+}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "pointer"),
+    [
+        ({"split": "test", "score": 0.5, "limits": {"n": 3}, "code": "ABC"}, None),
+        ({"score": 0.5}, "/attributes"),
+        ({"split": "holdout"}, "/attributes/split"),
+        ({"split": "test", "score": 1.5}, "/attributes/score"),
+        ({"split": "test", "limits": {"n": 1.5}}, "/attributes/limits/n"),
+        ({"split": "test", "limits": {"m": 1}}, "/attributes/limits"),
+        ({"split": "test", "code": "abc"}, "/attributes/code"),
+        ({"split": "test", "owner": "not an address"}, "/attributes/owner"),
+    ],
+)
+def test_a_batch_checks_kind_attributes_as_a_single_create_does(
+    client: TestClient, attributes: dict[str, Any], pointer: str | None
+) -> None:
+    """Batches check attributes on a fast path: it must accept and refuse exactly what the
+    single create does, regular expressions and formats included."""
+    assert client.post(f"{API}/kinds", json={"name": "check", "schema": CHECK_SCHEMA}).is_success
+    body = {"name": "c", "kind": "check", "attributes": attributes}
+    single = client.post(f"{API}/artifacts", json=body)
+    batch = client.post(
+        f"{API}/batch", json={"operations": [{"op": "create", "entity": "artifact", "body": body}]}
+    )
+    if pointer is None:
+        assert (single.status_code, batch.status_code) == (201, 200), batch.text
+        return
+    assert (single.status_code, batch.status_code) == (422, 422), batch.text
+    assert [e["pointer"] for e in single.json()["errors"]] == [pointer]
+    assert [e["pointer"] for e in batch.json()["errors"]] == ["/operations/0/body" + pointer]

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -98,10 +99,15 @@ class WriteSchema(Schema):
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict | list | tuple):
+        # A document is written out by orjson in C, where NUL comes out escaped, faster than
+        # a walk through it in Python (this runs for every field of every entity written).
+        try:
+            return b"\\u0000" in orjson.dumps(value)
+        except TypeError:  # something JSON cannot hold: look through it
+            if isinstance(value, dict):
+                return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+            return any(_has_nul(v) for v in value)
     return False
 
 
