@@ -76,11 +76,14 @@ def explain(meta: Any, w: Workload) -> list[tuple[str, str, str]]:
             if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 seen.append((statement, parameters))
 
-        event.listen(engine, "before_cursor_execute", capture)
+        engines = {engine, meta.db.read_engine}  # reads may go through SQLite's read engine
+        for e in engines:
+            event.listen(e, "before_cursor_execute", capture)
         try:
             fn()
         finally:
-            event.remove(engine, "before_cursor_execute", capture)
+            for e in engines:
+                event.remove(e, "before_cursor_execute", capture)
         statement, parameters = max(seen, key=lambda s: len(s[0]))
         prefix = (
             "EXPLAIN QUERY PLAN "
