@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from tests.hooks import Recording
 
 from modeltrail.domain import limits
+from modeltrail.services.metadata import Metadata
 
 V1 = "/v1/metadata"
 API = "/api/v1"
@@ -443,3 +445,38 @@ def test_workflow_survives_successors_and_artifact_flow_that_disagree(
     assert root == {"nodeId": a["id"], "children": [{"nodeId": b["id"], "children": []}]}
     trace = client.get(f"{V1}/experiments/{run_experiment(client, run)}/trace").json()
     assert [t["name"] for t in trace["executionTypes"]] == ["a", "b"]
+
+
+def test_plugins_see_the_thesis_apis_writes_as_the_projects(
+    client: TestClient, run: dict, metadata: Metadata
+) -> None:
+    """An execution posted with its executable and artifacts embedded is four creates: each is
+    enriched before it is stored and reported after the transaction committed; a write that
+    fails reports nothing."""
+    hooks = Recording()
+    before = metadata.hooks
+    metadata.hooks = hooks
+    try:
+        add_execution(
+            client,
+            run,
+            executable={"name": "train.py", "version": "3", "uri": "git+https://x/p.git"},
+            inputArtifacts=[{"name": "mnist", "version": "1", "kind": "dataset"}],
+            outputArtifacts=[{"name": "cnn", "version": "1", "kind": "model"}],
+        )
+        created = {c[1] for c in hooks.calls if c[0] == "stored" and c[2] == "create"}
+        assert created == {"executable", "artifact", "execution"}
+        assert [c for c in hooks.calls if c[0] == "enrich" and c[1] == "artifact"] == [
+            ("enrich", "artifact", "create")
+        ] * 2
+        exp = client.post(f"{V1}/experiments", json={"name": "enriched", "version": "1"}).json()
+        assert exp["annotations"] == {"enriched": "yes"}
+        hooks.calls.clear()
+        bad = client.post(
+            f"{V1}/experiments/runs/{run['id']}/executions",
+            json={"name": "x", "version": "1", "kind": "k", "inputArtifacts": [{"name": ""}]},
+        )
+        assert bad.status_code == 422
+        assert not [c for c in hooks.calls if c[0] == "stored"]
+    finally:
+        metadata.hooks = before

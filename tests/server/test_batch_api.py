@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 from starlette.testclient import TestClient
+from tests.hooks import Recording
 
 from modeltrail.domain import limits
 from modeltrail.services.metadata import Metadata
@@ -202,20 +202,6 @@ def test_bad_operations_and_too_many_are_refused_by_shape(client: TestClient) ->
     many = [{"op": "create", "entity": "experiment", "body": {"name": "x"}}] * (limits.MAX_LIST + 1)
     assert client.post(f"{API}/batch", json={"operations": many}).status_code == 422
     assert count(client, "experiments") == 0
-
-
-class Recording:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str]] = []
-
-    def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
-        self.calls.append(("enrich", entity, action))
-        if entity == "experiment":
-            return data.model_copy(update={"annotations": {**data.annotations, "enriched": "yes"}})
-        return data
-
-    def stored(self, entity: str, action: str, result: BaseModel) -> None:
-        self.calls.append(("stored", entity, action))
 
 
 def test_plugin_hooks_run_per_entity_and_stored_only_after_commit(

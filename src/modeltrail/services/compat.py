@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -31,7 +31,7 @@ from modeltrail.domain import kinds as rules
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, NotFound
-from modeltrail.services import artifacts, entities, executions
+from modeltrail.services import entities, executions
 from modeltrail.services.common import get_or_404
 from modeltrail.services.kinds import read_latest_kind
 from modeltrail.store.tables import (
@@ -46,6 +46,9 @@ from modeltrail.store.tables import (
     PipelineRow,
     RunRow,
 )
+
+if TYPE_CHECKING:
+    from modeltrail.services.metadata import Transaction
 
 Doc = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
@@ -168,11 +171,12 @@ def _path_id(value: str, what: str) -> uuid.UUID:
 
 
 class _Reader:
-    """Turns the thesis's documents into domain writes in one session."""
+    """Turns the thesis's documents into domain writes in one transaction. Entities are
+    created through it, so plugins see them as they see the project API's writes."""
 
-    def __init__(self, session: Session, *, strict_kinds: bool) -> None:
-        self.session = session
-        self.strict_kinds = strict_kinds
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.session = tx.session
 
     def _existing(self, row_type: Any, body: Doc, pointer: str) -> tuple[uuid.UUID | None, bool]:
         """The id an embedded object carries and whether that entity is already stored."""
@@ -214,12 +218,9 @@ class _Reader:
             return artifact_id
         data = self.artifact_create(body, pointer)
         try:
-            created, _ = artifacts.create_artifact(
-                self.session, data, strict_kinds=self.strict_kinds
-            )
+            return self.tx.create("artifact", data).id  # type: ignore[no-any-return]
         except ModeltrailError as exc:
             raise _rebased(exc, pointer) from None
-        return created.id
 
     def artifacts(self, value: Any, pointer: str) -> list[uuid.UUID]:
         return [self.artifact(a, f"{pointer}/{i}") for i, a in enumerate(_array(value, pointer))]
@@ -236,8 +237,12 @@ class _Reader:
         data = _validate(m.ExecutableCreate, fields, pointer, required=REQUIRED)
         if executable_id is None:
             # Without an id, the same name, version and uri is the same step's code (FR6).
-            return entities.find_or_create_executable(self.session, data).id
-        return entities.create_executable(self.session, data)[0].id
+            return self.shared_executable(data)
+        return self.tx.create("executable", data).id  # type: ignore[no-any-return]
+
+    def shared_executable(self, data: m.ExecutableCreate) -> uuid.UUID:
+        found = entities.find_executable(self.session, data)
+        return found.id if found else self.tx.create("executable", data).id
 
     def pipeline(self, value: Any, pointer: str) -> uuid.UUID:
         body = _object(value, pointer)
@@ -252,7 +257,7 @@ class _Reader:
             self.executable(e, f"{pointer}/executables/{i}") for i, e in enumerate(listed)
         ]
         data = _validate(m.PipelineCreate, fields, pointer)
-        return entities.create_pipeline(self.session, data)[0].id
+        return self.tx.create("pipeline", data).id  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ experiments, runs, executions
     #
@@ -285,7 +290,7 @@ class _Reader:
         elif create:
             # The thesis's enrichment (7.2.1): no execution without its executable.
             derived = m.ExecutableCreate(name=fields["name"], version=fields["version"])
-            fields["executable"] = entities.find_or_create_executable(self.session, derived).id
+            fields["executable"] = self.shared_executable(derived)
         for name in ("inputArtifacts", "outputArtifacts"):
             if body.get(name) is not None:
                 fields[name] = self.artifacts(body[name], f"/{name}")
@@ -501,16 +506,15 @@ def _get(session: Session, row_type: Any, value: str, what: str) -> Any:
 
 # ================================================================ the operations
 #
-# Writes take the session of one transaction and ``strict_kinds`` (the server's setting for
-# artifacts of kinds nobody registered); each answers the document as it is now stored.
+# Writes take one transaction of the store (``Metadata.transaction``): entities are created
+# and changed through it, under the store's kind policy and with the plugins' hooks, as on the
+# project API; each answers the document as it is now stored. Reads take a session.
 
 
-def add_experiment(session: Session, body: Any, *, strict_kinds: bool = False) -> Doc:
-    fields = _Reader(session, strict_kinds=strict_kinds).experiment(_body(body), create=True)
-    created, _ = entities.create_experiment(
-        session, _validate(m.ExperimentCreate, fields, "", required=REQUIRED)
-    )
-    return get_experiment(session, str(created.id))
+def add_experiment(tx: Transaction, body: Any) -> Doc:
+    fields = _Reader(tx).experiment(_body(body), create=True)
+    created = tx.create("experiment", _validate(m.ExperimentCreate, fields, "", required=REQUIRED))
+    return get_experiment(tx.session, str(created.id))
 
 
 def list_experiments(session: Session) -> list[Doc]:
@@ -522,22 +526,18 @@ def get_experiment(session: Session, experiment: str) -> Doc:
     return _Writer(session).experiments([_get(session, ExperimentRow, experiment, "experiment")])[0]
 
 
-def update_experiment(
-    session: Session, experiment: str, body: Any, *, strict_kinds: bool = False
-) -> Doc:
-    row = _get(session, ExperimentRow, experiment, "experiment")
-    reader = _Reader(session, strict_kinds=strict_kinds)
-    fields = reader.experiment(_check_id(body, row.id), create=False)
-    entities.update_experiment(session, row.id, _validate(m.ExperimentUpdate, fields, ""))
-    return get_experiment(session, experiment)
+def update_experiment(tx: Transaction, experiment: str, body: Any) -> Doc:
+    row = _get(tx.session, ExperimentRow, experiment, "experiment")
+    fields = _Reader(tx).experiment(_check_id(body, row.id), create=False)
+    tx.update("experiment", row.id, _validate(m.ExperimentUpdate, fields, ""))
+    return get_experiment(tx.session, experiment)
 
 
-def add_run(session: Session, experiment: str, body: Any, *, strict_kinds: bool = False) -> Doc:
-    exp = _get(session, ExperimentRow, experiment, "experiment")
-    fields = _Reader(session, strict_kinds=strict_kinds).run(_body(body), create=True)
-    data = _validate(m.RunCreate, {**fields, "experiment": exp.id}, "")
-    created, _ = entities.create_run(session, data)
-    return get_run(session, str(created.id))
+def add_run(tx: Transaction, experiment: str, body: Any) -> Doc:
+    exp = _get(tx.session, ExperimentRow, experiment, "experiment")
+    fields = _Reader(tx).run(_body(body), create=True)
+    created = tx.create("run", _validate(m.RunCreate, {**fields, "experiment": exp.id}, ""))
+    return get_run(tx.session, str(created.id))
 
 
 def list_runs(session: Session, experiment: str) -> list[Doc]:
@@ -549,19 +549,20 @@ def get_run(session: Session, run: str) -> Doc:
     return _Writer(session).runs([_get(session, RunRow, run, "run")])[0]
 
 
-def update_run(session: Session, run: str, body: Any, *, strict_kinds: bool = False) -> Doc:
-    row = _get(session, RunRow, run, "run")
-    fields = _Reader(session, strict_kinds=strict_kinds).run(_check_id(body, row.id), create=False)
-    entities.update_run(session, row.id, _validate(m.RunUpdate, fields, ""))
-    return get_run(session, run)
+def update_run(tx: Transaction, run: str, body: Any) -> Doc:
+    row = _get(tx.session, RunRow, run, "run")
+    fields = _Reader(tx).run(_check_id(body, row.id), create=False)
+    tx.update("run", row.id, _validate(m.RunUpdate, fields, ""))
+    return get_run(tx.session, run)
 
 
-def add_execution(session: Session, run: str, body: Any, *, strict_kinds: bool = False) -> Doc:
-    run_row = _get(session, RunRow, run, "run")
-    fields = _Reader(session, strict_kinds=strict_kinds).execution(_body(body), create=True)
-    data = _validate(m.ExecutionCreate, {**fields, "run": run_row.id}, "")
-    created, _ = executions.create_execution(session, data)
-    return get_execution(session, str(created.id))
+def add_execution(tx: Transaction, run: str, body: Any) -> Doc:
+    run_row = _get(tx.session, RunRow, run, "run")
+    fields = _Reader(tx).execution(_body(body), create=True)
+    created = tx.create(
+        "execution", _validate(m.ExecutionCreate, {**fields, "run": run_row.id}, "")
+    )
+    return get_execution(tx.session, str(created.id))
 
 
 def list_executions(session: Session, run: str) -> list[Doc]:
@@ -573,12 +574,10 @@ def get_execution(session: Session, execution: str) -> Doc:
     return _Writer(session).executions([_get(session, ExecutionRow, execution, "execution")])[0]
 
 
-def update_execution(
-    session: Session, execution: str, body: Any, *, strict_kinds: bool = False
-) -> Doc:
+def update_execution(tx: Transaction, execution: str, body: Any) -> Doc:
+    session = tx.session
     row = _get(session, ExecutionRow, execution, "execution")
-    reader = _Reader(session, strict_kinds=strict_kinds)
-    fields = reader.execution(_check_id(body, row.id), create=False)
+    fields = _Reader(tx).execution(_check_id(body, row.id), create=False)
     if fields.pop("executable", row.executable_id) != row.executable_id:
         raise _invalid("/executable", "an execution's executable cannot change; post a new one")
     # A PUT adds relations and never drops one: a client that sends back the document it read
@@ -587,17 +586,15 @@ def update_execution(
     for name in ("inputArtifacts", "outputArtifacts", "successors"):
         if name in fields:
             fields[name] = list(dict.fromkeys([*current[name], *fields[name]]))
-    executions.update_execution(session, row.id, _validate(m.ExecutionUpdate, fields, ""))
+    tx.update("execution", row.id, _validate(m.ExecutionUpdate, fields, ""))
     return get_execution(session, execution)
 
 
-def add_output_artifact(
-    session: Session, execution: str, body: Any, *, strict_kinds: bool = False
-) -> Doc:
-    row = _get(session, ExecutionRow, execution, "execution")
-    artifact_id = _Reader(session, strict_kinds=strict_kinds).artifact(_body(body), "")
-    executions.add_edges(session, row.id, outputs=[artifact_id])
-    return get_artifact(session, str(artifact_id))
+def add_output_artifact(tx: Transaction, execution: str, body: Any) -> Doc:
+    row = _get(tx.session, ExecutionRow, execution, "execution")
+    artifact_id = _Reader(tx).artifact(_body(body), "")
+    executions.add_edges(tx.session, row.id, outputs=[artifact_id])
+    return get_artifact(tx.session, str(artifact_id))
 
 
 def execution_artifacts(session: Session, execution: str) -> list[Doc]:

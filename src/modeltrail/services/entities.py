@@ -193,8 +193,8 @@ def create_executable(session: Session, data: ExecutableCreate) -> tuple[Executa
     return to_executable(row), True
 
 
-def find_or_create_executable(session: Session, data: ExecutableCreate) -> Executable:
-    """The executable with this name, version and uri, made if it does not exist yet.
+def find_executable(session: Session, data: ExecutableCreate) -> Executable | None:
+    """The executable with this name, version and uri, if one is stored.
 
     Executables are shared by every execution of the same step, so steps that name the same
     code are recognised as the same step (FR6).
@@ -209,9 +209,7 @@ def find_or_create_executable(session: Session, data: ExecutableCreate) -> Execu
         .order_by(ExecutableRow.create_time)
         .limit(1)
     ).first()
-    if row is not None:
-        return to_executable(row)
-    return create_executable(session, data)[0]
+    return None if row is None else to_executable(row)
 
 
 def read_executable(session: Session, executable_id: uuid.UUID) -> Executable:

@@ -198,14 +198,22 @@ class Metadata:
         A write race (two clients creating the same id at once, two PATCHes of one revision)
         is retried on fresh data, where idempotency and If-Match decide as if in sequence.
         """
-        for attempt in range(3):
-            try:
-                with self.session() as session:
-                    return fn(session, *args, **kwargs)
-            except WriteRace:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+
+        def once() -> T:
+            with self.session() as session:
+                return fn(session, *args, **kwargs)
+
+        return _retried(once)
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(tx, ...)`` in one ``transaction`` (writes with the plugins' hooks),
+        retried on a write race like ``call``."""
+
+        def once() -> T:
+            with self.transaction() as tx:
+                return fn(tx, *args, **kwargs)
+
+        return _retried(once)
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a services function that only reads, in one read transaction."""
@@ -274,6 +282,16 @@ class Metadata:
         if stop is not None:
             stop()
         self.db.dispose()
+
+
+def _retried(attempt: Callable[[], T]) -> T:
+    for n in range(3):
+        try:
+            return attempt()
+        except WriteRace:
+            if n == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Transaction:
