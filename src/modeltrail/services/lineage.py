@@ -80,8 +80,20 @@ class _Builder:
         if source != target:
             self.edges[(source, target, kind)] = None
 
-    def edge_fields(self) -> list[dict[str, Any]]:
-        return [{"source": s, "target": t, "type": k} for s, t, k in self.edges]
+    def graph(
+        self, root: Any, direction: Direction, depth: int, merge_equal: bool, truncated: bool
+    ) -> LineageGraph:
+        return LineageGraph.model_validate(
+            {
+                "root": root,
+                "direction": direction,
+                "depth": depth,
+                "merge_equal": merge_equal,
+                "truncated": truncated,
+                "nodes": list(self.nodes.values()),
+                "edges": [{"source": s, "target": t, "type": k} for s, t, k in self.edges],
+            }
+        )
 
 
 def _graph(
@@ -206,17 +218,7 @@ def artifact_lineage(
     out, truncated, node_of = _graph(
         session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
     )
-    return LineageGraph.model_validate(
-        {
-            "root": node_of[root.id],
-            "direction": direction,
-            "depth": depth,
-            "merge_equal": merge_equal,
-            "truncated": truncated,
-            "nodes": list(out.nodes.values()),
-            "edges": out.edge_fields(),
-        }
-    )
+    return out.graph(node_of[root.id], direction, depth, merge_equal, truncated)
 
 
 def execution_lineage(
@@ -242,17 +244,7 @@ def execution_lineage(
         merge=merge_equal,
         root_execution=root,
     )
-    return LineageGraph.model_validate(
-        {
-            "root": root.id,
-            "direction": direction,
-            "depth": depth,
-            "merge_equal": merge_equal,
-            "truncated": truncated,
-            "nodes": list(out.nodes.values()),
-            "edges": out.edge_fields(),
-        }
-    )
+    return out.graph(root.id, direction, depth, merge_equal, truncated)
 
 
 # ---------------------------------------------------------------- impact

@@ -339,34 +339,36 @@ def io_of_executions(
     return sides
 
 
+def _pairs_within(
+    session: Session,
+    table: Any,
+    key: str,
+    pair: tuple[str, str],
+    other: int,
+    ids: Iterable[uuid.UUID | Id],
+) -> list[tuple[Id, Id]]:
+    """The ``pair`` columns of the rows whose ``key`` is among ``ids``, where the pair's
+    ``other`` end is among them too."""
+    ids = hexes(ids)
+    statement = _rows_among(_dialect(session), table.__table__, key, only=pair)
+    wanted = set(ids)
+    return [(a, b) for a, b in _read(session, statement, ids) if (a, b)[other] in wanted]
+
+
 def successors_among(
     session: Session, execution_ids: Iterable[uuid.UUID | Id]
 ) -> list[tuple[Id, Id]]:
     """(execution, successor) pairs where both are among ``execution_ids``."""
-    ids = hexes(execution_ids)
-    statement = _rows_among(
-        _dialect(session),
-        ExecutionSuccessorRow.__table__,
-        "execution_id",
-        only=("execution_id", "successor_id"),
-    )
-    wanted = set(ids)
-    return [(a, b) for a, b in _read(session, statement, ids) if b in wanted]
+    pair = ("execution_id", "successor_id")
+    return _pairs_within(session, ExecutionSuccessorRow, "execution_id", pair, 1, execution_ids)
 
 
 def references_among(
     session: Session, artifact_ids: Iterable[uuid.UUID | Id]
 ) -> list[tuple[Id, Id]]:
     """(target, referencing artifact) pairs where both ends are among ``artifact_ids``."""
-    ids = hexes(artifact_ids)
-    statement = _rows_among(
-        _dialect(session),
-        ArtifactReferenceRow.__table__,
-        "artifact_id",
-        only=("target_id", "artifact_id"),
-    )
-    wanted = set(ids)
-    return [(t, a) for t, a in _read(session, statement, ids) if t in wanted]
+    pair = ("target_id", "artifact_id")
+    return _pairs_within(session, ArtifactReferenceRow, "artifact_id", pair, 0, artifact_ids)
 
 
 def _with_executables(session: Session, rows: list[Any]) -> list[tuple[Any, Any]]:
