@@ -67,8 +67,8 @@ def executable_fields(row: ExecutableRow) -> dict[str, Any]:
 
 
 class ExecutableRefs(dict[object, dict[str, Any]]):
-    """One reference per executable, shared by all the executions of an answer that ran it
-    (thousands of executions, a handful of executables)."""
+    """The reference fields of each executable, made once and shared by all the executions
+    of an answer that ran it (thousands of executions, a handful of executables)."""
 
     def of(self, row: ExecutableRow) -> dict[str, Any]:
         ref = self.get(row.id)
