@@ -266,7 +266,7 @@ def test_compare_and_why_puts_the_dataset_first(page: Any, case: CaseStudy) -> N
     page.locator("tr.differs", has_text="uri").wait_for()
     first = page.get_by_test_id("differences").locator("li").first
     first.wait_for()
-    assert first.get_attribute("data-kind") in ("dataset", "input")  # from the lists, the API
+    assert first.get_attribute("data-kind") == "input"  # the diff's category
     text = first.inner_text()
     assert "root cause" in text and "letters-raw" in text and "digits-raw" in text
     shot(page, "09-compare-why")

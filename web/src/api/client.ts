@@ -19,8 +19,6 @@ export class ApiError extends Error {
   title: string;
   detail: string;
   errors: { pointer?: string; detail?: string }[];
-  /** true when no route answered: the server does not offer this endpoint (yet). */
-  missingRoute: boolean;
 
   constructor(status: number, body: unknown) {
     const p = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
@@ -31,8 +29,6 @@ export class ApiError extends Error {
     this.title = title;
     this.detail = detail;
     this.errors = Array.isArray(p.errors) ? (p.errors as ApiError["errors"]) : [];
-    // Starlette answers an unknown route with the bare reason phrase; a missing entity names it.
-    this.missingRoute = status === 404 && (detail === "Not Found" || detail === "");
   }
 }
 

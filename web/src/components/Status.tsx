@@ -14,14 +14,7 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 /** An API problem (RFC 9457) shown as a sentence, with the failing fields. */
-export function Problem({ error, missing }: { error: ApiError; missing?: string }) {
-  if (error.missingRoute && missing) {
-    return (
-      <div className="state notice" role="note">
-        {missing}
-      </div>
-    );
-  }
+export function Problem({ error }: { error: ApiError }) {
   return (
     <div className="problem" role="alert">
       <strong>{error.title}</strong>

@@ -130,10 +130,10 @@ function Why({ a, b }: { a: string; b: string }) {
       <h2>Why do they differ? Lineage diff, root cause first</h2>
       {diff.error && <Problem error={diff.error} />}
       {diff.loading && <Loading what="Comparing the lineages" />}
-      {diff.data && diff.data.differences.length === 0 && <Empty>Their lineages are the same: nothing upstream differs.</Empty>}
-      {diff.data && diff.data.differences.length > 0 && (
+      {diff.data && diff.data.length === 0 && <Empty>Their lineages are the same: nothing upstream differs.</Empty>}
+      {diff.data && diff.data.length > 0 && (
         <ol className="differences" data-testid="differences">
-          {diff.data.differences.map((d, i) => (
+          {diff.data.map((d, i) => (
             <li key={i} className={i === 0 ? "root-cause" : undefined} data-kind={d.kind}>
               {i === 0 && <span className="badge root">root cause</span>}
               <strong>{d.title}</strong> {d.kind && <span className="badge">{d.kind}</span>} <span className="muted">{d.what}</span>

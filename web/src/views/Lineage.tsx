@@ -13,7 +13,7 @@ function merge(a: LGraph, b: LGraph): LGraph {
   b.nodes.forEach((n) => nodes.set(n.id, n));
   const edges = new Map(a.edges.map((e) => [`${e.source}>${e.target}`, e]));
   b.edges.forEach((e) => edges.set(`${e.source}>${e.target}`, e));
-  return { nodes: [...nodes.values()], edges: [...edges.values()], truncated: a.truncated || b.truncated, source: a.source };
+  return { nodes: [...nodes.values()], edges: [...edges.values()], truncated: a.truncated || b.truncated };
 }
 
 /** Nodes reachable from the root away from it, not passing beyond collapsed nodes. */

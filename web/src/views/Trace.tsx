@@ -1,11 +1,10 @@
 // FR10, Figures 8.2 and 8.5: all runs of an experiment in time order, left to right; equal
 // artifacts (same fingerprint) are one node; selecting an artifact highlights what depends on it.
 import { useMemo } from "react";
-import { ApiError, getExperiment, getJson, listAll, type Artifact, type Execution, type Run } from "../api/client";
+import { getExperiment, getJson } from "../api/client";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, Loading, Problem } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
-import { flags } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel } from "./RunDag";
 
@@ -78,43 +77,8 @@ async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
   };
 }
 
-/** The same trace built from the list endpoints: equal artifacts merged by fingerprint. */
-async function traceFromLists(experimentId: string): Promise<TraceInput> {
-  const [runs, executions, artifacts, flagList] = await Promise.all([
-    listAll<Run>("runs", [`experiment:eq:${experimentId}`], "createTime", MAX_RUNS),
-    listAll<Execution>("executions", [`experiment:eq:${experimentId}`], "createTime", 5000),
-    listAll<Artifact>("artifacts", [`experiment:eq:${experimentId}`], "createTime", 5000),
-    flags(),
-  ]);
-  const eventIds = runs.map((r) => r.event).filter((e): e is string => Boolean(e) && !artifacts.some((a) => a.id === e));
-  if (eventIds.length) artifacts.push(...(await listAll<Artifact>("artifacts", [`id:in:${[...new Set(eventIds)].join(",")}`])));
-  const flagged = new Set(flagList.map((f) => f.artifact));
-  const merged = new Map(artifacts.map((a) => [a.id, `fp:${a.fingerprint}`]));
-  const nodes = new Map<string, TraceNode>();
-  for (const a of artifacts) {
-    const id = merged.get(a.id)!;
-    const node = nodes.get(id) ?? { name: a.kind === "event" ? String(a.attributes.cause ?? a.name) : a.name, kind: a.kind, members: [], flagged: false };
-    node.members.push(a.id);
-    node.flagged ||= flagged.has(a.id);
-    nodes.set(id, node);
-  }
-  const ids = (list: string[]) => list.filter((a) => merged.has(a)).map((a) => merged.get(a)!);
-  return {
-    runs: runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.event ? merged.get(r.event) : undefined })),
-    steps: executions.map((x) => ({ run: x.run, inputs: ids(x.inputArtifacts), outputs: ids(x.outputArtifacts) })),
-    nodes,
-  };
-}
-
 async function loadTrace(experimentId: string): Promise<TraceData> {
-  let input: TraceInput;
-  try {
-    input = await traceFromEndpoint(experimentId);
-  } catch (e) {
-    if (!(e instanceof ApiError && e.missingRoute)) throw e;
-    input = await traceFromLists(experimentId);
-  }
-  const { runs, steps, nodes: traceNodes } = input;
+  const { runs, steps, nodes: traceNodes } = await traceFromEndpoint(experimentId);
   const runIndex = new Map(runs.map((r, i) => [r.id, i]));
   const column = new Map<string, number>(); // merged node -> first run using it
   const depth = new Map<string, number>();
