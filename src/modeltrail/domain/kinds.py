@@ -45,6 +45,11 @@ def check_schema(schema: dict[str, Any]) -> None:
         )
 
 
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """The validator of record: draft 2020-12, formats asserted."""
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
 # Keywords two validators may not read to the letter: regular expressions (Python's re, Rust's
 # regex), formats (each asserts its own set) and references (resolved each its own way).
 _DIALECT_KEYWORDS = frozenset({"format", "pattern", "patternProperties", "$ref", "$dynamicRef"})
@@ -66,15 +71,15 @@ def attributes_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
     validator as ``validate_attributes``, so that both always agree.
     """
     if _uses_dialect_keywords(schema):
-        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        return validator.is_valid
+        return _validator(schema).is_valid
     return jsonschema_rs.Draft202012Validator(schema).is_valid  # type: ignore[no-any-return]
 
 
 def validate_attributes(kind: str, version: int, schema: dict[str, Any], attributes: Any) -> None:
     """Raise InvalidKindAttributes with the JSON pointer of every failing attribute."""
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    failures = sorted(validator.iter_errors(attributes), key=lambda e: list(e.absolute_path))
+    failures = sorted(
+        _validator(schema).iter_errors(attributes), key=lambda e: list(e.absolute_path)
+    )
     if not failures:
         return
     errors = [
