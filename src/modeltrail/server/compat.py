@@ -7,7 +7,6 @@ documents and runs each request in one transaction.
 (No ``from __future__ import annotations`` here: FastAPI reads the endpoint signatures.)
 """
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, status
@@ -16,7 +15,6 @@ from pydantic import BaseModel
 from modeltrail.server import compat_schemas as docs
 from modeltrail.server.deps import MetadataDep
 from modeltrail.services import compat
-from modeltrail.services.metadata import Metadata
 
 PREFIX = "/v1/metadata"
 
@@ -24,11 +22,6 @@ router = APIRouter(prefix=PREFIX, tags=["Thesis API (v1/metadata)"])
 
 Document = Annotated[dict[str, Any], Body(description="the thesis's JSON document (Appendix A)")]
 Documents = list[dict[str, Any]]
-
-
-def _write(meta: Metadata, fn: Callable[..., Any], *args: Any) -> Any:
-    # Through the store's transaction: plugins see the thesis API's writes as the project's.
-    return meta.write(fn, *args)
 
 
 def _op(name: str) -> str:
@@ -72,7 +65,7 @@ def get_artifact(artifact: str, meta: MetadataDep) -> dict[str, Any]:
     summary="Add an output artifact to an execution",
 )
 def add_artifact(execution: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
-    return _write(meta, compat.add_output_artifact, execution, body)
+    return meta.write(compat.add_output_artifact, execution, body)
 
 
 @router.get(
@@ -105,7 +98,7 @@ def get_execution(execution: str, meta: MetadataDep) -> dict[str, Any]:
     summary="Change an execution (the fields sent replace the stored ones)",
 )
 def update_execution(executionId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
-    return _write(meta, compat.update_execution, executionId, body)
+    return meta.write(compat.update_execution, executionId, body)
 
 
 @router.get(
@@ -126,7 +119,7 @@ def get_artifacts_by_run(run: str, meta: MetadataDep) -> Documents:
     summary="Add an execution to a run",
 )
 def add_execution(run: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
-    return _write(meta, compat.add_execution, run, body)
+    return meta.write(compat.add_execution, run, body)
 
 
 @router.get(
@@ -159,7 +152,7 @@ def get_run(run: str, meta: MetadataDep) -> dict[str, Any]:
     summary="Change a run (the fields sent replace the stored ones)",
 )
 def update_run(runId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
-    return _write(meta, compat.update_run, runId, body)
+    return meta.write(compat.update_run, runId, body)
 
 
 @router.get(
@@ -183,7 +176,7 @@ def get_workflow(run: str, meta: MetadataDep) -> dict[str, Any]:
     summary="Create an experiment",
 )
 def add_experiment(body: Document, meta: MetadataDep) -> dict[str, Any]:
-    return _write(meta, compat.add_experiment, body)
+    return meta.write(compat.add_experiment, body)
 
 
 @router.get(
@@ -213,7 +206,7 @@ def get_experiment(experiment: str, meta: MetadataDep) -> dict[str, Any]:
     summary="Change an experiment (the fields sent replace the stored ones)",
 )
 def update_experiment(experimentId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:  # noqa: N803
-    return _write(meta, compat.update_experiment, experimentId, body)
+    return meta.write(compat.update_experiment, experimentId, body)
 
 
 @router.post(
@@ -224,7 +217,7 @@ def update_experiment(experimentId: str, body: Document, meta: MetadataDep) -> d
     summary="Add a run to an experiment",
 )
 def add_run(experiment: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
-    return _write(meta, compat.add_run, experiment, body)
+    return meta.write(compat.add_run, experiment, body)
 
 
 @router.get(

@@ -18,10 +18,15 @@ from modeltrail.store.listing import list_rows
 R = TypeVar("R")
 
 
+def missing(what: str, entity_id: object) -> NotFound:
+    """The error for an entity that is not stored (404)."""
+    return NotFound(f"{what} {entity_id} does not exist", entity=what, id=str(entity_id))
+
+
 def get_or_404(session: Session, row_type: type[R], entity_id: uuid.UUID, what: str) -> R:
     row = session.get(row_type, entity_id)
     if row is None:
-        raise NotFound(f"{what} {entity_id} does not exist", entity=what, id=str(entity_id))
+        raise missing(what, entity_id)
     return row
 
 

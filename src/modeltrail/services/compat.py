@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import InvalidInput, ModeltrailError, NotFound
+from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.services import entities, executions
-from modeltrail.services.common import get_or_404
+from modeltrail.services.common import get_or_404, missing
 from modeltrail.services.kinds import read_latest_kind
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -167,7 +167,7 @@ def _path_id(value: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound(f"{what} {value} does not exist", entity=what, id=value) from None
+        raise missing(what, value) from None
 
 
 class _Reader:

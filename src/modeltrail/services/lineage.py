@@ -23,7 +23,7 @@ from modeltrail.domain.lineage import (
     Impact,
     LineageGraph,
 )
-from modeltrail.services.common import get_or_404
+from modeltrail.services.common import get_or_404, missing
 from modeltrail.services.nodes import (
     DEPLOY_KINDS,
     ExecutableRefs,
@@ -60,9 +60,7 @@ def _artifact_or_404(session: Session, artifact_id: uuid.UUID) -> ArtifactRow:
     """The artifact as the lineage readers give it (hex ids), or NotFound."""
     rows = store.artifacts_by_ids(session, [artifact_id])
     if not rows:
-        raise NotFound(
-            f"artifact {artifact_id} does not exist", entity="artifact", id=str(artifact_id)
-        )
+        raise missing("artifact", artifact_id)
     return rows[0]  # type: ignore[no-any-return]
 
 
