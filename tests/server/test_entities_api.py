@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import event
 from starlette.testclient import TestClient
+
+from modeltrail.services.metadata import Metadata
 
 API = "/api/v1"
 
@@ -312,7 +315,9 @@ def _pages(client: TestClient, params: dict) -> list[dict]:
             return items
 
 
-def test_an_indexed_attribute_lists_sorted_off_its_index(client: TestClient, metadata) -> None:
+def test_an_indexed_attribute_lists_sorted_off_its_index(
+    client: TestClient, metadata: Metadata
+) -> None:
     schema = {
         "type": "object",
         "properties": {"split": {"type": "string"}, "score": {"type": "number", "x-index": True}},
@@ -331,8 +336,6 @@ def test_an_indexed_attribute_lists_sorted_off_its_index(client: TestClient, met
     def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
         if "ORDER BY" in statement and "artifacts" in statement:
             captured.append((statement, parameters))
-
-    from sqlalchemy import event
 
     engines = {metadata.db.engine, metadata.db.read_engine}
     for engine in engines:

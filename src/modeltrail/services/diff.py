@@ -25,6 +25,7 @@ from modeltrail.services.compare import flatten
 from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
 from modeltrail.services.nodes import artifact_node, load_marks
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow, RunRow
 
 _ABSENT = object()
@@ -45,9 +46,9 @@ class Step:
 @dataclass
 class Side:
     steps: list[Step]
-    producer: dict[uuid.UUID, uuid.UUID]  # artifact -> execution that wrote it
-    runs: dict[uuid.UUID, RunRow]
-    events: dict[uuid.UUID, ArtifactRow]
+    producer: dict[Id, Id]  # artifact -> execution that wrote it
+    runs: dict[Id, RunRow]
+    events: dict[Id, ArtifactRow]
     truncated: bool
 
 
@@ -56,13 +57,13 @@ def _side(session: Session, root: ArtifactRow, depth: int) -> Side:
         session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
     )
     expanded = [aid for aid, d in walk.depths.items() if d < depth]
-    level: dict[uuid.UUID, int] = {}
+    level: dict[Id, int] = {}
     for eid, aid in store.execution_edges(session, artifact_ids=expanded, role="producers"):
         level[eid] = min(level.get(eid, 1 << 30), walk.depths[aid] + 1)
     executions = store.executions_with_executables(session, list(level))
     inputs, outputs = store.io_of_executions(session, list(level))
     artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
-    by_execution: dict[uuid.UUID, list[tuple[int, ArtifactRow]]] = defaultdict(list)
+    by_execution: dict[Id, list[tuple[int, ArtifactRow]]] = defaultdict(list)
     for eid, aid, pos in inputs:
         by_execution[eid].append((pos, artifacts[aid]))
     steps = [
@@ -201,7 +202,7 @@ def lineage_diff(
         other = get_or_404(session, ArtifactRow, against_id, "artifact")
     after, before = _side(session, root, depth), _side(session, other, depth)
     pairs = _align(after.steps, before.steps)
-    pair_of: dict[uuid.UUID, int] = {}
+    pair_of: dict[Id, int] = {}
     for i, (sa, sb) in enumerate(pairs):
         for s in (sa, sb):
             if s is not None:
@@ -318,7 +319,7 @@ def lineage_diff(
         )
 
     context: list[Difference] = []
-    seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    seen: set[tuple[Id, Id]] = set()
     for ra, rb, _ in run_pairs:
         if ra is None or rb is None or (ra.id, rb.id) in seen or ra.id == rb.id:
             continue

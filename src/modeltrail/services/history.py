@@ -11,6 +11,7 @@ from modeltrail.domain.lineage import History, RunHistory
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import DEPLOY_KINDS, execution_node, experiment_node, trigger
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ExperimentRow, PipelineRow, RunRow
 
 
@@ -24,7 +25,7 @@ def _history(
     events = {
         a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
     }
-    by_run: dict[uuid.UUID, list] = {r.id: [] for r in runs}
+    by_run: dict[Id, list] = {r.id: [] for r in runs}
     for row, exe in executions:
         by_run[row.run_id].append((row, exe))
     items = []

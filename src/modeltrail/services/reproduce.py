@@ -14,6 +14,7 @@ from modeltrail.services.common import get_or_404
 from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
 from modeltrail.services.nodes import artifact_node, executable_ref, execution_node, load_marks
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 
 SOURCE_HASH_KEYS = (
@@ -37,14 +38,14 @@ def _first(annotations: dict[str, str] | None, keys: tuple[str, ...]) -> str | N
 
 def _topological(
     executions: list[ExecutionRow],
-    inputs: dict[uuid.UUID, list[uuid.UUID]],
-    outputs: dict[uuid.UUID, list[uuid.UUID]],
-    successors: list[tuple[uuid.UUID, uuid.UUID]],
+    inputs: dict[Id, list[Id]],
+    outputs: dict[Id, list[Id]],
+    successors: list[tuple[Id, Id]],
 ) -> list[ExecutionRow]:
     """Executions so that each comes after every execution it depends on (Kahn's algorithm,
     ties broken by start time)."""
     writer = {a: e for e, arts in outputs.items() for a in arts}
-    after: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    after: dict[Id, set[Id]] = defaultdict(set)
     for e in executions:
         for a in inputs.get(e.id, []):
             if a in writer and writer[a] != e.id:
@@ -53,7 +54,7 @@ def _topological(
         after[b].add(a)
     pending = {e.id: e for e in executions}
     done: list[ExecutionRow] = []
-    placed: set[uuid.UUID] = set()
+    placed: set[Id] = set()
     while pending:
         ready = [e for e in pending.values() if after[e.id] <= placed] or list(pending.values())
         nxt = min(ready, key=lambda e: (e.start_time or e.create_time, str(e.id)))
@@ -78,14 +79,8 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
         )
     )
     pairs = store.executions_with_executables(session, exec_ids)
-    exe_of: dict[uuid.UUID, ExecutableRow] = {row.id: exe for row, exe in pairs}
-    ins, outs = store.io_of_executions(session, exec_ids)
-    inputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    outputs: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for e, a, _ in sorted(ins, key=lambda t: t[2]):
-        inputs[e].append(a)
-    for e, a, _ in sorted(outs, key=lambda t: t[2]):
-        outputs[e].append(a)
+    exe_of: dict[Id, ExecutableRow] = {row.id: exe for row, exe in pairs}
+    inputs, outputs = store.io_lists(session, exec_ids)
     ordered = _topological(
         [row for row, _ in pairs], inputs, outputs, store.successors_among(session, exec_ids)
     )
@@ -99,7 +94,7 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
     order_of = {row.id: i + 1 for i, row in enumerate(ordered)}
     written_by = {a: order_of[e] for e, arts in outputs.items() for a in arts}
 
-    def item(aid: uuid.UUID) -> RecipeArtifact:
+    def item(aid: Id) -> RecipeArtifact:
         a = artifacts[aid]
         return RecipeArtifact(
             id=a.id,

@@ -38,16 +38,9 @@ def experiment_trace(
     run_ids = [r.id for r in runs]
     executions = store.executions_of_runs(session, run_ids, light=True)
     exec_ids = [row.id for row, _ in executions]
-    ins, outs = store.io_of_executions(session, exec_ids)
-    inputs: dict[Id, list[Id]] = defaultdict(list)
-    outputs: dict[Id, list[Id]] = defaultdict(list)
-    for e, a, _ in sorted(ins, key=lambda t: t[2]):
-        inputs[e].append(a)
-    for e, a, _ in sorted(outs, key=lambda t: t[2]):
-        outputs[e].append(a)
-    artifact_rows = store.artifacts_by_ids(
-        session, list({a for _, a, _ in ins} | {a for _, a, _ in outs}), light=True
-    )
+    inputs, outputs = store.io_lists(session, exec_ids)
+    read_or_written = {a for side in (inputs, outputs) for listed in side.values() for a in listed}
+    artifact_rows = store.artifacts_by_ids(session, read_or_written, light=True)
     groups: dict[str, list] = defaultdict(list)
     for row in sorted(artifact_rows, key=lambda r: (r.create_time, r.id)):
         groups[row.fingerprint].append(row)

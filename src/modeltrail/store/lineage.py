@@ -17,6 +17,7 @@ text (``domain.lineage.NodeId``).
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,8 +122,10 @@ def _key_literal(key: Key, merge: bool) -> ColumnElement[Any]:
     return literal(key, String) if merge else literal(uuid.UUID(key), ArtifactRow.id.type)
 
 
-def _key_out(session: Session, column: Any, merge: bool) -> ColumnElement[Any]:
-    return column if merge else dialects.id_hex(_dialect(session), column)
+def _nearest(dialect: str, walk: Any, merge: bool) -> Select[Any]:
+    """Every key a walk reached (ids as hex) with the fewest steps to it."""
+    key = walk.c.k if merge else dialects.id_hex(dialect, walk.c.k)
+    return select(key, func.min(walk.c.d)).group_by(walk.c.k)
 
 
 def _edges(direction: Direction) -> list[tuple[Any, Any, Any]]:
@@ -215,8 +218,7 @@ def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select
     walk = _walk_cte(
         dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
     )
-    key = walk.c.k if merge else dialects.id_hex(dialect, walk.c.k)
-    return select(key, func.min(walk.c.d)).group_by(walk.c.k)
+    return _nearest(dialect, walk, merge)
 
 
 def walk_artifacts(
@@ -246,8 +248,7 @@ def walk_artifacts(
         ]
         seed = select(union_all(*seed_rows).subquery())
         walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-        key_out = _key_out(session, walk.c.k, merge)
-        rows = _rows(session, select(key_out, func.min(walk.c.d)).group_by(walk.c.k))
+        rows = _rows(session, _nearest(dialect, walk, merge))
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
 
@@ -337,6 +338,21 @@ def io_of_executions(
     ):
         sides[side].append((execution, artifact, position))
     return sides
+
+
+def io_lists(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[dict[Id, list[Id]], dict[Id, list[Id]]]:
+    """The input and the output artifacts of each execution, each list in recorded order
+    (an execution without any has an empty list)."""
+    return tuple(_in_order(side) for side in io_of_executions(session, execution_ids))  # type: ignore[return-value]
+
+
+def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
+    lists: dict[Id, list[Id]] = defaultdict(list)
+    for execution, artifact, _ in sorted(edges, key=lambda t: t[2]):
+        lists[execution].append(artifact)
+    return lists
 
 
 def _pairs_within(
