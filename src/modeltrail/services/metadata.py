@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
-from modeltrail.services import artifacts, entities, executions
+from modeltrail.services import artifacts, collector, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.database import Database, ensure_schema
 
@@ -216,8 +216,9 @@ class Metadata:
         return _retried(once)
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a services function that only reads, in one read transaction."""
-        with self.session(readonly=True) as session:
+        """Run a services function that only reads, in one read transaction, the garbage
+        collector held off while it builds the answer (``collector``)."""
+        with collector.held(), self.session(readonly=True) as session:
             return fn(session, *args, **kwargs)
 
     # ------------------------------------------------------------ uniform entity operations
