@@ -17,7 +17,7 @@ text (``domain.lineage.NodeId``).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -108,6 +108,19 @@ def _read(session: Session, statement: Any, ids: Iterable[uuid.UUID | Id]) -> li
 
 def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
+
+
+@lru_cache(maxsize=64)
+def _record_type(fields: tuple[str, ...]) -> Any:
+    return namedtuple("Record", fields)  # type: ignore[misc]
+
+
+def _records(rows: list[Any]) -> list[Any]:
+    """Whole rows as named tuples. A Row's field read by name is a Python call (about 1 µs),
+    a named tuple's a C slot read: the graph code reads a dozen fields of thousands of rows."""
+    if not rows:
+        return rows
+    return list(map(_record_type(rows[0]._fields)._make, rows))
 
 
 @dataclass
@@ -296,7 +309,7 @@ def artifacts_by_keys(
         leave_out=_LIGHT if light else (),
         uuids=not merge,
     )
-    return _read(session, statement, keys)
+    return _records(_read(session, statement, keys))
 
 
 def execution_edges(
@@ -403,11 +416,11 @@ def executions_with_executables(
     statement = _rows_among(
         _dialect(session), _EXECUTIONS, "id", leave_out=_LIGHT_EXECUTION if light else ()
     )
-    return _with_executables(session, _read(session, statement, execution_ids))
+    return _with_executables(session, _records(_read(session, statement, execution_ids)))
 
 
 def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    return _read(session, _rows_among(_dialect(session), RunRow.__table__, "id"), run_ids)
+    return _records(_read(session, _rows_among(_dialect(session), RunRow.__table__, "id"), run_ids))
 
 
 def artifacts_by_ids(
@@ -502,7 +515,8 @@ def execution_counts_by_executable(session: Session) -> dict[Id, int]:
 
 
 def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    return _read(session, _rows_among(_dialect(session), ExecutableRow.__table__, "id"), ids)
+    statement = _rows_among(_dialect(session), ExecutableRow.__table__, "id")
+    return _records(_read(session, statement, ids))
 
 
 # ---------------------------------------------------------------- experiments and runs
@@ -516,7 +530,7 @@ def executions_of_runs(
     statement = _rows_among(
         _dialect(session), _EXECUTIONS, "run_id", leave_out=_LIGHT_EXECUTION if light else ()
     )
-    rows = _read(session, statement, run_ids)
+    rows = _records(_read(session, statement, run_ids))
     rows.sort(key=lambda r: (r.start_time or r.create_time, r.id))
     return _with_executables(session, rows)
 
@@ -535,7 +549,7 @@ def _runs(
         .order_by(*order)
         .limit(limit)
     )
-    return _rows(session, query)
+    return _records(_rows(session, query))
 
 
 def runs_of_experiment(
@@ -560,7 +574,7 @@ def _flags(dialect: str) -> Select[Any]:
 
 def flags_for(session: Session) -> list[Any]:
     """Every flag, oldest first: read for every graph answer, so built once."""
-    return _rows(session, _flags(_dialect(session)))
+    return _records(_rows(session, _flags(_dialect(session))))
 
 
 def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:
