@@ -8,9 +8,11 @@ attributes. Nothing here knows any particular kind: the built-in ``dataset``, ``
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
+import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
@@ -46,8 +48,22 @@ def check_schema(schema: dict[str, Any]) -> None:
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """The validator of record: draft 2020-12, formats asserted."""
+    """The validator of record: draft 2020-12, formats asserted. Made once per schema (the
+    same few schemas check every artifact created; making one costs more than using it)."""
+    try:
+        text = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits: not worth a cache entry
+        return _new_validator(schema)
+    return _cached_validator(text)
+
+
+def _new_validator(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=256)
+def _cached_validator(schema_json: bytes) -> Draft202012Validator:
+    return _new_validator(orjson.loads(schema_json))
 
 
 # Keywords two validators may not read to the letter: regular expressions (Python's re, Rust's

@@ -153,14 +153,11 @@ def _validated_references(
     return refs
 
 
-def _store_references(session: Session, artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> None:
-    session.execute(
-        delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == artifact_id)
-    )
-    session.add_all(
+def _reference_rows(artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> list[Any]:
+    return [
         ArtifactReferenceRow(artifact_id=artifact_id, attribute=k, target_id=v)
         for k, v in refs.items()
-    )
+    ]
 
 
 def create_artifact(
@@ -197,8 +194,9 @@ def create_artifact(
         revision=1,
     )
     session.add(row)
-    session.flush()
-    _store_references(session, row.id, refs)
+    if refs:
+        session.flush()  # the artifact's row goes first: the references point to it
+        session.add_all(_reference_rows(row.id, refs))
     session.flush()
     return to_artifact(row), True
 
@@ -221,7 +219,10 @@ def update_artifact(
         assert kind is not None
         refs = _validated_references(session, kind, changes["attributes"])
         row.kind_version = kind.version
-        _store_references(session, row.id, refs)
+        session.execute(
+            delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == row.id)
+        )
+        session.add_all(_reference_rows(row.id, refs))
     for field, value in changes.items():
         setattr(row, field, value)
     fingerprint = _fingerprint(

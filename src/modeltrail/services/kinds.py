@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
@@ -23,10 +23,17 @@ def to_kind(row: KindRow) -> Kind:
     )
 
 
+# Read for every artifact created: built once (building the statement costs more than running it).
+_LATEST_KIND = (
+    select(KindRow)
+    .where(KindRow.name == bindparam("name"))
+    .order_by(KindRow.version.desc())
+    .limit(1)
+)
+
+
 def read_latest_kind(session: Session, name: str) -> KindRow | None:
-    return session.scalars(
-        select(KindRow).where(KindRow.name == name).order_by(KindRow.version.desc()).limit(1)
-    ).first()
+    return session.scalars(_LATEST_KIND, {"name": name}).first()
 
 
 def read_kind(session: Session, name: str, version: int | None = None) -> Kind:
