@@ -61,6 +61,11 @@ def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engi
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # The connection returned last is handed out next: under a steady load a few connections
+    # serve every request with warm caches (psycopg prepares a statement on a connection's
+    # fifth run of it, and PostgreSQL then plans it once), instead of each request taking
+    # the coldest connection of the pool.
+    kwargs.setdefault("pool_use_lifo", True)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
