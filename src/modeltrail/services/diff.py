@@ -52,42 +52,62 @@ class Side:
     truncated: bool
 
 
-def _side(session: Session, root: ArtifactRow, depth: int) -> Side:
-    walk = store.walk_artifacts(
-        session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
-    )
-    expanded = [aid for aid, d in walk.depths.items() if d < depth]
-    level: dict[Id, int] = {}
-    for eid, aid in store.execution_edges(session, artifact_ids=expanded, role="producers"):
-        level[eid] = min(level.get(eid, 1 << 30), walk.depths[aid] + 1)
-    executions = store.executions_with_executables(session, list(level))
-    inputs, outputs = store.io_of_executions(session, list(level))
-    artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
-    by_execution: dict[Id, list[tuple[int, ArtifactRow]]] = defaultdict(list)
-    for eid, aid, pos in inputs:
-        by_execution[eid].append((pos, artifacts[aid]))
-    steps = [
-        Step(
-            row,
-            exe,
-            level[row.id],
-            [a for _, a in sorted(by_execution[row.id], key=lambda p: p[0])],
+def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int) -> list[Side]:
+    """The upstream steps of each root. After a walk each, the two sides are read together,
+    one statement per table: a round trip to the database costs more than the rows."""
+    walks = [
+        store.walk_artifacts(
+            session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
         )
-        for row, exe in executions
+        for root in roots
     ]
-    steps.sort(
-        key=lambda s: (
-            -s.level,
-            s.execution.start_time or s.execution.create_time,
-            str(s.execution.id),
-        )
-    )
-    runs = {r.id: r for r in store.runs_by_ids(session, list({s.execution.run_id for s in steps}))}
+    expanded = {aid for walk in walks for aid, d in walk.depths.items() if d < depth}
+    producers = store.execution_edges(session, artifact_ids=expanded, role="producers")
+    levels: list[dict[Id, int]] = []
+    for walk in walks:
+        level: dict[Id, int] = {}
+        for eid, aid in producers:
+            d = walk.depths.get(aid)
+            if d is not None and d < depth:
+                level[eid] = min(level.get(eid, 1 << 30), d + 1)
+        levels.append(level)
+    wanted = list({eid for level in levels for eid in level})
+    executions = store.executions_with_executables(session, wanted)
+    inputs, outputs = store.io_of_executions(session, wanted)
+    artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
+    run_ids = list({row.run_id for row, _ in executions})
+    runs = {r.id: r for r in store.runs_by_ids(session, run_ids)}
     events = {
         a.id: a
         for a in store.artifacts_by_ids(session, [r.event_id for r in runs.values() if r.event_id])
     }
-    return Side(steps, {aid: eid for eid, aid, _ in outputs}, runs, events, walk.truncated)
+    by_execution: dict[Id, list[tuple[int, ArtifactRow]]] = defaultdict(list)
+    for eid, aid, pos in inputs:
+        by_execution[eid].append((pos, artifacts[aid]))
+    sides = []
+    for walk, level in zip(walks, levels, strict=True):
+        steps = [
+            Step(
+                row,
+                exe,
+                level[row.id],
+                [a for _, a in sorted(by_execution[row.id], key=lambda p: p[0])],
+            )
+            for row, exe in executions
+            if row.id in level
+        ]
+        steps.sort(
+            key=lambda s: (
+                -s.level,
+                s.execution.start_time or s.execution.create_time,
+                str(s.execution.id),
+            )
+        )
+        own_runs = {s.execution.run_id: runs[s.execution.run_id] for s in steps}
+        own_events = {r.event_id: events[r.event_id] for r in own_runs.values() if r.event_id}
+        producer = {aid: eid for eid, aid, _ in outputs if eid in level}
+        sides.append(Side(steps, producer, own_runs, own_events, walk.truncated))
+    return sides
 
 
 def _align(after: list[Step], before: list[Step]) -> list[tuple[Step | None, Step | None]]:
@@ -200,7 +220,7 @@ def lineage_diff(
             )
     else:
         other = get_or_404(session, ArtifactRow, against_id, "artifact")
-    after, before = _side(session, root, depth), _side(session, other, depth)
+    after, before = _sides(session, (root, other), depth)
     pairs = _align(after.steps, before.steps)
     pair_of: dict[Id, int] = {}
     for i, (sa, sb) in enumerate(pairs):
