@@ -16,19 +16,33 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from modeltrail.domain.models import Schema, WriteSchema
 
 
-def _as_text(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str) and len(value) == 32:  # the store's hex form
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return value
+class _IdTexts(dict[Any, Any]):
+    """Each id's canonical text, made once: from a UUID, from the store's 32 hex digits, or
+    the text itself. Looked up through ``__getitem__``, a C call, where a Python function
+    would cost a call per id: a large answer (the trace of a thousand runs) holds tens of
+    thousands of ids, a few thousand of them distinct. Bounded: emptied when full."""
+
+    LIMIT = 1 << 17
+
+    def __missing__(self, value: Any) -> Any:
+        if isinstance(value, uuid.UUID):
+            text: Any = str(value)
+        elif isinstance(value, str) and len(value) == 32:  # the store's hex form
+            text = f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+        else:
+            text = value
+        if len(self) >= self.LIMIT:
+            self.clear()
+        self[value] = text
+        return text
 
 
-# An id in an answer of this module: a UUID's canonical text. A large answer (the trace of a
-# thousand runs) holds tens of thousands of ids; kept as text, none costs the making of a
-# uuid.UUID object. The JSON and its schema are those of a uuid.
+# An id in an answer of this module: a UUID's canonical text, kept as text so that none costs
+# the making of a uuid.UUID object. The JSON and its schema are those of a uuid.
 NodeId = Annotated[
-    str, BeforeValidator(_as_text), WithJsonSchema({"type": "string", "format": "uuid"})
+    str,
+    BeforeValidator(_IdTexts().__getitem__),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
 ]
 
 NodeType = Literal["artifact", "execution", "run", "event", "experiment", "pipeline"]
