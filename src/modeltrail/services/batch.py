@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from modeltrail.domain.batch import BatchOperation, BatchResponse, BatchResult
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
-from modeltrail.services.bulk import BulkWriter
+from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
 
 
@@ -105,7 +105,9 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
         writer.flush()
-    for op, (result, created) in zip(operations, results, strict=True):
-        if op.op == "update" or created:
-            meta.stored(op.entity, op.op, result)
+    if meta.hooks.listens("stored"):
+        for op, (result, created) in zip(operations, results, strict=True):
+            if op.op == "update" or created:
+                entity = result.entity() if isinstance(result, Created) else result
+                meta.stored(op.entity, op.op, entity)
     return BatchResponse(results=[BatchResult(id=r.id, created=c) for r, c in results])

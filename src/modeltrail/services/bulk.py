@@ -15,8 +15,8 @@ when they are certain to pass.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import insert, select
@@ -84,6 +84,14 @@ EDGE_TABLES = {
 def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
+
+
+class Created(NamedTuple):
+    """A create the fast path queued: its id, and how to make its entity should a plugin's
+    ``stored`` hook want it (the answer itself only needs the id)."""
+
+    id: uuid.UUID
+    entity: Callable[[], BaseModel]
 
 
 class _Kind:
@@ -172,8 +180,8 @@ class BulkWriter:
 
     # ------------------------------------------------------------ the fast path
 
-    def try_create(self, entity: str, data: BaseModel) -> BaseModel | None:
-        """Queue the create and answer its entity, or None if the ordinary path must decide."""
+    def try_create(self, entity: str, data: BaseModel) -> Created | None:
+        """Queue the create and answer it, or None if the ordinary path must decide."""
         if entity not in FAST or getattr(data, "id", None) in self.known[entity]:
             return None  # a retry, or an id used twice: the ordinary path answers
         result = getattr(self, f"_{entity}")(data)
@@ -181,7 +189,7 @@ class BulkWriter:
             self.known[entity].add(result.id)
         return result
 
-    def _experiment(self, data: ExperimentCreate) -> Experiment:
+    def _experiment(self, data: ExperimentCreate) -> Created:
         row = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
@@ -191,9 +199,9 @@ class BulkWriter:
             "revision": 1,
         }
         self.pending["experiment"].append(row)
-        return Experiment.model_validate(row)
+        return Created(row["id"], lambda: Experiment.model_validate(row))
 
-    def _executable(self, data: ExecutableCreate) -> Executable:
+    def _executable(self, data: ExecutableCreate) -> Created:
         row = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
@@ -206,9 +214,9 @@ class BulkWriter:
         }
         self.pending["executable"].append(row)
         self.executables[row["id"]] = (data.name, data.version, data.uri)
-        return Executable.model_validate(row)
+        return Created(row["id"], lambda: Executable.model_validate(row))
 
-    def _artifact(self, data: ArtifactCreate) -> Artifact | None:
+    def _artifact(self, data: ArtifactCreate) -> Created | None:
         kind = self._kind(data.kind)
         if kind is None or not kind.is_valid(data.attributes):
             return None
@@ -251,9 +259,9 @@ class BulkWriter:
             {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
         )
         self.fingerprints[row["id"]] = row["fingerprint"]
-        return Artifact.model_validate(row)
+        return Created(row["id"], lambda: Artifact.model_validate(row))
 
-    def _run(self, data: RunCreate) -> Run | None:
+    def _run(self, data: RunCreate) -> Created | None:
         if data.experiment not in self.known["experiment"]:
             return None
         if data.pipeline is not None and data.pipeline not in self.known["pipeline"]:
@@ -276,11 +284,14 @@ class BulkWriter:
             "revision": 1,
         }
         self.pending["run"].append(row)
-        return Run(
-            **{**row, "experiment": data.experiment, "pipeline": data.pipeline, "event": data.event}
+        return Created(
+            row["id"],
+            lambda: Run(
+                **row, experiment=data.experiment, pipeline=data.pipeline, event=data.event
+            ),
         )
 
-    def _execution(self, data: ExecutionCreate) -> Execution | None:
+    def _execution(self, data: ExecutionCreate) -> Created | None:
         inputs, outputs, successors = data.input_artifacts, data.output_artifacts, data.successors
         artifacts = self.known["artifact"]
         if (
@@ -341,18 +352,21 @@ class BulkWriter:
             {"execution_id": execution_id, "successor_id": s} for s in successors
         )
         self.consumed.update(inputs)
-        return Execution(
-            **{
-                k: v
-                for k, v in row.items()
-                if k not in ("run_id", "executable_id", "reused_from_id")
-            },
-            run=data.run,
-            executable=data.executable,
-            reused_from=None,
-            input_artifacts=inputs,
-            output_artifacts=outputs,
-            successors=successors,
+        return Created(
+            execution_id,
+            lambda: Execution(
+                **{
+                    k: v
+                    for k, v in row.items()
+                    if k not in ("run_id", "executable_id", "reused_from_id")
+                },
+                run=data.run,
+                executable=data.executable,
+                reused_from=None,
+                input_artifacts=inputs,
+                output_artifacts=outputs,
+                successors=successors,
+            ),
         )
 
     # ------------------------------------------------------------ the ordinary path's results
