@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from modeltrail.domain.batch import BatchOperation, BatchResponse, BatchResult
+from modeltrail.domain.batch import BatchOperation, BatchResponse
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
@@ -110,4 +110,7 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
             if op.op == "update" or created:
                 entity = result.entity() if isinstance(result, Created) else result
                 meta.stored(op.entity, op.op, entity)
-    return BatchResponse(results=[BatchResult(id=r.id, created=c) for r, c in results])
+    # One validation of the whole answer (a model per result was a Python call each).
+    return BatchResponse.model_validate(
+        {"results": [{"id": r.id, "created": c} for r, c in results]}
+    )
