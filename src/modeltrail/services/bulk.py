@@ -191,7 +191,7 @@ class BulkWriter:
         return result
 
     def _experiment(self, data: ExperimentCreate) -> Created:
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -203,7 +203,7 @@ class BulkWriter:
         return Created(row["id"], lambda: Experiment.model_validate(row))
 
     def _executable(self, data: ExecutableCreate) -> Created:
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -233,7 +233,7 @@ class BulkWriter:
             if target not in self.known["artifact"]:
                 return None
             refs[prop] = target
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -269,7 +269,7 @@ class BulkWriter:
             return None
         if data.event is not None and data.event not in self.known["artifact"]:
             return None
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "experiment_id": data.experiment,
             "name": data.name,
@@ -315,7 +315,7 @@ class BulkWriter:
         if execution_id in successors:
             return None
         name, version, uri = self.executables[data.executable]
-        row = {
+        row: dict[str, Any] = {
             "id": execution_id,
             "run_id": data.run,
             "executable_id": data.executable,
@@ -407,7 +407,7 @@ class BulkWriter:
 @lru_cache
 def _insert(
     table: Table, keys: tuple[str, ...], dialect: Dialect
-) -> tuple[str, bool, list[tuple[str, Callable[[Any], Any] | None]]]:
+) -> tuple[str, bool, list[tuple[str, Any]]]:
     """The INSERT of rows with ``keys`` in the driver's own terms, and each column's bind
     processor. The rows are complete, so the statement is compiled once and the values are
     put in their stored form by the column types' own processors (exactly what the Core
