@@ -17,3 +17,6 @@ class Recording:
 
     def stored(self, entity: str, action: str, result: BaseModel) -> None:
         self.calls.append(("stored", entity, action))
+
+    def listens(self, hook: str) -> bool:
+        return True

@@ -173,3 +173,23 @@ def test_nul_characters_are_refused_on_every_database(client: TestClient) -> Non
         client.post(f"{API}/artifacts", content=raw, headers={"content-type": "application/json"}),
         422,
     )
+
+
+def test_nul_errors_name_their_fields_beside_the_others(client: TestClient) -> None:
+    body = {"name": "a\x00", "version": "", "annotations": {"k": "v\x00"}}
+    errors = problem(client.post(f"{API}/experiments", json=body), 422)["errors"]
+    assert sorted(e["pointer"] for e in errors) == ["/annotations", "/name", "/version"]
+    assert [e["detail"] for e in errors if e["pointer"] == "/name"] == [
+        "Value error, text may not contain NUL (U+0000) characters"
+    ]
+    op = {"op": "create", "entity": "artifact", "body": {"name": "a", "kind": "dataset"}}
+    op["body"]["attributes"] = {"path": "x\x00"}
+    errors = problem(client.post(f"{API}/batch", json={"operations": [op]}), 422)["errors"]
+    assert [e["pointer"] for e in errors] == ["/operations/0/body"]
+
+
+def test_text_spelling_out_a_nul_escape_is_not_a_nul(client: TestClient) -> None:
+    body = {"name": "a", "kind": "dataset", "attributes": {"path": "C:\\u0000"}}
+    created = client.post(f"{API}/artifacts", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["attributes"] == {"path": "C:\\u0000"}

@@ -11,11 +11,22 @@ import math
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from modeltrail.domain import limits
 
@@ -87,27 +98,73 @@ class WriteSchema(Schema):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=False
     )
 
-    @field_validator("*", mode="after")
+    @model_validator(mode="wrap")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
+    def _refuse_nul(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         # PostgreSQL text and JSONB cannot hold U+0000; refuse it on every database alike.
-        if _has_nul(value):
-            raise ValueError("text may not contain NUL (U+0000) characters")
-        return value
+        # The whole input is looked at once, in C (a check per field was a Python call for
+        # every field of every entity written); only when it may hold a NUL are the fields
+        # looked through one by one, to name them.
+        if isinstance(data, dict) and not _may_hold_nul(data):
+            return handler(data)
+        try:
+            model = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise
+            # Name the fields holding a NUL beside the errors of the others, as a client
+            # fixing its input wants to see them all.
+            failed = {e["loc"][0] for e in exc.errors() if e["loc"]}
+            nul = [k for k, v in data.items() if k not in failed and _has_nul([k, v])]
+            if not nul:
+                raise
+            errors = [
+                InitErrorDetails(
+                    type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]
+                )
+                for e in exc.errors()
+            ]
+            raise _nul_error(cls, nul, data, errors) from None
+        fields = cls.model_fields.items()
+        nul = [f.alias or k for k, f in fields if _has_nul(getattr(model, k))]
+        if nul:
+            raise _nul_error(cls, nul, data, [])
+        return model
+
+
+NUL = "text may not contain NUL (U+0000) characters"
+
+
+def _nul_error(
+    cls: type[BaseModel], names: list[str], data: Any, errors: list[InitErrorDetails]
+) -> ValidationError:
+    nul = [
+        InitErrorDetails(
+            type=PydanticCustomError("value_error", f"Value error, {NUL}"),
+            loc=(name,),
+            input=data.get(name) if isinstance(data, dict) else data,
+        )
+        for name in names
+    ]
+    return ValidationError.from_exception_data(cls.__name__, errors + nul)
+
+
+def _may_hold_nul(data: dict[str, Any]) -> bool:
+    """Whether a NUL may be in ``data``: orjson writes it out escaped as \\u0000 (as it does
+    a literal backslash followed by u0000, which the precise look then clears)."""
+    try:
+        return b"\\u0000" in orjson.dumps(data)
+    except TypeError:  # something JSON cannot hold: look through it
+        return True
 
 
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
-    if isinstance(value, dict | list | tuple):
-        # A document is written out by orjson in C, where NUL comes out escaped, faster than
-        # a walk through it in Python (this runs for every field of every entity written).
-        try:
-            return b"\\u0000" in orjson.dumps(value)
-        except TypeError:  # something JSON cannot hold: look through it
-            if isinstance(value, dict):
-                return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-            return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
     return False
 
 

@@ -205,6 +205,9 @@ class PluginManager:
                 id=str(getattr(result, "id", "")),
             )
 
+    def listens(self, hook: str) -> bool:
+        return bool(self._impls(f"modeltrail_{hook}"))
+
     # ------------------------------------------------------------ observability
 
     def status(self) -> list[dict[str, Any]]:

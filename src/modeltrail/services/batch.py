@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from modeltrail.domain.batch import BatchOperation, BatchResponse, BatchResult
+from modeltrail.domain.batch import BatchOperation, BatchResponse
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
-from modeltrail.services.bulk import BulkWriter
+from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
 
 
@@ -105,7 +105,12 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
         writer.flush()
-    for op, (result, created) in zip(operations, results, strict=True):
-        if op.op == "update" or created:
-            meta.stored(op.entity, op.op, result)
-    return BatchResponse(results=[BatchResult(id=r.id, created=c) for r, c in results])
+    if meta.hooks.listens("stored"):
+        for op, (result, created) in zip(operations, results, strict=True):
+            if op.op == "update" or created:
+                entity = result.entity() if isinstance(result, Created) else result
+                meta.stored(op.entity, op.op, entity)
+    # One validation of the whole answer (a model per result was a Python call each).
+    return BatchResponse.model_validate(
+        {"results": [{"id": r.id, "created": c} for r, c in results]}
+    )

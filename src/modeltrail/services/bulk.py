@@ -15,11 +15,12 @@ when they are certain to pass.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select
+from sqlalchemy import Dialect, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
@@ -84,6 +85,14 @@ EDGE_TABLES = {
 def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
+
+
+class Created(NamedTuple):
+    """A create the fast path queued: its id, and how to make its entity should a plugin's
+    ``stored`` hook want it (the answer itself only needs the id)."""
+
+    id: uuid.UUID
+    entity: Callable[[], BaseModel]
 
 
 class _Kind:
@@ -172,8 +181,8 @@ class BulkWriter:
 
     # ------------------------------------------------------------ the fast path
 
-    def try_create(self, entity: str, data: BaseModel) -> BaseModel | None:
-        """Queue the create and answer its entity, or None if the ordinary path must decide."""
+    def try_create(self, entity: str, data: BaseModel) -> Created | None:
+        """Queue the create and answer it, or None if the ordinary path must decide."""
         if entity not in FAST or getattr(data, "id", None) in self.known[entity]:
             return None  # a retry, or an id used twice: the ordinary path answers
         result = getattr(self, f"_{entity}")(data)
@@ -181,8 +190,8 @@ class BulkWriter:
             self.known[entity].add(result.id)
         return result
 
-    def _experiment(self, data: ExperimentCreate) -> Experiment:
-        row = {
+    def _experiment(self, data: ExperimentCreate) -> Created:
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -191,10 +200,10 @@ class BulkWriter:
             "revision": 1,
         }
         self.pending["experiment"].append(row)
-        return Experiment.model_validate(row)
+        return Created(row["id"], lambda: Experiment.model_validate(row))
 
-    def _executable(self, data: ExecutableCreate) -> Executable:
-        row = {
+    def _executable(self, data: ExecutableCreate) -> Created:
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -206,9 +215,9 @@ class BulkWriter:
         }
         self.pending["executable"].append(row)
         self.executables[row["id"]] = (data.name, data.version, data.uri)
-        return Executable.model_validate(row)
+        return Created(row["id"], lambda: Executable.model_validate(row))
 
-    def _artifact(self, data: ArtifactCreate) -> Artifact | None:
+    def _artifact(self, data: ArtifactCreate) -> Created | None:
         kind = self._kind(data.kind)
         if kind is None or not kind.is_valid(data.attributes):
             return None
@@ -224,7 +233,7 @@ class BulkWriter:
             if target not in self.known["artifact"]:
                 return None
             refs[prop] = target
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "name": data.name,
             "version": data.version,
@@ -251,16 +260,16 @@ class BulkWriter:
             {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
         )
         self.fingerprints[row["id"]] = row["fingerprint"]
-        return Artifact.model_validate(row)
+        return Created(row["id"], lambda: Artifact.model_validate(row))
 
-    def _run(self, data: RunCreate) -> Run | None:
+    def _run(self, data: RunCreate) -> Created | None:
         if data.experiment not in self.known["experiment"]:
             return None
         if data.pipeline is not None and data.pipeline not in self.known["pipeline"]:
             return None
         if data.event is not None and data.event not in self.known["artifact"]:
             return None
-        row = {
+        row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "experiment_id": data.experiment,
             "name": data.name,
@@ -276,11 +285,14 @@ class BulkWriter:
             "revision": 1,
         }
         self.pending["run"].append(row)
-        return Run(
-            **{**row, "experiment": data.experiment, "pipeline": data.pipeline, "event": data.event}
+        return Created(
+            row["id"],
+            lambda: Run(
+                **row, experiment=data.experiment, pipeline=data.pipeline, event=data.event
+            ),
         )
 
-    def _execution(self, data: ExecutionCreate) -> Execution | None:
+    def _execution(self, data: ExecutionCreate) -> Created | None:
         inputs, outputs, successors = data.input_artifacts, data.output_artifacts, data.successors
         artifacts = self.known["artifact"]
         if (
@@ -303,7 +315,7 @@ class BulkWriter:
         if execution_id in successors:
             return None
         name, version, uri = self.executables[data.executable]
-        row = {
+        row: dict[str, Any] = {
             "id": execution_id,
             "run_id": data.run,
             "executable_id": data.executable,
@@ -341,18 +353,21 @@ class BulkWriter:
             {"execution_id": execution_id, "successor_id": s} for s in successors
         )
         self.consumed.update(inputs)
-        return Execution(
-            **{
-                k: v
-                for k, v in row.items()
-                if k not in ("run_id", "executable_id", "reused_from_id")
-            },
-            run=data.run,
-            executable=data.executable,
-            reused_from=None,
-            input_artifacts=inputs,
-            output_artifacts=outputs,
-            successors=successors,
+        return Created(
+            execution_id,
+            lambda: Execution(
+                **{
+                    k: v
+                    for k, v in row.items()
+                    if k not in ("run_id", "executable_id", "reused_from_id")
+                },
+                run=data.run,
+                executable=data.executable,
+                reused_from=None,
+                input_artifacts=inputs,
+                output_artifacts=outputs,
+                successors=successors,
+            ),
         )
 
     # ------------------------------------------------------------ the ordinary path's results
@@ -370,12 +385,36 @@ class BulkWriter:
             self.kinds.clear()  # a create may have registered an open kind on the spot
 
     def flush(self) -> None:
-        """Insert the queued rows, a multi-row INSERT per table, in reference order."""
+        """Insert the queued rows, one executemany per table, in reference order."""
+        connection = self.session.connection()
         for name in ORDER:
             rows = self.pending[name]
             if not rows:
                 continue
-            table = EDGE_TABLES.get(name) or TABLES[name]
-            # Core executemany: the rows are complete, so the ORM's per-object work is not needed.
-            self.session.execute(insert(table.__table__), rows)
+            table = (EDGE_TABLES.get(name) or TABLES[name]).__table__
+            sql, positional, columns = _insert(table, tuple(rows[0]), connection.dialect)
+            names = [k for k, _ in columns]
+            params: list[Any] = []
+            for row in rows:
+                values = [row[k] if bind is None else bind(row[k]) for k, bind in columns]
+                params.append(
+                    tuple(values) if positional else dict(zip(names, values, strict=True))
+                )
+            connection.exec_driver_sql(sql, params)
             rows.clear()
+
+
+@lru_cache
+def _insert(
+    table: Table, keys: tuple[str, ...], dialect: Dialect
+) -> tuple[str, bool, list[tuple[str, Any]]]:
+    """The INSERT of rows with ``keys`` in the driver's own terms, and each column's bind
+    processor. The rows are complete, so the statement is compiled once and the values are
+    put in their stored form by the column types' own processors (exactly what the Core
+    would store), without the Core's per-row work around them (~10 of ~80 µs an entity
+    spent in a flush on SQLite)."""
+    compiled = insert(table).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
+    order = compiled.positiontup if compiled.positional else keys
+    assert order is not None and set(order) == set(keys), "a row leaves out a column"
+    columns = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
+    return str(compiled), compiled.positional, columns

@@ -146,6 +146,11 @@ class Hooks(Protocol):
 
     def stored(self, entity: str, action: str, result: BaseModel) -> None: ...
 
+    def listens(self, hook: str) -> bool:
+        """Whether ``hook`` ("enrich", "stored") does anything, so that a batch need not make
+        the entities nobody will look at."""
+        ...
+
 
 class NoHooks:
     def enrich(self, entity: str, action: str, data: BaseModel) -> BaseModel:
@@ -153,6 +158,9 @@ class NoHooks:
 
     def stored(self, entity: str, action: str, result: BaseModel) -> None:
         return None
+
+    def listens(self, hook: str) -> bool:
+        return False
 
 
 class Metadata:
