@@ -111,19 +111,8 @@ def artifact_fields(
     }
 
 
-def artifact_node(
-    row: ArtifactRow,
-    marks: Marks,
-    *,
-    depth: int | None = None,
-    members: list[Any] | None = None,
-    runs: list[Any] | None = None,
-    node_type: str = "artifact",
-) -> Node:
-    fields = artifact_fields(
-        row, marks, depth=depth, members=members, runs=runs, node_type=node_type
-    )
-    return Node.model_validate(fields)
+def artifact_node(row: ArtifactRow, marks: Marks) -> Node:
+    return Node.model_validate(artifact_fields(row, marks))
 
 
 def execution_fields(
@@ -152,10 +141,8 @@ def execution_fields(
     }
 
 
-def execution_node(
-    row: ExecutionRow, executable: ExecutableRow | dict[str, Any], *, depth: int | None = None
-) -> Node:
-    return Node.model_validate(execution_fields(row, executable, depth=depth))
+def execution_node(row: ExecutionRow, executable: ExecutableRow) -> Node:
+    return Node.model_validate(execution_fields(row, executable))
 
 
 def run_fields(row: RunRow) -> dict[str, Any]:
