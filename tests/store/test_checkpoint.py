@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 from modeltrail.domain.models import ExperimentCreate
@@ -21,7 +22,7 @@ def _checkpointers() -> list[threading.Thread]:
 def _names_in_file_alone(db: Path, copy: Path) -> list[str]:
     """The experiments the database file holds without its log: what was checkpointed."""
     shutil.copyfile(db, copy)  # the log (-wal) is left behind
-    with sqlite3.connect(copy) as conn:
+    with closing(sqlite3.connect(copy)) as conn:
         try:
             return [name for (name,) in conn.execute("SELECT name FROM experiments")]
         except sqlite3.OperationalError:  # not even the schema is there yet
@@ -36,8 +37,8 @@ def test_a_commit_reaches_the_database_file_without_waiting_for_the_log_to_fill(
     meta = Metadata.open(f"sqlite:///{db}")
     try:
         meta.create("experiment", ExperimentCreate(name="digits"))
-        # One small commit is far below SQLite's own threshold (1,000 pages of log): only
-        # the checkpoint thread puts it into the file.
+        # One small commit is far below the commits' own threshold
+        # (SQLITE_WAL_BACKSTOP_PAGES of log): only the checkpoint thread puts it into the file.
         deadline = time.monotonic() + 10
         while "digits" not in _names_in_file_alone(db, tmp_path / "copy.db"):
             assert time.monotonic() < deadline, "the commit never left the log"
