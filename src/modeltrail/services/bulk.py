@@ -15,12 +15,12 @@ when they are certain to pass.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import Dialect, Table, bindparam, insert, select
+from sqlalchemy import Dialect, Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
@@ -38,6 +38,7 @@ from modeltrail.domain.models import (
     RunCreate,
 )
 from modeltrail.services.kinds import read_latest_kind
+from modeltrail.store import lineage as store
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -53,7 +54,6 @@ from modeltrail.store.tables import (
 )
 
 FAST = {"experiment", "executable", "artifact", "run", "execution"}
-CHUNK = 2000  # ids per IN (...) lookup: far below every dialect's bound-parameter limit
 TABLES = {
     "experiment": ExperimentRow,
     "executable": ExecutableRow,
@@ -80,11 +80,6 @@ EDGE_TABLES = {
     "outputs": ExecutionOutputRow,
     "successors": ExecutionSuccessorRow,
 }
-
-
-def _chunks(ids: list[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
 
 
 class Created(NamedTuple):
@@ -136,39 +131,33 @@ class BulkWriter:
                 wanted["executable"].add(data.executable)
                 wanted["artifact"].update(data.input_artifacts, data.output_artifacts)
                 wanted["execution"].update(data.successors)
+        known, session = self.known, self.session
         for entity, ids in wanted.items():
-            table = TABLES[entity]
-            for chunk in _chunks(list(ids)):
-                if entity == "artifact":
-                    for aid, fp in self.session.execute(
-                        select(ArtifactRow.id, ArtifactRow.fingerprint).where(
-                            ArtifactRow.id.in_(chunk)
-                        )
-                    ):
-                        self.known["artifact"].add(aid)
-                        self.fingerprints[aid] = fp
-                    self.consumed.update(
-                        self.session.scalars(
-                            select(ExecutionInputRow.artifact_id).where(
-                                ExecutionInputRow.artifact_id.in_(chunk)
-                            )
-                        )
+            if not ids:
+                continue
+            if entity == "artifact":
+                for aid, fp in store.columns_among(
+                    session, ArtifactRow, "id", ("id", "fingerprint"), ids
+                ):
+                    known["artifact"].add(key := uuid.UUID(aid))
+                    self.fingerprints[key] = fp
+                self.consumed.update(
+                    uuid.UUID(aid)
+                    for (aid,) in store.columns_among(
+                        session, ExecutionInputRow, "artifact_id", ("artifact_id",), ids
                     )
-                elif entity == "executable":
-                    for eid, name, version, uri in self.session.execute(
-                        select(
-                            ExecutableRow.id,
-                            ExecutableRow.name,
-                            ExecutableRow.version,
-                            ExecutableRow.uri,
-                        ).where(ExecutableRow.id.in_(chunk))
-                    ):
-                        self.known["executable"].add(eid)
-                        self.executables[eid] = (name, version, uri)
-                else:
-                    self.known[entity].update(
-                        self.session.scalars(select(table.id).where(table.id.in_(chunk)))
-                    )
+                )
+            elif entity == "executable":
+                for eid, name, version, uri in store.columns_among(
+                    session, ExecutableRow, "id", ("id", "name", "version", "uri"), ids
+                ):
+                    known["executable"].add(key := uuid.UUID(eid))
+                    self.executables[key] = (name, version, uri)
+            else:
+                known[entity].update(
+                    uuid.UUID(i)
+                    for (i,) in store.columns_among(session, TABLES[entity], "id", ("id",), ids)
+                )
 
     def _kind(self, name: str) -> _Kind | None:
         kind = self.kinds.get(name)

@@ -106,6 +106,14 @@ def _read(session: Session, statement: Any, ids: Iterable[uuid.UUID | Id]) -> li
     return list(session.connection().execute(statement, params).all())
 
 
+def columns_among(
+    session: Session, table: Any, column: str, only: tuple[str, ...], ids: Iterable[uuid.UUID | Id]
+) -> list[Any]:
+    """The ``only`` columns (ids as hex) of the rows of ``table`` whose ``column`` is among
+    ``ids``, in one statement whatever their count."""
+    return _read(session, _rows_among(_dialect(session), table.__table__, column, only=only), ids)
+
+
 def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
 
