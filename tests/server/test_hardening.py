@@ -193,3 +193,56 @@ def test_text_spelling_out_a_nul_escape_is_not_a_nul(client: TestClient) -> None
     created = client.post(f"{API}/artifacts", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["attributes"] == {"path": "C:\\u0000"}
+
+
+@pytest.mark.parametrize("time", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+def test_times_outside_what_a_database_holds_are_refused(client: TestClient, time: str) -> None:
+    errors = problem(
+        client.post(f"{API}/experiments", json={"name": "a", "createTime": time}), 422
+    )["errors"]
+    assert errors[0]["pointer"] == "/createTime"
+    batch = {
+        "operations": [
+            {"op": "create", "entity": "experiment", "body": {"name": "b", "createTime": time}}
+        ]
+    }
+    errors = problem(client.post(f"{API}/batch", json=batch), 422)["errors"]
+    assert errors[0]["pointer"] == "/operations/0/body/createTime"
+    errors = problem(client.get(f"{API}/runs", params={"filter": f"createTime:gt:{time}"}), 422)[
+        "errors"
+    ]
+    assert errors[0]["pointer"] == "/filter"
+    assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 0
+
+
+def test_times_are_kept_and_answered_in_utc(client: TestClient) -> None:
+    created = client.post(
+        f"{API}/experiments", json={"name": "a", "createTime": "2024-05-01T12:00:00+02:00"}
+    ).json()
+    read = client.get(f"{API}/experiments/{created['id']}").json()
+    assert created["createTime"] == read["createTime"]
+    assert read["createTime"].startswith("2024-05-01T10:00:00")
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "1,99999999999999999999"])
+def test_integer_filters_beyond_64_bits_are_refused(client: TestClient, value: str) -> None:
+    op = "in" if "," in value else "gt"
+    errors = problem(client.get(f"{API}/runs", params={"filter": f"revision:{op}:{value}"}), 422)[
+        "errors"
+    ]
+    assert errors[0]["pointer"] == "/filter"
+
+
+def test_a_cursor_continues_only_the_order_it_came_from(client: TestClient) -> None:
+    for name in "abc":
+        client.post(f"{API}/experiments", json={"name": name})
+    first = client.get(f"{API}/experiments", params={"limit": 2, "sort": "name"}).json()
+    cursor = first["nextCursor"]
+    rest = client.get(f"{API}/experiments", params={"cursor": cursor, "sort": "name"}).json()
+    assert [e["name"] for e in rest["items"]] == ["c"]
+    for sort in ("-createTime", "-name"):
+        body = problem(
+            client.get(f"{API}/experiments", params={"cursor": cursor, "sort": sort}), 422
+        )
+        assert body["errors"][0]["pointer"] == "/cursor"
+        assert "sorted by name" in body["detail"]

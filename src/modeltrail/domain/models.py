@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
@@ -78,6 +78,21 @@ def _check_document(value: Any) -> Any:
 
 
 Document = Annotated[dict[str, Any], AfterValidator(_check_document)]
+
+
+def in_utc(value: datetime) -> datetime:
+    """A time every database can store: in UTC (a time without a zone is taken as UTC),
+    within the years 1 to 9999 once converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time falls outside the years 1 to 9999 in UTC") from None
+
+
+# A time a client sends: what the store keeps (UTC) is what the answer shows.
+Timestamp = Annotated[datetime, AfterValidator(in_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME)]
 Version = Annotated[str, Field(min_length=1, max_length=limits.MAX_NAME)]
 Uri = Annotated[str, Field(max_length=limits.MAX_URI)]
@@ -212,7 +227,7 @@ class ExperimentCreate(WriteSchema):
     id: uuid.UUID | None = None
     name: Name
     version: Version = "1"
-    create_time: datetime | None = None
+    create_time: Timestamp | None = None
     annotations: StringMap = Field(default_factory=dict)
 
 
@@ -238,7 +253,7 @@ class ExecutableCreate(WriteSchema):
     id: uuid.UUID | None = None
     name: Name
     version: Version = "1"
-    create_time: datetime | None = None
+    create_time: Timestamp | None = None
     uri: Uri | None = None
     description: Text | None = None
     annotations: StringMap = Field(default_factory=dict)
@@ -270,7 +285,7 @@ class PipelineCreate(WriteSchema):
     id: uuid.UUID | None = None
     name: Name
     version: Version = "1"
-    create_time: datetime | None = None
+    create_time: Timestamp | None = None
     uri: Uri | None = None
     executables: IdList = Field(default_factory=list)
     annotations: StringMap = Field(default_factory=dict)
@@ -303,10 +318,10 @@ class RunCreate(WriteSchema):
     experiment: uuid.UUID
     name: Name
     version: Version = "1"
-    create_time: datetime | None = None
+    create_time: Timestamp | None = None
     uri: Uri | None = None
     status: Status = Status.RUNNING
-    end_time: datetime | None = None
+    end_time: Timestamp | None = None
     configuration: Configuration = Field(default_factory=dict)
     pipeline: uuid.UUID | None = None
     event: uuid.UUID | None = None
@@ -318,7 +333,7 @@ class RunUpdate(UpdateSchema):
     version: Version | None = None
     uri: Uri | None = None
     status: Status | None = None
-    end_time: datetime | None = None
+    end_time: Timestamp | None = None
     configuration: Configuration | None = None
     pipeline: uuid.UUID | None = None
     event: uuid.UUID | None = None
@@ -353,8 +368,8 @@ class ExecutionCreate(WriteSchema):
     kind: ShortText
     uri: Uri | None = None
     status: Status = Status.RUNNING
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: Timestamp | None = None
+    end_time: Timestamp | None = None
     input_artifacts: IdList = Field(default_factory=list)
     output_artifacts: IdList = Field(default_factory=list)
     successors: IdList = Field(default_factory=list)
@@ -369,8 +384,8 @@ class ExecutionUpdate(UpdateSchema):
     kind: ShortText | None = None
     uri: Uri | None = None
     status: Status | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: Timestamp | None = None
+    end_time: Timestamp | None = None
     input_artifacts: IdList | None = None
     output_artifacts: IdList | None = None
     successors: IdList | None = None
@@ -411,7 +426,7 @@ class ArtifactCreate(WriteSchema):
     kind: Annotated[
         str, Field(min_length=1, max_length=limits.MAX_NAME, pattern=r"^[A-Za-z][\w.-]*$")
     ]
-    create_time: datetime | None = None
+    create_time: Timestamp | None = None
     description: Text | None = None
     uri: Uri | None = None
     annotations: StringMap = Field(default_factory=dict)

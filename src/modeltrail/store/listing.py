@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
+from modeltrail.domain.models import in_utc
 from modeltrail.store import dialect as d
 from modeltrail.store.tables import ArtifactRow, UTCDateTime
 
@@ -91,11 +92,14 @@ def _typed(column: Any, value: str, f: Filter) -> Any:
         python_type = datetime
     try:
         if python_type is datetime:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return in_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         if python_type is uuid.UUID:
             return uuid.UUID(value)
         if python_type is int:
-            return int(value)
+            number = int(value)
+            if not -(2**63) <= number < 2**63:
+                raise ValueError("out of the 64-bit range every database holds")
+            return number
         if python_type is bool:
             return value.lower() in {"true", "1", "yes"}
     except ValueError as exc:
@@ -176,25 +180,37 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
 # ---------------------------------------------------------------- cursors
 
 
-def _encode_cursor(value: Any, row_id: uuid.UUID) -> str:
+def _encode_cursor(value: Any, row_id: uuid.UUID, sort: Sort) -> str:
     if isinstance(value, datetime):
         value = {"$dt": value.isoformat()}
-    raw = orjson.dumps([value, str(row_id)])
+    raw = orjson.dumps([value, str(row_id), str(sort)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
+def _cursor_error(detail: str) -> InvalidInput:
+    return InvalidInput(
+        f"the cursor does not fit this list: {detail}",
+        errors=[{"pointer": "/cursor", "detail": detail}],
+    )
+
+
+def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
+    """The sort value and id a cursor continues after; it must come from a list in the same
+    order (a cursor of another order would skip or repeat rows without a word)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, row_id = orjson.loads(raw)
+        value, row_id, *issued_for = orjson.loads(raw)
         if isinstance(value, dict) and "$dt" in value:
             value = datetime.fromisoformat(value["$dt"])
-        return value, uuid.UUID(row_id)
+        row_id = uuid.UUID(row_id)
     except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise InvalidInput(
-            "the cursor is not one this server issued",
-            errors=[{"pointer": "/cursor", "detail": "malformed cursor"}],
-        ) from None
+        raise _cursor_error("not a cursor this server issued") from None
+    if issued_for and issued_for[0] != str(sort):
+        raise _cursor_error(
+            f"it continues a list sorted by {issued_for[0]}, not by {sort}; "
+            "ask for the first page again"
+        )
+    return value, row_id
 
 
 def _after(
@@ -239,9 +255,12 @@ def list_rows(
         as_cursor = lambda v: None if v is None else d.sortable_literal(dialect, v)  # noqa: E731
     id_col = model.id
     if cursor:
-        value, row_id = _decode_cursor(cursor)
+        value, row_id = _decode_cursor(cursor, sort)
         if where == "column" and value is not None:
-            value = _typed(target, str(value), Filter(sort.path, Op.EQ, str(value), str(sort)))
+            try:
+                value = _typed(target, str(value), Filter(sort.path, Op.EQ, str(value), str(sort)))
+            except InvalidInput as exc:
+                raise _cursor_error(exc.errors[0]["detail"]) from None
         query = query.where(_after(expr, as_cursor(value), row_id, id_col, sort.descending))
     if sort.descending:
         query = query.order_by(expr.desc().nulls_last(), id_col.desc())
@@ -254,7 +273,7 @@ def list_rows(
     next_cursor = None
     if more and result:
         last = result[-1]
-        next_cursor = _encode_cursor(last._sort_key, last[0].id)
+        next_cursor = _encode_cursor(last._sort_key, last[0].id, sort)
     return ListResult([r[0] for r in result], next_cursor, total)
 
 
