@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 
 import pytest
@@ -246,3 +247,34 @@ def test_a_cursor_continues_only_the_order_it_came_from(client: TestClient) -> N
         )
         assert body["errors"][0]["pointer"] == "/cursor"
         assert "sorted by name" in body["detail"]
+
+
+def test_a_kind_pattern_that_backtracks_without_end_is_cut_short(client: TestClient) -> None:
+    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    assert client.post(f"{API}/kinds", json={"name": "slow", "schema": schema}).status_code == 201
+    value = "a" * 60 + "!"  # Python's re takes hours on this; the whole server would wait
+    started = time.monotonic()
+    body = problem(
+        client.post(
+            f"{API}/artifacts", json={"name": "x", "kind": "slow", "attributes": {"s": value}}
+        ),
+        422,
+    )
+    assert body["errors"][0]["pointer"] == "/attributes/s"
+    assert "could not be checked" in body["errors"][0]["detail"]
+    batch = {
+        "operations": [
+            {
+                "op": "create",
+                "entity": "artifact",
+                "body": {"name": "y", "kind": "slow", "attributes": {"s": value}},
+            }
+        ]
+    }
+    body = problem(client.post(f"{API}/batch", json=batch), 422)
+    assert body["errors"][0]["pointer"] == "/operations/0/body/attributes/s"
+    assert time.monotonic() - started < 10
+    ok = client.post(
+        f"{API}/artifacts", json={"name": "z", "kind": "slow", "attributes": {"s": "aaa"}}
+    )
+    assert ok.status_code == 201

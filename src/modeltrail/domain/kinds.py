@@ -7,14 +7,15 @@ attributes. Nothing here knows any particular kind: the built-in ``dataset``, ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
 import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+import regex
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKindAttributes
 
@@ -57,8 +58,58 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     return _cached_validator(text)
 
 
+# How long one regular expression of a kind may take on one value. Python's ``re`` backtracks
+# without bound and holds the interpreter meanwhile: a pattern such as ``^(a+)+$`` on forty
+# characters would stop the whole server. The ``regex`` engine takes a timeout and lets other
+# threads run while it matches; a value it cannot decide in time is refused.
+PATTERN_TIMEOUT = 0.05  # seconds
+
+
+def _search(pattern: str, text: str) -> bool | None:
+    """Whether ``pattern`` matches somewhere in ``text``; None if it could not tell in time."""
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_TIMEOUT, concurrent=True) is not None
+    except TimeoutError:
+        return None
+
+
+def _undecided(text: str, pattern: str) -> ValidationError:
+    return ValidationError(
+        f"{text!r} could not be checked against {pattern!r} within {PATTERN_TIMEOUT} s "
+        "(the pattern backtracks too much on it)"
+    )
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string"):
+        found = _search(pattern, instance)
+        if found is None:
+            yield _undecided(instance, pattern)
+        elif not found:
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "object"):
+        for pattern, subschema in patterns.items():
+            for name, value in instance.items():
+                found = _search(pattern, name)
+                if found is None:
+                    yield _undecided(name, pattern)
+                elif found:
+                    yield from validator.descend(value, subschema, path=name, schema_path=pattern)
+
+
+# Draft 2020-12 with the two keywords that run regular expressions on values bounded in time.
+_Validator = validators.extend(
+    Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
+)
+
+
 def _new_validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=256)
