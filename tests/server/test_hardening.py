@@ -278,3 +278,41 @@ def test_a_kind_pattern_that_backtracks_without_end_is_cut_short(client: TestCli
         f"{API}/artifacts", json={"name": "z", "kind": "slow", "attributes": {"s": "aaa"}}
     )
     assert ok.status_code == 201
+
+
+def test_a_kind_schema_that_refers_to_itself_endlessly(client: TestClient) -> None:
+    loop = {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}
+    body = problem(client.post(f"{API}/kinds", json={"name": "loop", "schema": loop}), 422)
+    assert body["errors"][0]["pointer"] == "/schema"
+    # A loop only a present property reaches is found when an artifact uses it.
+    inner = {"$defs": {"a": {"$ref": "#/$defs/a"}}, "properties": {"x": {"$ref": "#/$defs/a"}}}
+    assert client.post(f"{API}/kinds", json={"name": "inner", "schema": inner}).status_code == 201
+    body = problem(
+        client.post(
+            f"{API}/artifacts", json={"name": "a", "kind": "inner", "attributes": {"x": 1}}
+        ),
+        422,
+    )
+    assert body["errors"][0]["pointer"] == "/attributes"
+    batch = {
+        "operations": [
+            {
+                "op": "create",
+                "entity": "artifact",
+                "body": {"name": "b", "kind": "inner", "attributes": {"x": 1}},
+            }
+        ]
+    }
+    assert problem(client.post(f"{API}/batch", json=batch), 422)["errors"][0]["pointer"] == (
+        "/operations/0/body/attributes"
+    )
+    assert client.get(f"{API}/artifacts", params={"count": True}).json()["total"] == 0
+
+
+def test_a_cache_lookup_bounds_its_configuration(client: TestClient) -> None:
+    deep: list = []
+    for _ in range(limits.MAX_DOCUMENT_DEPTH + 5):
+        deep = [deep]
+    lookup = {"executable": {"name": "train"}, "kind": "train", "configuration": {"x": deep}}
+    body = problem(client.post(f"{API}/cache/lookup", json=lookup), 422)
+    assert body["errors"][0]["pointer"].startswith("/configuration")

@@ -46,6 +46,15 @@ def check_schema(schema: dict[str, Any]) -> None:
             "a kind's schema must describe an object",
             errors=[{"pointer": "/schema/type", "detail": "must be 'object'"}],
         )
+    try:
+        _new_validator(schema).is_valid({})
+    except RecursionError:
+        raise _endless(InvalidInput, "/schema") from None
+
+
+def _endless(error: type[InvalidInput], pointer: str) -> InvalidInput:
+    detail = "the schema refers to itself in a loop that never reaches a value ($ref)"
+    return error(detail, errors=[{"pointer": pointer, "detail": detail}])
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -138,15 +147,26 @@ def attributes_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
     validator as ``validate_attributes``, so that both always agree.
     """
     if _uses_dialect_keywords(schema):
-        return _validator(schema).is_valid
+        is_valid = _validator(schema).is_valid
+
+        def checked(attributes: Any) -> bool:
+            try:
+                return is_valid(attributes)  # type: ignore[no-any-return]
+            except RecursionError:  # a loop of references: the ordinary path explains it
+                return False
+
+        return checked
     return jsonschema_rs.Draft202012Validator(schema).is_valid  # type: ignore[no-any-return]
 
 
 def validate_attributes(kind: str, version: int, schema: dict[str, Any], attributes: Any) -> None:
     """Raise InvalidKindAttributes with the JSON pointer of every failing attribute."""
-    failures = sorted(
-        _validator(schema).iter_errors(attributes), key=lambda e: list(e.absolute_path)
-    )
+    try:
+        failures = sorted(
+            _validator(schema).iter_errors(attributes), key=lambda e: list(e.absolute_path)
+        )
+    except RecursionError:  # a kind registered before loops of references were refused
+        raise _endless(InvalidKindAttributes, "/attributes") from None
     if not failures:
         return
     errors = [

@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from modeltrail.domain.models import Schema, WriteSchema
+from modeltrail.domain.models import (
+    Configuration,
+    IdList,
+    Name,
+    Schema,
+    ShortText,
+    Uri,
+    Version,
+    WriteSchema,
+)
 
 
 class _IdTexts(dict[Any, Any]):
@@ -231,16 +240,16 @@ class LineageDiff(Schema):
 
 
 class ExecutableSpec(WriteSchema):
-    name: str
-    version: str = "1"
-    uri: str | None = None
+    name: Name
+    version: Version = "1"
+    uri: Uri | None = None
 
 
 class CacheLookup(WriteSchema):
     executable: ExecutableSpec
-    kind: str
-    configuration: dict[str, Any] = Field(default_factory=dict)
-    input_artifacts: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
+    kind: ShortText
+    configuration: Configuration = Field(default_factory=dict)
+    input_artifacts: IdList = Field(default_factory=list)
 
 
 class CacheHit(Schema):
