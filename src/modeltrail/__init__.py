@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from modeltrail import errors  # noqa: E402
 from modeltrail.sdk import (  # noqa: E402
     Artifact,
+    ArtifactSpec,
     Run,
     Step,
     Trail,
@@ -28,6 +29,7 @@ from modeltrail.sdk import (  # noqa: E402
 
 __all__ = [
     "Artifact",
+    "ArtifactSpec",
     "Run",
     "Step",
     "Trail",

@@ -136,6 +136,8 @@ def test_lineage_impact_flag_and_trace(target: Target) -> None:
 def test_compare_history_reproduce_and_reuse(target: Target) -> None:
     compare = target.run("compare", "mnist-digits", "emnist-letters", "--diff").stdout
     assert "attributes.classes" in compare and "10" in compare and "26" in compare
+    every = target.run("compare", "mnist-digits", "emnist-letters").stdout  # equal rows too
+    assert "attributes.classes" in every and "description" in every
     if target.full:
         refused = target.run("compare", "mnist-digits", "handwriting-cnn", check=False)
         assert refused.returncode == 1 and "different kinds" in refused.stderr

@@ -316,3 +316,21 @@ def test_a_cache_lookup_bounds_its_configuration(client: TestClient) -> None:
     lookup = {"executable": {"name": "train"}, "kind": "train", "configuration": {"x": deep}}
     body = problem(client.post(f"{API}/cache/lookup", json=lookup), 422)
     assert body["errors"][0]["pointer"].startswith("/configuration")
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b'{"name": "\xff\xfe"}', "UTF-8"),
+        (b'{"name": "a", "annotations": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nests too deeply"),
+        (b'{"name": "a", "version": ' + b"9" * 5000 + b"}", "digits"),
+    ],
+)
+def test_a_body_json_cannot_read_says_why(client: TestClient, raw: bytes, reason: str) -> None:
+    body = problem(
+        client.post(
+            f"{API}/experiments", content=raw, headers={"content-type": "application/json"}
+        ),
+        422,
+    )
+    assert body["errors"][0]["pointer"] == "/" and reason in body["errors"][0]["detail"]

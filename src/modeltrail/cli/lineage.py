@@ -307,7 +307,11 @@ def compare(
         mark = "" if f["equal"] else "[red]≠[/red]"
         style = None if f["equal"] else "bold"
         table.add_row(
-            mark, escape(f["field"]), escape(_cell(f["a"])), escape(_cell(f["b"])), style=style
+            mark,
+            escape(f["field"]),
+            escape(_cell(f.get("a"))),
+            escape(_cell(f.get("b"))),
+            style=style,
         )
     console.print(table)
 

@@ -28,7 +28,8 @@ def sync(
 ) -> None:
     """Send spooled writes, in the order they were made. Safe to repeat: nothing is duplicated.
 
-    Without --url, each write goes to the store it was meant for.
+    Each write goes to the store it was meant for; with --url, only the writes meant for
+    that store are sent and the others stay in the spool.
     """
     pending = Spool(spool).pending()
     targets = [url] if url else list(dict.fromkeys(e.target for e in pending))

@@ -117,6 +117,21 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """Why a body could not be read, when FastAPI's JSON parsing failed on something other
+    than a syntax error (it answers those with a bare 400 and keeps the cause)."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not JSON: it is not valid UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the body is not JSON this server reads: it nests too deeply"
+    if isinstance(cause, ValueError):  # e.g. an integer of more than 4,300 digits
+        return f"the body is not JSON this server reads: {cause}"
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ModeltrailError)
     async def domain_error(request: Request, exc: ModeltrailError) -> JSONResponse:
@@ -148,6 +163,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        reason = _unreadable_body(exc)
+        if reason is not None:  # answered like any body that is not JSON
+            return problem(
+                422,
+                "validation",
+                "Invalid request",
+                f"1 field(s) are invalid: / ({reason})",
+                instance=request.url.path,
+                errors=[{"pointer": "/", "detail": reason}],
+            )
         slug = {
             404: "not-found",
             405: "method-not-allowed",
