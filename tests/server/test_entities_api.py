@@ -271,6 +271,36 @@ def test_successor_cycles_are_refused(client: TestClient) -> None:
     response = client.post(f"{API}/executions/{a['id']}/successors", json={"executions": [b["id"]]})
     assert response.status_code == 422
     assert response.json()["type"].endswith("/cycle")
+    assert response.json()["errors"][0]["pointer"].startswith("/executions")
+
+
+def test_attach_errors_point_into_what_was_sent(client: TestClient) -> None:
+    run = make_run(client)
+    exe = client.post(f"{API}/executables", json={"name": "step"}).json()
+    data = make_artifact(client, uri="s3://a")
+    other = make_artifact(client, uri="s3://b")
+    step = client.post(
+        f"{API}/executions",
+        json={
+            "run": run["id"],
+            "executable": exe["id"],
+            "kind": "t",
+            "name": "s",
+            "inputArtifacts": [data["id"]],
+        },
+    ).json()
+    missing = str(uuid.uuid4())
+    response = client.post(
+        f"{API}/executions/{step['id']}/inputs", json={"artifacts": [other["id"], missing]}
+    )
+    assert response.status_code == 422, response.text
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/artifacts/1"]
+    response = client.post(
+        f"{API}/executions/{step['id']}/outputs", json={"artifacts": [data["id"]]}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] in ("/artifacts", "/artifacts/0")
+    assert client.get(f"{API}/executions/{step['id']}").json()["inputArtifacts"] == [data["id"]]
 
 
 def test_execution_fingerprint_is_equal_for_same_work(client: TestClient) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.errors import CycleDetected, InvalidInput
+from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
@@ -374,14 +374,46 @@ def add_edges(
     successors: list[uuid.UUID] = (),  # type: ignore[assignment]
 ) -> Execution:
     """Attach more inputs, outputs or successors to an execution (already attached ones are
-    kept once, so repeating a call changes nothing)."""
+    kept once, so repeating a call changes nothing).
+
+    Errors point into what was sent (``/artifacts/0``, ``/executions/2``: the bodies of the
+    attach endpoints), not into the execution's merged lists."""
     current = read_execution(session, execution_id)
+    merged = {
+        "inputArtifacts": list(dict.fromkeys([*current.input_artifacts, *inputs])),
+        "outputArtifacts": list(dict.fromkeys([*current.output_artifacts, *outputs])),
+        "successors": list(dict.fromkeys([*current.successors, *successors])),
+    }
     update = ExecutionUpdate(
-        input_artifacts=list(dict.fromkeys([*current.input_artifacts, *inputs])),
-        output_artifacts=list(dict.fromkeys([*current.output_artifacts, *outputs])),
-        successors=list(dict.fromkeys([*current.successors, *successors])),
+        input_artifacts=merged["inputArtifacts"],
+        output_artifacts=merged["outputArtifacts"],
+        successors=merged["successors"],
     )
-    return update_execution(session, execution_id, update)
+    try:
+        return update_execution(session, execution_id, update)
+    except ModeltrailError as exc:
+        sent, name = (
+            (list(successors), "executions") if successors else ([*inputs, *outputs], "artifacts")
+        )
+        exc.errors = [_pointing_at_sent(e, merged, sent, name) for e in exc.errors]
+        raise
+
+
+def _pointing_at_sent(
+    error: dict[str, Any], merged: dict[str, list[uuid.UUID]], sent: list[uuid.UUID], name: str
+) -> dict[str, Any]:
+    """``error`` with a pointer into a merged list moved to the sent id it is about."""
+    parts = (error.get("pointer") or "").split("/")[1:]
+    field = parts[0] if parts else ""
+    if field not in merged:
+        return error
+    at = f"/{name}"
+    index = parts[1] if len(parts) > 1 else ""
+    if index.isdigit() and int(index) < len(merged[field]):
+        found = merged[field][int(index)]
+        if found in sent:
+            at = f"/{name}/{sent.index(found)}"
+    return {**error, "pointer": at}
 
 
 def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
