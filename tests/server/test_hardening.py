@@ -334,3 +334,22 @@ def test_a_body_json_cannot_read_says_why(client: TestClient, raw: bytes, reason
         422,
     )
     assert body["errors"][0]["pointer"] == "/" and reason in body["errors"][0]["detail"]
+
+
+def test_kind_formats_are_asserted(client: TestClient) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "home": {"type": "string", "format": "uri"},
+        },
+    }
+    assert client.post(f"{API}/kinds", json={"name": "dated", "schema": schema}).status_code == 201
+    good = {"at": "2024-05-01T10:00:00Z", "home": "https://example.org/a"}
+    ok = client.post(f"{API}/artifacts", json={"name": "a", "kind": "dated", "attributes": good})
+    assert ok.status_code == 201, ok.text
+    bad = {"at": "nope", "home": "not a uri"}
+    body = problem(
+        client.post(f"{API}/artifacts", json={"name": "b", "kind": "dated", "attributes": bad}), 422
+    )
+    assert [e["pointer"] for e in body["errors"]] == ["/attributes/at", "/attributes/home"]
