@@ -85,7 +85,11 @@ class ThesisRun(_Document):
     createTime: datetime | None = None
     status: Status | None = None
     uri: str | None = None
-    executions: list[ThesisExecution] | None = None
+    executions: list[ThesisExecution] | None = Field(
+        None,
+        description="read only: executions are added through POST /experiments/runs/{run}/"
+        "executions; an update may send back only executions of this run, named by id",
+    )
     event: ThesisArtifact | None = None
     pipeline: ThesisPipeline | None = None
     configuration: dict[str, Any] | None = None
@@ -97,7 +101,11 @@ class ThesisExperiment(_Document):
     name: str
     version: str
     createTime: datetime | None = None
-    runs: list[ThesisRun] | None = None
+    runs: list[ThesisRun] | None = Field(
+        None,
+        description="read only: runs are added through POST /experiments/{experiment}/runs; "
+        "an update may send back only runs of this experiment, named by id",
+    )
     annotations: dict[str, str] | None = None
 
 
