@@ -7,6 +7,7 @@ leaves nothing behind: no experiment, run, execution, executable or artifact hal
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -472,6 +473,61 @@ def test_put_takes_back_the_runs_and_executions_it_read_and_refuses_others(
     assert counts(client) == before
     assert client.get(experiment_url).json() == stored
     assert client.get(run_url).json()["status"] == "SUCCESS"
+
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:01", "10000-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("time", OUT_OF_RANGE)
+def test_times_outside_the_years_1_to_9999_are_422_at_the_field(
+    client: TestClient, run: dict, time: str
+) -> None:
+    execution = add_execution(client, run)
+    experiment = run_experiment(client, run)
+    writes = [
+        ("POST", "/experiments", {"name": "e", "version": "1"}, "createTime"),
+        ("PUT", f"/experiments/{experiment}", {}, "createTime"),
+        ("POST", f"/experiments/{experiment}/runs", {"name": "r", "version": "1"}, "createTime"),
+        ("PUT", f"/experiments/runs/{run['id']}", {}, "createTime"),
+        (
+            "POST",
+            f"/experiments/runs/{run['id']}/executions",
+            {"name": "e", "version": "1", "kind": "k"},
+            "startTime",
+        ),
+        (
+            "POST",
+            f"/experiments/runs/{run['id']}/executions",
+            {"name": "e", "version": "1", "kind": "k"},
+            "endTime",
+        ),
+        ("PUT", f"/experiments/runs/executions/{execution['id']}", {}, "startTime"),
+        ("PUT", f"/experiments/runs/executions/{execution['id']}", {}, "endTime"),
+    ]
+    before = counts(client)
+    for method, path, body, field in writes:
+        response = client.request(method, V1 + path, json={**body, field: time})
+        assert response.status_code == 422, (method, path, field, response.text)
+        assert pointers(problem(response, 422, "invalid-input")) == [f"/{field}"]
+    assert counts(client) == before
+
+
+def test_put_sends_back_create_time_but_does_not_change_it(client: TestClient, run: dict) -> None:
+    experiment_url = f"{V1}/experiments/{run_experiment(client, run)}"
+    run_url = f"{V1}/experiments/runs/{run['id']}"
+    for url in (experiment_url, run_url):
+        read = client.get(url).json()
+        # The same time in another zone is the same time.
+        created = datetime.fromisoformat(read["createTime"])
+        elsewhere = created.astimezone(timezone(timedelta(hours=-5))).isoformat()
+        same = client.put(url, json={**read, "createTime": elsewhere, "version": "9"})
+        assert same.status_code == 200, same.text
+        moved = client.put(url, json={**read, "createTime": "2019-09-25T15:39:01Z", "version": "8"})
+        body = problem(moved, 422, "invalid-input")
+        assert pointers(body) == ["/createTime"]
+        assert read["createTime"] in body["errors"][0]["detail"]
+        now = client.get(url).json()
+        assert (now["createTime"], now["version"]) == (read["createTime"], "9")
 
 
 def test_strict_kinds_refuse_unknown_kinds_on_the_thesis_api(

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -176,6 +176,23 @@ def _uuid(value: Any, pointer: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise _invalid(pointer, f"{value!r} is not an id (UUID)") from None
+
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(m.Timestamp)
+
+
+def _unchanged_time(body: Doc, field: str, stored: datetime) -> None:
+    """A time an update may send back but not change (an entity's ``createTime``)."""
+    if body.get(field) is None:
+        return
+    try:
+        sent = _TIME.validate_python(body[field])
+    except ValidationError as exc:
+        raise _invalid(f"/{field}", exc.errors()[0]["msg"]) from None
+    if sent != stored:
+        raise _invalid(
+            f"/{field}", f"is {stored.isoformat()} and cannot change (sent {sent.isoformat()})"
+        )
 
 
 def _path_id(value: str, what: str) -> uuid.UUID:
@@ -331,6 +348,7 @@ class _Reader:
         self.members(body, "runs", stored.id if stored else None)
         if stored is None:
             return _pick(body, _EXPERIMENT)
+        _unchanged_time(body, "createTime", stored.create_time)
         return _pick(body, _EXPERIMENT_UPDATE)
 
     def run(self, body: Doc, *, stored: RunRow | None = None) -> Doc:
@@ -339,6 +357,8 @@ class _Reader:
         fields = _pick(body, _RUN_UPDATE)
         _validate(m.RunUpdate, fields, "", required=REQUIRED if create else ())
         self.members(body, "executions", stored.id if stored else None)
+        if stored is not None:
+            _unchanged_time(body, "createTime", stored.create_time)
         if create:
             fields.update(_pick(body, ("id", "createTime")))
         if body.get("event") is not None:
