@@ -7,6 +7,7 @@ leaves nothing behind: no experiment, run, execution, executable or artifact hal
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -392,6 +393,141 @@ def test_put_refuses_another_id_and_another_executable(client: TestClient, run: 
     )
     assert pointers(moved) == ["/executable"]
     assert counts(client)["executables"] == 1  # the executable the PUT named was not kept
+
+
+def test_runs_and_executions_are_not_created_with_their_holder(
+    client: TestClient, run: dict
+) -> None:
+    """Runs are added to an experiment, executions to a run, each through its own endpoint
+    (thesis 7.2.1); listed in a create, they are refused, not dropped nor written unchecked."""
+    before = counts(client)
+    nested_run = {
+        "name": "r",
+        "version": "1",
+        "executions": [{"name": "e\u0000", "version": "1", "kind": "k", "startTime": "never"}],
+    }
+    refused = client.post(
+        f"{V1}/experiments", json={"name": "te2", "version": "1", "runs": [nested_run]}
+    )
+    body = problem(refused, 422, "invalid-input")
+    assert pointers(body) == ["/runs"]
+    assert "POST /v1/metadata/experiments/{experiment}/runs" in body["errors"][0]["detail"]
+    runs_url = f"{V1}/experiments/{run_experiment(client, run)}/runs"
+    nested_execution = {"name": "e", "version": "1", "kind": "k"}
+    refused = client.post(
+        runs_url, json={"name": "r", "version": "1", "executions": [nested_execution]}
+    )
+    body = problem(refused, 422, "invalid-input")
+    assert pointers(body) == ["/executions"]
+    assert "POST /v1/metadata/experiments/runs/{run}/executions" in body["errors"][0]["detail"]
+    not_a_list = client.post(f"{V1}/experiments", json={"name": "e", "version": "1", "runs": {}})
+    assert pointers(problem(not_a_list, 422, "invalid-input")) == ["/runs"]
+    assert counts(client) == before
+    # An empty list (what a created entity reads back with) holds nothing to drop.
+    created = client.post(f"{V1}/experiments", json={"name": "e", "version": "1", "runs": []})
+    assert created.status_code == 201, created.text
+    created = client.post(runs_url, json={"name": "r", "version": "1", "executions": []})
+    assert created.status_code == 201, created.text
+
+
+def test_put_takes_back_the_runs_and_executions_it_read_and_refuses_others(
+    client: TestClient, run: dict
+) -> None:
+    execution = add_execution(client, run)
+    experiment_id = run_experiment(client, run)
+    experiment_url = f"{V1}/experiments/{experiment_id}"
+    run_url = f"{V1}/experiments/runs/{run['id']}"
+    # A document read, changed and sent back: what it lists is the entity's own.
+    read = client.get(experiment_url).json()
+    assert [r["id"] for r in read["runs"]] == [run["id"]]
+    changed = client.put(experiment_url, json={**read, "version": "2"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["version"] == "2"
+    read = client.get(run_url).json()
+    assert [e["id"] for e in read["executions"]] == [execution["id"]]
+    changed = client.put(run_url, json={**read, "status": "SUCCESS"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["status"] == "SUCCESS"
+
+    other_run = client.post(
+        f"{V1}/experiments/{experiment_id}/runs", json={"name": "other", "version": "1"}
+    ).json()
+    other_experiment = client.post(f"{V1}/experiments", json={"name": "x", "version": "1"}).json()
+    before = counts(client)
+    stored = client.get(experiment_url).json()
+    new_run = {"name": "new", "version": "1", "createTime": "10000-01-01T00:00:00Z"}
+    refused = client.put(experiment_url, json={"runs": [new_run, read, 3]})
+    assert pointers(problem(refused, 422, "invalid-input")) == ["/runs/0", "/runs/2"]
+    refused = client.put(experiment_url, json={"version": "3", "runs": [new_run, read]})
+    assert pointers(problem(refused, 422, "invalid-input")) == ["/runs/0"]
+    elsewhere = client.put(f"{V1}/experiments/{other_experiment['id']}", json={"runs": [read]})
+    assert pointers(problem(elsewhere, 422, "invalid-input")) == ["/runs/0"]
+    refused = client.put(
+        run_url, json={"status": "FAILED", "executions": [execution, {"name": "n"}]}
+    )
+    assert pointers(problem(refused, 422, "invalid-input")) == ["/executions/1"]
+    elsewhere = client.put(
+        f"{V1}/experiments/runs/{other_run['id']}", json={"executions": [execution]}
+    )
+    assert pointers(problem(elsewhere, 422, "invalid-input")) == ["/executions/0"]
+    assert counts(client) == before
+    assert client.get(experiment_url).json() == stored
+    assert client.get(run_url).json()["status"] == "SUCCESS"
+
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:01", "10000-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("time", OUT_OF_RANGE)
+def test_times_outside_the_years_1_to_9999_are_422_at_the_field(
+    client: TestClient, run: dict, time: str
+) -> None:
+    execution = add_execution(client, run)
+    experiment = run_experiment(client, run)
+    writes = [
+        ("POST", "/experiments", {"name": "e", "version": "1"}, "createTime"),
+        ("PUT", f"/experiments/{experiment}", {}, "createTime"),
+        ("POST", f"/experiments/{experiment}/runs", {"name": "r", "version": "1"}, "createTime"),
+        ("PUT", f"/experiments/runs/{run['id']}", {}, "createTime"),
+        (
+            "POST",
+            f"/experiments/runs/{run['id']}/executions",
+            {"name": "e", "version": "1", "kind": "k"},
+            "startTime",
+        ),
+        (
+            "POST",
+            f"/experiments/runs/{run['id']}/executions",
+            {"name": "e", "version": "1", "kind": "k"},
+            "endTime",
+        ),
+        ("PUT", f"/experiments/runs/executions/{execution['id']}", {}, "startTime"),
+        ("PUT", f"/experiments/runs/executions/{execution['id']}", {}, "endTime"),
+    ]
+    before = counts(client)
+    for method, path, body, field in writes:
+        response = client.request(method, V1 + path, json={**body, field: time})
+        assert response.status_code == 422, (method, path, field, response.text)
+        assert pointers(problem(response, 422, "invalid-input")) == [f"/{field}"]
+    assert counts(client) == before
+
+
+def test_put_sends_back_create_time_but_does_not_change_it(client: TestClient, run: dict) -> None:
+    experiment_url = f"{V1}/experiments/{run_experiment(client, run)}"
+    run_url = f"{V1}/experiments/runs/{run['id']}"
+    for url in (experiment_url, run_url):
+        read = client.get(url).json()
+        # The same time in another zone is the same time.
+        created = datetime.fromisoformat(read["createTime"])
+        elsewhere = created.astimezone(timezone(timedelta(hours=-5))).isoformat()
+        same = client.put(url, json={**read, "createTime": elsewhere, "version": "9"})
+        assert same.status_code == 200, same.text
+        moved = client.put(url, json={**read, "createTime": "2019-09-25T15:39:01Z", "version": "8"})
+        body = problem(moved, 422, "invalid-input")
+        assert pointers(body) == ["/createTime"]
+        assert read["createTime"] in body["errors"][0]["detail"]
+        now = client.get(url).json()
+        assert (now["createTime"], now["version"]) == (read["createTime"], "9")
 
 
 def test_strict_kinds_refuse_unknown_kinds_on_the_thesis_api(

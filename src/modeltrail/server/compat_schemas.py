@@ -2,16 +2,18 @@
 
 They describe the documents; they do not parse them. Parsing is generic and lives with the
 rest of the translation in ``modeltrail.services.compat``, which reports every failing field
-with a pointer. Every schema allows more fields: an artifact's kind attributes sit at its top
+with a pointer; its times are the domain's ``Timestamp`` (years 1 to 9999 in UTC),
+as here. Every schema allows more fields: an artifact's kind attributes sit at its top
 level, and the thesis's server ignored fields it did not know.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from modeltrail.domain.models import Timestamp
 
 Status = Literal["RUNNING", "SUCCESS", "FAILED"]
 
@@ -34,7 +36,7 @@ class ThesisArtifact(_Document):
     version: str
     kind: str = Field("artifact", description="dataset, model, metrics, event or a registered kind")
     description: str | None = None
-    createTime: datetime | None = None
+    createTime: Timestamp | None = None
     uri: str | None = None
     annotations: dict[str, str] | None = None
 
@@ -44,7 +46,7 @@ class ThesisExecutable(_Document):
     name: str
     version: str
     description: str | None = None
-    createTime: datetime | None = None
+    createTime: Timestamp | None = None
     uri: str | None = None
     annotations: dict[str, str] | None = None
 
@@ -53,7 +55,7 @@ class ThesisPipeline(_Document):
     id: str | None = None
     name: str
     version: str
-    createTime: datetime | None = None
+    createTime: Timestamp | None = None
     executables: list[ThesisExecutable] | None = None
     uri: str | None = None
     annotations: dict[str, str] | None = None
@@ -67,8 +69,8 @@ class ThesisExecution(_Document):
     version: str
     kind: str
     executable: ThesisExecutable | None = None
-    startTime: datetime | None = None
-    endTime: datetime | None = None
+    startTime: Timestamp | None = None
+    endTime: Timestamp | None = None
     status: Status | None = None
     uri: str | None = None
     inputArtifacts: list[ThesisArtifact] | None = None
@@ -82,10 +84,14 @@ class ThesisRun(_Document):
     id: str | None = None
     name: str
     version: str
-    createTime: datetime | None = None
+    createTime: Timestamp | None = None
     status: Status | None = None
     uri: str | None = None
-    executions: list[ThesisExecution] | None = None
+    executions: list[ThesisExecution] | None = Field(
+        None,
+        description="read only: executions are added through POST /experiments/runs/{run}/"
+        "executions; an update may send back only executions of this run, named by id",
+    )
     event: ThesisArtifact | None = None
     pipeline: ThesisPipeline | None = None
     configuration: dict[str, Any] | None = None
@@ -96,8 +102,12 @@ class ThesisExperiment(_Document):
     id: str | None = None
     name: str
     version: str
-    createTime: datetime | None = None
-    runs: list[ThesisRun] | None = None
+    createTime: Timestamp | None = None
+    runs: list[ThesisRun] | None = Field(
+        None,
+        description="read only: runs are added through POST /experiments/{experiment}/runs; "
+        "an update may send back only runs of this experiment, named by id",
+    )
     annotations: dict[str, str] | None = None
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,22 @@ _EXECUTION_UPDATE = (
 )
 _EXECUTABLE = ("id", "name", "version", "createTime", "uri", "description", "annotations")
 _PIPELINE = ("id", "name", "version", "createTime", "uri", "annotations")
+# The lists a read answers of what an entity holds: the rows, the column naming their holder,
+# the holder, and the endpoint that creates them.
+_MEMBERS = {
+    "runs": (
+        RunRow,
+        RunRow.experiment_id,
+        "experiment",
+        "POST /v1/metadata/experiments/{experiment}/runs",
+    ),
+    "executions": (
+        ExecutionRow,
+        ExecutionRow.run_id,
+        "run",
+        "POST /v1/metadata/experiments/runs/{run}/executions",
+    ),
+}
 
 
 # ================================================================ reading the thesis's documents
@@ -160,6 +176,23 @@ def _uuid(value: Any, pointer: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise _invalid(pointer, f"{value!r} is not an id (UUID)") from None
+
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(m.Timestamp)
+
+
+def _unchanged_time(body: Doc, field: str, stored: datetime) -> None:
+    """A time an update may send back but not change (an entity's ``createTime``)."""
+    if body.get(field) is None:
+        return
+    try:
+        sent = _TIME.validate_python(body[field])
+    except ValidationError as exc:
+        raise _invalid(f"/{field}", exc.errors()[0]["msg"]) from None
+    if sent != stored:
+        raise _invalid(
+            f"/{field}", f"is {stored.isoformat()} and cannot change (sent {sent.isoformat()})"
+        )
 
 
 def _path_id(value: str, what: str) -> uuid.UUID:
@@ -264,14 +297,68 @@ class _Reader:
     # The plain fields are checked first, all together and before anything is written; the
     # embedded objects are resolved after that.
 
-    def experiment(self, body: Doc, *, create: bool) -> Doc:
-        if create:
+    def members(self, body: Doc, name: str, owner: uuid.UUID | None) -> None:
+        """An experiment's ``runs`` and a run's ``executions`` are what a read answers, not a
+        way to write them: each is created through its own endpoint (thesis 7.2.1: "POST
+        /experiments/runs/{runId}/executions ... is used to add a new execution to an existing
+        run"). They are refused, never dropped.
+
+        So that a document read can be sent back, an update (``owner``, the entity's id)
+        accepts the members it lists by the id of one the entity already holds; as with any
+        embedded object named by id, that links it and changes nothing in it."""
+        row_type, column, parent, route = _MEMBERS[name]
+        if body.get(name) is None:
+            return
+        listed = _array(body[name], f"/{name}")
+        what = name[:-1]
+        if owner is None:
+            if listed:
+                raise _invalid(
+                    f"/{name}",
+                    f"{name} are not created with their {parent}: create each {what} through"
+                    f" {route} once the {parent} exists",
+                )
+            return
+        held = set(self.session.scalars(select(row_type.id).where(column == owner)))
+        errors = []
+        for i, item in enumerate(listed):
+            if not isinstance(item, dict):
+                errors.append({"pointer": f"/{name}/{i}", "detail": "must be a JSON object"})
+                continue
+            try:
+                member = uuid.UUID(str(item.get("id")))
+            except ValueError:
+                member = None
+            if member not in held:
+                errors.append(
+                    {
+                        "pointer": f"/{name}/{i}",
+                        "detail": f"names no {what} of this {parent} by its id: create a {what}"
+                        f" through {route}, change one through its own PUT",
+                    }
+                )
+        if errors:
+            where = ", ".join(x["pointer"] for x in errors[:5])
+            raise InvalidInput(
+                f"{len(errors)} {name} cannot be written here: {where}", errors=errors
+            )
+
+    def experiment(self, body: Doc, *, stored: ExperimentRow | None = None) -> Doc:
+        """The fields of an experiment to create, or to change ``stored`` with."""
+        self.members(body, "runs", stored.id if stored else None)
+        if stored is None:
             return _pick(body, _EXPERIMENT)
+        _unchanged_time(body, "createTime", stored.create_time)
         return _pick(body, _EXPERIMENT_UPDATE)
 
-    def run(self, body: Doc, *, create: bool) -> Doc:
+    def run(self, body: Doc, *, stored: RunRow | None = None) -> Doc:
+        """The fields of a run to create, or to change ``stored`` with."""
+        create = stored is None
         fields = _pick(body, _RUN_UPDATE)
         _validate(m.RunUpdate, fields, "", required=REQUIRED if create else ())
+        self.members(body, "executions", stored.id if stored else None)
+        if stored is not None:
+            _unchanged_time(body, "createTime", stored.create_time)
         if create:
             fields.update(_pick(body, ("id", "createTime")))
         if body.get("event") is not None:
@@ -512,7 +599,7 @@ def _get(session: Session, row_type: Any, value: str, what: str) -> Any:
 
 
 def add_experiment(tx: Transaction, body: Any) -> Doc:
-    fields = _Reader(tx).experiment(_body(body), create=True)
+    fields = _Reader(tx).experiment(_body(body))
     created = tx.create("experiment", _validate(m.ExperimentCreate, fields, "", required=REQUIRED))
     return get_experiment(tx.session, str(created.id))
 
@@ -528,14 +615,14 @@ def get_experiment(session: Session, experiment: str) -> Doc:
 
 def update_experiment(tx: Transaction, experiment: str, body: Any) -> Doc:
     row = _get(tx.session, ExperimentRow, experiment, "experiment")
-    fields = _Reader(tx).experiment(_check_id(body, row.id), create=False)
+    fields = _Reader(tx).experiment(_check_id(body, row.id), stored=row)
     tx.update("experiment", row.id, _validate(m.ExperimentUpdate, fields, ""))
     return get_experiment(tx.session, experiment)
 
 
 def add_run(tx: Transaction, experiment: str, body: Any) -> Doc:
     exp = _get(tx.session, ExperimentRow, experiment, "experiment")
-    fields = _Reader(tx).run(_body(body), create=True)
+    fields = _Reader(tx).run(_body(body))
     created = tx.create("run", _validate(m.RunCreate, {**fields, "experiment": exp.id}, ""))
     return get_run(tx.session, str(created.id))
 
@@ -551,7 +638,7 @@ def get_run(session: Session, run: str) -> Doc:
 
 def update_run(tx: Transaction, run: str, body: Any) -> Doc:
     row = _get(tx.session, RunRow, run, "run")
-    fields = _Reader(tx).run(_check_id(body, row.id), create=False)
+    fields = _Reader(tx).run(_check_id(body, row.id), stored=row)
     tx.update("run", row.id, _validate(m.RunUpdate, fields, ""))
     return get_run(tx.session, run)
 
