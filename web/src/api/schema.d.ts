@@ -2353,7 +2353,10 @@ export interface components {
             version: string;
             /** Createtime */
             createTime?: string | null;
-            /** Runs */
+            /**
+             * Runs
+             * @description read only: runs are added through POST /experiments/{experiment}/runs; an update may send back only runs of this experiment, named by id
+             */
             runs?: components["schemas"]["ThesisRun"][] | null;
             /** Annotations */
             annotations?: {
@@ -2397,7 +2400,10 @@ export interface components {
             status?: ("RUNNING" | "SUCCESS" | "FAILED") | null;
             /** Uri */
             uri?: string | null;
-            /** Executions */
+            /**
+             * Executions
+             * @description read only: executions are added through POST /experiments/runs/{run}/executions; an update may send back only executions of this run, named by id
+             */
             executions?: components["schemas"]["ThesisExecution"][] | null;
             event?: components["schemas"]["ThesisArtifact"] | null;
             pipeline?: components["schemas"]["ThesisPipeline"] | null;
