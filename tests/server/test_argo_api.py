@@ -395,3 +395,89 @@ def test_not_a_workflow(client: TestClient) -> None:
     assert (
         response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/metadata/name"
     )
+
+
+# ---------------------------------------------------------------- what cannot be imported
+
+
+def _diamond() -> dict[str, Any]:
+    return load_workflow(FIXTURES / "argo" / "util_test__dagDiamondRetry.yaml")
+
+
+def _first_pod(wf: dict[str, Any]) -> str:
+    return next(nid for nid, n in wf["status"]["nodes"].items() if n["type"] == "Pod")
+
+
+def _with_name(value: Any) -> dict[str, Any]:
+    return {"metadata": {"name": value, "namespace": "ns", "uid": "u"}}
+
+
+def _node_changed(**changes: Any) -> tuple[dict[str, Any], str]:
+    wf = _diamond()
+    pod = _first_pod(wf)
+    wf["status"]["nodes"][pod].update(changes)
+    return wf, f"/status/nodes/{pod}"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda: (_with_name(5), "/metadata/name"),
+        lambda: (_with_name("w\u0000"), "/metadata/name"),
+        lambda: ({**_diamond(), "status": "done"}, "/status"),
+        lambda: (
+            {
+                **_diamond(),
+                "status": {**_diamond()["status"], "startedAt": "0001-01-01T00:00:00+01:00"},
+            },
+            "/status/startedAt",
+        ),
+        lambda: (lambda wf, at: (wf, f"{at}/startedAt"))(*_node_changed(startedAt="garbage")),
+        lambda: (lambda wf, at: (wf, f"{at}/children"))(*_node_changed(children="x")),
+        lambda: (lambda wf, at: (wf, f"{at}/children/1"))(*_node_changed(children=["a", 7])),
+        lambda: (lambda wf, at: (wf, f"{at}/outputs/artifacts/0"))(
+            *_node_changed(outputs={"artifacts": ["x"]})
+        ),
+    ],
+    ids=[
+        "name-not-text",
+        "name-nul",
+        "status-not-object",
+        "time-out-of-range",
+        "node-time-garbage",
+        "children-not-list",
+        "child-not-id",
+        "artifact-not-object",
+    ],
+)
+def test_what_cannot_be_imported_is_refused_where_it_is(client: TestClient, case: Any) -> None:
+    workflow, pointer = case()
+    response = client.post(f"{API}/argo/workflows", json=workflow)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
+    assert _counts(client)["runs"] == 0
+
+
+def test_a_node_cannot_be_its_own_child(client: TestClient) -> None:
+    wf = _diamond()
+    pod = _first_pod(wf)
+    wf["status"]["nodes"][pod]["children"] = [pod]
+    response = client.post(f"{API}/argo/workflows", json=wf)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"pointer": f"/status/nodes/{pod}/children/0", "detail": "a node cannot be its own child"}
+    ]
+
+
+def test_children_the_workflow_does_not_list_are_kept_visible(client: TestClient) -> None:
+    # Argo's own workflows name children before listing them, finished ones too.
+    wf = load_workflow(FIXTURES / "argo" / "operator_test__paramAggregation.yaml")
+    nodes = wf["status"]["nodes"]
+    unlisted = sorted({c for n in nodes.values() for c in n.get("children") or []} - set(nodes))
+    assert unlisted and wf["status"]["phase"] == "Succeeded"
+    run = get(client, "runs", send(client, wf)["run"])
+    assert json.loads(run["annotations"]["argo.unlistedChildren"]) == unlisted
+
+    listed = get(client, "runs", send(client, _diamond())["run"])
+    assert "argo.unlistedChildren" not in listed["annotations"]

@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from modeltrail.domain import limits
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.openlineage import SPEC_PATH, derived_id
@@ -461,3 +462,110 @@ def test_bearer_key(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None
     assert wrong.status_code == 401 and wrong.headers["content-type"] == "application/problem+json"
     right = client.post(f"{API}/lineage", json=event, headers={"Authorization": "Bearer s3cret"})
     assert right.status_code == 200
+
+
+# ---------------------------------------------------------------- what no store can keep
+
+
+FACET = {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/f.json"}
+
+
+def _run_event(**changes: Any) -> dict[str, Any]:
+    event = load("serde_example_run_event.json")
+    event = {**event, "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "n", "name": "j"}}
+    event.update(changes)
+    return event
+
+
+def _refused(client: TestClient, event: Any, path: str = "/lineage") -> list[str]:
+    response = client.post(f"{API}{path}", json=event)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return [e["pointer"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    "changes, pointer",
+    [
+        ({"job": {"namespace": "ns\u0000", "name": "j"}}, "/job/namespace"),
+        (
+            {
+                "inputs": [{"namespace": "s3://b", "name": f"t{i}"} for i in range(3)]
+                + [{"namespace": "s3://b", "name": "t\u0000"}]
+            },
+            "/inputs/3/name",
+        ),
+        (
+            {"run": {"runId": str(uuid.uuid4()), "facets": {"x": {**FACET, "v": "a\u0000"}}}},
+            "/run/facets/x/v",
+        ),
+        ({"eventTime": "9999-12-31T23:59:59-23:59"}, "/eventTime"),
+        ({"eventTime": "0001-01-01T00:00:00+01:00"}, "/eventTime"),
+        ({"eventTime": "yesterday"}, "/eventTime"),
+        # Refused by the stored models, not by a check of the event: still named in the event.
+        (
+            {"run": {"runId": str(uuid.uuid4()), "facets": {"k" * 300: FACET}}},
+            f"/run/facets/{'k' * 300}",
+        ),
+        (
+            {"run": {"runId": str(uuid.uuid4()), "facets": {"x": {**FACET, "v": 2**64 - 1}}}},
+            "/run/facets",
+        ),
+        (
+            {
+                "outputs": [
+                    {"namespace": "s3://b", "name": "t", "facets": {"x": {**FACET, "v": 2**64 - 1}}}
+                ]
+            },
+            "/outputs/0",
+        ),
+    ],
+)
+def test_what_no_store_keeps_is_refused_where_it_is(
+    client: TestClient, changes: dict[str, Any], pointer: str
+) -> None:
+    assert _refused(client, _run_event(**changes)) == [pointer]
+    assert client.get(f"{API}/runs").json()["items"] == []
+    batch = [_run_event(), _run_event(**changes)]
+    assert _refused(client, batch, "/lineage/batch") == ["/1" + pointer]
+
+
+def test_too_many_datasets_are_refused_before_any_work(client: TestClient) -> None:
+    many = [{"namespace": "s3://b", "name": f"t{i}"} for i in range(limits.MAX_LIST + 1)]
+    assert _refused(client, _run_event(inputs=many)) == ["/inputs"]
+    assert _refused(client, _run_event(outputs=many, inputs=many[:2])) == ["/outputs"]
+    assert client.get(f"{API}/artifacts", params={"count": True}).json()["total"] == 0
+
+
+def test_a_thousand_inputs_are_stored_in_one_go(client: TestClient) -> None:
+    inputs = [{"namespace": "s3://b", "name": f"t{i}"} for i in range(1000)]
+    inputs.append(inputs[0])  # listed twice: one artifact
+    event = _run_event(inputs=inputs, outputs=[{"namespace": "s3://b", "name": "t1"}])
+    answer = post(client, event)
+    assert len(set(answer["inputs"])) == 1000
+    execution = get(client, "executions", answer["execution"])
+    assert len(execution["inputArtifacts"]) == 1000
+    # t1 was read and written: what the run wrote is a version of its own.
+    assert answer["outputs"] == [answer["inputs"][1]]
+    assert execution["outputArtifacts"] != [answer["inputs"][1]]
+    assert post(client, event) == answer  # again: the same entities
+
+
+def test_long_job_names_are_kept_whole_beside_a_visibly_shortened_name(
+    client: TestClient,
+) -> None:
+    name = "spark_application." + "x" * 1000
+    answer = post(client, _run_event(job={"namespace": "n", "name": name}))
+    executable = get(client, "executables", derived_id("executable", "n", name))
+    shortened = name[: limits.MAX_NAME - 1] + "\u2026"
+    assert executable["name"] == shortened
+    assert executable["annotations"]["openlineage.job"] == name
+    assert executable["uri"] == f"openlineage://n/{name}"
+    for plural in ("runs", "executions"):
+        entity = get(client, plural, answer[plural[:-1]])
+        assert entity["name"] == shortened and entity["annotations"]["openlineage.job"] == name
+    short = post(client, _run_event(job={"namespace": "n", "name": "short"}))
+    assert "openlineage.job" not in get(client, "runs", short["run"])["annotations"]
+
+    too_long = _run_event(job={"namespace": "n", "name": "x" * (limits.MAX_TEXT + 1)})
+    assert _refused(client, too_long) == ["/job/name"]

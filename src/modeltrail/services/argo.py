@@ -33,6 +33,8 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services import documents
+from modeltrail.services.documents import nul_errors, parse_time, refused_at
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import RunRow
 
@@ -72,22 +74,61 @@ def _name(value: str) -> str:
 
 
 def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """A time of the workflow (checked by ``check_workflow``) in UTC; absent when empty."""
+    return parse_time(value) if value else None
 
 
 # ---------------------------------------------------------------- reading the workflow
 
 
+class _Checker:
+    """Collects what in a workflow the importer cannot read, each with its pointer."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def fail(self, where: str, detail: str) -> None:
+        self.errors.append({"pointer": where, "detail": detail})
+
+    def object(self, value: Any, where: str) -> dict[str, Any]:
+        """``value`` if an object; absent or null is an empty one."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(where, "must be an object")
+            return {}
+        return value
+
+    def objects(self, value: Any, where: str) -> list[dict[str, Any]]:
+        """``value`` as a list of objects; absent or null is an empty one."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(where, "must be an array")
+            return []
+        for i, item in enumerate(value):
+            self.object(item, f"{where}/{i}")
+        return [item for item in value if isinstance(item, dict)]
+
+    def strings(self, parent: dict[str, Any], where: str, *fields: str) -> None:
+        for field in fields:
+            value = parent.get(field)
+            if value is not None and not isinstance(value, str):
+                self.fail(f"{where}/{field}", "must be a string")
+
+    def times(self, parent: dict[str, Any], where: str, *fields: str) -> None:
+        for field in fields:
+            value = parent.get(field)
+            if value in (None, ""):
+                continue  # Argo leaves out (or nulls) the times of what has not happened yet
+            try:
+                parse_time(value)
+            except ValueError as exc:
+                self.fail(f"{where}/{field}", str(exc))
+
+
 def check_workflow(wf: Any) -> None:
+    """Refuse, naming each place, what in a workflow cannot be imported as sent."""
     if not isinstance(wf, dict):
         raise InvalidInput(
             "an Argo Workflow must be a JSON object",
@@ -104,12 +145,66 @@ def check_workflow(wf: Any) -> None:
             "a Workflow needs metadata.name",
             errors=[{"pointer": "/metadata/name", "detail": "required"}],
         )
-    nodes = (wf.get("status") or {}).get("nodes") or {}
-    if not isinstance(nodes, dict):
+    check = _Checker()
+    check.strings(meta, "/metadata", "name", "namespace", "uid", "generateName")
+    check.times(meta, "/metadata", "creationTimestamp")
+    check.object(meta.get("labels"), "/metadata/labels")
+    check.object(meta.get("annotations"), "/metadata/annotations")
+    spec = check.object(wf.get("spec"), "/spec")
+    arguments = check.object(spec.get("arguments"), "/spec/arguments")
+    check.objects(arguments.get("parameters"), "/spec/arguments/parameters")
+    check.object(spec.get("workflowTemplateRef"), "/spec/workflowTemplateRef")
+    check.objects(spec.get("templates"), "/spec/templates")
+    status = check.object(wf.get("status"), "/status")
+    check.strings(status, "/status", "phase", "message")
+    check.times(status, "/status", "startedAt", "finishedAt")
+    for field in ("storedTemplates", "storedWorkflowTemplateSpec", "artifactRepositoryRef"):
+        check.object(status.get(field), f"/status/{field}")
+    nodes = check.object(status.get("nodes"), "/status/nodes")
+    for node_id, node in nodes.items():
+        _check_node(check, node_id, node)
+    if not check.errors and len(json.dumps(unlisted_children(nodes))) > limits.MAX_TEXT:
+        check.fail("/status/nodes", "too many children name nodes the workflow does not list")
+    check.errors += nul_errors(wf)
+    if check.errors:
         raise InvalidInput(
-            "status.nodes must be an object",
-            errors=[{"pointer": "/status/nodes", "detail": "not an object"}],
+            f"the workflow cannot be imported: {len(check.errors)} problem(s): "
+            + "; ".join(f"{e['pointer']}: {e['detail']}" for e in check.errors[:3]),
+            errors=check.errors[: documents.MAX_REPORTED],
         )
+
+
+def _check_node(check: _Checker, node_id: str, node: Any) -> None:
+    where = _node(node_id)
+    node = check.object(node, where)
+    check.strings(node, where, "type", "phase", "name", "displayName", "templateName", "message")
+    check.times(node, where, "startedAt", "finishedAt")
+    check.object(node.get("templateRef"), f"{where}/templateRef")
+    for side in ("inputs", "outputs"):
+        part = check.object(node.get(side), f"{where}/{side}")
+        check.objects(part.get("parameters"), f"{where}/{side}/parameters")
+        check.objects(part.get("artifacts"), f"{where}/{side}/artifacts")
+    children = node.get("children")
+    if children is None:
+        return
+    if not isinstance(children, list):
+        check.fail(f"{where}/children", "must be an array of node ids")
+        return
+    for i, child in enumerate(children):
+        if not isinstance(child, str):
+            check.fail(f"{where}/children/{i}", "must be a node id")
+        elif child == node_id:
+            check.fail(f"{where}/children/{i}", "a node cannot be its own child")
+
+
+def unlisted_children(nodes: dict[str, dict[str, Any]]) -> list[str]:
+    """Node ids named as children that ``nodes`` does not list.
+
+    Argo's controller names a child before it records the child's node, and its own test
+    workflows hold such children, finished ones too: they are accepted, and the run lists
+    them in its annotation ``argo.unlistedChildren``."""
+    named = {c for node in nodes.values() for c in node.get("children") or []}
+    return sorted(named - nodes.keys())
 
 
 def pipeline_name(wf: dict[str, Any]) -> str:
@@ -420,6 +515,11 @@ def _pod_successors(nodes: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     return result
 
 
+def _node(node_id: str) -> str:
+    """The pointer to a node of the workflow."""
+    return "/status/nodes" + documents.pointer(node_id)
+
+
 def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     meta, spec, status = wf["metadata"], wf.get("spec") or {}, wf.get("status") or {}
     namespace = meta.get("namespace") or "default"
@@ -429,21 +529,23 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
 
     experiment = derived_id("experiment", namespace, pname)
     if tx.read("experiment", experiment) is None:
-        tx.create(
-            "experiment",
-            m.ExperimentCreate(
-                id=experiment, name=_name(pname), annotations={"argo.namespace": namespace}
-            ),
-        )
+        with refused_at("/metadata"):
+            tx.create(
+                "experiment",
+                m.ExperimentCreate(
+                    id=experiment, name=_name(pname), annotations={"argo.namespace": namespace}
+                ),
+            )
     known = templates(wf)
     nodes: dict[str, dict[str, Any]] = status.get("nodes") or {}
     executables: dict[str, uuid.UUID] = {}
 
     def executable_for(template_name: str) -> uuid.UUID:
         if template_name not in executables:
-            executables[template_name] = _executable(
-                tx, namespace, pname, template_name, known.get(template_name, {})
-            )
+            with refused_at("/spec/templates"):
+                executables[template_name] = _executable(
+                    tx, namespace, pname, template_name, known.get(template_name, {})
+                )
         return executables[template_name]
 
     for tname, template in known.items():
@@ -460,14 +562,15 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     if pipe is not None:
         # Templates of earlier versions stay listed: the pipeline is the union of what ran.
         pipe_fields["executables"] = sorted({*pipe.executables, *executables.values()}, key=str)
-    _upsert(
-        tx,
-        "pipeline",
-        pipeline,
-        m.PipelineCreate(id=pipeline, **pipe_fields),
-        m.PipelineUpdate,
-        pipe_fields,
-    )
+    with refused_at("/metadata"):
+        _upsert(
+            tx,
+            "pipeline",
+            pipeline,
+            m.PipelineCreate(id=pipeline, **pipe_fields),
+            m.PipelineUpdate,
+            pipe_fields,
+        )
 
     run_id = derived_id("run", run_key)
     trigger = trigger_of(wf)
@@ -481,14 +584,15 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
             **{k: v for k, v in details.items() if v is not None},
         }
         fields = {"name": _name(f"{cause}: {meta['name']}"), "attributes": attrs}
-        _upsert(
-            tx,
-            "artifact",
-            event_id,
-            m.ArtifactCreate(id=event_id, kind="event", **fields),
-            m.ArtifactUpdate,
-            fields,
-        )
+        with refused_at("/metadata"):
+            _upsert(
+                tx,
+                "artifact",
+                event_id,
+                m.ArtifactCreate(id=event_id, kind="event", **fields),
+                m.ArtifactUpdate,
+                fields,
+            )
     started = _time(status.get("startedAt")) or _time(meta.get("creationTimestamp"))
     run_status = PHASES.get(status.get("phase") or "", m.Status.RUNNING)
     annotations = {
@@ -499,6 +603,9 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     }
     if status.get("message"):
         annotations["argo.message"] = _text(status["message"])
+    unlisted = unlisted_children(nodes)
+    if unlisted:
+        annotations["argo.unlistedChildren"] = json.dumps(unlisted)
     for key, value in labels.items():
         if not key.startswith("workflows.argoproj.io/"):
             annotations[f"label.{key}"[: limits.MAX_NAME]] = _text(value)
@@ -512,14 +619,21 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
         "annotations": annotations,
         "uri": f"argo://{namespace}/workflows/{meta['name']}",
     }
-    _upsert(
-        tx,
-        "run",
-        run_id,
-        m.RunCreate(id=run_id, experiment=experiment, create_time=started, **run_fields),
-        m.RunUpdate,
-        run_fields,
-    )
+    run_sources = {
+        "configuration": "/spec/arguments/parameters",
+        "createTime": "/status/startedAt",
+        "endTime": "/status/finishedAt",
+        "annotations": "/metadata/labels",
+    }
+    with refused_at("/metadata", run_sources):
+        _upsert(
+            tx,
+            "run",
+            run_id,
+            m.RunCreate(id=run_id, experiment=experiment, create_time=started, **run_fields),
+            m.RunUpdate,
+            run_fields,
+        )
     if started is not None:
         row = tx.session.get(RunRow, run_id)
         if row is not None and row.create_time != started:
@@ -535,17 +649,19 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     }
     outputs: dict[str, list[uuid.UUID]] = {}
     for nid, node in pods.items():
-        outputs[nid] = [
-            _artifact(tx, run_key, nid, a, repository, producer=node.get("displayName"))
-            for a in (node.get("outputs") or {}).get("artifacts") or []
-        ]
+        with refused_at(f"{_node(nid)}/outputs/artifacts"):
+            outputs[nid] = [
+                _artifact(tx, run_key, nid, a, repository, producer=node.get("displayName"))
+                for a in (node.get("outputs") or {}).get("artifacts") or []
+            ]
     produced = {a for ids in outputs.values() for a in ids}
     execution_ids: dict[str, uuid.UUID] = {}
     for nid, node in sorted(pods.items()):
-        inputs = [
-            _artifact(tx, run_key, nid, a, repository, producer=None)
-            for a in (node.get("inputs") or {}).get("artifacts") or []
-        ]
+        with refused_at(f"{_node(nid)}/inputs/artifacts"):
+            inputs = [
+                _artifact(tx, run_key, nid, a, repository, producer=None)
+                for a in (node.get("inputs") or {}).get("artifacts") or []
+            ]
         inputs = [a for a in dict.fromkeys(inputs) if a not in outputs[nid]]
         template_name = (
             node.get("templateName")
@@ -583,16 +699,21 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
             "input_artifacts": inputs,
             "output_artifacts": list(dict.fromkeys(outputs[nid])),
         }
-        _upsert(
-            tx,
-            "execution",
-            eid,
-            m.ExecutionCreate(
-                id=eid, run=run_id, executable=executable_for(str(template_name)), **fields
-            ),
-            m.ExecutionUpdate,
-            fields,
-        )
+        executable = executable_for(str(template_name))
+        node_sources = {
+            "startTime": f"{_node(nid)}/startedAt",
+            "endTime": f"{_node(nid)}/finishedAt",
+            "configuration": f"{_node(nid)}/inputs/parameters",
+        }
+        with refused_at(_node(nid), node_sources):
+            _upsert(
+                tx,
+                "execution",
+                eid,
+                m.ExecutionCreate(id=eid, run=run_id, executable=executable, **fields),
+                m.ExecutionUpdate,
+                fields,
+            )
     for nid, followers in _pod_successors(nodes).items():
         successors = sorted((execution_ids[f] for f in followers if f in execution_ids), key=str)
         current = tx.read("execution", execution_ids[nid])

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,12 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services import documents
+from modeltrail.services.bulk import BulkWriter
+from modeltrail.services.documents import nul_errors, refused_at
 from modeltrail.services.metadata import Metadata, Transaction
-from modeltrail.store.tables import RunRow
+from modeltrail.store import lineage as store
+from modeltrail.store.tables import ArtifactRow, RunRow
 
 log = logging.getLogger("modeltrail.openlineage")
 
@@ -104,6 +108,9 @@ def _leaf(error: ValidationError) -> ValidationError:
 
 def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
     kind = event_type(event, pointer)
+    too_many = _too_many_datasets(event, pointer)
+    if too_many:
+        return too_many  # before the schema is checked: that alone takes long for such lists
     out = []
     for error in sorted(
         _validators()[kind].iter_errors(event), key=lambda e: list(e.absolute_path)
@@ -114,15 +121,68 @@ def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
             parts += [p for p in leaf.validator_value if p not in leaf.instance][:1]
         path = "".join(f"/{p}" for p in parts)
         out.append({"pointer": pointer + path or "/", "detail": f"{leaf.message} ({kind})"})
-    return out
+    if out:
+        return out  # the checks below rely on the shape the schema gives
+    return storage_errors(event, pointer)
+
+
+def _too_many_datasets(event: dict[str, Any], pointer: str) -> list[dict[str, str]]:
+    # An execution holds at most MAX_LIST input and MAX_LIST output artifacts.
+    return [
+        {
+            "pointer": f"{pointer}/{side}",
+            "detail": f"at most {limits.MAX_LIST} {side} are accepted in one event, "
+            f"not {len(event[side])}",
+        }
+        for side in ("inputs", "outputs")
+        if isinstance(event.get(side), list) and len(event[side]) > limits.MAX_LIST
+    ]
+
+
+def _named_parts(event: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Pointers to the jobs and datasets of an event, with what each is."""
+    parts: list[tuple[str, Any]] = [("/job", event.get("job")), ("/dataset", event.get("dataset"))]
+    parent = ((event.get("run") or {}).get("facets") or {}).get("parent")
+    if isinstance(parent, dict):
+        parts += [
+            ("/run/facets/parent/job", parent.get("job")),
+            ("/run/facets/parent/root/job", (parent.get("root") or {}).get("job")),
+        ]
+    for side in ("inputs", "outputs"):
+        parts += [(f"/{side}/{i}", d) for i, d in enumerate(event.get(side) or [])]
+    return [(where, part) for where, part in parts if isinstance(part, dict)]
+
+
+def storage_errors(event: dict[str, Any], pointer: str = "") -> list[dict[str, str]]:
+    """What the schema allows but no store can keep: NUL characters, times outside the years
+    1 to 9999 in UTC, and names too long to keep in full (MAX_TEXT characters)."""
+    errors = nul_errors(event, pointer)
+    if "eventTime" in event:
+        try:
+            parse_time(event["eventTime"])
+        except ValueError as exc:
+            errors.append({"pointer": f"{pointer}/eventTime", "detail": str(exc)})
+    for where, part in _named_parts(event):
+        for field in ("namespace", "name"):
+            value = part.get(field)
+            if isinstance(value, str) and len(value) > limits.MAX_TEXT:
+                errors.append(
+                    {
+                        "pointer": f"{pointer}{where}/{field}",
+                        "detail": f"at most {limits.MAX_TEXT} characters are kept, "
+                        f"not {len(value)}",
+                    }
+                )
+    return errors
 
 
 def validate_event(event: Any) -> str:
-    """Raise InvalidInput naming every field that breaks the OpenLineage schema."""
+    """Raise InvalidInput naming every field that breaks the OpenLineage schema or that no
+    store can keep."""
     errors = validation_errors(event)
     if errors:
         raise InvalidInput(
-            f"the event breaks the OpenLineage schema in {len(errors)} place(s): "
+            f"the event is invalid in {len(errors)} place(s): "
             + "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:3]),
             errors=errors,
         )
@@ -162,18 +222,31 @@ def _text(value: Any, size: int = limits.MAX_TEXT) -> str:
     return text[:size]
 
 
+# Ends a name shortened to fit, so that a shortened name never passes for the full one.
+SHORTENED = "\u2026"
+
+
 def _name(value: str) -> str:
-    return value[: limits.MAX_NAME] or "-"
+    """``value`` as an entity name: names longer than MAX_NAME are shortened, visibly; the
+    full name is kept where it fits (the ``openlineage.job`` annotation, dataset attributes)."""
+    if len(value) > limits.MAX_NAME:
+        return value[: limits.MAX_NAME - len(SHORTENED)] + SHORTENED
+    return value or "-"
+
+
+def _uri(value: str) -> str | None:
+    # A URI cut short would name another place: one too long is left out.
+    return value if len(value) <= limits.MAX_URI else None
+
+
+def _job_annotation(name: str) -> dict[str, str]:
+    """The full job name, for an entity whose name had to be shortened."""
+    return {"openlineage.job": name} if len(name) > limits.MAX_NAME else {}
 
 
 def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """An event's time in UTC; validation refused every time this cannot read."""
+    return documents.parse_time(value) if value else None
 
 
 def _pick(current: str, new: str, default: str) -> str:
@@ -195,7 +268,7 @@ def _ensure_experiment(tx: Transaction, namespace: str) -> uuid.UUID:
             m.ExperimentCreate(
                 id=eid,
                 name=_name(namespace),
-                annotations={"openlineage.namespace": _text(namespace)},
+                annotations={"openlineage.namespace": namespace},
             ),
         )
     return eid
@@ -206,7 +279,7 @@ def _ensure_executable(
 ) -> uuid.UUID:
     xid = derived_id("executable", namespace, name)
     facets = _clean(facets)
-    annotations = {"openlineage.namespace": _text(namespace), "openlineage.job": _text(name)}
+    annotations = {"openlineage.namespace": namespace, "openlineage.job": name}
     for facet, value in sorted(facets.items()):
         if facet == "documentation":
             continue
@@ -222,7 +295,7 @@ def _ensure_executable(
             m.ExecutableCreate(
                 id=xid,
                 name=_name(name),
-                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                uri=_uri(f"openlineage://{namespace}/{name}"),
                 description=_text(description) if description else None,
                 annotations=annotations,
             ),
@@ -250,9 +323,9 @@ def _ensure_pipeline(
             m.PipelineCreate(
                 id=pid,
                 name=_name(name),
-                uri=f"openlineage://{namespace}/{name}"[: limits.MAX_URI],
+                uri=_uri(f"openlineage://{namespace}/{name}"),
                 executables=[executable],
-                annotations={"openlineage.namespace": _text(namespace)},
+                annotations={"openlineage.namespace": namespace, **_job_annotation(name)},
             ),
         )
         return pid
@@ -263,13 +336,9 @@ def _ensure_pipeline(
     return pid
 
 
-def _dataset(
-    tx: Transaction,
-    dataset: dict[str, Any],
-    *,
-    extra_facets: dict[str, Any] | None = None,
-    written_by: str | None = None,
-) -> uuid.UUID:
+def _dataset_model(
+    dataset: dict[str, Any], extra_facets: dict[str, Any] | None, written_by: str | None
+) -> m.ArtifactCreate:
     namespace, name = dataset.get("namespace") or "default", dataset["name"]
     facets = _clean({**(dataset.get("facets") or {}), **(extra_facets or {})})
     version_facet = facets.get("version") or {}
@@ -279,29 +348,80 @@ def _dataset(
     if written_by:
         # The job read and wrote the same dataset: what it wrote is a new version of it.
         version = f"written by run {written_by}"
-    aid = derived_id("dataset", namespace, name, version)
     scheme = namespace.split("://", 1)[0] if "://" in namespace else namespace
-    attributes = {"type": scheme, "namespace": namespace, "name": name, **facets}
     sep = "" if namespace.endswith("/") or name.startswith("/") else "/"
-    current = tx.read("artifact", aid)
-    if current is None:
-        tx.create(
-            "artifact",
-            m.ArtifactCreate(
-                id=aid,
-                name=_name(name),
-                version=_name(version or "1"),
-                kind="dataset",
-                uri=f"{namespace}{sep}{name}"[: limits.MAX_URI],
-                attributes=attributes,
-                annotations={"openlineage.namespace": _text(namespace)},
-            ),
-        )
-        return aid
-    merged = merge(current.attributes, attributes)
-    if merged != current.attributes:
-        tx.update("artifact", aid, m.ArtifactUpdate(attributes=merged))
-    return aid
+    return m.ArtifactCreate(
+        id=derived_id("dataset", namespace, name, version),
+        name=_name(name),
+        version=_name(version or "1"),
+        kind="dataset",
+        uri=_uri(f"{namespace}{sep}{name}"),
+        attributes={"type": scheme, "namespace": namespace, "name": name, **facets},
+        annotations={"openlineage.namespace": namespace},
+    )
+
+
+def _datasets(
+    tx: Transaction,
+    datasets: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    *,
+    written_by: str | None = None,
+    pointer: str = "",
+) -> list[uuid.UUID]:
+    """The artifacts of ``datasets`` (each with its input or output facets), created or with
+    their attributes merged.
+
+    Done for all of them at once (one query for the stored ones, one insert for the new): an
+    event may list thousands of datasets, and a query and a flush for each took seconds."""
+    models: dict[uuid.UUID, m.ArtifactCreate] = {}
+    ids = []
+    for i, (dataset, extra_facets) in enumerate(datasets):
+        with refused_at(f"{pointer}/{i}" if pointer else ""):
+            model = _dataset_model(dataset, extra_facets, written_by)
+        ids.append(model.id)
+        earlier = models.get(model.id)
+        if earlier is not None:  # listed twice: one artifact with the facets of both
+            merged = merge(earlier.attributes, model.attributes)
+            model = model.model_copy(update={"attributes": merged})
+        models[model.id] = model
+    stored = dict(
+        store.columns_among(tx.session, ArtifactRow, "id", ("id", "attributes"), list(models))
+    )
+    for aid, model in models.items():
+        current = stored.get(aid.hex)
+        if current is not None:
+            merged = merge(current, model.attributes)
+            if merged != current:
+                with refused_at(pointer):
+                    tx.update("artifact", aid, m.ArtifactUpdate(attributes=merged))
+    _create_artifacts(tx, [model for aid, model in models.items() if aid.hex not in stored])
+    return ids
+
+
+def _create_artifacts(tx: Transaction, models: list[m.ArtifactCreate]) -> None:
+    """Create new artifacts with one insert, through the path batches take."""
+    models = [tx.meta.enrich("artifact", "create", model) for model in models]
+    writer = BulkWriter(tx.session, [("create", "artifact", model) for model in models])
+    tell = tx.meta.hooks.listens("stored")
+    for model in models:
+        created = writer.try_create("artifact", model)
+        if created is None:  # the ordinary path decides (and names what is wrong)
+            writer.flush()
+            writer.note("artifact", "create", tx.create("artifact", model))
+        elif tell:
+            tx.written.append(("artifact", "create", created.entity()))
+    writer.flush()
+
+
+def _dataset(
+    tx: Transaction,
+    dataset: dict[str, Any],
+    *,
+    extra_facets: dict[str, Any] | None = None,
+    written_by: str | None = None,
+    pointer: str = "",
+) -> uuid.UUID:
+    return _datasets(tx, [(dataset, extra_facets)], written_by=written_by, pointer=pointer)[0]
 
 
 def _written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.UUID:
@@ -320,6 +440,7 @@ def _written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.
             "facets": facets,
         },
         written_by=run_id,
+        pointer="/outputs",
     )
 
 
@@ -426,59 +547,80 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     ):
         root_ns, root_name = root["job"]["namespace"], root["job"]["name"]
         root_run = str(root["run"]["runId"]).lower()
+        root_job = "/run/facets/parent" + ("/root" if parent.get("root") else "") + "/job"
     else:
         root_ns, root_name, root_run = namespace, job_name, run_id
+        root_job = "/job"
     is_root = root_run == run_id
 
-    experiment = _ensure_experiment(tx, root_ns)
-    executable = _ensure_executable(tx, namespace, job_name, job.get("facets") or {})
-    root_executable = executable if is_root else _ensure_executable(tx, root_ns, root_name, {})
-    pipeline = _ensure_pipeline(tx, root_ns, root_name, root_executable)
-    if not is_root:
-        _ensure_pipeline(tx, root_ns, root_name, executable)
+    with refused_at(f"{root_job}/namespace"):
+        experiment = _ensure_experiment(tx, root_ns)
+    with refused_at("/job"):
+        executable = _ensure_executable(tx, namespace, job_name, job.get("facets") or {})
+    with refused_at(root_job):
+        root_executable = executable if is_root else _ensure_executable(tx, root_ns, root_name, {})
+        pipeline = _ensure_pipeline(tx, root_ns, root_name, root_executable)
+        if not is_root:
+            _ensure_pipeline(tx, root_ns, root_name, executable)
 
-    inputs = [_dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []]
-    outputs = [
-        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
-    ]
+    inputs = _datasets(
+        tx, [(d, d.get("inputFacets")) for d in event.get("inputs") or []], pointer="/inputs"
+    )
+    outputs = _datasets(
+        tx, [(d, d.get("outputFacets")) for d in event.get("outputs") or []], pointer="/outputs"
+    )
     if separate_outputs:
         outputs = [_written_version(tx, a, run_id) for a in outputs]
     details = trigger_details(facets)
-    trigger = _trigger(tx, root_run, details) if details else None
+    with refused_at("/run/facets"):
+        trigger = _trigger(tx, root_run, details) if details else None
 
     config = _clean(facets, SPECIAL_RUN_FACETS)
     errors = _error_annotations(facets, kind)
     run_pk = derived_id("run", root_run)
-    _write_run(
-        tx,
-        run_pk,
-        experiment=experiment,
-        pipeline=pipeline,
-        name=root_name,
-        root_run=root_run,
-        root_ns=root_ns,
-        at=at,
-        trigger=trigger,
-        own=(status, kind, config, errors) if is_root else None,
-    )
+    # Where the fields of the run and the execution come from in the event.
+    sources = {
+        "configuration": "/run/facets",
+        "annotations": "/run/facets/errorMessage",
+        "createTime": "/eventTime",
+        "startTime": "/eventTime",
+        "endTime": "/eventTime",
+        "kind": "/job/facets/jobType",
+        "inputArtifacts": "/inputs",
+        "outputArtifacts": "/outputs",
+    }
+    with refused_at(root_job, sources):
+        _write_run(
+            tx,
+            run_pk,
+            experiment=experiment,
+            pipeline=pipeline,
+            name=root_name,
+            root_run=root_run,
+            root_ns=root_ns,
+            at=at,
+            trigger=trigger,
+            own=(status, kind, config, errors) if is_root else None,
+        )
     exec_pk = derived_id("execution", run_id)
-    _write_execution(
-        tx,
-        exec_pk,
-        run=run_pk,
-        executable=executable,
-        job_name=job_name,
-        run_id=run_id,
-        namespace=namespace,
-        job_facets=job.get("facets") or {},
-        status=status,
-        kind=kind,
-        at=at,
-        config=config,
-        errors=errors,
-        inputs=inputs,
-        outputs=outputs,
-    )
+    with refused_at("/job", sources):
+        _write_execution(
+            tx,
+            exec_pk,
+            run=run_pk,
+            executable=executable,
+            job_name=job_name,
+            run_id=run_id,
+            namespace=namespace,
+            job_facets=job.get("facets") or {},
+            status=status,
+            kind=kind,
+            at=at,
+            config=config,
+            errors=errors,
+            inputs=inputs,
+            outputs=outputs,
+        )
     return {
         "eventType": kind,
         "run": str(run_pk),
@@ -501,7 +643,11 @@ def _write_run(
     trigger: uuid.UUID | None,
     own: tuple[m.Status, str, dict[str, Any], dict[str, str]] | None,
 ) -> None:
-    annotations = {"openlineage.runId": root_run, "openlineage.namespace": _text(root_ns)}
+    annotations = {
+        "openlineage.runId": root_run,
+        "openlineage.namespace": root_ns,
+        **_job_annotation(name),
+    }
     current = tx.read("run", run_pk)
     status, config = m.Status.RUNNING, {}
     if own is not None:
@@ -521,7 +667,7 @@ def _write_run(
                 configuration=config,
                 event=trigger,
                 annotations=annotations,
-                uri=f"openlineage://{root_ns}/{name}"[: limits.MAX_URI],
+                uri=_uri(f"openlineage://{root_ns}/{name}"),
             ),
         )
         return
@@ -564,10 +710,13 @@ def _write_execution(
     inputs: list[uuid.UUID],
     outputs: list[uuid.UUID],
 ) -> None:
-    job_type = ((job_facets.get("jobType") or {}).get("jobType") or "job").lower()[
-        : limits.MAX_NAME
-    ]
-    annotations = {"openlineage.runId": run_id, "openlineage.namespace": _text(namespace), **errors}
+    job_type = _name(((job_facets.get("jobType") or {}).get("jobType") or "job").lower())
+    annotations = {
+        "openlineage.runId": run_id,
+        "openlineage.namespace": namespace,
+        **_job_annotation(job_name),
+        **errors,
+    }
     starts = at if kind in {"START", "RUNNING", "OTHER"} else None
     current = tx.read("execution", exec_pk)
     all_inputs = sorted({*inputs, *(current.input_artifacts if current else [])}, key=str)
@@ -619,29 +768,34 @@ def _write_execution(
 
 def _apply_job(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
     job = event["job"]
-    _ensure_experiment(tx, job["namespace"])
-    executable = _ensure_executable(tx, job["namespace"], job["name"], job.get("facets") or {})
-    artifacts = [
-        _dataset(tx, d, extra_facets=d.get("inputFacets")) for d in event.get("inputs") or []
-    ]
-    artifacts += [
-        _dataset(tx, d, extra_facets=d.get("outputFacets")) for d in event.get("outputs") or []
-    ]
+    with refused_at("/job/namespace"):
+        _ensure_experiment(tx, job["namespace"])
+    with refused_at("/job"):
+        executable = _ensure_executable(tx, job["namespace"], job["name"], job.get("facets") or {})
+    artifacts = _datasets(
+        tx, [(d, d.get("inputFacets")) for d in event.get("inputs") or []], pointer="/inputs"
+    )
+    artifacts += _datasets(
+        tx, [(d, d.get("outputFacets")) for d in event.get("outputs") or []], pointer="/outputs"
+    )
     return {"executable": str(executable), "artifacts": [str(a) for a in artifacts]}
 
 
 def _apply_dataset(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
-    return {"artifact": str(_dataset(tx, event["dataset"]))}
+    return {"artifact": str(_dataset(tx, event["dataset"], pointer="/dataset"))}
 
 
 # ---------------------------------------------------------------- entry point
 
 
-def ingest(meta: Metadata, event: dict[str, Any], *, validated: bool = False) -> dict[str, Any]:
+def ingest(
+    meta: Metadata, event: dict[str, Any], *, validated: bool = False, pointer: str = ""
+) -> dict[str, Any]:
     """Store one event in one transaction and say what it became.
 
     Concurrent events about the same run can race to create the same derived ids; the loser
-    retries its whole event, which then merges into what the winner stored.
+    retries its whole event, which then merges into what the winner stored. ``pointer``: where
+    the event is in the request (its index in a batch), put before the pointers of problems.
     """
     kind = event_type(event) if validated else validate_event(event)
     separate_outputs = False
@@ -663,4 +817,8 @@ def ingest(meta: Metadata, event: dict[str, Any], *, validated: bool = False) ->
             if attempt == 5:
                 raise
             time.sleep(0.02 * (attempt + 1))
+        except InvalidInput as exc:
+            if pointer:
+                exc.errors = [{**e, "pointer": pointer + e["pointer"]} for e in exc.errors]
+            raise
     raise AssertionError("unreachable")

@@ -105,8 +105,11 @@ async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
     if errors:
         raise InvalidInput(
             f"{len({e['pointer'].split('/')[1] for e in errors})} event(s) of {len(events)} "
-            "break the OpenLineage schema; nothing was stored",
+            "are invalid; nothing was stored",
             errors=errors,
         )
-    items = [await run_in_threadpool(openlineage.ingest, meta, e, validated=True) for e in events]
+    items = [
+        await run_in_threadpool(openlineage.ingest, meta, e, validated=True, pointer=f"/{i}")
+        for i, e in enumerate(events)
+    ]
     return JSONResponse({"items": items})

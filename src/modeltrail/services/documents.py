@@ -1,0 +1,99 @@
+"""Checks shared by the importers of other tools' documents (OpenLineage events, Argo
+Workflows): what the stored models would refuse is named by a pointer into the document the
+client sent, not into the models built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
+
+from modeltrail.domain import models as m
+from modeltrail.domain.errors import InvalidInput
+
+# Enough to fix a document by; a document with NUL in every string would otherwise answer
+# a problem as large as itself.
+MAX_REPORTED = 50
+
+
+def pointer(*parts: Any) -> str:
+    """A JSON pointer (RFC 6901) to ``parts``, escaping ``~`` and ``/`` in keys."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def nul_pointers(document: Any, base: str = "") -> list[str]:
+    """Where ``document`` holds a NUL (U+0000) in a key or a string, which no stored text
+    may hold."""
+    try:
+        if b"\\u0000" not in orjson.dumps(document):
+            return []  # the usual case, told in C without a walk
+    except TypeError:
+        pass  # something JSON cannot hold (a datetime read from YAML): walk it
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [(base, document)]
+    while stack and len(found) < MAX_REPORTED:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(where or "/")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                here = where + pointer(key)
+                if isinstance(key, str) and "\x00" in key:
+                    found.append(here)
+                else:
+                    stack.append((here, item))
+        elif isinstance(value, list):
+            stack.extend((where + pointer(i), item) for i, item in enumerate(value))
+    return sorted(found)
+
+
+def nul_errors(document: Any, base: str = "") -> list[dict[str, str]]:
+    return [{"pointer": p, "detail": m.NUL} for p in nul_pointers(document, base)]
+
+
+def parse_time(value: Any) -> datetime:
+    """A time as the stored models keep it (UTC, years 1 to 9999); ValueError says why not."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 date-time: {value[:64]!r}") from None
+    else:
+        raise ValueError("a date-time is a string")
+    return m.in_utc(parsed)
+
+
+@contextmanager
+def refused_at(where: str, fields: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Turn a stored model's refusal into a 422 that points into the client's document.
+
+    ``where`` is the part of the document the model was built from; ``fields`` names, for
+    the model fields that come from elsewhere, where they come from (a field mapped to a
+    document object, such as run facets to configuration, is followed into it)."""
+    try:
+        yield
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors()[:MAX_REPORTED]:
+            loc = [part for part in error["loc"] if part != "[key]"]  # a key's own error
+            field = to_camel(str(loc[0])) if loc else ""
+            if fields and field in fields:
+                at = fields[field] + pointer(*loc[1:])
+                detail = error["msg"]
+            else:
+                at = where
+                detail = f"{'.'.join(map(str, loc)) or 'value'}: {error['msg']}"
+            errors.append({"pointer": at or "/", "detail": detail})
+        raise InvalidInput(
+            "the document cannot be stored: "
+            + "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:3]),
+            errors=errors,
+        ) from None
