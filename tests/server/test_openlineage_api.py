@@ -433,6 +433,9 @@ def test_invalid_events_say_what_is_wrong(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     pointers = {e["pointer"] for e in response.json()["errors"]}
     assert pointers == {"/eventTime", "/run/runId", "/job/name"}
+    several = {k: v for k, v in event.items() if k not in ("producer", "schemaURL")}
+    response = client.post(f"{API}/lineage", json=several)  # each missing field its own pointer
+    assert {e["pointer"] for e in response.json()["errors"]} == {"/producer", "/schemaURL"}
 
     wrong_type = client.post(f"{API}/lineage", json={**event, "eventType": "FINISHED"})
     assert (

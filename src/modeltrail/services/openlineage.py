@@ -118,7 +118,9 @@ def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
         leaf = _leaf(error)
         parts = list(leaf.absolute_path)
         if leaf.validator == "required" and isinstance(leaf.instance, dict):
-            parts += [p for p in leaf.validator_value if p not in leaf.instance][:1]
+            # One error per missing property, each saying which one ("'x' is a required ...").
+            missing = [p for p in leaf.validator_value if p not in leaf.instance]
+            parts += [next((p for p in missing if leaf.message.startswith(repr(p))), missing[0])]
         path = "".join(f"/{p}" for p in parts)
         out.append({"pointer": pointer + path or "/", "detail": f"{leaf.message} ({kind})"})
     if out:
