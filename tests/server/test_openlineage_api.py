@@ -533,6 +533,18 @@ def test_what_no_store_keeps_is_refused_where_it_is(
     assert _refused(client, batch, "/lineage/batch") == ["/1" + pointer]
 
 
+def test_a_batch_says_how_many_events_it_stored_before_one_the_store_refused(
+    client: TestClient,
+) -> None:
+    refused_late = _run_event(run={"runId": str(uuid.uuid4()), "facets": {"k" * 300: FACET}})
+    response = client.post(f"{API}/lineage/batch", json=[_run_event(), refused_late, _run_event()])
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["stored"] == 1 and "1 event(s) before it were stored" in body["detail"]
+    assert body["errors"][0]["pointer"].startswith("/1/run/facets")
+    assert len(client.get(f"{API}/runs").json()["items"]) == 1
+
+
 def test_too_many_datasets_are_refused_before_any_work(client: TestClient) -> None:
     many = [{"namespace": "s3://b", "name": f"t{i}"} for i in range(limits.MAX_LIST + 1)]
     assert _refused(client, _run_event(inputs=many)) == ["/inputs"]

@@ -86,7 +86,9 @@ async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
     status_code=status.HTTP_200_OK,
     summary="Receive a list of OpenLineage events",
     description='A JSON array of events (or {"events": [...]}). Every event is validated '
-    "first; if any is invalid nothing is stored and each problem names its event's index.",
+    "first; if any is invalid nothing is stored and each problem names its event's index. "
+    "Valid events are then stored in order, each in its own transaction; if the store still "
+    "refuses one, the problem's `stored` says how many before it were stored.",
 )
 async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
     body = await _body(request)
@@ -108,8 +110,22 @@ async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
             "are invalid; nothing was stored",
             errors=errors,
         )
-    items = [
-        await run_in_threadpool(openlineage.ingest, meta, e, validated=True, pointer=f"/{i}")
-        for i, e in enumerate(events)
-    ]
+    # Each event is a fact of its own and is stored in its own transaction, in order (as if
+    # sent one by one). One the store still refuses stops the batch; the answer says how many
+    # before it were stored, so that a client resends the rest.
+    items = []
+    for i, event in enumerate(events):
+        try:
+            items.append(
+                await run_in_threadpool(
+                    openlineage.ingest, meta, event, validated=True, pointer=f"/{i}"
+                )
+            )
+        except ModeltrailError as exc:
+            exc.detail = (
+                f"{exc.detail}; the {i} event(s) before it were stored, it and the ones after "
+                "it were not"
+            )
+            exc.extra = {**exc.extra, "stored": i}
+            raise
     return JSONResponse({"items": items})
