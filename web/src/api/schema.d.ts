@@ -694,7 +694,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a list of OpenLineage events
-         * @description A JSON array of events (or {"events": [...]}). Every event is validated first; if any is invalid nothing is stored and each problem names its event's index.
+         * @description A JSON array of events (or {"events": [...]}). Every event is validated first; if any is invalid nothing is stored and each problem names its event's index. Valid events are then stored in order, each in its own transaction; if the store still refuses one, the problem's `stored` says how many before it were stored.
          */
         post: operations["receiveOpenLineageBatch"];
         delete?: never;
