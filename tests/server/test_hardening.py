@@ -353,3 +353,22 @@ def test_kind_formats_are_asserted(client: TestClient) -> None:
         client.post(f"{API}/artifacts", json={"name": "b", "kind": "dated", "attributes": bad}), 422
     )
     assert [e["pointer"] for e in body["errors"]] == ["/attributes/at", "/attributes/home"]
+
+
+@pytest.mark.parametrize(
+    "media", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_that_is_not_json_is_refused_as_such(client: TestClient, media: str) -> None:
+    body = problem(
+        client.post(
+            f"{API}/experiments", content=b'{"name": "a"}', headers={"content-type": media}
+        ),
+        415,
+    )
+    assert body["type"].endswith("/unsupported-media-type") and media in body["detail"]
+    for accepted in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = client.post(
+            f"{API}/experiments", content=b'{"name": "a"}', headers={"content-type": accepted}
+        )
+        assert response.status_code == 201, response.text
+    assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 2

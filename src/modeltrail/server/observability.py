@@ -1,4 +1,4 @@
-"""Operations: request ids, structured JSON logs, Prometheus metrics, the body-size guard.
+"""Operations: request ids, structured JSON logs, Prometheus metrics, the body guards.
 
 One pure-ASGI middleware does the per-request work (it sees every response, errors included,
 and costs no extra task per request). Metrics are process-local: each server process is scraped
@@ -101,21 +101,36 @@ def _too_large() -> HTTPException:
     return HTTPException(413, f"the request body is larger than {limits.MAX_BODY_BYTES} bytes")
 
 
-def _problem_413(path: str) -> bytes:
-    detail = f"the request body is larger than {limits.MAX_BODY_BYTES} bytes"
+def _problem(status: int, slug: str, title: str, detail: str, path: str) -> bytes:
     return json.dumps(
         {
-            "type": TYPE_BASE + "too-large",
-            "title": "Request body too large",
-            "status": 413,
+            "type": TYPE_BASE + slug,
+            "title": title,
+            "status": status,
             "detail": detail,
             "instance": path,
         }
     ).encode()
 
 
+def _not_json(headers: dict[bytes, bytes]) -> str | None:
+    """The media type of a body that is declared as something other than JSON (every body
+    this API reads is JSON; without a Content-Type it is read as JSON)."""
+    declared = headers.get(b"content-type")
+    if declared is None or not (
+        headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+    ):
+        return None
+    media = declared.split(b";", 1)[0].strip().lower().decode("latin-1")
+    return None if media == "application/json" or media.endswith("+json") else media
+
+
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
 class OperationsMiddleware:
-    """Request id, access log, metrics, and a body-size limit enforced before the body is read."""
+    """Request id, access log, metrics, and the body guards (its size, its media type),
+    enforced before the body is read."""
 
     def __init__(self, app: ASGIApp, *, max_body: int | None = None) -> None:
         self.app = app
@@ -144,7 +159,22 @@ class OperationsMiddleware:
         try:
             length = headers.get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > max_body):
-                await self._reject(scope, send_with_id)
+                detail = f"the request body is larger than {limits.MAX_BODY_BYTES} bytes"
+                await self._reject(
+                    send_with_id, 413, "too-large", "Request body too large", detail, scope
+                )
+                return
+            media = _not_json(headers) if scope.get("method") in _WITH_BODY else None
+            if media is not None:
+                detail = f"the body must be JSON (Content-Type: application/json), not {media}"
+                await self._reject(
+                    send_with_id,
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    detail,
+                    scope,
+                )
                 return
             received = 0
 
@@ -163,12 +193,15 @@ class OperationsMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    async def _reject(scope: Scope, send: Send) -> None:
-        body = _problem_413(scope.get("path", ""))
+    async def _reject(
+        send: Send, status: int, slug: str, title: str, detail: str, scope: Scope
+    ) -> None:
+        """Answer before the body is read (and close: the unread body ends the connection)."""
+        body = _problem(status, slug, title, detail, scope.get("path", ""))
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", MEDIA_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),
