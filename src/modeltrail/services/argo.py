@@ -34,7 +34,7 @@ from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.services import documents
-from modeltrail.services.documents import nul_errors, parse_time, refused_at
+from modeltrail.services.documents import as_text, fitted, nul_errors, parse_time, refused_at
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import RunRow
 
@@ -64,13 +64,8 @@ def derived_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts))
 
 
-def _text(value: Any, size: int = limits.MAX_TEXT) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:size]
-
-
 def _name(value: str) -> str:
-    return str(value)[: limits.MAX_NAME] or "-"
+    return fitted(str(value), limits.MAX_NAME) or "-"
 
 
 def _time(value: Any) -> datetime | None:
@@ -418,13 +413,13 @@ def _executable(
     xid = derived_id("executable", namespace, pipeline, name, version)
     annotations = {"argo.template": name}
     for key, value in spec.items():
-        annotations[f"argo.{key}"] = _text(value)
+        annotations[f"argo.{key}"] = as_text(value)
     command = " ".join(str(c) for c in [*(body.get("command") or []), *(body.get("args") or [])])
     fields = {
         "name": _name(name),
         "version": version,
         "uri": (spec.get("image") or f"argo-template:{name}")[: limits.MAX_URI],
-        "description": _text(command) if command else None,
+        "description": as_text(command) if command else None,
         "annotations": annotations,
     }
     _upsert(tx, "executable", xid, m.ExecutableCreate(id=xid, **fields), m.ExecutableUpdate, fields)
@@ -602,13 +597,13 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
         "argo.phase": str(status.get("phase") or ""),
     }
     if status.get("message"):
-        annotations["argo.message"] = _text(status["message"])
+        annotations["argo.message"] = as_text(status["message"])
     unlisted = unlisted_children(nodes)
     if unlisted:
         annotations["argo.unlistedChildren"] = json.dumps(unlisted)
     for key, value in labels.items():
         if not key.startswith("workflows.argoproj.io/"):
-            annotations[f"label.{key}"[: limits.MAX_NAME]] = _text(value)
+            annotations[fitted(f"label.{key}", limits.MAX_NAME)] = as_text(value)
     run_fields = {
         "name": _name(meta["name"]),
         "status": run_status,
@@ -675,7 +670,7 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
         notes = {
             "argo.nodeId": nid,
             "argo.phase": phase,
-            "argo.nodeName": _text(node.get("name", "")),
+            "argo.nodeName": as_text(node.get("name", "")),
         }
         for key, source in (
             ("argo.message", node.get("message")),
@@ -683,9 +678,9 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
             ("argo.hostNodeName", node.get("hostNodeName")),
         ):
             if source:
-                notes[key] = _text(source)
+                notes[key] = as_text(source)
         if nid in parents:
-            notes["argo.retryOf"] = _text(nodes[parents[nid]].get("displayName", parents[nid]))
+            notes["argo.retryOf"] = as_text(nodes[parents[nid]].get("displayName", parents[nid]))
         eid = derived_id("execution", run_key, nid)
         execution_ids[nid] = eid
         fields = {

@@ -4,6 +4,7 @@ client sent, not into the models built from it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
+from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import InvalidInput
 
@@ -24,6 +26,22 @@ MAX_REPORTED = 50
 def pointer(*parts: Any) -> str:
     """A JSON pointer (RFC 6901) to ``parts``, escaping ``~`` and ``/`` in keys."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# Ends a text shortened to fit, so that a shortened name or annotation never passes for the
+# whole one.
+SHORTENED = "\u2026"
+
+
+def fitted(text: str, size: int) -> str:
+    """``text`` if it fits in ``size`` characters, else its start and ``SHORTENED``."""
+    return text if len(text) <= size else text[: size - len(SHORTENED)] + SHORTENED
+
+
+def as_text(value: Any, size: int = limits.MAX_TEXT) -> str:
+    """A value of the document as annotation text (JSON unless it is text), fitted."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return fitted(text, size)
 
 
 def nul_pointers(document: Any, base: str = "") -> list[str]:

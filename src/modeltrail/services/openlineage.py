@@ -37,7 +37,7 @@ from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unav
 from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.services import documents
 from modeltrail.services.bulk import BulkWriter
-from modeltrail.services.documents import nul_errors, refused_at
+from modeltrail.services.documents import as_text, fitted, nul_errors, refused_at
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, RunRow
@@ -219,21 +219,10 @@ def _clean(facets: dict[str, Any] | None, skip: set[str] = frozenset()) -> dict[
     return {k: strip(v) for k, v in (facets or {}).items() if k not in skip}
 
 
-def _text(value: Any, size: int = limits.MAX_TEXT) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:size]
-
-
-# Ends a name shortened to fit, so that a shortened name never passes for the full one.
-SHORTENED = "\u2026"
-
-
 def _name(value: str) -> str:
     """``value`` as an entity name: names longer than MAX_NAME are shortened, visibly; the
     full name is kept where it fits (the ``openlineage.job`` annotation, dataset attributes)."""
-    if len(value) > limits.MAX_NAME:
-        return value[: limits.MAX_NAME - len(SHORTENED)] + SHORTENED
-    return value or "-"
+    return fitted(value, limits.MAX_NAME) or "-"
 
 
 def _uri(value: str) -> str | None:
@@ -286,9 +275,9 @@ def _ensure_executable(
         if facet == "documentation":
             continue
         if facet == "sql" and isinstance(value, dict) and "query" in value:
-            annotations["openlineage.sql"] = _text(value["query"])
+            annotations["openlineage.sql"] = as_text(value["query"])
         else:
-            annotations[f"openlineage.{facet}"[: limits.MAX_NAME]] = _text(value)
+            annotations[fitted(f"openlineage.{facet}", limits.MAX_NAME)] = as_text(value)
     description = (facets.get("documentation") or {}).get("description")
     current = tx.read("executable", xid)
     if current is None:
@@ -298,7 +287,7 @@ def _ensure_executable(
                 id=xid,
                 name=_name(name),
                 uri=_uri(f"openlineage://{namespace}/{name}"),
-                description=_text(description) if description else None,
+                description=as_text(description) if description else None,
                 annotations=annotations,
             ),
         )
@@ -523,11 +512,11 @@ def _error_annotations(facets: dict[str, Any], event_type_name: str) -> dict[str
     error = facets.get("errorMessage")
     if isinstance(error, dict):
         if error.get("message"):
-            out["openlineage.errorMessage"] = _text(error["message"])
+            out["openlineage.errorMessage"] = as_text(error["message"])
         if error.get("programmingLanguage"):
-            out["openlineage.programmingLanguage"] = _text(error["programmingLanguage"])
+            out["openlineage.programmingLanguage"] = as_text(error["programmingLanguage"])
         if error.get("stackTrace"):
-            out["openlineage.stackTrace"] = _text(error["stackTrace"])
+            out["openlineage.stackTrace"] = as_text(error["stackTrace"])
     if event_type_name == "ABORT":
         out["openlineage.aborted"] = "true"
     return out
