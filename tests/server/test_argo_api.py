@@ -419,6 +419,19 @@ def _node_changed(**changes: Any) -> tuple[dict[str, Any], str]:
     return wf, f"/status/nodes/{pod}"
 
 
+def _node_changed_to(value: Any) -> tuple[dict[str, Any], str]:
+    wf = _diamond()
+    pod = _first_pod(wf)
+    wf["status"]["nodes"][pod] = value
+    return wf, f"/status/nodes/{pod}"
+
+
+def _templates_changed(**changes: Any) -> dict[str, Any]:
+    wf = _diamond()
+    wf.setdefault("spec", {})["templates"] = [{"name": "t", **changes}]
+    return wf
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -438,6 +451,22 @@ def _node_changed(**changes: Any) -> tuple[dict[str, Any], str]:
         lambda: (lambda wf, at: (wf, f"{at}/outputs/artifacts/0"))(
             *_node_changed(outputs={"artifacts": ["x"]})
         ),
+        lambda: (lambda wf, at: (wf, f"{at}/outputs/artifacts/0"))(
+            *_node_changed(outputs={"artifacts": [None]})
+        ),
+        lambda: (lambda wf, at: (wf, f"{at}/outputs/artifacts/0/s3/key"))(
+            *_node_changed(outputs={"artifacts": [{"name": "m", "s3": {"key": {"a": 1}}}]})
+        ),
+        lambda: (lambda wf, at: (wf, f"{at}/inputs/parameters/0/value"))(
+            *_node_changed(inputs={"parameters": [{"name": "p", "value": 1.5}]})
+        ),
+        lambda: (lambda wf, at: (wf, at))(*_node_changed_to(None)),
+        lambda: (_templates_changed(container="x"), "/spec/templates/0/container"),
+        lambda: (
+            _templates_changed(container={"command": 5}),
+            "/spec/templates/0/container/command",
+        ),
+        lambda: (_templates_changed(name=1.5), "/spec/templates/0/name"),
     ],
     ids=[
         "name-not-text",
@@ -448,6 +477,13 @@ def _node_changed(**changes: Any) -> tuple[dict[str, Any], str]:
         "children-not-list",
         "child-not-id",
         "artifact-not-object",
+        "artifact-null",
+        "artifact-key-not-text",
+        "parameter-value-not-text",
+        "node-null",
+        "container-not-object",
+        "command-not-list",
+        "template-name-not-text",
     ],
 )
 def test_what_cannot_be_imported_is_refused_where_it_is(client: TestClient, case: Any) -> None:

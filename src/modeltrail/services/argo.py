@@ -102,7 +102,8 @@ class _Checker:
             self.fail(where, "must be an array")
             return []
         for i, item in enumerate(value):
-            self.object(item, f"{where}/{i}")
+            if not isinstance(item, dict):
+                self.fail(f"{where}/{i}", "must be an object")
         return [item for item in value if isinstance(item, dict)]
 
     def strings(self, parent: dict[str, Any], where: str, *fields: str) -> None:
@@ -110,6 +111,11 @@ class _Checker:
             value = parent.get(field)
             if value is not None and not isinstance(value, str):
                 self.fail(f"{where}/{field}", "must be a string")
+
+    def parameters(self, value: Any, where: str) -> None:
+        """Argo's parameters: objects with a name, and a value that is text (when given)."""
+        for i, parameter in enumerate(self.objects(value, where)):
+            self.strings(parameter, f"{where}/{i}", "name", "value")
 
     def times(self, parent: dict[str, Any], where: str, *fields: str) -> None:
         for field in fields:
@@ -147,14 +153,28 @@ def check_workflow(wf: Any) -> None:
     check.object(meta.get("annotations"), "/metadata/annotations")
     spec = check.object(wf.get("spec"), "/spec")
     arguments = check.object(spec.get("arguments"), "/spec/arguments")
-    check.objects(arguments.get("parameters"), "/spec/arguments/parameters")
-    check.object(spec.get("workflowTemplateRef"), "/spec/workflowTemplateRef")
-    check.objects(spec.get("templates"), "/spec/templates")
+    check.parameters(arguments.get("parameters"), "/spec/arguments/parameters")
+    template_ref = check.object(spec.get("workflowTemplateRef"), "/spec/workflowTemplateRef")
+    check.strings(template_ref, "/spec/workflowTemplateRef", "name")
+    _check_templates(check, spec.get("templates"), "/spec/templates")
     status = check.object(wf.get("status"), "/status")
     check.strings(status, "/status", "phase", "message")
     check.times(status, "/status", "startedAt", "finishedAt")
-    for field in ("storedTemplates", "storedWorkflowTemplateSpec", "artifactRepositoryRef"):
-        check.object(status.get(field), f"/status/{field}")
+    stored = check.object(status.get("storedTemplates"), "/status/storedTemplates")
+    for name, template in stored.items():
+        at = "/status/storedTemplates" + documents.pointer(name)
+        _check_template(check, check.object(template, at), at)
+    stored_spec = check.object(
+        status.get("storedWorkflowTemplateSpec"), "/status/storedWorkflowTemplateSpec"
+    )
+    _check_templates(
+        check, stored_spec.get("templates"), "/status/storedWorkflowTemplateSpec/templates"
+    )
+    ref = check.object(status.get("artifactRepositoryRef"), "/status/artifactRepositoryRef")
+    repository = check.object(
+        ref.get("artifactRepository"), "/status/artifactRepositoryRef/artifactRepository"
+    )
+    _check_locations(check, repository, "/status/artifactRepositoryRef/artifactRepository")
     nodes = check.object(status.get("nodes"), "/status/nodes")
     for node_id, node in nodes.items():
         _check_node(check, node_id, node)
@@ -169,16 +189,47 @@ def check_workflow(wf: Any) -> None:
         )
 
 
+def _check_templates(check: _Checker, templates: Any, where: str) -> None:
+    for i, template in enumerate(check.objects(templates, where)):
+        _check_template(check, template, f"{where}/{i}")
+
+
+def _check_template(check: _Checker, template: dict[str, Any], where: str) -> None:
+    check.strings(template, where, "name")
+    for field in ("container", "script"):
+        body = check.object(template.get(field), f"{where}/{field}")
+        check.strings(body, f"{where}/{field}", "image", "source")
+        for listed in ("command", "args"):
+            values = body.get(listed)
+            if values is not None and not (
+                isinstance(values, list) and all(isinstance(v, str) for v in values)
+            ):
+                check.fail(f"{where}/{field}/{listed}", "must be an array of strings")
+
+
+def _check_locations(check: _Checker, holder: dict[str, Any], where: str) -> None:
+    """The storage locations of an artifact (or of the repository its keys resolve against)."""
+    for kind, fields in _LOCATIONS.items():
+        location = check.object(holder.get(kind), f"{where}/{kind}")
+        check.strings(location, f"{where}/{kind}", *fields)
+
+
 def _check_node(check: _Checker, node_id: str, node: Any) -> None:
     where = _node(node_id)
+    if node is None:
+        check.fail(where, "must be an object")
     node = check.object(node, where)
     check.strings(node, where, "type", "phase", "name", "displayName", "templateName", "message")
     check.times(node, where, "startedAt", "finishedAt")
     check.object(node.get("templateRef"), f"{where}/templateRef")
     for side in ("inputs", "outputs"):
         part = check.object(node.get(side), f"{where}/{side}")
-        check.objects(part.get("parameters"), f"{where}/{side}/parameters")
-        check.objects(part.get("artifacts"), f"{where}/{side}/artifacts")
+        check.parameters(part.get("parameters"), f"{where}/{side}/parameters")
+        for i, artifact in enumerate(
+            check.objects(part.get("artifacts"), f"{where}/{side}/artifacts")
+        ):
+            check.strings(artifact, f"{where}/{side}/artifacts/{i}", "name", "path")
+            _check_locations(check, artifact, f"{where}/{side}/artifacts/{i}")
     children = node.get("children")
     if children is None:
         return
@@ -235,14 +286,24 @@ def _repository(wf: dict[str, Any]) -> dict[str, Any]:
     return ref.get("artifactRepository") or {}
 
 
+# Where an artifact is stored: bucket stores (kind, URI scheme, bucket field, key field) and
+# stores of one address (kind, field).
+_BUCKETS = (
+    ("s3", "s3", "bucket", "key"),
+    ("gcs", "gs", "bucket", "key"),
+    ("oss", "oss", "bucket", "key"),
+    ("azure", "azblob", "container", "blob"),
+)
+_URLS = (("http", "url"), ("git", "repo"), ("hdfs", "path"), ("artifactory", "url"))
+_LOCATIONS = {
+    **{kind: (bucket, key, "keyFormat") for kind, _, bucket, key in _BUCKETS},
+    **{kind: (field,) for kind, field in _URLS},
+}
+
+
 def artifact_location(artifact: dict[str, Any], repository: dict[str, Any]) -> str | None:
     """The artifact's URI, its key resolved against the workflow's artifact repository."""
-    for kind, scheme, bucket_field, key_field in (
-        ("s3", "s3", "bucket", "key"),
-        ("gcs", "gs", "bucket", "key"),
-        ("oss", "oss", "bucket", "key"),
-        ("azure", "azblob", "container", "blob"),
-    ):
+    for kind, scheme, bucket_field, key_field in _BUCKETS:
         if kind in artifact and isinstance(artifact[kind], dict):
             loc, repo = artifact[kind], repository.get(kind) or {}
             bucket = loc.get(bucket_field) or repo.get(bucket_field) or ""
@@ -250,7 +311,7 @@ def artifact_location(artifact: dict[str, Any], repository: dict[str, Any]) -> s
             if not key and repo.get("keyFormat"):
                 key = repo["keyFormat"]
             return f"{scheme}://{bucket}/{key.lstrip('/')}"
-    for kind, field in (("http", "url"), ("git", "repo"), ("hdfs", "path"), ("artifactory", "url")):
+    for kind, field in _URLS:
         if kind in artifact and isinstance(artifact[kind], dict) and artifact[kind].get(field):
             return str(artifact[kind][field])
     return None
