@@ -505,14 +505,9 @@ def _refused(client: TestClient, event: Any, path: str = "/lineage") -> list[str
         ({"eventTime": "9999-12-31T23:59:59-23:59"}, "/eventTime"),
         ({"eventTime": "0001-01-01T00:00:00+01:00"}, "/eventTime"),
         ({"eventTime": "yesterday"}, "/eventTime"),
-        # Refused by the stored models, not by a check of the event: still named in the event.
-        (
-            {"run": {"runId": str(uuid.uuid4()), "facets": {"k" * 300: FACET}}},
-            f"/run/facets/{'k' * 300}",
-        ),
         (
             {"run": {"runId": str(uuid.uuid4()), "facets": {"x": {**FACET, "v": 2**64 - 1}}}},
-            "/run/facets",
+            "/run/facets/x/v",
         ),
         (
             {
@@ -520,7 +515,38 @@ def _refused(client: TestClient, event: Any, path: str = "/lineage") -> list[str
                     {"namespace": "s3://b", "name": "t", "facets": {"x": {**FACET, "v": 2**64 - 1}}}
                 ]
             },
-            "/outputs/0",
+            "/outputs/0/facets/x/v",
+        ),
+        (
+            {
+                "run": {
+                    "runId": str(uuid.uuid4()),
+                    "facets": {
+                        "parent": {
+                            **FACET,
+                            "job": {"namespace": "n", "name": 5},
+                            "run": {"runId": str(uuid.uuid4())},
+                        }
+                    },
+                }
+            },
+            "/run/facets/parent/job/name",
+        ),
+        (
+            {
+                "run": {
+                    "runId": str(uuid.uuid4()),
+                    "facets": {
+                        "parent": {**FACET, "job": {"namespace": "n", "name": "j"}, "run": "r"}
+                    },
+                }
+            },
+            "/run/facets/parent/run",
+        ),
+        # Refused by the stored models, not by a check of the event: still named in the event.
+        (
+            {"run": {"runId": str(uuid.uuid4()), "facets": {"k" * 300: FACET}}},
+            f"/run/facets/{'k' * 300}",
         ),
     ],
 )

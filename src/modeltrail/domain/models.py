@@ -48,7 +48,7 @@ def _check_annotations(value: dict[str, str] | None) -> dict[str, str] | None:
     return value
 
 
-def _check_document(value: Any) -> Any:
+def check_document(value: Any) -> Any:
     """JSON every database and every client can hold: bounded nesting, finite 64-bit numbers.
 
     Looked through a level at a time, in one loop: a document of a few flat values (the
@@ -77,7 +77,7 @@ def _check_document(value: Any) -> Any:
     return value
 
 
-Document = Annotated[dict[str, Any], AfterValidator(_check_document)]
+Document = Annotated[dict[str, Any], AfterValidator(check_document)]
 
 
 def in_utc(value: datetime) -> datetime:
@@ -110,7 +110,7 @@ StringMap = Annotated[
 Configuration = Annotated[
     dict[Annotated[str, Field(max_length=limits.MAX_NAME)], Any],
     AfterValidator(_check_annotations),
-    AfterValidator(_check_document),
+    AfterValidator(check_document),
 ]
 IdList = Annotated[list[uuid.UUID], Field(max_length=limits.MAX_LIST)]
 

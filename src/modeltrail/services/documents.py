@@ -5,6 +5,7 @@ client sent, not into the models built from it."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -69,6 +70,31 @@ def nul_pointers(document: Any, base: str = "") -> list[str]:
         elif isinstance(value, list):
             stack.extend((where + pointer(i), item) for i, item in enumerate(value))
     return sorted(found)
+
+
+def number_errors(document: Any, base: str = "") -> list[dict[str, str]]:
+    """Where ``document`` holds a number no store keeps: an integer beyond 64 bits, or a
+    float that is not finite."""
+    try:
+        m.check_document(document)
+        return []  # the usual case, told in one loop without building pointers
+    except ValueError:
+        pass
+    found: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(base, document)]
+    while stack and len(found) < MAX_REPORTED:
+        where, value = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            found.append({"pointer": where or "/", "detail": "integers must fit in 64 bits"})
+        elif isinstance(value, float) and not math.isfinite(value):
+            found.append({"pointer": where or "/", "detail": "numbers must be finite"})
+        elif isinstance(value, dict):
+            stack.extend((where + pointer(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((where + pointer(i), item) for i, item in enumerate(value))
+    return sorted(found, key=lambda e: e["pointer"])
 
 
 def nul_errors(document: Any, base: str = "") -> list[dict[str, str]]:

@@ -37,7 +37,13 @@ from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unav
 from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.services import documents
 from modeltrail.services.bulk import BulkWriter
-from modeltrail.services.documents import as_text, fitted, nul_errors, refused_at
+from modeltrail.services.documents import (
+    as_text,
+    fitted,
+    nul_errors,
+    number_errors,
+    refused_at,
+)
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, RunRow
@@ -155,10 +161,41 @@ def _named_parts(event: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(where, part) for where, part in parts if isinstance(part, dict)]
 
 
+def _parent_errors(event: dict[str, Any], pointer: str) -> list[dict[str, str]]:
+    """The parent facet (the schema of the event leaves facets open) names a job and a run:
+    what the run is filed under."""
+    parent = ((event.get("run") or {}).get("facets") or {}).get("parent")
+    if parent is None:
+        return []
+    where = f"{pointer}/run/facets/parent"
+    if not isinstance(parent, dict):
+        return [{"pointer": where, "detail": "must be an object"}]
+    errors = []
+    for at, part in ((where, parent), (f"{where}/root", parent.get("root"))):
+        if part is None and at != where:
+            continue
+        if not isinstance(part, dict):
+            errors.append({"pointer": at, "detail": "must be an object"})
+            continue
+        for name, fields in (("job", ("namespace", "name")), ("run", ("runId",))):
+            value = part.get(name)
+            if not isinstance(value, dict):
+                errors.append({"pointer": f"{at}/{name}", "detail": "must be an object"})
+                continue
+            errors += [
+                {"pointer": f"{at}/{name}/{field}", "detail": "must be a string"}
+                for field in fields
+                if not isinstance(value.get(field), str)
+            ]
+    return errors
+
+
 def storage_errors(event: dict[str, Any], pointer: str = "") -> list[dict[str, str]]:
-    """What the schema allows but no store can keep: NUL characters, times outside the years
-    1 to 9999 in UTC, and names too long to keep in full (MAX_TEXT characters)."""
-    errors = nul_errors(event, pointer)
+    """What the schema allows but no store can keep: NUL characters, numbers beyond 64 bits
+    or not finite, times outside the years 1 to 9999 in UTC, names too long to keep in full
+    (MAX_TEXT characters), and a parent facet without the job and run it names."""
+    errors = nul_errors(event, pointer) + number_errors(event, pointer)
+    errors += _parent_errors(event, pointer)
     if "eventTime" in event:
         try:
             parse_time(event["eventTime"])
