@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any, Literal
 
+from pydantic import TypeAdapter
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from modeltrail.domain.lineage import (
     FlagList,
     Impact,
     LineageGraph,
+    Node,
 )
 from modeltrail.services.common import get_or_404, missing
 from modeltrail.services.nodes import (
@@ -38,6 +40,7 @@ from modeltrail.store.lineage import Id, Key
 from modeltrail.store.tables import ArtifactRow, ExecutionRow, FlagRow, utcnow
 
 Direction = Literal["upstream", "downstream"]
+_NODES = TypeAdapter(list[Node])
 DEFAULT_DEPTH = limits.MAX_LINEAGE_DEPTH
 
 
@@ -289,22 +292,23 @@ def impact(
     )
     root_id = node_of[root.id]
     paths = _paths(root_id, out.edges)
-    nodes = out.nodes.values()
+    # Each node validated once: a deployment is also among the artifacts or executions.
+    nodes = dict(zip(out.nodes, _NODES.validate_python(list(out.nodes.values())), strict=True))
     artifacts = [
-        {"artifact": n, "depth": n["depth"] or 0, "path": paths.get(key, [])}
-        for key, n in out.nodes.items()
-        if n["type"] == "artifact" and key != root_id
+        {"artifact": n, "depth": n.depth or 0, "path": paths.get(key, [])}
+        for key, n in nodes.items()
+        if n.type == "artifact" and key != root_id
     ]
-    executions = [n for n in nodes if n["type"] == "execution"]
+    executions = [n for n in nodes.values() if n.type == "execution"]
     deployments = [
         n
-        for n in nodes
-        if n["type"] in ("execution", "artifact") and (n["kind"] or "").lower() in DEPLOY_KINDS
+        for n in nodes.values()
+        if n.type in ("execution", "artifact") and (n.kind or "").lower() in DEPLOY_KINDS
     ]
-    runs = sorted({n["run"] for n in executions})
+    runs = sorted({n.run for n in executions})
     kinds: dict[str, int] = defaultdict(int)
     for a in artifacts:
-        kinds[a["artifact"]["kind"] or ""] += 1
+        kinds[a["artifact"].kind or ""] += 1
     counts = {
         "artifacts": len(artifacts),
         "executions": len(executions),
@@ -314,7 +318,7 @@ def impact(
     }
     return Impact.model_validate(
         {
-            "root": out.nodes[root_id],
+            "root": nodes[root_id],
             "flag": marks.flagged([root.id]),
             "truncated": truncated,
             "artifacts": artifacts,
