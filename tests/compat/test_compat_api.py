@@ -616,3 +616,17 @@ def test_plugins_see_the_thesis_apis_writes_as_the_projects(
         assert not [c for c in hooks.calls if c[0] == "stored"]
     finally:
         metadata.hooks = before
+
+
+def test_an_output_that_is_also_an_input_points_at_the_artifact_sent(
+    client: TestClient, run: dict
+) -> None:
+    step = add_execution(
+        client, run, inputArtifacts=[{"name": "d", "version": "1", "kind": "dataset"}]
+    )
+    data = step["inputArtifacts"][0]
+    response = client.post(f"{V1}/experiments/runs/executions/{step['id']}/artifacts", json=data)
+    assert response.status_code == 422, response.text
+    assert pointers(response.json()) == ["/"]
+    now = client.get(f"{V1}/experiments/runs/executions/{step['id']}").json()
+    assert now["outputArtifacts"] == []

@@ -680,7 +680,11 @@ def update_execution(tx: Transaction, execution: str, body: Any) -> Doc:
 def add_output_artifact(tx: Transaction, execution: str, body: Any) -> Doc:
     row = _get(tx.session, ExecutionRow, execution, "execution")
     artifact_id = _Reader(tx).artifact(_body(body), "")
-    executions.add_edges(tx.session, row.id, outputs=[artifact_id])
+    try:
+        executions.add_edges(tx.session, row.id, outputs=[artifact_id])
+    except ModeltrailError as exc:  # about the one output attached: the artifact sent
+        exc.errors = [{**e, "pointer": "/"} for e in exc.errors]
+        raise
     return get_artifact(tx.session, str(artifact_id))
 
 
