@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -28,7 +28,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modeltrail.domain import limits
-from modeltrail.server.problems import MEDIA_TYPE, TYPE_BASE
+from modeltrail.server.problems import problem
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -97,20 +97,11 @@ def configure_logging(level: str = "info", *, fmt: str = "json") -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
+_TOO_LARGE = f"the request body is larger than {limits.MAX_BODY_BYTES} bytes"
+
+
 def _too_large() -> HTTPException:
-    return HTTPException(413, f"the request body is larger than {limits.MAX_BODY_BYTES} bytes")
-
-
-def _problem(status: int, slug: str, title: str, detail: str, path: str) -> bytes:
-    return json.dumps(
-        {
-            "type": TYPE_BASE + slug,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": path,
-        }
-    ).encode()
+    return HTTPException(413, _TOO_LARGE)
 
 
 def _not_json(headers: dict[bytes, bytes]) -> str | None:
@@ -157,24 +148,9 @@ class OperationsMiddleware:
             await send(message)
 
         try:
-            length = headers.get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > max_body):
-                detail = f"the request body is larger than {limits.MAX_BODY_BYTES} bytes"
-                await self._reject(
-                    send_with_id, 413, "too-large", "Request body too large", detail, scope
-                )
-                return
-            media = _not_json(headers) if scope.get("method") in _WITH_BODY else None
-            if media is not None:
-                detail = f"the body must be JSON (Content-Type: application/json), not {media}"
-                await self._reject(
-                    send_with_id,
-                    415,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    detail,
-                    scope,
-                )
+            refusal = self._refusal(scope, headers, max_body)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_id)
                 return
             received = 0
 
@@ -193,23 +169,25 @@ class OperationsMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    async def _reject(
-        send: Send, status: int, slug: str, title: str, detail: str, scope: Scope
-    ) -> None:
-        """Answer before the body is read (and close: the unread body ends the connection)."""
-        body = _problem(status, slug, title, detail, scope.get("path", ""))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+    def _refusal(scope: Scope, headers: dict[bytes, bytes], max_body: int) -> JSONResponse | None:
+        """The problem that answers a body the guards refuse before it is read (and closes
+        the connection: the unread body ends it)."""
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            status, slug, title, detail = 413, "too-large", "Request body too large", _TOO_LARGE
+        elif (media := _not_json(headers)) is not None and scope.get("method") in _WITH_BODY:
+            status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+            detail = f"the body must be JSON (Content-Type: application/json), not {media}"
+        else:
+            return None
+        return problem(
+            status,
+            slug,
+            title,
+            detail,
+            instance=scope.get("path", ""),
+            headers={"connection": "close"},
         )
-        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float, rid: str) -> None:
