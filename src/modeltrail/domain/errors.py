@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def json_pointer(*parts: Any) -> str:
+    """A JSON pointer (RFC 6901) to ``parts``, escaping ``~`` and ``/`` in keys: how every
+    problem names the field it is about."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
 class ModeltrailError(Exception):
     """Base of every error modeltrail raises on purpose."""
 

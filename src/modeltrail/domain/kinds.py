@@ -47,7 +47,7 @@ def check_schema(schema: dict[str, Any]) -> None:
             errors=[{"pointer": "/schema/type", "detail": "must be 'object'"}],
         )
     try:
-        _new_validator(schema).is_valid({})
+        _validator(schema).is_valid({})
     except RecursionError:
         raise _endless(InvalidInput, "/schema") from None
 

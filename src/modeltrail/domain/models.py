@@ -48,6 +48,18 @@ def _check_annotations(value: dict[str, str] | None) -> dict[str, str] | None:
     return value
 
 
+def unstorable_number(value: Any) -> str | None:
+    """Why a number is not one every database and every client holds (an integer beyond 64
+    bits, a float that is not finite), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return "integers must fit in 64 bits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "numbers must be finite"
+    return None
+
+
 def check_document(value: Any) -> Any:
     """JSON every database and every client can hold: bounded nesting, finite 64-bit numbers.
 
@@ -66,13 +78,8 @@ def check_document(value: Any) -> Any:
                 below.extend(item.values())
             elif kind is list or isinstance(item, list):
                 below.extend(item)
-            elif isinstance(item, bool):
-                pass
-            elif isinstance(item, int):
-                if not -(2**63) <= item < 2**63:
-                    raise ValueError("integers must fit in 64 bits")
-            elif isinstance(item, float) and not math.isfinite(item):
-                raise ValueError("numbers must be finite")
+            elif (reason := unstorable_number(item)) is not None:
+                raise ValueError(reason)
         level, depth = below, depth + 1
     return value
 
@@ -138,7 +145,7 @@ class WriteSchema(Schema):
         # looked through one by one, to name them.
         if _INSIDE_CLEAN_INPUT.get():
             return handler(data)  # a model it is part of found no NUL in the whole input
-        if isinstance(data, dict) and not _may_hold_nul(data):
+        if isinstance(data, dict) and not may_hold_nul(data):
             token = _INSIDE_CLEAN_INPUT.set(True)
             try:
                 return handler(data)
@@ -186,7 +193,7 @@ def _nul_error(
     return ValidationError.from_exception_data(cls.__name__, errors + nul)
 
 
-def _may_hold_nul(data: dict[str, Any]) -> bool:
+def may_hold_nul(data: Any) -> bool:
     """Whether a NUL may be in ``data``: orjson writes it out escaped as \\u0000 (as it does
     a literal backslash followed by u0000, which the precise look then clears)."""
     try:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modeltrail.domain.errors import ModeltrailError
+from modeltrail.domain.errors import ModeltrailError, json_pointer
 
 log = logging.getLogger("modeltrail.server")
 
@@ -98,8 +98,7 @@ def problem(
 
 def _pointer(loc: tuple[Any, ...]) -> tuple[str, str]:
     where = str(loc[0]) if loc else "body"
-    parts = [str(p) for p in loc[1:]]
-    return where, "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return where, json_pointer(*loc[1:]) or "/"
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

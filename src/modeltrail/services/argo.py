@@ -31,10 +31,17 @@ from sqlalchemy.exc import IntegrityError
 
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable
+from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable, json_pointer
 from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.services import documents
-from modeltrail.services.documents import as_text, fitted, nul_errors, parse_time, refused_at
+from modeltrail.services.documents import (
+    as_text,
+    fitted,
+    nul_errors,
+    parse_time,
+    refused_at,
+    time_or_none,
+)
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import RunRow
 
@@ -66,11 +73,6 @@ def derived_id(*parts: str) -> uuid.UUID:
 
 def _name(value: str) -> str:
     return fitted(str(value), limits.MAX_NAME) or "-"
-
-
-def _time(value: Any) -> datetime | None:
-    """A time of the workflow (checked by ``check_workflow``) in UTC; absent when empty."""
-    return parse_time(value) if value else None
 
 
 # ---------------------------------------------------------------- reading the workflow
@@ -162,7 +164,7 @@ def check_workflow(wf: Any) -> None:
     check.times(status, "/status", "startedAt", "finishedAt")
     stored = check.object(status.get("storedTemplates"), "/status/storedTemplates")
     for name, template in stored.items():
-        at = "/status/storedTemplates" + documents.pointer(name)
+        at = "/status/storedTemplates" + json_pointer(name)
         _check_template(check, check.object(template, at), at)
     stored_spec = check.object(
         status.get("storedWorkflowTemplateSpec"), "/status/storedWorkflowTemplateSpec"
@@ -573,7 +575,7 @@ def _pod_successors(nodes: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
 
 def _node(node_id: str) -> str:
     """The pointer to a node of the workflow."""
-    return "/status/nodes" + documents.pointer(node_id)
+    return "/status/nodes" + json_pointer(node_id)
 
 
 def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
@@ -649,7 +651,7 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
                 m.ArtifactUpdate,
                 fields,
             )
-    started = _time(status.get("startedAt")) or _time(meta.get("creationTimestamp"))
+    started = time_or_none(status.get("startedAt")) or time_or_none(meta.get("creationTimestamp"))
     run_status = PHASES.get(status.get("phase") or "", m.Status.RUNNING)
     annotations = {
         "argo.namespace": namespace,
@@ -668,7 +670,9 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     run_fields = {
         "name": _name(meta["name"]),
         "status": run_status,
-        "end_time": _time(status.get("finishedAt")) if run_status != m.Status.RUNNING else None,
+        "end_time": time_or_none(status.get("finishedAt"))
+        if run_status != m.Status.RUNNING
+        else None,
         "configuration": _parameters((spec.get("arguments") or {}).get("parameters")),
         "pipeline": pipeline,
         "event": event_id,
@@ -748,8 +752,8 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
             "name": _name(node.get("displayName") or nid),
             "kind": "argo-pod",
             "status": node_status,
-            "start_time": _time(node.get("startedAt")),
-            "end_time": _time(node.get("finishedAt")),
+            "start_time": time_or_none(node.get("startedAt")),
+            "end_time": time_or_none(node.get("finishedAt")),
             "configuration": _parameters((node.get("inputs") or {}).get("parameters")),
             "annotations": notes,
             "input_artifacts": inputs,

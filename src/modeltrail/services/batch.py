@@ -13,19 +13,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from modeltrail.domain.batch import BatchOperation, BatchResponse
-from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
-
-
-def _escape(part: Any) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def _invalid_body(index: int, exc: ValidationError) -> InvalidInput:
     errors = [
         {
-            "pointer": f"/operations/{index}/body" + "".join("/" + _escape(p) for p in e["loc"]),
+            "pointer": f"/operations/{index}/body" + json_pointer(*e["loc"]),
             "detail": e["msg"],
         }
         for e in exc.errors()

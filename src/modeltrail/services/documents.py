@@ -5,28 +5,21 @@ client sent, not into the models built from it."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.errors import InvalidInput, json_pointer
 
 # Enough to fix a document by; a document with NUL in every string would otherwise answer
 # a problem as large as itself.
 MAX_REPORTED = 50
-
-
-def pointer(*parts: Any) -> str:
-    """A JSON pointer (RFC 6901) to ``parts``, escaping ``~`` and ``/`` in keys."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 # Ends a text shortened to fit, so that a shortened name or annotation never passes for the
@@ -48,11 +41,8 @@ def as_text(value: Any, size: int = limits.MAX_TEXT) -> str:
 def nul_pointers(document: Any, base: str = "") -> list[str]:
     """Where ``document`` holds a NUL (U+0000) in a key or a string, which no stored text
     may hold."""
-    try:
-        if b"\\u0000" not in orjson.dumps(document):
-            return []  # the usual case, told in C without a walk
-    except TypeError:
-        pass  # something JSON cannot hold (a datetime read from YAML): walk it
+    if not m.may_hold_nul(document):
+        return []  # the usual case, told in C without a walk
     found: list[str] = []
     stack: list[tuple[str, Any]] = [(base, document)]
     while stack and len(found) < MAX_REPORTED:
@@ -62,13 +52,13 @@ def nul_pointers(document: Any, base: str = "") -> list[str]:
                 found.append(where or "/")
         elif isinstance(value, dict):
             for key, item in value.items():
-                here = where + pointer(key)
+                here = where + json_pointer(key)
                 if isinstance(key, str) and "\x00" in key:
                     found.append(here)
                 else:
                     stack.append((here, item))
         elif isinstance(value, list):
-            stack.extend((where + pointer(i), item) for i, item in enumerate(value))
+            stack.extend((where + json_pointer(i), item) for i, item in enumerate(value))
     return sorted(found)
 
 
@@ -84,16 +74,12 @@ def number_errors(document: Any, base: str = "") -> list[dict[str, str]]:
     stack: list[tuple[str, Any]] = [(base, document)]
     while stack and len(found) < MAX_REPORTED:
         where, value = stack.pop()
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            found.append({"pointer": where or "/", "detail": "integers must fit in 64 bits"})
-        elif isinstance(value, float) and not math.isfinite(value):
-            found.append({"pointer": where or "/", "detail": "numbers must be finite"})
+        if (reason := m.unstorable_number(value)) is not None:
+            found.append({"pointer": where or "/", "detail": reason})
         elif isinstance(value, dict):
-            stack.extend((where + pointer(key), item) for key, item in value.items())
+            stack.extend((where + json_pointer(key), item) for key, item in value.items())
         elif isinstance(value, list):
-            stack.extend((where + pointer(i), item) for i, item in enumerate(value))
+            stack.extend((where + json_pointer(i), item) for i, item in enumerate(value))
     return sorted(found, key=lambda e: e["pointer"])
 
 
@@ -115,6 +101,12 @@ def parse_time(value: Any) -> datetime:
     return m.in_utc(parsed)
 
 
+def time_or_none(value: Any) -> datetime | None:
+    """A time as ``parse_time`` reads it, or None where it is absent or empty (as the tools
+    leave the times of what has not happened yet)."""
+    return parse_time(value) if value else None
+
+
 @contextmanager
 def refused_at(where: str, fields: Mapping[str, str] | None = None) -> Iterator[None]:
     """Turn a stored model's refusal into a 422 that points into the client's document.
@@ -130,7 +122,7 @@ def refused_at(where: str, fields: Mapping[str, str] | None = None) -> Iterator[
             loc = [part for part in error["loc"] if part != "[key]"]  # a key's own error
             field = to_camel(str(loc[0])) if loc else ""
             if fields and field in fields:
-                at = fields[field] + pointer(*loc[1:])
+                at = fields[field] + json_pointer(*loc[1:])
                 detail = error["msg"]
             else:
                 at = where

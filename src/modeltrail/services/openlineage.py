@@ -35,7 +35,6 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.services import documents
 from modeltrail.services.bulk import BulkWriter
 from modeltrail.services.documents import (
     as_text,
@@ -43,6 +42,7 @@ from modeltrail.services.documents import (
     nul_errors,
     number_errors,
     refused_at,
+    time_or_none,
 )
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import lineage as store
@@ -198,7 +198,7 @@ def storage_errors(event: dict[str, Any], pointer: str = "") -> list[dict[str, s
     errors += _parent_errors(event, pointer)
     if "eventTime" in event:
         try:
-            parse_time(event["eventTime"])
+            time_or_none(event["eventTime"])
         except ValueError as exc:
             errors.append({"pointer": f"{pointer}/eventTime", "detail": str(exc)})
     for where, part in _named_parts(event):
@@ -270,11 +270,6 @@ def _uri(value: str) -> str | None:
 def _job_annotation(name: str) -> dict[str, str]:
     """The full job name, for an entity whose name had to be shortened."""
     return {"openlineage.job": name} if len(name) > limits.MAX_NAME else {}
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An event's time in UTC; validation refused every time this cannot read."""
-    return documents.parse_time(value) if value else None
 
 
 def _pick(current: str, new: str, default: str) -> str:
@@ -560,7 +555,7 @@ def _error_annotations(facets: dict[str, Any], event_type_name: str) -> dict[str
 
 
 def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool) -> dict[str, Any]:
-    at = parse_time(event.get("eventTime"))
+    at = time_or_none(event.get("eventTime"))
     kind = event.get("eventType") or "OTHER"
     status = STATUS.get(kind, m.Status.RUNNING)
     job, run = event["job"], event["run"]

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
-from modeltrail.domain.models import in_utc
+from modeltrail.domain.models import in_utc, unstorable_number
 from modeltrail.store import dialect as d
 from modeltrail.store.tables import ArtifactRow, UTCDateTime
 
@@ -97,8 +97,8 @@ def _typed(column: Any, value: str, f: Filter) -> Any:
             return uuid.UUID(value)
         if python_type is int:
             number = int(value)
-            if not -(2**63) <= number < 2**63:
-                raise ValueError("out of the 64-bit range every database holds")
+            if (reason := unstorable_number(number)) is not None:
+                raise ValueError(reason)
             return number
         if python_type is bool:
             return value.lower() in {"true", "1", "yes"}
