@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,28 +39,29 @@ def as_text(value: Any, size: int = limits.MAX_TEXT) -> str:
     return fitted(text, size)
 
 
+def _walk(document: Any, base: str) -> Iterator[tuple[str, Any]]:
+    """Every key and value of ``document`` with its pointer (a key's pointer is that of its
+    value)."""
+    stack: list[tuple[str, Any]] = [(base, document)]
+    while stack:
+        where, value = stack.pop()
+        yield where or "/", value
+        if isinstance(value, dict):
+            for key, item in value.items():
+                here = where + json_pointer(key)
+                yield here, key
+                stack.append((here, item))
+        elif isinstance(value, list):
+            stack.extend((where + json_pointer(i), item) for i, item in enumerate(value))
+
+
 def nul_pointers(document: Any, base: str = "") -> list[str]:
     """Where ``document`` holds a NUL (U+0000) in a key or a string, which no stored text
     may hold."""
     if not m.may_hold_nul(document):
         return []  # the usual case, told in C without a walk
-    found: list[str] = []
-    stack: list[tuple[str, Any]] = [(base, document)]
-    while stack and len(found) < MAX_REPORTED:
-        where, value = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                found.append(where or "/")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                here = where + json_pointer(key)
-                if isinstance(key, str) and "\x00" in key:
-                    found.append(here)
-                else:
-                    stack.append((here, item))
-        elif isinstance(value, list):
-            stack.extend((where + json_pointer(i), item) for i, item in enumerate(value))
-    return sorted(found)
+    found = (at for at, v in _walk(document, base) if isinstance(v, str) and "\x00" in v)
+    return sorted(set(islice(found, MAX_REPORTED)))
 
 
 def number_errors(document: Any, base: str = "") -> list[dict[str, str]]:
@@ -70,17 +72,9 @@ def number_errors(document: Any, base: str = "") -> list[dict[str, str]]:
         return []  # the usual case, told in one loop without building pointers
     except ValueError:
         pass
-    found: list[dict[str, str]] = []
-    stack: list[tuple[str, Any]] = [(base, document)]
-    while stack and len(found) < MAX_REPORTED:
-        where, value = stack.pop()
-        if (reason := m.unstorable_number(value)) is not None:
-            found.append({"pointer": where or "/", "detail": reason})
-        elif isinstance(value, dict):
-            stack.extend((where + json_pointer(key), item) for key, item in value.items())
-        elif isinstance(value, list):
-            stack.extend((where + json_pointer(i), item) for i, item in enumerate(value))
-    return sorted(found, key=lambda e: e["pointer"])
+    reasons = ((at, m.unstorable_number(v)) for at, v in _walk(document, base))
+    found = islice(((at, why) for at, why in reasons if why is not None), MAX_REPORTED)
+    return [{"pointer": at, "detail": why} for at, why in sorted(found)]
 
 
 def nul_errors(document: Any, base: str = "") -> list[dict[str, str]]:
