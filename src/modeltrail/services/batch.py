@@ -85,18 +85,16 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
         for index, (op, data) in enumerate(zip(operations, parsed, strict=True)):
             etype = ENTITIES[op.entity]
             try:
-                fast = writer.try_create(op.entity, data) if op.op == "create" else None
-                if fast is not None:
-                    results.append((fast, True))
-                    continue
-                writer.flush()
                 if op.op == "create":
-                    results.append(meta.create_in(session, op.entity, data))
-                else:
-                    assert op.id is not None
                     results.append(
-                        (etype.update(session, op.id, data, if_match=op.if_match), False)
+                        writer.create(
+                            op.entity, data, lambda d, e=op.entity: meta.create_in(session, e, d)
+                        )
                     )
+                    continue
+                assert op.id is not None
+                writer.flush()
+                results.append((etype.update(session, op.id, data, if_match=op.if_match), False))
                 writer.note(op.entity, op.op, results[-1][0])
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc

@@ -359,6 +359,19 @@ class BulkWriter:
             ),
         )
 
+    def create(
+        self, entity: str, data: BaseModel, ordinary: Callable[[BaseModel], tuple[Any, bool]]
+    ) -> tuple[Any, bool]:
+        """Create through the fast path, or else through ``ordinary`` (the entity's own create:
+        its answer and whether it created), once the queued rows it may refer to are in."""
+        fast = self.try_create(entity, data)
+        if fast is not None:
+            return fast, True
+        self.flush()
+        result = ordinary(data)
+        self.note(entity, "create", result[0])
+        return result
+
     # ------------------------------------------------------------ the ordinary path's results
 
     def note(self, entity: str, op: str, result: Any) -> None:

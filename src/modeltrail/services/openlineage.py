@@ -35,7 +35,7 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.services.bulk import BulkWriter
+from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.documents import (
     as_text,
     fitted,
@@ -427,11 +427,8 @@ def _create_artifacts(tx: Transaction, models: list[m.ArtifactCreate]) -> None:
     writer = BulkWriter(tx.session, [("create", "artifact", model) for model in models])
     tell = tx.meta.hooks.listens("stored")
     for model in models:
-        created = writer.try_create("artifact", model)
-        if created is None:  # the ordinary path decides (and names what is wrong)
-            writer.flush()
-            writer.note("artifact", "create", tx.create("artifact", model))
-        elif tell:
+        created, _ = writer.create("artifact", model, lambda d: (tx.create("artifact", d), True))
+        if tell and isinstance(created, Created):  # the ordinary path told the hooks itself
             tx.written.append(("artifact", "create", created.entity()))
     writer.flush()
 
