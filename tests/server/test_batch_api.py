@@ -273,6 +273,95 @@ def test_a_cycle_through_artifacts_already_read_is_still_refused(client: TestCli
     assert count(client, "executions") == 1
 
 
+def test_a_link_attaches_to_an_execution_as_its_attach_endpoints_do(client: TestClient) -> None:
+    ops, named = whole_run()
+    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    report, check = ids(2)
+    later = [
+        {"op": "create", "entity": "artifact", "id": report, "body": {"name": "r", "kind": "x"}},
+        {
+            "op": "create",
+            "entity": "execution",
+            "id": check,
+            "body": {"run": named["run"], "executable": ops[2]["id"], "name": "c", "kind": "c"},
+        },
+        {
+            "op": "link",
+            "entity": "execution",
+            "id": named["step"],
+            "body": {"outputArtifacts": [report, named["model"]], "successors": [check]},
+        },
+    ]
+    response = client.post(f"{API}/batch", json={"operations": later})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][2] == {"id": named["step"], "created": False}
+    step = client.get(f"{API}/executions/{named['step']}").json()
+    # What it had is kept, once; what the link names is added after it.
+    assert step["outputArtifacts"] == [named["model"], ops[5]["id"], report]
+    assert step["successors"] == [check]
+    assert step["inputArtifacts"] == [named["data"]]
+
+
+@pytest.mark.parametrize(
+    ("operation", "pointer"),
+    [
+        ({"entity": "run", "body": {"successors": []}}, "/operations/1/entity"),
+        ({"entity": "execution", "body": {}}, "/operations/1/body"),
+        ({"entity": "execution", "body": {"inputs": []}}, "/operations/1/body/inputs"),
+        ({"entity": "execution", "body": {"successors": ["x"]}}, "/operations/1/body/successors/0"),
+    ],
+)
+def test_a_link_of_the_wrong_shape_is_refused_before_anything_runs(
+    client: TestClient, operation: dict[str, Any], pointer: str
+) -> None:
+    ops, named = whole_run()
+    link = {"op": "link", "id": named["step"], **operation}
+    problem = client.post(f"{API}/batch", json={"operations": [ops[0], link]}).json()
+    assert problem["status"] == 422
+    assert [e["pointer"] for e in problem["errors"]] == [pointer]
+    assert count(client, "experiments") == 0
+
+
+def test_a_link_that_fails_names_the_id_it_sent_and_stores_nothing(client: TestClient) -> None:
+    ops, named = whole_run()
+    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    report, missing = ids(2)
+    later = [
+        {"op": "create", "entity": "artifact", "id": report, "body": {"name": "r", "kind": "x"}},
+        {
+            "op": "link",
+            "entity": "execution",
+            "id": named["step"],
+            "body": {"inputArtifacts": [report, missing]},
+        },
+    ]
+    problem = client.post(f"{API}/batch", json={"operations": later}).json()
+    assert problem["status"] == 422 and problem["operation"] == 1
+    assert [e["pointer"] for e in problem["errors"]] == ["/operations/1/body/inputArtifacts/1"]
+    assert client.get(f"{API}/artifacts/{report}").status_code == 404
+    # A successor that closes a cycle is refused like on the attach endpoint.
+    cycle = [
+        {
+            "op": "link",
+            "entity": "execution",
+            "id": named["step"],
+            "body": {"successors": [named["step"]]},
+        }
+    ]
+    problem = client.post(f"{API}/batch", json={"operations": cycle}).json()
+    assert problem["status"] == 422
+    assert problem["errors"][0]["pointer"].startswith("/operations/0/body/successors")
+    unknown = [
+        {
+            "op": "link",
+            "entity": "execution",
+            "id": missing,
+            "body": {"successors": [named["step"]]},
+        }
+    ]
+    assert client.post(f"{API}/batch", json={"operations": unknown}).status_code == 404
+
+
 CHECK_SCHEMA = {
     "type": "object",
     "properties": {

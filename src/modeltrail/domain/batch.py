@@ -5,23 +5,39 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from modeltrail.domain import limits
-from modeltrail.domain.models import Schema, WriteSchema
+from modeltrail.domain.models import IdList, Schema, WriteSchema
 
 EntityName = Literal["experiment", "run", "pipeline", "executable", "execution", "artifact"]
 
 
 class BatchOperation(WriteSchema):
-    """One create or update. ``body`` is what the entity's own POST or PATCH would take; for an
-    update ``id`` names the entity, for a create it may name the id to give it."""
+    """One create, update or link. ``body`` is what the entity's own POST or PATCH would take;
+    for an update ``id`` names the entity, for a create it may name the id to give it. A link
+    attaches more ``inputArtifacts``, ``outputArtifacts`` or ``successors`` to the execution
+    ``id`` names, keeping those it has, as the execution's attach endpoints do."""
 
-    op: Literal["create", "update"]
+    op: Literal["create", "update", "link"]
     entity: EntityName
     id: uuid.UUID | None = None
     if_match: int | None = Field(default=None, description="for an update: the revision you read")
     body: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecutionLinks(WriteSchema):
+    """The body of a link operation: what to attach to an execution."""
+
+    input_artifacts: IdList = Field(default_factory=list)
+    output_artifacts: IdList = Field(default_factory=list)
+    successors: IdList = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> ExecutionLinks:
+        if not (self.input_artifacts or self.output_artifacts or self.successors):
+            raise ValueError("a link names inputArtifacts, outputArtifacts or successors")
+        return self
 
 
 class BatchRequest(WriteSchema):

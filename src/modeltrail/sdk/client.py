@@ -1,10 +1,14 @@
 """``modeltrail.connect()``: the client a pipeline talks to.
 
-Writes go through ``Trail.send``: when the server cannot be reached (or its database is away,
-503), a write is appended to the spool and sent later, in order, on the next call after
-``recheck_after`` seconds, at the end of a run, or by ``modeltrail sync``. Every create carries
-an id the client chose, so a replay never duplicates anything. Pass
-``on_unreachable="raise"`` (or set ``MODELTRAIL_ON_UNREACHABLE=raise``) to fail instead.
+Inside a run, writes are kept (``sdk/buffer.py``) and sent together in one batch request when a
+step starts and when it ends (``buffer="step"``, the default), only when the run ends
+(``buffer="run"``), or one request each (``buffer="off"``); always before a read that may need
+them, and every ``buffer_size`` writes. Every request goes through ``Trail.send``: when the
+server cannot be reached (or its database is away, 503), it is appended to the spool and sent
+later, in order, on the next call after ``recheck_after`` seconds, at the end of a run, or by
+``modeltrail sync``. Every create carries an id the client chose, so a replay never duplicates
+anything. Pass ``on_unreachable="raise"`` (or set ``MODELTRAIL_ON_UNREACHABLE=raise``) to fail
+instead.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, TypeVar
 
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
+from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
 from modeltrail.sdk.connection import Connection
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
@@ -33,6 +38,8 @@ API = "/api/v1"
 # server was away is the same entity when the spool is replayed.
 NAMESPACE = uuid.UUID("5b0e7f8e-3c1a-4f6b-9a51-6d2f0e7c4a10")
 OFFLINE_ERRORS = (ServerUnreachable, Unavailable)
+BUFFERING = ("step", "run", "off")
+ENTITY = {plural: entity for entity, plural in PLURAL.items()}
 
 
 def now() -> str:
@@ -53,10 +60,19 @@ class Trail:
         retries: int = 3,
         backoff: float = 0.2,
         token: str | None = None,
+        buffer: str | None = None,
+        buffer_size: int = 1000,
     ) -> None:
         self.on_unreachable = on_unreachable or os.environ.get("MODELTRAIL_ON_UNREACHABLE", "spool")
         if self.on_unreachable not in {"spool", "raise"}:
             raise ValueError("on_unreachable must be 'spool' or 'raise'")
+        self.buffering = buffer or os.environ.get("MODELTRAIL_BUFFER", "step")
+        if self.buffering not in BUFFERING:
+            raise ValueError("buffer must be 'step', 'run' or 'off'")
+        if buffer_size < 1:
+            raise ValueError("buffer_size must be at least 1")
+        self.buffer_size = buffer_size
+        self.pending = WriteBuffer()
         self.conn = Connection(
             target, timeout=timeout, retries=retries, backoff=backoff, token=token
         )
@@ -82,9 +98,72 @@ class Trail:
             )
         self._offline_until = time.monotonic() + self.recheck_after
 
+    def write(
+        self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Artifact | None = None
+    ) -> Any:
+        """Make a write: inside a run it is kept for the next batch (unless buffering is off)
+        and None is answered; else it is sent now and the server's answer is returned.
+        ``same_as`` and ``artifact`` note a created artifact for ``store(reuse_equal=True)``."""
+        from modeltrail.sdk.tracking import current_run
+
+        if self.buffering == "off" or current_run() is None:
+            answer = None
+            for method, path, body in write.requests():
+                answer = self.send(method, path, body)
+            return answer
+        self.pending.add(write, same_as=same_as, artifact=artifact)
+        if len(self.pending) >= self.buffer_size:
+            self.send_pending()
+        return None
+
+    def send_pending(self) -> None:
+        """Send the kept writes now, in one batch request (one transaction).
+
+        A batch the server refuses stored nothing; its writes are then sent one at a time, so
+        that a bad write costs only itself, and the first refusal is raised."""
+        writes = self.pending.take()
+        if not writes:
+            return
+        try:
+            self._deliver("POST", f"{API}/batch", {"operations": operations(writes)})
+        except OFFLINE_ERRORS:  # on_unreachable="raise": keep them for the next try
+            self.pending.put_back(writes)
+            raise
+        except ModeltrailError as refused:
+            log.warning(
+                "modeltrail: a batch of %d writes was refused (%s); sending them one at a time",
+                len(writes),
+                refused.detail,
+            )
+            first: ModeltrailError | None = None
+            for write in writes:
+                for method, path, body in write.requests():
+                    try:
+                        self._deliver(method, path, body)
+                    except OFFLINE_ERRORS:
+                        raise
+                    except ModeltrailError as exc:
+                        # Said later, away from the call that made the write: say which.
+                        fields = "; ".join(
+                            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.errors[:3]
+                        )
+                        exc.detail = f"{method} {path}: {exc.detail}" + (
+                            f" ({fields})" if fields else ""
+                        )
+                        exc.args = (exc.detail,)
+                        log.error("modeltrail: %s", exc.detail)
+                        first = first or exc
+            if first is not None:
+                raise first from refused
+
     def send(self, method: str, path: str, body: Any = None) -> Any:
-        """Send a write. Returns the server's answer, or None if the write was spooled."""
-        if self.on_unreachable == "spool" and (self.offline or not self.flush()):
+        """Send a write now, after the kept ones. Returns the server's answer, or None if the
+        write was spooled."""
+        self.send_pending()
+        return self._deliver(method, path, body)
+
+    def _deliver(self, method: str, path: str, body: Any) -> Any:
+        if self.on_unreachable == "spool" and (self.offline or not self._flush_spool()):
             self.spool.append(Entry.new(self.target, method, path, body))
             return None
         try:
@@ -97,11 +176,15 @@ class Trail:
             return None
         return response.json() if response.content else None
 
-    def get(self, path: str, **params: Any) -> Any:
-        """Read. Returns None when the server is away (unless configured to raise)."""
+    def get(self, path: str, *, read_own_writes: bool = True, **params: Any) -> Any:
+        """Read, after sending the kept writes (unless ``read_own_writes`` is False: the answer
+        cannot depend on them). Returns None when the server is away (unless configured to
+        raise)."""
+        if read_own_writes:
+            self.send_pending()
         if self.on_unreachable == "raise":
             return self.conn.get(path, **params)
-        if self.offline or not self.flush():
+        if self.offline or not self._flush_spool():
             return None
         try:
             return self.conn.get(path, **params)
@@ -110,7 +193,12 @@ class Trail:
             return None
 
     def flush(self, *, force: bool = False) -> bool:
-        """Send what the spool holds for this store; True when nothing is left."""
+        """Send the kept writes, then what the spool holds for this store; True when nothing is
+        left in the spool."""
+        self.send_pending()
+        return self._flush_spool(force=force)
+
+    def _flush_spool(self, *, force: bool = False) -> bool:
         if not self.spool.has_pending(self.target):
             return True
         if self.offline and not force:
@@ -128,8 +216,9 @@ class Trail:
                 self._went_offline(exc)
                 return Outcome.STOPPED
             except Conflict:
-                if entry.method == "POST":
-                    # The entity is there already: sent before, and the answer was lost.
+                if entry.method == "POST" and not entry.path.endswith("/batch"):
+                    # The entity is there already: sent before, and the answer was lost. (A
+                    # batch sent twice is answered as a retry; its conflict is a real one.)
                     return Outcome.SENT
                 log.error("modeltrail: spooled %s %s refused: conflict", entry.method, entry.path)
                 return Outcome.REJECTED
@@ -202,7 +291,7 @@ class Trail:
                     stored_pipeline = None
                 current = [str(e) for e in (stored_pipeline or {}).get("executables", [])]
                 known[:] = list(dict.fromkeys([*current, *known, eid]))
-                self.send("PATCH", f"{API}/pipelines/{pipeline}", {"executables": known})
+                self.write(Write("update", "pipeline", pipeline, {"executables": known}))
         return eid
 
     # ------------------------------------------------------------------ artifacts
@@ -222,10 +311,16 @@ class Trail:
         if isinstance(spec, Artifact):
             return spec
         fingerprint = spec.fingerprint()
+        same = _same_artifact(spec, fingerprint)
         if reuse_equal:
+            kept = self.pending.artifacts.get(tuple(same))
+            if kept is not None:
+                return kept
+            # Kept writes matter to the lookup only if they change an artifact.
             found = self.get(
                 f"{API}/artifacts",
-                filter=_same_artifact(spec, fingerprint),
+                read_own_writes=self.pending.changes("artifact"),
+                filter=same,
                 sort="-createTime",
                 limit=1,
             )
@@ -234,8 +329,12 @@ class Trail:
         body = spec.body(str(uuid.uuid4()))
         if create_time:
             body["createTime"] = create_time
-        stored = self.send("POST", f"{API}/artifacts", body)
-        art = Artifact.from_json(stored or {**body, "fingerprint": fingerprint})
+        art = Artifact.from_json({**body, "fingerprint": fingerprint})
+        stored = self.write(
+            Write("create", "artifact", art.id, body), same_as=tuple(same), artifact=art
+        )
+        if stored:
+            art = Artifact.from_json(stored)
         self._annotations[("artifacts", art.id)] = dict(art.annotations)
         return art
 
@@ -290,7 +389,11 @@ class Trail:
                 current = None
             self._annotations[key] = dict((current or {}).get("annotations") or {})
         self._annotations[key].update(new)
-        self.send("PATCH", f"{API}/{plural}/{entity_id}", {"annotations": self._annotations[key]})
+        body = {"annotations": self._annotations[key]}
+        if plural in ENTITY:
+            self.write(Write("update", ENTITY[plural], str(entity_id), body))
+        else:
+            self.send("PATCH", f"{API}/{plural}/{entity_id}", body)
 
     # ------------------------------------------------------------------ tracking
 
@@ -380,7 +483,10 @@ class Trail:
         return decorate(fn) if fn is not None else decorate
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            self.send_pending()
+        finally:
+            self.conn.close()
 
     def __enter__(self) -> Trail:
         return self

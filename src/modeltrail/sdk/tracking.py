@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modeltrail.domain.fingerprint import execution_fingerprint
-from modeltrail.errors import NotFound
+from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
+from modeltrail.sdk.buffer import Write
 from modeltrail.sdk.collect.environment import environment
 from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
 from modeltrail.sdk.triggers import Trigger
@@ -146,19 +147,28 @@ class Run:
         if self.pipeline:
             body["pipeline"] = self.pipeline
         trail._annotations[("runs", self.id)] = dict(annotations)
-        trail.send("POST", f"{API}/runs", body)
+        trail.write(Write("create", "run", self.id, body))
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._end(exc)  # kept with the run's other writes
         if self._token is not None:
             _current.reset(self._token)
-        if not self.joined:
-            update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
-            if exc is not None:
-                notes = self.trail._annotations.setdefault(("runs", self.id), {})
-                notes.update(_failure(exc))
-                update["annotations"] = notes
-            self.trail.send("PATCH", f"{API}/runs/{self.id}", update)
-        self.trail.flush(force=True)
+        try:
+            _send_kept(self.trail, exc, force=True)
+        except ModeltrailError as refused:
+            # What the run wrote was refused: the run failed, and says why.
+            self._end(refused)
+            raise
+
+    def _end(self, exc: BaseException | None) -> None:
+        if self.joined:
+            return  # its status is its owner's
+        update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
+        if exc is not None:
+            notes = self.trail._annotations.setdefault(("runs", self.id), {})
+            notes.update(_failure(exc))
+            update["annotations"] = notes
+        self.trail.write(Write("update", "run", self.id, update))
 
     def env(self) -> dict[str, str]:
         """Environment variables that make a child process (a script of this pipeline) join this
@@ -290,15 +300,18 @@ class Step:
                 self.inputs.append(Artifact(self.run.event_id, "event", "event"))
         self.run._first_step_pending = False
         trail._annotations[("executions", self.id)] = dict(self.annotations)
-        trail.send("POST", f"{API}/executions", body)
+        trail.write(Write("create", "execution", self.id, body))
         previous = self.run.steps[-1] if self.run.steps else None
         self.run.steps.append(self)
         if previous is not None and previous.id not in self._predecessors:
-            self._predecessors.add(previous.id)
-            trail.send(
-                "POST", f"{API}/executions/{previous.id}/successors", {"executions": [self.id]}
-            )
+            self._link_from(previous.id)
+        if trail.buffering == "step":
+            trail.send_pending()  # a running step shows at once
         return self
+
+    def _link_from(self, predecessor: str) -> None:
+        self._predecessors.add(predecessor)
+        self.trail.write(Write("link", "execution", predecessor, {"successors": [self.id]}))
 
     @property
     def _predecessors(self) -> set[str]:
@@ -307,14 +320,24 @@ class Step:
         return self._pred
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is None and self.reused_from is not None:
+        if exc is not None or self.reused_from is None:
+            self._end(exc)
+        if self.trail.buffering != "step":
             return
+        try:
+            _send_kept(self.trail, exc)
+        except ModeltrailError as refused:
+            # What the step wrote was refused: the step failed, and says why.
+            self._end(refused)
+            raise
+
+    def _end(self, exc: BaseException | None) -> None:
         update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
         if exc is not None:
             notes = self.trail._annotations.setdefault(("executions", self.id), {})
             notes.update(_failure(exc))
             update["annotations"] = notes
-        self.trail.send("PATCH", f"{API}/executions/{self.id}", update)
+        self.trail.write(Write("update", "execution", self.id, update))
 
     # ---------------------------------------------------------------- what it read and wrote
 
@@ -325,13 +348,10 @@ class Step:
         if any(a.id == stored.id for a in self.inputs):
             return stored
         self.inputs.append(stored)
-        self.trail.send("POST", f"{API}/executions/{self.id}/inputs", {"artifacts": [stored.id]})
+        self.trail.write(Write("link", "execution", self.id, {"inputArtifacts": [stored.id]}))
         producer = self.run._producers.get(stored.id) or self._producer_elsewhere(stored.id)
         if producer and producer != self.id and producer not in self._predecessors:
-            self._predecessors.add(producer)
-            self.trail.send(
-                "POST", f"{API}/executions/{producer}/successors", {"executions": [self.id]}
-            )
+            self._link_from(producer)
         return stored
 
     def _producer_elsewhere(self, artifact_id: str) -> str | None:
@@ -350,7 +370,7 @@ class Step:
         stored = self.trail.store(artifact)
         self.outputs.append(stored)
         self.run._producers[stored.id] = self.id
-        self.trail.send("POST", f"{API}/executions/{self.id}/outputs", {"artifacts": [stored.id]})
+        self.trail.write(Write("link", "execution", self.id, {"outputArtifacts": [stored.id]}))
         return stored
 
     def log_metric(
@@ -402,10 +422,13 @@ class Step:
             if data is None:
                 return None
             outputs.append(Artifact.from_json(data))
-        self.trail.send(
-            "PATCH",
-            f"{API}/executions/{self.id}",
-            {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin},
+        self.trail.write(
+            Write(
+                "update",
+                "execution",
+                self.id,
+                {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin},
+            )
         )
         self.reused_from = origin
         for art in outputs:
@@ -413,6 +436,20 @@ class Step:
         self.outputs = outputs
         log.info("modeltrail: step %s reuses the outputs of execution %s", self.name, origin)
         return outputs
+
+
+def _send_kept(trail: Trail, exc: BaseException | None, *, force: bool = False) -> None:
+    """Send the kept writes at the end of a step or run. A refusal is raised, unless the block
+    is already ending in an exception of its own: that one goes on, and the refusal is logged."""
+    try:
+        if force:
+            trail.flush(force=True)
+        else:
+            trail.send_pending()
+    except ModeltrailError as refused:
+        if exc is None:
+            raise
+        log.error("modeltrail: %s", refused.detail)
 
 
 __all__ = ["Run", "Step", "current_run"]

@@ -1,9 +1,10 @@
-"""Many creates and updates in one transaction: all of them are stored, or none.
+"""Many creates, updates and links in one transaction: all of them are stored, or none.
 
 A batch is how a pipeline step logs a whole run (its executions, artifacts and edges) in one
-request. Every operation goes through the same create/update function as a single request, so
-a batch validates exactly what single requests validate; the plugin hooks are called per
-entity, ``enrich`` before the transaction and ``stored`` after it committed.
+request. Every operation goes through the same function as a single request (create, update,
+or the attach endpoints' ``add_edges`` for a link), so a batch validates exactly what single
+requests validate; the plugin hooks are called per created or updated entity, ``enrich``
+before the transaction and ``stored`` after it committed.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from modeltrail.domain.batch import BatchOperation, BatchResponse
+from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
+from modeltrail.services import executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
+
+# A link's body holds its lists under the execution's own field names: errors point there.
+LINK_BODY = {name: name for name in executions.ATTACH_BODY}
 
 
 def _invalid_body(index: int, exc: ValidationError) -> InvalidInput:
@@ -36,6 +41,11 @@ def _invalid_body(index: int, exc: ValidationError) -> InvalidInput:
 def _parse(index: int, op: BatchOperation) -> BaseModel:
     etype = ENTITIES[op.entity]
     body = dict(op.body)
+    if op.op == "link" and op.entity != "execution":
+        raise InvalidInput(
+            f"operation {index}: only executions are linked",
+            errors=[{"pointer": f"/operations/{index}/entity", "detail": "must be execution"}],
+        )
     if op.op == "create":
         if op.id is not None:
             if body.get("id") not in (None, str(op.id)):
@@ -50,10 +60,12 @@ def _parse(index: int, op: BatchOperation) -> BaseModel:
     else:
         if op.id is None:
             raise InvalidInput(
-                f"operation {index}: an update names the entity it changes",
-                errors=[{"pointer": f"/operations/{index}/id", "detail": "required for an update"}],
+                f"operation {index}: an {op.op} names the entity it changes",
+                errors=[
+                    {"pointer": f"/operations/{index}/id", "detail": f"required for an {op.op}"}
+                ],
             )
-        model = etype.update_model
+        model = ExecutionLinks if op.op == "link" else etype.update_model
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -75,7 +87,8 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
     ids of entities that earlier ones create (send client-chosen ids)."""
     parsed = [_parse(i, op) for i, op in enumerate(operations)]
     parsed = [
-        meta.enrich(op.entity, op.op, data) for op, data in zip(operations, parsed, strict=True)
+        data if op.op == "link" else meta.enrich(op.entity, op.op, data)
+        for op, data in zip(operations, parsed, strict=True)
     ]
     results: list[tuple[Any, bool]] = []
     with meta.session() as session:
@@ -94,12 +107,24 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
                     continue
                 assert op.id is not None
                 writer.flush()
-                results.append((etype.update(session, op.id, data, if_match=op.if_match), False))
-                writer.note(op.entity, op.op, results[-1][0])
+                if isinstance(data, ExecutionLinks):
+                    result = executions.add_edges(
+                        session,
+                        op.id,
+                        inputs=data.input_artifacts,
+                        outputs=data.output_artifacts,
+                        successors=data.successors,
+                        sent_as=LINK_BODY,
+                    )
+                else:
+                    result = etype.update(session, op.id, data, if_match=op.if_match)
+                results.append((result, False))
+                writer.note(op.entity, "update", result)
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
         writer.flush()
     if meta.hooks.listens("stored"):
+        # Links are left out, as the attach endpoints leave them out.
         for op, (result, created) in zip(operations, results, strict=True):
             if op.op == "update" or created:
                 entity = result.entity() if isinstance(result, Created) else result

@@ -365,6 +365,14 @@ def update_execution(
     return to_executions(session, [row])[0]
 
 
+# Where the attach endpoints' bodies carry each list: errors point there.
+ATTACH_BODY = {
+    "inputArtifacts": "artifacts",
+    "outputArtifacts": "artifacts",
+    "successors": "executions",
+}
+
+
 def add_edges(
     session: Session,
     execution_id: uuid.UUID,
@@ -372,13 +380,16 @@ def add_edges(
     inputs: list[uuid.UUID] = (),  # type: ignore[assignment]
     outputs: list[uuid.UUID] = (),  # type: ignore[assignment]
     successors: list[uuid.UUID] = (),  # type: ignore[assignment]
+    sent_as: dict[str, str] = ATTACH_BODY,
 ) -> Execution:
     """Attach more inputs, outputs or successors to an execution (already attached ones are
     kept once, so repeating a call changes nothing).
 
-    Errors point into what was sent (``/artifacts/0``, ``/executions/2``: the bodies of the
-    attach endpoints), not into the execution's merged lists."""
+    Errors point into what was sent, not into the execution's merged lists: ``sent_as`` names
+    the member of the sent body that holds each list (``/artifacts/0``, ``/executions/2`` for
+    the attach endpoints)."""
     current = read_execution(session, execution_id)
+    sent = {"inputArtifacts": inputs, "outputArtifacts": outputs, "successors": successors}
     merged = {
         "inputArtifacts": list(dict.fromkeys([*current.input_artifacts, *inputs])),
         "outputArtifacts": list(dict.fromkeys([*current.output_artifacts, *outputs])),
@@ -392,27 +403,27 @@ def add_edges(
     try:
         return update_execution(session, execution_id, update)
     except ModeltrailError as exc:
-        sent, name = (
-            (list(successors), "executions") if successors else ([*inputs, *outputs], "artifacts")
-        )
-        exc.errors = [_pointing_at_sent(e, merged, sent, name) for e in exc.errors]
+        exc.errors = [_pointing_at_sent(e, merged, sent, sent_as) for e in exc.errors]
         raise
 
 
 def _pointing_at_sent(
-    error: dict[str, Any], merged: dict[str, list[uuid.UUID]], sent: list[uuid.UUID], name: str
+    error: dict[str, Any],
+    merged: dict[str, list[uuid.UUID]],
+    sent: dict[str, list[uuid.UUID]],
+    sent_as: dict[str, str],
 ) -> dict[str, Any]:
     """``error`` with a pointer into a merged list moved to the sent id it is about."""
     parts = (error.get("pointer") or "").split("/")[1:]
     field = parts[0] if parts else ""
     if field not in merged:
         return error
-    at = f"/{name}"
+    at = f"/{sent_as[field]}"
     index = parts[1] if len(parts) > 1 else ""
     if index.isdigit() and int(index) < len(merged[field]):
         found = merged[field][int(index)]
-        if found in sent:
-            at = f"/{name}/{sent.index(found)}"
+        if found in sent[field]:
+            at += f"/{list(sent[field]).index(found)}"
     return {**error, "pointer": at}
 
 

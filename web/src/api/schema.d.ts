@@ -653,8 +653,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create and update many entities at once, all or nothing
-         * @description Operations run in order in one transaction; a later operation may refer to an id an earlier one creates. If one fails, nothing is stored and the problem's error pointers name `/operations/N/...`.
+         * Create, update and link many entities at once, all or nothing
+         * @description Operations run in order in one transaction; a later operation may refer to an id an earlier one creates. A `link` attaches `inputArtifacts`, `outputArtifacts` or `successors` to an execution, as its attach endpoints do. If one fails, nothing is stored and the problem's error pointers name `/operations/N/...`.
          */
         post: operations["runBatch"];
         delete?: never;
@@ -1222,15 +1222,17 @@ export interface components {
         };
         /**
          * BatchOperation
-         * @description One create or update. ``body`` is what the entity's own POST or PATCH would take; for an
-         *     update ``id`` names the entity, for a create it may name the id to give it.
+         * @description One create, update or link. ``body`` is what the entity's own POST or PATCH would take;
+         *     for an update ``id`` names the entity, for a create it may name the id to give it. A link
+         *     attaches more ``inputArtifacts``, ``outputArtifacts`` or ``successors`` to the execution
+         *     ``id`` names, keeping those it has, as the execution's attach endpoints do.
          */
         BatchOperation: {
             /**
              * Op
              * @enum {string}
              */
-            op: "create" | "update";
+            op: "create" | "update" | "link";
             /**
              * Entity
              * @enum {string}
