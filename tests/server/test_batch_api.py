@@ -362,6 +362,47 @@ def test_a_link_that_fails_names_the_id_it_sent_and_stores_nothing(client: TestC
     assert client.post(f"{API}/batch", json={"operations": unknown}).status_code == 404
 
 
+def test_links_between_executions_of_one_batch_count_revisions_and_refuse_cycles(
+    client: TestClient,
+) -> None:
+    ops, named = whole_run()
+    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    first, second = ids(2)
+
+    def step(execution_id: str) -> dict[str, Any]:
+        body = {"run": named["run"], "executable": ops[2]["id"], "name": "s", "kind": "s"}
+        return {"op": "create", "entity": "execution", "id": execution_id, "body": body}
+
+    def link(source: str, target: str) -> dict[str, Any]:
+        return {"op": "link", "entity": "execution", "id": source, "body": {"successors": [target]}}
+
+    stored = named["step"]
+    later = [
+        {"op": "update", "entity": "execution", "id": stored, "body": {"name": "trained"}},
+        step(first),
+        step(second),
+        link(stored, first),
+        link(first, second),
+        link(first, second),  # again: nothing changes
+        {"op": "update", "entity": "execution", "id": stored, "ifMatch": 3, "body": {"uri": "u"}},
+    ]
+    response = client.post(f"{API}/batch", json={"operations": later})
+    assert response.status_code == 200, response.text
+    executions = {e: client.get(f"{API}/executions/{e}").json() for e in (stored, first, second)}
+    assert executions[stored]["successors"] == [first]
+    assert executions[stored]["revision"] == 4 and executions[stored]["uri"] == "u"
+    assert executions[first]["successors"] == [second] and executions[first]["revision"] == 2
+    assert executions[second]["successors"] == [] and executions[second]["revision"] == 1
+    # A link back to an execution that already leads here closes a cycle: refused, as ever.
+    back = client.post(f"{API}/batch", json={"operations": [link(second, stored)]}).json()
+    assert back["status"] == 422 and back["type"].endswith("/cycle")
+    a, b = ids(2)
+    loop = [step(a), step(b), link(a, b), link(b, a)]
+    problem = client.post(f"{API}/batch", json={"operations": loop}).json()
+    assert problem["status"] == 422 and problem["operation"] == 3
+    assert client.get(f"{API}/executions/{a}").status_code == 404
+
+
 CHECK_SCHEMA = {
     "type": "object",
     "properties": {

@@ -9,12 +9,16 @@ before the transaction and ``stored`` after it committed.
 
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
+from modeltrail.domain.models import Execution
 from modeltrail.services import executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
@@ -72,6 +76,17 @@ def _parse(index: int, op: BatchOperation) -> BaseModel:
         raise _invalid_body(index, exc) from None
 
 
+def _link(session: Session, execution_id: uuid.UUID, data: ExecutionLinks) -> Execution:
+    return executions.add_edges(
+        session,
+        execution_id,
+        inputs=data.input_artifacts,
+        outputs=data.output_artifacts,
+        successors=data.successors,
+        sent_as=LINK_BODY,
+    )
+
+
 def _located(index: int, exc: ModeltrailError) -> ModeltrailError:
     """The same error, its pointers moved under the operation that failed."""
     base = f"/operations/{index}/body"
@@ -106,20 +121,14 @@ def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse
                     )
                     continue
                 assert op.id is not None
-                writer.flush()
                 if isinstance(data, ExecutionLinks):
-                    result = executions.add_edges(
-                        session,
-                        op.id,
-                        inputs=data.input_artifacts,
-                        outputs=data.output_artifacts,
-                        successors=data.successors,
-                        sent_as=LINK_BODY,
+                    results.append(
+                        (writer.link(op.id, data, partial(_link, session, op.id)), False)
                     )
-                else:
-                    result = etype.update(session, op.id, data, if_match=op.if_match)
-                results.append((result, False))
-                writer.note(op.entity, "update", result)
+                    continue
+                writer.flush()
+                results.append((etype.update(session, op.id, data, if_match=op.if_match), False))
+                writer.note(op.entity, "update", results[-1][0])
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
         writer.flush()

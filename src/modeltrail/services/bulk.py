@@ -15,15 +15,17 @@ when they are certain to pass.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
-from sqlalchemy import Dialect, Table, bindparam, insert
+from sqlalchemy import Dialect, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
+from modeltrail.domain.batch import ExecutionLinks
 from modeltrail.domain.fingerprint import artifact_fingerprint, execution_fingerprint
 from modeltrail.domain.models import (
     Artifact,
@@ -90,6 +92,12 @@ class Created(NamedTuple):
     entity: Callable[[], BaseModel]
 
 
+class Linked(NamedTuple):
+    """A link the fast path queued: the answer only needs the execution's id."""
+
+    id: uuid.UUID
+
+
 class _Kind:
     def __init__(self, row: Any) -> None:
         self.name, self.version = row.name, row.version
@@ -108,6 +116,13 @@ class BulkWriter:
         self.consumed: set[uuid.UUID] = set()  # artifacts some execution reads
         self.kinds: dict[str, _Kind] = {}
         self.pending: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER}
+        # For links: executions this batch created without successors (nothing follows them,
+        # so following them cannot close a cycle), the successor edges known to the batch, the
+        # queued execution rows, and the revisions stored executions gain.
+        self.leaves: set[uuid.UUID] = set()
+        self.followed: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self.queued_executions: dict[uuid.UUID, dict[str, Any]] = {}
+        self.revisions: Counter[uuid.UUID] = Counter()
         self._prefetch(operations)
 
     # ------------------------------------------------------------ lookups, once per batch
@@ -342,6 +357,10 @@ class BulkWriter:
             {"execution_id": execution_id, "successor_id": s} for s in successors
         )
         self.consumed.update(inputs)
+        self.queued_executions[execution_id] = row
+        self.followed.update((execution_id, s) for s in successors)
+        if not successors:
+            self.leaves.add(execution_id)
         return Created(
             execution_id,
             lambda: Execution(
@@ -372,6 +391,52 @@ class BulkWriter:
         self.note(entity, "create", result[0])
         return result
 
+    def link(
+        self,
+        execution_id: uuid.UUID,
+        data: ExecutionLinks,
+        ordinary: Callable[[ExecutionLinks], Any],
+    ) -> Any:
+        """Queue a link that only adds successors this batch created and that have none of
+        their own, or else link through ``ordinary`` (``add_edges``) once the queued rows are
+        in. Answers the execution (a ``Linked`` from the fast path)."""
+        successors = data.successors
+        if (
+            data.input_artifacts
+            or data.output_artifacts
+            or len(set(successors)) != len(successors)
+            or execution_id in successors
+            or not all(s in self.leaves for s in successors)
+            or not self._execution_exists(execution_id)
+        ):
+            self.flush()
+            result = ordinary(data)
+            self.note("execution", "update", result)
+            return result
+        new = [s for s in successors if (execution_id, s) not in self.followed]
+        if new:  # else already linked: nothing changes, as on the ordinary path
+            self.pending["successors"].extend(
+                {"execution_id": execution_id, "successor_id": s} for s in new
+            )
+            self.followed.update((execution_id, s) for s in new)
+            self.leaves.discard(execution_id)
+            queued = self.queued_executions.get(execution_id)
+            if queued is not None:
+                queued["revision"] += 1
+            else:
+                self.revisions[execution_id] += 1
+        return Linked(execution_id)
+
+    def _execution_exists(self, execution_id: uuid.UUID) -> bool:
+        if execution_id not in self.known["execution"]:
+            found = self.session.scalar(
+                select(ExecutionRow.id).where(ExecutionRow.id == execution_id)
+            )
+            if found is None:
+                return False
+            self.known["execution"].add(execution_id)
+        return True
+
     # ------------------------------------------------------------ the ordinary path's results
 
     def note(self, entity: str, op: str, result: Any) -> None:
@@ -383,6 +448,9 @@ class BulkWriter:
             self.executables[result.id] = (result.name, result.version, result.uri)
         elif entity == "execution":
             self.consumed.update(result.input_artifacts)
+            self.followed.update((result.id, s) for s in result.successors)
+            if result.successors:
+                self.leaves.discard(result.id)
         if entity == "artifact" or op == "update":
             self.kinds.clear()  # a create may have registered an open kind on the spot
 
@@ -404,6 +472,20 @@ class BulkWriter:
                 )
             connection.exec_driver_sql(sql, params)
             rows.clear()
+        self.queued_executions.clear()
+        if self.revisions:
+            table = ExecutionRow.__table__
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("linked", type_=table.c.id.type))
+                .values(revision=table.c.revision + bindparam("times")),
+                [{"linked": k, "times": n} for k, n in self.revisions.items()],
+            )
+            # A row the session still holds would answer its old revision.
+            for obj in list(self.session.identity_map.values()):
+                if isinstance(obj, ExecutionRow) and obj.id in self.revisions:
+                    self.session.expire(obj)
+            self.revisions.clear()
 
 
 @lru_cache
