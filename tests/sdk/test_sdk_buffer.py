@@ -3,6 +3,7 @@
 # ruff: noqa: F811 - pytest fixtures imported by name
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
@@ -166,6 +167,30 @@ def test_an_error_of_the_step_itself_is_not_hidden_by_a_refused_write(
 def test_writes_outside_a_run_are_sent_at_once(trail: mt.Trail, store: Store) -> None:
     stored = trail.store(mt.dataset("s3://data/alone.csv", name="alone"))
     assert store.get(f"artifacts/{stored.id}")["name"] == "alone"
+
+
+def test_writes_of_another_thread_and_of_the_run_are_all_stored(
+    trail: mt.Trail, store: Store
+) -> None:
+    """Another thread writes outside the run: it sends at once, and sends what the run kept
+    first, while the run goes on adding to it. Each write is stored once, in a batch that
+    holds what it refers to."""
+    trail.buffering = "run"
+    trail.buffer_size = 50
+
+    def elsewhere() -> None:
+        for i in range(40):
+            trail.store(mt.dataset(f"s3://data/side-{i}.csv", name="side"))
+
+    with trail.run(experiment="e") as run, run.step("many") as step:
+        side = threading.Thread(target=elsewhere)
+        side.start()
+        for i in range(150):
+            step.output(mt.dataset(f"s3://data/part-{i}.csv", name="part"))
+        side.join()
+    assert len(store.get(f"executions/{step.id}")["outputArtifacts"]) == 150
+    assert store.get("artifacts", filter="name:eq:part", count=True)["total"] == 150
+    assert store.get("artifacts", filter="name:eq:side", count=True)["total"] == 40
 
 
 def test_buffering_is_chosen_by_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ into its create, and the creates are put in an order where every reference point
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,33 +65,39 @@ def _add_links(body: dict[str, Any], links: dict[str, list[str]]) -> None:
 
 @dataclass
 class WriteBuffer:
-    """The writes not sent yet, in the order they were made."""
+    """The writes not sent yet, in the order they were made. Another thread of the pipeline
+    may send them (any write outside a run sends them first): a lock keeps each write once."""
 
     writes: list[Write] = field(default_factory=list)
     # Artifacts created by the writes, by what makes two of them the same (see ``Trail.store``).
     artifacts: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.writes)
 
     def add(self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Any = None) -> None:
-        self.writes.append(write)
-        if same_as:
-            self.artifacts.setdefault(same_as, artifact)
+        with self.lock:
+            self.writes.append(write)
+            if same_as:
+                self.artifacts.setdefault(same_as, artifact)
 
     def changes(self, entity: str) -> bool:
         """Whether a kept write changes a stored ``entity`` (updates or links one)."""
-        return any(w.entity == entity and w.op != "create" for w in self.writes)
+        with self.lock:
+            return any(w.entity == entity and w.op != "create" for w in self.writes)
 
     def take(self) -> list[Write]:
         """The writes, which leave the buffer."""
-        writes, self.writes = self.writes, []
-        self.artifacts.clear()
-        return writes
+        with self.lock:
+            writes, self.writes = self.writes, []
+            self.artifacts.clear()
+            return writes
 
     def put_back(self, writes: list[Write]) -> None:
         """Writes that could not be sent, in front of any made since."""
-        self.writes[:0] = writes
+        with self.lock:
+            self.writes[:0] = writes
 
 
 def operations(writes: list[Write]) -> list[dict[str, Any]]:
