@@ -335,13 +335,15 @@ def update_execution(
     inputs = changes.pop("input_artifacts", None)
     outputs = changes.pop("output_artifacts", None)
     successors = changes.pop("successors", None)
-    _check_edges(
-        session,
-        execution_id,
-        current.input_artifacts if inputs is None else inputs,
-        current.output_artifacts if outputs is None else outputs,
-        current.successors if successors is None else successors,
-    )
+    if not (inputs is None and outputs is None and successors is None):
+        # Edges are checked when they are written: the stored ones passed already.
+        _check_edges(
+            session,
+            execution_id,
+            current.input_artifacts if inputs is None else inputs,
+            current.output_artifacts if outputs is None else outputs,
+            current.successors if successors is None else successors,
+        )
     changed = apply_update(row, changes, _COLUMNS)
     edges_changed = (
         (inputs is not None and inputs != current.input_artifacts)
@@ -395,10 +397,17 @@ def add_edges(
         "outputArtifacts": list(dict.fromkeys([*current.output_artifacts, *outputs])),
         "successors": list(dict.fromkeys([*current.successors, *successors])),
     }
+    # Only the lists that grow are written (and checked) again.
     update = ExecutionUpdate(
-        input_artifacts=merged["inputArtifacts"],
-        output_artifacts=merged["outputArtifacts"],
-        successors=merged["successors"],
+        **{
+            field: merged[name]
+            for field, name, before in (
+                ("input_artifacts", "inputArtifacts", current.input_artifacts),
+                ("output_artifacts", "outputArtifacts", current.output_artifacts),
+                ("successors", "successors", current.successors),
+            )
+            if merged[name] != before
+        }
     )
     try:
         return update_execution(session, execution_id, update)
