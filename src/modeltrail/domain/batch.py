@@ -34,7 +34,7 @@ class ExecutionLinks(WriteSchema):
     successors: IdList = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _something(self) -> ExecutionLinks:
+    def _names_something(self) -> ExecutionLinks:
         if not (self.input_artifacts or self.output_artifacts or self.successors):
             raise ValueError("a link names inputArtifacts, outputArtifacts or successors")
         return self

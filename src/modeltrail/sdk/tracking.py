@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modeltrail.domain.fingerprint import execution_fingerprint
 from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
-from modeltrail.sdk.buffer import Write
+from modeltrail.sdk.buffer import PLURAL, Write
 from modeltrail.sdk.collect.environment import environment
 from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
 from modeltrail.sdk.triggers import Trigger
@@ -161,14 +161,8 @@ class Run:
             raise
 
     def _end(self, exc: BaseException | None) -> None:
-        if self.joined:
-            return  # its status is its owner's
-        update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
-        if exc is not None:
-            notes = self.trail._annotations.setdefault(("runs", self.id), {})
-            notes.update(_failure(exc))
-            update["annotations"] = notes
-        self.trail.write(Write("update", "run", self.id, update))
+        if not self.joined:  # else its status is its owner's
+            _write_end(self.trail, "run", self.id, exc)
 
     def env(self) -> dict[str, str]:
         """Environment variables that make a child process (a script of this pipeline) join this
@@ -332,12 +326,7 @@ class Step:
             raise
 
     def _end(self, exc: BaseException | None) -> None:
-        update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
-        if exc is not None:
-            notes = self.trail._annotations.setdefault(("executions", self.id), {})
-            notes.update(_failure(exc))
-            update["annotations"] = notes
-        self.trail.write(Write("update", "execution", self.id, update))
+        _write_end(self.trail, "execution", self.id, exc)
 
     # ---------------------------------------------------------------- what it read and wrote
 
@@ -436,6 +425,16 @@ class Step:
         self.outputs = outputs
         log.info("modeltrail: step %s reuses the outputs of execution %s", self.name, origin)
         return outputs
+
+
+def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | None) -> None:
+    """Write the end of a run or step: SUCCESS, or FAILED with what the exception says."""
+    update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
+    if exc is not None:
+        notes = trail._annotations.setdefault((PLURAL[entity], entity_id), {})
+        notes.update(_failure(exc))
+        update["annotations"] = notes
+    trail.write(Write("update", entity, entity_id, update))
 
 
 def _send_kept(trail: Trail, exc: BaseException | None, *, force: bool = False) -> None:
