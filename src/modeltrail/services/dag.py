@@ -21,7 +21,7 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     marks = load_marks(session)
     executions = store.executions_of_runs(session, [run.id])
     ids = [row.id for row, _ in executions]
-    inputs, outputs = store.io_of_executions(session, ids)
+    inputs, outputs, follows = store.io_and_successors(session, ids)
     order = {eid: i for i, eid in enumerate(ids)}
     flow = sorted(
         [(order[e], 0, p, e, a) for e, a, p in inputs]
@@ -38,7 +38,5 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
         else Edge(source=e, target=a, type="output")
         for _, side, _, e, a in flow
     ]
-    edges += [
-        Edge(source=a, target=b, type="successor") for a, b in store.successors_among(session, ids)
-    ]
+    edges += [Edge(source=a, target=b, type="successor") for a, b in follows]
     return RunDag(run=run_node(run), nodes=nodes, edges=edges)

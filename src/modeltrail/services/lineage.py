@@ -166,16 +166,19 @@ def _graph(
     refs = ExecutableRefs()
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
         out.node(row.id, execution_fields(row, refs.of(exe), depth=exec_depth[row.id]))
-    inputs, outputs = store.io_of_executions(session, list(exec_depth))
+    if light:
+        inputs, outputs = store.io_of_executions(session, list(exec_depth))
+        follows: list[tuple[Id, Id]] = []
+    else:
+        inputs, outputs, follows = store.io_and_successors(session, list(exec_depth))
     for eid, aid, _ in inputs:
         if aid in node_of:
             out.edge(node_of[aid], eid, "input")
     for eid, aid, _ in outputs:
         if aid in node_of:
             out.edge(eid, node_of[aid], "output")
-    if not light:
-        for a, b in store.successors_among(session, list(exec_depth)):
-            out.edge(a, b, "successor")
+    for a, b in follows:
+        out.edge(a, b, "successor")
     for target, referrer in store.references_among(session, member_ids):
         if direction == "downstream" or target in node_of:
             out.edge(node_of[target], node_of[referrer], "reference")

@@ -336,8 +336,10 @@ def execution_edges(
     return _read(session, statement, artifact_ids)
 
 
-@lru_cache(maxsize=4)
-def _io_of_executions(dialect: str) -> Any:
+@lru_cache(maxsize=8)
+def _io_of_executions(dialect: str, successors: bool = False) -> Any:
+    """Inputs (side 0) and outputs (side 1) of the executions among ``ids``; with
+    ``successors``, their successors too (side 2, position 0)."""
     arms = [
         select(
             dialects.id_hex(dialect, table.execution_id),
@@ -347,6 +349,16 @@ def _io_of_executions(dialect: str) -> Any:
         ).where(dialects.among(dialect, table.execution_id, "ids", uuids=True))
         for side, table in enumerate((ExecutionInputRow, ExecutionOutputRow))
     ]
+    if successors:
+        follows = ExecutionSuccessorRow
+        arms.append(
+            select(
+                dialects.id_hex(dialect, follows.execution_id),
+                dialects.id_hex(dialect, follows.successor_id),
+                literal(0, Integer),
+                literal(2, Integer),
+            ).where(dialects.among(dialect, follows.execution_id, "ids", uuids=True))
+        )
     return union_all(*arms)
 
 
@@ -360,6 +372,27 @@ def io_of_executions(
     ):
         sides[side].append((execution, artifact, position))
     return sides
+
+
+def io_and_successors(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]], list[tuple[Id, Id]]]:
+    """``io_of_executions`` and ``successors_among`` in one statement (on PostgreSQL a round
+    trip costs more than these rows)."""
+    ids = hexes(execution_ids)
+    wanted = set(ids)
+    inputs: list[tuple[Id, Id, int]] = []
+    outputs: list[tuple[Id, Id, int]] = []
+    follows: list[tuple[Id, Id]] = []
+    for execution, other, position, side in _read(
+        session, _io_of_executions(_dialect(session), successors=True), ids
+    ):
+        if side == 2:
+            if other in wanted:
+                follows.append((execution, other))
+        else:
+            (outputs if side else inputs).append((execution, other, position))
+    return inputs, outputs, follows
 
 
 def io_lists(
