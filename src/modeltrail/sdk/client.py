@@ -312,8 +312,9 @@ class Trail:
             return spec
         fingerprint = spec.fingerprint()
         same = _same_artifact(spec, fingerprint)
+        key = tuple(same)
         if reuse_equal:
-            kept = self.pending.artifacts.get(tuple(same))
+            kept = self.pending.artifacts.get(key)
             if kept is not None:
                 return kept
             # Kept writes matter to the lookup only if they change an artifact.
@@ -330,9 +331,7 @@ class Trail:
         if create_time:
             body["createTime"] = create_time
         art = Artifact.from_json({**body, "fingerprint": fingerprint})
-        stored = self.write(
-            Write("create", "artifact", art.id, body), same_as=tuple(same), artifact=art
-        )
+        stored = self.write(Write("create", "artifact", art.id, body), same_as=key, artifact=art)
         if stored:
             art = Artifact.from_json(stored)
         self._annotations[("artifacts", art.id)] = dict(art.annotations)

@@ -362,30 +362,19 @@ def _io_of_executions(dialect: str, successors: bool = False) -> Any:
     return union_all(*arms)
 
 
-def io_of_executions(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]]]:
-    """(execution, artifact, position) of the inputs and of the outputs of executions."""
-    sides: tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]]] = ([], [])
-    for execution, artifact, position, side in _read(
-        session, _io_of_executions(_dialect(session)), execution_ids
-    ):
-        sides[side].append((execution, artifact, position))
-    return sides
+IoEdges = list[tuple[Id, Id, int]]  # (execution, artifact, position)
 
 
-def io_and_successors(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[list[tuple[Id, Id, int]], list[tuple[Id, Id, int]], list[tuple[Id, Id]]]:
-    """``io_of_executions`` and ``successors_among`` in one statement (on PostgreSQL a round
-    trip costs more than these rows)."""
+def _io(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, successors: bool
+) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
     ids = hexes(execution_ids)
-    wanted = set(ids)
-    inputs: list[tuple[Id, Id, int]] = []
-    outputs: list[tuple[Id, Id, int]] = []
+    wanted = set(ids) if successors else set()
+    inputs: IoEdges = []
+    outputs: IoEdges = []
     follows: list[tuple[Id, Id]] = []
     for execution, other, position, side in _read(
-        session, _io_of_executions(_dialect(session), successors=True), ids
+        session, _io_of_executions(_dialect(session), successors), ids
     ):
         if side == 2:
             if other in wanted:
@@ -393,6 +382,22 @@ def io_and_successors(
         else:
             (outputs if side else inputs).append((execution, other, position))
     return inputs, outputs, follows
+
+
+def io_of_executions(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[IoEdges, IoEdges]:
+    """(execution, artifact, position) of the inputs and of the outputs of executions."""
+    inputs, outputs, _ = _io(session, execution_ids, successors=False)
+    return inputs, outputs
+
+
+def io_and_successors(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
+    """``io_of_executions`` and ``successors_among`` in one statement (on PostgreSQL a round
+    trip costs more than these rows)."""
+    return _io(session, execution_ids, successors=True)
 
 
 def io_lists(
