@@ -273,24 +273,39 @@ def test_a_cycle_through_artifacts_already_read_is_still_refused(client: TestCli
     assert count(client, "executions") == 1
 
 
-def test_a_link_attaches_to_an_execution_as_its_attach_endpoints_do(client: TestClient) -> None:
+def stored_run(client: TestClient) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """``whole_run``, stored by one batch."""
     ops, named = whole_run()
     assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    return ops, named
+
+
+def new_artifact(artifact_id: str) -> dict[str, Any]:
+    return {
+        "op": "create",
+        "entity": "artifact",
+        "id": artifact_id,
+        "body": {"name": "r", "kind": "x"},
+    }
+
+
+def new_step(ops: list[dict[str, Any]], named: dict[str, str], execution_id: str) -> dict[str, Any]:
+    """An execution of ``whole_run``'s run and executable."""
+    body = {"run": named["run"], "executable": ops[2]["id"], "name": "s", "kind": "s"}
+    return {"op": "create", "entity": "execution", "id": execution_id, "body": body}
+
+
+def link(execution_id: str, **lists: list[str]) -> dict[str, Any]:
+    return {"op": "link", "entity": "execution", "id": execution_id, "body": lists}
+
+
+def test_a_link_attaches_to_an_execution_as_its_attach_endpoints_do(client: TestClient) -> None:
+    ops, named = stored_run(client)
     report, check = ids(2)
     later = [
-        {"op": "create", "entity": "artifact", "id": report, "body": {"name": "r", "kind": "x"}},
-        {
-            "op": "create",
-            "entity": "execution",
-            "id": check,
-            "body": {"run": named["run"], "executable": ops[2]["id"], "name": "c", "kind": "c"},
-        },
-        {
-            "op": "link",
-            "entity": "execution",
-            "id": named["step"],
-            "body": {"outputArtifacts": [report, named["model"]], "successors": [check]},
-        },
+        new_artifact(report),
+        new_step(ops, named, check),
+        link(named["step"], outputArtifacts=[report, named["model"]], successors=[check]),
     ]
     response = client.post(f"{API}/batch", json={"operations": later})
     assert response.status_code == 200, response.text
@@ -315,75 +330,43 @@ def test_a_link_of_the_wrong_shape_is_refused_before_anything_runs(
     client: TestClient, operation: dict[str, Any], pointer: str
 ) -> None:
     ops, named = whole_run()
-    link = {"op": "link", "id": named["step"], **operation}
-    problem = client.post(f"{API}/batch", json={"operations": [ops[0], link]}).json()
+    wrong = {"op": "link", "id": named["step"], **operation}
+    problem = client.post(f"{API}/batch", json={"operations": [ops[0], wrong]}).json()
     assert problem["status"] == 422
     assert [e["pointer"] for e in problem["errors"]] == [pointer]
     assert count(client, "experiments") == 0
 
 
 def test_a_link_that_fails_names_the_id_it_sent_and_stores_nothing(client: TestClient) -> None:
-    ops, named = whole_run()
-    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    _, named = stored_run(client)
     report, missing = ids(2)
-    later = [
-        {"op": "create", "entity": "artifact", "id": report, "body": {"name": "r", "kind": "x"}},
-        {
-            "op": "link",
-            "entity": "execution",
-            "id": named["step"],
-            "body": {"inputArtifacts": [report, missing]},
-        },
-    ]
+    later = [new_artifact(report), link(named["step"], inputArtifacts=[report, missing])]
     problem = client.post(f"{API}/batch", json={"operations": later}).json()
     assert problem["status"] == 422 and problem["operation"] == 1
     assert [e["pointer"] for e in problem["errors"]] == ["/operations/1/body/inputArtifacts/1"]
     assert client.get(f"{API}/artifacts/{report}").status_code == 404
     # A successor that closes a cycle is refused like on the attach endpoint.
-    cycle = [
-        {
-            "op": "link",
-            "entity": "execution",
-            "id": named["step"],
-            "body": {"successors": [named["step"]]},
-        }
-    ]
+    cycle = [link(named["step"], successors=[named["step"]])]
     problem = client.post(f"{API}/batch", json={"operations": cycle}).json()
     assert problem["status"] == 422
     assert problem["errors"][0]["pointer"].startswith("/operations/0/body/successors")
-    unknown = [
-        {
-            "op": "link",
-            "entity": "execution",
-            "id": missing,
-            "body": {"successors": [named["step"]]},
-        }
-    ]
+    unknown = [link(missing, successors=[named["step"]])]
     assert client.post(f"{API}/batch", json={"operations": unknown}).status_code == 404
 
 
 def test_links_between_executions_of_one_batch_count_revisions_and_refuse_cycles(
     client: TestClient,
 ) -> None:
-    ops, named = whole_run()
-    assert client.post(f"{API}/batch", json={"operations": ops}).status_code == 200
+    ops, named = stored_run(client)
     first, second = ids(2)
-
-    def step(execution_id: str) -> dict[str, Any]:
-        body = {"run": named["run"], "executable": ops[2]["id"], "name": "s", "kind": "s"}
-        return {"op": "create", "entity": "execution", "id": execution_id, "body": body}
-
-    def link(source: str, target: str) -> dict[str, Any]:
-        return {"op": "link", "entity": "execution", "id": source, "body": {"successors": [target]}}
-
     stored = named["step"]
     later = [
         {"op": "update", "entity": "execution", "id": stored, "body": {"name": "trained"}},
-        step(first),
-        step(second),
-        link(stored, first),
-        link(first, second),
-        link(first, second),  # again: nothing changes
+        new_step(ops, named, first),
+        new_step(ops, named, second),
+        link(stored, successors=[first]),
+        link(first, successors=[second]),
+        link(first, successors=[second]),  # again: nothing changes
         {"op": "update", "entity": "execution", "id": stored, "ifMatch": 3, "body": {"uri": "u"}},
     ]
     response = client.post(f"{API}/batch", json={"operations": later})
@@ -394,10 +377,15 @@ def test_links_between_executions_of_one_batch_count_revisions_and_refuse_cycles
     assert executions[first]["successors"] == [second] and executions[first]["revision"] == 2
     assert executions[second]["successors"] == [] and executions[second]["revision"] == 1
     # A link back to an execution that already leads here closes a cycle: refused, as ever.
-    back = client.post(f"{API}/batch", json={"operations": [link(second, stored)]}).json()
-    assert back["status"] == 422 and back["type"].endswith("/cycle")
+    back = client.post(f"{API}/batch", json={"operations": [link(second, successors=[stored])]})
+    assert back.json()["status"] == 422 and back.json()["type"].endswith("/cycle")
     a, b = ids(2)
-    loop = [step(a), step(b), link(a, b), link(b, a)]
+    loop = [
+        new_step(ops, named, a),
+        new_step(ops, named, b),
+        link(a, successors=[b]),
+        link(b, successors=[a]),
+    ]
     problem = client.post(f"{API}/batch", json={"operations": loop}).json()
     assert problem["status"] == 422 and problem["operation"] == 3
     assert client.get(f"{API}/executions/{a}").status_code == 404
