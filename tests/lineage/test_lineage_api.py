@@ -16,6 +16,8 @@ from lineage.casestudy import (
     build_case_study,
     build_repeated_steps,
 )
+from modeltrail.domain.lineage import Trace
+from modeltrail.services import trace
 
 API = "/api/v1"
 
@@ -507,6 +509,26 @@ def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(
     assert [r["name"] for r in limited["runs"]] == ["fraud-2", "fraud-3"] and limited[
         "truncated"
     ] is True
+
+
+def test_the_trace_sent_is_exactly_what_its_model_makes_of_it(client: TestClient) -> None:
+    """The server writes the trace as the service built it, without pydantic: every field
+    must be valid, none extra, and ids and times in the form the model writes them."""
+    study = build_case_study(client)
+    raw = study.raw[1]["id"]
+    assert client.put(f"{API}/artifacts/{raw}/flag", json={"reason": "letters"}).status_code == 201
+    response = client.get(f"{API}/experiments/{study.experiment['id']}/trace")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    sent = response.json()
+    assert any("flagged" in a for a in sent["artifacts"])
+    assert any("affectedBy" in a for a in sent["artifacts"])
+    assert all("trigger" in r and r["executions"] for r in sent["runs"])
+    model = Trace.model_validate(sent)
+    assert model.model_dump(mode="json", by_alias=True, exclude_none=True) == sent
+    embedded = client.app.state.metadata.query(  # type: ignore[attr-defined]
+        trace.experiment_trace, uuid.UUID(study.experiment["id"])
+    )
+    assert embedded == model
 
 
 @pytest.mark.parametrize(

@@ -48,9 +48,10 @@ class _IdTexts(dict[Any, Any]):
 
 # An id in an answer of this module: a UUID's canonical text, kept as text so that none costs
 # the making of a uuid.UUID object. The JSON and its schema are those of a uuid.
+id_text = _IdTexts().__getitem__
 NodeId = Annotated[
     str,
-    BeforeValidator(_IdTexts().__getitem__),
+    BeforeValidator(id_text),
     WithJsonSchema({"type": "string", "format": "uuid"}),
 ]
 
