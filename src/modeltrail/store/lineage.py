@@ -301,6 +301,7 @@ def flagged_reach(session: Session) -> dict[str, set[Id]]:
 
 _LIGHT = ("attributes", "annotations", "description")
 _LIGHT_EXECUTION = ("configuration", "annotations")
+_EXECUTABLE_REF = ("id", "name", "version", "uri")  # all of an executable a light read gives
 _ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
 _EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[assignment]
 _EXECUTABLES: Table = ExecutableRow.__table__  # type: ignore[assignment]
@@ -450,9 +451,14 @@ def references_among(
 @lru_cache(maxsize=16)
 def _executions_joined(dialect: str, column: str, light: bool) -> tuple[Select[Any], int]:
     """The executions whose ``column`` is among the ``ids`` parameter, each row followed by its
-    executable's columns (named ``executable.*``); and where the executable's columns start."""
+    executable's columns (named ``executable.*``; ``light``: only those of a reference); and
+    where the executable's columns start."""
     own = _columns(dialect, _EXECUTIONS, _LIGHT_EXECUTION if light else ())
-    executable = [c.label(f"executable.{c.name}") for c in _columns(dialect, _EXECUTABLES)]
+    executable = [
+        c.label(f"executable.{c.name}")
+        for c in _columns(dialect, _EXECUTABLES)
+        if not light or c.name in _EXECUTABLE_REF
+    ]
     statement = (
         select(*own, *executable)
         .join_from(_EXECUTIONS, _EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id)
