@@ -487,6 +487,35 @@ def test_recipe_names_every_gap(client: TestClient) -> None:
     assert orphan["steps"] == [] and orphan["gaps"][0]["what"] == "no-producer"
 
 
+def test_diff_depth_limits_each_side_and_says_when_it_cut_something_off(
+    client: TestClient,
+) -> None:
+    study = build_case_study(client)
+    bad, good = study.models[1]["id"], study.models[0]["id"]
+    near = get(client, f"/artifacts/{bad}/diff", against=good, depth=1)
+    assert near["truncated"] is True
+    assert {d["step"]["kind"] for d in near["differences"] if d.get("step")} == {"train"}
+    whole = get(client, f"/artifacts/{bad}/diff", against=good, depth=20)
+    assert whole["truncated"] is False
+    assert {d["step"]["kind"] for d in whole["differences"] if d.get("step")} >= {
+        "train",
+        "prepare",
+    }
+
+
+def test_upstream_lineage_shows_runs_without_a_trigger_event(client: TestClient) -> None:
+    rep = build_repeated_steps(client)
+    graph = get(client, f"/artifacts/{rep.outputs[0]['id']}/lineage")
+    runs = [n for n in graph["nodes"] if n["type"] == "run"]
+    # The output is equal to the second run's, merged: both runs wrote it.
+    assert [r["name"] for r in runs] == ["fraud-0", "fraud-1"]
+    assert not [r for r in runs if "event" in r]
+    assert not [e for e in graph["edges"] if e["type"] == "trigger"]
+    assert (runs[0]["id"], rep.first["id"], "contains") in {
+        (e["source"], e["target"], e["type"]) for e in graph["edges"]
+    }
+
+
 def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(
     client: TestClient,
 ) -> None:

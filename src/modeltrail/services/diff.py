@@ -55,12 +55,9 @@ class Side:
 def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int) -> list[Side]:
     """The upstream steps of each root. After a walk each, the two sides are read together,
     one statement per table: a round trip to the database costs more than the rows."""
-    walks = [
-        store.walk_artifacts(
-            session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
-        )
-        for root in roots
-    ]
+    walks = store.walks_from_each(
+        session, store.hexes(r.id for r in roots), direction="upstream", depth=depth, merge=False
+    )
     expanded = {aid for walk in walks for aid, d in walk.depths.items() if d < depth}
     producers = store.execution_edges(session, artifact_ids=expanded, role="producers")
     levels: list[dict[Id, int]] = []
@@ -76,11 +73,9 @@ def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int)
     inputs, outputs = store.io_of_executions(session, wanted)
     artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
     run_ids = list({row.run_id for row, _ in executions})
-    runs = {r.id: r for r in store.runs_by_ids(session, run_ids)}
-    events = {
-        a.id: a
-        for a in store.artifacts_by_ids(session, [r.event_id for r in runs.values() if r.event_id])
-    }
+    with_events = store.runs_with_events(session, run_ids)
+    runs = {r.id: r for r, _ in with_events}
+    events = {e.id: e for _, e in with_events if e is not None}
     by_execution: dict[Id, list[tuple[int, ArtifactRow]]] = defaultdict(list)
     for eid, aid, pos in inputs:
         by_execution[eid].append((pos, artifacts[aid]))

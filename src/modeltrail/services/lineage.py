@@ -113,14 +113,14 @@ def _graph(
     artifact reached, the node that stands for it."""
     marks = marks if marks is not None else load_marks(session)
     key_of = (lambda r: r.fingerprint) if merge else (lambda r: r.id)
-    walk = store.walk_artifacts(
+    walk, rows = store.walk_with_artifacts(
         session,
         seeds=[(key_of(r), seed_depth) for r in seeds],
         direction=direction,
         depth=depth,
         merge=merge,
+        light=light,
     )
-    rows = store.artifacts_by_keys(session, list(walk.depths), merge=merge, light=light)
     groups: dict[Key, list[ArtifactRow]] = defaultdict(list)
     for row in rows:
         groups[key_of(row)].append(row)
@@ -190,14 +190,10 @@ def _graph(
 def _add_runs_and_triggers(
     session: Session, out: _Builder, executions: list[tuple[ExecutionRow, object]], marks: Marks
 ) -> None:
-    runs = store.runs_by_ids(session, {row.run_id for row, _ in executions})
-    events = {
-        r.id: r for r in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
-    }
-    for run in sorted(runs, key=lambda r: (r.create_time, r.id)):
+    runs = store.runs_with_events(session, {row.run_id for row, _ in executions})
+    for run, event in sorted(runs, key=lambda p: (p[0].create_time, p[0].id)):
         out.node(run.id, run_fields(run))
-        if run.event_id is not None:
-            event = events[run.event_id]
+        if event is not None:
             if event.id in out.nodes:
                 out.nodes[event.id]["type"] = "event"
             else:

@@ -228,8 +228,20 @@ def _walk_cte(
     return walk.union(query.where(*bound))
 
 
+def _reached_rows(dialect: str, walk: Any, merge: bool, light: bool) -> Select[Any]:
+    """The artifacts a walk reached (``light``: without their JSON documents), each with the
+    fewest steps to it as ``walk_depth``."""
+    nearest = select(walk.c.k, func.min(walk.c.d).label("d")).group_by(walk.c.k).subquery()
+    key = _ARTIFACTS.c.fingerprint if merge else _ARTIFACTS.c.id
+    return select(
+        *_columns(dialect, _ARTIFACTS, _LIGHT if light else ()), nearest.c.d.label("walk_depth")
+    ).join_from(nearest, _ARTIFACTS, key == nearest.c.k)
+
+
 @lru_cache(maxsize=32)
-def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select[Any]:
+def _single_seed_walk(
+    dialect: str, direction: Direction, merge: bool, rows: bool, light: bool
+) -> Select[Any]:
     """The walk from one node, built once: building the expression costs more than running
     it on a short chain. Parameters: ``seed``, ``start`` (its depth) and ``limit``."""
     key_type = String if merge else ArtifactRow.id.type
@@ -239,7 +251,41 @@ def _single_seed_walk(dialect: str, direction: Direction, merge: bool) -> Select
     walk = _walk_cte(
         dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
     )
-    return _nearest(dialect, walk, merge)
+    return _reached_rows(dialect, walk, merge, light) if rows else _nearest(dialect, walk, merge)
+
+
+def _run_walk(
+    session: Session,
+    seeds: list[tuple[Key, int]],
+    *,
+    direction: Direction,
+    depth: int,
+    merge: bool,
+    rows: bool = False,
+    light: bool = False,
+) -> list[Any]:
+    """A walk from ``seeds`` (key, starting depth) to one step beyond ``depth``, which tells
+    whether the limit cut anything off: (key, fewest steps) for each node reached, or with
+    ``rows`` the artifacts reached (see ``_reached_rows``)."""
+    dialect = _dialect(session)
+    if len(seeds) == 1:
+        key, start = seeds[0]
+        query = _single_seed_walk(dialect, direction, merge, rows, light)
+        params = {"seed": key if merge else uuid.UUID(key), "start": start, "limit": depth + 1}
+        return list(session.connection().execute(query, params).all())
+    seed_rows = [
+        select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds
+    ]
+    seed = select(union_all(*seed_rows).subquery())
+    walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
+    return _rows(
+        session,
+        _reached_rows(dialect, walk, merge, light) if rows else _nearest(dialect, walk, merge),
+    )
+
+
+def _seed_keys(seeds: Iterable[tuple[Key | uuid.UUID, int]]) -> list[tuple[Key, int]]:
+    return [(k.hex if isinstance(k, uuid.UUID) else k, d) for k, d in seeds]
 
 
 def walk_artifacts(
@@ -252,26 +298,85 @@ def walk_artifacts(
 ) -> Walk:
     """Every node within ``depth`` steps of ``seeds`` (key, starting depth), and whether
     anything lay beyond the limit."""
-    dialect = _dialect(session)
-    seeds = [(k.hex if isinstance(k, uuid.UUID) else k, d) for k, d in seeds]
-    if not seeds:
+    keys = _seed_keys(seeds)
+    if not keys:
         return Walk({}, False)
-    # One step beyond the limit tells whether the limit cut anything off.
-    if len(seeds) == 1:
-        key, start = seeds[0]
-        query = _single_seed_walk(dialect, direction, merge)
-        params = {"seed": key if merge else uuid.UUID(key), "start": start, "limit": depth + 1}
-        rows = session.connection().execute(query, params).all()
-    else:
-        seed_rows = [
-            select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d"))
-            for k, d in seeds
-        ]
-        seed = select(union_all(*seed_rows).subquery())
-        walk = _walk_cte(dialect, seed, direction=direction, merge=merge, limit=depth + 1)
-        rows = _rows(session, _nearest(dialect, walk, merge))
+    rows = _run_walk(session, keys, direction=direction, depth=depth, merge=merge)
     depths = {k: d for k, d in rows if d <= depth}
     return Walk(depths, truncated=len(depths) < len(rows))
+
+
+def walk_with_artifacts(
+    session: Session,
+    *,
+    seeds: Iterable[tuple[Key | uuid.UUID, int]],
+    direction: Direction,
+    depth: int,
+    merge: bool,
+    light: bool = False,
+) -> tuple[Walk, list[Any]]:
+    """``walk_artifacts``, and the rows of the artifacts it reached (as ``artifacts_by_keys``
+    reads them) in the same statement."""
+    keys = _seed_keys(seeds)
+    walk = Walk({}, False)
+    if not keys:
+        return walk, []
+    key = "fingerprint" if merge else "id"
+    found = []
+    rows = _run_walk(
+        session, keys, direction=direction, depth=depth, merge=merge, rows=True, light=light
+    )
+    for row in _records(rows):
+        if row.walk_depth <= depth:
+            walk.depths[getattr(row, key)] = row.walk_depth
+            found.append(row)
+        else:
+            walk.truncated = True
+    return walk, found
+
+
+@lru_cache(maxsize=32)
+def _walk_from_each(dialect: str, direction: Direction, merge: bool, count: int) -> Select[Any]:
+    """Walks from ``count`` nodes in one statement, built once: parameters ``seed_0``, ...
+    and ``limit``; rows (the seed's index, key, fewest steps from that seed)."""
+    key_type = String if merge else ArtifactRow.id.type
+    seeds = [
+        select(
+            bindparam(f"seed_{i}", type_=key_type).label("k"),
+            literal(0, Integer).label("d"),
+            literal(i, Integer).label("origin"),
+        )
+        for i in range(count)
+    ]
+    walk = _walk_cte(
+        dialect,
+        select(union_all(*seeds).subquery()),
+        direction=direction,
+        merge=merge,
+        limit=bindparam("limit", type_=Integer),
+        carry=("origin",),
+    )
+    key = walk.c.k if merge else dialects.id_hex(dialect, walk.c.k)
+    return select(walk.c.origin, key, func.min(walk.c.d)).group_by(walk.c.origin, walk.c.k)
+
+
+def walks_from_each(
+    session: Session, roots: Sequence[Key], *, direction: Direction, depth: int, merge: bool
+) -> list[Walk]:
+    """A walk from each root (as ``walk_artifacts`` from that root alone), all in one
+    statement."""
+    params: dict[str, Any] = {
+        f"seed_{i}": key if merge else uuid.UUID(key) for i, key in enumerate(roots)
+    }
+    params["limit"] = depth + 1  # one step beyond tells whether the limit cut anything off
+    query = _walk_from_each(_dialect(session), direction, merge, len(roots))
+    walks = [Walk({}, False) for _ in roots]
+    for origin, key, d in session.connection().execute(query, params):
+        if d <= depth:
+            walks[origin].depths[key] = d
+        else:
+            walks[origin].truncated = True
+    return walks
 
 
 def flagged_reach(session: Session) -> dict[str, set[Id]]:
@@ -305,6 +410,7 @@ _EXECUTABLE_REF = ("id", "name", "version", "uri")  # all of an executable a lig
 _ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
 _EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[assignment]
 _EXECUTABLES: Table = ExecutableRow.__table__  # type: ignore[assignment]
+_RUNS: Table = RunRow.__table__  # type: ignore[assignment]
 
 
 def artifacts_by_keys(
@@ -449,46 +555,72 @@ def references_among(
 
 
 @lru_cache(maxsize=16)
-def _executions_joined(dialect: str, column: str, light: bool) -> tuple[Select[Any], int]:
-    """The executions whose ``column`` is among the ``ids`` parameter, each row followed by its
-    executable's columns (named ``executable.*``; ``light``: only those of a reference); and
-    where the executable's columns start."""
-    own = _columns(dialect, _EXECUTIONS, _LIGHT_EXECUTION if light else ())
-    executable = [
-        c.label(f"executable.{c.name}")
-        for c in _columns(dialect, _EXECUTABLES)
-        if not light or c.name in _EXECUTABLE_REF
+def _joined(
+    dialect: str,
+    table: Table,
+    column: str,
+    reference: str,
+    other: Table,
+    *,
+    leave_out: tuple[str, ...] = (),
+    other_only: tuple[str, ...] = (),
+) -> tuple[Select[Any], int]:
+    """The rows of ``table`` whose ``column`` is among the ``ids`` parameter, each followed by
+    the columns (``only`` these, if given) of the ``other`` row its ``reference`` names, as
+    ``ref.*`` (NULL where it names none); and where the other row's columns start."""
+    own = _columns(dialect, table, leave_out)
+    referred = [
+        c.label(f"ref.{c.name}")
+        for c in _columns(dialect, other)
+        if not other_only or c.name in other_only
     ]
     statement = (
-        select(*own, *executable)
-        .join_from(_EXECUTIONS, _EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id)
-        .where(dialects.among(dialect, _EXECUTIONS.c[column], "ids", uuids=True))
+        select(*own, *referred)
+        .join_from(table, other, table.c[reference] == other.c.id, isouter=True)
+        .where(dialects.among(dialect, table.c[column], "ids", uuids=True))
     )
     return statement, len(own)
+
+
+def _with_referred(
+    session: Session, statement: tuple[Select[Any], int], ids: Iterable[uuid.UUID | Id]
+) -> list[tuple[Any, Any]]:
+    """(row, referred row or None) records of a ``_joined`` statement, in one statement: a
+    statement less than reading the referred rows after (on PostgreSQL, a statement costs
+    more than these rows). A row referred to many times is one record."""
+    query, split = statement
+    rows = _read(session, query, ids)
+    if not rows:
+        return []
+    names = rows[0]._fields
+    own = _record_type(names[:split])
+    other = _record_type(tuple(n.removeprefix("ref.") for n in names[split:]))
+    at = split + other._fields.index("id")
+    seen: dict[Id, Any] = {}
+    pairs = []
+    for row in rows:
+        key = row[at]
+        referred = seen.get(key)
+        if referred is None and key is not None:
+            referred = seen[key] = other._make(row[split:])
+        pairs.append((own._make(row[:split]), referred))
+    return pairs
 
 
 def _with_executables(
     session: Session, column: str, ids: Iterable[uuid.UUID | Id], *, light: bool
 ) -> list[tuple[Any, Any]]:
-    """(execution, executable) records of the executions whose ``column`` is among ``ids``, in
-    one statement (a round trip less than reading the executables after: on PostgreSQL a
-    round trip costs more than reading these rows)."""
-    statement, split = _executions_joined(_dialect(session), column, light)
-    rows = _read(session, statement, ids)
-    if not rows:
-        return []
-    names = rows[0]._fields
-    execution = _record_type(names[:split])
-    executable = _record_type(tuple(n.removeprefix("executable.") for n in names[split:]))
-    executables: dict[Id, Any] = {}
-    pairs = []
-    for row in rows:
-        record = execution._make(row[:split])
-        own = executables.get(record.executable_id)
-        if own is None:
-            own = executables[record.executable_id] = executable._make(row[split:])
-        pairs.append((record, own))
-    return pairs
+    """(execution, executable) records of the executions whose ``column`` is among ``ids``."""
+    statement = _joined(
+        _dialect(session),
+        _EXECUTIONS,
+        column,
+        "executable_id",
+        _EXECUTABLES,
+        leave_out=_LIGHT_EXECUTION if light else (),
+        other_only=_EXECUTABLE_REF if light else (),
+    )
+    return _with_referred(session, statement, ids)
 
 
 def executions_with_executables(
@@ -503,7 +635,15 @@ def executions_with_executables(
 
 
 def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    return _records(_read(session, _rows_among(_dialect(session), RunRow.__table__, "id"), run_ids))
+    return _records(_read(session, _rows_among(_dialect(session), _RUNS, "id"), run_ids))
+
+
+def runs_with_events(
+    session: Session, run_ids: Iterable[uuid.UUID | Id]
+) -> list[tuple[Any, Any | None]]:
+    """(run, the trigger event that started it or None) records, in one statement."""
+    statement = _joined(_dialect(session), _RUNS, "id", "event_id", _ARTIFACTS)
+    return _with_referred(session, statement, run_ids)
 
 
 def artifacts_by_ids(
@@ -628,12 +768,7 @@ def _runs(
         if newest_first
         else (RunRow.create_time, RunRow.id)
     )
-    query = (
-        select(*_columns(_dialect(session), RunRow.__table__))
-        .where(*where)
-        .order_by(*order)
-        .limit(limit)
-    )
+    query = select(*_columns(_dialect(session), _RUNS)).where(*where).order_by(*order).limit(limit)
     return _records(_rows(session, query))
 
 
