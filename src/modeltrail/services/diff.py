@@ -53,8 +53,8 @@ class Side:
 
 
 def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int) -> list[Side]:
-    """The upstream steps of each root. After a walk each, the two sides are read together,
-    one statement per table: a round trip to the database costs more than the rows."""
+    """The upstream steps of each root. Both walks are one statement, and the two sides are
+    then read together, one statement per table: a statement costs more than the rows."""
     walks = store.walks_from_each(
         session, store.hexes(r.id for r in roots), direction="upstream", depth=depth, merge=False
     )

@@ -565,9 +565,10 @@ def _joined(
     leave_out: tuple[str, ...] = (),
     other_only: tuple[str, ...] = (),
 ) -> tuple[Select[Any], int]:
-    """The rows of ``table`` whose ``column`` is among the ``ids`` parameter, each followed by
-    the columns (``only`` these, if given) of the ``other`` row its ``reference`` names, as
-    ``ref.*`` (NULL where it names none); and where the other row's columns start."""
+    """The rows of ``table`` whose ``column`` is among the ``ids`` parameter (without the
+    columns ``leave_out`` names), each followed by the columns of the ``other`` row its
+    ``reference`` names (``other_only`` these, if given) as ``ref.*``, NULL where it names
+    none; and where the other row's columns start."""
     own = _columns(dialect, table, leave_out)
     referred = [
         c.label(f"ref.{c.name}")
