@@ -80,10 +80,8 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
     )
     pairs = store.executions_with_executables(session, exec_ids)
     exe_of: dict[Id, ExecutableRow] = {row.id: exe for row, exe in pairs}
-    inputs, outputs = store.io_lists(session, exec_ids)
-    ordered = _topological(
-        [row for row, _ in pairs], inputs, outputs, store.successors_among(session, exec_ids)
-    )
+    inputs, outputs, follows = store.io_lists_and_successors(session, exec_ids)
+    ordered = _topological([row for row, _ in pairs], inputs, outputs, follows)
     artifacts = {
         a.id: a
         for a in store.artifacts_by_ids(

@@ -502,8 +502,8 @@ def io_of_executions(
 def io_and_successors(
     session: Session, execution_ids: Iterable[uuid.UUID | Id]
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
-    """``io_of_executions`` and ``successors_among`` in one statement (on PostgreSQL a round
-    trip costs more than these rows)."""
+    """``io_of_executions``, and the (execution, successor) pairs among the executions, in one
+    statement (on PostgreSQL a statement costs more than these rows)."""
     return _io(session, execution_ids, successors=True)
 
 
@@ -513,6 +513,15 @@ def io_lists(
     """The input and the output artifacts of each execution, each list in recorded order
     (an execution without any has an empty list)."""
     return tuple(_in_order(side) for side in io_of_executions(session, execution_ids))  # type: ignore[return-value]
+
+
+def io_lists_and_successors(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[dict[Id, list[Id]], dict[Id, list[Id]], list[tuple[Id, Id]]]:
+    """``io_lists`` and the (execution, successor) pairs among the executions, in one
+    statement."""
+    inputs, outputs, follows = _io(session, execution_ids, successors=True)
+    return _in_order(inputs), _in_order(outputs), follows
 
 
 def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
@@ -536,14 +545,6 @@ def _pairs_within(
     statement = _rows_among(_dialect(session), table.__table__, key, only=pair)
     wanted = set(ids)
     return [(a, b) for a, b in _read(session, statement, ids) if (a, b)[other] in wanted]
-
-
-def successors_among(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> list[tuple[Id, Id]]:
-    """(execution, successor) pairs where both are among ``execution_ids``."""
-    pair = ("execution_id", "successor_id")
-    return _pairs_within(session, ExecutionSuccessorRow, "execution_id", pair, 1, execution_ids)
 
 
 def references_among(
