@@ -325,6 +325,44 @@ def test_execution_fingerprint_is_equal_for_same_work(client: TestClient) -> Non
     assert e1["fingerprint"] == e2["fingerprint"] != e3["fingerprint"]
 
 
+def test_an_execution_update_changes_the_fingerprint_only_with_what_it_is_made_of(
+    client: TestClient,
+) -> None:
+    run = make_run(client)
+    exe = client.post(f"{API}/executables", json={"name": "train.py", "version": "2"}).json()
+    data, more = make_artifact(client, uri="s3://mnist"), make_artifact(client, uri="s3://emnist")
+    other = make_artifact(client, uri="s3://model")
+    base = {"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train"}
+    step = client.post(
+        f"{API}/executions", json={**base, "configuration": {"lr": 0.1}, "status": "RUNNING"}
+    ).json()
+
+    def changed(body: dict) -> str:
+        response = client.patch(f"{API}/executions/{step['id']}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["fingerprint"]
+
+    def fresh(**body: object) -> str:
+        created = client.post(f"{API}/executions", json={**base, **body})
+        assert created.status_code == 201, created.text
+        return created.json()["fingerprint"]
+
+    # A step's end (its status, outputs, annotations) is the same work.
+    assert changed({"status": "SUCCESS", "outputArtifacts": [other["id"]]}) == step["fingerprint"]
+    # Its inputs and its configuration are what the work is: as if created with them.
+    with_input = changed({"inputArtifacts": [data["id"]]})
+    assert with_input == fresh(configuration={"lr": 0.1}, inputArtifacts=[data["id"]])
+    assert with_input != step["fingerprint"]
+    assert changed({"configuration": {"lr": 0.2}}) == fresh(
+        configuration={"lr": 0.2}, inputArtifacts=[data["id"]]
+    )
+    linked = client.post(f"{API}/executions/{step['id']}/inputs", json={"artifacts": [more["id"]]})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["fingerprint"] == fresh(
+        configuration={"lr": 0.2}, inputArtifacts=[data["id"], more["id"]]
+    )
+
+
 def test_health(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ok"

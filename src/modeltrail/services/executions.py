@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
@@ -73,7 +73,8 @@ _COLUMNS = {"reused_from": "reused_from_id"}
 
 
 def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
-    """Inputs, outputs and successors of many executions in three queries."""
+    """Inputs, outputs and successors of many executions, in one statement (inputs and
+    outputs in recorded order)."""
     out: dict[str, dict[uuid.UUID, list[uuid.UUID]]] = {
         "inputs": defaultdict(list),
         "outputs": defaultdict(list),
@@ -81,48 +82,73 @@ def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID
     }
     if not ids:
         return out
-    for name, table, target in (
-        ("inputs", ExecutionInputRow, ExecutionInputRow.artifact_id),
-        ("outputs", ExecutionOutputRow, ExecutionOutputRow.artifact_id),
-    ):
-        for eid, aid in session.execute(
-            select(table.execution_id, target)
-            .where(table.execution_id.in_(ids))
-            .order_by(table.position)
-        ):
-            out[name][eid].append(aid)
-    for eid, sid in session.execute(
-        select(ExecutionSuccessorRow.execution_id, ExecutionSuccessorRow.successor_id).where(
-            ExecutionSuccessorRow.execution_id.in_(ids)
+    arms = [
+        select(literal(name), table.execution_id, other, position).where(
+            table.execution_id.in_(ids)
         )
-    ):
-        out["successors"][eid].append(sid)
+        for name, table, other, position in (
+            (
+                "inputs",
+                ExecutionInputRow,
+                ExecutionInputRow.artifact_id,
+                ExecutionInputRow.position,
+            ),
+            (
+                "outputs",
+                ExecutionOutputRow,
+                ExecutionOutputRow.artifact_id,
+                ExecutionOutputRow.position,
+            ),
+            (
+                "successors",
+                ExecutionSuccessorRow,
+                ExecutionSuccessorRow.successor_id,
+                literal(0, Integer),
+            ),
+        )
+    ]
+    for name, eid, other, _ in sorted(session.execute(union_all(*arms)), key=lambda r: r[3]):
+        out[name][eid].append(other)
     return out
+
+
+def _execution(
+    row: ExecutionRow,
+    inputs: list[uuid.UUID],
+    outputs: list[uuid.UUID],
+    successors: list[uuid.UUID],
+) -> Execution:
+    return Execution(
+        id=row.id,
+        run=row.run_id,
+        executable=row.executable_id,
+        name=row.name,
+        version=row.version,
+        kind=row.kind,
+        uri=row.uri,
+        status=row.status,
+        create_time=row.create_time,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        input_artifacts=inputs,
+        output_artifacts=outputs,
+        successors=successors,
+        configuration=row.configuration,
+        annotations=row.annotations,
+        fingerprint=row.fingerprint,
+        reused_from=row.reused_from_id,
+        revision=row.revision,
+    )
 
 
 def to_executions(session: Session, rows: list[ExecutionRow]) -> list[Execution]:
     edges = edges_of(session, [r.id for r in rows])
     return [
-        Execution(
-            id=r.id,
-            run=r.run_id,
-            executable=r.executable_id,
-            name=r.name,
-            version=r.version,
-            kind=r.kind,
-            uri=r.uri,
-            status=r.status,
-            create_time=r.create_time,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            input_artifacts=edges["inputs"].get(r.id, []),
-            output_artifacts=edges["outputs"].get(r.id, []),
-            successors=edges["successors"].get(r.id, []),
-            configuration=r.configuration,
-            annotations=r.annotations,
-            fingerprint=r.fingerprint,
-            reused_from=r.reused_from_id,
-            revision=r.revision,
+        _execution(
+            r,
+            edges["inputs"].get(r.id, []),
+            edges["outputs"].get(r.id, []),
+            edges["successors"].get(r.id, []),
         )
         for r in rows
     ]
@@ -317,11 +343,19 @@ def read_execution(session: Session, execution_id: uuid.UUID) -> Execution:
 
 
 def update_execution(
-    session: Session, execution_id: uuid.UUID, data: ExecutionUpdate, *, if_match: int | None = None
+    session: Session,
+    execution_id: uuid.UUID,
+    data: ExecutionUpdate,
+    *,
+    if_match: int | None = None,
+    current: Execution | None = None,
 ) -> Execution:
+    """Change an execution; ``current`` is the execution as just read in this transaction,
+    if the caller has it (not read again)."""
     row = get_or_404(session, ExecutionRow, execution_id, "execution")
     check_revision(row, if_match, "execution")
-    current = to_executions(session, [row])[0]
+    if current is None:
+        current = to_executions(session, [row])[0]
     changes = data.model_dump(exclude_unset=True)
     if changes.get("reused_from") is not None:
         require_existing(
@@ -344,9 +378,11 @@ def update_execution(
             current.output_artifacts if outputs is None else outputs,
             current.successors if successors is None else successors,
         )
+    made_of = (row.kind, row.configuration)
     changed = apply_update(row, changes, _COLUMNS)
+    inputs_changed = inputs is not None and inputs != current.input_artifacts
     edges_changed = (
-        (inputs is not None and inputs != current.input_artifacts)
+        inputs_changed
         or (outputs is not None and outputs != current.output_artifacts)
         or (successors is not None and successors != current.successors)
     )
@@ -354,17 +390,21 @@ def update_execution(
         _set_edges(session, execution_id, inputs=inputs, outputs=outputs, successors=successors)
         if not changed:
             row.revision += 1
-    if changed or edges_changed:
-        session.flush()
+    final_inputs = current.input_artifacts if inputs is None else inputs
+    if inputs_changed or (row.kind, row.configuration) != made_of:
+        # Only what the fingerprint is made of (the executable never changes): a step's end
+        # (its status, its outputs) leaves it as it is.
         row.fingerprint = compute_fingerprint(
-            session,
-            row.executable_id,
-            row.kind,
-            row.configuration,
-            current.input_artifacts if inputs is None else inputs,
+            session, row.executable_id, row.kind, row.configuration, final_inputs
         )
     session.flush()
-    return to_executions(session, [row])[0]
+    # The edges as just written: reading them back would be another statement.
+    return _execution(
+        row,
+        final_inputs,
+        current.output_artifacts if outputs is None else outputs,
+        current.successors if successors is None else successors,
+    )
 
 
 # Where the attach endpoints' bodies carry each list: errors point there.
@@ -410,7 +450,7 @@ def add_edges(
         }
     )
     try:
-        return update_execution(session, execution_id, update)
+        return update_execution(session, execution_id, update, current=current)
     except ModeltrailError as exc:
         exc.errors = [_pointing_at_sent(e, merged, sent, sent_as) for e in exc.errors]
         raise
