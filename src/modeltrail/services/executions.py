@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Integer, delete, literal, select, union_all
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
@@ -22,6 +22,7 @@ from modeltrail.services.common import (
     refuse_if_referenced,
     require_existing,
 )
+from modeltrail.store import lineage as store
 from modeltrail.store.graph import executions_downstream, successors_reachable
 from modeltrail.store.listing import Fields
 from modeltrail.store.tables import (
@@ -73,43 +74,18 @@ _COLUMNS = {"reused_from": "reused_from_id"}
 
 
 def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
-    """Inputs, outputs and successors of many executions, in one statement (inputs and
-    outputs in recorded order)."""
-    out: dict[str, dict[uuid.UUID, list[uuid.UUID]]] = {
-        "inputs": defaultdict(list),
-        "outputs": defaultdict(list),
-        "successors": defaultdict(list),
+    """Inputs, outputs and successors of many executions (inputs and outputs in recorded
+    order), in the lineage readers' one statement."""
+    inputs, outputs, follows = store.io_lists_and_successors(session, ids, among=False)
+    successors: dict[str, list[str]] = defaultdict(list)
+    for execution, successor in follows:
+        successors[execution].append(successor)
+    return {
+        name: defaultdict(
+            list, {uuid.UUID(e): [uuid.UUID(i) for i in listed] for e, listed in lists.items()}
+        )
+        for name, lists in (("inputs", inputs), ("outputs", outputs), ("successors", successors))
     }
-    if not ids:
-        return out
-    arms = [
-        select(literal(name), table.execution_id, other, position).where(
-            table.execution_id.in_(ids)
-        )
-        for name, table, other, position in (
-            (
-                "inputs",
-                ExecutionInputRow,
-                ExecutionInputRow.artifact_id,
-                ExecutionInputRow.position,
-            ),
-            (
-                "outputs",
-                ExecutionOutputRow,
-                ExecutionOutputRow.artifact_id,
-                ExecutionOutputRow.position,
-            ),
-            (
-                "successors",
-                ExecutionSuccessorRow,
-                ExecutionSuccessorRow.successor_id,
-                literal(0, Integer),
-            ),
-        )
-    ]
-    for name, eid, other, _ in sorted(session.execute(union_all(*arms)), key=lambda r: r[3]):
-        out[name][eid].append(other)
-    return out
 
 
 def _execution(

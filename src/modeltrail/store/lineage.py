@@ -473,10 +473,16 @@ IoEdges = list[tuple[Id, Id, int]]  # (execution, artifact, position)
 
 
 def _io(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, successors: bool
+    session: Session,
+    execution_ids: Iterable[uuid.UUID | Id],
+    *,
+    successors: bool,
+    among: bool = True,
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
+    """Inputs, outputs and, with ``successors``, the successors of the executions: those
+    among them (``among``), or all."""
     ids = hexes(execution_ids)
-    wanted = set(ids) if successors else set()
+    wanted = set(ids) if successors and among else None
     inputs: IoEdges = []
     outputs: IoEdges = []
     follows: list[tuple[Id, Id]] = []
@@ -484,7 +490,7 @@ def _io(
         session, _io_of_executions(_dialect(session), successors), ids
     ):
         if side == 2:
-            if other in wanted:
+            if wanted is None or other in wanted:
                 follows.append((execution, other))
         else:
             (outputs if side else inputs).append((execution, other, position))
@@ -516,11 +522,11 @@ def io_lists(
 
 
 def io_lists_and_successors(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, among: bool = True
 ) -> tuple[dict[Id, list[Id]], dict[Id, list[Id]], list[tuple[Id, Id]]]:
-    """``io_lists`` and the (execution, successor) pairs among the executions, in one
-    statement."""
-    inputs, outputs, follows = _io(session, execution_ids, successors=True)
+    """``io_lists`` and the (execution, successor) pairs of the executions, in one statement:
+    the pairs where the successor is among the executions too, or with ``among=False`` all."""
+    inputs, outputs, follows = _io(session, execution_ids, successors=True, among=among)
     return _in_order(inputs), _in_order(outputs), follows
 
 
