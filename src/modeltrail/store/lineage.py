@@ -537,28 +537,19 @@ def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
     return lists
 
 
-def _pairs_within(
-    session: Session,
-    table: Any,
-    key: str,
-    pair: tuple[str, str],
-    other: int,
-    ids: Iterable[uuid.UUID | Id],
-) -> list[tuple[Id, Id]]:
-    """The ``pair`` columns of the rows whose ``key`` is among ``ids``, where the pair's
-    ``other`` end is among them too."""
-    ids = hexes(ids)
-    statement = _rows_among(_dialect(session), table.__table__, key, only=pair)
-    wanted = set(ids)
-    return [(a, b) for a, b in _read(session, statement, ids) if (a, b)[other] in wanted]
-
-
 def references_among(
     session: Session, artifact_ids: Iterable[uuid.UUID | Id]
 ) -> list[tuple[Id, Id]]:
     """(target, referencing artifact) pairs where both ends are among ``artifact_ids``."""
-    pair = ("target_id", "artifact_id")
-    return _pairs_within(session, ArtifactReferenceRow, "artifact_id", pair, 0, artifact_ids)
+    ids = hexes(artifact_ids)
+    statement = _rows_among(
+        _dialect(session),
+        ArtifactReferenceRow.__table__,
+        "artifact_id",
+        only=("target_id", "artifact_id"),
+    )
+    wanted = set(ids)
+    return [(target, by) for target, by in _read(session, statement, ids) if target in wanted]
 
 
 @lru_cache(maxsize=16)
