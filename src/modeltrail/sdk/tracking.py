@@ -153,12 +153,7 @@ class Run:
         self._end(exc)  # kept with the run's other writes
         if self._token is not None:
             _current.reset(self._token)
-        try:
-            _send_kept(self.trail, exc, force=True)
-        except ModeltrailError as refused:
-            # What the run wrote was refused: the run failed, and says why.
-            self._end(refused)
-            raise
+        _send_kept(self.trail, exc, self._end, force=True)
 
     def _end(self, exc: BaseException | None) -> None:
         if not self.joined:  # else its status is its owner's
@@ -318,12 +313,7 @@ class Step:
             self._end(exc)
         if self.trail.buffering != "step":
             return
-        try:
-            _send_kept(self.trail, exc)
-        except ModeltrailError as refused:
-            # What the step wrote was refused: the step failed, and says why.
-            self._end(refused)
-            raise
+        _send_kept(self.trail, exc, self._end)
 
     def _end(self, exc: BaseException | None) -> None:
         _write_end(self.trail, "execution", self.id, exc)
@@ -437,18 +427,28 @@ def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | N
     trail.write(Write("update", entity, entity_id, update))
 
 
-def _send_kept(trail: Trail, exc: BaseException | None, *, force: bool = False) -> None:
-    """Send the kept writes at the end of a step or run. A refusal is raised, unless the block
-    is already ending in an exception of its own: that one goes on, and the refusal is logged."""
+def _send_kept(
+    trail: Trail,
+    exc: BaseException | None,
+    end: Callable[[BaseException | None], None],
+    *,
+    force: bool = False,
+) -> None:
+    """Send the kept writes at the end of a step or run (``force``: and the spool). If what it
+    wrote is refused, the block failed: ``end`` writes it FAILED with the refusal as its error,
+    and the refusal is raised; unless the block is already ending in an exception of its own,
+    which goes on, and the refusal is logged."""
     try:
         if force:
             trail.flush(force=True)
         else:
             trail.send_pending()
     except ModeltrailError as refused:
-        if exc is None:
-            raise
-        log.error("modeltrail: %s", refused.detail)
+        if exc is not None:
+            log.error("modeltrail: %s", refused.detail)
+            return
+        end(refused)
+        raise
 
 
 __all__ = ["Run", "Step", "current_run"]
