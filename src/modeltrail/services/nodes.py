@@ -177,9 +177,7 @@ def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
     )
 
 
-def trigger_fields(row: ArtifactRow | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
+def trigger_fields(row: ArtifactRow) -> dict[str, Any]:
     cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
     return {
         "id": row.id,
@@ -191,5 +189,4 @@ def trigger_fields(row: ArtifactRow | None) -> dict[str, Any] | None:
 
 
 def trigger(row: ArtifactRow | None) -> Trigger | None:
-    fields = trigger_fields(row)
-    return None if fields is None else Trigger.model_validate(fields)
+    return None if row is None else Trigger.model_validate(trigger_fields(row))

@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import Trace, id_text
 from modeltrail.services.common import get_or_404
-from modeltrail.services.nodes import Marks, experiment_node, load_marks
+from modeltrail.services.nodes import (
+    Marks,
+    executable_fields,
+    experiment_node,
+    load_marks,
+    trigger_fields,
+)
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExperimentRow
@@ -132,22 +138,12 @@ def _present(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _executable(row: ExecutableRow) -> dict[str, Any]:
-    return _present(
-        {"id": id_text(row.id), "name": row.name, "version": row.version, "uri": row.uri}
-    )
+    return _present({**executable_fields(row), "id": id_text(row.id)})
 
 
 def _trigger(row: ArtifactRow) -> dict[str, Any]:
-    cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
-    return _present(
-        {
-            "id": id_text(row.id),
-            "name": row.name,
-            "cause": None if cause is None else str(cause),
-            "attributes": row.attributes,
-            "annotations": row.annotations,
-        }
-    )
+    # Its fields' names are single words: the same in camelCase.
+    return _present({**trigger_fields(row), "id": id_text(row.id)})
 
 
 def _artifact(members: list[Any], marks: Marks, runs: list[str]) -> dict[str, Any]:
