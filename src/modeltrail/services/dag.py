@@ -7,21 +7,23 @@ import uuid
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import Edge, Node, RunDag
-from modeltrail.services.common import get_or_404
+from modeltrail.services.common import missing
 from modeltrail.services.nodes import artifact_node, execution_node, load_marks, run_node
 from modeltrail.store import lineage as store
-from modeltrail.store.tables import RunRow
 
 
 def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     """Executions in the order they started, then the artifacts in the order they appear;
     edges ``input`` (artifact -> execution), ``output`` and ``successor``. The run's trigger
     event is the run node's ``event``."""
-    run = get_or_404(session, RunRow, run_id, "run")
+    found = store.runs_by_ids(session, [run_id])
+    if not found:
+        raise missing("run", run_id)
+    run = found[0]
     marks = load_marks(session)
     executions = store.executions_of_runs(session, [run.id])
     ids = [row.id for row, _ in executions]
-    inputs, outputs, follows = store.io_and_successors(session, ids)
+    inputs, outputs, follows, rows = store.io_successors_and_artifacts(session, ids)
     order = {eid: i for i, eid in enumerate(ids)}
     flow = sorted(
         [(order[e], 0, p, e, a) for e, a, p in inputs]
@@ -29,7 +31,6 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
         key=lambda t: t[:3],
     )
     artifact_ids = list(dict.fromkeys(a for *_, a in flow))
-    rows = {r.id: r for r in store.artifacts_by_ids(session, artifact_ids)}
     nodes: list[Node] = [execution_node(row, exe) for row, exe in executions]
     nodes += [artifact_node(rows[a], marks) for a in artifact_ids]
     edges = [

@@ -444,18 +444,24 @@ def execution_edges(
 
 
 @lru_cache(maxsize=8)
-def _io_of_executions(dialect: str, successors: bool = False) -> Any:
+def _io_of_executions(dialect: str, successors: bool = False, artifacts: bool = False) -> Any:
     """Inputs (side 0) and outputs (side 1) of the executions among ``ids``; with
-    ``successors``, their successors too (side 2, position 0)."""
-    arms = [
-        select(
-            dialects.id_hex(dialect, table.execution_id),
-            dialects.id_hex(dialect, table.artifact_id),
-            table.position,
-            literal(side, Integer),
-        ).where(dialects.among(dialect, table.execution_id, "ids", uuids=True))
-        for side, table in enumerate((ExecutionInputRow, ExecutionOutputRow))
-    ]
+    ``successors``, their successors too (side 2, position 0); with ``artifacts``, each input
+    and output followed by the columns of its artifact as ``ref.*`` (NULL for a successor)."""
+    columns = _columns(dialect, _ARTIFACTS) if artifacts else []
+    referred = [c.label(f"ref.{c.name}") for c in columns]
+    arms = []
+    for side, table in enumerate((ExecutionInputRow.__table__, ExecutionOutputRow.__table__)):
+        arm = select(
+            dialects.id_hex(dialect, table.c.execution_id).label("execution"),
+            dialects.id_hex(dialect, table.c.artifact_id).label("other"),
+            table.c.position,
+            literal(side, Integer).label("side"),
+            *referred,
+        )
+        if artifacts:
+            arm = arm.join_from(table, _ARTIFACTS, table.c.artifact_id == _ARTIFACTS.c.id)
+        arms.append(arm.where(dialects.among(dialect, table.c.execution_id, "ids", uuids=True)))
     if successors:
         follows = ExecutionSuccessorRow
         arms.append(
@@ -464,6 +470,7 @@ def _io_of_executions(dialect: str, successors: bool = False) -> Any:
                 dialects.id_hex(dialect, follows.successor_id),
                 literal(0, Integer),
                 literal(2, Integer),
+                *[literal(None).label(c.name) for c in referred],
             ).where(dialects.among(dialect, follows.execution_id, "ids", uuids=True))
         )
     return union_all(*arms)
@@ -478,17 +485,24 @@ def _io(
     *,
     successors: bool,
     among: bool = True,
+    artifacts: dict[Id, Any] | None = None,
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
     """Inputs, outputs and, with ``successors``, the successors of the executions: those
-    among them (``among``), or all."""
+    among them (``among``), or all. Given an ``artifacts`` dict, the rows of the artifacts
+    read and written are put in it, read in the same statement."""
     ids = hexes(execution_ids)
     wanted = set(ids) if successors and among else None
+    statement = _io_of_executions(_dialect(session), successors, artifacts is not None)
+    if artifacts is None:
+        rows = _read(session, statement, ids)
+    else:
+        pairs = _with_referred(session, (statement, 4), ids)
+        artifacts.update((row.id, row) for _, row in pairs if row is not None)
+        rows = [edge for edge, _ in pairs]
     inputs: IoEdges = []
     outputs: IoEdges = []
     follows: list[tuple[Id, Id]] = []
-    for execution, other, position, side in _read(
-        session, _io_of_executions(_dialect(session), successors), ids
-    ):
+    for execution, other, position, side in rows:
         if side == 2:
             if wanted is None or other in wanted:
                 follows.append((execution, other))
@@ -511,6 +525,16 @@ def io_and_successors(
     """``io_of_executions``, and the (execution, successor) pairs among the executions, in one
     statement (on PostgreSQL a statement costs more than these rows)."""
     return _io(session, execution_ids, successors=True)
+
+
+def io_successors_and_artifacts(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, Any]]:
+    """``io_and_successors`` and the rows of the artifacts read and written (by id), in one
+    statement."""
+    artifacts: dict[Id, Any] = {}
+    inputs, outputs, follows = _io(session, execution_ids, successors=True, artifacts=artifacts)
+    return inputs, outputs, follows, artifacts
 
 
 def io_lists(
