@@ -80,6 +80,11 @@ def test_why_without_against_diffs_against_the_previous_model_of_that_name(
     # The first model has no earlier one to explain it against.
     missing = get(client, f"/artifacts/{study.models[0]['id']}/diff", status=404)
     assert "against" in missing["detail"]
+    # An id that names nothing is named in the answer, whichever side it is on.
+    unknown = str(uuid.uuid4())
+    for path, against in [(unknown, study.models[0]["id"]), (study.models[1]["id"], unknown)]:
+        problem = get(client, f"/artifacts/{path}/diff", against=against, status=404)
+        assert problem["detail"] == f"artifact {unknown} does not exist"
 
 
 def test_upstream_lineage_reaches_the_event_that_started_the_run(client: TestClient) -> None:

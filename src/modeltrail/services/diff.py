@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import NotFound
 from modeltrail.domain.lineage import AlignedStep, Change, Difference, LineageDiff, StepRef
-from modeltrail.services.common import get_or_404
+from modeltrail.services.common import missing
 from modeltrail.services.compare import flatten
 from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
 from modeltrail.services.nodes import artifact_node, load_marks
@@ -203,7 +203,12 @@ def lineage_diff(
     """What differs between the lineage of ``artifact_id`` and of ``against_id`` (default:
     the previous artifact with the same name and kind), root cause first."""
     check_depth(depth)
-    root = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    asked = [artifact_id] if against_id is None else [artifact_id, against_id]
+    found = {row.id: row for row in store.artifacts_by_ids(session, asked)}
+    for wanted in asked:
+        if wanted.hex not in found:
+            raise missing("artifact", wanted)
+    root = found[artifact_id.hex]
     if against_id is None:
         other = store.previous_artifact(session, root)
         if other is None:
@@ -214,7 +219,7 @@ def lineage_diff(
                 entity="artifact",
             )
     else:
-        other = get_or_404(session, ArtifactRow, against_id, "artifact")
+        other = found[against_id.hex]
     after, before = _sides(session, (root, other), depth)
     pairs = _align(after.steps, before.steps)
     pair_of: dict[Id, int] = {}

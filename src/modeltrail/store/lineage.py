@@ -820,21 +820,24 @@ def flags_for(session: Session) -> list[Any]:
     return _records(_rows(session, _flags(_dialect(session))))
 
 
-def previous_artifact(session: Session, artifact: ArtifactRow) -> ArtifactRow | None:
+def previous_artifact(session: Session, artifact: Any) -> Any | None:
     """The latest artifact of the same name and kind created before this one (with other
-    content: an equal copy explains nothing)."""
-    return session.scalars(
-        select(ArtifactRow)
+    content: an equal copy explains nothing), both as these readers give them."""
+    own = uuid.UUID(artifact.id)
+    query = (
+        select(*_columns(_dialect(session), _ARTIFACTS))
         .where(
             ArtifactRow.name == artifact.name,
             ArtifactRow.kind == artifact.kind,
-            ArtifactRow.id != artifact.id,
+            ArtifactRow.id != own,
             ArtifactRow.fingerprint != artifact.fingerprint,
             or_(
                 ArtifactRow.create_time < artifact.create_time,
-                and_(ArtifactRow.create_time == artifact.create_time, ArtifactRow.id < artifact.id),
+                and_(ArtifactRow.create_time == artifact.create_time, ArtifactRow.id < own),
             ),
         )
         .order_by(ArtifactRow.create_time.desc(), ArtifactRow.id.desc())
         .limit(1)
-    ).first()
+    )
+    found = _records(_rows(session, query))
+    return found[0] if found else None
