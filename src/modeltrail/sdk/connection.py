@@ -12,10 +12,18 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 
 from modeltrail.errors import ModeltrailError, ServerUnreachable, from_problem
 
 RETRY_STATUSES = {502, 503, 504}
+
+
+def answer(response: httpx.Response) -> Any:
+    """The JSON document of an answer, or None for an empty one. orjson makes the objects of a
+    large answer (the trace of a thousand runs is ~10 MB) in half the time of the json module
+    that ``httpx.Response.json`` uses; the server never sends what orjson refuses (NaN)."""
+    return orjson.loads(response.content) if response.content else None
 
 
 def is_server_url(target: str) -> bool:
@@ -99,7 +107,7 @@ class Connection:
             time.sleep(self.backoff * (2**attempt))
         if response.status_code >= 400:
             try:
-                body = response.json()
+                body = answer(response)
             except ValueError:
                 body = {"detail": response.text}
             raise from_problem(response.status_code, body)
@@ -107,15 +115,14 @@ class Connection:
 
     def get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
-        return self.request("GET", path, params=clean).json()
+        return answer(self.request("GET", path, params=clean))
 
     def post(self, path: str, body: Any, **kw: Any) -> Any:
-        response = self.request("POST", path, json=body, **kw)
-        return response.json() if response.content else None
+        return answer(self.request("POST", path, json=body, **kw))
 
     def patch(self, path: str, body: Any, *, revision: int | None = None) -> Any:
         headers = {"If-Match": f'"{revision}"'} if revision is not None else None
-        return self.request("PATCH", path, json=body, headers=headers).json()
+        return answer(self.request("PATCH", path, json=body, headers=headers))
 
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
