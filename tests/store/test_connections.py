@@ -1,17 +1,21 @@
-"""Pooled PostgreSQL connections the server closed: found before use after a pause."""
+"""Pooled PostgreSQL connections: found closed before use after a pause; reads outside a
+transaction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import Unavailable
 from modeltrail.domain.models import ExperimentCreate
 from modeltrail.services.metadata import Metadata
 from modeltrail.store import database
+from modeltrail.store.tables import ExperimentRow
 
 NAME = f"modeltrail-pool-{uuid.uuid4().hex[:8]}"  # the connections to end, and no others
 
@@ -67,3 +71,17 @@ def test_a_connection_closed_within_the_idle_time_fails_one_request_only(
     # The failure replaced the pool; the next request, and what was stored, are fine.
     assert store.read("experiment", first).id == first
     assert store.read("experiment", _create(store))
+
+
+def _status_after_a_statement(session: Session) -> psycopg.pq.TransactionStatus:
+    session.execute(select(ExperimentRow.id).limit(1)).all()
+    return session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+
+
+def test_reads_hold_no_transaction_open_and_writes_do(store: Metadata) -> None:
+    _create(store)
+    # A read's statements each see their own snapshot (READ COMMITTED) either way; outside
+    # a transaction they do without a BEGIN and a COMMIT, two round trips per request.
+    assert store.query(_status_after_a_statement) == psycopg.pq.TransactionStatus.IDLE
+    # A write's statements commit or roll back together.
+    assert store.call(_status_after_a_statement) == psycopg.pq.TransactionStatus.INTRANS

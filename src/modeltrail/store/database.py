@@ -253,9 +253,14 @@ class Database:
         self.engine = engine or create_db_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # SQLite serialises writing transactions; reads get an engine of their own that never
-        # takes the write lock. Other databases use one engine for both.
+        # takes the write lock. Elsewhere reads share the engine's pool in autocommit: in READ
+        # COMMITTED every statement sees its own snapshot, in a transaction or not, so the
+        # BEGIN and COMMIT around a read bought nothing but two round trips (a third of a
+        # single read on PostgreSQL).
         self.read_engine = (
-            create_db_engine(self.url, readonly=True) if is_sqlite(self.engine) else self.engine
+            create_db_engine(self.url, readonly=True)
+            if is_sqlite(self.engine)
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
         self.checkpointer = WalCheckpointer(self.engine) if is_sqlite(self.engine) else None
