@@ -59,7 +59,7 @@ def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int)
         session, store.hexes(r.id for r in roots), direction="upstream", depth=depth, merge=False
     )
     expanded = {aid for walk in walks for aid, d in walk.depths.items() if d < depth}
-    producers = store.execution_edges(session, artifact_ids=expanded, role="producers")
+    producers, reached = store.executions_reached(session, artifact_ids=expanded, role="producers")
     levels: list[dict[Id, int]] = []
     for walk in walks:
         level: dict[Id, int] = {}
@@ -68,8 +68,9 @@ def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int)
             if d is not None and d < depth:
                 level[eid] = min(level.get(eid, 1 << 30), d + 1)
         levels.append(level)
+    # Every producer is wanted: the artifact it wrote is short of the depth on some side.
     wanted = list({eid for level in levels for eid in level})
-    executions = store.executions_with_executables(session, wanted)
+    executions = reached
     inputs, outputs = store.io_of_executions(session, wanted)
     artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
     run_ids = list({row.run_id for row, _ in executions})

@@ -157,20 +157,22 @@ def _graph(
         "producers" if direction == "upstream" else "consumers"
     )
     exec_depth: dict[Id, int] = {}
-    for eid, aid in store.execution_edges(session, artifact_ids=expanded, role=role):
+    edges, executions = store.executions_reached(
+        session, artifact_ids=expanded, role=role, light=light
+    )
+    for eid, aid in edges:
         d = depth_of[aid] + 1
         exec_depth[eid] = min(d, exec_depth.get(eid, d))
+    if root_execution is not None and root_execution.id.hex not in exec_depth:
+        executions += store.executions_with_executables(session, [root_execution.id], light=light)
     if root_execution is not None:
         exec_depth[root_execution.id.hex] = 0
-    executions = store.executions_with_executables(session, list(exec_depth), light=light)
     refs = ExecutableRefs()
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
         out.node(row.id, execution_fields(row, refs.of(exe), depth=exec_depth[row.id]))
-    if light:
-        inputs, outputs = store.io_of_executions(session, list(exec_depth))
-        follows: list[tuple[Id, Id]] = []
-    else:
-        inputs, outputs, follows = store.io_and_successors(session, list(exec_depth))
+    inputs, outputs, follows, references = store.io_and_references(
+        session, list(exec_depth), member_ids, successors=not light
+    )
     for eid, aid, _ in inputs:
         if aid in node_of:
             out.edge(node_of[aid], eid, "input")
@@ -179,7 +181,7 @@ def _graph(
             out.edge(eid, node_of[aid], "output")
     for a, b in follows:
         out.edge(a, b, "successor")
-    for target, referrer in store.references_among(session, member_ids):
+    for target, referrer in references:
         if direction == "downstream" or target in node_of:
             out.edge(node_of[target], node_of[referrer], "reference")
     if direction == "upstream":

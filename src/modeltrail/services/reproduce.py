@@ -73,12 +73,8 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
         session, seeds=[(root.id, 0)], direction="upstream", depth=depth, merge=False
     )
     expanded = [a for a, d in walk.depths.items() if d < depth]
-    exec_ids = list(
-        dict.fromkeys(
-            e for e, _ in store.execution_edges(session, artifact_ids=expanded, role="producers")
-        )
-    )
-    pairs = store.executions_with_executables(session, exec_ids)
+    _, pairs = store.executions_reached(session, artifact_ids=expanded, role="producers")
+    exec_ids = [row.id for row, _ in pairs]
     exe_of: dict[Id, ExecutableRow] = {row.id: exe for row, exe in pairs}
     inputs, outputs, follows = store.io_lists_and_successors(session, exec_ids)
     ordered = _topological([row for row, _ in pairs], inputs, outputs, follows)

@@ -100,9 +100,13 @@ def _rows_among(
     return select(*columns).where(dialects.among(dialect, table.c[column], "ids", uuids=uuids))
 
 
-def _read(session: Session, statement: Any, ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    """Run a statement built with an ``ids`` parameter for these ids."""
-    params = {"ids": dialects.values(_dialect(session), hexes(ids))}
+def _read(
+    session: Session, statement: Any, ids: Iterable[uuid.UUID | Id], **more: Iterable[Id]
+) -> list[Any]:
+    """Run a statement built with an ``ids`` parameter for these ids (and with the
+    parameters ``more`` names, each a list of ids, for those)."""
+    dialect = _dialect(session)
+    params = {name: dialects.values(dialect, hexes(v)) for name, v in {"ids": ids, **more}.items()}
     return list(session.connection().execute(statement, params).all())
 
 
@@ -428,6 +432,44 @@ def artifacts_by_keys(
     return _records(_read(session, statement, keys))
 
 
+@lru_cache(maxsize=8)
+def _reached(dialect: str, role: str, light: bool) -> tuple[Select[Any], int]:
+    """The edges (artifact first) of the executions that wrote (producers) or read
+    (consumers) the artifacts among ``ids``, each followed by its execution's columns and
+    those of the executable as ``ref.*``; and where the executable's columns start."""
+    edge = (ExecutionOutputRow if role == "producers" else ExecutionInputRow).__table__
+    own = _columns(dialect, _EXECUTIONS, _LIGHT_EXECUTION if light else ())
+    statement = (
+        select(
+            dialects.id_hex(dialect, edge.c.artifact_id).label("artifact"),
+            *own,
+            *_referred(dialect, _EXECUTABLES, _EXECUTABLE_REF if light else ()),
+        )
+        .join_from(edge, _EXECUTIONS, edge.c.execution_id == _EXECUTIONS.c.id)
+        .join(_EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id, isouter=True)
+        .where(dialects.among(dialect, edge.c.artifact_id, "ids", uuids=True))
+    )
+    return statement, 1 + len(own)
+
+
+def executions_reached(
+    session: Session,
+    artifact_ids: Iterable[uuid.UUID | Id],
+    *,
+    role: Literal["producers", "consumers"],
+    light: bool = False,
+) -> tuple[list[tuple[Id, Id]], list[tuple[Any, Any]]]:
+    """``execution_edges`` and the executions they name with their executables (as
+    ``executions_with_executables`` gives them), in one statement: on PostgreSQL a
+    statement costs more than the rows an execution reached twice repeats."""
+    query, split = _reached(_dialect(session), role, light)
+    rows = _read(session, query, artifact_ids)
+    pairs = _pairs(rows, split, start=1)
+    edges = [(execution.id, row[0]) for row, (execution, _) in zip(rows, pairs, strict=True)]
+    executions = {execution.id: (execution, exe) for execution, exe in pairs}
+    return edges, list(executions.values())
+
+
 def execution_edges(
     session: Session,
     *,
@@ -444,12 +486,15 @@ def execution_edges(
 
 
 @lru_cache(maxsize=8)
-def _io_of_executions(dialect: str, successors: bool = False, artifacts: bool = False) -> Any:
+def _io_of_executions(
+    dialect: str, successors: bool = False, artifacts: bool = False, references: bool = False
+) -> Any:
     """Inputs (side 0) and outputs (side 1) of the executions among ``ids``; with
-    ``successors``, their successors too (side 2, position 0); with ``artifacts``, each input
-    and output followed by the columns of its artifact as ``ref.*`` (NULL for a successor)."""
-    columns = _columns(dialect, _ARTIFACTS) if artifacts else []
-    referred = [c.label(f"ref.{c.name}") for c in columns]
+    ``successors``, their successors too (side 2, position 0); with ``references``, the
+    (target, referencing artifact) pairs of the artifacts among ``refs`` (side 3); with
+    ``artifacts``, each input and output followed by the columns of its artifact as
+    ``ref.*`` (NULL for the other sides)."""
+    referred = _referred(dialect, _ARTIFACTS) if artifacts else []
     arms = []
     for side, table in enumerate((ExecutionInputRow.__table__, ExecutionOutputRow.__table__)):
         arm = select(
@@ -473,6 +518,17 @@ def _io_of_executions(dialect: str, successors: bool = False, artifacts: bool = 
                 *[literal(None).label(c.name) for c in referred],
             ).where(dialects.among(dialect, follows.execution_id, "ids", uuids=True))
         )
+    if references:
+        refers = ArtifactReferenceRow
+        arms.append(
+            select(
+                dialects.id_hex(dialect, refers.target_id),
+                dialects.id_hex(dialect, refers.artifact_id),
+                literal(0, Integer),
+                literal(3, Integer),
+                *[literal(None).label(c.name) for c in referred],
+            ).where(dialects.among(dialect, refers.artifact_id, "refs", uuids=True))
+        )
     return union_all(*arms)
 
 
@@ -486,15 +542,21 @@ def _io(
     successors: bool,
     among: bool = True,
     artifacts: dict[Id, Any] | None = None,
+    references: list[tuple[Id, Id]] | None = None,
+    referable: Iterable[uuid.UUID | Id] = (),
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
     """Inputs, outputs and, with ``successors``, the successors of the executions: those
     among them (``among``), or all. Given an ``artifacts`` dict, the rows of the artifacts
-    read and written are put in it, read in the same statement."""
+    read and written are put in it; given a ``references`` list, the (target, referencing
+    artifact) pairs where both ends are among ``referable``: read in the same statement."""
     ids = hexes(execution_ids)
     wanted = set(ids) if successors and among else None
-    statement = _io_of_executions(_dialect(session), successors, artifacts is not None)
+    statement = _io_of_executions(
+        _dialect(session), successors, artifacts is not None, references is not None
+    )
+    refs = hexes(referable)
     if artifacts is None:
-        rows = _read(session, statement, ids)
+        rows = _read(session, statement, ids, **({"refs": refs} if references is not None else {}))
     else:
         pairs = _with_referred(session, (statement, 4), ids)
         artifacts.update((row.id, row) for _, row in pairs if row is not None)
@@ -502,8 +564,12 @@ def _io(
     inputs: IoEdges = []
     outputs: IoEdges = []
     follows: list[tuple[Id, Id]] = []
+    among_refs = set(refs)
     for execution, other, position, side in rows:
-        if side == 2:
+        if side == 3:  # (target, referencing artifact)
+            if execution in among_refs:
+                references.append((execution, other))  # type: ignore[union-attr]
+        elif side == 2:
             if wanted is None or other in wanted:
                 follows.append((execution, other))
         else:
@@ -519,19 +585,12 @@ def io_of_executions(
     return inputs, outputs
 
 
-def io_and_successors(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
-    """``io_of_executions``, and the (execution, successor) pairs among the executions, in one
-    statement (on PostgreSQL a statement costs more than these rows)."""
-    return _io(session, execution_ids, successors=True)
-
-
 def io_successors_and_artifacts(
     session: Session, execution_ids: Iterable[uuid.UUID | Id]
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, Any]]:
-    """``io_and_successors`` and the rows of the artifacts read and written (by id), in one
-    statement."""
+    """``io_of_executions``, the (execution, successor) pairs among the executions, and the
+    rows of the artifacts read and written (by id), in one statement: on PostgreSQL a
+    statement costs more than these rows."""
     artifacts: dict[Id, Any] = {}
     inputs, outputs, follows = _io(session, execution_ids, successors=True, artifacts=artifacts)
     return inputs, outputs, follows, artifacts
@@ -561,19 +620,25 @@ def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
     return lists
 
 
-def references_among(
-    session: Session, artifact_ids: Iterable[uuid.UUID | Id]
-) -> list[tuple[Id, Id]]:
-    """(target, referencing artifact) pairs where both ends are among ``artifact_ids``."""
-    ids = hexes(artifact_ids)
-    statement = _rows_among(
-        _dialect(session),
-        ArtifactReferenceRow.__table__,
-        "artifact_id",
-        only=("target_id", "artifact_id"),
+def io_and_references(
+    session: Session,
+    execution_ids: Iterable[uuid.UUID | Id],
+    artifact_ids: Iterable[uuid.UUID | Id],
+    *,
+    successors: bool,
+) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], list[tuple[Id, Id]]]:
+    """``io_of_executions``, with ``successors`` the (execution, successor) pairs among the
+    executions, and the (target, referencing artifact) pairs where both ends are among
+    ``artifact_ids``, in one statement."""
+    references: list[tuple[Id, Id]] = []
+    inputs, outputs, follows = _io(
+        session,
+        execution_ids,
+        successors=successors,
+        references=references,
+        referable=artifact_ids,
     )
-    wanted = set(ids)
-    return [(target, by) for target, by in _read(session, statement, ids) if target in wanted]
+    return inputs, outputs, follows, references
 
 
 @lru_cache(maxsize=16)
@@ -592,17 +657,19 @@ def _joined(
     ``reference`` names (``other_only`` these, if given) as ``ref.*``, NULL where it names
     none; and where the other row's columns start."""
     own = _columns(dialect, table, leave_out)
-    referred = [
-        c.label(f"ref.{c.name}")
-        for c in _columns(dialect, other)
-        if not other_only or c.name in other_only
-    ]
     statement = (
-        select(*own, *referred)
+        select(*own, *_referred(dialect, other, other_only))
         .join_from(table, other, table.c[reference] == other.c.id, isouter=True)
         .where(dialects.among(dialect, table.c[column], "ids", uuids=True))
     )
     return statement, len(own)
+
+
+def _referred(dialect: str, other: Table, only: tuple[str, ...] = ()) -> list[Any]:
+    """The columns of a referred row (``only`` these, if given), named ``ref.*``."""
+    return [
+        c.label(f"ref.{c.name}") for c in _columns(dialect, other) if not only or c.name in only
+    ]
 
 
 def _with_referred(
@@ -612,11 +679,16 @@ def _with_referred(
     statement less than reading the referred rows after (on PostgreSQL, a statement costs
     more than these rows). A row referred to many times is one record."""
     query, split = statement
-    rows = _read(session, query, ids)
+    return _pairs(_read(session, query, ids), split)
+
+
+def _pairs(rows: list[Any], split: int, start: int = 0) -> list[tuple[Any, Any]]:
+    """(row, referred row or None) records of rows whose own columns run from ``start`` to
+    ``split`` and whose referred row's columns (``ref.*``) follow."""
     if not rows:
         return []
     names = rows[0]._fields
-    own = _record_type(names[:split])
+    own = _record_type(names[start:split])
     other = _record_type(tuple(n.removeprefix("ref.") for n in names[split:]))
     at = split + other._fields.index("id")
     seen: dict[Id, Any] = {}
@@ -626,7 +698,7 @@ def _with_referred(
         referred = seen.get(key)
         if referred is None and key is not None:
             referred = seen[key] = other._make(row[split:])
-        pairs.append((own._make(row[:split]), referred))
+        pairs.append((own._make(row[start:split]), referred))
     return pairs
 
 
