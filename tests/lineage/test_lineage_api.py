@@ -191,6 +191,8 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
     )
     dag_nodes = by_id(get(client, f"/runs/{study.runs[1]['id']}/dag"))
     assert dag_nodes[study.models[1]["id"]]["affectedBy"] == [raw]
+    diff = get(client, f"/artifacts/{study.models[1]['id']}/diff", against=study.models[0]["id"])
+    assert diff["artifact"]["affectedBy"] == [raw] and "affectedBy" not in diff["against"]
     impact = get(client, f"/artifacts/{raw}/impact")
     assert impact["flag"]["reason"] == "EMNIST letters"
 

@@ -16,11 +16,11 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     """Executions in the order they started, then the artifacts in the order they appear;
     edges ``input`` (artifact -> execution), ``output`` and ``successor``. The run's trigger
     event is the run node's ``event``."""
-    found = store.runs_by_ids(session, [run_id])
+    found, any_flag = store.runs_by_ids_with_any_flag(session, [run_id])
     if not found:
         raise missing("run", run_id)
     run = found[0]
-    marks = load_marks(session)
+    marks = load_marks(session, any_flag=any_flag)
     executions = store.executions_of_runs(session, [run.id])
     ids = [row.id for row, _ in executions]
     inputs, outputs, follows, rows = store.io_successors_and_artifacts(session, ids)

@@ -205,7 +205,8 @@ def lineage_diff(
     the previous artifact with the same name and kind), root cause first."""
     check_depth(depth)
     asked = [artifact_id] if against_id is None else [artifact_id, against_id]
-    found = {row.id: row for row in store.artifacts_by_ids(session, asked)}
+    rows, any_flag = store.artifacts_by_ids_with_any_flag(session, asked)
+    found = {row.id: row for row in rows}
     for wanted in asked:
         if wanted.hex not in found:
             raise missing("artifact", wanted)
@@ -383,7 +384,7 @@ def lineage_diff(
                     summary=_summary(subject, changes),
                 )
             )
-    marks = load_marks(session)
+    marks = load_marks(session, any_flag=any_flag)
     return LineageDiff(
         artifact=artifact_node(root, marks),
         against=artifact_node(other, marks),

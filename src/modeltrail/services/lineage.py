@@ -59,12 +59,13 @@ def check_depth(depth: int) -> int:
     return depth
 
 
-def _artifact_or_404(session: Session, artifact_id: uuid.UUID) -> ArtifactRow:
-    """The artifact as the lineage readers give it (hex ids), or NotFound."""
-    rows = store.artifacts_by_ids(session, [artifact_id])
+def _artifact_or_404(session: Session, artifact_id: uuid.UUID) -> tuple[ArtifactRow, bool]:
+    """The artifact as the lineage readers give it (hex ids), or NotFound; and whether any
+    artifact is flagged."""
+    rows, any_flag = store.artifacts_by_ids_with_any_flag(session, [artifact_id])
     if not rows:
         raise missing("artifact", artifact_id)
-    return rows[0]  # type: ignore[no-any-return]
+    return rows[0], any_flag
 
 
 class _Builder:
@@ -216,9 +217,15 @@ def artifact_lineage(
     """Everything ``artifact_id`` was derived from (upstream, back to the events that started
     the runs) or everything derived from it (downstream)."""
     check_depth(depth)
-    root = _artifact_or_404(session, artifact_id)
+    root, any_flag = _artifact_or_404(session, artifact_id)
     out, truncated, node_of = _graph(
-        session, seeds=[root], seed_depth=0, direction=direction, depth=depth, merge=merge_equal
+        session,
+        seeds=[root],
+        seed_depth=0,
+        direction=direction,
+        depth=depth,
+        merge=merge_equal,
+        marks=load_marks(session, any_flag=any_flag),
     )
     return out.graph(node_of[root.id], direction, depth, merge_equal, truncated)
 
@@ -279,8 +286,8 @@ def impact(
 ) -> Impact:
     """Everything downstream of an artifact, each with the path that connects it."""
     check_depth(depth)
-    root = _artifact_or_404(session, artifact_id)
-    marks = marks if marks is not None else load_marks(session)
+    root, any_flag = _artifact_or_404(session, artifact_id)
+    marks = marks if marks is not None else load_marks(session, any_flag=any_flag)
     out, truncated, node_of = _graph(
         session,
         seeds=[root],

@@ -51,7 +51,11 @@ class Marks:
         return sorted(origins - set(hexes(artifact_ids))) or None
 
 
-def load_marks(session: Session) -> Marks:
+def load_marks(session: Session, *, any_flag: bool = True) -> Marks:
+    """The flags and what they taint; none read when the caller knows no artifact is
+    flagged (``any_flag`` False, read with its first statement)."""
+    if not any_flag:
+        return Marks()
     flags = {f.artifact_id: f for f in flags_for(session)}
     if not flags:
         return Marks()

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     or_,
@@ -90,13 +91,18 @@ def _rows_among(
     leave_out: tuple[str, ...] = (),
     only: tuple[str, ...] = (),
     uuids: bool = True,
+    any_flag: bool = False,
 ) -> Select[Any]:
     """The rows of ``table`` whose ``column`` is among the ``ids`` parameter (the columns
-    ``only``, in that order, if given), built once: building costs more than running."""
+    ``only``, in that order, if given), built once: building costs more than running.
+    ``any_flag`` adds whether any artifact is flagged, as ``any_flag`` (see
+    ``with_any_flag``)."""
     columns = _columns(dialect, table, leave_out)
     if only:
         by_name = {c.name: c for c in columns}
         columns = [by_name[name] for name in only]
+    if any_flag:
+        columns.append(exists(select(FlagRow.artifact_id)).label("any_flag"))
     return select(*columns).where(dialects.among(dialect, table.c[column], "ids", uuids=uuids))
 
 
@@ -731,6 +737,31 @@ def executions_with_executables(
 
 def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any]:
     return _records(_read(session, _rows_among(_dialect(session), _RUNS, "id"), run_ids))
+
+
+# The first read of a graph answer (its root, its run) also says whether any artifact is
+# flagged: flags are rare, and when there are none the answer is spared their read, which
+# every graph answer makes (a statement: on PostgreSQL, a round trip).
+
+
+def _with_any_flag(rows: list[Any]) -> tuple[list[Any], bool]:
+    return rows, bool(rows) and bool(rows[0].any_flag)
+
+
+def runs_by_ids_with_any_flag(
+    session: Session, run_ids: Iterable[uuid.UUID | Id]
+) -> tuple[list[Any], bool]:
+    """``runs_by_ids``, and whether any artifact is flagged (when a run was found)."""
+    statement = _rows_among(_dialect(session), _RUNS, "id", any_flag=True)
+    return _with_any_flag(_records(_read(session, statement, run_ids)))
+
+
+def artifacts_by_ids_with_any_flag(
+    session: Session, ids: Iterable[uuid.UUID | Id]
+) -> tuple[list[Any], bool]:
+    """``artifacts_by_ids``, and whether any artifact is flagged (when one was found)."""
+    statement = _rows_among(_dialect(session), _ARTIFACTS, "id", any_flag=True)
+    return _with_any_flag(_records(_read(session, statement, ids)))
 
 
 def runs_with_events(
