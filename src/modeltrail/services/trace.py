@@ -147,24 +147,27 @@ def _trigger(row: ArtifactRow) -> dict[str, Any]:
 
 
 def _artifact(members: list[Any], marks: Marks, runs: list[str]) -> dict[str, Any]:
-    """The node of equal artifacts (the first stands for them), with the runs they are in."""
+    """The node of equal artifacts (the first stands for them), with the runs they are in.
+    Built field by field, as ``_present`` would leave it: only the URI and the marks can be
+    absent, and ten thousand nodes are a fifth of the trace's time."""
     row = members[0]
     ids = [m.id for m in members]
-    flag = marks.flagged(ids)
-    affected = marks.affected_by(row.fingerprint, ids)
-    return _present(
-        {
-            "id": id_text(row.id),
-            "type": "artifact",
-            "name": row.name,
-            "kind": row.kind,
-            "version": row.version,
-            "uri": row.uri,
-            "fingerprint": row.fingerprint,
-            "createTime": row.create_time,
-            "artifacts": [id_text(i) for i in ids],
-            "runs": runs,
-            "flagged": flag and flag.model_dump(by_alias=True),
-            "affectedBy": affected and [id_text(i) for i in affected],
-        }
-    )
+    node = {
+        "id": id_text(row.id),
+        "type": "artifact",
+        "name": row.name,
+        "kind": row.kind,
+        "version": row.version,
+    }
+    if row.uri is not None:
+        node["uri"] = row.uri
+    node["fingerprint"] = row.fingerprint
+    node["createTime"] = row.create_time
+    node["artifacts"] = [id_text(i) for i in ids]
+    node["runs"] = runs
+    if marks.flags:
+        if flag := marks.flagged(ids):
+            node["flagged"] = flag.model_dump(by_alias=True)
+        if affected := marks.affected_by(row.fingerprint, ids):
+            node["affectedBy"] = [id_text(i) for i in affected]
+    return node

@@ -21,6 +21,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -621,7 +622,7 @@ def io_lists_and_successors(
 
 def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
     lists: dict[Id, list[Id]] = defaultdict(list)
-    for execution, artifact, _ in sorted(edges, key=lambda t: t[2]):
+    for execution, artifact, _ in sorted(edges, key=itemgetter(2)):
         lists[execution].append(artifact)
     return lists
 
