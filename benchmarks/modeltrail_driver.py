@@ -17,7 +17,6 @@ import orjson
 
 from benchmarks.measure import PeakRss, na, rate, timed
 from benchmarks.workload import VALIDATION_KIND, Workload, batches, phases
-from modeltrail.sdk.connection import answer
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
@@ -198,20 +197,19 @@ class Http(Target):
     def pid(self) -> int:
         return self.proc.pid
 
-    def _ok(self, r: httpx.Response) -> Any:
-        """The answer, parsed as the SDK parses it."""
+    def _ok(self, r: httpx.Response) -> httpx.Response:
         if r.status_code >= 400:
             raise RuntimeError(
                 f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:500]}"
             )
-        return answer(r)
+        return r
 
     def _post(self, path: str, body: Any) -> Any:
         return self._ok(
             self.client.post(
                 path, content=orjson.dumps(body), headers={"content-type": "application/json"}
             )
-        )
+        ).json()
 
     def register_kind(self) -> None:
         self._post(f"{API}/kinds", VALIDATION_KIND)
@@ -223,14 +221,14 @@ class Http(Target):
         return self._post(f"{API}/artifacts", body)
 
     def read(self, artifact: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{artifact}"))
+        return self._ok(self.client.get(f"{API}/artifacts/{artifact}")).json()
 
     def list(self, cursor: str | None) -> dict:
         params: list[tuple[str, Any]] = [("filter", f) for f in LIST_FILTER]
         params += [("sort", LIST_SORT), ("limit", self.page)]
         if cursor:
             params.append(("cursor", cursor))
-        return self._ok(self.client.get(f"{API}/artifacts", params=params))
+        return self._ok(self.client.get(f"{API}/artifacts", params=params)).json()
 
     def upstream(self, artifact: str, depth: int) -> Any:
         return self._ok(
@@ -238,19 +236,19 @@ class Http(Target):
                 f"{API}/artifacts/{artifact}/lineage",
                 params={"direction": "upstream", "depth": depth},
             )
-        )
+        ).json()
 
     def impact(self, artifact: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{artifact}/impact"))
+        return self._ok(self.client.get(f"{API}/artifacts/{artifact}/impact")).json()
 
     def dag(self, run: str) -> Any:
-        return self._ok(self.client.get(f"{API}/runs/{run}/dag"))
+        return self._ok(self.client.get(f"{API}/runs/{run}/dag")).json()
 
     def trace(self, experiment: str) -> Any:
-        return self._ok(self.client.get(f"{API}/experiments/{experiment}/trace"))
+        return self._ok(self.client.get(f"{API}/experiments/{experiment}/trace")).json()
 
     def diff(self, a: str, b: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b}))
+        return self._ok(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b})).json()
 
     def close(self) -> None:
         self.proc.terminate()
