@@ -97,6 +97,20 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     p.add_argument("--workdir", default="bench-work")
+    a = sub.add_parser(
+        "alternate",
+        help="time every read on SQLite and PostgreSQL over HTTP, the servers taking turns",
+    )
+    a.add_argument("--scale", choices=list(SCALES), default="small")
+    a.add_argument("--rounds", type=int, default=3)
+    a.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "MODELTRAIL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    a.add_argument("--workdir", default="bench-work")
+    a.add_argument("--json", dest="json_out", help="also write the raw results here")
     r = sub.add_parser("report", help="print the table of saved results (later files win)")
     r.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
@@ -105,6 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         for f in args.files:
             merged.update(json.loads(Path(f).read_text()))
         print(table(merged))
+        return 0
+    if args.command == "alternate":
+        from benchmarks import alternate
+
+        found = alternate.alternate(args.scale, args.rounds, Path(args.workdir), args.postgres)
+        print(alternate.table(found))
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(found, indent=1))
+        elif Path(args.workdir).name == "bench-work":
+            shutil.rmtree(args.workdir, ignore_errors=True)
         return 0
     if args.command == "plans":
         from benchmarks import plans

@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -308,11 +310,51 @@ def _reached(lineage: dict[str, Any], expected: str) -> dict[str, Any]:
     }
 
 
+def reads(target: Target, w: Workload) -> tuple[dict[str, tuple[Callable[[], Any], int]], list]:
+    """The timed reads of the comparison, each with its number of samples, against a loaded
+    target; and the pages of the filtered list up to the deep one (for the checks)."""
+    samples = w.scale.samples
+    target.page = w.scale.page_size
+    rng = random.Random(1)
+    artifacts = [op["body"]["id"] for ops in w.runs for op in ops if op["entity"] == "artifact"]
+    pages = [target.list(None)]
+    cursor = pages[0]["nextCursor"]
+    for _ in range(w.scale.deep_page - 1):
+        if not cursor:
+            break
+        pages.append(target.list(cursor))
+        cursor = pages[-1]["nextCursor"]
+    if cursor:
+        pages.append(target.list(cursor))
+    few = max(5, samples // 5)  # the large answers: the impact and the trace
+    out: dict[str, tuple[Callable[[], Any], int]] = {
+        "read": (lambda: target.read(rng.choice(artifacts)), samples * 4),
+        "list_first": (lambda: target.list(None), samples),
+    }
+    if cursor:
+        out["list_deep"] = (lambda: target.list(cursor), samples)
+    out |= {
+        "up_20": (lambda: target.upstream(w.chain[-1], 20), samples),
+        "up_100": (lambda: target.upstream(w.chain[-1], 100), samples),
+        "impact": (lambda: target.impact(w.popular_dataset), few),
+        "dag": (lambda: target.dag(w.dag_run), samples),
+        "trace": (lambda: target.trace(w.trace_experiment), few),
+        "diff": (lambda: target.diff(*w.diff_pair), samples),
+    }
+    return out, pages
+
+
+def load(target: Target, w: Workload) -> None:
+    """The whole workload, untimed."""
+    target.register_kind()
+    target.batch(w.setup)
+    ingest(target, w.runs, 1)
+    target.settle()
+
+
 def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
     """Every operation of the comparison against one modeltrail target."""
     out: dict[str, Any] = {"notes": {}, "checks": {}}
-    samples = w.scale.samples
-    target.page = w.scale.page_size
     a, b, rest = phases(w)
     with PeakRss(target.pid()) as rss_ingest:
         target.register_kind()
@@ -327,8 +369,6 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
     out["rss_ingest"] = rss_ingest.mib
     target.settle()
 
-    rng = random.Random(1)
-    artifacts = [op["body"]["id"] for ops in w.runs for op in ops if op["entity"] == "artifact"]
     counter = iter(range(10**9))
     with PeakRss(target.pid()) as rss_query:
         out["create"] = timed(
@@ -340,100 +380,94 @@ def run(target: Target, w: Workload, *, http: bool) -> dict[str, Any]:
                     "annotations": {"owner": "bench"},
                 }
             ),
-            samples * 4,
+            w.scale.samples * 4,
         )
-        out["read"] = timed(lambda: target.read(rng.choice(artifacts)), samples * 4)
-
-        first = target.list(None)
-        out["list_first"] = timed(lambda: target.list(None), samples)
-        cursor, pages = first["nextCursor"], [first]
-        for _ in range(w.scale.deep_page - 1):
-            if not cursor:
-                break
-            pages.append(target.list(cursor))
-            cursor = pages[-1]["nextCursor"]
-        deep_cursor = cursor
-        out["list_deep"] = (
-            timed(lambda: target.list(deep_cursor), samples) if deep_cursor else na("too few pages")
-        )
-        deep = target.list(deep_cursor) if deep_cursor else {"items": []}
-        listed = [i for p in [*pages, deep] for i in p["items"]]
-        scores = [i["attributes"]["score"] for i in listed]
-        out["checks"]["list"] = {
-            "items": len(listed),
-            "all_match": all(
-                i["kind"] == "validation" and i["attributes"]["split"] == "test" for i in listed
-            ),
-            "sorted": scores == sorted(scores, reverse=True),
-            "distinct": len({i["id"] for i in listed}) == len(listed),
-        }
-
-        for hops in (20, 100):
-            out[f"up_{hops}"] = timed(lambda h=hops: target.upstream(w.chain[-1], h), samples)
-            result = target.as_json(target.upstream(w.chain[-1], hops))
-            out["checks"][f"up_{hops}"] = _reached(result, w.chain[-1 - hops])
-        out["impact"] = timed(lambda: target.impact(w.popular_dataset), max(5, samples // 5))
-        impact = target.as_json(target.impact(w.popular_dataset))
-        out["checks"]["impact"] = {
-            "artifacts": len({i for a in impact["artifacts"] for i in _ids(a["artifact"])}),
-            "runs_reading": w.popular_runs,
-        }
-        out["dag"] = timed(lambda: target.dag(w.dag_run), samples)
-        dag = target.as_json(target.dag(w.dag_run))
-        out["checks"]["dag"] = {
-            "executions": sum(n["type"] == "execution" for n in dag["nodes"]),
-            "expected": w.scale.steps,
-            "edges": sum(e["type"] in ("input", "output") for e in dag["edges"]),
-        }
-        out["trace"] = timed(lambda: target.trace(w.trace_experiment), max(5, samples // 5))
-        trace = target.as_json(target.trace(w.trace_experiment))
-        steps = [e for r in trace["runs"] for e in r["executions"]]
-        out["checks"]["trace"] = {
-            "executions": len(steps),
-            "artifacts": len(trace["artifacts"]),
-            "edges": sum(len(e["inputs"]) + len(e["outputs"]) for e in steps),
-            "expected_executions": w.scale.runs * w.scale.steps,
-        }
-        out["diff"] = timed(lambda: target.diff(*w.diff_pair), samples)
-        differences = target.as_json(target.diff(*w.diff_pair))["differences"]
-        out["checks"]["diff"] = {"differences": len(differences)}
+        timed_reads, pages = reads(target, w)
+        for key, (read, samples) in timed_reads.items():
+            out[key] = timed(read, samples)
+        if "list_deep" not in out:
+            out["list_deep"] = na("too few pages")
+        out["checks"] = checks(target, w, pages)
     out["rss_query"] = rss_query.mib
     return out
+
+
+def checks(target: Target, w: Workload, pages: list[dict]) -> dict[str, Any]:
+    """What the reads answered, for the smoke test to compare with the workload."""
+    out: dict[str, Any] = {}
+    listed = [i for p in pages for i in p["items"]]
+    scores = [i["attributes"]["score"] for i in listed]
+    out["list"] = {
+        "items": len(listed),
+        "all_match": all(
+            i["kind"] == "validation" and i["attributes"]["split"] == "test" for i in listed
+        ),
+        "sorted": scores == sorted(scores, reverse=True),
+        "distinct": len({i["id"] for i in listed}) == len(listed),
+    }
+    for hops in (20, 100):
+        result = target.as_json(target.upstream(w.chain[-1], hops))
+        out[f"up_{hops}"] = _reached(result, w.chain[-1 - hops])
+    impact = target.as_json(target.impact(w.popular_dataset))
+    out["impact"] = {
+        "artifacts": len({i for a in impact["artifacts"] for i in _ids(a["artifact"])}),
+        "runs_reading": w.popular_runs,
+    }
+    dag = target.as_json(target.dag(w.dag_run))
+    out["dag"] = {
+        "executions": sum(n["type"] == "execution" for n in dag["nodes"]),
+        "expected": w.scale.steps,
+        "edges": sum(e["type"] in ("input", "output") for e in dag["edges"]),
+    }
+    trace = target.as_json(target.trace(w.trace_experiment))
+    steps = [e for r in trace["runs"] for e in r["executions"]]
+    out["trace"] = {
+        "executions": len(steps),
+        "artifacts": len(trace["artifacts"]),
+        "edges": sum(len(e["inputs"]) + len(e["outputs"]) for e in steps),
+        "expected_executions": w.scale.runs * w.scale.steps,
+    }
+    out["diff"] = {"differences": len(target.as_json(target.diff(*w.diff_pair))["differences"])}
+    return out
+
+
+@contextmanager
+def store_url(mode: str, workdir: Path, postgres_admin: str | None = None) -> Iterator[str]:
+    """The URL of an empty store for ``mode``: a scratch PostgreSQL database (dropped after)
+    or a new SQLite file in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if mode != "postgresql":
+        db = workdir / f"modeltrail-{mode}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        yield f"sqlite:///{db}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"modeltrail_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        postgres_admin or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def run_mode(
     mode: str, w: Workload, workdir: Path, postgres_admin: str | None = None
 ) -> dict[str, Any]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    drop = None
-    if mode == "postgresql":
-        from sqlalchemy import create_engine, text
-
-        name = f"modeltrail_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(
-            postgres_admin or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-            isolation_level="AUTOCOMMIT",
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    else:
-        db = workdir / f"modeltrail-{mode}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        url = f"sqlite:///{db}"
-    target: Target = Embedded(url) if mode == "embedded" else Http(url, workdir)
-    try:
-        result = run(target, w, http=mode != "embedded")
-    finally:
-        target.close()
-        if drop:
-            drop()
+    with store_url(mode, workdir, postgres_admin) as url:
+        target: Target = Embedded(url) if mode == "embedded" else Http(url, workdir)
+        try:
+            result = run(target, w, http=mode != "embedded")
+        finally:
+            target.close()
     if mode == "embedded":
         result["notes"]["rss_ingest"] = result["notes"]["rss_query"] = (
             "the benchmark process itself"

@@ -8,6 +8,7 @@ values are worked out from the generated workload itself, independently of the s
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import defaultdict
@@ -140,3 +141,42 @@ def test_the_command_runs_from_a_checkout(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "| ingest, 1 client [entities/s] |" in done.stdout
     assert "modeltrail embedded SQLite" in done.stdout
+
+
+def test_the_alternating_command_times_every_read_on_both_databases(tmp_path: Path) -> None:
+    out = tmp_path / "alternate.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "alternate",
+            "--scale",
+            "small",
+            "--rounds",
+            "2",
+            "--postgres",
+            POSTGRES_ADMIN,
+            "--workdir",
+            str(tmp_path / "work"),
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(out.read_text())
+    assert tuple(found) == (
+        "read", "list_first", "list_deep", "up_20", "up_100", "impact", "dag", "trace", "diff"
+    )  # fmt: skip
+    for key, row in found.items():
+        assert all(m > 0 for m in row["sqlite"] + row["postgresql"]), key
+        assert row["ratio"] == [
+            p / s for s, p in zip(row["sqlite"], row["postgresql"], strict=True)
+        ], key
+        assert len(row["ratio"]) == 2, key
+    assert "| run DAG [ms] |" in done.stdout and "PostgreSQL / SQLite" in done.stdout
