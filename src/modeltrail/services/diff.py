@@ -71,8 +71,7 @@ def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int)
     # Every producer is wanted: the artifact it wrote is short of the depth on some side.
     wanted = list({eid for level in levels for eid in level})
     executions = reached
-    inputs, outputs = store.io_of_executions(session, wanted)
-    artifacts = {a.id: a for a in store.artifacts_by_ids(session, list({a for _, a, _ in inputs}))}
+    inputs, outputs, artifacts = store.io_and_artifacts(session, wanted)
     run_ids = list({row.run_id for row, _ in executions})
     with_events = store.runs_with_events(session, run_ids)
     runs = {r.id: r for r, _ in with_events}

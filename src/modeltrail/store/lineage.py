@@ -592,6 +592,16 @@ def io_of_executions(
     return inputs, outputs
 
 
+def io_and_artifacts(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+) -> tuple[IoEdges, IoEdges, dict[Id, Any]]:
+    """``io_of_executions`` and the rows of the artifacts read and written (by id), in one
+    statement."""
+    artifacts: dict[Id, Any] = {}
+    inputs, outputs, _ = _io(session, execution_ids, successors=False, artifacts=artifacts)
+    return inputs, outputs, artifacts
+
+
 def io_successors_and_artifacts(
     session: Session, execution_ids: Iterable[uuid.UUID | Id]
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, Any]]:
