@@ -231,6 +231,12 @@ def test_run_dag_has_executions_artifacts_and_typed_edges(client: TestClient) ->
     types = sorted(e["type"] for e in result["edges"])
     assert types == ["input"] * 3 + ["output"] * 4 + ["successor"] * 2
     assert get(client, f"/runs/{uuid.uuid4()}/dag", status=404)["type"].endswith("/not-found")
+    started = client.post(
+        f"{API}/runs", json={"experiment": study.experiment["id"], "name": "just started"}
+    )
+    assert started.status_code == 201, started.text
+    empty = get(client, f"/runs/{started.json()['id']}/dag")
+    assert empty["run"]["name"] == "just started" and empty["nodes"] == empty["edges"] == []
 
 
 # ---------------------------------------------------------------- Scenario 2: collaboration

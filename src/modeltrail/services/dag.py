@@ -16,12 +16,10 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
     """Executions in the order they started, then the artifacts in the order they appear;
     edges ``input`` (artifact -> execution), ``output`` and ``successor``. The run's trigger
     event is the run node's ``event``."""
-    found, any_flag = store.runs_by_ids_with_any_flag(session, [run_id])
-    if not found:
+    run, executions, any_flag = store.run_with_executions(session, run_id)
+    if run is None:
         raise missing("run", run_id)
-    run = found[0]
     marks = load_marks(session, any_flag=any_flag)
-    executions = store.executions_of_runs(session, [run.id])
     ids = [row.id for row, _ in executions]
     inputs, outputs, follows, rows = store.io_successors_and_artifacts(session, ids)
     order = {eid: i for i, eid in enumerate(ids)}

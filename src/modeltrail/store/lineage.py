@@ -750,21 +750,9 @@ def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any
     return _records(_read(session, _rows_among(_dialect(session), _RUNS, "id"), run_ids))
 
 
-# The first read of a graph answer (its root, its run) also says whether any artifact is
-# flagged: flags are rare, and when there are none the answer is spared their read, which
-# every graph answer makes (a statement: on PostgreSQL, a round trip).
-
-
-def _with_any_flag(rows: list[Any]) -> tuple[list[Any], bool]:
-    return rows, bool(rows) and bool(rows[0].any_flag)
-
-
-def runs_by_ids_with_any_flag(
-    session: Session, run_ids: Iterable[uuid.UUID | Id]
-) -> tuple[list[Any], bool]:
-    """``runs_by_ids``, and whether any artifact is flagged (when a run was found)."""
-    statement = _rows_among(_dialect(session), _RUNS, "id", any_flag=True)
-    return _with_any_flag(_records(_read(session, statement, run_ids)))
+# The first read of a graph answer (its root, or its run: ``run_with_executions``) also says
+# whether any artifact is flagged: flags are rare, and when there are none the answer is
+# spared their read, which every graph answer makes (a statement: on PostgreSQL, a round trip).
 
 
 def artifacts_by_ids_with_any_flag(
@@ -772,7 +760,8 @@ def artifacts_by_ids_with_any_flag(
 ) -> tuple[list[Any], bool]:
     """``artifacts_by_ids``, and whether any artifact is flagged (when one was found)."""
     statement = _rows_among(_dialect(session), _ARTIFACTS, "id", any_flag=True)
-    return _with_any_flag(_records(_read(session, statement, ids)))
+    rows = _records(_read(session, statement, ids))
+    return rows, bool(rows) and bool(rows[0].any_flag)
 
 
 def runs_with_events(
@@ -892,9 +881,46 @@ def executions_of_runs(
 ) -> list[tuple[Any, Any]]:
     """The executions of runs in start order, with their executables (``light``: without
     the JSON documents)."""
-    pairs = _with_executables(session, "run_id", run_ids, light=light)
+    return _in_start_order(_with_executables(session, "run_id", run_ids, light=light))
+
+
+def _in_start_order(pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     pairs.sort(key=lambda p: (p[0].start_time or p[0].create_time, p[0].id))
     return pairs
+
+
+@lru_cache(maxsize=4)
+def _run_with_executions(dialect: str) -> tuple[Select[Any], int, int]:
+    """A run's columns (as ``run.*``, with ``any_flag``), then those of each of its executions
+    and of the execution's executable (as ``ref.*``), NULL where the run has none; and where
+    the executions' and the executables' columns start."""
+    run = [c.label(f"run.{c.name}") for c in _columns(dialect, _RUNS)]
+    run.append(exists(select(FlagRow.artifact_id)).label("run.any_flag"))
+    execution = _columns(dialect, _EXECUTIONS)
+    statement = (
+        select(*run, *execution, *_referred(dialect, _EXECUTABLES))
+        .select_from(_RUNS)
+        .outerjoin(_EXECUTIONS, _EXECUTIONS.c.run_id == _RUNS.c.id)
+        .outerjoin(_EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id)
+        .where(dialects.among(dialect, _RUNS.c.id, "ids", uuids=True))
+    )
+    return statement, len(run), len(run) + len(execution)
+
+
+def run_with_executions(
+    session: Session, run_id: uuid.UUID | Id
+) -> tuple[Any | None, list[tuple[Any, Any]], bool]:
+    """A run (None if there is none), its executions with their executables as
+    ``executions_of_runs`` gives them, and whether any artifact is flagged: one statement
+    for what the run DAG reads first."""
+    statement, start, split = _run_with_executions(_dialect(session))
+    rows = _read(session, statement, [run_id])
+    if not rows:
+        return None, [], False
+    names = tuple(n.removeprefix("run.") for n in rows[0]._fields[:start])
+    run = _record_type(names)._make(rows[0][:start])
+    executions = [pair for pair in _pairs(rows, split, start) if pair[0].id is not None]
+    return run, _in_start_order(executions), bool(run.any_flag)
 
 
 def _runs(
