@@ -514,28 +514,25 @@ def _io_of_executions(
         if artifacts:
             arm = arm.join_from(table, _ARTIFACTS, table.c.artifact_id == _ARTIFACTS.c.id)
         arms.append(arm.where(dialects.among(dialect, table.c.execution_id, "ids", uuids=True)))
+
+    def pairs(first: Any, second: Any, side: int, parameter: str, among: Any) -> Select[Any]:
+        """An arm of (id, id) pairs, without a position or an artifact's columns."""
+        return select(
+            dialects.id_hex(dialect, first),
+            dialects.id_hex(dialect, second),
+            literal(0, Integer),
+            literal(side, Integer),
+            *[literal(None).label(c.name) for c in referred],
+        ).where(dialects.among(dialect, among, parameter, uuids=True))
+
     if successors:
         follows = ExecutionSuccessorRow
         arms.append(
-            select(
-                dialects.id_hex(dialect, follows.execution_id),
-                dialects.id_hex(dialect, follows.successor_id),
-                literal(0, Integer),
-                literal(2, Integer),
-                *[literal(None).label(c.name) for c in referred],
-            ).where(dialects.among(dialect, follows.execution_id, "ids", uuids=True))
+            pairs(follows.execution_id, follows.successor_id, 2, "ids", follows.execution_id)
         )
     if references:
         refers = ArtifactReferenceRow
-        arms.append(
-            select(
-                dialects.id_hex(dialect, refers.target_id),
-                dialects.id_hex(dialect, refers.artifact_id),
-                literal(0, Integer),
-                literal(3, Integer),
-                *[literal(None).label(c.name) for c in referred],
-            ).where(dialects.among(dialect, refers.artifact_id, "refs", uuids=True))
-        )
+        arms.append(pairs(refers.target_id, refers.artifact_id, 3, "refs", refers.artifact_id))
     return union_all(*arms)
 
 
