@@ -118,25 +118,22 @@ def test_the_table_shows_each_system_and_explains_every_na() -> None:
     assert text.count("n/a [") == len(ROWS) + 1  # every row of the missing peer, and the trace
 
 
-def test_the_command_runs_from_a_checkout(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "compare",
-            "--scale",
-            "small",
-            "--systems",
-            "embedded",
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
+def benchmarks(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    """``python -m benchmarks ...`` from the checkout, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
         cwd=ROOT,
         env=cli_env(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+    )
+
+
+def test_the_command_runs_from_a_checkout(tmp_path: Path) -> None:
+    work = str(tmp_path / "work")
+    done = benchmarks(
+        "compare", "--scale", "small", "--systems", "embedded", "--workdir", work, timeout=120
     )
     assert done.returncode == 0, done.stderr
     assert "| ingest, 1 client [entities/s] |" in done.stdout
@@ -145,29 +142,11 @@ def test_the_command_runs_from_a_checkout(tmp_path: Path) -> None:
 
 def test_the_alternating_command_times_every_read_on_both_databases(tmp_path: Path) -> None:
     out = tmp_path / "alternate.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "alternate",
-            "--scale",
-            "small",
-            "--rounds",
-            "2",
-            "--postgres",
-            POSTGRES_ADMIN,
-            "--workdir",
-            str(tmp_path / "work"),
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    work = str(tmp_path / "work")
+    done = benchmarks(
+        "alternate", "--scale", "small", "--rounds", "2", "--postgres", POSTGRES_ADMIN,
+        "--workdir", work, "--json", str(out), timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     found = json.loads(out.read_text())
     assert tuple(found) == (
