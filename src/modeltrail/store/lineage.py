@@ -515,7 +515,7 @@ def _io_of_executions(
             arm = arm.join_from(table, _ARTIFACTS, table.c.artifact_id == _ARTIFACTS.c.id)
         arms.append(arm.where(dialects.among(dialect, table.c.execution_id, "ids", uuids=True)))
 
-    def pairs(first: Any, second: Any, side: int, parameter: str, among: Any) -> Select[Any]:
+    def pairs(first: Any, second: Any, side: int, parameter: str, among: Any) -> Any:
         """An arm of (id, id) pairs, without a position or an artifact's columns."""
         return select(
             dialects.id_hex(dialect, first),
