@@ -59,13 +59,23 @@ def check_depth(depth: int) -> int:
     return depth
 
 
-def _artifact_or_404(session: Session, artifact_id: uuid.UUID) -> tuple[ArtifactRow, bool]:
-    """The artifact as the lineage readers give it (hex ids), or NotFound; and whether any
-    artifact is flagged."""
-    rows, any_flag = store.artifacts_by_ids_with_any_flag(session, [artifact_id])
-    if not rows:
+def _walk_from(
+    session: Session,
+    artifact_id: uuid.UUID,
+    *,
+    direction: Direction,
+    depth: int,
+    merge: bool,
+    light: bool = False,
+) -> tuple[ArtifactRow, bool, tuple[store.Walk, list[Any]]]:
+    """The artifact as the lineage readers give it (hex ids), or NotFound; whether any
+    artifact is flagged; and the walk from it with the rows it reached."""
+    root, any_flag, walk, rows = store.walk_from_artifact(
+        session, artifact_id, direction=direction, depth=depth, merge=merge, light=light
+    )
+    if root is None:
         raise missing("artifact", artifact_id)
-    return rows[0], any_flag
+    return root, any_flag, (walk, rows)
 
 
 class _Builder:
@@ -109,12 +119,14 @@ def _graph(
     root_execution: ExecutionRow | None = None,
     marks: Marks | None = None,
     light: bool = False,
+    walked: tuple[store.Walk, list[Any]] | None = None,
 ) -> tuple[_Builder, bool, dict[Id, Id]]:
     """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
-    artifact reached, the node that stands for it."""
+    artifact reached, the node that stands for it. ``walked``: the walk from the seeds and
+    the rows it reached, when the caller read them already."""
     marks = marks if marks is not None else load_marks(session)
     key_of = (lambda r: r.fingerprint) if merge else (lambda r: r.id)
-    walk, rows = store.walk_with_artifacts(
+    walk, rows = walked or store.walk_with_artifacts(
         session,
         seeds=[(key_of(r), seed_depth) for r in seeds],
         direction=direction,
@@ -217,7 +229,9 @@ def artifact_lineage(
     """Everything ``artifact_id`` was derived from (upstream, back to the events that started
     the runs) or everything derived from it (downstream)."""
     check_depth(depth)
-    root, any_flag = _artifact_or_404(session, artifact_id)
+    root, any_flag, walked = _walk_from(
+        session, artifact_id, direction=direction, depth=depth, merge=merge_equal
+    )
     out, truncated, node_of = _graph(
         session,
         seeds=[root],
@@ -226,6 +240,7 @@ def artifact_lineage(
         depth=depth,
         merge=merge_equal,
         marks=load_marks(session, any_flag=any_flag),
+        walked=walked,
     )
     return out.graph(node_of[root.id], direction, depth, merge_equal, truncated)
 
@@ -286,7 +301,9 @@ def impact(
 ) -> Impact:
     """Everything downstream of an artifact, each with the path that connects it."""
     check_depth(depth)
-    root, any_flag = _artifact_or_404(session, artifact_id)
+    root, any_flag, walked = _walk_from(
+        session, artifact_id, direction="downstream", depth=depth, merge=merge_equal, light=True
+    )
     marks = marks if marks is not None else load_marks(session, any_flag=any_flag)
     out, truncated, node_of = _graph(
         session,
@@ -297,6 +314,7 @@ def impact(
         merge=merge_equal,
         marks=marks,
         light=True,
+        walked=walked,
     )
     root_id = node_of[root.id]
     paths = _paths(root_id, out.edges)

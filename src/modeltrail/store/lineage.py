@@ -239,13 +239,19 @@ def _walk_cte(
     return walk.union(query.where(*bound))
 
 
-def _reached_rows(dialect: str, walk: Any, merge: bool, light: bool) -> Select[Any]:
+def _reached_rows(
+    dialect: str, walk: Any, merge: bool, light: bool, any_flag: bool = False
+) -> Select[Any]:
     """The artifacts a walk reached (``light``: without their JSON documents), each with the
-    fewest steps to it as ``walk_depth``."""
+    fewest steps to it as ``walk_depth`` (and with ``any_flag``, whether any artifact is
+    flagged)."""
     nearest = select(walk.c.k, func.min(walk.c.d).label("d")).group_by(walk.c.k).subquery()
     key = _ARTIFACTS.c.fingerprint if merge else _ARTIFACTS.c.id
+    flagged = [exists(select(FlagRow.artifact_id)).label("any_flag")] if any_flag else []
     return select(
-        *_columns(dialect, _ARTIFACTS, _LIGHT if light else ()), nearest.c.d.label("walk_depth")
+        *_columns(dialect, _ARTIFACTS, _LIGHT if light else ()),
+        nearest.c.d.label("walk_depth"),
+        *flagged,
     ).join_from(nearest, _ARTIFACTS, key == nearest.c.k)
 
 
@@ -263,6 +269,20 @@ def _single_seed_walk(
         dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
     )
     return _reached_rows(dialect, walk, merge, light) if rows else _nearest(dialect, walk, merge)
+
+
+@lru_cache(maxsize=16)
+def _walk_from_artifact(dialect: str, direction: Direction, merge: bool, light: bool) -> Any:
+    """``_single_seed_walk`` with rows, seeded by the artifact whose id is the ``root``
+    parameter (its fingerprint, with ``merge``): no rows if there is none."""
+    key = _ARTIFACTS.c.fingerprint if merge else _ARTIFACTS.c.id
+    seed = select(key.label("k"), literal(0, Integer).label("d")).where(
+        _ARTIFACTS.c.id == bindparam("root", type_=ArtifactRow.id.type)
+    )
+    walk = _walk_cte(
+        dialect, seed, direction=direction, merge=merge, limit=bindparam("limit", type_=Integer)
+    )
+    return _reached_rows(dialect, walk, merge, light, any_flag=True)
 
 
 def _run_walk(
@@ -317,6 +337,41 @@ def walk_artifacts(
     return Walk(depths, truncated=len(depths) < len(rows))
 
 
+def walk_from_artifact(
+    session: Session,
+    artifact_id: uuid.UUID,
+    *,
+    direction: Direction,
+    depth: int,
+    merge: bool,
+    light: bool = False,
+) -> tuple[Any | None, bool, Walk, list[Any]]:
+    """The artifact (None if there is none), whether any artifact is flagged, and
+    ``walk_with_artifacts`` from it: one statement for what lineage and impact read first."""
+    query = _walk_from_artifact(_dialect(session), direction, merge, light)
+    params = {"root": artifact_id, "limit": depth + 1}
+    walk, found = _within(
+        _records(list(session.connection().execute(query, params).all())), depth, merge
+    )
+    root = next((row for row in found if row.id == artifact_id.hex), None)
+    return root, bool(found) and bool(found[0].any_flag), walk, found
+
+
+def _within(rows: list[Any], depth: int, merge: bool) -> tuple[Walk, list[Any]]:
+    """The walk and the rows of a walk read one step beyond ``depth``: truncated if that
+    step reached anything."""
+    key = "fingerprint" if merge else "id"
+    walk = Walk({}, False)
+    found = []
+    for row in rows:
+        if row.walk_depth <= depth:
+            walk.depths[getattr(row, key)] = row.walk_depth
+            found.append(row)
+        else:
+            walk.truncated = True
+    return walk, found
+
+
 def walk_with_artifacts(
     session: Session,
     *,
@@ -329,21 +384,12 @@ def walk_with_artifacts(
     """``walk_artifacts``, and the rows of the artifacts it reached (as ``artifacts_by_keys``
     reads them) in the same statement."""
     keys = _seed_keys(seeds)
-    walk = Walk({}, False)
     if not keys:
-        return walk, []
-    key = "fingerprint" if merge else "id"
-    found = []
+        return Walk({}, False), []
     rows = _run_walk(
         session, keys, direction=direction, depth=depth, merge=merge, rows=True, light=light
     )
-    for row in _records(rows):
-        if row.walk_depth <= depth:
-            walk.depths[getattr(row, key)] = row.walk_depth
-            found.append(row)
-        else:
-            walk.truncated = True
-    return walk, found
+    return _within(_records(rows), depth, merge)
 
 
 @lru_cache(maxsize=32)
