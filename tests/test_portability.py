@@ -11,6 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from conftest import run_cli
+from modeltrail.domain.models import ExperimentCreate, RunCreate
 from modeltrail.server.app import create_app
 from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
@@ -175,6 +176,23 @@ def test_export_of_one_experiment(metadata: Metadata, tmp_path: Path) -> None:
     stats = target.call(portability.import_records, (portability.dumps(r) for r in records[1:]))
     assert stats["executions"]["inserted"] == 2 and stats["artifacts"]["inserted"] == 4
     target.close()
+
+
+def test_an_export_is_of_one_moment_and_holds_up_no_writer(metadata: Metadata) -> None:
+    fill(metadata)
+    with metadata.session(snapshot=True) as session:
+        records = portability.export_records(session)
+        read = [next(records), next(records)]  # the header and the first row: under way
+        # A pipeline writes while the export runs. It is not held up (an export that held
+        # SQLite's write lock made it wait, for as long as the export took)...
+        late = metadata.create("experiment", ExperimentCreate(name="written-meanwhile"))[0]
+        metadata.create("run", RunCreate(experiment=late.id, name="run-meanwhile"))
+        read += list(records)
+    # ... and the export is of the moment it began: neither that experiment nor its run,
+    # though their tables were read after they were written.
+    names = {r["row"].get("name") for r in read[1:]}
+    assert {"digits", "r1"} <= names
+    assert not names & {"written-meanwhile", "run-meanwhile"}
 
 
 def test_prov_json(metadata: Metadata, tmp_path: Path) -> None:

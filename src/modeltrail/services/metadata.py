@@ -183,9 +183,9 @@ class Metadata:
         return meta
 
     @contextmanager
-    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+    def session(self, *, readonly: bool = False, snapshot: bool = False) -> Iterator[Session]:
         try:
-            with self.db.session(readonly=readonly) as session:
+            with self.db.session(readonly=readonly, snapshot=snapshot) as session:
                 yield session
         except (IntegrityError, StaleDataError) as exc:
             # Two transactions wrote the same key or the same revision at once (an idempotent

@@ -263,6 +263,21 @@ class Database:
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+        # A read of many statements that must agree with each other (an export) needs one
+        # snapshot for all of them. SQLite's read transaction in WAL is one (from its first
+        # read to its end); PostgreSQL's is REPEATABLE READ. Neither takes a lock writers wait
+        # for, so a long export does not stop the pipelines that write meanwhile.
+        self.snapshot_sessions = (
+            self.read_sessions
+            if is_sqlite(self.engine)
+            else sessionmaker(
+                self.engine.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                ),
+                expire_on_commit=False,
+                autoflush=False,
+            )
+        )
         self.checkpointer = WalCheckpointer(self.engine) if is_sqlite(self.engine) else None
 
     @property
@@ -270,12 +285,18 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, readonly: bool = False) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        factory = self.read_sessions if readonly else self.sessions
+    def session(self, *, readonly: bool = False, snapshot: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        ``readonly``: for a read; ``snapshot``: for a read whose statements all see the store
+        as it was at the first of them (see ``snapshot_sessions``)."""
+        if snapshot:
+            factory = self.snapshot_sessions
+        else:
+            factory = self.read_sessions if readonly else self.sessions
         with factory() as session, session.begin():
             yield session
-        if not readonly and self.checkpointer is not None:
+        if not (readonly or snapshot) and self.checkpointer is not None:
             self.checkpointer.nudge()
 
     def dispose(self) -> None:
