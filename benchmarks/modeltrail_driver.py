@@ -19,6 +19,7 @@ import orjson
 
 from benchmarks.measure import PeakRss, na, rate, timed
 from benchmarks.workload import VALIDATION_KIND, Workload, batches, phases
+from modeltrail.sdk.connection import parsed
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
@@ -203,19 +204,20 @@ class Http(Target):
     def pid(self) -> int:
         return self.proc.pid
 
-    def _ok(self, r: httpx.Response) -> httpx.Response:
+    def _answer(self, r: httpx.Response) -> Any:
+        """The answer's JSON, parsed as the SDK parses it."""
         if r.status_code >= 400:
             raise RuntimeError(
                 f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:500]}"
             )
-        return r
+        return parsed(r)
 
     def _post(self, path: str, body: Any) -> Any:
-        return self._ok(
+        return self._answer(
             self.client.post(
                 path, content=orjson.dumps(body), headers={"content-type": "application/json"}
             )
-        ).json()
+        )
 
     def register_kind(self) -> None:
         self._post(f"{API}/kinds", VALIDATION_KIND)
@@ -227,34 +229,34 @@ class Http(Target):
         return self._post(f"{API}/artifacts", body)
 
     def read(self, artifact: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{artifact}")).json()
+        return self._answer(self.client.get(f"{API}/artifacts/{artifact}"))
 
     def list(self, cursor: str | None) -> dict:
         params: list[tuple[str, Any]] = [("filter", f) for f in LIST_FILTER]
         params += [("sort", LIST_SORT), ("limit", self.page)]
         if cursor:
             params.append(("cursor", cursor))
-        return self._ok(self.client.get(f"{API}/artifacts", params=params)).json()
+        return self._answer(self.client.get(f"{API}/artifacts", params=params))
 
     def upstream(self, artifact: str, depth: int) -> Any:
-        return self._ok(
+        return self._answer(
             self.client.get(
                 f"{API}/artifacts/{artifact}/lineage",
                 params={"direction": "upstream", "depth": depth},
             )
-        ).json()
+        )
 
     def impact(self, artifact: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{artifact}/impact")).json()
+        return self._answer(self.client.get(f"{API}/artifacts/{artifact}/impact"))
 
     def dag(self, run: str) -> Any:
-        return self._ok(self.client.get(f"{API}/runs/{run}/dag")).json()
+        return self._answer(self.client.get(f"{API}/runs/{run}/dag"))
 
     def trace(self, experiment: str) -> Any:
-        return self._ok(self.client.get(f"{API}/experiments/{experiment}/trace")).json()
+        return self._answer(self.client.get(f"{API}/experiments/{experiment}/trace"))
 
     def diff(self, a: str, b: str) -> Any:
-        return self._ok(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b})).json()
+        return self._answer(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b}))
 
     def close(self) -> None:
         self.proc.terminate()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 
-from modeltrail.services import collector
+from modeltrail import collector
 from modeltrail.services.metadata import Metadata
 
 

@@ -27,7 +27,7 @@ from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreach
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
-from modeltrail.sdk.connection import Connection
+from modeltrail.sdk.connection import Connection, parsed
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
 from modeltrail.sdk.triggers import Trigger
 
@@ -174,7 +174,7 @@ class Trail:
             self._went_offline(exc)
             self.spool.append(Entry.new(self.target, method, path, body))
             return None
-        return response.json() if response.content else None
+        return parsed(response)
 
     def get(self, path: str, *, read_own_writes: bool = True, **params: Any) -> Any:
         """Read, after sending the kept writes (unless ``read_own_writes`` is False: the answer

@@ -19,10 +19,11 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from modeltrail import collector
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
-from modeltrail.services import artifacts, collector, entities, executions
+from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.database import Database, ensure_schema
 
