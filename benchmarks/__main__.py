@@ -123,13 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "alternate":
         from benchmarks import alternate
 
-        workdir = Path(args.workdir).resolve()  # the servers run in it: a relative URL would not do
-        found = alternate.alternate(args.scale, args.rounds, workdir, args.postgres)
+        found = alternate.alternate(args.scale, args.rounds, Path(args.workdir), args.postgres)
         print(alternate.table(found))
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(found, indent=1))
-        elif workdir.name == "bench-work":
-            shutil.rmtree(workdir, ignore_errors=True)
+        elif Path(args.workdir).name == "bench-work":
+            shutil.rmtree(args.workdir, ignore_errors=True)
         return 0
     if args.command == "plans":
         from benchmarks import plans

@@ -439,7 +439,8 @@ def store_url(mode: str, workdir: Path, postgres_admin: str | None = None) -> It
     or a new SQLite file in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     if mode != "postgresql":
-        db = workdir / f"modeltrail-{mode}.db"
+        # Absolute: the servers run in ``workdir`` and would read a relative path from there.
+        db = workdir.resolve() / f"modeltrail-{mode}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(db) + suffix).unlink(missing_ok=True)
         yield f"sqlite:///{db}"
