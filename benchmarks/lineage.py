@@ -437,7 +437,9 @@ def main() -> None:
             (probes["hot_experiment"],),
             {},
             lambda r: (
-                f"{len(r.runs)} runs, {len(r.artifacts)} artifact nodes, {len(r.edges)} edges"
+                f"{len(r.runs)} runs, {len(r.artifacts)} artifact nodes, "
+                f"{sum(len(x.inputs) + len(x.outputs) for run in r.runs for x in run.executions)}"
+                " inputs and outputs"
             ),
         ),
         (

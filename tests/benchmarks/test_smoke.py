@@ -160,3 +160,16 @@ def test_the_alternating_command_times_every_read_on_both_databases(tmp_path: Pa
         ], key
         assert len(row["ratio"]) == 2, key
     assert "| run DAG [ms] |" in done.stdout and "PostgreSQL / SQLite" in done.stdout
+
+
+def test_the_lineage_benchmark_runs_every_query_on_a_small_store(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'lineage.db'}"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/lineage.py", "--database", db, "--runs", "20",
+         "--chains", "1", "--hot-runs", "20", "--repeat", "2"],
+        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "upstream lineage, 100 hops " in done.stdout and "203 nodes" in done.stdout
+    assert "20 runs, 81 artifact nodes, 140 inputs and outputs" in done.stdout
+    assert "lineage diff of two models" in done.stdout

@@ -542,9 +542,18 @@ def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(
     assert (
         len([a for a in trace["artifacts"] if a["name"] == "normalized"]) == 3
     )  # a twice (equal), b, c
-    derived = [e for e in trace["edges"] if e["type"] == "derived"]
+    assert "edges" not in trace
+    with_edges = get(client, f"/experiments/{rep.experiment['id']}/trace", edges="true")
+    derived = [e for e in with_edges["edges"] if e["type"] == "derived"]
     assert len(derived) == 4 and all(e["source"] == data[0]["id"] for e in derived)
     assert {e["run"] for e in derived} == {r["id"] for r in trace["runs"]}
+    assert {(e["source"], e["target"], e["run"]) for e in derived} == {
+        (i, o, r["id"])
+        for r in trace["runs"]
+        for x in r["executions"]
+        for i in x["inputs"]
+        for o in x["outputs"]
+    }, "the derived edges are what the executions' inputs and outputs say"
     execution = trace["runs"][0]["executions"][0]
     assert execution["inputs"] == [data[0]["id"]] and execution["outputs"][0] in nodes
     limited = get(client, f"/experiments/{rep.experiment['id']}/trace", limit=2)
@@ -559,18 +568,23 @@ def test_the_trace_sent_is_exactly_what_its_model_makes_of_it(client: TestClient
     study = build_case_study(client)
     raw = study.raw[1]["id"]
     assert client.put(f"{API}/artifacts/{raw}/flag", json={"reason": "letters"}).status_code == 201
-    response = client.get(f"{API}/experiments/{study.experiment['id']}/trace")
-    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-    sent = response.json()
-    assert any("flagged" in a for a in sent["artifacts"])
-    assert any("affectedBy" in a for a in sent["artifacts"])
-    assert all("trigger" in r and r["executions"] for r in sent["runs"])
-    model = Trace.model_validate(sent)
-    assert model.model_dump(mode="json", by_alias=True, exclude_none=True) == sent
-    embedded = client.app.state.metadata.query(  # type: ignore[attr-defined]
-        trace.experiment_trace, uuid.UUID(study.experiment["id"])
-    )
-    assert embedded == model
+    for edges in (False, True):
+        response = client.get(
+            f"{API}/experiments/{study.experiment['id']}/trace", params={"edges": edges}
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        sent = response.json()
+        assert any("flagged" in a for a in sent["artifacts"])
+        assert any("affectedBy" in a for a in sent["artifacts"])
+        assert all("trigger" in r and r["executions"] for r in sent["runs"])
+        assert bool(sent.get("edges")) is edges
+        model = Trace.model_validate(sent)
+        assert model.model_dump(mode="json", by_alias=True, exclude_none=True) == sent
+        embedded = client.app.state.metadata.query(  # type: ignore[attr-defined]
+            trace.experiment_trace, uuid.UUID(study.experiment["id"]), edges=edges
+        )
+        assert embedded == model
 
 
 @pytest.mark.parametrize(

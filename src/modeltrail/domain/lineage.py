@@ -374,10 +374,11 @@ class TraceRun(Schema):
 
 class Trace(Schema):
     """``runs`` in time order; ``artifacts`` merged across runs (node ids are what
-    ``TraceExecution.inputs``/``outputs`` and ``edges`` name)."""
+    ``TraceExecution.inputs``/``outputs`` and ``edges`` name). ``edges``, the ``derived``
+    edges from each execution's inputs to its outputs, only when asked for."""
 
     experiment: Node
     runs: list[TraceRun]
     artifacts: list[Node]
-    edges: list[Edge]
+    edges: list[Edge] | None = None
     truncated: bool

@@ -2534,7 +2534,8 @@ export interface components {
         /**
          * Trace
          * @description ``runs`` in time order; ``artifacts`` merged across runs (node ids are what
-         *     ``TraceExecution.inputs``/``outputs`` and ``edges`` name).
+         *     ``TraceExecution.inputs``/``outputs`` and ``edges`` name). ``edges``, the ``derived``
+         *     edges from each execution's inputs to its outputs, only when asked for.
          */
         Trace: {
             experiment: components["schemas"]["Node"];
@@ -2543,7 +2544,7 @@ export interface components {
             /** Artifacts */
             artifacts: components["schemas"]["Node"][];
             /** Edges */
-            edges: components["schemas"]["Edge"][];
+            edges?: components["schemas"]["Edge"][] | null;
             /** Truncated */
             truncated: boolean;
         };
@@ -4991,6 +4992,8 @@ export interface operations {
             query?: {
                 /** @description the newest this many runs */
                 limit?: number;
+                /** @description also send the derived edges, input to output of each execution (they follow from the executions' inputs and outputs) */
+                edges?: boolean;
             };
             header?: never;
             path: {

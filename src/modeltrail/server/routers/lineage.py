@@ -307,5 +307,12 @@ def experiment_trace(
     limit: Annotated[
         int, Query(ge=1, le=limits.MAX_LIST, description="the newest this many runs")
     ] = trace.DEFAULT_RUNS,
+    edges: Annotated[
+        bool,
+        Query(
+            description="also send the derived edges, input to output of each execution "
+            "(they follow from the executions' inputs and outputs)"
+        ),
+    ] = False,
 ) -> Any:
-    return Document(meta.query(trace.trace_document, experiment_id, limit=limit))
+    return Document(meta.query(trace.trace_document, experiment_id, limit=limit, edges=edges))
