@@ -12,7 +12,7 @@ from sdk_fixtures import Store, shared_server, store, trail  # noqa: F401 - fixt
 
 import modeltrail as mt
 from modeltrail.errors import InvalidInput
-from modeltrail.sdk.buffer import Write, operations
+from modeltrail.sdk.buffer import Write, WriteBuffer, operations
 
 CHECKED = {
     "type": "object",
@@ -254,3 +254,18 @@ def test_the_batch_folds_later_writes_into_creates_and_never_points_forward() ->
     assert list(writes[5].requests()) == [
         ("POST", "/api/v1/executions/a/successors", {"executions": ["b"]})
     ]
+
+
+def test_the_buffer_knows_which_stored_entities_its_writes_change() -> None:
+    """What decides whether a lookup must send the kept writes first."""
+    buffer = WriteBuffer()
+    buffer.add(Write("create", "artifact", "d", {"name": "d"}))
+    buffer.add(Write("update", "execution", "a", {"status": "SUCCESS"}))
+    assert not buffer.changes("artifact") and buffer.changes("execution")
+    buffer.add(Write("update", "artifact", "old", {"annotations": {"k": "v"}}))
+    assert buffer.changes("artifact")
+    taken = buffer.take()
+    assert len(taken) == 3 and not buffer.changes("artifact") and not buffer.changes("execution")
+    buffer.add(Write("create", "artifact", "e", {"name": "e"}))
+    buffer.put_back(taken)  # the send failed: they are kept again
+    assert buffer.changes("artifact") and buffer.changes("execution") and len(buffer) == 4

@@ -71,6 +71,8 @@ class WriteBuffer:
     writes: list[Write] = field(default_factory=list)
     # Artifacts created by the writes, by what makes two of them the same (see ``Trail.store``).
     artifacts: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    # The entities the writes change rather than create, asked about on every stored artifact.
+    changed: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -79,25 +81,29 @@ class WriteBuffer:
     def add(self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Any = None) -> None:
         with self.lock:
             self.writes.append(write)
+            if write.op != "create":
+                self.changed.add(write.entity)
             if same_as:
                 self.artifacts.setdefault(same_as, artifact)
 
     def changes(self, entity: str) -> bool:
         """Whether a kept write changes a stored ``entity`` (updates or links one)."""
         with self.lock:
-            return any(w.entity == entity and w.op != "create" for w in self.writes)
+            return entity in self.changed
 
     def take(self) -> list[Write]:
         """The writes, which leave the buffer."""
         with self.lock:
             writes, self.writes = self.writes, []
             self.artifacts.clear()
+            self.changed.clear()
             return writes
 
     def put_back(self, writes: list[Write]) -> None:
         """Writes that could not be sent, in front of any made since."""
         with self.lock:
             self.writes[:0] = writes
+            self.changed.update(w.entity for w in writes if w.op != "create")
 
 
 def operations(writes: list[Write]) -> list[dict[str, Any]]:
