@@ -180,7 +180,7 @@ def test_export_of_one_experiment(metadata: Metadata, tmp_path: Path) -> None:
 
 def test_an_export_is_of_one_moment_and_holds_up_no_writer(metadata: Metadata) -> None:
     fill(metadata)
-    with metadata.session(snapshot=True) as session:
+    with metadata.session("snapshot") as session:
         records = portability.export_records(session)
         read = [next(records), next(records)]  # the header and the first row: under way
         # A pipeline writes while the export runs. It is not held up (an export that held

@@ -79,7 +79,7 @@ def export(
         out = sys.stdout.buffer if str(output) == "-" else output.open("wb")
         try:
             if fmt == "prov-json":
-                with meta.session(snapshot=True) as session:
+                with meta.session("snapshot") as session:
                     doc = portability.prov_document(session, experiment=exp)
                 out.write(json.dumps(doc, indent=2).encode() + b"\n")
             else:
@@ -100,7 +100,7 @@ def _export_ndjson(meta: Metadata, exp: uuid.UUID | None, out: object) -> None:
     revision = current_revision(meta.db.engine)
     # One snapshot: the rows agree with each other (no output of a step written after its
     # execution was read), and the pipelines writing meanwhile are not held up.
-    with meta.session(snapshot=True) as session:
+    with meta.session("snapshot") as session:
         counts = portability.count_rows(session, experiment=exp)
         with Progress(
             TextColumn("{task.description:<22}"),

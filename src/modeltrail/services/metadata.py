@@ -25,7 +25,7 @@ from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailab
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
-from modeltrail.store.database import Database, ensure_schema
+from modeltrail.store.database import Access, Database, ensure_schema
 
 log = logging.getLogger("modeltrail")
 T = TypeVar("T")
@@ -184,9 +184,9 @@ class Metadata:
         return meta
 
     @contextmanager
-    def session(self, *, readonly: bool = False, snapshot: bool = False) -> Iterator[Session]:
+    def session(self, access: Access = "write") -> Iterator[Session]:
         try:
-            with self.db.session(readonly=readonly, snapshot=snapshot) as session:
+            with self.db.session(access) as session:
                 yield session
         except (IntegrityError, StaleDataError) as exc:
             # Two transactions wrote the same key or the same revision at once (an idempotent
@@ -227,7 +227,7 @@ class Metadata:
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a services function that only reads, in one read transaction, the garbage
         collector held off while it builds the answer (``collector``)."""
-        with collector.held(), self.session(readonly=True) as session:
+        with collector.held(), self.session("read") as session:
             return fn(session, *args, **kwargs)
 
     # ------------------------------------------------------------ uniform entity operations

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from alembic import command
@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///modeltrail.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+# What a session is for: writing; reading; reading many statements of one moment.
+Access = Literal["write", "read", "snapshot"]
 log = logging.getLogger(__name__)
 
 
@@ -285,18 +287,19 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, *, readonly: bool = False, snapshot: bool = False) -> Iterator[Session]:
+    def session(self, access: Access = "write") -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error.
 
-        ``readonly``: for a read; ``snapshot``: for a read whose statements all see the store
-        as it was at the first of them (see ``snapshot_sessions``)."""
-        if snapshot:
-            factory = self.snapshot_sessions
-        else:
-            factory = self.read_sessions if readonly else self.sessions
+        ``read``: for a read; ``snapshot``: for a read whose statements all see the store as
+        it was at the first of them (see ``snapshot_sessions``)."""
+        factory = {
+            "write": self.sessions,
+            "read": self.read_sessions,
+            "snapshot": self.snapshot_sessions,
+        }[access]
         with factory() as session, session.begin():
             yield session
-        if not (readonly or snapshot) and self.checkpointer is not None:
+        if access == "write" and self.checkpointer is not None:
             self.checkpointer.nudge()
 
     def dispose(self) -> None:
