@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -142,6 +143,26 @@ def test_trace_highlights_dependents(page: Any, case: CaseStudy) -> None:
     assert any("validation" in t for t in highlighted)
     assert not any("letters" in t for t in highlighted)
     shot(page, "05-trace")
+
+
+def test_trace_says_when_older_runs_are_left_out(page: Any, ui_server: ServerProcess) -> None:
+    experiment = str(uuid.uuid4())
+    ops = [{"op": "create", "entity": "experiment", "id": experiment, "body": {"name": "busy"}}]
+    ops += [
+        {
+            "op": "create",
+            "entity": "run",
+            "id": str(uuid.uuid4()),
+            "body": {"experiment": experiment, "name": f"busy-{n}", "status": "SUCCESS"},
+        }
+        for n in range(61)
+    ]
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops})
+    assert stored.status_code == 200, stored.text
+    page.goto(f"/experiments/{experiment}/trace")
+    page.get_by_text("The newest 60 runs; older runs are left out").wait_for()
+    assert page.locator(".gnode.run-header").count() == 60
+    assert page.locator(".gnode.run-header", has_text="busy-0").count() == 0  # the oldest
 
 
 def test_trace_shows_flagged_and_affected(

@@ -34,10 +34,13 @@ interface TraceInput {
   runs: TraceRun[];
   steps: { run: string; inputs: string[]; outputs: string[] }[];
   nodes: Map<string, TraceNode>;
+  /** older runs than these were left out */
+  truncated: boolean;
 }
 
 interface TraceData {
   runs: TraceRun[];
+  truncated: boolean;
   nodes: GraphNode[];
   edges: GraphEdge[];
   members: Map<string, string[]>;
@@ -58,6 +61,7 @@ async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
       executions: { inputs: string[]; outputs: string[] }[];
     }[];
     artifacts: RawNode[];
+    truncated: boolean;
   };
   const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS });
   const nodes = new Map<string, TraceNode>();
@@ -74,11 +78,12 @@ async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
     runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id })),
     steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs }))),
     nodes,
+    truncated: raw.truncated,
   };
 }
 
 async function loadTrace(experimentId: string): Promise<TraceData> {
-  const { runs, steps, nodes: traceNodes } = await traceFromEndpoint(experimentId);
+  const { runs, steps, nodes: traceNodes, truncated } = await traceFromEndpoint(experimentId);
   const runIndex = new Map(runs.map((r, i) => [r.id, i]));
   const column = new Map<string, number>(); // merged node -> first run using it
   const depth = new Map<string, number>();
@@ -154,7 +159,7 @@ async function loadTrace(experimentId: string): Promise<TraceData> {
     }),
   );
   const members = new Map([...traceNodes].map(([id, n]) => [id, n.members]));
-  return { runs, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
+  return { runs, truncated, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
 }
 
 function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
@@ -204,6 +209,11 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         {trace.error && <Problem error={trace.error} />}
         {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
         {t && t.runs.length === 0 && <Empty>This experiment has no runs yet.</Empty>}
+        {t?.truncated && (
+          <div className="muted trace-truncated">
+            The newest {t.runs.length} runs; older runs are left out (<code>modeltrail trace EXPERIMENT --limit N</code> lists more).
+          </div>
+        )}
         {t && t.runs.length > 0 && (
           <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
         )}
