@@ -562,6 +562,24 @@ def test_trace_orders_runs_merges_equal_artifacts_and_joins_artifacts_of_a_run(
     ] is True
 
 
+def test_the_trace_pages_back_through_older_runs(client: TestClient) -> None:
+    rep = build_repeated_steps(client)
+    path = f"/experiments/{rep.experiment['id']}/trace"
+    newest = get(client, path, limit=2)
+    assert [r["name"] for r in newest["runs"]] == ["fraud-2", "fraud-3"] and newest["truncated"]
+    older = get(client, path, limit=2, before=newest["runs"][0]["id"])
+    assert [r["name"] for r in older["runs"]] == ["fraud-0", "fraud-1"]
+    assert older["truncated"] is False
+    # Only the artifacts of the page's runs, and only those runs named on them.
+    page_runs = {r["id"] for r in older["runs"]}
+    assert all(set(a["runs"]) <= page_runs for a in older["artifacts"])
+    assert get(client, path, before=older["runs"][0]["id"])["runs"] == []
+    elsewhere = build_case_study(client).runs[0]["id"]
+    problem = get(client, path, 422, before=elsewhere)
+    assert problem["errors"][0]["pointer"] == "/before"
+    assert get(client, path, 422, before="not-a-run")["errors"][0]["pointer"] == "/before"
+
+
 def test_the_trace_sent_is_exactly_what_its_model_makes_of_it(client: TestClient) -> None:
     """The server writes the trace as the service built it, without pydantic: every field
     must be valid, none extra, and ids and times in the form the model writes them."""

@@ -126,6 +126,11 @@ def test_lineage_impact_flag_and_trace(target: Target) -> None:
     assert trace.index("handwriting-1") < trace.index("handwriting-2")
     if not target.full:
         return
+    first, second = (r["name"] for r in study.runs)
+    newest = target.run("trace", "handwriting-recognition", "--limit", "1").stdout
+    assert second in newest and first not in newest and "older runs left out" in newest
+    older = target.run("trace", "handwriting-recognition", "--before", second).stdout
+    assert first in older and second not in older and "older runs left out" not in older
     assert [f["reason"] for f in target.json("flags")["items"]] == ["letters, not digits"]
     target.run("unflag", "emnist-letters")
     assert "AFFECTED" not in target.run("trace", "handwriting-recognition").stdout

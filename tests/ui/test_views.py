@@ -161,8 +161,15 @@ def test_trace_says_when_older_runs_are_left_out(page: Any, ui_server: ServerPro
     assert stored.status_code == 200, stored.text
     page.goto(f"/experiments/{experiment}/trace")
     page.get_by_text("The newest 60 runs; older runs are left out").wait_for()
-    assert page.locator(".gnode.run-header").count() == 60
-    assert page.locator(".gnode.run-header", has_text="busy-0").count() == 0  # the oldest
+    headers = page.locator(".gnode.run-header")
+    assert headers.count() == 60
+    assert headers.filter(has_text=re.compile(r"^busy-0\b")).count() == 0  # the oldest
+    page.get_by_role("link", name="older runs").click()
+    page.get_by_text("1 older run ·").wait_for()
+    assert headers.count() == 1 and "busy-0" in headers.inner_text()
+    page.get_by_role("link", name="newest runs").click()
+    page.get_by_text("The newest 60 runs").wait_for()
+    assert headers.count() == 60
 
 
 def test_trace_shows_flagged_and_affected(

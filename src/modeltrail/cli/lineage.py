@@ -501,13 +501,20 @@ def reproduce(
 def trace(
     experiment: Annotated[str, typer.Argument(help="experiment id or name")],
     limit: Annotated[int, typer.Option("--limit", help="the newest this many runs")] = 1000,
+    before: Annotated[
+        str | None,
+        typer.Option("--before", help="only runs created before this run (id or name)"),
+    ] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every run of an experiment in time order; equal artifacts shown once (FR10)."""
     with connect(url) as conn:
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = resolve(conn, "runs", before)
         result = conn.get(
-            f"{API}/experiments/{resolve(conn, 'experiments', experiment)}/trace", limit=limit
+            f"{API}/experiments/{resolve(conn, 'experiments', experiment)}/trace", **params
         )
     if as_json:
         print_json(result)
@@ -538,7 +545,10 @@ def trace(
                     branch.add(f"[dim]{side}[/dim] {_label(a)}{shared}")
     console.print(tree)
     if result.get("truncated"):
-        console.print("[yellow]older runs left out; raise --limit[/yellow]")
+        console.print(
+            "[yellow]older runs left out; raise --limit, or page back with "
+            f"--before {result['runs'][0]['id']}[/yellow]"
+        )
 
 
 cache_app = typer.Typer(help="Has this step already been computed? (FR6)", no_args_is_help=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.lineage import Trace, id_text
 from modeltrail.services.common import get_or_404
 from modeltrail.services.nodes import (
@@ -19,23 +20,36 @@ from modeltrail.services.nodes import (
 )
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
-from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExperimentRow
+from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExperimentRow, RunRow
 
 DEFAULT_RUNS = 1000
 
 
 def experiment_trace(
-    session: Session, experiment_id: uuid.UUID, *, limit: int = DEFAULT_RUNS, edges: bool = False
+    session: Session,
+    experiment_id: uuid.UUID,
+    *,
+    limit: int = DEFAULT_RUNS,
+    before: uuid.UUID | None = None,
+    edges: bool = False,
 ) -> Trace:
-    """The newest ``limit`` runs, oldest first, each with its executions (in start order)
-    and the artifacts they read and wrote. Artifacts with one fingerprint are one node that
-    lists every run it appears in. With ``edges``, also the ``derived`` edges that join an
-    input to an output of the same execution in a run."""
-    return Trace.model_validate(trace_document(session, experiment_id, limit=limit, edges=edges))
+    """The newest ``limit`` runs (created before the run ``before``, if given), oldest first,
+    each with its executions (in start order) and the artifacts they read and wrote.
+    Artifacts with one fingerprint are one node that lists every run it appears in. With
+    ``edges``, also the ``derived`` edges that join an input to an output of the same
+    execution in a run."""
+    return Trace.model_validate(
+        trace_document(session, experiment_id, limit=limit, before=before, edges=edges)
+    )
 
 
 def trace_document(
-    session: Session, experiment_id: uuid.UUID, *, limit: int = DEFAULT_RUNS, edges: bool = False
+    session: Session,
+    experiment_id: uuid.UUID,
+    *,
+    limit: int = DEFAULT_RUNS,
+    before: uuid.UUID | None = None,
+    edges: bool = False,
 ) -> dict[str, Any]:
     """``experiment_trace`` as the JSON document the server sends: names in camelCase, ids as
     UUID text, absent fields left out. The trace of a thousand runs is ~10 MB of JSON; built
@@ -47,7 +61,9 @@ def trace_document(
     execution's ``inputs`` and ``outputs``, and over a thousand runs they are a third of the
     document (3.9 of 11 MB) that no reader of ours uses."""
     experiment = get_or_404(session, ExperimentRow, experiment_id, "experiment")
-    runs = store.runs_of_experiment(session, experiment_id, limit=limit + 1)
+    runs = store.runs_of_experiment(
+        session, experiment_id, limit=limit + 1, before=_run_of(session, experiment_id, before)
+    )
     truncated = len(runs) > limit
     runs = runs[1:] if truncated else runs
     executions = store.executions_of_runs(session, [r.id for r in runs], light=True)
@@ -136,6 +152,19 @@ def trace_document(
         **({"edges": list(derived.values())} if edges else {}),
         "truncated": truncated,
     }
+
+
+def _run_of(session: Session, experiment_id: uuid.UUID, run_id: uuid.UUID | None) -> Any:
+    """The run ``before`` names, which must be one of the experiment's."""
+    if run_id is None:
+        return None
+    run = session.get(RunRow, run_id)
+    if run is None or run.experiment_id != experiment_id:
+        raise InvalidInput(
+            f"run {run_id} is not a run of experiment {experiment_id}",
+            errors=[{"pointer": "/before", "in": "query", "detail": "not a run of the experiment"}],
+        )
+    return run
 
 
 def _present(fields: dict[str, Any]) -> dict[str, Any]:

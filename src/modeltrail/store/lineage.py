@@ -979,14 +979,23 @@ def _runs(
 
 
 def runs_of_experiment(
-    session: Session, experiment_id: uuid.UUID, *, limit: int | None = None
+    session: Session,
+    experiment_id: uuid.UUID,
+    *,
+    limit: int | None = None,
+    before: RunRow | None = None,
 ) -> list[Any]:
-    """The newest ``limit`` runs (all without a limit), oldest first."""
-    return list(
-        reversed(
-            _runs(session, RunRow.experiment_id == experiment_id, newest_first=True, limit=limit)
+    """The newest ``limit`` runs (all without a limit), oldest first; with ``before``, the
+    newest of those created before that run (in the order of creation time, then id)."""
+    where = [RunRow.experiment_id == experiment_id]
+    if before is not None:
+        where.append(
+            or_(
+                RunRow.create_time < before.create_time,
+                and_(RunRow.create_time == before.create_time, RunRow.id < before.id),
+            )
         )
-    )
+    return list(reversed(_runs(session, *where, newest_first=True, limit=limit)))
 
 
 def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:

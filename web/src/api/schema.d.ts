@@ -4992,6 +4992,8 @@ export interface operations {
             query?: {
                 /** @description the newest this many runs */
                 limit?: number;
+                /** @description only runs created before this run of the experiment: the next older page is the one before the first run of this one */
+                before?: string | null;
                 /** @description also send the derived edges, input to output of each execution (they follow from the executions' inputs and outputs) */
                 edges?: boolean;
             };

@@ -48,8 +48,8 @@ interface TraceData {
   flagged: Set<string>;
 }
 
-/** GET /experiments/{id}/trace, the server's merged trace. */
-async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
+/** GET /experiments/{id}/trace, the server's merged trace (of the runs before ``before``). */
+async function traceFromEndpoint(experimentId: string, before: string | null): Promise<TraceInput> {
   type RawNode = { id: string; name: string; kind?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
   type Raw = {
     runs: {
@@ -63,7 +63,7 @@ async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
     artifacts: RawNode[];
     truncated: boolean;
   };
-  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS });
+  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS, ...(before ? { before } : {}) });
   const nodes = new Map<string, TraceNode>();
   for (const n of raw.artifacts) {
     const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
@@ -82,8 +82,8 @@ async function traceFromEndpoint(experimentId: string): Promise<TraceInput> {
   };
 }
 
-async function loadTrace(experimentId: string): Promise<TraceData> {
-  const { runs, steps, nodes: traceNodes, truncated } = await traceFromEndpoint(experimentId);
+async function loadTrace(experimentId: string, before: string | null): Promise<TraceData> {
+  const { runs, steps, nodes: traceNodes, truncated } = await traceFromEndpoint(experimentId, before);
   const runIndex = new Map(runs.map((r, i) => [r.id, i]));
   const column = new Map<string, number>(); // merged node -> first run using it
   const depth = new Map<string, number>();
@@ -179,8 +179,9 @@ function downstream(children: Map<string, Set<string>>, roots: Iterable<string>)
 
 export function Trace({ id, location }: { id: string; location: Location }) {
   const selected = location.query.get("select");
+  const before = location.query.get("before");
   const experiment = useAsync(() => getExperiment(id), [id]);
-  const trace = useAsync(() => loadTrace(id), [id]);
+  const trace = useAsync(() => loadTrace(id, before), [id, before]);
   const t = trace.data;
   const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
   const highlighted = useMemo(() => (t && selected ? downstream(t.children, [selected]) : undefined), [t, selected]);
@@ -208,10 +209,23 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         {experiment.error && <Problem error={experiment.error} />}
         {trace.error && <Problem error={trace.error} />}
         {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
-        {t && t.runs.length === 0 && <Empty>This experiment has no runs yet.</Empty>}
-        {t?.truncated && (
-          <div className="muted trace-truncated">
-            The newest {t.runs.length} runs; older runs are left out (<code>modeltrail trace EXPERIMENT --limit N</code> lists more).
+        {t && t.runs.length === 0 && <Empty>{before ? "No runs before that one." : "This experiment has no runs yet."}</Empty>}
+        {t && (t.truncated || before) && (
+          <div className="muted trace-pages">
+            {before ? `${t.runs.length} older run${t.runs.length === 1 ? "" : "s"}` : `The newest ${t.runs.length} runs`}
+            {t.truncated && "; older runs are left out"}
+            {t.truncated && t.runs[0] && (
+              <>
+                {" · "}
+                <Link to={withQuery({ before: t.runs[0].id, select: null })}>older runs</Link>
+              </>
+            )}
+            {before && (
+              <>
+                {" · "}
+                <Link to={withQuery({ before: null, select: null })}>newest runs</Link>
+              </>
+            )}
           </div>
         )}
         {t && t.runs.length > 0 && (

@@ -307,6 +307,13 @@ def experiment_trace(
     limit: Annotated[
         int, Query(ge=1, le=limits.MAX_LIST, description="the newest this many runs")
     ] = trace.DEFAULT_RUNS,
+    before: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="only runs created before this run of the experiment: the next older "
+            "page is the one before the first run of this one"
+        ),
+    ] = None,
     edges: Annotated[
         bool,
         Query(
@@ -315,4 +322,6 @@ def experiment_trace(
         ),
     ] = False,
 ) -> Any:
-    return Document(meta.query(trace.trace_document, experiment_id, limit=limit, edges=edges))
+    return Document(
+        meta.query(trace.trace_document, experiment_id, limit=limit, before=before, edges=edges)
+    )
