@@ -115,9 +115,7 @@ def trace_document(
         for n in (*i_nodes, *o_nodes):
             runs_of_node[n][run] = None
             seen[n] = None
-        if not edges:
-            continue
-        for src in i_nodes:
+        for src in i_nodes if edges else ():
             for dst in o_nodes:
                 if src != dst and (src, dst, run) not in derived:
                     derived[(src, dst, run)] = {
