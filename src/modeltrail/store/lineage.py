@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from modeltrail.store import dialect as dialects
+from modeltrail.store.listing import after
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -988,12 +989,9 @@ def runs_of_experiment(
     """The newest ``limit`` runs (all without a limit), oldest first; with ``before``, the
     newest of those created before that run (in the order of creation time, then id)."""
     where = [RunRow.experiment_id == experiment_id]
-    if before is not None:
+    if before is not None:  # after it, newest first
         where.append(
-            or_(
-                RunRow.create_time < before.create_time,
-                and_(RunRow.create_time == before.create_time, RunRow.id < before.id),
-            )
+            after(RunRow.create_time, before.create_time, before.id, RunRow.id, descending=True)
         )
     return list(reversed(_runs(session, *where, newest_first=True, limit=limit)))
 

@@ -213,9 +213,7 @@ def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
     return value, row_id
 
 
-def _after(
-    expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool
-) -> ColumnElement[bool]:
+def after(expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool) -> ColumnElement[bool]:
     """Rows strictly after (value, id) in the order: NULLs first ascending, last descending."""
     if value is None:
         tie = and_(expr.is_(None), (id_col < row_id) if descending else (id_col > row_id))
@@ -261,7 +259,7 @@ def list_rows(
                 value = _typed(target, str(value), Filter(sort.path, Op.EQ, str(value), str(sort)))
             except InvalidInput as exc:
                 raise _cursor_error(exc.errors[0]["detail"]) from None
-        query = query.where(_after(expr, as_cursor(value), row_id, id_col, sort.descending))
+        query = query.where(after(expr, as_cursor(value), row_id, id_col, sort.descending))
     if sort.descending:
         query = query.order_by(expr.desc().nulls_last(), id_col.desc())
     else:
