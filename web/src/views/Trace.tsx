@@ -63,7 +63,7 @@ async function traceFromEndpoint(experimentId: string, before: string | null): P
     artifacts: RawNode[];
     truncated: boolean;
   };
-  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS, ...(before ? { before } : {}) });
+  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS, before: before ?? undefined });
   const nodes = new Map<string, TraceNode>();
   for (const n of raw.artifacts) {
     const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
