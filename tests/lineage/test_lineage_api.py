@@ -230,6 +230,12 @@ def test_run_dag_has_executions_artifacts_and_typed_edges(client: TestClient) ->
     }
     types = sorted(e["type"] for e in result["edges"])
     assert types == ["input"] * 3 + ["output"] * 4 + ["successor"] * 2
+    # A step of this run followed by a step of another: the edge leaves the run's DAG.
+    deploy, other_run = study.executions[0]["deploy"]["id"], study.executions[1]["prepare"]["id"]
+    linked = client.post(f"{API}/executions/{deploy}/successors", json={"executions": [other_run]})
+    assert linked.status_code == 200, linked.text
+    again = get(client, f"/runs/{study.runs[0]['id']}/dag")
+    assert again["edges"] == result["edges"] and again["nodes"] == result["nodes"]
     assert get(client, f"/runs/{uuid.uuid4()}/dag", status=404)["type"].endswith("/not-found")
     started = client.post(
         f"{API}/runs", json={"experiment": study.experiment["id"], "name": "just started"}

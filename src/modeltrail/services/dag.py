@@ -21,7 +21,7 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
         raise missing("run", run_id)
     marks = load_marks(session, any_flag=any_flag)
     ids = [row.id for row, _ in executions]
-    inputs, outputs, follows, rows = store.io_successors_and_artifacts(session, ids)
+    inputs, outputs, follows, rows = store.io_of_run(session, run_id)
     order = {eid: i for i, eid in enumerate(ids)}
     flow = sorted(
         [(order[e], 0, p, e, a) for e, a, p in inputs]

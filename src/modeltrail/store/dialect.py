@@ -139,6 +139,21 @@ def among(dialect: str, column: Any, name: str, *, uuids: bool = False) -> Colum
     return column.in_(listed)  # type: ignore[no-any-return]
 
 
+def equals(dialect: str, column: Any, name: str, *, uuids: bool = False) -> ColumnElement[bool]:
+    """``column =`` the one value of the parameter ``name`` (a hex id against a uuid column,
+    with ``uuids``). For a read keyed by one id, rather than ``among`` a list of one:
+    PostgreSQL plans a prepared statement with a single value once (its generic plan) and
+    then only runs it, but plans one with ``= ANY`` an array afresh on every run, since for
+    an array of unknown length its generic plan looks costlier. Planning is most of what a
+    small read costs there (0.15-0.25 ms of ~0.5)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import UUID
+
+        value = bindparam(name, type_=Text)
+        return column == (cast(value, UUID) if uuids else value)  # type: ignore[no-any-return]
+    return (type_coerce(column, String) if uuids else column) == bindparam(name, type_=Text)  # type: ignore[no-any-return]
+
+
 def values(dialect: str, items: Sequence[str]) -> Any:
     """The value of an ``among`` parameter: a JSON array on SQLite, a list on PostgreSQL."""
     return list(items) if dialect == "postgresql" else orjson.dumps(list(items)).decode()

@@ -539,16 +539,30 @@ def execution_edges(
     return _read(session, statement, artifact_ids)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _io_of_executions(
-    dialect: str, successors: bool = False, artifacts: bool = False, references: bool = False
+    dialect: str,
+    successors: bool = False,
+    artifacts: bool = False,
+    references: bool = False,
+    by_run: bool = False,
 ) -> Any:
-    """Inputs (side 0) and outputs (side 1) of the executions among ``ids``; with
-    ``successors``, their successors too (side 2, position 0); with ``references``, the
-    (target, referencing artifact) pairs of the artifacts among ``refs`` (side 3); with
+    """Inputs (side 0) and outputs (side 1) of the executions among ``ids`` (``by_run``: of
+    the run ``run``, see ``dialects.equals``); with ``successors``, their successors too
+    (side 2, position 0; ``by_run``: those in the run); with ``references``, the (target,
+    referencing artifact) pairs of the artifacts among ``refs`` (side 3); with
     ``artifacts``, each input and output followed by the columns of its artifact as
     ``ref.*`` (NULL for the other sides)."""
     referred = _referred(dialect, _ARTIFACTS) if artifacts else []
+    in_run = select(_EXECUTIONS.c.id).where(
+        dialects.equals(dialect, _EXECUTIONS.c.run_id, "run", uuids=True)
+    )
+
+    def executions(column: Any) -> Any:
+        if by_run:
+            return column.in_(in_run)
+        return dialects.among(dialect, column, "ids", uuids=True)
+
     arms = []
     for side, table in enumerate((ExecutionInputRow.__table__, ExecutionOutputRow.__table__)):
         arm = select(
@@ -560,9 +574,9 @@ def _io_of_executions(
         )
         if artifacts:
             arm = arm.join_from(table, _ARTIFACTS, table.c.artifact_id == _ARTIFACTS.c.id)
-        arms.append(arm.where(dialects.among(dialect, table.c.execution_id, "ids", uuids=True)))
+        arms.append(arm.where(executions(table.c.execution_id)))
 
-    def pairs(first: Any, second: Any, side: int, parameter: str, among: Any) -> Any:
+    def pairs(first: Any, second: Any, side: int, *where: Any) -> Any:
         """An arm of (id, id) pairs, without a position or an artifact's columns."""
         return select(
             dialects.id_hex(dialect, first),
@@ -570,16 +584,30 @@ def _io_of_executions(
             literal(0, Integer),
             literal(side, Integer),
             *[literal(None).label(c.name) for c in referred],
-        ).where(dialects.among(dialect, among, parameter, uuids=True))
+        ).where(*where)
 
     if successors:
         follows = ExecutionSuccessorRow
+        within = (executions(follows.successor_id),) if by_run else ()
         arms.append(
-            pairs(follows.execution_id, follows.successor_id, 2, "ids", follows.execution_id)
+            pairs(
+                follows.execution_id,
+                follows.successor_id,
+                2,
+                executions(follows.execution_id),
+                *within,
+            )
         )
     if references:
         refers = ArtifactReferenceRow
-        arms.append(pairs(refers.target_id, refers.artifact_id, 3, "refs", refers.artifact_id))
+        arms.append(
+            pairs(
+                refers.target_id,
+                refers.artifact_id,
+                3,
+                dialects.among(dialect, refers.artifact_id, "refs", uuids=True),
+            )
+        )
     return union_all(*arms)
 
 
@@ -588,28 +616,37 @@ IoEdges = list[tuple[Id, Id, int]]  # (execution, artifact, position)
 
 def _io(
     session: Session,
-    execution_ids: Iterable[uuid.UUID | Id],
+    execution_ids: Iterable[uuid.UUID | Id] = (),
     *,
+    run: uuid.UUID | Id | None = None,
     successors: bool,
     among: bool = True,
     artifacts: dict[Id, Any] | None = None,
     references: list[tuple[Id, Id]] | None = None,
     referable: Iterable[uuid.UUID | Id] = (),
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
-    """Inputs, outputs and, with ``successors``, the successors of the executions: those
-    among them (``among``), or all. Given an ``artifacts`` dict, the rows of the artifacts
-    read and written are put in it; given a ``references`` list, the (target, referencing
-    artifact) pairs where both ends are among ``referable``: read in the same statement."""
-    ids = hexes(execution_ids)
-    wanted = set(ids) if successors and among else None
+    """Inputs, outputs and, with ``successors``, the successors of the executions (those of
+    the ``run``, if given): those among them (``among``), or all. Given an ``artifacts``
+    dict, the rows of the artifacts read and written are put in it; given a ``references``
+    list, the (target, referencing artifact) pairs where both ends are among ``referable``:
+    read in the same statement."""
+    dialect = _dialect(session)
     statement = _io_of_executions(
-        _dialect(session), successors, artifacts is not None, references is not None
+        dialect, successors, artifacts is not None, references is not None, run is not None
     )
-    refs = hexes(referable)
-    if artifacts is None:
-        rows = _read(session, statement, ids, **({"refs": refs} if references is not None else {}))
+    wanted = None  # by run, the statement keeps the successors within the run
+    if run is not None:
+        params = {"run": hexes([run])[0]}
     else:
-        pairs = _with_referred(session, (statement, 4), ids)
+        ids = hexes(execution_ids)
+        params = {"ids": dialects.values(dialect, ids)}
+        wanted = set(ids) if successors and among else None
+    refs = hexes(referable)
+    if references is not None:
+        params["refs"] = dialects.values(dialect, refs)
+    rows = list(session.connection().execute(statement, params).all())
+    if artifacts is not None:
+        pairs = _pairs(rows, 4)
         artifacts.update((row.id, row) for _, row in pairs if row is not None)
         rows = [edge for edge, _ in pairs]
     inputs: IoEdges = []
@@ -646,14 +683,14 @@ def io_and_artifacts(
     return inputs, outputs, artifacts
 
 
-def io_successors_and_artifacts(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
+def io_of_run(
+    session: Session, run_id: uuid.UUID | Id
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, Any]]:
-    """``io_of_executions``, the (execution, successor) pairs among the executions, and the
-    rows of the artifacts read and written (by id), in one statement: on PostgreSQL a
-    statement costs more than these rows."""
+    """``io_of_executions`` of the run's executions, the (execution, successor) pairs among
+    them, and the rows of the artifacts read and written (by id), in one statement keyed by
+    the run (``dialects.equals``): on PostgreSQL a statement costs more than these rows."""
     artifacts: dict[Id, Any] = {}
-    inputs, outputs, follows = _io(session, execution_ids, successors=True, artifacts=artifacts)
+    inputs, outputs, follows = _io(session, run=run_id, successors=True, artifacts=artifacts)
     return inputs, outputs, follows, artifacts
 
 
@@ -946,7 +983,7 @@ def _run_with_executions(dialect: str) -> tuple[Select[Any], int, int]:
         .select_from(_RUNS)
         .outerjoin(_EXECUTIONS, _EXECUTIONS.c.run_id == _RUNS.c.id)
         .outerjoin(_EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id)
-        .where(dialects.among(dialect, _RUNS.c.id, "ids", uuids=True))
+        .where(dialects.equals(dialect, _RUNS.c.id, "run", uuids=True))
     )
     return statement, len(run), len(run) + len(execution)
 
@@ -958,7 +995,7 @@ def run_with_executions(
     ``executions_of_runs`` gives them, and whether any artifact is flagged: one statement
     for what the run DAG reads first."""
     statement, start, split = _run_with_executions(_dialect(session))
-    rows = _read(session, statement, [run_id])
+    rows = list(session.connection().execute(statement, {"run": hexes([run_id])[0]}).all())
     if not rows:
         return None, [], False
     names = tuple(n.removeprefix("run.") for n in rows[0]._fields[:start])
