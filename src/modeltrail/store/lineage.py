@@ -554,14 +554,12 @@ def _io_of_executions(
     ``artifacts``, each input and output followed by the columns of its artifact as
     ``ref.*`` (NULL for the other sides)."""
     referred = _referred(dialect, _ARTIFACTS) if artifacts else []
-    in_run = select(_EXECUTIONS.c.id).where(
-        dialects.equals(dialect, _EXECUTIONS.c.run_id, "run", uuids=True)
-    )
 
     def executions(column: Any) -> Any:
-        if by_run:
-            return column.in_(in_run)
-        return dialects.among(dialect, column, "ids", uuids=True)
+        if not by_run:
+            return dialects.among(dialect, column, "ids", uuids=True)
+        run = dialects.equals(dialect, _EXECUTIONS.c.run_id, "run", uuids=True)
+        return column.in_(select(_EXECUTIONS.c.id).where(run))
 
     arms = []
     for side, table in enumerate((ExecutionInputRow.__table__, ExecutionOutputRow.__table__)):
