@@ -115,7 +115,7 @@ def _read(
     parameters ``more`` names, each a list of ids, for those)."""
     dialect = _dialect(session)
     params = {name: dialects.values(dialect, hexes(v)) for name, v in {"ids": ids, **more}.items()}
-    return list(session.connection().execute(statement, params).all())
+    return _rows(session, statement, params)
 
 
 def columns_among(
@@ -126,8 +126,8 @@ def columns_among(
     return _read(session, _rows_among(_dialect(session), table.__table__, column, only=only), ids)
 
 
-def _rows(session: Session, query: Any) -> list[Any]:
-    return list(session.connection().execute(query).all())
+def _rows(session: Session, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    return list(session.connection().execute(query, params).all())
 
 
 @lru_cache(maxsize=64)
@@ -304,7 +304,7 @@ def _run_walk(
         key, start = seeds[0]
         query = _single_seed_walk(dialect, direction, merge, rows, light)
         params = {"seed": key if merge else uuid.UUID(key), "start": start, "limit": depth + 1}
-        return list(session.connection().execute(query, params).all())
+        return _rows(session, query, params)
     seed_rows = [
         select(_key_literal(k, merge).label("k"), literal(d, Integer).label("d")) for k, d in seeds
     ]
@@ -351,9 +351,7 @@ def walk_from_artifact(
     ``walk_with_artifacts`` from it: one statement for what lineage and impact read first."""
     query = _walk_from_artifact(_dialect(session), direction, merge, light)
     params = {"root": artifact_id, "limit": depth + 1}
-    walk, found = _within(
-        _records(list(session.connection().execute(query, params).all())), depth, merge
-    )
+    walk, found = _within(_records(_rows(session, query, params)), depth, merge)
     root = next((row for row in found if row.id == artifact_id.hex), None)
     return root, bool(found) and bool(found[0].any_flag), walk, found
 
@@ -642,7 +640,7 @@ def _io(
     refs = hexes(referable)
     if references is not None:
         params["refs"] = dialects.values(dialect, refs)
-    rows = list(session.connection().execute(statement, params).all())
+    rows = _rows(session, statement, params)
     if artifacts is not None:
         pairs = _pairs(rows, 4)
         artifacts.update((row.id, row) for _, row in pairs if row is not None)
@@ -993,7 +991,7 @@ def run_with_executions(
     ``executions_of_runs`` gives them, and whether any artifact is flagged: one statement
     for what the run DAG reads first."""
     statement, start, split = _run_with_executions(_dialect(session))
-    rows = list(session.connection().execute(statement, {"run": hexes([run_id])[0]}).all())
+    rows = _rows(session, statement, {"run": hexes([run_id])[0]})
     if not rows:
         return None, [], False
     names = tuple(n.removeprefix("run.") for n in rows[0]._fields[:start])
