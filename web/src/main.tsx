@@ -1,7 +1,8 @@
-import { StrictMode, useEffect } from "react";
+import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { Problem } from "./components/Status";
 import { ApiError } from "./api/client";
+import { checkSession, onSession, signOut, type Session } from "./auth";
 import { Link, navigate, useLocation, type Location } from "./router";
 import { ArtifactView } from "./views/ArtifactView";
 import { Browse } from "./views/Browse";
@@ -9,6 +10,7 @@ import { Compare } from "./views/Compare";
 import { History } from "./views/History";
 import { Lineage } from "./views/Lineage";
 import { RunDag } from "./views/RunDag";
+import { SignIn } from "./views/SignIn";
 import { Trace } from "./views/Trace";
 import "./styles.css";
 
@@ -25,6 +27,13 @@ const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] 
 
 function App() {
   const location = useLocation();
+  const [session, setSession] = useState<Session | "unknown">("unknown");
+  useEffect(() => {
+    const stop = onSession(setSession);
+    // A server that cannot be asked still gets its views: their own requests say what is wrong.
+    checkSession().catch(() => setSession({ state: "open" }));
+    return stop;
+  }, []);
   useEffect(() => {
     if (location.path === "/" || location.path === "") navigate("/experiments", true);
   }, [location.path]);
@@ -68,12 +77,20 @@ function App() {
             compare
           </Link>
         </nav>
+        {session !== "unknown" && session.state === "signed-in" && (
+          <span className="who">
+            <span title={`role: ${session.principal.role ?? "per experiment"}`}>{session.principal.name}</span>{" "}
+            <button type="button" onClick={signOut}>
+              Sign out
+            </button>
+          </span>
+        )}
         <a className="api-link" href="/docs">
           API
         </a>
       </header>
       <main>
-        {view ??
+        {session === "unknown" ? null : session.state === "signed-out" ? <SignIn /> : view ??
           (location.path === "/" ? null : (
             <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
           ))}

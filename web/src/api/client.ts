@@ -1,6 +1,7 @@
 // The typed client generated from the server's OpenAPI document (schema.d.ts), plus a small
 // untyped helper for the lineage endpoints that the document may not describe yet.
 import createClient from "openapi-fetch";
+import { authHeaders, sessionLost } from "../auth";
 import type { components, paths } from "./schema";
 
 export type Experiment = components["schemas"]["Experiment"];
@@ -12,6 +13,16 @@ export type EntityName = "experiments" | "runs" | "executions" | "artifacts";
 export type Entity = Experiment | Run | Execution | Artifact;
 
 export const api = createClient<paths>({ baseUrl: "" });
+api.use({
+  onRequest({ request }) {
+    for (const [name, value] of Object.entries(authHeaders())) request.headers.set(name, value);
+    return request;
+  },
+  onResponse({ response }) {
+    if (response.status === 401) sessionLost();
+    return response;
+  },
+});
 
 /** An RFC 9457 problem answered by the API, or a network failure, as a readable error. */
 export class ApiError extends Error {
@@ -47,7 +58,7 @@ export async function getJson<T>(path: string, params?: Record<string, string | 
   const url = `/api/v1${path}${query.size ? `?${query}` : ""}`;
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: "application/json" } });
+    response = await fetch(url, { headers: { accept: "application/json", ...authHeaders() } });
   } catch (e) {
     throw new ApiError(0, { title: "Network error", detail: String(e) });
   }
@@ -58,6 +69,7 @@ export async function getJson<T>(path: string, params?: Record<string, string | 
   } catch {
     /* keep the text */
   }
+  if (response.status === 401) sessionLost();
   if (!response.ok) throw new ApiError(response.status, body);
   return body as T;
 }
