@@ -7,16 +7,15 @@ attributes. Nothing here knows any particular kind: the built-in ``dataset``, ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
-import jsonschema_rs
-import orjson
-import regex
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
 
+from modeltrail.domain import limits
+from modeltrail.domain import schemas as vs
 from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKindAttributes
 
 # A property whose schema carries this keyword holds the id of another artifact; the store keeps
@@ -30,9 +29,23 @@ INDEX_KEYWORD = "x-index"
 
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
 
+# The validation limits, re-exported where the kind rules are read.
+budget = vs.budget
+VALIDATION_BUDGET = vs.VALIDATION_BUDGET
+PATTERN_TIMEOUT = vs.PATTERN_TIMEOUT
+
 
 def check_schema(schema: dict[str, Any]) -> None:
-    """Refuse a schema that is not a valid draft 2020-12 object schema."""
+    """Refuse a schema that is not a valid draft 2020-12 object schema, that is larger than
+    ``limits.MAX_SCHEMA_BYTES``, that refers to anything outside itself or to nothing, or that
+    cannot be evaluated within the validation budget."""
+    key = vs.schema_key(schema)
+    if len(key) > limits.MAX_SCHEMA_BYTES:
+        detail = (
+            f"the schema is {len(key):,} bytes of JSON; a kind's schema may have at most "
+            f"{limits.MAX_SCHEMA_BYTES:,}"
+        )
+        raise InvalidInput(detail, errors=[{"pointer": "/schema", "detail": detail}])
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -46,10 +59,29 @@ def check_schema(schema: dict[str, Any]) -> None:
             "a kind's schema must describe an object",
             errors=[{"pointer": "/schema/type", "detail": "must be 'object'"}],
         )
+    problem = vs.cached_references_problem(key)
+    if problem is not None:
+        raise InvalidInput(
+            f"schema{problem.pointer}: {problem.detail}",
+            errors=[{"pointer": "/schema" + problem.pointer, "detail": problem.detail}],
+        )
     try:
-        _validator(schema).is_valid({})
+        with vs.budget():
+            vs.validator_for(key).is_valid({})
     except RecursionError:
         raise _endless(InvalidInput, "/schema") from None
+    except vs.Undecided:
+        detail = (
+            "the schema cannot be evaluated on an empty object within the validation budget "
+            f"of {vs.VALIDATION_BUDGET:g} s"
+        )
+        raise InvalidInput(detail, errors=[{"pointer": "/schema", "detail": detail}]) from None
+
+
+def usable(schema: dict[str, Any]) -> bool:
+    """Whether a stored schema can validate anything (one stored before references outside
+    it were refused cannot)."""
+    return vs.cached_references_problem(vs.schema_key(schema)) is None
 
 
 def _endless(error: type[InvalidInput], pointer: str) -> InvalidInput:
@@ -57,129 +89,84 @@ def _endless(error: type[InvalidInput], pointer: str) -> InvalidInput:
     return error(detail, errors=[{"pointer": pointer, "detail": detail}])
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """The validator of record: draft 2020-12, formats asserted. Made once per schema (the
-    same few schemas check every artifact created; making one costs more than using it)."""
-    try:
-        text = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an integer beyond 64 bits: not worth a cache entry
-        return _new_validator(schema)
-    return _cached_validator(text)
+def _short(detail: str) -> str:
+    # A message quotes the value it is about, and a value may be megabytes long.
+    return detail if len(detail) <= 500 else detail[:497] + "..."
 
 
-# How long one regular expression of a kind may take on one value. Python's ``re`` backtracks
-# without bound and holds the interpreter meanwhile: a pattern such as ``^(a+)+$`` on forty
-# characters would stop the whole server. The ``regex`` engine takes a timeout and lets other
-# threads run while it matches; a value it cannot decide in time is refused.
-PATTERN_TIMEOUT = 0.05  # seconds
+def attributes_errors(
+    kind: str, version: int, schema: dict[str, Any], attributes: Any
+) -> list[dict[str, str]]:
+    """The failures of ``attributes`` under ``schema``, each with its JSON pointer; empty if
+    they are valid. Raises InvalidKindAttributes when the schema itself cannot be used or the
+    request's validation budget runs out.
 
-
-def _search(pattern: str, text: str) -> bool | None:
-    """Whether ``pattern`` matches somewhere in ``text``; None if it could not tell in time."""
-    try:
-        return regex.search(pattern, text, timeout=PATTERN_TIMEOUT, concurrent=True) is not None
-    except TimeoutError:
-        return None
-
-
-def _undecided(text: str, pattern: str) -> ValidationError:
-    return ValidationError(
-        f"{text!r} could not be checked against {pattern!r} within {PATTERN_TIMEOUT} s "
-        "(the pattern backtracks too much on it)"
-    )
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "string"):
-        found = _search(pattern, instance)
-        if found is None:
-            yield _undecided(instance, pattern)
-        elif not found:
-            yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-def _pattern_properties(
-    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
-) -> Iterator[ValidationError]:
-    if validator.is_type(instance, "object"):
-        for pattern, subschema in patterns.items():
-            for name, value in instance.items():
-                found = _search(pattern, name)
-                if found is None:
-                    yield _undecided(name, pattern)
-                elif found:
-                    yield from validator.descend(value, subschema, path=name, schema_path=pattern)
-
-
-# Draft 2020-12 with the two keywords that run regular expressions on values bounded in time.
-_Validator = validators.extend(
-    Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
-)
-
-
-def _new_validator(schema: dict[str, Any]) -> Draft202012Validator:
-    return _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
-
-
-@lru_cache(maxsize=256)
-def _cached_validator(schema_json: bytes) -> Draft202012Validator:
-    return _new_validator(orjson.loads(schema_json))
-
-
-# Keywords two validators may not read to the letter: regular expressions (Python's re, Rust's
-# regex), formats (each asserts its own set) and references (resolved each its own way).
-_DIALECT_KEYWORDS = frozenset({"format", "pattern", "patternProperties", "$ref", "$dynamicRef"})
-
-
-def _uses_dialect_keywords(schema: Any) -> bool:
-    if isinstance(schema, dict):
-        return any(k in _DIALECT_KEYWORDS or _uses_dialect_keywords(v) for k, v in schema.items())
-    if isinstance(schema, list):
-        return any(_uses_dialect_keywords(v) for v in schema)
-    return False
+    Runs inside the caller's ``budget`` (one of its own otherwise); attributes already checked
+    against the same schema within that budget are not checked again.
+    """
+    key = vs.schema_key(schema)
+    with vs.budget() as spent:
+        if spent.checked.get((key, id(attributes))) is attributes:
+            return []
+        problem = vs.cached_references_problem(key)
+        if problem is not None:
+            detail = (
+                f"kind '{kind}' version {version} cannot validate anything: its schema at "
+                f"{problem.pointer} {problem.detail}; register a new version of the kind"
+            )
+            raise InvalidKindAttributes(detail, errors=[{"pointer": "/kind", "detail": detail}])
+        try:
+            failures = sorted(
+                vs.validator_for(key).iter_errors(attributes), key=lambda e: list(e.absolute_path)
+            )
+        except RecursionError:  # a kind registered before loops of references were refused
+            raise _endless(InvalidKindAttributes, "/attributes") from None
+        except Unresolvable:  # cannot happen after the check above; never a fetch, never a 500
+            detail = f"kind '{kind}' version {version} refers outside its schema"
+            raise InvalidKindAttributes(
+                detail, errors=[{"pointer": "/kind", "detail": detail}]
+            ) from None
+        except vs.Undecided as exc:
+            pointer = "/attributes" + vs.pointer_of(exc.instance, attributes)
+            raise InvalidKindAttributes(
+                f"the attributes could not be checked against kind '{kind}' version {version}: "
+                f"{exc.detail}; checking stopped at {pointer}",
+                errors=[{"pointer": pointer, "detail": _short(exc.detail)}],
+            ) from None
+        if not failures:
+            spent.checked[(key, id(attributes))] = attributes
+            return []
+    return [
+        {
+            "pointer": "/attributes" + "".join(f"/{p}" for p in e.absolute_path),
+            "detail": _short(e.message),
+        }
+        for e in failures
+    ]
 
 
 def attributes_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
-    """Whether attributes are valid under ``schema``, for the many creates of a batch.
+    """Whether attributes are valid under ``schema``, for the many creates of a batch: the
+    same validator as ``validate_attributes``, so that a batch and a single create always
+    agree. A failure of any sort is False: the ordinary path then gives the one answer."""
 
-    A schema of plain structural keywords is checked in Rust (``jsonschema-rs``, a hundred
-    times faster); one that uses regular expressions, formats or references by the same
-    validator as ``validate_attributes``, so that both always agree.
-    """
-    if _uses_dialect_keywords(schema):
-        is_valid = _validator(schema).is_valid
+    def checked(attributes: Any) -> bool:
+        try:
+            return not attributes_errors("", 0, schema, attributes)
+        except InvalidKindAttributes:
+            return False
 
-        def checked(attributes: Any) -> bool:
-            try:
-                return is_valid(attributes)  # type: ignore[no-any-return]
-            except RecursionError:  # a loop of references: the ordinary path explains it
-                return False
-
-        return checked
-    return jsonschema_rs.Draft202012Validator(schema).is_valid  # type: ignore[no-any-return]
+    return checked
 
 
 def validate_attributes(kind: str, version: int, schema: dict[str, Any], attributes: Any) -> None:
     """Raise InvalidKindAttributes with the JSON pointer of every failing attribute."""
-    try:
-        failures = sorted(
-            _validator(schema).iter_errors(attributes), key=lambda e: list(e.absolute_path)
+    errors = attributes_errors(kind, version, schema, attributes)
+    if errors:
+        raise InvalidKindAttributes(
+            f"{len(errors)} attribute(s) break the schema of kind '{kind}' version {version}",
+            errors=errors,
         )
-    except RecursionError:  # a kind registered before loops of references were refused
-        raise _endless(InvalidKindAttributes, "/attributes") from None
-    if not failures:
-        return
-    errors = [
-        {
-            "pointer": "/attributes" + "".join(f"/{p}" for p in e.absolute_path),
-            "detail": e.message,
-        }
-        for e in failures
-    ]
-    raise InvalidKindAttributes(
-        f"{len(errors)} attribute(s) break the schema of kind '{kind}' version {version}",
-        errors=errors,
-    )
 
 
 def reference_properties(schema: dict[str, Any]) -> list[str]:

@@ -153,6 +153,33 @@ def _validated_references(
     return refs
 
 
+# What decides about attributes before the write transaction opens: a kind's name (a create)
+# or an artifact's id (an update, validated against the newest version of its kind).
+KindKey = str | uuid.UUID
+
+
+def kinds_of(session: Session, keys: list[KindKey]) -> dict[KindKey, tuple[str, int, Any]]:
+    """The newest version (name, version, schema) of each kind named, and of the kind of each
+    artifact whose id is given; left out when there is none (the write then answers)."""
+    found: dict[KindKey, tuple[str, int, Any]] = {}
+    for key in dict.fromkeys(keys):
+        if isinstance(key, uuid.UUID):
+            name = session.scalar(select(ArtifactRow.kind).where(ArtifactRow.id == key))
+        else:
+            name = key
+        row = read_latest_kind(session, name) if name is not None else None
+        if row is not None:
+            found[key] = (row.name, row.version, row.schema_)
+    return found
+
+
+def check_attributes(kind: tuple[str, int, Any] | None, attributes: Any) -> None:
+    """Validate attributes against a kind read by ``kinds_of``, before the write transaction
+    opens; the write finds them checked (see ``rules.budget``) and does not check them again."""
+    if kind is not None and attributes is not None:
+        rules.validate_attributes(*kind, attributes)
+
+
 def _reference_rows(artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> list[Any]:
     return [
         ArtifactReferenceRow(artifact_id=artifact_id, attribute=k, target_id=v)
@@ -217,7 +244,9 @@ def update_artifact(
         # Changed attributes are validated against the newest version of the kind.
         kind = read_latest_kind(session, row.kind)
         assert kind is not None
-        refs = _validated_references(session, kind, changes["attributes"])
+        # ``data.attributes`` itself, not the dump's copy: checked already if it was checked
+        # before the transaction opened.
+        refs = _validated_references(session, kind, data.attributes)
         row.kind_version = kind.version
         session.execute(
             delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == row.id)

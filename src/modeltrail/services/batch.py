@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
-from modeltrail.domain.models import Execution
-from modeltrail.services import executions
+from modeltrail.domain.models import ArtifactCreate, ArtifactUpdate, Execution
+from modeltrail.services import artifacts, executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
 
@@ -97,14 +98,40 @@ def _located(index: int, exc: ModeltrailError) -> ModeltrailError:
     return exc
 
 
+def _check_attributes(meta: Metadata, operations: list[BatchOperation], parsed: list[Any]) -> None:
+    """Validate every artifact's attributes before the write transaction opens (see
+    ``Metadata.check_attributes``), all of them within the one budget of the request."""
+    wanted: list[tuple[int, artifacts.KindKey, Any]] = []
+    for index, (op, data) in enumerate(zip(operations, parsed, strict=True)):
+        if isinstance(data, ArtifactCreate):
+            wanted.append((index, data.kind, data.attributes))
+        elif isinstance(data, ArtifactUpdate) and "attributes" in data.model_fields_set:
+            assert op.id is not None
+            wanted.append((index, op.id, data.attributes))
+    if not wanted:
+        return
+    kinds = meta.query(artifacts.kinds_of, [key for _, key, _ in wanted])
+    for index, key, attributes in wanted:
+        try:
+            artifacts.check_attributes(kinds.get(key), attributes)
+        except ModeltrailError as exc:
+            raise _located(index, exc) from exc
+
+
 def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
     """Apply ``operations`` in order, in one transaction. Later operations may refer to the
     ids of entities that earlier ones create (send client-chosen ids)."""
+    with rules.budget():
+        return _run_batch(meta, operations)
+
+
+def _run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
     parsed = [_parse(i, op) for i, op in enumerate(operations)]
     parsed = [
         data if op.op == "link" else meta.enrich(op.entity, op.op, data)
         for op, data in zip(operations, parsed, strict=True)
     ]
+    _check_attributes(meta, operations, parsed)
     results: list[tuple[Any, bool]] = []
     with meta.session() as session:
         writer = BulkWriter(

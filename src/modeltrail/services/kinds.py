@@ -80,8 +80,10 @@ def register_kind(
             _ensure_indexes(session, data.schema_)  # a database restored without them
             return to_kind(latest), False
         # An open kind was registered on the spot by a logging call; its first real schema
-        # replaces that placeholder rather than evolving it.
-        if not latest.open:
+        # replaces that placeholder rather than evolving it. So does the schema of a version
+        # that cannot validate anything (stored before references outside a schema were
+        # refused): nothing could be written against it since.
+        if not latest.open and rules.usable(latest.schema_):
             rules.check_compatible(latest.schema_, data.schema_)
     row = KindRow(
         name=data.name,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from modeltrail import collector
+from modeltrail.domain import kinds as rules
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
@@ -234,7 +235,10 @@ class Metadata:
 
     def create(self, entity: str, data: BaseModel) -> tuple[Any, bool]:
         data = self.enrich(entity, "create", data)
-        result, created = self.call(self.create_in, entity, data)
+        with rules.budget():
+            if isinstance(data, m.ArtifactCreate):
+                self.check_attributes(data.kind, data.attributes)
+            result, created = self.call(self.create_in, entity, data)
         if created:
             self.stored(entity, "create", result)
         return result, created
@@ -244,6 +248,14 @@ class Metadata:
         extra = {"strict_kinds": self.strict_kinds} if entity == "artifact" else {}
         return ENTITIES[entity].create(session, data, **extra)
 
+    def check_attributes(self, key: artifacts.KindKey, attributes: Any) -> None:
+        """Validate an artifact's attributes against its kind (named, or that of the artifact
+        whose id is given) before the write transaction opens: the kind is read in a read
+        transaction, so that the write neither waits for the check nor holds the others out
+        meanwhile. Runs in the caller's ``rules.budget``."""
+        kinds = self.query(artifacts.kinds_of, [key])
+        artifacts.check_attributes(kinds.get(key), attributes)
+
     def read(self, entity: str, entity_id: uuid.UUID) -> Any:
         return self.query(ENTITIES[entity].read, entity_id)
 
@@ -251,7 +263,10 @@ class Metadata:
         self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, if_match: int | None = None
     ) -> Any:
         data = self.enrich(entity, "update", data)
-        result = self.call(ENTITIES[entity].update, entity_id, data, if_match=if_match)
+        with rules.budget():
+            if isinstance(data, m.ArtifactUpdate) and "attributes" in data.model_fields_set:
+                self.check_attributes(entity_id, data.attributes)
+            result = self.call(ENTITIES[entity].update, entity_id, data, if_match=if_match)
         self.stored(entity, "update", result)
         return result
 
@@ -281,7 +296,7 @@ class Metadata:
     def transaction(self) -> Iterator[Transaction]:
         """Several writes in one transaction (an importer's one event); plugins are called as
         for single writes, ``stored`` only once everything has committed."""
-        with self.session() as session:
+        with rules.budget(), self.session() as session:
             tx = Transaction(self, session)
             yield tx
         for entity, action, result in tx.written:
