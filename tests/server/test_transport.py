@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psutil
@@ -354,6 +353,7 @@ def test_configured_names_and_origins_are_answered(configured: ServerProcess) ->
 
 
 # ---------------------------------------------------------------- HEAD and the UI's files
+# (paths that try to leave the bundle: tests/server/test_ui_routes.py)
 
 
 def test_head_is_answered_where_get_is(server: ServerProcess) -> None:
@@ -365,33 +365,3 @@ def test_head_is_answered_where_get_is(server: ServerProcess) -> None:
         assert head.content == b"" and head.headers.get("etag") == get.headers.get("etag")
         assert head.headers["content-length"] == get.headers["content-length"]
     httpx.delete(f"{server.url}{API}/experiments/{created['id']}")
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/../server/app.py",
-        "/assets/../../server/app.py",
-        "/%2e%2e/server/app.py",
-        "/assets/%2e%2e/%2e%2e/server/app.py",
-        "/..%2fserver%2fapp.py",
-        "/assets/..%2f..%2fserver%2fapp.py",
-        "//etc/passwd",
-        "/../../../../../../../../etc/passwd",
-        "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    ],
-)
-def test_files_outside_the_bundle_are_never_served(server: ServerProcess, path: str) -> None:
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    [(status, body)] = raw_http(server.port, request.encode())
-    assert b"create_app" not in body and b"root:" not in body, (path, status)
-    assert status in (200, 400, 404), (path, status)
-    if status == 200:
-        assert b'<div id="root">' in body  # the app's index, as for any client-side URL
-
-
-def test_the_bundle_itself_is_served_to_raw_requests(server: ServerProcess) -> None:
-    asset = next((Path(__file__).parents[2] / "src/modeltrail/ui/assets").glob("*.js")).name
-    request = f"GET /assets/{asset} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    [(status, body)] = raw_http(server.port, request.encode())
-    assert status == 200 and body and b'<div id="root">' not in body
