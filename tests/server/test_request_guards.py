@@ -4,6 +4,7 @@ body, HEAD is answered wherever GET is, and the OpenLineage key lives with acces
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -105,25 +106,37 @@ def test_a_body_that_is_not_gzip_says_so(client: TestClient, content: bytes, det
     assert detail in body["detail"]
 
 
-def test_large_documents_are_read_as_small_ones_are(client: TestClient) -> None:
-    """Bodies over the in-place size are parsed in a worker thread: same answers."""
-    pad = " " * (256 * 1024)
-    ok = client.post(
-        f"{API}/experiments",
-        content=('{"name": "big"' + pad + "}").encode(),
-        headers={"Content-Type": "application/json"},
-    )
+@pytest.mark.parametrize("size", [256 * 1024, 1536 * 1024])
+def test_large_documents_are_read_as_small_ones_are(client: TestClient, size: int) -> None:
+    """Bodies over 64 KiB are parsed, and over 1 MiB handled, in a worker thread: same answers."""
+    pad = " " * size
+    json_type = {"Content-Type": "application/json"}
+    raw = '{"name": "big", "annotations": {"k": "' + "v" * 60_000 + '"}' + pad + "}"
+    ok = client.post(f"{API}/experiments", content=raw.encode(), headers=json_type)
     assert ok.status_code == 201, ok.text
+    assert (
+        client.get(f"{API}/experiments/{ok.json()['id']}").json()["annotations"]["k"][:3] == "vvv"
+    )
     for raw, pointer in (
         ('{"name": ' + pad + "}", "/"),
         ('{"name": "a", "version": ' + "9" * 5000 + pad + "}", "/"),
         ('{"name": "a", "annotations": ' + "[" * 5000 + "]" * 5000 + pad + "}", "/"),
         ('{"name": 5' + pad + "}", "/name"),
     ):
-        refused = client.post(
-            f"{API}/experiments", content=raw.encode(), headers={"Content-Type": "application/json"}
-        )
+        refused = client.post(f"{API}/experiments", content=raw.encode(), headers=json_type)
         assert problem(refused, 422, "validation")["errors"][0]["pointer"] == pointer
+    ops = [{"op": "create", "entity": "experiment", "body": {"name": f"e{i}"}} for i in range(3)]
+    batch = client.post(
+        f"{API}/batch", content=json.dumps({"operations": ops}) + pad, headers=json_type
+    )
+    assert batch.status_code == 200, batch.text
+    stored = client.post(
+        f"{API}/lineage",
+        content=json.dumps(load("serde_example_dataset_event.json")) + pad,
+        headers=json_type,
+    )
+    assert stored.status_code == 200, stored.text
+    assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 4
 
 
 def test_head_is_answered_on_every_get_route(client: TestClient) -> None:

@@ -12,9 +12,10 @@ One ASGI middleware (``RequestGuard``) looks at the request line and headers onl
 - ``HEAD`` is answered as ``GET`` without the body, on every route that answers ``GET``.
 
 Every route reads its body through ``BodyRoute``: a gzip body is inflated in bounded chunks in
-a worker thread and refused at the same limit once inflated, and a large JSON document is
-parsed in a worker thread, so that no body ever holds the event loop (health probes and
-every other request wait on it).
+a worker thread and refused at the same limit once inflated, a JSON document over 64 KiB is
+parsed in a worker thread, and a request whose body is over 1 MiB is handled whole (its
+document validated, its answer serialized) in a worker thread, so that no body holds the
+event loop for long (health probes and every other request wait on it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -50,6 +52,9 @@ IDENTITY = frozenset({"", "identity"})
 # about as much as parsing them.
 PARSE_IN_PLACE_BYTES = 64 * 1024
 INFLATE_CHUNK_BYTES = 256 * 1024
+# A request whose body is larger than this is handled whole in a worker thread: validating
+# the document and serializing the answer take as long as parsing it.
+HANDLE_IN_PLACE_BYTES = 1024 * 1024
 
 
 class TooLarge(ModeltrailError):
@@ -351,6 +356,10 @@ class BodyRoute(APIRoute):
         async def read_then_handle(request: Request) -> Response:
             if request.method not in SAFE_METHODS:
                 await read_body(request, parse=parse)
+                if len(await request.body()) > HANDLE_IN_PLACE_BYTES:
+                    # The body is read, so nothing here waits on the connection: the
+                    # request is handled in an event loop of its own, in a worker thread.
+                    return await run_in_threadpool(anyio.run, handle, request)
             return await handle(request)
 
         return read_then_handle
