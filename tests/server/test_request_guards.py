@@ -17,6 +17,7 @@ from modeltrail.domain import limits
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
 from modeltrail.server.routers.openlineage import API_KEY_ENV
+from modeltrail.server.transport import HttpSettings, host_name
 from modeltrail.services.metadata import Metadata
 from openlineage_events import load
 
@@ -190,3 +191,24 @@ def test_the_openlineage_key_and_access_control_live_together(
         assert c.post(f"{API}/lineage", json=event).status_code == 401
         right = {"Authorization": "Bearer s3cret-openlineage-key"}
         assert c.post(f"{API}/lineage", json=event, headers=right).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host, extra, answered, refused",
+    [
+        ("127.0.0.1", None, ["localhost", "127.0.0.1", "[::1]"], ["testserver", "embedded"]),
+        ("0.0.0.0", None, ["localhost"], ["0.0.0.0", "10.0.0.5", "testserver"]),
+        ("10.0.0.5", None, ["10.0.0.5", "localhost"], ["10.0.0.6"]),
+        ("::", "fd00::1, Trail.Example.COM.", ["[fd00::1]", "trail.example.com"], ["[::]"]),
+        ("0.0.0.0", "*.example.com", ["a.example.com", "a.b.example.com"], ["example.com"]),
+        ("0.0.0.0", "*", ["anything.example", "10.0.0.5"], []),
+    ],
+)
+def test_a_server_answers_the_names_it_is_given(
+    host: str, extra: str | None, answered: list[str], refused: list[str]
+) -> None:
+    settings = HttpSettings.serving(host, allowed_hosts=extra)
+    for name in answered:
+        assert settings.allows_host(host_name(name + ":8080")), name
+    for name in refused:
+        assert not settings.allows_host(host_name(name)), name
