@@ -116,10 +116,13 @@ def server(
     shown = metadata.db.engine.url.render_as_string(hide_password=True)
     access = "on" if auth_settings.enabled else "off"
     console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
+    http_settings = HttpSettings.serving(
+        host, allowed_hosts=allowed_hosts, cors_origins=cors_origins
+    )
+    console.print(f"answering the host names {', '.join(http_settings.allowed_hosts)}")
+    if http_settings.cors_origins:
+        console.print(f"CORS on for {', '.join(http_settings.cors_origins)}")
     try:
-        http_settings = HttpSettings.serving(
-            host, allowed_hosts=allowed_hosts, cors_origins=cors_origins
-        )
         app = create_app(metadata, auth_settings=auth_settings, http_settings=http_settings)
         # What start-up made (modules, the app, the models' validators) lives as long as the
         # process: out of the collector's sight, a full collection looks only at what the
