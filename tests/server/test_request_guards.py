@@ -84,7 +84,7 @@ def test_every_body_route_counts_a_streamed_body(client: TestClient) -> None:
         for _ in range(limits.MAX_BODY_BYTES // (1 << 20) + 1):
             yield b" " * (1 << 20)
 
-    for method, path in body_routes(client)[::4]:
+    for method, path in body_routes(client):
         streamed = client.request(
             method, path, content=chunks(), headers={"Content-Type": "application/json"}
         )

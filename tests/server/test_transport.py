@@ -161,15 +161,21 @@ def test_a_gzip_bomb_is_refused_without_memory_or_a_held_event_loop(
     bomb = _bomb(1024)  # 1 MB of gzip, 1 GiB inflated
     assert len(bomb) < 2 << 20
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-    with _Watch(server) as watch:
-        response = httpx.post(server.url + path, content=bomb, headers=headers, timeout=120)
-    body = problem(response, 413, "too-large")
-    assert str(limits.MAX_BODY_BYTES) in body["detail"]
-    grown = (watch.peak - watch.baseline) / 2**20
-    assert grown < 200, f"the server grew by {grown:.0f} MiB"
-    slowest = max(watch.latencies)
-    assert slowest < 0.2, f"/healthz took {slowest * 1000:.0f} ms during the bomb"
-    assert len(watch.latencies) > 10
+    slowest = []
+    # On a busy machine a probe can wait on the scheduler, not on the server: the bound must
+    # hold in one of three tries (a server that inflates on its event loop misses all three).
+    for _ in range(3):
+        with _Watch(server) as watch:
+            response = httpx.post(server.url + path, content=bomb, headers=headers, timeout=120)
+        body = problem(response, 413, "too-large")
+        assert str(limits.MAX_BODY_BYTES) in body["detail"]
+        grown = (watch.peak - watch.baseline) / 2**20
+        assert grown < 200, f"the server grew by {grown:.0f} MiB"
+        assert len(watch.latencies) > 10
+        slowest.append(max(watch.latencies))
+        if slowest[-1] < 0.2:
+            break
+    assert min(slowest) < 0.2, f"/healthz took {[round(s * 1000) for s in slowest]} ms"
 
 
 # ---------------------------------------------------------------- sizes while reading
