@@ -1,6 +1,7 @@
 # modeltrail server: a slim, non-root image. Configure with environment variables:
 #   MODELTRAIL_DATABASE_URL  postgresql+psycopg://user:password@host/db  (required in production)
 #   MODELTRAIL_ADMIN_TOKEN   admin API token (required: the server listens on 0.0.0.0)
+#   MODELTRAIL_ALLOWED_HOSTS names clients reach it by besides localhost (modeltrail.example.com)
 # Run migrations once per release with: docker run ... modeltrail db upgrade
 FROM python:3.11-slim AS build
 WORKDIR /src

@@ -108,3 +108,47 @@ def test_client_events_become_lineage(tmp_path: Path, monkeypatch: pytest.Monkey
             assert http.post(f"{API}/lineage", json={}).status_code == 401  # no key, no entry
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_client_reports_with_a_writer_token_when_access_control_is_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Access control and the receiver's key both read Authorization: the token is the key."""
+    monkeypatch.setenv("MODELTRAIL_OPENLINEAGE_API_KEY", "k3y")
+    admin = "admin-" + uuid.uuid4().hex
+    server = ServerProcess(
+        f"sqlite:///{tmp_path / 'store.db'}", "--auth", "--admin-token", admin, cwd=tmp_path
+    )
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            made = http.post(
+                f"{API}/tokens",
+                json={"name": "openlineage", "role": "writer"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            assert made.status_code == 201, made.text
+
+            def emitter(key: str) -> OpenLineageClient:
+                config = HttpConfig(
+                    url=server.url,
+                    endpoint="api/v1/lineage",
+                    compression=HttpCompression.GZIP,
+                    auth=ApiKeyTokenProvider({"apiKey": key}),
+                )
+                return OpenLineageClient(transport=HttpTransport(config))
+
+            event = RunEvent(
+                eventType=RunState.COMPLETE,
+                eventTime=datetime(2024, 5, 1, tzinfo=UTC).isoformat(),
+                run=Run(runId=str(uuid.uuid4())),
+                job=Job(namespace="ml", name="nightly"),
+                producer=PRODUCER,
+            )
+            emitter(made.json()["token"]).emit(event)
+            with pytest.raises(Exception, match="401"):
+                emitter("k3y").emit(event)
+            runs = http.get(f"{API}/runs", headers={"Authorization": f"Bearer {admin}"})
+            assert [r["name"] for r in runs.json()["items"]] == ["nightly"]
+    finally:
+        server.stop()

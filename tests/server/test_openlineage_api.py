@@ -410,7 +410,11 @@ def test_gzip_bodies_and_batches(client: TestClient) -> None:
         headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text
-    bad = client.post(f"{API}/lineage", content=b"not gzip", headers={"Content-Encoding": "gzip"})
+    bad = client.post(
+        f"{API}/lineage",
+        content=b"not gzip",
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
     assert bad.status_code == 400 and "gzip" in bad.json()["detail"]
 
     batch = complete(load("bash.json"))

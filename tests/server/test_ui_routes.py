@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from conftest import ServerProcess
 from modeltrail.server import ui
 from modeltrail.server.app import create_app
 from modeltrail.services.metadata import Metadata
@@ -44,10 +46,42 @@ def test_api_paths_keep_their_answers(client: TestClient) -> None:
     assert client.put(f"/api/v1/experiments/{MISSING}").status_code == 405
 
 
-def test_files_outside_the_bundle_are_never_served(client: TestClient) -> None:
-    for path in ("/../server/app.py", "/assets/../../server/app.py", "/%2e%2e/server/app.py"):
-        response = client.get(path)
-        assert "create_app" not in response.text
+# Sent byte for byte over a socket: an HTTP client would resolve the dots before sending.
+ESCAPES = [
+    "/../server/app.py",
+    "/assets/../../server/app.py",
+    "/%2e%2e/server/app.py",
+    "/assets/%2e%2e/%2e%2e/server/app.py",
+    "/..%2fserver%2fapp.py",
+    "/assets/..%2f..%2fserver%2fapp.py",
+    "//etc/passwd",
+    "/../../../../../../../../etc/passwd",
+    "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+]
+
+
+def raw_get(port: int, path: str) -> tuple[int, bytes]:
+    """GET ``path`` exactly as written, and the answer's status and body."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request.encode())
+        data = b""
+        while chunk := sock.recv(1 << 16):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def test_files_outside_the_bundle_are_never_served(server: ServerProcess) -> None:
+    for path in ESCAPES:
+        status, body = raw_get(server.port, path)
+        assert b"create_app" not in body and b"root:" not in body, (path, status)
+        assert status in (200, 400, 404), (path, status)
+        if status == 200:
+            assert b'<div id="root">' in body, path  # the app, as for any client-side URL
+    asset = next((ui.UI_DIR / "assets").glob("*.js")).name
+    status, body = raw_get(server.port, f"/assets/{asset}")
+    assert status == 200 and body and b'<div id="root">' not in body
 
 
 def test_without_a_built_bundle_paths_are_not_found(tmp_path: Path, metadata: Metadata) -> None:

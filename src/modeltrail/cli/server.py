@@ -69,6 +69,26 @@ def server(
             help="A token with the admin role (required when access control is on).",
         ),
     ] = None,
+    allowed_hosts: Annotated[
+        str | None,
+        typer.Option(
+            "--allowed-hosts",
+            envvar="MODELTRAIL_ALLOWED_HOSTS",
+            show_default=False,
+            help="Host names clients reach the server by, comma-separated (*.example.com for "
+            "every name under one, * for any), besides localhost, 127.0.0.1, [::1] and --host.",
+        ),
+    ] = None,
+    cors_origins: Annotated[
+        str | None,
+        typer.Option(
+            "--cors-origins",
+            envvar="MODELTRAIL_CORS_ORIGINS",
+            show_default=False,
+            help="Origins of web pages that may call the API, comma-separated "
+            "(https://app.example.com; * for any). Default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
     import uvicorn
@@ -77,6 +97,7 @@ def server(
     from modeltrail.server.app import create_app
     from modeltrail.server.auth import AuthSettings
     from modeltrail.server.observability import configure_logging
+    from modeltrail.server.transport import HttpSettings
     from modeltrail.services.metadata import Metadata
 
     configure_logging(log_level, fmt=log_format)
@@ -95,8 +116,14 @@ def server(
     shown = metadata.db.engine.url.render_as_string(hide_password=True)
     access = "on" if auth_settings.enabled else "off"
     console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
+    http_settings = HttpSettings.serving(
+        host, allowed_hosts=allowed_hosts, cors_origins=cors_origins
+    )
+    console.print(f"answering the host names {', '.join(http_settings.allowed_hosts)}")
+    if http_settings.cors_origins:
+        console.print(f"CORS on for {', '.join(http_settings.cors_origins)}")
     try:
-        app = create_app(metadata, auth_settings=auth_settings)
+        app = create_app(metadata, auth_settings=auth_settings, http_settings=http_settings)
         # What start-up made (modules, the app, the models' validators) lives as long as the
         # process: out of the collector's sight, a full collection looks only at what the
         # requests made, instead of at a few hundred thousand objects each time.

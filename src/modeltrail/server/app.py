@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from modeltrail import __version__
-from modeltrail.server import auth, compat, observability, problems, ui
+from modeltrail.server import auth, compat, observability, problems, transport, ui
 from modeltrail.server.routers import (
     argo,
     batch,
@@ -25,7 +25,15 @@ from modeltrail.services.metadata import Metadata
 API_PREFIX = "/api/v1"
 
 
-def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = None) -> FastAPI:
+def create_app(
+    metadata: Metadata,
+    *,
+    auth_settings: auth.AuthSettings | None = None,
+    http_settings: transport.HttpSettings | None = None,
+) -> FastAPI:
+    """The application on ``metadata``. ``http_settings`` says which host names it answers
+    and which origins may call it from a browser; the default suits an app that is only
+    called in-process (``modeltrail server`` passes what it serves)."""
     app = FastAPI(
         title="modeltrail",
         version=__version__,
@@ -45,6 +53,9 @@ def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = 
         _add_routes(app, router, prefix=API_PREFIX)
     _add_routes(app, compat.router)
     _add_routes(app, health.router)
+    # The last middleware added is the outermost: the access log and metrics see every
+    # request, the guard's refusals too.
+    transport.install(app, http_settings or transport.HttpSettings())
     observability.install(app)
     ui.install(app)
     _document_problems(app)
@@ -66,11 +77,16 @@ def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
     two levels that was 0.45 ms a request (a single read's whole work is about as much).
     Routes of the app's own router are matched by Starlette's plain loop over compiled
     patterns. The app's dependencies (authorization) are added to each route as it is
-    added."""
+    added, and each reads its body through ``transport.BodyRoute``."""
     for route in router.routes:
         assert isinstance(route, APIRoute), f"{route!r} is not an API route"
         settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}
-        app.router.add_api_route(prefix + route.path, route.endpoint, **settings)
+        app.router.add_api_route(
+            prefix + route.path,
+            route.endpoint,
+            route_class_override=transport.BodyRoute,
+            **settings,
+        )
 
 
 def _document_problems(app: FastAPI) -> None:

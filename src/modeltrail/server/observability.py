@@ -1,4 +1,4 @@
-"""Operations: request ids, structured JSON logs, Prometheus metrics, the body guards.
+"""Operations: request ids, structured JSON logs, Prometheus metrics.
 
 One pure-ASGI middleware does the per-request work (it sees every response, errors included,
 and costs no extra task per request). Metrics are process-local: each server process is scraped
@@ -16,8 +16,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,9 +26,6 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from modeltrail.domain import limits
-from modeltrail.server.problems import problem
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -97,41 +94,16 @@ def configure_logging(level: str = "info", *, fmt: str = "json") -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
-_TOO_LARGE = f"the request body is larger than {limits.MAX_BODY_BYTES} bytes"
-
-
-def _too_large() -> HTTPException:
-    return HTTPException(413, _TOO_LARGE)
-
-
-def _not_json(headers: dict[bytes, bytes]) -> str | None:
-    """The media type of a body that is declared as something other than JSON (every body
-    this API reads is JSON; without a Content-Type it is read as JSON)."""
-    declared = headers.get(b"content-type")
-    if declared is None or not (
-        headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
-    ):
-        return None
-    media = declared.split(b";", 1)[0].strip().lower().decode("latin-1")
-    return None if media == "application/json" or media.endswith("+json") else media
-
-
-_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-
-
 class OperationsMiddleware:
-    """Request id, access log, metrics, and the body guards (its size, its media type),
-    enforced before the body is read."""
+    """Request id, access log and metrics of every request, refusals included."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_body = self.max_body or limits.MAX_BODY_BYTES
         headers = dict(scope.get("headers") or [])
         sent_id = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = sent_id if _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
@@ -148,46 +120,10 @@ class OperationsMiddleware:
             await send(message)
 
         try:
-            refusal = self._refusal(scope, headers, max_body)
-            if refusal is not None:
-                await refusal(scope, receive, send_with_id)
-                return
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > max_body:
-                        raise _too_large()
-                return message
-
-            await self.app(scope, limited_receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - start, rid)
             request_id_var.reset(token)
-
-    @staticmethod
-    def _refusal(scope: Scope, headers: dict[bytes, bytes], max_body: int) -> JSONResponse | None:
-        """The problem that answers a body the guards refuse before it is read (and closes
-        the connection: the unread body ends it)."""
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            status, slug, title, detail = 413, "too-large", "Request body too large", _TOO_LARGE
-        elif (media := _not_json(headers)) is not None and scope.get("method") in _WITH_BODY:
-            status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
-            detail = f"the body must be JSON (Content-Type: application/json), not {media}"
-        else:
-            return None
-        return problem(
-            status,
-            slug,
-            title,
-            detail,
-            instance=scope.get("path", ""),
-            headers={"connection": "close"},
-        )
 
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float, rid: str) -> None:

@@ -26,3 +26,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   valueFrom:
     secretKeyRef: {name: {{ include "modeltrail.secretName" . }}, key: admin-token}
 {{- end -}}
+
+{{/* The names the server answers: the Service's, the pod's address (probes, scrapes), the
+Ingress hosts and server.allowedHosts. POD_IP is set in the container's env before this. */}}
+{{- define "modeltrail.allowedHosts" -}}
+{{- $name := include "modeltrail.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $hosts := list $name (printf "%s.%s" $name $ns) (printf "%s.%s.svc" $name $ns) (printf "%s.%s.svc.cluster.local" $name $ns) "$(POD_IP)" -}}
+{{- if .Values.ingress.enabled -}}
+{{- range .Values.ingress.hosts -}}
+{{- $hosts = append $hosts .host -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.server.allowedHosts -}}
+{{- $hosts = append $hosts . -}}
+{{- end -}}
+{{- join "," $hosts -}}
+{{- end -}}

@@ -1,16 +1,16 @@
 """``POST /lineage`` and ``/lineage/batch``: the OpenLineage HTTP receiver.
 
 Accepts what the official clients send with their HTTP transport: a JSON event, optionally
-gzip-compressed (``Content-Encoding: gzip``), with a bearer key when the server sets
-``MODELTRAIL_OPENLINEAGE_API_KEY``.
+gzip-compressed (``Content-Encoding: gzip``, inflated with every other body by
+``server.transport``), with a bearer key when the server sets ``MODELTRAIL_OPENLINEAGE_API_KEY``.
+With access control on, the key a client sends is its modeltrail token instead (both read
+``Authorization``): the token's writer role is checked like any other write's.
 """
 
 from __future__ import annotations
 
-import gzip
 import hmac
 import os
-import zlib
 from typing import Any
 
 import orjson
@@ -18,9 +18,10 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.server.auth import AuthSettings
 from modeltrail.server.deps import MetadataDep
+from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
 from modeltrail.services import openlineage
 
 router = APIRouter(prefix="/lineage", tags=["OpenLineage"])
@@ -32,13 +33,12 @@ class Unauthorized(ModeltrailError):
     type_slug, status, title = "unauthorized", 401, "Unauthorized"
 
 
-class BadBody(ModeltrailError):
-    type_slug, status, title = "invalid-body", 400, "The body cannot be read"
-
-
 def _check_key(request: Request) -> None:
     key = os.environ.get(API_KEY_ENV)
-    if not key:
+    settings: AuthSettings = request.app.state.auth
+    if not key or settings.enabled:
+        # With access control on, the request got here with a token that may write: the
+        # token is the key (one Authorization header cannot carry both).
         return
     sent = request.headers.get("authorization", "")
     scheme, _, token = sent.partition(" ")
@@ -48,21 +48,13 @@ def _check_key(request: Request) -> None:
 
 async def _body(request: Request) -> Any:
     _check_key(request)
-    raw = await request.body()
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding in {"gzip", "x-gzip"}:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise BadBody(f"Content-Encoding is gzip but the body is not: {exc}") from None
-    elif encoding not in {"", "identity"}:
-        raise BadBody(f"Content-Encoding '{encoding}' is not supported; send gzip or nothing")
-    if len(raw) > limits.MAX_BODY_BYTES:
-        raise BadBody(f"the body is larger than {limits.MAX_BODY_BYTES} bytes")
+    raw = await request.body()  # bounded, and inflated if it was gzip (``BodyRoute``)
     try:
-        return orjson.loads(raw)
+        if len(raw) <= PARSE_IN_PLACE_BYTES:
+            return orjson.loads(raw)
+        return await run_in_threadpool(orjson.loads, raw)
     except orjson.JSONDecodeError as exc:
-        raise BadBody(f"the body is not JSON: {exc}") from None
+        raise UnreadableBody(f"the body is not JSON: {exc}") from None
 
 
 @router.post(

@@ -1,0 +1,380 @@
+"""What a request must be before any route reads it, and how its body is read.
+
+One ASGI middleware (``RequestGuard``) looks at the request line and headers only:
+
+- the ``Host`` must be a name this server serves (DNS rebinding: a page whose name resolves
+  to a loopback address would otherwise drive a server without access control);
+- a write whose ``Origin`` is present must come from the server's own origin or from one
+  that CORS was configured for (a page's ``fetch`` needs no preflight for a plain POST);
+- a body is JSON (``Content-Type: application/json`` or ``application/*+json``), in
+  ``identity`` or ``gzip`` encoding, at most ``MAX_BODY_BYTES`` as sent; the size is counted
+  while the body streams as well, so a chunked body without ``Content-Length`` is bounded too;
+- ``HEAD`` is answered as ``GET`` without the body, on every route that answers ``GET``.
+
+Every route reads its body through ``BodyRoute``: a gzip body is inflated in bounded chunks in
+a worker thread and refused at the same limit once inflated, a JSON document over 64 KiB is
+parsed in a worker thread, and a request whose body is over 1 MiB is handled whole (its
+document validated, its answer serialized) in a worker thread, so that no body holds the
+event loop for long (health probes and every other request wait on it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import zlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import ModeltrailError
+from modeltrail.server.problems import problem
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# The names in-process clients send: Starlette's TestClient and the SDK's embedded mode. They
+# reach an app only through its object, never over a socket, so an app nobody serves over the
+# network answers them; ``modeltrail server`` does not.
+IN_PROCESS_HOSTS = ("testserver", "embedded")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+GZIP = frozenset({"gzip", "x-gzip"})
+IDENTITY = frozenset({"", "identity"})
+# Documents up to this size are parsed where they arrive: a trip to a worker thread costs
+# about as much as parsing them.
+PARSE_IN_PLACE_BYTES = 64 * 1024
+INFLATE_CHUNK_BYTES = 256 * 1024
+# A request whose body is larger than this is handled whole in a worker thread: validating
+# the document and serializing the answer take as long as parsing it.
+HANDLE_IN_PLACE_BYTES = 1024 * 1024
+
+
+class TooLarge(ModeltrailError):
+    type_slug, status, title = "too-large", 413, "Request body too large"
+
+
+class UnreadableBody(ModeltrailError):
+    type_slug, status, title = "invalid-body", 400, "The body cannot be read"
+
+
+def _too_large(limit: int, *, inflated: bool = False) -> TooLarge:
+    what = "inflated request body" if inflated else "request body"
+    return TooLarge(f"the {what} is larger than {limit} bytes")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The host names the app answers and the origins it allows to call it from a browser.
+
+    ``allowed_hosts`` holds names (``api.example.com``), ``*.example.com`` for every name under
+    one, or ``*`` for any; ``cors_origins`` holds origins (``https://app.example.com``) or ``*``.
+    The default suits an app only called in-process; ``serving`` builds what a server
+    listening on an address answers.
+    """
+
+    allowed_hosts: tuple[str, ...] = (*LOOPBACK_HOSTS, *IN_PROCESS_HOSTS)
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def serving(
+        cls, host: str, *, allowed_hosts: str | None = None, cors_origins: str | None = None
+    ) -> HttpSettings:
+        """Loopback names, the address ``host`` the server listens on (unless it listens on
+        every address), and the comma-separated extra names and CORS origins."""
+        names = [*LOOPBACK_HOSTS]
+        if not _is_wildcard(host):
+            names.append(host)
+        names += _split(allowed_hosts)
+        origins = tuple(o.rstrip("/") for o in _split(cors_origins))
+        return cls(
+            allowed_hosts=tuple(dict.fromkeys(_host_pattern(n) for n in names)),
+            cors_origins=tuple(dict.fromkeys(origins)),
+        )
+
+    def allows_host(self, name: str) -> bool:
+        for pattern in self.allowed_hosts:
+            if pattern == "*" or pattern == name:
+                return True
+            if pattern.startswith("*.") and name.endswith(pattern[1:]):
+                return True
+        return False
+
+    def allows_origin(self, origin: str, host: str) -> bool:
+        """Whether a browser page at ``origin`` may write: the server's own origin (the one
+        whose host and port are in the request's ``Host``), or one CORS is configured for."""
+        if "*" in self.cors_origins or origin in self.cors_origins:
+            return True
+        scheme, sep, authority = origin.partition("://")
+        if not sep or scheme not in ("http", "https"):
+            return False  # "null" (a sandboxed page, a file) and other schemes
+        return _without_default_port(authority, scheme) == _without_default_port(host, scheme)
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _host_pattern(name: str) -> str:
+    name = name.strip().lower().rstrip(".")
+    try:
+        if ipaddress.ip_address(name).version == 6:
+            return f"[{name}]"
+    except ValueError:
+        pass
+    return name
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header, without its port: ``[::1]:8080`` -> ``[::1]``."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1] if end != -1 else value
+    name, _, port = value.rpartition(":")
+    if name and port.isdigit():
+        value = name
+    return value.rstrip(".")
+
+
+def _without_default_port(authority: str, scheme: str) -> str:
+    authority = authority.lower()
+    default = ":443" if scheme == "https" else ":80"
+    return authority.removesuffix(default)
+
+
+def _media_type(value: bytes) -> str:
+    return value.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+def is_json_media_type(media: str) -> bool:
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def _without_body(send: Send) -> Send:
+    """A ``send`` that answers ``HEAD``: the headers of the ``GET`` answer, no body."""
+
+    async def send_headers(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return send_headers
+
+
+class RequestGuard:
+    """Refuse a request by its headers before anything reads it, and bound its body."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: HttpSettings, max_body: int | None = None
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        max_body = self.max_body or limits.MAX_BODY_BYTES
+        refusal = self._refusal(scope, max_body)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+            # A copy: the server keeps the original scope and sends no body for HEAD itself.
+            scope = {**scope, "method": "GET"}
+            send = _without_body(send)
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_body:
+                    raise _too_large(max_body)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _refusal(self, scope: Scope, max_body: int) -> Response | None:
+        """The problem that answers a request its headers refuse (the connection is closed:
+        an unread body would otherwise be read as the next request)."""
+        headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+        hosts = [v for k, v in headers if k == b"host"]
+        one = dict(headers)
+        method = scope.get("method", "")
+        host = hosts[0].decode("latin-1") if len(hosts) == 1 else ""
+        length = one.get(b"content-length")
+        has_body = (length is not None and length != b"0") or b"transfer-encoding" in one
+        if len(hosts) != 1 or not self.settings.allows_host(host_name(host)):
+            shown = f"the host name {host!r}" if host else "a request without one Host header"
+            return _refuse(
+                scope,
+                400,
+                "unknown-host",
+                "Unknown host",
+                f"this server does not answer for {shown}; its operator can add the name "
+                "with --allowed-hosts (MODELTRAIL_ALLOWED_HOSTS)",
+            )
+        origin = one.get(b"origin")
+        if method not in SAFE_METHODS and origin is not None:
+            sent = origin.decode("latin-1").strip()
+            if not self.settings.allows_origin(sent, host):
+                return _refuse(
+                    scope,
+                    403,
+                    "forbidden-origin",
+                    "Cross-origin write refused",
+                    f"a page at {sent!r} may not write to this server; its operator can allow "
+                    "the origin with --cors-origins (MODELTRAIL_CORS_ORIGINS)",
+                )
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return _refuse(
+                scope, 413, "too-large", "Request body too large", str(_too_large(max_body))
+            )
+        if not has_body or method in SAFE_METHODS:
+            return None
+        declared = one.get(b"content-type")
+        media = _media_type(declared) if declared is not None else None
+        if media is None or not is_json_media_type(media):
+            said = f"not {media}" if media else "and this one has no Content-Type"
+            return _refuse(
+                scope,
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"the body must be JSON (Content-Type: application/json), {said}",
+            )
+        encoding = one.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+        if encoding not in IDENTITY | GZIP:
+            return _refuse(
+                scope,
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"Content-Encoding {encoding!r} is not supported; send gzip or none",
+            )
+        return None
+
+
+def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Response:
+    return problem(
+        status,
+        slug,
+        title,
+        detail,
+        instance=scope.get("path", ""),
+        headers={"connection": "close"},
+    )
+
+
+# ---------------------------------------------------------------- reading a body
+
+
+def inflate(data: bytes, limit: int) -> bytes:
+    """The content of a gzip body (one member or several), refused once it passes ``limit``
+    bytes: at most one chunk more than the limit is ever held."""
+    out: list[bytes] = []
+    size = 0
+    pending = data
+    try:
+        while True:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while True:
+                chunk = inflater.decompress(pending, INFLATE_CHUNK_BYTES)
+                pending = inflater.unconsumed_tail
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit, inflated=True)
+                out.append(chunk)
+                if inflater.eof:
+                    break
+                if not pending and not chunk:
+                    raise UnreadableBody("Content-Encoding is gzip but the body ends early")
+            pending = inflater.unused_data
+            if not pending.strip(b"\0"):  # trailing zeros are padding, as gzip reads them
+                return b"".join(out)
+    except zlib.error as exc:
+        raise UnreadableBody(f"Content-Encoding is gzip but the body is not: {exc}") from None
+
+
+async def read_body(request: Request, *, parse: bool) -> None:
+    """Read the request's body as sent (the guard bounds it), inflate it off the event loop if
+    it is gzip, and, when ``parse``, parse a large one off the event loop; FastAPI and
+    ``request.body()``/``request.json()`` then find the results."""
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if raw and encoding in GZIP:
+        raw = await run_in_threadpool(inflate, raw, limits.MAX_BODY_BYTES)
+        request._body = raw
+    if not parse or len(raw) <= PARSE_IN_PLACE_BYTES:
+        return
+    try:
+        request._json = await run_in_threadpool(json.loads, raw)
+    except json.JSONDecodeError as exc:  # answered as FastAPI answers a body it cannot parse
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ]
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise HTTPException(400, "There was an error parsing the body") from exc
+
+
+class BodyRoute(APIRoute):
+    """A route whose body is read by ``read_body`` before FastAPI sees it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        parse = self.body_field is not None
+
+        async def read_then_handle(request: Request) -> Response:
+            if request.method not in SAFE_METHODS:
+                await read_body(request, parse=parse)
+                if len(await request.body()) > HANDLE_IN_PLACE_BYTES:
+                    # The body is read, so nothing here waits on the connection: the
+                    # request is handled in an event loop of its own, in a worker thread.
+                    return await run_in_threadpool(anyio.run, handle, request)
+            return await handle(request)
+
+        return read_then_handle
+
+
+def install(app: FastAPI, settings: HttpSettings) -> None:
+    """The guard, and CORS inside it when origins are configured (the guard's refusals never
+    reach a page that CORS does not allow anyway)."""
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestGuard, settings=settings)
