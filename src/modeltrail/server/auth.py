@@ -11,14 +11,17 @@ When the request names an experiment (``/experiments/{id}``, a run or an executi
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
 counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+
+A token is looked up on every request, in a read that never waits for writers: a revoked,
+expired or rotated-out token is refused from the next request on (nothing is cached).
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -26,10 +29,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain.tokens import Principal, Role, Token, TokenCreate, TokenCreated
-from modeltrail.errors import Forbidden, Unauthorized
+from modeltrail.domain.tokens import (
+    MIN_ADMIN_TOKEN,
+    Principal,
+    Refusal,
+    Role,
+    Token,
+    TokenCreate,
+    TokenCreated,
+    TokenRotate,
+)
+from modeltrail.errors import Conflict, Forbidden, Unauthorized
 from modeltrail.services import tokens
-from modeltrail.services.tokens import hash_token
 
 GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
 ADMIN_PREFIXES = ("/api/v1/tokens",)
@@ -52,16 +63,32 @@ class AuthSettings:
     admin_token: str | None = None
 
     @classmethod
-    def decide(cls, host: str, *, auth: bool | None, admin_token: str | None) -> AuthSettings:
+    def decide(
+        cls,
+        host: str,
+        *,
+        auth: bool | None,
+        admin_token: str | None,
+        stored_admin: Callable[[], bool] = lambda: False,
+    ) -> AuthSettings:
         """On for any non-loopback address or when an admin token is configured, unless forced.
 
-        Raises ``ValueError`` when auth is on without an admin token.
+        Raises ``ValueError`` when the admin token is too short to be a secret, and when auth
+        is on without an admin token, configured or in the store (``stored_admin``).
         """
+        if admin_token is not None and len(admin_token) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"the admin token must be at least {MIN_ADMIN_TOKEN} characters long (this one "
+                f"has {len(admin_token)}): make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         enabled = auth if auth is not None else (not is_loopback(host) or bool(admin_token))
-        if enabled and not admin_token:
+        if enabled and not admin_token and not stored_admin():
             raise ValueError(
                 f"listening on {host} requires access control: set MODELTRAIL_ADMIN_TOKEN or "
-                "--admin-token (or pass --no-auth to run an open server on purpose)"
+                "--admin-token (or pass --no-auth to run an open server on purpose); it may "
+                "be left out once the store holds an admin token (`modeltrail tokens create "
+                "NAME --role admin`)"
             )
         return cls(enabled=enabled, admin_token=admin_token or None)
 
@@ -122,16 +149,15 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     if entity == "experiment":
         return entity_id
     meta = request.app.state.metadata
-    return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.query, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
-def _principal(request: Request, token: str) -> Principal | None:
+def _principal(request: Request, token: str) -> Principal | Refusal:
     settings: AuthSettings = request.app.state.auth
-    if settings.admin_token and hmac.compare_digest(
-        hash_token(token), hash_token(settings.admin_token)
-    ):
-        return Principal(name="admin (configured)", role=Role.ADMIN)
-    return request.app.state.metadata.call(tokens.authenticate, token)  # type: ignore[no-any-return]
+    # A read: on SQLite it never waits for the write lock, whatever the writers do.
+    return request.app.state.metadata.query(  # type: ignore[no-any-return]
+        tokens.authenticate, token, configured=settings.admin_token
+    )
 
 
 def _unauthorized(detail: str) -> Unauthorized:
@@ -153,8 +179,8 @@ async def authorize(
         raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
     # The lookups below query the database: off the event loop, like every endpoint's work.
     principal = await run_in_threadpool(_principal, request, credentials.credentials)
-    if principal is None:
-        raise _unauthorized("the token is unknown or revoked")
+    if isinstance(principal, Refusal):
+        raise _unauthorized(principal.detail)
     request.state.principal = principal
     if request.url.path in AUTHENTICATED_ONLY:
         return
@@ -191,6 +217,30 @@ def list_tokens(
     return request.app.state.metadata.call(  # type: ignore[no-any-return]
         tokens.list_tokens, include_revoked=include_revoked
     )
+
+
+@router.delete(
+    "/configured",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="retireConfiguredToken",
+    summary="Retire the admin token of the server's configuration (another admin token must exist)",
+)
+def retire_configured_token(request: Request) -> Response:
+    settings: AuthSettings = request.app.state.auth
+    if settings.admin_token is None:
+        raise Conflict("this server is configured without an admin token: nothing to retire")
+    request.app.state.metadata.call(tokens.retire_configured, settings.admin_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{token_id}/rotate",
+    response_model=TokenCreated,
+    operation_id="rotateToken",
+    summary="Give a token a new secret (shown once); the old one is refused after the grace",
+)
+def rotate_token(token_id: uuid.UUID, request: Request, body: TokenRotate) -> TokenCreated:
+    return request.app.state.metadata.call(tokens.rotate_token, token_id, body)  # type: ignore[no-any-return]
 
 
 @router.delete(
