@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,7 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from modeltrail.server.app import create_app
-from modeltrail.server.auth import AuthSettings
+from modeltrail.server.auth import TOKEN_CACHE_SECONDS, AuthSettings
 from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import ApiTokenRow, utcnow
@@ -326,11 +327,31 @@ def test_the_access_log_names_the_token(
 
 
 def _set(metadata: Metadata, token_id: str, **values: Any) -> None:
-    """Move a token's clock: what an hour or ninety days of waiting would do."""
+    """Move a token's clock (what an hour or ninety days of waiting would do), or change it
+    as another server process would; then wait out the second a server trusts a token it
+    checked."""
     with metadata.db.session() as session:
         session.execute(
             update(ApiTokenRow).where(ApiTokenRow.id == uuid.UUID(token_id)).values(**values)
         )
+    time.sleep(TOKEN_CACHE_SECONDS + 0.05)
+
+
+def test_a_token_revoked_by_another_server_is_refused_within_a_second(
+    secured: TestClient, metadata: Metadata
+) -> None:
+    ci = Token(secured, "ci")
+    assert secured.get(f"{API}/experiments", headers=ci.headers).status_code == 200
+    _set(metadata, ci.id, revoke_time=utcnow())
+    assert secured.get(f"{API}/experiments", headers=ci.headers).status_code == 401
+
+
+def test_a_token_revoked_through_the_server_is_refused_at_once(secured: TestClient) -> None:
+    ci = Token(secured, "ci")
+    for _ in range(3):  # trusted for now
+        assert secured.get(f"{API}/experiments", headers=ci.headers).status_code == 200
+    assert secured.delete(f"{API}/tokens/{ci.id}", headers=bearer(ADMIN)).status_code == 204
+    assert secured.get(f"{API}/experiments", headers=ci.headers).status_code == 401
 
 
 def test_an_expired_token_is_refused_saying_so(secured: TestClient, metadata: Metadata) -> None:

@@ -12,17 +12,20 @@ path, or ``experiment``/``run`` in the body of a create), the token's grant on t
 counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
 
-A token is looked up on every request, in a read that never waits for writers: a revoked,
-expired or rotated-out token is refused from the next request on (nothing is cached).
+A token is looked up in a read that never waits for writers, and a token found valid is
+trusted for ``TOKEN_CACHE_SECONDS`` by the process that looked it up. Revoking or rotating a
+token through a server forgets what that server trusted at once; other server processes of the
+store refuse it within that second, as they do a token that expired or whose grace ended.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -54,13 +57,46 @@ _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
+# How long (seconds) a server trusts a token it found valid without looking it up again.
+TOKEN_CACHE_SECONDS = 1.0
+_CACHE_SIZE = 4096
+
+
+class TrustedTokens:
+    """Tokens found valid in the last ``TOKEN_CACHE_SECONDS``, with their principals: a
+    request with one of them needs no lookup (a trip to a thread and a query, as much as a
+    small read's own work). Used on the event loop only."""
+
+    def __init__(self, seconds: float = TOKEN_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(token, None)
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= _CACHE_SIZE:
+            self._entries.clear()  # many tokens at once: start over rather than track age
+        self._entries[token] = (time.monotonic() + self.seconds, principal)
+
+    def forget(self) -> None:
+        self._entries.clear()
+
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """Whether tokens are required, and the admin token given by configuration."""
+    """Whether tokens are required, the admin token given by configuration, and the tokens
+    this server trusts for now."""
 
     enabled: bool = False
     admin_token: str | None = None
+    trusted: TrustedTokens = field(default_factory=TrustedTokens, compare=False, repr=False)
 
     @classmethod
     def decide(
@@ -177,10 +213,14 @@ async def authorize(
         return
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    # The lookups below query the database: off the event loop, like every endpoint's work.
-    principal = await run_in_threadpool(_principal, request, credentials.credentials)
-    if isinstance(principal, Refusal):
-        raise _unauthorized(principal.detail)
+    token = credentials.credentials
+    principal = settings.trusted.get(token)
+    if principal is None:
+        # The lookups below query the database: off the event loop, like every endpoint's work.
+        found = await run_in_threadpool(_principal, request, token)
+        if isinstance(found, Refusal):
+            raise _unauthorized(found.detail)
+        settings.trusted.put(token, principal := found)
     request.state.principal = principal
     if request.url.path in AUTHENTICATED_ONLY:
         return
@@ -230,6 +270,7 @@ def retire_configured_token(request: Request) -> Response:
     if settings.admin_token is None:
         raise Conflict("this server is configured without an admin token: nothing to retire")
     request.app.state.metadata.call(tokens.retire_configured, settings.admin_token)
+    settings.trusted.forget()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -240,7 +281,9 @@ def retire_configured_token(request: Request) -> Response:
     summary="Give a token a new secret (shown once); the old one is refused after the grace",
 )
 def rotate_token(token_id: uuid.UUID, request: Request, body: TokenRotate) -> TokenCreated:
-    return request.app.state.metadata.call(tokens.rotate_token, token_id, body)  # type: ignore[no-any-return]
+    rotated: TokenCreated = request.app.state.metadata.call(tokens.rotate_token, token_id, body)
+    request.app.state.auth.trusted.forget()
+    return rotated
 
 
 @router.delete(
@@ -251,6 +294,7 @@ def rotate_token(token_id: uuid.UUID, request: Request, body: TokenRotate) -> To
 )
 def revoke_token(token_id: uuid.UUID, request: Request) -> Response:
     request.app.state.metadata.call(tokens.revoke_token, token_id)
+    request.app.state.auth.trusted.forget()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
