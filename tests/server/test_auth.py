@@ -1,11 +1,13 @@
 """Access control: every guarded endpoint refuses unauthenticated and under-privileged calls.
 
-The endpoint tests iterate over the application's own OpenAPI document, so a router added
-later is covered without touching this file.
+The endpoint tests iterate over the application's own OpenAPI document, and the role each
+operation needs is written out by hand in ``ROLES``: a route added later fails
+``test_the_role_table_covers_every_guarded_route`` until someone decides its role here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,15 +20,87 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from conftest import ServerProcess, cli_env, free_port, run_cli
+from conftest import ServerProcess, _empty, cli_env, free_port, run_cli
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AUTHENTICATED_ONLY, AuthSettings, is_loopback, required_role
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import ApiTokenRow
 
 API = "/api/v1"
+V1 = "/v1/metadata"
 ADMIN = "admin-" + uuid.uuid4().hex
 METHODS = ("get", "post", "put", "patch", "delete")
+
+R, W, A = "reader", "writer", "admin"
+# The role every guarded operation needs, decided by hand (not computed by the code under
+# test): reads need reader, writes writer, token administration admin.
+ROLES: dict[tuple[str, str], str] = {
+    **{
+        (method, f"{API}/{plural}{suffix}"): role
+        for plural in ("experiments", "runs", "pipelines", "executables", "executions", "artifacts")
+        for method, suffix, role in (
+            ("GET", "", R),
+            ("POST", "", W),
+            ("GET", "/{entity_id}", R),
+            ("PATCH", "/{entity_id}", W),
+            ("DELETE", "/{entity_id}", W),
+        )
+    },
+    ("POST", f"{API}/executions/{{execution_id}}/inputs"): W,
+    ("POST", f"{API}/executions/{{execution_id}}/outputs"): W,
+    ("POST", f"{API}/executions/{{execution_id}}/successors"): W,
+    ("GET", f"{API}/kinds"): R,
+    ("POST", f"{API}/kinds"): W,
+    ("GET", f"{API}/kinds/{{name}}"): R,
+    ("GET", f"{API}/kinds/{{name}}/versions/{{version}}"): R,
+    ("DELETE", f"{API}/kinds/{{name}}/versions/{{version}}"): W,
+    ("GET", f"{API}/runs/{{run_id}}/dag"): R,
+    ("GET", f"{API}/artifacts/{{artifact_id}}/lineage"): R,
+    ("GET", f"{API}/executions/{{execution_id}}/lineage"): R,
+    ("GET", f"{API}/artifacts/{{artifact_id}}/impact"): R,
+    ("PUT", f"{API}/artifacts/{{artifact_id}}/flag"): W,
+    ("DELETE", f"{API}/artifacts/{{artifact_id}}/flag"): W,
+    ("GET", f"{API}/flags"): R,
+    ("GET", f"{API}/compare"): R,
+    ("GET", f"{API}/artifacts/{{artifact_id}}/diff"): R,
+    ("POST", f"{API}/cache/lookup"): R,  # a query in a body: reads only
+    ("GET", f"{API}/executions/{{execution_id}}/cache"): R,
+    ("GET", f"{API}/reports/reuse"): R,
+    ("GET", f"{API}/experiments/{{experiment_id}}/history"): R,
+    ("GET", f"{API}/pipelines/{{pipeline_id}}/history"): R,
+    ("GET", f"{API}/artifacts/{{artifact_id}}/recipe"): R,
+    ("GET", f"{API}/experiments/{{experiment_id}}/trace"): R,
+    ("POST", f"{API}/batch"): W,
+    ("POST", f"{API}/lineage"): W,
+    ("POST", f"{API}/lineage/batch"): W,
+    ("POST", f"{API}/argo/workflows"): W,
+    ("GET", f"{API}/plugins"): R,
+    ("GET", f"{API}/tokens"): A,
+    ("POST", f"{API}/tokens"): A,
+    ("DELETE", f"{API}/tokens/configured"): A,
+    ("POST", f"{API}/tokens/{{token_id}}/rotate"): A,
+    ("DELETE", f"{API}/tokens/{{token_id}}"): A,
+    ("GET", f"{API}/whoami"): R,  # any valid token (AUTHENTICATED_ONLY)
+    ("GET", f"{V1}/experiments/runs/executions/artifacts/{{artifact}}"): R,
+    ("GET", f"{V1}/experiments/runs/executions/{{execution}}/artifacts"): R,
+    ("POST", f"{V1}/experiments/runs/executions/{{execution}}/artifacts"): W,
+    ("GET", f"{V1}/experiments/runs/executions/{{execution}}"): R,
+    ("PUT", f"{V1}/experiments/runs/executions/{{executionId}}"): W,
+    ("GET", f"{V1}/experiments/runs/{{run}}/artifacts"): R,
+    ("GET", f"{V1}/experiments/runs/{{run}}/executions"): R,
+    ("POST", f"{V1}/experiments/runs/{{run}}/executions"): W,
+    ("GET", f"{V1}/experiments/runs/{{run}}"): R,
+    ("PUT", f"{V1}/experiments/runs/{{runId}}"): W,
+    ("GET", f"{V1}/experiments/run/{{run}}/workflow"): R,
+    ("GET", f"{V1}/experiments"): R,
+    ("POST", f"{V1}/experiments"): W,
+    ("GET", f"{V1}/experiments/{{experiment}}"): R,
+    ("PUT", f"{V1}/experiments/{{experimentId}}"): W,
+    ("GET", f"{V1}/experiments/{{experiment}}/runs"): R,
+    ("POST", f"{V1}/experiments/{{experiment}}/runs"): W,
+    ("GET", f"{V1}/experiments/{{experiment}}/artifacts"): R,
+    ("GET", f"{V1}/experiments/{{experiment}}/trace"): R,
+}
 
 
 @pytest.fixture
@@ -56,12 +130,13 @@ def _value(param: dict) -> str:
 
 
 def guarded_operations(app_openapi: dict) -> list[tuple[str, str, str]]:
-    """(method, template, concrete url) of every guarded operation in the OpenAPI document."""
+    """(method, template, concrete url) of every operation under /api/v1 and /v1/metadata in
+    the OpenAPI document."""
     out = []
     for template, item in app_openapi["paths"].items():
         for method in METHODS:
             op = item.get(method)
-            if op is None or required_role(method.upper(), template) is None:
+            if op is None or not template.startswith((f"{API}/", f"{V1}/")):
                 continue
             url = template
             for param in op.get("parameters", []):
@@ -70,6 +145,27 @@ def guarded_operations(app_openapi: dict) -> list[tuple[str, str, str]]:
             assert not re.search(r"\{\w+\}", url), url
             out.append((method.upper(), template, url))
     return out
+
+
+def test_the_role_table_covers_every_guarded_route(secured: TestClient) -> None:
+    operations = {(m, t) for m, t, _ in guarded_operations(secured.app.openapi())}
+    assert operations - ROLES.keys() == set(), "decide the role of these routes in ROLES"
+    assert ROLES.keys() - operations == set(), "these routes are gone: drop them from ROLES"
+    for (method, template), role in ROLES.items():
+        needed = required_role(method, template)
+        assert needed is not None and needed.value == role, (method, template, needed)
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/", "/ui/runs"):
+        assert required_role("POST", path) is None, path
+
+
+def test_tokens_with_the_role_an_operation_needs_pass_its_guard(secured: TestClient) -> None:
+    tokens = {role: make_token(secured, role=role) for role in (R, W)} | {A: ADMIN}
+    for method, template, url in guarded_operations(secured.app.openapi()):
+        if template == f"{API}/tokens/configured":
+            continue  # it would retire the admin token the other checks use
+        token = tokens[ROLES[(method, template)]]
+        response = secured.request(method, url, headers=bearer(token), json={})
+        assert response.status_code not in (401, 403), (method, template, response.text)
 
 
 def test_openapi_lists_guarded_routes(secured: TestClient) -> None:
@@ -101,12 +197,12 @@ def test_every_endpoint_refuses_under_privileged_tokens(secured: TestClient) -> 
     for method, template, url in guarded_operations(secured.app.openapi()):
         if template in AUTHENTICATED_ONLY:
             continue  # any valid token may ask who it is
-        needed = required_role(method, template)
+        needed = ROLES[(method, template)]
         weaker = {
             "reader": [elsewhere],
             "writer": [elsewhere, reader],
             "admin": [elsewhere, reader, writer],
-        }[needed.value]
+        }[needed]
         for token in weaker:
             response = secured.request(method, url, headers=bearer(token))
             assert response.status_code == 403, (method, template, needed, response.text)
@@ -220,14 +316,25 @@ def test_experiment_roles_apply_to_that_experiment_only(secured: TestClient) -> 
 
 def test_auth_decision() -> None:
     assert AuthSettings.decide("127.0.0.1", auth=None, admin_token=None).enabled is False
-    assert AuthSettings.decide("localhost", auth=None, admin_token="a").enabled is True
-    assert AuthSettings.decide("0.0.0.0", auth=None, admin_token="a").enabled is True
+    assert AuthSettings.decide("localhost", auth=None, admin_token=ADMIN).enabled is True
+    assert AuthSettings.decide("0.0.0.0", auth=None, admin_token=ADMIN).enabled is True
     assert AuthSettings.decide("0.0.0.0", auth=False, admin_token=None).enabled is False
     with pytest.raises(ValueError, match="MODELTRAIL_ADMIN_TOKEN"):
         AuthSettings.decide("0.0.0.0", auth=None, admin_token=None)
     with pytest.raises(ValueError):
         AuthSettings.decide("::1", auth=True, admin_token=None)
+    # An admin token of the store's own stands in for the configured one.
+    stored = AuthSettings.decide("0.0.0.0", auth=None, admin_token=None, stored_admin=lambda: True)
+    assert stored.enabled is True and stored.admin_token is None
     assert is_loopback("::1") and is_loopback("127.0.0.2") and not is_loopback("10.0.0.1")
+
+
+@pytest.mark.parametrize("short", ["x", "a" * 31, "correct horse battery staple"])
+def test_an_admin_token_shorter_than_32_characters_is_refused(short: str) -> None:
+    for host, auth in (("0.0.0.0", None), ("127.0.0.1", None), ("127.0.0.1", False)):
+        with pytest.raises(ValueError, match="at least 32 characters"):
+            AuthSettings.decide(host, auth=auth, admin_token=short)
+    assert AuthSettings.decide("0.0.0.0", auth=None, admin_token="a" * 32).enabled
 
 
 @pytest.mark.slow
@@ -302,3 +409,113 @@ def _cli(cwd: Path, url: str, env: dict[str, str], *args: str) -> subprocess.Com
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+@pytest.mark.slow
+def test_server_refuses_a_short_admin_token(tmp_path: Path) -> None:
+    env = cli_env()
+    env.pop("MODELTRAIL_ADMIN_TOKEN", None)
+    for args in (["--admin-token", "x"], ["--host", "0.0.0.0", "--admin-token", "s3cret"]):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modeltrail",
+                "server",
+                "--port",
+                str(free_port()),
+                *args,
+                "--database-url",
+                f"sqlite:///{tmp_path / 's.db'}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "at least 32 characters" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_configured_admin_token_is_rotated_without_downtime(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The procedure of docs/operations.md: a second admin token through the API, the
+    configured one retired while the server runs, then a restart without any."""
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 's.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _empty(request.getfixturevalue("postgres_metadata"))  # schema in place, tables empty
+    server = ServerProcess(url, "--host", "0.0.0.0", "--admin-token", ADMIN, cwd=tmp_path)
+    try:
+        configured = {"MODELTRAIL_TOKEN": ADMIN}
+        ops = _cli(
+            tmp_path,
+            server.url,
+            configured,
+            "tokens",
+            "create",
+            "ops",
+            "--role",
+            "admin",
+            "--expires",
+            "90d",
+            "--json",
+        )
+        created = json.loads(ops.stdout)
+        assert created["expireTime"] is not None
+        new_admin = {"MODELTRAIL_TOKEN": created["token"]}
+        pipeline = json.loads(
+            _cli(
+                tmp_path,
+                server.url,
+                new_admin,
+                "tokens",
+                "create",
+                "ci",
+                "--role",
+                "writer",
+                "--json",
+            ).stdout
+        )
+        rotated = json.loads(
+            _cli(
+                tmp_path,
+                server.url,
+                new_admin,
+                "tokens",
+                "rotate",
+                pipeline["id"],
+                "--grace",
+                "1h",
+                "--json",
+            ).stdout
+        )
+        assert rotated["id"] == pipeline["id"] and rotated["token"] != pipeline["token"]
+        for secret in (pipeline["token"], rotated["token"]):  # both, during the grace period
+            assert (
+                httpx.get(f"{server.url}{API}/experiments", headers=bearer(secret)).status_code
+                == 200
+            )
+        _cli(tmp_path, server.url, new_admin, "tokens", "revoke", "configured")
+        assert httpx.get(f"{server.url}{API}/tokens", headers=bearer(ADMIN)).status_code == 401
+        assert (
+            httpx.get(f"{server.url}{API}/tokens", headers=bearer(created["token"])).status_code
+            == 200
+        )
+        bad = run_cli("tokens", "create", "x", "--expires", "soon", url=server.url, check=False)
+        assert bad.returncode == 2 and "--expires" in bad.stderr
+    finally:
+        server.stop()
+    # Started again without the configured token: the store's own admin token is enough.
+    env_free = ServerProcess(url, "--host", "0.0.0.0", cwd=tmp_path)
+    try:
+        answer = httpx.get(f"{env_free.url}{API}/whoami", headers=bearer(created["token"]))
+        assert answer.status_code == 200 and answer.json()["name"] == "ops"
+        assert httpx.get(f"{env_free.url}{API}/whoami", headers=bearer(ADMIN)).status_code == 401
+    finally:
+        env_free.stop()

@@ -66,7 +66,8 @@ def server(
             "--admin-token",
             envvar="MODELTRAIL_ADMIN_TOKEN",
             show_default=False,
-            help="A token with the admin role (required when access control is on).",
+            help="A token with the admin role, at least 32 characters (required when access "
+            "control is on, until the store holds an admin token of its own).",
         ),
     ] = None,
     allowed_hosts: Annotated[
@@ -99,17 +100,24 @@ def server(
     from modeltrail.server.observability import configure_logging
     from modeltrail.server.transport import HttpSettings
     from modeltrail.services.metadata import Metadata
+    from modeltrail.services.tokens import has_admin_token
 
     configure_logging(log_level, fmt=log_format)
-    try:
-        auth_settings = AuthSettings.decide(host, auth=auth, admin_token=admin_token)
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
         metadata = Metadata.open(database_url, strict_kinds=strict_kinds, hooks=hooks)
     except (SchemaOutdated, PluginError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        auth_settings = AuthSettings.decide(
+            host,
+            auth=auth,
+            admin_token=admin_token,
+            stored_admin=lambda: metadata.query(has_admin_token),
+        )
+    except ValueError as exc:
+        metadata.close()
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     hooks.start(metadata)

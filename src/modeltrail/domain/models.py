@@ -227,6 +227,20 @@ class UpdateSchema(WriteSchema):
         return value
 
 
+class Actor(Schema):
+    """Who wrote an entity: the API token the write was made with, by its name (as it was
+    then) and its id (null for the admin token given by the server's configuration)."""
+
+    name: str
+    id: uuid.UUID | None = None
+
+
+# Who created an entity and who changed it last; null when no token was involved (access
+# control off, the embedded store, entities written before this was recorded).
+CreatedBy = Annotated[Actor | None, Field(description="the API token that created it")]
+UpdatedBy = Annotated[Actor | None, Field(description="the API token that changed it last")]
+
+
 # ---------------------------------------------------------------- experiment
 
 
@@ -251,6 +265,8 @@ class Experiment(Schema):
     create_time: datetime
     annotations: dict[str, str]
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- executable
@@ -283,6 +299,8 @@ class Executable(Schema):
     description: str | None
     annotations: dict[str, str]
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- pipeline
@@ -315,6 +333,8 @@ class Pipeline(Schema):
     executables: list[uuid.UUID]
     annotations: dict[str, str]
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- run
@@ -361,6 +381,8 @@ class Run(Schema):
     event: uuid.UUID | None
     annotations: dict[str, str]
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- execution
@@ -421,6 +443,8 @@ class Execution(Schema):
     fingerprint: str
     reused_from: uuid.UUID | None
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- artifact
@@ -463,6 +487,8 @@ class Artifact(Schema):
     attributes: dict[str, Any]
     fingerprint: str
     revision: int
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- kind
@@ -484,6 +510,8 @@ class Kind(Schema):
     schema_: dict[str, Any] = Field(alias="schema")
     open: bool
     create_time: datetime
+    created_by: CreatedBy = None
+    updated_by: UpdatedBy = None
 
 
 # ---------------------------------------------------------------- pages

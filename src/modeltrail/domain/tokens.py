@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field
 
 from modeltrail.domain import limits
-from modeltrail.domain.models import Name, Schema, WriteSchema
+from modeltrail.domain.models import Actor, Name, Schema, WriteSchema
 
 
 class Role(StrEnum):
@@ -34,6 +34,12 @@ class Role(StrEnum):
 _RANK = {Role.READER: 1, Role.WRITER: 2, Role.ADMIN: 3}
 
 MAX_GRANTS = limits.MAX_ANNOTATIONS
+# The longest lifetime a token or a rotation's grace period may be given, in seconds.
+MAX_LIFETIME = 10 * 366 * 86_400
+MAX_GRACE = 30 * 86_400
+# The admin token a server is configured with is a password anyone on the network may try:
+# as long as ``secrets.token_urlsafe(24)`` at least.
+MIN_ADMIN_TOKEN = 32
 
 
 class TokenCreate(WriteSchema):
@@ -43,6 +49,27 @@ class TokenCreate(WriteSchema):
     )
     experiments: Annotated[dict[uuid.UUID, Role], Field(max_length=MAX_GRANTS)] = Field(
         default_factory=dict, description="roles on single experiments: {experiment id: role}"
+    )
+    expires_in: int | None = Field(
+        default=None,
+        ge=60,
+        le=MAX_LIFETIME,
+        description="seconds until the token expires; omit for a token that does not expire",
+    )
+
+
+class TokenRotate(WriteSchema):
+    grace: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_GRACE,
+        description="seconds the old secret is still accepted, so that its users can switch",
+    )
+    expires_in: int | None = Field(
+        default=None,
+        ge=60,
+        le=MAX_LIFETIME,
+        description="seconds until the token expires from now; omit to keep its expiry",
     )
 
 
@@ -54,6 +81,10 @@ class Token(Schema):
     experiments: dict[uuid.UUID, Role]
     create_time: datetime
     revoke_time: datetime | None
+    expire_time: datetime | None = None
+    previous_expire_time: datetime | None = Field(
+        default=None, description="until when the secret before the last rotation is accepted"
+    )
 
 
 class TokenCreated(Token):
@@ -70,8 +101,18 @@ class Principal(Schema):
     experiments: dict[uuid.UUID, Role] = Field(default_factory=dict)
     token_id: uuid.UUID | None = None
 
+    def actor(self) -> Actor:
+        """Who the principal's writes are recorded as."""
+        return Actor(name=self.name, id=self.token_id)
+
     def role_for(self, experiment: uuid.UUID | None) -> Role | None:
         """The stronger of the global role and the grant on ``experiment``."""
         grant = self.experiments.get(experiment) if experiment is not None else None
         roles = [r for r in (self.role, grant) if r is not None]
         return max(roles, key=lambda r: r.rank) if roles else None
+
+
+class Refusal(Schema):
+    """Why a token is refused (401): unknown, revoked, expired, or an old secret."""
+
+    detail: str

@@ -11,25 +11,39 @@ When the request names an experiment (``/experiments/{id}``, a run or an executi
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
 counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+
+A token is looked up in a read that never waits for writers, and a token found valid is
+trusted for ``TOKEN_CACHE_SECONDS`` by the process that looked it up. Revoking or rotating a
+token through a server forgets what that server trusted at once; other server processes of the
+store refuse it within that second, as they do a token that expired or whose grace ended.
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain.tokens import Principal, Role, Token, TokenCreate, TokenCreated
-from modeltrail.errors import Forbidden, Unauthorized
+from modeltrail.domain.tokens import (
+    MIN_ADMIN_TOKEN,
+    Principal,
+    Refusal,
+    Role,
+    Token,
+    TokenCreate,
+    TokenCreated,
+    TokenRotate,
+)
+from modeltrail.errors import Conflict, Forbidden, Unauthorized
 from modeltrail.services import tokens
-from modeltrail.services.tokens import hash_token
 
 GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
 ADMIN_PREFIXES = ("/api/v1/tokens",)
@@ -43,25 +57,74 @@ _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
+# How long (seconds) a server trusts a token it found valid without looking it up again.
+TOKEN_CACHE_SECONDS = 1.0
+_CACHE_SIZE = 4096
+
+
+class TrustedTokens:
+    """Tokens found valid in the last ``TOKEN_CACHE_SECONDS``, with their principals: a
+    request with one of them needs no lookup (a trip to a thread and a query, as much as a
+    small read's own work). Used on the event loop only."""
+
+    def __init__(self, seconds: float = TOKEN_CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(token, None)
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._entries) >= _CACHE_SIZE:
+            self._entries.clear()  # many tokens at once: start over rather than track age
+        self._entries[token] = (time.monotonic() + self.seconds, principal)
+
+    def forget(self) -> None:
+        self._entries.clear()
+
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """Whether tokens are required, and the admin token given by configuration."""
+    """Whether tokens are required, the admin token given by configuration, and the tokens
+    this server trusts for now."""
 
     enabled: bool = False
     admin_token: str | None = None
+    trusted: TrustedTokens = field(default_factory=TrustedTokens, compare=False, repr=False)
 
     @classmethod
-    def decide(cls, host: str, *, auth: bool | None, admin_token: str | None) -> AuthSettings:
+    def decide(
+        cls,
+        host: str,
+        *,
+        auth: bool | None,
+        admin_token: str | None,
+        stored_admin: Callable[[], bool] = lambda: False,
+    ) -> AuthSettings:
         """On for any non-loopback address or when an admin token is configured, unless forced.
 
-        Raises ``ValueError`` when auth is on without an admin token.
+        Raises ``ValueError`` when the admin token is too short to be a secret, and when auth
+        is on without an admin token, configured or in the store (``stored_admin``).
         """
+        if admin_token is not None and len(admin_token) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"the admin token must be at least {MIN_ADMIN_TOKEN} characters long (this one "
+                f"has {len(admin_token)}): make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         enabled = auth if auth is not None else (not is_loopback(host) or bool(admin_token))
-        if enabled and not admin_token:
+        if enabled and not admin_token and not stored_admin():
             raise ValueError(
                 f"listening on {host} requires access control: set MODELTRAIL_ADMIN_TOKEN or "
-                "--admin-token (or pass --no-auth to run an open server on purpose)"
+                "--admin-token (or pass --no-auth to run an open server on purpose); it may "
+                "be left out once the store holds an admin token (`modeltrail tokens create "
+                "NAME --role admin`)"
             )
         return cls(enabled=enabled, admin_token=admin_token or None)
 
@@ -122,16 +185,15 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     if entity == "experiment":
         return entity_id
     meta = request.app.state.metadata
-    return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.query, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
-def _principal(request: Request, token: str) -> Principal | None:
+def _principal(request: Request, token: str) -> Principal | Refusal:
     settings: AuthSettings = request.app.state.auth
-    if settings.admin_token and hmac.compare_digest(
-        hash_token(token), hash_token(settings.admin_token)
-    ):
-        return Principal(name="admin (configured)", role=Role.ADMIN)
-    return request.app.state.metadata.call(tokens.authenticate, token)  # type: ignore[no-any-return]
+    # A read: on SQLite it never waits for the write lock, whatever the writers do.
+    return request.app.state.metadata.query(  # type: ignore[no-any-return]
+        tokens.authenticate, token, configured=settings.admin_token
+    )
 
 
 def _unauthorized(detail: str) -> Unauthorized:
@@ -151,10 +213,14 @@ async def authorize(
         return
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    # The lookups below query the database: off the event loop, like every endpoint's work.
-    principal = await run_in_threadpool(_principal, request, credentials.credentials)
+    token = credentials.credentials
+    principal = settings.trusted.get(token)
     if principal is None:
-        raise _unauthorized("the token is unknown or revoked")
+        # The lookups below query the database: off the event loop, like every endpoint's work.
+        found = await run_in_threadpool(_principal, request, token)
+        if isinstance(found, Refusal):
+            raise _unauthorized(found.detail)
+        settings.trusted.put(token, principal := found)
     request.state.principal = principal
     if request.url.path in AUTHENTICATED_ONLY:
         return
@@ -194,6 +260,33 @@ def list_tokens(
 
 
 @router.delete(
+    "/configured",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="retireConfiguredToken",
+    summary="Retire the admin token of the server's configuration (another admin token must exist)",
+)
+def retire_configured_token(request: Request) -> Response:
+    settings: AuthSettings = request.app.state.auth
+    if settings.admin_token is None:
+        raise Conflict("this server is configured without an admin token: nothing to retire")
+    request.app.state.metadata.call(tokens.retire_configured, settings.admin_token)
+    settings.trusted.forget()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{token_id}/rotate",
+    response_model=TokenCreated,
+    operation_id="rotateToken",
+    summary="Give a token a new secret (shown once); the old one is refused after the grace",
+)
+def rotate_token(token_id: uuid.UUID, request: Request, body: TokenRotate) -> TokenCreated:
+    rotated: TokenCreated = request.app.state.metadata.call(tokens.rotate_token, token_id, body)
+    request.app.state.auth.trusted.forget()
+    return rotated
+
+
+@router.delete(
     "/{token_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="revokeToken",
@@ -201,6 +294,7 @@ def list_tokens(
 )
 def revoke_token(token_id: uuid.UUID, request: Request) -> Response:
     request.app.state.metadata.call(tokens.revoke_token, token_id)
+    request.app.state.auth.trusted.forget()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -19,7 +19,11 @@ from modeltrail.services.metadata import Metadata
 
 
 async def get_metadata(request: Request) -> Metadata:
-    return request.app.state.metadata  # type: ignore[no-any-return]
+    """The store, its writes recorded as made by the request's token (``auth.authorize``
+    runs first and leaves the token's principal on the request when access control is on)."""
+    meta: Metadata = request.app.state.metadata
+    principal = getattr(request.state, "principal", None)
+    return meta if principal is None else meta.acting_as(principal.actor())
 
 
 MetadataDep = Annotated[Metadata, Depends(get_metadata)]

@@ -135,22 +135,22 @@ class OperationsMiddleware:
             ERRORS.labels(method, route, str(status)).inc()
         if method == "POST" and status == 201:
             INGESTED.labels(route).inc()
-        access_log.info(
-            "%s %s %s",
-            method,
-            scope.get("path", ""),
-            status,
-            extra={
-                "fields": {
-                    "requestId": rid,
-                    "method": method,
-                    "path": scope.get("path", ""),
-                    "route": route,
-                    "status": status,
-                    "durationMs": round(seconds * 1000, 2),
-                }
-            },
-        )
+        fields: dict[str, Any] = {
+            "requestId": rid,
+            "method": method,
+            "path": scope.get("path", ""),
+            "route": route,
+            "status": status,
+            "durationMs": round(seconds * 1000, 2),
+        }
+        # Who made the request: the token access control accepted (``auth.authorize``).
+        principal = (scope.get("state") or {}).get("principal")
+        if principal is not None:
+            fields["principal"] = {
+                "name": principal.name,
+                "id": str(principal.token_id) if principal.token_id else None,
+            }
+        access_log.info("%s %s %s", method, scope.get("path", ""), status, extra={"fields": fields})
 
 
 def _route_label(scope: Scope) -> str:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modeltrail.domain.errors import ModeltrailError, json_pointer
@@ -22,6 +23,8 @@ log = logging.getLogger("modeltrail.server")
 
 TYPE_BASE = "https://modeltrail.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+# Seconds a client is asked to wait before it tries again after a 503.
+RETRY_AFTER = "5"
 
 
 class FieldError(BaseModel):
@@ -134,7 +137,7 @@ def _unreadable_body(exc: StarletteHTTPException) -> str | None:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ModeltrailError)
     async def domain_error(request: Request, exc: ModeltrailError) -> JSONResponse:
-        retry = {"Retry-After": "5"} if exc.status == 503 else None
+        retry = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
         headers = getattr(exc, "headers", None) or retry
         return problem(
             exc.status,
@@ -145,6 +148,18 @@ def install(app: FastAPI) -> None:
             errors=exc.errors,
             headers=headers,
             **exc.extra,
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # The services answer it as Unavailable; this covers a connection taken anywhere else.
+        return problem(
+            503,
+            "unavailable",
+            "Database unavailable",
+            "every database connection is busy; try again shortly",
+            instance=request.url.path,
+            headers={"Retry-After": RETRY_AFTER},
         )
 
     @app.exception_handler(RequestValidationError)

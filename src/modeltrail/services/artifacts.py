@@ -14,6 +14,7 @@ from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import artifact_fingerprint
 from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate, Page
 from modeltrail.services.common import (
+    audit,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -103,6 +104,7 @@ def to_artifact(row: ArtifactRow) -> Artifact:
         attributes=row.attributes,
         fingerprint=row.fingerprint,
         revision=row.revision,
+        **audit(row),
     )
 
 

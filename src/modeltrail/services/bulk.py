@@ -40,6 +40,7 @@ from modeltrail.domain.models import (
     RunCreate,
 )
 from modeltrail.services.kinds import read_latest_kind
+from modeltrail.store import audit
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
@@ -123,6 +124,10 @@ class BulkWriter:
         self.followed: set[tuple[uuid.UUID, uuid.UUID]] = set()
         self.queued_executions: dict[uuid.UUID, dict[str, Any]] = {}
         self.revisions: Counter[uuid.UUID] = Counter()
+        # Who the batch writes for: the audit columns of its rows, and of its answers.
+        self.actor = actor = audit.actor_of(session)
+        self.audit_columns = audit.columns(actor)
+        self.audit = {"created_by": actor, "updated_by": actor}
         self._prefetch(operations)
 
     # ------------------------------------------------------------ lookups, once per batch
@@ -202,9 +207,10 @@ class BulkWriter:
             "create_time": data.create_time or utcnow(),
             "annotations": data.annotations,
             "revision": 1,
+            **self.audit_columns,
         }
         self.pending["experiment"].append(row)
-        return Created(row["id"], lambda: Experiment.model_validate(row))
+        return Created(row["id"], lambda: Experiment.model_validate({**row, **self.audit}))
 
     def _executable(self, data: ExecutableCreate) -> Created:
         row: dict[str, Any] = {
@@ -216,10 +222,11 @@ class BulkWriter:
             "description": data.description,
             "annotations": data.annotations,
             "revision": 1,
+            **self.audit_columns,
         }
         self.pending["executable"].append(row)
         self.executables[row["id"]] = (data.name, data.version, data.uri)
-        return Created(row["id"], lambda: Executable.model_validate(row))
+        return Created(row["id"], lambda: Executable.model_validate({**row, **self.audit}))
 
     def _artifact(self, data: ArtifactCreate) -> Created | None:
         kind = self._kind(data.kind)
@@ -249,6 +256,7 @@ class BulkWriter:
             "annotations": data.annotations,
             "attributes": data.attributes,
             "revision": 1,
+            **self.audit_columns,
             "fingerprint": artifact_fingerprint(
                 name=data.name,
                 version=data.version,
@@ -264,7 +272,7 @@ class BulkWriter:
             {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
         )
         self.fingerprints[row["id"]] = row["fingerprint"]
-        return Created(row["id"], lambda: Artifact.model_validate(row))
+        return Created(row["id"], lambda: Artifact.model_validate({**row, **self.audit}))
 
     def _run(self, data: RunCreate) -> Created | None:
         if data.experiment not in self.known["experiment"]:
@@ -287,12 +295,17 @@ class BulkWriter:
             "event_id": data.event,
             "annotations": data.annotations,
             "revision": 1,
+            **self.audit_columns,
         }
         self.pending["run"].append(row)
         return Created(
             row["id"],
             lambda: Run(
-                **row, experiment=data.experiment, pipeline=data.pipeline, event=data.event
+                **row,
+                **self.audit,
+                experiment=data.experiment,
+                pipeline=data.pipeline,
+                event=data.event,
             ),
         )
 
@@ -335,6 +348,7 @@ class BulkWriter:
             "annotations": data.annotations,
             "reused_from_id": None,
             "revision": 1,
+            **self.audit_columns,
             "fingerprint": execution_fingerprint(
                 executable_name=name,
                 executable_version=version,
@@ -369,6 +383,7 @@ class BulkWriter:
                     for k, v in row.items()
                     if k not in ("run_id", "executable_id", "reused_from_id")
                 },
+                **self.audit,
                 run=data.run,
                 executable=data.executable,
                 reused_from=None,
@@ -478,7 +493,11 @@ class BulkWriter:
             connection.execute(
                 update(table)
                 .where(table.c.id == bindparam("linked", type_=table.c.id.type))
-                .values(revision=table.c.revision + bindparam("times")),
+                .values(
+                    revision=table.c.revision + bindparam("times"),
+                    # An unknown writer leaves the last known one on record, as elsewhere.
+                    **(audit.columns(self.actor, created=False) if self.actor else {}),
+                ),
                 [{"linked": k, "times": n} for k, n in self.revisions.items()],
             )
             # A row the session still holds would answer its old revision.

@@ -26,6 +26,7 @@ from modeltrail.domain.models import (
 )
 from modeltrail.services.common import (
     apply_update,
+    audit,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -67,6 +68,7 @@ def to_experiment(row: ExperimentRow) -> Experiment:
         create_time=row.create_time,
         annotations=row.annotations,
         revision=row.revision,
+        **audit(row),
     )
 
 
@@ -154,6 +156,7 @@ def to_executable(row: ExecutableRow) -> Executable:
         description=row.description,
         annotations=row.annotations,
         revision=row.revision,
+        **audit(row),
     )
 
 
@@ -292,6 +295,7 @@ def to_pipeline(session: Session, row: PipelineRow) -> Pipeline:
         executables=_pipeline_executables(session, row.id),
         annotations=row.annotations,
         revision=row.revision,
+        **audit(row),
     )
 
 
@@ -407,6 +411,7 @@ def to_run(row: RunRow) -> Run:
         event=row.event_id,
         annotations=row.annotations,
         revision=row.revision,
+        **audit(row),
     )
 
 

@@ -15,6 +15,7 @@ from modeltrail.domain.fingerprint import execution_fingerprint
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
 from modeltrail.services.common import (
     apply_update,
+    audit,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -114,6 +115,7 @@ def _execution(
         fingerprint=row.fingerprint,
         reused_from=row.reused_from_id,
         revision=row.revision,
+        **audit(row),
     )
 
 

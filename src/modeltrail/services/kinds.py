@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.errors import Conflict, NotFound, UnknownKind
 from modeltrail.domain.models import Kind, KindCreate
+from modeltrail.services.common import audit
 from modeltrail.store.listing import ensure_attribute_index
 from modeltrail.store.tables import ArtifactRow, KindRow
 
@@ -20,6 +21,7 @@ def to_kind(row: KindRow) -> Kind:
         schema=row.schema_,
         open=row.open,
         create_time=row.create_time,
+        **audit(row),
     )
 
 

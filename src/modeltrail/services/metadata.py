@@ -7,6 +7,7 @@ front ends can offer the same create/read/update/delete/list on all of them.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,6 +28,7 @@ from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailab
 from modeltrail.domain.filters import ListOptions
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.kinds import register_builtin_kinds
+from modeltrail.store.audit import ACTOR
 from modeltrail.store.database import Access, Database, ensure_schema
 
 log = logging.getLogger("modeltrail")
@@ -166,14 +169,33 @@ class NoHooks:
 
 
 class Metadata:
-    """Operations on one store, each in its own transaction."""
+    """Operations on one store, each in its own transaction.
+
+    ``actor`` is who the writes are made for (the request's API token), recorded on every
+    row they create or change; None records nobody (access control off, the embedded store).
+    """
 
     def __init__(
-        self, db: Database, *, strict_kinds: bool = False, hooks: Hooks | None = None
+        self,
+        db: Database,
+        *,
+        strict_kinds: bool = False,
+        hooks: Hooks | None = None,
+        actor: m.Actor | None = None,
     ) -> None:
         self.db = db
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
+        self.actor = actor
+
+    def acting_as(self, actor: m.Actor | None) -> Metadata:
+        """The same store, its writes recorded as made by ``actor``: what a request's
+        handlers use, so that who wrote travels with the call instead of through a global."""
+        if actor == self.actor:
+            return self
+        acting = copy.copy(self)
+        acting.actor = actor
+        return acting
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool | None = None, **kwargs: Any) -> Metadata:
@@ -188,6 +210,8 @@ class Metadata:
     def session(self, access: Access = "write") -> Iterator[Session]:
         try:
             with self.db.session(access) as session:
+                if self.actor is not None:
+                    session.info[ACTOR] = self.actor
                 yield session
         except (IntegrityError, StaleDataError) as exc:
             # Two transactions wrote the same key or the same revision at once (an idempotent
@@ -201,6 +225,10 @@ class Metadata:
             if _unreachable(exc):
                 raise Unavailable("the database cannot be reached; try again shortly") from exc
             raise
+        except PoolTimeout as exc:
+            # Every pooled connection stayed busy for the pool's whole timeout: the server is
+            # overloaded, not broken; the client's retry after a pause is the remedy.
+            raise Unavailable("every database connection is busy; try again shortly") from exc
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a services function in one writing transaction.

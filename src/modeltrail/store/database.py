@@ -21,6 +21,8 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from modeltrail.store import audit
+
 DEFAULT_URL = "sqlite:///modeltrail.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # What a session is for: writing; reading; reading many statements of one moment.
@@ -254,6 +256,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = engine or create_db_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        audit.install(self.sessions)
         # SQLite serialises writing transactions; reads get an engine of their own that never
         # takes the write lock. Elsewhere reads share the engine's pool in autocommit: in READ
         # COMMITTED every statement sees its own snapshot, in a transaction or not, so the

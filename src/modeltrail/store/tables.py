@@ -85,7 +85,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Entity:
+class Audited:
+    """Who created a row and who changed it last: the API token's id and name, as the token
+    was named at the time (NULL when no token was involved: access control off, the embedded
+    store, rows written before this was kept). Set by ``store.audit`` at flush."""
+
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_by_name: Mapped[str | None] = mapped_column(String(256))
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    updated_by_name: Mapped[str | None] = mapped_column(String(256))
+
+
+class Entity(Audited):
     """Columns every entity has: identity, the thesis's administrative metadata, a revision."""
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -128,7 +139,7 @@ class PipelineExecutableRow(Base):
     executable_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("executables.id"), index=True)
 
 
-class KindRow(Base):
+class KindRow(Audited, Base):
     __tablename__ = "kinds"
     name: Mapped[str] = mapped_column(String(256), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -273,3 +284,8 @@ class ApiTokenRow(Base):
     experiments: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoke_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After this the token is refused as expired (NULL: it never expires).
+    expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A rotation's old secret, accepted until ``previous_expire_time`` (its grace period).
+    previous_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -758,6 +758,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tokens/configured": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Retire the admin token of the server's configuration (another admin token must exist) */
+        delete: operations["retireConfiguredToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{token_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a token a new secret (shown once); the old one is refused after the grace */
+        post: operations["rotateToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens/{token_id}": {
         parameters: {
             query?: never;
@@ -1107,6 +1141,17 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Actor
+         * @description Who wrote an entity: the API token the write was made with, by its name (as it was
+         *     then) and its id (null for the admin token given by the server's configuration).
+         */
+        Actor: {
+            /** Name */
+            name: string;
+            /** Id */
+            id?: string | null;
+        };
+        /**
          * AffectedArtifact
          * @description ``path``: the node ids from the root to this artifact, executions in between (every
          *     execution is in ``Impact.executions``).
@@ -1167,6 +1212,10 @@ export interface components {
             fingerprint: string;
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** ArtifactCreate */
         ArtifactCreate: {
@@ -1395,6 +1444,10 @@ export interface components {
             };
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** ExecutableCreate */
         ExecutableCreate: {
@@ -1514,6 +1567,10 @@ export interface components {
             reusedFrom: string | null;
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** ExecutionCreate */
         ExecutionCreate: {
@@ -1622,6 +1679,10 @@ export interface components {
             };
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** ExperimentCreate */
         ExperimentCreate: {
@@ -1773,6 +1834,10 @@ export interface components {
              * Format: date-time
              */
             createTime: string;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** KindCreate */
         KindCreate: {
@@ -1968,6 +2033,10 @@ export interface components {
             };
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** PipelineCreate */
         PipelineCreate: {
@@ -2144,6 +2213,10 @@ export interface components {
             };
             /** Revision */
             revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
         };
         /** RunCreate */
         RunCreate: {
@@ -2487,6 +2560,13 @@ export interface components {
             createTime: string;
             /** Revoketime */
             revokeTime: string | null;
+            /** Expiretime */
+            expireTime?: string | null;
+            /**
+             * Previousexpiretime
+             * @description until when the secret before the last rotation is accepted
+             */
+            previousExpireTime?: string | null;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -2501,6 +2581,11 @@ export interface components {
             experiments?: {
                 [key: string]: components["schemas"]["Role"];
             };
+            /**
+             * Expiresin
+             * @description seconds until the token expires; omit for a token that does not expire
+             */
+            expiresIn?: number | null;
         };
         /**
          * TokenCreated
@@ -2528,8 +2613,29 @@ export interface components {
             createTime: string;
             /** Revoketime */
             revokeTime: string | null;
+            /** Expiretime */
+            expireTime?: string | null;
+            /**
+             * Previousexpiretime
+             * @description until when the secret before the last rotation is accepted
+             */
+            previousExpireTime?: string | null;
             /** Token */
             token: string;
+        };
+        /** TokenRotate */
+        TokenRotate: {
+            /**
+             * Grace
+             * @description seconds the old secret is still accepted, so that its users can switch
+             * @default 0
+             */
+            grace: number;
+            /**
+             * Expiresin
+             * @description seconds until the token expires from now; omit to keep its expiry
+             */
+            expiresIn?: number | null;
         };
         /**
          * Trace
@@ -5267,6 +5373,77 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retireConfiguredToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenRotate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
