@@ -26,9 +26,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from modeltrail.domain.scope import Scope
 from modeltrail.domain.tokens import Principal, Role, Token, TokenCreate, TokenCreated
 from modeltrail.errors import Forbidden, Unauthorized
-from modeltrail.services import tokens
+from modeltrail.services import access, tokens
 from modeltrail.services.tokens import hash_token
 
 GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
@@ -40,6 +41,16 @@ READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
 # Path segments that name an entity whose experiment is known.
 _SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
 _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}
+
+# Reads about one artifact that a token with grants only may make when the artifact is of an
+# experiment it may read (``services.access``); the answers are redacted for it.
+SCOPED_ARTIFACT_READS = {
+    "/api/v1/artifacts/{entity_id}": "entity_id",
+    "/api/v1/artifacts/{artifact_id}/lineage": "artifact_id",
+    "/api/v1/artifacts/{artifact_id}/impact": "artifact_id",
+    "/api/v1/artifacts/{artifact_id}/diff": "artifact_id",
+    "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": "artifact",
+}
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
@@ -125,6 +136,21 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
+async def _reads_its_artifact(request: Request, principal: Principal, needed: Role) -> bool:
+    """Whether a token with grants may make this read of an artifact of its experiments."""
+    template = getattr(request.scope.get("route"), "path", "")
+    param = SCOPED_ARTIFACT_READS.get(template)
+    scope = Scope.of(principal)
+    if param is None or needed is not Role.READER or scope is None or not principal.experiments:
+        return False
+    try:
+        artifact_id = uuid.UUID(str(request.path_params.get(param)))
+    except ValueError:
+        return False
+    meta = request.app.state.metadata
+    return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)  # type: ignore[no-any-return]
+
+
 def _principal(request: Request, token: str) -> Principal | None:
     settings: AuthSettings = request.app.state.auth
     if settings.admin_token and hmac.compare_digest(
@@ -160,6 +186,8 @@ async def authorize(
         return
     role = principal.role_for(await _experiment(request, principal))
     if role is None or not role.allows(needed):
+        if await _reads_its_artifact(request, principal, needed):
+            return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",
             required=needed.value,

@@ -15,11 +15,18 @@ from fastapi import Depends, Header, Query, Request
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+from modeltrail.domain.scope import Scope
 from modeltrail.services.metadata import Metadata
 
 
 async def get_metadata(request: Request) -> Metadata:
-    return request.app.state.metadata  # type: ignore[no-any-return]
+    """The store, as the request's token may see it: a token with grants on single
+    experiments gets a scoped view (``Metadata.scoped``), any other request the store itself."""
+    meta: Metadata = request.app.state.metadata
+    principal = getattr(request.state, "principal", None)
+    if principal is None or not principal.experiments:
+        return meta
+    return meta.scoped(Scope.of(principal))
 
 
 MetadataDep = Annotated[Metadata, Depends(get_metadata)]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
 from modeltrail.domain.models import Execution
-from modeltrail.services import executions
+from modeltrail.services import access, executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
 
@@ -100,6 +100,7 @@ def _located(index: int, exc: ModeltrailError) -> ModeltrailError:
 def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
     """Apply ``operations`` in order, in one transaction. Later operations may refer to the
     ids of entities that earlier ones create (send client-chosen ids)."""
+    access.require_global_writer(meta.scope, "a batch")
     parsed = [_parse(i, op) for i, op in enumerate(operations)]
     parsed = [
         data if op.op == "link" else meta.enrich(op.entity, op.op, data)

@@ -7,6 +7,7 @@ front ends can offer the same create/read/update/delete/list on all of them.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +24,9 @@ from modeltrail import collector
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.scope import Scope
 from modeltrail.services import artifacts, entities, executions
+from modeltrail.services.access import bind_scope, redact
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.database import Access, Database, ensure_schema
 
@@ -173,6 +176,17 @@ class Metadata:
         self.db = db
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
+        # What the request may read and write; None: everything (see ``scoped``).
+        self.scope: Scope | None = None
+
+    def scoped(self, scope: Scope | None) -> Metadata:
+        """This store as a request of an experiment-scoped token sees it: its sessions carry
+        ``scope``, which the services consult (``modeltrail.services.access``)."""
+        if scope is None:
+            return self
+        view = copy.copy(self)
+        view.scope = scope
+        return view
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool | None = None, **kwargs: Any) -> Metadata:
@@ -187,6 +201,7 @@ class Metadata:
     def session(self, access: Access = "write") -> Iterator[Session]:
         try:
             with self.db.session(access) as session:
+                bind_scope(session, self.scope)
                 yield session
         except (IntegrityError, StaleDataError) as exc:
             # Two transactions wrote the same key or the same revision at once (an idempotent
@@ -229,6 +244,18 @@ class Metadata:
         collector held off while it builds the answer (``collector``)."""
         with collector.held(), self.session("read") as session:
             return fn(session, *args, **kwargs)
+
+    def query_visible(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``query``, with what the request's scope may not read redacted from the answer
+        (then a JSON document, see ``services.access.redact``); the answer itself for an unscoped
+        request."""
+        if self.scope is None or self.scope.readable is None:
+            return self.query(fn, *args, **kwargs)
+
+        def redacted(session: Session) -> Any:
+            return redact(session, fn(session, *args, **kwargs))
+
+        return self.query(redacted)
 
     # ------------------------------------------------------------ uniform entity operations
 
