@@ -17,8 +17,12 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from modeltrail.domain.errors import Forbidden
+from modeltrail.domain.scope import Scope
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
+from modeltrail.services import argo, openlineage
+from modeltrail.services.batch import run_batch
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
@@ -249,6 +253,15 @@ def test_the_thesis_api_refuses_the_same_edges(world: World) -> None:
         "/",
         b["model"],
     )
+    _forbidden(
+        w.c.put(
+            f"{THESIS}/experiments/runs/{a['run']}",
+            json={"event": {"id": b["model"]}},
+            headers=w.writer,
+        ),
+        "/event",
+        b["model"],
+    )
     # A metrics artifact created in A that refers to B's model.
     _forbidden(
         w.c.post(
@@ -300,6 +313,20 @@ def test_batch_openlineage_and_argo_need_a_global_writer(world: World) -> None:
     argo = w.c.post(f"{API}/argo/workflows", json={"metadata": {"name": "wf"}}, headers=w.writer)
     assert argo.status_code == 403
     assert w.edge_count() == before
+
+
+def test_imports_refuse_a_scoped_store_past_the_guard(metadata: Metadata) -> None:
+    """The services refuse a scoped writer's batch and imports themselves, should a route ever
+    let one through."""
+    a = uuid.uuid4()
+    scoped = metadata.scoped(Scope(readable=frozenset({a}), writable=frozenset({a})))
+    with pytest.raises(Forbidden):
+        run_batch(scoped, [])
+    with pytest.raises(Forbidden):
+        openlineage.ingest(scoped, {})
+    with pytest.raises(Forbidden):
+        argo.import_workflow(scoped, {})
+    assert metadata.scoped(None) is metadata
 
 
 def test_a_global_writer_still_links_across_experiments(world: World) -> None:
@@ -391,6 +418,36 @@ def test_a_scoped_reader_s_graphs_redact_b(crossed: World) -> None:
             f"{THESIS}/experiments/{a['experiment']}/trace",
         ):
             _no_secret(w.c.get(path, headers=token))
+
+
+def test_a_scoped_reader_s_history_and_cache_redact_b(crossed: World) -> None:
+    w, a, b = crossed, crossed.a, crossed.b
+    # B's model triggered A's run; B's step did the same work as one of A's (equal fingerprint).
+    assert (
+        w.c.patch(f"{API}/runs/{a['run']}", json={"event": b["model"]}, headers=w.admin).status_code
+        == 200
+    )
+    history = _no_secret(w.c.get(f"{API}/experiments/{a['experiment']}/history", headers=w.reader))
+    assert history["runs"][0]["trigger"] == {"id": b["model"], "redacted": True}
+    assert history["redacted"] == 1
+    done = w.c.patch(
+        f"{API}/executions/{b['execution']}", json={"status": "SUCCESS"}, headers=w.admin
+    )
+    assert done.status_code == 200, done.text
+    twin = w.c.post(
+        f"{API}/executions",
+        json={
+            "run": a["run"],
+            "executable": b["executable"],
+            "name": "again",
+            "kind": "train",
+            "inputArtifacts": [b["dataset"], a["dataset"]],
+        },
+        headers=w.admin,
+    ).json()
+    hit = w.c.get(f"{API}/executions/{twin['id']}/cache", headers=w.reader)
+    body = _no_secret(hit)
+    assert body["execution"] == {"id": b["execution"], "type": "execution", "redacted": True}
 
 
 def test_a_scoped_reader_cannot_read_b_s_artifacts_directly(crossed: World) -> None:

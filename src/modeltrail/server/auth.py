@@ -9,8 +9,10 @@ router added anywhere is covered without saying so. It maps each request to the 
 
 When the request names an experiment (``/experiments/{id}``, a run or an execution in the
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
-counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
-stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+counts as well as its global role; such a token may also read an artifact of its experiments
+(``SCOPED_ARTIFACT_READS``). What a token with grants only may link and see beyond this first
+check is decided per entity in ``modeltrail.services.access``. Health probes, metrics, the
+OpenAPI document and the web UI stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
 """
 
 from __future__ import annotations
