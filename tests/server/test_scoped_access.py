@@ -450,6 +450,28 @@ def test_a_scoped_reader_s_history_and_cache_redact_b(crossed: World) -> None:
     assert body["execution"] == {"id": b["execution"], "type": "execution", "redacted": True}
 
 
+def test_a_scoped_reader_lists_only_its_experiments(crossed: World) -> None:
+    w, a = crossed, crossed.a
+    expected = {
+        "experiments": [a["experiment"]],
+        "runs": [a["run"]],
+        "executions": [a["execution"]],
+        # B's model is an input of A's step but B wrote it: it stays B's.
+        "artifacts": sorted([a["dataset"], a["model"]]),
+    }
+    for plural, ids in expected.items():
+        page = _no_secret(w.c.get(f"{API}/{plural}", params={"count": True}, headers=w.reader))
+        assert sorted(i["id"] for i in page["items"]) == ids, plural
+        assert page["total"] == len(ids)
+    named = w.c.get(
+        f"{API}/artifacts", params={"filter": "name:prefix:model"}, headers=w.reader
+    ).json()
+    assert [i["id"] for i in named["items"]] == [a["model"]]
+    for plural in ("executables", "pipelines", "kinds"):
+        assert w.c.get(f"{API}/{plural}", headers=w.reader).status_code == 403, plural
+    assert len(w.c.get(f"{API}/artifacts", headers=w.admin).json()["items"]) == 4
+
+
 def test_a_scoped_reader_cannot_read_b_s_artifacts_directly(crossed: World) -> None:
     w, a, b = crossed, crossed.a, crossed.b
     assert w.c.get(f"{API}/artifacts/{a['model']}", headers=w.reader).status_code == 200
@@ -459,8 +481,6 @@ def test_a_scoped_reader_cannot_read_b_s_artifacts_directly(crossed: World) -> N
         f"{API}/artifacts/{b['model']}/diff",
         f"{API}/artifacts/{uuid.uuid4()}",
         f"{THESIS}/experiments/runs/executions/artifacts/{b['model']}",
-        f"{API}/artifacts",
-        f"{API}/runs",
         f"{API}/executions/{b['execution']}/lineage",
         f"{API}/runs/{b['run']}/dag",
     ):

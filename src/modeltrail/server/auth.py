@@ -10,8 +10,9 @@ router added anywhere is covered without saying so. It maps each request to the 
 When the request names an experiment (``/experiments/{id}``, a run or an execution in the
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
 counts as well as its global role; such a token may also read an artifact of its experiments
-(``SCOPED_ARTIFACT_READS``). What a token with grants only may link and see beyond this first
-check is decided per entity in ``modeltrail.services.access``. Health probes, metrics, the
+(``SCOPED_ARTIFACT_READS``) and list what its experiments hold (``SCOPED_LISTS``). What a
+token with grants only may link and see beyond this first check is decided per entity in
+``modeltrail.services.access``. Health probes, metrics, the
 OpenAPI document and the web UI stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
 """
 
@@ -53,6 +54,11 @@ SCOPED_ARTIFACT_READS = {
     "/api/v1/artifacts/{artifact_id}/diff": "artifact_id",
     "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": "artifact",
 }
+
+# Lists a token with grants only may read: they list what its experiments hold.
+SCOPED_LISTS = frozenset(
+    {"/api/v1/experiments", "/api/v1/runs", "/api/v1/executions", "/api/v1/artifacts"}
+)
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
@@ -138,12 +144,17 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     return await run_in_threadpool(meta.call, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
-async def _reads_its_artifact(request: Request, principal: Principal, needed: Role) -> bool:
-    """Whether a token with grants may make this read of an artifact of its experiments."""
+async def _scoped_read(request: Request, principal: Principal, needed: Role) -> bool:
+    """Whether a token with grants may make this read: a list (cut to its experiments by the
+    services) or a read of an artifact of its experiments."""
     template = getattr(request.scope.get("route"), "path", "")
-    param = SCOPED_ARTIFACT_READS.get(template)
     scope = Scope.of(principal)
-    if param is None or needed is not Role.READER or scope is None or not principal.experiments:
+    if needed is not Role.READER or scope is None or not principal.experiments:
+        return False
+    if template in SCOPED_LISTS and request.method in ("GET", "HEAD"):
+        return True
+    param = SCOPED_ARTIFACT_READS.get(template)
+    if param is None:
         return False
     try:
         artifact_id = uuid.UUID(str(request.path_params.get(param)))
@@ -188,7 +199,7 @@ async def authorize(
         return
     role = principal.role_for(await _experiment(request, principal))
     if role is None or not role.allows(needed):
-        if await _reads_its_artifact(request, principal, needed):
+        if await _scoped_read(request, principal, needed):
             return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",

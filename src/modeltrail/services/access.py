@@ -226,6 +226,17 @@ def check_artifact(
         raise _refuse(problems)
 
 
+def readable_rows(session: Session, row_type: Any, query: Any) -> Any:
+    """``query`` (of ``row_type`` rows) keeping only what the session's scope may read."""
+    scope = scope_of(session)
+    if scope is None or scope.readable is None:
+        return query
+    clause = owners.readable_clause(row_type, scope.readable)
+    if clause is None:
+        raise Forbidden("listing these needs a token with a global role")
+    return query.where(clause)
+
+
 def can_read_artifact(session: Session, scope: Scope, artifact_id: uuid.UUID) -> bool:
     """Whether ``scope`` may read the artifact (False for one that does not exist)."""
     found = owners.experiments_of(session, [artifact_id])

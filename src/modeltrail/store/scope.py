@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from modeltrail.store.tables import (
@@ -117,3 +117,38 @@ def experiments_of(session: Session, ids: Iterable[uuid.UUID]) -> Owners:
         found = experiments_of_artifacts(session, artifacts)
         owners.update({a: found.get(a, set()) for a in artifacts})
     return owners
+
+
+def readable_clause(row_type: Any, experiments: frozenset[uuid.UUID]) -> Any:
+    """A condition on ``row_type`` that keeps the entities of ``experiments`` (the same rule
+    as ``experiments_of``, as SQL); None for a type that belongs to no experiment."""
+    wanted = list(experiments)
+    runs = select(RunRow.id).where(RunRow.experiment_id.in_(wanted))
+    executions = select(ExecutionRow.id).where(ExecutionRow.run_id.in_(runs))
+    if row_type is ExperimentRow:
+        return ExperimentRow.id.in_(wanted)
+    if row_type is RunRow:
+        return RunRow.experiment_id.in_(wanted)
+    if row_type is ExecutionRow:
+        return ExecutionRow.run_id.in_(runs)
+    if row_type is ArtifactRow:
+        written = select(ExecutionOutputRow.artifact_id)
+        return or_(
+            ArtifactRow.id.in_(written.where(ExecutionOutputRow.execution_id.in_(executions))),
+            and_(
+                ArtifactRow.id.not_in(written),
+                or_(
+                    ArtifactRow.id.in_(
+                        select(ExecutionInputRow.artifact_id).where(
+                            ExecutionInputRow.execution_id.in_(executions)
+                        )
+                    ),
+                    ArtifactRow.id.in_(
+                        select(RunRow.event_id).where(
+                            RunRow.experiment_id.in_(wanted), RunRow.event_id.is_not(None)
+                        )
+                    ),
+                ),
+            ),
+        )
+    return None
