@@ -194,6 +194,10 @@ def test_a_writer_cannot_read_b_s_artifacts_as_inputs(world: World) -> None:
     _forbidden(run, "/event", b["dataset"])
     patched = w.c.patch(f"{API}/runs/{a['run']}", json={"event": b["model"]}, headers=w.writer)
     _forbidden(patched, "/event", b["model"])
+    reused = w.c.patch(
+        f"{API}/executions/{a['execution']}", json={"reusedFrom": b["execution"]}, headers=w.writer
+    )
+    _forbidden(reused, "/reusedFrom", b["execution"])
     assert w.edge_count() == before
 
 
