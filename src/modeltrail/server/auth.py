@@ -12,8 +12,8 @@ path, or ``experiment``/``run`` in the body of a create), the token's grant on t
 counts as well as its global role; such a token may also read an artifact of its experiments
 (``SCOPED_ARTIFACT_READS``) and list what its experiments hold (``SCOPED_LISTS``). What a
 token with grants only may link and see beyond this first check is decided per entity in
-``modeltrail.services.access``. Health probes, metrics, the
-OpenAPI document and the web UI stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+``modeltrail.services.access``. Health probes, metrics, the OpenAPI document and the web UI
+stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
 """
 
 from __future__ import annotations

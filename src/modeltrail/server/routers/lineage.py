@@ -29,6 +29,7 @@ from modeltrail.domain.lineage import (
 )
 from modeltrail.server.deps import MetadataDep
 from modeltrail.services import cache, compare, dag, diff, history, lineage, reproduce, trace
+from modeltrail.services.metadata import Metadata
 
 router = APIRouter(tags=["Lineage"])
 
@@ -61,7 +62,7 @@ class Document(Response):
         return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
-def visible(meta: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def visible(meta: Metadata, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """The answer of ``fn``; for an experiment-scoped token, redacted (``services.access``)
     and sent as the document it became."""
     answer = meta.query_visible(fn, *args, **kwargs)
