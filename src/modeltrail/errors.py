@@ -24,6 +24,7 @@ from typing import Any
 from modeltrail.domain.errors import (
     Conflict,
     CycleDetected,
+    Forbidden,
     IncompatibleKind,
     InvalidInput,
     InvalidKindAttributes,
@@ -37,10 +38,6 @@ from modeltrail.domain.errors import (
 
 class Unauthorized(ModeltrailError):
     type_slug, status, title = "unauthorized", 401, "Unauthorized"
-
-
-class Forbidden(ModeltrailError):
-    type_slug, status, title = "forbidden", 403, "Forbidden"
 
 
 class ServerUnreachable(ModeltrailError):

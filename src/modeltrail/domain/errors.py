@@ -41,6 +41,12 @@ class PreconditionFailed(ModeltrailError):
     type_slug, status, title = "precondition-failed", 412, "Precondition failed"
 
 
+class Forbidden(ModeltrailError):
+    """The token may not do this (its role, or an entity of an experiment it may not use)."""
+
+    type_slug, status, title = "forbidden", 403, "Forbidden"
+
+
 class InvalidInput(ModeltrailError):
     """The request is well-formed JSON but its content is not acceptable."""
 

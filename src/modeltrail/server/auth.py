@@ -9,7 +9,10 @@ router added anywhere is covered without saying so. It maps each request to the 
 
 When the request names an experiment (``/experiments/{id}``, a run or an execution in the
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
-counts as well as its global role. Health probes, metrics, the OpenAPI document and the web UI
+counts as well as its global role; such a token may also read an artifact of its experiments
+(``SCOPED_ARTIFACT_READS``) and list what its experiments hold (``SCOPED_LISTS``). What a
+token with grants only may link and see beyond this first check is decided per entity in
+``modeltrail.services.access``. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
 
 A token is looked up in a read that never waits for writers, and a token found valid is
@@ -32,6 +35,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from modeltrail.domain.scope import Scope
 from modeltrail.domain.tokens import (
     MIN_ADMIN_TOKEN,
     Principal,
@@ -43,7 +47,7 @@ from modeltrail.domain.tokens import (
     TokenRotate,
 )
 from modeltrail.errors import Conflict, Forbidden, Unauthorized
-from modeltrail.services import tokens
+from modeltrail.services import access, tokens
 
 GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
 ADMIN_PREFIXES = ("/api/v1/tokens",)
@@ -54,6 +58,21 @@ READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
 # Path segments that name an entity whose experiment is known.
 _SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
 _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}
+
+# Reads about one artifact that a token with grants only may make when the artifact is of an
+# experiment it may read (``services.access``); the answers are redacted for it.
+SCOPED_ARTIFACT_READS = {
+    "/api/v1/artifacts/{entity_id}": "entity_id",
+    "/api/v1/artifacts/{artifact_id}/lineage": "artifact_id",
+    "/api/v1/artifacts/{artifact_id}/impact": "artifact_id",
+    "/api/v1/artifacts/{artifact_id}/diff": "artifact_id",
+    "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": "artifact",
+}
+
+# Lists a token with grants only may read: they list what its experiments hold.
+SCOPED_LISTS = frozenset(
+    {"/api/v1/experiments", "/api/v1/runs", "/api/v1/executions", "/api/v1/artifacts"}
+)
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
@@ -188,6 +207,26 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     return await run_in_threadpool(meta.query, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
 
 
+async def _scoped_read(request: Request, principal: Principal, needed: Role) -> bool:
+    """Whether a token with grants may make this read: a list (cut to its experiments by the
+    services) or a read of an artifact of its experiments."""
+    template = getattr(request.scope.get("route"), "path", "")
+    scope = Scope.of(principal)
+    if needed is not Role.READER or scope is None or not principal.experiments:
+        return False
+    if template in SCOPED_LISTS and request.method in ("GET", "HEAD"):
+        return True
+    param = SCOPED_ARTIFACT_READS.get(template)
+    if param is None:
+        return False
+    try:
+        artifact_id = uuid.UUID(str(request.path_params.get(param)))
+    except ValueError:
+        return False
+    meta = request.app.state.metadata
+    return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)  # type: ignore[no-any-return]
+
+
 def _principal(request: Request, token: str) -> Principal | Refusal:
     settings: AuthSettings = request.app.state.auth
     # A read: on SQLite it never waits for the write lock, whatever the writers do.
@@ -226,6 +265,8 @@ async def authorize(
         return
     role = principal.role_for(await _experiment(request, principal))
     if role is None or not role.allows(needed):
+        if await _scoped_read(request, principal, needed):
+            return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",
             required=needed.value,

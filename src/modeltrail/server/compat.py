@@ -54,7 +54,7 @@ def _documented(
     summary="Read an artifact (kind attributes at top level)",
 )
 def get_artifact(artifact: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.get_artifact, artifact)
+    return meta.query_visible(compat.get_artifact, artifact)
 
 
 @router.post(
@@ -75,7 +75,7 @@ def add_artifact(execution: str, body: Document, meta: MetadataDep) -> dict[str,
     summary="The artifacts an execution wrote",
 )
 def get_artifacts_by_execution(execution: str, meta: MetadataDep) -> Documents:
-    return meta.query(compat.execution_artifacts, execution)
+    return meta.query_visible(compat.execution_artifacts, execution)
 
 
 # ---------------------------------------------------------------- executions
@@ -88,7 +88,7 @@ def get_artifacts_by_execution(execution: str, meta: MetadataDep) -> Documents:
     summary="Read an execution with its executable and artifacts",
 )
 def get_execution(execution: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.get_execution, execution)
+    return meta.query_visible(compat.get_execution, execution)
 
 
 @router.put(
@@ -108,7 +108,7 @@ def update_execution(executionId: str, body: Document, meta: MetadataDep) -> dic
     summary="The artifacts a run read and wrote, and its trigger event",
 )
 def get_artifacts_by_run(run: str, meta: MetadataDep) -> Documents:
-    return meta.query(compat.run_artifacts, run)
+    return meta.query_visible(compat.run_artifacts, run)
 
 
 @router.post(
@@ -129,7 +129,7 @@ def add_execution(run: str, body: Document, meta: MetadataDep) -> dict[str, Any]
     summary="A run's executions in the order they started",
 )
 def get_executions_by_run(run: str, meta: MetadataDep) -> Documents:
-    return meta.query(compat.list_executions, run)
+    return meta.query_visible(compat.list_executions, run)
 
 
 # ---------------------------------------------------------------- runs
@@ -142,7 +142,7 @@ def get_executions_by_run(run: str, meta: MetadataDep) -> Documents:
     summary="Read a run",
 )
 def get_run(run: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.get_run, run)
+    return meta.query_visible(compat.get_run, run)
 
 
 @router.put(
@@ -162,7 +162,7 @@ def update_run(runId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
     summary="A run's executions as a DAG rooted at its first execution (FR3)",
 )
 def get_workflow(run: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.workflow, run)
+    return meta.query_visible(compat.workflow, run)
 
 
 # ---------------------------------------------------------------- experiments
@@ -186,7 +186,7 @@ def add_experiment(body: Document, meta: MetadataDep) -> dict[str, Any]:
     summary="Every experiment with its runs",
 )
 def get_experiments(meta: MetadataDep) -> Documents:
-    return meta.query(compat.list_experiments)
+    return meta.query_visible(compat.list_experiments)
 
 
 @router.get(
@@ -196,7 +196,7 @@ def get_experiments(meta: MetadataDep) -> Documents:
     summary="Read an experiment",
 )
 def get_experiment(experiment: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.get_experiment, experiment)
+    return meta.query_visible(compat.get_experiment, experiment)
 
 
 @router.put(
@@ -227,7 +227,7 @@ def add_run(experiment: str, body: Document, meta: MetadataDep) -> dict[str, Any
     summary="An experiment's runs, oldest first",
 )
 def get_runs(experiment: str, meta: MetadataDep) -> Documents:
-    return meta.query(compat.list_runs, experiment)
+    return meta.query_visible(compat.list_runs, experiment)
 
 
 @router.get(
@@ -237,7 +237,7 @@ def get_runs(experiment: str, meta: MetadataDep) -> Documents:
     summary="The artifacts of an experiment's runs",
 )
 def get_artifacts_by_experiment(experiment: str, meta: MetadataDep) -> Documents:
-    return meta.query(compat.experiment_artifacts, experiment)
+    return meta.query_visible(compat.experiment_artifacts, experiment)
 
 
 @router.get(
@@ -247,4 +247,4 @@ def get_artifacts_by_experiment(experiment: str, meta: MetadataDep) -> Documents
     summary="Every run of an experiment by execution type, equal artifacts merged (FR10)",
 )
 def get_trace(experiment: str, meta: MetadataDep) -> dict[str, Any]:
-    return meta.query(compat.trace, experiment)
+    return meta.query_visible(compat.trace, experiment)

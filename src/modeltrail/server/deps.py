@@ -15,15 +15,21 @@ from fastapi import Depends, Header, Query, Request
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+from modeltrail.domain.scope import Scope
 from modeltrail.services.metadata import Metadata
 
 
 async def get_metadata(request: Request) -> Metadata:
-    """The store, its writes recorded as made by the request's token (``auth.authorize``
-    runs first and leaves the token's principal on the request when access control is on)."""
+    """The store as the request's token may use it: its writes recorded as made by the token
+    (``auth.authorize`` runs first and leaves the token's principal on the request when access
+    control is on), and for a token with grants on single experiments a scoped view
+    (``Metadata.scoped``) that the services consult."""
     meta: Metadata = request.app.state.metadata
     principal = getattr(request.state, "principal", None)
-    return meta if principal is None else meta.acting_as(principal.actor())
+    if principal is None:
+        return meta
+    meta = meta.acting_as(principal.actor())
+    return meta.scoped(Scope.of(principal)) if principal.experiments else meta
 
 
 MetadataDep = Annotated[Metadata, Depends(get_metadata)]

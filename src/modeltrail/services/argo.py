@@ -33,7 +33,7 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable, json_pointer
 from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.services import documents
+from modeltrail.services import access, documents
 from modeltrail.services.documents import (
     as_text,
     fitted,
@@ -802,6 +802,7 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
 
 def import_workflow(meta: Metadata, wf: dict[str, Any]) -> dict[str, Any]:
     """Store one Workflow in one transaction; importing it again updates the same entities."""
+    access.require_global_writer(meta.scope, "an Argo import")
     check_workflow(wf)
     for attempt in range(5):
         try:

@@ -13,6 +13,7 @@ from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import artifact_fingerprint
 from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate, Page
+from modeltrail.services import access
 from modeltrail.services.common import (
     audit,
     check_revision,
@@ -208,6 +209,7 @@ def create_artifact(
         return to_artifact(existing), False
     kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
     refs = _validated_references(session, kind, data.attributes)
+    access.check_artifact(session, None, refs)
     row = ArtifactRow(
         id=data.id or uuid.uuid4(),
         name=data.name,
@@ -227,6 +229,7 @@ def create_artifact(
         session.flush()  # the artifact's row goes first: the references point to it
         session.add_all(_reference_rows(row.id, refs))
     session.flush()
+    access.note_created(session, row.id)
     return to_artifact(row), True
 
 
@@ -242,6 +245,8 @@ def update_artifact(
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         return to_artifact(row)
+    if "attributes" not in changes:
+        access.check_artifact(session, row.id, {})
     if "attributes" in changes:
         # Changed attributes are validated against the newest version of the kind.
         kind = read_latest_kind(session, row.kind)
@@ -249,6 +254,7 @@ def update_artifact(
         # ``data.attributes`` itself, not the dump's copy: checked already if it was checked
         # before the transaction opened.
         refs = _validated_references(session, kind, data.attributes)
+        access.check_artifact(session, row.id, refs)
         row.kind_version = kind.version
         session.execute(
             delete(ArtifactReferenceRow).where(ArtifactReferenceRow.artifact_id == row.id)

@@ -20,7 +20,7 @@ from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
 from modeltrail.domain.models import ArtifactCreate, ArtifactUpdate, Execution
-from modeltrail.services import artifacts, executions
+from modeltrail.services import access, artifacts, executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
 
@@ -121,6 +121,7 @@ def _check_attributes(meta: Metadata, operations: list[BatchOperation], parsed: 
 def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
     """Apply ``operations`` in order, in one transaction. Later operations may refer to the
     ids of entities that earlier ones create (send client-chosen ids)."""
+    access.require_global_writer(meta.scope, "a batch")
     with rules.budget():
         return _run_batch(meta, operations)
 

@@ -13,6 +13,7 @@ from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Precondit
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.domain.models import Actor, Page
+from modeltrail.services import access
 from modeltrail.store.listing import list_rows
 
 R = TypeVar("R")
@@ -137,10 +138,11 @@ def list_page(
     *,
     query: Any = None,
 ) -> Page[Any]:
-    """One page of ``row_type`` rows matching ``options``, converted for the wire."""
+    """One page of ``row_type`` rows matching ``options``, converted for the wire; of a
+    scoped request, only the rows it may read (``access.readable_rows``)."""
     result = list_rows(
         session,
-        query if query is not None else select(row_type),
+        access.readable_rows(session, row_type, query if query is not None else select(row_type)),
         model=row_type,
         fields=fields,
         filters=list(options.filters),

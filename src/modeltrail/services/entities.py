@@ -24,6 +24,7 @@ from modeltrail.domain.models import (
     RunCreate,
     RunUpdate,
 )
+from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
     audit,
@@ -448,6 +449,7 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
         indexed=False,
     )
     _check_run_references(session, data.pipeline, data.event)
+    access.check_run(session, data.experiment, event=(None, data.event))
     row = RunRow(
         id=data.id or uuid.uuid4(),
         experiment_id=data.experiment,
@@ -479,6 +481,11 @@ def update_run(
     check_revision(row, if_match, "run")
     changes = data.model_dump(exclude_unset=True)
     _check_run_references(session, changes.get("pipeline"), changes.get("event"))
+    access.check_run(
+        session,
+        row.experiment_id,
+        event=(row.event_id, changes["event"]) if "event" in changes else None,
+    )
     apply_update(row, changes, RUN_COLUMNS)
     session.flush()
     return to_run(row)

@@ -13,6 +13,7 @@ from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailErro
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
+from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
     audit,
@@ -283,6 +284,14 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
     _check_edges(
         session, execution_id, data.input_artifacts, data.output_artifacts, data.successors
     )
+    access.check_execution(
+        session,
+        data.run,
+        inputs=((), data.input_artifacts),
+        outputs=((), data.output_artifacts),
+        successors=((), data.successors),
+        reused_from=data.reused_from,
+    )
     row = ExecutionRow(
         id=execution_id,
         run_id=data.run,
@@ -356,6 +365,14 @@ def update_execution(
             current.output_artifacts if outputs is None else outputs,
             current.successors if successors is None else successors,
         )
+    access.check_execution(
+        session,
+        row.run_id,
+        inputs=None if inputs is None else (current.input_artifacts, inputs),
+        outputs=None if outputs is None else (current.output_artifacts, outputs),
+        successors=None if successors is None else (current.successors, successors),
+        reused_from=changes.get("reused_from"),
+    )
     made_of = (row.kind, row.configuration)
     changed = apply_update(row, changes, _COLUMNS)
     inputs_changed = inputs is not None and inputs != current.input_artifacts
@@ -474,6 +491,16 @@ def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
             ),
         },
     )
+    if access.scope_of(session) is not None:
+        # Deleting the execution deletes its edges: their other ends must allow it.
+        current = to_executions(session, [row])[0]
+        access.check_execution(
+            session,
+            row.run_id,
+            inputs=(current.input_artifacts, []),
+            outputs=(current.output_artifacts, []),
+            successors=(current.successors, []),
+        )
     session.delete(row)
 
 

@@ -26,7 +26,9 @@ from modeltrail.domain import kinds as rules
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.scope import Scope
 from modeltrail.services import artifacts, entities, executions
+from modeltrail.services.access import bind_scope, redact
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.audit import ACTOR
 from modeltrail.store.database import Access, Database, ensure_schema
@@ -187,6 +189,8 @@ class Metadata:
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
         self.actor = actor
+        # What the request may read and write; None: everything (see ``scoped``).
+        self.scope: Scope | None = None
 
     def acting_as(self, actor: m.Actor | None) -> Metadata:
         """The same store, its writes recorded as made by ``actor``: what a request's
@@ -196,6 +200,15 @@ class Metadata:
         acting = copy.copy(self)
         acting.actor = actor
         return acting
+
+    def scoped(self, scope: Scope | None) -> Metadata:
+        """This store as a request of an experiment-scoped token sees it: its sessions carry
+        ``scope``, which the services consult (``modeltrail.services.access``)."""
+        if scope is None:
+            return self
+        view = copy.copy(self)
+        view.scope = scope
+        return view
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool | None = None, **kwargs: Any) -> Metadata:
@@ -212,6 +225,7 @@ class Metadata:
             with self.db.session(access) as session:
                 if self.actor is not None:
                     session.info[ACTOR] = self.actor
+                bind_scope(session, self.scope)
                 yield session
         except (IntegrityError, StaleDataError) as exc:
             # Two transactions wrote the same key or the same revision at once (an idempotent
@@ -258,6 +272,18 @@ class Metadata:
         collector held off while it builds the answer (``collector``)."""
         with collector.held(), self.session("read") as session:
             return fn(session, *args, **kwargs)
+
+    def query_visible(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``query``, with what the request's scope may not read redacted from the answer
+        (then a JSON document, see ``services.access.redact``); the answer itself for an unscoped
+        request."""
+        if self.scope is None or self.scope.readable is None:
+            return self.query(fn, *args, **kwargs)
+
+        def redacted(session: Session) -> Any:
+            return redact(session, fn(session, *args, **kwargs))
+
+        return self.query(redacted)
 
     # ------------------------------------------------------------ uniform entity operations
 

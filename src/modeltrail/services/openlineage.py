@@ -35,6 +35,7 @@ from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
 from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services import access
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.documents import (
     as_text,
@@ -817,6 +818,7 @@ def ingest(
     retries its whole event, which then merges into what the winner stored. ``pointer``: where
     the event is in the request (its index in a batch), put before the pointers of problems.
     """
+    access.require_global_writer(meta.scope, "an OpenLineage event")
     kind = event_type(event) if validated else validate_event(event)
     separate_outputs = False
     for attempt in range(6):

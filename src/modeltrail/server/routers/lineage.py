@@ -29,6 +29,7 @@ from modeltrail.domain.lineage import (
 )
 from modeltrail.server.deps import MetadataDep
 from modeltrail.services import cache, compare, dag, diff, history, lineage, reproduce, trace
+from modeltrail.services.metadata import Metadata
 
 router = APIRouter(tags=["Lineage"])
 
@@ -61,6 +62,13 @@ class Document(Response):
         return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
+def visible(meta: Metadata, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """The answer of ``fn``; for an experiment-scoped token, redacted (``services.access``)
+    and sent as the document it became."""
+    answer = meta.query_visible(fn, *args, **kwargs)
+    return Document(answer) if isinstance(answer, dict) else answer
+
+
 @router.get(
     "/runs/{run_id}/dag",
     response_model=RunDag,
@@ -69,7 +77,7 @@ class Document(Response):
     **GRAPH,
 )
 def run_dag(run_id: Id, meta: MetadataDep) -> Any:
-    return meta.query(dag.run_dag, run_id)
+    return visible(meta, dag.run_dag, run_id)
 
 
 @router.get(
@@ -86,7 +94,8 @@ def artifact_lineage(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.query(
+    return visible(
+        meta,
         lineage.artifact_lineage,
         artifact_id,
         direction=direction,
@@ -109,7 +118,8 @@ def execution_lineage(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.query(
+    return visible(
+        meta,
         lineage.execution_lineage,
         execution_id,
         direction=direction,
@@ -131,7 +141,7 @@ def impact(
     depth: Depth = lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return meta.query(lineage.impact, artifact_id, depth=depth, merge_equal=merge_equal)
+    return visible(meta, lineage.impact, artifact_id, depth=depth, merge_equal=merge_equal)
 
 
 @router.put(
@@ -170,7 +180,7 @@ def unflag(artifact_id: Id, meta: MetadataDep) -> Response:
     **GRAPH,
 )
 def flags(meta: MetadataDep) -> Any:
-    return meta.query(lineage.list_flags)
+    return visible(meta, lineage.list_flags)
 
 
 @router.get(
@@ -183,7 +193,7 @@ def flags(meta: MetadataDep) -> Any:
 def compare_artifacts(
     a: Annotated[uuid.UUID, Query()], b: Annotated[uuid.UUID, Query()], meta: MetadataDep
 ) -> Any:
-    return meta.query(compare.compare, a, b)
+    return visible(meta, compare.compare, a, b)
 
 
 @router.get(
@@ -202,7 +212,7 @@ def lineage_diff(
     ] = None,
     depth: Depth = lineage.DEFAULT_DEPTH,
 ) -> Any:
-    return meta.query(diff.lineage_diff, artifact_id, against, depth=depth)
+    return visible(meta, diff.lineage_diff, artifact_id, against, depth=depth)
 
 
 @router.post(
@@ -224,7 +234,7 @@ def cache_lookup(body: Annotated[CacheLookup, Body()], meta: MetadataDep) -> Any
     **GRAPH,
 )
 def execution_cache(execution_id: Id, meta: MetadataDep) -> Any:
-    return meta.query(cache.lookup_execution, execution_id)
+    return visible(meta, cache.lookup_execution, execution_id)
 
 
 @router.get(
@@ -256,8 +266,8 @@ SinceLastDeploy = Annotated[
 def experiment_history(
     experiment_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return meta.query(
-        history.experiment_history, experiment_id, since_last_deploy=since_last_deploy
+    return visible(
+        meta, history.experiment_history, experiment_id, since_last_deploy=since_last_deploy
     )
 
 
@@ -271,7 +281,7 @@ def experiment_history(
 def pipeline_history(
     pipeline_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return meta.query(history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy)
+    return visible(meta, history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy)
 
 
 @router.get(
@@ -323,5 +333,7 @@ def experiment_trace(
     ] = False,
 ) -> Any:
     return Document(
-        meta.query(trace.trace_document, experiment_id, limit=limit, before=before, edges=edges)
+        meta.query_visible(
+            trace.trace_document, experiment_id, limit=limit, before=before, edges=edges
+        )
     )
