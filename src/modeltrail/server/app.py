@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from modeltrail import __version__
-from modeltrail.server import auth, compat, observability, problems, ui
+from modeltrail.server import auth, bodies, compat, observability, problems, ui
 from modeltrail.server.routers import (
     argo,
     batch,
@@ -35,6 +35,8 @@ def create_app(metadata: Metadata, *, auth_settings: auth.AuthSettings | None = 
         redoc_url=None,
         dependencies=[Depends(auth.authorize)],
     )
+    # Every route reads its body and parameters as Unicode text (``bodies``).
+    app.router.route_class = bodies.TextCheckedRoute
     app.state.metadata = metadata
     app.state.auth = auth_settings or auth.AuthSettings()
     problems.install(app)

@@ -7,6 +7,7 @@ gzip-compressed (``Content-Encoding: gzip``), with a bearer key when the server 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hmac
 import os
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain import limits
+from modeltrail.domain import limits, text
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.server.deps import MetadataDep
 from modeltrail.services import openlineage
@@ -62,7 +63,12 @@ async def _body(request: Request) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadBody(f"the body is not JSON: {exc}") from None
+        reason = exc
+    # orjson refuses a lone surrogate as it refuses broken JSON: the shared parser tells
+    # which field holds it (``InvalidText``, 422), or confirms that the body is not JSON.
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        text.loads(raw)
+    raise BadBody(f"the body is not JSON: {reason}")
 
 
 @router.post(
