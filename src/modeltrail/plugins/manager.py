@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel
 
+from modeltrail.domain import secrets
 from modeltrail.plugins import spec
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class PluginState:
                 self.errors += 1
                 self.last_error = {
                     "hook": hook,
-                    "error": f"{type(failure).__name__}: {failure}",
+                    "error": secrets.mask_urls_in(f"{type(failure).__name__}: {failure}"),
                     "time": datetime.now(UTC).isoformat(),
                     **context,
                 }
@@ -178,7 +179,7 @@ class PluginManager:
                     state.name,
                     action,
                     entity,
-                    "".join(traceback.format_exception_only(exc)).strip(),
+                    _shown(exc),
                 )
             state.record("modeltrail_enrich", failure, entity=entity, action=action)
         return data
@@ -195,7 +196,7 @@ class PluginManager:
                     state.name,
                     action,
                     entity,
-                    "".join(traceback.format_exception_only(exc)).strip(),
+                    _shown(exc),
                 )
             state.record(
                 "modeltrail_stored",
@@ -219,7 +220,7 @@ class PluginManager:
                 try:
                     extra = status_impls[name]()
                 except Exception as exc:
-                    extra = {"statusError": f"{type(exc).__name__}: {exc}"}
+                    extra = {"statusError": _shown(exc)}
             with state.lock:
                 out.append(
                     {
@@ -233,6 +234,12 @@ class PluginManager:
                     }
                 )
         return out
+
+
+def _shown(exc: BaseException) -> str:
+    """An exception as a line that can be shown: URLs in it (a webhook's, with its token)
+    masked."""
+    return secrets.mask_urls_in("".join(traceback.format_exception_only(exc)).strip())
 
 
 def _hook_names(pm: pluggy.PluginManager, name: str) -> set[str]:

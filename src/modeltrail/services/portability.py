@@ -5,7 +5,8 @@ The NDJSON export is table-level and exact: one line per row, ``{"table": ..., "
 tables in foreign-key order, every column as stored (ids, times to the microsecond, kind
 versions, revisions, fingerprints, edges with their positions, flags). Importing it into an
 empty SQLite or PostgreSQL store gives back the same rows, so a store moves between the two
-databases without loss. API tokens are never exported (they are credentials, not metadata).
+databases without loss. API tokens are never exported (they are credentials, not metadata),
+and the notifications plugin's delivery records leave with their webhook URLs masked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 from sqlalchemy import Table, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from modeltrail.domain import secrets
 from modeltrail.domain.errors import InvalidInput, NotFound
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
@@ -43,6 +45,11 @@ FORMAT_VERSION = 1
 EXCLUDED = frozenset({"api_tokens"})
 REPLACED = frozenset({"kinds"})
 CHUNK = 500
+# Rows that may hold a credential (a webhook URL with its token), as they may leave the store
+# and enter it: masked, both ways.
+SCRUBBED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "notifications": secrets.scrub_notification
+}
 
 
 def tables() -> list[Table]:
@@ -200,6 +207,8 @@ def export_records(
             query = query.where(where)
         for row in session.execute(query.execution_options(yield_per=CHUNK)).mappings():
             data = {str(k): v for k, v in row.items()}  # keys may be str subclasses
+            if table.name in SCRUBBED:
+                data = SCRUBBED[table.name](data)
             if (
                 scope is not None
                 and table.name == "executions"
