@@ -12,7 +12,6 @@ and the notifications plugin's delivery records leave with their webhook URLs ma
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -356,19 +355,31 @@ class _Checker:
                         {**e, "pointer": "/row" + str(e.get("pointer", ""))} for e in exc.errors
                     ]
                     raise ImportRefused(lines[artifact], exc.detail, errors=errors) from None
-        for execution, number in self.executions:
-            if execution in graph.successors_reachable(self.session, [execution]):
+        lines = dict(self.executions)
+        for walk, detail, what in (
+            (graph.successors_reachable, "would follow itself through its successors",
+             "successor chain leads back"),
+            (graph.executions_downstream, "reads an artifact derived from its own outputs",
+             "artifact flow forms a cycle"),
+        ):  # fmt: skip
+            for execution in self._on_cycles(walk, list(lines)):
                 raise ImportRefused(
-                    number,
-                    f"execution {execution} would follow itself through its successors",
-                    errors=[{"pointer": "/row/id", "detail": "successor chain leads back"}],
+                    lines[execution],
+                    f"execution {execution} {detail}",
+                    errors=[{"pointer": "/row/id", "detail": what}],
                 )
-            if execution in graph.executions_downstream(self.session, [execution]):
-                raise ImportRefused(
-                    number,
-                    f"execution {execution} reads an artifact derived from its own outputs",
-                    errors=[{"pointer": "/row/id", "detail": "artifact flow forms a cycle"}],
-                )
+
+    def _on_cycles(
+        self, walk: Callable[[Session, list[uuid.UUID]], set[uuid.UUID]], ids: list[uuid.UUID]
+    ) -> Iterator[uuid.UUID]:
+        """The executions among ``ids`` that ``walk`` leads back to. A chunk is walked at
+        once: an execution on no cycle is reached from its chunk only when another of the
+        chunk is upstream of it, and only those are walked again, one by one."""
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            for execution in set(chunk) & walk(self.session, chunk):
+                if execution in walk(self.session, [execution]):
+                    yield execution
 
 
 def _canonical(row: dict[str, Any]) -> bytes:
@@ -378,11 +389,6 @@ def _canonical(row: dict[str, Any]) -> bytes:
         default=_encode,
         option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
     )
-
-
-def _content(row: dict[str, Any]) -> int:
-    """A 64-bit digest of a row's content: enough to tell a repeated line from another."""
-    return int.from_bytes(hashlib.blake2b(_canonical(row), digest_size=8).digest(), "big")
 
 
 def _parse(number: int, line: bytes) -> dict[str, Any]:
@@ -412,7 +418,7 @@ def import_records(
     row: ``ImportRefused`` names the line (and the other line), and the caller rolls back.
 
     The file is read once, as a stream: what is kept of it is one chunk of rows and, per
-    row, its key's digest with its line number and content digest.
+    row, its key's digest with its line number and the line's digest.
 
     Returns per table ``{"inserted": n, "skipped": m, "repeated": r}``: ``skipped`` counts
     the rows already stored before the import, ``repeated`` the lines given twice."""
@@ -420,9 +426,9 @@ def import_records(
     decoders = {name: _decoder(t) for name, t in by_name.items()}
     check = _Checker(session)
     stats: dict[str, dict[str, int]] = {}
-    # hash((table, key)) -> content digest << 32 | line: which rows this file gave, and where.
+    # hash((table, key)) -> line digest << 32 | line number: which rows this file gave, where.
     given: dict[int, int] = {}
-    batch: list[tuple[int, dict[str, Any]]] = []
+    batch: list[tuple[int, int, dict[str, Any]]] = []  # line number, line digest, row
     current: Table | None = None
     # Columns that refer to their own table (an execution reused from another) are set after
     # every row is in, so that the order of rows in the file does not matter.
@@ -435,9 +441,8 @@ def import_records(
         cols = [current.c[k] for k in keys]
         s = stats.setdefault(current.name, {"inserted": 0, "skipped": 0, "repeated": 0})
         rows: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
-        for number, row in batch:
+        for number, digest, row in batch:
             key = tuple(row[k] for k in keys)
-            digest = _content(row)
             earlier = given.get(hash((current.name, key)))
             if earlier is not None:
                 if earlier >> 32 != digest:
@@ -497,7 +502,8 @@ def import_records(
         if table is not current:
             flush()
             current = table
-        batch.append((number, row))
+        # A repeated line is told by its bytes: the same row spelled otherwise is refused.
+        batch.append((number, hash(line.strip()), row))
         if len(batch) >= CHUNK:
             flush()
     flush()
