@@ -92,3 +92,12 @@ def test_a_webhook_token_is_never_shown_nor_exported(
     exported = backup.read_text()
     assert '"table":"notifications"' in exported
     assert TOKEN not in exported and "services/" not in exported
+
+
+def test_a_plugin_setting_that_is_not_unicode_stops_the_start(tmp_path: Path) -> None:
+    from modeltrail.plugins.manager import PluginError
+
+    config = tmp_path / "plugins.json"
+    config.write_text('{"plugins": {"notifications": {"urls": "https://x.example/\\ud800"}}}')
+    with pytest.raises(PluginError, match="not valid Unicode at /plugins/notifications/urls"):
+        PluginManager.from_config(config_file=str(config), environ={})

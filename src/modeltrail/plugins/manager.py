@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel
 
-from modeltrail.domain import secrets
+from modeltrail.domain import secrets, text
 from modeltrail.plugins import spec
 
 if TYPE_CHECKING:
@@ -249,13 +249,16 @@ def _hook_names(pm: pluggy.PluginManager, name: str) -> set[str]:
 
 def read_config(path: str) -> dict[str, Any]:
     """``{"plugins": {NAME: {"enabled": true, KEY: VALUE}}}`` as JSON or YAML."""
-    text = Path(path).read_text()
+    raw = Path(path).read_text()
     if path.endswith((".yaml", ".yml")):
         import yaml
 
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(raw) or {}
     else:
-        data = json.loads(text)
+        data = json.loads(raw)
+    if errors := text.invalid_text(data):  # a setting no log line or answer could show
+        fields = ", ".join(e["pointer"] for e in errors[:5])
+        raise PluginError(f"{path}: text that is not valid Unicode at {fields}")
     plugins = data.get("plugins", {})
     if not isinstance(plugins, dict):
         raise PluginError(f"{path}: 'plugins' must map plugin names to their settings")
