@@ -147,7 +147,7 @@ class PluginManager:
             try:
                 fn(metadata=metadata, settings=state.settings)
             except Exception as exc:
-                log.exception("plugin %s failed to start", state.name)
+                log.error("plugin %s failed to start: %s", state.name, _shown(exc))
                 state.record("modeltrail_start", exc)
 
     def stop(self) -> None:
@@ -155,7 +155,7 @@ class PluginManager:
             try:
                 fn()
             except Exception as exc:
-                log.exception("plugin %s failed to stop", state.name)
+                log.error("plugin %s failed to stop: %s", state.name, _shown(exc))
                 state.record("modeltrail_stop", exc)
 
     # ------------------------------------------------------------ the services' Hooks protocol
