@@ -8,7 +8,8 @@
     │   ├── InvalidKindAttributes
     │   ├── IncompatibleKind
     │   ├── UnknownKind
-    │   └── CycleDetected
+    │   ├── CycleDetected
+    │   └── InvalidText          (text that is not Unicode: a lone UTF-16 surrogate)
     ├── Unavailable              503  (database gone; retried by the SDK)
     ├── Unauthorized / Forbidden 401 / 403
     └── ServerUnreachable        (SDK: no answer from the server at all)
@@ -34,6 +35,7 @@ from modeltrail.domain.errors import (
     Unavailable,
     UnknownKind,
 )
+from modeltrail.domain.text import InvalidText
 
 
 class Unauthorized(ModeltrailError):
@@ -55,6 +57,7 @@ _BY_SLUG: dict[str, type[ModeltrailError]] = {
         IncompatibleKind,
         UnknownKind,
         CycleDetected,
+        InvalidText,
         Unavailable,
         Unauthorized,
         Forbidden,
@@ -99,6 +102,7 @@ __all__ = [
     "IncompatibleKind",
     "InvalidInput",
     "InvalidKindAttributes",
+    "InvalidText",
     "ModeltrailError",
     "NotFound",
     "PreconditionFailed",

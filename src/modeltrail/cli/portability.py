@@ -23,6 +23,7 @@ from rich.progress import (
 )
 
 from modeltrail.cli.common import UrlOption, app, console, err_console
+from modeltrail.domain import text
 from modeltrail.domain.filters import ListOptions, parse_filters
 from modeltrail.errors import ModeltrailError
 from modeltrail.sdk.connection import is_server_url, resolve_target
@@ -120,7 +121,9 @@ def _export_ndjson(meta: Metadata, exp: uuid.UUID | None, out: object) -> None:
 
 
 def import_file(file: Path, url: str | None) -> None:
-    """Import an NDJSON export (rows already stored are skipped, so it can be repeated).
+    """Import an NDJSON export, all of it or nothing: one transaction, every row checked as
+    the API checks what it is sent. Rows already stored with the same content are skipped,
+    so an import can be repeated.
 
     Registered as ``modeltrail import FILE`` by ``cli/imports.py``."""
     meta = _open(url)
@@ -144,16 +147,24 @@ def import_file(file: Path, url: str | None) -> None:
                     progress.advance(task, len(line))
                     yield line
 
-            stats = meta.call(portability.import_records, lines())
+            # Not retried: a retry would read a stream already read. A refusal (or any
+            # failure) rolls the whole file back.
+            with meta.session() as session:
+                stats = portability.import_records(session, lines())
             progress.update(task, completed=size)
     except ModeltrailError as exc:
-        err_console.print(f"[red]error:[/red] {exc.detail}")
+        err_console.print(f"[red]error:[/red] {text.shown(exc.detail)}")
+        for e in exc.errors[:20]:
+            err_console.print(f"  {e.get('pointer', '')}: {e.get('detail', '')}")
+        err_console.print(f"nothing was imported from {file}")
         raise typer.Exit(1) from None
     finally:
         meta.close()
     inserted = sum(s["inserted"] for s in stats.values())
     skipped = sum(s["skipped"] for s in stats.values())
+    repeated = sum(s["repeated"] for s in stats.values())
     console.print(
-        f"imported {inserted} rows ({skipped} already present) from an export of schema "
-        f"{header.get('schemaRevision')}"
+        f"imported {inserted} rows ({skipped} already present"
+        + (f", {repeated} repeated lines" if repeated else "")
+        + f") from an export of schema {header.get('schemaRevision')}"
     )

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from modeltrail.domain import limits
+from modeltrail.domain import limits, text
 
 T = TypeVar("T")
 
@@ -151,6 +151,18 @@ class WriteSchema(Schema):
                 return handler(data)
             finally:
                 _INSIDE_CLEAN_INPUT.reset(token)
+        if isinstance(data, dict) and (bad := text.invalid_paths(data)):
+            # Text that is not Unicode (a lone surrogate) is refused before anything else
+            # is looked at: no store, fingerprint or answer can hold it.
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("invalid_text", detail), loc=where, input=""
+                    )
+                    for where, detail in bad
+                ],
+            )
         try:
             model = handler(data)
         except ValidationError as exc:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel
 
+from modeltrail.domain import secrets, text
 from modeltrail.plugins import spec
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class PluginState:
                 self.errors += 1
                 self.last_error = {
                     "hook": hook,
-                    "error": f"{type(failure).__name__}: {failure}",
+                    "error": secrets.mask_urls_in(f"{type(failure).__name__}: {failure}"),
                     "time": datetime.now(UTC).isoformat(),
                     **context,
                 }
@@ -146,7 +147,7 @@ class PluginManager:
             try:
                 fn(metadata=metadata, settings=state.settings)
             except Exception as exc:
-                log.exception("plugin %s failed to start", state.name)
+                log.error("plugin %s failed to start: %s", state.name, _shown(exc))
                 state.record("modeltrail_start", exc)
 
     def stop(self) -> None:
@@ -154,7 +155,7 @@ class PluginManager:
             try:
                 fn()
             except Exception as exc:
-                log.exception("plugin %s failed to stop", state.name)
+                log.error("plugin %s failed to stop: %s", state.name, _shown(exc))
                 state.record("modeltrail_stop", exc)
 
     # ------------------------------------------------------------ the services' Hooks protocol
@@ -178,7 +179,7 @@ class PluginManager:
                     state.name,
                     action,
                     entity,
-                    "".join(traceback.format_exception_only(exc)).strip(),
+                    _shown(exc),
                 )
             state.record("modeltrail_enrich", failure, entity=entity, action=action)
         return data
@@ -195,7 +196,7 @@ class PluginManager:
                     state.name,
                     action,
                     entity,
-                    "".join(traceback.format_exception_only(exc)).strip(),
+                    _shown(exc),
                 )
             state.record(
                 "modeltrail_stored",
@@ -219,7 +220,7 @@ class PluginManager:
                 try:
                     extra = status_impls[name]()
                 except Exception as exc:
-                    extra = {"statusError": f"{type(exc).__name__}: {exc}"}
+                    extra = {"statusError": _shown(exc)}
             with state.lock:
                 out.append(
                     {
@@ -235,6 +236,12 @@ class PluginManager:
         return out
 
 
+def _shown(exc: BaseException) -> str:
+    """An exception as a line that can be shown: URLs in it (a webhook's, with its token)
+    masked."""
+    return secrets.mask_urls_in("".join(traceback.format_exception_only(exc)).strip())
+
+
 def _hook_names(pm: pluggy.PluginManager, name: str) -> set[str]:
     plugin = pm.get_plugin(name)
     return {caller.name for caller in pm.get_hookcallers(plugin) or []}
@@ -242,13 +249,16 @@ def _hook_names(pm: pluggy.PluginManager, name: str) -> set[str]:
 
 def read_config(path: str) -> dict[str, Any]:
     """``{"plugins": {NAME: {"enabled": true, KEY: VALUE}}}`` as JSON or YAML."""
-    text = Path(path).read_text()
+    raw = Path(path).read_text()
     if path.endswith((".yaml", ".yml")):
         import yaml
 
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(raw) or {}
     else:
-        data = json.loads(text)
+        data = json.loads(raw)
+    if errors := text.invalid_text(data):  # a setting no log line or answer could show
+        fields = ", ".join(e["pointer"] for e in errors[:5])
+        raise PluginError(f"{path}: text that is not valid Unicode at {fields}")
     plugins = data.get("plugins", {})
     if not isinstance(plugins, dict):
         raise PluginError(f"{path}: 'plugins' must map plugin names to their settings")

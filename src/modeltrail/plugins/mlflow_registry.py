@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from modeltrail.domain import secrets
 from modeltrail.plugins.spec import hookimpl
 from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow, RunRow
 
@@ -91,10 +92,12 @@ class MlflowRegistry:
                 for artifact in self._models_of(run_id):
                     self._push(run_id, artifact)
             except Exception as exc:
-                log.exception("mlflow-registry: pushing the models of run %s failed", run_id)
+                # The message may quote the tracking URI, which may carry a credential.
+                error = secrets.mask_urls_in(f"{type(exc).__name__}: {exc}")
+                log.error("mlflow-registry: pushing the models of run %s failed: %s", run_id, error)
                 self.last = {
                     "run": str(run_id),
-                    "error": f"{type(exc).__name__}: {exc}",
+                    "error": error,
                     "time": datetime.now(UTC).isoformat(),
                 }
 

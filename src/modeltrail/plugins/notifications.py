@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modeltrail.domain import secrets
 from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
 from modeltrail.plugins.spec import hookimpl
 from modeltrail.store import lineage
@@ -316,7 +317,9 @@ class Notifications:
     ) -> None:
         """Record the notification for every target, once per key."""
         for url in self.urls or [""]:
-            full_key = f"{key}|{url}"[:512]
+            # The URL carries the receiver's credential: the row keeps it masked, and finds
+            # it again by its digest (``secrets.digest``), so that no read or export shows it.
+            full_key = f"{key[:480]}|{secrets.digest(url)}"
             if (
                 session.scalar(select(NotificationRow.id).where(NotificationRow.key == full_key))
                 is not None
@@ -328,7 +331,7 @@ class Notifications:
                 NotificationRow(
                     key=full_key,
                     rule=rule,
-                    target=url,
+                    target=secrets.mask_url(url) if url else "",
                     subject_id=subject,
                     payload=payload,
                     status="pending" if url else "recorded",
@@ -343,8 +346,9 @@ class Notifications:
             return
         assert self.metadata is not None
         with self.metadata.session() as session:
+            targets = {secrets.digest(url): url for url in self.urls}
             due = [
-                (r.id, r.target, r.payload)
+                (r.id, self._target_of(r, targets), r.payload)
                 for r in session.scalars(
                     select(NotificationRow)
                     .where(
@@ -360,16 +364,26 @@ class Notifications:
         for row_id, target, payload in due:
             self._deliver(row_id, target, payload)
 
-    def _deliver(self, row_id: uuid.UUID, target: str, payload: dict[str, Any]) -> None:
+    def _target_of(self, row: NotificationRow, targets: dict[str, str]) -> str | None:
+        """The configured URL a row is for: by the digest its key ends with, or (a row
+        written before targets were masked) the URL it holds, while it is configured."""
+        url = targets.get(row.key.rsplit("|", 1)[-1])
+        if url is None and row.target in self.urls:
+            url = row.target
+        return url
+
+    def _deliver(self, row_id: uuid.UUID, target: str | None, payload: dict[str, Any]) -> None:
         code: int | None = None
         error: str | None = None
         try:
+            if target is None:
+                raise LookupError("its target is no longer among the configured urls")
             response = httpx.post(target, json=payload, timeout=self.timeout)
             code = response.status_code
             if not response.is_success:
                 error = f"HTTP {code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except (httpx.HTTPError, LookupError) as exc:
+            error = secrets.mask_urls_in(f"{type(exc).__name__}: {exc}")
         assert self.metadata is not None
         with self.metadata.session() as session:
             row = session.get(NotificationRow, row_id)
@@ -381,7 +395,7 @@ class Notifications:
             row.update_time = now()
             if error is None:
                 row.status = "delivered"
-            elif row.attempts >= self.retries:
+            elif row.attempts >= self.retries or target is None:
                 row.status = "failed"
             else:
                 row.next_attempt_time = now() + timedelta(
@@ -389,7 +403,7 @@ class Notifications:
                 )
             self.last_delivery = {
                 "rule": row.rule,
-                "target": row.target,
+                "target": secrets.mask_url(target or row.target) if row.target else "",
                 "status": row.status,
                 "attempts": row.attempts,
                 "statusCode": code,
@@ -399,7 +413,7 @@ class Notifications:
             if error:
                 log.warning(
                     "notifications: delivery to %s failed (attempt %d): %s",
-                    target,
+                    secrets.mask_url(target or row.target),
                     row.attempts,
                     error,
                 )

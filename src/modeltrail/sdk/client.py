@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from modeltrail.domain import text
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
@@ -163,6 +164,7 @@ class Trail:
         return self._deliver(method, path, body)
 
     def _deliver(self, method: str, path: str, body: Any) -> Any:
+        text.check_text(body, what=f"{method} {path}")  # before it is spooled, too
         if self.on_unreachable == "spool" and (self.offline or not self._flush_spool()):
             self.spool.append(Entry.new(self.target, method, path, body))
             return None

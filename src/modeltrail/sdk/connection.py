@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from modeltrail import collector
+from modeltrail.domain import text
 from modeltrail.errors import ModeltrailError, ServerUnreachable, from_problem
 
 RETRY_STATUSES = {502, 503, 504}
@@ -95,6 +96,11 @@ class Connection:
     ) -> httpx.Response:
         """Send one request. Connection errors and 502/503/504 are retried with backoff:
         every write the API offers is idempotent when the client chooses the id."""
+        # Text that is not Unicode cannot be sent (nor stored): refused here, naming it, as
+        # the server would refuse it.
+        text.check_text(json, what="the request")
+        text.check_text(path, what="the request's path")
+        text.check_text(params, what="the request's parameters")
         attempts = self.retries + 1 if retry else 1
         for attempt in range(attempts):
             try:

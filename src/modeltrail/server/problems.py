@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modeltrail.domain import text
 from modeltrail.domain.errors import ModeltrailError, json_pointer
 
 log = logging.getLogger("modeltrail.server")
@@ -85,14 +86,15 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    # The path or a detail may quote text that is not Unicode, which no answer can hold.
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": text.shown(detail),
     }
     if instance:
-        body["instance"] = instance
+        body["instance"] = text.shown(instance)
     if errors:
         body["errors"] = errors
     body.update(extra)
@@ -112,7 +114,8 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append({"pointer": "/", "detail": f"the body is not JSON: {reason}"})
             continue
         where, pointer = _pointer(tuple(e.get("loc", ())))
-        item = {"pointer": pointer, "detail": e.get("msg", "invalid")}
+        # A pointer or message may quote text that is not Unicode, which no answer can hold.
+        item = {"pointer": text.shown(pointer), "detail": text.shown(e.get("msg", "invalid"))}
         if where != "body":
             item["in"] = where
         out.append(item)
@@ -177,6 +180,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ModeltrailError):  # raised while the body was parsed
+            return await domain_error(request, exc.__cause__)
         reason = _unreadable_body(exc)
         if reason is not None:  # answered like any body that is not JSON
             return problem(

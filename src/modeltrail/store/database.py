@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from modeltrail.domain import text
 from modeltrail.store import audit
 
 DEFAULT_URL = "sqlite:///modeltrail.db"
@@ -46,15 +47,25 @@ def normalize_url(url: str) -> str:
 def _dump_json(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits, which orjson refuses
+    except TypeError:  # integers beyond 64 bits, or text that is not Unicode
+        text.check_text(value, what="a document to store")
         return json.dumps(value)
+
+
+def _load_json(raw: str | bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # A document written before lone surrogates were refused: read, with U+FFFD for each,
+        # so that it lists, exports and deletes like any other.
+        return text.replace_invalid(json.loads(raw))
 
 
 def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     # orjson writes and reads the JSON documents several times faster than the json module.
     kwargs.setdefault("json_serializer", _dump_json)
-    kwargs.setdefault("json_deserializer", orjson.loads)
+    kwargs.setdefault("json_deserializer", _load_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(

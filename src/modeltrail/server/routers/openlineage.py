@@ -9,6 +9,7 @@ With access control on, the key a client sends is its modeltrail token instead (
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from modeltrail.domain import text
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.server.auth import AuthSettings
 from modeltrail.server.deps import MetadataDep
@@ -54,7 +56,12 @@ async def _body(request: Request) -> Any:
             return orjson.loads(raw)
         return await run_in_threadpool(orjson.loads, raw)
     except orjson.JSONDecodeError as exc:
-        raise UnreadableBody(f"the body is not JSON: {exc}") from None
+        reason = exc
+    # orjson refuses a lone surrogate as it refuses broken JSON: the shared parser tells
+    # which field holds it (``InvalidText``, 422), or confirms that the body is not JSON.
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        await run_in_threadpool(text.loads, raw)
+    raise UnreadableBody(f"the body is not JSON: {reason}")
 
 
 @router.post(
