@@ -190,7 +190,7 @@ def check(journals: Journals, stored: Stored, setup: set[uuid.UUID]) -> dict[str
             assert missing == [], f"acknowledged {attempt.op} lost {missing}"
         else:
             # A write the server never answered is stored whole or not at all.
-            assert all(present) or not any(present), (attempt, present)
+            assert all(present) or not any(present), f"stored in part: {attempt}"
     return {
         "attempted": len(journals.attempts),
         "acknowledged": len(journals.acked),
