@@ -102,10 +102,11 @@ def cli_env(**extra: str) -> dict[str, str]:
 class ServerProcess:
     """A real ``modeltrail server`` process on a free loopback port."""
 
-    def __init__(self, database_url: str, *args: str, cwd: Path) -> None:
-        self.port = free_port()
+    def __init__(self, database_url: str, *args: str, cwd: Path, port: int | None = None) -> None:
+        # A restart passes the port of the server it replaces, so that its clients find it.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = cwd / f"server-{self.port}.log"
+        self.log = cwd / f"server-{self.port}-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -1,67 +1,67 @@
-"""Many writer processes at once: every acknowledged write is stored exactly once."""
+"""Writer processes talking HTTP to one server at once: every acknowledged write is stored
+exactly once, and nothing else is."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import uuid
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
-from writers import write
+from journals import Stored, Writers, check
 
-from modeltrail.sdk.connection import Connection
+from conftest import ServerProcess
 from modeltrail.services.metadata import Metadata
 
-WRITERS = 6
-WRITES = 8
-
-
-def _all(conn: Connection, plural: str) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        page = conn.get(f"/api/v1/{plural}", limit=1000, cursor=cursor)
-        items += page["items"]
-        cursor = page.get("nextCursor")
-        if not cursor:
-            return items
+API = "/api/v1"
+WRITERS = 8
+ROUNDS = 10
+SHARED = 4
 
 
 @pytest.mark.slow
-def test_concurrent_writer_processes_lose_nothing(metadata: Metadata, tmp_path: Path) -> None:
-    target = metadata.db.url
-    with Connection(target) as conn:
-        experiment = conn.post("/api/v1/experiments", {"name": "shared"})["id"]
-    shared_ids = [str(uuid.uuid4()) for _ in range(4)]
-    ctx = multiprocessing.get_context("spawn")
-    outs = [str(tmp_path / f"acked-{w}.jsonl") for w in range(WRITERS)]
-    procs = [
-        ctx.Process(target=write, args=(target, w, WRITES, experiment, shared_ids, outs[w]))
-        for w in range(WRITERS)
-    ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(300)
-        assert p.exitcode == 0, f"writer exited with {p.exitcode}"
+def test_concurrent_http_writers_lose_nothing_and_duplicate_nothing(
+    metadata: Metadata, tmp_path: Path
+) -> None:
+    url = metadata.db.url
+    server = ServerProcess(url, cwd=tmp_path)
+    writers = None
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            experiment = c.post(f"{API}/experiments", json={"name": "shared"}).json()["id"]
+        shared = [str(uuid.uuid4()) for _ in range(SHARED)]
+        config = {
+            "mode": "concurrent",
+            "url": server.url,
+            "count": ROUNDS,
+            "experiment": experiment,
+            "shared": shared,
+        }
+        writers = Writers(config, WRITERS, tmp_path)
+        writers.wait(timeout=300)
+        journals = writers.read()
+        stored = Stored.read(url)
+        counts = check(journals, stored, {uuid.UUID(experiment)})
+        assert counts["acknowledged"] == WRITERS * ROUNDS * 3
+        # The same create sent by every writer is one row; each writer's own, one row each.
+        artifacts = Counter(i for i, _ in stored.entities["artifacts"])
+        assert sorted(str(i) for i in artifacts if str(i) in shared) == sorted(shared)
+        assert len(stored.entities["artifacts"]) == WRITERS * ROUNDS + SHARED
+        assert len(stored.entities["runs"]) == WRITERS * ROUNDS
 
-    acked = [json.loads(line) for out in outs for line in Path(out).read_text().splitlines()]
-    assert len(acked) == WRITERS * WRITES * 3
-    with Connection(target) as conn:
-        runs = Counter(r["id"] for r in _all(conn, "runs"))
-        artifacts = Counter(a["id"] for a in _all(conn, "artifacts"))
-        exp = conn.get(f"/api/v1/experiments/{experiment}")
-    for a in acked:
-        if a["entity"] == "annotation":
-            assert a["id"] in exp["annotations"], f"lost update {a['id']}"
-        else:
-            counts = runs if a["entity"] == "runs" else artifacts
-            assert counts[a["id"]] == 1, a
-    assert sum(runs.values()) == WRITERS * WRITES
-    assert sorted(shared_ids) == sorted(i for i in artifacts if i in shared_ids)
-    assert sum(artifacts.values()) == WRITERS * WRITES + len(shared_ids)
-    assert all(n == 1 for n in artifacts.values())
-    # Every successful If-Match PATCH raised the revision by exactly one.
-    assert len(exp["annotations"]) == WRITERS * WRITES
-    assert exp["revision"] == 1 + WRITERS * WRITES
+        # Every If-Match change the server accepted raised the revision by one and kept the
+        # changes before it: no update was lost between a read and its write.
+        patched = [r for r in journals.other if "annotation" in r]
+        assert len(patched) == WRITERS * ROUNDS
+        assert sorted(r["revision"] for r in patched) == list(range(1, WRITERS * ROUNDS + 1))
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            exp = c.get(f"{API}/experiments/{experiment}").json()
+        assert sorted(exp["annotations"]) == sorted(r["annotation"] for r in patched)
+        assert exp["revision"] == 1 + WRITERS * ROUNDS
+    finally:
+        if writers is not None:
+            writers.kill()
+        server.stop()
+    print(json.dumps(counts))

@@ -145,7 +145,9 @@ def test_filter_values_are_bound_parameters(client: TestClient, value: str) -> N
             assert names in ([], ["safe"]), (f, names)
             assert names == [] or f.startswith("annotations.k:in:")
     quoted = client.get(f"{API}/experiments", params={"filter": f"annotations.{value}x:eq:v"})
-    assert quoted.status_code in (200, 422)
+    assert quoted.status_code in (200, 422), quoted.text
+    if quoted.status_code == 200:  # no such annotation: a key that leaked into SQL matches
+        assert quoted.json()["items"] == [], (value, quoted.json())
     assert client.get(f"{API}/experiments", params={"count": True}).json()["total"] == 1
 
 
