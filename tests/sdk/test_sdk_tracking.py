@@ -229,6 +229,71 @@ def test_a_step_already_done_is_reused_not_run_again(trail: mt.Trail, store) -> 
     assert store.all("executions", "name:eq:normalise")[-1]["reusedFrom"] == done[0]["id"]
 
 
+def test_reuse_does_not_depend_on_what_triggered_the_run(trail: mt.Trail, store) -> None:
+    """The trigger is the first step's input (lineage starts there), not part of its work."""
+    calls = []
+
+    @trail.step(kind="transformation", cache=True)
+    def normalise(data: mt.ArtifactSpec, scale: float = 1.0) -> mt.ArtifactSpec:
+        calls.append(scale)
+        return mt.dataset(np.ones(3) * scale, name="normalised")
+
+    raw = mt.dataset("s3://bucket/raw.csv", size=10)
+    outputs, runs = [], []
+    for trigger in (
+        mt.Trigger.manual(),
+        mt.Trigger.schedule("0 3 * * *"),
+        mt.Trigger.schedule("0 4 * * *"),
+        mt.Trigger.manual(),
+    ):
+        with trail.run(experiment="e", pipeline="p", trigger=trigger) as run:
+            outputs.append(normalise(raw))  # the run's first step: it reads the trigger
+        runs.append(run.id)
+    assert calls == [1.0]
+    assert len({o.id for o in outputs}) == 1
+    done = store.all("executions", "name:eq:normalise")
+    events = [store.get(f"runs/{r}")["event"] for r in runs]
+    assert [e["inputArtifacts"][0] for e in done] == events  # lineage still starts there
+    assert len({e["fingerprint"] for e in done}) == 1
+    assert [e["reusedFrom"] for e in done] == [None] + [done[0]["id"]] * 3
+
+
+def test_a_cached_step_called_twice_in_one_run_runs_once(trail: mt.Trail, store) -> None:
+    calls = []
+
+    @trail.step(kind="transformation", cache=True)
+    def normalise(data: mt.ArtifactSpec, scale: float = 1.0) -> mt.ArtifactSpec:
+        calls.append(scale)
+        return mt.dataset(np.ones(3) * scale, name="normalised")
+
+    raw = mt.dataset("s3://bucket/raw.csv", size=10)
+    with trail.run(experiment="e", trigger=mt.Trigger.manual()) as run:
+        first = normalise(raw)
+        second = normalise(raw)
+        other = normalise(raw, scale=2.0)
+    assert calls == [1.0, 2.0]
+    assert second.id == first.id != other.id
+    done = store.all("executions", f"run:eq:{run.id}")
+    assert [e["reusedFrom"] for e in done] == [None, done[0]["id"], None]
+
+
+def test_two_equal_triggers_are_two_events(trail: mt.Trail, store) -> None:
+    """Equal attributes do not make two triggers one event: the trace keeps them apart."""
+    runs = []
+    for experiment in ("a", "b", "b"):
+        with (
+            trail.run(experiment=experiment, trigger=mt.Trigger.manual()) as run,
+            run.step("s") as step,
+        ):
+            step.output(mt.dataset("s3://bucket/out.csv"))
+        runs.append(store.get(f"runs/{run.id}"))
+    events = [store.get(f"artifacts/{r['event']}") for r in runs]
+    assert len({e["id"] for e in events}) == len({e["fingerprint"] for e in events}) == 3
+    trace = store.get(f"experiments/{runs[1]['experiment']}/trace")
+    event_nodes = [a for a in trace["artifacts"] if a["kind"] == "event"]
+    assert len(event_nodes) == 2 and all(len(a["runs"]) == 1 for a in event_nodes)
+
+
 def test_with_form_cached_returns_outputs(trail: mt.Trail, store) -> None:
     results = []
     for _ in range(2):

@@ -325,6 +325,60 @@ def test_execution_fingerprint_is_equal_for_same_work(client: TestClient) -> Non
     assert e1["fingerprint"] == e2["fingerprint"] != e3["fingerprint"]
 
 
+def test_a_trigger_is_not_part_of_the_work_in_any_write_path(client: TestClient) -> None:
+    """Two equal triggers are two events, and neither is part of what a step computed: the
+    single create, the batch path and the cache lookup agree."""
+    run = make_run(client)
+    exe = client.post(f"{API}/executables", json={"name": "train.py", "version": "2"}).json()
+    data = make_artifact(client, uri="s3://mnist")
+    manual = [make_artifact(client, name="manual", kind="event", attributes={"cause": "manual"})]
+    manual.append(
+        make_artifact(client, name="manual", kind="event", attributes={"cause": "manual"})
+    )
+    assert manual[0]["fingerprint"] != manual[1]["fingerprint"]
+    base = {"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train"}
+    plain = client.post(f"{API}/executions", json={**base, "inputArtifacts": [data["id"]]})
+    first = client.post(
+        f"{API}/executions", json={**base, "inputArtifacts": [manual[0]["id"], data["id"]]}
+    ).json()
+    step, event = str(uuid.uuid4()), str(uuid.uuid4())
+    batch = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {
+                    "op": "create",
+                    "entity": "artifact",
+                    "id": event,
+                    "body": {"name": "manual", "kind": "event", "attributes": {"cause": "manual"}},
+                },
+                {
+                    "op": "create",
+                    "entity": "execution",
+                    "id": step,
+                    "body": {**base, "inputArtifacts": [event, data["id"]]},
+                },
+            ]
+        },
+    )
+    assert batch.status_code == 200, batch.text
+    batched = client.get(f"{API}/executions/{step}").json()
+    stored_event = client.get(f"{API}/artifacts/{event}").json()
+    assert stored_event["fingerprint"] not in {m["fingerprint"] for m in manual}
+    assert plain.json()["fingerprint"] == first["fingerprint"] == batched["fingerprint"]
+    assert client.patch(f"{API}/executions/{first['id']}", json={"status": "SUCCESS"}).is_success
+    hit = client.post(
+        f"{API}/cache/lookup",
+        json={
+            "executable": {"name": "train.py", "version": "2"},
+            "kind": "train",
+            "inputArtifacts": [manual[1]["id"], data["id"]],
+        },
+    )
+    assert hit.status_code == 200, hit.text
+    assert hit.json()["execution"]["id"] == first["id"]
+
+
 def test_an_execution_update_changes_the_fingerprint_only_with_what_it_is_made_of(
     client: TestClient,
 ) -> None:

@@ -64,10 +64,12 @@ class ArtifactSpec:
             body["description"] = self.description
         return body
 
-    def fingerprint(self) -> str:
-        """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality)."""
+    def fingerprint(self, artifact_id: str | None = None) -> str:
+        """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality);
+        a trigger's includes its id (every trigger is an event of its own)."""
         b = self.body("")
         return artifact_fingerprint(
+            id=artifact_id,
             name=b["name"],
             version=b["version"],
             kind=b["kind"],

@@ -310,7 +310,8 @@ class Trail:
         """
         if isinstance(spec, Artifact):
             return spec
-        fingerprint = spec.fingerprint()
+        artifact_id = str(uuid.uuid4())
+        fingerprint = spec.fingerprint(artifact_id)
         same = _same_artifact(spec, fingerprint)
         key = tuple(same)
         if reuse_equal:
@@ -327,7 +328,7 @@ class Trail:
             )
             if found and found["items"]:
                 return Artifact.from_json(found["items"][0])
-        body = spec.body(str(uuid.uuid4()))
+        body = spec.body(artifact_id)
         if create_time:
             body["createTime"] = create_time
         art = Artifact.from_json({**body, "fingerprint": fingerprint})

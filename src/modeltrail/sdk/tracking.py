@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.fingerprint import execution_fingerprint, is_trigger
 from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write
@@ -364,21 +364,26 @@ class Step:
     # ---------------------------------------------------------------- reuse (FR6)
 
     def fingerprint(self) -> str:
-        """What the store will compute for this execution: code, kind, configuration, inputs."""
+        """What the store will compute for this execution: code, kind, configuration, inputs
+        (not the trigger: the same work is the same whatever started the run)."""
         return execution_fingerprint(
             executable_name=self.code.name,
             executable_version=self.code.version,
             executable_uri=self.code.uri,
             kind=self.kind,
             configuration=self.config,
-            input_fingerprints=[a.fingerprint for a in self.inputs],
+            input_fingerprints=[a.fingerprint for a in self._work_inputs()],
         )
+
+    def _work_inputs(self) -> list[Artifact]:
+        """The inputs that make this step's work: all but the run's trigger."""
+        return [a for a in self.inputs if not is_trigger(a.kind)]
 
     def cached(self) -> list[Artifact] | None:
         """If the same code already ran with the same configuration and inputs and succeeded,
         record this step as a reuse of it (SUCCESS, ``reusedFrom``) and return its outputs;
         else None, and the step runs as usual. Declare the inputs first."""
-        if any(not a.fingerprint for a in self.inputs):
+        if any(not a.fingerprint for a in self._work_inputs()):
             return None
         found = self.trail.get(
             f"{API}/executions",

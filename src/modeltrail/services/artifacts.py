@@ -107,6 +107,7 @@ def to_artifact(row: ArtifactRow) -> Artifact:
 
 
 def _fingerprint(
+    artifact_id: uuid.UUID | None,
     name: str,
     version: str,
     kind: str,
@@ -116,6 +117,7 @@ def _fingerprint(
     attributes: dict[str, Any],
 ) -> str:
     return artifact_fingerprint(
+        id=artifact_id,
         name=name,
         version=version,
         kind=kind,
@@ -163,7 +165,9 @@ def _reference_rows(artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> list[
 def create_artifact(
     session: Session, data: ArtifactCreate, *, strict_kinds: bool = False
 ) -> tuple[Artifact, bool]:
+    artifact_id = data.id or uuid.uuid4()
     fingerprint = _fingerprint(
+        artifact_id,
         data.name,
         data.version,
         data.kind,
@@ -180,7 +184,7 @@ def create_artifact(
     kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
     refs = _validated_references(session, kind, data.attributes)
     row = ArtifactRow(
-        id=data.id or uuid.uuid4(),
+        id=artifact_id,
         name=data.name,
         version=data.version,
         kind=data.kind,
@@ -226,7 +230,14 @@ def update_artifact(
     for field, value in changes.items():
         setattr(row, field, value)
     fingerprint = _fingerprint(
-        row.name, row.version, row.kind, row.description, row.uri, row.annotations, row.attributes
+        row.id,
+        row.name,
+        row.version,
+        row.kind,
+        row.description,
+        row.uri,
+        row.annotations,
+        row.attributes,
     )
     if fingerprint != row.fingerprint:
         row.fingerprint = fingerprint

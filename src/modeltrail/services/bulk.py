@@ -26,7 +26,11 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import ExecutionLinks
-from modeltrail.domain.fingerprint import artifact_fingerprint, execution_fingerprint
+from modeltrail.domain.fingerprint import (
+    artifact_fingerprint,
+    execution_fingerprint,
+    is_trigger,
+)
 from modeltrail.domain.models import (
     Artifact,
     ArtifactCreate,
@@ -112,6 +116,7 @@ class BulkWriter:
         self.session = session
         self.known: dict[str, set[uuid.UUID]] = {name: set() for name in TABLES}
         self.fingerprints: dict[uuid.UUID, str] = {}
+        self.triggers: set[uuid.UUID] = set()  # artifacts that are events, not data
         self.executables: dict[uuid.UUID, tuple[str, str, str | None]] = {}
         self.consumed: set[uuid.UUID] = set()  # artifacts some execution reads
         self.kinds: dict[str, _Kind] = {}
@@ -151,11 +156,13 @@ class BulkWriter:
             if not ids:
                 continue
             if entity == "artifact":
-                for aid, fp in store.columns_among(
-                    session, ArtifactRow, "id", ("id", "fingerprint"), ids
+                for aid, fp, kind in store.columns_among(
+                    session, ArtifactRow, "id", ("id", "fingerprint", "kind"), ids
                 ):
                     known["artifact"].add(key := uuid.UUID(aid))
                     self.fingerprints[key] = fp
+                    if is_trigger(kind):
+                        self.triggers.add(key)
                 self.consumed.update(
                     uuid.UUID(aid)
                     for (aid,) in store.columns_among(
@@ -195,8 +202,9 @@ class BulkWriter:
         return result
 
     def _experiment(self, data: ExperimentCreate) -> Created:
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "create_time": data.create_time or utcnow(),
@@ -207,8 +215,9 @@ class BulkWriter:
         return Created(row["id"], lambda: Experiment.model_validate(row))
 
     def _executable(self, data: ExecutableCreate) -> Created:
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "create_time": data.create_time or utcnow(),
@@ -237,8 +246,9 @@ class BulkWriter:
             if target not in self.known["artifact"]:
                 return None
             refs[prop] = target
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "kind": data.kind,
@@ -250,6 +260,7 @@ class BulkWriter:
             "attributes": data.attributes,
             "revision": 1,
             "fingerprint": artifact_fingerprint(
+                id=artifact_id,
                 name=data.name,
                 version=data.version,
                 kind=data.kind,
@@ -264,6 +275,8 @@ class BulkWriter:
             {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
         )
         self.fingerprints[row["id"]] = row["fingerprint"]
+        if is_trigger(data.kind):
+            self.triggers.add(row["id"])
         return Created(row["id"], lambda: Artifact.model_validate(row))
 
     def _run(self, data: RunCreate) -> Created | None:
@@ -341,7 +354,7 @@ class BulkWriter:
                 executable_uri=uri,
                 kind=data.kind,
                 configuration=data.configuration,
-                input_fingerprints=[self.fingerprints[a] for a in inputs],
+                input_fingerprints=[self.fingerprints[a] for a in inputs if a not in self.triggers],
             ),
         }
         self.pending["execution"].append(row)
@@ -444,6 +457,8 @@ class BulkWriter:
         self.known[entity].add(result.id)
         if entity == "artifact":
             self.fingerprints[result.id] = result.fingerprint
+            if is_trigger(result.kind):
+                self.triggers.add(result.id)
         elif entity == "executable":
             self.executables[result.id] = (result.name, result.version, result.uri)
         elif entity == "execution":

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
 from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
 from modeltrail.services.common import (
     apply_update,
@@ -139,8 +139,10 @@ def compute_fingerprint(
 ) -> str:
     exe = session.get(ExecutableRow, executable_id)
     assert exe is not None
-    input_prints = list(
-        session.scalars(select(ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs)))
+    input_prints = work_inputs(
+        session.execute(
+            select(ArtifactRow.kind, ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs))
+        ).all()
     )
     return execution_fingerprint(
         executable_name=exe.name,
