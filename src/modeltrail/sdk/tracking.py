@@ -309,7 +309,7 @@ class Step:
         return self._pred
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None or self.reused_from is None:
+        if self.reused_from is None:  # a reuse ended SUCCESS already, which is final
             self._end(exc)
         if self.trail.buffering != "step":
             return

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import ExecutionLinks
+from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.fingerprint import (
     artifact_fingerprint,
     execution_fingerprint,
@@ -43,6 +44,7 @@ from modeltrail.domain.models import (
     Run,
     RunCreate,
 )
+from modeltrail.domain.status import settle_create
 from modeltrail.services.kinds import read_latest_kind
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import (
@@ -107,6 +109,15 @@ class _Kind:
         self.name, self.version = row.name, row.version
         self.is_valid = rules.attributes_check(row.schema_)
         self.references = rules.reference_properties(row.schema_)
+
+
+def _settled(what: str, data: RunCreate | ExecutionCreate) -> dict[str, Any] | None:
+    """The new entity's end (``domain.status``); None when it is refused, for the ordinary
+    path to refuse it with its pointer."""
+    try:
+        return settle_create(what, {"status": data.status, "end_time": data.end_time}, now=utcnow())
+    except InvalidInput:
+        return None
 
 
 class BulkWriter:
@@ -286,6 +297,9 @@ class BulkWriter:
             return None
         if data.event is not None and data.event not in self.known["artifact"]:
             return None
+        end = _settled("run", data)
+        if end is None:
+            return None
         row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "experiment_id": data.experiment,
@@ -294,7 +308,7 @@ class BulkWriter:
             "create_time": data.create_time or utcnow(),
             "uri": data.uri,
             "status": data.status,
-            "end_time": data.end_time,
+            "end_time": end["end_time"],
             "configuration": data.configuration,
             "pipeline_id": data.pipeline,
             "event_id": data.event,
@@ -332,6 +346,9 @@ class BulkWriter:
         if execution_id in successors:
             return None
         name, version, uri = self.executables[data.executable]
+        end = _settled("execution", data)
+        if end is None:
+            return None
         row: dict[str, Any] = {
             "id": execution_id,
             "run_id": data.run,
@@ -343,7 +360,7 @@ class BulkWriter:
             "status": data.status,
             "create_time": utcnow(),
             "start_time": data.start_time,
-            "end_time": data.end_time,
+            "end_time": end["end_time"],
             "configuration": data.configuration,
             "annotations": data.annotations,
             "reused_from_id": None,

@@ -13,6 +13,7 @@ from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailErro
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
+from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services.common import (
     apply_update,
     check_revision,
@@ -280,6 +281,9 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
             indexed=False,
         )
     execution_id = data.id or uuid.uuid4()
+    end = settle_create(
+        "execution", {"status": data.status, "end_time": data.end_time}, now=utcnow()
+    )
     _check_edges(
         session, execution_id, data.input_artifacts, data.output_artifacts, data.successors
     )
@@ -294,7 +298,7 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         status=data.status,
         create_time=utcnow(),
         start_time=data.start_time,
-        end_time=data.end_time,
+        end_time=end["end_time"],
         configuration=data.configuration,
         annotations=data.annotations,
         fingerprint=compute_fingerprint(
@@ -327,14 +331,24 @@ def update_execution(
     *,
     if_match: int | None = None,
     current: Execution | None = None,
+    mirror: bool = False,
 ) -> Execution:
     """Change an execution; ``current`` is the execution as just read in this transaction,
-    if the caller has it (not read again)."""
+    if the caller has it (not read again). A finished one stays finished (``domain.status``;
+    ``mirror``: an importer that mirrors another system's state may correct it)."""
     row = get_or_404(session, ExecutionRow, execution_id, "execution")
     check_revision(row, if_match, "execution")
     if current is None:
         current = to_executions(session, [row])[0]
-    changes = data.model_dump(exclude_unset=True)
+    changes = settle_update(
+        "execution",
+        row.id,
+        status=row.status,
+        end_time=row.end_time,
+        changes=data.model_dump(exclude_unset=True),
+        now=utcnow(),
+        mirror=mirror,
+    )
     if changes.get("reused_from") is not None:
         require_existing(
             session,
