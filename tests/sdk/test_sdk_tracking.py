@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sdk_fixtures import shared_server, store, trail  # noqa: F401 - fixtures
@@ -137,7 +139,14 @@ def test_inputs_outputs_models_and_metrics(trail: mt.Trail, store, tmp_path) -> 
     assert stored_model["type"] == "LogisticRegression"
     assert stored_model["hyperParameters"]["C"] == 0.5
     assert stored_model["hyperParameters"]["learning-rate"] == 0.1
-    assert stored_model["framework"]["value1"] == "scikit-learn"
+    # Named fields and real JSON natively; the thesis's Pair and JSON text in /v1/metadata only.
+    assert stored_model["framework"]["name"] == "scikit-learn"
+    assert stored_model["inputSchema"] == {"n_features": 2}
+    assert stored_model["outputSchema"] == {"classes": [0, 1]}
+    thesis = trail.conn.get(f"/v1/metadata/experiments/runs/executions/artifacts/{model.id}")
+    assert set(thesis["framework"]) == {"value1", "value2"}
+    assert thesis["framework"]["value1"] == "scikit-learn"
+    assert json.loads(thesis["inputSchema"]) == {"n_features": 2}
     metric_stored = store.get(f"artifacts/{metric.id}")
     assert metric_stored["attributes"] == {"value": 0.75, "schema": "number", "reference": model.id}
     # metrics -> model is a stored relation: list the metrics of the model
@@ -292,6 +301,42 @@ def test_two_equal_triggers_are_two_events(trail: mt.Trail, store) -> None:
     trace = store.get(f"experiments/{runs[1]['experiment']}/trace")
     event_nodes = [a for a in trace["artifacts"] if a["kind"] == "event"]
     assert len(event_nodes) == 2 and all(len(a["runs"]) == 1 for a in event_nodes)
+
+
+def test_a_name_with_other_content_gets_the_next_version_in_its_experiment(
+    trail: mt.Trail, store
+) -> None:
+    def train(experiment: str, rate: float, *, version: str | None = None) -> mt.Artifact:
+        with trail.run(experiment=experiment) as run, run.step("train") as step:
+            return step.output(
+                mt.model(name="mlp", version=version, hyperparameters={"rate": rate})
+            )
+
+    first = train("digits", 0.1)
+    retrained = train("digits", 0.05)
+    same = train("digits", 0.05)  # the same content: the same version (equal artifacts)
+    again = train("digits", 0.2)
+    elsewhere = train("letters", 0.2)  # another experiment counts on its own
+    pinned = train("digits", 0.3, version="v9")
+    assert [a.version for a in (first, retrained, same, again, elsewhere, pinned)] == [
+        "1",
+        "2",
+        "2",
+        "3",
+        "1",
+        "v9",
+    ]
+    assert same.fingerprint == retrained.fingerprint != first.fingerprint
+    stored = store.get(f"artifacts/{again.id}")
+    assert stored["version"] == "3" and stored["fingerprint"] == again.fingerprint
+    # Another client (another process) continues where the store is.
+    other = mt.connect(trail.target, on_unreachable="raise")
+    try:
+        with other.run(experiment="digits") as run, run.step("train") as step:
+            later = step.output(mt.model(name="mlp", hyperparameters={"rate": 0.4}))
+    finally:
+        other.close()
+    assert later.version == "4"
 
 
 def test_with_form_cached_returns_outputs(trail: mt.Trail, store) -> None:

@@ -71,6 +71,8 @@ def settle_update(
             ],
             transition=[before.value, after.value],
         )
+    if mirror and out.get("end_time", True) is None and after in FINAL:
+        del out["end_time"]  # the other system does not say when: keep what is known
     end_sent = "end_time" in out
     if after in FINAL:
         if end_sent and out["end_time"] is None:

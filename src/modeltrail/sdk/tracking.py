@@ -40,7 +40,8 @@ def _now() -> str:
     return now()
 
 
-def _failure(exc: BaseException) -> dict[str, str]:
+def failure_annotations(exc: BaseException) -> dict[str, str]:
+    """The annotations that say how a run or step failed."""
     return {
         "error.type": f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
         "error.message": str(exc)[:4000],
@@ -73,6 +74,7 @@ class Run:
         self.joined = join is not None
         self.id = join or str(uuid.uuid4())
         self.pipeline: str | None = None
+        self.experiment_id: str | None = None
         self.event: Artifact | None = None
         self.event_id: str | None = None
         self.steps: list[Step] = []
@@ -100,6 +102,7 @@ class Run:
             stored = None  # its creation may still be in a spool: add steps to it all the same
         if stored:
             self.pipeline = stored.get("pipeline")
+            self.experiment_id = stored.get("experiment")
             self.event_id = stored.get("event")
             if self.pipeline:
                 self.trail._pipeline_executables.setdefault(self.pipeline, [])
@@ -115,6 +118,7 @@ class Run:
         trail = self.trail
         started = _now()
         experiment = trail.experiment_id(self.experiment_name)
+        self.experiment_id = experiment
         if self.pipeline_name:
             self.pipeline = trail.pipeline_id(self.pipeline_name)
         trigger = self.trigger or Trigger.from_environment()
@@ -427,7 +431,7 @@ def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | N
     update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
     if exc is not None:
         notes = trail._annotations.setdefault((PLURAL[entity], entity_id), {})
-        notes.update(_failure(exc))
+        notes.update(failure_annotations(exc))
         update["annotations"] = notes
     trail.write(Write("update", entity, entity_id, update))
 
