@@ -15,6 +15,7 @@ from modeltrail import errors  # noqa: E402
 from modeltrail.sdk import (  # noqa: E402
     Artifact,
     ArtifactSpec,
+    MissingFileWarning,
     Run,
     Step,
     Trail,
@@ -30,6 +31,7 @@ from modeltrail.sdk import (  # noqa: E402
 __all__ = [
     "Artifact",
     "ArtifactSpec",
+    "MissingFileWarning",
     "Run",
     "Step",
     "Trail",

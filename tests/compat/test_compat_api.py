@@ -6,6 +6,7 @@ leaves nothing behind: no experiment, run, execution, executable or artifact hal
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -81,8 +82,8 @@ def test_kind_attributes_are_flat_on_the_wire_and_kept_as_attributes(
     )
     assert model.status_code == 201, model.text
     stored = client.get(f"{API}/artifacts/{model.json()['id']}").json()
-    assert stored["attributes"] == {
-        "framework": {"value1": "Tensorflow", "value2": "1.14"},
+    assert stored["attributes"] == {  # the Pair is the thesis's wire format only
+        "framework": {"name": "Tensorflow", "version": "1.14"},
         "hyperParameters": {"learning-rate": "0.001"},
     }
     assert stored["uri"] == "s3://m/cnn.pb"
@@ -164,7 +165,11 @@ def test_put_adds_relations_and_never_drops_them(client: TestClient, run: dict) 
 
 def test_naive_date_times_are_utc(client: TestClient, run: dict) -> None:
     execution = add_execution(
-        client, run, startTime="2019-09-25T15:39:01.999", endTime="2019-09-25T16:00:00Z"
+        client,
+        run,
+        status="SUCCESS",  # only a finished execution has an end time
+        startTime="2019-09-25T15:39:01.999",
+        endTime="2019-09-25T16:00:00Z",
     )
     assert execution["startTime"] == "2019-09-25T15:39:01.999000+00:00"
     assert execution["endTime"] == "2019-09-25T16:00:00+00:00"
@@ -630,3 +635,95 @@ def test_an_output_that_is_also_an_input_points_at_the_artifact_sent(
     assert pointers(response.json()) == ["/"]
     now = client.get(f"{V1}/experiments/runs/executions/{step['id']}").json()
     assert now["outputArtifacts"] == []
+
+
+# ---------------------------------------------------------------- the model kind's shapes
+
+OLD_MODEL_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "type": {"type": "string"},
+        "framework": {
+            "type": "object",
+            "properties": {"value1": {"type": "string"}, "value2": {"type": "string"}},
+        },
+        "hyperParameters": {"type": "object"},
+        "inputSchema": {"type": "string"},
+        "outputSchema": {"type": "string"},
+    },
+}
+
+
+def test_a_models_framework_is_a_pair_only_in_the_thesis_api(
+    client: TestClient, metadata: Metadata, run: dict[str, Any]
+) -> None:
+    """Natively a model has named fields and JSON; the thesis's clients still get its Pair and
+    JSON text, both ways. A store made before keeps its data readable: the kind evolves."""
+    from sqlalchemy import update
+
+    from modeltrail.services.kinds import register_builtin_kinds
+    from modeltrail.store.tables import KindRow
+
+    # A store of the version before: the model kind had the Pair, and a model was stored so.
+    def downgrade(session: Any) -> None:
+        session.execute(
+            update(KindRow).where(KindRow.name == "model").values(schema_=OLD_MODEL_SCHEMA)
+        )
+
+    metadata.call(downgrade)
+    old = client.post(
+        f"{API}/artifacts",
+        json={
+            "name": "legacy",
+            "kind": "model",
+            "attributes": {
+                "framework": {"value1": "keras", "value2": "2.2"},
+                "inputSchema": '{"shape": [28, 28]}',
+            },
+        },
+    ).json()
+    metadata.call(register_builtin_kinds)  # the next start
+    kinds = client.get(f"{API}/kinds", params={"allVersions": True}).json()
+    assert [k["version"] for k in kinds if k["name"] == "model"] == [1, 2]
+    assert client.get(f"{API}/kinds/model").json()["version"] == 2
+    stored = client.get(f"{API}/artifacts/{old['id']}")
+    assert stored.status_code == 200 and stored.json()["attributes"] == old["attributes"]
+    thesis_old = client.get(f"{V1}/experiments/runs/executions/artifacts/{old['id']}").json()
+    assert thesis_old["framework"] == {"value1": "keras", "value2": "2.2"}
+    assert thesis_old["inputSchema"] == '{"shape": [28, 28]}'
+    # New data natively: named fields and real JSON, validated by the new version.
+    native = client.post(
+        f"{API}/artifacts",
+        json={
+            "name": "mlp",
+            "kind": "model",
+            "attributes": {
+                "framework": {"name": "scikit-learn", "version": "1.9.1"},
+                "inputSchema": {"n_features": 64},
+            },
+        },
+    )
+    assert native.status_code == 201, native.text
+    assert native.json()["kindVersion"] == 2
+    thesis = client.get(f"{V1}/experiments/runs/executions/artifacts/{native.json()['id']}").json()
+    assert thesis["framework"] == {"value1": "scikit-learn", "value2": "1.9.1"}
+    assert json.loads(thesis["inputSchema"]) == {"n_features": 64}
+    # A thesis client's Pair and JSON text are stored natively as named fields and JSON.
+    execution = add_execution(client, run)
+    posted = client.post(
+        f"{V1}/experiments/runs/executions/{execution['id']}/artifacts",
+        json={
+            "name": "cnn",
+            "version": "1",
+            "kind": "model",
+            "framework": {"value1": "Tensorflow", "value2": "1.14"},
+            "inputSchema": '{"shape": [28, 28, 1]}',
+            "outputSchema": "ten classes",
+        },
+    )
+    assert posted.status_code in (200, 201), posted.text
+    assert posted.json()["framework"] == {"value1": "Tensorflow", "value2": "1.14"}
+    cnn = client.get(f"{API}/artifacts/{posted.json()['id']}").json()["attributes"]
+    assert cnn["framework"] == {"name": "Tensorflow", "version": "1.14"}
+    assert cnn["inputSchema"] == {"shape": [28, 28, 1]} and cnn["outputSchema"] == "ten classes"

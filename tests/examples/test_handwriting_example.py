@@ -54,6 +54,7 @@ def test_case_study_end_to_end(tmp_path: Path) -> None:
         check_answer(case)
         check_diff(case)
         check_why(case)
+        check_reproduce(case)
     finally:
         case.trail.close()
         server.stop()
@@ -115,7 +116,8 @@ def check_artifacts(case: Case) -> None:
         0.01,
         0.005,
     ]
-    assert [len(json.loads(m["attributes"]["outputSchema"])["classes"]) for m in models] == [10, 26]
+    assert [len(m["attributes"]["outputSchema"]["classes"]) for m in models] == [10, 26]
+    assert [m["version"] for m in models] == ["1", "2"]  # retrained: other content
     for model in models:
         (accuracy,) = case.all("artifacts", "kind:eq:metrics", f"references:eq:{model['id']}")
         assert accuracy["name"] == "accuracy" and 0 < accuracy["attributes"]["value"] <= 1
@@ -156,3 +158,19 @@ def check_why(case: Case) -> None:
     first, rest = out.split("\n2. ", 1)
     assert "mnist-digits" in first and "emnist-letters" in first and "10 -> 26" in first, out
     assert "learning-rate: 0.01 -> 0.005" in rest, out
+
+
+def check_reproduce(case: Case) -> None:
+    """Every model the case study made has a complete recipe: the trigger is where lineage
+    starts, not a missing input, and the source hash is what the SDK recorded."""
+    for model in case.all("artifacts", "kind:eq:model"):
+        out = run_cli("reproduce", model["id"], "--json", url=case.server.url).stdout
+        recipe = json.loads(out)
+        assert recipe["complete"], recipe["gaps"]
+        assert not [g for g in recipe["gaps"] if g["what"] in {"input-uri", "source-hash"}], recipe
+        for step in recipe["steps"]:
+            executable = case.get(f"executables/{step['executable']['id']}")
+            notes = executable["annotations"]
+            assert step["sourceHash"] in {notes.get("git.commit"), notes.get("sha256")}, step
+    text = run_cli("reproduce", "handwriting-mlp", url=case.server.url).stdout
+    assert "(complete)" in text.splitlines()[0], text

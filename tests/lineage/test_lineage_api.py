@@ -506,6 +506,37 @@ def test_recipe_names_every_gap(client: TestClient) -> None:
     assert orphan["steps"] == [] and orphan["gaps"][0]["what"] == "no-producer"
 
 
+def test_recipe_reads_what_the_sdk_records_and_a_trigger_is_never_a_gap(
+    client: TestClient,
+) -> None:
+    """The SDK records ``git.commit`` and ``sha256`` on the executable and makes the trigger
+    the first step's input: a complete recipe, whose source is the commit."""
+    api = Api(client)
+    exp = api.post("/experiments", {"name": "sdk"})
+    event = api.artifact("manual", "event", attributes={"cause": "manual"})  # no uri
+    run = api.post("/runs", {"experiment": exp["id"], "name": "r", "event": event["id"]})
+    commit, digest = "9f2c" * 10, "ab" * 32
+    exe = api.executable(
+        "train:train",
+        version=digest[:12],
+        uri="examples/train.py",
+        annotations={"sha256": digest, "git.commit": commit, "git.dirty": "false"},
+    )
+    data = api.artifact("digits", "dataset", uri="s3://data/digits")
+    model = api.artifact("m", "model")
+    api.execution(run, exe, "train", "train", inputs=[event, data], outputs=[model])
+    recipe = get(client, f"/artifacts/{model['id']}/recipe")
+    assert recipe["complete"] is True, recipe["gaps"]
+    assert [g["what"] for g in recipe["gaps"]] == ["command"]  # not recorded here
+    assert recipe["steps"][0]["sourceHash"] == commit
+    hashed_only = api.executable(
+        "cell", version="1", uri="file:///nb.py", annotations={"sha256": digest}
+    )
+    other = api.artifact("m2", "model")
+    api.execution(run, hashed_only, "fit", "train", inputs=[data], outputs=[other])
+    assert get(client, f"/artifacts/{other['id']}/recipe")["steps"][0]["sourceHash"] == digest
+
+
 def test_diff_depth_limits_each_side_and_says_when_it_cut_something_off(
     client: TestClient,
 ) -> None:

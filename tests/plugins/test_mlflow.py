@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import free_port, run_cli
+from conftest import _empty, free_port, run_cli
 from modeltrail.plugins.manager import PluginManager
 from modeltrail.plugins.mlflow_import import derived_id
 from modeltrail.sdk.connection import Connection
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.slow
 class MlflowServer:
     def __init__(self, root: Path) -> None:
         self.port = free_port()
+        self.root = root
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         self.log = (root / "mlflow.log").open("w")
@@ -248,6 +250,106 @@ def test_import_history_idempotently(mlflow_server: MlflowServer, tmp_path: Path
         )  # the dataset once, model, 2 metrics
         failed = conn.get(f"/api/v1/runs/{derived_id(src, 'run', ids['svm-2'])}")
         assert failed["annotations"]["note"] == "diverged"
+
+
+MINUTE = 60_000
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_imported_history_keeps_mlflows_times_and_names(
+    mlflow_server: MlflowServer, tmp_path: Path, request: pytest.FixtureRequest, store: str
+) -> None:
+    """Three runs logged minutes apart with the mlflow package; their models made in the
+    reverse order (as a backfill would) but dated in MLflow's store. The import keeps every
+    time, so the second model's change is told forwards; models take their registered name
+    and version, or their run's name instead of MLflow's default 'model'."""
+    import sqlite3
+
+    from mlflow.tracking import MlflowClient
+
+    ml = MlflowClient(tracking_uri=mlflow_server.url)
+    experiment = f"times-{uuid.uuid4().hex[:8]}"
+    exp = ml.create_experiment(experiment)
+    t0 = 1714528800000
+    runs = []
+    for i, c in enumerate(["1.0", "0.1", "0.01"]):
+        start = t0 + i * 10 * MINUTE
+        run = ml.create_run(exp, start_time=start, run_name=f"svm-{i}")
+        ml.log_param(run.info.run_id, "C", c)
+        ml.log_metric(run.info.run_id, "accuracy", 0.9 - i / 10, timestamp=start + MINUTE)
+        ml.set_terminated(run.info.run_id, end_time=start + 5 * MINUTE)
+        runs.append((run.info.run_id, start, c))
+    models = {}
+    for run_id, _, c in reversed(runs):  # made newest first
+        model = ml.create_logged_model(
+            exp, name="model", source_run_id=run_id, params={"C": c}, model_type="sklearn"
+        )
+        models[run_id] = model.model_id
+    registered = f"digits-svm-{uuid.uuid4().hex[:6]}"
+    ml.create_registered_model(registered)
+    for run_id, _, _ in runs[:2]:  # registered oldest first: versions 1 and 2
+        ml.create_model_version(
+            registered, f"models:/{models[run_id]}", run_id=run_id, model_id=models[run_id]
+        )
+    with sqlite3.connect(mlflow_server.root / "mlflow.db") as db:
+        for run_id, start, _ in runs:
+            db.execute(
+                "UPDATE logged_models SET creation_timestamp_ms = ? WHERE model_id = ?",
+                (start + 4 * MINUTE, models[run_id]),
+            )
+    if store == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        _empty(request.getfixturevalue("postgres_metadata"))
+        url = request.getfixturevalue("postgres_url")
+    run_cli(
+        "import",
+        "mlflow",
+        "--tracking-uri",
+        mlflow_server.url,
+        "--experiment",
+        experiment,
+        "--url",
+        url,
+        cwd=tmp_path,
+    )
+    src = mlflow_server.url
+
+    def at(ms: int) -> datetime:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+    def time_of(value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    with Connection(url) as conn:
+        imported = [
+            conn.get(f"/api/v1/artifacts/{derived_id(src, 'model', models[r])}") for r, _, _ in runs
+        ]
+        assert [(m["name"], m["version"]) for m in imported] == [
+            (registered, "1"),
+            (registered, "2"),
+            ("svm-2", models[runs[2][0]]),
+        ]
+        for model, (run_id, start, _) in zip(imported, runs, strict=True):
+            assert time_of(model["createTime"]) == at(start + 4 * MINUTE)
+            metric = conn.get(f"/api/v1/artifacts/{derived_id(src, 'metric', run_id, 'accuracy')}")
+            assert time_of(metric["createTime"]) == at(start + MINUTE)
+            run = conn.get(f"/api/v1/runs/{derived_id(src, 'run', run_id)}")
+            assert time_of(run["createTime"]) == at(start)
+            assert time_of(run["endTime"]) == at(start + 5 * MINUTE)
+        listed = conn.get(
+            "/api/v1/artifacts", filter=["kind:eq:model"], sort="-createTime", limit=10
+        )["items"]
+        assert [m["id"] for m in listed] == [m["id"] for m in reversed(imported)]
+    why = json.loads(run_cli("why", imported[1]["id"], "--json", url=url).stdout)
+    assert why["against"]["id"] == imported[0]["id"]
+    changes = [
+        (c.get("before"), c.get("after"))
+        for d in why["differences"]
+        for c in d["changes"]
+        if c["field"].split(".")[-1] == "C"
+    ]
+    assert changes and set(changes) == {("1.0", "0.1")}, why
 
 
 def test_registry_push_on_success(mlflow_server: MlflowServer, metadata: Metadata) -> None:

@@ -275,14 +275,14 @@ def test_scikit_learn_estimator() -> None:
     clf = LogisticRegression(C=0.3, max_iter=50).fit(x, y)
     described = sk.describe(clf, sample=x)
     assert described["type"] == "LogisticRegression"
-    assert described["framework"] == {"value1": "scikit-learn", "value2": sklearn.__version__}
+    assert described["framework"] == {"name": "scikit-learn", "version": sklearn.__version__}
     assert (
         described["hyperParameters"]["C"] == 0.3 and described["hyperParameters"]["max_iter"] == 50
     )
-    assert json.loads(described["inputSchema"]) == {"n_features": 5, "dtypes": "float32"}
-    assert json.loads(described["outputSchema"]) == {"classes": [0, 1, 2]}
+    assert described["inputSchema"] == {"n_features": 5, "dtypes": "float32"}
+    assert described["outputSchema"] == {"classes": [0, 1, 2]}
     forest = RandomForestClassifier(n_estimators=3).fit(pd.DataFrame(x, columns=list("abcde")), y)
-    assert json.loads(sk.describe(forest)["inputSchema"])["features"] == list("abcde")
+    assert sk.describe(forest)["inputSchema"]["features"] == list("abcde")
     spec = mt.model(forest, hyperparameters={"learning-rate": 0.1})
     assert spec.kind == "model" and spec.name == "RandomForestClassifier"
     assert spec.attributes["hyperParameters"]["n_estimators"] == 3
@@ -324,10 +324,21 @@ def test_torch_module_described_when_torch_is_there(monkeypatch: pytest.MonkeyPa
     optimizer = types.SimpleNamespace(param_groups=[{"params": [], "lr": 0.01, "momentum": 0.9}])
     assert th.is_module(Net())
     spec = mt.model(Net(), optimizer=optimizer)
-    assert spec.attributes["framework"] == {"value1": "pytorch", "value2": "2.9.0"}
+    assert spec.attributes["framework"] == {"name": "pytorch", "version": "2.9.0"}
     assert spec.attributes["parameters"] == 115 and spec.attributes["trainableParameters"] == 110
     assert spec.attributes["hyperParameters"] == {
         "optimizer": "SimpleNamespace",
         "lr": 0.01,
         "momentum": 0.9,
     }
+
+
+def test_a_missing_file_is_said_and_refused_when_it_must_exist(tmp_path: Path) -> None:
+    gone = tmp_path / "not-there.csv"
+    with pytest.warns(mt.MissingFileWarning, match="not-there.csv does not exist"):
+        spec = mt.dataset(gone)
+    assert spec.attributes == {"type": "Missing"}
+    with pytest.raises(FileNotFoundError, match="not-there.csv"):
+        mt.dataset(gone, must_exist=True)
+    gone.write_text("a,b\n")
+    assert mt.dataset(gone, must_exist=True).attributes["type"] == "File"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sdk_fixtures import shared_server, store, trail  # noqa: F401 - fixtures
@@ -137,7 +139,14 @@ def test_inputs_outputs_models_and_metrics(trail: mt.Trail, store, tmp_path) -> 
     assert stored_model["type"] == "LogisticRegression"
     assert stored_model["hyperParameters"]["C"] == 0.5
     assert stored_model["hyperParameters"]["learning-rate"] == 0.1
-    assert stored_model["framework"]["value1"] == "scikit-learn"
+    # Named fields and real JSON natively; the thesis's Pair and JSON text in /v1/metadata only.
+    assert stored_model["framework"]["name"] == "scikit-learn"
+    assert stored_model["inputSchema"] == {"n_features": 2}
+    assert stored_model["outputSchema"] == {"classes": [0, 1]}
+    thesis = trail.conn.get(f"/v1/metadata/experiments/runs/executions/artifacts/{model.id}")
+    assert set(thesis["framework"]) == {"value1", "value2"}
+    assert thesis["framework"]["value1"] == "scikit-learn"
+    assert json.loads(thesis["inputSchema"]) == {"n_features": 2}
     metric_stored = store.get(f"artifacts/{metric.id}")
     assert metric_stored["attributes"] == {"value": 0.75, "schema": "number", "reference": model.id}
     # metrics -> model is a stored relation: list the metrics of the model
@@ -227,6 +236,107 @@ def test_a_step_already_done_is_reused_not_run_again(trail: mt.Trail, store) -> 
     _, fourth = pipeline(1.0)
     assert fourth.id == first.id
     assert store.all("executions", "name:eq:normalise")[-1]["reusedFrom"] == done[0]["id"]
+
+
+def test_reuse_does_not_depend_on_what_triggered_the_run(trail: mt.Trail, store) -> None:
+    """The trigger is the first step's input (lineage starts there), not part of its work."""
+    calls = []
+
+    @trail.step(kind="transformation", cache=True)
+    def normalise(data: mt.ArtifactSpec, scale: float = 1.0) -> mt.ArtifactSpec:
+        calls.append(scale)
+        return mt.dataset(np.ones(3) * scale, name="normalised")
+
+    raw = mt.dataset("s3://bucket/raw.csv", size=10)
+    outputs, runs = [], []
+    for trigger in (
+        mt.Trigger.manual(),
+        mt.Trigger.schedule("0 3 * * *"),
+        mt.Trigger.schedule("0 4 * * *"),
+        mt.Trigger.manual(),
+    ):
+        with trail.run(experiment="e", pipeline="p", trigger=trigger) as run:
+            outputs.append(normalise(raw))  # the run's first step: it reads the trigger
+        runs.append(run.id)
+    assert calls == [1.0]
+    assert len({o.id for o in outputs}) == 1
+    done = store.all("executions", "name:eq:normalise")
+    events = [store.get(f"runs/{r}")["event"] for r in runs]
+    assert [e["inputArtifacts"][0] for e in done] == events  # lineage still starts there
+    assert len({e["fingerprint"] for e in done}) == 1
+    assert [e["reusedFrom"] for e in done] == [None] + [done[0]["id"]] * 3
+
+
+def test_a_cached_step_called_twice_in_one_run_runs_once(trail: mt.Trail, store) -> None:
+    calls = []
+
+    @trail.step(kind="transformation", cache=True)
+    def normalise(data: mt.ArtifactSpec, scale: float = 1.0) -> mt.ArtifactSpec:
+        calls.append(scale)
+        return mt.dataset(np.ones(3) * scale, name="normalised")
+
+    raw = mt.dataset("s3://bucket/raw.csv", size=10)
+    with trail.run(experiment="e", trigger=mt.Trigger.manual()) as run:
+        first = normalise(raw)
+        second = normalise(raw)
+        other = normalise(raw, scale=2.0)
+    assert calls == [1.0, 2.0]
+    assert second.id == first.id != other.id
+    done = store.all("executions", f"run:eq:{run.id}")
+    assert [e["reusedFrom"] for e in done] == [None, done[0]["id"], None]
+
+
+def test_two_equal_triggers_are_two_events(trail: mt.Trail, store) -> None:
+    """Equal attributes do not make two triggers one event: the trace keeps them apart."""
+    runs = []
+    for experiment in ("a", "b", "b"):
+        with (
+            trail.run(experiment=experiment, trigger=mt.Trigger.manual()) as run,
+            run.step("s") as step,
+        ):
+            step.output(mt.dataset("s3://bucket/out.csv"))
+        runs.append(store.get(f"runs/{run.id}"))
+    events = [store.get(f"artifacts/{r['event']}") for r in runs]
+    assert len({e["id"] for e in events}) == len({e["fingerprint"] for e in events}) == 3
+    trace = store.get(f"experiments/{runs[1]['experiment']}/trace")
+    event_nodes = [a for a in trace["artifacts"] if a["kind"] == "event"]
+    assert len(event_nodes) == 2 and all(len(a["runs"]) == 1 for a in event_nodes)
+
+
+def test_a_name_with_other_content_gets_the_next_version_in_its_experiment(
+    trail: mt.Trail, store
+) -> None:
+    def train(experiment: str, rate: float, *, version: str | None = None) -> mt.Artifact:
+        with trail.run(experiment=experiment) as run, run.step("train") as step:
+            return step.output(
+                mt.model(name="mlp", version=version, hyperparameters={"rate": rate})
+            )
+
+    first = train("digits", 0.1)
+    retrained = train("digits", 0.05)
+    same = train("digits", 0.05)  # the same content: the same version (equal artifacts)
+    again = train("digits", 0.2)
+    elsewhere = train("letters", 0.2)  # another experiment counts on its own
+    pinned = train("digits", 0.3, version="v9")
+    assert [a.version for a in (first, retrained, same, again, elsewhere, pinned)] == [
+        "1",
+        "2",
+        "2",
+        "3",
+        "1",
+        "v9",
+    ]
+    assert same.fingerprint == retrained.fingerprint != first.fingerprint
+    stored = store.get(f"artifacts/{again.id}")
+    assert stored["version"] == "3" and stored["fingerprint"] == again.fingerprint
+    # Another client (another process) continues where the store is.
+    other = mt.connect(trail.target, on_unreachable="raise")
+    try:
+        with other.run(experiment="digits") as run, run.step("train") as step:
+            later = step.output(mt.model(name="mlp", hyperparameters={"rate": 0.4}))
+    finally:
+        other.close()
+    assert later.version == "4"
 
 
 def test_with_form_cached_returns_outputs(trail: mt.Trail, store) -> None:

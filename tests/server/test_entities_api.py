@@ -325,6 +325,60 @@ def test_execution_fingerprint_is_equal_for_same_work(client: TestClient) -> Non
     assert e1["fingerprint"] == e2["fingerprint"] != e3["fingerprint"]
 
 
+def test_a_trigger_is_not_part_of_the_work_in_any_write_path(client: TestClient) -> None:
+    """Two equal triggers are two events, and neither is part of what a step computed: the
+    single create, the batch path and the cache lookup agree."""
+    run = make_run(client)
+    exe = client.post(f"{API}/executables", json={"name": "train.py", "version": "2"}).json()
+    data = make_artifact(client, uri="s3://mnist")
+    manual = [make_artifact(client, name="manual", kind="event", attributes={"cause": "manual"})]
+    manual.append(
+        make_artifact(client, name="manual", kind="event", attributes={"cause": "manual"})
+    )
+    assert manual[0]["fingerprint"] != manual[1]["fingerprint"]
+    base = {"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train"}
+    plain = client.post(f"{API}/executions", json={**base, "inputArtifacts": [data["id"]]})
+    first = client.post(
+        f"{API}/executions", json={**base, "inputArtifacts": [manual[0]["id"], data["id"]]}
+    ).json()
+    step, event = str(uuid.uuid4()), str(uuid.uuid4())
+    batch = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {
+                    "op": "create",
+                    "entity": "artifact",
+                    "id": event,
+                    "body": {"name": "manual", "kind": "event", "attributes": {"cause": "manual"}},
+                },
+                {
+                    "op": "create",
+                    "entity": "execution",
+                    "id": step,
+                    "body": {**base, "inputArtifacts": [event, data["id"]]},
+                },
+            ]
+        },
+    )
+    assert batch.status_code == 200, batch.text
+    batched = client.get(f"{API}/executions/{step}").json()
+    stored_event = client.get(f"{API}/artifacts/{event}").json()
+    assert stored_event["fingerprint"] not in {m["fingerprint"] for m in manual}
+    assert plain.json()["fingerprint"] == first["fingerprint"] == batched["fingerprint"]
+    assert client.patch(f"{API}/executions/{first['id']}", json={"status": "SUCCESS"}).is_success
+    hit = client.post(
+        f"{API}/cache/lookup",
+        json={
+            "executable": {"name": "train.py", "version": "2"},
+            "kind": "train",
+            "inputArtifacts": [manual[1]["id"], data["id"]],
+        },
+    )
+    assert hit.status_code == 200, hit.text
+    assert hit.json()["execution"]["id"] == first["id"]
+
+
 def test_an_execution_update_changes_the_fingerprint_only_with_what_it_is_made_of(
     client: TestClient,
 ) -> None:
@@ -429,3 +483,99 @@ def test_an_indexed_attribute_lists_sorted_off_its_index(
         steps = " / ".join(str(row[-1]) for row in plan)
         assert "ix_artifacts_attribute_" in steps, steps
         assert "TEMP B-TREE" not in steps, steps  # no sort: the index gives the order
+
+
+# ---------------------------------------------------------------- how runs and steps end
+
+
+def test_a_finished_run_or_execution_stays_finished(client: TestClient) -> None:
+    run = make_run(client)
+    assert run["status"] == "RUNNING" and run["endTime"] is None
+    exe = client.post(f"{API}/executables", json={"name": "train.py"}).json()
+    step = client.post(
+        f"{API}/executions",
+        json={"run": run["id"], "executable": exe["id"], "name": "train", "kind": "train"},
+    ).json()
+    for plural, entity in (("runs", run), ("executions", step)):
+        url = f"{API}/{plural}/{entity['id']}"
+        # A running one has no end time.
+        early = client.patch(url, json={"endTime": "2026-01-01T00:00:00Z"})
+        assert early.status_code == 422 and early.json()["errors"][0]["pointer"] == "/endTime"
+        # Ending sets the end time when none is sent.
+        ended = client.patch(url, json={"status": "SUCCESS"})
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["endTime"] is not None
+        # Final: neither running again nor failed, and the answer names the transition.
+        for status in ("RUNNING", "FAILED"):
+            refused = client.patch(url, json={"status": status})
+            assert refused.status_code == 409, refused.text
+            assert f"SUCCESS -> {status}" in refused.json()["detail"]
+            assert refused.json()["errors"][0]["pointer"] == "/status"
+        cleared = client.patch(url, json={"endTime": None})
+        assert cleared.status_code == 422
+        same = client.patch(url, json={"status": "SUCCESS"})  # a retried end changes nothing
+        assert same.status_code == 200
+        stored = client.get(url).json()
+        assert stored["status"] == "SUCCESS" and stored["endTime"] == ended.json()["endTime"]
+    # Created finished: it has an end time; created running with one: refused.
+    done = client.post(
+        f"{API}/runs", json={"experiment": run["experiment"], "name": "r", "status": "FAILED"}
+    )
+    assert done.status_code == 201 and done.json()["endTime"] is not None
+    odd = client.post(
+        f"{API}/runs",
+        json={"experiment": run["experiment"], "name": "r", "endTime": "2026-01-01T00:00:00Z"},
+    )
+    assert odd.status_code == 422 and odd.json()["errors"][0]["pointer"] == "/endTime"
+
+
+def test_a_finished_run_stays_finished_through_the_batch_and_the_thesis_api(
+    client: TestClient,
+) -> None:
+    run = make_run(client)
+    exe = client.post(f"{API}/executables", json={"name": "train.py"}).json()
+    step = str(uuid.uuid4())
+    batch = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {
+                    "op": "create",
+                    "entity": "execution",
+                    "id": step,
+                    "body": {
+                        "run": run["id"],
+                        "executable": exe["id"],
+                        "name": "t",
+                        "kind": "train",
+                        "status": "SUCCESS",
+                    },
+                },
+                {"op": "update", "entity": "run", "id": run["id"], "body": {"status": "FAILED"}},
+            ]
+        },
+    )
+    assert batch.status_code == 200, batch.text
+    assert client.get(f"{API}/executions/{step}").json()["endTime"] is not None
+    assert client.get(f"{API}/runs/{run['id']}").json()["endTime"] is not None
+    again = client.post(
+        f"{API}/batch",
+        json={
+            "operations": [
+                {"op": "update", "entity": "run", "id": run["id"], "body": {"status": "RUNNING"}}
+            ]
+        },
+    )
+    assert again.status_code == 409 and "FAILED -> RUNNING" in again.json()["detail"]
+    thesis_run = client.get(f"/v1/metadata/experiments/runs/{run['id']}").json()
+    put = client.put(
+        f"/v1/metadata/experiments/runs/{run['id']}", json={**thesis_run, "status": "RUNNING"}
+    )
+    assert put.status_code == 409 and "FAILED -> RUNNING" in put.json()["detail"]
+    thesis_step = client.get(f"/v1/metadata/experiments/runs/executions/{step}").json()
+    put = client.put(
+        f"/v1/metadata/experiments/runs/executions/{step}",
+        json={**thesis_step, "status": "RUNNING"},
+    )
+    assert put.status_code == 409 and "SUCCESS -> RUNNING" in put.json()["detail"]
+    assert client.get(f"{API}/runs/{run['id']}").json()["status"] == "FAILED"

@@ -441,8 +441,11 @@ def reproduce(
     format: Annotated[str, typer.Option("--format", help="text, json or sh")] = "text",
     depth: DepthOption = None,
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The recipe that rebuilds an artifact, and every gap that would prevent it (FR8)."""
+    if as_json:
+        format = "json"
     if format not in {"text", "json", "sh"}:
         raise typer.BadParameter("--format must be text, json or sh")
     with connect(url) as conn:

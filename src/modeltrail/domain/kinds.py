@@ -292,14 +292,20 @@ def builtin_kinds() -> list[dict[str, Any]]:
             "A trained model (thesis Table 6.9).",
             {
                 "type": {"type": "string", "description": "e.g. Linear Regression, SVM, CNN"},
+                # Version 2 of the kind: named fields and JSON where version 1 had the thesis's
+                # Pair (value1, value2) and JSON in a string. Documents of version 1 stay valid;
+                # the thesis's API translates both ways (services.compat).
                 "framework": {
                     "type": "object",
-                    "description": "framework and version as a pair",
-                    "properties": {"value1": {"type": "string"}, "value2": {"type": "string"}},
+                    "description": "the framework that made the model",
+                    "properties": {
+                        "name": {"type": "string", "description": "e.g. scikit-learn, pytorch"},
+                        "version": {"type": "string"},
+                    },
                 },
                 "hyperParameters": string_map,
-                "inputSchema": {"type": "string"},
-                "outputSchema": {"type": "string"},
+                "inputSchema": {"description": "what the model reads, as JSON"},
+                "outputSchema": {"description": "what the model answers, as JSON"},
             },
         ),
         _kind(

@@ -9,8 +9,13 @@ uuid5 of the tracking URI and MLflow's own ids: importing again updates, never d
   one execution of the run's source (``mlflow.source.name`` at ``mlflow.source.git.commit``);
 - dataset inputs -> ``dataset`` artifacts (name, digest as version, source, schema, profile)
   read by that execution;
-- logged models -> ``model`` artifacts written by their source run's execution;
+- logged models -> ``model`` artifacts written by their source run's execution, named as
+  registered (with the registry's version), else by their own name, else by their run;
 - metrics -> ``metrics`` artifacts (latest value, step, time), referring to the run's model.
+
+Every entity keeps MLflow's times: a run its start and end, a model its creation, a metric its
+log time, a dataset the start of the first run that read it. Runs are imported oldest first, so
+that every "previous", "latest" and "since" question orders them as MLflow did.
 """
 
 from __future__ import annotations
@@ -48,6 +53,35 @@ def _ms(value: Any) -> str | None:
 
 def _tags(items: list[dict[str, Any]] | None) -> dict[str, str]:
     return {t["key"][:256]: str(t.get("value", ""))[:65536] for t in items or [] if t.get("key")}
+
+
+def _time(field: str, ms: Any) -> dict[str, str]:
+    """``{field: the time}`` of an MLflow time in milliseconds, or {} when it has none."""
+    at = _ms(ms)
+    return {field: at} if at else {}
+
+
+# The name MLflow gives a model logged without one (``log_model(..., name="model")`` in the
+# docs' examples, and the artifact path of MLflow 2): it says nothing about the model.
+GENERIC_MODEL_NAMES = frozenset({"", "model"})
+
+
+def _registry_entry(model: dict[str, Any], registered: list[dict[str, Any]]) -> dict[str, Any]:
+    """The registry's version of this logged model ({} if it was not registered)."""
+    for version in registered:
+        if version.get("model_id") == model["model_id"] or model["model_id"] in str(
+            version.get("source") or ""
+        ):
+            return version
+    return {}
+
+
+def _model_name(model: dict[str, Any], entry: dict[str, Any], run_name: str) -> str:
+    """As registered, else the model's own name unless it is MLflow's default, else the run's."""
+    if entry.get("name"):
+        return str(entry["name"])
+    own = str(model.get("name") or "")
+    return own if own not in GENERIC_MODEL_NAMES else run_name
 
 
 def _json(value: Any) -> Any:
@@ -100,6 +134,16 @@ class MlflowClient:
         return self.pages(
             "runs/search", "runs", {"experiment_ids": [experiment_id], "max_results": 1000}
         )
+
+    def registered_versions(self, run_id: str) -> list[dict[str, Any]]:
+        """The model registry's versions made from a run's models ([] without a registry)."""
+        try:
+            found = self.call(
+                "GET", "model-versions/search", params={"filter": f"run_id='{run_id}'"}
+            )
+        except (RuntimeError, httpx.HTTPError):
+            return []
+        return list(found.get("model_versions") or [])
 
     def logged_models(self, experiment_id: str) -> list[dict[str, Any]]:
         try:
@@ -159,6 +203,7 @@ def import_mlflow(
                 {
                     "id": exp_id,
                     "name": exp["name"][:256],
+                    **_time("createTime", exp.get("creation_time")),
                     "annotations": {
                         **_tags(exp.get("tags")),
                         "mlflow.experimentId": exp["experiment_id"],
@@ -175,10 +220,17 @@ def import_mlflow(
                 }
                 if info.get("source_run_id"):
                     models_by_run.setdefault(info["source_run_id"], []).append(info)
-            for run in mlflow.runs(exp["experiment_id"]):
-                _import_run(
-                    conn, source, exp_id, run, models_by_run.get(run["info"]["run_id"], []), counts
-                )
+            # Oldest first: what an import creates in order is ordered as MLflow had it, and a
+            # dataset read by several runs keeps the first one's start.
+            runs = sorted(
+                mlflow.runs(exp["experiment_id"]),
+                key=lambda r: (int(r["info"].get("start_time") or 0), r["info"]["run_id"]),
+            )
+            for run in runs:
+                run_id = run["info"]["run_id"]
+                models = models_by_run.get(run_id, [])
+                registered = mlflow.registered_versions(run_id) if models else []
+                _import_run(conn, source, exp_id, run, models, registered, counts)
     finally:
         mlflow.close()
     return counts
@@ -190,6 +242,7 @@ def _import_run(
     experiment_id: str,
     run: dict[str, Any],
     models: list[dict[str, Any]],
+    registered: list[dict[str, Any]],
     counts: dict[str, int],
 ) -> None:
     info, data = run["info"], run.get("data") or {}
@@ -245,6 +298,7 @@ def _import_run(
                 "name": (ds.get("name") or "dataset")[:256],
                 "version": (ds.get("digest") or "1")[:256],
                 "kind": "dataset",
+                **_time("createTime", info.get("start_time")),
                 "uri": uri,
                 "attributes": {
                     k: v
@@ -266,14 +320,19 @@ def _import_run(
     outputs = []
     for model in models:
         mid = derived_id(source, "model", model["model_id"])
+        entry = _registry_entry(model, registered)
         upsert(
             conn,
             "artifacts",
             {
                 "id": mid,
-                "name": (model.get("name") or "model")[:256],
-                "version": model["model_id"][:256],
+                "name": _model_name(model, entry, name)[:256],
+                "version": str(entry.get("version") or model["model_id"])[:256],
                 "kind": "model",
+                **_time(
+                    "createTime",
+                    model.get("creation_timestamp_ms") or info.get("end_time"),
+                ),
                 "uri": model.get("artifact_uri"),
                 "attributes": {
                     "type": model.get("model_type") or "mlflow",
@@ -285,6 +344,11 @@ def _import_run(
                     **_tags(model.get("tags")),
                     "mlflow.modelId": model["model_id"],
                     "mlflow.sourceRunId": run_id,
+                    **(
+                        {"mlflow.registeredModel": f"{entry['name']}/{entry.get('version')}"}
+                        if entry
+                        else {}
+                    ),
                 },
             },
         )
@@ -308,6 +372,7 @@ def _import_run(
                 "name": metric["key"][:256],
                 "version": run_id[:256],
                 "kind": "metrics",
+                **_time("createTime", metric.get("timestamp")),
                 "attributes": attributes,
             },
         )

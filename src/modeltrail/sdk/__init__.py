@@ -1,6 +1,14 @@
 """The Python SDK: ``connect()``, runs and steps, artifacts described by themselves."""
 
-from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, artifact, dataset, metrics, model
+from modeltrail.sdk.artifacts import (
+    Artifact,
+    ArtifactSpec,
+    MissingFileWarning,
+    artifact,
+    dataset,
+    metrics,
+    model,
+)
 from modeltrail.sdk.client import Trail, connect
 from modeltrail.sdk.connection import Connection
 from modeltrail.sdk.tracking import Run, Step, current_run
@@ -10,6 +18,7 @@ __all__ = [
     "Artifact",
     "ArtifactSpec",
     "Connection",
+    "MissingFileWarning",
     "Run",
     "Step",
     "Trail",

@@ -8,6 +8,7 @@ input or an output (``step.input(...)``, ``step.output(...)``), which returns a 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ class ArtifactSpec:
     kind: str
     name: str
     uri: str | None = None
-    version: str = "1"
+    # None: the next version of the name in the run's experiment when its content is new
+    version: str | None = None
     description: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
@@ -53,7 +55,7 @@ class ArtifactSpec:
         body: dict[str, Any] = {
             "id": artifact_id,
             "name": self.name,
-            "version": self.version,
+            "version": self.version or "1",
             "kind": self.kind,
             "annotations": {str(k): str(v) for k, v in self.annotations.items()},
             "attributes": plain_json(self.attributes),
@@ -64,10 +66,19 @@ class ArtifactSpec:
             body["description"] = self.description
         return body
 
-    def fingerprint(self) -> str:
-        """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality)."""
+    def content(self) -> str:
+        """What the artifact holds, whatever its version: equal for two versions of one thing
+        only if nothing else differs."""
+        return ArtifactSpec(
+            self.kind, self.name, self.uri, "", self.description, self.attributes, self.annotations
+        ).fingerprint()
+
+    def fingerprint(self, artifact_id: str | None = None) -> str:
+        """The fingerprint the server will compute for this artifact (thesis 7.2.1 equality);
+        a trigger's includes its id (every trigger is an event of its own)."""
         b = self.body("")
         return artifact_fingerprint(
+            id=artifact_id,
             name=b["name"],
             version=b["version"],
             kind=b["kind"],
@@ -105,6 +116,22 @@ class Artifact:
         )
 
 
+class MissingFileWarning(UserWarning):
+    """A described file or directory does not exist: its size and hash are unknown."""
+
+
+def _missing(path: Path, must_exist: bool) -> None:
+    where = path.resolve()
+    if must_exist:
+        raise FileNotFoundError(f"dataset {where}: no such file or directory (must_exist=True)")
+    warnings.warn(
+        f"dataset {where} does not exist: it is recorded as Missing, without size or sha256 "
+        "(pass must_exist=True to refuse it)",
+        MissingFileWarning,
+        stacklevel=3,
+    )
+
+
 def _is_local_path(source: Any) -> bool:
     if isinstance(source, os.PathLike):
         return True
@@ -120,7 +147,7 @@ def artifact(
     name: str,
     *,
     uri: str | None = None,
-    version: str = "1",
+    version: str | None = None,
     description: str | None = None,
     annotations: dict[str, Any] | None = None,
     **attributes: Any,
@@ -143,22 +170,27 @@ def dataset(
     *,
     name: str | None = None,
     uri: str | None = None,
-    version: str = "1",
+    version: str | None = None,
     classes: Any = None,
     description: str | None = None,
     annotations: dict[str, Any] | None = None,
     progress: bool | None = None,
+    must_exist: bool = False,
     **attributes: Any,
 ) -> ArtifactSpec:
     """A dataset: a file or directory path, a DataFrame, a NumPy array, or just a uri.
 
     Files and directories get ``size`` and a streamed ``sha256``; DataFrames and arrays get
     ``shape``, ``rows``, ``columns``/``dtypes`` and a content hash. ``classes`` (a count or the
-    list of labels) is kept as an attribute and as an annotation.
+    list of labels) is kept as an attribute and as an annotation. A path that does not exist is
+    described as ``{"type": "Missing"}`` with a ``MissingFileWarning``; with ``must_exist=True``
+    it raises ``FileNotFoundError`` instead.
     """
     collected: dict[str, Any] = {}
     if source is not None and _is_local_path(source):
         path = Path(source)
+        if not path.exists():
+            _missing(path, must_exist)
         collected = files.describe_path(path, progress=progress)
         uri = uri or _path_uri(path)
         name = name or (path.stem if path.is_file() else path.name)
@@ -181,7 +213,7 @@ def model(
     *,
     uri: str | os.PathLike[str] | None = None,
     name: str | None = None,
-    version: str = "1",
+    version: str | None = None,
     hyperparameters: dict[str, Any] | None = None,
     sample: Any = None,
     optimizer: Any = None,
@@ -235,7 +267,13 @@ def metrics(
     if of is not None:
         attrs["reference"] = of.id if isinstance(of, Artifact) else str(of)
     return ArtifactSpec(
-        "metrics", name, None, "1", None, attrs, {k: str(v) for k, v in (annotations or {}).items()}
+        "metrics",
+        name,
+        None,
+        None,
+        None,
+        attrs,
+        {k: str(v) for k, v in (annotations or {}).items()},
     )
 
 

@@ -20,10 +20,12 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from modeltrail.domain import text
+from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
@@ -84,6 +86,8 @@ class Trail:
         self._ids: dict[tuple[str, str], str] = {}
         self._pipeline_executables: dict[str, list[str]] = {}
         self._annotations: dict[tuple[str, str], dict[str, str]] = {}
+        # (experiment, kind, name) -> the latest version stored, what it holds, the highest number
+        self._versions: dict[tuple[str, str, str], tuple[str, str, int]] = {}
 
     # ------------------------------------------------------------------ transport
 
@@ -138,6 +142,8 @@ class Trail:
             )
             first: ModeltrailError | None = None
             for write in writes:
+                if first is not None:
+                    write = self._failed_end(write, first)
                 for method, path, body in write.requests():
                     try:
                         self._deliver(method, path, body)
@@ -156,6 +162,18 @@ class Trail:
                         first = first or exc
             if first is not None:
                 raise first from refused
+
+    def _failed_end(self, write: Write, refused: ModeltrailError) -> Write:
+        """``write`` as it must be after an earlier write of its batch was refused: a run or step
+        that ends SUCCESS failed, with the refusal as its error (SUCCESS would be final)."""
+        if write.op != "update" or write.body.get("status") != "SUCCESS":
+            return write
+        from modeltrail.sdk.tracking import failure_annotations
+
+        notes = self._annotations.setdefault((PLURAL[write.entity], write.id), {})
+        notes.update(failure_annotations(refused))
+        body = {**write.body, "status": "FAILED", "annotations": dict(notes)}
+        return Write(write.op, write.entity, write.id, body)
 
     def send(self, method: str, path: str, body: Any = None) -> Any:
         """Send a write now, after the kept ones. Returns the server's answer, or None if the
@@ -312,7 +330,9 @@ class Trail:
         """
         if isinstance(spec, Artifact):
             return spec
-        fingerprint = spec.fingerprint()
+        spec = self._versioned(spec)
+        artifact_id = str(uuid.uuid4())
+        fingerprint = spec.fingerprint(artifact_id)
         same = _same_artifact(spec, fingerprint)
         key = tuple(same)
         if reuse_equal:
@@ -329,7 +349,7 @@ class Trail:
             )
             if found and found["items"]:
                 return Artifact.from_json(found["items"][0])
-        body = spec.body(str(uuid.uuid4()))
+        body = spec.body(artifact_id)
         if create_time:
             body["createTime"] = create_time
         art = Artifact.from_json({**body, "fingerprint": fingerprint})
@@ -338,6 +358,48 @@ class Trail:
             art = Artifact.from_json(stored)
         self._annotations[("artifacts", art.id)] = dict(art.annotations)
         return art
+
+    def _versioned(self, spec: ArtifactSpec) -> ArtifactSpec:
+        """``spec`` with its version: as given, else that of the latest artifact of its kind and
+        name in the run's experiment if it holds the same, else the next one (1 for the first).
+        Versions this client gave are remembered, so that a name written many times costs one
+        lookup; the lookup does not send the kept writes (the remembered ones cover them)."""
+        if spec.version is not None:
+            return spec
+        from modeltrail.sdk.tracking import current_run
+
+        run = current_run()
+        experiment = run.experiment_id if run is not None else None
+        if experiment is None or is_trigger(spec.kind):
+            return replace(spec, version="1")
+        key = (experiment, spec.kind, spec.name)
+        content = spec.content()
+        latest = self._versions.get(key)
+        if latest is None:
+            found = self.get(
+                f"{API}/artifacts",
+                read_own_writes=False,
+                filter=[
+                    f"experiment:eq:{experiment}",
+                    f"kind:eq:{spec.kind}",
+                    f"name:eq:{spec.name}",
+                ],
+                sort="-createTime",
+                limit=VERSION_LOOKBACK,
+            )
+            items = (found or {}).get("items") or []
+            if items:
+                numbers = [int(a["version"]) for a in items if str(a["version"]).isdigit()]
+                latest = (str(items[0]["version"]), _content_of(items[0]), max(numbers, default=1))
+        if latest is None:
+            version, highest = "1", 1
+        elif latest[1] == content:
+            version, highest = latest[0], latest[2]
+        else:
+            highest = latest[2] + 1
+            version = str(highest)
+        self._versions[key] = (version, content, highest)
+        return replace(spec, version=version)
 
     def artifact(self, ref: str) -> Artifact:
         """A stored artifact by id, or the latest artifact with that name."""
@@ -494,6 +556,24 @@ class Trail:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# How many of a name's newest artifacts are read for the highest numbered version: those a user
+# pinned (``version="v9"``) are skipped.
+VERSION_LOOKBACK = 50
+
+
+def _content_of(stored: dict[str, Any]) -> str:
+    """``ArtifactSpec.content`` of a stored artifact."""
+    return ArtifactSpec(
+        stored["kind"],
+        stored["name"],
+        stored.get("uri"),
+        "",
+        stored.get("description"),
+        stored.get("attributes") or {},
+        stored.get("annotations") or {},
+    ).fingerprint()
 
 
 def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:

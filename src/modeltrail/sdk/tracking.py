@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.fingerprint import execution_fingerprint, is_trigger
 from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write
@@ -40,7 +40,8 @@ def _now() -> str:
     return now()
 
 
-def _failure(exc: BaseException) -> dict[str, str]:
+def failure_annotations(exc: BaseException) -> dict[str, str]:
+    """The annotations that say how a run or step failed."""
     return {
         "error.type": f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
         "error.message": str(exc)[:4000],
@@ -73,6 +74,7 @@ class Run:
         self.joined = join is not None
         self.id = join or str(uuid.uuid4())
         self.pipeline: str | None = None
+        self.experiment_id: str | None = None
         self.event: Artifact | None = None
         self.event_id: str | None = None
         self.steps: list[Step] = []
@@ -100,6 +102,7 @@ class Run:
             stored = None  # its creation may still be in a spool: add steps to it all the same
         if stored:
             self.pipeline = stored.get("pipeline")
+            self.experiment_id = stored.get("experiment")
             self.event_id = stored.get("event")
             if self.pipeline:
                 self.trail._pipeline_executables.setdefault(self.pipeline, [])
@@ -115,6 +118,7 @@ class Run:
         trail = self.trail
         started = _now()
         experiment = trail.experiment_id(self.experiment_name)
+        self.experiment_id = experiment
         if self.pipeline_name:
             self.pipeline = trail.pipeline_id(self.pipeline_name)
         trigger = self.trigger or Trigger.from_environment()
@@ -309,7 +313,7 @@ class Step:
         return self._pred
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None or self.reused_from is None:
+        if self.reused_from is None:  # a reuse ended SUCCESS already, which is final
             self._end(exc)
         if self.trail.buffering != "step":
             return
@@ -364,21 +368,26 @@ class Step:
     # ---------------------------------------------------------------- reuse (FR6)
 
     def fingerprint(self) -> str:
-        """What the store will compute for this execution: code, kind, configuration, inputs."""
+        """What the store will compute for this execution: code, kind, configuration, inputs
+        (not the trigger: the same work is the same whatever started the run)."""
         return execution_fingerprint(
             executable_name=self.code.name,
             executable_version=self.code.version,
             executable_uri=self.code.uri,
             kind=self.kind,
             configuration=self.config,
-            input_fingerprints=[a.fingerprint for a in self.inputs],
+            input_fingerprints=[a.fingerprint for a in self._work_inputs()],
         )
+
+    def _work_inputs(self) -> list[Artifact]:
+        """The inputs that make this step's work: all but the run's trigger."""
+        return [a for a in self.inputs if not is_trigger(a.kind)]
 
     def cached(self) -> list[Artifact] | None:
         """If the same code already ran with the same configuration and inputs and succeeded,
         record this step as a reuse of it (SUCCESS, ``reusedFrom``) and return its outputs;
         else None, and the step runs as usual. Declare the inputs first."""
-        if any(not a.fingerprint for a in self.inputs):
+        if any(not a.fingerprint for a in self._work_inputs()):
             return None
         found = self.trail.get(
             f"{API}/executions",
@@ -422,7 +431,7 @@ def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | N
     update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
     if exc is not None:
         notes = trail._annotations.setdefault((PLURAL[entity], entity_id), {})
-        notes.update(_failure(exc))
+        notes.update(failure_annotations(exc))
         update["annotations"] = notes
     trail.write(Write("update", entity, entity_id, update))
 

@@ -454,7 +454,11 @@ def _upsert(
         return tx.create(entity, create)
     stored = current.model_dump()
     changed = {k: v for k, v in fields.items() if _norm(stored.get(k)) != _norm(v)}
-    return tx.update(entity, entity_id, update_model(**changed)) if changed else current
+    if not changed:
+        return current
+    # The workflow is the authority on how its runs and steps ended (a retry runs them again).
+    mirror = entity in ("run", "execution")
+    return tx.update(entity, entity_id, update_model(**changed), mirror=mirror)
 
 
 def _norm(value: Any) -> str:

@@ -110,6 +110,7 @@ def to_artifact(row: ArtifactRow) -> Artifact:
 
 
 def _fingerprint(
+    artifact_id: uuid.UUID | None,
     name: str,
     version: str,
     kind: str,
@@ -119,6 +120,7 @@ def _fingerprint(
     attributes: dict[str, Any],
 ) -> str:
     return artifact_fingerprint(
+        id=artifact_id,
         name=name,
         version=version,
         kind=kind,
@@ -193,7 +195,9 @@ def _reference_rows(artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> list[
 def create_artifact(
     session: Session, data: ArtifactCreate, *, strict_kinds: bool = False
 ) -> tuple[Artifact, bool]:
+    artifact_id = data.id or uuid.uuid4()
     fingerprint = _fingerprint(
+        artifact_id,
         data.name,
         data.version,
         data.kind,
@@ -211,7 +215,7 @@ def create_artifact(
     refs = _validated_references(session, kind, data.attributes)
     access.check_artifact(session, None, refs)
     row = ArtifactRow(
-        id=data.id or uuid.uuid4(),
+        id=artifact_id,
         name=data.name,
         version=data.version,
         kind=data.kind,
@@ -263,7 +267,14 @@ def update_artifact(
     for field, value in changes.items():
         setattr(row, field, value)
     fingerprint = _fingerprint(
-        row.name, row.version, row.kind, row.description, row.uri, row.annotations, row.attributes
+        row.id,
+        row.name,
+        row.version,
+        row.kind,
+        row.description,
+        row.uri,
+        row.annotations,
+        row.attributes,
     )
     if fingerprint != row.fingerprint:
         row.fingerprint = fingerprint

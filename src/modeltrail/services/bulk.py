@@ -26,7 +26,12 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import ExecutionLinks
-from modeltrail.domain.fingerprint import artifact_fingerprint, execution_fingerprint
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.fingerprint import (
+    artifact_fingerprint,
+    execution_fingerprint,
+    is_trigger,
+)
 from modeltrail.domain.models import (
     Artifact,
     ArtifactCreate,
@@ -39,6 +44,7 @@ from modeltrail.domain.models import (
     Run,
     RunCreate,
 )
+from modeltrail.domain.status import settle_create
 from modeltrail.services.kinds import read_latest_kind
 from modeltrail.store import audit
 from modeltrail.store import lineage as store
@@ -106,6 +112,15 @@ class _Kind:
         self.references = rules.reference_properties(row.schema_)
 
 
+def _settled(what: str, data: RunCreate | ExecutionCreate) -> dict[str, Any] | None:
+    """The new entity's end (``domain.status``); None when it is refused, for the ordinary
+    path to refuse it with its pointer."""
+    try:
+        return settle_create(what, {"status": data.status, "end_time": data.end_time}, now=utcnow())
+    except InvalidInput:
+        return None
+
+
 class BulkWriter:
     """Known entities of one batch's transaction, and the rows waiting to be inserted."""
 
@@ -113,6 +128,7 @@ class BulkWriter:
         self.session = session
         self.known: dict[str, set[uuid.UUID]] = {name: set() for name in TABLES}
         self.fingerprints: dict[uuid.UUID, str] = {}
+        self.triggers: set[uuid.UUID] = set()  # artifacts that are events, not data
         self.executables: dict[uuid.UUID, tuple[str, str, str | None]] = {}
         self.consumed: set[uuid.UUID] = set()  # artifacts some execution reads
         self.kinds: dict[str, _Kind] = {}
@@ -156,11 +172,13 @@ class BulkWriter:
             if not ids:
                 continue
             if entity == "artifact":
-                for aid, fp in store.columns_among(
-                    session, ArtifactRow, "id", ("id", "fingerprint"), ids
+                for aid, fp, kind in store.columns_among(
+                    session, ArtifactRow, "id", ("id", "fingerprint", "kind"), ids
                 ):
                     known["artifact"].add(key := uuid.UUID(aid))
                     self.fingerprints[key] = fp
+                    if is_trigger(kind):
+                        self.triggers.add(key)
                 self.consumed.update(
                     uuid.UUID(aid)
                     for (aid,) in store.columns_among(
@@ -200,8 +218,9 @@ class BulkWriter:
         return result
 
     def _experiment(self, data: ExperimentCreate) -> Created:
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "create_time": data.create_time or utcnow(),
@@ -213,8 +232,9 @@ class BulkWriter:
         return Created(row["id"], lambda: Experiment.model_validate({**row, **self.audit}))
 
     def _executable(self, data: ExecutableCreate) -> Created:
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "create_time": data.create_time or utcnow(),
@@ -244,8 +264,9 @@ class BulkWriter:
             if target not in self.known["artifact"]:
                 return None
             refs[prop] = target
+        artifact_id = data.id or uuid.uuid4()
         row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
+            "id": artifact_id,
             "name": data.name,
             "version": data.version,
             "kind": data.kind,
@@ -258,6 +279,7 @@ class BulkWriter:
             "revision": 1,
             **self.audit_columns,
             "fingerprint": artifact_fingerprint(
+                id=artifact_id,
                 name=data.name,
                 version=data.version,
                 kind=data.kind,
@@ -272,6 +294,8 @@ class BulkWriter:
             {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
         )
         self.fingerprints[row["id"]] = row["fingerprint"]
+        if is_trigger(data.kind):
+            self.triggers.add(row["id"])
         return Created(row["id"], lambda: Artifact.model_validate({**row, **self.audit}))
 
     def _run(self, data: RunCreate) -> Created | None:
@@ -281,6 +305,9 @@ class BulkWriter:
             return None
         if data.event is not None and data.event not in self.known["artifact"]:
             return None
+        end = _settled("run", data)
+        if end is None:
+            return None
         row: dict[str, Any] = {
             "id": data.id or uuid.uuid4(),
             "experiment_id": data.experiment,
@@ -289,7 +316,7 @@ class BulkWriter:
             "create_time": data.create_time or utcnow(),
             "uri": data.uri,
             "status": data.status,
-            "end_time": data.end_time,
+            "end_time": end["end_time"],
             "configuration": data.configuration,
             "pipeline_id": data.pipeline,
             "event_id": data.event,
@@ -332,6 +359,9 @@ class BulkWriter:
         if execution_id in successors:
             return None
         name, version, uri = self.executables[data.executable]
+        end = _settled("execution", data)
+        if end is None:
+            return None
         row: dict[str, Any] = {
             "id": execution_id,
             "run_id": data.run,
@@ -343,7 +373,7 @@ class BulkWriter:
             "status": data.status,
             "create_time": utcnow(),
             "start_time": data.start_time,
-            "end_time": data.end_time,
+            "end_time": end["end_time"],
             "configuration": data.configuration,
             "annotations": data.annotations,
             "reused_from_id": None,
@@ -355,7 +385,7 @@ class BulkWriter:
                 executable_uri=uri,
                 kind=data.kind,
                 configuration=data.configuration,
-                input_fingerprints=[self.fingerprints[a] for a in inputs],
+                input_fingerprints=[self.fingerprints[a] for a in inputs if a not in self.triggers],
             ),
         }
         self.pending["execution"].append(row)
@@ -459,6 +489,8 @@ class BulkWriter:
         self.known[entity].add(result.id)
         if entity == "artifact":
             self.fingerprints[result.id] = result.fingerprint
+            if is_trigger(result.kind):
+                self.triggers.add(result.id)
         elif entity == "executable":
             self.executables[result.id] = (result.name, result.version, result.uri)
         elif entity == "execution":

@@ -1,7 +1,8 @@
 """Has this step already been computed? (FR6, thesis Scenario 4.4)
 
 Two executions did the same work when their fingerprints are equal (executable name,
-version and uri, kind, configuration, and the fingerprints of the inputs). The most recent
+version and uri, kind, configuration, and the fingerprints of the data inputs: a trigger is
+not one). The most recent
 successful one has outputs that another can reuse instead of computing them again.
 """
 
@@ -13,7 +14,7 @@ from collections import defaultdict
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import NotFound
-from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.lineage import CacheHit, CacheLookup, ReuseReport, ReuseRow
 from modeltrail.services.common import get_or_404, require_existing
 from modeltrail.services.nodes import artifact_node, executable_ref, execution_node, load_marks
@@ -33,7 +34,7 @@ def lookup(session: Session, query: CacheLookup) -> CacheHit:
         executable_uri=query.executable.uri,
         kind=query.kind,
         configuration=query.configuration,
-        input_fingerprints=[a.fingerprint for a in inputs],
+        input_fingerprints=work_inputs((a.kind, a.fingerprint) for a in inputs),
     )
     row = store.latest_success_with_fingerprint(session, fingerprint)
     if row is None:

@@ -17,6 +17,7 @@ one transaction, so a request that fails half-way leaves nothing behind.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,6 +53,48 @@ if TYPE_CHECKING:
 
 Doc = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
+
+# The thesis's model (Table 6.9) has its framework as a Pair (value1, value2) and its schemas as
+# JSON in strings; modeltrail keeps named fields and JSON. Translated here, and only here.
+MODEL_KIND = "model"
+SCHEMA_ATTRIBUTES = ("inputSchema", "outputSchema")
+
+
+def _model_from_thesis(attributes: Doc) -> Doc:
+    """A thesis model's attributes as modeltrail keeps them."""
+    out = dict(attributes)
+    pair = out.get("framework")
+    if isinstance(pair, dict) and set(pair) <= {"value1", "value2"}:
+        out["framework"] = {
+            k: v
+            for k, v in (("name", pair.get("value1")), ("version", pair.get("value2")))
+            if v is not None
+        }
+    for key in SCHEMA_ATTRIBUTES:
+        text = out.get(key)
+        if isinstance(text, str):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                continue  # free text stays text
+            if isinstance(parsed, dict | list):
+                out[key] = parsed
+    return out
+
+
+def _model_to_thesis(attributes: Doc) -> Doc:
+    """A model's attributes as the thesis's documents have them (version 1 data passes as it
+    is)."""
+    out = dict(attributes)
+    framework = out.get("framework")
+    if isinstance(framework, dict) and ({"name", "version"} & set(framework)):
+        out["framework"] = {"value1": framework.get("name"), "value2": framework.get("version")}
+    for key in SCHEMA_ATTRIBUTES:
+        value = out.get(key)
+        if value is not None and not isinstance(value, str):
+            out[key] = json.dumps(value, sort_keys=True)
+    return out
+
 
 # The fields every artifact has; any other field of a thesis artifact is a kind attribute.
 ARTIFACT_BASE = ("id", "name", "version", "kind", "description", "createTime", "uri", "annotations")
@@ -224,6 +267,8 @@ class _Reader:
         base = _pick(body, ARTIFACT_BASE)
         base.setdefault("kind", DEFAULT_ARTIFACT_KIND)
         attributes = {k: v for k, v in body.items() if k not in ARTIFACT_BASE and v is not None}
+        if base["kind"] == MODEL_KIND:
+            attributes = _model_from_thesis(attributes)
         kind = (
             read_latest_kind(self.session, base["kind"]) if isinstance(base["kind"], str) else None
         )
@@ -442,6 +487,8 @@ class _Writer:
                 if target is not None:
                     # One level deep: the referenced artifact's own references stay ids.
                     attributes[prop] = self.artifact(target, expand_references=False)
+        if row.kind == MODEL_KIND:
+            attributes = _model_to_thesis(attributes)
         for key, value in attributes.items():
             doc.setdefault(key, value)  # a base field is never shadowed by an attribute
         return doc

@@ -24,6 +24,7 @@ from modeltrail.domain.models import (
     RunCreate,
     RunUpdate,
 )
+from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
@@ -450,6 +451,7 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
     )
     _check_run_references(session, data.pipeline, data.event)
     access.check_run(session, data.experiment, event=(None, data.event))
+    end = settle_create("run", {"status": data.status, "end_time": data.end_time}, now=utcnow())
     row = RunRow(
         id=data.id or uuid.uuid4(),
         experiment_id=data.experiment,
@@ -458,7 +460,7 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
         create_time=data.create_time or utcnow(),
         uri=data.uri,
         status=data.status,
-        end_time=data.end_time,
+        end_time=end["end_time"],
         configuration=data.configuration,
         pipeline_id=data.pipeline,
         event_id=data.event,
@@ -475,11 +477,26 @@ def read_run(session: Session, run_id: uuid.UUID) -> Run:
 
 
 def update_run(
-    session: Session, run_id: uuid.UUID, data: RunUpdate, *, if_match: int | None = None
+    session: Session,
+    run_id: uuid.UUID,
+    data: RunUpdate,
+    *,
+    if_match: int | None = None,
+    mirror: bool = False,
 ) -> Run:
+    """Change a run; a finished one stays finished (``domain.status``; ``mirror``: an importer
+    that mirrors another system's state may correct it)."""
     row = get_or_404(session, RunRow, run_id, "run")
     check_revision(row, if_match, "run")
-    changes = data.model_dump(exclude_unset=True)
+    changes = settle_update(
+        "run",
+        row.id,
+        status=row.status,
+        end_time=row.end_time,
+        changes=data.model_dump(exclude_unset=True),
+        now=utcnow(),
+        mirror=mirror,
+    )
     _check_run_references(session, changes.get("pipeline"), changes.get("event"))
     access.check_run(
         session,

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
 from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.fingerprint import execution_fingerprint
+from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
+from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
@@ -142,8 +143,10 @@ def compute_fingerprint(
 ) -> str:
     exe = session.get(ExecutableRow, executable_id)
     assert exe is not None
-    input_prints = list(
-        session.scalars(select(ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs)))
+    input_prints = work_inputs(
+        session.execute(
+            select(ArtifactRow.kind, ArtifactRow.fingerprint).where(ArtifactRow.id.in_(inputs))
+        ).all()
     )
     return execution_fingerprint(
         executable_name=exe.name,
@@ -281,6 +284,9 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
             indexed=False,
         )
     execution_id = data.id or uuid.uuid4()
+    end = settle_create(
+        "execution", {"status": data.status, "end_time": data.end_time}, now=utcnow()
+    )
     _check_edges(
         session, execution_id, data.input_artifacts, data.output_artifacts, data.successors
     )
@@ -303,7 +309,7 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         status=data.status,
         create_time=utcnow(),
         start_time=data.start_time,
-        end_time=data.end_time,
+        end_time=end["end_time"],
         configuration=data.configuration,
         annotations=data.annotations,
         fingerprint=compute_fingerprint(
@@ -336,14 +342,24 @@ def update_execution(
     *,
     if_match: int | None = None,
     current: Execution | None = None,
+    mirror: bool = False,
 ) -> Execution:
     """Change an execution; ``current`` is the execution as just read in this transaction,
-    if the caller has it (not read again)."""
+    if the caller has it (not read again). A finished one stays finished (``domain.status``;
+    ``mirror``: an importer that mirrors another system's state may correct it)."""
     row = get_or_404(session, ExecutionRow, execution_id, "execution")
     check_revision(row, if_match, "execution")
     if current is None:
         current = to_executions(session, [row])[0]
-    changes = data.model_dump(exclude_unset=True)
+    changes = settle_update(
+        "execution",
+        row.id,
+        status=row.status,
+        end_time=row.end_time,
+        changes=data.model_dump(exclude_unset=True),
+        now=utcnow(),
+        mirror=mirror,
+    )
     if changes.get("reused_from") is not None:
         require_existing(
             session,

@@ -394,8 +394,13 @@ class Transaction:
             self.written.append((entity, "create", result))
         return result
 
-    def update(self, entity: str, entity_id: uuid.UUID, data: BaseModel) -> Any:
+    def update(
+        self, entity: str, entity_id: uuid.UUID, data: BaseModel, *, mirror: bool = False
+    ) -> Any:
+        """``mirror``: the write mirrors another system's state, which may correct the final
+        status of a run or execution (``domain.status``)."""
         data = self.meta.enrich(entity, "update", data)
-        result = ENTITIES[entity].update(self.session, entity_id, data)
+        extra = {"mirror": True} if mirror else {}
+        result = ENTITIES[entity].update(self.session, entity_id, data, **extra)
         self.written.append((entity, "update", result))
         return result

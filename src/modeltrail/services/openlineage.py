@@ -704,7 +704,7 @@ def _write_run(
     if trigger is not None and current.event != trigger:
         update["event"] = trigger
     if update:
-        tx.update("run", run_pk, m.RunUpdate(**update))
+        tx.update("run", run_pk, m.RunUpdate(**update), mirror=True)
     if at is not None and at < current.create_time:
         # A run starts when its earliest event happened, whichever arrived first.
         row = tx.session.get(RunRow, run_pk)
@@ -784,7 +784,7 @@ def _write_execution(
     if outputs_sorted != current.output_artifacts:
         update["output_artifacts"] = outputs_sorted
     if update:
-        tx.update("execution", exec_pk, m.ExecutionUpdate(**update))
+        tx.update("execution", exec_pk, m.ExecutionUpdate(**update), mirror=True)
 
 
 def _apply_job(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:

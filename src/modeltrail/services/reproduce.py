@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
+from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.domain.lineage import Gap, Recipe, RecipeArtifact, RecipeStep
 from modeltrail.services.common import get_or_404
 from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
@@ -17,13 +18,19 @@ from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 
+# What the SDK (``git.commit``, ``sha256`` of the source), the MLflow import
+# (``mlflow.source.git.commit``) and clients of the API record about the code that ran, most
+# telling first: a commit names the whole tree, a hash only the file.
 SOURCE_HASH_KEYS = (
+    "git.commit",
+    "mlflow.source.git.commit",
     "sourceHash",
     "source_hash",
     "sourceSha",
     "gitCommit",
     "git_commit",
     "commit",
+    "sha256",
     "digest",
 )
 COMMAND_KEYS = ("command", "commandLine", "command_line", "cmd")
@@ -156,6 +163,8 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
             )
         for aid in inputs[row.id]:
             a = artifacts[aid]
+            if is_trigger(a.kind):
+                continue  # why the run started, not what it needs: lineage starts there
             if aid not in written_by and not a.uri:
                 gaps.append(
                     Gap(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 
@@ -27,7 +26,7 @@ def _tolist(value: Any) -> list[Any]:
 
 
 def describe(estimator: Any, sample: Any = None) -> dict[str, Any]:
-    """type, framework (a Pair), hyperParameters, inputSchema and outputSchema (JSON text)."""
+    """type, framework (name, version), hyperParameters, inputSchema and outputSchema."""
     import sklearn
 
     params = {k: _plain(v) for k, v in estimator.get_params(deep=False).items()}
@@ -50,11 +49,11 @@ def describe(estimator: Any, sample: Any = None) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "type": type(estimator).__name__,
         "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
-        "framework": {"value1": "scikit-learn", "value2": sklearn.__version__},
+        "framework": {"name": "scikit-learn", "version": sklearn.__version__},
         "hyperParameters": params,
     }
     if input_schema:
-        attributes["inputSchema"] = json.dumps(input_schema, sort_keys=True)
+        attributes["inputSchema"] = input_schema
     if output_schema:
-        attributes["outputSchema"] = json.dumps(output_schema, sort_keys=True)
+        attributes["outputSchema"] = output_schema
     return attributes

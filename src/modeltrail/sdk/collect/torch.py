@@ -19,7 +19,7 @@ def describe(module: Any, optimizer: Any = None) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "type": type(module).__name__,
         "class": f"{type(module).__module__}.{type(module).__qualname__}",
-        "framework": {"value1": "pytorch", "value2": torch.__version__},
+        "framework": {"name": "pytorch", "version": torch.__version__},
         "parameters": int(sum(p.numel() for p in module.parameters())),
         "trainableParameters": int(sum(p.numel() for p in module.parameters() if p.requires_grad)),
     }
