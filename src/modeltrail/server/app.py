@@ -94,7 +94,7 @@ def _document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict:  # type: ignore[type-arg]
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_problems(build())
+            app.openapi_schema = auth.document_open_paths(problems.document_problems(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -168,6 +168,17 @@ def required_role(method: str, path: str) -> Role | None:
     return Role.WRITER
 
 
+def document_open_paths(spec: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI document that the paths outside the guarded prefixes (probes,
+    metrics) need no token: the app-wide dependency would otherwise list the bearer scheme on
+    every operation."""
+    for path, methods in spec.get("paths", {}).items():
+        if required_role("GET", path) is None:
+            for operation in methods.values():
+                operation["security"] = []
+    return spec
+
+
 def _path_scope(request: Request) -> tuple[str, uuid.UUID] | None:
     route = request.scope.get("route")
     template = getattr(route, "path", "")
