@@ -28,6 +28,7 @@ from modeltrail.store.tables import (
     ExecutionInputRow,
     ExecutionOutputRow,
     ExecutionRow,
+    ExperimentRow,
     FlagRow,
     KindRow,
     RunRow,
@@ -86,6 +87,14 @@ ARTIFACT_FIELDS = Fields(
             select(ArtifactReferenceRow.artifact_id).where(ArtifactReferenceRow.target_id.in_(ids))
         ),
     },
+    named={
+        "run": RunRow,
+        "experiment": ExperimentRow,
+        "producedBy": ExecutionRow,
+        "consumedBy": ExecutionRow,
+        "references": ArtifactRow,
+    },
+    kind_column=ArtifactRow.kind,
 )
 
 
