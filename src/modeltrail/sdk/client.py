@@ -312,7 +312,7 @@ class Trail:
             return spec
         fingerprint = spec.fingerprint()
         same = _same_artifact(spec, fingerprint)
-        key = tuple(same)
+        key = (spec.kind, *same)
         if reuse_equal:
             kept = self.pending.artifacts.get(key)
             if kept is not None:
@@ -323,10 +323,11 @@ class Trail:
                 read_own_writes=self.pending.changes("artifact"),
                 filter=same,
                 sort="-createTime",
-                limit=1,
+                limit=20,
             )
-            if found and found["items"]:
-                return Artifact.from_json(found["items"][0])
+            for item in (found or {}).get("items", []):
+                if item["kind"] == spec.kind:
+                    return Artifact.from_json(item)
         body = spec.body(str(uuid.uuid4()))
         if create_time:
             body["createTime"] = create_time
@@ -496,10 +497,12 @@ class Trail:
 
 def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:
     """Filters for "this is already stored": the same content at the same place (uri and
-    sha256), or else the same fingerprint (every attribute equal)."""
+    sha256), or else the same fingerprint (every attribute equal). The kind is compared by
+    the caller: a filter that names a kind may only ask for the attributes that kind has, and
+    ``sha256`` is one no artifact of the kind may hold yet."""
     digest = spec.attributes.get("sha256")
     if spec.uri and isinstance(digest, str):
-        return [f"kind:eq:{spec.kind}", f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
+        return [f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
     return [f"fingerprint:eq:{fingerprint}"]
 
 
