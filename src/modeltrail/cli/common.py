@@ -23,7 +23,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
-err_console = Console(stderr=True)
+# An error is one line however narrow the terminal: a script can grep it, a user copy it.
+err_console = Console(stderr=True, soft_wrap=True)
 
 UrlOption = Annotated[
     str | None,
@@ -39,16 +40,23 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 @contextmanager
-def connect(url: str | None) -> Iterator[Connection]:
-    """A connection whose errors become a one-line message and exit code 1."""
+def connect(url: str | None, *, write: bool = False) -> Iterator[Connection]:
+    """A connection whose errors become a one-line message and exit code 1. A command that
+    only reads does not create a store where there is none."""
+    with one_line_errors(), Connection(url, create=write) as conn:
+        yield conn
+
+
+@contextmanager
+def one_line_errors(code: int = 1) -> Iterator[None]:
+    """Our errors as a sentence on stderr and exit ``code``, never a traceback."""
     try:
-        with Connection(url) as conn:
-            yield conn
+        yield
     except ModeltrailError as exc:
-        err_console.print(f"[red]error:[/red] {exc.detail}")
+        err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
         for e in exc.errors[:20]:
-            err_console.print(f"  {e.get('pointer', '')}: {e.get('detail', '')}")
-        raise typer.Exit(1) from None
+            err_console.print(f"  {e.get('pointer', '')}: {e.get('detail', '')}", highlight=False)
+        raise typer.Exit(code) from None
 
 
 def print_json(value: Any) -> None:

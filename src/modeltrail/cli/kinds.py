@@ -38,7 +38,7 @@ def register(
     except json.JSONDecodeError as exc:
         err_console.print(f"[red]error:[/red] {file} is not JSON: {exc}")
         raise typer.Exit(1) from None
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         kind = conn.post("/api/v1/kinds", body)
     if as_json:
         print_json(kind)

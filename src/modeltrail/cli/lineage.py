@@ -225,7 +225,7 @@ def flag(
     as_json: JsonOption = False,
 ) -> None:
     """Mark an artifact as bad: everything downstream of it is reported as affected."""
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         result = conn.request(
             "PUT",
             f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/flag",

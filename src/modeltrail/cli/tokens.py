@@ -39,7 +39,7 @@ def create(
     if role is not None and role not in ROLES:
         err_console.print(f"[red]error:[/red] --role must be one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         grants = {}
         for item in experiment:
             ref, sep, grant = item.rpartition("=")

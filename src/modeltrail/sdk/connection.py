@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from modeltrail import collector
-from modeltrail.errors import ModeltrailError, ServerUnreachable, from_problem
+from modeltrail.errors import ModeltrailError, NotFound, ServerUnreachable, from_problem
 
 RETRY_STATUSES = {502, 503, 504}
 
@@ -88,7 +88,10 @@ class Connection:
         retries: int = 4,
         backoff: float = 0.25,
         strict_kinds: bool = False,
+        create: bool = True,
     ) -> None:
+        """``create=False``: refuse to make a new SQLite file where there is none (a command
+        that only reads has nothing to read there)."""
         self.target = resolve_target(target)
         self.retries = retries
         self.backoff = backoff
@@ -106,7 +109,14 @@ class Connection:
         else:
             from modeltrail.server.app import create_app
             from modeltrail.services.metadata import Metadata
+            from modeltrail.store.database import sqlite_file
 
+            missing = sqlite_file(self.target)
+            if not create and missing is not None and not missing.exists():
+                raise NotFound(
+                    f"there is no store here: {missing} does not exist; give the URL of one "
+                    "(--url or MODELTRAIL_URL)"
+                )
             self._metadata = Metadata.open(self.target, strict_kinds=strict_kinds)
             self.http = httpx.Client(
                 transport=EmbeddedTransport(create_app(self._metadata)),
