@@ -38,7 +38,9 @@ PLURAL = {
 }
 NAMES = st.sampled_from(["digits", "letters", "model", "train", "eval"])
 SCALARS = st.one_of(
-    st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False, width=32), st.text("ab.-", max_size=4)
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text("ab.-", max_size=4),
 )
 ATTRIBUTE_KEYS = st.sampled_from(["type", "value", "uri", "classes", "reference", "size"])
 

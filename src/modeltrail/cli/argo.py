@@ -104,7 +104,7 @@ def import_(
         except (OSError, yaml.YAMLError, TypeError) as exc:
             err_console.print(f"[red]error:[/red] cannot read {source}: {exc}")
             raise typer.Exit(1) from None
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         result = conn.post("/api/v1/argo/workflows", workflow)
     if as_json:
         print_json(result)

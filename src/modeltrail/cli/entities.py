@@ -7,7 +7,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, print_json, resolve
+from modeltrail.cli.common import (
+    ExperimentOption,
+    JsonOption,
+    UrlOption,
+    WideOption,
+    app,
+    connect,
+    console,
+    print_json,
+    resolve,
+)
 
 COLUMNS: dict[str, list[str]] = {
     "experiments": ["id", "name", "version", "createTime"],
@@ -19,6 +29,18 @@ COLUMNS: dict[str, list[str]] = {
 }
 
 
+IN_EXPERIMENTS = ("runs", "executions", "artifacts")
+InExperimentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--experiment",
+        "-e",
+        help="only those of this experiment (id or name; runs, executions, artifacts)",
+        show_default=False,
+    ),
+]
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -26,9 +48,14 @@ def _cell(value: Any) -> str:
     return text[:19] if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T" else text
 
 
+GROUPS: dict[str, typer.Typer] = {}
+
+
 def _add_group(plural: str) -> None:
-    group = typer.Typer(help=f"List, show and delete {plural}.", no_args_is_help=True)
-    app.add_typer(group, name=plural)
+    more = {"experiments": "Create, list", "runs": "Start, finish, list"}.get(plural, "List")
+    group = typer.Typer(help=f"{more}, show and delete {plural}.", no_args_is_help=True)
+    GROUPS[plural] = group
+    app.add_typer(group, name=plural, rich_help_panel="Store")
 
     @group.command("list")
     def list_(
@@ -37,10 +64,18 @@ def _add_group(plural: str) -> None:
         ] = [],  # noqa: B006
         sort: Annotated[str | None, typer.Option(help="field, '-' in front for descending")] = None,
         limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+        experiment: InExperimentOption = None,
         url: UrlOption = None,
+        wide: WideOption = False,
         as_json: JsonOption = False,
     ) -> None:
         """List, filtered and sorted (see docs/api.md for the filter language)."""
+        if experiment is not None:
+            if plural not in IN_EXPERIMENTS:
+                raise typer.BadParameter(
+                    f"{plural} belong to no experiment", param_hint="--experiment"
+                )
+            filter = [*filter, f"experiment:eq:{experiment}"]
         with connect(url) as conn:
             page = conn.get(
                 f"/api/v1/{plural}", filter=filter, sort=sort, limit=min(limit, 1000), count=True
@@ -61,12 +96,14 @@ def _add_group(plural: str) -> None:
     @group.command("show")
     def show(
         ref: Annotated[str, typer.Argument(help="id or name")],
+        experiment: ExperimentOption = None,
         url: UrlOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Show one, every field."""
         with connect(url) as conn:
-            item = conn.get(f"/api/v1/{plural}/{resolve(conn, plural, ref)}")
+            entity_id = resolve(conn, plural, ref, experiment=experiment)
+            item = conn.get(f"/api/v1/{plural}/{entity_id}")
         if as_json:
             print_json(item)
             return
@@ -79,11 +116,13 @@ def _add_group(plural: str) -> None:
 
     @group.command("delete")
     def delete(
-        ref: Annotated[str, typer.Argument(help="id or name")], url: UrlOption = None
+        ref: Annotated[str, typer.Argument(help="id or name")],
+        experiment: ExperimentOption = None,
+        url: UrlOption = None,
     ) -> None:
         """Delete one (refused while lineage depends on it)."""
         with connect(url) as conn:
-            entity_id = resolve(conn, plural, ref)
+            entity_id = resolve(conn, plural, ref, experiment=experiment)
             conn.delete(f"/api/v1/{plural}/{entity_id}")
         console.print(f"deleted {plural[:-1]} {entity_id}")
 

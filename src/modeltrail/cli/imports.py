@@ -65,7 +65,7 @@ def import_(
         raise typer.Exit(2)
     from modeltrail.plugins.mlflow_import import import_mlflow
 
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         try:
             counts = import_mlflow(conn, tracking_uri, experiment=experiment, token=token)
         except RuntimeError as exc:

@@ -1,4 +1,4 @@
-"""``modeltrail kinds register|list|show``."""
+"""``modeltrail kinds register|list|show|delete``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from modeltrail.cli.common import (
 )
 
 kinds = typer.Typer(help="Register and inspect artifact kinds.", no_args_is_help=True)
-app.add_typer(kinds, name="kinds")
+app.add_typer(kinds, name="kinds", rich_help_panel="Store")
 
 
 @kinds.command("register")
@@ -38,7 +38,7 @@ def register(
     except json.JSONDecodeError as exc:
         err_console.print(f"[red]error:[/red] {file} is not JSON: {exc}")
         raise typer.Exit(1) from None
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         kind = conn.post("/api/v1/kinds", body)
     if as_json:
         print_json(kind)
@@ -68,3 +68,15 @@ def show(name: str, url: UrlOption = None) -> None:
     """Print a kind with its JSON Schema."""
     with connect(url) as conn:
         print_json(conn.get(f"/api/v1/kinds/{name}"))
+
+
+@kinds.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="the kind's name")],
+    version: Annotated[int, typer.Option("--version", help="the version to delete")],
+    url: UrlOption = None,
+) -> None:
+    """Delete a version of a kind that no artifact uses (refused otherwise)."""
+    with connect(url, write=True) as conn:
+        conn.delete(f"/api/v1/kinds/{name}/versions/{version}")
+    console.print(f"deleted kind {name} version {version}", highlight=False)

@@ -13,16 +13,24 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from modeltrail.cli.common import JsonOption, UrlOption, app, connect, console, print_json, resolve
+from modeltrail.cli.common import (
+    ExperimentOption,
+    JsonOption,
+    UrlOption,
+    WideOption,
+    app,
+    connect,
+    console,
+    plural,
+    print_json,
+    resolve,
+    short_id,
+)
 
 API = "/api/v1"
 DepthOption = Annotated[
     int | None, typer.Option("--depth", help="at most this many steps (default: all)")
 ]
-
-
-def _short(value: Any) -> str:
-    return str(value)[:8]
 
 
 def _cell(value: Any) -> str:
@@ -77,17 +85,22 @@ def _graph_tree(graph: dict[str, Any], *, upstream: bool) -> Tree:
     root = graph["root"]
     tree = Tree(_label(nodes[root], bold=True))
     shown = {root}
-    stack = [(tree, root)]
+    # Depth first in the order the tree is printed, so that a node's first copy on the screen
+    # is the one expanded and every later one says "(shown above)".
+    stack = [(tree, iter(follow[root]))]
     while stack:
-        branch, node_id = stack.pop()
-        for nxt in follow[node_id]:
-            if nxt not in nodes:
-                continue
-            if nxt in shown:
-                branch.add(_label(nodes[nxt]) + " [dim](shown above)[/dim]")
-                continue
-            shown.add(nxt)
-            stack.append((branch.add(_label(nodes[nxt])), nxt))
+        branch, pending = stack[-1]
+        nxt = next(pending, None)
+        if nxt is None:
+            stack.pop()
+            continue
+        if nxt not in nodes:
+            continue
+        if nxt in shown:
+            branch.add(_label(nodes[nxt]) + " [dim](shown above)[/dim]")
+            continue
+        shown.add(nxt)
+        stack.append((branch.add(_label(nodes[nxt])), iter(follow[nxt])))
     return tree
 
 
@@ -97,7 +110,7 @@ def dag(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The DAG of a run: its executions with the artifacts they read and wrote (FR3)."""
+    """The DAG of a run: its executions with the artifacts they read and wrote."""
     with connect(url) as conn:
         result = conn.get(f"{API}/runs/{resolve(conn, 'runs', run)}/dag")
     if as_json:
@@ -140,13 +153,15 @@ def lineage_(
     no_merge: Annotated[
         bool, typer.Option("--no-merge", help="keep equal artifacts apart")
     ] = False,
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Everything an artifact was derived from, back to the events that started its runs (FR4)."""
+    """Everything an artifact was derived from, back to the events that started its runs."""
     with connect(url) as conn:
+        artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
         result = conn.get(
-            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/lineage",
+            f"{API}/artifacts/{artifact_id}/lineage",
             direction="downstream" if downstream else "upstream",
             depth=depth,
             mergeEqual=str(not no_merge).lower(),
@@ -171,13 +186,17 @@ def lineage_(
 def impact(
     artifact: Annotated[str, typer.Argument(help="artifact id or name")],
     depth: DepthOption = None,
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
+    wide: WideOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Everything derived from an artifact, with the path that connects it (FR5)."""
+    """Everything derived from an artifact, with the path that connects it."""
     with connect(url) as conn:
+        artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
         result = conn.get(
-            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/impact", depth=depth
+            f"{API}/artifacts/{artifact_id}/impact",
+            depth=depth,
         )
     if as_json:
         print_json(result)
@@ -199,7 +218,7 @@ def _print_impact(result: dict[str, Any]) -> None:
     )
     for a in result["artifacts"]:
         n = a["artifact"]
-        path = " -> ".join(escape(str(names.get(p, _short(p)))) for p in a["path"])
+        path = " -> ".join(escape(str(names.get(p, short_id(p)))) for p in a["path"])
         table.add_row(
             escape(n.get("kind", "")),
             escape(n["name"]),
@@ -210,8 +229,8 @@ def _print_impact(result: dict[str, Any]) -> None:
     console.print(table)
     c = result["counts"]
     console.print(
-        f"{c['artifacts']} artifacts, {c['executions']} executions in {c['runs']} runs, "
-        f"{c['deployments']} deployments"
+        f"{plural(c['artifacts'], 'artifact')}, {plural(c['executions'], 'execution')} in "
+        f"{plural(c['runs'], 'run')}, {plural(c['deployments'], 'deployment')}"
     )
     if result.get("truncated"):
         console.print("[yellow]truncated: raise --depth to see everything[/yellow]")
@@ -221,14 +240,15 @@ def _print_impact(result: dict[str, Any]) -> None:
 def flag(
     artifact: Annotated[str, typer.Argument(help="artifact id or name")],
     reason: Annotated[str, typer.Option("--reason", help="why it is bad")],
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Mark an artifact as bad: everything downstream of it is reported as affected."""
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         result = conn.request(
             "PUT",
-            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact)}/flag",
+            f"{API}/artifacts/{resolve(conn, 'artifacts', artifact, experiment=experiment)}/flag",
             json={"reason": reason},
         ).json()
     if as_json:
@@ -237,7 +257,7 @@ def flag(
     console.print(
         f"[red]flagged[/red] {escape(result['artifact']['name'])}: {escape(result['reason'])}"
     )
-    console.print(f"{len(result['affected'])} artifacts downstream are affected")
+    console.print(f"{plural(len(result['affected']), 'artifact')} downstream affected")
     for a in result["affected"]:
         n = a["artifact"]
         console.print(
@@ -283,13 +303,16 @@ def compare(
     only_differences: Annotated[
         bool, typer.Option("--diff", help="only the fields that differ")
     ] = False,
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Two artifacts of the same kind side by side, field by field (FR2)."""
+    """Two artifacts of the same kind side by side, field by field."""
     with connect(url) as conn:
         result = conn.get(
-            f"{API}/compare", a=resolve(conn, "artifacts", a), b=resolve(conn, "artifacts", b)
+            f"{API}/compare",
+            a=resolve(conn, "artifacts", a, experiment=experiment),
+            b=resolve(conn, "artifacts", b, experiment=experiment),
         )
     if as_json:
         print_json(result)
@@ -299,7 +322,7 @@ def compare(
         "field",
         escape(f"A: {result['a']['name']}"),
         escape(f"B: {result['b']['name']}"),
-        title=f"{result['kind']}: {result['differences']} differences",
+        title=f"{result['kind']}: {plural(result['differences'], 'difference')}",
     )
     for f in result["fields"]:
         if only_differences and f["equal"]:
@@ -331,21 +354,23 @@ def why(
     show_all: Annotated[
         bool, typer.Option("--all", help="also the differences that follow from others")
     ] = False,
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
+    wide: WideOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """What differs in how two artifacts were made, the likely root cause first."""
     with connect(url) as conn:
-        artifact_id = resolve(conn, "artifacts", model)
-        other = resolve(conn, "artifacts", against) if against else None
+        artifact_id = resolve(conn, "artifacts", model, experiment=experiment)
+        other = resolve(conn, "artifacts", against, experiment=experiment) if against else None
         result = conn.get(f"{API}/artifacts/{artifact_id}/diff", against=other)
     if as_json:
         print_json(result)
         return
     a, b = result["artifact"], result["against"]
     console.print(
-        f"[bold]{escape(a['name'])}[/bold] ({_short(a['id'])}, {a['createTime'][:19]}) against "
-        f"[bold]{escape(b['name'])}[/bold] ({_short(b['id'])}, {b['createTime'][:19]})"
+        f"[bold]{escape(a['name'])}[/bold] ({short_id(a['id'])}, {a['createTime'][:19]}) against "
+        f"[bold]{escape(b['name'])}[/bold] ({short_id(b['id'])}, {b['createTime'][:19]})"
     )
     differences = result["differences"]
     shown = [d for d in differences if show_all or not d["derived"]]
@@ -368,7 +393,8 @@ def why(
             )
     hidden = len(differences) - len(shown)
     if hidden:
-        console.print(f"[dim]{hidden} more differences follow from these (--all shows them)[/dim]")
+        follow = "follows from these" if hidden == 1 else "follow from these"
+        console.print(f"[dim]{plural(hidden, 'more difference')} {follow} (--all shows them)[/dim]")
     if result.get("truncated"):
         console.print("[yellow]the lineage was cut at the depth limit[/yellow]")
 
@@ -388,7 +414,7 @@ def history(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Why each run ran and how it ended; the runs since the last deployment (FR7)."""
+    """Why each run ran and how it ended; the runs since the last deployment."""
     plural = "pipelines" if pipeline else "experiments"
     with connect(url) as conn:
         result = conn.get(
@@ -440,16 +466,17 @@ def reproduce(
     artifact: Annotated[str, typer.Argument(help="artifact id or name")],
     format: Annotated[str, typer.Option("--format", help="text, json or sh")] = "text",
     depth: DepthOption = None,
+    experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The recipe that rebuilds an artifact, and every gap that would prevent it (FR8)."""
+    """The recipe that rebuilds an artifact, and every gap that would prevent it."""
     if as_json:
         format = "json"
     if format not in {"text", "json", "sh"}:
         raise typer.BadParameter("--format must be text, json or sh")
     with connect(url) as conn:
-        artifact_id = resolve(conn, "artifacts", artifact)
+        artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
         if format == "sh":
             text = conn.request(
                 "GET",
@@ -511,22 +538,31 @@ def trace(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every run of an experiment in time order; equal artifacts shown once (FR10)."""
+    """Every run of an experiment in time order; equal artifacts shown once."""
     with connect(url) as conn:
         params: dict[str, Any] = {"limit": limit}
         if before is not None:
             params["before"] = resolve(conn, "runs", before)
-        result = conn.get(
-            f"{API}/experiments/{resolve(conn, 'experiments', experiment)}/trace", **params
-        )
+        experiment_id = resolve(conn, "experiments", experiment)
+        result = conn.get(f"{API}/experiments/{experiment_id}/trace", **params)
+        first = 1
+        if result["runs"] and (result.get("truncated") or before is not None):
+            # Runs are numbered within the whole experiment: the newest of 40 is run 40.
+            last = result["runs"][-1]["createTime"]
+            up_to_last = conn.get(
+                f"{API}/runs",
+                filter=[f"experiment:eq:{experiment_id}", f"createTime:le:{last}"],
+                limit=1,
+                count=True,
+            )
+            first = up_to_last["total"] - len(result["runs"]) + 1
     if as_json:
         print_json(result)
         return
     artifacts = {a["id"]: a for a in result["artifacts"]}
-    order = {r["id"]: n for n, r in enumerate(result["runs"], start=1)}
-    tree = Tree(
-        f"[bold]trace of {escape(result['experiment']['name'])}[/bold] ({len(result['runs'])} runs)"
-    )
+    order = {r["id"]: n for n, r in enumerate(result["runs"], start=first)}
+    count = plural(len(result["runs"]), "run")
+    tree = Tree(f"[bold]trace of {escape(result['experiment']['name'])}[/bold] ({count})")
     for r in result["runs"]:
         t = r.get("trigger") or {}
         run_branch = tree.add(
@@ -554,7 +590,7 @@ def trace(
         )
 
 
-cache_app = typer.Typer(help="Has this step already been computed? (FR6)", no_args_is_help=True)
+cache_app = typer.Typer(help="Has this step already been computed?", no_args_is_help=True)
 reuse_app = typer.Typer(
     help="Work that was repeated and could have been reused.", no_args_is_help=True
 )

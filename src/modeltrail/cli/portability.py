@@ -22,17 +22,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from modeltrail.cli.common import UrlOption, app, console, err_console
+from modeltrail.cli.common import UrlOption, app, console, err_console, one_line_errors
 from modeltrail.domain import text
 from modeltrail.domain.filters import ListOptions, parse_filters
-from modeltrail.errors import ModeltrailError
+from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.connection import is_server_url, resolve_target
 from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
-from modeltrail.store.database import current_revision
+from modeltrail.store.database import current_revision, sqlite_file
 
 
-def _open(url: str | None) -> Metadata:
+def _open(url: str | None, *, create: bool = True) -> Metadata:
     target = resolve_target(url)
     if is_server_url(target):
         err_console.print(
@@ -40,7 +40,11 @@ def _open(url: str | None) -> Metadata:
             "URL (sqlite:///file.db or postgresql+psycopg://...), not a server's"
         )
         raise typer.Exit(2)
-    return Metadata.open(target)
+    with one_line_errors(2):
+        missing = sqlite_file(target)
+        if not create and missing is not None and not missing.exists():
+            raise NotFound(f"there is no store here: {missing} does not exist")
+        return Metadata.open(target)
 
 
 def _experiment_id(meta: Metadata, ref: str) -> uuid.UUID:
@@ -74,7 +78,7 @@ def export(
     if fmt not in ("ndjson", "prov-json"):
         err_console.print("[red]error:[/red] --format is ndjson or prov-json")
         raise typer.Exit(2)
-    meta = _open(url)
+    meta = _open(url, create=False)
     try:
         exp = _experiment_id(meta, experiment) if experiment else None
         out = sys.stdout.buffer if str(output) == "-" else output.open("wb")

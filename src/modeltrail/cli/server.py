@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from modeltrail.cli.common import app, console, err_console
+from modeltrail.cli.common import app, console, err_console, one_line_errors
+from modeltrail.errors import ModeltrailError
 from modeltrail.store.database import (
     DEFAULT_URL,
-    Database,
     SchemaOutdated,
     current_revision,
     head_revision,
+    open_database,
     upgrade,
 )
 
@@ -109,6 +110,9 @@ def server(
     except (SchemaOutdated, PluginError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    except ModeltrailError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         auth_settings = AuthSettings.decide(
             host,
@@ -153,16 +157,22 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database schema to this version of modeltrail."""
-    database = Database(database_url)
+    with one_line_errors(2):
+        database = open_database(database_url)
     before = current_revision(database.engine)
     upgrade(database.engine, revision)
-    console.print(f"schema upgraded: {before or 'empty'} -> {current_revision(database.engine)}")
+    after = current_revision(database.engine)
+    if after == before:
+        console.print(f"schema already at {after}: nothing to do")
+    else:
+        console.print(f"schema upgraded: {before or 'empty'} -> {after}")
 
 
 @db.command("current")
 def db_current(database_url: DatabaseUrl = DEFAULT_URL) -> None:
     """Print the schema revision of the database and the one this code needs."""
-    database = Database(database_url)
+    with one_line_errors(2):
+        database = open_database(database_url)
     console.print(
         f"database: {current_revision(database.engine) or 'empty'}; "
         f"code: {head_revision(database.engine)}"

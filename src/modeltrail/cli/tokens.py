@@ -61,7 +61,7 @@ def create(
         err_console.print(f"[red]error:[/red] --role must be one of {', '.join(ROLES)}")
         raise typer.Exit(2)
     lifetime = None if expires is None else seconds(expires, "--expires")
-    with connect(url) as conn:
+    with connect(url, write=True) as conn:
         grants = {}
         for item in experiment:
             ref, sep, grant = item.rpartition("=")

@@ -334,7 +334,7 @@ class Trail:
         artifact_id = str(uuid.uuid4())
         fingerprint = spec.fingerprint(artifact_id)
         same = _same_artifact(spec, fingerprint)
-        key = tuple(same)
+        key = (spec.kind, *same)
         if reuse_equal:
             kept = self.pending.artifacts.get(key)
             if kept is not None:
@@ -345,10 +345,11 @@ class Trail:
                 read_own_writes=self.pending.changes("artifact"),
                 filter=same,
                 sort="-createTime",
-                limit=1,
+                limit=20,
             )
-            if found and found["items"]:
-                return Artifact.from_json(found["items"][0])
+            for item in (found or {}).get("items", []):
+                if item["kind"] == spec.kind:
+                    return Artifact.from_json(item)
         body = spec.body(artifact_id)
         if create_time:
             body["createTime"] = create_time
@@ -578,10 +579,12 @@ def _content_of(stored: dict[str, Any]) -> str:
 
 def _same_artifact(spec: ArtifactSpec, fingerprint: str) -> list[str]:
     """Filters for "this is already stored": the same content at the same place (uri and
-    sha256), or else the same fingerprint (every attribute equal)."""
+    sha256), or else the same fingerprint (every attribute equal). The kind is compared by
+    the caller: a filter that names a kind may only ask for the attributes that kind has, and
+    ``sha256`` is one no artifact of the kind may hold yet."""
     digest = spec.attributes.get("sha256")
     if spec.uri and isinstance(digest, str):
-        return [f"kind:eq:{spec.kind}", f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
+        return [f"uri:eq:{spec.uri}", f"attributes.sha256:eq:{digest}"]
     return [f"fingerprint:eq:{fingerprint}"]
 
 

@@ -7,7 +7,9 @@ embedded store validates exactly what a server would.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
 from typing import Any
 
@@ -15,7 +17,7 @@ import httpx
 
 from modeltrail import collector
 from modeltrail.domain import text
-from modeltrail.errors import ModeltrailError, ServerUnreachable, from_problem
+from modeltrail.errors import ModeltrailError, NotFound, ServerUnreachable, from_problem
 
 RETRY_STATUSES = {502, 503, 504}
 
@@ -39,6 +41,42 @@ def resolve_target(target: str | None) -> str:
     return target or os.environ.get("MODELTRAIL_URL") or "sqlite:///modeltrail.db"
 
 
+class EmbeddedTransport(httpx.BaseTransport):
+    """Hands requests to an ASGI application in this process. The application runs on an
+    event loop of its own, in one thread for the connection's life: a test client would start
+    a loop (and warn that it is meant for tests) on every request."""
+
+    def __init__(self, app: Any) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="modeltrail-embedded", daemon=True
+        )
+        self._thread.start()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def call() -> tuple[int, httpx.Headers, bytes]:
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body
+            )
+            response = await self._asgi.handle_async_request(forwarded)
+            raw = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return response.status_code, response.headers, raw
+
+        status, headers, raw = asyncio.run_coroutine_threadsafe(call(), self._loop).result()
+        # Still encoded as the application sent it: the client decodes it once, as over HTTP.
+        return httpx.Response(status, headers=headers, content=raw, request=request)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
 class Connection:
     """Sends API requests, retries what is safe to retry, raises typed errors."""
 
@@ -51,7 +89,10 @@ class Connection:
         retries: int = 4,
         backoff: float = 0.25,
         strict_kinds: bool = False,
+        create: bool = True,
     ) -> None:
+        """``create=False``: refuse to make a new SQLite file where there is none (a command
+        that only reads has nothing to read there)."""
         self.target = resolve_target(target)
         self.retries = retries
         self.backoff = backoff
@@ -67,17 +108,22 @@ class Connection:
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             )
         else:
-            from starlette.testclient import TestClient
-
             from modeltrail.server.app import create_app
             from modeltrail.services.metadata import Metadata
+            from modeltrail.store.database import sqlite_file
 
+            missing = sqlite_file(self.target)
+            if not create and missing is not None and not missing.exists():
+                raise NotFound(
+                    f"there is no store here: {missing} does not exist; give the URL of one "
+                    "(--url or MODELTRAIL_URL)"
+                )
             self._metadata = Metadata.open(self.target, strict_kinds=strict_kinds)
-            self.http = TestClient(
-                create_app(self._metadata),
+            self.http = httpx.Client(
+                transport=EmbeddedTransport(create_app(self._metadata)),
                 base_url="http://embedded",
-                raise_server_exceptions=True,
                 headers=headers,
+                timeout=None,
             )
 
     @property

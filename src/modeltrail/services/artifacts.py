@@ -30,6 +30,7 @@ from modeltrail.store.tables import (
     ExecutionInputRow,
     ExecutionOutputRow,
     ExecutionRow,
+    ExperimentRow,
     FlagRow,
     KindRow,
     RunRow,
@@ -88,6 +89,14 @@ ARTIFACT_FIELDS = Fields(
             select(ArtifactReferenceRow.artifact_id).where(ArtifactReferenceRow.target_id.in_(ids))
         ),
     },
+    named={
+        "run": RunRow,
+        "experiment": ExperimentRow,
+        "producedBy": ExecutionRow,
+        "consumedBy": ExecutionRow,
+        "references": ArtifactRow,
+    },
+    kind_column=ArtifactRow.kind,
 )
 
 

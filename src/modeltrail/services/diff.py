@@ -215,8 +215,8 @@ def lineage_diff(
         if other is None:
             raise NotFound(
                 f"no earlier {root.kind} named {root.name!r} with other content; "
-                "name one to compare "
-                "against (against=ID)",
+                "name one to compare against (--against ID on the command line, "
+                "against=ID in the API)",
                 entity="artifact",
             )
     else:

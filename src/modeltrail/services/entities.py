@@ -393,6 +393,7 @@ RUN_FIELDS = Fields(
         "revision": RunRow.revision,
     },
     documents={"annotations": RunRow.annotations, "configuration": RunRow.configuration},
+    named={"experiment": ExperimentRow, "pipeline": PipelineRow, "event": ArtifactRow},
 )
 
 RUN_COLUMNS = {"experiment": "experiment_id", "pipeline": "pipeline_id", "event": "event_id"}

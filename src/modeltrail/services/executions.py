@@ -35,6 +35,7 @@ from modeltrail.store.tables import (
     ExecutionOutputRow,
     ExecutionRow,
     ExecutionSuccessorRow,
+    ExperimentRow,
     RunRow,
     utcnow,
 )
@@ -70,6 +71,14 @@ EXECUTION_FIELDS = Fields(
         "outputArtifact": lambda ids: ExecutionRow.id.in_(
             select(ExecutionOutputRow.execution_id).where(ExecutionOutputRow.artifact_id.in_(ids))
         ),
+    },
+    named={
+        "run": RunRow,
+        "executable": ExecutableRow,
+        "reusedFrom": ExecutionRow,
+        "experiment": ExperimentRow,
+        "inputArtifact": ArtifactRow,
+        "outputArtifact": ArtifactRow,
     },
 )
 

@@ -331,6 +331,16 @@ def impact(
         for n in nodes.values()
         if n.type in ("execution", "artifact") and (n.kind or "").lower() in DEPLOY_KINDS
     ]
+    # A deploy step and the deployment it wrote are one deployment, counted by the step.
+    deploy_keys = {key for key, n in nodes.items() if n in deployments}
+    written_by_deploy = {
+        target
+        for source, target, kind in out.edges
+        if kind != "successor" and source in deploy_keys and nodes[source].type == "execution"
+    }
+    deployed = [
+        n for key, n in nodes.items() if key in deploy_keys and key not in written_by_deploy
+    ]
     runs = sorted({n.run for n in executions})
     kinds: dict[str, int] = defaultdict(int)
     for a in artifacts:
@@ -339,7 +349,7 @@ def impact(
         "artifacts": len(artifacts),
         "executions": len(executions),
         "runs": len(runs),
-        "deployments": len(deployments),
+        "deployments": len(deployed),
         **{f"kind:{k}": v for k, v in sorted(kinds.items())},
     }
     return Impact.model_validate(

@@ -31,7 +31,7 @@ from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.access import bind_scope, redact
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.audit import ACTOR
-from modeltrail.store.database import Access, Database, ensure_schema
+from modeltrail.store.database import Access, Database, ensure_schema, open_database
 
 log = logging.getLogger("modeltrail")
 T = TypeVar("T")
@@ -212,11 +212,17 @@ class Metadata:
 
     @classmethod
     def open(cls, url: str, *, auto_upgrade: bool | None = None, **kwargs: Any) -> Metadata:
-        """Open a store, creating its schema and the built-in kinds if it is new."""
-        db = Database(url)
-        ensure_schema(db.engine, auto_upgrade=auto_upgrade)
-        meta = cls(db, **kwargs)
-        meta.call(register_builtin_kinds)
+        """Open a store, creating its schema and the built-in kinds if it is new. A database
+        that cannot be reached (no such database, a server that refuses) is ``Unavailable``
+        with the driver's reason in one sentence."""
+        db = open_database(url)
+        try:
+            ensure_schema(db.engine, auto_upgrade=auto_upgrade)
+            meta = cls(db, **kwargs)
+            meta.call(register_builtin_kinds)
+        except BaseException:
+            db.dispose()
+            raise
         return meta
 
     @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from modeltrail.domain import text
+from modeltrail.domain.errors import InvalidInput, Unavailable
 from modeltrail.store import audit
 
 DEFAULT_URL = "sqlite:///modeltrail.db"
@@ -35,13 +37,37 @@ class SchemaOutdated(RuntimeError):
     """The database's schema is older than this code."""
 
 
+# host:port, with or without a path: a server's address that lacks its scheme, not a file.
+_ADDRESS = re.compile(r"^(localhost|[\w-]+(\.[\w-]+)+|\[[0-9a-fA-F:]+\]):\d+(/.*)?$")
+SCHEMES = ("sqlite", "postgresql", "postgres")
+URL_FORMS = "sqlite:///FILE, postgresql://USER@HOST/DATABASE or, for a server, http://HOST:PORT"
+
+
 def normalize_url(url: str) -> str:
-    """Accept a plain path for SQLite and the driverless PostgreSQL scheme."""
+    """Accept a plain path for SQLite and the driverless PostgreSQL scheme; refuse what is
+    neither a database URL nor a path (a server's address without ``http://``, a misspelt
+    scheme) instead of making a file of that name."""
     if "://" not in url:
+        if _ADDRESS.match(url):
+            raise InvalidInput(
+                f"'{url}' looks like a server's address without its scheme: "
+                f"did you mean http://{url} ? (a store is {URL_FORMS})"
+            )
         return f"sqlite:///{url}"
+    scheme = url.split("://", 1)[0].lower()
+    if scheme.split("+", 1)[0] not in SCHEMES:
+        raise InvalidInput(f"'{scheme}://' is not a store modeltrail can open: give {URL_FORMS}")
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and for one in memory)."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def _dump_json(value: Any) -> str:
@@ -325,3 +351,22 @@ class Database:
 
 def database_url_from_env(default: str = DEFAULT_URL) -> str:
     return os.environ.get("MODELTRAIL_DATABASE_URL", default)
+
+
+def open_database(url: str) -> Database:
+    """A store's database, once its server answered: a URL that is not one, or a database
+    that cannot be reached (no such database, a server that refuses, a file in a folder that
+    does not exist), is one sentence, not a driver's traceback."""
+    try:
+        db = Database(url)
+    except (exc.ArgumentError, exc.NoSuchModuleError) as error:
+        raise InvalidInput(f"'{url}' is not a database URL: {error}") from None
+    try:
+        with db.engine.connect():
+            pass
+    except exc.DBAPIError as error:
+        shown = db.engine.url.render_as_string(hide_password=True)
+        db.dispose()
+        lines = str(error.orig or error).strip().splitlines() or ["no reason given"]
+        raise Unavailable(f"cannot open the store at {shown}: {lines[0].strip()}") from None
+    return db

@@ -22,7 +22,7 @@ from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.models import in_utc, unstorable_number
 from modeltrail.store import dialect as d
-from modeltrail.store.tables import ArtifactRow, UTCDateTime
+from modeltrail.store.tables import ArtifactRow, KindRow, UTCDateTime
 
 
 @dataclass
@@ -32,13 +32,22 @@ class Fields:
     ``columns`` are scalar columns; ``documents`` are JSON columns a dotted path may go into;
     ``default_document`` receives paths whose first segment is nothing else (so that
     ``hyperParameters.learning-rate`` means ``attributes.hyperParameters.learning-rate``).
-    ``relations`` are fields answered by a subquery (``run`` on artifacts).
+    ``relations`` are fields answered by a subquery (``run`` on artifacts). ``named`` maps the
+    fields that hold another entity (a relation or an id column) to that entity's table, so
+    that a filter may name it (``experiment:eq:handwriting``) as well as give its id.
+    ``kind_column`` is set where ``default_document`` holds kind attributes: paths into it are
+    checked against the registered kinds (and the attributes actually stored).
     """
 
     columns: dict[str, InstrumentedAttribute[Any]]
     documents: dict[str, InstrumentedAttribute[Any]] = field(default_factory=dict)
     default_document: str | None = None
     relations: dict[str, Any] = field(default_factory=dict)
+    named: dict[str, Any] = field(default_factory=dict)
+    kind_column: InstrumentedAttribute[Any] | None = None
+
+    def known(self) -> list[str]:
+        return sorted([*self.columns, *self.documents, *self.relations])
 
 
 @dataclass
@@ -78,8 +87,121 @@ def _resolve(
         return "relation", fields.relations[head], ()
     if fields.default_document:
         return "document", fields.documents[fields.default_document], path
-    known = sorted([*fields.columns, *fields.documents, *fields.relations])
-    raise _pointer_error(f, f"unknown field; known fields: {', '.join(known)}")
+    raise _pointer_error(f, f"unknown field; known fields: {', '.join(fields.known())}")
+
+
+# ---------------------------------------------------------------- kind attributes
+
+
+def _named_kinds(fields: Fields, filters: list[Filter]) -> set[str] | None:
+    """The kinds the filters restrict the list to (``kind:eq:X``, ``kind:in:X,Y``), or None."""
+    named: set[str] | None = None
+    for f in filters:
+        if f.path == ("kind",) and f.op in (Op.EQ, Op.IN):
+            values = set(f.value) if isinstance(f.value, tuple) else {f.value}
+            named = values if named is None else named & values
+    return named
+
+
+def check_kind_attributes(
+    session: Session, fields: Fields, filters: list[Filter], sort: Sort | None
+) -> None:
+    """Refuse a path into the kind attributes that no kind in question has: a typo
+    (``nmae:eq:x``, ``--sort colour``) would otherwise match nothing, or sort by nothing,
+    without a word. An attribute is known if a registered kind declares it or an artifact of
+    those kinds holds it (built-in kinds allow attributes they do not declare). A path that
+    says ``attributes.`` is checked when the filters name a kind; a path without it always,
+    since it may as well be a misspelt field."""
+    if fields.kind_column is None or fields.default_document is None:
+        return
+    document = fields.default_document
+    kinds = _named_kinds(fields, filters)
+    asked: list[tuple[Filter | Sort, str, bool]] = []
+    for f in [*filters, *([sort] if sort else [])]:
+        head = f.path[0]
+        if head in fields.columns or head in fields.relations:
+            continue
+        if head == document and len(f.path) > 1:
+            if kinds is not None:
+                asked.append((f, f.path[1], True))
+        elif head not in fields.documents:
+            asked.append((f, head, False))
+    if not asked:
+        return
+    query = select(KindRow.name, KindRow.schema_)
+    if kinds is not None:
+        query = query.where(KindRow.name.in_(sorted(kinds)))
+    declared: set[str] = set()
+    registered: set[str] = set()
+    for name, schema in session.execute(query):
+        registered.add(name)
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict):
+            declared.update(properties)
+    dialect = session.get_bind().dialect.name
+    column = fields.documents[document]
+    for f, attribute, explicit in asked:
+        if attribute in declared or _stored(session, dialect, fields, column, attribute, kinds):
+            continue
+        if kinds is not None and not registered:
+            message = f"no kind named {', '.join(sorted(kinds))} is registered"
+        else:
+            scope = f"of {', '.join(sorted(kinds))}" if kinds is not None else "of any kind"
+            attributes = ", ".join(sorted(declared)) or "none"
+            message = f"no attribute '{attribute}' {scope}; known attributes: {attributes}"
+            if not explicit:
+                message = (
+                    f"unknown field; known fields: {', '.join(fields.known())}, "
+                    f"or a kind attribute ({document}.NAME): {attributes}"
+                )
+        raise _pointer_error(f, message)
+
+
+def _stored(
+    session: Session,
+    dialect: str,
+    fields: Fields,
+    column: Any,
+    attribute: str,
+    kinds: set[str] | None,
+) -> bool:
+    """Whether an artifact (of these kinds) holds ``attribute``: stops at the first one."""
+    assert fields.kind_column is not None
+    query = select(fields.kind_column).where(
+        d.json_text(dialect, column, (attribute,)).is_not(None)
+    )
+    if kinds is not None:
+        query = query.where(fields.kind_column.in_(sorted(kinds)))
+    return session.execute(query.limit(1)).first() is not None
+
+
+# ---------------------------------------------------------------- names of related entities
+
+
+def _ids_and_names(f: Filter) -> tuple[list[uuid.UUID], list[str]]:
+    values = f.value if isinstance(f.value, tuple) else (f.value,)
+    ids, names = [], []
+    for v in values:
+        try:
+            ids.append(uuid.UUID(v))
+        except ValueError:
+            names.append(v)
+    return ids, names
+
+
+def _by_ids_or_names(fields: Fields, f: Filter, match: Any) -> ColumnElement[bool] | None:
+    """``match(ids)`` for the ids given and the ids of the entities named, or None when the
+    field takes no names. ``match`` accepts a list or a subquery."""
+    target = fields.named.get(f.path[0])
+    if target is None or len(f.path) > 1:
+        return None
+    ids, names = _ids_and_names(f)
+    if not names:
+        return None
+    if f.op not in (Op.EQ, Op.IN):
+        raise _pointer_error(f, "only eq and in are supported with names")
+    by_name = match(select(target.id).where(target.name.in_(names)))
+    return or_(match(ids), by_name) if ids else by_name
 
 
 def _typed(column: Any, value: str, f: Filter) -> Any:
@@ -143,12 +265,19 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
     if where == "relation":
         if f.op not in (Op.EQ, Op.IN):
             raise _pointer_error(f, "only eq and in are supported on this field")
+        named = _by_ids_or_names(fields, f, target)
+        if named is not None:
+            return named
         values = f.value if isinstance(f.value, tuple) else (f.value,)
         try:
             ids = [uuid.UUID(v) for v in values]
         except ValueError:
             raise _pointer_error(f, "expects artifact/run/execution ids") from None
         return target(ids)  # type: ignore[no-any-return]
+    if where == "column":
+        named = _by_ids_or_names(fields, f, target.in_)
+        if named is not None:
+            return named
     if f.op in (Op.PREFIX, Op.CONTAINS):
         expr = target if where == "column" else d.json_text(dialect, target, subpath)
         pattern = _escape_like(str(f.value))
@@ -236,6 +365,7 @@ def list_rows(
     count: bool = False,
 ) -> ListResult:
     dialect = session.get_bind().dialect.name
+    check_kind_attributes(session, fields, filters, sort)
     for f in filters:
         query = query.where(filter_clause(dialect, fields, f))
     total = None
