@@ -91,7 +91,7 @@ def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(targ
     second = next(i for i, line in enumerate(lines) if line.startswith("2."))
     assert "configuration of step train" in lines[second]
     assert "configuration.learning-rate: 0.001 -> 0.01" in lines[second + 1]
-    assert "follow from these" in out
+    assert "1 more difference follows from these (--all shows them)" in out
     if not target.full:
         return
     against = target.json(

@@ -25,6 +25,7 @@ def test_the_sdk_names_the_field(tmp_path: Path) -> None:
 
 def test_the_command_line_refuses_arguments_that_are_not_utf8(tmp_path: Path) -> None:
     # A shell argument of bytes that are not UTF-8 reaches Python as lone surrogates.
+    run_cli("experiments", "create", "handwriting", cwd=tmp_path)  # a store to ask
     result = run_cli("experiments", "list", "--filter", "name:eq:\udcff", cwd=tmp_path, check=False)
     assert result.returncode == 1, result
     assert "not valid Unicode" in result.stderr and "/filter" in result.stderr

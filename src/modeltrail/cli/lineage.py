@@ -257,7 +257,9 @@ def flag(
     console.print(
         f"[red]flagged[/red] {escape(result['artifact']['name'])}: {escape(result['reason'])}"
     )
-    console.print(f"{plural(len(result['affected']), 'artifact')} downstream affected")
+    affected = len(result["affected"])
+    verb = "is" if affected == 1 else "are"
+    console.print(f"{plural(affected, 'artifact')} downstream {verb} affected")
     for a in result["affected"]:
         n = a["artifact"]
         console.print(

@@ -17,6 +17,7 @@ import functools
 import inspect
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -76,6 +77,9 @@ class Trail:
             raise ValueError("buffer_size must be at least 1")
         self.buffer_size = buffer_size
         self.pending = WriteBuffer()
+        # Held while kept writes are taken and sent: a second thread's batch must not reach the
+        # server before the batch it refers to (a step created in one, linked in the next).
+        self._sending = threading.RLock()
         self.conn = Connection(
             target, timeout=timeout, retries=retries, backoff=backoff, token=token
         )
@@ -126,42 +130,46 @@ class Trail:
 
         A batch the server refuses stored nothing; its writes are then sent one at a time, so
         that a bad write costs only itself, and the first refusal is raised."""
-        writes = self.pending.take()
-        if not writes:
-            return
-        try:
-            self._deliver("POST", f"{API}/batch", {"operations": operations(writes)})
-        except OFFLINE_ERRORS:  # on_unreachable="raise": keep them for the next try
-            self.pending.put_back(writes)
-            raise
-        except ModeltrailError as refused:
-            log.warning(
-                "modeltrail: a batch of %d writes was refused (%s); sending them one at a time",
-                len(writes),
-                refused.detail,
-            )
-            first: ModeltrailError | None = None
-            for write in writes:
-                if first is not None:
-                    write = self._failed_end(write, first)
-                for method, path, body in write.requests():
-                    try:
-                        self._deliver(method, path, body)
-                    except OFFLINE_ERRORS:
-                        raise
-                    except ModeltrailError as exc:
-                        # Said later, away from the call that made the write: say which.
-                        fields = "; ".join(
-                            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.errors[:3]
-                        )
-                        exc.detail = f"{method} {path}: {exc.detail}" + (
-                            f" ({fields})" if fields else ""
-                        )
-                        exc.args = (exc.detail,)
-                        log.error("modeltrail: %s", exc.detail)
-                        first = first or exc
+        with self._sending:
+            writes = self.pending.take()
+            if not writes:
+                return
+            try:
+                self._deliver("POST", f"{API}/batch", {"operations": operations(writes)})
+            except OFFLINE_ERRORS:  # on_unreachable="raise": keep them for the next try
+                self.pending.put_back(writes)
+                raise
+            except ModeltrailError as refused:
+                log.warning(
+                    "modeltrail: a batch of %d writes was refused (%s); sending them one at a time",
+                    len(writes),
+                    refused.detail,
+                )
+                self._send_one_at_a_time(writes, refused)
+
+    def _send_one_at_a_time(self, writes: list[Write], refused: ModeltrailError) -> None:
+        first: ModeltrailError | None = None
+        for write in writes:
             if first is not None:
-                raise first from refused
+                write = self._failed_end(write, first)
+            for method, path, body in write.requests():
+                try:
+                    self._deliver(method, path, body)
+                except OFFLINE_ERRORS:
+                    raise
+                except ModeltrailError as exc:
+                    # Said later, away from the call that made the write: say which.
+                    fields = "; ".join(
+                        f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.errors[:3]
+                    )
+                    exc.detail = f"{method} {path}: {exc.detail}" + (
+                        f" ({fields})" if fields else ""
+                    )
+                    exc.args = (exc.detail,)
+                    log.error("modeltrail: %s", exc.detail)
+                    first = first or exc
+        if first is not None:
+            raise first from refused
 
     def _failed_end(self, write: Write, refused: ModeltrailError) -> Write:
         """``write`` as it must be after an earlier write of its batch was refused: a run or step
@@ -178,8 +186,9 @@ class Trail:
     def send(self, method: str, path: str, body: Any = None) -> Any:
         """Send a write now, after the kept ones. Returns the server's answer, or None if the
         write was spooled."""
-        self.send_pending()
-        return self._deliver(method, path, body)
+        with self._sending:
+            self.send_pending()
+            return self._deliver(method, path, body)
 
     def _deliver(self, method: str, path: str, body: Any) -> Any:
         text.check_text(body, what=f"{method} {path}")  # before it is spooled, too
