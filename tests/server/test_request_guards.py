@@ -158,6 +158,15 @@ def test_head_is_answered_on_every_get_route(client: TestClient) -> None:
     assert client.head(f"{API}/batch").status_code == 405  # a POST route stays POST
 
 
+def test_a_method_the_path_does_not_take_names_every_method_it_does(client: TestClient) -> None:
+    refused = client.put(f"{API}/runs")
+    assert refused.status_code == 405
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["allow"] == "GET, HEAD, POST"
+    one = client.put(f"{API}/experiments/{uuid.uuid4()}")
+    assert one.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+
+
 def test_the_openlineage_key_and_access_control_live_together(
     metadata: Metadata, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from modeltrail.domain import text
 from modeltrail.domain.errors import ModeltrailError, json_pointer
@@ -200,13 +201,11 @@ def install(app: FastAPI) -> None:
             403: "forbidden",
         }.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(
-            exc.status_code,
-            slug,
-            detail,
-            detail,
-            instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            exc.status_code, slug, detail, detail, instance=request.url.path, headers=headers
         )
 
     @app.exception_handler(Exception)
@@ -220,3 +219,17 @@ def install(app: FastAPI) -> None:
             "the server failed; the error was logged",
             instance=request.url.path,
         )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers. Starlette's own 405 names those of the first route that
+    matched the path, though a path's GET and POST are two routes."""
+    methods = {
+        method
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods or ()
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # answered for every GET route (server/transport.py)
+    return ", ".join(sorted(methods))
