@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
-from conftest import POSTGRES_ADMIN, ServerProcess, cli_env, free_port, run_cli
+from conftest import (
+    ServerProcess,
+    cli_env,
+    free_port,
+    fresh_postgres_database,
+    run_cli,
+)
 from modeltrail.store.database import alembic_config, create_db_engine, current_revision
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
@@ -29,14 +34,8 @@ PREVIOUS = SCRIPTS.get_revision(HEAD).down_revision
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database of this test's own."""
-    name = f"modeltrail_schema_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def revision_of(url: str) -> str | None:

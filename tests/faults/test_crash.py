@@ -20,36 +20,18 @@ import signal
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 from journals import ENTITY_TABLES, Stored, Writers, check
-from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_ADMIN, ServerProcess
+from conftest import ServerProcess
 
 API = "/api/v1"
 WRITERS = 12
 SECONDS = float(os.environ.get("MODELTRAIL_CRASH_SECONDS", "60"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own, which the test's servers create the schema of."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    name = f"modeltrail_crash_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _integrity(url: str) -> None:
@@ -62,12 +44,12 @@ def _integrity(url: str) -> None:
 
 @pytest.mark.slow
 def test_sigkill_under_twelve_http_writers_loses_nothing_acknowledged(
-    database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
     seed = int(os.environ.get("MODELTRAIL_CRASH_SEED", random.randrange(1 << 32)))
     print(f"MODELTRAIL_CRASH_SEED={seed} MODELTRAIL_CRASH_SECONDS={SECONDS:g}")
     rng = random.Random(seed)
-    server = ServerProcess(database_url, cwd=tmp_path)
+    server = ServerProcess(empty_database_url, cwd=tmp_path)
     restarted = writers = None
     try:
         with httpx.Client(base_url=server.url, timeout=30) as c:
@@ -89,21 +71,21 @@ def test_sigkill_under_twelve_http_writers_loses_nothing_acknowledged(
         server.proc.wait(10)
 
         # The database as the crash left it (the writers wait for the server meanwhile).
-        at_crash = check(writers.read(), Stored.read(database_url), setup)
-        _integrity(database_url)
+        at_crash = check(writers.read(), Stored.read(empty_database_url), setup)
+        _integrity(empty_database_url)
         assert at_crash["acknowledged"] >= WRITERS, at_crash
 
         time.sleep(rng.uniform(0, 1))
-        restarted = ServerProcess(database_url, cwd=tmp_path, port=server.port)
+        restarted = ServerProcess(empty_database_url, cwd=tmp_path, port=server.port)
         writers.wait(timeout=SECONDS + 180)
         final = writers.read()
-        stored = Stored.read(database_url)
+        stored = Stored.read(empty_database_url)
         counts = check(final, stored, setup)
         unanswered = [a for a in final.attempts if not a.acked]
         assert unanswered == [], unanswered[:5]
         # The writers went on after the restart: the crash fell in the middle of the writing.
         assert counts["attempted"] > at_crash["attempted"] + WRITERS, (at_crash, counts)
-        _integrity(database_url)
+        _integrity(empty_database_url)
         # The restarted server answers from what is stored.
         with httpx.Client(base_url=restarted.url, timeout=30) as c:
             for table in ENTITY_TABLES:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select
 from starlette.testclient import TestClient
 
-from conftest import POSTGRES_ADMIN, run_cli
+from conftest import run_cli
 from modeltrail.server.app import create_app
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
@@ -19,21 +17,6 @@ from modeltrail.store.database import Database, alembic_config, current_revision
 from modeltrail.store.tables import Base
 
 PREVIOUS = "0001"  # the schema of the release before access control (0003 adds api_tokens)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    name = f"modeltrail_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _fill(meta: Metadata) -> None:
@@ -119,43 +102,45 @@ def _columns(url: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_upgrade_from_the_previous_release_keeps_every_entity(
-    empty_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
     # Written by today's services, then taken down to the previous release's schema: the
     # store a user of that release has (the downgrade drops what later releases added).
-    db = Database(empty_url)
+    db = Database(empty_database_url)
     upgrade(db.engine, "heads")
     meta = Metadata(db)
     meta.call(register_builtin_kinds)
     _fill(meta)
     meta.close()
-    engine = Database(empty_url).engine
+    engine = Database(empty_database_url).engine
     command.downgrade(alembic_config(engine), PREVIOUS)
     assert current_revision(engine) == PREVIOUS
     engine.dispose()
-    previous = _columns(empty_url)
+    previous = _columns(empty_database_url)
     assert "created_by_name" not in previous["runs"]
-    before = _snapshot(empty_url)
+    before = _snapshot(empty_database_url)
     assert sum(len(v) for v in before.values()) > 15 and all(
         before[t] for t in ("runs", "executions")
     )
 
-    run_cli("db", "upgrade", "--database-url", empty_url, "--revision", "heads", cwd=tmp_path)
-    engine = Database(empty_url).engine
+    run_cli(
+        "db", "upgrade", "--database-url", empty_database_url, "--revision", "heads", cwd=tmp_path
+    )
+    engine = Database(empty_database_url).engine
     assert "api_tokens" in inspect(engine).get_table_names()
     assert current_revision(engine) != PREVIOUS
     engine.dispose()
-    assert _snapshot(empty_url, previous) == before
+    assert _snapshot(empty_database_url, previous) == before
 
     # Down to the previous release and up again: still nothing lost.
-    engine = Database(empty_url).engine
+    engine = Database(empty_database_url).engine
     command.downgrade(alembic_config(engine), PREVIOUS)
     assert "api_tokens" not in inspect(engine).get_table_names()
-    assert _snapshot(empty_url) == before
+    assert _snapshot(empty_database_url) == before
     upgrade(engine, "heads")
     engine.dispose()
-    assert _snapshot(empty_url, previous) == before
-    reopened = Metadata.open(empty_url)
+    assert _snapshot(empty_database_url, previous) == before
+    reopened = Metadata.open(empty_database_url)
     with TestClient(create_app(reopened)) as c:
         assert c.get("/api/v1/executions", params={"count": True}).json()["total"] == 2
     reopened.close()

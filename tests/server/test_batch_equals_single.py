@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from conftest import POSTGRES_ADMIN, _empty
+from conftest import _empty, fresh_postgres_database
 from modeltrail.server.app import create_app
 from modeltrail.services.metadata import Metadata
 
@@ -193,16 +192,8 @@ class Stores:
 
 @pytest.fixture(scope="module")
 def postgres_pair() -> Iterator[list[str]]:
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    names = [f"modeltrail_equal_{uuid.uuid4().hex[:10]}" for _ in range(3)]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield [POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name for name in names]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with ExitStack() as stack:
+        yield [stack.enter_context(fresh_postgres_database()) for _ in range(3)]
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

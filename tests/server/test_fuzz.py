@@ -23,14 +23,12 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_ADMIN, ServerProcess, cli_env
+from conftest import ServerProcess, cli_env
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES = int(os.environ.get("MODELTRAIL_FUZZ_EXAMPLES", "30"))
@@ -51,21 +49,6 @@ CHECKS = [
 MIN_CASES = EXAMPLES * 40
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fuzz.db'}"
-        return
-    name = f"modeltrail_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _writer_token(server: ServerProcess) -> str:
     created = httpx.post(
         f"{server.url}/api/v1/tokens",
@@ -84,7 +67,7 @@ def _writer_token(server: ServerProcess) -> str:
 )
 @pytest.mark.parametrize("access", ["open", "writer"])
 def test_schemathesis_finds_no_server_errors_or_schema_violations(
-    database_url: str, access: str, tmp_path: Path
+    empty_database_url: str, access: str, tmp_path: Path
 ) -> None:
     seed = int(os.environ.get("MODELTRAIL_FUZZ_SEED", random.randrange(1 << 32)))
     print(f"MODELTRAIL_FUZZ_SEED={seed}")
@@ -94,11 +77,11 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
     if access == "writer":
         phases = "coverage,fuzzing,stateful"
         examples = max(EXAMPLES // 2, 1)
-        server = ServerProcess(database_url, "--auth", "--admin-token", ADMIN, cwd=tmp_path)
+        server = ServerProcess(empty_database_url, "--auth", "--admin-token", ADMIN, cwd=tmp_path)
         extra = ["--header", f"Authorization: Bearer {_writer_token(server)}"]
         checks.append("ignored_auth")
     else:
-        server = ServerProcess(database_url, cwd=tmp_path)
+        server = ServerProcess(empty_database_url, cwd=tmp_path)
         examples = EXAMPLES
     stats = tmp_path / "fuzz-stats.json"
     env = cli_env(

@@ -13,15 +13,13 @@ import json
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import psutil
 import pytest
-from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_ADMIN, ServerProcess
+from conftest import ServerProcess, fresh_postgres_database
 from modeltrail.domain import limits
 from openlineage_events import load
 
@@ -34,14 +32,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'transport.db'}"
         return
-    name = f"modeltrail_transport_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
