@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 from sdk_fixtures import Store, shared_server, store, trail  # noqa: F401 - fixtures
 
@@ -269,3 +270,42 @@ def test_the_buffer_knows_which_stored_entities_its_writes_change() -> None:
     buffer.add(Write("create", "artifact", "e", {"name": "e"}))
     buffer.put_back(taken)  # the send failed: they are kept again
     assert buffer.changes("artifact") and buffer.changes("execution") and len(buffer) == 4
+
+
+class LosesTheFirstBatchAnswer(httpx.BaseTransport):
+    """Delivers every request, and loses the server's answer to the first batch: as when the
+    connection drops after the server committed."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.lost = 0
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/batch"):
+            self.keys.append(request.headers.get("idempotency-key"))
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/batch") and not self.lost:
+            self.lost += 1
+            response.read()
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again_and_stored_once(
+    trail: mt.Trail, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = LosesTheFirstBatchAnswer(trail.conn.http._transport)
+    monkeypatch.setattr(trail.conn.http, "_transport", transport)
+    monkeypatch.setattr(trail.conn, "backoff", 0.01)
+    trail.buffering = "run"
+    with trail.run(experiment="e") as run, run.step("train") as step:
+        step.input(mt.dataset("s3://data/train.csv", name="train"))
+        step.output(mt.model("s3://models/m.pkl", name="m"))
+    assert transport.lost == 1
+    # Sent again with the key of the first: the server answers it as stored, whatever the
+    # batch's later operations made of what its creates made.
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1] is not None
+    stored = store.get(f"executions/{step.id}")
+    assert stored["status"] == "SUCCESS" and len(stored["outputArtifacts"]) == 1
+    assert store.get("artifacts", filter="name:eq:m", count=True)["total"] == 1

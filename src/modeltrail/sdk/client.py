@@ -192,16 +192,19 @@ class Trail:
 
     def _deliver(self, method: str, path: str, body: Any) -> Any:
         text.check_text(body, what=f"{method} {path}")  # before it is spooled, too
+        # The entry's id is the batch's Idempotency-Key: the connection's retries and a later
+        # replay from the spool send the same key, so a batch stored once is not refused after.
+        entry = Entry.new(self.target, method, path, body)
         if self.on_unreachable == "spool" and (self.offline or not self._flush_spool()):
-            self.spool.append(Entry.new(self.target, method, path, body))
+            self.spool.append(entry)
             return None
         try:
-            response = self.conn.request(method, path, json=body)
+            response = self.conn.request(method, path, json=body, headers=_key_of(entry))
         except OFFLINE_ERRORS as exc:
             if self.on_unreachable == "raise":
                 raise
             self._went_offline(exc)
-            self.spool.append(Entry.new(self.target, method, path, body))
+            self.spool.append(entry)
             return None
         return parsed(response)
 
@@ -240,14 +243,17 @@ class Trail:
 
         def deliver(entry: Entry) -> str:
             try:
-                self.conn.request(entry.method, entry.path, json=entry.body, retry=False)
+                self.conn.request(
+                    entry.method, entry.path, json=entry.body, headers=_key_of(entry), retry=False
+                )
             except OFFLINE_ERRORS as exc:
                 self._went_offline(exc)
                 return Outcome.STOPPED
             except Conflict:
                 if entry.method == "POST" and not entry.path.endswith("/batch"):
                     # The entity is there already: sent before, and the answer was lost. (A
-                    # batch sent twice is answered as a retry; its conflict is a real one.)
+                    # batch sent twice is answered as a retry by its Idempotency-Key; its
+                    # conflict is a real one.)
                     return Outcome.SENT
                 log.error("modeltrail: spooled %s %s refused: conflict", entry.method, entry.path)
                 return Outcome.REJECTED
@@ -605,3 +611,9 @@ def connect(target: str | None = None, **options: Any) -> Trail:
 
 
 __all__ = ["Trail", "connect"]
+
+
+def _key_of(entry: Entry) -> dict[str, str] | None:
+    """The Idempotency-Key header of a batch (the server keeps no answers of other writes:
+    their client-chosen ids make them idempotent)."""
+    return {"Idempotency-Key": entry.id} if entry.path.endswith("/batch") else None

@@ -9,20 +9,31 @@ before the transaction and ``stored`` after it committed.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
-from modeltrail.domain.models import ArtifactCreate, ArtifactUpdate, Execution
+from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.domain.models import Actor, ArtifactCreate, ArtifactUpdate, Execution
 from modeltrail.services import access, artifacts, executions
 from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
+from modeltrail.store.tables import BatchReceiptRow, utcnow
+
+# How long the answer to a batch sent with an Idempotency-Key is kept for a retry of it.
+RECEIPT_LIFETIME = timedelta(days=1)
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # visible ASCII, as in a header
 
 # A link's body holds its lists under the execution's own field names: errors point there.
 LINK_BODY = {name: name for name in executions.ATTACH_BODY}
@@ -118,15 +129,84 @@ def _check_attributes(meta: Metadata, operations: list[BatchOperation], parsed: 
             raise _located(index, exc) from exc
 
 
-def run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
+@dataclass(frozen=True)
+class Receipt:
+    """What identifies a batch sent with an Idempotency-Key: the key, who sent it, and the
+    hash of what was sent."""
+
+    key: str
+    principal: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, key: str, actor: Actor | None, operations: list[BatchOperation]) -> Receipt:
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+                errors=[{"pointer": "/headers/Idempotency-Key", "detail": "not a key"}],
+            )
+        sent = [op.model_dump(mode="json", by_alias=True) for op in operations]
+        digest = hashlib.sha256(canonical_json(sent)).hexdigest()
+        principal = "" if actor is None else str(actor.id or actor.name)
+        return cls(key, principal[:64], digest)
+
+
+def run_batch(
+    meta: Metadata, operations: list[BatchOperation], *, idempotency_key: str | None = None
+) -> tuple[BatchResponse, bool]:
     """Apply ``operations`` in order, in one transaction. Later operations may refer to the
-    ids of entities that earlier ones create (send client-chosen ids)."""
+    ids of entities that earlier ones create (send client-chosen ids).
+
+    With an ``idempotency_key``, the same batch sent again within a day is answered as the first
+    time and changes nothing (the second of the pair is True): a client whose answer was lost
+    can send it again, though its later operations changed what its creates made."""
     access.require_global_writer(meta.scope, "a batch")
+    receipt = (
+        None if idempotency_key is None else Receipt.of(idempotency_key, meta.actor, operations)
+    )
     with rules.budget():
-        return _run_batch(meta, operations)
+        return _run_batch(meta, operations, receipt)
 
 
-def _run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchResponse:
+def _replayed(session: Session, receipt: Receipt) -> BatchResponse | None:
+    """The answer kept for ``receipt``'s key, or None; refused if the key was used for another
+    batch or by another token."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The same key sent twice at once: the second waits for the first to commit, and then
+        # finds its answer (SQLite's writers are serialised already).
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(receipt.key))))
+    row = session.get(BatchReceiptRow, receipt.key)
+    if row is None:
+        return None
+    if row.create_time < utcnow() - RECEIPT_LIFETIME:
+        session.delete(row)
+        session.flush()
+        return None
+    if (row.principal, row.request_hash) != (receipt.principal, receipt.request_hash):
+        raise InvalidInput(
+            "this Idempotency-Key was used for another batch; use a new key for each batch",
+            errors=[{"pointer": "/headers/Idempotency-Key", "detail": "used for another batch"}],
+        )
+    return BatchResponse.model_validate(row.answer)
+
+
+def _keep(session: Session, receipt: Receipt, answer: BatchResponse) -> None:
+    session.execute(
+        delete(BatchReceiptRow).where(BatchReceiptRow.create_time < utcnow() - RECEIPT_LIFETIME)
+    )
+    session.add(
+        BatchReceiptRow(
+            key=receipt.key,
+            principal=receipt.principal,
+            request_hash=receipt.request_hash,
+            answer=answer.model_dump(mode="json", by_alias=True),
+        )
+    )
+
+
+def _run_batch(
+    meta: Metadata, operations: list[BatchOperation], receipt: Receipt | None
+) -> tuple[BatchResponse, bool]:
     parsed = [_parse(i, op) for i, op in enumerate(operations)]
     parsed = [
         data if op.op == "link" else meta.enrich(op.entity, op.op, data)
@@ -135,6 +215,10 @@ def _run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchRespons
     _check_attributes(meta, operations, parsed)
     results: list[tuple[Any, bool]] = []
     with meta.session() as session:
+        if receipt is not None:
+            kept = _replayed(session, receipt)
+            if kept is not None:
+                return kept, True
         writer = BulkWriter(
             session, [(op.op, op.entity, data) for op, data in zip(operations, parsed, strict=True)]
         )
@@ -160,13 +244,16 @@ def _run_batch(meta: Metadata, operations: list[BatchOperation]) -> BatchRespons
             except ModeltrailError as exc:
                 raise _located(index, exc) from exc
         writer.flush()
+        # One validation of the whole answer (a model per result was a Python call each).
+        answer = BatchResponse.model_validate(
+            {"results": [{"id": r.id, "created": c} for r, c in results]}
+        )
+        if receipt is not None:
+            _keep(session, receipt, answer)
     if meta.hooks.listens("stored"):
         # Links are left out, as the attach endpoints leave them out.
         for op, (result, created) in zip(operations, results, strict=True):
             if op.op == "update" or created:
                 entity = result.entity() if isinstance(result, Created) else result
                 meta.stored(op.entity, op.op, entity)
-    # One validation of the whole answer (a model per result was a Python call each).
-    return BatchResponse.model_validate(
-        {"results": [{"id": r.id, "created": c} for r, c in results]}
-    )
+    return answer, False

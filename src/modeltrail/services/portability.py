@@ -49,7 +49,8 @@ from modeltrail.store.tables import (
 
 FORMAT = "modeltrail-ndjson"
 FORMAT_VERSION = 1
-EXCLUDED = frozenset({"api_tokens"})
+# Credentials, and the answers kept for a day to retried batches: not metadata.
+EXCLUDED = frozenset({"api_tokens", "batch_receipts"})
 REPLACED = frozenset({"kinds"})
 CHUNK = 500
 # Rows that may hold a credential (a webhook URL with its token), as they may leave the store

@@ -289,3 +289,17 @@ class ApiTokenRow(Base):
     # A rotation's old secret, accepted until ``previous_expire_time`` (its grace period).
     previous_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     previous_expire_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BatchReceiptRow(Base):
+    """The answer to a batch sent with an ``Idempotency-Key``, kept for a day so that the same
+    batch sent again (its answer was lost, a spooled copy is replayed) is answered, not redone.
+    ``request_hash`` tells a retry from another batch that reuses the key."""
+
+    __tablename__ = "batch_receipts"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Who sent it ("" without access control): another token's key is not its answer.
+    principal: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any]] = mapped_column(Document)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

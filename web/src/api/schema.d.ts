@@ -654,7 +654,7 @@ export interface paths {
         put?: never;
         /**
          * Create, update and link many entities at once, all or nothing
-         * @description Operations run in order in one transaction; a later operation may refer to an id an earlier one creates. A `link` attaches `inputArtifacts`, `outputArtifacts` or `successors` to an execution, as its attach endpoints do. If one fails, nothing is stored and the problem's error pointers name `/operations/N/...`.
+         * @description Operations run in order in one transaction; a later operation may refer to an id an earlier one creates. A `link` attaches `inputArtifacts`, `outputArtifacts` or `successors` to an execution, as its attach endpoints do. If one fails, nothing is stored and the problem's error pointers name `/operations/N/...`. Send an `Idempotency-Key` (a new one per batch) to make a retry safe: the same batch sent again with the same key within a day is answered as the first time, with `Idempotent-Replayed: true`, and changes nothing; the key sent with another batch is a 422.
          */
         post: operations["runBatch"];
         delete?: never;
@@ -5144,7 +5144,10 @@ export interface operations {
     runBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 1 to 128 visible ASCII characters, new for each batch (a UUID) */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
