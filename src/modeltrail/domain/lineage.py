@@ -147,8 +147,8 @@ class AffectedArtifact(Schema):
 
 
 class Impact(Schema):
-    """Everything derived from ``root``: what must go if it goes (FR4), what is suspect if it
-    is bad (FR5)."""
+    """Everything derived from ``root``: what must go if it goes, what is suspect if it is
+    bad."""
 
     root: Node
     flag: FlagMark | None = None

@@ -159,7 +159,7 @@ def update_run(runId: str, body: Document, meta: MetadataDep) -> dict[str, Any]:
     "/experiments/run/{run}/workflow",
     operation_id=_op("getWorkflowByRun"),
     **_documented(docs.ThesisWorkflow),
-    summary="A run's executions as a DAG rooted at its first execution (FR3)",
+    summary="A run's executions as a DAG rooted at its first execution",
 )
 def get_workflow(run: str, meta: MetadataDep) -> dict[str, Any]:
     return meta.query_visible(compat.workflow, run)
@@ -244,7 +244,7 @@ def get_artifacts_by_experiment(experiment: str, meta: MetadataDep) -> Documents
     "/experiments/{experiment}/trace",
     operation_id=_op("getTraceByExperiment"),
     **_documented(docs.ThesisTrace),
-    summary="Every run of an experiment by execution type, equal artifacts merged (FR10)",
+    summary="Every run of an experiment by execution type, equal artifacts merged",
 )
 def get_trace(experiment: str, meta: MetadataDep) -> dict[str, Any]:
     return meta.query_visible(compat.trace, experiment)

@@ -971,7 +971,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A run's executions as a DAG rooted at its first execution (FR3) */
+        /** A run's executions as a DAG rooted at its first execution */
         get: operations["thesisGetWorkflowByRun"];
         put?: never;
         post?: never;
@@ -1075,7 +1075,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every run of an experiment by execution type, equal artifacts merged (FR10) */
+        /** Every run of an experiment by execution type, equal artifacts merged */
         get: operations["thesisGetTraceByExperiment"];
         put?: never;
         post?: never;
@@ -1794,8 +1794,8 @@ export interface components {
         };
         /**
          * Impact
-         * @description Everything derived from ``root``: what must go if it goes (FR4), what is suspect if it
-         *     is bad (FR5).
+         * @description Everything derived from ``root``: what must go if it goes, what is suspect if it is
+         *     bad.
          */
         Impact: {
             root: components["schemas"]["Node"];

@@ -1,5 +1,5 @@
 """Lineage questions: run DAG, upstream/downstream lineage, impact and flags, compare, the
-lineage diff, reuse, history, recipes and traces (FR2-FR8, FR10)."""
+lineage diff, reuse, history, recipes and traces."""
 
 from __future__ import annotations
 
