@@ -101,6 +101,15 @@ def test_a_key_reused_for_another_batch_or_malformed_is_refused_with_nothing_sto
     assert _count(client, "executions") == executions
 
 
+def test_a_batch_with_an_integer_past_64_bits_has_a_receipt_too(client: TestClient) -> None:
+    batch = _step(client)
+    batch["operations"][0]["body"]["attributes"] = {"seed": 2**70}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    answers = [client.post(f"{API}/batch", json=batch, headers=key) for _ in range(2)]
+    assert answers[0].status_code < 500, answers[0].text
+    assert [a.status_code for a in answers] in ([200, 200], [422, 422]), answers[0].text
+
+
 def test_a_receipt_is_kept_for_a_day(client: TestClient, metadata: Metadata) -> None:
     batch = _step(client)
     key = {"Idempotency-Key": str(uuid.uuid4())}

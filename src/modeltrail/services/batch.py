@@ -10,6 +10,7 @@ before the transaction and ``stored`` after it committed.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
-from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.domain.models import Actor, ArtifactCreate, ArtifactUpdate, Execution
 from modeltrail.services import access, artifacts, executions
 from modeltrail.services.bulk import BulkWriter, Created
@@ -146,7 +146,9 @@ class Receipt:
                 errors=[{"pointer": "/headers/Idempotency-Key", "detail": "not a key"}],
             )
         sent = [op.model_dump(mode="json", by_alias=True) for op in operations]
-        digest = hashlib.sha256(canonical_json(sent)).hexdigest()
+        # The json module, not orjson: a body may hold integers past 64 bits.
+        canonical = json.dumps(sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
         principal = "" if actor is None else str(actor.id or actor.name)
         return cls(key, principal[:64], digest)
 
