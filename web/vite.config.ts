@@ -1,9 +1,33 @@
-import { defineConfig } from "vite";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
+
+const require = createRequire(import.meta.url);
+
+// Swagger UI for /docs ships inside the package, so that the API's docs render offline and
+// under a CSP that allows no other origin. Its source-map comment is dropped: the map is not
+// shipped.
+const SWAGGER_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE", "NOTICE"];
+
+function swaggerUi(): Plugin {
+  return {
+    name: "modeltrail-swagger-ui",
+    generateBundle() {
+      for (const name of SWAGGER_FILES) {
+        let source: string | Buffer = readFileSync(require.resolve(`swagger-ui-dist/${name}`));
+        if (name.endsWith(".js") || name.endsWith(".css")) {
+          source = source.toString("utf8").replace(/\n?\/[/*]# sourceMappingURL=\S+( \*\/)?\s*$/, "\n");
+        }
+        this.emitFile({ type: "asset", fileName: `swagger/${name}`, source });
+      }
+    },
+  };
+}
 
 // The bundle is built into the Python package so that `pip install modeltrail` needs no Node.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), swaggerUi()],
   base: "/",
   build: {
     outDir: "../src/modeltrail/ui",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from modeltrail import __version__
-from modeltrail.server import auth, compat, observability, problems, transport, ui
+from modeltrail.server import apidocs, auth, compat, observability, problems, transport, ui
 from modeltrail.server.routers import (
     argo,
     batch,
@@ -39,7 +39,7 @@ def create_app(
         version=__version__,
         description="Metadata and lineage of the whole life of machine-learning models.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by apidocs, from the package
         redoc_url=None,
         dependencies=[Depends(auth.authorize)],
     )
@@ -53,6 +53,7 @@ def create_app(
         _add_routes(app, router, prefix=API_PREFIX)
     _add_routes(app, compat.router)
     _add_routes(app, health.router)
+    _add_routes(app, apidocs.router)
     # The last middleware added is the outermost: the access log and metrics see every
     # request, the guard's refusals too.
     transport.install(app, http_settings or transport.HttpSettings())

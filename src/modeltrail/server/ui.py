@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modeltrail.server import problems
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
-RESERVED = ("/api", "/v1", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+RESERVED = ("/api", "/v1", "/docs", "/openapi.json", "/healthz", "/readyz")
 
 
 def _reserved(path: str) -> bool:
