@@ -265,7 +265,7 @@ def _budgeted(keyword: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
-_OWN = {
+_OWN: dict[str, Callable[..., Any]] = {
     "pattern": _pattern,
     "patternProperties": _pattern_properties,
     "additionalProperties": _additional_properties,
@@ -273,17 +273,19 @@ _OWN = {
     "uniqueItems": _unique_items,
     "format": _format,
 }
-_Validator = validators.extend(
+# The stubs leave ``extend`` untyped: it returns a validator class like the one it extends.
+_Validator: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     {
-        name: _budgeted(_OWN.get(name, keyword))
+        name: _budgeted(_OWN.get(name) or keyword)
         for name, keyword in Draft202012Validator.VALIDATORS.items()
     },
 )
 
 
 def _refuse(uri: str) -> Any:
-    raise NoSuchResource(ref=uri)
+    # An attrs class through a decorator of the library's own, which mypy does not follow.
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 # Nothing is ever retrieved: a reference that is not inside the schema does not resolve.

@@ -22,7 +22,8 @@ ACTOR = "modeltrail.actor"
 
 def actor_of(session: Session) -> Actor | None:
     """Who the session writes for (None: nobody is recorded)."""
-    return session.info.get(ACTOR)  # type: ignore[no-any-return]
+    actor: Actor | None = session.info.get(ACTOR)
+    return actor
 
 
 def columns(actor: Actor | None, *, created: bool = True) -> dict[str, Any]:

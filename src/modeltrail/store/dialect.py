@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     Float,
+    Select,
     String,
     Text,
     any_,
@@ -64,7 +65,7 @@ def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEle
     The path is written into the SQL rather than bound, so that the expression is the one an
     attribute index was made of (``attribute_index``) and the planner can use the index."""
     if dialect == "postgresql":
-        expr = type_coerce(column, JSONB)
+        expr: ColumnElement[Any] = type_coerce(column, JSONB)
         for part in path:
             expr = expr.op("->")(_sql_string(part))
         return expr
@@ -110,7 +111,7 @@ def sorted_string_agg(dialect: str, column: Any, separator: str = ",") -> Column
     already sorted (a subquery with ORDER BY), which SQLite keeps in practice.
     """
     if dialect == "postgresql":
-        return func.string_agg(column, aggregate_order_by(literal(separator, Text), column))  # type: ignore[no-any-return]
+        return func.string_agg(column, aggregate_order_by(literal(separator, Text), column))
     return func.group_concat(column, separator)
 
 
@@ -133,7 +134,7 @@ def among(dialect: str, column: Any, name: str, *, uuids: bool = False) -> Colum
         array = bindparam(name, type_=ARRAY(Text))
         return column == any_(cast(array, ARRAY(UUID)) if uuids else array)  # type: ignore[no-any-return]
     column = type_coerce(column, String) if uuids else column
-    listed = select(literal_column("value")).select_from(
+    listed: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(name, type_=Text))
     )
     return column.in_(listed)  # type: ignore[no-any-return]
@@ -151,7 +152,7 @@ def equals(dialect: str, column: Any, name: str, *, uuids: bool = False) -> Colu
 
         value = bindparam(name, type_=Text)
         return column == (cast(value, UUID) if uuids else value)  # type: ignore[no-any-return]
-    return (type_coerce(column, String) if uuids else column) == bindparam(name, type_=Text)  # type: ignore[no-any-return]
+    return (type_coerce(column, String) if uuids else column) == bindparam(name, type_=Text)
 
 
 def values(dialect: str, items: Sequence[str]) -> Any:

@@ -8,8 +8,7 @@ follows every copy. Every walk is a recursive CTE that runs on SQLite and Postgr
 recursive step is written differs (see ``dialect.multiple_recursive_terms``).
 
 The readers here work with ids as 32 hex digits (``Id``), taking and giving them in that
-form: a graph of thousands of nodes is mostly dictionary work, and a ``str`` is made,
-hashed and compared in C where a ``uuid.UUID`` costs microseconds each time. Lists of ids
+form, and give rows as the typed records of ``store.records`` (see there why). Lists of ids
 go to the database as one parameter (``dialect.among``). The graph answers keep ids as
 text (``domain.lineage.NodeId``).
 """
@@ -17,16 +16,17 @@ text (``domain.lineage.NodeId``).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
     Select,
     String,
     Table,
@@ -46,6 +46,16 @@ from sqlalchemy.orm import Session, aliased
 
 from modeltrail.store import dialect as dialects
 from modeltrail.store.listing import after
+from modeltrail.store.records import (
+    ArtifactRecord,
+    Executable,
+    ExecutableRecord,
+    ExecutableRef,
+    ExecutionRecord,
+    FlagRecord,
+    Id,
+    RunRecord,
+)
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -59,7 +69,6 @@ from modeltrail.store.tables import (
 )
 
 Direction = Literal["upstream", "downstream"]
-Id = str  # an id as 32 lowercase hex digits (``uuid.UUID.hex``)
 Key = str  # an artifact's Id, or its fingerprint when equal artifacts are merged
 
 
@@ -130,17 +139,31 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None) ->
     return list(session.connection().execute(query, params).all())
 
 
-@lru_cache(maxsize=64)
-def _record_type(fields: tuple[str, ...]) -> Any:
-    return namedtuple("Record", fields)  # type: ignore[misc]
+R = TypeVar(
+    "R", ArtifactRecord, ExecutionRecord, ExecutableRecord, ExecutableRef, RunRecord, FlagRecord
+)
+S = TypeVar("S", ArtifactRecord, ExecutableRecord, ExecutableRef)
 
 
-def _records(rows: list[Any]) -> list[Any]:
-    """Whole rows as named tuples. A Row's field read by name is a Python call (about 1 µs),
-    a named tuple's a C slot read: the graph code reads a dozen fields of thousands of rows."""
+def _fit(names: Sequence[str], record: type[Any], start: int = 0) -> int:
+    """Where ``record``'s columns end in rows named ``names``, its columns starting at
+    ``start`` (named as its fields, or ``prefix.`` and the field): a statement that does
+    not give what its record says is an error here, not a wrong field later."""
+    end = start + len(record._fields)
+    if tuple(n.rpartition(".")[2] for n in names[start:end]) != record._fields:
+        raise TypeError(f"the columns {names[start:end]} are not those of {record.__name__}")
+    return end
+
+
+def _records(rows: Sequence[Row[Any]], record: type[R], start: int = 0) -> list[R]:
+    """Rows as ``record``s, from their column ``start`` on (columns may follow)."""
     if not rows:
-        return rows
-    return list(map(_record_type(rows[0]._fields)._make, rows))
+        return []
+    end = _fit(rows[0]._fields, record, start)
+    if start == 0 and end == len(rows[0]):
+        return list(map(record._make, rows))
+    make = record._make
+    return [make(row[start:end]) for row in rows]
 
 
 @dataclass
@@ -179,7 +202,7 @@ def _edges(direction: Direction) -> list[tuple[Any, Any, Any]]:
 
 def _walk_cte(
     dialect: str,
-    seed: Select[Any],
+    seed: Select[Any] | Select[str, str],
     *,
     direction: Direction,
     merge: bool,
@@ -192,7 +215,9 @@ def _walk_cte(
     target = aliased(ArtifactRow)
     source = aliased(ArtifactRow)
 
-    def step(src_col: Any, dst_col: Any, tables: tuple[Any, Any, Any], frm: Any) -> Select[Any]:
+    def step(
+        src_col: Any, dst_col: Any, tables: tuple[Any, Any, Any], frm: Select[Any]
+    ) -> Select[Any]:
         first, second, on = tables
         query = frm
         if merge:
@@ -346,26 +371,36 @@ def walk_from_artifact(
     depth: int,
     merge: bool,
     light: bool = False,
-) -> tuple[Any | None, bool, Walk, list[Any]]:
+) -> tuple[ArtifactRecord | None, bool, Walk, list[ArtifactRecord]]:
     """The artifact (None if there is none), whether any artifact is flagged, and
     ``walk_with_artifacts`` from it: one statement for what lineage and impact read first."""
     query = _walk_from_artifact(_dialect(session), direction, merge, light)
     params = {"root": artifact_id, "limit": depth + 1}
-    walk, found = _within(_records(_rows(session, query, params)), depth, merge)
+    rows = _rows(session, query, params)
+    walk, found = _within(rows, depth, merge)
     root = next((row for row in found if row.id == artifact_id.hex), None)
-    return root, bool(found) and bool(found[0].any_flag), walk, found
+    return root, bool(found) and bool(rows[0].any_flag), walk, found
 
 
-def _within(rows: list[Any], depth: int, merge: bool) -> tuple[Walk, list[Any]]:
-    """The walk and the rows of a walk read one step beyond ``depth``: truncated if that
-    step reached anything."""
-    key = "fingerprint" if merge else "id"
+_DEPTH = len(ArtifactRecord._fields)  # where ``_reached_rows`` gives ``walk_depth``
+_ID = ArtifactRecord._fields.index("id")
+
+
+def _within(rows: list[Any], depth: int, merge: bool) -> tuple[Walk, list[ArtifactRecord]]:
+    """The walk and the artifacts of ``_reached_rows`` read one step beyond ``depth``:
+    truncated if that step reached anything."""
     walk = Walk({}, False)
-    found = []
+    found: list[ArtifactRecord] = []
+    if not rows:
+        return walk, found
+    _fit(rows[0]._fields, ArtifactRecord)
+    make = ArtifactRecord._make
     for row in rows:
-        if row.walk_depth <= depth:
-            walk.depths[getattr(row, key)] = row.walk_depth
-            found.append(row)
+        d = row[_DEPTH]
+        if d <= depth:
+            record = make(row[:_DEPTH])
+            walk.depths[record.fingerprint if merge else record.id] = d
+            found.append(record)
         else:
             walk.truncated = True
     return walk, found
@@ -379,7 +414,7 @@ def walk_with_artifacts(
     depth: int,
     merge: bool,
     light: bool = False,
-) -> tuple[Walk, list[Any]]:
+) -> tuple[Walk, list[ArtifactRecord]]:
     """``walk_artifacts``, and the rows of the artifacts it reached (as ``artifacts_by_keys``
     reads them) in the same statement."""
     keys = _seed_keys(seeds)
@@ -388,7 +423,7 @@ def walk_with_artifacts(
     rows = _run_walk(
         session, keys, direction=direction, depth=depth, merge=merge, rows=True, light=light
     )
-    return _within(_records(rows), depth, merge)
+    return _within(rows, depth, merge)
 
 
 @lru_cache(maxsize=32)
@@ -467,11 +502,12 @@ _ARTIFACTS: Table = ArtifactRow.__table__  # type: ignore[assignment]
 _EXECUTIONS: Table = ExecutionRow.__table__  # type: ignore[assignment]
 _EXECUTABLES: Table = ExecutableRow.__table__  # type: ignore[assignment]
 _RUNS: Table = RunRow.__table__  # type: ignore[assignment]
+_FLAGS: Table = FlagRow.__table__  # type: ignore[assignment]
 
 
 def artifacts_by_keys(
     session: Session, keys: Sequence[Key], *, merge: bool, light: bool = False
-) -> list[Any]:
+) -> list[ArtifactRecord]:
     """Artifact rows (read-only, attribute access like the ORM rows) by id or fingerprint.
     ``light`` leaves out the JSON documents, which cost most to read."""
     statement = _rows_among(
@@ -481,14 +517,14 @@ def artifacts_by_keys(
         leave_out=_LIGHT if light else (),
         uuids=not merge,
     )
-    return _records(_read(session, statement, keys))
+    return _records(_read(session, statement, keys), ArtifactRecord)
 
 
 @lru_cache(maxsize=8)
-def _reached(dialect: str, role: str, light: bool) -> tuple[Select[Any], int]:
+def _reached(dialect: str, role: str, light: bool) -> Select[Any]:
     """The edges (artifact first) of the executions that wrote (producers) or read
     (consumers) the artifacts among ``ids``, each followed by its execution's columns and
-    those of the executable as ``ref.*``; and where the executable's columns start."""
+    those of the executable as ``ref.*``."""
     edge = (ExecutionOutputRow if role == "producers" else ExecutionInputRow).__table__
     own = _columns(dialect, _EXECUTIONS, _LIGHT_EXECUTION if light else ())
     statement = (
@@ -501,7 +537,7 @@ def _reached(dialect: str, role: str, light: bool) -> tuple[Select[Any], int]:
         .join(_EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id, isouter=True)
         .where(dialects.among(dialect, edge.c.artifact_id, "ids", uuids=True))
     )
-    return statement, 1 + len(own)
+    return statement
 
 
 def executions_reached(
@@ -510,13 +546,13 @@ def executions_reached(
     *,
     role: Literal["producers", "consumers"],
     light: bool = False,
-) -> tuple[list[tuple[Id, Id]], list[tuple[Any, Any]]]:
+) -> tuple[list[tuple[Id, Id]], list[tuple[ExecutionRecord, Executable]]]:
     """``execution_edges`` and the executions they name with their executables (as
     ``executions_with_executables`` gives them), in one statement: on PostgreSQL a
     statement costs more than the rows an execution reached twice repeats."""
-    query, split = _reached(_dialect(session), role, light)
+    query = _reached(_dialect(session), role, light)
     rows = _read(session, query, artifact_ids)
-    pairs = _pairs(rows, split, start=1)
+    pairs = _with_executable(rows, light, start=1)
     edges = [(execution.id, row[0]) for row, (execution, _) in zip(rows, pairs, strict=True)]
     executions = {execution.id: (execution, exe) for execution, exe in pairs}
     return edges, list(executions.values())
@@ -617,7 +653,7 @@ def _io(
     run: uuid.UUID | Id | None = None,
     successors: bool,
     among: bool = True,
-    artifacts: dict[Id, Any] | None = None,
+    artifacts: dict[Id, ArtifactRecord] | None = None,
     references: list[tuple[Id, Id]] | None = None,
     referable: Iterable[uuid.UUID | Id] = (),
 ) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]]]:
@@ -641,10 +677,16 @@ def _io(
     if references is not None:
         params["refs"] = dialects.values(dialect, refs)
     rows = _rows(session, statement, params)
-    if artifacts is not None:
-        pairs = _pairs(rows, 4)
-        artifacts.update((row.id, row) for _, row in pairs if row is not None)
-        rows = [edge for edge, _ in pairs]
+    if artifacts is not None and rows:
+        # (execution, other, position, side), then the artifact's columns as ``ref.*``
+        end = _fit(rows[0]._fields, ArtifactRecord, 4)
+        at = 4 + _ID
+        make = ArtifactRecord._make
+        for row in rows:
+            key = row[at]
+            if key is not None and key not in artifacts:
+                artifacts[key] = make(row[4:end])
+        rows = [row[:4] for row in rows]
     inputs: IoEdges = []
     outputs: IoEdges = []
     follows: list[tuple[Id, Id]] = []
@@ -671,21 +713,21 @@ def io_of_executions(
 
 def io_and_artifacts(
     session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[IoEdges, IoEdges, dict[Id, Any]]:
+) -> tuple[IoEdges, IoEdges, dict[Id, ArtifactRecord]]:
     """``io_of_executions`` and the rows of the artifacts read and written (by id), in one
     statement."""
-    artifacts: dict[Id, Any] = {}
+    artifacts: dict[Id, ArtifactRecord] = {}
     inputs, outputs, _ = _io(session, execution_ids, successors=False, artifacts=artifacts)
     return inputs, outputs, artifacts
 
 
 def io_of_run(
     session: Session, run_id: uuid.UUID | Id
-) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, Any]]:
+) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, ArtifactRecord]]:
     """``io_of_executions`` of the run's executions, the (execution, successor) pairs among
     them, and the rows of the artifacts read and written (by id), in one statement keyed by
     the run (``dialects.equals``): on PostgreSQL a statement costs more than these rows."""
-    artifacts: dict[Id, Any] = {}
+    artifacts: dict[Id, ArtifactRecord] = {}
     inputs, outputs, follows = _io(session, run=run_id, successors=True, artifacts=artifacts)
     return inputs, outputs, follows, artifacts
 
@@ -745,18 +787,17 @@ def _joined(
     *,
     leave_out: tuple[str, ...] = (),
     other_only: tuple[str, ...] = (),
-) -> tuple[Select[Any], int]:
+) -> Select[Any]:
     """The rows of ``table`` whose ``column`` is among the ``ids`` parameter (without the
     columns ``leave_out`` names), each followed by the columns of the ``other`` row its
     ``reference`` names (``other_only`` these, if given) as ``ref.*``, NULL where it names
-    none; and where the other row's columns start."""
-    own = _columns(dialect, table, leave_out)
-    statement = (
-        select(*own, *_referred(dialect, other, other_only))
+    none: a statement less than reading the referred rows after (on PostgreSQL, a
+    statement costs more than these rows)."""
+    return (
+        select(*_columns(dialect, table, leave_out), *_referred(dialect, other, other_only))
         .join_from(table, other, table.c[reference] == other.c.id, isouter=True)
         .where(dialects.among(dialect, table.c[column], "ids", uuids=True))
     )
-    return statement, len(own)
 
 
 def _referred(dialect: str, other: Table, only: tuple[str, ...] = ()) -> list[Any]:
@@ -766,39 +807,46 @@ def _referred(dialect: str, other: Table, only: tuple[str, ...] = ()) -> list[An
     ]
 
 
-def _with_referred(
-    session: Session, statement: tuple[Select[Any], int], ids: Iterable[uuid.UUID | Id]
-) -> list[tuple[Any, Any]]:
-    """(row, referred row or None) records of a ``_joined`` statement, in one statement: a
-    statement less than reading the referred rows after (on PostgreSQL, a statement costs
-    more than these rows). A row referred to many times is one record."""
-    query, split = statement
-    return _pairs(_read(session, query, ids), split)
-
-
-def _pairs(rows: list[Any], split: int, start: int = 0) -> list[tuple[Any, Any]]:
-    """(row, referred row or None) records of rows whose own columns run from ``start`` to
-    ``split`` and whose referred row's columns (``ref.*``) follow."""
+def _pairs(
+    rows: Sequence[Row[Any]], own: type[R], other: type[S], start: int = 0
+) -> list[tuple[R, S | None]]:
+    """(row, referred row or None) records of rows whose own columns (``own``) start at
+    ``start`` and whose referred row's columns (``ref.*``, ``other``) follow. A row
+    referred to many times is one record."""
     if not rows:
         return []
     names = rows[0]._fields
-    own = _record_type(names[start:split])
-    other = _record_type(tuple(n.removeprefix("ref.") for n in names[split:]))
+    split = _fit(names, own, start)
+    end = _fit(names, other, split)
     at = split + other._fields.index("id")
-    seen: dict[Id, Any] = {}
-    pairs = []
+    make_own, make_other = own._make, other._make
+    seen: dict[Id, S] = {}
+    pairs: list[tuple[R, S | None]] = []
     for row in rows:
         key = row[at]
         referred = seen.get(key)
         if referred is None and key is not None:
-            referred = seen[key] = other._make(row[split:])
-        pairs.append((own._make(row[start:split]), referred))
+            referred = seen[key] = make_other(row[split:end])
+        pairs.append((make_own(row[start:split]), referred))
     return pairs
+
+
+def _with_executable(
+    rows: Sequence[Row[Any]], light: bool, start: int = 0
+) -> list[tuple[ExecutionRecord, Executable]]:
+    """(execution, executable) records of rows with the executable's columns as ``ref.*``
+    (a light read names it only: ``ExecutableRef``)."""
+    if light:
+        refs = _pairs(rows, ExecutionRecord, ExecutableRef, start)
+        # An execution's executable_id is NOT NULL and a foreign key: it is always found.
+        return cast(list[tuple[ExecutionRecord, Executable]], refs)
+    whole = _pairs(rows, ExecutionRecord, ExecutableRecord, start)
+    return cast(list[tuple[ExecutionRecord, Executable]], whole)
 
 
 def _with_executables(
     session: Session, column: str, ids: Iterable[uuid.UUID | Id], *, light: bool
-) -> list[tuple[Any, Any]]:
+) -> list[tuple[ExecutionRecord, Executable]]:
     """(execution, executable) records of the executions whose ``column`` is among ``ids``."""
     statement = _joined(
         _dialect(session),
@@ -809,7 +857,7 @@ def _with_executables(
         leave_out=_LIGHT_EXECUTION if light else (),
         other_only=_EXECUTABLE_REF if light else (),
     )
-    return _with_referred(session, statement, ids)
+    return _with_executable(_read(session, statement, ids), light)
 
 
 def executions_with_executables(
@@ -817,14 +865,15 @@ def executions_with_executables(
     execution_ids: Iterable[uuid.UUID | Id],
     *,
     light: bool = False,
-) -> list[tuple[Any, Any]]:
+) -> list[tuple[ExecutionRecord, Executable]]:
     """Execution rows (read-only) with their executables; ``light`` leaves out the JSON
     documents."""
     return _with_executables(session, "id", execution_ids, light=light)
 
 
-def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    return _records(_read(session, _rows_among(_dialect(session), _RUNS, "id"), run_ids))
+def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[RunRecord]:
+    statement = _rows_among(_dialect(session), _RUNS, "id")
+    return _records(_read(session, statement, run_ids), RunRecord)
 
 
 # The first read of a graph answer (its root, or its run: ``run_with_executions``) also says
@@ -834,24 +883,24 @@ def runs_by_ids(session: Session, run_ids: Iterable[uuid.UUID | Id]) -> list[Any
 
 def artifacts_by_ids_with_any_flag(
     session: Session, ids: Iterable[uuid.UUID | Id]
-) -> tuple[list[Any], bool]:
+) -> tuple[list[ArtifactRecord], bool]:
     """``artifacts_by_ids``, and whether any artifact is flagged (when one was found)."""
     statement = _rows_among(_dialect(session), _ARTIFACTS, "id", any_flag=True)
-    rows = _records(_read(session, statement, ids))
-    return rows, bool(rows) and bool(rows[0].any_flag)
+    rows = _read(session, statement, ids)
+    return _records(rows, ArtifactRecord), bool(rows) and bool(rows[0].any_flag)
 
 
 def runs_with_events(
     session: Session, run_ids: Iterable[uuid.UUID | Id]
-) -> list[tuple[Any, Any | None]]:
+) -> list[tuple[RunRecord, ArtifactRecord | None]]:
     """(run, the trigger event that started it or None) records, in one statement."""
     statement = _joined(_dialect(session), _RUNS, "id", "event_id", _ARTIFACTS)
-    return _with_referred(session, statement, run_ids)
+    return _pairs(_read(session, statement, run_ids), RunRecord, ArtifactRecord)
 
 
 def artifacts_by_ids(
     session: Session, ids: Iterable[uuid.UUID | Id], *, light: bool = False
-) -> list[Any]:
+) -> list[ArtifactRecord]:
     return artifacts_by_keys(session, hexes(ids), merge=False, light=light)
 
 
@@ -928,7 +977,7 @@ def reuse_groups(session: Session) -> list[tuple[Id, str, str | None, int]]:
         .where(ExecutionRow.status == "SUCCESS")
         .group_by(ExecutionRow.executable_id, ExecutionRow.fingerprint, signature.c.sig)
     )
-    return [tuple(r) for r in _rows(session, query)]  # type: ignore[misc]
+    return [(r[0], r[1], r[2], r[3]) for r in _rows(session, query)]
 
 
 def _count_by_executable(session: Session, *where: Any) -> dict[Id, int]:
@@ -945,9 +994,9 @@ def execution_counts_by_executable(session: Session) -> dict[Id, int]:
     return _count_by_executable(session)
 
 
-def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[Any]:
-    statement = _rows_among(_dialect(session), ExecutableRow.__table__, "id")
-    return _records(_read(session, statement, ids))
+def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[ExecutableRecord]:
+    statement = _rows_among(_dialect(session), _EXECUTABLES, "id")
+    return _records(_read(session, statement, ids), ExecutableRecord)
 
 
 # ---------------------------------------------------------------- experiments and runs
@@ -955,22 +1004,24 @@ def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[
 
 def executions_of_runs(
     session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: bool = False
-) -> list[tuple[Any, Any]]:
+) -> list[tuple[ExecutionRecord, Executable]]:
     """The executions of runs in start order, with their executables (``light``: without
     the JSON documents)."""
     return _in_start_order(_with_executables(session, "run_id", run_ids, light=light))
 
 
-def _in_start_order(pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+def _in_start_order(
+    pairs: list[tuple[ExecutionRecord, Executable]],
+) -> list[tuple[ExecutionRecord, Executable]]:
     pairs.sort(key=lambda p: (p[0].start_time or p[0].create_time, p[0].id))
     return pairs
 
 
 @lru_cache(maxsize=4)
-def _run_with_executions(dialect: str) -> tuple[Select[Any], int, int]:
-    """A run's columns (as ``run.*``, with ``any_flag``), then those of each of its executions
-    and of the execution's executable (as ``ref.*``), NULL where the run has none; and where
-    the executions' and the executables' columns start."""
+def _run_with_executions(dialect: str) -> tuple[Select[Any], int]:
+    """A run's columns (as ``run.*``, then ``run.any_flag``), then those of each of its
+    executions and of the execution's executable (as ``ref.*``), NULL where the run has
+    none; and where the executions' columns start."""
     run = [c.label(f"run.{c.name}") for c in _columns(dialect, _RUNS)]
     run.append(exists(select(FlagRow.artifact_id)).label("run.any_flag"))
     execution = _columns(dialect, _EXECUTIONS)
@@ -981,35 +1032,35 @@ def _run_with_executions(dialect: str) -> tuple[Select[Any], int, int]:
         .outerjoin(_EXECUTABLES, _EXECUTIONS.c.executable_id == _EXECUTABLES.c.id)
         .where(dialects.equals(dialect, _RUNS.c.id, "run", uuids=True))
     )
-    return statement, len(run), len(run) + len(execution)
+    return statement, len(run)
 
 
 def run_with_executions(
     session: Session, run_id: uuid.UUID | Id
-) -> tuple[Any | None, list[tuple[Any, Any]], bool]:
+) -> tuple[RunRecord | None, list[tuple[ExecutionRecord, Executable]], bool]:
     """A run (None if there is none), its executions with their executables as
     ``executions_of_runs`` gives them, and whether any artifact is flagged: one statement
     for what the run DAG reads first."""
-    statement, start, split = _run_with_executions(_dialect(session))
+    statement, start = _run_with_executions(_dialect(session))
     rows = _rows(session, statement, {"run": hexes([run_id])[0]})
     if not rows:
         return None, [], False
-    names = tuple(n.removeprefix("run.") for n in rows[0]._fields[:start])
-    run = _record_type(names)._make(rows[0][:start])
-    executions = [pair for pair in _pairs(rows, split, start) if pair[0].id is not None]
-    return run, _in_start_order(executions), bool(run.any_flag)
+    run = _records(rows[:1], RunRecord)[0]
+    any_flag = bool(rows[0][start - 1])
+    executions = [pair for pair in _with_executable(rows, False, start) if pair[0].id is not None]
+    return run, _in_start_order(executions), any_flag
 
 
 def _runs(
     session: Session, *where: Any, newest_first: bool = False, limit: int | None = None
-) -> list[Any]:
+) -> list[RunRecord]:
     order = (
         (RunRow.create_time.desc(), RunRow.id.desc())
         if newest_first
         else (RunRow.create_time, RunRow.id)
     )
     query = select(*_columns(_dialect(session), _RUNS)).where(*where).order_by(*order).limit(limit)
-    return _records(_rows(session, query))
+    return _records(_rows(session, query), RunRecord)
 
 
 def runs_of_experiment(
@@ -1018,7 +1069,7 @@ def runs_of_experiment(
     *,
     limit: int | None = None,
     before: RunRow | None = None,
-) -> list[Any]:
+) -> list[RunRecord]:
     """The newest ``limit`` runs (all without a limit), oldest first; with ``before``, the
     newest of those created before that run (in the order of creation time, then id)."""
     where = [RunRow.experiment_id == experiment_id]
@@ -1029,21 +1080,21 @@ def runs_of_experiment(
     return list(reversed(_runs(session, *where, newest_first=True, limit=limit)))
 
 
-def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[Any]:
+def runs_of_pipeline(session: Session, pipeline_id: uuid.UUID) -> list[RunRecord]:
     return _runs(session, RunRow.pipeline_id == pipeline_id)
 
 
 @lru_cache(maxsize=4)
 def _flags(dialect: str) -> Select[Any]:
-    return select(*_columns(dialect, FlagRow.__table__)).order_by(FlagRow.create_time)
+    return select(*_columns(dialect, _FLAGS)).order_by(FlagRow.create_time)
 
 
-def flags_for(session: Session) -> list[Any]:
+def flags_for(session: Session) -> list[FlagRecord]:
     """Every flag, oldest first: read for every graph answer, so built once."""
-    return _records(_rows(session, _flags(_dialect(session))))
+    return _records(_rows(session, _flags(_dialect(session))), FlagRecord)
 
 
-def previous_artifact(session: Session, artifact: Any) -> Any | None:
+def previous_artifact(session: Session, artifact: ArtifactRecord) -> ArtifactRecord | None:
     """The latest artifact of the same name and kind created before this one (with other
     content: an equal copy explains nothing), both as these readers give them."""
     own = uuid.UUID(artifact.id)
@@ -1062,5 +1113,5 @@ def previous_artifact(session: Session, artifact: Any) -> Any | None:
         .order_by(ArtifactRow.create_time.desc(), ArtifactRow.id.desc())
         .limit(1)
     )
-    found = _records(_rows(session, query))
+    found = _records(_rows(session, query), ArtifactRecord)
     return found[0] if found else None

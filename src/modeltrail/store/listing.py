@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -117,7 +118,8 @@ def check_kind_attributes(
     document = fields.default_document
     kinds = _named_kinds(fields, filters)
     asked: list[tuple[Filter | Sort, str, bool]] = []
-    for f in [*filters, *([sort] if sort else [])]:
+    subjects: list[Filter | Sort] = [*filters, *([sort] if sort else [])]
+    for f in subjects:
         head = f.path[0]
         if head in fields.columns or head in fields.relations:
             continue
@@ -225,7 +227,8 @@ def _typed(column: Any, value: str, f: Filter) -> Any:
         if python_type is bool:
             return value.lower() in {"true", "1", "yes"}
     except ValueError as exc:
-        raise _pointer_error(f, f"'{value}' is not a valid {python_type.__name__}: {exc}") from None
+        name = python_type.__name__ if python_type else "value"
+        raise _pointer_error(f, f"'{value}' is not a valid {name}: {exc}") from None
     return value
 
 
@@ -237,23 +240,26 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def _compare(expr: Any, op: Op, value: Any) -> ColumnElement[bool]:
+def _compare(expr: ColumnElement[Any], op: Op, value: Any) -> ColumnElement[bool]:
+    compared: ColumnElement[bool]
     match op:
         case Op.EQ:
-            return expr == value
+            compared = expr == value
         case Op.NE:
-            return or_(expr != value, expr.is_(None))
+            compared = or_(expr != value, expr.is_(None))
         case Op.LT:
-            return expr < value
+            compared = expr < value
         case Op.LE:
-            return expr <= value
+            compared = expr <= value
         case Op.GT:
-            return expr > value
+            compared = expr > value
         case Op.GE:
-            return expr >= value
+            compared = expr >= value
         case Op.IN:
-            return expr.in_(value)
-    raise AssertionError(op)
+            compared = expr.in_(value)
+        case _:
+            raise AssertionError(op)
+    return compared
 
 
 def _escape_like(value: str) -> str:
@@ -376,11 +382,15 @@ def list_rows(
     where, target, subpath = _resolve(fields, sort.path, sort)
     if where == "relation":
         raise _pointer_error(sort, "cannot sort on this field")
+    as_cursor: Callable[[Any], Any]
     if where == "column":
         expr, as_cursor = target, lambda v: v
     else:
         expr = d.json_sortable(dialect, target, subpath)
-        as_cursor = lambda v: None if v is None else d.sortable_literal(dialect, v)  # noqa: E731
+
+        def as_cursor(v: Any) -> Any:
+            return None if v is None else d.sortable_literal(dialect, v)
+
     id_col = model.id
     if cursor:
         value, row_id = _decode_cursor(cursor, sort)
