@@ -367,7 +367,7 @@ def main() -> None:
 
     if args.rebuild and args.database.startswith("sqlite:///"):
         Path(args.database.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    meta = Metadata.open(args.database)
+    meta = Metadata.open(args.database, hold_collector=True)  # as the server opens it
     probes = existing(meta)
     if probes is None:
         print(f"building on {args.database} ...", flush=True)

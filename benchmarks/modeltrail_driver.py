@@ -73,7 +73,9 @@ class Embedded(Target):
     def __init__(self, url: str) -> None:
         from modeltrail.services.metadata import Metadata
 
-        self.meta = Metadata.open(url)
+        # The services as the server runs them (the SDK's embedded mode leaves the collector
+        # alone: it runs in the user's process).
+        self.meta = Metadata.open(url, hold_collector=True)
 
     def register_kind(self) -> None:
         from modeltrail.domain.models import KindCreate

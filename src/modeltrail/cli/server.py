@@ -106,7 +106,10 @@ def server(
     configure_logging(log_level, fmt=log_format)
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
-        metadata = Metadata.open(database_url, strict_kinds=strict_kinds, hooks=hooks)
+        # The server's own process: its reads may hold the garbage collector off.
+        metadata = Metadata.open(
+            database_url, strict_kinds=strict_kinds, hooks=hooks, hold_collector=True
+        )
     except (SchemaOutdated, PluginError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

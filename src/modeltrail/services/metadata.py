@@ -11,7 +11,7 @@ import copy
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -175,6 +175,9 @@ class Metadata:
 
     ``actor`` is who the writes are made for (the request's API token), recorded on every
     row they create or change; None records nobody (access control off, the embedded store).
+    ``hold_collector``: reads hold the garbage collector off while they build an answer
+    (``collector``). It is process-wide, so only a process that is the server's own sets it;
+    the embedded store runs in the user's process and leaves the collector alone.
     """
 
     def __init__(
@@ -184,8 +187,10 @@ class Metadata:
         strict_kinds: bool = False,
         hooks: Hooks | None = None,
         actor: m.Actor | None = None,
+        hold_collector: bool = False,
     ) -> None:
         self.db = db
+        self.hold_collector = hold_collector
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
         self.actor = actor
@@ -274,9 +279,10 @@ class Metadata:
         return _retried(once)
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a services function that only reads, in one read transaction, the garbage
-        collector held off while it builds the answer (``collector``)."""
-        with collector.held(), self.session("read") as session:
+        """Run a services function that only reads, in one read transaction (with
+        ``hold_collector``, the garbage collector held off while it builds the answer)."""
+        hold = collector.held() if self.hold_collector else nullcontext()
+        with hold, self.session("read") as session:
             return fn(session, *args, **kwargs)
 
     def query_visible(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
