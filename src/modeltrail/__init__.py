@@ -9,8 +9,6 @@ with trail.run(experiment="handwriting", pipeline="digits") as run:
         step.log_metric("accuracy", 0.97, of=model)
 """
 
-__version__ = "0.1.0"
-
 from modeltrail import errors  # noqa: E402
 from modeltrail.sdk import (  # noqa: E402
     Artifact,
@@ -27,6 +25,7 @@ from modeltrail.sdk import (  # noqa: E402
     metrics,
     model,
 )
+from modeltrail.version import __version__  # noqa: E402
 
 __all__ = [
     "Artifact",

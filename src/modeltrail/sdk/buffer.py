@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeltrail.sdk.artifacts import Artifact
+
 API = "/api/v1"
 PLURAL = {
     "experiment": "experiments",
@@ -70,7 +72,7 @@ class WriteBuffer:
 
     writes: list[Write] = field(default_factory=list)
     # Artifacts created by the writes, by what makes two of them the same (see ``Trail.store``).
-    artifacts: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    artifacts: dict[tuple[str, ...], Artifact] = field(default_factory=dict)
     # The entities the writes change rather than create, asked about on every stored artifact.
     changed: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -78,12 +80,14 @@ class WriteBuffer:
     def __len__(self) -> int:
         return len(self.writes)
 
-    def add(self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Any = None) -> None:
+    def add(
+        self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Artifact | None = None
+    ) -> None:
         with self.lock:
             self.writes.append(write)
             if write.op != "create":
                 self.changed.add(write.entity)
-            if same_as:
+            if same_as and artifact is not None:
                 self.artifacts.setdefault(same_as, artifact)
 
     def changes(self, entity: str) -> bool:

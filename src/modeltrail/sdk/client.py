@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from modeltrail.domain import text
@@ -33,6 +32,7 @@ from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
 from modeltrail.sdk.connection import Connection, parsed
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
+from modeltrail.sdk.tracking import Run, current_run, failure_annotations
 from modeltrail.sdk.triggers import Trigger
 
 log = logging.getLogger("modeltrail.sdk")
@@ -44,10 +44,6 @@ NAMESPACE = uuid.UUID("5b0e7f8e-3c1a-4f6b-9a51-6d2f0e7c4a10")
 OFFLINE_ERRORS = (ServerUnreachable, Unavailable)
 BUFFERING = ("step", "run", "off")
 ENTITY = {plural: entity for entity, plural in PLURAL.items()}
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class Trail:
@@ -113,8 +109,6 @@ class Trail:
         """Make a write: inside a run it is kept for the next batch (unless buffering is off)
         and None is answered; else it is sent now and the server's answer is returned.
         ``same_as`` and ``artifact`` note a created artifact for ``store(reuse_equal=True)``."""
-        from modeltrail.sdk.tracking import current_run
-
         if self.buffering == "off" or current_run() is None:
             answer = None
             for method, path, body in write.requests():
@@ -176,8 +170,6 @@ class Trail:
         that ends SUCCESS failed, with the refusal as its error (SUCCESS would be final)."""
         if write.op != "update" or write.body.get("status") != "SUCCESS":
             return write
-        from modeltrail.sdk.tracking import failure_annotations
-
         notes = self._annotations.setdefault((PLURAL[write.entity], write.id), {})
         notes.update(failure_annotations(refused))
         body = {**write.body, "status": "FAILED", "annotations": dict(notes)}
@@ -382,8 +374,6 @@ class Trail:
         lookup; the lookup does not send the kept writes (the remembered ones cover them)."""
         if spec.version is not None:
             return spec
-        from modeltrail.sdk.tracking import current_run
-
         run = current_run()
         experiment = run.experiment_id if run is not None else None
         if experiment is None or is_trigger(spec.kind):
@@ -443,10 +433,11 @@ class Trail:
             except NotFound:
                 existing = None
             if existing is not None:
-                return existing
-        return self.send(
+                return dict(existing)
+        created = self.send(
             "POST", f"{API}/kinds", {"name": name, "description": description, "schema": schema}
         )
+        return None if created is None else dict(created)
 
     # ------------------------------------------------------------------ annotations
 
@@ -492,8 +483,6 @@ class Trail:
         Inside a process started by a run (``run.env()``, ``MODELTRAIL_RUN``), the same run is
         joined instead: its steps are added to it and its status is left to its owner.
         """
-        from modeltrail.sdk.tracking import Run
-
         join = join or os.environ.get("MODELTRAIL_RUN")
         return Run(
             self,
@@ -526,8 +515,6 @@ class Trail:
 
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                from modeltrail.sdk.tracking import current_run
-
                 bound = signature.bind_partial(*args, **kwargs)
                 values = dict(bound.arguments)
                 settings = (

@@ -8,8 +8,9 @@ import os
 import traceback
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from modeltrail.domain.fingerprint import execution_fingerprint, is_trigger
 from modeltrail.errors import ModeltrailError, NotFound
@@ -17,10 +18,8 @@ from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write
 from modeltrail.sdk.collect.environment import environment
 from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
+from modeltrail.sdk.spool import Spool
 from modeltrail.sdk.triggers import Trigger
-
-if TYPE_CHECKING:
-    from modeltrail.sdk.client import Trail
 
 log = logging.getLogger("modeltrail.sdk")
 API = "/api/v1"
@@ -34,10 +33,47 @@ def current_run() -> Run | None:
     return _current.get()
 
 
-def _now() -> str:
-    from modeltrail.sdk.client import now
+def now() -> str:
+    return datetime.now(UTC).isoformat()
 
-    return now()
+
+class Trail(Protocol):
+    """What a run and its steps use of the ``modeltrail.sdk.client.Trail`` that made them:
+    the client makes runs, so a run knows its client by this description only."""
+
+    target: str
+    spool: Spool
+    buffering: str
+    _annotations: dict[tuple[str, str], dict[str, str]]
+    _pipeline_executables: dict[str, list[str]]
+
+    def get(self, path: str, *, read_own_writes: bool = True, **params: Any) -> Any: ...
+
+    def write(
+        self, write: Write, *, same_as: tuple[str, ...] = (), artifact: Artifact | None = None
+    ) -> Any: ...
+
+    def send_pending(self) -> None: ...
+
+    def flush(self, *, force: bool = False) -> bool: ...
+
+    def experiment_id(self, name: str) -> str: ...
+
+    def pipeline_id(self, name: str, *, version: str = "1", uri: str | None = None) -> str: ...
+
+    def executable_id(self, code: CodeInfo, *, pipeline: str | None = None) -> str: ...
+
+    def store(
+        self,
+        spec: ArtifactSpec | Artifact,
+        *,
+        reuse_equal: bool = False,
+        create_time: str | None = None,
+    ) -> Artifact: ...
+
+    def annotate(
+        self, target: Any, annotations: dict[str, Any] | None = None, **more: Any
+    ) -> None: ...
 
 
 def failure_annotations(exc: BaseException) -> dict[str, str]:
@@ -116,7 +152,7 @@ class Run:
 
     def _start(self) -> None:
         trail = self.trail
-        started = _now()
+        started = now()
         experiment = trail.experiment_id(self.experiment_name)
         self.experiment_id = experiment
         if self.pipeline_name:
@@ -280,7 +316,7 @@ class Step:
             "name": self.name,
             "kind": self.kind,
             "status": "RUNNING",
-            "startTime": _now(),
+            "startTime": now(),
             "configuration": self.config,
             "annotations": self.annotations,
         }
@@ -415,7 +451,7 @@ class Step:
                 "update",
                 "execution",
                 self.id,
-                {"status": "SUCCESS", "endTime": _now(), "reusedFrom": origin},
+                {"status": "SUCCESS", "endTime": now(), "reusedFrom": origin},
             )
         )
         self.reused_from = origin
@@ -428,7 +464,7 @@ class Step:
 
 def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | None) -> None:
     """Write the end of a run or step: SUCCESS, or FAILED with what the exception says."""
-    update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": _now()}
+    update: dict[str, Any] = {"status": "FAILED" if exc else "SUCCESS", "endTime": now()}
     if exc is not None:
         notes = trail._annotations.setdefault((PLURAL[entity], entity_id), {})
         notes.update(failure_annotations(exc))

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-MANUAL, SCHEDULE, DATA_CHANGE, CODE_CHANGE, EXTERNAL = (
-    "manual",
-    "schedule",
-    "data change",
-    "code change",
-    "external",
+from modeltrail.sdk.collect.trigger import (
+    CODE_CHANGE,
+    DATA_CHANGE,
+    EXTERNAL,
+    MANUAL,
+    SCHEDULE,
+    detect,
 )
 
 
@@ -75,9 +76,8 @@ class Trigger:
     @classmethod
     def from_environment(cls) -> Trigger:
         """The trigger a scheduler or CI system announces in the environment, else manual."""
-        from modeltrail.sdk.collect.trigger import detect
-
-        return detect() or cls.manual()
+        found = detect()
+        return cls(*found) if found is not None else cls.manual()
 
     def name(self) -> str:
         return self.cause.replace(" ", "-")

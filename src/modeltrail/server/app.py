@@ -7,7 +7,6 @@ import inspect
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from modeltrail import __version__
 from modeltrail.server import apidocs, auth, compat, observability, problems, transport, ui
 from modeltrail.server.routers import (
     argo,
@@ -21,6 +20,7 @@ from modeltrail.server.routers import (
     plugins,
 )
 from modeltrail.services.metadata import Metadata
+from modeltrail.version import __version__
 
 API_PREFIX = "/api/v1"
 

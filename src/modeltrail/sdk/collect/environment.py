@@ -53,7 +53,7 @@ def _user() -> str:
 
 def environment() -> dict[str, str]:
     """Annotations (``env.*``) describing this process."""
-    from modeltrail import __version__
+    from modeltrail.version import __version__
 
     info = {
         "env.python": platform.python_version(),

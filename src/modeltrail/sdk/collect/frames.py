@@ -31,7 +31,7 @@ def describe_ndarray(array: Any) -> dict[str, Any]:
     if contiguous.dtype.hasobject:
         digest.update(repr(contiguous.tolist()).encode())
     else:
-        digest.update(memoryview(contiguous).cast("B"))
+        digest.update(contiguous.data.cast("B"))
     return {
         "type": "ndarray",
         "shape": list(contiguous.shape),

@@ -11,15 +11,25 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from modeltrail.sdk.triggers import (
-    CODE_CHANGE,
-    DATA_CHANGE,
-    EXTERNAL,
-    MANUAL,
-    SCHEDULE,
-    Trigger,
+MANUAL, SCHEDULE, DATA_CHANGE, CODE_CHANGE, EXTERNAL = (
+    "manual",
+    "schedule",
+    "data change",
+    "code change",
+    "external",
 )
+
+
+class Announced(NamedTuple):
+    """A trigger as the environment announces it, in plain values (``sdk.triggers.Trigger``
+    is made of these)."""
+
+    cause: str
+    source: str
+    details: dict[str, Any]
+
 
 _CAUSES = {c.replace(" ", "-"): c for c in (MANUAL, SCHEDULE, DATA_CHANGE, CODE_CHANGE, EXTERNAL)}
 _CAUSES.update({c.replace(" ", "_"): c for c in (DATA_CHANGE, CODE_CHANGE)})
@@ -32,7 +42,7 @@ ARGO_WORKFLOW = "workflows.argoproj.io/workflow"
 DEFAULT_LABELS_FILE = "/etc/podinfo/labels"
 
 
-def from_variable(value: str) -> Trigger | None:
+def from_variable(value: str) -> Announced | None:
     value = value.strip()
     if not value:
         return None
@@ -44,13 +54,13 @@ def from_variable(value: str) -> Trigger | None:
         if isinstance(data, dict) and data.get("cause"):
             cause = _CAUSES.get(str(data.pop("cause")).lower().replace(" ", "-"), EXTERNAL)
             source = str(data.pop("source", "MODELTRAIL_TRIGGER"))
-            return Trigger(cause, source, data)
+            return Announced(cause, source, data)
     head, _, rest = value.partition(":")
-    cause = _CAUSES.get(head.lower().replace(" ", "-"))
-    if cause is None:
-        return Trigger(EXTERNAL, "MODELTRAIL_TRIGGER", {"detail": value})
+    named = _CAUSES.get(head.lower().replace(" ", "-"))
+    if named is None:
+        return Announced(EXTERNAL, "MODELTRAIL_TRIGGER", {"detail": value})
     details = {"detail": rest} if rest else {}
-    return Trigger(cause, "MODELTRAIL_TRIGGER", details)
+    return Announced(named, "MODELTRAIL_TRIGGER", details)
 
 
 def read_labels(path: str | None = None) -> dict[str, str]:
@@ -75,19 +85,19 @@ def _env_label(env: Mapping[str, str], label: str) -> str | None:
     return env.get(label) or env.get(prefix + short)
 
 
-def from_argo(env: Mapping[str, str], labels: Mapping[str, str]) -> Trigger | None:
+def from_argo(env: Mapping[str, str], labels: Mapping[str, str]) -> Announced | None:
     def get(label: str) -> str | None:
         return labels.get(label) or _env_label(env, label)
 
     workflow = get(ARGO_WORKFLOW) or env.get("ARGO_WORKFLOW_NAME")
     cron = get(ARGO_CRON)
     if cron:
-        return Trigger(
+        return Announced(
             SCHEDULE, "argo-cron-workflow", _clean({"cronWorkflow": cron, "workflow": workflow})
         )
     sensor = get(ARGO_SENSOR)
     if sensor:
-        return Trigger(
+        return Announced(
             EXTERNAL,
             "argo-events-sensor",
             _clean({"sensor": sensor, "trigger": get(ARGO_EVENT_TRIGGER), "workflow": workflow}),
@@ -95,7 +105,7 @@ def from_argo(env: Mapping[str, str], labels: Mapping[str, str]) -> Trigger | No
     return None
 
 
-def from_ci(env: Mapping[str, str]) -> Trigger | None:
+def from_ci(env: Mapping[str, str]) -> Announced | None:
     if env.get("GITHUB_ACTIONS") == "true":
         event = env.get("GITHUB_EVENT_NAME", "")
         cause = {
@@ -106,7 +116,7 @@ def from_ci(env: Mapping[str, str]) -> Trigger | None:
         }.get(event, EXTERNAL)
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         repo = env.get("GITHUB_REPOSITORY")
-        return Trigger(
+        return Announced(
             cause,
             "github-actions",
             _clean(
@@ -129,7 +139,7 @@ def from_ci(env: Mapping[str, str]) -> Trigger | None:
             "schedule": SCHEDULE,
             "web": MANUAL,
         }.get(source, EXTERNAL)
-        return Trigger(
+        return Announced(
             cause,
             "gitlab-ci",
             _clean(
@@ -153,7 +163,7 @@ def from_ci(env: Mapping[str, str]) -> Trigger | None:
             cause = MANUAL
         else:
             cause = EXTERNAL
-        return Trigger(
+        return Announced(
             cause,
             "jenkins",
             _clean(
@@ -171,7 +181,7 @@ def from_ci(env: Mapping[str, str]) -> Trigger | None:
 
 def detect(
     env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None
-) -> Trigger | None:
+) -> Announced | None:
     env = os.environ if env is None else env
     explicit = env.get("MODELTRAIL_TRIGGER")
     if explicit:
