@@ -7,6 +7,8 @@ the command that fixes it) and may upgrade an SQLite file it opens.
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -76,10 +78,13 @@ def test_server_refuses_an_older_postgresql_schema_and_names_the_fix(
     assert refused.returncode == 2
     message = " ".join(refused.stderr.split())
     assert f"the database schema is at revision {PREVIOUS}, this modeltrail needs {HEAD}" in message
-    assert "run `modeltrail db upgrade --url <database url>`" in message
+    advice = re.search(r"run `modeltrail (db upgrade [^`]*)`", message)
+    assert advice, message
     assert revision_of(postgres_database) == PREVIOUS  # refused means untouched
 
-    fixed = run_cli("db", "upgrade", "--database-url", postgres_database)
+    # The command the message names, as a user would type it.
+    typed = advice.group(1).replace("<database url>", postgres_database)
+    fixed = run_cli(*shlex.split(typed))
     assert f"{PREVIOUS} -> {HEAD}" in fixed.stdout
     server = ServerProcess(postgres_database, cwd=tmp_path)
     try:

@@ -212,7 +212,7 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool | None = None) -> None:
     if not auto_upgrade:
         raise SchemaOutdated(
             f"the database schema is at revision {current}, this modeltrail needs {head}; "
-            "run `modeltrail db upgrade --url <database url>` and start again"
+            "run `modeltrail db upgrade --database-url <database url>` and start again"
         )
     upgrade(engine)
 
