@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -94,3 +96,31 @@ def test_503_after_the_retries_is_a_typed_error_or_spooled(flaky: Flaky, tmp_pat
         flaky.failures = 0
         assert trail.sync().sent == 1
     assert flaky.requests[-1][2] == {"id": "e2", "name": "y"} and Spool(spool).pending() == []
+
+
+EMBEDDED = """
+import sys, warnings
+warnings.simplefilter("error")
+import modeltrail as mt
+trail = mt.connect("sqlite:///store.db")
+with trail.run(experiment="e") as run, run.step("s") as step:
+    data = step.output(mt.dataset("s3://b/d.csv"))
+assert trail.conn.get(f"/api/v1/artifacts/{data.id}/lineage")["nodes"]
+trail.close()
+clients = ("starlette.testclient", "fastapi.testclient")
+loaded = sorted(m for m in sys.modules if m.startswith(clients))
+assert not loaded, loaded
+print("ok")
+"""
+
+
+def test_embedded_mode_needs_no_test_client_and_warns_of_nothing(tmp_path: Path) -> None:
+    # A fresh interpreter: the test suite itself imports the test client.
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", EMBEDDED],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
