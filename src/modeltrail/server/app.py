@@ -7,16 +7,17 @@ import inspect
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from modeltrail.server import apidocs, auth, compat, observability, problems, transport, ui
+from modeltrail.integrations.argo import routes as argo
+from modeltrail.integrations.openlineage import routes as openlineage
+from modeltrail.integrations.thesis_v1 import routes as compat
+from modeltrail.server import apidocs, auth, observability, problems, transport, ui
 from modeltrail.server.routers import (
-    argo,
     batch,
     edges,
     entities,
     health,
     kinds,
     lineage,
-    openlineage,
     plugins,
 )
 from modeltrail.services.metadata import Metadata
