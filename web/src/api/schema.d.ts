@@ -2777,6 +2777,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3002,6 +3004,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3227,6 +3231,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3452,6 +3458,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3677,6 +3685,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3902,6 +3912,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
