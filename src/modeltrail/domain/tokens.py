@@ -1,8 +1,10 @@
 """API tokens and roles: who may read, write and administer a store.
 
-Roles are ordered: ``reader`` < ``writer`` < ``admin``. A token holds a global role, grants on
-single experiments, or both; a request is allowed when the role it needs is at most the token's
-role for the experiment the request touches (or its global role when it touches none).
+Roles are ordered: ``reader`` < ``writer`` < ``deployer`` < ``admin``. A ``deployer`` writes
+like a writer and may also move the model registry's protected aliases (``production``). A
+token holds a global role, grants on single experiments, or both; a request is allowed when the
+role it needs is at most the token's role for the experiment the request touches (or its global
+role when it touches none).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from modeltrail.domain.models import Actor, Name, Schema, WriteSchema
 class Role(StrEnum):
     READER = "reader"
     WRITER = "writer"
+    DEPLOYER = "deployer"
     ADMIN = "admin"
 
     @property
@@ -31,7 +34,7 @@ class Role(StrEnum):
         return self.rank >= needed.rank
 
 
-_RANK = {Role.READER: 1, Role.WRITER: 2, Role.ADMIN: 3}
+_RANK = {Role.READER: 1, Role.WRITER: 2, Role.DEPLOYER: 3, Role.ADMIN: 4}
 
 MAX_GRANTS = limits.MAX_ANNOTATIONS
 # The longest lifetime a token or a rotation's grace period may be given, in seconds.

@@ -22,8 +22,8 @@ from modeltrail.services.common import (
     list_page,
     refuse_if_referenced,
 )
-from modeltrail.services.kinds import kind_for_artifact
-from modeltrail.store.kinds import read_latest_kind
+from modeltrail.services.kinds import kind_for_artifact, read_latest_kind
+from modeltrail.store import registry
 from modeltrail.store.listing import Fields
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
@@ -319,6 +319,10 @@ def artifact_referrers(session: Session, artifact_id: uuid.UUID) -> dict[str, li
                 )
             )
         ),
+        "registeredAs": [
+            f"models:/{name}/{version}"
+            for name, version, _ in registry.versions_of_artifacts(session, [artifact_id])
+        ],
     }
 
 

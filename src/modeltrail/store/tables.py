@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -278,7 +279,7 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the token, so that a person can tell tokens apart.
     prefix: Mapped[str] = mapped_column(String(16))
-    # Global role (reader, writer, admin) or NULL for a token scoped to experiments only.
+    # Global role (reader, writer, deployer, admin) or NULL for a token scoped to experiments only.
     role: Mapped[str | None] = mapped_column(String(16))
     # {experiment id: role} grants on single experiments.
     experiments: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
@@ -303,3 +304,85 @@ class BatchReceiptRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     answer: Mapped[dict[str, Any]] = mapped_column(Document)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# ---------------------------------------------------------------- the model registry
+
+
+class RegisteredModelRow(Audited, Base):
+    """A registered model: a name unique in the store, and the counter that numbers its
+    versions (a number is never given twice, even after its version was deleted)."""
+
+    __tablename__ = "registered_models"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelVersionRow(Audited, Base):
+    """Version ``version`` of a registered model: one artifact, and so its lineage."""
+
+    __tablename__ = "model_versions"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    artifact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("artifacts.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[dict[str, str]] = mapped_column(Document, default=dict)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
+    )
+
+
+class ModelAliasRow(Base):
+    """Where an alias of a model points now. A protected alias keeps its row (and its
+    protection) while it points at nothing."""
+
+    __tablename__ = "model_aliases"
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(256), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    updated_by_name: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_model_aliases_model_id_version", "model_id", "version"),)
+
+
+class ModelAliasEventRow(Base):
+    """One change of an alias, kept for good: where it pointed before and after, who changed
+    it, when and why. What an alias pointed at at any time is the last event before it."""
+
+    __tablename__ = "model_alias_events"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE")
+    )
+    alias: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(16))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The change's number within its model: changes of one model are made one at a time
+    # (its row is locked), so this orders them even when two share a clock reading.
+    seq: Mapped[int] = mapped_column(Integer)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_name: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("model_id", "seq", name="uq_model_alias_events_model_id_seq"),
+        Index("ix_model_alias_events_model_alias_seq", "model_id", "alias", "seq"),
+        Index("ix_model_alias_events_alias_time", "alias", "time"),
+    )

@@ -643,6 +643,235 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The version a model reference names
+         * @description `models:/NAME@ALIAS` (with `at`: where the alias pointed then), `models:/NAME/3`, or `models:/NAME` and `models:/NAME/latest` (the newest version).
+         */
+        get: operations["resolveModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List registered models by name, filtered by name and tags */
+        get: operations["listRegisteredModels"];
+        put?: never;
+        /** Register a model name (409 if it is taken) */
+        post: operations["createRegisteredModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A registered model with its aliases */
+        get: operations["getRegisteredModel"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a model with its versions and aliases (the artifacts stay)
+         * @description While a protected alias points at one of its versions, only a deployer or an admin may (403).
+         */
+        delete: operations["deleteRegisteredModel"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a model's description or tags, or rename it
+         * @description A new `name` renames the model; its versions, aliases and history follow. `tags` replaces all of its tags.
+         */
+        patch: operations["updateRegisteredModel"];
+        trace?: never;
+    };
+    "/api/v1/models/{name}/tags/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set one tag of a model */
+        put: operations["setRegisteredModelTag"];
+        post?: never;
+        /** Remove one tag of a model */
+        delete: operations["deleteRegisteredModelTag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's versions, newest first, with their metrics and runs */
+        get: operations["listModelVersions"];
+        put?: never;
+        /**
+         * Register an artifact as the model's next version
+         * @description An artifact already registered as a version of this model answers that version (200), so a retry makes no second version. With `createModel=true` the model is registered too if it is not.
+         */
+        post: operations["createModelVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/versions/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's newest version */
+        get: operations["getLatestModelVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version of a model */
+        get: operations["getModelVersion"];
+        put?: never;
+        post?: never;
+        /** Delete a version (refused with 409 while an alias points at it) */
+        delete: operations["deleteModelVersion"];
+        options?: never;
+        head?: never;
+        /** Change a version's description or tags */
+        patch: operations["updateModelVersion"];
+        trace?: never;
+    };
+    "/api/v1/models/{name}/versions/{version}/tags/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set one tag of a version */
+        put: operations["setModelVersionTag"];
+        post?: never;
+        /** Remove one tag of a version */
+        delete: operations["deleteModelVersionTag"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/aliases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model's aliases, now or (at) as they were at a past time */
+        get: operations["listModelAliases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/aliases/{alias}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where an alias points, or (at) pointed at a past time */
+        get: operations["getModelAlias"];
+        /**
+         * Point an alias at a version (set or move it), with a reason
+         * @description The move is kept in the alias's history with who made it, when and why. A protected alias is moved only by a deployer or an admin (403); a version of another model is refused (409).
+         */
+        put: operations["setModelAlias"];
+        post?: never;
+        /** Make an alias point at nothing, with a reason */
+        delete: operations["removeModelAlias"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/aliases/{alias}/protection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Protect an alias, or lift its protection (deployer or admin) */
+        put: operations["protectModelAlias"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every change of a model's aliases (or of one), newest first */
+        get: operations["getModelAliasHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batch": {
         parameters: {
             query?: never;
@@ -1163,6 +1392,75 @@ export interface components {
             /** Path */
             path: string[];
         };
+        /** Alias */
+        Alias: {
+            /** Model */
+            model: string;
+            /** Alias */
+            alias: string;
+            /**
+             * Version
+             * @description null: the alias points at nothing (then)
+             */
+            version: number | null;
+            /** Protected */
+            protected: boolean;
+            /** Updatetime */
+            updateTime?: string | null;
+            updatedBy?: components["schemas"]["Actor"] | null;
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * AliasAction
+         * @enum {string}
+         */
+        AliasAction: "set" | "move" | "remove" | "protect" | "unprotect";
+        /**
+         * AliasEvent
+         * @description One change of an alias: set, moved, removed, protected or unprotected.
+         */
+        AliasEvent: {
+            /** Model */
+            model: string;
+            /** Alias */
+            alias: string;
+            action: components["schemas"]["AliasAction"];
+            /** Fromversion */
+            fromVersion?: number | null;
+            /** Toversion */
+            toVersion?: number | null;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            actor?: components["schemas"]["Actor"] | null;
+            /** Reason */
+            reason?: string | null;
+            /** Protected */
+            protected: boolean;
+        };
+        /** AliasProtection */
+        AliasProtection: {
+            /** Protected */
+            protected: boolean;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** AliasSet */
+        AliasSet: {
+            /**
+             * Version
+             * @description the version's number, or a reference to it: `models:/NAME/3`, or `models:/NAME@champion` for the version another alias points at
+             */
+            version: number | string;
+            /**
+             * Reason
+             * @description why it moves, kept in its history
+             */
+            reason?: string | null;
+        };
         /** AlignedStep */
         AlignedStep: {
             /** Kind */
@@ -1249,6 +1547,24 @@ export interface components {
         ArtifactIds: {
             /** Artifacts */
             artifacts: string[];
+        };
+        /** ArtifactSummary */
+        ArtifactSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Kind */
+            kind: string;
+            /** Uri */
+            uri?: string | null;
+            /** Fingerprint */
+            fingerprint: string;
         };
         /** ArtifactUpdate */
         ArtifactUpdate: {
@@ -1887,6 +2203,72 @@ export interface components {
             /** Edges */
             edges: components["schemas"]["Edge"][];
         };
+        /** ModelVersion */
+        ModelVersion: {
+            /** Model */
+            model: string;
+            /** Version */
+            version: number;
+            artifact: components["schemas"]["ArtifactSummary"];
+            /** @description the run that made the artifact */
+            run?: components["schemas"]["RunSummary"] | null;
+            /**
+             * Execution
+             * @description the step that wrote the artifact
+             */
+            execution?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Aliases */
+            aliases?: string[];
+            /**
+             * Metrics
+             * @description the metrics recorded of its artifact: name -> value
+             */
+            metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /**
+             * Updatetime
+             * Format: date-time
+             */
+            updateTime: string;
+            createdBy?: components["schemas"]["Actor"] | null;
+            updatedBy?: components["schemas"]["Actor"] | null;
+        };
+        /** ModelVersionCreate */
+        ModelVersionCreate: {
+            /**
+             * Artifact
+             * Format: uuid
+             * @description the artifact (a trained model) this version is
+             */
+            artifact: string;
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /** ModelVersionUpdate */
+        ModelVersionUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            } | null;
+        };
         /**
          * Node
          * @description An artifact, execution, run or trigger event in a graph.
@@ -1989,10 +2371,28 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /** Page[ModelVersion] */
+        Page_ModelVersion_: {
+            /** Items */
+            items: components["schemas"]["ModelVersion"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
         /** Page[Pipeline] */
         Page_Pipeline_: {
             /** Items */
             items: components["schemas"]["Pipeline"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
+        /** Page[RegisteredModel] */
+        Page_RegisteredModel_: {
+            /** Items */
+            items: components["schemas"]["RegisteredModel"][];
             /** Nextcursor */
             nextCursor?: string | null;
             /** Total */
@@ -2143,6 +2543,82 @@ export interface components {
             /** Outputs */
             outputs: components["schemas"]["RecipeArtifact"][];
         };
+        /** RegisteredModel */
+        RegisteredModel: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /**
+             * Updatetime
+             * Format: date-time
+             */
+            updateTime: string;
+            /**
+             * Latestversion
+             * @description the newest version's number
+             */
+            latestVersion: number | null;
+            /**
+             * Versions
+             * @description how many versions it has
+             */
+            versions: number;
+            /**
+             * Aliases
+             * @description each alias and the version it points at
+             */
+            aliases: {
+                [key: string]: number;
+            };
+            /**
+             * Protectedaliases
+             * @description aliases only a deployer or an admin may move
+             */
+            protectedAliases?: string[];
+            createdBy?: components["schemas"]["Actor"] | null;
+            updatedBy?: components["schemas"]["Actor"] | null;
+        };
+        /** RegisteredModelCreate */
+        RegisteredModelCreate: {
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * RegisteredModelUpdate
+         * @description Change a model: a new ``name`` renames it (its versions, aliases and history follow);
+         *     ``tags`` replaces all its tags.
+         */
+        RegisteredModelUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: string;
+            } | null;
+        };
         /** ReuseReport */
         ReuseReport: {
             /** Items */
@@ -2172,7 +2648,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "reader" | "writer" | "admin";
+        Role: "reader" | "writer" | "deployer" | "admin";
         /** Run */
         Run: {
             /**
@@ -2288,6 +2764,23 @@ export interface components {
             /** Deployed */
             deployed: boolean;
         };
+        /** RunSummary */
+        RunSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /**
+             * Experiment
+             * Format: uuid
+             */
+            experiment: string;
+        };
         /** RunUpdate */
         RunUpdate: {
             /** Name */
@@ -2326,6 +2819,11 @@ export interface components {
             executable: string;
             /** Level */
             level: number;
+        };
+        /** TagSet */
+        TagSet: {
+            /** Value */
+            value: string;
         };
         /**
          * ThesisArtifact
@@ -2777,8 +3275,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3004,8 +3500,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3231,8 +3725,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3458,8 +3950,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3685,8 +4175,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3912,8 +4400,6 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
-                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
-                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -5131,6 +5617,994 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Trace"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resolveModel: {
+        parameters: {
+            query: {
+                /** @description models:/... */
+                uri: string;
+                /** @description a past time (ISO 8601; without a zone, UTC): the answer as it was then */
+                at?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRegisteredModels: {
+        parameters: {
+            query?: {
+                /** @description any case */
+                nameContains?: string | null;
+                /** @description KEY=VALUE, repeatable */
+                tag?: string[];
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RegisteredModel_"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRegisteredModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisteredModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRegisteredModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteRegisteredModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateRegisteredModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisteredModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setRegisteredModelTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the tag's key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteRegisteredModelTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the tag's key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModel"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModelVersions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string | null;
+                /** @description with each version's metrics */
+                metrics?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ModelVersion_"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createModelVersion: {
+        parameters: {
+            query?: {
+                /** @description register the model if it is not */
+                createModel?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelVersionCreate"];
+            };
+        };
+        responses: {
+            /** @description the artifact is already this version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLatestModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the version's number */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the version's number */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the version's number */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelVersionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setModelVersionTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the version's number */
+                version: number;
+                /** @description the tag's key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteModelVersionTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the version's number */
+                version: number;
+                /** @description the tag's key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listModelAliases: {
+        parameters: {
+            query?: {
+                /** @description a past time (ISO 8601; without a zone, UTC): the answer as it was then */
+                at?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModelAlias: {
+        parameters: {
+            query?: {
+                /** @description a past time (ISO 8601; without a zone, UTC): the answer as it was then */
+                at?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the alias */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setModelAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the alias */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    removeModelAlias: {
+        parameters: {
+            query?: {
+                /** @description kept in its history */
+                reason?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the alias */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasEvent"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    protectModelAlias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+                /** @description the alias */
+                alias: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AliasProtection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alias"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModelAliasHistory: {
+        parameters: {
+            query?: {
+                alias?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the registered model's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AliasEvent"][];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

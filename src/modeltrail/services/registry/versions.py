@@ -1,0 +1,245 @@
+"""Versions of registered models: register an artifact, read, list with metrics, change,
+delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import Conflict, InvalidInput, NotFound
+from modeltrail.domain.models import Page
+from modeltrail.domain.registry import (
+    ArtifactSummary,
+    ModelVersion,
+    ModelVersionCreate,
+    ModelVersionUpdate,
+    RunSummary,
+)
+from modeltrail.services.common import audit
+from modeltrail.services.registry.models import check_tag_key, ensure_model, get_model_row
+from modeltrail.store import registry as store
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ModelAliasRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+    utcnow,
+)
+
+
+def version_missing(name: str, version: int) -> NotFound:
+    return NotFound(
+        f"model '{name}' has no version {version}", entity="model version", version=version
+    )
+
+
+def get_version_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
+    row = store.read_version(session, model_id=model.id, version=version)
+    if row is None:
+        raise version_missing(model.name, version)
+    return row
+
+
+def to_versions(
+    session: Session,
+    model: RegisteredModelRow,
+    rows: list[ModelVersionRow],
+    *,
+    metrics: bool = True,
+) -> list[ModelVersion]:
+    """The versions as the API shows them: each with its artifact, the run and step that made
+    it, its aliases and (``metrics``) the metrics recorded of its artifact. A fixed number of
+    statements, whatever the number of versions."""
+    artifact_ids = [r.artifact_id for r in rows]
+    artifacts = store.artifacts_by_ids(session, artifact_ids)
+    producers = store.producers_of(session, artifact_ids)
+    measured = store.metrics_of(session, artifact_ids) if metrics else {}
+    aliases: dict[int, list[str]] = {}
+    for a in store.aliases_of(session, [model.id])[model.id]:
+        if a.version is not None:
+            aliases.setdefault(a.version, []).append(a.alias)
+    out = []
+    for row in rows:
+        art = artifacts[row.artifact_id]
+        made = producers.get(row.artifact_id)
+        out.append(
+            ModelVersion(
+                model=model.name,
+                version=row.version,
+                artifact=ArtifactSummary(
+                    id=art.id,
+                    name=art.name,
+                    version=art.version,
+                    kind=art.kind,
+                    uri=art.uri,
+                    fingerprint=art.fingerprint,
+                ),
+                run=RunSummary(
+                    id=made.run_id,
+                    name=made.run_name,
+                    status=made.run_status,
+                    experiment=made.experiment_id,
+                )
+                if made
+                else None,
+                execution=made.execution_id if made else None,
+                description=row.description,
+                tags=dict(row.tags or {}),
+                aliases=aliases.get(row.version, []),
+                metrics=measured.get(row.artifact_id, {}) if metrics else None,
+                create_time=row.create_time,
+                update_time=row.update_time,
+                **audit(row),
+            )
+        )
+    return out
+
+
+def create_version(
+    session: Session, name: str, data: ModelVersionCreate, *, create_model: bool = False
+) -> tuple[ModelVersion, bool]:
+    """Register ``data.artifact`` as the model's next version; ``create_model``: register
+    the model too if it is not. An artifact already a version of the model answers that
+    version (``False``: nothing new), so a retried registration makes no second version."""
+    model = ensure_model(session, name) if create_model else get_model_row(session, name, lock=True)
+    if session.get(ArtifactRow, data.artifact) is None:
+        raise InvalidInput(
+            f"artifact {data.artifact} does not exist",
+            errors=[{"pointer": "/artifact", "detail": "no such artifact"}],
+        )
+    existing = store.version_of_artifact(session, model_id=model.id, artifact_id=data.artifact)
+    if existing is not None:
+        return to_versions(session, model, [existing])[0], False
+    model.last_version += 1
+    now = utcnow()
+    row = ModelVersionRow(
+        model_id=model.id,
+        version=model.last_version,
+        artifact_id=data.artifact,
+        description=data.description,
+        tags=dict(data.tags),
+        create_time=now,
+        update_time=now,
+    )
+    model.update_time = now
+    session.add(row)
+    session.flush()
+    return to_versions(session, model, [row])[0], True
+
+
+def read_version(session: Session, name: str, version: int) -> ModelVersion:
+    model = get_model_row(session, name)
+    return to_versions(session, model, [get_version_row(session, model, version)])[0]
+
+
+def latest_version(session: Session, name: str) -> ModelVersion:
+    model = get_model_row(session, name)
+    row = store.latest_version(session, model_id=model.id)
+    if row is None:
+        raise NotFound(f"model '{name}' has no versions yet", entity="model version")
+    return to_versions(session, model, [row])[0]
+
+
+def list_versions(
+    session: Session,
+    name: str,
+    *,
+    limit: int = limits.DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+    metrics: bool = True,
+) -> Page[ModelVersion]:
+    """The model's versions, newest first; ``cursor`` is the ``nextCursor`` of the page
+    before (the number of its last version)."""
+    model = get_model_row(session, name)
+    before: int | None = None
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 10:
+            raise InvalidInput(
+                "the cursor is not one this server issued",
+                errors=[{"pointer": "/cursor", "in": "query", "detail": "not a cursor"}],
+            )
+        before = int(cursor)
+    rows = store.list_versions(session, model_id=model.id, before=before, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=to_versions(session, model, rows, metrics=metrics),
+        next_cursor=str(rows[-1].version) if more and rows else None,
+    )
+
+
+def update_version(
+    session: Session, name: str, version: int, data: ModelVersionUpdate
+) -> ModelVersion:
+    model = get_model_row(session, name, lock=True)
+    row = get_version_row(session, model, version)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        setattr(row, field, dict(value) if field == "tags" else value)
+    row.update_time = utcnow()
+    session.flush()
+    return to_versions(session, model, [row])[0]
+
+
+def set_version_tag(
+    session: Session, name: str, version: int, key: str, value: str
+) -> ModelVersion:
+    check_tag_key(key)
+    model = get_model_row(session, name, lock=True)
+    row = get_version_row(session, model, version)
+    tags = dict(row.tags or {})
+    if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
+        raise InvalidInput(
+            f"a version has at most {limits.MAX_ANNOTATIONS} tags",
+            errors=[{"pointer": "/key", "detail": "too many tags"}],
+        )
+    tags[key] = value
+    row.tags = tags
+    row.update_time = utcnow()
+    session.flush()
+    return to_versions(session, model, [row])[0]
+
+
+def delete_version_tag(session: Session, name: str, version: int, key: str) -> ModelVersion:
+    model = get_model_row(session, name, lock=True)
+    row = get_version_row(session, model, version)
+    tags = dict(row.tags or {})
+    if key not in tags:
+        raise NotFound(f"version {version} of '{name}' has no tag '{key}'", entity="tag")
+    del tags[key]
+    row.tags = tags
+    row.update_time = utcnow()
+    session.flush()
+    return to_versions(session, model, [row])[0]
+
+
+def delete_version(session: Session, name: str, version: int) -> None:
+    """Delete a version (its number is not given again). Refused (409) while an alias points
+    at it: move or remove the alias first, so that nothing deployed loses its version."""
+    model = get_model_row(session, name, lock=True)
+    row = get_version_row(session, model, version)
+    held = session.scalars(
+        select(ModelAliasRow.alias).where(
+            ModelAliasRow.model_id == model.id, ModelAliasRow.version == version
+        )
+    ).all()
+    if held:
+        raise Conflict(
+            f"version {version} of '{name}' cannot be deleted: alias(es) "
+            f"{', '.join(held)} point at it; move or remove them first",
+            aliases=list(held),
+        )
+    session.delete(row)
+    model.update_time = utcnow()
+    session.flush()
+
+
+def registrations_of(session: Session, artifact_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The model versions an artifact is, as ``{"model", "version"}``."""
+    return [
+        {"model": n, "version": v}
+        for n, v, _ in store.versions_of_artifacts(session, [artifact_id])
+    ]

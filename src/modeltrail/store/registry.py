@@ -1,0 +1,238 @@
+"""Readers of the model registry: a model by name, its versions with what they were made of,
+its aliases now and at a past time. Each reads a whole page in a fixed number of statements."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from modeltrail.store.tables import (
+    ArtifactReferenceRow,
+    ArtifactRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    ModelAliasEventRow,
+    ModelAliasRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+    RunRow,
+)
+
+# The kind of artifact whose ``value`` a version's metrics show: a metric refers to the
+# model it measures (``reference``), which the store keeps as a relation.
+METRICS_KIND = "metrics"
+
+
+def read_model(session: Session, *, name: str, lock: bool = False) -> RegisteredModelRow | None:
+    """The registered model named ``name``; ``lock``: locked until the transaction ends, so
+    that changes of one model's versions and aliases are made one at a time."""
+    query = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def read_version(session: Session, *, model_id: uuid.UUID, version: int) -> ModelVersionRow | None:
+    return session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.model_id == model_id, ModelVersionRow.version == version
+        )
+    )
+
+
+def latest_version(session: Session, *, model_id: uuid.UUID) -> ModelVersionRow | None:
+    return session.scalar(
+        select(ModelVersionRow)
+        .where(ModelVersionRow.model_id == model_id)
+        .order_by(ModelVersionRow.version.desc())
+        .limit(1)
+    )
+
+
+def list_versions(
+    session: Session, *, model_id: uuid.UUID, before: int | None, limit: int
+) -> list[ModelVersionRow]:
+    """Up to ``limit`` versions, newest first, below version ``before`` if given."""
+    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model_id)
+    if before is not None:
+        query = query.where(ModelVersionRow.version < before)
+    return list(session.scalars(query.order_by(ModelVersionRow.version.desc()).limit(limit)))
+
+
+def version_of_artifact(
+    session: Session, *, model_id: uuid.UUID, artifact_id: uuid.UUID
+) -> ModelVersionRow | None:
+    """The first version of the model that is ``artifact_id``."""
+    return session.scalar(
+        select(ModelVersionRow)
+        .where(ModelVersionRow.model_id == model_id, ModelVersionRow.artifact_id == artifact_id)
+        .order_by(ModelVersionRow.version)
+        .limit(1)
+    )
+
+
+def count_versions(
+    session: Session, model_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int | None]]:
+    """For each model, how many versions it has and its newest version's number."""
+    if not model_ids:
+        return {}
+    rows = session.execute(
+        select(ModelVersionRow.model_id, func.count(), func.max(ModelVersionRow.version))
+        .where(ModelVersionRow.model_id.in_(model_ids))
+        .group_by(ModelVersionRow.model_id)
+    )
+    return {m: (n, top) for m, n, top in rows}
+
+
+def aliases_of(
+    session: Session, model_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ModelAliasRow]]:
+    out: dict[uuid.UUID, list[ModelAliasRow]] = {m: [] for m in model_ids}
+    if not model_ids:
+        return out
+    rows = session.scalars(
+        select(ModelAliasRow)
+        .where(ModelAliasRow.model_id.in_(model_ids))
+        .order_by(ModelAliasRow.alias)
+    )
+    for row in rows:
+        out[row.model_id].append(row)
+    return out
+
+
+def read_alias(
+    session: Session, *, model_id: uuid.UUID, alias: str, lock: bool = False
+) -> ModelAliasRow | None:
+    query = select(ModelAliasRow).where(
+        ModelAliasRow.model_id == model_id, ModelAliasRow.alias == alias
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def next_event_seq(session: Session, *, model_id: uuid.UUID) -> int:
+    top = session.scalar(
+        select(func.max(ModelAliasEventRow.seq)).where(ModelAliasEventRow.model_id == model_id)
+    )
+    return (top or 0) + 1
+
+
+def alias_events(
+    session: Session,
+    *,
+    model_id: uuid.UUID,
+    alias: str | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[ModelAliasEventRow]:
+    """The model's alias changes in the order they were made (``alias``: of that alias only;
+    ``until``: made at or before that time)."""
+    query = select(ModelAliasEventRow).where(ModelAliasEventRow.model_id == model_id)
+    if alias is not None:
+        query = query.where(ModelAliasEventRow.alias == alias)
+    if until is not None:
+        query = query.where(ModelAliasEventRow.time <= until)
+    order = ModelAliasEventRow.seq.desc() if newest_first else ModelAliasEventRow.seq
+    query = query.order_by(order)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+# ---------------------------------------------------------------- what versions were made of
+
+
+@dataclass(frozen=True)
+class Producer:
+    """The step that wrote an artifact, and its run."""
+
+    execution_id: uuid.UUID
+    run_id: uuid.UUID
+    run_name: str
+    run_status: str
+    experiment_id: uuid.UUID
+
+
+def artifacts_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            ArtifactRow.id,
+            ArtifactRow.name,
+            ArtifactRow.version,
+            ArtifactRow.kind,
+            ArtifactRow.uri,
+            ArtifactRow.fingerprint,
+        ).where(ArtifactRow.id.in_(wanted))
+    )
+    return {r.id: r for r in rows}
+
+
+def producers_of(session: Session, artifact_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Producer]:
+    """The first step (by creation) that wrote each artifact, with its run."""
+    wanted = list(dict.fromkeys(artifact_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            ExecutionOutputRow.artifact_id,
+            ExecutionRow.id,
+            RunRow.id,
+            RunRow.name,
+            RunRow.status,
+            RunRow.experiment_id,
+        )
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .join(RunRow, RunRow.id == ExecutionRow.run_id)
+        .where(ExecutionOutputRow.artifact_id.in_(wanted))
+        .order_by(ExecutionRow.create_time.desc())
+    )
+    # Newest first, so the earliest producer is the one kept.
+    return {a: Producer(e, r, n, s, x) for a, e, r, n, s, x in rows}
+
+
+def metrics_of(
+    session: Session, artifact_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The metrics recorded of each artifact, name -> value (the newest of a name wins)."""
+    wanted = list(dict.fromkeys(artifact_ids))
+    out: dict[uuid.UUID, dict[str, Any]] = {a: {} for a in wanted}
+    if not wanted:
+        return out
+    rows = session.execute(
+        select(ArtifactReferenceRow.target_id, ArtifactRow.name, ArtifactRow.attributes)
+        .join(ArtifactRow, ArtifactRow.id == ArtifactReferenceRow.artifact_id)
+        .where(ArtifactReferenceRow.target_id.in_(wanted), ArtifactRow.kind == METRICS_KIND)
+        .order_by(ArtifactRow.create_time, ArtifactRow.id)
+    )
+    for target, name, attributes in rows:
+        if isinstance(attributes, dict) and "value" in attributes:
+            out[target][name] = attributes["value"]
+    return out
+
+
+def versions_of_artifacts(
+    session: Session, artifact_ids: Iterable[uuid.UUID]
+) -> list[tuple[str, int, uuid.UUID]]:
+    """(model name, version, artifact id) of every version that is one of the artifacts."""
+    wanted = list(dict.fromkeys(artifact_ids))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(RegisteredModelRow.name, ModelVersionRow.version, ModelVersionRow.artifact_id)
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
+        .where(ModelVersionRow.artifact_id.in_(wanted))
+        .order_by(RegisteredModelRow.name, ModelVersionRow.version)
+    )
+    return [(n, v, a) for n, v, a in rows]
