@@ -3,10 +3,10 @@
 A large answer (the impact of a dataset that a thousand runs read, the trace of a thousand
 runs) is hundreds of thousands of new dicts, lists and models: none of them garbage, none in
 a cycle. CPython's collector starts a pass every 700 net allocations and walks the survivors
-again and again as they move to its older generations; measured, that is a third of such a
-query's time on the server, and three fifths of the client's parse of it. So the server holds
-the collector off while a read builds its answer, and the SDK while it parses one; it runs as
-usual again once none of them is running.
+again and again as they move to its older generations, a large share of such a query's time.
+So the server holds the collector off, in its own process, while a read builds its answer; it
+runs as usual again once none of them is running. (The SDK never touches the collector of the
+process it runs in.)
 
 The switch is process-wide and reads run in several threads at once, so the hold is counted:
 the first read in turns it off, the last one out turns it back on. Reads that keep

@@ -23,8 +23,9 @@ from modeltrail.domain.errors import IncompatibleKind, InvalidInput, InvalidKind
 REFERENCE_KEYWORD = "x-artifact-reference"
 
 # A top-level property whose schema carries ``"x-index": true`` is indexed for filtered,
-# sorted lists of the kind's artifacts (``sort=-score`` on a million artifacts: milliseconds
-# instead of a scan). Indexes cost every write a little, so a kind asks for the ones it needs.
+# sorted lists of the kind's artifacts (``sort=-score`` reads the first page from the index
+# instead of scanning every artifact of the kind). Indexes cost every write a little, so a
+# kind asks for the ones it needs.
 INDEX_KEYWORD = "x-index"
 
 OPEN_SCHEMA: dict[str, Any] = {"type": "object"}

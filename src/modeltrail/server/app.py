@@ -82,11 +82,10 @@ _ROUTE_SETTINGS = [
 def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
     """Add the routes of ``router`` to the app's own router, as ``include_router`` did
     before FastAPI 0.137. An included router is now matched lazily, through a layer of
-    Python per route and per level, twice for every request: on a model app of 80 routes in
-    two levels that was 0.45 ms a request (a single read's whole work is about as much).
-    Routes of the app's own router are matched by Starlette's plain loop over compiled
-    patterns. The app's dependencies (authorization) are added to each route as it is
-    added, and each reads its body through ``transport.BodyRoute``."""
+    Python per route and per level, twice for every request, which costs a small read about
+    as much again as its own work. Routes of the app's own router are matched by Starlette's
+    plain loop over compiled patterns. The app's dependencies (authorization) are added to
+    each route as it is added, and each reads its body through ``transport.BodyRoute``."""
     for route in router.routes:
         assert isinstance(route, APIRoute), f"{route!r} is not an API route"
         settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}

@@ -546,8 +546,8 @@ def _insert(
     """The INSERT of rows with ``keys`` in the driver's own terms, and each column's bind
     processor. The rows are complete, so the statement is compiled once and the values are
     put in their stored form by the column types' own processors (exactly what the Core
-    would store), without the Core's per-row work around them (~10 of ~80 µs an entity
-    spent in a flush on SQLite)."""
+    would store), without the Core's per-row work around them, a large part of what a flush
+    spends on each entity."""
     compiled = insert(table).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
     order = compiled.positiontup if compiled.positional else keys
     assert order is not None and set(order) == set(keys), "a row leaves out a column"

@@ -396,7 +396,8 @@ def _datasets(
     their attributes merged.
 
     Done for all of them at once (one query for the stored ones, one insert for the new): an
-    event may list thousands of datasets, and a query and a flush for each took seconds."""
+    event may list thousands of datasets, and a query and a flush for each would make the
+    event's time grow with round trips to the database."""
     models: dict[uuid.UUID, m.ArtifactCreate] = {}
     ids = []
     for i, (dataset, extra_facets) in enumerate(datasets):

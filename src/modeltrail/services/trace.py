@@ -52,14 +52,14 @@ def trace_document(
     edges: bool = False,
 ) -> dict[str, Any]:
     """``experiment_trace`` as the JSON document the server sends: names in camelCase, ids as
-    UUID text, absent fields left out. The trace of a thousand runs is ~10 MB of JSON; built
-    in this form, it is written by orjson as it is, instead of being validated into ``Trace``
-    and serialized by pydantic, which took twice as long as building it (the tests check that
-    ``Trace`` makes the same document of it).
+    UUID text, absent fields left out. The trace of a thousand runs is megabytes of JSON;
+    built in this form, it is written by orjson as it is, instead of being validated into
+    ``Trace`` and serialized by pydantic, which costs more than building it (the tests check
+    that ``Trace`` makes the same document of it).
 
     The derived edges are sent only when asked for: every one of them follows from an
-    execution's ``inputs`` and ``outputs``, and over a thousand runs they are a third of the
-    document (3.9 of 11 MB) that no reader of ours uses."""
+    execution's ``inputs`` and ``outputs``, and over many runs they are a large part of the
+    document that no reader of ours uses."""
     experiment = get_or_404(session, ExperimentRow, experiment_id, "experiment")
     runs = store.runs_of_experiment(
         session, experiment_id, limit=limit + 1, before=_run_of(session, experiment_id, before)

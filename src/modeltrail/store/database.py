@@ -89,7 +89,7 @@ def _load_json(raw: str | bytes) -> Any:
 
 def create_db_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
     url = normalize_url(url)
-    # orjson writes and reads the JSON documents several times faster than the json module.
+    # orjson writes and reads the JSON documents faster than the json module.
     kwargs.setdefault("json_serializer", _dump_json)
     kwargs.setdefault("json_deserializer", _load_json)
     parsed = make_url(url)
@@ -163,11 +163,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     # A lineage walk reads index pages all over the file. Mapped into memory, they are
     # shared between connections through the OS cache instead of copied into each
-    # connection's 2 MiB page cache by a read call apiece: a third of a large walk's time.
+    # connection's 2 MiB page cache by a read call apiece.
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     # The pages a walk or a large read goes through stay in the connection's cache instead of
-    # being looked up again in the mapping (2 MiB by default): ~15% of a large impact, trace
-    # or 100-step walk. The pages themselves are the mapped file's, so memory barely grows.
+    # being looked up again in the mapping (2 MiB by default), which a large impact, trace or
+    # long walk would do for every page. The pages themselves are the mapped file's, so
+    # memory barely grows.
     cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
@@ -223,8 +224,7 @@ class WalCheckpointer:
 
     SQLite checkpoints in the commit that takes the log past 1,000 pages. A batch of a
     thousand entities writes more than that, so nearly every batch's commit also wrote its
-    pages to their places all over the file and waited for two fsyncs (a seventh of a
-    batch's time in a profile; batch ingest ran ~25% faster without it). Here the thread
+    pages to their places all over the file and waited for two fsyncs. Here the thread
     checkpoints after each commit, while the next request is being parsed and validated (a
     passive checkpoint: it never blocks readers or writers).
     Under a steady stream of writes the log may never be wholly copied between two of them,

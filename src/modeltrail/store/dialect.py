@@ -99,7 +99,7 @@ def multiple_recursive_terms(dialect: str) -> bool:
     table through its index; a UNION ALL subquery of edge tables would instead be
     materialised whole on every step. PostgreSQL allows only one recursive reference, so it
     gets one step over a LATERAL union of the edge kinds (a plain subquery there is
-    hash-joined whole on every step: seconds instead of milliseconds on a million rows).
+    hash-joined whole on every step, which grows with the table instead of the walk).
     """
     return dialect != "postgresql"
 
@@ -146,7 +146,7 @@ def equals(dialect: str, column: Any, name: str, *, uuids: bool = False) -> Colu
     PostgreSQL plans a prepared statement with a single value once (its generic plan) and
     then only runs it, but plans one with ``= ANY`` an array afresh on every run, since for
     an array of unknown length its generic plan looks costlier. Planning is most of what a
-    small read costs there (0.15-0.25 ms of ~0.5)."""
+    small read costs there."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import UUID
 

@@ -907,7 +907,7 @@ def artifacts_by_ids(
 @lru_cache(maxsize=4)
 def _runs_of_artifacts(dialect: str) -> Any:
     # The run of each edge's execution is looked up by key, row by row: as a join, PostgreSQL
-    # guessed a hash join over every execution cheaper than a hundred lookups (2 ms, not 0.3).
+    # guessed a hash join over every execution cheaper than a hundred lookups, and was wrong.
     arms = [
         select(
             dialects.id_hex(dialect, table.artifact_id).label("a"),

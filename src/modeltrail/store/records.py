@@ -1,7 +1,7 @@
 """Rows as the graph readers give them: read-only records whose ids are 32 hex digits.
 
 A graph answer reads thousands of rows and mostly does dictionary work with their ids: a
-``str`` is made, hashed and compared in C where a ``uuid.UUID`` costs microseconds each
+``str`` is made, hashed and compared in C where a ``uuid.UUID`` runs Python code each
 time, and a named tuple's field is a C slot read where a SQLAlchemy ``Row``'s is a Python
 call. So the graph readers (``store.lineage``) give these records, with every id, its own
 and those it refers to, as ``Id``. The ORM rows (``store.tables``) keep ``uuid.UUID``: a
