@@ -237,7 +237,9 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -
                 raise _incompatible(where, f"changes type from {old_value!r} to {new_value!r}")
             continue
         if key == "enum":
-            removed = [v for v in old_value if v not in new_value]
+            # Compared as JSON values: true is not 1, though Python says it is.
+            allowed = {vs.json_key(v) for v in new_value}
+            removed = [v for v in old_value if vs.json_key(v) not in allowed]
             if removed:
                 raise _incompatible(where, f"removes allowed value(s) {removed!r}")
             continue
@@ -249,7 +251,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: str = "") -
             if new_value < old_value:
                 raise _incompatible(where, f"lowers {key} from {old_value} to {new_value}")
             continue
-        if new_value != old_value:
+        if vs.json_key(new_value) != vs.json_key(old_value):
             raise _incompatible(where, f"changes '{key}'")
     for key in new:
         if key in _ANNOTATION_KEYWORDS or key in old:

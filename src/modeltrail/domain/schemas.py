@@ -205,7 +205,7 @@ def _multiple_of(
         yield ValidationError(f"{instance!r} is not a multiple of {divisor!r}")
 
 
-def _json_key(value: Any) -> Any:
+def json_key(value: Any) -> Any:
     """A hashable key equal for two JSON values exactly when JSON Schema says they are equal
     (1 and 1.0 are, true and 1 are not, member order does not matter)."""
     if value is True or value is False:
@@ -213,9 +213,9 @@ def _json_key(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return ("n", value)
     if isinstance(value, list):
-        return ("l", tuple(_json_key(v) for v in value))
+        return ("l", tuple(json_key(v) for v in value))
     if isinstance(value, dict):
-        return ("o", frozenset((k, _json_key(v)) for k, v in value.items()))
+        return ("o", frozenset((k, json_key(v)) for k, v in value.items()))
     return ("v", value)
 
 
@@ -228,7 +228,7 @@ def _unique_items(
         for n, item in enumerate(instance):
             if n % 1024 == 1023:
                 _spend(instance)
-            key = _json_key(item)
+            key = json_key(item)
             if key in seen:
                 yield ValidationError(f"{_shown(repr(instance))} has non-unique elements")
                 return
