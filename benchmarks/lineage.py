@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from modeltrail.services import dag, diff, lineage, trace  # noqa: E402
+from modeltrail.services.graph import dag, diff, impact, lineage, trace  # noqa: E402
 from modeltrail.services.metadata import Metadata  # noqa: E402
 from modeltrail.store.tables import (  # noqa: E402
     ArtifactReferenceRow,
@@ -416,7 +416,7 @@ def main() -> None:
         ),
         (
             "downstream impact, dataset used by 1,000 runs",
-            lineage.impact,
+            impact.impact,
             (probes["hot_data"],),
             {},
             lambda r: (

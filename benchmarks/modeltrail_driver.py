@@ -118,27 +118,27 @@ class Embedded(Target):
     # form the server would send, for the checks.
 
     def upstream(self, artifact: str, depth: int) -> Any:
-        from modeltrail.services import lineage
+        from modeltrail.services.graph import lineage
 
         return self.meta.query(lineage.artifact_lineage, uuid.UUID(artifact), depth=depth)
 
     def impact(self, artifact: str) -> Any:
-        from modeltrail.services import lineage
+        from modeltrail.services.graph import impact
 
-        return self.meta.query(lineage.impact, uuid.UUID(artifact))
+        return self.meta.query(impact.impact, uuid.UUID(artifact))
 
     def dag(self, run: str) -> Any:
-        from modeltrail.services import dag
+        from modeltrail.services.graph import dag
 
         return self.meta.query(dag.run_dag, uuid.UUID(run))
 
     def trace(self, experiment: str) -> Any:
-        from modeltrail.services import trace
+        from modeltrail.services.graph import trace
 
         return self.meta.query(trace.experiment_trace, uuid.UUID(experiment))
 
     def diff(self, a: str, b: str) -> Any:
-        from modeltrail.services import diff
+        from modeltrail.services.graph import diff
 
         return self.meta.query(diff.lineage_diff, uuid.UUID(a), uuid.UUID(b))
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
+from modeltrail.integrations.openlineage.translator import ingest  # noqa: E402
 from modeltrail.services.metadata import Metadata  # noqa: E402
-from modeltrail.services.openlineage import ingest  # noqa: E402
 
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.0.0/client/python"
 

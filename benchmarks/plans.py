@@ -36,7 +36,7 @@ def load(url: str, w: Workload) -> Any:
 
 def queries(meta: Any, w: Workload) -> dict[str, Any]:
     from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
-    from modeltrail.services import dag, lineage, trace
+    from modeltrail.services.graph import dag, impact, lineage, trace
 
     options = ListOptions(
         filters=tuple(parse_filters(LIST_FILTER)), sort=parse_sort(LIST_SORT), limit=100
@@ -49,7 +49,7 @@ def queries(meta: Any, w: Workload) -> dict[str, Any]:
             lineage.artifact_lineage, uuid.UUID(w.chain[-1]), depth=100
         ),
         "downstream impact of the popular dataset": lambda: meta.call(
-            lineage.impact, uuid.UUID(w.popular_dataset)
+            impact.impact, uuid.UUID(w.popular_dataset)
         ),
         "experiment trace": lambda: meta.call(
             trace.experiment_trace, uuid.UUID(w.trace_experiment)

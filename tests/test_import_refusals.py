@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import run_cli
-from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
+from modeltrail.store import portability
 from test_portability import fill
 
 

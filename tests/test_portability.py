@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from conftest import run_cli
 from modeltrail.domain.models import ExperimentCreate, RunCreate
 from modeltrail.server.app import create_app
-from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
+from modeltrail.store import portability
 
 API = "/api/v1"
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import cli_env, run_cli
-from modeltrail.services.argo import derived_id
+from modeltrail.integrations.argo.translator import derived_id
 from modeltrail.services.metadata import Metadata
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "argo"

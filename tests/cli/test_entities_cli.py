@@ -57,3 +57,29 @@ def test_list_and_show_by_name_or_id(server: ServerProcess) -> None:
     )
     assert "mnist" in datasets.stdout and "cnn" not in datasets.stdout
     assert "1 more match" in datasets.stdout  # no silent truncation in the table either
+
+
+def test_list_with_an_expression(server: ServerProcess) -> None:
+    exp = post(server, "experiments", {"name": "handwriting"})
+    for name, optimizer in (("a", "adam"), ("b", "sgd"), ("c", "rmsprop")):
+        post(
+            server,
+            "runs",
+            {"experiment": exp["id"], "name": name, "configuration": {"optimizer": optimizer}},
+        )
+    listed = json.loads(
+        run_cli(
+            "runs",
+            "list",
+            "--json",
+            "--sort",
+            "name",
+            "--q",
+            'params.optimizer = "adam" or not configuration.optimizer like "%s%"',
+            url=server.url,
+        ).stdout
+    )
+    assert [r["name"] for r in listed["items"]] == ["a"]
+    bad = run_cli("runs", "list", "--q", "name = adam", url=server.url, check=False)
+    assert bad.returncode == 1
+    assert "quote text (at column 8)" in bad.stderr and "/q" in bad.stderr

@@ -17,7 +17,7 @@ from lineage.casestudy import (
     build_repeated_steps,
 )
 from modeltrail.domain.lineage import Trace
-from modeltrail.services import trace
+from modeltrail.services.graph import trace
 
 API = "/api/v1"
 

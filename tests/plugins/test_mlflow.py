@@ -19,8 +19,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import _empty, free_port, run_cli
+from modeltrail.integrations.mlflow.importer import derived_id
 from modeltrail.plugins.manager import PluginManager
-from modeltrail.plugins.mlflow_import import derived_id
 from modeltrail.sdk.connection import Connection
 from modeltrail.server.app import create_app
 from modeltrail.services.metadata import Metadata, NoHooks

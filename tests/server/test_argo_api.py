@@ -13,7 +13,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from modeltrail.services.argo import derived_id
+from modeltrail.integrations.argo.translator import derived_id
 
 API = "/api/v1"
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import TOKEN_CACHE_SECONDS, AuthSettings
-from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
+from modeltrail.store import portability
 from modeltrail.store.tables import ApiTokenRow, utcnow
 
 API = "/api/v1"

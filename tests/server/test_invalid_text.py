@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from starlette.testclient import TestClient
 
 from conftest import run_cli
-from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
+from modeltrail.store import portability
 
 API = "/api/v1"
 JSON = {"content-type": "application/json"}

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from modeltrail.domain import limits
+from modeltrail.integrations.openlineage.translator import SPEC_PATH, derived_id
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
-from modeltrail.services.openlineage import SPEC_PATH, derived_id
 from modeltrail.store.tables import Base
 from openlineage_events import complete, load, run_id_for
 

@@ -14,9 +14,9 @@ from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
 from modeltrail.domain import limits
+from modeltrail.integrations.openlineage.routes import API_KEY_ENV
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
-from modeltrail.server.routers.openlineage import API_KEY_ENV
 from modeltrail.server.transport import HttpSettings, host_name
 from modeltrail.services.metadata import Metadata
 from openlineage_events import load

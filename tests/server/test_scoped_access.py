@@ -19,9 +19,10 @@ from starlette.testclient import TestClient
 
 from modeltrail.domain.errors import Forbidden
 from modeltrail.domain.scope import Scope
+from modeltrail.integrations.argo import translator as argo
+from modeltrail.integrations.openlineage import translator as openlineage
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
-from modeltrail.services import argo, openlineage
 from modeltrail.services.batch import run_batch
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import (
@@ -508,7 +509,7 @@ def test_an_unscoped_token_sees_everything_as_before(crossed: World, metadata: M
             assert body.status_code == 200
             assert SECRET in body.text and "redacted" not in body.json(), path
     # The same answers as the service gives without any token.
-    from modeltrail.services import dag
+    from modeltrail.services.graph import dag
 
     plain = metadata.query(dag.run_dag, uuid.UUID(a["run"]))
     served = w.c.get(f"{API}/runs/{a['run']}/dag", headers=reader).json()

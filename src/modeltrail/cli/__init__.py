@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from modeltrail.cli import (  # noqa: F401 - registers commands
-    argo,
     entities,
     imports,
     kinds,
@@ -20,6 +19,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     write,
 )
 from modeltrail.cli.common import app, console
+from modeltrail.integrations.argo import cli as _argo  # noqa: F401 - registers commands
 
 # The help lists commands in these panels, in this order; a command not named here is in
 # no panel, which tests/cli/test_cli_help.py refuses.

@@ -62,6 +62,15 @@ def _add_group(plural: str) -> None:
         filter: Annotated[
             list[str], typer.Option("--filter", "-f", help="FIELD:OP:VALUE, repeatable")
         ] = [],  # noqa: B006
+        q: Annotated[
+            str | None,
+            typer.Option(
+                "--q",
+                "-q",
+                help="an expression: 'metrics.accuracy > 0.9 and (configuration.optimizer = "
+                '"adam" or not annotations.team = "legacy")\'',
+            ),
+        ] = None,
         sort: Annotated[str | None, typer.Option(help="field, '-' in front for descending")] = None,
         limit: Annotated[int, typer.Option(help="at most this many")] = 50,
         experiment: InExperimentOption = None,
@@ -78,7 +87,12 @@ def _add_group(plural: str) -> None:
             filter = [*filter, f"experiment:eq:{experiment}"]
         with connect(url) as conn:
             page = conn.get(
-                f"/api/v1/{plural}", filter=filter, sort=sort, limit=min(limit, 1000), count=True
+                f"/api/v1/{plural}",
+                filter=filter,
+                q=q,
+                sort=sort,
+                limit=min(limit, 1000),
+                count=True,
             )
         if as_json:
             print_json(page)
@@ -90,7 +104,7 @@ def _add_group(plural: str) -> None:
         if page.get("nextCursor"):
             console.print(
                 f"[yellow]{page['total'] - len(page['items'])} more match; raise --limit or "
-                "narrow --filter[/yellow]"
+                "narrow --filter or --q[/yellow]"
             )
 
     @group.command("show")

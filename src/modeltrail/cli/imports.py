@@ -63,7 +63,7 @@ def import_(
     if not tracking_uri:
         err_console.print("[red]error:[/red] importing from MLflow needs --tracking-uri")
         raise typer.Exit(2)
-    from modeltrail.plugins.mlflow_import import import_mlflow
+    from modeltrail.integrations.mlflow.importer import import_mlflow
 
     with connect(url, write=True) as conn:
         try:

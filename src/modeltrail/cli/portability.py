@@ -27,8 +27,8 @@ from modeltrail.domain import text
 from modeltrail.domain.filters import ListOptions, parse_filters
 from modeltrail.errors import ModeltrailError, NotFound
 from modeltrail.sdk.connection import is_server_url, resolve_target
-from modeltrail.services import portability
 from modeltrail.services.metadata import Metadata
+from modeltrail.store import portability
 from modeltrail.store.database import current_revision, sqlite_file
 
 

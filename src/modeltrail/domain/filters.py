@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.query import Node
 
 
 class Op(StrEnum):
@@ -34,6 +35,7 @@ class Filter:
     op: Op
     value: str | tuple[str, ...]
     source: str  # the text the client sent, for error messages
+    column: int | None = None  # where a predicate of ``q`` starts in it (1-based)
 
     @property
     def field(self) -> str:
@@ -134,3 +136,4 @@ class ListOptions:
     limit: int = limits.DEFAULT_PAGE_SIZE
     cursor: str | None = None
     count: bool = False
+    query: Node | None = None  # the ``q`` expression, ANDed with the filters

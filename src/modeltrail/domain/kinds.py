@@ -297,7 +297,7 @@ def builtin_kinds() -> list[dict[str, Any]]:
                 "type": {"type": "string", "description": "e.g. Linear Regression, SVM, CNN"},
                 # Version 2 of the kind: named fields and JSON where version 1 had the thesis's
                 # Pair (value1, value2) and JSON in a string. Documents of version 1 stay valid;
-                # the thesis's API translates both ways (services.compat).
+                # the thesis's API translates both ways (integrations.thesis_v1).
                 "framework": {
                     "type": "object",
                     "description": "the framework that made the model",

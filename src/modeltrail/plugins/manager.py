@@ -35,7 +35,7 @@ log = logging.getLogger("modeltrail.plugins")
 # Built-in plugins, switched on by name like any other (datasette's DEFAULT_PLUGINS).
 BUILTIN: dict[str, str] = {
     "notifications": "modeltrail.plugins.notifications",
-    "mlflow-registry": "modeltrail.plugins.mlflow_registry",
+    "mlflow-registry": "modeltrail.integrations.mlflow.registry",
 }
 
 ENV_PLUGINS = "MODELTRAIL_PLUGINS"

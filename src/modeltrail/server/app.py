@@ -7,9 +7,11 @@ import inspect
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from modeltrail.server import apidocs, auth, compat, observability, problems, transport, ui
+from modeltrail.integrations.argo import routes as argo
+from modeltrail.integrations.openlineage import routes as openlineage
+from modeltrail.integrations.thesis_v1 import routes as compat
+from modeltrail.server import apidocs, auth, observability, problems, transport, ui
 from modeltrail.server.routers import (
-    argo,
     batch,
     edges,
     entities,
@@ -17,7 +19,6 @@ from modeltrail.server.routers import (
     kinds,
     lineage,
     models,
-    openlineage,
     plugins,
 )
 from modeltrail.services.metadata import Metadata

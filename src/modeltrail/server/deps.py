@@ -15,6 +15,7 @@ from fastapi import Depends, Header, Query, Request
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
+from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
 from modeltrail.services.metadata import Metadata
 
@@ -55,8 +56,20 @@ async def list_options(
     count: Annotated[
         bool, Query(description="also count every match (slower on large stores)")
     ] = False,
+    q: Annotated[
+        str | None,
+        Query(
+            description="an expression over the same fields, ANDed with the filters: "
+            'metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or '
+            'configuration.optimizer = "sgd") and not annotations.team = "legacy". '
+            "Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; "
+            "and, or, not, parentheses. MLflow's search_runs filters are accepted as written.",
+            max_length=limits.MAX_QUERY_TEXT * 4,
+        ),
+    ] = None,
 ) -> ListOptions:
     return ListOptions(
+        query=parse_query(q),
         filters=tuple(parse_filters(filter)),
         sort=parse_sort(sort),
         limit=limit,

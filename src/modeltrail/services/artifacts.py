@@ -22,8 +22,9 @@ from modeltrail.services.common import (
     list_page,
     refuse_if_referenced,
 )
-from modeltrail.services.kinds import kind_for_artifact, read_latest_kind
+from modeltrail.services.kinds import kind_for_artifact
 from modeltrail.store import registry
+from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.listing import Fields
 from modeltrail.store.tables import (
     ArtifactReferenceRow,

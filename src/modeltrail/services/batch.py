@@ -27,8 +27,8 @@ from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLink
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
 from modeltrail.domain.models import Actor, ArtifactCreate, ArtifactUpdate, Execution
 from modeltrail.services import access, artifacts, executions
-from modeltrail.services.bulk import BulkWriter, Created
 from modeltrail.services.metadata import ENTITIES, Metadata
+from modeltrail.store.bulk import BulkWriter, Created
 from modeltrail.store.tables import BatchReceiptRow, utcnow
 
 # How long the answer to a batch sent with an Idempotency-Key is kept for a retry of it.

@@ -150,6 +150,7 @@ def list_page(
         limit=options.limit,
         cursor=options.cursor,
         count=options.count,
+        expression=options.query,
     )
     return Page(
         items=[convert(r) for r in result.rows], next_cursor=result.next_cursor, total=result.total

@@ -37,6 +37,7 @@ from modeltrail.services.common import (
     require_existing,
 )
 from modeltrail.store.listing import Fields
+from modeltrail.store.metric_columns import metric_column
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -394,6 +395,7 @@ RUN_FIELDS = Fields(
     },
     documents={"annotations": RunRow.annotations, "configuration": RunRow.configuration},
     named={"experiment": ExperimentRow, "pipeline": PipelineRow, "event": ArtifactRow},
+    derived={"metrics": lambda dialect, path: metric_column(dialect, RunRow.id, path)},
 )
 
 RUN_COLUMNS = {"experiment": "experiment_id", "pipeline": "pipeline_id", "event": "event_id"}

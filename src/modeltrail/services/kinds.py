@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.errors import Conflict, NotFound, UnknownKind
 from modeltrail.domain.models import Kind, KindCreate
 from modeltrail.services.common import audit
+from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.listing import ensure_attribute_index
 from modeltrail.store.tables import ArtifactRow, KindRow
 
@@ -23,19 +24,6 @@ def to_kind(row: KindRow) -> Kind:
         create_time=row.create_time,
         **audit(row),
     )
-
-
-# Read for every artifact created: built once (building the statement costs more than running it).
-_LATEST_KIND = (
-    select(KindRow)
-    .where(KindRow.name == bindparam("name"))
-    .order_by(KindRow.version.desc())
-    .limit(1)
-)
-
-
-def read_latest_kind(session: Session, name: str) -> KindRow | None:
-    return session.scalars(_LATEST_KIND, {"name": name}).first()
 
 
 def read_kind(session: Session, name: str, version: int | None = None) -> Kind:

@@ -55,6 +55,53 @@ def json_number(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEleme
     return case((is_number, raw), (numeric_text, cast(text, Float)), else_=None)
 
 
+def json_is_boolean(
+    dialect: str, column: Any, path: tuple[str, ...], value: bool
+) -> ColumnElement[bool]:
+    """Whether the value at ``path`` is the JSON boolean ``value`` (SQLite's json_extract
+    answers 1 and 0 for booleans, like numbers: its json_type tells them apart)."""
+    if dialect == "postgresql":
+        at = type_coerce(column, JSONB).op("#>")(cast(list(path), _text_array()))
+        return at == cast(literal("true" if value else "false", Text), JSONB)  # type: ignore[no-any-return]
+    return func.json_type(column, _sqlite_path(path)) == ("true" if value else "false")  # type: ignore[no-any-return]
+
+
+def like(dialect: str, expr: Any, pattern: str, *, case_sensitive: bool) -> ColumnElement[bool]:
+    """``expr LIKE pattern`` (``%``, ``_``, ``\\`` escapes), case-sensitive or not on both
+    databases: SQLite's LIKE ignores the case of ASCII letters, so a case-sensitive match is
+    a GLOB of the same pattern there."""
+    if dialect == "postgresql":
+        # The text of a JSONB path is typed JSONB, which knows no LIKE.
+        text = type_coerce(expr, Text)
+        return (
+            text.like(pattern, escape="\\") if case_sensitive else text.ilike(pattern, escape="\\")
+        )  # type: ignore[no-any-return]
+    if not case_sensitive:
+        return func.lower(expr).like(func.lower(pattern), escape="\\")  # type: ignore[no-any-return]
+    return expr.op("GLOB")(_glob(pattern))  # type: ignore[no-any-return]
+
+
+def _glob(pattern: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            i += 1
+            c = pattern[i]
+            out.append("[" + c + "]" if c in "*?[" else c)
+        elif c == "%":
+            out.append("*")
+        elif c == "_":
+            out.append("?")
+        elif c in "*?[":
+            out.append("[" + c + "]")
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _sql_string(value: str) -> Any:
     return literal_column("'" + value.replace("'", "''") + "'")
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.models import in_utc, unstorable_number
+from modeltrail.domain.query import Node
 from modeltrail.store import dialect as d
 from modeltrail.store.tables import ArtifactRow, KindRow, UTCDateTime
 
@@ -37,7 +38,10 @@ class Fields:
     fields that hold another entity (a relation or an id column) to that entity's table, so
     that a filter may name it (``experiment:eq:handwriting``) as well as give its id.
     ``kind_column`` is set where ``default_document`` holds kind attributes: paths into it are
-    checked against the registered kinds (and the attributes actually stored).
+    checked against the registered kinds (and the attributes actually stored). ``derived``
+    fields are computed per row from the rest of a path (``metrics.accuracy.max`` on runs):
+    ``derived[head](dialect, rest)`` is a scalar expression, or raises ``ValueError`` with
+    what is wrong with the path.
     """
 
     columns: dict[str, InstrumentedAttribute[Any]]
@@ -46,9 +50,12 @@ class Fields:
     relations: dict[str, Any] = field(default_factory=dict)
     named: dict[str, Any] = field(default_factory=dict)
     kind_column: InstrumentedAttribute[Any] | None = None
+    derived: dict[str, Callable[[str, tuple[str, ...]], ColumnElement[Any]]] = field(
+        default_factory=dict
+    )
 
     def known(self) -> list[str]:
-        return sorted([*self.columns, *self.documents, *self.relations])
+        return sorted([*self.columns, *self.documents, *self.relations, *self.derived])
 
 
 @dataclass
@@ -59,6 +66,11 @@ class ListResult:
 
 
 def _pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
+    if isinstance(f, Filter) and f.column is not None:
+        return InvalidInput(
+            f"q: cannot use '{f.field}': {message} (at column {f.column})",
+            errors=[{"pointer": "/q", "detail": message, "field": f.field, "column": f.column}],
+        )
     return InvalidInput(
         f"cannot use '{f.field}': {message}",
         errors=[
@@ -71,11 +83,17 @@ def _pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
     )
 
 
-def _resolve(
-    fields: Fields, path: tuple[str, ...], f: Filter | Sort
+def resolve(
+    dialect: str, fields: Fields, path: tuple[str, ...], f: Filter | Sort
 ) -> tuple[str, Any, tuple[str, ...]]:
-    """('column', col, ()) or ('document', col, subpath) or ('relation', fn, ())."""
+    """('column', col, ()) or ('document', col, subpath) or ('relation', fn, ()) or
+    ('derived', expression, ())."""
     head = path[0]
+    if head in fields.derived:
+        try:
+            return "derived", fields.derived[head](dialect, path[1:]), ()
+        except ValueError as exc:
+            raise _pointer_error(f, str(exc)) from None
     if head in fields.columns:
         if len(path) > 1:
             raise _pointer_error(f, f"'{head}' has no sub-fields")
@@ -121,7 +139,9 @@ def check_kind_attributes(
     subjects: list[Filter | Sort] = [*filters, *([sort] if sort else [])]
     for f in subjects:
         head = f.path[0]
-        if head in fields.columns or head in fields.relations:
+        if head in fields.columns or head in fields.relations or head in fields.derived:
+            continue
+        if head in fields.named and len(f.path) > 1:
             continue
         if head == document and len(f.path) > 1:
             if kinds is not None:
@@ -267,7 +287,7 @@ def _escape_like(value: str) -> str:
 
 
 def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool]:
-    where, target, subpath = _resolve(fields, f.path, f)
+    where, target, subpath = resolve(dialect, fields, f.path, f)
     if where == "relation":
         if f.op not in (Op.EQ, Op.IN):
             raise _pointer_error(f, "only eq and in are supported on this field")
@@ -280,6 +300,14 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
         except ValueError:
             raise _pointer_error(f, "expects artifact/run/execution ids") from None
         return target(ids)  # type: ignore[no-any-return]
+    if where == "derived":
+        values = f.value if isinstance(f.value, tuple) else (f.value,)
+        if f.op in (Op.PREFIX, Op.CONTAINS) or not all(_is_number(v) for v in values):
+            raise _pointer_error(f, "a metric is a number: compare it with numbers")
+        numbers = [float(v) for v in values]
+        if f.op is Op.NE:
+            return or_(target != numbers[0], target.is_(None))
+        return _compare(target, f.op, numbers if f.op is Op.IN else numbers[0])
     if where == "column":
         named = _by_ids_or_names(fields, f, target.in_)
         if named is not None:
@@ -369,21 +397,27 @@ def list_rows(
     limit: int,
     cursor: str | None = None,
     count: bool = False,
+    expression: Node | None = None,
 ) -> ListResult:
+    from modeltrail.store.query import kind_checks, query_clause
+
     dialect = session.get_bind().dialect.name
-    check_kind_attributes(session, fields, filters, sort)
+    checked: list[Filter] = [*filters, *kind_checks(expression)]
+    check_kind_attributes(session, fields, checked, sort)
     for f in filters:
         query = query.where(filter_clause(dialect, fields, f))
+    if expression is not None:
+        query = query.where(query_clause(dialect, fields, expression))
     total = None
     if count:
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
     sort = sort or Sort(("createTime",))
-    where, target, subpath = _resolve(fields, sort.path, sort)
+    where, target, subpath = resolve(dialect, fields, sort.path, sort)
     if where == "relation":
         raise _pointer_error(sort, "cannot sort on this field")
     as_cursor: Callable[[Any], Any]
-    if where == "column":
+    if where in ("column", "derived"):
         expr, as_cursor = target, lambda v: v
     else:
         expr = d.json_sortable(dialect, target, subpath)

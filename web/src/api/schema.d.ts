@@ -3275,6 +3275,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3500,6 +3502,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3725,6 +3729,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -3950,6 +3956,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -4175,6 +4183,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;
@@ -4400,6 +4410,8 @@ export interface operations {
                 cursor?: string | null;
                 /** @description also count every match (slower on large stores) */
                 count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
             };
             header?: never;
             path?: never;

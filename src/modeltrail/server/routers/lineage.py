@@ -28,7 +28,7 @@ from modeltrail.domain.lineage import (
     Trace,
 )
 from modeltrail.server.deps import MetadataDep
-from modeltrail.services import cache, compare, dag, diff, history, lineage, reproduce, trace
+from modeltrail.services import graph
 from modeltrail.services.metadata import Metadata
 
 router = APIRouter(tags=["Lineage"])
@@ -77,7 +77,7 @@ def visible(meta: Metadata, fn: Any, *args: Any, **kwargs: Any) -> Any:
     **GRAPH,
 )
 def run_dag(run_id: Id, meta: MetadataDep) -> Any:
-    return visible(meta, dag.run_dag, run_id)
+    return visible(meta, graph.dag.run_dag, run_id)
 
 
 @router.get(
@@ -91,12 +91,12 @@ def artifact_lineage(
     artifact_id: Id,
     meta: MetadataDep,
     direction: DirectionQuery = "upstream",
-    depth: Depth = lineage.DEFAULT_DEPTH,
+    depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
     return visible(
         meta,
-        lineage.artifact_lineage,
+        graph.lineage.artifact_lineage,
         artifact_id,
         direction=direction,
         depth=depth,
@@ -115,12 +115,12 @@ def execution_lineage(
     execution_id: Id,
     meta: MetadataDep,
     direction: DirectionQuery = "upstream",
-    depth: Depth = lineage.DEFAULT_DEPTH,
+    depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
     return visible(
         meta,
-        lineage.execution_lineage,
+        graph.lineage.execution_lineage,
         execution_id,
         direction=direction,
         depth=depth,
@@ -138,10 +138,10 @@ def execution_lineage(
 def impact(
     artifact_id: Id,
     meta: MetadataDep,
-    depth: Depth = lineage.DEFAULT_DEPTH,
+    depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
 ) -> Any:
-    return visible(meta, lineage.impact, artifact_id, depth=depth, merge_equal=merge_equal)
+    return visible(meta, graph.impact.impact, artifact_id, depth=depth, merge_equal=merge_equal)
 
 
 @router.put(
@@ -156,7 +156,7 @@ def impact(
 def flag(
     artifact_id: Id, body: Annotated[FlagCreate, Body()], meta: MetadataDep, response: Response
 ) -> Any:
-    result, created = meta.call(lineage.flag_artifact, artifact_id, body.reason)
+    result, created = meta.call(graph.impact.flag_artifact, artifact_id, body.reason)
     response.status_code = 201 if created else 200
     return result
 
@@ -168,7 +168,7 @@ def flag(
     summary="Clear an artifact's flag",
 )
 def unflag(artifact_id: Id, meta: MetadataDep) -> Response:
-    meta.call(lineage.unflag_artifact, artifact_id)
+    meta.call(graph.impact.unflag_artifact, artifact_id)
     return Response(status_code=204)
 
 
@@ -180,7 +180,7 @@ def unflag(artifact_id: Id, meta: MetadataDep) -> Response:
     **GRAPH,
 )
 def flags(meta: MetadataDep) -> Any:
-    return visible(meta, lineage.list_flags)
+    return visible(meta, graph.impact.list_flags)
 
 
 @router.get(
@@ -193,7 +193,7 @@ def flags(meta: MetadataDep) -> Any:
 def compare_artifacts(
     a: Annotated[uuid.UUID, Query()], b: Annotated[uuid.UUID, Query()], meta: MetadataDep
 ) -> Any:
-    return visible(meta, compare.compare, a, b)
+    return visible(meta, graph.compare.compare, a, b)
 
 
 @router.get(
@@ -210,9 +210,9 @@ def lineage_diff(
         uuid.UUID | None,
         Query(description="default: the previous artifact with the same name and kind"),
     ] = None,
-    depth: Depth = lineage.DEFAULT_DEPTH,
+    depth: Depth = graph.lineage.DEFAULT_DEPTH,
 ) -> Any:
-    return visible(meta, diff.lineage_diff, artifact_id, against, depth=depth)
+    return visible(meta, graph.diff.lineage_diff, artifact_id, against, depth=depth)
 
 
 @router.post(
@@ -223,7 +223,7 @@ def lineage_diff(
     **GRAPH,
 )
 def cache_lookup(body: Annotated[CacheLookup, Body()], meta: MetadataDep) -> Any:
-    return meta.query(cache.lookup, body)
+    return meta.query(graph.reuse.lookup, body)
 
 
 @router.get(
@@ -234,7 +234,7 @@ def cache_lookup(body: Annotated[CacheLookup, Body()], meta: MetadataDep) -> Any
     **GRAPH,
 )
 def execution_cache(execution_id: Id, meta: MetadataDep) -> Any:
-    return visible(meta, cache.lookup_execution, execution_id)
+    return visible(meta, graph.reuse.lookup_execution, execution_id)
 
 
 @router.get(
@@ -245,7 +245,7 @@ def execution_cache(execution_id: Id, meta: MetadataDep) -> Any:
     **GRAPH,
 )
 def reuse_report(meta: MetadataDep) -> Any:
-    return meta.query(cache.reuse_report)
+    return meta.query(graph.reuse.reuse_report)
 
 
 SinceLastDeploy = Annotated[
@@ -267,7 +267,7 @@ def experiment_history(
     experiment_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
     return visible(
-        meta, history.experiment_history, experiment_id, since_last_deploy=since_last_deploy
+        meta, graph.history.experiment_history, experiment_id, since_last_deploy=since_last_deploy
     )
 
 
@@ -281,7 +281,9 @@ def experiment_history(
 def pipeline_history(
     pipeline_id: Id, meta: MetadataDep, since_last_deploy: SinceLastDeploy = False
 ) -> Any:
-    return visible(meta, history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy)
+    return visible(
+        meta, graph.history.pipeline_history, pipeline_id, since_last_deploy=since_last_deploy
+    )
 
 
 @router.get(
@@ -296,11 +298,11 @@ def recipe(
     artifact_id: Id,
     meta: MetadataDep,
     format: Literal["json", "sh"] = "json",
-    depth: Depth = lineage.DEFAULT_DEPTH,
+    depth: Depth = graph.lineage.DEFAULT_DEPTH,
 ) -> Any:
-    plan = meta.query(reproduce.recipe, artifact_id, depth=depth)
+    plan = meta.query(graph.recipe.recipe, artifact_id, depth=depth)
     if format == "sh":
-        return PlainTextResponse(reproduce.render_shell(plan), media_type="text/x-shellscript")
+        return PlainTextResponse(graph.recipe.render_shell(plan), media_type="text/x-shellscript")
     return plan
 
 
@@ -316,7 +318,7 @@ def experiment_trace(
     meta: MetadataDep,
     limit: Annotated[
         int, Query(ge=1, le=limits.MAX_LIST, description="the newest this many runs")
-    ] = trace.DEFAULT_RUNS,
+    ] = graph.trace.DEFAULT_RUNS,
     before: Annotated[
         uuid.UUID | None,
         Query(
@@ -334,6 +336,6 @@ def experiment_trace(
 ) -> Any:
     return Document(
         meta.query_visible(
-            trace.trace_document, experiment_id, limit=limit, before=before, edges=edges
+            graph.trace.trace_document, experiment_id, limit=limit, before=before, edges=edges
         )
     )

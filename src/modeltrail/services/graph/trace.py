@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.lineage import Trace, id_text
 from modeltrail.services.common import get_or_404
-from modeltrail.services.nodes import (
+from modeltrail.services.graph.nodes import (
     Marks,
     executable_fields,
     experiment_node,

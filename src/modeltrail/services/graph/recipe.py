@@ -12,8 +12,13 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.domain.lineage import Gap, Recipe, RecipeArtifact, RecipeStep
 from modeltrail.services.common import get_or_404
-from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
-from modeltrail.services.nodes import artifact_node, executable_ref, execution_node, load_marks
+from modeltrail.services.graph.lineage import DEFAULT_DEPTH, check_depth
+from modeltrail.services.graph.nodes import (
+    artifact_node,
+    executable_ref,
+    execution_node,
+    load_marks,
+)
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow

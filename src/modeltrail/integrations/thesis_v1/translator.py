@@ -34,7 +34,7 @@ from modeltrail.domain import models as m
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.services import entities, executions
 from modeltrail.services.common import get_or_404, missing
-from modeltrail.services.kinds import read_latest_kind
+from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,

@@ -1,7 +1,7 @@
 """The thesis's API under ``/v1/metadata`` (Appendix A, section 7.2.1), path for path.
 
 The thesis's own generated client (``mmp-metadata`` 1.1.3 on PyPI) works against it unchanged.
-The routes only parse and answer; ``modeltrail.services.compat`` translates the thesis's
+The routes only parse and answer; ``translator`` (beside them) translates the thesis's
 documents and runs each request in one transaction.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the endpoint signatures.)
@@ -12,9 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, status
 from pydantic import BaseModel
 
-from modeltrail.server import compat_schemas as docs
+from modeltrail.integrations.thesis_v1 import schemas as docs
+from modeltrail.integrations.thesis_v1 import translator as compat
 from modeltrail.server.deps import MetadataDep
-from modeltrail.services import compat
 
 PREFIX = "/v1/metadata"
 

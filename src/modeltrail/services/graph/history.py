@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import History, RunHistory
 from modeltrail.services.common import get_or_404
-from modeltrail.services.nodes import DEPLOY_KINDS, execution_node, experiment_node, trigger
+from modeltrail.services.graph.nodes import DEPLOY_KINDS, execution_node, experiment_node, trigger
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ExperimentRow, PipelineRow, RunRow

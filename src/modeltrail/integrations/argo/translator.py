@@ -29,12 +29,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from modeltrail.domain import limits
+from modeltrail.domain import documents, limits
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable, json_pointer
-from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.services import access, documents
-from modeltrail.services.documents import (
+from modeltrail.domain.documents import (
     as_text,
     fitted,
     nul_errors,
@@ -42,6 +39,9 @@ from modeltrail.services.documents import (
     refused_at,
     time_or_none,
 )
+from modeltrail.domain.errors import Conflict, InvalidInput, Unavailable, json_pointer
+from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services import access
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import RunRow
 

@@ -45,9 +45,9 @@ from modeltrail.domain.models import (
     RunCreate,
 )
 from modeltrail.domain.status import settle_create
-from modeltrail.services.kinds import read_latest_kind
 from modeltrail.store import audit
 from modeltrail.store import lineage as store
+from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,

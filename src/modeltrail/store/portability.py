@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain import models as m
 from modeltrail.domain import secrets, text
+from modeltrail.domain.documents import nul_pointers
 from modeltrail.domain.errors import InvalidInput, NotFound, json_pointer
-from modeltrail.services.documents import nul_pointers
 from modeltrail.store import graph
 from modeltrail.store.tables import (
     ArtifactReferenceRow,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import Edge, Node, RunDag
 from modeltrail.services.common import missing
-from modeltrail.services.nodes import artifact_node, execution_node, load_marks, run_node
+from modeltrail.services.graph.nodes import artifact_node, execution_node, load_marks, run_node
 from modeltrail.store import lineage as store
 
 

@@ -1,4 +1,4 @@
-"""Upstream lineage (FR4), downstream impact and flags (FR5).
+"""Upstream lineage (FR4) and the graph builder that impact (FR5) shares.
 
 The walk itself runs in the database (``store.lineage``); this module turns the nodes it
 reached into a graph: the executions between them, the runs those executions belong to and
@@ -8,26 +8,20 @@ the events that started the runs, with flags marked.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections import defaultdict
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
-from modeltrail.domain.errors import InvalidInput, NotFound
+from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.lineage import (
-    Flag,
-    FlagList,
-    Impact,
     LineageGraph,
     Node,
 )
 from modeltrail.services.common import get_or_404, missing
-from modeltrail.services.nodes import (
-    DEPLOY_KINDS,
+from modeltrail.services.graph.nodes import (
     ExecutableRefs,
     Marks,
     artifact_fields,
@@ -37,7 +31,7 @@ from modeltrail.services.nodes import (
 )
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id, Key
-from modeltrail.store.tables import ArtifactRow, ExecutionRow, FlagRow, utcnow
+from modeltrail.store.tables import ArtifactRow, ExecutionRow
 
 Direction = Literal["upstream", "downstream"]
 _NODES = TypeAdapter(list[Node])
@@ -59,7 +53,7 @@ def check_depth(depth: int) -> int:
     return depth
 
 
-def _walk_from(
+def walk_from(
     session: Session,
     artifact_id: uuid.UUID,
     *,
@@ -108,7 +102,7 @@ class _Builder:
         )
 
 
-def _graph(
+def build_graph(
     session: Session,
     *,
     seeds: list[ArtifactRow],
@@ -229,10 +223,10 @@ def artifact_lineage(
     """Everything ``artifact_id`` was derived from (upstream, back to the events that started
     the runs) or everything derived from it (downstream)."""
     check_depth(depth)
-    root, any_flag, walked = _walk_from(
+    root, any_flag, walked = walk_from(
         session, artifact_id, direction=direction, depth=depth, merge=merge_equal
     )
-    out, truncated, node_of = _graph(
+    out, truncated, node_of = build_graph(
         session,
         seeds=[root],
         seed_depth=0,
@@ -259,7 +253,7 @@ def execution_lineage(
     inputs, outputs = store.io_of_executions(session, [root.id])
     ids = [aid for _, aid, _ in (inputs if direction == "upstream" else outputs)]
     seeds = store.artifacts_by_ids(session, ids)
-    out, truncated, _ = _graph(
+    out, truncated, _ = build_graph(
         session,
         seeds=seeds,
         seed_depth=1,
@@ -269,137 +263,3 @@ def execution_lineage(
         root_execution=root,
     )
     return out.graph(root.id, direction, depth, merge_equal, truncated)
-
-
-# ---------------------------------------------------------------- impact
-
-
-def _paths(root: Id, edges: Iterable[tuple[Id, Id, str]]) -> dict[Id, list[Id]]:
-    """A shortest path (node ids) from ``root`` to every node along the data edges."""
-    forward: dict[Id, list[Id]] = defaultdict(list)
-    for source, target, kind in edges:
-        if kind != "successor":  # the order of steps, not a flow of data
-            forward[source].append(target)
-    paths: dict[Id, list[Id]] = {root: [root]}
-    queue = deque([root])
-    while queue:
-        current = queue.popleft()
-        for nxt in forward[current]:
-            if nxt not in paths:
-                paths[nxt] = [*paths[current], nxt]
-                queue.append(nxt)
-    return paths
-
-
-def impact(
-    session: Session,
-    artifact_id: uuid.UUID,
-    *,
-    depth: int = DEFAULT_DEPTH,
-    merge_equal: bool = True,
-    marks: Marks | None = None,
-) -> Impact:
-    """Everything downstream of an artifact, each with the path that connects it."""
-    check_depth(depth)
-    root, any_flag, walked = _walk_from(
-        session, artifact_id, direction="downstream", depth=depth, merge=merge_equal, light=True
-    )
-    marks = marks if marks is not None else load_marks(session, any_flag=any_flag)
-    out, truncated, node_of = _graph(
-        session,
-        seeds=[root],
-        seed_depth=0,
-        direction="downstream",
-        depth=depth,
-        merge=merge_equal,
-        marks=marks,
-        light=True,
-        walked=walked,
-    )
-    root_id = node_of[root.id]
-    paths = _paths(root_id, out.edges)
-    # Each node validated once: a deployment is also among the artifacts or executions.
-    nodes = dict(zip(out.nodes, _NODES.validate_python(list(out.nodes.values())), strict=True))
-    artifacts = [
-        {"artifact": n, "depth": n.depth or 0, "path": paths.get(key, [])}
-        for key, n in nodes.items()
-        if n.type == "artifact" and key != root_id
-    ]
-    executions = [n for n in nodes.values() if n.type == "execution"]
-    deployments = [
-        n
-        for n in nodes.values()
-        if n.type in ("execution", "artifact") and (n.kind or "").lower() in DEPLOY_KINDS
-    ]
-    # A deploy step and the deployment it wrote are one deployment, counted by the step.
-    deploy_keys = {key for key, n in nodes.items() if n in deployments}
-    written_by_deploy = {
-        target
-        for source, target, kind in out.edges
-        if kind != "successor" and source in deploy_keys and nodes[source].type == "execution"
-    }
-    deployed = [
-        n for key, n in nodes.items() if key in deploy_keys and key not in written_by_deploy
-    ]
-    runs = sorted({n.run for n in executions})
-    kinds: dict[str, int] = defaultdict(int)
-    for a in artifacts:
-        kinds[a["artifact"].kind or ""] += 1
-    counts = {
-        "artifacts": len(artifacts),
-        "executions": len(executions),
-        "runs": len(runs),
-        "deployments": len(deployed),
-        **{f"kind:{k}": v for k, v in sorted(kinds.items())},
-    }
-    return Impact.model_validate(
-        {
-            "root": nodes[root_id],
-            "flag": marks.flagged([root.id]),
-            "truncated": truncated,
-            "artifacts": artifacts,
-            "executions": executions,
-            "deployments": deployments,
-            "runs": runs,
-            "counts": counts,
-        }
-    )
-
-
-# ---------------------------------------------------------------- flags
-
-
-def _flag(session: Session, row: FlagRow, marks: Marks) -> Flag:
-    found = impact(session, uuid.UUID(str(row.artifact_id)), marks=marks)
-    return Flag(
-        artifact=found.root,
-        reason=row.reason,
-        create_time=row.create_time,
-        affected=found.artifacts,
-    )
-
-
-def flag_artifact(session: Session, artifact_id: uuid.UUID, reason: str) -> tuple[Flag, bool]:
-    """Mark an artifact as bad; a second flag replaces the reason. Returns (flag, created)."""
-    get_or_404(session, ArtifactRow, artifact_id, "artifact")
-    row = session.get(FlagRow, artifact_id)
-    created = row is None
-    if row is None:
-        row = FlagRow(artifact_id=artifact_id, reason=reason, create_time=utcnow())
-        session.add(row)
-    else:
-        row.reason = reason
-    session.flush()
-    return _flag(session, row, load_marks(session)), created
-
-
-def unflag_artifact(session: Session, artifact_id: uuid.UUID) -> None:
-    get_or_404(session, ArtifactRow, artifact_id, "artifact")
-    if session.get(FlagRow, artifact_id) is None:
-        raise NotFound(f"artifact {artifact_id} is not flagged", entity="flag", id=str(artifact_id))
-    session.execute(delete(FlagRow).where(FlagRow.artifact_id == artifact_id))
-
-
-def list_flags(session: Session) -> FlagList:
-    marks = load_marks(session)
-    return FlagList(items=[_flag(session, row, marks) for row in marks.flags.values()])

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.errors import NotFound
 from modeltrail.domain.lineage import AlignedStep, Change, Difference, LineageDiff, StepRef
 from modeltrail.services.common import missing
-from modeltrail.services.compare import flatten
-from modeltrail.services.lineage import DEFAULT_DEPTH, check_depth
-from modeltrail.services.nodes import artifact_node, load_marks
+from modeltrail.services.graph.compare import flatten
+from modeltrail.services.graph.lineage import DEFAULT_DEPTH, check_depth
+from modeltrail.services.graph.nodes import artifact_node, load_marks
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow, RunRow

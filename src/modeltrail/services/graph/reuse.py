@@ -17,7 +17,12 @@ from modeltrail.domain.errors import NotFound
 from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.lineage import CacheHit, CacheLookup, ReuseReport, ReuseRow
 from modeltrail.services.common import get_or_404, require_existing
-from modeltrail.services.nodes import artifact_node, executable_ref, execution_node, load_marks
+from modeltrail.services.graph.nodes import (
+    artifact_node,
+    executable_ref,
+    execution_node,
+    load_marks,
+)
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 

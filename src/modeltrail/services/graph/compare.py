@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.lineage import Comparison, FieldComparison
 from modeltrail.services.common import get_or_404
-from modeltrail.services.nodes import artifact_node, load_marks
+from modeltrail.services.graph.nodes import artifact_node, load_marks
 from modeltrail.store import lineage as store
 from modeltrail.store.tables import ArtifactRow, ExecutionRow, RunRow
 

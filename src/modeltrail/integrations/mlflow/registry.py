@@ -31,7 +31,7 @@ from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRo
 if TYPE_CHECKING:
     from modeltrail.services.metadata import Metadata
 
-log = logging.getLogger("modeltrail.plugins.mlflow_registry")
+log = logging.getLogger("modeltrail.integrations.mlflow.registry")
 
 
 class MlflowRegistry:

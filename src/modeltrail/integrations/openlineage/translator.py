@@ -33,11 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
-from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
-from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.services import access
-from modeltrail.services.bulk import BulkWriter, Created
-from modeltrail.services.documents import (
+from modeltrail.domain.documents import (
     as_text,
     fitted,
     nul_errors,
@@ -45,8 +41,12 @@ from modeltrail.services.documents import (
     refused_at,
     time_or_none,
 )
+from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
+from modeltrail.domain.fingerprint import canonical_json
+from modeltrail.services import access
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import lineage as store
+from modeltrail.store.bulk import BulkWriter, Created
 from modeltrail.store.tables import ArtifactRow, RunRow
 
 log = logging.getLogger("modeltrail.openlineage")

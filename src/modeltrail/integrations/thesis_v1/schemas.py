@@ -1,7 +1,7 @@
 """The thesis's schemas (Appendix A) for the OpenAPI document of ``/v1/metadata``.
 
 They describe the documents; they do not parse them. Parsing is generic and lives with the
-rest of the translation in ``modeltrail.services.compat``, which reports every failing field
+rest of the translation in ``translator`` (beside it), which reports every failing field
 with a pointer; its times are the domain's ``Timestamp`` (years 1 to 9999 in UTC),
 as here. Every schema allows more fields: an artifact's kind attributes sit at its top
 level, and the thesis's server ignored fields it did not know.

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.concurrency import run_in_threadpool
 
+from modeltrail.integrations.argo import translator as argo
 from modeltrail.server.deps import MetadataDep
-from modeltrail.services import argo
 
 router = APIRouter(prefix="/argo", tags=["Argo"])
 

@@ -21,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import text
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
+from modeltrail.integrations.openlineage import translator as openlineage
 from modeltrail.server.auth import AuthSettings
 from modeltrail.server.deps import MetadataDep
 from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
-from modeltrail.services import openlineage
 
 router = APIRouter(prefix="/lineage", tags=["OpenLineage"])
 

@@ -1,0 +1,488 @@
+"""The ``q`` language of every list: boolean expressions over the fields ``filter`` names.
+
+::
+
+    metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or
+        configuration.optimizer = "sgd") and not annotations.team = "legacy"
+
+Precedence is ``not`` over ``and`` over ``or``; parentheses group. A predicate is a field
+(a dotted path; a segment in backticks or, after a dot, in quotes may hold any character)
+followed by one of ``= != <> < <= > >=`` and a value, ``[not] in (v, ...)``, ``[not] like``
+/ ``ilike`` a pattern (``%`` any text, ``_`` one character, ``\\`` escapes), ``prefix`` /
+``contains`` a text, or ``is [not] null``. Values are quoted text (``"..."`` or ``'...'``),
+numbers, ``true`` and ``false``. Keywords are case-insensitive.
+
+MLflow's ``search_runs`` filter grammar is a subset: ``params.x`` is ``configuration.x``,
+``tags.x`` is ``annotations.x``, ``attributes.status`` (``attribute.``, ``attr.``; ``run.``
+where the list has no relation of that name) is the run's own field, and MLflow's attribute
+names (``run_name``, ``start_time``, ``end_time``, ``run_id``, ``experiment_id``) are ours
+(``name``, ``createTime``, ...).
+
+A hand-written recursive-descent parser, not a grammar library: the language is a dozen
+productions, every error names the column it happened at, the nesting depth and the size of
+an expression are bounded before any recursion, and the server gains no dependency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Union
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput
+
+
+class Cmp(StrEnum):
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
+Value = str | float | int | bool
+
+
+@dataclass(frozen=True)
+class Field:
+    """A dotted field as written, with the column (1-based) where it starts."""
+
+    path: tuple[str, ...]
+    column: int
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Compare:
+    field: Field
+    op: Cmp
+    value: Value
+
+
+@dataclass(frozen=True)
+class In:
+    field: Field
+    values: tuple[Value, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Like:
+    """``like``/``ilike`` with an SQL pattern; ``prefix`` and ``contains`` become one too."""
+
+    field: Field
+    pattern: str
+    case_sensitive: bool = True
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull:
+    field: Field
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class And:
+    operands: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    operands: tuple[Node, ...]
+
+
+Predicate = Compare | In | Like | IsNull
+Node = Union[Predicate, Not, And, Or]  # noqa: UP007 - a forward reference
+
+
+def query_error(message: str, column: int, *, param: str = "q") -> InvalidInput:
+    """A 422 about the expression, pointing at ``column`` (1-based) of it."""
+    return InvalidInput(
+        f"{param}: {message} (at column {column})",
+        errors=[{"pointer": f"/{param}", "detail": message, "column": column}],
+    )
+
+
+# ---------------------------------------------------------------- tokens
+
+KEYWORDS = frozenset(
+    {"and", "or", "not", "in", "like", "ilike", "is", "null", "true", "false", "prefix", "contains"}
+)
+_OPERATORS = ("!=", "<>", "<=", ">=", "==", "=", "<", ">")
+_IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_IDENT = _IDENT_START | frozenset("0123456789-")
+_NUMBER_START = frozenset("0123456789-+.")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # ident keyword quoted backticked number op ( ) , . end
+    text: str
+    value: Value | None
+    column: int
+
+
+def _tokens(text: str) -> list[Token]:
+    out: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        col = i + 1
+        if c in " \t\r\n":
+            i += 1
+        elif c in "(),.":
+            # A dot followed by a digit after an operator is a number (".5"), else a separator.
+            if c == "." and i + 1 < n and text[i + 1].isdigit() and _wants_value(out):
+                i = _number(text, i, out)
+            else:
+                out.append(Token(c, c, None, col))
+                i += 1
+        elif c in "\"'`":
+            end, value = _quoted(text, i)
+            kind = "backticked" if c == "`" else "quoted"
+            out.append(Token(kind, text[i:end], value, col))
+            i = end
+        elif c in "!<>=":
+            op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+            if op is None:
+                raise query_error(f"'{c}' is no operator; use != for 'not equal'", col)
+            out.append(Token("op", op, None, col))
+            i += len(op)
+        elif c in _IDENT and out and out[-1].kind == ".":
+            # A segment after a dot is a name even where it starts with a digit (``layers.0``).
+            j = i
+            while j < n and text[j] in _IDENT:
+                j += 1
+            out.append(Token("ident", text[i:j], text[i:j], col))
+            i = j
+        elif c in _NUMBER_START and (c not in "+-" or _wants_value(out)):
+            i = _number(text, i, out)
+        elif c in _IDENT_START:
+            j = i
+            while j < n and text[j] in _IDENT:
+                j += 1
+            word = text[i:j]
+            kind = "keyword" if word.lower() in KEYWORDS else "ident"
+            out.append(Token(kind, word, word.lower() if kind == "keyword" else word, col))
+            i = j
+        else:
+            raise query_error(f"unexpected character {c!r}", col)
+        if len(out) > limits.MAX_QUERY_TOKENS:
+            raise query_error(
+                f"the expression is longer than {limits.MAX_QUERY_TOKENS} words and signs", col
+            )
+    out.append(Token("end", "", None, n + 1))
+    return out
+
+
+def _wants_value(out: list[Token]) -> bool:
+    return bool(out) and (out[-1].kind == "op" or out[-1].text in ("(", ","))
+
+
+def _number(text: str, i: int, out: list[Token]) -> int:
+    j = i + 1
+    while j < len(text) and (text[j].isalnum() or text[j] in "._" or text[j - 1] in "eE"):
+        j += 1
+    word = text[i:j]
+    try:
+        value: float | int = int(word) if word.lstrip("+-").isdigit() else float(word)
+    except ValueError:
+        raise query_error(f"'{word}' is not a number", i + 1) from None
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        raise query_error(f"'{word}' is not a finite number", i + 1)
+    out.append(Token("number", word, value, i + 1))
+    return j
+
+
+def _quoted(text: str, start: int) -> tuple[int, str]:
+    """The end of the quoted text at ``start`` and its value; a quote is doubled or
+    backslash-escaped inside."""
+    quote = text[start]
+    chars: list[str] = []
+    i = start + 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text) and quote != "`":
+            nxt = text[i + 1]
+            # \% and \_ keep their backslash: they are a like pattern's escapes.
+            chars.append(nxt if nxt in (quote, "\\") else "\\" + nxt)
+            i += 2
+            continue
+        if c == quote:
+            if i + 1 < len(text) and text[i + 1] == quote:
+                chars.append(quote)
+                i += 2
+                continue
+            return i + 1, "".join(chars)
+        chars.append(c)
+        i += 1
+    raise query_error(f"the text opened with {quote} here is never closed", start + 1)
+
+
+# ---------------------------------------------------------------- MLflow's names
+
+_PREFIXES = {
+    "params": "configuration",
+    "param": "configuration",
+    "parameters": "configuration",
+    "tags": "annotations",
+    "tag": "annotations",
+    "metric": "metrics",
+}
+_ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute", "attr"})
+_MLFLOW_ATTRIBUTES = {
+    "run_name": "name",
+    "run_id": "id",
+    "experiment_id": "experiment",
+    "start_time": "createTime",
+    "end_time": "endTime",
+    "status": "status",
+    "artifact_uri": "uri",
+    "created": "createTime",
+}
+
+
+def normalise(path: tuple[str, ...], *, attribute_prefix: bool = True) -> tuple[str, ...]:
+    """A path in our names: MLflow's ``params``, ``tags`` and ``attributes.x`` translated.
+    ``attributes.x`` stays a path into the document of that name where ``x`` is none of
+    MLflow's run attributes (an artifact's kind attributes)."""
+    head = path[0]
+    if head in _PREFIXES and len(path) > 1:
+        return (_PREFIXES[head], *path[1:])
+    if attribute_prefix and head in _ATTRIBUTE_PREFIXES and len(path) == 2:
+        if path[1] in _MLFLOW_ATTRIBUTES:
+            return (_MLFLOW_ATTRIBUTES[path[1]],)
+        if head != "attributes":
+            return (path[1],)
+    if len(path) == 1 and path[0] in _MLFLOW_ATTRIBUTES:
+        return (_MLFLOW_ATTRIBUTES[path[0]],)
+    return path
+
+
+# ---------------------------------------------------------------- parser
+
+
+class _Parser:
+    def __init__(self, text: str, param: str) -> None:
+        self.param = param
+        self.tokens = _tokens(text)
+        self.i = 0
+        self.predicates = 0
+
+    def error(self, message: str, token: Token | None = None) -> InvalidInput:
+        return query_error(message, (token or self.peek()).column, param=self.param)
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def at_keyword(self, *words: str) -> bool:
+        token = self.peek()
+        return token.kind == "keyword" and token.value in words
+
+    def expect(self, kind: str, what: str) -> Token:
+        token = self.peek()
+        if token.kind != kind:
+            raise self.error(f"expected {what}, found {_describe(token)}")
+        return self.take()
+
+    def parse(self) -> Node:
+        if self.peek().kind == "end":
+            raise self.error("the expression is empty")
+        node = self.or_(0)
+        if self.peek().kind != "end":
+            raise self.error(f"expected 'and', 'or' or the end, found {_describe(self.peek())}")
+        return node
+
+    def or_(self, depth: int) -> Node:
+        operands = [self.and_(depth)]
+        while self.at_keyword("or"):
+            self.take()
+            operands.append(self.and_(depth))
+        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+
+    def and_(self, depth: int) -> Node:
+        operands = [self.not_(depth)]
+        while self.at_keyword("and"):
+            self.take()
+            operands.append(self.not_(depth))
+        return operands[0] if len(operands) == 1 else And(tuple(operands))
+
+    def not_(self, depth: int) -> Node:
+        if depth >= limits.MAX_QUERY_DEPTH:
+            raise self.error(f"the expression nests deeper than {limits.MAX_QUERY_DEPTH} levels")
+        if self.at_keyword("not"):
+            self.take()
+            return Not(self.not_(depth + 1))
+        if self.peek().kind == "(":
+            self.take()
+            node = self.or_(depth + 1)
+            self.expect(")", "')' to close the '('")
+            return node
+        return self.predicate()
+
+    def field(self) -> Field:
+        first = self.peek()
+        if first.kind not in ("ident", "backticked"):
+            raise self.error(f"expected a field name, found {_describe(first)}")
+        parts = [str(self.take().value)]
+        while self.peek().kind == ".":
+            self.take()
+            token = self.peek()
+            if token.kind in ("ident", "backticked", "quoted", "keyword"):
+                parts.append(token.text if token.kind == "keyword" else str(token.value))
+                self.take()
+            else:
+                raise self.error(f"expected a name after '.', found {_describe(token)}")
+        if any(not p for p in parts):
+            raise self.error("a field name may not be empty", first)
+        if len(parts) > limits.MAX_QUERY_PATH:
+            raise self.error(f"field paths are at most {limits.MAX_QUERY_PATH} levels deep", first)
+        return Field(normalise(tuple(parts)), first.column)
+
+    def value(self) -> Value:
+        token = self.peek()
+        if token.kind in ("quoted", "number"):
+            self.take()
+            assert token.value is not None
+            return token.value
+        if token.kind == "keyword" and token.value in ("true", "false"):
+            self.take()
+            return token.value == "true"
+        if token.kind == "keyword" and token.value == "null":
+            raise self.error("compare with null as 'is null' or 'is not null'")
+        if token.kind == "ident":
+            raise self.error(f"expected a value, found the name {token.text!r}: quote text")
+        raise self.error(f"expected a value, found {_describe(token)}")
+
+    def text(self, what: str) -> str:
+        token = self.peek()
+        if token.kind != "quoted":
+            raise self.error(f"{what} takes quoted text, found {_describe(token)}")
+        self.take()
+        return str(token.value)
+
+    def predicate(self) -> Predicate:
+        self.predicates += 1
+        if self.predicates > limits.MAX_QUERY_PREDICATES:
+            raise self.error(f"at most {limits.MAX_QUERY_PREDICATES} comparisons per expression")
+        field = self.field()
+        token = self.peek()
+        if token.kind == "op":
+            self.take()
+            op = {"==": "=", "<>": "!="}.get(token.text, token.text)
+            return Compare(field, Cmp(op), self.value())
+        negated = False
+        if self.at_keyword("not"):
+            self.take()
+            negated = True
+            if not self.at_keyword("in", "like", "ilike"):
+                raise self.error(
+                    f"expected 'in', 'like' or 'ilike' after 'not', found {_describe(self.peek())}"
+                )
+        if self.at_keyword("in"):
+            self.take()
+            return In(field, self.values(), negated)
+        if self.at_keyword("like", "ilike"):
+            word = self.take().value
+            return Like(field, self.text(str(word)), word == "like", negated)
+        if self.at_keyword("prefix", "contains"):
+            word = self.take().value
+            literal = _escape_like(self.text(str(word)))
+            pattern = literal + "%" if word == "prefix" else "%" + literal + "%"
+            return Like(field, pattern, case_sensitive=word == "prefix")
+        if self.at_keyword("is"):
+            self.take()
+            is_not = False
+            if self.at_keyword("not"):
+                self.take()
+                is_not = True
+            if not self.at_keyword("null"):
+                raise self.error(f"expected 'null', found {_describe(self.peek())}")
+            self.take()
+            return IsNull(field, is_not)
+        raise self.error(
+            f"expected an operator (= != < <= > >= in like ilike prefix contains is) after "
+            f"'{field.name}', found {_describe(token)}"
+        )
+
+    def values(self) -> tuple[Value, ...]:
+        self.expect("(", "'(' to open the list of values")
+        out = [self.value()]
+        while self.peek().kind == ",":
+            self.take()
+            out.append(self.value())
+            if len(out) > limits.MAX_FILTER_VALUES:
+                raise self.error(f"'in' takes at most {limits.MAX_FILTER_VALUES} values")
+        self.expect(")", "',' or ')' to close the list")
+        return tuple(out)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _describe(token: Token) -> str:
+    if token.kind == "end":
+        return "the end of the expression"
+    return repr(token.text[:40])
+
+
+def _check_text(text: str, param: str) -> None:
+    if len(text) > limits.MAX_QUERY_TEXT:
+        raise query_error(
+            f"an expression is at most {limits.MAX_QUERY_TEXT} characters long",
+            limits.MAX_QUERY_TEXT + 1,
+            param=param,
+        )
+    for i, c in enumerate(text):
+        if c == "\x00":
+            raise query_error("the expression holds a NUL character", i + 1, param=param)
+        if "\ud800" <= c <= "\udfff":
+            raise query_error(
+                "the expression holds a lone surrogate, which is not text", i + 1, param=param
+            )
+
+
+def parse_query(text: str | None, *, param: str = "q") -> Node | None:
+    """The expression ``text`` as a tree, None for no expression; a 422 that names the column
+    of the first mistake otherwise."""
+    if text is None or not text.strip():
+        return None
+    _check_text(text, param)
+    return _Parser(text, param).parse()
+
+
+def predicates(node: Node) -> list[Predicate]:
+    """Every predicate in the tree, left to right."""
+    out: list[Predicate] = []
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, And | Or):
+            stack.extend(reversed(current.operands))
+        elif isinstance(current, Not):
+            stack.append(current.operand)
+        else:
+            out.append(current)
+    return out
+
+
+def conjuncts(node: Node) -> list[Node]:
+    """The operands of a top-level ``and`` (the node itself otherwise)."""
+    return list(node.operands) if isinstance(node, And) else [node]

@@ -1,0 +1,77 @@
+"""A run's metric as a column: ``metrics.KEY`` (its latest value), ``metrics.KEY.min``,
+``metrics.KEY.max``, for lists, ``q`` and the runs grid to select, filter and sort on.
+
+The value is a correlated scalar subquery on the run's id, so that it composes with every
+other clause of a list; where it comes from is this module's business alone. Without metric
+series it is read from the run's ``metrics`` artifacts (those its steps wrote, named KEY,
+with a number as ``value``): the latest by creation time, the least and the greatest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from modeltrail.store import dialect as d
+from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow
+
+AGGREGATES = ("latest", "min", "max")
+_SYNONYMS = {"last": "latest", "latest": "latest", "min": "min", "max": "max"}
+
+# (dialect, the run id column to correlate with, key, aggregate) -> a scalar expression.
+MetricSource = Callable[[str, Any, str, str], ColumnElement[Any]]
+
+
+class NotAMetric(ValueError):
+    """A path under ``metrics.`` that names no metric column."""
+
+
+def metric_path(subpath: tuple[str, ...]) -> tuple[str, str]:
+    """(key, aggregate) of the path after ``metrics.``: a last segment ``min``, ``max`` or
+    ``latest`` picks the aggregate, the rest joined with dots is the key (metric keys may
+    hold dots: ``metrics.val.acc`` is the key ``val.acc``; a key that ends in ``.min`` is
+    written in backticks)."""
+    if not subpath:
+        raise NotAMetric("name a metric: metrics.KEY, metrics.KEY.min or metrics.KEY.max")
+    if len(subpath) > 1 and subpath[-1] in _SYNONYMS:
+        return ".".join(subpath[:-1]), _SYNONYMS[subpath[-1]]
+    return ".".join(subpath), "latest"
+
+
+def from_artifacts(dialect: str, run_id: Any, key: str, aggregate: str) -> ColumnElement[Any]:
+    value = d.json_number(dialect, ArtifactRow.attributes, ("value",))
+    query = (
+        select(value)
+        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ArtifactRow.id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(
+            ExecutionRow.run_id == run_id,
+            ArtifactRow.kind == "metrics",
+            ArtifactRow.name == key,
+            value.is_not(None),
+        )
+    )
+    if aggregate == "latest":
+        query = query.order_by(ArtifactRow.create_time.desc(), ArtifactRow.id.desc()).limit(1)
+    else:
+        query = query.with_only_columns(func.min(value) if aggregate == "min" else func.max(value))
+    return query.scalar_subquery()
+
+
+_source: MetricSource = from_artifacts
+
+
+def use_metric_source(source: MetricSource) -> MetricSource:
+    """Read metric columns from ``source`` from now on; returns the one it replaces."""
+    global _source
+    previous, _source = _source, source
+    return previous
+
+
+def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> ColumnElement[Any]:
+    """The metric column ``metrics.<subpath>`` of the run whose id is ``run_id``."""
+    key, aggregate = metric_path(subpath)
+    return _source(dialect, run_id, key, aggregate)
