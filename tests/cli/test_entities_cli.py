@@ -83,3 +83,25 @@ def test_list_with_an_expression(server: ServerProcess) -> None:
     bad = run_cli("runs", "list", "--q", "name = adam", url=server.url, check=False)
     assert bad.returncode == 1
     assert "quote text (at column 8)" in bad.stderr and "/q" in bad.stderr
+
+
+def test_runs_list_with_columns_as_a_table_and_as_csv(server: ServerProcess) -> None:
+    exp = post(server, "experiments", {"name": "handwriting"})
+    for name, lr in (("a", 0.1), ("b", 0.01), ("c", 0.5)):
+        post(
+            server,
+            "runs",
+            {"experiment": exp["id"], "name": name, "configuration": {"lr": lr, "opt": "sgd"}},
+        )
+    args = ("runs", "list", "--experiment", "handwriting", "--sort", "configuration.lr")
+    table = run_cli(*args, "--columns", "configuration.lr,configuration.opt", url=server.url)
+    assert "configuration.lr" in table.stdout and "0.01" in table.stdout
+    csv_out = run_cli(*args, "--columns", "auto", "--csv", "--limit", "2", url=server.url).stdout
+    lines = csv_out.strip().splitlines()
+    assert lines[0] == "id,name,status,duration,configuration.lr"
+    assert [line.split(",")[1] for line in lines[1:]] == ["b", "a"]
+    assert [line.split(",")[-1] for line in lines[1:]] == ["0.01", "0.1"]
+    bad = run_cli("runs", "list", "--columns", "metrics", url=server.url, check=False)
+    assert bad.returncode == 1 and "/columns" in bad.stderr
+    other = run_cli("experiments", "list", "--columns", "name", url=server.url, check=False)
+    assert other.returncode != 0 and "only runs have columns" in other.stderr

@@ -17,6 +17,7 @@ from modeltrail.cli.common import (
     console,
     print_json,
     resolve,
+    short_id,
 )
 
 COLUMNS: dict[str, list[str]] = {
@@ -74,9 +75,21 @@ def _add_group(plural: str) -> None:
         sort: Annotated[str | None, typer.Option(help="field, '-' in front for descending")] = None,
         limit: Annotated[int, typer.Option(help="at most this many")] = 50,
         experiment: InExperimentOption = None,
+        columns: Annotated[
+            str | None,
+            typer.Option(
+                "--columns",
+                "-c",
+                help="runs: comma-separated columns, or auto: "
+                "configuration.lr,annotations.team,metrics.accuracy,metrics.loss.min",
+            ),
+        ] = None,
         url: UrlOption = None,
         wide: WideOption = False,
         as_json: JsonOption = False,
+        as_csv: Annotated[
+            bool, typer.Option("--csv", help="Print CSV (runs with --columns: one per column).")
+        ] = False,
     ) -> None:
         """List, filtered and sorted (see docs/api.md for the filter language)."""
         if experiment is not None:
@@ -85,17 +98,17 @@ def _add_group(plural: str) -> None:
                     f"{plural} belong to no experiment", param_hint="--experiment"
                 )
             filter = [*filter, f"experiment:eq:{experiment}"]
+        if columns is not None and plural != "runs":
+            raise typer.BadParameter("only runs have columns", param_hint="--columns")
         with connect(url) as conn:
-            page = conn.get(
-                f"/api/v1/{plural}",
-                filter=filter,
-                q=q,
-                sort=sort,
-                limit=min(limit, 1000),
-                count=True,
+            page = _pages(
+                conn, plural, limit, filter=filter, q=q, sort=sort, columns=columns, count=True
             )
         if as_json:
             print_json(page)
+            return
+        if as_csv or columns is not None:
+            _print_grid(page, plural, as_csv=as_csv)
             return
         table = Table(*COLUMNS[plural], title=f"{plural} ({len(page['items'])} of {page['total']})")
         for item in page["items"]:
@@ -139,6 +152,51 @@ def _add_group(plural: str) -> None:
             entity_id = resolve(conn, plural, ref, experiment=experiment)
             conn.delete(f"/api/v1/{plural}/{entity_id}")
         console.print(f"deleted {plural[:-1]} {entity_id}")
+
+
+def _pages(conn: Any, plural: str, limit: int, **params: Any) -> dict[str, Any]:
+    """Up to ``limit`` items, over as many pages as that takes."""
+    page: dict[str, Any] = conn.get(f"/api/v1/{plural}", limit=min(limit, 1000), **params)
+    while page.get("nextCursor") and len(page["items"]) < limit:
+        more = conn.get(
+            f"/api/v1/{plural}",
+            limit=min(limit - len(page["items"]), 1000),
+            cursor=page["nextCursor"],
+            **params,
+        )
+        page["items"] += more["items"]
+        page["nextCursor"] = more.get("nextCursor")
+    return page
+
+
+def _print_grid(page: dict[str, Any], plural: str, *, as_csv: bool) -> None:
+    columns = page.get("columns") or []
+    head = ["id", "name", "status", "duration"] if plural == "runs" else COLUMNS[plural]
+    rows = [
+        [*(item.get(c) for c in head), *(item.get("columns", {}).get(c) for c in columns)]
+        for item in page["items"]
+    ]
+    if as_csv:
+        import csv
+        import sys
+
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow([*head, *columns])
+        for row in rows:
+            out.writerow(
+                ["" if v is None else _compact(v) if isinstance(v, dict | list) else v for v in row]
+            )
+        return
+    table = Table(*head, *columns, title=f"{plural} ({len(page['items'])} of {page['total']})")
+    for row in rows:
+        cells = [_cell(v) for v in row]
+        cells[0] = short_id(cells[0])
+        if isinstance(row[3], float):
+            cells[3] = f"{row[3]:.1f}s"
+        table.add_row(*cells)
+    console.print(table)
+    if page.get("nextCursor"):
+        console.print(f"[yellow]{page['total'] - len(page['items'])} more match[/yellow]")
 
 
 def _compact(value: Any) -> str:

@@ -486,3 +486,21 @@ def predicates(node: Node) -> list[Predicate]:
 def conjuncts(node: Node) -> list[Node]:
     """The operands of a top-level ``and`` (the node itself otherwise)."""
     return list(node.operands) if isinstance(node, And) else [node]
+
+
+def parse_columns(text: str | None, *, param: str = "columns") -> list[Field] | None:
+    """``a.b,metrics.loss.min,configuration.`batch size``` as fields (the names of ``q``, with
+    MLflow's ``params.`` and ``tags.``), None for none given. ``auto`` is left to the caller."""
+    if text is None or not text.strip():
+        return None
+    _check_text(text, param)
+    parser = _Parser(text, param)
+    fields = [parser.field()]
+    while parser.peek().kind == ",":
+        parser.take()
+        fields.append(parser.field())
+        if len(fields) > limits.MAX_COLUMNS:
+            raise parser.error(f"at most {limits.MAX_COLUMNS} columns")
+    if parser.peek().kind != "end":
+        raise parser.error(f"expected ',' or the end, found {_describe(parser.peek())}")
+    return fields

@@ -9,10 +9,12 @@ with a number as ``value``): the latest by creation time, the least and the grea
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.store import dialect as d
@@ -61,6 +63,17 @@ def from_artifacts(dialect: str, run_id: Any, key: str, aggregate: str) -> Colum
     return query.scalar_subquery()
 
 
+def keys_from_artifacts(session: Session, run_ids: list[uuid.UUID]) -> list[str]:
+    query = (
+        select(ArtifactRow.name)
+        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ArtifactRow.id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(ExecutionRow.run_id.in_(run_ids), ArtifactRow.kind == "metrics")
+        .distinct()
+    )
+    return sorted(session.scalars(query))
+
+
 _source: MetricSource = from_artifacts
 
 
@@ -69,6 +82,11 @@ def use_metric_source(source: MetricSource) -> MetricSource:
     global _source
     previous, _source = _source, source
     return previous
+
+
+def metric_keys(session: Session, run_ids: list[uuid.UUID]) -> list[str]:
+    """The metric keys any of these runs logged, sorted."""
+    return keys_from_artifacts(session, run_ids) if run_ids else []
 
 
 def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> ColumnElement[Any]:

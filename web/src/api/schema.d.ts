@@ -57,7 +57,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List runs, filtered, sorted and paged */
+        /**
+         * List runs, filtered, sorted and paged, with chosen columns
+         * @description Each run comes with its `duration` (seconds) and the `columns` asked for: `configuration.KEY` (parameters), `annotations.KEY` (tags), `metrics.KEY` (the latest value), `metrics.KEY.min`, `metrics.KEY.max`, or any field of the run. `columns=auto` picks the parameters that vary between the runs and their metrics. Sort and filter on any column: `sort=-metrics.accuracy`, `filter=metrics.accuracy:gt:0.9`, `q=metrics.loss.min < 0.2`.
+         */
         get: operations["listRuns"];
         put?: never;
         /**
@@ -2398,15 +2401,6 @@ export interface components {
             /** Total */
             total?: number | null;
         };
-        /** Page[Run] */
-        Page_Run_: {
-            /** Items */
-            items: components["schemas"]["Run"][];
-            /** Nextcursor */
-            nextCursor?: string | null;
-            /** Total */
-            total?: number | null;
-        };
         /** Pipeline */
         Pipeline: {
             /**
@@ -2739,6 +2733,21 @@ export interface components {
             /** Edges */
             edges: components["schemas"]["Edge"][];
         };
+        /**
+         * RunGrid
+         * @description A page of runs with their columns. ``columns`` names them in order (with ``auto``,
+         *     the ones chosen).
+         */
+        RunGrid: {
+            /** Columns */
+            columns?: string[];
+            /** Items */
+            items: components["schemas"]["RunInGrid"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+            /** Total */
+            total?: number | null;
+        };
         /** RunHistory */
         RunHistory: {
             /**
@@ -2763,6 +2772,63 @@ export interface components {
             firstFailed?: components["schemas"]["Node"] | null;
             /** Deployed */
             deployed: boolean;
+        };
+        /** RunInGrid */
+        RunInGrid: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Experiment
+             * Format: uuid
+             */
+            experiment: string;
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /** Uri */
+            uri: string | null;
+            status: components["schemas"]["Status"];
+            /** Endtime */
+            endTime: string | null;
+            /** Configuration */
+            configuration: {
+                [key: string]: unknown;
+            };
+            /** Pipeline */
+            pipeline: string | null;
+            /** Event */
+            event: string | null;
+            /** Annotations */
+            annotations: {
+                [key: string]: string;
+            };
+            /** Revision */
+            revision: number;
+            /** @description the API token that created it */
+            createdBy?: components["schemas"]["Actor"] | null;
+            /** @description the API token that changed it last */
+            updatedBy?: components["schemas"]["Actor"] | null;
+            /**
+             * Duration
+             * @description seconds from createTime to endTime; none while the run is running
+             */
+            duration?: number | null;
+            /**
+             * Columns
+             * @description the value of each column asked for (null where the run has none)
+             */
+            columns?: {
+                [key: string]: unknown;
+            };
         };
         /** RunSummary */
         RunSummary: {
@@ -3493,6 +3559,10 @@ export interface operations {
     listRuns: {
         parameters: {
             query?: {
+                /** @description only the runs of this experiment (id or name) */
+                experiment?: string | null;
+                /** @description comma-separated columns, or auto: configuration.learning-rate,annotations.team,metrics.accuracy,metrics.loss.min */
+                columns?: string | null;
                 /** @description FIELD:OP:VALUE, repeatable; OP is eq ne lt le gt ge in prefix contains. FIELD may be a dotted path: annotations.KEY, configuration.KEY, attributes.a.b */
                 filter?: string[];
                 /** @description field to sort on, '-' in front for descending */
@@ -3517,7 +3587,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Run_"];
+                    "application/json": components["schemas"]["RunGrid"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain.models import Page
 from modeltrail.server.deps import IfMatchDep, ListOptionsDep, MetadataDep, etag
+from modeltrail.server.routers.runs import add_runs_grid
 from modeltrail.services.metadata import ENTITIES, EntityType
 
 
@@ -52,14 +53,18 @@ def entity_router(etype: EntityType) -> APIRouter:
         response.headers["ETag"] = etag(result.revision)
         return result
 
-    @router.get(
-        "",
-        response_model=Page[Model],
-        operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
-        summary=f"List {etype.plural}, filtered, sorted and paged",
-    )
-    async def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
-        return await run_in_threadpool(meta.list, name, options)
+    if name == "run":
+        add_runs_grid(router)
+    else:
+
+        @router.get(
+            "",
+            response_model=Page[Model],
+            operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
+            summary=f"List {etype.plural}, filtered, sorted and paged",
+        )
+        async def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
+            return await run_in_threadpool(meta.list, name, options)
 
     @router.get(
         "/{entity_id}", response_model=Model, operation_id=f"get{Cap}", summary=f"Read {_a(name)}"

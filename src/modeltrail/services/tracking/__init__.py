@@ -1,0 +1,1 @@
+"""Everyday experiment tracking: metric series and the lists built on their summaries."""

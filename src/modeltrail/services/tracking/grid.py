@@ -1,0 +1,182 @@
+"""The runs grid: a page of runs with chosen parameter, tag and metric columns.
+
+The page is chosen first (filters, ``q``, the sort, the cursor: one query that computes
+only the sort's expression for every candidate run), then the metric columns are read for
+the runs of the page alone, so that ten columns cost no more than one on a large
+experiment. Parameter and tag columns come from the runs themselves, as stored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
+from modeltrail.domain.grid import RunGrid, RunInGrid
+from modeltrail.domain.query import Field, query_error
+from modeltrail.services import access
+from modeltrail.services.entities import RUN_FIELDS, to_run
+from modeltrail.store.listing import list_rows, resolve
+from modeltrail.store.metric_columns import metric_keys
+from modeltrail.store.tables import RunRow
+
+# What ``columns=auto`` looks at: the newest runs of the list, and how many columns it offers.
+AUTO_SAMPLE = 2_000
+AUTO_PARAMETERS = 20
+AUTO_METRICS = 20
+
+
+def _column_error(field: Field, message: str) -> InvalidInput:
+    return query_error(f"'{field.name}': {message}", field.column, param="columns")
+
+
+def _resolved(dialect: str, fields: list[Field]) -> list[tuple[str, str, Any, tuple[str, ...]]]:
+    """(name, where, target, subpath) of each column, refused where it is no column."""
+    out = []
+    for field in fields:
+        probe = Filter(field.path, Op.EQ, "", field.name)
+        try:
+            where, target, subpath = resolve(dialect, RUN_FIELDS, field.path, probe)
+        except InvalidInput as exc:
+            detail = exc.errors[0]["detail"] if exc.errors else exc.detail
+            raise _column_error(field, detail) from None
+        if where == "relation":
+            raise _column_error(field, "is a relation, not a column")
+        out.append((column_name(field.path), where, target, subpath))
+    return out
+
+
+def _document_value(document: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(document, dict) or part not in document:
+            return None
+        document = document[part]
+    return document
+
+
+def _leaves(document: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """Leaf paths of a configuration (into nested objects, 3 levels deep)."""
+    out: dict[tuple[str, ...], Any] = {}
+    for key, value in document.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value and len(path) < 3:
+            out.update(_leaves(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def column_name(path: tuple[str, ...]) -> str:
+    """A column's name as it parses back to the same path: a segment that is no plain name
+    goes in backticks (``configuration.`batch size```)."""
+    return ".".join(
+        p if p[:1].isalpha() and all(c.isalnum() or c in "_-" for c in p) else f"`{p}`"
+        for p in path
+    )
+
+
+def auto_columns(session: Session, options: ListOptions) -> list[Field]:
+    """The parameters whose values differ between the runs of the list (or that some runs
+    lack), then the metrics the runs logged: what tells the runs apart."""
+    query = access.readable_rows(session, RunRow, select(RunRow))
+    sample = list_rows(
+        session,
+        query,
+        model=RunRow,
+        fields=RUN_FIELDS,
+        filters=list(options.filters),
+        sort=Sort(("createTime",), descending=True),
+        limit=AUTO_SAMPLE,
+        expression=options.query,
+    ).rows
+    seen: dict[tuple[str, ...], set[str]] = {}
+    present: Counter[tuple[str, ...]] = Counter()
+    for row in sample:
+        for key, value in _leaves(row.configuration or {}).items():
+            seen.setdefault(key, set()).add(repr(value))
+            present[key] += 1
+    varying = [k for k in sorted(seen) if len(seen[k]) > 1 or present[k] < len(sample)]
+    metrics = metric_keys(session, [r.id for r in sample])[:AUTO_METRICS]
+    return [
+        *(Field(("configuration", *k), 0) for k in varying[:AUTO_PARAMETERS]),
+        *(Field(("metrics", k), 0) for k in metrics),
+    ]
+
+
+def list_runs_grid(
+    session: Session,
+    options: ListOptions,
+    *,
+    experiment: str | None = None,
+    columns: list[Field] | None = None,
+    auto: bool = False,
+) -> RunGrid:
+    """One page of runs matching ``options`` (of ``experiment``, an id or a name), each with
+    its ``columns`` and its duration."""
+    dialect = session.get_bind().dialect.name
+    if experiment is not None:
+        options = replace(
+            options,
+            filters=(
+                *options.filters,
+                Filter(("experiment",), Op.EQ, experiment, f"experiment:eq:{experiment}"),
+            ),
+        )
+    if auto:
+        columns = auto_columns(session, options)
+    columns = columns or []
+    if len(columns) > limits.MAX_COLUMNS:
+        raise _column_error(columns[limits.MAX_COLUMNS], f"at most {limits.MAX_COLUMNS} columns")
+    resolved = _resolved(dialect, columns)
+    result = list_rows(
+        session,
+        access.readable_rows(session, RunRow, select(RunRow)),
+        model=RunRow,
+        fields=RUN_FIELDS,
+        filters=list(options.filters),
+        sort=options.sort,
+        limit=options.limit,
+        cursor=options.cursor,
+        count=options.count,
+        expression=options.query,
+    )
+    rows = result.rows
+    computed = [(name, target) for name, where, target, _ in resolved if where == "derived"]
+    values: dict[uuid.UUID, tuple[Any, ...]] = {}
+    if computed and rows:
+        query = select(RunRow.id, *(t.label(f"c{i}") for i, (_, t) in enumerate(computed)))
+        for row in session.execute(query.where(RunRow.id.in_([r.id for r in rows]))):
+            values[row[0]] = tuple(row[1:])
+    items = []
+    for row in rows:
+        run = to_run(row)
+        wire = run.model_dump(by_alias=True)
+        cells: dict[str, Any] = {}
+        derived = iter(values.get(row.id, (None,) * len(computed)))
+        for name, where, target, subpath in resolved:
+            if where == "derived":
+                cells[name] = next(derived)
+            elif where == "document":
+                cells[name] = _document_value(getattr(row, target.key), subpath)
+            else:
+                cells[name] = wire.get(name)
+        # A run created finished may end a moment before its creation time was taken.
+        duration = (
+            max(0.0, (row.end_time - row.create_time).total_seconds())
+            if row.end_time is not None
+            else None
+        )
+        items.append(RunInGrid(**run.model_dump(), duration=duration, columns=cells))
+    return RunGrid(
+        columns=[name for name, *_ in resolved],
+        items=items,
+        next_cursor=result.next_cursor,
+        total=result.total,
+    )

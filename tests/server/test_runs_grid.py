@@ -1,0 +1,166 @@
+"""The runs grid: chosen parameter, tag and metric columns, sorted, filtered and paged on any
+of them, with the duration; ``columns=auto``. On both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.testclient import TestClient
+
+API = "/api/v1"
+
+
+def post(client: TestClient, plural: str, body: dict) -> dict:
+    response = client.post(f"{API}/{plural}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def grid(client: TestClient, **params: object) -> dict:
+    response = client.get(f"{API}/runs", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def experiment(client: TestClient) -> dict:
+    hw = post(client, "experiments", {"name": "handwriting"})
+    other = post(client, "experiments", {"name": "other"})
+    post(client, "runs", {"experiment": other["id"], "name": "elsewhere"})
+    exe = post(client, "executables", {"name": "train.py"})
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    specs = [
+        ("a", {"lr": 0.1, "optimizer": "adam", "batch size": 32}, [0.9, 0.4, 0.2], 60),
+        ("b", {"lr": 0.01, "optimizer": "adam", "batch size": 32}, [0.8, 0.3], 30),
+        ("c", {"lr": 0.001, "optimizer": "adam"}, [0.7, 0.5, 0.6], None),
+        ("d", {"lr": 0.5, "optimizer": "adam", "batch size": 64}, [], 10),
+    ]
+    for i, (name, config, losses, seconds) in enumerate(specs):
+        created = start + timedelta(hours=i)
+        body = {
+            "experiment": hw["id"],
+            "name": name,
+            "configuration": config,
+            "annotations": {"team": "vision" if i % 2 else "speech"},
+            "createTime": created.isoformat(),
+        }
+        if seconds is not None:
+            body |= {
+                "status": "SUCCESS",
+                "endTime": (created + timedelta(seconds=seconds)).isoformat(),
+            }
+        run = post(client, "runs", body)
+        metrics = [
+            post(
+                client, "artifacts", {"name": "loss", "kind": "metrics", "attributes": {"value": v}}
+            )["id"]
+            for v in losses
+        ]
+        post(
+            client,
+            "executions",
+            {
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "train",
+                "kind": "train",
+                "outputArtifacts": metrics,
+            },
+        )
+    return hw
+
+
+def test_columns_duration_and_sort_on_a_metric(client: TestClient, experiment: dict) -> None:
+    page = grid(
+        client,
+        experiment="handwriting",
+        columns="configuration.lr,annotations.team,metrics.loss,metrics.loss.min,"
+        "metrics.loss.max,params.`batch size`,status",
+        sort="metrics.loss",
+    )
+    assert page["columns"] == [
+        "configuration.lr",
+        "annotations.team",
+        "metrics.loss",
+        "metrics.loss.min",
+        "metrics.loss.max",
+        "configuration.`batch size`",
+        "status",
+    ]
+    rows = [(i["name"], i["duration"], list(i["columns"].values())) for i in page["items"]]
+    assert rows == [
+        # a run without the metric sorts first ascending (as missing values do)
+        ("d", 10.0, [0.5, "vision", None, None, None, 64, "SUCCESS"]),
+        ("a", 60.0, [0.1, "speech", 0.2, 0.2, 0.9, 32, "SUCCESS"]),
+        ("b", 30.0, [0.01, "vision", 0.3, 0.3, 0.8, 32, "SUCCESS"]),
+        ("c", None, [0.001, "speech", 0.6, 0.5, 0.7, None, "RUNNING"]),
+    ]
+    down = grid(client, experiment=experiment["id"], columns="metrics.loss", sort="-metrics.loss")
+    assert [i["name"] for i in down["items"]] == ["c", "b", "a", "d"]
+
+
+def test_paging_with_cursors_on_a_metric_column(client: TestClient, experiment: dict) -> None:
+    for order, expected in (("metrics.loss.max", "dcba"), ("-metrics.loss.min", "cbad")):
+        seen, cursor = [], None
+        while True:
+            params = {"experiment": "handwriting", "sort": order, "limit": 1}
+            page = grid(client, **params, **({"cursor": cursor} if cursor else {}))
+            seen += [i["name"] for i in page["items"]]
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        assert "".join(seen) == expected, order
+
+
+def test_filter_and_q_on_columns(client: TestClient, experiment: dict) -> None:
+    names = lambda page: sorted(i["name"] for i in page["items"])  # noqa: E731
+    assert names(grid(client, experiment="handwriting", filter="metrics.loss:lt:0.35")) == [
+        "a",
+        "b",
+    ]
+    page = grid(
+        client, experiment="handwriting", q="metrics.loss.max >= 0.8 or metrics.loss is null"
+    )
+    assert names(page) == ["a", "b", "d"]
+    page = grid(client, q='metrics.loss.min < 0.6 and annotations.team = "speech"')
+    assert names(page) == ["a", "c"]
+
+
+def test_auto_proposes_what_varies(client: TestClient, experiment: dict) -> None:
+    page = grid(client, experiment="handwriting", columns="auto")
+    # the optimizer is the same everywhere; the batch size is missing in one run
+    assert page["columns"] == ["configuration.`batch size`", "configuration.lr", "metrics.loss"]
+    assert all(set(i["columns"]) == set(page["columns"]) for i in page["items"])
+
+
+def test_no_columns_still_answers_runs_with_their_duration(
+    client: TestClient, experiment: dict
+) -> None:
+    page = grid(client, experiment="handwriting", sort="name")
+    assert page["columns"] == [] and [i["duration"] for i in page["items"]] == [60, 30, None, 10]
+    assert all(i["columns"] == {} for i in page["items"])
+
+
+@pytest.mark.parametrize(
+    ("columns", "column", "says"),
+    [
+        ("nope", 1, "unknown field"),
+        ("configuration.lr,metrics", 18, "name a metric"),
+        ("configuration.lr,,name", 18, "expected a field name"),
+        ("configuration", 1, "name a key inside"),
+        ("name name", 6, "expected ','"),
+    ],
+)
+def test_bad_columns_are_refused_with_their_column(
+    client: TestClient, experiment: dict, columns: str, column: int, says: str
+) -> None:
+    response = client.get(f"{API}/runs", params={"columns": columns})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["pointer"] == "/columns"
+    assert problem["errors"][0]["column"] == column and says in problem["detail"]
+    too_many = ",".join(f"configuration.k{i}" for i in range(60))
+    assert client.get(f"{API}/runs", params={"columns": too_many}).status_code == 422
+    bad_sort = client.get(f"{API}/runs", params={"sort": "metrics"})
+    assert bad_sort.status_code == 422 and bad_sort.json()["errors"][0]["pointer"] == "/sort"
