@@ -1,0 +1,1 @@
+"""Integrations: each folder speaks one other system's language to modeltrail's services."""

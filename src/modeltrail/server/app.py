@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from modeltrail.integrations.argo import routes as argo
+from modeltrail.integrations.mlflow import routes as mlflow
 from modeltrail.integrations.openlineage import routes as openlineage
 from modeltrail.integrations.thesis_v1 import routes as compat
 from modeltrail.server import apidocs, auth, observability, problems, transport, ui
@@ -61,6 +62,7 @@ def create_app(
     for router in [*api, auth.router, auth.whoami_router]:
         _add_routes(app, router, prefix=API_PREFIX)
     _add_routes(app, compat.router)
+    _add_routes(app, mlflow.router)
     _add_routes(app, health.router)
     _add_routes(app, apidocs.router)
     # The last middleware added is the outermost: the access log and metrics see every

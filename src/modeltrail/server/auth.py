@@ -47,14 +47,15 @@ from modeltrail.domain.tokens import (
     TokenRotate,
 )
 from modeltrail.errors import Conflict, Forbidden, Unauthorized
+from modeltrail.integrations.mlflow import routes as mlflow
 from modeltrail.services import access, tokens
 
-GUARDED_PREFIXES = ("/api/v1", "/v1/metadata")
+GUARDED_PREFIXES = ("/api/v1", "/v1/metadata", mlflow.PREFIX)
 ADMIN_PREFIXES = ("/api/v1/tokens",)
 # Paths any valid token may call, whatever its roles.
 AUTHENTICATED_ONLY = frozenset({"/api/v1/whoami"})
 # POSTs that only read (a query too large or structured for a URL).
-READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
+READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"}) | mlflow.READ_ONLY_POSTS
 # Path segments that name an entity whose experiment is known.
 _SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
 _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}

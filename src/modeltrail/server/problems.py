@@ -8,6 +8,7 @@ the server builds an error body.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -76,6 +77,19 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+# Renders an error for a client of another API served beside the project's own (MLflow's client
+# branches on MLflow's error body): (status, slug, detail, headers, extra) -> the answer.
+ErrorShape = Callable[[int, str, str, dict[str, str] | None, dict[str, Any]], JSONResponse]
+_SHAPES: dict[str, ErrorShape] = {}
+
+
+def add_error_shape(prefix: str, render: ErrorShape) -> None:
+    """Answer every error on paths under ``prefix`` with ``render`` instead of a problem:
+    those of its own routes and those raised before them (a token refused, a body too large,
+    a path that does not exist)."""
+    _SHAPES[prefix] = render
+
+
 def problem(
     status: int,
     slug: str,
@@ -87,6 +101,10 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    if instance:
+        for prefix, render in _SHAPES.items():
+            if instance.startswith(prefix):
+                return render(status, slug, text.shown(detail), headers, extra)
     # The path or a detail may quote text that is not Unicode, which no answer can hold.
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,

@@ -386,3 +386,18 @@ class ModelAliasEventRow(Base):
         Index("ix_model_alias_events_model_alias_seq", "model_id", "alias", "seq"),
         Index("ix_model_alias_events_alias_time", "alias", "time"),
     )
+
+
+class MlflowStateRow(Base):
+    """What MLflow's API keeps of an experiment or a run beyond modeltrail's entity: its
+    lifecycle stage (MLflow deletes softly and restores), the run status MLflow tells apart
+    (KILLED and SCHEDULED beside modeltrail's three) and an experiment's artifact location.
+    A row exists only once MLflow's API changed one of them; without it an entity is active."""
+
+    __tablename__ = "mlflow_states"
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    delete_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str | None] = mapped_column(String(16))
+    artifact_location: Mapped[str | None] = mapped_column(Text)
+    update_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

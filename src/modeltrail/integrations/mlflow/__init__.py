@@ -1,0 +1,1 @@
+"""MLflow: the tracking and registry API its client calls, an importer, a registry push."""

@@ -1,0 +1,574 @@
+"""What an MLflow run read and wrote, as modeltrail lineage.
+
+Each MLflow run that logs an input or an output gets one execution (kind ``mlflow-run``, its
+executable the run's source: ``mlflow.source.name`` at ``mlflow.source.git.commit``), so that
+lineage, the trace and ``why`` see the run's work like any step's:
+
+- a dataset of ``log_input`` is a ``dataset`` artifact the execution read (one artifact per
+  name and digest, however many runs read it); the input's tags (its context) are kept on the
+  execution;
+- a logged model (``create_logged_model``) is a ``model`` artifact; ``log_outputs`` makes it an
+  output of the execution, a model in ``log_inputs`` an input.
+
+Ids are derived (uuid5) from the run's, so that retries and resumed runs reuse them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import models as m
+from modeltrail.integrations.mlflow import search
+from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow.tracking import (
+    NAMESPACE,
+    _active_experiment,
+    _active_run,
+    _check_tag,
+    _model,
+    _tags,
+    execution_of,
+    experiment_id,
+    ms,
+    parse_run_id,
+    run_id,
+)
+from modeltrail.services.metadata import Metadata, Transaction
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ExecutionInputRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    RunRow,
+    utcnow,
+)
+
+EXECUTION_KIND = "mlflow-run"
+INPUT_TAGS = "mlflow.inputTags."
+MODEL_PREFIX = "m-"
+MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
+MAX_DATASET_NAME = 500
+MAX_DATASET_DIGEST = 36
+MAX_DATASET_SOURCE = 65_535
+MAX_DATASET_SCHEMA = 1_048_575
+MAX_DATASETS = 1000
+
+
+def dataset_id(name: str, digest: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"dataset\x1f{name}\x1f{digest}")
+
+
+def model_id(artifact: uuid.UUID) -> str:
+    return MODEL_PREFIX + artifact.hex
+
+
+def parse_model_id(text: Any) -> uuid.UUID:
+    value = str(text or "")
+    try:
+        return uuid.UUID(value.removeprefix(MODEL_PREFIX))
+    except ValueError:
+        raise missing(f"Logged model with ID '{value}' not found.") from None
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+# ---------------------------------------------------------------- the run's execution
+
+
+def ensure_execution(tx: Transaction, run: RunRow) -> uuid.UUID:
+    """The execution of an MLflow run, made on first use."""
+    eid = execution_of(run.id)
+    if tx.session.get(ExecutionRow, eid) is not None:
+        return eid
+    tags = run.annotations
+    script = (tags.get("mlflow.source.name") or "mlflow-run")[:256]
+    version = (tags.get("mlflow.source.git.commit") or "1")[:256]
+    executable = uuid.uuid5(NAMESPACE, f"executable\x1f{script}\x1f{version}")
+    if tx.read("executable", executable) is None:
+        tx.create(
+            "executable",
+            _model(
+                m.ExecutableCreate,
+                id=executable,
+                name=script,
+                version=version,
+                uri=script if "/" in script or "." in script else None,
+                annotations={k: v for k, v in tags.items() if k.startswith("mlflow.source.")},
+            ),
+        )
+    tx.create(
+        "execution",
+        _model(
+            m.ExecutionCreate,
+            id=eid,
+            run=run.id,
+            executable=executable,
+            name=run.name,
+            kind=EXECUTION_KIND,
+            status=m.Status(run.status),
+            start_time=run.create_time,
+            end_time=run.end_time,
+            annotations={"mlflow.runId": run_id(run.id)},
+        ),
+    )
+    return eid
+
+
+def _attach(
+    tx: Transaction,
+    execution: uuid.UUID,
+    *,
+    inputs: Iterable[uuid.UUID] = (),
+    outputs: Iterable[uuid.UUID] = (),
+) -> None:
+    current = tx.read("execution", execution)
+    assert current is not None  # made by ensure_execution in this transaction
+    merged_in = list(dict.fromkeys([*current.input_artifacts, *inputs]))
+    merged_out = list(dict.fromkeys([*current.output_artifacts, *outputs]))
+    changes: dict[str, Any] = {}
+    if merged_in != current.input_artifacts:
+        changes["input_artifacts"] = merged_in
+    if merged_out != current.output_artifacts:
+        changes["output_artifacts"] = merged_out
+    if changes:
+        tx.update("execution", execution, _model(m.ExecutionUpdate, **changes), mirror=True)
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def _dataset_fields(item: Any, at: int) -> tuple[dict[str, Any], dict[str, str]]:
+    if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+        raise invalid(f"Invalid value for datasets[{at}]: {{dataset: {{name, digest, ...}}}}")
+    ds = item["dataset"]
+    name, digest = ds.get("name"), ds.get("digest")
+    if not isinstance(name, str) or not name:
+        raise invalid(f"Missing value for required parameter 'datasets[{at}].dataset.name'.")
+    if not isinstance(digest, str) or not digest:
+        raise invalid(f"Missing value for required parameter 'datasets[{at}].dataset.digest'.")
+    if len(name) > MAX_DATASET_NAME or len(name) > 256:
+        raise invalid(f"Dataset name '{name[:40]}...' exceeds the maximum length of 256")
+    if len(digest) > MAX_DATASET_DIGEST:
+        raise invalid(f"Dataset digest '{digest}' exceeds the maximum length of 36")
+    for field, limit in (("source", MAX_DATASET_SOURCE), ("schema", MAX_DATASET_SCHEMA)):
+        value = ds.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise invalid(f"Dataset {field} of '{name}' is not a string of at most {limit}")
+    if not isinstance(ds.get("source_type"), str | None):
+        raise invalid(f"Invalid value for datasets[{at}].dataset.source_type: a string")
+    tags = dict(_check_tag(t.get("key"), t.get("value"), 500) for t in _items(item.get("tags")))
+    return ds, tags
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise invalid("Invalid value: a list of {key, value} tags")
+    return value
+
+
+def _source_uri(source: Any) -> str | None:
+    if isinstance(source, dict):
+        for key in ("uri", "url", "path", "location", "table_name"):
+            if isinstance(source.get(key), str):
+                return str(source[key])[:4096]
+    return None
+
+
+def _dataset_artifact(tx: Transaction, ds: dict[str, Any], when: datetime) -> uuid.UUID:
+    aid = dataset_id(ds["name"], ds["digest"])
+    if tx.read("artifact", aid) is not None:
+        return aid
+    source = _json(ds.get("source"))
+    attributes = {
+        k: v
+        for k, v in {
+            "type": ds.get("source_type"),
+            "digest": ds["digest"],
+            "source": source,
+            "schema": _json(ds.get("schema")),
+            "profile": _json(ds.get("profile")),
+        }.items()
+        if v not in (None, "")
+    }
+    data = _model(
+        m.ArtifactCreate,
+        id=aid,
+        name=ds["name"],
+        version=ds["digest"],
+        kind="dataset",
+        create_time=when,
+        uri=_source_uri(source),
+        attributes=attributes,
+    )
+    tx.meta.check_attributes("dataset", data.attributes)
+    tx.create("artifact", data)
+    return aid
+
+
+def log_inputs(meta: Metadata, shown: Any, datasets: list[Any], models: list[Any]) -> None:
+    if len(datasets) > MAX_DATASETS:
+        raise invalid(f"Datasets count {len(datasets)} exceeds the maximum of {MAX_DATASETS}")
+    checked = [_dataset_fields(item, i) for i, item in enumerate(datasets)]
+    model_ids = []
+    for item in models:
+        if not isinstance(item, dict):
+            raise invalid("Invalid value for models: a list of {model_id}")
+        model_ids.append(parse_model_id(item.get("model_id")))
+
+    def log(tx: Transaction) -> None:
+        run = _active_run(tx.session, shown)
+        execution = ensure_execution(tx, run)
+        inputs = [_dataset_artifact(tx, ds, run.create_time) for ds, _ in checked]
+        for mid in model_ids:
+            _model_row(tx.session, mid)
+        _attach(tx, execution, inputs=[*inputs, *model_ids])
+        current = tx.session.get(ExecutionRow, execution)
+        assert current is not None
+        annotations = dict(current.annotations)
+        for aid, (_, tags) in zip(inputs, checked, strict=True):
+            if tags:
+                annotations[INPUT_TAGS + str(aid)] = orjson.dumps(tags).decode()
+        if annotations != current.annotations:
+            tx.update("execution", execution, _model(m.ExecutionUpdate, annotations=annotations))
+
+    meta.write(log)
+
+
+def log_outputs(meta: Metadata, shown: Any, models: list[Any]) -> None:
+    ids = []
+    for item in models:
+        if not isinstance(item, dict):
+            raise invalid("Invalid value for models: a list of {model_id, step}")
+        ids.append(parse_model_id(item.get("model_id")))
+
+    def log(tx: Transaction) -> None:
+        run = _active_run(tx.session, shown)
+        for mid in ids:
+            _model_row(tx.session, mid)
+        _attach(tx, ensure_execution(tx, run), outputs=ids)
+
+    meta.write(log)
+
+
+def run_details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The ``inputs`` and ``outputs`` of MLflow's run answer, for each of ``runs``."""
+    executions = {execution_of(r): r for r in runs}
+    if not executions:
+        return {}
+    found = {
+        row.id: row
+        for row in session.scalars(
+            select(ExecutionRow).where(ExecutionRow.id.in_(list(executions)))
+        )
+    }
+    if not found:
+        return {}
+    edges: dict[uuid.UUID, tuple[list[ArtifactRow], list[ArtifactRow]]] = {
+        e: ([], []) for e in found
+    }
+    for table, side in ((ExecutionInputRow, 0), (ExecutionOutputRow, 1)):
+        query = (
+            select(table.execution_id, ArtifactRow)
+            .join(ArtifactRow, ArtifactRow.id == table.artifact_id)
+            .where(table.execution_id.in_(list(found)))
+            .order_by(table.execution_id, table.position)
+        )
+        for execution, artifact in session.execute(query):
+            edges[execution][side].append(artifact)
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for execution, (ins, outs) in edges.items():
+        notes = found[execution].annotations
+        datasets = []
+        model_inputs = []
+        for a in ins:
+            if a.kind == "model" and _is_logged_model(a):
+                model_inputs.append({"model_id": model_id(a.id)})
+                continue
+            tags = _json(notes.get(INPUT_TAGS + str(a.id))) or {}
+            datasets.append({"tags": _tags(tags), "dataset": dataset_json(a)})
+        model_outputs = [
+            {"model_id": model_id(a.id), "step": 0} for a in outs if _is_logged_model(a)
+        ]
+        out[executions[execution]] = {
+            "inputs": {"dataset_inputs": datasets, "model_inputs": model_inputs},
+            "outputs": {"model_outputs": model_outputs},
+        }
+    return out
+
+
+def dataset_json(a: ArtifactRow) -> dict[str, Any]:
+    attributes = a.attributes or {}
+    answer = {
+        "name": a.name,
+        "digest": attributes.get("digest") or a.version,
+        "source_type": _shown(attributes.get("type")) or "external",
+        "source": _shown(attributes.get("source")) or (a.uri or ""),
+    }
+    for field in ("schema", "profile"):
+        if attributes.get(field) is not None:
+            answer[field] = _shown(attributes[field])
+    return answer
+
+
+# ---------------------------------------------------------------- logged models
+
+
+def _is_logged_model(a: ArtifactRow) -> bool:
+    return isinstance((a.attributes or {}).get("mlflow"), dict)
+
+
+def _model_row(session: Session, artifact: uuid.UUID) -> ArtifactRow:
+    row = session.get(ArtifactRow, artifact)
+    if row is None or row.kind != "model":
+        raise missing(f"Logged model with ID '{model_id(artifact)}' not found.")
+    return row
+
+
+def logged_model_json(a: ArtifactRow) -> dict[str, Any]:
+    attributes = a.attributes or {}
+    mlflow = attributes.get("mlflow") or {}
+    mid = model_id(a.id)
+    info: dict[str, Any] = {
+        "model_id": mid,
+        "experiment_id": mlflow.get("experimentId", "0"),
+        "name": a.name,
+        "artifact_uri": a.uri or "",
+        "creation_timestamp_ms": ms(a.create_time),
+        "last_updated_timestamp_ms": mlflow.get("updateTime") or ms(a.create_time),
+        "status": mlflow.get("status", "LOGGED_MODEL_READY"),
+        "tags": _tags(a.annotations),
+    }
+    for field, key in (("model_type", "type"),):
+        if attributes.get(key):
+            info[field] = attributes[key]
+    for field, key in (("source_run_id", "sourceRunId"), ("status_message", "statusMessage")):
+        if mlflow.get(key):
+            info[field] = mlflow[key]
+    params = attributes.get("hyperParameters") or {}
+    return {
+        "info": info,
+        "data": {"params": [{"key": k, "value": _shown(v)} for k, v in params.items()]},
+    }
+
+
+def _model_attributes(
+    *, experiment: str, run: str | None, model_type: str | None, params: dict[str, str]
+) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "hyperParameters": params,
+        "mlflow": {"experimentId": experiment, "status": "LOGGED_MODEL_PENDING"},
+    }
+    if run:
+        attributes["mlflow"]["sourceRunId"] = run
+    if model_type:
+        attributes["type"] = model_type
+    return attributes
+
+
+def _pairs(value: Any, what: str) -> dict[str, str]:
+    out = {}
+    for item in _items(value):
+        key, text = _check_tag(item.get("key"), item.get("value"))
+        out[key] = text
+    return out
+
+
+def create_logged_model(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
+    experiment = p.get("experiment_id")
+    if experiment in (None, ""):
+        raise invalid("Missing value for required parameter 'experiment_id'.")
+    name = p.get("name") or f"model-{uuid.uuid4().hex[:8]}"
+    if not isinstance(name, str) or len(name) > 256:
+        raise invalid("Invalid value for parameter 'name': a string of at most 256 characters")
+    model_type = p.get("model_type")
+    if model_type is not None and not isinstance(model_type, str):
+        raise invalid("Invalid value for parameter 'model_type': a string")
+    params = _pairs(p.get("params"), "params")
+    tags = _pairs(p.get("tags"), "tags")
+    source_run = p.get("source_run_id") or None
+
+    def create(tx: Transaction) -> dict[str, Any]:
+        exp = _active_experiment(tx.session, experiment)
+        run = None
+        if source_run:
+            run = tx.session.get(RunRow, parse_run_id(source_run))
+            if run is None:
+                raise missing(f"Run with id={source_run} not found")
+        artifact = uuid.uuid4()
+        eid = experiment_id(exp.id)
+        attributes = _model_attributes(
+            experiment=eid,
+            run=run_id(run.id) if run else None,
+            model_type=model_type,
+            params=params,
+        )
+        data = _model(
+            m.ArtifactCreate,
+            id=artifact,
+            name=name,
+            kind="model",
+            uri=f"mlflow-artifacts:/{eid}/models/{model_id(artifact)}/artifacts",
+            annotations=tags,
+            attributes=attributes,
+        )
+        tx.meta.check_attributes("model", data.attributes)
+        tx.create("artifact", data)
+        return {"model": logged_model_json(_model_row(tx.session, artifact))}
+
+    return meta.write(create)
+
+
+def get_logged_model(meta: Metadata, shown: Any) -> dict[str, Any]:
+    artifact = parse_model_id(shown)
+
+    def read(session: Session) -> dict[str, Any]:
+        row = _model_row(session, artifact)
+        if not _is_logged_model(row):
+            raise missing(f"Logged model with ID '{shown}' not found.")
+        return {"model": logged_model_json(row)}
+
+    return meta.query(read)
+
+
+def _change_model(meta: Metadata, shown: Any, change: Any) -> dict[str, Any]:
+    artifact = parse_model_id(shown)
+
+    def write(tx: Transaction) -> dict[str, Any]:
+        row = _model_row(tx.session, artifact)
+        if not _is_logged_model(row):
+            raise missing(f"Logged model with ID '{shown}' not found.")
+        attributes = dict(row.attributes)
+        attributes["mlflow"] = {**attributes["mlflow"], "updateTime": ms(utcnow())}
+        annotations = dict(row.annotations)
+        change(attributes, annotations)
+        update = _model(m.ArtifactUpdate, attributes=attributes, annotations=annotations)
+        tx.meta.check_attributes(artifact, update.attributes)
+        tx.update("artifact", artifact, update)
+        return {"model": logged_model_json(_model_row(tx.session, artifact))}
+
+    return meta.write(write)
+
+
+def finalize_logged_model(meta: Metadata, shown: Any, status: Any) -> dict[str, Any]:
+    if status in (1, "1"):
+        status = "LOGGED_MODEL_PENDING"
+    elif status in (2, "2"):
+        status = "LOGGED_MODEL_READY"
+    elif status in (3, "3"):
+        status = "LOGGED_MODEL_UPLOAD_FAILED"
+    if status not in MODEL_STATUSES:
+        raise invalid(f"Invalid value {status!r} for parameter 'status': one of {MODEL_STATUSES}")
+
+    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
+        attributes["mlflow"]["status"] = status
+
+    return _change_model(meta, shown, change)
+
+
+def set_logged_model_tags(meta: Metadata, shown: Any, tags: Any) -> None:
+    pairs = _pairs(tags, "tags")
+    _change_model(meta, shown, lambda attributes, annotations: annotations.update(pairs))
+
+
+def delete_logged_model_tag(meta: Metadata, shown: Any, key: str) -> None:
+    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
+        if key not in annotations:
+            raise missing(f"No tag with key {key!r} on logged model {shown}")
+        del annotations[key]
+
+    _change_model(meta, shown, change)
+
+
+def log_logged_model_params(meta: Metadata, shown: Any, params: Any) -> None:
+    pairs = _pairs(params, "params")
+
+    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
+        attributes["hyperParameters"] = {**attributes.get("hyperParameters", {}), **pairs}
+
+    _change_model(meta, shown, change)
+
+
+def delete_logged_model(meta: Metadata, shown: Any) -> None:
+    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
+        attributes["mlflow"]["deleted"] = True
+
+    _change_model(meta, shown, change)
+
+
+LOGGED_MODELS = search.Grammar(
+    string_attributes=frozenset({"name", "model_id", "model_type", "status", "source_run_id"}),
+    numeric_attributes=frozenset({"creation_timestamp", "last_updated_timestamp"}),
+    aliases={"creation_time": "creation_timestamp"},
+    types=frozenset({search.ATTRIBUTE, search.TAG, search.PARAM}),
+)
+
+
+def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
+    experiments = p.get("experiment_ids") or []
+    if not isinstance(experiments, list):
+        experiments = [experiments]
+    wanted = {str(e) for e in experiments}
+    clauses = search.parse_filter(p.get("filter"), LOGGED_MODELS)
+    orders = []
+    for item in p.get("order_by") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("field_name"), str):
+            raise invalid("Invalid value for order_by: a list of {field_name, ascending}")
+        direction = "ASC" if item.get("ascending", True) else "DESC"
+        orders += search.parse_order_by([f"{item['field_name']} {direction}"], LOGGED_MODELS)
+    offset = search.decode_page_token(p.get("page_token"))
+    try:
+        limit = int(p.get("max_results") or 100)
+    except (TypeError, ValueError):
+        raise invalid("Invalid value for max_results: an integer") from None
+
+    def read(session: Session) -> list[dict[str, Any]]:
+        rows = session.scalars(select(ArtifactRow).where(ArtifactRow.kind == "model"))
+        out = []
+        for row in rows:
+            if not _is_logged_model(row) or row.attributes["mlflow"].get("deleted"):
+                continue
+            if wanted and row.attributes["mlflow"].get("experimentId") not in wanted:
+                continue
+            out.append(logged_model_json(row))
+        return out
+
+    def lookup(model: dict[str, Any], kind: str, key: str) -> Any:
+        info = model["info"]
+        if kind == search.TAG:
+            return next((t["value"] for t in info["tags"] if t["key"] == key), None)
+        if kind == search.PARAM:
+            return next((x["value"] for x in model["data"]["params"] if x["key"] == key), None)
+        key = {"creation_timestamp": "creation_timestamp_ms"}.get(key, key)
+        key = {"last_updated_timestamp": "last_updated_timestamp_ms"}.get(key, key)
+        return info.get(key)
+
+    found = [x for x in meta.query(read) if search.matches(clauses, partial(lookup, x))]
+    found.sort(key=lambda x: (-x["info"]["creation_timestamp_ms"], x["info"]["model_id"]))
+    search.sort(found, orders, lookup)
+    answer: dict[str, Any] = {"models": found[offset : offset + limit]}
+    if offset + limit < len(found):
+        answer["next_page_token"] = search.encode_page_token(offset + limit)
+    return answer

@@ -1,0 +1,376 @@
+"""``/api/2.0/mlflow/...``: the REST API MLflow's Python client calls, over modeltrail.
+
+Requests are read as MLflow's client sends them (a JSON body for POST, PATCH and DELETE; query
+parameters for GET; int64 fields as numbers or strings, enums by name or number) and answered
+as MLflow's server answers, errors included (``errors.render``). The routes are left out of
+modeltrail's OpenAPI document: MLflow's protos describe them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from modeltrail.domain import text
+from modeltrail.integrations.mlflow import errors, lineage, tracking
+from modeltrail.integrations.mlflow.errors import invalid
+from modeltrail.server import problems
+from modeltrail.server.deps import MetadataDep
+from modeltrail.services.metadata import Metadata
+
+PREFIX = "/api/2.0/mlflow"
+# POSTs of this API that only read (MLflow sends its searches as POST).
+READ_ONLY_POSTS = frozenset(
+    PREFIX + p
+    for p in (
+        "/experiments/search",
+        "/runs/search",
+        "/logged-models/search",
+        "/registered-models/get-latest-versions",
+    )
+)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+problems.add_error_shape(PREFIX, errors.render)
+
+Params = dict[str, Any]
+
+
+async def _params(request: Request) -> Params:
+    return {**await _sent(request), **request.path_params}
+
+
+async def _sent(request: Request) -> Params:
+    if request.method == "GET":
+        out: Params = {}
+        for key, value in request.query_params.multi_items():
+            if key in out:
+                previous = out[key]
+                out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            else:
+                out[key] = value
+        return out
+    raw = await request.body()
+    if not raw.strip():
+        return dict(request.query_params)
+    try:
+        body = text.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise invalid(f"Malformed request body: the body is not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise invalid("Malformed request body: a JSON object is expected")
+    return body
+
+
+def _str(p: Params, name: str, *, required: bool = False) -> str | None:
+    value = p.get(name)
+    if value is None or value == "":
+        if required:
+            raise invalid(f"Missing value for required parameter '{name}'.")
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid(f"Invalid value {value!r} for parameter '{name}' supplied: a string")
+    return str(value)
+
+
+def _int(p: Params, name: str, default: int, *, low: int = 1, high: int) -> int:
+    value = p.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value {value!r} for parameter '{name}': an integer") from None
+    if not low <= number <= high:
+        raise invalid(
+            f"Invalid value {number} for parameter '{name}' supplied: it must be at least {low} "
+            f"and at most {high}"
+        )
+    return number
+
+
+def _list(p: Params, name: str) -> list[Any]:
+    value = p.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [value]
+    return value
+
+
+def _pairs(p: Params, name: str) -> list[tuple[Any, Any]]:
+    out = []
+    for item in _list(p, name):
+        if not isinstance(item, dict):
+            raise invalid(f"Invalid value for parameter '{name}': a list of {{key, value}}")
+        out.append((item.get("key"), item.get("value")))
+    return out
+
+
+def _run(p: Params) -> str:
+    run = _str(p, "run_id") or _str(p, "run_uuid")
+    if run is None:
+        raise invalid("Missing value for required parameter 'run_id'.")
+    return run
+
+
+Handler = Callable[[Metadata, Params], Any]
+
+
+def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
+    """Serve ``handler(meta, params)`` at ``path``: run in a worker thread, answered as JSON
+    (``{}`` for None, as MLflow answers an empty response)."""
+
+    def register(handler: Handler) -> Handler:
+        async def endpoint(request: Request, meta: MetadataDep) -> JSONResponse:
+            await _ready(request, meta)
+            params = await _params(request)
+            result = await run_in_threadpool(handler, meta, params)
+            return JSONResponse({} if result is None else result)
+
+        endpoint.__name__ = handler.__name__
+        router.add_api_route(path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}")
+        return handler
+
+    return register
+
+
+async def _ready(request: Request, meta: Metadata) -> None:
+    state = request.app.state
+    if not getattr(state, "mlflow_ready", False):
+        await run_in_threadpool(tracking.ensure_default, meta)
+        state.mlflow_ready = True
+
+
+# ---------------------------------------------------------------- experiments
+
+
+@_route("/experiments/create")
+def create_experiment(meta: Metadata, p: Params) -> Any:
+    tags = dict(_pairs(p, "tags"))
+    eid = tracking.create_experiment(
+        meta, _str(p, "name", required=True), _str(p, "artifact_location"), tags
+    )
+    return {"experiment_id": eid}
+
+
+@_route("/experiments/get", "GET")
+def get_experiment(meta: Metadata, p: Params) -> Any:
+    return {"experiment": tracking.get_experiment(meta, _str(p, "experiment_id", required=True))}
+
+
+@_route("/experiments/get-by-name", "GET")
+def get_experiment_by_name(meta: Metadata, p: Params) -> Any:
+    name = _str(p, "experiment_name", required=True)
+    return {"experiment": tracking.get_experiment_by_name(meta, name)}
+
+
+@_route("/experiments/search")
+def search_experiments(meta: Metadata, p: Params) -> Any:
+    return tracking.search_experiments(
+        meta,
+        view=tracking.parse_view(p.get("view_type")),
+        filter_string=_str(p, "filter"),
+        order_by=[str(o) for o in _list(p, "order_by")],
+        max_results=_int(p, "max_results", 1000, high=tracking.MAX_RESULTS),
+        page_token=_str(p, "page_token"),
+    )
+
+
+@_route("/experiments/update")
+def update_experiment(meta: Metadata, p: Params) -> Any:
+    eid = _str(p, "experiment_id", required=True)
+    tracking.update_experiment(meta, eid, _str(p, "new_name", required=True))
+
+
+@_route("/experiments/delete")
+def delete_experiment(meta: Metadata, p: Params) -> Any:
+    eid = _str(p, "experiment_id", required=True)
+    tracking.set_experiment_lifecycle(meta, eid, deleted=True)
+
+
+@_route("/experiments/restore")
+def restore_experiment(meta: Metadata, p: Params) -> Any:
+    eid = _str(p, "experiment_id", required=True)
+    tracking.set_experiment_lifecycle(meta, eid, deleted=False)
+
+
+@_route("/experiments/set-experiment-tag")
+def set_experiment_tag(meta: Metadata, p: Params) -> Any:
+    eid = _str(p, "experiment_id", required=True)
+    tracking.set_experiment_tag(meta, eid, _str(p, "key", required=True), p.get("value"))
+
+
+@_route("/experiments/delete-experiment-tag")
+def delete_experiment_tag(meta: Metadata, p: Params) -> Any:
+    eid = _str(p, "experiment_id", required=True)
+    tracking.delete_experiment_tag(meta, eid, _str(p, "key", required=True))
+
+
+# ---------------------------------------------------------------- runs
+
+
+@_route("/runs/create")
+def create_run(meta: Metadata, p: Params) -> Any:
+    tags: dict[Any, Any] = {}
+    for key, value in _pairs(p, "tags"):
+        tags[key] = value
+    run = tracking.create_run(
+        meta,
+        experiment=_str(p, "experiment_id") or "0",
+        start_time=p.get("start_time"),
+        tags=tags,
+        run_name=_str(p, "run_name"),
+        user_id=_str(p, "user_id"),
+    )
+    return {"run": run}
+
+
+@_route("/runs/get", "GET")
+def get_run(meta: Metadata, p: Params) -> Any:
+    return {"run": tracking.get_run(meta, _run(p), lineage.run_details)}
+
+
+@_route("/runs/update")
+def update_run(meta: Metadata, p: Params) -> Any:
+    info = tracking.update_run(
+        meta,
+        _run(p),
+        status=_str(p, "status"),
+        end_time=p.get("end_time"),
+        run_name=_str(p, "run_name"),
+    )
+    return {"run_info": info}
+
+
+@_route("/runs/delete")
+def delete_run(meta: Metadata, p: Params) -> Any:
+    tracking.set_run_lifecycle(meta, _run(p), deleted=True)
+
+
+@_route("/runs/restore")
+def restore_run(meta: Metadata, p: Params) -> Any:
+    tracking.set_run_lifecycle(meta, _run(p), deleted=False)
+
+
+@_route("/runs/log-parameter")
+def log_param(meta: Metadata, p: Params) -> Any:
+    param = tracking._check_param(_str(p, "key", required=True), p.get("value"))
+    tracking.log_batch(meta, _run(p), params=[param], tags=[])
+
+
+@_route("/runs/set-tag")
+def set_tag(meta: Metadata, p: Params) -> Any:
+    tag = tracking._check_tag(_str(p, "key", required=True), p.get("value"))
+    tracking.log_batch(meta, _run(p), params=[], tags=[tag])
+
+
+@_route("/runs/delete-tag")
+def delete_tag(meta: Metadata, p: Params) -> Any:
+    tracking.delete_tag(meta, _run(p), _str(p, "key", required=True))
+
+
+@_route("/runs/log-batch")
+def log_batch(meta: Metadata, p: Params) -> Any:
+    params = _list(p, "params")
+    tags = _list(p, "tags")
+    metrics = _list(p, "metrics")
+    if len(params) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
+        raise invalid(
+            f"A batch logging request can contain at most {tracking.MAX_PARAMS_TAGS_PER_BATCH} "
+            f"params. Got {len(params)} params."
+        )
+    if len(tags) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
+        raise invalid(
+            f"A batch logging request can contain at most {tracking.MAX_PARAMS_TAGS_PER_BATCH} "
+            f"tags. Got {len(tags)} tags."
+        )
+    if len(metrics) > tracking.MAX_METRICS_PER_BATCH:
+        raise invalid(
+            f"A batch logging request can contain at most {tracking.MAX_METRICS_PER_BATCH} "
+            f"metrics. Got {len(metrics)} metrics."
+        )
+    total = len(params) + len(tags) + len(metrics)
+    if total > tracking.MAX_ENTITIES_PER_BATCH:
+        raise invalid(
+            f"A batch logging request can contain at most {tracking.MAX_ENTITIES_PER_BATCH} "
+            f"total params, tags and metrics. Got {total}."
+        )
+    checked_params = [tracking._check_param(k, v) for k, v in _pairs(p, "params")]
+    checked_tags = [tracking._check_tag(k, v) for k, v in _pairs(p, "tags")]
+    if metrics:
+        raise errors.MlflowError("NOT_IMPLEMENTED", "metrics are not stored yet")
+    tracking.log_batch(meta, _run(p), params=checked_params, tags=checked_tags)
+
+
+@_route("/runs/search")
+def search_runs(meta: Metadata, p: Params) -> Any:
+    return tracking.search_runs(
+        meta,
+        experiment_ids=_list(p, "experiment_ids"),
+        filter_string=_str(p, "filter"),
+        view=tracking.parse_view(p.get("run_view_type")),
+        max_results=_int(p, "max_results", 1000, high=tracking.MAX_RESULTS),
+        order_by=[str(o) for o in _list(p, "order_by")],
+        page_token=_str(p, "page_token"),
+        extras=lineage.run_details,
+    )
+
+
+@_route("/runs/log-inputs")
+def log_inputs(meta: Metadata, p: Params) -> Any:
+    lineage.log_inputs(meta, _run(p), _list(p, "datasets"), _list(p, "models"))
+
+
+@_route("/runs/outputs")
+def log_outputs(meta: Metadata, p: Params) -> Any:
+    lineage.log_outputs(meta, _run(p), _list(p, "models"))
+
+
+# ---------------------------------------------------------------- logged models
+
+
+@_route("/logged-models")
+def create_logged_model(meta: Metadata, p: Params) -> Any:
+    return lineage.create_logged_model(meta, p)
+
+
+@_route("/logged-models/search")
+def search_logged_models(meta: Metadata, p: Params) -> Any:
+    return lineage.search_logged_models(meta, p)
+
+
+@_route("/logged-models/{model_id}", "GET")
+def get_logged_model(meta: Metadata, p: Params) -> Any:
+    return lineage.get_logged_model(meta, p["model_id"])
+
+
+@_route("/logged-models/{model_id}", "PATCH")
+def finalize_logged_model(meta: Metadata, p: Params) -> Any:
+    return lineage.finalize_logged_model(meta, p["model_id"], p.get("status"))
+
+
+@_route("/logged-models/{model_id}", "DELETE")
+def delete_logged_model(meta: Metadata, p: Params) -> Any:
+    lineage.delete_logged_model(meta, p["model_id"])
+
+
+@_route("/logged-models/{model_id}/tags", "PATCH")
+def set_logged_model_tags(meta: Metadata, p: Params) -> Any:
+    lineage.set_logged_model_tags(meta, p["model_id"], p.get("tags"))
+
+
+@_route("/logged-models/{model_id}/tags/{tag_key:path}", "DELETE")
+def delete_logged_model_tag(meta: Metadata, p: Params) -> Any:
+    lineage.delete_logged_model_tag(meta, p["model_id"], p["tag_key"])
+
+
+@_route("/logged-models/{model_id}/params")
+def log_logged_model_params(meta: Metadata, p: Params) -> Any:
+    lineage.log_logged_model_params(meta, p["model_id"], p.get("params"))

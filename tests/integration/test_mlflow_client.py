@@ -1,0 +1,354 @@
+"""MLflow's own client, unchanged, against a real ``modeltrail server`` on SQLite and PostgreSQL.
+
+Only the tracking URI differs from a user's MLflow code; what the client logged is then read
+back through modeltrail's own API as experiments and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Param, RunTag, ViewType
+from mlflow.exceptions import MlflowException, RestException
+
+from conftest import ServerProcess, fresh_postgres_database
+
+# MLflow's own code warns of what its dependencies will deprecate: not ours to fix.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:mlflow.*")]
+
+ADMIN = "mlflow-admin-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    tmp = tmp_path_factory.mktemp("mlflow-server")
+    if request.param == "sqlite":
+        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", cwd=tmp)
+        yield proc
+        proc.stop()
+        return
+    with fresh_postgres_database("mlflow") as url:
+        proc = ServerProcess(url, cwd=tmp)
+        yield proc
+        proc.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
+    # A server error would otherwise be retried for minutes before the test sees it.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    mlflow.set_tracking_uri(server.url)
+    yield MlflowClient(server.url)
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_tracked_run_is_a_modeltrail_run(client: MlflowClient, server: ServerProcess) -> None:
+    experiment = mlflow.set_experiment(_name("digits"))
+    with mlflow.start_run(run_name="train") as run:
+        mlflow.log_params({"learning_rate": 0.01, "optimizer": "adam"})
+        mlflow.set_tags({"team": "vision"})
+        with mlflow.start_run(run_name="fold-1", nested=True) as child:
+            mlflow.log_param("fold", 1)
+    got = client.get_run(run.info.run_id)
+    assert got.info.status == "FINISHED"
+    assert got.info.run_name == "train"
+    assert got.info.experiment_id == experiment.experiment_id
+    assert got.data.params == {"learning_rate": "0.01", "optimizer": "adam"}
+    assert got.data.tags["team"] == "vision"
+    assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == run.info.run_id
+
+    # The same run through modeltrail's own API: params are its configuration, tags its
+    # annotations, MLflow's experiment its experiment.
+    own = httpx.get(f"{server.url}/api/v1/runs/{uuid.UUID(run.info.run_id)}").json()
+    assert own["experiment"] == experiment.experiment_id
+    assert own["name"] == "train"
+    assert own["status"] == "SUCCESS"
+    assert own["configuration"] == {"learning_rate": "0.01", "optimizer": "adam"}
+    assert own["annotations"]["team"] == "vision"
+    nested = httpx.get(f"{server.url}/api/v1/runs/{uuid.UUID(child.info.run_id)}").json()
+    assert nested["annotations"]["mlflow.parentRunId"] == run.info.run_id
+    exp = httpx.get(f"{server.url}/api/v1/experiments/{experiment.experiment_id}").json()
+    assert exp["name"] == experiment.name
+
+
+def test_runs_without_an_experiment_go_to_default(client: MlflowClient) -> None:
+    run = client.create_run("0")
+    assert run.info.experiment_id == "0"
+    assert client.get_experiment("0").name == "Default"
+    client.set_terminated(run.info.run_id, "KILLED")
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
+def test_run_updates_tags_and_lifecycle(client: MlflowClient) -> None:
+    eid = client.create_experiment(_name("life"))
+    run = client.create_run(eid, run_name="first", tags={"a": "1"})
+    rid = run.info.run_id
+    client.set_tag(rid, "b", "2")
+    client.delete_tag(rid, "a")
+    client.update_run(rid, name="renamed")
+    client.log_batch(rid, params=[Param("p", "x")], tags=[RunTag("c", "3")], metrics=[])
+    got = client.get_run(rid)
+    assert got.info.run_name == "renamed"
+    assert got.data.tags["mlflow.runName"] == "renamed"
+    assert {k: got.data.tags[k] for k in ("b", "c")} == {"b": "2", "c": "3"}
+    assert "a" not in got.data.tags
+    client.set_terminated(rid)
+    # A finished run resumed by MLflow's client is running again, as on MLflow's server.
+    client.update_run(rid, status="RUNNING")
+    assert client.get_run(rid).info.status == "RUNNING"
+    assert client.get_run(rid).info.end_time is None
+
+    client.delete_run(rid)
+    assert client.get_run(rid).info.lifecycle_stage == "deleted"
+    assert client.search_runs([eid]) == []
+    assert len(client.search_runs([eid], run_view_type=ViewType.DELETED_ONLY)) == 1
+    with pytest.raises(MlflowException) as refused:
+        client.set_tag(rid, "d", "4")
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.restore_run(rid)
+    assert [r.info.run_id for r in client.search_runs([eid])] == [rid]
+
+
+def test_experiments(client: MlflowClient) -> None:
+    name = _name("exp")
+    eid = client.create_experiment(name, tags={"owner": "ana"})
+    assert client.get_experiment_by_name(name).experiment_id == eid
+    assert client.get_experiment_by_name(_name("absent")) is None
+    client.set_experiment_tag(eid, "stage", "dev")
+    client.rename_experiment(eid, name + "-2")
+    got = client.get_experiment(eid)
+    assert got.name == name + "-2"
+    assert got.tags == {"owner": "ana", "stage": "dev"}
+    found = client.search_experiments(filter_string=f"name = '{name}-2'")
+    assert [e.experiment_id for e in found] == [eid]
+    found = client.search_experiments(filter_string="tags.owner = 'ana'")
+    assert eid in [e.experiment_id for e in found]
+    client.delete_experiment(eid)
+    assert client.get_experiment(eid).lifecycle_stage == "deleted"
+    assert eid not in [e.experiment_id for e in client.search_experiments()]
+    deleted = client.search_experiments(view_type=ViewType.DELETED_ONLY)
+    assert eid in [e.experiment_id for e in deleted]
+    with pytest.raises(MlflowException) as refused:
+        client.create_run(eid)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.restore_experiment(eid)
+    assert client.get_experiment(eid).lifecycle_stage == "active"
+    with pytest.raises(MlflowException) as refused:
+        client.create_experiment(name + "-2")
+    assert refused.value.error_code == "RESOURCE_ALREADY_EXISTS"
+
+
+def test_search_runs_with_mlflows_grammar(client: MlflowClient) -> None:
+    eid = client.create_experiment(_name("search"))
+    ids = {}
+    for i, (lr, opt) in enumerate([("0.1", "adam"), ("0.01", "sgd"), ("0.001", "adam")]):
+        run = client.create_run(eid, run_name=f"run-{i}", start_time=1_700_000_000_000 + i)
+        client.log_batch(run.info.run_id, params=[Param("lr", lr), Param("opt", opt)])
+        client.set_tag(run.info.run_id, "fold", str(i))
+        ids[i] = run.info.run_id
+    client.set_terminated(ids[0])
+
+    def found(filter_string: str, **kwargs: object) -> list[str]:
+        return [
+            r.info.run_name
+            for r in client.search_runs([eid], filter_string=filter_string, **kwargs)  # type: ignore[arg-type]
+        ]
+
+    assert found("") == ["run-2", "run-1", "run-0"]  # newest first
+    assert found("params.opt = 'adam'") == ["run-2", "run-0"]
+    assert found("params.opt = 'adam' and tags.fold != '0'") == ["run-2"]
+    assert found("params.lr LIKE '0.0%'") == ["run-2", "run-1"]
+    assert found("attributes.status = 'FINISHED'") == ["run-0"]
+    assert found("status = 'RUNNING'") == ["run-2", "run-1"]
+    assert found(f"attributes.run_id IN ('{ids[1]}', '{ids[2]}')") == ["run-2", "run-1"]
+    assert found("attributes.start_time > 1700000000000") == ["run-2", "run-1"]
+    assert found("tags.missing IS NULL and params.opt ILIKE 'SGD'") == ["run-1"]
+    assert found('params.`opt` = "sgd"') == ["run-1"]
+    assert found("", order_by=["params.lr ASC"]) == ["run-2", "run-1", "run-0"]
+    assert found("", order_by=["attributes.run_name DESC"]) == ["run-2", "run-1", "run-0"]
+
+    page = client.search_runs([eid], max_results=2)
+    assert len(page) == 2 and page.token
+    rest = client.search_runs([eid], max_results=2, page_token=page.token)
+    assert [r.info.run_name for r in rest] == ["run-0"] and not rest.token
+
+
+def test_mlflows_refusals(client: MlflowClient, server: ServerProcess) -> None:
+    eid = client.create_experiment(_name("bad"))
+    rid = client.create_run(eid).info.run_id
+
+    def code(call: object, *args: object, **kwargs: object) -> str:
+        with pytest.raises(MlflowException) as refused:
+            call(*args, **kwargs)  # type: ignore[operator]
+        return str(refused.value.error_code)
+
+    assert code(client.get_run, uuid.uuid4().hex) == "RESOURCE_DOES_NOT_EXIST"
+    assert code(client.get_run, "not-a-run") == "RESOURCE_DOES_NOT_EXIST"
+    assert code(client.get_experiment, str(uuid.uuid4())) == "RESOURCE_DOES_NOT_EXIST"
+    client.log_param(rid, "depth", 3)
+    client.log_param(rid, "depth", 3)  # the same value again is no change
+    assert code(client.log_param, rid, "depth", 5) == "INVALID_PARAMETER_VALUE"
+    assert client.get_run(rid).data.params == {"depth": "3"}
+    for bad in ("params.depth == '3'", "metrics.acc > 'x'", "foo.bar = '1'", "params.a = '1' or"):
+        assert code(client.search_runs, [eid], filter_string=bad) == "INVALID_PARAMETER_VALUE"
+    assert code(client.search_runs, [eid], order_by=["params.a sideways"]) == (
+        "INVALID_PARAMETER_VALUE"
+    )
+    # All or nothing: one param of a batch refused stores none of it.
+    assert (
+        code(client.log_batch, rid, params=[Param("fresh", "1"), Param("depth", "4")])
+        == "INVALID_PARAMETER_VALUE"
+    )
+    assert "fresh" not in client.get_run(rid).data.params
+    assert code(client.set_tag, rid, "../escape", "x") == "INVALID_PARAMETER_VALUE"
+
+    # What MLflow's client cannot send, sent by hand: still MLflow's error shape.
+    base = f"{server.url}/api/2.0/mlflow"
+    answer = httpx.post(
+        f"{base}/runs/set-tag",
+        content=b'{"run_id": "%s", "key": "k", "value": "\\ud800"}' % rid.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # MLflow's client splits a large batch itself; its server refuses one over its limits.
+    too_many = [{"key": f"p{i}", "value": "v"} for i in range(101)]
+    answer = httpx.post(f"{base}/runs/log-batch", json={"run_id": rid, "params": too_many})
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "p0" not in client.get_run(rid).data.params
+    answer = httpx.post(f"{base}/runs/no-such-call", json={})
+    assert answer.status_code == 404
+    assert answer.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    answer = httpx.post(
+        f"{base}/runs/create", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert set(answer.json()) == {"error_code", "message"}
+
+
+def test_tracking_token_is_a_modeltrail_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc = ServerProcess(f"sqlite:///{tmp_path / 's.db'}", "--admin-token", ADMIN, cwd=tmp_path)
+    try:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+
+        def token(role: str) -> str:
+            made = httpx.post(
+                f"{proc.url}/api/v1/tokens", json={"name": role, "role": role}, headers=admin
+            )
+            return str(made.json()["token"])
+
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token("writer"))
+        writer = MlflowClient(proc.url)
+        eid = writer.create_experiment("guarded")
+        rid = writer.create_run(eid).info.run_id
+        writer.log_param(rid, "x", "1")
+        made = httpx.get(f"{proc.url}/api/v1/runs/{uuid.UUID(rid)}", headers=admin).json()
+        assert made["createdBy"]["name"] == "writer"
+
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token("reader"))
+        reader = MlflowClient(proc.url)
+        assert [r.info.run_id for r in reader.search_runs([eid])] == [rid]
+        with pytest.raises(MlflowException) as refused:
+            reader.set_tag(rid, "k", "v")
+        assert refused.value.error_code == "PERMISSION_DENIED"
+
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+        with pytest.raises(RestException) as refused:
+            MlflowClient(proc.url).get_run(rid)
+        assert refused.value.error_code == "UNAUTHENTICATED"
+    finally:
+        proc.stop()
+
+
+def test_what_mlflow_logged_answers_modeltrails_lineage(
+    client: MlflowClient, server: ServerProcess
+) -> None:
+    import pandas as pd
+
+    mlflow.set_experiment(_name("lineage"))
+    frame = pd.DataFrame({"pixels": [0.0, 1.0], "label": [0, 1]})
+    dataset = mlflow.data.from_pandas(frame, source="s3://data/digits.csv", name="digits")
+    with mlflow.start_run(run_name="train") as run:
+        mlflow.log_input(dataset, context="training")
+        model = client.create_logged_model(
+            run.info.experiment_id,
+            name="classifier",
+            source_run_id=run.info.run_id,
+            params={"C": "1.0"},
+            tags={"framework": "sklearn"},
+        )
+        client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
+        client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+
+    got = client.get_run(run.info.run_id)
+    [read] = got.inputs.dataset_inputs
+    assert (read.dataset.name, read.dataset.digest) == ("digits", dataset.digest)
+    assert json.loads(read.dataset.source) == {"uri": "s3://data/digits.csv"}
+    assert {t.key: t.value for t in read.tags} == {"mlflow.data.context": "training"}
+    assert [o.model_id for o in got.outputs.model_outputs] == [model.model_id]
+    logged = client.get_logged_model(model.model_id)
+    assert logged.status == LoggedModelStatus.READY
+    assert logged.source_run_id == run.info.run_id
+    assert logged.params == {"C": "1.0"} and logged.tags == {"framework": "sklearn"}
+    found = client.search_logged_models(
+        [run.info.experiment_id], filter_string="name = 'classifier'"
+    )
+    assert [m.model_id for m in found] == [model.model_id]
+    runs = mlflow.search_runs(filter_string="datasets.name = 'digits'", output_format="list")
+    assert run.info.run_id in [r.info.run_id for r in runs]
+
+    # modeltrail's own lineage: the model's upstream reaches the dataset log_input declared,
+    # through the run's execution.
+    artifact = uuid.UUID(model.model_id.removeprefix("m-"))
+    lineage = httpx.get(f"{server.url}/api/v1/artifacts/{artifact}/lineage").json()
+    nodes = {(n["type"], n.get("kind")): n for n in lineage["nodes"]}
+    assert nodes[("artifact", "model")]["name"] == "classifier"
+    assert nodes[("artifact", "dataset")]["name"] == "digits"
+    assert nodes[("artifact", "dataset")]["uri"] == "s3://data/digits.csv"
+    assert nodes[("execution", "mlflow-run")]["status"] == "SUCCESS"
+    data_id = nodes[("artifact", "dataset")]["id"]
+    impact = httpx.get(f"{server.url}/api/v1/artifacts/{data_id}/impact").json()
+    assert str(artifact) in [a["artifact"]["id"] for a in impact["artifacts"]]
+
+
+def test_refused_inputs_and_models(client: MlflowClient, server: ServerProcess) -> None:
+    eid = client.create_experiment(_name("refusals"))
+    rid = client.create_run(eid).info.run_id
+    base = f"{server.url}/api/2.0/mlflow"
+    bad_inputs = [
+        [{"dataset": {"name": "", "digest": "d"}}],
+        [{"dataset": {"name": "n", "digest": "x" * 37}}],
+        [{"dataset": {"name": "n", "digest": "d", "source": 5}}],
+        ["not an input"],
+    ]
+    for datasets in bad_inputs:
+        answer = httpx.post(f"{base}/runs/log-inputs", json={"run_id": rid, "datasets": datasets})
+        assert answer.status_code == 400, datasets
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    unknown = {"run_id": rid, "models": [{"model_id": "m-" + "0" * 32}]}
+    answer = httpx.post(f"{base}/runs/outputs", json=unknown)
+    assert answer.status_code == 404
+    assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    answer = httpx.get(f"{base}/logged-models/m-nope")
+    assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert client.get_run(rid).inputs.dataset_inputs == []
