@@ -105,3 +105,23 @@ def test_runs_list_with_columns_as_a_table_and_as_csv(server: ServerProcess) -> 
     assert bad.returncode == 1 and "/columns" in bad.stderr
     other = run_cli("experiments", "list", "--columns", "name", url=server.url, check=False)
     assert other.returncode != 0 and "only runs have columns" in other.stderr
+
+
+def test_compare_runs(server: ServerProcess) -> None:
+    exp = post(server, "experiments", {"name": "handwriting"})
+    for name, lr in (("a", 0.1), ("b", 0.01)):
+        post(
+            server,
+            "runs",
+            {"experiment": exp["id"], "name": name, "configuration": {"lr": lr, "opt": "sgd"}},
+        )
+    shown = run_cli("compare", "runs", "a", "b", url=server.url).stdout
+    assert "parameters: 1 differ" in shown and "0.01" in shown and "opt" in shown
+    only = run_cli("compare", "runs", "a", "b", "--diff", url=server.url).stdout
+    assert "lr" in only and "opt" not in only
+    as_json = json.loads(run_cli("compare", "runs", "a", "b", "--json", url=server.url).stdout)
+    assert [p["key"] for p in as_json["differingParameters"]] == ["lr"]
+    bad = run_cli("compare", "runs", "a", "nobody", url=server.url, check=False)
+    assert bad.returncode == 1 and "/ids/1" in bad.stderr
+    wrong = run_cli("compare", "a", "b", "c", url=server.url, check=False)
+    assert wrong.returncode != 0 and "compare two artifacts" in wrong.stderr

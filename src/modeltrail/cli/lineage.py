@@ -300,16 +300,36 @@ def flags(url: UrlOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def compare(
-    a: Annotated[str, typer.Argument(help="artifact id or name")],
-    b: Annotated[str, typer.Argument(help="artifact id or name")],
+    refs: Annotated[
+        list[str],
+        typer.Argument(
+            help="two artifacts (ids or names), or 'runs' and up to 100 runs (ids or names)",
+            show_default=False,
+        ),
+    ],
     only_differences: Annotated[
         bool, typer.Option("--diff", help="only the fields that differ")
     ] = False,
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", help="runs: the series of these metrics (comma-separated)"),
+    ] = None,
     experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Two artifacts of the same kind side by side, field by field."""
+    """Two artifacts of the same kind side by side, field by field; or, as `compare runs A B
+    C`, many runs: parameters, metrics and artifacts."""
+    if refs[0] == "runs":
+        _compare_runs(refs[1:], metrics, only_differences, url, as_json)
+        return
+    if refs[0] == "artifacts":
+        refs = refs[1:]
+    if len(refs) != 2:
+        raise typer.BadParameter(
+            "compare two artifacts (A B), or runs (runs A B C ...)", param_hint="REFS"
+        )
+    a, b = refs
     with connect(url) as conn:
         result = conn.get(
             f"{API}/compare",
@@ -697,3 +717,50 @@ def reuse_report(url: UrlOption = None, as_json: JsonOption = False) -> None:
         "[dim]reusable: repeats that wrote outputs equal to an earlier execution's - their work "
         "could have been skipped[/dim]"
     )
+
+
+def _compare_runs(
+    refs: list[str], metrics: str | None, only_differences: bool, url: str | None, as_json: bool
+) -> None:
+    if not refs:
+        raise typer.BadParameter("name the runs to compare: runs A B C", param_hint="REFS")
+    with connect(url) as conn:
+        result = conn.get(f"{API}/compare/runs", ids=",".join(refs), metrics=metrics)
+    if as_json:
+        print_json(result)
+        return
+    names = [escape(r["name"]) for r in result["runs"]]
+    runs = Table("", "run", "status", "duration", title=plural(len(names), "run"))
+    for r in result["runs"]:
+        duration = "" if r["duration"] is None else f"{r['duration']:.1f}s"
+        runs.add_row(short_id(r["id"]), escape(r["name"]), r["status"], duration)
+    console.print(runs)
+    for title, differing, equal in (
+        ("parameters", result["differingParameters"], result["equalParameters"]),
+        ("tags", result["differingTags"], result["equalTags"]),
+    ):
+        rows = differing + ([] if only_differences else equal)
+        if not rows:
+            continue
+        table = Table("", title[:-1], *names, title=f"{title}: {len(differing)} differ")
+        for item in rows:
+            mark = "" if item["equal"] else "[red]≠[/red]"
+            table.add_row(mark, escape(item["key"]), *(escape(_cell(v)) for v in item["values"]))
+        console.print(table)
+    if result["metrics"]:
+        table = Table("metric", *names, title="metrics: latest (min … max)")
+        for m in result["metrics"]:
+            cells = [
+                "" if latest is None else f"{latest:.4g} ({low:.4g} … {high:.4g})"
+                for latest, low, high in zip(m["latest"], m["min"], m["max"], strict=True)
+            ]
+            table.add_row(escape(m["key"]), *cells)
+        console.print(table)
+    artifacts = [a for a in result["artifacts"] if a["differs"] or not only_differences]
+    if artifacts:
+        table = Table("", "role", "kind", "name", *names, title="artifacts read and written")
+        for a in artifacts:
+            cells = [", ".join(f[:8] for f in fs) or "-" for fs in a["fingerprints"]]
+            mark = "[red]≠[/red]" if a["differs"] else ""
+            table.add_row(mark, a["role"], escape(a["kind"]), escape(a["name"]), *cells)
+        console.print(table)

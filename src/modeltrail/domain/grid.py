@@ -3,6 +3,8 @@ duration; and the comparison of many runs side by side."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -28,3 +30,63 @@ class RunGrid(Schema):
     items: list[RunInGrid]
     next_cursor: str | None = None
     total: int | None = None
+
+
+class RunSummary(Schema):
+    id: uuid.UUID
+    name: str
+    experiment: uuid.UUID
+    status: str
+    create_time: datetime
+    end_time: datetime | None
+    duration: float | None
+
+
+class ValuesAcross(Schema):
+    """A parameter or tag: its value in each run (in the order of ``runs``; null where a run
+    has none) and whether every run has the same."""
+
+    key: str
+    values: list[Any]
+    equal: bool
+
+
+class MetricAcross(Schema):
+    key: str
+    latest: list[float | None]
+    min: list[float | None]
+    max: list[float | None]
+
+
+class ArtifactAcross(Schema):
+    """The artifacts of one kind and name that the runs read (``input``) or wrote
+    (``output``): their fingerprints per run; ``differs`` where the runs' differ."""
+
+    role: str
+    kind: str
+    name: str
+    fingerprints: list[list[str]]
+    differs: bool
+
+
+class SeriesOfRun(Schema):
+    steps: list[int]
+    values: list[float | None]
+    min: list[float | None] | None = None
+    max: list[float | None] | None = None
+
+
+class SeriesAcross(Schema):
+    key: str
+    runs: list[SeriesOfRun]
+
+
+class RunComparison(Schema):
+    runs: list[RunSummary]
+    differing_parameters: list[ValuesAcross]
+    equal_parameters: list[ValuesAcross]
+    differing_tags: list[ValuesAcross]
+    equal_tags: list[ValuesAcross]
+    metrics: list[MetricAcross]
+    artifacts: list[ArtifactAcross]
+    series: list[SeriesAcross]

@@ -21,6 +21,7 @@ from modeltrail.server.routers import (
     lineage,
     models,
     plugins,
+    runs,
 )
 from modeltrail.services.metadata import Metadata
 from modeltrail.version import __version__
@@ -57,6 +58,7 @@ def create_app(
         kinds.router,
         lineage.router,
         models.router,
+        runs.router,
         *ingest,
     ]
     for router in [*api, auth.router, auth.whoami_router]:

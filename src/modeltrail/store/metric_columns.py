@@ -93,3 +93,25 @@ def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> Column
     """The metric column ``metrics.<subpath>`` of the run whose id is ``run_id``."""
     key, aggregate = metric_path(subpath)
     return _source(dialect, run_id, key, aggregate)
+
+
+def points_from_artifacts(
+    session: Session, run_ids: list[uuid.UUID], keys: list[str] | None = None
+) -> dict[tuple[uuid.UUID, str], list[float | None]]:
+    """The values of the ``metrics`` artifacts each run's steps wrote, per (run, key), in the
+    order they were created (a run's value history before metric series)."""
+    dialect = session.get_bind().dialect.name
+    value = d.json_number(dialect, ArtifactRow.attributes, ("value",))
+    query = (
+        select(ExecutionRow.run_id, ArtifactRow.name, value)
+        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ArtifactRow.id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(ExecutionRow.run_id.in_(run_ids), ArtifactRow.kind == "metrics")
+        .order_by(ArtifactRow.create_time, ArtifactRow.id)
+    )
+    if keys is not None:
+        query = query.where(ArtifactRow.name.in_(keys))
+    out: dict[tuple[uuid.UUID, str], list[float | None]] = {}
+    for run_id, key, number in session.execute(query):
+        out.setdefault((run_id, key), []).append(None if number is None else float(number))
+    return out

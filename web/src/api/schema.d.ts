@@ -875,6 +875,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/compare/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Many runs side by side
+         * @description Up to 100 runs (ids or names; a name means every run of that name): the parameters and tags that differ and those that are equal, each metric's latest, least and greatest value per run, the artifacts each read and wrote with the ones whose content differs marked, and the series of the metrics named in `metrics`, downsampled to at most `points` points. Lists follow the order of `runs`.
+         */
+        get: operations["compareRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batch": {
         parameters: {
             query?: never;
@@ -1517,6 +1537,23 @@ export interface components {
             createdBy?: components["schemas"]["Actor"] | null;
             /** @description the API token that changed it last */
             updatedBy?: components["schemas"]["Actor"] | null;
+        };
+        /**
+         * ArtifactAcross
+         * @description The artifacts of one kind and name that the runs read (``input``) or wrote
+         *     (``output``): their fingerprints per run; ``differs`` where the runs' differ.
+         */
+        ArtifactAcross: {
+            /** Role */
+            role: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Fingerprints */
+            fingerprints: string[][];
+            /** Differs */
+            differs: boolean;
         };
         /** ArtifactCreate */
         ArtifactCreate: {
@@ -2206,6 +2243,17 @@ export interface components {
             /** Edges */
             edges: components["schemas"]["Edge"][];
         };
+        /** MetricAcross */
+        MetricAcross: {
+            /** Key */
+            key: string;
+            /** Latest */
+            latest: (number | null)[];
+            /** Min */
+            min: (number | null)[];
+            /** Max */
+            max: (number | null)[];
+        };
         /** ModelVersion */
         ModelVersion: {
             /** Model */
@@ -2214,7 +2262,7 @@ export interface components {
             version: number;
             artifact: components["schemas"]["ArtifactSummary"];
             /** @description the run that made the artifact */
-            run?: components["schemas"]["RunSummary"] | null;
+            run?: components["schemas"]["modeltrail__domain__registry__RunSummary"] | null;
             /**
              * Execution
              * @description the step that wrote the artifact
@@ -2688,6 +2736,25 @@ export interface components {
             /** @description the API token that changed it last */
             updatedBy?: components["schemas"]["Actor"] | null;
         };
+        /** RunComparison */
+        RunComparison: {
+            /** Runs */
+            runs: components["schemas"]["modeltrail__domain__grid__RunSummary"][];
+            /** Differingparameters */
+            differingParameters: components["schemas"]["ValuesAcross"][];
+            /** Equalparameters */
+            equalParameters: components["schemas"]["ValuesAcross"][];
+            /** Differingtags */
+            differingTags: components["schemas"]["ValuesAcross"][];
+            /** Equaltags */
+            equalTags: components["schemas"]["ValuesAcross"][];
+            /** Metrics */
+            metrics: components["schemas"]["MetricAcross"][];
+            /** Artifacts */
+            artifacts: components["schemas"]["ArtifactAcross"][];
+            /** Series */
+            series: components["schemas"]["SeriesAcross"][];
+        };
         /** RunCreate */
         RunCreate: {
             /** Id */
@@ -2830,23 +2897,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** RunSummary */
-        RunSummary: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /**
-             * Experiment
-             * Format: uuid
-             */
-            experiment: string;
-        };
         /** RunUpdate */
         RunUpdate: {
             /** Name */
@@ -2870,6 +2920,24 @@ export interface components {
             annotations?: {
                 [key: string]: string;
             } | null;
+        };
+        /** SeriesAcross */
+        SeriesAcross: {
+            /** Key */
+            key: string;
+            /** Runs */
+            runs: components["schemas"]["SeriesOfRun"][];
+        };
+        /** SeriesOfRun */
+        SeriesOfRun: {
+            /** Steps */
+            steps: number[];
+            /** Values */
+            values: (number | null)[];
+            /** Min */
+            min?: (number | null)[] | null;
+            /** Max */
+            max?: (number | null)[] | null;
         };
         /**
          * Status
@@ -3284,6 +3352,62 @@ export interface components {
             annotations: {
                 [key: string]: string;
             };
+        };
+        /**
+         * ValuesAcross
+         * @description A parameter or tag: its value in each run (in the order of ``runs``; null where a run
+         *     has none) and whether every run has the same.
+         */
+        ValuesAcross: {
+            /** Key */
+            key: string;
+            /** Values */
+            values: unknown[];
+            /** Equal */
+            equal: boolean;
+        };
+        /** RunSummary */
+        modeltrail__domain__grid__RunSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Experiment
+             * Format: uuid
+             */
+            experiment: string;
+            /** Status */
+            status: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+            /** Endtime */
+            endTime: string | null;
+            /** Duration */
+            duration: number | null;
+        };
+        /** RunSummary */
+        modeltrail__domain__registry__RunSummary: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+            /**
+             * Experiment
+             * Format: uuid
+             */
+            experiment: string;
         };
         /** FieldError */
         FieldError: {
@@ -6687,6 +6811,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AliasEvent"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareRuns: {
+        parameters: {
+            query: {
+                /** @description comma-separated run ids or names */
+                ids: string;
+                /** @description comma-separated metric keys whose series to answer */
+                metrics?: string | null;
+                /** @description at most this many points per series */
+                points?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunComparison"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

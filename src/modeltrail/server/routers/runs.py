@@ -9,10 +9,46 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import limits
-from modeltrail.domain.grid import RunGrid
+from modeltrail.domain.grid import RunComparison, RunGrid
 from modeltrail.domain.query import parse_columns
 from modeltrail.server.deps import ListOptionsDep, MetadataDep
+from modeltrail.services.tracking.compare import MAX_POINTS, compare_runs
 from modeltrail.services.tracking.grid import list_runs_grid
+
+router = APIRouter(tags=["Runs"])
+
+
+def _listed(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@router.get(
+    "/compare/runs",
+    response_model=RunComparison,
+    operation_id="compareRuns",
+    summary="Many runs side by side",
+    description="Up to 100 runs (ids or names; a name means every run of that name): the "
+    "parameters and tags that differ and those that are equal, each metric's latest, least "
+    "and greatest value per run, the artifacts each read and wrote with the ones whose "
+    "content differs marked, and the series of the metrics named in `metrics`, downsampled "
+    "to at most `points` points. Lists follow the order of `runs`.",
+)
+async def compare(
+    meta: MetadataDep,
+    ids: Annotated[str, Query(description="comma-separated run ids or names", max_length=40_000)],
+    metrics: Annotated[
+        str | None,
+        Query(description="comma-separated metric keys whose series to answer", max_length=4096),
+    ] = None,
+    points: Annotated[
+        int, Query(ge=1, le=MAX_POINTS, description="at most this many points per series")
+    ] = 200,
+) -> Any:
+    from modeltrail.server.routers.lineage import visible
+
+    return await run_in_threadpool(
+        visible, meta, compare_runs, _listed(ids), metrics=_listed(metrics) or None, points=points
+    )
 
 
 def add_runs_grid(router: APIRouter) -> None:

@@ -61,13 +61,13 @@ def _document_value(document: Any, path: tuple[str, ...]) -> Any:
     return document
 
 
-def _leaves(document: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+def leaves(document: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
     """Leaf paths of a configuration (into nested objects, 3 levels deep)."""
     out: dict[tuple[str, ...], Any] = {}
     for key, value in document.items():
         path = (*prefix, key)
         if isinstance(value, dict) and value and len(path) < 3:
-            out.update(_leaves(value, path))
+            out.update(leaves(value, path))
         else:
             out[path] = value
     return out
@@ -99,7 +99,7 @@ def auto_columns(session: Session, options: ListOptions) -> list[Field]:
     seen: dict[tuple[str, ...], set[str]] = {}
     present: Counter[tuple[str, ...]] = Counter()
     for row in sample:
-        for key, value in _leaves(row.configuration or {}).items():
+        for key, value in leaves(row.configuration or {}).items():
             seen.setdefault(key, set()).add(repr(value))
             present[key] += 1
     varying = [k for k in sorted(seen) if len(seen[k]) > 1 or present[k] < len(sample)]

@@ -1,0 +1,123 @@
+"""Many runs side by side: parameters and tags that differ or are equal, metrics per run,
+artifacts marked by fingerprint, downsampled series. On both databases."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+API = "/api/v1"
+
+
+def post(client: TestClient, plural: str, body: dict) -> dict:
+    response = client.post(f"{API}/{plural}", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.fixture
+def runs(client: TestClient) -> list[dict]:
+    hw = post(client, "experiments", {"name": "handwriting"})
+    exe = post(client, "executables", {"name": "train.py"})
+    mnist = post(client, "artifacts", {"name": "mnist", "kind": "dataset", "uri": "s3://m/1"})
+    emnist = post(client, "artifacts", {"name": "mnist", "kind": "dataset", "uri": "s3://m/2"})
+    made = []
+    for name, config, data, losses in (
+        ("a", {"lr": 0.1, "optimizer": "adam", "net": {"depth": 3}}, mnist, [0.9, 0.5, 0.3]),
+        ("b", {"lr": 0.01, "optimizer": "adam", "net": {"depth": 3}}, mnist, [0.8, 0.2]),
+        ("c", {"lr": 0.01, "optimizer": "adam"}, emnist, list(reversed(range(10)))),
+    ):
+        run = post(
+            client,
+            "runs",
+            {
+                "experiment": hw["id"],
+                "name": name,
+                "configuration": config,
+                "annotations": {"team": "vision"},
+            },
+        )
+        metrics = [
+            post(
+                client, "artifacts", {"name": "loss", "kind": "metrics", "attributes": {"value": v}}
+            )["id"]
+            for v in losses
+        ]
+        model = post(client, "artifacts", {"name": "cnn", "kind": "model", "uri": f"m/{name}"})
+        post(
+            client,
+            "executions",
+            {
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "train",
+                "kind": "train",
+                "inputArtifacts": [data["id"]],
+                "outputArtifacts": [*metrics, model["id"]],
+            },
+        )
+        made.append(run)
+    return made
+
+
+def compare(client: TestClient, **params: object) -> dict:
+    response = client.get(f"{API}/compare/runs", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_parameters_metrics_artifacts_and_series(client: TestClient, runs: list[dict]) -> None:
+    result = compare(client, ids=f"{runs[0]['id']},b,c", metrics="loss", points=4)
+    assert [r["name"] for r in result["runs"]] == ["a", "b", "c"]
+    differing = {p["key"]: p["values"] for p in result["differingParameters"]}
+    assert differing == {"lr": [0.1, 0.01, 0.01], "net.depth": [3, 3, None]}
+    assert [(p["key"], p["values"]) for p in result["equalParameters"]] == [
+        ("optimizer", ["adam"] * 3)
+    ]
+    assert result["differingTags"] == [] and result["equalTags"][0]["key"] == "team"
+    (loss,) = result["metrics"]
+    assert loss == {
+        "key": "loss",
+        "latest": [0.3, 0.2, 0.0],
+        "min": [0.3, 0.2, 0.0],
+        "max": [0.9, 0.8, 9.0],
+    }
+    artifacts = {(a["role"], a["kind"], a["name"]): a for a in result["artifacts"]}
+    data = artifacts[("input", "dataset", "mnist")]
+    assert data["differs"] and data["fingerprints"][0] == data["fingerprints"][1]
+    assert data["fingerprints"][0] != data["fingerprints"][2]
+    assert artifacts[("output", "model", "cnn")]["differs"]
+    (series,) = result["series"]
+    assert series["runs"][0] == {
+        "steps": [0, 1, 2],
+        "values": [0.9, 0.5, 0.3],
+        "min": None,
+        "max": None,
+    }
+    long = series["runs"][2]
+    assert len(long["steps"]) == 4 and long["values"][-1] == 0.0 and long["max"][0] == 9.0
+
+
+def test_names_match_every_run_of_that_name_and_each_run_once(
+    client: TestClient, runs: list[dict]
+) -> None:
+    result = compare(client, ids=f"a,{runs[0]['id']},c")
+    assert [r["name"] for r in result["runs"]] == ["a", "c"]
+    assert result["series"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "pointer"),
+    [
+        ({"ids": "a,nobody"}, "/ids/1"),
+        ({"ids": ""}, "/ids"),
+        ({"ids": ",".join(f"r{i}" for i in range(101))}, "/ids"),
+        ({"ids": "a", "points": 0}, None),
+        ({"ids": "a", "points": 5000}, None),
+    ],
+)
+def test_refusals(client: TestClient, runs: list[dict], params: dict, pointer: str | None) -> None:
+    response = client.get(f"{API}/compare/runs", params=params)
+    assert response.status_code == 422, response.text
+    if pointer:
+        assert response.json()["errors"][0]["pointer"] == pointer
