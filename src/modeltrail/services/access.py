@@ -38,7 +38,8 @@ _CREATED = "modeltrail.created"
 
 def scope_of(session: Session) -> Scope | None:
     """The scope the session's request runs under; None for an unscoped one."""
-    return session.info.get(SCOPE)  # type: ignore[no-any-return]
+    scope: Scope | None = session.info.get(SCOPE)
+    return scope
 
 
 def bind_scope(session: Session, scope: Scope | None) -> None:

@@ -268,6 +268,7 @@ def update_artifact(
         assert kind is not None
         # ``data.attributes`` itself, not the dump's copy: checked already if it was checked
         # before the transaction opened.
+        assert data.attributes is not None  # the model refuses null for them
         refs = _validated_references(session, kind, data.attributes)
         access.check_artifact(session, row.id, refs)
         row.kind_version = kind.version

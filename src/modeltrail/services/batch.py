@@ -228,11 +228,11 @@ def _run_batch(
             etype = ENTITIES[op.entity]
             try:
                 if op.op == "create":
-                    results.append(
-                        writer.create(
-                            op.entity, data, lambda d, e=op.entity: meta.create_in(session, e, d)
-                        )
-                    )
+
+                    def single(d: BaseModel, e: str = op.entity) -> tuple[Any, bool]:
+                        return meta.create_in(session, e, d)
+
+                    results.append(writer.create(op.entity, data, single))
                     continue
                 assert op.id is not None
                 if isinstance(data, ExecutionLinks):

@@ -109,7 +109,7 @@ def kind_for_artifact(session: Session, name: str, *, strict: bool) -> KindRow:
         KindCreate(
             name=name,
             description="registered on first use (any attributes)",
-            schema=rules.OPEN_SCHEMA,
+            schema_=rules.OPEN_SCHEMA,
         ),
         open_kind=True,
     )

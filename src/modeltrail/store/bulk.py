@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Dialect, Table, bindparam, insert, select, update
@@ -212,7 +212,7 @@ class BulkWriter:
         """Queue the create and answer it, or None if the ordinary path must decide."""
         if entity not in FAST or getattr(data, "id", None) in self.known[entity]:
             return None  # a retry, or an id used twice: the ordinary path answers
-        result = getattr(self, f"_{entity}")(data)
+        result: Created | None = getattr(self, f"_{entity}")(data)
         if result is not None:
             self.known[entity].add(result.id)
         return result
@@ -521,7 +521,7 @@ class BulkWriter:
             rows.clear()
         self.queued_executions.clear()
         if self.revisions:
-            table = ExecutionRow.__table__
+            table = cast(Table, ExecutionRow.__table__)
             connection.execute(
                 update(table)
                 .where(table.c.id == bindparam("linked", type_=table.c.id.type))

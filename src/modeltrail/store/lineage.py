@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -540,13 +540,40 @@ def _reached(dialect: str, role: str, light: bool) -> Select[Any]:
     return statement
 
 
+Edges = list[tuple[Id, Id]]
+
+
+@overload
+def executions_reached(
+    session: Session,
+    artifact_ids: Iterable[uuid.UUID | Id],
+    *,
+    role: Literal["producers", "consumers"],
+    light: Literal[False] = False,
+) -> tuple[Edges, list[tuple[ExecutionRecord, ExecutableRecord]]]: ...
+@overload
+def executions_reached(
+    session: Session,
+    artifact_ids: Iterable[uuid.UUID | Id],
+    *,
+    role: Literal["producers", "consumers"],
+    light: Literal[True],
+) -> tuple[Edges, list[tuple[ExecutionRecord, ExecutableRef]]]: ...
+@overload
+def executions_reached(
+    session: Session,
+    artifact_ids: Iterable[uuid.UUID | Id],
+    *,
+    role: Literal["producers", "consumers"],
+    light: bool,
+) -> tuple[Edges, list[tuple[ExecutionRecord, Executable]]]: ...
 def executions_reached(
     session: Session,
     artifact_ids: Iterable[uuid.UUID | Id],
     *,
     role: Literal["producers", "consumers"],
     light: bool = False,
-) -> tuple[list[tuple[Id, Id]], list[tuple[ExecutionRecord, Executable]]]:
+) -> tuple[Edges, list[Any]]:  # as the overloads say
     """``execution_edges`` and the executions they name with their executables (as
     ``executions_with_executables`` gives them), in one statement: on PostgreSQL a
     statement costs more than the rows an execution reached twice repeats."""
@@ -860,12 +887,24 @@ def _with_executables(
     return _with_executable(_read(session, statement, ids), light)
 
 
+@overload
+def executions_with_executables(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, light: Literal[False] = False
+) -> list[tuple[ExecutionRecord, ExecutableRecord]]: ...
+@overload
+def executions_with_executables(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, light: Literal[True]
+) -> list[tuple[ExecutionRecord, ExecutableRef]]: ...
+@overload
+def executions_with_executables(
+    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, light: bool
+) -> list[tuple[ExecutionRecord, Executable]]: ...
 def executions_with_executables(
     session: Session,
     execution_ids: Iterable[uuid.UUID | Id],
     *,
     light: bool = False,
-) -> list[tuple[ExecutionRecord, Executable]]:
+) -> list[Any]:  # as the overloads say
     """Execution rows (read-only) with their executables; ``light`` leaves out the JSON
     documents."""
     return _with_executables(session, "id", execution_ids, light=light)
@@ -1002,9 +1041,21 @@ def executables_by_ids(session: Session, ids: Iterable[uuid.UUID | Id]) -> list[
 # ---------------------------------------------------------------- experiments and runs
 
 
+@overload
+def executions_of_runs(
+    session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: Literal[False] = False
+) -> list[tuple[ExecutionRecord, ExecutableRecord]]: ...
+@overload
+def executions_of_runs(
+    session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: Literal[True]
+) -> list[tuple[ExecutionRecord, ExecutableRef]]: ...
+@overload
+def executions_of_runs(
+    session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: bool
+) -> list[tuple[ExecutionRecord, Executable]]: ...
 def executions_of_runs(
     session: Session, run_ids: Iterable[uuid.UUID | Id], *, light: bool = False
-) -> list[tuple[ExecutionRecord, Executable]]:
+) -> list[Any]:  # as the overloads say
     """The executions of runs in start order, with their executables (``light``: without
     the JSON documents)."""
     return _in_start_order(_with_executables(session, "run_id", run_ids, light=light))

@@ -25,18 +25,24 @@ from modeltrail.services.graph.compare import flatten
 from modeltrail.services.graph.lineage import DEFAULT_DEPTH, check_depth
 from modeltrail.services.graph.nodes import artifact_node, load_marks
 from modeltrail.store import lineage as store
-from modeltrail.store.lineage import Id
-from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow, RunRow
+from modeltrail.store.records import (
+    ArtifactRecord,
+    Executable,
+    ExecutableRecord,
+    ExecutionRecord,
+    Id,
+    RunRecord,
+)
 
 _ABSENT = object()
 
 
 @dataclass
 class Step:
-    execution: ExecutionRow
-    executable: ExecutableRow
+    execution: ExecutionRecord
+    executable: Executable
     level: int
-    inputs: list[ArtifactRow] = field(default_factory=list)
+    inputs: list[ArtifactRecord] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -47,12 +53,14 @@ class Step:
 class Side:
     steps: list[Step]
     producer: dict[Id, Id]  # artifact -> execution that wrote it
-    runs: dict[Id, RunRow]
-    events: dict[Id, ArtifactRow]
+    runs: dict[Id, RunRecord]
+    events: dict[Id, ArtifactRecord]
     truncated: bool
 
 
-def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int) -> list[Side]:
+def _sides(
+    session: Session, roots: tuple[ArtifactRecord, ArtifactRecord], depth: int
+) -> list[Side]:
     """The upstream steps of each root. Both walks are one statement, and the two sides are
     then read together, one statement per table: a statement costs more than the rows."""
     walks = store.walks_from_each(
@@ -76,7 +84,7 @@ def _sides(session: Session, roots: tuple[ArtifactRow, ArtifactRow], depth: int)
     with_events = store.runs_with_events(session, run_ids)
     runs = {r.id: r for r, _ in with_events}
     events = {e.id: e for _, e in with_events if e is not None}
-    by_execution: dict[Id, list[tuple[int, ArtifactRow]]] = defaultdict(list)
+    by_execution: dict[Id, list[tuple[int, ArtifactRecord]]] = defaultdict(list)
     for eid, aid, pos in inputs:
         by_execution[eid].append((pos, artifacts[aid]))
     sides = []
@@ -138,7 +146,7 @@ def _changes(after: dict[str, Any], before: dict[str, Any]) -> list[Change]:
     return out
 
 
-def _artifact_fields(row: ArtifactRow) -> dict[str, Any]:
+def _artifact_fields(row: ArtifactRecord) -> dict[str, Any]:
     # Where the data lives and what it holds first: that is what a reader looks for.
     fields: dict[str, Any] = {"uri": row.uri}
     fields.update(flatten(row.attributes, "attributes") if row.attributes else {})
@@ -154,9 +162,10 @@ def _artifact_fields(row: ArtifactRow) -> dict[str, Any]:
     return fields
 
 
-def _executable_fields(row: ExecutableRow) -> dict[str, Any]:
+def _executable_fields(row: Executable) -> dict[str, Any]:
+    annotations = row.annotations if isinstance(row, ExecutableRecord) else None
     fields: dict[str, Any] = {"name": row.name, "version": row.version, "uri": row.uri}
-    fields.update(flatten(row.annotations, "annotations") if row.annotations else {})
+    fields.update(flatten(annotations, "annotations") if annotations else {})
     return fields
 
 
@@ -172,10 +181,10 @@ def _summary(subject: str, changes: list[Change]) -> str:
 
 
 def _pair_inputs(
-    after: list[ArtifactRow], before: list[ArtifactRow]
-) -> list[tuple[ArtifactRow | None, ArtifactRow | None]]:
+    after: list[ArtifactRecord], before: list[ArtifactRecord]
+) -> list[tuple[ArtifactRecord | None, ArtifactRecord | None]]:
     """Inputs matched by kind, in order; an equal artifact is matched with its equal first."""
-    pairs: list[tuple[ArtifactRow | None, ArtifactRow | None]] = []
+    pairs: list[tuple[ArtifactRecord | None, ArtifactRecord | None]] = []
     remaining = list(before)
     unmatched = []
     for a in after:
@@ -205,11 +214,11 @@ def lineage_diff(
     check_depth(depth)
     asked = [artifact_id] if against_id is None else [artifact_id, against_id]
     rows, any_flag = store.artifacts_by_ids_with_any_flag(session, asked)
-    found = {row.id: row for row in rows}
+    by_id = {row.id: row for row in rows}
     for wanted in asked:
-        if wanted.hex not in found:
+        if wanted.hex not in by_id:
             raise missing("artifact", wanted)
-    root = found[artifact_id.hex]
+    root = by_id[artifact_id.hex]
     if against_id is None:
         other = store.previous_artifact(session, root)
         if other is None:
@@ -220,7 +229,7 @@ def lineage_diff(
                 entity="artifact",
             )
     else:
-        other = found[against_id.hex]
+        other = by_id[against_id.hex]
     after, before = _sides(session, (root, other), depth)
     pairs = _align(after.steps, before.steps)
     pair_of: dict[Id, int] = {}
@@ -231,10 +240,10 @@ def lineage_diff(
     changed: set[int] = set()
     roots: list[Difference] = []
     derived: list[Difference] = []
-    run_pairs: list[tuple[RunRow | None, RunRow | None, StepRef]] = []
+    run_pairs: list[tuple[RunRecord | None, RunRecord | None, StepRef]] = []
     aligned: list[AlignedStep] = []
 
-    def explained(row: ArtifactRow | None, side: Side) -> bool:
+    def explained(row: ArtifactRecord | None, side: Side) -> bool:
         producer = side.producer.get(row.id) if row is not None else None
         return producer is not None and pair_of.get(producer) in changed
 
@@ -368,8 +377,8 @@ def lineage_diff(
             (before.events.get(rb.event_id) if rb.event_id else None),
         )
         if (ea.fingerprint if ea else None) != (eb.fingerprint if eb else None):
-            fa = {"cause": ea.attributes.get("cause"), **_artifact_fields(ea)} if ea else {}
-            fb = {"cause": eb.attributes.get("cause"), **_artifact_fields(eb)} if eb else {}
+            fa = {"cause": (ea.attributes or {}).get("cause"), **_artifact_fields(ea)} if ea else {}
+            fb = {"cause": (eb.attributes or {}).get("cause"), **_artifact_fields(eb)} if eb else {}
             changes = [c for c in _changes(fa, fb) if c.field != "attributes.cause"]
             subject = f"trigger of run {rb.name!r} -> {ra.name!r}"
             context.append(

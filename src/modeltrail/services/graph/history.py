@@ -11,21 +11,21 @@ from modeltrail.domain.lineage import History, RunHistory
 from modeltrail.services.common import get_or_404
 from modeltrail.services.graph.nodes import DEPLOY_KINDS, execution_node, experiment_node, trigger
 from modeltrail.store import lineage as store
-from modeltrail.store.lineage import Id
-from modeltrail.store.tables import ExperimentRow, PipelineRow, RunRow
+from modeltrail.store.records import Executable, ExecutionRecord, Id, RunRecord
+from modeltrail.store.tables import ExperimentRow, PipelineRow
 
 
 def _history(
     session: Session,
     subject: ExperimentRow | PipelineRow,
-    runs: list[RunRow],
+    runs: list[RunRecord],
     since_last_deploy: bool,
 ) -> History:
     executions = store.executions_of_runs(session, [r.id for r in runs])
     events = {
         a.id: a for a in store.artifacts_by_ids(session, [r.event_id for r in runs if r.event_id])
     }
-    by_run: dict[Id, list] = {r.id: [] for r in runs}
+    by_run: dict[Id, list[tuple[ExecutionRecord, Executable]]] = {r.id: [] for r in runs}
     for row, exe in executions:
         by_run[row.run_id].append((row, exe))
     items = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import delete
@@ -15,7 +16,7 @@ from modeltrail.domain.lineage import Flag, FlagList, Impact, Node
 from modeltrail.services.common import get_or_404
 from modeltrail.services.graph.lineage import DEFAULT_DEPTH, build_graph, check_depth, walk_from
 from modeltrail.services.graph.nodes import DEPLOY_KINDS, Marks, load_marks
-from modeltrail.store.lineage import Id
+from modeltrail.store.records import FlagRecord, Id
 from modeltrail.store.tables import ArtifactRow, FlagRow, utcnow
 
 _NODES = TypeAdapter(list[Node])
@@ -67,7 +68,7 @@ def impact(
     paths = _paths(root_id, out.edges)
     # Each node validated once: a deployment is also among the artifacts or executions.
     nodes = dict(zip(out.nodes, _NODES.validate_python(list(out.nodes.values())), strict=True))
-    artifacts = [
+    artifacts: list[dict[str, Any]] = [
         {"artifact": n, "depth": n.depth or 0, "path": paths.get(key, [])}
         for key, n in nodes.items()
         if n.type == "artifact" and key != root_id
@@ -88,7 +89,7 @@ def impact(
     deployed = [
         n for key, n in nodes.items() if key in deploy_keys and key not in written_by_deploy
     ]
-    runs = sorted({n.run for n in executions})
+    runs = sorted({n.run for n in executions if n.run is not None})
     kinds: dict[str, int] = defaultdict(int)
     for a in artifacts:
         kinds[a["artifact"].kind or ""] += 1
@@ -116,7 +117,7 @@ def impact(
 # ---------------------------------------------------------------- flags
 
 
-def _flag(session: Session, row: FlagRow, marks: Marks) -> Flag:
+def _flag(session: Session, row: FlagRow | FlagRecord, marks: Marks) -> Flag:
     found = impact(session, uuid.UUID(str(row.artifact_id)), marks=marks)
     return Flag(
         artifact=found.root,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -30,8 +32,9 @@ from modeltrail.services.graph.nodes import (
     run_fields,
 )
 from modeltrail.store import lineage as store
-from modeltrail.store.lineage import Id, Key
-from modeltrail.store.tables import ArtifactRow, ExecutionRow
+from modeltrail.store.lineage import Key
+from modeltrail.store.records import ArtifactRecord, Executable, ExecutionRecord, Id
+from modeltrail.store.tables import ExecutionRow
 
 Direction = Literal["upstream", "downstream"]
 _NODES = TypeAdapter(list[Node])
@@ -61,7 +64,7 @@ def walk_from(
     depth: int,
     merge: bool,
     light: bool = False,
-) -> tuple[ArtifactRow, bool, tuple[store.Walk, list[Any]]]:
+) -> tuple[ArtifactRecord, bool, tuple[store.Walk, list[ArtifactRecord]]]:
     """The artifact as the lineage readers give it (hex ids), or NotFound; whether any
     artifact is flagged; and the walk from it with the rows it reached."""
     root, any_flag, walk, rows = store.walk_from_artifact(
@@ -105,7 +108,7 @@ class _Builder:
 def build_graph(
     session: Session,
     *,
-    seeds: list[ArtifactRow],
+    seeds: list[ArtifactRecord],
     seed_depth: int,
     direction: Direction,
     depth: int,
@@ -113,13 +116,13 @@ def build_graph(
     root_execution: ExecutionRow | None = None,
     marks: Marks | None = None,
     light: bool = False,
-    walked: tuple[store.Walk, list[Any]] | None = None,
+    walked: tuple[store.Walk, list[ArtifactRecord]] | None = None,
 ) -> tuple[_Builder, bool, dict[Id, Id]]:
     """Nodes and edges within ``depth`` steps of ``seeds``; the truncated flag; and for every
     artifact reached, the node that stands for it. ``walked``: the walk from the seeds and
     the rows it reached, when the caller read them already."""
     marks = marks if marks is not None else load_marks(session)
-    key_of = (lambda r: r.fingerprint) if merge else (lambda r: r.id)
+    key_of: Callable[[ArtifactRecord], Key] = attrgetter("fingerprint" if merge else "id")
     walk, rows = walked or store.walk_with_artifacts(
         session,
         seeds=[(key_of(r), seed_depth) for r in seeds],
@@ -128,9 +131,9 @@ def build_graph(
         merge=merge,
         light=light,
     )
-    groups: dict[Key, list[ArtifactRow]] = defaultdict(list)
-    for row in rows:
-        groups[key_of(row)].append(row)
+    groups: dict[Key, list[ArtifactRecord]] = defaultdict(list)
+    for artifact in rows:
+        groups[key_of(artifact)].append(artifact)
     seed_ids = set(store.hexes(r.id for r in seeds))
     node_of: dict[Id, Id] = {}
     for members in groups.values():
@@ -197,7 +200,10 @@ def build_graph(
 
 
 def _add_runs_and_triggers(
-    session: Session, out: _Builder, executions: list[tuple[ExecutionRow, object]], marks: Marks
+    session: Session,
+    out: _Builder,
+    executions: list[tuple[ExecutionRecord, Executable]],
+    marks: Marks,
 ) -> None:
     runs = store.runs_with_events(session, {row.run_id for row, _ in executions})
     for run, event in sorted(runs, key=lambda p: (p[0].create_time, p[0].id)):

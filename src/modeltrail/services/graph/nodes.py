@@ -10,25 +10,37 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import ExecutableRef, FlagMark, Node, Trigger
-from modeltrail.store.lineage import Id, flagged_reach, flags_for, hexes
+from modeltrail.store.lineage import flagged_reach, flags_for, hexes
+from modeltrail.store.records import (
+    ArtifactRecord,
+    Executable,
+    ExecutionRecord,
+    FlagRecord,
+    Id,
+    RunRecord,
+)
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
     ExecutionRow,
     ExperimentRow,
-    FlagRow,
     PipelineRow,
-    RunRow,
 )
 
 DEPLOY_KINDS = frozenset({"deploy", "deployment"})
+
+# Nodes are made from the graph readers' records (ids as hex) and, where a question starts
+# from one entity, from ORM rows (ids as UUIDs): a node's id takes either (``NodeId``).
+AnyArtifact = ArtifactRecord | ArtifactRow
+AnyExecution = ExecutionRecord | ExecutionRow
+AnyExecutable = Executable | ExecutableRow
 
 
 @dataclass
 class Marks:
     """Flags and what they taint, read once per request (artifacts by hex id)."""
 
-    flags: dict[Id, FlagRow] = field(default_factory=dict)
+    flags: dict[Id, FlagRecord] = field(default_factory=dict)
     reach: dict[str, set[Id]] = field(default_factory=dict)
 
     def flagged(self, artifact_ids: Iterable[uuid.UUID | Id]) -> FlagMark | None:
@@ -62,19 +74,19 @@ def load_marks(session: Session, *, any_flag: bool = True) -> Marks:
     return Marks(flags=flags, reach=flagged_reach(session))
 
 
-def executable_ref(row: ExecutableRow) -> ExecutableRef:
+def executable_ref(row: AnyExecutable) -> ExecutableRef:
     return ExecutableRef.model_validate(executable_fields(row))
 
 
-def executable_fields(row: ExecutableRow) -> dict[str, Any]:
+def executable_fields(row: AnyExecutable) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "version": row.version, "uri": row.uri}
 
 
-class ExecutableRefs(dict[object, dict[str, Any]]):
+class ExecutableRefs(dict[Id, dict[str, Any]]):
     """The reference fields of each executable, made once and shared by all the executions
     of an answer that ran it (thousands of executions, a handful of executables)."""
 
-    def of(self, row: ExecutableRow) -> dict[str, Any]:
+    def of(self, row: Executable) -> dict[str, Any]:
         ref = self.get(row.id)
         if ref is None:
             ref = self[row.id] = executable_fields(row)
@@ -87,7 +99,7 @@ class ExecutableRefs(dict[object, dict[str, Any]]):
 
 
 def artifact_fields(
-    row: ArtifactRow,
+    row: AnyArtifact,
     marks: Marks,
     *,
     depth: int | None = None,
@@ -115,13 +127,13 @@ def artifact_fields(
     }
 
 
-def artifact_node(row: ArtifactRow, marks: Marks) -> Node:
+def artifact_node(row: AnyArtifact, marks: Marks) -> Node:
     return Node.model_validate(artifact_fields(row, marks))
 
 
 def execution_fields(
-    row: ExecutionRow,
-    executable: ExecutableRow | dict[str, Any],
+    row: AnyExecution,
+    executable: AnyExecutable | dict[str, Any],
     *,
     depth: int | None = None,
 ) -> dict[str, Any]:
@@ -145,11 +157,11 @@ def execution_fields(
     }
 
 
-def execution_node(row: ExecutionRow, executable: ExecutableRow) -> Node:
+def execution_node(row: AnyExecution, executable: AnyExecutable) -> Node:
     return Node.model_validate(execution_fields(row, executable))
 
 
-def run_fields(row: RunRow) -> dict[str, Any]:
+def run_fields(row: RunRecord) -> dict[str, Any]:
     return {
         "id": row.id,
         "type": "run",
@@ -166,7 +178,7 @@ def run_fields(row: RunRow) -> dict[str, Any]:
     }
 
 
-def run_node(row: RunRow) -> Node:
+def run_node(row: RunRecord) -> Node:
     return Node.model_validate(run_fields(row))
 
 
@@ -181,7 +193,7 @@ def experiment_node(row: ExperimentRow | PipelineRow) -> Node:
     )
 
 
-def trigger_fields(row: ArtifactRow) -> dict[str, Any]:
+def trigger_fields(row: AnyArtifact) -> dict[str, Any]:
     cause = row.attributes.get("cause") if isinstance(row.attributes, dict) else None
     return {
         "id": row.id,
@@ -192,5 +204,5 @@ def trigger_fields(row: ArtifactRow) -> dict[str, Any]:
     }
 
 
-def trigger(row: ArtifactRow | None) -> Trigger | None:
+def trigger(row: AnyArtifact | None) -> Trigger | None:
     return None if row is None else Trigger.model_validate(trigger_fields(row))

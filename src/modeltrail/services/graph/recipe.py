@@ -20,8 +20,8 @@ from modeltrail.services.graph.nodes import (
     load_marks,
 )
 from modeltrail.store import lineage as store
-from modeltrail.store.lineage import Id
-from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
+from modeltrail.store.records import ExecutableRecord, ExecutionRecord, Id
+from modeltrail.store.tables import ArtifactRow
 
 # What the SDK (``git.commit``, ``sha256`` of the source), the MLflow import
 # (``mlflow.source.git.commit``) and clients of the API record about the code that ran, most
@@ -49,11 +49,11 @@ def _first(annotations: dict[str, str] | None, keys: tuple[str, ...]) -> str | N
 
 
 def _topological(
-    executions: list[ExecutionRow],
+    executions: list[ExecutionRecord],
     inputs: dict[Id, list[Id]],
     outputs: dict[Id, list[Id]],
     successors: list[tuple[Id, Id]],
-) -> list[ExecutionRow]:
+) -> list[ExecutionRecord]:
     """Executions so that each comes after every execution it depends on (Kahn's algorithm,
     ties broken by start time)."""
     writer = {a: e for e, arts in outputs.items() for a in arts}
@@ -65,7 +65,7 @@ def _topological(
     for a, b in successors:
         after[b].add(a)
     pending = {e.id: e for e in executions}
-    done: list[ExecutionRow] = []
+    done: list[ExecutionRecord] = []
     placed: set[Id] = set()
     while pending:
         ready = [e for e in pending.values() if after[e.id] <= placed] or list(pending.values())
@@ -87,7 +87,7 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
     expanded = [a for a, d in walk.depths.items() if d < depth]
     _, pairs = store.executions_reached(session, artifact_ids=expanded, role="producers")
     exec_ids = [row.id for row, _ in pairs]
-    exe_of: dict[Id, ExecutableRow] = {row.id: exe for row, exe in pairs}
+    exe_of: dict[Id, ExecutableRecord] = {row.id: exe for row, exe in pairs}
     inputs, outputs, follows = store.io_lists_and_successors(session, exec_ids)
     ordered = _topological([row for row, _ in pairs], inputs, outputs, follows)
     artifacts = {

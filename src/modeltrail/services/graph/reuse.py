@@ -24,6 +24,7 @@ from modeltrail.services.graph.nodes import (
     load_marks,
 )
 from modeltrail.store import lineage as store
+from modeltrail.store.records import Id
 from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExecutionRow
 
 
@@ -85,10 +86,10 @@ def reuse_report(session: Session) -> ReuseReport:
     how many of those wrote outputs equal to the earlier ones' (``reusable``: their work
     could have been skipped), and how many did reuse outputs (``reused``)."""
     totals_by_exe = store.execution_counts_by_executable(session)
-    groups: dict[tuple[object, str], dict[object, int]] = defaultdict(dict)
+    groups: dict[tuple[Id, str], dict[str | None, int]] = defaultdict(dict)
     for exe_id, fingerprint, signature, count in store.reuse_groups(session):
         groups[(exe_id, fingerprint)][signature] = count
-    stats: dict[object, dict[str, int]] = defaultdict(
+    stats: dict[Id, dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(("successful", "distinct_work", "repeats", "reusable"), 0)
     )
     for (exe_id, _), by_signature in groups.items():

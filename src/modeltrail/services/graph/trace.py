@@ -19,8 +19,8 @@ from modeltrail.services.graph.nodes import (
     trigger_fields,
 )
 from modeltrail.store import lineage as store
-from modeltrail.store.lineage import Id
-from modeltrail.store.tables import ArtifactRow, ExecutableRow, ExperimentRow, RunRow
+from modeltrail.store.records import ArtifactRecord, Executable, Id
+from modeltrail.store.tables import ExperimentRow, RunRow
 
 DEFAULT_RUNS = 1000
 
@@ -69,12 +69,12 @@ def trace_document(
     executions = store.executions_of_runs(session, [r.id for r in runs], light=True)
     inputs, outputs = store.io_lists(session, [row.id for row, _ in executions])
     read_or_written = {a for side in (inputs, outputs) for listed in side.values() for a in listed}
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for row in sorted(
+    groups: dict[str, list[ArtifactRecord]] = defaultdict(list)
+    for artifact in sorted(
         store.artifacts_by_ids(session, read_or_written, light=True),
         key=lambda r: (r.create_time, r.id),
     ):
-        groups[row.fingerprint].append(row)
+        groups[artifact.fingerprint].append(artifact)
     # Each id is made into its text once, here; everything below passes the text on.
     node_of = {m.id: id_text(members[0].id) for members in groups.values() for m in members}
     run_text = {r.id: id_text(r.id) for r in runs}
@@ -152,7 +152,7 @@ def trace_document(
     }
 
 
-def _run_of(session: Session, experiment_id: uuid.UUID, run_id: uuid.UUID | None) -> Any:
+def _run_of(session: Session, experiment_id: uuid.UUID, run_id: uuid.UUID | None) -> RunRow | None:
     """The run ``before`` names, which must be one of the experiment's."""
     if run_id is None:
         return None
@@ -170,16 +170,16 @@ def _present(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def _executable(row: ExecutableRow) -> dict[str, Any]:
+def _executable(row: Executable) -> dict[str, Any]:
     return _present({**executable_fields(row), "id": id_text(row.id)})
 
 
-def _trigger(row: ArtifactRow) -> dict[str, Any]:
+def _trigger(row: ArtifactRecord) -> dict[str, Any]:
     # Its fields' names are single words: the same in camelCase.
     return _present({**trigger_fields(row), "id": id_text(row.id)})
 
 
-def _artifact(members: list[Any], marks: Marks, runs: list[str]) -> dict[str, Any]:
+def _artifact(members: list[ArtifactRecord], marks: Marks, runs: list[str]) -> dict[str, Any]:
     """The node of equal artifacts (the first stands for them), with the runs they are in.
     Built field by field, as ``_present`` would leave it: only the URI and the marks can be
     absent, and ten thousand nodes are a fifth of the trace's time."""
