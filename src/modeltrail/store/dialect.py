@@ -62,8 +62,8 @@ def json_is_boolean(
     answers 1 and 0 for booleans, like numbers: its json_type tells them apart)."""
     if dialect == "postgresql":
         at = type_coerce(column, JSONB).op("#>")(cast(list(path), _text_array()))
-        return at == cast(literal("true" if value else "false", Text), JSONB)  # type: ignore[no-any-return]
-    return func.json_type(column, _sqlite_path(path)) == ("true" if value else "false")  # type: ignore[no-any-return]
+        return at == cast(literal("true" if value else "false", Text), JSONB)
+    return func.json_type(column, _sqlite_path(path)) == ("true" if value else "false")
 
 
 def like(dialect: str, expr: Any, pattern: str, *, case_sensitive: bool) -> ColumnElement[bool]:
@@ -75,9 +75,9 @@ def like(dialect: str, expr: Any, pattern: str, *, case_sensitive: bool) -> Colu
         text = type_coerce(expr, Text)
         return (
             text.like(pattern, escape="\\") if case_sensitive else text.ilike(pattern, escape="\\")
-        )  # type: ignore[no-any-return]
+        )
     if not case_sensitive:
-        return func.lower(expr).like(func.lower(pattern), escape="\\")  # type: ignore[no-any-return]
+        return func.lower(expr).like(func.lower(pattern), escape="\\")
     return expr.op("GLOB")(_glob(pattern))  # type: ignore[no-any-return]
 
 

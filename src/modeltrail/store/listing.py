@@ -10,13 +10,13 @@ import base64
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Index, Select, and_, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
@@ -24,38 +24,9 @@ from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.models import in_utc, unstorable_number
 from modeltrail.domain.query import Node
 from modeltrail.store import dialect as d
+from modeltrail.store.fields import Fields, pointer_error, resolve
+from modeltrail.store.query import kind_checks, query_clause
 from modeltrail.store.tables import ArtifactRow, KindRow, UTCDateTime
-
-
-@dataclass
-class Fields:
-    """How wire field names of one entity map to its table.
-
-    ``columns`` are scalar columns; ``documents`` are JSON columns a dotted path may go into;
-    ``default_document`` receives paths whose first segment is nothing else (so that
-    ``hyperParameters.learning-rate`` means ``attributes.hyperParameters.learning-rate``).
-    ``relations`` are fields answered by a subquery (``run`` on artifacts). ``named`` maps the
-    fields that hold another entity (a relation or an id column) to that entity's table, so
-    that a filter may name it (``experiment:eq:handwriting``) as well as give its id.
-    ``kind_column`` is set where ``default_document`` holds kind attributes: paths into it are
-    checked against the registered kinds (and the attributes actually stored). ``derived``
-    fields are computed per row from the rest of a path (``metrics.accuracy.max`` on runs):
-    ``derived[head](dialect, rest)`` is a scalar expression, or raises ``ValueError`` with
-    what is wrong with the path.
-    """
-
-    columns: dict[str, InstrumentedAttribute[Any]]
-    documents: dict[str, InstrumentedAttribute[Any]] = field(default_factory=dict)
-    default_document: str | None = None
-    relations: dict[str, Any] = field(default_factory=dict)
-    named: dict[str, Any] = field(default_factory=dict)
-    kind_column: InstrumentedAttribute[Any] | None = None
-    derived: dict[str, Callable[[str, tuple[str, ...]], ColumnElement[Any]]] = field(
-        default_factory=dict
-    )
-
-    def known(self) -> list[str]:
-        return sorted([*self.columns, *self.documents, *self.relations, *self.derived])
 
 
 @dataclass
@@ -63,50 +34,6 @@ class ListResult:
     rows: list[Any]
     next_cursor: str | None
     total: int | None
-
-
-def _pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
-    if isinstance(f, Filter) and f.column is not None:
-        return InvalidInput(
-            f"q: cannot use '{f.field}': {message} (at column {f.column})",
-            errors=[{"pointer": "/q", "detail": message, "field": f.field, "column": f.column}],
-        )
-    return InvalidInput(
-        f"cannot use '{f.field}': {message}",
-        errors=[
-            {
-                "pointer": "/filter" if isinstance(f, Filter) else "/sort",
-                "detail": message,
-                "field": f.field,
-            }
-        ],
-    )
-
-
-def resolve(
-    dialect: str, fields: Fields, path: tuple[str, ...], f: Filter | Sort
-) -> tuple[str, Any, tuple[str, ...]]:
-    """('column', col, ()) or ('document', col, subpath) or ('relation', fn, ()) or
-    ('derived', expression, ())."""
-    head = path[0]
-    if head in fields.derived:
-        try:
-            return "derived", fields.derived[head](dialect, path[1:]), ()
-        except ValueError as exc:
-            raise _pointer_error(f, str(exc)) from None
-    if head in fields.columns:
-        if len(path) > 1:
-            raise _pointer_error(f, f"'{head}' has no sub-fields")
-        return "column", fields.columns[head], ()
-    if head in fields.documents:
-        if len(path) == 1:
-            raise _pointer_error(f, f"name a key inside '{head}', e.g. {head}.KEY")
-        return "document", fields.documents[head], path[1:]
-    if head in fields.relations and len(path) == 1:
-        return "relation", fields.relations[head], ()
-    if fields.default_document:
-        return "document", fields.documents[fields.default_document], path
-    raise _pointer_error(f, f"unknown field; known fields: {', '.join(fields.known())}")
 
 
 # ---------------------------------------------------------------- kind attributes
@@ -176,7 +103,7 @@ def check_kind_attributes(
                     f"unknown field; known fields: {', '.join(fields.known())}, "
                     f"or a kind attribute ({document}.NAME): {attributes}"
                 )
-        raise _pointer_error(f, message)
+        raise pointer_error(f, message)
 
 
 def _stored(
@@ -221,7 +148,7 @@ def _by_ids_or_names(fields: Fields, f: Filter, match: Any) -> ColumnElement[boo
     if not names:
         return None
     if f.op not in (Op.EQ, Op.IN):
-        raise _pointer_error(f, "only eq and in are supported with names")
+        raise pointer_error(f, "only eq and in are supported with names")
     by_name = match(select(target.id).where(target.name.in_(names)))
     return or_(match(ids), by_name) if ids else by_name
 
@@ -248,7 +175,7 @@ def _typed(column: Any, value: str, f: Filter) -> Any:
             return value.lower() in {"true", "1", "yes"}
     except ValueError as exc:
         name = python_type.__name__ if python_type else "value"
-        raise _pointer_error(f, f"'{value}' is not a valid {name}: {exc}") from None
+        raise pointer_error(f, f"'{value}' is not a valid {name}: {exc}") from None
     return value
 
 
@@ -290,7 +217,7 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
     where, target, subpath = resolve(dialect, fields, f.path, f)
     if where == "relation":
         if f.op not in (Op.EQ, Op.IN):
-            raise _pointer_error(f, "only eq and in are supported on this field")
+            raise pointer_error(f, "only eq and in are supported on this field")
         named = _by_ids_or_names(fields, f, target)
         if named is not None:
             return named
@@ -298,12 +225,12 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
         try:
             ids = [uuid.UUID(v) for v in values]
         except ValueError:
-            raise _pointer_error(f, "expects artifact/run/execution ids") from None
+            raise pointer_error(f, "expects artifact/run/execution ids") from None
         return target(ids)  # type: ignore[no-any-return]
     if where == "derived":
         values = f.value if isinstance(f.value, tuple) else (f.value,)
         if f.op in (Op.PREFIX, Op.CONTAINS) or not all(_is_number(v) for v in values):
-            raise _pointer_error(f, "a metric is a number: compare it with numbers")
+            raise pointer_error(f, "a metric is a number: compare it with numbers")
         numbers = [float(v) for v in values]
         if f.op is Op.NE:
             return or_(target != numbers[0], target.is_(None))
@@ -399,8 +326,6 @@ def list_rows(
     count: bool = False,
     expression: Node | None = None,
 ) -> ListResult:
-    from modeltrail.store.query import kind_checks, query_clause
-
     dialect = session.get_bind().dialect.name
     checked: list[Filter] = [*filters, *kind_checks(expression)]
     check_kind_attributes(session, fields, checked, sort)
@@ -415,7 +340,7 @@ def list_rows(
     sort = sort or Sort(("createTime",))
     where, target, subpath = resolve(dialect, fields, sort.path, sort)
     if where == "relation":
-        raise _pointer_error(sort, "cannot sort on this field")
+        raise pointer_error(sort, "cannot sort on this field")
     as_cursor: Callable[[Any], Any]
     if where in ("column", "derived"):
         expr, as_cursor = target, lambda v: v

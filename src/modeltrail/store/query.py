@@ -41,7 +41,7 @@ from modeltrail.domain.query import (
     query_error,
 )
 from modeltrail.store import dialect as d
-from modeltrail.store.listing import Fields, resolve
+from modeltrail.store.fields import Fields, resolve
 from modeltrail.store.tables import UTCDateTime
 
 MAX_LIKE_WILDCARDS = 8
@@ -155,7 +155,8 @@ def _ids_or_names(
     if isinstance(p, IsNull):
         if where == "relation":
             raise _error(p.field, "ask 'is null' of a field, not of a relation")
-        return target.is_not(None) if p.negated else target.is_(None)
+        null: ColumnElement[bool] = target.is_not(None) if p.negated else target.is_(None)
+        return null
     if isinstance(p, Compare) and p.op in (Cmp.EQ, Cmp.NE):
         values: tuple[Value, ...] = (p.value,)
         negated = p.op is Cmp.NE
@@ -267,7 +268,8 @@ def _two_valued(expr: Any, op: Cmp, value: Any) -> ColumnElement[bool]:
 
 def _on_column(dialect: str, p: Predicate, column: Any) -> ColumnElement[bool]:
     if isinstance(p, IsNull):
-        return column.is_not(None) if p.negated else column.is_(None)
+        null: ColumnElement[bool] = column.is_not(None) if p.negated else column.is_(None)
+        return null
     if isinstance(p, Like):
         if _python_type(column) is not str:
             raise _error(p.field, "is not text: like, prefix and contains match text")
@@ -281,7 +283,8 @@ def _on_column(dialect: str, p: Predicate, column: Any) -> ColumnElement[bool]:
 
 def _on_number(dialect: str, p: Predicate, expr: Any, what: str) -> ColumnElement[bool]:
     if isinstance(p, IsNull):
-        return expr.is_not(None) if p.negated else expr.is_(None)
+        null: ColumnElement[bool] = expr.is_not(None) if p.negated else expr.is_(None)
+        return null
     if isinstance(p, Like):
         raise _error(p.field, f"{what}: like, prefix and contains match text")
     values = p.values if isinstance(p, In) else (p.value,)

@@ -34,7 +34,7 @@ DEFAULT_HISTORY = 1000
 
 
 def _actor(actor_id: object, name: str | None) -> Actor | None:
-    return None if name is None else Actor(name=name, id=actor_id)  # type: ignore[arg-type]
+    return None if name is None else Actor(name=name, id=actor_id)
 
 
 def to_alias(model: RegisteredModelRow, row: ModelAliasRow) -> Alias:
