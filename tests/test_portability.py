@@ -96,6 +96,22 @@ def fill(meta: Metadata, name: str = "digits") -> dict[str, dict]:
             },
         )
         c.post(f"{API}/executions/{first['id']}/successors", json={"executions": [second["id"]]})
+        metrics = c.post(
+            f"{API}/runs/{run['id']}/metrics",
+            json={
+                "series": [
+                    {
+                        "key": "loss",
+                        "execution": first["id"],
+                        "artifact": model["id"],
+                        "steps": [0, 1, 2],
+                        "values": [0.9, "NaN", 0.2],
+                    },
+                    {"key": "grad norm", "steps": [0, 1], "values": [1.5, "Infinity"]},
+                ]
+            },
+        )
+        assert metrics.status_code == 200, metrics.text
         c.patch(
             f"{API}/runs/{run['id']}", json={"status": "SUCCESS", "endTime": "2024-01-02T04:00:00Z"}
         )

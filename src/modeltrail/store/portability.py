@@ -12,6 +12,7 @@ and the notifications plugin's delivery records leave with their webhook URLs ma
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Table, and_, func, or_, select, tuple_
+from sqlalchemy import LargeBinary, Table, and_, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from modeltrail.domain import secrets, text
 from modeltrail.domain.documents import nul_pointers
 from modeltrail.domain.errors import InvalidInput, NotFound, json_pointer
 from modeltrail.store import graph
+from modeltrail.store import series as series_store
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -41,8 +43,12 @@ from modeltrail.store.tables import (
     ExperimentRow,
     FlagRow,
     KindRow,
+    MetricChunkRow,
+    MetricSeriesRow,
+    MetricValue,
     PipelineExecutableRow,
     PipelineRow,
+    RunMetricRow,
     RunRow,
     UTCDateTime,
 )
@@ -78,6 +84,33 @@ def _encode(value: Any) -> Any:
     return value
 
 
+def _non_finite_columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns if isinstance(c.type, MetricValue)]
+
+
+def _spelt_out(row: dict[str, Any], columns: list[str]) -> dict[str, Any]:
+    """The row with its infinite metric values as text (JSON has no number for them)."""
+    for name in columns:
+        value = row.get(name)
+        if isinstance(value, float) and value in (math.inf, -math.inf):
+            row[name] = {"$float": "Infinity" if value > 0 else "-Infinity"}
+    return row
+
+
+def _decoded_float(value: Any) -> float:
+    if isinstance(value, dict):
+        return {"Infinity": math.inf, "-Infinity": -math.inf}[value["$float"]]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"{value!r} is not a number")
+
+
+def _decoded_bytes(value: Any) -> bytes:
+    if isinstance(value, dict) and isinstance(value.get("$b64"), str):
+        return base64.b64decode(value["$b64"], validate=True)
+    raise ValueError('binary data is written {"$b64": ...}')
+
+
 def _decoder(table: Table) -> Callable[[dict[str, Any]], dict[str, Any]]:
     kinds: dict[str, str] = {}
     for column in table.columns:
@@ -85,6 +118,10 @@ def _decoder(table: Table) -> Callable[[dict[str, Any]], dict[str, Any]]:
             kinds[column.name] = "datetime"
         elif column.type.__class__.__name__ == "Uuid":
             kinds[column.name] = "uuid"
+        elif isinstance(column.type, MetricValue):
+            kinds[column.name] = "float"
+        elif isinstance(column.type, LargeBinary):
+            kinds[column.name] = "bytes"
 
     def decode(row: dict[str, Any]) -> dict[str, Any]:
         out = {}
@@ -96,6 +133,10 @@ def _decoder(table: Table) -> Callable[[dict[str, Any]], dict[str, Any]]:
                 out[name] = value
             elif kind == "uuid":
                 out[name] = uuid.UUID(value)
+            elif kind == "float":
+                out[name] = _decoded_float(value)
+            elif kind == "bytes":
+                out[name] = _decoded_bytes(value)
             else:
                 out[name] = datetime.fromisoformat(value)
         return out
@@ -166,6 +207,11 @@ def _experiment_scope(session: Session, experiment: uuid.UUID) -> dict[str, Any]
         ),
         "artifact_references": ArtifactReferenceRow.artifact_id.in_(artifacts),
         "flags": FlagRow.artifact_id.in_(artifacts),
+        "metric_series": MetricSeriesRow.run_id.in_(runs),
+        "metric_chunks": MetricChunkRow.series_id.in_(
+            select(MetricSeriesRow.id).where(MetricSeriesRow.run_id.in_(runs))
+        ),
+        "run_metrics": RunMetricRow.run_id.in_(runs),
         "kinds": True,
         "_executions": executions,
     }
@@ -210,11 +256,14 @@ def export_records(
         where = _where(scope, table)
         if where is False:
             continue
+        non_finite = _non_finite_columns(table)
         query = select(table).order_by(*table.primary_key.columns)
         if where is not None and where is not True:
             query = query.where(where)
         for row in session.execute(query.execution_options(yield_per=CHUNK)).mappings():
             data = {str(k): v for k, v in row.items()}  # keys may be str subclasses
+            if non_finite:
+                data = _spelt_out(data, non_finite)
             if table.name in SCRUBBED:
                 data = SCRUBBED[table.name](data)
             if (
@@ -304,6 +353,13 @@ class _Checker:
         if table in SCRUBBED:
             return  # a plugin's own records, kept as they are (masked)
         model = _MODELS.get(table)
+        wrong = series_store.imported_row_error(table, row)
+        if wrong is not None:
+            raise ImportRefused(
+                number,
+                f"the {table} row is invalid: {wrong[1]}",
+                errors=[{"pointer": "/row/" + wrong[0], "detail": wrong[1]}],
+            )
         if model is None:
             bad = nul_pointers(row, "/row") + [e["pointer"] for e in text.invalid_text(row, "row")]
             if bad:

@@ -14,11 +14,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -401,3 +404,109 @@ class MlflowStateRow(Base):
     status: Mapped[str | None] = mapped_column(String(16))
     artifact_location: Mapped[str | None] = mapped_column(Text)
     update_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MetricValue(TypeDecorator[float]):
+    """A metric's value: NaN is kept as NULL on both databases (SQLite cannot hold NaN, and
+    PostgreSQL sorts it above every number), so that a list sorts and filters alike on either;
+    the infinities are kept as they are."""
+
+    impl = Double()
+    cache_ok = True
+
+    def process_bind_param(self, value: float | None, dialect: Any) -> float | None:
+        return None if value is None or value != value else value
+
+
+class MetricSeriesRow(Base):
+    """One series: the points of one key logged by a run itself (``execution_id`` NULL) or by
+    one of its steps, with its summary kept as points arrive. The points are in
+    ``metric_chunks``."""
+
+    __tablename__ = "metric_series"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(250))
+    # The artifact the metric measures (a model), when the client said.
+    artifact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="SET NULL"), index=True
+    )
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Values that are NaN or infinite: reads take the careful path only when there are some.
+    nonfinite: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Every point was logged at a step no lower than the ones before: reads need not sort.
+    ordered: Mapped[bool] = mapped_column(Boolean, default=True)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    min_value: Mapped[float | None] = mapped_column(MetricValue)
+    max_value: Mapped[float | None] = mapped_column(MetricValue)
+    latest_value: Mapped[float | None] = mapped_column(MetricValue)
+    latest_step: Mapped[int | None] = mapped_column(BigInteger)
+    latest_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    first_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_metric_series_run_key", "run_id", "key"),
+        # One series per key for the run itself, and one per key for each of its steps.
+        Index(
+            "uq_metric_series_run_key",
+            "run_id",
+            "key",
+            unique=True,
+            sqlite_where=execution_id.is_(None),
+            postgresql_where=execution_id.is_(None),
+        ),
+        Index(
+            "uq_metric_series_execution_key",
+            "execution_id",
+            "key",
+            unique=True,
+            sqlite_where=execution_id.isnot(None),
+            postgresql_where=execution_id.isnot(None),
+        ),
+    )
+
+
+class MetricChunkRow(Base):
+    """Up to ``store.series.CHUNK`` points of one series, in the order they were logged, packed
+    as three little-endian arrays: steps (int64), timestamps (int64), values (float64)."""
+
+    __tablename__ = "metric_chunks"
+    series_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("metric_series.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    step_min: Mapped[int] = mapped_column(BigInteger)
+    step_max: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RunMetricRow(Base):
+    """A run's key over all its series (its own and its steps'): the latest, least and
+    greatest value, what the runs grid sorts and filters on without reading points. The
+    latest is the point of the greatest step (then timestamp, then the last logged)."""
+
+    __tablename__ = "run_metrics"
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    min_value: Mapped[float | None] = mapped_column(MetricValue)
+    max_value: Mapped[float | None] = mapped_column(MetricValue)
+    latest_value: Mapped[float | None] = mapped_column(MetricValue)
+    latest_step: Mapped[int | None] = mapped_column(BigInteger)
+    latest_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    first_step: Mapped[int | None] = mapped_column(BigInteger)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # The grid sorts one key's runs by a value.
+        Index("ix_run_metrics_key_latest", "key", "latest_value"),
+    )

@@ -646,6 +646,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run's metrics: each key's latest, least and greatest value, and each series */
+        get: operations["listRunMetrics"];
+        put?: never;
+        /**
+         * Append metric points to the run's series, all or nothing
+         * @description Points come one object each (`points`) or as parallel lists per key (`series`), or both; a series is made on its first point. A value is a number or `NaN`, `Infinity`, `-Infinity` as text; steps and timestamps (milliseconds since the epoch) are 64-bit integers. At most 100000 points per request. A point logged again at the same step is kept beside the first. A refused request stores nothing and the problem names the point (`/points/17/value`, `/series/0/steps/17`). Send an `Idempotency-Key` (a new one per request) to make a retry safe: the same request sent again with the same key within a day is answered as the first time, with `Idempotent-Replayed: true`, and appends nothing.
+         */
+        post: operations["appendRunMetrics"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/metrics/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read one metric series: whole, a step range, or downsampled to N buckets
+         * @description Without `points`, the points in step order (a step logged twice keeps both, in the order logged), at most `limit` of them, `nextCursor` continuing. With `points=N`, the step range cut into N buckets of equal width, each with its count, least, greatest and last value: what a chart of a long series draws.
+         */
+        get: operations["readRunMetric"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/resolve": {
         parameters: {
             query?: never;
@@ -2254,6 +2295,116 @@ export interface components {
             /** Max */
             max: (number | null)[];
         };
+        /**
+         * MetricPoint
+         * @description One point: a value of ``key`` at ``step``.
+         */
+        MetricPoint: {
+            /**
+             * Key
+             * @description letters, digits, spaces and _ . - /; at most 250 characters
+             */
+            key: string;
+            /** Value */
+            value: number | ("NaN" | "Infinity" | "-Infinity");
+            /**
+             * Step
+             * @description the epoch, iteration or batch; 0 if left out
+             * @default 0
+             */
+            step: number;
+            /**
+             * Timestamp
+             * @description milliseconds since the epoch; the server's clock if left out
+             */
+            timestamp?: number | null;
+            /**
+             * Execution
+             * @description the step (an execution of the run) that logged it
+             */
+            execution?: string | null;
+            /**
+             * Artifact
+             * @description the artifact the metric measures (a model)
+             */
+            artifact?: string | null;
+        };
+        /**
+         * MetricSeriesPoints
+         * @description Points of one key as parallel lists: the i-th point is ``steps[i]``, ``values[i]``,
+         *     ``timestamps[i]``.
+         */
+        MetricSeriesPoints: {
+            /**
+             * Key
+             * @description letters, digits, spaces and _ . - /; at most 250 characters
+             */
+            key: string;
+            /**
+             * Execution
+             * @description the step (an execution of the run) that logged them
+             */
+            execution?: string | null;
+            /**
+             * Artifact
+             * @description the artifact the metric measures (a model)
+             */
+            artifact?: string | null;
+            /** Steps */
+            steps: number[];
+            /** Values */
+            values: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+            /**
+             * Timestamps
+             * @description milliseconds since the epoch; the server's clock if left out
+             */
+            timestamps?: number[] | null;
+        };
+        /**
+         * MetricSummary
+         * @description A series' or a run's key at a glance: how many points, the latest, the least, the
+         *     greatest (NaN is left out of the least and the greatest; null when every value is NaN).
+         */
+        MetricSummary: {
+            /** Key */
+            key: string;
+            /** Count */
+            count: number;
+            /** Latest */
+            latest?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Lateststep */
+            latestStep?: number | null;
+            /** Latesttimestamp */
+            latestTimestamp?: number | null;
+            /** Min */
+            min?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Max */
+            max?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Firststep */
+            firstStep?: number | null;
+            /** Laststep */
+            lastStep?: number | null;
+        };
+        /**
+         * MetricsAppend
+         * @description Points to append to a run's metric series, all of them or none.
+         */
+        MetricsAppend: {
+            /** Points */
+            points?: components["schemas"]["MetricPoint"][];
+            /** Series */
+            series?: components["schemas"]["MetricSeriesPoints"][];
+        };
+        /**
+         * MetricsAppended
+         * @description What an append stored: the points, and each series touched as it is now.
+         */
+        MetricsAppended: {
+            /** Appended */
+            appended: number;
+            /** Series */
+            series: components["schemas"]["SeriesSummary"][];
+        };
         /** ModelVersion */
         ModelVersion: {
             /** Model */
@@ -2897,6 +3048,22 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * RunMetrics
+         * @description A run's metrics: per key over all the run's series (``metrics``, what lists sort and
+         *     filter on), and each series (``series``).
+         */
+        RunMetrics: {
+            /**
+             * Run
+             * Format: uuid
+             */
+            run: string;
+            /** Metrics */
+            metrics: components["schemas"]["MetricSummary"][];
+            /** Series */
+            series: components["schemas"]["SeriesSummary"][];
+        };
         /** RunUpdate */
         RunUpdate: {
             /** Name */
@@ -2928,6 +3095,39 @@ export interface components {
             /** Runs */
             runs: components["schemas"]["SeriesOfRun"][];
         };
+        /**
+         * SeriesBuckets
+         * @description A series downsampled for a chart: the step range cut into buckets of equal width, each
+         *     with its count, least, greatest and last value (the value at its greatest step) and the
+         *     steps of its first and last point; empty buckets are left out.
+         */
+        SeriesBuckets: {
+            /**
+             * Run
+             * Format: uuid
+             */
+            run: string;
+            /** Key */
+            key: string;
+            /** Execution */
+            execution?: string | null;
+            /** Count */
+            count: number;
+            /** Buckets */
+            buckets: number;
+            /** Startsteps */
+            startSteps: number[];
+            /** Endsteps */
+            endSteps: number[];
+            /** Counts */
+            counts: number[];
+            /** Mins */
+            mins: ((number | ("NaN" | "Infinity" | "-Infinity")) | null)[];
+            /** Maxs */
+            maxs: ((number | ("NaN" | "Infinity" | "-Infinity")) | null)[];
+            /** Lasts */
+            lasts: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+        };
         /** SeriesOfRun */
         SeriesOfRun: {
             /** Steps */
@@ -2938,6 +3138,60 @@ export interface components {
             min?: (number | null)[] | null;
             /** Max */
             max?: (number | null)[] | null;
+        };
+        /**
+         * SeriesPoints
+         * @description Points of one series in step order (points of one step in the order they were
+         *     logged), as parallel lists; ``nextCursor`` continues past ``limit`` points.
+         */
+        SeriesPoints: {
+            /**
+             * Run
+             * Format: uuid
+             */
+            run: string;
+            /** Key */
+            key: string;
+            /** Execution */
+            execution?: string | null;
+            /** Count */
+            count: number;
+            /** Steps */
+            steps: number[];
+            /** Timestamps */
+            timestamps: number[];
+            /** Values */
+            values: (number | ("NaN" | "Infinity" | "-Infinity"))[];
+            /** Nextcursor */
+            nextCursor?: string | null;
+        };
+        /**
+         * SeriesSummary
+         * @description One series of a run: logged by the run itself (``execution`` null) or by one step.
+         */
+        SeriesSummary: {
+            /** Key */
+            key: string;
+            /** Count */
+            count: number;
+            /** Latest */
+            latest?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Lateststep */
+            latestStep?: number | null;
+            /** Latesttimestamp */
+            latestTimestamp?: number | null;
+            /** Min */
+            min?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Max */
+            max?: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
+            /** Firststep */
+            firstStep?: number | null;
+            /** Laststep */
+            lastStep?: number | null;
+            /** Execution */
+            execution?: string | null;
+            /** Artifact */
+            artifact?: string | null;
         };
         /**
          * Status
@@ -5823,6 +6077,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Trace"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRunMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the run's id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunMetrics"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    appendRunMetrics: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 128 visible ASCII characters, new for each request (a UUID) */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description the run's id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MetricsAppend"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsAppended"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readRunMetric: {
+        parameters: {
+            query?: {
+                /** @description the step (execution id) whose series to read, or `run` for the run's own; left out: every series of the key in the run, merged in step order */
+                execution?: string | null;
+                /** @description the first step to read */
+                start?: number | null;
+                /** @description the last step to read */
+                end?: number | null;
+                /** @description downsample to at most this many buckets */
+                points?: number | null;
+                /** @description at most this many points */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the run's id */
+                run_id: string;
+                /** @description the metric's key */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesPoints"] | components["schemas"]["SeriesBuckets"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

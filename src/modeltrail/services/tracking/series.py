@@ -1,0 +1,561 @@
+"""Metric series of runs and steps: appending points, reading them whole, by step range or
+downsampled for a chart, and the per-run summaries that lists sort and filter on.
+
+Writes go through ``append_metrics`` (in an open transaction) or ``log_metrics`` (its own
+transaction, with an optional Idempotency-Key); reads through ``run_metrics``,
+``series_points``, ``series_buckets`` and ``metric_summaries``.
+
+A point logged twice at the same step is kept twice, in the order logged (as MLflow does):
+appending is a log, never an overwrite, so that a retried request needs an Idempotency-Key
+to be safe, and an import keeps every point its source had.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import time
+import uuid
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import series as d
+from modeltrail.domain.errors import InvalidInput, NotFound
+from modeltrail.services import access
+from modeltrail.store import scope as owners
+from modeltrail.store import series as store
+from modeltrail.store.tables import (
+    ArtifactRow,
+    BatchReceiptRow,
+    ExecutionRow,
+    MetricSeriesRow,
+    RunMetricRow,
+    RunRow,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from modeltrail.services.metadata import Metadata
+
+# Stands for "no timestamp sent" while a request is hashed for its Idempotency-Key.
+_UNSENT = d.INT64_MIN
+ALL = True  # every series of the run, its own and its steps'
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ---------------------------------------------------------------- summaries
+
+
+@dataclass
+class _Summary:
+    """What a batch of points adds to a summary."""
+
+    count: int
+    nonfinite: int
+    min: float | None
+    max: float | None
+    latest_step: int
+    latest_timestamp: int
+    latest_value: float
+    first_step: int
+    last_step: int
+    ordered: bool
+
+
+def _summarise(points: store.Points) -> _Summary:
+    steps, values = points.steps, points.values
+    n = len(values)
+    nonfinite = 0 if math.isfinite(sum(values)) else sum(not math.isfinite(v) for v in values)
+    if nonfinite:
+        numbers = [v for v in values if v == v]
+        low, high = (min(numbers), max(numbers)) if numbers else (None, None)
+    else:
+        low, high = min(values), max(values)
+    listed = steps.tolist()
+    ordered = listed == sorted(listed)
+    last_step = listed[-1] if ordered else max(listed)
+    # The latest is the point of the greatest step, the last logged of several.
+    at = n - 1 if ordered else n - 1 - listed[::-1].index(last_step)
+    return _Summary(
+        count=n,
+        nonfinite=nonfinite,
+        min=low,
+        max=high,
+        latest_step=last_step,
+        latest_timestamp=points.timestamps[at],
+        latest_value=values[at],
+        first_step=listed[0] if ordered else min(listed),
+        last_step=last_step,
+        ordered=ordered,
+    )
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _fold(row: MetricSeriesRow | RunMetricRow, new: _Summary, *, by_time: bool) -> None:
+    """Add ``new`` to a stored summary. ``by_time``: a tie of steps goes to the later
+    timestamp (points of different series), else to the later logged (points of one)."""
+    empty = not row.count
+    row.count = (row.count or 0) + new.count
+    row.min_value = _least(None if empty else row.min_value, new.min)
+    row.max_value = _greatest(None if empty else row.max_value, new.max)
+    row.first_step = new.first_step if empty else min(row.first_step or 0, new.first_step)
+    row.last_step = new.last_step if empty else max(row.last_step or 0, new.last_step)
+    current = (row.latest_step, row.latest_timestamp if by_time else 0)
+    if empty or (new.latest_step, new.latest_timestamp if by_time else 0) >= current:
+        row.latest_step = new.latest_step
+        row.latest_timestamp = new.latest_timestamp
+        row.latest_value = new.latest_value
+
+
+def _value(stored: float | None, count: int, *, latest: bool = False) -> float | str | None:
+    """A stored value as answered: NaN is stored as NULL, and a latest value that is NULL in
+    a series with points was NaN."""
+    if stored is None:
+        return "NaN" if latest and count else None
+    return d.shown(stored)
+
+
+def _summary_fields(row: MetricSeriesRow | RunMetricRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "count": row.count,
+        "latest": _value(row.latest_value, row.count, latest=True),
+        "latest_step": row.latest_step,
+        "latest_timestamp": row.latest_timestamp,
+        "min": _value(row.min_value, row.count),
+        "max": _value(row.max_value, row.count),
+        "first_step": row.first_step,
+        "last_step": row.last_step,
+    }
+
+
+def to_series_summary(row: MetricSeriesRow) -> d.SeriesSummary:
+    return d.SeriesSummary(
+        **_summary_fields(row), execution=row.execution_id, artifact=row.artifact_id
+    )
+
+
+def to_metric_summary(row: RunMetricRow) -> d.MetricSummary:
+    return d.MetricSummary(**_summary_fields(row))
+
+
+# ---------------------------------------------------------------- appending
+
+
+def _check_references(session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]) -> None:
+    """Every step named is one of the run's; every artifact named exists and may be read."""
+    steps = {g.execution for g in groups if g.execution is not None}
+    if steps:
+        query = select(ExecutionRow.id, ExecutionRow.run_id).where(ExecutionRow.id.in_(steps))
+        found = {step: run for step, run in session.execute(query)}
+        for g in groups:
+            if g.execution is not None and found.get(g.execution) != run_id:
+                why = "does not exist" if g.execution not in found else "is of another run"
+                raise InvalidInput(
+                    f"{g.origin[0]}/execution: execution {g.execution} {why}; a series is "
+                    "logged by the run or one of its steps; nothing was stored",
+                    errors=[{"pointer": g.origin[0] + "/execution", "detail": why}],
+                )
+    about = {g.artifact for g in groups if g.artifact is not None}
+    if not about:
+        return
+    existing = set(session.scalars(select(ArtifactRow.id).where(ArtifactRow.id.in_(about))))
+    scope = access.scope_of(session)
+    readable = owners.experiments_of_artifacts(session, existing) if scope is not None else {}
+    for g in groups:
+        if g.artifact is None:
+            continue
+        problem: str | None = None
+        if g.artifact not in existing:
+            problem = "does not exist"
+        elif scope is not None and not scope.can_read(readable.get(g.artifact, set())):
+            problem = "is of an experiment this token may not read"
+        if problem:
+            raise InvalidInput(
+                f"{g.origin[0]}/artifact: artifact {g.artifact} {problem}; nothing was stored",
+                errors=[{"pointer": g.origin[0] + "/artifact", "detail": problem}],
+            )
+
+
+def _series_rows(
+    session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]
+) -> list[MetricSeriesRow]:
+    """The series of each group, locked for this transaction; made where there is none."""
+    keys = {g.key for g in groups}
+    query = (
+        select(MetricSeriesRow)
+        .where(MetricSeriesRow.run_id == run_id, MetricSeriesRow.key.in_(keys))
+        .with_for_update()
+    )
+    stored = {(r.key, r.execution_id): r for r in session.scalars(query)}
+    rows = []
+    for g in groups:
+        row = stored.get((g.key, g.execution))
+        if row is None:
+            row = MetricSeriesRow(
+                id=uuid.uuid4(),
+                run_id=run_id,
+                execution_id=g.execution,
+                key=g.key,
+                artifact_id=g.artifact,
+                count=0,
+                nonfinite=0,
+                ordered=True,
+                chunks=0,
+            )
+            session.add(row)
+        elif g.artifact is not None and row.artifact_id not in (None, g.artifact):
+            raise InvalidInput(
+                f"{g.origin[0]}/artifact: series {g.key!r} measures artifact "
+                f"{row.artifact_id}, not {g.artifact}; nothing was stored",
+                errors=[{"pointer": g.origin[0] + "/artifact", "detail": "another artifact"}],
+            )
+        elif g.artifact is not None:
+            row.artifact_id = g.artifact
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def append_metrics(
+    session: Session,
+    run_id: uuid.UUID,
+    request: d.MetricsAppend,
+    *,
+    now: int | None = None,
+) -> d.MetricsAppended:
+    """Append the request's points to the run's series (made on first use), all or nothing,
+    and update the series' and the run's summaries. Raises ``NotFound`` for a run that does
+    not exist, ``InvalidInput`` naming the point or series for a step of another run, an
+    artifact that does not exist, a request past the limits."""
+    groups = d.packed(request, now_ms=now_ms() if now is None else now)
+    return _append(session, run_id, groups)
+
+
+def _append(session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]) -> d.MetricsAppended:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} does not exist")
+    access.check_run(session, run.experiment_id)
+    if not groups:
+        return d.MetricsAppended(appended=0, series=[])
+    _check_references(session, run_id, groups)
+    rows = _series_rows(session, run_id, groups)
+    by_key: dict[str, list[_Summary]] = {}
+    appended = 0
+    for g, row in zip(groups, rows, strict=True):
+        points = store.Points(g.steps, g.timestamps, g.values)
+        new = _summarise(points)
+        row.ordered = bool(
+            row.ordered
+            and new.ordered
+            and (row.last_step is None or new.first_step >= row.last_step)
+        )
+        row.nonfinite = (row.nonfinite or 0) + new.nonfinite
+        _fold(row, new, by_time=False)
+        store.append_chunks(session, row, points)
+        by_key.setdefault(g.key, []).append(new)
+        appended += new.count
+    summaries = store.lock_run_metric_rows(session, run_id, by_key)
+    for key, news in by_key.items():
+        summary = summaries.get(key)
+        if summary is None:
+            summary = RunMetricRow(run_id=run_id, key=key, count=0)
+            session.add(summary)
+        for new in news:
+            _fold(summary, new, by_time=True)
+    session.flush()
+    return d.MetricsAppended(appended=appended, series=[to_series_summary(r) for r in rows])
+
+
+# ---------------------------------------------------------------- with an Idempotency-Key
+
+
+def _request_hash(groups: list[d.SeriesAppend]) -> str:
+    digest = hashlib.sha256()
+    for g in groups:
+        digest.update(f"{g.key}\0{g.execution}\0{g.artifact}\0{len(g.steps)}\0".encode())
+        digest.update(store.pack(store.Points(g.steps, g.timestamps, g.values)))
+    return digest.hexdigest()
+
+
+def log_metrics(
+    meta: Metadata,
+    run_id: uuid.UUID,
+    request: d.MetricsAppend,
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[d.MetricsAppended, bool]:
+    """``append_metrics`` in a transaction of its own. With an ``idempotency_key``, the same
+    request sent again within a day is answered as the first time and appends nothing (the
+    second of the pair is True); the key sent with another request is refused."""
+    from modeltrail.services.batch import IDEMPOTENCY_KEY, RECEIPT_LIFETIME
+
+    if idempotency_key is None:
+        return meta.call(append_metrics, run_id, request), False
+    if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            errors=[{"pointer": "/headers/Idempotency-Key", "detail": "not a key"}],
+        )
+    groups = d.packed(request, now_ms=_UNSENT)
+    request_hash = _request_hash(groups)
+    now = now_ms()
+    for g in groups:
+        if _UNSENT in g.timestamps:
+            g.timestamps = array("q", [now if t == _UNSENT else t for t in g.timestamps])
+    principal = "" if meta.actor is None else str(meta.actor.id or meta.actor.name)
+    principal = principal[:64]
+
+    def once(session: Session) -> tuple[d.MetricsAppended, bool]:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(idempotency_key))))
+        row = session.get(BatchReceiptRow, idempotency_key)
+        if row is not None and row.create_time < utcnow() - RECEIPT_LIFETIME:
+            session.delete(row)
+            session.flush()
+            row = None
+        if row is not None:
+            if (row.principal, row.request_hash) != (principal, request_hash):
+                raise InvalidInput(
+                    "this Idempotency-Key was used for another request; use a new key for each",
+                    errors=[{"pointer": "/headers/Idempotency-Key", "detail": "used for another"}],
+                )
+            return d.MetricsAppended.model_validate(row.answer), True
+        answer = _append(session, run_id, groups)
+        session.execute(
+            delete(BatchReceiptRow).where(BatchReceiptRow.create_time < utcnow() - RECEIPT_LIFETIME)
+        )
+        session.add(
+            BatchReceiptRow(
+                key=idempotency_key,
+                principal=principal,
+                request_hash=request_hash,
+                answer=answer.model_dump(mode="json", by_alias=True),
+            )
+        )
+        return answer, False
+
+    return meta.call(once)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _run_or_404(session: Session, run_id: uuid.UUID) -> RunRow:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} does not exist")
+    return run
+
+
+def run_metrics(session: Session, run_id: uuid.UUID) -> d.RunMetrics:
+    """Every key of the run summarised over all its series, and each series."""
+    _run_or_404(session, run_id)
+    return d.RunMetrics(
+        run=run_id,
+        metrics=[to_metric_summary(r) for r in store.read_run_metric_rows(session, [run_id])],
+        series=[to_series_summary(r) for r in store.read_series_rows(session, run_id)],
+    )
+
+
+def metric_summaries(
+    session: Session, run_ids: Sequence[uuid.UUID], *, keys: Iterable[str] | None = None
+) -> dict[uuid.UUID, dict[str, d.MetricSummary]]:
+    """Each run's keys summarised (of ``keys`` only, if given): for lists and comparisons of
+    many runs, one query, no points read."""
+    out: dict[uuid.UUID, dict[str, d.MetricSummary]] = {r: {} for r in run_ids}
+    for row in store.read_run_metric_rows(session, run_ids, keys=keys):
+        out[row.run_id][row.key] = to_metric_summary(row)
+    return out
+
+
+def _selected(
+    session: Session, run_id: uuid.UUID, key: str, execution: uuid.UUID | None | bool
+) -> list[MetricSeriesRow]:
+    d.check_key(key)
+    rows = store.read_series_rows(session, run_id, key=key, execution=execution)
+    if not rows:
+        _run_or_404(session, run_id)
+        whose = (
+            ""
+            if execution is ALL
+            else " by the run itself"
+            if execution is None
+            else f" by execution {execution}"
+        )
+        raise NotFound(f"run {run_id} has no metric {key!r}{whose}")
+    return rows
+
+
+def _merged(
+    session: Session,
+    rows: list[MetricSeriesRow],
+    start: int | None,
+    end: int | None,
+) -> tuple[store.Points, bool]:
+    """The points of ``rows`` with a step in ``[start, end]``, in step order (a step's points
+    in the order logged); and whether any value is not finite."""
+    parts = store.read_points(session, [r.id for r in rows], start=start, end=end)
+    nonfinite = any(r.nonfinite for r in rows)
+    if len(rows) == 1 and rows[0].ordered:
+        points = parts[0]
+    else:
+        points = store.Points()
+        for part in parts:
+            points.extend(part)
+        order = sorted(range(len(points)), key=points.steps.__getitem__)
+        points = store.Points(
+            array("q", [points.steps[i] for i in order]),
+            array("q", [points.timestamps[i] for i in order]),
+            array("d", [points.values[i] for i in order]),
+        )
+    lo = 0 if start is None else bisect_left(points.steps, start)
+    hi = len(points) if end is None else bisect_right(points.steps, end)
+    if (lo, hi) != (0, len(points)):
+        points = points.slice(lo, hi)
+    return points, nonfinite
+
+
+def _check_range(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise InvalidInput(
+            f"start ({start}) is after end ({end})",
+            errors=[{"pointer": "/start", "in": "query", "detail": "after end"}],
+        )
+
+
+def _values(values: array[float], nonfinite: bool) -> list[Any]:
+    listed = values.tolist()
+    return [d.shown(v) for v in listed] if nonfinite else listed
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        offset = int(text[1:]) if text.startswith("o") else -1
+    except (ValueError, UnicodeDecodeError):
+        offset = -1
+    if offset < 0:
+        raise InvalidInput(
+            "cursor is not a nextCursor this server gave",
+            errors=[{"pointer": "/cursor", "in": "query", "detail": "not a cursor"}],
+        )
+    return offset
+
+
+def series_points(
+    session: Session,
+    run_id: uuid.UUID,
+    key: str,
+    *,
+    execution: uuid.UUID | None | bool = ALL,
+    start: int | None = None,
+    end: int | None = None,
+    limit: int = d.MAX_READ_POINTS,
+    cursor: str | None = None,
+) -> d.SeriesPoints:
+    """The points of ``key`` with a step in ``[start, end]`` in step order: of the step
+    ``execution``, of the run itself (None), or of all the run's series of that key
+    (``ALL``, merged). At most ``limit`` points; ``nextCursor`` continues."""
+    _check_range(start, end)
+    rows = _selected(session, run_id, key, execution)
+    points, nonfinite = _merged(session, rows, start, end)
+    offset = _offset(cursor)
+    total = len(points)
+    if offset or limit < total:
+        points = points.slice(offset, offset + limit)
+    more = offset + limit < total
+    return d.SeriesPoints.model_construct(
+        run=run_id,
+        key=key,
+        execution=rows[0].execution_id if execution is not ALL else None,
+        count=len(points),
+        steps=points.steps.tolist(),
+        timestamps=points.timestamps.tolist(),
+        values=_values(points.values, nonfinite),
+        next_cursor=_cursor(offset + limit) if more else None,
+    )
+
+
+def series_buckets(
+    session: Session,
+    run_id: uuid.UUID,
+    key: str,
+    *,
+    buckets: int,
+    execution: uuid.UUID | None | bool = ALL,
+    start: int | None = None,
+    end: int | None = None,
+) -> d.SeriesBuckets:
+    """The points of ``key`` in ``[start, end]`` (see ``series_points``) in at most
+    ``buckets`` buckets of equal step width: each bucket's count, least, greatest and last
+    value, so that a chart of a million points draws from a thousand without losing a spike."""
+    _check_range(start, end)
+    rows = _selected(session, run_id, key, execution)
+    points, nonfinite = _merged(session, rows, start, end)
+    steps, values = points.steps, points.values
+    out: dict[str, list[Any]] = {
+        "start_steps": [],
+        "end_steps": [],
+        "counts": [],
+        "mins": [],
+        "maxs": [],
+        "lasts": [],
+    }
+    n = len(points)
+    if n:
+        lo = steps[0] if start is None else start
+        span = (steps[-1] if end is None else end) - lo + 1
+        a = 0
+        for i in range(1, buckets + 1):
+            b = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
+            if b == a:
+                continue
+            part = values[a:b]
+            if nonfinite:
+                numbers = [v for v in part if v == v]
+                low = d.shown(min(numbers)) if numbers else None
+                high = d.shown(max(numbers)) if numbers else None
+                last: Any = d.shown(part[-1])
+            else:
+                low, high, last = min(part), max(part), part[-1]
+            out["start_steps"].append(steps[a])
+            out["end_steps"].append(steps[b - 1])
+            out["counts"].append(b - a)
+            out["mins"].append(low)
+            out["maxs"].append(high)
+            out["lasts"].append(last)
+            a = b
+    return d.SeriesBuckets.model_construct(
+        None,
+        run=run_id,
+        key=key,
+        execution=rows[0].execution_id if execution is not ALL else None,
+        count=n,
+        buckets=len(out["counts"]),
+        **out,
+    )
