@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+import orjson
+
 from modeltrail.domain import text
 from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
@@ -31,6 +33,7 @@ from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
 from modeltrail.sdk.connection import Connection, parsed
+from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
 from modeltrail.sdk.tracking import Run, current_run, failure_annotations
 from modeltrail.sdk.triggers import Trigger
@@ -62,6 +65,8 @@ class Trail:
         token: str | None = None,
         buffer: str | None = None,
         buffer_size: int = 1000,
+        metrics_buffer: int = 50_000,
+        metrics_seconds: float = 10.0,
     ) -> None:
         self.on_unreachable = on_unreachable or os.environ.get("MODELTRAIL_ON_UNREACHABLE", "spool")
         if self.on_unreachable not in {"spool", "raise"}:
@@ -73,6 +78,10 @@ class Trail:
             raise ValueError("buffer_size must be at least 1")
         self.buffer_size = buffer_size
         self.pending = WriteBuffer()
+        # Metric points, kept apart from the entity writes: many more, and sent in bulk.
+        self.metrics = MetricBuffer(
+            self.send_metrics, max_points=metrics_buffer, max_seconds=metrics_seconds
+        )
         # Held while kept writes are taken and sent: a second thread's batch must not reach the
         # server before the batch it refers to (a step created in one, linked in the next).
         self._sending = threading.RLock()
@@ -182,8 +191,17 @@ class Trail:
             self.send_pending()
             return self._deliver(method, path, body)
 
-    def _deliver(self, method: str, path: str, body: Any) -> Any:
-        text.check_text(body, what=f"{method} {path}")  # before it is spooled, too
+    def send_metrics(self, run_id: str, body: dict[str, Any]) -> Any:
+        """Append metric points (``MetricBuffer``) now, after the kept writes (they make the
+        run and its steps). The points' keys were checked as they were logged and the rest
+        is numbers and ids: the body is encoded once, without a walk through its text."""
+        with self._sending:
+            self.send_pending()
+            return self._deliver("POST", f"{API}/runs/{run_id}/metrics", body, checked=True)
+
+    def _deliver(self, method: str, path: str, body: Any, *, checked: bool = False) -> Any:
+        if not checked:
+            text.check_text(body, what=f"{method} {path}")  # before it is spooled, too
         # The entry's id is the batch's Idempotency-Key: the connection's retries and a later
         # replay from the spool send the same key, so a batch stored once is not refused after.
         entry = Entry.new(self.target, method, path, body)
@@ -191,7 +209,12 @@ class Trail:
             self.spool.append(entry)
             return None
         try:
-            response = self.conn.request(method, path, json=body, headers=_key_of(entry))
+            if checked:
+                response = self.conn.request(
+                    method, path, content=orjson.dumps(body), headers=_key_of(entry)
+                )
+            else:
+                response = self.conn.request(method, path, json=body, headers=_key_of(entry))
         except OFFLINE_ERRORS as exc:
             if self.on_unreachable == "raise":
                 raise
@@ -550,6 +573,7 @@ class Trail:
 
     def close(self) -> None:
         try:
+            self.metrics.flush()
             self.send_pending()
         finally:
             self.conn.close()
@@ -601,6 +625,6 @@ __all__ = ["Trail", "connect"]
 
 
 def _key_of(entry: Entry) -> dict[str, str] | None:
-    """The Idempotency-Key header of a batch (the server keeps no answers of other writes:
-    their client-chosen ids make them idempotent)."""
-    return {"Idempotency-Key": entry.id} if entry.path.endswith("/batch") else None
+    """The Idempotency-Key header of a batch or of metric points (the server keeps no answers
+    of other writes: their client-chosen ids make them idempotent)."""
+    return {"Idempotency-Key": entry.id} if entry.path.endswith(("/batch", "/metrics")) else None

@@ -136,19 +136,23 @@ class Connection:
         params: Any = None,
         headers: dict[str, str] | None = None,
         retry: bool = True,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request. Connection errors and 502/503/504 are retried with backoff:
-        every write the API offers is idempotent when the client chooses the id."""
+        every write the API offers is idempotent when the client chooses the id. ``content``:
+        a JSON body encoded already, whose text the caller checked."""
         # Text that is not Unicode cannot be sent (nor stored): refused here, naming it, as
         # the server would refuse it.
         text.check_text(json, what="the request")
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         text.check_text(path, what="the request's path")
         text.check_text(params, what="the request's parameters")
         attempts = self.retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
                 response = self.http.request(
-                    method, path, json=json, params=params, headers=headers
+                    method, path, json=json, params=params, headers=headers, content=content
                 )
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:

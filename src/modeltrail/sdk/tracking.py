@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import traceback
 import uuid
@@ -190,10 +191,13 @@ class Run:
         trail.write(Write("create", "run", self.id, body))
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self._end(exc)  # kept with the run's other writes
+        refused = _send_points(self.trail, exc)
+        self._end(exc or refused)  # kept with the run's other writes
         if self._token is not None:
             _current.reset(self._token)
-        _send_kept(self.trail, exc, self._end, force=True)
+        _send_kept(self.trail, exc or refused, self._end, force=True)
+        if refused is not None:
+            raise refused
 
     def _end(self, exc: BaseException | None) -> None:
         if not self.joined:  # else its status is its owner's
@@ -240,6 +244,22 @@ class Run:
 
     def annotate(self, annotations: dict[str, Any] | None = None, **more: Any) -> None:
         self.trail.annotate(self, annotations, **more)
+
+    # ---------------------------------------------------------------- metric series
+
+    def log_metric(
+        self, key: str, value: Any, *, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        """A point of the run's series ``key``: ``value`` at ``step`` (the epoch, the batch),
+        kept and sent with others (see ``MetricBuffer``). ``timestamp``: milliseconds since
+        the epoch, now if left out."""
+        self.trail.metrics.add(self.id, None, {key: value}, step=step, timestamp=timestamp)
+
+    def log_metrics(
+        self, values: dict[str, Any], *, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        """A point of each of the run's series in ``values`` (key -> value), all at ``step``."""
+        self.trail.metrics.add(self.id, None, values, step=step, timestamp=timestamp)
 
     def _call(
         self,
@@ -349,11 +369,14 @@ class Step:
         return self._pred
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        refused = _send_points(self.trail, exc)
+        self._summarise_series()
         if self.reused_from is None:  # a reuse ended SUCCESS already, which is final
-            self._end(exc)
-        if self.trail.buffering != "step":
-            return
-        _send_kept(self.trail, exc, self._end)
+            self._end(exc or refused)
+        if self.trail.buffering == "step":
+            _send_kept(self.trail, exc or refused, self._end)
+        if refused is not None:
+            raise refused
 
     def _end(self, exc: BaseException | None) -> None:
         _write_end(self.trail, "execution", self.id, exc)
@@ -393,10 +416,54 @@ class Step:
         return stored
 
     def log_metric(
-        self, name: str, value: Any, *, of: Artifact | None = None, schema: str | None = None
-    ) -> Artifact:
-        """A metrics artifact about ``of`` (a model, a dataset), written by this step."""
-        return self.output(metrics(name, value, of=of, schema=schema))
+        self,
+        name: str,
+        value: Any,
+        *,
+        step: int | None = None,
+        timestamp: int | None = None,
+        of: Artifact | None = None,
+        schema: str | None = None,
+    ) -> Artifact | None:
+        """With ``step``: a point of this step's series ``name`` (``value`` at ``step``, the
+        epoch or batch), kept and sent with others; when the step ends, the series' final
+        value is written as a metrics artifact, as without ``step``.
+
+        Without ``step``: a metrics artifact about ``of`` (a model, a dataset), written by this
+        step, and returned."""
+        if step is None:
+            return self.output(metrics(name, value, of=of, schema=schema))
+        self._log({name: value}, step, timestamp, of)
+        return None
+
+    def log_metrics(
+        self,
+        values: dict[str, Any],
+        *,
+        step: int = 0,
+        timestamp: int | None = None,
+        of: Artifact | None = None,
+    ) -> None:
+        """A point of each of this step's series in ``values`` (key -> value), at ``step``."""
+        self._log(values, step, timestamp, of)
+
+    def _log(
+        self, values: dict[str, Any], step: int, timestamp: int | None, of: Artifact | None
+    ) -> None:
+        about = None if of is None else self.trail.store(of).id
+        self.trail.metrics.add(
+            self.run.id, self.id, values, step=step, timestamp=timestamp, artifact=about
+        )
+
+    def _summarise_series(self) -> None:
+        """The final value of each series this step logged, as a metrics artifact it wrote:
+        what lineage, the trace and ``why`` show."""
+        for key, final in self.trail.metrics.take_finals(self.run.id, self.id).items():
+            if not math.isfinite(final.value):
+                continue  # JSON has no number for it; the series keeps it
+            spec = metrics(key, final.value, of=final.artifact)
+            spec.annotations["series.step"] = str(final.step)
+            self.output(spec)
 
     def annotate(self, annotations: dict[str, Any] | None = None, **more: Any) -> None:
         self.trail.annotate(self, annotations, **more)
@@ -470,6 +537,19 @@ def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | N
         notes.update(failure_annotations(exc))
         update["annotations"] = notes
     trail.write(Write("update", entity, entity_id, update))
+
+
+def _send_points(trail: Trail, exc: BaseException | None) -> ModeltrailError | None:
+    """Send the kept metric points as a step or run ends. A refusal is answered, to fail the
+    block with; unless the block is already ending in an exception of its own, which goes
+    on, and the refusal is logged."""
+    try:
+        trail.metrics.flush()
+    except ModeltrailError as refused:
+        if exc is None:
+            return refused
+        log.error("modeltrail: metric points refused: %s", refused.detail)
+    return None
 
 
 def _send_kept(
