@@ -71,6 +71,7 @@ ROLES: dict[tuple[str, str], str] = {
     ("DELETE", f"{API}/artifacts/{{artifact_id}}/flag"): W,
     ("GET", f"{API}/flags"): R,
     ("GET", f"{API}/compare"): R,
+    ("GET", f"{API}/compare/runs"): R,
     ("GET", f"{API}/artifacts/{{artifact_id}}/diff"): R,
     ("POST", f"{API}/cache/lookup"): R,  # a query in a body: reads only
     ("GET", f"{API}/executions/{{execution_id}}/cache"): R,
