@@ -7,6 +7,7 @@ back through modeltrail's own API as experiments and runs.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import httpx
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Param, RunTag, ViewType
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException, RestException
 
 from conftest import ServerProcess, fresh_postgres_database
@@ -352,3 +353,99 @@ def test_refused_inputs_and_models(client: MlflowClient, server: ServerProcess) 
     answer = httpx.get(f"{base}/logged-models/m-nope")
     assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert client.get_run(rid).inputs.dataset_inputs == []
+
+
+def test_metrics_are_series_with_their_history(client: MlflowClient, server: ServerProcess) -> None:
+    eid = client.create_experiment(_name("metrics"))
+    rid = client.create_run(eid).info.run_id
+    for step in range(5):
+        client.log_metric(rid, "loss", 1.0 / (step + 1), timestamp=1_700_000_000_000, step=step)
+    client.log_batch(
+        rid,
+        metrics=[
+            Metric("acc", 0.9, 1_700_000_000_001, 3),
+            Metric("acc", 0.95, 1_700_000_000_002, 3),  # the same step twice: both kept
+            Metric("nan", float("nan"), 1_700_000_000_003, 0),
+        ],
+    )
+    got = client.get_run(rid).data.metrics
+    assert got["loss"] == 0.2 and got["acc"] == 0.95 and math.isnan(got["nan"])
+    history = client.get_metric_history(rid, "loss")
+    assert [(m.step, m.value) for m in history] == [(s, 1.0 / (s + 1)) for s in range(5)]
+    assert [m.value for m in client.get_metric_history(rid, "acc")] == [0.9, 0.95]
+    assert client.get_metric_history(rid, "never-logged") == []
+    base = f"{server.url}/api/2.0/mlflow"
+    first = httpx.get(
+        f"{base}/metrics/get-history",
+        params={"run_id": rid, "metric_key": "loss", "max_results": 2},
+    ).json()
+    assert [m["step"] for m in first["metrics"]] == [0, 1]
+    rest = httpx.get(
+        f"{base}/metrics/get-history",
+        params={"run_id": rid, "metric_key": "loss", "max_results": 2,
+                "page_token": first["next_page_token"]},
+    ).json()  # fmt: skip
+    assert [m["step"] for m in rest["metrics"]] == [2, 3]
+
+    # The series is modeltrail's own: its summary answers the native API too.
+    own = httpx.get(f"{server.url}/api/v1/runs/{uuid.UUID(rid)}/metrics").json()
+    assert {m["key"]: m["count"] for m in own["metrics"]} == {"loss": 5, "acc": 2, "nan": 1}
+
+    def found(query: str, order: list[str] | None = None) -> list[str]:
+        runs = client.search_runs([eid], filter_string=query, order_by=order or [])
+        return [r.info.run_id for r in runs]
+
+    other = client.create_run(eid).info.run_id
+    client.log_metric(other, "loss", 0.7, step=0)
+    assert found("metrics.loss < 0.5") == [rid]
+    assert found("metrics.loss >= 0.2 and metrics.acc > 0.9") == [rid]
+    assert found("", ["metrics.loss DESC"]) == [other, rid]
+
+    for bad in (
+        {"run_id": rid, "key": "loss", "value": "high", "timestamp": 1, "step": 0},
+        {"run_id": rid, "key": "loss", "value": 1.0, "step": 0},
+        {"run_id": rid, "key": "bad\nkey", "value": 1.0, "timestamp": 1},
+        {"run_id": rid, "key": "loss", "value": 1.0, "timestamp": 1, "step": "x"},
+    ):
+        answer = httpx.post(f"{base}/runs/log-metric", json=bad)
+        assert answer.status_code == 400, bad
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert len(client.get_metric_history(rid, "loss")) == 5
+
+
+def test_the_registry_over_modeltrails(client: MlflowClient, server: ServerProcess) -> None:
+    mlflow.set_experiment(_name("registry"))
+    with mlflow.start_run() as run:
+        model = client.create_logged_model(
+            run.info.experiment_id, name="clf", source_run_id=run.info.run_id
+        )
+        client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
+    name = _name("digits")
+    version = mlflow.register_model(f"models:/{model.model_id}", name)
+    assert version.version == "1" and version.run_id == run.info.run_id
+    client.set_registered_model_alias(name, "champion", "1")
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    assert client.get_registered_model(name).aliases == {"champion": "1"}
+    client.set_model_version_tag(name, "1", "validated", "yes")
+    assert client.get_model_version(name, "1").tags == {"validated": "yes"}
+    client.update_registered_model(name, description="handwritten digits")
+    assert client.get_registered_model(name).description == "handwritten digits"
+    found = client.search_registered_models(filter_string=f"name = '{name}'")
+    assert [m.name for m in found] == [name]
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+
+    # The version is modeltrail's: it points at the logged model, whose run made it.
+    own = httpx.get(f"{server.url}/api/v1/models/{name}/versions/1").json()
+    assert own["artifact"]["id"] == str(uuid.UUID(model.model_id.removeprefix("m-")))
+    assert own["aliases"] == ["champion"]
+
+    def code(call: object, *args: object) -> str:
+        with pytest.raises(MlflowException) as refused:
+            call(*args)  # type: ignore[operator]
+        return str(refused.value.error_code)
+
+    assert code(client.create_registered_model, name) == "RESOURCE_ALREADY_EXISTS"
+    assert code(client.get_model_version, name, "7") == "RESOURCE_DOES_NOT_EXIST"
+    assert code(client.get_registered_model, _name("absent")) == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_registered_model_alias(name, "champion")
+    assert client.get_registered_model(name).aliases == {}

@@ -8,19 +8,23 @@ modeltrail's OpenAPI document: MLflow's protos describe them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import text
-from modeltrail.integrations.mlflow import errors, lineage, tracking
+from modeltrail.integrations.mlflow import errors, lineage, metrics, model_registry, tracking
 from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.server import problems
 from modeltrail.server.deps import MetadataDep
+from modeltrail.server.routers.models import registry as registry_for
 from modeltrail.services.metadata import Metadata
+from modeltrail.services.registry import Registry
 
 PREFIX = "/api/2.0/mlflow"
 # POSTs of this API that only read (MLflow sends its searches as POST).
@@ -234,7 +238,7 @@ def create_run(meta: Metadata, p: Params) -> Any:
 
 @_route("/runs/get", "GET")
 def get_run(meta: Metadata, p: Params) -> Any:
-    return {"run": tracking.get_run(meta, _run(p), lineage.run_details)}
+    return {"run": tracking.get_run(meta, _run(p), _details)}
 
 
 @_route("/runs/update")
@@ -280,7 +284,7 @@ def delete_tag(meta: Metadata, p: Params) -> Any:
 def log_batch(meta: Metadata, p: Params) -> Any:
     params = _list(p, "params")
     tags = _list(p, "tags")
-    metrics = _list(p, "metrics")
+    logged = _list(p, "metrics")
     if len(params) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {tracking.MAX_PARAMS_TAGS_PER_BATCH} "
@@ -291,12 +295,12 @@ def log_batch(meta: Metadata, p: Params) -> Any:
             f"A batch logging request can contain at most {tracking.MAX_PARAMS_TAGS_PER_BATCH} "
             f"tags. Got {len(tags)} tags."
         )
-    if len(metrics) > tracking.MAX_METRICS_PER_BATCH:
+    if len(logged) > tracking.MAX_METRICS_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {tracking.MAX_METRICS_PER_BATCH} "
-            f"metrics. Got {len(metrics)} metrics."
+            f"metrics. Got {len(logged)} metrics."
         )
-    total = len(params) + len(tags) + len(metrics)
+    total = len(params) + len(tags) + len(logged)
     if total > tracking.MAX_ENTITIES_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {tracking.MAX_ENTITIES_PER_BATCH} "
@@ -304,9 +308,14 @@ def log_batch(meta: Metadata, p: Params) -> Any:
         )
     checked_params = [tracking._check_param(k, v) for k, v in _pairs(p, "params")]
     checked_tags = [tracking._check_tag(k, v) for k, v in _pairs(p, "tags")]
-    if metrics:
-        raise errors.MlflowError("NOT_IMPLEMENTED", "metrics are not stored yet")
-    tracking.log_batch(meta, _run(p), params=checked_params, tags=checked_tags)
+    points = [metrics.parse_metric(m, f"metrics[{i}]") for i, m in enumerate(logged)]
+    tracking.log_batch(
+        meta,
+        _run(p),
+        params=checked_params,
+        tags=checked_tags,
+        metrics_writer=metrics.writer(points),
+    )
 
 
 @_route("/runs/search")
@@ -319,8 +328,30 @@ def search_runs(meta: Metadata, p: Params) -> Any:
         max_results=_int(p, "max_results", 1000, high=tracking.MAX_RESULTS),
         order_by=[str(o) for o in _list(p, "order_by")],
         page_token=_str(p, "page_token"),
-        extras=lineage.run_details,
+        extras=_details,
     )
+
+
+@_route("/runs/log-metric")
+def log_metric(meta: Metadata, p: Params) -> Any:
+    point = metrics.parse_metric(p)
+    tracking.log_batch(meta, _run(p), params=[], tags=[], metrics_writer=metrics.writer([point]))
+
+
+@_route("/metrics/get-history", "GET")
+def get_metric_history(meta: Metadata, p: Params) -> Any:
+    key = _str(p, "metric_key", required=True)
+    assert key is not None
+    limit = _int(p, "max_results", 0, low=0, high=tracking.MAX_RESULTS) or None
+    return metrics.history(meta, _run(p), key, max_results=limit, page_token=_str(p, "page_token"))
+
+
+def _details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """What a run answer holds beyond the run's row: its metrics, inputs and outputs."""
+    out = lineage.run_details(session, runs)
+    for run, latest in metrics.latest(session, runs).items():
+        out.setdefault(run, {})["metrics"] = latest
+    return out
 
 
 @_route("/runs/log-inputs")
@@ -374,3 +405,51 @@ def delete_logged_model_tag(meta: Metadata, p: Params) -> Any:
 @_route("/logged-models/{model_id}/params")
 def log_logged_model_params(meta: Metadata, p: Params) -> Any:
     lineage.log_logged_model_params(meta, p["model_id"], p.get("params"))
+
+
+# ---------------------------------------------------------------- the model registry
+
+RegistryHandler = Callable[[Registry, Params], Any]
+
+
+def _registry_route(path: str, method: str) -> Callable[[RegistryHandler], RegistryHandler]:
+    """Serve ``handler(registry, params)``: the registry as the request's token may use it
+    (a protected alias moves only for a deployer)."""
+
+    def register(handler: RegistryHandler) -> RegistryHandler:
+        async def endpoint(request: Request, meta: MetadataDep) -> JSONResponse:
+            params = await _params(request)
+            result = await run_in_threadpool(handler, registry_for(request, meta), params)
+            return JSONResponse({} if result is None else result)
+
+        endpoint.__name__ = handler.__name__
+        router.add_api_route(path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}")
+        return handler
+
+    return register
+
+
+for _path, _method, _handler in (
+    ("/registered-models/create", "POST", model_registry.create_registered_model),
+    ("/registered-models/get", "GET", model_registry.get_registered_model),
+    ("/registered-models/rename", "POST", model_registry.rename_registered_model),
+    ("/registered-models/update", "PATCH", model_registry.update_registered_model),
+    ("/registered-models/delete", "DELETE", model_registry.delete_registered_model),
+    ("/registered-models/search", "GET", model_registry.search_registered_models),
+    ("/registered-models/get-latest-versions", "POST", model_registry.get_latest_versions),
+    ("/registered-models/get-latest-versions", "GET", model_registry.get_latest_versions),
+    ("/registered-models/set-tag", "POST", model_registry.set_registered_model_tag),
+    ("/registered-models/delete-tag", "DELETE", model_registry.delete_registered_model_tag),
+    ("/registered-models/alias", "POST", model_registry.set_alias),
+    ("/registered-models/alias", "DELETE", model_registry.delete_alias),
+    ("/registered-models/alias", "GET", model_registry.get_version_by_alias),
+    ("/model-versions/create", "POST", model_registry.create_model_version),
+    ("/model-versions/get", "GET", model_registry.get_model_version),
+    ("/model-versions/update", "PATCH", model_registry.update_model_version),
+    ("/model-versions/delete", "DELETE", model_registry.delete_model_version),
+    ("/model-versions/search", "GET", model_registry.search_model_versions),
+    ("/model-versions/get-download-uri", "GET", model_registry.get_download_uri),
+    ("/model-versions/set-tag", "POST", model_registry.set_model_version_tag),
+    ("/model-versions/delete-tag", "DELETE", model_registry.delete_model_version_tag),
+):
+    _registry_route(_path, _method)(_handler)

@@ -1,0 +1,136 @@
+"""MLflow's metrics as modeltrail's metric series: ``log-metric`` and the metrics of
+``log-batch`` append points to the run's series, a run answers each key's latest point, and
+``get-history`` pages through a series.
+
+Points logged twice at one step are both kept, as MLflow keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from modeltrail.domain import series as d
+from modeltrail.domain.errors import NotFound
+from modeltrail.integrations.mlflow import search
+from modeltrail.integrations.mlflow.errors import invalid
+from modeltrail.integrations.mlflow.tracking import _check_key, _run_row
+from modeltrail.services.metadata import Metadata, Transaction
+from modeltrail.services.tracking import series
+from modeltrail.store.tables import RunRow
+
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+Point = tuple[str, float | str, int, int]
+
+
+def _number(value: Any, name: str, where: str) -> int:
+    if isinstance(value, bool):
+        raise invalid(f"Invalid value {value!r} for {where}.{name}: an integer")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value {value!r} for {where}.{name}: an integer") from None
+    if not -(2**63) <= number < 2**63:
+        raise invalid(f"Invalid value {value!r} for {where}.{name}: a 64-bit integer")
+    return number
+
+
+def parse_metric(item: Any, where: str = "metric") -> Point:
+    """(key, value, timestamp, step) of one metric as MLflow's client sends it, or MLflow's
+    refusal (a missing value, a key that is not a name, a step that is not an integer)."""
+    if not isinstance(item, dict):
+        raise invalid(f"Invalid value for {where}: {{key, value, timestamp, step}}")
+    key = _check_key(item.get("key"), "metric")
+    if not d.valid_key(key):
+        raise invalid(
+            f"Invalid metric name: {key!r}. Names may only contain alphanumerics, "
+            "underscores (_), dashes (-), periods (.), spaces ( ), and slashes (/)."
+        )
+    value = item.get("value")
+    if isinstance(value, str) and value in NONFINITE:
+        shown: float | str = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        shown = float(value)
+    else:
+        raise invalid(f"Got invalid value {value!r} for metric '{key}' (a number)")
+    if item.get("timestamp") in (None, ""):
+        raise invalid(f"Missing value for required parameter 'timestamp' of metric '{key}'")
+    timestamp = _number(item.get("timestamp"), "timestamp", where)
+    step = _number(item.get("step") or 0, "step", where)
+    return key, shown, timestamp, step
+
+
+def writer(points: list[Point]) -> Callable[[Transaction, RunRow], None]:
+    """What ``tracking.log_batch`` calls to append ``points`` in its transaction."""
+
+    def append(tx: Transaction, run: RunRow) -> None:
+        if not points:
+            return
+        by_key: dict[str, d.MetricSeriesPoints] = {}
+        grouped: dict[str, tuple[list[int], list[Any], list[int]]] = {}
+        for key, value, timestamp, step in points:
+            steps, values, stamps = grouped.setdefault(key, ([], [], []))
+            steps.append(step)
+            values.append(value)
+            stamps.append(timestamp)
+        try:
+            for key, (steps, values, stamps) in grouped.items():
+                by_key[key] = d.MetricSeriesPoints(
+                    key=key, steps=steps, values=values, timestamps=stamps
+                )
+            request = d.MetricsAppend(series=list(by_key.values()))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise invalid(f"Invalid metric: {first['msg']}") from None
+        series.append_metrics(tx.session, run.id, request)
+
+    return append
+
+
+def latest(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each run's metrics as MLflow answers them: each key's latest point."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for run, keys in series.metric_summaries(session, runs).items():
+        out[run] = [
+            {
+                "key": key,
+                "value": summary.latest,
+                "timestamp": summary.latest_timestamp or 0,
+                "step": summary.latest_step or 0,
+            }
+            for key, summary in keys.items()
+            if summary.count
+        ]
+    return out
+
+
+def history(
+    meta: Metadata, shown: Any, key: str, *, max_results: int | None, page_token: str | None
+) -> dict[str, Any]:
+    offset = search.decode_page_token(page_token)
+    limit = max_results or d.MAX_READ_POINTS
+
+    def read(session: Session) -> dict[str, Any]:
+        run = _run_row(session, shown)
+        try:
+            points = series.series_points(
+                session, run.id, key, limit=limit, cursor=series._cursor(offset) if offset else None
+            )
+        except NotFound:
+            return {"metrics": []}  # MLflow answers a key never logged with no points
+        answer: dict[str, Any] = {
+            "metrics": [
+                {"key": key, "value": v, "timestamp": t, "step": s}
+                for s, t, v in zip(points.steps, points.timestamps, points.values, strict=True)
+            ]
+        }
+        if points.next_cursor:
+            answer["next_page_token"] = search.encode_page_token(offset + limit)
+        return answer
+
+    return meta.query(read)

@@ -1,0 +1,346 @@
+"""MLflow's model registry over modeltrail's: registered models, versions, tags and aliases.
+
+A registered model is modeltrail's registered model; a model version is its version, which
+points at one artifact: the logged model named by ``model_id`` or by a ``models:/m-...``
+source, a model artifact whose URI is the source, or else a new ``model`` artifact with that
+URI (written by the run's execution when ``run_id`` is given), so its lineage is the run's.
+Stages are MLflow's deprecated word for aliases: every version answers ``None``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from modeltrail.domain import models as m
+from modeltrail.domain.errors import ModeltrailError
+from modeltrail.domain.registry import (
+    AliasSet,
+    ModelVersion,
+    ModelVersionCreate,
+    ModelVersionUpdate,
+    RegisteredModel,
+    RegisteredModelCreate,
+    RegisteredModelUpdate,
+)
+from modeltrail.integrations.mlflow import lineage, tracking
+from modeltrail.integrations.mlflow.errors import (
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    MlflowError,
+    invalid,
+)
+from modeltrail.services.metadata import Transaction
+from modeltrail.services.registry import Registry
+from modeltrail.store.tables import ArtifactRow, RunRow
+
+T = TypeVar("T")
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+def _mlflow_errors(call: Callable[[], T], *, exists: str = "") -> T:
+    """A registry call, its refusals in MLflow's codes."""
+    try:
+        return call()
+    except MlflowError:
+        raise
+    except ModeltrailError as exc:
+        if exc.status == 404:
+            raise MlflowError(RESOURCE_DOES_NOT_EXIST, exc.detail) from None
+        if exc.status == 409 and exists:
+            raise MlflowError(RESOURCE_ALREADY_EXISTS, exists) from None
+        if exc.status in (409, 422):
+            raise invalid(exc.detail) from None
+        raise
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in tags.items()]
+
+
+def version_json(v: ModelVersion) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "name": v.model,
+        "version": str(v.version),
+        "creation_timestamp": tracking.ms(v.create_time),
+        "last_updated_timestamp": tracking.ms(v.update_time),
+        "current_stage": "None",
+        "description": v.description or "",
+        "source": v.artifact.uri or f"models:/{lineage.model_id(v.artifact.id)}",
+        "status": "READY",
+        "tags": _tags(v.tags),
+        "aliases": list(v.aliases),
+    }
+    if v.run is not None:
+        answer["run_id"] = tracking.run_id(v.run.id)
+    if v.artifact.kind == "model":
+        answer["model_id"] = lineage.model_id(v.artifact.id)
+    return answer
+
+
+def model_json(registry: Registry, rm: RegisteredModel) -> dict[str, Any]:
+    latest = []
+    if rm.latest_version is not None:
+        latest = [version_json(registry.get_version(rm.name, rm.latest_version))]
+    return {
+        "name": rm.name,
+        "creation_timestamp": tracking.ms(rm.create_time),
+        "last_updated_timestamp": tracking.ms(rm.update_time),
+        "description": rm.description or "",
+        "tags": _tags(rm.tags),
+        "aliases": [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()],
+        "latest_versions": latest,
+    }
+
+
+def _name(p: dict[str, Any], field: str = "name") -> str:
+    value = p.get(field)
+    if not isinstance(value, str) or not value:
+        raise invalid(f"Missing value for required parameter '{field}'.")
+    return value
+
+
+def _version(p: dict[str, Any]) -> int:
+    try:
+        return int(p.get("version"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value {p.get('version')!r} for parameter 'version'") from None
+
+
+def _pairs(value: Any) -> dict[str, str]:
+    return {k: v for k, v in (tracking._check_tag(t.get("key"), t.get("value"), 100_000)
+            for t in lineage._items(value))}  # fmt: skip
+
+
+# ---------------------------------------------------------------- registered models
+
+
+def create_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    data = tracking._model(
+        RegisteredModelCreate,
+        name=name,
+        description=p.get("description") or None,
+        tags=_pairs(p.get("tags")),
+    )
+    made = _mlflow_errors(
+        lambda: registry.create_model(data),
+        exists=f"Registered Model (name={name}) already exists.",
+    )
+    return {"registered_model": model_json(registry, made)}
+
+
+def get_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    return _mlflow_errors(
+        lambda: {"registered_model": model_json(registry, registry.get_model(name))}
+    )
+
+
+def rename_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
+    name, new = _name(p), _name(p, "new_name")
+    renamed = _mlflow_errors(
+        lambda: registry.rename_model(name, new),
+        exists=f"Registered Model (name={new}) already exists.",
+    )
+    return {"registered_model": model_json(registry, renamed)}
+
+
+def update_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    data = tracking._model(RegisteredModelUpdate, description=p.get("description") or None)
+    updated = _mlflow_errors(lambda: registry.update_model(name, data))
+    return {"registered_model": model_json(registry, updated)}
+
+
+def delete_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    _mlflow_errors(lambda: registry.delete_model(name))
+
+
+def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
+    text = str(p.get("filter") or "").strip()
+    name_contains = None
+    if text:
+        # MLflow's registry search: name = 'x' or name LIKE '%x%', the common forms.
+        clauses = tracking.search.parse_filter(
+            text,
+            tracking.search.Grammar(
+                string_attributes=frozenset({"name"}), numeric_attributes=frozenset()
+            ),
+        )
+    else:
+        clauses = []
+    # MLflow's client leaves out its prompts with this clause; modeltrail's registry has none.
+    clauses = [c for c in clauses if (c.type, c.key, c.op) != ("tag", PROMPT_TAG, "!=")]
+    try:
+        limit = int(p.get("max_results") or 100)
+    except (TypeError, ValueError):
+        raise invalid("Invalid value for max_results: an integer") from None
+    page = _mlflow_errors(
+        lambda: registry.search_models(
+            name_contains=name_contains,
+            limit=min(max(limit, 1), 1000),
+            cursor=p.get("page_token") or None,
+        )
+    )
+
+    def lookup(rm: RegisteredModel, kind: str, key: str) -> Any:
+        return rm.tags.get(key) if kind == tracking.search.TAG else getattr(rm, key, None)
+
+    found = [
+        model_json(registry, rm)
+        for rm in page.items
+        if tracking.search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
+    ]
+    answer: dict[str, Any] = {"registered_models": found}
+    if page.next_cursor:
+        answer["next_page_token"] = page.next_cursor
+    return answer
+
+
+def get_latest_versions(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    rm = _mlflow_errors(lambda: registry.get_model(name))
+    return {"model_versions": model_json(registry, rm)["latest_versions"]}
+
+
+def set_registered_model_tag(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    key, value = tracking._check_tag(p.get("key"), p.get("value"), 100_000)
+    _mlflow_errors(lambda: registry.set_model_tag(name, key, value))
+
+
+def delete_registered_model_tag(registry: Registry, p: dict[str, Any]) -> Any:
+    name, key = _name(p), _name(p, "key")
+    _mlflow_errors(lambda: registry.delete_model_tag(name, key))
+
+
+def set_alias(registry: Registry, p: dict[str, Any]) -> Any:
+    name, alias, version = _name(p), _name(p, "alias"), _version(p)
+    _mlflow_errors(lambda: registry.set_alias(name, alias, AliasSet(version=version)))
+
+
+def delete_alias(registry: Registry, p: dict[str, Any]) -> Any:
+    name, alias = _name(p), _name(p, "alias")
+    _mlflow_errors(lambda: registry.remove_alias(name, alias))
+
+
+def get_version_by_alias(registry: Registry, p: dict[str, Any]) -> Any:
+    name, alias = _name(p), _name(p, "alias")
+    found = _mlflow_errors(lambda: registry.get_alias(name, alias))
+    if found.version is None:
+        raise MlflowError(RESOURCE_DOES_NOT_EXIST, f"Alias {alias} of {name} points at nothing")
+    return {"model_version": version_json(registry.get_version(name, found.version))}
+
+
+# ---------------------------------------------------------------- versions
+
+
+def _artifact_for(registry: Registry, p: dict[str, Any], name: str) -> uuid.UUID:
+    source = p.get("source")
+    if not isinstance(source, str) or not source:
+        raise invalid("Missing value for required parameter 'source'.")
+    named = p.get("model_id") or (
+        source.removeprefix("models:/") if source.startswith("models:/m-") else None
+    )
+    run_text = p.get("run_id") or None
+
+    def find(tx: Transaction) -> uuid.UUID:
+        if named:
+            artifact = lineage.parse_model_id(named)
+            lineage._model_row(tx.session, artifact)
+            return artifact
+        found = tx.session.scalars(
+            select(ArtifactRow.id).where(ArtifactRow.uri == source, ArtifactRow.kind == "model")
+        ).first()
+        if found is not None:
+            return found
+        made = tx.create(
+            "artifact",
+            tracking._model(m.ArtifactCreate, name=name[:256], kind="model", uri=source),
+        )
+        if run_text:
+            run = tx.session.get(RunRow, tracking.parse_run_id(run_text))
+            if run is None:
+                raise MlflowError(RESOURCE_DOES_NOT_EXIST, f"Run with id={run_text} not found")
+            lineage._attach(tx, lineage.ensure_execution(tx, run), outputs=[made.id])
+        return made.id  # type: ignore[no-any-return]
+
+    return registry.meta.write(find)
+
+
+def create_model_version(registry: Registry, p: dict[str, Any]) -> Any:
+    name = _name(p)
+    artifact = _artifact_for(registry, p, name)
+    data = tracking._model(
+        ModelVersionCreate,
+        artifact=artifact,
+        description=p.get("description") or None,
+        tags=_pairs(p.get("tags")),
+    )
+    made, _ = _mlflow_errors(lambda: registry.create_version(name, data))
+    return {"model_version": version_json(made)}
+
+
+def get_model_version(registry: Registry, p: dict[str, Any]) -> Any:
+    name, version = _name(p), _version(p)
+    return {
+        "model_version": version_json(_mlflow_errors(lambda: registry.get_version(name, version)))
+    }
+
+
+def update_model_version(registry: Registry, p: dict[str, Any]) -> Any:
+    name, version = _name(p), _version(p)
+    data = tracking._model(ModelVersionUpdate, description=p.get("description") or None)
+    updated = _mlflow_errors(lambda: registry.update_version(name, version, data))
+    return {"model_version": version_json(updated)}
+
+
+def delete_model_version(registry: Registry, p: dict[str, Any]) -> Any:
+    name, version = _name(p), _version(p)
+    _mlflow_errors(lambda: registry.delete_version(name, version))
+
+
+def set_model_version_tag(registry: Registry, p: dict[str, Any]) -> Any:
+    name, version = _name(p), _version(p)
+    key, value = tracking._check_tag(p.get("key"), p.get("value"), 100_000)
+    _mlflow_errors(lambda: registry.set_version_tag(name, version, key, value))
+
+
+def delete_model_version_tag(registry: Registry, p: dict[str, Any]) -> Any:
+    name, version, key = _name(p), _version(p), _name(p, "key")
+    _mlflow_errors(lambda: registry.delete_version_tag(name, version, key))
+
+
+def get_download_uri(registry: Registry, p: dict[str, Any]) -> Any:
+    answer = get_model_version(registry, p)["model_version"]
+    return {"artifact_uri": answer["source"]}
+
+
+def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
+    grammar = tracking.search.Grammar(
+        string_attributes=frozenset({"name", "run_id", "source", "version"}),
+        numeric_attributes=frozenset(),
+    )
+    clauses = tracking.search.parse_filter(str(p.get("filter") or ""), grammar)
+    names = [
+        c.value for c in clauses if c.key == "name" and c.op == "=" and isinstance(c.value, str)
+    ]
+    if not names:
+        page = _mlflow_errors(lambda: registry.search_models(limit=1000))
+        names = [rm.name for rm in page.items]
+    found = []
+    for name in names:
+        try:
+            versions = registry.list_versions(name, limit=1000, metrics=False).items
+        except ModeltrailError:
+            continue
+        for v in versions:
+            answer = version_json(v)
+            if tracking.search.matches(clauses, lambda k, key, a=answer: a.get(key)):  # type: ignore[misc]
+                found.append(answer)
+    return {"model_versions": found}
