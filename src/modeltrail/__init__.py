@@ -22,6 +22,7 @@ from modeltrail.sdk import (  # noqa: E402
     connect,
     current_run,
     dataset,
+    load_model,
     metrics,
     model,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "current_run",
     "dataset",
     "errors",
+    "load_model",
     "metrics",
     "model",
 ]

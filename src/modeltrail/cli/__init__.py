@@ -9,6 +9,7 @@ import typer
 
 from modeltrail.cli import (  # noqa: F401 - registers commands
     entities,
+    files,
     imports,
     kinds,
     lineage,
@@ -33,7 +34,7 @@ PANELS = {
         "flag", "unflag", "flags", "cache", "reuse",
     ],
     "Integrations": ["import", "argo", "sync"],
-    "Admin": ["server", "db", "tokens", "export"],
+    "Admin": ["server", "db", "tokens", "export", "gc"],
 }  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +26,40 @@ DatabaseUrl = Annotated[
         help="sqlite:///file.db (default: modeltrail.db here) or postgresql+psycopg://user@host/db",
     ),
 ]
+
+
+ArtifactsRoot = Annotated[
+    str | None,
+    typer.Option(
+        "--artifacts-root",
+        envvar="MODELTRAIL_ARTIFACTS_ROOT",
+        show_default=False,
+        help="Where artifacts' files are kept: a directory, or s3://BUCKET/PREFIX (S3 or an "
+        "S3-compatible store; its address in AWS_ENDPOINT_URL_S3). Default: a directory next "
+        "to an SQLite file; a PostgreSQL store needs one.",
+    ),
+]
+MaxFileBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--max-file-bytes",
+        envvar="MODELTRAIL_MAX_FILE_BYTES",
+        min=1,
+        show_default=False,
+        help="The largest file an artifact may hold, in bytes (default: 64 GiB).",
+    ),
+]
+
+
+def file_service(database_url: str, root: str | None, max_file_bytes: int | None) -> Any:
+    """The file store of a store: as configured, next to an SQLite file, or None (a
+    PostgreSQL store without ``--artifacts-root`` answers that it keeps no files)."""
+    from modeltrail.services.files import default_file_service
+    from modeltrail.store.database import sqlite_file
+
+    if root is None and sqlite_file(database_url) is None:
+        return None
+    return default_file_service(database_url, root=root, max_file_bytes=max_file_bytes)
 
 
 @app.command()
@@ -81,6 +115,8 @@ def server(
             "every name under one, * for any), besides localhost, 127.0.0.1, [::1] and --host.",
         ),
     ] = None,
+    artifacts_root: ArtifactsRoot = None,
+    max_file_bytes: MaxFileBytes = None,
     cors_origins: Annotated[
         str | None,
         typer.Option(
@@ -106,9 +142,14 @@ def server(
     configure_logging(log_level, fmt=log_format)
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
+        files = file_service(database_url, artifacts_root, max_file_bytes)
         # The server's own process: its reads may hold the garbage collector off.
         metadata = Metadata.open(
-            database_url, strict_kinds=strict_kinds, hooks=hooks, hold_collector=True
+            database_url,
+            strict_kinds=strict_kinds,
+            hooks=hooks,
+            hold_collector=True,
+            files=files,
         )
     except (SchemaOutdated, PluginError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -135,6 +176,8 @@ def server(
         host, allowed_hosts=allowed_hosts, cors_origins=cors_origins
     )
     console.print(f"answering the host names {', '.join(http_settings.allowed_hosts)}")
+    if files is not None:
+        console.print(f"artifact files in {files.blobs.describe()}", highlight=False)
     if http_settings.cors_origins:
         console.print(f"CORS on for {', '.join(http_settings.cors_origins)}")
     try:

@@ -71,3 +71,19 @@ class CycleDetected(InvalidInput):
 
 class Unavailable(ModeltrailError):
     type_slug, status, title = "unavailable", 503, "Database unavailable"
+
+
+class TooLarge(ModeltrailError):
+    """A body (a file) larger than the configured limit."""
+
+    type_slug, status, title = "too-large", 413, "Request body too large"
+
+
+class HashMismatch(InvalidInput):
+    """A file's content does not have the sha256 (or size) it was declared with."""
+
+    type_slug, title = "hash-mismatch", "The content does not match its declared hash"
+
+
+class RangeNotSatisfiable(ModeltrailError):
+    type_slug, status, title = "range-not-satisfiable", 416, "Range not satisfiable"

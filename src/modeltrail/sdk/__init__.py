@@ -9,7 +9,7 @@ from modeltrail.sdk.artifacts import (
     metrics,
     model,
 )
-from modeltrail.sdk.client import Trail, connect
+from modeltrail.sdk.client import Trail, connect, load_model
 from modeltrail.sdk.connection import Connection
 from modeltrail.sdk.tracking import Run, Step, current_run
 from modeltrail.sdk.triggers import Trigger
@@ -27,6 +27,7 @@ __all__ = [
     "connect",
     "current_run",
     "dataset",
+    "load_model",
     "metrics",
     "model",
 ]

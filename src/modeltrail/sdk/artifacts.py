@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from modeltrail.domain.fingerprint import artifact_fingerprint
+from modeltrail.sdk import files as transfer
 from modeltrail.sdk.collect import files, frames
 from modeltrail.sdk.collect import sklearn as sk
 from modeltrail.sdk.collect import torch as th
@@ -50,6 +51,10 @@ class ArtifactSpec:
     description: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # Files to upload once the artifact is stored: {path in the artifact: local file}.
+    files: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)
+    # A folder this description made (a serialised model), removed once uploaded.
+    scratch: Path | None = field(default=None, compare=False, repr=False)
 
     def body(self, artifact_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -176,9 +181,13 @@ def dataset(
     annotations: dict[str, Any] | None = None,
     progress: bool | None = None,
     must_exist: bool = False,
+    upload: bool = False,
     **attributes: Any,
 ) -> ArtifactSpec:
     """A dataset: a file or directory path, a DataFrame, a NumPy array, or just a uri.
+
+    With ``upload=True`` the file (or every file of the directory) is uploaded to the store
+    once a step records the dataset; the path must exist.
 
     Files and directories get ``size`` and a streamed ``sha256``; DataFrames and arrays get
     ``shape``, ``rows``, ``columns``/``dtypes`` and a content hash. ``classes`` (a count or the
@@ -204,7 +213,12 @@ def dataset(
         collected["classes"] = classes
         notes["classes"] = str(classes if isinstance(classes, int | str) else len(classes))
     collected.update(attributes)
-    return ArtifactSpec("dataset", name or "dataset", uri, version, description, collected, notes)
+    spec = ArtifactSpec("dataset", name or "dataset", uri, version, description, collected, notes)
+    if upload:
+        if source is None or not _is_local_path(source):
+            raise ValueError("upload=True needs the path of a file or directory to upload")
+        spec.files = transfer.files_of(source)
+    return spec
 
 
 def model(
@@ -219,10 +233,16 @@ def model(
     optimizer: Any = None,
     description: str | None = None,
     annotations: dict[str, Any] | None = None,
+    save: bool = False,
     **attributes: Any,
 ) -> ArtifactSpec:
     """A model: a scikit-learn estimator or a PyTorch module is described by itself (type,
-    framework, hyperParameters, input and output schema); ``uri`` may name its saved file."""
+    framework, hyperParameters, input and output schema); ``uri`` may name its saved file.
+
+    With ``save=True`` its files are uploaded to the store once a step records it: the file or
+    directory ``uri`` names, as it is; else the model itself, serialised (``torch.save`` for a
+    PyTorch module, joblib for scikit-learn and anything else), and ``load_model`` loads it
+    back."""
     collected: dict[str, Any] = {}
     if obj is not None and sk.is_estimator(obj):
         collected = sk.describe(obj, sample)
@@ -241,9 +261,22 @@ def model(
             uri_text = _path_uri(Path(uri))
         else:
             uri_text = str(uri)
+    saved_files: dict[str, Path] = {}
+    scratch = None
+    if save:
+        if uri is not None and _is_local_path(uri):
+            saved_files = transfer.files_of(uri)
+        elif obj is not None:
+            scratch = transfer.temporary_folder()
+            collected["format"], saved = transfer.serialise(obj, scratch)
+            collected["size"] = saved.stat().st_size
+            collected["sha256"] = files.hash_file(saved, use_cache=False)
+            saved_files = {saved.name: saved}
+        else:
+            raise ValueError("save=True needs a model object or the local path of its files")
     collected.update(attributes)
     default_name = collected.get("type") or "model"
-    return ArtifactSpec(
+    spec = ArtifactSpec(
         "model",
         name or str(default_name),
         uri_text,
@@ -252,6 +285,8 @@ def model(
         collected,
         {k: str(v) for k, v in (annotations or {}).items()},
     )
+    spec.files, spec.scratch = saved_files, scratch
+    return spec
 
 
 def metrics(

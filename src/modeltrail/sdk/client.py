@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -29,9 +30,11 @@ import orjson
 from modeltrail.domain import text
 from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
+from modeltrail.sdk import files as transfer
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
+from modeltrail.sdk.collect.files import hash_file
 from modeltrail.sdk.connection import Connection, parsed
 from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
@@ -352,14 +355,23 @@ class Trail:
         *,
         reuse_equal: bool = False,
         create_time: str | None = None,
+        upload: bool = True,
     ) -> Artifact:
-        """Store a described artifact (or pass a stored one through).
+        """Store a described artifact (or pass a stored one through), and upload its files
+        (``mt.model(..., save=True)``, ``mt.dataset(..., upload=True)``) unless ``upload`` is
+        False (a step uploads them once it has recorded the artifact as its own).
 
         With ``reuse_equal``, an equal artifact already stored (same fingerprint) is returned
         instead of a copy: what a step reads is usually what an earlier step wrote.
         """
         if isinstance(spec, Artifact):
             return spec
+        stored = self._store(spec, reuse_equal=reuse_equal, create_time=create_time)
+        if upload:
+            self.upload(stored, spec)
+        return stored
+
+    def _store(self, spec: ArtifactSpec, *, reuse_equal: bool, create_time: str | None) -> Artifact:
         spec = self._versioned(spec)
         artifact_id = str(uuid.uuid4())
         fingerprint = spec.fingerprint(artifact_id)
@@ -445,6 +457,81 @@ class Trail:
         if data is None:
             raise ServerUnreachable(f"{self.target} cannot be reached to read artifact {ref}")
         return Artifact.from_json(data)
+
+    # ------------------------------------------------------------------ files
+
+    def upload(self, artifact: Artifact | str, files: ArtifactSpec | dict[str, Any]) -> list[Any]:
+        """Upload files to a stored artifact: those of a description (``save=True``,
+        ``upload=True``), or ``{path in the artifact: local file}``. Files the artifact
+        already holds with the same content are not sent again. The writes kept for the next
+        batch are sent first: the server must know the artifact."""
+        spec = files if isinstance(files, ArtifactSpec) else None
+        wanted = {k: Path(v) for k, v in (spec.files if spec else files).items()}  # type: ignore[union-attr]
+        if not wanted:
+            return []
+        artifact_id = artifact.id if isinstance(artifact, Artifact) else str(artifact)
+        self.send_pending()
+        try:
+            held = {
+                f["path"]: f["sha256"] for f in transfer.list_files(self.conn, artifact_id)["items"]
+            }
+            done = []
+            for path, local in wanted.items():
+                if held.get(path) == hash_file(local):
+                    continue
+                done.append(transfer.upload(self.conn, artifact_id, path, local))
+            return done
+        finally:
+            if spec is not None and spec.scratch is not None:
+                transfer.remove_folder(spec.scratch)
+
+    def files(self, artifact: Artifact | str, *, verify: bool = False) -> list[dict[str, Any]]:
+        """The files of a stored artifact: path, size, sha256; with ``verify``, each also says
+        whether its content is still in the file store (``missing``)."""
+        artifact_id = self._artifact_id(artifact)
+        listed = transfer.list_files(self.conn, artifact_id, verify=verify)
+        gone = set(listed.get("missing") or [])
+        items: list[dict[str, Any]] = listed["items"]
+        if verify:
+            for item in items:
+                item["missing"] = item["path"] in gone
+        return items
+
+    def download(
+        self,
+        artifact: Artifact | str,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        path: str | None = None,
+    ) -> Path:
+        """Download an artifact's files (an artifact, its id, a name, or a model reference
+        ``models:/NAME@ALIAS``, ``models:/NAME/3``) into ``dest`` (default: a cache folder of
+        the artifact's own), checking each file's sha256; the folder, or the one file of
+        ``path``. Files already there with the right content are not fetched again."""
+        artifact_id = self._artifact_id(artifact)
+        folder = Path(dest) if dest is not None else transfer.cache_root() / artifact_id
+        return transfer.download(self.conn, artifact_id, folder, path=path)
+
+    def load_model(self, ref: Artifact | str) -> Any:
+        """Fetch a model's files and load it: a model saved by ``mt.model(obj, save=True)``
+        comes back as the object (joblib, ``torch.load``); other files as their path. Loading
+        unpickles: load models from a store you trust."""
+        artifact_id = self._artifact_id(ref)
+        stored = ref if isinstance(ref, Artifact) else self.artifact(artifact_id)
+        folder = self.download(artifact_id)
+        return transfer.load(folder, stored.attributes)
+
+    def _artifact_id(self, ref: Artifact | str) -> str:
+        if isinstance(ref, Artifact):
+            return ref.id
+        if ref.startswith("models:/"):
+            self.send_pending()
+            try:
+                version = self.conn.get(f"{API}/models/resolve", uri=ref)
+            except NotFound as exc:
+                raise NotFound(f"{ref}: {exc.detail}") from None
+            return str(version["artifact"]["id"])
+        return self.artifact(ref).id
 
     def register_kind(
         self, name: str, schema: dict[str, Any], description: str = "", *, if_missing: bool = True
@@ -621,7 +708,19 @@ def connect(target: str | None = None, **options: Any) -> Trail:
     return Trail(target, **options)
 
 
-__all__ = ["Trail", "connect"]
+def load_model(ref: Artifact | str, *, target: str | None = None) -> Any:
+    """Fetch and load a model (``Trail.load_model``) through the current run's connection,
+    else a connection of its own to ``target`` (``MODELTRAIL_URL``, else ./modeltrail.db)."""
+    from modeltrail.sdk.tracking import current_run
+
+    run = current_run()
+    if run is not None and target is None:
+        return run.trail.load_model(ref)
+    with connect(target) as trail:
+        return trail.load_model(ref)
+
+
+__all__ = ["Trail", "connect", "load_model"]
 
 
 def _key_of(entry: Entry) -> dict[str, str] | None:

@@ -386,11 +386,13 @@ class Step:
     def input(self, artifact: ArtifactSpec | Artifact) -> Artifact:
         """Record an artifact this step reads. An equal artifact already stored is linked rather
         than copied; an artifact written earlier in this run links the two steps."""
-        stored = self.trail.store(artifact, reuse_equal=True)
+        stored = self.trail.store(artifact, reuse_equal=True, upload=False)
         if any(a.id == stored.id for a in self.inputs):
             return stored
         self.inputs.append(stored)
         self.trail.write(Write("link", "execution", self.id, {"inputArtifacts": [stored.id]}))
+        if isinstance(artifact, ArtifactSpec):
+            self.trail.upload(stored, artifact)
         producer = self.run._producers.get(stored.id) or self._producer_elsewhere(stored.id)
         if producer and producer != self.id and producer not in self._predecessors:
             self._link_from(producer)
@@ -409,10 +411,14 @@ class Step:
 
     def output(self, artifact: ArtifactSpec | Artifact) -> Artifact:
         """Record an artifact this step writes; returns it stored, with its id."""
-        stored = self.trail.store(artifact)
+        stored = self.trail.store(artifact, upload=False)
         self.outputs.append(stored)
         self.run._producers[stored.id] = self.id
         self.trail.write(Write("link", "execution", self.id, {"outputArtifacts": [stored.id]}))
+        if isinstance(artifact, ArtifactSpec):
+            # After the link: a token scoped to experiments may write the files of the
+            # artifacts its steps wrote.
+            self.trail.upload(stored, artifact)
         return stored
 
     def log_metric(
@@ -512,6 +518,8 @@ class Step:
             data = self.trail.get(f"{API}/artifacts/{aid}")
             if data is None:
                 return None
+            if not _files_still_there(self.trail, str(aid)):
+                return None
             outputs.append(Artifact.from_json(data))
         self.trail.write(
             Write(
@@ -527,6 +535,24 @@ class Step:
         self.outputs = outputs
         log.info("modeltrail: step %s reuses the outputs of execution %s", self.name, origin)
         return outputs
+
+
+def _files_still_there(trail: Trail, artifact_id: str) -> bool:
+    """Whether an output's files (if it has any) still have their content: an output whose
+    file was lost is no result to reuse."""
+    try:
+        gone = [f["path"] for f in trail.files(artifact_id, verify=True) if f.get("missing")]
+    except ModeltrailError as exc:  # a store that keeps no files (409): nothing to check
+        if getattr(exc, "status", None) == 409:
+            return True
+        raise
+    if gone:
+        log.warning(
+            "modeltrail: artifact %s lost its file(s) %s: the step runs again",
+            artifact_id,
+            ", ".join(gone[:5]),
+        )
+    return not gone
 
 
 def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | None) -> None:

@@ -16,6 +16,7 @@ from modeltrail.server.routers import (
     batch,
     edges,
     entities,
+    files,
     health,
     kinds,
     lineage,
@@ -56,6 +57,7 @@ def create_app(
     api = [
         *entities.routers(),
         edges.router,
+        files.router,
         kinds.router,
         lineage.router,
         metrics.router,

@@ -70,6 +70,10 @@ SCOPED_ARTIFACT_READS = {
     "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": "artifact",
 }
 
+# The files of one artifact: a token with grants only may read them where it may read the
+# artifact, and upload or remove them where it may write the artifact.
+SCOPED_ARTIFACT_FILES = "/api/v1/artifacts/{artifact_id}/"
+
 # Lists a token with grants only may read: they list what its experiments hold.
 SCOPED_LISTS = frozenset(
     {"/api/v1/experiments", "/api/v1/runs", "/api/v1/executions", "/api/v1/artifacts"}
@@ -229,6 +233,8 @@ async def _scoped_read(request: Request, principal: Principal, needed: Role) -> 
     if template in SCOPED_LISTS and request.method in ("GET", "HEAD"):
         return True
     param = SCOPED_ARTIFACT_READS.get(template)
+    if param is None and template.startswith(SCOPED_ARTIFACT_FILES):
+        param = "artifact_id"
     if param is None:
         return False
     try:
@@ -237,6 +243,23 @@ async def _scoped_read(request: Request, principal: Principal, needed: Role) -> 
         return False
     meta = request.app.state.metadata
     return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)  # type: ignore[no-any-return]
+
+
+async def _scoped_file_write(request: Request, principal: Principal, needed: Role) -> bool:
+    """Whether a token with grants may upload or remove files of this artifact: it may where
+    it may write the artifact."""
+    template = getattr(request.scope.get("route"), "path", "")
+    scope = Scope.of(principal)
+    if needed is not Role.WRITER or scope is None or not principal.experiments:
+        return False
+    if not template.startswith(SCOPED_ARTIFACT_FILES):
+        return False
+    try:
+        artifact_id = uuid.UUID(str(request.path_params.get("artifact_id")))
+    except ValueError:
+        return False
+    meta = request.app.state.metadata
+    return await run_in_threadpool(meta.query, access.can_write_artifact, scope, artifact_id)  # type: ignore[no-any-return]
 
 
 def _principal(request: Request, token: str) -> Principal | Refusal:
@@ -278,6 +301,8 @@ async def authorize(
     role = principal.role_for(await _experiment(request, principal))
     if role is None or not role.allows(needed):
         if await _scoped_read(request, principal, needed):
+            return
+        if await _scoped_file_write(request, principal, needed):
             return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",

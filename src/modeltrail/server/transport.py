@@ -9,7 +9,9 @@ One ASGI middleware (``RequestGuard``) looks at the request line and headers onl
 - a body is JSON (``Content-Type: application/json`` or ``application/*+json``), in
   ``identity`` or ``gzip`` encoding, at most ``MAX_BODY_BYTES`` as sent; the size is counted
   while the body streams as well, so a chunked body without ``Content-Length`` is bounded too;
-- ``HEAD`` is answered as ``GET`` without the body, on every route that answers ``GET``.
+- ``HEAD`` is answered as ``GET`` without the body, on every route that answers ``GET``;
+- the files of artifacts (``STREAMED_BODIES``) are bodies of any type, streamed to the file
+  store without being read whole, and bounded by the file store's own limit instead.
 
 Every route reads its body through ``BodyRoute``: a gzip body is inflated in bounded chunks in
 a worker thread and refused at the same limit once inflated; the JSON document is parsed by
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import zlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -50,6 +53,12 @@ IN_PROCESS_HOSTS = ("testserver", "embedded")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 GZIP = frozenset({"gzip", "x-gzip"})
 IDENTITY = frozenset({"", "identity"})
+# Paths whose body is a file's bytes: any media type, streamed (``streams_body``), bounded by
+# the file store's limit (413 from the route) rather than ``MAX_BODY_BYTES``.
+STREAMED_BODIES = re.compile(r"^/api/v1/artifacts/[^/]+/(files/|uploads/[^/]+/parts/)")
+# Set in a request's scope when it came as HEAD: a route that streams a file answers with
+# its headers only, instead of reading the file for nothing.
+HEAD_KEY = "modeltrail.head"
 # Documents up to this size are parsed where they arrive: a trip to a worker thread costs
 # about as much as parsing them.
 PARSE_IN_PLACE_BYTES = 64 * 1024
@@ -196,14 +205,18 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         max_body = self.max_body or limits.MAX_BODY_BYTES
-        refusal = self._refusal(scope, max_body)
+        streamed = STREAMED_BODIES.match(scope.get("path", "")) is not None
+        refusal = self._refusal(scope, max_body, streamed=streamed)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         if scope["method"] == "HEAD":
             # A copy: the server keeps the original scope and sends no body for HEAD itself.
-            scope = {**scope, "method": "GET"}
+            scope = {**scope, "method": "GET", HEAD_KEY: True}
             send = _without_body(send)
+        if streamed:
+            await self.app(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:
@@ -217,7 +230,7 @@ class RequestGuard:
 
         await self.app(scope, limited_receive, send)
 
-    def _refusal(self, scope: Scope, max_body: int) -> Response | None:
+    def _refusal(self, scope: Scope, max_body: int, *, streamed: bool) -> Response | None:
         """The problem that answers a request its headers refuse (the connection is closed:
         an unread body would otherwise be read as the next request)."""
         headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
@@ -249,11 +262,13 @@ class RequestGuard:
                     f"a page at {sent!r} may not write to this server; its operator can allow "
                     "the origin with --cors-origins (MODELTRAIL_CORS_ORIGINS)",
                 )
-        if length is not None and (not length.isdigit() or int(length) > max_body):
+        if length is not None and (
+            not length.isdigit() or (int(length) > max_body and not streamed)
+        ):
             return _refuse(
                 scope, 413, "too-large", "Request body too large", str(_too_large(max_body))
             )
-        if not has_body or method in SAFE_METHODS:
+        if not has_body or method in SAFE_METHODS or streamed:
             return None
         declared = one.get(b"content-type")
         media = _media_type(declared) if declared is not None else None
@@ -381,6 +396,13 @@ class BodyRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         parse = self.body_field is not None
+        if getattr(self.endpoint, "streams_body", False):
+
+            async def check_then_handle(request: Request) -> Response:
+                check_parameters(request)
+                return await handle(request)
+
+            return check_then_handle
 
         async def read_then_handle(request: Request) -> Response:
             # Starlette decodes a URL with U+FFFD for what is not UTF-8, so a parameter holds

@@ -244,6 +244,12 @@ def can_read_artifact(session: Session, scope: Scope, artifact_id: uuid.UUID) ->
     return artifact_id in found and scope.can_read(found[artifact_id])
 
 
+def can_write_artifact(session: Session, scope: Scope, artifact_id: uuid.UUID) -> bool:
+    """Whether ``scope`` may change the artifact (False for one that does not exist)."""
+    found = owners.experiments_of(session, [artifact_id])
+    return artifact_id in found and scope.can_write(found[artifact_id])
+
+
 # ---------------------------------------------------------------- redaction of answers
 
 _KEEP = ("id", "type")

@@ -29,6 +29,7 @@ from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.scope import Scope
 from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.access import bind_scope, redact
+from modeltrail.services.files import FileService, default_file_service
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.audit import ACTOR
 from modeltrail.store.database import Access, Database, ensure_schema, open_database
@@ -188,14 +189,25 @@ class Metadata:
         hooks: Hooks | None = None,
         actor: m.Actor | None = None,
         hold_collector: bool = False,
+        files: FileService | None = None,
     ) -> None:
         self.db = db
         self.hold_collector = hold_collector
+        # Shared by the views of this store (``acting_as``, ``scoped``): made once, on first use.
+        self._files: list[FileService | None] = [files]
         self.strict_kinds = strict_kinds
         self.hooks: Hooks = hooks or NoHooks()
         self.actor = actor
         # What the request may read and write; None: everything (see ``scoped``).
         self.scope: Scope | None = None
+
+    @property
+    def files(self) -> FileService:
+        """The files of this store's artifacts: where ``files`` was given, else
+        ``MODELTRAIL_ARTIFACTS_ROOT``, else a directory next to an SQLite file."""
+        if self._files[0] is None:
+            self._files[0] = default_file_service(self.db.url)
+        return self._files[0]
 
     def acting_as(self, actor: m.Actor | None) -> Metadata:
         """The same store, its writes recorded as made by ``actor``: what a request's

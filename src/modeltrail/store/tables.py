@@ -510,3 +510,33 @@ class RunMetricRow(Base):
         # The grid sorts one key's runs by a value.
         Index("ix_run_metrics_key_latest", "key", "latest_value"),
     )
+class ArtifactFileRow(Base):
+    """A file of an artifact: its path within the artifact and the content it holds (by
+    sha256; the bytes are in the file store, once per sha256)."""
+
+    __tablename__ = "artifact_files"
+    artifact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileUploadRow(Base):
+    """A multipart upload under way: its parts are in the file store until it is completed
+    (then it becomes an ``ArtifactFileRow``) or aborted."""
+
+    __tablename__ = "file_uploads"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    artifact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    # What the file store knows the upload by (an S3 multipart upload's id).
+    handle: Mapped[str] = mapped_column(Text)
+    direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,69 @@
+"""``modeltrail gc``: remove the files no artifact holds any more."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from modeltrail.cli.common import app, console, one_line_errors, plural, print_json
+from modeltrail.cli.server import ArtifactsRoot, DatabaseUrl, file_service
+from modeltrail.errors import NotFound
+from modeltrail.store.database import DEFAULT_URL, sqlite_file
+
+
+@app.command()
+def gc(
+    database_url: DatabaseUrl = DEFAULT_URL,
+    artifacts_root: ArtifactsRoot = None,
+    delete: Annotated[
+        bool,
+        typer.Option("--delete", help="Remove what is found (without it, only say what would go)."),
+    ] = False,
+    older_than: Annotated[
+        float,
+        typer.Option(
+            "--older-than",
+            min=0,
+            help="Hours: younger content and uploads are kept (an upload may be under way).",
+        ),
+    ] = 1.0,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Find the files that no artifact holds any more (deleted artifacts, replaced files,
+    abandoned uploads) and, with --delete, remove them. Content an artifact still holds is
+    never removed."""
+    from modeltrail.services.metadata import Metadata
+
+    with one_line_errors(2):
+        database = sqlite_file(database_url)
+        if database is not None and not database.exists():
+            raise NotFound(f"there is no store here: {database} does not exist")
+        files = file_service(database_url, artifacts_root, None)
+        meta = Metadata.open(database_url, files=files)
+    try:
+        with one_line_errors(2):
+            found = meta.files.gc(meta, dry_run=not delete, grace=timedelta(hours=older_than))
+    finally:
+        meta.close()
+    if json:
+        print_json(
+            {
+                "dryRun": found.dry_run,
+                "blobs": [{"sha256": s, "size": n} for s, n in found.blobs],
+                "bytes": found.bytes,
+                "leftovers": found.leftovers,
+                "kept": found.kept,
+            }
+        )
+        return
+    verb = "would remove" if found.dry_run else "removed"
+    console.print(
+        f"{verb} {plural(len(found.blobs), 'file')} ({found.bytes:,} bytes) that no artifact "
+        f"holds and {plural(len(found.leftovers), 'upload leftover')}; kept "
+        f"{plural(found.kept, 'file')}",
+        highlight=False,
+    )
+    if found.dry_run and (found.blobs or found.leftovers):
+        console.print("run again with --delete to remove them", highlight=False)

@@ -1,0 +1,255 @@
+"""Moving artifacts' files: serialising a model, uploading files, downloading, loading.
+
+Uploads stream from disk and downloads stream to disk: no file is ever held whole in memory.
+A file is sent with its sha256 (computed while it was described, and cached), so that the
+server refuses bytes damaged on the way; a download is checked against the sha256 the server
+lists and lands under its name only when whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from modeltrail.errors import InvalidInput, ModeltrailError, NotFound, ServerUnreachable
+from modeltrail.sdk.collect import files as hashing
+from modeltrail.sdk.connection import Connection, parsed
+
+API = "/api/v1"
+CHUNK = 1 << 20
+# Files larger than this go in parts of a multipart upload: a part that fails is sent again,
+# not the whole file.
+MULTIPART_FROM = 256 << 20
+RETRIES = 3
+
+
+def serialise(obj: Any, folder: Path) -> tuple[str, Path]:
+    """Save a model into ``folder``: ``(format, file)``. scikit-learn (and anything else
+    joblib pickles) with joblib, a PyTorch module with ``torch.save``."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.nn.Module):
+        target = folder / "model.pt"
+        torch.save(obj, target)
+        return "torch", target
+    import joblib
+
+    target = folder / "model.joblib"
+    joblib.dump(obj, target)
+    return "joblib", target
+
+
+def files_of(source: str | os.PathLike[str]) -> dict[str, Path]:
+    """The files to upload for a path: ``{name: file}`` for a file, ``{relative path: file}``
+    for each file of a directory."""
+    path = Path(source)
+    if path.is_file():
+        return {path.name: path}
+    if path.is_dir():
+        return {f.relative_to(path).as_posix(): f for f in sorted(path.rglob("*")) if f.is_file()}
+    raise FileNotFoundError(f"{path.resolve()}: no such file or directory to upload")
+
+
+def _url(artifact_id: str, path: str = "") -> str:
+    return f"{API}/artifacts/{artifact_id}/files" + (f"/{quote(path)}" if path else "")
+
+
+def _raise_for(response: Any) -> None:
+    if response.status_code >= 400:
+        from modeltrail.errors import from_problem
+
+        response.read()
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text}
+        raise from_problem(response.status_code, body)
+
+
+def _read(file: Path, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    with open(file, "rb") as f:
+        f.seek(start)
+        left = length
+        while left is None or left > 0:
+            chunk = f.read(CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+
+
+def upload(conn: Connection, artifact_id: str, path: str, file: Path) -> dict[str, Any]:
+    """Upload ``file`` as the artifact's ``path``; the server's record of it."""
+    size = file.stat().st_size
+    digest = hashing.hash_file(file)
+    if conn.embedded:
+        meta = conn._metadata
+        assert meta is not None
+        with open(file, "rb") as f:
+            stored = meta.files.put(meta, uuid.UUID(artifact_id), path, f, sha256=digest, size=size)
+        answer: dict[str, Any] = stored.model_dump(mode="json", by_alias=True)
+        return answer
+    if size > MULTIPART_FROM:
+        return _upload_in_parts(conn, artifact_id, path, file, size, digest)
+    params: dict[str, str | int] = {"sha256": digest, "size": size}
+    sent: dict[str, Any] = _retried(
+        lambda: conn.http.put(
+            _url(artifact_id, path),
+            content=_read(file),
+            params=params,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            timeout=None,
+        )
+    )
+    return sent
+
+
+def _retried(send: Any) -> Any:
+    """Send, again after a transport error or a 502/503/504; the server's answer."""
+    import httpx
+
+    for attempt in range(RETRIES + 1):
+        try:
+            response = send()
+        except httpx.TransportError as exc:
+            if attempt == RETRIES:
+                raise ServerUnreachable(f"the upload did not reach the server: {exc}") from exc
+            continue
+        if response.status_code in (502, 503, 504) and attempt < RETRIES:
+            continue
+        _raise_for(response)
+        return parsed(response)
+    raise AssertionError("unreachable")
+
+
+def _upload_in_parts(
+    conn: Connection, artifact_id: str, path: str, file: Path, size: int, digest: str
+) -> dict[str, Any]:
+    base = f"{API}/artifacts/{artifact_id}/uploads"
+    upload = conn.post(base, {"path": path, "sha256": digest, "size": size})
+    part_size = int(upload["partSize"])
+    where = f"{base}/{upload['id']}"
+    try:
+        for number, start in enumerate(range(0, size, part_size), start=1):
+            length = min(part_size, size - start)
+            _retried(
+                lambda start=start, length=length, number=number: conn.http.put(
+                    f"{where}/parts/{number}",
+                    content=_read(file, start, length),
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(length),
+                    },
+                    timeout=None,
+                )
+            )
+        return conn.post(f"{where}/complete", {})  # type: ignore[no-any-return]
+    except ModeltrailError:
+        conn.request("DELETE", where, retry=False)
+        raise
+
+
+def list_files(conn: Connection, artifact_id: str, *, verify: bool = False) -> dict[str, Any]:
+    params = {"verify": "true"} if verify else None
+    return parsed(conn.request("GET", _url(artifact_id), params=params))  # type: ignore[no-any-return]
+
+
+def download(
+    conn: Connection, artifact_id: str, dest: str | os.PathLike[str], *, path: str | None = None
+) -> Path:
+    """Download the artifact's files (or the one at ``path``) into the directory ``dest``,
+    keeping their relative paths; the directory, or the one file downloaded."""
+    listed = list_files(conn, artifact_id)["items"]
+    if path is not None:
+        listed = [f for f in listed if f["path"] == path]
+        if not listed:
+            raise NotFound(f"artifact {artifact_id} has no file {path!r}")
+    if not listed:
+        raise NotFound(f"artifact {artifact_id} has no files")
+    root = Path(dest)
+    last = root
+    for item in listed:
+        last = _download_one(conn, artifact_id, item, root)
+    return last if path is not None else root
+
+
+def _download_one(conn: Connection, artifact_id: str, item: dict[str, Any], root: Path) -> Path:
+    target: Path = root / str(item["path"])
+    # The server refuses such paths; a path it listed is checked again before it is written.
+    if Path(item["path"]).is_absolute() or ".." in Path(item["path"]).parts:
+        raise InvalidInput(f"the server listed a file path outside the artifact: {item['path']!r}")
+    if (
+        target.is_file()
+        and target.stat().st_size == item["size"]
+        and hashing.hash_file(target) == item["sha256"]
+    ):
+        return target  # already here
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    digest = hashlib.sha256()
+    try:
+        with open(partial, "wb") as out:
+            if conn.embedded:
+                meta = conn._metadata
+                assert meta is not None
+                opened = meta.files.open(meta, uuid.UUID(artifact_id), item["path"])
+                try:
+                    for chunk in opened.chunks:
+                        digest.update(chunk)
+                        out.write(chunk)
+                finally:
+                    opened.close()
+            else:
+                with conn.http.stream("GET", _url(artifact_id, item["path"]), timeout=None) as r:
+                    _raise_for(r)
+                    for chunk in r.iter_bytes(CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != item["sha256"]:
+            raise InvalidInput(
+                f"{item['path']} arrived with sha256 {digest.hexdigest()}, not the "
+                f"{item['sha256']} the server lists"
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def cache_root() -> Path:
+    return Path(
+        os.environ.get("MODELTRAIL_CACHE") or Path.home() / ".cache" / "modeltrail" / "artifacts"
+    )
+
+
+def load(folder: Path, attributes: dict[str, Any]) -> Any:
+    """The model saved in ``folder``: by its recorded ``format`` (joblib, torch), else the
+    folder itself (or its one file) for the caller to open. Loading unpickles: load models
+    from a store you trust."""
+    form = attributes.get("format")
+    if form == "joblib" and (folder / "model.joblib").is_file():
+        import joblib
+
+        return joblib.load(folder / "model.joblib")
+    if form == "torch" and (folder / "model.pt").is_file():
+        import torch
+
+        return torch.load(folder / "model.pt", weights_only=False)
+    files = [f for f in folder.rglob("*") if f.is_file() and not f.name.endswith(".part")]
+    return files[0] if len(files) == 1 else folder
+
+
+def temporary_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="modeltrail-"))
+
+
+def remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

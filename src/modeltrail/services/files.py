@@ -1,0 +1,538 @@
+"""Files of artifacts: put a stream, get a stream (a byte range of it), list, delete, presign,
+multipart uploads, and the collection of content nothing references any more.
+
+``FileService`` joins the blob store (the bytes, by sha256) and the database (which artifact's
+path holds which sha256). Every operation first checks the artifact: it must exist, and the
+request's token must be allowed to write it (to put or delete) or read it (to get or list).
+A file is recorded only once its bytes are whole and in place under their sha256, and a
+declared sha256 or size that the bytes do not have is refused with nothing recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from modeltrail.domain.errors import (
+    Conflict,
+    Forbidden,
+    HashMismatch,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+)
+from modeltrail.domain.files import (
+    ArtifactFile,
+    ArtifactFiles,
+    ByteRange,
+    Presigned,
+    Upload,
+    UploadCreate,
+    UploadPart,
+    check_path,
+    check_prefix,
+    check_sha256,
+    parse_range,
+)
+from modeltrail.services import access
+from modeltrail.store.database import sqlite_file
+from modeltrail.store.files import catalog, default_root, open_blob_store
+from modeltrail.store.files.blobs import CHUNK, BlobStore, BlobWriter, PartWriter
+from modeltrail.store.tables import ArtifactFileRow, FileUploadRow
+
+DEFAULT_MAX_FILE_BYTES = 64 << 30
+MAX_PARTS = 10_000
+# S3's bound on one part; a local store takes the same, so that a client does not care.
+MAX_PART_BYTES = 5 << 30
+# Content and leftovers younger than this are never collected: an upload under way has
+# put its bytes in place and is about to record them.
+GC_GRACE = timedelta(hours=1)
+
+
+def _file(row: ArtifactFileRow) -> ArtifactFile:
+    return ArtifactFile(
+        path=row.path, size=row.size, sha256=row.sha256, create_time=row.create_time
+    )
+
+
+def _check_artifact(session: Session, artifact_id: uuid.UUID, write: bool) -> None:
+    if not catalog.artifact_exists(session, artifact_id=artifact_id):
+        raise NotFound(f"there is no artifact {artifact_id}")
+    scope = access.scope_of(session)
+    if scope is None:
+        return
+    if write:
+        access.check_artifact(session, artifact_id, {})
+    elif not access.can_read_artifact(session, scope, artifact_id):
+        raise Forbidden(f"artifact {artifact_id} is of an experiment this token may not read")
+
+
+def _length_mismatch(declared: int, got: int) -> HashMismatch:
+    return HashMismatch(
+        f"the file was declared as {declared} bytes but {got} arrived; nothing was stored",
+        errors=[{"pointer": "/size", "detail": f"declared {declared}, received {got}"}],
+    )
+
+
+@dataclass
+class Receiving:
+    """Bytes being received, counted against a limit and a declared size as they come."""
+
+    staged: BlobWriter | PartWriter
+    limit: int
+    size: int | None = None
+    received: int = 0
+    done: bool = False
+
+    def write(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.received > self.limit:
+            self.abort()
+            raise TooLarge(
+                f"the file is larger than this server's limit of {self.limit} bytes; "
+                "nothing was stored"
+            )
+        if self.size is not None and self.received > self.size:
+            self.abort()
+            raise _length_mismatch(self.size, self.received)
+        self.staged.write(data)
+
+    def abort(self) -> None:
+        if not self.done:
+            self.done = True
+            self.staged.abort()
+
+
+@dataclass
+class PendingPart(Receiving):
+    """A part of a multipart upload being received; ``finish`` puts it in place."""
+
+    number: int = 0
+
+    def finish(self) -> UploadPart:
+        try:
+            self.staged.commit()
+            self.done = True
+        except BaseException:
+            self.abort()
+            raise
+        return UploadPart(number=self.number, size=self.received)
+
+
+@dataclass
+class PendingPut(Receiving):
+    """A file being received: written to the blob store's staging place and hashed as it
+    comes. ``finish`` records it; anything else (``abort``, an error) leaves nothing."""
+
+    meta: Any = None
+    artifact_id: uuid.UUID | None = None
+    path: str = ""
+    sha256: str | None = None
+
+    def finish(self) -> ArtifactFile:
+        try:
+            staged = self.staged
+            if self.size is not None and self.received != self.size:
+                raise _length_mismatch(self.size, self.received)
+            digest = getattr(staged, "sha256", None)
+            if self.sha256 is not None and digest is not None and digest != self.sha256:
+                raise HashMismatch(
+                    f"the file's sha256 is {digest}, not the {self.sha256} it was declared "
+                    "with; nothing was stored",
+                    errors=[{"pointer": "/sha256", "detail": f"the content's sha256 is {digest}"}],
+                )
+            staged.commit()
+            self.done = True
+        except BaseException:
+            self.abort()
+            raise
+        assert digest is not None
+        row = self.meta.call(
+            catalog.put_file,
+            artifact_id=self.artifact_id,
+            path=self.path,
+            sha256=digest,
+            size=self.received,
+        )
+        return _file(row)
+
+
+@dataclass
+class Opened:
+    """A file to send: what it is, the range asked for (None: all of it), its bytes."""
+
+    file: ArtifactFile
+    range: ByteRange | None
+    chunks: Iterator[bytes]
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass
+class Collected:
+    """What ``gc`` found (and removed unless it was a dry run)."""
+
+    dry_run: bool
+    blobs: list[tuple[str, int]] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    kept: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _, size in self.blobs)
+
+
+class FileService:
+    """The files of a store's artifacts, kept in ``blobs``."""
+
+    def __init__(self, blobs: BlobStore, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        self.blobs = blobs
+        self.max_file_bytes = max_file_bytes
+
+    def check(self, meta: Any, artifact_id: uuid.UUID, *, write: bool) -> None:
+        meta.query(_check_artifact, artifact_id, write)
+
+    # ------------------------------------------------------------ put
+
+    def begin_put(
+        self,
+        meta: Any,
+        artifact_id: uuid.UUID,
+        path: str,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        length: int | None = None,
+    ) -> PendingPut:
+        """Start receiving a file. ``sha256`` and ``size`` are what the client declares;
+        ``length`` the body's announced length (refused at once when over the limit)."""
+        path = check_path(path)
+        sha256 = check_sha256(sha256)
+        if size is not None and size < 0:
+            raise InvalidInput(
+                "a size is 0 or more", errors=[{"pointer": "/size", "detail": "negative"}]
+            )
+        for announced in (length, size):
+            if announced is not None and announced > self.max_file_bytes:
+                raise TooLarge(
+                    f"the file ({announced} bytes) is larger than this server's limit of "
+                    f"{self.max_file_bytes} bytes"
+                )
+        if size is not None and length is not None and size != length:
+            raise _length_mismatch(size, length)
+        self.check(meta, artifact_id, write=True)
+        return PendingPut(
+            self.blobs.writer(),
+            self.max_file_bytes,
+            size,
+            meta=meta,
+            artifact_id=artifact_id,
+            path=path,
+            sha256=sha256,
+        )
+
+    def put(
+        self,
+        meta: Any,
+        artifact_id: uuid.UUID,
+        path: str,
+        source: BinaryIO | Iterable[bytes],
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+    ) -> ArtifactFile:
+        """Store ``source`` (a binary file or chunks) as the artifact's ``path``."""
+        pending = self.begin_put(meta, artifact_id, path, sha256=sha256, size=size)
+        try:
+            for chunk in _chunks_of(source):
+                pending.write(chunk)
+        except BaseException:
+            pending.abort()
+            raise
+        return pending.finish()
+
+    # ------------------------------------------------------------ get, list, delete
+
+    def stat(self, meta: Any, artifact_id: uuid.UUID, path: str) -> ArtifactFile:
+        path = check_path(path)
+        self.check(meta, artifact_id, write=False)
+        row = meta.query(catalog.read_file, artifact_id=artifact_id, path=path)
+        if row is None:
+            raise NotFound(f"artifact {artifact_id} has no file {path!r}")
+        return _file(row)
+
+    def open(
+        self, meta: Any, artifact_id: uuid.UUID, path: str, *, range_header: str | None = None
+    ) -> Opened:
+        """The file's bytes, or the range ``range_header`` asks for."""
+        found = self.stat(meta, artifact_id, path)
+        wanted = parse_range(range_header, found.size)
+        start, end = (wanted.start, wanted.end) if wanted else (0, None)
+        return Opened(found, wanted, self.blobs.read(found.sha256, start, end))
+
+    def list_files(
+        self,
+        meta: Any,
+        artifact_id: uuid.UUID,
+        *,
+        prefix: str | None = None,
+        verify: bool = False,
+    ) -> ArtifactFiles:
+        """The artifact's files (in the folder ``prefix``); with ``verify``, which of them
+        have lost their content (a file store restored from an older copy, a bucket emptied)."""
+        folder = check_prefix(prefix)
+        self.check(meta, artifact_id, write=False)
+        rows = meta.query(catalog.list_files, artifact_id=artifact_id, prefix=folder)
+        items = [_file(r) for r in rows]
+        missing = [f.path for f in items if not self.blobs.exists(f.sha256)] if verify else None
+        return ArtifactFiles(items=items, total_size=sum(f.size for f in items), missing=missing)
+
+    def delete(self, meta: Any, artifact_id: uuid.UUID, path: str) -> None:
+        """Forget the artifact's file (its content goes with the next ``gc`` once nothing
+        else holds it)."""
+        path = check_path(path)
+        self.check(meta, artifact_id, write=True)
+        if not meta.call(catalog.delete_file, artifact_id=artifact_id, path=path):
+            raise NotFound(f"artifact {artifact_id} has no file {path!r}")
+
+    def presign(
+        self, meta: Any, artifact_id: uuid.UUID, path: str, *, expires_in: int = 3600
+    ) -> Presigned:
+        """A URL that downloads the file from object storage directly, for ``expires_in``
+        seconds."""
+        found = self.stat(meta, artifact_id, path)
+        name = found.path.rsplit("/", 1)[-1]
+        url = self.blobs.presign_get(found.sha256, expires_in=expires_in, filename=name)
+        return Presigned(url=url, method="GET", expires_in=expires_in)
+
+    def missing(self, meta: Any, artifact_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Of ``artifact_ids``, those with a file whose content is gone from the store."""
+        held = meta.query(catalog.files_of, artifact_ids=list(artifact_ids))
+        return {a for a, hashes in held.items() if not all(self.blobs.exists(h) for h in hashes)}
+
+    # ------------------------------------------------------------ multipart uploads
+
+    def create_upload(self, meta: Any, artifact_id: uuid.UUID, body: UploadCreate) -> Upload:
+        path = check_path(body.path)
+        sha256 = check_sha256(body.sha256)
+        if body.size is not None and body.size > self.max_file_bytes:
+            raise TooLarge(
+                f"the file ({body.size} bytes) is larger than this server's limit of "
+                f"{self.max_file_bytes} bytes"
+            )
+        self.check(meta, artifact_id, write=True)
+        expires_in = 3600
+        url = None
+        if body.direct:
+            if sha256 is None or body.size is None:
+                raise InvalidInput(
+                    "a direct upload declares the file's sha256 and size",
+                    errors=[
+                        {
+                            "pointer": "/sha256" if sha256 is None else "/size",
+                            "detail": "required for a direct upload",
+                        }
+                    ],
+                )
+            handle = self.blobs.start_direct_upload()
+            url = self.blobs.presign_put(
+                handle, expires_in=expires_in, sha256=sha256, size=body.size
+            )
+        else:
+            handle = self.blobs.start_upload()
+        row = FileUploadRow(
+            id=uuid.uuid4().hex,
+            artifact_id=artifact_id,
+            path=path,
+            sha256=sha256,
+            size=body.size,
+            handle=handle,
+            direct=body.direct,
+        )
+        try:
+            meta.call(catalog.create_upload, row=row)
+        except BaseException:
+            self.blobs.abort_upload(handle)
+            raise
+        return Upload(
+            id=row.id,
+            path=path,
+            sha256=sha256,
+            size=body.size,
+            part_size=self.blobs.part_size,
+            url=url,
+            expires_in=expires_in if url else None,
+        )
+
+    def _upload(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> FileUploadRow:
+        row = meta.query(catalog.read_upload, artifact_id=artifact_id, upload_id=upload_id)
+        if row is None:
+            raise NotFound(f"artifact {artifact_id} has no upload {upload_id!r} under way")
+        return row  # type: ignore[no-any-return]
+
+    def read_upload(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> Upload:
+        self.check(meta, artifact_id, write=False)
+        row = self._upload(meta, artifact_id, upload_id)
+        parts = self.blobs.parts(row.handle)
+        return Upload(
+            id=row.id,
+            path=row.path,
+            sha256=row.sha256,
+            size=row.size,
+            part_size=self.blobs.part_size,
+            parts=[UploadPart(number=n, size=s) for n, s in sorted(parts.items())],
+        )
+
+    def begin_part(
+        self,
+        meta: Any,
+        artifact_id: uuid.UUID,
+        upload_id: str,
+        number: int,
+        *,
+        length: int | None = None,
+    ) -> PendingPart:
+        if not 1 <= number <= MAX_PARTS:
+            raise InvalidInput(
+                f"a part's number is 1 to {MAX_PARTS}",
+                errors=[{"pointer": "/number", "in": "path", "detail": f"1 to {MAX_PARTS}"}],
+            )
+        limit = min(MAX_PART_BYTES, self.max_file_bytes)
+        if length is not None and length > limit:
+            raise TooLarge(f"a part is at most {limit} bytes")
+        self.check(meta, artifact_id, write=True)
+        row = self._upload(meta, artifact_id, upload_id)
+        if row.direct:
+            raise InvalidInput(
+                "this upload goes to its presigned URL, not in parts through the server",
+                errors=[{"pointer": "/direct", "detail": "a direct upload"}],
+            )
+        return PendingPart(self.blobs.part_writer(row.handle, number), limit, number=number)
+
+    def complete_upload(
+        self, meta: Any, artifact_id: uuid.UUID, upload_id: str, *, parts: list[int] | None = None
+    ) -> ArtifactFile:
+        """Put the parts (all received, in order, unless ``parts`` names them) together into
+        the file, check its declared sha256 and size, and record it."""
+        self.check(meta, artifact_id, write=True)
+        row = self._upload(meta, artifact_id, upload_id)
+        received = self.blobs.parts(row.handle)
+        numbers = list(range(1, max(received, default=0) + 1)) if parts is None else parts
+        if not row.direct:
+            absent = [n for n in numbers if n not in received]
+            if not numbers or absent:
+                detail = f"part {absent[0]} was not received" if absent else "no part was received"
+                raise InvalidInput(
+                    f"the upload cannot be completed: {detail}",
+                    errors=[{"pointer": "/parts", "detail": detail}],
+                )
+            total = sum(received[n] for n in numbers)
+            if row.size is not None and total != row.size:
+                # Kept: the parts that are wrong can be sent again.
+                raise _length_mismatch(row.size, total)
+            if total > self.max_file_bytes:
+                raise TooLarge(f"the parts hold more than the limit of {self.max_file_bytes} bytes")
+        staged = self.blobs.complete_upload(row.handle, numbers)
+        pending = PendingPut(
+            staged,
+            self.max_file_bytes,
+            row.size,
+            meta=meta,
+            artifact_id=artifact_id,
+            path=row.path,
+            sha256=row.sha256,
+        )
+        pending.received = staged.size
+        try:
+            result = pending.finish()
+        except HashMismatch:
+            # The upload is over either way: its bytes are not what it promised.
+            self._drop_upload(meta, row)
+            raise
+        self._drop_upload(meta, row)
+        return result
+
+    def abort_upload(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> None:
+        self.check(meta, artifact_id, write=True)
+        self._drop_upload(meta, self._upload(meta, artifact_id, upload_id))
+
+    def _drop_upload(self, meta: Any, row: FileUploadRow) -> None:
+        self.blobs.abort_upload(row.handle)
+        meta.call(catalog.delete_upload, upload_id=row.id)
+
+    # ------------------------------------------------------------ garbage collection
+
+    def gc(self, meta: Any, *, dry_run: bool = True, grace: timedelta = GC_GRACE) -> Collected:
+        """Find (and unless ``dry_run`` remove) content that no artifact's file holds and
+        leftovers of uploads nobody completes, all older than ``grace``. Content an artifact
+        still holds is never removed, whatever its age: lineage may need it."""
+        cutoff = datetime.now(UTC) - grace
+        report = Collected(dry_run=dry_run)
+        batch: list[tuple[str, int]] = []
+
+        def sweep() -> None:
+            held = meta.query(catalog.referenced, sha256s=[s for s, _ in batch])
+            for sha256, size in batch:
+                if sha256 in held:
+                    report.kept += 1
+                    continue
+                report.blobs.append((sha256, size))
+                if not dry_run:
+                    self.blobs.delete(sha256)
+            batch.clear()
+
+        for blob in self.blobs.blobs():
+            if blob.modified > cutoff:
+                report.kept += 1
+                continue
+            batch.append((blob.sha256, blob.size))
+            if len(batch) >= 500:
+                sweep()
+        sweep()
+        live = meta.query(catalog.upload_handles)
+        for handle, started in self.blobs.uploads():
+            if handle in live or started > cutoff:
+                continue
+            report.leftovers.append(handle)
+            if not dry_run:
+                self.blobs.remove_leftover(handle)
+        return report
+
+
+def default_file_service(
+    database_url: str, *, root: str | None = None, max_file_bytes: int | None = None
+) -> FileService:
+    """The file store of the database at ``database_url``: ``root`` (a directory or
+    ``s3://BUCKET/PREFIX``), else ``MODELTRAIL_ARTIFACTS_ROOT``, else the directory next to an
+    SQLite file. A PostgreSQL store is shared by servers on several machines: its file store
+    is named explicitly."""
+    root = root or os.environ.get("MODELTRAIL_ARTIFACTS_ROOT") or None
+    if root is None:
+        database = sqlite_file(database_url)
+        if database is None:
+            raise Conflict(
+                "this store keeps no files: start its server with --artifacts-root (a shared "
+                "directory or s3://BUCKET/PREFIX) or set MODELTRAIL_ARTIFACTS_ROOT"
+            )
+        root = str(default_root(database.resolve()))
+    if max_file_bytes is None:
+        max_file_bytes = int(os.environ.get("MODELTRAIL_MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES)
+    return FileService(open_blob_store(root), max_file_bytes=max_file_bytes)
+
+
+def _chunks_of(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    read = getattr(source, "read", None)
+    if read is None:
+        yield from source
+        return
+    while chunk := read(CHUNK):
+        yield chunk
