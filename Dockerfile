@@ -13,7 +13,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     MODELTRAIL_DATABASE_URL=sqlite:////data/modeltrail.db
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install /tmp/*.whl && rm /tmp/*.whl \
+RUN pip install "$(ls /tmp/*.whl)[s3]" && rm /tmp/*.whl \
     && useradd --system --uid 10001 --home-dir /data --create-home modeltrail
 USER 10001
 WORKDIR /data

@@ -30,8 +30,13 @@ SPOOL_IN_MEMORY = 8 << 20
 
 
 def _client(endpoint_url: str | None = None) -> Any:
-    import boto3
-    from botocore.config import Config
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise InvalidInput(
+            "files in object storage need boto3: pip install 'modeltrail[s3]'"
+        ) from None
 
     config = Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"})
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)

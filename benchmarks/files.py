@@ -1,0 +1,288 @@
+"""Moving a large file through the server: modeltrail's files API beside ``cp`` on the same
+disk and beside MLflow's artifact proxy (``mlflow server --serve-artifacts``).
+
+    python -m benchmarks.files [--mib 1024] [--workdir DIR] [--skip-mlflow]
+
+One file of random bytes is uploaded and downloaded through each server, over loopback HTTP,
+by the same streaming client (httpx, 1 MiB chunks, the file never held whole). Each server
+stores into a directory on the same disk as ``cp`` copies to. For each transfer the wall time,
+the throughput, and the growth of the server's and the client's resident memory (peak during the
+transfer minus before it) are printed side by side. modeltrail hashes what it receives
+(sha256, checked against the declared hash) and flushes it to disk before it answers; ``cp``
+does neither, so ``cp`` is shown alone and followed by ``sync``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+CHUNK = 1 << 20
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Peak:
+    """The peak resident memory of a process (and its children) while a block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self.before = self.rss()
+        self.peak = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def rss(self) -> int:
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.rss())
+
+    def __enter__(self) -> Peak:
+        self.before = self.rss()
+        self.peak = self.before
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+    @property
+    def growth_mib(self) -> float:
+        return (self.peak - self.before) / (1 << 20)
+
+
+def wait_until(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server and the worker processes it started."""
+    children = psutil.Process(server.pid).children(recursive=True)
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def read_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def transfer(
+    name: str,
+    server: subprocess.Popen[bytes],
+    source: Path,
+    put_url: str,
+    get_url: str,
+    target: Path,
+    params: dict[str, Any] | None = None,
+) -> list[tuple[str, float, float, float]]:
+    size = source.stat().st_size
+    client = httpx.Client(timeout=None)
+    me = os.getpid()
+    rows = []
+    with Peak(server.pid) as server_mem, Peak(me) as client_mem:
+        seconds = timed(
+            lambda: client.put(
+                put_url,
+                content=read_chunks(source),
+                params=params,
+                headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+            ).raise_for_status()
+        )
+    rows.append((f"{name} upload", seconds, server_mem.growth_mib, client_mem.growth_mib))
+
+    def download() -> None:
+        with client.stream("GET", get_url) as r, open(target, "wb") as out:
+            r.raise_for_status()
+            for chunk in r.iter_bytes(CHUNK):
+                out.write(chunk)
+
+    with Peak(server.pid) as server_mem, Peak(me) as client_mem:
+        seconds = timed(download)
+    rows.append((f"{name} download", seconds, server_mem.growth_mib, client_mem.growth_mib))
+    client.close()
+    if target.stat().st_size != size:
+        raise RuntimeError(f"{name}: the download has {target.stat().st_size} bytes, not {size}")
+    target.unlink()
+    return rows
+
+
+def modeltrail(workdir: Path, source: Path, digest: str) -> list[tuple[str, float, float, float]]:
+    port = free_port()
+    log = workdir / "modeltrail.log"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("MODELTRAIL_ARTIFACTS_ROOT", None)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modeltrail",
+            "server",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{workdir / 'modeltrail.db'}",
+            "--log-level",
+            "warning",
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(base + "/readyz", server, log)
+        artifact = httpx.post(
+            base + "/api/v1/artifacts", json={"name": "big", "kind": "model", "attributes": {}}
+        ).json()["id"]
+        url = f"{base}/api/v1/artifacts/{artifact}/files/model.bin"
+        return transfer(
+            "modeltrail",
+            server,
+            source,
+            url,
+            url,
+            workdir / "modeltrail-download.bin",
+            params={"sha256": digest},
+        )
+    finally:
+        stop(server)
+
+
+def mlflow(workdir: Path, source: Path) -> list[tuple[str, float, float, float]]:
+    port = free_port()
+    log = workdir / "mlflow.log"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{workdir / 'mlflow.db'}",
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(workdir / "mlflow-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+        # Only the artifact proxy is measured: no background job runners beside it.
+        env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(base + "/health", server, log)
+        url = f"{base}/api/2.0/mlflow-artifacts/artifacts/big/model.bin"
+        return transfer("mlflow", server, source, url, url, workdir / "mlflow-download.bin")
+    finally:
+        stop(server)
+
+
+def copy(source: Path, workdir: Path) -> list[tuple[str, float, float, float]]:
+    target = workdir / "cp-copy.bin"
+    rows = []
+    for label, command in (
+        ("cp", f"cp {source} {target}"),
+        ("cp + sync", f"cp {source} {target} && sync"),
+    ):
+        seconds = timed(lambda command=command: subprocess.run(command, shell=True, check=True))
+        rows.append((label, seconds, 0.0, 0.0))
+        target.unlink()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=1024, help="size of the file (MiB)")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="modeltrail-files-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "source.bin"
+    digest = hashlib.sha256()
+    with open(source, "wb") as f:
+        for _ in range(args.mib):
+            block = os.urandom(CHUNK)
+            digest.update(block)
+            f.write(block)
+    size = source.stat().st_size
+    rows = copy(source, workdir)
+    rows += modeltrail(workdir, source, digest.hexdigest())
+    if not args.skip_mlflow:
+        rows += mlflow(workdir, source)
+    print(f"\n{args.mib} MiB file, {os.cpu_count()} CPUs, in {workdir}\n")
+    header = f"| {'transfer':<22} | {'seconds':>8} | {'MiB/s':>7} |"
+    print(header + " server RSS growth | client RSS growth |")
+    print(f"| {'-' * 22} | {'-' * 8}:| {'-' * 7}:| {'-' * 16}:| {'-' * 16}:|")
+    for label, seconds, server_mib, client_mib in rows:
+        rate = size / (1 << 20) / seconds
+        print(
+            f"| {label:<22} | {seconds:8.2f} | {rate:7.0f} | {server_mib:13.1f} MiB | "
+            f"{client_mib:13.1f} MiB |"
+        )
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
