@@ -510,6 +510,8 @@ class RunMetricRow(Base):
         # The grid sorts one key's runs by a value.
         Index("ix_run_metrics_key_latest", "key", "latest_value"),
     )
+
+
 class ArtifactFileRow(Base):
     """A file of an artifact: its path within the artifact and the content it holds (by
     sha256; the bytes are in the file store, once per sha256)."""

@@ -334,6 +334,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/artifacts/{artifact_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an artifact's files with their sizes and sha256 */
+        get: operations["listArtifactFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a file of an artifact (a byte range with `Range`) */
+        get: operations["getArtifactFile"];
+        /**
+         * Upload a file of an artifact (the body is the file's bytes, of any type)
+         * @description The body is streamed into the file store; the file is recorded only once it is whole. A file already at the path is replaced. Content is stored once per sha256, whichever artifacts hold it.
+         */
+        put: operations["putArtifactFile"];
+        post?: never;
+        /**
+         * Remove a file from an artifact
+         * @description Its content stays in the file store while any artifact holds it; `modeltrail gc` removes what nothing holds.
+         */
+        delete: operations["deleteArtifactFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/links/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A presigned URL that downloads a file from object storage directly */
+        get: operations["getArtifactFileLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a multipart (resumable) upload of a large file
+         * @description Send the parts with `PUT .../uploads/{uploadId}/parts/{n}` (again after a failure: `GET .../uploads/{uploadId}` lists those received), then complete it. With `direct` (object storage), the answer holds a presigned URL to PUT the whole file to.
+         */
+        post: operations["createUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An upload under way, with the parts received */
+        get: operations["getUpload"];
+        put?: never;
+        post?: never;
+        /** Abandon an upload and the parts it received */
+        delete: operations["abortUpload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/uploads/{upload_id}/parts/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Send one part of a multipart upload (again, to replace it) */
+        put: operations["putUploadPart"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/artifacts/{artifact_id}/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put the parts together into the file and record it */
+        post: operations["completeUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kinds": {
         parameters: {
             query?: never;
@@ -1624,6 +1755,38 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * ArtifactFile
+         * @description One file of an artifact.
+         */
+        ArtifactFile: {
+            /** Path */
+            path: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * Createtime
+             * Format: date-time
+             */
+            createTime: string;
+        };
+        /** ArtifactFiles */
+        ArtifactFiles: {
+            /** Items */
+            items: components["schemas"]["ArtifactFile"][];
+            /**
+             * Totalsize
+             * @description the sum of the listed files' sizes
+             */
+            totalSize: number;
+            /**
+             * Missing
+             * @description with verify: the paths whose content is gone from the file store
+             */
+            missing?: string[] | null;
+        };
         /** ArtifactIds */
         ArtifactIds: {
             /** Artifacts */
@@ -2668,6 +2831,15 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
+        /** Presigned */
+        Presigned: {
+            /** Url */
+            url: string;
+            /** Method */
+            method: string;
+            /** Expiresin */
+            expiresIn: number;
+        };
         /**
          * Principal
          * @description Who a request acts as.
@@ -3606,6 +3778,71 @@ export interface components {
             annotations: {
                 [key: string]: string;
             };
+        };
+        /** Upload */
+        Upload: {
+            /** Id */
+            id: string;
+            /** Path */
+            path: string;
+            /** Sha256 */
+            sha256?: string | null;
+            /** Size */
+            size?: number | null;
+            /**
+             * Partsize
+             * @description the size every part but the last should have
+             */
+            partSize: number;
+            /**
+             * Parts
+             * @default []
+             */
+            parts: components["schemas"]["UploadPart"][];
+            /**
+             * Url
+             * @description a presigned PUT for a direct upload
+             */
+            url?: string | null;
+            /** Expiresin */
+            expiresIn?: number | null;
+        };
+        /** UploadComplete */
+        UploadComplete: {
+            /** Parts */
+            parts?: number[] | null;
+        };
+        /**
+         * UploadCreate
+         * @description A multipart upload of one file: its parts are sent one by one (and may be sent again
+         *     after a failure), then the upload is completed into the file.
+         */
+        UploadCreate: {
+            /** Path */
+            path: string;
+            /**
+             * Sha256
+             * @description the whole file's sha256, if known
+             */
+            sha256?: string | null;
+            /**
+             * Size
+             * @description the whole file's size, if known
+             */
+            size?: number | null;
+            /**
+             * Direct
+             * @description hand out a presigned URL to upload to object storage directly (object storage only; needs sha256 and size)
+             * @default false
+             */
+            direct: boolean;
+        };
+        /** UploadPart */
+        UploadPart: {
+            /** Number */
+            number: number;
+            /** Size */
+            size: number;
         };
         /**
          * ValuesAcross
@@ -5186,6 +5423,467 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Execution"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listArtifactFiles: {
+        parameters: {
+            query?: {
+                /** @description only the files in this folder */
+                prefix?: string | null;
+                /** @description also check that each file's content is in the file store */
+                verify?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactFiles"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArtifactFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the file's path within the artifact (`model.joblib`, `data/train.csv`) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description the range asked for */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putArtifactFile: {
+        parameters: {
+            query?: {
+                /** @description the file's sha256: content that has another is refused (422) */
+                sha256?: string | null;
+                /** @description the file's size in bytes: another size is refused */
+                size?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the file's path within the artifact (`model.joblib`, `data/train.csv`) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactFile"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteArtifactFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the file's path within the artifact (`model.joblib`, `data/train.csv`) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArtifactFileLink: {
+        parameters: {
+            query?: {
+                expiresIn?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the file's path within the artifact (`model.joblib`, `data/train.csv`) */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Presigned"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the upload's id */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abortUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the upload's id */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putUploadPart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the upload's id */
+                upload_id: string;
+                /** @description 1, 2, ... */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadPart"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    completeUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+                /** @description the upload's id */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UploadComplete"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactFile"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */
