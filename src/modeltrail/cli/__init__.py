@@ -14,6 +14,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     kinds,
     lineage,
     portability,
+    series,
     server,
     sync,
     tokens,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -96,7 +97,7 @@ def finish_run(
     _done(item, f"finished ({final}) run", as_json)
 
 
-metrics_app = typer.Typer(help="Log metrics.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Log and read metrics and metric series.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics", rich_help_panel="Store")
 
 
@@ -105,6 +106,39 @@ def _value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _log_point(
+    run: str,
+    key: str,
+    value: Any,
+    step: int,
+    of: str | None,
+    experiment: str | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        value = "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+    point: dict[str, Any] = {"key": key, "value": value, "step": step}
+    with connect(url, write=True) as conn:
+        run_id = resolve(conn, "runs", run, experiment=experiment)
+        if of is not None:
+            point["artifact"] = resolve(conn, "artifacts", of, experiment=experiment)
+        answer = conn.post(
+            f"{API}/runs/{run_id}/metrics",
+            {"points": [point]},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+    if as_json:
+        print_json(answer)
+        return
+    summary = answer["series"][0]
+    console.print(
+        f"logged {key} = {value} at step {step}: {summary['count']} points, latest "
+        f"{summary['latest']} at step {summary['latestStep']}",
+        highlight=False,
+    )
 
 
 @metrics_app.command("log")
@@ -116,12 +150,20 @@ def log_metric(
         str | None,
         typer.Option("--of", help="the artifact it measures (id or name), e.g. a model"),
     ] = None,
+    step: Annotated[
+        int | None,
+        typer.Option("--step", help="append a point at this step to the run's series NAME"),
+    ] = None,
     experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Log a metric for a run: a metrics artifact, written by a step 'log metrics' of the run."""
+    """Log a metric for a run: a metrics artifact, written by a step 'log metrics' of the run;
+    with --step, a point of the run's metric series instead."""
     parsed = _value(value)
+    if step is not None:
+        _log_point(run, name, parsed, step, of, experiment, url, as_json)
+        return
     attributes: dict[str, Any] = {"value": parsed}
     if isinstance(parsed, bool):
         attributes["schema"] = "boolean"

@@ -2,9 +2,11 @@
 ``metrics.KEY.max``, for lists, ``q`` and the runs grid to select, filter and sort on.
 
 The value is a correlated scalar subquery on the run's id, so that it composes with every
-other clause of a list; where it comes from is this module's business alone. Without metric
-series it is read from the run's ``metrics`` artifacts (those its steps wrote, named KEY,
-with a number as ``value``): the latest by creation time, the least and the greatest.
+other clause of a list; where it comes from is this module's business alone. A run that
+logged a series of KEY answers its summary (``run_metrics``: the value of the greatest step,
+the least, the greatest); a run without one answers from its ``metrics`` artifacts (those its
+steps wrote, named KEY, with a number as ``value``): the latest by creation time, the least
+and the greatest.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.store import dialect as d
-from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow
+from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow, RunMetricRow
 
 AGGREGATES = ("latest", "min", "max")
 _SYNONYMS = {"last": "latest", "latest": "latest", "min": "min", "max": "max"}
@@ -74,7 +76,32 @@ def keys_from_artifacts(session: Session, run_ids: list[uuid.UUID]) -> list[str]
     return sorted(session.scalars(query))
 
 
-_source: MetricSource = from_artifacts
+_SUMMARY = {
+    "latest": RunMetricRow.latest_value,
+    "min": RunMetricRow.min_value,
+    "max": RunMetricRow.max_value,
+}
+
+
+def from_series(dialect: str, run_id: Any, key: str, aggregate: str) -> ColumnElement[Any]:
+    """The run's series summary of ``key`` (one primary-key lookup per run)."""
+    return (
+        select(_SUMMARY[aggregate])
+        .where(RunMetricRow.run_id == run_id, RunMetricRow.key == key)
+        .scalar_subquery()
+    )
+
+
+def from_series_or_artifacts(
+    dialect: str, run_id: Any, key: str, aggregate: str
+) -> ColumnElement[Any]:
+    return func.coalesce(
+        from_series(dialect, run_id, key, aggregate),
+        from_artifacts(dialect, run_id, key, aggregate),
+    )
+
+
+_source: MetricSource = from_series_or_artifacts
 
 
 def use_metric_source(source: MetricSource) -> MetricSource:
@@ -85,8 +112,13 @@ def use_metric_source(source: MetricSource) -> MetricSource:
 
 
 def metric_keys(session: Session, run_ids: list[uuid.UUID]) -> list[str]:
-    """The metric keys any of these runs logged, sorted."""
-    return keys_from_artifacts(session, run_ids) if run_ids else []
+    """The metric keys any of these runs logged, as series or as artifacts, sorted."""
+    if not run_ids:
+        return []
+    series = session.scalars(
+        select(RunMetricRow.key).where(RunMetricRow.run_id.in_(run_ids)).distinct()
+    )
+    return sorted({*series, *keys_from_artifacts(session, run_ids)})
 
 
 def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> ColumnElement[Any]:
