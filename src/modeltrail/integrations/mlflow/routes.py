@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import text
-from modeltrail.integrations.mlflow import errors, lineage, metrics, model_registry, tracking
+from modeltrail.integrations.mlflow import (
+    errors,
+    lineage,
+    metrics,
+    model_registry,
+    search,
+    tracking,
+)
 from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.server import problems
 from modeltrail.server.deps import MetadataDep
@@ -346,11 +353,17 @@ def get_metric_history(meta: Metadata, p: Params) -> Any:
     return metrics.history(meta, _run(p), key, max_results=limit, page_token=_str(p, "page_token"))
 
 
-def _details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """What a run answer holds beyond the run's row: its metrics, inputs and outputs."""
-    out = lineage.run_details(session, runs)
-    for run, latest in metrics.latest(session, runs).items():
-        out.setdefault(run, {})["metrics"] = latest
+def _details(
+    session: Session, runs: list[uuid.UUID], kinds: set[str] | None
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """What a run answer holds beyond the run's row: its metrics, inputs and outputs (only
+    what search keys of ``kinds`` look at, when given)."""
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    if kinds is None or search.DATASET in kinds:
+        out = lineage.run_details(session, runs)
+    if kinds is None or search.METRIC in kinds:
+        for run, latest in metrics.latest(session, runs).items():
+            out.setdefault(run, {})["metrics"] = latest
     return out
 
 

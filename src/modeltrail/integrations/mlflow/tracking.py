@@ -542,8 +542,10 @@ def create_run(
 
 
 def read_runs(session: Session, rows: list[RunRow], extras: Any = None) -> list[dict[str, Any]]:
+    """MLflow's answers for ``rows``; ``extras(session, ids, kinds)`` adds what is kept beside
+    a run's row (metrics, inputs, outputs), of the kinds of search keys named (None: all)."""
     states = _states(session, [r.id for r in rows])
-    details = extras(session, [r.id for r in rows]) if extras else {}
+    details = extras(session, [r.id for r in rows], None) if extras else {}
     return [run_json(r, states.get(r.id), **details.get(r.id, {})) for r in rows]
 
 
@@ -678,21 +680,28 @@ def search_runs(
     offset = search.decode_page_token(page_token)
     experiments = [parse_experiment_id(e) for e in experiment_ids]
 
-    def read(session: Session) -> list[dict[str, Any]]:
+    kinds = {c.type for c in clauses} | {o.type for o in orders}
+
+    def read(session: Session) -> tuple[list[dict[str, Any]], int]:
         if not experiments:
-            return []
+            return [], 0
         rows = list(session.scalars(select(RunRow).where(RunRow.experiment_id.in_(experiments))))
         states = _states(session, [r.id for r in rows])
         rows = [r for r in rows if _in_view(states.get(r.id), view)]
-        return read_runs(session, rows, extras)
+        # Matched and ordered on what the filter and order name (metrics, datasets only when
+        # named); the whole answer is read for the page alone.
+        needed = extras(session, [r.id for r in rows], kinds) if extras and kinds else {}
+        by_id = {r.id: r for r in rows}
+        light = [run_json(r, states.get(r.id), **needed.get(r.id, {})) for r in rows]
+        found = [r for r in light if search.matches(clauses, _lookup(r))]
+        found.sort(key=lambda r: (-r["info"]["start_time"], r["info"]["run_id"]))
+        search.sort(found, orders, lambda r, kind, key: _lookup(r)(kind, key))
+        page = [by_id[uuid.UUID(r["info"]["run_id"])] for r in found[offset : offset + max_results]]
+        return read_runs(session, page, extras), len(found)
 
-    runs = meta.query(read)
-    found = [r for r in runs if search.matches(clauses, _lookup(r))]
-    found.sort(key=lambda r: (-r["info"]["start_time"], r["info"]["run_id"]))
-    search.sort(found, orders, lambda r, kind, key: _lookup(r)(kind, key))
-    page = found[offset : offset + max_results]
+    page, total = meta.query(read)
     answer: dict[str, Any] = {"runs": page}
-    if offset + max_results < len(found):
+    if offset + max_results < total:
         answer["next_page_token"] = search.encode_page_token(offset + max_results)
     return answer
 
