@@ -1,7 +1,9 @@
-"""The ``modeltrail`` command line. Each module adds its commands to ``app``."""
+"""The ``modeltrail`` command line. Each module adds its commands to ``app``; each integration
+that has commands adds them through ``register(app)`` (see ``modeltrail.integrations``)."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -21,10 +23,31 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     write,
 )
 from modeltrail.cli.common import app, console
-from modeltrail.integrations.argo import cli as _argo  # noqa: F401 - registers commands
+from modeltrail.integrations import INTEGRATIONS
+
+
+def _name(command: typer.models.CommandInfo | typer.models.TyperInfo) -> str:
+    if isinstance(command, typer.models.TyperInfo):
+        return command.name or ""
+    return command.name or (command.callback.__name__ if command.callback else "")
+
+
+def _add_integrations() -> list[str]:
+    """Add each integration's commands; the names they added."""
+    before = {_name(c) for c in [*app.registered_commands, *app.registered_groups]}
+    for integration in INTEGRATIONS:
+        if integration.commands:
+            import_module(integration.commands).register(app)
+    return [
+        name
+        for c in [*app.registered_commands, *app.registered_groups]
+        if (name := _name(c)) not in before
+    ]
+
 
 # The help lists commands in these panels, in this order; a command not named here is in
-# no panel, which tests/cli/test_cli_help.py refuses.
+# no panel, which tests/cli/test_cli_help.py refuses. An integration's commands are in the
+# Integrations panel, after those named there.
 PANELS = {
     "Store": [
         "experiments", "runs", "pipelines", "executables", "executions", "artifacts",
@@ -39,20 +62,17 @@ PANELS = {
 }  # fmt: skip
 
 
-def _panels() -> None:
-    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
-    order = {name: i for i, name in enumerate(n for names in PANELS.values() for n in names)}
-
-    def name_of(command: typer.models.CommandInfo) -> str:
-        return command.name or (command.callback.__name__ if command.callback else "")
-
+def _panels(integrations: list[str]) -> None:
+    panels = {**PANELS, "Integrations": [*PANELS["Integrations"], *integrations]}
+    panel_of = {name: panel for panel, names in panels.items() for name in names}
+    order = {name: i for i, name in enumerate(n for names in panels.values() for n in names)}
     for command in app.registered_commands:
-        command.rich_help_panel = panel_of.get(name_of(command))
+        command.rich_help_panel = panel_of.get(_name(command))
     for group in app.registered_groups:
-        group.rich_help_panel = panel_of.get(group.name or "")
+        group.rich_help_panel = panel_of.get(_name(group))
     # Panels appear in the order of their first command.
-    app.registered_commands.sort(key=lambda c: order.get(name_of(c), len(order)))
-    app.registered_groups.sort(key=lambda g: order.get(g.name or "", len(order)))
+    app.registered_commands.sort(key=lambda c: order.get(_name(c), len(order)))
+    app.registered_groups.sort(key=lambda g: order.get(_name(g), len(order)))
 
 
 def _version(value: bool) -> None:
@@ -76,7 +96,7 @@ def _main(
     """Metadata and lineage of the whole life of machine-learning models."""
 
 
-_panels()
+_panels(_add_integrations())
 
 
 def main() -> None:

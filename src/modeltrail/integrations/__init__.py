@@ -1,1 +1,38 @@
-"""Integrations: each folder speaks one other system's language to modeltrail's services."""
+"""Integrations: one slice per outside tool whose metadata modeltrail takes in or gives out.
+
+A slice is a folder here holding its translator, which calls the services, and when it has
+them its routes (a module with a FastAPI ``router``, built with ``server.deps``) and its
+commands (a module with ``register(app)``, built with ``cli.common``). The server and the
+command line read ``INTEGRATIONS`` and load those modules by name: adding an integration is
+adding a folder and a line below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+API = "/api/v1"  # the prefix of the project's own API
+
+
+@dataclass(frozen=True)
+class Integration:
+    name: str
+    # The module whose ``router`` the server mounts under ``prefix``; None: no routes.
+    routes: str | None = None
+    prefix: str = API
+    # The module whose ``register(app)`` adds the slice's commands; None: no commands.
+    commands: str | None = None
+
+
+INTEGRATIONS: tuple[Integration, ...] = (
+    # The thesis's API at /v1/metadata, path for path, for the thesis's generated client.
+    Integration("thesis_v1", routes=f"{__name__}.thesis_v1.routes", prefix=""),
+    Integration("openlineage", routes=f"{__name__}.openlineage.routes"),
+    Integration("argo", routes=f"{__name__}.argo.routes", commands=f"{__name__}.argo.cli"),
+    # MLflow's tracking API at /api/2.0/mlflow, for its client; its history also comes in with
+    # ``modeltrail import mlflow``, and the push to its registry is a plugin (entry point
+    # ``mlflow-registry`` of ``modeltrail.plugins``).
+    Integration("mlflow", routes=f"{__name__}.mlflow.routes", prefix=""),
+)
+
+__all__ = ["API", "INTEGRATIONS", "Integration"]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from importlib import import_module
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from modeltrail.integrations.argo import routes as argo
-from modeltrail.integrations.mlflow import routes as mlflow
-from modeltrail.integrations.openlineage import routes as openlineage
-from modeltrail.integrations.thesis_v1 import routes as compat
+from modeltrail import integrations
+from modeltrail.integrations import API
 from modeltrail.server import apidocs, auth, observability, problems, transport, ui
 from modeltrail.server.routers import (
     batch,
@@ -27,8 +26,6 @@ from modeltrail.server.routers import (
 )
 from modeltrail.services.metadata import Metadata
 from modeltrail.version import __version__
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(
@@ -53,7 +50,9 @@ def create_app(
     app.state.auth = auth_settings or auth.AuthSettings()
     problems.install(app)
 
-    ingest = [batch.router, openlineage.router, argo.router, plugins.router]
+    slices = [
+        (i.prefix, import_module(i.routes).router) for i in integrations.INTEGRATIONS if i.routes
+    ]
     api = [
         *entities.routers(),
         edges.router,
@@ -63,12 +62,15 @@ def create_app(
         metrics.router,
         models.router,
         runs.router,
-        *ingest,
+        batch.router,
+        *(router for prefix, router in slices if prefix == API),
+        plugins.router,
     ]
     for router in [*api, auth.router, auth.whoami_router]:
-        _add_routes(app, router, prefix=API_PREFIX)
-    _add_routes(app, compat.router)
-    _add_routes(app, mlflow.router)
+        _add_routes(app, router, prefix=API)
+    for prefix, router in slices:
+        if prefix != API:
+            _add_routes(app, router, prefix=prefix)
     _add_routes(app, health.router)
     _add_routes(app, apidocs.router)
     # The last middleware added is the outermost: the access log and metrics see every
@@ -89,12 +91,13 @@ _ROUTE_SETTINGS = [
 
 
 def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
-    """Add the routes of ``router`` to the app's own router, as ``include_router`` did
-    before FastAPI 0.137. An included router is now matched lazily, through a layer of
-    Python per route and per level, twice for every request, which costs a small read about
-    as much again as its own work. Routes of the app's own router are matched by Starlette's
-    plain loop over compiled patterns. The app's dependencies (authorization) are added to
-    each route as it is added, and each reads its body through ``transport.BodyRoute``."""
+    """Add the routes of ``router`` to the app's own router rather than include it. Every
+    route, the project's and each integration's, then reads its body through
+    ``transport.BodyRoute`` and carries the app's dependencies (authorization) without its
+    router having to ask for them; the app's route list stays flat, which is what the 405
+    answer's ``Allow`` header reads (``problems``); and a request is matched by Starlette's
+    plain loop over compiled patterns, not through FastAPI's lazily matched included
+    routers (the difference is measured in the commit that kept this)."""
     for route in router.routes:
         assert isinstance(route, APIRoute), f"{route!r} is not an API route"
         settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}

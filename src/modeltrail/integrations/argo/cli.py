@@ -15,7 +15,6 @@ import yaml
 from modeltrail.cli.common import (
     JsonOption,
     UrlOption,
-    app,
     connect,
     console,
     err_console,
@@ -25,7 +24,10 @@ from modeltrail.cli.common import (
 argo = typer.Typer(
     help="Import Argo Workflows (and what Argo Events triggered them with).", no_args_is_help=True
 )
-app.add_typer(argo, name="argo")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(argo, name="argo")
 
 
 def _plain(value: Any) -> Any:
