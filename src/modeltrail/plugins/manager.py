@@ -19,16 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 from pydantic import BaseModel
 
 from modeltrail.domain import secrets, text
 from modeltrail.plugins import spec
-
-if TYPE_CHECKING:
-    from modeltrail.services.metadata import Metadata
+from modeltrail.plugins.spec import Store
 
 log = logging.getLogger("modeltrail.plugins")
 
@@ -106,7 +104,7 @@ class PluginManager:
                 obj = obj()
             self.pm.register(obj, name=name)
             self.states[name] = PluginState(name, source, obj, dict(settings.get(name, {})))
-        self.metadata: Metadata | None = None
+        self.metadata: Store | None = None
 
     @classmethod
     def from_config(
@@ -141,7 +139,7 @@ class PluginManager:
         by_name = {impl.plugin_name: impl for impl in getattr(self.pm.hook, hook).get_hookimpls()}
         return [(state, by_name[n].function) for n, state in self.states.items() if n in by_name]
 
-    def start(self, metadata: Metadata) -> None:
+    def start(self, metadata: Store) -> None:
         self.metadata = metadata
         for state, fn in self._impls("modeltrail_start"):
             try:

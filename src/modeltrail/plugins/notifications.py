@@ -28,7 +28,7 @@ import queue
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from pydantic import BaseModel
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import secrets
 from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
-from modeltrail.plugins.spec import hookimpl
+from modeltrail.plugins.spec import Store, hookimpl
 from modeltrail.store import lineage
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -47,9 +47,6 @@ from modeltrail.store.tables import (
     NotificationRow,
     RunRow,
 )
-
-if TYPE_CHECKING:
-    from modeltrail.services.metadata import Metadata
 
 log = logging.getLogger("modeltrail.plugins.notifications")
 
@@ -119,7 +116,7 @@ def upstream_artifacts(session: Session, start: uuid.UUID) -> set[uuid.UUID]:
 
 class Notifications:
     def __init__(self) -> None:
-        self.metadata: Metadata | None = None
+        self.metadata: Store | None = None
         self.urls: list[str] = []
         self.rules: set[str] = set(RULES)
         self.failures_in_a_row = 3
@@ -138,7 +135,7 @@ class Notifications:
     # ------------------------------------------------------------ hooks
 
     @hookimpl
-    def modeltrail_start(self, metadata: Metadata, settings: dict[str, Any]) -> None:
+    def modeltrail_start(self, metadata: Store, settings: dict[str, Any]) -> None:
         self.metadata = metadata
         self.urls = _list(settings.get("urls") or settings.get("url"))
         self.rules = set(_list(settings.get("rules"))) or set(RULES)

@@ -12,23 +12,32 @@ plugin's status (``GET /api/v1/plugins``) and the write stands as the client sen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import pluggy
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from modeltrail.services.metadata import Metadata
+from modeltrail.store.database import Access
 
 PROJECT = "modeltrail"
 ENTRY_POINT_GROUP = "modeltrail.plugins"
+
+
+class Store(Protocol):
+    """What a plugin is started with: the store, to open sessions on (``services.metadata.
+    Metadata`` is one). A plugin reads with them; it writes only its own tables."""
+
+    def session(self, access: Access = ...) -> AbstractContextManager[Session]: ...
+
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def modeltrail_start(metadata: Metadata, settings: dict[str, Any]) -> None:
+def modeltrail_start(metadata: Store, settings: dict[str, Any]) -> None:
     """Called once when the store opens, with this plugin's own settings (from the
     configuration file or ``MODELTRAIL_PLUGIN_<NAME>_<KEY>`` variables). Start background
     work here; ``metadata`` may be kept to read the store."""

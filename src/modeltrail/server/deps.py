@@ -1,4 +1,5 @@
-"""Dependencies the routers share: the store, list options, If-Match revisions.
+"""What routes are built with, the project's and each integration's: the store as the request
+may use it, list options, If-Match revisions, a JSON body read the server's way.
 
 They are ``async`` although nothing in them waits: FastAPI runs a plain ``def`` dependency in
 its thread pool, and each trip to a thread and back costs a thread's wake-up (about a third
@@ -8,15 +9,19 @@ at the request, so they run on the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain import limits
+from modeltrail.domain import limits, text
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
 from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
+from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
 from modeltrail.services.metadata import Metadata
 
 
@@ -101,3 +106,26 @@ IfMatchDep = Annotated[int | None, Depends(if_match)]
 
 def etag(revision: int) -> str:
     return f'"{revision}"'
+
+
+def access_control(request: Request) -> bool:
+    """Whether the server checks tokens (then every write came with one that may write)."""
+    return bool(request.app.state.auth.enabled)
+
+
+async def read_json(request: Request) -> Any:
+    """The request's body as JSON, for a route that reads it itself: bounded and inflated if
+    it was gzip (``transport.BodyRoute``), a large one parsed off the event loop. A body that
+    is not JSON is refused (400); one holding a lone surrogate names its field (422)."""
+    raw = await request.body()
+    try:
+        if len(raw) <= PARSE_IN_PLACE_BYTES:
+            return orjson.loads(raw)
+        return await run_in_threadpool(orjson.loads, raw)
+    except orjson.JSONDecodeError as exc:
+        reason = exc
+    # orjson refuses a lone surrogate as it refuses broken JSON: the shared parser tells
+    # which field holds it (``InvalidText``, 422), or confirms that the body is not JSON.
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        await run_in_threadpool(text.loads, raw)
+    raise UnreadableBody(f"the body is not JSON: {reason}")

@@ -1,8 +1,9 @@
 """Import an MLflow tracking server's history: experiments, runs, datasets, metrics, models.
 
 Reads MLflow's REST API (``/api/2.0/mlflow/...``; no MLflow package needed) and writes through
-a modeltrail ``Connection``, so it works against a server or an embedded store. Every id is a
-uuid5 of the tracking URI and MLflow's own ids: importing again updates, never duplicates.
+the project's API with a connection as the SDK opens it (``Api``), so it works against a server
+or an embedded store. Every id is a uuid5 of the tracking URI and MLflow's own ids: importing
+again updates, never duplicates.
 
 - experiment -> experiment (tags -> annotations);
 - run -> run (status, start and end time, params -> configuration, tags -> annotations) with
@@ -24,12 +25,23 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from modeltrail.errors import NotFound
-from modeltrail.sdk.connection import Connection
+
+
+class Api(Protocol):
+    """The project's API as the importer writes through it (``sdk.connection.Connection``):
+    answers as JSON, a missing entity raised as ``NotFound``."""
+
+    def get(self, path: str, **params: Any) -> Any: ...
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any: ...
+
+    def patch(self, path: str, body: Any, *, revision: int | None = None) -> Any: ...
+
 
 ID_NAMESPACE = uuid.UUID("0b1c6a52-9e55-4f0e-b1d3-6d6c666c6f77")
 STATUS = {
@@ -162,7 +174,7 @@ class MlflowClient:
 
 
 def upsert(
-    conn: Connection, plural: str, body: dict[str, Any], *, fixed: tuple[str, ...] = ()
+    conn: Api, plural: str, body: dict[str, Any], *, fixed: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Create the entity with the id in ``body``, or patch what changed since the last import."""
     try:
@@ -186,7 +198,7 @@ def _differs(stored: Any, sent: Any) -> bool:
 
 
 def import_mlflow(
-    conn: Connection, tracking_uri: str, *, experiment: str | None = None, token: str | None = None
+    conn: Api, tracking_uri: str, *, experiment: str | None = None, token: str | None = None
 ) -> dict[str, int]:
     """Import every experiment (or the one named) with its runs; returns counts."""
     source = tracking_uri.rstrip("/")
@@ -237,7 +249,7 @@ def import_mlflow(
 
 
 def _import_run(
-    conn: Connection,
+    conn: Api,
     source: str,
     experiment_id: str,
     run: dict[str, Any],

@@ -18,25 +18,22 @@ import queue
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from modeltrail.domain import secrets
-from modeltrail.plugins.spec import hookimpl
+from modeltrail.plugins.spec import Store, hookimpl
 from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow, RunRow
-
-if TYPE_CHECKING:
-    from modeltrail.services.metadata import Metadata
 
 log = logging.getLogger("modeltrail.integrations.mlflow.registry")
 
 
 class MlflowRegistry:
     def __init__(self) -> None:
-        self.metadata: Metadata | None = None
+        self.metadata: Store | None = None
         self.http: httpx.Client | None = None
         self.model_kinds = ["model"]
         self.public_url = ""
@@ -46,7 +43,7 @@ class MlflowRegistry:
         self.last: dict[str, Any] | None = None
 
     @hookimpl
-    def modeltrail_start(self, metadata: Metadata, settings: dict[str, Any]) -> None:
+    def modeltrail_start(self, metadata: Store, settings: dict[str, Any]) -> None:
         uri = settings.get("tracking_uri")
         if not uri:
             raise ValueError("mlflow-registry needs the setting tracking_uri")

@@ -9,22 +9,17 @@ With access control on, the key a client sends is its modeltrail token instead (
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import os
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain import text
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.integrations.openlineage import translator as openlineage
-from modeltrail.server.auth import AuthSettings
-from modeltrail.server.deps import MetadataDep
-from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
+from modeltrail.server.deps import MetadataDep, access_control, read_json
 
 router = APIRouter(prefix="/lineage", tags=["OpenLineage"])
 
@@ -37,8 +32,7 @@ class Unauthorized(ModeltrailError):
 
 def _check_key(request: Request) -> None:
     key = os.environ.get(API_KEY_ENV)
-    settings: AuthSettings = request.app.state.auth
-    if not key or settings.enabled:
+    if not key or access_control(request):
         # With access control on, the request got here with a token that may write: the
         # token is the key (one Authorization header cannot carry both).
         return
@@ -50,18 +44,7 @@ def _check_key(request: Request) -> None:
 
 async def _body(request: Request) -> Any:
     _check_key(request)
-    raw = await request.body()  # bounded, and inflated if it was gzip (``BodyRoute``)
-    try:
-        if len(raw) <= PARSE_IN_PLACE_BYTES:
-            return orjson.loads(raw)
-        return await run_in_threadpool(orjson.loads, raw)
-    except orjson.JSONDecodeError as exc:
-        reason = exc
-    # orjson refuses a lone surrogate as it refuses broken JSON: the shared parser tells
-    # which field holds it (``InvalidText``, 422), or confirms that the body is not JSON.
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
-        await run_in_threadpool(text.loads, raw)
-    raise UnreadableBody(f"the body is not JSON: {reason}")
+    return await read_json(request)
 
 
 @router.post(
