@@ -5,6 +5,11 @@ them its routes (a module with a FastAPI ``router``, built with ``server.deps``)
 commands (a module with ``register(app)``, built with ``cli.common``). The server and the
 command line read ``INTEGRATIONS`` and load those modules by name: adding an integration is
 adding a folder and a line below.
+
+Routes served outside ``/api/v1`` tell the server in their module: ``GUARDED``, the path
+prefix that access control guards as it guards the project's API; ``READ_ONLY_POSTS``, the
+POSTs under it that only read; ``render_error``, the shape of every error under it when the
+tool's clients expect their own (``server.problems.add_error_shape``).
 """
 
 from __future__ import annotations

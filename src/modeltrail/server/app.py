@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from importlib import import_module
+from types import ModuleType
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -51,7 +52,7 @@ def create_app(
     problems.install(app)
 
     slices = [
-        (i.prefix, import_module(i.routes).router) for i in integrations.INTEGRATIONS if i.routes
+        (i.prefix, _mount(import_module(i.routes))) for i in integrations.INTEGRATIONS if i.routes
     ]
     api = [
         *entities.routers(),
@@ -80,6 +81,20 @@ def create_app(
     ui.install(app)
     _document_problems(app)
     return app
+
+
+def _mount(routes: ModuleType) -> APIRouter:
+    """An integration's router, with what its module tells the server (see
+    ``modeltrail.integrations``): the paths it guards outside ``/api/v1`` and the POSTs there
+    that only read, and the shape of every error under them."""
+    guarded = getattr(routes, "GUARDED", None)
+    if guarded is not None:
+        auth.guard(guarded, read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()))
+        render = getattr(routes, "render_error", None)
+        if render is not None:
+            problems.add_error_shape(guarded, render)
+    router: APIRouter = routes.router
+    return router
 
 
 # Every setting of a route that ``add_api_route`` takes, read off the route itself.

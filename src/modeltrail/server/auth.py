@@ -27,7 +27,7 @@ import ipaddress
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -47,17 +47,28 @@ from modeltrail.domain.tokens import (
     TokenRotate,
 )
 from modeltrail.errors import Conflict, Forbidden, Unauthorized
-from modeltrail.integrations.mlflow import routes as mlflow
 from modeltrail.services import access, tokens
 
-GUARDED_PREFIXES = ("/api/v1", "/v1/metadata", mlflow.PREFIX)
+# Paths access control guards, with those of each integration mounted elsewhere (``guard``).
+GUARDED_PREFIXES: tuple[str, ...] = ("/api/v1", "/v1/metadata")
 ADMIN_PREFIXES = ("/api/v1/tokens",)
 # Paths any valid token may call, whatever its roles.
 AUTHENTICATED_ONLY = frozenset({"/api/v1/whoami"})
 # POSTs that only read (a query too large or structured for a URL).
-READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"}) | mlflow.READ_ONLY_POSTS
+READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
 # Path segments that name an entity whose experiment is known.
 _SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
+
+
+def guard(prefix: str, *, read_only_posts: Iterable[str] = ()) -> None:
+    """Guard the paths under ``prefix`` (an integration's, outside ``/api/v1``) as every
+    other; ``read_only_posts`` are checked as reads."""
+    global GUARDED_PREFIXES, READ_ONLY_POSTS
+    if not prefix.startswith(GUARDED_PREFIXES):
+        GUARDED_PREFIXES = (*GUARDED_PREFIXES, prefix)
+    READ_ONLY_POSTS = READ_ONLY_POSTS | frozenset(read_only_posts)
+
+
 _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}
 
 # Reads about one artifact that a token with grants only may make when the artifact is of an

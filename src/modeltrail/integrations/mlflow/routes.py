@@ -27,14 +27,14 @@ from modeltrail.integrations.mlflow import (
     tracking,
 )
 from modeltrail.integrations.mlflow.errors import invalid
-from modeltrail.server import problems
 from modeltrail.server.deps import MetadataDep
 from modeltrail.server.routers.models import registry as registry_for
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
 
 PREFIX = "/api/2.0/mlflow"
-# POSTs of this API that only read (MLflow sends its searches as POST).
+# What the server is told as it mounts the routes (see ``modeltrail.integrations``): the paths
+# access control guards, the POSTs of this API that only read (MLflow sends its searches as POST).
 READ_ONLY_POSTS = frozenset(
     PREFIX + p
     for p in (
@@ -45,8 +45,11 @@ READ_ONLY_POSTS = frozenset(
     )
 )
 
+GUARDED = PREFIX
+# Every error under PREFIX, a route's or one raised before it, in MLflow's shape.
+render_error = errors.render
+
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-problems.add_error_shape(PREFIX, errors.render)
 
 Params = dict[str, Any]
 
