@@ -1,5 +1,6 @@
 """What routes are built with, the project's and each integration's: the store as the request
-may use it, list options, If-Match revisions, a JSON body read the server's way.
+may use it (the registry too), list options, If-Match revisions, a JSON body read the
+server's way.
 
 They are ``async`` although nothing in them waits: FastAPI runs a plain ``def`` dependency in
 its thread pool, and each trip to a thread and back costs a thread's wake-up (about a third
@@ -21,8 +22,10 @@ from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
 from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
+from modeltrail.domain.tokens import Role
 from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
 from modeltrail.services.metadata import Metadata
+from modeltrail.services.registry import Registry
 
 
 async def get_metadata(request: Request) -> Metadata:
@@ -39,6 +42,24 @@ async def get_metadata(request: Request) -> Metadata:
 
 
 MetadataDep = Annotated[Metadata, Depends(get_metadata)]
+
+
+def registry(request: Request, meta: MetadataDep) -> Registry:
+    """The registry as the request's token may use it: protected aliases change only for a
+    deployer or an admin (anyone, on a store without access control)."""
+    principal = getattr(request.state, "principal", None)
+    if not request.app.state.auth.enabled:
+        deployer = True
+    else:
+        deployer = (
+            principal is not None
+            and principal.role is not None
+            and principal.role.allows(Role.DEPLOYER)
+        )
+    return Registry(meta, deployer=deployer)
+
+
+RegistryDep = Annotated[Registry, Depends(registry)]
 
 
 async def list_options(

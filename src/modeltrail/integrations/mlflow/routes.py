@@ -28,7 +28,7 @@ from modeltrail.integrations.mlflow import (
 )
 from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.server.deps import MetadataDep
-from modeltrail.server.routers.models import registry as registry_for
+from modeltrail.server.deps import registry as registry_for
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import limits
@@ -27,9 +27,7 @@ from modeltrail.domain.registry import (
     RegisteredModelUpdate,
     TagSet,
 )
-from modeltrail.domain.tokens import Role
-from modeltrail.server.deps import MetadataDep
-from modeltrail.services.registry import Registry
+from modeltrail.server.deps import RegistryDep
 
 router = APIRouter(prefix="/models", tags=["Models"])
 
@@ -47,24 +45,6 @@ Limit = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)]
 Cursor = Annotated[
     str | None, Query(max_length=4096, description="nextCursor of the previous page")
 ]
-
-
-def registry(request: Request, meta: MetadataDep) -> Registry:
-    """The registry as the request's token may use it: protected aliases change only for a
-    deployer or an admin (anyone, on a store without access control)."""
-    principal = getattr(request.state, "principal", None)
-    if not request.app.state.auth.enabled:
-        deployer = True
-    else:
-        deployer = (
-            principal is not None
-            and principal.role is not None
-            and principal.role.allows(Role.DEPLOYER)
-        )
-    return Registry(meta, deployer=deployer)
-
-
-RegistryDep = Annotated[Registry, Depends(registry)]
 
 
 def _at(value: datetime | None) -> datetime | None:
