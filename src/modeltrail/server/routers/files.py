@@ -6,6 +6,8 @@ a download is read from the file store a chunk at a time as the client takes it.
 holds a whole file in memory.
 """
 
+import asyncio
+import contextlib
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -74,19 +76,38 @@ def _length(request: Request) -> int | None:
 
 
 async def _receive(request: Request, pending: Receiving) -> None:
-    """Feed the request's body to ``pending``; an interrupted or refused body leaves nothing."""
+    """Feed the request's body to ``pending``; an interrupted or refused body leaves nothing.
+
+    One buffer is hashed and written in a worker thread while the next one is received: the
+    network and the disk (and the hash) work at once instead of in turn. At most two buffers
+    are held."""
     buffered: list[bytes] = []
     size = 0
+    writing: asyncio.Future[None] | None = None
+
+    async def hand_over(data: bytes) -> None:
+        nonlocal writing
+        if writing is not None:
+            await writing
+        writing = asyncio.ensure_future(run_in_threadpool(pending.write, data))
+
     try:
         async for chunk in request.stream():
             buffered.append(chunk)
             size += len(chunk)
             if size >= FLUSH_BYTES:
                 data, buffered, size = b"".join(buffered), [], 0
-                await run_in_threadpool(pending.write, data)
+                await hand_over(data)
         if buffered:
-            await run_in_threadpool(pending.write, b"".join(buffered))
+            await hand_over(b"".join(buffered))
+        if writing is not None:
+            await writing
     except BaseException:
+        if writing is not None:
+            # The file store's writer is used by one thread at a time: the last buffer's
+            # write ends before the staged bytes are removed.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(writing)
         await run_in_threadpool(pending.abort)
         raise
 
