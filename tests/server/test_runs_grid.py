@@ -164,3 +164,37 @@ def test_bad_columns_are_refused_with_their_column(
     assert client.get(f"{API}/runs", params={"columns": too_many}).status_code == 422
     bad_sort = client.get(f"{API}/runs", params={"sort": "metrics"})
     assert bad_sort.status_code == 422 and bad_sort.json()["errors"][0]["pointer"] == "/sort"
+
+
+def test_metric_columns_read_series_and_fall_back_to_artifacts(
+    client: TestClient, experiment: dict
+) -> None:
+    runs = {r["name"]: r for r in grid(client, experiment="handwriting")["items"]}
+    for name, values in (("a", [0.5, 0.05, 0.1]), ("d", [0.7, 0.4])):
+        points = [{"key": "loss", "value": v, "step": i} for i, v in enumerate(values)]
+        response = client.post(f"{API}/runs/{runs[name]['id']}/metrics", json={"points": points})
+        assert response.status_code in (200, 201), response.text
+    page = grid(
+        client,
+        experiment="handwriting",
+        columns="metrics.loss,metrics.loss.min,metrics.loss.max",
+        sort="metrics.loss.min",
+    )
+    cells = {i["name"]: list(i["columns"].values()) for i in page["items"]}
+    # a and d from their series; b and c, which logged none, from their metrics artifacts
+    assert cells == {
+        "a": [0.1, 0.05, 0.5],
+        "b": [0.3, 0.3, 0.8],
+        "c": [0.6, 0.5, 0.7],
+        "d": [0.4, 0.4, 0.7],
+    }
+    assert [i["name"] for i in page["items"]] == ["a", "b", "d", "c"]
+    compared = client.get(
+        f"{API}/compare/runs", params={"ids": "a,b", "metrics": "loss", "points": 2}
+    ).json()
+    assert compared["metrics"] == [
+        {"key": "loss", "latest": [0.1, 0.3], "min": [0.05, 0.3], "max": [0.5, 0.8]}
+    ]
+    series_a, artifacts_b = compared["series"][0]["runs"]
+    assert series_a["steps"][-1] == 2 and series_a["values"][-1] == 0.1
+    assert artifacts_b == {"steps": [0, 1], "values": [0.8, 0.3], "min": None, "max": None}

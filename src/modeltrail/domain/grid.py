@@ -70,10 +70,13 @@ class ArtifactAcross(Schema):
 
 
 class SeriesOfRun(Schema):
+    """Points of one run's series: step and value (NaN, Infinity, -Infinity as text), with
+    the least and greatest value of the bucket each point stands for when downsampled."""
+
     steps: list[int]
-    values: list[float | None]
-    min: list[float | None] | None = None
-    max: list[float | None] | None = None
+    values: list[float | str | None]
+    min: list[float | str | None] | None = None
+    max: list[float | str | None] | None = None
 
 
 class SeriesAcross(Schema):

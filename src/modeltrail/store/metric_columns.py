@@ -45,6 +45,10 @@ def metric_path(subpath: tuple[str, ...]) -> tuple[str, str]:
     return ".".join(subpath), "latest"
 
 
+def _unindexed(column: Any) -> Any:
+    return column.concat("")
+
+
 def from_artifacts(dialect: str, run_id: Any, key: str, aggregate: str) -> ColumnElement[Any]:
     value = d.json_number(dialect, ArtifactRow.attributes, ("value",))
     query = (
@@ -53,8 +57,10 @@ def from_artifacts(dialect: str, run_id: Any, key: str, aggregate: str) -> Colum
         .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
         .where(
             ExecutionRow.run_id == run_id,
-            ArtifactRow.kind == "metrics",
-            ArtifactRow.name == key,
+            # Not by the indexes on kind or name: a run has a few artifacts, a key thousands
+            # of runs'; the walk must start from the run (its steps, then their outputs).
+            _unindexed(ArtifactRow.kind) == "metrics",
+            _unindexed(ArtifactRow.name) == key,
             value.is_not(None),
         )
     )

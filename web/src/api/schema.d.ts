@@ -3300,16 +3300,20 @@ export interface components {
             /** Lasts */
             lasts: (number | ("NaN" | "Infinity" | "-Infinity"))[];
         };
-        /** SeriesOfRun */
+        /**
+         * SeriesOfRun
+         * @description Points of one run's series: step and value (NaN, Infinity, -Infinity as text), with
+         *     the least and greatest value of the bucket each point stands for when downsampled.
+         */
         SeriesOfRun: {
             /** Steps */
             steps: number[];
             /** Values */
-            values: (number | null)[];
+            values: (number | string | null)[];
             /** Min */
-            min?: (number | null)[] | null;
+            min?: (number | string | null)[] | null;
             /** Max */
-            max?: (number | null)[] | null;
+            max?: (number | string | null)[] | null;
         };
         /**
          * SeriesPoints

@@ -25,12 +25,15 @@ from modeltrail.domain.grid import (
 )
 from modeltrail.services import access
 from modeltrail.services.tracking.grid import column_name, leaves
+from modeltrail.services.tracking.series import series_buckets
 from modeltrail.store.metric_columns import points_from_artifacts
+from modeltrail.store.series import read_run_metric_rows
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionInputRow,
     ExecutionOutputRow,
     ExecutionRow,
+    RunMetricRow,
     RunRow,
 )
 
@@ -148,6 +151,35 @@ def _artifacts(session: Session, runs: list[RunRow]) -> list[ArtifactAcross]:
     return out
 
 
+def _metric_across(
+    runs: list[RunRow],
+    key: str,
+    summaries_of: dict[tuple[uuid.UUID, str], RunMetricRow],
+    history: dict[tuple[uuid.UUID, str], list[float | None]],
+) -> MetricAcross:
+    """A metric's latest, least and greatest value per run: from the run's series where it
+    logged them, else from its ``metrics`` artifacts."""
+    latest, low, high = [], [], []
+    for r in runs:
+        summary = summaries_of.get((r.id, key))
+        if summary is not None:
+            latest.append(_finite(summary.latest_value))
+            low.append(_finite(summary.min_value))
+            high.append(_finite(summary.max_value))
+            continue
+        values = history.get((r.id, key), [])
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        latest.append(_finite(values[-1]) if values else None)
+        low.append(min(finite) if finite else None)
+        high.append(max(finite) if finite else None)
+    return MetricAcross(key=key, latest=latest, min=low, max=high)
+
+
+def _buckets(session: Session, run_id: uuid.UUID, key: str, points: int) -> SeriesOfRun:
+    found = series_buckets(session, run_id, key, buckets=points)
+    return SeriesOfRun(steps=found.end_steps, values=found.lasts, min=found.mins, max=found.maxs)
+
+
 def compare_runs(
     session: Session, refs: list[str], *, metrics: list[str] | None = None, points: int = 200
 ) -> RunComparison:
@@ -160,28 +192,20 @@ def compare_runs(
     runs = resolve_runs(session, refs)
     differing, equal = _across([r.configuration for r in runs])
     differing_tags, equal_tags = _across([r.annotations for r in runs])
-    history = points_from_artifacts(session, [r.id for r in runs])
-    keys = sorted({key for _, key in history})
-    summaries = []
-    for key in keys:
-        per_run = [
-            [v for v in history.get((r.id, key), []) if v is not None and math.isfinite(v)]
-            for r in runs
-        ]
-        summaries.append(
-            MetricAcross(
-                key=key,
-                latest=[
-                    _finite(history[(r.id, key)][-1]) if (r.id, key) in history else None
-                    for r in runs
-                ],
-                min=[min(v) if v else None for v in per_run],
-                max=[max(v) if v else None for v in per_run],
-            )
-        )
+    run_ids = [r.id for r in runs]
+    history = points_from_artifacts(session, run_ids)
+    summaries_of = {(m.run_id, m.key): m for m in read_run_metric_rows(session, run_ids)}
+    keys = sorted({key for _, key in history} | {key for _, key in summaries_of})
+    summaries = [_metric_across(runs, key, summaries_of, history) for key in keys]
     series = [
         SeriesAcross(
-            key=key, runs=[_downsample(history.get((r.id, key), []), points) for r in runs]
+            key=key,
+            runs=[
+                _buckets(session, r.id, key, points)
+                if (r.id, key) in summaries_of
+                else _downsample(history.get((r.id, key), []), points)
+                for r in runs
+            ],
         )
         for key in (metrics or [])
     ]
