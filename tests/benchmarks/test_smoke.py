@@ -173,3 +173,17 @@ def test_the_lineage_benchmark_runs_every_query_on_a_small_store(tmp_path: Path)
     assert "upstream lineage, 100 hops " in done.stdout and "203 nodes" in done.stdout
     assert "20 runs, 81 artifact nodes, 140 inputs and outputs" in done.stdout
     assert "lineage diff of two models" in done.stdout
+
+
+def test_the_metric_series_benchmark_logs_and_reads_a_small_series(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "benchmarks/metric_series.py", "--points", "2000", "--keys", "4",
+         "--read-points", "3000", "--rounds", "2", "--no-mlflow", "--workdir", str(tmp_path),
+         "--json", str(tmp_path / "figures.json")],
+        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads((tmp_path / "figures.json").read_text())["modeltrail"]
+    assert figures["points"] == 2000 and figures["read_points"] == 3000
+    assert figures["points_per_second"] > 0 and figures["read_1000_buckets_ms"] > 0
+    assert "logging, points/s" in done.stdout
