@@ -266,6 +266,8 @@ def main() -> None:
             digest.update(block)
             f.write(block)
     size = source.stat().st_size
+    # The source's own pages on disk first: no transfer pays for writing them back.
+    subprocess.run(["sync"], check=True)
     rows = copy(source, workdir)
     rows += modeltrail(workdir, source, digest.hexdigest())
     if not args.skip_mlflow:
