@@ -170,7 +170,7 @@ def lineage_(
         print_json(result)
         return
     console.print(_graph_tree(result, upstream=not downstream))
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for n in result["nodes"]:
         counts[n["type"]] += 1
     summary = ", ".join(f"{v} {k}s" for k, v in sorted(counts.items()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -146,7 +147,7 @@ def import_file(file: Path, url: str | None) -> None:
             task = progress.add_task("import", total=size)
             header = portability.read_header(fh.readline())
 
-            def lines():  # noqa: ANN202
+            def lines() -> Iterator[bytes]:
                 for line in fh:
                     progress.advance(task, len(line))
                     yield line

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -73,14 +73,14 @@ def create(
                 )
                 raise typer.Exit(2)
             grants[resolve(conn, "experiments", ref)] = grant
-        body = {"name": name, "role": role, "experiments": grants}
+        body: dict[str, Any] = {"name": name, "role": role, "experiments": grants}
         if lifetime is not None:
             body["expiresIn"] = lifetime
         created = conn.post("/api/v1/tokens", body)
     _show_secret(created, "created", as_json)
 
 
-def _show_secret(token: dict, done: str, as_json: bool) -> None:  # type: ignore[type-arg]
+def _show_secret(token: dict[str, Any], done: str, as_json: bool) -> None:
     if as_json:
         print_json(token)
         return

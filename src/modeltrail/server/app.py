@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -127,7 +128,7 @@ def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
 def _document_problems(app: FastAPI) -> None:
     build = app.openapi
 
-    def openapi() -> dict:  # type: ignore[type-arg]
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = auth.document_open_paths(problems.document_problems(build()))
         return app.openapi_schema

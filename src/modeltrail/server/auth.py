@@ -231,7 +231,7 @@ async def _experiment(request: Request, principal: Principal) -> uuid.UUID | Non
     if entity == "experiment":
         return entity_id
     meta = request.app.state.metadata
-    return await run_in_threadpool(meta.query, tokens.experiment_of, entity, entity_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.query, tokens.experiment_of, entity, entity_id)
 
 
 async def _scoped_read(request: Request, principal: Principal, needed: Role) -> bool:
@@ -253,7 +253,7 @@ async def _scoped_read(request: Request, principal: Principal, needed: Role) -> 
     except ValueError:
         return False
     meta = request.app.state.metadata
-    return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)
 
 
 async def _scoped_file_write(request: Request, principal: Principal, needed: Role) -> bool:

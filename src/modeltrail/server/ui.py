@@ -8,6 +8,7 @@ Those get a static file when one exists, otherwise ``index.html`` so that client
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -55,5 +56,6 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
                 return FileResponse(asset, headers={"Cache-Control": cache})
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         if isinstance(exc, StarletteHTTPException):
-            return await http_error(request, exc)
+            answer = http_error(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
         return problems.problem(404, "not-found", "Not found", str(exc), instance=path)

@@ -40,7 +40,8 @@ def _plain(value: Any) -> Any:
 def read_workflow(source: str) -> dict[str, Any]:
     text = sys.stdin.read() if source == "-" else Path(source).read_text()
     data = yaml.safe_load(text)  # YAML is a superset of JSON
-    return json.loads(json.dumps(data, default=_plain))
+    workflow: dict[str, Any] = json.loads(json.dumps(data, default=_plain))
+    return workflow
 
 
 def pull_workflow(

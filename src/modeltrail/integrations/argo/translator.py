@@ -361,7 +361,7 @@ def _from_payload(source: str, data: Any) -> tuple[str, dict[str, Any]] | None:
             "s3Event": record.get("eventName"),
             "eventTime": record.get("eventTime"),
         }
-    body = data.get("body") if isinstance(data.get("body"), dict) else data
+    body: dict[str, Any] = data["body"] if isinstance(data.get("body"), dict) else data
     if source in {"github", "gitlab", "bitbucket"} or (
         "head_commit" in body or ("after" in body and "repository" in body)
     ):
@@ -645,7 +645,7 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
             "source": "argo",
             **{k: v for k, v in details.items() if v is not None},
         }
-        fields = {"name": _name(f"{cause}: {meta['name']}"), "attributes": attrs}
+        fields: dict[str, Any] = {"name": _name(f"{cause}: {meta['name']}"), "attributes": attrs}
         with refused_at("/metadata"):
             _upsert(
                 tx,
@@ -781,6 +781,7 @@ def _apply(tx: Transaction, wf: dict[str, Any]) -> dict[str, Any]:
     for nid, followers in _pod_successors(nodes).items():
         successors = sorted((execution_ids[f] for f in followers if f in execution_ids), key=str)
         current = tx.read("execution", execution_ids[nid])
+        assert current is not None  # written just above
         if sorted(map(str, current.successors)) != [str(s) for s in successors]:
             tx.update("execution", execution_ids[nid], m.ExecutionUpdate(successors=successors))
     if pipe_fields["executables"] != sorted(

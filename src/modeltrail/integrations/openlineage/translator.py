@@ -25,7 +25,7 @@ import uuid
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
@@ -126,7 +126,8 @@ def validation_errors(event: Any, pointer: str = "") -> list[dict[str, str]]:
         parts = list(leaf.absolute_path)
         if leaf.validator == "required" and isinstance(leaf.instance, dict):
             # One error per missing property, each saying which one ("'x' is a required ...").
-            missing = [p for p in leaf.validator_value if p not in leaf.instance]
+            required: list[str] = leaf.validator_value  # type: ignore[assignment]
+            missing = [p for p in required if p not in leaf.instance]
             parts += [next((p for p in missing if leaf.message.startswith(repr(p))), missing[0])]
         path = "".join(f"/{p}" for p in parts)
         out.append({"pointer": pointer + path or "/", "detail": f"{leaf.message} ({kind})"})
@@ -403,12 +404,14 @@ def _datasets(
     for i, (dataset, extra_facets) in enumerate(datasets):
         with refused_at(f"{pointer}/{i}" if pointer else ""):
             model = _dataset_model(dataset, extra_facets, written_by)
-        ids.append(model.id)
-        earlier = models.get(model.id)
+        aid = model.id
+        assert aid is not None  # a dataset's id is derived from its name
+        ids.append(aid)
+        earlier = models.get(aid)
         if earlier is not None:  # listed twice: one artifact with the facets of both
             merged = merge(earlier.attributes, model.attributes)
             model = model.model_copy(update={"attributes": merged})
-        models[model.id] = model
+        models[aid] = model
     stored = dict(
         store.columns_among(tx.session, ArtifactRow, "id", ("id", "attributes"), list(models))
     )
@@ -425,7 +428,8 @@ def _datasets(
 
 def _create_artifacts(tx: Transaction, models: list[m.ArtifactCreate]) -> None:
     """Create new artifacts with one insert, through the path batches take."""
-    models = [tx.meta.enrich("artifact", "create", model) for model in models]
+    # A plugin enriches a create into a create of the same entity.
+    models = [cast(m.ArtifactCreate, tx.meta.enrich("artifact", "create", a)) for a in models]
     writer = BulkWriter(tx.session, [("create", "artifact", model) for model in models])
     tell = tx.meta.hooks.listens("stored")
     for model in models:
@@ -483,11 +487,9 @@ def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
         details.update(cause="schedule", nominalStartTime=nominal["nominalStartTime"])
         if nominal.get("nominalEndTime"):
             details["nominalEndTime"] = nominal["nominalEndTime"]
-    airflow = facets.get("airflow") if isinstance(facets.get("airflow"), dict) else {}
-    dag_run = airflow.get("dagRun") if isinstance(airflow.get("dagRun"), dict) else {}
-    run_args = (
-        facets.get("airflow_runArgs") if isinstance(facets.get("airflow_runArgs"), dict) else {}
-    )
+    airflow = _object(facets.get("airflow"))
+    dag_run = _object(airflow.get("dagRun"))
+    run_args = _object(facets.get("airflow_runArgs"))
     run_type = dag_run.get("run_type")
     if run_type in AIRFLOW_RUN_TYPES:
         details.update(cause=AIRFLOW_RUN_TYPES[run_type], airflowRunType=run_type)
@@ -553,6 +555,11 @@ def _error_annotations(facets: dict[str, Any], event_type_name: str) -> dict[str
     return out
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A facet's JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool) -> dict[str, Any]:
     at = time_or_none(event.get("eventTime"))
     kind = event.get("eventType") or "OTHER"
@@ -560,7 +567,9 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     job, run = event["job"], event["run"]
     namespace, job_name, run_id = job["namespace"], job["name"], str(run["runId"]).lower()
     facets = run.get("facets") or {}
-    parent = facets.get("parent") if isinstance(facets.get("parent"), dict) else None
+    parent: dict[str, Any] | None = (
+        facets.get("parent") if isinstance(facets.get("parent"), dict) else None
+    )
     root = (parent or {}).get("root") or parent
     if (
         root
@@ -569,7 +578,7 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
     ):
         root_ns, root_name = root["job"]["namespace"], root["job"]["name"]
         root_run = str(root["run"]["runId"]).lower()
-        root_job = "/run/facets/parent" + ("/root" if parent.get("root") else "") + "/job"
+        root_job = "/run/facets/parent" + ("/root" if (parent or {}).get("root") else "") + "/job"
     else:
         root_ns, root_name, root_run = namespace, job_name, run_id
         root_job = "/job"
@@ -671,7 +680,8 @@ def _write_run(
         **_job_annotation(name),
     }
     current = tx.read("run", run_pk)
-    status, config = m.Status.RUNNING, {}
+    status = m.Status.RUNNING
+    config: dict[str, Any] = {}
     if own is not None:
         status, _, config, errors = own
         annotations.update(errors)

@@ -126,7 +126,7 @@ _EXECUTABLE = ("id", "name", "version", "createTime", "uri", "description", "ann
 _PIPELINE = ("id", "name", "version", "createTime", "uri", "annotations")
 # The lists a read answers of what an entity holds: the rows, the column naming their holder,
 # the holder, and the endpoint that creates them.
-_MEMBERS = {
+_MEMBERS: dict[str, tuple[type[RunRow | ExecutionRow | ArtifactRow], Any, str, str]] = {
     "runs": (
         RunRow,
         RunRow.experiment_id,

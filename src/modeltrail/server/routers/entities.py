@@ -59,8 +59,8 @@ def entity_router(etype: EntityType) -> APIRouter:
 
         @router.get(
             "",
-            response_model=Page[Model],
-            operation_id=f"list{_camel(etype.plural)}",  # type: ignore[valid-type]
+            response_model=Page[Model],  # type: ignore[valid-type]
+            operation_id=f"list{_camel(etype.plural)}",
             summary=f"List {etype.plural}, filtered, sorted and paged",
         )
         async def list_(meta: MetadataDep, options: ListOptionsDep) -> Any:
@@ -84,9 +84,9 @@ def entity_router(etype: EntityType) -> APIRouter:
     )
     async def update(
         entity_id: IdPath,
-        body: Annotated[Update, Body()],
+        body: Annotated[Update, Body()],  # type: ignore[valid-type]
         meta: MetadataDep,
-        revision: IfMatchDep,  # type: ignore[valid-type]
+        revision: IfMatchDep,
         response: Response,
     ) -> Any:
         result = await run_in_threadpool(meta.update, name, entity_id, body, if_match=revision)

@@ -48,7 +48,7 @@ MergeEqual = Annotated[
     Query(alias="mergeEqual", description="equal artifacts (same fingerprint) are one node"),
 ]
 DirectionQuery = Annotated[Literal["upstream", "downstream"], Query()]
-GRAPH = {"response_model_exclude_none": True}
+GRAPH: dict[str, Any] = {"response_model_exclude_none": True}
 
 
 class Document(Response):

@@ -91,7 +91,8 @@ def resolve_runs(session: Session, refs: list[str]) -> list[RunRow]:
 def _across(documents: list[dict[str, Any]]) -> tuple[list[ValuesAcross], list[ValuesAcross]]:
     flat = [leaves(doc or {}) for doc in documents]
     paths = sorted({p for f in flat for p in f})
-    differing, equal = [], []
+    differing: list[ValuesAcross] = []
+    equal: list[ValuesAcross] = []
     for path in paths:
         values = [f.get(path) for f in flat]
         same = all(path in f for f in flat) and all(v == values[0] for v in values)
