@@ -19,6 +19,7 @@ from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write
 from modeltrail.sdk.collect.environment import environment
 from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
+from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import Spool
 from modeltrail.sdk.triggers import Trigger
 
@@ -47,6 +48,7 @@ class Trail(Protocol):
     buffering: str
     _annotations: dict[tuple[str, str], dict[str, str]]
     _pipeline_executables: dict[str, list[str]]
+    metrics: MetricBuffer
 
     def get(self, path: str, *, read_own_writes: bool = True, **params: Any) -> Any: ...
 
@@ -70,7 +72,16 @@ class Trail(Protocol):
         *,
         reuse_equal: bool = False,
         create_time: str | None = None,
+        upload: bool = True,
     ) -> Artifact: ...
+
+    def upload(
+        self, artifact: Artifact | str, files: ArtifactSpec | dict[str, Any]
+    ) -> list[Any]: ...
+
+    def files(self, artifact: Artifact | str, *, verify: bool = False) -> list[dict[str, Any]]: ...
+
+    def load_model(self, ref: Artifact | str) -> Any: ...
 
     def annotate(
         self, target: Any, annotations: dict[str, Any] | None = None, **more: Any

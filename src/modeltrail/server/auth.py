@@ -270,7 +270,7 @@ async def _scoped_file_write(request: Request, principal: Principal, needed: Rol
     except ValueError:
         return False
     meta = request.app.state.metadata
-    return await run_in_threadpool(meta.query, access.can_write_artifact, scope, artifact_id)  # type: ignore[no-any-return]
+    return await run_in_threadpool(meta.query, access.can_write_artifact, scope, artifact_id)
 
 
 def _principal(request: Request, token: str) -> Principal | Refusal:

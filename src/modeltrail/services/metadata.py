@@ -205,9 +205,10 @@ class Metadata:
     def files(self) -> FileService:
         """The files of this store's artifacts: where ``files`` was given, else
         ``MODELTRAIL_ARTIFACTS_ROOT``, else a directory next to an SQLite file."""
-        if self._files[0] is None:
-            self._files[0] = default_file_service(self.db.url)
-        return self._files[0]
+        service = self._files[0]
+        if service is None:
+            service = self._files[0] = default_file_service(self.db.url)
+        return service
 
     def acting_as(self, actor: m.Actor | None) -> Metadata:
         """The same store, its writes recorded as made by ``actor``: what a request's
