@@ -32,17 +32,17 @@ def _name(command: typer.models.CommandInfo | typer.models.TyperInfo) -> str:
     return command.name or (command.callback.__name__ if command.callback else "")
 
 
+def _registered() -> list[typer.models.CommandInfo | typer.models.TyperInfo]:
+    return [*app.registered_commands, *app.registered_groups]
+
+
 def _add_integrations() -> list[str]:
     """Add each integration's commands; the names they added."""
-    before = {_name(c) for c in [*app.registered_commands, *app.registered_groups]}
+    before = {_name(c) for c in _registered()}
     for integration in INTEGRATIONS:
         if integration.commands:
             import_module(integration.commands).register(app)
-    return [
-        name
-        for c in [*app.registered_commands, *app.registered_groups]
-        if (name := _name(c)) not in before
-    ]
+    return [name for c in _registered() if (name := _name(c)) not in before]
 
 
 # The help lists commands in these panels, in this order; a command not named here is in
