@@ -31,9 +31,11 @@ def gc(
     ] = 1.0,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Find the files that no artifact holds any more (deleted artifacts, replaced files,
-    abandoned uploads) and, with --delete, remove them. Content an artifact still holds is
-    never removed."""
+    """Find files no artifact holds any more and, with --delete, remove them.
+
+    Deleted artifacts, replaced files and abandoned uploads leave such files behind. Content
+    an artifact still holds is never removed.
+    """
     from modeltrail.services.metadata import Metadata
 
     with one_line_errors(2):

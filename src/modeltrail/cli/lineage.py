@@ -318,8 +318,11 @@ def compare(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Two artifacts of the same kind side by side, field by field; or, as `compare runs A B
-    C`, many runs: parameters, metrics and artifacts."""
+    """Two artifacts side by side, or many runs: `compare runs A B C`.
+
+    Two artifacts of the same kind are compared field by field; runs by their parameters,
+    metrics and the artifacts they read and wrote.
+    """
     if refs[0] == "runs":
         _compare_runs(refs[1:], metrics, only_differences, url, as_json)
         return
