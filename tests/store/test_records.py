@@ -146,9 +146,9 @@ def test_readers_give_typed_records_with_hex_ids(metadata: Metadata) -> None:
         assert edges == [(ids["step"].hex, ids["model"].hex)]
         assert [type(e) for pair in reached for e in pair] == [ExecutionRecord, ExecutableRecord]
 
-        inputs, outputs, artifacts = store.io_and_artifacts(s, [ids["step"]])
-        assert outputs == [(ids["step"].hex, ids["model"].hex, 0)] and inputs == []
-        assert artifacts == {ids["model"].hex: model}
+        io = store.edges_of_executions(s, [ids["step"]], artifacts=True)
+        assert io.outputs == [(ids["step"].hex, ids["model"].hex, 0)] and io.inputs == []
+        assert io.artifacts == {ids["model"].hex: model}
 
         (flag,) = store.flags_for(s)
         assert type(flag) is FlagRecord and flag.artifact_id == ids["model"].hex

@@ -88,7 +88,8 @@ _COLUMNS = {"reused_from": "reused_from_id"}
 def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
     """Inputs, outputs and successors of many executions (inputs and outputs in recorded
     order), in the lineage readers' one statement."""
-    inputs, outputs, follows = store.io_lists_and_successors(session, ids, among=False)
+    io = store.edges_of_executions(session, ids, successors="all")
+    inputs, outputs, follows = io.input_lists(), io.output_lists(), io.successors
     successors: dict[str, list[str]] = defaultdict(list)
     for execution, successor in follows:
         successors[execution].append(successor)

@@ -730,50 +730,56 @@ def _io(
     return inputs, outputs, follows
 
 
-def io_of_executions(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[IoEdges, IoEdges]:
-    """(execution, artifact, position) of the inputs and of the outputs of executions."""
-    inputs, outputs, _ = _io(session, execution_ids, successors=False)
-    return inputs, outputs
+@dataclass(frozen=True)
+class ExecutionEdges:
+    """The edges of a set of executions, as ``edges_of_executions`` read them."""
+
+    inputs: IoEdges  # (execution, artifact, position)
+    outputs: IoEdges
+    successors: list[tuple[Id, Id]]  # (execution, successor), if asked for
+    artifacts: dict[Id, ArtifactRecord]  # the artifacts read and written, if asked for
+    references: list[tuple[Id, Id]]  # (target, referencing artifact), if asked for
+
+    def input_lists(self) -> dict[Id, list[Id]]:
+        """Each execution's inputs in recorded order (none: not in the dict)."""
+        return _in_order(self.inputs)
+
+    def output_lists(self) -> dict[Id, list[Id]]:
+        """Each execution's outputs in recorded order (none: not in the dict)."""
+        return _in_order(self.outputs)
 
 
-def io_and_artifacts(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[IoEdges, IoEdges, dict[Id, ArtifactRecord]]:
-    """``io_of_executions`` and the rows of the artifacts read and written (by id), in one
-    statement."""
-    artifacts: dict[Id, ArtifactRecord] = {}
-    inputs, outputs, _ = _io(session, execution_ids, successors=False, artifacts=artifacts)
-    return inputs, outputs, artifacts
+def edges_of_executions(
+    session: Session,
+    execution_ids: Iterable[uuid.UUID | Id] = (),
+    *,
+    run: uuid.UUID | Id | None = None,
+    successors: Literal["none", "among", "all"] = "none",
+    artifacts: bool = False,
+    references_among: Iterable[uuid.UUID | Id] | None = None,
+) -> ExecutionEdges:
+    """The inputs and outputs of the executions (or of all of ``run``'s), and what else is
+    asked for, read in one statement: a statement costs more than the rows these are.
 
-
-def io_of_run(
-    session: Session, run_id: uuid.UUID | Id
-) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], dict[Id, ArtifactRecord]]:
-    """``io_of_executions`` of the run's executions, the (execution, successor) pairs among
-    them, and the rows of the artifacts read and written (by id), in one statement keyed by
-    the run (``dialects.equals``): on PostgreSQL a statement costs more than these rows."""
-    artifacts: dict[Id, ArtifactRecord] = {}
-    inputs, outputs, follows = _io(session, run=run_id, successors=True, artifacts=artifacts)
-    return inputs, outputs, follows, artifacts
-
-
-def io_lists(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id]
-) -> tuple[dict[Id, list[Id]], dict[Id, list[Id]]]:
-    """The input and the output artifacts of each execution, each list in recorded order
-    (an execution without any has an empty list)."""
-    return tuple(_in_order(side) for side in io_of_executions(session, execution_ids))  # type: ignore[return-value]
-
-
-def io_lists_and_successors(
-    session: Session, execution_ids: Iterable[uuid.UUID | Id], *, among: bool = True
-) -> tuple[dict[Id, list[Id]], dict[Id, list[Id]], list[tuple[Id, Id]]]:
-    """``io_lists`` and the (execution, successor) pairs of the executions, in one statement:
-    the pairs where the successor is among the executions too, or with ``among=False`` all."""
-    inputs, outputs, follows = _io(session, execution_ids, successors=True, among=among)
-    return _in_order(inputs), _in_order(outputs), follows
+    - ``successors``: the (execution, successor) pairs where the successor is among the
+      executions too (``among``; of a ``run``: in the run), or all of them (``all``);
+    - ``artifacts``: the rows of the artifacts read and written, by id;
+    - ``references_among``: the (target, referencing artifact) pairs whose two ends are both
+      among these artifacts.
+    """
+    found: dict[Id, ArtifactRecord] | None = {} if artifacts else None
+    references: list[tuple[Id, Id]] | None = [] if references_among is not None else None
+    inputs, outputs, follows = _io(
+        session,
+        execution_ids,
+        run=run,
+        successors=successors != "none",
+        among=successors == "among",
+        artifacts=found,
+        references=references,
+        referable=references_among or (),
+    )
+    return ExecutionEdges(inputs, outputs, follows, found or {}, references or [])
 
 
 def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
@@ -781,27 +787,6 @@ def _in_order(edges: list[tuple[Id, Id, int]]) -> dict[Id, list[Id]]:
     for execution, artifact, _ in sorted(edges, key=itemgetter(2)):
         lists[execution].append(artifact)
     return lists
-
-
-def io_and_references(
-    session: Session,
-    execution_ids: Iterable[uuid.UUID | Id],
-    artifact_ids: Iterable[uuid.UUID | Id],
-    *,
-    successors: bool,
-) -> tuple[IoEdges, IoEdges, list[tuple[Id, Id]], list[tuple[Id, Id]]]:
-    """``io_of_executions``, with ``successors`` the (execution, successor) pairs among the
-    executions, and the (target, referencing artifact) pairs where both ends are among
-    ``artifact_ids``, in one statement."""
-    references: list[tuple[Id, Id]] = []
-    inputs, outputs, follows = _io(
-        session,
-        execution_ids,
-        successors=successors,
-        references=references,
-        referable=artifact_ids,
-    )
-    return inputs, outputs, follows, references
 
 
 @lru_cache(maxsize=16)

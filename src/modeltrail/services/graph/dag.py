@@ -21,7 +21,8 @@ def run_dag(session: Session, run_id: uuid.UUID) -> RunDag:
         raise missing("run", run_id)
     marks = load_marks(session, any_flag=any_flag)
     ids = [row.id for row, _ in executions]
-    inputs, outputs, follows, rows = store.io_of_run(session, run_id)
+    io = store.edges_of_executions(session, run=run_id, successors="among", artifacts=True)
+    inputs, outputs, follows, rows = io.inputs, io.outputs, io.successors, io.artifacts
     order = {eid: i for i, eid in enumerate(ids)}
     flow = sorted(
         [(order[e], 0, p, e, a) for e, a, p in inputs]

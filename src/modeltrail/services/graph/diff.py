@@ -79,7 +79,8 @@ def _sides(
     # Every producer is wanted: the artifact it wrote is short of the depth on some side.
     wanted = list({eid for level in levels for eid in level})
     executions = reached
-    inputs, outputs, artifacts = store.io_and_artifacts(session, wanted)
+    io = store.edges_of_executions(session, wanted, artifacts=True)
+    inputs, outputs, artifacts = io.inputs, io.outputs, io.artifacts
     run_ids = list({row.run_id for row, _ in executions})
     with_events = store.runs_with_events(session, run_ids)
     runs = {r.id: r for r, _ in with_events}

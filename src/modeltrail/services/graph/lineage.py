@@ -180,9 +180,13 @@ def build_graph(
     refs = ExecutableRefs()
     for row, exe in sorted(executions, key=lambda p: (exec_depth[p[0].id], p[0].create_time)):
         out.node(row.id, execution_fields(row, refs.of(exe), depth=exec_depth[row.id]))
-    inputs, outputs, follows, references = store.io_and_references(
-        session, list(exec_depth), member_ids, successors=not light
+    io = store.edges_of_executions(
+        session,
+        list(exec_depth),
+        successors="none" if light else "among",
+        references_among=member_ids,
     )
+    inputs, outputs, follows, references = io.inputs, io.outputs, io.successors, io.references
     for eid, aid, _ in inputs:
         if aid in node_of:
             out.edge(node_of[aid], eid, "input")
@@ -256,7 +260,8 @@ def execution_lineage(
     """The lineage of an execution: of its inputs (upstream) or its outputs (downstream)."""
     check_depth(depth)
     root = get_or_404(session, ExecutionRow, execution_id, "execution")
-    inputs, outputs = store.io_of_executions(session, [root.id])
+    io = store.edges_of_executions(session, [root.id])
+    inputs, outputs = io.inputs, io.outputs
     ids = [aid for _, aid, _ in (inputs if direction == "upstream" else outputs)]
     seeds = store.artifacts_by_ids(session, ids)
     out, truncated, _ = build_graph(

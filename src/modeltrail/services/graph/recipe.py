@@ -88,7 +88,8 @@ def recipe(session: Session, artifact_id: uuid.UUID, *, depth: int = DEFAULT_DEP
     _, pairs = store.executions_reached(session, artifact_ids=expanded, role="producers")
     exec_ids = [row.id for row, _ in pairs]
     exe_of: dict[Id, ExecutableRecord] = {row.id: exe for row, exe in pairs}
-    inputs, outputs, follows = store.io_lists_and_successors(session, exec_ids)
+    io = store.edges_of_executions(session, exec_ids, successors="among")
+    inputs, outputs, follows = io.input_lists(), io.output_lists(), io.successors
     ordered = _topological([row for row, _ in pairs], inputs, outputs, follows)
     artifacts = {
         a.id: a

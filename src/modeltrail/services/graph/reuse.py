@@ -70,7 +70,7 @@ def lookup_execution(session: Session, execution_id: uuid.UUID) -> CacheHit:
 def _hit(session: Session, row: ExecutionRow) -> CacheHit:
     exe = session.get(ExecutableRow, row.executable_id)
     assert exe is not None
-    _, outputs = store.io_of_executions(session, [row.id])
+    outputs = store.edges_of_executions(session, [row.id]).outputs
     order = [aid for _, aid, _ in sorted(outputs, key=lambda t: t[2])]
     artifacts = {a.id: a for a in store.artifacts_by_ids(session, order)}
     marks = load_marks(session)

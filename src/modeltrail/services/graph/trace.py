@@ -67,7 +67,8 @@ def trace_document(
     truncated = len(runs) > limit
     runs = runs[1:] if truncated else runs
     executions = store.executions_of_runs(session, [r.id for r in runs], light=True)
-    inputs, outputs = store.io_lists(session, [row.id for row, _ in executions])
+    io = store.edges_of_executions(session, [row.id for row, _ in executions])
+    inputs, outputs = io.input_lists(), io.output_lists()
     read_or_written = {a for side in (inputs, outputs) for listed in side.values() for a in listed}
     groups: dict[str, list[ArtifactRecord]] = defaultdict(list)
     for artifact in sorted(
