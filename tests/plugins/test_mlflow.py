@@ -418,3 +418,59 @@ def test_registry_push_on_success(mlflow_server: MlflowServer, metadata: Metadat
         in version["description"]
     )
     assert status["status"]["pushed"] == 1 and status["errors"] == 0
+
+
+def test_registry_aliases_are_mirrored(mlflow_server: MlflowServer, metadata: Metadata) -> None:
+    hooks = PluginManager(
+        ["mlflow-registry"], {"mlflow-registry": {"tracking_uri": mlflow_server.url}}
+    )
+    metadata.hooks = hooks
+    hooks.start(metadata)
+    name = f"digits-{uuid.uuid4().hex[:6]}"  # the registry outlives the per-test stores
+    alias_url = f"{mlflow_server.url}/api/2.0/mlflow/registered-models/alias"
+
+    def mirrored(version: str | None, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        found = None
+        while time.monotonic() < deadline:
+            answer = httpx.get(alias_url, params={"name": name, "alias": "production"})
+            found = answer.json().get("model_version", {}).get("version")
+            if found == version:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"production is at {found} in MLflow, not {version}")
+
+    try:
+        with TestClient(create_app(metadata)) as client:
+            artifacts = []
+            for i in range(2):
+                model = client.post(
+                    "/api/v1/artifacts", json={"name": "clf", "kind": "model", "uri": f"s3://m/{i}"}
+                ).json()
+                artifacts.append(model["id"])
+                client.post(
+                    f"/api/v1/models/{name}/versions",
+                    json={"artifact": model["id"]},
+                    params={"createModel": "true"},
+                ).raise_for_status()
+            url = f"/api/v1/models/{name}/aliases/production"
+            client.put(url, json={"version": 2}).raise_for_status()
+            mirrored("2")
+            client.put(url, json={"version": 1, "reason": "roll back"}).raise_for_status()
+            mirrored("1")
+            client.delete(url).raise_for_status()
+            mirrored(None)
+            status = client.get("/api/v1/plugins").json()["items"][0]
+    finally:
+        hooks.stop()
+        metadata.hooks = NoHooks()
+    versions = httpx.get(
+        f"{mlflow_server.url}/api/2.0/mlflow/model-versions/search",
+        params={"filter": f"name='{name}'"},
+    ).json()["model_versions"]
+    by_artifact = {
+        {t["key"]: t["value"] for t in v["tags"]}["modeltrail.artifact"]: v["version"]
+        for v in versions
+    }
+    assert by_artifact == {artifacts[0]: "1", artifacts[1]: "2"}
+    assert status["errors"] == 0, status

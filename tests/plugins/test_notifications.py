@@ -249,3 +249,56 @@ def test_unreachable_receiver_is_reported(metadata: Metadata) -> None:
     assert status["notifications"] == {"failed": 1}
     assert status["lastDelivery"]["attempts"] == 2 and status["lastDelivery"]["statusCode"] is None
     assert "ConnectError" in status["lastDelivery"]["error"]
+
+
+def test_a_deployment_follows_the_production_alias(
+    notified: tuple[TestClient, PluginManager], receiver: Receiver
+) -> None:
+    client, _ = notified
+    exp = _post(client, "experiments", {"name": "digits"})
+    exe = _post(client, "executables", {"name": "train.py"})
+    made = []
+    for i in range(2):
+        run = _run(client, exp["id"], f"train-{i}", "SUCCESS")
+        model = _post(client, "artifacts", {"name": "clf", "kind": "model", "uri": f"s3://m/{i}"})
+        _post(
+            client,
+            "executions",
+            {
+                "run": run["id"],
+                "executable": exe["id"],
+                "name": "train",
+                "kind": "train",
+                "outputArtifacts": [model["id"]],
+            },
+        )
+        r = client.post(
+            f"{API}/models/digits/versions",
+            json={"artifact": model["id"]},
+            params={"createModel": "true"},
+        )
+        assert r.status_code == 201, r.text
+        made.append(model)
+    url = f"{API}/models/digits/aliases/production"
+    client.put(url, json={"version": 1, "reason": "first"}).raise_for_status()
+    client.put(url, json={"version": 2, "reason": "better"}).raise_for_status()
+    client.put(url, json={"version": 2}).raise_for_status()  # no change, no notification
+    client.delete(url, params={"reason": "rollback"}).raise_for_status()
+    registered = receiver.wait_for("model-registered", 2)
+    # Deliveries are retried (the receiver fails its first two): their order may vary.
+    assert sorted(b["modeltrail"]["uri"] for b in registered) == [
+        "models:/digits/1",
+        "models:/digits/2",
+    ]
+    changes = sorted(receiver.wait_for("alias-changed", 3), key=lambda b: b["modeltrail"]["time"])
+    details = [b["modeltrail"] for b in changes]
+    assert [(d["action"], d["fromVersion"], d["toVersion"]) for d in details] == [
+        ("set", None, 1),
+        ("move", 1, 2),
+        ("remove", 2, None),
+    ]
+    # What a deployment system needs to follow production: the artifact (and so its uri).
+    assert details[1]["artifact"] == made[1]["id"] and details[1]["reason"] == "better"
+    assert changes[1]["text"] == "production of digits moved from version 1 to 2: better"
+    time.sleep(0.3)
+    assert len([b for b in receiver.bodies if b["modeltrail"]["rule"] == "alias-changed"]) == 3

@@ -15,6 +15,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     imports,
     kinds,
     lineage,
+    models,
     portability,
     series,
     server,
@@ -51,7 +52,7 @@ def _add_integrations() -> list[str]:
 PANELS = {
     "Store": [
         "experiments", "runs", "pipelines", "executables", "executions", "artifacts",
-        "kinds", "metrics", "annotate",
+        "kinds", "metrics", "annotate", "models",
     ],
     "Lineage": [
         "lineage", "impact", "why", "compare", "dag", "trace", "history", "reproduce",

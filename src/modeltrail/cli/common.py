@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from modeltrail.errors import Forbidden, ModeltrailError, Unauthorized
+from modeltrail.domain.registry import ModelRef
+from modeltrail.errors import Forbidden, ModeltrailError, NotFound, Unauthorized
 from modeltrail.sdk.connection import Connection
 
 app = typer.Typer(
@@ -110,14 +111,38 @@ ExperimentOption = Annotated[
 ]
 
 
+def registered(conn: Connection, ref: str) -> dict[str, Any] | None:
+    """The model version ``ref`` names when it is a model reference: ``models:/NAME@ALIAS``,
+    ``models:/NAME/3``, ``models:/NAME``, or without ``models:/`` a registered model's
+    ``NAME@ALIAS`` or ``NAME/3``; None when it is none of these."""
+    if ModelRef.is_reference(ref):
+        return conn.get("/api/v1/models/resolve", uri=ref)  # type: ignore[no-any-return]
+    try:
+        parsed = ModelRef.parse(ref, bare=True)
+    except ModeltrailError:
+        return None
+    if parsed.alias is None and parsed.version is None:
+        return None  # a plain name: an artifact's
+    try:
+        return conn.get("/api/v1/models/resolve", uri=str(parsed))  # type: ignore[no-any-return]
+    except NotFound as exc:
+        if exc.extra.get("entity") == "model":
+            return None  # no such model: the text is an artifact's name
+        raise
+
+
 def resolve(conn: Connection, plural: str, ref: str, *, experiment: str | None = None) -> str:
     """An id as given, or the id of the one entity with that name. An artifact's name means
     its newest artifact of that name (within ``experiment`` if given); when there are others,
-    a note on stderr says which one was taken and how many others there are."""
+    a note on stderr says which one was taken and how many others there are. An artifact may
+    also be named as a registered model's version (``models:/NAME@ALIAS``, ``NAME@ALIAS``,
+    ``models:/NAME/3``)."""
     try:
         return str(uuid.UUID(ref))
     except ValueError:
         pass
+    if plural == "artifacts" and (version := registered(conn, ref)) is not None:
+        return str(version["artifact"]["id"])
     filters = [f"name:eq:{ref}"]
     if experiment and plural in ("runs", "executions", "artifacts"):
         filters.append(f"experiment:eq:{experiment}")
@@ -143,6 +168,4 @@ def resolve(conn: Connection, plural: str, ref: str, *, experiment: str | None =
 
 
 def _cli_error(message: str) -> ModeltrailError:
-    from modeltrail.errors import NotFound
-
     return NotFound(message)

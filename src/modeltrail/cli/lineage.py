@@ -7,6 +7,7 @@ import json
 import sys
 from collections import defaultdict
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.markup import escape
@@ -21,11 +22,14 @@ from modeltrail.cli.common import (
     app,
     connect,
     console,
+    err_console,
     plural,
     print_json,
+    registered,
     resolve,
     short_id,
 )
+from modeltrail.domain.registry import ModelRef
 
 API = "/api/v1"
 DepthOption = Annotated[
@@ -367,13 +371,18 @@ def compare(
 @app.command()
 def why(
     model: Annotated[
-        str, typer.Argument(help="artifact id or name (a name means its latest version)")
+        str,
+        typer.Argument(
+            help="artifact id or name (a name means its latest version), or a registered "
+            "model's version: NAME@ALIAS, models:/NAME/3"
+        ),
     ],
     against: Annotated[
         str | None,
         typer.Option(
             "--against",
-            help="the artifact to diff against (default: the previous one of that name)",
+            help="the artifact to diff against (default: for NAME@ALIAS the version the alias "
+            "pointed at before, else the previous artifact of that name)",
         ),
     ] = None,
     show_all: Annotated[
@@ -386,7 +395,13 @@ def why(
 ) -> None:
     """What differs in how two artifacts were made, the likely root cause first."""
     with connect(url) as conn:
-        artifact_id = resolve(conn, "artifacts", model, experiment=experiment)
+        version = registered(conn, model)
+        if version is not None and against is None:
+            against = _before(conn, model, version)
+        if version is not None:
+            artifact_id = str(version["artifact"]["id"])
+        else:
+            artifact_id = resolve(conn, "artifacts", model, experiment=experiment)
         other = resolve(conn, "artifacts", against, experiment=experiment) if against else None
         result = conn.get(f"{API}/artifacts/{artifact_id}/diff", against=other)
     if as_json:
@@ -422,6 +437,27 @@ def why(
         console.print(f"[dim]{plural(hidden, 'more difference')} {follow} (--all shows them)[/dim]")
     if result.get("truncated"):
         console.print("[yellow]the lineage was cut at the depth limit[/yellow]")
+
+
+def _before(conn: Any, ref: str, version: dict[str, Any]) -> str | None:
+    """For ``NAME@ALIAS``: the version the alias pointed at before the one it points at now,
+    as a reference (None for a version or an alias never moved: the previous artifact of the
+    name is then the default)."""
+    parsed = ModelRef.parse(ref, bare=True)
+    if parsed.alias is None:
+        return None
+    alias = conn.get(
+        f"{API}/models/{quote(version['model'], safe='')}/aliases/{quote(parsed.alias, safe='')}"
+    )
+    previous = alias.get("previousVersion")
+    if previous is None:
+        return None
+    err_console.print(
+        f"note: {parsed.alias} points at version {version['version']} of {version['model']}, "
+        f"and pointed at version {previous} before",
+        highlight=False,
+    )
+    return f"models:/{version['model']}/{previous}"
 
 
 @app.command()
@@ -474,11 +510,16 @@ def history(
         )
     console.print(table)
     last = result.get("lastDeploy")
+    moved = result.get("lastDeployment")
+    if moved:
+        shown = (
+            f"{escape(moved['alias'])} of {escape(moved['model'])} moved to version "
+            f"{moved['version']} {moved['time'][:19]} (made by run {escape(last['name'])})"
+        )
+    else:
+        shown = escape(last["name"]) + " " + last["createTime"][:19] if last else "none"
     console.print(
-        "last successful deployment: "
-        + (escape(last["name"]) + " " + last["createTime"][:19] if last else "none")
-        + "; "
-        f"runs since: {result['runsSinceLastDeploy']}"
+        f"last successful deployment: {shown}; runs since: {result['runsSinceLastDeploy']}"
     )
     console.print(
         "by trigger cause: "

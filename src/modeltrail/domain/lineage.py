@@ -23,6 +23,7 @@ from modeltrail.domain.models import (
     Version,
     WriteSchema,
 )
+from modeltrail.domain.registry import Deployment
 
 
 class _IdTexts(dict[Any, Any]):
@@ -295,12 +296,20 @@ class RunHistory(Schema):
     executions: int
     first_failed: Node | None = None
     deployed: bool
+    deployments: list[Deployment] = Field(
+        default_factory=list,
+        description="moves of the production alias to a model version this run made",
+    )
 
 
 class History(Schema):
     subject: Node
     runs: list[RunHistory]
     last_deploy: RunHistory | None = None
+    last_deployment: Deployment | None = Field(
+        default=None,
+        description="when the last deployment was a move of the production alias: that move",
+    )
     runs_since_last_deploy: int
     since_last_deploy: bool
     counts_by_cause: dict[str, int]

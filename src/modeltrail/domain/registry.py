@@ -218,12 +218,16 @@ class RunSummary(Schema):
 
 
 class ModelVersion(Schema):
+    id: uuid.UUID
     model: str
     version: int
     artifact: ArtifactSummary
     run: RunSummary | None = Field(default=None, description="the run that made the artifact")
     execution: uuid.UUID | None = Field(
         default=None, description="the step that wrote the artifact"
+    )
+    inputs: list[ArtifactSummary] = Field(
+        default_factory=list, description="what that step read (its data), triggers left out"
     )
     description: str | None = None
     tags: dict[str, str]
@@ -273,6 +277,10 @@ class Alias(Schema):
     model: str
     alias: str
     version: int | None = Field(description="null: the alias points at nothing (then)")
+    previous_version: int | None = Field(
+        default=None,
+        description="the version it pointed at before the one it points at (read one alias)",
+    )
     protected: bool
     update_time: datetime | None = None
     updated_by: Actor | None = None
@@ -282,6 +290,7 @@ class Alias(Schema):
 class AliasEvent(Schema):
     """One change of an alias: set, moved, removed, protected or unprotected."""
 
+    id: uuid.UUID
     model: str
     alias: str
     action: AliasAction
@@ -293,13 +302,18 @@ class AliasEvent(Schema):
     protected: bool
 
 
+# Moving one of these aliases is deploying the version it moves to: it counts in the history
+# of the runs that made that version ("runs since the last deployment").
+DEPLOY_ALIASES = frozenset({"production"})
+
+
 class Deployment(Schema):
-    """A move of a deploying alias (``production``) to a version made by a run."""
+    """A move of a deploying alias (``production``) to a version a run made."""
 
     model: str
     alias: str
     version: int
     time: datetime
-    run: uuid.UUID | None
+    run: uuid.UUID
     actor: Actor | None = None
     reason: str | None = None

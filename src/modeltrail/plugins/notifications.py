@@ -6,7 +6,10 @@ Rules (each can be switched off with the ``rules`` setting):
 - ``failures-in-a-row``: the last N runs of an experiment failed, all since its last
   successful deployment (a run that succeeded and wrote an artifact of a deployment kind);
 - ``flagged-data-deployed``: a flagged artifact is upstream of a deployment (an artifact of a
-  deployment kind), checked when a deployment is stored and every ``check_interval`` seconds.
+  deployment kind), checked when a deployment is stored and every ``check_interval`` seconds;
+- ``model-registered``: a new version of a registered model;
+- ``alias-changed``: an alias of a registered model was set, moved or removed (a deployment
+  system follows ``production`` with it); the ``aliases`` setting keeps it to some aliases.
 
 The hook only puts the stored entity on a queue; a background thread evaluates the rules,
 records each notification once (table ``notifications``) and delivers it to every URL with
@@ -16,8 +19,8 @@ those. ``GET /api/v1/plugins`` shows the counts and the last delivery.
 
 Settings (``MODELTRAIL_PLUGIN_NOTIFICATIONS_<KEY>`` or the configuration file):
 ``urls`` (comma separated), ``rules``, ``failures_in_a_row`` (3), ``deployment_kinds``
-(deployment), ``retries`` (5), ``backoff`` (1 s), ``timeout`` (5 s), ``check_interval`` (60 s),
-``public_url`` (for links in messages).
+(deployment), ``aliases`` (all), ``retries`` (5), ``backoff`` (1 s), ``timeout`` (5 s),
+``check_interval`` (60 s), ``public_url`` (for links in messages).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import secrets
 from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
+from modeltrail.domain.registry import DEPLOY_ALIASES
 from modeltrail.plugins.spec import Store, hookimpl
 from modeltrail.store import lineage
 from modeltrail.store.tables import (
@@ -44,13 +48,23 @@ from modeltrail.store.tables import (
     ExecutionOutputRow,
     ExecutionRow,
     FlagRow,
+    ModelAliasEventRow,
+    ModelVersionRow,
     NotificationRow,
+    RegisteredModelRow,
     RunRow,
 )
 
 log = logging.getLogger("modeltrail.plugins.notifications")
 
-RULES = ("run-ended", "failures-in-a-row", "flagged-data-deployed")
+RULES = (
+    "run-ended",
+    "failures-in-a-row",
+    "flagged-data-deployed",
+    "model-registered",
+    "alias-changed",
+)
+ALIAS_MOVES = ("set", "move", "remove")
 TERMINAL = {"SUCCESS", "FAILED"}
 
 
@@ -70,8 +84,26 @@ def now() -> datetime:
 def last_deployment_time(
     session: Session, experiment: uuid.UUID, kinds: list[str]
 ) -> datetime | None:
-    """When the latest successful run of the experiment that wrote a deployment started."""
-    return session.scalar(
+    """When the experiment last deployed: the start of its latest successful run that wrote
+    a deployment, or the latest move of ``production`` to a model version one of its runs
+    made, whichever is later."""
+    moved = session.scalar(
+        select(func.max(ModelAliasEventRow.time))
+        .join(
+            ModelVersionRow,
+            (ModelVersionRow.model_id == ModelAliasEventRow.model_id)
+            & (ModelVersionRow.version == ModelAliasEventRow.to_version),
+        )
+        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ModelVersionRow.artifact_id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .join(RunRow, RunRow.id == ExecutionRow.run_id)
+        .where(
+            RunRow.experiment_id == experiment,
+            ModelAliasEventRow.alias.in_(list(DEPLOY_ALIASES)),
+            ModelAliasEventRow.action.in_(["set", "move"]),
+        )
+    )
+    stepped = session.scalar(
         select(func.max(RunRow.create_time))
         .join(ExecutionRow, ExecutionRow.run_id == RunRow.id)
         .join(ExecutionOutputRow, ExecutionOutputRow.execution_id == ExecutionRow.id)
@@ -82,6 +114,7 @@ def last_deployment_time(
             ArtifactRow.kind.in_(kinds),
         )
     )
+    return max((t for t in (moved, stepped) if t is not None), default=None)
 
 
 def failure_streak(
@@ -121,6 +154,7 @@ class Notifications:
         self.rules: set[str] = set(RULES)
         self.failures_in_a_row = 3
         self.deployment_kinds = ["deployment"]
+        self.aliases: set[str] = set()
         self.retries = 5
         self.backoff = 1.0
         self.timeout = 5.0
@@ -144,6 +178,7 @@ class Notifications:
             raise ValueError(f"unknown rule(s) {sorted(unknown)}; known: {', '.join(RULES)}")
         self.failures_in_a_row = int(settings.get("failures_in_a_row", 3))
         self.deployment_kinds = _list(settings.get("deployment_kinds")) or ["deployment"]
+        self.aliases = set(_list(settings.get("aliases")))
         self.retries = int(settings.get("retries", 5))
         self.backoff = float(settings.get("backoff", 1.0))
         self.timeout = float(settings.get("timeout", 5.0))
@@ -164,6 +199,14 @@ class Notifications:
             item = ("run", result.id)  # type: ignore[attr-defined]
         elif entity == "artifact" and getattr(result, "kind", None) in self.deployment_kinds:
             item = ("deployment", result.id)  # type: ignore[attr-defined]
+        elif entity == "model_version" and action == "create":
+            item = ("version", result.id)  # type: ignore[attr-defined]
+        elif (
+            entity == "model_alias"
+            and action in ALIAS_MOVES
+            and (not self.aliases or getattr(result, "alias", None) in self.aliases)
+        ):
+            item = ("alias", result.id)  # type: ignore[attr-defined]
         if item is not None:
             try:
                 self.queue.put_nowait(item)
@@ -257,6 +300,75 @@ class Notifications:
                         )
             elif what == "deployment" and "flagged-data-deployed" in self.rules:
                 self._check_deployment(session, entity_id)
+            elif what == "version" and "model-registered" in self.rules:
+                self._version_registered(session, entity_id)
+            elif what == "alias" and "alias-changed" in self.rules:
+                self._alias_changed(session, entity_id)
+
+    def _version_registered(self, session: Session, version_id: uuid.UUID) -> None:
+        version = session.get(ModelVersionRow, version_id)
+        model = session.get(RegisteredModelRow, version.model_id) if version else None
+        if version is None or model is None:
+            return
+        self._notify(
+            session,
+            "model-registered",
+            f"version|{version.id}",
+            version.artifact_id,
+            {
+                "text": f"{model.name} version {version.version} registered",
+                "modeltrail": {
+                    "rule": "model-registered",
+                    "model": model.name,
+                    "version": version.version,
+                    "uri": f"models:/{model.name}/{version.version}",
+                    "artifact": str(version.artifact_id),
+                },
+            },
+        )
+
+    def _alias_changed(self, session: Session, event_id: uuid.UUID) -> None:
+        event = session.get(ModelAliasEventRow, event_id)
+        model = session.get(RegisteredModelRow, event.model_id) if event else None
+        if event is None or model is None:
+            return
+        artifact = None
+        if event.to_version is not None:
+            artifact = session.scalar(
+                select(ModelVersionRow.artifact_id).where(
+                    ModelVersionRow.model_id == model.id,
+                    ModelVersionRow.version == event.to_version,
+                )
+            )
+        change = {
+            "set": f"set to version {event.to_version}",
+            "move": f"moved from version {event.from_version} to {event.to_version}",
+            "remove": f"removed from version {event.from_version}",
+        }.get(event.action, event.action)
+        by = f" by {event.actor_name}" if event.actor_name else ""
+        why = f": {event.reason}" if event.reason else ""
+        self._notify(
+            session,
+            "alias-changed",
+            f"alias|{event.id}",
+            artifact or model.id,
+            {
+                "text": f"{event.alias} of {model.name} {change}{by}{why}",
+                "modeltrail": {
+                    "rule": "alias-changed",
+                    "model": model.name,
+                    "alias": event.alias,
+                    "action": event.action,
+                    "fromVersion": event.from_version,
+                    "toVersion": event.to_version,
+                    "uri": f"models:/{model.name}@{event.alias}",
+                    "artifact": str(artifact) if artifact else None,
+                    "actor": event.actor_name,
+                    "reason": event.reason,
+                    "time": event.time.isoformat(),
+                },
+            },
+        )
 
     def _scan_deployments(self) -> None:
         assert self.metadata is not None

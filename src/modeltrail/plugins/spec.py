@@ -56,7 +56,11 @@ def modeltrail_enrich(entity: str, action: str, data: BaseModel) -> BaseModel | 
 @hookspec
 def modeltrail_stored(entity: str, action: str, result: BaseModel) -> None:
     """After the write committed; ``result`` is the stored entity as the API returns it.
-    Keep it quick: push slow work (HTTP calls) to a thread of your own."""
+    Keep it quick: push slow work (HTTP calls) to a thread of your own.
+
+    The model registry calls it too: ``registered_model`` (``create``, ``update``,
+    ``delete``), ``model_version`` (``create``, ``update``, ``delete``) and ``model_alias``
+    (``set``, ``move``, ``remove``, ``protect``, ``unprotect``, with the ``AliasEvent``)."""
 
 
 @hookspec

@@ -11,6 +11,7 @@ from modeltrail.sdk.artifacts import (
 )
 from modeltrail.sdk.client import Trail, connect, load_model
 from modeltrail.sdk.connection import Connection
+from modeltrail.sdk.registry import ModelVersion
 from modeltrail.sdk.tracking import Run, Step, current_run
 from modeltrail.sdk.triggers import Trigger
 
@@ -19,6 +20,7 @@ __all__ = [
     "ArtifactSpec",
     "Connection",
     "MissingFileWarning",
+    "ModelVersion",
     "Run",
     "Step",
     "Trail",

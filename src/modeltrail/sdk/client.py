@@ -24,11 +24,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import orjson
 
 from modeltrail.domain import text
 from modeltrail.domain.fingerprint import is_trigger
+from modeltrail.domain.registry import ModelRef
 from modeltrail.errors import Conflict, ModeltrailError, NotFound, ServerUnreachable, Unavailable
 from modeltrail.sdk import files as transfer
 from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, plain_json
@@ -36,6 +38,7 @@ from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.collect.executable import CodeInfo, of_function
 from modeltrail.sdk.collect.files import hash_file
 from modeltrail.sdk.connection import Connection, parsed
+from modeltrail.sdk.registry import ModelVersion
 from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
 from modeltrail.sdk.tracking import Run, current_run, failure_annotations
@@ -443,7 +446,11 @@ class Trail:
         return replace(spec, version=version)
 
     def artifact(self, ref: str) -> Artifact:
-        """A stored artifact by id, or the latest artifact with that name."""
+        """A stored artifact by id, a registered model's version (``models:/NAME@ALIAS``,
+        ``models:/NAME/3``, ``models:/NAME``), or the latest artifact with that name."""
+        if ModelRef.is_reference(ref):
+            version = self.resolve(ref)
+            return self.artifact(version.artifact)
         try:
             uuid.UUID(ref)
             data = self.get(f"{API}/artifacts/{ref}")
@@ -532,6 +539,40 @@ class Trail:
                 raise NotFound(f"{ref}: {exc.detail}") from None
             return str(version["artifact"]["id"])
         return self.artifact(ref).id
+
+    # ------------------------------------------------------------------ the model registry
+
+    def register(
+        self,
+        artifact: Artifact | str,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> ModelVersion | None:
+        """Register a stored model artifact (or its id) as the next version of the registered
+        model ``name``, which is created if it is new. Registering the same artifact again
+        answers the version it already is. None when the server is away: the registration is
+        kept with the other writes and made when it is back."""
+        artifact_id = artifact.id if isinstance(artifact, Artifact) else str(artifact)
+        body: dict[str, Any] = {
+            "artifact": artifact_id,
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+        }
+        if description is not None:
+            body["description"] = description
+        path = f"{API}/models/{quote(name, safe='')}/versions?createModel=true"
+        answer = self.send("POST", path, body)
+        return None if answer is None else ModelVersion.from_json(answer)
+
+    def resolve(self, ref: str, *, at: str | None = None) -> ModelVersion:
+        """The version a reference names: ``models:/NAME@ALIAS`` (``at``: where the alias
+        pointed at that past time), ``models:/NAME/3``, ``models:/NAME`` (the newest)."""
+        ModelRef.parse(ref, pointer="/ref")
+        data = self.get(f"{API}/models/resolve", uri=ref, at=at)
+        if data is None:
+            raise ServerUnreachable(f"{self.target} cannot be reached to resolve {ref}")
+        return ModelVersion.from_json(data)
 
     def register_kind(
         self, name: str, schema: dict[str, Any], description: str = "", *, if_missing: bool = True

@@ -19,6 +19,7 @@ from modeltrail.sdk.artifacts import Artifact, ArtifactSpec, metrics, plain_json
 from modeltrail.sdk.buffer import PLURAL, Write
 from modeltrail.sdk.collect.environment import environment
 from modeltrail.sdk.collect.executable import CodeInfo, caller_frame, command_line, of_script
+from modeltrail.sdk.registry import ModelVersion
 from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import Spool
 from modeltrail.sdk.triggers import Trigger
@@ -329,6 +330,11 @@ class Step:
         self.inputs: list[Artifact] = []
         self.outputs: list[Artifact] = []
         self.reused_from: str | None = None
+        # (artifact, registered model) to register when the step succeeds.
+        self.registrations: list[tuple[Artifact, str]] = []
+        # The versions registered when it succeeded; None for one kept for later while the
+        # server is away.
+        self.versions: list[ModelVersion | None] = []
         self.annotations = {
             "command": command_line(),
             **{k: str(v) for k, v in annotations.items()},
@@ -388,6 +394,10 @@ class Step:
             _send_kept(self.trail, exc or refused, self._end)
         if refused is not None:
             raise refused
+        if exc is None:
+            # After the step's own writes: a version points at a model its step made.
+            for artifact, name in self.registrations:
+                self.versions.append(self.trail.register(artifact, name))
 
     def _end(self, exc: BaseException | None) -> None:
         _write_end(self.trail, "execution", self.id, exc)
@@ -420,9 +430,13 @@ class Step:
         )
         return str(found["items"][0]["id"]) if found and found["items"] else None
 
-    def output(self, artifact: ArtifactSpec | Artifact) -> Artifact:
-        """Record an artifact this step writes; returns it stored, with its id."""
+    def output(self, artifact: ArtifactSpec | Artifact, *, register: str | None = None) -> Artifact:
+        """Record an artifact this step writes; returns it stored, with its id. ``register``:
+        when the step succeeds, register the artifact as the next version of the registered
+        model of that name (created if new)."""
         stored = self.trail.store(artifact, upload=False)
+        if register is not None:
+            self.registrations.append((stored, register))
         self.outputs.append(stored)
         self.run._producers[stored.id] = self.id
         self.trail.write(Write("link", "execution", self.id, {"outputArtifacts": [stored.id]}))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
+    ExecutionInputRow,
     ExecutionOutputRow,
     ExecutionRow,
     ModelAliasEventRow,
@@ -202,6 +203,31 @@ def producers_of(session: Session, artifact_ids: Iterable[uuid.UUID]) -> dict[uu
     return {a: Producer(e, r, n, s, x) for a, e, r, n, s, x in rows}
 
 
+def inputs_of(session: Session, execution_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """What each execution read, in the order it read it."""
+    wanted = list(dict.fromkeys(execution_ids))
+    out: dict[uuid.UUID, list[Any]] = {e: [] for e in wanted}
+    if not wanted:
+        return out
+    rows = session.execute(
+        select(
+            ExecutionInputRow.execution_id,
+            ArtifactRow.id,
+            ArtifactRow.name,
+            ArtifactRow.version,
+            ArtifactRow.kind,
+            ArtifactRow.uri,
+            ArtifactRow.fingerprint,
+        )
+        .join(ArtifactRow, ArtifactRow.id == ExecutionInputRow.artifact_id)
+        .where(ExecutionInputRow.execution_id.in_(wanted))
+        .order_by(ExecutionInputRow.execution_id, ExecutionInputRow.position)
+    )
+    for row in rows:
+        out[row.execution_id].append(row)
+    return out
+
+
 def metrics_of(
     session: Session, artifact_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:
@@ -236,3 +262,30 @@ def versions_of_artifacts(
         .order_by(RegisteredModelRow.name, ModelVersionRow.version)
     )
     return [(n, v, a) for n, v, a in rows]
+
+
+def deployments_of_runs(
+    session: Session, run_ids: Sequence[uuid.UUID], aliases: Iterable[str]
+) -> list[tuple[uuid.UUID, str, ModelAliasEventRow]]:
+    """(run, model name, change) for each time one of ``aliases`` was set or moved to a
+    version whose artifact a step of one of the runs wrote, oldest first."""
+    if not run_ids:
+        return []
+    rows = session.execute(
+        select(ExecutionRow.run_id, RegisteredModelRow.name, ModelAliasEventRow)
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelAliasEventRow.model_id)
+        .join(
+            ModelVersionRow,
+            (ModelVersionRow.model_id == ModelAliasEventRow.model_id)
+            & (ModelVersionRow.version == ModelAliasEventRow.to_version),
+        )
+        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ModelVersionRow.artifact_id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(
+            ModelAliasEventRow.alias.in_(list(aliases)),
+            ModelAliasEventRow.action.in_(["set", "move"]),
+            ExecutionRow.run_id.in_(list(run_ids)),
+        )
+        .order_by(ModelAliasEventRow.time, ModelAliasEventRow.seq)
+    )
+    return [(r, n, e) for r, n, e in rows]

@@ -1598,6 +1598,11 @@ export interface components {
              * @description null: the alias points at nothing (then)
              */
             version: number | null;
+            /**
+             * Previousversion
+             * @description the version it pointed at before the one it points at (read one alias)
+             */
+            previousVersion?: number | null;
             /** Protected */
             protected: boolean;
             /** Updatetime */
@@ -1616,6 +1621,11 @@ export interface components {
          * @description One change of an alias: set, moved, removed, protected or unprotected.
          */
         AliasEvent: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
             /** Model */
             model: string;
             /** Alias */
@@ -1920,6 +1930,31 @@ export interface components {
             differences: number;
             /** Fields */
             fields: components["schemas"]["FieldComparison"][];
+        };
+        /**
+         * Deployment
+         * @description A move of a deploying alias (``production``) to a version a run made.
+         */
+        Deployment: {
+            /** Model */
+            model: string;
+            /** Alias */
+            alias: string;
+            /** Version */
+            version: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /**
+             * Run
+             * Format: uuid
+             */
+            run: string;
+            actor?: components["schemas"]["Actor"] | null;
+            /** Reason */
+            reason?: string | null;
         };
         /**
          * Difference
@@ -2339,6 +2374,8 @@ export interface components {
             /** Runs */
             runs: components["schemas"]["RunHistory"][];
             lastDeploy?: components["schemas"]["RunHistory"] | null;
+            /** @description when the last deployment was a move of the production alias: that move */
+            lastDeployment?: components["schemas"]["Deployment"] | null;
             /** Runssincelastdeploy */
             runsSinceLastDeploy: number;
             /** Sincelastdeploy */
@@ -2570,6 +2607,11 @@ export interface components {
         };
         /** ModelVersion */
         ModelVersion: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
             /** Model */
             model: string;
             /** Version */
@@ -2582,6 +2624,11 @@ export interface components {
              * @description the step that wrote the artifact
              */
             execution?: string | null;
+            /**
+             * Inputs
+             * @description what that step read (its data), triggers left out
+             */
+            inputs?: components["schemas"]["ArtifactSummary"][];
             /** Description */
             description?: string | null;
             /** Tags */
@@ -3162,6 +3209,11 @@ export interface components {
             firstFailed?: components["schemas"]["Node"] | null;
             /** Deployed */
             deployed: boolean;
+            /**
+             * Deployments
+             * @description moves of the production alias to a model version this run made
+             */
+            deployments?: components["schemas"]["Deployment"][];
         };
         /** RunInGrid */
         RunInGrid: {

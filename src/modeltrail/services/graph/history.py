@@ -8,9 +8,12 @@ from collections import Counter
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.lineage import History, RunHistory
+from modeltrail.domain.models import Actor
+from modeltrail.domain.registry import DEPLOY_ALIASES, Deployment
 from modeltrail.services.common import get_or_404
 from modeltrail.services.graph.nodes import DEPLOY_KINDS, execution_node, experiment_node, trigger
 from modeltrail.store import lineage as store
+from modeltrail.store import registry
 from modeltrail.store.records import Executable, ExecutionRecord, Id, RunRecord
 from modeltrail.store.tables import ExperimentRow, PipelineRow
 
@@ -28,6 +31,7 @@ def _history(
     by_run: dict[Id, list[tuple[ExecutionRecord, Executable]]] = {r.id: [] for r in runs}
     for row, exe in executions:
         by_run[row.run_id].append((row, exe))
+    moves = _deployments(session, [r.id for r in runs])
     items = []
     for run in runs:
         steps = by_run[run.id]
@@ -45,16 +49,27 @@ def _history(
                 trigger=trigger(events.get(run.event_id) if run.event_id else None),
                 executions=len(steps),
                 first_failed=execution_node(*failed) if failed else None,
-                deployed=deployed,
+                deployed=deployed or run.id in moves,
+                deployments=moves.get(run.id, []),
             )
         )
-    last = max((i for i, r in enumerate(items) if r.deployed), default=None)
-    since = items[last + 1 :] if last is not None else items
+    # The last deployment: a run's deploy step, or a move of production to a version a run
+    # made, whichever is later; the runs since are those started after it.
+    last = max((i for i, r in enumerate(items) if r.deployed and not r.deployments), default=None)
+    moved = max((d for ds in moves.values() for d in ds), key=lambda d: d.time, default=None)
+    if moved is not None and (last is None or moved.time > items[last].create_time):
+        since = [r for i, r in enumerate(items) if i > (last if last is not None else -1)]
+        since = [r for r in since if r.create_time > moved.time]
+        last = next(i for i, r in enumerate(items) if moved in r.deployments)
+    else:
+        moved = None
+        since = items[last + 1 :] if last is not None else items
     shown = since if since_last_deploy else items
     return History(
         subject=experiment_node(subject),
         runs=shown,
         last_deploy=items[last] if last is not None else None,
+        last_deployment=moved,
         runs_since_last_deploy=len(since),
         since_last_deploy=since_last_deploy,
         counts_by_cause=dict(
@@ -62,6 +77,25 @@ def _history(
         ),
         counts_by_status=dict(Counter(r.status for r in shown)),
     )
+
+
+def _deployments(session: Session, run_ids: list[Id]) -> dict[Id, list[Deployment]]:
+    """The moves of a deploying alias (``production``) to versions each run made."""
+    out: dict[Id, list[Deployment]] = {}
+    wanted = [uuid.UUID(hex=r) if isinstance(r, str) else r for r in run_ids]
+    for run_id, model, e in registry.deployments_of_runs(session, wanted, DEPLOY_ALIASES):
+        out.setdefault(run_id.hex, []).append(
+            Deployment(
+                model=model,
+                alias=e.alias,
+                version=e.to_version or 0,
+                time=e.time,
+                run=run_id,
+                actor=Actor(name=e.actor_name, id=e.actor_id) if e.actor_name else None,
+                reason=e.reason,
+            )
+        )
+    return out
 
 
 def experiment_history(

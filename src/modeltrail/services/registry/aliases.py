@@ -3,6 +3,7 @@ any time; references (``models:/NAME@ALIAS``, ``models:/NAME/3``) resolved to ve
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ from modeltrail.store.tables import (
 DEFAULT_HISTORY = 1000
 
 
-def _actor(actor_id: object, name: str | None) -> Actor | None:
+def _actor(actor_id: uuid.UUID | None, name: str | None) -> Actor | None:
     return None if name is None else Actor(name=name, id=actor_id)
 
 
@@ -51,6 +52,7 @@ def to_alias(model: RegisteredModelRow, row: ModelAliasRow) -> Alias:
 
 def to_event(model_name: str, row: ModelAliasEventRow) -> AliasEvent:
     return AliasEvent(
+        id=row.id,
         model=model_name,
         alias=row.alias,
         action=AliasAction(row.action),
@@ -88,6 +90,7 @@ def _record(
     row.updated_by_name = actor.name if actor else None
     row.reason = reason
     event = ModelAliasEventRow(
+        id=uuid.uuid4(),
         model_id=model.id,
         alias=row.alias,
         action=action.value,
@@ -254,6 +257,11 @@ def read_alias(session: Session, name: str, alias: str, *, at: datetime | None =
         found = to_alias(model, row) if row is not None else None
     else:
         found = _aliases_at(session, model, at, alias).get(alias)
+    if found is not None and found.version is not None:
+        events = store.alias_events(
+            session, model_id=model.id, alias=alias, until=at, newest_first=True
+        )
+        found.previous_version = _previous(found.version, events)
     if found is None or found.version is None:
         when = f" at {at.isoformat()}" if at is not None else ""
         raise NotFound(
@@ -279,15 +287,14 @@ def alias_history(
     return [to_event(model.name, r) for r in rows]
 
 
-def previous_version(session: Session, name: str, alias: str) -> tuple[int, int | None]:
-    """The version ``alias`` points at now and the one it pointed at before it was last
-    moved (None if it was never anywhere else)."""
-    current = read_alias(session, name, alias)
-    model = get_model_row(session, name)
-    for e in store.alias_events(session, model_id=model.id, alias=alias, newest_first=True):
-        if e.from_version is not None and e.from_version != current.version:
-            return current.version, e.from_version  # type: ignore[return-value]
-    return current.version, None  # type: ignore[return-value]
+def _previous(current: int, newest_first: list[ModelAliasEventRow]) -> int | None:
+    """The last version other than ``current`` that the alias pointed at (it may have been
+    removed in between), from its changes newest first."""
+    for e in newest_first:
+        for version in (e.from_version, e.to_version):
+            if version is not None and version != current:
+                return version
+    return None
 
 
 def resolve(

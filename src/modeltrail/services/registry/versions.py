@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound
+from modeltrail.domain.fingerprint import is_trigger
 from modeltrail.domain.models import Page
 from modeltrail.domain.registry import (
     ArtifactSummary,
@@ -44,6 +45,17 @@ def get_version_row(session: Session, model: RegisteredModelRow, version: int) -
     return row
 
 
+def _summary(row: Any) -> ArtifactSummary:
+    return ArtifactSummary(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        kind=row.kind,
+        uri=row.uri,
+        fingerprint=row.fingerprint,
+    )
+
+
 def to_versions(
     session: Session,
     model: RegisteredModelRow,
@@ -58,6 +70,7 @@ def to_versions(
     artifacts = store.artifacts_by_ids(session, artifact_ids)
     producers = store.producers_of(session, artifact_ids)
     measured = store.metrics_of(session, artifact_ids) if metrics else {}
+    read = store.inputs_of(session, [p.execution_id for p in producers.values()])
     aliases: dict[int, list[str]] = {}
     for a in store.aliases_of(session, [model.id])[model.id]:
         if a.version is not None:
@@ -68,16 +81,10 @@ def to_versions(
         made = producers.get(row.artifact_id)
         out.append(
             ModelVersion(
+                id=row.id,
                 model=model.name,
                 version=row.version,
-                artifact=ArtifactSummary(
-                    id=art.id,
-                    name=art.name,
-                    version=art.version,
-                    kind=art.kind,
-                    uri=art.uri,
-                    fingerprint=art.fingerprint,
-                ),
+                artifact=_summary(art),
                 run=RunSummary(
                     id=made.run_id,
                     name=made.run_name,
@@ -87,6 +94,9 @@ def to_versions(
                 if made
                 else None,
                 execution=made.execution_id if made else None,
+                inputs=[_summary(a) for a in read[made.execution_id] if not is_trigger(a.kind)]
+                if made
+                else [],
                 description=row.description,
                 tags=dict(row.tags or {}),
                 aliases=aliases.get(row.version, []),

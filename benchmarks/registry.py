@@ -1,0 +1,320 @@
+"""The model registry beside MLflow's: resolving ``models:/NAME@ALIAS`` and listing a model's
+1,000 versions with their metrics, each over HTTP against a real server on loopback.
+
+Both servers run here on SQLite files of their own: ``modeltrail server`` and ``mlflow
+server`` (when the ``mlflow`` package is installed). Each gets one registered model with
+``--versions`` versions, each version made by a run that logged an ``accuracy`` metric, and a
+``production`` alias on one version. Then each operation is timed (median and 95th percentile
+of ``--samples`` calls, after a warm-up):
+
+- resolve: where ``production`` points (modeltrail ``GET /models/resolve?uri=...``; MLflow
+  ``GET registered-models/alias``);
+- list: every version of the model with its metrics (modeltrail ``GET /models/NAME/versions``
+  in one page; MLflow ``model-versions/search`` for the versions and ``runs/search`` for the
+  metrics of their runs, which is how an MLflow client gets them).
+
+    python -m benchmarks.registry [--versions 1000] [--samples 50] [--no-mlflow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.measure import timed
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "digits-classifier"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 150) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
+
+
+class Server:
+    """A server process in a session of its own, stopped with its workers."""
+
+    def __init__(self, args: list[str], health: str, root: Path, name: str) -> None:
+        self.port = _port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / f"{name}.log"
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *[a.replace("{port}", str(self.port)) for a in args]],
+            cwd=root,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait(self.url + health, self.proc, self.log)
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def _ok(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+# ---------------------------------------------------------------- modeltrail
+
+
+def fill_modeltrail(http: httpx.Client, versions: int) -> None:
+    """``versions`` runs, each a step that wrote a model and its accuracy, sent in batches;
+    then each model registered and ``production`` set."""
+    exp = str(uuid.uuid4())
+    exe = str(uuid.uuid4())
+    ops: list[dict[str, Any]] = [
+        {"op": "create", "entity": "experiment", "body": {"id": exp, "name": "bench"}},
+        {"op": "create", "entity": "executable", "body": {"id": exe, "name": "train.py"}},
+    ]
+    models = []
+    for i in range(versions):
+        run, step, model = (str(uuid.uuid4()) for _ in range(3))
+        models.append(model)
+        ops += [
+            {
+                "op": "create",
+                "entity": "run",
+                "body": {"id": run, "experiment": exp, "name": f"r{i}"},
+            },
+            {
+                "op": "create",
+                "entity": "artifact",
+                "body": {"id": model, "name": "clf", "kind": "model", "uri": f"s3://m/{i}"},
+            },
+            {
+                "op": "create",
+                "entity": "artifact",
+                "body": {
+                    "id": str(uuid.uuid4()),
+                    "name": "accuracy",
+                    "kind": "metrics",
+                    "attributes": {"value": 0.9 + i / (10 * versions), "reference": model},
+                },
+            },
+            {
+                "op": "create",
+                "entity": "execution",
+                "body": {
+                    "id": step,
+                    "run": run,
+                    "executable": exe,
+                    "name": "train",
+                    "kind": "train",
+                    "outputArtifacts": [model],
+                },
+            },
+        ]
+    for start in range(0, len(ops), 2000):
+        _ok(http.post("/api/v1/batch", json={"operations": ops[start : start + 2000]}))
+    for model in models:
+        _ok(
+            http.post(
+                f"/api/v1/models/{MODEL}/versions",
+                params={"createModel": "true"},
+                json={"artifact": model},
+            )
+        )
+    _ok(http.put(f"/api/v1/models/{MODEL}/aliases/production", json={"version": versions // 2}))
+
+
+def measure_modeltrail(http: httpx.Client, versions: int, samples: int) -> dict[str, Any]:
+    def resolve() -> None:
+        found = _ok(
+            http.get("/api/v1/models/resolve", params={"uri": f"models:/{MODEL}@production"})
+        )
+        assert found["version"] == versions // 2
+
+    def listing() -> None:
+        page = _ok(http.get(f"/api/v1/models/{MODEL}/versions", params={"limit": versions}))
+        assert len(page["items"]) == versions and "accuracy" in page["items"][0]["metrics"]
+
+    return {"resolve": timed(resolve, samples), "list": timed(listing, max(5, samples // 5))}
+
+
+# ---------------------------------------------------------------- MLflow
+
+ML = "/api/2.0/mlflow"
+
+
+def fill_mlflow(http: httpx.Client, versions: int) -> None:
+    exp = _ok(http.post(f"{ML}/experiments/create", json={"name": "bench"}))["experiment_id"]
+    _ok(http.post(f"{ML}/registered-models/create", json={"name": MODEL}))
+    for i in range(versions):
+        run = _ok(http.post(f"{ML}/runs/create", json={"experiment_id": exp}))["run"]["info"]
+        run_id = run["run_id"]
+        _ok(
+            http.post(
+                f"{ML}/runs/log-metric",
+                json={
+                    "run_id": run_id,
+                    "key": "accuracy",
+                    "value": 0.9 + i / (10 * versions),
+                    "timestamp": 0,
+                    "step": 0,
+                },
+            )
+        )
+        _ok(
+            http.post(
+                f"{ML}/model-versions/create",
+                json={"name": MODEL, "source": f"s3://m/{i}", "run_id": run_id},
+            )
+        )
+    _ok(
+        http.post(
+            f"{ML}/registered-models/alias",
+            json={"name": MODEL, "alias": "production", "version": str(versions // 2)},
+        )
+    )
+
+
+def measure_mlflow(http: httpx.Client, versions: int, samples: int) -> dict[str, Any]:
+    def resolve() -> None:
+        found = _ok(
+            http.get(f"{ML}/registered-models/alias", params={"name": MODEL, "alias": "production"})
+        )
+        assert found["model_version"]["version"] == str(versions // 2)
+
+    def listing() -> None:
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params = {"filter": f"name='{MODEL}'", "max_results": 1000}
+            if token:
+                params["page_token"] = token
+            page = _ok(http.get(f"{ML}/model-versions/search", params=params))
+            found += page.get("model_versions", [])
+            token = page.get("next_page_token")
+            if not token:
+                break
+        runs = [v["run_id"] for v in found]
+        metrics: dict[str, Any] = {}
+        for start in range(0, len(runs), 100):
+            chunk = ", ".join(f"'{r}'" for r in runs[start : start + 100])
+            answer = _ok(
+                http.post(
+                    f"{ML}/runs/search",
+                    json={
+                        "experiment_ids": [_experiment(http)],
+                        "filter": f"attributes.run_id IN ({chunk})",
+                        "max_results": 1000,
+                    },
+                )
+            )
+            for r in answer.get("runs", []):
+                metrics[r["info"]["run_id"]] = r["data"].get("metrics", [])
+        assert len(found) == versions and len(metrics) == versions
+
+    return {"resolve": timed(resolve, samples), "list": timed(listing, max(5, samples // 5))}
+
+
+_EXPERIMENT: dict[str, str] = {}
+
+
+def _experiment(http: httpx.Client) -> str:
+    if "id" not in _EXPERIMENT:
+        found = _ok(http.get(f"{ML}/experiments/get-by-name", params={"experiment_name": "bench"}))
+        _EXPERIMENT["id"] = found["experiment"]["experiment_id"]
+    return _EXPERIMENT["id"]
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--no-mlflow", action="store_true")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="registry-bench-"))
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        mt = Server(
+            ["modeltrail", "server", "--port", "{port}", "--database-url",
+             f"sqlite:///{root / 'modeltrail.db'}", "--log-level", "warning"],
+            "/readyz", root, "modeltrail",
+        )  # fmt: skip
+        try:
+            with httpx.Client(base_url=mt.url, timeout=120) as http:
+                started = time.perf_counter()
+                fill_modeltrail(http, args.versions)
+                print(f"modeltrail: filled in {time.perf_counter() - started:.1f} s", flush=True)
+                rows["modeltrail"] = measure_modeltrail(http, args.versions, args.samples)
+        finally:
+            mt.stop()
+        if not args.no_mlflow and _has_mlflow():
+            ml = Server(
+                ["mlflow", "server", "--host", "127.0.0.1", "--port", "{port}",
+                 "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+                 "--default-artifact-root", str(root / "artifacts"), "--workers", "1"],
+                "/health", root, "mlflow",
+            )  # fmt: skip
+            try:
+                with httpx.Client(base_url=ml.url, timeout=120) as http:
+                    started = time.perf_counter()
+                    fill_mlflow(http, args.versions)
+                    print(f"mlflow: filled in {time.perf_counter() - started:.1f} s", flush=True)
+                    rows["mlflow"] = measure_mlflow(http, args.versions, args.samples)
+            finally:
+                ml.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"\n{args.versions} versions, median / p95 in ms over HTTP on loopback")
+    print(f"{'operation':<44} " + " ".join(f"{name:>20}" for name in rows))
+    for op, label in (
+        ("resolve", "resolve models:/NAME@production"),
+        ("list", f"list {args.versions} versions with metrics"),
+    ):
+        cells = [f"{r[op]['median']:8.2f} / {r[op]['p95']:8.2f}" for r in rows.values()]
+        print(f"{label:<44} " + " ".join(f"{c:>20}" for c in cells))
+
+
+def _has_mlflow() -> bool:
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
