@@ -11,7 +11,9 @@ of ``--samples`` calls, after a warm-up):
   ``GET registered-models/alias``);
 - list: every version of the model with its metrics (modeltrail ``GET /models/NAME/versions``
   in one page; MLflow ``model-versions/search`` for the versions and ``runs/search`` for the
-  metrics of their runs, which is how an MLflow client gets them).
+  metrics of their runs, which is how an MLflow client gets them);
+- reference: the plainest read of each server (one artifact; one registered model), which
+  shows what a request costs on the machine at the time of the run.
 
     python -m benchmarks.registry [--versions 1000] [--samples 50] [--no-mlflow]
 """
@@ -166,7 +168,16 @@ def measure_modeltrail(http: httpx.Client, versions: int, samples: int) -> dict[
         page = _ok(http.get(f"/api/v1/models/{MODEL}/versions", params={"limit": versions}))
         assert len(page["items"]) == versions and "accuracy" in page["items"][0]["metrics"]
 
-    return {"resolve": timed(resolve, samples), "list": timed(listing, max(5, samples // 5))}
+    artifact = _ok(http.get("/api/v1/artifacts", params={"limit": 1}))["items"][0]["id"]
+
+    def read_one() -> None:
+        _ok(http.get(f"/api/v1/artifacts/{artifact}"))
+
+    return {
+        "resolve": timed(resolve, samples),
+        "list": timed(listing, max(5, samples // 5)),
+        "reference": timed(read_one, samples),
+    }
 
 
 # ---------------------------------------------------------------- MLflow
@@ -243,7 +254,14 @@ def measure_mlflow(http: httpx.Client, versions: int, samples: int) -> dict[str,
                 metrics[r["info"]["run_id"]] = r["data"].get("metrics", [])
         assert len(found) == versions and len(metrics) == versions
 
-    return {"resolve": timed(resolve, samples), "list": timed(listing, max(5, samples // 5))}
+    def read_one() -> None:
+        _ok(http.get(f"{ML}/registered-models/get", params={"name": MODEL}))
+
+    return {
+        "resolve": timed(resolve, samples),
+        "list": timed(listing, max(5, samples // 5)),
+        "reference": timed(read_one, samples),
+    }
 
 
 _EXPERIMENT: dict[str, str] = {}
@@ -303,6 +321,7 @@ def main() -> None:
     for op, label in (
         ("resolve", "resolve models:/NAME@production"),
         ("list", f"list {args.versions} versions with metrics"),
+        ("reference", "reference: read one artifact / model"),
     ):
         cells = [f"{r[op]['median']:8.2f} / {r[op]['p95']:8.2f}" for r in rows.values()]
         print(f"{label:<44} " + " ".join(f"{c:>20}" for c in cells))

@@ -59,7 +59,13 @@ def registry(request: Request, meta: MetadataDep) -> Registry:
     return Registry(meta, deployer=deployer)
 
 
-RegistryDep = Annotated[Registry, Depends(registry)]
+async def registry_dependency(request: Request, meta: MetadataDep) -> Registry:
+    """``registry`` as a dependency: it only looks at the request, so it runs on the event
+    loop (a plain function would cost a trip to a thread)."""
+    return registry(request, meta)
+
+
+RegistryDep = Annotated[Registry, Depends(registry_dependency)]
 
 
 async def list_options(

@@ -56,14 +56,30 @@ def latest_version(session: Session, *, model_id: uuid.UUID) -> ModelVersionRow 
     )
 
 
+VERSION_COLUMNS = (
+    ModelVersionRow.id,
+    ModelVersionRow.version,
+    ModelVersionRow.artifact_id,
+    ModelVersionRow.description,
+    ModelVersionRow.tags,
+    ModelVersionRow.create_time,
+    ModelVersionRow.update_time,
+    ModelVersionRow.created_by_id,
+    ModelVersionRow.created_by_name,
+    ModelVersionRow.updated_by_id,
+    ModelVersionRow.updated_by_name,
+)
+
+
 def list_versions(
     session: Session, *, model_id: uuid.UUID, before: int | None, limit: int
-) -> list[ModelVersionRow]:
-    """Up to ``limit`` versions, newest first, below version ``before`` if given."""
-    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model_id)
+) -> list[Any]:
+    """Up to ``limit`` versions, newest first, below version ``before`` if given: their
+    columns only (a page of a thousand is read without building a mapped object for each)."""
+    query = select(*VERSION_COLUMNS).where(ModelVersionRow.model_id == model_id)
     if before is not None:
         query = query.where(ModelVersionRow.version < before)
-    return list(session.scalars(query.order_by(ModelVersionRow.version.desc()).limit(limit)))
+    return list(session.execute(query.order_by(ModelVersionRow.version.desc()).limit(limit)))
 
 
 def version_of_artifact(

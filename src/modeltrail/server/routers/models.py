@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Body, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,17 @@ from modeltrail.domain.registry import (
 from modeltrail.server.deps import RegistryDep
 
 router = APIRouter(prefix="/models", tags=["Models"])
+
+
+class JsonDocument(Response):
+    """A page the service built from the store, serialized as it is: a thousand versions
+    are not validated once more on their way out."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)
+
 
 Name = Annotated[str, Path(max_length=limits.MAX_NAME, description="the registered model's name")]
 VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="the version's number")]
@@ -230,9 +242,10 @@ async def list_versions(
     cursor: Cursor = None,
     metrics: Annotated[bool, Query(description="with each version's metrics")] = True,
 ) -> Any:
-    return await run_in_threadpool(
+    page = await run_in_threadpool(
         reg.list_versions, name, limit=limit, cursor=cursor, metrics=metrics
     )
+    return JsonDocument(page.model_dump(mode="json", by_alias=True))
 
 
 @router.get(

@@ -248,8 +248,16 @@ def list_aliases(session: Session, name: str, *, at: datetime | None = None) -> 
     return [state[k] for k in sorted(state) if state[k].version is not None or state[k].protected]
 
 
-def read_alias(session: Session, name: str, alias: str, *, at: datetime | None = None) -> Alias:
-    """Where ``alias`` points now, or pointed at time ``at``; 404 when it pointed nowhere."""
+def read_alias(
+    session: Session,
+    name: str,
+    alias: str,
+    *,
+    at: datetime | None = None,
+    previous: bool = True,
+) -> Alias:
+    """Where ``alias`` points now, or pointed at time ``at`` (``previous``: with the version
+    it pointed at before); 404 when it pointed nowhere."""
     check_alias(alias)
     model = get_model_row(session, name)
     if at is None:
@@ -257,7 +265,7 @@ def read_alias(session: Session, name: str, alias: str, *, at: datetime | None =
         found = to_alias(model, row) if row is not None else None
     else:
         found = _aliases_at(session, model, at, alias).get(alias)
-    if found is not None and found.version is not None:
+    if previous and found is not None and found.version is not None:
         events = store.alias_events(
             session, model_id=model.id, alias=alias, until=at, newest_first=True
         )
@@ -306,7 +314,7 @@ def resolve(
         ref = ModelRef.parse(ref)
     model = get_model_row(session, ref.name)
     if ref.alias is not None:
-        version = read_alias(session, ref.name, ref.alias, at=at).version
+        version = read_alias(session, ref.name, ref.alias, at=at, previous=False).version
         assert version is not None
         row = get_version_row(session, model, version)
     elif ref.version is not None:

@@ -46,7 +46,9 @@ def get_version_row(session: Session, model: RegisteredModelRow, version: int) -
 
 
 def _summary(row: Any) -> ArtifactSummary:
-    return ArtifactSummary(
+    # Built from what the store holds, which needs no checking: a page of a thousand
+    # versions is answered without validating each of its models again.
+    return ArtifactSummary.model_construct(
         id=row.id,
         name=row.name,
         version=row.version,
@@ -59,7 +61,7 @@ def _summary(row: Any) -> ArtifactSummary:
 def to_versions(
     session: Session,
     model: RegisteredModelRow,
-    rows: list[ModelVersionRow],
+    rows: list[Any],
     *,
     metrics: bool = True,
 ) -> list[ModelVersion]:
@@ -79,13 +81,14 @@ def to_versions(
     for row in rows:
         art = artifacts[row.artifact_id]
         made = producers.get(row.artifact_id)
+        who = audit(row)
         out.append(
-            ModelVersion(
+            ModelVersion.model_construct(
                 id=row.id,
                 model=model.name,
                 version=row.version,
                 artifact=_summary(art),
-                run=RunSummary(
+                run=RunSummary.model_construct(
                     id=made.run_id,
                     name=made.run_name,
                     status=made.run_status,
@@ -103,7 +106,8 @@ def to_versions(
                 metrics=measured.get(row.artifact_id, {}) if metrics else None,
                 create_time=row.create_time,
                 update_time=row.update_time,
-                **audit(row),
+                created_by=who["created_by"],
+                updated_by=who["updated_by"],
             )
         )
     return out
