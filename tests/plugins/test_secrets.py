@@ -35,6 +35,20 @@ def test_masks() -> None:
     assert mask_urls_in(line) == "ConnectError: posting to http://127.0.0.1:9/*** failed"
 
 
+@pytest.mark.parametrize(
+    "line, masked",
+    [
+        (f"POST https://h.example/{TOKEN}: 500", "POST https://h.example/***: 500"),
+        (f"failed (https://h.example/x?k={TOKEN}).", "failed (https://h.example/***)."),
+        (f"at https://h.example:8443/{TOKEN}, then", "at https://h.example:8443/***, then"),
+        ("see https://h.example.", "see https://h.example."),
+    ],
+)
+def test_masking_keeps_the_punctuation_after_a_url(line: str, masked: str) -> None:
+    assert mask_urls_in(line) == masked
+    assert TOKEN not in mask_urls_in(line)
+
+
 def _wait_failed(client: TestClient) -> dict:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

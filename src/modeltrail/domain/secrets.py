@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 MASK = "***"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_TRAILING = ".,:;!?)]}"
 
 
 def mask_url(url: str) -> str:
@@ -43,8 +44,18 @@ def mask_token(token: str) -> str:
 
 
 def mask_urls_in(text: str) -> str:
-    """``text`` (an error message, a log line) with every URL in it masked."""
-    return _URL.sub(lambda m: mask_url(m.group()), text)
+    """``text`` (an error message, a log line) with every URL in it masked.
+
+    Punctuation that ends a URL is taken to end the sentence around it, as linkifiers do, and
+    is kept after the mask: ``failed (https://h/x?k=1).`` keeps its ``).``.
+    """
+
+    def masked(match: re.Match[str]) -> str:
+        url = match.group()
+        end = len(url.rstrip(_TRAILING))
+        return mask_url(url[:end]) + url[end:]
+
+    return _URL.sub(masked, text)
 
 
 def digest(url: str) -> str:
