@@ -156,6 +156,43 @@ def test_expressions(client: TestClient, runs: dict, q: str, expected: list[str]
 @pytest.mark.parametrize(
     ("q", "expected"),
     [
+        ('name ilike "ärger%"', ["Ärger", "ärger-2"]),
+        ('name ilike "%σοφία"', ["ΣΟΦΊΑ"]),
+        ('name like "ärger%"', ["ärger-2"]),
+        ('name contains "ÄRGER"', ["Ärger", "ärger-2"]),
+    ],
+)
+def test_case_blind_matches_fold_letters_beyond_ascii(
+    client: TestClient, q: str, expected: list[str]
+) -> None:
+    experiment = post(client, "experiments", {"name": "unicode"})
+    for name in ("Ärger", "ärger-2", "ΣΟΦΊΑ", "plain"):
+        post(client, "runs", {"experiment": experiment["id"], "name": name})
+    assert names(client, "runs", q) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("filter_", "expected"),
+    [
+        ("name:contains:ÄRGER", ["Ärger", "ärger-2"]),
+        ("name:prefix:ärger", ["ärger-2"]),
+        ("name:prefix:PLAIN", []),
+    ],
+)
+def test_filter_prefix_is_exact_and_contains_folds_case(
+    client: TestClient, filter_: str, expected: list[str]
+) -> None:
+    experiment = post(client, "experiments", {"name": "unicode"})
+    for name in ("Ärger", "ärger-2", "plain"):
+        post(client, "runs", {"experiment": experiment["id"], "name": name})
+    response = client.get(f"{API}/runs", params={"filter": filter_, "limit": 100})
+    assert response.status_code == 200, response.text
+    assert sorted(i["name"] for i in response.json()["items"]) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
         ('params.optimizer = "sgd" and tags.team = "ml"', ["sgd-1"]),
         ("metrics.accuracy > 0.9 AND params.layers = '3'", ["adam-1", "sgd-1"]),
         ("attributes.status = 'RUNNING'", ["rms-1"]),

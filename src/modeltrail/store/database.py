@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from modeltrail.domain import text
 from modeltrail.domain.errors import InvalidInput, Unavailable
 from modeltrail.store import audit
+from modeltrail.store.dialect import UNICODE_LOWER
 
 DEFAULT_URL = "sqlite:///modeltrail.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -171,6 +172,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # memory barely grows.
     cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
+    # SQLite's lower() and LIKE fold ASCII letters only; a case-blind match of "Ärger" or
+    # "ΣΟΦΊΑ" needs Python's folding.
+    dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def is_sqlite(engine: Engine) -> bool:

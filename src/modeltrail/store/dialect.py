@@ -66,10 +66,15 @@ def json_is_boolean(
     return func.json_type(column, _sqlite_path(path)) == ("true" if value else "false")
 
 
+# The name of the function that lowers text as Python does, registered on every SQLite
+# connection (store.database).
+UNICODE_LOWER = "modeltrail_lower"
+
+
 def like(dialect: str, expr: Any, pattern: str, *, case_sensitive: bool) -> ColumnElement[bool]:
     """``expr LIKE pattern`` (``%``, ``_``, ``\\`` escapes), case-sensitive or not on both
-    databases: SQLite's LIKE ignores the case of ASCII letters, so a case-sensitive match is
-    a GLOB of the same pattern there."""
+    databases: SQLite's LIKE ignores the case of ASCII letters only, so a case-sensitive match
+    is a GLOB of the same pattern there and a case-blind one compares Unicode lower case."""
     if dialect == "postgresql":
         # The text of a JSONB path is typed JSONB, which knows no LIKE.
         text = type_coerce(expr, Text)
@@ -77,7 +82,8 @@ def like(dialect: str, expr: Any, pattern: str, *, case_sensitive: bool) -> Colu
             text.like(pattern, escape="\\") if case_sensitive else text.ilike(pattern, escape="\\")
         )
     if not case_sensitive:
-        return func.lower(expr).like(func.lower(pattern), escape="\\")
+        lower = getattr(func, UNICODE_LOWER)
+        return lower(expr).like(lower(pattern), escape="\\")  # type: ignore[no-any-return]
     return expr.op("GLOB")(_glob(pattern))  # type: ignore[no-any-return]
 
 

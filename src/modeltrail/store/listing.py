@@ -243,11 +243,7 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
         expr = target if where == "column" else d.json_text(dialect, target, subpath)
         pattern = _escape_like(str(f.value))
         pattern = pattern + "%" if f.op is Op.PREFIX else "%" + pattern + "%"
-        return (
-            expr.ilike(pattern, escape="\\")
-            if f.op is Op.CONTAINS
-            else expr.like(pattern, escape="\\")
-        )
+        return d.like(dialect, expr, pattern, case_sensitive=f.op is Op.PREFIX)
     if where == "column":
         if isinstance(f.value, tuple):
             return _compare(target, f.op, [_typed(target, v, f) for v in f.value])
