@@ -87,13 +87,17 @@ def create_app(
 def _mount(routes: ModuleType) -> APIRouter:
     """An integration's router, with what its module tells the server (see
     ``modeltrail.integrations``): the paths it guards outside ``/api/v1`` and the POSTs there
-    that only read, and the shape of every error under them."""
+    that only read, the shape of every error under them, and the paths whose bodies are
+    streamed files."""
     guarded = getattr(routes, "GUARDED", None)
     if guarded is not None:
         auth.guard(guarded, read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()))
         render = getattr(routes, "render_error", None)
         if render is not None:
             problems.add_error_shape(guarded, render)
+    streamed = getattr(routes, "STREAMED_BODIES", None)
+    if streamed is not None:
+        transport.stream_bodies(streamed)
     router: APIRouter = routes.router
     return router
 

@@ -10,12 +10,14 @@ at the request, so they run on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from modeltrail.domain import limits, text
 from modeltrail.domain.errors import InvalidInput
@@ -24,6 +26,7 @@ from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
 from modeltrail.domain.tokens import Role
 from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
+from modeltrail.services.files import Receiving
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
 
@@ -156,3 +159,64 @@ async def read_json(request: Request) -> Any:
     with contextlib.suppress(ValueError, UnicodeDecodeError):
         await run_in_threadpool(text.loads, raw)
     raise UnreadableBody(f"the body is not JSON: {reason}")
+
+
+# ---------------------------------------------------------------- streamed files
+
+
+class FilePathConvertor(PathConvertor):
+    """A path of any characters, line breaks too (Starlette's ``path`` stops at one): a path
+    the file store refuses is answered with the reason (422), not as a route that is not."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("filepath", FilePathConvertor())
+
+
+# Received bytes are handed to the file store in buffers of about this size: one trip to a
+# worker thread per buffer rather than per network read.
+FLUSH_BYTES = 1 << 20
+
+
+def streams_body(endpoint: Any) -> Any:
+    """Mark a route whose body is streamed by the route itself (see ``transport``)."""
+    endpoint.streams_body = True
+    return endpoint
+
+
+async def receive_into(request: Request, pending: Receiving) -> None:
+    """Feed the request's body to ``pending``; an interrupted or refused body leaves nothing.
+
+    One buffer is hashed and written in a worker thread while the next one is received: the
+    network and the disk (and the hash) work at once instead of in turn. At most two buffers
+    are held."""
+    buffered: list[bytes] = []
+    size = 0
+    writing: asyncio.Future[None] | None = None
+
+    async def hand_over(data: bytes) -> None:
+        nonlocal writing
+        if writing is not None:
+            await writing
+        writing = asyncio.ensure_future(run_in_threadpool(pending.write, data))
+
+    try:
+        async for chunk in request.stream():
+            buffered.append(chunk)
+            size += len(chunk)
+            if size >= FLUSH_BYTES:
+                data, buffered, size = b"".join(buffered), [], 0
+                await hand_over(data)
+        if buffered:
+            await hand_over(b"".join(buffered))
+        if writing is not None:
+            await writing
+    except BaseException:
+        if writing is not None:
+            # The file store's writer is used by one thread at a time: the last buffer's
+            # write ends before the staged bytes are removed.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(writing)
+        await run_in_threadpool(pending.abort)
+        raise

@@ -56,6 +56,22 @@ IDENTITY = frozenset({"", "identity"})
 # Paths whose body is a file's bytes: any media type, streamed (``streams_body``), bounded by
 # the file store's limit (413 from the route) rather than ``MAX_BODY_BYTES``.
 STREAMED_BODIES = re.compile(r"^/api/v1/artifacts/[^/]+/(files/|uploads/[^/]+/parts/)")
+# Those an integration declares as it is mounted (``stream_bodies``).
+_MORE_STREAMED: list[re.Pattern[str]] = []
+
+
+def stream_bodies(pattern: str) -> None:
+    """Take the bodies of the paths ``pattern`` matches as files, as ``STREAMED_BODIES``."""
+    if all(p.pattern != pattern for p in _MORE_STREAMED):
+        _MORE_STREAMED.append(re.compile(pattern))
+
+
+def is_streamed(path: str) -> bool:
+    return STREAMED_BODIES.match(path) is not None or any(
+        p.match(path) is not None for p in _MORE_STREAMED
+    )
+
+
 # Set in a request's scope when it came as HEAD: a route that streams a file answers with
 # its headers only, instead of reading the file for nothing.
 HEAD_KEY = "modeltrail.head"
@@ -205,7 +221,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         max_body = self.max_body or limits.MAX_BODY_BYTES
-        streamed = STREAMED_BODIES.match(scope.get("path", "")) is not None
+        streamed = is_streamed(scope.get("path", ""))
         refusal = self._refusal(scope, max_body, streamed=streamed)
         if refusal is not None:
             await refusal(scope, receive, send)

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import text
 from modeltrail.integrations.mlflow import (
+    artifacts,
     errors,
     lineage,
     metrics,
@@ -27,7 +28,7 @@ from modeltrail.integrations.mlflow import (
     tracking,
 )
 from modeltrail.integrations.mlflow.errors import invalid
-from modeltrail.server.deps import MetadataDep
+from modeltrail.server.deps import MetadataDep, receive_into, streams_body
 from modeltrail.server.deps import registry as registry_for
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
@@ -45,11 +46,15 @@ READ_ONLY_POSTS = frozenset(
     )
 )
 
+ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
+# Under PREFIX as a string: one guard and one error shape for both.
 GUARDED = PREFIX
+# The proxy's uploads are files of any type, streamed to the file store (``transport``).
+STREAMED_BODIES = r"^/api/2\.0/mlflow-artifacts/artifacts/"
 # Every error under PREFIX, a route's or one raised before it, in MLflow's shape.
 render_error = errors.render
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 Params = dict[str, Any]
 
@@ -149,7 +154,9 @@ def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
             return JSONResponse({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
-        router.add_api_route(path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}")
+        router.add_api_route(
+            PREFIX + path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}"
+        )
         return handler
 
     return register
@@ -439,7 +446,9 @@ def _registry_route(path: str, method: str) -> Callable[[RegistryHandler], Regis
             return JSONResponse({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
-        router.add_api_route(path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}")
+        router.add_api_route(
+            PREFIX + path, endpoint, methods=[method], name=f"mlflow_{handler.__name__}"
+        )
         return handler
 
     return register
@@ -469,3 +478,48 @@ for _path, _method, _handler in (
     ("/model-versions/delete-tag", "DELETE", model_registry.delete_model_version_tag),
 ):
     _registry_route(_path, _method)(_handler)
+
+
+# ---------------------------------------------------------------- the artifact proxy
+
+
+@_route("/artifacts/list", "GET")
+def list_run_artifacts(meta: Metadata, p: Params) -> Any:
+    return artifacts.list_run(meta, _run(p), _str(p, "path"))
+
+
+@router.get(ARTIFACTS_PREFIX + "/artifacts")
+async def list_proxied(request: Request, meta: MetadataDep) -> JSONResponse:
+    path = request.query_params.get("path") or ""
+    place = artifacts.locate(path) if path else None
+    files = [] if place is None else await run_in_threadpool(artifacts.list_dir, meta, place)
+    return JSONResponse({"files": files} if files else {})
+
+
+@router.put(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
+@streams_body
+async def upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
+    place = artifacts.locate(path)
+    await run_in_threadpool(artifacts.prepare_upload, meta, place)
+    length = request.headers.get("content-length")
+    pending = await run_in_threadpool(
+        meta.files.begin_put,
+        meta,
+        place.artifact,
+        place.path,
+        length=int(length) if length is not None and length.isdigit() else None,
+    )
+    await receive_into(request, pending)
+    await run_in_threadpool(pending.finish)
+    return JSONResponse({})
+
+
+@router.get(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
+async def download(path: str, meta: MetadataDep) -> StreamingResponse:
+    place = artifacts.locate(path)
+    opened = await run_in_threadpool(artifacts.open_file, meta, place)
+    return StreamingResponse(
+        opened.chunks,
+        headers={"Content-Length": str(opened.file.size)},
+        media_type="application/octet-stream",
+    )

@@ -6,8 +6,6 @@ a download is read from the file store a chunk at a time as the client takes it.
 holds a whole file in memory.
 """
 
-import asyncio
-import contextlib
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,7 +14,6 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import PathConvertor, register_url_convertor
 
 from modeltrail.domain.errors import RangeNotSatisfiable
 from modeltrail.domain.files import (
@@ -28,24 +25,10 @@ from modeltrail.domain.files import (
     UploadCreate,
     UploadPart,
 )
-from modeltrail.server.deps import MetadataDep
+from modeltrail.server.deps import MetadataDep, receive_into, streams_body
 from modeltrail.server.transport import HEAD_KEY
-from modeltrail.services.files import Receiving
-
-
-class FilePathConvertor(PathConvertor):
-    """A path of any characters, line breaks too (Starlette's ``path`` stops at one): a path
-    the file store refuses is answered with the reason (422), not as a route that is not."""
-
-    regex = r"[\s\S]*"
-
-
-register_url_convertor("filepath", FilePathConvertor())
 
 router = APIRouter(prefix="/artifacts/{artifact_id}", tags=["Files"])
-# Received bytes are handed to the file store in buffers of about this size: one trip to a
-# worker thread per buffer rather than per network read.
-FLUSH_BYTES = 1 << 20
 
 ArtifactId = Annotated[uuid.UUID, Path(description="the artifact's id")]
 FilePath = Annotated[
@@ -64,52 +47,9 @@ Size = Annotated[
 ]
 
 
-def streams_body(endpoint: Any) -> Any:
-    """Mark a route whose body is streamed by the route itself (see ``transport``)."""
-    endpoint.streams_body = True
-    return endpoint
-
-
 def _length(request: Request) -> int | None:
     value = request.headers.get("content-length")
     return int(value) if value is not None and value.isdigit() else None
-
-
-async def _receive(request: Request, pending: Receiving) -> None:
-    """Feed the request's body to ``pending``; an interrupted or refused body leaves nothing.
-
-    One buffer is hashed and written in a worker thread while the next one is received: the
-    network and the disk (and the hash) work at once instead of in turn. At most two buffers
-    are held."""
-    buffered: list[bytes] = []
-    size = 0
-    writing: asyncio.Future[None] | None = None
-
-    async def hand_over(data: bytes) -> None:
-        nonlocal writing
-        if writing is not None:
-            await writing
-        writing = asyncio.ensure_future(run_in_threadpool(pending.write, data))
-
-    try:
-        async for chunk in request.stream():
-            buffered.append(chunk)
-            size += len(chunk)
-            if size >= FLUSH_BYTES:
-                data, buffered, size = b"".join(buffered), [], 0
-                await hand_over(data)
-        if buffered:
-            await hand_over(b"".join(buffered))
-        if writing is not None:
-            await writing
-    except BaseException:
-        if writing is not None:
-            # The file store's writer is used by one thread at a time: the last buffer's
-            # write ends before the staged bytes are removed.
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(writing)
-        await run_in_threadpool(pending.abort)
-        raise
 
 
 def _attachment(name: str) -> str:
@@ -176,7 +116,7 @@ async def put_file(
     pending = await run_in_threadpool(
         files.begin_put, meta, artifact_id, path, sha256=sha256, size=size, length=_length(request)
     )
-    await _receive(request, pending)
+    await receive_into(request, pending)
     stored: ArtifactFile = await run_in_threadpool(pending.finish)
     headers = {**_file_headers(stored), "Location": quote(request.url.path)}
     return Response(
@@ -328,7 +268,7 @@ async def put_part(
     pending = await run_in_threadpool(
         meta.files.begin_part, meta, artifact_id, upload_id, number, length=_length(request)
     )
-    await _receive(request, pending)
+    await receive_into(request, pending)
     return await run_in_threadpool(pending.finish)
 
 
