@@ -160,7 +160,11 @@ def _state(client: TestClient) -> dict[str, list[dict[str, Any]]]:
     for plural in PLURAL.values():
         items = client.get(f"{API}/{plural}", params={"limit": 1000, "sort": "id"}).json()["items"]
         state[plural] = [
-            {k: v for k, v in item.items() if not k.endswith("Time") and k != "updateTime"}
+            {
+                k: v
+                for k, v in item.items()
+                if not k.endswith("Time") and k != "duration"  # duration = endTime - startTime
+            }
             for item in items
         ]
     return state

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from starlette.testclient import TestClient
 
 from conftest import run_cli
+from modeltrail.server import transport
 from modeltrail.services.metadata import Metadata
 from modeltrail.store import portability
 
@@ -173,7 +174,14 @@ def test_every_route_with_a_body_refuses_a_lone_surrogate(client: TestClient) ->
     assert len(routes) >= 25
     for method, path in routes:
         path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        if transport.is_streamed(path):
+            continue  # a file's bytes, stored as they come: no text to read
         r = client.request(method, path, content=body, headers=JSON)
+        if path.startswith("/api/2.0/mlflow"):  # MLflow's surface answers in MLflow's shape
+            assert r.status_code == 400, (path, r.text)
+            assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE", (path, r.text)
+            assert "/k\ufffd/deep/1" in r.json()["message"], (path, r.text)
+            continue
         refused(r, "/k\ufffd", "/k\ufffd/deep/1")
 
 
