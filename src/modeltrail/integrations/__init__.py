@@ -40,6 +40,9 @@ INTEGRATIONS: tuple[Integration, ...] = (
     # ``modeltrail import mlflow``, and the push to its registry is a plugin (entry point
     # ``mlflow-registry`` of ``modeltrail.plugins``).
     Integration("mlflow", routes=f"{__name__}.mlflow.routes", prefix=""),
+    # ML Metadata (Kubeflow Pipelines, TFX) comes in with ``modeltrail import mlmd``: it reads
+    # the store's tables and writes through the API, so it has neither routes nor commands.
+    Integration("mlmd"),
 )
 
 __all__ = ["API", "INTEGRATIONS", "Integration"]

@@ -1,0 +1,1 @@
+"""ML Metadata in: ``modeltrail import mlmd`` reads a Kubeflow Pipelines or TFX metadata store."""
