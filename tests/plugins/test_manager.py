@@ -82,7 +82,7 @@ def test_configuration_from_flags_environment_and_file(tmp_path: Path) -> None:
     assert "notifications" not in hooks.states  # listed but switched off
     with pytest.raises(PluginError, match="no plugin is named 'nope'"):
         PluginManager(["nope"])
-    assert set(BUILTIN) <= {"notifications", "mlflow-registry"}
+    assert set(BUILTIN) <= {"notifications", "mlflow-registry", "openlineage"}
 
 
 def test_entry_points_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,6 +34,7 @@ log = logging.getLogger("modeltrail.plugins")
 BUILTIN: dict[str, str] = {
     "notifications": "modeltrail.plugins.notifications",
     "mlflow-registry": "modeltrail.integrations.mlflow.registry",
+    "openlineage": "modeltrail.integrations.openlineage.emitter",
 }
 
 ENV_PLUGINS = "MODELTRAIL_PLUGINS"
