@@ -46,7 +46,7 @@ def test_tables_filter_sort_page_and_select(page: Any, case: CaseStudy) -> None:
     assert rows(page) == ["handwriting"]
     shot(page, "01-experiments")
 
-    page.locator("table.data tbody tr").first.click()
+    page.get_by_role("link", name="handwriting").click()
     page.wait_for_url(re.compile(r"/runs\?filter=experiment"))
     assert sorted(rows(page)) == ["train-digits", "train-letters"]
     page.get_by_test_id("count").filter(has_text="of 2 runs").wait_for()

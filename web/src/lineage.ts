@@ -103,17 +103,22 @@ export interface HistoryRow {
   createTime: string;
   cause?: string;
   firstFailed?: string;
+  firstFailedId?: string;
 }
 
 /** FR7: runs of an experiment with trigger cause, status and first failed step. */
-export async function runHistory(experimentId: string, sinceLastDeploy: boolean): Promise<{ rows: HistoryRow[]; deployedAt?: string }> {
+export async function runHistory(
+  experimentId: string,
+  sinceLastDeploy: boolean,
+): Promise<{ rows: HistoryRow[]; deployedAt?: string; countsByCause: Record<string, number> }> {
   type Raw = {
-    runs: { id: string; name: string; status: string; createTime: string; trigger?: { cause?: string | null; name?: string } | null; firstFailed?: { name?: string } | null }[];
+    runs: { id: string; name: string; status: string; createTime: string; trigger?: { cause?: string | null; name?: string } | null; firstFailed?: { id?: string; name?: string } | null }[];
     lastDeploy?: { createTime?: string } | null;
+    countsByCause?: Record<string, number>;
   };
   const raw = await getJson<Raw>(`/experiments/${experimentId}/history`, { sinceLastDeploy });
   const rows = raw.runs
-    .map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, cause: r.trigger?.cause ?? r.trigger?.name, firstFailed: r.firstFailed?.name }))
+    .map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, cause: r.trigger?.cause ?? r.trigger?.name, firstFailed: r.firstFailed?.name, firstFailedId: r.firstFailed?.id }))
     .sort((x, y) => (x.createTime < y.createTime ? 1 : -1));
-  return { rows, deployedAt: raw.lastDeploy?.createTime };
+  return { rows, deployedAt: raw.lastDeploy?.createTime, countsByCause: raw.countsByCause ?? {} };
 }

@@ -3,9 +3,10 @@ import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from 
 
 const listeners = new Set<() => void>();
 
-export function navigate(to: string, replace = false): void {
-  if (replace) window.history.replaceState(null, "", to);
-  else window.history.pushState(null, "", to);
+/** Go to `to`; `state` is kept with the history entry (it survives Back and reload). */
+export function navigate(to: string, replace = false, state: unknown = null): void {
+  if (replace) window.history.replaceState(state, "", to);
+  else window.history.pushState(state, "", to);
   listeners.forEach((l) => l());
 }
 

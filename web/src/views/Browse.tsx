@@ -28,7 +28,7 @@ const text = (key: string, label: string): Column => ({ key, label, render: (r) 
 const ref = (key: string, label: string, to: (id: string) => string): Column => ({
   key,
   label,
-  render: (r) => (r[key] ? <Link to={to(r[key])} onClick={(e) => e.stopPropagation()}>{shortId(r[key])}</Link> : ""),
+  render: (r) => (r[key] ? <Link to={to(r[key])}>{shortId(r[key])}</Link> : ""),
 });
 
 export const TABLES: Record<EntityName, TableConfig> = {
@@ -99,6 +99,17 @@ export const TABLES: Record<EntityName, TableConfig> = {
 
 const PAGE_SIZE = 50;
 
+interface PagingState {
+  cursors: string[];
+  of: string;
+}
+
+/** The cursors of the pages before the one at `cursor`, kept with the history entry. */
+function previousCursors(cursor: string | undefined): string[] {
+  const state = window.history.state as Partial<PagingState> | null;
+  return state && Array.isArray(state.cursors) && state.of === (cursor ?? "") ? state.cursors : [];
+}
+
 export function Browse({ entity, location }: { entity: EntityName; location: Location }) {
   const config = TABLES[entity];
   const filters = location.query.getAll("filter");
@@ -110,30 +121,35 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
   // Counting every match is slower on large stores, so it never holds up the first page.
   const count = useAsync(() => listEntities(entity, { filter: filters, limit: 1, count: true }), [entity, filters.join("\n")]);
   const [active, setActive] = useState(0);
-  const [history, setHistory] = useState<string[]>([]);
+  // Where this page starts is in the address (`offset`), so that Back, reload and a shared link
+  // all say "51–100" on the second page; the cursors of the pages before it are kept with the
+  // history entry, so that "Previous" works after a reload too.
+  const offset = Math.max(0, Number(location.query.get("offset")) || 0);
+  const before = previousCursors(cursor);
   const tableRef = useRef<HTMLTableSectionElement>(null);
 
   useEffect(() => setActive(0), [entity, filters.join("\n"), sort, cursor]);
-  useEffect(() => setHistory([]), [entity, filters.join("\n"), sort]);
   useEffect(() => {
     tableRef.current?.querySelector(`[data-index="${active}"]`)?.scrollIntoView({ block: "nearest" });
   }, [active]);
 
   const items = (page.data?.items ?? []) as Entity[];
-  const setFilters = (f: string[]) => navigate(withQuery({ filter: f, cursor: null }));
+  const setFilters = (f: string[]) => navigate(withQuery({ filter: f, cursor: null, offset: null }));
   const setSort = (column: string) => {
     const next = sort === column ? `-${column}` : sort === `-${column}` ? column : column;
-    navigate(withQuery({ sort: next, cursor: null }));
+    navigate(withQuery({ sort: next, cursor: null, offset: null }));
   };
   const next = () => {
     if (!page.data?.nextCursor) return;
-    setHistory((h) => [...h, cursor ?? ""]);
-    navigate(withQuery({ cursor: page.data.nextCursor }));
+    const state: PagingState = { cursors: [...before, cursor ?? ""], of: page.data.nextCursor };
+    navigate(withQuery({ cursor: page.data.nextCursor, offset: String(offset + items.length) }), false, state);
   };
   const prev = () => {
-    const previous = history[history.length - 1];
-    setHistory((h) => h.slice(0, -1));
-    navigate(withQuery({ cursor: previous ? previous : null }));
+    // Without the earlier cursors (a shared link to page 3), "Previous" starts from the top.
+    const previous = before.length ? before[before.length - 1] : "";
+    const state: PagingState = { cursors: before.slice(0, -1), of: previous };
+    const start = previous && before.length ? Math.max(0, offset - limit) : 0;
+    navigate(withQuery({ cursor: previous || null, offset: start ? String(start) : null }), false, state);
   };
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "ArrowDown" || e.key === "j") setActive((a) => Math.min(a + 1, items.length - 1));
@@ -147,17 +163,10 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
     e.preventDefault();
   };
 
-  const offset = history.length * limit;
   const total = count.data?.total;
   return (
     <section className="view browse">
-      <nav className="tabs" aria-label="tables">
-        {(Object.keys(TABLES) as EntityName[]).map((name) => (
-          <Link key={name} to={`/${name}`} className={name === entity ? "tab active" : "tab"} aria-current={name === entity ? "page" : undefined}>
-            {TABLES[name].title}
-          </Link>
-        ))}
-      </nav>
+      <h1 className="sr-only">{config.title}</h1>
       <FilterInput fields={config.fields} filters={filters} onChange={setFilters} />
       {page.error && <Problem error={page.error} />}
       <div className="table-bar">
@@ -195,21 +204,13 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
           </thead>
           <tbody ref={tableRef} tabIndex={0} onKeyDown={onKey} aria-label="rows">
             {items.map((row, i) => (
-              <tr
-                key={row.id}
-                data-index={i}
-                data-id={row.id}
-                className={i === active ? "active" : undefined}
-                aria-selected={i === active}
-                onClick={() => {
-                  setActive(i);
-                  navigate(config.open(row));
-                }}
-              >
-                {config.columns.map((c) => (
-                  <td key={c.key}>{c.render(row)}</td>
+              <tr key={row.id} data-index={i} data-id={row.id} className={i === active ? "active" : undefined} aria-selected={i === active}>
+                {config.columns.map((c, j) => (
+                  // The name is a real link (open in a new tab, copy its address); the rest of
+                  // the row is text that can be selected and copied.
+                  <td key={c.key}>{j === 0 ? <Link to={config.open(row)} onFocus={() => setActive(i)}>{c.render(row) || shortId(row.id)}</Link> : c.render(row)}</td>
                 ))}
-                <td className="actions" onClick={(e) => e.stopPropagation()}>
+                <td className="actions">
                   <Link to={config.open(row)}>{config.openLabel}</Link>
                   {config.actions(row).map(([label, to]) => (
                     <Link key={label} to={to}>

@@ -1,38 +1,75 @@
 // FR7: the runs of an experiment with what triggered them, how they ended and the first step
 // that failed; optionally only the runs since the last deployment.
 import { getExperiment } from "../api/client";
-import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { Empty, FirstProblem, Loading, StatusBadge } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
+import { useTitle, When } from "../context";
 import { runHistory } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
+const PAGE_SIZE = 50;
+
 export function History({ id, location }: { id: string; location: Location }) {
   const since = location.query.get("sinceLastDeploy") === "true";
+  const cause = location.query.get("cause");
   const experiment = useAsync(() => getExperiment(id), [id]);
   const history = useAsync(() => runHistory(id, since), [id, since]);
-  const rows = history.data?.rows ?? [];
-  const failed = rows.filter((r) => r.status === "FAILED").length;
+  useTitle("run history", experiment.data?.name);
+  const all = history.data?.rows ?? [];
+  const failed = all.filter((r) => r.status === "FAILED").length;
+  // The server answers every run at once; the table shows them a page at a time, the page and
+  // the cause chosen kept in the address.
+  const matching = cause === null ? all : all.filter((r) => (r.cause ?? "unknown") === cause);
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const pageNumber = Math.min(pages, Math.max(1, Number(location.query.get("page")) || 1));
+  const rows = matching.slice((pageNumber - 1) * PAGE_SIZE, pageNumber * PAGE_SIZE);
+  const counts = Object.entries(history.data?.countsByCause ?? {}).sort((x, y) => y[1] - x[1]);
+  const goTo = (n: number) => navigate(withQuery({ page: n > 1 ? String(n) : null }));
   return (
     <section className="view">
       <header className="view-head">
         <h1>Run history of {experiment.data?.name ?? "experiment"}</h1>
         <div className="toolbar">
           <label>
-            <input type="checkbox" checked={since} onChange={(e) => navigate(withQuery({ sinceLastDeploy: e.target.checked ? "true" : null }))} /> since the last deployment
+            <input type="checkbox" checked={since} onChange={(e) => navigate(withQuery({ sinceLastDeploy: e.target.checked ? "true" : null, page: null, cause: null }))} /> since the last deployment
           </label>
           {history.data && (
             <span className="muted">
-              {rows.length} run(s), {failed} failed
+              {all.length} run(s), {failed} failed
               {since ? (history.data.deployedAt ? ` since the deployment of ${formatTime(history.data.deployedAt)}` : " (no deployment recorded: showing every run)") : ""}
             </span>
           )}
           <Link to={`/experiments/${id}/trace`}>trace</Link>
         </div>
       </header>
-      {experiment.error && <Problem error={experiment.error} />}
-      {history.error && <Problem error={history.error} />}
+      <FirstProblem errors={[experiment.error, history.error]} />
       {history.loading && !history.data && <Loading what="Loading the run history" />}
-      {history.data && rows.length === 0 && <Empty>No runs{since ? " since the last deployment" : ""}.</Empty>}
+      {counts.length > 0 && (
+        <div className="toolbar" role="group" aria-label="runs by cause">
+          <span className="muted">triggered by</span>
+          {counts.map(([c, n]) => (
+            <button key={c} type="button" aria-pressed={cause === c} onClick={() => navigate(withQuery({ cause: cause === c ? null : c, page: null }))}>
+              {c} <span className="count-badge">{n.toLocaleString()}</span>
+            </button>
+          ))}
+        </div>
+      )}
+      {history.data && rows.length === 0 && <Empty>No runs{since ? " since the last deployment" : ""}{cause !== null ? ` triggered by ${cause}` : ""}.</Empty>}
+      {matching.length > PAGE_SIZE && (
+        <div className="table-bar">
+          <span className="count" data-testid="history-count">
+            {(pageNumber - 1) * PAGE_SIZE + 1}–{(pageNumber - 1) * PAGE_SIZE + rows.length} of {matching.length.toLocaleString()} runs
+          </span>
+          <span className="pager">
+            <button onClick={() => goTo(pageNumber - 1)} disabled={pageNumber <= 1}>
+              ← Previous
+            </button>
+            <button onClick={() => goTo(pageNumber + 1)} disabled={pageNumber >= pages}>
+              Next →
+            </button>
+          </span>
+        </div>
+      )}
       {rows.length > 0 && (
         <table className="data" aria-label="run history">
           <thead>
@@ -50,12 +87,20 @@ export function History({ id, location }: { id: string; location: Location }) {
                 <td>
                   <Link to={`/runs/${run.id}`}>{run.name}</Link>
                 </td>
-                <td>{formatTime(run.createTime)}</td>
+                <td>
+                  <When value={run.createTime} />
+                </td>
                 <td>{run.cause ?? <span className="muted">unknown</span>}</td>
                 <td>
                   <StatusBadge status={run.status} />
                 </td>
-                <td>{run.firstFailed ? <Link to={`/runs/${run.id}`}>{run.firstFailed}</Link> : <span className="muted">—</span>}</td>
+                <td>
+                  {run.firstFailed ? (
+                    <Link to={run.firstFailedId ? `/runs/${run.id}?select=${run.firstFailedId}` : `/runs/${run.id}`}>{run.firstFailed}</Link>
+                  ) : (
+                    <span className="muted">—</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

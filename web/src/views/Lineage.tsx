@@ -40,6 +40,32 @@ function visible(graph: LGraph, root: string, upstream: boolean, collapsed: Set<
   return { shown, hidden };
 }
 
+/** The depth is asked for once the typing stops (or on Enter), not at every keystroke. */
+function DepthInput({ depth, onChange }: { depth: number; onChange: (depth: number) => void }) {
+  const [text, setText] = useState(String(depth));
+  useEffect(() => setText(String(depth)), [depth]);
+  const wanted = Number(text);
+  const valid = Number.isInteger(wanted) && wanted >= 1;
+  useEffect(() => {
+    if (!valid || wanted === depth) return;
+    const t = window.setTimeout(() => onChange(wanted), 600);
+    return () => window.clearTimeout(t);
+  }, [text]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <form
+      className="inline"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid && wanted !== depth) onChange(wanted);
+      }}
+    >
+      <label>
+        depth <input type="number" min={1} value={text} aria-label="depth" aria-invalid={!valid} onChange={(e) => setText(e.target.value)} />
+      </label>
+    </form>
+  );
+}
+
 export function Lineage({ id, location }: { id: string; location: Location }) {
   const direction = location.query.get("direction") === "downstream" ? "downstream" : "upstream";
   const depth = Math.max(1, Math.min(50, Number(location.query.get("depth") ?? 3) || 3));
@@ -116,10 +142,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
                 </button>
               ))}
             </div>
-            <label>
-              depth{" "}
-              <input type="number" min={1} max={50} value={depth} aria-label="depth" onChange={(e) => navigate(withQuery({ depth: e.target.value }), true)} />
-            </label>
+            <DepthInput depth={depth} onChange={(d) => navigate(withQuery({ depth: String(d) }), true)} />
             <input type="search" placeholder="search in the graph" aria-label="search in the graph" value={search} onChange={(e) => set({ q: e.target.value || null })} />
             {view && (
               <span className="muted">

@@ -3,7 +3,7 @@ import { useMemo } from "react";
 import { getArtifact, getExecutable, getExecution, getRun, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues } from "../components/Details";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
-import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { Empty, FirstProblem, Loading, Problem, StatusBadge } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
 import { runDag, type LGraph } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
@@ -51,8 +51,7 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
           )}
           <Legend />
         </header>
-        {run.error && <Problem error={run.error} />}
-        {dag.error && <Problem error={dag.error} />}
+        <FirstProblem errors={[run.error, dag.error]} />
         {dag.loading && !dag.data && <Loading what="Loading the run's DAG" />}
         {graph && graph.nodes.length === 0 && <Empty>This run has no executions yet.</Empty>}
         {graph && graph.nodes.length > 0 && (

@@ -3,7 +3,7 @@
 import { useMemo } from "react";
 import { getExperiment, getJson } from "../api/client";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
-import { Empty, Loading, Problem } from "../components/Status";
+import { Empty, FirstProblem, Loading } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel } from "./RunDag";
@@ -206,8 +206,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
             <span className="swatch highlighted">depends on the selection</span>
           </div>
         </header>
-        {experiment.error && <Problem error={experiment.error} />}
-        {trace.error && <Problem error={trace.error} />}
+        <FirstProblem errors={[experiment.error, trace.error]} />
         {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
         {t && t.runs.length === 0 && <Empty>{before ? "No runs before that one." : "This experiment has no runs yet."}</Empty>}
         {t && (t.truncated || before) && (
