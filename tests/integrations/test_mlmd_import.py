@@ -73,9 +73,9 @@ def test_pipeline_runs_become_runs_of_the_pipelines_experiment(conn: Connection)
         "train_args": '{"num_steps": 1000}',
     }
     notes = trainer["annotations"]
-    assert notes["mlmd.id"] == "4" and notes["mlmd.state"] == "COMPLETE"
-    assert notes["mlmd.pipeline_run_id"] == "taxi-2024-02-01T00-00-00"
-    assert json.loads(notes["mlmd.inputs"]) == {"examples": [4], "transform_graph": [3]}
+    assert notes["mlmd_id"] == "4" and notes["mlmd_state"] == "COMPLETE"
+    assert notes["mlmd_pipeline_run_id"] == "taxi-2024-02-01T00-00-00"
+    assert json.loads(notes["mlmd_inputs"]) == {"examples": [4], "transform_graph": [3]}
     assert len(trainer["inputArtifacts"]) == 2 and len(trainer["outputArtifacts"]) == 2
     assert len(trainer["successors"]) == 2  # the Evaluator and the Pusher read its model
 

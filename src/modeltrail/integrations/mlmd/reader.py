@@ -128,7 +128,7 @@ def open_store(url: str) -> Engine:
         url = f"sqlite:///{url}"
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise _refuse(f"'{mask_urls_in(url)}' is not a database URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -250,7 +250,7 @@ def shown_url(url: str) -> str:
         return make_url(url if "://" in url else f"sqlite:///{url}").render_as_string(
             hide_password=True
         )
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return mask_urls_in(url)
 
 

@@ -15,7 +15,7 @@
 
 Every id is a uuid5 of the node's MLMD table, type, id and creation time, so a node is
 recognised in a copy of the store too (a backup, a move to another database), and each entity
-also carries its MLMD id in the annotation ``mlmd.id``.
+also carries its MLMD id in the annotation ``mlmd_id``.
 """
 
 from __future__ import annotations
@@ -88,24 +88,25 @@ def kind_schema(mlmd_type: MlmdType) -> dict[str, Any]:
 
 
 def without_credentials(uri: str) -> str:
-    """An artifact's URI with a password in its user info and signed query parameters masked;
-    the rest of it, which finds the artifact, kept."""
+    """An artifact's URI with its user info and signed query parameters masked; the rest of
+    it, which finds the artifact, kept."""
     scheme, sep, rest = uri.partition("://")
     if not sep:
         return uri
-    authority, slash, path = rest.partition("/")
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    authority, path = rest[:end], rest[end:]
     if "@" in authority:
-        user, _, host = authority.rpartition("@")
-        name = user.split(":", 1)[0]
-        authority = f"{name}:{MASK}@{host}" if ":" in user else f"{MASK}@{host}"
+        # An access key as user name is as secret as the password beside it: both go.
+        authority = f"{MASK}@{authority.rpartition('@')[2]}"
     path, qmark, query = path.partition("?")
     if qmark:
+        query, hash_, fragment = query.partition("#")
         params = []
         for pair in query.split("&"):
             key, eq, _ = pair.partition("=")
             params.append(f"{key}={MASK}" if eq and _SECRET_PARAMS.match(key) else pair)
-        query = "&".join(params)
-    return f"{scheme}://{authority}{slash}{path}{qmark}{query}"
+        query = "&".join(params) + hash_ + fragment
+    return f"{scheme}://{authority}{path}{qmark}{query}"
 
 
 def _time(ms: int | None) -> str | None:
@@ -156,9 +157,9 @@ class _Translator:
         return self.type_name(context).lower() in names
 
     def common(self, node: Node) -> dict[str, str]:
-        notes = {"mlmd.id": str(node.id), "mlmd.type": self.type_name(node)}
+        notes = {"mlmd_id": str(node.id), "mlmd_type": self.type_name(node)}
         if node.external_id:
-            notes["mlmd.externalId"] = node.external_id
+            notes["mlmd_external_id"] = node.external_id
         return notes
 
     # ------------------------------------------------------------ contexts
@@ -269,7 +270,7 @@ class _Translator:
                 {
                     "id": exp,
                     "name": FALLBACK_EXPERIMENT,
-                    "annotations": {"mlmd.note": "executions in no pipeline context"},
+                    "annotations": {"mlmd_note": "executions in no pipeline context"},
                 }
             )
         return exp
@@ -302,7 +303,7 @@ class _Translator:
             "annotations": (
                 {**self.common(context), **self.notes(context)}
                 if context
-                else {"mlmd.note": "executions in no pipeline-run context"}
+                else {"mlmd_note": "executions in no pipeline-run context"}
             ),
         }
         if pipeline:
@@ -318,7 +319,7 @@ class _Translator:
 
     def notes(self, node: Node) -> dict[str, str]:
         return {
-            f"mlmd.{k}": _annotation(v)
+            f"mlmd_{k}": _annotation(v)
             for k, v in node.custom.items()
             if k in BOOKKEEPING and v is not None
         }
@@ -349,7 +350,7 @@ class _Translator:
                     "name": mlmd_type.name,
                     "version": mlmd_type.version or "1",
                     "description": mlmd_type.description,
-                    "annotations": {"mlmd.typeId": str(mlmd_type.id)},
+                    "annotations": {"mlmd_type_id": str(mlmd_type.id)},
                 }
             )
 
@@ -404,7 +405,7 @@ class _Translator:
             body["outputArtifacts"] = _unique(artifact_ids[a] for a in writes[execution.id])
             for direction, keys in (("inputs", keys_in), ("outputs", keys_out)):
                 if keys[execution.id]:
-                    body["annotations"][f"mlmd.{direction}"] = _annotation(
+                    body["annotations"][f"mlmd_{direction}"] = _annotation(
                         json.dumps(keys[execution.id], sort_keys=True)
                     )
             self.plan.executions.append(body)
@@ -428,10 +429,10 @@ class _Translator:
     def execution_body(self, execution: Node, run: str) -> dict[str, Any]:
         state = EXECUTION_STATES.get(execution.state or 0, "UNKNOWN")
         status = self.status(execution)
-        notes = {**self.common(execution), "mlmd.state": state, **self.notes(execution)}
+        notes = {**self.common(execution), "mlmd_state": state, **self.notes(execution)}
         for context in self.contexts_of[execution.id]:
             if not self.is_a(context, PIPELINE_CONTEXTS | RUN_CONTEXTS):
-                notes[f"mlmd.context.{self.type_name(context)}"[: limits.MAX_NAME]] = (
+                notes[f"mlmd_context_{self.type_name(context)}"[: limits.MAX_NAME]] = (
                     context.name or str(context.id)
                 )
         return {
@@ -469,7 +470,7 @@ class _Translator:
             "attributes": attributes,
             "annotations": {
                 **self.common(artifact),
-                "mlmd.state": ARTIFACT_STATES.get(artifact.state or 0, "UNKNOWN"),
+                "mlmd_state": ARTIFACT_STATES.get(artifact.state or 0, "UNKNOWN"),
             },
         }
 
