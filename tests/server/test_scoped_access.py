@@ -477,6 +477,27 @@ def test_a_scoped_reader_lists_only_its_experiments(crossed: World) -> None:
     assert len(w.c.get(f"{API}/artifacts", headers=w.admin).json()["items"]) == 4
 
 
+def test_a_scoped_reader_searches_only_its_experiments(crossed: World) -> None:
+    w, a, b = crossed, crossed.a, crossed.b
+
+    def search(text: str, headers: dict[str, str]) -> list[str]:
+        r = w.c.get(f"{API}/search", params={"text": text, "limit": 100}, headers=headers)
+        body = r.json() if headers is w.admin else _no_secret(r)
+        return sorted(i["id"] for i in body["items"])
+
+    assert search("secret", w.admin) != []
+    for token in (w.reader, w.writer):
+        assert search("secret", token) == []
+        assert search(b["run"], token) == []
+        assert search(b["run"][:8], token) == []
+        # Its own experiment, run, step and artifacts (B's model it read stays B's); no
+        # executables, which belong to no experiment.
+        assert search("a", token) == sorted(
+            [a["experiment"], a["run"], a["execution"], a["dataset"], a["model"]]
+        )
+    assert a["executable"] in search("a", w.admin)
+
+
 def test_a_scoped_reader_cannot_read_b_s_artifacts_directly(crossed: World) -> None:
     w, a, b = crossed, crossed.a, crossed.b
     assert w.c.get(f"{API}/artifacts/{a['model']}", headers=w.reader).status_code == 200

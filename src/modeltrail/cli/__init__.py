@@ -17,6 +17,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     lineage,
     models,
     portability,
+    search,
     series,
     server,
     sync,
@@ -52,7 +53,7 @@ def _add_integrations() -> list[str]:
 PANELS = {
     "Store": [
         "experiments", "runs", "pipelines", "executables", "executions", "artifacts",
-        "kinds", "metrics", "annotate", "models",
+        "kinds", "metrics", "annotate", "models", "search",
     ],
     "Lineage": [
         "lineage", "impact", "why", "compare", "dag", "trace", "history", "reproduce",

@@ -25,6 +25,7 @@ from modeltrail.server.routers import (
     models,
     plugins,
     runs,
+    search,
 )
 from modeltrail.services.metadata import Metadata
 from modeltrail.version import __version__
@@ -64,6 +65,7 @@ def create_app(
         metrics.router,
         models.router,
         runs.router,
+        search.router,
         batch.router,
         *(router for prefix, router in slices if prefix == API),
         plugins.router,

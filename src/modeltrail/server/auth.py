@@ -87,7 +87,13 @@ SCOPED_ARTIFACT_FILES = "/api/v1/artifacts/{artifact_id}/"
 
 # Lists a token with grants only may read: they list what its experiments hold.
 SCOPED_LISTS = frozenset(
-    {"/api/v1/experiments", "/api/v1/runs", "/api/v1/executions", "/api/v1/artifacts"}
+    {
+        "/api/v1/experiments",
+        "/api/v1/runs",
+        "/api/v1/executions",
+        "/api/v1/artifacts",
+        "/api/v1/search",
+    }
 )
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")

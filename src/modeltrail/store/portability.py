@@ -55,8 +55,9 @@ from modeltrail.store.tables import (
 
 FORMAT = "modeltrail-ndjson"
 FORMAT_VERSION = 1
-# Credentials, and the answers kept for a day to retried batches: not metadata.
-EXCLUDED = frozenset({"api_tokens", "batch_receipts"})
+# Credentials, and the answers kept for a day to retried batches: not metadata. The search
+# index is the database's own copy of the entities, rebuilt by its triggers as they come in.
+EXCLUDED = frozenset({"api_tokens", "batch_receipts", "search_entries"})
 REPLACED = frozenset({"kinds"})
 CHUNK = 500
 # Rows that may hold a credential (a webhook URL with its token), as they may leave the store

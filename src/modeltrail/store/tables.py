@@ -542,3 +542,27 @@ class FileUploadRow(Base):
     handle: Mapped[str] = mapped_column(Text)
     direct: Mapped[bool] = mapped_column(Boolean, default=False)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SearchEntryRow(Base):
+    """What free-text search finds of one entity: its name, uri, description and annotation
+    values, kept by triggers on the entity tables (migration 0011), so that every write path
+    (single writes, batches, imports, restores) keeps it in step. The full-text index over it
+    is an FTS5 table on SQLite and the ``document`` tsvector column (GIN) on PostgreSQL, both
+    outside this mapping: only the database writes them."""
+
+    __tablename__ = "search_entries"
+    # SQLite's rowid (an INTEGER PRIMARY KEY survives VACUUM), which the FTS5 table refers to.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    # The id as 32 hexadecimal digits, for matching an id by its beginning.
+    ident: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(256))
+    uri: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    # The annotation (tag) values, separated by spaces.
+    annotations: Mapped[str | None] = mapped_column(Text)

@@ -1067,6 +1067,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find entities of every type by the words of their names, uris, descriptions and annotation values
+         * @description Each word of `text` must begin a word of the entity's name, uri, description or annotation values (`lett` finds `letters`; punctuation separates words, so `s3://bucket/mni` finds the uri `s3://bucket/mnist.csv`). Text that reads as an id or its beginning (hexadecimal digits, dashes allowed, at least 4) also finds the entity of that id, ranked first. The best `limit` matches come first; a token scoped to experiments finds only their experiments, runs, executions and artifacts.
+         */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batch": {
         parameters: {
             query?: never;
@@ -3311,6 +3331,47 @@ export interface components {
             annotations?: {
                 [key: string]: string;
             } | null;
+        };
+        /** SearchAnswer */
+        SearchAnswer: {
+            /** Items */
+            items: components["schemas"]["SearchHit"][];
+        };
+        /** SearchHit */
+        SearchHit: {
+            /**
+             * Type
+             * @description what the entity is
+             * @enum {string}
+             */
+            type: "experiment" | "run" | "execution" | "artifact" | "executable" | "pipeline" | "model";
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Name
+             * @description its name (a registered model's name for a model)
+             */
+            name: string | null;
+            /** Uri */
+            uri?: string | null;
+            /**
+             * Kind
+             * @description an artifact's kind or an execution's kind
+             */
+            kind?: string | null;
+            /**
+             * Snippet
+             * @description the text around the first word that matched
+             */
+            snippet: string;
+            /**
+             * Score
+             * @description higher ranks first: names weigh most, then uris, descriptions and annotation values; an id match ranks above every word match
+             */
+            score: number;
         };
         /** SeriesAcross */
         SeriesAcross: {
@@ -8009,6 +8070,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunComparison"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search: {
+        parameters: {
+            query: {
+                /** @description the words to look for (at most 1000 characters) */
+                text: string;
+                /** @description only entities of these types, comma-separated: experiment, run, execution, artifact, executable, pipeline, model */
+                type?: string | null;
+                /** @description at most this many entities */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchAnswer"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */
