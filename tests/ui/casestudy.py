@@ -55,10 +55,10 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, An
     return response.json()  # type: ignore[no-any-return]
 
 
-def build(base_url: str) -> CaseStudy:
+def build(base_url: str, headers: dict[str, str] | None = None) -> CaseStudy:
     cs = CaseStudy()
     start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+    with httpx.Client(base_url=base_url, timeout=30, headers=headers or {}) as client:
         _post(client, "kinds", VALIDATION_KIND)
         _post(client, "kinds", DEPLOYMENT_KIND)
         cs.experiment = _post(client, "experiments", {"name": "handwriting"})["id"]

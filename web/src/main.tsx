@@ -9,6 +9,7 @@ import { Browse } from "./views/Browse";
 import { Compare } from "./views/Compare";
 import { History } from "./views/History";
 import { Lineage } from "./views/Lineage";
+import { ModelList, ModelPage } from "./views/Models";
 import { RunDag } from "./views/RunDag";
 import { SignIn } from "./views/SignIn";
 import { Trace } from "./views/Trace";
@@ -23,6 +24,8 @@ const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] 
   [new RegExp(`^/artifacts/${ID}$`), (m) => <ArtifactView id={m[1]} />],
   [new RegExp(`^/artifacts/${ID}/lineage$`), (m, l) => <Lineage id={m[1]} location={l} />],
   [/^\/compare\/?$/, (_, l) => <Compare location={l} />],
+  [/^\/models\/?$/, (_, l) => <ModelList location={l} />],
+  [/^\/models\/([^/]+)$/, (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />],
 ];
 
 function App() {
@@ -73,6 +76,9 @@ function App() {
               {s}
             </Link>
           ))}
+          <Link to="/models" className={section === "models" ? "active" : undefined}>
+            models
+          </Link>
           <Link to="/compare" className={section === "compare" ? "active" : undefined}>
             compare
           </Link>

@@ -1,6 +1,7 @@
 // Key/value rendering of an entity or any JSON value, with ids linked to their views.
 import type { ReactNode } from "react";
 import { formatTime } from "../hooks";
+import { ArtifactName } from "./ArtifactExtras";
 import { Link } from "../router";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -46,5 +47,5 @@ export function KeyValues({ entries }: { entries: [string, unknown][] }) {
 }
 
 export function ArtifactLink({ id, children }: { id: string; children?: ReactNode }) {
-  return <Link to={`/artifacts/${id}`}>{children ?? <code>{id.slice(0, 8)}</code>}</Link>;
+  return <Link to={`/artifacts/${id}`}>{children ?? <ArtifactName id={id} />}</Link>;
 }

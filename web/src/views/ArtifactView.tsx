@@ -6,7 +6,9 @@ import { getArtifact, getKind, listAll, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues, Value } from "../components/Details";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Status";
-import { formatTime, useAsync } from "../hooks";
+import { ArtifactCrumbs, FilesCard, ProvenanceCard, useProvenance } from "../components/ArtifactExtras";
+import { CopyButtons, useTitle, When } from "../context";
+import { useAsync } from "../hooks";
 import { Link } from "../router";
 
 type Schema = {
@@ -77,9 +79,14 @@ async function loadDetail(id: string) {
 
 export function ArtifactView({ id }: { id: string }) {
   const detail = useAsync(() => loadDetail(id), [id]);
+  useTitle(detail.data?.artifact.name, detail.data ? detail.data.artifact.kind : "artifact");
   if (detail.error) return <Problem error={detail.error} />;
   if (!detail.data) return <Loading what="Loading the artifact" />;
-  const { artifact: a, kind, siblings } = detail.data;
+  return <ArtifactDetail {...detail.data} />;
+}
+
+function ArtifactDetail({ artifact: a, kind, siblings }: Awaited<ReturnType<typeof loadDetail>>) {
+  const provenance = useProvenance(a);
   const schema = (kind?.schema ?? {}) as Schema;
   const series = Object.entries(a.attributes).filter(([, v]) => isNumberArray(v)) as [string, number[]][];
   const scalars = Object.entries(a.attributes).filter(([, v]) => typeof v === "number").map(([k]) => k);
@@ -95,11 +102,12 @@ export function ArtifactView({ id }: { id: string }) {
   return (
     <section className="view artifact-view">
       <header className="view-head">
+        <ArtifactCrumbs artifact={a} provenance={provenance.data} />
         <h1>
-          {a.name} <span className="badge">{a.kind}</span> <span className="muted">version {a.version}</span>
+          {a.name} <span className="badge">{a.kind}</span> <span className="muted">version {a.version}</span> <CopyButtons id={a.id} />
         </h1>
         <div className="muted">
-          created {formatTime(a.createTime)} · <Link to={`/artifacts/${a.id}/lineage`}>lineage</Link> ·{" "}
+          created <When value={a.createTime} /> · <Link to={`/artifacts/${a.id}/lineage`}>lineage</Link> ·{" "}
           <Link to={`/artifacts/${a.id}/lineage?direction=downstream`}>downstream</Link> · <Link to={`/compare?a=${a.id}`}>compare / why</Link> ·{" "}
           <Link to={`/artifacts?filter=${encodeURIComponent(`name:eq:${a.name}`)}`}>all versions</Link>
         </div>
@@ -123,6 +131,10 @@ export function ArtifactView({ id }: { id: string }) {
             ]}
           />
         </div>
+      </div>
+      <div className="columns">
+        <ProvenanceCard artifact={a} provenance={provenance} />
+        <FilesCard artifact={a.id} />
       </div>
       {(series.length > 0 || overRuns.length > 0) && (
         <div className="card charts">

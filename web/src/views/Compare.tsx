@@ -120,7 +120,9 @@ export function Compare({ location }: { location: Location }) {
 function Side({ node }: { node: unknown }) {
   if (!node || typeof node !== "object") return <Value value={node} />;
   const n = node as Partial<LNode> & { id?: string };
-  return n.id ? <ArtifactLink id={n.id}>{`${n.name ?? n.id.slice(0, 8)}${n.createTime ? ` (${formatTime(n.createTime)})` : ""}`}</ArtifactLink> : <Value value={node} />;
+  if (!n.id) return <Value value={node} />;
+  // Without a name in the diff, the link finds the artifact's name itself.
+  return <ArtifactLink id={n.id}>{n.name ? `${n.name}${n.createTime ? ` (${formatTime(n.createTime)})` : ""}` : undefined}</ArtifactLink>;
 }
 
 function Why({ a, b }: { a: string; b: string }) {

@@ -1,0 +1,131 @@
+// The model registry, an artifact's files, names for ids, and the global search.
+import { authHeaders, sessionLost } from "../auth";
+import { api, ApiError, getArtifact, getJson, listEntities, unwrap, type Artifact, type Execution } from "./client";
+import type { components } from "./schema";
+
+export type RegisteredModel = components["schemas"]["RegisteredModel"];
+export type ModelVersion = components["schemas"]["ModelVersion"];
+export type Alias = components["schemas"]["Alias"];
+export type AliasEvent = components["schemas"]["AliasEvent"];
+export type ArtifactFile = components["schemas"]["ArtifactFile"];
+export type ArtifactFiles = components["schemas"]["ArtifactFiles"];
+
+export interface ModelPage {
+  items: RegisteredModel[];
+  nextCursor?: string | null;
+}
+
+export async function listModels(params: { nameContains?: string; cursor?: string; limit?: number }): Promise<ModelPage> {
+  return unwrap(await api.GET("/api/v1/models", { params: { query: { ...params, tag: [] } } }));
+}
+
+export async function getModel(name: string): Promise<RegisteredModel> {
+  return unwrap(await api.GET("/api/v1/models/{name}", { params: { path: { name } } }));
+}
+
+export async function listVersions(name: string, cursor?: string, limit = 50): Promise<{ items: ModelVersion[]; nextCursor?: string | null }> {
+  return unwrap(await api.GET("/api/v1/models/{name}/versions", { params: { path: { name }, query: { cursor, limit, metrics: true } } }));
+}
+
+export async function listAliases(name: string): Promise<Alias[]> {
+  return unwrap(await api.GET("/api/v1/models/{name}/aliases", { params: { path: { name } } }));
+}
+
+export async function aliasHistory(name: string, alias?: string, limit = 200): Promise<AliasEvent[]> {
+  return unwrap(await api.GET("/api/v1/models/{name}/history", { params: { path: { name }, query: { alias, limit } } }));
+}
+
+export async function moveAlias(name: string, alias: string, version: number, reason?: string): Promise<Alias> {
+  return unwrap(
+    await api.PUT("/api/v1/models/{name}/aliases/{alias}", {
+      params: { path: { name, alias } },
+      body: { version, reason: reason || undefined },
+    }),
+  );
+}
+
+export async function listFiles(artifact: string): Promise<ArtifactFiles> {
+  return unwrap(await api.GET("/api/v1/artifacts/{artifact_id}/files", { params: { path: { artifact_id: artifact } } }));
+}
+
+/** The address of one file of an artifact (each path segment escaped on its own). */
+export function fileUrl(artifact: string, path: string): string {
+  return `/api/v1/artifacts/${artifact}/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/** The first `bytes` of a file, or all of it: a preview never downloads a large file whole. */
+export async function fetchFile(artifact: string, path: string, bytes?: number): Promise<Blob> {
+  const headers: Record<string, string> = { ...authHeaders() };
+  if (bytes !== undefined) headers.range = `bytes=0-${bytes - 1}`;
+  let response: Response;
+  try {
+    response = await fetch(fileUrl(artifact, path), { headers });
+  } catch (e) {
+    throw new ApiError(0, { title: "Network error", detail: String(e) });
+  }
+  if (response.status === 401) sessionLost();
+  if (!response.ok) {
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* keep the text */
+    }
+    throw new ApiError(response.status, body);
+  }
+  return response.blob();
+}
+
+/** Executions that wrote (`outputArtifact`) or read (`inputArtifact`) an artifact. */
+export async function stepsOf(artifact: string, edge: "outputArtifact" | "inputArtifact", limit = 20): Promise<{ items: Execution[]; more: boolean }> {
+  const page = await listEntities("executions", { filter: [`${edge}:eq:${artifact}`], sort: "-createTime", limit });
+  return { items: page.items as Execution[], more: Boolean(page.nextCursor) };
+}
+
+// Names for ids: a reference is shown by its name, each artifact asked for once per page load.
+const names = new Map<string, Promise<Artifact>>();
+
+export function artifactById(id: string): Promise<Artifact> {
+  let found = names.get(id);
+  if (!found) {
+    found = getArtifact(id);
+    found.catch(() => names.delete(id));
+    names.set(id, found);
+  }
+  return found;
+}
+
+export interface SearchHit {
+  type: string;
+  id: string;
+  name: string;
+  uri?: string | null;
+  snippet?: string | null;
+  score?: number;
+}
+
+/** Free-text search over names, ids and URIs of every kind of entity. */
+export async function search(text: string, limit = 20): Promise<SearchHit[]> {
+  const answer = await getJson<{ items?: SearchHit[] }>("/search", { text, limit });
+  return answer.items ?? [];
+}
+
+/** Where a search hit is shown in the UI. */
+export function hitPath(hit: SearchHit): string {
+  switch (hit.type) {
+    case "experiment":
+      return `/runs?filter=${encodeURIComponent(`experiment:eq:${hit.id}`)}`;
+    case "run":
+      return `/runs/${hit.id}`;
+    case "execution":
+      return `/executions?filter=${encodeURIComponent(`id:eq:${hit.id}`)}`;
+    case "model":
+      return `/models/${encodeURIComponent(hit.name)}`;
+    case "modelVersion":
+    case "model_version":
+      return `/models/${encodeURIComponent(hit.name.split(/[/@]/)[0])}`;
+    default:
+      return `/artifacts/${hit.id}`;
+  }
+}

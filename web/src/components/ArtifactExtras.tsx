@@ -1,0 +1,316 @@
+// What the artifact page adds around the attributes: where the artifact came from and who read
+// it (by name, as links), the context to get back up (experiment › run › step › artifact), and
+// the files it carries, with a preview of the small ones.
+import { useEffect, useState } from "react";
+import { getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
+import { artifactById, fetchFile, fileUrl, listFiles, stepsOf, type ArtifactFile } from "../api/registry";
+import { storedToken } from "../auth";
+import { Breadcrumbs, type Crumb } from "../context";
+import { useAsync } from "../hooks";
+import { Link } from "../router";
+import { Empty, Loading, Problem, StatusBadge } from "./Status";
+
+/** An artifact's name for its id, asked for once per page load; the short id until it is known. */
+export function ArtifactName({ id }: { id: string }) {
+  const [name, setName] = useState<string>();
+  useEffect(() => {
+    let live = true;
+    artifactById(id).then(
+      (a) => live && setName(`${a.name}${a.kind ? ` (${a.kind})` : ""}`),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  return name ? <span title={id}>{name}</span> : <code title={id}>{id.slice(0, 8)}</code>;
+}
+
+interface Provenance {
+  producer?: Execution;
+  run?: Run;
+  experiment?: Experiment;
+  readers: Execution[];
+  moreReaders: boolean;
+  runs: Map<string, Run>;
+}
+
+async function loadProvenance(artifact: Artifact): Promise<Provenance> {
+  const [made, read] = await Promise.all([stepsOf(artifact.id, "outputArtifact", 1), stepsOf(artifact.id, "inputArtifact", 20)]);
+  const producer = made.items[0];
+  const runIds = [...new Set([producer?.run, ...read.items.map((e) => e.run)].filter((r): r is string => Boolean(r)))];
+  const runs = new Map<string, Run>();
+  await Promise.all(runIds.map((id) => getRun(id).then((r) => runs.set(id, r), () => undefined)));
+  const run = producer?.run ? runs.get(producer.run) : undefined;
+  const experiment = run?.experiment ? await getExperiment(run.experiment).catch(() => undefined) : undefined;
+  return { producer, run, experiment, readers: read.items, moreReaders: read.more, runs };
+}
+
+const stepPath = (e: Execution) => (e.run ? `/runs/${e.run}?select=${e.id}` : `/executions?filter=${encodeURIComponent(`id:eq:${e.id}`)}`);
+
+/** The artifact's context and provenance: breadcrumbs and "produced by step X of run Y", "read by". */
+export function useProvenance(artifact: Artifact) {
+  return useAsync(() => loadProvenance(artifact), [artifact.id]);
+}
+
+export function ArtifactCrumbs({ artifact, provenance }: { artifact: Artifact; provenance?: Provenance }) {
+  const items: Crumb[] = [];
+  if (provenance?.experiment) items.push({ label: provenance.experiment.name, to: `/runs?filter=${encodeURIComponent(`experiment:eq:${provenance.experiment.id}`)}` });
+  if (provenance?.run) items.push({ label: provenance.run.name, to: `/runs/${provenance.run.id}` });
+  if (provenance?.producer) items.push({ label: provenance.producer.name, to: stepPath(provenance.producer) });
+  if (!items.length) items.push({ label: "artifacts", to: "/artifacts" });
+  items.push({ label: artifact.name });
+  return <Breadcrumbs items={items} />;
+}
+
+export function ProvenanceCard({ artifact, provenance }: { artifact: Artifact; provenance: ReturnType<typeof useProvenance> }) {
+  const p = provenance.data;
+  const runName = (id?: string | null) => (id ? (p?.runs.get(id)?.name ?? id.slice(0, 8)) : undefined);
+  return (
+    <div className="card" data-testid="provenance">
+      <h2>Where it comes from, where it goes</h2>
+      {provenance.error && <Problem error={provenance.error} />}
+      {provenance.loading && !p && <Loading what="Following its steps" />}
+      {p && (
+        <dl className="provenance">
+          <dt>produced by</dt>
+          <dd data-testid="produced-by">
+            {p.producer ? (
+              <>
+                step <Link to={stepPath(p.producer)}>{p.producer.name}</Link> <StatusBadge status={p.producer.status} />
+                {p.producer.run && (
+                  <>
+                    {" "}
+                    of run <Link to={`/runs/${p.producer.run}`}>{runName(p.producer.run)}</Link>
+                  </>
+                )}
+                {p.experiment && (
+                  <>
+                    {" "}
+                    in <Link to={`/runs?filter=${encodeURIComponent(`experiment:eq:${p.experiment.id}`)}`}>{p.experiment.name}</Link>
+                  </>
+                )}
+              </>
+            ) : (
+              <span className="muted">no recorded step (logged directly)</span>
+            )}
+          </dd>
+          <dt>read by</dt>
+          <dd data-testid="read-by">
+            {p.readers.length === 0 ? (
+              <span className="muted">no step yet</span>
+            ) : (
+              <ul className="plain">
+                {p.readers.map((e) => (
+                  <li key={e.id}>
+                    step <Link to={stepPath(e)}>{e.name}</Link>
+                    {e.run && (
+                      <>
+                        {" "}
+                        of run <Link to={`/runs/${e.run}`}>{runName(e.run)}</Link>
+                      </>
+                    )}
+                  </li>
+                ))}
+                {p.moreReaders && (
+                  <li>
+                    <Link to={`/executions?filter=${encodeURIComponent(`inputArtifact:eq:${artifact.id}`)}`}>every step that read it…</Link>
+                  </li>
+                )}
+              </ul>
+            )}
+          </dd>
+        </dl>
+      )}
+    </div>
+  );
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+const TEXT = /\.(txt|md|log|json|jsonl|ya?ml|toml|ini|cfg|csv|tsv|py|sh|xml|html?)$/i;
+const IMAGE = /\.(png|jpe?g|gif|webp|bmp)$/i;
+const TEXT_PREVIEW = 64 * 1024;
+const IMAGE_PREVIEW = 4 * 1024 * 1024;
+const CSV_ROWS = 20;
+
+export function previewable(f: ArtifactFile): "text" | "image" | null {
+  if (IMAGE.test(f.path)) return f.size <= IMAGE_PREVIEW ? "image" : null;
+  if (TEXT.test(f.path) || !/\.[^/]+$/.test(f.path)) return "text";
+  return null;
+}
+
+function splitCsv(line: string, sep: string): string[] {
+  const out: string[] = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) out.push(cell), (cell = "");
+    else cell += c;
+  }
+  out.push(cell);
+  return out;
+}
+
+function Preview({ artifact, file }: { artifact: string; file: ArtifactFile }) {
+  const kind = previewable(file);
+  const [url, setUrl] = useState<string>();
+  const content = useAsync(async () => {
+    if (kind === "image") {
+      // The file is served as a download (never rendered on the UI's origin), so the image is
+      // fetched and shown from memory.
+      const blob = await fetchFile(artifact, file.path);
+      return { image: URL.createObjectURL(new Blob([blob], { type: `image/${file.path.split(".").pop()!.toLowerCase().replace("jpg", "jpeg")}` })) };
+    }
+    const blob = await fetchFile(artifact, file.path, file.size > TEXT_PREVIEW ? TEXT_PREVIEW : undefined);
+    return { text: await blob.text(), cut: file.size > TEXT_PREVIEW };
+  }, [artifact, file.path, file.sha256]);
+  useEffect(() => {
+    setUrl(content.data?.image);
+    const made = content.data?.image;
+    return () => {
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [content.data]);
+  if (content.error) return <Problem error={content.error} />;
+  if (!content.data) return <Loading what={`Reading ${file.path}`} />;
+  if (url) return <img src={url} alt={`preview of ${file.path}`} />;
+  let text = content.data.text ?? "";
+  const cut = content.data.cut;
+  if (/\.(csv|tsv)$/i.test(file.path)) {
+    const sep = /\.tsv$/i.test(file.path) ? "\t" : ",";
+    const lines = text.split(/\r?\n/).filter((l) => l.length);
+    if (cut) lines.pop(); // the last line may be cut in the middle
+    const [head, ...rows] = lines.map((l) => splitCsv(l, sep));
+    return (
+      <table className="data" aria-label={`first rows of ${file.path}`}>
+        <thead>
+          <tr>{head?.map((h, i) => <th key={i}>{h}</th>)}</tr>
+        </thead>
+        <tbody>
+          {rows.slice(0, CSV_ROWS).map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j}>{c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+        {(rows.length > CSV_ROWS || cut) && (
+          <caption className="muted small">the first {Math.min(rows.length, CSV_ROWS)} rows</caption>
+        )}
+      </table>
+    );
+  }
+  if (/\.json$/i.test(file.path) && !cut) {
+    try {
+      text = JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      /* shown as it is */
+    }
+  }
+  return (
+    <pre data-testid="text-preview">
+      {text}
+      {cut ? `\n… (the first ${formatBytes(TEXT_PREVIEW)} of ${formatBytes(file.size)})` : ""}
+    </pre>
+  );
+}
+
+export function FilesCard({ artifact }: { artifact: string }) {
+  const files = useAsync(() => listFiles(artifact), [artifact]);
+  const [open, setOpen] = useState<string>();
+  const items = files.data?.items ?? [];
+  useEffect(() => {
+    // The first small file that can be read is shown at once.
+    const first = items.find((f) => previewable(f) && f.size <= TEXT_PREVIEW);
+    setOpen((o) => o ?? first?.path);
+  }, [files.data]); // eslint-disable-line react-hooks/exhaustive-deps
+  const shown = items.find((f) => f.path === open);
+  return (
+    <div className="card files-card">
+      <h2>
+        Files{" "}
+        {files.data && items.length > 0 && (
+          <span className="muted small">
+            {items.length} file(s), {formatBytes(files.data.totalSize)}
+          </span>
+        )}
+      </h2>
+      {files.error && <Problem error={files.error} />}
+      {files.loading && !files.data && <Loading what="Listing its files" />}
+      {files.data && items.length === 0 && <Empty>No files: this artifact records where its content is (its storage URI), not the content.</Empty>}
+      {items.length > 0 && (
+        <table className="data files" aria-label="files">
+          <thead>
+            <tr>
+              <th scope="col">Path</th>
+              <th scope="col">Size</th>
+              <th scope="col">sha256</th>
+              <th scope="col"></th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((f) => (
+              <tr key={f.path} data-path={f.path} aria-current={f.path === open ? "true" : undefined}>
+                <td>
+                  {previewable(f) ? (
+                    <button type="button" className="link-button" aria-pressed={f.path === open} onClick={() => setOpen(f.path)}>
+                      {f.path}
+                    </button>
+                  ) : (
+                    f.path
+                  )}
+                </td>
+                <td className="size" title={`${f.size.toLocaleString()} bytes`}>
+                  {formatBytes(f.size)}
+                </td>
+                <td>
+                  <code title={f.sha256}>{f.sha256.slice(0, 12)}</code>
+                </td>
+                <td>
+                  <a
+                    href={fileUrl(artifact, f.path)}
+                    download={f.path.split("/").pop()}
+                    onClick={(e) => {
+                      // A link cannot send the sign-in token: with one, the file is fetched first.
+                      if (!storedToken()) return;
+                      e.preventDefault();
+                      void fetchFile(artifact, f.path).then((blob) => {
+                        const a = document.createElement("a");
+                        a.href = URL.createObjectURL(blob);
+                        a.download = f.path.split("/").pop() ?? "file";
+                        a.click();
+                        window.setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+                      });
+                    }}
+                  >
+                    download
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {shown && (
+        <div className="preview" data-testid="preview" aria-label={`preview of ${shown.path}`}>
+          <Preview artifact={artifact} file={shown} />
+        </div>
+      )}
+    </div>
+  );
+}
