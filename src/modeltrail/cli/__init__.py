@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from modeltrail.cli import (  # noqa: F401 - registers commands
+    compare,
     entities,
     files,
     imports,
@@ -17,6 +18,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     lineage,
     models,
     portability,
+    reuse,
     search,
     series,
     server,
