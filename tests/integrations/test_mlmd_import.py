@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,87 @@ def test_the_command_imports_says_what_it_did_and_can_dry_run(tmp_path: Path) ->
 
     needs_url = run_cli("import", "mlmd", url=target, check=False)
     assert needs_url.returncode == 2 and "--mlmd-url" in needs_url.stderr
+
+
+# ---------------------------------------------------------------- a store caught mid-run
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[Connection]:
+    with Connection(f"sqlite:///{tmp_path / 'mt.db'}") as c:
+        yield c
+
+
+def changed(tmp_path: Path, sql: str) -> Path:
+    path = tmp_path / "changed.db"
+    shutil.copyfile(STORE, path)
+    con = sqlite3.connect(path)
+    with con:
+        con.executescript(sql)
+    con.close()
+    return path
+
+
+def test_an_execution_imported_while_it_ran_gets_its_outputs_and_end(
+    lite: Connection, tmp_path: Path
+) -> None:
+    # The second run's Trainer (execution 10) still running: its outputs (artifacts 14 and 15)
+    # not published yet, its Evaluator and Pusher (11, 12) not started.
+    running = changed(
+        tmp_path,
+        "UPDATE Execution SET last_known_state = 2 WHERE id = 10;"
+        "DELETE FROM Event WHERE execution_id IN (11, 12) OR artifact_id >= 14;"
+        "DELETE FROM Association WHERE execution_id IN (11, 12);"
+        "DELETE FROM Attribution WHERE artifact_id >= 14;"
+        "DELETE FROM ExecutionProperty WHERE execution_id IN (11, 12);"
+        "DELETE FROM Execution WHERE id IN (11, 12);"
+        "DELETE FROM ArtifactProperty WHERE artifact_id >= 14;"
+        "DELETE FROM Artifact WHERE id >= 14;",
+    )
+    first = imported(lite, running)
+    assert first.created["executions"] == 10 and first.created["artifacts"] == 13
+    trainer = one(lite, "executions", "annotations.mlmd_id:eq:10")
+    assert trainer["status"] == "RUNNING" and trainer["outputArtifacts"] == []
+    run = lite.get(f"/api/v1/runs/{trainer['run']}")
+    assert run["status"] == "RUNNING" and run["endTime"] is None
+
+    finished = imported(lite)
+    assert finished.created["executions"] == 2 and finished.created["artifacts"] == 5
+    assert finished.created["runs"] == 0
+    assert finished.updated == {**{k: 0 for k in finished.updated}, "runs": 1, "executions": 1}
+    # The model and the model run; the Evaluator and the Pusher after the Trainer; the
+    # Evaluator after CsvExampleGen too (it reads the examples).
+    assert finished.edges == 2 + 2 + 1
+    trainer = lite.get(f"/api/v1/executions/{trainer['id']}")
+    assert trainer["status"] == "SUCCESS" and trainer["endTime"]
+    assert len(trainer["outputArtifacts"]) == 2 and len(trainer["successors"]) == 2
+    assert lite.get(f"/api/v1/runs/{trainer['run']}")["status"] == "SUCCESS"
+    assert set(imported(lite).created.values()) == {0}
+
+
+def test_a_type_that_gained_a_property_evolves_its_kind(lite: Connection, tmp_path: Path) -> None:
+    imported(lite)
+    grown = changed(tmp_path, "INSERT INTO TypeProperty VALUES (11, 'row_count', 1)")
+    again = imported(lite, grown)
+    assert again.kinds == ["mlmd.Examples"]
+    kind = lite.get("/api/v1/kinds/mlmd.Examples")
+    assert kind["version"] == 2 and kind["schema"]["properties"]["row_count"] == {"type": "integer"}
+
+
+def test_executions_in_no_pipeline_run_get_a_run_of_their_own(
+    lite: Connection, tmp_path: Path
+) -> None:
+    # The first Importer kept only in its pipeline context; a step in no context at all.
+    store = changed(
+        tmp_path,
+        "DELETE FROM Association WHERE execution_id = 1 AND context_id = 2;"
+        "DELETE FROM Association WHERE execution_id = 7;",
+    )
+    imported(lite, store)
+    importer = one(lite, "executions", "annotations.mlmd_id:eq:1")
+    run = lite.get(f"/api/v1/runs/{importer['run']}")
+    assert run["name"] == "executions outside any pipeline run"
+    assert lite.get(f"/api/v1/experiments/{run['experiment']}")["name"] == "taxi"
+    stray = one(lite, "executions", "annotations.mlmd_id:eq:7")
+    elsewhere = lite.get(f"/api/v1/runs/{stray['run']}")
+    assert lite.get(f"/api/v1/experiments/{elsewhere['experiment']}")["name"] == "ML Metadata"

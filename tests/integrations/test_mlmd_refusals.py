@@ -180,6 +180,7 @@ def test_what_is_no_mlmd_store_is_refused(tmp_path: Path, conn: Connection) -> N
     garbage.write_bytes(b"this is not a database at all" * 100)
     assert "cannot read the MLMD store" in refusal(garbage, conn).detail
     assert "is not a database URL" in refusal("mysql://:@:x", conn).detail
+    assert "'oracle://' is no database ML Metadata keeps" in refusal("oracle://u@h/db", conn).detail
 
 
 def test_a_password_in_the_store_url_is_never_shown(conn: Connection) -> None:

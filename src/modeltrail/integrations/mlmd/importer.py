@@ -151,7 +151,8 @@ def _summary(snap: Snapshot, plan: Plan, dry_run: bool) -> Summary:
 def _stored(conn: Api, plural: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The entities of these ids that are stored already."""
     found: dict[str, dict[str, Any]] = {}
-    step = min(limits.MAX_FILTER_VALUES, limits.MAX_PAGE_SIZE)
+    # As many ids as one filter's text holds (36 characters and a comma each).
+    step = min(limits.MAX_FILTER_VALUES, limits.MAX_PAGE_SIZE, (limits.MAX_FILTER_TEXT - 6) // 37)
     for start in range(0, len(ids), step):
         chunk = ids[start : start + step]
         page = conn.get(f"/api/v1/{plural}", filter=[f"id:in:{','.join(chunk)}"], limit=step)

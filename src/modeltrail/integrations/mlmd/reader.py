@@ -118,7 +118,10 @@ class Snapshot:
 
 
 def _refuse(detail: str, pointer: str = "") -> InvalidInput:
-    return InvalidInput(detail, errors=[{"pointer": pointer or "/mlmd", "detail": detail}])
+    """The refusal of a store; ``pointer`` names the table (and row, column) at fault, which
+    the sentence names too, so the one error it holds says only that it is there."""
+    errors = [{"pointer": pointer, "detail": "not importable as it is"}] if pointer else []
+    return InvalidInput(detail, errors=errors)
 
 
 def open_store(url: str) -> Engine:
@@ -142,6 +145,12 @@ def open_store(url: str) -> Engine:
             f"sqlite:///file:{path.resolve().as_posix()}?mode=ro&uri=true",
             connect_args={"check_same_thread": False},
         )
+    if backend not in ("postgresql", "postgres", "mysql", "mariadb"):
+        raise _refuse(
+            f"'{parsed.drivername}://' is no database ML Metadata keeps its store in: give "
+            "sqlite:///PATH, mysql+pymysql://USER:PASSWORD@HOST/DATABASE or "
+            "postgresql://USER@HOST/DATABASE"
+        )
     if backend in ("postgresql", "postgres") and parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if backend == "mysql" and parsed.drivername == "mysql":
@@ -151,7 +160,8 @@ def open_store(url: str) -> Engine:
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise _refuse(
             f"cannot open {parsed.render_as_string(hide_password=True)}: its database driver "
-            f"is not installed ({exc}); for MySQL: pip install pymysql"
+            f"is not installed ({exc})"
+            + ("; pip install pymysql" if backend != "postgresql" else "")
         ) from None
 
 

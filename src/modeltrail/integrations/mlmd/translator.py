@@ -223,13 +223,20 @@ class _Translator:
                 run_of[execution.id] = run
             name = "executions outside any pipeline run"
             self.plan.runs.append(
-                self.run_body(run, name, None, members, exp, pipeline_of.get(pipeline or -1))
+                self.run_body(
+                    run,
+                    name,
+                    None,
+                    members,
+                    exp,
+                    None if pipeline is None else pipeline_of[pipeline],
+                )
             )
-        for run_body in self.plan.runs:
-            if run_body.get("pipeline"):
-                for execution in snap.executions.values():
-                    if run_of.get(execution.id) == run_body["id"]:
-                        executables_of[run_body["pipeline"]].add(self.executable_id(execution))
+        pipeline_of_run = {r["id"]: r.get("pipeline") for r in self.plan.runs}
+        for execution in snap.executions.values():
+            pipeline_id = pipeline_of_run.get(run_of[execution.id])
+            if pipeline_id:
+                executables_of[pipeline_id].add(self.executable_id(execution))
         for context in pipelines:
             pid = pipeline_of[context.id]
             self.plan.pipelines.append(
