@@ -190,6 +190,79 @@ def test_search_runs_with_mlflows_grammar(client: MlflowClient) -> None:
     assert [r.info.run_name for r in rest] == ["run-0"] and not rest.token
 
 
+def test_search_runs_operators_in_the_database(client: MlflowClient) -> None:
+    eid = client.create_experiment(_name("operators"))
+    start = 1_700_000_000_000
+    ids = []
+    for i, (opt, acc) in enumerate([("Adam", 0.5), ("sgd", 0.9), ("adam", None)]):
+        run = client.create_run(eid, run_name=f"r{i}", start_time=start + 10 * i)
+        rid = run.info.run_id
+        ids.append(rid)
+        client.log_param(rid, "opt", opt)
+        if acc is not None:
+            client.log_metric(rid, "acc", 0.1, step=0)
+            client.log_metric(rid, "acc", acc, step=1)  # the latest step is the one compared
+        client.set_tag(rid, "fold", str(i))
+    client.log_param(ids[0], "only", "here")
+    client.set_terminated(ids[0], "KILLED", end_time=start + 100)
+    client.set_terminated(ids[1], "FINISHED", end_time=start + 200)
+
+    def found(query: str, **kwargs: object) -> list[str]:
+        runs = client.search_runs([eid], filter_string=query, **kwargs)  # type: ignore[arg-type]
+        return [r.info.run_name for r in runs]
+
+    # Metrics: numbers, a run without the key never compares (not even with !=).
+    assert found("metrics.acc = 0.9") == ["r1"]
+    assert found("metrics.acc != 0.9") == ["r0"]
+    assert found("metrics.acc > 0.5") == ["r1"]
+    assert found("metrics.acc >= 0.5") == ["r1", "r0"]
+    assert found("metrics.acc < 0.9") == ["r0"]
+    assert found("metrics.acc <= 0.9") == ["r1", "r0"]
+    # Params and tags: text, LIKE case-sensitive, ILIKE not, != only where the key is.
+    assert found("params.opt = 'adam'") == ["r2"]
+    assert found("params.opt != 'adam'") == ["r1", "r0"]
+    assert found("params.only != 'x'") == ["r0"]
+    assert found("params.opt LIKE 'a%'") == ["r2"]
+    assert found("params.opt ILIKE 'a%'") == ["r2", "r0"]
+    assert found("params.opt LIKE '_gd'") == ["r1"]
+    assert found("params.only IS NULL") == ["r2", "r1"]
+    assert found("params.only IS NOT NULL") == ["r0"]
+    assert found("tags.fold = '1'") == ["r1"]
+    assert found("tags.fold != '1' and tags.fold LIKE '%'") == ["r2", "r0"]
+    # Attributes.
+    assert found("attributes.status = 'KILLED'") == ["r0"]
+    assert found("attributes.status != 'RUNNING'") == ["r1", "r0"]
+    assert found("attributes.status LIKE 'FIN%'") == ["r1"]
+    assert found("attributes.run_name = 'r1'") == ["r1"]
+    assert found("attributes.run_name ILIKE 'R%'") == ["r2", "r1", "r0"]
+    assert found(f"attributes.run_id = '{ids[2]}'") == ["r2"]
+    assert found(f"attributes.run_id != '{ids[2]}'") == ["r1", "r0"]
+    assert found(f"attributes.run_id NOT IN ('{ids[0]}', 'not-a-run')") == ["r2", "r1"]
+    assert found(f"attributes.run_id LIKE '{ids[1][:8]}%'") == ["r1"]
+    assert found(f"attributes.start_time = {start + 10}") == ["r1"]
+    assert found(f"attributes.start_time != {start + 10}") == ["r2", "r0"]
+    assert found(f"attributes.start_time >= {start + 10}") == ["r2", "r1"]
+    assert found(f"attributes.start_time < {start + 10}") == ["r0"]
+    assert found(f"attributes.start_time <= {start + 10}") == ["r1", "r0"]
+    assert found(f"attributes.end_time > {start + 150}") == ["r1"]
+    assert found("attributes.artifact_uri LIKE '%artifacts'") == ["r2", "r1", "r0"]
+    # Order: a run without the key last in either direction; paging over a filter.
+    assert found("", order_by=["metrics.acc ASC"]) == ["r0", "r1", "r2"]
+    assert found("", order_by=["metrics.acc DESC"]) == ["r1", "r0", "r2"]
+    assert found("", order_by=["params.only DESC", "tags.fold ASC"]) == ["r0", "r1", "r2"]
+    assert found("", order_by=["attributes.start_time ASC"]) == ["r0", "r1", "r2"]
+    assert found("", order_by=["attributes.status"]) == ["r1", "r0", "r2"]
+    page = client.search_runs([eid], "params.opt ILIKE '%a%'", max_results=1)
+    assert [r.info.run_name for r in page] == ["r2"] and page.token
+    rest = client.search_runs([eid], "params.opt ILIKE '%a%'", max_results=1, page_token=page.token)
+    assert [r.info.run_name for r in rest] == ["r0"] and not rest.token
+    # Deleted runs: only in their view.
+    client.delete_run(ids[1])
+    assert found("params.opt = 'sgd'") == []
+    assert found("params.opt = 'sgd'", run_view_type=ViewType.DELETED_ONLY) == ["r1"]
+    assert found("metrics.acc > 0", run_view_type=ViewType.ALL) == ["r1", "r0"]
+
+
 def test_mlflows_refusals(client: MlflowClient, server: ServerProcess) -> None:
     eid = client.create_experiment(_name("bad"))
     rid = client.create_run(eid).info.run_id

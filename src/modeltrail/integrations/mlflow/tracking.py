@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import ModeltrailError
-from modeltrail.integrations.mlflow import search
+from modeltrail.integrations.mlflow import run_query, search
 from modeltrail.integrations.mlflow.errors import (
     RESOURCE_ALREADY_EXISTS,
     MlflowError,
@@ -44,6 +44,7 @@ from modeltrail.store.tables import (
 )
 
 DEFAULT_EXPERIMENT = uuid.UUID(int=0)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ids modeltrail derives for what MLflow's API makes beside a run (its execution, datasets).
 NAMESPACE = uuid.UUID("5b0f3f0e-2d7c-4f5e-9a57-6d6c666c6f77")
 DEFAULT_NAME = "Default"
@@ -101,7 +102,12 @@ def parse_run_id(text: Any) -> uuid.UUID:
 
 
 def ms(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
+    # Whole milliseconds, floored exactly (a float's product can land one below).
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // timedelta(milliseconds=1)
 
 
 def from_ms(value: Any, name: str) -> datetime | None:
@@ -680,28 +686,39 @@ def search_runs(
     offset = search.decode_page_token(page_token)
     experiments = [parse_experiment_id(e) for e in experiment_ids]
 
-    kinds = {c.type for c in clauses} | {o.type for o in orders}
+    in_sql = [c for c in clauses if run_query.translatable(c)]
+    residual = [c for c in clauses if not run_query.translatable(c)]
+    kinds = {c.type for c in residual}
 
-    def read(session: Session) -> tuple[list[dict[str, Any]], int]:
+    def read(session: Session) -> tuple[list[dict[str, Any]], bool]:
         if not experiments:
-            return [], 0
-        rows = list(session.scalars(select(RunRow).where(RunRow.experiment_id.in_(experiments))))
+            return [], False
+        dialect = session.get_bind().dialect.name
+        query = run_query.runs_query(
+            dialect, experiments=experiments, view=view, clauses=in_sql, orders=orders
+        )
+        if not residual:
+            # Matched, ordered and paged by the database; one row more tells of a next page.
+            rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
+            return read_runs(session, rows[:max_results], extras), len(rows) > max_results
+        # What SQL does not say here (datasets, the artifact URI) is matched on the rows read,
+        # in the database's order, with what those clauses look at.
+        rows = list(session.scalars(query))
         states = _states(session, [r.id for r in rows])
-        rows = [r for r in rows if _in_view(states.get(r.id), view)]
-        # Matched and ordered on what the filter and order name (metrics, datasets only when
-        # named); the whole answer is read for the page alone.
-        needed = extras(session, [r.id for r in rows], kinds) if extras and kinds else {}
-        by_id = {r.id: r for r in rows}
-        light = [run_json(r, states.get(r.id), **needed.get(r.id, {})) for r in rows]
-        found = [r for r in light if search.matches(clauses, _lookup(r))]
-        found.sort(key=lambda r: (-r["info"]["start_time"], r["info"]["run_id"]))
-        search.sort(found, orders, lambda r, kind, key: _lookup(r)(kind, key))
-        page = [by_id[uuid.UUID(r["info"]["run_id"])] for r in found[offset : offset + max_results]]
-        return read_runs(session, page, extras), len(found)
+        needed = extras(session, [r.id for r in rows], kinds) if extras else {}
+        found = [
+            r
+            for r in rows
+            if search.matches(
+                residual, _lookup(run_json(r, states.get(r.id), **needed.get(r.id, {})))
+            )
+        ]
+        page = found[offset : offset + max_results]
+        return read_runs(session, page, extras), offset + max_results < len(found)
 
-    page, total = meta.query(read)
+    page, more = meta.query(read)
     answer: dict[str, Any] = {"runs": page}
-    if offset + max_results < total:
+    if more:
         answer["next_page_token"] = search.encode_page_token(offset + max_results)
     return answer
 

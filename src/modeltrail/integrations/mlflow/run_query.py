@@ -1,0 +1,242 @@
+"""``search_runs`` in SQL: MLflow's filter clauses and ``order_by`` (``search``) as conditions
+and orderings on the runs table, so that the database matches, orders and pages.
+
+Semantics are MLflow's, as ``search.matches`` and ``search.sort`` apply them to a row read:
+params, tags and string attributes compare as text (``LIKE`` case-sensitive, ``ILIKE`` not),
+metrics (each key's latest point) and times as numbers; a run without the key never compares
+(``!=`` included) and sorts last either way. Clauses SQL does not say here (dataset keys, the
+artifact URI, a pattern on the run id) are ``residual``: the caller applies them to the rows
+read, and then pages itself.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, false, func, literal, not_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from modeltrail.domain import models as m
+from modeltrail.integrations.mlflow import search
+from modeltrail.store import dialect as d
+from modeltrail.store.tables import MlflowStateRow, RunMetricRow, RunRow
+
+USER_TAG = "mlflow.user"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def translatable(clause: search.Clause) -> bool:
+    """Whether ``clause`` is said in SQL here (otherwise it is applied to the rows read)."""
+    if clause.type == search.DATASET:
+        return False
+    if clause.type == search.ATTRIBUTE:
+        if clause.key == "artifact_uri":
+            return False
+        if clause.key == "run_id" and clause.op in ("LIKE", "ILIKE"):
+            return False
+    return True
+
+
+def status_expr() -> ColumnElement[Any]:
+    """MLflow's status of a run: its own, or KILLED and SCHEDULED where MLflow's state says so
+    (as ``tracking._status``)."""
+    return case(
+        (
+            and_(MlflowStateRow.status == "KILLED", RunRow.status == m.Status.FAILED.value),
+            literal("KILLED"),
+        ),
+        (
+            and_(MlflowStateRow.status == "SCHEDULED", RunRow.status == m.Status.RUNNING.value),
+            literal("SCHEDULED"),
+        ),
+        (RunRow.status == m.Status.RUNNING.value, literal("RUNNING")),
+        (RunRow.status == m.Status.SUCCESS.value, literal("FINISHED")),
+        else_=literal("FAILED"),
+    )
+
+
+def _stage_expr() -> ColumnElement[Any]:
+    return case((MlflowStateRow.deleted.is_(True), literal("deleted")), else_=literal("active"))
+
+
+def _metric(key: str) -> ColumnElement[Any]:
+    return (
+        select(RunMetricRow.latest_value)
+        .where(RunMetricRow.run_id == RunRow.id, RunMetricRow.key == key, RunMetricRow.count > 0)
+        .scalar_subquery()
+    )
+
+
+def _text(dialect: str, kind: str, key: str) -> Any:
+    """The text a string key of a run is compared as."""
+    if kind == search.PARAM:
+        return d.json_text(dialect, RunRow.configuration, (key,))
+    if kind == search.TAG:
+        return d.json_text(dialect, RunRow.annotations, (key,))
+    if key == "run_name":
+        return RunRow.name
+    if key == "status":
+        return status_expr()
+    if key == "lifecycle_stage":
+        return _stage_expr()
+    if key == "user_id":
+        return func.coalesce(d.json_text(dialect, RunRow.annotations, (USER_TAG,)), "")
+    raise ValueError(key)
+
+
+def _pattern(value: str) -> str:
+    # MLflow's patterns know no escape character: a backslash is itself.
+    return value.replace("\\", "\\\\")
+
+
+def _string(dialect: str, expr: Any, op: str, value: str) -> ColumnElement[bool]:
+    present = expr.is_not(None)
+    if op == "=":
+        return and_(present, expr == value)
+    if op == "!=":
+        return and_(present, expr != value)
+    sensitive = op == "LIKE"
+    return and_(present, d.like(dialect, expr, _pattern(value), case_sensitive=sensitive))
+
+
+def _number(expr: Any, op: str, value: float) -> ColumnElement[bool]:
+    if math.isnan(value):
+        return false() if op != "!=" else expr.is_not(None)
+    compared = {
+        "=": expr == value,
+        "!=": expr != value,
+        ">": expr > value,
+        ">=": expr >= value,
+        "<": expr < value,
+        "<=": expr <= value,
+    }[op]
+    return and_(expr.is_not(None), compared)
+
+
+def _at(milliseconds: int) -> datetime | None:
+    try:
+        return EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        return None
+
+
+def _time(column: Any, op: str, value: float) -> ColumnElement[bool]:
+    """A time compared as MLflow's whole milliseconds (``tracking.ms`` floors)."""
+    if math.isnan(value) or math.isinf(value):
+        if math.isnan(value):
+            return column.is_not(None) if op == "!=" else false()
+        above = value > 0
+        hit = op in ("<", "<=", "!=") if above else op in (">", ">=", "!=")
+        return column.is_not(None) if hit else false()
+    low, high = math.floor(value), math.ceil(value)
+    # floor(t) > v <=> t >= floor(v) + 1; floor(t) >= v <=> t >= ceil(v); and so on.
+    bounds = {
+        ">": (low + 1, None),
+        ">=": (high, None),
+        "<": (None, high),
+        "<=": (None, low + 1),
+        "=": (low, low + 1) if low == high else None,
+    }
+    if op == "!=":
+        return and_(column.is_not(None), not_(_time(column, "=", value)))
+    window = bounds[op]
+    if window is None:
+        return false()
+    start, end = window
+    clauses: list[ColumnElement[bool]] = [column.is_not(None)]
+    for bound, above in ((start, True), (end, False)):
+        if bound is None:
+            continue
+        at = _at(bound)
+        if at is None:
+            # Beyond what a time holds: every time is below it, none above.
+            if above == (bound > 0):
+                return false()
+            continue
+        clauses.append(column >= at if above else column < at)
+    return and_(*clauses)
+
+
+def _run_ids(values: Sequence[str]) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue  # an id no run has matches none
+    return out
+
+
+def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
+    """``clause`` as a condition on a run (joined to its MLflow state)."""
+    kind, key, op, value = clause.type, clause.key, clause.op, clause.value
+    if kind == search.METRIC:
+        return _number(_metric(key), op, value)
+    if kind == search.ATTRIBUTE and key in ("start_time", "end_time"):
+        column = RunRow.create_time if key == "start_time" else RunRow.end_time
+        return _time(column, op, value)
+    if kind == search.ATTRIBUTE and key == "run_id":
+        sent = list(value) if op in ("IN", "NOT IN") else [value]
+        hit: ColumnElement[bool] = RunRow.id.in_(_run_ids(sent))
+        return not_(hit) if op in ("NOT IN", "!=") else hit
+    expr = _text(dialect, kind, key)
+    if op in ("IS NULL", "IS NOT NULL"):
+        null: ColumnElement[bool] = expr.is_(None) if op == "IS NULL" else expr.is_not(None)
+        return null
+    if op in ("IN", "NOT IN"):
+        hit = and_(expr.is_not(None), expr.in_(list(value)))
+        return and_(expr.is_not(None), not_(hit)) if op == "NOT IN" else hit
+    return _string(dialect, expr, op, value)
+
+
+def _order_expr(dialect: str, order: search.Order) -> Any:
+    if order.type == search.METRIC:
+        return _metric(order.key)
+    if order.type == search.ATTRIBUTE:
+        if order.key == "start_time":
+            return RunRow.create_time
+        if order.key == "end_time":
+            return RunRow.end_time
+        if order.key == "run_id":
+            return RunRow.id
+        if order.key == "artifact_uri":
+            # mlflow-artifacts:/{experiment}/{run}/artifacts: by experiment, then run.
+            return RunRow.experiment_id
+    return _text(dialect, order.type, order.key)
+
+
+def runs_query(
+    dialect: str,
+    *,
+    experiments: list[uuid.UUID],
+    view: int,
+    clauses: list[search.Clause],
+    orders: list[search.Order],
+) -> Select[Any]:
+    """The runs of ``experiments`` in ``view`` that meet ``clauses`` (all translatable), in
+    MLflow's order: ``orders`` (a run without the key last), then newest first, then by id."""
+    query = (
+        select(RunRow)
+        .outerjoin(MlflowStateRow, MlflowStateRow.entity_id == RunRow.id)
+        .where(RunRow.experiment_id.in_(experiments))
+    )
+    deleted = MlflowStateRow.deleted.is_(True)
+    if view == 1:
+        query = query.where(not_(and_(MlflowStateRow.entity_id.is_not(None), deleted)))
+    elif view == 2:
+        query = query.where(MlflowStateRow.entity_id.is_not(None), deleted)
+    for clause in clauses:
+        query = query.where(condition(dialect, clause))
+    ordering: list[Any] = []
+    for order in orders:
+        expr = _order_expr(dialect, order)
+        ordering.append(case((expr.is_(None), 1), else_=0))
+        ordering.append(expr.asc() if order.ascending else expr.desc())
+        if order.type == search.ATTRIBUTE and order.key == "artifact_uri":
+            ordering.append(RunRow.id.asc() if order.ascending else RunRow.id.desc())
+    ordering += [RunRow.create_time.desc(), RunRow.id]
+    return query.order_by(*ordering)
