@@ -99,6 +99,21 @@ def read_series_rows(
     return list(session.scalars(query))
 
 
+def read_series_of_runs(
+    session: Session, run_ids: Sequence[uuid.UUID], keys: Iterable[str]
+) -> list[Any]:
+    """Every series of ``keys`` the runs ``run_ids`` logged (their own and their steps'),
+    oldest first, as rows of (id, run_id, key, execution_id, ordered, nonfinite, chunks):
+    many runs' series in one query, for reading them side by side."""
+    t = MetricSeriesRow
+    query = (
+        select(t.id, t.run_id, t.key, t.execution_id, t.ordered, t.nonfinite, t.chunks)
+        .where(t.run_id.in_(list(run_ids)), t.key.in_(list(keys)))
+        .order_by(t.create_time, t.id)
+    )
+    return list(session.execute(query))
+
+
 def read_run_metric_rows(
     session: Session, run_ids: Sequence[uuid.UUID], *, keys: Iterable[str] | None = None
 ) -> list[RunMetricRow]:

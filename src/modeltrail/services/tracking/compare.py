@@ -23,9 +23,10 @@ from modeltrail.domain.grid import (
     SeriesOfRun,
     ValuesAcross,
 )
+from modeltrail.domain.series import SeriesBuckets
 from modeltrail.services import access
 from modeltrail.services.tracking.grid import column_name, leaves
-from modeltrail.services.tracking.series import series_buckets
+from modeltrail.services.tracking.series import series_buckets, series_buckets_of_runs
 from modeltrail.store.metric_columns import points_from_artifacts
 from modeltrail.store.series import read_run_metric_rows
 from modeltrail.store.tables import (
@@ -176,8 +177,14 @@ def _metric_across(
     return MetricAcross(key=key, latest=latest, min=low, max=high)
 
 
-def _buckets(session: Session, run_id: uuid.UUID, key: str, points: int) -> SeriesOfRun:
-    found = series_buckets(session, run_id, key, buckets=points)
+def _buckets(
+    session: Session,
+    run_id: uuid.UUID,
+    key: str,
+    points: int,
+    bucketed: dict[tuple[uuid.UUID, str], SeriesBuckets],
+) -> SeriesOfRun:
+    found = bucketed.get((run_id, key)) or series_buckets(session, run_id, key, buckets=points)
     return SeriesOfRun(steps=found.end_steps, values=found.lasts, min=found.mins, max=found.maxs)
 
 
@@ -198,11 +205,13 @@ def compare_runs(
     summaries_of = {(m.run_id, m.key): m for m in read_run_metric_rows(session, run_ids)}
     keys = sorted({key for _, key in history} | {key for _, key in summaries_of})
     summaries = [_metric_across(runs, key, summaries_of, history) for key in keys]
+    logged = [key for key in (metrics or []) if any((r, key) in summaries_of for r in run_ids)]
+    bucketed = series_buckets_of_runs(session, run_ids, logged, buckets=points) if logged else {}
     series = [
         SeriesAcross(
             key=key,
             runs=[
-                _buckets(session, r.id, key, points)
+                _buckets(session, r.id, key, points, bucketed)
                 if (r.id, key) in summaries_of
                 else _downsample(history.get((r.id, key), []), points)
                 for r in runs

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 # Stands for "no timestamp sent" while a request is hashed for its Idempotency-Key.
 _UNSENT = d.INT64_MIN
 ALL = True  # every series of the run, its own and its steps'
+# How many stored chunks of points a read of many series holds in memory at once.
+_CHUNKS_AT_ONCE = 64
 
 
 def now_ms() -> int:
@@ -414,6 +416,13 @@ def _merged(
     """The points of ``rows`` with a step in ``[start, end]``, in step order (a step's points
     in the order logged); and whether any value is not finite."""
     parts = store.read_points(session, [r.id for r in rows], start=start, end=end)
+    return _merged_parts(rows, parts, start, end)
+
+
+def _merged_parts(
+    rows: Sequence[Any], parts: list[store.Points], start: int | None, end: int | None
+) -> tuple[store.Points, bool]:
+    """``_merged`` of points already read: ``parts`` holds the points of each of ``rows``."""
     nonfinite = any(r.nonfinite for r in rows)
     if len(rows) == 1 and rows[0].ordered:
         points = parts[0]
@@ -517,7 +526,52 @@ def series_buckets(
     _check_range(start, end)
     rows = _selected(session, run_id, key, execution)
     points, nonfinite = _merged(session, rows, start, end)
+    return _bucketed(run_id, key, rows, points, nonfinite, buckets, execution, start, end)
+
+
+def series_buckets_of_runs(
+    session: Session, run_ids: Sequence[uuid.UUID], keys: Sequence[str], *, buckets: int
+) -> dict[tuple[uuid.UUID, str], d.SeriesBuckets]:
+    """``series_buckets`` of all the series of ``keys`` of each run (``ALL``, whole), for
+    the (run, key) pairs that have a series: their rows read in one query and their points
+    in a few, not two queries a series."""
+    selected: dict[tuple[uuid.UUID, str], list[Any]] = {}
+    for row in store.read_series_of_runs(session, run_ids, keys):
+        selected.setdefault((row.run_id, row.key), []).append(row)
+    out: dict[tuple[uuid.UUID, str], d.SeriesBuckets] = {}
+    batch: list[tuple[uuid.UUID, str]] = []
+    held = 0
+    for pair in [*selected, None]:
+        # The points of a few series at a time, bucketed and let go: a hundred runs' long
+        # series are never all in memory as points.
+        chunks = 0 if pair is None else sum(r.chunks for r in selected[pair])
+        if batch and (pair is None or held + chunks > _CHUNKS_AT_ONCE):
+            ids = [r.id for p in batch for r in selected[p]]
+            parts = dict(zip(ids, store.read_points(session, ids), strict=True))
+            for run_id, key in batch:
+                rows = selected[run_id, key]
+                points, nonfinite = _merged_parts(rows, [parts[r.id] for r in rows], None, None)
+                out[run_id, key] = _bucketed(run_id, key, rows, points, nonfinite, buckets, ALL)
+            batch, held = [], 0
+        if pair is not None:
+            batch.append(pair)
+            held += chunks
+    return out
+
+
+def _bucketed(
+    run_id: uuid.UUID,
+    key: str,
+    rows: Sequence[Any],
+    points: store.Points,
+    nonfinite: bool,
+    buckets: int,
+    execution: uuid.UUID | None | bool,
+    start: int | None = None,
+    end: int | None = None,
+) -> d.SeriesBuckets:
     steps, values = points.steps, points.values
+    n = len(points)
     out: dict[str, list[Any]] = {
         "start_steps": [],
         "end_steps": [],
@@ -526,15 +580,16 @@ def series_buckets(
         "maxs": [],
         "lasts": [],
     }
-    n = len(points)
     if n:
         lo = steps[0] if start is None else start
         span = (steps[-1] if end is None else end) - lo + 1
         a = 0
-        for i in range(1, buckets + 1):
+        while a < n:
+            # Bucket i holds the steps below lo + span * i // buckets: the first bucket whose
+            # bound is above this step, found directly, so that a short series costs a few
+            # turns of the loop and not one per bucket.
+            i = min(buckets, -(-(steps[a] - lo + 1) * buckets // span))
             b = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
-            if b == a:
-                continue
             part = values[a:b]
             if nonfinite:
                 numbers = [v for v in part if v == v]
