@@ -251,3 +251,50 @@ def test_a_writer_may_not_move_a_protected_alias(
     )
     shot(page, "23-model-forbidden")
     context.close()
+
+
+def test_global_search_by_name_id_and_uri(page: Any, registered: CaseStudy) -> None:
+    page.goto("/experiments")
+    page.wait_for_selector("table.data tbody tr")
+    page.keyboard.press("Control+k")
+    box = page.get_by_role("combobox", name="search names, ids and URIs")
+    box.fill("digits-classifier")
+    results = page.get_by_role("listbox", name="results")
+    results.get_by_role("option").filter(has_text="digits-classifier").first.wait_for()
+    shot(page, "24-search")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"/models/{MODEL}$"))
+    assert page.get_by_role("dialog", name="search").count() == 0
+
+    # The start of an id finds the run; ⌘K opens the box too.
+    page.keyboard.press("Meta+k")
+    box.fill(registered.runs[0][:8])
+    results.get_by_role("option").filter(has_text="train-digits").wait_for()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"/runs/{registered.runs[0]}$"))
+
+    # A URI finds the artifact; its result is a real link; Escape closes the box.
+    page.get_by_role("button", name=re.compile("^Search")).click()
+    box.fill("s3://models/cnn-1")
+    link = results.get_by_role("link").filter(has_text="cnn")
+    link.first.wait_for()
+    assert link.first.get_attribute("href") == f"/artifacts/{registered.ids['run1.model']}"
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog", name="search").wait_for(state="detached")
+
+
+def test_compare_against_an_artifact_chosen_by_name(page: Any, registered: CaseStudy) -> None:
+    a, b = registered.ids["run2.model"], registered.ids["run1.model"]
+    page.goto(f"/compare?a={a}&b={registered.ids['run2.data']}")
+    picker = page.get_by_role("combobox", name="compare against")
+    picker.fill("models/cnn-1")
+    choice = page.get_by_role("option").filter(has_text="s3://models/cnn-1")
+    choice.wait_for()
+    shot(page, "25-compare-picker")
+    choice.click()
+    page.wait_for_url(re.compile(f"b={b}"))
+    page.get_by_test_id("differences").locator("li").first.wait_for()
+    # A pasted id is taken as it is.
+    picker.fill(registered.ids["run2.data"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"b={registered.ids['run2.data']}"))

@@ -1,6 +1,7 @@
 // What tells a person where they are and lets them pass it on: breadcrumbs, the page's title,
 // copy-id and copy-link buttons, and times said the way people say them ("3 hours ago", "12 min").
 import { Fragment, useEffect, useState, type ReactNode } from "react";
+import "./views/registry.css";
 import { formatTime } from "./hooks";
 import { Link } from "./router";
 

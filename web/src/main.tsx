@@ -4,6 +4,7 @@ import { Problem } from "./components/Status";
 import { ApiError } from "./api/client";
 import { checkSession, onSession, signOut, type Session } from "./auth";
 import { Link, navigate, useLocation, type Location } from "./router";
+import { GlobalSearch } from "./components/Search";
 import { ArtifactView } from "./views/ArtifactView";
 import { Browse } from "./views/Browse";
 import { Compare } from "./views/Compare";
@@ -83,6 +84,7 @@ function App() {
             compare
           </Link>
         </nav>
+        <GlobalSearch />
         {session !== "unknown" && session.state === "signed-in" && (
           <span className="who">
             <span title={`role: ${session.principal.role ?? "per experiment"}`}>{session.principal.name}</span>{" "}

@@ -99,15 +99,16 @@ export function artifactById(id: string): Promise<Artifact> {
 export interface SearchHit {
   type: string;
   id: string;
-  name: string;
+  name: string | null;
+  kind?: string | null;
   uri?: string | null;
   snippet?: string | null;
   score?: number;
 }
 
 /** Free-text search over names, ids and URIs of every kind of entity. */
-export async function search(text: string, limit = 20): Promise<SearchHit[]> {
-  const answer = await getJson<{ items?: SearchHit[] }>("/search", { text, limit });
+export async function search(text: string, limit = 20, type?: string): Promise<SearchHit[]> {
+  const answer = await getJson<{ items?: SearchHit[] }>("/search", { text, limit, type });
   return answer.items ?? [];
 }
 
@@ -121,10 +122,11 @@ export function hitPath(hit: SearchHit): string {
     case "execution":
       return `/executions?filter=${encodeURIComponent(`id:eq:${hit.id}`)}`;
     case "model":
-      return `/models/${encodeURIComponent(hit.name)}`;
-    case "modelVersion":
-    case "model_version":
-      return `/models/${encodeURIComponent(hit.name.split(/[/@]/)[0])}`;
+      return `/models/${encodeURIComponent(hit.name ?? "")}`;
+    case "executable":
+      return `/executions?filter=${encodeURIComponent(`executable:eq:${hit.id}`)}`;
+    case "pipeline":
+      return `/runs?filter=${encodeURIComponent(`pipeline:eq:${hit.id}`)}`;
     default:
       return `/artifacts/${hit.id}`;
   }

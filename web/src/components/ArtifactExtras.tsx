@@ -2,6 +2,7 @@
 // it (by name, as links), the context to get back up (experiment › run › step › artifact), and
 // the files it carries, with a preview of the small ones.
 import { useEffect, useState } from "react";
+import "../views/registry.css";
 import { getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
 import { artifactById, fetchFile, fileUrl, listFiles, stepsOf, type ArtifactFile } from "../api/registry";
 import { storedToken } from "../auth";

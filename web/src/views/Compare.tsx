@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { getArtifact, listAll, type Artifact } from "../api/client";
 import { ArtifactLink, Value } from "../components/Details";
+import { ArtifactPicker } from "../components/Search";
 import { Empty, Loading, Problem } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
 import { lineageDiff, type LNode } from "../lineage";
@@ -28,7 +29,6 @@ async function previousVersion(a: Artifact): Promise<Artifact | undefined> {
 export function Compare({ location }: { location: Location }) {
   const aId = location.query.get("a");
   const bId = location.query.get("b");
-  const [other, setOther] = useState("");
   const a = useAsync(async () => (aId ? getArtifact(aId) : undefined), [aId]);
   const b = useAsync(async () => (bId ? getArtifact(bId) : undefined), [bId]);
   const [noPrevious, setNoPrevious] = useState(false);
@@ -59,25 +59,17 @@ export function Compare({ location }: { location: Location }) {
     <section className="view compare">
       <header className="view-head">
         <h1>Compare and why</h1>
-        <form
-          className="toolbar"
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (other.trim()) navigate(withQuery({ b: other.trim() }));
-          }}
-        >
-          <label>
-            against <input value={other} onChange={(e) => setOther(e.target.value)} placeholder="artifact id" aria-label="compare against" size={38} />
-          </label>
-          <button type="submit">Compare</button>
+        <div className="toolbar">
+          <span>against</span>
+          <ArtifactPicker label="compare against" onPick={(id) => navigate(withQuery({ b: id }))} />
           <label>
             <input type="checkbox" checked={onlyDiff} onChange={(e) => setOnlyDiff(e.target.checked)} /> only differences
           </label>
-        </form>
+        </div>
       </header>
       {a.error && <Problem error={a.error} />}
       {b.error && <Problem error={b.error} />}
-      {noPrevious && <Empty>No earlier version of this artifact; enter another artifact's id to compare against.</Empty>}
+      {noPrevious && <Empty>No earlier version of this artifact; choose another artifact to compare against, by its name, URI or id.</Empty>}
       {(a.loading || b.loading) && <Loading />}
       {a.data && b.data && (
         <>
@@ -99,7 +91,16 @@ export function Compare({ location }: { location: Location }) {
               <tbody>
                 {shown.map((k) => (
                   <tr key={k} className={differs(k) ? "differs" : undefined}>
-                    <th scope="row">{k}</th>
+                    <th scope="row">
+                      {k.split(".").map((part, i, all) => (
+                        // A long dotted path breaks after its dots, not inside a word.
+                        <span key={i}>
+                          {part}
+                          {i < all.length - 1 ? "." : ""}
+                          {i < all.length - 1 && <wbr />}
+                        </span>
+                      ))}
+                    </th>
                     <td>
                       <Value value={left.get(k)} />
                     </td>
