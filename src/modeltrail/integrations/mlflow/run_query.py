@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, literal, not_, select
+from sqlalchemy import Select, and_, case, exists, false, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain import models as m
@@ -175,6 +175,14 @@ def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
     """``clause`` as a condition on a run (joined to its MLflow state)."""
     kind, key, op, value = clause.type, clause.key, clause.op, clause.value
     if kind == search.METRIC:
+        if op == "!=" and not math.isnan(value):
+            # A latest point of NaN (kept as NULL) differs from every number.
+            return exists().where(
+                RunMetricRow.run_id == RunRow.id,
+                RunMetricRow.key == key,
+                RunMetricRow.count > 0,
+                or_(RunMetricRow.latest_value.is_(None), RunMetricRow.latest_value != value),
+            )
         return _number(_metric(key), op, value)
     if kind == search.ATTRIBUTE and key in ("start_time", "end_time"):
         column = RunRow.create_time if key == "start_time" else RunRow.end_time
