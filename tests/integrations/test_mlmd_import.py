@@ -266,3 +266,22 @@ def test_executions_in_no_pipeline_run_get_a_run_of_their_own(
     stray = one(lite, "executions", "annotations.mlmd_id:eq:7")
     elsewhere = lite.get(f"/api/v1/runs/{stray['run']}")
     assert lite.get(f"/api/v1/experiments/{elsewhere['experiment']}")["name"] == "ML Metadata"
+
+
+def test_a_kubeflow_pipelines_v2_run_is_laid_out_as_kubeflow_lays_it(lite: Connection) -> None:
+    summary = imported(lite, FIXTURES / "kfp.db")
+    assert summary.kinds == ["mlmd.system.Dataset", "mlmd.system.Metrics", "mlmd.system.Model"]
+    run = one(lite, "runs", "name:eq:run-6c1f0a3e-2f7b-4d0e-9a51-7d2c9f1b8e40")
+    # The run context's parent is the pipeline context: the run is of its experiment.
+    assert lite.get(f"/api/v1/experiments/{run['experiment']}")["name"] == "iris"
+    assert run["configuration"] == {"pipeline_root": "minio://mlpipeline/v2/artifacts"}
+    train = one(lite, "executions", "name:eq:train")  # the task's name
+    assert train["kind"] == "ContainerExecution"
+    assert train["configuration"] == {"image": "python:3.11", "inputs": {"n_estimators": 100.0}}
+    assert train["annotations"]["mlmd_task_name"] == "train"
+    model = one(lite, "artifacts", "kind:eq:mlmd.system.Model")
+    assert model["name"] == "train.model"
+    lineage = lite.get(f"/api/v1/artifacts/{model['id']}/lineage", direction="upstream")
+    assert "load-data.dataset" in {n.get("name") for n in lineage["nodes"]}
+    metrics = one(lite, "artifacts", "kind:eq:mlmd.system.Metrics")
+    assert metrics["attributes"]["customProperties"]["accuracy"] == 0.93

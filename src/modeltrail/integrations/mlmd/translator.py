@@ -423,11 +423,12 @@ class _Translator:
                 self.plan.successors[body["id"]] = [execution_ids[r] for r in after]
 
     def component(self, execution: Node) -> str:
-        """What a pipeline calls the step: TFX's component id, the name of its node context,
-        else the last part of its type's name."""
-        component = execution.custom.get("component_id")
-        if isinstance(component, str) and component:
-            return component
+        """What a pipeline calls the step: TFX's component id or Kubeflow's task name, the name
+        of its node context, else the last part of its type's name."""
+        for key in ("component_id", "task_name", "display_name"):
+            component = execution.custom.get(key)
+            if isinstance(component, str) and component:
+                return component
         for context in self.contexts_of[execution.id]:
             if self.type_name(context).lower() == "node" and context.name:
                 return context.name.rsplit(".", 1)[-1]
