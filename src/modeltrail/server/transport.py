@@ -13,6 +13,12 @@ One ASGI middleware (``RequestGuard``) looks at the request line and headers onl
 - the files of artifacts (``STREAMED_BODIES``) are bodies of any type, streamed to the file
   store without being read whole, and bounded by the file store's own limit instead.
 
+Answers are gzip-compressed for a client that accepts it (``Accept-Encoding: gzip``; browsers
+and httpx always do), once they are ``COMPRESS_MIN_BYTES`` long, so that a large lineage
+crosses a network in a fraction of its size. Files (``application/octet-stream``: downloads
+and byte ranges, with ``Content-Length`` and a strong ``ETag`` of their content), a ``206``
+and an answer that is already encoded (the UI's precompressed bundle) go as they are.
+
 Every route reads its body through ``BodyRoute``: a gzip body is inflated in bounded chunks in
 a worker thread and refused at the same limit once inflated; the JSON document is parsed by
 ``domain.text.loads`` (UTF-8 only: a lone surrogate in any key or value is a 422 naming its
@@ -39,6 +45,12 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import (
+    DEFAULT_EXCLUDED_CONTENT_TYPES,
+    GZipMiddleware,
+    GZipResponder,
+    IdentityResponder,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modeltrail.domain import limits, text
@@ -82,6 +94,13 @@ INFLATE_CHUNK_BYTES = 256 * 1024
 # A request whose body is larger than this is handled whole in a worker thread: validating
 # the document and serializing the answer take as long as parsing it.
 HANDLE_IN_PLACE_BYTES = 1024 * 1024
+# Shorter answers fit a packet or two either way; compressing them costs more than it saves.
+COMPRESS_MIN_BYTES = 1024
+# The fastest level: large answers are mostly ids that no level compresses much better, and
+# the higher levels take several times as long on them.
+COMPRESS_LEVEL = 1
+# A file's bytes are sent as stored: often compressed already, and read by range.
+NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream")
 
 
 class TooLarge(ModeltrailError):
@@ -309,6 +328,47 @@ class RequestGuard:
         return None
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (``gzip;q=0`` refuses it)."""
+    for part in header.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() not in ("gzip", "x-gzip", "*"):
+            continue
+        key, _, value = params.partition("=")
+        if key.strip() != "q":
+            return True
+        try:
+            return float(value) > 0
+        except ValueError:
+            return False
+    return False
+
+
+class Compression(GZipMiddleware):
+    """Starlette's gzip, for the clients whose ``Accept-Encoding`` accepts it by its weights
+    (Starlette's own looks for the word ``gzip`` anywhere in the header)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        responder: IdentityResponder
+        if accepts_gzip(headers.get(b"accept-encoding", b"").decode("latin-1")):
+            responder = GZipResponder(
+                self.app,
+                self.minimum_size,
+                compresslevel=self.compresslevel,
+                thread_minimum_size=self.thread_minimum_size,
+                exclude_content_types=self.exclude_content_types,
+            )
+        else:
+            responder = IdentityResponder(
+                self.app, self.minimum_size, exclude_content_types=self.exclude_content_types
+            )
+        await responder(scope, receive, send)
+
+
 def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Response:
     return problem(
         status,
@@ -438,8 +498,15 @@ class BodyRoute(APIRoute):
 
 
 def install(app: FastAPI, settings: HttpSettings) -> None:
-    """The guard, and CORS inside it when origins are configured (the guard's refusals never
-    reach a page that CORS does not allow anyway)."""
+    """The guard, CORS inside it when origins are configured (the guard's refusals never
+    reach a page that CORS does not allow anyway), and compression innermost (a ``HEAD``, a
+    ``GET`` to it, gets the ``GET``'s headers)."""
+    app.add_middleware(
+        Compression,
+        minimum_size=COMPRESS_MIN_BYTES,
+        compresslevel=COMPRESS_LEVEL,
+        exclude_content_types=NOT_COMPRESSED,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
