@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
@@ -25,9 +27,26 @@ function swaggerUi(): Plugin {
   };
 }
 
+// A gzip copy beside each script and style sheet of the bundle, served as is to browsers that
+// accept gzip (src/modeltrail/server/ui.py): compressed once, at the highest level.
+function precompress(): Plugin {
+  return {
+    name: "modeltrail-precompress",
+    apply: "build",
+    writeBundle(options) {
+      const assets = join(options.dir ?? "", "assets");
+      for (const name of readdirSync(assets)) {
+        if (!/\.(js|css|svg)$/.test(name)) continue;
+        const source = readFileSync(join(assets, name));
+        if (source.length >= 1024) writeFileSync(join(assets, `${name}.gz`), gzipSync(source, { level: 9 }));
+      }
+    },
+  };
+}
+
 // The bundle is built into the Python package so that `pip install modeltrail` needs no Node.
 export default defineConfig({
-  plugins: [react(), swaggerUi()],
+  plugins: [react(), swaggerUi(), precompress()],
   base: "/",
   build: {
     outDir: "../src/modeltrail/ui",

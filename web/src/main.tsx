@@ -1,20 +1,24 @@
-import { StrictMode, useEffect, useState } from "react";
+import { StrictMode, Suspense, lazy, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { Problem } from "./components/Status";
+import { Loading, Problem } from "./components/Status";
 import { ApiError } from "./api/client";
 import { checkSession, onSession, signOut, type Session } from "./auth";
 import { Link, navigate, useLocation, type Location } from "./router";
 import { GlobalSearch } from "./components/Search";
-import { ArtifactView } from "./views/ArtifactView";
-import { Browse } from "./views/Browse";
-import { Compare } from "./views/Compare";
-import { History } from "./views/History";
-import { Lineage } from "./views/Lineage";
-import { ModelList, ModelPage } from "./views/Models";
-import { RunDag } from "./views/RunDag";
 import { SignIn } from "./views/SignIn";
-import { Trace } from "./views/Trace";
 import "./styles.css";
+
+// Each view is a chunk of its own, fetched when first shown: the tables never load the graph
+// library, and the first paint waits only for the view it shows.
+const ArtifactView = lazy(() => import("./views/ArtifactView").then((m) => ({ default: m.ArtifactView })));
+const Browse = lazy(() => import("./views/Browse").then((m) => ({ default: m.Browse })));
+const Compare = lazy(() => import("./views/Compare").then((m) => ({ default: m.Compare })));
+const History = lazy(() => import("./views/History").then((m) => ({ default: m.History })));
+const Lineage = lazy(() => import("./views/Lineage").then((m) => ({ default: m.Lineage })));
+const ModelList = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelList })));
+const ModelPage = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelPage })));
+const RunDag = lazy(() => import("./views/RunDag").then((m) => ({ default: m.RunDag })));
+const Trace = lazy(() => import("./views/Trace").then((m) => ({ default: m.Trace })));
 
 const ID = "([0-9a-fA-F-]{36})";
 const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
@@ -98,10 +102,12 @@ function App() {
         </a>
       </header>
       <main>
-        {session === "unknown" ? null : session.state === "signed-out" ? <SignIn /> : view ??
-          (location.path === "/" ? null : (
-            <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
-          ))}
+        <Suspense fallback={<Loading />}>
+          {session === "unknown" ? null : session.state === "signed-out" ? <SignIn /> : view ??
+            (location.path === "/" ? null : (
+              <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
+            ))}
+        </Suspense>
       </main>
     </>
   );

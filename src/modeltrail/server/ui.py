@@ -4,18 +4,23 @@ The UI never shadows the API: it answers only requests that no route answered (a
 routing), and only GET/HEAD for paths outside the API, the thesis API, the docs and the probes.
 Those get a static file when one exists, otherwise ``index.html`` so that client-side URLs
 (``/runs/ID``, ``/artifacts/ID/lineage``) can be bookmarked and reloaded.
+
+The build writes a gzip copy beside each large file of the bundle (``name.js.gz``); a browser
+that accepts gzip gets that copy as is (``Content-Encoding: gzip``), so the bundle is
+compressed once at build time at the highest level rather than on every request.
 """
 
 from __future__ import annotations
 
 import inspect
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from modeltrail.server import problems
+from modeltrail.server import problems, transport
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 RESERVED = ("/api", "/v1", "/docs", "/openapi.json", "/healthz", "/readyz")
@@ -31,6 +36,21 @@ def _file(path: str, root: Path) -> Path | None:
     if candidate.is_file() and candidate.is_relative_to(root.resolve()):
         return candidate
     return None
+
+
+def _asset(asset: Path, request: Request) -> Response:
+    # Hashed bundle names change with their content, so they may be cached for good.
+    immutable = asset.parent.name == "assets"
+    headers = {"Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+    packed = asset.with_name(asset.name + ".gz")
+    if not packed.is_file() or not transport.accepts_gzip(
+        request.headers.get("accept-encoding", "")
+    ):
+        # The compression middleware says that this answer varies with Accept-Encoding.
+        return FileResponse(asset, headers=headers)
+    media = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+    headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return FileResponse(packed, media_type=media, headers=headers)
 
 
 def install(app: FastAPI, root: Path = UI_DIR) -> None:
@@ -50,10 +70,7 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
         ):
             asset = _file(path, root)
             if asset is not None:
-                # Hashed bundle names change with their content, so they may be cached for good.
-                immutable = asset.parent.name == "assets"
-                cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
-                return FileResponse(asset, headers={"Cache-Control": cache})
+                return _asset(asset, request)
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         if isinstance(exc, StarletteHTTPException):
             answer = http_error(request, exc)
