@@ -7,6 +7,8 @@ import { Link, navigate, useLocation, type Location } from "./router";
 import { GlobalSearch } from "./components/Search";
 import { SignIn } from "./views/SignIn";
 import "./styles.css";
+// Shared by several views (breadcrumbs, copy buttons): loaded with the shell, not with one view.
+import "./views/registry.css";
 
 // Each view is a chunk of its own, fetched when first shown: the tables never load the graph
 // library, and the first paint waits only for the view it shows.
