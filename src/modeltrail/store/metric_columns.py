@@ -109,11 +109,19 @@ def from_series_or_artifacts(
 
 _source: MetricSource = from_series_or_artifacts
 
+# The expressions built, by (dialect, run id column, key, aggregate). Building one (two
+# subqueries, a JSON number's CASE) costs more than running it on a page of runs, and a list
+# asks for the same few columns request after request; an expression is immutable, so one
+# serves every statement. Bounded: keys come from requests.
+_built: dict[tuple[str, int, str, str], tuple[Any, ColumnElement[Any]]] = {}
+_BUILT_AT_MOST = 1024
+
 
 def use_metric_source(source: MetricSource) -> MetricSource:
     """Read metric columns from ``source`` from now on; returns the one it replaces."""
     global _source
     previous, _source = _source, source
+    _built.clear()
     return previous
 
 
@@ -130,7 +138,15 @@ def metric_keys(session: Session, run_ids: list[uuid.UUID]) -> list[str]:
 def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> ColumnElement[Any]:
     """The metric column ``metrics.<subpath>`` of the run whose id is ``run_id``."""
     key, aggregate = metric_path(subpath)
-    return _source(dialect, run_id, key, aggregate)
+    # By the column's identity, kept in the entry so that the id is never another's.
+    found = _built.get((dialect, id(run_id), key, aggregate))
+    if found is not None and found[0] is run_id:
+        return found[1]
+    built = _source(dialect, run_id, key, aggregate)
+    if len(_built) >= _BUILT_AT_MOST:
+        _built.clear()
+    _built[dialect, id(run_id), key, aggregate] = (run_id, built)
+    return built
 
 
 def points_from_artifacts(
