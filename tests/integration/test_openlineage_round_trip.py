@@ -112,6 +112,13 @@ def test_a_run_comes_back_from_a_second_server_with_the_same_lineage(
             [run_b] = on_b.get(f"{API}/runs").json()["items"]
             assert run_b["annotations"]["openlineage.runId"] == run_id
             assert run_b["status"] == "SUCCESS"
+            # The trigger the SDK recorded comes back as the run's trigger, cause and all.
+            trigger_a = on_a.get(
+                f"{API}/artifacts/{on_a.get(f'{API}/runs/{run_id}').json()['event']}"
+            )
+            trigger_b = on_b.get(f"{API}/artifacts/{run_b['event']}")
+            assert trigger_b.json()["attributes"] == trigger_a.json()["attributes"]
+            assert trigger_b.json()["attributes"]["cause"]
             [pipeline_b] = on_b.get(f"{API}/pipelines").json()["items"]
             assert pipeline_b["name"] == "digits" and run_b["pipeline"] == pipeline_b["id"]
             [experiment_b] = on_b.get(f"{API}/experiments").json()["items"]
