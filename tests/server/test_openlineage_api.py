@@ -309,6 +309,45 @@ def test_airflow_run_facet_gives_the_trigger(client: TestClient) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("facet", "attributes"),
+    [
+        (
+            {"cause": "data change", "attributes": {"cause": "x", "dataset": "raw"}},
+            {"cause": "data change", "dataset": "raw"},
+        ),
+        ({"attributes": {"cause": "push", "ref": "main"}}, {"cause": "push", "ref": "main"}),
+        ({"cause": 3, "attributes": {"cause": 4}}, {"cause": "event"}),
+    ],
+)
+def test_a_modeltrail_trigger_facet_gives_the_trigger(
+    client: TestClient, facet: dict[str, Any], attributes: dict[str, Any]
+) -> None:
+    """What another modeltrail server's openlineage plugin sends; not configuration."""
+    trigger = {
+        "_producer": "https://modeltrail.dev/releases/0.1.0",
+        "_schemaURL": "https://modeltrail.dev/spec/facets/1-0-0/ModeltrailTriggerRunFacet.json"
+        "#/$defs/ModeltrailTriggerRunFacet",
+        "id": str(uuid.uuid4()),
+        "name": "on push",
+        "kind": "event",
+        **facet,
+    }
+    [event] = complete(
+        [
+            {
+                "eventType": "START",
+                "job": {"namespace": "vision", "name": "digits"},
+                "run": {"facets": {"modeltrail_trigger": trigger}},
+            }
+        ]
+    )
+    post(client, event)
+    run = get(client, "runs", run_of(event["run"]["runId"]))
+    assert get(client, "artifacts", run["event"])["attributes"] == attributes
+    assert "modeltrail_trigger" not in run["configuration"]
+
+
 def test_spark_outputs_carry_their_facets(client: TestClient) -> None:
     [hive] = complete(load("pysparkHiveCompleteEvent.json"))
     post(client, hive)

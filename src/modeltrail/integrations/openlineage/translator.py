@@ -64,7 +64,7 @@ STATUS = {
     "ABORT": m.Status.FAILED,
 }
 # Facets that become relations or annotations rather than configuration.
-SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage"}
+SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage", "modeltrail_trigger"}
 
 TERMINAL = {m.Status.SUCCESS, m.Status.FAILED}
 
@@ -480,7 +480,8 @@ AIRFLOW_RUN_TYPES = {
 
 
 def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
-    """What started the run, from ``nominalTime`` (a schedule) and Airflow's run facets."""
+    """What started the run, from ``nominalTime`` (a schedule), Airflow's run facets and
+    modeltrail's own ``modeltrail_trigger``."""
     details: dict[str, Any] = {}
     nominal = facets.get("nominalTime")
     if isinstance(nominal, dict) and nominal.get("nominalStartTime"):
@@ -495,6 +496,14 @@ def trigger_details(facets: dict[str, Any]) -> dict[str, Any] | None:
         details.update(cause=AIRFLOW_RUN_TYPES[run_type], airflowRunType=run_type)
     elif dag_run.get("external_trigger") is True or run_args.get("externalTrigger") is True:
         details.update(cause="manual", externalTrigger=True)
+    # What another modeltrail server sent (its openlineage plugin): the trigger as it knew it.
+    own = _object(facets.get("modeltrail_trigger"))
+    if own:
+        details.update(_object(own.get("attributes")))
+        cause = own.get("cause")
+        if not isinstance(cause, str) or not cause:
+            cause = details.get("cause") if isinstance(details.get("cause"), str) else None
+        details["cause"] = cause or (own["kind"] if isinstance(own.get("kind"), str) else "trigger")
     return details or None
 
 
