@@ -328,7 +328,7 @@ def test_a_dead_or_slow_endpoint_costs_no_write(
             # Each write is as quick as without the plugin: far below one send's timeout.
             assert max(took) < 0.9, took
             status = client.get(f"{API}/plugins").json()["items"][0]["status"]
-            assert status["dropped"] > 0 and status["queued"] <= 5
+            assert status["dropped"] > 0 and status["queued"] <= 5 + 1  # and the one in hand
             assert client.get(f"{API}/runs", params={"limit": 100}).json()["items"].__len__() == 20
     finally:
         slow.release.set()

@@ -49,8 +49,9 @@ log = logging.getLogger("modeltrail.integrations.openlineage.emitter")
 # How many runs and steps the worker remembers the last sent state of (to send a terminal
 # event once, and a step's datasets again only when they changed).
 REMEMBERED = 50_000
-# At most one "queue full" line in this many seconds; the count is in the status.
-DROP_LOG_INTERVAL = 10.0
+# At most one "queue full" and one "gave up" line in this many seconds: a receiver that is down
+# must not flood the log (nor cost the server the writing of it); the counts are in the status.
+LOG_INTERVAL = 10.0
 
 
 class SecretFilter(logging.Filter):
@@ -97,6 +98,7 @@ class OpenLineageEmitter:
         self.cond = threading.Condition()
         self.thread: threading.Thread | None = None
         self.stopping = False
+        self.busy = False
         self.deadline: float | None = None
         self.retries = 5
         self.backoff = 0.5
@@ -107,6 +109,8 @@ class OpenLineageEmitter:
         self.dropped = 0
         self.retried = 0
         self.last_drop_log = 0.0
+        self.last_failure_log = 0.0
+        self.failed_unlogged = 0
         self.last_delivery: dict[str, Any] | None = None
         self.states: OrderedDict[uuid.UUID, tuple[Any, ...]] = OrderedDict()
         self.filter: SecretFilter | None = None
@@ -195,7 +199,7 @@ class OpenLineageEmitter:
                 self.queue.popleft()
                 self.dropped += 1
                 now = time.monotonic()
-                if now - self.last_drop_log >= DROP_LOG_INTERVAL:
+                if now - self.last_drop_log >= LOG_INTERVAL:
                     self.last_drop_log = now
                     log.warning(
                         "openlineage: the queue is full (%d); dropped the oldest, %d so far",
@@ -208,7 +212,7 @@ class OpenLineageEmitter:
     @hookimpl
     def modeltrail_status(self) -> dict[str, Any]:
         with self.cond:
-            queued = len(self.queue)
+            queued = len(self.queue) + int(self.busy)
         return {
             "target": self.target,
             "queued": queued,
@@ -233,6 +237,12 @@ class OpenLineageEmitter:
         with self.cond:
             left = len(self.queue)
             self.queue.clear()
+        if self.failed_unlogged:
+            log.warning(
+                "openlineage: gave up sending %d more event(s) (%d in all)",
+                self.failed_unlogged,
+                self.failed,
+            )
         if left:
             log.warning("openlineage: %d change(s) were not sent before the server stopped", left)
         if self.transport is not None:
@@ -254,6 +264,7 @@ class OpenLineageEmitter:
                 self.cond.wait()
             if self.stopping and self._past_deadline():
                 return None
+            self.busy = True  # counted as queued until its events are sent or given up
             return self.queue.popleft()
 
     def _past_deadline(self) -> bool:
@@ -264,17 +275,23 @@ class OpenLineageEmitter:
             item = self._next()
             if item is None:
                 return
-            entity, action, result = item
             try:
-                events = self._events(entity, action, result)
-            except Exception:
-                # A store that cannot be read now (or an entity gone since) costs this change
-                # its events, never the worker.
-                log.exception("openlineage: could not describe %s %s", action, entity)
-                self.failed += 1
-                continue
-            for event in events:
-                self._send(event)
+                self._handle(*item)
+            finally:
+                with self.cond:
+                    self.busy = False
+
+    def _handle(self, entity: str, action: str, result: BaseModel) -> None:
+        try:
+            events = self._events(entity, action, result)
+        except Exception:
+            # A store that cannot be read now (or an entity gone since) costs this change its
+            # events, never the worker.
+            log.exception("openlineage: could not describe %s %s", action, entity)
+            self.failed += 1
+            return
+        for event in events:
+            self._send(event)
 
     def _events(self, entity: str, action: str, result: BaseModel) -> list[RunEvent]:
         from openlineage.client.event_v2 import RunState
@@ -341,13 +358,7 @@ class OpenLineageEmitter:
                 if give_up:
                     self.failed += 1
                     self._delivered(event, "failed", attempt, error)
-                    log.warning(
-                        "openlineage: gave up sending %s of %s after %d attempt(s): %s",
-                        _state(event),
-                        event.job.name,
-                        attempt,
-                        error,
-                    )
+                    self._log_failure(event, attempt, error)
                     return
                 self.retried += 1
                 delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
@@ -358,6 +369,24 @@ class OpenLineageEmitter:
             self.sent += 1
             self._delivered(event, "sent", attempt, None)
             return
+
+    def _log_failure(self, event: RunEvent, attempts: int, error: str) -> None:
+        self.failed_unlogged += 1
+        now = time.monotonic()
+        if now - self.last_failure_log < LOG_INTERVAL:
+            return
+        self.last_failure_log = now
+        log.warning(
+            "openlineage: gave up sending %d event(s) since the last report (%d in all); "
+            "the last, %s of %s, after %d attempt(s): %s",
+            self.failed_unlogged,
+            self.failed,
+            _state(event),
+            event.job.name,
+            attempts,
+            error,
+        )
+        self.failed_unlogged = 0
 
     def _delivered(self, event: RunEvent, status: str, attempts: int, error: str | None) -> None:
         self.last_delivery = {
