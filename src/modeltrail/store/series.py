@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.series import valid_key
@@ -138,46 +138,85 @@ def lock_run_metric_rows(
 def append_chunks(session: Session, series: MetricSeriesRow, points: Points) -> None:
     """Store ``points`` after the series' others: the last chunk is filled up first, the rest
     go in new chunks. The series' ``chunks`` counter is advanced (its summary is the caller's)."""
-    offset = 0
-    if series.chunks:
-        last = session.get(MetricChunkRow, (series.id, series.chunks - 1))
-        if last is not None and last.count < CHUNK:
+    append_chunks_many(session, [(series, points)])
+
+
+def append_chunks_many(session: Session, items: Sequence[tuple[MetricSeriesRow, Points]]) -> None:
+    """``append_chunks`` for several series at once: their last chunks read in one query and
+    written back in one statement (a logged step appends a point to each of a few keys)."""
+    open_ends = [(series.id, series.chunks - 1) for series, _ in items if series.chunks]
+    last: dict[uuid.UUID, tuple[int, int, bytes]] = {}
+    if open_ends:
+        table = MetricChunkRow.__table__
+        query = select(table.c.series_id, table.c.seq, table.c.count, table.c.data).where(
+            or_(*(and_(table.c.series_id == sid, table.c.seq == seq) for sid, seq in open_ends))
+        )
+        for series_id, seq, count, data in session.execute(query):
+            if count < CHUNK:
+                last[series_id] = (seq, count, data)
+    updates: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for series, points in items:
+        offset = 0
+        if series.id in last:
+            seq, count, data = last[series.id]
             merged = Points()
-            unpack(last.data, last.count, merged)
-            take = min(CHUNK - last.count, len(points))
+            unpack(data, count, merged)
+            take = min(CHUNK - count, len(points))
             merged.extend(points.slice(0, take))
             offset = take
-            session.execute(
-                update(MetricChunkRow)
-                .where(MetricChunkRow.series_id == series.id, MetricChunkRow.seq == last.seq)
-                .values(
-                    count=len(merged),
-                    step_min=min(merged.steps),
-                    step_max=max(merged.steps),
-                    data=pack(merged),
-                )
+            updates.append(
+                {
+                    "b_series_id": series.id,
+                    "b_seq": seq,
+                    "count": len(merged),
+                    "step_min": min(merged.steps),
+                    "step_max": max(merged.steps),
+                    "data": pack(merged),
+                }
             )
-            session.expire(last)
-    rows = []
-    seq = series.chunks
-    while offset < len(points):
-        part = points.slice(offset, offset + CHUNK)
-        rows.append(
-            {
-                "series_id": series.id,
-                "seq": seq,
-                "count": len(part),
-                "step_min": min(part.steps),
-                "step_max": max(part.steps),
-                "data": pack(part),
-            }
+        seq = series.chunks
+        while offset < len(points):
+            part = points.slice(offset, offset + CHUNK)
+            rows.append(
+                {
+                    "series_id": series.id,
+                    "seq": seq,
+                    "count": len(part),
+                    "step_min": min(part.steps),
+                    "step_max": max(part.steps),
+                    "data": pack(part),
+                }
+            )
+            seq += 1
+            offset += CHUNK
+        series.chunks = seq
+        series.update_time = utcnow()
+    if updates:
+        statement = (
+            update(MetricChunkRow)
+            .where(
+                MetricChunkRow.series_id == bindparam("b_series_id"),
+                MetricChunkRow.seq == bindparam("b_seq"),
+            )
+            .values(
+                count=bindparam("count"),
+                step_min=bindparam("step_min"),
+                step_max=bindparam("step_max"),
+                data=bindparam("data"),
+            )
         )
-        seq += 1
-        offset += CHUNK
+        session.connection().execute(statement, updates)
+        # Chunks loaded before in this session are stale now.
+        for series, _ in items:
+            if series.id in last:
+                stale = session.identity_map.get(
+                    session.identity_key(MetricChunkRow, (series.id, last[series.id][0]))
+                )
+                if stale is not None:
+                    session.expire(stale)
     if rows:
         session.execute(insert(MetricChunkRow), rows)
-    series.chunks = seq
-    series.update_time = utcnow()
 
 
 def read_points(

@@ -261,6 +261,7 @@ def _append(session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]) -
     _check_references(session, run_id, groups)
     rows = _series_rows(session, run_id, groups)
     by_key: dict[str, list[_Summary]] = {}
+    appends: list[tuple[MetricSeriesRow, store.Points]] = []
     appended = 0
     for g, row in zip(groups, rows, strict=True):
         points = store.Points(g.steps, g.timestamps, g.values)
@@ -272,9 +273,10 @@ def _append(session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]) -
         )
         row.nonfinite = (row.nonfinite or 0) + new.nonfinite
         _fold(row, new, by_time=False)
-        store.append_chunks(session, row, points)
+        appends.append((row, points))
         by_key.setdefault(g.key, []).append(new)
         appended += new.count
+    store.append_chunks_many(session, appends)
     summaries = store.lock_run_metric_rows(session, run_id, by_key)
     for key, news in by_key.items():
         summary = summaries.get(key)
