@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -23,7 +22,7 @@ with warnings.catch_warnings():
     import mlflow.pyfunc
     import mlflow.sklearn
 
-from conftest import ServerProcess, fresh_postgres_database
+from conftest import ServerProcess
 from modeltrail.integrations.mlflow.artifacts import run_files_id
 from modeltrail.integrations.mlflow.tracking import execution_of
 
@@ -31,33 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
 
 ADMIN = "mlflow-admin-token-0123456789abcdef"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("mlflow-artifacts")
-    if request.param == "sqlite":
-        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", cwd=tmp)
-        yield proc
-        proc.stop()
-        return
-    with fresh_postgres_database("mlflowfiles") as url:
-        proc = ServerProcess(url, "--artifacts-root", str(tmp / "files"), cwd=tmp)
-        yield proc
-        proc.stop()
-
-
-@pytest.fixture
-def client(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    mlflow.set_tracking_uri(server.url)
-    yield MlflowClient(server.url)
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
 
 
 def test_files_go_through_the_proxy_into_the_file_store(

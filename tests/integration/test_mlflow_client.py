@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,40 +18,12 @@ from mlflow import MlflowClient
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException, RestException
 
-from conftest import ServerProcess, fresh_postgres_database
+from conftest import ServerProcess
 
 # MLflow's own code warns of what its dependencies will deprecate: not ours to fix.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning:mlflow.*")]
 
 ADMIN = "mlflow-admin-token-0123456789abcdef"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("mlflow-server")
-    if request.param == "sqlite":
-        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", cwd=tmp)
-        yield proc
-        proc.stop()
-        return
-    with fresh_postgres_database("mlflow") as url:
-        proc = ServerProcess(url, cwd=tmp)
-        yield proc
-        proc.stop()
-
-
-@pytest.fixture
-def client(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    # A server error would otherwise be retried for minutes before the test sees it.
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    mlflow.set_tracking_uri(server.url)
-    yield MlflowClient(server.url)
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
 
 
 def _name(prefix: str) -> str:
