@@ -134,6 +134,27 @@ def test_auto_proposes_what_varies(client: TestClient, experiment: dict) -> None
     assert all(set(i["columns"]) == set(page["columns"]) for i in page["items"])
 
 
+def test_keys_list_every_parameter_tag_and_metric_as_columns(
+    client: TestClient, experiment: dict
+) -> None:
+    response = client.get(f"{API}/runs/keys", params={"experiment": "handwriting"})
+    assert response.status_code == 200, response.text
+    keys = response.json()
+    assert keys == {
+        "parameters": ["configuration.`batch size`", "configuration.lr", "configuration.optimizer"],
+        "tags": ["annotations.team"],
+        "metrics": ["metrics.loss"],
+        "sampled": 4,
+    }
+    # each key is a column the grid takes as it is
+    columns = ",".join(keys["parameters"] + keys["tags"] + keys["metrics"])
+    assert grid(client, experiment="handwriting", columns=columns)["columns"] == columns.split(",")
+    narrowed = client.get(f"{API}/runs/keys", params={"q": 'name = "elsewhere"'}).json()
+    assert narrowed["sampled"] == 1 and narrowed["parameters"] == [] == narrowed["metrics"]
+    bad = client.get(f"{API}/runs/keys", params={"q": "name = "})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/q"
+
+
 def test_no_columns_still_answers_runs_with_their_duration(
     client: TestClient, experiment: dict
 ) -> None:

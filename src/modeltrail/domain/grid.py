@@ -32,6 +32,16 @@ class RunGrid(Schema):
     total: int | None = None
 
 
+class RunKeys(Schema):
+    """The columns a list of runs can show, sort and filter on, as they are written in
+    ``columns``, ``sort``, ``filter`` and ``q``: what a grid offers and completes."""
+
+    parameters: list[str] = Field(description="configuration.KEY of the runs' parameters")
+    tags: list[str] = Field(description="annotations.KEY of the runs' tags")
+    metrics: list[str] = Field(description="metrics.KEY of the metrics the runs logged")
+    sampled: int = Field(description="how many of the newest matching runs were looked at")
+
+
 class RunSummary(Schema):
     id: uuid.UUID
     name: str

@@ -74,6 +74,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The parameter, tag and metric keys of a list of runs
+         * @description Every `configuration.KEY`, `annotations.KEY` and `metrics.KEY` of the newest 2,000 runs that match (of `experiment`, the filters and `q`), written as columns, sorts and filters take them: what a grid offers as columns and completes in a search.
+         */
+        get: operations["listRunKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{entity_id}": {
         parameters: {
             query?: never;
@@ -3293,6 +3313,33 @@ export interface components {
             };
         };
         /**
+         * RunKeys
+         * @description The columns a list of runs can show, sort and filter on, as they are written in
+         *     ``columns``, ``sort``, ``filter`` and ``q``: what a grid offers and completes.
+         */
+        RunKeys: {
+            /**
+             * Parameters
+             * @description configuration.KEY of the runs' parameters
+             */
+            parameters: string[];
+            /**
+             * Tags
+             * @description annotations.KEY of the runs' tags
+             */
+            tags: string[];
+            /**
+             * Metrics
+             * @description metrics.KEY of the metrics the runs logged
+             */
+            metrics: string[];
+            /**
+             * Sampled
+             * @description how many of the newest matching runs were looked at
+             */
+            sampled: number;
+        };
+        /**
          * RunMetrics
          * @description A run's metrics: per key over all the run's series (``metrics``, what lists sort and
          *     filter on), and each series (``series``).
@@ -4369,6 +4416,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRunKeys: {
+        parameters: {
+            query?: {
+                /** @description only the runs of this experiment (id or name) */
+                experiment?: string | null;
+                /** @description FIELD:OP:VALUE, repeatable; OP is eq ne lt le gt ge in prefix contains. FIELD may be a dotted path: annotations.KEY, configuration.KEY, attributes.a.b */
+                filter?: string[];
+                /** @description field to sort on, '-' in front for descending */
+                sort?: string | null;
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string | null;
+                /** @description also count every match (slower on large stores) */
+                count?: boolean;
+                /** @description an expression over the same fields, ANDed with the filters: metrics.accuracy > 0.9 and (configuration.optimizer = "adam" or configuration.optimizer = "sgd") and not annotations.team = "legacy". Operators = != < <= > >= in, like, ilike, prefix, contains, is [not] null; and, or, not, parentheses. MLflow's search_runs filters are accepted as written. */
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunKeys"];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

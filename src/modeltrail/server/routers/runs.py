@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import limits
-from modeltrail.domain.grid import RunComparison, RunGrid
+from modeltrail.domain.grid import RunComparison, RunGrid, RunKeys
 from modeltrail.domain.query import parse_columns
 from modeltrail.server.deps import ListOptionsDep, MetadataDep
 from modeltrail.services.tracking.compare import MAX_POINTS, compare_runs
-from modeltrail.services.tracking.grid import list_runs_grid
+from modeltrail.services.tracking.grid import list_runs_grid, run_keys
 
 router = APIRouter(tags=["Runs"])
 
@@ -52,6 +52,26 @@ async def compare(
 
 
 def add_runs_grid(router: APIRouter) -> None:
+    @router.get(
+        "/keys",
+        response_model=RunKeys,
+        operation_id="listRunKeys",
+        summary="The parameter, tag and metric keys of a list of runs",
+        description="Every `configuration.KEY`, `annotations.KEY` and `metrics.KEY` of the "
+        "newest 2,000 runs that match (of `experiment`, the filters and `q`), written as "
+        "columns, sorts and filters take them: what a grid offers as columns and completes "
+        "in a search.",
+    )
+    async def list_keys(
+        meta: MetadataDep,
+        options: ListOptionsDep,
+        experiment: Annotated[
+            str | None,
+            Query(description="only the runs of this experiment (id or name)", max_length=256),
+        ] = None,
+    ) -> Any:
+        return await run_in_threadpool(meta.query, run_keys, options, experiment=experiment)
+
     @router.get(
         "",
         response_model=RunGrid,

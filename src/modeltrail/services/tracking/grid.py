@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
-from modeltrail.domain.grid import RunGrid, RunInGrid
+from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field, query_error
 from modeltrail.services import access
 from modeltrail.services.entities import RUN_FIELDS, to_run
@@ -82,11 +82,10 @@ def column_name(path: tuple[str, ...]) -> str:
     )
 
 
-def auto_columns(session: Session, options: ListOptions) -> list[Field]:
-    """The parameters whose values differ between the runs of the list (or that some runs
-    lack), then the metrics the runs logged: what tells the runs apart."""
+def _sample(session: Session, options: ListOptions) -> list[RunRow]:
+    """The newest runs of the list, at most ``AUTO_SAMPLE``."""
     query = access.readable_rows(session, RunRow, select(RunRow))
-    sample = list_rows(
+    return list_rows(
         session,
         query,
         model=RunRow,
@@ -96,6 +95,41 @@ def auto_columns(session: Session, options: ListOptions) -> list[Field]:
         limit=AUTO_SAMPLE,
         expression=options.query,
     ).rows
+
+
+def _of_experiment(options: ListOptions, experiment: str | None) -> ListOptions:
+    if experiment is None:
+        return options
+    return replace(
+        options,
+        filters=(
+            *options.filters,
+            Filter(("experiment",), Op.EQ, experiment, f"experiment:eq:{experiment}"),
+        ),
+    )
+
+
+def run_keys(session: Session, options: ListOptions, *, experiment: str | None = None) -> RunKeys:
+    """Every parameter, tag and metric key of the newest runs of the list (of
+    ``experiment``), as column names."""
+    sample = _sample(session, _of_experiment(options, experiment))
+    parameters: set[tuple[str, ...]] = set()
+    tags: set[str] = set()
+    for row in sample:
+        parameters.update(leaves(row.configuration or {}))
+        tags.update((row.annotations or {}).keys())
+    return RunKeys(
+        parameters=sorted(column_name(("configuration", *k)) for k in parameters),
+        tags=sorted(column_name(("annotations", k)) for k in tags),
+        metrics=[column_name(("metrics", k)) for k in metric_keys(session, [r.id for r in sample])],
+        sampled=len(sample),
+    )
+
+
+def auto_columns(session: Session, options: ListOptions) -> list[Field]:
+    """The parameters whose values differ between the runs of the list (or that some runs
+    lack), then the metrics the runs logged: what tells the runs apart."""
+    sample = _sample(session, options)
     seen: dict[tuple[str, ...], set[str]] = {}
     present: Counter[tuple[str, ...]] = Counter()
     for row in sample:
@@ -121,14 +155,7 @@ def list_runs_grid(
     """One page of runs matching ``options`` (of ``experiment``, an id or a name), each with
     its ``columns`` and its duration."""
     dialect = session.get_bind().dialect.name
-    if experiment is not None:
-        options = replace(
-            options,
-            filters=(
-                *options.filters,
-                Filter(("experiment",), Op.EQ, experiment, f"experiment:eq:{experiment}"),
-            ),
-        )
+    options = _of_experiment(options, experiment)
     if auto:
         columns = auto_columns(session, options)
     columns = columns or []
