@@ -19,18 +19,23 @@ const History = lazy(() => import("./views/History").then((m) => ({ default: m.H
 const Lineage = lazy(() => import("./views/Lineage").then((m) => ({ default: m.Lineage })));
 const ModelList = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelList })));
 const ModelPage = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelPage })));
-const RunDag = lazy(() => import("./views/RunDag").then((m) => ({ default: m.RunDag })));
+const RunPage = lazy(() => import("./views/RunPage").then((m) => ({ default: m.RunPage })));
+const RunsGrid = lazy(() => import("./views/RunsGrid").then((m) => ({ default: m.RunsGrid })));
+const CompareRuns = lazy(() => import("./views/CompareRuns").then((m) => ({ default: m.CompareRuns })));
 const Trace = lazy(() => import("./views/Trace").then((m) => ({ default: m.Trace })));
 
 const ID = "([0-9a-fA-F-]{36})";
 const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
   [/^\/(experiments|runs|executions|artifacts)\/?$/, (m, l) => <Browse key={m[1]} entity={m[1] as "runs"} location={l} />],
-  [new RegExp(`^/runs/${ID}$`), (m, l) => <RunDag id={m[1]} location={l} />],
+  [new RegExp(`^/runs/${ID}$`), (m, l) => <RunPage id={m[1]} tab="overview" location={l} />],
+  [new RegExp(`^/runs/${ID}/dag$`), (m, l) => <RunPage id={m[1]} tab="dag" location={l} />],
+  [new RegExp(`^/experiments/${ID}/runs$`), (m, l) => <RunsGrid id={m[1]} location={l} />],
   [new RegExp(`^/experiments/${ID}/trace$`), (m, l) => <Trace id={m[1]} location={l} />],
   [new RegExp(`^/experiments/${ID}/history$`), (m, l) => <History id={m[1]} location={l} />],
   [new RegExp(`^/artifacts/${ID}$`), (m) => <ArtifactView id={m[1]} />],
   [new RegExp(`^/artifacts/${ID}/lineage$`), (m, l) => <Lineage id={m[1]} location={l} />],
   [/^\/compare\/?$/, (_, l) => <Compare location={l} />],
+  [/^\/compare\/runs\/?$/, (_, l) => <CompareRuns location={l} />],
   [/^\/models\/?$/, (_, l) => <ModelList location={l} />],
   [/^\/models\/([^/]+)$/, (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />],
 ];

@@ -37,7 +37,7 @@ export const TABLES: Record<EntityName, TableConfig> = {
     columns: [text("name", "Name"), text("version", "Version"), time("createTime", "Created"), text("revision", "Revision")],
     fields: ["id", "name", "version", "createTime", "revision", "annotations.KEY"],
     defaultSort: "-createTime",
-    open: (r: Experiment) => `/runs?filter=${encodeURIComponent(`experiment:eq:${r.id}`)}`,
+    open: (r: Experiment) => `/experiments/${r.id}/runs`,
     openLabel: "runs",
     actions: (r: Experiment) => [
       ["trace", `/experiments/${r.id}/trace`],
@@ -58,7 +58,10 @@ export const TABLES: Record<EntityName, TableConfig> = {
     defaultSort: "-createTime",
     open: (r: Run) => `/executions?filter=${encodeURIComponent(`run:eq:${r.id}`)}`,
     openLabel: "executions",
-    actions: (r: Run) => [["DAG", `/runs/${r.id}`]],
+    actions: (r: Run) => [
+      ["run", `/runs/${r.id}`],
+      ["DAG", `/runs/${r.id}/dag`],
+    ],
   },
   executions: {
     title: "Executions",
@@ -74,7 +77,7 @@ export const TABLES: Record<EntityName, TableConfig> = {
     defaultSort: "-createTime",
     open: (r: Execution) => `/artifacts?filter=${encodeURIComponent(`producedBy:eq:${r.id}`)}`,
     openLabel: "artifacts",
-    actions: (r: Execution) => [["DAG", `/runs/${r.run}?select=${r.id}`]],
+    actions: (r: Execution) => [["DAG", `/runs/${r.run}/dag?select=${r.id}`]],
   },
   artifacts: {
     title: "Artifacts",

@@ -1,10 +1,10 @@
-// FR3, Figure 8.1: the DAG of one run; clicking a node opens its details.
+// FR3, Figure 8.1: the DAG of one run (a tab of its page); clicking a node opens its details.
 import { useMemo } from "react";
-import { getArtifact, getExecutable, getExecution, getRun, type Artifact } from "../api/client";
+import { getArtifact, getExecutable, getExecution, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues } from "../components/Details";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
-import { Empty, FirstProblem, Loading, Problem, StatusBadge } from "../components/Status";
-import { formatTime, useAsync } from "../hooks";
+import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { useAsync } from "../hooks";
 import { runDag, type LGraph } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
@@ -20,42 +20,22 @@ export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
   };
 }
 
+/** The DAG tab of a run's page: its steps and artifacts; a click shows a node's details. */
 export function RunDag({ id, location }: { id: string; location: Location }) {
   const selected = location.query.get("select");
-  const run = useAsync(() => getRun(id), [id]);
   const dag = useAsync(() => runDag(id), [id]);
-  const trigger = useAsync(async () => (run.data?.event ? getArtifact(run.data.event) : undefined), [run.data?.event]);
   const graph = useMemo(() => (dag.data ? toGraph(dag.data) : null), [dag.data]);
   const kindOf = dag.data?.nodes.find((n) => n.id === selected)?.type;
 
   return (
-    <section className="view split">
+    <div className="split">
       <div className="main">
-        <header className="view-head">
-          <h1>
-            Run {run.data?.name ?? ""} <StatusBadge status={run.data?.status} />
-          </h1>
-          {run.data && (
-            <div className="muted">
-              started {formatTime(run.data.createTime)}
-              {run.data.endTime ? `, ended ${formatTime(run.data.endTime)}` : ""}
-              {trigger.data && (
-                <>
-                  {" "}· triggered by <ArtifactLink id={trigger.data.id}>{String(trigger.data.attributes.cause ?? trigger.data.name)}</ArtifactLink>
-                </>
-              )}{" "}
-              ·{" "}
-              <Link to={`/experiments/${run.data.experiment}/trace`}>experiment trace</Link> ·{" "}
-              <Link to={`/executions?filter=${encodeURIComponent(`run:eq:${id}`)}`}>executions table</Link>
-            </div>
-          )}
-          <Legend />
-        </header>
-        <FirstProblem errors={[run.error, dag.error]} />
+        <Legend />
+        {dag.error && <Problem error={dag.error} />}
         {dag.loading && !dag.data && <Loading what="Loading the run's DAG" />}
         {graph && graph.nodes.length === 0 && <Empty>This run has no executions yet.</Empty>}
         {graph && graph.nodes.length > 0 && (
-          <Graph nodes={graph.nodes} edges={graph.edges} selected={selected} onSelect={(n) => navigate(withQuery({ select: n }), true)} direction="auto" height="calc(100vh - 190px)" />
+          <Graph nodes={graph.nodes} edges={graph.edges} selected={selected} onSelect={(n) => navigate(withQuery({ select: n }), true)} direction="auto" height="calc(100vh - 240px)" />
         )}
       </div>
       <aside className="panel" aria-label="details">
@@ -63,7 +43,7 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
         {selected && kindOf === "execution" && <ExecutionPanel id={selected} />}
         {selected && kindOf === "artifact" && <ArtifactPanel id={selected} />}
       </aside>
-    </section>
+    </div>
   );
 }
 

@@ -1,0 +1,190 @@
+"""The run page, the runs grid and the comparison of runs in a real headless Chromium, on a
+small tuning experiment (four runs logging a loss and an accuracy per epoch) and the case
+study."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from conftest import ServerProcess
+from ui import casestudy, tuning
+from ui.conftest import shot
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs(ui_server: ServerProcess) -> tuning.Tuning:
+    return tuning.build(ui_server.url)
+
+
+@pytest.fixture(scope="module")
+def case(ui_server: ServerProcess) -> casestudy.CaseStudy:
+    return casestudy.build(ui_server.url)
+
+
+def grid_names(page: Any) -> list[str]:
+    page.wait_for_selector("table.data.grid:not(.stale) tbody tr")
+    return page.locator("table.data.grid tbody td.name").all_inner_texts()  # type: ignore[no-any-return]
+
+
+def test_run_page_shows_what_the_run_was_and_measured(page: Any, runs: tuning.Tuning) -> None:
+    run = runs.runs["lr-0.01"]
+    page.goto(f"/runs/{run}")
+    page.get_by_role("heading", name="lr-0.01").wait_for()
+    facts = page.get_by_test_id("run-facts")
+    assert facts.locator("[data-fact=duration]").inner_text() == "30 min 00 s"
+    assert facts.locator("[data-fact=status]").inner_text() == "SUCCESS"
+    params = page.get_by_test_id("run-parameters")
+    assert params.locator("tr[data-key=lr] td").inner_text() == "0.01"
+    assert params.locator("tr[data-key=optimizer] td").inner_text() == "adam"
+    tags = page.get_by_test_id("run-tags")
+    assert tags.locator("tbody th").all_inner_texts()[:3] == ["command", "git.commit", "host"]
+    assert "--lr 0.01" in tags.locator("tr[data-key=command] td").inner_text()
+    metrics = page.get_by_test_id("run-metrics")
+    latest = metrics.locator("tr[data-metric=accuracy] td").first.inner_text()
+    assert latest == str(tuning.accuracy_at(0.95, tuning.EPOCHS - 1))
+    charts = metrics.get_by_test_id("metric-chart")
+    charts.nth(1).locator("canvas").wait_for()
+    assert charts.count() == 2
+    accuracy = charts.filter(has_text="accuracy")
+    # the latest point is drawn and marked, on a step axis
+    assert accuracy.get_attribute("data-last-x") == str(tuning.EPOCHS - 1)
+    assert accuracy.get_attribute("data-current") == f"{tuning.EPOCHS - 1},{latest}"
+    assert page.get_by_test_id("run-inputs").get_by_role("link").all_inner_texts() == ["digits"]
+    outputs = page.get_by_test_id("run-outputs").get_by_role("link")
+    assert outputs.all_inner_texts() == ["classifier"]
+    shot(page, "20-run-page")
+    outputs.click()
+    page.wait_for_url(re.compile(runs.ids["lr-0.01.model"]))
+    page.go_back()
+    page.get_by_role("link", name="DAG").click()
+    page.wait_for_url(re.compile(rf"/runs/{run}/dag$"))
+    page.wait_for_selector(".react-flow__node")
+    assert page.locator(".react-flow__node").count() == 3
+
+
+def test_old_dag_address_opens_the_dag_tab(page: Any, case: casestudy.CaseStudy) -> None:
+    run, step = case.runs[1], case.ids["run2.model"]
+    page.goto(f"/runs/{run}?select={step}")
+    page.wait_for_url(re.compile(rf"/runs/{run}/dag\?select={step}$"))
+    page.get_by_test_id("artifact-details").get_by_text("cnn").first.wait_for()
+    page.goto(f"/runs/{run}")
+    page.get_by_test_id("run-facts").get_by_text("data change").wait_for()
+    assert "1 failed" in page.get_by_test_id("run-facts").locator("[data-fact=steps]").inner_text()
+
+
+def test_runs_grid_sorts_on_a_metric_searches_pages_and_compares(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    page.goto(f"/experiments/{runs.experiment}/runs")
+    page.get_by_role("heading", name="Runs of tuning").wait_for()
+    grid_names(page)
+    heads = page.locator("table.data.grid thead th[data-column]").evaluate_all(
+        "els => els.map(e => e.dataset.column)"
+    )
+    assert "metrics.accuracy" in heads and "configuration.lr" in heads
+    assert "configuration.epochs" not in heads  # the same in every run: not proposed
+    by_accuracy = sorted(tuning.RUNS, key=lambda r: r[3])
+    page.locator("th[data-column='metrics.accuracy'] button").click()
+    page.wait_for_url(re.compile(r"sort=metrics.accuracy"))
+    assert grid_names(page) == [r[0] for r in by_accuracy]
+    page.locator("th[data-column='metrics.accuracy'] button").click()
+    page.wait_for_url(re.compile(r"sort=-metrics.accuracy"))
+    assert grid_names(page) == [r[0] for r in reversed(by_accuracy)]
+    shot(page, "21-runs-grid")
+
+    # the search completes real keys
+    search = page.get_by_label("search runs")
+    search.fill("accur")
+    options = page.get_by_role("listbox", name="keys").get_by_role("option")
+    assert options.all_inner_texts() == ["metrics.accuracy"]
+    search.press("Tab")
+    assert search.input_value() == "metrics.accuracy "
+    search.press("End")
+    search.type('> 0.9 and configuration.optimizer = "adam"')
+    search.press("Escape")
+    search.press("Enter")
+    page.wait_for_url(re.compile(r"q=metrics.accuracy"))
+    page.get_by_test_id("count").filter(has_text="of 2 runs").wait_for()
+    assert sorted(grid_names(page)) == ["lr-0.01", "lr-0.05-new-data"]
+
+    # a chosen column
+    page.get_by_text("Columns (").click()
+    page.get_by_role("checkbox", name="host").check()
+    page.wait_for_url(re.compile(r"columns=.*annotations.host"))
+    page.locator("th[data-column='annotations.host']").wait_for()
+
+    # the cursor is in the address: reload and Back keep the page
+    page.goto(f"/experiments/{runs.experiment}/runs?sort=name&limit=3")
+    assert grid_names(page) == ["lr-0.001", "lr-0.01", "lr-0.05-new-data"]
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_url(re.compile(r"cursor="))
+    page.get_by_test_id("count").filter(has_text="4–4 of 4").wait_for()
+    assert grid_names(page) == ["lr-0.1"]
+    page.reload()
+    page.get_by_test_id("count").filter(has_text="4–4 of 4").wait_for()
+    page.go_back()
+    page.get_by_test_id("count").filter(has_text="1–3 of 4").wait_for()
+    page.go_forward()
+    page.get_by_test_id("count").filter(has_text="4–4 of 4").wait_for()
+    page.get_by_role("button", name="← Previous").click()
+    page.get_by_test_id("count").filter(has_text="1–3 of 4").wait_for()
+
+    page.get_by_role("checkbox", name="select lr-0.001").check()
+    page.get_by_role("checkbox", name="select lr-0.01").check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_url(re.compile(r"/compare/runs\?ids="))
+    page.get_by_role("heading", name="Compare 2 runs").wait_for()
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_compare_runs_marks_differences_and_overlays_series(
+    page: Any, runs: tuning.Tuning, request: pytest.FixtureRequest
+) -> None:
+    page.goto("/compare/runs?ids=" + ",".join(runs.runs.values()))
+    page.get_by_role("heading", name="Compare 4 runs").wait_for()
+    params = page.get_by_test_id("compare-parameters")
+    assert params.locator("tr[data-key=lr]").get_attribute("class") == "differs"
+    assert params.locator("tr[data-key=epochs]").count() == 0
+    params.get_by_role("button", name="Show the 1 equal").click()
+    assert params.locator("tr[data-key=epochs]").get_attribute("class") == "same"
+    charts = page.get_by_test_id("compare-chart")
+    charts.nth(1).locator("canvas").wait_for()
+    assert charts.count() == 2 and charts.first.get_attribute("data-series") == "4"
+    assert charts.first.get_attribute("data-last-x") == str(tuning.EPOCHS - 1)
+    # a tooltip names the step and each run's value under the cursor
+    charts.first.scroll_into_view_if_needed()
+    box = charts.first.locator(".u-over").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    tip = charts.first.get_by_role("tooltip")
+    tip.wait_for()
+    assert "step 19" in tip.inner_text() and "lr-0.05-new-data: 0.9" in tip.inner_text()
+    # log scale and time on the x axis
+    charts.nth(1).get_by_role("checkbox", name="log").check()
+    page.get_by_role("group", name="x axis").get_by_role("button", name="time").click()
+    page.wait_for_url(re.compile(r"x=time"))
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=compare-chart]')?.dataset.lastX) > 1e12"
+    )
+    lines = page.get_by_test_id("parallel-chart").locator("path[data-run]")
+    assert lines.count() == 4
+    artifacts = page.get_by_test_id("compare-artifacts")
+    assert artifacts.locator("tr[data-artifact=digits]").get_attribute("class") == "differs"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shot(page, f"22-compare-runs-{request.node.callspec.params['page']}")
+
+
+def test_compare_fits_a_wide_screen(browser: Any, ui_server: ServerProcess, runs: Any) -> None:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=ui_server.url)
+    page = context.new_page()
+    page.goto("/compare/runs?ids=" + ",".join(runs.runs.values()))
+    page.get_by_test_id("compare-chart").nth(1).locator("canvas").wait_for()
+    charts = page.get_by_test_id("compare-chart")
+    first, second = charts.first.bounding_box(), charts.nth(1).bounding_box()
+    assert first["y"] == second["y"] and first["width"] > 700  # side by side, wide
+    shot(page, "23-compare-runs-1920")
+    context.close()

@@ -1,0 +1,225 @@
+// Metric charts on uPlot: a real x axis (step, time or version), several series, a tooltip
+// that follows the cursor, drag to zoom (double-click resets), a log scale, and a marked
+// current point.
+import { useEffect, useMemo, useRef, useState } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import "./charts.css";
+
+export type XKind = "step" | "time" | "version";
+
+export interface ChartSeries {
+  label: string;
+  /** x of each point: a step, milliseconds since the epoch, or a version's position */
+  x: number[];
+  y: (number | null)[];
+}
+
+export interface ChartProps {
+  title: string;
+  series: ChartSeries[];
+  xKind?: XKind;
+  /** labels of the x positions when xKind is "version" */
+  xLabels?: string[];
+  /** the point to mark (the current version, the latest value) */
+  current?: { x: number; y: number; label?: string };
+  height?: number;
+  /** start on a log scale (only offered when every value is positive) */
+  log?: boolean;
+  testId?: string;
+}
+
+// Readable on the light and the dark surface alike.
+export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
+
+const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined) return "—";
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
+  return String(Number(v.toPrecision(5)));
+}
+
+function formatX(kind: XKind, x: number, labels?: string[]): string {
+  if (kind === "time") return new Date(x).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  if (kind === "version") return labels?.[Math.round(x)] ?? String(x);
+  return `step ${x}`;
+}
+
+/** Align series of different x onto one x list (uPlot draws aligned columns). */
+function align(series: ChartSeries[]): [number[], ...(number | null)[][]] {
+  const xs = Array.from(new Set(series.flatMap((s) => s.x))).sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const columns = series.map((s) => {
+    const col: (number | null)[] = new Array(xs.length).fill(null);
+    s.x.forEach((x, i) => {
+      const y = s.y[i];
+      col[index.get(x)!] = y === null || !Number.isFinite(y) ? null : y;
+    });
+    return col;
+  });
+  return [xs, ...columns];
+}
+
+function tooltipPlugin(kind: XKind, labels: string[] | undefined, names: string[]): uPlot.Plugin {
+  let tip: HTMLDivElement;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement("div");
+        tip.className = "chart-tip";
+        tip.setAttribute("role", "tooltip");
+        tip.style.display = "none";
+        u.over.appendChild(tip);
+        u.over.addEventListener("mouseleave", () => (tip.style.display = "none"));
+      },
+      setCursor: (u) => {
+        const i = u.cursor.idx;
+        if (i === null || i === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
+          tip.style.display = "none";
+          return;
+        }
+        const x = u.data[0][i];
+        const rows = names
+          .map((name, s) => [name, u.data[s + 1]?.[i], PALETTE[s % PALETTE.length]] as const)
+          .filter(([, v]) => v !== null && v !== undefined);
+        if (rows.length === 0) {
+          tip.style.display = "none";
+          return;
+        }
+        tip.replaceChildren();
+        const head = document.createElement("div");
+        head.className = "chart-tip-x";
+        head.textContent = formatX(kind, x, labels);
+        tip.appendChild(head);
+        for (const [name, v, color] of rows.slice(0, 12)) {
+          const row = document.createElement("div");
+          const dot = document.createElement("span");
+          dot.className = "chart-tip-dot";
+          dot.style.background = color;
+          row.append(dot, `${name}: ${formatNumber(v as number)}`);
+          tip.appendChild(row);
+        }
+        tip.style.display = "block";
+        const left = u.cursor.left!;
+        const top = u.cursor.top ?? 0;
+        const flip = left > u.over.clientWidth / 2;
+        tip.style.left = flip ? "" : `${left + 12}px`;
+        tip.style.right = flip ? `${u.over.clientWidth - left + 12}px` : "";
+        tip.style.top = `${Math.max(0, top - 10)}px`;
+      },
+    },
+  };
+}
+
+export function MetricChart({ title, series, xKind = "step", xLabels, current, height = 240, log = false, testId = "metric-chart" }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const [logScale, setLogScale] = useState(log);
+  const [zoomed, setZoomed] = useState(false);
+  const data = useMemo(() => {
+    const withCurrent = current ? [...series, { label: current.label ?? "current", x: [current.x], y: [current.y] }] : series;
+    return align(withCurrent);
+  }, [series, current]);
+  const positive = useMemo(() => series.every((s) => s.y.every((v) => v === null || !Number.isFinite(v) || v > 0)), [series]);
+  const useLog = logScale && positive;
+  const points = series.reduce((n, s) => n + s.x.length, 0);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el || points === 0) return;
+    const axis = cssVar("--muted", "#5d6b7e");
+    const grid = cssVar("--border", "#d5dbe3");
+    const names = series.map((s) => s.label);
+    const many = data[0].length;
+    const opts: uPlot.Options = {
+      // times are milliseconds since the epoch, as the API answers them
+      ms: 1,
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: false },
+      cursor: { drag: { x: true, y: false }, points: { size: 7 } },
+      scales: {
+        x: { time: xKind === "time" },
+        y: useLog ? { distr: 3 } : { auto: true },
+      },
+      axes: [
+        {
+          stroke: axis,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          label: xKind === "time" ? undefined : xKind,
+          labelSize: 18,
+          labelFont: "12px system-ui",
+          font: "11px system-ui",
+          values: xKind === "version" ? (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (xLabels?.[t] ?? "") : "")) : undefined,
+        },
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: "11px system-ui", size: 56, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
+      ],
+      series: [
+        { value: (_u, x) => formatX(xKind, x, xLabels) },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: many <= 60, size: 5 },
+        })),
+        ...(current ? [{ label: current.label ?? "current", stroke: cssVar("--highlight", "#7c3aed"), width: 0, points: { show: true, size: 11, width: 3, fill: cssVar("--highlight", "#7c3aed") } }] : []),
+      ],
+      hooks: { setScale: [(u, key) => key === "x" && setZoomed(u.scales.x.min! > data[0][0] || u.scales.x.max! < data[0][data[0].length - 1])] },
+      plugins: [tooltipPlugin(xKind, xLabels, current ? [...names, current.label ?? "current"] : names)],
+    };
+    const u = new uPlot(opts, data as uPlot.AlignedData, el);
+    plot.current = u;
+    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [data, height, useLog, xKind, xLabels, series, current, points]);
+
+  if (points === 0) return null;
+  const resetZoom = () => plot.current?.setScale("x", { min: data[0][0], max: data[0][data[0].length - 1] });
+  return (
+    <figure
+      className="chart metric-chart"
+      data-testid={testId}
+      data-series={series.length}
+      data-points={points}
+      data-last-x={data[0][data[0].length - 1]}
+      data-current={current ? `${current.x},${current.y}` : undefined}
+      aria-label={title}
+    >
+      <div className="chart-bar">
+        {series.length > 1 && (
+          <span className="chart-legend">
+            {series.map((s, i) => (
+              <span key={`${s.label}-${i}`} className="chart-key">
+                <span className="chart-tip-dot" style={{ background: PALETTE[i % PALETTE.length] }} />
+                {s.label}
+              </span>
+            ))}
+          </span>
+        )}
+        <span className="chart-tools">
+          {zoomed && (
+            <button type="button" onClick={resetZoom}>
+              Reset zoom
+            </button>
+          )}
+          <label title={positive ? "logarithmic y axis" : "a log scale needs values above 0"}>
+            <input type="checkbox" checked={useLog} disabled={!positive} onChange={(e) => setLogScale(e.target.checked)} /> log
+          </label>
+        </span>
+      </div>
+      <div ref={box} className="chart-plot" />
+      <figcaption>{title}</figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,264 @@
+// A run's own page: what it was (status, duration, trigger, parameters, tags), what it measured
+// (its metrics, charted), what it read and wrote; its DAG is the second tab.
+import { Suspense, lazy, useEffect, useMemo } from "react";
+import { getArtifact, getExperiment, getRun, type Run } from "../api/client";
+import { formatDuration, formatValue, getRunMetrics, readSeriesBuckets, toNumber, type MetricSummary } from "../api/tracking";
+import { ArtifactLink, Value } from "../components/Details";
+import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
+import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { formatTime, useAsync } from "../hooks";
+import { runDag, type LGraph, type LNode } from "../lineage";
+import { Link, navigate, type Location } from "../router";
+import "./runs.css";
+
+// The DAG tab brings the graph library: fetched when the tab is first opened.
+const RunDag = lazy(() => import("./RunDag").then((m) => ({ default: m.RunDag })));
+
+// Tags people look for first on a run; the rest follow in their own order.
+const FIRST_TAGS = ["command", "git.commit", "git-commit", "gitCommit", "git_commit", "commit", "git.branch", "host", "hostname", "user"];
+const CHARTS = 12;
+
+export function duration(run: Run): number | null {
+  if (!run.endTime) return null;
+  return Math.max(0, (new Date(run.endTime).getTime() - new Date(run.createTime).getTime()) / 1000);
+}
+
+/** Leaf paths of a configuration, nested objects joined with dots. */
+export function flatten(doc: Record<string, unknown>, prefix = ""): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(doc)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) out.push(...flatten(v as Record<string, unknown>, key));
+    else out.push([key, v]);
+  }
+  return out;
+}
+
+/** The artifacts a run read from outside (inputs) and the ones its steps wrote (outputs). */
+export function inputsAndOutputs(g: LGraph): { inputs: LNode[]; outputs: LNode[] } {
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const written = new Set(g.edges.filter((e) => byId.get(e.target)?.type === "artifact" && byId.get(e.source)?.type === "execution").map((e) => e.target));
+  const read = new Set(g.edges.filter((e) => byId.get(e.source)?.type === "artifact" && byId.get(e.target)?.type === "execution").map((e) => e.source));
+  const pick = (ids: Iterable<string>) => [...ids].map((id) => byId.get(id)!).sort((a, b) => a.name.localeCompare(b.name));
+  return { inputs: pick([...read].filter((id) => !written.has(id))), outputs: pick(written) };
+}
+
+export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "dag"; location: Location }) {
+  // The DAG was this page's only content; its old addresses (with a selected node) open the tab.
+  const oldDagAddress = tab === "overview" && location.query.has("select");
+  useEffect(() => {
+    if (oldDagAddress) navigate(`/runs/${id}/dag${window.location.search}`, true);
+  }, [oldDagAddress, id]);
+  const run = useAsync(() => getRun(id), [id]);
+  const experiment = useAsync(async () => (run.data ? getExperiment(run.data.experiment) : undefined), [run.data?.experiment]);
+  const r = run.data;
+  return (
+    <section className="view run-page">
+      <header className="view-head">
+        <div className="crumbs muted">
+          {experiment.data ? (
+            <Link to={`/experiments/${experiment.data.id}/runs`}>{experiment.data.name}</Link>
+          ) : (
+            <span>experiment</span>
+          )}{" "}
+          › run
+        </div>
+        <h1>
+          {r?.name ?? "Run"} <StatusBadge status={r?.status} />
+        </h1>
+        <nav className="tabs" aria-label="run">
+          <Link to={`/runs/${id}`} className={tab === "overview" ? "tab active" : "tab"} aria-current={tab === "overview" ? "page" : undefined}>
+            Overview
+          </Link>
+          <Link to={`/runs/${id}/dag`} className={tab === "dag" ? "tab active" : "tab"} aria-current={tab === "dag" ? "page" : undefined}>
+            DAG
+          </Link>
+        </nav>
+      </header>
+      {run.error && <Problem error={run.error} />}
+      {!r && run.loading && <Loading what="Loading the run" />}
+      {r && tab === "overview" && <Overview run={r} />}
+      {r && tab === "dag" && (
+        <Suspense fallback={<Loading what="Loading the DAG" />}>
+          <RunDag id={id} location={location} />
+        </Suspense>
+      )}
+    </section>
+  );
+}
+
+function Overview({ run }: { run: Run }) {
+  const trigger = useAsync(async () => (run.event ? getArtifact(run.event) : undefined), [run.event]);
+  const dag = useAsync(() => runDag(run.id), [run.id]);
+  const metrics = useAsync(() => getRunMetrics(run.id), [run.id]);
+  const io = useMemo(() => (dag.data ? inputsAndOutputs(dag.data) : null), [dag.data]);
+  const params = flatten(run.configuration ?? {});
+  const tags = Object.entries(run.annotations ?? {}).sort(([a], [b]) => {
+    const ia = FIRST_TAGS.indexOf(a);
+    const ib = FIRST_TAGS.indexOf(b);
+    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
+  });
+  const seconds = duration(run);
+  const steps = dag.data?.nodes.filter((n) => n.type === "execution") ?? [];
+  const failed = steps.filter((n) => n.status?.toUpperCase() === "FAILED");
+
+  return (
+    <div className="run-overview">
+      <div className="run-facts card" data-testid="run-facts">
+        <Fact label="status">
+          <StatusBadge status={run.status} />
+        </Fact>
+        <Fact label="duration">{seconds === null ? <span className="muted">running</span> : formatDuration(seconds)}</Fact>
+        <Fact label="started">{formatTime(run.createTime)}</Fact>
+        <Fact label="ended">{run.endTime ? formatTime(run.endTime) : <span className="muted">—</span>}</Fact>
+        <Fact label="trigger">
+          {run.event ? (
+            <ArtifactLink id={run.event}>{trigger.data ? String(trigger.data.attributes.cause ?? trigger.data.name) : "event"}</ArtifactLink>
+          ) : (
+            <span className="muted">none</span>
+          )}
+        </Fact>
+        <Fact label="steps">
+          {dag.data ? (
+            <Link to={`/runs/${run.id}/dag`}>
+              {steps.length} step{steps.length === 1 ? "" : "s"}
+              {failed.length ? `, ${failed.length} failed` : ""}
+            </Link>
+          ) : (
+            "…"
+          )}
+        </Fact>
+      </div>
+      <div className="columns">
+        <div className="card" data-testid="run-parameters">
+          <h2>Parameters</h2>
+          {params.length === 0 ? <Empty>No parameters.</Empty> : <Pairs entries={params} />}
+        </div>
+        <div className="card" data-testid="run-tags">
+          <h2>Tags</h2>
+          {tags.length === 0 && !run.uri ? <Empty>No tags.</Empty> : <Pairs entries={[...tags, ...(run.uri ? [["storage uri", run.uri] as [string, unknown]] : [])]} />}
+        </div>
+      </div>
+      <div className="card" data-testid="run-metrics">
+        <h2>Metrics</h2>
+        {metrics.error && <Problem error={metrics.error} />}
+        {metrics.loading && !metrics.data && <Loading what="Loading the metrics" />}
+        {metrics.data && metrics.data.metrics.length === 0 && <Empty>This run logged no metric series.</Empty>}
+        {metrics.data && metrics.data.metrics.length > 0 && (
+          <>
+            <MetricTable run={run.id} metrics={metrics.data.metrics} />
+            <div className="charts">
+              {metrics.data.metrics.slice(0, CHARTS).map((m) => (
+                <SeriesChart key={m.key} run={run.id} metric={m} />
+              ))}
+            </div>
+            {metrics.data.metrics.length > CHARTS && (
+              <p className="muted">The first {CHARTS} of {metrics.data.metrics.length} metrics are charted.</p>
+            )}
+          </>
+        )}
+      </div>
+      <div className="columns">
+        <div className="card" data-testid="run-inputs">
+          <h2>Inputs</h2>
+          {dag.error && <Problem error={dag.error} />}
+          {io && <ArtifactList nodes={io.inputs} empty="It read no artifact from outside the run." />}
+        </div>
+        <div className="card" data-testid="run-outputs">
+          <h2>Outputs</h2>
+          {io && <ArtifactList nodes={io.outputs} empty="It wrote no artifact." />}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="fact">
+      <div className="fact-label">{label}</div>
+      <div className="fact-value" data-fact={label}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function Pairs({ entries }: { entries: [string, unknown][] }) {
+  return (
+    <table className="pairs">
+      <tbody>
+        {entries.map(([k, v]) => (
+          <tr key={k} data-key={k}>
+            <th scope="row">{k}</th>
+            <td>{v !== null && typeof v === "object" ? <Value value={v} /> : <code className="selectable">{formatValue(v)}</code>}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ArtifactList({ nodes, empty }: { nodes: LNode[]; empty: string }) {
+  if (nodes.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <ul className="plain artifact-list">
+      {nodes.map((n) => (
+        <li key={n.id}>
+          <ArtifactLink id={n.id}>{n.name}</ArtifactLink> <span className="badge">{n.kind ?? "artifact"}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function MetricTable({ run, metrics }: { run: string; metrics: MetricSummary[] }) {
+  return (
+    <table className="data metric-table" aria-label="metrics">
+      <thead>
+        <tr>
+          <th scope="col">metric</th>
+          <th scope="col">latest</th>
+          <th scope="col">min</th>
+          <th scope="col">max</th>
+          <th scope="col">points</th>
+          <th scope="col">steps</th>
+        </tr>
+      </thead>
+      <tbody>
+        {metrics.map((m) => (
+          <tr key={m.key} data-metric={m.key}>
+            <th scope="row">
+              <a href={`/api/v1/runs/${run}/metrics/${encodeURIComponent(m.key)}`} title="the series as JSON">
+                {m.key}
+              </a>
+            </th>
+            <td>{formatNumber(toNumber(m.latest))}</td>
+            <td>{formatNumber(toNumber(m.min))}</td>
+            <td>{formatNumber(toNumber(m.max))}</td>
+            <td>{m.count.toLocaleString()}</td>
+            <td>{m.firstStep === m.lastStep ? m.firstStep : `${m.firstStep}–${m.lastStep}`}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function SeriesChart({ run, metric }: { run: string; metric: MetricSummary }) {
+  const buckets = useAsync(() => readSeriesBuckets(run, metric.key, 400), [run, metric.key, metric.count]);
+  const series = useMemo<ChartSeries[]>(() => {
+    const b = buckets.data;
+    if (!b) return [];
+    return [{ label: metric.key, x: b.endSteps, y: b.lasts.map((v) => toNumber(v)) }];
+  }, [buckets.data, metric.key]);
+  const latest = toNumber(metric.latest);
+  const current = useMemo(
+    () => (metric.latestStep !== null && metric.latestStep !== undefined && latest !== null && Number.isFinite(latest) ? { x: metric.latestStep, y: latest, label: "latest" } : undefined),
+    [metric.latestStep, latest],
+  );
+  if (buckets.error) return <Problem error={buckets.error} />;
+  if (!buckets.data) return <Loading what={`Loading ${metric.key}`} />;
+  const note = buckets.data.count > buckets.data.startSteps.length ? ` · ${buckets.data.count.toLocaleString()} points, drawn from ${buckets.data.startSteps.length}` : "";
+  return <MetricChart title={`${metric.key} by step${note}`} series={series} current={current} />;
+}

@@ -1,0 +1,250 @@
+// The runs grid of an experiment: its runs with the parameter, tag and metric columns chosen,
+// sorted and searched (the `q` language) by the server, paged with the cursor in the address,
+// runs ticked to compare.
+import { useMemo, useState } from "react";
+import { getExperiment } from "../api/client";
+import { formatDuration, formatValue, listRunKeys, listRunsGrid, toNumber, type RunInGrid } from "../api/tracking";
+import { formatNumber } from "../components/MetricChart";
+import { QueryInput } from "../components/QueryInput";
+import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { formatTime, useAsync } from "../hooks";
+import { Link, navigate, withQuery, type Location } from "../router";
+import "./runs.css";
+
+const PAGE_SIZES = [50, 100, 200];
+const FIELDS = ["name", "status", "createTime", "endTime", "id", "version", "uri", "experiment.name"];
+const MAX_COMPARED = 100;
+
+/** A column's heading: its key without the document's prefix, the aggregate after it. */
+export function heading(column: string): { group: string; label: string } {
+  const [group, ...rest] = column.split(".");
+  const label = rest.join(".").replace(/`/g, "");
+  return { group: group === "configuration" ? "param" : group === "annotations" ? "tag" : group === "metrics" ? "metric" : group, label: label || column };
+}
+
+function Cell({ column, value }: { column: string; value: unknown }) {
+  if (value === null || value === undefined) return <span className="muted">—</span>;
+  if (column.startsWith("metrics.")) return <span className="num">{formatNumber(toNumber(value as number | string))}</span>;
+  if (typeof value === "number") return <span className="num">{formatValue(value)}</span>;
+  return <span title={formatValue(value)}>{formatValue(value)}</span>;
+}
+
+export function RunsGrid({ id, location }: { id: string; location: Location }) {
+  const q = location.query.get("q") ?? "";
+  const sort = location.query.get("sort") ?? "-createTime";
+  const cursor = location.query.get("cursor") ?? undefined;
+  const prev = location.query.getAll("prev");
+  const chosen = location.query.get("columns");
+  const limit = Math.min(1000, Math.max(1, Math.floor(Number(location.query.get("limit"))) || PAGE_SIZES[0]));
+  const experiment = useAsync(() => getExperiment(id), [id]);
+  const keys = useAsync(() => listRunKeys(id), [id]);
+  const page = useAsync(() => listRunsGrid({ experiment: id, columns: chosen ?? "auto", q: q || undefined, sort, cursor, limit }), [id, chosen, q, sort, cursor, limit]);
+  const count = useAsync(() => listRunsGrid({ experiment: id, q: q || undefined, limit: 1, count: true }), [id, q]);
+  const [selected, setSelected] = useState<string[]>([]);
+
+  // The table draws the columns of the answer it shows; the chooser, those asked for.
+  const columns = page.data?.columns ?? [];
+  const picked = chosen !== null ? chosen.split(",").filter(Boolean) : columns;
+  const items = page.data?.items ?? [];
+  const allKeys = useMemo(() => [...FIELDS, ...(keys.data ? [...keys.data.parameters, ...keys.data.tags, ...keys.data.metrics] : [])], [keys.data]);
+  const metricKeys = keys.data?.metrics ?? [];
+
+  const setSort = (column: string) => {
+    const next = sort === column ? `-${column}` : column;
+    navigate(withQuery({ sort: next, cursor: null, prev: null }));
+  };
+  const setColumns = (next: string[]) => navigate(withQuery({ columns: next.join(","), cursor: null, prev: null }));
+  const nextPage = () => page.data?.nextCursor && navigate(withQuery({ cursor: page.data.nextCursor, prev: [...prev, cursor ?? ""] }));
+  const prevPage = () => {
+    const back = prev[prev.length - 1];
+    navigate(withQuery({ cursor: back ? back : null, prev: prev.slice(0, -1) }));
+  };
+  const toggle = (run: string) => setSelected((s) => (s.includes(run) ? s.filter((x) => x !== run) : [...s, run].slice(-MAX_COMPARED)));
+  const allOnPage = items.length > 0 && items.every((r) => selected.includes(r.id));
+  const toggleAll = () => setSelected((s) => (allOnPage ? s.filter((x) => !items.some((r) => r.id === x)) : [...s, ...items.map((r) => r.id).filter((x) => !s.includes(x))].slice(-MAX_COMPARED)));
+
+  const offset = prev.length * limit;
+  const total = count.data?.total;
+  const name = experiment.data?.name ?? "";
+  const sortHeader = (column: string, label: React.ReactNode, extra?: string) => {
+    const state = sort === column ? "ascending" : sort === `-${column}` ? "descending" : "none";
+    return (
+      <th key={column} aria-sort={state} scope="col" className={extra} data-column={column}>
+        <button className="sort" onClick={() => setSort(column)} title={`sort by ${column}`}>
+          {label}
+          <span className="arrow">{state === "ascending" ? "▲" : state === "descending" ? "▼" : "↕"}</span>
+        </button>
+      </th>
+    );
+  };
+
+  return (
+    <section className="view runs-grid">
+      <header className="view-head">
+        <div className="crumbs muted">
+          <Link to="/experiments">experiments</Link> › {name}
+        </div>
+        <h1>Runs of {name || "…"}</h1>
+        <div className="muted">
+          <Link to={`/experiments/${id}/trace`}>trace</Link> · <Link to={`/experiments/${id}/history`}>history</Link>
+        </div>
+      </header>
+      {experiment.error && <Problem error={experiment.error} />}
+      <div className="grid-search">
+        <QueryInput
+          value={q}
+          keys={allKeys}
+          onSubmit={(text) => navigate(withQuery({ q: text || null, cursor: null, prev: null }))}
+          placeholder='search: metrics.accuracy > 0.9 and configuration.optimizer = "adam"   (Tab completes a key, Enter searches)'
+        />
+        {q && (
+          <button type="button" onClick={() => navigate(withQuery({ q: null, cursor: null, prev: null }))}>
+            Clear
+          </button>
+        )}
+        <ColumnChooser keys={keys.data} columns={picked} onChange={setColumns} auto={chosen === null} />
+      </div>
+      <div className="hint">
+        Search on any column: <code>=</code> <code>!=</code> <code>&lt;</code> <code>&gt;</code> <code>in</code> <code>like</code> <code>is null</code>, with{" "}
+        <code>and</code>, <code>or</code>, <code>not</code> and parentheses; a metric's least and greatest value are <code>metrics.KEY.min</code> and{" "}
+        <code>metrics.KEY.max</code>.
+      </div>
+      {page.error && <Problem error={page.error} />}
+      <div className="table-bar">
+        <span className="count" data-testid="count">
+          {items.length > 0 ? `${offset + 1}–${offset + items.length}` : "0"} of{" "}
+          {total === undefined || total === null ? (count.error ? "?" : "…") : total.toLocaleString()} runs
+        </span>
+        <span className="compare-bar">
+          <span className="muted">{selected.length ? `${selected.length} selected` : "tick runs to compare them"}</span>
+          <button type="button" disabled={selected.length < 2} onClick={() => navigate(`/compare/runs?ids=${selected.join(",")}`)}>
+            Compare selected
+          </button>
+          {selected.length > 0 && (
+            <button type="button" onClick={() => setSelected([])}>
+              Clear selection
+            </button>
+          )}
+        </span>
+        <span className="pager">
+          <select aria-label="rows per page" value={limit} onChange={(e) => navigate(withQuery({ limit: e.target.value, cursor: null, prev: null }))}>
+            {Array.from(new Set([...PAGE_SIZES, limit])).sort((a, b) => a - b).map((n) => (
+              <option key={n} value={n}>
+                {n} per page
+              </option>
+            ))}
+          </select>
+          <button onClick={prevPage} disabled={!cursor}>
+            ← Previous
+          </button>
+          <button onClick={nextPage} disabled={!page.data?.nextCursor}>
+            Next →
+          </button>
+        </span>
+      </div>
+      <div className="table-wrap">
+        <table className={page.loading ? "data grid stale" : "data grid"} aria-label="runs">
+          <thead>
+            <tr>
+              <th scope="col" className="check">
+                <input type="checkbox" aria-label="select every run of the page" checked={allOnPage} onChange={toggleAll} />
+              </th>
+              {sortHeader("name", "Name")}
+              {sortHeader("status", "Status")}
+              {sortHeader("createTime", "Started")}
+              <th scope="col">Duration</th>
+              {columns.map((c) => {
+                const h = heading(c);
+                return sortHeader(
+                  c,
+                  <span className="col-head" title={c}>
+                    <span className="col-group">{h.group}</span> {h.label}
+                  </span>,
+                  c.startsWith("metrics.") ? "numeric" : undefined,
+                );
+              })}
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((r: RunInGrid) => (
+              <tr key={r.id} data-id={r.id} className={selected.includes(r.id) ? "picked" : undefined}>
+                <td className="check">
+                  <input type="checkbox" aria-label={`select ${r.name}`} checked={selected.includes(r.id)} onChange={() => toggle(r.id)} />
+                </td>
+                <td className="name">
+                  <Link to={`/runs/${r.id}`}>{r.name}</Link>
+                </td>
+                <td>
+                  <StatusBadge status={r.status} />
+                </td>
+                <td title={r.createTime}>{formatTime(r.createTime)}</td>
+                <td className="num">{r.duration === null || r.duration === undefined ? <span className="muted">running</span> : formatDuration(r.duration)}</td>
+                {columns.map((c) => (
+                  <td key={c} data-column={c} className={c.startsWith("metrics.") ? "numeric" : undefined}>
+                    <Cell column={c} value={r.columns?.[c]} />
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {page.loading && !page.data && <Loading what="Loading the runs" />}
+        {!page.loading && !page.error && items.length === 0 && <Empty>No runs {q ? "match this search" : "in this experiment yet"}.</Empty>}
+      </div>
+      {metricKeys.length > 0 && chosen === null && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
+    </section>
+  );
+}
+
+function ColumnChooser({ keys, columns, onChange, auto }: { keys?: { parameters: string[]; tags: string[]; metrics: string[] }; columns: string[]; onChange: (c: string[]) => void; auto: boolean }) {
+  const [filter, setFilter] = useState("");
+  const on = new Set(columns);
+  const flip = (c: string) => onChange(on.has(c) ? columns.filter((x) => x !== c) : [...columns, c]);
+  const match = (k: string) => k.toLowerCase().includes(filter.toLowerCase());
+  const group = (title: string, list: string[], aggregates = false) =>
+    list.filter(match).length > 0 && (
+      <fieldset>
+        <legend>{title}</legend>
+        {list.filter(match).map((k) => (
+          <div key={k} className="chooser-row">
+            <label>
+              <input type="checkbox" checked={on.has(k)} onChange={() => flip(k)} /> {heading(k).label}
+            </label>
+            {aggregates &&
+              ["min", "max"].map((a) => (
+                <label key={a} className="muted">
+                  <input type="checkbox" checked={on.has(`${k}.${a}`)} onChange={() => flip(`${k}.${a}`)} /> {a}
+                </label>
+              ))}
+          </div>
+        ))}
+      </fieldset>
+    );
+  return (
+    <details className="chooser">
+      <summary>
+        Columns ({columns.length}
+        {auto ? ", auto" : ""})
+      </summary>
+      <div className="chooser-body">
+        <input type="search" placeholder="find a key" aria-label="find a column" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        {!keys && <Loading what="Loading the keys" />}
+        {keys && (
+          <>
+            {group("Metrics (latest, min, max)", keys.metrics, true)}
+            {group("Parameters", keys.parameters)}
+            {group("Tags", keys.tags)}
+          </>
+        )}
+        <div className="chooser-actions">
+          <button type="button" onClick={() => onChange([])}>
+            None
+          </button>
+          <button type="button" onClick={() => navigate(withQuery({ columns: null, cursor: null, prev: null }))}>
+            Auto
+          </button>
+        </div>
+      </div>
+    </details>
+  );
+}
