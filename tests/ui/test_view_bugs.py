@@ -157,13 +157,13 @@ def test_rows_open_by_their_name_link_only(page: Any, case: CaseStudy) -> None:
     # The top navigation is the only row of links to the tables.
     assert page.locator("a[href='/runs']").count() == 1
     link = page.get_by_role("link", name="handwriting")
-    assert link.get_attribute("href", timeout=0).startswith("/runs?filter=")
+    assert re.fullmatch(r"/experiments/[0-9a-f-]{36}/runs", link.get_attribute("href", timeout=0))
     # A click on the row's other text selects it instead of navigating.
     page.locator("tbody tr td").nth(2).click()
     page.wait_for_timeout(300)
     assert page.url.endswith("/experiments")
     link.click()
-    page.wait_for_url(re.compile(r"/runs\?filter=experiment"))
+    page.wait_for_url(re.compile(r"/experiments/[0-9a-f-]{36}/runs$"))
 
 
 def test_history_is_paged_and_counts_causes(page: Any, ui_server: ServerProcess) -> None:

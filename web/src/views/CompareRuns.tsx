@@ -6,6 +6,7 @@ import { compareRuns, formatDuration, formatValue, readSeriesPoints, toNumber, t
 import { MetricChart, PALETTE, formatNumber, type ChartSeries } from "../components/MetricChart";
 import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinates";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
@@ -20,6 +21,7 @@ export function CompareRuns({ location }: { location: Location }) {
   const x = location.query.get("x") === "time" ? "time" : "step";
   const asked = location.query.get("metrics");
   const base = useAsync(() => compareRuns(ids, [], 1), [ids.join(",")]);
+  useTitle(`${ids.length} runs`, "compare");
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
   const series = useAsync(

@@ -6,6 +6,7 @@ import { formatDuration, formatValue, getRunMetrics, readSeriesBuckets, toNumber
 import { ArtifactLink, Value } from "../components/Details";
 import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { runDag, type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
@@ -52,19 +53,19 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
   const run = useAsync(() => getRun(id), [id]);
   const experiment = useAsync(async () => (run.data ? getExperiment(run.data.experiment) : undefined), [run.data?.experiment]);
   const r = run.data;
+  useTitle(r?.name, tab === "dag" ? "DAG" : null, "run");
   return (
     <section className="view run-page">
       <header className="view-head">
-        <div className="crumbs muted">
-          {experiment.data ? (
-            <Link to={`/experiments/${experiment.data.id}/runs`}>{experiment.data.name}</Link>
-          ) : (
-            <span>experiment</span>
-          )}{" "}
-          › run
-        </div>
+        <Breadcrumbs
+          items={[
+            { label: "experiments", to: "/experiments" },
+            { label: experiment.data?.name ?? "experiment", to: r ? `/experiments/${r.experiment}/runs` : undefined },
+            { label: r?.name ?? "run" },
+          ]}
+        />
         <h1>
-          {r?.name ?? "Run"} <StatusBadge status={r?.status} />
+          {r?.name ?? "Run"} <StatusBadge status={r?.status} /> {r && <CopyButtons id={r.id} />}
         </h1>
         <nav className="tabs" aria-label="run">
           <Link to={`/runs/${id}`} className={tab === "overview" ? "tab active" : "tab"} aria-current={tab === "overview" ? "page" : undefined}>

@@ -7,6 +7,7 @@ import { formatDuration, formatValue, listRunKeys, listRunsGrid, toNumber, type 
 import { formatNumber } from "../components/MetricChart";
 import { QueryInput } from "../components/QueryInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
+import { Breadcrumbs, useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
@@ -66,6 +67,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const offset = prev.length * limit;
   const total = count.data?.total;
   const name = experiment.data?.name ?? "";
+  useTitle(name, "runs");
   const sortHeader = (column: string, label: React.ReactNode, extra?: string) => {
     const state = sort === column ? "ascending" : sort === `-${column}` ? "descending" : "none";
     return (
@@ -81,9 +83,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   return (
     <section className="view runs-grid">
       <header className="view-head">
-        <div className="crumbs muted">
-          <Link to="/experiments">experiments</Link> › {name}
-        </div>
+        <Breadcrumbs items={[{ label: "experiments", to: "/experiments" }, { label: name || "experiment" }]} />
         <h1>Runs of {name || "…"}</h1>
         <div className="muted">
           <Link to={`/experiments/${id}/trace`}>trace</Link> · <Link to={`/experiments/${id}/history`}>history</Link>
