@@ -4,8 +4,13 @@
    (and until the count of all matches is shown).
 2. A lineage graph of about 2,000 nodes (a dataset, 999 steps, 999 derived artifacts, fan-out
    10): navigation start until every node is laid out and drawn.
+3. The runs grid of an experiment of 10,000 runs (5 parameters, 5 metrics each), with the 5
+   parameter and 5 metric columns, sorted on a metric: until its 50 rows are drawn.
+4. Comparing 20 of those runs with two metric series of 1,000 points each: until both
+   overlaid charts are drawn.
 
     python benchmarks/ui_render.py [--runs 100000] [--fanout 10] [--repeat 3]
+    python benchmarks/ui_render.py --only runs-views [--grid-runs 10000] [--compared 20]
 
 Rows are written straight into an SQLite file with bulk inserts (creating 100,000 runs through
 the API would measure the API, not the UI); the UI is then served by a real `modeltrail server`.
@@ -22,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "tests")]
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -150,12 +155,87 @@ def measure(page: object, url: str, condition: str) -> float:
     return float(handle.json_value())
 
 
+def runs_views(runs: int, compared: int, repeat: int, tmp: str) -> None:
+    """Time the runs grid sorted on a metric and the comparison of ``compared`` runs."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.runs_grid import METRICS, PARAMS, _values, fill_modeltrail
+
+    values = _values(runs)
+    for j, r in enumerate(values[:compared]):
+        # two long series per compared run; the other metrics keep their three points
+        for i, key in enumerate(METRICS[:2]):
+            r["metrics"][key] = [1 / (1 + step / 50) + i + j / 100 for step in range(1000)]
+    url = f"sqlite:///{Path(tmp) / 'grid.db'}"
+    fill_modeltrail(url, values, series=compared).close()
+    server = ServerProcess(url, cwd=Path(tmp))
+    try:
+        grid = httpx.get(
+            f"{server.url}/api/v1/runs", params={"sort": "createTime", "limit": compared}
+        ).json()
+        experiment = grid["items"][0]["experiment"]
+        ids = ",".join(item["id"] for item in grid["items"])
+        columns = ",".join(
+            [*(f"configuration.{p}" for p in PARAMS), *(f"metrics.{m}" for m in METRICS)]
+        )
+        drawn = "document.querySelectorAll('table.data.grid:not(.stale) tbody tr').length >= 50"
+        charts = (
+            "[...document.querySelectorAll('[data-testid=compare-chart]')]"
+            ".filter(c => c.querySelector('canvas') && Number(c.dataset.points) > 0).length >= 2"
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800}, base_url=server.url)
+            sorted_grid, auto_grid, compare = [], [], []
+            for _ in range(repeat):
+                sorted_grid.append(
+                    measure(
+                        page,
+                        f"/experiments/{experiment}/runs?columns={columns}&sort=-metrics.m0",
+                        drawn,
+                    )
+                )
+                auto_grid.append(
+                    measure(page, f"/experiments/{experiment}/runs?sort=-metrics.m0", drawn)
+                )
+                compare.append(measure(page, f"/compare/runs?ids={ids}&metrics=m0,m1", charts))
+            shots = ROOT / "test-results" / "ui"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"bench-compare-{compared}.png"))
+            browser.close()
+    finally:
+        server.stop()
+
+    def line(values: list[float]) -> str:
+        every = ", ".join(f"{v:.0f}" for v in values)
+        return f"{statistics.median(values):.0f} ms (median of {repeat}; all: {every})"
+
+    print(
+        f"runs grid, {runs:,} runs, 5 parameter and 5 metric columns, sorted on a metric: "
+        f"drawn in {line(sorted_grid)}"
+    )
+    print(f"runs grid, {runs:,} runs, columns=auto, sorted on a metric: drawn in {line(auto_grid)}")
+    print(
+        f"compare {compared} runs, two series of 1,000 points each: "
+        f"both charts drawn in {line(compare)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--fanout", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["all", "table-lineage", "runs-views"], default="all")
+    parser.add_argument("--grid-runs", type=int, default=10_000)
+    parser.add_argument("--compared", type=int, default=20)
     args = parser.parse_args()
+    if args.only in ("all", "runs-views"):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs_views(args.grid_runs, args.compared, args.repeat, tmp)
+    if args.only == "runs-views":
+        return
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:

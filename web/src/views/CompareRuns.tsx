@@ -20,12 +20,14 @@ export function CompareRuns({ location }: { location: Location }) {
   const ids = (location.query.get("ids") ?? "").split(",").filter(Boolean);
   const x = location.query.get("x") === "time" ? "time" : "step";
   const asked = location.query.get("metrics");
-  const base = useAsync(() => compareRuns(ids, [], 1), [ids.join(",")]);
+  // With the metrics in the address, one request answers the comparison and their series.
+  const wanted = asked !== null && x === "step" ? asked.split(",").filter(Boolean) : [];
+  const base = useAsync(() => compareRuns(ids, wanted, wanted.length ? 300 : 1), [ids.join(","), wanted.join(",")]);
   useTitle(`${ids.length} runs`, "compare");
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
   const series = useAsync(
-    async () => (base.data && chosen.length && x === "step" ? compareRuns(ids, chosen, 300) : undefined),
+    async () => (base.data && chosen.length && x === "step" ? (wanted.length ? base.data : compareRuns(ids, chosen, 300)) : undefined),
     [base.data, chosen.join(","), x],
   );
   const timed = useAsync(

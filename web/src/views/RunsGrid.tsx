@@ -38,8 +38,11 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const chosen = location.query.get("columns");
   const limit = Math.min(1000, Math.max(1, Math.floor(Number(location.query.get("limit"))) || PAGE_SIZES[0]));
   const experiment = useAsync(() => getExperiment(id), [id]);
-  const keys = useAsync(() => listRunKeys(id), [id]);
   const page = useAsync(() => listRunsGrid({ experiment: id, columns: chosen ?? "auto", q: q || undefined, sort, cursor, limit }), [id, chosen, q, sort, cursor, limit]);
+  // The keys (for the chooser and the completion) read many runs: asked once the first page is
+  // in, so that they never hold it up.
+  const ready = page.data !== undefined || page.error !== undefined;
+  const keys = useAsync(async () => (ready ? listRunKeys(id) : undefined), [id, ready]);
   const count = useAsync(() => listRunsGrid({ experiment: id, q: q || undefined, limit: 1, count: true }), [id, q]);
   const [selected, setSelected] = useState<string[]>([]);
 
