@@ -49,6 +49,7 @@ def test_tables_filter_sort_page_and_select(page: Any, case: CaseStudy) -> None:
     page.get_by_role("link", name="handwriting").click()
     page.wait_for_url(re.compile(r"/experiments/[0-9a-f-]+/runs"))
     page.get_by_test_id("count").filter(has_text="of 2 runs").wait_for()
+    page.wait_for_selector("table.data.grid:not(.stale) tbody td.name")
     names = page.locator("table.data tbody td.name").all_inner_texts()
     assert sorted(names) == ["train-digits", "train-letters"]
     shot(page, "02-runs")

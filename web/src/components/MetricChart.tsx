@@ -5,6 +5,9 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./charts.css";
+import { formatNumber } from "../api/tracking";
+
+export { formatNumber };
 
 export type XKind = "step" | "time" | "version";
 
@@ -33,15 +36,6 @@ export interface ChartProps {
 export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
 
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
-
-export function formatNumber(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "—";
-  if (Number.isNaN(v)) return "NaN";
-  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
-  return String(Number(v.toPrecision(5)));
-}
 
 function formatX(kind: XKind, x: number, labels?: string[]): string {
   if (kind === "time") return new Date(x).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });

@@ -1,8 +1,7 @@
 // A parallel coordinates chart: one vertical axis per parameter (numbers on a linear scale,
 // other values as categories) and a metric last; one line per run.
 import { useState } from "react";
-import { formatValue } from "../api/tracking";
-import { formatNumber } from "./MetricChart";
+import { formatNumber, formatValue } from "../api/tracking";
 
 export interface Axis {
   label: string;

@@ -3,8 +3,7 @@
 // runs ticked to compare.
 import { useMemo, useState } from "react";
 import { getExperiment } from "../api/client";
-import { formatDuration, formatValue, listRunKeys, listRunsGrid, toNumber, type RunInGrid } from "../api/tracking";
-import { formatNumber } from "../components/MetricChart";
+import { formatDuration, formatNumber, formatValue, listRunKeys, listRunsGrid, toNumber, type RunInGrid } from "../api/tracking";
 import { QueryInput } from "../components/QueryInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, useTitle } from "../context";
