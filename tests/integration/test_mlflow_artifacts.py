@@ -164,3 +164,31 @@ def test_a_reader_token_may_download_but_not_upload(
     finally:
         mlflow.set_tracking_uri(None)
         proc.stop()
+
+
+def test_delete_artifacts_through_mlflows_repository(client: MlflowClient) -> None:
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    mlflow.set_experiment(f"deletes-{uuid.uuid4().hex[:8]}")
+    with mlflow.start_run() as run:
+        mlflow.log_text("a", "notes/a.txt")
+        mlflow.log_text("b", "notes/deeper/b.txt")
+        mlflow.log_text("c", "keep.txt")
+        mlflow.log_text("d", "notes.txt")  # beside the folder, not in it
+    rid = run.info.run_id
+    repo = get_artifact_repository(run.info.artifact_uri)
+
+    def paths() -> list[str]:
+        return sorted(f.path for f in client.list_artifacts(rid))
+
+    repo.delete_artifacts("notes")
+    assert paths() == ["keep.txt", "notes.txt"]
+    repo.delete_artifacts("keep.txt")
+    assert paths() == ["notes.txt"]
+    repo.delete_artifacts("never-logged")  # nothing there is no error, as in MLflow's stores
+    assert paths() == ["notes.txt"]
+    answer = httpx.delete(
+        f"{mlflow.get_tracking_uri()}{PROXY}/{run.info.experiment_id}/{rid}/artifacts/%2E%2E/x"
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"

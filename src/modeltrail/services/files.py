@@ -304,6 +304,22 @@ class FileService:
         if not meta.call(catalog.delete_file, artifact_id=artifact_id, path=path):
             raise NotFound(f"artifact {artifact_id} has no file {path!r}")
 
+    def delete_tree(self, meta: Any, artifact_id: uuid.UUID, path: str) -> int:
+        """Forget the artifact's file ``path``, or every file in the folder ``path`` (all of
+        them when it is empty), in one transaction; how many were forgotten."""
+        folder = check_prefix(path)
+        self.check(meta, artifact_id, write=True)
+
+        def forget(session: Session) -> int:
+            paths = [
+                r.path for r in catalog.list_files(session, artifact_id=artifact_id, prefix=folder)
+            ]
+            if folder:
+                paths.append(folder)
+            return sum(catalog.delete_file(session, artifact_id=artifact_id, path=p) for p in paths)
+
+        return int(meta.call(forget))
+
     def presign(
         self, meta: Any, artifact_id: uuid.UUID, path: str, *, expires_in: int = 3600
     ) -> Presigned:

@@ -102,7 +102,8 @@ def prepare_upload(meta: Metadata, place: Place) -> None:
         meta.write(make)
 
 
-def _exists(meta: Metadata, place: Place) -> bool:
+def exists(meta: Metadata, place: Place) -> bool:
+    """Whether the place's artifact is there (a run's is made on its first upload)."""
     if place.run is None:
         return True  # the file store answers for a model that is not
     found = meta.query(lambda session: session.get(ArtifactRow, place.artifact) is not None)
@@ -114,7 +115,7 @@ def _exists(meta: Metadata, place: Place) -> bool:
 def list_dir(meta: Metadata, place: Place) -> list[dict[str, Any]]:
     """The folder's direct children, as MLflow's ``FileInfo`` (paths relative to the folder);
     nothing for a file or a folder that is not, as MLflow's stores answer."""
-    if not _exists(meta, place):
+    if not exists(meta, place):
         return []
     listed = meta.files.list_files(meta, place.artifact, prefix=place.path or None)
     cut = len(place.path) + 1 if place.path else 0

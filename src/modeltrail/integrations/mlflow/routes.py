@@ -523,3 +523,13 @@ async def download(path: str, meta: MetadataDep) -> StreamingResponse:
         headers={"Content-Length": str(opened.file.size)},
         media_type="application/octet-stream",
     )
+
+
+@router.delete(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
+async def delete(path: str, meta: MetadataDep) -> JSONResponse:
+    """MLflow's ``delete_artifacts``: a file, or a folder with all it holds; nothing to
+    delete is no error, as in MLflow's artifact stores."""
+    place = artifacts.locate(path)
+    if await run_in_threadpool(artifacts.exists, meta, place):
+        await run_in_threadpool(meta.files.delete_tree, meta, place.artifact, place.path)
+    return JSONResponse({})
