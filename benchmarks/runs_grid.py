@@ -16,6 +16,10 @@ Both stores are filled by writing rows directly (the same values on both sides),
 fast runs are logged is measured elsewhere.
 
     python -m benchmarks.runs_grid --runs 10000 --repeat 20
+    python -m benchmarks.runs_grid --database postgresql+psycopg://USER@HOST/DATABASE
+
+``--database`` names an empty database for modeltrail's store (a fresh SQLite file without
+it); MLflow's store is always SQLite.
 """
 
 from __future__ import annotations
@@ -222,6 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--database", default=None, help="modeltrail's store (an empty database)")
     args = parser.parse_args()
 
     from starlette.testclient import TestClient
@@ -231,7 +236,7 @@ def main() -> None:
     runs = _values(args.runs)
     work = Path(tempfile.mkdtemp(prefix="runs-grid-"))
     t0 = time.perf_counter()
-    meta = fill_modeltrail(f"sqlite:///{work / 'modeltrail.db'}", runs)
+    meta = fill_modeltrail(args.database or f"sqlite:///{work / 'modeltrail.db'}", runs)
     store, experiment = fill_mlflow(work / "mlflow.db", runs)
     print(
         f"filled {args.runs} runs x {len(PARAMS)} params x {len(METRICS)} metrics "
@@ -294,7 +299,7 @@ def main() -> None:
         ("compare 100 runs, 2 series each", compare, None, None),
     ]
     print(
-        f"\n| operation ({args.runs} runs, SQLite) | modeltrail median / p95 ms | "
+        f"\n| operation ({args.runs} runs, {meta.db.dialect}) | modeltrail median / p95 ms | "
         "MLflow | MLflow median / p95 ms |"
     )
     print("| --- | --- | --- | --- |")
