@@ -3,11 +3,18 @@ text on large traces and lineages, the trace's diff mode and the lineage depth i
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
+from conftest import ROOT, ServerProcess
+from modeltrail.domain import limits
 from ui.casestudy import CaseStudy
+from ui.conftest import shot
 
 pytestmark = pytest.mark.slow
 
@@ -31,3 +38,140 @@ def test_the_bundle_and_the_answers_arrive_compressed(page: Any, case: CaseStudy
             assert e["encoded"] < e["decoded"] / 2, e
     lineage = [e for e in transfers(page) if "/lineage" in e["name"] and "/api/" in e["name"]]
     assert lineage and all(e["encoded"] < e["decoded"] for e in lineage), lineage
+
+
+def many_runs(url: str, runs: int, other_data: int, new_code: int) -> str:
+    """An experiment of `runs` runs, each training on one dataset (read by all of them but run
+    `other_data`, which reads another) with one step; run `new_code` runs a new version of it."""
+
+    def op(entity: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        key = str(uuid.uuid4())
+        return key, {"op": "create", "entity": entity, "id": key, "body": body}
+
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key, operation = op(entity, body)
+        ops.append(operation)
+        return key
+
+    experiment = add("experiment", {"name": "sweep"})
+    train = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
+    train2 = add("executable", {"name": "train", "version": "2", "uri": "git://train.py"})
+    data = {
+        name: add("artifact", {"name": name, "version": "1", "kind": "dataset", "attributes": {}})
+        for name in ("mnist", "emnist")
+    }
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(runs):
+        run = add(
+            "run",
+            {
+                "experiment": experiment,
+                "name": f"sweep-{n:04d}-learning-rate-{0.001 * (1 + n % 7):.3f}",
+                "status": "SUCCESS",
+                "createTime": (start + timedelta(minutes=n)).isoformat(),
+            },
+        )
+        model = add(
+            "artifact", {"name": "cnn", "version": str(n), "kind": "model", "attributes": {}}
+        )
+        add(
+            "execution",
+            {
+                "run": run,
+                "executable": train2 if n == new_code else train,
+                "name": "train",
+                "kind": "train",
+                "status": "SUCCESS",
+                "inputArtifacts": [data["emnist" if n == other_data else "mnist"]],
+                "outputArtifacts": [model],
+            },
+        )
+    stored = httpx.post(f"{url}/api/v1/batch", json={"operations": ops}, timeout=120)
+    assert stored.status_code == 200, stored.text
+    return experiment
+
+
+def on_screen_font_px(page: Any, selector: str) -> float:
+    """The rendered size of a graph label: its CSS size times the graph's zoom."""
+    return float(
+        page.evaluate(
+            """(sel) => {
+                const label = document.querySelector(sel);
+                const viewport = document.querySelector('.react-flow__viewport');
+                const zoom = new DOMMatrixReadOnly(getComputedStyle(viewport).transform).a;
+                return parseFloat(getComputedStyle(label).fontSize) * zoom;
+            }""",
+            selector,
+        )
+    )
+
+
+def visible_in_graph(page: Any, locator: Any) -> bool:
+    graph = page.locator(".graph").bounding_box()
+    box = locator.bounding_box()
+    return bool(
+        box
+        and box["x"] >= graph["x"]
+        and box["x"] + box["width"] <= graph["x"] + graph["width"] + 1
+        and box["y"] >= graph["y"]
+        and box["y"] + box["height"] <= graph["y"] + graph["height"]
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_trace_of_many_runs_opens_readable_on_the_newest_and_marks_changes(
+    browser: Any, ui_server: ServerProcess, size: tuple[int, int], scheme: str
+) -> None:
+    experiment = many_runs(ui_server.url, 300, other_data=297, new_code=290)
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        base_url=ui_server.url,
+        color_scheme=scheme,
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{experiment}/trace?runs=300")
+    page.get_by_text("The newest 300 runs").or_(page.locator(".gnode.run-header").first).wait_for()
+    headers = page.locator(".gnode.run-header")
+    newest = headers.filter(has_text="sweep-0299")
+    newest.wait_for()
+    assert on_screen_font_px(page, ".gnode.run-header .node-label") >= 10
+    assert visible_in_graph(page, newest), "the trace opens on its newest run"
+    # The full name of a run in its column head, and what it changed.
+    assert "sweep-0299-learning-rate-0.006" in newest.inner_text()
+    changed = page.locator(".gnode.run-header.changed")
+    other = changed.filter(has_text="sweep-0297")
+    assert "another dataset: emnist" in other.inner_text()
+    assert "another dataset: mnist" in changed.filter(has_text="sweep-0298").inner_text()
+    shot(page, f"13-trace-300-runs-{scheme}-{size[0]}")
+    # Hide what did not change: the first run and the three that changed (291 went back to 1).
+    page.get_by_label("only the runs that changed").check()
+    page.wait_for_url(re.compile("changed=only"))
+    page.wait_for_function("document.querySelectorAll('.gnode.run-header').length === 5")
+    names = " ".join(headers.all_inner_texts())
+    assert all(f"sweep-{n:04d}" in names for n in (0, 290, 291, 297, 298))
+    assert "new code: train 2" in changed.filter(has_text="sweep-0290").inner_text()
+    assert "new code: train 1" in changed.filter(has_text="sweep-0291").inner_text()
+    # A dataset read by every run is one node.
+    assert page.locator(".react-flow__node", has_text="mnist").count() >= 1
+    shot(page, f"14-trace-changed-only-{scheme}-{size[0]}")
+    context.close()
+
+
+def test_the_depth_in_the_address_is_the_depth_asked_for(page: Any, case: CaseStudy) -> None:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/lineage" in r.url else None)
+    page.goto(f"/artifacts/{case.ids['run2.validation']}/lineage?depth=100")
+    page.wait_for_selector(".react-flow__node")
+    assert page.get_by_label("depth", exact=True).input_value() == "100"
+    assert any("depth=100" in url for url in asked), asked
+    page.goto(f"/artifacts/{case.ids['run2.validation']}/lineage?depth=1")
+    page.get_by_text("cut off at depth 1: raise the depth").wait_for()
+
+
+def test_the_ui_follows_as_deep_as_the_server() -> None:
+    source = (ROOT / "web" / "src" / "lineage.ts").read_text()
+    found = re.search(r"MAX_DEPTH = ([\d_]+);", source)
+    assert found and int(found.group(1).replace("_", "")) == limits.MAX_LINEAGE_DEPTH

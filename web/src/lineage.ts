@@ -58,6 +58,9 @@ export async function runDag(runId: string): Promise<LGraph> {
   return normalizeGraph(await getJson(`/runs/${runId}/dag`));
 }
 
+/** The deepest lineage the server follows (`limits.MAX_LINEAGE_DEPTH`; its OpenAPI document says the same). */
+export const MAX_DEPTH = 10_000;
+
 /** FR4/FR5: artifacts and executions upstream or downstream of an artifact, `depth` steps. */
 export async function lineage(id: string, direction: "upstream" | "downstream", depth: number): Promise<LGraph> {
   return normalizeGraph(await getJson(`/artifacts/${id}/lineage`, { direction, depth }));

@@ -1,9 +1,9 @@
 // A directed graph laid out by dagre and drawn by React Flow; used by the DAG, trace and
 // lineage views. Nodes carry a class for their status or kind; highlighted nodes stand out.
 import dagre from "@dagrejs/dagre";
-import { Background, Controls, MarkerType, MiniMap, Position, ReactFlow, type Edge, type Node } from "@xyflow/react";
+import { Background, Controls, MarkerType, MiniMap, Position, ReactFlow, type Edge, type Node, type ReactFlowInstance } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useMemo } from "react";
+import { useCallback, useMemo, useRef } from "react";
 
 export interface GraphNode {
   id: string;
@@ -23,6 +23,8 @@ export interface GraphEdge {
 
 const NODE_W = 190;
 const NODE_H = 52;
+/** The smallest zoom a graph opens at: node labels (12 px) stay at least 10 px on screen. */
+export const READABLE_ZOOM = 0.85;
 
 /**
  * A linear-time layered layout for large graphs, where dagre's crossing minimisation takes
@@ -107,6 +109,7 @@ export function Graph({
   direction = "LR",
   height = "100%",
   focus,
+  anchor = "center",
 }: {
   nodes: GraphNode[];
   edges: GraphEdge[];
@@ -115,9 +118,12 @@ export function Graph({
   onSelect?: (id: string | null) => void;
   direction?: "LR" | "TB" | "auto";
   height?: string | number;
-  /** for large graphs: open at a readable zoom on this node instead of fitting everything */
+  /** a graph too large to fit readably opens at a readable zoom on this node */
   focus?: string;
+  /** where the focus sits then: in the middle, or at the right edge (the newest of a trace) */
+  anchor?: "center" | "end";
 }) {
+  const box = useRef<HTMLDivElement>(null);
   // "auto" lays a small graph out both ways and keeps the one that fills a landscape panel best.
   const [positions, flow] = useMemo((): [Map<string, { x: number; y: number }> | null, "LR" | "TB"] => {
     const fixed = direction === "auto" ? "LR" : direction;
@@ -178,22 +184,50 @@ export function Graph({
         target: e.target,
         className: [e.className, highlighted?.has(e.source) && highlighted?.has(e.target) ? "highlighted" : ""].filter(Boolean).join(" "),
         label: e.label,
-        markerEnd: { type: MarkerType.ArrowClosed },
+        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
       })),
     [edges, highlighted],
   );
-  // A large graph fitted to the panel is too small to read and draws every node; open it at a
-  // readable zoom on its focus instead (the minimap shows the whole).
-  const large = nodes.length > 400;
-  const start = large ? (flowNodes.find((n) => n.id === focus) ?? flowNodes[0])?.position : undefined;
+  // Fit the whole graph when it fits at a readable zoom; otherwise open at a readable zoom on
+  // the focus (the minimap shows the whole, and the controls zoom out).
+  const onInit = useCallback(
+    (flow: ReactFlowInstance) => {
+      const el = box.current;
+      if (!el || flowNodes.length === 0) return;
+      const W = el.clientWidth;
+      const H = el.clientHeight;
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const n of flowNodes) {
+        x0 = Math.min(x0, n.position.x);
+        y0 = Math.min(y0, n.position.y);
+        x1 = Math.max(x1, n.position.x + (n.width ?? NODE_W));
+        y1 = Math.max(y1, n.position.y + NODE_H);
+      }
+      const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
+      if (fit >= READABLE_ZOOM) {
+        void flow.fitView({ maxZoom: 1.2, padding: 0.08 });
+        return;
+      }
+      const z = READABLE_ZOOM;
+      const f = flowNodes.find((n) => n.id === focus) ?? flowNodes[0];
+      const fx = f.position.x;
+      const fy = f.position.y;
+      const fw = f.width ?? NODE_W;
+      const x = anchor === "end" ? W - 24 - (fx + fw) * z : W / 2 - (fx + fw / 2) * z;
+      // A graph drawn top to bottom shows its top; one drawn left to right the focus's row.
+      const y = anchor === "end" || (y1 - y0) * z <= H ? 24 - y0 * z : H / 2 - (fy + NODE_H / 2) * z;
+      void flow.setViewport({ x, y, zoom: z });
+    },
+    // The viewport is chosen once, when the graph first appears.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
   return (
-    <div className="graph" style={{ height }}>
+    <div className="graph" style={{ height }} ref={box}>
       <ReactFlow
         nodes={flowNodes}
         edges={flowEdges}
-        fitView={!start}
-        defaultViewport={start ? { x: 60 - start.x * 0.7, y: 280 - start.y * 0.7, zoom: 0.7 } : undefined}
-        fitViewOptions={{ maxZoom: 1.2, padding: 0.08 }}
+        onInit={onInit}
         minZoom={0.05}
         onlyRenderVisibleElements={nodes.length > 300}
         nodesConnectable={false}

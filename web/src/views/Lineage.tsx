@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from "react";
 import { ApiError } from "../api/client";
 import { Graph } from "../components/Graph";
 import { Loading, Problem } from "../components/Status";
-import { lineage, type LEdge, type LGraph, type LNode } from "../lineage";
+import { MAX_DEPTH, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
 import { navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel, Legend, toGraph } from "./RunDag";
 
@@ -68,7 +68,7 @@ function DepthInput({ depth, onChange }: { depth: number; onChange: (depth: numb
 
 export function Lineage({ id, location }: { id: string; location: Location }) {
   const direction = location.query.get("direction") === "downstream" ? "downstream" : "upstream";
-  const depth = Math.max(1, Math.min(50, Number(location.query.get("depth") ?? 3) || 3));
+  const depth = Math.max(1, Math.min(MAX_DEPTH, Number(location.query.get("depth") ?? 3) || 3));
   const selected = location.query.get("select");
   const search = location.query.get("q") ?? "";
   const [graph, setGraph] = useState<LGraph | null>(null);
@@ -147,7 +147,11 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             {view && (
               <span className="muted">
                 {view.nodes.length} of {view.total} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
-                {graph?.truncated ? " · truncated: raise the depth or expand nodes" : ""}
+                {graph?.truncated
+                  ? depth < MAX_DEPTH
+                    ? ` · cut off at depth ${depth}: raise the depth or expand nodes`
+                    : ` · cut off at depth ${depth}, the deepest the server follows: expand nodes or explore from one`
+                  : ""}
                 {busy ? " · loading…" : ""}
               </span>
             )}

@@ -10,7 +10,9 @@ import { ArtifactPanel } from "./RunDag";
 
 const COLUMN = 230;
 const ROW = 84;
-const MAX_RUNS = 60;
+const DEFAULT_RUNS = 60;
+/** The most runs one page of the trace draws (`?runs=`). */
+export const MAX_RUNS = 1000;
 
 interface TraceRun {
   id: string;
@@ -19,6 +21,8 @@ interface TraceRun {
   createTime: string;
   /** node id of the run's trigger event */
   event?: string;
+  /** what changed against the run before it: another dataset, new code */
+  changes: string[];
 }
 
 interface TraceNode {
@@ -32,7 +36,7 @@ interface TraceNode {
 /** What the trace is drawn from: runs in time order, their steps, merged artifact nodes. */
 interface TraceInput {
   runs: TraceRun[];
-  steps: { run: string; inputs: string[]; outputs: string[] }[];
+  steps: { run: string; inputs: string[]; outputs: string[]; code: string }[];
   nodes: Map<string, TraceNode>;
   /** older runs than these were left out */
   truncated: boolean;
@@ -40,6 +44,8 @@ interface TraceInput {
 
 interface TraceData {
   runs: TraceRun[];
+  /** runs on this page, those hidden as unchanged too */
+  all: number;
   truncated: boolean;
   nodes: GraphNode[];
   edges: GraphEdge[];
@@ -49,7 +55,7 @@ interface TraceData {
 }
 
 /** GET /experiments/{id}/trace, the server's merged trace (of the runs before ``before``). */
-async function traceFromEndpoint(experimentId: string, before: string | null): Promise<TraceInput> {
+async function traceFromEndpoint(experimentId: string, before: string | null, limit: number): Promise<TraceInput> {
   type RawNode = { id: string; name: string; kind?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
   type Raw = {
     runs: {
@@ -58,12 +64,12 @@ async function traceFromEndpoint(experimentId: string, before: string | null): P
       status: string;
       createTime: string;
       trigger?: { id: string; name: string; cause?: string | null } | null;
-      executions: { inputs: string[]; outputs: string[] }[];
+      executions: { inputs: string[]; outputs: string[]; executable?: { name: string; version: string; uri?: string | null } }[];
     }[];
     artifacts: RawNode[];
     truncated: boolean;
   };
-  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit: MAX_RUNS, before: before ?? undefined });
+  const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit, before: before ?? undefined });
   const nodes = new Map<string, TraceNode>();
   for (const n of raw.artifacts) {
     const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
@@ -74,16 +80,43 @@ async function traceFromEndpoint(experimentId: string, before: string | null): P
       nodes.set(r.trigger.id, { name: r.trigger.cause ?? r.trigger.name, kind: "event", members: [r.trigger.id], flagged: false });
     }
   }
+  const code = (x: Raw["runs"][number]["executions"][number]) => (x.executable ? `${x.executable.name} ${x.executable.version}${x.executable.uri ? ` (${x.executable.uri})` : ""}` : "");
   return {
-    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id })),
-    steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs }))),
+    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id, changes: [] })),
+    steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs, code: code(x) }))),
     nodes,
     truncated: raw.truncated,
   };
 }
 
-async function loadTrace(experimentId: string, before: string | null): Promise<TraceData> {
-  const { runs, steps, nodes: traceNodes, truncated } = await traceFromEndpoint(experimentId, before);
+/**
+ * What each run changed against the run before it: the data it read from outside itself (equal
+ * data is one node, so another node is other data) and the code of its steps.
+ */
+function markChanges(input: TraceInput): void {
+  let previous: { data: Set<string>; code: Set<string> } | null = null;
+  for (const run of input.runs) {
+    const steps = input.steps.filter((x) => x.run === run.id);
+    const made = new Set(steps.flatMap((x) => x.outputs));
+    const data = new Set(steps.flatMap((x) => x.inputs).filter((n) => !made.has(n) && input.nodes.get(n)?.kind !== "event"));
+    const code = new Set(steps.map((x) => x.code).filter(Boolean));
+    if (previous) {
+      const added = [...data].filter((n) => !previous!.data.has(n)).map((n) => input.nodes.get(n)?.name ?? n);
+      if (added.length) run.changes.push(`another dataset: ${[...new Set(added)].join(", ")}`);
+      const newCode = [...code].filter((c) => !previous!.code.has(c));
+      if (newCode.length) run.changes.push(`new code: ${newCode.join(", ")}`);
+    }
+    previous = { data, code };
+  }
+}
+
+async function loadTrace(experimentId: string, before: string | null, limit: number, onlyChanged: boolean): Promise<TraceData> {
+  const input = await traceFromEndpoint(experimentId, before, limit);
+  markChanges(input);
+  const runs = onlyChanged ? input.runs.filter((r, i) => i === 0 || r.changes.length > 0) : input.runs;
+  const shown = new Set(runs.map((r) => r.id));
+  const { nodes: traceNodes, truncated } = input;
+  const steps = input.steps.filter((x) => shown.has(x.run));
   const runIndex = new Map(runs.map((r, i) => [r.id, i]));
   const column = new Map<string, number>(); // merged node -> first run using it
   const depth = new Map<string, number>();
@@ -152,14 +185,14 @@ async function loadTrace(experimentId: string, before: string | null): Promise<T
     nodes.push({
       id: `run:${r.id}`,
       label: r.name,
-      sublabel: `${r.status} · ${formatTime(r.createTime)}`,
-      className: `run-header status-${r.status.toLowerCase()}`,
+      sublabel: r.changes.length ? r.changes.join(" · ") : `${r.status} · ${formatTime(r.createTime)}`,
+      className: `run-header status-${r.status.toLowerCase()}${r.changes.length ? " changed" : ""}`,
       position: { x: left[i], y: -50 },
       width: 200,
     }),
   );
   const members = new Map([...traceNodes].map(([id, n]) => [id, n.members]));
-  return { runs, truncated, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
+  return { runs, all: input.runs.length, truncated, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
 }
 
 function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
@@ -180,8 +213,10 @@ function downstream(children: Map<string, Set<string>>, roots: Iterable<string>)
 export function Trace({ id, location }: { id: string; location: Location }) {
   const selected = location.query.get("select");
   const before = location.query.get("before");
+  const limit = Math.max(1, Math.min(MAX_RUNS, Number(location.query.get("runs") ?? DEFAULT_RUNS) || DEFAULT_RUNS));
+  const onlyChanged = location.query.get("changed") === "only";
   const experiment = useAsync(() => getExperiment(id), [id]);
-  const trace = useAsync(() => loadTrace(id, before), [id, before]);
+  const trace = useAsync(() => loadTrace(id, before, limit, onlyChanged), [id, before, limit, onlyChanged]);
   const t = trace.data;
   const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
   const highlighted = useMemo(() => (t && selected ? downstream(t.children, [selected]) : undefined), [t, selected]);
@@ -204,6 +239,10 @@ export function Trace({ id, location }: { id: string; location: Location }) {
             <span className="swatch flagged">flagged</span>
             <span className="swatch affected">affected by a flag</span>
             <span className="swatch highlighted">depends on the selection</span>
+            <span className="swatch changed">changed against the run before</span>
+            <label>
+              <input type="checkbox" checked={onlyChanged} onChange={(e) => navigate(withQuery({ changed: e.target.checked ? "only" : null, select: null }), true)} /> only the runs that changed
+            </label>
           </div>
         </header>
         <FirstProblem errors={[experiment.error, trace.error]} />
@@ -211,7 +250,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
         {t && t.runs.length === 0 && <Empty>{before ? "No runs before that one." : "This experiment has no runs yet."}</Empty>}
         {t && (t.truncated || before) && (
           <div className="muted trace-pages">
-            {before ? `${t.runs.length} older run${t.runs.length === 1 ? "" : "s"}` : `The newest ${t.runs.length} runs`}
+            {before ? `${t.all} older run${t.all === 1 ? "" : "s"}` : `The newest ${t.all} runs`}
             {t.truncated && "; older runs are left out"}
             {t.truncated && t.runs[0] && (
               <>
@@ -228,7 +267,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
           </div>
         )}
         {t && t.runs.length > 0 && (
-          <Graph nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
+          <Graph key={`${t.runs[0]?.id}:${t.runs.length}:${t.all}`} nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" focus={`run:${t.runs[t.runs.length - 1]?.id}`} anchor="end" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
         )}
       </div>
       <aside className="panel" aria-label="details">
