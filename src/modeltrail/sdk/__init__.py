@@ -9,10 +9,12 @@ from modeltrail.sdk.artifacts import (
     metrics,
     model,
 )
+from modeltrail.sdk.autologging import autolog
+from modeltrail.sdk.autologging.torch import epochs
 from modeltrail.sdk.client import Trail, connect, load_model
 from modeltrail.sdk.connection import Connection
 from modeltrail.sdk.registry import ModelVersion
-from modeltrail.sdk.tracking import Run, Step, current_run
+from modeltrail.sdk.tracking import Run, Step, current_run, current_step
 from modeltrail.sdk.triggers import Trigger
 
 __all__ = [
@@ -26,9 +28,12 @@ __all__ = [
     "Trail",
     "Trigger",
     "artifact",
+    "autolog",
     "connect",
     "current_run",
+    "current_step",
     "dataset",
+    "epochs",
     "load_model",
     "metrics",
     "model",

@@ -29,11 +29,19 @@ API = "/api/v1"
 _current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
     "modeltrail_run", default=None
 )
+_current_step: contextvars.ContextVar[Step | None] = contextvars.ContextVar(
+    "modeltrail_step", default=None
+)
 
 
 def current_run() -> Run | None:
     """The run whose ``with`` block encloses this code, if any."""
     return _current.get()
+
+
+def current_step() -> Step | None:
+    """The step whose ``with`` block encloses this code, if any."""
+    return _current_step.get()
 
 
 def now() -> str:
@@ -120,7 +128,7 @@ class Run:
         self.pipeline_name = pipeline
         self.trigger = trigger
         self.name = name
-        self.config = config
+        self.config = dict(config)
         self.user_annotations = {k: str(v) for k, v in annotations.items()}
         self.joined = join is not None
         self.id = join or str(uuid.uuid4())
@@ -132,6 +140,7 @@ class Run:
         self._producers: dict[str, str] = {}
         self._token: contextvars.Token[Run | None] | None = None
         self._first_step_pending = True
+        self._config_read = False
 
     def _annotation_target(self) -> tuple[str, str]:
         return "runs", self.id
@@ -275,6 +284,18 @@ class Run:
         """A point of each of the run's series in ``values`` (key -> value), all at ``step``."""
         self.trail.metrics.add(self.id, None, values, step=step, timestamp=timestamp)
 
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Add ``params`` to the run's configuration (its parameters: the runs grid's
+        ``configuration.KEY`` columns). A key the configuration has keeps its value."""
+        if self.joined and not self._config_read:
+            # Another process started the run: its configuration is the stored one.
+            stored = self.trail.get(f"{API}/runs/{self.id}") or {}
+            self.config = {**(stored.get("configuration") or {}), **self.config}
+            self._config_read = True
+        if _add_params(self.config, params):
+            body = {"configuration": plain_json(self.config)}
+            self.trail.write(Write("update", "run", self.id, body))
+
     def _call(
         self,
         func: Callable[..., Any],
@@ -341,6 +362,7 @@ class Step:
             "command": command_line(),
             **{k: str(v) for k, v in annotations.items()},
         }
+        self._step_token: contextvars.Token[Step | None] | None = None
 
     def _annotation_target(self) -> tuple[str, str]:
         return "executions", self.id
@@ -375,6 +397,7 @@ class Step:
             self._link_from(previous.id)
         if trail.buffering == "step":
             trail.send_pending()  # a running step shows at once
+        self._step_token = _current_step.set(self)
         return self
 
     def _link_from(self, predecessor: str) -> None:
@@ -388,6 +411,12 @@ class Step:
         return self._pred
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._step_token is not None:
+            try:
+                _current_step.reset(self._step_token)
+            except ValueError:  # ended in another context than it began in
+                _current_step.set(None)
+            self._step_token = None
         refused = _send_points(self.trail, exc)
         self._summarise_series()
         if self.reused_from is None:  # a reuse ended SUCCESS already, which is final
@@ -479,6 +508,13 @@ class Step:
     ) -> None:
         """A point of each of this step's series in ``values`` (key -> value), at ``step``."""
         self._log(values, step, timestamp, of)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Add ``params`` to the step's configuration (its parameters). A key the
+        configuration has keeps its value."""
+        if _add_params(self.config, params):
+            body = {"configuration": self.config}
+            self.trail.write(Write("update", "execution", self.id, body))
 
     def _log(
         self, values: dict[str, Any], step: int, timestamp: int | None, of: Artifact | None
@@ -580,6 +616,14 @@ def _files_still_there(trail: Trail, artifact_id: str) -> bool:
             ", ".join(gone[:5]),
         )
     return not gone
+
+
+def _add_params(config: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Add to ``config`` the ``params`` it does not have (as JSON has them); whether any was."""
+    new = {k: v for k, v in plain_json({str(k): v for k, v in params.items()}).items()}
+    added = {k: v for k, v in new.items() if k not in config}
+    config.update(added)
+    return bool(added)
 
 
 def _write_end(trail: Trail, entity: str, entity_id: str, exc: BaseException | None) -> None:
