@@ -5,8 +5,11 @@ study."""
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import ServerProcess
@@ -188,3 +191,44 @@ def test_compare_fits_a_wide_screen(browser: Any, ui_server: ServerProcess, runs
     assert first["y"] == second["y"] and first["width"] > 700  # side by side, wide
     shot(page, "23-compare-runs-1920")
     context.close()
+
+
+def test_an_artifact_chart_holds_its_version_among_many(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    # 260 versions of one artifact: more than a chart draws (200), the one shown among the oldest
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    ids = [str(uuid.uuid4()) for _ in range(260)]
+    ops = [
+        {
+            "op": "create",
+            "entity": "artifact",
+            "id": ids[i],
+            "body": {
+                "name": "nightly-score",
+                "kind": "dataset",
+                "version": str(i + 1),
+                "createTime": (start + timedelta(hours=i)).isoformat(),
+                "attributes": {"score": round(0.5 + i / 1000, 3)},
+            },
+        }
+        for i in range(260)
+    ]
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+
+    def chart() -> Any:
+        c = page.get_by_test_id("line-chart").filter(has_text="score of every")
+        c.locator("canvas").wait_for()
+        return c
+
+    ms = lambda i: str(int((start + timedelta(hours=i)).timestamp() * 1000))  # noqa: E731
+    page.goto(f"/artifacts/{ids[10]}")
+    old = chart()
+    assert old.get_attribute("data-current") == f"{ms(10)},0.51"
+    assert old.get_attribute("data-last-x") == ms(10)  # the window ends at the version shown
+    assert old.get_attribute("data-points") == "11"
+    page.goto(f"/artifacts/{ids[-1]}")
+    newest = chart()
+    assert newest.get_attribute("data-current") == f"{ms(259)},0.759"
+    assert newest.get_attribute("data-points") == "200"

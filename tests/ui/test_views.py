@@ -256,7 +256,11 @@ def test_validation_artifact_with_charts(page: Any, case: CaseStudy) -> None:
     charts = page.get_by_test_id("line-chart")
     charts.first.wait_for()
     assert charts.count() == 2  # the history, and the accuracy of every validation over time
-    assert page.locator("[data-testid=line-chart] circle").count() == 2 + 2
+    charts.nth(1).locator("canvas").wait_for()
+    # two points each (the history; both validations over time), the current one marked last
+    assert [charts.nth(i).get_attribute("data-points") for i in range(2)] == ["2", "2"]
+    assert charts.first.get_attribute("data-current") == "1,0.758"
+    assert charts.nth(1).get_attribute("data-current").endswith(",0.758")
     # The reference attribute links to the model.
     page.locator("[data-attribute=model] a").click()
     page.wait_for_url(re.compile(case.ids["run2.model"]))

@@ -1,50 +1,23 @@
-// A small dependency-free SVG line chart (accuracies over runs, metric values over time).
+// A line of values with one marked as the current one (a validation's accuracy history, a metric
+// over the versions of an artifact), drawn by the metric chart: a real x axis, tooltips, zoom.
+import { useMemo } from "react";
+import { MetricChart, type XKind } from "./MetricChart";
+
 export interface Point {
   label: string;
   value: number;
   current?: boolean;
+  /** the point's x: milliseconds since the epoch with xKind "time"; its position otherwise */
+  x?: number;
 }
 
-export function LineChart({ points, title, width = 560, height = 220 }: { points: Point[]; title: string; width?: number; height?: number }) {
+export function LineChart({ points, title, xKind = "version", height = 220 }: { points: Point[]; title: string; xKind?: XKind; height?: number }) {
+  const labels = useMemo(() => points.map((p) => p.label), [points]);
+  const series = useMemo(() => [{ label: title, x: points.map((p, i) => p.x ?? i), y: points.map((p) => p.value) }], [points, title]);
+  const current = useMemo(() => {
+    const i = points.findIndex((p) => p.current);
+    return i < 0 ? undefined : { x: points[i].x ?? i, y: points[i].value, label: `current (${points[i].label})` };
+  }, [points]);
   if (points.length === 0) return null;
-  const pad = { l: 48, r: 16, t: 16, b: 36 };
-  const values = points.map((p) => p.value);
-  let min = Math.min(...values);
-  let max = Math.max(...values);
-  if (min === max) {
-    min -= 0.5;
-    max += 0.5;
-  }
-  const x = (i: number) => pad.l + (points.length === 1 ? (width - pad.l - pad.r) / 2 : (i * (width - pad.l - pad.r)) / (points.length - 1));
-  const y = (v: number) => pad.t + ((max - v) * (height - pad.t - pad.b)) / (max - min);
-  const ticks = [min, (min + max) / 2, max];
-  const path = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
-  return (
-    <figure className="chart" data-testid="line-chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={title} width="100%" style={{ maxWidth: width }}>
-        {ticks.map((t) => (
-          <g key={t}>
-            <line x1={pad.l} x2={width - pad.r} y1={y(t)} y2={y(t)} className="grid" />
-            <text x={pad.l - 6} y={y(t) + 4} textAnchor="end" className="tick">
-              {Number(t.toPrecision(3))}
-            </text>
-          </g>
-        ))}
-        <path d={path} className="line" fill="none" />
-        {points.map((p, i) => (
-          <g key={i}>
-            <circle cx={x(i)} cy={y(p.value)} r={p.current ? 5 : 3.5} className={p.current ? "dot current" : "dot"}>
-              <title>{`${p.label}: ${p.value}`}</title>
-            </circle>
-            {(points.length <= 12 || i % Math.ceil(points.length / 12) === 0) && (
-              <text x={x(i)} y={height - pad.b + 16} textAnchor="middle" className="tick">
-                {p.label.length > 10 ? `${p.label.slice(0, 9)}…` : p.label}
-              </text>
-            )}
-          </g>
-        ))}
-      </svg>
-      <figcaption>{title}</figcaption>
-    </figure>
-  );
+  return <MetricChart title={title} series={series} xKind={xKind} xLabels={xKind === "version" ? labels : undefined} current={current} height={height} testId="line-chart" />;
 }

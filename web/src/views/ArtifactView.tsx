@@ -2,7 +2,7 @@
 // newly registered kind needs no UI change. Numeric series (a validation's accuracy history)
 // and numeric attributes over earlier versions (a metric over runs) are drawn as line charts.
 import type { ReactNode } from "react";
-import { getArtifact, getKind, listAll, type Artifact } from "../api/client";
+import { getArtifact, getKind, listEntities, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues, Value } from "../components/Details";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Status";
@@ -68,11 +68,23 @@ function Attributes({ schema, values }: { schema: Schema; values: Record<string,
   );
 }
 
+const VERSIONS = 200;
+
+/** The newest versions of the same name and kind, oldest first; when the artifact shown is
+ * older than all of them, the versions up to it instead, so that the charts always hold it. */
+async function versionsAround(artifact: Artifact): Promise<Artifact[]> {
+  const same = [`name:eq:${artifact.name}`, `kind:eq:${artifact.kind}`];
+  const newest = (await listEntities("artifacts", { filter: same, sort: "-createTime", limit: VERSIONS })).items as Artifact[];
+  if (newest.some((v) => v.id === artifact.id)) return newest.reverse();
+  const upTo = (await listEntities("artifacts", { filter: [...same, `createTime:le:${artifact.createTime}`], sort: "-createTime", limit: VERSIONS })).items as Artifact[];
+  return upTo.reverse();
+}
+
 async function loadDetail(id: string) {
   const artifact = await getArtifact(id);
   const [kind, siblings] = await Promise.all([
     getKind(artifact.kind).catch(() => undefined),
-    listAll<Artifact>("artifacts", [`name:eq:${artifact.name}`, `kind:eq:${artifact.kind}`], "createTime", 200),
+    versionsAround(artifact),
   ]);
   return { artifact, kind, siblings };
 }
@@ -95,7 +107,7 @@ function ArtifactDetail({ artifact: a, kind, siblings }: Awaited<ReturnType<type
       key: k,
       points: siblings
         .filter((s) => typeof s.attributes[k] === "number")
-        .map((s, i): Point => ({ label: `v${s.version === "1" ? i + 1 : s.version}`, value: s.attributes[k] as number, current: s.id === a.id })),
+        .map((s): Point => ({ label: `v${s.version}`, value: s.attributes[k] as number, current: s.id === a.id, x: new Date(s.createTime).getTime() })),
     }))
     .filter((s) => s.points.length > 1);
 
@@ -142,7 +154,7 @@ function ArtifactDetail({ artifact: a, kind, siblings }: Awaited<ReturnType<type
             <LineChart key={k} title={`${schema.properties?.[k]?.title ?? k} (${values.length} values)`} points={values.map((v, i) => ({ label: String(i + 1), value: v, current: i === values.length - 1 }))} />
           ))}
           {overRuns.map((s) => (
-            <LineChart key={s.key} title={`${s.key} of every "${a.name}" over time`} points={s.points} />
+            <LineChart key={s.key} title={`${s.key} of every "${a.name}" over time`} points={s.points} xKind="time" />
           ))}
         </div>
       )}
