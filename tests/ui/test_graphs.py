@@ -175,3 +175,16 @@ def test_the_ui_follows_as_deep_as_the_server() -> None:
     source = (ROOT / "web" / "src" / "lineage.ts").read_text()
     found = re.search(r"MAX_DEPTH = ([\d_]+);", source)
     assert found and int(found.group(1).replace("_", "")) == limits.MAX_LINEAGE_DEPTH
+
+
+def test_a_large_lineage_opens_readable_on_its_root(page: Any, ui_server: ServerProcess) -> None:
+    experiment = many_runs(ui_server.url, 300, other_data=10, new_code=20)
+    trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
+    mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
+    page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
+    page.get_by_text(re.compile(r"\b599 of 599 nodes shown")).wait_for()
+    root = page.locator(".gnode.root")
+    root.wait_for()
+    assert on_screen_font_px(page, ".gnode.root .node-label") >= 10
+    assert visible_in_graph(page, root), "the lineage opens on its root"
+    shot(page, "15-lineage-600-nodes")
