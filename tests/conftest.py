@@ -158,7 +158,10 @@ class ServerProcess:
         )
         self.wait_ready()
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait for /readyz. A server that fails exits and is reported at once; the wait is long
+        only because a loaded machine (parallel workers, browsers) can take tens of seconds to
+        import and start one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from types import ModuleType
 from typing import Any
 
@@ -10,15 +11,10 @@ from modeltrail.sdk.autologging.boosting import log_point, patch_train
 
 
 def patch(lightgbm: ModuleType) -> None:
-    import lightgbm.engine
-    import lightgbm.sklearn
-
-    patch_train(
-        "lightgbm",
-        [lightgbm, lightgbm.engine, lightgbm.sklearn],
-        lightgbm.engine.train,
-        _callback,
-    )
+    # The submodules by name: the module object is the parameter, an import would rebind it.
+    engine = import_module("lightgbm.engine")
+    sklearn = import_module("lightgbm.sklearn")
+    patch_train("lightgbm", [lightgbm, engine, sklearn], engine.train, _callback)
 
 
 def _callback(framework: str, where: Target) -> Any:

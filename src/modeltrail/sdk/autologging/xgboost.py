@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from types import ModuleType
 from typing import Any
 
@@ -10,15 +11,10 @@ from modeltrail.sdk.autologging.boosting import log_point, patch_train
 
 
 def patch(xgboost: ModuleType) -> None:
-    import xgboost.sklearn
-    import xgboost.training
-
-    patch_train(
-        "xgboost",
-        [xgboost, xgboost.training, xgboost.sklearn],
-        xgboost.training.train,
-        _callback,
-    )
+    # The submodules by name: the module object is the parameter, an import would rebind it.
+    training = import_module("xgboost.training")
+    sklearn = import_module("xgboost.sklearn")
+    patch_train("xgboost", [xgboost, training, sklearn], training.train, _callback)
 
 
 def _callback(framework: str, where: Target) -> Any:
