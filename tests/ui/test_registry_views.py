@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -134,7 +135,7 @@ def test_artifact_page_provenance_files_and_previews(page: Any, registered: Case
     produced.get_by_role("link", name="train-letters").wait_for()
     step = produced.get_by_role("link", name="train", exact=True)
     assert re.search(
-        rf"/runs/{registered.runs[1]}\?select=[0-9a-f-]{{36}}$", step.get_attribute("href")
+        rf"/runs/{registered.runs[1]}/dag\?select=[0-9a-f-]{{36}}$", step.get_attribute("href")
     )
     assert page.get_by_test_id("read-by").get_by_role("link", name="evaluate").count() == 1
     crumbs = page.get_by_role("navigation", name="breadcrumbs")
@@ -298,3 +299,30 @@ def test_compare_against_an_artifact_chosen_by_name(page: Any, registered: CaseS
     picker.fill(registered.ids["run2.data"])
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(f"b={registered.ids['run2.data']}"))
+
+
+def test_titles_breadcrumbs_and_times(page: Any, registered: CaseStudy) -> None:
+    page.goto(f"/runs?filter={quote('experiment:eq:' + registered.experiment)}")
+    page.wait_for_selector("table.data:not(.stale) tbody tr")
+    assert page.title() == "runs · modeltrail"
+    # Times are said relatively, the exact time on hover; a run says how long it took.
+    row = page.locator("tbody tr", has_text="train-letters")
+    started = row.locator("time").first
+    assert started.get_attribute("datetime") == "2026-03-02T09:00:00Z"
+    assert re.search(r"ago|in ", started.inner_text())
+    assert "2026" in started.get_attribute("title")
+    assert "(20 min)" in row.inner_text()
+
+    page.goto(f"/experiments/{registered.experiment}/trace")
+    crumbs = page.get_by_role("navigation", name="breadcrumbs")
+    crumbs.filter(has_text="handwriting").wait_for()
+    assert crumbs.inner_text().split() == ["experiments", "›", "handwriting", "›", "trace"]
+    page.wait_for_function("document.title === 'trace · handwriting · modeltrail'")
+    page.goto(f"/experiments/{registered.experiment}/history")
+    crumbs.filter(has_text="handwriting").wait_for()
+    assert crumbs.inner_text().split()[-2:] == ["run", "history"]
+    crumbs.get_by_role("link", name="handwriting").click()
+    page.wait_for_url(re.compile(f"/experiments/{registered.experiment}/runs$"))
+    page.goto(f"/artifacts/{registered.ids['run2.validation']}/lineage")
+    page.wait_for_selector(".react-flow__node")
+    page.wait_for_function("document.title === 'validation · upstream lineage · modeltrail'")

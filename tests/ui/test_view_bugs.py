@@ -220,6 +220,8 @@ def test_first_failed_step_links_to_the_step(page: Any, case: CaseStudy) -> None
     page.goto(f"/experiments/{case.experiment}/history")
     link = page.get_by_role("table", name="run history").get_by_role("link", name="validate")
     link.wait_for()
-    assert re.search(rf"/runs/{case.runs[1]}\?select=[0-9a-f-]{{36}}$", link.get_attribute("href"))
+    assert re.search(
+        rf"/runs/{case.runs[1]}/dag\?select=[0-9a-f-]{{36}}$", link.get_attribute("href")
+    )
     link.click()
     page.get_by_test_id("execution-details").wait_for()

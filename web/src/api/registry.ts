@@ -116,7 +116,7 @@ export async function search(text: string, limit = 20, type?: string): Promise<S
 export function hitPath(hit: SearchHit): string {
   switch (hit.type) {
     case "experiment":
-      return `/runs?filter=${encodeURIComponent(`experiment:eq:${hit.id}`)}`;
+      return `/experiments/${hit.id}/runs`;
     case "run":
       return `/runs/${hit.id}`;
     case "execution":

@@ -47,7 +47,7 @@ async function loadProvenance(artifact: Artifact): Promise<Provenance> {
   return { producer, run, experiment, readers: read.items, moreReaders: read.more, runs };
 }
 
-const stepPath = (e: Execution) => (e.run ? `/runs/${e.run}?select=${e.id}` : `/executions?filter=${encodeURIComponent(`id:eq:${e.id}`)}`);
+const stepPath = (e: Execution) => (e.run ? `/runs/${e.run}/dag?select=${e.id}` : `/executions?filter=${encodeURIComponent(`id:eq:${e.id}`)}`);
 
 /** The artifact's context and provenance: breadcrumbs and "produced by step X of run Y", "read by". */
 export function useProvenance(artifact: Artifact) {
@@ -56,7 +56,7 @@ export function useProvenance(artifact: Artifact) {
 
 export function ArtifactCrumbs({ artifact, provenance }: { artifact: Artifact; provenance?: Provenance }) {
   const items: Crumb[] = [];
-  if (provenance?.experiment) items.push({ label: provenance.experiment.name, to: `/runs?filter=${encodeURIComponent(`experiment:eq:${provenance.experiment.id}`)}` });
+  if (provenance?.experiment) items.push({ label: provenance.experiment.name, to: `/experiments/${provenance.experiment.id}/runs` });
   if (provenance?.run) items.push({ label: provenance.run.name, to: `/runs/${provenance.run.id}` });
   if (provenance?.producer) items.push({ label: provenance.producer.name, to: stepPath(provenance.producer) });
   if (!items.length) items.push({ label: "artifacts", to: "/artifacts" });
@@ -88,7 +88,7 @@ export function ProvenanceCard({ artifact, provenance }: { artifact: Artifact; p
                 {p.experiment && (
                   <>
                     {" "}
-                    in <Link to={`/runs?filter=${encodeURIComponent(`experiment:eq:${p.experiment.id}`)}`}>{p.experiment.name}</Link>
+                    in <Link to={`/experiments/${p.experiment.id}/runs`}>{p.experiment.name}</Link>
                   </>
                 )}
               </>
@@ -309,7 +309,7 @@ export function FilesCard({ artifact }: { artifact: string }) {
       )}
       {shown && (
         <div className="preview" data-testid="preview" aria-label={`preview of ${shown.path}`}>
-          <Preview artifact={artifact} file={shown} />
+          <Preview key={shown.path} artifact={artifact} file={shown} />
         </div>
       )}
     </div>

@@ -4,7 +4,8 @@ import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 
 import { listEntities, type Artifact, type Entity, type EntityName, type Execution, type Experiment, type Run } from "../api/client";
 import { FilterInput } from "../components/FilterInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
-import { formatTime, shortId, useAsync } from "../hooks";
+import { Duration, useTitle, When } from "../context";
+import { shortId, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 interface Column {
@@ -23,7 +24,23 @@ interface TableConfig {
   actions: (row: any) => [string, string][]; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-const time = (key: string, label: string): Column => ({ key, label, render: (r) => formatTime(r[key]) });
+const time = (key: string, label: string): Column => ({ key, label, render: (r) => <When value={r[key]} /> });
+// When it ended, and how long it took from `start`.
+const ended = (start: string, label: string): Column => ({
+  key: "endTime",
+  label,
+  render: (r) =>
+    r.endTime ? (
+      <>
+        <When value={r.endTime} />{" "}
+        <span className="muted">
+          (<Duration start={r[start]} end={r.endTime} />)
+        </span>
+      </>
+    ) : (
+      ""
+    ),
+});
 const text = (key: string, label: string): Column => ({ key, label, render: (r) => r[key] ?? "" });
 const ref = (key: string, label: string, to: (id: string) => string): Column => ({
   key,
@@ -50,7 +67,7 @@ export const TABLES: Record<EntityName, TableConfig> = {
       text("name", "Name"),
       { key: "status", label: "Status", render: (r: Run) => <StatusBadge status={r.status} /> },
       time("createTime", "Started"),
-      time("endTime", "Ended"),
+      ended("createTime", "Ended (took)"),
       ref("experiment", "Experiment", (id) => `/runs?filter=${encodeURIComponent(`experiment:eq:${id}`)}`),
       text("version", "Version"),
     ],
@@ -70,7 +87,7 @@ export const TABLES: Record<EntityName, TableConfig> = {
       text("kind", "Kind"),
       { key: "status", label: "Status", render: (r: Execution) => <StatusBadge status={r.status} /> },
       time("startTime", "Started"),
-      time("endTime", "Ended"),
+      ended("startTime", "Ended (took)"),
       ref("run", "Run", (id) => `/runs/${id}`),
     ],
     fields: ["id", "name", "kind", "status", "run", "executable", "startTime", "endTime", "createTime", "fingerprint", "reusedFrom", "experiment", "inputArtifact", "outputArtifact", "configuration.KEY"],
@@ -115,6 +132,7 @@ function previousCursors(cursor: string | undefined): string[] {
 
 export function Browse({ entity, location }: { entity: EntityName; location: Location }) {
   const config = TABLES[entity];
+  useTitle(config.title.toLowerCase());
   const filters = location.query.getAll("filter");
   const sort = location.query.get("sort") ?? config.defaultSort;
   const cursor = location.query.get("cursor") ?? undefined;

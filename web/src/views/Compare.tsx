@@ -5,6 +5,7 @@ import { getArtifact, listAll, type Artifact } from "../api/client";
 import { ArtifactLink, Value } from "../components/Details";
 import { ArtifactPicker } from "../components/Search";
 import { Empty, Loading, Problem } from "../components/Status";
+import { useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { lineageDiff, type LNode } from "../lineage";
 import { navigate, withQuery, type Location } from "../router";
@@ -32,6 +33,7 @@ export function Compare({ location }: { location: Location }) {
   const a = useAsync(async () => (aId ? getArtifact(aId) : undefined), [aId]);
   const b = useAsync(async () => (bId ? getArtifact(bId) : undefined), [bId]);
   const [noPrevious, setNoPrevious] = useState(false);
+  useTitle(a.data && b.data ? `${a.data.name} vs ${b.data.name}` : a.data?.name, "compare");
   const [onlyDiff, setOnlyDiff] = useState(false);
 
   useEffect(() => {

@@ -3,6 +3,7 @@
 import { getExperiment } from "../api/client";
 import { Empty, FirstProblem, Loading, StatusBadge } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
+import { ExperimentCrumbs } from "../components/Crumbs";
 import { useTitle, When } from "../context";
 import { runHistory } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
@@ -28,6 +29,7 @@ export function History({ id, location }: { id: string; location: Location }) {
   return (
     <section className="view">
       <header className="view-head">
+        <ExperimentCrumbs id={id} here="run history" />
         <h1>Run history of {experiment.data?.name ?? "experiment"}</h1>
         <div className="toolbar">
           <label>
@@ -96,7 +98,7 @@ export function History({ id, location }: { id: string; location: Location }) {
                 </td>
                 <td>
                   {run.firstFailed ? (
-                    <Link to={run.firstFailedId ? `/runs/${run.id}?select=${run.firstFailedId}` : `/runs/${run.id}`}>{run.firstFailed}</Link>
+                    <Link to={run.firstFailedId ? `/runs/${run.id}/dag?select=${run.firstFailedId}` : `/runs/${run.id}`}>{run.firstFailed}</Link>
                   ) : (
                     <span className="muted">—</span>
                   )}

@@ -5,6 +5,7 @@ import { ApiError } from "../api/client";
 import { Graph } from "../components/Graph";
 import { Loading, Problem } from "../components/Status";
 import { MAX_DEPTH, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
+import { useTitle } from "../context";
 import { navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel, Legend, toGraph } from "./RunDag";
 
@@ -127,6 +128,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
   }, [graph, id, direction, collapsed, search]);
 
   const selectedNode = graph?.nodes.find((n) => n.id === selected);
+  const rootName = graph?.nodes.find((n) => n.id === id)?.name;
+  useTitle(rootName, `${direction} lineage`);
   const set = (changes: Record<string, string | null>) => navigate(withQuery(changes), true);
 
   return (

@@ -4,6 +4,8 @@ import { useMemo } from "react";
 import { getExperiment, getJson } from "../api/client";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, FirstProblem, Loading } from "../components/Status";
+import { ExperimentCrumbs } from "../components/Crumbs";
+import { useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel } from "./RunDag";
@@ -216,6 +218,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
   const limit = Math.max(1, Math.min(MAX_RUNS, Number(location.query.get("runs") ?? DEFAULT_RUNS) || DEFAULT_RUNS));
   const onlyChanged = location.query.get("changed") === "only";
   const experiment = useAsync(() => getExperiment(id), [id]);
+  useTitle("trace", experiment.data?.name);
   const trace = useAsync(() => loadTrace(id, before, limit, onlyChanged), [id, before, limit, onlyChanged]);
   const t = trace.data;
   const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
@@ -230,6 +233,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
     <section className="view split">
       <div className="main">
         <header className="view-head">
+          <ExperimentCrumbs id={id} here="trace" />
           <h1>Trace of {experiment.data?.name ?? "experiment"}</h1>
           <div className="muted">
             Runs in time order, left to right; equal artifacts are drawn once. Select an artifact to highlight everything that depends on it. ·{" "}
