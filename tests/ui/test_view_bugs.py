@@ -50,11 +50,18 @@ def test_paging_survives_back_and_reload(page: Any, ui_server: ServerProcess) ->
     _batch(ui_server, ops)
     page.goto(f"/runs?limit=2&sort=createTime&filter={quote('experiment:eq:' + experiment)}")
     page.get_by_test_id("count").filter(has_text="1–2 of 5 runs").wait_for()
+    # Two quick clicks on a slow network: the second waits for the page the first asked for,
+    # never reusing the cursor of the page before it.
+    network = page.context.new_cdp_session(page)
+    slow = {"offline": False, "latency": 400, "downloadThroughput": -1, "uploadThroughput": -1}
+    network.send("Network.emulateNetworkConditions", slow)
     page.get_by_role("button", name="Next →").click()
-    page.get_by_test_id("count").filter(has_text="3–4 of 5 runs").wait_for()
     page.get_by_role("button", name="Next →").click()
     page.get_by_test_id("count").filter(has_text="5–5 of 5 runs").wait_for()
     assert "offset=4" in page.url
+    page.wait_for_selector("table.data:not(.stale)")
+    assert page.locator("table.data tbody td:first-child").all_inner_texts() == ["paged-04"]
+    network.send("Network.emulateNetworkConditions", {**slow, "latency": 0})
 
     page.go_back()
     page.get_by_test_id("count").filter(has_text="3–4 of 5 runs").wait_for()

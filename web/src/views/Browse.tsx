@@ -161,7 +161,8 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
     navigate(withQuery({ sort: next, cursor: null, offset: null }));
   };
   const next = () => {
-    if (!page.data?.nextCursor) return;
+    // While a page loads, the cursor at hand is the previous page's: wait for the new one.
+    if (!page.data?.nextCursor || page.loading) return;
     const state: PagingState = { cursors: [...before, cursor ?? ""], of: page.data.nextCursor };
     navigate(withQuery({ cursor: page.data.nextCursor, offset: String(offset + items.length) }), false, state);
   };
@@ -197,10 +198,10 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
         </span>
         <span className="muted">↑↓ move · Enter opens {config.openLabel} · n/p page</span>
         <span className="pager">
-          <button onClick={prev} disabled={!cursor}>
+          <button onClick={prev} disabled={!cursor || page.loading}>
             ← Previous
           </button>
-          <button onClick={next} disabled={!page.data?.nextCursor}>
+          <button onClick={next} disabled={!page.data?.nextCursor || page.loading}>
             Next →
           </button>
         </span>
