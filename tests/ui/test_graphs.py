@@ -59,7 +59,17 @@ def many_runs(url: str, runs: int, other_data: int, new_code: int) -> str:
     train = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
     train2 = add("executable", {"name": "train", "version": "2", "uri": "git://train.py"})
     data = {
-        name: add("artifact", {"name": name, "version": "1", "kind": "dataset", "attributes": {}})
+        # Its own copy per experiment: equal data of another test would be merged with it.
+        name: add(
+            "artifact",
+            {
+                "name": name,
+                "version": "1",
+                "kind": "dataset",
+                "uri": f"s3://{experiment}/{name}",
+                "attributes": {},
+            },
+        )
         for name in ("mnist", "emnist")
     }
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -182,7 +192,7 @@ def test_a_large_lineage_opens_readable_on_its_root(page: Any, ui_server: Server
     trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
     mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
     page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
-    page.get_by_text(re.compile(r"\b599 of 599 nodes shown")).wait_for()
+    page.get_by_text(re.compile(r"\b599 of 599 nodes shown")).wait_for(timeout=60_000)
     root = page.locator(".gnode.root")
     root.wait_for()
     assert on_screen_font_px(page, ".gnode.root .node-label") >= 10
