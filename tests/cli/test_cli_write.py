@@ -111,3 +111,6 @@ def test_version_and_help_speak_to_users() -> None:
     for command in ("impact", "dag", "trace", "history", "reproduce", "compare", "cache"):
         text = run_cli(command, "--help").stdout
         assert not re.search(r"\bN?FR\d", text), (command, text)
+    # A paragraph after the first is wrapped to the terminal, not at the docstring's breaks.
+    text = run_cli("import", "--help").stdout
+    assert "is already stored is skipped (a backup, ML Metadata) or updated (MLflow)." in text

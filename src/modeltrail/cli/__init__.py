@@ -3,6 +3,7 @@ that has commands adds them through ``register(app)`` (see ``modeltrail.integrat
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
@@ -79,6 +80,22 @@ def _panels(integrations: list[str]) -> None:
     app.registered_groups.sort(key=lambda g: order.get(_name(g), len(order)))
 
 
+def _one_line_paragraphs(typer_app: typer.Typer) -> None:
+    """Each paragraph of a command's help on one line, for the terminal to wrap. Typer keeps a
+    docstring's own line breaks after its first paragraph, which leaves ragged lines at any
+    width but the source's; a paragraph marked ``\\b`` keeps its lines."""
+    for command in typer_app.registered_commands:
+        text = inspect.cleandoc(
+            command.help or (command.callback and command.callback.__doc__) or ""
+        )
+        command.help = "\n\n".join(
+            p if p.startswith("\b") else " ".join(p.split("\n")) for p in text.split("\n\n")
+        )
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_paragraphs(group.typer_instance)
+
+
 def _version(value: bool) -> None:
     if value:
         try:
@@ -101,6 +118,7 @@ def _main(
 
 
 _panels(_add_integrations())
+_one_line_paragraphs(app)
 
 
 def main() -> None:
