@@ -95,6 +95,7 @@ def test_output_counts_right_and_keeps_ids_whole(store: str) -> None:
     cli(store, "metrics", "log", "a", "accuracy", "0.9")
     listed = cli(store, "runs", "list")  # stdout is a pipe here, not a terminal
     assert first["id"] in listed and "…" not in listed
+    assert "handwriting" in listed and first["experiment"] not in listed  # its name, not its id
     trace = cli(store, "trace", "handwriting", "--limit", "1")
     assert "(1 run)" in trace and "run 2 b" in trace and "run 1" not in trace
     trace = cli(store, "trace", "handwriting")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,8 @@ from modeltrail.cli.common import (
     resolve,
     short_id,
 )
+from modeltrail.errors import ModeltrailError
+from modeltrail.sdk.connection import Connection
 
 COLUMNS: dict[str, list[str]] = {
     "experiments": ["id", "name", "version", "createTime"],
@@ -47,6 +50,16 @@ def _cell(value: Any) -> str:
         return ""
     text = str(value)
     return text[:19] if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T" else text
+
+
+def _experiment_names(conn: Connection, items: list[dict[str, Any]]) -> dict[str, str]:
+    """The names of the experiments these entities belong to, by id, for a table to show
+    (an experiment the token may not read keeps its id)."""
+    names = {}
+    for experiment in {i["experiment"] for i in items if i.get("experiment")}:
+        with contextlib.suppress(ModeltrailError):
+            names[experiment] = conn.get(f"/api/v1/experiments/{experiment}")["name"]
+    return names
 
 
 GROUPS: dict[str, typer.Typer] = {}
@@ -104,15 +117,20 @@ def _add_group(plural: str) -> None:
             page = _pages(
                 conn, plural, limit, filter=filter, q=q, sort=sort, columns=columns, count=True
             )
-        if as_json:
-            print_json(page)
-            return
-        if as_csv or columns is not None:
-            _print_grid(page, plural, as_csv=as_csv)
-            return
+            if as_json:
+                print_json(page)
+                return
+            if as_csv or columns is not None:
+                _print_grid(page, plural, as_csv=as_csv)
+                return
+            names = _experiment_names(conn, page["items"])
         table = Table(*COLUMNS[plural], title=f"{plural} ({len(page['items'])} of {page['total']})")
         for item in page["items"]:
-            table.add_row(*(_cell(item.get(c)) for c in COLUMNS[plural]))
+            shown = {
+                **item,
+                "experiment": names.get(item.get("experiment"), item.get("experiment")),
+            }
+            table.add_row(*(_cell(shown.get(c)) for c in COLUMNS[plural]))
         console.print(table)
         if page.get("nextCursor"):
             console.print(
