@@ -64,6 +64,8 @@ ROLES: dict[tuple[str, str], str] = {
     ("POST", f"{API}/runs/{{run_id}}/metrics"): W,
     ("GET", f"{API}/runs/{{run_id}}/metrics"): R,
     ("GET", f"{API}/runs/{{run_id}}/metrics/{{key}}"): R,
+    ("GET", f"{API}/runs/keys"): R,
+    ("GET", f"{API}/search"): R,
     ("GET", f"{API}/artifacts/{{artifact_id}}/lineage"): R,
     ("GET", f"{API}/executions/{{execution_id}}/lineage"): R,
     ("GET", f"{API}/artifacts/{{artifact_id}}/impact"): R,
