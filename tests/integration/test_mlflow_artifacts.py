@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -77,6 +78,94 @@ def test_files_go_through_the_proxy_into_the_file_store(
         "plots/deep/roc.bin",
         "texts/a.txt",
     }
+
+
+def test_a_file_larger_than_a_part_goes_up_in_parts(
+    client: MlflowClient, server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(100_000))
+    sent: list[int] = []
+    part = HttpArtifactRepository._upload_part
+
+    def counted(credential: Any, local_file: str, size: int, start_byte: int) -> Any:
+        sent.append(credential.part_number)
+        return part(credential, local_file, size, start_byte)
+
+    monkeypatch.setattr(HttpArtifactRepository, "_upload_part", staticmethod(counted))
+    data = bytes(range(256)) * 1000 + b"tail"  # three parts and a bit
+    (tmp_path / "big.bin").write_bytes(data)
+    mlflow.set_experiment(f"parts-{uuid.uuid4().hex[:8]}")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / "big.bin"), artifact_path="weights")
+        mlflow.log_text("small", "small.txt")  # below the size for parts: one PUT
+    assert sorted(sent) == [1, 2, 3]
+    rid = run.info.run_id
+    assert {(f.path, f.file_size) for f in client.list_artifacts(rid, "weights")} == {
+        ("weights/big.bin", len(data))
+    }
+    out = Path(client.download_artifacts(rid, "weights/big.bin", str(tmp_path / "down")))
+    assert out.read_bytes() == data
+    # No upload is left under way.
+    files = httpx.get(f"{server.url}/api/v1/artifacts/{run_files_id(uuid.UUID(rid))}/files").json()
+    assert {f["path"] for f in files["items"]} == {"weights/big.bin", "small.txt"}
+
+
+def test_multipart_refusals_in_mlflows_shape(client: MlflowClient, server: ServerProcess) -> None:
+    run = client.create_run(client.create_experiment(f"mpu-{uuid.uuid4().hex[:8]}"))
+    folder = f"{run.info.experiment_id}/{run.info.run_id}/artifacts"
+    mpu = f"{server.url}/api/2.0/mlflow-artifacts/mpu"
+
+    def refused(answer: httpx.Response, status: int, code: str) -> None:
+        assert answer.status_code == status, answer.text
+        assert answer.json()["error_code"] == code, answer.text
+
+    made = httpx.post(f"{mpu}/create/{folder}", json={"path": "/tmp/w.bin", "num_parts": 2})
+    assert made.status_code == 200, made.text
+    upload = made.json()["upload_id"]
+    urls = [c["url"] for c in made.json()["credentials"]]
+    assert [c["part_number"] for c in made.json()["credentials"]] == [1, 2]
+    assert httpx.put(urls[0], content=b"a" * 10).status_code == 200
+    # Part 2 never came: the upload cannot be completed, and nothing is recorded.
+    body = {"path": "w.bin", "upload_id": upload, "parts": [{"part_number": 1}, {"part_number": 2}]}
+    refused(httpx.post(f"{mpu}/complete/{folder}", json=body), 400, "INVALID_PARAMETER_VALUE")
+    assert client.list_artifacts(run.info.run_id) == []
+    # Another file's name, or an id nobody started, is no upload under way.
+    other = {**body, "path": "other.bin"}
+    refused(httpx.post(f"{mpu}/complete/{folder}", json=other), 404, "RESOURCE_DOES_NOT_EXIST")
+    unknown = {**body, "upload_id": "f" * 32}
+    refused(httpx.post(f"{mpu}/abort/{folder}", json=unknown), 404, "RESOURCE_DOES_NOT_EXIST")
+    part = httpx.put(f"{mpu}/part/{folder}/w.bin?upload_id=nope&part_number=1", content=b"x")
+    refused(part, 404, "RESOURCE_DOES_NOT_EXIST")
+    for bad in (
+        {"path": "..", "num_parts": 1},
+        {"num_parts": 1},
+        {"path": "a.bin", "num_parts": 0},
+        {"path": "a.bin", "num_parts": 10_001},
+        {"path": "a.bin", "num_parts": "many"},
+    ):
+        refused(httpx.post(f"{mpu}/create/{folder}", json=bad), 400, "INVALID_PARAMETER_VALUE")
+    refused(
+        httpx.post(f"{mpu}/create/{folder}/%2E%2E", json={"path": "a.bin"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    refused(
+        httpx.post(f"{mpu}/create/0/{uuid.uuid4().hex}/artifacts", json={"path": "a.bin"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    no_parts = {"path": "w.bin", "upload_id": upload}
+    refused(httpx.post(f"{mpu}/complete/{folder}", json=no_parts), 400, "INVALID_PARAMETER_VALUE")
+    bad_part = {**body, "parts": [{"part_number": "x"}]}
+    refused(httpx.post(f"{mpu}/complete/{folder}", json=bad_part), 400, "INVALID_PARAMETER_VALUE")
+    # Aborted, the upload is gone.
+    assert httpx.post(f"{mpu}/abort/{folder}", json=body).status_code == 200
+    refused(httpx.put(urls[1], content=b"b"), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert client.list_artifacts(run.info.run_id) == []
 
 
 def test_a_logged_model_is_a_model_artifact_with_its_files(client: MlflowClient) -> None:
@@ -152,15 +241,26 @@ def test_a_reader_token_may_download_but_not_upload(
         writer = MlflowClient(proc.url)
         rid = writer.create_run(writer.create_experiment("guarded")).info.run_id
         writer.log_artifact(rid, str(tmp_path / "a.txt"))
+        # In parts, the part URLs carry the writer's token.
+        monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+        monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1")
+        monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", "4")
+        (tmp_path / "b.txt").write_text("in three parts")
+        writer.log_artifact(rid, str(tmp_path / "b.txt"))
+        assert writer.download_artifacts(rid, "b.txt", str(tmp_path / "b")).endswith("b.txt")
 
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token("reader"))
         reader = MlflowClient(proc.url)
-        assert [f.path for f in reader.list_artifacts(rid)] == ["a.txt"]
+        assert [f.path for f in reader.list_artifacts(rid)] == ["a.txt", "b.txt"]
         with pytest.raises(requests.HTTPError) as refused:
             reader.log_artifact(rid, str(tmp_path / "a.txt"), "again")
         assert refused.value.response.status_code == 403
         assert refused.value.response.json()["error_code"] == "PERMISSION_DENIED"
-        assert [f.path for f in reader.list_artifacts(rid)] == ["a.txt"]
+        monkeypatch.delenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD")
+        with pytest.raises(requests.HTTPError) as refused:
+            reader.log_artifact(rid, str(tmp_path / "a.txt"), "again")
+        assert refused.value.response.status_code == 403
+        assert [f.path for f in reader.list_artifacts(rid)] == ["a.txt", "b.txt"]
     finally:
         mlflow.set_tracking_uri(None)
         proc.stop()

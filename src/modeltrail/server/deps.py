@@ -179,6 +179,12 @@ register_url_convertor("filepath", FilePathConvertor())
 FLUSH_BYTES = 1 << 20
 
 
+def content_length(request: Request) -> int | None:
+    """The length the request declares for its body, if it declares one."""
+    value = request.headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
 def streams_body(endpoint: Any) -> Any:
     """Mark a route whose body is streamed by the route itself (see ``transport``)."""
     endpoint.streams_body = True

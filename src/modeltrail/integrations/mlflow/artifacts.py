@@ -148,3 +148,27 @@ def open_file(meta: Metadata, place: Place) -> Opened:
         return meta.files.open(meta, place.artifact, place.path)
     except NotFound as exc:
         raise missing(str(exc)) from None
+
+
+# ---------------------------------------------------------------- multipart uploads
+
+
+def multipart_place(folder: str, local_file: Any) -> Place:
+    """Where a multipart upload's file lands: ``folder`` (the URL's path) and the base name
+    of the client's local file (the body's ``path``), as MLflow's S3 store names the key."""
+    if not isinstance(local_file, str) or not local_file:
+        raise invalid("Missing value for required parameter 'path'.")
+    name = re.split(r"[\\/]", local_file)[-1]
+    if not name or name in (".", ".."):
+        raise invalid(f"Invalid value {local_file!r} for parameter 'path': a file's path")
+    return locate(f"{check(folder)}/{name}")
+
+
+def check_upload(meta: Metadata, place: Place, upload_id: str) -> None:
+    """Refuse an upload that is not under way for the file at ``place``."""
+    try:
+        upload = meta.files.read_upload(meta, place.artifact, upload_id)
+    except NotFound:
+        upload = None
+    if upload is None or upload.path != place.path:
+        raise missing(f"No multipart upload {upload_id!r} under way for {place.path!r}")

@@ -13,22 +13,31 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from modeltrail.domain import text
 from modeltrail.integrations.mlflow import (
     artifacts,
     errors,
     lineage,
     metrics,
     model_registry,
+    params,
+    proxy,
     search,
     tracking,
 )
 from modeltrail.integrations.mlflow.errors import invalid
-from modeltrail.server.deps import MetadataDep, receive_into, streams_body
+from modeltrail.integrations.mlflow.params import (
+    Params,
+    integer,
+    listed,
+    pairs,
+    run_id,
+    string,
+)
+from modeltrail.server.deps import MetadataDep
 from modeltrail.server.deps import registry as registry_for
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
@@ -46,98 +55,13 @@ READ_ONLY_POSTS = frozenset(
     )
 )
 
-ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
-# Under PREFIX as a string: one guard and one error shape for both.
+# Under PREFIX as a string, the artifact proxy's paths too: one guard and one error shape.
 GUARDED = PREFIX
-# The proxy's uploads are files of any type, streamed to the file store (``transport``).
-STREAMED_BODIES = r"^/api/2\.0/mlflow-artifacts/artifacts/"
+STREAMED_BODIES = proxy.STREAMED_BODIES
 # Every error under PREFIX, a route's or one raised before it, in MLflow's shape.
 render_error = errors.render
 
 router = APIRouter(include_in_schema=False)
-
-Params = dict[str, Any]
-
-
-async def _params(request: Request) -> Params:
-    return {**await _sent(request), **request.path_params}
-
-
-async def _sent(request: Request) -> Params:
-    if request.method == "GET":
-        out: Params = {}
-        for key, value in request.query_params.multi_items():
-            if key in out:
-                previous = out[key]
-                out[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-            else:
-                out[key] = value
-        return out
-    raw = await request.body()
-    if not raw.strip():
-        return dict(request.query_params)
-    try:
-        body = text.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise invalid(f"Malformed request body: the body is not JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise invalid("Malformed request body: a JSON object is expected")
-    return body
-
-
-def _str(p: Params, name: str, *, required: bool = False) -> str | None:
-    value = p.get(name)
-    if value is None or value == "":
-        if required:
-            raise invalid(f"Missing value for required parameter '{name}'.")
-        return None
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise invalid(f"Invalid value {value!r} for parameter '{name}' supplied: a string")
-    return str(value)
-
-
-def _int(p: Params, name: str, default: int, *, low: int = 1, high: int) -> int:
-    value = p.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise invalid(f"Invalid value {value!r} for parameter '{name}': an integer") from None
-    if not low <= number <= high:
-        raise invalid(
-            f"Invalid value {number} for parameter '{name}' supplied: it must be at least {low} "
-            f"and at most {high}"
-        )
-    return number
-
-
-def _list(p: Params, name: str) -> list[Any]:
-    value = p.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        return [value]
-    return value
-
-
-def _pairs(p: Params, name: str) -> list[tuple[Any, Any]]:
-    out = []
-    for item in _list(p, name):
-        if not isinstance(item, dict):
-            raise invalid(f"Invalid value for parameter '{name}': a list of {{key, value}}")
-        out.append((item.get("key"), item.get("value")))
-    return out
-
-
-def _run(p: Params) -> str:
-    run = _str(p, "run_id") or _str(p, "run_uuid")
-    if run is None:
-        raise invalid("Missing value for required parameter 'run_id'.")
-    return run
-
 
 Handler = Callable[[Metadata, Params], Any]
 
@@ -149,8 +73,8 @@ def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         async def endpoint(request: Request, meta: MetadataDep) -> JSONResponse:
             await _ready(request, meta)
-            params = await _params(request)
-            result = await run_in_threadpool(handler, meta, params)
+            sent = await params.read(request)
+            result = await run_in_threadpool(handler, meta, sent)
             return JSONResponse({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
@@ -174,21 +98,21 @@ async def _ready(request: Request, meta: Metadata) -> None:
 
 @_route("/experiments/create")
 def create_experiment(meta: Metadata, p: Params) -> Any:
-    tags = dict(_pairs(p, "tags"))
+    tags = dict(pairs(p, "tags"))
     eid = tracking.create_experiment(
-        meta, _str(p, "name", required=True), _str(p, "artifact_location"), tags
+        meta, string(p, "name", required=True), string(p, "artifact_location"), tags
     )
     return {"experiment_id": eid}
 
 
 @_route("/experiments/get", "GET")
 def get_experiment(meta: Metadata, p: Params) -> Any:
-    return {"experiment": tracking.get_experiment(meta, _str(p, "experiment_id", required=True))}
+    return {"experiment": tracking.get_experiment(meta, string(p, "experiment_id", required=True))}
 
 
 @_route("/experiments/get-by-name", "GET")
 def get_experiment_by_name(meta: Metadata, p: Params) -> Any:
-    name = _str(p, "experiment_name", required=True)
+    name = string(p, "experiment_name", required=True)
     return {"experiment": tracking.get_experiment_by_name(meta, name)}
 
 
@@ -197,41 +121,41 @@ def search_experiments(meta: Metadata, p: Params) -> Any:
     return tracking.search_experiments(
         meta,
         view=tracking.parse_view(p.get("view_type")),
-        filter_string=_str(p, "filter"),
-        order_by=[str(o) for o in _list(p, "order_by")],
-        max_results=_int(p, "max_results", 1000, high=tracking.MAX_RESULTS),
-        page_token=_str(p, "page_token"),
+        filter_string=string(p, "filter"),
+        order_by=[str(o) for o in listed(p, "order_by")],
+        max_results=integer(p, "max_results", 1000, high=tracking.MAX_RESULTS),
+        page_token=string(p, "page_token"),
     )
 
 
 @_route("/experiments/update")
 def update_experiment(meta: Metadata, p: Params) -> Any:
-    eid = _str(p, "experiment_id", required=True)
-    tracking.update_experiment(meta, eid, _str(p, "new_name", required=True))
+    eid = string(p, "experiment_id", required=True)
+    tracking.update_experiment(meta, eid, string(p, "new_name", required=True))
 
 
 @_route("/experiments/delete")
 def delete_experiment(meta: Metadata, p: Params) -> Any:
-    eid = _str(p, "experiment_id", required=True)
+    eid = string(p, "experiment_id", required=True)
     tracking.set_experiment_lifecycle(meta, eid, deleted=True)
 
 
 @_route("/experiments/restore")
 def restore_experiment(meta: Metadata, p: Params) -> Any:
-    eid = _str(p, "experiment_id", required=True)
+    eid = string(p, "experiment_id", required=True)
     tracking.set_experiment_lifecycle(meta, eid, deleted=False)
 
 
 @_route("/experiments/set-experiment-tag")
 def set_experiment_tag(meta: Metadata, p: Params) -> Any:
-    eid = _str(p, "experiment_id", required=True)
-    tracking.set_experiment_tag(meta, eid, _str(p, "key", required=True), p.get("value"))
+    eid = string(p, "experiment_id", required=True)
+    tracking.set_experiment_tag(meta, eid, string(p, "key", required=True), p.get("value"))
 
 
 @_route("/experiments/delete-experiment-tag")
 def delete_experiment_tag(meta: Metadata, p: Params) -> Any:
-    eid = _str(p, "experiment_id", required=True)
-    tracking.delete_experiment_tag(meta, eid, _str(p, "key", required=True))
+    eid = string(p, "experiment_id", required=True)
+    tracking.delete_experiment_tag(meta, eid, string(p, "key", required=True))
 
 
 # ---------------------------------------------------------------- runs
@@ -240,72 +164,72 @@ def delete_experiment_tag(meta: Metadata, p: Params) -> Any:
 @_route("/runs/create")
 def create_run(meta: Metadata, p: Params) -> Any:
     tags: dict[Any, Any] = {}
-    for key, value in _pairs(p, "tags"):
+    for key, value in pairs(p, "tags"):
         tags[key] = value
     run = tracking.create_run(
         meta,
-        experiment=_str(p, "experiment_id") or "0",
+        experiment=string(p, "experiment_id") or "0",
         start_time=p.get("start_time"),
         tags=tags,
-        run_name=_str(p, "run_name"),
-        user_id=_str(p, "user_id"),
+        run_name=string(p, "run_name"),
+        user_id=string(p, "user_id"),
     )
     return {"run": run}
 
 
 @_route("/runs/get", "GET")
 def get_run(meta: Metadata, p: Params) -> Any:
-    return {"run": tracking.get_run(meta, _run(p), _details)}
+    return {"run": tracking.get_run(meta, run_id(p), _details)}
 
 
 @_route("/runs/update")
 def update_run(meta: Metadata, p: Params) -> Any:
     info = tracking.update_run(
         meta,
-        _run(p),
-        status=_str(p, "status"),
+        run_id(p),
+        status=string(p, "status"),
         end_time=p.get("end_time"),
-        run_name=_str(p, "run_name"),
+        run_name=string(p, "run_name"),
     )
     return {"run_info": info}
 
 
 @_route("/runs/delete")
 def delete_run(meta: Metadata, p: Params) -> Any:
-    tracking.set_run_lifecycle(meta, _run(p), deleted=True)
+    tracking.set_run_lifecycle(meta, run_id(p), deleted=True)
 
 
 @_route("/runs/restore")
 def restore_run(meta: Metadata, p: Params) -> Any:
-    tracking.set_run_lifecycle(meta, _run(p), deleted=False)
+    tracking.set_run_lifecycle(meta, run_id(p), deleted=False)
 
 
 @_route("/runs/log-parameter")
 def log_param(meta: Metadata, p: Params) -> Any:
-    param = tracking._check_param(_str(p, "key", required=True), p.get("value"))
-    tracking.log_batch(meta, _run(p), params=[param], tags=[])
+    param = tracking._check_param(string(p, "key", required=True), p.get("value"))
+    tracking.log_batch(meta, run_id(p), params=[param], tags=[])
 
 
 @_route("/runs/set-tag")
 def set_tag(meta: Metadata, p: Params) -> Any:
-    tag = tracking._check_tag(_str(p, "key", required=True), p.get("value"))
-    tracking.log_batch(meta, _run(p), params=[], tags=[tag])
+    tag = tracking._check_tag(string(p, "key", required=True), p.get("value"))
+    tracking.log_batch(meta, run_id(p), params=[], tags=[tag])
 
 
 @_route("/runs/delete-tag")
 def delete_tag(meta: Metadata, p: Params) -> Any:
-    tracking.delete_tag(meta, _run(p), _str(p, "key", required=True))
+    tracking.delete_tag(meta, run_id(p), string(p, "key", required=True))
 
 
 @_route("/runs/log-batch")
 def log_batch(meta: Metadata, p: Params) -> Any:
-    params = _list(p, "params")
-    tags = _list(p, "tags")
-    logged = _list(p, "metrics")
-    if len(params) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
+    logged_params = listed(p, "params")
+    tags = listed(p, "tags")
+    logged = listed(p, "metrics")
+    if len(logged_params) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {tracking.MAX_PARAMS_TAGS_PER_BATCH} "
-            f"params. Got {len(params)} params."
+            f"params. Got {len(logged_params)} params."
         )
     if len(tags) > tracking.MAX_PARAMS_TAGS_PER_BATCH:
         raise invalid(
@@ -317,18 +241,18 @@ def log_batch(meta: Metadata, p: Params) -> Any:
             f"A batch logging request can contain at most {tracking.MAX_METRICS_PER_BATCH} "
             f"metrics. Got {len(logged)} metrics."
         )
-    total = len(params) + len(tags) + len(logged)
+    total = len(logged_params) + len(tags) + len(logged)
     if total > tracking.MAX_ENTITIES_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {tracking.MAX_ENTITIES_PER_BATCH} "
             f"total params, tags and metrics. Got {total}."
         )
-    checked_params = [tracking._check_param(k, v) for k, v in _pairs(p, "params")]
-    checked_tags = [tracking._check_tag(k, v) for k, v in _pairs(p, "tags")]
+    checked_params = [tracking._check_param(k, v) for k, v in pairs(p, "params")]
+    checked_tags = [tracking._check_tag(k, v) for k, v in pairs(p, "tags")]
     points = [metrics.parse_metric(m, f"metrics[{i}]") for i, m in enumerate(logged)]
     tracking.log_batch(
         meta,
-        _run(p),
+        run_id(p),
         params=checked_params,
         tags=checked_tags,
         metrics_writer=metrics.writer(points),
@@ -339,12 +263,12 @@ def log_batch(meta: Metadata, p: Params) -> Any:
 def search_runs(meta: Metadata, p: Params) -> Any:
     return tracking.search_runs(
         meta,
-        experiment_ids=_list(p, "experiment_ids"),
-        filter_string=_str(p, "filter"),
+        experiment_ids=listed(p, "experiment_ids"),
+        filter_string=string(p, "filter"),
         view=tracking.parse_view(p.get("run_view_type")),
-        max_results=_int(p, "max_results", 1000, high=tracking.MAX_RESULTS),
-        order_by=[str(o) for o in _list(p, "order_by")],
-        page_token=_str(p, "page_token"),
+        max_results=integer(p, "max_results", 1000, high=tracking.MAX_RESULTS),
+        order_by=[str(o) for o in listed(p, "order_by")],
+        page_token=string(p, "page_token"),
         extras=_details,
     )
 
@@ -352,15 +276,17 @@ def search_runs(meta: Metadata, p: Params) -> Any:
 @_route("/runs/log-metric")
 def log_metric(meta: Metadata, p: Params) -> Any:
     point = metrics.parse_metric(p)
-    tracking.log_batch(meta, _run(p), params=[], tags=[], metrics_writer=metrics.writer([point]))
+    tracking.log_batch(meta, run_id(p), params=[], tags=[], metrics_writer=metrics.writer([point]))
 
 
 @_route("/metrics/get-history", "GET")
 def get_metric_history(meta: Metadata, p: Params) -> Any:
-    key = _str(p, "metric_key", required=True)
+    key = string(p, "metric_key", required=True)
     assert key is not None
-    limit = _int(p, "max_results", 0, low=0, high=tracking.MAX_RESULTS) or None
-    return metrics.history(meta, _run(p), key, max_results=limit, page_token=_str(p, "page_token"))
+    limit = integer(p, "max_results", 0, low=0, high=tracking.MAX_RESULTS) or None
+    return metrics.history(
+        meta, run_id(p), key, max_results=limit, page_token=string(p, "page_token")
+    )
 
 
 def _details(
@@ -379,12 +305,12 @@ def _details(
 
 @_route("/runs/log-inputs")
 def log_inputs(meta: Metadata, p: Params) -> Any:
-    lineage.log_inputs(meta, _run(p), _list(p, "datasets"), _list(p, "models"))
+    lineage.log_inputs(meta, run_id(p), listed(p, "datasets"), listed(p, "models"))
 
 
 @_route("/runs/outputs")
 def log_outputs(meta: Metadata, p: Params) -> Any:
-    lineage.log_outputs(meta, _run(p), _list(p, "models"))
+    lineage.log_outputs(meta, run_id(p), listed(p, "models"))
 
 
 # ---------------------------------------------------------------- logged models
@@ -441,8 +367,8 @@ def _registry_route(path: str, method: str) -> Callable[[RegistryHandler], Regis
 
     def register(handler: RegistryHandler) -> RegistryHandler:
         async def endpoint(request: Request, meta: MetadataDep) -> JSONResponse:
-            params = await _params(request)
-            result = await run_in_threadpool(handler, registry_for(request, meta), params)
+            sent = await params.read(request)
+            result = await run_in_threadpool(handler, registry_for(request, meta), sent)
             return JSONResponse({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
@@ -485,51 +411,8 @@ for _path, _method, _handler in (
 
 @_route("/artifacts/list", "GET")
 def list_run_artifacts(meta: Metadata, p: Params) -> Any:
-    return artifacts.list_run(meta, _run(p), _str(p, "path"))
+    return artifacts.list_run(meta, run_id(p), string(p, "path"))
 
 
-@router.get(ARTIFACTS_PREFIX + "/artifacts")
-async def list_proxied(request: Request, meta: MetadataDep) -> JSONResponse:
-    path = request.query_params.get("path") or ""
-    place = artifacts.locate(path) if path else None
-    files = [] if place is None else await run_in_threadpool(artifacts.list_dir, meta, place)
-    return JSONResponse({"files": files} if files else {})
-
-
-@router.put(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
-@streams_body
-async def upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
-    place = artifacts.locate(path)
-    await run_in_threadpool(artifacts.prepare_upload, meta, place)
-    length = request.headers.get("content-length")
-    pending = await run_in_threadpool(
-        meta.files.begin_put,
-        meta,
-        place.artifact,
-        place.path,
-        length=int(length) if length is not None and length.isdigit() else None,
-    )
-    await receive_into(request, pending)
-    await run_in_threadpool(pending.finish)
-    return JSONResponse({})
-
-
-@router.get(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
-async def download(path: str, meta: MetadataDep) -> StreamingResponse:
-    place = artifacts.locate(path)
-    opened = await run_in_threadpool(artifacts.open_file, meta, place)
-    return StreamingResponse(
-        opened.chunks,
-        headers={"Content-Length": str(opened.file.size)},
-        media_type="application/octet-stream",
-    )
-
-
-@router.delete(ARTIFACTS_PREFIX + "/artifacts/{path:filepath}")
-async def delete(path: str, meta: MetadataDep) -> JSONResponse:
-    """MLflow's ``delete_artifacts``: a file, or a folder with all it holds; nothing to
-    delete is no error, as in MLflow's artifact stores."""
-    place = artifacts.locate(path)
-    if await run_in_threadpool(artifacts.exists, meta, place):
-        await run_in_threadpool(meta.files.delete_tree, meta, place.artifact, place.path)
-    return JSONResponse({})
+# The artifact proxy's routes, served with these (the server mounts one router).
+router.routes.extend(proxy.router.routes)

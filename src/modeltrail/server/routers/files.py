@@ -25,7 +25,7 @@ from modeltrail.domain.files import (
     UploadCreate,
     UploadPart,
 )
-from modeltrail.server.deps import MetadataDep, receive_into, streams_body
+from modeltrail.server.deps import MetadataDep, content_length, receive_into, streams_body
 from modeltrail.server.transport import HEAD_KEY
 
 router = APIRouter(prefix="/artifacts/{artifact_id}", tags=["Files"])
@@ -45,11 +45,6 @@ Sha256 = Annotated[
 Size = Annotated[
     int | None, Query(ge=0, description="the file's size in bytes: another size is refused")
 ]
-
-
-def _length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
-    return int(value) if value is not None and value.isdigit() else None
 
 
 def _attachment(name: str) -> str:
@@ -114,7 +109,13 @@ async def put_file(
 ) -> Any:
     files = meta.files
     pending = await run_in_threadpool(
-        files.begin_put, meta, artifact_id, path, sha256=sha256, size=size, length=_length(request)
+        files.begin_put,
+        meta,
+        artifact_id,
+        path,
+        sha256=sha256,
+        size=size,
+        length=content_length(request),
     )
     await receive_into(request, pending)
     stored: ArtifactFile = await run_in_threadpool(pending.finish)
@@ -266,7 +267,7 @@ async def put_part(
     meta: MetadataDep,
 ) -> Any:
     pending = await run_in_threadpool(
-        meta.files.begin_part, meta, artifact_id, upload_id, number, length=_length(request)
+        meta.files.begin_part, meta, artifact_id, upload_id, number, length=content_length(request)
     )
     await receive_into(request, pending)
     return await run_in_threadpool(pending.finish)
