@@ -115,6 +115,9 @@ def test_lineage_impact_flag_and_trace(target: Target) -> None:
             target.run("lineage", "handwriting-cnn", "--depth", "1000000", check=False).returncode
             != 0
         )
+        few = target.run("lineage", "handwriting-cnn", "--max-nodes", "2").stdout
+        assert "limited: the 2 nodes nearest" in few and "emnist-letters" not in few
+        assert target.run("lineage", "handwriting-cnn", "--max-nodes", "0", check=False).returncode
     impact = target.run("impact", "emnist-letters").stdout
     assert (
         "handwriting-service" in impact and "emnist-letters -> prepare -> training-data" in impact

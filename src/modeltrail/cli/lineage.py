@@ -152,6 +152,13 @@ def lineage_(
     no_merge: Annotated[
         bool, typer.Option("--no-merge", help="keep equal artifacts apart")
     ] = False,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-nodes",
+            help="at most this many nodes, the nearest first (the server's default: 2000)",
+        ),
+    ] = None,
     experiment: ExperimentOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
@@ -164,6 +171,7 @@ def lineage_(
             direction="downstream" if downstream else "upstream",
             depth=depth,
             mergeEqual=str(not no_merge).lower(),
+            maxNodes=max_nodes,
         )
     if as_json:
         print_json(result)
@@ -178,6 +186,11 @@ def lineage_(
         console.print(
             f"[yellow]truncated: the lineage goes deeper than {result['depth']} steps; "
             "raise --depth[/yellow]"
+        )
+    if result.get("limited"):
+        console.print(
+            f"[yellow]limited: the {result['maxNodes']} nodes nearest to the artifact; "
+            "raise --max-nodes, or start from a node further out[/yellow]"
         )
 
 

@@ -78,7 +78,8 @@ class Node(Schema):
 
     Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
     node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
-    ``affectedBy`` the flagged artifacts upstream of it.
+    ``affectedBy`` the flagged artifacts upstream of it. In a lineage graph, ``more`` counts
+    the node's neighbours further from the root that the answer left out.
     """
 
     id: NodeId
@@ -104,6 +105,7 @@ class Node(Schema):
     runs: list[NodeId] | None = None
     flagged: FlagMark | None = None
     affected_by: list[NodeId] | None = None
+    more: int | None = None
 
 
 class Edge(Schema):
@@ -126,11 +128,21 @@ class RunDag(Schema):
 
 
 class LineageGraph(Schema):
+    """The nodes nearest to ``root``, breadth first, at most ``maxNodes`` of them.
+
+    ``truncated``: the depth limit left nodes out. ``limited``: the node budget did (the walk
+    stopped before the depth limit, so ``truncated`` is then false). A node with ``more`` has
+    that many neighbours further from the root that are not in this answer: ask for the
+    lineage from that node to see them.
+    """
+
     root: NodeId
     direction: Literal["upstream", "downstream"]
     depth: int
     merge_equal: bool
     truncated: bool
+    max_nodes: int | None = None
+    limited: bool = False
     nodes: list[Node]
     edges: list[Edge]
 

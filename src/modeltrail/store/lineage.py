@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, Literal, TypeVar, cast, overload
 
@@ -598,6 +598,38 @@ def execution_edges(
         _dialect(session), table.__table__, "artifact_id", only=("execution_id", "artifact_id")
     )
     return _read(session, statement, artifact_ids)
+
+
+@lru_cache(maxsize=4)
+def _next_steps(dialect: str, direction: Direction) -> Select[Any]:
+    """(artifact, step) pairs: for each artifact among ``ids``, the executions that read it
+    (downstream) or wrote it (upstream), and the artifacts that refer to it (downstream) or
+    that it refers to (upstream)."""
+    io = (ExecutionInputRow if direction == "downstream" else ExecutionOutputRow).__table__
+    ref = ArtifactReferenceRow.__table__
+    near, far = (
+        ("target_id", "artifact_id") if direction == "downstream" else ("artifact_id", "target_id")
+    )
+    hexed = partial(dialects.id_hex, dialect)
+    steps = select(hexed(io.c.artifact_id).label("a"), hexed(io.c.execution_id).label("s")).where(
+        dialects.among(dialect, io.c.artifact_id, "ids", uuids=True)
+    )
+    refs = select(hexed(ref.c[near]), hexed(ref.c[far])).where(
+        dialects.among(dialect, ref.c[near], "ids", uuids=True)
+    )
+    return union(steps, refs)  # type: ignore[return-value]
+
+
+def next_step_counts(
+    session: Session, artifact_ids: Iterable[uuid.UUID | Id], *, direction: Direction
+) -> dict[Id, int]:
+    """For each of these artifacts that has any, how many steps lead on from it away from a
+    walk's start: the executions that read it (downstream) or wrote it (upstream), and the
+    references to it (downstream) or from it (upstream)."""
+    counts: dict[Id, int] = defaultdict(int)
+    for artifact, _ in _read(session, _next_steps(_dialect(session), direction), artifact_ids):
+        counts[artifact] += 1
+    return dict(counts)
 
 
 @lru_cache(maxsize=16)

@@ -2501,7 +2501,15 @@ export interface components {
             /** Truncated */
             truncated: boolean;
         };
-        /** LineageGraph */
+        /**
+         * LineageGraph
+         * @description The nodes nearest to ``root``, breadth first, at most ``maxNodes`` of them.
+         *
+         *     ``truncated``: the depth limit left nodes out. ``limited``: the node budget did (the walk
+         *     stopped before the depth limit, so ``truncated`` is then false). A node with ``more`` has
+         *     that many neighbours further from the root that are not in this answer: ask for the
+         *     lineage from that node to see them.
+         */
         LineageGraph: {
             /**
              * Root
@@ -2519,6 +2527,13 @@ export interface components {
             mergeEqual: boolean;
             /** Truncated */
             truncated: boolean;
+            /** Maxnodes */
+            maxNodes?: number | null;
+            /**
+             * Limited
+             * @default false
+             */
+            limited: boolean;
             /** Nodes */
             nodes: components["schemas"]["Node"][];
             /** Edges */
@@ -2727,7 +2742,8 @@ export interface components {
          *
          *     Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
          *     node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
-         *     ``affectedBy`` the flagged artifacts upstream of it.
+         *     ``affectedBy`` the flagged artifacts upstream of it. In a lineage graph, ``more`` counts
+         *     the node's neighbours further from the root that the answer left out.
          */
         Node: {
             /**
@@ -2786,6 +2802,8 @@ export interface components {
             flagged?: components["schemas"]["FlagMark"] | null;
             /** Affectedby */
             affectedBy?: string[] | null;
+            /** More */
+            more?: number | null;
         };
         /** Page[Artifact] */
         Page_Artifact_: {
@@ -6380,6 +6398,8 @@ export interface operations {
                 depth?: number;
                 /** @description equal artifacts (same fingerprint) are one node */
                 mergeEqual?: boolean;
+                /** @description at most this many nodes, the nearest to the start first; 1..20000. `limited` says whether the budget left nodes out, and a node's `more` how many of its neighbours further out */
+                maxNodes?: number;
             };
             header?: never;
             path: {
@@ -6427,6 +6447,8 @@ export interface operations {
                 depth?: number;
                 /** @description equal artifacts (same fingerprint) are one node */
                 mergeEqual?: boolean;
+                /** @description at most this many nodes, the nearest to the start first; 1..20000. `limited` says whether the budget left nodes out, and a node's `more` how many of its neighbours further out */
+                maxNodes?: number;
             };
             header?: never;
             path: {

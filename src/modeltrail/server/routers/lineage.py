@@ -48,6 +48,17 @@ MergeEqual = Annotated[
     Query(alias="mergeEqual", description="equal artifacts (same fingerprint) are one node"),
 ]
 DirectionQuery = Annotated[Literal["upstream", "downstream"], Query()]
+MaxNodes = Annotated[
+    int,
+    Query(
+        alias="maxNodes",
+        ge=1,
+        le=limits.MAX_LINEAGE_NODES,
+        description=f"at most this many nodes, the nearest to the start first; "
+        f"1..{limits.MAX_LINEAGE_NODES}. `limited` says whether the budget left nodes out, "
+        f"and a node's `more` how many of its neighbours further out",
+    ),
+]
 GRAPH: dict[str, Any] = {"response_model_exclude_none": True}
 
 
@@ -93,6 +104,7 @@ def artifact_lineage(
     direction: DirectionQuery = "upstream",
     depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
+    max_nodes: MaxNodes = graph.nearest.DEFAULT_MAX_NODES,
 ) -> Any:
     return visible(
         meta,
@@ -101,6 +113,7 @@ def artifact_lineage(
         direction=direction,
         depth=depth,
         merge_equal=merge_equal,
+        max_nodes=max_nodes,
     )
 
 
@@ -117,6 +130,7 @@ def execution_lineage(
     direction: DirectionQuery = "upstream",
     depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
+    max_nodes: MaxNodes = graph.nearest.DEFAULT_MAX_NODES,
 ) -> Any:
     return visible(
         meta,
@@ -125,6 +139,7 @@ def execution_lineage(
         direction=direction,
         depth=depth,
         merge_equal=merge_equal,
+        max_nodes=max_nodes,
     )
 
 

@@ -9,9 +9,21 @@ from modeltrail.services.graph import (
     history,
     impact,
     lineage,
+    nearest,
     recipe,
     reuse,
     trace,
 )
 
-__all__ = ["compare", "dag", "diff", "history", "impact", "lineage", "recipe", "reuse", "trace"]
+__all__ = [
+    "compare",
+    "dag",
+    "diff",
+    "history",
+    "impact",
+    "lineage",
+    "nearest",
+    "recipe",
+    "reuse",
+    "trace",
+]

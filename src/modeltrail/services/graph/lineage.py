@@ -23,6 +23,7 @@ from modeltrail.domain.lineage import (
     Node,
 )
 from modeltrail.services.common import get_or_404, missing
+from modeltrail.services.graph import nearest
 from modeltrail.services.graph.nodes import (
     ExecutableRefs,
     Marks,
@@ -222,6 +223,38 @@ def _add_runs_and_triggers(
         out.edge(row.run_id, row.id, "contains")
 
 
+def _bounded(
+    session: Session,
+    out: _Builder,
+    *,
+    root: Id,
+    direction: Direction,
+    depth: int,
+    reach: int,
+    merge_equal: bool,
+    truncated: bool,
+    max_nodes: int,
+) -> LineageGraph:
+    """The graph of the nodes nearest to ``root`` (``nearest.nearest``) that a walk to
+    ``reach`` of the ``depth`` asked for found; ``truncated``: the walk found more beyond
+    ``reach``."""
+    nodes, edges, cut = nearest.nearest(
+        session,
+        out.nodes,
+        out.edges,
+        root=root,
+        direction=direction,
+        max_nodes=max_nodes,
+        edge_depth=reach if truncated else None,
+    )
+    out.nodes, out.edges = nodes, edges
+    # Stopped short of the depth asked for, the walk left out what the budget had no room for.
+    limited = cut or (truncated and reach < depth)
+    graph = out.graph(root, direction, depth, merge_equal, truncated and reach == depth)
+    graph.max_nodes, graph.limited = max_nodes, limited
+    return graph
+
+
 def artifact_lineage(
     session: Session,
     artifact_id: uuid.UUID,
@@ -229,24 +262,44 @@ def artifact_lineage(
     direction: Direction = "upstream",
     depth: int = DEFAULT_DEPTH,
     merge_equal: bool = True,
+    max_nodes: int = nearest.DEFAULT_MAX_NODES,
 ) -> LineageGraph:
-    """Everything ``artifact_id`` was derived from (upstream, back to the events that started
-    the runs) or everything derived from it (downstream)."""
+    """The ``max_nodes`` nodes nearest to ``artifact_id`` of everything it was derived from
+    (upstream, back to the events that started the runs) or everything derived from it
+    (downstream), breadth first."""
     check_depth(depth)
-    root, any_flag, walked = walk_from(
-        session, artifact_id, direction=direction, depth=depth, merge=merge_equal
-    )
+    nearest.check_max_nodes(max_nodes)
+    reach = min(depth, nearest.FIRST_REACH)
+    while True:
+        root, any_flag, (walk, rows) = walk_from(
+            session, artifact_id, direction=direction, depth=reach, merge=merge_equal
+        )
+        if reach == depth or not walk.truncated or len(walk.depths) >= max_nodes:
+            break
+        reach = nearest.next_reach(reach, depth)
+    key_of: Callable[[ArtifactRecord], Key] = attrgetter("fingerprint" if merge_equal else "id")
+    reach, walk, rows = nearest.trim(walk, rows, reach, max_nodes, key_of)
     out, truncated, node_of = build_graph(
         session,
         seeds=[root],
         seed_depth=0,
         direction=direction,
-        depth=depth,
+        depth=reach,
         merge=merge_equal,
         marks=load_marks(session, any_flag=any_flag),
-        walked=walked,
+        walked=(walk, rows),
     )
-    return out.graph(node_of[root.id], direction, depth, merge_equal, truncated)
+    return _bounded(
+        session,
+        out,
+        root=node_of[root.id],
+        direction=direction,
+        depth=depth,
+        reach=reach,
+        merge_equal=merge_equal,
+        truncated=truncated,
+        max_nodes=max_nodes,
+    )
 
 
 def execution_lineage(
@@ -256,9 +309,12 @@ def execution_lineage(
     direction: Direction = "upstream",
     depth: int = DEFAULT_DEPTH,
     merge_equal: bool = True,
+    max_nodes: int = nearest.DEFAULT_MAX_NODES,
 ) -> LineageGraph:
-    """The lineage of an execution: of its inputs (upstream) or its outputs (downstream)."""
+    """The lineage of an execution: of its inputs (upstream) or its outputs (downstream),
+    the ``max_nodes`` nodes nearest to it."""
     check_depth(depth)
+    nearest.check_max_nodes(max_nodes)
     root = get_or_404(session, ExecutionRow, execution_id, "execution")
     io = store.edges_of_executions(session, [root.id])
     inputs, outputs = io.inputs, io.outputs
@@ -273,4 +329,14 @@ def execution_lineage(
         merge=merge_equal,
         root_execution=root,
     )
-    return out.graph(root.id, direction, depth, merge_equal, truncated)
+    return _bounded(
+        session,
+        out,
+        root=root.id.hex,
+        direction=direction,
+        depth=depth,
+        reach=depth,
+        merge_equal=merge_equal,
+        truncated=truncated,
+        max_nodes=max_nodes,
+    )

@@ -1,0 +1,148 @@
+"""The node budget of a lineage request (``maxNodes``), on SQLite and PostgreSQL: the nearest
+nodes breadth first, the edges among them only, and an honest count of what each node at the
+edge of the answer leaves out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from lineage.casestudy import Api, build_case_study
+from modeltrail.domain import limits
+
+API = "/api/v1"
+
+
+def get(client: TestClient, path: str, status: int = 200, **params: object) -> dict[str, Any]:
+    response = client.get(API + path, params=params)
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def hub(client: TestClient, readers: int = 6) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A dataset read by ``readers`` runs, each preparing from it and training on that:
+    the dataset, and each run's (prepare step, prepared data)."""
+    api = Api(client)
+    exp = api.post("/experiments", {"name": "hub"})
+    prep, train = api.executable("prep.py"), api.executable("train.py")
+    data = api.artifact("data", "dataset", uri="s3://data")
+    made = []
+    for i in range(readers):
+        run = api.post("/runs", {"experiment": exp["id"], "name": f"r{i}"})
+        prepared = api.artifact(f"prepared-{i}", "dataset", uri=f"s3://prepared/{i}")
+        model = api.artifact(f"model-{i}", "model", uri=f"s3://model/{i}")
+        step = api.execution(run, prep, "prepare", "prepare", inputs=[data], outputs=[prepared])
+        api.execution(run, train, "train", "train", inputs=[prepared], outputs=[model])
+        made.append((step["id"], prepared["id"]))
+    return data, made
+
+
+def check_connected(graph: dict[str, Any]) -> None:
+    """Every edge joins nodes sent, and every node sent is reached from the root."""
+    ids = {n["id"] for n in graph["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in graph["edges"])
+    seen, stack = {graph["root"]}, [graph["root"]]
+    while stack:
+        here = stack.pop()
+        for e in graph["edges"]:
+            for a, b in ((e["source"], e["target"]), (e["target"], e["source"])):
+                if a == here and b not in seen:
+                    seen.add(b)
+                    stack.append(b)
+    assert seen == ids
+
+
+def test_a_budget_sends_the_nearest_nodes_and_counts_what_it_left_out(
+    client: TestClient,
+) -> None:
+    data, made = hub(client)
+    whole = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream")
+    assert len(whole["nodes"]) == 1 + 6 * 4 and whole["limited"] is False
+    assert whole["maxNodes"] == limits.DEFAULT_LINEAGE_NODES
+    assert not [n for n in whole["nodes"] if "more" in n]
+
+    graph = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", maxNodes=5)
+    assert graph["limited"] is True and graph["truncated"] is False and graph["maxNodes"] == 5
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert len(nodes) == 5
+    check_connected(graph)
+    # Two steps that read the dataset, each with what it made: the newest runs first.
+    steps = [n for n in graph["nodes"] if n["type"] == "execution"]
+    assert {s["id"] for s in steps} == {made[5][0], made[4][0]}
+    assert made[5][1] in nodes and made[4][1] in nodes
+    # The dataset leads to four steps not sent; each prepared set to its training step.
+    assert nodes[data["id"]]["more"] == 4
+    assert nodes[made[5][1]]["more"] == 1 and nodes[made[4][1]]["more"] == 1
+    assert "more" not in nodes[made[5][0]]
+
+
+def test_an_odd_budget_ends_on_a_step_without_all_it_made(client: TestClient) -> None:
+    data, made = hub(client)
+    graph = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", maxNodes=2)
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert set(nodes) == {data["id"], made[5][0]}
+    assert nodes[made[5][0]]["more"] == 1 and nodes[data["id"]]["more"] == 5
+    alone = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", maxNodes=1)
+    assert [n["id"] for n in alone["nodes"]] == [data["id"]] and alone["edges"] == []
+    assert alone["nodes"][0]["more"] == 6 and alone["limited"] is True
+
+
+def test_the_depth_limit_and_the_budget_each_say_what_they_cut(client: TestClient) -> None:
+    data, made = hub(client, readers=2)
+    shallow = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", depth=1)
+    assert shallow["truncated"] is True and shallow["limited"] is False
+    nodes = {n["id"]: n for n in shallow["nodes"]}
+    # At the depth limit the prepared sets have a training step beyond: counted, not sent.
+    assert nodes[made[0][1]]["more"] == 1 and nodes[made[1][1]]["more"] == 1
+    assert "more" not in nodes[data["id"]]
+    # A budget that stops the walk before the depth limit says so, and not that depth did.
+    deep = get(
+        client, f"/artifacts/{data['id']}/lineage", direction="downstream", depth=10, maxNodes=4
+    )
+    assert deep["limited"] is True and deep["truncated"] is False
+    check_connected(deep)
+
+
+def test_upstream_budget_counts_runs_and_triggers(client: TestClient) -> None:
+    study = build_case_study(client)
+    model = study.models[1]["id"]
+    whole = get(client, f"/artifacts/{model}/lineage")
+    for budget in (2, 3, 4, len(whole["nodes"]) - 1):
+        graph = get(client, f"/artifacts/{model}/lineage", maxNodes=budget)
+        assert len(graph["nodes"]) == budget and graph["limited"] is True
+        check_connected(graph)
+    everything = get(client, f"/artifacts/{model}/lineage", maxNodes=len(whole["nodes"]))
+    assert everything["limited"] is False and len(everything["nodes"]) == len(whole["nodes"])
+
+
+def test_execution_lineage_takes_a_budget_too(client: TestClient) -> None:
+    study = build_case_study(client)
+    train = study.executions[1]["train"]["id"]
+    graph = get(client, f"/executions/{train}/lineage", maxNodes=2)
+    assert graph["root"] == train and len(graph["nodes"]) == 2 and graph["limited"] is True
+    check_connected(graph)
+
+
+@pytest.mark.parametrize("budget", ["0", "-1", str(limits.MAX_LINEAGE_NODES + 1), "many", "1.5"])
+@pytest.mark.parametrize("root", ["artifacts", "executions"])
+def test_a_bad_budget_is_a_problem_naming_the_field(
+    client: TestClient, budget: str, root: str
+) -> None:
+    study = build_case_study(client)
+    target = study.models[1]["id"] if root == "artifacts" else study.executions[1]["train"]["id"]
+    response = client.get(f"{API}/{root}/{target}/lineage", params={"maxNodes": budget})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/maxNodes"]
+
+
+def test_the_service_refuses_a_bad_budget_from_any_front_end(client: TestClient) -> None:
+    from modeltrail.domain.errors import InvalidInput
+    from modeltrail.services.graph import nearest
+
+    with pytest.raises(InvalidInput) as refused:
+        nearest.check_max_nodes(limits.MAX_LINEAGE_NODES + 1)
+    assert refused.value.errors[0]["pointer"] == "/maxNodes"
+    assert nearest.check_max_nodes(limits.MAX_LINEAGE_NODES) == limits.MAX_LINEAGE_NODES
