@@ -28,6 +28,7 @@ from modeltrail.cli import (  # noqa: F401 - registers commands
     write,
 )
 from modeltrail.cli.common import app, console
+from modeltrail.domain.entities import ENTITIES
 from modeltrail.integrations import INTEGRATIONS
 
 
@@ -52,10 +53,10 @@ def _add_integrations() -> list[str]:
 
 # The help lists commands in these panels, in this order; a command not named here is in
 # no panel, which tests/cli/test_cli_help.py refuses. An integration's commands are in the
-# Integrations panel, after those named there.
+# Integrations panel, after those named there. Each entity's group leads the Store panel.
 PANELS = {
     "Store": [
-        "experiments", "runs", "pipelines", "executables", "executions", "artifacts",
+        *(e.plural for e in ENTITIES.values()),
         "kinds", "metrics", "annotate", "models", "search",
     ],
     "Lineage": [

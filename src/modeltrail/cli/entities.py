@@ -1,4 +1,4 @@
-"""``modeltrail experiments|runs|pipelines|executables|executions|artifacts list|show|delete``."""
+"""``modeltrail experiments|runs|... list|show|delete``: one group per entity of the registry."""
 
 from __future__ import annotations
 
@@ -20,26 +20,20 @@ from modeltrail.cli.common import (
     resolve,
     short_id,
 )
+from modeltrail.domain.entities import ENTITIES
 from modeltrail.errors import ModeltrailError
 from modeltrail.sdk.connection import Connection
 
-COLUMNS: dict[str, list[str]] = {
-    "experiments": ["id", "name", "version", "createTime"],
-    "runs": ["id", "name", "status", "createTime", "experiment"],
-    "pipelines": ["id", "name", "version", "uri"],
-    "executables": ["id", "name", "version", "uri"],
-    "executions": ["id", "name", "kind", "status", "startTime", "run"],
-    "artifacts": ["id", "name", "version", "kind", "uri", "createTime"],
-}
+COLUMNS: dict[str, list[str]] = {e.plural: list(e.shown) for e in ENTITIES.values()}
 
 
-IN_EXPERIMENTS = ("runs", "executions", "artifacts")
+IN_EXPERIMENTS = tuple(e.plural for e in ENTITIES.values() if e.in_experiment)
 InExperimentOption = Annotated[
     str | None,
     typer.Option(
         "--experiment",
         "-e",
-        help="only those of this experiment (id or name; runs, executions, artifacts)",
+        help=f"only those of this experiment (id or name; {', '.join(IN_EXPERIMENTS)})",
         show_default=False,
     ),
 ]

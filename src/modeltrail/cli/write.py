@@ -22,6 +22,7 @@ from modeltrail.cli.common import (
     resolve,
 )
 from modeltrail.cli.entities import GROUPS
+from modeltrail.domain.entities import ENTITIES
 
 API = "/api/v1"
 AnnotationOption = Annotated[
@@ -194,14 +195,7 @@ def log_metric(
     _done(item, "logged metric", as_json)
 
 
-PLURALS = {
-    "experiment": "experiments",
-    "run": "runs",
-    "pipeline": "pipelines",
-    "executable": "executables",
-    "execution": "executions",
-    "artifact": "artifacts",
-}
+PLURALS = {name: entity.plural for name, entity in ENTITIES.items()}
 
 
 @app.command(rich_help_panel="Store")

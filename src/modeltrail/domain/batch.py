@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from modeltrail.domain import limits
+from modeltrail.domain.entities import NAMES
 from modeltrail.domain.models import IdList, Schema, WriteSchema
 
-EntityName = Literal["experiment", "run", "pipeline", "executable", "execution", "artifact"]
+if TYPE_CHECKING:
+    EntityName = str
+else:
+    EntityName = Literal[NAMES]  # the registry's entities, by name
 
 
 class BatchOperation(WriteSchema):

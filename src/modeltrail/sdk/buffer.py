@@ -14,22 +14,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeltrail.domain.entities import CREATE_ORDER, ENTITIES
 from modeltrail.sdk.artifacts import Artifact
 
 API = "/api/v1"
-PLURAL = {
-    "experiment": "experiments",
-    "executable": "executables",
-    "pipeline": "pipelines",
-    "artifact": "artifacts",
-    "run": "runs",
-    "execution": "executions",
-}
-# Each kind of entity refers only to kinds before it (a pipeline to executables, a run to its
-# pipeline and trigger event, an execution to all of them), so creates sent in this order never
-# point forward. Artifacts refer to earlier artifacts (a metric to its model) and executions to
-# earlier executions (``reusedFrom``); within a kind the order of the writes is kept.
-CREATE_ORDER = list(PLURAL)
+PLURAL = {name: entity.plural for name, entity in ENTITIES.items()}
+# Creates are sent in ``CREATE_ORDER``, where each kind of entity refers only to kinds before it
+# (a pipeline to executables, a run to its pipeline and trigger event, an execution to all of
+# them), so that they never point forward. Artifacts refer to earlier artifacts (a metric to its
+# model) and executions to earlier executions (``reusedFrom``); within a kind the order of the
+# writes is kept.
 # A link's lists, and where the attach endpoints take each of them.
 LINKS = {
     "inputArtifacts": ("inputs", "artifacts"),

@@ -1,8 +1,8 @@
 """The one entry point every front end uses: HTTP routers, the CLI, the SDK's embedded mode.
 
 ``Metadata`` owns a database and runs each operation in one transaction, calling the plugin
-hooks around every write. ``ENTITIES`` describes the six entity types uniformly so that the
-front ends can offer the same create/read/update/delete/list on all of them.
+hooks around every write. ``ENTITIES`` gives each entity of the registry (``domain.entities``)
+its operations, so that the front ends offer the same create/read/update/delete/list on all.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -24,6 +25,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from modeltrail import collector
 from modeltrail.domain import kinds as rules
 from modeltrail.domain import models as m
+from modeltrail.domain.entities import ENTITIES as DECLARED
+from modeltrail.domain.entities import Entity
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.scope import Scope
@@ -40,94 +43,60 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class EntityType:
-    name: str
-    plural: str
-    create_model: type[BaseModel]
-    update_model: type[BaseModel]
-    model: type[BaseModel]
+    """An entity of the registry (``domain.entities``) with its operations: the functions
+    named ``create_<name>``, ``read_<name>``, ... of its services module."""
+
+    declared: Entity
     create: Callable[..., tuple[Any, bool]]
     read: Callable[[Session, uuid.UUID], Any]
     update: Callable[..., Any]
     delete: Callable[[Session, uuid.UUID], None]
     list: Callable[[Session, ListOptions], m.Page[Any]]
 
+    @property
+    def name(self) -> str:
+        return self.declared.name
 
+    @property
+    def plural(self) -> str:
+        return self.declared.plural
+
+    @property
+    def create_model(self) -> type[BaseModel]:
+        return self.declared.create
+
+    @property
+    def update_model(self) -> type[BaseModel]:
+        return self.declared.update
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return self.declared.model
+
+    @classmethod
+    def of(cls, declared: Entity, module: ModuleType) -> EntityType:
+        name, plural = declared.name, declared.plural
+        return cls(
+            declared,
+            create=getattr(module, f"create_{name}"),
+            read=getattr(module, f"read_{name}"),
+            update=getattr(module, f"update_{name}"),
+            delete=getattr(module, f"delete_{name}"),
+            list=getattr(module, f"list_{plural}"),
+        )
+
+
+# Where each entity's operations are.
+_MODULES: dict[str, ModuleType] = {
+    "experiment": entities,
+    "run": entities,
+    "pipeline": entities,
+    "executable": entities,
+    "execution": executions,
+    "artifact": artifacts,
+}
 ENTITIES: dict[str, EntityType] = {
-    e.name: e
-    for e in (
-        EntityType(
-            "experiment",
-            "experiments",
-            m.ExperimentCreate,
-            m.ExperimentUpdate,
-            m.Experiment,
-            entities.create_experiment,
-            entities.read_experiment,
-            entities.update_experiment,
-            entities.delete_experiment,
-            entities.list_experiments,
-        ),
-        EntityType(
-            "run",
-            "runs",
-            m.RunCreate,
-            m.RunUpdate,
-            m.Run,
-            entities.create_run,
-            entities.read_run,
-            entities.update_run,
-            entities.delete_run,
-            entities.list_runs,
-        ),
-        EntityType(
-            "pipeline",
-            "pipelines",
-            m.PipelineCreate,
-            m.PipelineUpdate,
-            m.Pipeline,
-            entities.create_pipeline,
-            entities.read_pipeline,
-            entities.update_pipeline,
-            entities.delete_pipeline,
-            entities.list_pipelines,
-        ),
-        EntityType(
-            "executable",
-            "executables",
-            m.ExecutableCreate,
-            m.ExecutableUpdate,
-            m.Executable,
-            entities.create_executable,
-            entities.read_executable,
-            entities.update_executable,
-            entities.delete_executable,
-            entities.list_executables,
-        ),
-        EntityType(
-            "execution",
-            "executions",
-            m.ExecutionCreate,
-            m.ExecutionUpdate,
-            m.Execution,
-            executions.create_execution,
-            executions.read_execution,
-            executions.update_execution,
-            executions.delete_execution,
-            executions.list_executions,
-        ),
-        EntityType(
-            "artifact",
-            "artifacts",
-            m.ArtifactCreate,
-            m.ArtifactUpdate,
-            m.Artifact,
-            artifacts.create_artifact,
-            artifacts.read_artifact,
-            artifacts.update_artifact,
-            artifacts.delete_artifact,
-            artifacts.list_artifacts,
-        ),
-    )
+    name: EntityType.of(declared, _MODULES[name]) for name, declared in DECLARED.items()
 }
 
 

@@ -56,21 +56,13 @@ from modeltrail.store.tables import (
     ExecutionOutputRow,
     ExecutionRow,
     ExecutionSuccessorRow,
-    ExperimentRow,
-    PipelineRow,
-    RunRow,
+    entity_rows,
     utcnow,
 )
 
+# The entities with a fast path here; the others (and any new one) take the ordinary path.
 FAST = {"experiment", "executable", "artifact", "run", "execution"}
-TABLES = {
-    "experiment": ExperimentRow,
-    "executable": ExecutableRow,
-    "artifact": ArtifactRow,
-    "run": RunRow,
-    "execution": ExecutionRow,
-    "pipeline": PipelineRow,
-}
+TABLES = entity_rows()
 # Insert order: a table only after the tables its rows refer to.
 ORDER = [
     "experiment",

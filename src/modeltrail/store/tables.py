@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
+from modeltrail.domain.entities import ENTITIES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -566,3 +568,11 @@ class SearchEntryRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     # The annotation (tag) values, separated by spaces.
     annotations: Mapped[str | None] = mapped_column(Text)
+
+
+def entity_rows() -> dict[str, type[Base]]:
+    """The row class of each entity of the registry (``domain.entities``), by entity name."""
+    by_table = {
+        cls.__tablename__: cls for cls in (mapper.class_ for mapper in Base.registry.mappers)
+    }
+    return {name: by_table[e.table] for name, e in ENTITIES.items()}
