@@ -163,6 +163,38 @@ def test_no_columns_still_answers_runs_with_their_duration(
     assert all(i["columns"] == {} for i in page["items"])
 
 
+def test_sort_page_and_search_on_the_duration(client: TestClient, experiment: dict) -> None:
+    # a: 60 s, b: 30 s, c: still running, d: 10 s; a running run has no duration yet
+    names = lambda page: [i["name"] for i in page["items"]]  # noqa: E731
+    assert names(grid(client, experiment="handwriting", sort="duration")) == list("cdba")
+    assert names(grid(client, experiment="handwriting", sort="-duration")) == list("abdc")
+    for order, expected in (("duration", "cdba"), ("-duration", "abdc")):
+        seen, cursor = [], None
+        while True:
+            params = {"experiment": "handwriting", "sort": order, "limit": 1}
+            page = grid(client, **params, **({"cursor": cursor} if cursor else {}))
+            seen += names(page)
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        assert "".join(seen) == expected, order
+    assert sorted(names(grid(client, experiment="handwriting", q="duration >= 30"))) == ["a", "b"]
+    page = grid(client, experiment="handwriting", columns="duration", sort="name")
+    assert [
+        round(i["columns"]["duration"]) if i["columns"]["duration"] is not None else None
+        for i in page["items"]
+    ] == [60, 30, None, 10]
+    for params, pointer, says in (
+        ({"sort": "duration.max"}, "/sort", "'duration' has no sub-fields"),
+        ({"q": "duration = 'long'"}, "/q", "'duration' is a number"),
+        ({"filter": "duration:contains:1"}, "/filter", "'duration' is a number"),
+    ):
+        response = client.get(f"{API}/runs", params={"experiment": "handwriting", **params})
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["errors"][0]["pointer"] == pointer and says in problem["detail"], problem
+
+
 @pytest.mark.parametrize(
     ("columns", "column", "says"),
     [

@@ -99,6 +99,13 @@ def test_runs_grid_sorts_on_a_metric_searches_pages_and_compares(
     page.wait_for_url(re.compile(r"sort=-metrics.accuracy"))
     assert grid_names(page) == [r[0] for r in reversed(by_accuracy)]
     shot(page, "21-runs-grid")
+    # the server sorts on the duration too
+    page.locator("th[data-column=duration] button").click()
+    page.wait_for_url(re.compile(r"sort=duration"))
+    assert grid_names(page) == [r[0] for r in sorted(tuning.RUNS, key=lambda r: r[4])]
+    page.locator("th[data-column=duration] button").click()
+    page.wait_for_url(re.compile(r"sort=-duration"))
+    assert grid_names(page) == [r[0] for r in sorted(tuning.RUNS, key=lambda r: -r[4])]
 
     # the search completes real keys
     search = page.get_by_label("search runs")

@@ -36,6 +36,7 @@ from modeltrail.services.common import (
     refuse_if_referenced,
     require_existing,
 )
+from modeltrail.store.dialect import seconds_between
 from modeltrail.store.listing import Fields
 from modeltrail.store.metric_columns import metric_column
 from modeltrail.store.tables import (
@@ -379,6 +380,14 @@ def list_pipelines(session: Session, options: ListOptions) -> Page[Pipeline]:
 
 # ---------------------------------------------------------------- runs
 
+
+def _run_duration(dialect: str, path: tuple[str, ...]) -> Any:
+    """A run's duration in seconds (NULL while it runs): sortable and searchable like a metric."""
+    if path:
+        raise ValueError("'duration' has no sub-fields")
+    return seconds_between(dialect, RunRow.create_time, RunRow.end_time)
+
+
 RUN_FIELDS = Fields(
     columns={
         "id": RunRow.id,
@@ -395,7 +404,10 @@ RUN_FIELDS = Fields(
     },
     documents={"annotations": RunRow.annotations, "configuration": RunRow.configuration},
     named={"experiment": ExperimentRow, "pipeline": PipelineRow, "event": ArtifactRow},
-    derived={"metrics": lambda dialect, path: metric_column(dialect, RunRow.id, path)},
+    derived={
+        "metrics": lambda dialect, path: metric_column(dialect, RunRow.id, path),
+        "duration": lambda dialect, path: _run_duration(dialect, path),
+    },
 )
 
 RUN_COLUMNS = {"experiment": "experiment_id", "pipeline": "pipeline_id", "event": "event_id"}

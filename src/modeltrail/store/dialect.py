@@ -125,6 +125,15 @@ def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEle
     return func.json_extract(column, _sql_string(_sqlite_path(path)))
 
 
+def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    """Seconds from ``start`` to ``end`` (two timestamp columns), NULL where either is."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", end - start), Float)
+    # SQLite keeps timestamps as ISO text; julianday() reads them to the millisecond, as a
+    # fraction of a day: rounded back to milliseconds so that 30 s compares equal to 30.
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
+
+
 def sortable_index_columns(dialect: str, expr: Any) -> list[Any]:
     """``expr`` as an index column whose order serves both sort directions of a list:
     descending with NULLs last and ascending with NULLs first (SQLite's NULLs sort first

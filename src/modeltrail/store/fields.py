@@ -63,6 +63,11 @@ def pointer_error(f: Filter | Sort, message: str) -> InvalidInput:
     )
 
 
+def number_name(head: str) -> str:
+    """What a derived field holds, for an error: "a metric", "'duration'"."""
+    return "a metric" if head == "metrics" else f"'{head}'"
+
+
 def resolve(
     dialect: str, fields: Fields, path: tuple[str, ...], f: Filter | Sort
 ) -> tuple[str, Any, tuple[str, ...]]:

@@ -24,7 +24,7 @@ from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.models import in_utc, unstorable_number
 from modeltrail.domain.query import Node
 from modeltrail.store import dialect as d
-from modeltrail.store.fields import Fields, pointer_error, resolve
+from modeltrail.store.fields import Fields, number_name, pointer_error, resolve
 from modeltrail.store.query import kind_checks, query_clause
 from modeltrail.store.tables import ArtifactRow, KindRow, UTCDateTime
 
@@ -230,7 +230,7 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
     if where == "derived":
         values = f.value if isinstance(f.value, tuple) else (f.value,)
         if f.op in (Op.PREFIX, Op.CONTAINS) or not all(_is_number(v) for v in values):
-            raise pointer_error(f, "a metric is a number: compare it with numbers")
+            raise pointer_error(f, f"{number_name(f.path[0])} is a number: compare it with numbers")
         numbers = [float(v) for v in values]
         if f.op is Op.NE:
             return or_(target != numbers[0], target.is_(None))

@@ -41,7 +41,7 @@ from modeltrail.domain.query import (
     query_error,
 )
 from modeltrail.store import dialect as d
-from modeltrail.store.fields import Fields, resolve
+from modeltrail.store.fields import Fields, number_name, resolve
 from modeltrail.store.tables import UTCDateTime
 
 MAX_LIKE_WILDCARDS = 8
@@ -130,7 +130,7 @@ def _predicate(
     if where == "column":
         return _on_column(dialect, p, target)
     if where == "derived":
-        return _on_number(dialect, p, target, "a metric is a number")
+        return _on_number(dialect, p, target, f"{number_name(head)} is a number")
     return _on_document(dialect, p, target, subpath)
 
 

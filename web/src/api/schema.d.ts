@@ -59,7 +59,7 @@ export interface paths {
         };
         /**
          * List runs, filtered, sorted and paged, with chosen columns
-         * @description Each run comes with its `duration` (seconds) and the `columns` asked for: `configuration.KEY` (parameters), `annotations.KEY` (tags), `metrics.KEY` (the latest value), `metrics.KEY.min`, `metrics.KEY.max`, or any field of the run. `columns=auto` picks the parameters that vary between the runs and their metrics. Sort and filter on any column: `sort=-metrics.accuracy`, `filter=metrics.accuracy:gt:0.9`, `q=metrics.loss.min < 0.2`.
+         * @description Each run comes with its `duration` (seconds) and the `columns` asked for: `configuration.KEY` (parameters), `annotations.KEY` (tags), `metrics.KEY` (the latest value), `metrics.KEY.min`, `metrics.KEY.max`, or any field of the run. `columns=auto` picks the parameters that vary between the runs and their metrics. Sort and filter on any column, the duration too: `sort=-metrics.accuracy`, `sort=duration`, `filter=metrics.accuracy:gt:0.9`, `q=metrics.loss.min < 0.2`.
          */
         get: operations["listRuns"];
         put?: never;

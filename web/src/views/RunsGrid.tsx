@@ -154,7 +154,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
               {sortHeader("name", "Name")}
               {sortHeader("status", "Status")}
               {sortHeader("createTime", "Started")}
-              <th scope="col">Duration</th>
+              {sortHeader("duration", "Duration", "numeric")}
               {columns.map((c) => {
                 const h = heading(c);
                 return sortHeader(

@@ -81,7 +81,8 @@ def add_runs_grid(router: APIRouter) -> None:
         "for: `configuration.KEY` (parameters), `annotations.KEY` (tags), `metrics.KEY` (the "
         "latest value), `metrics.KEY.min`, `metrics.KEY.max`, or any field of the run. "
         "`columns=auto` picks the parameters that vary between the runs and their metrics. "
-        "Sort and filter on any column: `sort=-metrics.accuracy`, "
+        "Sort and filter on any column, the duration too: `sort=-metrics.accuracy`, "
+        "`sort=duration`, "
         "`filter=metrics.accuracy:gt:0.9`, `q=metrics.loss.min < 0.2`.",
     )
     async def list_runs(
