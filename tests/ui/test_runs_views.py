@@ -146,6 +146,16 @@ def test_runs_grid_sorts_on_a_metric_searches_pages_and_compares(
 
     page.get_by_role("checkbox", name="select lr-0.001").check()
     page.get_by_role("checkbox", name="select lr-0.01").check()
+    # the ticked runs survive a reload and paging
+    page.wait_for_url(re.compile(r"selected="))
+    page.reload()
+    grid_names(page)
+    assert page.get_by_role("checkbox", name="select lr-0.001").is_checked()
+    assert page.get_by_role("checkbox", name="select lr-0.01").is_checked()
+    page.get_by_text("2 selected").wait_for()
+    page.get_by_role("button", name="Next →").click()
+    page.get_by_test_id("count").filter(has_text="4–4 of 4").wait_for()
+    page.get_by_text("2 selected").wait_for()
     page.get_by_role("button", name="Compare selected").click()
     page.wait_for_url(re.compile(r"/compare/runs\?ids="))
     page.get_by_role("heading", name="Compare 2 runs").wait_for()

@@ -1,6 +1,6 @@
 // The runs grid of an experiment: its runs with the parameter, tag and metric columns chosen,
 // sorted and searched (the `q` language) by the server, paged with the cursor in the address,
-// runs ticked to compare.
+// runs ticked to compare (kept in the address).
 import { useMemo, useState } from "react";
 import { getExperiment } from "../api/client";
 import { formatDuration, formatNumber, formatValue, listRunKeys, listRunsGrid, toNumber, type RunInGrid } from "../api/tracking";
@@ -43,7 +43,10 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const ready = page.data !== undefined || page.error !== undefined;
   const keys = useAsync(async () => (ready ? listRunKeys(id) : undefined), [id, ready]);
   const count = useAsync(() => listRunsGrid({ experiment: id, q: q || undefined, limit: 1, count: true }), [id, q]);
-  const [selected, setSelected] = useState<string[]>([]);
+  // The ticked runs are in the address too, so that a reload or a shared link keeps them.
+  const ticked = location.query.get("selected") ?? "";
+  const selected = useMemo(() => ticked.split(",").filter(Boolean), [ticked]);
+  const setSelected = (change: (s: string[]) => string[]) => navigate(withQuery({ selected: change(selected).join(",") || null }), true);
 
   // The table draws the columns of the answer it shows; the chooser, those asked for.
   const columns = page.data?.columns ?? [];
@@ -123,7 +126,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
             Compare selected
           </button>
           {selected.length > 0 && (
-            <button type="button" onClick={() => setSelected([])}>
+            <button type="button" onClick={() => setSelected(() => [])}>
               Clear selection
             </button>
           )}
