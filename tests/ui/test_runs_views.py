@@ -183,9 +183,18 @@ def test_compare_runs_marks_differences_and_overlays_series(
     tip = charts.first.get_by_role("tooltip")
     tip.wait_for()
     assert "step 19" in tip.inner_text() and "lr-0.05-new-data: 0.9" in tip.inner_text()
-    # log scale and time on the x axis
+    # log scale, and time on the x axis: since each run's start, or the wall clock
     charts.nth(1).get_by_role("checkbox", name="log").check()
-    page.get_by_role("group", name="x axis").get_by_role("button", name="time").click()
+    axes = page.get_by_role("group", name="x axis")
+    axes.get_by_role("button", name="time since start").click()
+    page.wait_for_url(re.compile(r"x=relative"))
+    # the runs started an hour apart; their points are laid over each other from their start
+    longest = max(minutes for *_, minutes in tuning.RUNS) * 3 * (tuning.EPOCHS - 1)
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=compare-chart]')?.dataset.lastX === '{longest}'"
+    )
+    assert page.get_by_text("accuracy by time since start").is_visible()
+    axes.get_by_role("button", name="wall clock").click()
     page.wait_for_url(re.compile(r"x=time"))
     page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=compare-chart]')?.dataset.lastX) > 1e12"

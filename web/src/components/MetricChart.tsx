@@ -5,15 +5,15 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./charts.css";
-import { formatNumber } from "../api/tracking";
+import { formatDuration, formatNumber } from "../api/tracking";
 
 export { formatNumber };
 
-export type XKind = "step" | "time" | "version";
+export type XKind = "step" | "time" | "elapsed" | "version";
 
 export interface ChartSeries {
   label: string;
-  /** x of each point: a step, milliseconds since the epoch, or a version's position */
+  /** x of each point: a step, milliseconds since the epoch, seconds since the run's start, or a version's position */
   x: number[];
   y: (number | null)[];
 }
@@ -39,6 +39,7 @@ const cssVar = (name: string, fallback: string) => getComputedStyle(document.doc
 
 function formatX(kind: XKind, x: number, labels?: string[]): string {
   if (kind === "time") return new Date(x).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  if (kind === "elapsed") return `${formatDuration(x) || "0 s"} after the start`;
   if (kind === "version") return labels?.[Math.round(x)] ?? String(x);
   return `step ${x}`;
 }
@@ -145,11 +146,16 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
           stroke: axis,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          label: xKind === "time" ? undefined : xKind,
+          label: xKind === "time" ? undefined : xKind === "elapsed" ? "time since the run's start" : xKind,
           labelSize: 18,
           labelFont: "12px system-ui",
           font: "11px system-ui",
-          values: xKind === "version" ? (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (xLabels?.[t] ?? "") : "")) : undefined,
+          values:
+            xKind === "version"
+              ? (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (xLabels?.[t] ?? "") : ""))
+              : xKind === "elapsed"
+                ? (_u, ticks) => ticks.map((t) => formatDuration(t) || "0")
+                : undefined,
         },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: "11px system-ui", size: 56, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
       ],

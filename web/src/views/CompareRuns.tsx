@@ -1,9 +1,9 @@
 // Many runs side by side: parameters with the differences marked, metrics overlaid on one chart
-// per key (x by step or time), a parallel coordinates chart over the parameters and a metric,
+// per key (x by step, by time since each run's start, or by wall-clock time), a parallel coordinates chart over the parameters and a metric,
 // and the artifacts whose content differs.
 import { useMemo, useState } from "react";
 import { compareRuns, formatDuration, formatValue, readSeriesPoints, toNumber, type RunComparison } from "../api/tracking";
-import { MetricChart, PALETTE, formatNumber, type ChartSeries } from "../components/MetricChart";
+import { MetricChart, PALETTE, formatNumber, type ChartSeries, type XKind } from "../components/MetricChart";
 import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinates";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
@@ -13,12 +13,19 @@ import "./runs.css";
 
 type Values = RunComparison["differingParameters"][number];
 const CHARTED = 2;
+// The x axes offered, by their value in the address (x=time, the wall clock, is the older one).
+const X_AXES = [
+  ["step", "step"],
+  ["relative", "time since start"],
+  ["time", "wall clock"],
+] as const;
+type XAxis = (typeof X_AXES)[number][0];
 
 const color = (i: number) => PALETTE[i % PALETTE.length];
 
 export function CompareRuns({ location }: { location: Location }) {
   const ids = (location.query.get("ids") ?? "").split(",").filter(Boolean);
-  const x = location.query.get("x") === "time" ? "time" : "step";
+  const x: XAxis = X_AXES.find(([v]) => v === location.query.get("x"))?.[0] ?? "step";
   const asked = location.query.get("metrics");
   // With the metrics in the address, one request answers the comparison and their series.
   const wanted = asked !== null && x === "step" ? asked.split(",").filter(Boolean) : [];
@@ -32,7 +39,7 @@ export function CompareRuns({ location }: { location: Location }) {
   );
   const timed = useAsync(
     async () =>
-      base.data && chosen.length && x === "time"
+      base.data && chosen.length && x !== "step"
         ? Promise.all(chosen.map((k) => Promise.all(base.data!.runs.map((r) => readSeriesPoints(r.id, k, 2000).catch(() => undefined)))))
         : undefined,
     [base.data, chosen.join(","), x],
@@ -57,7 +64,12 @@ export function CompareRuns({ location }: { location: Location }) {
     series:
       x === "step"
         ? (series.data?.series.find((s) => s.key === key)?.runs ?? []).map((s, i) => ({ label: c.runs[i]?.name ?? "", x: s.steps, y: s.values.map((v) => toNumber(v)) }))
-        : (timed.data?.[k] ?? []).map((p, i) => ({ label: c.runs[i]?.name ?? "", x: p?.timestamps ?? [], y: (p?.values ?? []).map((v) => toNumber(v)) })),
+        : (timed.data?.[k] ?? []).map((p, i) => {
+            // Runs started at other times are laid over each other from their own start.
+            const start = x === "relative" ? new Date(c.runs[i]?.createTime ?? 0).getTime() : 0;
+            const xs = (p?.timestamps ?? []).map((t) => (x === "relative" ? (t - start) / 1000 : t));
+            return { label: c.runs[i]?.name ?? "", x: xs, y: (p?.values ?? []).map((v) => toNumber(v)) };
+          }),
   }));
 
   return (
@@ -104,9 +116,9 @@ export function CompareRuns({ location }: { location: Location }) {
             <div className="toolbar">
               <span className="muted">x axis</span>
               <span className="segmented" role="group" aria-label="x axis">
-                {(["step", "time"] as const).map((v) => (
+                {X_AXES.map(([v, label]) => (
                   <button key={v} type="button" aria-pressed={x === v} onClick={() => navigate(withQuery({ x: v === "step" ? null : v }), true)}>
-                    {v}
+                    {label}
                   </button>
                 ))}
               </span>
@@ -116,7 +128,7 @@ export function CompareRuns({ location }: { location: Location }) {
             {(series.loading || timed.loading) && !series.data && !timed.data && <Loading what="Loading the series" />}
             <div className="charts">
               {charts.map((ch) => (
-                <OverlaidChart key={`${ch.key}-${x}`} title={`${ch.key} by ${x}`} series={ch.series} x={x} />
+                <OverlaidChart key={`${ch.key}-${x}`} title={`${ch.key} by ${X_AXES.find(([v]) => v === x)![1]}`} series={ch.series} x={x === "relative" ? "elapsed" : x} />
               ))}
             </div>
           </>
@@ -136,7 +148,7 @@ export function CompareRuns({ location }: { location: Location }) {
   );
 }
 
-function OverlaidChart({ title, series, x }: { title: string; series: ChartSeries[]; x: "step" | "time" }) {
+function OverlaidChart({ title, series, x }: { title: string; series: ChartSeries[]; x: XKind }) {
   const kept = useMemo(() => series, [JSON.stringify(series.map((s) => [s.label, s.x.length, s.x[s.x.length - 1], s.y[s.y.length - 1]]))]); // eslint-disable-line react-hooks/exhaustive-deps
   if (kept.every((s) => s.x.length === 0)) return <Empty>No points of {title.split(" by ")[0]} in these runs.</Empty>;
   return <MetricChart title={title} series={kept} xKind={x} height={280} testId="compare-chart" />;
