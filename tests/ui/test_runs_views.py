@@ -207,6 +207,22 @@ def test_compare_runs_marks_differences_and_overlays_series(
     shot(page, f"22-compare-runs-{request.node.callspec.params['page']}")
 
 
+def test_chart_styles_all_apply(page: Any, runs: tuning.Tuning) -> None:
+    # Charts are drawn by uPlot (canvas) and one SVG chart (parallel coordinates): every chart
+    # rule of the style sheets styles something on the page that has both.
+    page.goto("/compare/runs?ids=" + ",".join(runs.runs.values()))
+    page.get_by_test_id("compare-chart").nth(1).locator("canvas").wait_for()
+    page.get_by_test_id("parallel-chart").locator("path[data-run]").first.wait_for()
+    unused = page.evaluate(
+        """() => [...document.styleSheets].flatMap((sheet) => [...sheet.cssRules])
+            .map((rule) => rule.selectorText ?? "")
+            .flatMap((text) => text.split(",").map((s) => s.trim()))
+            .filter((s) => s.startsWith(".chart ") || s.startsWith(".chart."))
+            .filter((s) => !document.querySelector(s.replace(/:hover|:focus-visible/g, "")))"""
+    )
+    assert unused == []
+
+
 def test_compare_fits_a_wide_screen(browser: Any, ui_server: ServerProcess, runs: Any) -> None:
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=ui_server.url)
     page = context.new_page()
