@@ -38,7 +38,7 @@ from modeltrail.services.common import (
 )
 from modeltrail.store.dialect import seconds_between
 from modeltrail.store.listing import Fields
-from modeltrail.store.metric_columns import metric_column
+from modeltrail.store.metric_columns import metric_column, metric_joins
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -408,6 +408,7 @@ RUN_FIELDS = Fields(
         "metrics": lambda dialect, path: metric_column(dialect, RunRow.id, path),
         "duration": lambda dialect, path: _run_duration(dialect, path),
     },
+    joined={"metrics": lambda dialect, paths: metric_joins(dialect, RunRow.id, paths)},
 )
 
 RUN_COLUMNS = {"experiment": "experiment_id", "pipeline": "pipeline_id", "event": "event_id"}

@@ -15,6 +15,17 @@ from modeltrail.domain.filters import Filter, Sort
 
 
 @dataclass
+class Joined:
+    """Derived fields as columns of outer-joined tables: ``joins`` are (table, on clause) to
+    join the list's statement with, each matching at most one row per listed row;
+    ``columns`` the expression of each path (after its head) over them. Paths that are no
+    valid field are left out (``derived`` says what is wrong with them)."""
+
+    joins: list[tuple[Any, ColumnElement[bool]]]
+    columns: dict[tuple[str, ...], ColumnElement[Any]]
+
+
+@dataclass
 class Fields:
     """How wire field names of one entity map to its table.
 
@@ -28,7 +39,9 @@ class Fields:
     checked against the registered kinds (and the attributes actually stored). ``derived``
     fields are computed per row from the rest of a path (``metrics.accuracy.max`` on runs):
     ``derived[head](dialect, rest)`` is a scalar expression, or raises ``ValueError`` with
-    what is wrong with the path.
+    what is wrong with the path. ``joined[head]``, where given, answers the same values for
+    a list's statement as outer joins (``Joined``), which a planner can hash over many rows
+    where a per-row subquery is one lookup per row.
     """
 
     columns: dict[str, InstrumentedAttribute[Any]]
@@ -40,6 +53,7 @@ class Fields:
     derived: dict[str, Callable[[str, tuple[str, ...]], ColumnElement[Any]]] = field(
         default_factory=dict
     )
+    joined: dict[str, Callable[[str, list[tuple[str, ...]]], Joined]] = field(default_factory=dict)
 
     def known(self) -> list[str]:
         return sorted([*self.columns, *self.documents, *self.relations, *self.derived])

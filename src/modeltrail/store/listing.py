@@ -10,7 +10,7 @@ import base64
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.models import in_utc, unstorable_number
-from modeltrail.domain.query import Node
+from modeltrail.domain.query import Node, predicates
 from modeltrail.store import dialect as d
 from modeltrail.store.fields import Fields, number_name, pointer_error, resolve
 from modeltrail.store.query import kind_checks, query_clause
@@ -309,6 +309,41 @@ def after(expr: Any, value: Any, row_id: Any, id_col: Any, descending: bool) -> 
     return or_(expr > value, and_(expr == value, id_col > row_id))
 
 
+def join_derived(
+    dialect: str,
+    fields: Fields,
+    query: Select[Any],
+    paths: list[tuple[str, ...]],
+) -> tuple[Select[Any], Fields]:
+    """``query`` outer-joined with what the derived fields among ``paths`` are read from
+    (where ``fields.joined`` offers it), and fields whose derived paths name the joined
+    columns: a sort or filter on a metric over every candidate row is then one join, not a
+    subquery per row."""
+    by_head: dict[str, list[tuple[str, ...]]] = {}
+    for path in paths:
+        if path and path[0] in fields.joined and path[1:] not in by_head.get(path[0], []):
+            by_head.setdefault(path[0], []).append(path[1:])
+    if not by_head:
+        return query, fields
+    derived = dict(fields.derived)
+    for head, subpaths in by_head.items():
+        joined = fields.joined[head](dialect, subpaths)
+        for table, on in joined.joins:
+            query = query.outerjoin(table, on)
+
+        def column(
+            dialect: str,
+            subpath: tuple[str, ...],
+            columns: dict[tuple[str, ...], ColumnElement[Any]] = joined.columns,
+            per_row: Callable[[str, tuple[str, ...]], ColumnElement[Any]] = derived[head],
+        ) -> ColumnElement[Any]:
+            found = columns.get(subpath)
+            return per_row(dialect, subpath) if found is None else found
+
+        derived[head] = column
+    return query, replace(fields, derived=derived, joined={})
+
+
 def list_rows(
     session: Session,
     query: Select[Any],
@@ -325,6 +360,13 @@ def list_rows(
     dialect = session.get_bind().dialect.name
     checked: list[Filter] = [*filters, *kind_checks(expression)]
     check_kind_attributes(session, fields, checked, sort)
+    if fields.joined:
+        paths = [f.path for f in filters]
+        if expression is not None:
+            paths += [p.field.path for p in predicates(expression)]
+        if sort is not None:
+            paths.append(sort.path)
+        query, fields = join_derived(dialect, fields, query, paths)
     for f in filters:
         query = query.where(filter_clause(dialect, fields, f))
     if expression is not None:

@@ -2,7 +2,10 @@
 ``metrics.KEY.max``, for lists, ``q`` and the runs grid to select, filter and sort on.
 
 The value is a correlated scalar subquery on the run's id, so that it composes with every
-other clause of a list; where it comes from is this module's business alone. A run that
+other clause of a list; a list's own statement (its filters, ``q`` and sort over every
+candidate run) gets it from an outer join with the summaries instead (``metric_joins``),
+which the planner may hash rather than look up run by run. Where the value comes from is
+this module's business alone. A run that
 logged a series of KEY answers its summary (``run_metrics``: the value of the greatest step,
 the least, the greatest); a run without one answers from its ``metrics`` artifacts (those its
 steps wrote, named KEY, with a number as ``value``): the latest by creation time, the least
@@ -15,11 +18,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.store import dialect as d
+from modeltrail.store.fields import Joined
 from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRow, RunMetricRow
 
 AGGREGATES = ("latest", "min", "max")
@@ -123,6 +127,34 @@ def use_metric_source(source: MetricSource) -> MetricSource:
     previous, _source = _source, source
     _built.clear()
     return previous
+
+
+def metric_joins(dialect: str, run_id: Any, subpaths: list[tuple[str, ...]]) -> Joined:
+    """The metric columns ``metrics.<subpath>`` of the runs whose id is ``run_id`` over an
+    outer join with each key's summaries (one join per key, whatever its aggregates): the
+    same values as ``metric_column``. A run without a summary value (none logged, or NaN)
+    falls back to its ``metrics`` artifacts through the subquery, run by run, as before."""
+    if _source is not from_series_or_artifacts:
+        return Joined([], {})
+    summaries: dict[str, Any] = {}
+    columns: dict[tuple[str, ...], ColumnElement[Any]] = {}
+    for subpath in subpaths:
+        try:
+            key, aggregate = metric_path(subpath)
+        except NotAMetric:
+            continue
+        summary = summaries.get(key)
+        if summary is None:
+            summary = summaries[key] = aliased(RunMetricRow)
+        columns[subpath] = func.coalesce(
+            getattr(summary, _SUMMARY[aggregate].key),
+            from_artifacts(dialect, run_id, key, aggregate),
+        )
+    joins = [
+        (summary, and_(summary.run_id == run_id, summary.key == key))
+        for key, summary in summaries.items()
+    ]
+    return Joined(joins, columns)
 
 
 def metric_keys(session: Session, run_ids: list[uuid.UUID]) -> list[str]:
