@@ -190,9 +190,8 @@ def test_compare_runs_marks_differences_and_overlays_series(
     page.wait_for_url(re.compile(r"x=relative"))
     # the runs started an hour apart; their points are laid over each other from their start
     longest = max(minutes for *_, minutes in tuning.RUNS) * 3 * (tuning.EPOCHS - 1)
-    page.wait_for_function(
-        f"() => document.querySelector('[data-testid=compare-chart]')?.dataset.lastX === '{longest}'"
-    )
+    last_x = "document.querySelector('[data-testid=compare-chart]')?.dataset.lastX"
+    page.wait_for_function(f"() => {last_x} === '{longest}'")
     assert page.get_by_text("accuracy by time since start").is_visible()
     axes.get_by_role("button", name="wall clock").click()
     page.wait_for_url(re.compile(r"x=time"))
