@@ -77,6 +77,14 @@ export async function fetchFile(artifact: string, path: string, bytes?: number):
   return response.blob();
 }
 
+/** A presigned URL that downloads a file from object storage directly, or null where the
+ * server keeps its files in a local directory (it answers 422: no presigning there). */
+export async function fileLink(artifact: string, path: string): Promise<string | null> {
+  const answer = await api.GET("/api/v1/artifacts/{artifact_id}/links/{path}", { params: { path: { artifact_id: artifact, path } } });
+  if (answer.response.status === 422) return null;
+  return unwrap(answer).url;
+}
+
 /** Executions that wrote (`outputArtifact`) or read (`inputArtifact`) an artifact. */
 export async function stepsOf(artifact: string, edge: "outputArtifact" | "inputArtifact", limit = 20): Promise<{ items: Execution[]; more: boolean }> {
   const page = await listEntities("executions", { filter: [`${edge}:eq:${artifact}`], sort: "-createTime", limit });

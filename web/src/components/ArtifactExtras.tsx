@@ -3,8 +3,8 @@
 // the files it carries, with a preview of the small ones.
 import { useEffect, useState } from "react";
 import "../views/registry.css";
-import { getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
-import { artifactById, fetchFile, fileUrl, listFiles, stepsOf, type ArtifactFile } from "../api/registry";
+import { ApiError, getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
+import { artifactById, fetchFile, fileLink, fileUrl, listFiles, stepsOf, type ArtifactFile } from "../api/registry";
 import { storedToken } from "../auth";
 import { Breadcrumbs, type Crumb } from "../context";
 import { useAsync } from "../hooks";
@@ -231,9 +231,34 @@ function Preview({ artifact, file }: { artifact: string; file: ArtifactFile }) {
   );
 }
 
+// From this size on, a download on a server that asks for a token goes to object storage by a
+// presigned link (the browser streams it to disk) rather than through a copy in memory.
+export const LARGE_DOWNLOAD = 16 * 1024 * 1024;
+
+function save(href: string, name: string) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  a.click();
+}
+
+async function downloadGuarded(artifact: string, file: ArtifactFile): Promise<void> {
+  const name = file.path.split("/").pop() ?? "file";
+  if (file.size >= LARGE_DOWNLOAD) {
+    // The link's answer names the file (Content-Disposition), as `download` cannot across origins.
+    const link = await fileLink(artifact, file.path);
+    if (link) return save(link, name);
+  }
+  // A small file, or a server that keeps its files in a local directory: through memory.
+  const url = URL.createObjectURL(await fetchFile(artifact, file.path));
+  save(url, name);
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function FilesCard({ artifact }: { artifact: string }) {
   const files = useAsync(() => listFiles(artifact), [artifact]);
   const [open, setOpen] = useState<string>();
+  const [failed, setFailed] = useState<ApiError>();
   const items = files.data?.items ?? [];
   useEffect(() => {
     // The first small file that can be read is shown at once.
@@ -252,6 +277,7 @@ export function FilesCard({ artifact }: { artifact: string }) {
         )}
       </h2>
       {files.error && <Problem error={files.error} />}
+      {failed && <Problem error={failed} />}
       {files.loading && !files.data && <Loading what="Listing its files" />}
       {files.data && items.length === 0 && <Empty>No files: this artifact records where its content is (its storage URI), not the content.</Empty>}
       {items.length > 0 && (
@@ -290,13 +316,8 @@ export function FilesCard({ artifact }: { artifact: string }) {
                       // A link cannot send the sign-in token: with one, the file is fetched first.
                       if (!storedToken()) return;
                       e.preventDefault();
-                      void fetchFile(artifact, f.path).then((blob) => {
-                        const a = document.createElement("a");
-                        a.href = URL.createObjectURL(blob);
-                        a.download = f.path.split("/").pop() ?? "file";
-                        a.click();
-                        window.setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-                      });
+                      setFailed(undefined);
+                      void downloadGuarded(artifact, f).catch((err) => setFailed(err instanceof ApiError ? err : new ApiError(0, { detail: String(err) })));
                     }}
                   >
                     download
