@@ -47,6 +47,9 @@ def test_points_of_a_run_and_its_steps_are_sent_in_bulk(trail: mt.Trail, store: 
 
 def test_points_past_the_buffer_are_sent_while_the_run_goes_on(trail: mt.Trail, store: Any) -> None:
     trail.metrics.max_points = 1000
+    # Only the size sends here: a timed send in the middle of the loop (a slow machine takes
+    # seconds for it) would send a point early and make the count 2001.
+    trail.metrics.max_seconds = math.inf
     with trail.run(experiment="series") as run:
         for i in range(2500):
             run.log_metric("k", i, step=i)
