@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
-from modeltrail.domain.filters import Op, Sort, parse_filters, parse_sort
+from modeltrail.domain.filters import Op, Sort, parse_filters, parse_sort, path_text
 
 SEGMENT = st.text(
     alphabet=st.characters(blacklist_characters='.:"', blacklist_categories=("Cc", "Cs")),
     min_size=1,
     max_size=8,
-)
+).filter(lambda s: not s.startswith("`"))  # a leading backtick quotes the segment
 PATHS = st.lists(SEGMENT, min_size=1, max_size=8)
 VALUES = st.text(
     alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=20
@@ -37,6 +37,37 @@ def test_in_takes_a_comma_separated_list(path: list[str], values: list[str]) -> 
     assert parsed.value == tuple(values)
 
 
+ANY_SEGMENT = st.text(
+    alphabet=st.characters(blacklist_characters='"', blacklist_categories=("Cc", "Cs")),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(path=st.lists(ANY_SEGMENT, min_size=1, max_size=8), value=VALUES)
+def test_a_segment_in_backticks_may_hold_dots_colons_and_backticks(
+    path: list[str], value: str
+) -> None:
+    quoted = ".".join(f"`{p.replace('`', '``')}`" for p in path)
+    (parsed,) = parse_filters([f"{quoted}:eq:{value}"])
+    assert parsed.path == tuple(path) and parsed.value == value
+    assert parse_sort(f"-{quoted}") == Sort(tuple(path), True)
+    # As the field is shown (errors, cursors): it parses back to the same path.
+    assert parse_filters([f"{parsed.field}:eq:x"])[0].path == tuple(path)
+
+
+def test_a_key_with_dots_is_one_segment_in_backticks() -> None:
+    (parsed,) = parse_filters(["annotations.`mlflow.runId`:eq:0a1b"])
+    assert parsed.path == ("annotations", "mlflow.runId") and parsed.value == "0a1b"
+    assert parsed.field == "annotations.`mlflow.runId`"
+    assert parse_filters(["annotations.mlflow.runId:eq:0a1b"])[0].path == (
+        "annotations",
+        "mlflow",
+        "runId",
+    )
+    assert path_text(("metrics", "val.acc", "max")) == "metrics.`val.acc`.max"
+
+
 def test_a_time_keeps_its_colons() -> None:
     (parsed,) = parse_filters(["createTime:ge:2026-01-01T00:00:00Z"])
     assert parsed.field == "createTime" and parsed.value == "2026-01-01T00:00:00Z"
@@ -50,6 +81,9 @@ def test_a_time_keeps_its_colons() -> None:
         (["kind:eq:model", "name:like:x"], "/filter/1", "unknown operator 'like'"),
         ([":eq:x"], "/filter/0", "not a field name"),
         (["a..b:eq:x"], "/filter/0", "not a field name"),
+        (["a.`b:eq:x"], "/filter/0", "does not close"),
+        (["a.`b`c:eq:x"], "/filter/0", "followed by a dot"),
+        (["a.``:eq:x"], "/filter/0", "not a field name"),
         (['na"me:eq:x'], "/filter/0", "quote or a control character"),
         (["na\tme:eq:x"], "/filter/0", "quote or a control character"),
         (["a.b.c.d.e.f.g.h.i:eq:x"], "/filter/0", "at most 8 levels"),

@@ -337,3 +337,32 @@ def test_hostile_expressions_are_refused_or_answered_never_a_500(
     assert names(client, "runs", 'annotations.`a"b` = "x"') == []
     assert names(client, "runs", "configuration.`'); drop table runs; --` = 1") == []
     assert len(names(client, "runs", "name is not null")) == 5
+
+
+def test_a_key_with_dots_is_filtered_and_sorted_on_in_backticks(client: TestClient) -> None:
+    """``mlflow.runId`` is one key: written in backticks in ``filter`` and ``sort`` as in ``q``;
+    without them it is a path of two keys, which no run has."""
+    experiment = post(client, "experiments", {"name": "dotted"})["id"]
+    for name, run_id in (("first", "b2"), ("second", "a1"), ("third", None)):
+        tags = {"mlflow.runId": run_id} if run_id else {}
+        post(client, "runs", {"experiment": experiment, "name": name, "annotations": tags})
+
+    def listed(**params: object) -> list[str]:
+        response = client.get(f"{API}/runs", params={"experiment": "dotted", **params})
+        assert response.status_code == 200, response.text
+        return [i["name"] for i in response.json()["items"]]
+
+    assert listed(filter="annotations.`mlflow.runId`:eq:a1") == ["second"]
+    assert listed(filter="annotations.`mlflow.runId`:in:a1,b2", sort="name") == [
+        "first",
+        "second",
+    ]
+    assert listed(filter="annotations.mlflow.runId:eq:a1") == []
+    assert listed(sort="-annotations.`mlflow.runId`", filter="name:ne:third") == [
+        "first",
+        "second",
+    ]
+    assert names(client, "runs", 'annotations.`mlflow.runId` = "b2"') == ["first"]
+    response = client.get(f"{API}/runs", params={"filter": "annotations.`mlflow.runId:eq:a1"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "/filter/0"

@@ -4,7 +4,9 @@ A filter is ``FIELD:OP:VALUE``; FIELD is a top-level field (``name``, ``createTi
 path into a document (``annotations.owner``, ``configuration.epochs``,
 ``attributes.hyperParameters.learning-rate``); OP is one of ``eq ne lt le gt ge in prefix
 contains``; VALUE is the rest of the string (``in`` takes a comma-separated list). A sort is a
-field, ``-`` in front for descending.
+field, ``-`` in front for descending. A segment of a path that holds a dot or a colon (a key
+such as ``mlflow.runId``) is written in backticks: ``annotations.`mlflow.runId`:eq:x``; a
+backtick inside it is written twice.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ class Op(StrEnum):
     CONTAINS = "contains"
 
 
+def path_text(path: tuple[str, ...]) -> str:
+    """A path as a filter or sort writes it: segments that would not parse back alone (a dot,
+    a colon, a leading backtick) in backticks."""
+    return ".".join(
+        f"`{p.replace('`', '``')}`" if "." in p or ":" in p or p.startswith("`") else p
+        for p in path
+    )
+
+
 @dataclass(frozen=True)
 class Filter:
     path: tuple[str, ...]
@@ -39,7 +50,7 @@ class Filter:
 
     @property
     def field(self) -> str:
-        return ".".join(self.path)
+        return path_text(self.path)
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class Sort:
 
     @property
     def field(self) -> str:
-        return ".".join(self.path)
+        return path_text(self.path)
 
     def __str__(self) -> str:
         return ("-" if self.descending else "") + self.field
@@ -58,8 +69,47 @@ class Sort:
 _UNSAFE = frozenset('"') | frozenset(chr(i) for i in range(32))
 
 
+def _segments(text: str, *, pointer: str, field: bool = False) -> tuple[tuple[str, ...], int]:
+    """The dotted path's segments at the start of ``text``, and where it ends (at the first
+    colon outside backticks with ``field``, the path of ``FIELD:OP:VALUE``; else at the end).
+    A segment that starts with a backtick runs to the closing one and may hold dots and colons
+    (``annotations.`mlflow.runId```); a backtick inside it is written twice."""
+    parts: list[str] = []
+    i = 0
+    while True:
+        if text.startswith("`", i):
+            part, i = [], i + 1
+            while True:
+                end = text.find("`", i)
+                if end < 0:
+                    raise InvalidInput(
+                        f"'{text}' opens a backtick that it does not close",
+                        errors=[{"pointer": pointer, "detail": "unclosed backtick"}],
+                    )
+                part.append(text[i:end])
+                if not text.startswith("`", end + 1):
+                    break
+                part.append("`")
+                i = end + 2
+            parts.append("".join(part))
+            i = end + 1
+            if i < len(text) and text[i] != "." and not (field and text[i] == ":"):
+                raise InvalidInput(
+                    f"'{text}': a name in backticks is followed by a dot or ends the field",
+                    errors=[{"pointer": pointer, "detail": "text after a name in backticks"}],
+                )
+        else:
+            stops = [j for j in (text.find(".", i), text.find(":", i) if field else -1) if j >= 0]
+            end = min(stops, default=len(text))
+            parts.append(text[i:end])
+            i = end
+        if i >= len(text) or text[i] == ":":
+            return tuple(parts), i
+        i += 1  # the dot
+
+
 def _path(text: str, *, pointer: str) -> tuple[str, ...]:
-    parts = tuple(text.split("."))
+    parts = _segments(text, pointer=pointer)[0] if text else ()
     if not text or any(not p for p in parts):
         raise InvalidInput(
             f"'{text}' is not a field name", errors=[{"pointer": pointer, "detail": "empty field"}]
@@ -96,7 +146,8 @@ def parse_filters(texts: list[str], *, param: str = "filter") -> list[Filter]:
                 "filters may not contain NUL characters",
                 errors=[{"pointer": pointer, "detail": "NUL character"}],
             )
-        field, sep1, rest = text.partition(":")
+        end = _segments(text, pointer=pointer, field=True)[1]
+        field, sep1, rest = text[:end], text[end : end + 1], text[end + 1 :]
         op_text, sep2, value = rest.partition(":")
         if not (sep1 and sep2):
             raise InvalidInput(

@@ -77,7 +77,9 @@ def column_name(path: tuple[str, ...]) -> str:
     """A column's name as it parses back to the same path: a segment that is no plain name
     goes in backticks (``configuration.`batch size```)."""
     return ".".join(
-        p if p[:1].isalpha() and all(c.isalnum() or c in "_-" for c in p) else f"`{p}`"
+        p
+        if p[:1].isalpha() and all(c.isalnum() or c in "_-" for c in p)
+        else f"`{p.replace('`', '``')}`"
         for p in path
     )
 
