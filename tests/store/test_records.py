@@ -10,6 +10,7 @@ from sqlalchemy import Table, select
 
 from modeltrail.services.metadata import Metadata
 from modeltrail.store import lineage as store
+from modeltrail.store.lineage.rows import _records
 from modeltrail.store.records import (
     ArtifactRecord,
     ExecutableRecord,
@@ -167,4 +168,4 @@ def test_a_statement_that_does_not_give_its_records_columns_is_refused(
     with metadata.session("read") as s:
         rows = list(s.connection().execute(select(RunRow.__table__)).all())
         with pytest.raises(TypeError, match="not those of ArtifactRecord"):
-            store._records(rows, ArtifactRecord)
+            _records(rows, ArtifactRecord)
