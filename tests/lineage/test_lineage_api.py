@@ -617,6 +617,55 @@ def test_the_trace_pages_back_through_older_runs(client: TestClient) -> None:
     assert get(client, path, 422, before="not-a-run")["errors"][0]["pointer"] == "/before"
 
 
+def test_the_trace_says_which_parameters_each_run_changed(client: TestClient) -> None:
+    def post(plural: str, body: dict) -> dict:
+        response = client.post(f"{API}/{plural}", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    experiment = post("experiments", {"name": "sweep"})["id"]
+    configs = [
+        {"lr": 0.1, "model": {"depth": 3, "act": "relu"}, "seed": 1},
+        {"lr": 0.1, "model": {"depth": 3, "act": "relu"}, "seed": 1},  # the same
+        {"lr": 0.01, "model": {"depth": 4, "act": "relu"}, "seed": True},  # 1 is not True
+        {"lr": 0.01, "model": {"depth": 4, "act": "relu"}, "note": None},
+        {},
+    ]
+    for i, config in enumerate(configs):
+        post(
+            "runs",
+            {
+                "experiment": experiment,
+                "name": f"r{i}",
+                "configuration": config,
+                "createTime": f"2026-03-0{i + 1}T00:00:00Z",
+            },
+        )
+    path = f"/experiments/{experiment}/trace"
+    runs = get(client, path)["runs"]
+    assert [r.get("parameterChanges") for r in runs] == [
+        None,  # the oldest run: nothing to compare with
+        None,  # nothing changed: nothing sent
+        [
+            {"key": "lr", "value": 0.01},
+            {"key": "model.depth", "value": 4},
+            {"key": "seed", "value": True},
+        ],
+        [{"key": "note"}, {"key": "seed", "removed": True}],
+        [
+            {"key": "lr", "removed": True},
+            {"key": "model.act", "removed": True},
+            {"key": "model.depth", "removed": True},
+            {"key": "note", "removed": True},
+        ],
+    ]
+    # a page's oldest run is compared with the run before the page
+    page = get(client, path, limit=2, before=runs[4]["id"])["runs"]
+    assert [r["name"] for r in page] == ["r2", "r3"]
+    assert page[0]["parameterChanges"] == runs[2]["parameterChanges"]
+    Trace.model_validate(get(client, path))
+
+
 def test_the_trace_sent_is_exactly_what_its_model_makes_of_it(client: TestClient) -> None:
     """The server writes the trace as the service built it, without pydantic: every field
     must be valid, none extra, and ids and times in the form the model writes them."""

@@ -206,6 +206,19 @@ def test_compare_runs_marks_differences_and_overlays_series(
     shot(page, f"22-compare-runs-{request.node.callspec.params['page']}")
 
 
+def test_the_trace_marks_the_parameters_a_run_changed(page: Any, runs: tuning.Tuning) -> None:
+    page.goto(f"/experiments/{runs.experiment}/trace")
+    headers = page.locator(".gnode.run-header")
+    headers.filter(has_text="lr-0.05-new-data").wait_for()
+    first = headers.filter(has_text="lr-0.1")
+    assert "parameters:" not in first.inner_text()  # nothing before it to compare with
+    second = headers.filter(has_text="lr-0.01").inner_text()
+    assert "parameters: lr=0.01, optimizer=adam" in second
+    last = headers.filter(has_text="lr-0.05-new-data").inner_text()
+    assert "another dataset: digits" in last and "parameters: lr=0.05" in last
+    assert "changed" in (headers.filter(has_text="lr-0.001").get_attribute("class") or "")
+
+
 def test_chart_styles_all_apply(page: Any, runs: tuning.Tuning) -> None:
     # Charts are drawn by uPlot (canvas) and one SVG chart (parallel coordinates): every chart
     # rule of the style sheets styles something on the page that has both.

@@ -382,13 +382,26 @@ class TraceExecution(Schema):
     outputs: list[NodeId]
 
 
+class ParameterChange(Schema):
+    """A parameter of a run that differs from the run before it: its new ``value`` (absent
+    when it is null), or ``removed``. ``key`` is its path in the configuration, dotted."""
+
+    key: str
+    value: Any = None
+    removed: bool | None = None
+
+
 class TraceRun(Schema):
+    """``parameterChanges``: the parameters that differ from the run before it (absent when
+    none do, and for the oldest run of the experiment)."""
+
     id: NodeId
     name: str
     status: str
     create_time: datetime
     end_time: datetime | None = None
     trigger: Trigger | None = None
+    parameter_changes: list[ParameterChange] | None = None
     executions: list[TraceExecution]
     artifacts: list[NodeId]
 

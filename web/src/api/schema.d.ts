@@ -2868,6 +2868,19 @@ export interface components {
             /** Total */
             total?: number | null;
         };
+        /**
+         * ParameterChange
+         * @description A parameter of a run that differs from the run before it: its new ``value`` (absent
+         *     when it is null), or ``removed``. ``key`` is its path in the configuration, dotted.
+         */
+        ParameterChange: {
+            /** Key */
+            key: string;
+            /** Value */
+            value?: unknown;
+            /** Removed */
+            removed?: boolean | null;
+        };
         /** Pipeline */
         Pipeline: {
             /**
@@ -3917,7 +3930,11 @@ export interface components {
             /** Outputs */
             outputs: string[];
         };
-        /** TraceRun */
+        /**
+         * TraceRun
+         * @description ``parameterChanges``: the parameters that differ from the run before it (absent when
+         *     none do, and for the oldest run of the experiment).
+         */
         TraceRun: {
             /**
              * Id
@@ -3936,6 +3953,8 @@ export interface components {
             /** Endtime */
             endTime?: string | null;
             trigger?: components["schemas"]["Trigger"] | null;
+            /** Parameterchanges */
+            parameterChanges?: components["schemas"]["ParameterChange"][] | null;
             /** Executions */
             executions: components["schemas"]["TraceExecution"][];
             /** Artifacts */

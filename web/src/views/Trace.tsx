@@ -23,8 +23,10 @@ interface TraceRun {
   createTime: string;
   /** node id of the run's trigger event */
   event?: string;
-  /** what changed against the run before it: another dataset, new code */
+  /** what changed against the run before it: another dataset, new code, other parameters */
   changes: string[];
+  /** the parameters that differ from the run before it, as the server says */
+  parameters?: string;
 }
 
 interface TraceNode {
@@ -66,6 +68,7 @@ async function traceFromEndpoint(experimentId: string, before: string | null, li
       status: string;
       createTime: string;
       trigger?: { id: string; name: string; cause?: string | null } | null;
+      parameterChanges?: { key: string; value?: unknown; removed?: boolean | null }[] | null;
       executions: { inputs: string[]; outputs: string[]; executable?: { name: string; version: string; uri?: string | null } }[];
     }[];
     artifacts: RawNode[];
@@ -84,16 +87,23 @@ async function traceFromEndpoint(experimentId: string, before: string | null, li
   }
   const code = (x: Raw["runs"][number]["executions"][number]) => (x.executable ? `${x.executable.name} ${x.executable.version}${x.executable.uri ? ` (${x.executable.uri})` : ""}` : "");
   return {
-    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id, changes: [] })),
+    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id, changes: [], parameters: parameterText(r.parameterChanges) })),
     steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs, code: code(x) }))),
     nodes,
     truncated: raw.truncated,
   };
 }
 
+/** "parameters: lr=0.01, seed removed", the first few of a run's changed parameters. */
+function parameterText(changes?: { key: string; value?: unknown; removed?: boolean | null }[] | null): string | undefined {
+  if (!changes?.length) return undefined;
+  const shown = changes.slice(0, 3).map((c) => (c.removed ? `${c.key} removed` : `${c.key}=${typeof c.value === "string" ? c.value : JSON.stringify(c.value ?? null)}`));
+  return `parameters: ${shown.join(", ")}${changes.length > 3 ? ` and ${changes.length - 3} more` : ""}`;
+}
+
 /**
  * What each run changed against the run before it: the data it read from outside itself (equal
- * data is one node, so another node is other data) and the code of its steps.
+ * data is one node, so another node is other data), the code of its steps and its parameters.
  */
 function markChanges(input: TraceInput): void {
   let previous: { data: Set<string>; code: Set<string> } | null = null;
@@ -108,6 +118,7 @@ function markChanges(input: TraceInput): void {
       const newCode = [...code].filter((c) => !previous!.code.has(c));
       if (newCode.length) run.changes.push(`new code: ${newCode.join(", ")}`);
     }
+    if (run.parameters) run.changes.push(run.parameters);
     previous = { data, code };
   }
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from modeltrail.services.graph.nodes import (
     load_marks,
     trigger_fields,
 )
+from modeltrail.services.tracking.grid import leaves
 from modeltrail.store import lineage as store
 from modeltrail.store.records import ArtifactRecord, Executable, Id
 from modeltrail.store.tables import ExperimentRow, RunRow
@@ -61,11 +63,14 @@ def trace_document(
     execution's ``inputs`` and ``outputs``, and over many runs they are a large part of the
     document that no reader of ours uses."""
     experiment = get_or_404(session, ExperimentRow, experiment_id, "experiment")
-    runs = store.runs_of_experiment(
+    fetched = store.runs_of_experiment(
         session, experiment_id, limit=limit + 1, before=_run_of(session, experiment_id, before)
     )
-    truncated = len(runs) > limit
-    runs = runs[1:] if truncated else runs
+    truncated = len(fetched) > limit
+    runs = fetched[1:] if truncated else fetched
+    # The run one older than the page, when there is one, was read too: the page's oldest run
+    # is compared with it.
+    previous = {run.id: older.configuration for older, run in pairwise(fetched)}
     executions = store.executions_of_runs(session, [r.id for r in runs], light=True)
     io = store.edges_of_executions(session, [row.id for row, _ in executions])
     inputs, outputs = io.input_lists(), io.output_lists()
@@ -138,6 +143,11 @@ def trace_document(
                     "createTime": r.create_time,
                     "endTime": r.end_time,
                     "trigger": events.get(r.event_id) if r.event_id else None,
+                    "parameterChanges": (
+                        parameter_changes(previous[r.id], r.configuration)
+                        if r.id in previous
+                        else None
+                    ),
                     "executions": by_run[r.id],
                     "artifacts": list(run_artifacts[r.id]),
                 }
@@ -164,6 +174,27 @@ def _run_of(session: Session, experiment_id: uuid.UUID, run_id: uuid.UUID | None
             errors=[{"pointer": "/before", "in": "query", "detail": "not a run of the experiment"}],
         )
     return run
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1, 1.0 and True are equal in Python, not as parameters.
+    return type(a) is type(b) and a == b
+
+
+def parameter_changes(before: Any, now: Any) -> list[dict[str, Any]] | None:
+    """The parameters of ``now`` that differ from ``before`` (two configurations), by their
+    dotted path, as the trace sends them: only what changed, so that a thousand runs of one
+    configuration add nothing to the answer."""
+    old = {".".join(k): v for k, v in leaves(before if isinstance(before, dict) else {}).items()}
+    new = {".".join(k): v for k, v in leaves(now if isinstance(now, dict) else {}).items()}
+    changes: list[dict[str, Any]] = [
+        {"key": k} if v is None else {"key": k, "value": v}
+        for k, v in new.items()
+        if k not in old or not _same(old[k], v)
+    ]
+    changes += [{"key": k, "removed": True} for k in old if k not in new]
+    # By key: PostgreSQL keeps a document's keys in an order of its own.
+    return sorted(changes, key=lambda c: c["key"]) or None
 
 
 def _present(fields: dict[str, Any]) -> dict[str, Any]:
