@@ -143,10 +143,16 @@ def test_a_trace_of_many_runs_opens_readable_on_the_newest_and_marks_changes(
     )
     page = context.new_page()
     page.goto(f"/experiments/{experiment}/trace?runs=300")
-    page.get_by_text("The newest 300 runs").or_(page.locator(".gnode.run-header").first).wait_for()
     headers = page.locator(".gnode.run-header")
     newest = headers.filter(has_text="sweep-0299")
+    # The newest runs are drawn first, while the older ones are read.
     newest.wait_for()
+    page.get_by_text("loading older runs").wait_for(state="detached", timeout=60_000)
+    newest.wait_for()
+    # Only the part near the view is handed to the graph; the overview shows the whole.
+    assert headers.count() < 300
+    overview = page.get_by_role("img", name=re.compile("overview of the whole graph"))
+    assert overview.is_visible()
     assert on_screen_font_px(page, ".gnode.run-header .node-label") >= 10
     assert visible_in_graph(page, newest), "the trace opens on its newest run"
     # The full name of a run in its column head, and what it changed.
@@ -156,9 +162,16 @@ def test_a_trace_of_many_runs_opens_readable_on_the_newest_and_marks_changes(
     assert "another dataset: emnist" in other.inner_text()
     assert "another dataset: mnist" in changed.filter(has_text="sweep-0298").inner_text()
     shot(page, f"13-trace-300-runs-{scheme}-{size[0]}")
+    # A click at the overview's left end moves the view to the oldest runs.
+    box = overview.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    headers.filter(has_text="sweep-0000").wait_for()
+    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    newest.wait_for()
     # Hide what did not change: the first run and the three that changed (291 went back to 1).
     page.get_by_label("only the runs that changed").check()
     page.wait_for_url(re.compile("changed=only"))
+    headers.filter(has_text="sweep-0000").wait_for()  # once all 300 runs are read
     page.wait_for_function("document.querySelectorAll('.gnode.run-header').length === 5")
     names = " ".join(headers.all_inner_texts())
     assert all(f"sweep-{n:04d}" in names for n in (0, 290, 291, 297, 298))
@@ -192,9 +205,22 @@ def test_a_large_lineage_opens_readable_on_its_root(page: Any, ui_server: Server
     trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
     mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
     page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
-    page.get_by_text(re.compile(r"\b599 of 599 nodes shown")).wait_for(timeout=60_000)
+    # The nearest nodes first; the root says how many more it leads to.
+    page.get_by_text(re.compile(r"\b150 of 150 nodes shown")).wait_for(timeout=60_000)
+    page.get_by_text("the nearest first").wait_for()
     root = page.locator(".gnode.root")
     root.wait_for()
     assert on_screen_font_px(page, ".gnode.root .node-label") >= 10
     assert visible_in_graph(page, root), "the lineage opens on its root"
+    left_out = int(re.search(r"\+(\d+) more", root.inner_text()).group(1))  # type: ignore[union-attr]
+    assert left_out > 0
     shot(page, "15-lineage-600-nodes")
+    root.click()
+    page.get_by_role("button", name=re.compile(r"bring in more")).click()
+    page.wait_for_function(
+        "() => { const m = document.body.textContent.match(/(\\d+) of \\d+ nodes shown/);"
+        " return m && Number(m[1]) > 150; }",
+        timeout=60_000,
+    )
+    now = int(re.search(r"\+(\d+) more", root.inner_text()).group(1))  # type: ignore[union-attr]
+    assert now < left_out

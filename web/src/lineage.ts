@@ -10,6 +10,8 @@ export interface LNode {
   status?: string;
   fingerprint?: string;
   createTime?: string;
+  /** neighbours further from the root that the answer left out */
+  more?: number;
 }
 
 export interface LEdge {
@@ -22,6 +24,8 @@ export interface LGraph {
   nodes: LNode[];
   edges: LEdge[];
   truncated?: boolean;
+  /** the node budget left nodes out (nodes with `more` lead to them) */
+  limited?: boolean;
 }
 
 function normalizeNode(raw: Record<string, unknown>): LNode {
@@ -35,12 +39,13 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
     status: pick("status"),
     fingerprint: pick("fingerprint"),
     createTime: pick("createTime"),
+    more: typeof raw.more === "number" && raw.more > 0 ? raw.more : undefined,
   };
 }
 
 const DRAWN = new Set(["artifact", "execution", "event"]);
 
-function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean }): LGraph {
+function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean; limited?: boolean }): LGraph {
   // Runs and experiments may be nodes of a server's graph; these views draw artifacts and steps.
   const nodes = (raw.nodes ?? []).filter((n) => DRAWN.has(String(n.type ?? "artifact"))).map(normalizeNode);
   const ids = new Set(nodes.map((n) => n.id));
@@ -50,6 +55,7 @@ function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[
       .map((e) => ({ source: String(e.source), target: String(e.target), type: String(e.type ?? "") }))
       .filter((e) => ids.has(e.source) && ids.has(e.target)),
     truncated: Boolean(raw.truncated),
+    limited: Boolean(raw.limited),
   };
 }
 
@@ -61,9 +67,15 @@ export async function runDag(runId: string): Promise<LGraph> {
 /** The deepest lineage the server follows (`limits.MAX_LINEAGE_DEPTH`; its OpenAPI document says the same). */
 export const MAX_DEPTH = 10_000;
 
-/** FR4/FR5: artifacts and executions upstream or downstream of an artifact, `depth` steps. */
-export async function lineage(id: string, direction: "upstream" | "downstream", depth: number): Promise<LGraph> {
-  return normalizeGraph(await getJson(`/artifacts/${id}/lineage`, { direction, depth }));
+/** The most nodes one lineage answer holds (`limits.MAX_LINEAGE_NODES`). */
+export const MAX_NODES = 20_000;
+
+/**
+ * FR4/FR5: artifacts and executions upstream or downstream of an artifact (or of an execution's
+ * inputs or outputs), `depth` steps, the `maxNodes` nearest first.
+ */
+export async function lineage(id: string, direction: "upstream" | "downstream", depth: number, maxNodes?: number, from: "artifacts" | "executions" = "artifacts"): Promise<LGraph> {
+  return normalizeGraph(await getJson(`/${from}/${id}/lineage`, { direction, depth, maxNodes }));
 }
 
 export interface Difference {

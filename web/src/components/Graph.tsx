@@ -1,9 +1,9 @@
 // A directed graph laid out by dagre and drawn by React Flow; used by the DAG, trace and
 // lineage views. Nodes carry a class for their status or kind; highlighted nodes stand out.
 import dagre from "@dagrejs/dagre";
-import { Background, Controls, MarkerType, MiniMap, Position, ReactFlow, type Edge, type Node, type ReactFlowInstance } from "@xyflow/react";
+import { Background, Controls, MarkerType, MiniMap, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { useCallback, useMemo, useRef } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 
 export interface GraphNode {
   id: string;
@@ -100,6 +100,117 @@ export function layout(nodes: GraphNode[], edges: GraphEdge[], direction: "LR" |
   return out;
 }
 
+/**
+ * Past this many nodes React Flow is handed only the nodes near the viewport: its own work per
+ * node (and its minimap's) would otherwise hold up the first paint of a large trace by seconds.
+ */
+const WINDOW_FROM = 400;
+
+type Box = { x0: number; y0: number; x1: number; y1: number };
+
+function bounds(nodes: Node[]): Box {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const n of nodes) {
+    x0 = Math.min(x0, n.position.x);
+    y0 = Math.min(y0, n.position.y);
+    x1 = Math.max(x1, n.position.x + (n.width ?? NODE_W));
+    y1 = Math.max(y1, n.position.y + NODE_H);
+  }
+  return { x0, y0, x1, y1 };
+}
+
+/** The viewport a graph opens at: all of it when that is readable, else readable on the focus. */
+function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport | "fit" {
+  const { x0, y0, x1, y1 } = bounds(nodes);
+  const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
+  if (fit >= READABLE_ZOOM) return "fit";
+  const z = READABLE_ZOOM;
+  const f = nodes.find((n) => n.id === focus) ?? nodes[0];
+  const fx = f.position.x;
+  const fy = f.position.y;
+  const fw = f.width ?? NODE_W;
+  const x = anchor === "end" ? W - 24 - (fx + fw) * z : W / 2 - (fx + fw / 2) * z;
+  // A graph drawn top to bottom shows its top; one drawn left to right the focus's row.
+  const y = anchor === "end" || (y1 - y0) * z <= H ? 24 - y0 * z : H / 2 - (fy + NODE_H / 2) * z;
+  return { x, y, zoom: z };
+}
+
+/** The nodes within a screen of the viewport, and the far ends of their edges (a few). */
+function windowed(nodes: Node[], edges: Edge[], view: Viewport, W: number, H: number): Node[] {
+  const x0 = (-view.x - W) / view.zoom;
+  const x1 = (-view.x + 2 * W) / view.zoom;
+  const y0 = (-view.y - H) / view.zoom;
+  const y1 = (-view.y + 2 * H) / view.zoom;
+  const near = new Set<string>();
+  for (const n of nodes) {
+    const { x, y } = n.position;
+    if (x + (n.width ?? NODE_W) >= x0 && x <= x1 && y + NODE_H >= y0 && y <= y1) near.add(n.id);
+  }
+  const ends = new Set<string>();
+  for (const e of edges) {
+    if (near.has(e.source) !== near.has(e.target)) ends.add(near.has(e.source) ? e.target : e.source);
+    if (ends.size > 200) break;
+  }
+  return nodes.filter((n) => near.has(n.id) || ends.has(n.id));
+}
+
+/**
+ * An overview of the whole graph for a windowed one (React Flow's minimap would show only the
+ * window): every node as a mark, the viewport as a frame; a click or a drag moves the view.
+ */
+function Overview({ nodes, box, onMove }: { nodes: Node[]; box: Box; onMove: (v: Viewport) => void }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const flow = useReactFlow();
+  const view = useViewport();
+  const W = 240;
+  const wide = box.x1 - box.x0;
+  const tall = box.y1 - box.y0;
+  const H = Math.max(28, Math.min(140, Math.round((W * tall) / wide)));
+  const sx = W / wide;
+  const sy = H / tall;
+  useEffect(() => {
+    const ctx = canvas.current?.getContext("2d");
+    if (!ctx) return;
+    ctx.clearRect(0, 0, W, H);
+    ctx.fillStyle = getComputedStyle(canvas.current!).color;
+    for (const n of nodes) ctx.fillRect((n.position.x - box.x0) * sx, (n.position.y - box.y0) * sy, Math.max(1, (n.width ?? NODE_W) * sx), Math.max(1, NODE_H * sy));
+  }, [nodes, box, H, sx, sy]);
+  const screenW = useStore((st) => st.width);
+  const screenH = useStore((st) => st.height);
+  const frame = {
+    left: (-view.x / view.zoom - box.x0) * sx,
+    top: (-view.y / view.zoom - box.y0) * sy,
+    width: Math.max(3, (screenW / view.zoom) * sx),
+    height: Math.max(3, (screenH / view.zoom) * sy),
+  };
+  const move = (e: React.PointerEvent<HTMLDivElement>) => {
+    if (e.type === "pointermove" && !(e.buttons & 1)) return;
+    const r = e.currentTarget.getBoundingClientRect();
+    // A few pixels from an end of the overview are that end (a pixel is many nodes across).
+    const px = e.clientX - r.left < 6 ? 0 : r.right - e.clientX < 6 ? W : e.clientX - r.left;
+    const fx = box.x0 + px / sx;
+    const fy = box.y0 + (e.clientY - r.top) / sy;
+    // A wide graph (a trace: runs side by side) keeps its rows where they are: only x moves.
+    const y = wide > tall * 3 ? view.y : screenH / 2 - fy * view.zoom;
+    // The point goes where it is across the overview (an end to that end of the screen), but
+    // the view never moves past either end of the graph.
+    const across = px / W;
+    const x = Math.min(24 - box.x0 * view.zoom, Math.max(screenW - 24 - box.x1 * view.zoom, across * screenW - fx * view.zoom));
+    const to = { x, y, zoom: view.zoom };
+    void flow.setViewport(to);
+    onMove(to); // a move made here is not the pane's, so the pane does not report it
+
+  };
+  return (
+    <Panel position="bottom-right">
+      <div className="overview" style={{ width: W, height: H }} onPointerDown={move} onPointerMove={move} role="img" aria-label="overview of the whole graph: click or drag to move the view">
+        <canvas ref={canvas} width={W} height={H} />
+        <div className="overview-frame" style={frame} />
+      </div>
+    </Panel>
+  );
+}
+
 export function Graph({
   nodes,
   edges,
@@ -141,6 +252,8 @@ export function Graph({
     const tb = layout(nodes, edges, "TB");
     return fit(tb) > fit(lr) * 1.15 ? [tb, "TB"] : [lr, "LR"];
   }, [nodes, edges, direction]);
+  // Lets benchmarks/ui_graphs.py tell layout from fetching and drawing.
+  if (!performance.getEntriesByName("modeltrail:graph-laid-out").length) performance.mark("modeltrail:graph-laid-out");
   const flowNodes: Node[] = useMemo(
     () =>
       nodes.map((n) => ({
@@ -190,55 +303,54 @@ export function Graph({
   );
   // Fit the whole graph when it fits at a readable zoom; otherwise open at a readable zoom on
   // the focus (the minimap shows the whole, and the controls zoom out).
+  const large = flowNodes.length > WINDOW_FROM;
+  const [size, setSize] = useState<{ W: number; H: number } | null>(null);
+  useLayoutEffect(() => {
+    if (box.current) setSize({ W: box.current.clientWidth, H: box.current.clientHeight });
+  }, []);
+  const start = useMemo(() => (size && flowNodes.length ? opening(flowNodes, size.W, size.H, focus, anchor) : null), [size]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [view, setView] = useState<Viewport | null>(null);
+  const whole = useMemo(() => (large ? bounds(flowNodes) : null), [large, flowNodes]);
+  const shown = useMemo(() => {
+    if (!large) return flowNodes;
+    const at = view ?? (start && start !== "fit" ? start : null);
+    return size && at ? windowed(flowNodes, flowEdges, at, size.W, size.H) : [];
+  }, [large, flowNodes, flowEdges, view, start, size]);
+  const shownEdges = useMemo(() => {
+    if (!large) return flowEdges;
+    const ids = new Set(shown.map((n) => n.id));
+    return flowEdges.filter((e) => ids.has(e.source) && ids.has(e.target));
+  }, [large, shown, flowEdges]);
   const onInit = useCallback(
     (flow: ReactFlowInstance) => {
-      const el = box.current;
-      if (!el || flowNodes.length === 0) return;
-      const W = el.clientWidth;
-      const H = el.clientHeight;
-      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-      for (const n of flowNodes) {
-        x0 = Math.min(x0, n.position.x);
-        y0 = Math.min(y0, n.position.y);
-        x1 = Math.max(x1, n.position.x + (n.width ?? NODE_W));
-        y1 = Math.max(y1, n.position.y + NODE_H);
-      }
-      const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
-      if (fit >= READABLE_ZOOM) {
-        void flow.fitView({ maxZoom: 1.2, padding: 0.08 });
-        return;
-      }
-      const z = READABLE_ZOOM;
-      const f = flowNodes.find((n) => n.id === focus) ?? flowNodes[0];
-      const fx = f.position.x;
-      const fy = f.position.y;
-      const fw = f.width ?? NODE_W;
-      const x = anchor === "end" ? W - 24 - (fx + fw) * z : W / 2 - (fx + fw / 2) * z;
-      // A graph drawn top to bottom shows its top; one drawn left to right the focus's row.
-      const y = anchor === "end" || (y1 - y0) * z <= H ? 24 - y0 * z : H / 2 - (fy + NODE_H / 2) * z;
-      void flow.setViewport({ x, y, zoom: z });
+      if (start === "fit") void flow.fitView({ maxZoom: 1.2, padding: 0.08 });
+      else if (start) void flow.setViewport(start);
     },
     // The viewport is chosen once, when the graph first appears.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [],
+    [start],
   );
   return (
     <div className="graph" style={{ height }} ref={box}>
-      <ReactFlow
-        nodes={flowNodes}
-        edges={flowEdges}
-        onInit={onInit}
-        minZoom={0.05}
-        onlyRenderVisibleElements={nodes.length > 300}
-        nodesConnectable={false}
-        onNodeClick={(_, node) => onSelect?.(node.id)}
-        onPaneClick={() => onSelect?.(null)}
-        proOptions={{ hideAttribution: true }}
-      >
-        <Background />
-        <Controls showInteractive={false} />
-        {nodes.length > 30 && <MiniMap pannable zoomable />}
-      </ReactFlow>
+      {start && (
+        <ReactFlow
+          nodes={shown}
+          edges={shownEdges}
+          onInit={onInit}
+          defaultViewport={start !== "fit" ? start : undefined}
+          onMoveEnd={large ? (_, v) => setView(v) : undefined}
+          minZoom={0.05}
+          onlyRenderVisibleElements={nodes.length > 300}
+          nodesConnectable={false}
+          onNodeClick={(_, node) => onSelect?.(node.id)}
+          onPaneClick={() => onSelect?.(null)}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background />
+          <Controls showInteractive={false} />
+          {whole ? <Overview nodes={flowNodes} box={whole} onMove={setView} /> : nodes.length > 30 && <MiniMap pannable zoomable />}
+        </ReactFlow>
+      )}
     </div>
   );
 }

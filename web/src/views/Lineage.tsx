@@ -1,20 +1,30 @@
 // FR4/FR5: upstream and downstream of any artifact; depth control, expand on click, collapse,
-// search within the graph.
+// search within the graph. The server sends the nodes nearest to the root first, so that a
+// lineage of thousands opens as fast as a small one; nodes it left out are brought in on click.
 import { useEffect, useMemo, useState } from "react";
 import { ApiError } from "../api/client";
 import { Graph } from "../components/Graph";
 import { Loading, Problem } from "../components/Status";
-import { MAX_DEPTH, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
+import { MAX_DEPTH, MAX_NODES, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
 import { useTitle } from "../context";
 import { navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel, Legend, toGraph } from "./RunDag";
 
+/** The nodes asked for first, and then at each expansion: enough to read, quick to draw. */
+const FIRST_NODES = 150;
+
 function merge(a: LGraph, b: LGraph): LGraph {
   const nodes = new Map(a.nodes.map((n) => [n.id, n]));
-  b.nodes.forEach((n) => nodes.set(n.id, n));
+  b.nodes.forEach((n) => {
+    const had = nodes.get(n.id);
+    // What either answer sent is here now: what is left out is at most what each left out.
+    const more = had && had.more !== undefined && n.more !== undefined ? Math.min(had.more, n.more) : had ? undefined : n.more;
+    nodes.set(n.id, { ...n, more: more || undefined });
+  });
   const edges = new Map(a.edges.map((e) => [`${e.source}>${e.target}`, e]));
   b.edges.forEach((e) => edges.set(`${e.source}>${e.target}`, e));
-  return { nodes: [...nodes.values()], edges: [...edges.values()], truncated: a.truncated || b.truncated };
+  const all = [...nodes.values()];
+  return { nodes: all, edges: [...edges.values()], truncated: a.truncated || b.truncated, limited: all.some((n) => n.more) };
 }
 
 /** Nodes reachable from the root away from it, not passing beyond collapsed nodes. */
@@ -75,7 +85,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
   const [graph, setGraph] = useState<LGraph | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  // node -> the budget its last expansion asked for; the next one asks for twice as many
+  const [expanded, setExpanded] = useState<Map<string, number>>(new Map());
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
 
   useEffect(() => {
@@ -83,12 +94,13 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     setGraph(null);
     setError(null);
     setBusy(true);
-    setExpanded(new Set([id]));
+    setExpanded(new Map([[id, FIRST_NODES]]));
     setCollapsed(new Set());
-    lineage(id, direction, depth).then(
+    lineage(id, direction, depth, FIRST_NODES).then(
       (g) => {
-        // Lets benchmarks/ui_render.py tell fetching from layout and drawing.
+        // Lets benchmarks/ui_render.py and ui_graphs.py tell fetching from layout and drawing.
         performance.mark("modeltrail:lineage-loaded");
+        performance.mark("modeltrail:graph-fetched");
         if (live) (setGraph(g), setBusy(false));
       },
       (e) => live && (setError(e instanceof ApiError ? e : new ApiError(0, { detail: String(e) })), setBusy(false)),
@@ -98,12 +110,13 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     };
   }, [id, direction, depth]);
 
-  const expand = async (node: string) => {
-    if (expanded.has(node)) return;
-    setExpanded((s) => new Set(s).add(node));
+  /** One step further from a node, the nearest first: more of them each time it is asked. */
+  const expand = async (node: LNode) => {
+    const budget = Math.min(MAX_NODES, expanded.has(node.id) ? expanded.get(node.id)! * 2 : FIRST_NODES);
+    setExpanded((s) => new Map(s).set(node.id, budget));
     setBusy(true);
     try {
-      const more = await lineage(node, direction, 1);
+      const more = await lineage(node.id, direction, 1, budget, node.type === "execution" ? "executions" : "artifacts");
       setGraph((g) => (g ? merge(g, more) : more));
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, { detail: String(e) }));
@@ -118,9 +131,11 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     const nodes = graph.nodes.filter((n) => shown.has(n.id));
     const edges = graph.edges.filter((e) => shown.has(e.source) && shown.has(e.target));
     const g = toGraph({ ...graph, nodes, edges });
+    const more = new Map(nodes.filter((n) => n.more).map((n) => [n.id, n.more!]));
     g.nodes.forEach((n) => {
       if (n.id === id) n.className += " root";
       if (collapsed.has(n.id)) n.sublabel = `${n.sublabel} · +${hidden.get(n.id) ?? 0} hidden`;
+      else if (more.has(n.id)) (n.sublabel = `${n.sublabel} · +${more.get(n.id)} more`), (n.className += " has-more");
     });
     const q = search.trim().toLowerCase();
     const matches = new Set(q ? nodes.filter((n: LNode) => `${n.name} ${n.kind ?? ""}`.toLowerCase().includes(q)).map((n) => n.id) : []);
@@ -150,6 +165,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             {view && (
               <span className="muted">
                 {view.nodes.length} of {view.total} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
+                {graph?.limited ? " · the nearest first: a node marked “+N more” leads to more, click it to bring them in" : ""}
                 {graph?.truncated
                   ? depth < MAX_DEPTH
                     ? ` · cut off at depth ${depth}: raise the depth or expand nodes`
@@ -160,7 +176,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             )}
             {collapsed.size > 0 && <button onClick={() => setCollapsed(new Set())}>expand all</button>}
           </div>
-          <Legend />
+          <Legend more={graph?.limited} />
         </header>
         {error && <Problem error={error} />}
         {!graph && busy && <Loading what="Following the lineage" />}
@@ -173,7 +189,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             onSelect={(n) => {
               set({ select: n });
               const node = graph?.nodes.find((x) => x.id === n);
-              if (n && node?.type === "artifact") void expand(n);
+              if (node?.more && !expanded.has(node.id)) void expand(node);
             }}
             direction="auto"
             focus={id}
@@ -182,21 +198,28 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
         )}
       </div>
       <aside className="panel" aria-label="details">
-        {selectedNode && selectedNode.id !== id && (
+        {selectedNode && (selectedNode.id !== id || selectedNode.more) && (
           <div className="toolbar">
-            <button
-              onClick={() =>
-                setCollapsed((s) => {
-                  const next = new Set(s);
-                  if (next.has(selectedNode.id)) next.delete(selectedNode.id);
-                  else next.add(selectedNode.id);
-                  return next;
-                })
-              }
-            >
-              {collapsed.has(selectedNode.id) ? "expand this branch" : "collapse this branch"}
-            </button>
-            {selectedNode.type === "artifact" && <button onClick={() => navigate(`/artifacts/${selectedNode.id}/lineage?direction=${direction}`)}>explore from here</button>}
+            {selectedNode.id !== id && (
+              <button
+                onClick={() =>
+                  setCollapsed((s) => {
+                    const next = new Set(s);
+                    if (next.has(selectedNode.id)) next.delete(selectedNode.id);
+                    else next.add(selectedNode.id);
+                    return next;
+                  })
+                }
+              >
+                {collapsed.has(selectedNode.id) ? "expand this branch" : "collapse this branch"}
+              </button>
+            )}
+            {selectedNode.more && !collapsed.has(selectedNode.id) ? (
+              <button disabled={busy} onClick={() => void expand(selectedNode)}>
+                bring in more ({selectedNode.more} left out)
+              </button>
+            ) : null}
+            {selectedNode.type === "artifact" && selectedNode.id !== id && <button onClick={() => navigate(`/artifacts/${selectedNode.id}/lineage?direction=${direction}`)}>explore from here</button>}
           </div>
         )}
         {selectedNode?.type === "artifact" ? (
@@ -209,7 +232,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             </p>
           </div>
         ) : (
-          <div className="state empty">Click an artifact to select it and follow its lineage one step further.</div>
+          <div className="state empty">Click a node marked “+N more” to select it and follow its lineage one step further.</div>
         )}
       </aside>
     </section>

@@ -47,13 +47,30 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
   );
 }
 
-export function Legend() {
+/** A line as the graph draws an edge of this kind, with an arrowhead. */
+function EdgeKey({ dash, children }: { dash?: string; children: string }) {
+  return (
+    <span className="edge-key">
+      <svg width="34" height="10" aria-hidden="true">
+        <line x1="1" y1="5" x2="27" y2="5" strokeDasharray={dash} />
+        <path d="M26,1 L33,5 L26,9 z" />
+      </svg>
+      {children}
+    </span>
+  );
+}
+
+export function Legend({ more }: { more?: boolean }) {
   return (
     <div className="legend" aria-label="legend">
       <span className="swatch status-success">success</span>
       <span className="swatch status-running">running</span>
       <span className="swatch status-failed">failed</span>
       <span className="swatch artifact">artifact</span>
+      {more && <span className="swatch artifact has-more">+N more: click to bring in</span>}
+      <EdgeKey>read or written</EdgeKey>
+      <EdgeKey dash="5 4">runs after</EdgeKey>
+      <EdgeKey dash="2 3">refers to</EdgeKey>
     </div>
   );
 }

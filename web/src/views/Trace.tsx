@@ -75,6 +75,8 @@ async function traceFromEndpoint(experimentId: string, before: string | null, li
     truncated: boolean;
   };
   const raw = await getJson<Raw>(`/experiments/${experimentId}/trace`, { limit, before: before ?? undefined });
+  // Lets benchmarks/ui_graphs.py tell fetching from layout and drawing.
+  performance.mark("modeltrail:graph-fetched");
   const nodes = new Map<string, TraceNode>();
   for (const n of raw.artifacts) {
     const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
@@ -208,6 +210,11 @@ async function loadTrace(experimentId: string, before: string | null, limit: num
   return { runs, all: input.runs.length, truncated, nodes, edges: [...edgeSet.values()], members, children, flagged: new Set(sorted.filter((n) => traceNodes.get(n)!.flagged)) };
 }
 
+/** Resolves once the browser has painted what is rendered now (two frames later). */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 0))));
+}
+
 function downstream(children: Map<string, Set<string>>, roots: Iterable<string>): Set<string> {
   const out = new Set<string>();
   const stack = [...roots];
@@ -230,8 +237,19 @@ export function Trace({ id, location }: { id: string; location: Location }) {
   const onlyChanged = location.query.get("changed") === "only";
   const experiment = useAsync(() => getExperiment(id), [id]);
   useTitle("trace", experiment.data?.name);
-  const trace = useAsync(() => loadTrace(id, before, limit, onlyChanged), [id, before, limit, onlyChanged]);
-  const t = trace.data;
+  // The newest runs first, drawn at once; then all the runs asked for, which replace them.
+  const first = useAsync(() => loadTrace(id, before, Math.min(limit, DEFAULT_RUNS), onlyChanged), [id, before, limit, onlyChanged]);
+  const rest = useAsync(
+    async () => {
+      if (limit <= DEFAULT_RUNS || !first.data) return null;
+      await afterPaint(); // the newest runs are on screen before the rest is read and laid out
+      return loadTrace(id, before, limit, onlyChanged);
+    },
+    [id, before, limit, onlyChanged, Boolean(first.data)],
+  );
+  const trace = rest.data && !rest.loading ? rest : first;
+  const t = trace.data ?? undefined;
+  const more = limit > DEFAULT_RUNS && t !== undefined && t.truncated && rest.loading;
   const affected = useMemo(() => (t ? downstream(t.children, t.flagged) : new Set<string>()), [t]);
   const highlighted = useMemo(() => (t && selected ? downstream(t.children, [selected]) : undefined), [t, selected]);
   const nodes = useMemo(
@@ -260,14 +278,14 @@ export function Trace({ id, location }: { id: string; location: Location }) {
             </label>
           </div>
         </header>
-        <FirstProblem errors={[experiment.error, trace.error]} />
+        <FirstProblem errors={[experiment.error, first.error, rest.error]} />
         {trace.loading && !t && <Loading what="Tracing the experiment's runs" />}
         {t && t.runs.length === 0 && <Empty>{before ? "No runs before that one." : "This experiment has no runs yet."}</Empty>}
         {t && (t.truncated || before) && (
           <div className="muted trace-pages">
             {before ? `${t.all} older run${t.all === 1 ? "" : "s"}` : `The newest ${t.all} runs`}
-            {t.truncated && "; older runs are left out"}
-            {t.truncated && t.runs[0] && (
+            {t.truncated && (more ? "; loading older runs…" : "; older runs are left out")}
+            {t.truncated && t.runs[0] && !more && (
               <>
                 {" · "}
                 <Link to={withQuery({ before: t.runs[0].id, select: null })}>older runs</Link>
