@@ -16,6 +16,10 @@ of ``--samples`` calls, after a warm-up):
   shows what a request costs on the machine at the time of the run.
 
     python -m benchmarks.registry [--versions 1000] [--samples 50] [--no-mlflow]
+                                  [--postgresql]
+
+``--postgresql`` puts modeltrail's store in a scratch PostgreSQL database (on
+127.0.0.1:5432, dropped after) instead of an SQLite file.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 import httpx
 
 from benchmarks.measure import timed
+from benchmarks.modeltrail_driver import store_url
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "digits-classifier"
@@ -282,23 +287,26 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--postgresql", action="store_true", help="modeltrail on PostgreSQL")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     rows: dict[str, dict[str, Any]] = {}
     try:
-        mt = Server(
-            ["modeltrail", "server", "--port", "{port}", "--database-url",
-             f"sqlite:///{root / 'modeltrail.db'}", "--log-level", "warning"],
-            "/readyz", root, "modeltrail",
-        )  # fmt: skip
-        try:
-            with httpx.Client(base_url=mt.url, timeout=120) as http:
-                started = time.perf_counter()
-                fill_modeltrail(http, args.versions)
-                print(f"modeltrail: filled in {time.perf_counter() - started:.1f} s", flush=True)
-                rows["modeltrail"] = measure_modeltrail(http, args.versions, args.samples)
-        finally:
-            mt.stop()
+        with store_url("postgresql" if args.postgresql else "http", root / "modeltrail") as url:
+            mt = Server(
+                ["modeltrail", "server", "--port", "{port}", "--database-url", url,
+                 "--log-level", "warning"],
+                "/readyz", root, "modeltrail",
+            )  # fmt: skip
+            try:
+                with httpx.Client(base_url=mt.url, timeout=120) as http:
+                    started = time.perf_counter()
+                    fill_modeltrail(http, args.versions)
+                    took = time.perf_counter() - started
+                    print(f"modeltrail: filled in {took:.1f} s", flush=True)
+                    rows["modeltrail"] = measure_modeltrail(http, args.versions, args.samples)
+            finally:
+                mt.stop()
         if not args.no_mlflow and _has_mlflow():
             ml = Server(
                 ["mlflow", "server", "--host", "127.0.0.1", "--port", "{port}",

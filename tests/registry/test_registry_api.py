@@ -94,6 +94,49 @@ def test_versions_are_numbered_and_carry_their_lineage_and_metrics(client: TestC
     assert latest["version"] == 3
 
 
+def test_a_page_of_versions_is_each_version_as_it_is_read_alone(client: TestClient) -> None:
+    """The page is built as documents, not models: each of its versions must be what the
+    version's own route (validated against ``ModelVersion``) answers, whatever the metrics'
+    values are (a number, text, a list, an object, null)."""
+    values: list[Any] = [0.5, 3, "good", [1, 2], {"top1": 0.9, "top5": 0.99}, None, True]
+    made = []
+    for i, value in enumerate(values):
+        m = trained(client)
+        client.post(
+            f"{API}/artifacts",
+            json={
+                "name": f"m{i}",
+                "kind": "metrics",
+                "attributes": {"value": value, "reference": m["artifact"]["id"]},
+            },
+        ).raise_for_status()
+        # A metric without a value is no metric of the version.
+        client.post(
+            f"{API}/artifacts",
+            json={
+                "name": "novalue",
+                "kind": "metrics",
+                "attributes": {"reference": m["artifact"]["id"]},
+            },
+        ).raise_for_status()
+        made.append(m)
+        register(client, "shapes", m["artifact"], createModel="true").raise_for_status()
+    client.put(f"{M}/shapes/aliases/production", json={"version": 2}).raise_for_status()
+    page = client.get(f"{M}/shapes/versions", params={"limit": 100}).json()
+    assert len(page["items"]) == len(values)
+    for item in page["items"]:
+        alone = client.get(f"{M}/shapes/versions/{item['version']}").json()
+        assert item == alone
+        assert item["metrics"] == {f"m{item['version'] - 1}": values[item["version"] - 1]}
+    assert page["items"][-2]["aliases"] == ["production"]
+    assert (
+        client.get(f"{M}/shapes/versions", params={"metrics": "false"}).json()["items"][0][
+            "metrics"
+        ]
+        is None
+    )
+
+
 def test_registering_needs_the_model_unless_asked_to_create_it(client: TestClient) -> None:
     m = trained(client)
     problem(register(client, "nope", m["artifact"]), 404)

@@ -3,15 +3,18 @@ its aliases now and at a past time. Each reads a whole page in a fixed number of
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from modeltrail.store import dialect as dialects
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -28,6 +31,8 @@ from modeltrail.store.tables import (
 # The kind of artifact whose ``value`` a version's metrics show: a metric refers to the
 # model it measures (``reference``), which the store keeps as a relation.
 METRICS_KIND = "metrics"
+# The highest version number a model can have (a 32-bit integer column).
+MAX_VERSION = 2**31 - 1
 
 
 def read_model(session: Session, *, name: str, lock: bool = False) -> RegisteredModelRow | None:
@@ -56,30 +61,22 @@ def latest_version(session: Session, *, model_id: uuid.UUID) -> ModelVersionRow 
     )
 
 
-VERSION_COLUMNS = (
-    ModelVersionRow.id,
-    ModelVersionRow.version,
-    ModelVersionRow.artifact_id,
-    ModelVersionRow.description,
-    ModelVersionRow.tags,
-    ModelVersionRow.create_time,
-    ModelVersionRow.update_time,
-    ModelVersionRow.created_by_id,
-    ModelVersionRow.created_by_name,
-    ModelVersionRow.updated_by_id,
-    ModelVersionRow.updated_by_name,
-)
-
-
 def list_versions(
     session: Session, *, model_id: uuid.UUID, before: int | None, limit: int
 ) -> list[Any]:
     """Up to ``limit`` versions, newest first, below version ``before`` if given: their
-    columns only (a page of a thousand is read without building a mapped object for each)."""
-    query = select(*VERSION_COLUMNS).where(ModelVersionRow.model_id == model_id)
-    if before is not None:
-        query = query.where(ModelVersionRow.version < before)
-    return list(session.execute(query.order_by(ModelVersionRow.version.desc()).limit(limit)))
+    columns only, ids as text (a page of a thousand is read without building a mapped
+    object or a ``uuid.UUID`` for each)."""
+    return list(
+        session.execute(
+            _statements(_dialect(session)).versions,
+            {
+                "model": model_id.hex,
+                "upto": MAX_VERSION if before is None else before - 1,
+                "n": limit,
+            },
+        )
+    )
 
 
 def version_of_artifact(
@@ -168,99 +165,130 @@ def alias_events(
 # ---------------------------------------------------------------- what versions were made of
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# Pages of versions are read with their ids as text, in the form the API shows them: making a
+# ``uuid.UUID`` of each id of a thousand versions, and back into text, was most of a page's
+# time. The statements are built once per dialect: building their expressions anew cost
+# more than running them for one version.
+
+
 @dataclass(frozen=True)
-class Producer:
-    """The step that wrote an artifact, and its run."""
-
-    execution_id: uuid.UUID
-    run_id: uuid.UUID
-    run_name: str
-    run_status: str
-    experiment_id: uuid.UUID
+class _Statements:
+    versions: Any
+    artifacts: Any
+    producers: Any
+    inputs: Any
+    metrics: Any
 
 
-def artifacts_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(
-            ArtifactRow.id,
-            ArtifactRow.name,
-            ArtifactRow.version,
-            ArtifactRow.kind,
-            ArtifactRow.uri,
-            ArtifactRow.fingerprint,
-        ).where(ArtifactRow.id.in_(wanted))
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    def text(column: Any, label: str) -> Any:
+        return dialects.id_text(dialect, column).label(label)
+
+    def among(column: Any) -> Any:
+        return dialects.among_ids(dialect, column, "ids")
+
+    summary = (
+        ArtifactRow.name,
+        ArtifactRow.version,
+        ArtifactRow.kind,
+        ArtifactRow.uri,
+        ArtifactRow.fingerprint,
     )
-    return {r.id: r for r in rows}
-
-
-def producers_of(session: Session, artifact_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Producer]:
-    """The first step (by creation) that wrote each artifact, with its run."""
-    wanted = list(dict.fromkeys(artifact_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(
-            ExecutionOutputRow.artifact_id,
-            ExecutionRow.id,
-            RunRow.id,
-            RunRow.name,
-            RunRow.status,
-            RunRow.experiment_id,
+    return _Statements(
+        versions=select(
+            text(ModelVersionRow.id, "id"),
+            ModelVersionRow.version,
+            text(ModelVersionRow.artifact_id, "artifact_id"),
+            ModelVersionRow.description,
+            ModelVersionRow.tags,
+            ModelVersionRow.create_time,
+            ModelVersionRow.update_time,
+            text(ModelVersionRow.created_by_id, "created_by_id"),
+            ModelVersionRow.created_by_name,
+            text(ModelVersionRow.updated_by_id, "updated_by_id"),
+            ModelVersionRow.updated_by_name,
+        )
+        .where(
+            dialects.equals(dialect, ModelVersionRow.model_id, "model", uuids=True),
+            ModelVersionRow.version <= bindparam("upto"),
+        )
+        .order_by(ModelVersionRow.version.desc())
+        .limit(bindparam("n")),
+        artifacts=select(text(ArtifactRow.id, "id"), *summary).where(among(ArtifactRow.id)),
+        producers=select(
+            text(ExecutionOutputRow.artifact_id, "artifact_id"),
+            text(ExecutionRow.id, "execution_id"),
+            text(RunRow.id, "run_id"),
+            RunRow.name.label("run_name"),
+            RunRow.status.label("run_status"),
+            text(RunRow.experiment_id, "experiment_id"),
         )
         .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
         .join(RunRow, RunRow.id == ExecutionRow.run_id)
-        .where(ExecutionOutputRow.artifact_id.in_(wanted))
-        .order_by(ExecutionRow.create_time.desc())
-    )
-    # Newest first, so the earliest producer is the one kept.
-    return {a: Producer(e, r, n, s, x) for a, e, r, n, s, x in rows}
-
-
-def inputs_of(session: Session, execution_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
-    """What each execution read, in the order it read it."""
-    wanted = list(dict.fromkeys(execution_ids))
-    out: dict[uuid.UUID, list[Any]] = {e: [] for e in wanted}
-    if not wanted:
-        return out
-    rows = session.execute(
-        select(
-            ExecutionInputRow.execution_id,
-            ArtifactRow.id,
-            ArtifactRow.name,
-            ArtifactRow.version,
-            ArtifactRow.kind,
-            ArtifactRow.uri,
-            ArtifactRow.fingerprint,
+        .where(among(ExecutionOutputRow.artifact_id))
+        # Newest first, so that the earliest producer is the one kept.
+        .order_by(ExecutionRow.create_time.desc()),
+        inputs=select(
+            text(ExecutionInputRow.execution_id, "execution_id"),
+            text(ArtifactRow.id, "id"),
+            *summary,
         )
         .join(ArtifactRow, ArtifactRow.id == ExecutionInputRow.artifact_id)
-        .where(ExecutionInputRow.execution_id.in_(wanted))
-        .order_by(ExecutionInputRow.execution_id, ExecutionInputRow.position)
+        .where(among(ExecutionInputRow.execution_id))
+        .order_by(ExecutionInputRow.execution_id, ExecutionInputRow.position),
+        metrics=select(
+            text(ArtifactReferenceRow.target_id, "target"),
+            ArtifactRow.name,
+            dialects.json_member(dialect, ArtifactRow.attributes, "value"),
+        )
+        .join(ArtifactRow, ArtifactRow.id == ArtifactReferenceRow.artifact_id)
+        .where(among(ArtifactReferenceRow.target_id), ArtifactRow.kind == METRICS_KIND)
+        .order_by(ArtifactRow.create_time, ArtifactRow.id),
     )
-    for row in rows:
-        out[row.execution_id].append(row)
+
+
+def _read(session: Session, which: str, ids: Sequence[str]) -> Any:
+    dialect = _dialect(session)
+    statement = getattr(_statements(dialect), which)
+    return session.execute(statement, {"ids": dialects.id_values(dialect, ids)})
+
+
+def artifacts_by_ids(session: Session, ids: Iterable[str]) -> dict[str, Any]:
+    """Artifacts as versions show them (id, name, version, kind, uri, fingerprint), by id."""
+    wanted = list(dict.fromkeys(ids))
+    return {r.id: r for r in _read(session, "artifacts", wanted)} if wanted else {}
+
+
+def producers_of(session: Session, artifact_ids: Iterable[str]) -> dict[str, Any]:
+    """The first step (by creation) that wrote each artifact, with its run: rows of
+    ``execution_id``, ``run_id``, ``run_name``, ``run_status``, ``experiment_id``."""
+    wanted = list(dict.fromkeys(artifact_ids))
+    return {r.artifact_id: r for r in _read(session, "producers", wanted)} if wanted else {}
+
+
+def inputs_of(session: Session, execution_ids: Iterable[str]) -> dict[str, list[Any]]:
+    """What each execution read, in the order it read it."""
+    wanted = list(dict.fromkeys(execution_ids))
+    out: dict[str, list[Any]] = {e: [] for e in wanted}
+    if wanted:
+        for row in _read(session, "inputs", wanted):
+            out[row.execution_id].append(row)
     return out
 
 
-def metrics_of(
-    session: Session, artifact_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any]]:
+def metrics_of(session: Session, artifact_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The metrics recorded of each artifact, name -> value (the newest of a name wins)."""
     wanted = list(dict.fromkeys(artifact_ids))
-    out: dict[uuid.UUID, dict[str, Any]] = {a: {} for a in wanted}
-    if not wanted:
-        return out
-    rows = session.execute(
-        select(ArtifactReferenceRow.target_id, ArtifactRow.name, ArtifactRow.attributes)
-        .join(ArtifactRow, ArtifactRow.id == ArtifactReferenceRow.artifact_id)
-        .where(ArtifactReferenceRow.target_id.in_(wanted), ArtifactRow.kind == METRICS_KIND)
-        .order_by(ArtifactRow.create_time, ArtifactRow.id)
-    )
-    for target, name, attributes in rows:
-        if isinstance(attributes, dict) and "value" in attributes:
-            out[target][name] = attributes["value"]
+    out: dict[str, dict[str, Any]] = {a: {} for a in wanted}
+    if wanted:
+        for target, name, value in _read(session, "metrics", wanted):
+            if value is not None:
+                out[target][name] = orjson.loads(value)
     return out
 
 

@@ -96,7 +96,7 @@ async def resolve(
     uri: Annotated[str, Query(max_length=limits.MAX_URI, description="models:/...")],
     at: At = None,
 ) -> Any:
-    return await run_in_threadpool(reg.resolve, uri, at=_at(at))
+    return JsonDocument(await run_in_threadpool(reg.resolve_document, uri, at=_at(at)))
 
 
 @router.post(
@@ -243,9 +243,9 @@ async def list_versions(
     metrics: Annotated[bool, Query(description="with each version's metrics")] = True,
 ) -> Any:
     page = await run_in_threadpool(
-        reg.list_versions, name, limit=limit, cursor=cursor, metrics=metrics
+        reg.list_version_documents, name, limit=limit, cursor=cursor, metrics=metrics
     )
-    return JsonDocument(page.model_dump(mode="json", by_alias=True))
+    return JsonDocument(page)
 
 
 @router.get(

@@ -129,6 +129,19 @@ class Registry:
         cursor: str | None = None,
         metrics: bool = True,
     ) -> Page[ModelVersion]:
+        return Page[ModelVersion].model_validate(
+            self.list_version_documents(name, limit=limit, cursor=cursor, metrics=metrics)
+        )
+
+    def list_version_documents(
+        self,
+        name: str,
+        *,
+        limit: int = limits.DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+        metrics: bool = True,
+    ) -> dict[str, Any]:
+        """``list_versions`` in its JSON form, for an answer sent as it is."""
         return self.meta.query(
             versions.list_versions, name, limit=limit, cursor=cursor, metrics=metrics
         )
@@ -187,6 +200,12 @@ class Registry:
     def resolve(
         self, ref: ModelRef | str, *, at: datetime | None = None, metrics: bool = True
     ) -> ModelVersion:
+        return ModelVersion.model_validate(self.resolve_document(ref, at=at, metrics=metrics))
+
+    def resolve_document(
+        self, ref: ModelRef | str, *, at: datetime | None = None, metrics: bool = True
+    ) -> dict[str, Any]:
+        """``resolve`` in its JSON form, for an answer sent as it is."""
         return self.meta.query(aliases.resolve, ref, at=at, metrics=metrics)
 
     def registrations_of(self, artifact_id: Any) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,11 +18,10 @@ from modeltrail.domain.registry import (
     AliasProtection,
     AliasSet,
     ModelRef,
-    ModelVersion,
     check_alias,
 )
 from modeltrail.services.registry.models import get_model_row
-from modeltrail.services.registry.versions import get_version_row, to_versions
+from modeltrail.services.registry.versions import get_version_row, version_documents
 from modeltrail.store import registry as store
 from modeltrail.store.audit import actor_of
 from modeltrail.store.tables import (
@@ -259,7 +259,18 @@ def read_alias(
     """Where ``alias`` points now, or pointed at time ``at`` (``previous``: with the version
     it pointed at before); 404 when it pointed nowhere."""
     check_alias(alias)
-    model = get_model_row(session, name)
+    return _read_alias(session, get_model_row(session, name), alias, at=at, previous=previous)
+
+
+def _read_alias(
+    session: Session,
+    model: RegisteredModelRow,
+    alias: str,
+    *,
+    at: datetime | None,
+    previous: bool,
+) -> Alias:
+    name = model.name
     if at is None:
         row = store.read_alias(session, model_id=model.id, alias=alias)
         found = to_alias(model, row) if row is not None else None
@@ -307,14 +318,16 @@ def _previous(current: int, newest_first: list[ModelAliasEventRow]) -> int | Non
 
 def resolve(
     session: Session, ref: ModelRef | str, *, at: datetime | None = None, metrics: bool = True
-) -> ModelVersion:
-    """The version a reference names: ``models:/NAME@ALIAS`` (where the alias points, or
-    pointed at time ``at``), ``models:/NAME/3``, ``models:/NAME`` (the newest version)."""
+) -> dict[str, Any]:
+    """The version a reference names, as the API shows it (``ModelVersion``'s JSON form):
+    ``models:/NAME@ALIAS`` (where the alias points, or pointed at time ``at``),
+    ``models:/NAME/3``, ``models:/NAME`` (the newest version)."""
     if isinstance(ref, str):
         ref = ModelRef.parse(ref)
     model = get_model_row(session, ref.name)
     if ref.alias is not None:
-        version = read_alias(session, ref.name, ref.alias, at=at, previous=False).version
+        check_alias(ref.alias)
+        version = _read_alias(session, model, ref.alias, at=at, previous=False).version
         assert version is not None
         row = get_version_row(session, model, version)
     elif ref.version is not None:
@@ -324,4 +337,4 @@ def resolve(
         if found is None:
             raise NotFound(f"model '{ref.name}' has no versions yet", entity="model version")
         row = found
-    return to_versions(session, model, [row], metrics=metrics)[0]
+    return version_documents(session, model, [row], metrics=metrics)[0]

@@ -12,15 +12,11 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import limits
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound
 from modeltrail.domain.fingerprint import is_trigger
-from modeltrail.domain.models import Page
 from modeltrail.domain.registry import (
-    ArtifactSummary,
     ModelVersion,
     ModelVersionCreate,
     ModelVersionUpdate,
-    RunSummary,
 )
-from modeltrail.services.common import audit
 from modeltrail.services.registry.models import check_tag_key, ensure_model, get_model_row
 from modeltrail.store import registry as store
 from modeltrail.store.tables import (
@@ -45,30 +41,38 @@ def get_version_row(session: Session, model: RegisteredModelRow, version: int) -
     return row
 
 
-def _summary(row: Any) -> ArtifactSummary:
-    # Built from what the store holds, which needs no checking: a page of a thousand
-    # versions is answered without validating each of its models again.
-    return ArtifactSummary.model_construct(
-        id=row.id,
-        name=row.name,
-        version=row.version,
-        kind=row.kind,
-        uri=row.uri,
-        fingerprint=row.fingerprint,
+def _summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "version": row.version,
+        "kind": row.kind,
+        "uri": row.uri,
+        "fingerprint": row.fingerprint,
+    }
+
+
+def _actor(actor_id: Any, name: str | None) -> dict[str, Any] | None:
+    return (
+        None if name is None else {"name": name, "id": None if actor_id is None else str(actor_id)}
     )
 
 
-def to_versions(
+def version_documents(
     session: Session,
     model: RegisteredModelRow,
     rows: list[Any],
     *,
     metrics: bool = True,
-) -> list[ModelVersion]:
-    """The versions as the API shows them: each with its artifact, the run and step that made
-    it, its aliases and (``metrics``) the metrics recorded of its artifact. A fixed number of
-    statements, whatever the number of versions."""
-    artifact_ids = [r.artifact_id for r in rows]
+) -> list[dict[str, Any]]:
+    """The versions as the API shows them (``ModelVersion``'s JSON form): each with its
+    artifact, the run and step that made it, its aliases and (``metrics``) the metrics
+    recorded of its artifact. A fixed number of statements, whatever the number of versions.
+
+    Built as plain documents from what the store holds, which needs no checking: a page of
+    a thousand versions is answered without making and validating a model for each part of
+    each version."""
+    artifact_ids = [str(r.artifact_id) for r in rows]
     artifacts = store.artifacts_by_ids(session, artifact_ids)
     producers = store.producers_of(session, artifact_ids)
     measured = store.metrics_of(session, artifact_ids) if metrics else {}
@@ -78,39 +82,51 @@ def to_versions(
         if a.version is not None:
             aliases.setdefault(a.version, []).append(a.alias)
     out = []
-    for row in rows:
-        art = artifacts[row.artifact_id]
-        made = producers.get(row.artifact_id)
-        who = audit(row)
+    for row, artifact_id in zip(rows, artifact_ids, strict=True):
+        made = producers.get(artifact_id)
         out.append(
-            ModelVersion.model_construct(
-                id=row.id,
-                model=model.name,
-                version=row.version,
-                artifact=_summary(art),
-                run=RunSummary.model_construct(
-                    id=made.run_id,
-                    name=made.run_name,
-                    status=made.run_status,
-                    experiment=made.experiment_id,
-                )
+            {
+                "id": str(row.id),
+                "model": model.name,
+                "version": row.version,
+                "artifact": _summary(artifacts[artifact_id]),
+                "run": {
+                    "id": made.run_id,
+                    "name": made.run_name,
+                    "status": made.run_status,
+                    "experiment": made.experiment_id,
+                }
                 if made
                 else None,
-                execution=made.execution_id if made else None,
-                inputs=[_summary(a) for a in read[made.execution_id] if not is_trigger(a.kind)]
+                "execution": made.execution_id if made else None,
+                "inputs": [_summary(a) for a in read[made.execution_id] if not is_trigger(a.kind)]
                 if made
                 else [],
-                description=row.description,
-                tags=dict(row.tags or {}),
-                aliases=aliases.get(row.version, []),
-                metrics=measured.get(row.artifact_id, {}) if metrics else None,
-                create_time=row.create_time,
-                update_time=row.update_time,
-                created_by=who["created_by"],
-                updated_by=who["updated_by"],
-            )
+                "description": row.description,
+                "tags": dict(row.tags or {}),
+                "aliases": aliases.get(row.version, []),
+                "metrics": measured.get(artifact_id, {}) if metrics else None,
+                "createTime": row.create_time,
+                "updateTime": row.update_time,
+                "createdBy": _actor(row.created_by_id, row.created_by_name),
+                "updatedBy": _actor(row.updated_by_id, row.updated_by_name),
+            }
         )
     return out
+
+
+def to_versions(
+    session: Session,
+    model: RegisteredModelRow,
+    rows: list[Any],
+    *,
+    metrics: bool = True,
+) -> list[ModelVersion]:
+    """``version_documents`` as ``ModelVersion`` models."""
+    return [
+        ModelVersion.model_validate(d)
+        for d in version_documents(session, model, rows, metrics=metrics)
+    ]
 
 
 def create_version(
@@ -165,9 +181,10 @@ def list_versions(
     limit: int = limits.DEFAULT_PAGE_SIZE,
     cursor: str | None = None,
     metrics: bool = True,
-) -> Page[ModelVersion]:
-    """The model's versions, newest first; ``cursor`` is the ``nextCursor`` of the page
-    before (the number of its last version)."""
+) -> dict[str, Any]:
+    """A page of the model's versions, newest first, as the API shows it (``Page[ModelVersion]``'s
+    JSON form); ``cursor`` is the ``nextCursor`` of the page before (the number of its last
+    version)."""
     model = get_model_row(session, name)
     before: int | None = None
     if cursor is not None:
@@ -180,10 +197,10 @@ def list_versions(
     rows = store.list_versions(session, model_id=model.id, before=before, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(
-        items=to_versions(session, model, rows, metrics=metrics),
-        next_cursor=str(rows[-1].version) if more and rows else None,
-    )
+    return {
+        "items": version_documents(session, model, rows, metrics=metrics),
+        "nextCursor": str(rows[-1].version) if more and rows else None,
+    }
 
 
 def update_version(
