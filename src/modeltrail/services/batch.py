@@ -26,7 +26,9 @@ from modeltrail.domain import kinds as rules
 from modeltrail.domain.batch import BatchOperation, BatchResponse, ExecutionLinks
 from modeltrail.domain.errors import InvalidInput, ModeltrailError, json_pointer
 from modeltrail.domain.models import Actor, ArtifactCreate, ArtifactUpdate, Execution
-from modeltrail.services import access, artifacts, executions
+from modeltrail.services import access
+from modeltrail.services.entities import artifact as artifacts
+from modeltrail.services.entities import execution as executions
 from modeltrail.services.metadata import ENTITIES, Metadata
 from modeltrail.store.bulk import BulkWriter, Created
 from modeltrail.store.tables import BatchReceiptRow, utcnow

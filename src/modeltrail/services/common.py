@@ -12,23 +12,11 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.domain.models import Actor, Page
+from modeltrail.domain.models import Page
 from modeltrail.services import access
 from modeltrail.store.listing import list_rows
 
 R = TypeVar("R")
-
-
-def _actor(actor_id: uuid.UUID | None, name: str | None) -> Actor | None:
-    return None if name is None else Actor(name=name, id=actor_id)
-
-
-def audit(row: Any) -> dict[str, Actor | None]:
-    """A row's audit columns as the read models' ``created_by`` and ``updated_by``."""
-    return {
-        "created_by": _actor(row.created_by_id, row.created_by_name),
-        "updated_by": _actor(row.updated_by_id, row.updated_by_name),
-    }
 
 
 def missing(what: str, entity_id: object) -> NotFound:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.errors import Conflict, NotFound, UnknownKind
 from modeltrail.domain.models import Kind, KindCreate
-from modeltrail.services.common import audit
+from modeltrail.store.audit import actors as audit
 from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.listing import ensure_attribute_index
 from modeltrail.store.tables import ArtifactRow, KindRow

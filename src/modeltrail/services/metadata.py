@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from importlib import import_module
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
@@ -30,8 +31,8 @@ from modeltrail.domain.entities import Entity
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.scope import Scope
-from modeltrail.services import artifacts, entities, executions
 from modeltrail.services.access import bind_scope, redact
+from modeltrail.services.entities import artifact as artifacts
 from modeltrail.services.files import FileService, default_file_service
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.audit import ACTOR
@@ -86,17 +87,10 @@ class EntityType:
         )
 
 
-# Where each entity's operations are.
-_MODULES: dict[str, ModuleType] = {
-    "experiment": entities,
-    "run": entities,
-    "pipeline": entities,
-    "executable": entities,
-    "execution": executions,
-    "artifact": artifacts,
-}
+# Each entity's operations are in the services module named after it.
 ENTITIES: dict[str, EntityType] = {
-    name: EntityType.of(declared, _MODULES[name]) for name, declared in DECLARED.items()
+    name: EntityType.of(declared, import_module(f"modeltrail.services.entities.{name}"))
+    for name, declared in DECLARED.items()
 }
 
 

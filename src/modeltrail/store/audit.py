@@ -26,6 +26,21 @@ def actor_of(session: Session) -> Actor | None:
     return actor
 
 
+def actors(row: Any) -> dict[str, Actor | None]:
+    """A row's audit columns (an ORM row, or a row's values) as the read models'
+    ``created_by`` and ``updated_by``."""
+    get = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+    return {
+        "created_by": actor(get("created_by_id"), get("created_by_name")),
+        "updated_by": actor(get("updated_by_id"), get("updated_by_name")),
+    }
+
+
+def actor(actor_id: Any, name: str | None) -> Actor | None:
+    """The writer recorded in a row's audit columns (None: nobody was)."""
+    return None if name is None else Actor(name=name, id=actor_id)
+
+
 def columns(actor: Actor | None, *, created: bool = True) -> dict[str, Any]:
     """The audit columns of a row written by ``actor`` (created, or only updated)."""
     wid, name = (actor.id, actor.name) if actor is not None else (None, None)

@@ -33,21 +33,17 @@ from modeltrail.domain.fingerprint import (
     is_trigger,
 )
 from modeltrail.domain.models import (
-    Artifact,
     ArtifactCreate,
-    Executable,
     ExecutableCreate,
-    Execution,
     ExecutionCreate,
-    Experiment,
     ExperimentCreate,
-    Run,
     RunCreate,
 )
 from modeltrail.domain.status import settle_create
 from modeltrail.store import audit
 from modeltrail.store import lineage as store
 from modeltrail.store.kinds import read_latest_kind
+from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -210,35 +206,19 @@ class BulkWriter:
         return result
 
     def _experiment(self, data: ExperimentCreate) -> Created:
-        artifact_id = data.id or uuid.uuid4()
-        row: dict[str, Any] = {
-            "id": artifact_id,
-            "name": data.name,
-            "version": data.version,
-            "create_time": data.create_time or utcnow(),
-            "annotations": data.annotations,
-            "revision": 1,
-            **self.audit_columns,
-        }
-        self.pending["experiment"].append(row)
-        return Created(row["id"], lambda: Experiment.model_validate({**row, **self.audit}))
+        return self._queued("experiment", new_row("experiment", data))
 
     def _executable(self, data: ExecutableCreate) -> Created:
-        artifact_id = data.id or uuid.uuid4()
-        row: dict[str, Any] = {
-            "id": artifact_id,
-            "name": data.name,
-            "version": data.version,
-            "create_time": data.create_time or utcnow(),
-            "uri": data.uri,
-            "description": data.description,
-            "annotations": data.annotations,
-            "revision": 1,
-            **self.audit_columns,
-        }
-        self.pending["executable"].append(row)
-        self.executables[row["id"]] = (data.name, data.version, data.uri)
-        return Created(row["id"], lambda: Executable.model_validate({**row, **self.audit}))
+        created = self._queued("executable", new_row("executable", data))
+        self.executables[created.id] = (data.name, data.version, data.uri)
+        return created
+
+    def _queued(self, entity: str, values: dict[str, Any], **extra: Any) -> Created:
+        """Queue the row of a new entity; its answer, made from the row when it is asked for
+        (with ``extra``, its fields that are no column)."""
+        row = {**values, **self.audit_columns}
+        self.pending[entity].append(row)
+        return Created(row["id"], lambda: to_model(entity, row, **extra))
 
     def _artifact(self, data: ArtifactCreate) -> Created | None:
         kind = self._kind(data.kind)
@@ -257,38 +237,29 @@ class BulkWriter:
                 return None
             refs[prop] = target
         artifact_id = data.id or uuid.uuid4()
-        row: dict[str, Any] = {
-            "id": artifact_id,
-            "name": data.name,
-            "version": data.version,
-            "kind": data.kind,
-            "kind_version": kind.version,
-            "create_time": data.create_time or utcnow(),
-            "description": data.description,
-            "uri": data.uri,
-            "annotations": data.annotations,
-            "attributes": data.attributes,
-            "revision": 1,
-            **self.audit_columns,
-            "fingerprint": artifact_fingerprint(
-                id=artifact_id,
-                name=data.name,
-                version=data.version,
-                kind=data.kind,
-                description=data.description,
-                uri=data.uri,
-                annotations=data.annotations,
-                attributes=data.attributes,
-            ),
-        }
-        self.pending["artifact"].append(row)
-        self.pending["references"].extend(
-            {"artifact_id": row["id"], "attribute": k, "target_id": v} for k, v in refs.items()
+        fingerprint = artifact_fingerprint(
+            id=artifact_id,
+            name=data.name,
+            version=data.version,
+            kind=data.kind,
+            description=data.description,
+            uri=data.uri,
+            annotations=data.annotations,
+            attributes=data.attributes,
         )
-        self.fingerprints[row["id"]] = row["fingerprint"]
+        created = self._queued(
+            "artifact",
+            new_row(
+                "artifact", data, id=artifact_id, kind_version=kind.version, fingerprint=fingerprint
+            ),
+        )
+        self.pending["references"].extend(
+            {"artifact_id": artifact_id, "attribute": k, "target_id": v} for k, v in refs.items()
+        )
+        self.fingerprints[artifact_id] = fingerprint
         if is_trigger(data.kind):
-            self.triggers.add(row["id"])
-        return Created(row["id"], lambda: Artifact.model_validate({**row, **self.audit}))
+            self.triggers.add(artifact_id)
+        return created
 
     def _run(self, data: RunCreate) -> Created | None:
         if data.experiment not in self.known["experiment"]:
@@ -300,33 +271,7 @@ class BulkWriter:
         end = _settled("run", data)
         if end is None:
             return None
-        row: dict[str, Any] = {
-            "id": data.id or uuid.uuid4(),
-            "experiment_id": data.experiment,
-            "name": data.name,
-            "version": data.version,
-            "create_time": data.create_time or utcnow(),
-            "uri": data.uri,
-            "status": data.status,
-            "end_time": end["end_time"],
-            "configuration": data.configuration,
-            "pipeline_id": data.pipeline,
-            "event_id": data.event,
-            "annotations": data.annotations,
-            "revision": 1,
-            **self.audit_columns,
-        }
-        self.pending["run"].append(row)
-        return Created(
-            row["id"],
-            lambda: Run(
-                **row,
-                **self.audit,
-                experiment=data.experiment,
-                pipeline=data.pipeline,
-                event=data.event,
-            ),
-        )
+        return self._queued("run", new_row("run", data, end_time=end["end_time"]))
 
     def _execution(self, data: ExecutionCreate) -> Created | None:
         inputs, outputs, successors = data.input_artifacts, data.output_artifacts, data.successors
@@ -354,33 +299,27 @@ class BulkWriter:
         end = _settled("execution", data)
         if end is None:
             return None
-        row: dict[str, Any] = {
-            "id": execution_id,
-            "run_id": data.run,
-            "executable_id": data.executable,
-            "name": data.name,
-            "version": data.version,
-            "kind": data.kind,
-            "uri": data.uri,
-            "status": data.status,
-            "create_time": utcnow(),
-            "start_time": data.start_time,
-            "end_time": end["end_time"],
-            "configuration": data.configuration,
-            "annotations": data.annotations,
-            "reused_from_id": None,
-            "revision": 1,
-            **self.audit_columns,
-            "fingerprint": execution_fingerprint(
-                executable_name=name,
-                executable_version=version,
-                executable_uri=uri,
-                kind=data.kind,
-                configuration=data.configuration,
-                input_fingerprints=[self.fingerprints[a] for a in inputs if a not in self.triggers],
+        fingerprint = execution_fingerprint(
+            executable_name=name,
+            executable_version=version,
+            executable_uri=uri,
+            kind=data.kind,
+            configuration=data.configuration,
+            input_fingerprints=[self.fingerprints[a] for a in inputs if a not in self.triggers],
+        )
+        created = self._queued(
+            "execution",
+            new_row(
+                "execution",
+                data,
+                id=execution_id,
+                end_time=end["end_time"],
+                fingerprint=fingerprint,
             ),
-        }
-        self.pending["execution"].append(row)
+            input_artifacts=inputs,
+            output_artifacts=outputs,
+            successors=successors,
+        )
         self.pending["inputs"].extend(
             {"execution_id": execution_id, "artifact_id": a, "position": i}
             for i, a in enumerate(inputs)
@@ -393,27 +332,11 @@ class BulkWriter:
             {"execution_id": execution_id, "successor_id": s} for s in successors
         )
         self.consumed.update(inputs)
-        self.queued_executions[execution_id] = row
+        self.queued_executions[execution_id] = self.pending["execution"][-1]
         self.followed.update((execution_id, s) for s in successors)
         if not successors:
             self.leaves.add(execution_id)
-        return Created(
-            execution_id,
-            lambda: Execution(
-                **{
-                    k: v
-                    for k, v in row.items()
-                    if k not in ("run_id", "executable_id", "reused_from_id")
-                },
-                **self.audit,
-                run=data.run,
-                executable=data.executable,
-                reused_from=None,
-                input_artifacts=inputs,
-                output_artifacts=outputs,
-                successors=successors,
-            ),
-        )
+        return created
 
     def create(
         self, entity: str, data: BaseModel, ordinary: Callable[[BaseModel], tuple[Any, bool]]

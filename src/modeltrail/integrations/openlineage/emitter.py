@@ -36,6 +36,7 @@ from pydantic import BaseModel
 from modeltrail.domain import models as m
 from modeltrail.domain import secrets
 from modeltrail.plugins.spec import Store, hookimpl
+from modeltrail.store.rows import to_model
 from modeltrail.store.tables import RunRow
 
 if TYPE_CHECKING:
@@ -406,21 +407,8 @@ def _state(event: RunEvent) -> str:
 
 
 def _as_run(row: RunRow) -> m.Run:
-    return m.Run(
-        id=row.id,
-        experiment=row.experiment_id,
-        name=row.name,
-        version=row.version,
-        create_time=row.create_time,
-        uri=row.uri,
-        status=m.Status(row.status),
-        end_time=row.end_time,
-        configuration=row.configuration,
-        pipeline=row.pipeline_id,
-        event=row.event_id,
-        annotations=row.annotations,
-        revision=row.revision,
-    )
+    run: m.Run = to_model("run", row)
+    return run
 
 
 # The instance pluggy registers (the entry point / built-in loads this module's ``plugin``).

@@ -33,8 +33,8 @@ from modeltrail.integrations.thesis_v1.shapes import (
     M,
     model_from_thesis,
 )
-from modeltrail.services import entities
 from modeltrail.services.common import missing
+from modeltrail.services.entities import executable
 from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -222,7 +222,7 @@ class Reader:
         return self.tx.create("executable", data).id  # type: ignore[no-any-return]
 
     def shared_executable(self, data: m.ExecutableCreate) -> uuid.UUID:
-        found = entities.find_executable(self.session, data)
+        found = executable.find_executable(self.session, data)
         return found.id if found else self.tx.create("executable", data).id
 
     def pipeline(self, value: Any, pointer: str) -> uuid.UUID:

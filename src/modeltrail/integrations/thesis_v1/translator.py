@@ -33,7 +33,8 @@ from modeltrail.integrations.thesis_v1.writer import (
     get_row,
     run_executions,
 )
-from modeltrail.services import executions
+from modeltrail.services.entities import edges as execution_edges
+from modeltrail.services.entities import execution as executions
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionInputRow,
@@ -146,7 +147,7 @@ def add_output_artifact(tx: Transaction, execution: str, body: Any) -> Doc:
 def execution_artifacts(session: Session, execution: str) -> list[Doc]:
     """The artifacts the execution wrote (what POST .../artifacts added)."""
     row = get_row(session, ExecutionRow, execution, "execution")
-    outputs = executions.edges_of(session, [row.id])["outputs"].get(row.id, [])
+    outputs = execution_edges.edges_of(session, [row.id])["outputs"].get(row.id, [])
     return Writer(session).artifacts(outputs)
 
 
@@ -272,7 +273,7 @@ def workflow(session: Session, run: str) -> Doc:
     doc: Doc = {"id": str(uuid.uuid5(row.id, "workflow")), "runId": str(row.id), "root": None}
     if not rows:
         return doc
-    following = _following(rows, executions.edges_of(session, [r.id for r in rows]))
+    following = _following(rows, execution_edges.edges_of(session, [r.id for r in rows]))
     first, *other_roots = _roots(rows, following)
     following[first] = list(dict.fromkeys([*following[first], *other_roots]))
 
@@ -315,7 +316,7 @@ def trace(session: Session, experiment: str) -> Doc:
     rows = sorted(
         (e for r in runs for e in run_executions(session, r.id)), key=lambda e: run_order[e.run_id]
     )
-    edges = executions.edges_of(session, [e.id for e in rows])
+    edges = execution_edges.edges_of(session, [e.id for e in rows])
     produced = {a for ids in edges["outputs"].values() for a in ids}
 
     # Pipeline order of a type: its earliest step in any run, then its first appearance.

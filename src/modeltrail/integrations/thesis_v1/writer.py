@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import kinds as rules
 from modeltrail.integrations.thesis_v1.reader import path_id
 from modeltrail.integrations.thesis_v1.shapes import MODEL_KIND, Doc, model_to_thesis
-from modeltrail.services import executions
 from modeltrail.services.common import get_or_404
+from modeltrail.services.entities import edges as execution_edges
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -100,7 +100,7 @@ class Writer:
         }
 
     def executions(self, rows: list[ExecutionRow]) -> list[Doc]:
-        edges = executions.edges_of(self.session, [r.id for r in rows])
+        edges = execution_edges.edges_of(self.session, [r.id for r in rows])
         self._load_artifacts(
             a for e in ("inputs", "outputs") for ids in edges[e].values() for a in ids
         )

@@ -11,7 +11,7 @@ from pydantic import Field
 from modeltrail.domain import limits
 from modeltrail.domain.models import Execution, WriteSchema
 from modeltrail.server.deps import MetadataDep
-from modeltrail.services import executions
+from modeltrail.services.entities import execution as executions
 
 router = APIRouter(prefix="/executions/{execution_id}", tags=["Executions"])
 ExecutionId = Annotated[uuid.UUID, Path(description="the execution's id")]

@@ -19,8 +19,8 @@ from modeltrail.domain.registry import (
     check_model_name,
     model_name_problem,
 )
-from modeltrail.services.common import audit
 from modeltrail.store import registry as store
+from modeltrail.store.audit import actors as audit
 from modeltrail.store.dialect import json_text
 from modeltrail.store.tables import ModelAliasRow, RegisteredModelRow, utcnow
 

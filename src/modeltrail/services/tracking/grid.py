@@ -22,7 +22,7 @@ from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
 from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field, query_error
 from modeltrail.services import access
-from modeltrail.services.entities import RUN_FIELDS, to_run
+from modeltrail.services.entities.run import RUN_FIELDS, to_run
 from modeltrail.store.listing import list_rows, resolve
 from modeltrail.store.metric_columns import metric_keys
 from modeltrail.store.tables import RunRow

@@ -15,7 +15,6 @@ from modeltrail.domain.fingerprint import artifact_fingerprint
 from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate, Page
 from modeltrail.services import access
 from modeltrail.services.common import (
-    audit,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -26,6 +25,7 @@ from modeltrail.services.kinds import kind_for_artifact
 from modeltrail.store import registry
 from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.listing import Fields
+from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -36,7 +36,6 @@ from modeltrail.store.tables import (
     FlagRow,
     KindRow,
     RunRow,
-    utcnow,
 )
 
 
@@ -103,21 +102,8 @@ ARTIFACT_FIELDS = Fields(
 
 
 def to_artifact(row: ArtifactRow) -> Artifact:
-    return Artifact(
-        id=row.id,
-        name=row.name,
-        version=row.version,
-        kind=row.kind,
-        kind_version=row.kind_version,
-        create_time=row.create_time,
-        description=row.description,
-        uri=row.uri,
-        annotations=row.annotations,
-        attributes=row.attributes,
-        fingerprint=row.fingerprint,
-        revision=row.revision,
-        **audit(row),
-    )
+    result: Artifact = to_model("artifact", row)
+    return result
 
 
 def _fingerprint(
@@ -226,18 +212,9 @@ def create_artifact(
     refs = _validated_references(session, kind, data.attributes)
     access.check_artifact(session, None, refs)
     row = ArtifactRow(
-        id=artifact_id,
-        name=data.name,
-        version=data.version,
-        kind=data.kind,
-        kind_version=kind.version,
-        create_time=data.create_time or utcnow(),
-        description=data.description,
-        uri=data.uri,
-        annotations=data.annotations,
-        attributes=data.attributes,
-        fingerprint=fingerprint,
-        revision=1,
+        **new_row(
+            "artifact", data, id=artifact_id, kind_version=kind.version, fingerprint=fingerprint
+        )
     )
     session.add(row)
     if refs:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.errors import CycleDetected, InvalidInput, ModeltrailError
+from modeltrail.domain.entities import ENTITIES
+from modeltrail.domain.errors import ModeltrailError
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
 from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
@@ -17,7 +17,6 @@ from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
-    audit,
     check_revision,
     existing_for_retry,
     get_or_404,
@@ -25,9 +24,9 @@ from modeltrail.services.common import (
     refuse_if_referenced,
     require_existing,
 )
-from modeltrail.store import lineage as store
-from modeltrail.store.graph import executions_downstream, successors_reachable
+from modeltrail.services.entities import edges
 from modeltrail.store.listing import Fields
+from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -82,23 +81,7 @@ EXECUTION_FIELDS = Fields(
     },
 )
 
-_COLUMNS = {"reused_from": "reused_from_id"}
-
-
-def edges_of(session: Session, ids: list[uuid.UUID]) -> dict[str, dict[uuid.UUID, list[uuid.UUID]]]:
-    """Inputs, outputs and successors of many executions (inputs and outputs in recorded
-    order), in the lineage readers' one statement."""
-    io = store.edges_of_executions(session, ids, successors="all")
-    inputs, outputs, follows = io.input_lists(), io.output_lists(), io.successors
-    successors: dict[str, list[str]] = defaultdict(list)
-    for execution, successor in follows:
-        successors[execution].append(successor)
-    return {
-        name: defaultdict(
-            list, {uuid.UUID(e): [uuid.UUID(i) for i in listed] for e, listed in lists.items()}
-        )
-        for name, lists in (("inputs", inputs), ("outputs", outputs), ("successors", successors))
-    }
+_COLUMNS = ENTITIES["execution"].columns
 
 
 def _execution(
@@ -107,38 +90,20 @@ def _execution(
     outputs: list[uuid.UUID],
     successors: list[uuid.UUID],
 ) -> Execution:
-    return Execution(
-        id=row.id,
-        run=row.run_id,
-        executable=row.executable_id,
-        name=row.name,
-        version=row.version,
-        kind=row.kind,
-        uri=row.uri,
-        status=row.status,
-        create_time=row.create_time,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        input_artifacts=inputs,
-        output_artifacts=outputs,
-        successors=successors,
-        configuration=row.configuration,
-        annotations=row.annotations,
-        fingerprint=row.fingerprint,
-        reused_from=row.reused_from_id,
-        revision=row.revision,
-        **audit(row),
+    result: Execution = to_model(
+        "execution", row, input_artifacts=inputs, output_artifacts=outputs, successors=successors
     )
+    return result
 
 
 def to_executions(session: Session, rows: list[ExecutionRow]) -> list[Execution]:
-    edges = edges_of(session, [r.id for r in rows])
+    found = edges.edges_of(session, [r.id for r in rows])
     return [
         _execution(
             r,
-            edges["inputs"].get(r.id, []),
-            edges["outputs"].get(r.id, []),
-            edges["successors"].get(r.id, []),
+            found["inputs"].get(r.id, []),
+            found["outputs"].get(r.id, []),
+            found["successors"].get(r.id, []),
         )
         for r in rows
     ]
@@ -166,102 +131,6 @@ def compute_fingerprint(
         configuration=configuration,
         input_fingerprints=input_prints,
     )
-
-
-def _check_edges(
-    session: Session,
-    execution_id: uuid.UUID,
-    inputs: list[uuid.UUID],
-    outputs: list[uuid.UUID],
-    successors: list[uuid.UUID],
-) -> None:
-    for name, ids in (
-        ("inputArtifacts", inputs),
-        ("outputArtifacts", outputs),
-        ("successors", successors),
-    ):
-        if len(set(ids)) != len(ids):
-            raise InvalidInput(
-                f"{name} lists the same id twice",
-                errors=[{"pointer": f"/{name}", "detail": "duplicate id"}],
-            )
-    require_existing(session, ArtifactRow, inputs, pointer="/inputArtifacts", what="artifact")
-    require_existing(session, ArtifactRow, outputs, pointer="/outputArtifacts", what="artifact")
-    require_existing(session, ExecutionRow, successors, pointer="/successors", what="execution")
-    both = set(inputs) & set(outputs)
-    if both:
-        raise CycleDetected(
-            "an execution cannot read the artifact it writes",
-            errors=[
-                {"pointer": "/inputArtifacts", "detail": f"artifact {a} is also an output"}
-                for a in both
-            ],
-        )
-    if execution_id in successors or execution_id in successors_reachable(session, successors):
-        raise CycleDetected(
-            f"execution {execution_id} would follow itself through its successors",
-            errors=[
-                {"pointer": "/successors", "detail": "successor chain leads back to this execution"}
-            ],
-        )
-    if inputs:
-        # An input written downstream of this execution would make the artifact flow circular.
-        producers = set(
-            session.scalars(
-                select(ExecutionOutputRow.execution_id).where(
-                    ExecutionOutputRow.artifact_id.in_(inputs)
-                )
-            )
-        )
-        # Downstream of the outputs as sent (a new execution has no stored outputs yet).
-        readers = set(
-            session.scalars(
-                select(ExecutionInputRow.execution_id).where(
-                    ExecutionInputRow.artifact_id.in_(outputs)
-                )
-            )
-        )
-        downstream = readers | executions_downstream(session, [execution_id, *readers])
-        if execution_id in producers or producers & downstream:
-            raise CycleDetected(
-                "an input artifact was derived from this execution's own outputs",
-                errors=[
-                    {"pointer": "/inputArtifacts", "detail": "artifact flow would form a cycle"}
-                ],
-            )
-
-
-def _set_edges(
-    session: Session,
-    execution_id: uuid.UUID,
-    *,
-    inputs: list[uuid.UUID] | None = None,
-    outputs: list[uuid.UUID] | None = None,
-    successors: list[uuid.UUID] | None = None,
-) -> None:
-    if inputs is not None:
-        session.execute(
-            delete(ExecutionInputRow).where(ExecutionInputRow.execution_id == execution_id)
-        )
-        session.add_all(
-            ExecutionInputRow(execution_id=execution_id, artifact_id=a, position=i)
-            for i, a in enumerate(inputs)
-        )
-    if outputs is not None:
-        session.execute(
-            delete(ExecutionOutputRow).where(ExecutionOutputRow.execution_id == execution_id)
-        )
-        session.add_all(
-            ExecutionOutputRow(execution_id=execution_id, artifact_id=a, position=i)
-            for i, a in enumerate(outputs)
-        )
-    if successors is not None:
-        session.execute(
-            delete(ExecutionSuccessorRow).where(ExecutionSuccessorRow.execution_id == execution_id)
-        )
-        session.add_all(
-            ExecutionSuccessorRow(execution_id=execution_id, successor_id=s) for s in successors
-        )
 
 
 def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution, bool]:
@@ -297,7 +166,7 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
     end = settle_create(
         "execution", {"status": data.status, "end_time": data.end_time}, now=utcnow()
     )
-    _check_edges(
+    edges.check_edges(
         session, execution_id, data.input_artifacts, data.output_artifacts, data.successors
     )
     access.check_execution(
@@ -309,28 +178,19 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         reused_from=data.reused_from,
     )
     row = ExecutionRow(
-        id=execution_id,
-        run_id=data.run,
-        executable_id=data.executable,
-        name=data.name,
-        version=data.version,
-        kind=data.kind,
-        uri=data.uri,
-        status=data.status,
-        create_time=utcnow(),
-        start_time=data.start_time,
-        end_time=end["end_time"],
-        configuration=data.configuration,
-        annotations=data.annotations,
-        fingerprint=compute_fingerprint(
-            session, data.executable, data.kind, data.configuration, data.input_artifacts
-        ),
-        reused_from_id=data.reused_from,
-        revision=1,
+        **new_row(
+            "execution",
+            data,
+            id=execution_id,
+            end_time=end["end_time"],
+            fingerprint=compute_fingerprint(
+                session, data.executable, data.kind, data.configuration, data.input_artifacts
+            ),
+        )
     )
     session.add(row)
     session.flush()
-    _set_edges(
+    edges.set_edges(
         session,
         row.id,
         inputs=data.input_artifacts,
@@ -384,7 +244,7 @@ def update_execution(
     successors = changes.pop("successors", None)
     if not (inputs is None and outputs is None and successors is None):
         # Edges are checked when they are written: the stored ones passed already.
-        _check_edges(
+        edges.check_edges(
             session,
             execution_id,
             current.input_artifacts if inputs is None else inputs,
@@ -408,7 +268,9 @@ def update_execution(
         or (successors is not None and successors != current.successors)
     )
     if edges_changed:
-        _set_edges(session, execution_id, inputs=inputs, outputs=outputs, successors=successors)
+        edges.set_edges(
+            session, execution_id, inputs=inputs, outputs=outputs, successors=successors
+        )
         if not changed:
             row.revision += 1
     final_inputs = current.input_artifacts if inputs is None else inputs
