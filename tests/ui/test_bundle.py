@@ -43,6 +43,12 @@ def test_openapi_document_is_current() -> None:
     assert committed == fresh
 
 
+def test_entity_module_is_current() -> None:
+    fresh = _script("dump_openapi").entities_module()
+    committed = (WEB / "src" / "api" / "entities.ts").read_text(encoding="utf-8")
+    assert committed == fresh, "the entity registry changed: run `npm run regen` in web/"
+
+
 def test_bundle_was_built_from_the_committed_sources() -> None:
     stamp = json.loads((UI / "build-stamp.json").read_text())
     assert stamp["sources"] == _script("stamp").source_hash(), (

@@ -5,6 +5,7 @@ import { ApiError } from "./api/client";
 import { checkSession, onSession, signOut, type Session } from "./auth";
 import { Link, navigate, useLocation, type Location } from "./router";
 import { GlobalSearch } from "./components/Search";
+import { BROWSED, type EntityName } from "./api/entities";
 import { SignIn } from "./views/SignIn";
 import "./styles.css";
 // Shared by several views (breadcrumbs, copy buttons): loaded with the shell, not with one view.
@@ -26,7 +27,7 @@ const Trace = lazy(() => import("./views/Trace").then((m) => ({ default: m.Trace
 
 const ID = "([0-9a-fA-F-]{36})";
 const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
-  [/^\/(experiments|runs|executions|artifacts)\/?$/, (m, l) => <Browse key={m[1]} entity={m[1] as "runs"} location={l} />],
+  [new RegExp(`^/(${BROWSED.join("|")})/?$`), (m, l) => <Browse key={m[1]} entity={m[1] as EntityName} location={l} />],
   [new RegExp(`^/runs/${ID}$`), (m, l) => <RunPage id={m[1]} tab="overview" location={l} />],
   [new RegExp(`^/runs/${ID}/dag$`), (m, l) => <RunPage id={m[1]} tab="dag" location={l} />],
   [new RegExp(`^/experiments/${ID}/runs$`), (m, l) => <RunsGrid id={m[1]} location={l} />],
@@ -83,7 +84,7 @@ function App() {
           modeltrail
         </Link>
         <nav aria-label="main">
-          {["experiments", "runs", "executions", "artifacts"].map((s) => (
+          {BROWSED.map((s) => (
             <Link key={s} to={`/${s}`} className={section === s ? "active" : undefined}>
               {s}
             </Link>

@@ -3,13 +3,14 @@
 import createClient from "openapi-fetch";
 import { authHeaders, sessionLost } from "../auth";
 import type { components, paths } from "./schema";
+import type { EntityName } from "./entities";
 
 export type Experiment = components["schemas"]["Experiment"];
 export type Run = components["schemas"]["Run"];
 export type Execution = components["schemas"]["Execution"];
 export type Artifact = components["schemas"]["Artifact"];
 export type Kind = components["schemas"]["Kind"];
-export type EntityName = "experiments" | "runs" | "executions" | "artifacts";
+export type { EntityName };
 export type Entity = Experiment | Run | Execution | Artifact;
 
 export const api = createClient<paths>({ baseUrl: "" });
@@ -88,19 +89,12 @@ export interface Page<T> {
   total?: number | null;
 }
 
-/** One page of any of the four browsable entities, filtered and sorted by the server. */
+/** One page of any of the browsable entities (``BROWSED``), filtered and sorted by the server.
+ * Their list endpoints take the same query; the path names the entity. */
 export async function listEntities(entity: EntityName, params: ListParams): Promise<Page<Entity>> {
   const query = { ...params, filter: params.filter ?? [] };
-  switch (entity) {
-    case "experiments":
-      return unwrap(await api.GET("/api/v1/experiments", { params: { query } }));
-    case "runs":
-      return unwrap(await api.GET("/api/v1/runs", { params: { query } }));
-    case "executions":
-      return unwrap(await api.GET("/api/v1/executions", { params: { query } }));
-    case "artifacts":
-      return unwrap(await api.GET("/api/v1/artifacts", { params: { query } }));
-  }
+  const path = `/api/v1/${entity}` as "/api/v1/experiments";
+  return unwrap(await api.GET(path, { params: { query } })) as Page<Entity>;
 }
 
 /** Every item of a list (for the small graph views), at most `max` items. */
