@@ -60,3 +60,36 @@ def test_metric_columns_come_from_series_first(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     rows = r.json()["items"]
     assert [row["columns"]["metrics.loss"] for row in rows] == [0.5, 0.3, 0.4], rows
+
+
+def test_a_cell_tells_a_nan_latest_value_from_no_value(client: TestClient) -> None:
+    experiment = _post(client, "experiments", {"name": "series-grid"})["id"]
+    logged = {
+        "nan-latest": [0.5, "NaN"],
+        "all-nan": ["NaN"],
+        "inf-latest": [0.5, "Infinity"],
+        "finite": ["NaN", 0.25],
+        "other-key": None,
+    }
+    for name, values in logged.items():
+        run = _post(client, "runs", {"experiment": experiment, "name": name})["id"]
+        series = (
+            {"key": "loss", "steps": list(range(len(values))), "values": values}
+            if values is not None
+            else {"key": "acc", "steps": [0], "values": [1.0]}
+        )
+        _post(client, f"runs/{run}/metrics", {"series": [series]}, 200)
+    r = client.get(
+        f"{API}/runs",
+        params={"experiment": "series-grid", "columns": "metrics.loss,metrics.loss.max",
+                "sort": "name"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    cells = {row["name"]: row["columns"] for row in r.json()["items"]}
+    assert cells == {
+        "all-nan": {"metrics.loss": "NaN", "metrics.loss.max": None},
+        "finite": {"metrics.loss": 0.25, "metrics.loss.max": 0.25},
+        "inf-latest": {"metrics.loss": "Infinity", "metrics.loss.max": "Infinity"},
+        "nan-latest": {"metrics.loss": "NaN", "metrics.loss.max": 0.5},
+        "other-key": {"metrics.loss": None, "metrics.loss.max": None},
+    }

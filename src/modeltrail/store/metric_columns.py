@@ -181,6 +181,22 @@ def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> Column
     return built
 
 
+def nan_latest(
+    session: Session, run_ids: list[uuid.UUID], keys: list[str]
+) -> set[tuple[uuid.UUID, str]]:
+    """(run, key) of the runs whose latest value of a key is NaN: a summary with points but
+    no latest value (NaN is kept as NULL), as against a run that logged no such key."""
+    if not run_ids or not keys:
+        return set()
+    query = select(RunMetricRow.run_id, RunMetricRow.key).where(
+        RunMetricRow.run_id.in_(run_ids),
+        RunMetricRow.key.in_(keys),
+        RunMetricRow.latest_value.is_(None),
+        RunMetricRow.count > 0,
+    )
+    return {(run_id, key) for run_id, key in session.execute(query)}
+
+
 def points_from_artifacts(
     session: Session, run_ids: list[uuid.UUID], keys: list[str] | None = None
 ) -> dict[tuple[uuid.UUID, str], list[float | None]]:

@@ -21,10 +21,11 @@ from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
 from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field, query_error
+from modeltrail.domain.series import shown
 from modeltrail.services import access
 from modeltrail.services.entities.run import RUN_FIELDS, to_run
 from modeltrail.store.listing import list_rows, resolve
-from modeltrail.store.metric_columns import metric_keys
+from modeltrail.store.metric_columns import NotAMetric, metric_keys, metric_path, nan_latest
 from modeltrail.store.tables import RunRow
 
 # What ``columns=auto`` looks at: the newest runs of the list, and how many columns it offers.
@@ -146,6 +147,39 @@ def auto_columns(session: Session, options: ListOptions) -> list[Field]:
     ]
 
 
+def _metric_columns(
+    columns: list[Field], resolved: list[tuple[str, str, Any, tuple[str, ...]]]
+) -> dict[str, tuple[str, str]]:
+    """(key, aggregate) of each metric column, by its name."""
+    out = {}
+    for field, (name, where, *_) in zip(columns, resolved, strict=True):
+        if where == "derived" and field.path[0] == "metrics":
+            try:
+                out[name] = metric_path(field.path[1:])
+            except NotAMetric:
+                continue
+    return out
+
+
+def _nan_latest(
+    session: Session,
+    rows: list[RunRow],
+    values: dict[uuid.UUID, tuple[Any, ...]],
+    computed: list[tuple[str, Any]],
+    metrics: dict[str, tuple[str, str]],
+) -> set[tuple[uuid.UUID, str]]:
+    """(run, key) of the page's empty latest-value cells whose run's latest value is NaN, so
+    that the cell says NaN and not that the run has no value."""
+    keys = {
+        metrics[name][0]
+        for i, (name, _) in enumerate(computed)
+        if name in metrics
+        and metrics[name][1] == "latest"
+        and any(v[i] is None for v in values.values())
+    }
+    return nan_latest(session, [r.id for r in rows], sorted(keys))
+
+
 def list_runs_grid(
     session: Session,
     options: ListOptions,
@@ -183,6 +217,8 @@ def list_runs_grid(
         query = select(RunRow.id, *(t.label(f"c{i}") for i, (_, t) in enumerate(computed)))
         for row in session.execute(query.where(RunRow.id.in_([r.id for r in rows]))):
             values[row[0]] = tuple(row[1:])
+    metrics = _metric_columns(columns, resolved)
+    nan = _nan_latest(session, rows, values, computed, metrics)
     items = []
     for row in rows:
         run = to_run(row)
@@ -191,7 +227,14 @@ def list_runs_grid(
         derived = iter(values.get(row.id, (None,) * len(computed)))
         for name, where, target, subpath in resolved:
             if where == "derived":
-                cells[name] = next(derived)
+                value = next(derived)
+                if name in metrics:
+                    key, aggregate = metrics[name]
+                    if value is None and aggregate == "latest" and (row.id, key) in nan:
+                        value = "NaN"
+                    elif isinstance(value, float):
+                        value = shown(value)
+                cells[name] = value
             elif where == "document":
                 cells[name] = _document_value(getattr(row, target.key), subpath)
             else:
