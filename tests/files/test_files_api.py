@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from modeltrail.services.metadata import Metadata
+from modeltrail.store.files import catalog as files_catalog
 
 API = "/api/v1"
 
@@ -400,3 +402,73 @@ def test_a_path_of_any_script_comes_back_with_its_name(file_client: TestClient) 
         "attachment; filename=\"_best_ __ _.bin\"; filename*=UTF-8''"
         "%22best%22%20%E6%A8%A1%E5%9E%8B%20%F0%9D%94%AA.bin"
     )
+
+
+# ---------------------------------------------------------------- abandoned uploads, gc races
+
+
+def test_gc_aborts_uploads_that_were_started_and_never_completed(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    artifact = new_artifact(file_client)
+    part = 5 * 1024 * 1024
+    abandoned = file_client.post(f"{API}/artifacts/{artifact}/uploads", json={"path": "a"})
+    base = f"{API}/artifacts/{artifact}/uploads/{abandoned.json()['id']}"
+    assert file_client.put(f"{base}/parts/1", content=os.urandom(part)).status_code == 200
+    # A file put whole and cut off past its first part (on S3, a multipart upload of the
+    # staging object, started and never completed): a leftover, not an upload.
+    staged = file_metadata.files.blobs.writer()
+    staged.write(os.urandom(9 * 1024 * 1024))
+    files = file_metadata.files
+
+    young = files.gc(file_metadata, dry_run=False)
+    assert young.abandoned == [] and young.leftovers == []  # it may still be under way
+    assert file_client.get(base).status_code == 200
+    dry = files.gc(file_metadata, dry_run=True, uploads_older_than=timedelta(0))
+    assert dry.abandoned == [abandoned.json()["id"]]
+    assert file_client.get(base).status_code == 200
+    done = files.gc(file_metadata, dry_run=False, uploads_older_than=timedelta(0))
+    assert done.abandoned == [abandoned.json()["id"]] and len(done.leftovers) == 1
+    assert file_client.get(base).status_code == 404
+    assert leftovers(file_metadata) == []
+    assert file_client.put(f"{base}/parts/2", content=b"late").status_code == 404
+    assert file_client.get(files_url(artifact)).json()["items"] == []
+
+
+def test_gc_keeps_content_an_upload_found_in_place_before_recording_it(
+    file_client: TestClient, file_metadata: Metadata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: gc lists old content that no artifact holds and asks the database; before
+    it removes the content, an upload of the same bytes finds it in place (and so writes
+    nothing) and records it. gc must look at the content's age again and keep it."""
+    files = file_metadata.files
+    data = b"the same weights, uploaded again later"
+    gone = new_artifact(file_client, "gone")
+    file_client.put(files_url(gone, "w"), content=data).raise_for_status()
+    file_client.delete(f"{API}/artifacts/{gone}").raise_for_status()
+    again = new_artifact(file_client, "again")
+    referenced = files_catalog.referenced
+
+    def upload_meanwhile(session: Any, *, sha256s: Any) -> set[str]:
+        held = referenced(session, sha256s=sha256s)  # nothing holds it yet
+        monkeypatch.setattr(files_catalog, "referenced", referenced)
+        put = file_client.put(files_url(again, "w"), content=data)
+        assert put.status_code == 201, put.text
+        return held
+
+    monkeypatch.setattr(files_catalog, "referenced", upload_meanwhile)
+    # Content older than a grace of one second: the upload makes it young again.
+    backdate(file_metadata, sha(data))
+    found = files.gc(file_metadata, dry_run=False, grace=timedelta(seconds=1))
+    assert found.blobs == []
+    assert file_client.get(files_url(again, "w")).content == data
+
+
+def backdate(meta: Metadata, sha256: str) -> None:
+    """Make stored content look an hour old."""
+    blobs = meta.files.blobs
+    old = time.time() - 3600
+    if hasattr(blobs, "path_of"):
+        os.utime(blobs.path_of(sha256), (old, old))
+    else:  # object storage dates an object by its last write: wait past the grace instead
+        time.sleep(1.5)

@@ -153,6 +153,7 @@ def test_gc_from_the_command_line(tmp_path: Path) -> None:
     )
     assert found["blobs"] == [{"sha256": hashlib.sha256(b"gone").hexdigest(), "size": 4}]
     assert found["dryRun"] is True
+    assert found["abandonedUploads"] == []
     done = run_cli("gc", "--database-url", url, "--older-than", "0", "--delete", cwd=tmp_path)
     assert "removed 1 file (4 bytes)" in done.stdout
     blobs = sorted(
@@ -161,6 +162,7 @@ def test_gc_from_the_command_line(tmp_path: Path) -> None:
     assert blobs == [hashlib.sha256(b"kept").hexdigest()]
     young = run_cli("gc", "--database-url", url, cwd=tmp_path)
     assert "would remove 0 files" in young.stdout
+    assert "0 abandoned uploads" in young.stdout
     missing = run_cli("gc", "--database-url", f"sqlite:///{tmp_path / 'no.db'}", check=False)
     assert missing.returncode == 2
     assert "no store here" in missing.stderr

@@ -26,14 +26,24 @@ def gc(
         typer.Option(
             "--older-than",
             min=0,
-            help="Hours: younger content and uploads are kept (an upload may be under way).",
+            help="Hours: content younger than this is kept (an upload may be recording it).",
         ),
     ] = 1.0,
+    uploads_older_than: Annotated[
+        float,
+        typer.Option(
+            "--uploads-older-than",
+            min=0,
+            help="Hours: uploads started this long ago and never completed are abandoned; "
+            "they are aborted and their parts removed.",
+        ),
+    ] = 24.0,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Find files no artifact holds any more and, with --delete, remove them.
 
-    Deleted artifacts, replaced files and abandoned uploads leave such files behind. Content
+    Deleted artifacts, replaced files and abandoned uploads leave such files behind. Uploads
+    started and never completed are aborted once older than --uploads-older-than. Content
     an artifact still holds is never removed.
     """
     from modeltrail.services.metadata import Metadata
@@ -46,7 +56,12 @@ def gc(
         meta = Metadata.open(database_url, files=files)
     try:
         with one_line_errors(2):
-            found = meta.files.gc(meta, dry_run=not delete, grace=timedelta(hours=older_than))
+            found = meta.files.gc(
+                meta,
+                dry_run=not delete,
+                grace=timedelta(hours=older_than),
+                uploads_older_than=timedelta(hours=uploads_older_than),
+            )
     finally:
         meta.close()
     if json:
@@ -56,6 +71,7 @@ def gc(
                 "blobs": [{"sha256": s, "size": n} for s, n in found.blobs],
                 "bytes": found.bytes,
                 "leftovers": found.leftovers,
+                "abandonedUploads": found.abandoned,
                 "kept": found.kept,
             }
         )
@@ -63,9 +79,9 @@ def gc(
     verb = "would remove" if found.dry_run else "removed"
     console.print(
         f"{verb} {plural(len(found.blobs), 'file')} ({found.bytes:,} bytes) that no artifact "
-        f"holds and {plural(len(found.leftovers), 'upload leftover')}; kept "
-        f"{plural(found.kept, 'file')}",
+        f"holds, {plural(len(found.abandoned), 'abandoned upload')} and "
+        f"{plural(len(found.leftovers), 'upload leftover')}; kept {plural(found.kept, 'file')}",
         highlight=False,
     )
-    if found.dry_run and (found.blobs or found.leftovers):
+    if found.dry_run and (found.blobs or found.leftovers or found.abandoned):
         console.print("run again with --delete to remove them", highlight=False)

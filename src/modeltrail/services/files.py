@@ -50,9 +50,14 @@ DEFAULT_MAX_FILE_BYTES = 64 << 30
 MAX_PARTS = 10_000
 # S3's bound on one part; a local store takes the same, so that a client does not care.
 MAX_PART_BYTES = 5 << 30
-# Content and leftovers younger than this are never collected: an upload under way has
-# put its bytes in place and is about to record them.
+# Content younger than this is never collected: an upload under way has put its bytes in
+# place (or found them there, and made them young again) and is about to record them.
 GC_GRACE = timedelta(hours=1)
+# An upload not completed this long after it started is abandoned: ``gc`` aborts it and
+# removes its parts. Staged leftovers go at the same age, not at ``GC_GRACE``: object
+# storage dates a multipart upload, and the object it becomes, by when it started, so a
+# large upload still under way can look older than the grace period.
+UPLOAD_MAX_AGE = timedelta(hours=24)
 
 
 def _file(row: ArtifactFileRow) -> ArtifactFile:
@@ -184,6 +189,8 @@ class Collected:
     dry_run: bool
     blobs: list[tuple[str, int]] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    # Uploads started (``POST .../uploads``) and never completed nor aborted, by id.
+    abandoned: list[str] = field(default_factory=list)
     kept: int = 0
 
     @property
@@ -487,18 +494,32 @@ class FileService:
 
     # ------------------------------------------------------------ garbage collection
 
-    def gc(self, meta: Any, *, dry_run: bool = True, grace: timedelta = GC_GRACE) -> Collected:
-        """Find (and unless ``dry_run`` remove) content that no artifact's file holds and
-        leftovers of uploads nobody completes, all older than ``grace``. Content an artifact
-        still holds is never removed, whatever its age: lineage may need it."""
-        cutoff = datetime.now(UTC) - grace
+    def gc(
+        self,
+        meta: Any,
+        *,
+        dry_run: bool = True,
+        grace: timedelta = GC_GRACE,
+        uploads_older_than: timedelta = UPLOAD_MAX_AGE,
+    ) -> Collected:
+        """Find (and unless ``dry_run`` remove) content that no artifact's file holds, older
+        than ``grace``; uploads started more than ``uploads_older_than`` ago and never
+        completed (aborted, their parts removed), and the file store's staged leftovers of
+        that age. Content an artifact still holds is never removed, whatever its age:
+        lineage may need it."""
+        now = datetime.now(UTC)
+        cutoff = now - grace
+        upload_cutoff = now - uploads_older_than
         report = Collected(dry_run=dry_run)
         batch: list[tuple[str, int]] = []
 
         def sweep() -> None:
             held = meta.query(catalog.referenced, sha256s=[s for s, _ in batch])
             for sha256, size in batch:
-                if sha256 in held:
+                # Looked at again after the database said nothing holds it: an upload that
+                # found this content in place made it young before recording it.
+                modified = None if sha256 in held else self.blobs.modified(sha256)
+                if modified is None or modified > cutoff:
                     report.kept += 1
                     continue
                 report.blobs.append((sha256, size))
@@ -514,9 +535,13 @@ class FileService:
             if len(batch) >= 500:
                 sweep()
         sweep()
+        for row in meta.query(catalog.uploads_started_before, before=upload_cutoff):
+            report.abandoned.append(row.id)
+            if not dry_run:
+                self._drop_upload(meta, row)
         live = meta.query(catalog.upload_handles)
         for handle, started in self.blobs.uploads():
-            if handle in live or started > cutoff:
+            if handle in live or started > upload_cutoff:
                 continue
             report.leftovers.append(handle)
             if not dry_run:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -108,6 +109,17 @@ def read_upload(
 
 def delete_upload(session: Session, *, upload_id: str) -> None:
     session.execute(delete(FileUploadRow).where(FileUploadRow.id == upload_id))
+
+
+def uploads_started_before(session: Session, *, before: datetime) -> list[FileUploadRow]:
+    """Uploads under way that were started before ``before``, oldest first."""
+    return list(
+        session.scalars(
+            select(FileUploadRow)
+            .where(FileUploadRow.create_time < before)
+            .order_by(FileUploadRow.create_time)
+        )
+    )
 
 
 def upload_handles(session: Session) -> set[str]:

@@ -56,8 +56,13 @@ class LocalStaged:
         self._close()
         target = self._store.path_of(self.sha256)
         if target.exists():
-            self._path.unlink(missing_ok=True)
-            return
+            # Stored already: made young again, so that ``gc`` (which removes only old
+            # content that nothing holds) leaves it to the upload about to record it.
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(target)
+            if target.exists():
+                self._path.unlink(missing_ok=True)
+                return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path, target)
 
@@ -127,6 +132,12 @@ class LocalBlobStore:
 
     def delete(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
+
+    def modified(self, sha256: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self.path_of(sha256).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
 
     def blobs(self) -> Iterator[BlobInfo]:
         for folder in sorted((self.root / "blobs").iterdir()):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from modeltrail.domain.errors import InvalidInput, NotFound, Unavailable
@@ -50,7 +51,7 @@ class S3Staged:
         self._store = store
         self._hasher = Hasher()
         self._buffer = bytearray()
-        self._key = key or store.key("tmp", uuid.uuid4().hex)
+        self._key = key or store.key("tmp", _dated_name())
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._whole = key is not None  # an object already staged (a direct upload)
@@ -85,7 +86,7 @@ class S3Staged:
         s3, bucket = self._store.s3, self._store.bucket
         target = self._store.key("blobs", self.sha256)
         if self._upload_id is None and not self._whole:
-            if not self._store.exists(self.sha256):
+            if not self._store.found_again(self.sha256):
                 s3.put_object(Bucket=bucket, Key=target, Body=bytes(self._buffer))
             self._buffer.clear()
             return
@@ -101,7 +102,7 @@ class S3Staged:
             )
             self._upload_id = None
         try:
-            if not self._store.exists(self.sha256):
+            if not self._store.found_again(self.sha256):
                 # The managed copy: one request, or a multipart copy past 5 GiB.
                 s3.copy({"Bucket": bucket, "Key": self._key}, bucket, target)
         finally:
@@ -201,6 +202,34 @@ class S3BlobStore:
 
     def delete(self, sha256: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.key("blobs", sha256))
+        self.s3.delete_object(Bucket=self.bucket, Key=self.key("found", sha256))
+
+    # S3 cannot make an object younger without writing it again whole: an upload that finds
+    # its content stored already says so with an empty object under ``found/``, and a blob's
+    # age for ``gc`` is that of the younger of the two.
+
+    def found_again(self, sha256: str) -> bool:
+        """Whether the blob is stored; if it is, marked as just found (see ``modified``)."""
+        if not self.exists(sha256):
+            return False
+        self.s3.put_object(Bucket=self.bucket, Key=self.key("found", sha256), Body=b"")
+        return self.exists(sha256)
+
+    def _last_modified(self, key: str) -> datetime | None:
+        try:
+            answer = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except self.s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return answer["LastModified"]  # type: ignore[no-any-return]
+
+    def modified(self, sha256: str) -> datetime | None:
+        stored = self._last_modified(self.key("blobs", sha256))
+        if stored is None:
+            return None
+        found = self._last_modified(self.key("found", sha256))
+        return stored if found is None else max(stored, found)
 
     def _objects(self, folder: str) -> Iterator[dict[str, Any]]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(
@@ -239,12 +268,12 @@ class S3BlobStore:
         return mode, self.key("uploads", name), upload_id or None
 
     def start_upload(self) -> str:
-        name = uuid.uuid4().hex
+        name = _dated_name()
         started = self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key("uploads", name))
         return f"m-{name}-{started['UploadId']}"
 
     def start_direct_upload(self) -> str:
-        return f"d-{uuid.uuid4().hex}"
+        return f"d-{_dated_name()}"
 
     def part_writer(self, handle: str, number: int) -> S3Part:
         mode, key, upload_id = self._split(handle)
@@ -329,20 +358,26 @@ class S3BlobStore:
         )
 
     def uploads(self) -> Iterator[tuple[str, datetime]]:
+        """Uploads and staged objects, each with when it started: read from its name, which
+        carries the time it was made (the ``Initiated`` of a multipart upload is not what
+        every S3-compatible store says it is, and an object made by one is dated by when
+        the upload started, not when it ended)."""
         pages = self.s3.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self.key() + "/" if self.prefix else ""
         )
         for page in pages:
             for up in page.get("Uploads", []):
                 folder, _, name = up["Key"].rpartition("/")
+                started = _started(name, up["Initiated"])
                 if folder.endswith("uploads"):
-                    yield f"m-{name}-{up['UploadId']}", up["Initiated"]
+                    yield f"m-{name}-{up['UploadId']}", started
                 else:
-                    yield f"t|{up['Key']}|{up['UploadId']}", up["Initiated"]
+                    yield f"t|{up['Key']}|{up['UploadId']}", started
         for item in self._objects("uploads"):
-            yield f"d-{item['Key'].rsplit('/', 1)[-1]}", item["LastModified"]
+            name = item["Key"].rsplit("/", 1)[-1]
+            yield f"d-{name}", _started(name, item["LastModified"])
         for item in self._objects("tmp"):
-            yield f"o|{item['Key']}", item["LastModified"]
+            yield f"o|{item['Key']}", _started(item["Key"].rsplit("/", 1)[-1], item["LastModified"])
 
     def remove_leftover(self, handle: str) -> None:
         if handle.startswith("t|"):
@@ -352,6 +387,21 @@ class S3BlobStore:
             self.s3.delete_object(Bucket=self.bucket, Key=handle[2:])
         else:
             self.abort_upload(handle)
+
+
+def _dated_name() -> str:
+    """A new staging or upload object's name: the time it is made (seconds since the epoch,
+    8 hex digits) and a random part."""
+    return f"{int(time.time()):08x}{uuid.uuid4().hex}"
+
+
+def _started(name: str, listed: datetime) -> datetime:
+    """When the object or upload named ``name`` was started: from its name when it carries
+    the time, else what the store listed."""
+    if len(name) == 40:
+        with contextlib.suppress(ValueError):
+            return datetime.fromtimestamp(int(name[:8], 16), UTC)
+    return listed
 
 
 def _stream(body: Any) -> Iterator[bytes]:
