@@ -1,280 +1,39 @@
-"""Backups and portability: a whole store (or one experiment) as newline-delimited JSON, and
-its lineage as W3C PROV-JSON.
-
-The NDJSON export is table-level and exact: one line per row, ``{"table": ..., "row": {...}}``,
-tables in foreign-key order, every column as stored (ids, times to the microsecond, kind
-versions, revisions, fingerprints, edges with their positions, flags). Importing it into an
-empty SQLite or PostgreSQL store gives back the same rows, so a store moves between the two
-databases without loss. API tokens are never exported (they are credentials, not metadata),
-and the notifications plugin's delivery records leave with their webhook URLs masked.
-"""
+"""Reading an NDJSON export back into a store: all of it or nothing, every row checked as
+the API checks what it is sent."""
 
 from __future__ import annotations
 
-import base64
-import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import LargeBinary, Table, and_, func, or_, select, tuple_
+from sqlalchemy import Table, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain import models as m
-from modeltrail.domain import secrets, text
+from modeltrail.domain import text
 from modeltrail.domain.documents import nul_pointers
-from modeltrail.domain.errors import InvalidInput, NotFound, json_pointer
+from modeltrail.domain.errors import InvalidInput, json_pointer
 from modeltrail.store import graph
 from modeltrail.store import series as series_store
-from modeltrail.store.tables import (
-    ArtifactReferenceRow,
-    ArtifactRow,
-    Base,
-    ExecutableRow,
-    ExecutionInputRow,
-    ExecutionOutputRow,
-    ExecutionRow,
-    ExecutionSuccessorRow,
-    ExperimentRow,
-    FlagRow,
-    KindRow,
-    MetricChunkRow,
-    MetricSeriesRow,
-    MetricValue,
-    PipelineExecutableRow,
-    PipelineRow,
-    RunMetricRow,
-    RunRow,
-    UTCDateTime,
+from modeltrail.store.portability.encoding import (
+    CHUNK,
+    FORMAT,
+    FORMAT_VERSION,
+    REPLACED,
+    SCRUBBED,
+    decoder,
+    encode,
+    tables,
 )
-
-FORMAT = "modeltrail-ndjson"
-FORMAT_VERSION = 1
-# Credentials, and the answers kept for a day to retried batches: not metadata. The search
-# index is the database's own copy of the entities, rebuilt by its triggers as they come in.
-EXCLUDED = frozenset({"api_tokens", "batch_receipts", "search_entries"})
-REPLACED = frozenset({"kinds"})
-CHUNK = 500
-# Rows that may hold a credential (a webhook URL with its token), as they may leave the store
-# and enter it: masked, both ways.
-SCRUBBED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "notifications": secrets.scrub_notification
-}
-
-
-def tables() -> list[Table]:
-    """Every exported table, parents before children."""
-    return [t for t in Base.metadata.sorted_tables if t.name not in EXCLUDED]
-
-
-# ---------------------------------------------------------------- encoding
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return {"$b64": base64.b64encode(value).decode()}
-    return value
-
-
-def _non_finite_columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns if isinstance(c.type, MetricValue)]
-
-
-def _spelt_out(row: dict[str, Any], columns: list[str]) -> dict[str, Any]:
-    """The row with its infinite metric values as text (JSON has no number for them)."""
-    for name in columns:
-        value = row.get(name)
-        if isinstance(value, float) and value in (math.inf, -math.inf):
-            row[name] = {"$float": "Infinity" if value > 0 else "-Infinity"}
-    return row
-
-
-def _decoded_float(value: Any) -> float:
-    if isinstance(value, dict):
-        return {"Infinity": math.inf, "-Infinity": -math.inf}[value["$float"]]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise ValueError(f"{value!r} is not a number")
-
-
-def _decoded_bytes(value: Any) -> bytes:
-    if isinstance(value, dict) and isinstance(value.get("$b64"), str):
-        return base64.b64decode(value["$b64"], validate=True)
-    raise ValueError('binary data is written {"$b64": ...}')
-
-
-def _decoder(table: Table) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    kinds: dict[str, str] = {}
-    for column in table.columns:
-        if isinstance(column.type, UTCDateTime):
-            kinds[column.name] = "datetime"
-        elif column.type.__class__.__name__ == "Uuid":
-            kinds[column.name] = "uuid"
-        elif isinstance(column.type, MetricValue):
-            kinds[column.name] = "float"
-        elif isinstance(column.type, LargeBinary):
-            kinds[column.name] = "bytes"
-
-    def decode(row: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for name, value in row.items():
-            if name not in table.c:
-                raise InvalidInput(f"column {table.name}.{name} does not exist in this version")
-            kind = kinds.get(name)
-            if value is None or kind is None:
-                out[name] = value
-            elif kind == "uuid":
-                out[name] = uuid.UUID(value)
-            elif kind == "float":
-                out[name] = _decoded_float(value)
-            elif kind == "bytes":
-                out[name] = _decoded_bytes(value)
-            else:
-                out[name] = datetime.fromisoformat(value)
-        return out
-
-    return decode
-
-
-def dumps(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME) + b"\n"
-
-
-# ---------------------------------------------------------------- export
-
-
-def _experiment_scope(session: Session, experiment: uuid.UUID) -> dict[str, Any]:
-    """The rows that belong to one experiment: its runs, their executions, and everything those
-    read, wrote, ran or were triggered by (referenced artifacts followed transitively)."""
-    if session.get(ExperimentRow, experiment) is None:
-        raise NotFound(f"experiment {experiment} does not exist")
-    runs = set(session.scalars(select(RunRow.id).where(RunRow.experiment_id == experiment)))
-    executions = set(session.scalars(select(ExecutionRow.id).where(ExecutionRow.run_id.in_(runs))))
-    artifacts: set[uuid.UUID] = set()
-    for edge in (ExecutionInputRow, ExecutionOutputRow):
-        artifacts |= set(
-            session.scalars(select(edge.artifact_id).where(edge.execution_id.in_(executions)))
-        )
-    artifacts |= {
-        e for e in session.scalars(select(RunRow.event_id).where(RunRow.id.in_(runs))) if e
-    }
-    frontier = set(artifacts)
-    while frontier:
-        found = set(
-            session.scalars(
-                select(ArtifactReferenceRow.target_id).where(
-                    ArtifactReferenceRow.artifact_id.in_(frontier)
-                )
-            )
-        )
-        frontier = found - artifacts
-        artifacts |= found
-    # Executions reused from outside the experiment are kept as references only (no rows).
-    pipelines = {
-        p for p in session.scalars(select(RunRow.pipeline_id).where(RunRow.id.in_(runs))) if p
-    }
-    executables = set(
-        session.scalars(select(ExecutionRow.executable_id).where(ExecutionRow.id.in_(executions)))
-    )
-    executables |= set(
-        session.scalars(
-            select(PipelineExecutableRow.executable_id).where(
-                PipelineExecutableRow.pipeline_id.in_(pipelines)
-            )
-        )
-    )
-    return {
-        "experiments": ExperimentRow.id == experiment,
-        "runs": RunRow.id.in_(runs),
-        "executions": ExecutionRow.id.in_(executions),
-        "artifacts": ArtifactRow.id.in_(artifacts),
-        "pipelines": PipelineRow.id.in_(pipelines),
-        "executables": ExecutableRow.id.in_(executables),
-        "pipeline_executables": PipelineExecutableRow.pipeline_id.in_(pipelines),
-        "execution_inputs": ExecutionInputRow.execution_id.in_(executions),
-        "execution_outputs": ExecutionOutputRow.execution_id.in_(executions),
-        "execution_successors": and_(
-            ExecutionSuccessorRow.execution_id.in_(executions),
-            ExecutionSuccessorRow.successor_id.in_(executions),
-        ),
-        "artifact_references": ArtifactReferenceRow.artifact_id.in_(artifacts),
-        "flags": FlagRow.artifact_id.in_(artifacts),
-        "metric_series": MetricSeriesRow.run_id.in_(runs),
-        "metric_chunks": MetricChunkRow.series_id.in_(
-            select(MetricSeriesRow.id).where(MetricSeriesRow.run_id.in_(runs))
-        ),
-        "run_metrics": RunMetricRow.run_id.in_(runs),
-        "kinds": True,
-        "_executions": executions,
-    }
-
-
-def _where(scope: dict[str, Any] | None, table: Table) -> Any:
-    if scope is None:
-        return None
-    clause = scope.get(table.name)
-    if clause is None:
-        return False  # a table this export does not know how to scope: left out
-    return clause
-
-
-def count_rows(session: Session, *, experiment: uuid.UUID | None = None) -> dict[str, int]:
-    """How many rows each table will export (for progress bars)."""
-    scope = _experiment_scope(session, experiment) if experiment else None
-    out = {}
-    for table in tables():
-        where = _where(scope, table)
-        if where is False:
-            continue
-        query = select(func.count()).select_from(table)
-        if where is not None and where is not True:
-            query = query.where(where)
-        out[table.name] = int(session.scalar(query) or 0)
-    return out
-
-
-def export_records(
-    session: Session, *, experiment: uuid.UUID | None = None, schema_revision: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """The header, then every row of every table in foreign-key order."""
-    scope = _experiment_scope(session, experiment) if experiment else None
-    yield {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "schemaRevision": schema_revision,
-        "experiment": str(experiment) if experiment else None,
-    }
-    for table in tables():
-        where = _where(scope, table)
-        if where is False:
-            continue
-        non_finite = _non_finite_columns(table)
-        query = select(table).order_by(*table.primary_key.columns)
-        if where is not None and where is not True:
-            query = query.where(where)
-        for row in session.execute(query.execution_options(yield_per=CHUNK)).mappings():
-            data = {str(k): v for k, v in row.items()}  # keys may be str subclasses
-            if non_finite:
-                data = _spelt_out(data, non_finite)
-            if table.name in SCRUBBED:
-                data = SCRUBBED[table.name](data)
-            if (
-                scope is not None
-                and table.name == "executions"
-                and data["reused_from_id"] not in scope["_executions"]
-            ):
-                data["reused_from_id"] = None  # reused from another experiment: not in this export
-            yield {"table": table.name, "row": data}
-
+from modeltrail.store.tables import (
+    ArtifactRow,
+    KindRow,
+)
 
 # ---------------------------------------------------------------- import
 
@@ -443,8 +202,8 @@ class _Checker:
 def _canonical(row: dict[str, Any]) -> bytes:
     """A row's content in one spelling, whichever database it was read from."""
     return orjson.dumps(
-        {k: _encode(v) for k, v in row.items()},
-        default=_encode,
+        {k: encode(v) for k, v in row.items()},
+        default=encode,
         option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
     )
 
@@ -481,7 +240,7 @@ def import_records(
     Returns per table ``{"inserted": n, "skipped": m, "repeated": r}``: ``skipped`` counts
     the rows already stored before the import, ``repeated`` the lines given twice."""
     by_name = {t.name: t for t in tables()}
-    decoders = {name: _decoder(t) for name, t in by_name.items()}
+    decoders = {name: decoder(t) for name, t in by_name.items()}
     check = _Checker(session)
     stats: dict[str, dict[str, int]] = {}
     # hash((table, key)) -> line digest << 32 | line number: which rows this file gave, where.
@@ -629,120 +388,3 @@ def _insert(session: Session, table: Table, rows: list[tuple[int, dict[str, Any]
                 number, f"the row refers to what is not stored: {_cause(exc)}"
             ) from None
     raise ImportRefused(rows[0][0], f"the rows cannot be stored: {_cause(first)}")
-
-
-# ---------------------------------------------------------------- W3C PROV-JSON
-
-
-def _t(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def prov_document(session: Session, *, experiment: uuid.UUID | None = None) -> dict[str, Any]:
-    """Lineage as W3C PROV-JSON: artifacts are entities, executions and runs activities,
-    executables agents; inputs ``used``, outputs ``wasGeneratedBy``, successors
-    ``wasInformedBy``, a run's trigger ``wasStartedBy`` (each execution is started by its run).
-    """
-    scope = _experiment_scope(session, experiment) if experiment else None
-
-    def rows(model: Any) -> Iterator[Any]:
-        query = select(model)
-        where = _where(scope, model.__table__)
-        if where is not None and where is not True and where is not False:
-            query = query.where(where)
-        yield from session.scalars(query)
-
-    doc: dict[str, Any] = {
-        "prefix": {
-            "mt": "https://modeltrail.dev/ns#",
-            "artifact": "urn:modeltrail:artifact:",
-            "execution": "urn:modeltrail:execution:",
-            "run": "urn:modeltrail:run:",
-            "executable": "urn:modeltrail:executable:",
-        },
-        "entity": {},
-        "activity": {},
-        "agent": {},
-        "used": {},
-        "wasGeneratedBy": {},
-        "wasInformedBy": {},
-        "wasStartedBy": {},
-        "wasAssociatedWith": {},
-    }
-    for a in rows(ArtifactRow):
-        doc["entity"][f"artifact:{a.id}"] = _clean(
-            {
-                "prov:label": a.name,
-                "prov:type": f"mt:{a.kind}",
-                "mt:version": a.version,
-                "mt:kindVersion": a.kind_version,
-                "prov:location": a.uri,
-                "mt:createTime": _t(a.create_time),
-                "mt:fingerprint": a.fingerprint,
-                "mt:attributes": orjson.dumps(a.attributes).decode(),
-            }
-        )
-    for x in rows(ExecutableRow):
-        doc["agent"][f"executable:{x.id}"] = _clean(
-            {
-                "prov:type": "prov:SoftwareAgent",
-                "prov:label": x.name,
-                "mt:version": x.version,
-                "prov:location": x.uri,
-            }
-        )
-    for r in rows(RunRow):
-        doc["activity"][f"run:{r.id}"] = _clean(
-            {
-                "prov:type": "mt:run",
-                "prov:label": r.name,
-                "prov:startTime": _t(r.create_time),
-                "prov:endTime": _t(r.end_time),
-                "mt:status": r.status,
-            }
-        )
-        if r.event_id:
-            doc["wasStartedBy"][f"_:start-run-{r.id}"] = {
-                "prov:activity": f"run:{r.id}",
-                "prov:trigger": f"artifact:{r.event_id}",
-            }
-    for e in rows(ExecutionRow):
-        eid = f"execution:{e.id}"
-        doc["activity"][eid] = _clean(
-            {
-                "prov:type": f"mt:{e.kind}",
-                "prov:label": e.name,
-                "prov:startTime": _t(e.start_time or e.create_time),
-                "prov:endTime": _t(e.end_time),
-                "mt:status": e.status,
-                "mt:fingerprint": e.fingerprint,
-            }
-        )
-        doc["wasStartedBy"][f"_:start-{e.id}"] = {
-            "prov:activity": eid,
-            "prov:starter": f"run:{e.run_id}",
-        }
-        doc["wasAssociatedWith"][f"_:assoc-{e.id}"] = {
-            "prov:activity": eid,
-            "prov:agent": f"executable:{e.executable_id}",
-        }
-    for i in rows(ExecutionInputRow):
-        doc["used"][f"_:used-{i.execution_id}-{i.artifact_id}"] = {
-            "prov:activity": f"execution:{i.execution_id}",
-            "prov:entity": f"artifact:{i.artifact_id}",
-        }
-    for o in rows(ExecutionOutputRow):
-        doc["wasGeneratedBy"][f"_:gen-{o.execution_id}-{o.artifact_id}"] = {
-            "prov:entity": f"artifact:{o.artifact_id}",
-            "prov:activity": f"execution:{o.execution_id}",
-        }
-    for s in rows(ExecutionSuccessorRow):
-        doc["wasInformedBy"][f"_:inf-{s.execution_id}-{s.successor_id}"] = {
-            "prov:informed": f"execution:{s.successor_id}",
-            "prov:informant": f"execution:{s.execution_id}",
-        }
-    return {k: v for k, v in doc.items() if v}
-
-
-def _clean(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
