@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from modeltrail.cli.common import app, console, one_line_errors, plural, print_json
-from modeltrail.cli.server import ArtifactsRoot, DatabaseUrl, file_service
-from modeltrail.errors import NotFound
-from modeltrail.store.database import DEFAULT_URL, sqlite_file
+from modeltrail.cli.server import ArtifactsRoot, DatabaseUrl, file_service, open_store
+from modeltrail.store.database import DEFAULT_URL
 
 
 @app.command()
@@ -46,14 +45,11 @@ def gc(
     started and never completed are aborted once older than --uploads-older-than. Content
     an artifact still holds is never removed.
     """
-    from modeltrail.services.metadata import Metadata
-
-    with one_line_errors(2):
-        database = sqlite_file(database_url)
-        if database is not None and not database.exists():
-            raise NotFound(f"there is no store here: {database} does not exist")
-        files = file_service(database_url, artifacts_root, None)
-        meta = Metadata.open(database_url, files=files)
+    meta = open_store(
+        database_url,
+        create=False,
+        files=lambda: file_service(database_url, artifacts_root, None),
+    )
     try:
         with one_line_errors(2):
             found = meta.files.gc(

@@ -2,6 +2,15 @@
 
 Both work on the database itself (like ``pg_dump``), not through a server: give a database URL
 with ``--url``/``MODELTRAIL_URL`` (default: ``sqlite:///modeltrail.db`` here).
+
+Why not through the API, as every other command goes: an export is one snapshot of every
+table, read in one transaction for as long as the file takes to write, and an import is one
+transaction of a whole file, however large, refused or stored as a whole. The API bounds what
+one request may send and how long it may hold the store (every body is at most 16 MiB, checked
+before it is read), and a snapshot or a transaction cannot span requests. So these, like
+``server``, ``db`` and ``gc`` (which removes files where the file store keeps them), are the
+administrator's commands, run where the database is reachable; ``export``, ``import`` and
+``gc`` open it the same way (``cli.server.open_store``).
 """
 
 from __future__ import annotations
@@ -23,14 +32,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from modeltrail.cli.common import UrlOption, app, console, err_console, one_line_errors
+from modeltrail.cli.common import UrlOption, app, console, err_console
+from modeltrail.cli.server import open_store
 from modeltrail.domain import text
 from modeltrail.domain.filters import ListOptions, parse_filters
-from modeltrail.errors import ModeltrailError, NotFound
+from modeltrail.errors import ModeltrailError
 from modeltrail.sdk.connection import is_server_url, resolve_target
 from modeltrail.services.metadata import Metadata
 from modeltrail.store import portability
-from modeltrail.store.database import current_revision, sqlite_file
+from modeltrail.store.database import current_revision
 
 
 def _open(url: str | None, *, create: bool = True) -> Metadata:
@@ -41,11 +51,7 @@ def _open(url: str | None, *, create: bool = True) -> Metadata:
             "URL (sqlite:///file.db or postgresql+psycopg://...), not a server's"
         )
         raise typer.Exit(2)
-    with one_line_errors(2):
-        missing = sqlite_file(target)
-        if not create and missing is not None and not missing.exists():
-            raise NotFound(f"there is no store here: {missing} does not exist")
-        return Metadata.open(target)
+    return open_store(target, create=create)
 
 
 def _experiment_id(meta: Metadata, ref: str) -> uuid.UUID:

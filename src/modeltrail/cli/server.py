@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +18,9 @@ from modeltrail.store.database import (
     open_database,
     upgrade,
 )
+
+if TYPE_CHECKING:
+    from modeltrail.services.metadata import Metadata
 
 DatabaseUrl = Annotated[
     str,
@@ -60,6 +64,24 @@ def file_service(database_url: str, root: str | None, max_file_bytes: int | None
     if root is None and sqlite_file(database_url) is None:
         return None
     return default_file_service(database_url, root=root, max_file_bytes=max_file_bytes)
+
+
+def open_store(
+    database_url: str, *, create: bool = True, files: Callable[[], Any] | None = None
+) -> Metadata:
+    """The store at a database URL, opened in this process, for the commands that work on
+    the database itself (``gc``, ``export``, ``import``); without ``create``, a missing
+    SQLite file is refused before anything is made. ``files`` makes its file store. Errors:
+    a one-line message, exit 2."""
+    from modeltrail.errors import NotFound
+    from modeltrail.services.metadata import Metadata
+    from modeltrail.store.database import sqlite_file
+
+    with one_line_errors(2):
+        database = sqlite_file(database_url)
+        if not create and database is not None and not database.exists():
+            raise NotFound(f"there is no store here: {database} does not exist")
+        return Metadata.open(database_url, files=files() if files else None)
 
 
 @app.command()
