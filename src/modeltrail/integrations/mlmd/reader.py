@@ -12,9 +12,6 @@ module cannot read whole is refused with the table, row and column at fault.
 
 from __future__ import annotations
 
-import base64
-import math
-import struct
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,8 +25,16 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SAWarning, SQLAlche
 from sqlalchemy.sql import TableClause
 
 from modeltrail.domain import limits
-from modeltrail.domain.errors import InvalidInput, NotFound
+from modeltrail.domain.errors import NotFound
 from modeltrail.domain.secrets import mask_urls_in
+from modeltrail.integrations.mlmd.values import (
+    DATA_TYPES,
+    checked_int,
+    checked_text,
+    custom_value,
+    refuse,
+    typed_value,
+)
 
 # The schema versions whose tables this reader knows (MLMDEnv.schema_version); ml-metadata
 # 1.0 writes 6 (or 7), 1.14 to 1.17 write 10. Newer versions may move what is read here.
@@ -50,19 +55,7 @@ TABLES = {
     "ParentContext": ("context_id", "parent_context_id"),
     "MLMDEnv": ("schema_version",),
 }
-# A property row keeps its value in one of these columns (TypeProperty.data_type names which).
-VALUE_COLUMNS = ("int_value", "double_value", "string_value", "bool_value", "proto_value")
-DATA_TYPES = {1: "int_value", 2: "double_value", 3: "string_value", 4: "string_value"}
-DATA_TYPES |= {5: "proto_value", 6: "bool_value"}
-DATA_TYPE_NAMES = {0: "UNKNOWN", 1: "INT", 2: "DOUBLE", 3: "STRING", 4: "STRUCT", 5: "PROTO"}
-DATA_TYPE_NAMES |= {6: "BOOLEAN"}
 TYPE_KINDS = {0: "execution", 1: "artifact", 2: "context"}
-# ml-metadata writes a STRUCT property as a string: this prefix, then a base64 google.protobuf
-# Struct.
-STRUCT_PREFIX = "mlmd-struct::"
-# What one property value may hold: beyond it a value is no metadata but a payload kept in the
-# wrong place, and it would crowd the import's requests.
-MAX_VALUE_CHARS = 1024 * 1024
 
 
 @dataclass
@@ -117,13 +110,6 @@ class Snapshot:
     parents: list[tuple[int, int]]  # (context, parent context)
 
 
-def _refuse(detail: str, pointer: str = "") -> InvalidInput:
-    """The refusal of a store; ``pointer`` names the table (and row, column) at fault, which
-    the sentence names too, so the one error it holds says only that it is there."""
-    errors = [{"pointer": pointer, "detail": "not importable as it is"}] if pointer else []
-    return InvalidInput(detail, errors=errors)
-
-
 def open_store(url: str) -> Engine:
     """A read-only engine on the MLMD store at ``url`` (``sqlite:///mlmd.db``, a MySQL or a
     PostgreSQL URL; a plain path is an SQLite file)."""
@@ -132,11 +118,11 @@ def open_store(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise _refuse(f"'{mask_urls_in(url)}' is not a database URL") from None
+        raise refuse(f"'{mask_urls_in(url)}' is not a database URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
-            raise _refuse("an SQLite MLMD store is a file: give sqlite:///PATH")
+            raise refuse("an SQLite MLMD store is a file: give sqlite:///PATH")
         path = Path(parsed.database)
         if not path.is_file():
             raise NotFound(f"there is no MLMD store at {path}: no such file")
@@ -146,7 +132,7 @@ def open_store(url: str) -> Engine:
             connect_args={"check_same_thread": False},
         )
     if backend not in ("postgresql", "postgres", "mysql", "mariadb"):
-        raise _refuse(
+        raise refuse(
             f"'{parsed.drivername}://' is no database ML Metadata keeps its store in: give "
             "sqlite:///PATH, mysql+pymysql://USER:PASSWORD@HOST/DATABASE or "
             "postgresql://USER@HOST/DATABASE"
@@ -158,7 +144,7 @@ def open_store(url: str) -> Engine:
     try:
         return create_engine(parsed)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise _refuse(
+        raise refuse(
             f"cannot open {parsed.render_as_string(hide_password=True)}: its database driver "
             f"is not installed ({exc})"
             + ("; pip install pymysql" if backend != "postgresql" else "")
@@ -172,12 +158,12 @@ class _Reader:
             inspector = inspect(engine)
             names = inspector.get_table_names()
         except SQLAlchemyError as exc:
-            raise _refuse(f"cannot read the MLMD store: {_reason(exc)}") from None
+            raise refuse(f"cannot read the MLMD store: {_reason(exc)}") from None
         # MLMD names its tables in CamelCase; PostgreSQL folds them to lower case.
         by_lower = {n.lower(): n for n in names}
         missing = [t for t in TABLES if t.lower() not in by_lower]
         if "mlmdenv" not in by_lower:
-            raise _refuse(
+            raise refuse(
                 "this is not an ML Metadata store: it has no MLMDEnv table"
                 + (f" (nor {', '.join(missing[:6])})" if len(missing) > 1 else "")
             )
@@ -192,13 +178,11 @@ class _Reader:
                     try:
                         columns = [c["name"] for c in inspector.get_columns(actual)]
                     except SQLAlchemyError as exc:
-                        raise _refuse(
-                            f"cannot read the MLMD table {name}: {_reason(exc)}"
-                        ) from None
+                        raise refuse(f"cannot read the MLMD table {name}: {_reason(exc)}") from None
                 self.tables[name] = table_clause(actual, *(column(c) for c in columns))
         version = self._schema_version()
         if version not in SCHEMA_VERSIONS:
-            raise _refuse(
+            raise refuse(
                 f"this MLMD store has schema version {version}; modeltrail reads versions "
                 f"{SCHEMA_VERSIONS.start} to {SCHEMA_VERSIONS.stop - 1} (ml-metadata 1.x): "
                 "upgrade or downgrade it with ml-metadata first",
@@ -206,7 +190,7 @@ class _Reader:
             )
         self.version = version
         if missing:
-            raise _refuse(
+            raise refuse(
                 f"this MLMD store (schema version {version}) lacks the table(s) "
                 f"{', '.join(missing)}",
                 f"/{missing[0]}",
@@ -215,7 +199,7 @@ class _Reader:
             have = {c.name.lower() for c in self.tables[table].c}
             lacking = [c for c in needed if c not in have]
             if lacking:
-                raise _refuse(
+                raise refuse(
                     f"the MLMD table {table} lacks the column(s) {', '.join(lacking)}",
                     f"/{table}/{lacking[0]}",
                 )
@@ -224,7 +208,7 @@ class _Reader:
         rows = self.rows("MLMDEnv")
         values = [r.get("schema_version") for r in rows]
         if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise _refuse(
+            raise refuse(
                 f"the MLMDEnv table holds {len(values)} schema version(s) "
                 f"({', '.join(map(repr, values[:3]))}); an MLMD store has exactly one",
                 "/MLMDEnv/schema_version",
@@ -241,13 +225,11 @@ class _Reader:
                 for row in result:
                     yield {k.lower(): v for k, v in row.items()}
         except UnicodeDecodeError as exc:
-            raise _refuse(
+            raise refuse(
                 f"the MLMD table {name} holds text that is not UTF-8 ({exc.reason})", f"/{name}"
             ) from None
         except SQLAlchemyError as exc:
-            raise _refuse(
-                f"cannot read the MLMD table {name}: {_reason(exc)}", f"/{name}"
-            ) from None
+            raise refuse(f"cannot read the MLMD table {name}: {_reason(exc)}", f"/{name}") from None
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -282,29 +264,29 @@ def _snapshot(reader: _Reader, source: str, step: Callable[[str], None] | None) 
     types: dict[int, MlmdType] = {}
     for r in reader.rows("Type"):
         where = f"/Type/{r['id']}"
-        kind = TYPE_KINDS.get(_int(r["type_kind"], where + "/type_kind"))
+        kind = TYPE_KINDS.get(checked_int(r["type_kind"], where + "/type_kind"))
         if kind is None:
-            raise _refuse(f"type {r['id']} has the unknown type_kind {r['type_kind']!r}", where)
+            raise refuse(f"type {r['id']} has the unknown type_kind {r['type_kind']!r}", where)
         types[r["id"]] = MlmdType(
-            id=_int(r["id"], where + "/id"),
-            name=_text(r["name"], where + "/name", limits.MAX_NAME, required=True),
+            id=checked_int(r["id"], where + "/id"),
+            name=checked_text(r["name"], where + "/name", limits.MAX_NAME, required=True),
             kind=kind,
-            version=_text(r.get("version"), where + "/version", limits.MAX_NAME),
-            description=_text(r.get("description"), where + "/description", limits.MAX_TEXT),
+            version=checked_text(r.get("version"), where + "/version", limits.MAX_NAME),
+            description=checked_text(r.get("description"), where + "/description", limits.MAX_TEXT),
         )
     for r in reader.rows("TypeProperty"):
         where = f"/TypeProperty/{r['type_id']}/{r['name']}"
         owner = types.get(r["type_id"])
         if owner is None:
-            raise _refuse(f"a type property names the type {r['type_id']}, which is not there")
-        data_type = _int(r["data_type"], where + "/data_type")
+            raise refuse(f"a type property names the type {r['type_id']}, which is not there")
+        data_type = checked_int(r["data_type"], where + "/data_type")
         if data_type not in DATA_TYPES:
-            raise _refuse(
+            raise refuse(
                 f"type '{owner.name}' declares property '{r['name']}' of the unknown data type "
                 f"{data_type}",
                 where,
             )
-        owner.properties[_text(r["name"], where, limits.MAX_NAME, required=True)] = data_type
+        owner.properties[checked_text(r["name"], where, limits.MAX_NAME, required=True)] = data_type
     done("Type")
     nodes = {}
     for table, kind in (
@@ -317,20 +299,20 @@ def _snapshot(reader: _Reader, source: str, step: Callable[[str], None] | None) 
     events: dict[int, Event] = {}
     for r in reader.rows("Event"):
         where = f"/Event/{r['id']}"
-        artifact = _int(r["artifact_id"], where + "/artifact_id")
-        execution = _int(r["execution_id"], where + "/execution_id")
+        artifact = checked_int(r["artifact_id"], where + "/artifact_id")
+        execution = checked_int(r["execution_id"], where + "/execution_id")
         if artifact not in nodes["Artifact"] or execution not in nodes["Execution"]:
-            raise _refuse(
+            raise refuse(
                 f"event {r['id']} joins artifact {artifact} and execution {execution}, "
                 "which are not both in the store",
                 where,
             )
         events[r["id"]] = Event(
-            id=_int(r["id"], where + "/id"),
+            id=checked_int(r["id"], where + "/id"),
             artifact_id=artifact,
             execution_id=execution,
-            type=_int(r["type"], where + "/type"),
-            ms=_int(r.get("milliseconds_since_epoch"), where + "/milliseconds_since_epoch"),
+            type=checked_int(r["type"], where + "/type"),
+            ms=checked_int(r.get("milliseconds_since_epoch"), where + "/milliseconds_since_epoch"),
         )
     for r in reader.rows("EventPath"):
         event = events.get(r["event_id"])
@@ -338,9 +320,11 @@ def _snapshot(reader: _Reader, source: str, step: Callable[[str], None] | None) 
             continue  # a path of an event that is gone says nothing
         where = f"/EventPath/{r['event_id']}"
         if r["is_index_step"]:
-            event.path.append(_int(r["step_index"], where + "/step_index"))
+            event.path.append(checked_int(r["step_index"], where + "/step_index"))
         else:
-            event.path.append(_text(r["step_key"], where + "/step_key", limits.MAX_NAME) or "")
+            event.path.append(
+                checked_text(r["step_key"], where + "/step_key", limits.MAX_NAME) or ""
+            )
     done("Event")
     links: dict[str, list[tuple[int, int]]] = {}
     for table, other, others in (
@@ -352,7 +336,7 @@ def _snapshot(reader: _Reader, source: str, step: Callable[[str], None] | None) 
         for r in reader.rows(table):
             context, node = r["context_id"], r[other]
             if context not in nodes["Context"] or node not in others:
-                raise _refuse(
+                raise refuse(
                     f"the {table} row ({context}, {node}) names a node that is not in the store",
                     f"/{table}",
                 )
@@ -379,249 +363,41 @@ def _nodes(reader: _Reader, table: str, kind: str, types: dict[int, MlmdType]) -
         where = f"/{table}/{r['id']}"
         node_type = types.get(r["type_id"])
         if node_type is None or node_type.kind != kind:
-            raise _refuse(
+            raise refuse(
                 f"{kind} {r['id']} has the type {r['type_id']}, which is no {kind} type "
                 "in the store",
                 where + "/type_id",
             )
         state_column = "last_known_state" if table == "Execution" else "state"
         nodes[r["id"]] = Node(
-            id=_int(r["id"], where + "/id"),
+            id=checked_int(r["id"], where + "/id"),
             type_id=node_type.id,
-            name=_text(r.get("name"), where + "/name", limits.MAX_NAME),
-            create_ms=_int(r.get("create_time_since_epoch"), where + "/create_time") or 0,
-            update_ms=_int(r.get("last_update_time_since_epoch"), where + "/update_time") or 0,
-            state=_int(r.get(state_column), f"{where}/{state_column}"),
-            uri=_text(r.get("uri"), where + "/uri", limits.MAX_URI),
-            external_id=_text(r.get("external_id"), where + "/external_id", limits.MAX_NAME),
+            name=checked_text(r.get("name"), where + "/name", limits.MAX_NAME),
+            create_ms=checked_int(r.get("create_time_since_epoch"), where + "/create_time") or 0,
+            update_ms=checked_int(r.get("last_update_time_since_epoch"), where + "/update_time")
+            or 0,
+            state=checked_int(r.get(state_column), f"{where}/{state_column}"),
+            uri=checked_text(r.get("uri"), where + "/uri", limits.MAX_URI),
+            external_id=checked_text(r.get("external_id"), where + "/external_id", limits.MAX_NAME),
         )
     prop_table, key = f"{table}Property", f"{kind}_id"
     for r in reader.rows(prop_table):
         node = nodes.get(r[key])
         if node is None:
             continue  # the property of a node that is gone
-        name = _text(r["name"], f"/{prop_table}/{r[key]}/name", limits.MAX_NAME, required=True)
+        name = checked_text(
+            r["name"], f"/{prop_table}/{r[key]}/name", limits.MAX_NAME, required=True
+        )
         where = f"/{prop_table}/{r[key]}/{name}"
         if r["is_custom_property"]:
-            node.custom[name] = _custom_value(r, where)
+            node.custom[name] = custom_value(r, where)
         else:
             declared = types[node.type_id].properties.get(name)
             if declared is None:
-                raise _refuse(
+                raise refuse(
                     f"{kind} {node.id} has the property '{name}', which its type "
                     f"'{types[node.type_id].name}' does not declare",
                     where,
                 )
-            node.properties[name] = _typed_value(r, declared, where)
+            node.properties[name] = typed_value(r, declared, where)
     return nodes
-
-
-def _int(value: Any, where: str) -> Any:
-    """An integer column's value (None stays None); text or a fraction there is refused."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise _refuse(f"{where[1:]} holds {value}, beyond a 64-bit integer", where)
-        return value
-    if isinstance(value, bool):
-        return int(value)
-    raise _refuse(f"{where[1:]} holds {_shown(value)} where ML Metadata keeps an integer", where)
-
-
-def _text(value: Any, where: str, most: int, *, required: bool = False) -> Any:
-    if value is None or value == "":
-        if required:
-            raise _refuse(f"{where[1:]} is empty", where)
-        return None
-    if isinstance(value, bytes):
-        try:
-            value = value.decode()
-        except UnicodeDecodeError:
-            raise _refuse(f"{where[1:]} holds bytes that are not UTF-8 text", where) from None
-    if not isinstance(value, str):
-        value = str(value)  # MySQL and SQLite may answer a number where text is kept
-    if len(value) > most:
-        raise _refuse(
-            f"{where[1:]} is {len(value):,} characters long; modeltrail keeps at most {most:,}",
-            where,
-        )
-    if any("\ud800" <= c <= "\udfff" or c == "\x00" for c in value):
-        raise _refuse(f"{where[1:]} holds a NUL or a lone surrogate, which is no text", where)
-    return value
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _number(value: Any, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _refuse(f"{where[1:]} holds {_shown(value)} where ML Metadata keeps a number", where)
-    if isinstance(value, float) and not math.isfinite(value):
-        # JSON has no NaN nor infinity: kept as the words ml-metadata's own JSON uses.
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return float(value)
-
-
-def _column_value(row: dict[str, Any], column: str, where: str) -> Any:
-    value = row.get(column)
-    if value is None:
-        return None
-    if column == "int_value":
-        return _int(value, where)
-    if column == "double_value":
-        return _number(value, where)
-    if column == "bool_value":
-        if value in (0, 1):  # SQLite and MySQL keep booleans as 0 and 1
-            return bool(value)
-        raise _refuse(f"{where[1:]} holds {_shown(value)} where ML Metadata keeps a boolean", where)
-    if column == "proto_value":
-        return _proto(value, where)
-    if column == "byte_value":
-        if not isinstance(value, bytes):
-            raise _refuse(f"{where[1:]} holds {_shown(value)} where bytes were expected", where)
-        return {"base64": _bounded(base64.b64encode(value).decode(), where)}
-    text = _text(value, where, MAX_VALUE_CHARS)
-    if text is not None and text.startswith(STRUCT_PREFIX):
-        return _struct(text, where)
-    return text if text is not None else ""
-
-
-def _bounded(text: str, where: str) -> str:
-    if len(text) > MAX_VALUE_CHARS:
-        raise _refuse(
-            f"{where[1:]} is {len(text):,} characters long; modeltrail keeps at most "
-            f"{MAX_VALUE_CHARS:,} in one value",
-            where,
-        )
-    return text
-
-
-def _typed_value(row: dict[str, Any], data_type: int, where: str) -> Any:
-    column = DATA_TYPES[data_type]
-    value = _column_value(row, column, where)
-    if value is None:
-        held = [c for c in (*VALUE_COLUMNS, "byte_value") if row.get(c) is not None]
-        if held:
-            raise _refuse(
-                f"{where[1:]} is declared {DATA_TYPE_NAMES[data_type]} but holds its value in "
-                f"{held[0]}",
-                where,
-            )
-    return value
-
-
-def _custom_value(row: dict[str, Any], where: str) -> Any:
-    held = [c for c in (*VALUE_COLUMNS, "byte_value") if row.get(c) is not None]
-    if len(held) > 1:
-        raise _refuse(
-            f"{where[1:]} holds values in {' and '.join(held)}; a property has one", where
-        )
-    return _column_value(row, held[0], where) if held else None
-
-
-# ---------------------------------------------------------------- protocol buffers
-# A STRUCT property is a google.protobuf.Struct and a PROTO property a google.protobuf.Any,
-# both serialised: read with the few lines of the wire format they need, not with protobuf.
-
-
-def _wire(data: bytes) -> Iterator[tuple[int, int, Any]]:
-    """(field number, wire type, value) of each field of a serialised message."""
-    i = 0
-
-    def varint() -> int:
-        nonlocal i
-        shift = result = 0
-        while True:
-            if i >= len(data) or shift > 63:
-                raise ValueError("truncated varint")
-            byte = data[i]
-            i += 1
-            result |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return result
-            shift += 7
-
-    while i < len(data):
-        key = varint()
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            yield number, wire, varint()
-        elif wire == 1:
-            if i + 8 > len(data):
-                raise ValueError("truncated double")
-            yield number, wire, struct.unpack("<d", data[i : i + 8])[0]
-            i += 8
-        elif wire == 2:
-            size = varint()
-            if i + size > len(data):
-                raise ValueError("truncated field")
-            yield number, wire, data[i : i + size]
-            i += size
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError(f"wire type {wire}")
-
-
-def _struct_message(data: bytes, depth: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for number, wire, entry in _wire(data):
-        if number != 1 or wire != 2:
-            continue
-        key, value = "", None
-        for n, w, v in _wire(entry):
-            if n == 1 and w == 2:
-                key = v.decode()
-            elif n == 2 and w == 2:
-                value = _value_message(v, depth + 1)
-        out[key] = value
-    return out
-
-
-def _value_message(data: bytes, depth: int) -> Any:
-    if depth > limits.MAX_DOCUMENT_DEPTH:
-        raise ValueError(f"nested deeper than {limits.MAX_DOCUMENT_DEPTH} levels")
-    value: Any = None
-    for number, wire, v in _wire(data):
-        if number == 2 and wire == 1:
-            value = v if math.isfinite(v) else str(v)
-        elif number == 3 and wire == 2:
-            value = v.decode()
-        elif number == 4 and wire == 0:
-            value = bool(v)
-        elif number == 5 and wire == 2:
-            value = _struct_message(v, depth)
-        elif number == 6 and wire == 2:
-            value = [
-                _value_message(item, depth + 1) for n, w, item in _wire(v) if n == 1 and w == 2
-            ]
-        elif number == 1:
-            value = None
-    return value
-
-
-def _struct(text: str, where: str) -> Any:
-    try:
-        data = base64.b64decode(text[len(STRUCT_PREFIX) :], validate=True)
-        return _struct_message(data, 0)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _refuse(f"{where[1:]} is a STRUCT that cannot be read: {exc}", where) from None
-
-
-def _proto(value: Any, where: str) -> Any:
-    if isinstance(value, str):
-        value = value.encode()
-    if not isinstance(value, bytes):
-        raise _refuse(
-            f"{where[1:]} holds {_shown(value)} where a serialised proto was expected", where
-        )
-    type_url = ""
-    try:
-        for number, wire, v in _wire(value):
-            if number == 1 and wire == 2:
-                type_url = v.decode()
-    except (ValueError, UnicodeDecodeError):
-        type_url = ""
-    encoded = _bounded(base64.b64encode(value).decode(), where)
-    return {"typeUrl": type_url, "base64": encoded} if type_url else {"base64": encoded}
