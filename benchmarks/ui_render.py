@@ -9,8 +9,13 @@
 4. Comparing 20 of those runs with two metric series of 1,000 points each: until both
    overlaid charts are drawn.
 
+5. Every everyday view's first paint, cold (a new browser context, nothing cached) and warm
+   (the same tab again): the run page, the runs grid, the comparison, a model's page and an
+   artifact's page, until the view's content is on screen (see ``VIEWS``).
+
     python benchmarks/ui_render.py [--runs 100000] [--fanout 10] [--repeat 3]
     python benchmarks/ui_render.py --only runs-views [--grid-runs 10000] [--compared 20]
+    python benchmarks/ui_render.py --only views [--grid-runs 10000] [--versions 200]
 
 Rows are written straight into an SQLite file with bulk inserts (creating 100,000 runs through
 the API would measure the API, not the UI); the UI is then served by a real `modeltrail server`.
@@ -222,15 +227,139 @@ def runs_views(runs: int, compared: int, repeat: int, tmp: str) -> None:
     )
 
 
+def first_paint(page: object, url: str, condition: str) -> float:
+    """Navigation start until ``condition`` holds and the browser has painted it (two frames
+    later), in milliseconds."""
+    page.goto(url, wait_until="commit")  # type: ignore[attr-defined]
+    return float(
+        page.evaluate(  # type: ignore[attr-defined]
+            """(condition) => new Promise((resolve, reject) => {
+                const check = new Function(`return (${condition})`);
+                const started = performance.now();
+                const poll = () => {
+                    if (check()) requestAnimationFrame(() => requestAnimationFrame(
+                        () => resolve(performance.now())));
+                    else if (performance.now() - started > 120000) reject(new Error(condition));
+                    else setTimeout(poll, 10);
+                };
+                poll();
+            })""",
+            condition,
+        )
+    )
+
+
+# What each view shows when it has painted its content, not only its frame.
+VIEWS = {
+    "run page (5 parameters, 5 metrics, two of 1,000 points, charted)": (
+        "document.querySelectorAll('[data-testid=run-parameters] tr').length >= 5 && "
+        "document.querySelectorAll('[data-testid=run-metrics] canvas').length >= 5"
+    ),
+    "runs grid (10 columns, sorted on a metric, 50 rows)": (
+        "document.querySelectorAll('table.data.grid:not(.stale) tbody tr').length >= 50"
+    ),
+    "compare 20 runs (two overlaid charts of 1,000 points a run)": (
+        "[...document.querySelectorAll('[data-testid=compare-chart]')]"
+        ".filter(c => c.querySelector('canvas') && Number(c.dataset.points) > 0).length >= 2"
+    ),
+    "model page (versions with their metrics, aliases, history)": (
+        "document.querySelectorAll('table.versions tbody tr').length >= 50 && "
+        "document.querySelector('table[aria-label=aliases] tbody tr') !== null"
+    ),
+    "artifact page (provenance, 3 files, a CSV preview)": (
+        "document.querySelector('[data-testid=produced-by] a') !== null && "
+        "document.querySelectorAll('table.files tbody tr').length >= 3 && "
+        "document.querySelector('[data-testid=preview] table, [data-testid=preview] pre') !== null"
+    ),
+}
+
+
+def views(runs: int, versions: int, compared: int, repeat: int, tmp: str) -> None:
+    """First paint of each everyday view, cold and warm, on one store: the runs of
+    ``runs_views`` and a model of ``versions`` versions whose newest has three files."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks import registry
+    from benchmarks.runs_grid import METRICS, PARAMS, _values, fill_modeltrail
+
+    values = _values(runs)
+    for j, r in enumerate(values[:compared]):
+        for i, key in enumerate(METRICS[:2]):
+            r["metrics"][key] = [1 / (1 + step / 50) + i + j / 100 for step in range(1000)]
+    url = f"sqlite:///{Path(tmp) / 'views.db'}"
+    fill_modeltrail(url, values, series=compared).close()
+    server = ServerProcess(url, cwd=Path(tmp))
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            grid = http.get("/api/v1/runs", params={"sort": "createTime", "limit": compared})
+            items = grid.json()["items"]
+            experiment = items[0]["experiment"]
+            ids = ",".join(item["id"] for item in items)
+            registry.fill_modeltrail(http, versions)
+            newest = http.get(f"/api/v1/models/{registry.MODEL}/versions", params={"limit": 1})
+            artifact = newest.json()["items"][0]["artifact"]["id"]
+            rows = "\n".join(f"{i},{i * 0.5},{'abc'[i % 3]}" for i in range(2000))
+            files = {
+                "metrics.csv": ("step,loss,split\n" + rows).encode(),
+                "params.json": b'{"lr": 0.01, "epochs": 20}',
+                "model.bin": bytes(range(256)) * 8192,
+            }
+            for name, data in files.items():
+                put = http.put(f"/api/v1/artifacts/{artifact}/files/{name}", content=data)
+                assert put.status_code == 201, put.text
+        columns = ",".join(
+            [*(f"configuration.{p}" for p in PARAMS), *(f"metrics.{m}" for m in METRICS)]
+        )
+        urls = [
+            f"/runs/{items[0]['id']}",
+            f"/experiments/{experiment}/runs?columns={columns}&sort=-metrics.m0",
+            f"/compare/runs?ids={ids}&metrics=m0,m1",
+            f"/models/{registry.MODEL}",
+            f"/artifacts/{artifact}",
+        ]
+        cold: dict[str, list[float]] = {name: [] for name in VIEWS}
+        warm: dict[str, list[float]] = {name: [] for name in VIEWS}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for _ in range(repeat):
+                for (name, condition), path in zip(VIEWS.items(), urls, strict=True):
+                    context = browser.new_context(
+                        viewport={"width": 1280, "height": 800}, base_url=server.url
+                    )
+                    page = context.new_page()
+                    cold[name].append(first_paint(page, path, condition))
+                    warm[name].append(first_paint(page, path, condition))
+                    context.close()
+            browser.close()
+    finally:
+        server.stop()
+    print(f"first paint, {runs:,} runs, a model of {versions} versions (median of {repeat}):")
+    for name in VIEWS:
+        print(
+            f"  {name}: cold {statistics.median(cold[name]):.0f} ms, "
+            f"warm {statistics.median(warm[name]):.0f} ms "
+            f"(cold: {', '.join(f'{v:.0f}' for v in cold[name])}; "
+            f"warm: {', '.join(f'{v:.0f}' for v in warm[name])})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--fanout", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["all", "table-lineage", "runs-views"], default="all")
+    parser.add_argument(
+        "--only", choices=["all", "table-lineage", "runs-views", "views"], default="all"
+    )
+    parser.add_argument("--versions", type=int, default=200)
     parser.add_argument("--grid-runs", type=int, default=10_000)
     parser.add_argument("--compared", type=int, default=20)
     args = parser.parse_args()
+    if args.only == "views":
+        with tempfile.TemporaryDirectory() as tmp:
+            views(args.grid_runs, args.versions, args.compared, args.repeat, tmp)
+        return
     if args.only in ("all", "runs-views"):
         with tempfile.TemporaryDirectory() as tmp:
             runs_views(args.grid_runs, args.compared, args.repeat, tmp)
