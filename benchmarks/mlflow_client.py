@@ -2,21 +2,25 @@
 
 Each run: create it in one experiment, log 10 params and 5 tags, 3 metrics of 100 steps (one
 ``log_metrics`` call per step, as a training loop logs), one ``log_input`` of a small pandas
-dataset, one logged model (``create_logged_model``, ``log_outputs``, ``finalize``: what
-``log_model`` tells the tracking server; the model's files are not uploaded), then end it.
-Then ``search_runs`` with a parameter and a metric filter, repeated. Servers: MLflow on SQLite
-with its default workers and with one, modeltrail on SQLite; all on this machine, one at a
-time, each on a fresh database.
+dataset, one ``mlflow.sklearn.log_model`` of a small fitted model (its files uploaded through
+the server's artifact proxy), then end it. Then ``search_runs`` with a parameter and a metric
+filter, repeated. Servers: MLflow on SQLite with its default workers and with one, modeltrail
+on SQLite; all on this machine, each on a fresh database, all started before the first round.
 
-    python -m benchmarks.mlflow_client [--runs 200] [--searches 20]
+The servers take turns: every round runs the workload once against each, the order rotating
+from round to round, so that a change in the machine's load (it is shared) falls on all of
+them alike. Each ratio is taken within its round; the report shows the median of the rounds.
+
+    python -m benchmarks.mlflow_client [--runs 30] [--searches 20] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,11 +31,7 @@ from typing import Any
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from benchmarks.modeltrail_driver import ServerProcess, free_port
 
 
 def _start(name: str, args: list[str], url: str, probe: str, workdir: Path) -> subprocess.Popen:
@@ -63,7 +63,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def mlflow_server(workdir: Path, workers: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     db = workdir / f"mlflow-{workers}.db"
     args = [
@@ -77,27 +77,32 @@ def mlflow_server(workdir: Path, workers: str) -> tuple[subprocess.Popen, str]:
     return _start(f"mlflow-{workers}", args, url, "/health", workdir), url
 
 
-def modeltrail_server(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    args = [
-        sys.executable, "-m", "modeltrail", "server",
-        "--database-url", f"sqlite:///{workdir / 'modeltrail.db'}",
-        "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    return _start("modeltrail", args, url, "/readyz", workdir), url
+def mlflow(workdir: Path, workers: str) -> tuple[str, Callable[[], None]]:
+    proc, url = mlflow_server(workdir, workers)
+    return url, lambda: _stop(proc)
+
+
+def modeltrail(workdir: Path) -> tuple[str, Callable[[], None]]:
+    server = ServerProcess(f"sqlite:///{workdir / 'modeltrail.db'}", workdir, name="modeltrail")
+    return server.base, server.stop
 
 
 def workload(url: str, runs: int, searches: int) -> dict[str, float]:
+    import warnings
+
     import mlflow
     import pandas as pd
-    from mlflow import MlflowClient
-    from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+    from sklearn.linear_model import LogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow.sklearn
 
     mlflow.set_tracking_uri(url)
-    client = MlflowClient(url)
+    client = mlflow.MlflowClient(url)
     mlflow.set_experiment(f"bench-{time.time_ns()}")
     frame = pd.DataFrame({"x": [float(i) for i in range(20)], "y": [i % 2 for i in range(20)]})
+    fitted = LogisticRegression().fit(frame[["x"]], frame["y"])
     started = time.perf_counter()
     for r in range(runs):
         with mlflow.start_run(run_name=f"run-{r}") as run:
@@ -110,11 +115,8 @@ def workload(url: str, runs: int, searches: int) -> dict[str, float]:
                 )
             dataset = mlflow.data.from_pandas(frame, source=f"s3://data/d{r % 5}.csv", name="d")
             mlflow.log_input(dataset, context="training")
-            model = client.create_logged_model(
-                run.info.experiment_id, name="model", source_run_id=run.info.run_id
-            )
-            client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
-            client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+            # Requirements given: inferring them would time the client, not the server.
+            mlflow.sklearn.log_model(fitted, name="model", pip_requirements=["scikit-learn"])
     logged = time.perf_counter() - started
     query = "params.p3 = 'v3-2' and metrics.acc > 0.5"
     found = 0
@@ -125,55 +127,84 @@ def workload(url: str, runs: int, searches: int) -> dict[str, float]:
     return {"log_s": logged, "search_ms": search * 1000, "found": float(found)}
 
 
-def _measure(name: str, start: Callable[[], tuple[subprocess.Popen, str]], args: Any) -> dict:
-    proc, url = start()
-    try:
-        # The client in a process of its own: the workload's module state starts fresh.
-        code = (
-            "import json, sys; from benchmarks.mlflow_client import workload; "
-            f"print(json.dumps(workload({url!r}, {args.runs}, {args.searches})))"
-        )
-        env = dict(os.environ, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", PYTHONWARNINGS="ignore")
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
-        )
-        if out.returncode:
-            raise RuntimeError(f"{name}: {out.stderr[-2000:]}")
-        import json
+def _measure(url: str, args: Any) -> dict[str, float]:
+    """The workload against the server at ``url``, by a client in a process of its own (the
+    workload's module state starts fresh)."""
+    code = (
+        "import json; from benchmarks.mlflow_client import workload; "
+        f"print(json.dumps(workload({url!r}, {args.runs}, {args.searches})))"
+    )
+    env = dict(os.environ, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", PYTHONWARNINGS="ignore")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    if out.returncode:
+        raise RuntimeError(f"{url}: {out.stderr[-2000:]}")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
-        return {"server": name, **json.loads(out.stdout.strip().splitlines()[-1])}
-    finally:
-        _stop(proc)
+
+SERVERS = ("modeltrail", "mlflow", "mlflow-1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=30, help="runs per server in each round")
     parser.add_argument("--searches", type=int, default=20)
-    parser.add_argument("--only", choices=["mlflow", "mlflow-1", "modeltrail"], action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=SERVERS, action="append")
     args = parser.parse_args()
+    names = [n for n in SERVERS if not args.only or n in args.only]
+    started = {
+        "modeltrail": modeltrail,
+        "mlflow": lambda w: mlflow(w, "default"),
+        "mlflow-1": lambda w: mlflow(w, "1"),
+    }
+    rounds: list[dict[str, dict[str, float]]] = []
+    load: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        servers: list[tuple[str, Callable[[], tuple[subprocess.Popen, str]]]] = [
-            ("modeltrail", lambda: modeltrail_server(workdir)),
-            ("mlflow", lambda: mlflow_server(workdir, "default")),
-            ("mlflow-1", lambda: mlflow_server(workdir, "1")),
-        ]
-        rows = [_measure(n, s, args) for n, s in servers if not args.only or n in args.only]
-    base = next((r for r in rows if r["server"] == "modeltrail"), None)
-    print(f"{args.runs} runs, each 10 params, 5 tags, 3 metrics x 100 steps, 1 input, 1 model")
-    header = f"{'server':<12} {'log (s)':>9} {'runs/s':>8} {'search (ms)':>12} {'found':>6}"
-    print(header + "  vs modeltrail")
-    for r in rows:
-        ratio = ""
-        if base and r is not base:
-            log = r["log_s"] / base["log_s"]
-            search = r["search_ms"] / base["search_ms"]
-            ratio = f"log {log:.1f}x, search {search:.1f}x slower"
+        urls: dict[str, str] = {}
+        stops: list[Callable[[], None]] = []
+        try:
+            for name in names:
+                urls[name], stop = started[name](workdir)
+                stops.append(stop)
+            for r in range(args.rounds):
+                order = names[r % len(names) :] + names[: r % len(names)]
+                print(f"round {r + 1} of {args.rounds}: {', '.join(order)}", file=sys.stderr)
+                rounds.append({name: _measure(urls[name], args) for name in order})
+                load.append(os.getloadavg()[0])
+        finally:
+            for stop in stops:
+                stop()
+    print(
+        f"{args.rounds} rounds of {args.runs} runs per server, each 10 params, 5 tags, "
+        f"3 metrics x 100 steps, 1 input, 1 logged sklearn model; load average "
+        f"{min(load):.1f} to {max(load):.1f}"
+    )
+    print(
+        "| server | logging (s) | runs/s | filtered `search_runs` (ms) | found "
+        "| logging vs modeltrail | search vs modeltrail |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        log = statistics.median(r[name]["log_s"] for r in rounds)
+        search = statistics.median(r[name]["search_ms"] for r in rounds)
+        found = int(rounds[-1][name]["found"])
+        ratios = ["", ""]
+        if name != "modeltrail" and "modeltrail" in names:
+            for i, key in enumerate(("log_s", "search_ms")):
+                each = [r[name][key] / r["modeltrail"][key] for r in rounds]
+                ratios[i] = f"{statistics.median(each):.1f}x ({min(each):.1f}–{max(each):.1f})"
         print(
-            f"{r['server']:<12} {r['log_s']:>9.1f} {args.runs / r['log_s']:>8.1f} "
-            f"{r['search_ms']:>12.1f} {int(r['found']):>6}  {ratio}"
+            f"| {name} | {log:.1f} | {args.runs / log:.2f} | {search:.1f} | {found} "
+            f"| {ratios[0]} | {ratios[1]} |"
         )
+    print(
+        "\nCells: the median of the rounds; ratios: the median (and range) of the ratios "
+        "taken within each round."
+    )
 
 
 if __name__ == "__main__":

@@ -157,15 +157,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Http(Target):
-    """A real ``modeltrail server`` process (one worker, uvicorn's httptools and uvloop)."""
+class ServerProcess:
+    """A real ``modeltrail server`` process on the database ``url`` (one worker, uvicorn's
+    httptools and uvloop), with ``args`` added to its command line and ``env`` to its
+    environment; ``base`` is where it answers."""
 
-    def __init__(self, url: str, workdir: Path) -> None:
-        self.url = url
+    def __init__(
+        self,
+        url: str,
+        workdir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        name: str | None = None,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-        self.log = (workdir / f"server-{self.port}.log").open("w")
+        environ = dict(os.environ, PYTHONPATH=str(ROOT / "src"), **(env or {}))
+        self.log = (workdir / f"{name or f'server-{self.port}'}.log").open("w")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -178,13 +186,13 @@ class Http(Target):
                 url,
                 "--log-level",
                 "warning",
+                *args,
             ],
             cwd=workdir,
-            env=env,
+            env=environ,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        self.local = threading.local()
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -193,8 +201,28 @@ class Http(Target):
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError(f"server did not start: see {self.log.name}")
             time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class Http(Target):
+    """modeltrail over HTTP: a ``ServerProcess`` on the database ``url``."""
+
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.url = url
+        self.server = ServerProcess(url, workdir)
+        self.base = self.server.base
+        self.proc = self.server.proc
+        self.local = threading.local()
 
     @property
     def client(self) -> httpx.Client:
@@ -261,12 +289,7 @@ class Http(Target):
         return self._answer(self.client.get(f"{API}/artifacts/{a}/diff", params={"against": b}))
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.server.stop()
 
 
 def ingest(target: Target, runs: list[list[dict]], clients: int) -> dict[str, float]:

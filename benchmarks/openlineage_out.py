@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,55 +28,17 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.modeltrail_driver import ServerProcess, free_port
+
 KEY = "bench-openlineage-key-0123456789"
 
 
-def _free_port() -> int:
-    import socket
+class Server(ServerProcess):
+    """A server on a SQLite file of its own, named ``name``."""
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
     def __init__(self, name: str, workdir: Path, env: dict[str, str], *args: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (workdir / f"{name}.log").open("w")
-        environ = dict(os.environ, PYTHONPATH=str(ROOT / "src"), **env)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "modeltrail",
-                "server",
-                "--port",
-                str(self.port),
-                "--database-url",
-                f"sqlite:///{workdir / name}.db",
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            cwd=workdir,
-            env=environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
+        super().__init__(f"sqlite:///{workdir / name}.db", workdir, *args, env=env, name=name)
+        self.url = self.base
 
 
 class Writer:
@@ -153,7 +113,7 @@ def main() -> None:
             "dead": Server(
                 "dead",
                 workdir,
-                {**plugin, "MODELTRAIL_PLUGIN_OPENLINEAGE_URL": f"http://127.0.0.1:{_free_port()}"},
+                {**plugin, "MODELTRAIL_PLUGIN_OPENLINEAGE_URL": f"http://127.0.0.1:{free_port()}"},
                 "--plugin",
                 "openlineage",
             ),

@@ -262,6 +262,18 @@ def test_mlflows_refusals(client: MlflowClient, server: ServerProcess) -> None:
     )
     assert "fresh" not in client.get_run(rid).data.params
     assert code(client.set_tag, rid, "../escape", "x") == "INVALID_PARAMETER_VALUE"
+    # Metrics alone are logged only to a run that is there and not deleted.
+    assert code(client.log_metric, uuid.uuid4().hex, "acc", 1.0) == "RESOURCE_DOES_NOT_EXIST"
+    gone = client.create_run(eid).info.run_id
+    client.log_metric(gone, "acc", 0.5)
+    client.delete_run(gone)
+    assert code(client.log_metric, gone, "acc", 1.0) == "INVALID_PARAMETER_VALUE"
+    empty = httpx.post(f"{server.url}/api/2.0/mlflow/runs/log-batch", json={"run_id": gone})
+    assert empty.status_code == 400
+    assert empty.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    client.restore_run(gone)
+    client.log_metric(gone, "acc", 0.75)
+    assert client.get_run(gone).data.metrics == {"acc": 0.75}
 
     # What MLflow's client cannot send, sent by hand: still MLflow's error shape.
     base = f"{server.url}/api/2.0/mlflow"

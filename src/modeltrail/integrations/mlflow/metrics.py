@@ -23,7 +23,7 @@ from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.integrations.mlflow.tracking import _check_key, _run_row
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.services.tracking import series
-from modeltrail.store.tables import RunMetricRow, RunRow
+from modeltrail.store.tables import RunMetricRow
 
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 Point = tuple[str, float | str, int, int]
@@ -66,10 +66,11 @@ def parse_metric(item: Any, where: str = "metric") -> Point:
     return key, shown, timestamp, step
 
 
-def writer(points: list[Point]) -> Callable[[Transaction, RunRow], None]:
-    """What ``tracking.log_batch`` calls to append ``points`` in its transaction."""
+def writer(points: list[Point]) -> Callable[[Transaction, uuid.UUID, uuid.UUID], None]:
+    """What ``tracking.log_batch`` calls to append ``points`` to a run of an experiment in
+    its transaction."""
 
-    def append(tx: Transaction, run: RunRow) -> None:
+    def append(tx: Transaction, run: uuid.UUID, experiment: uuid.UUID) -> None:
         if not points:
             return
         by_key: dict[str, d.MetricSeriesPoints] = {}
@@ -88,7 +89,7 @@ def writer(points: list[Point]) -> Callable[[Transaction, RunRow], None]:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise invalid(f"Invalid metric: {first['msg']}") from None
-        series.append_metrics(tx.session, run.id, request)
+        series.append_metrics_of(tx.session, run, experiment, request)
 
     return append
 

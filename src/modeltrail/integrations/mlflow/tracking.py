@@ -466,8 +466,29 @@ def _run_row(session: Session, shown: Any) -> RunRow:
 def _active_run(session: Session, shown: Any) -> RunRow:
     row = _run_row(session, shown)
     if _stage(session.get(MlflowStateRow, row.id)) != "active":
-        raise invalid(f"The run {shown} must be in the 'active' state. Current state is deleted.")
+        raise _not_active(shown)
     return row
+
+
+def _not_active(shown: Any) -> MlflowError:
+    return invalid(f"The run {shown} must be in the 'active' state. Current state is deleted.")
+
+
+def _active_run_experiment(session: Session, shown: Any) -> tuple[uuid.UUID, uuid.UUID]:
+    """(run, experiment) of an active run: ``_active_run`` reading two columns, not the
+    run's parameters and tags, for a request that logs metrics only."""
+    run = parse_run_id(shown)
+    query = (
+        select(RunRow.experiment_id, MlflowStateRow.deleted)
+        .outerjoin(MlflowStateRow, MlflowStateRow.entity_id == RunRow.id)
+        .where(RunRow.id == run)
+    )
+    found = session.execute(query).first()
+    if found is None:
+        raise missing(f"Run with id={shown} not found")
+    if found.deleted:
+        raise _not_active(shown)
+    return run, found.experiment_id
 
 
 def _check_key(key: Any, what: str) -> str:
@@ -617,10 +638,15 @@ def log_batch(
     tags: list[tuple[str, str]],
     metrics_writer: Any = None,
 ) -> None:
-    """Params and tags of one run in one transaction, with ``metrics_writer(session, run)``
-    for its metrics: all of them are stored, or none."""
+    """Params and tags of one run in one transaction, with ``metrics_writer(tx, run,
+    experiment)`` for its metrics: all of them are stored, or none."""
 
     def log(tx: Transaction) -> None:
+        if not params and not tags:
+            run, experiment = _active_run_experiment(tx.session, shown)
+            if metrics_writer is not None:
+                metrics_writer(tx, run, experiment)
+            return
         row = _active_run(tx.session, shown)
         config = dict(row.configuration)
         sent: dict[str, str] = {}
@@ -647,7 +673,7 @@ def log_batch(
         if changes:
             tx.update("run", row.id, _model(m.RunUpdate, **changes), mirror=True)
         if metrics_writer is not None:
-            metrics_writer(tx, row)
+            metrics_writer(tx, row.id, row.experiment_id)
 
     try:
         meta.write(log)

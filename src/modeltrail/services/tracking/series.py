@@ -251,11 +251,26 @@ def append_metrics(
     return _append(session, run_id, groups)
 
 
-def _append(session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]) -> d.MetricsAppended:
-    run = session.get(RunRow, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id} does not exist")
-    access.check_run(session, run.experiment_id)
+def append_metrics_of(
+    session: Session, run_id: uuid.UUID, experiment_id: uuid.UUID, request: d.MetricsAppend
+) -> d.MetricsAppended:
+    """``append_metrics`` for a caller that has read the run's experiment already (a client
+    logging a step sends one small request after another: the run is not read again)."""
+    return _append(session, run_id, d.packed(request, now_ms=now_ms()), experiment_id)
+
+
+def _append(
+    session: Session,
+    run_id: uuid.UUID,
+    groups: list[d.SeriesAppend],
+    experiment_id: uuid.UUID | None = None,
+) -> d.MetricsAppended:
+    if experiment_id is None:
+        run = session.get(RunRow, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} does not exist")
+        experiment_id = run.experiment_id
+    access.check_run(session, experiment_id)
     if not groups:
         return d.MetricsAppended(appended=0, series=[])
     _check_references(session, run_id, groups)
