@@ -202,6 +202,11 @@ def test_compare_runs_marks_differences_and_overlays_series(
     assert lines.count() == 4
     artifacts = page.get_by_test_id("compare-artifacts")
     assert artifacts.locator("tr[data-artifact=digits]").get_attribute("class") == "differs"
+    # every table heads its runs alike, in their order, the full name as the tooltip
+    names = list(runs.runs)
+    for table in ("compare-parameters", "compare-metrics", "compare-artifacts"):
+        heads = page.get_by_test_id(table).locator("table").first.locator("th[data-run]")
+        assert heads.evaluate_all("hs => hs.map(h => h.title)") == names, table
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     shot(page, f"22-compare-runs-{request.node.callspec.params['page']}")
 

@@ -154,6 +154,21 @@ function OverlaidChart({ title, series, x }: { title: string; series: ChartSerie
   return <MetricChart title={title} series={kept} xKind={x} height={280} testId="compare-chart" />;
 }
 
+/** One column head per run, in its colour: the same in every table of the page. The full
+ * name is its tooltip, as a long name is cut to the column's width. */
+function RunHeads({ runs }: { runs: RunComparison["runs"] }) {
+  return (
+    <>
+      {runs.map((r, i) => (
+        <th key={r.id} scope="col" title={r.name} data-run={r.id}>
+          <span className="chart-tip-dot" style={{ background: color(i) }} />
+          {r.name}
+        </th>
+      ))}
+    </>
+  );
+}
+
 function SideBySide({ runs, rows, equalRows = [], plain = false }: { runs: RunComparison["runs"]; rows: Values[]; equalRows?: Values[]; plain?: boolean }) {
   const [showEqual, setShowEqual] = useState(false);
   const shown = showEqual ? [...rows, ...equalRows] : rows;
@@ -164,12 +179,7 @@ function SideBySide({ runs, rows, equalRows = [], plain = false }: { runs: RunCo
           <thead>
             <tr>
               <th scope="col">{plain ? "" : "key"}</th>
-              {runs.map((r, i) => (
-                <th key={r.id} scope="col" title={r.name}>
-                  <span className="chart-tip-dot" style={{ background: color(i) }} />
-                  {r.name}
-                </th>
-              ))}
+              <RunHeads runs={runs} />
             </tr>
           </thead>
           <tbody>
@@ -204,12 +214,7 @@ function MetricsTable({ comparison: c, chosen, onChoose }: { comparison: RunComp
           <tr>
             <th scope="col">chart</th>
             <th scope="col">metric (latest)</th>
-            {c.runs.map((r, i) => (
-              <th key={r.id} scope="col">
-                <span className="chart-tip-dot" style={{ background: color(i) }} />
-                {r.name}
-              </th>
-            ))}
+            <RunHeads runs={c.runs} />
           </tr>
         </thead>
         <tbody>
@@ -276,12 +281,7 @@ function ArtifactsAcross({ comparison: c }: { comparison: RunComparison }) {
           <thead>
             <tr>
               <th scope="col">artifact</th>
-              {c.runs.map((r, i) => (
-                <th key={r.id} scope="col">
-                  <span className="chart-tip-dot" style={{ background: color(i) }} />
-                  {r.name}
-                </th>
-              ))}
+              <RunHeads runs={c.runs} />
             </tr>
           </thead>
           <tbody>
