@@ -277,9 +277,11 @@ def test_lineage_explorer(page: Any, case: CaseStudy) -> None:
     assert "accuracy" in texts and "training-data" not in texts
     # Expand on click: each click follows an artifact's lineage one step further.
     for name in ("accuracy", "cnn"):
-        page.locator(".react-flow__node", has_text=name).first.wait_for()
+        # By its label: a model's node also names the metric that measures it.
+        node = page.locator(".react-flow__node", has=page.locator(f'.node-label:text-is("{name}")'))
+        node.first.wait_for()
         if not page.locator(".react-flow__node", has_text="training-data").count():
-            page.locator(".react-flow__node", has_text=name).first.click()
+            node.first.click()
     page.locator(".react-flow__node", has_text="training-data").wait_for()
     page.get_by_label("search in the graph").fill("test")
     page.wait_for_selector(".gnode.highlighted")
@@ -290,6 +292,11 @@ def test_lineage_explorer(page: Any, case: CaseStudy) -> None:
     shot(page, "07-lineage")
     page.goto(f"/artifacts/{case.ids['run1.data']}/lineage?direction=downstream&depth=5")
     page.locator(".react-flow__node", has_text="cnn-serving").wait_for()
+    # A node says its key value: a metric its value, a model the metric that measures it.
+    metric = page.locator(".gnode.kind-metrics").first.inner_text()
+    assert re.search(r"metrics · = 0\.\d+", metric), metric
+    model = page.locator(".gnode.kind-model").first.inner_text()
+    assert re.search(r"model · accuracy 0\.\d+", model), model
     shot(page, "08-lineage-downstream")
 
 

@@ -12,6 +12,25 @@ export interface LNode {
   createTime?: string;
   /** neighbours further from the root that the answer left out */
   more?: number;
+  /** the value a reader looks for first: a metric's value, a dataset's rows or classes */
+  keyValue?: string;
+}
+
+const ROW_KEYS = ["rows", "rowCount", "numRows", "num_rows", "records", "size"];
+
+function formatValue(v: number): string {
+  return Number.isInteger(v) ? v.toLocaleString("en") : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(4))) : v.toExponential(3);
+}
+
+/** A metric's numeric value; a dataset's row count or its classes, where its attributes say. */
+function keyValueOf(kind: string | undefined, attributes: unknown): string | undefined {
+  if (!attributes || typeof attributes !== "object") return undefined;
+  const a = attributes as Record<string, unknown>;
+  if (kind === "metrics" && typeof a.value === "number") return `= ${formatValue(a.value)}`;
+  const rows = ROW_KEYS.find((k) => typeof a[k] === "number");
+  if (rows) return `${formatValue(a[rows] as number)} rows`;
+  if (typeof a.classes === "number") return `${formatValue(a.classes)} classes`;
+  return undefined;
 }
 
 export interface LEdge {
@@ -40,6 +59,7 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
     fingerprint: pick("fingerprint"),
     createTime: pick("createTime"),
     more: typeof raw.more === "number" && raw.more > 0 ? raw.more : undefined,
+    keyValue: keyValueOf(pick("kind"), raw.attributes ?? entity.attributes),
   };
 }
 

@@ -5,15 +5,23 @@ import { ArtifactLink, KeyValues } from "../components/Details";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useAsync } from "../hooks";
-import { runDag, type LGraph } from "../lineage";
+import { runDag, type LGraph, type LNode } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  // A model's key value is that of the first metric in the graph that refers to it.
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const measured = new Map<string, string>();
+  for (const e of g.edges) {
+    const metric = byId.get(e.target);
+    if (e.type === "reference" && metric?.kind === "metrics" && metric.keyValue && !measured.has(e.source)) measured.set(e.source, `${metric.name} ${metric.keyValue.replace(/^= /, "")}`);
+  }
+  const key = (n: LNode) => n.keyValue ?? measured.get(n.id);
   return {
     nodes: g.nodes.map((n) => ({
       id: n.id,
       label: n.name,
-      sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : (n.kind ?? "artifact"),
+      sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : `${n.kind ?? "artifact"}${key(n) ? ` · ${key(n)}` : ""}`,
       className: n.type === "execution" ? `execution status-${(n.status ?? "unknown").toLowerCase()}` : `artifact kind-${n.kind ?? "unknown"}`,
     })),
     edges: g.edges.map((e) => ({ source: e.source, target: e.target, className: `edge-${e.type}` })),
