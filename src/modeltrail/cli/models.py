@@ -48,6 +48,11 @@ def path(name: str) -> str:
     return f"{M}/{quote(name, safe='')}"
 
 
+def alias_path(name: str, alias: str) -> str:
+    """The API path of one alias of a model."""
+    return f"{path(name)}/aliases/{quote(alias, safe='')}"
+
+
 def _tags(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -277,7 +282,7 @@ def alias_set(
         body["reason"] = reason
     with connect(url, write=True) as conn:
         before = _pointing(conn, name, alias)
-        result = conn.request("PUT", f"{path(name)}/aliases/{quote(alias, safe='')}", json=body)
+        result = conn.request("PUT", alias_path(name, alias), json=body)
         now = result.json()
     if as_json:
         print_json(now)
@@ -296,7 +301,7 @@ def _pointing(conn: Any, name: str, alias: str) -> int | None:
     from modeltrail.errors import NotFound
 
     try:
-        return conn.get(f"{path(name)}/aliases/{quote(alias, safe='')}")["version"]  # type: ignore[no-any-return]
+        return conn.get(alias_path(name, alias))["version"]  # type: ignore[no-any-return]
     except NotFound:
         return None
 
@@ -312,9 +317,7 @@ def alias_remove(
     """Make an alias point at nothing (its history stays)."""
     with connect(url, write=True) as conn:
         params = {"reason": reason} if reason is not None else None
-        event = conn.request(
-            "DELETE", f"{path(name)}/aliases/{quote(alias, safe='')}", params=params
-        ).json()
+        event = conn.request("DELETE", alias_path(name, alias), params=params).json()
     if as_json:
         print_json(event)
         return
@@ -336,7 +339,7 @@ def alias_show(
         if alias is None:
             result: Any = conn.get(f"{path(name)}/aliases", at=at)
         else:
-            result = conn.get(f"{path(name)}/aliases/{quote(alias, safe='')}", at=at)
+            result = conn.get(alias_path(name, alias), at=at)
     if as_json:
         print_json(result)
         return
@@ -381,7 +384,7 @@ def _protection(
     if reason is not None:
         body["reason"] = reason
     with connect(url, write=True) as conn:
-        conn.request("PUT", f"{path(name)}/aliases/{quote(alias, safe='')}/protection", json=body)
+        conn.request("PUT", alias_path(name, alias) + "/protection", json=body)
     state = "protected: only a deployer or an admin may move it" if protected else "unprotected"
     console.print(f"{escape(alias)} of {escape(name)} is {state}")
 
