@@ -24,7 +24,6 @@ from modeltrail.integrations.mlflow import (
     metrics,
     model_registry,
     params,
-    proxy,
     search,
     tracking,
 )
@@ -37,6 +36,7 @@ from modeltrail.integrations.mlflow.params import (
     run_id,
     string,
 )
+from modeltrail.integrations.mlflow.proxy import routes as proxy
 from modeltrail.server.deps import MetadataDep
 from modeltrail.server.deps import registry as registry_for
 from modeltrail.services.metadata import Metadata

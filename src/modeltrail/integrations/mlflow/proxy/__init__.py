@@ -1,0 +1,1 @@
+"""MLflow's artifact proxy, served with the tracking API (``routes``)."""
