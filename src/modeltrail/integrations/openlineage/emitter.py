@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from modeltrail.domain import models as m
 from modeltrail.domain import secrets
 from modeltrail.plugins.spec import Store, hookimpl
-from modeltrail.store.rows import to_model
+from modeltrail.services.entities.run import to_run
 from modeltrail.store.tables import RunRow
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ class OpenLineageEmitter:
                 found = session.get(RunRow, result.run)
                 if found is None:
                     return []
-                run = _as_run(found)
+                run = to_run(found)
                 annotations = execution.annotations
             entity_id = result.id
             status: str = result.status
@@ -404,11 +404,6 @@ class OpenLineageEmitter:
 
 def _state(event: RunEvent) -> str:
     return event.eventType.value if event.eventType is not None else "OTHER"
-
-
-def _as_run(row: RunRow) -> m.Run:
-    run: m.Run = to_model("run", row)
-    return run
 
 
 # The instance pluggy registers (the entry point / built-in loads this module's ``plugin``).

@@ -44,7 +44,7 @@ from openlineage.client.facet_v2 import (
     source_code_location_job,
 )
 from openlineage.client.generated.base import DatasetFacet
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
@@ -362,14 +362,12 @@ class EventBuilder:
             if error is not None:
                 facets["errorMessage"] = error
         if state in (RunState.COMPLETE, RunState.FAIL, RunState.ABORT):
-            series = [
-                _summary(r.key, r.latest_value, r.latest_step, r.min_value, r.max_value, r.count)
-                for r in session.scalars(
-                    select(RunMetricRow)
-                    .where(RunMetricRow.run_id == run.id)
-                    .order_by(RunMetricRow.key)
-                )
-            ]
+            series = _summaries(
+                session,
+                select(RunMetricRow)
+                .where(RunMetricRow.run_id == run.id)
+                .order_by(RunMetricRow.key),
+            )
             outputs = session.scalars(
                 select(ArtifactRow)
                 .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ArtifactRow.id)
@@ -416,14 +414,12 @@ class EventBuilder:
         inputs = self._artifacts(session, execution.input_artifacts)
         outputs = self._artifacts(session, execution.output_artifacts)
         if state in (RunState.COMPLETE, RunState.FAIL, RunState.ABORT):
-            series = [
-                _summary(r.key, r.latest_value, r.latest_step, r.min_value, r.max_value, r.count)
-                for r in session.scalars(
-                    select(MetricSeriesRow)
-                    .where(MetricSeriesRow.execution_id == execution.id)
-                    .order_by(MetricSeriesRow.key)
-                )
-            ]
+            series = _summaries(
+                session,
+                select(MetricSeriesRow)
+                .where(MetricSeriesRow.execution_id == execution.id)
+                .order_by(MetricSeriesRow.key),
+            )
             metrics = self._metrics_facet(session, series, outputs)
             if metrics is not None:
                 facets["modeltrail_metrics"] = metrics
@@ -446,6 +442,14 @@ class EventBuilder:
             ],
             producer=p,
         )
+
+
+def _summaries(session: Session, rows: Select[Any]) -> list[dict[str, Any]]:
+    """The summary of each series (or a run's summary of each key) that ``rows`` selects."""
+    return [
+        _summary(r.key, r.latest_value, r.latest_step, r.min_value, r.max_value, r.count)
+        for r in session.scalars(rows)
+    ]
 
 
 def _summary(
