@@ -11,6 +11,9 @@ from starlette.testclient import TestClient
 
 from lineage.casestudy import Api, build_case_study
 from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput
+from modeltrail.services.graph.lineage import check_depth
+from modeltrail.services.graph.nearest import check_max_nodes
 
 API = "/api/v1"
 
@@ -146,3 +149,22 @@ def test_the_service_refuses_a_bad_budget_from_any_front_end(client: TestClient)
         nearest.check_max_nodes(limits.MAX_LINEAGE_NODES + 1)
     assert refused.value.errors[0]["pointer"] == "/maxNodes"
     assert nearest.check_max_nodes(limits.MAX_LINEAGE_NODES) == limits.MAX_LINEAGE_NODES
+
+
+@pytest.mark.parametrize(
+    ("check", "param", "high"),
+    [
+        ("max_nodes", "maxNodes", limits.MAX_LINEAGE_NODES),
+        ("depth", "depth", limits.MAX_LINEAGE_DEPTH),
+    ],
+)
+def test_the_services_refuse_a_bound_out_of_range_themselves(
+    check: str, param: str, high: int
+) -> None:
+    """The services check the bounds too, for callers that do not come through the router."""
+    checked = check_max_nodes if check == "max_nodes" else check_depth
+    assert checked(1) == 1 and checked(high) == high
+    for bad in (0, -1, high + 1):
+        with pytest.raises(InvalidInput) as refused:
+            checked(bad)
+        assert refused.value.errors[0]["pointer"] == f"/{param}"

@@ -24,6 +24,16 @@ def missing(what: str, entity_id: object) -> NotFound:
     return NotFound(f"{what} {entity_id} does not exist", entity=what, id=str(entity_id))
 
 
+def check_query_range(param: str, value: int, high: int, detail: str) -> int:
+    """``value`` of the query parameter ``param``, or a 422 naming it when not in 1..``high``."""
+    if not 1 <= value <= high:
+        raise InvalidInput(
+            f"{param} must be between 1 and {high}, not {value}",
+            errors=[{"pointer": f"/{param}", "in": "query", "detail": detail}],
+        )
+    return value
+
+
 def get_or_404(session: Session, row_type: type[R], entity_id: uuid.UUID, what: str) -> R:
     row = session.get(row_type, entity_id)
     if row is None:

@@ -17,12 +17,11 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
-from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.lineage import (
     LineageGraph,
     Node,
 )
-from modeltrail.services.common import get_or_404, missing
+from modeltrail.services.common import check_query_range, get_or_404, missing
 from modeltrail.services.graph import nearest
 from modeltrail.services.graph.nodes import (
     ExecutableRefs,
@@ -43,18 +42,8 @@ DEFAULT_DEPTH = limits.MAX_LINEAGE_DEPTH
 
 
 def check_depth(depth: int) -> int:
-    if not 1 <= depth <= limits.MAX_LINEAGE_DEPTH:
-        raise InvalidInput(
-            f"depth must be between 1 and {limits.MAX_LINEAGE_DEPTH}, not {depth}",
-            errors=[
-                {
-                    "pointer": "/depth",
-                    "in": "query",
-                    "detail": f"at most {limits.MAX_LINEAGE_DEPTH}",
-                }
-            ],
-        )
-    return depth
+    high = limits.MAX_LINEAGE_DEPTH
+    return check_query_range("depth", depth, high, f"at most {high}")
 
 
 def walk_from(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from modeltrail.domain import limits
-from modeltrail.domain.errors import InvalidInput
+from modeltrail.services.common import check_query_range
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Key, Walk
 from modeltrail.store.records import ArtifactRecord, Id
@@ -30,18 +30,8 @@ _ATTACHED = frozenset({"contains", "trigger"})
 
 
 def check_max_nodes(max_nodes: int) -> int:
-    if not 1 <= max_nodes <= limits.MAX_LINEAGE_NODES:
-        raise InvalidInput(
-            f"maxNodes must be between 1 and {limits.MAX_LINEAGE_NODES}, not {max_nodes}",
-            errors=[
-                {
-                    "pointer": "/maxNodes",
-                    "in": "query",
-                    "detail": f"between 1 and {limits.MAX_LINEAGE_NODES}",
-                }
-            ],
-        )
-    return max_nodes
+    high = limits.MAX_LINEAGE_NODES
+    return check_query_range("maxNodes", max_nodes, high, f"between 1 and {high}")
 
 
 def next_reach(reach: int, depth: int) -> int:
