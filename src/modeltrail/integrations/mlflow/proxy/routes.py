@@ -131,10 +131,7 @@ async def upload_part(path: str, request: Request, meta: MetadataDep) -> JSONRes
 @router.post(PREFIX + "/mpu/complete/{path:filepath}")
 async def complete_multipart_upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
     """Put the parts the body lists together into the file, and record it."""
-    sent = await params.sent(request)
-    place = artifacts.multipart_place(path, sent.get("path"))
-    upload_id = params.string(sent, "upload_id", required=True)
-    assert upload_id is not None
+    sent, place, upload_id = await _upload_of(path, request)
     if "parts" not in sent:
         raise invalid("Missing value for required parameter 'parts'.")
     numbers = []
@@ -152,13 +149,19 @@ async def complete_multipart_upload(path: str, request: Request, meta: MetadataD
 @router.post(PREFIX + "/mpu/abort/{path:filepath}")
 async def abort_multipart_upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
     """Drop an upload and the parts it received."""
+    _, place, upload_id = await _upload_of(path, request)
+    await run_in_threadpool(artifacts.check_upload, meta, place, upload_id)
+    await run_in_threadpool(meta.files.abort_upload, meta, place.artifact, upload_id)
+    return JSONResponse({})
+
+
+async def _upload_of(path: str, request: Request) -> tuple[dict[str, Any], artifacts.Place, str]:
+    """The body of a ``complete`` or ``abort``, where its file lands, and the upload it names."""
     sent = await params.sent(request)
     place = artifacts.multipart_place(path, sent.get("path"))
     upload_id = params.string(sent, "upload_id", required=True)
     assert upload_id is not None
-    await run_in_threadpool(artifacts.check_upload, meta, place, upload_id)
-    await run_in_threadpool(meta.files.abort_upload, meta, place.artifact, upload_id)
-    return JSONResponse({})
+    return sent, place, upload_id
 
 
 def _part_number(sent: dict[str, Any], name: str, *, key: str | None = None) -> int:
