@@ -160,21 +160,37 @@ def measure(page: object, url: str, condition: str) -> float:
     return float(handle.json_value())
 
 
-def runs_views(runs: int, compared: int, repeat: int, tmp: str) -> None:
-    """Time the runs grid sorted on a metric and the comparison of ``compared`` runs."""
-    import httpx
-    from playwright.sync_api import sync_playwright
-
-    from benchmarks.runs_grid import METRICS, PARAMS, _values, fill_modeltrail
+def runs_server(runs: int, compared: int, tmp: str) -> ServerProcess:
+    """A server on a store of ``runs`` runs (``benchmarks.runs_grid``'s), the first
+    ``compared`` of which have two long series."""
+    from benchmarks.runs_grid import METRICS, _values, fill_modeltrail
 
     values = _values(runs)
     for j, r in enumerate(values[:compared]):
         # two long series per compared run; the other metrics keep their three points
         for i, key in enumerate(METRICS[:2]):
             r["metrics"][key] = [1 / (1 + step / 50) + i + j / 100 for step in range(1000)]
-    url = f"sqlite:///{Path(tmp) / 'grid.db'}"
+    url = f"sqlite:///{Path(tmp) / 'runs.db'}"
     fill_modeltrail(url, values, series=compared).close()
-    server = ServerProcess(url, cwd=Path(tmp))
+    return ServerProcess(url, cwd=Path(tmp))
+
+
+# What the grid and the compare page show when they have drawn their content.
+GRID_DRAWN = "document.querySelectorAll('table.data.grid:not(.stale) tbody tr').length >= 50"
+CHARTS_DRAWN = (
+    "[...document.querySelectorAll('[data-testid=compare-chart]')]"
+    ".filter(c => c.querySelector('canvas') && Number(c.dataset.points) > 0).length >= 2"
+)
+
+
+def runs_views(runs: int, compared: int, repeat: int, tmp: str) -> None:
+    """Time the runs grid sorted on a metric and the comparison of ``compared`` runs."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.runs_grid import METRICS, PARAMS
+
+    server = runs_server(runs, compared, tmp)
     try:
         grid = httpx.get(
             f"{server.url}/api/v1/runs", params={"sort": "createTime", "limit": compared}
@@ -184,11 +200,7 @@ def runs_views(runs: int, compared: int, repeat: int, tmp: str) -> None:
         columns = ",".join(
             [*(f"configuration.{p}" for p in PARAMS), *(f"metrics.{m}" for m in METRICS)]
         )
-        drawn = "document.querySelectorAll('table.data.grid:not(.stale) tbody tr').length >= 50"
-        charts = (
-            "[...document.querySelectorAll('[data-testid=compare-chart]')]"
-            ".filter(c => c.querySelector('canvas') && Number(c.dataset.points) > 0).length >= 2"
-        )
+        drawn, charts = GRID_DRAWN, CHARTS_DRAWN
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800}, base_url=server.url)
@@ -255,13 +267,8 @@ VIEWS = {
         "document.querySelectorAll('[data-testid=run-parameters] tr').length >= 5 && "
         "document.querySelectorAll('[data-testid=run-metrics] canvas').length >= 5"
     ),
-    "runs grid (10 columns, sorted on a metric, 50 rows)": (
-        "document.querySelectorAll('table.data.grid:not(.stale) tbody tr').length >= 50"
-    ),
-    "compare 20 runs (two overlaid charts of 1,000 points a run)": (
-        "[...document.querySelectorAll('[data-testid=compare-chart]')]"
-        ".filter(c => c.querySelector('canvas') && Number(c.dataset.points) > 0).length >= 2"
-    ),
+    "runs grid (10 columns, sorted on a metric, 50 rows)": GRID_DRAWN,
+    "compare 20 runs (two overlaid charts of 1,000 points a run)": CHARTS_DRAWN,
     "model page (versions with their metrics, aliases, history)": (
         "document.querySelectorAll('table.versions tbody tr').length >= 50 && "
         "document.querySelector('table[aria-label=aliases] tbody tr') !== null"
@@ -281,15 +288,9 @@ def views(runs: int, versions: int, compared: int, repeat: int, tmp: str) -> Non
     from playwright.sync_api import sync_playwright
 
     from benchmarks import registry
-    from benchmarks.runs_grid import METRICS, PARAMS, _values, fill_modeltrail
+    from benchmarks.runs_grid import METRICS, PARAMS
 
-    values = _values(runs)
-    for j, r in enumerate(values[:compared]):
-        for i, key in enumerate(METRICS[:2]):
-            r["metrics"][key] = [1 / (1 + step / 50) + i + j / 100 for step in range(1000)]
-    url = f"sqlite:///{Path(tmp) / 'views.db'}"
-    fill_modeltrail(url, values, series=compared).close()
-    server = ServerProcess(url, cwd=Path(tmp))
+    server = runs_server(runs, compared, tmp)
     try:
         with httpx.Client(base_url=server.url, timeout=120) as http:
             grid = http.get("/api/v1/runs", params={"sort": "createTime", "limit": compared})
