@@ -99,7 +99,6 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     lineage(id, direction, depth, FIRST_NODES).then(
       (g) => {
         // Lets benchmarks/ui_render.py and ui_graphs.py tell fetching from layout and drawing.
-        performance.mark("modeltrail:lineage-loaded");
         performance.mark("modeltrail:graph-fetched");
         if (live) (setGraph(g), setBusy(false));
       },
