@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from modeltrail.domain.filters import Filter, Op, Sort
 from modeltrail.domain.query import parse_query
-from modeltrail.services.entities import RUN_FIELDS
+from modeltrail.services.entities.run import RUN_FIELDS
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.fields import Fields
 from modeltrail.store.listing import list_rows
@@ -80,8 +80,9 @@ def _pages(
     sort: Sort,
     filters: list[Filter] = (),  # type: ignore[assignment]
     q: str | None = None,
+    limit: int = 2,
 ) -> list[list[str]]:
-    """Every page of two runs, following the cursors."""
+    """Every page of ``limit`` runs, following the cursors."""
     pages: list[list[str]] = []
     cursor = None
     for _ in range(len(RUNS) + 1):
@@ -93,7 +94,7 @@ def _pages(
                 fields=fields,
                 filters=list(filters),
                 sort=sort,
-                limit=2,
+                limit=limit,
                 cursor=cursor,
                 count=True,
                 expression=parse_query(q),
@@ -148,3 +149,14 @@ def test_the_cases_sort_as_documented(metadata: Metadata, runs: None) -> None:
     assert names[5:7] == ["minus-inf", "nan-latest-with-artifact"]
     assert set(names[7:]) == {"nan-latest", "all-nan", "nothing", "other-key"}
     assert all(len(page) == 2 for page in pages[:-1])
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_page_may_end_on_an_infinity(metadata: Metadata, runs: None, descending: bool) -> None:
+    """A page of one run ends on every value, the infinities too: the cursor after one
+    continues after it, not from the runs without a value."""
+    sort = Sort(("metrics", "loss", "min"), descending=descending)
+    names = [n for page in _pages(metadata, RUN_FIELDS, sort=sort, limit=1) for n in page]
+    assert sorted(names) == sorted(RUNS)
+    # Three runs have no least loss: all-nan, nothing and other-key.
+    assert names.index("minus-inf") == (len(RUNS) - 3 - 1 if descending else 3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -269,6 +270,10 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
 def _encode_cursor(value: Any, row_id: uuid.UUID, sort: Sort) -> str:
     if isinstance(value, datetime):
         value = {"$dt": value.isoformat()}
+    elif isinstance(value, float) and not math.isfinite(value):
+        # JSON has no infinities: orjson would write null, and the next page would start
+        # over from the NULLs.
+        value = {"$float": str(value)}
     raw = orjson.dumps([value, str(row_id), str(sort)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -288,6 +293,8 @@ def _decode_cursor(cursor: str, sort: Sort) -> tuple[Any, uuid.UUID]:
         value, row_id, *issued_for = orjson.loads(raw)
         if isinstance(value, dict) and "$dt" in value:
             value = datetime.fromisoformat(value["$dt"])
+        elif isinstance(value, dict) and "$float" in value:
+            value = float(value["$float"])
         row_id = uuid.UUID(row_id)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise _cursor_error("not a cursor this server issued") from None
