@@ -187,3 +187,34 @@ def test_the_metric_series_benchmark_logs_and_reads_a_small_series(tmp_path: Pat
     assert figures["points"] == 2000 and figures["read_points"] == 3000
     assert figures["points_per_second"] > 0 and figures["read_1000_buckets_ms"] > 0
     assert "logging, points/s" in done.stdout
+
+
+def test_the_openlineage_out_benchmark_runs_one_sample_of_each_workload() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.openlineage_out", "--rounds", "1", "--runs", "1",
+         "--tracked", "1"],
+        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("| create + finish a run |") == 3
+    assert done.stdout.count("| SDK run, 3 steps |") == 3
+    assert "live: all 10 events at the receiver" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["--rounds", "0"], "argument --rounds: 0 is below the least, 1"),
+        (["--tracked", "-1"], "argument --tracked: -1 is below the least, 0"),
+        (["--runs", "x"], "argument --runs: 'x' is not a whole number"),
+        (["--runs", "0", "--tracked", "0"], "--runs and --tracked are both 0"),
+    ],
+)
+def test_the_openlineage_out_benchmark_refuses_counts_it_cannot_time(
+    args: list[str], refusal: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.openlineage_out", *args],
+        cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and refusal in done.stderr, done.stderr
