@@ -11,7 +11,7 @@
 
 5. Every everyday view's first paint, cold (a new browser context, nothing cached) and warm
    (the same tab again): the run page, the runs grid, the comparison, a model's page and an
-   artifact's page, until the view's content is on screen (see ``VIEWS``).
+   artifact's page, until the view's content is on screen (see ``checks``).
 
     python benchmarks/ui_render.py [--runs 100000] [--fanout 10] [--repeat 3]
     python benchmarks/ui_render.py --only runs-views [--grid-runs 10000] [--compared 20]
@@ -261,24 +261,26 @@ def first_paint(page: object, url: str, condition: str) -> float:
     )
 
 
-# What each view shows when it has painted its content, not only its frame.
-VIEWS = {
-    "run page (5 parameters, 5 metrics, two of 1,000 points, charted)": (
-        "document.querySelectorAll('[data-testid=run-parameters] tr').length >= 5 && "
-        "document.querySelectorAll('[data-testid=run-metrics] canvas').length >= 5"
-    ),
-    "runs grid (10 columns, sorted on a metric, 50 rows)": GRID_DRAWN,
-    "compare 20 runs (two overlaid charts of 1,000 points a run)": CHARTS_DRAWN,
-    "model page (versions with their metrics, aliases, history)": (
-        "document.querySelectorAll('table.versions tbody tr').length >= 50 && "
-        "document.querySelector('table[aria-label=aliases] tbody tr') !== null"
-    ),
-    "artifact page (provenance, 3 files, a CSV preview)": (
-        "document.querySelector('[data-testid=produced-by] a') !== null && "
-        "document.querySelectorAll('table.files tbody tr').length >= 3 && "
-        "document.querySelector('[data-testid=preview] table, [data-testid=preview] pre') !== null"
-    ),
-}
+def checks(compared: int) -> dict[str, str]:
+    """What each view shows when it has painted its content, not only its frame, by name."""
+    return {
+        "run page (5 parameters, 5 metrics, two of 1,000 points, charted)": (
+            "document.querySelectorAll('[data-testid=run-parameters] tr').length >= 5 && "
+            "document.querySelectorAll('[data-testid=run-metrics] canvas').length >= 5"
+        ),
+        "runs grid (10 columns, sorted on a metric, 50 rows)": GRID_DRAWN,
+        f"compare {compared} runs (two overlaid charts of 1,000 points a run)": CHARTS_DRAWN,
+        "model page (versions with their metrics, aliases, history)": (
+            "document.querySelectorAll('table.versions tbody tr').length >= 50 && "
+            "document.querySelector('table[aria-label=aliases] tbody tr') !== null"
+        ),
+        "artifact page (provenance, 3 files, a CSV preview)": (
+            "document.querySelector('[data-testid=produced-by] a') !== null && "
+            "document.querySelectorAll('table.files tbody tr').length >= 3 && "
+            "document.querySelector('[data-testid=preview] table, "
+            "[data-testid=preview] pre') !== null"
+        ),
+    }
 
 
 def views(runs: int, versions: int, compared: int, repeat: int, tmp: str) -> None:
@@ -319,12 +321,13 @@ def views(runs: int, versions: int, compared: int, repeat: int, tmp: str) -> Non
             f"/models/{registry.MODEL}",
             f"/artifacts/{artifact}",
         ]
-        cold: dict[str, list[float]] = {name: [] for name in VIEWS}
-        warm: dict[str, list[float]] = {name: [] for name in VIEWS}
+        conditions = checks(compared)
+        cold: dict[str, list[float]] = {name: [] for name in conditions}
+        warm: dict[str, list[float]] = {name: [] for name in conditions}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for _ in range(repeat):
-                for (name, condition), path in zip(VIEWS.items(), urls, strict=True):
+                for (name, condition), path in zip(conditions.items(), urls, strict=True):
                     context = browser.new_context(
                         viewport={"width": 1280, "height": 800}, base_url=server.url
                     )
@@ -336,7 +339,7 @@ def views(runs: int, versions: int, compared: int, repeat: int, tmp: str) -> Non
     finally:
         server.stop()
     print(f"first paint, {runs:,} runs, a model of {versions} versions (median of {repeat}):")
-    for name in VIEWS:
+    for name in conditions:
         print(
             f"  {name}: cold {statistics.median(cold[name]):.0f} ms, "
             f"warm {statistics.median(warm[name]):.0f} ms "
