@@ -57,6 +57,34 @@ def test_bundle_was_built_from_the_committed_sources() -> None:
     assert (UI / "index.html").is_file()
 
 
+def _commands(scripts: dict[str, str], name: str) -> list[str]:
+    """The commands `npm run NAME` runs, with the npm scripts it calls expanded."""
+    commands = []
+    for command in scripts[name].split("&&"):
+        called = command.split()
+        if called[:2] == ["npm", "run"]:
+            commands += _commands(scripts, called[2])
+        else:
+            commands.append(command.strip())
+    return commands
+
+
+def test_regen_rewrites_everything_the_api_is_written_into() -> None:
+    """`npm run regen` after an API change leaves no generated file stale: the API reference
+    (tests/test_docs.py) as well as the OpenAPI document and the client."""
+    scripts = json.loads((WEB / "package.json").read_text())["scripts"]
+    regen = " ; ".join(_commands(scripts, "regen"))
+    for writer in (
+        "scripts/dump_openapi.py",
+        "../scripts/gen_api_reference.py",
+        "openapi-typescript",
+    ):
+        assert writer in regen, f"`npm run regen` does not run {writer}: {regen}"
+    assert (
+        WEB / "../scripts/gen_api_reference.py"
+    ).resolve() == ROOT / "scripts" / "gen_api_reference.py"
+
+
 @pytest.fixture(scope="module")
 def node_modules() -> Iterator[Path]:
     """web/node_modules, installed with `npm ci` from the lock file when missing."""
