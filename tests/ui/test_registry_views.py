@@ -326,3 +326,38 @@ def test_titles_breadcrumbs_and_times(page: Any, registered: CaseStudy) -> None:
     page.goto(f"/artifacts/{registered.ids['run2.validation']}/lineage")
     page.wait_for_selector(".react-flow__node")
     page.wait_for_function("document.title === 'validation · upstream lineage · modeltrail'")
+
+
+def test_a_version_s_metrics_read_as_the_runs_grid_shows_them(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    values = {"loss": 12345.6, "recall": 0.1, "drift": 0.00001234, "epochs": 20}
+    with httpx.Client(base_url=f"{ui_server.url}/api/v1") as api:
+        experiment = _ok(api.post("/experiments", json={"name": "formatting"}))["id"]
+        run = _ok(api.post("/runs", json={"experiment": experiment, "name": "measured"}))["id"]
+        points = [{"key": k, "value": v} for k, v in values.items()]
+        _ok(api.post(f"/runs/{run}/metrics", json={"points": points}))
+        model = _ok(
+            api.post("/artifacts", json={"name": "measured-model", "version": "1", "kind": "model"})
+        )["id"]
+        for key, value in values.items():
+            attributes = {"reference": model, "schema": "number", "value": value}
+            _ok(
+                api.post(
+                    "/artifacts",
+                    json={"name": key, "version": "1", "kind": "metrics", "attributes": attributes},
+                )
+            )
+        _ok(api.post("/models", json={"name": "formatting-check"}))
+        _ok(api.post("/models/formatting-check/versions", json={"artifact": model}))
+    columns = ",".join(f"metrics.{k}" for k in values)
+    page.goto(f"/experiments/{experiment}/runs?columns={columns}")
+    row = page.locator("table.data.grid:not(.stale) tbody tr").first
+    row.wait_for()
+    grid = {k: row.locator(f"td[data-column='metrics.{k}']").inner_text() for k in values}
+    assert grid == {"loss": "12346", "recall": "0.1", "drift": "1.234e-5", "epochs": "20"}
+    page.goto("/models/formatting-check")
+    version = page.get_by_role("table", name="versions").locator("tr[data-version='1']")
+    version.wait_for()
+    shown = dict(m.split(" ", 1) for m in version.locator(".metric").all_inner_texts() if " " in m)
+    assert shown == grid

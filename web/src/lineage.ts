@@ -1,6 +1,7 @@
 // The lineage questions the views ask, each answered by the server's lineage endpoint (the
 // contract in docs/ui.md), normalized into the shapes the views draw.
 import { getJson } from "./api/client";
+import { formatNumber } from "./api/tracking";
 
 export interface LNode {
   id: string;
@@ -18,8 +19,9 @@ export interface LNode {
 
 const ROW_KEYS = ["rows", "rowCount", "numRows", "num_rows", "records", "size"];
 
+/** A count with thousands separators; any other number as the runs grid shows a metric. */
 function formatValue(v: number): string {
-  return Number.isInteger(v) ? v.toLocaleString("en") : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? String(Number(v.toPrecision(4))) : v.toExponential(3);
+  return Number.isInteger(v) ? v.toLocaleString("en") : formatNumber(v);
 }
 
 /** A metric's numeric value; a dataset's row count or its classes, where its attributes say. */

@@ -2,6 +2,7 @@
 // metrics, data and lineage; who moved which alias when and why; and moving an alias.
 import { useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
+import { formatNumber, toNumber } from "../api/tracking";
 import { aliasHistory, getModel, listAliases, listModels, listVersions, moveAlias, type Alias, type AliasEvent, type ModelVersion, type RegisteredModel } from "../api/registry";
 import { onSession, type Session } from "../auth";
 import { ArtifactLink } from "../components/Details";
@@ -34,6 +35,12 @@ function AliasChip({ alias, version, isProtected, model }: { alias: string; vers
   );
 }
 
+/** A version's metric as the runs grid shows a metric: numbers (and NaN, ∞) alike everywhere. */
+function metricText(v: unknown): string {
+  const numeric = typeof v === "number" || v === "NaN" || v === "Infinity" || v === "-Infinity";
+  return numeric ? formatNumber(toNumber(v as number | string)) : JSON.stringify(v);
+}
+
 function Metrics({ metrics }: { metrics?: Record<string, unknown> | null }) {
   const entries = Object.entries(metrics ?? {});
   if (!entries.length) return <span className="muted">—</span>;
@@ -41,7 +48,7 @@ function Metrics({ metrics }: { metrics?: Record<string, unknown> | null }) {
     <span className="metrics">
       {entries.map(([k, v]) => (
         <span key={k} className="metric">
-          {k} <code>{typeof v === "number" ? Number(v.toPrecision(4)) : JSON.stringify(v)}</code>
+          {k} <code>{metricText(v)}</code>
         </span>
       ))}
     </span>
@@ -201,7 +208,7 @@ function MoveAlias({
                 {v.metrics && Object.keys(v.metrics).length
                   ? ` (${Object.entries(v.metrics)
                       .slice(0, 2)
-                      .map(([k, x]) => `${k} ${typeof x === "number" ? Number(x.toPrecision(3)) : x}`)
+                      .map(([k, x]) => `${k} ${metricText(x)}`)
                       .join(", ")})`
                   : ""}
                 {v.aliases?.length ? ` [${v.aliases.join(", ")}]` : ""}
