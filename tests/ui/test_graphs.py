@@ -224,3 +224,36 @@ def test_a_large_lineage_opens_readable_on_its_root(page: Any, ui_server: Server
     )
     now = int(re.search(r"\+(\d+) more", root.inner_text()).group(1))  # type: ignore[union-attr]
     assert now < left_out
+
+
+def page_fits(page: Any) -> dict[str, float]:
+    """How far the page and the graph box reach past the window (0 or less: they fit)."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """() => ({
+            page: document.documentElement.scrollHeight - window.innerHeight,
+            graph: document.querySelector('.graph').getBoundingClientRect().bottom
+                - window.innerHeight,
+        })"""
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_the_trace_and_its_paging_line_fit_the_window(
+    browser: Any, ui_server: ServerProcess, size: tuple[int, int]
+) -> None:
+    experiment = many_runs(ui_server.url, 70, other_data=5, new_code=6)
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, base_url=ui_server.url
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{experiment}/trace")
+    page.get_by_text("older runs are left out").wait_for()
+    page.locator(".gnode.run-header").first.wait_for()
+    assert all(v <= 0 for v in page_fits(page).values()), page_fits(page)
+    # Older runs: the paging line links both ways.
+    page.get_by_role("link", name="older runs").click()
+    page.get_by_role("link", name="newest runs").wait_for()
+    page.locator(".gnode.run-header").first.wait_for()
+    assert all(v <= 0 for v in page_fits(page).values()), page_fits(page)
+    shot(page, f"16-trace-paging-{size[0]}")
+    context.close()

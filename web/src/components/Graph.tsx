@@ -218,7 +218,7 @@ export function Graph({
   highlighted,
   onSelect,
   direction = "LR",
-  height = "100%",
+  height,
   focus,
   anchor = "center",
 }: {
@@ -228,6 +228,7 @@ export function Graph({
   highlighted?: Set<string>;
   onSelect?: (id: string | null) => void;
   direction?: "LR" | "TB" | "auto";
+  /** left out: as tall as its container makes it (`.graph-view` fills the window with it) */
   height?: string | number;
   /** a graph too large to fit readably opens at a readable zoom on this node */
   focus?: string;
@@ -331,7 +332,7 @@ export function Graph({
     [start],
   );
   return (
-    <div className="graph" style={{ height }} ref={box}>
+    <div className="graph" style={height === undefined ? undefined : { height }} ref={box}>
       {start && (
         <ReactFlow
           nodes={shown}

@@ -147,7 +147,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
   const set = (changes: Record<string, string | null>) => navigate(withQuery(changes), true);
 
   return (
-    <section className="view split">
+    <section className="view split graph-view">
       <div className="main">
         <header className="view-head">
           <h1>Lineage {direction === "upstream" ? "upstream of" : "downstream of"} {graph?.nodes.find((n) => n.id === id)?.name ?? "artifact"}</h1>
@@ -192,7 +192,6 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             }}
             direction="auto"
             focus={id}
-            height="calc(100vh - 200px)"
           />
         )}
       </div>

@@ -259,7 +259,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
   const members = selected ? (t?.members.get(selected) ?? []) : [];
 
   return (
-    <section className="view split">
+    <section className="view split graph-view">
       <div className="main">
         <header className="view-head">
           <ExperimentCrumbs id={id} here="trace" />
@@ -300,7 +300,7 @@ export function Trace({ id, location }: { id: string; location: Location }) {
           </div>
         )}
         {t && t.runs.length > 0 && (
-          <Graph key={`${t.runs[0]?.id}:${t.runs.length}:${t.all}`} nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" focus={`run:${t.runs[t.runs.length - 1]?.id}`} anchor="end" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} height="calc(100vh - 200px)" />
+          <Graph key={`${t.runs[0]?.id}:${t.runs.length}:${t.all}`} nodes={nodes} edges={t.edges} selected={selected} highlighted={highlighted} direction="TB" focus={`run:${t.runs[t.runs.length - 1]?.id}`} anchor="end" onSelect={(n) => (n?.startsWith("run:") ? navigate(`/runs/${n.slice(4)}`) : navigate(withQuery({ select: n }), true))} />
         )}
       </div>
       <aside className="panel" aria-label="details">
