@@ -114,6 +114,59 @@ def test_a_file_larger_than_a_part_goes_up_in_parts(
     assert {f["path"] for f in files["items"]} == {"weights/big.bin", "small.txt"}
 
 
+def test_the_client_learns_from_the_server_to_send_large_files_in_parts(
+    client: MlflowClient, server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: MLflow 3's client asks the server
+    (``/api/3.0/mlflow/server-info``) whether its proxy takes a large file in parts."""
+    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
+    from mlflow.utils.rest_utils import MlflowHostCreds
+    from mlflow.utils.server_info import _clear_server_info_cache, fetch_server_info
+
+    _clear_server_info_cache()
+    monkeypatch.delenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", raising=False)
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(100_000))
+    info = fetch_server_info(MlflowHostCreds(server.url))
+    assert info.status_code == 200 and info.data is not None
+    assert info.data["multipart_uploads_enabled"] is True
+    assert info.data["multipart_downloads_enabled"] is False  # no presigned downloads here
+    assert info.data["workspaces_enabled"] is False
+    sent: list[int] = []
+    part = HttpArtifactRepository._upload_part
+
+    def counted(credential: Any, local_file: str, size: int, start_byte: int) -> Any:
+        sent.append(credential.part_number)
+        return part(credential, local_file, size, start_byte)
+
+    monkeypatch.setattr(HttpArtifactRepository, "_upload_part", staticmethod(counted))
+    data = bytes(range(256)) * 1000 + b"tail"
+    (tmp_path / "big.bin").write_bytes(data)
+    mlflow.set_experiment(f"told-{uuid.uuid4().hex[:8]}")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / "big.bin"))
+    assert sorted(sent) == [1, 2, 3]
+    out = Path(client.download_artifacts(run.info.run_id, "big.bin", str(tmp_path / "down")))
+    assert out.read_bytes() == data
+
+
+def test_a_workspace_is_refused_as_unsupported(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client asks the server before it uses a workspace; told there are none, it says
+    so, instead of that it could not find out."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.server_info import _clear_server_info_cache
+
+    _clear_server_info_cache()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_WORKSPACE", "team-a")
+    with pytest.raises(MlflowException) as refused:
+        MlflowClient(server.url).create_experiment(f"ws-{uuid.uuid4().hex[:8]}")
+    assert refused.value.error_code == "FEATURE_DISABLED"
+    assert "does not support workspaces" in refused.value.message
+
+
 def test_multipart_refusals_in_mlflows_shape(client: MlflowClient, server: ServerProcess) -> None:
     run = client.create_run(client.create_experiment(f"mpu-{uuid.uuid4().hex[:8]}"))
     folder = f"{run.info.experiment_id}/{run.info.run_id}/artifacts"

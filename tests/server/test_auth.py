@@ -165,6 +165,14 @@ PROXY_ROLES: dict[tuple[str, str], str] = {
     ("POST", f"{PROXY}/mpu/abort/{{path}}"): W,
 }
 
+# MLflow 3's paths (``/api/3.0/mlflow``), hidden from the OpenAPI document like the proxy's.
+# MLflow's server answers server-info without a login; here a reader token is asked for, as
+# on every other path of the MLflow API, and MLflow's client sends its token with it.
+MLFLOW_V3 = "/api/3.0/mlflow"
+MLFLOW_V3_ROLES: dict[tuple[str, str], str] = {
+    ("GET", f"{MLFLOW_V3}/server-info"): R,
+}
+
 
 @pytest.fixture
 def secured(metadata: Metadata) -> Iterator[TestClient]:
@@ -240,6 +248,27 @@ def test_the_proxy_role_table_covers_every_artifact_proxy_route(secured: TestCli
             answer = secured.request(method, url, headers=headers)
             assert answer.status_code == (403 if token else 401), (method, template)
             assert answer.json()["error_code"] in ("PERMISSION_DENIED", "UNAUTHENTICATED")
+
+
+def test_the_mlflow_3_role_table_covers_every_mlflow_3_route(secured: TestClient) -> None:
+    operations = {
+        (method, route.path)
+        for route in secured.app.routes
+        if getattr(route, "path", "").startswith(MLFLOW_V3)
+        for method in getattr(route, "methods", ()) or ()
+    }
+    assert operations == MLFLOW_V3_ROLES.keys()
+    tokens = {role: make_token(secured, role=role) for role in (R, W)}
+    for (method, path), role in MLFLOW_V3_ROLES.items():
+        needed = required_role(method, path)
+        assert needed is not None and needed.value == role, (method, path, needed)
+        refused = secured.request(method, path)
+        assert refused.status_code == 401, (method, path)
+        assert refused.json()["error_code"] == "UNAUTHENTICATED"
+        answer = secured.request(method, path, headers=bearer(tokens[role]))
+        assert answer.status_code == 200, (method, path, answer.text)
+    # A path under the prefix that is not served is guarded too.
+    assert required_role("GET", f"{MLFLOW_V3}/traces/tr-1") is not None
 
 
 def test_tokens_with_the_role_an_operation_needs_pass_its_guard(secured: TestClient) -> None:

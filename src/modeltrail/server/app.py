@@ -92,11 +92,11 @@ def _mount(routes: ModuleType) -> APIRouter:
     that only read, the shape of every error under them, and the paths whose bodies are
     streamed files."""
     guarded = getattr(routes, "GUARDED", None)
-    if guarded is not None:
-        auth.guard(guarded, read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()))
+    for prefix in (guarded,) if isinstance(guarded, str) else guarded or ():
+        auth.guard(prefix, read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()))
         render = getattr(routes, "render_error", None)
         if render is not None:
-            problems.add_error_shape(guarded, render)
+            problems.add_error_shape(prefix, render)
     streamed = getattr(routes, "STREAMED_BODIES", None)
     if streamed is not None:
         transport.stream_bodies(streamed)

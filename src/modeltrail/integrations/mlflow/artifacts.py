@@ -102,6 +102,14 @@ def prepare_upload(meta: Metadata, place: Place) -> None:
         meta.write(make)
 
 
+def keeps_files(meta: Metadata) -> bool:
+    """Whether this store keeps files (a PostgreSQL store without an artifacts root does not)."""
+    try:
+        return meta.files is not None  # made on first use; refused when nowhere to keep them
+    except Conflict:
+        return False
+
+
 def exists(meta: Metadata, place: Place) -> bool:
     """Whether the place's artifact is there (a run's is made on its first upload)."""
     if place.run is None:

@@ -43,6 +43,9 @@ from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
 
 PREFIX = "/api/2.0/mlflow"
+# MLflow 3's client asks its server what it can do here (``server-info``) before it uploads a
+# large file or downloads one, and before it uses a workspace.
+PREFIX_V3 = "/api/3.0/mlflow"
 # What the server is told as it mounts the routes (see ``modeltrail.integrations``): the paths
 # access control guards, the POSTs of this API that only read (MLflow sends its searches as POST).
 READ_ONLY_POSTS = frozenset(
@@ -55,8 +58,9 @@ READ_ONLY_POSTS = frozenset(
     )
 )
 
-# Under PREFIX as a string, the artifact proxy's paths too: one guard and one error shape.
-GUARDED = PREFIX
+# Under PREFIX as a string, the artifact proxy's paths too, and MLflow 3's: one guard and one
+# error shape.
+GUARDED = (PREFIX, PREFIX_V3)
 STREAMED_BODIES = proxy.STREAMED_BODIES
 # Every error under PREFIX, a route's or one raised before it, in MLflow's shape.
 render_error = errors.render
@@ -91,6 +95,31 @@ async def _ready(request: Request, meta: Metadata) -> None:
     if not getattr(state, "mlflow_ready", False):
         await run_in_threadpool(tracking.ensure_default, meta)
         state.mlflow_ready = True
+
+
+# ---------------------------------------------------------------- the server
+
+
+@router.get(PREFIX_V3 + "/server-info", name="mlflow_server_info")
+async def server_info(meta: MetadataDep) -> JSONResponse:
+    """What the client may count on (``mlflow.utils.server_info``): uploads in parts through
+    the proxy when this store keeps files (the client then sends a file over
+    ``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`` in parts without being told by an
+    environment variable); no presigned downloads, workspaces, trace archival or gateway.
+    MLflow's own server answers this without a login; here it needs a reader, as every other
+    path of this API does, and MLflow's client sends its token with it."""
+    return JSONResponse(
+        {
+            "store_type": None,  # neither of MLflow's stores: the client's telemetry says "http"
+            "workspaces_enabled": False,
+            "trace_archival_enabled": False,
+            "multipart_uploads_enabled": await run_in_threadpool(artifacts.keeps_files, meta),
+            "multipart_downloads_enabled": False,
+            "presigned_upload_run_id_supported": False,
+            "presigned_upload_model_id_supported": False,
+            "features_enabled": {"gateway": False},
+        }
+    )
 
 
 # ---------------------------------------------------------------- experiments

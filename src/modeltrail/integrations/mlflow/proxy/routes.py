@@ -1,7 +1,8 @@
 """``/api/2.0/mlflow-artifacts/...``: MLflow's artifact proxy over the file store.
 
-Files go up whole (``PUT artifacts/{path}``) or, when the client is told to
-(``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD``), in parts: ``mpu/create`` answers one URL per part,
+Files go up whole (``PUT artifacts/{path}``) or, when large and the server says it takes them
+so (``/api/3.0/mlflow/server-info``, unless ``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`` says
+otherwise), in parts: ``mpu/create`` answers one URL per part,
 the client PUTs each part to its URL, then ``mpu/complete`` puts them together into the file
 (or ``mpu/abort`` drops them). MLflow's S3 store hands out presigned S3 URLs; here the URLs
 point back at this server (``mpu/part``), where the parts go to the file store's multipart
