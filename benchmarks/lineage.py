@@ -3,6 +3,7 @@
     python benchmarks/lineage.py                                   # SQLite file, full scale
     python benchmarks/lineage.py --database postgresql+psycopg://postgres@127.0.0.1/bench
     python benchmarks/lineage.py --runs 2000                       # a small smoke run
+    python benchmarks/lineage.py --runs 2000 --only impact         # one query
 
 The graph is built with bulk inserts (SQLAlchemy core executemany) and looks like real
 pipelines: background runs of a four-step pipeline (ingest -> prepare -> train -> evaluate,
@@ -363,6 +364,9 @@ def main() -> None:
     parser.add_argument("--hot-runs", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true", help="drop an existing store first")
+    parser.add_argument(
+        "--only", default="", help="time only the queries whose name contains this text"
+    )
     args = parser.parse_args()
 
     if args.rebuild and args.database.startswith("sqlite:///"):
@@ -457,6 +461,8 @@ def main() -> None:
     )
     print(f"{'query':50} {'median ms':>10} {'p95 ms':>10} {'cpu ms':>8}  result")
     for name, fn, fn_args, kwargs, describe in cases:
+        if args.only not in name:
+            continue
         repeat = (
             args.repeat
             if "trace" not in name and "impact" not in name

@@ -16,7 +16,7 @@ from lineage.casestudy import (
     build_case_study,
     build_repeated_steps,
 )
-from modeltrail.domain.lineage import Trace
+from modeltrail.domain.lineage import Node, Trace
 from modeltrail.services.graph import trace
 
 API = "/api/v1"
@@ -158,6 +158,31 @@ def test_downstream_impact_reaches_models_metrics_and_deployments_with_paths(
     edges = {(e["source"], e["target"], e["type"]) for e in downstream["edges"]}
     # A metric that references the model is downstream of it even without an execution between.
     assert (study.models[0]["id"], study.metrics[0]["id"], "reference") in edges
+
+
+def test_impact_of_a_hub_counts_its_deployments_without_comparing_nodes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dataset that many runs deploy from: each deploy step and what it wrote are found by
+    their keys. Comparing nodes with one another grows with nodes times deployments (a
+    thousand runs took minutes), so none are compared."""
+    api = Api(client)
+    exp = api.post("/experiments", {"name": "hub"})
+    prep, deploy = api.executable("prep.py"), api.executable("deploy.py")
+    data = api.artifact("data", "dataset", uri="s3://data")
+    for i in range(8):
+        run = api.post("/runs", {"experiment": exp["id"], "name": f"r{i}"})
+        model = api.artifact(f"model-{i}", "model", uri=f"s3://model/{i}")
+        service = api.artifact(f"service-{i}", "deployment", uri=f"http://serve/{i}")
+        api.execution(run, prep, "train", "train", inputs=[data], outputs=[model])
+        api.execution(run, deploy, "deploy", "deploy", inputs=[model], outputs=[service])
+    compared = []
+    equal = Node.__eq__
+    monkeypatch.setattr(Node, "__eq__", lambda a, b: compared.append(1) or equal(a, b))
+    result = get(client, f"/artifacts/{data['id']}/impact")
+    assert result["counts"]["deployments"] == 8 and len(result["deployments"]) == 16
+    assert result["counts"]["kind:deployment"] == 8
+    assert not compared
 
 
 def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(

@@ -74,13 +74,15 @@ def impact(
         if n.type == "artifact" and key != root_id
     ]
     executions = [n for n in nodes.values() if n.type == "execution"]
-    deployments = [
-        n
-        for n in nodes.values()
+    # By key: a node is found among thousands in a set, not compared with each (a model's
+    # equality compares every field).
+    deploy_keys = {
+        key: None
+        for key, n in nodes.items()
         if n.type in ("execution", "artifact") and (n.kind or "").lower() in DEPLOY_KINDS
-    ]
+    }
+    deployments = [nodes[key] for key in deploy_keys]
     # A deploy step and the deployment it wrote are one deployment, counted by the step.
-    deploy_keys = {key for key, n in nodes.items() if n in deployments}
     written_by_deploy = {
         target
         for source, target, kind in out.edges
