@@ -535,3 +535,135 @@ def test_an_unscoped_token_sees_everything_as_before(crossed: World, metadata: M
     plain = metadata.query(dag.run_dag, uuid.UUID(a["run"]))
     served = w.c.get(f"{API}/runs/{a['run']}/dag", headers=reader).json()
     assert served == json.loads(plain.model_dump_json(by_alias=True, exclude_none=True))
+
+
+# ---------------------------------------------------------------- the registry and MLflow's API
+# Neither says which experiment a request is about where the guard can read it (a registered
+# model belongs to no experiment; MLflow names runs and experiments in its query and body):
+# a token with grants only is refused there, whatever its grants, and writes nothing.
+
+
+def _register(w: World, name: str, artifact: str) -> None:
+    made = w.c.post(f"{API}/models", json={"name": name}, headers=w.admin)
+    assert made.status_code == 201, made.text
+    models = f"{API}/models/{name}"
+    version = w.c.post(f"{models}/versions", json={"artifact": artifact}, headers=w.admin)
+    assert version.status_code == 201, version.text
+    moved = w.c.put(f"{models}/aliases/champion", json={"version": 1}, headers=w.admin)
+    assert moved.status_code == 200, moved.text
+
+
+def test_the_registry_refuses_tokens_with_grants_only(world: World) -> None:
+    w, a, b = world, world.a, world.b
+    _register(w, "model-a", a["model"])
+    _register(w, f"model-{SECRET}", b["model"])
+    before = w.c.get(f"{API}/models/model-a/history", headers=w.admin).json()
+    for name in ("model-a", f"model-{SECRET}"):
+        for method, path, body in (
+            ("GET", f"{API}/models", None),
+            ("GET", f"{API}/models/resolve?uri=models:/{name}@champion", None),
+            ("GET", f"{API}/models/{name}", None),
+            ("GET", f"{API}/models/{name}/versions", None),
+            ("GET", f"{API}/models/{name}/versions/1", None),
+            ("GET", f"{API}/models/{name}/aliases", None),
+            ("GET", f"{API}/models/{name}/history", None),
+            ("POST", f"{API}/models", {"name": "new-model"}),
+            ("POST", f"{API}/models/{name}/versions", {"artifact": a["model"]}),
+            ("PUT", f"{API}/models/{name}/aliases/production", {"version": 1}),
+            ("DELETE", f"{API}/models/{name}/aliases/champion", None),
+            ("PATCH", f"{API}/models/{name}", {"description": "changed"}),
+            ("DELETE", f"{API}/models/{name}", None),
+        ):
+            for token in (w.reader, w.writer):
+                r = w.c.request(method, path, json=body, headers=token)
+                assert r.status_code == 403, (method, path, r.text)
+                answer = r.json()
+                answer.pop("instance")  # the path the request named
+                assert SECRET not in json.dumps(answer)
+    # Search answers a scoped token with its experiments' entities: no registered model.
+    for token in (w.reader, w.writer):
+        found = w.c.get(f"{API}/search", params={"text": "model"}, headers=token).json()
+        assert found["items"] and {i["type"] for i in found["items"]} <= {"artifact", "execution"}
+    assert w.c.get(f"{API}/models/model-a/history", headers=w.admin).json() == before
+    assert w.c.get(f"{API}/models/new-model", headers=w.admin).status_code == 404
+
+
+MLFLOW = "/api/2.0/mlflow"
+
+
+def _mlflow_calls(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Reads and writes of MLflow's client on one experiment and its run."""
+    exp, run = ids["experiment"], uuid.UUID(ids["run"]).hex
+    return [
+        ("GET", f"{MLFLOW}/experiments/get", {"experiment_id": exp}),
+        ("POST", f"{MLFLOW}/experiments/search", {}),
+        ("GET", f"{MLFLOW}/runs/get", {"run_id": run}),
+        ("POST", f"{MLFLOW}/runs/search", {"experiment_ids": [exp]}),
+        ("GET", f"{MLFLOW}/metrics/get-history", {"run_id": run, "metric_key": "loss"}),
+        ("GET", f"{MLFLOW}/artifacts/list", {"run_id": run}),
+        ("GET", f"{MLFLOW}/registered-models/search", {}),
+        ("GET", f"{MLFLOW}-artifacts/artifacts", {"path": f"{exp}/{run}/artifacts"}),
+        ("POST", f"{MLFLOW}/runs/create", {"experiment_id": exp, "run_name": "scoped"}),
+        ("POST", f"{MLFLOW}/runs/set-tag", {"run_id": run, "key": "by", "value": "scoped"}),
+        (
+            "POST",
+            f"{MLFLOW}/runs/log-metric",
+            {"run_id": run, "key": "loss", "value": 1.0, "timestamp": 1, "step": 0},
+        ),
+        ("POST", f"{MLFLOW}/runs/update", {"run_id": run, "status": "FAILED"}),
+        ("POST", f"{MLFLOW}/experiments/set-experiment-tag", {"experiment_id": exp, "key": "k"}),
+        ("POST", f"{MLFLOW}/experiments/delete", {"experiment_id": exp}),
+        ("PUT", f"{MLFLOW}-artifacts/artifacts/{exp}/{run}/artifacts/f.txt", {}),
+    ]
+
+
+def _mlflow(w: World, method: str, path: str, sent: dict[str, Any], token: dict[str, str]) -> Any:
+    if method == "GET":
+        return w.c.get(path, params=sent, headers=token)
+    return w.c.request(method, path, json=sent, headers=token)
+
+
+def test_mlflow_s_api_refuses_tokens_with_grants_only(world: World) -> None:
+    """Fail-closed: grants do not count on MLflow's paths, even on the experiment they name."""
+    w = world
+    before = {
+        side: w.c.get(
+            f"{MLFLOW}/runs/get", params={"run_id": uuid.UUID(ids["run"]).hex}, headers=w.admin
+        ).json()
+        for side, ids in (("a", w.a), ("b", w.b))
+    }
+    for ids in (w.a, w.b):
+        for method, path, sent in _mlflow_calls(ids):
+            for token in (w.reader, w.writer):
+                r = _mlflow(w, method, path, sent, token)
+                assert r.status_code == 403, (method, path, r.text)
+                assert r.json()["error_code"] == "PERMISSION_DENIED", r.text
+                assert SECRET not in r.text
+    for side, ids in (("a", w.a), ("b", w.b)):
+        run = uuid.UUID(ids["run"]).hex
+        after = w.c.get(f"{MLFLOW}/runs/get", params={"run_id": run}, headers=w.admin).json()
+        assert after == before[side]
+    runs = w.c.post(f"{MLFLOW}/runs/search", json={"experiment_ids": [w.a["experiment"]]})
+    assert runs.status_code == 401
+
+
+def test_mlflow_s_api_gives_a_token_its_global_role_only(world: World) -> None:
+    """A global reader with a writer grant on A reads A and B through MLflow, writes neither."""
+    w = world
+    made = w.c.post(
+        f"{API}/tokens",
+        json={"name": "mixed", "role": "reader", "experiments": {w.a["experiment"]: "writer"}},
+        headers=w.admin,
+    )
+    mixed = bearer(made.json()["token"])
+    for ids in (w.a, w.b):
+        for method, path, sent in _mlflow_calls(ids):
+            r = _mlflow(w, method, path, sent, mixed)
+            if method == "GET" or path.endswith("/search"):
+                assert r.status_code == 200, (method, path, r.text)
+            else:
+                assert r.status_code == 403, (method, path, r.text)
+                assert r.json()["error_code"] == "PERMISSION_DENIED", r.text
+    # The same token writes A through modeltrail's own API, where the grant counts.
+    patched = w.c.patch(f"{API}/runs/{w.a['run']}", json={"status": "FAILED"}, headers=mixed)
+    assert patched.status_code == 200, patched.text
