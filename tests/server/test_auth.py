@@ -11,6 +11,7 @@ decides its role here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -23,7 +24,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from starlette.routing import BaseRoute
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
 from starlette.testclient import TestClient
 
 from conftest import ServerProcess, _empty, cli_env, free_port, run_cli
@@ -451,6 +453,41 @@ def test_every_endpoint_refuses_under_privileged_tokens(secured: TestClient) -> 
             assert refusal(response) in ("forbidden", "PERMISSION_DENIED"), response.text
             checked += 1
     assert checked > 150
+
+
+@pytest.mark.parametrize("served", ["root_path", "mount"])
+def test_the_guard_holds_where_the_app_is_served_under_a_prefix(
+    metadata: Metadata, served: str
+) -> None:
+    """Behind a proxy that strips a prefix (``uvicorn --root-path /trail``) or mounted in
+    another ASGI app, the request's path holds the prefix: roles follow the routed path."""
+    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
+    if served == "mount":
+        transport = httpx.ASGITransport(Starlette(routes=[Mount("/trail", app=app)]))
+    else:
+        transport = httpx.ASGITransport(app, root_path="/trail")
+
+    async def check() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            admin = bearer(ADMIN)
+            made = await c.post(
+                "/trail/api/v1/tokens", json={"name": "r", "role": "reader"}, headers=admin
+            )
+            assert made.status_code == 201, made.text
+            reader = bearer(made.json()["token"])
+            for method, template, url in guarded(app):
+                answer = await c.request(method, "/trail" + url)
+                assert answer.status_code == 401, (method, template, answer.text)
+                if ALL_ROLES[(method, template)] != R or template in AUTHENTICATED_ONLY:
+                    continue
+                answer = await c.request(method, "/trail" + url, headers=reader, json={})
+                assert answer.status_code not in (401, 403), (method, template, answer.text)
+            write = await c.post("/trail/api/v1/experiments", json={"name": "e"}, headers=reader)
+            assert write.status_code == 403
+            me = await c.get("/trail/api/v1/whoami", headers=reader)
+            assert me.json()["role"] == "reader"
+
+    asyncio.run(check())
 
 
 def test_sufficient_roles_pass_the_guard(secured: TestClient) -> None:

@@ -13,7 +13,9 @@ counts as well as its global role; such a token may also read an artifact of its
 (``SCOPED_ARTIFACT_READS``) and list what its experiments hold (``SCOPED_LISTS``). What a
 token with grants only may link and see beyond this first check is decided per entity in
 ``modeltrail.services.access``. Health probes, metrics, the OpenAPI document and the web UI
-stay open: only ``/api/v1`` and ``/v1/metadata`` are guarded.
+stay open: only ``/api/v1``, ``/v1/metadata`` and the prefixes integrations ask for (``guard``:
+MLflow's ``/api/2.0/mlflow``) are guarded. Roles follow the path the router matched, below the
+app's root, whatever prefix the app is served under.
 
 A token is looked up in a read that never waits for writers, and a token found valid is
 trusted for ``TOKEN_CACHE_SECONDS`` by the process that looked it up. Revoking or rotating a
@@ -33,6 +35,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain.scope import Scope
@@ -216,8 +219,8 @@ def _path_scope(request: Request) -> tuple[str, uuid.UUID] | None:
     return None
 
 
-async def _body_scope(request: Request) -> tuple[str, uuid.UUID] | None:
-    wanted = _BODY_SCOPE.get(request.url.path)
+async def _body_scope(request: Request, path: str) -> tuple[str, uuid.UUID] | None:
+    wanted = _BODY_SCOPE.get(path)
     if wanted is None or request.method != "POST":
         return None
     try:
@@ -227,10 +230,10 @@ async def _body_scope(request: Request) -> tuple[str, uuid.UUID] | None:
         return None
 
 
-async def _experiment(request: Request, principal: Principal) -> uuid.UUID | None:
+async def _experiment(request: Request, principal: Principal, path: str) -> uuid.UUID | None:
     if not principal.experiments:
         return None  # only grants make the experiment matter: skip the lookup
-    scope = _path_scope(request) or await _body_scope(request)
+    scope = _path_scope(request) or await _body_scope(request, path)
     if scope is None:
         return None
     entity, entity_id = scope
@@ -299,7 +302,11 @@ async def authorize(
 ) -> None:
     """Refuse the request with 401/403 unless its token carries the role it needs."""
     settings: AuthSettings = request.app.state.auth
-    needed = required_role(request.method, request.url.path)
+    # The path the router matched, below the app's root: where the app is served under a
+    # prefix (a proxy's, with ``--root-path``; a mount in another app) the request's own path
+    # starts with that prefix, which no guarded prefix matches.
+    path = get_route_path(request.scope)
+    needed = required_role(request.method, path)
     if not settings.enabled or needed is None:
         return
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
@@ -313,9 +320,9 @@ async def authorize(
             raise _unauthorized(found.detail)
         settings.trusted.put(token, principal := found)
     request.state.principal = principal
-    if request.url.path in AUTHENTICATED_ONLY:
+    if path in AUTHENTICATED_ONLY:
         return
-    role = principal.role_for(await _experiment(request, principal))
+    role = principal.role_for(await _experiment(request, principal, path))
     if role is None or not role.allows(needed):
         if await _scoped_read(request, principal, needed):
             return
