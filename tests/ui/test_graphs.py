@@ -257,3 +257,40 @@ def test_the_trace_and_its_paging_line_fit_the_window(
     assert all(v <= 0 for v in page_fits(page).values()), page_fits(page)
     shot(page, f"16-trace-paging-{size[0]}")
     context.close()
+
+
+def test_a_dataset_read_by_many_runs_is_one_grouped_edge(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    experiment = many_runs(ui_server.url, 70, other_data=5, new_code=6)
+    trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
+    mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
+    edges = page.locator(".react-flow__edge")
+    # The trace: the 69 runs that read mnist made 69 models; one edge with their count.
+    page.goto(f"/experiments/{experiment}/trace?runs=70&select={mnist}")
+    page.locator(".gnode.run-header").first.wait_for()
+    count = page.get_by_role("button", name="69 × model")
+    count.wait_for(timeout=5_000)
+    assert edges.count() <= 2, "one edge per run that read mnist"
+    # It is highlighted with its dataset, and its bar leads to every model.
+    assert page.locator(".bundle.highlighted").count() == 1
+    ticks = page.locator(".bundle-heads").get_attribute("d") or ""
+    assert ticks.count("M ") == 69
+    # A click on the count draws each edge, another groups them again.
+    count.click()
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length >= 69")
+    assert count.get_attribute("aria-expanded") == "true"
+    count.click()
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length <= 2")
+    shot(page, "17-trace-fan-out")
+    # The lineage: mnist read by 69 steps, each writing a model.
+    page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
+    page.locator(".gnode.root").wait_for()
+    steps = page.get_by_role("button", name="69 × step")
+    steps.wait_for(timeout=5_000)
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 69")
+    # Its bar opens it too.
+    page.locator(".bundle-hit").dispatch_event("click")
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 138")
+    assert steps.get_attribute("aria-expanded") == "true"
+    shot(page, "18-lineage-fan-out")

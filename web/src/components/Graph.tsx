@@ -4,6 +4,7 @@ import dagre from "@dagrejs/dagre";
 import { Background, Controls, MarkerType, MiniMap, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Bundles, fanOuts } from "./Bundles";
 
 export interface GraphNode {
   id: string;
@@ -12,6 +13,8 @@ export interface GraphNode {
   className?: string;
   position?: { x: number; y: number };
   width?: number;
+  /** what the node is, to a reader ("model", "step"): a node's edges to many of one kind are drawn as one */
+  kind?: string;
 }
 
 export interface GraphEdge {
@@ -19,6 +22,8 @@ export interface GraphEdge {
   target: string;
   className?: string;
   label?: string;
+  /** what the edge is ("input", "reference"): fan-outs are grouped by it */
+  kind?: string;
 }
 
 const NODE_W = 190;
@@ -290,17 +295,33 @@ export function Graph({
       })),
     [nodes, positions, selected, highlighted, flow],
   );
+  // Fan-outs are drawn as one edge each, until a click on one's count draws its edges again.
+  const fans = useMemo(() => {
+    const kinds = new Map(nodes.map((n) => [n.id, n.kind]));
+    return fanOuts(edges, (id) => kinds.get(id));
+  }, [nodes, edges]);
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = useCallback(
+    (key: string) =>
+      setOpen((was) => {
+        const now = new Set(was);
+        if (!now.delete(key)) now.add(key);
+        return now;
+      }),
+    [],
+  );
+  const placed = useMemo(() => new Map(flowNodes.map((n) => [n.id, n])), [flowNodes]);
   const flowEdges: Edge[] = useMemo(
     () =>
-      edges.map((e, i) => ({
+      edges.flatMap((e, i) => (fans.of[i] !== undefined && !open.has(fans.of[i]) ? [] : [{
         id: `e${i}-${e.source}-${e.target}`,
         source: e.source,
         target: e.target,
         className: [e.className, highlighted?.has(e.source) && highlighted?.has(e.target) ? "highlighted" : ""].filter(Boolean).join(" "),
         label: e.label,
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
-      })),
-    [edges, highlighted],
+      }])),
+    [edges, highlighted, fans, open],
   );
   // Fit the whole graph when it fits at a readable zoom; otherwise open at a readable zoom on
   // the focus (the minimap shows the whole, and the controls zoom out).
@@ -348,6 +369,9 @@ export function Graph({
           proOptions={{ hideAttribution: true }}
         >
           <Background />
+          {fans.bundles.length > 0 && (
+            <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(source) => source === selected || Boolean(highlighted?.has(source))} />
+          )}
           <Controls showInteractive={false} />
           {whole ? <Overview nodes={flowNodes} box={whole} onMove={setView} /> : nodes.length > 30 && <MiniMap pannable zoomable />}
         </ReactFlow>

@@ -23,8 +23,9 @@ export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
       label: n.name,
       sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : `${n.kind ?? "artifact"}${key(n) ? ` · ${key(n)}` : ""}`,
       className: n.type === "execution" ? `execution status-${(n.status ?? "unknown").toLowerCase()}` : `artifact kind-${n.kind ?? "unknown"}`,
+      kind: n.type === "execution" ? "step" : (n.kind ?? "artifact"),
     })),
-    edges: g.edges.map((e) => ({ source: e.source, target: e.target, className: `edge-${e.type}` })),
+    edges: g.edges.map((e) => ({ source: e.source, target: e.target, className: `edge-${e.type}`, kind: e.type })),
   };
 }
 

@@ -192,6 +192,7 @@ async function loadTrace(experimentId: string, before: string | null, limit: num
       label: a.kind === "event" ? `⚡ ${a.name}` : a.name,
       sublabel: `${a.kind}${runsUsing > 1 ? ` · in ${runsUsing} runs` : ""}${a.flagged ? " · flagged" : ""}`,
       className: `artifact kind-${a.kind}${a.flagged ? " flagged" : ""}`,
+      kind: a.kind,
       position: { x: left[column.get(id)!] + slot.get(id)! * COLUMN, y: 40 + row(id) * ROW },
       width: 200,
     });

@@ -1,0 +1,156 @@
+// Fan-outs drawn as one edge: a node's edges to many nodes of one kind (a dataset read by the
+// steps of a thousand runs) would be a thousand lines over each other. They are drawn as one
+// trunk to a bar along the near side of those nodes, a tick to each, with their count; a click
+// on the count draws them one by one again.
+import { EdgeLabelRenderer, useStore, useViewport, type Node } from "@xyflow/react";
+import { useMemo } from "react";
+
+/** A node's edges to at least this many nodes of one kind are drawn as one. */
+export const BUNDLE_FROM = 20;
+
+export interface Bundle {
+  key: string;
+  source: string;
+  /** what the nodes at the far end are, to a reader: "model", "step" */
+  kind: string;
+  className?: string;
+  /** the nodes at the far end, each once */
+  members: string[];
+}
+
+/**
+ * The fan-outs of a graph: each node's edges of one kind (read, written, refers to) to
+ * `BUNDLE_FROM` or more nodes of one kind; `of[i]` is the key of the bundle edge `i` is in.
+ */
+export function fanOuts(
+  edges: { source: string; target: string; kind?: string; className?: string }[],
+  kindOf: (id: string) => string | undefined,
+): { bundles: Bundle[]; of: (string | undefined)[] } {
+  const groups = new Map<string, { source: string; kind: string; className?: string; members: Set<string>; edges: number[] }>();
+  edges.forEach((e, i) => {
+    const kind = kindOf(e.target);
+    if (kind === undefined || e.source === e.target) return;
+    const key = `${e.source}>${e.kind ?? ""}>${kind}`;
+    const group = groups.get(key) ?? { source: e.source, kind, className: e.className, members: new Set<string>(), edges: [] };
+    group.members.add(e.target);
+    group.edges.push(i);
+    groups.set(key, group);
+  });
+  const of: (string | undefined)[] = new Array(edges.length);
+  const bundles: Bundle[] = [];
+  for (const [key, group] of groups) {
+    if (group.members.size < BUNDLE_FROM) continue;
+    bundles.push({ key, source: group.source, kind: group.kind, className: group.className, members: [...group.members] });
+    for (const i of group.edges) of[i] = key;
+  }
+  return { bundles, of };
+}
+
+type Place = { x: number; y: number; w: number; h: number };
+
+/** The trunk, bar, ticks and arrowheads of a bundle, and where its count goes (flow coordinates). */
+function shape(source: Place, members: Place[], flow: "LR" | "TB"): { line: string; heads: string; at: { x: number; y: number }; span: [number, number] } {
+  const GAP = 14; // from the bar to the nodes it leads to
+  const across = (p: Place) => (flow === "TB" ? p.x + p.w / 2 : p.y + p.h / 2);
+  const near = Math.min(...members.map((m) => (flow === "TB" ? m.y : m.x)));
+  const bar = near - GAP;
+  const from = flow === "TB" ? { x: source.x + source.w / 2, y: source.y + source.h } : { x: source.x + source.w, y: source.y + source.h / 2 };
+  const start = flow === "TB" ? from.x : from.y;
+  const ends = [start, ...members.map(across)];
+  const lo = Math.min(...ends);
+  const hi = Math.max(...ends);
+  const pt = (along: number, side: number) => (flow === "TB" ? `${side} ${along}` : `${along} ${side}`);
+  const parts = [`M ${from.x} ${from.y} L ${pt(bar, start)}`, `M ${pt(bar, lo)} L ${pt(bar, hi)}`];
+  const heads: string[] = [];
+  // A tick and an arrowhead for each node on the bar's side (a folded block's first column).
+  const seen = new Set<number>();
+  for (const m of members) {
+    const at = flow === "TB" ? m.y : m.x;
+    const c = across(m);
+    if (at !== near || seen.has(c)) continue;
+    seen.add(c);
+    parts.push(`M ${pt(bar, c)} L ${pt(near - 6, c)}`);
+    heads.push(`M ${pt(near - 7, c - 4)} L ${pt(near, c)} L ${pt(near - 7, c + 4)} z`);
+  }
+  return { line: parts.join(" "), heads: heads.join(" "), at: flow === "TB" ? { x: start, y: bar } : { x: bar, y: start }, span: [lo, hi] };
+}
+
+/** The bundles of a graph, under its nodes; each one's count is a button that opens or groups it. */
+export function Bundles({
+  bundles,
+  nodes,
+  flow,
+  open,
+  onToggle,
+  lit,
+}: {
+  bundles: Bundle[];
+  nodes: Map<string, Node>;
+  flow: "LR" | "TB";
+  open: ReadonlySet<string>;
+  onToggle: (key: string) => void;
+  /** a bundle is highlighted with its source */
+  lit: (source: string) => boolean;
+}) {
+  const drawn = useMemo(() => {
+    const place = (id: string): Place | null => {
+      const n = nodes.get(id);
+      return n ? { x: n.position.x, y: n.position.y, w: n.width ?? 0, h: n.height ?? 0 } : null;
+    };
+    return bundles.flatMap((b) => {
+      const source = place(b.source);
+      const members = b.members.map(place).filter((p): p is Place => p !== null);
+      return source && members.length ? [{ b, ...shape(source, members, flow) }] : [];
+    });
+  }, [bundles, nodes, flow]);
+  // A count stays on screen while its bar is: it slides along the bar to the nearest edge of the
+  // view (a trace opens on its newest runs, far from where the dataset and its trunk are).
+  const view = useViewport();
+  const screen = useStore((st) => (flow === "TB" ? st.width : st.height));
+  const margin = 70 / view.zoom;
+  const first = -(flow === "TB" ? view.x : view.y) / view.zoom + margin;
+  const last = first + screen / view.zoom - 2 * margin;
+  const label = (at: { x: number; y: number }, [lo, hi]: [number, number]) => {
+    const from = Math.max(lo, first);
+    const to = Math.min(hi, last);
+    const along = flow === "TB" ? at.x : at.y;
+    const slid = from <= to ? Math.min(to, Math.max(from, along)) : along;
+    return flow === "TB" ? { x: slid, y: at.y } : { x: at.x, y: slid };
+  };
+  return (
+    <EdgeLabelRenderer>
+      <svg className="bundles nodrag nopan" width="1" height="1" aria-hidden="true">
+        {drawn
+          .filter(({ b }) => !open.has(b.key))
+          .map(({ b, line, heads }) => (
+            <g key={b.key} className={["bundle", b.className, lit(b.source) ? "highlighted" : ""].filter(Boolean).join(" ")} data-bundle={b.key}>
+              <path className="bundle-line" d={line} />
+              <path className="bundle-heads" d={heads} />
+              {/* The bar can be far from its count (a trace's newest runs): it opens the bundle too. */}
+              <path className="bundle-hit" d={line} onClick={() => onToggle(b.key)}>
+                <title>{`${b.members.length.toLocaleString("en")} edges to ${b.kind} nodes, drawn as one: click to draw each`}</title>
+              </path>
+            </g>
+          ))}
+      </svg>
+      {drawn.map(({ b, at: junction, span }) => {
+        const at = label(junction, span);
+        const count = b.members.length.toLocaleString("en");
+        const opened = open.has(b.key);
+        return (
+          <button
+            key={b.key}
+            type="button"
+            className={`bundle-count nodrag nopan${opened ? " opened" : ""}`}
+            style={{ transform: `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)` }}
+            aria-expanded={opened}
+            title={opened ? `Draw these ${count} edges as one again` : `${count} edges to ${b.kind} nodes, drawn as one: click to draw each`}
+            onClick={() => onToggle(b.key)}
+          >
+            {count} × {b.kind}
+          </button>
+        );
+      })}
+    </EdgeLabelRenderer>
+  );
+}
