@@ -2,6 +2,8 @@
 
     python benchmarks/metric_series.py [--points 500000] [--keys 10] [--read-points 100000]
                                        [--mlflow-points 100000] [--workdir DIR] [--json FILE]
+    python benchmarks/metric_series.py --sender [--sender-points 1000000,10000000]
+                                       [--mlflow-sender-points 50000,100000] [--no-mlflow]
 
 Both servers run here, on SQLite files in the working directory, and are driven as their own
 clients drive them:
@@ -16,6 +18,14 @@ clients drive them:
 Points are logged as a training loop logs them: ``--keys`` metrics at each step. Each figure is
 the median of ``--rounds`` reads. The memory figures are the peak resident size of the client
 process and of the modeltrail server while the points were logged.
+
+``--sender`` measures the client alone as a training loop sees it: each count of points is
+logged by a fresh process (``run.log_metrics``, ``--keys`` a step), which prints how fast its
+loop ran, how long until every point was sent, and how much its peak resident size grew over
+what it was before the first point (``ru_maxrss``). MLflow's client is measured the same way
+with its background logging (``mlflow.log_metrics(..., synchronous=False)``, then
+``mlflow.flush_async_logging()``), on fewer points: its rate makes millions take hours. The
+growth per million points between the two counts is the slope: a bounded client's is about 0.
 """
 
 from __future__ import annotations
@@ -226,6 +236,113 @@ def mlflow_figures(args: argparse.Namespace, workdir: Path, workers: str) -> dic
         server.stop()
 
 
+# ---------------------------------------------------------------- the client's sender
+
+
+def _peak_rss() -> int:
+    """The process's peak resident size so far, in bytes (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def sender_child(args: argparse.Namespace) -> None:
+    """Log ``--points`` points to the server at ``--url`` and print the figures as JSON."""
+    steps = args.points // args.keys
+    rows = [values_at(i, args.keys) for i in range(1000)]  # made once: the loop only logs
+    if args.sender_child == "modeltrail":
+        trail = mt.connect(args.url, on_unreachable="raise")
+        run = trail.run(experiment="sender-benchmark").__enter__()
+        log = run.log_metrics
+        end = trail.close
+    else:
+        import mlflow
+
+        mlflow.set_tracking_uri(args.url)
+        mlflow.start_run()
+
+        def log(values: dict[str, float], *, step: int) -> None:
+            mlflow.log_metrics(values, step=step, synchronous=False)
+
+        end = mlflow.flush_async_logging
+    before = _peak_rss()
+    start = time.perf_counter()
+    for i in range(steps):
+        log(rows[i % 1000], step=i)
+    looped = time.perf_counter() - start
+    end()
+    sent = time.perf_counter() - start
+    points = steps * args.keys
+    print(
+        json.dumps(
+            {
+                "points": points,
+                "loop_points_per_second": round(points / looped),
+                "sent_points_per_second": round(points / sent),
+                "rss_growth_mb": round((_peak_rss() - before) / 2**20, 1),
+            }
+        )
+    )
+    sys.stdout.flush()
+    os._exit(0)  # MLflow's run and threads are left as they are: the figures are out
+
+
+def sender_figures(args: argparse.Namespace, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+    def child(client: str, url: str, points: int) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, __file__, "--sender-child", client, "--url", url,
+             "--points", str(points), "--keys", str(args.keys)],
+            capture_output=True, text=True, cwd=workdir,
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        )  # fmt: skip
+        if done.returncode != 0:
+            return {"points": points, "error": (done.stderr or done.stdout)[-300:]}
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    counts = [int(n) for n in args.sender_points.split(",")]
+    results: dict[str, list[dict[str, Any]]] = {}
+    server = ModeltrailServer(workdir)
+    try:
+        results["modeltrail"] = [child("modeltrail", server.url, n) for n in counts]
+    finally:
+        server.stop()
+    if not args.no_mlflow:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError as exc:
+            results["mlflow"] = [{"unavailable": f"mlflow is not installed here ({exc})"}]
+            return results
+        peer = MlflowServer(workdir, "default")
+        try:
+            counts = [int(n) for n in args.mlflow_sender_points.split(",")]
+            results["mlflow (async logging)"] = [child("mlflow", peer.base, n) for n in counts]
+        finally:
+            peer.stop()
+    return results
+
+
+def sender_report(results: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [
+        f"{'client':<24}{'points':>12}{'loop points/s':>16}{'sent points/s':>16}"
+        f"{'RSS growth MB':>16}"
+    ]
+    for name, rows in results.items():
+        for row in rows:
+            if "loop_points_per_second" not in row:
+                lines.append(f"{name:<24}{row.get('points', ''):>12}  {row}")
+                continue
+            lines.append(
+                f"{name:<24}{row['points']:>12,}{row['loop_points_per_second']:>16,}"
+                f"{row['sent_points_per_second']:>16,}{row['rss_growth_mb']:>16}"
+            )
+        done = [r for r in rows if "rss_growth_mb" in r]
+        if len(done) >= 2:
+            a, b = done[0], done[-1]
+            slope = (b["rss_growth_mb"] - a["rss_growth_mb"]) / ((b["points"] - a["points"]) / 1e6)
+            lines.append(f"{name:<24}RSS growth per extra million points: {slope:.1f} MB")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -274,9 +391,22 @@ def main() -> None:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--sender", action="store_true", help="the client's memory and rate")
+    parser.add_argument("--sender-points", default="1000000,10000000")
+    parser.add_argument("--mlflow-sender-points", default="50000,100000")
+    parser.add_argument("--sender-child", choices=["modeltrail", "mlflow"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sender_child:
+        sender_child(args)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="series-bench-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.sender:
+        figures = sender_figures(args, workdir)
+        print(sender_report(figures))
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return
     results = {"modeltrail": modeltrail_figures(args, workdir)}
     if not args.no_mlflow:
         for workers in ("default", "1"):

@@ -20,10 +20,13 @@ from modeltrail.sdk.spool import Spool
 
 
 class Flaky:
-    """A real HTTP server that answers 503 to the first ``failures`` requests, then 201."""
+    """A real HTTP server that answers 503 (or ``status``, with ``headers``) to the first
+    ``failures`` requests, then 201."""
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
+        self.status = 503
+        self.headers: dict[str, str] = {}
         self.requests: list[tuple[float, str, dict]] = []
         owner = self
 
@@ -33,11 +36,11 @@ class Flaky:
                 owner.requests.append((time.monotonic(), self.path, body))
                 if len(owner.requests) <= owner.failures:
                     self._answer(
-                        503,
+                        owner.status,
                         {
                             "type": "https://modeltrail.dev/problems/unavailable",
                             "title": "Database unavailable",
-                            "status": 503,
+                            "status": owner.status,
                             "detail": "the database cannot be reached",
                         },
                     )
@@ -49,6 +52,9 @@ class Flaky:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/problem+json")
                 self.send_header("Content-Length", str(len(data)))
+                if status != 201:
+                    for name, value in owner.headers.items():
+                        self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -78,6 +84,15 @@ def test_503_is_retried_with_growing_waits(flaky: Flaky) -> None:
     times = [t for t, _, _ in flaky.requests]
     assert len(times) == 3 and [b for _, _, b in flaky.requests] == [{"id": "e1", "name": "x"}] * 3
     assert times[2] - times[1] > times[1] - times[0] >= 0.05  # backoff doubles
+
+
+def test_429_is_retried_no_sooner_than_its_retry_after(flaky: Flaky) -> None:
+    flaky.failures, flaky.status, flaky.headers = 1, 429, {"Retry-After": "0.4"}
+    with Connection(flaky.url, retries=2, backoff=0.01) as conn:
+        answer = conn.post("/api/v1/experiments", {"id": "e1", "name": "x"})
+    assert answer["revision"] == 1
+    first, second = (t for t, _, _ in flaky.requests)
+    assert second - first >= 0.4
 
 
 def test_503_after_the_retries_is_a_typed_error_or_spooled(flaky: Flaky, tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ def test_points_past_the_buffer_are_sent_while_the_run_goes_on(trail: mt.Trail, 
     with trail.run(experiment="series") as run:
         for i in range(2500):
             run.log_metric("k", i, step=i)
+        trail.metrics.sender.wait()  # the batches handed to the sender's thread
         assert _series(store, run.id, "k")["count"] == 2000  # two sends so far
     assert _series(store, run.id, "k")["steps"] == list(range(2500))
 

@@ -73,6 +73,7 @@ class Trail:
         buffer_size: int = 1000,
         metrics_buffer: int = 50_000,
         metrics_seconds: float = 10.0,
+        metrics_queue: int = 4,
     ) -> None:
         self.on_unreachable = on_unreachable or os.environ.get("MODELTRAIL_ON_UNREACHABLE", "spool")
         if self.on_unreachable not in {"spool", "raise"}:
@@ -84,9 +85,14 @@ class Trail:
             raise ValueError("buffer_size must be at least 1")
         self.buffer_size = buffer_size
         self.pending = WriteBuffer()
-        # Metric points, kept apart from the entity writes: many more, and sent in bulk.
+        # Metric points, kept apart from the entity writes: many more, and sent in bulk by a
+        # thread of their own, at most ``metrics_queue`` batches of ``metrics_buffer`` waiting.
         self.metrics = MetricBuffer(
-            self.send_metrics, max_points=metrics_buffer, max_seconds=metrics_seconds
+            self.send_metrics,
+            prepare=self.send_pending,
+            max_points=metrics_buffer,
+            max_seconds=metrics_seconds,
+            max_batches=metrics_queue,
         )
         # Held while kept writes are taken and sent: a second thread's batch must not reach the
         # server before the batch it refers to (a step created in one, linked in the next).
@@ -198,12 +204,11 @@ class Trail:
             return self._deliver(method, path, body)
 
     def send_metrics(self, run_id: str, body: dict[str, Any]) -> Any:
-        """Append metric points (``MetricBuffer``) now, after the kept writes (they make the
-        run and its steps). The points' keys were checked as they were logged and the rest
-        is numbers and ids: the body is encoded once, without a walk through its text."""
-        with self._sending:
-            self.send_pending()
-            return self._deliver("POST", f"{API}/runs/{run_id}/metrics", body, checked=True)
+        """Append metric points (``MetricBuffer``, from its sender's thread). The writes that
+        make their run and steps were sent before the points were handed over. The points'
+        keys were checked as they were logged and the rest is numbers and ids: the body is
+        encoded once, without a walk through its text."""
+        return self._deliver("POST", f"{API}/runs/{run_id}/metrics", body, checked=True)
 
     def _deliver(self, method: str, path: str, body: Any, *, checked: bool = False) -> Any:
         if not checked:
@@ -246,8 +251,10 @@ class Trail:
             return None
 
     def flush(self, *, force: bool = False) -> bool:
-        """Send the kept writes, then what the spool holds for this store; True when nothing is
-        left in the spool."""
+        """Send the kept writes and metric points, then what the spool holds for this store;
+        True when nothing is left in the spool. Raises the error of metric points that could
+        not be sent (see ``MetricBuffer.flush``)."""
+        self.metrics.flush()
         self.send_pending()
         return self._flush_spool(force=force)
 
@@ -700,9 +707,13 @@ class Trail:
         return decorate(fn) if fn is not None else decorate
 
     def close(self) -> None:
+        """Send the kept metric points and writes, and close the connection. Raises the
+        error of metric points that could not be sent, after the writes were sent."""
         try:
-            self.metrics.flush()
-            self.send_pending()
+            try:
+                self.metrics.close()
+            finally:
+                self.send_pending()
         finally:
             self.conn.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import threading
 import time
 from typing import Any
@@ -18,7 +19,9 @@ import httpx
 from modeltrail.domain import text
 from modeltrail.errors import ModeltrailError, NotFound, ServerUnreachable, from_problem
 
-RETRY_STATUSES = {502, 503, 504}
+RETRY_STATUSES = {429, 502, 503, 504}
+# The longest a 429's Retry-After is waited for; a server asking for more is answered sooner.
+MAX_RETRY_AFTER = 30.0
 
 
 def parsed(response: httpx.Response) -> Any:
@@ -72,6 +75,15 @@ class EmbeddedTransport(httpx.BaseTransport):
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The seconds a response's Retry-After asks for (a number of them; a date is not read),
+    at most ``MAX_RETRY_AFTER``."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", 0)), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return 0.0
 
 
 class Connection:
@@ -138,9 +150,10 @@ class Connection:
         retry: bool = True,
         content: bytes | None = None,
     ) -> httpx.Response:
-        """Send one request. Connection errors and 502/503/504 are retried with backoff:
-        every write the API offers is idempotent when the client chooses the id. ``content``:
-        a JSON body encoded already, whose text the caller checked."""
+        """Send one request. Connection errors and 429/502/503/504 are retried with backoff
+        (doubling, with jitter; a 429 waits at least its Retry-After): every write the API
+        offers is idempotent when the client chooses the id. ``content``: a JSON body encoded
+        already, whose text the caller checked."""
         # Text that is not Unicode cannot be sent (nor stored): refused here, naming it, as
         # the server would refuse it.
         text.check_text(json, what="the request")
@@ -150,6 +163,7 @@ class Connection:
         text.check_text(params, what="the request's parameters")
         attempts = self.retries + 1 if retry else 1
         for attempt in range(attempts):
+            delay = self.backoff * (2**attempt) * random.uniform(1.0, 1.25)
             try:
                 response = self.http.request(
                     method, path, json=json, params=params, headers=headers, content=content
@@ -160,7 +174,9 @@ class Connection:
             else:
                 if response.status_code not in RETRY_STATUSES or attempt + 1 >= attempts:
                     break
-            time.sleep(self.backoff * (2**attempt))
+                if response.status_code == 429:
+                    delay = max(delay, _retry_after(response))
+            time.sleep(delay)
         if response.status_code >= 400:
             try:
                 body = response.json()

@@ -2,30 +2,39 @@
 
 A training loop logs a point per key per step, thousands a second; a request each would cost
 more than the training. The points are kept here, per series, as packed arrays (24 bytes a
-point), and sent as ``POST /api/v1/runs/{id}/metrics`` in the compact shape (parallel lists per
-key) when ``max_points`` are kept, when ``max_seconds`` passed since the last send, when a step
-or the run ends, and before the client closes. Memory stays bounded by ``max_points`` however
-many points a run logs. Each request carries an Idempotency-Key, so that a retry, or a replay
-from the spool, appends its points once.
+point). When ``max_points`` are kept, or ``max_seconds`` passed since the last hand-over, they
+are handed to a thread of their own (``sdk/sender.py``), which sends them as
+``POST /api/v1/runs/{id}/metrics`` in the compact shape (parallel lists per key) while the loop
+goes on. At most ``max_batches`` wait to be sent: past that, the call that logs waits for room,
+so memory stays bounded however many points a run logs. ``flush`` (as a step or the run ends,
+and before the client closes) hands over what is kept, waits until everything is sent, and
+raises the error of a send that failed. Each request carries an Idempotency-Key, so that a
+retry, or a replay from the spool, appends its points once.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import math
 import operator
+import os
 import re
 import threading
 import time
+import weakref
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from modeltrail.domain.series import KEY_PATTERN, MAX_KEY, MAX_POINTS, MAX_SERIES
+from modeltrail.sdk.sender import Sender
 
-# Sends one request's points of one run: ``Trail.send_metrics``.
+# Sends one request's points of one run: ``Trail.send_metrics``, in the sender's thread.
 Send = Callable[[str, dict[str, Any]], Any]
 
+log = logging.getLogger("modeltrail.sdk")
 _KEY = re.compile(KEY_PATTERN)
 _INT64 = (-(2**63), 2**63 - 1)
 _TEXT = {math.inf: "Infinity", -math.inf: "-Infinity"}
@@ -48,6 +57,14 @@ class _Kept:
 
 
 @dataclass
+class Batch:
+    """Points handed over to be sent: (run, step, key) -> the series' points."""
+
+    kept: dict[tuple[str, str | None, str], _Kept]
+    points: int
+
+
+@dataclass
 class Final:
     step: int
     value: float
@@ -55,14 +72,30 @@ class Final:
 
 
 class MetricBuffer:
-    """Points of any number of series, sent together by ``send`` (``Trail.send_metrics``)."""
+    """Points of any number of series, sent together by ``send`` (``Trail.send_metrics``) in
+    a thread of its own. ``prepare`` runs in the caller's thread before points are handed
+    over (``Trail.send_pending``: the writes that make their run and steps go first)."""
 
-    def __init__(self, send: Send, *, max_points: int = 50_000, max_seconds: float = 10.0):
+    def __init__(
+        self,
+        send: Send,
+        *,
+        prepare: Callable[[], Any] | None = None,
+        max_points: int = 50_000,
+        max_seconds: float = 10.0,
+        max_batches: int = 4,
+    ):
         if not 1 <= max_points <= MAX_POINTS:
             raise ValueError(f"max_points must be 1 to {MAX_POINTS}")
+        if max_batches < 1:
+            raise ValueError("max_batches must be at least 1")
         self.send = send
+        self.prepare = prepare
         self.max_points = max_points
         self.max_seconds = max_seconds
+        self.sender: Sender[Batch] = Sender(
+            self._send_batch, depth=max_batches, name="modeltrail-metrics"
+        )
         self._kept: dict[tuple[str, str | None, str], _Kept] = {}
         self._size = 0
         self._last_send = time.monotonic()
@@ -70,6 +103,13 @@ class MetricBuffer:
         # (run, step) -> key -> the final point logged so far: the step's summary artifacts.
         self.finals: dict[tuple[str, str | None], dict[str, Final]] = {}
         self._lock = threading.RLock()
+        _buffers.add(self)
+
+    def _forget_in_child(self) -> None:
+        # The parent sends the points it kept; a forked child that sent them too would
+        # append them twice. Its lock may have been held by another of the parent's threads.
+        self._lock = threading.RLock()
+        self._kept, self._size = {}, 0
 
     def _check_key(self, key: Any) -> str:
         if key in self._keys:
@@ -127,20 +167,40 @@ class MetricBuffer:
                 time.monotonic() - self._last_send >= self.max_seconds
             )
         if due:
-            self.flush()
+            self._hand_over()
 
     def take_finals(self, run: str, execution: str | None) -> dict[str, Final]:
         with self._lock:
             return self.finals.pop((run, execution), {})
 
-    def flush(self) -> None:
-        """Send every kept point now, one request per run (several for more than a request
-        may hold)."""
+    def _hand_over(self) -> None:
+        """Hand the kept points to the sender (waiting for room if it has none)."""
+        if not self._kept:
+            return
+        if self.prepare is not None:
+            self.prepare()  # raises in the caller's thread, and the points stay kept
         with self._lock:
-            kept, self._kept, self._size = self._kept, {}, 0
+            kept, self._kept = self._kept, {}
+            size, self._size = self._size, 0
             self._last_send = time.monotonic()
+        if kept:
+            self.sender.put(Batch(kept, size))
+
+    def flush(self) -> None:
+        """Send every kept point now and wait until every point handed over is sent. Raises
+        the error of a send that failed since the last flush (the points not sent are noted)."""
+        self._hand_over()
+        self.sender.wait()
+
+    def close(self) -> None:
+        """Flush, then stop the sender's thread."""
+        self._hand_over()
+        self.sender.close()
+
+    def _send_batch(self, batch: Batch) -> None:
+        """One request per run (several for more than a request may hold)."""
         by_run: dict[str, list[dict[str, Any]]] = {}
-        for (run, execution, key), points in kept.items():
+        for (run, execution, key), points in batch.kept.items():
             values: list[Any] = points.values.tolist()
             if not math.isfinite(sum(values)):
                 values = [_shown(v) for v in values]
@@ -169,4 +229,24 @@ class MetricBuffer:
                 self.send(run, {"series": body})
 
 
-__all__ = ["Final", "MetricBuffer"]
+_buffers: weakref.WeakSet[MetricBuffer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for buffer in list(_buffers):
+        buffer._forget_in_child()
+
+
+def _at_exit() -> None:
+    """Send what the clients still keep when the program ends without closing them."""
+    for buffer in list(_buffers):
+        try:
+            buffer.close()
+        except Exception as exc:  # noqa: BLE001 - nobody is left to raise to
+            log.error("modeltrail: metric points not sent at exit: %s", exc)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
+
+__all__ = ["Batch", "Final", "MetricBuffer"]
