@@ -137,6 +137,41 @@ def test_a_page_of_versions_is_each_version_as_it_is_read_alone(client: TestClie
     )
 
 
+def test_a_version_shows_the_first_step_that_wrote_its_artifact(client: TestClient) -> None:
+    """A page is read in one statement that joins each version to the steps that wrote its
+    artifact: one written by two steps comes once, with the earlier step, and the page still
+    holds ``limit`` versions; one that no step wrote has no run."""
+    first = trained(client)
+    again = client.post(
+        f"{API}/executions",
+        json={
+            "run": first["run"]["id"],
+            "executable": client.post(f"{API}/executables", json={"name": "x"}).json()["id"],
+            "name": "retrain",
+            "kind": "train",
+            "outputArtifacts": [first["artifact"]["id"]],
+        },
+    )
+    assert again.status_code == 201, again.text
+    loose = client.post(f"{API}/artifacts", json={"name": "loose", "kind": "model"}).json()
+    for made in (first["artifact"], loose, trained(client)["artifact"]):
+        register(client, "twice", made, createModel="true").raise_for_status()
+    alone = client.get(f"{M}/twice/versions/1").json()
+    assert alone["execution"] != again.json()["id"] and alone["run"]["id"] == first["run"]["id"]
+    assert client.get(f"{M}/twice/versions/2").json()["run"] is None
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"{M}/twice/versions", params=params).json()
+        pages.append([v["version"] for v in page["items"]])
+        assert all(
+            v == client.get(f"{M}/twice/versions/{v['version']}").json() for v in page["items"]
+        )
+        if (cursor := page["nextCursor"]) is None:
+            break
+    assert pages == [[3], [2], [1]]
+
+
 def test_registering_needs_the_model_unless_asked_to_create_it(client: TestClient) -> None:
     m = trained(client)
     problem(register(client, "nope", m["artifact"]), 404)

@@ -64,19 +64,31 @@ def latest_version(session: Session, *, model_id: uuid.UUID) -> ModelVersionRow 
 def list_versions(
     session: Session, *, model_id: uuid.UUID, before: int | None, limit: int
 ) -> list[Any]:
-    """Up to ``limit`` versions, newest first, below version ``before`` if given: their
-    columns only, ids as text (a page of a thousand is read without building a mapped
-    object or a ``uuid.UUID`` for each)."""
-    return list(
-        session.execute(
-            _statements(_dialect(session)).versions,
-            {
-                "model": model_id.hex,
-                "upto": MAX_VERSION if before is None else before - 1,
-                "n": limit,
-            },
-        )
-    )
+    """Up to ``limit`` versions, newest first, below version ``before`` if given, each with
+    its artifact and the step and run that wrote it (``VERSION_COLUMNS``), as plain tuples
+    with ids as text: a page of a thousand is read in one statement, without building a
+    mapped object or a ``uuid.UUID`` for each. A version whose artifact several steps wrote
+    comes once, with the earliest of them."""
+    return _page(session, model_id, MAX_VERSION if before is None else before - 1, limit)
+
+
+def read_version_summary(session: Session, *, model_id: uuid.UUID, version: int) -> Any | None:
+    """One version as ``list_versions`` reads it; None if the model has no such version."""
+    found = _page(session, model_id, version, 1)
+    return found[0] if found and found[0][V_VERSION] == version else None
+
+
+def _page(session: Session, model_id: uuid.UUID, upto: int, limit: int) -> list[Any]:
+    statement = _statements(_dialect(session)).versions
+    params = {"model": model_id.hex, "upto": upto, "n": limit}
+    seen: set[int] = set()
+    out = []
+    # A Core execution: the rows are tuples as the driver gives them, with no ORM loading.
+    for row in session.connection().execute(statement, params).all():
+        if row[V_VERSION] not in seen:
+            seen.add(row[V_VERSION])
+            out.append(row)
+    return out
 
 
 def version_of_artifact(
@@ -175,11 +187,29 @@ def _dialect(session: Session) -> str:
 # more than running them for one version.
 
 
+# The columns of a version as ``list_versions`` reads it, by position.
+(
+    V_ID,
+    V_VERSION,
+    V_DESCRIPTION,
+    V_TAGS,
+    V_CREATE_TIME,
+    V_UPDATE_TIME,
+    V_CREATED_BY_ID,
+    V_CREATED_BY_NAME,
+    V_UPDATED_BY_ID,
+    V_UPDATED_BY_NAME,
+    V_ARTIFACT,  # id, name, version, kind, uri, fingerprint: six columns from here
+    *_,
+) = range(16)
+(V_EXECUTION, V_RUN, V_RUN_NAME, V_RUN_STATUS, V_EXPERIMENT) = range(16, 21)
+# An input as ``inputs_of`` reads it: the execution, then the artifact's six columns.
+I_ARTIFACT = 1
+
+
 @dataclass(frozen=True)
 class _Statements:
     versions: Any
-    artifacts: Any
-    producers: Any
     inputs: Any
     metrics: Any
 
@@ -199,40 +229,45 @@ def _statements(dialect: str) -> _Statements:
         ArtifactRow.uri,
         ArtifactRow.fingerprint,
     )
-    return _Statements(
-        versions=select(
-            text(ModelVersionRow.id, "id"),
-            ModelVersionRow.version,
-            text(ModelVersionRow.artifact_id, "artifact_id"),
-            ModelVersionRow.description,
-            ModelVersionRow.tags,
-            ModelVersionRow.create_time,
-            ModelVersionRow.update_time,
-            text(ModelVersionRow.created_by_id, "created_by_id"),
-            ModelVersionRow.created_by_name,
-            text(ModelVersionRow.updated_by_id, "updated_by_id"),
-            ModelVersionRow.updated_by_name,
-        )
+    page = (
+        select(ModelVersionRow)
         .where(
             dialects.equals(dialect, ModelVersionRow.model_id, "model", uuids=True),
             ModelVersionRow.version <= bindparam("upto"),
         )
         .order_by(ModelVersionRow.version.desc())
-        .limit(bindparam("n")),
-        artifacts=select(text(ArtifactRow.id, "id"), *summary).where(among(ArtifactRow.id)),
-        producers=select(
-            text(ExecutionOutputRow.artifact_id, "artifact_id"),
+        .limit(bindparam("n"))
+        .subquery("page")
+    )
+    return _Statements(
+        # The page of versions, with each one's artifact and the steps that wrote it (the
+        # earliest first) and their runs: what used to take three statements of a thousand
+        # ids each is one join on keys.
+        versions=select(
+            text(page.c.id, "id"),
+            page.c.version,
+            page.c.description,
+            page.c.tags,
+            page.c.create_time,
+            page.c.update_time,
+            text(page.c.created_by_id, "created_by_id"),
+            page.c.created_by_name,
+            text(page.c.updated_by_id, "updated_by_id"),
+            page.c.updated_by_name,
+            text(ArtifactRow.id, "artifact_id"),
+            *summary,
             text(ExecutionRow.id, "execution_id"),
             text(RunRow.id, "run_id"),
             RunRow.name.label("run_name"),
             RunRow.status.label("run_status"),
             text(RunRow.experiment_id, "experiment_id"),
         )
-        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
-        .join(RunRow, RunRow.id == ExecutionRow.run_id)
-        .where(among(ExecutionOutputRow.artifact_id))
-        # Newest first, so that the earliest producer is the one kept.
-        .order_by(ExecutionRow.create_time.desc()),
+        .select_from(page)
+        .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
+        .outerjoin(ExecutionOutputRow, ExecutionOutputRow.artifact_id == page.c.artifact_id)
+        .outerjoin(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .outerjoin(RunRow, RunRow.id == ExecutionRow.run_id)
+        .order_by(page.c.version.desc(), ExecutionRow.create_time, ExecutionRow.id),
         inputs=select(
             text(ExecutionInputRow.execution_id, "execution_id"),
             text(ArtifactRow.id, "id"),
@@ -247,7 +282,9 @@ def _statements(dialect: str) -> _Statements:
             dialects.json_member(dialect, ArtifactRow.attributes, "value"),
         )
         .join(ArtifactRow, ArtifactRow.id == ArtifactReferenceRow.artifact_id)
-        .where(among(ArtifactReferenceRow.target_id), ArtifactRow.kind == METRICS_KIND)
+        # ``kind || ''``: no index on the kind, so the statement starts from the page's
+        # references rather than from every metric of the store in time order.
+        .where(among(ArtifactReferenceRow.target_id), ArtifactRow.kind.concat("") == METRICS_KIND)
         .order_by(ArtifactRow.create_time, ArtifactRow.id),
     )
 
@@ -255,29 +292,17 @@ def _statements(dialect: str) -> _Statements:
 def _read(session: Session, which: str, ids: Sequence[str]) -> Any:
     dialect = _dialect(session)
     statement = getattr(_statements(dialect), which)
-    return session.execute(statement, {"ids": dialects.id_values(dialect, ids)})
-
-
-def artifacts_by_ids(session: Session, ids: Iterable[str]) -> dict[str, Any]:
-    """Artifacts as versions show them (id, name, version, kind, uri, fingerprint), by id."""
-    wanted = list(dict.fromkeys(ids))
-    return {r.id: r for r in _read(session, "artifacts", wanted)} if wanted else {}
-
-
-def producers_of(session: Session, artifact_ids: Iterable[str]) -> dict[str, Any]:
-    """The first step (by creation) that wrote each artifact, with its run: rows of
-    ``execution_id``, ``run_id``, ``run_name``, ``run_status``, ``experiment_id``."""
-    wanted = list(dict.fromkeys(artifact_ids))
-    return {r.artifact_id: r for r in _read(session, "producers", wanted)} if wanted else {}
+    return session.connection().execute(statement, {"ids": dialects.id_values(dialect, ids)})
 
 
 def inputs_of(session: Session, execution_ids: Iterable[str]) -> dict[str, list[Any]]:
-    """What each execution read, in the order it read it."""
+    """What each execution read, in the order it read it: rows of the execution's id and
+    the artifact's (from ``I_ARTIFACT``: id, name, version, kind, uri, fingerprint)."""
     wanted = list(dict.fromkeys(execution_ids))
     out: dict[str, list[Any]] = {e: [] for e in wanted}
     if wanted:
         for row in _read(session, "inputs", wanted):
-            out[row.execution_id].append(row)
+            out[row[0]].append(row)
     return out
 
 

@@ -21,7 +21,7 @@ from modeltrail.domain.registry import (
     check_alias,
 )
 from modeltrail.services.registry.models import get_model_row
-from modeltrail.services.registry.versions import get_version_row, version_documents
+from modeltrail.services.registry.versions import version_document
 from modeltrail.store import registry as store
 from modeltrail.store.audit import actor_of
 from modeltrail.store.tables import (
@@ -329,12 +329,11 @@ def resolve(
         check_alias(ref.alias)
         version = _read_alias(session, model, ref.alias, at=at, previous=False).version
         assert version is not None
-        row = get_version_row(session, model, version)
     elif ref.version is not None:
-        row = get_version_row(session, model, ref.version)
+        version = ref.version
     else:
         found = store.latest_version(session, model_id=model.id)
         if found is None:
             raise NotFound(f"model '{ref.name}' has no versions yet", entity="model version")
-        row = found
-    return version_documents(session, model, [row], metrics=metrics)[0]
+        version = found.version
+    return version_document(session, model, version, metrics=metrics)

@@ -41,21 +41,20 @@ def get_version_row(session: Session, model: RegisteredModelRow, version: int) -
     return row
 
 
-def _summary(row: Any) -> dict[str, Any]:
+def _summary(row: Any, at: int) -> dict[str, Any]:
+    """The artifact whose six columns start at ``at`` of ``row``."""
     return {
-        "id": row.id,
-        "name": row.name,
-        "version": row.version,
-        "kind": row.kind,
-        "uri": row.uri,
-        "fingerprint": row.fingerprint,
+        "id": row[at],
+        "name": row[at + 1],
+        "version": row[at + 2],
+        "kind": row[at + 3],
+        "uri": row[at + 4],
+        "fingerprint": row[at + 5],
     }
 
 
 def _actor(actor_id: Any, name: str | None) -> dict[str, Any] | None:
-    return (
-        None if name is None else {"name": name, "id": None if actor_id is None else str(actor_id)}
-    )
+    return None if name is None else {"name": name, "id": actor_id}
 
 
 def version_documents(
@@ -65,68 +64,74 @@ def version_documents(
     *,
     metrics: bool = True,
 ) -> list[dict[str, Any]]:
-    """The versions as the API shows them (``ModelVersion``'s JSON form): each with its
-    artifact, the run and step that made it, its aliases and (``metrics``) the metrics
-    recorded of its artifact. A fixed number of statements, whatever the number of versions.
+    """The versions (rows of ``store.list_versions``) as the API shows them
+    (``ModelVersion``'s JSON form): each with its artifact, the run and step that made it,
+    what that step read, its aliases and (``metrics``) the metrics recorded of its artifact.
+    Three statements, whatever the number of versions.
 
     Built as plain documents from what the store holds, which needs no checking: a page of
     a thousand versions is answered without making and validating a model for each part of
     each version."""
-    artifact_ids = [str(r.artifact_id) for r in rows]
-    artifacts = store.artifacts_by_ids(session, artifact_ids)
-    producers = store.producers_of(session, artifact_ids)
+    artifact_ids = [r[store.V_ARTIFACT] for r in rows]
     measured = store.metrics_of(session, artifact_ids) if metrics else {}
-    read = store.inputs_of(session, [p.execution_id for p in producers.values()])
+    read = store.inputs_of(session, [r[store.V_EXECUTION] for r in rows if r[store.V_EXECUTION]])
     aliases: dict[int, list[str]] = {}
     for a in store.aliases_of(session, [model.id])[model.id]:
         if a.version is not None:
             aliases.setdefault(a.version, []).append(a.alias)
+    name = model.name
     out = []
-    for row, artifact_id in zip(rows, artifact_ids, strict=True):
-        made = producers.get(artifact_id)
+    for row in rows:
+        execution = row[store.V_EXECUTION]
+        version = row[store.V_VERSION]
         out.append(
             {
-                "id": str(row.id),
-                "model": model.name,
-                "version": row.version,
-                "artifact": _summary(artifacts[artifact_id]),
+                "id": row[store.V_ID],
+                "model": name,
+                "version": version,
+                "artifact": _summary(row, store.V_ARTIFACT),
                 "run": {
-                    "id": made.run_id,
-                    "name": made.run_name,
-                    "status": made.run_status,
-                    "experiment": made.experiment_id,
+                    "id": row[store.V_RUN],
+                    "name": row[store.V_RUN_NAME],
+                    "status": row[store.V_RUN_STATUS],
+                    "experiment": row[store.V_EXPERIMENT],
                 }
-                if made
+                if execution
                 else None,
-                "execution": made.execution_id if made else None,
-                "inputs": [_summary(a) for a in read[made.execution_id] if not is_trigger(a.kind)]
-                if made
+                "execution": execution,
+                "inputs": [
+                    _summary(i, store.I_ARTIFACT)
+                    for i in read[execution]
+                    if not is_trigger(i[store.I_ARTIFACT + 3])
+                ]
+                if execution
                 else [],
-                "description": row.description,
-                "tags": dict(row.tags or {}),
-                "aliases": aliases.get(row.version, []),
-                "metrics": measured.get(artifact_id, {}) if metrics else None,
-                "createTime": row.create_time,
-                "updateTime": row.update_time,
-                "createdBy": _actor(row.created_by_id, row.created_by_name),
-                "updatedBy": _actor(row.updated_by_id, row.updated_by_name),
+                "description": row[store.V_DESCRIPTION],
+                "tags": dict(row[store.V_TAGS] or {}),
+                "aliases": aliases.get(version, []),
+                "metrics": measured.get(row[store.V_ARTIFACT], {}) if metrics else None,
+                "createTime": row[store.V_CREATE_TIME],
+                "updateTime": row[store.V_UPDATE_TIME],
+                "createdBy": _actor(row[store.V_CREATED_BY_ID], row[store.V_CREATED_BY_NAME]),
+                "updatedBy": _actor(row[store.V_UPDATED_BY_ID], row[store.V_UPDATED_BY_NAME]),
             }
         )
     return out
 
 
-def to_versions(
-    session: Session,
-    model: RegisteredModelRow,
-    rows: list[Any],
-    *,
-    metrics: bool = True,
-) -> list[ModelVersion]:
-    """``version_documents`` as ``ModelVersion`` models."""
-    return [
-        ModelVersion.model_validate(d)
-        for d in version_documents(session, model, rows, metrics=metrics)
-    ]
+def version_document(
+    session: Session, model: RegisteredModelRow, version: int, *, metrics: bool = True
+) -> dict[str, Any]:
+    """One version of ``model`` as the API shows it; 404 if it has none of that number."""
+    row = store.read_version_summary(session, model_id=model.id, version=version)
+    if row is None:
+        raise version_missing(model.name, version)
+    return version_documents(session, model, [row], metrics=metrics)[0]
+
+
+def to_version(session: Session, model: RegisteredModelRow, version: int) -> ModelVersion:
+    """``version_document`` as a ``ModelVersion`` model."""
+    return ModelVersion.model_validate(version_document(session, model, version))
 
 
 def create_version(
@@ -143,7 +148,7 @@ def create_version(
         )
     existing = store.version_of_artifact(session, model_id=model.id, artifact_id=data.artifact)
     if existing is not None:
-        return to_versions(session, model, [existing])[0], False
+        return to_version(session, model, existing.version), False
     model.last_version += 1
     now = utcnow()
     row = ModelVersionRow(
@@ -158,12 +163,11 @@ def create_version(
     model.update_time = now
     session.add(row)
     session.flush()
-    return to_versions(session, model, [row])[0], True
+    return to_version(session, model, row.version), True
 
 
 def read_version(session: Session, name: str, version: int) -> ModelVersion:
-    model = get_model_row(session, name)
-    return to_versions(session, model, [get_version_row(session, model, version)])[0]
+    return to_version(session, get_model_row(session, name), version)
 
 
 def latest_version(session: Session, name: str) -> ModelVersion:
@@ -171,7 +175,7 @@ def latest_version(session: Session, name: str) -> ModelVersion:
     row = store.latest_version(session, model_id=model.id)
     if row is None:
         raise NotFound(f"model '{name}' has no versions yet", entity="model version")
-    return to_versions(session, model, [row])[0]
+    return to_version(session, model, row.version)
 
 
 def list_versions(
@@ -199,7 +203,7 @@ def list_versions(
     rows = rows[:limit]
     return {
         "items": version_documents(session, model, rows, metrics=metrics),
-        "nextCursor": str(rows[-1].version) if more and rows else None,
+        "nextCursor": str(rows[-1][store.V_VERSION]) if more and rows else None,
     }
 
 
@@ -212,7 +216,7 @@ def update_version(
         setattr(row, field, dict(value) if field == "tags" else value)
     row.update_time = utcnow()
     session.flush()
-    return to_versions(session, model, [row])[0]
+    return to_version(session, model, row.version)
 
 
 def set_version_tag(
@@ -231,7 +235,7 @@ def set_version_tag(
     row.tags = tags
     row.update_time = utcnow()
     session.flush()
-    return to_versions(session, model, [row])[0]
+    return to_version(session, model, row.version)
 
 
 def delete_version_tag(session: Session, name: str, version: int, key: str) -> ModelVersion:
@@ -244,7 +248,7 @@ def delete_version_tag(session: Session, name: str, version: int, key: str) -> M
     row.tags = tags
     row.update_time = utcnow()
     session.flush()
-    return to_versions(session, model, [row])[0]
+    return to_version(session, model, row.version)
 
 
 def delete_version(session: Session, name: str, version: int) -> None:
