@@ -348,6 +348,110 @@ def test_a_modeltrail_trigger_facet_gives_the_trigger(
     assert "modeltrail_trigger" not in run["configuration"]
 
 
+MODELTRAIL_JOB_TYPE = {
+    "_producer": "https://modeltrail.dev/releases/0.1.0",
+    "_schemaURL": "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+    "processingType": "BATCH",
+    "integration": "MODELTRAIL",
+    "jobType": "PIPELINE",
+}
+
+
+def _kinded(name: str, kind: str, **facets: Any) -> dict[str, Any]:
+    """A dataset as another modeltrail server's openlineage plugin sends it."""
+    artifact = {
+        "_producer": "https://modeltrail.dev/releases/0.1.0",
+        "_schemaURL": "https://modeltrail.dev/spec/facets/1-0-0/ModeltrailArtifactDatasetFacet.json"
+        "#/$defs/ModeltrailArtifactDatasetFacet",
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "version": "1",
+        "kind": kind,
+    }
+    return {
+        "namespace": f"modeltrail://{kind}",
+        "name": name,
+        "facets": {"modeltrail_artifact": artifact, **facets},
+    }
+
+
+def test_a_modeltrail_run_is_the_run_alone_and_its_steps_keep_their_kinds(
+    client: TestClient, metadata: Metadata
+) -> None:
+    """Another modeltrail server's run events make the run, not an execution of it (nor an
+    executable of its job); its steps' datasets keep the kinds they had there, where this
+    store can file them under those kinds."""
+    run_events = complete(
+        [
+            {"eventType": t, "job": {"namespace": "vision", "name": "digits"}}
+            for t in ("START", "COMPLETE")
+        ]
+    )
+    for e in run_events:
+        e["job"]["facets"] = {"jobType": MODELTRAIL_JOB_TYPE}
+    root = run_events[0]["run"]["runId"]
+    parent = {
+        "run": {"runId": root},
+        "job": {"namespace": "vision", "name": "digits"},
+        "root": {"run": {"runId": root}, "job": {"namespace": "vision", "name": "digits"}},
+    }
+    [step] = complete(
+        [
+            {
+                "eventType": "COMPLETE",
+                "job": {"namespace": "vision", "name": "train.py"},
+                "run": {"facets": {"parent": parent}},
+                "inputs": [_kinded("features", "dataset")],
+                "outputs": [
+                    _kinded("mlp", "model"),
+                    _kinded("scores", "validation"),  # new here: registered open
+                    # Attributes the kind refuses (hyperparameters are flat): filed as dataset.
+                    _kinded("odd", "model", hyperParameters={"nested": {"x": 1}}),
+                ],
+            }
+        ]
+    )
+    step["job"]["facets"] = {"jobType": {**MODELTRAIL_JOB_TYPE, "jobType": "train"}}
+    for event in (*run_events, step):
+        post(client, event)
+
+    run = get(client, "runs", run_of(root))
+    assert run["status"] == "SUCCESS"
+    dag = client.get(f"{API}/runs/{run['id']}/dag").json()
+    executions = [n for n in dag["nodes"] if n["type"] == "execution"]
+    assert [(n["name"], n["kind"]) for n in executions] == [("train.py", "train")]
+    executables = client.get(f"{API}/executables").json()["items"]
+    assert [e["name"] for e in executables] == ["train.py"]
+    assert get(client, "pipelines", run["pipeline"])["executables"] == [executables[0]["id"]]
+    kinds = {n["name"]: n["kind"] for n in dag["nodes"] if n["type"] == "artifact"}
+    assert kinds == {
+        "features": "dataset",
+        "mlp": "model",
+        "scores": "validation",
+        "odd": "dataset",
+    }
+
+
+def test_a_kind_this_store_does_not_know_is_a_dataset_when_it_is_strict(
+    client: TestClient, metadata: Metadata
+) -> None:
+    metadata.strict_kinds = True
+    try:
+        [event] = complete(
+            [
+                {
+                    "eventType": "COMPLETE",
+                    "job": {"namespace": "vision", "name": "score.py"},
+                    "outputs": [_kinded("scores", "validation")],
+                }
+            ]
+        )
+        answer = post(client, event)
+    finally:
+        metadata.strict_kinds = False
+    assert get(client, "artifacts", answer["outputs"][0])["kind"] == "dataset"
+
+
 def test_spark_outputs_carry_their_facets(client: TestClient) -> None:
     [hive] = complete(load("pysparkHiveCompleteEvent.json"))
     post(client, hive)

@@ -17,7 +17,10 @@ the dataset attributes the receiver stored), so that a server forwards such line
 Facets: ``jobType``, ``sourceCodeLocation`` and ``sourceCode`` (the executable's git
 repository, commit and path, or its uri; its source when an annotation holds it),
 ``documentation``, ``parent``, ``errorMessage``, ``nominalTime`` (a schedule's), and
-modeltrail's own ``modeltrail_trigger``, ``modeltrail_metrics`` and ``modeltrail_model``.
+modeltrail's own ``modeltrail_trigger``, ``modeltrail_metrics``, ``modeltrail_artifact`` (every
+dataset's kind) and ``modeltrail_model``. A run's own events have no ``parent`` facet and
+``jobType`` integration ``MODELTRAIL``: a receiving modeltrail server files them as the run
+alone, not as one more step of it.
 """
 
 from __future__ import annotations
@@ -243,6 +246,13 @@ class EventBuilder:
             out["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
                 datasetVersion=version["datasetVersion"], producer=p
             )
+        out["modeltrail_artifact"] = mt.ModeltrailArtifactDatasetFacet(
+            id=str(artifact.id),
+            name=artifact.name,
+            version=artifact.version,
+            kind=artifact.kind,
+            producer=p,
+        )
         if artifact.kind in self.settings.model_kinds:
             out["modeltrail_model"] = self._model_facet(session, artifact)
         return out

@@ -1,4 +1,4 @@
-"""modeltrail's own OpenLineage facets: the run's trigger, its metrics, and models.
+"""modeltrail's own OpenLineage facets: the run's trigger, its metrics, artifacts and models.
 
 Each is a facet of the OpenLineage Python client (an ``attrs`` class over its base facets, so
 the client's serializer writes it) whose ``_schemaURL`` names a JSON Schema shipped in
@@ -64,6 +64,20 @@ class ModeltrailMetricsRunFacet(RunFacet):
     @staticmethod
     def _get_schema() -> str:
         return schema_url("ModeltrailMetricsRunFacet")
+
+
+@attr.define
+class ModeltrailArtifactDatasetFacet(DatasetFacet):
+    """The artifact a dataset is, with its kind (``modeltrail_artifact``)."""
+
+    id: str
+    name: str
+    version: str
+    kind: str
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("ModeltrailArtifactDatasetFacet")
 
 
 @attr.define

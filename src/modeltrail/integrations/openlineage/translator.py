@@ -10,6 +10,12 @@ The mapping (docs/integrations.md):
   end times; inputs/outputs -> ``dataset`` artifacts whose attributes are the facets;
   ``errorMessage`` -> annotations; ``nominalTime`` -> a ``schedule`` trigger event.
 
+What another modeltrail server sends (its ``openlineage`` plugin, ``events``) comes back as it
+was there: a run's own events (``jobType`` integration ``MODELTRAIL``, no ``parent``) are the
+run alone, not an execution of it, and its job is not an executable; a dataset's
+``modeltrail_artifact`` (or ``modeltrail_model``) facet gives its kind, when this store has
+the kind, or takes new ones, and the attributes fit it.
+
 Events arrive late, twice and out of order. Every identity is a uuid5 of OpenLineage names and
 run ids, and every field is merged with a rule that does not depend on arrival order: times
 take the earliest start and the terminal event's time, a terminal status is never replaced by
@@ -31,7 +37,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from sqlalchemy.exc import IntegrityError
 
-from modeltrail.domain import limits
+from modeltrail.domain import kinds, limits
 from modeltrail.domain import models as m
 from modeltrail.domain.documents import (
     as_text,
@@ -47,6 +53,7 @@ from modeltrail.services import access
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import lineage as store
 from modeltrail.store.bulk import BulkWriter, Created
+from modeltrail.store.kinds import read_latest_kind
 from modeltrail.store.tables import ArtifactRow, RunRow
 
 log = logging.getLogger("modeltrail.openlineage")
@@ -67,6 +74,8 @@ STATUS = {
 SPECIAL_RUN_FACETS = {"parent", "nominalTime", "errorMessage", "modeltrail_trigger"}
 
 TERMINAL = {m.Status.SUCCESS, m.Status.FAILED}
+# The ``jobType`` integration of the events another modeltrail server sends (``events``).
+MODELTRAIL = "MODELTRAIL"
 
 
 def derived_id(*parts: str) -> uuid.UUID:
@@ -338,7 +347,7 @@ def _ensure_executable(
 
 
 def _ensure_pipeline(
-    tx: Transaction, namespace: str, name: str, executable: uuid.UUID
+    tx: Transaction, namespace: str, name: str, executable: uuid.UUID | None
 ) -> uuid.UUID:
     pid = derived_id("pipeline", namespace, name)
     current = tx.read("pipeline", pid)
@@ -349,16 +358,42 @@ def _ensure_pipeline(
                 id=pid,
                 name=_name(name),
                 uri=_uri(f"openlineage://{namespace}/{name}"),
-                executables=[executable],
+                executables=[executable] if executable else [],
                 annotations={"openlineage.namespace": namespace, **_job_annotation(name)},
             ),
         )
         return pid
-    if executable not in current.executables:
+    if executable is not None and executable not in current.executables:
         # Sorted so that the list does not depend on which task reported first.
         executables = sorted({*current.executables, executable}, key=str)
         tx.update("pipeline", pid, m.PipelineUpdate(executables=executables))
     return pid
+
+
+def _sent_kind(facets: dict[str, Any]) -> str:
+    """The kind another modeltrail server gave the dataset, else ``dataset``."""
+    for facet in ("modeltrail_artifact", "modeltrail_model"):
+        kind = _object(facets.get(facet)).get("kind")
+        if isinstance(kind, str) and kind:
+            return kind
+    return "dataset"
+
+
+def _kind_here(tx: Transaction, kind: str, attributes: dict[str, Any]) -> str:
+    """``kind`` when this store can file the dataset under it: the kind is registered and the
+    attributes fit its schema (and set none of its references, which name artifacts of the
+    sender), or it is new and this store takes new kinds; else ``dataset``, so that an event is
+    never refused for the kind it carries."""
+    if kind == "dataset":
+        return kind
+    row = read_latest_kind(tx.session, kind)
+    if row is None:
+        return "dataset" if tx.meta.strict_kinds else kind
+    if kinds.attributes_errors(kind, row.version, row.schema_, attributes):
+        return "dataset"
+    if any(attributes.get(p) is not None for p in kinds.reference_properties(row.schema_)):
+        return "dataset"
+    return kind
 
 
 def _dataset_model(
@@ -379,7 +414,7 @@ def _dataset_model(
         id=derived_id("dataset", namespace, name, version),
         name=_name(name),
         version=_name(version or "1"),
-        kind="dataset",
+        kind=_sent_kind(facets),
         uri=_uri(f"{namespace}{sep}{name}"),
         attributes={"type": scheme, "namespace": namespace, "name": name, **facets},
         annotations={"openlineage.namespace": namespace},
@@ -422,7 +457,11 @@ def _datasets(
             if merged != current:
                 with refused_at(pointer):
                     tx.update("artifact", aid, m.ArtifactUpdate(attributes=merged))
-    _create_artifacts(tx, [model for aid, model in models.items() if aid.hex not in stored])
+    new = [model for aid, model in models.items() if aid.hex not in stored]
+    for i, model in enumerate(new):
+        if model.kind != "dataset":
+            new[i] = model.model_copy(update={"kind": _kind_here(tx, model.kind, model.attributes)})
+    _create_artifacts(tx, new)
     return ids
 
 
@@ -592,13 +631,31 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
         root_ns, root_name, root_run = namespace, job_name, run_id
         root_job = "/job"
     is_root = root_run == run_id
+    # Another modeltrail server's events: its run's job is the run's pipeline (or experiment),
+    # not a job of a step, and the run's own events are the run alone.
+    from_modeltrail = _object(_object(job.get("facets")).get("jobType")).get("integration") == (
+        MODELTRAIL
+    )
+    run_only = (
+        from_modeltrail
+        and is_root
+        and parent is None
+        and not event.get("inputs")
+        and not event.get("outputs")
+    )
 
     with refused_at(f"{root_job}/namespace"):
         experiment = _ensure_experiment(tx, root_ns)
     with refused_at("/job"):
-        executable = _ensure_executable(tx, namespace, job_name, job.get("facets") or {})
+        job_facets = job.get("facets") or {}
+        executable = None if run_only else _ensure_executable(tx, namespace, job_name, job_facets)
     with refused_at(root_job):
-        root_executable = executable if is_root else _ensure_executable(tx, root_ns, root_name, {})
+        if is_root:
+            root_executable = executable
+        else:
+            root_executable = (
+                None if from_modeltrail else _ensure_executable(tx, root_ns, root_name, {})
+            )
         pipeline = _ensure_pipeline(tx, root_ns, root_name, root_executable)
         if not is_root:
             _ensure_pipeline(tx, root_ns, root_name, executable)
@@ -642,6 +699,13 @@ def _apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool
             trigger=trigger,
             own=(status, kind, config, errors) if is_root else None,
         )
+    if executable is None:
+        return {
+            "eventType": kind,
+            "run": str(run_pk),
+            "inputs": [str(i) for i in inputs],
+            "outputs": [str(o) for o in outputs],
+        }
     exec_pk = derived_id("execution", run_id)
     with refused_at("/job", sources):
         _write_execution(
