@@ -3,8 +3,9 @@
 The API's CRUD routes, the batch request's operations, the bulk writer's tables, the SDK's
 write buffer, the command line's ``list|show|delete`` groups and the UI's tables are all made
 from ``ENTITIES``. Adding an entity is declaring it here, with its three models
-(``domain.models``), its table (``store.tables``, and a migration) and its create, read,
-update, delete and list (``services.entities``, one module named after the entity).
+(``domain.models``), its table (``store.tables``, and a migration) and its create and
+delete (``services.entities``, one module named after the entity, which declares there what
+its read, update and list do beyond the shared ones of ``services.entities.crud``).
 """
 
 from __future__ import annotations

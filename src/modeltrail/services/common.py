@@ -10,11 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import canonical_json
-from modeltrail.domain.models import Page
-from modeltrail.services import access
-from modeltrail.store.listing import list_rows
 
 R = TypeVar("R")
 
@@ -125,31 +121,3 @@ def refuse_if_referenced(what: str, entity_id: uuid.UUID, referrers: dict[str, l
             f"{what} {entity_id} cannot be deleted: lineage depends on it ({summary})",
             referrers=present,
         )
-
-
-def list_page(
-    session: Session,
-    row_type: Any,
-    fields: Any,
-    convert: Any,
-    options: ListOptions,
-    *,
-    query: Any = None,
-) -> Page[Any]:
-    """One page of ``row_type`` rows matching ``options``, converted for the wire; of a
-    scoped request, only the rows it may read (``access.readable_rows``)."""
-    result = list_rows(
-        session,
-        access.readable_rows(session, row_type, query if query is not None else select(row_type)),
-        model=row_type,
-        fields=fields,
-        filters=list(options.filters),
-        sort=options.sort,
-        limit=options.limit,
-        cursor=options.cursor,
-        count=options.count,
-        expression=options.query,
-    )
-    return Page(
-        items=[convert(r) for r in result.rows], next_cursor=result.next_cursor, total=result.total
-    )

@@ -33,6 +33,7 @@ from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.scope import Scope
 from modeltrail.services.access import bind_scope, redact
 from modeltrail.services.entities import artifact as artifacts
+from modeltrail.services.entities.crud import Service
 from modeltrail.services.files import FileService, default_file_service
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.store.audit import ACTOR
@@ -45,7 +46,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class EntityType:
     """An entity of the registry (``domain.entities``) with its operations: the functions
-    named ``create_<name>``, ``read_<name>``, ... of its services module."""
+    ``create_<name>`` and ``delete_<name>`` of its services module, and the read, update and
+    list of its ``SERVICE`` (``services.entities.crud``)."""
 
     declared: Entity
     create: Callable[..., tuple[Any, bool]]
@@ -76,14 +78,15 @@ class EntityType:
 
     @classmethod
     def of(cls, declared: Entity, module: ModuleType) -> EntityType:
-        name, plural = declared.name, declared.plural
+        name = declared.name
+        service: Service[Any] = module.SERVICE
         return cls(
             declared,
             create=getattr(module, f"create_{name}"),
-            read=getattr(module, f"read_{name}"),
-            update=getattr(module, f"update_{name}"),
+            read=service.read,
+            update=service.update,
             delete=getattr(module, f"delete_{name}"),
-            list=getattr(module, f"list_{plural}"),
+            list=service.list,
         )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from sqlalchemy import JSON, inspect
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,6 +59,30 @@ class Fields:
 
     def known(self) -> list[str]:
         return sorted([*self.columns, *self.documents, *self.relations, *self.derived])
+
+
+@cache
+def entity_fields(row_type: Any) -> Fields:
+    """The fields of an entity's table: its columns by their wire names (``experiment_id`` is
+    ``experiment``, ``create_time`` is ``createTime``), its JSON columns as documents. What a
+    list of the entity may filter and sort on, where the entity adds nothing of its own, and
+    what a filter may name of a related entity (``experiment.name``,
+    ``event.attributes.cause``)."""
+    columns: dict[str, Any] = {}
+    documents: dict[str, Any] = {}
+    for attr in inspect(row_type).column_attrs:
+        key = attr.key
+        if key.endswith("_by_id") or key.endswith("_by_name"):
+            continue
+        wire = key.removesuffix("_id").rstrip("_")
+        head, *rest = wire.split("_")
+        wire = head + "".join(r.title() for r in rest)
+        column = getattr(row_type, key)
+        if isinstance(attr.columns[0].type, JSON):
+            documents[wire] = column
+        else:
+            columns[wire] = column
+    return Fields(columns=columns, documents=documents)
 
 
 def pointer_error(f: Filter | Sort, message: str) -> InvalidInput:

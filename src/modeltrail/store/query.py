@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, and_, inspect, not_, or_, select
+from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
@@ -41,7 +40,7 @@ from modeltrail.domain.query import (
     query_error,
 )
 from modeltrail.store import dialect as d
-from modeltrail.store.fields import Fields, number_name, resolve
+from modeltrail.store.fields import Fields, entity_fields, number_name, resolve
 from modeltrail.store.tables import UTCDateTime
 
 MAX_LIKE_WILDCARDS = 8
@@ -91,27 +90,6 @@ def _with_path(p: Predicate, path: tuple[str, ...]) -> Predicate:
     if isinstance(p, Like):
         return Like(field, p.pattern, p.case_sensitive, p.negated)
     return IsNull(field, p.negated)
-
-
-@cache
-def entity_fields(row_type: Any) -> Fields:
-    """The fields of a related entity (``experiment.name``, ``event.attributes.cause``):
-    its columns by their wire names, its JSON columns as documents."""
-    columns: dict[str, Any] = {}
-    documents: dict[str, Any] = {}
-    for attr in inspect(row_type).column_attrs:
-        key = attr.key
-        if key.endswith("_by_id") or key.endswith("_by_name"):
-            continue
-        wire = key.removesuffix("_id").rstrip("_")
-        head, *rest = wire.split("_")
-        wire = head + "".join(r.title() for r in rest)
-        column = getattr(row_type, key)
-        if isinstance(attr.columns[0].type, JSON):
-            documents[wire] = column
-        else:
-            columns[wire] = column
-    return Fields(columns=columns, documents=documents)
 
 
 def _predicate(

@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from modeltrail.domain import models as m
 from modeltrail.domain import secrets
 from modeltrail.plugins.spec import Store, hookimpl
-from modeltrail.services.entities.run import to_run
+from modeltrail.services.entities import run as runs
 from modeltrail.store.tables import RunRow
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ class OpenLineageEmitter:
                 found = session.get(RunRow, result.run)
                 if found is None:
                     return []
-                run = to_run(found)
+                run = runs.SERVICE.to_model(session, found)
                 annotations = execution.annotations
             entity_id = result.id
             status: str = result.status

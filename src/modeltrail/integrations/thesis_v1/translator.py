@@ -125,7 +125,7 @@ def update_execution(tx: Transaction, execution: str, body: Any) -> Doc:
         raise invalid("/executable", "an execution's executable cannot change; post a new one")
     # A PUT adds relations and never drops one: a client that sends back the document it read
     # before it added artifacts must not erase them (removing is PATCH /api/v1/executions/{id}).
-    current = executions.read_execution(session, row.id).model_dump(by_alias=True)
+    current = executions.SERVICE.read(session, row.id).model_dump(by_alias=True)
     for name in ("inputArtifacts", "outputArtifacts", "successors"):
         if name in fields:
             fields[name] = list(dict.fromkeys([*current[name], *fields[name]]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -10,22 +11,16 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import kinds as rules
 from modeltrail.domain.errors import InvalidInput
-from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import artifact_fingerprint
-from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate, Page
+from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate
 from modeltrail.services import access
-from modeltrail.services.common import (
-    check_revision,
-    existing_for_retry,
-    get_or_404,
-    list_page,
-    refuse_if_referenced,
-)
+from modeltrail.services.common import existing_for_retry, refuse_if_referenced
+from modeltrail.services.entities.crud import Service
 from modeltrail.services.kinds import kind_for_artifact
 from modeltrail.store import registry
+from modeltrail.store.fields import entity_fields
 from modeltrail.store.kinds import read_latest_kind
-from modeltrail.store.listing import Fields
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.store.rows import new_row
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -62,20 +57,10 @@ def _in_experiments(ids: list[uuid.UUID]) -> Any:
     return _in_runs(select(RunRow.id).where(RunRow.experiment_id.in_(ids)))  # type: ignore[arg-type]
 
 
-ARTIFACT_FIELDS = Fields(
-    columns={
-        "id": ArtifactRow.id,
-        "name": ArtifactRow.name,
-        "version": ArtifactRow.version,
-        "kind": ArtifactRow.kind,
-        "kindVersion": ArtifactRow.kind_version,
-        "createTime": ArtifactRow.create_time,
-        "description": ArtifactRow.description,
-        "uri": ArtifactRow.uri,
-        "fingerprint": ArtifactRow.fingerprint,
-        "revision": ArtifactRow.revision,
-    },
-    documents={"annotations": ArtifactRow.annotations, "attributes": ArtifactRow.attributes},
+# Beyond its columns: the runs, experiments and executions it is related to, the artifacts it
+# refers to, and its kind's attributes by their own names.
+ARTIFACT_FIELDS = replace(
+    entity_fields(ArtifactRow),
     default_document="attributes",
     relations={
         "run": _in_runs,
@@ -99,11 +84,6 @@ ARTIFACT_FIELDS = Fields(
     },
     kind_column=ArtifactRow.kind,
 )
-
-
-def to_artifact(row: ArtifactRow) -> Artifact:
-    result: Artifact = to_model("artifact", row)
-    return result
 
 
 def _fingerprint(
@@ -189,58 +169,16 @@ def _reference_rows(artifact_id: uuid.UUID, refs: dict[str, uuid.UUID]) -> list[
     ]
 
 
-def create_artifact(
-    session: Session, data: ArtifactCreate, *, strict_kinds: bool = False
-) -> tuple[Artifact, bool]:
-    artifact_id = data.id or uuid.uuid4()
-    fingerprint = _fingerprint(
-        artifact_id,
-        data.name,
-        data.version,
-        data.kind,
-        data.description,
-        data.uri,
-        data.annotations,
-        data.attributes,
-    )
-    existing = existing_for_retry(
-        session, ArtifactRow, data.id, "artifact", equal=lambda r: r.fingerprint == fingerprint
-    )
-    if existing:
-        return to_artifact(existing), False
-    kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
-    refs = _validated_references(session, kind, data.attributes)
-    access.check_artifact(session, None, refs)
-    row = ArtifactRow(
-        **new_row(
-            "artifact", data, id=artifact_id, kind_version=kind.version, fingerprint=fingerprint
-        )
-    )
-    session.add(row)
-    if refs:
-        session.flush()  # the artifact's row goes first: the references point to it
-        session.add_all(_reference_rows(row.id, refs))
-    session.flush()
-    access.note_created(session, row.id)
-    return to_artifact(row), True
-
-
-def read_artifact(session: Session, artifact_id: uuid.UUID) -> Artifact:
-    return to_artifact(get_or_404(session, ArtifactRow, artifact_id, "artifact"))
-
-
-def update_artifact(
-    session: Session, artifact_id: uuid.UUID, data: ArtifactUpdate, *, if_match: int | None = None
-) -> Artifact:
-    row = get_or_404(session, ArtifactRow, artifact_id, "artifact")
-    check_revision(row, if_match, "artifact")
-    changes = data.model_dump(exclude_unset=True)
+def _change(
+    session: Session, row: ArtifactRow, changes: dict[str, Any], data: ArtifactUpdate
+) -> None:
+    """Changed attributes are validated against the newest version of the kind, and their
+    references rewritten; a new revision only where the fingerprint changes."""
     if not changes:
-        return to_artifact(row)
+        return
     if "attributes" not in changes:
         access.check_artifact(session, row.id, {})
     if "attributes" in changes:
-        # Changed attributes are validated against the newest version of the kind.
         kind = read_latest_kind(session, row.kind)
         assert kind is not None
         # ``data.attributes`` itself, not the dump's copy: checked already if it was checked
@@ -268,8 +206,45 @@ def update_artifact(
     if fingerprint != row.fingerprint:
         row.fingerprint = fingerprint
         row.revision += 1
+
+
+SERVICE: Service[Artifact] = Service("artifact", fields=ARTIFACT_FIELDS, change=_change)
+
+
+def create_artifact(
+    session: Session, data: ArtifactCreate, *, strict_kinds: bool = False
+) -> tuple[Artifact, bool]:
+    artifact_id = data.id or uuid.uuid4()
+    fingerprint = _fingerprint(
+        artifact_id,
+        data.name,
+        data.version,
+        data.kind,
+        data.description,
+        data.uri,
+        data.annotations,
+        data.attributes,
+    )
+    existing = existing_for_retry(
+        session, ArtifactRow, data.id, "artifact", equal=lambda r: r.fingerprint == fingerprint
+    )
+    if existing:
+        return SERVICE.to_model(session, existing), False
+    kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
+    refs = _validated_references(session, kind, data.attributes)
+    access.check_artifact(session, None, refs)
+    row = ArtifactRow(
+        **new_row(
+            "artifact", data, id=artifact_id, kind_version=kind.version, fingerprint=fingerprint
+        )
+    )
+    session.add(row)
+    if refs:
+        session.flush()  # the artifact's row goes first: the references point to it
+        session.add_all(_reference_rows(row.id, refs))
     session.flush()
-    return to_artifact(row)
+    access.note_created(session, row.id)
+    return SERVICE.to_model(session, row), True
 
 
 def artifact_referrers(session: Session, artifact_id: uuid.UUID) -> dict[str, list[Any]]:
@@ -306,11 +281,7 @@ def artifact_referrers(session: Session, artifact_id: uuid.UUID) -> dict[str, li
 
 
 def delete_artifact(session: Session, artifact_id: uuid.UUID) -> None:
-    row = get_or_404(session, ArtifactRow, artifact_id, "artifact")
+    row = SERVICE.get(session, artifact_id)
     refuse_if_referenced("artifact", artifact_id, artifact_referrers(session, artifact_id))
     session.execute(delete(FlagRow).where(FlagRow.artifact_id == artifact_id))
     session.delete(row)
-
-
-def list_artifacts(session: Session, options: ListOptions) -> Page[Artifact]:
-    return list_page(session, ArtifactRow, ARTIFACT_FIELDS, to_artifact, options)

@@ -112,22 +112,14 @@ def set_edges(
     outputs: list[uuid.UUID] | None = None,
     successors: list[uuid.UUID] | None = None,
 ) -> None:
-    if inputs is not None:
-        session.execute(
-            delete(ExecutionInputRow).where(ExecutionInputRow.execution_id == execution_id)
-        )
-        session.add_all(
-            ExecutionInputRow(execution_id=execution_id, artifact_id=a, position=i)
-            for i, a in enumerate(inputs)
-        )
-    if outputs is not None:
-        session.execute(
-            delete(ExecutionOutputRow).where(ExecutionOutputRow.execution_id == execution_id)
-        )
-        session.add_all(
-            ExecutionOutputRow(execution_id=execution_id, artifact_id=a, position=i)
-            for i, a in enumerate(outputs)
-        )
+    """Replace the lists given (None: left as stored); inputs and outputs keep their order."""
+    for table, artifacts in ((ExecutionInputRow, inputs), (ExecutionOutputRow, outputs)):
+        if artifacts is not None:
+            session.execute(delete(table).where(table.execution_id == execution_id))
+            session.add_all(
+                table(execution_id=execution_id, artifact_id=a, position=i)
+                for i, a in enumerate(artifacts)
+            )
     if successors is not None:
         session.execute(
             delete(ExecutionSuccessorRow).where(ExecutionSuccessorRow.execution_id == execution_id)

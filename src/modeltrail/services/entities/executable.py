@@ -1,4 +1,4 @@
-"""Executables (the code a step runs): create, read, update, delete, list, find."""
+"""Executables (the code a step runs): create, delete, find (read, update and list: ``crud``)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.models import Executable, ExecutableCreate, ExecutableUpdate, Page
-from modeltrail.services.common import (
-    apply_update,
-    check_revision,
-    existing_for_retry,
-    get_or_404,
-    list_page,
-    refuse_if_referenced,
-)
-from modeltrail.store.listing import Fields
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.domain.models import Executable, ExecutableCreate
+from modeltrail.services.common import existing_for_retry, refuse_if_referenced
+from modeltrail.services.entities.crud import Service
+from modeltrail.store.rows import new_row
 from modeltrail.store.tables import ExecutableRow, ExecutionRow, PipelineExecutableRow
 
-EXECUTABLE_FIELDS = Fields(
-    columns={
-        "id": ExecutableRow.id,
-        "name": ExecutableRow.name,
-        "version": ExecutableRow.version,
-        "createTime": ExecutableRow.create_time,
-        "uri": ExecutableRow.uri,
-        "description": ExecutableRow.description,
-        "revision": ExecutableRow.revision,
-    },
-    documents={"annotations": ExecutableRow.annotations},
-)
-
-
-def to_executable(row: ExecutableRow) -> Executable:
-    result: Executable = to_model("executable", row)
-    return result
+SERVICE: Service[Executable] = Service("executable")
 
 
 def _executable_content(
@@ -61,11 +37,11 @@ def create_executable(session: Session, data: ExecutableCreate) -> tuple[Executa
         ),
     )
     if existing:
-        return to_executable(existing), False
+        return SERVICE.to_model(session, existing), False
     row = ExecutableRow(**new_row("executable", data))
     session.add(row)
     session.flush()
-    return to_executable(row), True
+    return SERVICE.to_model(session, row), True
 
 
 def find_executable(session: Session, data: ExecutableCreate) -> Executable | None:
@@ -84,29 +60,11 @@ def find_executable(session: Session, data: ExecutableCreate) -> Executable | No
         .order_by(ExecutableRow.create_time)
         .limit(1)
     ).first()
-    return None if row is None else to_executable(row)
-
-
-def read_executable(session: Session, executable_id: uuid.UUID) -> Executable:
-    return to_executable(get_or_404(session, ExecutableRow, executable_id, "executable"))
-
-
-def update_executable(
-    session: Session,
-    executable_id: uuid.UUID,
-    data: ExecutableUpdate,
-    *,
-    if_match: int | None = None,
-) -> Executable:
-    row = get_or_404(session, ExecutableRow, executable_id, "executable")
-    check_revision(row, if_match, "executable")
-    apply_update(row, data.model_dump(exclude_unset=True), {})
-    session.flush()
-    return to_executable(row)
+    return None if row is None else SERVICE.to_model(session, row)
 
 
 def delete_executable(session: Session, executable_id: uuid.UUID) -> None:
-    row = get_or_404(session, ExecutableRow, executable_id, "executable")
+    row = SERVICE.get(session, executable_id)
     refuse_if_referenced(
         "executable",
         executable_id,
@@ -126,7 +84,3 @@ def delete_executable(session: Session, executable_id: uuid.UUID) -> None:
         },
     )
     session.delete(row)
-
-
-def list_executables(session: Session, options: ListOptions) -> Page[Executable]:
-    return list_page(session, ExecutableRow, EXECUTABLE_FIELDS, to_executable, options)

@@ -1,8 +1,11 @@
-"""Executions: one run of one executable, with the artifacts it read and wrote."""
+"""Executions: one run of one executable, with the artifacts it read and wrote: create,
+delete, what a change checks, attaching edges (read, update and list: ``crud``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -10,22 +13,19 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.entities import ENTITIES
 from modeltrail.domain.errors import ModeltrailError
-from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.fingerprint import execution_fingerprint, work_inputs
-from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate, Page
+from modeltrail.domain.models import Execution, ExecutionCreate, ExecutionUpdate
 from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
-    check_revision,
     existing_for_retry,
-    get_or_404,
-    list_page,
     refuse_if_referenced,
     require_existing,
 )
 from modeltrail.services.entities import edges
-from modeltrail.store.listing import Fields
+from modeltrail.services.entities.crud import Service
+from modeltrail.store.fields import entity_fields
 from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -39,27 +39,10 @@ from modeltrail.store.tables import (
     utcnow,
 )
 
-EXECUTION_FIELDS = Fields(
-    columns={
-        "id": ExecutionRow.id,
-        "run": ExecutionRow.run_id,
-        "executable": ExecutionRow.executable_id,
-        "name": ExecutionRow.name,
-        "version": ExecutionRow.version,
-        "kind": ExecutionRow.kind,
-        "uri": ExecutionRow.uri,
-        "status": ExecutionRow.status,
-        "createTime": ExecutionRow.create_time,
-        "startTime": ExecutionRow.start_time,
-        "endTime": ExecutionRow.end_time,
-        "fingerprint": ExecutionRow.fingerprint,
-        "reusedFrom": ExecutionRow.reused_from_id,
-        "revision": ExecutionRow.revision,
-    },
-    documents={
-        "annotations": ExecutionRow.annotations,
-        "configuration": ExecutionRow.configuration,
-    },
+# Beyond its columns: the experiment it ran in and the artifacts it read and wrote, and what
+# its references name.
+EXECUTION_FIELDS = replace(
+    entity_fields(ExecutionRow),
     relations={
         "experiment": lambda ids: ExecutionRow.run_id.in_(
             select(RunRow.id).where(RunRow.experiment_id.in_(ids))
@@ -84,26 +67,22 @@ EXECUTION_FIELDS = Fields(
 _COLUMNS = ENTITIES["execution"].columns
 
 
-def _execution(
-    row: ExecutionRow,
-    inputs: list[uuid.UUID],
-    outputs: list[uuid.UUID],
-    successors: list[uuid.UUID],
-) -> Execution:
-    result: Execution = to_model(
-        "execution", row, input_artifacts=inputs, output_artifacts=outputs, successors=successors
-    )
-    return result
+def _edges(
+    inputs: list[uuid.UUID], outputs: list[uuid.UUID], successors: list[uuid.UUID]
+) -> dict[str, list[uuid.UUID]]:
+    """An execution's fields that are no column of its row."""
+    return {"input_artifacts": inputs, "output_artifacts": outputs, "successors": successors}
 
 
-def to_executions(session: Session, rows: list[ExecutionRow]) -> list[Execution]:
+def _to_executions(session: Session, rows: Sequence[ExecutionRow]) -> list[Execution]:
+    """Executions with their edges, read in one statement for all of them."""
     found = edges.edges_of(session, [r.id for r in rows])
+    inputs, outputs, successors = found["inputs"], found["outputs"], found["successors"]
     return [
-        _execution(
+        to_model(
+            "execution",
             r,
-            found["inputs"].get(r.id, []),
-            found["outputs"].get(r.id, []),
-            found["successors"].get(r.id, []),
+            **_edges(inputs.get(r.id, []), outputs.get(r.id, []), successors.get(r.id, [])),
         )
         for r in rows
     ]
@@ -133,6 +112,94 @@ def compute_fingerprint(
     )
 
 
+def _change(
+    session: Session,
+    row: ExecutionRow,
+    changes: dict[str, Any],
+    data: Any,
+    *,
+    current: Execution | None = None,
+    mirror: bool = False,
+) -> dict[str, Any]:
+    """``current`` is the execution as just read in this transaction, if the caller has it
+    (not read again). A finished one stays finished (``domain.status``; ``mirror``: an
+    importer that mirrors another system's state may correct it); new edges are checked, and
+    the fingerprint made again where what it is made of changed."""
+    execution_id = row.id
+    if current is None:
+        current = SERVICE.to_model(session, row)
+    changes = settle_update(
+        "execution",
+        row.id,
+        status=row.status,
+        end_time=row.end_time,
+        changes=changes,
+        now=utcnow(),
+        mirror=mirror,
+    )
+    if changes.get("reused_from") is not None:
+        require_existing(
+            session,
+            ExecutionRow,
+            [changes["reused_from"]],
+            pointer="/reusedFrom",
+            what="execution",
+            indexed=False,
+        )
+    inputs = changes.pop("input_artifacts", None)
+    outputs = changes.pop("output_artifacts", None)
+    successors = changes.pop("successors", None)
+    if not (inputs is None and outputs is None and successors is None):
+        # Edges are checked when they are written: the stored ones passed already.
+        edges.check_edges(
+            session,
+            execution_id,
+            current.input_artifacts if inputs is None else inputs,
+            current.output_artifacts if outputs is None else outputs,
+            current.successors if successors is None else successors,
+        )
+    access.check_execution(
+        session,
+        row.run_id,
+        inputs=None if inputs is None else (current.input_artifacts, inputs),
+        outputs=None if outputs is None else (current.output_artifacts, outputs),
+        successors=None if successors is None else (current.successors, successors),
+        reused_from=changes.get("reused_from"),
+    )
+    made_of = (row.kind, row.configuration)
+    changed = apply_update(row, changes, _COLUMNS)
+    inputs_changed = inputs is not None and inputs != current.input_artifacts
+    edges_changed = (
+        inputs_changed
+        or (outputs is not None and outputs != current.output_artifacts)
+        or (successors is not None and successors != current.successors)
+    )
+    if edges_changed:
+        edges.set_edges(
+            session, execution_id, inputs=inputs, outputs=outputs, successors=successors
+        )
+        if not changed:
+            row.revision += 1
+    final_inputs = current.input_artifacts if inputs is None else inputs
+    if inputs_changed or (row.kind, row.configuration) != made_of:
+        # Only what the fingerprint is made of (the executable never changes): a step's end
+        # (its status, its outputs) leaves it as it is.
+        row.fingerprint = compute_fingerprint(
+            session, row.executable_id, row.kind, row.configuration, final_inputs
+        )
+    # The edges as just written: reading them back would be another statement.
+    return _edges(
+        final_inputs,
+        current.output_artifacts if outputs is None else outputs,
+        current.successors if successors is None else successors,
+    )
+
+
+SERVICE: Service[Execution] = Service(
+    "execution", fields=EXECUTION_FIELDS, to_models=_to_executions, change=_change
+)
+
+
 def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution, bool]:
     content = data.model_dump(exclude={"id", "create_time"})
     existing = existing_for_retry(
@@ -140,10 +207,10 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         ExecutionRow,
         data.id,
         "execution",
-        equal=lambda r: to_executions(session, [r])[0].model_dump(include=set(content)) == content,
+        equal=lambda r: SERVICE.to_model(session, r).model_dump(include=set(content)) == content,
     )
     if existing:
-        return to_executions(session, [existing])[0], False
+        return SERVICE.to_model(session, existing), False
     require_existing(session, RunRow, [data.run], pointer="/run", what="run", indexed=False)
     require_existing(
         session,
@@ -198,96 +265,7 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         successors=data.successors,
     )
     session.flush()
-    return to_executions(session, [row])[0], True
-
-
-def read_execution(session: Session, execution_id: uuid.UUID) -> Execution:
-    return to_executions(session, [get_or_404(session, ExecutionRow, execution_id, "execution")])[0]
-
-
-def update_execution(
-    session: Session,
-    execution_id: uuid.UUID,
-    data: ExecutionUpdate,
-    *,
-    if_match: int | None = None,
-    current: Execution | None = None,
-    mirror: bool = False,
-) -> Execution:
-    """Change an execution; ``current`` is the execution as just read in this transaction,
-    if the caller has it (not read again). A finished one stays finished (``domain.status``;
-    ``mirror``: an importer that mirrors another system's state may correct it)."""
-    row = get_or_404(session, ExecutionRow, execution_id, "execution")
-    check_revision(row, if_match, "execution")
-    if current is None:
-        current = to_executions(session, [row])[0]
-    changes = settle_update(
-        "execution",
-        row.id,
-        status=row.status,
-        end_time=row.end_time,
-        changes=data.model_dump(exclude_unset=True),
-        now=utcnow(),
-        mirror=mirror,
-    )
-    if changes.get("reused_from") is not None:
-        require_existing(
-            session,
-            ExecutionRow,
-            [changes["reused_from"]],
-            pointer="/reusedFrom",
-            what="execution",
-            indexed=False,
-        )
-    inputs = changes.pop("input_artifacts", None)
-    outputs = changes.pop("output_artifacts", None)
-    successors = changes.pop("successors", None)
-    if not (inputs is None and outputs is None and successors is None):
-        # Edges are checked when they are written: the stored ones passed already.
-        edges.check_edges(
-            session,
-            execution_id,
-            current.input_artifacts if inputs is None else inputs,
-            current.output_artifacts if outputs is None else outputs,
-            current.successors if successors is None else successors,
-        )
-    access.check_execution(
-        session,
-        row.run_id,
-        inputs=None if inputs is None else (current.input_artifacts, inputs),
-        outputs=None if outputs is None else (current.output_artifacts, outputs),
-        successors=None if successors is None else (current.successors, successors),
-        reused_from=changes.get("reused_from"),
-    )
-    made_of = (row.kind, row.configuration)
-    changed = apply_update(row, changes, _COLUMNS)
-    inputs_changed = inputs is not None and inputs != current.input_artifacts
-    edges_changed = (
-        inputs_changed
-        or (outputs is not None and outputs != current.output_artifacts)
-        or (successors is not None and successors != current.successors)
-    )
-    if edges_changed:
-        edges.set_edges(
-            session, execution_id, inputs=inputs, outputs=outputs, successors=successors
-        )
-        if not changed:
-            row.revision += 1
-    final_inputs = current.input_artifacts if inputs is None else inputs
-    if inputs_changed or (row.kind, row.configuration) != made_of:
-        # Only what the fingerprint is made of (the executable never changes): a step's end
-        # (its status, its outputs) leaves it as it is.
-        row.fingerprint = compute_fingerprint(
-            session, row.executable_id, row.kind, row.configuration, final_inputs
-        )
-    session.flush()
-    # The edges as just written: reading them back would be another statement.
-    return _execution(
-        row,
-        final_inputs,
-        current.output_artifacts if outputs is None else outputs,
-        current.successors if successors is None else successors,
-    )
+    return SERVICE.to_model(session, row), True
 
 
 # Where the attach endpoints' bodies carry each list: errors point there.
@@ -313,7 +291,7 @@ def add_edges(
     Errors point into what was sent, not into the execution's merged lists: ``sent_as`` names
     the member of the sent body that holds each list (``/artifacts/0``, ``/executions/2`` for
     the attach endpoints)."""
-    current = read_execution(session, execution_id)
+    current = SERVICE.read(session, execution_id)
     sent = {"inputArtifacts": inputs, "outputArtifacts": outputs, "successors": successors}
     merged = {
         "inputArtifacts": list(dict.fromkeys([*current.input_artifacts, *inputs])),
@@ -333,7 +311,7 @@ def add_edges(
         }
     )
     try:
-        return update_execution(session, execution_id, update, current=current)
+        return SERVICE.update(session, execution_id, update, current=current)
     except ModeltrailError as exc:
         exc.errors = [_pointing_at_sent(e, merged, sent, sent_as) for e in exc.errors]
         raise
@@ -360,7 +338,7 @@ def _pointing_at_sent(
 
 
 def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
-    row = get_or_404(session, ExecutionRow, execution_id, "execution")
+    row = SERVICE.get(session, execution_id)
     refuse_if_referenced(
         "execution",
         execution_id,
@@ -381,7 +359,7 @@ def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
     )
     if access.scope_of(session) is not None:
         # Deleting the execution deletes its edges: their other ends must allow it.
-        current = to_executions(session, [row])[0]
+        current = SERVICE.to_model(session, row)
         access.check_execution(
             session,
             row.run_id,
@@ -390,10 +368,3 @@ def delete_execution(session: Session, execution_id: uuid.UUID) -> None:
             successors=(current.successors, []),
         )
     session.delete(row)
-
-
-def list_executions(session: Session, options: ListOptions) -> Page[Execution]:
-    page = list_page(session, ExecutionRow, EXECUTION_FIELDS, lambda r: r, options)
-    return Page(
-        items=to_executions(session, page.items), next_cursor=page.next_cursor, total=page.total
-    )

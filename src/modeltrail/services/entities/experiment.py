@@ -1,4 +1,4 @@
-"""Experiments: create, read, update, delete, list."""
+"""Experiments: create and delete (read, update and list: ``crud``)."""
 
 from __future__ import annotations
 
@@ -7,35 +7,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.models import Experiment, ExperimentCreate, ExperimentUpdate, Page
-from modeltrail.services.common import (
-    apply_update,
-    check_revision,
-    existing_for_retry,
-    get_or_404,
-    list_page,
-    refuse_if_referenced,
-)
-from modeltrail.store.listing import Fields
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.domain.models import Experiment, ExperimentCreate
+from modeltrail.services.common import existing_for_retry, refuse_if_referenced
+from modeltrail.services.entities.crud import Service
+from modeltrail.store.rows import new_row
 from modeltrail.store.tables import ExperimentRow, RunRow
 
-EXPERIMENT_FIELDS = Fields(
-    columns={
-        "id": ExperimentRow.id,
-        "name": ExperimentRow.name,
-        "version": ExperimentRow.version,
-        "createTime": ExperimentRow.create_time,
-        "revision": ExperimentRow.revision,
-    },
-    documents={"annotations": ExperimentRow.annotations},
-)
-
-
-def to_experiment(row: ExperimentRow) -> Experiment:
-    result: Experiment = to_model("experiment", row)
-    return result
+SERVICE: Service[Experiment] = Service("experiment")
 
 
 def create_experiment(session: Session, data: ExperimentCreate) -> tuple[Experiment, bool]:
@@ -49,41 +27,15 @@ def create_experiment(session: Session, data: ExperimentCreate) -> tuple[Experim
         ),
     )
     if existing:
-        return to_experiment(existing), False
+        return SERVICE.to_model(session, existing), False
     row = ExperimentRow(**new_row("experiment", data))
     session.add(row)
     session.flush()
-    return to_experiment(row), True
-
-
-def read_experiment(session: Session, experiment_id: uuid.UUID) -> Experiment:
-    return to_experiment(get_or_404(session, ExperimentRow, experiment_id, "experiment"))
-
-
-def update_experiment(
-    session: Session,
-    experiment_id: uuid.UUID,
-    data: ExperimentUpdate,
-    *,
-    if_match: int | None = None,
-) -> Experiment:
-    row = get_or_404(session, ExperimentRow, experiment_id, "experiment")
-    check_revision(row, if_match, "experiment")
-    apply_update(row, data.model_dump(exclude_unset=True), {})
-    session.flush()
-    return to_experiment(row)
+    return SERVICE.to_model(session, row), True
 
 
 def delete_experiment(session: Session, experiment_id: uuid.UUID) -> None:
-    row = get_or_404(session, ExperimentRow, experiment_id, "experiment")
+    row = SERVICE.get(session, experiment_id)
     runs = list(session.scalars(select(RunRow.id).where(RunRow.experiment_id == experiment_id)))
     refuse_if_referenced("experiment", experiment_id, {"runs": runs})
     session.delete(row)
-
-
-def list_experiments(session: Session, options: ListOptions) -> Page[Experiment]:
-    return list_page(session, ExperimentRow, EXPERIMENT_FIELDS, to_experiment, options)
-
-
-def find_experiment_by_name(session: Session, name: str) -> list[ExperimentRow]:
-    return list(session.scalars(select(ExperimentRow).where(ExperimentRow.name == name)))

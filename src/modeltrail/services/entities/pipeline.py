@@ -1,53 +1,46 @@
-"""Pipelines (the executables a run is planned to run): create, read, update, delete, list."""
+"""Pipelines (the executables a run is planned to run): create, delete, and their executables
+in order (read, update and list: ``crud``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.models import Page, Pipeline, PipelineCreate, PipelineUpdate
+from modeltrail.domain.models import Pipeline, PipelineCreate
 from modeltrail.services.common import (
     apply_update,
-    check_revision,
     existing_for_retry,
-    get_or_404,
-    list_page,
     refuse_if_referenced,
     require_existing,
 )
-from modeltrail.store.listing import Fields
+from modeltrail.services.entities.crud import Service
 from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import ExecutableRow, PipelineExecutableRow, PipelineRow, RunRow
 
-PIPELINE_FIELDS = Fields(
-    columns={
-        "id": PipelineRow.id,
-        "name": PipelineRow.name,
-        "version": PipelineRow.version,
-        "createTime": PipelineRow.create_time,
-        "uri": PipelineRow.uri,
-        "revision": PipelineRow.revision,
-    },
-    documents={"annotations": PipelineRow.annotations},
-)
+
+def _executables_of(
+    session: Session, pipeline_ids: list[uuid.UUID]
+) -> defaultdict[uuid.UUID, list[uuid.UUID]]:
+    """The executables of each pipeline, in their order, in one statement."""
+    found: defaultdict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if pipeline_ids:
+        for pipeline, executable in session.execute(
+            select(PipelineExecutableRow.pipeline_id, PipelineExecutableRow.executable_id)
+            .where(PipelineExecutableRow.pipeline_id.in_(pipeline_ids))
+            .order_by(PipelineExecutableRow.pipeline_id, PipelineExecutableRow.position)
+        ):
+            found[pipeline].append(executable)
+    return found
 
 
-def _pipeline_executables(session: Session, pipeline_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        session.scalars(
-            select(PipelineExecutableRow.executable_id)
-            .where(PipelineExecutableRow.pipeline_id == pipeline_id)
-            .order_by(PipelineExecutableRow.position)
-        )
-    )
-
-
-def to_pipeline(session: Session, row: PipelineRow) -> Pipeline:
-    result: Pipeline = to_model("pipeline", row, executables=_pipeline_executables(session, row.id))
-    return result
+def _to_pipelines(session: Session, rows: Sequence[PipelineRow]) -> list[Pipeline]:
+    executables = _executables_of(session, [r.id for r in rows])
+    return [to_model("pipeline", r, executables=executables[r.id]) for r in rows]
 
 
 def _set_pipeline_executables(
@@ -63,6 +56,19 @@ def _set_pipeline_executables(
     )
 
 
+def _change(session: Session, row: PipelineRow, changes: dict[str, Any], data: Any) -> None:
+    """Its executables are rows of their own: a new list of them is a new revision too."""
+    executables = changes.pop("executables", None)
+    changed = apply_update(row, changes, {})
+    if executables is not None and executables != _executables_of(session, [row.id])[row.id]:
+        _set_pipeline_executables(session, row.id, executables)
+        if not changed:
+            row.revision += 1
+
+
+SERVICE: Service[Pipeline] = Service("pipeline", to_models=_to_pipelines, change=_change)
+
+
 def create_pipeline(session: Session, data: PipelineCreate) -> tuple[Pipeline, bool]:
     existing = existing_for_retry(
         session,
@@ -70,48 +76,22 @@ def create_pipeline(session: Session, data: PipelineCreate) -> tuple[Pipeline, b
         data.id,
         "pipeline",
         equal=lambda r: (
-            (r.name, r.version, r.uri, r.annotations, _pipeline_executables(session, r.id))
+            (r.name, r.version, r.uri, r.annotations, _executables_of(session, [r.id])[r.id])
             == (data.name, data.version, data.uri, data.annotations, data.executables)
         ),
     )
     if existing:
-        return to_pipeline(session, existing), False
+        return SERVICE.to_model(session, existing), False
     row = PipelineRow(**new_row("pipeline", data))
     session.add(row)
     session.flush()
     _set_pipeline_executables(session, row.id, data.executables)
     session.flush()
-    return to_pipeline(session, row), True
-
-
-def read_pipeline(session: Session, pipeline_id: uuid.UUID) -> Pipeline:
-    return to_pipeline(session, get_or_404(session, PipelineRow, pipeline_id, "pipeline"))
-
-
-def update_pipeline(
-    session: Session, pipeline_id: uuid.UUID, data: PipelineUpdate, *, if_match: int | None = None
-) -> Pipeline:
-    row = get_or_404(session, PipelineRow, pipeline_id, "pipeline")
-    check_revision(row, if_match, "pipeline")
-    changes = data.model_dump(exclude_unset=True)
-    executables = changes.pop("executables", None)
-    changed = apply_update(row, changes, {})
-    if executables is not None and executables != _pipeline_executables(session, pipeline_id):
-        _set_pipeline_executables(session, pipeline_id, executables)
-        if not changed:
-            row.revision += 1
-    session.flush()
-    return to_pipeline(session, row)
+    return SERVICE.to_model(session, row), True
 
 
 def delete_pipeline(session: Session, pipeline_id: uuid.UUID) -> None:
-    row = get_or_404(session, PipelineRow, pipeline_id, "pipeline")
+    row = SERVICE.get(session, pipeline_id)
     runs = list(session.scalars(select(RunRow.id).where(RunRow.pipeline_id == pipeline_id)))
     refuse_if_referenced("pipeline", pipeline_id, {"runs": runs})
     session.delete(row)
-
-
-def list_pipelines(session: Session, options: ListOptions) -> Page[Pipeline]:
-    return list_page(
-        session, PipelineRow, PIPELINE_FIELDS, lambda r: to_pipeline(session, r), options
-    )

@@ -1,31 +1,30 @@
-"""Runs (one execution of a pipeline, in an experiment): create, read, update, delete, list."""
+"""Runs (one execution of a pipeline, in an experiment): create, delete, how a change is
+settled, what lists of them filter on (read, update and list: ``crud``)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.entities import ENTITIES
-from modeltrail.domain.filters import ListOptions
-from modeltrail.domain.models import Page, Run, RunCreate, RunUpdate
+from modeltrail.domain.models import Run, RunCreate
 from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
-    check_revision,
     existing_for_retry,
-    get_or_404,
-    list_page,
     refuse_if_referenced,
     require_existing,
 )
+from modeltrail.services.entities.crud import Service
 from modeltrail.store.dialect import seconds_between
-from modeltrail.store.listing import Fields
+from modeltrail.store.fields import entity_fields
 from modeltrail.store.metric_columns import metric_column, metric_joins
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.store.rows import new_row
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionRow,
@@ -43,21 +42,9 @@ def _run_duration(dialect: str, path: tuple[str, ...]) -> Any:
     return seconds_between(dialect, RunRow.create_time, RunRow.end_time)
 
 
-RUN_FIELDS = Fields(
-    columns={
-        "id": RunRow.id,
-        "experiment": RunRow.experiment_id,
-        "name": RunRow.name,
-        "version": RunRow.version,
-        "createTime": RunRow.create_time,
-        "endTime": RunRow.end_time,
-        "uri": RunRow.uri,
-        "status": RunRow.status,
-        "pipeline": RunRow.pipeline_id,
-        "event": RunRow.event_id,
-        "revision": RunRow.revision,
-    },
-    documents={"annotations": RunRow.annotations, "configuration": RunRow.configuration},
+# Beyond its columns: its experiment, pipeline and event by name, its metrics and duration.
+RUN_FIELDS = replace(
+    entity_fields(RunRow),
     named={"experiment": ExperimentRow, "pipeline": PipelineRow, "event": ArtifactRow},
     derived={
         "metrics": lambda dialect, path: metric_column(dialect, RunRow.id, path),
@@ -67,11 +54,6 @@ RUN_FIELDS = Fields(
 )
 
 RUN_COLUMNS = ENTITIES["run"].columns
-
-
-def to_run(row: RunRow) -> Run:
-    result: Run = to_model("run", row)
-    return result
 
 
 def _check_run_references(
@@ -87,6 +69,33 @@ def _check_run_references(
         )
 
 
+def _change(
+    session: Session, row: RunRow, changes: dict[str, Any], data: Any, *, mirror: bool = False
+) -> None:
+    """A finished run stays finished (``domain.status``; ``mirror``: an importer that mirrors
+    another system's state may correct it); a new pipeline or event must exist, and the
+    request's scope must allow the change."""
+    changes = settle_update(
+        "run",
+        row.id,
+        status=row.status,
+        end_time=row.end_time,
+        changes=changes,
+        now=utcnow(),
+        mirror=mirror,
+    )
+    _check_run_references(session, changes.get("pipeline"), changes.get("event"))
+    access.check_run(
+        session,
+        row.experiment_id,
+        event=(row.event_id, changes["event"]) if "event" in changes else None,
+    )
+    apply_update(row, changes, RUN_COLUMNS)
+
+
+SERVICE: Service[Run] = Service("run", fields=RUN_FIELDS, change=_change)
+
+
 def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
     content = data.model_dump(exclude={"id", "create_time"})
     existing = existing_for_retry(
@@ -94,10 +103,10 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
         RunRow,
         data.id,
         "run",
-        equal=lambda r: to_run(r).model_dump(include=set(content)) == content,
+        equal=lambda r: SERVICE.to_model(session, r).model_dump(include=set(content)) == content,
     )
     if existing:
-        return to_run(existing), False
+        return SERVICE.to_model(session, existing), False
     require_existing(
         session,
         ExperimentRow,
@@ -112,51 +121,11 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
     row = RunRow(**new_row("run", data, end_time=end["end_time"]))
     session.add(row)
     session.flush()
-    return to_run(row), True
-
-
-def read_run(session: Session, run_id: uuid.UUID) -> Run:
-    return to_run(get_or_404(session, RunRow, run_id, "run"))
-
-
-def update_run(
-    session: Session,
-    run_id: uuid.UUID,
-    data: RunUpdate,
-    *,
-    if_match: int | None = None,
-    mirror: bool = False,
-) -> Run:
-    """Change a run; a finished one stays finished (``domain.status``; ``mirror``: an importer
-    that mirrors another system's state may correct it)."""
-    row = get_or_404(session, RunRow, run_id, "run")
-    check_revision(row, if_match, "run")
-    changes = settle_update(
-        "run",
-        row.id,
-        status=row.status,
-        end_time=row.end_time,
-        changes=data.model_dump(exclude_unset=True),
-        now=utcnow(),
-        mirror=mirror,
-    )
-    _check_run_references(session, changes.get("pipeline"), changes.get("event"))
-    access.check_run(
-        session,
-        row.experiment_id,
-        event=(row.event_id, changes["event"]) if "event" in changes else None,
-    )
-    apply_update(row, changes, RUN_COLUMNS)
-    session.flush()
-    return to_run(row)
+    return SERVICE.to_model(session, row), True
 
 
 def delete_run(session: Session, run_id: uuid.UUID) -> None:
-    row = get_or_404(session, RunRow, run_id, "run")
+    row = SERVICE.get(session, run_id)
     executions = list(session.scalars(select(ExecutionRow.id).where(ExecutionRow.run_id == run_id)))
     refuse_if_referenced("run", run_id, {"executions": executions})
     session.delete(row)
-
-
-def list_runs(session: Session, options: ListOptions) -> Page[Run]:
-    return list_page(session, RunRow, RUN_FIELDS, to_run, options)

@@ -23,7 +23,8 @@ from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field, query_error
 from modeltrail.domain.series import shown
 from modeltrail.services import access
-from modeltrail.services.entities.run import RUN_FIELDS, to_run
+from modeltrail.services.entities.run import RUN_FIELDS
+from modeltrail.services.entities.run import SERVICE as RUNS
 from modeltrail.store.listing import list_rows, resolve
 from modeltrail.store.metric_columns import NotAMetric, metric_keys, metric_path, nan_latest
 from modeltrail.store.tables import RunRow
@@ -220,8 +221,7 @@ def list_runs_grid(
     metrics = _metric_columns(columns, resolved)
     nan = _nan_latest(session, rows, values, computed, metrics)
     items = []
-    for row in rows:
-        run = to_run(row)
+    for row, run in zip(rows, RUNS.to_models(session, rows), strict=True):
         wire = run.model_dump(by_alias=True)
         cells: dict[str, Any] = {}
         derived = iter(values.get(row.id, (None,) * len(computed)))

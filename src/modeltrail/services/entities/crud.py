@@ -1,0 +1,124 @@
+"""Read, update and list: one implementation for every entity of the registry
+(``domain.entities``), driven by its declaration (its table, its model, its columns).
+
+An entity's module (``services.entities.<name>``) declares its ``SERVICE`` here with only
+what is its own: the fields its lists filter and sort on beyond its table's columns, how its
+read models are made where some of their fields are rows of other tables, and what a change
+does beyond copying the sent fields onto the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modeltrail.domain.entities import ENTITIES
+from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.models import Page
+from modeltrail.services import access
+from modeltrail.services.common import apply_update, check_revision, get_or_404
+from modeltrail.store.fields import Fields, entity_fields
+from modeltrail.store.listing import list_rows
+from modeltrail.store.rows import to_model
+from modeltrail.store.tables import entity_rows
+
+M = TypeVar("M", bound=BaseModel)
+
+# Makes the read models of rows of one entity (in their order), for a page at once.
+Models = Callable[[Session, Sequence[Any]], list[M]]
+# Applies a change's fields (``changes``: those sent; ``data``: the change itself) to the row;
+# returns the read model's fields that are no column of it (edges) as it just wrote them, or
+# None to have them read back.
+Change = Callable[..., dict[str, Any] | None]
+
+
+class Service(Generic[M]):
+    """The read, update and list of entity ``name``.
+
+    ``fields``: what its lists filter and sort on (default: the columns of its table, see
+    ``store.fields.entity_fields``). ``to_models``: its read models from its rows (default:
+    the row's columns, ``store.rows.to_model``). ``change``: what an update does to a row
+    once it is found at the expected revision (default: copies the fields sent, a new
+    revision if any differs); called as ``change(session, row, changes, data, **options)``
+    with the options the caller gave ``update``, it may answer the fields of the read model
+    that are no column, as it wrote them, to save reading them back.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        fields: Fields | None = None,
+        to_models: Models[M] | None = None,
+        change: Change | None = None,
+    ) -> None:
+        self.name = name
+        self.row: type[Any] = entity_rows()[name]
+        self.fields = fields or entity_fields(self.row)
+        self.columns: Mapping[str, str] = ENTITIES[name].columns
+        self.to_models: Models[M] = to_models or self._of_columns
+        self.change: Change = change or self._copy
+
+    def _of_columns(self, session: Session, rows: Sequence[Any]) -> list[M]:
+        name = self.name
+        return [to_model(name, r) for r in rows]
+
+    def _copy(self, session: Session, row: Any, changes: dict[str, Any], data: Any) -> None:
+        apply_update(row, changes, self.columns)
+
+    def get(self, session: Session, entity_id: uuid.UUID) -> Any:
+        """The row of ``entity_id``, or NotFound."""
+        return get_or_404(session, self.row, entity_id, self.name)
+
+    def to_model(self, session: Session, row: Any) -> M:
+        return self.to_models(session, [row])[0]
+
+    def read(self, session: Session, entity_id: uuid.UUID) -> M:
+        return self.to_model(session, self.get(session, entity_id))
+
+    def update(
+        self,
+        session: Session,
+        entity_id: uuid.UUID,
+        data: BaseModel,
+        *,
+        if_match: int | None = None,
+        **options: Any,
+    ) -> M:
+        """Change the fields ``data`` sets, if the entity is at revision ``if_match`` (when
+        given); ``options`` are the entity's own (``change``)."""
+        row = self.get(session, entity_id)
+        check_revision(row, if_match, self.name)
+        extra = self.change(session, row, data.model_dump(exclude_unset=True), data, **options)
+        session.flush()
+        if extra is None:
+            return self.to_model(session, row)
+        made: M = to_model(self.name, row, **extra)
+        return made
+
+    def list(self, session: Session, options: ListOptions) -> Page[M]:
+        """One page of the entities matching ``options``; of a scoped request, only those it
+        may read (``access.readable_rows``)."""
+        row = self.row
+        result = list_rows(
+            session,
+            access.readable_rows(session, row, select(row)),
+            model=row,
+            fields=self.fields,
+            filters=list(options.filters),
+            sort=options.sort,
+            limit=options.limit,
+            cursor=options.cursor,
+            count=options.count,
+            expression=options.query,
+        )
+        return Page(
+            items=self.to_models(session, result.rows),
+            next_cursor=result.next_cursor,
+            total=result.total,
+        )
