@@ -36,6 +36,7 @@ from modeltrail.server.auth import (
     AuthSettings,
     is_loopback,
     required_role,
+    scoped_registry,
 )
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import ApiTokenRow
@@ -444,8 +445,10 @@ def test_every_endpoint_refuses_under_privileged_tokens(secured: TestClient) -> 
             "writer": [elsewhere, reader],
             "admin": [elsewhere, reader, writer],
         }[needed]
-        if method == "GET" and template in SCOPED_LISTS:
-            # Lists what its experiments hold (test_scoped_access.py checks what).
+        if (method == "GET" and template in SCOPED_LISTS) or scoped_registry(method, template):
+            # Lists what its experiments hold (test_scoped_access.py checks what); the
+            # registry shows and changes the versions of its experiments
+            # (tests/registry/test_registry_scoped.py).
             weaker = [t for t in weaker if t != elsewhere]
         for token in weaker:
             response = secured.request(method, url, headers=bearer(token), json={})

@@ -538,9 +538,10 @@ def test_an_unscoped_token_sees_everything_as_before(crossed: World, metadata: M
 
 
 # ---------------------------------------------------------------- the registry and MLflow's API
-# Neither says which experiment a request is about where the guard can read it (a registered
-# model belongs to no experiment; MLflow names runs and experiments in its query and body):
-# a token with grants only is refused there, whatever its grants, and writes nothing.
+# The registry shows a token with grants only the versions of its experiments and lets it
+# change those (tests/registry/test_registry_scoped.py has the rules); MLflow's API names runs
+# and experiments in its query and body, where the guard cannot read them: a token with grants
+# only is refused there, whatever its grants, and writes nothing.
 
 
 def _register(w: World, name: str, artifact: str) -> None:
@@ -553,39 +554,56 @@ def _register(w: World, name: str, artifact: str) -> None:
     assert moved.status_code == 200, moved.text
 
 
-def test_the_registry_refuses_tokens_with_grants_only(world: World) -> None:
+def test_the_registry_shows_tokens_with_grants_only_their_experiments(world: World) -> None:
     w, a, b = world, world.a, world.b
+    # B's model, under a name of its own: what must not reach A's tokens is what B's runs
+    # made (names, attributes), not the name the request itself asks about.
     _register(w, "model-a", a["model"])
-    _register(w, f"model-{SECRET}", b["model"])
-    before = w.c.get(f"{API}/models/model-a/history", headers=w.admin).json()
-    for name in ("model-a", f"model-{SECRET}"):
-        for method, path, body in (
-            ("GET", f"{API}/models", None),
-            ("GET", f"{API}/models/resolve?uri=models:/{name}@champion", None),
-            ("GET", f"{API}/models/{name}", None),
-            ("GET", f"{API}/models/{name}/versions", None),
-            ("GET", f"{API}/models/{name}/versions/1", None),
-            ("GET", f"{API}/models/{name}/aliases", None),
-            ("GET", f"{API}/models/{name}/history", None),
-            ("POST", f"{API}/models", {"name": "new-model"}),
-            ("POST", f"{API}/models/{name}/versions", {"artifact": a["model"]}),
-            ("PUT", f"{API}/models/{name}/aliases/production", {"version": 1}),
-            ("DELETE", f"{API}/models/{name}/aliases/champion", None),
-            ("PATCH", f"{API}/models/{name}", {"description": "changed"}),
-            ("DELETE", f"{API}/models/{name}", None),
+    _register(w, "model-b", b["model"])
+    before = {
+        name: w.c.get(f"{API}/models/{name}/history", headers=w.admin).json()
+        for name in ("model-a", "model-b")
+    }
+    theirs = f"{API}/models/model-b"
+    for token in (w.reader, w.writer):
+        listed = w.c.get(f"{API}/models", headers=token)
+        assert [m["name"] for m in listed.json()["items"]] == ["model-a"]
+        for method, path, body, status in (
+            ("GET", f"{API}/models/resolve?uri=models:/model-a@champion", None, 200),
+            ("GET", f"{API}/models/model-a/versions/1", None, 200),
+            ("GET", f"{API}/models/resolve?uri=models:/model-b@champion", None, 404),
+            ("GET", theirs, None, 404),
+            ("GET", f"{theirs}/versions", None, 404),
+            ("GET", f"{theirs}/versions/1", None, 404),
+            ("GET", f"{theirs}/aliases", None, 404),
+            ("GET", f"{theirs}/history", None, 404),
+            ("POST", f"{theirs}/versions", {"artifact": b["model"]}, 403),
+            (
+                "PUT",
+                f"{theirs}/aliases/production",
+                {"version": 1},
+                403 if token is w.reader else 422,
+            ),
+            ("DELETE", f"{theirs}/aliases/champion", None, 403 if token is w.reader else 404),
+            ("POST", f"{API}/models", {"name": "new-model"}, 403),
+            ("PATCH", f"{API}/models/model-a", {"description": "changed"}, 403),
+            ("DELETE", f"{API}/models/model-a", None, 403),
+            ("DELETE", theirs, None, 403),
         ):
-            for token in (w.reader, w.writer):
-                r = w.c.request(method, path, json=body, headers=token)
-                assert r.status_code == 403, (method, path, r.text)
-                answer = r.json()
-                answer.pop("instance")  # the path the request named
-                assert SECRET not in json.dumps(answer)
+            r = w.c.request(method, path, json=body, headers=token)
+            assert r.status_code == status, (method, path, r.text)
+            answer = r.json()
+            if isinstance(answer, dict):
+                answer.pop("instance", None)  # the path the request named
+            assert SECRET not in json.dumps(answer), (method, path)
     # Search answers a scoped token with its experiments' entities: no registered model.
     for token in (w.reader, w.writer):
         found = w.c.get(f"{API}/search", params={"text": "model"}, headers=token).json()
         assert found["items"] and {i["type"] for i in found["items"]} <= {"artifact", "execution"}
-    assert w.c.get(f"{API}/models/model-a/history", headers=w.admin).json() == before
+    for name, history in before.items():
+        assert w.c.get(f"{API}/models/{name}/history", headers=w.admin).json() == history
     assert w.c.get(f"{API}/models/new-model", headers=w.admin).status_code == 404
+    assert w.c.get(f"{theirs}/versions", headers=w.admin).json()["items"][0]["version"] == 1
 
 
 MLFLOW = "/api/2.0/mlflow"

@@ -10,7 +10,8 @@ router added anywhere is covered without saying so. It maps each request to the 
 When the request names an experiment (``/experiments/{id}``, a run or an execution in the
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
 counts as well as its global role; such a token may also read an artifact of its experiments
-(``SCOPED_ARTIFACT_READS``) and list what its experiments hold (``SCOPED_LISTS``). What a
+(``SCOPED_ARTIFACT_READS``), list what its experiments hold (``SCOPED_LISTS``), and use the
+model registry for the versions of its experiments (``SCOPED_REGISTRY``). What a
 token with grants only may link and see beyond this first check is decided per entity in
 ``modeltrail.services.access``. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1``, ``/v1/metadata`` and the prefixes integrations ask for (``guard``:
@@ -98,6 +99,33 @@ SCOPED_LISTS = frozenset(
         "/api/v1/search",
     }
 )
+
+# The model registry: a token with grants only may read it, and make the changes of versions
+# and aliases listed here; the registry shows it the versions of its experiments only and
+# refuses what it may not change (``modeltrail.services.registry.visible``). Its other
+# changes (of registered models themselves, of protected aliases) need a global role.
+SCOPED_REGISTRY = "/api/v1/models"
+SCOPED_REGISTRY_WRITES = frozenset(
+    (method, SCOPED_REGISTRY + path)
+    for method, path in (
+        ("POST", "/{name}/versions"),
+        ("PATCH", "/{name}/versions/{version}"),
+        ("DELETE", "/{name}/versions/{version}"),
+        ("PUT", "/{name}/versions/{version}/tags/{key}"),
+        ("DELETE", "/{name}/versions/{version}/tags/{key}"),
+        ("PUT", "/{name}/aliases/{alias}"),
+        ("DELETE", "/{name}/aliases/{alias}"),
+    )
+)
+
+
+def scoped_registry(method: str, template: str) -> bool:
+    """Whether a token with grants only passes the guard of this registry route (what it
+    sees and changes there is decided by the registry)."""
+    if template != SCOPED_REGISTRY and not template.startswith(SCOPED_REGISTRY + "/"):
+        return False
+    return method in ("GET", "HEAD") or (method, template) in SCOPED_REGISTRY_WRITES
+
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `modeltrail tokens create`")
 
@@ -252,6 +280,8 @@ async def _scoped_read(request: Request, principal: Principal, needed: Role) -> 
         return False
     if template in SCOPED_LISTS and request.method in ("GET", "HEAD"):
         return True
+    if scoped_registry(request.method, template):
+        return True
     param = SCOPED_ARTIFACT_READS.get(template)
     if param is None and template.startswith(SCOPED_ARTIFACT_FILES):
         param = "artifact_id"
@@ -263,6 +293,16 @@ async def _scoped_read(request: Request, principal: Principal, needed: Role) -> 
         return False
     meta = request.app.state.metadata
     return await run_in_threadpool(meta.query, access.can_read_artifact, scope, artifact_id)
+
+
+def _scoped_registry_write(request: Request, principal: Principal, needed: Role) -> bool:
+    """Whether a token with grants may make this change of the registry's versions or
+    aliases: it may where it may write an experiment (the registry checks which)."""
+    template = getattr(request.scope.get("route"), "path", "")
+    scope = Scope.of(principal)
+    if needed is not Role.WRITER or scope is None or not scope.writable:
+        return False
+    return (request.method, template) in SCOPED_REGISTRY_WRITES
 
 
 async def _scoped_file_write(request: Request, principal: Principal, needed: Role) -> bool:
@@ -327,6 +367,8 @@ async def authorize(
         if await _scoped_read(request, principal, needed):
             return
         if await _scoped_file_write(request, principal, needed):
+            return
+        if _scoped_registry_write(request, principal, needed):
             return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from modeltrail.store import dialect as dialects
+from modeltrail.store import scope
 from modeltrail.store.tables import (
     ArtifactReferenceRow,
     ArtifactRow,
@@ -62,24 +63,42 @@ def latest_version(session: Session, *, model_id: uuid.UUID) -> ModelVersionRow 
 
 
 def list_versions(
-    session: Session, *, model_id: uuid.UUID, before: int | None, limit: int
+    session: Session,
+    *,
+    model_id: uuid.UUID,
+    before: int | None,
+    limit: int,
+    experiments: frozenset[uuid.UUID] | None = None,
 ) -> list[Any]:
     """Up to ``limit`` versions, newest first, below version ``before`` if given, each with
-    its artifact and the step and run that wrote it (``VERSION_COLUMNS``), as plain tuples
+    its artifact and the step and run that wrote it (the ``V_*`` positions), as plain tuples
     with ids as text: a page of a thousand is read in one statement, without building a
     mapped object or a ``uuid.UUID`` for each. A version whose artifact several steps wrote
-    comes once, with the earliest of them."""
-    return _page(session, model_id, MAX_VERSION if before is None else before - 1, limit)
+    comes once, with the earliest of them. ``experiments``: only the versions whose artifact
+    is of one of them (``readable_versions``)."""
+    upto = MAX_VERSION if before is None else before - 1
+    return _page(session, model_id, upto, limit, experiments)
 
 
 def read_version_summary(session: Session, *, model_id: uuid.UUID, version: int) -> Any | None:
     """One version as ``list_versions`` reads it; None if the model has no such version."""
-    found = _page(session, model_id, version, 1)
+    found = _page(session, model_id, version, 1, None)
     return found[0] if found and found[0][V_VERSION] == version else None
 
 
-def _page(session: Session, model_id: uuid.UUID, upto: int, limit: int) -> list[Any]:
-    statement = _statements(_dialect(session)).versions
+def _page(
+    session: Session,
+    model_id: uuid.UUID,
+    upto: int,
+    limit: int,
+    experiments: frozenset[uuid.UUID] | None,
+) -> list[Any]:
+    dialect = _dialect(session)
+    statement = (
+        _statements(dialect).versions
+        if experiments is None
+        else _versions(dialect, readable_version(experiments))
+    )
     params = {"model": model_id.hex, "upto": upto, "n": limit}
     seen: set[int] = set()
     out = []
@@ -89,6 +108,33 @@ def _page(session: Session, model_id: uuid.UUID, upto: int, limit: int) -> list[
             seen.add(row[V_VERSION])
             out.append(row)
     return out
+
+
+def readable_version(experiments: frozenset[uuid.UUID]) -> Any:
+    """A condition on ``ModelVersionRow``: its artifact is of one of ``experiments`` (the
+    rule of ``store.scope``, as for reading the artifact itself)."""
+    clause = scope.readable_clause(ArtifactRow, experiments)
+    return ModelVersionRow.artifact_id.in_(select(ArtifactRow.id).where(clause))
+
+
+def readable_versions(
+    session: Session, *, model_id: uuid.UUID, experiments: frozenset[uuid.UUID]
+) -> set[int]:
+    """The numbers of the model's versions whose artifact is of one of ``experiments``."""
+    return set(
+        session.scalars(
+            select(ModelVersionRow.version).where(
+                ModelVersionRow.model_id == model_id, readable_version(experiments)
+            )
+        )
+    )
+
+
+def with_readable_versions(experiments: frozenset[uuid.UUID]) -> Any:
+    """A condition on ``RegisteredModelRow``: it has a version of one of ``experiments``."""
+    return RegisteredModelRow.id.in_(
+        select(ModelVersionRow.model_id).where(readable_version(experiments))
+    )
 
 
 def version_of_artifact(
@@ -104,30 +150,41 @@ def version_of_artifact(
 
 
 def count_versions(
-    session: Session, model_ids: Sequence[uuid.UUID]
+    session: Session,
+    model_ids: Sequence[uuid.UUID],
+    experiments: frozenset[uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, tuple[int, int | None]]:
-    """For each model, how many versions it has and its newest version's number."""
+    """For each model, how many versions it has and its newest version's number
+    (``experiments``: of the versions whose artifact is of one of them)."""
     if not model_ids:
         return {}
+    query = select(ModelVersionRow.model_id, func.count(), func.max(ModelVersionRow.version))
+    if experiments is not None:
+        query = query.where(readable_version(experiments))
     rows = session.execute(
-        select(ModelVersionRow.model_id, func.count(), func.max(ModelVersionRow.version))
-        .where(ModelVersionRow.model_id.in_(model_ids))
-        .group_by(ModelVersionRow.model_id)
+        query.where(ModelVersionRow.model_id.in_(model_ids)).group_by(ModelVersionRow.model_id)
     )
     return {m: (n, top) for m, n, top in rows}
 
 
 def aliases_of(
-    session: Session, model_ids: Sequence[uuid.UUID]
+    session: Session,
+    model_ids: Sequence[uuid.UUID],
+    experiments: frozenset[uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, list[ModelAliasRow]]:
+    """Each model's aliases by name (``experiments``: those pointing at no version or at
+    one whose artifact is of one of them)."""
     out: dict[uuid.UUID, list[ModelAliasRow]] = {m: [] for m in model_ids}
     if not model_ids:
         return out
-    rows = session.scalars(
-        select(ModelAliasRow)
-        .where(ModelAliasRow.model_id.in_(model_ids))
-        .order_by(ModelAliasRow.alias)
-    )
+    query = select(ModelAliasRow).where(ModelAliasRow.model_id.in_(model_ids))
+    if experiments is not None:
+        query = query.outerjoin(
+            ModelVersionRow,
+            (ModelVersionRow.model_id == ModelAliasRow.model_id)
+            & (ModelVersionRow.version == ModelAliasRow.version),
+        ).where(ModelAliasRow.version.is_(None) | readable_version(experiments))
+    rows = session.scalars(query.order_by(ModelAliasRow.alias))
     for row in rows:
         out[row.model_id].append(row)
     return out
@@ -159,10 +216,18 @@ def alias_events(
     until: datetime | None = None,
     limit: int | None = None,
     newest_first: bool = False,
+    versions: set[int] | None = None,
 ) -> list[ModelAliasEventRow]:
     """The model's alias changes in the order they were made (``alias``: of that alias only;
-    ``until``: made at or before that time)."""
+    ``until``: made at or before that time; ``versions``: those from and to no version or
+    one of these)."""
     query = select(ModelAliasEventRow).where(ModelAliasEventRow.model_id == model_id)
+    if versions is not None:
+        among = sorted(versions)
+        query = query.where(
+            ModelAliasEventRow.from_version.is_(None) | ModelAliasEventRow.from_version.in_(among),
+            ModelAliasEventRow.to_version.is_(None) | ModelAliasEventRow.to_version.in_(among),
+        )
     if alias is not None:
         query = query.where(ModelAliasEventRow.alias == alias)
     if until is not None:
@@ -214,6 +279,54 @@ class _Statements:
     metrics: Any
 
 
+def _versions(dialect: str, condition: Any) -> Any:
+    """The page of versions (``condition``: only those that meet it), with each one's
+    artifact and the steps that wrote it (the earliest first) and their runs: what took
+    three statements of a thousand ids each is one join on keys."""
+
+    def text(column: Any, label: str) -> Any:
+        return dialects.id_text(dialect, column).label(label)
+
+    chosen = select(ModelVersionRow).where(
+        dialects.equals(dialect, ModelVersionRow.model_id, "model", uuids=True),
+        ModelVersionRow.version <= bindparam("upto"),
+    )
+    if condition is not None:
+        chosen = chosen.where(condition)
+    page = chosen.order_by(ModelVersionRow.version.desc()).limit(bindparam("n")).subquery("page")
+    return (
+        select(
+            text(page.c.id, "id"),
+            page.c.version,
+            page.c.description,
+            page.c.tags,
+            page.c.create_time,
+            page.c.update_time,
+            text(page.c.created_by_id, "created_by_id"),
+            page.c.created_by_name,
+            text(page.c.updated_by_id, "updated_by_id"),
+            page.c.updated_by_name,
+            text(ArtifactRow.id, "artifact_id"),
+            ArtifactRow.name,
+            ArtifactRow.version,
+            ArtifactRow.kind,
+            ArtifactRow.uri,
+            ArtifactRow.fingerprint,
+            text(ExecutionRow.id, "execution_id"),
+            text(RunRow.id, "run_id"),
+            RunRow.name.label("run_name"),
+            RunRow.status.label("run_status"),
+            text(RunRow.experiment_id, "experiment_id"),
+        )
+        .select_from(page)
+        .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
+        .outerjoin(ExecutionOutputRow, ExecutionOutputRow.artifact_id == page.c.artifact_id)
+        .outerjoin(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .outerjoin(RunRow, RunRow.id == ExecutionRow.run_id)
+        .order_by(page.c.version.desc(), ExecutionRow.create_time, ExecutionRow.id)
+    )
+
+
 @functools.cache
 def _statements(dialect: str) -> _Statements:
     def text(column: Any, label: str) -> Any:
@@ -229,45 +342,8 @@ def _statements(dialect: str) -> _Statements:
         ArtifactRow.uri,
         ArtifactRow.fingerprint,
     )
-    page = (
-        select(ModelVersionRow)
-        .where(
-            dialects.equals(dialect, ModelVersionRow.model_id, "model", uuids=True),
-            ModelVersionRow.version <= bindparam("upto"),
-        )
-        .order_by(ModelVersionRow.version.desc())
-        .limit(bindparam("n"))
-        .subquery("page")
-    )
     return _Statements(
-        # The page of versions, with each one's artifact and the steps that wrote it (the
-        # earliest first) and their runs: what used to take three statements of a thousand
-        # ids each is one join on keys.
-        versions=select(
-            text(page.c.id, "id"),
-            page.c.version,
-            page.c.description,
-            page.c.tags,
-            page.c.create_time,
-            page.c.update_time,
-            text(page.c.created_by_id, "created_by_id"),
-            page.c.created_by_name,
-            text(page.c.updated_by_id, "updated_by_id"),
-            page.c.updated_by_name,
-            text(ArtifactRow.id, "artifact_id"),
-            *summary,
-            text(ExecutionRow.id, "execution_id"),
-            text(RunRow.id, "run_id"),
-            RunRow.name.label("run_name"),
-            RunRow.status.label("run_status"),
-            text(RunRow.experiment_id, "experiment_id"),
-        )
-        .select_from(page)
-        .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
-        .outerjoin(ExecutionOutputRow, ExecutionOutputRow.artifact_id == page.c.artifact_id)
-        .outerjoin(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
-        .outerjoin(RunRow, RunRow.id == ExecutionRow.run_id)
-        .order_by(page.c.version.desc(), ExecutionRow.create_time, ExecutionRow.id),
+        versions=_versions(dialect, None),
         inputs=select(
             text(ExecutionInputRow.execution_id, "execution_id"),
             text(ArtifactRow.id, "id"),

@@ -20,8 +20,9 @@ from modeltrail.domain.registry import (
     ModelRef,
     check_alias,
 )
-from modeltrail.services.registry.models import get_model_row
-from modeltrail.services.registry.versions import version_document
+from modeltrail.services.registry import visible
+from modeltrail.services.registry.models import get_model_row, version_missing
+from modeltrail.services.registry.versions import newest_version, version_document
 from modeltrail.store import registry as store
 from modeltrail.store.audit import actor_of
 from modeltrail.store.tables import (
@@ -110,7 +111,9 @@ def _record(
 
 def _target_version(session: Session, model: RegisteredModelRow, value: int | str) -> int:
     """The version ``value`` names within ``model``: a number, or a reference to a version
-    of this model (``models:/NAME/3``, ``models:/NAME@champion``)."""
+    of this model (``models:/NAME/3``, ``models:/NAME@champion``); of the versions the
+    request may read."""
+    seen = visible.visible_versions(session, model)
     if isinstance(value, str):
         if value.isascii() and value.isdigit() and len(value) <= 10:
             value = int(value)
@@ -124,27 +127,51 @@ def _target_version(session: Session, model: RegisteredModelRow, value: int | st
                 )
             if ref.alias is not None:
                 found = store.read_alias(session, model_id=model.id, alias=ref.alias)
-                if found is None or found.version is None:
+                if found is None or not visible.sees(seen, found.version):
                     raise InvalidInput(
                         f"alias '{ref.alias}' of '{model.name}' points at no version",
                         errors=[{"pointer": "/version", "detail": "alias points nowhere"}],
                     )
+                assert found.version is not None
                 return found.version
             if ref.version is None:
-                latest = store.latest_version(session, model_id=model.id)
-                if latest is None:
+                try:
+                    return newest_version(session, model, seen)
+                except NotFound:
                     raise InvalidInput(
                         f"model '{model.name}' has no versions yet",
                         errors=[{"pointer": "/version", "detail": "no versions"}],
-                    )
-                return latest.version
+                    ) from None
             value = ref.version
-    if store.read_version(session, model_id=model.id, version=value) is None:
-        raise InvalidInput(
-            f"model '{model.name}' has no version {value}",
-            errors=[{"pointer": "/version", "detail": f"no version {value}"}],
-        )
+    if not visible.sees(seen, value) or (
+        seen is None and store.read_version(session, model_id=model.id, version=value) is None
+    ):
+        raise visible.no_such_target(model, value)
     return value
+
+
+def _require_movable(
+    session: Session,
+    model: RegisteredModelRow,
+    alias: str,
+    current: int,
+    *,
+    missing: Exception | None = None,
+) -> None:
+    """Refuse to move ``alias`` away from ``current`` unless the request may write that
+    version: whoever follows the alias follows a version of that experiment. ``missing``:
+    what to answer where the request may not even read it (by default a 403 that names
+    no version)."""
+    refused = Forbidden(
+        f"alias '{alias}' of model '{model.name}' points at a version of an experiment this "
+        "token may not write; nothing was written",
+        errors=[
+            {"pointer": "/alias", "detail": "points at a version not writable with this token"}
+        ],
+    )
+    visible.require_writable_version(
+        session, model, current, pointer="/alias", missing=missing or refused
+    )
 
 
 def set_alias(
@@ -155,9 +182,14 @@ def set_alias(
     check_alias(alias)
     model = get_model_row(session, name, lock=True)
     version = _target_version(session, model, data.version)
+    visible.require_writable_version(
+        session, model, version, pointer="/version", missing=visible.no_such_target(model, version)
+    )
     row = store.read_alias(session, model_id=model.id, alias=alias, lock=True)
     if row is not None and row.protected:
         _refuse_unless_deployer(model, alias, deployer)
+    if row is not None and row.version is not None and row.version != version:
+        _require_movable(session, model, alias, row.version)
     if row is not None and row.version == version:
         return to_alias(model, row), None
     before = row.version if row is not None else None
@@ -178,10 +210,12 @@ def remove_alias(
     check_alias(alias)
     model = get_model_row(session, name, lock=True)
     row = store.read_alias(session, model_id=model.id, alias=alias, lock=True)
+    missing = NotFound(f"model '{name}' has no alias '{alias}'", entity="alias", alias=alias)
     if row is None or row.version is None:
-        raise NotFound(f"model '{name}' has no alias '{alias}'", entity="alias", alias=alias)
+        raise missing
     if row.protected:
         _refuse_unless_deployer(model, alias, deployer)
+    _require_movable(session, model, alias, row.version, missing=missing)
     before = row.version
     row.version = None
     event = _record(session, model, row, AliasAction.REMOVE, before, reason)
@@ -241,11 +275,18 @@ def _aliases_at(
 def list_aliases(session: Session, name: str, *, at: datetime | None = None) -> list[Alias]:
     """The model's aliases now, or (``at``) as they were then; with the protected aliases
     that point at nothing."""
-    model = get_model_row(session, name)
+    model, seen = visible.seen_model(session, name)
     if at is None:
-        return [to_alias(model, r) for r in store.aliases_of(session, [model.id])[model.id]]
+        experiments = visible.readable_experiments(session)
+        return [
+            to_alias(model, r) for r in store.aliases_of(session, [model.id], experiments)[model.id]
+        ]
     state = _aliases_at(session, model, at)
-    return [state[k] for k in sorted(state) if state[k].version is not None or state[k].protected]
+    return [
+        state[k]
+        for k in sorted(state)
+        if visible.sees(seen, state[k].version) or (state[k].version is None and state[k].protected)
+    ]
 
 
 def read_alias(
@@ -259,7 +300,8 @@ def read_alias(
     """Where ``alias`` points now, or pointed at time ``at`` (``previous``: with the version
     it pointed at before); 404 when it pointed nowhere."""
     check_alias(alias)
-    return _read_alias(session, get_model_row(session, name), alias, at=at, previous=previous)
+    model, seen = visible.seen_model(session, name)
+    return _read_alias(session, model, alias, at=at, previous=previous, seen=seen)
 
 
 def _read_alias(
@@ -269,7 +311,9 @@ def _read_alias(
     *,
     at: datetime | None,
     previous: bool,
+    seen: set[int] | None,
 ) -> Alias:
+    """``read_alias`` of ``model``, of the versions ``seen`` (None: all)."""
     name = model.name
     if at is None:
         row = store.read_alias(session, model_id=model.id, alias=alias)
@@ -280,8 +324,8 @@ def _read_alias(
         events = store.alias_events(
             session, model_id=model.id, alias=alias, until=at, newest_first=True
         )
-        found.previous_version = _previous(found.version, events)
-    if found is None or found.version is None:
+        found.previous_version = _previous(found.version, events, seen)
+    if found is None or not visible.sees(seen, found.version):
         when = f" at {at.isoformat()}" if at is not None else ""
         raise NotFound(
             f"alias '{alias}' of model '{name}' pointed at no version{when}"
@@ -296,22 +340,25 @@ def _read_alias(
 def alias_history(
     session: Session, name: str, *, alias: str | None = None, limit: int = DEFAULT_HISTORY
 ) -> list[AliasEvent]:
-    """The changes of the model's aliases (or of one), newest first."""
+    """The changes of the model's aliases (or of one), newest first; for a token with grants
+    on single experiments, the changes from and to versions it may read."""
     if alias is not None:
         check_alias(alias)
-    model = get_model_row(session, name)
+    model, seen = visible.seen_model(session, name)
     rows = store.alias_events(
-        session, model_id=model.id, alias=alias, limit=limit, newest_first=True
+        session, model_id=model.id, alias=alias, limit=limit, newest_first=True, versions=seen
     )
     return [to_event(model.name, r) for r in rows]
 
 
-def _previous(current: int, newest_first: list[ModelAliasEventRow]) -> int | None:
+def _previous(
+    current: int, newest_first: list[ModelAliasEventRow], seen: set[int] | None
+) -> int | None:
     """The last version other than ``current`` that the alias pointed at (it may have been
-    removed in between), from its changes newest first."""
+    removed in between) of those ``seen`` (None: all), from its changes newest first."""
     for e in newest_first:
         for version in (e.from_version, e.to_version):
-            if version is not None and version != current:
+            if version is not None and version != current and visible.sees(seen, version):
                 return version
     return None
 
@@ -324,16 +371,15 @@ def resolve(
     ``models:/NAME/3``, ``models:/NAME`` (the newest version)."""
     if isinstance(ref, str):
         ref = ModelRef.parse(ref)
-    model = get_model_row(session, ref.name)
+    model, seen = visible.seen_model(session, ref.name)
     if ref.alias is not None:
         check_alias(ref.alias)
-        version = _read_alias(session, model, ref.alias, at=at, previous=False).version
+        version = _read_alias(session, model, ref.alias, at=at, previous=False, seen=seen).version
         assert version is not None
     elif ref.version is not None:
         version = ref.version
+        if not visible.sees(seen, version):
+            raise version_missing(model.name, version)
     else:
-        found = store.latest_version(session, model_id=model.id)
-        if found is None:
-            raise NotFound(f"model '{ref.name}' has no versions yet", entity="model version")
-        version = found.version
+        version = newest_version(session, model, seen)
     return version_document(session, model, version, metrics=metrics)

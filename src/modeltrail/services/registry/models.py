@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from modeltrail.domain.registry import (
     check_model_name,
     model_name_problem,
 )
+from modeltrail.services.access import require_global_writer, scope_of
 from modeltrail.store import registry as store
 from modeltrail.store.audit import actors as audit
 from modeltrail.store.dialect import json_text
@@ -29,11 +31,28 @@ def model_missing(name: str) -> NotFound:
     return NotFound(f"no model is registered as '{name}'", entity="model", name=name)
 
 
+def version_missing(name: str, version: int) -> NotFound:
+    return NotFound(
+        f"model '{name}' has no version {version}", entity="model version", version=version
+    )
+
+
 def check_tag_key(key: str) -> str:
     if not key or len(key) > limits.MAX_NAME or "\x00" in key:
         detail = f"a tag's key has 1 to {limits.MAX_NAME} characters, none of them NUL"
         raise InvalidInput(detail, errors=[{"pointer": "/key", "detail": detail}])
     return key
+
+
+def _readable(session: Session) -> frozenset[uuid.UUID] | None:
+    scope = scope_of(session)
+    return None if scope is None else scope.readable
+
+
+def _model_writer(session: Session, what: str) -> None:
+    """A registered model's name, description and tags belong to no experiment: changing
+    them needs the global writer role."""
+    require_global_writer(scope_of(session), what)
 
 
 def get_model_row(session: Session, name: str, *, lock: bool = False) -> RegisteredModelRow:
@@ -46,9 +65,12 @@ def get_model_row(session: Session, name: str, *, lock: bool = False) -> Registe
 
 
 def to_models(session: Session, rows: list[RegisteredModelRow]) -> list[RegisteredModel]:
+    """The models as the API shows them; for a token with grants on single experiments,
+    with the count, newest version and aliases of the versions it may read."""
     ids = [r.id for r in rows]
-    counts = store.count_versions(session, ids)
-    aliases = store.aliases_of(session, ids)
+    experiments = _readable(session)
+    counts = store.count_versions(session, ids, experiments)
+    aliases = store.aliases_of(session, ids, experiments)
     out = []
     for row in rows:
         count, latest = counts.get(row.id, (0, None))
@@ -72,6 +94,7 @@ def to_models(session: Session, rows: list[RegisteredModelRow]) -> list[Register
 
 def create_model(session: Session, data: RegisteredModelCreate) -> RegisteredModel:
     """A new registered model; 409 if the name is taken."""
+    _model_writer(session, "registering a model by name")
     if store.read_model(session, name=data.name) is not None:
         raise Conflict(
             f"a model named '{data.name}' is already registered",
@@ -107,12 +130,18 @@ def ensure_model(session: Session, name: str) -> RegisteredModelRow:
 
 
 def read_model(session: Session, name: str) -> RegisteredModel:
-    return to_models(session, [get_model_row(session, name)])[0]
+    """The model named ``name``; 404 also for one with no version the request may read."""
+    row = get_model_row(session, name)
+    model = to_models(session, [row])[0]
+    if _readable(session) is not None and not model.versions:
+        raise model_missing(name)
+    return model
 
 
 def update_model(session: Session, name: str, data: RegisteredModelUpdate) -> RegisteredModel:
     """Change a model's description or tags, or rename it (``data.name``): its versions,
     aliases and their history stay with it."""
+    _model_writer(session, "changing a registered model")
     row = get_model_row(session, name, lock=True)
     changes = data.model_dump(exclude_unset=True)
     new_name = changes.pop("name", None)
@@ -136,6 +165,7 @@ def rename_model(session: Session, name: str, new_name: str) -> RegisteredModel:
 
 def set_model_tag(session: Session, name: str, key: str, value: str) -> RegisteredModel:
     check_tag_key(key)
+    _model_writer(session, "changing a registered model's tags")
     row = get_model_row(session, name, lock=True)
     tags = dict(row.tags or {})
     if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
@@ -151,6 +181,7 @@ def set_model_tag(session: Session, name: str, key: str, value: str) -> Register
 
 
 def delete_model_tag(session: Session, name: str, key: str) -> RegisteredModel:
+    _model_writer(session, "changing a registered model's tags")
     row = get_model_row(session, name, lock=True)
     tags = dict(row.tags or {})
     if key not in tags:
@@ -165,6 +196,7 @@ def delete_model_tag(session: Session, name: str, key: str) -> RegisteredModel:
 def delete_model(session: Session, name: str, *, deployer: bool) -> None:
     """Delete a model with its versions, aliases and their history (the artifacts stay).
     While a protected alias points at one of its versions, only a deployer may."""
+    _model_writer(session, "deleting a registered model")
     row = get_model_row(session, name, lock=True)
     held = session.scalars(
         select(ModelAliasRow.alias).where(
@@ -210,8 +242,12 @@ def search_models(
     cursor: str | None = None,
 ) -> Page[RegisteredModel]:
     """Models in the order of their names: those whose name contains ``name_contains``
-    (whatever its case) and that carry every tag of ``tags``."""
+    (whatever its case) and that carry every tag of ``tags`` (and, for a token with grants
+    on single experiments, that have a version it may read)."""
     query = select(RegisteredModelRow)
+    experiments = _readable(session)
+    if experiments is not None:
+        query = query.where(store.with_readable_versions(experiments))
     if name_contains:
         query = query.where(
             func.lower(RegisteredModelRow.name).contains(name_contains.lower(), autoescape=True)

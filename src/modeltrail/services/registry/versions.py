@@ -17,7 +17,13 @@ from modeltrail.domain.registry import (
     ModelVersionCreate,
     ModelVersionUpdate,
 )
-from modeltrail.services.registry.models import check_tag_key, ensure_model, get_model_row
+from modeltrail.services.registry import visible
+from modeltrail.services.registry.models import (
+    check_tag_key,
+    ensure_model,
+    get_model_row,
+    version_missing,
+)
 from modeltrail.store import registry as store
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -26,12 +32,6 @@ from modeltrail.store.tables import (
     RegisteredModelRow,
     utcnow,
 )
-
-
-def version_missing(name: str, version: int) -> NotFound:
-    return NotFound(
-        f"model '{name}' has no version {version}", entity="model version", version=version
-    )
 
 
 def get_version_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
@@ -134,6 +134,13 @@ def to_version(session: Session, model: RegisteredModelRow, version: int) -> Mod
     return ModelVersion.model_validate(version_document(session, model, version))
 
 
+def _writable_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
+    """The version, to be changed: 404 where the request may not read it, 403 where it may
+    not write it."""
+    visible.require_writable_version(session, model, version)
+    return get_version_row(session, model, version)
+
+
 def create_version(
     session: Session, name: str, data: ModelVersionCreate, *, create_model: bool = False
 ) -> tuple[ModelVersion, bool]:
@@ -146,6 +153,7 @@ def create_version(
             f"artifact {data.artifact} does not exist",
             errors=[{"pointer": "/artifact", "detail": "no such artifact"}],
         )
+    visible.require_writable_artifact(session, data.artifact)
     existing = store.version_of_artifact(session, model_id=model.id, artifact_id=data.artifact)
     if existing is not None:
         return to_version(session, model, existing.version), False
@@ -167,15 +175,28 @@ def create_version(
 
 
 def read_version(session: Session, name: str, version: int) -> ModelVersion:
-    return to_version(session, get_model_row(session, name), version)
+    model, seen = visible.seen_model(session, name)
+    if not visible.sees(seen, version):
+        raise version_missing(name, version)
+    return to_version(session, model, version)
+
+
+def newest_version(session: Session, model: RegisteredModelRow, seen: set[int] | None) -> int:
+    """The number of the model's newest version of those the request may read (``seen``,
+    None: all); 404 when it has none."""
+    if seen is None:
+        row = store.latest_version(session, model_id=model.id)
+        newest = None if row is None else row.version
+    else:
+        newest = max(seen, default=None)
+    if newest is None:
+        raise NotFound(f"model '{model.name}' has no versions yet", entity="model version")
+    return newest
 
 
 def latest_version(session: Session, name: str) -> ModelVersion:
-    model = get_model_row(session, name)
-    row = store.latest_version(session, model_id=model.id)
-    if row is None:
-        raise NotFound(f"model '{name}' has no versions yet", entity="model version")
-    return to_version(session, model, row.version)
+    model, seen = visible.seen_model(session, name)
+    return to_version(session, model, newest_version(session, model, seen))
 
 
 def list_versions(
@@ -188,8 +209,9 @@ def list_versions(
 ) -> dict[str, Any]:
     """A page of the model's versions, newest first, as the API shows it (``Page[ModelVersion]``'s
     JSON form); ``cursor`` is the ``nextCursor`` of the page before (the number of its last
-    version)."""
-    model = get_model_row(session, name)
+    version). A token with grants on single experiments pages through the versions it may
+    read."""
+    model, _ = visible.seen_model(session, name)
     before: int | None = None
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 10:
@@ -198,7 +220,13 @@ def list_versions(
                 errors=[{"pointer": "/cursor", "in": "query", "detail": "not a cursor"}],
             )
         before = int(cursor)
-    rows = store.list_versions(session, model_id=model.id, before=before, limit=limit + 1)
+    rows = store.list_versions(
+        session,
+        model_id=model.id,
+        before=before,
+        limit=limit + 1,
+        experiments=visible.readable_experiments(session),
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return {
@@ -211,7 +239,7 @@ def update_version(
     session: Session, name: str, version: int, data: ModelVersionUpdate
 ) -> ModelVersion:
     model = get_model_row(session, name, lock=True)
-    row = get_version_row(session, model, version)
+    row = _writable_row(session, model, version)
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(row, field, dict(value) if field == "tags" else value)
     row.update_time = utcnow()
@@ -224,7 +252,7 @@ def set_version_tag(
 ) -> ModelVersion:
     check_tag_key(key)
     model = get_model_row(session, name, lock=True)
-    row = get_version_row(session, model, version)
+    row = _writable_row(session, model, version)
     tags = dict(row.tags or {})
     if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
         raise InvalidInput(
@@ -240,7 +268,7 @@ def set_version_tag(
 
 def delete_version_tag(session: Session, name: str, version: int, key: str) -> ModelVersion:
     model = get_model_row(session, name, lock=True)
-    row = get_version_row(session, model, version)
+    row = _writable_row(session, model, version)
     tags = dict(row.tags or {})
     if key not in tags:
         raise NotFound(f"version {version} of '{name}' has no tag '{key}'", entity="tag")
@@ -255,7 +283,7 @@ def delete_version(session: Session, name: str, version: int) -> None:
     """Delete a version (its number is not given again). Refused (409) while an alias points
     at it: move or remove the alias first, so that nothing deployed loses its version."""
     model = get_model_row(session, name, lock=True)
-    row = get_version_row(session, model, version)
+    row = _writable_row(session, model, version)
     held = session.scalars(
         select(ModelAliasRow.alias).where(
             ModelAliasRow.model_id == model.id, ModelAliasRow.version == version
