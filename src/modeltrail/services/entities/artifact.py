@@ -14,7 +14,7 @@ from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.fingerprint import artifact_fingerprint
 from modeltrail.domain.models import Artifact, ArtifactCreate, ArtifactUpdate
 from modeltrail.services import access
-from modeltrail.services.common import existing_for_retry, refuse_if_referenced
+from modeltrail.services.common import refuse_if_referenced
 from modeltrail.services.entities.crud import Service
 from modeltrail.services.kinds import kind_for_artifact
 from modeltrail.store import registry
@@ -225,11 +225,9 @@ def create_artifact(
         data.annotations,
         data.attributes,
     )
-    existing = existing_for_retry(
-        session, ArtifactRow, data.id, "artifact", equal=lambda r: r.fingerprint == fingerprint
-    )
-    if existing:
-        return SERVICE.to_model(session, existing), False
+    stored = SERVICE.retried(session, data, equal=lambda r: r.fingerprint == fingerprint)
+    if stored is not None:
+        return stored, False
     kind = kind_for_artifact(session, data.kind, strict=strict_kinds)
     refs = _validated_references(session, kind, data.attributes)
     access.check_artifact(session, None, refs)

@@ -1,5 +1,6 @@
-"""Read, update and list: one implementation for every entity of the registry
-(``domain.entities``), driven by its declaration (its table, its model, its columns).
+"""Read, update and list, and the retry check and the row of a create: one implementation
+for every entity of the registry (``domain.entities``), driven by its declaration (its table,
+its model, its columns).
 
 An entity's module (``services.entities.<name>``) declares its ``SERVICE`` here with only
 what is its own: the fields its lists filter and sort on beyond its table's columns, how its
@@ -21,10 +22,10 @@ from modeltrail.domain.entities import ENTITIES
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.models import Page
 from modeltrail.services import access
-from modeltrail.services.common import apply_update, check_revision, get_or_404
+from modeltrail.services.common import apply_update, check_revision, existing_for_retry, get_or_404
 from modeltrail.store.fields import Fields, entity_fields
 from modeltrail.store.listing import list_rows
-from modeltrail.store.rows import to_model
+from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import entity_rows
 
 M = TypeVar("M", bound=BaseModel)
@@ -77,6 +78,31 @@ class Service(Generic[M]):
 
     def to_model(self, session: Session, row: Any) -> M:
         return self.to_models(session, [row])[0]
+
+    def retried(
+        self, session: Session, data: Any, *, equal: Callable[[Any], bool] | None = None
+    ) -> M | None:
+        """The stored entity a create is a retry of, where the create names the id of one
+        (None: it names none, or a new one), or Conflict where that one holds other content.
+        The same content: ``equal(row)``, or by default every field sent but the id and the
+        time of creation."""
+        if equal is None:
+
+            def equal(row: Any) -> bool:
+                content = data.model_dump(exclude={"id", "create_time"})
+                stored = self.to_model(session, row).model_dump(include=set(content))
+                return bool(stored == content)
+
+        row = existing_for_retry(session, self.row, data.id, self.name, equal=equal)
+        return None if row is None else self.to_model(session, row)
+
+    def insert(self, session: Session, data: BaseModel, **computed: Any) -> Any:
+        """The new row of a create, stored (``store.rows.new_row``: what was sent, and what the
+        create ``computed``)."""
+        row = self.row(**new_row(self.name, data, **computed))
+        session.add(row)
+        session.flush()
+        return row
 
     def read(self, session: Session, entity_id: uuid.UUID) -> M:
         return self.to_model(session, self.get(session, entity_id))

@@ -3,45 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.models import Executable, ExecutableCreate
-from modeltrail.services.common import existing_for_retry, refuse_if_referenced
+from modeltrail.services.common import refuse_if_referenced
 from modeltrail.services.entities.crud import Service
-from modeltrail.store.rows import new_row
 from modeltrail.store.tables import ExecutableRow, ExecutionRow, PipelineExecutableRow
 
 SERVICE: Service[Executable] = Service("executable")
 
 
-def _executable_content(
-    name: str, version: str, uri: str | None, description: str | None, annotations: dict[str, str]
-) -> tuple[Any, ...]:
-    return (name, version, uri, description, annotations)
-
-
 def create_executable(session: Session, data: ExecutableCreate) -> tuple[Executable, bool]:
-    sent = _executable_content(
-        data.name, data.version, data.uri, data.description, data.annotations
-    )
-    existing = existing_for_retry(
-        session,
-        ExecutableRow,
-        data.id,
-        "executable",
-        equal=lambda r: (
-            _executable_content(r.name, r.version, r.uri, r.description, r.annotations) == sent
-        ),
-    )
-    if existing:
-        return SERVICE.to_model(session, existing), False
-    row = ExecutableRow(**new_row("executable", data))
-    session.add(row)
-    session.flush()
-    return SERVICE.to_model(session, row), True
+    stored = SERVICE.retried(session, data)
+    if stored is not None:
+        return stored, False
+    return SERVICE.to_model(session, SERVICE.insert(session, data)), True
 
 
 def find_executable(session: Session, data: ExecutableCreate) -> Executable | None:

@@ -19,14 +19,13 @@ from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
-    existing_for_retry,
     refuse_if_referenced,
     require_existing,
 )
 from modeltrail.services.entities import edges
 from modeltrail.services.entities.crud import Service
 from modeltrail.store.fields import entity_fields
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.store.rows import to_model
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutableRow,
@@ -201,16 +200,9 @@ SERVICE: Service[Execution] = Service(
 
 
 def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution, bool]:
-    content = data.model_dump(exclude={"id", "create_time"})
-    existing = existing_for_retry(
-        session,
-        ExecutionRow,
-        data.id,
-        "execution",
-        equal=lambda r: SERVICE.to_model(session, r).model_dump(include=set(content)) == content,
-    )
-    if existing:
-        return SERVICE.to_model(session, existing), False
+    stored = SERVICE.retried(session, data)
+    if stored is not None:
+        return stored, False
     require_existing(session, RunRow, [data.run], pointer="/run", what="run", indexed=False)
     require_existing(
         session,
@@ -244,19 +236,15 @@ def create_execution(session: Session, data: ExecutionCreate) -> tuple[Execution
         successors=((), data.successors),
         reused_from=data.reused_from,
     )
-    row = ExecutionRow(
-        **new_row(
-            "execution",
-            data,
-            id=execution_id,
-            end_time=end["end_time"],
-            fingerprint=compute_fingerprint(
-                session, data.executable, data.kind, data.configuration, data.input_artifacts
-            ),
-        )
+    row = SERVICE.insert(
+        session,
+        data,
+        id=execution_id,
+        end_time=end["end_time"],
+        fingerprint=compute_fingerprint(
+            session, data.executable, data.kind, data.configuration, data.input_artifacts
+        ),
     )
-    session.add(row)
-    session.flush()
     edges.set_edges(
         session,
         row.id,

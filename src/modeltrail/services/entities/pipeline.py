@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.models import Pipeline, PipelineCreate
 from modeltrail.services.common import (
     apply_update,
-    existing_for_retry,
     refuse_if_referenced,
     require_existing,
 )
 from modeltrail.services.entities.crud import Service
-from modeltrail.store.rows import new_row, to_model
+from modeltrail.store.rows import to_model
 from modeltrail.store.tables import ExecutableRow, PipelineExecutableRow, PipelineRow, RunRow
 
 
@@ -70,21 +69,10 @@ SERVICE: Service[Pipeline] = Service("pipeline", to_models=_to_pipelines, change
 
 
 def create_pipeline(session: Session, data: PipelineCreate) -> tuple[Pipeline, bool]:
-    existing = existing_for_retry(
-        session,
-        PipelineRow,
-        data.id,
-        "pipeline",
-        equal=lambda r: (
-            (r.name, r.version, r.uri, r.annotations, _executables_of(session, [r.id])[r.id])
-            == (data.name, data.version, data.uri, data.annotations, data.executables)
-        ),
-    )
-    if existing:
-        return SERVICE.to_model(session, existing), False
-    row = PipelineRow(**new_row("pipeline", data))
-    session.add(row)
-    session.flush()
+    stored = SERVICE.retried(session, data)
+    if stored is not None:
+        return stored, False
+    row = SERVICE.insert(session, data)
     _set_pipeline_executables(session, row.id, data.executables)
     session.flush()
     return SERVICE.to_model(session, row), True

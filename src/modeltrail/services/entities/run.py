@@ -16,7 +16,6 @@ from modeltrail.domain.status import settle_create, settle_update
 from modeltrail.services import access
 from modeltrail.services.common import (
     apply_update,
-    existing_for_retry,
     refuse_if_referenced,
     require_existing,
 )
@@ -24,7 +23,6 @@ from modeltrail.services.entities.crud import Service
 from modeltrail.store.dialect import seconds_between
 from modeltrail.store.fields import entity_fields
 from modeltrail.store.metric_columns import metric_column, metric_joins
-from modeltrail.store.rows import new_row
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionRow,
@@ -97,16 +95,9 @@ SERVICE: Service[Run] = Service("run", fields=RUN_FIELDS, change=_change)
 
 
 def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
-    content = data.model_dump(exclude={"id", "create_time"})
-    existing = existing_for_retry(
-        session,
-        RunRow,
-        data.id,
-        "run",
-        equal=lambda r: SERVICE.to_model(session, r).model_dump(include=set(content)) == content,
-    )
-    if existing:
-        return SERVICE.to_model(session, existing), False
+    stored = SERVICE.retried(session, data)
+    if stored is not None:
+        return stored, False
     require_existing(
         session,
         ExperimentRow,
@@ -118,9 +109,7 @@ def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
     _check_run_references(session, data.pipeline, data.event)
     access.check_run(session, data.experiment, event=(None, data.event))
     end = settle_create("run", {"status": data.status, "end_time": data.end_time}, now=utcnow())
-    row = RunRow(**new_row("run", data, end_time=end["end_time"]))
-    session.add(row)
-    session.flush()
+    row = SERVICE.insert(session, data, end_time=end["end_time"])
     return SERVICE.to_model(session, row), True
 
 
