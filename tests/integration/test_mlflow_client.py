@@ -469,6 +469,31 @@ def test_metrics_are_series_with_their_history(client: MlflowClient, server: Ser
     assert len(client.get_metric_history(rid, "loss")) == 5
 
 
+def test_logging_a_model_leaves_the_runs_history_as_it_was(
+    client: MlflowClient, server: ServerProcess
+) -> None:
+    """MLflow 3's ``log_model`` sends the run's points of step 0 again, linked to the logged
+    model: MLflow's server keeps such a point once, and so does modeltrail."""
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    mlflow.set_experiment(_name("relogged"))
+    with mlflow.start_run() as run:
+        for step in range(3):
+            mlflow.log_metrics({"loss": 1.0 / (step + 1), "nan": math.nan}, step=step)
+        mlflow.sklearn.log_model(fitted, name="model")
+        # Another point at step 0 (another value): kept, as every point is.
+        client.log_metric(run.info.run_id, "loss", 0.25, step=0)
+    rid = run.info.run_id
+    assert [(m.step, m.value) for m in client.get_metric_history(rid, "loss")] == [
+        (0, 1.0), (0, 0.25), (1, 0.5), (2, 1.0 / 3)
+    ]  # fmt: skip
+    assert len(client.get_metric_history(rid, "nan")) == 3
+    own = httpx.get(f"{server.url}/api/v1/runs/{uuid.UUID(rid)}/metrics").json()
+    assert {m["key"]: m["count"] for m in own["metrics"]} == {"loss": 4, "nan": 3}
+
+
 def test_the_registry_over_modeltrails(client: MlflowClient, server: ServerProcess) -> None:
     mlflow.set_experiment(_name("registry"))
     with mlflow.start_run() as run:

@@ -2,7 +2,11 @@
 ``log-batch`` append points to the run's series, a run answers each key's latest point, and
 ``get-history`` pages through a series.
 
-Points logged twice at one step are both kept, as MLflow keeps them.
+Points logged twice at one step are both kept, as MLflow keeps them; a point sent again with
+the same step, timestamp and value is kept once, as MLflow's server keeps it. MLflow 3's
+``log_model`` sends the run's points of one step again, linked to the logged model
+(``model_id``): only those points are looked up among the stored ones, so that a training
+loop's logging reads nothing back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.integrations.mlflow.tracking import _check_key, _run_row
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.services.tracking import series
+from modeltrail.store import series as store_series
 from modeltrail.store.tables import RunMetricRow
 
 NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -66,16 +71,61 @@ def parse_metric(item: Any, where: str = "metric") -> Point:
     return key, shown, timestamp, step
 
 
-def writer(points: list[Point]) -> Callable[[Transaction, uuid.UUID, uuid.UUID], None]:
+def linked(item: Any) -> bool:
+    """Whether MLflow's client sent the metric linked to a logged model (``model_id``)."""
+    return isinstance(item, dict) and bool(item.get("model_id"))
+
+
+def _same(value: float | str) -> float | str:
+    """A value as it compares with a stored one (NaN equals NaN here)."""
+    number = NONFINITE.get(value, value) if isinstance(value, str) else value
+    return "NaN" if isinstance(number, float) and math.isnan(number) else number
+
+
+def _without_repeats(
+    session: Session, run: uuid.UUID, points: list[Point], again: list[bool]
+) -> list[Point]:
+    """``points`` without those marked ``again`` that the run's series of their key hold
+    already, or that the batch holds before them."""
+    checked = [p for p, a in zip(points, again, strict=True) if a]
+    steps = [p[3] for p in checked]
+    stored: set[tuple[str, int, int, float | str]] = set()
+    for key in sorted({p[0] for p in checked}):
+        rows = store_series.read_series_rows(session, run, key=key)
+        for found in store_series.read_points(
+            session, [r.id for r in rows], start=min(steps), end=max(steps)
+        ):
+            stored.update(
+                (key, s, t, _same(v))
+                for s, t, v in zip(found.steps, found.timestamps, found.values, strict=True)
+            )
+    kept = []
+    for point, is_again in zip(points, again, strict=True):
+        key, value, timestamp, step = point
+        seen = (key, step, timestamp, _same(value))
+        if is_again and seen in stored:
+            continue
+        stored.add(seen)
+        kept.append(point)
+    return kept
+
+
+def writer(
+    points: list[Point], again: list[bool] | None = None
+) -> Callable[[Transaction, uuid.UUID, uuid.UUID], None]:
     """What ``tracking.log_batch`` calls to append ``points`` to a run of an experiment in
-    its transaction."""
+    its transaction; those marked in ``again`` (``linked``) are left out when the run holds
+    them already."""
 
     def append(tx: Transaction, run: uuid.UUID, experiment: uuid.UUID) -> None:
-        if not points:
+        todo = points
+        if again and any(again):
+            todo = _without_repeats(tx.session, run, points, again)
+        if not todo:
             return
         by_key: dict[str, d.MetricSeriesPoints] = {}
         grouped: dict[str, tuple[list[int], list[Any], list[int]]] = {}
-        for key, value, timestamp, step in points:
+        for key, value, timestamp, step in todo:
             steps, values, stamps = grouped.setdefault(key, ([], [], []))
             steps.append(step)
             values.append(value)

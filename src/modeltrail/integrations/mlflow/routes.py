@@ -284,7 +284,7 @@ def log_batch(meta: Metadata, p: Params) -> Any:
         run_id(p),
         params=checked_params,
         tags=checked_tags,
-        metrics_writer=metrics.writer(points),
+        metrics_writer=metrics.writer(points, [metrics.linked(m) for m in logged]),
     )
 
 
@@ -305,7 +305,8 @@ def search_runs(meta: Metadata, p: Params) -> Any:
 @_route("/runs/log-metric")
 def log_metric(meta: Metadata, p: Params) -> Any:
     point = metrics.parse_metric(p)
-    tracking.log_batch(meta, run_id(p), params=[], tags=[], metrics_writer=metrics.writer([point]))
+    write = metrics.writer([point], [metrics.linked(p)])
+    tracking.log_batch(meta, run_id(p), params=[], tags=[], metrics_writer=write)
 
 
 @_route("/metrics/get-history", "GET")
