@@ -168,3 +168,33 @@ def test_the_services_refuse_a_bound_out_of_range_themselves(
         with pytest.raises(InvalidInput) as refused:
             checked(bad)
         assert refused.value.errors[0]["pointer"] == f"/{param}"
+
+
+def test_a_long_chain_within_the_budget_is_walked_twice_not_once_per_deepening(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first walk (one step) tells how many nodes a step adds; the second goes as deep
+    as the budget needs at that rate, here the whole chain."""
+    from modeltrail.services.graph import lineage
+
+    api = Api(client)
+    exp = api.post("/experiments", {"name": "chain"})
+    run = api.post("/runs", {"experiment": exp["id"], "name": "r"})
+    step = api.executable("step.py")
+    current = api.artifact("a0", "dataset", uri="s3://a/0")
+    for i in range(1, 21):
+        nxt = api.artifact(f"a{i}", "dataset", uri=f"s3://a/{i}")
+        api.execution(run, step, f"s{i}", "step", inputs=[current], outputs=[nxt])
+        current = nxt
+    walks: list[int] = []
+    walk_from = lineage.walk_from
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        walks.append(kwargs["depth"])
+        return walk_from(*args, **kwargs)
+
+    monkeypatch.setattr(lineage, "walk_from", counted)
+    graph = get(client, f"/artifacts/{current['id']}/lineage")
+    assert len(graph["nodes"]) == 21 + 20 + 1  # the artifacts, the steps and the run
+    assert graph["limited"] is False and graph["truncated"] is False
+    assert len(walks) == 2

@@ -265,7 +265,7 @@ def artifact_lineage(
         )
         if reach == depth or not walk.truncated or len(walk.depths) >= max_nodes:
             break
-        reach = nearest.next_reach(reach, depth)
+        reach = nearest.next_reach(reach, depth, len(walk.depths), max_nodes)
     key_of: Callable[[ArtifactRecord], Key] = attrgetter("fingerprint" if merge_equal else "id")
     reach, walk, rows = nearest.trim(walk, rows, reach, max_nodes, key_of)
     out, truncated, node_of = build_graph(

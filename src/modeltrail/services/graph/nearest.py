@@ -34,9 +34,12 @@ def check_max_nodes(max_nodes: int) -> int:
     return check_query_range("maxNodes", max_nodes, high, f"between 1 and {high}")
 
 
-def next_reach(reach: int, depth: int) -> int:
-    """The depth to walk to next when ``reach`` did not fill the budget."""
-    return min(depth, reach * 4)
+def next_reach(reach: int, depth: int, found: int, max_nodes: int) -> int:
+    """The depth to walk to next when a walk to ``reach`` found ``found`` nodes, fewer than
+    ``max_nodes``: at least four times deeper, and as deep as the budget needs if the
+    depths ahead hold as many nodes each as those walked did, so that a chain is walked
+    twice, not once per deepening."""
+    return min(depth, max(reach * 4, reach * max_nodes // max(found, 1)))
 
 
 def trim(
