@@ -5,11 +5,14 @@ swallowed, not at every log call), and a forked child does not send its parent's
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import gc
 import os
 import signal
 import subprocess
 import sys
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,16 +96,42 @@ def test_a_server_killed_mid_run_fails_the_flush_not_the_loop(server: ServerProc
 
 def test_closing_the_client_raises_what_its_sender_could_not_send(server: ServerProcess) -> None:
     trail = mt.connect(server.url, on_unreachable="raise", retries=0, metrics_buffer=10)
-    run = trail.run(experiment="sender")
-    run.__enter__()
-    for i in range(25):
-        run.log_metric("loss", 1.0, step=i)
-    trail.metrics.sender.wait()  # two batches sent, five points kept
-    server.proc.kill()
-    server.proc.wait()
-    with pytest.raises(ServerUnreachable) as raised:
-        trail.close()
-    assert "modeltrail: 5 metric point(s) were not sent" in raised.value.__notes__
+
+    def never_ended() -> None:  # in a context of its own: the run stays current there only
+        run = trail.run(experiment="sender").__enter__()
+        for i in range(25):
+            run.log_metric("loss", 1.0, step=i)
+        trail.metrics.sender.wait()  # two batches sent, five points kept
+        server.proc.kill()
+        server.proc.wait()
+        with pytest.raises(ServerUnreachable) as raised:
+            trail.close()
+        assert "modeltrail: 5 metric point(s) were not sent" in raised.value.__notes__
+
+    contextvars.copy_context().run(never_ended)
+
+
+def test_a_sent_batch_is_let_go_without_waiting_for_the_garbage_collector(
+    server: ServerProcess,
+) -> None:
+    trail = mt.connect(server.url, on_unreachable="raise")
+    with trail.run(experiment="sender") as run:
+        n = 50_000
+        body = {"series": [{"key": "k", "steps": list(range(n)), "values": [0.5] * n}]}
+        trail.send_pending()  # the run is stored
+        trail.send_metrics(run.id, body)  # connections and caches made
+        gc.collect()
+        gc.disable()  # as in a program whose full collections are rare
+        try:
+            tracemalloc.start()
+            for _ in range(20):  # about 0.6 MB of JSON each
+                trail.send_metrics(run.id, body)
+            held, _ = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        finally:
+            gc.enable()
+    trail.close()
+    assert held < 2 * 2**20, f"{held / 2**20:.1f} MB still held after 20 requests"
 
 
 EXITS_WITHOUT_CLOSING = """

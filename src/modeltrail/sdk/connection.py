@@ -77,6 +77,18 @@ class EmbeddedTransport(httpx.BaseTransport):
         self._loop.close()
 
 
+def _release_body(response: httpx.Response) -> None:
+    """Let go of the request's body once it is answered. httpx leaves a sent request in a
+    reference cycle, freed by the garbage collector's next pass over the older objects, which
+    a program with a large heap makes rarely: the megabytes of each batch of metric points
+    would wait with it, and the client's memory would grow with the batches sent."""
+    stream = response.request.stream
+    if isinstance(stream, httpx.ByteStream) and hasattr(stream, "_stream"):
+        stream._stream = b""
+    if isinstance(getattr(response.request, "_content", None), bytes):
+        response.request._content = b""
+
+
 def _retry_after(response: httpx.Response) -> float:
     """The seconds a response's Retry-After asks for (a number of them; a date is not read),
     at most ``MAX_RETRY_AFTER``."""
@@ -177,6 +189,7 @@ class Connection:
                 if response.status_code == 429:
                     delay = max(delay, _retry_after(response))
             time.sleep(delay)
+        _release_body(response)
         if response.status_code >= 400:
             try:
                 body = response.json()
