@@ -53,6 +53,25 @@ def test_retried_create_with_same_id_is_idempotent_and_different_content_conflic
     assert other.headers["content-type"] == "application/problem+json"
 
 
+def test_a_retried_create_of_a_finished_run_or_step_without_an_end_time_is_the_same(
+    client: TestClient,
+) -> None:
+    """The server gives a finished run or step that was sent without an end time the time of
+    its creation; a retry that again sends none is the same create, not a conflict."""
+    experiment = client.post(f"{API}/experiments", json={"name": "a"}).json()["id"]
+    exe = client.post(f"{API}/executables", json={"name": "train.py"}).json()["id"]
+    run = {"id": str(uuid.uuid4()), "experiment": experiment, "name": "r", "status": "SUCCESS"}
+    step = {"id": str(uuid.uuid4()), "run": run["id"], "executable": exe, "name": "s",
+            "kind": "train", "status": "FAILED"}  # fmt: skip
+    for path, body in (("runs", run), ("executions", step)):
+        first = client.post(f"{API}/{path}", json=body)
+        again = client.post(f"{API}/{path}", json=body)
+        assert (first.status_code, again.status_code) == (201, 200), again.text
+        assert again.json()["endTime"] == first.json()["endTime"] is not None
+        other = client.post(f"{API}/{path}", json={**body, "endTime": "2020-01-01T00:00:00Z"})
+        assert other.status_code == 409, path
+
+
 def test_patch_with_stale_if_match_is_refused(client: TestClient) -> None:
     exp = client.post(f"{API}/experiments", json={"name": "a"}).json()
     ok = client.patch(

@@ -47,7 +47,9 @@ class Service(Generic[M]):
     once it is found at the expected revision (default: copies the fields sent, a new
     revision if any differs); called as ``change(session, row, changes, data, **options)``
     with the options the caller gave ``update``, it may answer the fields of the read model
-    that are no column, as it wrote them, to save reading them back.
+    that are no column, as it wrote them, to save reading them back. ``settled``: fields a
+    create fills in when it is sent none (a finished run's end time), so that a retry that
+    again sends none is the same content.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Service(Generic[M]):
         fields: Fields | None = None,
         to_models: Models[M] | None = None,
         change: Change | None = None,
+        settled: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.row: type[Any] = entity_rows()[name]
@@ -64,6 +67,7 @@ class Service(Generic[M]):
         self.columns: Mapping[str, str] = ENTITIES[name].columns
         self.to_models: Models[M] = to_models or self._of_columns
         self.change: Change = change or self._copy
+        self.settled = settled
 
     def _of_columns(self, session: Session, rows: Sequence[Any]) -> list[M]:
         name = self.name
@@ -90,6 +94,9 @@ class Service(Generic[M]):
 
             def equal(row: Any) -> bool:
                 content = data.model_dump(exclude={"id", "create_time"})
+                for name in self.settled:
+                    if content.get(name) is None:
+                        content.pop(name, None)
                 stored = self.to_model(session, row).model_dump(include=set(content))
                 return bool(stored == content)
 

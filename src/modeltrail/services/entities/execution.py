@@ -195,7 +195,11 @@ def _change(
 
 
 SERVICE: Service[Execution] = Service(
-    "execution", fields=EXECUTION_FIELDS, to_models=_to_executions, change=_change
+    "execution",
+    fields=EXECUTION_FIELDS,
+    to_models=_to_executions,
+    change=_change,
+    settled=frozenset({"end_time"}),
 )
 
 

@@ -91,7 +91,9 @@ def _change(
     apply_update(row, changes, RUN_COLUMNS)
 
 
-SERVICE: Service[Run] = Service("run", fields=RUN_FIELDS, change=_change)
+SERVICE: Service[Run] = Service(
+    "run", fields=RUN_FIELDS, change=_change, settled=frozenset({"end_time"})
+)
 
 
 def create_run(session: Session, data: RunCreate) -> tuple[Run, bool]:
