@@ -419,7 +419,7 @@ def main() -> None:
             lambda r: f"{len(r.nodes)} nodes, truncated={r.truncated}",
         ),
         (
-            "downstream impact, dataset used by 1,000 runs",
+            f"downstream impact, dataset used by {args.hot_runs:,} runs",
             impact.impact,
             (probes["hot_data"],),
             {},
@@ -436,7 +436,7 @@ def main() -> None:
             lambda r: f"{len(r.nodes)} nodes, {len(r.edges)} edges",
         ),
         (
-            "experiment trace, 1,000 runs",
+            f"experiment trace, {args.hot_runs:,} runs",
             trace.experiment_trace,
             (probes["hot_experiment"],),
             {},

@@ -163,16 +163,29 @@ def test_the_alternating_command_times_every_read_on_both_databases(tmp_path: Pa
 
 
 def test_the_lineage_benchmark_runs_every_query_on_a_small_store(tmp_path: Path) -> None:
+    """Every query answers, and impact stays within a few times the CPU of the experiment trace
+    over the same runs: both grow with the runs. An impact that compares every node with every
+    deployment (before 905c67c) grows with their product and is many times over the bound; with
+    too few runs the two stay too close to tell apart, hence 200."""
     db = f"sqlite:///{tmp_path / 'lineage.db'}"
     done = subprocess.run(
         [sys.executable, "benchmarks/lineage.py", "--database", db, "--runs", "20",
-         "--chains", "1", "--hot-runs", "20", "--repeat", "2"],
+         "--chains", "1", "--hot-runs", "200", "--repeat", "2"],
         cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "upstream lineage, 100 hops " in done.stdout and "203 nodes" in done.stdout
-    assert "20 runs, 81 artifact nodes, 140 inputs and outputs" in done.stdout
+    assert "200 runs, 801 artifact nodes, 1400 inputs and outputs" in done.stdout
+    assert "800 artifacts, 200 runs, 200 deployments" in done.stdout
     assert "lineage diff of two models" in done.stdout
+    cpu_ms = {  # query, median ms, p95 ms, CPU ms, result
+        line[:50].strip(): float(line[50:].split()[2])
+        for line in done.stdout.splitlines()
+        if line.startswith(("downstream impact", "experiment trace"))
+    }
+    impact = cpu_ms["downstream impact, dataset used by 200 runs"]
+    trace = cpu_ms["experiment trace, 200 runs"]
+    assert impact < 5 * trace, done.stdout
 
 
 def test_the_metric_series_benchmark_logs_and_reads_a_small_series(tmp_path: Path) -> None:
