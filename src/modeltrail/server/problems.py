@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -86,7 +87,8 @@ _SHAPES: dict[str, ErrorShape] = {}
 def add_error_shape(prefix: str, render: ErrorShape) -> None:
     """Answer every error on paths under ``prefix`` with ``render`` instead of a problem:
     those of its own routes and those raised before them (a token refused, a body too large,
-    a path that does not exist)."""
+    a path that does not exist). The prefix is matched against the routed path, below the
+    app's root, whatever prefix the app is served under."""
     _SHAPES[prefix] = render
 
 
@@ -97,13 +99,18 @@ def problem(
     detail: str,
     *,
     instance: str | None = None,
+    route_path: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    if instance:
+    """The answer to an error at ``instance``, the path the client sent. ``route_path``, the
+    path the router matched (``instance`` when not given), picks the error's shape: where the
+    app is served under a prefix, ``instance`` starts with that prefix."""
+    routed = instance if route_path is None else route_path
+    if routed:
         for prefix, render in _SHAPES.items():
-            if instance.startswith(prefix):
+            if routed.startswith(prefix):
                 return render(status, slug, text.shown(detail), headers, extra)
     # The path or a detail may quote text that is not Unicode, which no answer can hold.
     body: dict[str, Any] = {
@@ -167,6 +174,7 @@ def install(app: FastAPI) -> None:
             exc.title,
             exc.detail,
             instance=request.url.path,
+            route_path=get_route_path(request.scope),
             errors=exc.errors,
             headers=headers,
             **exc.extra,
@@ -181,6 +189,7 @@ def install(app: FastAPI) -> None:
             "Database unavailable",
             "every database connection is busy; try again shortly",
             instance=request.url.path,
+            route_path=get_route_path(request.scope),
             headers={"Retry-After": RETRY_AFTER},
         )
 
@@ -194,6 +203,7 @@ def install(app: FastAPI) -> None:
             "Invalid request",
             f"{len(errors)} field(s) are invalid: {fields}",
             instance=request.url.path,
+            route_path=get_route_path(request.scope),
             errors=errors,
         )
 
@@ -209,6 +219,7 @@ def install(app: FastAPI) -> None:
                 "Invalid request",
                 f"1 field(s) are invalid: / ({reason})",
                 instance=request.url.path,
+                route_path=get_route_path(request.scope),
                 errors=[{"pointer": "/", "detail": reason}],
             )
         slug = {
@@ -223,7 +234,13 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(
-            exc.status_code, slug, detail, detail, instance=request.url.path, headers=headers
+            exc.status_code,
+            slug,
+            detail,
+            detail,
+            instance=request.url.path,
+            route_path=get_route_path(request.scope),
+            headers=headers,
         )
 
     @app.exception_handler(Exception)
@@ -236,6 +253,7 @@ def install(app: FastAPI) -> None:
             "Internal error",
             "the server failed; the error was logged",
             instance=request.url.path,
+            route_path=get_route_path(request.scope),
         )
 
 

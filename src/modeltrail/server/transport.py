@@ -42,6 +42,7 @@ import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -79,6 +80,7 @@ def stream_bodies(pattern: str) -> None:
 
 
 def is_streamed(path: str) -> bool:
+    """Whether ``path``, a routed path (below the app's root), takes a file as its body."""
     return STREAMED_BODIES.match(path) is not None or any(
         p.match(path) is not None for p in _MORE_STREAMED
     )
@@ -240,7 +242,9 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         max_body = self.max_body or limits.MAX_BODY_BYTES
-        streamed = is_streamed(scope.get("path", ""))
+        # The routed path: where the app is served under a prefix, the request's own path
+        # starts with it, which no pattern matches.
+        streamed = is_streamed(get_route_path(scope))
         refusal = self._refusal(scope, max_body, streamed=streamed)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -376,6 +380,7 @@ def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Re
         title,
         detail,
         instance=scope.get("path", ""),
+        route_path=get_route_path(scope),
         headers={"connection": "close"},
     )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modeltrail.server import problems, transport
@@ -60,7 +61,9 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
 
     @app.exception_handler(404)
     async def ui_or_not_found(request: Request, exc: Exception) -> Response:
-        path = request.url.path
+        # The routed path: where the app is served under a prefix, the request's own path
+        # starts with it, and no reserved prefix would match it.
+        path = get_route_path(request.scope)
         routed_404 = isinstance(exc, StarletteHTTPException) and exc.detail == "Not Found"
         if (
             request.method in ("GET", "HEAD")
@@ -75,4 +78,6 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
         if isinstance(exc, StarletteHTTPException):
             answer = http_error(request, exc)
             return await answer if inspect.isawaitable(answer) else answer
-        return problems.problem(404, "not-found", "Not found", str(exc), instance=path)
+        return problems.problem(
+            404, "not-found", "Not found", str(exc), instance=request.url.path, route_path=path
+        )
