@@ -217,3 +217,30 @@ def test_spool_keeps_order_other_targets_and_sets_refused_entries_aside(tmp_path
     seen.clear()
     assert spool.drain("a", lambda e: seen.append(e.body["i"]) or Outcome.SENT).remaining == 0
     assert seen == [3, 4] and [e.target for e in spool.pending()] == ["b"]
+
+
+def test_a_large_spool_is_checked_and_retried_without_reading_it_whole(tmp_path: Path) -> None:
+    """Through a long outage the spool fills with batches of metric points; finding whether
+    it holds writes for a server, and trying to send them while the server is still away,
+    read it a line at a time and parse no body but the one tried."""
+    import tracemalloc
+
+    spool = Spool(tmp_path / "s.jsonl")
+    batch = {"series": [{"key": "loss", "steps": list(range(20_000)), "values": [0.5] * 20_000}]}
+    for _ in range(40):  # about 8 MB of text, several times that as Python lists
+        spool.append(Entry.new("a", "POST", "/api/v1/runs/r/metrics", batch))
+    other = 'sqlite:///a "quoted" \\ path.db'
+    spool.append(Entry.new(other, "POST", "/api/v1/runs", {"name": "r"}))
+    size = spool.path.stat().st_size
+    tracemalloc.start()
+    try:
+        assert spool.has_pending("a") and spool.has_pending(other)
+        assert not spool.has_pending("c")
+        result = spool.drain("a", lambda entry: Outcome.STOPPED)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.sent, result.remaining) == (0, 40)
+    assert peak < size / 2, f"peak {peak:,} bytes for a spool of {size:,}"
+    assert spool.path.stat().st_size == size
+    assert [e.target for e in spool.pending()] == ["a"] * 40 + [other]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,20 +82,22 @@ class Spool:
                 if fcntl is not None:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _read(self) -> list[Entry]:
-        if not self.path.exists():
-            return []
-        entries = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                with contextlib.suppress(ValueError, TypeError):
-                    entries.append(Entry(**json.loads(line)))
-        return entries
+    def _lines(self) -> Iterator[str]:
+        """The file's lines one at a time: a spool that grew through a long outage holds
+        batches of metric points, and is never read whole."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        yield line if line.endswith("\n") else line + "\n"
+        except FileNotFoundError:
+            return
 
-    def _write(self, entries: list[Entry]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(e.line() for e in entries), encoding="utf-8")
-        os.replace(tmp, self.path)
+    def _read(self) -> Iterator[Entry]:
+        for line in self._lines():
+            entry = _entry(line)
+            if entry is not None:
+                yield entry
 
     def append(self, entry: Entry) -> None:
         with self._locked(), open(self.path, "a", encoding="utf-8") as f:
@@ -103,13 +106,13 @@ class Spool:
             os.fsync(f.fileno())
 
     def has_pending(self, target: str | None = None) -> bool:
-        """Cheap when empty: a stat, no parsing."""
+        """Cheap when empty: a stat, no parsing; otherwise the lines' targets only."""
         try:
             if self.path.stat().st_size == 0:
                 return False
         except FileNotFoundError:
             return False
-        return target is None or any(e.target == target for e in self._read())
+        return target is None or any(_target(line) == target for line in self._lines())
 
     def pending(self, target: str | None = None) -> list[Entry]:
         return [e for e in self._read() if target is None or e.target == target]
@@ -117,35 +120,63 @@ class Spool:
     def drain(self, target: str, send: Callable[[Entry], str]) -> DrainResult:
         """Send this target's entries in order until one cannot be sent yet.
 
-        Entries of other targets stay where they are. The file is rewritten once at the end;
-        if the process dies before that, the sent entries are sent again, which is harmless.
+        Entries of other targets stay where they are, as they were written. The lines kept
+        go to a new file as they are read, which replaces the spool once at the end; if the
+        process dies before that, the sent entries are sent again, which is harmless.
         """
         result = DrainResult()
+        kept = self.path.with_name(self.path.name + ".tmp")
         with self._locked():
-            entries = self._read()
-            keep: list[Entry] = []
-            rejected: list[Entry] = []
+            rejected: list[str] = []
             stopped = False
-            for entry in entries:
-                if stopped or entry.target != target:
-                    keep.append(entry)
-                    continue
-                outcome = send(entry)
-                if outcome == Outcome.SENT:
-                    result.sent += 1
-                elif outcome == Outcome.REJECTED:
-                    rejected.append(entry)
-                    result.rejected += 1
-                else:
-                    stopped = True
-                    keep.append(entry)
+            with open(kept, "w", encoding="utf-8") as out:
+                for line in self._lines():
+                    mine = _target(line) == target
+                    if stopped or not mine:
+                        out.write(line)
+                        result.remaining += mine
+                        continue
+                    entry = _entry(line)
+                    if entry is None:
+                        continue  # not an entry: dropped, as a read always skipped it
+                    outcome = send(entry)
+                    if outcome == Outcome.SENT:
+                        result.sent += 1
+                    elif outcome == Outcome.REJECTED:
+                        rejected.append(line)
+                        result.rejected += 1
+                    else:
+                        stopped = True
+                        out.write(line)
+                        result.remaining += 1
             if result.sent or result.rejected:
-                self._write(keep)
+                os.replace(kept, self.path)
+            else:
+                kept.unlink()
             if rejected:
                 with open(self.rejected_path, "a", encoding="utf-8") as f:
-                    f.writelines(e.line() for e in rejected)
-            result.remaining = sum(1 for e in keep if e.target == target)
+                    f.writelines(rejected)
         return result
+
+
+# A line as ``Entry.line`` writes it starts with its id and target: the target is read from
+# there without parsing the body (megabytes of metric points).
+_HEAD = re.compile(r'\{"id":"[^"\\]*","target":("(?:[^"\\]|\\.)*")')
+
+
+def _target(line: str) -> str | None:
+    head = _HEAD.match(line)
+    if head is not None:
+        return json.loads(head.group(1))  # type: ignore[no-any-return]
+    entry = _entry(line)
+    return None if entry is None else entry.target
+
+
+def _entry(line: str) -> Entry | None:
+    try:
+        return Entry(**json.loads(line))
+    except (ValueError, TypeError):
+        return None
 
 
 __all__ = ["DEFAULT_SPOOL", "DrainResult", "Entry", "Outcome", "Spool", "default_spool_path"]
