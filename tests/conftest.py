@@ -106,6 +106,9 @@ def metadata(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Metadat
         meta = request.getfixturevalue("postgres_metadata")
         _empty(meta)
         meta.strict_kinds = False
+        # The file store is made on first use from the environment of the test that used it
+        # first (MODELTRAIL_ARTIFACTS_ROOT): each test makes its own, as an SQLite store does.
+        meta._files[0] = None
         yield meta
 
 
