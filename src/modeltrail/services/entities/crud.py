@@ -24,7 +24,7 @@ from modeltrail.domain.models import Page
 from modeltrail.services import access
 from modeltrail.services.common import apply_update, check_revision, existing_for_retry, get_or_404
 from modeltrail.store.fields import Fields, entity_fields
-from modeltrail.store.listing import list_rows
+from modeltrail.store.listing import ListResult, list_rows
 from modeltrail.store.rows import new_row, to_model
 from modeltrail.store.tables import entity_rows
 
@@ -134,11 +134,11 @@ class Service(Generic[M]):
         made: M = to_model(self.name, row, **extra)
         return made
 
-    def list(self, session: Session, options: ListOptions) -> Page[M]:
-        """One page of the entities matching ``options``; of a scoped request, only those it
-        may read (``access.readable_rows``)."""
+    def rows(self, session: Session, options: ListOptions) -> ListResult:
+        """The rows of one page of the entities matching ``options``; of a scoped request,
+        only those it may read (``access.readable_rows``)."""
         row = self.row
-        result = list_rows(
+        return list_rows(
             session,
             access.readable_rows(session, row, select(row)),
             model=row,
@@ -150,6 +150,10 @@ class Service(Generic[M]):
             count=options.count,
             expression=options.query,
         )
+
+    def list(self, session: Session, options: ListOptions) -> Page[M]:
+        """One page of the entities matching ``options`` (``rows``), as read models."""
+        result = self.rows(session, options)
         return Page(
             items=self.to_models(session, result.rows),
             next_cursor=result.next_cursor,

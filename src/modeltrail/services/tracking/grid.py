@@ -22,10 +22,9 @@ from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
 from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field, query_error
 from modeltrail.domain.series import shown
-from modeltrail.services import access
 from modeltrail.services.entities.run import RUN_FIELDS
 from modeltrail.services.entities.run import SERVICE as RUNS
-from modeltrail.store.listing import list_rows, resolve
+from modeltrail.store.listing import resolve
 from modeltrail.store.metric_columns import NotAMetric, metric_keys, metric_path, nan_latest
 from modeltrail.store.tables import RunRow
 
@@ -88,17 +87,9 @@ def column_name(path: tuple[str, ...]) -> str:
 
 def _sample(session: Session, options: ListOptions) -> list[RunRow]:
     """The newest runs of the list, at most ``AUTO_SAMPLE``."""
-    query = access.readable_rows(session, RunRow, select(RunRow))
-    return list_rows(
-        session,
-        query,
-        model=RunRow,
-        fields=RUN_FIELDS,
-        filters=list(options.filters),
-        sort=Sort(("createTime",), descending=True),
-        limit=AUTO_SAMPLE,
-        expression=options.query,
-    ).rows
+    newest = Sort(("createTime",), descending=True)
+    sample = replace(options, sort=newest, limit=AUTO_SAMPLE, cursor=None, count=False)
+    return RUNS.rows(session, sample).rows
 
 
 def _of_experiment(options: ListOptions, experiment: str | None) -> ListOptions:
@@ -199,18 +190,7 @@ def list_runs_grid(
     if len(columns) > limits.MAX_COLUMNS:
         raise _column_error(columns[limits.MAX_COLUMNS], f"at most {limits.MAX_COLUMNS} columns")
     resolved = _resolved(dialect, columns)
-    result = list_rows(
-        session,
-        access.readable_rows(session, RunRow, select(RunRow)),
-        model=RunRow,
-        fields=RUN_FIELDS,
-        filters=list(options.filters),
-        sort=options.sort,
-        limit=options.limit,
-        cursor=options.cursor,
-        count=options.count,
-        expression=options.query,
-    )
+    result = RUNS.rows(session, options)
     rows = result.rows
     computed = [(name, target) for name, where, target, _ in resolved if where == "derived"]
     values: dict[uuid.UUID, tuple[Any, ...]] = {}
