@@ -80,14 +80,13 @@ def test_files_go_through_the_proxy_into_the_file_store(
     }
 
 
-def test_a_file_larger_than_a_part_goes_up_in_parts(
-    client: MlflowClient, server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _big_file_with_parts_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[int], bytes]:
+    """``big.bin`` of three parts and a bit (at a 100,000-byte part size), and the list of
+    the part numbers MLflow's client will upload."""
     from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
 
-    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
-    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(100_000))
     sent: list[int] = []
     part = HttpArtifactRepository._upload_part
 
@@ -96,8 +95,19 @@ def test_a_file_larger_than_a_part_goes_up_in_parts(
         return part(credential, local_file, size, start_byte)
 
     monkeypatch.setattr(HttpArtifactRepository, "_upload_part", staticmethod(counted))
-    data = bytes(range(256)) * 1000 + b"tail"  # three parts and a bit
+    data = bytes(range(256)) * 1000 + b"tail"
     (tmp_path / "big.bin").write_bytes(data)
+    return sent, data
+
+
+def test_a_file_larger_than_a_part_goes_up_in_parts(
+    client: MlflowClient, server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", str(100_000))
+    sent, data = _big_file_with_parts_counted(tmp_path, monkeypatch)
     mlflow.set_experiment(f"parts-{uuid.uuid4().hex[:8]}")
     with mlflow.start_run() as run:
         mlflow.log_artifact(str(tmp_path / "big.bin"), artifact_path="weights")
@@ -119,7 +129,6 @@ def test_the_client_learns_from_the_server_to_send_large_files_in_parts(
 ) -> None:
     """No MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: MLflow 3's client asks the server
     (``/api/3.0/mlflow/server-info``) whether its proxy takes a large file in parts."""
-    from mlflow.store.artifact.http_artifact_repo import HttpArtifactRepository
     from mlflow.utils.rest_utils import MlflowHostCreds
     from mlflow.utils.server_info import _clear_server_info_cache, fetch_server_info
 
@@ -132,16 +141,7 @@ def test_the_client_learns_from_the_server_to_send_large_files_in_parts(
     assert info.data["multipart_uploads_enabled"] is True
     assert info.data["multipart_downloads_enabled"] is False  # no presigned downloads here
     assert info.data["workspaces_enabled"] is False
-    sent: list[int] = []
-    part = HttpArtifactRepository._upload_part
-
-    def counted(credential: Any, local_file: str, size: int, start_byte: int) -> Any:
-        sent.append(credential.part_number)
-        return part(credential, local_file, size, start_byte)
-
-    monkeypatch.setattr(HttpArtifactRepository, "_upload_part", staticmethod(counted))
-    data = bytes(range(256)) * 1000 + b"tail"
-    (tmp_path / "big.bin").write_bytes(data)
+    sent, data = _big_file_with_parts_counted(tmp_path, monkeypatch)
     mlflow.set_experiment(f"told-{uuid.uuid4().hex[:8]}")
     with mlflow.start_run() as run:
         mlflow.log_artifact(str(tmp_path / "big.bin"))
