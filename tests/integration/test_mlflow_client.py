@@ -314,15 +314,30 @@ def test_tracking_token_is_a_modeltrail_token(
             return str(made.json()["token"])
 
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token("writer"))
+        reader_token, writer_token = token("reader"), token("writer")
+        # A reader on an empty store sees no Default experiment, and makes none.
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reader_token)
+        assert MlflowClient(proc.url).search_experiments() == []
+        assert httpx.get(f"{proc.url}/api/v1/experiments", headers=admin).json()["items"] == []
+
+        # A writer's run that names no experiment lands in Default, as on MLflow's server.
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", writer_token)
+        mlflow.set_tracking_uri(proc.url)
+        try:
+            with mlflow.start_run() as default_run:
+                pass
+        finally:
+            mlflow.set_tracking_uri(None)
+        assert default_run.info.experiment_id == "0"
         writer = MlflowClient(proc.url)
+        assert writer.get_experiment("0").name == "Default"
         eid = writer.create_experiment("guarded")
         rid = writer.create_run(eid).info.run_id
         writer.log_param(rid, "x", "1")
         made = httpx.get(f"{proc.url}/api/v1/runs/{uuid.UUID(rid)}", headers=admin).json()
         assert made["createdBy"]["name"] == "writer"
 
-        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token("reader"))
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reader_token)
         reader = MlflowClient(proc.url)
         assert [r.info.run_id for r in reader.search_runs([eid])] == [rid]
         with pytest.raises(MlflowException) as refused:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from modeltrail.domain.tokens import Role
 from modeltrail.integrations.mlflow import (
     artifacts,
     errors,
@@ -91,10 +92,22 @@ def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
 
 
 async def _ready(request: Request, meta: Metadata) -> None:
+    """Make MLflow's Default experiment on the first request that may write: one whose token
+    may write everywhere, or any request on a store without access control. A reader's
+    request never writes; until a writer comes, experiment 0 is as missing as any other."""
     state = request.app.state
-    if not getattr(state, "mlflow_ready", False):
-        await run_in_threadpool(tracking.ensure_default, meta)
-        state.mlflow_ready = True
+    if getattr(state, "mlflow_ready", False) or not _may_write(request):
+        return
+    await run_in_threadpool(tracking.ensure_default, meta)
+    state.mlflow_ready = True
+
+
+def _may_write(request: Request) -> bool:
+    if not request.app.state.auth.enabled:
+        return True
+    principal = getattr(request.state, "principal", None)
+    role = principal.role if principal is not None else None
+    return role is not None and role.allows(Role.WRITER)
 
 
 # ---------------------------------------------------------------- the server
