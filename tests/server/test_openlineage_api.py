@@ -16,7 +16,8 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from modeltrail.domain import limits
-from modeltrail.integrations.openlineage.translator import SPEC_PATH, derived_id
+from modeltrail.integrations.openlineage.merging import derived_id
+from modeltrail.integrations.openlineage.validation import SPEC_PATH
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import Base

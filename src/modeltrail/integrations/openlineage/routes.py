@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain.errors import InvalidInput, ModeltrailError
 from modeltrail.integrations.openlineage import translator as openlineage
+from modeltrail.integrations.openlineage import validation
 from modeltrail.server.deps import MetadataDep, access_control, read_json
 
 router = APIRouter(prefix="/lineage", tags=["OpenLineage"])
@@ -57,7 +58,7 @@ async def _body(request: Request) -> Any:
 )
 async def receive(request: Request, meta: MetadataDep) -> JSONResponse:
     event = await _body(request)
-    openlineage.validate_event(event)
+    validation.validate_event(event)
     result = await run_in_threadpool(openlineage.ingest, meta, event, validated=True)
     return JSONResponse(result)
 
@@ -83,7 +84,7 @@ async def receive_batch(request: Request, meta: MetadataDep) -> JSONResponse:
     errors: list[dict[str, str]] = []
     for i, event in enumerate(events):
         try:
-            errors += openlineage.validation_errors(event, f"/{i}")
+            errors += validation.validation_errors(event, f"/{i}")
         except InvalidInput as exc:
             errors += exc.errors
     if errors:
