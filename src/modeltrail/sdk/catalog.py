@@ -4,6 +4,7 @@ files; the model registry, kinds and annotations."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from dataclasses import replace
@@ -32,12 +33,22 @@ ENTITY = {plural: entity for entity, plural in PLURAL.items()}
 class Catalog(Delivery):
     """The entities of one store, read and written through ``Delivery``."""
 
-    def __init__(self, target: str | None = None, **options: Any) -> None:
-        super().__init__(target, **options)
-        self._ids: dict[tuple[str, str], str] = {}
-        self._pipeline_executables: dict[str, list[str]] = {}
-        # (experiment, kind, name) -> the latest version stored, what it holds, the highest number
-        self._versions: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+    # What this client found or made, so that it asks once. Made on first use rather than in an
+    # ``__init__`` of this class, so that ``Trail(...)`` keeps ``Delivery``'s typed options.
+
+    @functools.cached_property
+    def _ids(self) -> dict[tuple[str, str], str]:
+        return {}
+
+    @functools.cached_property
+    def _pipeline_executables(self) -> dict[str, list[str]]:
+        return {}
+
+    @functools.cached_property
+    def _versions(self) -> dict[tuple[str, str, str], tuple[str, str, int]]:
+        """(experiment, kind, name) -> the latest version stored, what it holds, the highest
+        number."""
+        return {}
 
     # ------------------------------------------------------------------ find or create
 

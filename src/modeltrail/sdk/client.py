@@ -115,7 +115,7 @@ class Trail(Catalog):
 def connect(target: str | None = None, **options: Any) -> Trail:
     """A client for a server URL, a database (a path, a ``sqlite:///`` or ``postgresql://`` URL,
     opened in-process), or ``None``: ``MODELTRAIL_URL``, else ``modeltrail.db`` in the working
-    directory. Options: see ``Trail``."""
+    directory. Options: those of ``Delivery`` (how requests are kept, batched and retried)."""
     return Trail(target, **options)
 
 

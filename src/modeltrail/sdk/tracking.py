@@ -56,8 +56,10 @@ class Trail(Protocol):
     spool: Spool
     buffering: str
     _annotations: dict[tuple[str, str], dict[str, str]]
-    _pipeline_executables: dict[str, list[str]]
     metrics: MetricBuffer
+
+    @property
+    def _pipeline_executables(self) -> dict[str, list[str]]: ...
 
     def get(self, path: str, *, read_own_writes: bool = True, **params: Any) -> Any: ...
 
