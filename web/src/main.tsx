@@ -1,4 +1,4 @@
-import { StrictMode, Suspense, lazy, useEffect, useState } from "react";
+import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { Loading, Problem } from "./components/Status";
 import { ApiError } from "./api/client";
@@ -7,39 +7,47 @@ import { Link, navigate, useLocation, type Location } from "./router";
 import { GlobalSearch } from "./components/Search";
 import { BROWSED, type EntityName } from "./api/entities";
 import { SignIn } from "./views/SignIn";
+import { lazyView, type LazyView } from "./lazyView";
 import "./styles.css";
 // Shared by several views (breadcrumbs, copy buttons): loaded with the shell, not with one view.
 import "./views/registry.css";
 
-// Each view is a chunk of its own, fetched when first shown: the tables never load the graph
-// library, and the first paint waits only for the view it shows.
-const ArtifactView = lazy(() => import("./views/ArtifactView").then((m) => ({ default: m.ArtifactView })));
-const Browse = lazy(() => import("./views/Browse").then((m) => ({ default: m.Browse })));
-const Compare = lazy(() => import("./views/Compare").then((m) => ({ default: m.Compare })));
-const History = lazy(() => import("./views/History").then((m) => ({ default: m.History })));
-const Lineage = lazy(() => import("./views/Lineage").then((m) => ({ default: m.Lineage })));
-const ModelList = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelList })));
-const ModelPage = lazy(() => import("./views/Models").then((m) => ({ default: m.ModelPage })));
-const RunPage = lazy(() => import("./views/RunPage").then((m) => ({ default: m.RunPage })));
-const RunsGrid = lazy(() => import("./views/RunsGrid").then((m) => ({ default: m.RunsGrid })));
-const CompareRuns = lazy(() => import("./views/CompareRuns").then((m) => ({ default: m.CompareRuns })));
-const Trace = lazy(() => import("./views/Trace").then((m) => ({ default: m.Trace })));
+// Each view is a chunk of its own: the tables never load the graph library. The chunk of the
+// view an address shows is fetched as soon as the address is matched, while the session is
+// being checked, not after.
+const view = <P extends object>(load: () => Promise<React.ComponentType<P>>) => lazyView(load, <Loading />);
+const ArtifactView = view(() => import("./views/ArtifactView").then((m) => m.ArtifactView));
+const Browse = view(() => import("./views/Browse").then((m) => m.Browse));
+const Compare = view(() => import("./views/Compare").then((m) => m.Compare));
+const History = view(() => import("./views/History").then((m) => m.History));
+const Lineage = view(() => import("./views/Lineage").then((m) => m.Lineage));
+const ModelList = view(() => import("./views/Models").then((m) => m.ModelList));
+const ModelPage = view(() => import("./views/Models").then((m) => m.ModelPage));
+const RunPage = view(() => import("./views/RunPage").then((m) => m.RunPage));
+const RunsGrid = view(() => import("./views/RunsGrid").then((m) => m.RunsGrid));
+const CompareRuns = view(() => import("./views/CompareRuns").then((m) => m.CompareRuns));
+const Trace = view(() => import("./views/Trace").then((m) => m.Trace));
 
 const ID = "([0-9a-fA-F-]{36})";
-const ROUTES: [RegExp, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
-  [new RegExp(`^/(${BROWSED.join("|")})/?$`), (m, l) => <Browse key={m[1]} entity={m[1] as EntityName} location={l} />],
-  [new RegExp(`^/runs/${ID}$`), (m, l) => <RunPage id={m[1]} tab="overview" location={l} />],
-  [new RegExp(`^/runs/${ID}/dag$`), (m, l) => <RunPage id={m[1]} tab="dag" location={l} />],
-  [new RegExp(`^/experiments/${ID}/runs$`), (m, l) => <RunsGrid id={m[1]} location={l} />],
-  [new RegExp(`^/experiments/${ID}/trace$`), (m, l) => <Trace id={m[1]} location={l} />],
-  [new RegExp(`^/experiments/${ID}/history$`), (m, l) => <History id={m[1]} location={l} />],
-  [new RegExp(`^/artifacts/${ID}$`), (m) => <ArtifactView id={m[1]} />],
-  [new RegExp(`^/artifacts/${ID}/lineage$`), (m, l) => <Lineage id={m[1]} location={l} />],
-  [/^\/compare\/?$/, (_, l) => <Compare location={l} />],
-  [/^\/compare\/runs\/?$/, (_, l) => <CompareRuns location={l} />],
-  [/^\/models\/?$/, (_, l) => <ModelList location={l} />],
-  [/^\/models\/([^/]+)$/, (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />],
+// Each route names the view whose chunk it needs, so that the chunk is fetched at once.
+const ROUTES: [RegExp, Pick<LazyView<never>, "preload">, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
+  [new RegExp(`^/(${BROWSED.join("|")})/?$`), Browse, (m, l) => <Browse key={m[1]} entity={m[1] as EntityName} location={l} />],
+  [new RegExp(`^/runs/${ID}$`), RunPage, (m, l) => <RunPage id={m[1]} tab="overview" location={l} />],
+  [new RegExp(`^/runs/${ID}/dag$`), RunPage, (m, l) => <RunPage id={m[1]} tab="dag" location={l} />],
+  [new RegExp(`^/experiments/${ID}/runs$`), RunsGrid, (m, l) => <RunsGrid id={m[1]} location={l} />],
+  [new RegExp(`^/experiments/${ID}/trace$`), Trace, (m, l) => <Trace id={m[1]} location={l} />],
+  [new RegExp(`^/experiments/${ID}/history$`), History, (m, l) => <History id={m[1]} location={l} />],
+  [new RegExp(`^/artifacts/${ID}$`), ArtifactView, (m) => <ArtifactView id={m[1]} />],
+  [new RegExp(`^/artifacts/${ID}/lineage$`), Lineage, (m, l) => <Lineage id={m[1]} location={l} />],
+  [/^\/compare\/?$/, Compare, (_, l) => <Compare location={l} />],
+  [/^\/compare\/runs\/?$/, CompareRuns, (_, l) => <CompareRuns location={l} />],
+  [/^\/models\/?$/, ModelList, (_, l) => <ModelList location={l} />],
+  [/^\/models\/([^/]+)$/, ModelPage, (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />],
 ];
+
+// Asked at once, while the view's chunk is fetched: no view is drawn before its answer.
+const sessionChecked = checkSession();
+sessionChecked.catch(() => undefined); // handled in App; this only marks it as handled
 
 function App() {
   const location = useLocation();
@@ -47,7 +55,7 @@ function App() {
   useEffect(() => {
     const stop = onSession(setSession);
     // A server that cannot be asked still gets its views: their own requests say what is wrong.
-    checkSession().catch(() => setSession({ state: "open" }));
+    sessionChecked.catch(() => setSession({ state: "open" }));
     return stop;
   }, []);
   useEffect(() => {
@@ -69,9 +77,10 @@ function App() {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
   let view: React.ReactNode = null;
-  for (const [pattern, render] of ROUTES) {
+  for (const [pattern, chunk, render] of ROUTES) {
     const m = location.path.match(pattern);
     if (m) {
+      void chunk.preload();
       view = render(m, location);
       break;
     }
@@ -110,12 +119,10 @@ function App() {
         </a>
       </header>
       <main>
-        <Suspense fallback={<Loading />}>
-          {session === "unknown" ? null : session.state === "signed-out" ? <SignIn /> : view ??
-            (location.path === "/" ? null : (
-              <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
-            ))}
-        </Suspense>
+        {session === "unknown" ? null : session.state === "signed-out" ? <SignIn /> : view ??
+          (location.path === "/" ? null : (
+            <Problem error={new ApiError(404, { title: "No such page", detail: `${location.path} is not a view of this UI` })} />
+          ))}
       </main>
     </>
   );
