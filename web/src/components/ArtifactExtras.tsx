@@ -36,8 +36,8 @@ interface Provenance {
   runs: Map<string, Run>;
 }
 
-async function loadProvenance(artifact: Artifact): Promise<Provenance> {
-  const [made, read] = await Promise.all([stepsOf(artifact.id, "outputArtifact", 1), stepsOf(artifact.id, "inputArtifact", 20)]);
+async function loadProvenance(artifact: string): Promise<Provenance> {
+  const [made, read] = await Promise.all([stepsOf(artifact, "outputArtifact", 1), stepsOf(artifact, "inputArtifact", 20)]);
   const producer = made.items[0];
   const runIds = [...new Set([producer?.run, ...read.items.map((e) => e.run)].filter((r): r is string => Boolean(r)))];
   const runs = new Map<string, Run>();
@@ -49,9 +49,15 @@ async function loadProvenance(artifact: Artifact): Promise<Provenance> {
 
 const stepPath = (e: Execution) => (e.run ? `/runs/${e.run}/dag?select=${e.id}` : `/executions?filter=${encodeURIComponent(`id:eq:${e.id}`)}`);
 
-/** The artifact's context and provenance: breadcrumbs and "produced by step X of run Y", "read by". */
-export function useProvenance(artifact: Artifact) {
-  return useAsync(() => loadProvenance(artifact), [artifact.id]);
+/** The artifact's context and provenance: breadcrumbs and "produced by step X of run Y", "read by".
+ * It needs only the artifact's id, so that it is asked for with the artifact, not after it. */
+export function useProvenance(artifact: string) {
+  return useAsync(() => loadProvenance(artifact), [artifact]);
+}
+
+/** The files an artifact carries, asked for by its id (with the artifact, not after it). */
+export function useFiles(artifact: string) {
+  return useAsync(() => listFiles(artifact), [artifact]);
 }
 
 export function ArtifactCrumbs({ artifact, provenance }: { artifact: Artifact; provenance?: Provenance }) {
@@ -255,8 +261,7 @@ async function downloadGuarded(artifact: string, file: ArtifactFile): Promise<vo
   window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function FilesCard({ artifact }: { artifact: string }) {
-  const files = useAsync(() => listFiles(artifact), [artifact]);
+export function FilesCard({ artifact, files }: { artifact: string; files: ReturnType<typeof useFiles> }) {
   const [open, setOpen] = useState<string>();
   const [failed, setFailed] = useState<ApiError>();
   const items = files.data?.items ?? [];

@@ -6,7 +6,7 @@ import { getArtifact, getKind, listEntities, type Artifact } from "../api/client
 import { ArtifactLink, KeyValues, Value } from "../components/Details";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Status";
-import { ArtifactCrumbs, FilesCard, ProvenanceCard, useProvenance } from "../components/ArtifactExtras";
+import { ArtifactCrumbs, FilesCard, ProvenanceCard, useFiles, useProvenance } from "../components/ArtifactExtras";
 import { CopyButtons, useTitle, When } from "../context";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
@@ -91,14 +91,18 @@ async function loadDetail(id: string) {
 
 export function ArtifactView({ id }: { id: string }) {
   const detail = useAsync(() => loadDetail(id), [id]);
+  // Where it comes from and its files need only the id: asked with the artifact, not after it.
+  const provenance = useProvenance(id);
+  const files = useFiles(id);
   useTitle(detail.data?.artifact.name, detail.data ? detail.data.artifact.kind : "artifact");
   if (detail.error) return <Problem error={detail.error} />;
   if (!detail.data) return <Loading what="Loading the artifact" />;
-  return <ArtifactDetail {...detail.data} />;
+  return <ArtifactDetail {...detail.data} provenance={provenance} files={files} />;
 }
 
-function ArtifactDetail({ artifact: a, kind, siblings }: Awaited<ReturnType<typeof loadDetail>>) {
-  const provenance = useProvenance(a);
+type DetailProps = Awaited<ReturnType<typeof loadDetail>> & { provenance: ReturnType<typeof useProvenance>; files: ReturnType<typeof useFiles> };
+
+function ArtifactDetail({ artifact: a, kind, siblings, provenance, files }: DetailProps) {
   const schema = (kind?.schema ?? {}) as Schema;
   const series = Object.entries(a.attributes).filter(([, v]) => isNumberArray(v)) as [string, number[]][];
   const scalars = Object.entries(a.attributes).filter(([, v]) => typeof v === "number").map(([k]) => k);
@@ -146,7 +150,7 @@ function ArtifactDetail({ artifact: a, kind, siblings }: Awaited<ReturnType<type
       </div>
       <div className="columns">
         <ProvenanceCard artifact={a} provenance={provenance} />
-        <FilesCard artifact={a.id} />
+        <FilesCard artifact={a.id} files={files} />
       </div>
       {(series.length > 0 || overRuns.length > 0) && (
         <div className="card charts">

@@ -2,12 +2,12 @@
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
 import { Suspense, lazy, useEffect, useMemo } from "react";
 import { getArtifact, getExperiment, getRun, type Run } from "../api/client";
-import { formatDuration, formatValue, getRunMetrics, readSeriesBuckets, toNumber, type MetricSummary } from "../api/tracking";
+import { formatDuration, formatValue, getRunMetrics, readSeriesBuckets, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
 import { ArtifactLink, Value } from "../components/Details";
 import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
-import { formatTime, useAsync } from "../hooks";
+import { formatTime, useAsync, type Async } from "../hooks";
 import { runDag, type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
 import "./runs.css";
@@ -51,6 +51,10 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
     if (oldDagAddress) navigate(`/runs/${id}/dag${window.location.search}`, true);
   }, [oldDagAddress, id]);
   const run = useAsync(() => getRun(id), [id]);
+  // The overview's steps and metrics need only the run's id: asked with the run, not after it.
+  const overview = tab === "overview";
+  const dag = useAsync(async () => (overview ? runDag(id) : undefined), [id, overview]);
+  const metrics = useAsync(async () => (overview ? getRunMetrics(id) : undefined), [id, overview]);
   const experiment = useAsync(async () => (run.data ? getExperiment(run.data.experiment) : undefined), [run.data?.experiment]);
   const r = run.data;
   useTitle(r?.name, tab === "dag" ? "DAG" : null, "run");
@@ -78,7 +82,7 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
       </header>
       {run.error && <Problem error={run.error} />}
       {!r && run.loading && <Loading what="Loading the run" />}
-      {r && tab === "overview" && <Overview run={r} />}
+      {r && tab === "overview" && <Overview run={r} dag={dag} metrics={metrics} />}
       {r && tab === "dag" && (
         <Suspense fallback={<Loading what="Loading the DAG" />}>
           <RunDag id={id} location={location} />
@@ -88,10 +92,8 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
   );
 }
 
-function Overview({ run }: { run: Run }) {
+function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefined>; metrics: Async<RunMetrics | undefined> }) {
   const trigger = useAsync(async () => (run.event ? getArtifact(run.event) : undefined), [run.event]);
-  const dag = useAsync(() => runDag(run.id), [run.id]);
-  const metrics = useAsync(() => getRunMetrics(run.id), [run.id]);
   const io = useMemo(() => (dag.data ? inputsAndOutputs(dag.data) : null), [dag.data]);
   const params = flatten(run.configuration ?? {});
   const tags = Object.entries(run.annotations ?? {}).sort(([a], [b]) => {
