@@ -70,6 +70,65 @@ def test_run_page_shows_what_the_run_was_and_measured(page: Any, runs: tuning.Tu
     assert page.locator(".react-flow__node").count() == 3
 
 
+class HeldRequests:
+    """Requests of a tab whose answers are held back until released, and every request made."""
+
+    def __init__(self, page: Any, *patterns: str) -> None:
+        self.page = page
+        self.held: list[Any] = []
+        self.seen: list[str] = []
+        page.on("request", lambda r: self.seen.append(r.url))
+        for pattern in patterns:
+            page.route(pattern, lambda route: self.held.append(route))
+
+    def wait_for(self, *parts: str) -> None:
+        """Wait (a while) until a request whose address contains each part was made."""
+        for _ in range(200):
+            if all(any(part in url for url in self.seen) for part in parts):
+                return
+            self.page.wait_for_timeout(50)
+        missing = [p for p in parts if not any(p in url for url in self.seen)]
+        raise AssertionError(f"never asked while the others were held: {missing}")
+
+    def count(self, path: str) -> int:
+        """How many API requests for path (without the query) were made."""
+        return sum(1 for url in self.seen if url.split("?")[0].endswith(f"/api/v1{path}"))
+
+    def release(self) -> None:
+        for route in self.held:
+            route.continue_()
+        self.held.clear()
+
+
+def test_a_view_asks_for_its_code_and_data_without_waiting(page: Any, runs: tuning.Tuning) -> None:
+    # The session check and the run itself are held: the view's chunk, the run's steps and its
+    # metrics are asked for meanwhile, each once, and the page is drawn once they answer.
+    run = runs.runs["lr-0.01"]
+    held = HeldRequests(page, "**/api/v1/whoami", f"**/api/v1/runs/{run}")
+    page.goto(f"/runs/{run}", wait_until="commit")
+    held.wait_for("/assets/RunPage-", f"/runs/{run}/dag", f"/runs/{run}/metrics")
+    assert page.get_by_test_id("run-facts").count() == 0
+    held.release()
+    page.get_by_test_id("run-metrics").get_by_test_id("metric-chart").nth(1).wait_for()
+    assert [held.count(f"/runs/{run}{end}") for end in ("", "/dag", "/metrics")] == [1, 1, 1]
+
+
+def test_the_runs_grid_takes_the_page_asked_for_before_it_was_drawn(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    held = HeldRequests(page, "**/api/v1/whoami")
+    page.goto(
+        f"/experiments/{runs.experiment}/runs?sort=-metrics.accuracy&limit=3", wait_until="commit"
+    )
+    held.wait_for(
+        "/assets/RunsGrid-", "columns=auto", "count=true", f"/api/v1/experiments/{runs.experiment}"
+    )
+    held.release()
+    assert grid_names(page) == ["lr-0.05-new-data", "lr-0.01", "lr-0.1"]
+    # the page and the count asked for at once are the ones shown: not asked for again
+    assert held.count("/runs") == 2
+
+
 def test_old_dag_address_opens_the_dag_tab(page: Any, case: casestudy.CaseStudy) -> None:
     run, step = case.runs[1], case.ids["run2.model"]
     page.goto(f"/runs/{run}?select={step}")

@@ -8,6 +8,7 @@ import { GlobalSearch } from "./components/Search";
 import { BROWSED, type EntityName } from "./api/entities";
 import { SignIn } from "./views/SignIn";
 import { lazyView, type LazyView } from "./lazyView";
+import { compareAddress, first, gridAddress, prefetch } from "./first";
 import "./styles.css";
 // Shared by several views (breadcrumbs, copy buttons): loaded with the shell, not with one view.
 import "./views/registry.css";
@@ -29,25 +30,75 @@ const CompareRuns = view(() => import("./views/CompareRuns").then((m) => m.Compa
 const Trace = view(() => import("./views/Trace").then((m) => m.Trace));
 
 const ID = "([0-9a-fA-F-]{36})";
-// Each route names the view whose chunk it needs, so that the chunk is fetched at once.
-const ROUTES: [RegExp, Pick<LazyView<never>, "preload">, (m: RegExpMatchArray, l: Location) => React.ReactNode][] = [
+type Route = [RegExp, Pick<LazyView<never>, "preload">, (m: RegExpMatchArray, l: Location) => React.ReactNode, ((m: RegExpMatchArray, l: Location) => unknown)?];
+
+// Each route names the view whose chunk it needs and, for the everyday views, what they ask for
+// first, so that both start as soon as the address is matched.
+const ROUTES: Route[] = [
   [new RegExp(`^/(${BROWSED.join("|")})/?$`), Browse, (m, l) => <Browse key={m[1]} entity={m[1] as EntityName} location={l} />],
-  [new RegExp(`^/runs/${ID}$`), RunPage, (m, l) => <RunPage id={m[1]} tab="overview" location={l} />],
-  [new RegExp(`^/runs/${ID}/dag$`), RunPage, (m, l) => <RunPage id={m[1]} tab="dag" location={l} />],
-  [new RegExp(`^/experiments/${ID}/runs$`), RunsGrid, (m, l) => <RunsGrid id={m[1]} location={l} />],
+  [
+    new RegExp(`^/runs/${ID}$`),
+    RunPage,
+    (m, l) => <RunPage id={m[1]} tab="overview" location={l} />,
+    (m) => [first.run(m[1]), first.runDag(m[1]), first.runMetrics(m[1])],
+  ],
+  [new RegExp(`^/runs/${ID}/dag$`), RunPage, (m, l) => <RunPage id={m[1]} tab="dag" location={l} />, (m) => first.run(m[1])],
+  [
+    new RegExp(`^/experiments/${ID}/runs$`),
+    RunsGrid,
+    (m, l) => <RunsGrid id={m[1]} location={l} />,
+    (m, l) => {
+      const grid = gridAddress(m[1], l.query);
+      return [first.experiment(m[1]), first.grid(grid.page), first.grid(grid.count)];
+    },
+  ],
   [new RegExp(`^/experiments/${ID}/trace$`), Trace, (m, l) => <Trace id={m[1]} location={l} />],
   [new RegExp(`^/experiments/${ID}/history$`), History, (m, l) => <History id={m[1]} location={l} />],
-  [new RegExp(`^/artifacts/${ID}$`), ArtifactView, (m) => <ArtifactView id={m[1]} />],
+  [
+    new RegExp(`^/artifacts/${ID}$`),
+    ArtifactView,
+    (m) => <ArtifactView id={m[1]} />,
+    (m) => [first.artifact(m[1]), first.stepsOf(m[1], "outputArtifact", 1), first.stepsOf(m[1], "inputArtifact", 20), first.files(m[1])],
+  ],
   [new RegExp(`^/artifacts/${ID}/lineage$`), Lineage, (m, l) => <Lineage id={m[1]} location={l} />],
   [/^\/compare\/?$/, Compare, (_, l) => <Compare location={l} />],
-  [/^\/compare\/runs\/?$/, CompareRuns, (_, l) => <CompareRuns location={l} />],
+  [
+    /^\/compare\/runs\/?$/,
+    CompareRuns,
+    (_, l) => <CompareRuns location={l} />,
+    (_, l) => {
+      // Only for the default x axis (by step): the one a comparison opens with.
+      const c = compareAddress(l.query, true);
+      return [null, "step"].includes(l.query.get("x")) && c.ids.length > 0 && first.compare(c.ids, c.wanted, c.points);
+    },
+  ],
   [/^\/models\/?$/, ModelList, (_, l) => <ModelList location={l} />],
-  [/^\/models\/([^/]+)$/, ModelPage, (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />],
+  [
+    /^\/models\/([^/]+)$/,
+    ModelPage,
+    (m, l) => <ModelPage key={m[1]} name={decodeURIComponent(m[1])} location={l} />,
+    (m, l) => {
+      const name = decodeURIComponent(m[1]);
+      return [first.model(name), first.aliases(name), first.aliasHistory(name, l.query.get("alias") ?? undefined), first.versions(name)];
+    },
+  ],
 ];
 
-// Asked at once, while the view's chunk is fetched: no view is drawn before its answer.
+// Asked at once, while the view's chunk and first requests are fetched: no view is drawn
+// before its answer.
 const sessionChecked = checkSession();
 sessionChecked.catch(() => undefined); // handled in App; this only marks it as handled
+{
+  const here: Location = { path: window.location.pathname, query: new URLSearchParams(window.location.search) };
+  for (const [pattern, chunk, , requests] of ROUTES) {
+    const m = here.path.match(pattern);
+    if (m) {
+      void chunk.preload();
+      if (requests) prefetch(() => requests(m, here));
+      break;
+    }
+  }
+}
 
 function App() {
   const location = useLocation();
@@ -77,10 +128,9 @@ function App() {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
   let view: React.ReactNode = null;
-  for (const [pattern, chunk, render] of ROUTES) {
+  for (const [pattern, , render] of ROUTES) {
     const m = location.path.match(pattern);
     if (m) {
-      void chunk.preload();
       view = render(m, location);
       break;
     }

@@ -4,9 +4,10 @@
 import { useEffect, useState } from "react";
 import "../views/registry.css";
 import { ApiError, getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
-import { artifactById, fetchFile, fileLink, fileUrl, listFiles, stepsOf, type ArtifactFile } from "../api/registry";
+import { artifactById, fetchFile, fileLink, fileUrl, type ArtifactFile } from "../api/registry";
 import { storedToken } from "../auth";
 import { Breadcrumbs, type Crumb } from "../context";
+import { first } from "../first";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
 import { Empty, Loading, Problem, StatusBadge } from "./Status";
@@ -37,7 +38,7 @@ interface Provenance {
 }
 
 async function loadProvenance(artifact: string): Promise<Provenance> {
-  const [made, read] = await Promise.all([stepsOf(artifact, "outputArtifact", 1), stepsOf(artifact, "inputArtifact", 20)]);
+  const [made, read] = await Promise.all([first.stepsOf(artifact, "outputArtifact", 1), first.stepsOf(artifact, "inputArtifact", 20)]);
   const producer = made.items[0];
   const runIds = [...new Set([producer?.run, ...read.items.map((e) => e.run)].filter((r): r is string => Boolean(r)))];
   const runs = new Map<string, Run>();
@@ -57,7 +58,7 @@ export function useProvenance(artifact: string) {
 
 /** The files an artifact carries, asked for by its id (with the artifact, not after it). */
 export function useFiles(artifact: string) {
-  return useAsync(() => listFiles(artifact), [artifact]);
+  return useAsync(() => first.files(artifact), [artifact]);
 }
 
 export function ArtifactCrumbs({ artifact, provenance }: { artifact: Artifact; provenance?: Provenance }) {

@@ -2,12 +2,13 @@
 // newly registered kind needs no UI change. Numeric series (a validation's accuracy history)
 // and numeric attributes over earlier versions (a metric over runs) are drawn as line charts.
 import type { ReactNode } from "react";
-import { getArtifact, getKind, listEntities, type Artifact } from "../api/client";
+import { getKind, listEntities, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues, Value } from "../components/Details";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Status";
 import { ArtifactCrumbs, FilesCard, ProvenanceCard, useFiles, useProvenance } from "../components/ArtifactExtras";
 import { CopyButtons, useTitle, When } from "../context";
+import { first } from "../first";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
 
@@ -81,7 +82,7 @@ async function versionsAround(artifact: Artifact): Promise<Artifact[]> {
 }
 
 async function loadDetail(id: string) {
-  const artifact = await getArtifact(id);
+  const artifact = await first.artifact(id);
   const [kind, siblings] = await Promise.all([
     getKind(artifact.kind).catch(() => undefined),
     versionsAround(artifact),

@@ -7,6 +7,7 @@ import { MetricChart, PALETTE, formatNumber, type ChartSeries, type XKind } from
 import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinates";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
+import { compareAddress, first } from "../first";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
@@ -24,12 +25,9 @@ type XAxis = (typeof X_AXES)[number][0];
 const color = (i: number) => PALETTE[i % PALETTE.length];
 
 export function CompareRuns({ location }: { location: Location }) {
-  const ids = (location.query.get("ids") ?? "").split(",").filter(Boolean);
   const x: XAxis = X_AXES.find(([v]) => v === location.query.get("x"))?.[0] ?? "step";
-  const asked = location.query.get("metrics");
-  // With the metrics in the address, one request answers the comparison and their series.
-  const wanted = asked !== null && x === "step" ? asked.split(",").filter(Boolean) : [];
-  const base = useAsync(() => compareRuns(ids, wanted, wanted.length ? 300 : 1), [ids.join(","), wanted.join(",")]);
+  const { ids, asked, wanted, points } = compareAddress(location.query, x === "step");
+  const base = useAsync(() => first.compare(ids, wanted, points), [ids.join(","), wanted.join(",")]);
   useTitle(`${ids.length} runs`, "compare");
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);

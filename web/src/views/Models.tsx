@@ -3,11 +3,12 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import { formatNumber, toNumber } from "../api/tracking";
-import { aliasHistory, getModel, listAliases, listModels, listVersions, moveAlias, type Alias, type AliasEvent, type ModelVersion, type RegisteredModel } from "../api/registry";
+import { listModels, listVersions, moveAlias, type Alias, type AliasEvent, type ModelVersion, type RegisteredModel } from "../api/registry";
 import { onSession, type Session } from "../auth";
 import { ArtifactLink } from "../components/Details";
 import { Empty, FirstProblem, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle, When } from "../context";
+import { first } from "../first";
 import { useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./registry.css";
@@ -271,20 +272,20 @@ function describe(e: AliasEvent): string {
 export function ModelPage({ name, location }: { name: string; location: Location }) {
   const [tick, setTick] = useState(0);
   const aliasFilter = location.query.get("alias");
-  const model = useAsync(() => getModel(name), [name, tick]);
-  const aliases = useAsync(() => listAliases(name), [name, tick]);
-  const history = useAsync(() => aliasHistory(name, aliasFilter ?? undefined), [name, aliasFilter, tick]);
+  const model = useAsync(() => first.model(name), [name, tick]);
+  const aliases = useAsync(() => first.aliases(name), [name, tick]);
+  const history = useAsync(() => first.aliasHistory(name, aliasFilter ?? undefined), [name, aliasFilter, tick]);
   const [versions, setVersions] = useState<ModelVersion[]>([]);
   const [more, setMore] = useState<string | null>(null);
-  const first = useAsync(() => listVersions(name), [name, tick]);
+  const firstPage = useAsync(() => first.versions(name), [name, tick]);
   const [preset, setPreset] = useState<{ alias?: string; version?: number; tick: number }>({ tick: 0 });
   useTitle(name, "model");
   useEffect(() => {
-    if (first.data) {
-      setVersions(first.data.items);
-      setMore(first.data.nextCursor ?? null);
+    if (firstPage.data) {
+      setVersions(firstPage.data.items);
+      setMore(firstPage.data.nextCursor ?? null);
     }
-  }, [first.data]);
+  }, [firstPage.data]);
   useEffect(() => {
     // A link to #v3 scrolls to that version once the versions are drawn.
     const target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
@@ -321,7 +322,7 @@ export function ModelPage({ name, location }: { name: string; location: Location
           </span>
         </div>
       </header>
-      <FirstProblem errors={[aliases.error, first.error, history.error]} />
+      <FirstProblem errors={[aliases.error, firstPage.error, history.error]} />
       <div className="columns">
         <div className="card">
           <h2>Aliases</h2>
@@ -411,8 +412,8 @@ export function ModelPage({ name, location }: { name: string; location: Location
       </div>
       <div className="card">
         <h2>Versions</h2>
-        {first.loading && !first.data && <Loading what="Loading the versions" />}
-        {first.data && versions.length === 0 && <Empty>No versions yet.</Empty>}
+        {firstPage.loading && !firstPage.data && <Loading what="Loading the versions" />}
+        {firstPage.data && versions.length === 0 && <Empty>No versions yet.</Empty>}
         {versions.length > 0 && (
           <div className="table-wrap">
             <table className="data versions" aria-label="versions">

@@ -1,14 +1,15 @@
 // A run's own page: what it was (status, duration, trigger, parameters, tags), what it measured
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
 import { Suspense, lazy, useEffect, useMemo } from "react";
-import { getArtifact, getExperiment, getRun, type Run } from "../api/client";
-import { formatDuration, formatValue, getRunMetrics, readSeriesBuckets, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
+import { getArtifact, getExperiment, type Run } from "../api/client";
+import { formatDuration, formatValue, readSeriesBuckets, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
 import { ArtifactLink, Value } from "../components/Details";
 import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync, type Async } from "../hooks";
-import { runDag, type LGraph, type LNode } from "../lineage";
+import { first } from "../first";
+import { type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
 import "./runs.css";
 
@@ -50,11 +51,11 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
   useEffect(() => {
     if (oldDagAddress) navigate(`/runs/${id}/dag${window.location.search}`, true);
   }, [oldDagAddress, id]);
-  const run = useAsync(() => getRun(id), [id]);
+  const run = useAsync(() => first.run(id), [id]);
   // The overview's steps and metrics need only the run's id: asked with the run, not after it.
   const overview = tab === "overview";
-  const dag = useAsync(async () => (overview ? runDag(id) : undefined), [id, overview]);
-  const metrics = useAsync(async () => (overview ? getRunMetrics(id) : undefined), [id, overview]);
+  const dag = useAsync(async () => (overview ? first.runDag(id) : undefined), [id, overview]);
+  const metrics = useAsync(async () => (overview ? first.runMetrics(id) : undefined), [id, overview]);
   const experiment = useAsync(async () => (run.data ? getExperiment(run.data.experiment) : undefined), [run.data?.experiment]);
   const r = run.data;
   useTitle(r?.name, tab === "dag" ? "DAG" : null, "run");

@@ -2,16 +2,15 @@
 // sorted and searched (the `q` language) by the server, paged with the cursor in the address,
 // runs ticked to compare (kept in the address).
 import { useMemo, useState } from "react";
-import { getExperiment } from "../api/client";
-import { formatDuration, formatNumber, formatValue, listRunKeys, listRunsGrid, toNumber, type RunInGrid } from "../api/tracking";
+import { formatDuration, formatNumber, formatValue, listRunKeys, toNumber, type RunInGrid } from "../api/tracking";
 import { QueryInput } from "../components/QueryInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, useTitle } from "../context";
+import { first, gridAddress, GRID_PAGE_SIZES as PAGE_SIZES } from "../first";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
 
-const PAGE_SIZES = [50, 100, 200];
 const FIELDS = ["name", "status", "createTime", "endTime", "id", "version", "uri", "experiment.name"];
 const MAX_COMPARED = 100;
 
@@ -30,19 +29,16 @@ function Cell({ column, value }: { column: string; value: unknown }) {
 }
 
 export function RunsGrid({ id, location }: { id: string; location: Location }) {
-  const q = location.query.get("q") ?? "";
-  const sort = location.query.get("sort") ?? "-createTime";
-  const cursor = location.query.get("cursor") ?? undefined;
+  const address = gridAddress(id, location.query);
+  const { q, sort, cursor, chosen, limit } = address;
   const prev = location.query.getAll("prev");
-  const chosen = location.query.get("columns");
-  const limit = Math.min(1000, Math.max(1, Math.floor(Number(location.query.get("limit"))) || PAGE_SIZES[0]));
-  const experiment = useAsync(() => getExperiment(id), [id]);
-  const page = useAsync(() => listRunsGrid({ experiment: id, columns: chosen ?? "auto", q: q || undefined, sort, cursor, limit }), [id, chosen, q, sort, cursor, limit]);
+  const experiment = useAsync(() => first.experiment(id), [id]);
+  const page = useAsync(() => first.grid(address.page), [id, chosen, q, sort, cursor, limit]);
   // The keys (for the chooser and the completion) read many runs: asked once the first page is
   // in, so that they never hold it up.
   const ready = page.data !== undefined || page.error !== undefined;
   const keys = useAsync(async () => (ready ? listRunKeys(id) : undefined), [id, ready]);
-  const count = useAsync(() => listRunsGrid({ experiment: id, q: q || undefined, limit: 1, count: true }), [id, q]);
+  const count = useAsync(() => first.grid(address.count), [id, q]);
   // The ticked runs are in the address too, so that a reload or a shared link keeps them.
   const ticked = location.query.get("selected") ?? "";
   const selected = useMemo(() => ticked.split(",").filter(Boolean), [ticked]);
