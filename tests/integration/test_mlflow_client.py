@@ -320,7 +320,11 @@ def test_tracking_token_is_a_modeltrail_token(
         assert MlflowClient(proc.url).search_experiments() == []
         assert httpx.get(f"{proc.url}/api/v1/experiments", headers=admin).json()["items"] == []
 
-        # A writer's run that names no experiment lands in Default, as on MLflow's server.
+        # A writer's run that names no experiment lands in Default, as on MLflow's server
+        # (whatever experiment the tests before set as active).
+        monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+        monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+        monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
         monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", writer_token)
         mlflow.set_tracking_uri(proc.url)
         try:
