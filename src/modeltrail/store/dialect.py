@@ -16,6 +16,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     any_,
     bindparam,
     case,
@@ -279,3 +280,52 @@ def equals(dialect: str, column: Any, name: str, *, uuids: bool = False) -> Colu
 def values(dialect: str, items: Sequence[str]) -> Any:
     """The value of an ``among`` parameter: a JSON array on SQLite, a list on PostgreSQL."""
     return list(items) if dialect == "postgresql" else orjson.dumps(list(items)).decode()
+
+
+def id_dashed(dialect: str, column: Any) -> ColumnElement[str]:
+    """A uuid column as the text the API shows (lowercase, with dashes), for comparing in
+    SQL (``id_text`` inserts the dashes as rows are read)."""
+    if dialect == "postgresql":
+        return cast(column, Text)
+    hexed = type_coerce(column, String)
+    parts = [func.substr(hexed, start, length) for start, length in _UUID_PARTS]
+    dashed: ColumnElement[str] = parts[0]
+    for part in parts[1:]:
+        dashed = dashed.concat("-").concat(part)
+    return dashed
+
+
+_UUID_PARTS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+# A JSON object of string members as ``orjson`` writes it (no spaces; escapes PostgreSQL's
+# JSONB reads), so that text kept in a document is parsed only when parsing cannot fail.
+_JSON_STRING = (
+    r'"([^"\\\x01-\x1f]'
+    r"|\\([\"\\/bfnrt]|u(?!0000)([0-9a-cA-Ce-fE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2})))*\""
+)
+_FLAT_OBJECT_RE = rf"^\{{({_JSON_STRING}:{_JSON_STRING}(,{_JSON_STRING}:{_JSON_STRING})*)?\}}$"
+
+
+def json_text_keyed(dialect: str, column: Any, key: Any) -> ColumnElement[Any]:
+    """The text of the member of an object column named by the SQL expression ``key``; NULL
+    where there is none."""
+    if dialect == "postgresql":
+        member = type_coerce(column, JSONB).op("->>")(type_coerce(key, Text).self_group())
+        return type_coerce(member, Text)
+    path = literal('$."').concat(key).concat('"')
+    return cast(func.json_extract(column, path), String)
+
+
+def json_string_in_text(dialect: str, text: Any, key: str) -> ColumnElement[Any]:
+    """The string member ``key`` of a JSON object of strings held as text (an annotation
+    whose value is such an object); NULL where the text is not one, or has no such member."""
+    if dialect == "postgresql":
+        text = type_coerce(text, Text)
+        parsed = type_coerce(cast(text, JSONB).op("->>")(literal(key, Text)), Text)
+        return case((text.op("~")(literal(_FLAT_OBJECT_RE, Text)), parsed), else_=None)
+    path = _sqlite_path((key,))
+    valid = and_(func.json_valid(text) == 1, func.json_type(text) == "object")
+    return case(
+        (and_(valid, func.json_type(text, path) == "text"), func.json_extract(text, path)),
+        else_=None,
+    )

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import models as m
 from modeltrail.integrations.mlflow import search
 from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS
 from modeltrail.integrations.mlflow.tracking import (
     NAMESPACE,
     _active_experiment,
@@ -51,8 +52,6 @@ from modeltrail.store.tables import (
     utcnow,
 )
 
-EXECUTION_KIND = "mlflow-run"
-INPUT_TAGS = "mlflow.inputTags."
 MODEL_PREFIX = "m-"
 MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 MAX_DATASET_NAME = 500

@@ -25,7 +25,6 @@ from modeltrail.integrations.mlflow import (
     metrics,
     model_registry,
     params,
-    search,
     tracking,
 )
 from modeltrail.integrations.mlflow.errors import invalid
@@ -332,17 +331,11 @@ def get_metric_history(meta: Metadata, p: Params) -> Any:
     )
 
 
-def _details(
-    session: Session, runs: list[uuid.UUID], kinds: set[str] | None
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """What a run answer holds beyond the run's row: its metrics, inputs and outputs (only
-    what search keys of ``kinds`` look at, when given)."""
-    out: dict[uuid.UUID, dict[str, Any]] = {}
-    if kinds is None or search.DATASET in kinds:
-        out = lineage.run_details(session, runs)
-    if kinds is None or search.METRIC in kinds:
-        for run, latest in metrics.latest(session, runs).items():
-            out.setdefault(run, {})["metrics"] = latest
+def _details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """What a run answer holds beyond the run's row: its metrics, inputs and outputs."""
+    out = lineage.run_details(session, runs)
+    for run, latest in metrics.latest(session, runs).items():
+        out.setdefault(run, {})["metrics"] = latest
     return out
 
 

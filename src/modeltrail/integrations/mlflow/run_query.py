@@ -4,9 +4,9 @@ and orderings on the runs table, so that the database matches, orders and pages.
 Semantics are MLflow's, as ``search.matches`` and ``search.sort`` apply them to a row read:
 params, tags and string attributes compare as text (``LIKE`` case-sensitive, ``ILIKE`` not),
 metrics (each key's latest point) and times as numbers; a run without the key never compares
-(``!=`` included) and sorts last either way. Clauses SQL does not say here (dataset keys, the
-artifact URI, a pattern on the run id) are ``residual``: the caller applies them to the rows
-read, and then pages itself.
+(``!=`` included) and sorts last either way. A dataset clause holds when one of the datasets
+the run's execution read meets it (MLflow's ``EXISTS`` over a run's inputs); the run id and the
+artifact URI compare as the text MLflow answers (32 hex digits; ``mlflow-artifacts:/...``).
 """
 
 from __future__ import annotations
@@ -23,22 +23,24 @@ from sqlalchemy.sql.elements import ColumnElement
 from modeltrail.domain import models as m
 from modeltrail.integrations.mlflow import search
 from modeltrail.store import dialect as d
-from modeltrail.store.tables import MlflowStateRow, RunMetricRow, RunRow
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ExecutionInputRow,
+    ExecutionRow,
+    MlflowStateRow,
+    RunMetricRow,
+    RunRow,
+)
 
 USER_TAG = "mlflow.user"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def translatable(clause: search.Clause) -> bool:
-    """Whether ``clause`` is said in SQL here (otherwise it is applied to the rows read)."""
-    if clause.type == search.DATASET:
-        return False
-    if clause.type == search.ATTRIBUTE:
-        if clause.key == "artifact_uri":
-            return False
-        if clause.key == "run_id" and clause.op in ("LIKE", "ILIKE"):
-            return False
-    return True
+DEFAULT_EXPERIMENT = uuid.UUID(int=0)
+# What ``lineage`` keeps of a run's inputs: the execution of the run's work (one per run, of
+# this kind) and, in its annotations, each input's tags (a JSON object under this prefix and
+# the input's id); a logged model it read is a ``model`` artifact with MLflow's attributes.
+EXECUTION_KIND = "mlflow-run"
+INPUT_TAGS = "mlflow.inputTags."
+CONTEXT_TAG = "mlflow.data.context"
 
 
 def status_expr() -> ColumnElement[Any]:
@@ -162,13 +164,66 @@ def _time(column: Any, op: str, value: float) -> ColumnElement[bool]:
 
 
 def _run_ids(values: Sequence[str]) -> list[uuid.UUID]:
+    """The runs named by ``values`` as MLflow compares run ids, as text: only 32 lowercase hex
+    digits name one (another spelling of the same uuid names none)."""
     out = []
     for value in values:
         try:
-            out.append(uuid.UUID(value))
+            parsed = uuid.UUID(value)
         except ValueError:
-            continue  # an id no run has matches none
+            continue
+        if parsed.hex == value:
+            out.append(parsed)
     return out
+
+
+def _artifact_uri(dialect: str) -> ColumnElement[Any]:
+    """``mlflow-artifacts:/{experiment}/{run}/artifacts``, as ``tracking.run_json`` answers."""
+    experiment = case(
+        (RunRow.experiment_id == DEFAULT_EXPERIMENT, literal("0")),
+        else_=d.id_dashed(dialect, RunRow.experiment_id),
+    )
+    return (
+        literal("mlflow-artifacts:/")
+        .concat(experiment)
+        .concat("/")
+        .concat(d.id_hex(dialect, RunRow.id))
+        .concat("/artifacts")
+    )
+
+
+def _compared(dialect: str, expr: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """A string ``expr`` (NULL never compares) against ``value`` with ``op``."""
+    if op in ("IN", "NOT IN"):
+        hit = expr.in_(list(value))
+        return and_(expr.is_not(None), not_(hit) if op == "NOT IN" else hit)
+    return _string(dialect, expr, op, value)
+
+
+def _dataset(dialect: str, key: str, op: str, value: Any) -> ColumnElement[bool]:
+    """Whether one of the datasets the run's execution read meets ``key op value`` (as
+    ``lineage.run_details`` answers them: every input but a logged model)."""
+    if key == "name":
+        expr: Any = ArtifactRow.name
+    elif key == "digest":
+        digest = d.json_text(dialect, ArtifactRow.attributes, ("digest",))
+        expr = func.coalesce(func.nullif(digest, ""), ArtifactRow.version)
+    else:
+        tags_key = literal(INPUT_TAGS).concat(d.id_dashed(dialect, ArtifactRow.id))
+        tags = d.json_text_keyed(dialect, ExecutionRow.annotations, tags_key)
+        expr = d.json_string_in_text(dialect, tags, CONTEXT_TAG)
+    mlflow_attributes = d.json_member(dialect, ArtifactRow.attributes, "mlflow")
+    logged_model = and_(
+        ArtifactRow.kind == "model", func.coalesce(mlflow_attributes.like("{%"), false())
+    )
+    return exists().where(
+        ExecutionRow.run_id == RunRow.id,
+        ExecutionRow.kind == EXECUTION_KIND,
+        ExecutionInputRow.execution_id == ExecutionRow.id,
+        ArtifactRow.id == ExecutionInputRow.artifact_id,
+        not_(logged_model),
+        _compared(dialect, expr, op, value),
+    )
 
 
 def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
@@ -187,18 +242,21 @@ def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
     if kind == search.ATTRIBUTE and key in ("start_time", "end_time"):
         column = RunRow.create_time if key == "start_time" else RunRow.end_time
         return _time(column, op, value)
+    if kind == search.DATASET:
+        return _dataset(dialect, key, op, value)
     if kind == search.ATTRIBUTE and key == "run_id":
+        if op in ("LIKE", "ILIKE"):
+            return _string(dialect, d.id_hex(dialect, RunRow.id), op, value)
         sent = list(value) if op in ("IN", "NOT IN") else [value]
         hit: ColumnElement[bool] = RunRow.id.in_(_run_ids(sent))
         return not_(hit) if op in ("NOT IN", "!=") else hit
+    if kind == search.ATTRIBUTE and key == "artifact_uri":
+        return _compared(dialect, _artifact_uri(dialect), op, value)
     expr = _text(dialect, kind, key)
     if op in ("IS NULL", "IS NOT NULL"):
         null: ColumnElement[bool] = expr.is_(None) if op == "IS NULL" else expr.is_not(None)
         return null
-    if op in ("IN", "NOT IN"):
-        hit = and_(expr.is_not(None), expr.in_(list(value)))
-        return and_(expr.is_not(None), not_(hit)) if op == "NOT IN" else hit
-    return _string(dialect, expr, op, value)
+    return _compared(dialect, expr, op, value)
 
 
 def _order_expr(dialect: str, order: search.Order) -> Any:
@@ -225,7 +283,7 @@ def runs_query(
     clauses: list[search.Clause],
     orders: list[search.Order],
 ) -> Select[Any]:
-    """The runs of ``experiments`` in ``view`` that meet ``clauses`` (all translatable), in
+    """The runs of ``experiments`` in ``view`` that meet ``clauses``, in
     MLflow's order: ``orders`` (a run without the key last), then newest first, then by id."""
     query = (
         select(RunRow)

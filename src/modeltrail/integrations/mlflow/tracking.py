@@ -569,10 +569,10 @@ def create_run(
 
 
 def read_runs(session: Session, rows: list[RunRow], extras: Any = None) -> list[dict[str, Any]]:
-    """MLflow's answers for ``rows``; ``extras(session, ids, kinds)`` adds what is kept beside
-    a run's row (metrics, inputs, outputs), of the kinds of search keys named (None: all)."""
+    """MLflow's answers for ``rows``; ``extras(session, ids)`` adds what is kept beside a run's
+    row (metrics, inputs, outputs)."""
     states = _states(session, [r.id for r in rows])
-    details = extras(session, [r.id for r in rows], None) if extras else {}
+    details = extras(session, [r.id for r in rows]) if extras else {}
     return [run_json(r, states.get(r.id), **details.get(r.id, {})) for r in rows]
 
 
@@ -712,60 +712,19 @@ def search_runs(
     offset = search.decode_page_token(page_token)
     experiments = [parse_experiment_id(e) for e in experiment_ids]
 
-    in_sql = [c for c in clauses if run_query.translatable(c)]
-    residual = [c for c in clauses if not run_query.translatable(c)]
-    kinds = {c.type for c in residual}
-
     def read(session: Session) -> tuple[list[dict[str, Any]], bool]:
         if not experiments:
             return [], False
         dialect = session.get_bind().dialect.name
         query = run_query.runs_query(
-            dialect, experiments=experiments, view=view, clauses=in_sql, orders=orders
+            dialect, experiments=experiments, view=view, clauses=clauses, orders=orders
         )
-        if not residual:
-            # Matched, ordered and paged by the database; one row more tells of a next page.
-            rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
-            return read_runs(session, rows[:max_results], extras), len(rows) > max_results
-        # What SQL does not say here (datasets, the artifact URI) is matched on the rows read,
-        # in the database's order, with what those clauses look at.
-        rows = list(session.scalars(query))
-        states = _states(session, [r.id for r in rows])
-        needed = extras(session, [r.id for r in rows], kinds) if extras else {}
-        found = [
-            r
-            for r in rows
-            if search.matches(
-                residual, _lookup(run_json(r, states.get(r.id), **needed.get(r.id, {})))
-            )
-        ]
-        page = found[offset : offset + max_results]
-        return read_runs(session, page, extras), offset + max_results < len(found)
+        # Matched, ordered and paged by the database; one row more tells of a next page.
+        rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
+        return read_runs(session, rows[:max_results], extras), len(rows) > max_results
 
     page, more = meta.query(read)
     answer: dict[str, Any] = {"runs": page}
     if more:
         answer["next_page_token"] = search.encode_page_token(offset + max_results)
     return answer
-
-
-def _lookup(run: dict[str, Any]) -> Any:
-    def value(kind: str, key: str) -> Any:
-        if kind == search.ATTRIBUTE:
-            return run["info"].get(key)
-        if kind == search.METRIC:
-            return next((x["value"] for x in run["data"]["metrics"] if x["key"] == key), None)
-        if kind == search.DATASET:
-            inputs = run.get("inputs", {}).get("dataset_inputs", [])
-            if key == "context":
-                return [
-                    t["value"]
-                    for i in inputs
-                    for t in i.get("tags", [])
-                    if t["key"] == "mlflow.data.context"
-                ]
-            return [i["dataset"].get(key) for i in inputs]
-        items = run["data"]["params" if kind == search.PARAM else "tags"]
-        return next((x["value"] for x in items if x["key"] == key), None)
-
-    return value
