@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
 
 ADMIN = "mlflow-admin-token-0123456789abcdef"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
+API = "/api/2.0/mlflow"
 
 
 def test_files_go_through_the_proxy_into_the_file_store(
@@ -236,6 +237,47 @@ def test_a_logged_model_is_a_model_artifact_with_its_files(client: MlflowClient)
     assert model.artifact_location.startswith("mlflow-artifacts:/")
     names = {f.path for f in client.list_logged_model_artifacts(info.model_id)}
     assert "MLmodel" in names
+
+
+def test_a_registered_version_keeps_the_logged_model_it_came_from(
+    client: MlflowClient, server: ServerProcess, tmp_path: Path
+) -> None:
+    mlflow.set_experiment(f"registered-{uuid.uuid4().hex[:8]}")
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    fitted = LogisticRegression().fit(x, np.array([0, 0, 1, 1]))
+    name = f"digits-{uuid.uuid4().hex[:8]}"
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(fitted, name="model", registered_model_name=name)
+    # MLflow's client reads no model_id from its server's answer (its ModelVersion.from_proto
+    # leaves it out); MLflow's server sends it, and so does modeltrail.
+    assert client.get_model_version(name, "1").run_id == run.info.run_id
+
+    def model_ids(path: str, **query: str) -> list[str | None]:
+        answer = httpx.get(f"{server.url}{API}/model-versions/{path}", params=query).json()
+        versions = (
+            answer["model_versions"] if "model_versions" in answer else [answer["model_version"]]
+        )
+        return [v.get("model_id") for v in versions]
+
+    assert model_ids("get", name=name, version="1") == [info.model_id]
+    assert model_ids("search", filter=f"name = '{name}'") == [info.model_id]
+    assert list(mlflow.sklearn.load_model(f"models:/{name}/1").predict(x)) == [0, 0, 1, 1]
+    # In modeltrail the version points at the logged model's artifact: its lineage is the
+    # run's that logged it.
+    own = httpx.get(f"{server.url}/api/v1/models/{name}/versions/1").json()
+    assert own["artifact"]["id"] == str(uuid.UUID(info.model_id.removeprefix("m-")))
+    assert own["run"]["id"] == str(uuid.UUID(run.info.run_id))
+
+    # A version registered from a run's files, not from a logged model, has no model_id,
+    # as on MLflow's server.
+    mlflow.sklearn.save_model(fitted, tmp_path / "plain")
+    with mlflow.start_run() as plain:
+        mlflow.log_artifacts(str(tmp_path / "plain"), "plain")
+    second = mlflow.register_model(f"runs:/{plain.info.run_id}/plain", name)
+    assert second.version == "2"
+    assert model_ids("get", name=name, version="2") == [None]
+    assert set(model_ids("search", filter=f"name = '{name}'")) == {info.model_id, None}
+    assert list(mlflow.sklearn.load_model(f"models:/{name}/2").predict(x)) == [0, 0, 1, 1]
 
 
 @pytest.mark.parametrize(

@@ -339,6 +339,23 @@ def _is_logged_model(a: ArtifactRow) -> bool:
     return isinstance((a.attributes or {}).get("mlflow"), dict)
 
 
+def logged_models(session: Session, artifacts: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``artifacts`` are MLflow logged models (not any ``model`` artifact: one a
+    version was registered from by its URI alone is not)."""
+    wanted = list(set(artifacts))
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(wanted), 500):
+        query = select(ArtifactRow.id, ArtifactRow.attributes).where(
+            ArtifactRow.id.in_(wanted[start : start + 500]), ArtifactRow.kind == "model"
+        )
+        found.update(
+            aid
+            for aid, attributes in session.execute(query)
+            if isinstance((attributes or {}).get("mlflow"), dict)
+        )
+    return found
+
+
 def _model_row(session: Session, artifact: uuid.UUID) -> ArtifactRow:
     row = session.get(ArtifactRow, artifact)
     if row is None or row.kind != "model":

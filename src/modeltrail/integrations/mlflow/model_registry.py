@@ -61,7 +61,14 @@ def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in tags.items()]
 
 
-def version_json(v: ModelVersion) -> dict[str, Any]:
+def version_answers(registry: Registry, versions: list[ModelVersion]) -> list[dict[str, Any]]:
+    """MLflow's answers for ``versions``; ``model_id`` names the logged model a version was
+    registered from (a version registered from files by their URI has none, as in MLflow)."""
+    logged = registry.meta.query(lineage.logged_models, [v.artifact.id for v in versions])
+    return [version_json(v, logged) for v in versions]
+
+
+def version_json(v: ModelVersion, logged: set[uuid.UUID]) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "name": v.model,
         "version": str(v.version),
@@ -76,15 +83,19 @@ def version_json(v: ModelVersion) -> dict[str, Any]:
     }
     if v.run is not None:
         answer["run_id"] = tracking.run_id(v.run.id)
-    if v.artifact.kind == "model":
+    if v.artifact.id in logged:
         answer["model_id"] = lineage.model_id(v.artifact.id)
     return answer
+
+
+def _answer(registry: Registry, version: ModelVersion) -> dict[str, Any]:
+    return version_answers(registry, [version])[0]
 
 
 def model_json(registry: Registry, rm: RegisteredModel) -> dict[str, Any]:
     latest = []
     if rm.latest_version is not None:
-        latest = [version_json(registry.get_version(rm.name, rm.latest_version))]
+        latest = version_answers(registry, [registry.get_version(rm.name, rm.latest_version)])
     return {
         "name": rm.name,
         "creation_timestamp": tracking.ms(rm.create_time),
@@ -234,7 +245,7 @@ def get_version_by_alias(registry: Registry, p: dict[str, Any]) -> Any:
     found = _mlflow_errors(lambda: registry.get_alias(name, alias))
     if found.version is None:
         raise MlflowError(RESOURCE_DOES_NOT_EXIST, f"Alias {alias} of {name} points at nothing")
-    return {"model_version": version_json(registry.get_version(name, found.version))}
+    return {"model_version": _answer(registry, registry.get_version(name, found.version))}
 
 
 # ---------------------------------------------------------------- versions
@@ -283,21 +294,20 @@ def create_model_version(registry: Registry, p: dict[str, Any]) -> Any:
         tags=_pairs(p.get("tags")),
     )
     made, _ = _mlflow_errors(lambda: registry.create_version(name, data))
-    return {"model_version": version_json(made)}
+    return {"model_version": _answer(registry, made)}
 
 
 def get_model_version(registry: Registry, p: dict[str, Any]) -> Any:
     name, version = _name(p), _version(p)
-    return {
-        "model_version": version_json(_mlflow_errors(lambda: registry.get_version(name, version)))
-    }
+    found = _mlflow_errors(lambda: registry.get_version(name, version))
+    return {"model_version": _answer(registry, found)}
 
 
 def update_model_version(registry: Registry, p: dict[str, Any]) -> Any:
     name, version = _name(p), _version(p)
     data = tracking._model(ModelVersionUpdate, description=p.get("description") or None)
     updated = _mlflow_errors(lambda: registry.update_version(name, version, data))
-    return {"model_version": version_json(updated)}
+    return {"model_version": _answer(registry, updated)}
 
 
 def delete_model_version(registry: Registry, p: dict[str, Any]) -> Any:
@@ -333,14 +343,15 @@ def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     if not names:
         page = _mlflow_errors(lambda: registry.search_models(limit=1000))
         names = [rm.name for rm in page.items]
-    found = []
+    versions: list[ModelVersion] = []
     for name in names:
         try:
-            versions = registry.list_versions(name, limit=1000, metrics=False).items
+            versions += registry.list_versions(name, limit=1000, metrics=False).items
         except ModeltrailError:
             continue
-        for v in versions:
-            answer = version_json(v)
-            if tracking.search.matches(clauses, lambda k, key, a=answer: a.get(key)):  # type: ignore[misc]
-                found.append(answer)
+    found = [
+        answer
+        for answer in version_answers(registry, versions)
+        if tracking.search.matches(clauses, lambda k, key, a=answer: a.get(key))  # type: ignore[misc]
+    ]
     return {"model_versions": found}
