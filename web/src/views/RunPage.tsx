@@ -1,6 +1,6 @@
 // A run's own page: what it was (status, duration, trigger, parameters, tags), what it measured
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
-import { Suspense, lazy, useEffect, useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import { getArtifact, getExperiment, type Run } from "../api/client";
 import { formatDuration, formatValue, readSeriesBuckets, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
 import { ArtifactLink, Value } from "../components/Details";
@@ -9,12 +9,14 @@ import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync, type Async } from "../hooks";
 import { first } from "../first";
+import { lazyView } from "../lazyView";
 import { type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
 import "./runs.css";
 
-// The DAG tab brings the graph library: fetched when the tab is first opened.
-const RunDag = lazy(() => import("./RunDag").then((m) => ({ default: m.RunDag })));
+// The DAG tab brings the graph library: fetched when the tab is first opened, and drawn as soon
+// as it is in (no Suspense boundary, whose throttle would hold it back for 300 ms).
+const RunDag = lazyView(() => import("./RunDag").then((m) => m.RunDag), <Loading what="Loading the DAG" />);
 
 // Tags people look for first on a run; the rest follow in their own order.
 const FIRST_TAGS = ["command", "git.commit", "git-commit", "gitCommit", "git_commit", "commit", "git.branch", "host", "hostname", "user"];
@@ -52,6 +54,10 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
     if (oldDagAddress) navigate(`/runs/${id}/dag${window.location.search}`, true);
   }, [oldDagAddress, id]);
   const run = useAsync(() => first.run(id), [id]);
+  // The DAG's code (the graph library) is fetched with the run, not after it.
+  useEffect(() => {
+    if (tab === "dag") void RunDag.preload();
+  }, [tab]);
   // The overview's steps and metrics need only the run's id: asked with the run, not after it.
   const overview = tab === "overview";
   const dag = useAsync(async () => (overview ? first.runDag(id) : undefined), [id, overview]);
@@ -84,11 +90,7 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
       {run.error && <Problem error={run.error} />}
       {!r && run.loading && <Loading what="Loading the run" />}
       {r && tab === "overview" && <Overview run={r} dag={dag} metrics={metrics} />}
-      {r && tab === "dag" && (
-        <Suspense fallback={<Loading what="Loading the DAG" />}>
-          <RunDag id={id} location={location} />
-        </Suspense>
-      )}
+      {r && tab === "dag" && <RunDag id={id} location={location} />}
     </section>
   );
 }
