@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from modeltrail.cli.common import app, console, err_console, one_line_errors
 from modeltrail.errors import ModeltrailError
@@ -149,6 +150,16 @@ def server(
             "(https://app.example.com; * for any). Default: none.",
         ),
     ] = None,
+    root_path: Annotated[
+        str | None,
+        typer.Option(
+            "--root-path",
+            envvar="MODELTRAIL_ROOT_PATH",
+            show_default=False,
+            help="The path prefix a reverse proxy publishes the server under (/trail for "
+            "https://host/trail/), whether the proxy strips it or passes it on. Default: none.",
+        ),
+    ] = None,
 ) -> None:
     """Run the API server (and the web UI) on DATABASE_URL."""
     import uvicorn
@@ -162,6 +173,13 @@ def server(
     from modeltrail.services.tokens import has_admin_token
 
     configure_logging(log_level, fmt=log_format)
+    try:
+        http_settings = HttpSettings.serving(
+            host, allowed_hosts=allowed_hosts, cors_origins=cors_origins, root_path=root_path
+        )
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         hooks = PluginManager.from_config(plugin, plugin_config)
         files = file_service(database_url, artifacts_root, max_file_bytes)
@@ -193,17 +211,19 @@ def server(
     hooks.start(metadata)
     shown = metadata.db.engine.url.render_as_string(hide_password=True)
     access = "on" if auth_settings.enabled else "off"
-    console.print(f"modeltrail serving {shown} on http://{host}:{port} (access control {access})")
-    http_settings = HttpSettings.serving(
-        host, allowed_hosts=allowed_hosts, cors_origins=cors_origins
-    )
+    where = f"http://{host}:{port}{http_settings.root_path}/"
+    console.print(f"modeltrail serving {shown} on {where} (access control {access})")
     console.print(f"answering the host names {', '.join(http_settings.allowed_hosts)}")
     if files is not None:
         console.print(f"artifact files in {files.blobs.describe()}", highlight=False)
     if http_settings.cors_origins:
         console.print(f"CORS on for {', '.join(http_settings.cors_origins)}")
     try:
-        app = create_app(metadata, auth_settings=auth_settings, http_settings=http_settings)
+        try:
+            app = create_app(metadata, auth_settings=auth_settings, http_settings=http_settings)
+        except ValueError as exc:
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None
         # What start-up made (modules, the app, the models' validators) lives as long as the
         # process: out of the collector's sight, a full collection looks only at what the
         # requests made, instead of at a few hundred thousand objects each time.

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from modeltrail import integrations
 from modeltrail.integrations import API
 from modeltrail.server import apidocs, auth, observability, problems, transport, ui
+from modeltrail.server.prefix import RootPath, check_collision
 from modeltrail.server.routers import (
     batch,
     edges,
@@ -79,9 +80,15 @@ def create_app(
     _add_routes(app, apidocs.router)
     # The last middleware added is the outermost: the access log and metrics see every
     # request, the guard's refusals too.
-    transport.install(app, http_settings or transport.HttpSettings())
+    http_settings = http_settings or transport.HttpSettings()
+    transport.install(app, http_settings)
     observability.install(app)
     ui.install(app)
+    if http_settings.root_path:
+        taken = {getattr(r, "path", "/").split("/")[1] for r in app.routes}
+        check_collision(http_settings.root_path, taken | ui.bundle_entries())
+        # Outermost: every other middleware sees the prefixed request.
+        app.add_middleware(RootPath, root_path=http_settings.root_path)
     _document_problems(app)
     return app
 

@@ -226,3 +226,10 @@ async def receive_into(request: Request, pending: Receiving) -> None:
                 await asyncio.shield(writing)
         await run_in_threadpool(pending.abort)
         raise
+
+
+def located(request: Request, path: str) -> str:
+    """The ``Location`` of ``path`` (``/api/v1/...``) where the app is served under a path
+    prefix (``modeltrail.server.prefix``): a client follows it through the same proxy."""
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/") + path

@@ -56,6 +56,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modeltrail.domain import limits, text
 from modeltrail.domain.errors import ModeltrailError
+from modeltrail.server import prefix
 from modeltrail.server.problems import problem
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -124,19 +125,27 @@ class HttpSettings:
 
     ``allowed_hosts`` holds names (``api.example.com``), ``*.example.com`` for every name under
     one, or ``*`` for any; ``cors_origins`` holds origins (``https://app.example.com``) or ``*``.
-    The default suits an app only called in-process; ``serving`` builds what a server
-    listening on an address answers.
+    ``root_path`` is the path prefix the app is served under (``/trail``; ``""`` at the root,
+    see ``modeltrail.server.prefix``). The default suits an app only called in-process;
+    ``serving`` builds what a server listening on an address answers.
     """
 
     allowed_hosts: tuple[str, ...] = (*LOOPBACK_HOSTS, *IN_PROCESS_HOSTS)
     cors_origins: tuple[str, ...] = ()
+    root_path: str = ""
 
     @classmethod
     def serving(
-        cls, host: str, *, allowed_hosts: str | None = None, cors_origins: str | None = None
+        cls,
+        host: str,
+        *,
+        allowed_hosts: str | None = None,
+        cors_origins: str | None = None,
+        root_path: str | None = None,
     ) -> HttpSettings:
         """Loopback names, the address ``host`` the server listens on (unless it listens on
-        every address), and the comma-separated extra names and CORS origins."""
+        every address), the comma-separated extra names and CORS origins, and the path
+        prefix (ValueError says what is wrong with one that cannot be)."""
         names = [*LOOPBACK_HOSTS]
         if not _is_wildcard(host):
             names.append(host)
@@ -145,6 +154,7 @@ class HttpSettings:
         return cls(
             allowed_hosts=tuple(dict.fromkeys(_host_pattern(n) for n in names)),
             cors_origins=tuple(dict.fromkeys(origins)),
+            root_path=prefix.parse_root_path(root_path),
         )
 
     def allows_host(self, name: str) -> bool:

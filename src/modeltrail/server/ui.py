@@ -27,6 +27,11 @@ UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 RESERVED = ("/api", "/v1", "/docs", "/openapi.json", "/healthz", "/readyz")
 
 
+def bundle_entries(root: Path = UI_DIR) -> set[str]:
+    """The names at the top of the bundle (``assets``, ``favicon.ico``, ...)."""
+    return {p.name for p in root.iterdir()} if root.is_dir() else set()
+
+
 def _reserved(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in RESERVED)
 
@@ -74,7 +79,10 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
             asset = _file(path, root)
             if asset is not None:
                 return _asset(asset, request)
-            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            # A script the page asks for and does not get is a 404, never the page: a chunk
+            # looked for at the wrong address fails with the address in the console.
+            if not path.startswith("/assets/"):
+                return FileResponse(index, headers={"Cache-Control": "no-cache"})
         if isinstance(exc, StarletteHTTPException):
             answer = http_error(request, exc)
             return await answer if inspect.isawaitable(answer) else answer

@@ -13,11 +13,11 @@ checked on the event loop instead.
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response, status
+from fastapi import APIRouter, Body, Path, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain.models import Page
-from modeltrail.server.deps import IfMatchDep, ListOptionsDep, MetadataDep, etag
+from modeltrail.server.deps import IfMatchDep, ListOptionsDep, MetadataDep, etag, located
 from modeltrail.server.routers.runs import add_runs_grid
 from modeltrail.services.metadata import ENTITIES, EntityType
 
@@ -46,10 +46,15 @@ def entity_router(etype: EntityType) -> APIRouter:
         "same content answers 200 with the stored entity, different content 409.",
         responses={200: {"description": "already stored (an idempotent retry)"}},
     )
-    async def create(body: Annotated[Create, Body()], meta: MetadataDep, response: Response) -> Any:  # type: ignore[valid-type]
+    async def create(
+        body: Annotated[Create, Body()],  # type: ignore[valid-type]
+        meta: MetadataDep,
+        request: Request,
+        response: Response,
+    ) -> Any:
         result, created = await run_in_threadpool(meta.create, name, body)
         response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        response.headers["Location"] = f"/api/v1/{etype.plural}/{result.id}"
+        response.headers["Location"] = located(request, f"/api/v1/{etype.plural}/{result.id}")
         response.headers["ETag"] = etag(result.revision)
         return result
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import limits
@@ -28,7 +28,7 @@ from modeltrail.domain.registry import (
     RegisteredModelUpdate,
     TagSet,
 )
-from modeltrail.server.deps import RegistryDep
+from modeltrail.server.deps import RegistryDep, located
 
 router = APIRouter(prefix="/models", tags=["Models"])
 
@@ -107,10 +107,13 @@ async def resolve(
     summary="Register a model name (409 if it is taken)",
 )
 async def create_model(
-    body: Annotated[RegisteredModelCreate, Body()], reg: RegistryDep, response: Response
+    body: Annotated[RegisteredModelCreate, Body()],
+    reg: RegistryDep,
+    request: Request,
+    response: Response,
 ) -> Any:
     result = await run_in_threadpool(reg.create_model, body)
-    response.headers["Location"] = f"/api/v1/models/{quote(result.name, safe='')}"
+    response.headers["Location"] = located(request, f"/api/v1/models/{quote(result.name, safe='')}")
     return result
 
 
@@ -214,6 +217,7 @@ async def create_version(
     name: Name,
     body: Annotated[ModelVersionCreate, Body()],
     reg: RegistryDep,
+    request: Request,
     response: Response,
     create_model: Annotated[
         bool, Query(alias="createModel", description="register the model if it is not")
@@ -223,8 +227,8 @@ async def create_version(
         reg.create_version, name, body, create_model=create_model
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    response.headers["Location"] = (
-        f"/api/v1/models/{quote(result.model, safe='')}/versions/{result.version}"
+    response.headers["Location"] = located(
+        request, f"/api/v1/models/{quote(result.model, safe='')}/versions/{result.version}"
     )
     return result
 

@@ -1,0 +1,145 @@
+"""The app served under a path prefix (``modeltrail server --root-path /trail``): behind a
+proxy that strips the prefix, one that keeps it, or mounted in another ASGI app. The API's
+``Location`` headers hold the prefix, and a prefix that cannot be served is refused with what
+is wrong with it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from conftest import run_cli
+from modeltrail.server.app import create_app
+from modeltrail.server.prefix import parse_root_path
+from modeltrail.server.transport import HttpSettings
+from modeltrail.services.metadata import Metadata
+
+MISSING = "00000000-0000-0000-0000-000000000000"
+Check = Callable[[httpx.AsyncClient, str], Awaitable[None]]
+
+
+@pytest.mark.parametrize(
+    ("given", "prefix"),
+    [
+        (None, ""),
+        ("", ""),
+        ("/", ""),
+        ("/trail", "/trail"),
+        ("/trail/", "/trail"),
+        ("/ml/trail-2.x_~", "/ml/trail-2.x_~"),
+    ],
+)
+def test_a_prefix_is_read_without_its_trailing_slash(given: str | None, prefix: str) -> None:
+    assert parse_root_path(given) == prefix
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("trail", "'trail' must start with '/', as in /trail"),
+        ("https://host/trail", "must start with '/'"),
+        ("/a//b", "'/a//b' has an empty segment ('//')"),
+        ("/trail//", "has an empty segment"),
+        ("/a/../b", "has a '..' segment"),
+        ("/./a", "has a '.' segment"),
+        ("/a b", "holds ' ': a prefix is made of letters, digits"),
+        ("/a\tb", "holds '\\t'"),
+        ("/a\x00", "holds '\\x00'"),
+        ("/tr%41il", "holds '%'"),
+        ("/a?b", "holds '?'"),
+        ("/a#b", "holds '#'"),
+        ('/a"><script>', "holds '\"'"),
+        ("/é", "holds 'é'"),
+        ("/" + "a" * 300, "is longer than 200 characters"),
+    ],
+)
+def test_a_prefix_that_cannot_be_served_is_refused(given: str, said: str) -> None:
+    with pytest.raises(ValueError, match="--root-path") as refused:
+        parse_root_path(given)
+    assert said in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["/api", "/v1/x", "/docs", "/healthz", "/assets", "/favicon.ico"]
+)
+def test_a_prefix_the_app_answers_itself_is_refused(metadata: Metadata, prefix: str) -> None:
+    with pytest.raises(ValueError, match=f"starts with /{prefix.split('/')[1]}, a path the"):
+        create_app(metadata, http_settings=HttpSettings(root_path=prefix))
+
+
+@pytest.fixture(params=["kept", "stripped", "mount"])
+def under_trail(request: pytest.FixtureRequest, metadata: Metadata) -> Callable[[Check], None]:
+    """Run a check with a client of the app served under ``/trail`` and the prefix that the
+    client puts before each path: as a proxy that keeps the prefix, or one that strips it,
+    passes requests on (``--root-path``), or as another ASGI app mounts it."""
+    if request.param == "mount":
+        app = Starlette(routes=[Mount("/trail", app=create_app(metadata))])
+    else:
+        app = create_app(metadata, http_settings=HttpSettings(root_path="/trail"))
+    sent = "" if request.param == "stripped" else "/trail"
+
+    def run(check: Check) -> None:
+        async def with_client() -> None:
+            transport = httpx.ASGITransport(app)
+            # A mount answers /trail with a redirect to /trail/.
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", follow_redirects=True
+            ) as c:
+                await check(c, sent)
+
+        asyncio.run(with_client())
+
+    return run
+
+
+def test_the_api_answers_under_the_prefix(under_trail: Callable[[Check], None]) -> None:
+    async def check(c: httpx.AsyncClient, sent: str) -> None:
+        made = await c.post(f"{sent}/api/v1/experiments", json={"name": "prefixed"})
+        assert made.status_code == 201, made.text
+        location = made.headers["location"]
+        assert location == f"/trail/api/v1/experiments/{made.json()['id']}"
+        # The client reaches it where the proxy publishes it.
+        followed = await c.get(sent + location.removeprefix("/trail"))
+        assert followed.json()["name"] == "prefixed"
+        model = await c.post(f"{sent}/api/v1/models", json={"name": "a b"})
+        assert model.headers["location"] == "/trail/api/v1/models/a%20b", model.text
+        listed = await c.get(f"{sent}/api/v1/experiments")
+        assert [e["name"] for e in listed.json()["items"]] == ["prefixed"]
+        nowhere = await c.get(f"{sent}/api/v1/nothing")
+        assert nowhere.status_code == 404
+        assert nowhere.headers["content-type"] == "application/problem+json"
+        docs = await c.get(f"{sent}/docs")
+        assert 'src="/trail/docs/swagger-ui-bundle.js"' in docs.text
+        assert 'data-openapi-url="/trail/openapi.json"' in docs.text
+        assert (await c.get(f"{sent}/openapi.json")).json()["info"]["title"] == "modeltrail"
+        assert (await c.get(f"{sent}/readyz")).status_code == 200
+
+    under_trail(check)
+
+
+def test_at_the_root_locations_name_the_root(metadata: Metadata) -> None:
+    async def check() -> None:
+        transport = httpx.ASGITransport(create_app(metadata))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            made = await c.post("/api/v1/experiments", json={"name": "at-root"})
+            assert made.headers["location"] == f"/api/v1/experiments/{made.json()['id']}"
+
+    asyncio.run(check())
+
+
+def test_the_server_refuses_a_prefix_in_one_line(tmp_path: Path) -> None:
+    for given, said in [
+        ("trail", "error: --root-path (MODELTRAIL_ROOT_PATH) 'trail' must start with '/'"),
+        ("/a/[b]", "holds '['"),
+        ("/docs", "starts with /docs, a path the server answers itself"),
+    ]:
+        done = run_cli("server", "--port", "1", "--root-path", given, cwd=tmp_path, check=False)
+        assert done.returncode == 2, (given, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
