@@ -45,9 +45,13 @@ function precompress(): Plugin {
 }
 
 // The bundle is built into the Python package so that `pip install modeltrail` needs no Node.
+// Its URLs are relative ("./assets/..."): index.html resolves them against its <base href>,
+// which the server writes for the path prefix it is served under (src/modeltrail/server/ui.py),
+// and each script loads the chunks it imports relative to its own address; one bundle serves
+// any prefix.
 export default defineConfig({
   plugins: [react(), swaggerUi(), precompress()],
-  base: "/",
+  base: "./",
   build: {
     outDir: "../src/modeltrail/ui",
     emptyOutDir: true,

@@ -99,7 +99,7 @@ def test_files_and_their_ranges_go_as_stored(file_client: TestClient) -> None:
 
 def test_the_bundle_is_served_from_its_gzip_copies(client: TestClient) -> None:
     index = client.get("/", headers=GZIP).text
-    assert re.search(r'"/assets/[^"]+\.js"', index), "index.html names its bundle"
+    assert re.search(r'"\./assets/[^"]+\.js"', index), "index.html names its bundle"
     # Every chunk, those of the views that are fetched when first shown too.
     copies = sorted((ui.UI_DIR / "assets").glob("*.js.gz"))
     assert len(copies) > 3, "the bundle is split by view"

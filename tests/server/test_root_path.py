@@ -1,11 +1,14 @@
 """The app served under a path prefix (``modeltrail server --root-path /trail``): behind a
-proxy that strips the prefix, one that keeps it, or mounted in another ASGI app. The API's
-``Location`` headers hold the prefix, and a prefix that cannot be served is refused with what
-is wrong with it."""
+proxy that strips the prefix, one that keeps it, or mounted in another ASGI app. The UI's
+page names the prefix in its ``<base href>``, the API's ``Location`` headers hold it, and a
+prefix that cannot be served is refused with what is wrong with it.
+
+The UI's side in a real browser is ``tests/ui/test_root_path.py``."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from conftest import run_cli
+from modeltrail.server import ui
 from modeltrail.server.app import create_app
 from modeltrail.server.prefix import parse_root_path
 from modeltrail.server.transport import HttpSettings
@@ -98,6 +102,31 @@ def under_trail(request: pytest.FixtureRequest, metadata: Metadata) -> Callable[
     return run
 
 
+def test_the_page_names_the_prefix_at_any_depth(under_trail: Callable[[Check], None]) -> None:
+    async def check(c: httpx.AsyncClient, sent: str) -> None:
+        etags = set()
+        for path in ("", "/", "/experiments", f"/runs/{MISSING}/dag", "/index.html"):
+            page = await c.get(sent + path)
+            assert page.status_code == 200, (path, page.text)
+            assert page.headers["content-type"].startswith("text/html")
+            assert page.headers["cache-control"] == "no-cache"
+            assert re.findall(r"<base[^>]*>", page.text) == ['<base href="/trail/" />'], path
+            etags.add(page.headers["etag"])
+        assert len(etags) == 1
+        again = await c.get(sent + "/runs", headers={"if-none-match": etags.pop()})
+        assert again.status_code == 304 and not again.content
+        page = (await c.get(sent + "/")).text
+        for asset in re.findall(r'(?:src|href)="\./([^"]+)"', page):
+            answer = await c.get(f"{sent}/{asset}")
+            assert answer.status_code == 200 and "<html" not in answer.text[:100], asset
+        # A chunk looked for where there is none is not the page.
+        missing = await c.get(sent + "/assets/nothing-here.js")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+
+    under_trail(check)
+
+
 def test_the_api_answers_under_the_prefix(under_trail: Callable[[Check], None]) -> None:
     async def check(c: httpx.AsyncClient, sent: str) -> None:
         made = await c.post(f"{sent}/api/v1/experiments", json={"name": "prefixed"})
@@ -123,10 +152,12 @@ def test_the_api_answers_under_the_prefix(under_trail: Callable[[Check], None]) 
     under_trail(check)
 
 
-def test_at_the_root_locations_name_the_root(metadata: Metadata) -> None:
+def test_at_the_root_the_page_names_the_root(metadata: Metadata) -> None:
     async def check() -> None:
         transport = httpx.ASGITransport(create_app(metadata))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            page = await c.get(f"/runs/{MISSING}/dag")
+            assert re.findall(r"<base[^>]*>", page.text) == ['<base href="/" />']
             made = await c.post("/api/v1/experiments", json={"name": "at-root"})
             assert made.headers["location"] == f"/api/v1/experiments/{made.json()['id']}"
 
@@ -143,3 +174,21 @@ def test_the_server_refuses_a_prefix_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2, (given, done.stdout, done.stderr)
         assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_page_without_a_base_element_gets_one(tmp_path: Path, metadata: Metadata) -> None:
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html><head lang="en"><title>t</title></head><body></body></html>'
+    )
+    app = create_app(metadata, http_settings=HttpSettings(root_path="/trail"))
+    ui.install(app, root=tmp_path)
+
+    async def check() -> None:
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            page = await c.get("/trail/runs")
+            assert page.text.startswith(
+                '<!doctype html><html><head lang="en"><base href="/trail/" /><title>'
+            ), page.text
+
+    asyncio.run(check())

@@ -109,6 +109,10 @@ def test_move_production_to_the_previous_version(page: Any, registered: CaseStud
 
     aliases = page.get_by_role("table", name="aliases")
     aliases.locator("tr[data-alias='production']", has_text="v1").wait_for()
+    # The alias's version is an anchor on this page (not on the <base href> of the UI's root).
+    aliases.locator("tr[data-alias='production']").get_by_role("link", name="v1").click()
+    page.wait_for_url(re.compile(rf"/models/{MODEL}#v1$"))
+    versions.locator("tr[data-version='1']").wait_for()
     newest = page.get_by_role("table", name="alias history").locator("tbody tr").first
     newest.filter(has_text="letters model fails validation").wait_for()
     assert "production" in newest.inner_text() and "v2 → v1" in newest.inner_text()

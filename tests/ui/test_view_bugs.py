@@ -104,8 +104,10 @@ def test_favicon_is_an_icon(page: Any, ui_server: ServerProcess) -> None:
     assert response.headers["content-type"].startswith("image/")
     assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file, not index.html
     page.goto("/experiments")
-    href = page.locator("link[rel=icon][type='image/svg+xml']").get_attribute("href")
-    svg = httpx.get(ui_server.url + href)
+    # The address the browser asks for: the link resolved against the page's <base href>.
+    href = page.locator("link[rel=icon][type='image/svg+xml']").evaluate("link => link.href")
+    assert href == ui_server.url + "/favicon.svg"
+    svg = httpx.get(href)
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
 
 

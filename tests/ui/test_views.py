@@ -22,9 +22,10 @@ def test_server_serves_the_ui_without_shadowing_the_api(ui_server: ServerProcess
         response = httpx.get(ui_server.url + path)
         assert response.status_code == 200
         assert '<div id="root">' in response.text
-    asset = re.search(r'src="(/assets/[^"]+\.js)"', httpx.get(ui_server.url + "/").text)
+    # Relative to the page's <base href>, which is the root here.
+    asset = re.search(r'src="\./(assets/[^"]+\.js)"', httpx.get(ui_server.url + "/").text)
     assert asset, "index.html names its bundle"
-    response = httpx.get(ui_server.url + asset.group(1))
+    response = httpx.get(f"{ui_server.url}/{asset.group(1)}")
     assert response.status_code == 200 and "immutable" in response.headers["cache-control"]
     for path in ("/api/v1/nothing-here", "/v1/metadata/nothing", "/healthz/x"):
         response = httpx.get(ui_server.url + path)

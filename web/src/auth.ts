@@ -2,6 +2,8 @@
 // with /api/v1/whoami and kept in this tab's session storage (gone when the tab closes, never
 // written to disk by the page). Every request of the UI sends it as a bearer token.
 
+import { apiUrl } from "./base";
+
 const KEY = "modeltrail.token";
 
 export interface Principal {
@@ -41,7 +43,7 @@ export function onSession(listener: (s: Session) => void): () => void {
 }
 
 async function whoami(token: string | null): Promise<Response> {
-  return fetch("/api/v1/whoami", {
+  return fetch(apiUrl("/whoami"), {
     headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
 }

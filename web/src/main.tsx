@@ -4,6 +4,7 @@ import { Loading, Problem } from "./components/Status";
 import { ApiError } from "./api/client";
 import { checkSession, onSession, signOut, type Session } from "./auth";
 import { Link, navigate, useLocation, type Location } from "./router";
+import { appPath, appUrl } from "./base";
 import { GlobalSearch } from "./components/Search";
 import { BROWSED, type EntityName } from "./api/entities";
 import { SignIn } from "./views/SignIn";
@@ -89,7 +90,7 @@ const ROUTES: Route[] = [
 const sessionChecked = checkSession();
 sessionChecked.catch(() => undefined); // handled in App; this only marks it as handled
 {
-  const here: Location = { path: window.location.pathname, query: new URLSearchParams(window.location.search) };
+  const here: Location = { path: appPath(window.location.pathname), query: new URLSearchParams(window.location.search) };
   for (const [pattern, chunk, , requests] of ROUTES) {
     const m = here.path.match(pattern);
     if (m) {
@@ -164,7 +165,7 @@ function App() {
             </button>
           </span>
         )}
-        <a className="api-link" href="/docs">
+        <a className="api-link" href={appUrl("/docs")}>
           API
         </a>
       </header>

@@ -1,18 +1,21 @@
 // A tiny history-API router: every view is a real URL that can be bookmarked and shared.
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from "react";
+import { appPath, appUrl } from "./base";
 
 const listeners = new Set<() => void>();
 
-/** Go to `to`; `state` is kept with the history entry (it survives Back and reload). */
+/** Go to `to`, a path of the UI ("/runs/ID"); `state` is kept with the history entry (it
+ * survives Back and reload). */
 export function navigate(to: string, replace = false, state: unknown = null): void {
-  if (replace) window.history.replaceState(state, "", to);
-  else window.history.pushState(state, "", to);
+  if (replace) window.history.replaceState(state, "", appUrl(to));
+  else window.history.pushState(state, "", appUrl(to));
   listeners.forEach((l) => l());
 }
 
 window.addEventListener("popstate", () => listeners.forEach((l) => l()));
 
 export interface Location {
+  /** The path of the UI, without the prefix it is served under. */
   path: string;
   query: URLSearchParams;
 }
@@ -24,11 +27,11 @@ export function useLocation(): Location {
     listeners.add(listener);
     return () => void listeners.delete(listener);
   }, []);
-  return { path: window.location.pathname, query: new URLSearchParams(window.location.search) };
+  return { path: appPath(window.location.pathname), query: new URLSearchParams(window.location.search) };
 }
 
 /** Change some query parameters of the current URL (null removes one). */
-export function withQuery(changes: Record<string, string | string[] | null>, path = window.location.pathname): string {
+export function withQuery(changes: Record<string, string | string[] | null>, path = appPath(window.location.pathname)): string {
   const query = new URLSearchParams(window.location.search);
   for (const [key, value] of Object.entries(changes)) {
     query.delete(key);
@@ -46,7 +49,7 @@ export function Link({ to, children, ...rest }: { to: string } & AnchorHTMLAttri
     navigate(to);
   };
   return (
-    <a href={to} onClick={onClick} {...rest}>
+    <a href={appUrl(to)} onClick={onClick} {...rest}>
       {children}
     </a>
   );

@@ -8,13 +8,23 @@ Those get a static file when one exists, otherwise ``index.html`` so that client
 The build writes a gzip copy beside each large file of the bundle (``name.js.gz``); a browser
 that accepts gzip gets that copy as is (``Content-Encoding: gzip``), so the bundle is
 compressed once at build time at the highest level rather than on every request.
+
+The bundle's URLs are relative, and ``index.html`` resolves them against its ``<base href>``,
+which is written here for the path prefix the app is served under (``root_path``, see
+``modeltrail.server.prefix``): the same bundle works at ``/`` and at ``/trail/``, at any depth
+of a client-side URL. The page is rendered once per prefix and file version.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import inspect
 import mimetypes
+import re
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
@@ -25,11 +35,36 @@ from modeltrail.server import problems, transport
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 RESERVED = ("/api", "/v1", "/docs", "/openapi.json", "/healthz", "/readyz")
+# The element the build leaves in index.html's head (web/index.html): <base href="/" />.
+BASE_TAG = re.compile(rb'<base href="[^"]*"\s*/?>')
 
 
 def bundle_entries(root: Path = UI_DIR) -> set[str]:
     """The names at the top of the bundle (``assets``, ``favicon.ico``, ...)."""
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
+
+
+@lru_cache(maxsize=32)
+def _render_index(index: Path, version: tuple[int, int], root_path: str) -> tuple[bytes, str]:
+    """index.html with its ``<base href>`` at ``root_path``, and the page's ETag. ``version``
+    (modification time and size) makes a rebuilt bundle render anew."""
+    page = index.read_bytes()
+    href = html.escape(quote(root_path.rstrip("/"), safe="/") + "/", quote=True)
+    tag = f'<base href="{href}" />'.encode()
+    page, found = BASE_TAG.subn(lambda _: tag, page, count=1)
+    if not found:
+        page = re.sub(rb"<head[^>]*>", lambda m: m.group(0) + tag, page, count=1)
+    return page, f'"{hashlib.sha256(page).hexdigest()[:32]}"'
+
+
+def _index(index: Path, request: Request) -> Response:
+    stat = index.stat()
+    root_path = request.scope.get("root_path", "")
+    page, etag = _render_index(index, (stat.st_mtime_ns, stat.st_size), root_path)
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(page, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def _reserved(path: str) -> bool:
@@ -77,12 +112,13 @@ def install(app: FastAPI, root: Path = UI_DIR) -> None:
             and index.is_file()
         ):
             asset = _file(path, root)
-            if asset is not None:
+            # index.html by its name too gets the <base href> of the prefix.
+            if asset is not None and asset != index.resolve():
                 return _asset(asset, request)
             # A script the page asks for and does not get is a 404, never the page: a chunk
             # looked for at the wrong address fails with the address in the console.
             if not path.startswith("/assets/"):
-                return FileResponse(index, headers={"Cache-Control": "no-cache"})
+                return _index(index, request)
         if isinstance(exc, StarletteHTTPException):
             answer = http_error(request, exc)
             return await answer if inspect.isawaitable(answer) else answer

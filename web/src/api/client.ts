@@ -2,6 +2,7 @@
 // untyped helper for the lineage endpoints that the document may not describe yet.
 import createClient from "openapi-fetch";
 import { authHeaders, sessionLost } from "../auth";
+import { SERVER, apiUrl } from "../base";
 import type { components, paths } from "./schema";
 import type { EntityName } from "./entities";
 
@@ -13,7 +14,7 @@ export type Kind = components["schemas"]["Kind"];
 export type { EntityName };
 export type Entity = Experiment | Run | Execution | Artifact;
 
-export const api = createClient<paths>({ baseUrl: "" });
+export const api = createClient<paths>({ baseUrl: SERVER });
 api.use({
   onRequest({ request }) {
     for (const [name, value] of Object.entries(authHeaders())) request.headers.set(name, value);
@@ -56,7 +57,7 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
 export async function getJson<T>(path: string, params?: Record<string, string | number | boolean | undefined>): Promise<T> {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined) query.set(k, String(v));
-  const url = `/api/v1${path}${query.size ? `?${query}` : ""}`;
+  const url = `${apiUrl(path)}${query.size ? `?${query}` : ""}`;
   let response: Response;
   try {
     response = await fetch(url, { headers: { accept: "application/json", ...authHeaders() } });

@@ -1,5 +1,6 @@
 // The model registry, an artifact's files, names for ids, and the global search.
 import { authHeaders, sessionLost } from "../auth";
+import { apiUrl } from "../base";
 import { api, ApiError, getArtifact, getJson, listEntities, unwrap, type Artifact, type Execution } from "./client";
 import type { components } from "./schema";
 
@@ -50,7 +51,7 @@ export async function listFiles(artifact: string): Promise<ArtifactFiles> {
 
 /** The address of one file of an artifact (each path segment escaped on its own). */
 export function fileUrl(artifact: string, path: string): string {
-  return `/api/v1/artifacts/${artifact}/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+  return apiUrl(`/artifacts/${artifact}/files/${path.split("/").map(encodeURIComponent).join("/")}`);
 }
 
 /** The first `bytes` of a file, or all of it: a preview never downloads a large file whole. */

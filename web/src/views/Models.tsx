@@ -14,6 +14,9 @@ import { Link, navigate, withQuery, type Location } from "../router";
 import "./registry.css";
 
 export const modelPath = (name: string) => `/models/${encodeURIComponent(name)}`;
+// The page's own address with the anchor: a bare "#v3" would resolve against the document's
+// <base href>, the root of the UI, and leave the page.
+const versionAnchor = (version: number) => `${window.location.pathname}${window.location.search}#v${version}`;
 
 function AliasChip({ alias, version, isProtected, model }: { alias: string; version?: number | null; isProtected: boolean; model?: string }) {
   const text = (
@@ -343,7 +346,7 @@ export function ModelPage({ name, location }: { name: string; location: Location
                     <td>
                       <AliasChip alias={a.alias} isProtected={a.protected} />
                     </td>
-                    <td>{a.version ? <a href={`#v${a.version}`}>v{a.version}</a> : <span className="muted">nothing</span>}</td>
+                    <td>{a.version ? <a href={versionAnchor(a.version)}>v{a.version}</a> : <span className="muted">nothing</span>}</td>
                     <td>
                       <When value={a.updateTime} />
                       {a.updatedBy ? ` by ${a.updatedBy.name}` : ""}

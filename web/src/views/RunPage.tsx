@@ -12,6 +12,7 @@ import { first } from "../first";
 import { lazyView } from "../lazyView";
 import { type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
+import { apiUrl } from "../base";
 import "./runs.css";
 
 // The DAG tab brings the graph library: fetched when the tab is first opened, and drawn as soon
@@ -235,7 +236,7 @@ function MetricTable({ run, metrics }: { run: string; metrics: MetricSummary[] }
         {metrics.map((m) => (
           <tr key={m.key} data-metric={m.key}>
             <th scope="row">
-              <a href={`/api/v1/runs/${run}/metrics/${encodeURIComponent(m.key)}`} title="the series as JSON">
+              <a href={apiUrl(`/runs/${run}/metrics/${encodeURIComponent(m.key)}`)} title="the series as JSON">
                 {m.key}
               </a>
             </th>
