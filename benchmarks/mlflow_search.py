@@ -20,21 +20,21 @@ from typing import Any
 
 from benchmarks.measure import timed
 from benchmarks.modeltrail_driver import store_url
-from modeltrail.integrations.mlflow import lineage, metrics, tracking
+from modeltrail.integrations.mlflow import experiments, lineage, metrics
 from modeltrail.integrations.mlflow.routes import _details
 from modeltrail.services.metadata import Metadata
 
 
 def _fill(meta: Metadata, runs: int) -> tuple[str, list[str]]:
-    experiment = tracking.create_experiment(meta, "bench", None, {})
+    experiment = experiments.create_experiment(meta, "bench", None, {})
     ids = []
     for i in range(runs):
-        rid = tracking.create_run(
+        rid = runs.create_run(
             meta, experiment=experiment, start_time=None, tags={}, run_name=f"r{i}", user_id=None
         )["info"]["run_id"]
         ids.append(rid)
         point = metrics.parse_metric({"key": "acc", "value": i / runs, "timestamp": 1, "step": 0})
-        tracking.log_batch(
+        runs.log_batch(
             meta,
             rid,
             params=[("lr", str(i % 7))],
@@ -73,7 +73,7 @@ def measure(url: str, runs: int, repeat: int, page: int) -> list[dict[str, Any]]
         for label, text in filters.items():
 
             def search(text: str = text) -> dict[str, Any]:
-                return tracking.search_runs(
+                return runs.search_runs(
                     meta,
                     experiment_ids=[experiment],
                     filter_string=text,
@@ -85,7 +85,7 @@ def measure(url: str, runs: int, repeat: int, page: int) -> list[dict[str, Any]]
                 )
 
             found = len(
-                tracking.search_runs(
+                runs.search_runs(
                     meta,
                     experiment_ids=[experiment],
                     filter_string=text,

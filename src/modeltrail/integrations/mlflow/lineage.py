@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import models as m
 from modeltrail.integrations.mlflow import search
 from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow.experiments import _active_experiment
 from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS
+from modeltrail.integrations.mlflow.runs import _active_run
 from modeltrail.integrations.mlflow.tracking import (
     NAMESPACE,
-    _active_experiment,
-    _active_run,
     _check_tag,
     _model,
     _tags,

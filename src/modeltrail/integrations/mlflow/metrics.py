@@ -24,7 +24,8 @@ from modeltrail.domain import series as d
 from modeltrail.domain.errors import NotFound
 from modeltrail.integrations.mlflow import search
 from modeltrail.integrations.mlflow.errors import invalid
-from modeltrail.integrations.mlflow.tracking import _check_key, _run_row
+from modeltrail.integrations.mlflow.runs import _run_row
+from modeltrail.integrations.mlflow.tracking import _check_key
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.services.tracking import series
 from modeltrail.store import series as store_series

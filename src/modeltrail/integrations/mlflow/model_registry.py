@@ -26,7 +26,7 @@ from modeltrail.domain.registry import (
     RegisteredModelCreate,
     RegisteredModelUpdate,
 )
-from modeltrail.integrations.mlflow import lineage, tracking
+from modeltrail.integrations.mlflow import lineage, search, tracking
 from modeltrail.integrations.mlflow.errors import (
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
@@ -177,11 +177,9 @@ def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
     name_contains = None
     if text:
         # MLflow's registry search: name = 'x' or name LIKE '%x%', the common forms.
-        clauses = tracking.search.parse_filter(
+        clauses = search.parse_filter(
             text,
-            tracking.search.Grammar(
-                string_attributes=frozenset({"name"}), numeric_attributes=frozenset()
-            ),
+            search.Grammar(string_attributes=frozenset({"name"}), numeric_attributes=frozenset()),
         )
     else:
         clauses = []
@@ -200,12 +198,12 @@ def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
     )
 
     def lookup(rm: RegisteredModel, kind: str, key: str) -> Any:
-        return rm.tags.get(key) if kind == tracking.search.TAG else getattr(rm, key, None)
+        return rm.tags.get(key) if kind == search.TAG else getattr(rm, key, None)
 
     found = [
         model_json(registry, rm)
         for rm in page.items
-        if tracking.search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
+        if search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
     ]
     answer: dict[str, Any] = {"registered_models": found}
     if page.next_cursor:
@@ -332,11 +330,11 @@ def get_download_uri(registry: Registry, p: dict[str, Any]) -> Any:
 
 
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
-    grammar = tracking.search.Grammar(
+    grammar = search.Grammar(
         string_attributes=frozenset({"name", "run_id", "source", "version"}),
         numeric_attributes=frozenset(),
     )
-    clauses = tracking.search.parse_filter(str(p.get("filter") or ""), grammar)
+    clauses = search.parse_filter(str(p.get("filter") or ""), grammar)
     names = [
         c.value for c in clauses if c.key == "name" and c.op == "=" and isinstance(c.value, str)
     ]
@@ -352,6 +350,6 @@ def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     found = [
         answer
         for answer in version_answers(registry, versions)
-        if tracking.search.matches(clauses, lambda k, key, a=answer: a.get(key))  # type: ignore[misc]
+        if search.matches(clauses, lambda k, key, a=answer: a.get(key))  # type: ignore[misc]
     ]
     return {"model_versions": found}

@@ -21,10 +21,12 @@ from modeltrail.domain.tokens import Role
 from modeltrail.integrations.mlflow import (
     artifacts,
     errors,
+    experiments,
     lineage,
     metrics,
     model_registry,
     params,
+    runs,
     tracking,
 )
 from modeltrail.integrations.mlflow.errors import invalid
@@ -97,7 +99,7 @@ async def _ready(request: Request, meta: Metadata) -> None:
     state = request.app.state
     if getattr(state, "mlflow_ready", False) or not _may_write(request):
         return
-    await run_in_threadpool(tracking.ensure_default, meta)
+    await run_in_threadpool(experiments.ensure_default, meta)
     state.mlflow_ready = True
 
 
@@ -140,7 +142,7 @@ async def server_info(meta: MetadataDep) -> JSONResponse:
 @_route("/experiments/create")
 def create_experiment(meta: Metadata, p: Params) -> Any:
     tags = dict(pairs(p, "tags"))
-    eid = tracking.create_experiment(
+    eid = experiments.create_experiment(
         meta, string(p, "name", required=True), string(p, "artifact_location"), tags
     )
     return {"experiment_id": eid}
@@ -148,18 +150,20 @@ def create_experiment(meta: Metadata, p: Params) -> Any:
 
 @_route("/experiments/get", "GET")
 def get_experiment(meta: Metadata, p: Params) -> Any:
-    return {"experiment": tracking.get_experiment(meta, string(p, "experiment_id", required=True))}
+    return {
+        "experiment": experiments.get_experiment(meta, string(p, "experiment_id", required=True))
+    }
 
 
 @_route("/experiments/get-by-name", "GET")
 def get_experiment_by_name(meta: Metadata, p: Params) -> Any:
     name = string(p, "experiment_name", required=True)
-    return {"experiment": tracking.get_experiment_by_name(meta, name)}
+    return {"experiment": experiments.get_experiment_by_name(meta, name)}
 
 
 @_route("/experiments/search")
 def search_experiments(meta: Metadata, p: Params) -> Any:
-    return tracking.search_experiments(
+    return experiments.search_experiments(
         meta,
         view=tracking.parse_view(p.get("view_type")),
         filter_string=string(p, "filter"),
@@ -172,31 +176,31 @@ def search_experiments(meta: Metadata, p: Params) -> Any:
 @_route("/experiments/update")
 def update_experiment(meta: Metadata, p: Params) -> Any:
     eid = string(p, "experiment_id", required=True)
-    tracking.update_experiment(meta, eid, string(p, "new_name", required=True))
+    experiments.update_experiment(meta, eid, string(p, "new_name", required=True))
 
 
 @_route("/experiments/delete")
 def delete_experiment(meta: Metadata, p: Params) -> Any:
     eid = string(p, "experiment_id", required=True)
-    tracking.set_experiment_lifecycle(meta, eid, deleted=True)
+    experiments.set_experiment_lifecycle(meta, eid, deleted=True)
 
 
 @_route("/experiments/restore")
 def restore_experiment(meta: Metadata, p: Params) -> Any:
     eid = string(p, "experiment_id", required=True)
-    tracking.set_experiment_lifecycle(meta, eid, deleted=False)
+    experiments.set_experiment_lifecycle(meta, eid, deleted=False)
 
 
 @_route("/experiments/set-experiment-tag")
 def set_experiment_tag(meta: Metadata, p: Params) -> Any:
     eid = string(p, "experiment_id", required=True)
-    tracking.set_experiment_tag(meta, eid, string(p, "key", required=True), p.get("value"))
+    experiments.set_experiment_tag(meta, eid, string(p, "key", required=True), p.get("value"))
 
 
 @_route("/experiments/delete-experiment-tag")
 def delete_experiment_tag(meta: Metadata, p: Params) -> Any:
     eid = string(p, "experiment_id", required=True)
-    tracking.delete_experiment_tag(meta, eid, string(p, "key", required=True))
+    experiments.delete_experiment_tag(meta, eid, string(p, "key", required=True))
 
 
 # ---------------------------------------------------------------- runs
@@ -207,7 +211,7 @@ def create_run(meta: Metadata, p: Params) -> Any:
     tags: dict[Any, Any] = {}
     for key, value in pairs(p, "tags"):
         tags[key] = value
-    run = tracking.create_run(
+    run = runs.create_run(
         meta,
         experiment=string(p, "experiment_id") or "0",
         start_time=p.get("start_time"),
@@ -220,12 +224,12 @@ def create_run(meta: Metadata, p: Params) -> Any:
 
 @_route("/runs/get", "GET")
 def get_run(meta: Metadata, p: Params) -> Any:
-    return {"run": tracking.get_run(meta, run_id(p), _details)}
+    return {"run": runs.get_run(meta, run_id(p), _details)}
 
 
 @_route("/runs/update")
 def update_run(meta: Metadata, p: Params) -> Any:
-    info = tracking.update_run(
+    info = runs.update_run(
         meta,
         run_id(p),
         status=string(p, "status"),
@@ -237,29 +241,29 @@ def update_run(meta: Metadata, p: Params) -> Any:
 
 @_route("/runs/delete")
 def delete_run(meta: Metadata, p: Params) -> Any:
-    tracking.set_run_lifecycle(meta, run_id(p), deleted=True)
+    runs.set_run_lifecycle(meta, run_id(p), deleted=True)
 
 
 @_route("/runs/restore")
 def restore_run(meta: Metadata, p: Params) -> Any:
-    tracking.set_run_lifecycle(meta, run_id(p), deleted=False)
+    runs.set_run_lifecycle(meta, run_id(p), deleted=False)
 
 
 @_route("/runs/log-parameter")
 def log_param(meta: Metadata, p: Params) -> Any:
     param = tracking._check_param(string(p, "key", required=True), p.get("value"))
-    tracking.log_batch(meta, run_id(p), params=[param], tags=[])
+    runs.log_batch(meta, run_id(p), params=[param], tags=[])
 
 
 @_route("/runs/set-tag")
 def set_tag(meta: Metadata, p: Params) -> Any:
     tag = tracking._check_tag(string(p, "key", required=True), p.get("value"))
-    tracking.log_batch(meta, run_id(p), params=[], tags=[tag])
+    runs.log_batch(meta, run_id(p), params=[], tags=[tag])
 
 
 @_route("/runs/delete-tag")
 def delete_tag(meta: Metadata, p: Params) -> Any:
-    tracking.delete_tag(meta, run_id(p), string(p, "key", required=True))
+    runs.delete_tag(meta, run_id(p), string(p, "key", required=True))
 
 
 @_route("/runs/log-batch")
@@ -291,7 +295,7 @@ def log_batch(meta: Metadata, p: Params) -> Any:
     checked_params = [tracking._check_param(k, v) for k, v in pairs(p, "params")]
     checked_tags = [tracking._check_tag(k, v) for k, v in pairs(p, "tags")]
     points = [metrics.parse_metric(m, f"metrics[{i}]") for i, m in enumerate(logged)]
-    tracking.log_batch(
+    runs.log_batch(
         meta,
         run_id(p),
         params=checked_params,
@@ -302,7 +306,7 @@ def log_batch(meta: Metadata, p: Params) -> Any:
 
 @_route("/runs/search")
 def search_runs(meta: Metadata, p: Params) -> Any:
-    return tracking.search_runs(
+    return runs.search_runs(
         meta,
         experiment_ids=listed(p, "experiment_ids"),
         filter_string=string(p, "filter"),
@@ -318,7 +322,7 @@ def search_runs(meta: Metadata, p: Params) -> Any:
 def log_metric(meta: Metadata, p: Params) -> Any:
     point = metrics.parse_metric(p)
     write = metrics.writer([point], [metrics.linked(p)])
-    tracking.log_batch(meta, run_id(p), params=[], tags=[], metrics_writer=write)
+    runs.log_batch(meta, run_id(p), params=[], tags=[], metrics_writer=write)
 
 
 @_route("/metrics/get-history", "GET")
@@ -331,10 +335,10 @@ def get_metric_history(meta: Metadata, p: Params) -> Any:
     )
 
 
-def _details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+def _details(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """What a run answer holds beyond the run's row: its metrics, inputs and outputs."""
-    out = lineage.run_details(session, runs)
-    for run, latest in metrics.latest(session, runs).items():
+    out = lineage.run_details(session, ids)
+    for run, latest in metrics.latest(session, ids).items():
         out.setdefault(run, {})["metrics"] = latest
     return out
 

@@ -45,7 +45,7 @@ CONTEXT_TAG = "mlflow.data.context"
 
 def status_expr() -> ColumnElement[Any]:
     """MLflow's status of a run: its own, or KILLED and SCHEDULED where MLflow's state says so
-    (as ``tracking._status``)."""
+    (as ``runs._status``)."""
     return case(
         (
             and_(MlflowStateRow.status == "KILLED", RunRow.status == m.Status.FAILED.value),
@@ -178,7 +178,7 @@ def _run_ids(values: Sequence[str]) -> list[uuid.UUID]:
 
 
 def _artifact_uri(dialect: str) -> ColumnElement[Any]:
-    """``mlflow-artifacts:/{experiment}/{run}/artifacts``, as ``tracking.run_json`` answers."""
+    """``mlflow-artifacts:/{experiment}/{run}/artifacts``, as ``runs.run_json`` answers."""
     experiment = case(
         (RunRow.experiment_id == DEFAULT_EXPERIMENT, literal("0")),
         else_=d.id_dashed(dialect, RunRow.experiment_id),
