@@ -70,7 +70,8 @@ def test_a_prefix_that_cannot_be_served_is_refused(given: str, said: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "prefix", ["/api", "/v1/x", "/docs", "/healthz", "/assets", "/favicon.ico"]
+    "prefix",
+    ["/api", "/v1/x", "/docs", "/healthz", "/assets", "/favicon.ico", "/runs", "/models/x"],
 )
 def test_a_prefix_the_app_answers_itself_is_refused(metadata: Metadata, prefix: str) -> None:
     with pytest.raises(ValueError, match=f"starts with /{prefix.split('/')[1]}, a path the"):
@@ -192,3 +193,16 @@ def test_a_page_without_a_base_element_gets_one(tmp_path: Path, metadata: Metada
             ), page.text
 
     asyncio.run(check())
+
+
+def test_every_view_of_the_ui_is_a_prefix_refused() -> None:
+    """The UI's route table names the first segments of its addresses; each is in ``VIEWS``."""
+    web = Path(__file__).resolve().parents[2] / "web" / "src"
+    routes = (web / "main.tsx").read_text()
+    browsed = re.search(r"BROWSED = \[([^\]]*)\]", (web / "api" / "entities.ts").read_text())
+    assert browsed is not None
+    named = set(re.findall(r'"(\w+)"', browsed.group(1)))
+    # `^/runs/${ID}$` and /^\/compare\/?$/: a route's first segment, written either way.
+    named |= set(re.findall(r"\^\\?/(\w+)", routes))
+    assert named >= {"experiments", "runs", "models", "compare"}, named
+    assert named == ui.VIEWS

@@ -35,13 +35,18 @@ from modeltrail.server import problems, transport
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 RESERVED = ("/api", "/v1", "/docs", "/openapi.json", "/healthz", "/readyz")
+# The first segments of the UI's own addresses (the route table of web/src/main.tsx): a path
+# prefix may not be one of them, since behind a proxy that strips it /runs/ID could not be told
+# from /runs (the prefix) + /ID.
+VIEWS = frozenset({"experiments", "runs", "executions", "artifacts", "compare", "models"})
 # The element the build leaves in index.html's head (web/index.html): <base href="/" />.
 BASE_TAG = re.compile(rb'<base href="[^"]*"\s*/?>')
 
 
 def bundle_entries(root: Path = UI_DIR) -> set[str]:
-    """The names at the top of the bundle (``assets``, ``favicon.ico``, ...)."""
-    return {p.name for p in root.iterdir()} if root.is_dir() else set()
+    """The names at the top of the bundle (``assets``, ``favicon.ico``, ...) and of the UI's
+    views (``runs``, ``models``, ...)."""
+    return ({p.name for p in root.iterdir()} if root.is_dir() else set()) | VIEWS
 
 
 @lru_cache(maxsize=32)
