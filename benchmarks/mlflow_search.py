@@ -20,20 +20,20 @@ from typing import Any
 
 from benchmarks.measure import timed
 from benchmarks.modeltrail_driver import store_url
-from modeltrail.integrations.mlflow import experiments, lineage, metrics
+from modeltrail.integrations.mlflow import experiments, lineage, metrics, runs
 from modeltrail.integrations.mlflow.routes import _details
 from modeltrail.services.metadata import Metadata
 
 
-def _fill(meta: Metadata, runs: int) -> tuple[str, list[str]]:
+def _fill(meta: Metadata, count: int) -> tuple[str, list[str]]:
     experiment = experiments.create_experiment(meta, "bench", None, {})
     ids = []
-    for i in range(runs):
+    for i in range(count):
         rid = runs.create_run(
             meta, experiment=experiment, start_time=None, tags={}, run_name=f"r{i}", user_id=None
         )["info"]["run_id"]
         ids.append(rid)
-        point = metrics.parse_metric({"key": "acc", "value": i / runs, "timestamp": 1, "step": 0})
+        point = metrics.parse_metric({"key": "acc", "value": i / count, "timestamp": 1, "step": 0})
         runs.log_batch(
             meta,
             rid,
@@ -49,10 +49,10 @@ def _fill(meta: Metadata, runs: int) -> tuple[str, list[str]]:
     return experiment, ids
 
 
-def measure(url: str, runs: int, repeat: int, page: int) -> list[dict[str, Any]]:
+def measure(url: str, count: int, repeat: int, page: int) -> list[dict[str, Any]]:
     meta = Metadata.open(url)
     try:
-        experiment, ids = _fill(meta, runs)
+        experiment, ids = _fill(meta, count)
         # As a store in use is: the planner's statistics up to date (PostgreSQL's autovacuum
         # analyses a table once enough of it changed; a bulk fill outruns it).
         with meta.db.engine.begin() as conn:
@@ -90,7 +90,7 @@ def measure(url: str, runs: int, repeat: int, page: int) -> list[dict[str, Any]]
                     experiment_ids=[experiment],
                     filter_string=text,
                     view=1,
-                    max_results=runs,
+                    max_results=count,
                     order_by=[],
                     page_token=None,
                     extras=_details,
