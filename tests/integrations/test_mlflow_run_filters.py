@@ -213,3 +213,34 @@ def test_comparators_mlflow_refuses_are_refused_in_its_shape(
     )
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_an_execution_the_run_did_not_make_through_mlflow_is_not_its_inputs(
+    client: TestClient, ours: dict[str, Any]
+) -> None:
+    """A run's datasets are those of the execution MLflow's API made for it, as its answer
+    shows them: another execution of the run (an import's, one made through modeltrail's own
+    API) adds none."""
+    rid = ours["ids"]["r3"]["id"]
+
+    def made(path: str, body: dict[str, Any]) -> str:
+        answer = client.post(f"/api/v1/{path}", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    dataset = made("artifacts", {"name": "elsewhere", "version": "1", "kind": "dataset"})
+    executable = made("executables", {"name": "import", "version": "1"})
+    made(
+        "executions",
+        {
+            "run": str(uuid.UUID(rid)),
+            "executable": executable,
+            "name": "imported",
+            "kind": "mlflow-run",
+            "inputArtifacts": [dataset],
+            "annotations": {"mlflow.runId": "0" * 32},
+        },
+    )
+    assert _search(client, ours["experiment"], "datasets.name = 'elsewhere'") == []
+    run = client.get(f"{MLFLOW}/runs/get", params={"run_id": rid}).json()["run"]
+    assert run["inputs"].get("dataset_inputs", []) == []

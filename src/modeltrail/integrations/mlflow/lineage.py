@@ -29,7 +29,7 @@ from modeltrail.domain import models as m
 from modeltrail.integrations.mlflow import search
 from modeltrail.integrations.mlflow.errors import invalid, missing
 from modeltrail.integrations.mlflow.experiments import _active_experiment
-from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS
+from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS, RUN_ID_NOTE
 from modeltrail.integrations.mlflow.runs import _active_run
 from modeltrail.integrations.mlflow.tracking import (
     NAMESPACE,
@@ -128,7 +128,7 @@ def ensure_execution(tx: Transaction, run: RunRow) -> uuid.UUID:
             status=m.Status(run.status),
             start_time=run.create_time,
             end_time=run.end_time,
-            annotations={"mlflow.runId": run_id(run.id)},
+            annotations={RUN_ID_NOTE: run_id(run.id)},
         ),
     )
     return eid

@@ -36,9 +36,11 @@ USER_TAG = "mlflow.user"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_EXPERIMENT = uuid.UUID(int=0)
 # What ``lineage`` keeps of a run's inputs: the execution of the run's work (one per run, of
-# this kind) and, in its annotations, each input's tags (a JSON object under this prefix and
-# the input's id); a logged model it read is a ``model`` artifact with MLflow's attributes.
+# this kind, noting the run's id) and, in its annotations, each input's tags (a JSON object
+# under this prefix and the input's id); a logged model it read is a ``model`` artifact with
+# MLflow's attributes.
 EXECUTION_KIND = "mlflow-run"
+RUN_ID_NOTE = "mlflow.runId"
 INPUT_TAGS = "mlflow.inputTags."
 CONTEXT_TAG = "mlflow.data.context"
 
@@ -219,6 +221,9 @@ def _dataset(dialect: str, key: str, op: str, value: Any) -> ColumnElement[bool]
     return exists().where(
         ExecutionRow.run_id == RunRow.id,
         ExecutionRow.kind == EXECUTION_KIND,
+        # The execution ``lineage`` made for the run (an imported run's is another one).
+        d.json_text(dialect, ExecutionRow.annotations, (RUN_ID_NOTE,))
+        == d.id_hex(dialect, RunRow.id),
         ExecutionInputRow.execution_id == ExecutionRow.id,
         ArtifactRow.id == ExecutionInputRow.artifact_id,
         not_(logged_model),
