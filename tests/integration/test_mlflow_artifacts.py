@@ -261,6 +261,10 @@ def test_a_registered_version_keeps_the_logged_model_it_came_from(
 
     assert model_ids("get", name=name, version="1") == [info.model_id]
     assert model_ids("search", filter=f"name = '{name}'") == [info.model_id]
+    for path, query in (("get", {"name": name}), ("search", {"filter": f"name = '{name}'"})):
+        answer = httpx.get(f"{server.url}{API}/registered-models/{path}", params=query).json()
+        model = answer.get("registered_model") or answer["registered_models"][0]
+        assert [v.get("model_id") for v in model["latest_versions"]] == [info.model_id]
     assert list(mlflow.sklearn.load_model(f"models:/{name}/1").predict(x)) == [0, 0, 1, 1]
     # In modeltrail the version points at the logged model's artifact: its lineage is the
     # run's that logged it.

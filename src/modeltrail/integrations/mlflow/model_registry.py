@@ -92,19 +92,31 @@ def _answer(registry: Registry, version: ModelVersion) -> dict[str, Any]:
     return version_answers(registry, [version])[0]
 
 
-def model_json(registry: Registry, rm: RegisteredModel) -> dict[str, Any]:
-    latest = []
-    if rm.latest_version is not None:
-        latest = version_answers(registry, [registry.get_version(rm.name, rm.latest_version)])
-    return {
-        "name": rm.name,
-        "creation_timestamp": tracking.ms(rm.create_time),
-        "last_updated_timestamp": tracking.ms(rm.update_time),
-        "description": rm.description or "",
-        "tags": _tags(rm.tags),
-        "aliases": [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()],
-        "latest_versions": latest,
+def model_answers(registry: Registry, models: list[RegisteredModel]) -> list[dict[str, Any]]:
+    """MLflow's answers for ``models``, each with its latest version (which of those came
+    from a logged model read once for all)."""
+    latest = {
+        rm.name: registry.get_version(rm.name, rm.latest_version)
+        for rm in models
+        if rm.latest_version is not None
     }
+    logged = registry.meta.query(lineage.logged_models, [v.artifact.id for v in latest.values()])
+    return [
+        {
+            "name": rm.name,
+            "creation_timestamp": tracking.ms(rm.create_time),
+            "last_updated_timestamp": tracking.ms(rm.update_time),
+            "description": rm.description or "",
+            "tags": _tags(rm.tags),
+            "aliases": [{"alias": a, "version": str(v)} for a, v in rm.aliases.items()],
+            "latest_versions": [version_json(latest[rm.name], logged)] if rm.name in latest else [],
+        }
+        for rm in models
+    ]
+
+
+def model_json(registry: Registry, rm: RegisteredModel) -> dict[str, Any]:
+    return model_answers(registry, [rm])[0]
 
 
 def _name(p: dict[str, Any], field: str = "name") -> str:
@@ -200,11 +212,14 @@ def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
     def lookup(rm: RegisteredModel, kind: str, key: str) -> Any:
         return rm.tags.get(key) if kind == search.TAG else getattr(rm, key, None)
 
-    found = [
-        model_json(registry, rm)
-        for rm in page.items
-        if search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
-    ]
+    found = model_answers(
+        registry,
+        [
+            rm
+            for rm in page.items
+            if search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
+        ],
+    )
     answer: dict[str, Any] = {"registered_models": found}
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
