@@ -294,7 +294,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 
 def matches(clauses: Iterable[Clause], lookup: Callable[[str, str], Any]) -> bool:
     """Whether a row meets every clause; ``lookup(type, key)`` gives the row's value (None when
-    it has none; for datasets, the list of values of its datasets)."""
+    it has none). Runs, whose clauses may name datasets, are matched in SQL instead
+    (``run_query``)."""
     for c in clauses:
         value = lookup(c.type, c.key)
         if c.op == "IS NULL":
@@ -307,10 +308,6 @@ def matches(clauses: Iterable[Clause], lookup: Callable[[str, str], Any]) -> boo
             continue
         if value is None:
             return False  # as in MLflow's SQL: a row without the key never compares
-        if c.type == DATASET:
-            if not any(_compare(c.op, v, c.value) for v in value if v is not None):
-                return False
-            continue
         if isinstance(c.value, float):
             try:
                 value = float(value)
