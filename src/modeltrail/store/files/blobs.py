@@ -15,6 +15,10 @@ from datetime import datetime
 from typing import Protocol
 
 CHUNK = 1 << 20
+# Bytes are written and hashed a slice of this size at a time, each slice twice in a row:
+# the second pass finds a slice this small still in the CPU's cache, where a whole buffer
+# of a few MiB has been pushed out to memory by the first pass (``benchmarks/files.py``).
+SLICE = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,20 @@ class Hasher:
         self._digest = hashlib.sha256()
         self.size = 0
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | memoryview) -> None:
         self._digest.update(data)
         self.size += len(data)
 
     @property
     def sha256(self) -> str:
         return self._digest.hexdigest()
+
+
+def slices(data: bytes) -> Iterator[memoryview]:
+    """``data`` in views of at most ``SLICE`` bytes, without copying it."""
+    view = memoryview(data)
+    for start in range(0, len(view), SLICE):
+        yield view[start : start + SLICE]
 
 
 class PartWriter(Protocol):

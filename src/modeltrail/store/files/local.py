@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from modeltrail.domain.errors import InvalidInput, NotFound
-from modeltrail.store.files.blobs import CHUNK, BlobInfo, Hasher
+from modeltrail.store.files.blobs import CHUNK, BlobInfo, Hasher, slices
 
 
 class LocalStaged:
@@ -40,8 +40,9 @@ class LocalStaged:
 
     def write(self, data: bytes) -> None:
         assert self._file is not None, "written after commit or abort"
-        self._file.write(data)
-        self._hasher.update(data)
+        for piece in slices(data):
+            self._file.write(piece)
+            self._hasher.update(piece)
 
     def _close(self) -> None:
         if self._file is not None:

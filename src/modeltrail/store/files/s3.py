@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modeltrail.domain.errors import InvalidInput, NotFound, Unavailable
-from modeltrail.store.files.blobs import CHUNK, BlobInfo, Hasher
+from modeltrail.store.files.blobs import CHUNK, BlobInfo, Hasher, slices
 
 PART = 8 << 20
 # Parts of a part sent through the server are spooled to a local file beyond this.
@@ -65,8 +65,9 @@ class S3Staged:
         return self._hasher.size
 
     def write(self, data: bytes) -> None:
-        self._hasher.update(data)
-        self._buffer += data
+        for piece in slices(data):
+            self._hasher.update(piece)
+            self._buffer += piece
         while len(self._buffer) >= PART:
             self._flush(bytes(self._buffer[:PART]))
             del self._buffer[:PART]
