@@ -4,8 +4,9 @@ disk and beside MLflow's artifact proxy (``mlflow server --serve-artifacts``).
     python -m benchmarks.files [--mib 1024] [--workdir DIR] [--skip-mlflow]
 
 One file of random bytes is uploaded and downloaded through each server, over loopback HTTP,
-by the same streaming client (httpx, 1 MiB chunks, the file never held whole). Each server
-stores into a directory on the same disk as ``cp`` copies to. For each transfer the wall time,
+by the same streaming client (httpx; it sends 1 MiB chunks and writes what it receives as it
+arrives, the file never held whole). Each server stores into a directory on the same disk as
+``cp`` copies to. For each transfer the wall time,
 the throughput, and the growth of the server's and the client's resident memory (peak during the
 transfer minus before it) are printed side by side. modeltrail hashes what it receives
 (sha256, checked against the declared hash) and flushes it to disk before it answers; ``cp``
@@ -146,7 +147,7 @@ def transfer(
     def download() -> None:
         with client.stream("GET", get_url) as r, open(target, "wb") as out:
             r.raise_for_status()
-            for chunk in r.iter_bytes(CHUNK):
+            for chunk in r.iter_bytes():
                 out.write(chunk)
 
     with Peak(server.pid) as server_mem, Peak(me) as client_mem:
