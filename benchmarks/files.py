@@ -6,9 +6,10 @@ disk and beside MLflow's artifact proxy (``mlflow server --serve-artifacts``).
 One file of random bytes is uploaded and downloaded through each server, over loopback HTTP,
 by the same streaming client (httpx; it sends 1 MiB chunks and writes what it receives as it
 arrives, the file never held whole). Each server stores into a directory on the same disk as
-``cp`` copies to. For each transfer the wall time,
-the throughput, and the growth of the server's and the client's resident memory (peak during the
-transfer minus before it) are printed side by side. modeltrail hashes what it receives
+``cp`` copies to. For each transfer the wall time, the throughput, the CPU time the server and
+the client spent on it, and the growth of their resident memory (peak during the transfer minus
+before it) are printed side by side: on a shared machine the wall time follows the load, the CPU
+time much less so. modeltrail hashes what it receives
 (sha256, checked against the declared hash) and flushes it to disk before it answers; ``cp``
 does neither, so ``cp`` is shown alone and followed by ``sync``.
 """
@@ -36,6 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 1 << 20
 
 
+# A transfer: its name, wall seconds, the server's and the client's CPU seconds, and the
+# growth of the server's and the client's resident memory (MiB).
+Row = tuple[str, float, float, float, float, float]
+
+
 def free_port() -> int:
     import socket
 
@@ -51,6 +57,8 @@ class Peak:
         self.proc = psutil.Process(pid)
         self.before = self.rss()
         self.peak = self.before
+        self.cpu_before = self.cpu()
+        self.cpu_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -61,13 +69,24 @@ class Peak:
                 total += child.memory_info().rss
         return total
 
+    def cpu(self) -> float:
+        """User and system CPU seconds of the process and its children so far."""
+        total = 0.0
+        for proc in (self.proc, *self.proc.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
             self.peak = max(self.peak, self.rss())
+        self.cpu_seconds = self.cpu() - self.cpu_before
 
     def __enter__(self) -> Peak:
         self.before = self.rss()
         self.peak = self.before
+        self.cpu_before = self.cpu()
         self._thread.start()
         return self
 
@@ -75,6 +94,7 @@ class Peak:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.rss())
+        self.cpu_seconds = self.cpu() - self.cpu_before
 
     @property
     def growth_mib(self) -> float:
@@ -120,6 +140,10 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
+def measured(server: Peak, client: Peak) -> tuple[float, float, float, float]:
+    return server.cpu_seconds, client.cpu_seconds, server.growth_mib, client.growth_mib
+
+
 def transfer(
     name: str,
     server: subprocess.Popen[bytes],
@@ -128,7 +152,7 @@ def transfer(
     get_url: str,
     target: Path,
     params: dict[str, Any] | None = None,
-) -> list[tuple[str, float, float, float]]:
+) -> list[Row]:
     size = source.stat().st_size
     client = httpx.Client(timeout=None)
     me = os.getpid()
@@ -142,7 +166,7 @@ def transfer(
                 headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
             ).raise_for_status()
         )
-    rows.append((f"{name} upload", seconds, server_mem.growth_mib, client_mem.growth_mib))
+    rows.append((f"{name} upload", seconds, *measured(server_mem, client_mem)))
 
     def download() -> None:
         with client.stream("GET", get_url) as r, open(target, "wb") as out:
@@ -152,7 +176,7 @@ def transfer(
 
     with Peak(server.pid) as server_mem, Peak(me) as client_mem:
         seconds = timed(download)
-    rows.append((f"{name} download", seconds, server_mem.growth_mib, client_mem.growth_mib))
+    rows.append((f"{name} download", seconds, *measured(server_mem, client_mem)))
     client.close()
     if target.stat().st_size != size:
         raise RuntimeError(f"{name}: the download has {target.stat().st_size} bytes, not {size}")
@@ -160,7 +184,7 @@ def transfer(
     return rows
 
 
-def modeltrail(workdir: Path, source: Path, digest: str) -> list[tuple[str, float, float, float]]:
+def modeltrail(workdir: Path, source: Path, digest: str) -> list[Row]:
     port = free_port()
     log = workdir / "modeltrail.log"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
@@ -202,7 +226,7 @@ def modeltrail(workdir: Path, source: Path, digest: str) -> list[tuple[str, floa
         stop(server)
 
 
-def mlflow(workdir: Path, source: Path) -> list[tuple[str, float, float, float]]:
+def mlflow(workdir: Path, source: Path) -> list[Row]:
     port = free_port()
     log = workdir / "mlflow.log"
     server = subprocess.Popen(
@@ -238,7 +262,7 @@ def mlflow(workdir: Path, source: Path) -> list[tuple[str, float, float, float]]
         stop(server)
 
 
-def copy(source: Path, workdir: Path) -> list[tuple[str, float, float, float]]:
+def copy(source: Path, workdir: Path) -> list[Row]:
     target = workdir / "cp-copy.bin"
     rows = []
     for label, command in (
@@ -246,7 +270,7 @@ def copy(source: Path, workdir: Path) -> list[tuple[str, float, float, float]]:
         ("cp + sync", f"cp {source} {target} && sync"),
     ):
         seconds = timed(lambda command=command: subprocess.run(command, shell=True, check=True))
-        rows.append((label, seconds, 0.0, 0.0))
+        rows.append((label, seconds, 0.0, 0.0, 0.0, 0.0))
         target.unlink()
     return rows
 
@@ -273,15 +297,19 @@ def main() -> None:
     rows += modeltrail(workdir, source, digest.hexdigest())
     if not args.skip_mlflow:
         rows += mlflow(workdir, source)
-    print(f"\n{args.mib} MiB file, {os.cpu_count()} CPUs, in {workdir}\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{args.mib} MiB file, {os.cpu_count()} CPUs (load average {load}), in {workdir}\n")
     header = f"| {'transfer':<22} | {'seconds':>8} | {'MiB/s':>7} |"
-    print(header + " server RSS growth | client RSS growth |")
-    print(f"| {'-' * 22} | {'-' * 8}:| {'-' * 7}:| {'-' * 16}:| {'-' * 16}:|")
-    for label, seconds, server_mib, client_mib in rows:
+    print(header + " server CPU s | client CPU s | server RSS growth | client RSS growth |")
+    widths = (22, 8, 7, 11, 11, 16, 16)
+    print(
+        "| " + " | ".join("-" * w if i == 0 else "-" * w + ":" for i, w in enumerate(widths)) + " |"
+    )
+    for label, seconds, server_cpu, client_cpu, server_mib, client_mib in rows:
         rate = size / (1 << 20) / seconds
         print(
-            f"| {label:<22} | {seconds:8.2f} | {rate:7.0f} | {server_mib:13.1f} MiB | "
-            f"{client_mib:13.1f} MiB |"
+            f"| {label:<22} | {seconds:8.2f} | {rate:7.0f} | {server_cpu:12.2f} | "
+            f"{client_cpu:12.2f} | {server_mib:13.1f} MiB | {client_mib:13.1f} MiB |"
         )
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
