@@ -51,28 +51,33 @@ def free_port() -> int:
 
 
 class Peak:
-    """The peak resident memory of a process (and its children) while a block runs."""
+    """The peak resident memory of a process, and the CPU time it spent, while a block runs.
 
-    def __init__(self, pid: int) -> None:
+    A server's worker processes (MLflow's) count as the server; the client's children (the
+    servers it started) do not count as the client. They are looked up as the block starts:
+    a server starts its workers before it answers, and the scan of every process it takes
+    would otherwise cost the client CPU many times a second."""
+
+    def __init__(self, pid: int, *, children: bool = True) -> None:
         self.proc = psutil.Process(pid)
-        self.before = self.rss()
-        self.peak = self.before
-        self.cpu_before = self.cpu()
-        self.cpu_seconds = 0.0
+        self.children = children
+        self.procs = [self.proc]
+        self.before = self.peak = 0
+        self.cpu_before = self.cpu_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def rss(self) -> int:
-        total = self.proc.memory_info().rss
-        for child in self.proc.children(recursive=True):
+        total = 0
+        for proc in self.procs:
             with contextlib.suppress(psutil.NoSuchProcess):
-                total += child.memory_info().rss
+                total += proc.memory_info().rss
         return total
 
     def cpu(self) -> float:
-        """User and system CPU seconds of the process and its children so far."""
+        """User and system CPU seconds so far."""
         total = 0.0
-        for proc in (self.proc, *self.proc.children(recursive=True)):
+        for proc in self.procs:
             with contextlib.suppress(psutil.NoSuchProcess):
                 times = proc.cpu_times()
                 total += times.user + times.system
@@ -81,11 +86,11 @@ class Peak:
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
             self.peak = max(self.peak, self.rss())
-        self.cpu_seconds = self.cpu() - self.cpu_before
 
     def __enter__(self) -> Peak:
-        self.before = self.rss()
-        self.peak = self.before
+        if self.children:
+            self.procs = [self.proc, *self.proc.children(recursive=True)]
+        self.before = self.peak = self.rss()
         self.cpu_before = self.cpu()
         self._thread.start()
         return self
@@ -157,7 +162,7 @@ def transfer(
     client = httpx.Client(timeout=None)
     me = os.getpid()
     rows = []
-    with Peak(server.pid) as server_mem, Peak(me) as client_mem:
+    with Peak(server.pid) as server_mem, Peak(me, children=False) as client_mem:
         seconds = timed(
             lambda: client.put(
                 put_url,
@@ -174,7 +179,7 @@ def transfer(
             for chunk in r.iter_bytes():
                 out.write(chunk)
 
-    with Peak(server.pid) as server_mem, Peak(me) as client_mem:
+    with Peak(server.pid) as server_mem, Peak(me, children=False) as client_mem:
         seconds = timed(download)
     rows.append((f"{name} download", seconds, *measured(server_mem, client_mem)))
     client.close()
