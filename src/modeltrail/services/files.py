@@ -108,6 +108,10 @@ class Receiving:
             raise _length_mismatch(self.size, self.received)
         self.staged.write(data)
 
+    def write_each(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
     def abort(self) -> None:
         if not self.done:
             self.done = True
