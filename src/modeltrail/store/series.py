@@ -14,9 +14,9 @@ import uuid
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.series import valid_key
@@ -124,34 +124,200 @@ def read_run_metric_rows(
     return list(session.scalars(query.order_by(RunMetricRow.run_id, RunMetricRow.key)))
 
 
-def lock_run_metric_rows(
-    session: Session, run_id: uuid.UUID, keys: Iterable[str]
-) -> dict[str, RunMetricRow]:
-    query = (
-        select(RunMetricRow)
-        .where(RunMetricRow.run_id == run_id, RunMetricRow.key.in_(list(keys)))
-        .with_for_update()
+@dataclass
+class RunMetricState:
+    """A run's summary of one key as a write reads and folds it: plain values, no ORM
+    object to track (a logged step updates a few of them)."""
+
+    key: str
+    count: int = 0
+    min_value: float | None = None
+    max_value: float | None = None
+    latest_value: float | None = None
+    latest_step: int | None = None
+    latest_timestamp: int | None = None
+    first_step: int | None = None
+    last_step: int | None = None
+    new: bool = False
+
+
+@dataclass
+class SeriesState(RunMetricState):
+    """A series' summary and chunk counter as a write reads and folds them."""
+
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    execution_id: uuid.UUID | None = None
+    artifact_id: uuid.UUID | None = None
+    nonfinite: int = 0
+    ordered: bool = True
+    chunks: int = 0
+
+
+_FOLDED = (
+    "count",
+    "min_value",
+    "max_value",
+    "latest_value",
+    "latest_step",
+    "latest_timestamp",
+    "first_step",
+    "last_step",
+)
+_SERIES_FIELDS = ("id", "key", "execution_id", "artifact_id", "nonfinite", "ordered", "chunks")
+
+# Built once, with bind parameters, so that each write reuses their compiled form.
+_series = cast(Table, MetricSeriesRow.__table__)
+_run_metrics = cast(Table, RunMetricRow.__table__)
+_chunks = cast(Table, MetricChunkRow.__table__)
+_LOCK_SERIES = (
+    select(*(_series.c[name] for name in _SERIES_FIELDS + _FOLDED))
+    .where(
+        _series.c.run_id == bindparam("run_id"),
+        _series.c.key.in_(bindparam("keys", expanding=True)),
     )
-    return {row.key: row for row in session.scalars(query)}
+    .with_for_update()
+)
+_UPDATE_SERIES = (
+    update(_series)
+    .where(_series.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("artifact_id", "nonfinite", "ordered", "chunks", "update_time", *_FOLDED)
+        }
+    )
+)
+_LOCK_RUN_METRICS = (
+    select(*(_run_metrics.c[name] for name in ("key", *_FOLDED)))
+    .where(
+        _run_metrics.c.run_id == bindparam("run_id"),
+        _run_metrics.c.key.in_(bindparam("keys", expanding=True)),
+    )
+    .with_for_update()
+)
+_UPDATE_RUN_METRICS = (
+    update(_run_metrics)
+    .where(_run_metrics.c.run_id == bindparam("b_run_id"), _run_metrics.c.key == bindparam("b_key"))
+    .values({name: bindparam(name) for name in _FOLDED})
+)
+_LAST_CHUNKS = select(_chunks.c.series_id, _chunks.c.seq, _chunks.c.count, _chunks.c.data).where(
+    tuple_(_chunks.c.series_id, _chunks.c.seq).in_(bindparam("ends", expanding=True))
+)
+_UPDATE_CHUNK = (
+    update(_chunks)
+    .where(_chunks.c.series_id == bindparam("b_series_id"), _chunks.c.seq == bindparam("b_seq"))
+    .values(
+        count=bindparam("count"),
+        step_min=bindparam("step_min"),
+        step_max=bindparam("step_max"),
+        data=bindparam("data"),
+    )
+)
 
 
-def append_chunks(session: Session, series: MetricSeriesRow, points: Points) -> None:
-    """Store ``points`` after the series' others: the last chunk is filled up first, the rest
-    go in new chunks. The series' ``chunks`` counter is advanced (its summary is the caller's)."""
-    append_chunks_many(session, [(series, points)])
+def _expire(session: Session, kind: type[Any], keys: Iterable[Any]) -> None:
+    """Expire the ORM objects of ``kind`` this session holds for ``keys``: a write past the
+    ORM has made them stale."""
+    if not session.identity_map:
+        return
+    for key in keys:
+        stale = session.identity_map.get(session.identity_key(kind, key))
+        if stale is not None:
+            session.expire(stale)
 
 
-def append_chunks_many(session: Session, items: Sequence[tuple[MetricSeriesRow, Points]]) -> None:
-    """``append_chunks`` for several series at once: their last chunks read in one query and
-    written back in one statement (a logged step appends a point to each of a few keys)."""
+def lock_series(session: Session, run_id: uuid.UUID, keys: Iterable[str]) -> list[SeriesState]:
+    """The run's series of ``keys`` (its own and its steps'), locked for this transaction."""
+    result = session.connection().execute(_LOCK_SERIES, {"run_id": run_id, "keys": list(keys)})
+    names = _SERIES_FIELDS + _FOLDED
+    return [SeriesState(**dict(zip(names, row, strict=True))) for row in result]
+
+
+def insert_series(session: Session, run_id: uuid.UUID, states: Sequence[SeriesState]) -> None:
+    """Store new, empty series (before their first points, which refer to them)."""
+    if states:
+        session.connection().execute(
+            insert(_series),
+            [
+                {
+                    "id": s.id,
+                    "run_id": run_id,
+                    "execution_id": s.execution_id,
+                    "key": s.key,
+                    "artifact_id": s.artifact_id,
+                    "count": 0,
+                    "nonfinite": 0,
+                    "ordered": True,
+                    "chunks": 0,
+                }
+                for s in states
+            ],
+        )
+
+
+def write_series(session: Session, states: Sequence[SeriesState]) -> None:
+    """Write back the summaries, artifacts and chunk counters of ``states``, in one statement."""
+    now = utcnow()
+    session.connection().execute(
+        _UPDATE_SERIES,
+        [
+            {
+                "b_id": s.id,
+                "artifact_id": s.artifact_id,
+                "nonfinite": s.nonfinite,
+                "ordered": s.ordered,
+                "chunks": s.chunks,
+                "update_time": now,
+                **{name: getattr(s, name) for name in _FOLDED},
+            }
+            for s in states
+        ],
+    )
+    _expire(session, MetricSeriesRow, [s.id for s in states])
+
+
+def lock_run_metrics(
+    session: Session, run_id: uuid.UUID, keys: Iterable[str]
+) -> dict[str, RunMetricState]:
+    """The run's summaries of ``keys``, locked for this transaction."""
+    result = session.connection().execute(_LOCK_RUN_METRICS, {"run_id": run_id, "keys": list(keys)})
+    names = ("key", *_FOLDED)
+    return {row[0]: RunMetricState(**dict(zip(names, row, strict=True))) for row in result}
+
+
+def write_run_metrics(
+    session: Session, run_id: uuid.UUID, states: Sequence[RunMetricState]
+) -> None:
+    """Store the run's summaries ``states``: the new inserted, the others updated, a
+    statement each."""
+    new = [
+        {"run_id": run_id, "key": s.key, **{name: getattr(s, name) for name in _FOLDED}}
+        for s in states
+        if s.new
+    ]
+    if new:
+        session.connection().execute(insert(_run_metrics), new)
+    changed = [
+        {"b_run_id": run_id, "b_key": s.key, **{name: getattr(s, name) for name in _FOLDED}}
+        for s in states
+        if not s.new
+    ]
+    if changed:
+        session.connection().execute(_UPDATE_RUN_METRICS, changed)
+        _expire(session, RunMetricRow, [(run_id, s.key) for s in states if not s.new])
+
+
+def append_chunks_many(session: Session, items: Sequence[tuple[SeriesState, Points]]) -> None:
+    """Store each series' points after its others: the last chunk is filled up first, the
+    rest go in new chunks; the last chunks of all are read in one query and written back in
+    one statement (a logged step appends a point to each of a few keys). Each series'
+    ``chunks`` counter is advanced; writing it back (``write_series``) is the caller's."""
     open_ends = [(series.id, series.chunks - 1) for series, _ in items if series.chunks]
     last: dict[uuid.UUID, tuple[int, int, bytes]] = {}
     if open_ends:
-        table = MetricChunkRow.__table__
-        query = select(table.c.series_id, table.c.seq, table.c.count, table.c.data).where(
-            or_(*(and_(table.c.series_id == sid, table.c.seq == seq) for sid, seq in open_ends))
-        )
-        for series_id, seq, count, data in session.execute(query):
+        for series_id, seq, count, data in session.connection().execute(
+            _LAST_CHUNKS, {"ends": open_ends}
+        ):
             if count < CHUNK:
                 last[series_id] = (seq, count, data)
     updates: list[dict[str, Any]] = []
@@ -191,32 +357,11 @@ def append_chunks_many(session: Session, items: Sequence[tuple[MetricSeriesRow, 
             seq += 1
             offset += CHUNK
         series.chunks = seq
-        series.update_time = utcnow()
     if updates:
-        statement = (
-            update(MetricChunkRow)
-            .where(
-                MetricChunkRow.series_id == bindparam("b_series_id"),
-                MetricChunkRow.seq == bindparam("b_seq"),
-            )
-            .values(
-                count=bindparam("count"),
-                step_min=bindparam("step_min"),
-                step_max=bindparam("step_max"),
-                data=bindparam("data"),
-            )
-        )
-        session.connection().execute(statement, updates)
-        # Chunks loaded before in this session are stale now.
-        for series, _ in items:
-            if series.id in last:
-                stale = session.identity_map.get(
-                    session.identity_key(MetricChunkRow, (series.id, last[series.id][0]))
-                )
-                if stale is not None:
-                    session.expire(stale)
+        session.connection().execute(_UPDATE_CHUNK, updates)
+        _expire(session, MetricChunkRow, [(u["b_series_id"], u["b_seq"]) for u in updates])
     if rows:
-        session.execute(insert(MetricChunkRow), rows)
+        session.connection().execute(insert(_chunks), rows)
 
 
 def read_points(

@@ -110,7 +110,7 @@ def _greatest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-def _fold(row: MetricSeriesRow | RunMetricRow, new: _Summary, *, by_time: bool) -> None:
+def _fold(row: store.RunMetricState, new: _Summary, *, by_time: bool) -> None:
     """Add ``new`` to a stored summary. ``by_time``: a tie of steps goes to the later
     timestamp (points of different series), else to the later logged (points of one)."""
     empty = not row.count
@@ -134,7 +134,7 @@ def _value(stored: float | None, count: int, *, latest: bool = False) -> float |
     return d.shown(stored)
 
 
-def _summary_fields(row: MetricSeriesRow | RunMetricRow) -> dict[str, Any]:
+def _summary_fields(row: MetricSeriesRow | RunMetricRow | store.RunMetricState) -> dict[str, Any]:
     return {
         "key": row.key,
         "count": row.count,
@@ -148,7 +148,7 @@ def _summary_fields(row: MetricSeriesRow | RunMetricRow) -> dict[str, Any]:
     }
 
 
-def to_series_summary(row: MetricSeriesRow) -> d.SeriesSummary:
+def to_series_summary(row: MetricSeriesRow | store.SeriesState) -> d.SeriesSummary:
     return d.SeriesSummary(
         **_summary_fields(row), execution=row.execution_id, artifact=row.artifact_id
     )
@@ -198,31 +198,19 @@ def _check_references(session: Session, run_id: uuid.UUID, groups: list[d.Series
 
 def _series_rows(
     session: Session, run_id: uuid.UUID, groups: list[d.SeriesAppend]
-) -> list[MetricSeriesRow]:
+) -> list[store.SeriesState]:
     """The series of each group, locked for this transaction; made where there is none."""
-    keys = {g.key for g in groups}
-    query = (
-        select(MetricSeriesRow)
-        .where(MetricSeriesRow.run_id == run_id, MetricSeriesRow.key.in_(keys))
-        .with_for_update()
-    )
-    stored = {(r.key, r.execution_id): r for r in session.scalars(query)}
+    stored = {
+        (r.key, r.execution_id): r
+        for r in store.lock_series(session, run_id, {g.key for g in groups})
+    }
     rows = []
+    made = []
     for g in groups:
         row = stored.get((g.key, g.execution))
         if row is None:
-            row = MetricSeriesRow(
-                id=uuid.uuid4(),
-                run_id=run_id,
-                execution_id=g.execution,
-                key=g.key,
-                artifact_id=g.artifact,
-                count=0,
-                nonfinite=0,
-                ordered=True,
-                chunks=0,
-            )
-            session.add(row)
+            row = store.SeriesState(key=g.key, execution_id=g.execution, artifact_id=g.artifact)
+            made.append(row)
         elif g.artifact is not None and row.artifact_id not in (None, g.artifact):
             raise InvalidInput(
                 f"{g.origin[0]}/artifact: series {g.key!r} measures artifact "
@@ -232,7 +220,10 @@ def _series_rows(
         elif g.artifact is not None:
             row.artifact_id = g.artifact
         rows.append(row)
+    # What the transaction changed before goes first, as an ORM flush would order it (a run
+    # made in it is written before its series refer to it).
     session.flush()
+    store.insert_series(session, run_id, made)
     return rows
 
 
@@ -276,7 +267,7 @@ def _append(
     _check_references(session, run_id, groups)
     rows = _series_rows(session, run_id, groups)
     by_key: dict[str, list[_Summary]] = {}
-    appends: list[tuple[MetricSeriesRow, store.Points]] = []
+    appends: list[tuple[store.SeriesState, store.Points]] = []
     appended = 0
     for g, row in zip(groups, rows, strict=True):
         points = store.Points(g.steps, g.timestamps, g.values)
@@ -292,15 +283,15 @@ def _append(
         by_key.setdefault(g.key, []).append(new)
         appended += new.count
     store.append_chunks_many(session, appends)
-    summaries = store.lock_run_metric_rows(session, run_id, by_key)
+    store.write_series(session, rows)
+    summaries = store.lock_run_metrics(session, run_id, by_key)
     for key, news in by_key.items():
         summary = summaries.get(key)
         if summary is None:
-            summary = RunMetricRow(run_id=run_id, key=key, count=0)
-            session.add(summary)
+            summary = summaries[key] = store.RunMetricState(key=key, new=True)
         for new in news:
             _fold(summary, new, by_time=True)
-    session.flush()
+    store.write_run_metrics(session, run_id, list(summaries.values()))
     return d.MetricsAppended(appended=appended, series=[to_series_summary(r) for r in rows])
 
 
