@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
 from modeltrail.server.app import create_app
+from modeltrail.server.auth import AuthSettings
 from modeltrail.services.kinds import register_builtin_kinds
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import Base
@@ -117,6 +118,29 @@ def client(metadata: Metadata) -> Iterator[TestClient]:
     """The real application in-process, on the store under test."""
     with TestClient(create_app(metadata), base_url="http://testserver") as c:
         yield c
+
+
+# The admin token of ``secured``'s application.
+ADMIN = "admin-" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def secured(metadata: Metadata) -> Iterator[TestClient]:
+    """The application with access control on, ``ADMIN`` its admin token."""
+    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def role_headers(c: TestClient, role: str) -> dict[str, str]:
+    """The headers of a new token with ``role`` everywhere, made by ``secured``'s admin."""
+    made = c.post(
+        "/api/v1/tokens",
+        json={"name": role, "role": role},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['token']}"}
 
 
 def free_port() -> int:

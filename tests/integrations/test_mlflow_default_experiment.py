@@ -4,37 +4,14 @@ in Default is in ``tests/integration/test_mlflow_client.py``)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from modeltrail.server.app import create_app
-from modeltrail.server.auth import AuthSettings
+from conftest import role_headers
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.tables import Base
 
 MLFLOW = "/api/2.0/mlflow"
-ADMIN = "admin-" + uuid.uuid4().hex
-
-
-@pytest.fixture
-def secured(metadata: Metadata) -> Iterator[TestClient]:
-    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
-    with TestClient(app, base_url="http://testserver") as c:
-        yield c
-
-
-def _token(c: TestClient, role: str) -> dict[str, str]:
-    made = c.post(
-        "/api/v1/tokens",
-        json={"name": role, "role": role},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    )
-    assert made.status_code == 201, made.text
-    return {"Authorization": f"Bearer {made.json()['token']}"}
 
 
 def _counts(meta: Metadata) -> dict[str, int]:
@@ -50,7 +27,7 @@ def _counts(meta: Metadata) -> dict[str, int]:
 def test_a_readers_requests_leave_the_store_unchanged(
     secured: TestClient, metadata: Metadata
 ) -> None:
-    reader, writer = _token(secured, "reader"), _token(secured, "writer")
+    reader, writer = role_headers(secured, "reader"), role_headers(secured, "writer")
     before = _counts(metadata)
     assert before["experiments"] == 0
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from conftest import ADMIN, role_headers
 from modeltrail.server.app import create_app
-from modeltrail.server.auth import AuthSettings
 from modeltrail.services.metadata import Metadata, NoHooks
 
 API = "/api/v1"
@@ -359,29 +358,10 @@ def test_a_version_an_alias_points_at_is_not_deleted(client: TestClient) -> None
 
 # ---------------------------------------------------------------- protected aliases
 
-ADMIN = "admin-" + uuid.uuid4().hex
-
-
-@pytest.fixture
-def secured(metadata: Metadata) -> Iterator[TestClient]:
-    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
-    with TestClient(app, base_url="http://testserver") as c:
-        yield c
-
-
-def token(c: TestClient, role: str) -> dict[str, str]:
-    r = c.post(
-        f"{API}/tokens",
-        json={"name": role, "role": role},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    )
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
 
 def test_only_a_deployer_or_an_admin_moves_a_protected_alias(secured: TestClient) -> None:
     admin = {"Authorization": f"Bearer {ADMIN}"}
-    writer, deployer, reader = (token(secured, r) for r in ("writer", "deployer", "reader"))
+    writer, deployer, reader = (role_headers(secured, r) for r in ("writer", "deployer", "reader"))
     secured.headers.update(writer)
     secured.post(M, json={"name": "m"}).raise_for_status()
     for _ in range(3):

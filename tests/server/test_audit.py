@@ -11,7 +11,6 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,15 @@ import pytest
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
-from modeltrail.server.app import create_app
-from modeltrail.server.auth import TOKEN_CACHE_SECONDS, AuthSettings
+from conftest import ADMIN
+from modeltrail.server.auth import TOKEN_CACHE_SECONDS
 from modeltrail.services.metadata import Metadata
 from modeltrail.store import portability
 from modeltrail.store.tables import ApiTokenRow, utcnow
 
 API = "/api/v1"
 V1 = "/v1/metadata"
-ADMIN = "admin-" + uuid.uuid4().hex
 ENTITIES = ("experiments", "executables", "pipelines", "runs", "executions", "artifacts")
-
-
-@pytest.fixture
-def secured(metadata: Metadata) -> Iterator[TestClient]:
-    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
-    with TestClient(app, base_url="http://testserver") as c:
-        yield c
 
 
 def bearer(token: str) -> dict[str, str]:

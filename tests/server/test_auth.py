@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.testclient import TestClient
 
-from conftest import ServerProcess, _empty, cli_env, free_port, run_cli
+from conftest import ADMIN, ServerProcess, _empty, cli_env, free_port, run_cli
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import (
     AUTHENTICATED_ONLY,
@@ -43,7 +43,6 @@ from modeltrail.store.tables import ApiTokenRow
 
 API = "/api/v1"
 V1 = "/v1/metadata"
-ADMIN = "admin-" + uuid.uuid4().hex
 METHODS = ("get", "post", "put", "patch", "delete")
 
 R, W, A = "reader", "writer", "admin"
@@ -276,13 +275,6 @@ OPEN = frozenset(
         ("GET", "/docs/{name}"),
     }
 )
-
-
-@pytest.fixture
-def secured(metadata: Metadata) -> Iterator[TestClient]:
-    app = create_app(metadata, auth_settings=AuthSettings(enabled=True, admin_token=ADMIN))
-    with TestClient(app, base_url="http://testserver") as c:
-        yield c
 
 
 def bearer(token: str) -> dict[str, str]:
