@@ -175,6 +175,8 @@ def test_the_server_refuses_a_prefix_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2, (given, done.stdout, done.stderr)
         assert done.stderr.count("\n") == 1 and said in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+        # Refused before the store is opened: no database file is left behind.
+        assert list(tmp_path.iterdir()) == [], (given, list(tmp_path.iterdir()))
 
 
 def test_a_page_without_a_base_element_gets_one(tmp_path: Path, metadata: Metadata) -> None:

@@ -165,7 +165,7 @@ def server(
     import uvicorn
 
     from modeltrail.plugins.manager import PluginError, PluginManager
-    from modeltrail.server.app import create_app
+    from modeltrail.server.app import attach, routed_app
     from modeltrail.server.auth import AuthSettings
     from modeltrail.server.observability import configure_logging
     from modeltrail.server.transport import HttpSettings
@@ -177,6 +177,8 @@ def server(
         http_settings = HttpSettings.serving(
             host, allowed_hosts=allowed_hosts, cors_origins=cors_origins, root_path=root_path
         )
+        # Before the store is opened: a refused setting creates no database file.
+        app = routed_app(http_settings)
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
@@ -218,12 +220,8 @@ def server(
         console.print(f"artifact files in {files.blobs.describe()}", highlight=False)
     if http_settings.cors_origins:
         console.print(f"CORS on for {', '.join(http_settings.cors_origins)}")
+    attach(app, metadata, auth_settings)
     try:
-        try:
-            app = create_app(metadata, auth_settings=auth_settings, http_settings=http_settings)
-        except ValueError as exc:
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(2) from None
         # What start-up made (modules, the app, the models' validators) lives as long as the
         # process: out of the collector's sight, a full collection looks only at what the
         # requests made, instead of at a few hundred thousand objects each time.

@@ -41,6 +41,22 @@ def create_app(
     """The application on ``metadata``. ``http_settings`` says which host names it answers
     and which origins may call it from a browser; the default suits an app that is only
     called in-process (``modeltrail server`` passes what it serves)."""
+    return attach(routed_app(http_settings), metadata, auth_settings)
+
+
+def attach(
+    app: FastAPI, metadata: Metadata, auth_settings: auth.AuthSettings | None = None
+) -> FastAPI:
+    """``app`` answering from ``metadata``, guarded by ``auth_settings`` (none: open)."""
+    app.state.metadata = metadata
+    app.state.auth = auth_settings or auth.AuthSettings()
+    return app
+
+
+def routed_app(http_settings: transport.HttpSettings | None = None) -> FastAPI:
+    """The application's routes and middleware, before it is given a store (``attach``):
+    what ``http_settings`` asks of them is checked (a ``ValueError`` says what is wrong)
+    without a store being opened, let alone created."""
     app = FastAPI(
         title="modeltrail",
         version=__version__,
@@ -50,8 +66,6 @@ def create_app(
         redoc_url=None,
         dependencies=[Depends(auth.authorize)],
     )
-    app.state.metadata = metadata
-    app.state.auth = auth_settings or auth.AuthSettings()
     problems.install(app)
 
     slices = [
