@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from conftest import run_cli
@@ -163,6 +164,34 @@ def test_export_import_round_trips_exactly_across_databases(
     finally:
         if target_kind == "sqlite":
             target.close()
+
+
+def test_an_import_into_postgresql_leaves_its_tables_analysed(
+    postgres_metadata: Metadata, tmp_path: Path
+) -> None:
+    """Queried right after a bulk import, PostgreSQL plans from statistics of the tables as
+    they were before it, unless the import refreshes them."""
+    from conftest import _empty
+
+    source = Metadata.open(f"sqlite:///{tmp_path / 'source.db'}")
+    try:
+        fill(source)
+    finally:
+        source.close()
+    file = tmp_path / "backup.ndjson"
+    run_cli("export", "-o", str(file), url=f"sqlite:///{tmp_path / 'source.db'}", cwd=tmp_path)
+    _empty(postgres_metadata)
+
+    def analysed() -> dict[str, Any]:
+        with postgres_metadata.session() as s:
+            rows = s.execute(text("SELECT relname, last_analyze FROM pg_stat_user_tables"))
+            return {name: at for name, at in rows}
+
+    before = analysed()
+    run_cli("import", str(file), url=postgres_metadata.db.url, cwd=tmp_path)
+    after = analysed()
+    fresh = {t for t, at in after.items() if at is not None and at != before.get(t)}
+    assert {"experiments", "runs", "executions", "artifacts"} <= fresh, (before, after)
 
 
 def test_export_of_one_experiment(metadata: Metadata, tmp_path: Path) -> None:

@@ -163,6 +163,7 @@ def import_file(file: Path, url: str | None) -> None:
             with meta.session() as session:
                 stats = portability.import_records(session, lines())
             progress.update(task, completed=size)
+        meta.db.analyze(name for name, s in stats.items() if s["inserted"])
     except ModeltrailError as exc:
         err_console.print(f"[red]error:[/red] {text.shown(exc.detail)}")
         for e in exc.errors[:20]:

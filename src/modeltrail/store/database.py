@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -349,6 +349,22 @@ class Database:
             yield session
         if access == "write" and self.checkpointer is not None:
             self.checkpointer.nudge()
+
+    def analyze(self, tables: Iterable[str]) -> None:
+        """Refresh the planner's statistics of ``tables`` after a bulk load. PostgreSQL plans
+        from them, and its autovacuum gathers them only some time after a table has changed
+        much, so that a store filled by an import was queried meanwhile with plans for the
+        empty tables it had been (nested loops over what is now thousands of rows). SQLite
+        plans without statistics unless asked to keep them, and is left so: its plans here
+        were chosen for that."""
+        if is_sqlite(self.engine):
+            return
+        names = sorted(set(tables))
+        if names:
+            preparer = self.engine.dialect.identifier_preparer
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE " + ", ".join(preparer.quote(n) for n in names))
+                conn.commit()
 
     def dispose(self) -> None:
         if self.checkpointer is not None:
