@@ -40,9 +40,10 @@ def test_the_bundle_and_the_answers_arrive_compressed(page: Any, case: CaseStudy
     assert lineage and all(e["encoded"] < e["decoded"] for e in lineage), lineage
 
 
-def many_runs(url: str, runs: int, other_data: int, new_code: int) -> str:
+def many_runs(url: str, runs: int, other_data: int, new_code: int, *, compare: bool = False) -> str:
     """An experiment of `runs` runs, each training on one dataset (read by all of them but run
-    `other_data`, which reads another) with one step; run `new_code` runs a new version of it."""
+    `other_data`, which reads another) with one step; run `new_code` runs a new version of it.
+    With `compare`, a last run compares all their models in one step and writes a leaderboard."""
 
     def op(entity: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = str(uuid.uuid4())
@@ -73,6 +74,7 @@ def many_runs(url: str, runs: int, other_data: int, new_code: int) -> str:
         for name in ("mnist", "emnist")
     }
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    models: list[str] = []
     for n in range(runs):
         run = add(
             "run",
@@ -96,6 +98,33 @@ def many_runs(url: str, runs: int, other_data: int, new_code: int) -> str:
                 "status": "SUCCESS",
                 "inputArtifacts": [data["emnist" if n == other_data else "mnist"]],
                 "outputArtifacts": [model],
+            },
+        )
+        models.append(model)
+    if compare:
+        run = add(
+            "run",
+            {
+                "experiment": experiment,
+                "name": "compare-all",
+                "status": "SUCCESS",
+                "createTime": (start + timedelta(minutes=runs)).isoformat(),
+            },
+        )
+        board = add(
+            "artifact",
+            {"name": "leaderboard", "version": "1", "kind": "report", "attributes": {}},
+        )
+        add(
+            "execution",
+            {
+                "run": run,
+                "executable": train,
+                "name": "compare",
+                "kind": "evaluate",
+                "status": "SUCCESS",
+                "inputArtifacts": models,
+                "outputArtifacts": [board],
             },
         )
     stored = httpx.post(f"{url}/api/v1/batch", json={"operations": ops}, timeout=120)
@@ -294,3 +323,42 @@ def test_a_dataset_read_by_many_runs_is_one_grouped_edge(
     page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 138")
     assert steps.get_attribute("aria-expanded") == "true"
     shot(page, "18-lineage-fan-out")
+
+
+def test_models_read_by_one_step_are_one_grouped_edge_into_it(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    experiment = many_runs(ui_server.url, 30, other_data=5, new_code=6, compare=True)
+    trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=31").json()
+    ids = {a["name"]: a["id"] for a in trace["artifacts"]}
+    edges = page.locator(".react-flow__edge")
+    # The trace: the 30 models compared by the last run's one step are one edge into its output.
+    page.goto(f"/experiments/{experiment}/trace?runs=31&select={ids['mnist']}")
+    page.locator(".gnode.run-header").first.wait_for()
+    into = page.locator(".bundle-count[data-direction=in]")
+    into.wait_for(timeout=5_000)
+    assert into.inner_text() == "30 × model"
+    assert visible_in_graph(page, into), "the count is on screen where the trace opens"
+    assert edges.count() <= 2, "the models' edges into the leaderboard are drawn as one"
+    # A tick from each model to the bar, one arrowhead: on the leaderboard.
+    fan_in = page.locator(".bundle[data-direction=in]")
+    assert (fan_in.locator(".bundle-line").get_attribute("d") or "").count("M ") == 2 + 30
+    assert (fan_in.locator(".bundle-heads").get_attribute("d") or "").count("M ") == 1
+    # Selecting mnist lights what depends on it: its fan-out and the fan-in of its models.
+    assert page.locator(".bundle.highlighted").count() == 2
+    shot(page, "19-trace-fan-in")
+    # A click on the count draws each edge, another groups them again.
+    into.click()
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length >= 30")
+    assert into.get_attribute("aria-expanded") == "true"
+    into.click()
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length <= 2")
+    # The lineage: the compare step reads 30 models; one edge into it, opened by its bar too.
+    page.goto(f"/artifacts/{ids['leaderboard']}/lineage?direction=upstream&depth=1")
+    page.locator(".gnode.root").wait_for()
+    into.wait_for(timeout=5_000)
+    assert into.inner_text() == "30 × model"
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 1")
+    page.locator(".bundle[data-direction=in] .bundle-hit").dispatch_event("click")
+    page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 31")
+    shot(page, "20-lineage-fan-in")

@@ -1,48 +1,58 @@
-// Fan-outs drawn as one edge: a node's edges to many nodes of one kind (a dataset read by the
-// steps of a thousand runs) would be a thousand lines over each other. They are drawn as one
-// trunk to a bar along the near side of those nodes, a tick to each, with their count; a click
-// on the count draws them one by one again.
+// Fans drawn as one edge: a node's edges to many nodes of one kind (a dataset read by the steps
+// of a thousand runs) or from many nodes of one kind (the models of a sweep compared by one step)
+// would be a fan of lines over each other. A fan-out is drawn as one trunk to a bar along the
+// near side of those nodes, a tick to each; a fan-in as a tick from each to a bar along their far
+// side, one trunk from it to the node they meet in. Both carry their count; a click on it draws
+// the edges one by one again.
 import { EdgeLabelRenderer, useStore, useViewport, type Node } from "@xyflow/react";
 import { useMemo } from "react";
 
-/** A node's edges to at least this many nodes of one kind are drawn as one. */
+/** A node's edges to (or from) at least this many nodes of one kind are drawn as one. */
 export const BUNDLE_FROM = 20;
 
 export interface Bundle {
   key: string;
-  source: string;
+  /** "out": from `end` to each member; "in": from each member into `end` */
+  direction: "out" | "in";
+  /** the one node of the fan: its source, or its target */
+  end: string;
   /** what the nodes at the far end are, to a reader: "model", "step" */
   kind: string;
   className?: string;
-  /** the nodes at the far end, each once */
+  /** the nodes at the other end, each once */
   members: string[];
 }
 
+type FanEdge = { source: string; target: string; kind?: string; className?: string };
+
 /**
- * The fan-outs of a graph: each node's edges of one kind (read, written, refers to) to
- * `BUNDLE_FROM` or more nodes of one kind; `of[i]` is the key of the bundle edge `i` is in.
+ * The fans of a graph: each node's edges of one kind (read, written, refers to) to, or from,
+ * `BUNDLE_FROM` or more nodes of one kind; `of[i]` is the key of the bundle edge `i` is in. An
+ * edge in a fan-out is not also in a fan-in.
  */
-export function fanOuts(
-  edges: { source: string; target: string; kind?: string; className?: string }[],
-  kindOf: (id: string) => string | undefined,
-): { bundles: Bundle[]; of: (string | undefined)[] } {
-  const groups = new Map<string, { source: string; kind: string; className?: string; members: Set<string>; edges: number[] }>();
-  edges.forEach((e, i) => {
-    const kind = kindOf(e.target);
-    if (kind === undefined || e.source === e.target) return;
-    const key = `${e.source}>${e.kind ?? ""}>${kind}`;
-    const group = groups.get(key) ?? { source: e.source, kind, className: e.className, members: new Set<string>(), edges: [] };
-    group.members.add(e.target);
-    group.edges.push(i);
-    groups.set(key, group);
-  });
+export function fans(edges: FanEdge[], kindOf: (id: string) => string | undefined): { bundles: Bundle[]; of: (string | undefined)[] } {
   const of: (string | undefined)[] = new Array(edges.length);
   const bundles: Bundle[] = [];
-  for (const [key, group] of groups) {
-    if (group.members.size < BUNDLE_FROM) continue;
-    bundles.push({ key, source: group.source, kind: group.kind, className: group.className, members: [...group.members] });
-    for (const i of group.edges) of[i] = key;
-  }
+  const group = (direction: "out" | "in") => {
+    const groups = new Map<string, { end: string; kind: string; className?: string; members: Set<string>; edges: number[] }>();
+    edges.forEach((e, i) => {
+      const [end, other] = direction === "out" ? [e.source, e.target] : [e.target, e.source];
+      const kind = kindOf(other);
+      if (kind === undefined || e.source === e.target || of[i] !== undefined) return;
+      const key = `${end}${direction === "out" ? ">" : "<"}${e.kind ?? ""}${direction === "out" ? ">" : "<"}${kind}`;
+      const g = groups.get(key) ?? { end, kind, className: e.className, members: new Set<string>(), edges: [] };
+      g.members.add(other);
+      g.edges.push(i);
+      groups.set(key, g);
+    });
+    for (const [key, g] of groups) {
+      if (g.members.size < BUNDLE_FROM) continue;
+      bundles.push({ key, direction, end: g.end, kind: g.kind, className: g.className, members: [...g.members] });
+      for (const i of g.edges) of[i] = key;
+    }
+  };
+  group("out");
+  group("in");
   return { bundles, of };
 }
 
@@ -75,6 +85,39 @@ function shape(source: Place, members: Place[], flow: "LR" | "TB"): { line: stri
   return { line: parts.join(" "), heads: heads.join(" "), at: flow === "TB" ? { x: start, y: bar } : { x: bar, y: start }, span: [lo, hi] };
 }
 
+/**
+ * The ticks, bar and trunk of a fan-in, with an arrowhead on the node they meet in, and where
+ * its count goes (flow coordinates).
+ */
+function shapeIn(target: Place, members: Place[], flow: "LR" | "TB"): { line: string; heads: string; at: { x: number; y: number }; span: [number, number] } {
+  const GAP = 14; // from the nodes to the bar they lead to
+  const across = (p: Place) => (flow === "TB" ? p.x + p.w / 2 : p.y + p.h / 2);
+  const farOf = (p: Place) => (flow === "TB" ? p.y + p.h : p.x + p.w);
+  const far = Math.max(...members.map(farOf));
+  const bar = far + GAP;
+  const end = across(target);
+  // The trunk meets the target on its side towards the bar, and the arrow points at it.
+  const nearSide = flow === "TB" ? target.y : target.x;
+  const farSide = farOf(target);
+  const into = nearSide >= bar ? nearSide : farSide;
+  const sign = into >= bar ? 1 : -1;
+  const ends = [end, ...members.map(across)];
+  const lo = Math.min(...ends);
+  const hi = Math.max(...ends);
+  const pt = (along: number, side: number) => (flow === "TB" ? `${side} ${along}` : `${along} ${side}`);
+  const parts = [`M ${pt(bar, lo)} L ${pt(bar, hi)}`, `M ${pt(bar, end)} L ${pt(into - sign * 6, end)}`];
+  // A tick from each node on the bar's side (a folded block's last column).
+  const seen = new Set<number>();
+  for (const m of members) {
+    const c = across(m);
+    if (farOf(m) !== far || seen.has(c)) continue;
+    seen.add(c);
+    parts.push(`M ${pt(far, c)} L ${pt(bar, c)}`);
+  }
+  const heads = `M ${pt(into - sign * 8, end - 5)} L ${pt(into, end)} L ${pt(into - sign * 8, end + 5)} z`;
+  return { line: parts.join(" "), heads, at: flow === "TB" ? { x: end, y: bar } : { x: bar, y: end }, span: [lo, hi] };
+}
+
 /** The bundles of a graph, under its nodes; each one's count is a button that opens or groups it. */
 export function Bundles({
   bundles,
@@ -89,8 +132,8 @@ export function Bundles({
   flow: "LR" | "TB";
   open: ReadonlySet<string>;
   onToggle: (key: string) => void;
-  /** a bundle is highlighted with its source */
-  lit: (source: string) => boolean;
+  /** whether a node is selected or highlighted: a bundle is when its one node and one of the others are */
+  lit: (id: string) => boolean;
 }) {
   const drawn = useMemo(() => {
     const place = (id: string): Place | null => {
@@ -98,9 +141,10 @@ export function Bundles({
       return n ? { x: n.position.x, y: n.position.y, w: n.width ?? 0, h: n.height ?? 0 } : null;
     };
     return bundles.flatMap((b) => {
-      const source = place(b.source);
+      const end = place(b.end);
       const members = b.members.map(place).filter((p): p is Place => p !== null);
-      return source && members.length ? [{ b, ...shape(source, members, flow) }] : [];
+      if (!end || !members.length) return [];
+      return [{ b, ...(b.direction === "out" ? shape(end, members, flow) : shapeIn(end, members, flow)) }];
     });
   }, [bundles, nodes, flow]);
   // A count stays on screen while its bar is: it slides along the bar to the nearest edge of the
@@ -117,18 +161,19 @@ export function Bundles({
     const slid = from <= to ? Math.min(to, Math.max(from, along)) : along;
     return flow === "TB" ? { x: slid, y: at.y } : { x: at.x, y: slid };
   };
+  const what = (b: Bundle) => `${b.members.length.toLocaleString("en")} edges ${b.direction === "out" ? "to" : "from"} ${b.kind} nodes, drawn as one: click to draw each`;
   return (
     <EdgeLabelRenderer>
       <svg className="bundles nodrag nopan" width="1" height="1" aria-hidden="true">
         {drawn
           .filter(({ b }) => !open.has(b.key))
           .map(({ b, line, heads }) => (
-            <g key={b.key} className={["bundle", b.className, lit(b.source) ? "highlighted" : ""].filter(Boolean).join(" ")} data-bundle={b.key}>
+            <g key={b.key} className={["bundle", b.className, lit(b.end) && b.members.some(lit) ? "highlighted" : ""].filter(Boolean).join(" ")} data-bundle={b.key} data-direction={b.direction}>
               <path className="bundle-line" d={line} />
               <path className="bundle-heads" d={heads} />
               {/* The bar can be far from its count (a trace's newest runs): it opens the bundle too. */}
               <path className="bundle-hit" d={line} onClick={() => onToggle(b.key)}>
-                <title>{`${b.members.length.toLocaleString("en")} edges to ${b.kind} nodes, drawn as one: click to draw each`}</title>
+                <title>{what(b)}</title>
               </path>
             </g>
           ))}
@@ -144,7 +189,8 @@ export function Bundles({
             className={`bundle-count nodrag nopan${opened ? " opened" : ""}`}
             style={{ transform: `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)` }}
             aria-expanded={opened}
-            title={opened ? `Draw these ${count} edges as one again` : `${count} edges to ${b.kind} nodes, drawn as one: click to draw each`}
+            data-direction={b.direction}
+            title={opened ? `Draw these ${count} edges as one again` : what(b)}
             onClick={() => onToggle(b.key)}
           >
             {count} × {b.kind}

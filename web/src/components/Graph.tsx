@@ -4,7 +4,7 @@ import dagre from "@dagrejs/dagre";
 import { Background, Controls, MarkerType, MiniMap, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { Bundles, fanOuts } from "./Bundles";
+import { Bundles, fans as fansOf } from "./Bundles";
 
 export interface GraphNode {
   id: string;
@@ -13,7 +13,7 @@ export interface GraphNode {
   className?: string;
   position?: { x: number; y: number };
   width?: number;
-  /** what the node is, to a reader ("model", "step"): a node's edges to many of one kind are drawn as one */
+  /** what the node is, to a reader ("model", "step"): a node's edges to or from many of one kind are drawn as one */
   kind?: string;
 }
 
@@ -22,7 +22,7 @@ export interface GraphEdge {
   target: string;
   className?: string;
   label?: string;
-  /** what the edge is ("input", "reference"): fan-outs are grouped by it */
+  /** what the edge is ("input", "reference"): fan-outs and fan-ins are grouped by it */
   kind?: string;
 }
 
@@ -295,10 +295,10 @@ export function Graph({
       })),
     [nodes, positions, selected, highlighted, flow],
   );
-  // Fan-outs are drawn as one edge each, until a click on one's count draws its edges again.
+  // Fan-outs and fan-ins are drawn as one edge each, until a click on one's count draws its edges again.
   const fans = useMemo(() => {
     const kinds = new Map(nodes.map((n) => [n.id, n.kind]));
-    return fanOuts(edges, (id) => kinds.get(id));
+    return fansOf(edges, (id) => kinds.get(id));
   }, [nodes, edges]);
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
   const toggle = useCallback(
@@ -370,7 +370,7 @@ export function Graph({
         >
           <Background />
           {fans.bundles.length > 0 && (
-            <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(source) => source === selected || Boolean(highlighted?.has(source))} />
+            <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(id) => id === selected || Boolean(highlighted?.has(id))} />
           )}
           <Controls showInteractive={false} />
           {whole ? <Overview nodes={flowNodes} box={whole} onMove={setView} /> : nodes.length > 30 && <MiniMap pannable zoomable />}
