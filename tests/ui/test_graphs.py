@@ -362,3 +362,51 @@ def test_models_read_by_one_step_are_one_grouped_edge_into_it(
     page.locator(".bundle[data-direction=in] .bundle-hit").dispatch_event("click")
     page.wait_for_function("document.querySelectorAll('.react-flow__edge').length === 31")
     shot(page, "20-lineage-fan-in")
+
+
+def overview_marks(page: Any) -> dict[str, int]:
+    """What the overview's canvas shows, once it shows anything: its painted pixels, and the
+    bands of rows they are in."""
+    handle = page.wait_for_function(
+        """() => {
+            const c = document.querySelector('.overview canvas');
+            if (!c) return null;
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let painted = 0, bands = 0, before = false;
+            for (let y = 0; y < c.height; y++) {
+                let row = 0;
+                for (let x = 0; x < c.width; x++) if (d[(y * c.width + x) * 4 + 3] > 64) row++;
+                painted += row;
+                if (row > 0 && !before) bands++;
+                before = row > 0;
+            }
+            return painted > 0 && { painted, bands, width: c.width, height: c.height };
+        }"""
+    )
+    return handle.json_value()  # type: ignore[no-any-return]
+
+
+def test_the_overview_of_a_wide_trace_shows_its_nodes(page: Any, ui_server: ServerProcess) -> None:
+    experiment = many_runs(ui_server.url, 90, other_data=5, new_code=6)
+    page.goto(f"/experiments/{experiment}/trace?runs=90")
+    headers = page.locator(".gnode.run-header")
+    headers.filter(has_text="sweep-0089").wait_for()
+    # The newest 60 runs are drawn first; the graph of all 90 replaces them, overview and all.
+    page.get_by_text("loading older runs").wait_for(state="detached")
+    overview = page.get_by_role("img", name=re.compile("overview of the whole graph"))
+    overview.wait_for()
+    marks = overview_marks(page)
+    # The run heads, the datasets and the models: three rows of marks, not a hairline.
+    assert marks["bands"] >= 3, marks
+    assert marks["painted"] > marks["width"] * marks["height"] / 10, marks
+    box = overview.bounding_box()
+    assert box["height"] >= 28 and box["width"] >= 200, box
+    shot(page, "21-trace-overview")
+    # A click at its left end shows the oldest run.
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    oldest = headers.filter(has_text="sweep-0000")
+    for _ in range(50):
+        if visible_in_graph(page, oldest):
+            break
+        page.wait_for_timeout(100)
+    assert visible_in_graph(page, oldest)

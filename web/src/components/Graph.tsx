@@ -1,7 +1,7 @@
 // A directed graph laid out by dagre and drawn by React Flow; used by the DAG, trace and
 // lineage views. Nodes carry a class for their status or kind; highlighted nodes stand out.
 import dagre from "@dagrejs/dagre";
-import { Background, Controls, MarkerType, MiniMap, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
+import { Background, Controls, MarkerType, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Bundles, fans as fansOf } from "./Bundles";
@@ -160,26 +160,32 @@ function windowed(nodes: Node[], edges: Edge[], view: Viewport, W: number, H: nu
 }
 
 /**
- * An overview of the whole graph for a windowed one (React Flow's minimap would show only the
- * window): every node as a mark, the viewport as a frame; a click or a drag moves the view.
+ * An overview of the whole graph: every node as a mark, the viewport as a frame; a click or a
+ * drag moves the view. React Flow's minimap is not used: it shows only the nodes handed to it (a
+ * windowed graph's window), and it keeps its own box's shape, so that a wide graph (a trace: runs
+ * side by side) is a hairline in it, its nodes under a pixel tall.
  */
 function Overview({ nodes, box, onMove }: { nodes: Node[]; box: Box; onMove: (v: Viewport) => void }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const flow = useReactFlow();
   const view = useViewport();
-  const W = 240;
   const wide = box.x1 - box.x0;
   const tall = box.y1 - box.y0;
+  // The overview takes the graph's shape within 240 x 140 pixels, never thinner than 28.
+  const W = Math.max(28, Math.min(240, Math.round((140 * wide) / tall)));
   const H = Math.max(28, Math.min(140, Math.round((W * tall) / wide)));
   const sx = W / wide;
   const sy = H / tall;
   useEffect(() => {
     const ctx = canvas.current?.getContext("2d");
     if (!ctx) return;
+    // Drawn at the screen's pixel density, so that marks a pixel wide stay sharp.
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = getComputedStyle(canvas.current!).color;
-    for (const n of nodes) ctx.fillRect((n.position.x - box.x0) * sx, (n.position.y - box.y0) * sy, Math.max(1, (n.width ?? NODE_W) * sx), Math.max(1, NODE_H * sy));
-  }, [nodes, box, H, sx, sy]);
+    for (const n of nodes) ctx.fillRect((n.position.x - box.x0) * sx, (n.position.y - box.y0) * sy, Math.max(1, (n.width ?? NODE_W) * sx), Math.max(1.5, NODE_H * sy));
+  }, [nodes, box, W, H, sx, sy]);
   const screenW = useStore((st) => st.width);
   const screenH = useStore((st) => st.height);
   const frame = {
@@ -209,7 +215,7 @@ function Overview({ nodes, box, onMove }: { nodes: Node[]; box: Box; onMove: (v:
   return (
     <Panel position="bottom-right">
       <div className="overview" style={{ width: W, height: H }} onPointerDown={move} onPointerMove={move} role="img" aria-label="overview of the whole graph: click or drag to move the view">
-        <canvas ref={canvas} width={W} height={H} />
+        <canvas ref={canvas} width={Math.round(W * (window.devicePixelRatio || 1))} height={Math.round(H * (window.devicePixelRatio || 1))} style={{ width: W, height: H }} />
         <div className="overview-frame" style={frame} />
       </div>
     </Panel>
@@ -332,7 +338,7 @@ export function Graph({
   }, []);
   const start = useMemo(() => (size && flowNodes.length ? opening(flowNodes, size.W, size.H, focus, anchor) : null), [size]); // eslint-disable-line react-hooks/exhaustive-deps
   const [view, setView] = useState<Viewport | null>(null);
-  const whole = useMemo(() => (large ? bounds(flowNodes) : null), [large, flowNodes]);
+  const whole = useMemo(() => (flowNodes.length > 30 ? bounds(flowNodes) : null), [flowNodes]);
   const shown = useMemo(() => {
     if (!large) return flowNodes;
     const at = view ?? (start && start !== "fit" ? start : null);
@@ -373,7 +379,7 @@ export function Graph({
             <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(id) => id === selected || Boolean(highlighted?.has(id))} />
           )}
           <Controls showInteractive={false} />
-          {whole ? <Overview nodes={flowNodes} box={whole} onMove={setView} /> : nodes.length > 30 && <MiniMap pannable zoomable />}
+          {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
         </ReactFlow>
       )}
     </div>
