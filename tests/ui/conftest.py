@@ -70,3 +70,40 @@ def page(browser: Any, ui_server: ServerProcess, request: pytest.FixtureRequest)
 def shot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+class HeldRequests:
+    """Requests of a tab whose answers are held back until released, and every request made."""
+
+    def __init__(self, page: Any, *patterns: str) -> None:
+        self.page = page
+        self.held: list[Any] = []
+        self.seen: list[str] = []
+        page.on("request", lambda r: self.seen.append(r.url))
+        self.patterns = patterns
+        for pattern in patterns:
+            page.route(pattern, lambda route: self.held.append(route))
+
+    def wait_for(self, *parts: str) -> None:
+        """Wait (a while) until a request whose address contains each part was made."""
+        for _ in range(200):
+            if all(any(part in url for url in self.seen) for part in parts):
+                return
+            self.page.wait_for_timeout(50)
+        missing = [p for p in parts if not any(p in url for url in self.seen)]
+        raise AssertionError(f"never asked while the others were held: {missing}")
+
+    def count(self, path: str) -> int:
+        """How many API requests for path (without the query) were made."""
+        return sum(1 for url in self.seen if url.split("?")[0].endswith(f"/api/v1{path}"))
+
+    def release(self) -> None:
+        for route in self.held:
+            route.continue_()
+        self.held.clear()
+
+    def stop(self) -> None:
+        """Release what is held and hold nothing more."""
+        self.release()
+        for pattern in self.patterns:
+            self.page.unroute(pattern)

@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from conftest import ServerProcess
 from ui.casestudy import CaseStudy
-from ui.conftest import shot
+from ui.conftest import HeldRequests, shot
 
 pytestmark = pytest.mark.slow
 
@@ -179,16 +180,28 @@ def test_artifact_page_provenance_files_and_previews(page: Any, registered: Case
     shot(page, "22-artifact-files")
 
 
-def test_references_are_shown_by_name(page: Any, registered: CaseStudy) -> None:
+def test_references_are_shown_by_name(
+    page: Any, ui_server: ServerProcess, registered: CaseStudy
+) -> None:
     page.goto(f"/artifacts/{registered.ids['run2.validation']}")
     reference = page.locator("[data-attribute=model] a")
     reference.filter(has_text="cnn (model)").wait_for()
     assert registered.ids["run2.model"][:8] not in reference.inner_text()
-    # The lineage diff names the artifacts on either side instead of their ids.
-    page.goto(f"/compare?a={registered.ids['run2.model']}&b={registered.ids['run1.model']}")
-    first = page.get_by_test_id("differences").locator("li").first
-    first.locator(".sides").filter(has_text="letters-raw").wait_for()
-    assert not re.search(r"\b[0-9a-f]{8}\b", first.locator(".sides").inner_text())
+    # The lineage diff names the artifacts on either side instead of their ids. Each side's
+    # name is asked for on its own: here the other side's answers last.
+    a, b = registered.ids["run2.model"], registered.ids["run1.model"]
+    diff = httpx.get(f"{ui_server.url}/api/v1/artifacts/{a}/diff", params={"against": b}).json()
+    other = diff["differences"][0]["beforeId"]
+    held = HeldRequests(page, f"**/api/v1/artifacts/{other}")
+    page.goto(f"/compare?a={a}&b={b}")
+    sides = page.get_by_test_id("differences").locator("li").first.locator(".sides")
+    sides.filter(has_text="letters-raw").wait_for()
+    held.wait_for(f"/artifacts/{other}")
+    assert sides.locator("code").count() == 1, "the other side shows its short id until named"
+    held.release()
+    expect(sides.locator("code")).to_have_count(0, timeout=15_000)
+    assert not re.search(r"\b[0-9a-f]{8}\b", sides.inner_text())
+    assert "digits-raw" in sides.inner_text()
 
 
 def test_copy_id_and_link(page: Any, registered: CaseStudy) -> None:

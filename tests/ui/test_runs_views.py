@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from conftest import ServerProcess
 from ui import casestudy, tuning
-from ui.conftest import shot
+from ui.conftest import HeldRequests, shot
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +37,8 @@ def grid_names(page: Any) -> list[str]:
 
 def test_run_page_shows_what_the_run_was_and_measured(page: Any, runs: tuning.Tuning) -> None:
     run = runs.runs["lr-0.01"]
+    # The steps (the run's inputs and outputs) answer last, as they may on a busy server.
+    held = HeldRequests(page, f"**/api/v1/runs/{run}/dag")
     page.goto(f"/runs/{run}")
     page.get_by_role("heading", name="lr-0.01").wait_for()
     facts = page.get_by_test_id("run-facts")
@@ -57,47 +60,22 @@ def test_run_page_shows_what_the_run_was_and_measured(page: Any, runs: tuning.Tu
     # the latest point is drawn and marked, on a step axis
     assert accuracy.get_attribute("data-last-x") == str(tuning.EPOCHS - 1)
     assert accuracy.get_attribute("data-current") == f"{tuning.EPOCHS - 1},{latest}"
-    assert page.get_by_test_id("run-inputs").get_by_role("link").all_inner_texts() == ["digits"]
+    # Inputs and outputs are there once the steps have answered, not before.
+    held.wait_for(f"/runs/{run}/dag")
+    assert page.get_by_test_id("run-inputs").get_by_role("link").count() == 0
+    held.stop()
+    expect(page.get_by_test_id("run-inputs").get_by_role("link")).to_have_text(
+        ["digits"], timeout=15_000
+    )
     outputs = page.get_by_test_id("run-outputs").get_by_role("link")
-    assert outputs.all_inner_texts() == ["classifier"]
+    expect(outputs).to_have_text(["classifier"], timeout=15_000)
     shot(page, "20-run-page")
     outputs.click()
     page.wait_for_url(re.compile(runs.ids["lr-0.01.model"]))
     page.go_back()
     page.get_by_role("link", name="DAG").click()
     page.wait_for_url(re.compile(rf"/runs/{run}/dag$"))
-    page.wait_for_selector(".react-flow__node")
-    assert page.locator(".react-flow__node").count() == 3
-
-
-class HeldRequests:
-    """Requests of a tab whose answers are held back until released, and every request made."""
-
-    def __init__(self, page: Any, *patterns: str) -> None:
-        self.page = page
-        self.held: list[Any] = []
-        self.seen: list[str] = []
-        page.on("request", lambda r: self.seen.append(r.url))
-        for pattern in patterns:
-            page.route(pattern, lambda route: self.held.append(route))
-
-    def wait_for(self, *parts: str) -> None:
-        """Wait (a while) until a request whose address contains each part was made."""
-        for _ in range(200):
-            if all(any(part in url for url in self.seen) for part in parts):
-                return
-            self.page.wait_for_timeout(50)
-        missing = [p for p in parts if not any(p in url for url in self.seen)]
-        raise AssertionError(f"never asked while the others were held: {missing}")
-
-    def count(self, path: str) -> int:
-        """How many API requests for path (without the query) were made."""
-        return sum(1 for url in self.seen if url.split("?")[0].endswith(f"/api/v1{path}"))
-
-    def release(self) -> None:
-        for route in self.held:
-            route.continue_()
-        self.held.clear()
+    expect(page.locator(".react-flow__node")).to_have_count(3, timeout=15_000)
 
 
 def test_a_view_asks_for_its_code_and_data_without_waiting(page: Any, runs: tuning.Tuning) -> None:
