@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from modeltrail.store import dialect as dialects
 from modeltrail.store import scope
@@ -84,6 +84,30 @@ def read_version_summary(session: Session, *, model_id: uuid.UUID, version: int)
     """One version as ``list_versions`` reads it; None if the model has no such version."""
     found = _page(session, model_id, version, 1, None)
     return found[0] if found and found[0][V_VERSION] == version else None
+
+
+def read_newest_versions(
+    session: Session,
+    model_ids: Sequence[uuid.UUID],
+    experiments: frozenset[uuid.UUID] | None = None,
+) -> list[Any]:
+    """The newest version of each model, as ``list_versions`` reads versions (``V_MODEL``
+    names its model): one statement, whatever the number of models. ``experiments``: the
+    newest of the versions whose artifact is of one of them (``readable_versions``)."""
+    if not model_ids:
+        return []
+    dialect = _dialect(session)
+    statement = (
+        _statements(dialect).newest if experiments is None else _newest(dialect, experiments)
+    )
+    params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids])}
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for row in session.connection().execute(statement, params).all():
+        if (row[V_MODEL], row[V_VERSION]) not in seen:
+            seen.add((row[V_MODEL], row[V_VERSION]))
+            out.append(row)
+    return out
 
 
 def _page(
@@ -267,7 +291,7 @@ def _dialect(session: Session) -> str:
     V_ARTIFACT,  # id, name, version, kind, uri, fingerprint: six columns from here
     *_,
 ) = range(16)
-(V_EXECUTION, V_RUN, V_RUN_NAME, V_RUN_STATUS, V_EXPERIMENT) = range(16, 21)
+(V_EXECUTION, V_RUN, V_RUN_NAME, V_RUN_STATUS, V_EXPERIMENT, V_MODEL) = range(16, 22)
 # An input as ``inputs_of`` reads it: the execution, then the artifact's six columns.
 I_ARTIFACT = 1
 
@@ -275,6 +299,7 @@ I_ARTIFACT = 1
 @dataclass(frozen=True)
 class _Statements:
     versions: Any
+    newest: Any
     inputs: Any
     metrics: Any
 
@@ -283,10 +308,6 @@ def _versions(dialect: str, condition: Any) -> Any:
     """The page of versions (``condition``: only those that meet it), with each one's
     artifact and the steps that wrote it (the earliest first) and their runs: what took
     three statements of a thousand ids each is one join on keys."""
-
-    def text(column: Any, label: str) -> Any:
-        return dialects.id_text(dialect, column).label(label)
-
     chosen = select(ModelVersionRow).where(
         dialects.equals(dialect, ModelVersionRow.model_id, "model", uuids=True),
         ModelVersionRow.version <= bindparam("upto"),
@@ -294,6 +315,35 @@ def _versions(dialect: str, condition: Any) -> Any:
     if condition is not None:
         chosen = chosen.where(condition)
     page = chosen.order_by(ModelVersionRow.version.desc()).limit(bindparam("n")).subquery("page")
+    return _with_makers(dialect, page)
+
+
+def _newest(dialect: str, experiments: frozenset[uuid.UUID] | None) -> Any:
+    """The newest version of each model of the parameter ``models`` (``experiments``: of
+    the versions whose artifact is of one of them), as ``_versions`` reads a page."""
+    newer = aliased(ModelVersionRow)
+    newest = select(func.max(newer.version)).where(newer.model_id == ModelVersionRow.model_id)
+    if experiments is not None:
+        clause = scope.readable_clause(ArtifactRow, experiments)
+        newest = newest.where(newer.artifact_id.in_(select(ArtifactRow.id).where(clause)))
+    page = (
+        select(ModelVersionRow)
+        .where(
+            dialects.among_ids(dialect, ModelVersionRow.model_id, "models"),
+            ModelVersionRow.version == newest.scalar_subquery(),
+        )
+        .subquery("page")
+    )
+    return _with_makers(dialect, page)
+
+
+def _with_makers(dialect: str, page: Any) -> Any:
+    """The versions of the subquery ``page`` with their artifacts, the steps that wrote them
+    and their runs, in the ``V_*`` positions."""
+
+    def text(column: Any, label: str) -> Any:
+        return dialects.id_text(dialect, column).label(label)
+
     return (
         select(
             text(page.c.id, "id"),
@@ -317,6 +367,7 @@ def _versions(dialect: str, condition: Any) -> Any:
             RunRow.name.label("run_name"),
             RunRow.status.label("run_status"),
             text(RunRow.experiment_id, "experiment_id"),
+            text(page.c.model_id, "model_id"),
         )
         .select_from(page)
         .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
@@ -344,6 +395,7 @@ def _statements(dialect: str) -> _Statements:
     )
     return _Statements(
         versions=_versions(dialect, None),
+        newest=_newest(dialect, None),
         inputs=select(
             text(ExecutionInputRow.execution_id, "execution_id"),
             text(ArtifactRow.id, "id"),

@@ -93,13 +93,9 @@ def _answer(registry: Registry, version: ModelVersion) -> dict[str, Any]:
 
 
 def model_answers(registry: Registry, models: list[RegisteredModel]) -> list[dict[str, Any]]:
-    """MLflow's answers for ``models``, each with its latest version (which of those came
-    from a logged model read once for all)."""
-    latest = {
-        rm.name: registry.get_version(rm.name, rm.latest_version)
-        for rm in models
-        if rm.latest_version is not None
-    }
+    """MLflow's answers for ``models``, each with its latest version: the versions, and
+    which of them came from a logged model, read once for all."""
+    latest = registry.newest_versions(models, metrics=False)
     logged = registry.meta.query(lineage.logged_models, [v.artifact.id for v in latest.values()])
     return [
         {

@@ -13,7 +13,7 @@ the hooks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -117,6 +117,12 @@ class Registry:
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         return self.meta.query(versions.read_version, name, version)
+
+    def newest_versions(
+        self, models: Sequence[RegisteredModel], *, metrics: bool = True
+    ) -> dict[str, ModelVersion]:
+        """The newest version of each of ``models``, by model name, read all at once."""
+        return self.meta.query(versions.newest_versions, models, metrics=metrics)
 
     def latest_version(self, name: str) -> ModelVersion:
         return self.meta.query(versions.latest_version, name)

@@ -4,6 +4,7 @@ delete."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from modeltrail.domain.registry import (
     ModelVersion,
     ModelVersionCreate,
     ModelVersionUpdate,
+    RegisteredModel,
 )
 from modeltrail.services.registry import visible
 from modeltrail.services.registry.models import (
@@ -72,14 +74,22 @@ def version_documents(
     Built as plain documents from what the store holds, which needs no checking: a page of
     a thousand versions is answered without making and validating a model for each part of
     each version."""
+    return _documents(session, {model.id: model.name}, rows, metrics=metrics)
+
+
+def _documents(
+    session: Session, names: dict[uuid.UUID, str], rows: list[Any], *, metrics: bool
+) -> list[dict[str, Any]]:
+    """``version_documents`` of versions of the models of ``names`` (id -> name)."""
     artifact_ids = [r[store.V_ARTIFACT] for r in rows]
     measured = store.metrics_of(session, artifact_ids) if metrics else {}
     read = store.inputs_of(session, [r[store.V_EXECUTION] for r in rows if r[store.V_EXECUTION]])
-    aliases: dict[int, list[str]] = {}
-    for a in store.aliases_of(session, [model.id])[model.id]:
-        if a.version is not None:
-            aliases.setdefault(a.version, []).append(a.alias)
-    name = model.name
+    aliases: dict[tuple[str, int], list[str]] = {}
+    for model_id, found in store.aliases_of(session, list(names)).items():
+        for a in found:
+            if a.version is not None:
+                aliases.setdefault((str(model_id), a.version), []).append(a.alias)
+    named = {str(model_id): name for model_id, name in names.items()}
     out = []
     for row in rows:
         execution = row[store.V_EXECUTION]
@@ -87,7 +97,7 @@ def version_documents(
         out.append(
             {
                 "id": row[store.V_ID],
-                "model": name,
+                "model": named[row[store.V_MODEL]],
                 "version": version,
                 "artifact": _summary(row, store.V_ARTIFACT),
                 "run": {
@@ -108,7 +118,7 @@ def version_documents(
                 else [],
                 "description": row[store.V_DESCRIPTION],
                 "tags": dict(row[store.V_TAGS] or {}),
-                "aliases": aliases.get(version, []),
+                "aliases": aliases.get((row[store.V_MODEL], version), []),
                 "metrics": measured.get(row[store.V_ARTIFACT], {}) if metrics else None,
                 "createTime": row[store.V_CREATE_TIME],
                 "updateTime": row[store.V_UPDATE_TIME],
@@ -117,6 +127,20 @@ def version_documents(
             }
         )
     return out
+
+
+def newest_versions(
+    session: Session, models: Sequence[RegisteredModel], *, metrics: bool = True
+) -> dict[str, ModelVersion]:
+    """The newest version the request may read of each of ``models``, by model name (a
+    model without one is left out): a fixed number of statements, whatever the number of
+    models."""
+    names = {m.id: m.name for m in models if m.latest_version is not None}
+    rows = store.read_newest_versions(session, list(names), visible.readable_experiments(session))
+    return {
+        doc["model"]: ModelVersion.model_validate(doc)
+        for doc in _documents(session, names, rows, metrics=metrics)
+    }
 
 
 def version_document(
