@@ -15,12 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import operator
 import time
 import uuid
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
@@ -591,28 +593,38 @@ def _bucketed(
     if n:
         lo = steps[0] if start is None else start
         span = (steps[-1] if end is None else end) - lo + 1
-        a = 0
-        while a < n:
-            # Bucket i holds the steps below lo + span * i // buckets: the first bucket whose
-            # bound is above this step, found directly, so that a short series costs a few
-            # turns of the loop and not one per bucket.
-            i = min(buckets, -(-(steps[a] - lo + 1) * buckets // span))
-            b = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
-            part = values[a:b]
-            if nonfinite:
+        # Bucket i holds the steps below lo + span * i // buckets. Where each bucket ends is
+        # found first, then each column is made by one call over all the buckets: the
+        # numbers of a long series are only touched by ``min`` and ``max``.
+        if n >= buckets:
+            bounds = [lo + span * i // buckets for i in range(1, buckets)]
+            ends = [*dict.fromkeys(map(bisect_left, repeat(steps), bounds)), n]
+            if ends[0] == 0:
+                del ends[0]
+        else:
+            # A short series: the first bucket above each step found directly, a few turns
+            # of the loop and not one per bucket.
+            ends, a = [], 0
+            while a < n:
+                i = min(buckets, -(-(steps[a] - lo + 1) * buckets // span))
+                a = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
+                ends.append(a)
+        firsts = [0, *ends[:-1]]
+        lasts = [b - 1 for b in ends]
+        parts = list(map(values.__getitem__, map(slice, firsts, ends)))
+        out["start_steps"] = list(map(steps.__getitem__, firsts))
+        out["end_steps"] = list(map(steps.__getitem__, lasts))
+        out["counts"] = list(map(operator.sub, ends, firsts))
+        if nonfinite:
+            for part in parts:
                 numbers = [v for v in part if v == v]
-                low = d.shown(min(numbers)) if numbers else None
-                high = d.shown(max(numbers)) if numbers else None
-                last: Any = d.shown(part[-1])
-            else:
-                low, high, last = min(part), max(part), part[-1]
-            out["start_steps"].append(steps[a])
-            out["end_steps"].append(steps[b - 1])
-            out["counts"].append(b - a)
-            out["mins"].append(low)
-            out["maxs"].append(high)
-            out["lasts"].append(last)
-            a = b
+                out["mins"].append(d.shown(min(numbers)) if numbers else None)
+                out["maxs"].append(d.shown(max(numbers)) if numbers else None)
+            out["lasts"] = [d.shown(values[b]) for b in lasts]
+        else:
+            out["mins"] = list(map(min, parts))
+            out["maxs"] = list(map(max, parts))
+            out["lasts"] = list(map(values.__getitem__, lasts))
     return d.SeriesBuckets.model_construct(
         None,
         run=run_id,

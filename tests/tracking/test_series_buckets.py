@@ -1,0 +1,77 @@
+"""Downsampling a series into buckets, held against a plain rule applied point by point."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from array import array
+from typing import Any
+
+import pytest
+
+from modeltrail.domain import series as d
+from modeltrail.services.tracking import series
+from modeltrail.store import series as store
+
+
+class _Row:
+    execution_id = None
+
+
+def _plain(
+    steps: list[int], values: list[float], buckets: int, start: int | None, end: int | None
+) -> dict[str, list[Any]]:
+    """Bucket k holds the steps in [lo + span*k // buckets, lo + span*(k+1) // buckets)."""
+    lo = steps[0] if start is None else start
+    span = (steps[-1] if end is None else end) - lo + 1
+    groups: dict[int, list[int]] = {}
+    for i, s in enumerate(steps):
+        k = next(k for k in range(buckets) if s < lo + span * (k + 1) // buckets)
+        groups.setdefault(k, []).append(i)
+    out: dict[str, list[Any]] = {
+        "startSteps": [], "endSteps": [], "counts": [], "mins": [], "maxs": [], "lasts": []
+    }  # fmt: skip
+    for k in sorted(groups):
+        at = groups[k]
+        numbers = [values[i] for i in at if not math.isnan(values[i])]
+        out["startSteps"].append(steps[at[0]])
+        out["endSteps"].append(steps[at[-1]])
+        out["counts"].append(len(at))
+        out["mins"].append(d.shown(min(numbers)) if numbers else None)
+        out["maxs"].append(d.shown(max(numbers)) if numbers else None)
+        out["lasts"].append(d.shown(values[at[-1]]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_buckets_follow_the_plain_rule(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.choice([1, 2, 7, 50, 300, 2000])
+    steps = sorted(rng.randrange(0, rng.choice([n, 3 * n, 100 * n])) for _ in range(n))
+    values = [rng.choice([rng.uniform(-5, 5), float(rng.randrange(3))]) for _ in range(n)]
+    nonfinite = seed % 3 == 0
+    if nonfinite:
+        for _ in range(max(1, n // 10)):
+            values[rng.randrange(n)] = rng.choice([math.nan, math.inf, -math.inf])
+    buckets = rng.choice([1, 2, 3, 10, 100, 1000, n, n + 5])
+    start = end = None
+    if seed % 4 == 1:
+        start = steps[0] - rng.randrange(5)
+        end = steps[-1] + rng.randrange(5)
+    points = store.Points(array("q", steps), array("q", [0] * n), array("d", values))
+    run = uuid.uuid4()
+    got = series._bucketed(run, "k", [_Row()], points, nonfinite, buckets, None, start, end)
+    answer = {
+        "startSteps": got.start_steps,
+        "endSteps": got.end_steps,
+        "counts": got.counts,
+        "mins": got.mins,
+        "maxs": got.maxs,
+        "lasts": got.lasts,
+    }
+    expected = _plain(steps, values, buckets, start, end)
+    if not nonfinite:
+        expected["lasts"] = [float(v) for v in expected["lasts"]]
+    assert answer == expected
+    assert got.count == n and got.buckets == len(expected["counts"]) <= buckets
