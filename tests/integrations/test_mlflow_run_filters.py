@@ -215,12 +215,12 @@ def test_comparators_mlflow_refuses_are_refused_in_its_shape(
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-def test_an_execution_the_run_did_not_make_through_mlflow_is_not_its_inputs(
+def test_a_runs_inputs_are_those_of_its_mlflow_executions(
     client: TestClient, ours: dict[str, Any]
 ) -> None:
-    """A run's datasets are those of the execution MLflow's API made for it, as its answer
-    shows them: another execution of the run (an import's, one made through modeltrail's own
-    API) adds none."""
+    """A run's datasets are those of its MLflow executions, as its answer shows them: the one
+    MLflow's API made for it and the one ``modeltrail import mlflow`` made for a run it
+    imported. A step of the run made through modeltrail's own API adds none."""
     rid = ours["ids"]["r3"]["id"]
 
     def made(path: str, body: dict[str, Any]) -> str:
@@ -228,19 +228,27 @@ def test_an_execution_the_run_did_not_make_through_mlflow_is_not_its_inputs(
         assert answer.status_code == 201, answer.text
         return str(answer.json()["id"])
 
-    dataset = made("artifacts", {"name": "elsewhere", "version": "1", "kind": "dataset"})
     executable = made("executables", {"name": "import", "version": "1"})
-    made(
-        "executions",
-        {
-            "run": str(uuid.UUID(rid)),
-            "executable": executable,
-            "name": "imported",
-            "kind": "mlflow-run",
-            "inputArtifacts": [dataset],
-            "annotations": {"mlflow.runId": "0" * 32},
-        },
-    )
+    for name, kind in [("elsewhere", "train"), ("imported", "mlflow-run")]:
+        dataset = made("artifacts", {"name": name, "version": "1", "kind": "dataset"})
+        made(
+            "executions",
+            {
+                "run": str(uuid.UUID(rid)),
+                "executable": executable,
+                "name": name,
+                "kind": kind,
+                "inputArtifacts": [dataset],
+                "annotations": {
+                    "mlflow.runId": "0" * 32,
+                    f"mlflow.inputTags.{dataset}": '{"mlflow.data.context":"imported"}',
+                },
+            },
+        )
     assert _search(client, ours["experiment"], "datasets.name = 'elsewhere'") == []
+    assert _search(client, ours["experiment"], "datasets.name = 'imported'") == ["r3"]
+    assert _search(client, ours["experiment"], "datasets.context = 'imported'") == ["r3"]
     run = client.get(f"{MLFLOW}/runs/get", params={"run_id": rid}).json()["run"]
-    assert run["inputs"].get("dataset_inputs", []) == []
+    read = {i["dataset"]["name"]: i["tags"] for i in run["inputs"]["dataset_inputs"]}
+    assert "elsewhere" not in read
+    assert read["imported"] == [{"key": "mlflow.data.context", "value": "imported"}]

@@ -216,6 +216,26 @@ def test_import_history_idempotently(mlflow_server: MlflowServer, tmp_path: Path
         )
         assert dataset["attributes"]["profile"] == {"num_rows": 200}
         assert dataset["annotations"] == {"mlflow.data.context": "training"}
+        # MLflow's API of this store answers the imported run with the dataset it read, and
+        # finds it by the dataset's context, as a run logged through that API.
+        mlflow_api = "/api/2.0/mlflow"
+        got = conn.get(f"{mlflow_api}/runs/get", run_id=uuid.UUID(run["id"]).hex)["run"]
+        [read] = got["inputs"]["dataset_inputs"]
+        assert (read["dataset"]["name"], read["dataset"]["digest"]) == ("digits", "69f0bcdb")
+        assert read["tags"] == [{"key": "mlflow.data.context", "value": "training"}]
+        digits = conn.get(f"{mlflow_api}/experiments/get-by-name", experiment_name="digits")
+        both = {uuid.UUID(derived_id(src, "run", ids[n])).hex for n in ("svm-1", "svm-2")}
+        for clause, expected in [
+            ("datasets.context = 'training'", both),
+            ("datasets.name = 'digits'", both),
+            ("datasets.digest = '69f0bcdb'", both),
+            ("datasets.context = 'evaluation'", set()),
+        ]:
+            found = conn.post(
+                f"{mlflow_api}/runs/search",
+                {"experiment_ids": [digits["experiment"]["experiment_id"]], "filter": clause},
+            )
+            assert {r["info"]["run_id"] for r in found.get("runs", [])} == expected, clause
         outputs = {
             a["kind"]: a
             for a in (conn.get(f"/api/v1/artifacts/{o}") for o in execution["outputArtifacts"])

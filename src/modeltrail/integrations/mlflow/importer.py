@@ -28,8 +28,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from modeltrail.errors import NotFound
+from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS, RUN_ID_NOTE
 
 
 class Api(Protocol):
@@ -297,6 +299,7 @@ def _import_run(
     )
 
     inputs = []
+    input_tags: dict[str, str] = {}
     for item in (run.get("inputs") or {}).get("dataset_inputs") or []:
         ds = item.get("dataset") or {}
         aid = derived_id(source, "dataset", ds.get("name", ""), ds.get("digest", ""))
@@ -327,6 +330,9 @@ def _import_run(
             },
         )
         inputs.append(aid)
+        if item.get("tags"):
+            # Where MLflow's API keeps a run's tags of a dataset (its context: training, ...).
+            input_tags[INPUT_TAGS + aid] = orjson.dumps(_tags(item["tags"])).decode()
         counts["datasets"] += 1
 
     outputs = []
@@ -399,13 +405,13 @@ def _import_run(
             "run": mt_run,
             "executable": executable,
             "name": name,
-            "kind": "mlflow-run",
+            "kind": EXECUTION_KIND,
             "status": status,
             "startTime": _ms(info.get("start_time")),
             "endTime": _ms(info.get("end_time")),
             "configuration": params,
             "inputArtifacts": inputs,
             "outputArtifacts": outputs,
-            "annotations": {"mlflow.runId": run_id},
+            "annotations": {RUN_ID_NOTE: run_id, **input_tags},
         },
     )

@@ -273,14 +273,17 @@ def log_outputs(meta: Metadata, shown: Any, models: list[Any]) -> None:
 
 
 def run_details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """The ``inputs`` and ``outputs`` of MLflow's run answer, for each of ``runs``."""
-    executions = {execution_of(r): r for r in runs}
-    if not executions:
+    """The ``inputs`` and ``outputs`` of MLflow's run answer, for each of ``runs``: what the
+    run's MLflow executions read and wrote (the one this API makes for a run, and the one
+    ``modeltrail import mlflow`` made for a run it imported)."""
+    if not runs:
         return {}
     found = {
         row.id: row
         for row in session.scalars(
-            select(ExecutionRow).where(ExecutionRow.id.in_(list(executions)))
+            select(ExecutionRow)
+            .where(ExecutionRow.run_id.in_(runs), ExecutionRow.kind == EXECUTION_KIND)
+            .order_by(ExecutionRow.run_id, ExecutionRow.start_time, ExecutionRow.id)
         )
     }
     if not found:
@@ -300,21 +303,24 @@ def run_details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for execution, (ins, outs) in edges.items():
         notes = found[execution].annotations
-        datasets = []
-        model_inputs = []
+        answer = out.setdefault(
+            found[execution].run_id,
+            {
+                "inputs": {"dataset_inputs": [], "model_inputs": []},
+                "outputs": {"model_outputs": []},
+            },
+        )
         for a in ins:
             if a.kind == "model" and _is_logged_model(a):
-                model_inputs.append({"model_id": model_id(a.id)})
+                answer["inputs"]["model_inputs"].append({"model_id": model_id(a.id)})
                 continue
             tags = _json(notes.get(INPUT_TAGS + str(a.id))) or {}
-            datasets.append({"tags": _tags(tags), "dataset": dataset_json(a)})
-        model_outputs = [
+            answer["inputs"]["dataset_inputs"].append(
+                {"tags": _tags(tags), "dataset": dataset_json(a)}
+            )
+        answer["outputs"]["model_outputs"].extend(
             {"model_id": model_id(a.id), "step": 0} for a in outs if _is_logged_model(a)
-        ]
-        out[executions[execution]] = {
-            "inputs": {"dataset_inputs": datasets, "model_inputs": model_inputs},
-            "outputs": {"model_outputs": model_outputs},
-        }
+        )
     return out
 
 

@@ -35,10 +35,10 @@ from modeltrail.store.tables import (
 USER_TAG = "mlflow.user"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_EXPERIMENT = uuid.UUID(int=0)
-# What ``lineage`` keeps of a run's inputs: the execution of the run's work (one per run, of
-# this kind, noting the run's id) and, in its annotations, each input's tags (a JSON object
-# under this prefix and the input's id); a logged model it read is a ``model`` artifact with
-# MLflow's attributes.
+# What ``lineage`` keeps of a run's inputs: the execution of the run's work (of this kind,
+# noting the run's id; ``modeltrail import mlflow`` makes one of the same kind for a run it
+# imports) and, in its annotations, each input's tags (a JSON object under this prefix and the
+# input's id); a logged model it read is a ``model`` artifact with MLflow's attributes.
 EXECUTION_KIND = "mlflow-run"
 RUN_ID_NOTE = "mlflow.runId"
 INPUT_TAGS = "mlflow.inputTags."
@@ -203,7 +203,7 @@ def _compared(dialect: str, expr: Any, op: str, value: Any) -> ColumnElement[boo
 
 
 def _dataset(dialect: str, key: str, op: str, value: Any) -> ColumnElement[bool]:
-    """Whether one of the datasets the run's execution read meets ``key op value`` (as
+    """Whether one of the datasets the run's MLflow executions read meets ``key op value`` (as
     ``lineage.run_details`` answers them: every input but a logged model)."""
     if key == "name":
         expr: Any = ArtifactRow.name
@@ -220,10 +220,8 @@ def _dataset(dialect: str, key: str, op: str, value: Any) -> ColumnElement[bool]
     )
     return exists().where(
         ExecutionRow.run_id == RunRow.id,
+        # The run's MLflow executions: the one ``lineage`` made, or the importer's.
         ExecutionRow.kind == EXECUTION_KIND,
-        # The execution ``lineage`` made for the run (an imported run's is another one).
-        d.json_text(dialect, ExecutionRow.annotations, (RUN_ID_NOTE,))
-        == d.id_hex(dialect, RunRow.id),
         ExecutionInputRow.execution_id == ExecutionRow.id,
         ArtifactRow.id == ExecutionInputRow.artifact_id,
         not_(logged_model),
