@@ -180,6 +180,21 @@ def test_artifact_page_provenance_files_and_previews(page: Any, registered: Case
     shot(page, "22-artifact-files")
 
 
+def test_the_artifact_page_reads_its_preview_with_its_file_list(
+    page: Any, registered: CaseStudy
+) -> None:
+    model = registered.ids["run2.model"]
+    # The kind's schema answers last: the file shown at once is read meanwhile, not after it.
+    held = HeldRequests(page, "**/api/v1/kinds/*")
+    page.goto(f"/artifacts/{model}", wait_until="commit")
+    held.wait_for("/api/v1/kinds/", f"/artifacts/{model}/files/README.txt")
+    assert page.get_by_test_id("preview").count() == 0
+    held.release()
+    page.get_by_test_id("text-preview").filter(has_text="A CNN trained on letters").wait_for()
+    # Read once: the preview takes the answer asked for with the list.
+    assert held.count(f"/artifacts/{model}/files/README.txt") == 1
+
+
 def test_references_are_shown_by_name(
     page: Any, ui_server: ServerProcess, registered: CaseStudy
 ) -> None:

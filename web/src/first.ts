@@ -4,8 +4,8 @@
 // again. Each request is named by all of its parameters: a view that asks for something else
 // than what was started gets its own answer, never another's.
 import { ApiError, getArtifact, getExperiment, getRun } from "./api/client";
-import { aliasHistory, getModel, listAliases, listFiles, listVersions, stepsOf } from "./api/registry";
-import { compareRuns, getRunMetrics, listRunsGrid, type GridParams } from "./api/tracking";
+import { aliasHistory, fetchFile, firstPreview, getModel, listAliases, listFiles, listVersions, stepsOf } from "./api/registry";
+import { compareRuns, getRunMetrics, listRunsGrid, readSeriesBuckets, type GridParams } from "./api/tracking";
 import { runDag } from "./lineage";
 
 // An answer started for the first view and not taken soon after is not used: it may be stale.
@@ -44,10 +44,24 @@ function early<T>(name: unknown[], load: () => Promise<T>): Promise<T> {
   });
 }
 
+/** How many of a run's metrics its page charts, and from how many points each. */
+export const RUN_CHARTS = 12;
+export const SERIES_POINTS = 400;
+
+// What a view asks for once an answer names it (a run's charts, an artifact's preview) is asked
+// for as soon as that answer is in: the view would ask only once it is drawn, after the slowest
+// of its other answers.
 export const first = {
   run: (id: string) => early(["run", id], () => getRun(id)),
   runDag: (id: string) => early(["runDag", id], () => runDag(id)),
-  runMetrics: (id: string) => early(["runMetrics", id], () => getRunMetrics(id)),
+  runMetrics: (id: string) =>
+    early(["runMetrics", id], () =>
+      getRunMetrics(id).then((m) => {
+        prefetch(() => m.metrics.slice(0, RUN_CHARTS).forEach((s) => first.series(id, s.key, SERIES_POINTS)));
+        return m;
+      }),
+    ),
+  series: (run: string, key: string, points: number) => early(["series", run, key, points], () => readSeriesBuckets(run, key, points)),
   experiment: (id: string) => early(["experiment", id], () => getExperiment(id)),
   grid: (params: GridParams) => early(["grid", params], () => listRunsGrid(params)),
   compare: (ids: string[], metrics: string[], points: number) => early(["compare", ids, metrics, points], () => compareRuns(ids, metrics, points)),
@@ -57,7 +71,15 @@ export const first = {
   versions: (name: string) => early(["versions", name], () => listVersions(name)),
   artifact: (id: string) => early(["artifact", id], () => getArtifact(id)),
   stepsOf: (id: string, edge: "outputArtifact" | "inputArtifact", limit: number) => early(["stepsOf", id, edge, limit], () => stepsOf(id, edge, limit)),
-  files: (id: string) => early(["files", id], () => listFiles(id)),
+  files: (id: string) =>
+    early(["files", id], () =>
+      listFiles(id).then((files) => {
+        const shown = firstPreview(files.items);
+        if (shown) prefetch(() => first.file(id, shown.path));
+        return files;
+      }),
+    ),
+  file: (artifact: string, path: string, bytes?: number) => early(["file", artifact, path, bytes ?? null], () => fetchFile(artifact, path, bytes)),
 };
 
 export const GRID_PAGE_SIZES = [50, 100, 200];

@@ -55,6 +55,24 @@ export function fileUrl(artifact: string, path: string): string {
 }
 
 /** The first `bytes` of a file, or all of it: a preview never downloads a large file whole. */
+const TEXT = /\.(txt|md|log|json|jsonl|ya?ml|toml|ini|cfg|csv|tsv|py|sh|xml|html?)$/i;
+const IMAGE = /\.(png|jpe?g|gif|webp|bmp)$/i;
+/** A text file's preview shows at most its first this many bytes. */
+export const TEXT_PREVIEW = 64 * 1024;
+const IMAGE_PREVIEW = 4 * 1024 * 1024;
+
+/** Whether a file can be shown in the page, and how. */
+export function previewable(f: ArtifactFile): "text" | "image" | null {
+  if (IMAGE.test(f.path)) return f.size <= IMAGE_PREVIEW ? "image" : null;
+  if (TEXT.test(f.path) || !/\.[^/]+$/.test(f.path)) return "text";
+  return null;
+}
+
+/** The file an artifact's page shows at once: the first small one that can be read. */
+export function firstPreview(files: ArtifactFile[]): ArtifactFile | undefined {
+  return files.find((f) => previewable(f) && f.size <= TEXT_PREVIEW);
+}
+
 export async function fetchFile(artifact: string, path: string, bytes?: number): Promise<Blob> {
   const headers: Record<string, string> = { ...authHeaders() };
   if (bytes !== undefined) headers.range = `bytes=0-${bytes - 1}`;

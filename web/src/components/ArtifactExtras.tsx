@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 import "../views/registry.css";
 import { ApiError, getExperiment, getRun, type Artifact, type Execution, type Experiment, type Run } from "../api/client";
-import { artifactById, fetchFile, fileLink, fileUrl, type ArtifactFile } from "../api/registry";
+import { TEXT_PREVIEW, artifactById, fetchFile, fileLink, fileUrl, firstPreview, previewable, type ArtifactFile } from "../api/registry";
 import { storedToken } from "../auth";
 import { Breadcrumbs, type Crumb } from "../context";
 import { first } from "../first";
@@ -143,17 +143,7 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
-const TEXT = /\.(txt|md|log|json|jsonl|ya?ml|toml|ini|cfg|csv|tsv|py|sh|xml|html?)$/i;
-const IMAGE = /\.(png|jpe?g|gif|webp|bmp)$/i;
-const TEXT_PREVIEW = 64 * 1024;
-const IMAGE_PREVIEW = 4 * 1024 * 1024;
 const CSV_ROWS = 20;
-
-export function previewable(f: ArtifactFile): "text" | "image" | null {
-  if (IMAGE.test(f.path)) return f.size <= IMAGE_PREVIEW ? "image" : null;
-  if (TEXT.test(f.path) || !/\.[^/]+$/.test(f.path)) return "text";
-  return null;
-}
 
 function splitCsv(line: string, sep: string): string[] {
   const out: string[] = [];
@@ -180,10 +170,10 @@ function Preview({ artifact, file }: { artifact: string; file: ArtifactFile }) {
     if (kind === "image") {
       // The file is served as a download (never rendered on the UI's origin), so the image is
       // fetched and shown from memory.
-      const blob = await fetchFile(artifact, file.path);
+      const blob = await first.file(artifact, file.path);
       return { image: URL.createObjectURL(new Blob([blob], { type: `image/${file.path.split(".").pop()!.toLowerCase().replace("jpg", "jpeg")}` })) };
     }
-    const blob = await fetchFile(artifact, file.path, file.size > TEXT_PREVIEW ? TEXT_PREVIEW : undefined);
+    const blob = await first.file(artifact, file.path, file.size > TEXT_PREVIEW ? TEXT_PREVIEW : undefined);
     return { text: await blob.text(), cut: file.size > TEXT_PREVIEW };
   }, [artifact, file.path, file.sha256]);
   useEffect(() => {
@@ -268,8 +258,7 @@ export function FilesCard({ artifact, files }: { artifact: string; files: Return
   const items = files.data?.items ?? [];
   useEffect(() => {
     // The first small file that can be read is shown at once.
-    const first = items.find((f) => previewable(f) && f.size <= TEXT_PREVIEW);
-    setOpen((o) => o ?? first?.path);
+    setOpen((o) => o ?? firstPreview(items)?.path);
   }, [files.data]); // eslint-disable-line react-hooks/exhaustive-deps
   const shown = items.find((f) => f.path === open);
   return (

@@ -2,13 +2,13 @@
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
 import { useEffect, useMemo } from "react";
 import { getArtifact, getExperiment, type Run } from "../api/client";
-import { formatDuration, formatValue, readSeriesBuckets, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
+import { formatDuration, formatValue, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
 import { ArtifactLink, Value } from "../components/Details";
 import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync, type Async } from "../hooks";
-import { first } from "../first";
+import { RUN_CHARTS, SERIES_POINTS, first } from "../first";
 import { lazyView } from "../lazyView";
 import { type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
@@ -21,7 +21,6 @@ const RunDag = lazyView(() => import("./RunDag").then((m) => m.RunDag), <Loading
 
 // Tags people look for first on a run; the rest follow in their own order.
 const FIRST_TAGS = ["command", "git.commit", "git-commit", "gitCommit", "git_commit", "commit", "git.branch", "host", "hostname", "user"];
-const CHARTS = 12;
 
 export function duration(run: Run): number | null {
   if (!run.endTime) return null;
@@ -155,12 +154,12 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
           <>
             <MetricTable run={run.id} metrics={metrics.data.metrics} />
             <div className="charts">
-              {metrics.data.metrics.slice(0, CHARTS).map((m) => (
+              {metrics.data.metrics.slice(0, RUN_CHARTS).map((m) => (
                 <SeriesChart key={m.key} run={run.id} metric={m} />
               ))}
             </div>
-            {metrics.data.metrics.length > CHARTS && (
-              <p className="muted">The first {CHARTS} of {metrics.data.metrics.length} metrics are charted.</p>
+            {metrics.data.metrics.length > RUN_CHARTS && (
+              <p className="muted">The first {RUN_CHARTS} of {metrics.data.metrics.length} metrics are charted.</p>
             )}
           </>
         )}
@@ -253,7 +252,7 @@ function MetricTable({ run, metrics }: { run: string; metrics: MetricSummary[] }
 }
 
 function SeriesChart({ run, metric }: { run: string; metric: MetricSummary }) {
-  const buckets = useAsync(() => readSeriesBuckets(run, metric.key, 400), [run, metric.key, metric.count]);
+  const buckets = useAsync(() => first.series(run, metric.key, SERIES_POINTS), [run, metric.key, metric.count]);
   const series = useMemo<ChartSeries[]>(() => {
     const b = buckets.data;
     if (!b) return [];
