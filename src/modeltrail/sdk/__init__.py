@@ -14,7 +14,8 @@ from modeltrail.sdk.autologging.torch import epochs
 from modeltrail.sdk.client import Trail, connect, load_model
 from modeltrail.sdk.connection import Connection
 from modeltrail.sdk.registry import ModelVersion
-from modeltrail.sdk.tracking import Run, Step, current_run, current_step
+from modeltrail.sdk.steps import Step, current_step
+from modeltrail.sdk.tracking import Run, current_run
 from modeltrail.sdk.triggers import Trigger
 
 __all__ = [

@@ -26,9 +26,10 @@ from modeltrail.errors import Conflict, ModeltrailError, ServerUnreachable, Unav
 from modeltrail.sdk.artifacts import Artifact
 from modeltrail.sdk.buffer import PLURAL, Write, WriteBuffer, operations
 from modeltrail.sdk.connection import Connection, parsed
+from modeltrail.sdk.recording import failure_annotations
 from modeltrail.sdk.series import MetricBuffer
 from modeltrail.sdk.spool import DrainResult, Entry, Outcome, Spool
-from modeltrail.sdk.tracking import current_run, failure_annotations
+from modeltrail.sdk.tracking import current_run
 
 log = logging.getLogger("modeltrail.sdk")
 API = "/api/v1"

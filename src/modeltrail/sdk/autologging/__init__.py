@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
-from modeltrail.sdk.tracking import current_run, current_step
+from modeltrail.sdk.steps import current_step
+from modeltrail.sdk.tracking import current_run
 
 log = logging.getLogger("modeltrail.sdk.autologging")
 
