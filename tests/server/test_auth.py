@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.testclient import TestClient
 
 from conftest import ADMIN, ServerProcess, _empty, cli_env, free_port, run_cli
+from modeltrail.server import auth as guard
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import (
     AUTHENTICATED_ONLY,
@@ -427,6 +428,8 @@ def test_every_endpoint_refuses_under_privileged_tokens(secured: TestClient) -> 
     elsewhere = make_token(secured, experiments={exp["id"]: "admin"})
     reader = make_token(secured, role="reader")
     writer = make_token(secured, role="writer")
+    # The routes' paths as ``guarded`` names them, without their converters.
+    scoped_routes = {(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", t)) for m, t in guard.SCOPED_ROUTES}
     checked = 0
     for method, template, url in guarded(secured.app):
         if template in AUTHENTICATED_ONLY:
@@ -441,6 +444,10 @@ def test_every_endpoint_refuses_under_privileged_tokens(secured: TestClient) -> 
             # Lists what its experiments hold (test_scoped_access.py checks what); the
             # registry shows and changes the versions of its experiments
             # (tests/registry/test_registry_scoped.py).
+            weaker = [t for t in weaker if t != elsewhere]
+        if (method, template) in scoped_routes:
+            # MLflow's tracking API decides per experiment: another experiment's entities are
+            # missing to such a token (tests/server/test_scoped_access.py).
             weaker = [t for t in weaker if t != elsewhere]
         for token in weaker:
             response = secured.request(method, url, headers=bearer(token), json={})

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -629,9 +630,18 @@ def _mlflow_calls(ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
             {"run_id": run, "key": "loss", "value": 1.0, "timestamp": 1, "step": 0},
         ),
         ("POST", f"{MLFLOW}/runs/update", {"run_id": run, "status": "FAILED"}),
-        ("POST", f"{MLFLOW}/experiments/set-experiment-tag", {"experiment_id": exp, "key": "k"}),
+        (
+            "POST",
+            f"{MLFLOW}/experiments/set-experiment-tag",
+            {"experiment_id": exp, "key": "k", "value": "v"},
+        ),
         ("POST", f"{MLFLOW}/experiments/delete", {"experiment_id": exp}),
         ("PUT", f"{MLFLOW}-artifacts/artifacts/{exp}/{run}/artifacts/f.txt", {}),
+        (
+            "POST",
+            f"{MLFLOW}-artifacts/mpu/create/{exp}/{run}/artifacts",
+            {"path": "big.bin", "num_parts": 2},
+        ),
     ]
 
 
@@ -641,47 +651,123 @@ def _mlflow(w: World, method: str, path: str, sent: dict[str, Any], token: dict[
     return w.c.request(method, path, json=sent, headers=token)
 
 
-def test_mlflow_s_api_refuses_tokens_with_grants_only(world: World) -> None:
-    """Fail-closed: grants do not count on MLflow's paths, even on the experiment they name."""
+def _is_read(method: str, path: str) -> bool:
+    return method == "GET" or path.endswith("/search")
+
+
+def _registry(path: str) -> bool:
+    return "/registered-models/" in path
+
+
+def _snapshot(w: World, ids: dict[str, str]) -> Any:
+    run = uuid.UUID(ids["run"]).hex
+    return (
+        w.c.get(f"{MLFLOW}/runs/get", params={"run_id": run}, headers=w.admin).json(),
+        w.c.get(
+            f"{MLFLOW}/experiments/get",
+            params={"experiment_id": ids["experiment"]},
+            headers=w.admin,
+        ).json(),
+    )
+
+
+def test_mlflow_s_api_hides_other_experiments_from_tokens_with_grants(world: World) -> None:
+    """What a token may not read on MLflow's paths is as missing as what is not there; a write
+    naming it writes nothing."""
     w = world
-    before = {
-        side: w.c.get(
-            f"{MLFLOW}/runs/get", params={"run_id": uuid.UUID(ids["run"]).hex}, headers=w.admin
-        ).json()
-        for side, ids in (("a", w.a), ("b", w.b))
-    }
-    for ids in (w.a, w.b):
-        for method, path, sent in _mlflow_calls(ids):
-            for token in (w.reader, w.writer):
-                r = _mlflow(w, method, path, sent, token)
+    before = _snapshot(w, w.b)
+    for token in (w.reader, w.writer):
+        for method, path, sent in _mlflow_calls(w.b):
+            r = _mlflow(w, method, path, sent, token)
+            assert SECRET not in r.text, (method, path, r.text)
+            if _registry(path):
                 assert r.status_code == 403, (method, path, r.text)
                 assert r.json()["error_code"] == "PERMISSION_DENIED", r.text
-                assert SECRET not in r.text
-    for side, ids in (("a", w.a), ("b", w.b)):
-        run = uuid.UUID(ids["run"]).hex
-        after = w.c.get(f"{MLFLOW}/runs/get", params={"run_id": run}, headers=w.admin).json()
-        assert after == before[side]
-    runs = w.c.post(f"{MLFLOW}/runs/search", json={"experiment_ids": [w.a["experiment"]]})
-    assert runs.status_code == 401
+            elif path.endswith("/search"):
+                assert r.status_code == 200, (method, path, r.text)
+                assert not r.json().get("runs"), r.text
+            else:
+                assert r.status_code == 404, (method, path, r.text)
+                assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", r.text
+        # Another experiment's id or name answers as one never made.
+        for param, name, unknown in (
+            ("experiment_id", w.b["experiment"], str(uuid.uuid4())),
+            ("experiment_name", f"exp-{SECRET}", "never-made"),
+        ):
+            path = f"{MLFLOW}/experiments/get" + ("-by-name" if "name" in param else "")
+            hidden = w.c.get(path, params={param: name}, headers=token)
+            absent = w.c.get(path, params={param: unknown}, headers=token)
+            assert hidden.status_code == absent.status_code == 404
+            assert hidden.json() == {k: v.replace(unknown, name) for k, v in absent.json().items()}
+        found = w.c.post(f"{MLFLOW}/experiments/search", json={}, headers=token).json()
+        assert [e["experiment_id"] for e in found["experiments"]] == [w.a["experiment"]]
+        # A batch naming B's run writes nothing: no param, tag or metric.
+        batch = {
+            "run_id": uuid.UUID(w.b["run"]).hex,
+            "params": [{"key": "p", "value": "1"}],
+            "tags": [{"key": "t", "value": "1"}],
+            "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}],
+        }
+        r = w.c.post(f"{MLFLOW}/runs/log-batch", json=batch, headers=token)
+        assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert _snapshot(w, w.b) == before
 
 
-def test_mlflow_s_api_gives_a_token_its_global_role_only(world: World) -> None:
-    """A global reader with a writer grant on A reads A and B through MLflow, writes neither."""
+def test_mlflow_s_api_gives_tokens_with_grants_their_experiments(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A reader on A reads A through MLflow's client and changes nothing; a writer on A logs to
+    A; neither creates an experiment (it would belong to no grant)."""
     w = world
+    monkeypatch.setenv("MODELTRAIL_ARTIFACTS_ROOT", str(tmp_path / "files"))  # for PostgreSQL
+    before = _snapshot(w, w.a)
+    for method, path, sent in _mlflow_calls(w.a):
+        r = _mlflow(w, method, path, sent, w.reader)
+        if _registry(path) or not _is_read(method, path):
+            assert r.status_code == 403, (method, path, r.text)
+            assert r.json()["error_code"] == "PERMISSION_DENIED", r.text
+        else:
+            assert r.status_code == 200, (method, path, r.text)
+    assert _snapshot(w, w.a) == before
+    searched = w.c.post(
+        f"{MLFLOW}/runs/search",
+        json={"experiment_ids": [w.a["experiment"], w.b["experiment"]]},
+        headers=w.reader,
+    ).json()
+    assert [r["info"]["run_id"] for r in searched["runs"]] == [uuid.UUID(w.a["run"]).hex]
+    for method, path, sent in _mlflow_calls(w.a):
+        r = _mlflow(w, method, path, sent, w.writer)
+        if _registry(path):
+            assert r.status_code == 403, (method, path, r.text)
+        else:
+            assert r.status_code == 200, (method, path, r.text)
+    assert _snapshot(w, w.a) != before
+    for token in (w.reader, w.writer):
+        r = w.c.post(f"{MLFLOW}/experiments/create", json={"name": "mine"}, headers=token)
+        assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+
+
+def test_mlflow_s_api_gives_a_global_reader_its_grants_too(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A global reader with a writer grant on A reads A and B through MLflow, writes A only."""
+    w = world
+    monkeypatch.setenv("MODELTRAIL_ARTIFACTS_ROOT", str(tmp_path / "files"))  # for PostgreSQL
     made = w.c.post(
         f"{API}/tokens",
         json={"name": "mixed", "role": "reader", "experiments": {w.a["experiment"]: "writer"}},
         headers=w.admin,
     )
     mixed = bearer(made.json()["token"])
-    for ids in (w.a, w.b):
+    before = _snapshot(w, w.b)
+    for ids in (w.b, w.a):
         for method, path, sent in _mlflow_calls(ids):
             r = _mlflow(w, method, path, sent, mixed)
-            if method == "GET" or path.endswith("/search"):
+            if _is_read(method, path) or (ids is w.a and not _registry(path)):
                 assert r.status_code == 200, (method, path, r.text)
             else:
                 assert r.status_code == 403, (method, path, r.text)
                 assert r.json()["error_code"] == "PERMISSION_DENIED", r.text
-    # The same token writes A through modeltrail's own API, where the grant counts.
-    patched = w.c.patch(f"{API}/runs/{w.a['run']}", json={"status": "FAILED"}, headers=mixed)
-    assert patched.status_code == 200, patched.text
+    assert _snapshot(w, w.b) == before
+    runs = w.c.post(f"{MLFLOW}/runs/search", json={"experiment_ids": [w.a["experiment"]]})
+    assert runs.status_code == 401

@@ -8,7 +8,10 @@ adding a folder and a line below.
 
 Routes served outside ``/api/v1`` tell the server in their module: ``GUARDED``, the path
 prefix (or a tuple of them) that access control guards as it guards the project's API;
-``READ_ONLY_POSTS``, the POSTs under it that only read; ``render_error``, the shape of every
+``READ_ONLY_POSTS``, the POSTs under it that only read; ``SCOPED_ROUTES``, the (method, route
+path) pairs whose handlers decide per experiment what a token with grants on single experiments
+may do (the guard lets such a token through to them; every other route needs a global role);
+``render_error``, the shape of every
 error under it when the tool's clients expect their own (``server.problems.add_error_shape``);
 ``STREAMED_BODIES``, a regular expression of the paths whose bodies are files of any type,
 streamed to the route rather than read whole and required to be JSON

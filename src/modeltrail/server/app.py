@@ -109,12 +109,16 @@ def routed_app(http_settings: transport.HttpSettings | None = None) -> FastAPI:
 
 def _mount(routes: ModuleType) -> APIRouter:
     """An integration's router, with what its module tells the server (see
-    ``modeltrail.integrations``): the paths it guards outside ``/api/v1`` and the POSTs there
-    that only read, the shape of every error under them, and the paths whose bodies are
-    streamed files."""
+    ``modeltrail.integrations``): the paths it guards outside ``/api/v1``, the POSTs there
+    that only read and the routes that decide per experiment for a token with grants, the
+    shape of every error under them, and the paths whose bodies are streamed files."""
     guarded = getattr(routes, "GUARDED", None)
     for prefix in (guarded,) if isinstance(guarded, str) else guarded or ():
-        auth.guard(prefix, read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()))
+        auth.guard(
+            prefix,
+            read_only_posts=getattr(routes, "READ_ONLY_POSTS", ()),
+            scoped=getattr(routes, "SCOPED_ROUTES", ()),
+        )
         render = getattr(routes, "render_error", None)
         if render is not None:
             problems.add_error_shape(prefix, render)

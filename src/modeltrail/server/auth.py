@@ -10,8 +10,9 @@ router added anywhere is covered without saying so. It maps each request to the 
 When the request names an experiment (``/experiments/{id}``, a run or an execution in the
 path, or ``experiment``/``run`` in the body of a create), the token's grant on that experiment
 counts as well as its global role; such a token may also read an artifact of its experiments
-(``SCOPED_ARTIFACT_READS``), list what its experiments hold (``SCOPED_LISTS``), and use the
-model registry for the versions of its experiments (``SCOPED_REGISTRY``). What a
+(``SCOPED_ARTIFACT_READS``), list what its experiments hold (``SCOPED_LISTS``), use the
+model registry for the versions of its experiments (``SCOPED_REGISTRY``), and call the routes
+of integrations that decide per experiment themselves (``SCOPED_ROUTES``). What a
 token with grants only may link and see beyond this first check is decided per entity in
 ``modeltrail.services.access``. Health probes, metrics, the OpenAPI document and the web UI
 stay open: only ``/api/v1``, ``/v1/metadata`` and the prefixes integrations ask for (``guard``:
@@ -60,17 +61,27 @@ ADMIN_PREFIXES = ("/api/v1/tokens",)
 AUTHENTICATED_ONLY = frozenset({"/api/v1/whoami"})
 # POSTs that only read (a query too large or structured for a URL).
 READ_ONLY_POSTS = frozenset({"/api/v1/cache/lookup"})
+# Routes of integrations (method, route path) whose handlers decide per experiment what a token
+# with grants may do, with the services' rule (``guard``): the guard lets such a token through.
+SCOPED_ROUTES: frozenset[tuple[str, str]] = frozenset()
 # Path segments that name an entity whose experiment is known.
 _SCOPED = {"experiments": "experiment", "runs": "run", "executions": "execution"}
 
 
-def guard(prefix: str, *, read_only_posts: Iterable[str] = ()) -> None:
+def guard(
+    prefix: str,
+    *,
+    read_only_posts: Iterable[str] = (),
+    scoped: Iterable[tuple[str, str]] = (),
+) -> None:
     """Guard the paths under ``prefix`` (an integration's, outside ``/api/v1``) as every
-    other; ``read_only_posts`` are checked as reads."""
-    global GUARDED_PREFIXES, READ_ONLY_POSTS
+    other; ``read_only_posts`` are checked as reads; ``scoped`` (method, route path) routes
+    decide themselves what a token with grants on single experiments may do there."""
+    global GUARDED_PREFIXES, READ_ONLY_POSTS, SCOPED_ROUTES
     if not prefix.startswith(GUARDED_PREFIXES):
         GUARDED_PREFIXES = (*GUARDED_PREFIXES, prefix)
     READ_ONLY_POSTS = READ_ONLY_POSTS | frozenset(read_only_posts)
+    SCOPED_ROUTES = SCOPED_ROUTES | frozenset(scoped)
 
 
 _BODY_SCOPE = {"/api/v1/runs": ("experiment", "experiment"), "/api/v1/executions": ("run", "run")}
@@ -322,6 +333,15 @@ async def _scoped_file_write(request: Request, principal: Principal, needed: Rol
     return await run_in_threadpool(meta.query, access.can_write_artifact, scope, artifact_id)
 
 
+def _scoped_route(request: Request, principal: Principal) -> bool:
+    """Whether a token with grants may call this route of an integration: its handler decides
+    per experiment (``SCOPED_ROUTES``), with the request's scope."""
+    if not principal.experiments or Scope.of(principal) is None:
+        return False
+    template = getattr(request.scope.get("route"), "path", "")
+    return (request.method, template) in SCOPED_ROUTES
+
+
 def _principal(request: Request, token: str) -> Principal | Refusal:
     settings: AuthSettings = request.app.state.auth
     # A read: on SQLite it never waits for the write lock, whatever the writers do.
@@ -369,6 +389,8 @@ async def authorize(
         if await _scoped_file_write(request, principal, needed):
             return
         if _scoped_registry_write(request, principal, needed):
+            return
+        if _scoped_route(request, principal):
             return
         raise Forbidden(
             f"this needs the {needed} role; token '{principal.name}' has {role or 'no role here'}",

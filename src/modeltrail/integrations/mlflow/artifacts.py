@@ -18,8 +18,9 @@ from typing import Any
 
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, NotFound
-from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow.errors import PERMISSION_DENIED, MlflowError, invalid, missing
 from modeltrail.integrations.mlflow.lineage import _attach, ensure_execution, parse_model_id
+from modeltrail.integrations.mlflow.runs import _run_row
 from modeltrail.integrations.mlflow.tracking import (
     NAMESPACE,
     _model,
@@ -69,6 +70,24 @@ def locate(path: str) -> Place:
         f"No artifact root at {path!r}: a run's files are under {{experiment}}/{{run}}/artifacts/, "
         "a logged model's under {experiment}/models/{model}/artifacts/"
     )
+
+
+def check_access(meta: Metadata, place: Place, *, write: bool) -> None:
+    """Refuse the place's files as the request's token may not read them (a run of an
+    experiment it may not read is missing) or change them (``write``). A logged model's files
+    need a global role of a token with grants: a logged model is named by its own id, which
+    says nothing of its experiment here."""
+    scope = meta.scope
+    if scope is None:
+        return
+    if place.run is None:
+        if (scope.writable if write else scope.readable) is not None:
+            raise MlflowError(
+                PERMISSION_DENIED, "A logged model's files need a token with a global role."
+            )
+        return
+    run = place.run
+    meta.query(lambda session: _run_row(session, run_id(run), write=write))
 
 
 def prepare_upload(meta: Metadata, place: Place) -> None:
@@ -140,9 +159,7 @@ def list_dir(meta: Metadata, place: Place) -> list[dict[str, Any]]:
 def list_run(meta: Metadata, shown: Any, path: str | None) -> dict[str, Any]:
     """``/api/2.0/mlflow/artifacts/list``: a run's folder, paths from the run's root."""
     run = parse_run_id(shown)
-    row = meta.query(lambda session: session.get(RunRow, run))
-    if row is None:
-        raise missing(f"Run with id={shown} not found")
+    row = meta.query(lambda session: _run_row(session, shown))
     root = f"{experiment_id(row.experiment_id)}/{run_id(run)}/artifacts"
     folder = check(path or "")
     files = list_dir(meta, Place(run_files_id(run), folder, run))

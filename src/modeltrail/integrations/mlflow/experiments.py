@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
-from modeltrail.integrations.mlflow import search
+from modeltrail.integrations.mlflow import access, search
 from modeltrail.integrations.mlflow.errors import (
     RESOURCE_ALREADY_EXISTS,
     MlflowError,
@@ -60,19 +60,29 @@ def experiment_json(row: ExperimentRow, state: MlflowStateRow | None) -> dict[st
     }
 
 
-def _experiment_row(session: Session, eid: uuid.UUID, shown: Any) -> ExperimentRow:
+def _experiment_row(
+    session: Session, eid: uuid.UUID, shown: Any, *, write: bool = False
+) -> ExperimentRow:
+    """The experiment, to read or to change (``write``) as the request's token may: one it
+    may not read is as missing as one that is not there."""
+
+    def absent() -> MlflowError:
+        return missing(f"No Experiment with id={shown} exists")
+
     row = session.get(ExperimentRow, eid)
     if row is None:
-        raise missing(f"No Experiment with id={shown} exists")
+        raise absent()
+    access.check_experiment(session, eid, write=write, absent=absent)
     return row
 
 
 def _by_name(session: Session, name: str) -> ExperimentRow | None:
     # Names are unique among experiments made through MLflow's API; among those made otherwise
-    # (two versions of one name) MLflow's client sees the newest.
+    # (two versions of one name) MLflow's client sees the newest. A name is looked up among
+    # the experiments the request may read: another's name is as free as one never used.
+    query = access.experiments_query(session, select(ExperimentRow))
     return session.scalars(
-        select(ExperimentRow)
-        .where(ExperimentRow.name == name)
+        query.where(ExperimentRow.name == name)
         .order_by(ExperimentRow.create_time.desc(), ExperimentRow.id)
         .limit(1)
     ).first()
@@ -154,7 +164,7 @@ def search_experiments(
     offset = search.decode_page_token(page_token)
 
     def read(session: Session) -> list[dict[str, Any]]:
-        rows = list(session.scalars(select(ExperimentRow)))
+        rows = list(session.scalars(access.experiments_query(session, select(ExperimentRow))))
         states = _states(session, [r.id for r in rows])
         return [
             experiment_json(r, states.get(r.id)) for r in rows if _in_view(states.get(r.id), view)
@@ -178,8 +188,9 @@ def search_experiments(
 
 
 def _active_experiment(session: Session, shown: Any) -> ExperimentRow:
+    """The active experiment, to change it or what it holds."""
     eid = parse_experiment_id(shown)
-    row = _experiment_row(session, eid, shown)
+    row = _experiment_row(session, eid, shown, write=True)
     if _stage(session.get(MlflowStateRow, eid)) != "active":
         raise invalid(
             f"The experiment {shown} must be in the 'active' state. Current state is deleted."
@@ -211,7 +222,7 @@ def set_experiment_lifecycle(meta: Metadata, shown: Any, *, deleted: bool) -> No
     eid = parse_experiment_id(shown)
 
     def change(session: Session) -> None:
-        _experiment_row(session, eid, shown)
+        _experiment_row(session, eid, shown, write=True)
         state = _touch(session, eid)
         if eid == DEFAULT_EXPERIMENT and deleted:
             raise invalid("Cannot delete the default experiment '0'. This is an internal error.")

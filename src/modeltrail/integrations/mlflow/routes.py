@@ -60,6 +60,48 @@ READ_ONLY_POSTS = frozenset(
     )
 )
 
+# What a token with grants on single experiments may call (``modeltrail.server.auth``): the
+# tracking API, whose handlers read and change experiments and runs as the token may on
+# modeltrail's own API (``access``), and the artifact proxy's files of runs. Creating an
+# experiment (it would be nobody's grant), logged models and the model registry are not
+# listed: they need a global role.
+SCOPED_ROUTES = frozenset(
+    [
+        *(
+            (method, PREFIX + path)
+            for method, path in (
+                ("GET", "/experiments/get"),
+                ("GET", "/experiments/get-by-name"),
+                ("POST", "/experiments/search"),
+                ("POST", "/experiments/update"),
+                ("POST", "/experiments/delete"),
+                ("POST", "/experiments/restore"),
+                ("POST", "/experiments/set-experiment-tag"),
+                ("POST", "/experiments/delete-experiment-tag"),
+                ("POST", "/runs/create"),
+                ("GET", "/runs/get"),
+                ("POST", "/runs/update"),
+                ("POST", "/runs/delete"),
+                ("POST", "/runs/restore"),
+                ("POST", "/runs/log-parameter"),
+                ("POST", "/runs/set-tag"),
+                ("POST", "/runs/delete-tag"),
+                ("POST", "/runs/log-batch"),
+                ("POST", "/runs/search"),
+                ("POST", "/runs/log-metric"),
+                ("GET", "/metrics/get-history"),
+                ("POST", "/runs/log-inputs"),
+                ("POST", "/runs/outputs"),
+                ("GET", "/artifacts/list"),
+            )
+        ),
+        *proxy.SCOPED_ROUTES,
+        # What the server can do, asked before large files go up or down: nothing of an
+        # experiment's.
+        ("GET", PREFIX_V3 + "/server-info"),
+    ]
+)
+
 # Under PREFIX as a string, the artifact proxy's paths too, and MLflow 3's: one guard and one
 # error shape.
 GUARDED = (PREFIX, PREFIX_V3)

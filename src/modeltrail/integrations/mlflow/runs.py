@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import ModeltrailError
-from modeltrail.integrations.mlflow import run_query, search
+from modeltrail.integrations.mlflow import access, run_query, search
 from modeltrail.integrations.mlflow.errors import (
     MlflowError,
     invalid,
@@ -110,15 +110,27 @@ def run_json(
     }
 
 
-def _run_row(session: Session, shown: Any) -> RunRow:
+def _run_row(session: Session, shown: Any, *, write: bool = False) -> RunRow:
+    """The run, to read or to change (``write``) as the request's token may: a run of an
+    experiment it may not read is as missing as one that is not there."""
     row = session.get(RunRow, parse_run_id(shown))
     if row is None:
-        raise missing(f"Run with id={shown} not found")
+        raise _run_missing(shown)
+    _check_run(session, row.experiment_id, shown, write=write)
     return row
 
 
+def _run_missing(shown: Any) -> MlflowError:
+    return missing(f"Run with id={shown} not found")
+
+
+def _check_run(session: Session, experiment: uuid.UUID, shown: Any, *, write: bool) -> None:
+    access.check_experiment(session, experiment, write=write, absent=lambda: _run_missing(shown))
+
+
 def _active_run(session: Session, shown: Any) -> RunRow:
-    row = _run_row(session, shown)
+    """The active run, to change it."""
+    row = _run_row(session, shown, write=True)
     if _stage(session.get(MlflowStateRow, row.id)) != "active":
         raise _not_active(shown)
     return row
@@ -139,7 +151,8 @@ def _active_run_experiment(session: Session, shown: Any) -> tuple[uuid.UUID, uui
     )
     found = session.execute(query).first()
     if found is None:
-        raise missing(f"Run with id={shown} not found")
+        raise _run_missing(shown)
+    _check_run(session, found.experiment_id, shown, write=True)
     if found.deleted:
         raise _not_active(shown)
     return run, found.experiment_id
@@ -237,7 +250,7 @@ def update_run(
 
 def set_run_lifecycle(meta: Metadata, shown: Any, *, deleted: bool) -> None:
     def change(session: Session) -> None:
-        row = _run_row(session, shown)
+        row = _run_row(session, shown, write=True)
         state = _state(session, row.id)
         state.deleted = deleted
         state.delete_time = utcnow() if deleted else None
@@ -328,11 +341,13 @@ def search_runs(
     experiments = [parse_experiment_id(e) for e in experiment_ids]
 
     def read(session: Session) -> tuple[list[dict[str, Any]], bool]:
-        if not experiments:
+        # An experiment the token may not read is left out, as one that is not there.
+        readable = access.readable_experiments(session, experiments)
+        if not readable:
             return [], False
         dialect = session.get_bind().dialect.name
         query = run_query.runs_query(
-            dialect, experiments=experiments, view=view, clauses=clauses, orders=orders
+            dialect, experiments=readable, view=view, clauses=clauses, orders=orders
         )
         # Matched, ordered and paged by the database; one row more tells of a next page.
         rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))

@@ -23,18 +23,43 @@ from modeltrail.integrations.mlflow import artifacts, params
 from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.server.deps import MetadataDep, content_length, receive_into, streams_body
 from modeltrail.services.files import MAX_PARTS
+from modeltrail.services.metadata import Metadata
 
 PREFIX = "/api/2.0/mlflow-artifacts"
 # Uploads, whole or in parts, are files of any type, streamed to the file store (``transport``).
 STREAMED_BODIES = r"^/api/2\.0/mlflow-artifacts/(artifacts|mpu/part)/"
 
 router = APIRouter(include_in_schema=False)
+# The routes a token with grants on single experiments may call: each checks the run whose
+# files it names (``artifacts.check_access``).
+SCOPED_ROUTES = frozenset(
+    (method, PREFIX + path)
+    for method, path in (
+        ("GET", "/artifacts"),
+        ("GET", "/artifacts/{path:filepath}"),
+        ("PUT", "/artifacts/{path:filepath}"),
+        ("DELETE", "/artifacts/{path:filepath}"),
+        ("POST", "/mpu/create/{path:filepath}"),
+        ("PUT", "/mpu/part/{path:filepath}"),
+        ("POST", "/mpu/complete/{path:filepath}"),
+        ("POST", "/mpu/abort/{path:filepath}"),
+    )
+)
+
+
+async def _check_access(meta: Metadata, place: artifacts.Place, *, write: bool) -> None:
+    """Refuse the place to a token with grants unless it may read (``write``: change) its
+    run; an unscoped request goes on without a trip to a thread."""
+    if meta.scope is not None:
+        await run_in_threadpool(artifacts.check_access, meta, place, write=write)
 
 
 @router.get(PREFIX + "/artifacts")
 async def list_proxied(request: Request, meta: MetadataDep) -> JSONResponse:
     path = request.query_params.get("path") or ""
     place = artifacts.locate(path) if path else None
+    if place is not None:
+        await _check_access(meta, place, write=False)
     files = [] if place is None else await run_in_threadpool(artifacts.list_dir, meta, place)
     return JSONResponse({"files": files} if files else {})
 
@@ -43,6 +68,7 @@ async def list_proxied(request: Request, meta: MetadataDep) -> JSONResponse:
 @streams_body
 async def upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
     place = artifacts.locate(path)
+    await _check_access(meta, place, write=True)
     await run_in_threadpool(artifacts.prepare_upload, meta, place)
     pending = await run_in_threadpool(
         meta.files.begin_put, meta, place.artifact, place.path, length=content_length(request)
@@ -55,6 +81,7 @@ async def upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse
 @router.get(PREFIX + "/artifacts/{path:filepath}")
 async def download(path: str, meta: MetadataDep) -> StreamingResponse:
     place = artifacts.locate(path)
+    await _check_access(meta, place, write=False)
     opened = await run_in_threadpool(artifacts.open_file, meta, place)
     return StreamingResponse(
         opened.chunks,
@@ -68,6 +95,7 @@ async def delete(path: str, meta: MetadataDep) -> JSONResponse:
     """MLflow's ``delete_artifacts``: a file, or a folder with all it holds; nothing to
     delete is no error, as in MLflow's artifact stores."""
     place = artifacts.locate(path)
+    await _check_access(meta, place, write=True)
     if await run_in_threadpool(artifacts.exists, meta, place):
         await run_in_threadpool(meta.files.delete_tree, meta, place.artifact, place.path)
     return JSONResponse({})
@@ -83,6 +111,7 @@ async def create_multipart_upload(path: str, request: Request, meta: MetadataDep
     sent = await params.sent(request)
     place = artifacts.multipart_place(path, sent.get("path"))
     parts = params.integer(sent, "num_parts", 1, high=MAX_PARTS)
+    await _check_access(meta, place, write=True)
     await run_in_threadpool(artifacts.prepare_upload, meta, place)
     made = await run_in_threadpool(
         meta.files.create_upload, meta, place.artifact, UploadCreate(path=place.path)
@@ -115,6 +144,7 @@ async def upload_part(path: str, request: Request, meta: MetadataDep) -> JSONRes
     number = _part_number(query, "part_number")
     place = artifacts.locate(path)
     assert upload_id is not None
+    await _check_access(meta, place, write=True)
     await run_in_threadpool(artifacts.check_upload, meta, place, upload_id)
     pending = await run_in_threadpool(
         meta.files.begin_part,
@@ -132,7 +162,7 @@ async def upload_part(path: str, request: Request, meta: MetadataDep) -> JSONRes
 @router.post(PREFIX + "/mpu/complete/{path:filepath}")
 async def complete_multipart_upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
     """Put the parts the body lists together into the file, and record it."""
-    sent, place, upload_id = await _upload_of(path, request)
+    sent, place, upload_id = await _upload_of(path, request, meta)
     if "parts" not in sent:
         raise invalid("Missing value for required parameter 'parts'.")
     numbers = []
@@ -150,16 +180,20 @@ async def complete_multipart_upload(path: str, request: Request, meta: MetadataD
 @router.post(PREFIX + "/mpu/abort/{path:filepath}")
 async def abort_multipart_upload(path: str, request: Request, meta: MetadataDep) -> JSONResponse:
     """Drop an upload and the parts it received."""
-    _, place, upload_id = await _upload_of(path, request)
+    _, place, upload_id = await _upload_of(path, request, meta)
     await run_in_threadpool(artifacts.check_upload, meta, place, upload_id)
     await run_in_threadpool(meta.files.abort_upload, meta, place.artifact, upload_id)
     return JSONResponse({})
 
 
-async def _upload_of(path: str, request: Request) -> tuple[dict[str, Any], artifacts.Place, str]:
-    """The body of a ``complete`` or ``abort``, where its file lands, and the upload it names."""
+async def _upload_of(
+    path: str, request: Request, meta: Metadata
+) -> tuple[dict[str, Any], artifacts.Place, str]:
+    """The body of a ``complete`` or ``abort``, where its file lands (refused to a token that
+    may not write it), and the upload it names."""
     sent = await params.sent(request)
     place = artifacts.multipart_place(path, sent.get("path"))
+    await _check_access(meta, place, write=True)
     upload_id = params.string(sent, "upload_id", required=True)
     assert upload_id is not None
     return sent, place, upload_id

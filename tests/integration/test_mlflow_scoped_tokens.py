@@ -1,0 +1,222 @@
+"""MLflow's own client with a token scoped to one experiment, against a real server on SQLite
+and on PostgreSQL: it logs and searches its experiment, and another experiment is as missing
+to it as one never made, by id, by name, through its runs and their files."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mlflow
+import pytest
+import requests
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+
+from conftest import ADMIN, ServerProcess, fresh_postgres_database
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
+
+SECRET = "secret-of-other"
+
+
+@dataclass
+class Store:
+    url: str
+    mine: str  # experiment ids
+    other: str
+    other_run: str
+
+    def token(self, name: str, experiments: dict[str, str], role: str | None = None) -> str:
+        body: dict[str, Any] = {"name": name, "experiments": experiments}
+        if role is not None:
+            body["role"] = role
+        made = httpx.post(
+            f"{self.url}/api/v1/tokens", json=body, headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["token"])
+
+    def other_run_as_admin(self) -> Any:
+        return httpx.get(
+            f"{self.url}/api/2.0/mlflow/runs/get",
+            params={"run_id": self.other_run},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        ).json()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def secured_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    tmp = tmp_path_factory.mktemp("mlflow-scoped")
+    if request.param == "sqlite":
+        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", "--admin-token", ADMIN, cwd=tmp)
+        yield proc
+        proc.stop()
+        return
+    with fresh_postgres_database("mlflow_scoped") as url:
+        proc = ServerProcess(
+            url, "--admin-token", ADMIN, "--artifacts-root", str(tmp / "files"), cwd=tmp
+        )
+        yield proc
+        proc.stop()
+
+
+@pytest.fixture
+def store(
+    secured_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Store]:
+    """Two experiments made by the admin through MLflow's client: "mine" and another, whose
+    run holds a param, a metric and a file."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
+    mlflow.set_tracking_uri(secured_server.url)
+    tag = uuid.uuid4().hex[:8]
+    admin = MlflowClient(secured_server.url)
+    mine = admin.create_experiment(f"mine-{tag}")
+    other = admin.create_experiment(f"{SECRET}-{tag}")
+    run = admin.create_run(other, run_name=f"{SECRET}-run").info.run_id
+    admin.log_param(run, "lr", "0.1")
+    admin.log_metric(run, "loss", 0.5)
+    (tmp_path / "other.txt").write_text(SECRET)
+    admin.log_artifact(run, str(tmp_path / "other.txt"))
+    yield Store(secured_server.url, mine, other, run)
+    while mlflow.active_run():
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def _missing(call: Any) -> None:
+    with pytest.raises(MlflowException) as refused:
+        call()
+    assert refused.value.error_code == "RESOURCE_DOES_NOT_EXIST", refused.value
+    assert SECRET not in str(refused.value)
+
+
+def _denied(call: Any) -> None:
+    with pytest.raises(MlflowException) as refused:
+        call()
+    assert refused.value.error_code == "PERMISSION_DENIED", refused.value
+
+
+def test_a_scoped_writer_logs_its_experiment_through_mlflow(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
+    client = MlflowClient(store.url)
+    name = client.get_experiment(store.mine).name
+    mlflow.set_experiment(name)
+    (tmp_path / "mine.txt").write_text("mine")
+    with mlflow.start_run(run_name="scoped") as run:
+        mlflow.log_param("lr", "0.01")
+        mlflow.log_metric("loss", 0.25, step=1)
+        mlflow.log_metrics({"acc": 0.9, "f1": 0.8})
+        mlflow.set_tag("team", "vision")
+        mlflow.log_artifact(str(tmp_path / "mine.txt"))
+    rid = run.info.run_id
+    got = client.get_run(rid)
+    assert got.data.params == {"lr": "0.01"}
+    assert got.data.metrics == {"loss": 0.25, "acc": 0.9, "f1": 0.8}
+    assert got.info.status == "FINISHED"
+    assert [m.value for m in client.get_metric_history(rid, "loss")] == [0.25]
+    assert [f.path for f in client.list_artifacts(rid)] == ["mine.txt"]
+    downloaded = client.download_artifacts(rid, "mine.txt", str(tmp_path / "back"))
+    assert Path(downloaded).read_text() == "mine"
+    # Searches answer its experiment only, whatever they ask for.
+    assert [e.experiment_id for e in client.search_experiments()] == [store.mine]
+    both = client.search_runs([store.mine, store.other])
+    assert [r.info.run_id for r in both] == [rid]
+    assert client.search_runs([store.other]) == []
+    assert [r.info.run_id for r in client.search_runs([store.mine], "params.lr = '0.01'")] == [rid]
+    client.set_experiment_tag(store.mine, "owner", "vision")
+    client.delete_run(rid)
+    client.restore_run(rid)
+    # A new experiment would belong to no grant.
+    _denied(lambda: client.create_experiment("new-one"))
+
+
+def test_another_experiment_is_missing_to_a_scoped_token(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
+    client = MlflowClient(store.url)
+    before = store.other_run_as_admin()
+    other_name = httpx.get(
+        f"{store.url}/api/2.0/mlflow/experiments/get",
+        params={"experiment_id": store.other},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    ).json()["experiment"]["name"]
+    # By name and by id, as one never made.
+    assert client.get_experiment_by_name(other_name) is None
+    assert client.get_experiment_by_name("never-made") is None
+    _missing(lambda: client.get_experiment(store.other))
+    _missing(lambda: client.get_run(store.other_run))
+    _missing(lambda: client.get_metric_history(store.other_run, "loss"))
+    _missing(lambda: client.list_artifacts(store.other_run))
+    # No write reaches it, nothing of a batch is written.
+    run = store.other_run
+    _missing(
+        lambda: client.log_batch(
+            run,
+            metrics=[Metric("loss", 9.0, 1, 0)],
+            params=[Param("p", "1")],
+            tags=[RunTag("t", "1")],
+        )
+    )
+    _missing(lambda: client.log_param(run, "lr", "0.2"))
+    _missing(lambda: client.log_metric(run, "loss", 9.0))
+    _missing(lambda: client.set_tag(run, "t", "1"))
+    _missing(lambda: client.delete_tag(run, "mlflow.runName"))
+    _missing(lambda: client.set_terminated(run, "FAILED"))
+    _missing(lambda: client.delete_run(run))
+    _missing(lambda: client.create_run(store.other))
+    _missing(lambda: client.set_experiment_tag(store.other, "k", "v"))
+    _missing(lambda: client.rename_experiment(store.other, "mine-now"))
+    _missing(lambda: client.delete_experiment(store.other))
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises((MlflowException, requests.HTTPError)) as refused:
+        client.log_artifact(run, str(tmp_path / "x.txt"))
+    assert "RESOURCE_DOES_NOT_EXIST" in str(refused.value) or (
+        isinstance(refused.value, requests.HTTPError) and refused.value.response.status_code == 404
+    )
+    with pytest.raises((MlflowException, requests.HTTPError, OSError)):
+        client.download_artifacts(run, "other.txt", str(tmp_path / "stolen"))
+    assert not (tmp_path / "stolen" / "other.txt").exists()
+    # set_experiment on its name tries to make it: refused, as any new experiment is.
+    _denied(lambda: mlflow.set_experiment(other_name))
+    assert store.other_run_as_admin() == before
+
+
+def test_a_scoped_reader_reads_and_a_global_reader_writes_its_grant(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = MlflowClient(store.url)
+    mine = admin.create_run(store.mine).info.run_id
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("viewer", {store.mine: "reader"}))
+    reader = MlflowClient(store.url)
+    assert reader.get_run(mine).info.run_id == mine
+    _denied(lambda: reader.log_param(mine, "lr", "1"))
+    _denied(lambda: reader.set_tag(mine, "t", "1"))
+    _missing(lambda: reader.get_run(store.other_run))
+
+    monkeypatch.setenv(
+        "MLFLOW_TRACKING_TOKEN", store.token("mixed", {store.mine: "writer"}, role="reader")
+    )
+    mixed = MlflowClient(store.url)
+    assert mixed.get_run(store.other_run).data.params == {"lr": "0.1"}
+    assert {e.experiment_id for e in mixed.search_experiments()} >= {store.mine, store.other}
+    mixed.log_param(mine, "lr", "1")
+    assert mixed.get_run(mine).data.params == {"lr": "1"}
+    before = store.other_run_as_admin()
+    _denied(lambda: mixed.set_tag(store.other_run, "t", "1"))
+    _denied(lambda: mixed.log_batch(store.other_run, metrics=[Metric("loss", 9.0, 1, 0)]))
+    assert store.other_run_as_admin() == before
