@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from modeltrail.domain import series as d
-from modeltrail.services.tracking import series
+from modeltrail.services.tracking import points as series_points
 from modeltrail.store import series as store
 
 
@@ -61,7 +61,7 @@ def test_buckets_follow_the_plain_rule(seed: int) -> None:
         end = steps[-1] + rng.randrange(5)
     points = store.Points(array("q", steps), array("q", [0] * n), array("d", values))
     run = uuid.uuid4()
-    got = series._bucketed(run, "k", [_Row()], points, nonfinite, buckets, None, start, end)
+    got = series_points._bucketed(run, "k", [_Row()], points, nonfinite, buckets, None, start, end)
     answer = {
         "startSteps": got.start_steps,
         "endSteps": got.end_steps,

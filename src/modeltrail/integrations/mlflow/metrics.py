@@ -27,6 +27,7 @@ from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.integrations.mlflow.runs import _run_row
 from modeltrail.integrations.mlflow.tracking import _check_key
 from modeltrail.services.metadata import Metadata, Transaction
+from modeltrail.services.tracking import points as series_points
 from modeltrail.services.tracking import series
 from modeltrail.store import series as store_series
 from modeltrail.store.tables import RunMetricRow
@@ -184,8 +185,12 @@ def history(
     def read(session: Session) -> dict[str, Any]:
         run = _run_row(session, shown)
         try:
-            points = series.series_points(
-                session, run.id, key, limit=limit, cursor=series._cursor(offset) if offset else None
+            points = series_points.series_points(
+                session,
+                run.id,
+                key,
+                limit=limit,
+                cursor=series_points.cursor_at(offset) if offset else None,
             )
         except NotFound:
             return {"metrics": []}  # MLflow answers a key never logged with no points

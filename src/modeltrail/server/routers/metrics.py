@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from modeltrail.domain import series as d
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.server.deps import MetadataDep
+from modeltrail.services.tracking import points as series_points
 from modeltrail.services.tracking import series
 
 router = APIRouter(prefix="/runs/{run_id}/metrics", tags=["Metrics"])
@@ -125,7 +126,7 @@ def read_run_metric(
     answer: d.SeriesPoints | d.SeriesBuckets
     if points is not None:
         answer = meta.query(
-            series.series_buckets,
+            series_points.series_buckets,
             run_id,
             key,
             buckets=points,
@@ -135,7 +136,7 @@ def read_run_metric(
         )
     else:
         answer = meta.query(
-            series.series_points,
+            series_points.series_points,
             run_id,
             key,
             execution=chosen,

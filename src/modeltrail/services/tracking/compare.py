@@ -26,7 +26,7 @@ from modeltrail.domain.grid import (
 from modeltrail.domain.series import SeriesBuckets
 from modeltrail.services import access
 from modeltrail.services.tracking.grid import column_name, leaves
-from modeltrail.services.tracking.series import series_buckets, series_buckets_of_runs
+from modeltrail.services.tracking.points import series_buckets, series_buckets_of_runs
 from modeltrail.store.metric_columns import points_from_artifacts
 from modeltrail.store.series import read_run_metric_rows
 from modeltrail.store.tables import (

@@ -1,9 +1,9 @@
-"""Metric series of runs and steps: appending points, reading them whole, by step range or
-downsampled for a chart, and the per-run summaries that lists sort and filter on.
+"""Metric series of runs and steps: appending points, and the per-run summaries that lists
+sort and filter on.
 
 Writes go through ``append_metrics`` (in an open transaction) or ``log_metrics`` (its own
-transaction, with an optional Idempotency-Key); reads through ``run_metrics``,
-``series_points``, ``series_buckets`` and ``metric_summaries``.
+transaction, with an optional Idempotency-Key); summaries are read through ``run_metrics`` and
+``metric_summaries``, the points themselves through ``points``.
 
 A point logged twice at the same step is kept twice, in the order logged (as MLflow does):
 appending is a log, never an overwrite, so that a retried request needs an Idempotency-Key
@@ -12,17 +12,13 @@ to be safe, and an import keeps every point its source had.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
-import operator
 import time
 import uuid
 from array import array
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
@@ -49,8 +45,6 @@ if TYPE_CHECKING:
 # Stands for "no timestamp sent" while a request is hashed for its Idempotency-Key.
 _UNSENT = d.INT64_MIN
 ALL = True  # every series of the run, its own and its steps'
-# How many stored chunks of points a read of many series holds in memory at once.
-_CHUNKS_AT_ONCE = 64
 
 
 def now_ms() -> int:
@@ -371,7 +365,7 @@ def log_metrics(
 # ---------------------------------------------------------------- reading
 
 
-def _run_or_404(session: Session, run_id: uuid.UUID) -> RunRow:
+def run_or_404(session: Session, run_id: uuid.UUID) -> RunRow:
     run = session.get(RunRow, run_id)
     if run is None:
         raise NotFound(f"run {run_id} does not exist")
@@ -380,7 +374,7 @@ def _run_or_404(session: Session, run_id: uuid.UUID) -> RunRow:
 
 def run_metrics(session: Session, run_id: uuid.UUID) -> d.RunMetrics:
     """Every key of the run summarised over all its series, and each series."""
-    _run_or_404(session, run_id)
+    run_or_404(session, run_id)
     return d.RunMetrics(
         run=run_id,
         metrics=[to_metric_summary(r) for r in store.read_run_metric_rows(session, [run_id])],
@@ -397,240 +391,3 @@ def metric_summaries(
     for row in store.read_run_metric_rows(session, run_ids, keys=keys):
         out[row.run_id][row.key] = to_metric_summary(row)
     return out
-
-
-def _selected(
-    session: Session, run_id: uuid.UUID, key: str, execution: uuid.UUID | None | bool
-) -> list[MetricSeriesRow]:
-    d.check_key(key)
-    rows = store.read_series_rows(session, run_id, key=key, execution=execution)
-    if not rows:
-        _run_or_404(session, run_id)
-        whose = (
-            ""
-            if execution is ALL
-            else " by the run itself"
-            if execution is None
-            else f" by execution {execution}"
-        )
-        raise NotFound(f"run {run_id} has no metric {key!r}{whose}")
-    return rows
-
-
-def _merged(
-    session: Session,
-    rows: list[MetricSeriesRow],
-    start: int | None,
-    end: int | None,
-) -> tuple[store.Points, bool]:
-    """The points of ``rows`` with a step in ``[start, end]``, in step order (a step's points
-    in the order logged); and whether any value is not finite."""
-    parts = store.read_points(session, [r.id for r in rows], start=start, end=end)
-    return _merged_parts(rows, parts, start, end)
-
-
-def _merged_parts(
-    rows: Sequence[Any], parts: list[store.Points], start: int | None, end: int | None
-) -> tuple[store.Points, bool]:
-    """``_merged`` of points already read: ``parts`` holds the points of each of ``rows``."""
-    nonfinite = any(r.nonfinite for r in rows)
-    if len(rows) == 1 and rows[0].ordered:
-        points = parts[0]
-    else:
-        points = store.Points()
-        for part in parts:
-            points.extend(part)
-        order = sorted(range(len(points)), key=points.steps.__getitem__)
-        points = store.Points(
-            array("q", [points.steps[i] for i in order]),
-            array("q", [points.timestamps[i] for i in order]),
-            array("d", [points.values[i] for i in order]),
-        )
-    lo = 0 if start is None else bisect_left(points.steps, start)
-    hi = len(points) if end is None else bisect_right(points.steps, end)
-    if (lo, hi) != (0, len(points)):
-        points = points.slice(lo, hi)
-    return points, nonfinite
-
-
-def _check_range(start: int | None, end: int | None) -> None:
-    if start is not None and end is not None and start > end:
-        raise InvalidInput(
-            f"start ({start}) is after end ({end})",
-            errors=[{"pointer": "/start", "in": "query", "detail": "after end"}],
-        )
-
-
-def _values(values: array[float], nonfinite: bool) -> list[Any]:
-    listed = values.tolist()
-    return [d.shown(v) for v in listed] if nonfinite else listed
-
-
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        offset = int(text[1:]) if text.startswith("o") else -1
-    except (ValueError, UnicodeDecodeError):
-        offset = -1
-    if offset < 0:
-        raise InvalidInput(
-            "cursor is not a nextCursor this server gave",
-            errors=[{"pointer": "/cursor", "in": "query", "detail": "not a cursor"}],
-        )
-    return offset
-
-
-def series_points(
-    session: Session,
-    run_id: uuid.UUID,
-    key: str,
-    *,
-    execution: uuid.UUID | None | bool = ALL,
-    start: int | None = None,
-    end: int | None = None,
-    limit: int = d.MAX_READ_POINTS,
-    cursor: str | None = None,
-) -> d.SeriesPoints:
-    """The points of ``key`` with a step in ``[start, end]`` in step order: of the step
-    ``execution``, of the run itself (None), or of all the run's series of that key
-    (``ALL``, merged). At most ``limit`` points; ``nextCursor`` continues."""
-    _check_range(start, end)
-    rows = _selected(session, run_id, key, execution)
-    points, nonfinite = _merged(session, rows, start, end)
-    offset = _offset(cursor)
-    total = len(points)
-    if offset or limit < total:
-        points = points.slice(offset, offset + limit)
-    more = offset + limit < total
-    return d.SeriesPoints.model_construct(
-        run=run_id,
-        key=key,
-        execution=rows[0].execution_id if execution is not ALL else None,
-        count=len(points),
-        steps=points.steps.tolist(),
-        timestamps=points.timestamps.tolist(),
-        values=_values(points.values, nonfinite),
-        next_cursor=_cursor(offset + limit) if more else None,
-    )
-
-
-def series_buckets(
-    session: Session,
-    run_id: uuid.UUID,
-    key: str,
-    *,
-    buckets: int,
-    execution: uuid.UUID | None | bool = ALL,
-    start: int | None = None,
-    end: int | None = None,
-) -> d.SeriesBuckets:
-    """The points of ``key`` in ``[start, end]`` (see ``series_points``) in at most
-    ``buckets`` buckets of equal step width: each bucket's count, least, greatest and last
-    value, so that a chart of a million points draws from a thousand without losing a spike."""
-    _check_range(start, end)
-    rows = _selected(session, run_id, key, execution)
-    points, nonfinite = _merged(session, rows, start, end)
-    return _bucketed(run_id, key, rows, points, nonfinite, buckets, execution, start, end)
-
-
-def series_buckets_of_runs(
-    session: Session, run_ids: Sequence[uuid.UUID], keys: Sequence[str], *, buckets: int
-) -> dict[tuple[uuid.UUID, str], d.SeriesBuckets]:
-    """``series_buckets`` of all the series of ``keys`` of each run (``ALL``, whole), for
-    the (run, key) pairs that have a series: their rows read in one query and their points
-    in a few, not two queries a series."""
-    selected: dict[tuple[uuid.UUID, str], list[Any]] = {}
-    for row in store.read_series_of_runs(session, run_ids, keys):
-        selected.setdefault((row.run_id, row.key), []).append(row)
-    out: dict[tuple[uuid.UUID, str], d.SeriesBuckets] = {}
-    batch: list[tuple[uuid.UUID, str]] = []
-    held = 0
-    for pair in [*selected, None]:
-        # The points of a few series at a time, bucketed and let go: a hundred runs' long
-        # series are never all in memory as points.
-        chunks = 0 if pair is None else sum(r.chunks for r in selected[pair])
-        if batch and (pair is None or held + chunks > _CHUNKS_AT_ONCE):
-            ids = [r.id for p in batch for r in selected[p]]
-            parts = dict(zip(ids, store.read_points(session, ids), strict=True))
-            for run_id, key in batch:
-                rows = selected[run_id, key]
-                points, nonfinite = _merged_parts(rows, [parts[r.id] for r in rows], None, None)
-                out[run_id, key] = _bucketed(run_id, key, rows, points, nonfinite, buckets, ALL)
-            batch, held = [], 0
-        if pair is not None:
-            batch.append(pair)
-            held += chunks
-    return out
-
-
-def _bucketed(
-    run_id: uuid.UUID,
-    key: str,
-    rows: Sequence[Any],
-    points: store.Points,
-    nonfinite: bool,
-    buckets: int,
-    execution: uuid.UUID | None | bool,
-    start: int | None = None,
-    end: int | None = None,
-) -> d.SeriesBuckets:
-    steps, values = points.steps, points.values
-    n = len(points)
-    out: dict[str, list[Any]] = {
-        "start_steps": [],
-        "end_steps": [],
-        "counts": [],
-        "mins": [],
-        "maxs": [],
-        "lasts": [],
-    }
-    if n:
-        lo = steps[0] if start is None else start
-        span = (steps[-1] if end is None else end) - lo + 1
-        # Bucket i holds the steps below lo + span * i // buckets. Where each bucket ends is
-        # found first, then each column is made by one call over all the buckets: the
-        # numbers of a long series are only touched by ``min`` and ``max``.
-        if n >= buckets:
-            bounds = [lo + span * i // buckets for i in range(1, buckets)]
-            ends = [*dict.fromkeys(map(bisect_left, repeat(steps), bounds)), n]
-            if ends[0] == 0:
-                del ends[0]
-        else:
-            # A short series: the first bucket above each step found directly, a few turns
-            # of the loop and not one per bucket.
-            ends, a = [], 0
-            while a < n:
-                i = min(buckets, -(-(steps[a] - lo + 1) * buckets // span))
-                a = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
-                ends.append(a)
-        firsts = [0, *ends[:-1]]
-        lasts = [b - 1 for b in ends]
-        parts = list(map(values.__getitem__, map(slice, firsts, ends)))
-        out["start_steps"] = list(map(steps.__getitem__, firsts))
-        out["end_steps"] = list(map(steps.__getitem__, lasts))
-        out["counts"] = list(map(operator.sub, ends, firsts))
-        if nonfinite:
-            for part in parts:
-                numbers = [v for v in part if v == v]
-                out["mins"].append(d.shown(min(numbers)) if numbers else None)
-                out["maxs"].append(d.shown(max(numbers)) if numbers else None)
-            out["lasts"] = [d.shown(values[b]) for b in lasts]
-        else:
-            out["mins"] = list(map(min, parts))
-            out["maxs"] = list(map(max, parts))
-            out["lasts"] = list(map(values.__getitem__, lasts))
-    return d.SeriesBuckets.model_construct(
-        None,
-        run=run_id,
-        key=key,
-        execution=rows[0].execution_id if execution is not ALL else None,
-        count=n,
-        buckets=len(out["counts"]),
-        **out,
-    )
