@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     trail.register_kind(kind["name"], kind["schema"], kind.get("description", ""))
     with (
         trail.run(experiment="handwriting", pipeline="handwriting") as run,
-        run.step("deploy", kind="deployment", config={"environment": args.environment}) as step,
+        run.step("deploy", kind="deploy", config={"environment": args.environment}) as step,
     ):
         clf = joblib.load(MODEL)  # refuse to deploy what does not load
         model = step.input(mt.model(clf, uri=MODEL, name="handwriting-mlp"))

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     trail = mt.connect()
     with trail.run(experiment="handwriting", pipeline="handwriting") as run:
         config = {"dataset": args.dataset, "test-fraction": args.test_fraction, "seed": args.seed}
-        with run.step("prepare", kind="transformation", config=config) as step:
+        with run.step("prepare", kind="prepare", config=config) as step:
             raw = fetch(args.dataset, args.samples_per_class)
             step.input(mt.dataset(raw, name=info["name"], classes=info["classes"]))
             prepare(raw, args.test_fraction, args.seed)

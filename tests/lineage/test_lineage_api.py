@@ -8,16 +8,11 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-from lineage.casestudy import (
-    EMNIST_LETTERS_URI,
-    MNIST_URI,
-    Api,
-    build_automated_workflow,
-    build_case_study,
-    build_repeated_steps,
-)
+import casestudy
+from casestudy import EMNIST_LETTERS_URI, MNIST_URI, Api
 from modeltrail.domain.lineage import Node, Trace
 from modeltrail.services.graph import trace
+from scenarios import build_automated_workflow, build_repeated_steps
 
 API = "/api/v1"
 
@@ -38,7 +33,7 @@ def by_id(graph: dict) -> dict[str, dict]:
 def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_second(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     bad, good = study.models[1], study.models[0]
     result = get(client, f"/artifacts/{bad['id']}/diff", against=good["id"])
     assert result["artifact"]["id"] == bad["id"] and result["against"]["id"] == good["id"]
@@ -46,21 +41,22 @@ def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_s
     assert first["category"] == "input" and not first["derived"]
     changes = {c["field"]: (c["before"], c["after"]) for c in first["changes"]}
     assert changes["uri"] == (MNIST_URI, EMNIST_LETTERS_URI)
-    assert changes["attributes.classes"] == (10, 26)
+    assert changes["attributes.classes"] == casestudy.CLASSES
     assert first["step"]["kind"] == "prepare"
-    assert "uri" in first["summary"] and "26" in first["summary"]
+    assert "uri" in first["summary"] and str(casestudy.CLASSES[1]) in first["summary"]
     assert second["category"] == "configuration" and second["step"]["kind"] == "train"
     assert [(c["field"], c["before"], c["after"]) for c in second["changes"]] == [
-        ("configuration.learning-rate", 0.001, 0.01)
+        ("configuration.learning-rate", *casestudy.LEARNING_RATES)
     ]
     # The run's trigger changed too; the training data changed because its input did.
     categories = [d["category"] for d in result["differences"]]
     assert "trigger" in categories
     trigger = next(d for d in result["differences"] if d["category"] == "trigger")
-    assert {"field": "cause", "before": "manual", "after": "data change"} in trigger["changes"]
+    before, after = casestudy.CAUSES
+    assert {"field": "cause", "before": before, "after": after} in trigger["changes"]
     derived = [d for d in result["differences"] if d["derived"]]
     assert [d["subject"] for d in derived] == [
-        "input dataset 'training-data' of step train (train.py)"
+        f"input dataset '{casestudy.TRAINING_DATA}' of step train (train.py)"
     ]
     assert categories.index("trigger") < len(categories) - len(derived)
     assert [(s["kind"], s["level"]) for s in result["steps"]] == [("prepare", 2), ("train", 1)]
@@ -69,7 +65,7 @@ def test_case_study_diff_names_the_letters_dataset_first_and_the_learning_rate_s
 def test_why_without_against_diffs_against_the_previous_model_of_that_name(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     result = get(client, f"/artifacts/{study.models[1]['id']}/diff")
     assert result["against"]["id"] == study.models[0]["id"]
     assert result["differences"][0]["changes"][0] == {
@@ -88,7 +84,7 @@ def test_why_without_against_diffs_against_the_previous_model_of_that_name(
 
 
 def test_upstream_lineage_reaches_the_event_that_started_the_run(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     graph = get(client, f"/artifacts/{study.models[1]['id']}/lineage")
     nodes = by_id(graph)
     assert graph["root"] == study.models[1]["id"] and graph["truncated"] is False
@@ -96,7 +92,7 @@ def test_upstream_lineage_reaches_the_event_that_started_the_run(client: TestCli
     assert nodes[study.raw[1]["id"]]["uri"] == EMNIST_LETTERS_URI
     assert nodes[study.raw[1]["id"]]["depth"] == 2
     event = nodes[study.events[1]["id"]]
-    assert event["type"] == "event" and event["attributes"]["cause"] == "data change"
+    assert event["type"] == "event" and event["attributes"]["cause"] == casestudy.CAUSES[1]
     edges = {(e["source"], e["target"], e["type"]) for e in graph["edges"]}
     run = study.runs[1]["id"]
     train = study.executions[1]["train"]["id"]
@@ -106,13 +102,13 @@ def test_upstream_lineage_reaches_the_event_that_started_the_run(client: TestCli
     assert (train, study.models[1]["id"], "output") in edges
     assert (study.executions[1]["prepare"]["id"], train, "successor") in edges
     # Nothing of run 1 is upstream of run 2's model, and nothing downstream of it.
-    assert study.raw[0]["id"] not in nodes and study.deployments[1]["id"] not in nodes
-    assert nodes[train]["executable"]["name"] == "train.py"
-    assert nodes[train]["configuration"]["learning-rate"] == 0.01
+    assert study.raw[0]["id"] not in nodes and study.validations[1]["id"] not in nodes
+    assert nodes[train]["executable"]["name"] == casestudy.EXECUTABLES["train"]
+    assert nodes[train]["configuration"]["learning-rate"] == casestudy.LEARNING_RATES[1]
 
 
 def test_depth_limit_says_when_it_cut_something_off(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     model = study.models[1]["id"]
     one = get(client, f"/artifacts/{model}/lineage", depth=1)
     assert one["truncated"] is True and one["depth"] == 1
@@ -132,28 +128,34 @@ def test_depth_limit_says_when_it_cut_something_off(client: TestClient) -> None:
 def test_downstream_impact_reaches_models_metrics_and_deployments_with_paths(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
-    result = get(client, f"/artifacts/{study.raw[1]['id']}/impact")
+    study = casestudy.build(client)
+    # The digits of run 1 reach its deployment.
+    result = get(client, f"/artifacts/{study.raw[0]['id']}/impact")
     affected = {a["artifact"]["id"]: a for a in result["artifacts"]}
     assert set(affected) == {
-        study.prepared[1]["id"],
-        study.models[1]["id"],
-        study.metrics[1]["id"],
-        study.deployments[1]["id"],
+        study.prepared[0]["id"],
+        study.models[0]["id"],
+        study.metrics[0]["id"],
+        study.validations[0]["id"],
+        study.deployments[0]["id"],
     }
-    prepare, train, deploy = (study.executions[1][s]["id"] for s in ("prepare", "train", "deploy"))
-    assert affected[study.deployments[1]["id"]]["path"] == [
-        study.raw[1]["id"],
+    prepare, train, deploy = (study.executions[0][s]["id"] for s in ("prepare", "train", "deploy"))
+    assert affected[study.deployments[0]["id"]]["path"] == [
+        study.raw[0]["id"],
         prepare,
-        study.prepared[1]["id"],
+        study.prepared[0]["id"],
         train,
-        study.models[1]["id"],
+        study.models[0]["id"],
         deploy,
-        study.deployments[1]["id"],
+        study.deployments[0]["id"],
     ]
-    assert {d["id"] for d in result["deployments"]} == {deploy, study.deployments[1]["id"]}
-    assert result["runs"] == [study.runs[1]["id"]]
+    assert {d["id"] for d in result["deployments"]} == {deploy, study.deployments[0]["id"]}
+    assert result["runs"] == [study.runs[0]["id"]]
     assert result["counts"]["kind:model"] == 1 and result["counts"]["kind:metrics"] == 1
+    # The letters of run 2 reach its failed validation, and no deployment: none was made.
+    letters = get(client, f"/artifacts/{study.raw[1]['id']}/impact")
+    assert study.validations[1]["id"] in {a["artifact"]["id"] for a in letters["artifacts"]}
+    assert letters["deployments"] == [] and letters["runs"] == [study.runs[1]["id"]]
     downstream = get(client, f"/artifacts/{study.models[0]['id']}/lineage", direction="downstream")
     edges = {(e["source"], e["target"], e["type"]) for e in downstream["edges"]}
     # A metric that references the model is downstream of it even without an execution between.
@@ -188,7 +190,7 @@ def test_impact_of_a_hub_counts_its_deployments_without_comparing_nodes(
 def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     raw = study.raw[1]["id"]
     created = client.put(f"{API}/artifacts/{raw}/flag", json={"reason": "letters, not digits"})
     assert created.status_code == 201, created.text
@@ -201,7 +203,7 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
         study.prepared[1]["id"],
         study.models[1]["id"],
         study.metrics[1]["id"],
-        study.deployments[1]["id"],
+        study.validations[1]["id"],
     }
 
     lineage = by_id(get(client, f"/artifacts/{study.models[1]['id']}/lineage"))
@@ -209,7 +211,7 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
     assert lineage[raw]["flagged"]["reason"] == "EMNIST letters"
     trace = get(client, f"/experiments/{study.experiment['id']}/trace")
     marked = {a["id"]: a for a in trace["artifacts"]}
-    assert marked[study.deployments[1]["id"]]["affectedBy"] == [raw]
+    assert marked[study.validations[1]["id"]]["affectedBy"] == [raw]
     assert (
         "affectedBy" not in marked[study.deployments[0]["id"]]
         and "flagged" not in marked[study.raw[0]["id"]]
@@ -237,24 +239,27 @@ def test_flag_marks_everything_downstream_wherever_it_appears_until_unflagged(
 
 
 def test_run_dag_has_executions_artifacts_and_typed_edges(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     result = get(client, f"/runs/{study.runs[0]['id']}/dag")
     assert (
         result["run"]["id"] == study.runs[0]["id"]
         and result["run"]["event"] == study.events[0]["id"]
     )
     executions = [n["name"] for n in result["nodes"] if n["type"] == "execution"]
-    assert executions == ["prepare", "train", "deploy"]
+    assert executions == list(casestudy.STEPS)
     artifacts = {n["id"] for n in result["nodes"] if n["type"] == "artifact"}
     assert artifacts == {
         study.raw[0]["id"],
+        study.test_data[0]["id"],
         study.prepared[0]["id"],
         study.models[0]["id"],
         study.metrics[0]["id"],
+        study.validations[0]["id"],
         study.deployments[0]["id"],
     }
     types = sorted(e["type"] for e in result["edges"])
-    assert types == ["input"] * 3 + ["output"] * 4 + ["successor"] * 2
+    # prepare 1 input, train 1, evaluate 2, validate 1, deploy 2; one output each; a chain.
+    assert types == ["input"] * 7 + ["output"] * 5 + ["successor"] * 4
     # A step of this run followed by a step of another: the edge leaves the run's DAG.
     deploy, other_run = study.executions[0]["deploy"]["id"], study.executions[1]["prepare"]["id"]
     linked = client.post(f"{API}/executions/{deploy}/successors", json={"executions": [other_run]})
@@ -275,13 +280,14 @@ def test_run_dag_has_executions_artifacts_and_typed_edges(client: TestClient) ->
 
 def test_which_data_and_hyperparameters_made_the_deployed_model(client: TestClient) -> None:
     """Bob forgot which dataset he used; Alice did not store the hyperparameters."""
-    study = build_case_study(client)
+    study = casestudy.build(client)
     graph = get(client, f"/artifacts/{study.deployments[0]['id']}/lineage")
     nodes = by_id(graph)
     datasets = {n["uri"] for n in graph["nodes"] if n.get("kind") == "dataset"}
     assert MNIST_URI in datasets
     train = nodes[study.executions[0]["train"]["id"]]
-    assert train["configuration"] == {"learning-rate": 0.001, "training-iterations": 1000}
+    assert train["configuration"] == casestudy.train_configuration(0)
+    assert train["configuration"]["learning-rate"] == casestudy.LEARNING_RATES[0]
     comparison = get(client, "/compare", a=study.prepared[0]["id"], b=study.prepared[1]["id"])
     assert comparison["kind"] == "dataset" and comparison["equal"] is False
     differing = {f["field"] for f in comparison["fields"] if not f["equal"]}
@@ -290,11 +296,11 @@ def test_which_data_and_hyperparameters_made_the_deployed_model(client: TestClie
 
 
 def test_compare_models_field_by_field_and_refuse_different_kinds(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     result = get(client, "/compare", a=study.models[0]["id"], b=study.models[1]["id"])
     fields = {f["field"]: f for f in result["fields"]}
     lr = fields["attributes.hyperParameters.learning-rate"]
-    assert (lr["a"], lr["b"], lr["equal"]) == (0.001, 0.01, False)
+    assert (lr["a"], lr["b"], lr["equal"]) == (*casestudy.LEARNING_RATES, False)
     assert fields["attributes.framework.value1"]["equal"] is True
     assert fields["producedBy.configuration.learning-rate"]["equal"] is False
     assert (
@@ -422,47 +428,25 @@ def test_a_step_that_copies_its_input_does_not_loop(client: TestClient) -> None:
 def test_a_custom_validation_kind_takes_part_in_lineage_compare_and_trace(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
-    kind = {
-        "name": "validation",
-        "schema": {
-            "type": "object",
-            "required": ["result"],
-            "properties": {
-                "result": {"enum": ["valid", "failed"]},
-                "history": {"type": "array", "items": {"type": "number"}},
-            },
-        },
-    }
-    assert client.post(f"{API}/kinds", json=kind).status_code == 201
-    api = Api(client)
-    exe = api.executable(
-        "validate.py", uri="git+https://git.example.org/handwriting.git#validate.py"
-    )
-    results = []
-    for n, (result, history) in enumerate([("valid", [0.98]), ("failed", [0.98, 0.41])]):
-        v = api.artifact(
-            "model-validation", "validation", attributes={"result": result, "history": history}
-        )
-        api.execution(
-            study.runs[n],
-            exe,
-            "validate",
-            "validation",
-            inputs=[study.models[n], study.metrics[n]],
-            outputs=[v],
-        )
-        results.append(v)
+    """The case study registers ``validation`` and logs one of each result; the kind's schema
+    is enforced and its artifacts are graph nodes like any other."""
+    study = casestudy.build(client)
+    kind = get(client, "/kinds/validation")
+    assert kind["schema"]["properties"]["result"]["enum"] == ["valid", "failed"]
     refused = client.post(
-        f"{API}/artifacts", json={"name": "v", "kind": "validation", "attributes": {"result": "?"}}
+        f"{API}/artifacts",
+        json={"name": "v", "kind": "validation", "attributes": {"result": "?", "accuracy": 0.5}},
     )
     assert refused.status_code == 422
+    results = study.validations
     comparison = get(client, "/compare", a=results[0]["id"], b=results[1]["id"])
     fields = {f["field"]: f for f in comparison["fields"]}
     assert (fields["attributes.result"]["a"], fields["attributes.result"]["b"]) == (
         "valid",
         "failed",
     )
+    history = fields["attributes.history"]
+    assert (history["a"], history["b"]) == ([casestudy.ACCURACIES[0]], list(casestudy.ACCURACIES))
     lineage = by_id(get(client, f"/artifacts/{results[1]['id']}/lineage"))
     assert study.raw[1]["id"] in lineage and lineage[results[1]["id"]]["kind"] == "validation"
     impact = get(client, f"/artifacts/{study.raw[1]['id']}/impact")
@@ -475,27 +459,29 @@ def test_a_custom_validation_kind_takes_part_in_lineage_compare_and_trace(
 def test_recipe_lists_steps_in_executable_order_with_everything_a_rebuild_needs(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
-    recipe = get(client, f"/artifacts/{study.deployments[1]['id']}/recipe")
-    assert [s["execution"]["name"] for s in recipe["steps"]] == ["prepare", "train", "deploy"]
-    prepare, train, _ = recipe["steps"]
+    study = casestudy.build(client)
+    recipe = get(client, f"/artifacts/{study.deployments[0]['id']}/recipe")
+    assert [s["execution"]["name"] for s in recipe["steps"]] == list(casestudy.STEPS)
+    prepare, train, evaluate, _, _ = recipe["steps"]
     assert (
-        prepare["executable"]["uri"].endswith("#prepare.py") and prepare["sourceHash"] == "3f1c9e0"
+        prepare["executable"]["uri"].endswith("#prepare.py")
+        and prepare["sourceHash"] == casestudy.SOURCE_HASHES["prepare"]
     )
-    assert prepare["command"] == "python prepare.py"
+    assert prepare["command"] == casestudy.COMMANDS["prepare"] == "python prepare.py"
     assert (
-        prepare["inputs"][0]["uri"] == EMNIST_LETTERS_URI
+        prepare["inputs"][0]["uri"] == MNIST_URI
         and prepare["inputs"][0].get("producedByStep") is None
     )
     assert train["inputs"][0]["producedByStep"] == 1
     assert (
-        train["configuration"]["learning-rate"] == 0.01
-        and train["runConfiguration"]["learning-rate"] == 0.01
+        train["configuration"]["learning-rate"] == casestudy.LEARNING_RATES[0]
+        and train["runConfiguration"]["learning-rate"] == casestudy.LEARNING_RATES[0]
     )
-    assert {o["name"] for o in train["outputs"]} == {"handwriting-cnn", "accuracy"}
+    assert {o["name"] for o in train["outputs"]} == {casestudy.MODEL}
+    assert {o["name"] for o in evaluate["outputs"]} == {casestudy.METRIC}
     assert recipe["complete"] is True and recipe["gaps"] == []
     script = client.get(
-        f"{API}/artifacts/{study.deployments[1]['id']}/recipe", params={"format": "sh"}
+        f"{API}/artifacts/{study.deployments[0]['id']}/recipe", params={"format": "sh"}
     )
     assert script.headers["content-type"].startswith("text/x-shellscript")
     text = script.text
@@ -565,7 +551,7 @@ def test_recipe_reads_what_the_sdk_records_and_a_trigger_is_never_a_gap(
 def test_diff_depth_limits_each_side_and_says_when_it_cut_something_off(
     client: TestClient,
 ) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     bad, good = study.models[1]["id"], study.models[0]["id"]
     near = get(client, f"/artifacts/{bad}/diff", against=good, depth=1)
     assert near["truncated"] is True
@@ -636,7 +622,7 @@ def test_the_trace_pages_back_through_older_runs(client: TestClient) -> None:
     page_runs = {r["id"] for r in older["runs"]}
     assert all(set(a["runs"]) <= page_runs for a in older["artifacts"])
     assert get(client, path, before=older["runs"][0]["id"])["runs"] == []
-    elsewhere = build_case_study(client).runs[0]["id"]
+    elsewhere = casestudy.build(client).runs[0]["id"]
     problem = get(client, path, 422, before=elsewhere)
     assert problem["errors"][0]["pointer"] == "/before"
     assert get(client, path, 422, before="not-a-run")["errors"][0]["pointer"] == "/before"
@@ -694,7 +680,7 @@ def test_the_trace_says_which_parameters_each_run_changed(client: TestClient) ->
 def test_the_trace_sent_is_exactly_what_its_model_makes_of_it(client: TestClient) -> None:
     """The server writes the trace as the service built it, without pydantic: every field
     must be valid, none extra, and ids and times in the form the model writes them."""
-    study = build_case_study(client)
+    study = casestudy.build(client)
     raw = study.raw[1]["id"]
     assert client.put(f"{API}/artifacts/{raw}/flag", json={"reason": "letters"}).status_code == 201
     for edges in (False, True):
@@ -738,11 +724,11 @@ def test_unknown_ids_are_404_problems(client: TestClient, path: str) -> None:
 
 
 def test_execution_lineage_starts_from_its_inputs(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     train = study.executions[1]["train"]["id"]
     graph = get(client, f"/executions/{train}/lineage")
     nodes = by_id(graph)
     assert graph["root"] == train and nodes[train]["depth"] == 0
     assert study.raw[1]["id"] in nodes and study.models[1]["id"] not in nodes
     down = by_id(get(client, f"/executions/{train}/lineage", direction="downstream"))
-    assert study.deployments[1]["id"] in down and study.raw[1]["id"] not in down
+    assert study.validations[1]["id"] in down and study.raw[1]["id"] not in down

@@ -13,16 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+import casestudy
+from casestudy import EMNIST_LETTERS_URI, MNIST_URI, MODEL
 from conftest import ServerProcess, run_cli
-from lineage.casestudy import (
-    EMNIST_LETTERS_URI,
-    MNIST_URI,
-    Api,
-    build_automated_workflow,
-    build_case_study,
-    build_repeated_steps,
-)
 from modeltrail.sdk.connection import Connection
+from scenarios import build_automated_workflow, build_repeated_steps
+
+DIGITS, LETTERS = casestudy.RAW_NAMES
+FIRST_RUN, SECOND_RUN = casestudy.RUN_NAMES
 
 
 @dataclass
@@ -41,27 +39,12 @@ class Target:
 
 
 def _build(client: Any) -> dict[str, Any]:
-    study = build_case_study(client)
-    Api(client).post(
-        "/kinds",
-        {
-            "name": "validation",
-            "schema": {
-                "type": "object",
-                "properties": {"result": {"enum": ["valid", "failed"]}},
-                "required": ["result"],
-            },
-        },
-    )
-    validations = [
-        Api(client).artifact("check", "validation", attributes={"result": r})
-        for r in ("valid", "failed")
-    ]
+    study = casestudy.build(client)
     return {
         "study": study,
         "flow": build_automated_workflow(client),
         "repeated": build_repeated_steps(client),
-        "validations": validations,
+        "validations": study.validations,  # one valid, one failed
     }
 
 
@@ -80,17 +63,18 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 
 def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(target: Target) -> None:
-    out = target.run("why", "handwriting-cnn").stdout
+    out = target.run("why", MODEL).stdout
     lines = out.splitlines()
     assert len(lines) <= 24, out
-    assert lines[1].startswith(
-        "1. input dataset 'mnist-digits' -> 'emnist-letters' of step prepare"
-    ), out
+    assert lines[1].startswith(f"1. input dataset '{DIGITS}' -> '{LETTERS}' of step prepare"), out
     assert f"uri: {MNIST_URI} -> {EMNIST_LETTERS_URI}" in lines[2]
-    assert "attributes.classes: 10 -> 26" in lines[3]
+    assert "attributes.classes: {} -> {}".format(*casestudy.CLASSES) in lines[3]
     second = next(i for i, line in enumerate(lines) if line.startswith("2."))
     assert "configuration of step train" in lines[second]
-    assert "configuration.learning-rate: 0.001 -> 0.01" in lines[second + 1]
+    assert (
+        "configuration.learning-rate: {} -> {}".format(*casestudy.LEARNING_RATES)
+        in lines[second + 1]
+    )
     assert "1 more difference follows from these (--all shows them)" in out
     if not target.full:
         return
@@ -105,65 +89,63 @@ def test_why_names_the_letters_dataset_then_the_learning_rate_in_one_screen(targ
 
 def test_lineage_impact_flag_and_trace(target: Target) -> None:
     study = target.data["study"]
-    graph = target.json("lineage", "handwriting-cnn")
+    graph = target.json("lineage", MODEL)
     events = [n for n in graph["nodes"] if n["type"] == "event"]
-    assert [e["attributes"]["cause"] for e in events] == ["data change"]
+    assert [e["attributes"]["cause"] for e in events] == [casestudy.CAUSES[1]]
     if target.full:
-        text = target.run("lineage", "handwriting-cnn", "--depth", "1").stdout
-        assert "training-data" in text and "emnist-letters" not in text and "truncated" in text
-        assert (
-            target.run("lineage", "handwriting-cnn", "--depth", "1000000", check=False).returncode
-            != 0
-        )
-        few = target.run("lineage", "handwriting-cnn", "--max-nodes", "2").stdout
-        assert "limited: the 2 nodes nearest" in few and "emnist-letters" not in few
-        assert target.run("lineage", "handwriting-cnn", "--max-nodes", "0", check=False).returncode
-    impact = target.run("impact", "emnist-letters").stdout
-    assert (
-        "handwriting-service" in impact and "emnist-letters -> prepare -> training-data" in impact
-    )
-    flagged = target.run("flag", "emnist-letters", "--reason", "letters, not digits").stdout
+        text = target.run("lineage", MODEL, "--depth", "1").stdout
+        assert casestudy.TRAINING_DATA in text and LETTERS not in text and "truncated" in text
+        assert target.run("lineage", MODEL, "--depth", "1000000", check=False).returncode != 0
+        few = target.run("lineage", MODEL, "--max-nodes", "2").stdout
+        assert "limited: the 2 nodes nearest" in few and LETTERS not in few
+        assert target.run("lineage", MODEL, "--max-nodes", "0", check=False).returncode
+    impact = target.run("impact", DIGITS).stdout
+    assert casestudy.DEPLOYMENT in impact and f"{DIGITS} -> prepare -> training-data" in impact
+    impact = target.run("impact", LETTERS).stdout  # run 2 failed validation: nothing deployed
+    assert f"{LETTERS} -> prepare -> training-data" in impact and "0 deployments" in impact
+    flagged = target.run("flag", LETTERS, "--reason", "letters, not digits").stdout
     assert "4 artifacts downstream are affected" in flagged
-    trace = target.run("trace", "handwriting-recognition").stdout
-    assert trace.count("FLAGGED: letters, not digits") == 1 and trace.count("AFFECTED") == 6
-    assert trace.index("handwriting-1") < trace.index("handwriting-2")
+    trace = target.run("trace", casestudy.EXPERIMENT).stdout
+    # The four affected artifacts, each where a step writes it and where the next reads it:
+    # training-data, the model and the metrics twice, the validation once.
+    assert trace.count("FLAGGED: letters, not digits") == 1 and trace.count("AFFECTED") == 7
+    assert trace.index(FIRST_RUN) < trace.index(SECOND_RUN)
     if not target.full:
         return
     first, second = (r["name"] for r in study.runs)
-    newest = target.run("trace", "handwriting-recognition", "--limit", "1").stdout
+    newest = target.run("trace", casestudy.EXPERIMENT, "--limit", "1").stdout
     assert second in newest and first not in newest and "older runs left out" in newest
-    older = target.run("trace", "handwriting-recognition", "--before", second).stdout
+    older = target.run("trace", casestudy.EXPERIMENT, "--before", second).stdout
     assert first in older and second not in older and "older runs left out" not in older
     assert [f["reason"] for f in target.json("flags")["items"]] == ["letters, not digits"]
-    target.run("unflag", "emnist-letters")
-    assert "AFFECTED" not in target.run("trace", "handwriting-recognition").stdout
-    dag = target.run("dag", study.runs[1]["id"]).stdout
-    assert dag.index("prepare") < dag.index("train") < dag.index("deploy")
+    target.run("unflag", LETTERS)
+    assert "AFFECTED" not in target.run("trace", casestudy.EXPERIMENT).stdout
+    dag = target.run("dag", study.runs[0]["id"]).stdout
+    at = [dag.index(f"{step} {step} (") for step in casestudy.STEPS]
+    assert at == sorted(at), dag
 
 
 def test_compare_history_reproduce_and_reuse(target: Target) -> None:
-    compare = target.run("compare", "mnist-digits", "emnist-letters", "--diff").stdout
-    assert "attributes.classes" in compare and "10" in compare and "26" in compare
-    every = target.run("compare", "mnist-digits", "emnist-letters").stdout  # equal rows too
+    compare = target.run("compare", DIGITS, LETTERS, "--diff").stdout
+    assert "attributes.classes" in compare
+    assert all(str(n) in compare for n in casestudy.CLASSES)
+    every = target.run("compare", DIGITS, LETTERS).stdout  # equal rows too
     assert "attributes.classes" in every and "description" in every
     if target.full:
-        refused = target.run("compare", "mnist-digits", "handwriting-cnn", check=False)
+        refused = target.run("compare", DIGITS, MODEL, check=False)
         assert refused.returncode == 1 and "different kinds" in refused.stderr
     checks = target.data["validations"]
     assert target.json("compare", checks[0]["id"], checks[1]["id"])["kind"] == "validation"
 
     history = target.json("history", "recommender", "--since-last-deploy")
     assert [r["firstFailed"]["name"] for r in history["runs"]] == ["validate"] * 3
-    script = target.run("reproduce", "handwriting-service", "--format", "sh").stdout
+    script = target.run("reproduce", casestudy.DEPLOYMENT, "--format", "sh").stdout
     assert script.startswith("#!/bin/sh")
-    assert (
-        script.index("python prepare.py")
-        < script.index("python train.py")
-        < script.index("python deploy.py")
-    )
+    at = [script.index(casestudy.COMMANDS[step]) for step in casestudy.STEPS]
+    assert at == sorted(at), script
     if target.full:
         assert "runs since: 3" in target.run("history", "recommender").stdout
-        assert "complete" in target.run("reproduce", "handwriting-cnn").stdout
+        assert "complete" in target.run("reproduce", MODEL).stdout
         miss = target.run(
             "cache",
             "lookup",

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from lineage.casestudy import Api, build_case_study
+import casestudy
+from casestudy import Api
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.services.graph.lineage import check_depth
@@ -109,7 +110,7 @@ def test_the_depth_limit_and_the_budget_each_say_what_they_cut(client: TestClien
 
 
 def test_upstream_budget_counts_runs_and_triggers(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     model = study.models[1]["id"]
     whole = get(client, f"/artifacts/{model}/lineage")
     for budget in (2, 3, 4, len(whole["nodes"]) - 1):
@@ -121,7 +122,7 @@ def test_upstream_budget_counts_runs_and_triggers(client: TestClient) -> None:
 
 
 def test_execution_lineage_takes_a_budget_too(client: TestClient) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     train = study.executions[1]["train"]["id"]
     graph = get(client, f"/executions/{train}/lineage", maxNodes=2)
     assert graph["root"] == train and len(graph["nodes"]) == 2 and graph["limited"] is True
@@ -133,7 +134,7 @@ def test_execution_lineage_takes_a_budget_too(client: TestClient) -> None:
 def test_a_bad_budget_is_a_problem_naming_the_field(
     client: TestClient, budget: str, root: str
 ) -> None:
-    study = build_case_study(client)
+    study = casestudy.build(client)
     target = study.models[1]["id"] if root == "artifacts" else study.executions[1]["train"]["id"]
     response = client.get(f"{API}/{root}/{target}/lineage", params={"maxNodes": budget})
     assert response.status_code == 422

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+import casestudy
 from conftest import ROOT, ServerProcess
-from ui import casestudy
 
 CHROMIUM = os.environ.get("MODELTRAIL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from casestudy import CaseStudy
 from conftest import ROOT, ServerProcess
 from modeltrail.domain import limits
-from ui.casestudy import CaseStudy
 from ui.conftest import shot
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+import casestudy
+from casestudy import CaseStudy
 from conftest import ServerProcess
-from ui.casestudy import CaseStudy
 from ui.conftest import HeldRequests, shot
 
 pytestmark = pytest.mark.slow
@@ -92,11 +93,13 @@ def test_move_production_to_the_previous_version(page: Any, registered: CaseStud
     v2 = versions.locator("tr[data-version='2']")
     v2.wait_for()
     # Each version with its metrics, its data and the run that made it, as links.
-    assert "accuracy 0.758" in v2.inner_text() and "production" in v2.inner_text()
-    assert v2.get_by_role("link", name="train-letters").get_attribute("href") == (
-        f"/runs/{registered.runs[1]}"
+    assert (
+        f"accuracy {casestudy.ACCURACIES[1]}" in v2.inner_text() and "production" in v2.inner_text()
     )
-    assert v2.get_by_role("link", name="training-data").get_attribute("href") == (
+    assert v2.get_by_role("link", name=casestudy.RUN_NAMES[1]).get_attribute("href") == (
+        f"/runs/{registered.runs[1]['id']}"
+    )
+    assert v2.get_by_role("link", name=casestudy.TRAINING_DATA).get_attribute("href") == (
         f"/artifacts/{registered.ids['run2.data']}"
     )
     shot(page, "20-model")
@@ -137,23 +140,24 @@ def test_artifact_page_provenance_files_and_previews(page: Any, registered: Case
     model = registered.ids["run2.model"]
     page.goto(f"/artifacts/{model}")
     produced = page.get_by_test_id("produced-by")
-    produced.get_by_role("link", name="train-letters").wait_for()
+    produced.get_by_role("link", name=casestudy.RUN_NAMES[1]).wait_for()
     step = produced.get_by_role("link", name="train", exact=True)
     assert re.search(
-        rf"/runs/{registered.runs[1]}/dag\?select=[0-9a-f-]{{36}}$", step.get_attribute("href")
+        rf"/runs/{registered.runs[1]['id']}/dag\?select=[0-9a-f-]{{36}}$",
+        step.get_attribute("href"),
     )
     assert page.get_by_test_id("read-by").get_by_role("link", name="evaluate").count() == 1
     crumbs = page.get_by_role("navigation", name="breadcrumbs")
     assert crumbs.inner_text().split() == [
-        "handwriting",
+        casestudy.EXPERIMENT,
         "›",
-        "train-letters",
+        casestudy.RUN_NAMES[1],
         "›",
         "train",
         "›",
-        "cnn",
+        casestudy.MODEL,
     ]
-    assert page.title() == "cnn · model · modeltrail"
+    assert page.title() == f"{casestudy.MODEL} · model · modeltrail"
 
     files = page.get_by_role("table", name="files")
     files.locator("tbody tr").nth(4).wait_for()
@@ -200,7 +204,7 @@ def test_references_are_shown_by_name(
 ) -> None:
     page.goto(f"/artifacts/{registered.ids['run2.validation']}")
     reference = page.locator("[data-attribute=model] a")
-    reference.filter(has_text="cnn (model)").wait_for()
+    reference.filter(has_text=f"{casestudy.MODEL} (model)").wait_for()
     assert registered.ids["run2.model"][:8] not in reference.inner_text()
     # The lineage diff names the artifacts on either side instead of their ids. Each side's
     # name is asked for on its own: here the other side's answers last.
@@ -210,13 +214,13 @@ def test_references_are_shown_by_name(
     held = HeldRequests(page, f"**/api/v1/artifacts/{other}")
     page.goto(f"/compare?a={a}&b={b}")
     sides = page.get_by_test_id("differences").locator("li").first.locator(".sides")
-    sides.filter(has_text="letters-raw").wait_for()
+    sides.filter(has_text=casestudy.RAW_NAMES[1]).wait_for()
     held.wait_for(f"/artifacts/{other}")
     assert sides.locator("code").count() == 1, "the other side shows its short id until named"
     held.release()
     expect(sides.locator("code")).to_have_count(0, timeout=15_000)
     assert not re.search(r"\b[0-9a-f]{8}\b", sides.inner_text())
-    assert "digits-raw" in sides.inner_text()
+    assert casestudy.RAW_NAMES[0] in sides.inner_text()
 
 
 def test_copy_id_and_link(page: Any, registered: CaseStudy) -> None:
@@ -232,8 +236,6 @@ def test_copy_id_and_link(page: Any, registered: CaseStudy) -> None:
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    from ui import casestudy
-
     tmp: Path = tmp_path_factory.mktemp("guarded-registry")
     proc = ServerProcess(f"sqlite:///{tmp / 'reg.db'}", "--admin-token", ADMIN, cwd=tmp)
     admin = {"Authorization": f"Bearer {ADMIN}"}
@@ -301,15 +303,15 @@ def test_global_search_by_name_id_and_uri(page: Any, registered: CaseStudy) -> N
 
     # The start of an id finds the run; ⌘K opens the box too.
     page.keyboard.press("Meta+k")
-    box.fill(registered.runs[0][:8])
-    results.get_by_role("option").filter(has_text="train-digits").wait_for()
+    box.fill(registered.runs[0]["id"][:8])
+    results.get_by_role("option").filter(has_text=casestudy.RUN_NAMES[0]).wait_for()
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(f"/runs/{registered.runs[0]}$"))
+    page.wait_for_url(re.compile(f"/runs/{registered.runs[0]['id']}$"))
 
     # A URI finds the artifact; its result is a real link; Escape closes the box.
     page.get_by_role("button", name=re.compile("^Search")).click()
-    box.fill("s3://models/cnn-1")
-    link = results.get_by_role("link").filter(has_text="cnn")
+    box.fill(casestudy.MODEL_URIS[0])
+    link = results.get_by_role("link").filter(has_text=casestudy.MODEL)
     link.first.wait_for()
     assert link.first.get_attribute("href") == f"/artifacts/{registered.ids['run1.model']}"
     page.keyboard.press("Escape")
@@ -320,8 +322,8 @@ def test_compare_against_an_artifact_chosen_by_name(page: Any, registered: CaseS
     a, b = registered.ids["run2.model"], registered.ids["run1.model"]
     page.goto(f"/compare?a={a}&b={registered.ids['run2.data']}")
     picker = page.get_by_role("combobox", name="compare against")
-    picker.fill("models/cnn-1")
-    choice = page.get_by_role("option").filter(has_text="s3://models/cnn-1")
+    picker.fill(casestudy.MODEL_URIS[0].removeprefix("s3://"))
+    choice = page.get_by_role("option").filter(has_text=casestudy.MODEL_URIS[0])
     choice.wait_for()
     shot(page, "25-compare-picker")
     choice.click()
@@ -334,27 +336,29 @@ def test_compare_against_an_artifact_chosen_by_name(page: Any, registered: CaseS
 
 
 def test_titles_breadcrumbs_and_times(page: Any, registered: CaseStudy) -> None:
-    page.goto(f"/runs?filter={quote('experiment:eq:' + registered.experiment)}")
+    page.goto(f"/runs?filter={quote('experiment:eq:' + registered.experiment['id'])}")
     page.wait_for_selector("table.data:not(.stale) tbody tr")
     assert page.title() == "runs · modeltrail"
     # Times are said relatively, the exact time on hover; a run says how long it took.
-    row = page.locator("tbody tr", has_text="train-letters")
+    row = page.locator("tbody tr", has_text=casestudy.RUN_NAMES[1])
     started = row.locator("time").first
-    assert started.get_attribute("datetime") == "2026-03-02T09:00:00Z"
+    assert started.get_attribute("datetime") == casestudy.RUN_STARTS[1].strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     assert re.search(r"ago|in ", started.inner_text())
     assert "2026" in started.get_attribute("title")
     assert "(20 min)" in row.inner_text()
 
-    page.goto(f"/experiments/{registered.experiment}/trace")
+    page.goto(f"/experiments/{registered.experiment['id']}/trace")
     crumbs = page.get_by_role("navigation", name="breadcrumbs")
-    crumbs.filter(has_text="handwriting").wait_for()
-    assert crumbs.inner_text().split() == ["experiments", "›", "handwriting", "›", "trace"]
-    page.wait_for_function("document.title === 'trace · handwriting · modeltrail'")
-    page.goto(f"/experiments/{registered.experiment}/history")
-    crumbs.filter(has_text="handwriting").wait_for()
+    crumbs.filter(has_text=casestudy.EXPERIMENT).wait_for()
+    assert crumbs.inner_text().split() == ["experiments", "›", casestudy.EXPERIMENT, "›", "trace"]
+    page.wait_for_function(f"document.title === 'trace · {casestudy.EXPERIMENT} · modeltrail'")
+    page.goto(f"/experiments/{registered.experiment['id']}/history")
+    crumbs.filter(has_text=casestudy.EXPERIMENT).wait_for()
     assert crumbs.inner_text().split()[-2:] == ["run", "history"]
-    crumbs.get_by_role("link", name="handwriting").click()
-    page.wait_for_url(re.compile(f"/experiments/{registered.experiment}/runs$"))
+    crumbs.get_by_role("link", name=casestudy.EXPERIMENT).click()
+    page.wait_for_url(re.compile(f"/experiments/{registered.experiment['id']}/runs$"))
     page.goto(f"/artifacts/{registered.ids['run2.validation']}/lineage")
     page.wait_for_selector(".react-flow__node")
     page.wait_for_function("document.title === 'validation · upstream lineage · modeltrail'")

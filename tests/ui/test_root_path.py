@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+import casestudy
 from conftest import ROOT, ServerProcess, free_port
-from ui import casestudy
 from ui.conftest import shot
 
 pytestmark = pytest.mark.slow
@@ -141,16 +141,18 @@ def test_the_ui_works_under_the_prefix(
     page, paths, _ = watched
     page.goto(f"{PREFIX}/experiments")
     page.wait_for_selector("table.data:not(.stale) tbody tr")
-    assert page.locator("table.data tbody tr td:first-child").all_inner_texts() == ["handwriting"]
+    assert page.locator("table.data tbody tr td:first-child").all_inner_texts() == [
+        casestudy.EXPERIMENT
+    ]
     assert page.locator("a.api-link").evaluate("a => new URL(a.href).pathname") == "/trail/docs"
 
-    page.get_by_role("link", name="handwriting").click()
-    page.wait_for_url(re.compile(rf"{PREFIX}/experiments/{case.experiment}/runs$"))
+    page.get_by_role("link", name=casestudy.EXPERIMENT).click()
+    page.wait_for_url(re.compile(rf"{PREFIX}/experiments/{case.experiment['id']}/runs$"))
     page.wait_for_selector("table.data.grid:not(.stale) tbody td.name")
-    page.get_by_role("link", name="train-letters").click()
-    run = case.runs[1]
+    page.get_by_role("link", name=casestudy.RUN_NAMES[1]).click()
+    run = case.runs[1]["id"]
     page.wait_for_url(re.compile(rf"{PREFIX}/runs/{run}$"))
-    page.get_by_test_id("run-facts").get_by_text("data change").wait_for()
+    page.get_by_test_id("run-facts").get_by_text(casestudy.CAUSES[1]).wait_for()
 
     # The graph library is a chunk of its own, fetched from under the prefix when first shown.
     page.get_by_role("link", name="DAG", exact=True).click()
@@ -166,7 +168,7 @@ def test_the_ui_works_under_the_prefix(
     shot(page, "60-dag-under-a-prefix")
     page.go_back()
     page.wait_for_url(re.compile(rf"{PREFIX}/runs/{run}$"))
-    page.get_by_test_id("run-facts").get_by_text("data change").wait_for()
+    page.get_by_test_id("run-facts").get_by_text(casestudy.CAUSES[1]).wait_for()
 
     outside = sorted({p for p in paths if p != PREFIX and not p.startswith(PREFIX + "/")})
     assert not outside, f"requests outside the prefix: {outside}"

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+import casestudy
 from conftest import ServerProcess
-from ui import casestudy, tuning
+from ui import tuning
 from ui.conftest import HeldRequests, shot
 
 pytestmark = pytest.mark.slow
@@ -124,12 +125,12 @@ def test_the_runs_grid_takes_the_page_asked_for_before_it_was_drawn(
 
 
 def test_old_dag_address_opens_the_dag_tab(page: Any, case: casestudy.CaseStudy) -> None:
-    run, step = case.runs[1], case.ids["run2.model"]
+    run, step = case.runs[1]["id"], case.ids["run2.model"]
     page.goto(f"/runs/{run}?select={step}")
     page.wait_for_url(re.compile(rf"/runs/{run}/dag\?select={step}$"))
-    page.get_by_test_id("artifact-details").get_by_text("cnn").first.wait_for()
+    page.get_by_test_id("artifact-details").get_by_text(casestudy.MODEL).first.wait_for()
     page.goto(f"/runs/{run}")
-    page.get_by_test_id("run-facts").get_by_text("data change").wait_for()
+    page.get_by_test_id("run-facts").get_by_text(casestudy.CAUSES[1]).wait_for()
     assert "1 failed" in page.get_by_test_id("run-facts").locator("[data-fact=steps]").inner_text()
 
 

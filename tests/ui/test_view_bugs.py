@@ -11,8 +11,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+import casestudy
+from casestudy import CaseStudy
 from conftest import ServerProcess
-from ui.casestudy import CaseStudy
 from ui.conftest import shot
 
 pytestmark = pytest.mark.slow
@@ -150,7 +151,7 @@ def test_depth_box_asks_once_typing_stops(page: Any, case: CaseStudy) -> None:
 
 
 def test_row_is_marked_only_while_rows_have_focus(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/executions?filter={quote('run:eq:' + case.runs[0])}")
+    page.goto(f"/executions?filter={quote('run:eq:' + case.runs[0]['id'])}")
     page.wait_for_selector("table.data:not(.stale) tbody tr:nth-child(2)")
     background = "(e) => getComputedStyle(e).backgroundColor"
     first, second = page.locator("tbody tr").nth(0), page.locator("tbody tr").nth(1)
@@ -165,7 +166,7 @@ def test_rows_open_by_their_name_link_only(page: Any, case: CaseStudy) -> None:
     page.wait_for_selector("table.data:not(.stale) tbody tr")
     # The top navigation is the only row of links to the tables.
     assert page.locator("a[href='/runs']").count() == 1
-    link = page.get_by_role("link", name="handwriting")
+    link = page.get_by_role("link", name=casestudy.EXPERIMENT)
     assert re.fullmatch(r"/experiments/[0-9a-f-]{36}/runs", link.get_attribute("href", timeout=0))
     # A click on the row's other text selects it instead of navigating.
     page.locator("tbody tr td").nth(2).click()
@@ -226,11 +227,11 @@ def test_history_is_paged_and_counts_causes(page: Any, ui_server: ServerProcess)
 
 
 def test_first_failed_step_links_to_the_step(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/experiments/{case.experiment}/history")
+    page.goto(f"/experiments/{case.experiment['id']}/history")
     link = page.get_by_role("table", name="run history").get_by_role("link", name="validate")
     link.wait_for()
     assert re.search(
-        rf"/runs/{case.runs[1]}/dag\?select=[0-9a-f-]{{36}}$", link.get_attribute("href")
+        rf"/runs/{case.runs[1]['id']}/dag\?select=[0-9a-f-]{{36}}$", link.get_attribute("href")
     )
     link.click()
     page.get_by_test_id("execution-details").wait_for()

@@ -10,8 +10,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+import casestudy
+from casestudy import CaseStudy
 from conftest import ServerProcess
-from ui.casestudy import CaseStudy
 from ui.conftest import shot
 
 pytestmark = pytest.mark.slow
@@ -44,15 +45,15 @@ def rows(page: Any) -> list[str]:
 
 def test_tables_filter_sort_page_and_select(page: Any, case: CaseStudy) -> None:
     page.goto("/experiments")
-    assert rows(page) == ["handwriting"]
+    assert rows(page) == [casestudy.EXPERIMENT]
     shot(page, "01-experiments")
 
-    page.get_by_role("link", name="handwriting").click()
+    page.get_by_role("link", name=casestudy.EXPERIMENT).click()
     page.wait_for_url(re.compile(r"/experiments/[0-9a-f-]+/runs"))
     page.get_by_test_id("count").filter(has_text="of 2 runs").wait_for()
     page.wait_for_selector("table.data.grid:not(.stale) tbody td.name")
     names = page.locator("table.data tbody td.name").all_inner_texts()
-    assert sorted(names) == ["train-digits", "train-letters"]
+    assert sorted(names) == sorted(casestudy.RUN_NAMES)
     shot(page, "02-runs")
 
     page.goto("/artifacts")
@@ -75,26 +76,28 @@ def test_tables_filter_sort_page_and_select(page: Any, case: CaseStudy) -> None:
     page.get_by_role("alert").filter(has_text="unknown operator").wait_for()
 
     # Keyboard: focus the rows, move down, Enter opens the next table filtered by the row.
-    page.goto(f"/executions?filter={quote('run:eq:' + case.runs[0])}&sort=startTime")
-    assert rows(page)[0] == "prepare-data"
+    page.goto(f"/executions?filter={quote('run:eq:' + case.runs[0]['id'])}&sort=startTime")
+    assert rows(page)[0] == casestudy.STEPS[0]
     page.locator("tbody").focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/artifacts\?filter=producedBy"))
-    assert rows(page) == ["cnn"]
+    assert rows(page) == [casestudy.MODEL]
 
     # Cursor pagination: two runs, one per page, forwards and back.
-    page.goto(f"/runs?limit=1&filter={quote('experiment:eq:' + case.experiment)}&sort=createTime")
-    assert rows(page) == ["train-digits"]
+    page.goto(
+        f"/runs?limit=1&filter={quote('experiment:eq:' + case.experiment['id'])}&sort=createTime"
+    )
+    assert rows(page) == [casestudy.RUN_NAMES[0]]
     page.get_by_test_id("count").filter(has_text="1–1 of 2 runs").wait_for()
     page.get_by_role("button", name="Next →").click()
     page.wait_for_url(re.compile(r"cursor="))
     page.get_by_test_id("count").filter(has_text="2–2 of 2 runs").wait_for()
-    assert rows(page) == ["train-letters"]
+    assert rows(page) == [casestudy.RUN_NAMES[1]]
     assert page.get_by_role("button", name="Next →").is_disabled()
     page.get_by_role("button", name="← Previous").click()
     page.get_by_test_id("count").filter(has_text="1–1 of 2 runs").wait_for()
-    assert rows(page) == ["train-digits"]
+    assert rows(page) == [casestudy.RUN_NAMES[0]]
 
 
 @pytest.mark.parametrize("size", [(2560, 1440)])
@@ -105,7 +108,7 @@ def test_wide_screen(
         viewport={"width": size[0], "height": size[1]}, base_url=ui_server.url
     )
     page = context.new_page()
-    page.goto(f"/experiments/{case.experiment}/trace?select=x")
+    page.goto(f"/experiments/{case.experiment['id']}/trace?select=x")
     page.wait_for_selector(".gnode.run-header")
     panel = page.get_by_role("complementary", name="details").bounding_box()
     graph = page.locator(".graph").bounding_box()
@@ -118,7 +121,7 @@ def test_wide_screen(
 
 
 def test_run_dag_with_details(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/runs/{case.runs[1]}/dag")
+    page.goto(f"/runs/{case.runs[1]['id']}/dag")
     page.wait_for_selector(".react-flow__node")
     nodes = page.locator(".react-flow__node")
     assert nodes.count() == 4 + 6  # four steps, the artifacts they read and wrote
@@ -127,23 +130,25 @@ def test_run_dag_with_details(page: Any, case: CaseStudy) -> None:
     page.locator(".react-flow__node", has_text="train").first.click()
     details = page.get_by_test_id("execution-details")
     details.get_by_text("epochs").wait_for()
-    details.get_by_text("training-data (dataset)").wait_for()
-    details.get_by_text("train 1 (git://pipeline/train.py)").wait_for()
+    details.get_by_text(f"{casestudy.TRAINING_DATA} (dataset)").wait_for()
+    exe = casestudy.EXECUTABLES["train"]
+    version = casestudy.EXECUTABLE_VERSION
+    details.get_by_text(f"{exe} {version} ({casestudy.REPOSITORY}#{exe})").wait_for()
     shot(page, "04-run-dag")
 
 
 def test_trace_highlights_dependents(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/experiments/{case.experiment}/trace")
+    page.goto(f"/experiments/{case.experiment['id']}/trace")
     page.wait_for_selector(".gnode.run-header")
     assert page.locator(".gnode.run-header").count() == 2
     # test-data is logged by both runs with equal content: one node.
-    assert page.locator(".react-flow__node", has_text="test-data").count() == 1
-    page.locator(".react-flow__node", has_text="digits-raw").click()
+    assert page.locator(".react-flow__node", has_text=casestudy.TEST_DATA).count() == 1
+    page.locator(".react-flow__node", has_text=casestudy.RAW_NAMES[0]).click()
     page.get_by_test_id("dependents").filter(has_text="5 dependent").wait_for()
     highlighted = page.locator(".gnode.highlighted").all_inner_texts()
-    assert any("training-data" in t for t in highlighted)
+    assert any(casestudy.TRAINING_DATA in t for t in highlighted)
     assert any("validation" in t for t in highlighted)
-    assert not any("letters" in t for t in highlighted)
+    assert not any(casestudy.RAW_NAMES[1] in t for t in highlighted)
     shot(page, "05-trace")
 
 
@@ -184,7 +189,7 @@ def test_trace_shows_flagged_and_affected(
         f"{ui_server.url}/api/v1/artifacts/{raw}/flag", json={"reason": "mislabelled"}
     )
     if flagged.status_code == 404:
-        node = {"id": raw, "type": "artifact", "name": "letters-raw", "kind": "dataset"}
+        node = {"id": raw, "type": "artifact", "name": casestudy.RAW_NAMES[1], "kind": "dataset"}
         flags = {
             "items": [
                 {
@@ -199,25 +204,25 @@ def test_trace_shows_flagged_and_affected(
     else:
         assert flagged.status_code in (200, 201), flagged.text
         request.addfinalizer(lambda: httpx.delete(f"{ui_server.url}/api/v1/artifacts/{raw}/flag"))
-    page.goto(f"/experiments/{case.experiment}/trace")
+    page.goto(f"/experiments/{case.experiment['id']}/trace")
     page.wait_for_selector(".gnode.flagged")
-    assert "letters-raw" in page.locator(".gnode.flagged").inner_text()
+    assert casestudy.RAW_NAMES[1] in page.locator(".gnode.flagged").inner_text()
     affected = " ".join(page.locator(".gnode.affected").all_inner_texts())
-    assert "training-data" in affected and "validation" in affected
+    assert casestudy.TRAINING_DATA in affected and casestudy.VALIDATION in affected
     assert page.locator(".gnode.affected").count() == 4  # training-data, cnn, accuracy, validation
     shot(page, "05b-trace-flagged")
 
 
 def test_run_dag_from_the_dag_endpoint(page: Any, case: CaseStudy) -> None:
     # The contract's answer of GET /runs/{id}/dag, served by a stand-in: the view draws it as is.
-    run = case.runs[0]
+    run = case.runs[0]["id"]
     dag = {
-        "run": {"id": run, "type": "run", "name": "train-digits", "status": "RUNNING"},
+        "run": {"id": run, "type": "run", "name": casestudy.RUN_NAMES[0], "status": "RUNNING"},
         "nodes": [
             {
                 "id": case.ids["run1.data"],
                 "type": "artifact",
-                "name": "training-data",
+                "name": casestudy.TRAINING_DATA,
                 "kind": "dataset",
             },
             {
@@ -227,7 +232,12 @@ def test_run_dag_from_the_dag_endpoint(page: Any, case: CaseStudy) -> None:
                 "kind": "train",
                 "status": "RUNNING",
             },
-            {"id": case.ids["run1.model"], "type": "artifact", "name": "cnn", "kind": "model"},
+            {
+                "id": case.ids["run1.model"],
+                "type": "artifact",
+                "name": casestudy.MODEL,
+                "kind": "model",
+            },
         ],
         "edges": [
             {
@@ -260,8 +270,8 @@ def test_validation_artifact_with_charts(page: Any, case: CaseStudy) -> None:
     charts.nth(1).locator("canvas").wait_for()
     # two points each (the history; both validations over time), the current one marked last
     assert [charts.nth(i).get_attribute("data-points") for i in range(2)] == ["2", "2"]
-    assert charts.first.get_attribute("data-current") == "1,0.758"
-    assert charts.nth(1).get_attribute("data-current").endswith(",0.758")
+    assert charts.first.get_attribute("data-current") == f"1,{casestudy.ACCURACIES[1]}"
+    assert charts.nth(1).get_attribute("data-current").endswith(f",{casestudy.ACCURACIES[1]}")
     # The reference attribute links to the model.
     page.locator("[data-attribute=model] a").click()
     page.wait_for_url(re.compile(case.ids["run2.model"]))
@@ -275,24 +285,24 @@ def test_lineage_explorer(page: Any, case: CaseStudy) -> None:
     page.goto(f"/artifacts/{case.ids['run2.validation']}/lineage?depth=1")
     page.wait_for_selector(".react-flow__node")
     texts = " ".join(page.locator(".react-flow__node").all_inner_texts())
-    assert "accuracy" in texts and "training-data" not in texts
+    assert casestudy.METRIC in texts and casestudy.TRAINING_DATA not in texts
     # Expand on click: each click follows an artifact's lineage one step further.
-    for name in ("accuracy", "cnn"):
+    for name in (casestudy.METRIC, casestudy.MODEL):
         # By its label: a model's node also names the metric that measures it.
         node = page.locator(".react-flow__node", has=page.locator(f'.node-label:text-is("{name}")'))
         node.first.wait_for()
-        if not page.locator(".react-flow__node", has_text="training-data").count():
+        if not page.locator(".react-flow__node", has_text=casestudy.TRAINING_DATA).count():
             node.first.click()
-    page.locator(".react-flow__node", has_text="training-data").wait_for()
+    page.locator(".react-flow__node", has_text=casestudy.TRAINING_DATA).wait_for()
     page.get_by_label("search in the graph").fill("test")
     page.wait_for_selector(".gnode.highlighted")
-    assert "test-data" in page.locator(".gnode.highlighted").first.inner_text()
-    page.locator(".react-flow__node", has_text="cnn").first.click()
+    assert casestudy.TEST_DATA in page.locator(".gnode.highlighted").first.inner_text()
+    page.locator(".react-flow__node", has_text=casestudy.MODEL).first.click()
     page.get_by_role("button", name="collapse this branch").click()
-    page.locator(".react-flow__node", has_text="training-data").wait_for(state="detached")
+    page.locator(".react-flow__node", has_text=casestudy.TRAINING_DATA).wait_for(state="detached")
     shot(page, "07-lineage")
     page.goto(f"/artifacts/{case.ids['run1.data']}/lineage?direction=downstream&depth=5")
-    page.locator(".react-flow__node", has_text="cnn-serving").wait_for()
+    page.locator(".react-flow__node", has_text=casestudy.DEPLOYMENT).wait_for()
     # A node says its key value: a metric its value, a model the metric that measures it.
     metric = page.locator(".gnode.kind-metrics").first.inner_text()
     assert re.search(r"metrics · = 0\.\d+", metric), metric
@@ -309,18 +319,18 @@ def test_compare_and_why_puts_the_dataset_first(page: Any, case: CaseStudy) -> N
     first.wait_for()
     assert first.get_attribute("data-kind") == "input"  # the diff's category
     text = first.inner_text()
-    assert "root cause" in text and "letters-raw" in text and "digits-raw" in text
+    assert "root cause" in text and all(name in text for name in casestudy.RAW_NAMES)
     shot(page, "09-compare-why")
 
 
 def test_run_history(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/experiments/{case.experiment}/history")
+    page.goto(f"/experiments/{case.experiment['id']}/history")
     table = page.get_by_role("table", name="run history")
     table.locator("tbody tr").nth(1).wait_for()
     first = table.locator("tbody tr").first.inner_text()
     assert (
-        "train-letters" in first
-        and "data change" in first
+        casestudy.RUN_NAMES[1] in first
+        and casestudy.CAUSES[1] in first
         and "FAILED" in first
         and "validate" in first
     )
@@ -332,7 +342,7 @@ def test_run_history(page: Any, case: CaseStudy) -> None:
 
 @pytest.mark.parametrize("page", ["dark"], indirect=True)
 def test_dark_mode_and_missing_pages(page: Any, case: CaseStudy) -> None:
-    page.goto(f"/runs/{case.runs[0]}/dag")
+    page.goto(f"/runs/{case.runs[0]['id']}/dag")
     page.wait_for_selector(".react-flow__node")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(15, 20, 27)"
