@@ -325,6 +325,65 @@ def test_a_dataset_read_by_many_runs_is_one_grouped_edge(
     shot(page, "18-lineage-fan-out")
 
 
+def test_the_trace_names_the_kind_of_an_input_a_run_changed(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    # A run trains a model on a dataset; a deploy run, triggered by an event, reads the model;
+    # a smoke test reads the deployed service; a compare run reads the model again.
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+        return key
+
+    experiment = add("experiment", {"name": "kinds"})
+    code = add("executable", {"name": "pipeline", "version": "1", "uri": "git://pipeline.py"})
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def artifact(name: str, kind: str, **body: Any) -> str:
+        # Its own copy per experiment: equal artifacts of another test would be merged with it.
+        uri = f"s3://{experiment}/{name}"
+        return add(
+            "artifact",
+            {"name": name, "version": "1", "kind": kind, "uri": uri, "attributes": {}, **body},
+        )
+
+    def run(n: int, name: str, reads: list[str], writes: list[str], **body: Any) -> None:
+        created = (start + timedelta(minutes=n)).isoformat()
+        key = add(
+            "run",
+            {"experiment": experiment, "name": name, "status": "SUCCESS", "createTime": created}
+            | body,
+        )
+        step = {"run": key, "executable": code, "name": name, "kind": name, "status": "SUCCESS"}
+        add("execution", step | {"inputArtifacts": reads, "outputArtifacts": writes})
+
+    digits = artifact("digits", "dataset")
+    cnn = artifact("cnn", "model")
+    approved = artifact("approval", "event", attributes={"cause": "model approved"})
+    service = artifact("endpoint", "service")
+    run(0, "train", [digits], [cnn])
+    run(1, "deploy", [approved, cnn], [service], event=approved)
+    run(2, "smoke-test", [service], [artifact("smoke", "report")])
+    run(3, "compare", [cnn], [artifact("leaderboard", "report")])
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+    page.goto(f"/experiments/{experiment}/trace")
+    headers = page.locator(".gnode.run-header")
+    headers.filter(has_text="compare").wait_for()
+    deploy = headers.filter(has_text="deploy")
+    assert "changed" in (deploy.get_attribute("class") or "")
+    marks = deploy.inner_text()
+    assert "another model: cnn" in marks
+    # The trigger is not an input that changed, and a model is no dataset.
+    assert "dataset" not in marks
+    assert "approv" not in marks
+    smoke = headers.filter(has_text="smoke-test").inner_text()
+    assert "another input (service): endpoint" in smoke and "model" not in smoke
+    assert "another model: cnn" in headers.filter(has_text="compare").inner_text()
+
+
 def test_models_read_by_one_step_are_one_grouped_edge_into_it(
     page: Any, ui_server: ServerProcess
 ) -> None:

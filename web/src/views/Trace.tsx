@@ -23,7 +23,7 @@ interface TraceRun {
   createTime: string;
   /** node id of the run's trigger event */
   event?: string;
-  /** what changed against the run before it: another dataset, new code, other parameters */
+  /** what changed against the run before it: another dataset or model, new code, other parameters */
   changes: string[];
   /** the parameters that differ from the run before it, as the server says */
   parameters?: string;
@@ -103,6 +103,12 @@ function parameterText(changes?: { key: string; value?: unknown; removed?: boole
   return `parameters: ${shown.join(", ")}${changes.length > 3 ? ` and ${changes.length - 3} more` : ""}`;
 }
 
+/** "another dataset", "another model", "another input (report)": an input of a kind a run changed. */
+function changedInput(kind: string): string {
+  if (kind === "dataset" || kind === "model") return `another ${kind}`;
+  return kind === "artifact" ? "another input" : `another input (${kind})`;
+}
+
 /**
  * What each run changed against the run before it: the data it read from outside itself (equal
  * data is one node, so another node is other data), the code of its steps and its parameters.
@@ -115,8 +121,14 @@ function markChanges(input: TraceInput): void {
     const data = new Set(steps.flatMap((x) => x.inputs).filter((n) => !made.has(n) && input.nodes.get(n)?.kind !== "event"));
     const code = new Set(steps.map((x) => x.code).filter(Boolean));
     if (previous) {
-      const added = [...data].filter((n) => !previous!.data.has(n)).map((n) => input.nodes.get(n)?.name ?? n);
-      if (added.length) run.changes.push(`another dataset: ${[...new Set(added)].join(", ")}`);
+      // Named by what the input is: a model another run trained is no dataset.
+      const added = new Map<string, Set<string>>();
+      for (const n of data) {
+        if (previous.data.has(n)) continue;
+        const kind = input.nodes.get(n)?.kind ?? "artifact";
+        added.set(kind, (added.get(kind) ?? new Set()).add(input.nodes.get(n)?.name ?? n));
+      }
+      added.forEach((names, kind) => run.changes.push(`${changedInput(kind)}: ${[...names].join(", ")}`));
       const newCode = [...code].filter((c) => !previous!.code.has(c));
       if (newCode.length) run.changes.push(`new code: ${newCode.join(", ")}`);
     }
