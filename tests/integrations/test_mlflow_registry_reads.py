@@ -96,3 +96,44 @@ def test_search_registered_models_reads_a_page_in_a_fixed_number_of_statements(
         ).json()["model_version"]
         assert model["latest_versions"] == [alone]
         assert alone["version"] == "2" and alone["run_id"]
+
+
+def _search_versions(
+    c: TestClient, metadata: Metadata, filter: str = ""
+) -> tuple[list[dict[str, Any]], int]:
+    with _counted(metadata) as statements:
+        answer = c.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["model_versions"], len(statements)
+
+
+def test_search_model_versions_reads_every_model_in_a_fixed_number_of_statements(
+    client: TestClient, metadata: Metadata
+) -> None:
+    _models(client, ["a", "b"])
+    client.post(f"{API}/models", json={"name": "empty"}).raise_for_status()
+    few, few_statements = _search_versions(client, metadata)
+    _models(client, ["c", "d", "e", "f", "g"])
+    many, many_statements = _search_versions(client, metadata)
+    assert len(few) == 4 and len(many) == 14
+    assert many_statements == few_statements
+
+    # Model after model in the order of the search, each one's versions newest first, each
+    # as the version's own read answers it.
+    assert [(v["name"], v["version"]) for v in many] == [
+        (name, version) for name in "abcdefg" for version in ("2", "1")
+    ]
+    for found in many:
+        alone = client.get(
+            f"{MLFLOW}/model-versions/get",
+            params={"name": found["name"], "version": found["version"]},
+        ).json()["model_version"]
+        assert found == alone
+        assert alone["run_id"] and alone["aliases"] == (
+            ["champion"] if alone["version"] == "1" else []
+        )
+
+    # A model named in the filter alone; a name of no model finds nothing.
+    named, _ = _search_versions(client, metadata, "name = 'c'")
+    assert named == [v for v in many if v["name"] == "c"]
+    assert _search_versions(client, metadata, "name = 'nope'")[0] == []

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from modeltrail.domain.scope import Scope
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
 from modeltrail.services.metadata import Metadata
+from modeltrail.services.registry import Registry
 
 API = "/api/v1"
 M = f"{API}/models"
@@ -267,3 +269,26 @@ def test_a_scoped_writer_changes_only_versions_it_may_write(world: World) -> Non
     after = w.c.get(f"{M}/shared/versions/2", headers=w.admin).json()
     assert after["tags"] == {} and after["description"] is None
     assert w.c.get(f"{M}/shared", headers=w.admin).json()["versions"] == 3
+
+
+def test_versions_of_several_models_are_those_a_scoped_request_reads(
+    world: World, metadata: Metadata
+) -> None:
+    """The versions of several models read at once (MLflow's version search) are, for a
+    request of a token with grants on A, the pages of each model's versions it reads."""
+    w = world
+    scoped = Registry(
+        metadata.scoped(Scope(readable=frozenset({uuid.UUID(w.exp["a"])}), writable=None))
+    )
+    found = scoped.versions_of_models(["b-only", "shared", "nope", ""], limit=1000)
+    assert [(v.model, v.version) for v in found] == [("shared", 3), ("shared", 1)]
+    page = w.get(f"{M}/shared/versions", w.reader).json()["items"]
+    assert [v.model_dump(mode="json", by_alias=True) for v in found] == page
+    assert [v.version for v in scoped.versions_of_models(["shared"], limit=1)] == [3]
+    everything = Registry(metadata).versions_of_models(["b-only", "shared"], limit=1000)
+    assert [(v.model, v.version) for v in everything] == [
+        ("b-only", 1),
+        ("shared", 3),
+        ("shared", 2),
+        ("shared", 1),
+    ]

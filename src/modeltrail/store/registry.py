@@ -45,6 +45,14 @@ def read_model(session: Session, *, name: str, lock: bool = False) -> Registered
     return session.scalar(query)
 
 
+def read_models(session: Session, names: Sequence[str]) -> list[RegisteredModelRow]:
+    """The registered models named by ``names`` (a name of none is left out)."""
+    if not names:
+        return []
+    query = select(RegisteredModelRow).where(RegisteredModelRow.name.in_(names))
+    return list(session.scalars(query))
+
+
 def read_version(session: Session, *, model_id: uuid.UUID, version: int) -> ModelVersionRow | None:
     return session.scalar(
         select(ModelVersionRow).where(
@@ -101,6 +109,33 @@ def read_newest_versions(
         _statements(dialect).newest if experiments is None else _newest(dialect, experiments)
     )
     params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids])}
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for row in session.connection().execute(statement, params).all():
+        if (row[V_MODEL], row[V_VERSION]) not in seen:
+            seen.add((row[V_MODEL], row[V_VERSION]))
+            out.append(row)
+    return out
+
+
+def read_versions_of_models(
+    session: Session,
+    model_ids: Sequence[uuid.UUID],
+    limit: int,
+    experiments: frozenset[uuid.UUID] | None = None,
+) -> list[Any]:
+    """Up to ``limit`` versions of each model, newest first, as ``list_versions`` reads them
+    (``V_MODEL`` names its model): one statement, whatever the number of models.
+    ``experiments``: only the versions whose artifact is of one of them."""
+    if not model_ids:
+        return []
+    dialect = _dialect(session)
+    statement = (
+        _statements(dialect).of_models
+        if experiments is None
+        else _of_models(dialect, readable_version(experiments))
+    )
+    params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids]), "n": limit}
     seen: set[tuple[str, int]] = set()
     out = []
     for row in session.connection().execute(statement, params).all():
@@ -300,6 +335,7 @@ I_ARTIFACT = 1
 class _Statements:
     versions: Any
     newest: Any
+    of_models: Any
     inputs: Any
     metrics: Any
 
@@ -334,6 +370,22 @@ def _newest(dialect: str, experiments: frozenset[uuid.UUID] | None) -> Any:
         )
         .subquery("page")
     )
+    return _with_makers(dialect, page)
+
+
+def _of_models(dialect: str, condition: Any) -> Any:
+    """The newest versions of each model of the parameter ``models``, up to the parameter
+    ``n`` a model (``condition``: of those that meet it), as ``_versions`` reads a page."""
+    rank = func.row_number().over(
+        partition_by=ModelVersionRow.model_id, order_by=ModelVersionRow.version.desc()
+    )
+    chosen = select(ModelVersionRow, rank.label("rank")).where(
+        dialects.among_ids(dialect, ModelVersionRow.model_id, "models")
+    )
+    if condition is not None:
+        chosen = chosen.where(condition)
+    ranked = chosen.subquery("ranked")
+    page = select(ranked).where(ranked.c.rank <= bindparam("n")).subquery("page")
     return _with_makers(dialect, page)
 
 
@@ -396,6 +448,7 @@ def _statements(dialect: str) -> _Statements:
     return _Statements(
         versions=_versions(dialect, None),
         newest=_newest(dialect, None),
+        of_models=_of_models(dialect, None),
         inputs=select(
             text(ExecutionInputRow.execution_id, "execution_id"),
             text(ArtifactRow.id, "id"),

@@ -352,12 +352,8 @@ def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     if not names:
         page = _mlflow_errors(lambda: registry.search_models(limit=1000))
         names = [rm.name for rm in page.items]
-    versions: list[ModelVersion] = []
-    for name in names:
-        try:
-            versions += registry.list_versions(name, limit=1000, metrics=False).items
-        except ModeltrailError:
-            continue
+    # The first thousand versions of each model, as a page of each one's versions shows them.
+    versions = registry.versions_of_models(names, limit=1000, metrics=False)
     found = [
         answer
         for answer in version_answers(registry, versions)

@@ -124,6 +124,13 @@ class Registry:
         """The newest version of each of ``models``, by model name, read all at once."""
         return self.meta.query(versions.newest_versions, models, metrics=metrics)
 
+    def versions_of_models(
+        self, names: Sequence[str], *, limit: int, metrics: bool = True
+    ) -> list[ModelVersion]:
+        """Up to ``limit`` versions of each model named, newest first, model after model,
+        read all at once (a name of no model the request may read adds none)."""
+        return self.meta.query(versions.versions_of_models, names, limit=limit, metrics=metrics)
+
     def latest_version(self, name: str) -> ModelVersion:
         return self.meta.query(versions.latest_version, name)
 

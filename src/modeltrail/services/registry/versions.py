@@ -18,6 +18,7 @@ from modeltrail.domain.registry import (
     ModelVersionCreate,
     ModelVersionUpdate,
     RegisteredModel,
+    model_name_problem,
 )
 from modeltrail.services.registry import visible
 from modeltrail.services.registry.models import (
@@ -141,6 +142,24 @@ def newest_versions(
         doc["model"]: ModelVersion.model_validate(doc)
         for doc in _documents(session, names, rows, metrics=metrics)
     }
+
+
+def versions_of_models(
+    session: Session, names: Sequence[str], *, limit: int, metrics: bool = True
+) -> list[ModelVersion]:
+    """Up to ``limit`` versions of each model of ``names``, as ``list_versions`` answers its
+    first page of each, one model after another in the order of ``names``; a name of no model,
+    or of one with no version the request may read, adds none. A fixed number of statements,
+    whatever the number of models and versions."""
+    wanted = [n for n in dict.fromkeys(names) if model_name_problem(n) is None]
+    found = {row.id: row.name for row in store.read_models(session, wanted)}
+    rows = store.read_versions_of_models(
+        session, list(found), limit, visible.readable_experiments(session)
+    )
+    by_model: dict[str, list[ModelVersion]] = {}
+    for doc in _documents(session, found, rows, metrics=metrics):
+        by_model.setdefault(doc["model"], []).append(ModelVersion.model_validate(doc))
+    return [v for name in names for v in by_model.get(name, [])]
 
 
 def version_document(
