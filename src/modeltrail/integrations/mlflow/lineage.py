@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -26,9 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.integrations.mlflow import search
 from modeltrail.integrations.mlflow.errors import invalid, missing
-from modeltrail.integrations.mlflow.experiments import _active_experiment
 from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS, RUN_ID_NOTE
 from modeltrail.integrations.mlflow.runs import _active_run
 from modeltrail.integrations.mlflow.tracking import (
@@ -37,9 +34,6 @@ from modeltrail.integrations.mlflow.tracking import (
     _model,
     _tags,
     execution_of,
-    experiment_id,
-    ms,
-    parse_run_id,
     run_id,
 )
 from modeltrail.services.metadata import Metadata, Transaction
@@ -49,11 +43,9 @@ from modeltrail.store.tables import (
     ExecutionOutputRow,
     ExecutionRow,
     RunRow,
-    utcnow,
 )
 
 MODEL_PREFIX = "m-"
-MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 MAX_DATASET_NAME = 500
 MAX_DATASET_DIGEST = 36
 MAX_DATASET_SOURCE = 65_535
@@ -367,230 +359,3 @@ def _model_row(session: Session, artifact: uuid.UUID) -> ArtifactRow:
     if row is None or row.kind != "model":
         raise missing(f"Logged model with ID '{model_id(artifact)}' not found.")
     return row
-
-
-def logged_model_json(a: ArtifactRow) -> dict[str, Any]:
-    attributes = a.attributes or {}
-    mlflow = attributes.get("mlflow") or {}
-    mid = model_id(a.id)
-    info: dict[str, Any] = {
-        "model_id": mid,
-        "experiment_id": mlflow.get("experimentId", "0"),
-        "name": a.name,
-        "artifact_uri": a.uri or "",
-        "creation_timestamp_ms": ms(a.create_time),
-        "last_updated_timestamp_ms": mlflow.get("updateTime") or ms(a.create_time),
-        "status": mlflow.get("status", "LOGGED_MODEL_READY"),
-        "tags": _tags(a.annotations),
-    }
-    for field, key in (("model_type", "type"),):
-        if attributes.get(key):
-            info[field] = attributes[key]
-    for field, key in (("source_run_id", "sourceRunId"), ("status_message", "statusMessage")):
-        if mlflow.get(key):
-            info[field] = mlflow[key]
-    params = attributes.get("hyperParameters") or {}
-    return {
-        "info": info,
-        "data": {"params": [{"key": k, "value": _shown(v)} for k, v in params.items()]},
-    }
-
-
-def _model_attributes(
-    *, experiment: str, run: str | None, model_type: str | None, params: dict[str, str]
-) -> dict[str, Any]:
-    attributes: dict[str, Any] = {
-        "hyperParameters": params,
-        "mlflow": {"experimentId": experiment, "status": "LOGGED_MODEL_PENDING"},
-    }
-    if run:
-        attributes["mlflow"]["sourceRunId"] = run
-    if model_type:
-        attributes["type"] = model_type
-    return attributes
-
-
-def _pairs(value: Any, what: str) -> dict[str, str]:
-    out = {}
-    for item in _items(value):
-        key, text = _check_tag(item.get("key"), item.get("value"))
-        out[key] = text
-    return out
-
-
-def create_logged_model(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
-    experiment = p.get("experiment_id")
-    if experiment in (None, ""):
-        raise invalid("Missing value for required parameter 'experiment_id'.")
-    name = p.get("name") or f"model-{uuid.uuid4().hex[:8]}"
-    if not isinstance(name, str) or len(name) > 256:
-        raise invalid("Invalid value for parameter 'name': a string of at most 256 characters")
-    model_type = p.get("model_type")
-    if model_type is not None and not isinstance(model_type, str):
-        raise invalid("Invalid value for parameter 'model_type': a string")
-    params = _pairs(p.get("params"), "params")
-    tags = _pairs(p.get("tags"), "tags")
-    source_run = p.get("source_run_id") or None
-
-    def create(tx: Transaction) -> dict[str, Any]:
-        exp = _active_experiment(tx.session, experiment)
-        run = None
-        if source_run:
-            run = tx.session.get(RunRow, parse_run_id(source_run))
-            if run is None:
-                raise missing(f"Run with id={source_run} not found")
-        artifact = uuid.uuid4()
-        eid = experiment_id(exp.id)
-        attributes = _model_attributes(
-            experiment=eid,
-            run=run_id(run.id) if run else None,
-            model_type=model_type,
-            params=params,
-        )
-        data = _model(
-            m.ArtifactCreate,
-            id=artifact,
-            name=name,
-            kind="model",
-            uri=f"mlflow-artifacts:/{eid}/models/{model_id(artifact)}/artifacts",
-            annotations=tags,
-            attributes=attributes,
-        )
-        tx.meta.check_attributes("model", data.attributes)
-        tx.create("artifact", data)
-        return {"model": logged_model_json(_model_row(tx.session, artifact))}
-
-    return meta.write(create)
-
-
-def get_logged_model(meta: Metadata, shown: Any) -> dict[str, Any]:
-    artifact = parse_model_id(shown)
-
-    def read(session: Session) -> dict[str, Any]:
-        row = _model_row(session, artifact)
-        if not _is_logged_model(row):
-            raise missing(f"Logged model with ID '{shown}' not found.")
-        return {"model": logged_model_json(row)}
-
-    return meta.query(read)
-
-
-def _change_model(meta: Metadata, shown: Any, change: Any) -> dict[str, Any]:
-    artifact = parse_model_id(shown)
-
-    def write(tx: Transaction) -> dict[str, Any]:
-        row = _model_row(tx.session, artifact)
-        if not _is_logged_model(row):
-            raise missing(f"Logged model with ID '{shown}' not found.")
-        attributes = dict(row.attributes)
-        attributes["mlflow"] = {**attributes["mlflow"], "updateTime": ms(utcnow())}
-        annotations = dict(row.annotations)
-        change(attributes, annotations)
-        update = _model(m.ArtifactUpdate, attributes=attributes, annotations=annotations)
-        tx.meta.check_attributes(artifact, update.attributes)
-        tx.update("artifact", artifact, update)
-        return {"model": logged_model_json(_model_row(tx.session, artifact))}
-
-    return meta.write(write)
-
-
-def finalize_logged_model(meta: Metadata, shown: Any, status: Any) -> dict[str, Any]:
-    if status in (1, "1"):
-        status = "LOGGED_MODEL_PENDING"
-    elif status in (2, "2"):
-        status = "LOGGED_MODEL_READY"
-    elif status in (3, "3"):
-        status = "LOGGED_MODEL_UPLOAD_FAILED"
-    if status not in MODEL_STATUSES:
-        raise invalid(f"Invalid value {status!r} for parameter 'status': one of {MODEL_STATUSES}")
-
-    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
-        attributes["mlflow"]["status"] = status
-
-    return _change_model(meta, shown, change)
-
-
-def set_logged_model_tags(meta: Metadata, shown: Any, tags: Any) -> None:
-    pairs = _pairs(tags, "tags")
-    _change_model(meta, shown, lambda attributes, annotations: annotations.update(pairs))
-
-
-def delete_logged_model_tag(meta: Metadata, shown: Any, key: str) -> None:
-    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
-        if key not in annotations:
-            raise missing(f"No tag with key {key!r} on logged model {shown}")
-        del annotations[key]
-
-    _change_model(meta, shown, change)
-
-
-def log_logged_model_params(meta: Metadata, shown: Any, params: Any) -> None:
-    pairs = _pairs(params, "params")
-
-    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
-        attributes["hyperParameters"] = {**attributes.get("hyperParameters", {}), **pairs}
-
-    _change_model(meta, shown, change)
-
-
-def delete_logged_model(meta: Metadata, shown: Any) -> None:
-    def change(attributes: dict[str, Any], annotations: dict[str, str]) -> None:
-        attributes["mlflow"]["deleted"] = True
-
-    _change_model(meta, shown, change)
-
-
-LOGGED_MODELS = search.Grammar(
-    string_attributes=frozenset({"name", "model_id", "model_type", "status", "source_run_id"}),
-    numeric_attributes=frozenset({"creation_timestamp", "last_updated_timestamp"}),
-    aliases={"creation_time": "creation_timestamp"},
-    types=frozenset({search.ATTRIBUTE, search.TAG, search.PARAM}),
-)
-
-
-def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
-    experiments = p.get("experiment_ids") or []
-    if not isinstance(experiments, list):
-        experiments = [experiments]
-    wanted = {str(e) for e in experiments}
-    clauses = search.parse_filter(p.get("filter"), LOGGED_MODELS)
-    orders = []
-    for item in p.get("order_by") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("field_name"), str):
-            raise invalid("Invalid value for order_by: a list of {field_name, ascending}")
-        direction = "ASC" if item.get("ascending", True) else "DESC"
-        orders += search.parse_order_by([f"{item['field_name']} {direction}"], LOGGED_MODELS)
-    offset = search.decode_page_token(p.get("page_token"))
-    try:
-        limit = int(p.get("max_results") or 100)
-    except (TypeError, ValueError):
-        raise invalid("Invalid value for max_results: an integer") from None
-
-    def read(session: Session) -> list[dict[str, Any]]:
-        rows = session.scalars(select(ArtifactRow).where(ArtifactRow.kind == "model"))
-        out = []
-        for row in rows:
-            if not _is_logged_model(row) or row.attributes["mlflow"].get("deleted"):
-                continue
-            if wanted and row.attributes["mlflow"].get("experimentId") not in wanted:
-                continue
-            out.append(logged_model_json(row))
-        return out
-
-    def lookup(model: dict[str, Any], kind: str, key: str) -> Any:
-        info = model["info"]
-        if kind == search.TAG:
-            return next((t["value"] for t in info["tags"] if t["key"] == key), None)
-        if kind == search.PARAM:
-            return next((x["value"] for x in model["data"]["params"] if x["key"] == key), None)
-        key = {"creation_timestamp": "creation_timestamp_ms"}.get(key, key)
-        key = {"last_updated_timestamp": "last_updated_timestamp_ms"}.get(key, key)
-        return info.get(key)
-
-    found = [x for x in meta.query(read) if search.matches(clauses, partial(lookup, x))]
-    found.sort(key=lambda x: (-x["info"]["creation_timestamp_ms"], x["info"]["model_id"]))
-    search.sort(found, orders, lookup)
-    answer: dict[str, Any] = {"models": found[offset : offset + limit]}
-    if offset + limit < len(found):
-        answer["next_page_token"] = search.encode_page_token(offset + limit)
-    return answer

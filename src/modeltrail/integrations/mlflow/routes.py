@@ -23,6 +23,7 @@ from modeltrail.integrations.mlflow import (
     errors,
     experiments,
     lineage,
+    logged_models,
     metrics,
     model_registry,
     params,
@@ -400,42 +401,42 @@ def log_outputs(meta: Metadata, p: Params) -> Any:
 
 @_route("/logged-models")
 def create_logged_model(meta: Metadata, p: Params) -> Any:
-    return lineage.create_logged_model(meta, p)
+    return logged_models.create_logged_model(meta, p)
 
 
 @_route("/logged-models/search")
 def search_logged_models(meta: Metadata, p: Params) -> Any:
-    return lineage.search_logged_models(meta, p)
+    return logged_models.search_logged_models(meta, p)
 
 
 @_route("/logged-models/{model_id}", "GET")
 def get_logged_model(meta: Metadata, p: Params) -> Any:
-    return lineage.get_logged_model(meta, p["model_id"])
+    return logged_models.get_logged_model(meta, p["model_id"])
 
 
 @_route("/logged-models/{model_id}", "PATCH")
 def finalize_logged_model(meta: Metadata, p: Params) -> Any:
-    return lineage.finalize_logged_model(meta, p["model_id"], p.get("status"))
+    return logged_models.finalize_logged_model(meta, p["model_id"], p.get("status"))
 
 
 @_route("/logged-models/{model_id}", "DELETE")
 def delete_logged_model(meta: Metadata, p: Params) -> Any:
-    lineage.delete_logged_model(meta, p["model_id"])
+    logged_models.delete_logged_model(meta, p["model_id"])
 
 
 @_route("/logged-models/{model_id}/tags", "PATCH")
 def set_logged_model_tags(meta: Metadata, p: Params) -> Any:
-    lineage.set_logged_model_tags(meta, p["model_id"], p.get("tags"))
+    logged_models.set_logged_model_tags(meta, p["model_id"], p.get("tags"))
 
 
 @_route("/logged-models/{model_id}/tags/{tag_key:path}", "DELETE")
 def delete_logged_model_tag(meta: Metadata, p: Params) -> Any:
-    lineage.delete_logged_model_tag(meta, p["model_id"], p["tag_key"])
+    logged_models.delete_logged_model_tag(meta, p["model_id"], p["tag_key"])
 
 
 @_route("/logged-models/{model_id}/params")
 def log_logged_model_params(meta: Metadata, p: Params) -> Any:
-    lineage.log_logged_model_params(meta, p["model_id"], p.get("params"))
+    logged_models.log_logged_model_params(meta, p["model_id"], p.get("params"))
 
 
 # ---------------------------------------------------------------- the model registry
