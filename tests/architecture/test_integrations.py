@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from modeltrail import cli, integrations
 from modeltrail.integrations import API, INTEGRATIONS, Integration
 from modeltrail.server.app import create_app
-from modeltrail.server.transport import BodyRoute
+from modeltrail.server.bodies import BodyRoute
 from modeltrail.services.metadata import Metadata
 
 FOLDER = Path(integrations.__file__).parent

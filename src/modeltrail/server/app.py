@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 
 from modeltrail import integrations
 from modeltrail.integrations import API
-from modeltrail.server import apidocs, auth, observability, problems, transport, ui
+from modeltrail.server import apidocs, auth, bodies, observability, problems, transport, ui
 from modeltrail.server.prefix import RootPath, check_collision
 from modeltrail.server.routers import (
     batch,
@@ -140,7 +140,7 @@ _ROUTE_SETTINGS = [
 def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
     """Add the routes of ``router`` to the app's own router rather than include it. Every
     route, the project's and each integration's, then reads its body through
-    ``transport.BodyRoute`` and carries the app's dependencies (authorization) without its
+    ``bodies.BodyRoute`` and carries the app's dependencies (authorization) without its
     router having to ask for them; the app's route list stays flat, which is what the 405
     answer's ``Allow`` header reads (``problems``); and a request is matched by Starlette's
     plain loop over compiled patterns, not through FastAPI's lazily matched included
@@ -151,7 +151,7 @@ def _add_routes(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
         app.router.add_api_route(
             prefix + route.path,
             route.endpoint,
-            route_class_override=transport.BodyRoute,
+            route_class_override=bodies.BodyRoute,
             **settings,
         )
 

@@ -25,7 +25,7 @@ from modeltrail.domain.filters import ListOptions, parse_filters, parse_sort
 from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
 from modeltrail.domain.tokens import Role
-from modeltrail.server.transport import PARSE_IN_PLACE_BYTES, UnreadableBody
+from modeltrail.server.bodies import PARSE_IN_PLACE_BYTES, UnreadableBody
 from modeltrail.services.files import Receiving
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
@@ -145,7 +145,7 @@ def access_control(request: Request) -> bool:
 
 async def read_json(request: Request) -> Any:
     """The request's body as JSON, for a route that reads it itself: bounded and inflated if
-    it was gzip (``transport.BodyRoute``), a large one parsed off the event loop. A body that
+    it was gzip (``bodies.BodyRoute``), a large one parsed off the event loop. A body that
     is not JSON is refused (400); one holding a lone surrogate names its field (422)."""
     raw = await request.body()
     try:

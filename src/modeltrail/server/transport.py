@@ -1,4 +1,4 @@
-"""What a request must be before any route reads it, and how its body is read.
+"""What a request must be before any route reads it.
 
 One ASGI middleware (``RequestGuard``) looks at the request line and headers only:
 
@@ -19,32 +19,17 @@ crosses a network in a fraction of its size. Files (``application/octet-stream``
 and byte ranges, with ``Content-Length`` and a strong ``ETag`` of their content), a ``206``
 and an answer that is already encoded (the UI's precompressed bundle) go as they are.
 
-Every route reads its body through ``BodyRoute``: a gzip body is inflated in bounded chunks in
-a worker thread and refused at the same limit once inflated; the JSON document is parsed by
-``domain.text.loads`` (UTF-8 only: a lone surrogate in any key or value is a 422 naming its
-pointer, as is a query or path parameter holding one), in a worker thread when it is over
-64 KiB; and a request whose body is over 1 MiB is handled whole (its document validated, its
-answer serialized) in a worker thread, so that no body holds the event loop for long (health
-probes and every other request wait on it).
+How a route reads the body is ``bodies``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-import zlib
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
 
-import anyio
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import FastAPI, Response
 from starlette._utils import get_route_path
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import (
     DEFAULT_EXCLUDED_CONTENT_TYPES,
@@ -54,7 +39,7 @@ from starlette.middleware.gzip import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modeltrail.domain import limits, text
+from modeltrail.domain import limits
 from modeltrail.domain.errors import ModeltrailError
 from modeltrail.server import prefix
 from modeltrail.server.problems import problem
@@ -90,13 +75,6 @@ def is_streamed(path: str) -> bool:
 # Set in a request's scope when it came as HEAD: a route that streams a file answers with
 # its headers only, instead of reading the file for nothing.
 HEAD_KEY = "modeltrail.head"
-# Documents up to this size are parsed where they arrive: a trip to a worker thread costs
-# about as much as parsing them.
-PARSE_IN_PLACE_BYTES = 64 * 1024
-INFLATE_CHUNK_BYTES = 256 * 1024
-# A request whose body is larger than this is handled whole in a worker thread: validating
-# the document and serializing the answer take as long as parsing it.
-HANDLE_IN_PLACE_BYTES = 1024 * 1024
 # Shorter answers fit a packet or two either way; compressing them costs more than it saves.
 COMPRESS_MIN_BYTES = 1024
 # The fastest level: large answers are mostly ids that no level compresses much better, and
@@ -110,11 +88,7 @@ class TooLarge(ModeltrailError):
     type_slug, status, title = "too-large", 413, "Request body too large"
 
 
-class UnreadableBody(ModeltrailError):
-    type_slug, status, title = "invalid-body", 400, "The body cannot be read"
-
-
-def _too_large(limit: int, *, inflated: bool = False) -> TooLarge:
+def too_large(limit: int, *, inflated: bool = False) -> TooLarge:
     what = "inflated request body" if inflated else "request body"
     return TooLarge(f"the {what} is larger than {limit} bytes")
 
@@ -274,7 +248,7 @@ class RequestGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
-                    raise _too_large(max_body)
+                    raise too_large(max_body)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -315,7 +289,7 @@ class RequestGuard:
             not length.isdigit() or (int(length) > max_body and not streamed)
         ):
             return _refuse(
-                scope, 413, "too-large", "Request body too large", str(_too_large(max_body))
+                scope, 413, "too-large", "Request body too large", str(too_large(max_body))
             )
         if not has_body or method in SAFE_METHODS or streamed:
             return None
@@ -393,123 +367,6 @@ def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Re
         route_path=get_route_path(scope),
         headers={"connection": "close"},
     )
-
-
-# ---------------------------------------------------------------- reading a body
-
-
-def inflate(data: bytes, limit: int) -> bytes:
-    """The content of a gzip body (one member or several), refused once it passes ``limit``
-    bytes: at most one chunk more than the limit is ever held."""
-    out: list[bytes] = []
-    size = 0
-    pending = data
-    try:
-        while True:
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            while True:
-                chunk = inflater.decompress(pending, INFLATE_CHUNK_BYTES)
-                pending = inflater.unconsumed_tail
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit, inflated=True)
-                out.append(chunk)
-                if inflater.eof:
-                    break
-                if not pending and not chunk:
-                    raise UnreadableBody("Content-Encoding is gzip but the body ends early")
-            pending = inflater.unused_data
-            if not pending.strip(b"\0"):  # trailing zeros are padding, as gzip reads them
-                return b"".join(out)
-    except zlib.error as exc:
-        raise UnreadableBody(f"Content-Encoding is gzip but the body is not: {exc}") from None
-
-
-async def read_body(request: Request, *, parse: bool) -> None:
-    """Read the request's body as sent (the guard bounds it), inflate it off the event loop if
-    it is gzip, and, when ``parse``, parse a large one off the event loop; FastAPI and
-    ``request.body()``/``request.json()`` then find the results."""
-    raw = await request.body()
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if raw and encoding in GZIP:
-        raw = await run_in_threadpool(inflate, raw, limits.MAX_BODY_BYTES)
-        request._body = raw
-    if not parse or len(raw) <= PARSE_IN_PLACE_BYTES:
-        return
-    try:
-        request._json = await run_in_threadpool(text.loads, raw)
-    except json.JSONDecodeError as exc:  # answered as FastAPI answers a body it cannot parse
-        raise RequestValidationError(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ("body", exc.pos),
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": exc.msg},
-                }
-            ]
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        raise HTTPException(400, "There was an error parsing the body") from exc
-
-
-class TextCheckedRequest(Request):
-    """A request whose JSON body is parsed by ``domain.text.loads``."""
-
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            self._json = text.loads(await self.body())
-        return self._json
-
-
-def check_parameters(request: Request) -> None:
-    """Refuse query and path parameters that are not valid Unicode, naming each."""
-    errors: list[dict[str, Any]] = []
-    for where, items in (
-        ("query", request.query_params.multi_items()),
-        ("path", list(request.path_params.items())),
-    ):
-        for name, value in items:
-            for error in text.invalid_text({name: value}):
-                errors.append({**error, "in": where})
-    if errors:
-        fields = ", ".join(e["pointer"] for e in errors[:5])
-        raise text.InvalidText(
-            f"the parameters: text that is not valid Unicode at {fields}", errors=errors
-        )
-
-
-class BodyRoute(APIRoute):
-    """A route whose parameters are checked and whose body is read by ``read_body`` before
-    FastAPI sees them."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-        parse = self.body_field is not None
-        if getattr(self.endpoint, "streams_body", False):
-
-            async def check_then_handle(request: Request) -> Response:
-                check_parameters(request)
-                return await handle(request)
-
-            return check_then_handle
-
-        async def read_then_handle(request: Request) -> Response:
-            # Starlette decodes a URL with U+FFFD for what is not UTF-8, so a parameter holds
-            # a lone surrogate only when the request was built in-process (the embedded
-            # store, a test client); the check costs a few string tests.
-            check_parameters(request)
-            request = TextCheckedRequest(request.scope, request.receive, request._send)
-            if request.method not in SAFE_METHODS:
-                await read_body(request, parse=parse)
-                if len(await request.body()) > HANDLE_IN_PLACE_BYTES:
-                    # The body is read, so nothing here waits on the connection: the
-                    # request is handled in an event loop of its own, in a worker thread.
-                    return await run_in_threadpool(anyio.run, handle, request)
-            return await handle(request)
-
-        return read_then_handle
 
 
 def install(app: FastAPI, settings: HttpSettings) -> None:
