@@ -1,7 +1,7 @@
 """Moving a large file through the server: modeltrail's files API beside ``cp`` on the same
 disk and beside MLflow's artifact proxy (``mlflow server --serve-artifacts``).
 
-    python -m benchmarks.files [--mib 1024] [--workdir DIR] [--skip-mlflow]
+    python -m benchmarks.files [--mib 1024] [--workdir DIR] [--skip-mlflow] [--parts-at-once N]
 
 One file of random bytes is uploaded and downloaded through each server, over loopback HTTP,
 by the same streaming client (httpx; it sends 1 MiB chunks and writes what it receives as it
@@ -12,6 +12,10 @@ before it) are printed side by side: on a shared machine the wall time follows t
 time much less so. modeltrail hashes what it receives
 (sha256, checked against the declared hash) and flushes it to disk before it answers; ``cp``
 does neither, so ``cp`` is shown alone and followed by ``sync``.
+
+The SDK's own upload is measured too: a file past its multipart threshold goes in the parts
+the server asks for, ``--parts-at-once`` of them on the way at a time (the SDK's default
+unless given; 1 sends them one after another).
 """
 
 from __future__ import annotations
@@ -189,6 +193,25 @@ def transfer(
     return rows
 
 
+def sdk_upload(
+    server: subprocess.Popen[bytes], base: str, artifact: str, source: Path, digest: str
+) -> Row:
+    from modeltrail.sdk import files as transfer
+    from modeltrail.sdk.connection import Connection
+
+    conn = Connection(base)
+    size = source.stat().st_size
+    try:
+        with Peak(server.pid) as server_mem, Peak(os.getpid(), children=False) as client_mem:
+            seconds = timed(
+                lambda: transfer._upload_in_parts(conn, artifact, "parts.bin", source, size, digest)
+            )
+    finally:
+        conn.close()
+    label = f"SDK upload, {transfer.PARTS_AT_ONCE} at once"
+    return (label, seconds, *measured(server_mem, client_mem))
+
+
 def modeltrail(workdir: Path, source: Path, digest: str) -> list[Row]:
     port = free_port()
     log = workdir / "modeltrail.log"
@@ -218,7 +241,7 @@ def modeltrail(workdir: Path, source: Path, digest: str) -> list[Row]:
             base + "/api/v1/artifacts", json={"name": "big", "kind": "model", "attributes": {}}
         ).json()["id"]
         url = f"{base}/api/v1/artifacts/{artifact}/files/model.bin"
-        return transfer(
+        rows = transfer(
             "modeltrail",
             server,
             source,
@@ -227,6 +250,7 @@ def modeltrail(workdir: Path, source: Path, digest: str) -> list[Row]:
             workdir / "modeltrail-download.bin",
             params={"sha256": digest},
         )
+        return [*rows, sdk_upload(server, base, artifact, source, digest)]
     finally:
         stop(server)
 
@@ -285,7 +309,14 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024, help="size of the file (MiB)")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument(
+        "--parts-at-once", type=int, default=None, help="the SDK's parts on the way at a time"
+    )
     args = parser.parse_args()
+    if args.parts_at_once is not None:
+        from modeltrail.sdk import files as transfer
+
+        transfer.PARTS_AT_ONCE = max(1, args.parts_at_once)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="modeltrail-files-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "source.bin"

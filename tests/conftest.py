@@ -159,7 +159,15 @@ def cli_env(**extra: str) -> dict[str, str]:
 class ServerProcess:
     """A real ``modeltrail server`` process on a free loopback port."""
 
-    def __init__(self, database_url: str, *args: str, cwd: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *args: str,
+        cwd: Path,
+        port: int | None = None,
+        launcher: tuple[str, ...] = ("-m", "modeltrail"),
+    ) -> None:
+        """``launcher``: how Python starts the CLI (``-c CODE`` to set something up first)."""
         # A restart passes the port of the server it replaces, so that its clients find it.
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -167,8 +175,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "modeltrail",
+                *launcher,
                 "server",
                 "--port",
                 str(self.port),

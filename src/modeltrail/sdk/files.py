@@ -8,6 +8,7 @@ lists and lands under its name only when whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -28,6 +29,11 @@ CHUNK = 1 << 20
 # Files larger than this go in parts of a multipart upload: a part that fails is sent again,
 # not the whole file.
 MULTIPART_FROM = 256 << 20
+# Parts in flight at once: one part's transfer overlaps another's write and flush on the
+# server, and each sender reads only its own slice from disk, a chunk at a time, so the memory
+# held stays a few chunks whatever the file's size. More senders than this share the same
+# disk and link and gain little.
+PARTS_AT_ONCE = 4
 RETRIES = 3
 
 
@@ -133,28 +139,53 @@ def _retried(send: Any) -> Any:
 def _upload_in_parts(
     conn: Connection, artifact_id: str, path: str, file: Path, size: int, digest: str
 ) -> dict[str, Any]:
+    """Send the file in the parts the server asks for, ``PARTS_AT_ONCE`` at a time (a part
+    that fails is sent again), then complete it naming every part in order. An error stops the
+    parts not yet sent, waits for those on the way and abandons the upload."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     base = f"{API}/artifacts/{artifact_id}/uploads"
     upload = conn.post(base, {"path": path, "sha256": digest, "size": size})
     part_size = int(upload["partSize"])
     where = f"{base}/{upload['id']}"
-    try:
-        for number, start in enumerate(range(0, size, part_size), start=1):
-            length = min(part_size, size - start)
-            _retried(
-                lambda start=start, length=length, number=number: conn.http.put(
-                    f"{where}/parts/{number}",
-                    content=_read(file, start, length),
-                    headers={
-                        "Content-Type": "application/octet-stream",
-                        "Content-Length": str(length),
-                    },
-                    timeout=None,
-                )
+    parts = list(enumerate(range(0, size, part_size), start=1))
+
+    def send(number: int, start: int) -> None:
+        length = min(part_size, size - start)
+        _retried(
+            lambda: conn.http.put(
+                f"{where}/parts/{number}",
+                content=_read(file, start, length),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(length),
+                },
+                timeout=None,
             )
-        return conn.post(f"{where}/complete", {})  # type: ignore[no-any-return]
+        )
+
+    pool = ThreadPoolExecutor(max_workers=PARTS_AT_ONCE, thread_name_prefix="modeltrail-part")
+    try:
+        sending = [pool.submit(send, number, start) for number, start in parts]
+        wait(sending, return_when=FIRST_EXCEPTION)
+        # Nothing more is sent after a failure; the parts on the way end before the upload
+        # is abandoned, so that none lands in it afterwards.
+        for future in sending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        failed = [f for f in sending if not f.cancelled() and f.exception() is not None]
+        if failed:
+            raise failed[0].exception()  # type: ignore[misc]
+        return conn.post(  # type: ignore[no-any-return]
+            f"{where}/complete", {"parts": [number for number, _ in parts]}
+        )
     except ModeltrailError:
-        conn.request("DELETE", where, retry=False)
+        # A completion that found the bytes wrong has removed the upload already.
+        with contextlib.suppress(NotFound):
+            conn.request("DELETE", where, retry=False)
         raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def list_files(conn: Connection, artifact_id: str, *, verify: bool = False) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""A large file sent in parts by the SDK to a real server, several parts at once: it arrives
+whole on SQLite and PostgreSQL, a part refused once is sent again, and an error abandons the
+upload only once the parts on the way have ended."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import modeltrail as mt
+from conftest import ServerProcess, fresh_postgres_database
+from modeltrail.errors import ModeltrailError
+from modeltrail.sdk import files as transfer
+
+PART = 1 << 20
+# The real server, with parts of 1 MiB rather than tens: a file of a few parts stays small.
+SMALL_PARTS = (
+    "-c",
+    "from modeltrail.store.files.local import LocalBlobStore; "
+    f"LocalBlobStore.part_size = {PART}; "
+    "from modeltrail.cli import main; main()",
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServerProcess]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MODELTRAIL_ARTIFACTS_ROOT", str(tmp_path / "server-files"))
+    if request.param == "sqlite":
+        proc = ServerProcess(
+            f"sqlite:///{tmp_path / 'server.db'}", cwd=tmp_path, launcher=SMALL_PARTS
+        )
+        yield proc
+        proc.stop()
+        return
+    with fresh_postgres_database("parts") as url:
+        proc = ServerProcess(url, cwd=tmp_path, launcher=SMALL_PARTS)
+        yield proc
+        proc.stop()
+
+
+class Watched(httpx.BaseTransport):
+    """The client's own transport, watched: which part requests were on the way at once, and a
+    part answered 503 (as a proxy in front of the server would) the first time it is sent."""
+
+    def __init__(self, inner: httpx.BaseTransport, *, refuse_once: int | None = None) -> None:
+        self.inner = inner
+        self.refuse_once = refuse_once
+        self.sent: list[str] = []
+        self.on_the_way = 0
+        self.most_at_once = 0
+        self.first = True
+        self.changed = threading.Condition()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        name = f"{request.method} {request.url.path.rsplit('/uploads/', 1)[-1]}"
+        with self.changed:
+            self.sent.append(name)
+            if self.refuse_once is not None and name.endswith(f"/parts/{self.refuse_once}"):
+                self.refuse_once = None
+                request.read()
+                return httpx.Response(503, json={"detail": "try again"})
+        if "/parts/" not in name:
+            return self.inner.handle_request(request)
+        with self.changed:
+            self.on_the_way += 1
+            self.most_at_once = max(self.most_at_once, self.on_the_way)
+            self.changed.notify_all()
+            # The first part waits a while for a second one: sent one after another, none comes.
+            if self.first:
+                self.first = False
+                self.changed.wait_for(lambda: self.on_the_way > 1, timeout=10)
+        try:
+            response = self.inner.handle_request(request)
+            response.read()
+            return response
+        finally:
+            with self.changed:
+                self.on_the_way -= 1
+                self.sent.append(f"{name} answered")
+
+
+def _client(server: ServerProcess, **watch: int) -> tuple[mt.Trail, Watched, str]:
+    trail = mt.connect(server.url, on_unreachable="raise")
+    watched = Watched(trail.conn.http._transport, **watch)
+    trail.conn.http._transport = watched
+    artifact = trail.conn.post(
+        "/api/v1/artifacts", {"name": "big", "kind": "model", "attributes": {}}
+    )["id"]
+    return trail, watched, artifact
+
+
+def test_parts_go_several_at_once_and_arrive_whole(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "MULTIPART_FROM", PART)
+    data = os.urandom(7 * PART + 12_345)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(data)
+    trail, watched, artifact = _client(server, refuse_once=2)
+    try:
+        sent = transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+        assert sent["size"] == len(data)
+        assert watched.most_at_once > 1
+        upload = _id(watched)
+        puts = [s for s in watched.sent if s.startswith("PUT") and not s.endswith("answered")]
+        again = [f"PUT {upload}/parts/2"]  # refused the first time
+        assert sorted(puts) == sorted([f"PUT {upload}/parts/{n}" for n in range(1, 9)] + again)
+        assert watched.sent[-1] == f"POST {upload}/complete"
+        back = transfer.download(trail.conn, artifact, tmp_path / "back", path="weights.bin")
+        assert back.read_bytes() == data
+    finally:
+        trail.close()
+
+
+def _id(watched: Watched) -> str:
+    [name] = {s.split()[1].split("/")[0] for s in watched.sent if "/parts/" in s}
+    return name
+
+
+def test_a_refused_part_abandons_the_upload_after_the_parts_on_the_way(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "MULTIPART_FROM", PART)
+    monkeypatch.setattr(transfer, "RETRIES", 0)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(os.urandom(12 * PART))
+    trail, watched, artifact = _client(server, refuse_once=3)
+    try:
+        with pytest.raises(ModeltrailError, match="try again"):
+            transfer.upload(trail.conn, artifact, "weights.bin", source)
+        upload = _id(watched)
+        deleted = watched.sent.index(f"DELETE {upload}")
+        # Every part sent was answered before the upload was abandoned, and none went after.
+        assert not any("/parts/" in s for s in watched.sent[deleted:])
+        started = [s for s in watched.sent if "/parts/" in s and not s.endswith("answered")]
+        assert len(started) < 12  # the parts not yet on the way were not sent
+        with pytest.raises(ModeltrailError, match="no upload"):
+            trail.conn.get(f"/api/v1/artifacts/{artifact}/uploads/{upload}")
+        assert trail.conn.get(f"/api/v1/artifacts/{artifact}/files")["items"] == []
+    finally:
+        trail.close()
