@@ -390,6 +390,15 @@ def test_what_mlflow_logged_answers_modeltrails_lineage(
         [run.info.experiment_id], filter_string="name = 'classifier'"
     )
     assert [m.model_id for m in found] == [model.model_id]
+    # A model of the same name in another experiment is that experiment's alone.
+    other = client.create_experiment(_name("lineage-other"))
+    twin = client.create_logged_model(other, name="classifier")
+    found = client.search_logged_models(
+        [run.info.experiment_id], filter_string="name = 'classifier'"
+    )
+    assert [m.model_id for m in found] == [model.model_id]
+    both = client.search_logged_models([run.info.experiment_id, other])
+    assert {m.model_id for m in both} == {model.model_id, twin.model_id}
     runs = mlflow.search_runs(filter_string="datasets.name = 'digits'", output_format="list")
     assert run.info.run_id in [r.info.run_id for r in runs]
 

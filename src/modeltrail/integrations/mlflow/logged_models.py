@@ -33,6 +33,7 @@ from modeltrail.integrations.mlflow.tracking import (
     run_id,
 )
 from modeltrail.services.metadata import Metadata, Transaction
+from modeltrail.store import dialect as d
 from modeltrail.store.tables import (
     ArtifactRow,
     RunRow,
@@ -240,12 +241,20 @@ def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
         raise invalid("Invalid value for max_results: an integer") from None
 
     def read(session: Session) -> list[dict[str, Any]]:
-        rows = session.scalars(select(ArtifactRow).where(ArtifactRow.kind == "model"))
+        dialect = session.get_bind().dialect.name
+        query = select(ArtifactRow).where(
+            ArtifactRow.kind == "model",
+            d.json_member(dialect, ArtifactRow.attributes, "mlflow").like("{%"),
+        )
+        if wanted:
+            # The experiments' models only, in SQL: not every model of the store read and
+            # dropped here.
+            experiment = d.json_text(dialect, ArtifactRow.attributes, ("mlflow", "experimentId"))
+            query = query.where(experiment.in_(sorted(wanted)))
+        rows = session.scalars(query)
         out = []
         for row in rows:
             if not _is_logged_model(row) or row.attributes["mlflow"].get("deleted"):
-                continue
-            if wanted and row.attributes["mlflow"].get("experimentId") not in wanted:
                 continue
             out.append(logged_model_json(row))
         return out
