@@ -558,3 +558,54 @@ def test_the_registry_over_modeltrails(client: MlflowClient, server: ServerProce
     assert code(client.get_registered_model, _name("absent")) == "RESOURCE_DOES_NOT_EXIST"
     client.delete_registered_model_alias(name, "champion")
     assert client.get_registered_model(name).aliases == {}
+
+
+def test_search_model_versions_pages_as_mlflow_does(client: MlflowClient) -> None:
+    """MLflow's client pages a model-versions search to its end: each version once, in
+    MLflow's order, whatever else the registry holds."""
+    prefix = _name("paged")
+    counts = {f"{prefix}-b": 4, f"{prefix}-a": 3}
+    for name, count in counts.items():
+        client.create_registered_model(name)
+        for _ in range(count):
+            client.create_model_version(name, f"s3://m/{uuid.uuid4().hex}")
+
+    def paged(**kwargs: object) -> list[tuple[str, str]]:
+        found, token = [], None
+        while True:
+            page = client.search_model_versions(max_results=2, page_token=token, **kwargs)
+            assert len(page) <= 2
+            found += [(v.name, v.version) for v in page]
+            token = page.token
+            if not token:
+                return found
+
+    everything = client.search_model_versions(max_results=10_000)
+    assert not everything.token
+    newest_first = sorted(
+        everything, key=lambda v: (-v.last_updated_timestamp, v.name, -int(v.version))
+    )
+    assert [(v.name, v.version) for v in everything] == [(v.name, v.version) for v in newest_first]
+    assert paged() == [(v.name, v.version) for v in everything]
+    mine = f"name LIKE '{prefix}%'"
+    assert paged(filter_string=mine, order_by=["name", "version_number ASC"]) == [
+        (name, str(n)) for name in sorted(counts) for n in range(1, counts[name] + 1)
+    ]
+    by_creation = paged(filter_string=mine, order_by=["creation_timestamp ASC"])
+    assert len(by_creation) == len(set(by_creation)) == 7
+    assert [v for v in by_creation if v[0] == f"{prefix}-b"] == [
+        (f"{prefix}-b", str(n)) for n in range(1, 5)
+    ]
+    assert len(mlflow.search_model_versions(max_results=3, filter_string=mine)) == 3
+    assert len(mlflow.search_model_versions(filter_string=mine)) == 7
+
+    def code(**kwargs: object) -> str:
+        with pytest.raises(MlflowException) as refused:
+            client.search_model_versions(**kwargs)  # type: ignore[arg-type]
+        return str(refused.value.error_code)
+
+    assert code(max_results=0) == "INVALID_PARAMETER_VALUE"
+    assert code(max_results=200_001) == "INVALID_PARAMETER_VALUE"
+    assert code(order_by=["version"]) == "INVALID_PARAMETER_VALUE"
+    assert code(order_by=["name", "name DESC"]) == "INVALID_PARAMETER_VALUE"
+    assert code(page_token="not a token") == "INVALID_PARAMETER_VALUE"

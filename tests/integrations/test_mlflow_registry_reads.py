@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
@@ -118,11 +119,13 @@ def test_search_model_versions_reads_every_model_in_a_fixed_number_of_statements
     assert len(few) == 4 and len(many) == 14
     assert many_statements == few_statements
 
-    # Model after model in the order of the search, each one's versions newest first, each
-    # as the version's own read answers it.
-    assert [(v["name"], v["version"]) for v in many] == [
+    # MLflow's default order: the newest change first, then by name, the newest version first.
+    assert sorted((v["name"], v["version"]) for v in many) == sorted(
         (name, version) for name in "abcdefg" for version in ("2", "1")
-    ]
+    )
+    assert many == sorted(
+        many, key=lambda v: (-v["last_updated_timestamp"], v["name"], -int(v["version"]))
+    )
     for found in many:
         alone = client.get(
             f"{MLFLOW}/model-versions/get",
@@ -137,3 +140,114 @@ def test_search_model_versions_reads_every_model_in_a_fixed_number_of_statements
     named, _ = _search_versions(client, metadata, "name = 'c'")
     assert named == [v for v in many if v["name"] == "c"]
     assert _search_versions(client, metadata, "name = 'nope'")[0] == []
+
+
+def _page_through(
+    c: TestClient, max_results: int, order_by: list[str] | None = None, filter: str = ""
+) -> list[list[tuple[str, str]]]:
+    """Each page of a model-versions search, followed to its end by its page tokens."""
+    pages: list[list[tuple[str, str]]] = []
+    token = None
+    while True:
+        query: dict[str, Any] = {"max_results": max_results, "filter": filter}
+        query |= {"order_by": order_by or [], "page_token": token or ""}
+        answer = c.get(f"{MLFLOW}/model-versions/search", params=query)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        pages.append([(v["name"], v["version"]) for v in body["model_versions"]])
+        token = body.get("next_page_token")
+        if not token:
+            return pages
+
+
+VERSION_COUNTS = {"b": 3, "a": 4, "c": 1, "d": 2, "e": 1}
+ORDERS: list[list[str] | None] = [
+    None,
+    ["name"],
+    ["name DESC"],
+    ["version_number ASC"],
+    ["version_number DESC", "name DESC"],
+    ["creation_timestamp ASC"],
+    ["creation_timestamp DESC", "version_number ASC"],
+    ["last_updated_timestamp ASC", "name DESC"],
+]
+
+
+@pytest.mark.filterwarnings("ignore::Warning:mlflow.*", "ignore::Warning:sqlalchemy.*")
+def test_search_model_versions_pages_every_model_in_mlflows_order(
+    client: TestClient, metadata: Metadata, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Paged to its end, a search answers each version once, in the order and on the pages
+    MLflow's own store answers for the same versions; the registry is read a page of models
+    at a time (two here), so no count of models or versions is left out."""
+    import sqlite3
+
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    from modeltrail.domain import limits
+
+    monkeypatch.setattr(limits, "MAX_PAGE_SIZE", 2)
+    oracle = SqlAlchemyStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for name, count in VERSION_COUNTS.items():
+        client.post(f"{MLFLOW}/registered-models/create", json={"name": name}).raise_for_status()
+        oracle.create_registered_model(name)
+        for _ in range(count):
+            client.post(
+                f"{MLFLOW}/model-versions/create",
+                json={"name": name, "source": f"s3://m/{uuid.uuid4().hex}"},
+            ).raise_for_status()
+            oracle.create_model_version(name, f"s3://m/{uuid.uuid4().hex}")
+    ours = client.get(f"{MLFLOW}/model-versions/search").json()["model_versions"]
+    assert len(ours) == sum(VERSION_COUNTS.values()) == 11
+    # The oracle's versions carry our times, ties (the same millisecond) and all.
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        for v in ours:
+            db.execute(
+                "UPDATE model_versions SET creation_time = ?, last_updated_time = ?"
+                " WHERE name = ? AND version = ?",
+                (v["creation_timestamp"], v["last_updated_timestamp"], v["name"], v["version"]),
+            )
+
+    def theirs(max_results: int, order_by: list[str] | None) -> list[list[tuple[str, str]]]:
+        pages, token = [], None
+        while True:
+            page = oracle.search_model_versions(
+                max_results=max_results, order_by=order_by, page_token=token
+            )
+            pages.append([(v.name, str(v.version)) for v in page])
+            token = page.token
+            if not token:
+                return pages
+
+    for order_by in ORDERS:
+        for size in (3, 11, 100):
+            pages = _page_through(client, size, order_by)
+            assert pages == theirs(size, order_by), (order_by, size)
+            found = [v for page in pages for v in page]
+            assert len(found) == len(set(found)) == 11
+    # A filter's versions page the same way.
+    assert _page_through(client, 2, ["version_number"], "name = 'a'") == [
+        [("a", "1"), ("a", "2")],
+        [("a", "3"), ("a", "4")],
+    ]
+
+
+def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> None:
+    client.post(f"{MLFLOW}/registered-models/create", json={"name": "a"}).raise_for_status()
+    for query in [
+        {"max_results": 0},
+        {"max_results": -1},
+        {"max_results": 200_001},
+        {"max_results": "ten"},
+        {"order_by": "version"},
+        {"order_by": "tags.team"},
+        {"order_by": "name sideways"},
+        {"order_by": ["name", "name DESC"]},
+        {"page_token": "not a token"},
+    ]:
+        answer = client.get(f"{MLFLOW}/model-versions/search", params=query)
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", query
+        assert set(answer.json()) == {"error_code", "message"}
+    most = client.get(f"{MLFLOW}/model-versions/search", params={"max_results": 200_000})
+    assert most.status_code == 200 and most.json() == {"model_versions": []}

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import ModeltrailError
 from modeltrail.domain.registry import (
@@ -26,7 +27,7 @@ from modeltrail.domain.registry import (
     RegisteredModelCreate,
     RegisteredModelUpdate,
 )
-from modeltrail.integrations.mlflow import lineage, search, tracking
+from modeltrail.integrations.mlflow import lineage, params, search, tracking
 from modeltrail.integrations.mlflow.errors import (
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
@@ -340,23 +341,81 @@ def get_download_uri(registry: Registry, p: dict[str, Any]) -> Any:
     return {"artifact_uri": answer["source"]}
 
 
+# MLflow's bounds of a model-versions search (``SEARCH_MODEL_VERSION_MAX_RESULTS_*``).
+VERSIONS_PAGE = 10_000
+VERSIONS_MAX_RESULTS = 200_000
+VERSION_ORDERS = search.Grammar(
+    string_attributes=frozenset({"name"}),
+    numeric_attributes=frozenset(
+        {"version_number", "creation_timestamp", "last_updated_timestamp"}
+    ),
+    types=frozenset({search.ATTRIBUTE}),
+)
+# Every version of a model: the bound of a version number.
+_ALL_VERSIONS = 2**31 - 1
+
+
+def _version_orders(items: list[Any]) -> list[search.Order]:
+    """MLflow's order of a model-versions search: ``items`` (its default, the newest change
+    first), then the name and the newest version where ``items`` leave them out."""
+    orders = search.parse_order_by(
+        [str(item) for item in items]
+        or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"],
+        VERSION_ORDERS,
+    )
+    keys = [o.key for o in orders]
+    if len(set(keys)) < len(keys):
+        raise invalid(f"`order_by` contains duplicate fields: {[str(i) for i in items]}")
+    if "name" not in keys:
+        orders.append(search.Order(search.ATTRIBUTE, "name", True))
+    if "version_number" not in keys:
+        orders.append(search.Order(search.ATTRIBUTE, "version_number", False))
+    return orders
+
+
+def _version_key(answer: dict[str, Any], kind: str, key: str) -> Any:
+    return int(answer["version"]) if key == "version_number" else answer[key]
+
+
+def _all_versions(registry: Registry) -> list[ModelVersion]:
+    """Every version the request may read: the models a page at a time, each page's
+    versions read at once."""
+    versions: list[ModelVersion] = []
+    cursor: str | None = None
+    while True:
+        page = registry.search_models(limit=limits.MAX_PAGE_SIZE, cursor=cursor)
+        names = [rm.name for rm in page.items]
+        versions += registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
+        cursor = page.next_cursor
+        if cursor is None:
+            return versions
+
+
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
+    """The versions matching ``filter``, of every model, in MLflow's order, a page of
+    ``max_results`` from the offset of ``page_token``."""
     grammar = search.Grammar(
         string_attributes=frozenset({"name", "run_id", "source", "version"}),
         numeric_attributes=frozenset(),
     )
     clauses = search.parse_filter(str(p.get("filter") or ""), grammar)
+    limit = params.integer(p, "max_results", VERSIONS_PAGE, high=VERSIONS_MAX_RESULTS)
+    orders = _version_orders(params.listed(p, "order_by"))
+    offset = search.decode_page_token(params.string(p, "page_token"))
     names = [
         c.value for c in clauses if c.key == "name" and c.op == "=" and isinstance(c.value, str)
     ]
-    if not names:
-        page = _mlflow_errors(lambda: registry.search_models(limit=1000))
-        names = [rm.name for rm in page.items]
-    # The first thousand versions of each model, as a page of each one's versions shows them.
-    versions = registry.versions_of_models(names, limit=1000, metrics=False)
+    if names:
+        versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
+    else:
+        versions = _all_versions(registry)
     found = [
         answer
         for answer in version_answers(registry, versions)
         if search.matches(clauses, lambda k, key, a=answer: a.get(key))  # type: ignore[misc]
     ]
-    return {"model_versions": found}
+    search.sort(found, orders, _version_key)
+    answer: dict[str, Any] = {"model_versions": found[offset : offset + limit]}
+    if offset + limit < len(found):
+        answer["next_page_token"] = search.encode_page_token(offset + limit)
+    return answer
