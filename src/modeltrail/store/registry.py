@@ -94,6 +94,18 @@ def read_version_summary(session: Session, *, model_id: uuid.UUID, version: int)
     return found[0] if found and found[0][V_VERSION] == version else None
 
 
+def _each_version_once(rows: Sequence[Any]) -> list[Any]:
+    """``rows`` with each version once: the statements read a version once for each step that
+    wrote its artifact, the earliest first, and the first is the one kept."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for row in rows:
+        if (row[V_MODEL], row[V_VERSION]) not in seen:
+            seen.add((row[V_MODEL], row[V_VERSION]))
+            out.append(row)
+    return out
+
+
 def read_newest_versions(
     session: Session,
     model_ids: Sequence[uuid.UUID],
@@ -109,13 +121,7 @@ def read_newest_versions(
         _statements(dialect).newest if experiments is None else _newest(dialect, experiments)
     )
     params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids])}
-    seen: set[tuple[str, int]] = set()
-    out = []
-    for row in session.connection().execute(statement, params).all():
-        if (row[V_MODEL], row[V_VERSION]) not in seen:
-            seen.add((row[V_MODEL], row[V_VERSION]))
-            out.append(row)
-    return out
+    return _each_version_once(session.connection().execute(statement, params).all())
 
 
 def read_versions_of_models(
@@ -136,13 +142,7 @@ def read_versions_of_models(
         else _of_models(dialect, readable_version(experiments))
     )
     params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids]), "n": limit}
-    seen: set[tuple[str, int]] = set()
-    out = []
-    for row in session.connection().execute(statement, params).all():
-        if (row[V_MODEL], row[V_VERSION]) not in seen:
-            seen.add((row[V_MODEL], row[V_VERSION]))
-            out.append(row)
-    return out
+    return _each_version_once(session.connection().execute(statement, params).all())
 
 
 def _page(
