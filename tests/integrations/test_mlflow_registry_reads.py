@@ -139,6 +139,8 @@ def test_search_model_versions_reads_every_model_in_a_fixed_number_of_statements
     # A model named in the filter alone; a name of no model finds nothing.
     named, _ = _search_versions(client, metadata, "name = 'c'")
     assert named == [v for v in many if v["name"] == "c"]
+    # Named twice, its versions are still found once each.
+    assert _search_versions(client, metadata, "name = 'c' AND name = 'c'")[0] == named
     assert _search_versions(client, metadata, "name = 'nope'")[0] == []
 
 

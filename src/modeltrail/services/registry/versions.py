@@ -148,7 +148,8 @@ def versions_of_models(
     session: Session, names: Sequence[str], *, limit: int, metrics: bool = True
 ) -> list[ModelVersion]:
     """Up to ``limit`` versions of each model of ``names``, as ``list_versions`` answers its
-    first page of each, one model after another in the order of ``names``; a name of no model,
+    first page of each, one model after another in the order of ``names`` (a name given twice
+    counts once); a name of no model,
     or of one with no version the request may read, adds none. A fixed number of statements,
     whatever the number of models and versions."""
     wanted = [n for n in dict.fromkeys(names) if model_name_problem(n) is None]
@@ -159,7 +160,7 @@ def versions_of_models(
     by_model: dict[str, list[ModelVersion]] = {}
     for doc in _documents(session, found, rows, metrics=metrics):
         by_model.setdefault(doc["model"], []).append(ModelVersion.model_validate(doc))
-    return [v for name in names for v in by_model.get(name, [])]
+    return [v for name in wanted for v in by_model.get(name, [])]
 
 
 def version_document(
