@@ -713,6 +713,41 @@ def test_mlflow_s_api_hides_other_experiments_from_tokens_with_grants(world: Wor
     assert _snapshot(w, w.b) == before
 
 
+def test_a_dataset_another_experiment_read_is_not_told_by_log_inputs(world: World) -> None:
+    """MLflow's datasets are one artifact per name and digest, shared by every run that reads
+    them. A token that may not read the shared one (B's run read it) logs the same dataset as
+    if it were new: no refusal, none of B's content, B's artifact and lineage untouched."""
+    w = world
+
+    def log(token: dict[str, str], run: str, source: str) -> Any:
+        dataset = {"name": "digits", "digest": "69f0bcdb", "source_type": "s3", "source": source}
+        sent = {"run_id": uuid.UUID(run).hex, "datasets": [{"dataset": dataset}]}
+        return w.c.post(f"{MLFLOW}/runs/log-inputs", json=sent, headers=token)
+
+    assert log(w.admin, w.b["run"], f'{{"uri": "s3://{SECRET}/digits"}}').status_code == 200
+    before = _snapshot(w, w.b)
+    for attempt in range(2):  # and again, once A has a dataset of that name and digest
+        logged = log(w.writer, w.a["run"], '{"uri": "s3://a/digits"}')
+        assert logged.status_code == 200, (attempt, logged.text)
+    run = w.c.get(
+        f"{MLFLOW}/runs/get", params={"run_id": uuid.UUID(w.a["run"]).hex}, headers=w.writer
+    ).json()["run"]
+    [read] = run["inputs"]["dataset_inputs"]
+    assert (read["dataset"]["name"], read["dataset"]["digest"]) == ("digits", "69f0bcdb")
+    assert SECRET not in json.dumps(run)
+    assert _snapshot(w, w.b) == before
+    # An admin finds each run by the dataset, each reading its own copy.
+    found = w.c.post(
+        f"{MLFLOW}/runs/search",
+        json={
+            "experiment_ids": [w.a["experiment"], w.b["experiment"]],
+            "filter": "datasets.digest = '69f0bcdb'",
+        },
+        headers=w.admin,
+    ).json()
+    assert len(found["runs"]) == 2
+
+
 def test_mlflow_s_api_gives_tokens_with_grants_their_experiments(
     world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

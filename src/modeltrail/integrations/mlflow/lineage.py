@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -36,6 +35,7 @@ from modeltrail.integrations.mlflow.tracking import (
     execution_of,
     run_id,
 )
+from modeltrail.services.access import can_read_artifact, scope_of
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -188,10 +188,20 @@ def _source_uri(source: Any) -> str | None:
     return None
 
 
-def _dataset_artifact(tx: Transaction, ds: dict[str, Any], when: datetime) -> uuid.UUID:
+def _dataset_artifact(tx: Transaction, ds: dict[str, Any], run: RunRow) -> uuid.UUID:
+    """The dataset artifact of ``ds`` that ``run`` reads: the one of its name and digest that
+    every run reading that dataset shares, made on first use. A token that may not read that
+    one (another experiment's runs read it) gets one of the run's experiment instead, as it
+    would had the dataset been new: neither a refusal nor the shared artifact's content tells
+    it that another experiment used the dataset."""
     aid = dataset_id(ds["name"], ds["digest"])
     if tx.read("artifact", aid) is not None:
-        return aid
+        scope = scope_of(tx.session)
+        if scope is None or can_read_artifact(tx.session, scope, aid):
+            return aid
+        aid = uuid.uuid5(aid, f"experiment\x1f{run.experiment_id}")
+        if tx.read("artifact", aid) is not None:
+            return aid
     source = _json(ds.get("source"))
     attributes = {
         k: v
@@ -210,7 +220,7 @@ def _dataset_artifact(tx: Transaction, ds: dict[str, Any], when: datetime) -> uu
         name=ds["name"],
         version=ds["digest"],
         kind="dataset",
-        create_time=when,
+        create_time=run.create_time,
         uri=_source_uri(source),
         attributes=attributes,
     )
@@ -232,7 +242,7 @@ def log_inputs(meta: Metadata, shown: Any, datasets: list[Any], models: list[Any
     def log(tx: Transaction) -> None:
         run = _active_run(tx.session, shown)
         execution = ensure_execution(tx, run)
-        inputs = [_dataset_artifact(tx, ds, run.create_time) for ds, _ in checked]
+        inputs = [_dataset_artifact(tx, ds, run) for ds, _ in checked]
         for mid in model_ids:
             _model_row(tx.session, mid)
         _attach(tx, execution, inputs=[*inputs, *model_ids])
