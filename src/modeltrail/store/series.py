@@ -165,18 +165,24 @@ _FOLDED = (
 )
 _SERIES_FIELDS = ("id", "key", "execution_id", "artifact_id", "nonfinite", "ordered", "chunks")
 
+
+def _locking(table: Table, names: Sequence[str]) -> Any:
+    """``names`` of ``table``'s rows of a run (``run_id``) and some keys (``keys``), locked."""
+    return (
+        select(*(table.c[name] for name in names))
+        .where(
+            table.c.run_id == bindparam("run_id"),
+            table.c.key.in_(bindparam("keys", expanding=True)),
+        )
+        .with_for_update()
+    )
+
+
 # Built once, with bind parameters, so that each write reuses their compiled form.
 _series = cast(Table, MetricSeriesRow.__table__)
 _run_metrics = cast(Table, RunMetricRow.__table__)
 _chunks = cast(Table, MetricChunkRow.__table__)
-_LOCK_SERIES = (
-    select(*(_series.c[name] for name in _SERIES_FIELDS + _FOLDED))
-    .where(
-        _series.c.run_id == bindparam("run_id"),
-        _series.c.key.in_(bindparam("keys", expanding=True)),
-    )
-    .with_for_update()
-)
+_LOCK_SERIES = _locking(_series, _SERIES_FIELDS + _FOLDED)
 _UPDATE_SERIES = (
     update(_series)
     .where(_series.c.id == bindparam("b_id"))
@@ -187,14 +193,7 @@ _UPDATE_SERIES = (
         }
     )
 )
-_LOCK_RUN_METRICS = (
-    select(*(_run_metrics.c[name] for name in ("key", *_FOLDED)))
-    .where(
-        _run_metrics.c.run_id == bindparam("run_id"),
-        _run_metrics.c.key.in_(bindparam("keys", expanding=True)),
-    )
-    .with_for_update()
-)
+_LOCK_RUN_METRICS = _locking(_run_metrics, ("key", *_FOLDED))
 _UPDATE_RUN_METRICS = (
     update(_run_metrics)
     .where(_run_metrics.c.run_id == bindparam("b_run_id"), _run_metrics.c.key == bindparam("b_key"))
@@ -213,6 +212,11 @@ _UPDATE_CHUNK = (
         data=bindparam("data"),
     )
 )
+
+
+def _folded(state: RunMetricState) -> dict[str, Any]:
+    """The summary values of ``state``, by column."""
+    return {name: getattr(state, name) for name in _FOLDED}
 
 
 def _expire(session: Session, kind: type[Any], keys: Iterable[Any]) -> None:
@@ -268,7 +272,7 @@ def write_series(session: Session, states: Sequence[SeriesState]) -> None:
                 "ordered": s.ordered,
                 "chunks": s.chunks,
                 "update_time": now,
-                **{name: getattr(s, name) for name in _FOLDED},
+                **_folded(s),
             }
             for s in states
         ],
@@ -290,18 +294,10 @@ def write_run_metrics(
 ) -> None:
     """Store the run's summaries ``states``: the new inserted, the others updated, a
     statement each."""
-    new = [
-        {"run_id": run_id, "key": s.key, **{name: getattr(s, name) for name in _FOLDED}}
-        for s in states
-        if s.new
-    ]
+    new = [{"run_id": run_id, "key": s.key, **_folded(s)} for s in states if s.new]
     if new:
         session.connection().execute(insert(_run_metrics), new)
-    changed = [
-        {"b_run_id": run_id, "b_key": s.key, **{name: getattr(s, name) for name in _FOLDED}}
-        for s in states
-        if not s.new
-    ]
+    changed = [{"b_run_id": run_id, "b_key": s.key, **_folded(s)} for s in states if not s.new]
     if changed:
         session.connection().execute(_UPDATE_RUN_METRICS, changed)
         _expire(session, RunMetricRow, [(run_id, s.key) for s in states if not s.new])
