@@ -18,13 +18,19 @@ def test_the_system_call_is_found_on_linux() -> None:
     assert local._start_writeback is not None
 
 
-def test_written_ranges_are_handed_to_the_disk_in_order_and_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started: list[tuple[int, int]] = []
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The (offset, length) ranges the store hands to the disk, in order."""
+    ranges: list[tuple[int, int]] = []
     monkeypatch.setattr(
-        local, "_start_writeback", lambda fd, offset, length: started.append((offset, length))
+        local, "_start_writeback", lambda fd, offset, length: ranges.append((offset, length))
     )
+    return ranges
+
+
+def test_written_ranges_are_handed_to_the_disk_in_order_and_once(
+    tmp_path: Path, started: list[tuple[int, int]]
+) -> None:
     store = LocalBlobStore(tmp_path)
     staged = store.writer()
     data = os.urandom(WRITEBACK_BYTES // 3 + 5)
@@ -44,12 +50,8 @@ def test_written_ranges_are_handed_to_the_disk_in_order_and_once(
 
 
 def test_a_part_of_an_upload_is_handed_to_the_disk_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, started: list[tuple[int, int]]
 ) -> None:
-    started: list[tuple[int, int]] = []
-    monkeypatch.setattr(
-        local, "_start_writeback", lambda fd, offset, length: started.append((offset, length))
-    )
     store = LocalBlobStore(tmp_path)
     handle = store.start_upload()
     part = store.part_writer(handle, 1)
