@@ -42,6 +42,15 @@ class Store:
         assert made.status_code == 201, made.text
         return str(made.json()["token"])
 
+    def other_name(self) -> str:
+        return str(
+            httpx.get(
+                f"{self.url}/api/2.0/mlflow/experiments/get",
+                params={"experiment_id": self.other},
+                headers={"Authorization": f"Bearer {ADMIN}"},
+            ).json()["experiment"]["name"]
+        )
+
     def other_run_as_admin(self) -> Any:
         return httpx.get(
             f"{self.url}/api/2.0/mlflow/runs/get",
@@ -138,6 +147,12 @@ def test_a_scoped_writer_logs_its_experiment_through_mlflow(
     assert client.search_runs([store.other]) == []
     assert [r.info.run_id for r in client.search_runs([store.mine], "params.lr = '0.01'")] == [rid]
     client.set_experiment_tag(store.mine, "owner", "vision")
+    # A rename must keep names unique among experiments it cannot see: refused, whether the
+    # name is free or taken, so it neither takes another's name nor learns that it exists.
+    taken = store.other_name()
+    _denied(lambda: client.rename_experiment(store.mine, taken))
+    _denied(lambda: client.rename_experiment(store.mine, f"free-{uuid.uuid4().hex[:8]}"))
+    assert client.get_experiment(store.mine).name == name
     client.delete_run(rid)
     client.restore_run(rid)
     # A new experiment would belong to no grant.
@@ -150,11 +165,7 @@ def test_another_experiment_is_missing_to_a_scoped_token(
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
     client = MlflowClient(store.url)
     before = store.other_run_as_admin()
-    other_name = httpx.get(
-        f"{store.url}/api/2.0/mlflow/experiments/get",
-        params={"experiment_id": store.other},
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    ).json()["experiment"]["name"]
+    other_name = store.other_name()
     # By name and by id, as one never made.
     assert client.get_experiment_by_name(other_name) is None
     assert client.get_experiment_by_name("never-made") is None
@@ -216,6 +227,13 @@ def test_a_scoped_reader_reads_and_a_global_reader_writes_its_grant(
     assert {e.experiment_id for e in mixed.search_experiments()} >= {store.mine, store.other}
     mixed.log_param(mine, "lr", "1")
     assert mixed.get_run(mine).data.params == {"lr": "1"}
+    # It reads every experiment, so it may rename its own, to a name no other holds.
+    with pytest.raises(MlflowException) as taken:
+        mixed.rename_experiment(store.mine, store.other_name())
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    renamed = f"renamed-{uuid.uuid4().hex[:8]}"
+    mixed.rename_experiment(store.mine, renamed)
+    assert mixed.get_experiment(store.mine).name == renamed
     before = store.other_run_as_admin()
     _denied(lambda: mixed.set_tag(store.other_run, "t", "1"))
     _denied(lambda: mixed.log_batch(store.other_run, metrics=[Metric("loss", 9.0, 1, 0)]))

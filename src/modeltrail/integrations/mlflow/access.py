@@ -46,6 +46,18 @@ def check_experiment(
         )
 
 
+def check_sees_every_experiment(session: Session, change: str) -> None:
+    """Refuse ``change``, which must keep a name unique among all experiments, to a token that
+    does not read them all: it could take another experiment's name unseen, or, refused, learn
+    that the name is taken."""
+    scope = scope_of(session)
+    if scope is not None and scope.readable is not None:
+        raise MlflowError(
+            PERMISSION_DENIED,
+            f"{change} needs a token that may read every experiment (a global role).",
+        )
+
+
 def readable_experiments(session: Session, ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     """Of ``ids``, those the request may read (in their order)."""
     scope = scope_of(session)

@@ -209,6 +209,7 @@ def update_experiment(meta: Metadata, shown: Any, new_name: Any) -> None:
 
     def rename(tx: Transaction) -> None:
         row = _active_experiment(tx.session, shown)
+        access.check_sees_every_experiment(tx.session, "Renaming an experiment")
         other = _by_name(tx.session, name)
         if other is not None and other.id != row.id:
             raise MlflowError(RESOURCE_ALREADY_EXISTS, f"Experiment(name={name}) already exists.")
