@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from mlflow.entities.model_registry import ModelVersionTag
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
@@ -246,6 +247,13 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         {"order_by": "name sideways"},
         {"order_by": ["name", "name DESC"]},
         {"page_token": "not a token"},
+        {"filter": "version_number = 'two'"},
+        {"filter": "version_number LIKE '1%'"},
+        {"filter": "version_number IN ('1')"},
+        {"filter": "source_path IN ('a')"},
+        {"filter": "tags.team IN ('a')"},
+        {"filter": "creation_timestamp > 0"},
+        {"filter": "name = 'a' OR name = 'b'"},
     ]:
         answer = client.get(f"{MLFLOW}/model-versions/search", params=query)
         assert answer.status_code == 400, (query, answer.text)
@@ -253,3 +261,76 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         assert set(answer.json()) == {"error_code", "message"}
     most = client.get(f"{MLFLOW}/model-versions/search", params={"max_results": 200_000})
     assert most.status_code == 200 and most.json() == {"model_versions": []}
+
+
+FILTERS = [
+    "version_number = 2",
+    "version_number >= 3",
+    "version_number != 1 AND name != 'b'",
+    "name IN ('a', 'c', 'nope')",
+    "name NOT IN ('a', 'b')",
+    "name LIKE 'a%'",
+    "name ILIKE 'B'",
+    "tags.stage = 'good'",
+    "tags.stage != 'good'",
+    "tags.`stage` LIKE 'go%' AND version_number < 3",
+    "tags.missing = 'x'",
+    "source_path = 's3://m/b-2'",
+    "source_path LIKE 's3://m/a-%' AND name IN ('a')",
+    "tags.`mlflow.prompt.is_prompt` != 'true'",
+    "tags.`mlflow.prompt.is_prompt` = 'true'",
+]
+
+
+@pytest.mark.filterwarnings("ignore::Warning:mlflow.*", "ignore::Warning:sqlalchemy.*")
+def test_search_model_versions_filters_as_mlflow_does(client: TestClient, tmp_path: Any) -> None:
+    """Each filter of MLflow's model-versions grammar (version numbers, IN and NOT IN, tags,
+    source paths) finds the versions MLflow's own store finds for the same versions."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    oracle = SqlAlchemyStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for name, count in VERSION_COUNTS.items():
+        client.post(f"{MLFLOW}/registered-models/create", json={"name": name}).raise_for_status()
+        oracle.create_registered_model(name)
+        for number in range(1, count + 1):
+            source = f"s3://m/{name}-{number}"
+            client.post(
+                f"{MLFLOW}/model-versions/create", json={"name": name, "source": source}
+            ).raise_for_status()
+            oracle.create_model_version(name, source)
+            if number % 2 == 0 or name == "c":
+                tag = {"key": "stage", "value": "good" if number < 4 else "bad"}
+                client.post(
+                    f"{MLFLOW}/model-versions/set-tag",
+                    json={"name": name, "version": str(number), **tag},
+                ).raise_for_status()
+                oracle.set_model_version_tag(name, str(number), ModelVersionTag(**tag))
+    for filter in FILTERS:
+        answer = client.get(
+            f"{MLFLOW}/model-versions/search", params={"filter": filter, "max_results": 100}
+        )
+        assert answer.status_code == 200, (filter, answer.text)
+        ours = sorted((v["name"], v["version"]) for v in answer.json()["model_versions"])
+        theirs = sorted(
+            (v.name, str(v.version))
+            for v in oracle.search_model_versions(filter_string=filter, max_results=100)
+        )
+        assert ours == theirs, filter
+        assert ours or filter in ("tags.missing = 'x'", "tags.`mlflow.prompt.is_prompt` = 'true'")
+
+
+def test_search_model_versions_finds_versions_by_their_runs(client: TestClient) -> None:
+    _models(client, ["a", "b", "c"])
+    every = client.get(f"{MLFLOW}/model-versions/search").json()["model_versions"]
+    runs = {(v["name"], v["version"]): v["run_id"] for v in every}
+    wanted = [runs[("a", "2")], runs[("c", "1")]]
+    listed = ", ".join(f"'{r}'" for r in wanted)
+    for filter, expected in [
+        (f"run_id IN ({listed})", {("a", "2"), ("c", "1")}),
+        (f"run_id = '{wanted[0]}'", {("a", "2")}),
+        (f"run_id NOT IN ({listed})", set(runs) - {("a", "2"), ("c", "1")}),
+        (f"run_id IN ({listed}) AND name = 'c'", {("c", "1")}),
+    ]:
+        found = client.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
+        assert found.status_code == 200, found.text
+        assert {(v["name"], v["version"]) for v in found.json()["model_versions"]} == expected

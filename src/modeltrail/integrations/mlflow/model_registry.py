@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -373,8 +374,37 @@ def _version_orders(items: list[Any]) -> list[search.Order]:
     return orders
 
 
+# What a model-versions filter may name (MLflow's ``SearchModelVersionUtils``; ``source`` and
+# ``version``, which MLflow's older servers took, are kept).
+VERSION_FILTERS = search.Grammar(
+    string_attributes=frozenset({"name", "run_id", "source_path", "source", "version"}),
+    numeric_attributes=frozenset({"version_number"}),
+    list_attributes=frozenset({"name", "run_id"}),
+)
+
+
 def _version_key(answer: dict[str, Any], kind: str, key: str) -> Any:
     return int(answer["version"]) if key == "version_number" else answer[key]
+
+
+def _version_value(answer: dict[str, Any], kind: str, key: str) -> Any:
+    """The value a filter's clause compares of one version's answer (None when it has none)."""
+    if kind == search.TAG:
+        found = next((t["value"] for t in answer["tags"] if t["key"] == key), None)
+        # As in MLflow: a version without the prompt tag is not a prompt.
+        return "false" if found is None and key == PROMPT_TAG else found
+    if key == "version_number":
+        return answer["version"]
+    return answer.get("source" if key == "source_path" else key)
+
+
+def _named_models(clauses: list[search.Clause]) -> list[str] | None:
+    """The models a filter names with ``name =`` or ``name IN`` (None when it names none): only
+    their versions can match."""
+    for c in clauses:
+        if c.type == search.ATTRIBUTE and c.key == "name" and c.op in ("=", "IN"):
+            return [c.value] if c.op == "=" else list(dict.fromkeys(c.value))
+    return None
 
 
 def _all_versions(registry: Registry) -> list[ModelVersion]:
@@ -394,25 +424,19 @@ def _all_versions(registry: Registry) -> list[ModelVersion]:
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     """The versions matching ``filter``, of every model, in MLflow's order, a page of
     ``max_results`` from the offset of ``page_token``."""
-    grammar = search.Grammar(
-        string_attributes=frozenset({"name", "run_id", "source", "version"}),
-        numeric_attributes=frozenset(),
-    )
-    clauses = search.parse_filter(str(p.get("filter") or ""), grammar)
+    clauses = search.parse_filter(str(p.get("filter") or ""), VERSION_FILTERS)
     limit = params.integer(p, "max_results", VERSIONS_PAGE, high=VERSIONS_MAX_RESULTS)
     orders = _version_orders(params.listed(p, "order_by"))
     offset = search.decode_page_token(params.string(p, "page_token"))
-    names = [
-        c.value for c in clauses if c.key == "name" and c.op == "=" and isinstance(c.value, str)
-    ]
-    if names:
+    names = _named_models(clauses)
+    if names is not None:
         versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
     else:
         versions = _all_versions(registry)
     found = [
         answer
         for answer in version_answers(registry, versions)
-        if search.matches(clauses, lambda k, key, a=answer: a.get(key))  # type: ignore[misc]
+        if search.matches(clauses, partial(_version_value, answer))
     ]
     search.sort(found, orders, _version_key)
     answer: dict[str, Any] = {"model_versions": found[offset : offset + limit]}
