@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from modeltrail.domain.errors import ModeltrailError
 
@@ -48,6 +49,13 @@ class MlflowError(ModeltrailError):
 
 def invalid(message: str) -> MlflowError:
     return MlflowError(INVALID_PARAMETER_VALUE, message)
+
+
+def invalid_fields(exc: ValidationError) -> MlflowError:
+    """A modeltrail model's refusal of a request's values, in MLflow's terms."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return invalid(f"Invalid value for {where}: {first['msg']}")
 
 
 def missing(message: str) -> MlflowError:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.integrations.mlflow import search
+from modeltrail.integrations.mlflow import params, search
 from modeltrail.integrations.mlflow.errors import invalid, missing
 from modeltrail.integrations.mlflow.experiments import _active_experiment
 from modeltrail.integrations.mlflow.lineage import (
@@ -227,14 +227,14 @@ def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(experiments, list):
         experiments = [experiments]
     wanted = {str(e) for e in experiments}
-    clauses = search.parse_filter(p.get("filter"), LOGGED_MODELS)
+    clauses = search.parse_filter(params.string(p, "filter"), LOGGED_MODELS)
     orders = []
-    for item in p.get("order_by") or []:
+    for item in params.listed(p, "order_by"):
         if not isinstance(item, dict) or not isinstance(item.get("field_name"), str):
             raise invalid("Invalid value for order_by: a list of {field_name, ascending}")
         direction = "ASC" if item.get("ascending", True) else "DESC"
         orders += search.parse_order_by([f"{item['field_name']} {direction}"], LOGGED_MODELS)
-    offset = search.decode_page_token(p.get("page_token"))
+    offset = search.decode_page_token(params.string(p, "page_token"))
     try:
         limit = int(p.get("max_results") or 100)
     except (TypeError, ValueError):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from modeltrail.domain import limits
@@ -34,6 +35,7 @@ from modeltrail.integrations.mlflow.errors import (
     RESOURCE_DOES_NOT_EXIST,
     MlflowError,
     invalid,
+    invalid_fields,
 )
 from modeltrail.services.metadata import Transaction
 from modeltrail.services.registry import Registry
@@ -49,6 +51,8 @@ def _mlflow_errors(call: Callable[[], T], *, exists: str = "") -> T:
         return call()
     except MlflowError:
         raise
+    except ValidationError as exc:
+        raise invalid_fields(exc) from None
     except ModeltrailError as exc:
         if exc.status == 404:
             raise MlflowError(RESOURCE_DOES_NOT_EXIST, exc.detail) from None
@@ -183,7 +187,7 @@ def delete_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
 
 
 def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
-    text = str(p.get("filter") or "").strip()
+    text = (params.string(p, "filter") or "").strip()
     name_contains = None
     if text:
         # MLflow's registry search: name = 'x' or name LIKE '%x%', the common forms.
@@ -424,7 +428,7 @@ def _all_versions(registry: Registry) -> list[ModelVersion]:
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     """The versions matching ``filter``, of every model, in MLflow's order, a page of
     ``max_results`` from the offset of ``page_token``."""
-    clauses = search.parse_filter(str(p.get("filter") or ""), VERSION_FILTERS)
+    clauses = search.parse_filter(params.string(p, "filter"), VERSION_FILTERS)
     limit = params.integer(p, "max_results", VERSIONS_PAGE, high=VERSIONS_MAX_RESULTS)
     orders = _version_orders(params.listed(p, "order_by"))
     offset = search.decode_page_token(params.string(p, "page_token"))

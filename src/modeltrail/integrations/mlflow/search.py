@@ -361,6 +361,8 @@ def sort(rows: list[Any], orders: list[Order], lookup: Callable[[Any, str, str],
 def decode_page_token(token: str | None) -> int:
     if not token:
         return 0
+    if not isinstance(token, str):
+        raise invalid("Invalid page token: send the next_page_token answered")
     try:
         offset = orjson.loads(base64.b64decode(token, validate=True))["offset"]
     except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):

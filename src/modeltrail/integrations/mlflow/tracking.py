@@ -14,6 +14,7 @@ hex digits, as MLflow's own; either form is accepted back.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain import models as m
 from modeltrail.integrations.mlflow.errors import (
     invalid,
+    invalid_fields,
     missing,
 )
 from modeltrail.store.tables import (
@@ -115,14 +117,17 @@ def _model(cls: type[BaseModel], **fields: Any) -> Any:
     try:
         return cls(**fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise invalid(f"Invalid value for {where}: {first['msg']}") from None
+        raise invalid_fields(exc) from None
 
 
 def _text(value: Any) -> str:
     """A configuration value as an MLflow param (a string)."""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- states
