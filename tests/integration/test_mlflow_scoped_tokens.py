@@ -238,3 +238,52 @@ def test_a_scoped_reader_reads_and_a_global_reader_writes_its_grant(
     _denied(lambda: mixed.set_tag(store.other_run, "t", "1"))
     _denied(lambda: mixed.log_batch(store.other_run, metrics=[Metric("loss", 9.0, 1, 0)]))
     assert store.other_run_as_admin() == before
+
+
+def test_a_scoped_token_reads_the_registry_versions_of_its_experiments(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = MlflowClient(store.url)
+    tag = uuid.uuid4().hex[:8]
+    shared, secret = f"shared-{tag}", f"hidden-{tag}"
+    mine_run = admin.create_run(store.mine).info.run_id
+    admin.create_registered_model(shared)
+    admin.create_registered_model(secret)
+    mine = admin.create_model_version(shared, f"s3://m/{tag}-mine", run_id=mine_run)
+    other = admin.create_model_version(shared, f"s3://m/{tag}-other", run_id=store.other_run)
+    admin.create_model_version(secret, f"s3://m/{tag}-secret", run_id=store.other_run)
+    admin.set_registered_model_alias(shared, "ours", mine.version)
+    admin.set_registered_model_alias(shared, "champion", other.version)
+    assert (mine.version, other.version) == ("1", "2")
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
+    client = MlflowClient(store.url)
+    # The versions of its experiment's runs, as the registry's own API shows them.
+    model = client.get_registered_model(shared)
+    assert model.aliases == {"ours": "1"}
+    assert [v.version for v in model.latest_versions] == ["1"]
+    assert [m.name for m in client.search_registered_models()] == [shared]
+    found = client.search_model_versions(f"name = '{shared}'")
+    assert [(v.version, v.run_id) for v in found] == [("1", mine_run)]
+    assert [v.version for v in client.search_model_versions()] == ["1"]
+    assert client.search_model_versions(f"run_id = '{store.other_run}'") == []
+    assert client.get_model_version(shared, "1").source == f"s3://m/{tag}-mine"
+    assert client.get_model_version_by_alias(shared, "ours").version == "1"
+    assert client.get_model_version_download_uri(shared, "1") == f"s3://m/{tag}-mine"
+    # Another experiment's versions, and a model with none of its own, are not there.
+    _missing(lambda: client.get_model_version(shared, "2"))
+    _missing(lambda: client.get_model_version_by_alias(shared, "champion"))
+    _missing(lambda: client.get_model_version_download_uri(shared, "2"))
+    _missing(lambda: client.get_registered_model(secret))
+    _missing(lambda: client.get_registered_model(f"never-made-{tag}"))
+    assert client.search_model_versions(f"name = '{secret}'") == []
+    # The registry's writes still need a global role.
+    _denied(lambda: client.create_registered_model(f"new-{tag}"))
+    _denied(lambda: client.create_model_version(shared, f"s3://m/{tag}-new", run_id=mine_run))
+    _denied(lambda: client.set_registered_model_alias(shared, "ours", "1"))
+    _denied(lambda: client.delete_registered_model(shared))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
+    assert admin.get_registered_model(shared).aliases == {"ours": "1", "champion": "2"}
+    assert [m.name for m in admin.search_registered_models(f"name LIKE '%{tag}'")] == sorted(
+        [shared, secret]
+    )

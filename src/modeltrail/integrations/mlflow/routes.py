@@ -63,9 +63,11 @@ READ_ONLY_POSTS = frozenset(
 
 # What a token with grants on single experiments may call (``modeltrail.server.auth``): the
 # tracking API, whose handlers read and change experiments and runs as the token may on
-# modeltrail's own API (``access``), and the artifact proxy's files of runs. Creating an
-# experiment (it would be nobody's grant), logged models and the model registry are not
-# listed: they need a global role.
+# modeltrail's own API (``access``), the artifact proxy's files of runs, and the model
+# registry's reads, which see the versions it may read (``services.registry.visible``).
+# Creating an experiment (it would be nobody's grant), logged models and the registry's
+# writes are not listed: they need a global role (registering a version here makes the run's
+# model artifact itself).
 SCOPED_ROUTES = frozenset(
     [
         *(
@@ -94,6 +96,14 @@ SCOPED_ROUTES = frozenset(
                 ("POST", "/runs/log-inputs"),
                 ("POST", "/runs/outputs"),
                 ("GET", "/artifacts/list"),
+                ("GET", "/registered-models/get"),
+                ("GET", "/registered-models/search"),
+                ("GET", "/registered-models/get-latest-versions"),
+                ("POST", "/registered-models/get-latest-versions"),
+                ("GET", "/registered-models/alias"),
+                ("GET", "/model-versions/get"),
+                ("GET", "/model-versions/search"),
+                ("GET", "/model-versions/get-download-uri"),
             )
         ),
         *proxy.SCOPED_ROUTES,
