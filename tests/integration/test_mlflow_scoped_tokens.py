@@ -287,3 +287,55 @@ def test_a_scoped_token_reads_the_registry_versions_of_its_experiments(
     assert [m.name for m in admin.search_registered_models(f"name LIKE '%{tag}'")] == sorted(
         [shared, secret]
     )
+
+
+def test_a_scoped_writer_logs_and_loads_a_model_of_its_experiment(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    admin = MlflowClient(store.url)
+    theirs = admin.create_logged_model(store.other, name="theirs", source_run_id=store.other_run)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
+    client = MlflowClient(store.url)
+    mlflow.set_experiment(client.get_experiment(store.mine).name)
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with mlflow.start_run() as run:
+        logged = mlflow.sklearn.log_model(fitted, name="model")
+    # Its own logged model: read, searched, changed, its files downloaded and loaded.
+    assert client.get_logged_model(logged.model_id).source_run_id == run.info.run_id
+    assert [m.model_id for m in client.search_logged_models([store.mine])] == [logged.model_id]
+    assert [m.model_id for m in client.search_logged_models([store.mine, store.other])] == [
+        logged.model_id
+    ]
+    client.set_logged_model_tags(logged.model_id, {"stage": "ready"})
+    assert client.get_logged_model(logged.model_id).tags["stage"] == "ready"
+    loaded = mlflow.sklearn.load_model(f"models:/{logged.model_id}")
+    assert loaded.predict([[1.0]]).tolist() == [1]
+    # Another experiment's logged model is as missing as one never made, its files too.
+    _missing(lambda: client.get_logged_model(theirs.model_id))
+    with pytest.raises(MlflowException, match="Failed to get logged model"):
+        # The client asks for the model first, and says it could not find it in its own words.
+        client.set_logged_model_tags(theirs.model_id, {"stage": "mine"})
+    _missing(lambda: client.finalize_logged_model(theirs.model_id, "READY"))
+    _missing(lambda: client.delete_logged_model(theirs.model_id))
+    assert client.search_logged_models([store.other]) == []
+    refused = httpx.get(
+        f"{store.url}/api/2.0/mlflow-artifacts/artifacts/{store.other}/models/"
+        f"{theirs.model_id}/artifacts/",
+        headers={"Authorization": f"Bearer {store.token('t2', {store.mine: 'writer'})}"},
+    )
+    assert refused.status_code == 404, refused.text
+    # It may not make a model in another experiment, nor from another experiment's run.
+    _missing(lambda: client.create_logged_model(store.other, name="x"))
+    _missing(
+        lambda: client.create_logged_model(store.mine, name="x", source_run_id=store.other_run)
+    )
+    # A reader of its experiment reads the model but does not change it.
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("viewer", {store.mine: "reader"}))
+    reader = MlflowClient(store.url)
+    assert reader.get_logged_model(logged.model_id).tags["stage"] == "ready"
+    _denied(lambda: reader.set_logged_model_tags(logged.model_id, {"stage": "gone"}))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
+    assert admin.get_logged_model(theirs.model_id).tags == {}

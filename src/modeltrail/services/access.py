@@ -53,6 +53,13 @@ def note_created(session: Session, artifact_id: uuid.UUID) -> None:
         session.info.setdefault(_CREATED, set()).add(artifact_id)
 
 
+def note_writable(session: Session, artifact_id: uuid.UUID) -> None:
+    """Let this request change and attach an artifact that an integration found writable by
+    its own rule (MLflow's logged models are of the experiment they were made in, before any
+    run writes them), as it may one it created."""
+    note_created(session, artifact_id)
+
+
 def _created(session: Session) -> set[uuid.UUID]:
     return session.info.get(_CREATED, set())  # type: ignore[no-any-return]
 

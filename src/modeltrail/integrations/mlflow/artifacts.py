@@ -18,8 +18,13 @@ from typing import Any
 
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import Conflict, NotFound
-from modeltrail.integrations.mlflow.errors import PERMISSION_DENIED, MlflowError, invalid, missing
-from modeltrail.integrations.mlflow.lineage import _attach, ensure_execution, parse_model_id
+from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow.lineage import (
+    _attach,
+    _model_row,
+    ensure_execution,
+    parse_model_id,
+)
 from modeltrail.integrations.mlflow.runs import _run_row
 from modeltrail.integrations.mlflow.tracking import (
     NAMESPACE,
@@ -73,21 +78,15 @@ def locate(path: str) -> Place:
 
 
 def check_access(meta: Metadata, place: Place, *, write: bool) -> None:
-    """Refuse the place's files as the request's token may not read them (a run of an
-    experiment it may not read is missing) or change them (``write``). A logged model's files
-    need a global role of a token with grants: a logged model is named by its own id, which
-    says nothing of its experiment here."""
-    scope = meta.scope
-    if scope is None:
-        return
-    if place.run is None:
-        if (scope.writable if write else scope.readable) is not None:
-            raise MlflowError(
-                PERMISSION_DENIED, "A logged model's files need a token with a global role."
-            )
+    """Refuse the place's files as the request's token may not read them (a run or logged
+    model of an experiment it may not read is missing) or change them (``write``)."""
+    if meta.scope is None:
         return
     run = place.run
-    meta.query(lambda session: _run_row(session, run_id(run), write=write))
+    if run is None:
+        meta.query(lambda session: _model_row(session, place.artifact, write=write))
+    else:
+        meta.query(lambda session: _run_row(session, run_id(run), write=write))
 
 
 def prepare_upload(meta: Metadata, place: Place) -> None:

@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
-from modeltrail.integrations.mlflow.errors import invalid, missing
+from modeltrail.integrations.mlflow import access
+from modeltrail.integrations.mlflow.errors import PERMISSION_DENIED, MlflowError, invalid, missing
 from modeltrail.integrations.mlflow.run_query import EXECUTION_KIND, INPUT_TAGS, RUN_ID_NOTE
 from modeltrail.integrations.mlflow.runs import _active_run
 from modeltrail.integrations.mlflow.tracking import (
@@ -33,9 +34,15 @@ from modeltrail.integrations.mlflow.tracking import (
     _model,
     _tags,
     execution_of,
+    parse_experiment_id,
     run_id,
 )
-from modeltrail.services.access import can_read_artifact, scope_of
+from modeltrail.services.access import (
+    can_read_artifact,
+    can_write_artifact,
+    note_writable,
+    scope_of,
+)
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import (
     ArtifactRow,
@@ -268,7 +275,7 @@ def log_outputs(meta: Metadata, shown: Any, models: list[Any]) -> None:
     def log(tx: Transaction) -> None:
         run = _active_run(tx.session, shown)
         for mid in ids:
-            _model_row(tx.session, mid)
+            _model_row(tx.session, mid, write=True)
         _attach(tx, ensure_execution(tx, run), outputs=ids)
 
     meta.write(log)
@@ -364,8 +371,27 @@ def logged_models(session: Session, artifacts: Iterable[uuid.UUID]) -> set[uuid.
     return found
 
 
-def _model_row(session: Session, artifact: uuid.UUID) -> ArtifactRow:
+def _model_row(session: Session, artifact: uuid.UUID, *, write: bool = False) -> ArtifactRow:
+    """The model, to read or to change (``write``) as the request's token may: a logged model
+    is of the experiment MLflow made it in, another model of its runs' experiments; one the
+    token may not read is as missing as one that is not there."""
+
+    def absent() -> MlflowError:
+        return missing(f"Logged model with ID '{model_id(artifact)}' not found.")
+
     row = session.get(ArtifactRow, artifact)
     if row is None or row.kind != "model":
-        raise missing(f"Logged model with ID '{model_id(artifact)}' not found.")
+        raise absent()
+    scope = scope_of(session)
+    if scope is None:
+        return row
+    if _is_logged_model(row):
+        experiment = parse_experiment_id(row.attributes["mlflow"].get("experimentId", "0"))
+        access.check_experiment(session, experiment, write=write, absent=absent)
+        if write:
+            note_writable(session, artifact)
+    elif not can_read_artifact(session, scope, artifact):
+        raise absent()
+    elif write and not can_write_artifact(session, scope, artifact):
+        raise MlflowError(PERMISSION_DENIED, "This token may read this model but not change it.")
     return row

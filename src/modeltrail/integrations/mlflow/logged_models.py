@@ -23,20 +23,20 @@ from modeltrail.integrations.mlflow.lineage import (
     model_id,
     parse_model_id,
 )
+from modeltrail.integrations.mlflow.runs import _run_row
 from modeltrail.integrations.mlflow.tracking import (
     _check_tag,
     _model,
     _tags,
     experiment_id,
     ms,
-    parse_run_id,
     run_id,
 )
+from modeltrail.services.access import scope_of
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import dialect as d
 from modeltrail.store.tables import (
     ArtifactRow,
-    RunRow,
     utcnow,
 )
 
@@ -110,9 +110,7 @@ def create_logged_model(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
         exp = _active_experiment(tx.session, experiment)
         run = None
         if source_run:
-            run = tx.session.get(RunRow, parse_run_id(source_run))
-            if run is None:
-                raise missing(f"Run with id={source_run} not found")
+            run = _run_row(tx.session, source_run)
         artifact = uuid.uuid4()
         eid = experiment_id(exp.id)
         attributes = _model_attributes(
@@ -153,7 +151,7 @@ def _change_model(meta: Metadata, shown: Any, change: Any) -> dict[str, Any]:
     artifact = parse_model_id(shown)
 
     def write(tx: Transaction) -> dict[str, Any]:
-        row = _model_row(tx.session, artifact)
+        row = _model_row(tx.session, artifact, write=True)
         if not _is_logged_model(row):
             raise missing(f"Logged model with ID '{shown}' not found.")
         attributes = dict(row.attributes)
@@ -246,11 +244,19 @@ def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
             ArtifactRow.kind == "model",
             d.json_member(dialect, ArtifactRow.attributes, "mlflow").like("{%"),
         )
-        if wanted:
+        asked = wanted
+        scope = scope_of(session)
+        if scope is not None and scope.readable is not None:
+            # Of the experiments asked for (all, when none is), those the token may read.
+            readable = {experiment_id(e) for e in scope.readable}
+            asked = wanted & readable if wanted else readable
+            if not asked:
+                return []
+        if asked:
             # The experiments' models only, in SQL: not every model of the store read and
             # dropped here.
             experiment = d.json_text(dialect, ArtifactRow.attributes, ("mlflow", "experimentId"))
-            query = query.where(experiment.in_(sorted(wanted)))
+            query = query.where(experiment.in_(sorted(asked)))
         rows = session.scalars(query)
         out = []
         for row in rows:

@@ -62,12 +62,12 @@ READ_ONLY_POSTS = frozenset(
 )
 
 # What a token with grants on single experiments may call (``modeltrail.server.auth``): the
-# tracking API, whose handlers read and change experiments and runs as the token may on
-# modeltrail's own API (``access``), the artifact proxy's files of runs, and the model
-# registry's reads, which see the versions it may read (``services.registry.visible``).
-# Creating an experiment (it would be nobody's grant), logged models and the registry's
-# writes are not listed: they need a global role (registering a version here makes the run's
-# model artifact itself).
+# tracking API, whose handlers read and change experiments, runs and logged models as the
+# token may on modeltrail's own API (``access``; a logged model is of the experiment it was
+# made in), the artifact proxy's files of runs and logged models, and the model registry's
+# reads, which see the versions it may read (``services.registry.visible``). Creating an
+# experiment (it would be nobody's grant) and the registry's writes are not listed: they need
+# a global role (registering a version here makes the run's model artifact itself).
 SCOPED_ROUTES = frozenset(
     [
         *(
@@ -96,6 +96,14 @@ SCOPED_ROUTES = frozenset(
                 ("POST", "/runs/log-inputs"),
                 ("POST", "/runs/outputs"),
                 ("GET", "/artifacts/list"),
+                ("POST", "/logged-models"),
+                ("POST", "/logged-models/search"),
+                ("GET", "/logged-models/{model_id}"),
+                ("PATCH", "/logged-models/{model_id}"),
+                ("DELETE", "/logged-models/{model_id}"),
+                ("PATCH", "/logged-models/{model_id}/tags"),
+                ("DELETE", "/logged-models/{model_id}/tags/{tag_key:path}"),
+                ("POST", "/logged-models/{model_id}/params"),
                 ("GET", "/registered-models/get"),
                 ("GET", "/registered-models/search"),
                 ("GET", "/registered-models/get-latest-versions"),
