@@ -75,3 +75,16 @@ def test_buckets_follow_the_plain_rule(seed: int) -> None:
         expected["lasts"] = [float(v) for v in expected["lasts"]]
     assert answer == expected
     assert got.count == n and got.buckets == len(expected["counts"]) <= buckets
+
+
+@pytest.mark.parametrize(("start", "end"), [(None, 10_000), (-10_000, None), (-10_000, 10_000)])
+def test_a_range_far_wider_than_the_points_answers_their_buckets(
+    start: int | None, end: int | None
+) -> None:
+    steps, values = list(range(100)), [float(i % 7) for i in range(100)]
+    points = store.Points(array("q", steps), array("q", [0] * 100), array("d", values))
+    got = series_points._bucketed(uuid.uuid4(), "k", [_Row()], points, False, 10, None, start, end)
+    expected = _plain(steps, values, 10, start, end)
+    assert [got.start_steps, got.end_steps, got.counts, got.mins, got.maxs, got.lasts] == [
+        expected[name] for name in ("startSteps", "endSteps", "counts", "mins", "maxs", "lasts")
+    ]

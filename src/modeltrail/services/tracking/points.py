@@ -225,7 +225,8 @@ def _bucketed(
         # numbers of a long series are only touched by ``min`` and ``max``.
         if n >= buckets:
             bounds = [lo + span * i // buckets for i in range(1, buckets)]
-            ends = [*dict.fromkeys(map(bisect_left, repeat(steps), bounds)), n]
+            # Bounds past the last step end where the last bucket ends: n once, not again.
+            ends = [*dict.fromkeys([*map(bisect_left, repeat(steps), bounds), n])]
             if ends[0] == 0:
                 del ends[0]
         else:
