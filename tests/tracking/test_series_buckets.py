@@ -88,3 +88,24 @@ def test_a_range_far_wider_than_the_points_answers_their_buckets(
     assert [got.start_steps, got.end_steps, got.counts, got.mins, got.maxs, got.lasts] == [
         expected[name] for name in ("startSteps", "endSteps", "counts", "mins", "maxs", "lasts")
     ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_equal_zeros_answer_as_min_and_max_do(seed: int) -> None:
+    # 0.0 and -0.0 are equal: the least and the greatest of a bucket is the first of them,
+    # as the plain rule's min and max answer it.
+    rng = random.Random(seed)
+    n = rng.choice([40, 2000])
+    # Runs of one zero then the other, long enough for numpy's vectorised loops.
+    values: list[float] = []
+    while len(values) < n:
+        values += [rng.choice([0.0, -0.0, math.nan, 1.0])] * rng.randrange(1, 60)
+    values = values[:n]
+    steps = list(range(n))
+    points = store.Points(array("q", steps), array("q", [0] * n), array("d", values))
+    got = series_points._bucketed(uuid.uuid4(), "k", [_Row()], points, True, 10, None)
+    expected = _plain(steps, values, 10, None, None)
+    signs = [[math.copysign(1, v) if isinstance(v, float) else v for v in column]
+             for column in (got.mins, got.maxs, expected["mins"], expected["maxs"])]  # fmt: skip
+    assert signs[:2] == signs[2:]
+    assert [got.mins, got.maxs] == [expected["mins"], expected["maxs"]]

@@ -4,14 +4,14 @@ downsampled in buckets for a chart (each bucket's count, least, greatest and las
 from __future__ import annotations
 
 import base64
-import operator
 import uuid
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import series as d
@@ -220,39 +220,44 @@ def _bucketed(
     if n:
         lo = steps[0] if start is None else start
         span = (steps[-1] if end is None else end) - lo + 1
+        step_numbers = np.frombuffer(steps, dtype=np.int64)
         # Bucket i holds the steps below lo + span * i // buckets. Where each bucket ends is
-        # found first, then each column is made by one call over all the buckets: the
-        # numbers of a long series are only touched by ``min`` and ``max``.
+        # found first, then each column is made by one numpy call over all the buckets.
+        ends: npt.NDArray[np.intp]
         if n >= buckets:
-            bounds = [lo + span * i // buckets for i in range(1, buckets)]
-            # Bounds past the last step end where the last bucket ends: n once, not again.
-            ends = [*dict.fromkeys([*map(bisect_left, repeat(steps), bounds), n])]
-            if ends[0] == 0:
-                del ends[0]
+            # The bounds lie within [lo, end]: int64 holds them, though not span * i.
+            bounds = np.array([lo + span * i // buckets for i in range(1, buckets)], np.int64)
+            ends = np.unique(np.append(np.searchsorted(step_numbers, bounds), n))
+            ends = ends[ends > 0]
         else:
             # A short series: the first bucket above each step found directly, a few turns
             # of the loop and not one per bucket.
-            ends, a = [], 0
+            found, a = [], 0
             while a < n:
                 i = min(buckets, -(-(steps[a] - lo + 1) * buckets // span))
                 a = n if i == buckets else bisect_left(steps, lo + span * i // buckets, a)
-                ends.append(a)
-        firsts = [0, *ends[:-1]]
-        lasts = [b - 1 for b in ends]
-        parts = list(map(values.__getitem__, map(slice, firsts, ends)))
-        out["start_steps"] = list(map(steps.__getitem__, firsts))
-        out["end_steps"] = list(map(steps.__getitem__, lasts))
-        out["counts"] = list(map(operator.sub, ends, firsts))
+                found.append(a)
+            ends = np.array(found, np.intp)
+        firsts = np.concatenate(([0], ends[:-1]))
+        lasts = ends - 1
+        numbers = np.frombuffer(values, dtype=np.float64)
+        # fmin and fmax pass over NaN as the least and greatest of the numbers do; a bucket
+        # of NaN alone stays NaN, answered as null.
+        mins = np.fmin.reduceat(numbers, firsts)
+        maxs = np.fmax.reduceat(numbers, firsts)
+        if ((numbers == 0) & np.signbit(numbers)).any():
+            _first_of_equal_zeros(values, firsts, ends, mins, maxs)
+        out["start_steps"] = step_numbers[firsts].tolist()
+        out["end_steps"] = step_numbers[lasts].tolist()
+        out["counts"] = (ends - firsts).tolist()
         if nonfinite:
-            for part in parts:
-                numbers = [v for v in part if v == v]
-                out["mins"].append(d.shown(min(numbers)) if numbers else None)
-                out["maxs"].append(d.shown(max(numbers)) if numbers else None)
-            out["lasts"] = [d.shown(values[b]) for b in lasts]
+            out["mins"] = [None if v != v else d.shown(v) for v in mins.tolist()]
+            out["maxs"] = [None if v != v else d.shown(v) for v in maxs.tolist()]
+            out["lasts"] = [d.shown(v) for v in numbers[lasts].tolist()]
         else:
-            out["mins"] = list(map(min, parts))
-            out["maxs"] = list(map(max, parts))
-            out["lasts"] = list(map(values.__getitem__, lasts))
+            out["mins"] = mins.tolist()
+            out["maxs"] = maxs.tolist()
+            out["lasts"] = numbers[lasts].tolist()
     return d.SeriesBuckets.model_construct(
         None,
         run=run_id,
@@ -262,3 +267,17 @@ def _bucketed(
         buckets=len(out["counts"]),
         **out,
     )
+
+
+def _first_of_equal_zeros(
+    values: array[float],
+    firsts: npt.NDArray[np.intp],
+    ends: npt.NDArray[np.intp],
+    mins: npt.NDArray[np.float64],
+    maxs: npt.NDArray[np.float64],
+) -> None:
+    """Make a zero least or greatest value the bucket's first zero, as ``min`` and ``max``
+    answer it: 0.0 and -0.0 are equal, and which of them numpy keeps is not defined."""
+    for k in np.flatnonzero((mins == 0) | (maxs == 0)).tolist():
+        numbers = [v for v in values[firsts[k] : ends[k]] if v == v]
+        mins[k], maxs[k] = min(numbers), max(numbers)
