@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import _empty, free_port, run_cli
-from modeltrail.integrations.mlflow.importer import derived_id
+from modeltrail.integrations.mlflow.importer import MlflowClient, derived_id
 from modeltrail.plugins.manager import PluginManager
 from modeltrail.sdk.connection import Connection
 from modeltrail.server.app import create_app
@@ -370,6 +370,25 @@ def test_imported_history_keeps_mlflows_times_and_names(
         if c["field"].split(".")[-1] == "C"
     ]
     assert changes and set(changes) == {("1.0", "0.1")}, why
+
+
+def test_the_importer_reads_every_page_of_a_runs_registered_versions(
+    mlflow_server: MlflowServer,
+) -> None:
+    from mlflow.tracking import MlflowClient as Client
+
+    ml = Client(tracking_uri=mlflow_server.url)
+    run = ml.create_run(ml.create_experiment(f"paged-{uuid.uuid4().hex[:8]}")).info.run_id
+    name = f"paged-{uuid.uuid4().hex[:8]}"
+    ml.create_registered_model(name)
+    for i in range(5):
+        ml.create_model_version(name, f"s3://m/{name}-{i}", run_id=run)
+    source = MlflowClient(mlflow_server.url)
+    try:
+        paged = source.registered_versions(run, page_size=2)
+    finally:
+        source.close()
+    assert sorted(int(v["version"]) for v in paged) == [1, 2, 3, 4, 5]
 
 
 def test_registry_push_on_success(mlflow_server: MlflowServer, metadata: Metadata) -> None:

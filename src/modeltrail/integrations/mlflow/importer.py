@@ -124,12 +124,16 @@ class MlflowClient:
             )
         return response.json()  # type: ignore[no-any-return]
 
-    def pages(self, path: str, key: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, path: str, key: str, body: dict[str, Any], *, method: str = "POST"
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a search, page after page (MLflow's GET searches take their
+        arguments as the query)."""
         token = None
         while True:
-            page = self.call(
-                "POST", path, json={**body, **({"page_token": token} if token else {})}
-            )
+            asked = {**body, **({"page_token": token} if token else {})}
+            sent = {"params": asked} if method == "GET" else {"json": asked}
+            page = self.call(method, path, **sent)
             yield from page.get(key, [])
             token = page.get("next_page_token")
             if not token:
@@ -149,15 +153,13 @@ class MlflowClient:
             "runs/search", "runs", {"experiment_ids": [experiment_id], "max_results": 1000}
         )
 
-    def registered_versions(self, run_id: str) -> list[dict[str, Any]]:
+    def registered_versions(self, run_id: str, *, page_size: int = 10_000) -> list[dict[str, Any]]:
         """The model registry's versions made from a run's models ([] without a registry)."""
+        asked = {"filter": f"run_id='{run_id}'", "max_results": page_size}
         try:
-            found = self.call(
-                "GET", "model-versions/search", params={"filter": f"run_id='{run_id}'"}
-            )
+            return list(self.pages("model-versions/search", "model_versions", asked, method="GET"))
         except (RuntimeError, httpx.HTTPError):
             return []
-        return list(found.get("model_versions") or [])
 
     def logged_models(self, experiment_id: str) -> list[dict[str, Any]]:
         try:
