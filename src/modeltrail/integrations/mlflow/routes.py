@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -133,6 +134,18 @@ router = APIRouter(include_in_schema=False)
 Handler = Callable[[Metadata, Params], Any]
 
 
+class Answer(JSONResponse):
+    """A handler's answer, written by orjson rather than the json module: a search answers a
+    page of runs, each with its params, tags, metrics and inputs. What orjson refuses (an
+    integer past 64 bits, a key that is not a string) is left to the json module."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            return super().render(content)
+
+
 def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
     """Serve ``handler(meta, params)`` at ``path``: run in a worker thread, answered as JSON
     (``{}`` for None, as MLflow answers an empty response)."""
@@ -142,7 +155,7 @@ def _route(path: str, method: str = "POST") -> Callable[[Handler], Handler]:
             await _ready(request, meta)
             sent = await params.read(request)
             result = await run_in_threadpool(handler, meta, sent)
-            return JSONResponse({} if result is None else result)
+            return Answer({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
         router.add_api_route(
@@ -470,7 +483,7 @@ def _registry_route(path: str, method: str) -> Callable[[RegistryHandler], Regis
         async def endpoint(request: Request, meta: MetadataDep) -> JSONResponse:
             sent = await params.read(request)
             result = await run_in_threadpool(handler, registry_for(request, meta), sent)
-            return JSONResponse({} if result is None else result)
+            return Answer({} if result is None else result)
 
         endpoint.__name__ = handler.__name__
         router.add_api_route(
