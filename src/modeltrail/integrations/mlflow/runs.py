@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
@@ -140,16 +140,19 @@ def _not_active(shown: Any) -> MlflowError:
     return invalid(f"The run {shown} must be in the 'active' state. Current state is deleted.")
 
 
+# Built once: every logged step of a training loop asks it.
+_RUN_EXPERIMENT_DELETED = (
+    select(RunRow.experiment_id, MlflowStateRow.deleted)
+    .outerjoin(MlflowStateRow, MlflowStateRow.entity_id == RunRow.id)
+    .where(RunRow.id == bindparam("run"))
+)
+
+
 def _active_run_experiment(session: Session, shown: Any) -> tuple[uuid.UUID, uuid.UUID]:
     """(run, experiment) of an active run: ``_active_run`` reading two columns, not the
     run's parameters and tags, for a request that logs metrics only."""
     run = parse_run_id(shown)
-    query = (
-        select(RunRow.experiment_id, MlflowStateRow.deleted)
-        .outerjoin(MlflowStateRow, MlflowStateRow.entity_id == RunRow.id)
-        .where(RunRow.id == run)
-    )
-    found = session.execute(query).first()
+    found = session.execute(_RUN_EXPERIMENT_DELETED, {"run": run}).first()
     if found is None:
         raise _run_missing(shown)
     _check_run(session, found.experiment_id, shown, write=True)
@@ -196,10 +199,17 @@ def create_run(
     return meta.write(create)
 
 
-def read_runs(session: Session, rows: list[RunRow], extras: Any = None) -> list[dict[str, Any]]:
+def read_runs(
+    session: Session,
+    rows: list[RunRow],
+    extras: Any = None,
+    states: dict[uuid.UUID, MlflowStateRow] | None = None,
+) -> list[dict[str, Any]]:
     """MLflow's answers for ``rows``; ``extras(session, ids)`` adds what is kept beside a run's
-    row (metrics, inputs, outputs)."""
-    states = _states(session, [r.id for r in rows])
+    row (metrics, inputs, outputs). ``states``: the rows' MLflow states, when the caller read
+    them with the rows (read here otherwise)."""
+    if states is None:
+        states = _states(session, [r.id for r in rows])
     details = extras(session, [r.id for r in rows]) if extras else {}
     return [run_json(r, states.get(r.id), **details.get(r.id, {})) for r in rows]
 
@@ -349,9 +359,13 @@ def search_runs(
         query = run_query.runs_query(
             dialect, experiments=readable, view=view, clauses=clauses, orders=orders
         )
-        # Matched, ordered and paged by the database; one row more tells of a next page.
-        rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
-        return read_runs(session, rows[:max_results], extras), len(rows) > max_results
+        # Matched, ordered and paged by the database; one row more tells of a next page. The
+        # runs' MLflow states come with them: the query joins them already.
+        paged = query.add_columns(MlflowStateRow).offset(offset).limit(max_results + 1)
+        rows = session.execute(paged).all()
+        page = rows[:max_results]
+        states = {run.id: state for run, state in page if state is not None}
+        return read_runs(session, [run for run, _ in page], extras, states), len(rows) > max_results
 
     page, more = meta.query(read)
     answer: dict[str, Any] = {"runs": page}
