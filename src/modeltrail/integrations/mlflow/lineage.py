@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
@@ -284,31 +284,30 @@ def log_outputs(meta: Metadata, shown: Any, models: list[Any]) -> None:
 def run_details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """The ``inputs`` and ``outputs`` of MLflow's run answer, for each of ``runs``: what the
     run's MLflow executions read and wrote (the one this API makes for a run, and the one
-    ``modeltrail import mlflow`` made for a run it imported)."""
+    ``modeltrail import mlflow`` made for a run it imported). Read as plain columns: a
+    search answers a page of runs."""
     if not runs:
         return {}
     found = {
         row.id: row
-        for row in session.scalars(
-            select(ExecutionRow)
+        for row in session.execute(
+            select(ExecutionRow.id, ExecutionRow.run_id, ExecutionRow.annotations)
             .where(ExecutionRow.run_id.in_(runs), ExecutionRow.kind == EXECUTION_KIND)
             .order_by(ExecutionRow.run_id, ExecutionRow.start_time, ExecutionRow.id)
         )
     }
     if not found:
         return {}
-    edges: dict[uuid.UUID, tuple[list[ArtifactRow], list[ArtifactRow]]] = {
-        e: ([], []) for e in found
-    }
+    edges: dict[uuid.UUID, tuple[list[Row[Any]], list[Row[Any]]]] = {e: ([], []) for e in found}
     for table, side in ((ExecutionInputRow, 0), (ExecutionOutputRow, 1)):
         query = (
-            select(table.execution_id, ArtifactRow)
+            select(table.execution_id, *_ARTIFACT_COLUMNS)
             .join(ArtifactRow, ArtifactRow.id == table.artifact_id)
             .where(table.execution_id.in_(list(found)))
             .order_by(table.execution_id, table.position)
         )
-        for execution, artifact in session.execute(query):
-            edges[execution][side].append(artifact)
+        for artifact in session.execute(query):
+            edges[artifact.execution_id][side].append(artifact)
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for execution, (ins, outs) in edges.items():
         notes = found[execution].annotations
@@ -333,7 +332,19 @@ def run_details(session: Session, runs: list[uuid.UUID]) -> dict[uuid.UUID, dict
     return out
 
 
-def dataset_json(a: ArtifactRow) -> dict[str, Any]:
+# What a run answer shows of an artifact the run read or wrote (``dataset_json``, a logged
+# model's id).
+_ARTIFACT_COLUMNS = (
+    ArtifactRow.id,
+    ArtifactRow.kind,
+    ArtifactRow.name,
+    ArtifactRow.version,
+    ArtifactRow.uri,
+    ArtifactRow.attributes,
+)
+
+
+def dataset_json(a: ArtifactRow | Row[Any]) -> dict[str, Any]:
     attributes = a.attributes or {}
     answer = {
         "name": a.name,
@@ -350,7 +361,7 @@ def dataset_json(a: ArtifactRow) -> dict[str, Any]:
 # ---------------------------------------------------------------- logged models
 
 
-def _is_logged_model(a: ArtifactRow) -> bool:
+def _is_logged_model(a: ArtifactRow | Row[Any]) -> bool:
     return isinstance((a.attributes or {}).get("mlflow"), dict)
 
 
