@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,9 +52,16 @@ class Watched(httpx.BaseTransport):
     """The client's own transport, watched: which part requests were on the way at once, and a
     part answered 503 (as a proxy in front of the server would) the first time it is sent."""
 
-    def __init__(self, inner: httpx.BaseTransport, *, refuse_once: int | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        *,
+        refuse_once: int | None = None,
+        on_first_part: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.refuse_once = refuse_once
+        self.on_first_part = on_first_part
         self.sent: list[str] = []
         self.on_the_way = 0
         self.most_at_once = 0
@@ -71,6 +79,9 @@ class Watched(httpx.BaseTransport):
         if "/parts/" not in name:
             return self.inner.handle_request(request)
         with self.changed:
+            if self.on_first_part is not None:
+                self.on_first_part()
+                self.on_first_part = None
             self.on_the_way += 1
             self.most_at_once = max(self.most_at_once, self.on_the_way)
             self.changed.notify_all()
@@ -88,7 +99,7 @@ class Watched(httpx.BaseTransport):
                 self.sent.append(f"{name} answered")
 
 
-def _client(server: ServerProcess, **watch: int) -> tuple[mt.Trail, Watched, str]:
+def _client(server: ServerProcess, **watch: Any) -> tuple[mt.Trail, Watched, str]:
     trail = mt.connect(server.url, on_unreachable="raise")
     watched = Watched(trail.conn.http._transport, **watch)
     trail.conn.http._transport = watched
@@ -144,6 +155,28 @@ def test_a_refused_part_abandons_the_upload_after_the_parts_on_the_way(
         assert not any("/parts/" in s for s in watched.sent[deleted:])
         started = [s for s in watched.sent if "/parts/" in s and not s.endswith("answered")]
         assert len(started) < 12  # the parts not yet on the way were not sent
+        with pytest.raises(ModeltrailError, match="no upload"):
+            trail.conn.get(f"/api/v1/artifacts/{artifact}/uploads/{upload}")
+        assert trail.conn.get(f"/api/v1/artifacts/{artifact}/files")["items"] == []
+    finally:
+        trail.close()
+
+
+def test_a_file_that_cannot_be_read_any_more_abandons_the_upload(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only the server's refusals: an error of the client's own, here the file gone from
+    the disk while its parts are sent, abandons the upload too and is raised as it was."""
+    monkeypatch.setattr(transfer, "MULTIPART_FROM", PART)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(os.urandom(12 * PART))
+    trail, watched, artifact = _client(server, on_first_part=source.unlink)
+    try:
+        with pytest.raises(FileNotFoundError):
+            transfer.upload(trail.conn, artifact, "weights.bin", source)
+        upload = _id(watched)
+        deleted = watched.sent.index(f"DELETE {upload}")
+        assert not any("/parts/" in s for s in watched.sent[deleted:])
         with pytest.raises(ModeltrailError, match="no upload"):
             trail.conn.get(f"/api/v1/artifacts/{artifact}/uploads/{upload}")
         assert trail.conn.get(f"/api/v1/artifacts/{artifact}/files")["items"] == []

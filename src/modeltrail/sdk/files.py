@@ -141,7 +141,8 @@ def _upload_in_parts(
 ) -> dict[str, Any]:
     """Send the file in the parts the server asks for, ``PARTS_AT_ONCE`` at a time (a part
     that fails is sent again), then complete it naming every part in order. An error stops the
-    parts not yet sent, waits for those on the way and abandons the upload."""
+    parts not yet sent, waits for those on the way and abandons the upload (any error: a
+    ``KeyboardInterrupt`` leaves it to ``modeltrail gc``, which aborts uploads left unfinished)."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     base = f"{API}/artifacts/{artifact_id}/uploads"
@@ -179,9 +180,12 @@ def _upload_in_parts(
         return conn.post(  # type: ignore[no-any-return]
             f"{where}/complete", {"parts": [number for number, _ in parts]}
         )
-    except ModeltrailError:
-        # A completion that found the bytes wrong has removed the upload already.
-        with contextlib.suppress(NotFound):
+    except Exception:
+        # Whatever stopped it, the server's refusal or the client's own error (a file that
+        # could not be read), the upload is abandoned rather than left holding its parts. A
+        # completion that found the bytes wrong has removed it already; an abandon that fails
+        # leaves the error that stopped the upload to be raised.
+        with contextlib.suppress(ModeltrailError):
             conn.request("DELETE", where, retry=False)
         raise
     finally:
