@@ -326,6 +326,8 @@ def _dialect(session: Session) -> str:
     V_ARTIFACT,  # id, name, version, kind, uri, fingerprint: six columns from here
     *_,
 ) = range(16)
+# ``V_CREATED_BY_ID``, ``V_UPDATED_BY_ID`` and ``V_MODEL`` are ids as 32 hex digits
+# (``uuid.UUID.hex``); the other ids are text with dashes.
 (V_EXECUTION, V_RUN, V_RUN_NAME, V_RUN_STATUS, V_EXPERIMENT, V_MODEL) = range(16, 22)
 # An input as ``inputs_of`` reads it: the execution, then the artifact's six columns.
 I_ARTIFACT = 1
@@ -404,9 +406,11 @@ def _with_makers(dialect: str, page: Any) -> Any:
             page.c.tags,
             page.c.create_time,
             page.c.update_time,
-            text(page.c.created_by_id, "created_by_id"),
+            # Most versions were made with no token: their actors' ids are read as hex and
+            # given dashes only where there is one (``V_CREATED_BY_ID``, ``V_UPDATED_BY_ID``).
+            dialects.id_hex(dialect, page.c.created_by_id).label("created_by_id"),
             page.c.created_by_name,
-            text(page.c.updated_by_id, "updated_by_id"),
+            dialects.id_hex(dialect, page.c.updated_by_id).label("updated_by_id"),
             page.c.updated_by_name,
             text(ArtifactRow.id, "artifact_id"),
             ArtifactRow.name,
@@ -419,7 +423,9 @@ def _with_makers(dialect: str, page: Any) -> Any:
             RunRow.name.label("run_name"),
             RunRow.status.label("run_status"),
             text(RunRow.experiment_id, "experiment_id"),
-            text(page.c.model_id, "model_id"),
+            # Every row of a page names the same model or a few: as hex, not made into text
+            # with dashes for each row only to be looked up.
+            dialects.id_hex(dialect, page.c.model_id).label("model_id"),
         )
         .select_from(page)
         .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
@@ -458,7 +464,7 @@ def _statements(dialect: str) -> _Statements:
         .where(among(ExecutionInputRow.execution_id))
         .order_by(ExecutionInputRow.execution_id, ExecutionInputRow.position),
         metrics=select(
-            text(ArtifactReferenceRow.target_id, "target"),
+            dialects.id_hex(dialect, ArtifactReferenceRow.target_id).label("target"),
             ArtifactRow.name,
             dialects.json_member(dialect, ArtifactRow.attributes, "value"),
         )
@@ -470,10 +476,11 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def _read(session: Session, which: str, ids: Sequence[str]) -> Any:
+def _read(session: Session, which: str, ids: Sequence[str]) -> Sequence[Any]:
     dialect = _dialect(session)
     statement = getattr(_statements(dialect), which)
-    return session.connection().execute(statement, {"ids": dialects.id_values(dialect, ids)})
+    params = {"ids": dialects.id_values(dialect, ids)}
+    return session.connection().execute(statement, params).all()
 
 
 def inputs_of(session: Session, execution_ids: Iterable[str]) -> dict[str, list[Any]]:
@@ -492,9 +499,13 @@ def metrics_of(session: Session, artifact_ids: Iterable[str]) -> dict[str, dict[
     wanted = list(dict.fromkeys(artifact_ids))
     out: dict[str, dict[str, Any]] = {a: {} for a in wanted}
     if wanted:
+        # The statement names each artifact by its hex digits: found by those, rather than
+        # by dashes put into the id of every metric read.
+        by_hex = {a.replace("-", ""): found for a, found in out.items()}
+        loads = orjson.loads
         for target, name, value in _read(session, "metrics", wanted):
             if value is not None:
-                out[target][name] = orjson.loads(value)
+                by_hex[target][name] = loads(value)
     return out
 
 

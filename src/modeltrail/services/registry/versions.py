@@ -56,8 +56,10 @@ def _summary(row: Any, at: int) -> dict[str, Any]:
     }
 
 
-def _actor(actor_id: Any, name: str | None) -> dict[str, Any] | None:
-    return None if name is None else {"name": name, "id": actor_id}
+def _actor(actor_hex: str | None, name: str | None) -> dict[str, Any] | None:
+    if name is None:
+        return None
+    return {"name": name, "id": None if actor_hex is None else str(uuid.UUID(hex=actor_hex))}
 
 
 def version_documents(
@@ -89,8 +91,8 @@ def _documents(
     for model_id, found in store.aliases_of(session, list(names)).items():
         for a in found:
             if a.version is not None:
-                aliases.setdefault((str(model_id), a.version), []).append(a.alias)
-    named = {str(model_id): name for model_id, name in names.items()}
+                aliases.setdefault((model_id.hex, a.version), []).append(a.alias)
+    named = {model_id.hex: name for model_id, name in names.items()}
     out = []
     for row in rows:
         execution = row[store.V_EXECUTION]
