@@ -76,6 +76,24 @@ def unpack(data: bytes, count: int, into: Points) -> None:
     into.values.frombytes(view[2 * size : 3 * size])
 
 
+def _appended(data: bytes, count: int, added: Points) -> bytes:
+    """The packed chunk of ``count`` points in ``data`` with ``added`` after them: each of its
+    three arrays joined with the new one's bytes, the stored points neither unpacked nor
+    scanned again."""
+    size, more = count * 8, len(added) * 8
+    new = pack(added)
+    return b"".join(
+        (
+            data[:size],
+            new[:more],
+            data[size : 2 * size],
+            new[more : 2 * more],
+            data[2 * size : 3 * size],
+            new[2 * more :],
+        )
+    )
+
+
 def read_series_rows(
     session: Session,
     run_id: uuid.UUID,
@@ -199,9 +217,14 @@ _UPDATE_RUN_METRICS = (
     .where(_run_metrics.c.run_id == bindparam("b_run_id"), _run_metrics.c.key == bindparam("b_key"))
     .values({name: bindparam(name) for name in _FOLDED})
 )
-_LAST_CHUNKS = select(_chunks.c.series_id, _chunks.c.seq, _chunks.c.count, _chunks.c.data).where(
-    tuple_(_chunks.c.series_id, _chunks.c.seq).in_(bindparam("ends", expanding=True))
-)
+_LAST_CHUNKS = select(
+    _chunks.c.series_id,
+    _chunks.c.seq,
+    _chunks.c.count,
+    _chunks.c.step_min,
+    _chunks.c.step_max,
+    _chunks.c.data,
+).where(tuple_(_chunks.c.series_id, _chunks.c.seq).in_(bindparam("ends", expanding=True)))
 _UPDATE_CHUNK = (
     update(_chunks)
     .where(_chunks.c.series_id == bindparam("b_series_id"), _chunks.c.seq == bindparam("b_seq"))
@@ -309,32 +332,28 @@ def append_chunks_many(session: Session, items: Sequence[tuple[SeriesState, Poin
     one statement (a logged step appends a point to each of a few keys). Each series'
     ``chunks`` counter is advanced; writing it back (``write_series``) is the caller's."""
     open_ends = [(series.id, series.chunks - 1) for series, _ in items if series.chunks]
-    last: dict[uuid.UUID, tuple[int, int, bytes]] = {}
+    last: dict[uuid.UUID, tuple[int, int, int, int, bytes]] = {}
     if open_ends:
-        for series_id, seq, count, data in session.connection().execute(
-            _LAST_CHUNKS, {"ends": open_ends}
-        ):
-            if count < CHUNK:
-                last[series_id] = (seq, count, data)
+        for series_id, *chunk in session.connection().execute(_LAST_CHUNKS, {"ends": open_ends}):
+            if chunk[1] < CHUNK:
+                last[series_id] = tuple(chunk)
     updates: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for series, points in items:
         offset = 0
         if series.id in last:
-            seq, count, data = last[series.id]
-            merged = Points()
-            unpack(data, count, merged)
+            seq, count, step_min, step_max, data = last[series.id]
             take = min(CHUNK - count, len(points))
-            merged.extend(points.slice(0, take))
+            added = points.slice(0, take)
             offset = take
             updates.append(
                 {
                     "b_series_id": series.id,
                     "b_seq": seq,
-                    "count": len(merged),
-                    "step_min": min(merged.steps),
-                    "step_max": max(merged.steps),
-                    "data": pack(merged),
+                    "count": count + take,
+                    "step_min": min(step_min, min(added.steps)),
+                    "step_max": max(step_max, max(added.steps)),
+                    "data": _appended(data, count, added),
                 }
             )
         seq = series.chunks
