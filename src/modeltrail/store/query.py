@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, Op
+from modeltrail.domain.mlflow_names import normalise
 from modeltrail.domain.models import in_utc, unstorable_number
 from modeltrail.domain.query import (
     And,
@@ -33,12 +34,10 @@ from modeltrail.domain.query import (
     Not,
     Or,
     Predicate,
-    Value,
     conjuncts,
-    normalise,
     predicates,
-    query_error,
 )
+from modeltrail.domain.query_tokens import Value, query_error
 from modeltrail.store import dialect as d
 from modeltrail.store.fields import Fields, entity_fields, number_name, resolve
 from modeltrail.store.tables import UTCDateTime

@@ -20,7 +20,8 @@ from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
 from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
-from modeltrail.domain.query import Field, query_error
+from modeltrail.domain.query import Field
+from modeltrail.domain.query_tokens import query_error
 from modeltrail.domain.series import shown
 from modeltrail.services.entities.run import RUN_FIELDS
 from modeltrail.services.entities.run import SERVICE as RUNS
