@@ -39,14 +39,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import secrets
-from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
-from modeltrail.domain.registry import DEPLOY_ALIASES
+from modeltrail.plugins import notification_rules
 from modeltrail.plugins.spec import Store, hookimpl
-from modeltrail.store import lineage
 from modeltrail.store.tables import (
     ArtifactRow,
-    ExecutionOutputRow,
-    ExecutionRow,
     FlagRow,
     ModelAliasEventRow,
     ModelVersionRow,
@@ -76,72 +72,6 @@ def _list(value: Any) -> list[str]:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-# ---------------------------------------------------------------- queries
-
-
-def last_deployment_time(
-    session: Session, experiment: uuid.UUID, kinds: list[str]
-) -> datetime | None:
-    """When the experiment last deployed: the start of its latest successful run that wrote
-    a deployment, or the latest move of ``production`` to a model version one of its runs
-    made, whichever is later."""
-    moved = session.scalar(
-        select(func.max(ModelAliasEventRow.time))
-        .join(
-            ModelVersionRow,
-            (ModelVersionRow.model_id == ModelAliasEventRow.model_id)
-            & (ModelVersionRow.version == ModelAliasEventRow.to_version),
-        )
-        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ModelVersionRow.artifact_id)
-        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
-        .join(RunRow, RunRow.id == ExecutionRow.run_id)
-        .where(
-            RunRow.experiment_id == experiment,
-            ModelAliasEventRow.alias.in_(list(DEPLOY_ALIASES)),
-            ModelAliasEventRow.action.in_(["set", "move"]),
-        )
-    )
-    stepped = session.scalar(
-        select(func.max(RunRow.create_time))
-        .join(ExecutionRow, ExecutionRow.run_id == RunRow.id)
-        .join(ExecutionOutputRow, ExecutionOutputRow.execution_id == ExecutionRow.id)
-        .join(ArtifactRow, ArtifactRow.id == ExecutionOutputRow.artifact_id)
-        .where(
-            RunRow.experiment_id == experiment,
-            RunRow.status == "SUCCESS",
-            ArtifactRow.kind.in_(kinds),
-        )
-    )
-    return max((t for t in (moved, stepped) if t is not None), default=None)
-
-
-def failure_streak(
-    session: Session, run: RunRow, kinds: list[str]
-) -> tuple[list[RunRow], datetime | None]:
-    """The failed runs in a row that end with ``run``, since the last successful deployment."""
-    since = last_deployment_time(session, run.experiment_id, kinds)
-    query = select(RunRow).where(
-        RunRow.experiment_id == run.experiment_id, RunRow.create_time <= run.create_time
-    )
-    if since is not None:
-        query = query.where(RunRow.create_time > since)
-    streak: list[RunRow] = []
-    for row in session.scalars(query.order_by(RunRow.create_time.desc(), RunRow.id.desc())):
-        if row.status != "FAILED":
-            break
-        streak.append(row)
-    return streak, since
-
-
-def upstream_artifacts(session: Session, start: uuid.UUID) -> set[uuid.UUID]:
-    """Every artifact ``start`` was made from: what its producers read, what it refers to
-    (a deployment -> its model), recursively: the lineage walk, without merging equal copies."""
-    walk = lineage.walk_artifacts(
-        session, seeds=[(start.hex, 0)], direction="upstream", depth=MAX_LINEAGE_DEPTH, merge=False
-    )
-    return {uuid.UUID(hex=k) for k in walk.depths} - {start}
 
 
 # ---------------------------------------------------------------- the plugin
@@ -273,10 +203,12 @@ class Notifications:
                         "run-ended",
                         f"run-ended|{run.id}|{run.status}",
                         run.id,
-                        self._run_message(run),
+                        notification_rules.run_ended_message(run, self.public_url),
                     )
                 if "failures-in-a-row" in self.rules and run.status == "FAILED":
-                    streak, since = failure_streak(session, run, self.deployment_kinds)
+                    streak, since = notification_rules.failure_streak(
+                        session, run, self.deployment_kinds
+                    )
                     if len(streak) >= self.failures_in_a_row:
                         first = streak[-1]
                         self._notify(
@@ -284,19 +216,9 @@ class Notifications:
                             "failures-in-a-row",
                             f"failures|{run.experiment_id}|{first.id}",
                             run.id,
-                            {
-                                "text": f"{len(streak)} runs in a row failed since the last "
-                                "successful deployment"
-                                + (f" ({since.isoformat()})" if since else " (none yet)")
-                                + f"; latest: {run.name}",
-                                "modeltrail": {
-                                    "rule": "failures-in-a-row",
-                                    "experiment": str(run.experiment_id),
-                                    "failedRuns": [str(r.id) for r in reversed(streak)],
-                                    "since": since.isoformat() if since else None,
-                                    "threshold": self.failures_in_a_row,
-                                },
-                            },
+                            notification_rules.failures_message(
+                                run, streak, since, self.failures_in_a_row
+                            ),
                         )
             elif what == "deployment" and "flagged-data-deployed" in self.rules:
                 self._check_deployment(session, entity_id)
@@ -315,16 +237,7 @@ class Notifications:
             "model-registered",
             f"version|{version.id}",
             version.artifact_id,
-            {
-                "text": f"{model.name} version {version.version} registered",
-                "modeltrail": {
-                    "rule": "model-registered",
-                    "model": model.name,
-                    "version": version.version,
-                    "uri": f"models:/{model.name}/{version.version}",
-                    "artifact": str(version.artifact_id),
-                },
-            },
+            notification_rules.version_registered_message(model, version),
         )
 
     def _alias_changed(self, session: Session, event_id: uuid.UUID) -> None:
@@ -340,34 +253,12 @@ class Notifications:
                     ModelVersionRow.version == event.to_version,
                 )
             )
-        change = {
-            "set": f"set to version {event.to_version}",
-            "move": f"moved from version {event.from_version} to {event.to_version}",
-            "remove": f"removed from version {event.from_version}",
-        }.get(event.action, event.action)
-        by = f" by {event.actor_name}" if event.actor_name else ""
-        why = f": {event.reason}" if event.reason else ""
         self._notify(
             session,
             "alias-changed",
             f"alias|{event.id}",
             artifact or model.id,
-            {
-                "text": f"{event.alias} of {model.name} {change}{by}{why}",
-                "modeltrail": {
-                    "rule": "alias-changed",
-                    "model": model.name,
-                    "alias": event.alias,
-                    "action": event.action,
-                    "fromVersion": event.from_version,
-                    "toVersion": event.to_version,
-                    "uri": f"models:/{model.name}@{event.alias}",
-                    "artifact": str(artifact) if artifact else None,
-                    "actor": event.actor_name,
-                    "reason": event.reason,
-                    "time": event.time.isoformat(),
-                },
-            },
+            notification_rules.alias_changed_message(event, model, artifact),
         )
 
     def _scan_deployments(self) -> None:
@@ -384,7 +275,7 @@ class Notifications:
         deployment = session.get(ArtifactRow, deployment_id)
         if deployment is None:
             return
-        upstream = upstream_artifacts(session, deployment_id)
+        upstream = notification_rules.upstream_artifacts(session, deployment_id)
         if not upstream:
             return
         for flag in session.scalars(select(FlagRow).where(FlagRow.artifact_id.in_(upstream))):
@@ -395,31 +286,8 @@ class Notifications:
                 "flagged-data-deployed",
                 f"flagged|{deployment_id}|{flag.artifact_id}",
                 deployment_id,
-                {
-                    "text": f"deployment {deployment.name} serves a model made from flagged "
-                    f"{name}: {flag.reason}",
-                    "modeltrail": {
-                        "rule": "flagged-data-deployed",
-                        "deployment": str(deployment_id),
-                        "flagged": str(flag.artifact_id),
-                        "reason": flag.reason,
-                    },
-                },
+                notification_rules.flagged_deployment_message(deployment, flag, name),
             )
-
-    def _run_message(self, run: RunRow) -> dict[str, Any]:
-        link = f" {self.public_url}/api/v1/runs/{run.id}" if self.public_url else ""
-        return {
-            "text": f"run {run.name} ended: {run.status}{link}",
-            "modeltrail": {
-                "rule": "run-ended",
-                "run": str(run.id),
-                "name": run.name,
-                "status": run.status,
-                "experiment": str(run.experiment_id),
-                "endTime": run.end_time.isoformat() if run.end_time else None,
-            },
-        }
 
     def _notify(
         self, session: Session, rule: str, key: str, subject: uuid.UUID, payload: dict[str, Any]
