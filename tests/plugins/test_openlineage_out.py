@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from tests.plugins.openlineage_receiver import Receiver, facets_of, validate
 
 from modeltrail.integrations.openlineage import emitter as emitter_module
-from modeltrail.integrations.openlineage.events import EventBuilder, Settings, _web_repository
+from modeltrail.integrations.openlineage.events import EventBuilder, Settings
+from modeltrail.integrations.openlineage.outgoing_jobs import _web_repository
 from modeltrail.plugins.manager import PluginManager
 from modeltrail.server.app import create_app
 from modeltrail.services.metadata import Metadata, NoHooks

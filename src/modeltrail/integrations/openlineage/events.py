@@ -28,23 +28,18 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
-    JobFacet,
     RunFacet,
     dataset_version_dataset,
-    documentation_job,
     error_message_run,
-    job_type_job,
     nominal_time_run,
     parent_run,
-    source_code_job,
-    source_code_location_job,
 )
 from openlineage.client.generated.base import DatasetFacet
 from sqlalchemy import Select, select
@@ -52,22 +47,19 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
 from modeltrail.integrations.openlineage import facets as mt
+from modeltrail.integrations.openlineage.outgoing_jobs import run_job, step_job
 from modeltrail.store.tables import (
     ArtifactRow,
-    ExecutableRow,
     ExecutionOutputRow,
     ExecutionRow,
-    ExperimentRow,
     MetricSeriesRow,
     MlflowStateRow,
     ModelAliasRow,
     ModelVersionRow,
-    PipelineRow,
     RegisteredModelRow,
     RunMetricRow,
 )
 
-INTEGRATION = "MODELTRAIL"
 TERMINAL = {m.Status.SUCCESS: RunState.COMPLETE, m.Status.FAILED: RunState.FAIL}
 # The attributes a dataset that arrived as OpenLineage keeps besides its facets.
 DATASET_NAMING = {"type", "namespace", "name"}
@@ -82,13 +74,6 @@ class Settings:
     metrics_kinds: frozenset[str] = frozenset({"metrics"})
     dataset_namespace: str = "modeltrail"
     producer: str = mt.PRODUCER
-
-
-@dataclass
-class JobName:
-    namespace: str
-    name: str
-    facets: dict[str, JobFacet] = field(default_factory=dict)
 
 
 def terminal_state(status: str, aborted: bool) -> RunState | None:
@@ -125,85 +110,6 @@ class EventBuilder:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-
-    # ------------------------------------------------------------ jobs
-
-    def run_job(self, session: Session, run: m.Run) -> JobName:
-        experiment = session.get(ExperimentRow, run.experiment)
-        namespace = run.annotations.get("openlineage.namespace") or (
-            experiment.annotations.get("openlineage.namespace") or experiment.name
-            if experiment is not None
-            else str(run.experiment)
-        )
-        pipeline = session.get(PipelineRow, run.pipeline) if run.pipeline else None
-        if pipeline is not None:
-            name = pipeline.annotations.get("openlineage.job") or pipeline.name
-        else:
-            name = run.annotations.get("openlineage.job") or (
-                experiment.name if experiment is not None else run.name
-            )
-        job_type = job_type_job.JobTypeJobFacet(
-            processingType="BATCH",
-            integration=INTEGRATION,
-            jobType="PIPELINE" if pipeline is not None else "RUN",
-            producer=self.settings.producer,
-        )
-        return JobName(namespace, name, {"jobType": job_type})
-
-    def step_job(self, session: Session, execution: m.Execution, parent: JobName) -> JobName:
-        executable = session.get(ExecutableRow, execution.executable)
-        if executable is None:
-            return JobName(parent.namespace, execution.name)
-        notes = executable.annotations
-        job = JobName(
-            notes.get("openlineage.namespace") or parent.namespace,
-            notes.get("openlineage.job") or executable.name,
-        )
-        p = self.settings.producer
-        job.facets["jobType"] = job_type_job.JobTypeJobFacet(
-            processingType="BATCH", integration=INTEGRATION, jobType=execution.kind, producer=p
-        )
-        location = self._source_location(executable)
-        if location is not None:
-            job.facets["sourceCodeLocation"] = location
-        source = notes.get("source")
-        if source:
-            job.facets["sourceCode"] = source_code_job.SourceCodeJobFacet(
-                language=notes.get("language", "python"), sourceCode=source, producer=p
-            )
-        if executable.description:
-            job.facets["documentation"] = documentation_job.DocumentationJobFacet(
-                description=executable.description, producer=p
-            )
-        return job
-
-    def _source_location(
-        self, executable: ExecutableRow
-    ) -> source_code_location_job.SourceCodeLocationJobFacet | None:
-        """Where the executable's code is: its git repository at the commit, or its uri."""
-        notes = executable.annotations
-        repo, commit, uri = notes.get("git.url"), notes.get("git.commit"), executable.uri
-        path = notes.get("path") if uri is None else uri
-        web = _web_repository(repo) if repo else None
-        url: str | None = None
-        if web and commit and path and "://" not in path:
-            url = f"{web}/blob/{commit}/{path.lstrip('/')}"
-        elif uri and "://" in uri:
-            url = uri
-        elif web:
-            url = web
-        elif path and path.startswith("/"):
-            url = f"file://{path}"
-        if url is None:
-            return None
-        return source_code_location_job.SourceCodeLocationJobFacet(
-            type="git" if repo else (urlsplit(url).scheme or "file"),
-            url=url,
-            repoUrl=_without_credentials(repo) if repo else None,
-            path=path if path and "://" not in path else None,
-            version=commit or executable.version,
-            producer=self.settings.producer,
-        )
 
     # ------------------------------------------------------------ datasets
 
@@ -343,7 +249,7 @@ class EventBuilder:
         return state is not None and state.status == "KILLED"
 
     def run_event(self, session: Session, run: m.Run, state: RunState) -> RunEvent:
-        job = self.run_job(session, run)
+        job = run_job(session, run, self.settings.producer)
         p = self.settings.producer
         facets: dict[str, RunFacet] = {}
         trigger = session.get(ArtifactRow, run.event) if run.event else None
@@ -402,8 +308,8 @@ class EventBuilder:
     def execution_event(
         self, session: Session, execution: m.Execution, run: m.Run, state: RunState
     ) -> RunEvent:
-        parent = self.run_job(session, run)
-        job = self.step_job(session, execution, parent)
+        parent = run_job(session, run, self.settings.producer)
+        job = step_job(session, execution, parent, self.settings.producer)
         p = self.settings.producer
         parent_id = _run_id(run.id, run.annotations)
         facets: dict[str, RunFacet] = {
@@ -478,27 +384,3 @@ def _summary(
         "max": _finite(high),
         "count": count,
     }
-
-
-def _web_repository(repo: str) -> str | None:
-    """``git@github.com:org/repo.git`` or ``https://github.com/org/repo.git`` as the
-    repository's web address, for links to a file at a commit."""
-    if repo.startswith("git@") and ":" in repo:
-        host, _, path = repo[4:].partition(":")
-        repo = f"https://{host}/{path}"
-    if not repo.startswith(("https://", "http://")):
-        return None
-    parts = urlsplit(repo.removesuffix(".git"))
-    return f"{parts.scheme}://{parts.hostname}{parts.path}".rstrip("/")
-
-
-def _without_credentials(url: str) -> str:
-    """A repository URL without the user and token some clones carry in it."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.scheme and parts.hostname and (parts.username or parts.password):
-        port = f":{parts.port}" if parts.port else ""
-        return parts._replace(netloc=f"{parts.hostname}{port}").geturl()
-    return url
