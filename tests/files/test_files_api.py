@@ -14,6 +14,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from modeltrail.services.file_collection import collect_garbage
 from modeltrail.services.metadata import Metadata
 from modeltrail.store.files import catalog as files_catalog
 
@@ -265,16 +266,16 @@ def test_deleting_an_artifact_forgets_its_files_and_gc_removes_their_content(
     assert file_client.delete(f"{API}/artifacts/{gone_artifact}").status_code == 204
 
     files = file_metadata.files
-    young = files.gc(file_metadata, dry_run=True)
+    young = collect_garbage(files, file_metadata, dry_run=True)
     assert young.blobs == []  # within the grace period: an upload may be recording it
-    dry = files.gc(file_metadata, dry_run=True, grace=timedelta(0))
+    dry = collect_garbage(files, file_metadata, dry_run=True, grace=timedelta(0))
     assert dry.blobs == [(sha(own), len(own))]
     assert sorted(blobs(file_metadata)) == sorted([sha(shared), sha(own)])
-    done = files.gc(file_metadata, dry_run=False, grace=timedelta(0))
+    done = collect_garbage(files, file_metadata, dry_run=False, grace=timedelta(0))
     assert done.blobs == [(sha(own), len(own))]
     assert blobs(file_metadata) == [sha(shared)]
     assert file_client.get(files_url(kept_artifact, sha(shared)[:8])).content == shared
-    assert files.gc(file_metadata, dry_run=False, grace=timedelta(0)).blobs == []
+    assert collect_garbage(files, file_metadata, dry_run=False, grace=timedelta(0)).blobs == []
 
 
 # ---------------------------------------------------------------- multipart uploads
@@ -421,13 +422,13 @@ def test_gc_aborts_uploads_that_were_started_and_never_completed(
     staged.write(os.urandom(9 * 1024 * 1024))
     files = file_metadata.files
 
-    young = files.gc(file_metadata, dry_run=False)
+    young = collect_garbage(files, file_metadata, dry_run=False)
     assert young.abandoned == [] and young.leftovers == []  # it may still be under way
     assert file_client.get(base).status_code == 200
-    dry = files.gc(file_metadata, dry_run=True, uploads_older_than=timedelta(0))
+    dry = collect_garbage(files, file_metadata, dry_run=True, uploads_older_than=timedelta(0))
     assert dry.abandoned == [abandoned.json()["id"]]
     assert file_client.get(base).status_code == 200
-    done = files.gc(file_metadata, dry_run=False, uploads_older_than=timedelta(0))
+    done = collect_garbage(files, file_metadata, dry_run=False, uploads_older_than=timedelta(0))
     assert done.abandoned == [abandoned.json()["id"]] and len(done.leftovers) == 1
     assert file_client.get(base).status_code == 404
     assert leftovers(file_metadata) == []
@@ -459,7 +460,7 @@ def test_gc_keeps_content_an_upload_found_in_place_before_recording_it(
     monkeypatch.setattr(files_catalog, "referenced", upload_meanwhile)
     # Content older than a grace of one second: the upload makes it young again.
     backdate(file_metadata, sha(data))
-    found = files.gc(file_metadata, dry_run=False, grace=timedelta(seconds=1))
+    found = collect_garbage(files, file_metadata, dry_run=False, grace=timedelta(seconds=1))
     assert found.blobs == []
     assert file_client.get(files_url(again, "w")).content == data
 

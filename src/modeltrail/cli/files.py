@@ -9,6 +9,7 @@ import typer
 
 from modeltrail.cli.common import app, console, one_line_errors, plural, print_json
 from modeltrail.cli.server import ArtifactsRoot, DatabaseUrl, file_service, open_store
+from modeltrail.services.file_collection import collect_garbage
 from modeltrail.store.database import DEFAULT_URL
 
 
@@ -52,7 +53,8 @@ def gc(
     )
     try:
         with one_line_errors(2):
-            found = meta.files.gc(
+            found = collect_garbage(
+                meta.files,
                 meta,
                 dry_run=not delete,
                 grace=timedelta(hours=older_than),

@@ -26,7 +26,7 @@ from modeltrail.domain.query import parse_query
 from modeltrail.domain.scope import Scope
 from modeltrail.domain.tokens import Role
 from modeltrail.server.bodies import PARSE_IN_PLACE_BYTES, UnreadableBody
-from modeltrail.services.files import Receiving
+from modeltrail.services.file_transfers import Receiving
 from modeltrail.services.metadata import Metadata
 from modeltrail.services.registry import Registry
 

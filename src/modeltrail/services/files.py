@@ -1,20 +1,19 @@
 """Files of artifacts: put a stream, get a stream (a byte range of it), list, delete, presign,
-multipart uploads, and the collection of content nothing references any more.
+and multipart uploads (``file_collection`` removes the content nothing holds any more).
 
 ``FileService`` joins the blob store (the bytes, by sha256) and the database (which artifact's
 path holds which sha256). Every operation first checks the artifact: it must exist, and the
 request's token must be allowed to write it (to put or delete) or read it (to get or list).
 A file is recorded only once its bytes are whole and in place under their sha256, and a
-declared sha256 or size that the bytes do not have is refused with nothing recorded.
+declared sha256 or size that the bytes do not have is refused with nothing recorded. The bytes on
+their way in or out are ``file_transfers``'s.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
@@ -30,7 +29,6 @@ from modeltrail.domain.errors import (
 from modeltrail.domain.files import (
     ArtifactFile,
     ArtifactFiles,
-    ByteRange,
     Presigned,
     Upload,
     UploadCreate,
@@ -41,29 +39,23 @@ from modeltrail.domain.files import (
     parse_range,
 )
 from modeltrail.services import access
+from modeltrail.services.file_transfers import (
+    Opened,
+    PendingPart,
+    PendingPut,
+    artifact_file,
+    chunks_of,
+    length_mismatch,
+)
 from modeltrail.store.database import sqlite_file
 from modeltrail.store.files import catalog, default_root, open_blob_store
-from modeltrail.store.files.blobs import CHUNK, BlobStore, BlobWriter, PartWriter
-from modeltrail.store.tables import ArtifactFileRow, FileUploadRow
+from modeltrail.store.files.blobs import BlobStore
+from modeltrail.store.tables import FileUploadRow
 
 DEFAULT_MAX_FILE_BYTES = 64 << 30
 MAX_PARTS = 10_000
 # S3's bound on one part; a local store takes the same, so that a client does not care.
 MAX_PART_BYTES = 5 << 30
-# Content younger than this is never collected: an upload under way has put its bytes in
-# place (or found them there, and made them young again) and is about to record them.
-GC_GRACE = timedelta(hours=1)
-# An upload not completed this long after it started is abandoned: ``gc`` aborts it and
-# removes its parts. Staged leftovers go at the same age, not at ``GC_GRACE``: object
-# storage dates a multipart upload, and the object it becomes, by when it started, so a
-# large upload still under way can look older than the grace period.
-UPLOAD_MAX_AGE = timedelta(hours=24)
-
-
-def _file(row: ArtifactFileRow) -> ArtifactFile:
-    return ArtifactFile(
-        path=row.path, size=row.size, sha256=row.sha256, create_time=row.create_time
-    )
 
 
 def _check_artifact(session: Session, artifact_id: uuid.UUID, write: bool) -> None:
@@ -76,130 +68,6 @@ def _check_artifact(session: Session, artifact_id: uuid.UUID, write: bool) -> No
         access.check_artifact(session, artifact_id, {})
     elif not access.can_read_artifact(session, scope, artifact_id):
         raise Forbidden(f"artifact {artifact_id} is of an experiment this token may not read")
-
-
-def _length_mismatch(declared: int, got: int) -> HashMismatch:
-    return HashMismatch(
-        f"the file was declared as {declared} bytes but {got} arrived; nothing was stored",
-        errors=[{"pointer": "/size", "detail": f"declared {declared}, received {got}"}],
-    )
-
-
-@dataclass
-class Receiving:
-    """Bytes being received, counted against a limit and a declared size as they come."""
-
-    staged: BlobWriter | PartWriter
-    limit: int
-    size: int | None = None
-    received: int = 0
-    done: bool = False
-
-    def write(self, data: bytes) -> None:
-        self.received += len(data)
-        if self.received > self.limit:
-            self.abort()
-            raise TooLarge(
-                f"the file is larger than this server's limit of {self.limit} bytes; "
-                "nothing was stored"
-            )
-        if self.size is not None and self.received > self.size:
-            self.abort()
-            raise _length_mismatch(self.size, self.received)
-        self.staged.write(data)
-
-    def write_each(self, chunks: Iterable[bytes]) -> None:
-        for chunk in chunks:
-            self.write(chunk)
-
-    def abort(self) -> None:
-        if not self.done:
-            self.done = True
-            self.staged.abort()
-
-
-@dataclass
-class PendingPart(Receiving):
-    """A part of a multipart upload being received; ``finish`` puts it in place."""
-
-    number: int = 0
-
-    def finish(self) -> UploadPart:
-        try:
-            self.staged.commit()
-            self.done = True
-        except BaseException:
-            self.abort()
-            raise
-        return UploadPart(number=self.number, size=self.received)
-
-
-@dataclass
-class PendingPut(Receiving):
-    """A file being received: written to the blob store's staging place and hashed as it
-    comes. ``finish`` records it; anything else (``abort``, an error) leaves nothing."""
-
-    meta: Any = None
-    artifact_id: uuid.UUID | None = None
-    path: str = ""
-    sha256: str | None = None
-
-    def finish(self) -> ArtifactFile:
-        try:
-            staged = self.staged
-            if self.size is not None and self.received != self.size:
-                raise _length_mismatch(self.size, self.received)
-            digest = getattr(staged, "sha256", None)
-            if self.sha256 is not None and digest is not None and digest != self.sha256:
-                raise HashMismatch(
-                    f"the file's sha256 is {digest}, not the {self.sha256} it was declared "
-                    "with; nothing was stored",
-                    errors=[{"pointer": "/sha256", "detail": f"the content's sha256 is {digest}"}],
-                )
-            staged.commit()
-            self.done = True
-        except BaseException:
-            self.abort()
-            raise
-        assert digest is not None
-        row = self.meta.call(
-            catalog.put_file,
-            artifact_id=self.artifact_id,
-            path=self.path,
-            sha256=digest,
-            size=self.received,
-        )
-        return _file(row)
-
-
-@dataclass
-class Opened:
-    """A file to send: what it is, the range asked for (None: all of it), its bytes."""
-
-    file: ArtifactFile
-    range: ByteRange | None
-    chunks: Iterator[bytes]
-
-    def close(self) -> None:
-        close = getattr(self.chunks, "close", None)
-        if close is not None:
-            close()
-
-
-@dataclass
-class Collected:
-    """What ``gc`` found (and removed unless it was a dry run)."""
-
-    dry_run: bool
-    blobs: list[tuple[str, int]] = field(default_factory=list)
-    leftovers: list[str] = field(default_factory=list)
-    # Uploads started (``POST .../uploads``) and never completed nor aborted, by id.
-    abandoned: list[str] = field(default_factory=list)
-    kept: int = 0
-
-    @property
-    def bytes(self) -> int:
-        return sum(size for _, size in self.blobs)
 
 
 class FileService:
@@ -239,7 +107,7 @@ class FileService:
                     f"{self.max_file_bytes} bytes"
                 )
         if size is not None and length is not None and size != length:
-            raise _length_mismatch(size, length)
+            raise length_mismatch(size, length)
         self.check(meta, artifact_id, write=True)
         return PendingPut(
             self.blobs.writer(),
@@ -264,7 +132,7 @@ class FileService:
         """Store ``source`` (a binary file or chunks) as the artifact's ``path``."""
         pending = self.begin_put(meta, artifact_id, path, sha256=sha256, size=size)
         try:
-            for chunk in _chunks_of(source):
+            for chunk in chunks_of(source):
                 pending.write(chunk)
         except BaseException:
             pending.abort()
@@ -279,7 +147,7 @@ class FileService:
         row = meta.query(catalog.read_file, artifact_id=artifact_id, path=path)
         if row is None:
             raise NotFound(f"artifact {artifact_id} has no file {path!r}")
-        return _file(row)
+        return artifact_file(row)
 
     def open(
         self, meta: Any, artifact_id: uuid.UUID, path: str, *, range_header: str | None = None
@@ -303,7 +171,7 @@ class FileService:
         folder = check_prefix(prefix)
         self.check(meta, artifact_id, write=False)
         rows = meta.query(catalog.list_files, artifact_id=artifact_id, prefix=folder)
-        items = [_file(r) for r in rows]
+        items = [artifact_file(r) for r in rows]
         missing = [f.path for f in items if not self.blobs.exists(f.sha256)] if verify else None
         return ArtifactFiles(items=items, total_size=sum(f.size for f in items), missing=missing)
 
@@ -465,7 +333,7 @@ class FileService:
             total = sum(received[n] for n in numbers)
             if row.size is not None and total != row.size:
                 # Kept: the parts that are wrong can be sent again.
-                raise _length_mismatch(row.size, total)
+                raise length_mismatch(row.size, total)
             if total > self.max_file_bytes:
                 raise TooLarge(f"the parts hold more than the limit of {self.max_file_bytes} bytes")
         staged = self.blobs.complete_upload(row.handle, numbers)
@@ -483,74 +351,19 @@ class FileService:
             result = pending.finish()
         except HashMismatch:
             # The upload is over either way: its bytes are not what it promised.
-            self._drop_upload(meta, row)
+            self.drop_upload(meta, row)
             raise
-        self._drop_upload(meta, row)
+        self.drop_upload(meta, row)
         return result
 
     def abort_upload(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> None:
         self.check(meta, artifact_id, write=True)
-        self._drop_upload(meta, self._upload(meta, artifact_id, upload_id))
+        self.drop_upload(meta, self._upload(meta, artifact_id, upload_id))
 
-    def _drop_upload(self, meta: Any, row: FileUploadRow) -> None:
+    def drop_upload(self, meta: Any, row: FileUploadRow) -> None:
+        """Abort the upload ``row`` records: its parts removed, its record gone."""
         self.blobs.abort_upload(row.handle)
         meta.call(catalog.delete_upload, upload_id=row.id)
-
-    # ------------------------------------------------------------ garbage collection
-
-    def gc(
-        self,
-        meta: Any,
-        *,
-        dry_run: bool = True,
-        grace: timedelta = GC_GRACE,
-        uploads_older_than: timedelta = UPLOAD_MAX_AGE,
-    ) -> Collected:
-        """Find (and unless ``dry_run`` remove) content that no artifact's file holds, older
-        than ``grace``; uploads started more than ``uploads_older_than`` ago and never
-        completed (aborted, their parts removed), and the file store's staged leftovers of
-        that age. Content an artifact still holds is never removed, whatever its age:
-        lineage may need it."""
-        now = datetime.now(UTC)
-        cutoff = now - grace
-        upload_cutoff = now - uploads_older_than
-        report = Collected(dry_run=dry_run)
-        batch: list[tuple[str, int]] = []
-
-        def sweep() -> None:
-            held = meta.query(catalog.referenced, sha256s=[s for s, _ in batch])
-            for sha256, size in batch:
-                # Looked at again after the database said nothing holds it: an upload that
-                # found this content in place made it young before recording it.
-                modified = None if sha256 in held else self.blobs.modified(sha256)
-                if modified is None or modified > cutoff:
-                    report.kept += 1
-                    continue
-                report.blobs.append((sha256, size))
-                if not dry_run:
-                    self.blobs.delete(sha256)
-            batch.clear()
-
-        for blob in self.blobs.blobs():
-            if blob.modified > cutoff:
-                report.kept += 1
-                continue
-            batch.append((blob.sha256, blob.size))
-            if len(batch) >= 500:
-                sweep()
-        sweep()
-        for row in meta.query(catalog.uploads_started_before, before=upload_cutoff):
-            report.abandoned.append(row.id)
-            if not dry_run:
-                self._drop_upload(meta, row)
-        live = meta.query(catalog.upload_handles)
-        for handle, started in self.blobs.uploads():
-            if handle in live or started > upload_cutoff:
-                continue
-            report.leftovers.append(handle)
-            if not dry_run:
-                self.blobs.remove_leftover(handle)
-        return report
 
 
 def default_file_service(
@@ -572,12 +385,3 @@ def default_file_service(
     if max_file_bytes is None:
         max_file_bytes = int(os.environ.get("MODELTRAIL_MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES)
     return FileService(open_blob_store(root), max_file_bytes=max_file_bytes)
-
-
-def _chunks_of(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    read = getattr(source, "read", None)
-    if read is None:
-        yield from source
-        return
-    while chunk := read(CHUNK):
-        yield chunk

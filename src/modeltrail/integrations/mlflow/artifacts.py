@@ -33,7 +33,7 @@ from modeltrail.integrations.mlflow.tracking import (
     parse_run_id,
     run_id,
 )
-from modeltrail.services.files import Opened
+from modeltrail.services.file_transfers import Opened
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store.tables import ArtifactRow, RunRow
 
