@@ -24,7 +24,7 @@ from modeltrail.services.access import require_global_writer, scope_of
 from modeltrail.store import registry as store
 from modeltrail.store.audit import actors as audit
 from modeltrail.store.dialect import json_text
-from modeltrail.store.tables import ModelAliasRow, RegisteredModelRow, utcnow
+from modeltrail.store.tables import ModelAliasRow, ModelVersionRow, RegisteredModelRow, utcnow
 
 
 def model_missing(name: str) -> NotFound:
@@ -42,6 +42,32 @@ def check_tag_key(key: str) -> str:
         detail = f"a tag's key has 1 to {limits.MAX_NAME} characters, none of them NUL"
         raise InvalidInput(detail, errors=[{"pointer": "/key", "detail": detail}])
     return key
+
+
+def set_tag(
+    row: RegisteredModelRow | ModelVersionRow, key: str, value: str, *, holder: str
+) -> None:
+    """Give ``row``, a model or a version (``holder`` in the refusal), the tag ``key``, within
+    the limit of tags one may have."""
+    tags = dict(row.tags or {})
+    if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
+        raise InvalidInput(
+            f"a {holder} has at most {limits.MAX_ANNOTATIONS} tags",
+            errors=[{"pointer": "/key", "detail": "too many tags"}],
+        )
+    tags[key] = value
+    row.tags = tags
+    row.update_time = utcnow()
+
+
+def remove_tag(row: RegisteredModelRow | ModelVersionRow, key: str, missing: NotFound) -> None:
+    """Take the tag ``key`` from ``row``, a model or a version; ``missing`` where it has none."""
+    tags = dict(row.tags or {})
+    if key not in tags:
+        raise missing
+    del tags[key]
+    row.tags = tags
+    row.update_time = utcnow()
 
 
 def _readable(session: Session) -> frozenset[uuid.UUID] | None:
@@ -167,15 +193,7 @@ def set_model_tag(session: Session, name: str, key: str, value: str) -> Register
     check_tag_key(key)
     _model_writer(session, "changing a registered model's tags")
     row = get_model_row(session, name, lock=True)
-    tags = dict(row.tags or {})
-    if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
-        raise InvalidInput(
-            f"a model has at most {limits.MAX_ANNOTATIONS} tags",
-            errors=[{"pointer": "/key", "detail": "too many tags"}],
-        )
-    tags[key] = value
-    row.tags = tags
-    row.update_time = utcnow()
+    set_tag(row, key, value, holder="model")
     session.flush()
     return to_models(session, [row])[0]
 
@@ -183,12 +201,7 @@ def set_model_tag(session: Session, name: str, key: str, value: str) -> Register
 def delete_model_tag(session: Session, name: str, key: str) -> RegisteredModel:
     _model_writer(session, "changing a registered model's tags")
     row = get_model_row(session, name, lock=True)
-    tags = dict(row.tags or {})
-    if key not in tags:
-        raise NotFound(f"model '{name}' has no tag '{key}'", entity="tag", name=key)
-    del tags[key]
-    row.tags = tags
-    row.update_time = utcnow()
+    remove_tag(row, key, NotFound(f"model '{name}' has no tag '{key}'", entity="tag", name=key))
     session.flush()
     return to_models(session, [row])[0]
 

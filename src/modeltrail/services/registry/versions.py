@@ -25,6 +25,8 @@ from modeltrail.services.registry.models import (
     check_tag_key,
     ensure_model,
     get_model_row,
+    remove_tag,
+    set_tag,
     version_missing,
 )
 from modeltrail.store import registry as store
@@ -299,15 +301,7 @@ def set_version_tag(
     check_tag_key(key)
     model = get_model_row(session, name, lock=True)
     row = _writable_row(session, model, version)
-    tags = dict(row.tags or {})
-    if key not in tags and len(tags) >= limits.MAX_ANNOTATIONS:
-        raise InvalidInput(
-            f"a version has at most {limits.MAX_ANNOTATIONS} tags",
-            errors=[{"pointer": "/key", "detail": "too many tags"}],
-        )
-    tags[key] = value
-    row.tags = tags
-    row.update_time = utcnow()
+    set_tag(row, key, value, holder="version")
     session.flush()
     return to_version(session, model, row.version)
 
@@ -315,12 +309,9 @@ def set_version_tag(
 def delete_version_tag(session: Session, name: str, version: int, key: str) -> ModelVersion:
     model = get_model_row(session, name, lock=True)
     row = _writable_row(session, model, version)
-    tags = dict(row.tags or {})
-    if key not in tags:
-        raise NotFound(f"version {version} of '{name}' has no tag '{key}'", entity="tag")
-    del tags[key]
-    row.tags = tags
-    row.update_time = utcnow()
+    remove_tag(
+        row, key, NotFound(f"version {version} of '{name}' has no tag '{key}'", entity="tag")
+    )
     session.flush()
     return to_version(session, model, row.version)
 
