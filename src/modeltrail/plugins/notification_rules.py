@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from modeltrail.domain.limits import MAX_LINEAGE_DEPTH
 from modeltrail.domain.registry import DEPLOY_ALIASES
 from modeltrail.store import lineage
+from modeltrail.store.registry import alias_moves_onto_outputs
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionOutputRow,
@@ -39,20 +40,9 @@ def last_deployment_time(
     a deployment, or the latest move of ``production`` to a model version one of its runs
     made, whichever is later."""
     moved = session.scalar(
-        select(func.max(ModelAliasEventRow.time))
-        .join(
-            ModelVersionRow,
-            (ModelVersionRow.model_id == ModelAliasEventRow.model_id)
-            & (ModelVersionRow.version == ModelAliasEventRow.to_version),
-        )
-        .join(ExecutionOutputRow, ExecutionOutputRow.artifact_id == ModelVersionRow.artifact_id)
-        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        alias_moves_onto_outputs(func.max(ModelAliasEventRow.time), aliases=DEPLOY_ALIASES)
         .join(RunRow, RunRow.id == ExecutionRow.run_id)
-        .where(
-            RunRow.experiment_id == experiment,
-            ModelAliasEventRow.alias.in_(list(DEPLOY_ALIASES)),
-            ModelAliasEventRow.action.in_(["set", "move"]),
-        )
+        .where(RunRow.experiment_id == experiment)
     )
     stepped = session.scalar(
         select(func.max(RunRow.create_time))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from modeltrail.store import dialect as dialects
@@ -525,16 +525,12 @@ def versions_of_artifacts(
     return [(n, v, a) for n, v, a in rows]
 
 
-def deployments_of_runs(
-    session: Session, run_ids: Sequence[uuid.UUID], aliases: Iterable[str]
-) -> list[tuple[uuid.UUID, str, ModelAliasEventRow]]:
-    """(run, model name, change) for each time one of ``aliases`` was set or moved to a
-    version whose artifact a step of one of the runs wrote, oldest first."""
-    if not run_ids:
-        return []
-    rows = session.execute(
-        select(ExecutionRow.run_id, RegisteredModelRow.name, ModelAliasEventRow)
-        .join(RegisteredModelRow, RegisteredModelRow.id == ModelAliasEventRow.model_id)
+def alias_moves_onto_outputs(*columns: Any, aliases: Iterable[str]) -> Select[Any]:
+    """``columns`` of each time one of ``aliases`` was set or moved to a version whose artifact
+    a step wrote, joined to that step's execution: a deployment of what a run made."""
+    return (
+        select(*columns)
+        .select_from(ModelAliasEventRow)
         .join(
             ModelVersionRow,
             (ModelVersionRow.model_id == ModelAliasEventRow.model_id)
@@ -545,8 +541,23 @@ def deployments_of_runs(
         .where(
             ModelAliasEventRow.alias.in_(list(aliases)),
             ModelAliasEventRow.action.in_(["set", "move"]),
-            ExecutionRow.run_id.in_(list(run_ids)),
         )
+    )
+
+
+def deployments_of_runs(
+    session: Session, run_ids: Sequence[uuid.UUID], aliases: Iterable[str]
+) -> list[tuple[uuid.UUID, str, ModelAliasEventRow]]:
+    """(run, model name, change) for each time one of ``aliases`` was set or moved to a
+    version whose artifact a step of one of the runs wrote, oldest first."""
+    if not run_ids:
+        return []
+    rows = session.execute(
+        alias_moves_onto_outputs(
+            ExecutionRow.run_id, RegisteredModelRow.name, ModelAliasEventRow, aliases=aliases
+        )
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelAliasEventRow.model_id)
+        .where(ExecutionRow.run_id.in_(list(run_ids)))
         .order_by(ModelAliasEventRow.time, ModelAliasEventRow.seq)
     )
     return [(r, n, e) for r, n, e in rows]
