@@ -12,19 +12,28 @@ from mlflow import MlflowClient
 from conftest import ServerProcess, fresh_postgres_database
 
 
+@pytest.fixture(scope="module")
+def server_options() -> tuple[str, ...]:
+    """What ``server`` is started with besides its store; a module that needs more (an admin
+    token) overrides this fixture."""
+    return ()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_options: tuple[str, ...],
 ) -> Iterator[ServerProcess]:
     tmp = tmp_path_factory.mktemp("mlflow-server")
     if request.param == "sqlite":
-        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", cwd=tmp)
+        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", *server_options, cwd=tmp)
         yield proc
         proc.stop()
         return
     # A server on PostgreSQL keeps files under --artifacts-root.
     with fresh_postgres_database("mlflow") as url:
-        proc = ServerProcess(url, "--artifacts-root", str(tmp / "files"), cwd=tmp)
+        proc = ServerProcess(url, *server_options, "--artifacts-root", str(tmp / "files"), cwd=tmp)
         yield proc
         proc.stop()
 

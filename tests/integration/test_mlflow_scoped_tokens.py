@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from conftest import ADMIN, ServerProcess, fresh_postgres_database
+from conftest import ADMIN, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
 
@@ -59,27 +59,14 @@ class Store:
         ).json()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def secured_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("mlflow-scoped")
-    if request.param == "sqlite":
-        proc = ServerProcess(f"sqlite:///{tmp / 'store.db'}", "--admin-token", ADMIN, cwd=tmp)
-        yield proc
-        proc.stop()
-        return
-    with fresh_postgres_database("mlflow_scoped") as url:
-        proc = ServerProcess(
-            url, "--admin-token", ADMIN, "--artifacts-root", str(tmp / "files"), cwd=tmp
-        )
-        yield proc
-        proc.stop()
+@pytest.fixture(scope="module")
+def server_options() -> tuple[str, ...]:
+    return ("--admin-token", ADMIN)
 
 
 @pytest.fixture
 def store(
-    secured_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Store]:
     """Two experiments made by the admin through MLflow's client: "mine" and another, whose
     run holds a param, a metric and a file."""
@@ -88,9 +75,9 @@ def store(
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
-    mlflow.set_tracking_uri(secured_server.url)
+    mlflow.set_tracking_uri(server.url)
     tag = uuid.uuid4().hex[:8]
-    admin = MlflowClient(secured_server.url)
+    admin = MlflowClient(server.url)
     mine = admin.create_experiment(f"mine-{tag}")
     other = admin.create_experiment(f"{SECRET}-{tag}")
     run = admin.create_run(other, run_name=f"{SECRET}-run").info.run_id
@@ -98,7 +85,7 @@ def store(
     admin.log_metric(run, "loss", 0.5)
     (tmp_path / "other.txt").write_text(SECRET)
     admin.log_artifact(run, str(tmp_path / "other.txt"))
-    yield Store(secured_server.url, mine, other, run)
+    yield Store(server.url, mine, other, run)
     while mlflow.active_run():
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
