@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -30,6 +29,10 @@ import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file finds its sibling modules from the repository's root.
+sys.path.insert(0, str(ROOT))
+from benchmarks.nginx_proxy import nginx_binary, start_nginx  # noqa: E402
+
 API = "/api/v1"
 
 
@@ -39,47 +42,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None
-    )
-
-
-NGINX_CONF = """
-daemon off;
-worker_processes 2;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 2048; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  upstream modeltrail {{
+# The upstream keep-alive stays below uvicorn's 5 s: nginx must never reuse a connection the
+# server is closing (a POST on such a connection is answered 502 and, not being idempotent,
+# not retried).
+UPSTREAM = """  upstream modeltrail {{
     least_conn;
 {servers}
     keepalive 64;
-    # Below uvicorn's 5 s keep-alive: nginx must never reuse a connection the server is closing
-    # (a POST on such a connection is answered 502 and, not being idempotent, not retried).
     keepalive_timeout 4s;
-  }}
-  server {{
-    listen 127.0.0.1:{port};
-    client_max_body_size 16m;
-    location / {{
+  }}"""
+LOCATION = """    client_max_body_size 16m;
+    location / {
       proxy_pass http://modeltrail;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Request-ID $request_id;
       proxy_read_timeout 60s;
-    }}
-  }}
-}}
-"""
+    }"""
 
 
 class Stack:
@@ -126,21 +106,15 @@ class Stack:
         self.port = free_port()
         ngx = workdir / "nginx"
         ngx.mkdir()
-        conf = ngx / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(
-                dir=ngx,
-                port=self.port,
-                servers="\n".join(f"    server 127.0.0.1:{p};" for p in self.ports),
-            )
-        )
-        binary = nginx_binary()
-        assert binary, "nginx is not installed"
+        servers = "\n".join(f"    server 127.0.0.1:{p};" for p in self.ports)
         self.procs.append(
-            subprocess.Popen(
-                [binary, "-c", str(conf), "-e", str(ngx / "error.log")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
+            start_nginx(
+                ngx,
+                port=self.port,
+                server=LOCATION,
+                upstream=UPSTREAM.format(servers=servers),
+                workers=2,
+                connections=2048,
             )
         )
         self.url = f"http://127.0.0.1:{self.port}"

@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "faults"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from load import nginx_binary, run_load  # noqa: E402
+from benchmarks.nginx_proxy import nginx_binary  # noqa: E402
+from load import run_load  # noqa: E402
 from pgcluster import PrivateCluster, available  # noqa: E402
 
 

@@ -7,17 +7,15 @@ it: ``tests/server/test_root_path.py``.)"""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from benchmarks.nginx_proxy import nginx_binary, start_nginx
 
 import casestudy
 from conftest import ROOT, ServerProcess, free_port
@@ -26,25 +24,6 @@ from ui.conftest import shot
 pytestmark = pytest.mark.slow
 
 PREFIX = "/trail"
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-{location}
-  }}
-}}
-"""
 
 
 def documented_location() -> str:
@@ -86,23 +65,13 @@ def ui_server(
     if request.param == "direct":
         yield Served(server.url)
         return
-    binary = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if binary is None:
+    if nginx_binary() is None:
         pytest.skip("nginx is not installed (apt-get install -y nginx)")
     location = documented_location().replace("127.0.0.1:8080", f"127.0.0.1:{server.port}")
     if request.param == "nginx-keeping":
         location = location.replace(f"{server.port}/;", f"{server.port};")
     port = free_port()
-    tmp_path = tmp_path_factory.mktemp("nginx")
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=tmp_path, port=port, location=location))
-    proc = subprocess.Popen(
-        [binary, "-c", str(conf), "-e", str(tmp_path / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_nginx(tmp_path_factory.mktemp("nginx"), port=port, server=location)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
