@@ -13,6 +13,7 @@ from mlflow.entities.model_registry import ModelVersionTag
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from modeltrail.integrations.mlflow import model_registry
 from modeltrail.services.metadata import Metadata
 
 API = "/api/v1"
@@ -319,18 +320,38 @@ def test_search_model_versions_filters_as_mlflow_does(client: TestClient, tmp_pa
         assert ours or filter in ("tags.missing = 'x'", "tags.`mlflow.prompt.is_prompt` = 'true'")
 
 
-def test_search_model_versions_finds_versions_by_their_runs(client: TestClient) -> None:
+def test_search_model_versions_finds_versions_by_their_runs(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _models(client, ["a", "b", "c"])
     every = client.get(f"{MLFLOW}/model-versions/search").json()["model_versions"]
+
+    def every_version(registry: Any) -> None:
+        raise AssertionError("a search naming runs read every model's versions")
+
+    # Naming runs, a search reads the versions of the models those runs made, not all.
+    monkeypatch.setattr(model_registry, "_all_versions", every_version)
     runs = {(v["name"], v["version"]): v["run_id"] for v in every}
     wanted = [runs[("a", "2")], runs[("c", "1")]]
     listed = ", ".join(f"'{r}'" for r in wanted)
     for filter, expected in [
         (f"run_id IN ({listed})", {("a", "2"), ("c", "1")}),
         (f"run_id = '{wanted[0]}'", {("a", "2")}),
-        (f"run_id NOT IN ({listed})", set(runs) - {("a", "2"), ("c", "1")}),
         (f"run_id IN ({listed}) AND name = 'c'", {("c", "1")}),
+        (f"run_id = '{uuid.UUID(wanted[0])}'", set()),  # MLflow's ids have no dashes
+        ("run_id IN ('not-a-run', 'nor-this')", set()),
     ]:
         found = client.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
         assert found.status_code == 200, found.text
         assert {(v["name"], v["version"]) for v in found.json()["model_versions"]} == expected
+
+
+def test_search_model_versions_excludes_runs_from_every_model(client: TestClient) -> None:
+    _models(client, ["a", "b"])
+    every = client.get(f"{MLFLOW}/model-versions/search").json()["model_versions"]
+    runs = {(v["name"], v["version"]): v["run_id"] for v in every}
+    excluded = f"run_id NOT IN ('{runs[('a', '2')]}')"
+    found = client.get(f"{MLFLOW}/model-versions/search", params={"filter": excluded})
+    assert {(v["name"], v["version"]) for v in found.json()["model_versions"]} == set(runs) - {
+        ("a", "2")
+    }

@@ -9,13 +9,15 @@ Stages are MLflow's deprecated word for aliases: every version answers ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
 from modeltrail.domain import models as m
@@ -39,7 +41,14 @@ from modeltrail.integrations.mlflow.errors import (
 )
 from modeltrail.services.metadata import Transaction
 from modeltrail.services.registry import Registry
-from modeltrail.store.tables import ArtifactRow, RunRow
+from modeltrail.store.tables import (
+    ArtifactRow,
+    ExecutionOutputRow,
+    ExecutionRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+    RunRow,
+)
 
 T = TypeVar("T")
 PROMPT_TAG = "mlflow.prompt.is_prompt"
@@ -402,13 +411,36 @@ def _version_value(answer: dict[str, Any], kind: str, key: str) -> Any:
     return answer.get("source" if key == "source_path" else key)
 
 
-def _named_models(clauses: list[search.Clause]) -> list[str] | None:
-    """The models a filter names with ``name =`` or ``name IN`` (None when it names none): only
-    their versions can match."""
+def _named_models(registry: Registry, clauses: list[search.Clause]) -> list[str] | None:
+    """The models whose versions alone can match (None: any model's): those a filter names with
+    ``name =`` or ``name IN``, or else those with a version a step of the runs it names with
+    ``run_id =`` or ``run_id IN`` wrote (MLflow's client finds a run's versions so)."""
     for c in clauses:
         if c.type == search.ATTRIBUTE and c.key == "name" and c.op in ("=", "IN"):
             return [c.value] if c.op == "=" else list(dict.fromkeys(c.value))
+    for c in clauses:
+        if c.type == search.ATTRIBUTE and c.key == "run_id" and c.op in ("=", "IN"):
+            return registry.meta.query(_models_of_runs, [c.value] if c.op == "=" else c.value)
     return None
+
+
+def _models_of_runs(session: Session, shown: Sequence[str]) -> list[str]:
+    runs = []
+    for text in shown:
+        with contextlib.suppress(ValueError):
+            runs.append(uuid.UUID(text))  # a malformed id is no run's: it finds nothing
+    written = (
+        select(ExecutionOutputRow.artifact_id)
+        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
+        .where(ExecutionRow.run_id.in_(runs))
+    )
+    found = session.scalars(
+        select(RegisteredModelRow.name)
+        .join(ModelVersionRow, ModelVersionRow.model_id == RegisteredModelRow.id)
+        .where(ModelVersionRow.artifact_id.in_(written))
+        .distinct()
+    )
+    return list(found)
 
 
 def _all_versions(registry: Registry) -> list[ModelVersion]:
@@ -432,7 +464,7 @@ def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     limit = params.integer(p, "max_results", VERSIONS_PAGE, high=VERSIONS_MAX_RESULTS)
     orders = _version_orders(params.listed(p, "order_by"))
     offset = search.decode_page_token(params.string(p, "page_token"))
-    names = _named_models(clauses)
+    names = _named_models(registry, clauses)
     if names is not None:
         versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
     else:
