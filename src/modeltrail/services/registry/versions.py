@@ -30,6 +30,7 @@ from modeltrail.services.registry.models import (
     version_missing,
 )
 from modeltrail.store import registry as store
+from modeltrail.store import version_pages as pages
 from modeltrail.store.tables import (
     ArtifactRow,
     ModelAliasRow,
@@ -71,7 +72,7 @@ def version_documents(
     *,
     metrics: bool = True,
 ) -> list[dict[str, Any]]:
-    """The versions (rows of ``store.list_versions``) as the API shows them
+    """The versions (rows of ``pages.list_versions``) as the API shows them
     (``ModelVersion``'s JSON form): each with its artifact, the run and step that made it,
     what that step read, its aliases and (``metrics``) the metrics recorded of its artifact.
     Three statements, whatever the number of versions.
@@ -86,9 +87,9 @@ def _documents(
     session: Session, names: dict[uuid.UUID, str], rows: list[Any], *, metrics: bool
 ) -> list[dict[str, Any]]:
     """``version_documents`` of versions of the models of ``names`` (id -> name)."""
-    artifact_ids = [r[store.V_ARTIFACT] for r in rows]
-    measured = store.metrics_of(session, artifact_ids) if metrics else {}
-    read = store.inputs_of(session, [r[store.V_EXECUTION] for r in rows if r[store.V_EXECUTION]])
+    artifact_ids = [r[pages.V_ARTIFACT] for r in rows]
+    measured = pages.metrics_of(session, artifact_ids) if metrics else {}
+    read = pages.inputs_of(session, [r[pages.V_EXECUTION] for r in rows if r[pages.V_EXECUTION]])
     aliases: dict[tuple[str, int], list[str]] = {}
     for model_id, found in store.aliases_of(session, list(names)).items():
         for a in found:
@@ -97,38 +98,38 @@ def _documents(
     named = {model_id.hex: name for model_id, name in names.items()}
     out = []
     for row in rows:
-        execution = row[store.V_EXECUTION]
-        version = row[store.V_VERSION]
+        execution = row[pages.V_EXECUTION]
+        version = row[pages.V_VERSION]
         out.append(
             {
-                "id": row[store.V_ID],
-                "model": named[row[store.V_MODEL]],
+                "id": row[pages.V_ID],
+                "model": named[row[pages.V_MODEL]],
                 "version": version,
-                "artifact": _summary(row, store.V_ARTIFACT),
+                "artifact": _summary(row, pages.V_ARTIFACT),
                 "run": {
-                    "id": row[store.V_RUN],
-                    "name": row[store.V_RUN_NAME],
-                    "status": row[store.V_RUN_STATUS],
-                    "experiment": row[store.V_EXPERIMENT],
+                    "id": row[pages.V_RUN],
+                    "name": row[pages.V_RUN_NAME],
+                    "status": row[pages.V_RUN_STATUS],
+                    "experiment": row[pages.V_EXPERIMENT],
                 }
                 if execution
                 else None,
                 "execution": execution,
                 "inputs": [
-                    _summary(i, store.I_ARTIFACT)
+                    _summary(i, pages.I_ARTIFACT)
                     for i in read[execution]
-                    if not is_trigger(i[store.I_ARTIFACT + 3])
+                    if not is_trigger(i[pages.I_ARTIFACT + 3])
                 ]
                 if execution
                 else [],
-                "description": row[store.V_DESCRIPTION],
-                "tags": dict(row[store.V_TAGS] or {}),
-                "aliases": aliases.get((row[store.V_MODEL], version), []),
-                "metrics": measured.get(row[store.V_ARTIFACT], {}) if metrics else None,
-                "createTime": row[store.V_CREATE_TIME],
-                "updateTime": row[store.V_UPDATE_TIME],
-                "createdBy": _actor(row[store.V_CREATED_BY_ID], row[store.V_CREATED_BY_NAME]),
-                "updatedBy": _actor(row[store.V_UPDATED_BY_ID], row[store.V_UPDATED_BY_NAME]),
+                "description": row[pages.V_DESCRIPTION],
+                "tags": dict(row[pages.V_TAGS] or {}),
+                "aliases": aliases.get((row[pages.V_MODEL], version), []),
+                "metrics": measured.get(row[pages.V_ARTIFACT], {}) if metrics else None,
+                "createTime": row[pages.V_CREATE_TIME],
+                "updateTime": row[pages.V_UPDATE_TIME],
+                "createdBy": _actor(row[pages.V_CREATED_BY_ID], row[pages.V_CREATED_BY_NAME]),
+                "updatedBy": _actor(row[pages.V_UPDATED_BY_ID], row[pages.V_UPDATED_BY_NAME]),
             }
         )
     return out
@@ -141,7 +142,7 @@ def newest_versions(
     model without one is left out): a fixed number of statements, whatever the number of
     models."""
     names = {m.id: m.name for m in models if m.latest_version is not None}
-    rows = store.read_newest_versions(session, list(names), visible.readable_experiments(session))
+    rows = pages.read_newest_versions(session, list(names), visible.readable_experiments(session))
     return {
         doc["model"]: ModelVersion.model_validate(doc)
         for doc in _documents(session, names, rows, metrics=metrics)
@@ -158,7 +159,7 @@ def versions_of_models(
     whatever the number of models and versions."""
     wanted = [n for n in dict.fromkeys(names) if model_name_problem(n) is None]
     found = {row.id: row.name for row in store.read_models(session, wanted)}
-    rows = store.read_versions_of_models(
+    rows = pages.read_versions_of_models(
         session, list(found), limit, visible.readable_experiments(session)
     )
     by_model: dict[str, list[ModelVersion]] = {}
@@ -171,7 +172,7 @@ def version_document(
     session: Session, model: RegisteredModelRow, version: int, *, metrics: bool = True
 ) -> dict[str, Any]:
     """One version of ``model`` as the API shows it; 404 if it has none of that number."""
-    row = store.read_version_summary(session, model_id=model.id, version=version)
+    row = pages.read_version_summary(session, model_id=model.id, version=version)
     if row is None:
         raise version_missing(model.name, version)
     return version_documents(session, model, [row], metrics=metrics)[0]
@@ -268,7 +269,7 @@ def list_versions(
                 errors=[{"pointer": "/cursor", "in": "query", "detail": "not a cursor"}],
             )
         before = int(cursor)
-    rows = store.list_versions(
+    rows = pages.list_versions(
         session,
         model_id=model.id,
         before=before,
@@ -279,7 +280,7 @@ def list_versions(
     rows = rows[:limit]
     return {
         "items": version_documents(session, model, rows, metrics=metrics),
-        "nextCursor": str(rows[-1][store.V_VERSION]) if more and rows else None,
+        "nextCursor": str(rows[-1][pages.V_VERSION]) if more and rows else None,
     }
 
 
