@@ -264,10 +264,10 @@ def test_a_scoped_token_reads_the_registry_versions_of_its_experiments(
     _missing(lambda: client.get_registered_model(secret))
     _missing(lambda: client.get_registered_model(f"never-made-{tag}"))
     assert client.search_model_versions(f"name = '{secret}'") == []
-    # The registry's writes still need a global role.
-    _denied(lambda: client.create_registered_model(f"new-{tag}"))
-    _denied(lambda: client.create_model_version(shared, f"s3://m/{tag}-new", run_id=mine_run))
-    _denied(lambda: client.set_registered_model_alias(shared, "ours", "1"))
+    # An alias on another experiment's version stays where it is; the model itself is of no
+    # experiment.
+    with pytest.raises(MlflowException):
+        client.set_registered_model_alias(shared, "champion", "1")
     _denied(lambda: client.delete_registered_model(shared))
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
     assert admin.get_registered_model(shared).aliases == {"ours": "1", "champion": "2"}
@@ -326,3 +326,87 @@ def test_a_scoped_writer_logs_and_loads_a_model_of_its_experiment(
     _denied(lambda: reader.set_logged_model_tags(logged.model_id, {"stage": "gone"}))
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
     assert admin.get_logged_model(theirs.model_id).tags == {}
+
+
+def test_a_scoped_writer_registers_its_runs_models_through_mlflow(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token with a writer grant registers its runs' models with MLflow's own calls, moves
+    aliases between its versions and changes them; another experiment's model and versions
+    stay as they were, and the registered models themselves need a global role."""
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    admin = MlflowClient(store.url)
+    tag = uuid.uuid4().hex[:8]
+    theirs, held = f"theirs-{tag}", f"held-{tag}"
+    admin.create_registered_model(theirs)
+    admin.create_model_version(theirs, f"s3://{SECRET}/{tag}", run_id=store.other_run)
+    admin.set_registered_model_alias(theirs, "champion", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
+    client = MlflowClient(store.url)
+    mlflow.set_experiment(client.get_experiment(store.mine).name)
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with mlflow.start_run() as run:
+        logged = mlflow.sklearn.log_model(fitted, name="model")
+    rid = run.info.run_id
+    name = f"digits-{tag}"
+    first = mlflow.register_model(f"models:/{logged.model_id}", name)
+    assert (first.version, first.run_id) == ("1", rid)
+    # The version is of the logged model itself (MLflow's client drops ``model_id``).
+    native = httpx.get(
+        f"{store.url}/api/v1/models/{name}/versions/1",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    ).json()
+    assert "m-" + uuid.UUID(native["artifact"]["id"]).hex == logged.model_id
+    # Files its run made, by their URI; a URI another experiment's model has is a new model
+    # of its own run, not the other one.
+    second = client.create_model_version(name, f"s3://mine/{tag}", run_id=rid)
+    third = client.create_model_version(name, f"s3://{SECRET}/{tag}", run_id=rid)
+    assert [(v.version, v.run_id) for v in (second, third)] == [("2", rid), ("3", rid)]
+    client.set_registered_model_alias(name, "production", "2")
+    client.set_registered_model_alias(name, "production", "1")
+    client.update_model_version(name, "1", description="first")
+    client.set_model_version_tag(name, "1", "checked", "yes")
+    client.delete_model_version(name, "3")
+    got = client.get_model_version_by_alias(name, "production")
+    assert (got.version, got.description, got.tags) == ("1", "first", {"checked": "yes"})
+    found = client.search_model_versions(f"name = '{name}'", order_by=["version_number"])
+    assert [v.version for v in found] == ["1", "2"]
+    # A version is of a run it may write, named or not at all.
+    _denied(lambda: client.create_model_version(name, f"s3://mine/{tag}-no-run"))
+    _missing(lambda: client.create_model_version(name, "s3://x", run_id=store.other_run))
+    # A name is answered as made and made with its first version: nothing without one.
+    assert client.create_registered_model(held).name == held
+    _missing(lambda: client.get_registered_model(held))
+    # The model itself (its description, tags, name, deletion) needs a global role.
+    _denied(lambda: client.create_registered_model(f"described-{tag}", description="d"))
+    _denied(lambda: client.update_registered_model(name, description="mine"))
+    _denied(lambda: client.set_registered_model_tag(name, "k", "v"))
+    _denied(lambda: client.rename_registered_model(name, f"renamed-{tag}"))
+    _denied(lambda: client.delete_registered_model(name))
+    # Another experiment's model: its name is taken, its versions and aliases are not there.
+    with pytest.raises(MlflowException) as taken:
+        client.create_registered_model(theirs)
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    _missing(lambda: client.get_model_version(theirs, "1"))
+    _missing(lambda: client.update_model_version(theirs, "1", description="mine"))
+    _missing(lambda: client.set_model_version_tag(theirs, "1", "k", "v"))
+    _missing(lambda: client.delete_model_version(theirs, "1"))
+    _missing(lambda: client.delete_registered_model_alias(theirs, "champion"))
+    # A reader of the experiment reads what was registered and changes nothing.
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("viewer", {store.mine: "reader"}))
+    reader = MlflowClient(store.url)
+    assert reader.get_model_version_by_alias(name, "production").version == "1"
+    _denied(lambda: reader.create_registered_model(f"read-{tag}"))
+    _denied(lambda: reader.create_model_version(name, f"s3://mine/{tag}-r", run_id=rid))
+    _denied(lambda: reader.set_registered_model_alias(name, "production", "2"))
+    _denied(lambda: reader.update_model_version(name, "1", description="reader"))
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
+    assert admin.get_registered_model(name).aliases == {"production": "1"}
+    found = admin.search_model_versions(f"name = '{name}'", order_by=["version_number"])
+    assert [v.version for v in found] == ["1", "2"]
+    assert admin.search_registered_models(f"name = '{held}'") == []
+    [kept] = admin.search_model_versions(f"name = '{theirs}'")
+    assert (kept.version, kept.run_id, kept.description) == ("1", store.other_run, "")
+    assert admin.get_registered_model(theirs).aliases == {"champion": "1"}

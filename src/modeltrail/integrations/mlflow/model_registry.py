@@ -5,6 +5,14 @@ points at one artifact: the logged model named by ``model_id`` or by a ``models:
 source, a model artifact whose URI is the source, or else a new ``model`` artifact with that
 URI (written by the run's execution when ``run_id`` is given), so its lineage is the run's.
 Stages are MLflow's deprecated word for aliases: every version answers ``None``.
+
+A token with grants on single experiments uses the registry as on modeltrail's API
+(``modeltrail.services.registry.visible``): it registers its runs' models and changes their
+versions and aliases. It may not make a registered model by itself (a model belongs to no
+experiment), only with its first version, as ``createModel=true`` does there: its
+``create_registered_model`` holds a new name (answered as made, made by the first
+``create_model_version``), so that MLflow's ``register_model``, which makes the model and then
+the version, works for it; a model without a version it may read is absent to it either way.
 """
 
 from __future__ import annotations
@@ -31,14 +39,16 @@ from modeltrail.domain.registry import (
     RegisteredModelCreate,
     RegisteredModelUpdate,
 )
-from modeltrail.integrations.mlflow import lineage, params, search, tracking
+from modeltrail.integrations.mlflow import lineage, params, runs, search, tracking
 from modeltrail.integrations.mlflow.errors import (
+    PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
     MlflowError,
     invalid,
     invalid_fields,
 )
+from modeltrail.services.access import readable_rows
 from modeltrail.services.metadata import Transaction
 from modeltrail.services.registry import Registry
 from modeltrail.store.tables import (
@@ -47,7 +57,7 @@ from modeltrail.store.tables import (
     ExecutionRow,
     ModelVersionRow,
     RegisteredModelRow,
-    RunRow,
+    utcnow,
 )
 
 T = TypeVar("T")
@@ -160,11 +170,49 @@ def create_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
         description=p.get("description") or None,
         tags=_pairs(p.get("tags")),
     )
+    if _writes_single_experiments(registry):
+        return {"registered_model": _held_name(registry, data)}
     made = _mlflow_errors(
         lambda: registry.create_model(data),
         exists=f"Registered Model (name={name}) already exists.",
     )
     return {"registered_model": model_json(registry, made)}
+
+
+def _writes_single_experiments(registry: Registry) -> bool:
+    """Whether the request's token has grants on single experiments only (no global writer)."""
+    scope = registry.meta.scope
+    return scope is not None and scope.writable is not None
+
+
+def _held_name(registry: Registry, data: RegisteredModelCreate) -> dict[str, Any]:
+    """``create_registered_model`` for a token with grants on single experiments: a model's
+    name answers ``RESOURCE_ALREADY_EXISTS`` (what ``register_model`` goes on from to add its
+    version), a new one is answered as made and made with its first version."""
+    scope = registry.meta.scope
+    if scope is None or not scope.writable:
+        raise MlflowError(PERMISSION_DENIED, "This token may not register models.")
+    if data.description or data.tags:
+        raise MlflowError(
+            PERMISSION_DENIED,
+            "A registered model's description and tags need a token with a global writer role.",
+        )
+    named = select(RegisteredModelRow.id).where(RegisteredModelRow.name == data.name)
+    taken = registry.meta.query(lambda s: s.scalar(named))
+    if taken is not None:
+        raise MlflowError(
+            RESOURCE_ALREADY_EXISTS, f"Registered Model (name={data.name}) already exists."
+        )
+    now = tracking.ms(utcnow())
+    return {
+        "name": data.name,
+        "creation_timestamp": now,
+        "last_updated_timestamp": now,
+        "description": "",
+        "tags": [],
+        "aliases": [],
+        "latest_versions": [],
+    }
 
 
 def get_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
@@ -289,19 +337,28 @@ def _artifact_for(registry: Registry, p: dict[str, Any], name: str) -> uuid.UUID
             artifact = lineage.parse_model_id(named)
             lineage._model_row(tx.session, artifact)
             return artifact
-        found = tx.session.scalars(
-            select(ArtifactRow.id).where(ArtifactRow.uri == source, ArtifactRow.kind == "model")
+        # A model of another experiment than the token's is not found by its URI: the
+        # version is then of a new artifact, written by the token's run.
+        by_uri = select(ArtifactRow.id).where(
+            ArtifactRow.uri == source, ArtifactRow.kind == "model"
+        )
+        found: uuid.UUID | None = tx.session.scalars(
+            readable_rows(tx.session, ArtifactRow, by_uri)
         ).first()
         if found is not None:
             return found
+        run = runs._run_row(tx.session, run_text, write=True) if run_text else None
+        if run is None and _writes_single_experiments(registry):
+            raise MlflowError(
+                PERMISSION_DENIED,
+                "This token registers the models of its runs: give the run_id of the run "
+                "that made the model.",
+            )
         made = tx.create(
             "artifact",
             tracking._model(m.ArtifactCreate, name=name[:256], kind="model", uri=source),
         )
-        if run_text:
-            run = tx.session.get(RunRow, tracking.parse_run_id(run_text))
-            if run is None:
-                raise MlflowError(RESOURCE_DOES_NOT_EXIST, f"Run with id={run_text} not found")
+        if run is not None:
             lineage._attach(tx, lineage.ensure_execution(tx, run), outputs=[made.id])
         return made.id  # type: ignore[no-any-return]
 
@@ -317,7 +374,11 @@ def create_model_version(registry: Registry, p: dict[str, Any]) -> Any:
         description=p.get("description") or None,
         tags=_pairs(p.get("tags")),
     )
-    made, _ = _mlflow_errors(lambda: registry.create_version(name, data))
+    made, _ = _mlflow_errors(
+        lambda: registry.create_version(
+            name, data, create_model=_writes_single_experiments(registry)
+        )
+    )
     return {"model_version": _answer(registry, made)}
 
 

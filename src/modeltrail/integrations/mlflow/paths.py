@@ -27,9 +27,11 @@ READ_ONLY_POSTS = frozenset(
 # tracking API, whose handlers read and change experiments, runs and logged models as the
 # token may on modeltrail's own API (``access``; a logged model is of the experiment it was
 # made in), the artifact proxy's files of runs and logged models, and the model registry's
-# reads, which see the versions it may read (``services.registry.visible``). Creating an
-# experiment (it would be nobody's grant) and the registry's writes are not listed: they need
-# a global role (registering a version here makes the run's model artifact itself).
+# reads and the changes of versions and aliases, which see and change the versions it may
+# (``services.registry.visible``; a new model is made with its first version, see
+# ``model_registry``). Not listed, as they need a global role: creating an experiment (it
+# would be nobody's grant) and changing a registered model itself (rename, description,
+# tags, deletion: a model is of no experiment).
 SCOPED_ROUTES = frozenset(
     [
         *(
@@ -74,6 +76,14 @@ SCOPED_ROUTES = frozenset(
                 ("GET", "/model-versions/get"),
                 ("GET", "/model-versions/search"),
                 ("GET", "/model-versions/get-download-uri"),
+                ("POST", "/registered-models/create"),
+                ("POST", "/registered-models/alias"),
+                ("DELETE", "/registered-models/alias"),
+                ("POST", "/model-versions/create"),
+                ("PATCH", "/model-versions/update"),
+                ("DELETE", "/model-versions/delete"),
+                ("POST", "/model-versions/set-tag"),
+                ("DELETE", "/model-versions/delete-tag"),
             )
         ),
         *proxy.SCOPED_ROUTES,
