@@ -276,20 +276,29 @@ def test_a_scoped_token_reads_the_registry_versions_of_its_experiments(
     )
 
 
-def test_a_scoped_writer_logs_and_loads_a_model_of_its_experiment(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _log_a_model_as_a_writer(store: Store, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """As a token with a writer grant on "mine": a run there that logs a small fitted model
+    with ``mlflow.sklearn.log_model``; the client, the run and the logged model."""
     import mlflow.sklearn
     from sklearn.linear_model import LogisticRegression
 
-    admin = MlflowClient(store.url)
-    theirs = admin.create_logged_model(store.other, name="theirs", source_run_id=store.other_run)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
     client = MlflowClient(store.url)
     mlflow.set_experiment(client.get_experiment(store.mine).name)
     fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
     with mlflow.start_run() as run:
         logged = mlflow.sklearn.log_model(fitted, name="model")
+    return client, run, logged
+
+
+def test_a_scoped_writer_logs_and_loads_a_model_of_its_experiment(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.sklearn
+
+    admin = MlflowClient(store.url)
+    theirs = admin.create_logged_model(store.other, name="theirs", source_run_id=store.other_run)
+    client, run, logged = _log_a_model_as_a_writer(store, monkeypatch)
     # Its own logged model: read, searched, changed, its files downloaded and loaded.
     assert client.get_logged_model(logged.model_id).source_run_id == run.info.run_id
     assert [m.model_id for m in client.search_logged_models([store.mine])] == [logged.model_id]
@@ -334,21 +343,13 @@ def test_a_scoped_writer_registers_its_runs_models_through_mlflow(
     """A token with a writer grant registers its runs' models with MLflow's own calls, moves
     aliases between its versions and changes them; another experiment's model and versions
     stay as they were, and the registered models themselves need a global role."""
-    import mlflow.sklearn
-    from sklearn.linear_model import LogisticRegression
-
     admin = MlflowClient(store.url)
     tag = uuid.uuid4().hex[:8]
     theirs, held = f"theirs-{tag}", f"held-{tag}"
     admin.create_registered_model(theirs)
     admin.create_model_version(theirs, f"s3://{SECRET}/{tag}", run_id=store.other_run)
     admin.set_registered_model_alias(theirs, "champion", "1")
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", store.token("trainer", {store.mine: "writer"}))
-    client = MlflowClient(store.url)
-    mlflow.set_experiment(client.get_experiment(store.mine).name)
-    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
-    with mlflow.start_run() as run:
-        logged = mlflow.sklearn.log_model(fitted, name="model")
+    client, run, logged = _log_a_model_as_a_writer(store, monkeypatch)
     rid = run.info.run_id
     name = f"digits-{tag}"
     first = mlflow.register_model(f"models:/{logged.model_id}", name)
