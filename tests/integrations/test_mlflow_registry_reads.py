@@ -18,6 +18,7 @@ from modeltrail.services.metadata import Metadata
 
 API = "/api/v1"
 MLFLOW = "/api/2.0/mlflow"
+PROMPT = model_registry.PROMPT_TAG
 
 
 def _version(c: TestClient, model: str) -> None:
@@ -99,6 +100,145 @@ def test_search_registered_models_reads_a_page_in_a_fixed_number_of_statements(
         ).json()["model_version"]
         assert model["latest_versions"] == [alone]
         assert alone["version"] == "2" and alone["run_id"]
+
+
+MODEL_TAGS = {
+    "a": {"team": "vision"},
+    "B-model": {"team": "nlp"},
+    "digits": {"team": "vision", "stage": "prod"},
+    "Digits-v2": {"team": "Vision"},
+    "e": {},
+    "prompt-1": {"team": "vision", PROMPT: "true"},
+    "speech": {"team": "speech", PROMPT: "false"},
+}
+MODEL_FILTERS = [
+    "",
+    "name = 'digits'",
+    "name != 'digits'",
+    "name LIKE 'd%'",
+    "name LIKE 'D%'",
+    "name ILIKE 'd%'",
+    "name LIKE '%-%'",
+    "name IN ('a', 'digits', 'zzz')",
+    "name NOT IN ('a', 'digits')",
+    "tags.team = 'vision'",
+    "tags.team != 'vision'",
+    "tags.team LIKE 'vis%'",
+    "tags.team ILIKE 'VIS%'",
+    "tags.missing = 'x'",
+    "tags.team = 'vision' and name LIKE '%i%'",
+    "tags.`mlflow.prompt.is_prompt` != 'true'",
+    "tags.`mlflow.prompt.is_prompt` = 'true'",
+    "tags.`mlflow.prompt.is_prompt` = 'false'",
+    "tags.`mlflow.prompt.is_prompt` != 'false'",
+]
+MODEL_ORDERS: list[list[str] | None] = [
+    None,
+    ["name DESC"],
+    ["timestamp DESC"],
+    ["last_updated_timestamp ASC", "name DESC"],
+    ["name ASC", "last_updated_timestamp DESC"],
+]
+
+
+def _page_models(
+    c: TestClient, max_results: int, order_by: list[str] | None, filter: str
+) -> list[list[str]]:
+    """Each page of a registered-models search, followed to its end by its page tokens."""
+    pages: list[list[str]] = []
+    token = None
+    while True:
+        query: dict[str, Any] = {"max_results": max_results, "filter": filter}
+        query |= {"order_by": order_by or [], "page_token": token or ""}
+        answer = c.get(f"{MLFLOW}/registered-models/search", params=query)
+        assert answer.status_code == 200, (filter, answer.text)
+        body = answer.json()
+        pages.append([m["name"] for m in body["registered_models"]])
+        token = body.get("next_page_token")
+        if not token:
+            return pages
+
+
+@pytest.mark.filterwarnings("ignore::Warning:mlflow.*", "ignore::Warning:sqlalchemy.*")
+def test_search_registered_models_filters_orders_and_pages_as_mlflow_does(
+    client: TestClient, tmp_path: Any
+) -> None:
+    """Each filter and order of MLflow's registered-models search, paged to its end, answers
+    the models on the pages MLflow's own store answers for the same models: the database
+    matches before it pages, so no page comes back short of a match further on."""
+    import sqlite3
+    import time
+
+    from mlflow.entities.model_registry import RegisteredModelTag
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
+
+    oracle = SqlAlchemyStore(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for name, tags in MODEL_TAGS.items():
+        client.post(f"{MLFLOW}/registered-models/create", json={"name": name}).raise_for_status()
+        oracle.create_registered_model(name)
+        for key, value in tags.items():
+            time.sleep(0.003)  # no two changes in one millisecond: MLflow's times have no less
+            client.post(
+                f"{MLFLOW}/registered-models/set-tag",
+                json={"name": name, "key": key, "value": value},
+            ).raise_for_status()
+            oracle.set_registered_model_tag(name, RegisteredModelTag(key, value))
+        time.sleep(0.003)
+    # The oracle's models carry our times.
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        for name in MODEL_TAGS:
+            answer = client.get(f"{MLFLOW}/registered-models/get", params={"name": name})
+            m = answer.json()["registered_model"]
+            db.execute(
+                "UPDATE registered_models SET creation_time = ?, last_updated_time = ?"
+                " WHERE name = ?",
+                (m["creation_timestamp"], m["last_updated_timestamp"], name),
+            )
+
+    def theirs(max_results: int, order_by: list[str] | None, filter: str) -> list[list[str]]:
+        pages, token = [], None
+        while True:
+            page = oracle.search_registered_models(
+                filter_string=filter, max_results=max_results, order_by=order_by, page_token=token
+            )
+            pages.append([m.name for m in page])
+            token = page.token
+            if not token:
+                return pages
+
+    for filter in MODEL_FILTERS:
+        for size in (2, 100):
+            assert _page_models(client, size, None, filter) == theirs(size, None, filter), (
+                filter,
+                size,
+            )
+    for order_by in MODEL_ORDERS:
+        for size in (3, 100):
+            assert _page_models(client, size, order_by, "") == theirs(size, order_by, ""), (
+                order_by,
+                size,
+            )
+    assert _page_models(client, 2, None, "name = 'speech'") == [["speech"]]
+
+
+def test_search_registered_models_refuses_as_mlflow_does(client: TestClient) -> None:
+    client.post(f"{MLFLOW}/registered-models/create", json={"name": "a"}).raise_for_status()
+    for query in (
+        {"max_results": 1001},
+        {"max_results": 0},
+        {"order_by": ["creation_timestamp"]},
+        {"order_by": ["timestamp", "last_updated_timestamp DESC"]},
+        {"order_by": ["name", "name DESC"]},
+        {"page_token": "not a token"},
+        {"filter": "name > 'a'"},
+        {"filter": "version_number = 1"},
+        {"filter": "tags.team IN ('a')"},
+    ):
+        answer = client.get(f"{MLFLOW}/registered-models/search", params=query)
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", answer.text
+    most = client.get(f"{MLFLOW}/registered-models/search", params={"max_results": 1000})
+    assert [m["name"] for m in most.json()["registered_models"]] == ["a"]
 
 
 def _search_versions(

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain import limits
@@ -39,7 +39,7 @@ from modeltrail.domain.registry import (
     RegisteredModelCreate,
     RegisteredModelUpdate,
 )
-from modeltrail.integrations.mlflow import lineage, params, runs, search, tracking
+from modeltrail.integrations.mlflow import lineage, params, run_query, runs, search, tracking
 from modeltrail.integrations.mlflow.errors import (
     PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
@@ -50,7 +50,10 @@ from modeltrail.integrations.mlflow.errors import (
 )
 from modeltrail.services.access import readable_rows
 from modeltrail.services.metadata import Transaction
-from modeltrail.services.registry import Registry
+from modeltrail.services.registry import Registry, visible
+from modeltrail.services.registry.models import to_models
+from modeltrail.store import registry as registry_store
+from modeltrail.store.dialect import json_text
 from modeltrail.store.tables import (
     ArtifactRow,
     ExecutionOutputRow,
@@ -243,45 +246,89 @@ def delete_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
     _mlflow_errors(lambda: registry.delete_model(name))
 
 
-def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
-    text = (params.string(p, "filter") or "").strip()
-    name_contains = None
-    if text:
-        # MLflow's registry search: name = 'x' or name LIKE '%x%', the common forms.
-        clauses = search.parse_filter(
-            text,
-            search.Grammar(string_attributes=frozenset({"name"}), numeric_attributes=frozenset()),
-        )
+# MLflow's registered-models search (``SearchModelUtils``, its SQL store's ``order_by``): names
+# compared, listed or matched, tags compared or matched; ordered by name or the last change.
+MODEL_FILTERS = search.Grammar(
+    string_attributes=frozenset({"name"}),
+    numeric_attributes=frozenset(),
+    list_attributes=frozenset({"name"}),
+)
+MODEL_ORDERS = search.Grammar(
+    string_attributes=frozenset({"name"}),
+    numeric_attributes=frozenset({"timestamp", "last_updated_timestamp"}),
+    types=frozenset({search.ATTRIBUTE}),
+)
+MODELS_PAGE, MODELS_MAX_RESULTS = 100, 1000
+
+
+def _model_orders(items: list[Any]) -> list[Any]:
+    """The SQL order of a registered-models search: ``items``, then the name (MLflow's
+    default) where they leave it out."""
+    columns: list[Any] = []
+    seen: set[str] = set()
+    for order in search.parse_order_by([str(item) for item in items], MODEL_ORDERS):
+        column = RegisteredModelRow.name if order.key == "name" else RegisteredModelRow.update_time
+        if column.key in seen:
+            raise invalid(f"`order_by` contains duplicate fields: {[str(i) for i in items]}")
+        seen.add(column.key)
+        columns.append(column.asc() if order.ascending else column.desc())
+    if "name" not in seen:
+        columns.append(RegisteredModelRow.name.asc())
+    return columns
+
+
+def _model_condition(dialect: str, clause: search.Clause) -> Any:
+    """One clause of a registered-models filter as SQL; a model without the tag a clause names
+    does not match it, as in MLflow."""
+    if clause.type == search.TAG:
+        expr = json_text(dialect, RegisteredModelRow.tags, (clause.key,))
+        return run_query.compared(dialect, expr, clause.op, clause.value)
+    return run_query.compared(dialect, RegisteredModelRow.name, clause.op, clause.value)
+
+
+def _asks_for_prompts(clauses: list[search.Clause]) -> bool:
+    """Whether a filter asks for prompts (MLflow's registered models tagged
+    ``mlflow.prompt.is_prompt = 'true'``): by its first clause on that tag, as MLflow reads it."""
+    for c in clauses:
+        if c.type == search.TAG and c.key == PROMPT_TAG:
+            value = str(c.value).lower()
+            return (c.op == "=" and value == "true") or (c.op == "!=" and value == "false")
+    return False
+
+
+def _model_page(
+    session: Session, clauses: list[search.Clause], orders: list[Any], offset: int, limit: int
+) -> tuple[list[RegisteredModel], bool]:
+    """The models matching ``clauses`` in ``orders`` from ``offset``, at most ``limit`` of
+    them (those with a version the request may read), and whether more match. As MLflow's
+    store: a search that does not ask for prompts leaves them out, its clauses on the prompt
+    tag aside."""
+    dialect = session.get_bind().dialect.name
+    if not _asks_for_prompts(clauses):
+        prompt = json_text(dialect, RegisteredModelRow.tags, (PROMPT_TAG,))
+        clauses = [c for c in clauses if (c.type, c.key) != (search.TAG, PROMPT_TAG)]
+        query = select(RegisteredModelRow).where(or_(prompt.is_(None), prompt != "true"))
     else:
-        clauses = []
-    # MLflow's client leaves out its prompts with this clause; modeltrail's registry has none.
-    clauses = [c for c in clauses if (c.type, c.key, c.op) != ("tag", PROMPT_TAG, "!=")]
-    try:
-        limit = int(p.get("max_results") or 100)
-    except (TypeError, ValueError):
-        raise invalid("Invalid value for max_results: an integer") from None
-    page = _mlflow_errors(
-        lambda: registry.search_models(
-            name_contains=name_contains,
-            limit=min(max(limit, 1), 1000),
-            cursor=p.get("page_token") or None,
-        )
-    )
+        query = select(RegisteredModelRow)
+    query = query.where(*(_model_condition(dialect, c) for c in clauses))
+    experiments = visible.readable_experiments(session)
+    if experiments is not None:
+        query = query.where(registry_store.with_readable_versions(experiments))
+    rows = list(session.scalars(query.order_by(*orders).offset(offset).limit(limit + 1)))
+    return to_models(session, rows[:limit]), len(rows) > limit
 
-    def lookup(rm: RegisteredModel, kind: str, key: str) -> Any:
-        return rm.tags.get(key) if kind == search.TAG else getattr(rm, key, None)
 
-    found = model_answers(
-        registry,
-        [
-            rm
-            for rm in page.items
-            if search.matches(clauses, lambda k, key, rm=rm: lookup(rm, k, key))  # type: ignore[misc]
-        ],
-    )
-    answer: dict[str, Any] = {"registered_models": found}
-    if page.next_cursor:
-        answer["next_page_token"] = page.next_cursor
+def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
+    """The models matching ``filter``, matched, ordered and paged by the database, a page of
+    ``max_results`` from the offset of ``page_token``."""
+    clauses = search.parse_filter(params.string(p, "filter"), MODEL_FILTERS)
+    limit = params.integer(p, "max_results", MODELS_PAGE, high=MODELS_MAX_RESULTS)
+    orders = _model_orders(params.listed(p, "order_by"))
+    offset = search.decode_page_token(params.string(p, "page_token"))
+    models, more = registry.meta.query(_model_page, clauses, orders, offset, limit)
+    answer: dict[str, Any] = {"registered_models": model_answers(registry, models)}
+    if more:
+        answer["next_page_token"] = search.encode_page_token(offset + limit)
     return answer
 
 

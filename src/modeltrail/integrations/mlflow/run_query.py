@@ -194,7 +194,7 @@ def _artifact_uri(dialect: str) -> ColumnElement[Any]:
     )
 
 
-def _compared(dialect: str, expr: Any, op: str, value: Any) -> ColumnElement[bool]:
+def compared(dialect: str, expr: Any, op: str, value: Any) -> ColumnElement[bool]:
     """A string ``expr`` (NULL never compares) against ``value`` with ``op``."""
     if op in ("IN", "NOT IN"):
         hit = expr.in_(list(value))
@@ -225,7 +225,7 @@ def _dataset(dialect: str, key: str, op: str, value: Any) -> ColumnElement[bool]
         ExecutionInputRow.execution_id == ExecutionRow.id,
         ArtifactRow.id == ExecutionInputRow.artifact_id,
         not_(logged_model),
-        _compared(dialect, expr, op, value),
+        compared(dialect, expr, op, value),
     )
 
 
@@ -254,12 +254,12 @@ def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
         hit: ColumnElement[bool] = RunRow.id.in_(_run_ids(sent))
         return not_(hit) if op in ("NOT IN", "!=") else hit
     if kind == search.ATTRIBUTE and key == "artifact_uri":
-        return _compared(dialect, _artifact_uri(dialect), op, value)
+        return compared(dialect, _artifact_uri(dialect), op, value)
     expr = _text(dialect, kind, key)
     if op in ("IS NULL", "IS NOT NULL"):
         null: ColumnElement[bool] = expr.is_(None) if op == "IS NULL" else expr.is_not(None)
         return null
-    return _compared(dialect, expr, op, value)
+    return compared(dialect, expr, op, value)
 
 
 def _order_expr(dialect: str, order: search.Order) -> Any:
