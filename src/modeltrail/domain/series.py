@@ -246,10 +246,6 @@ def shown(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-def shown_or_none(value: float | None) -> float | str | None:
-    return None if value is None else shown(value)
-
-
 # ---------------------------------------------------------------- what a read answers
 
 

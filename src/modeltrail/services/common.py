@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from modeltrail.domain.fingerprint import canonical_json
 
 R = TypeVar("R")
 
@@ -64,10 +63,6 @@ def require_existing(
                 for m in missing[:50]
             ],
         )
-
-
-def same_content(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
-    return canonical_json(dict(stored)) == canonical_json(dict(sent))
 
 
 def existing_for_retry(

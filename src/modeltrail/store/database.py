@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -371,10 +370,6 @@ class Database:
             self.checkpointer.close()
         self.engine.dispose()
         self.read_engine.dispose()
-
-
-def database_url_from_env(default: str = DEFAULT_URL) -> str:
-    return os.environ.get("MODELTRAIL_DATABASE_URL", default)
 
 
 def open_database(url: str) -> Database:

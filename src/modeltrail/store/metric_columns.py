@@ -15,7 +15,6 @@ and the greatest.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -28,9 +27,6 @@ from modeltrail.store.tables import ArtifactRow, ExecutionOutputRow, ExecutionRo
 
 AGGREGATES = ("latest", "min", "max")
 _SYNONYMS = {"last": "latest", "latest": "latest", "min": "min", "max": "max"}
-
-# (dialect, the run id column to correlate with, key, aggregate) -> a scalar expression.
-MetricSource = Callable[[str, Any, str, str], ColumnElement[Any]]
 
 
 class NotAMetric(ValueError):
@@ -111,8 +107,6 @@ def from_series_or_artifacts(
     )
 
 
-_source: MetricSource = from_series_or_artifacts
-
 # The expressions built, by (dialect, run id column, key, aggregate). Building one (two
 # subqueries, a JSON number's CASE) costs more than running it on a page of runs, and a list
 # asks for the same few columns request after request; an expression is immutable, so one
@@ -121,21 +115,11 @@ _built: dict[tuple[str, int, str, str], tuple[Any, ColumnElement[Any]]] = {}
 _BUILT_AT_MOST = 1024
 
 
-def use_metric_source(source: MetricSource) -> MetricSource:
-    """Read metric columns from ``source`` from now on; returns the one it replaces."""
-    global _source
-    previous, _source = _source, source
-    _built.clear()
-    return previous
-
-
 def metric_joins(dialect: str, run_id: Any, subpaths: list[tuple[str, ...]]) -> Joined:
     """The metric columns ``metrics.<subpath>`` of the runs whose id is ``run_id`` over an
     outer join with each key's summaries (one join per key, whatever its aggregates): the
     same values as ``metric_column``. A run without a summary value (none logged, or NaN)
     falls back to its ``metrics`` artifacts through the subquery, run by run, as before."""
-    if _source is not from_series_or_artifacts:
-        return Joined([], {})
     summaries: dict[str, Any] = {}
     columns: dict[tuple[str, ...], ColumnElement[Any]] = {}
     for subpath in subpaths:
@@ -174,7 +158,7 @@ def metric_column(dialect: str, run_id: Any, subpath: tuple[str, ...]) -> Column
     found = _built.get((dialect, id(run_id), key, aggregate))
     if found is not None and found[0] is run_id:
         return found[1]
-    built = _source(dialect, run_id, key, aggregate)
+    built = from_series_or_artifacts(dialect, run_id, key, aggregate)
     if len(_built) >= _BUILT_AT_MOST:
         _built.clear()
     _built[dialect, id(run_id), key, aggregate] = (run_id, built)

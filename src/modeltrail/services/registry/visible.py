@@ -27,7 +27,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.errors import Forbidden, InvalidInput
-from modeltrail.services.access import require_global_writer, scope_of
+from modeltrail.services.access import scope_of
 from modeltrail.services.registry.models import get_model_row, model_missing, version_missing
 from modeltrail.store import registry as store
 from modeltrail.store import scope as owners
@@ -60,12 +60,6 @@ def seen_model(session: Session, name: str) -> tuple[RegisteredModelRow, set[int
 
 def sees(visible: set[int] | None, version: int | None) -> bool:
     return version is not None and (visible is None or version in visible)
-
-
-def require_model_writer(session: Session, what: str) -> None:
-    """Refuse ``what`` (a change of a registered model itself) to a token that may write
-    single experiments only."""
-    require_global_writer(scope_of(session), what)
 
 
 def require_writable_artifact(session: Session, artifact_id: uuid.UUID) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from modeltrail.store.tables import ArtifactFileRow, ArtifactRow, FileUploadRow, utcnow
@@ -84,14 +84,6 @@ def files_of(session: Session, *, artifact_ids: Iterable[uuid.UUID]) -> dict[uui
         for artifact_id, sha256 in rows:
             found.setdefault(artifact_id, []).append(sha256)
     return found
-
-
-def count_files(session: Session) -> tuple[int, int]:
-    """(files, bytes) that artifacts reference, a content counted for each reference."""
-    n, total = session.execute(
-        select(func.count(), func.coalesce(func.sum(ArtifactFileRow.size), 0))
-    ).one()
-    return int(n), int(total)
 
 
 def create_upload(session: Session, *, row: FileUploadRow) -> FileUploadRow:
