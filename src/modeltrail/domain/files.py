@@ -121,11 +121,6 @@ class Upload(_Model):
     expires_in: int | None = None
 
 
-class PresignRequest(_Model):
-    path: str = Field(max_length=MAX_PATH)
-    expires_in: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
-
-
 class Presigned(_Model):
     url: str
     method: str

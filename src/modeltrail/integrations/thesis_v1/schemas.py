@@ -22,11 +22,6 @@ class _Document(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ThesisPair(_Document):
-    value1: str | None = None
-    value2: str | None = None
-
-
 class ThesisArtifact(_Document):
     """An artifact; the attributes of its kind (``type``, ``framework``, ``hyperParameters``,
     ``reference``, ``value``, ``cause``, ...) are further fields at top level."""
