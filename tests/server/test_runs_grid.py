@@ -113,6 +113,32 @@ def test_paging_with_cursors_on_a_metric_column(client: TestClient, experiment: 
         assert "".join(seen) == expected, order
 
 
+def test_paging_on_a_parameter_that_is_null_in_some_runs(client: TestClient) -> None:
+    # A parameter given as JSON null is no value, as a missing one is: it sorts with the
+    # runs that lack it, and a cursor after such a run goes on to the next run.
+    exp = post(client, "experiments", {"name": "nulls"})
+    lrs = {"n1": None, "n2": None, "m": "absent", "x": "x", "a": 0.01, "b": 1}
+    for name, lr in lrs.items():
+        config = {} if lr == "absent" else {"lr": lr}
+        post(client, "runs", {"experiment": exp["id"], "name": name, "configuration": config})
+    for order in ("configuration.lr", "-configuration.lr"):
+        whole = [i["name"] for i in grid(client, experiment="nulls", sort=order)["items"]]
+        seen: list[str] = []
+        cursor = None
+        for _ in range(len(lrs) + 1):
+            params = {"experiment": "nulls", "sort": order, "limit": 1}
+            page = grid(client, **params, **({"cursor": cursor} if cursor else {}))
+            seen += [i["name"] for i in page["items"]]
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        assert seen == whole, order
+        assert sorted(seen) == sorted(lrs), order
+        nulls = {"n1", "n2", "m"}
+        ends = seen[:3] if order == "configuration.lr" else seen[-3:]
+        assert set(ends) == nulls, order
+
+
 def test_filter_and_q_on_columns(client: TestClient, experiment: dict) -> None:
     names = lambda page: sorted(i["name"] for i in page["items"])  # noqa: E731
     assert names(grid(client, experiment="handwriting", filter="metrics.loss:lt:0.35")) == [

@@ -119,12 +119,15 @@ def json_sortable(dialect: str, column: Any, path: tuple[str, ...]) -> ColumnEle
     """The value at ``path`` in a form with a total order of the dialect's own.
 
     The path is written into the SQL rather than bound, so that the expression is the one an
-    attribute index was made of (``attribute_index``) and the planner can use the index."""
+    attribute index was made of (``attribute_index``) and the planner can use the index.
+
+    A JSON null is no value, as on SQLite: it sorts with the rows that lack the key, and a
+    cursor after such a row reads as one after a missing value."""
     if dialect == "postgresql":
         expr: ColumnElement[Any] = type_coerce(column, JSONB)
         for part in path:
             expr = expr.op("->")(_sql_string(part))
-        return expr
+        return func.nullif(expr, literal_column("'null'::jsonb"))
     return func.json_extract(column, _sql_string(_sqlite_path(path)))
 
 

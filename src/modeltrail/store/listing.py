@@ -429,7 +429,10 @@ def ensure_attribute_index(session: Session, attribute: str) -> None:
     One index per attribute name serves every kind with that attribute."""
     dialect = session.get_bind().dialect.name
     expr = d.json_sortable(dialect, ArtifactRow.attributes, (attribute,))
-    digest = hashlib.sha256(attribute.encode()).hexdigest()[:16]
+    # PostgreSQL's indexes are named anew since JSON null sorts as no value: an index of the
+    # earlier expression would be found by name and kept, and serve no list.
+    named = f"nullif:{attribute}" if dialect == "postgresql" else attribute
+    digest = hashlib.sha256(named.encode()).hexdigest()[:16]
     id_order = ArtifactRow.id.desc() if dialect == "postgresql" else ArtifactRow.id
     index = Index(
         f"ix_artifacts_attribute_{digest}",
