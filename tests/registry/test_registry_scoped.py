@@ -292,3 +292,30 @@ def test_versions_of_several_models_are_those_a_scoped_request_reads(
         ("shared", 2),
         ("shared", 1),
     ]
+
+
+def test_a_model_it_reads_no_version_of_is_absent_to_its_writes_too(world: World) -> None:
+    """A change named after a model whose versions are all B's answers as for a model that
+    does not exist: the answer must not tell that ``b-only`` is registered."""
+    w = world
+
+    def answers(model: str) -> list[tuple[int, str, str]]:
+        tag = {"value": "yes"}
+        found = []
+        for r in (
+            w.c.put(f"{M}/{model}/aliases/production", json={"version": 1}, headers=w.writer),
+            w.c.put(f"{M}/{model}/aliases/production", json={"version": 9}, headers=w.writer),
+            w.c.delete(f"{M}/{model}/aliases/production", headers=w.writer),
+            w.c.patch(f"{M}/{model}/versions/1", json={"description": "x"}, headers=w.writer),
+            w.c.put(f"{M}/{model}/versions/1/tags/k", json=tag, headers=w.writer),
+            w.c.delete(f"{M}/{model}/versions/1/tags/k", headers=w.writer),
+            w.c.delete(f"{M}/{model}/versions/1", headers=w.writer),
+        ):
+            body = r.json()
+            found.append((r.status_code, body["type"], body["detail"].replace(model, "NAME")))
+        return found
+
+    hidden = answers("b-only")
+    assert hidden == answers("never-registered")
+    assert {status for status, _, _ in hidden} == {404}
+    assert w.c.get(f"{M}/b-only", headers=w.admin).json()["aliases"] == {}

@@ -180,7 +180,7 @@ def set_alias(
     """Point ``alias`` at a version (set it, or move it). A protected alias needs
     ``deployer``. Setting it where it already points changes nothing (no event)."""
     check_alias(alias)
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     version = _target_version(session, model, data.version)
     visible.require_writable_version(
         session, model, version, pointer="/version", missing=visible.no_such_target(model, version)
@@ -208,7 +208,7 @@ def remove_alias(
     """Make ``alias`` point at nothing. A protected alias needs ``deployer`` and keeps its
     protection for when it is set again."""
     check_alias(alias)
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     row = store.read_alias(session, model_id=model.id, alias=alias, lock=True)
     missing = NotFound(f"model '{name}' has no alias '{alias}'", entity="alias", alias=alias)
     if row is None or row.version is None:

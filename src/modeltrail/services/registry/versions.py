@@ -287,7 +287,7 @@ def list_versions(
 def update_version(
     session: Session, name: str, version: int, data: ModelVersionUpdate
 ) -> ModelVersion:
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     row = _writable_row(session, model, version)
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(row, field, dict(value) if field == "tags" else value)
@@ -300,7 +300,7 @@ def set_version_tag(
     session: Session, name: str, version: int, key: str, value: str
 ) -> ModelVersion:
     check_tag_key(key)
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     row = _writable_row(session, model, version)
     set_tag(row, key, value, holder="version")
     session.flush()
@@ -308,7 +308,7 @@ def set_version_tag(
 
 
 def delete_version_tag(session: Session, name: str, version: int, key: str) -> ModelVersion:
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     row = _writable_row(session, model, version)
     remove_tag(
         row, key, NotFound(f"version {version} of '{name}' has no tag '{key}'", entity="tag")
@@ -320,7 +320,7 @@ def delete_version_tag(session: Session, name: str, version: int, key: str) -> M
 def delete_version(session: Session, name: str, version: int) -> None:
     """Delete a version (its number is not given again). Refused (409) while an alias points
     at it: move or remove the alias first, so that nothing deployed loses its version."""
-    model = get_model_row(session, name, lock=True)
+    model, _ = visible.seen_model(session, name, lock=True)
     row = _writable_row(session, model, version)
     held = session.scalars(
         select(ModelAliasRow.alias).where(

@@ -48,10 +48,13 @@ def visible_versions(session: Session, model: RegisteredModelRow) -> set[int] | 
     return store.readable_versions(session, model_id=model.id, experiments=experiments)
 
 
-def seen_model(session: Session, name: str) -> tuple[RegisteredModelRow, set[int] | None]:
+def seen_model(
+    session: Session, name: str, *, lock: bool = False
+) -> tuple[RegisteredModelRow, set[int] | None]:
     """The model named ``name`` with the versions the request may read (None: all); 404
-    when it may read none of them."""
-    model = get_model_row(session, name)
+    when it may read none of them, for a change too (``lock``: to be changed), so that no
+    answer tells such a model from one never registered."""
+    model = get_model_row(session, name, lock=lock)
     visible = visible_versions(session, model)
     if visible is not None and not visible:
         raise model_missing(name)
