@@ -316,6 +316,19 @@ def test_a_bad_series_is_named_and_nothing_is_stored(
     assert _count(metadata, MetricSeriesRow) == 0
 
 
+def test_an_empty_series_appends_nothing(client: TestClient, metadata: Metadata) -> None:
+    # A series is made with its first point: empty lists make none (a loop that had nothing
+    # to log in an interval), beside a series that has points or alone.
+    run = _run(client)
+    empty = {"key": "nothing", "steps": [], "values": []}
+    alone = _append(client, run, {"series": [empty]})
+    assert alone == {"appended": 0, "series": []}
+    both = _append(client, run, {"series": [empty, {"key": "k", "steps": [0], "values": [1]}]})
+    assert both["appended"] == 1
+    assert [s["key"] for s in both["series"]] == ["k"]
+    assert _count(metadata, MetricSeriesRow) == 1
+
+
 def test_a_batch_over_the_limit_is_refused(client: TestClient, metadata: Metadata) -> None:
     run = _run(client)
     n = d.MAX_POINTS // 2 + 1

@@ -200,6 +200,8 @@ def packed(request: MetricsAppend, *, now_ms: int) -> list[SeriesAppend]:
         return found
 
     for i, s in enumerate(request.series):
+        if not s.values:
+            continue  # a series is made with its first point: empty lists make none
         g = group(s.key, s.execution, s.artifact, f"/series/{i}")
         g.steps.extend(array("q", s.steps))
         g.values.extend(_floats(s.values))
