@@ -351,6 +351,27 @@ def test_an_upload_is_aborted_and_bad_parts_refused(
     assert leftovers(file_metadata) == []
 
 
+def test_parts_named_twice_or_out_of_order_are_refused(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    """A file is its parts once each, in order: ``[1, 1]`` is no way to make one (S3
+    refuses it too), so it is refused on every store and the upload can still complete."""
+    artifact = new_artifact(file_client)
+    created = file_client.post(f"{API}/artifacts/{artifact}/uploads", json={"path": "f"}).json()
+    base = f"{API}/artifacts/{artifact}/uploads/{created['id']}"
+    file_client.put(f"{base}/parts/1", content=b"hello")
+    file_client.put(f"{base}/parts/2", content=b"world")
+    for parts in ([1, 1], [2, 1], [1, 2, 2]):
+        refused = file_client.post(f"{base}/complete", json={"parts": parts})
+        assert refused.status_code == 422, (parts, refused.text)
+        assert refused.json()["errors"][0]["pointer"] == "/parts"
+    assert file_client.get(files_url(artifact)).json()["items"] == []
+    done = file_client.post(f"{base}/complete", json={"parts": [1]})
+    assert done.status_code == 201, done.text
+    assert file_client.get(files_url(artifact, "f")).content == b"hello"
+    assert leftovers(file_metadata) == []
+
+
 def test_presigned_urls_on_object_storage(
     file_client: TestClient, file_metadata: Metadata, blob_store: Any
 ) -> None:

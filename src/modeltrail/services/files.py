@@ -11,6 +11,7 @@ their way in or out are ``file_transfers``'s.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterable
@@ -322,6 +323,13 @@ class FileService:
         row = self._upload(meta, artifact_id, upload_id)
         received = self.blobs.parts(row.handle)
         numbers = list(range(1, max(received, default=0) + 1)) if parts is None else parts
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            # A local directory would join part 1 to itself; S3 refuses such a list.
+            detail = "each part is named once, in ascending order"
+            raise InvalidInput(
+                f"the upload cannot be completed: {detail}",
+                errors=[{"pointer": "/parts", "detail": detail}],
+            )
         if not row.direct:
             absent = [n for n in numbers if n not in received]
             if not numbers or absent:
