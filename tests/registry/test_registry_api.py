@@ -367,10 +367,16 @@ def test_only_a_deployer_or_an_admin_moves_a_protected_alias(secured: TestClient
     for _ in range(3):
         register(secured, "m", trained(secured)["artifact"]).raise_for_status()
     url = f"{M}/m/aliases/production"
-    assert secured.put(url, json={"version": 1}).status_code == 200  # not protected yet
+    set_first = secured.put(url, json={"version": 1, "reason": "first"})
+    assert set_first.status_code == 200  # not protected yet
     problem(secured.put(f"{url}/protection", json={"protected": True}), 403)
-    r = secured.put(f"{url}/protection", json={"protected": True}, headers=deployer)
+    guard = {"protected": True, "reason": "guarded"}
+    r = secured.put(f"{url}/protection", json=guard, headers=deployer)
     assert r.status_code == 200 and r.json()["protected"] is True
+    # Where it points, when, by whom and why stay the set's; the protection is in its history.
+    shown = secured.get(url).json()
+    assert (shown["updatedBy"]["name"], shown["reason"]) == ("writer", "first")
+    assert shown["updateTime"] == set_first.json()["updateTime"]
     refused = problem(secured.put(url, json={"version": 2, "reason": "try"}), 403)
     assert "deployer" in refused["detail"]
     problem(secured.delete(url), 403)

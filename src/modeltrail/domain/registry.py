@@ -282,9 +282,13 @@ class Alias(Schema):
         description="the version it pointed at before the one it points at (read one alias)",
     )
     protected: bool
-    update_time: datetime | None = None
-    updated_by: Actor | None = None
-    reason: str | None = None
+    update_time: datetime | None = Field(
+        default=None, description="when it was last set or moved (protection is in its history)"
+    )
+    updated_by: Actor | None = Field(default=None, description="who last set or moved it")
+    reason: str | None = Field(
+        default=None, description="the reason given when it was set or moved"
+    )
 
 
 class AliasEvent(Schema):

@@ -86,10 +86,13 @@ def _record(
 ) -> AliasEvent:
     actor = actor_of(session)
     now = utcnow()
-    row.update_time = now
-    row.updated_by_id = actor.id if actor else None
-    row.updated_by_name = actor.name if actor else None
-    row.reason = reason
+    # The alias's own time, actor and reason are those of where it points: protecting it
+    # (or lifting that) is in its history and leaves them, so a move's reason stays shown.
+    if action not in (AliasAction.PROTECT, AliasAction.UNPROTECT):
+        row.update_time = now
+        row.updated_by_id = actor.id if actor else None
+        row.updated_by_name = actor.name if actor else None
+        row.reason = reason
     event = ModelAliasEventRow(
         id=uuid.uuid4(),
         model_id=model.id,
