@@ -229,6 +229,10 @@ def test_sort_page_and_search_on_the_duration(client: TestClient, experiment: di
         ("configuration.lr,,name", 18, "expected a field name"),
         ("configuration", 1, "name a key inside"),
         ("name name", 6, "expected ','"),
+        ("metrics.loss,metrics.é", 22, "unexpected character"),
+        ("metrics.a!b", 10, "no operator"),
+        ("configuration.`lr", 15, "never closed"),
+        ("metrics.loss,1e999", 14, "not a finite number"),
     ],
 )
 def test_bad_columns_are_refused_with_their_column(
@@ -239,6 +243,7 @@ def test_bad_columns_are_refused_with_their_column(
     problem = response.json()
     assert problem["errors"][0]["pointer"] == "/columns"
     assert problem["errors"][0]["column"] == column and says in problem["detail"]
+    assert problem["detail"].startswith("columns: "), problem
     too_many = ",".join(f"configuration.k{i}" for i in range(60))
     assert client.get(f"{API}/runs", params={"columns": too_many}).status_code == 422
     bad_sort = client.get(f"{API}/runs", params={"sort": "metrics"})

@@ -111,7 +111,7 @@ Node = Union[Predicate, Not, And, Or]  # noqa: UP007 - a forward reference
 class _Parser:
     def __init__(self, text: str, param: str) -> None:
         self.param = param
-        self.tokens = tokenize(text)
+        self.tokens = tokenize(text, param=param)
         self.i = 0
         self.predicates = 0
 

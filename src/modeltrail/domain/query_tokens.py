@@ -36,9 +36,10 @@ class Token:
     column: int
 
 
-def tokenize(text: str) -> list[Token]:
-    """The tokens of ``text``, ending with an ``end`` token; a 422 at the first character
-    that starts none, or once there are more than the limit allows."""
+def tokenize(text: str, *, param: str = "q") -> list[Token]:
+    """The tokens of ``text``, ending with an ``end`` token; a 422 about the parameter
+    ``param`` at the first character that starts none, or once there are more than the
+    limit allows."""
     out: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -49,19 +50,19 @@ def tokenize(text: str) -> list[Token]:
         elif c in "(),.":
             # A dot followed by a digit after an operator is a number (".5"), else a separator.
             if c == "." and i + 1 < n and text[i + 1].isdigit() and _wants_value(out):
-                i = _number(text, i, out)
+                i = _number(text, i, out, param)
             else:
                 out.append(Token(c, c, None, col))
                 i += 1
         elif c in "\"'`":
-            end, value = _quoted(text, i)
+            end, value = _quoted(text, i, param)
             kind = "backticked" if c == "`" else "quoted"
             out.append(Token(kind, text[i:end], value, col))
             i = end
         elif c in "!<>=":
             op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
             if op is None:
-                raise query_error(f"'{c}' is no operator; use != for 'not equal'", col)
+                raise query_error(f"'{c}' is no operator; use != for 'not equal'", col, param=param)
             out.append(Token("op", op, None, col))
             i += len(op)
         elif c in _IDENT and out and out[-1].kind == ".":
@@ -72,7 +73,7 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token("ident", text[i:j], text[i:j], col))
             i = j
         elif c in _NUMBER_START and (c not in "+-" or _wants_value(out)):
-            i = _number(text, i, out)
+            i = _number(text, i, out, param)
         elif c in _IDENT_START:
             j = i
             while j < n and text[j] in _IDENT:
@@ -82,10 +83,12 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(kind, word, word.lower() if kind == "keyword" else word, col))
             i = j
         else:
-            raise query_error(f"unexpected character {c!r}", col)
+            raise query_error(f"unexpected character {c!r}", col, param=param)
         if len(out) > limits.MAX_QUERY_TOKENS:
             raise query_error(
-                f"the expression is longer than {limits.MAX_QUERY_TOKENS} words and signs", col
+                f"the expression is longer than {limits.MAX_QUERY_TOKENS} words and signs",
+                col,
+                param=param,
             )
     out.append(Token("end", "", None, n + 1))
     return out
@@ -95,7 +98,7 @@ def _wants_value(out: list[Token]) -> bool:
     return bool(out) and (out[-1].kind == "op" or out[-1].text in ("(", ","))
 
 
-def _number(text: str, i: int, out: list[Token]) -> int:
+def _number(text: str, i: int, out: list[Token], param: str) -> int:
     j = i + 1
     while j < len(text) and (text[j].isalnum() or text[j] in "._" or text[j - 1] in "eE"):
         j += 1
@@ -103,14 +106,14 @@ def _number(text: str, i: int, out: list[Token]) -> int:
     try:
         value: float | int = int(word) if word.lstrip("+-").isdigit() else float(word)
     except ValueError:
-        raise query_error(f"'{word}' is not a number", i + 1) from None
+        raise query_error(f"'{word}' is not a number", i + 1, param=param) from None
     if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
-        raise query_error(f"'{word}' is not a finite number", i + 1)
+        raise query_error(f"'{word}' is not a finite number", i + 1, param=param)
     out.append(Token("number", word, value, i + 1))
     return j
 
 
-def _quoted(text: str, start: int) -> tuple[int, str]:
+def _quoted(text: str, start: int, param: str) -> tuple[int, str]:
     """The end of the quoted text at ``start`` and its value; a quote is doubled or
     backslash-escaped inside."""
     quote = text[start]
@@ -132,4 +135,4 @@ def _quoted(text: str, start: int) -> tuple[int, str]:
             return i + 1, "".join(chars)
         chars.append(c)
         i += 1
-    raise query_error(f"the text opened with {quote} here is never closed", start + 1)
+    raise query_error(f"the text opened with {quote} here is never closed", start + 1, param=param)
