@@ -182,3 +182,43 @@ def test_a_file_that_cannot_be_read_any_more_abandons_the_upload(
         assert trail.conn.get(f"/api/v1/artifacts/{artifact}/files")["items"] == []
     finally:
         trail.close()
+
+
+class SlowToComplete(httpx.BaseTransport):
+    """A server that takes longer to put the parts together than the client's timeout allows
+    (on S3 it reads the whole file back to hash it): a completion sent with a read timeout
+    times out, as it would."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.completions = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/complete"):
+            self.completions += 1
+            if request.extensions.get("timeout", {}).get("read") is not None:
+                raise httpx.ReadTimeout("the server is still putting the parts together")
+        return self.inner.handle_request(request)
+
+
+def test_the_completion_waits_for_the_server_however_long_the_file(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent again after a timeout, a completion finds the first one under way and the upload
+    was abandoned under it; it is sent once and waited for, as the parts are."""
+    monkeypatch.setattr(transfer, "MULTIPART_FROM", PART)
+    data = os.urandom(2 * PART + 7)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(data)
+    trail = mt.connect(server.url, on_unreachable="raise")
+    slow = SlowToComplete(trail.conn.http._transport)
+    trail.conn.http._transport = slow
+    try:
+        artifact = trail.conn.post(
+            "/api/v1/artifacts", {"name": "big", "kind": "model", "attributes": {}}
+        )["id"]
+        sent = transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+        assert slow.completions == 1
+    finally:
+        trail.close()

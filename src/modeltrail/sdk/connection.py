@@ -161,11 +161,13 @@ class Connection:
         headers: dict[str, str] | None = None,
         retry: bool = True,
         content: bytes | None = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         """Send one request. Connection errors and 429/502/503/504 are retried with backoff
         (doubling, with jitter; a 429 waits at least its Retry-After): every write the API
         offers is idempotent when the client chooses the id. ``content``: a JSON body encoded
-        already, whose text the caller checked."""
+        already, whose text the caller checked. ``timeout``: this request's own (None: wait
+        as long as the server works on it)."""
         # Text that is not Unicode cannot be sent (nor stored): refused here, naming it, as
         # the server would refuse it.
         text.check_text(json, what="the request")
@@ -178,7 +180,13 @@ class Connection:
             delay = self.backoff * (2**attempt) * random.uniform(1.0, 1.25)
             try:
                 response = self.http.request(
-                    method, path, json=json, params=params, headers=headers, content=content
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    content=content,
+                    timeout=timeout,
                 )
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:

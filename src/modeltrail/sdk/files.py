@@ -177,9 +177,16 @@ def _upload_in_parts(
         failed = [f for f in sending if not f.cancelled() and f.exception() is not None]
         if failed:
             raise failed[0].exception()  # type: ignore[misc]
-        return conn.post(  # type: ignore[no-any-return]
-            f"{where}/complete", {"parts": [number for number, _ in parts]}
+        # The server hashes the whole file again (on S3, read back from the bucket) before it
+        # answers: no timeout, as for the parts. One sent again after a timeout would find the
+        # first under way, and the upload abandoned under it.
+        done = conn.request(
+            "POST",
+            f"{where}/complete",
+            json={"parts": [number for number, _ in parts]},
+            timeout=None,
         )
+        return parsed(done)  # type: ignore[no-any-return]
     except Exception:
         # Whatever stopped it, the server's refusal or the client's own error (a file that
         # could not be read), the upload is abandoned rather than left holding its parts. A
