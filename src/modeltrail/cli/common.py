@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from modeltrail.domain.registry import ModelRef
-from modeltrail.errors import Forbidden, ModeltrailError, NotFound, Unauthorized
+from modeltrail.errors import ModeltrailError, NotFound, Unauthorized
 from modeltrail.sdk.connection import Connection
 
 app = typer.Typer(
@@ -80,7 +80,8 @@ def one_line_errors(code: int = 1) -> Iterator[None]:
         yield
     except ModeltrailError as exc:
         err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
-        if isinstance(exc, Unauthorized | Forbidden):
+        # A 403 is a token without the role, which its sentence names: no token hint there.
+        if isinstance(exc, Unauthorized):
             err_console.print(
                 "  the server wants an API token: set MODELTRAIL_TOKEN to one "
                 "(`modeltrail tokens create` makes one)",
