@@ -13,7 +13,7 @@ from mlflow.entities.model_registry import ModelVersionTag
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from modeltrail.integrations.mlflow import model_registry
+from modeltrail.integrations.mlflow import model_registry, registry_search
 from modeltrail.services.metadata import Metadata
 
 API = "/api/v1"
@@ -221,9 +221,18 @@ def test_search_registered_models_filters_orders_and_pages_as_mlflow_does(
     assert _page_models(client, 2, None, "name = 'speech'") == [["speech"]]
 
 
+def _refuses(c: TestClient, path: str, queries: list[dict[str, Any]]) -> None:
+    """Each of ``queries`` to the search at ``path`` is MLflow's refusal of a bad parameter."""
+    for query in queries:
+        answer = c.get(f"{MLFLOW}/{path}", params=query)
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", query
+        assert set(answer.json()) == {"error_code", "message"}
+
+
 def test_search_registered_models_refuses_as_mlflow_does(client: TestClient) -> None:
     client.post(f"{MLFLOW}/registered-models/create", json={"name": "a"}).raise_for_status()
-    for query in (
+    bad: list[dict[str, Any]] = [
         {"max_results": 1001},
         {"max_results": 0},
         {"order_by": ["creation_timestamp"]},
@@ -233,10 +242,8 @@ def test_search_registered_models_refuses_as_mlflow_does(client: TestClient) -> 
         {"filter": "name > 'a'"},
         {"filter": "version_number = 1"},
         {"filter": "tags.team IN ('a')"},
-    ):
-        answer = client.get(f"{MLFLOW}/registered-models/search", params=query)
-        assert answer.status_code == 400, (query, answer.text)
-        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", answer.text
+    ]
+    _refuses(client, "registered-models/search", bad)
     most = client.get(f"{MLFLOW}/registered-models/search", params={"max_results": 1000})
     assert [m["name"] for m in most.json()["registered_models"]] == ["a"]
 
@@ -378,7 +385,7 @@ def test_search_model_versions_pages_every_model_in_mlflows_order(
 
 def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> None:
     client.post(f"{MLFLOW}/registered-models/create", json={"name": "a"}).raise_for_status()
-    for query in [
+    bad: list[dict[str, Any]] = [
         {"max_results": 0},
         {"max_results": -1},
         {"max_results": 200_001},
@@ -395,11 +402,8 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         {"filter": "tags.team IN ('a')"},
         {"filter": "creation_timestamp > 0"},
         {"filter": "name = 'a' OR name = 'b'"},
-    ]:
-        answer = client.get(f"{MLFLOW}/model-versions/search", params=query)
-        assert answer.status_code == 400, (query, answer.text)
-        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", query
-        assert set(answer.json()) == {"error_code", "message"}
+    ]
+    _refuses(client, "model-versions/search", bad)
     most = client.get(f"{MLFLOW}/model-versions/search", params={"max_results": 200_000})
     assert most.status_code == 200 and most.json() == {"model_versions": []}
 
@@ -470,7 +474,7 @@ def test_search_model_versions_finds_versions_by_their_runs(
         raise AssertionError("a search naming runs read every model's versions")
 
     # Naming runs, a search reads the versions of the models those runs made, not all.
-    monkeypatch.setattr(model_registry, "_all_versions", every_version)
+    monkeypatch.setattr(registry_search, "_all_versions", every_version)
     runs = {(v["name"], v["version"]): v["run_id"] for v in every}
     wanted = [runs[("a", "2")], runs[("c", "1")]]
     listed = ", ".join(f"'{r}'" for r in wanted)

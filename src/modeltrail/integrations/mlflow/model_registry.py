@@ -17,17 +17,13 @@ the version, works for it; a model without a version it may read is absent to it
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from modeltrail.domain import limits
 from modeltrail.domain import models as m
 from modeltrail.domain.errors import ModeltrailError
 from modeltrail.domain.registry import (
@@ -39,7 +35,7 @@ from modeltrail.domain.registry import (
     RegisteredModelCreate,
     RegisteredModelUpdate,
 )
-from modeltrail.integrations.mlflow import lineage, params, run_query, runs, search, tracking
+from modeltrail.integrations.mlflow import lineage, runs, tracking
 from modeltrail.integrations.mlflow.errors import (
     PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
@@ -50,15 +46,9 @@ from modeltrail.integrations.mlflow.errors import (
 )
 from modeltrail.services.access import readable_rows
 from modeltrail.services.metadata import Transaction
-from modeltrail.services.registry import Registry, visible
-from modeltrail.services.registry.models import to_models
-from modeltrail.store import registry as registry_store
-from modeltrail.store.dialect import json_text
+from modeltrail.services.registry import Registry
 from modeltrail.store.tables import (
     ArtifactRow,
-    ExecutionOutputRow,
-    ExecutionRow,
-    ModelVersionRow,
     RegisteredModelRow,
     utcnow,
 )
@@ -246,92 +236,6 @@ def delete_registered_model(registry: Registry, p: dict[str, Any]) -> Any:
     _mlflow_errors(lambda: registry.delete_model(name))
 
 
-# MLflow's registered-models search (``SearchModelUtils``, its SQL store's ``order_by``): names
-# compared, listed or matched, tags compared or matched; ordered by name or the last change.
-MODEL_FILTERS = search.Grammar(
-    string_attributes=frozenset({"name"}),
-    numeric_attributes=frozenset(),
-    list_attributes=frozenset({"name"}),
-)
-MODEL_ORDERS = search.Grammar(
-    string_attributes=frozenset({"name"}),
-    numeric_attributes=frozenset({"timestamp", "last_updated_timestamp"}),
-    types=frozenset({search.ATTRIBUTE}),
-)
-MODELS_PAGE, MODELS_MAX_RESULTS = 100, 1000
-
-
-def _model_orders(items: list[Any]) -> list[Any]:
-    """The SQL order of a registered-models search: ``items``, then the name (MLflow's
-    default) where they leave it out."""
-    columns: list[Any] = []
-    seen: set[str] = set()
-    for order in search.parse_order_by([str(item) for item in items], MODEL_ORDERS):
-        column = RegisteredModelRow.name if order.key == "name" else RegisteredModelRow.update_time
-        if column.key in seen:
-            raise invalid(f"`order_by` contains duplicate fields: {[str(i) for i in items]}")
-        seen.add(column.key)
-        columns.append(column.asc() if order.ascending else column.desc())
-    if "name" not in seen:
-        columns.append(RegisteredModelRow.name.asc())
-    return columns
-
-
-def _model_condition(dialect: str, clause: search.Clause) -> Any:
-    """One clause of a registered-models filter as SQL; a model without the tag a clause names
-    does not match it, as in MLflow."""
-    if clause.type == search.TAG:
-        expr = json_text(dialect, RegisteredModelRow.tags, (clause.key,))
-        return run_query.compared(dialect, expr, clause.op, clause.value)
-    return run_query.compared(dialect, RegisteredModelRow.name, clause.op, clause.value)
-
-
-def _asks_for_prompts(clauses: list[search.Clause]) -> bool:
-    """Whether a filter asks for prompts (MLflow's registered models tagged
-    ``mlflow.prompt.is_prompt = 'true'``): by its first clause on that tag, as MLflow reads it."""
-    for c in clauses:
-        if c.type == search.TAG and c.key == PROMPT_TAG:
-            value = str(c.value).lower()
-            return (c.op == "=" and value == "true") or (c.op == "!=" and value == "false")
-    return False
-
-
-def _model_page(
-    session: Session, clauses: list[search.Clause], orders: list[Any], offset: int, limit: int
-) -> tuple[list[RegisteredModel], bool]:
-    """The models matching ``clauses`` in ``orders`` from ``offset``, at most ``limit`` of
-    them (those with a version the request may read), and whether more match. As MLflow's
-    store: a search that does not ask for prompts leaves them out, its clauses on the prompt
-    tag aside."""
-    dialect = session.get_bind().dialect.name
-    if not _asks_for_prompts(clauses):
-        prompt = json_text(dialect, RegisteredModelRow.tags, (PROMPT_TAG,))
-        clauses = [c for c in clauses if (c.type, c.key) != (search.TAG, PROMPT_TAG)]
-        query = select(RegisteredModelRow).where(or_(prompt.is_(None), prompt != "true"))
-    else:
-        query = select(RegisteredModelRow)
-    query = query.where(*(_model_condition(dialect, c) for c in clauses))
-    experiments = visible.readable_experiments(session)
-    if experiments is not None:
-        query = query.where(registry_store.with_readable_versions(experiments))
-    rows = list(session.scalars(query.order_by(*orders).offset(offset).limit(limit + 1)))
-    return to_models(session, rows[:limit]), len(rows) > limit
-
-
-def search_registered_models(registry: Registry, p: dict[str, Any]) -> Any:
-    """The models matching ``filter``, matched, ordered and paged by the database, a page of
-    ``max_results`` from the offset of ``page_token``."""
-    clauses = search.parse_filter(params.string(p, "filter"), MODEL_FILTERS)
-    limit = params.integer(p, "max_results", MODELS_PAGE, high=MODELS_MAX_RESULTS)
-    orders = _model_orders(params.listed(p, "order_by"))
-    offset = search.decode_page_token(params.string(p, "page_token"))
-    models, more = registry.meta.query(_model_page, clauses, orders, offset, limit)
-    answer: dict[str, Any] = {"registered_models": model_answers(registry, models)}
-    if more:
-        answer["next_page_token"] = search.encode_page_token(offset + limit)
-    return answer
-
-
 def get_latest_versions(registry: Registry, p: dict[str, Any]) -> Any:
     name = _name(p)
     rm = _mlflow_errors(lambda: registry.get_model(name))
@@ -461,129 +365,3 @@ def delete_model_version_tag(registry: Registry, p: dict[str, Any]) -> Any:
 def get_download_uri(registry: Registry, p: dict[str, Any]) -> Any:
     answer = get_model_version(registry, p)["model_version"]
     return {"artifact_uri": answer["source"]}
-
-
-# MLflow's bounds of a model-versions search (``SEARCH_MODEL_VERSION_MAX_RESULTS_*``).
-VERSIONS_PAGE = 10_000
-VERSIONS_MAX_RESULTS = 200_000
-VERSION_ORDERS = search.Grammar(
-    string_attributes=frozenset({"name"}),
-    numeric_attributes=frozenset(
-        {"version_number", "creation_timestamp", "last_updated_timestamp"}
-    ),
-    types=frozenset({search.ATTRIBUTE}),
-)
-# Every version of a model: the bound of a version number.
-_ALL_VERSIONS = 2**31 - 1
-
-
-def _version_orders(items: list[Any]) -> list[search.Order]:
-    """MLflow's order of a model-versions search: ``items`` (its default, the newest change
-    first), then the name and the newest version where ``items`` leave them out."""
-    orders = search.parse_order_by(
-        [str(item) for item in items]
-        or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"],
-        VERSION_ORDERS,
-    )
-    keys = [o.key for o in orders]
-    if len(set(keys)) < len(keys):
-        raise invalid(f"`order_by` contains duplicate fields: {[str(i) for i in items]}")
-    if "name" not in keys:
-        orders.append(search.Order(search.ATTRIBUTE, "name", True))
-    if "version_number" not in keys:
-        orders.append(search.Order(search.ATTRIBUTE, "version_number", False))
-    return orders
-
-
-# What a model-versions filter may name (MLflow's ``SearchModelVersionUtils``; ``source`` and
-# ``version``, which MLflow's older servers took, are kept).
-VERSION_FILTERS = search.Grammar(
-    string_attributes=frozenset({"name", "run_id", "source_path", "source", "version"}),
-    numeric_attributes=frozenset({"version_number"}),
-    list_attributes=frozenset({"name", "run_id"}),
-)
-
-
-def _version_key(answer: dict[str, Any], kind: str, key: str) -> Any:
-    return int(answer["version"]) if key == "version_number" else answer[key]
-
-
-def _version_value(answer: dict[str, Any], kind: str, key: str) -> Any:
-    """The value a filter's clause compares of one version's answer (None when it has none)."""
-    if kind == search.TAG:
-        found = next((t["value"] for t in answer["tags"] if t["key"] == key), None)
-        # As in MLflow: a version without the prompt tag is not a prompt.
-        return "false" if found is None and key == PROMPT_TAG else found
-    if key == "version_number":
-        return answer["version"]
-    return answer.get("source" if key == "source_path" else key)
-
-
-def _named_models(registry: Registry, clauses: list[search.Clause]) -> list[str] | None:
-    """The models whose versions alone can match (None: any model's): those a filter names with
-    ``name =`` or ``name IN``, or else those with a version a step of the runs it names with
-    ``run_id =`` or ``run_id IN`` wrote (MLflow's client finds a run's versions so)."""
-    for c in clauses:
-        if c.type == search.ATTRIBUTE and c.key == "name" and c.op in ("=", "IN"):
-            return [c.value] if c.op == "=" else list(dict.fromkeys(c.value))
-    for c in clauses:
-        if c.type == search.ATTRIBUTE and c.key == "run_id" and c.op in ("=", "IN"):
-            return registry.meta.query(_models_of_runs, [c.value] if c.op == "=" else c.value)
-    return None
-
-
-def _models_of_runs(session: Session, shown: Sequence[str]) -> list[str]:
-    runs = []
-    for text in shown:
-        with contextlib.suppress(ValueError):
-            runs.append(uuid.UUID(text))  # a malformed id is no run's: it finds nothing
-    written = (
-        select(ExecutionOutputRow.artifact_id)
-        .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
-        .where(ExecutionRow.run_id.in_(runs))
-    )
-    found = session.scalars(
-        select(RegisteredModelRow.name)
-        .join(ModelVersionRow, ModelVersionRow.model_id == RegisteredModelRow.id)
-        .where(ModelVersionRow.artifact_id.in_(written))
-        .distinct()
-    )
-    return list(found)
-
-
-def _all_versions(registry: Registry) -> list[ModelVersion]:
-    """Every version the request may read: the models a page at a time, each page's
-    versions read at once."""
-    versions: list[ModelVersion] = []
-    cursor: str | None = None
-    while True:
-        page = registry.search_models(limit=limits.MAX_PAGE_SIZE, cursor=cursor)
-        names = [rm.name for rm in page.items]
-        versions += registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
-        cursor = page.next_cursor
-        if cursor is None:
-            return versions
-
-
-def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
-    """The versions matching ``filter``, of every model, in MLflow's order, a page of
-    ``max_results`` from the offset of ``page_token``."""
-    clauses = search.parse_filter(params.string(p, "filter"), VERSION_FILTERS)
-    limit = params.integer(p, "max_results", VERSIONS_PAGE, high=VERSIONS_MAX_RESULTS)
-    orders = _version_orders(params.listed(p, "order_by"))
-    offset = search.decode_page_token(params.string(p, "page_token"))
-    names = _named_models(registry, clauses)
-    if names is not None:
-        versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
-    else:
-        versions = _all_versions(registry)
-    found = [
-        answer
-        for answer in version_answers(registry, versions)
-        if search.matches(clauses, partial(_version_value, answer))
-    ]
-    search.sort(found, orders, _version_key)
-    answer: dict[str, Any] = {"model_versions": found[offset : offset + limit]}
-    if offset + limit < len(found):
-        answer["next_page_token"] = search.encode_page_token(offset + limit)
-    return answer
