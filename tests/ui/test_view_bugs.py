@@ -235,3 +235,61 @@ def test_first_failed_step_links_to_the_step(page: Any, case: CaseStudy) -> None
     )
     link.click()
     page.get_by_test_id("execution-details").wait_for()
+
+
+def _create(ops: list[dict[str, Any]], entity: str, body: dict[str, Any]) -> str:
+    key = str(uuid.uuid4())
+    ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+    return key
+
+
+def test_a_node_shows_a_size_in_bytes_and_rows_only_for_rows(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    ops: list[dict[str, Any]] = []
+    experiment = _create(ops, "experiment", {"name": "sizes"})
+    run = _create(ops, "run", {"experiment": experiment, "name": "sizes-1", "status": "SUCCESS"})
+    train = _create(ops, "executable", {"name": "train", "version": "1", "uri": "git://t.py"})
+
+    def artifact(name: str, kind: str, attributes: dict[str, Any]) -> str:
+        return _create(
+            ops,
+            "artifact",
+            {
+                "name": name,
+                "kind": kind,
+                "uri": f"s3://{experiment}/{name}",
+                "attributes": attributes,
+            },
+        )
+
+    letters = artifact("emnist-letters", "dataset", {"size": 274_816})
+    counted = artifact("emnist-counted", "dataset", {"rows": 124_800})
+    model = artifact("handwriting-mlp", "model", {"size": 102_952})
+    _create(
+        ops,
+        "execution",
+        {
+            "run": run,
+            "executable": train,
+            "name": "train",
+            "kind": "train",
+            "status": "SUCCESS",
+            "inputArtifacts": [letters, counted],
+            "outputArtifacts": [model],
+        },
+    )
+    _batch(ui_server, ops)
+
+    def sub(name: str) -> str:
+        node = page.locator(".gnode", has=page.locator(f'.node-label:text-is("{name}")'))
+        node.first.wait_for()
+        return str(node.first.locator(".node-sub").inner_text())
+
+    for path in (f"/runs/{run}/dag", f"/artifacts/{letters}/lineage?direction=downstream"):
+        page.goto(path)
+        assert sub("emnist-letters").startswith("dataset · 268 KiB"), path
+        assert sub("handwriting-mlp").startswith("model · 101 KiB"), path
+        assert "rows" not in sub("emnist-letters") + sub("handwriting-mlp"), path
+    page.goto(f"/runs/{run}/dag")
+    assert sub("emnist-counted") == "dataset · 124,800 rows"

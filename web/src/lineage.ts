@@ -1,7 +1,7 @@
 // The lineage questions the views ask, each answered by the server's lineage endpoint (the
 // contract in docs/ui.md), normalized into the shapes the views draw.
 import { getJson } from "./api/client";
-import { formatNumber } from "./api/tracking";
+import { formatBytes, formatNumber } from "./api/tracking";
 
 export interface LNode {
   id: string;
@@ -13,24 +13,26 @@ export interface LNode {
   createTime?: string;
   /** neighbours further from the root that the answer left out */
   more?: number;
-  /** the value a reader looks for first: a metric's value, a dataset's rows or classes */
+  /** the value a reader looks for first: a metric's value, a dataset's rows, size or classes */
   keyValue?: string;
 }
 
-const ROW_KEYS = ["rows", "rowCount", "numRows", "num_rows", "records", "size"];
+// Attributes that count rows; `size` is a size in bytes (as a file's), never a count of rows.
+const ROW_KEYS = ["rows", "rowCount", "numRows", "num_rows", "records"];
 
 /** A count with thousands separators; any other number as the runs grid shows a metric. */
 function formatValue(v: number): string {
   return Number.isInteger(v) ? v.toLocaleString("en") : formatNumber(v);
 }
 
-/** A metric's numeric value; a dataset's row count or its classes, where its attributes say. */
+/** A metric's numeric value; an artifact's row count, its size or its classes, where its attributes say. */
 function keyValueOf(kind: string | undefined, attributes: unknown): string | undefined {
   if (!attributes || typeof attributes !== "object") return undefined;
   const a = attributes as Record<string, unknown>;
   if (kind === "metrics" && typeof a.value === "number") return `= ${formatValue(a.value)}`;
   const rows = ROW_KEYS.find((k) => typeof a[k] === "number");
   if (rows) return `${formatValue(a[rows] as number)} rows`;
+  if (typeof a.size === "number" && Number.isInteger(a.size) && a.size >= 0) return formatBytes(a.size);
   if (typeof a.classes === "number") return `${formatValue(a.classes)} classes`;
   return undefined;
 }

@@ -67,6 +67,16 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+/** A size in bytes, with binary units: 812 B, 4.5 KiB, 268 KiB, 1.2 GiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
 /** A metric value, short: 0.9436, 1.2e-5, NaN, ∞. */
 export function formatNumber(v: number | null | undefined): string {
   if (v === null || v === undefined) return "—";

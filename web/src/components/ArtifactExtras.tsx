@@ -8,6 +8,7 @@ import { TEXT_PREVIEW, artifactById, fetchFile, fileLink, fileUrl, firstPreview,
 import { storedToken } from "../auth";
 import { Breadcrumbs, type Crumb } from "../context";
 import { first } from "../first";
+import { formatBytes } from "../api/tracking";
 import { useAsync } from "../hooks";
 import { Link } from "../router";
 import { Empty, Loading, Problem, StatusBadge } from "./Status";
@@ -132,15 +133,6 @@ export function ProvenanceCard({ artifact, provenance }: { artifact: Artifact; p
       )}
     </div>
   );
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 const CSV_ROWS = 20;
