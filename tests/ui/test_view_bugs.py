@@ -293,3 +293,65 @@ def test_a_node_shows_a_size_in_bytes_and_rows_only_for_rows(
         assert "rows" not in sub("emnist-letters") + sub("handwriting-mlp"), path
     page.goto(f"/runs/{run}/dag")
     assert sub("emnist-counted") == "dataset · 124,800 rows"
+
+
+def test_history_since_the_last_deployment_dates_the_alias_move(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    ops: list[dict[str, Any]] = []
+    experiment = _create(ops, "experiment", {"name": "deployed"})
+    made = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    run = _create(
+        ops,
+        "run",
+        {
+            "experiment": experiment,
+            "name": "made-v1",
+            "status": "SUCCESS",
+            "createTime": made.isoformat(),
+        },
+    )
+    train = _create(ops, "executable", {"name": "train", "version": "1", "uri": "git://t.py"})
+    model = _create(
+        ops,
+        "artifact",
+        {"name": "hw-model", "kind": "model", "uri": f"s3://{run}", "attributes": {}},
+    )
+    _create(
+        ops,
+        "execution",
+        {
+            "run": run,
+            "executable": train,
+            "name": "train",
+            "kind": "train",
+            "status": "SUCCESS",
+            "outputArtifacts": [model],
+        },
+    )
+    _batch(ui_server, ops)
+    name = f"hw-{experiment[:8]}"
+    api = f"{ui_server.url}/api/v1"
+    for method, path, body in (
+        ("POST", "/models", {"name": name}),
+        ("POST", f"/models/{name}/versions", {"artifact": model}),
+        ("PUT", f"/models/{name}/aliases/production", {"version": 1, "reason": "ship it"}),
+    ):
+        answer = httpx.request(method, api + path, json=body)
+        assert answer.status_code in (200, 201), answer.text
+    history = httpx.get(f"{api}/experiments/{experiment}/history?sinceLastDeploy=true").json()
+    moved = history["lastDeployment"]["time"]
+    assert not moved.startswith("2026-11-03")
+
+    page.goto(f"/experiments/{experiment}/history?sinceLastDeploy=true")
+    said = page.get_by_text(re.compile("since “production”"))
+    said.wait_for()
+    text = said.inner_text()
+    day = page.evaluate(
+        "(t) => new Date(t).toLocaleString(undefined, {dateStyle: 'medium'})", moved
+    )
+    made_day = page.evaluate(
+        "(t) => new Date(t).toLocaleString(undefined, {dateStyle: 'medium'})", made.isoformat()
+    )
+    assert f"“production” of {name} moved to v1 (made by run made-v1) on {day}" in text, text
+    assert made_day not in text, text

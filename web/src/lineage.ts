@@ -145,19 +145,32 @@ export interface HistoryRow {
   firstFailedId?: string;
 }
 
+/** The last deployment a run history names: a move of the production alias, or a run's deploy step. */
+export type LastDeployment =
+  | { type: "alias"; model: string; alias: string; version: number; time: string; run?: string }
+  | { type: "run"; run: string; time: string };
+
 /** FR7: runs of an experiment with trigger cause, status and first failed step. */
 export async function runHistory(
   experimentId: string,
   sinceLastDeploy: boolean,
-): Promise<{ rows: HistoryRow[]; deployedAt?: string; countsByCause: Record<string, number> }> {
+): Promise<{ rows: HistoryRow[]; lastDeployment?: LastDeployment; countsByCause: Record<string, number> }> {
   type Raw = {
     runs: { id: string; name: string; status: string; createTime: string; trigger?: { cause?: string | null; name?: string } | null; firstFailed?: { id?: string; name?: string } | null }[];
-    lastDeploy?: { createTime?: string } | null;
+    lastDeploy?: { name: string; createTime: string } | null;
+    lastDeployment?: { model: string; alias: string; version: number; time: string } | null;
     countsByCause?: Record<string, number>;
   };
   const raw = await getJson<Raw>(`/experiments/${experimentId}/history`, { sinceLastDeploy });
   const rows = raw.runs
     .map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, cause: r.trigger?.cause ?? r.trigger?.name, firstFailed: r.firstFailed?.name, firstFailedId: r.firstFailed?.id }))
     .sort((x, y) => (x.createTime < y.createTime ? 1 : -1));
-  return { rows, deployedAt: raw.lastDeploy?.createTime, countsByCause: raw.countsByCause ?? {} };
+  // A move of the alias is dated by the move itself, not by the run that made the version.
+  const moved = raw.lastDeployment;
+  const lastDeployment: LastDeployment | undefined = moved
+    ? { type: "alias", model: moved.model, alias: moved.alias, version: moved.version, time: moved.time, run: raw.lastDeploy?.name }
+    : raw.lastDeploy
+      ? { type: "run", run: raw.lastDeploy.name, time: raw.lastDeploy.createTime }
+      : undefined;
+  return { rows, lastDeployment, countsByCause: raw.countsByCause ?? {} };
 }

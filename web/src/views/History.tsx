@@ -25,6 +25,12 @@ export function History({ id, location }: { id: string; location: Location }) {
   const pageNumber = Math.min(pages, Math.max(1, Number(location.query.get("page")) || 1));
   const rows = matching.slice((pageNumber - 1) * PAGE_SIZE, pageNumber * PAGE_SIZE);
   const counts = Object.entries(history.data?.countsByCause ?? {}).sort((x, y) => y[1] - x[1]);
+  const last = history.data?.lastDeployment;
+  const deployment = !last
+    ? undefined
+    : last.type === "alias"
+      ? `“${last.alias}” of ${last.model} moved to v${last.version}${last.run ? ` (made by run ${last.run})` : ""} on ${formatTime(last.time)}`
+      : `the deployment by run ${last.run} of ${formatTime(last.time)}`;
   const goTo = (n: number) => navigate(withQuery({ page: n > 1 ? String(n) : null }));
   return (
     <section className="view">
@@ -38,7 +44,7 @@ export function History({ id, location }: { id: string; location: Location }) {
           {history.data && (
             <span className="muted">
               {all.length} run(s), {failed} failed
-              {since ? (history.data.deployedAt ? ` since the deployment of ${formatTime(history.data.deployedAt)}` : " (no deployment recorded: showing every run)") : ""}
+              {since ? (deployment ? ` since ${deployment}` : " (no deployment recorded: showing every run)") : ""}
             </span>
           )}
           <Link to={`/experiments/${id}/trace`}>trace</Link>
