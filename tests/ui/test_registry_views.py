@@ -87,7 +87,13 @@ def test_models_list_shows_aliases(page: Any, registered: CaseStudy) -> None:
     assert page.title() == f"{MODEL} · model · modeltrail"
 
 
-def test_move_production_to_the_previous_version(page: Any, registered: CaseStudy) -> None:
+def test_move_production_to_the_previous_version(
+    page: Any, registered: CaseStudy, ui_server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    # Protected, on a server without access control: anyone may move it, and is not told otherwise.
+    protection = f"{ui_server.url}/api/v1/models/{MODEL}/aliases/production/protection"
+    _ok(httpx.put(protection, json={"protected": True}))
+    request.addfinalizer(lambda: _ok(httpx.put(protection, json={"protected": False})))
     page.goto(f"/models/{MODEL}")
     versions = page.get_by_role("table", name="versions")
     v2 = versions.locator("tr[data-version='2']")
@@ -106,10 +112,13 @@ def test_move_production_to_the_previous_version(page: Any, registered: CaseStud
 
     form = page.get_by_role("form", name="move an alias")
     form.get_by_label("alias", exact=True).fill("production")
+    form.get_by_text("“production” points at v2 now.").wait_for()
+    assert form.get_by_text("It is protected").count() == 0
     form.get_by_label("version").select_option("1")
     form.get_by_label("reason").fill("letters model fails validation")
     form.get_by_role("button", name="Move alias").click()
     page.get_by_text("Moved “production” to v1.").wait_for()
+    assert form.get_by_text("It is protected").count() == 0
 
     aliases = page.get_by_role("table", name="aliases")
     aliases.locator("tr[data-alias='production']", has_text="v1").wait_for()

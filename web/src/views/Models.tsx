@@ -147,6 +147,13 @@ function useSession(): Session | undefined {
   return session;
 }
 
+/** Whether this tab may move a protected alias: a server without access control lets anyone,
+ * otherwise the token needs the deployer or admin role. Unknown until the session is checked. */
+function mayDeploy(session: Session | undefined): boolean {
+  if (session === undefined || session.state === "open") return true;
+  return session.state === "signed-in" && (session.principal.role === "deployer" || session.principal.role === "admin");
+}
+
 function MoveAlias({
   model,
   versions,
@@ -235,7 +242,7 @@ function MoveAlias({
         ) : (
           alias.trim() && <>“{alias}” is new: it will be set. </>
         )}
-        {isProtected && <>It is protected: moving it needs a token with the deployer role (or admin).</>}
+        {isProtected && !mayDeploy(session) && <>It is protected: moving it needs a token with the deployer role (or admin).</>}
       </div>
       {done && (
         <div className="state ok" role="status">
