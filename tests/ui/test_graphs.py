@@ -229,29 +229,47 @@ def test_the_ui_follows_as_deep_as_the_server() -> None:
     assert found and int(found.group(1).replace("_", "")) == limits.MAX_LINEAGE_DEPTH
 
 
+def number(pattern: str, text: str) -> int:
+    """The count (with thousands separators) that the first group of pattern finds in text."""
+    found = re.search(pattern, text)
+    assert found, f"no {pattern!r} in {text!r}"
+    return int(found.group(1).replace(",", ""))
+
+
 def test_a_large_lineage_opens_readable_on_its_root(page: Any, ui_server: ServerProcess) -> None:
     experiment = many_runs(ui_server.url, 300, other_data=10, new_code=20)
     trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
     mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
     page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
-    # The nearest nodes first; the root says how many more it leads to.
-    page.get_by_text(re.compile(r"\b150 of 150 nodes shown")).wait_for(timeout=60_000)
+    # The nearest nodes first; the root says how many more it leads to, in full, and the count
+    # of nodes shown says how many there are at least: those and the ones left out.
+    shown = page.get_by_text(re.compile(r"\b150 of at least [\d,]+ nodes shown"))
+    shown.wait_for(timeout=60_000)
     page.get_by_text("the nearest first").wait_for()
     root = page.locator(".gnode.root")
     root.wait_for()
     assert on_screen_font_px(page, ".gnode.root .node-label") >= 10
     assert visible_in_graph(page, root), "the lineage opens on its root"
-    left_out = int(re.search(r"\+(\d+) more", root.inner_text()).group(1))  # type: ignore[union-attr]
+    note = root.locator(".node-note")
+    assert note.evaluate("(e) => e.scrollWidth <= e.clientWidth"), "the count is cut"
+    assert note.evaluate(
+        "(e) => e.getBoundingClientRect().right"
+        " <= e.closest('.gnode').getBoundingClientRect().right"
+    ), "the count runs out of its node"
+    left_out = number(r"\+([\d,]+) more", note.inner_text())
     assert left_out > 0
+    total = number(r"at least ([\d,]+) nodes", shown.inner_text())
+    assert total >= 150 + left_out
     shot(page, "15-lineage-600-nodes")
     root.click()
     page.get_by_role("button", name=re.compile(r"bring in more")).click()
     page.wait_for_function(
-        "() => { const m = document.body.textContent.match(/(\\d+) of \\d+ nodes shown/);"
-        " return m && Number(m[1]) > 150; }",
+        "() => { const m = document.body.textContent"
+        ".match(/([\\d,]+) of [a-z ]*[\\d,]+ nodes shown/);"
+        " return m && Number(m[1].replace(/,/g, '')) > 150; }",
         timeout=60_000,
     )
-    now = int(re.search(r"\+(\d+) more", root.inner_text()).group(1))  # type: ignore[union-attr]
+    now = number(r"\+([\d,]+) more", note.inner_text())
     assert now < left_out
 
 

@@ -10,6 +10,8 @@ export interface GraphNode {
   id: string;
   label: string;
   sublabel?: string;
+  /** what the node leads to that is not drawn ("+1,830 more"): kept whole where the sublabel is cut */
+  note?: string;
   className?: string;
   position?: { x: number; y: number };
   width?: number;
@@ -277,7 +279,12 @@ export function Graph({
               <div className="node-label" title={n.label}>
                 {n.label}
               </div>
-              {n.sublabel && <div className="node-sub">{n.sublabel}</div>}
+              {(n.sublabel || n.note) && (
+                <div className="node-sub">
+                  {n.sublabel && <span className="node-sub-text">{n.sublabel}</span>}
+                  {n.note && <span className="node-note">{n.sublabel ? "· " : ""}{n.note}</span>}
+                </div>
+              )}
             </div>
           ),
         },

@@ -133,12 +133,14 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     const more = new Map(nodes.filter((n) => n.more).map((n) => [n.id, n.more!]));
     g.nodes.forEach((n) => {
       if (n.id === id) n.className += " root";
-      if (collapsed.has(n.id)) n.sublabel = `${n.sublabel} · +${hidden.get(n.id) ?? 0} hidden`;
-      else if (more.has(n.id)) (n.sublabel = `${n.sublabel} · +${more.get(n.id)} more`), (n.className += " has-more");
+      if (collapsed.has(n.id)) n.note = `+${(hidden.get(n.id) ?? 0).toLocaleString("en")} hidden`;
+      else if (more.has(n.id)) (n.note = `+${more.get(n.id)!.toLocaleString("en")} more`), (n.className += " has-more");
     });
     const q = search.trim().toLowerCase();
     const matches = new Set(q ? nodes.filter((n: LNode) => `${n.name} ${n.kind ?? ""}`.toLowerCase().includes(q)).map((n) => n.id) : []);
-    return { ...g, matches, total: graph.nodes.length };
+    // The nodes in hand and those the answers said they left out: what the lineage holds at least.
+    const leftOut = graph.nodes.reduce((sum, n) => sum + (n.more ?? 0), 0);
+    return { ...g, matches, total: graph.nodes.length + leftOut, leftOut };
   }, [graph, id, direction, collapsed, search]);
 
   const selectedNode = graph?.nodes.find((n) => n.id === selected);
@@ -163,7 +165,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             <input type="search" placeholder="search in the graph" aria-label="search in the graph" value={search} onChange={(e) => set({ q: e.target.value || null })} />
             {view && (
               <span className="muted">
-                {view.nodes.length} of {view.total} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
+                {view.nodes.length.toLocaleString("en")} of {view.leftOut ? "at least " : ""}{view.total.toLocaleString("en")} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
                 {graph?.limited ? " · the nearest first: a node marked “+N more” leads to more, click it to bring them in" : ""}
                 {graph?.truncated
                   ? depth < MAX_DEPTH
@@ -214,7 +216,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             )}
             {selectedNode.more && !collapsed.has(selectedNode.id) ? (
               <button disabled={busy} onClick={() => void expand(selectedNode)}>
-                bring in more ({selectedNode.more} left out)
+                bring in more ({selectedNode.more.toLocaleString("en")} left out)
               </button>
             ) : null}
             {selectedNode.type === "artifact" && selectedNode.id !== id && <button onClick={() => navigate(`/artifacts/${selectedNode.id}/lineage?direction=${direction}`)}>explore from here</button>}
