@@ -355,3 +355,16 @@ def test_history_since_the_last_deployment_dates_the_alias_move(
     )
     assert f"“production” of {name} moved to v1 (made by run made-v1) on {day}" in text, text
     assert made_day not in text, text
+
+
+def test_an_unknown_experiment_s_runs_are_only_not_found(page: Any) -> None:
+    page.goto("/experiments/00000000-0000-0000-0000-000000000000/runs")
+    page.get_by_role("alert").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("alert").count() == 1
+    assert page.get_by_text("Not found").count() == 1
+    assert page.get_by_text("No runs").count() == 0
+    main = page.locator("section.view")
+    assert main.get_by_role("link", name="trace").count() == 0
+    assert main.get_by_role("link", name="history").count() == 0
+    assert main.get_by_role("searchbox").count() + main.locator("table").count() == 0

@@ -81,6 +81,17 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
     );
   };
 
+  // An experiment that is not there has no runs to search, page or trace: say only that.
+  if (experiment.error?.status === 404)
+    return (
+      <section className="view runs-grid">
+        <header className="view-head">
+          <Breadcrumbs items={[{ label: "experiments", to: "/experiments" }, { label: "experiment" }]} />
+          <h1>Runs</h1>
+        </header>
+        <Problem error={experiment.error} />
+      </section>
+    );
   return (
     <section className="view runs-grid">
       <header className="view-head">
