@@ -59,6 +59,14 @@ def test_sdk_and_cli_register_alias_and_explain(tmp_path: Path) -> None:
     assert [v["version"] for v in shown["versions"]] == [3, 2, 1]
     assert shown["versions"][1]["inputs"][0]["uri"] == "file:///data/digits-2026-11.npz"
     assert [(h["fromVersion"], h["toVersion"]) for h in shown["history"]] == [(1, 2), (None, 1)]
+    guarded = json.loads(
+        cli("models", "alias", "protect", "digits-classifier", "production", "--json")
+    )
+    assert (guarded["alias"], guarded["version"], guarded["protected"]) == ("production", 2, True)
+    freed = json.loads(
+        cli("models", "alias", "unprotect", "digits-classifier", "production", "--json")
+    )
+    assert freed["protected"] is False
 
     # why compares production with the version it pointed at before: the data changed.
     why = run_cli("why", "digits-classifier@production", "--url", url, cwd=tmp_path)

@@ -378,13 +378,16 @@ def alias_history(
 
 
 def _protection(
-    name: str, alias: str, protected: bool, reason: str | None, url: str | None
+    name: str, alias: str, protected: bool, reason: str | None, url: str | None, as_json: bool
 ) -> None:
     body: dict[str, Any] = {"protected": protected}
     if reason is not None:
         body["reason"] = reason
     with connect(url, write=True) as conn:
-        conn.request("PUT", alias_path(name, alias) + "/protection", json=body)
+        now = conn.request("PUT", alias_path(name, alias) + "/protection", json=body).json()
+    if as_json:
+        print_json(now)
+        return
     state = "protected: only a deployer or an admin may move it" if protected else "unprotected"
     console.print(f"{escape(alias)} of {escape(name)} is {state}")
 
@@ -395,9 +398,10 @@ def alias_protect(
     alias: Annotated[str, typer.Argument(help="the alias")],
     reason: ReasonOption = None,
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Let only a deployer or an admin move or remove the alias (needs one of those roles)."""
-    _protection(name, alias, True, reason, url)
+    _protection(name, alias, True, reason, url, as_json)
 
 
 @alias_app.command("unprotect")
@@ -406,6 +410,7 @@ def alias_unprotect(
     alias: Annotated[str, typer.Argument(help="the alias")],
     reason: ReasonOption = None,
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Lift an alias's protection (needs the deployer or admin role)."""
-    _protection(name, alias, False, reason, url)
+    _protection(name, alias, False, reason, url, as_json)
