@@ -1645,10 +1645,17 @@ export interface components {
             previousVersion?: number | null;
             /** Protected */
             protected: boolean;
-            /** Updatetime */
+            /**
+             * Updatetime
+             * @description when it was last set or moved (protection is in its history)
+             */
             updateTime?: string | null;
+            /** @description who last set or moved it */
             updatedBy?: components["schemas"]["Actor"] | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description the reason given when it was set or moved
+             */
             reason?: string | null;
         };
         /**
