@@ -61,3 +61,16 @@ def test_mistakes_are_one_line_each(store: str) -> None:
     assert text.returncode == 1 and "/points/0/value" in text.stderr
     missing = run_cli("metrics", "show", "night", "nope", url=store, check=False)
     assert missing.returncode == 1 and "has no metric 'nope'" in missing.stderr
+
+
+def test_show_reads_a_key_that_reads_as_a_path(store: str) -> None:
+    # A key may hold dots and slashes; in the URL it is one segment, so that '..' does not
+    # climb to another route and '.' is not dropped.
+    cli(store, "experiments", "create", "cli-series")
+    cli(store, "runs", "start", "cli-series", "--name", "night")
+    keys = ["../etc", "..", ".", "a//b", "val/./acc", "lr x"]
+    for i, key in enumerate(keys):
+        cli(store, "metrics", "log", "night", key, str(i), "--step", "0")
+    for i, key in enumerate(keys):
+        shown = json.loads(cli(store, "metrics", "show", "night", key, "--json"))
+        assert (shown["key"], shown["values"]) == (key, [float(i)]), key

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import sys
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -93,7 +94,9 @@ def show_series(
     params = {"start": start, "end": end, "points": points, "execution": step_of}
     with connect(url) as conn:
         run_id = resolve(conn, "runs", run, experiment=experiment)
-        path = f"{API}/runs/{run_id}/metrics/{key}"
+        # One segment: a key's slashes and dots ("../loss", ".") are no path to follow.
+        segment = quote(key, safe="").replace(".", "%2E")
+        path = f"{API}/runs/{run_id}/metrics/{segment}"
         answer = conn.get(path, **params)
         pages = [answer]
         while points is None and answer.get("nextCursor"):
