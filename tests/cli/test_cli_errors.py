@@ -3,9 +3,12 @@ that fits the refusal."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 
+from conftest import run_cli
 from modeltrail.cli.common import one_line_errors
 from modeltrail.errors import Forbidden, ModeltrailError, Unauthorized
 
@@ -35,3 +38,17 @@ def test_a_token_without_the_role_is_not_told_to_give_a_token(
     told = _told(refused, capsys)
     assert "deployer or admin role" in told and "/alias: protected alias" in told
     assert "MODELTRAIL_TOKEN" not in told
+
+
+def test_a_name_that_is_not_unicode_is_refused_naming_it(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 in an argument (a lone surrogate once decoded) are refused in
+    a sentence, as in a request's body, and never end in a traceback."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    for args in (
+        ("models", "alias", "set", "digits\udcff", "production", "1"),
+        ("models", "alias", "set", "digits", "prod\udcff", "1"),
+        ("models", "show", "digits\udcff"),
+    ):
+        done = run_cli(*args, "--url", url, cwd=tmp_path, check=False)
+        assert done.returncode == 1, done.stderr
+        assert "not valid Unicode" in done.stderr and "Traceback" not in done.stderr

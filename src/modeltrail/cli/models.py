@@ -22,6 +22,7 @@ from modeltrail.cli.common import (
     resolve,
     short_id,
 )
+from modeltrail.domain import text
 
 M = "/api/v1/models"
 models = typer.Typer(
@@ -45,11 +46,15 @@ AtOption = Annotated[
 
 
 def path(name: str) -> str:
+    """The API path of a model; a name that is not Unicode (bytes of another encoding in
+    the argument) is refused, naming it, rather than failing to be quoted."""
+    text.check_text(name, what="the model's name")
     return f"{M}/{quote(name, safe='')}"
 
 
 def alias_path(name: str, alias: str) -> str:
     """The API path of one alias of a model."""
+    text.check_text(alias, what="the alias")
     return f"{path(name)}/aliases/{quote(alias, safe='')}"
 
 
