@@ -14,7 +14,20 @@ export function completions(word: string, keys: string[]): string[] {
   return [...starts, ...inside].slice(0, MAX_SHOWN);
 }
 
-export function QueryInput({ value, keys, onSubmit, placeholder }: { value: string; keys: string[]; onSubmit: (q: string) => void; placeholder?: string }) {
+export function QueryInput({
+  value,
+  keys,
+  onSubmit,
+  onFocus,
+  placeholder,
+}: {
+  value: string;
+  keys: string[];
+  onSubmit: (q: string) => void;
+  /** Called when the input is focused: the keys may be asked for only then. */
+  onFocus?: () => void;
+  placeholder?: string;
+}) {
   const [text, setText] = useState(value);
   const [caret, setCaret] = useState(value.length);
   const [active, setActive] = useState(0);
@@ -75,6 +88,7 @@ export function QueryInput({ value, keys, onSubmit, placeholder }: { value: stri
         onKeyDown={onKey}
         onKeyUp={(e) => setCaret(e.currentTarget.selectionStart ?? text.length)}
         onClick={(e) => setCaret(e.currentTarget.selectionStart ?? text.length)}
+        onFocus={onFocus}
         onBlur={() => setTimeout(() => setOpen(false), 150)}
       />
       {options.length > 0 && (

@@ -34,10 +34,12 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const prev = location.query.getAll("prev");
   const experiment = useAsync(() => first.experiment(id), [id]);
   const page = useAsync(() => first.grid(address.page), [id, chosen, q, sort, cursor, limit]);
-  // The keys (for the chooser and the completion) read many runs: asked once the first page is
-  // in, so that they never hold it up.
-  const ready = page.data !== undefined || page.error !== undefined;
-  const keys = useAsync(async () => (ready ? listRunKeys(id) : undefined), [id, ready]);
+  // The keys (for the chooser and the completion) read many runs: asked only once the person
+  // goes to the search or the column chooser, so that they never compete with the page's own
+  // requests, nor with the next page's when the person moves on at once.
+  const [wantKeys, setWantKeys] = useState(false);
+  const askKeys = () => setWantKeys(true);
+  const keys = useAsync(async () => (wantKeys ? listRunKeys(id) : undefined), [id, wantKeys]);
   const count = useAsync(() => first.grid(address.count), [id, q]);
   // The ticked runs are in the address too, so that a reload or a shared link keeps them.
   const ticked = location.query.get("selected") ?? "";
@@ -49,7 +51,6 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const picked = chosen !== null ? chosen.split(",").filter(Boolean) : columns;
   const items = page.data?.items ?? [];
   const allKeys = useMemo(() => [...FIELDS, ...(keys.data ? [...keys.data.parameters, ...keys.data.tags, ...keys.data.metrics] : [])], [keys.data]);
-  const metricKeys = keys.data?.metrics ?? [];
 
   const setSort = (column: string) => {
     const next = sort === column ? `-${column}` : column;
@@ -106,6 +107,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
         <QueryInput
           value={q}
           keys={allKeys}
+          onFocus={askKeys}
           onSubmit={(text) => navigate(withQuery({ q: text || null, cursor: null, prev: null }))}
           placeholder='search: metrics.accuracy > 0.9 and configuration.optimizer = "adam"   (Tab completes a key, Enter searches)'
         />
@@ -114,7 +116,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
             Clear
           </button>
         )}
-        <ColumnChooser keys={keys.data} columns={picked} onChange={setColumns} auto={chosen === null} />
+        <ColumnChooser keys={keys.data} columns={picked} onChange={setColumns} auto={chosen === null} onNeedKeys={askKeys} />
       </div>
       <div className="hint">
         Search on any column: <code>=</code> <code>!=</code> <code>&lt;</code> <code>&gt;</code> <code>in</code> <code>like</code> <code>is null</code>, with{" "}
@@ -203,12 +205,24 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
         {page.loading && !page.data && <Loading what="Loading the runs" />}
         {!page.loading && !page.error && items.length === 0 && <Empty>No runs {q ? "match this search" : "in this experiment yet"}.</Empty>}
       </div>
-      {metricKeys.length > 0 && chosen === null && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
+      {chosen === null && columns.some((c) => c.startsWith("metrics.")) && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
     </section>
   );
 }
 
-function ColumnChooser({ keys, columns, onChange, auto }: { keys?: { parameters: string[]; tags: string[]; metrics: string[] }; columns: string[]; onChange: (c: string[]) => void; auto: boolean }) {
+function ColumnChooser({
+  keys,
+  columns,
+  onChange,
+  auto,
+  onNeedKeys,
+}: {
+  keys?: { parameters: string[]; tags: string[]; metrics: string[] };
+  columns: string[];
+  onChange: (c: string[]) => void;
+  auto: boolean;
+  onNeedKeys: () => void;
+}) {
   const [filter, setFilter] = useState("");
   const on = new Set(columns);
   const flip = (c: string) => onChange(on.has(c) ? columns.filter((x) => x !== c) : [...columns, c]);
@@ -233,7 +247,8 @@ function ColumnChooser({ keys, columns, onChange, auto }: { keys?: { parameters:
       </fieldset>
     );
   return (
-    <details className="chooser">
+    // Pointing at the chooser already asks for the keys, so that they are in when it opens.
+    <details className="chooser" onPointerEnter={onNeedKeys} onFocus={onNeedKeys} onToggle={onNeedKeys}>
       <summary>
         Columns ({columns.length}
         {auto ? ", auto" : ""})
