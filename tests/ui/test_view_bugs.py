@@ -243,6 +243,28 @@ def _create(ops: list[dict[str, Any]], entity: str, body: dict[str, Any]) -> str
     return key
 
 
+def _train(
+    ops: list[dict[str, Any]],
+    run: str,
+    executable: str,
+    *,
+    inputs: list[str] | None = None,
+    outputs: list[str],
+) -> str:
+    """A successful ``train`` step of ``run`` reading ``inputs`` and writing ``outputs``."""
+    body: dict[str, Any] = {
+        "run": run,
+        "executable": executable,
+        "name": "train",
+        "kind": "train",
+        "status": "SUCCESS",
+        "outputArtifacts": outputs,
+    }
+    if inputs:
+        body["inputArtifacts"] = inputs
+    return _create(ops, "execution", body)
+
+
 def test_a_node_shows_a_size_in_bytes_and_rows_only_for_rows(
     page: Any, ui_server: ServerProcess
 ) -> None:
@@ -266,19 +288,7 @@ def test_a_node_shows_a_size_in_bytes_and_rows_only_for_rows(
     letters = artifact("emnist-letters", "dataset", {"size": 274_816})
     counted = artifact("emnist-counted", "dataset", {"rows": 124_800})
     model = artifact("handwriting-mlp", "model", {"size": 102_952})
-    _create(
-        ops,
-        "execution",
-        {
-            "run": run,
-            "executable": train,
-            "name": "train",
-            "kind": "train",
-            "status": "SUCCESS",
-            "inputArtifacts": [letters, counted],
-            "outputArtifacts": [model],
-        },
-    )
+    _train(ops, run, train, inputs=[letters, counted], outputs=[model])
     _batch(ui_server, ops)
 
     def sub(name: str) -> str:
@@ -317,18 +327,7 @@ def test_history_since_the_last_deployment_dates_the_alias_move(
         "artifact",
         {"name": "hw-model", "kind": "model", "uri": f"s3://{run}", "attributes": {}},
     )
-    _create(
-        ops,
-        "execution",
-        {
-            "run": run,
-            "executable": train,
-            "name": "train",
-            "kind": "train",
-            "status": "SUCCESS",
-            "outputArtifacts": [model],
-        },
-    )
+    _train(ops, run, train, outputs=[model])
     _batch(ui_server, ops)
     name = f"hw-{experiment[:8]}"
     api = f"{ui_server.url}/api/v1"
