@@ -40,10 +40,19 @@ def test_the_bundle_and_the_answers_arrive_compressed(page: Any, case: CaseStudy
     assert lineage and all(e["encoded"] < e["decoded"] for e in lineage), lineage
 
 
-def many_runs(url: str, runs: int, other_data: int, new_code: int, *, compare: bool = False) -> str:
+def many_runs(
+    url: str,
+    runs: int,
+    other_data: int,
+    new_code: int,
+    *,
+    compare: bool = False,
+    parameters: bool = False,
+) -> str:
     """An experiment of `runs` runs, each training on one dataset (read by all of them but run
     `other_data`, which reads another) with one step; run `new_code` runs a new version of it.
-    With `compare`, a last run compares all their models in one step and writes a leaderboard."""
+    With `compare`, a last run compares all their models in one step and writes a leaderboard.
+    With `parameters`, each run has four parameters that differ from the run before."""
 
     def op(entity: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         key = str(uuid.uuid4())
@@ -83,7 +92,19 @@ def many_runs(url: str, runs: int, other_data: int, new_code: int, *, compare: b
                 "name": f"sweep-{n:04d}-learning-rate-{0.001 * (1 + n % 7):.3f}",
                 "status": "SUCCESS",
                 "createTime": (start + timedelta(minutes=n)).isoformat(),
-            },
+            }
+            | (
+                {
+                    "configuration": {
+                        "learning_rate": round(0.001 * (1 + n % 7), 3),
+                        "seed": n,
+                        "batch_size": 32 * (1 + n % 2),
+                        "warmup_steps": 100 * (n % 5),
+                    }
+                }
+                if parameters
+                else {}
+            ),
         )
         model = add(
             "artifact", {"name": "cnn", "version": str(n), "kind": "model", "attributes": {}}
@@ -209,6 +230,50 @@ def test_a_trace_of_many_runs_opens_readable_on_the_newest_and_marks_changes(
     # A dataset read by every run is one node.
     assert page.locator(".react-flow__node", has_text="mnist").count() >= 1
     shot(page, f"14-trace-changed-only-{scheme}-{size[0]}")
+    context.close()
+
+
+def graph_zoom(page: Any) -> float:
+    return float(
+        page.evaluate(
+            """new DOMMatrixReadOnly(getComputedStyle(
+                document.querySelector('.react-flow__viewport')).transform).a"""
+        )
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_trace_of_1000_runs_names_its_heads_in_full_and_fits_readably(
+    browser: Any, ui_server: ServerProcess, size: tuple[int, int], scheme: str
+) -> None:
+    experiment = many_runs(ui_server.url, 1000, other_data=997, new_code=990, parameters=True)
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        base_url=ui_server.url,
+        color_scheme=scheme,
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{experiment}/trace?runs=1000")
+    headers = page.locator(".gnode.run-header")
+    newest = headers.filter(has_text="sweep-0999")
+    newest.wait_for(timeout=30_000)
+    page.get_by_text("loading older runs").wait_for(state="detached", timeout=60_000)
+    # The head shows the first changed parameters; its tooltip the full name and all of them.
+    assert "and 1 more" in newest.inner_text()
+    tip = newest.locator(".node-body").get_attribute("title") or ""
+    assert tip.startswith("sweep-0999-learning-rate-0.006\n"), tip
+    for change in ("learning_rate=0.006", "seed=999", "batch_size=64", "warmup_steps=400"):
+        assert change in tip, (change, tip)
+    other = headers.filter(has_text="sweep-0997").locator(".node-body").get_attribute("title")
+    assert "another dataset: emnist" in (other or "")
+    # "Fit view" on a thousand runs stays at the zoom the graph opened at: readable.
+    page.get_by_role("button", name="Fit View").click()
+    page.wait_for_timeout(400)
+    assert graph_zoom(page) >= 0.85
+    assert on_screen_font_px(page, ".gnode.run-header .node-label") >= 10
+    assert visible_in_graph(page, newest), "fit view shows the newest run"
+    shot(page, f"24-trace-1000-runs-fit-{scheme}-{size[0]}")
     context.close()
 
 

@@ -1,7 +1,7 @@
 // A directed graph laid out by dagre and drawn by React Flow; used by the DAG, trace and
 // lineage views. Nodes carry a class for their status or kind; highlighted nodes stand out.
 import dagre from "@dagrejs/dagre";
-import { Background, Controls, MarkerType, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
+import { Background, ControlButton, Controls, MarkerType, Panel, Position, ReactFlow, useReactFlow, useStore, useViewport, type Edge, type Node, type ReactFlowInstance, type Viewport } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Bundles, fans as fansOf } from "./Bundles";
@@ -17,6 +17,8 @@ export interface GraphNode {
   width?: number;
   /** what the node is, to a reader ("model", "step"): a node's edges to or from many of one kind are drawn as one */
   kind?: string;
+  /** the node's tooltip: all that its label and sublabel say in full (default: the label) */
+  title?: string;
 }
 
 export interface GraphEdge {
@@ -30,7 +32,10 @@ export interface GraphEdge {
 
 const NODE_W = 190;
 const NODE_H = 52;
-/** The smallest zoom a graph opens at: node labels (12 px) stay at least 10 px on screen. */
+/**
+ * The smallest zoom a graph opens or is fitted at: node labels (12 px) stay at least 10 px on
+ * screen. Zooming out further is the reader's choice (the overview shows the whole).
+ */
 export const READABLE_ZOOM = 0.85;
 
 /**
@@ -126,11 +131,12 @@ function bounds(nodes: Node[]): Box {
   return { x0, y0, x1, y1 };
 }
 
-/** The viewport a graph opens at: all of it when that is readable, else readable on the focus. */
-function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport | "fit" {
+/** The viewport a graph opens at, and the one "fit view" goes to: all of it when that is
+ * readable, else readable on the focus. */
+function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport {
   const { x0, y0, x1, y1 } = bounds(nodes);
   const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
-  if (fit >= READABLE_ZOOM) return "fit";
+  if (fit >= READABLE_ZOOM) return { x: (W - (x1 - x0) * fit) / 2 - x0 * fit, y: (H - (y1 - y0) * fit) / 2 - y0 * fit, zoom: fit };
   const z = READABLE_ZOOM;
   const f = nodes.find((n) => n.id === focus) ?? nodes[0];
   const fx = f.position.x;
@@ -224,6 +230,26 @@ function Overview({ nodes, box, onMove }: { nodes: Node[]; box: Box; onMove: (v:
   );
 }
 
+/** React Flow's "fit view", but never below the readable zoom: past it, the view the graph opened at. */
+function FitButton({ nodes, focus, anchor, onMove }: { nodes: Node[]; focus?: string; anchor: "center" | "end"; onMove: (v: Viewport) => void }) {
+  const flow = useReactFlow();
+  const W = useStore((st) => st.width);
+  const H = useStore((st) => st.height);
+  const fit = () => {
+    if (!nodes.length) return;
+    const to = opening(nodes, W, H, focus, anchor);
+    void flow.setViewport(to, { duration: 200 });
+    onMove(to); // not the pane's move: the pane does not report it
+  };
+  return (
+    <ControlButton className="react-flow__controls-fitview" onClick={fit} title="fit view (at a readable zoom)" aria-label="Fit View">
+      <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 30" aria-hidden="true">
+        <path d="M3.692 4.63c0-.53.4-.938.939-.938h5.215V0H4.708C2.13 0 0 2.054 0 4.63v5.216h3.692V4.631zM27.354 0h-5.2v3.692h5.17c.53 0 .984.4.984.939v5.215H32V4.631A4.624 4.624 0 0027.354 0zm.954 24.83c0 .532-.4.94-.939.94h-5.215v3.768h5.215c2.577 0 4.631-2.13 4.631-4.707v-5.139h-3.692v5.139zm-23.677.94c-.531 0-.939-.4-.939-.94v-5.138H0v5.139c0 2.577 2.13 4.707 4.708 4.707h5.138V25.77H4.631z" />
+      </svg>
+    </ControlButton>
+  );
+}
+
 export function Graph({
   nodes,
   edges,
@@ -275,8 +301,8 @@ export function Graph({
         position: n.position ?? positions?.get(n.id) ?? { x: 0, y: 0 },
         data: {
           label: (
-            <div className="node-body" data-node-id={n.id}>
-              <div className="node-label" title={n.label}>
+            <div className="node-body" data-node-id={n.id} title={n.title ?? n.label}>
+              <div className="node-label">
                 {n.label}
               </div>
               {(n.sublabel || n.note) && (
@@ -348,7 +374,7 @@ export function Graph({
   const whole = useMemo(() => (flowNodes.length > 30 ? bounds(flowNodes) : null), [flowNodes]);
   const shown = useMemo(() => {
     if (!large) return flowNodes;
-    const at = view ?? (start && start !== "fit" ? start : null);
+    const at = view ?? start;
     return size && at ? windowed(flowNodes, flowEdges, at, size.W, size.H) : [];
   }, [large, flowNodes, flowEdges, view, start, size]);
   const shownEdges = useMemo(() => {
@@ -358,8 +384,7 @@ export function Graph({
   }, [large, shown, flowEdges]);
   const onInit = useCallback(
     (flow: ReactFlowInstance) => {
-      if (start === "fit") void flow.fitView({ maxZoom: 1.2, padding: 0.08 });
-      else if (start) void flow.setViewport(start);
+      if (start) void flow.setViewport(start);
     },
     // The viewport is chosen once, when the graph first appears.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -372,7 +397,7 @@ export function Graph({
           nodes={shown}
           edges={shownEdges}
           onInit={onInit}
-          defaultViewport={start !== "fit" ? start : undefined}
+          defaultViewport={start}
           onMoveEnd={large ? (_, v) => setView(v) : undefined}
           minZoom={0.05}
           onlyRenderVisibleElements={nodes.length > 300}
@@ -385,7 +410,9 @@ export function Graph({
           {fans.bundles.length > 0 && (
             <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(id) => id === selected || Boolean(highlighted?.has(id))} />
           )}
-          <Controls showInteractive={false} />
+          <Controls showInteractive={false} showFitView={false}>
+            <FitButton nodes={flowNodes} focus={focus} anchor={anchor} onMove={setView} />
+          </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
         </ReactFlow>
       )}

@@ -25,8 +25,10 @@ interface TraceRun {
   event?: string;
   /** what changed against the run before it: another dataset or model, new code, other parameters */
   changes: string[];
-  /** the parameters that differ from the run before it, as the server says */
+  /** the parameters that differ from the run before it, as the server says (the first few) */
   parameters?: string;
+  /** all of them, one a line, for the column head's tooltip */
+  allParameters?: string;
 }
 
 interface TraceNode {
@@ -89,18 +91,18 @@ async function traceFromEndpoint(experimentId: string, before: string | null, li
   }
   const code = (x: Raw["runs"][number]["executions"][number]) => (x.executable ? `${x.executable.name} ${x.executable.version}${x.executable.uri ? ` (${x.executable.uri})` : ""}` : "");
   return {
-    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id, changes: [], parameters: parameterText(r.parameterChanges) })),
+    runs: raw.runs.map((r) => ({ id: r.id, name: r.name, status: r.status, createTime: r.createTime, event: r.trigger?.id, changes: [], parameters: parameterText(r.parameterChanges), allParameters: parameterText(r.parameterChanges, Infinity, "\n  ") })),
     steps: raw.runs.flatMap((r) => r.executions.map((x) => ({ run: r.id, inputs: x.inputs, outputs: x.outputs, code: code(x) }))),
     nodes,
     truncated: raw.truncated,
   };
 }
 
-/** "parameters: lr=0.01, seed removed", the first few of a run's changed parameters. */
-function parameterText(changes?: { key: string; value?: unknown; removed?: boolean | null }[] | null): string | undefined {
+/** "parameters: lr=0.01, seed removed", the first few (`most`) of a run's changed parameters. */
+function parameterText(changes?: { key: string; value?: unknown; removed?: boolean | null }[] | null, most = 3, between = ", "): string | undefined {
   if (!changes?.length) return undefined;
-  const shown = changes.slice(0, 3).map((c) => (c.removed ? `${c.key} removed` : `${c.key}=${typeof c.value === "string" ? c.value : JSON.stringify(c.value ?? null)}`));
-  return `parameters: ${shown.join(", ")}${changes.length > 3 ? ` and ${changes.length - 3} more` : ""}`;
+  const shown = changes.slice(0, most).map((c) => (c.removed ? `${c.key} removed` : `${c.key}=${typeof c.value === "string" ? c.value : JSON.stringify(c.value ?? null)}`));
+  return `parameters: ${shown.join(between)}${changes.length > most ? ` and ${changes.length - most} more` : ""}`;
 }
 
 /** "another dataset", "another model", "another input (report)": an input of a kind a run changed. */
@@ -214,6 +216,7 @@ async function loadTrace(experimentId: string, before: string | null, limit: num
       id: `run:${r.id}`,
       label: r.name,
       sublabel: r.changes.length ? r.changes.join(" · ") : `${r.status} · ${formatTime(r.createTime)}`,
+      title: [r.name, `${r.status} · ${formatTime(r.createTime)}`, ...r.changes.map((c) => (c === r.parameters && r.allParameters ? r.allParameters : c))].join("\n"),
       className: `run-header status-${r.status.toLowerCase()}${r.changes.length ? " changed" : ""}`,
       position: { x: left[i], y: -50 },
       width: 200,
