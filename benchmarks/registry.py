@@ -23,7 +23,9 @@ of ``--samples`` calls, after a warm-up):
 through the application in this process and times the registry's own work for the two
 operations, in CPU time of this process as well as wall time: on a machine that others share,
 the CPU time moves far less with their load than any time over HTTP does, so it is the figure
-to compare two versions of the code by.
+to compare two versions of the code by. It also times MLflow's ``search_model_versions`` with
+no filter as the server answers it (``registry_search``): the first page of 100 versions and a
+page of 100 at the end, the cost of a page whatever the registry holds.
 """
 
 from __future__ import annotations
@@ -194,6 +196,8 @@ def in_process(url: str, versions: int, samples: int) -> dict[str, Any]:
     """The registry's own work for resolve and list, without HTTP: wall and CPU time."""
     from starlette.testclient import TestClient
 
+    from modeltrail.integrations.mlflow import registry_search
+    from modeltrail.integrations.mlflow.search import encode_page_token
     from modeltrail.server.app import create_app
     from modeltrail.services.metadata import Metadata
     from modeltrail.services.registry import Registry
@@ -204,9 +208,16 @@ def in_process(url: str, versions: int, samples: int) -> dict[str, Any]:
             fill_modeltrail(http, versions)
         reg = Registry(meta)
         uri = f"models:/{MODEL}@production"
+        last = {"max_results": "100", "page_token": encode_page_token(max(0, versions - 100))}
+
+        def search(p: dict[str, Any]) -> Any:
+            return lambda: registry_search.search_model_versions(reg, dict(p))
+
         return {
             "resolve": cpu_timed(lambda: reg.resolve_document(uri), samples),
             "list": cpu_timed(lambda: reg.list_version_documents(MODEL, limit=versions), samples),
+            "search first page": cpu_timed(search({"max_results": "100"}), samples),
+            "search last page": cpu_timed(search(last), samples),
         }
     finally:
         meta.close()
@@ -341,7 +352,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         print(f"\n{args.versions} versions in-process, median wall / CPU time in ms")
         for op, timing in found.items():
-            print(f"{op:<10} {timing['median']:8.2f} / {timing['cpu']:8.2f}")
+            print(f"{op:<18} {timing['median']:8.2f} / {timing['cpu']:8.2f}")
         return
     rows: dict[str, dict[str, Any]] = {}
     try:

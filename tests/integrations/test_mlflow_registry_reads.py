@@ -499,3 +499,28 @@ def test_search_model_versions_excludes_runs_from_every_model(client: TestClient
     assert {(v["name"], v["version"]) for v in found.json()["model_versions"]} == set(runs) - {
         ("a", "2")
     }
+
+
+def test_search_model_versions_reads_only_its_page(client: TestClient, monkeypatch: Any) -> None:
+    """A page of a search that names no more than the model is matched, ordered and paged by
+    the database: its answer is made of the page's versions alone, not of every version."""
+    _models(client, ["a", "b", "c"])
+    made: list[int] = []
+    answers = registry_search.version_answers
+
+    def counted(registry: Any, versions: list[Any]) -> list[dict[str, Any]]:
+        made.append(len(versions))
+        return answers(registry, versions)
+
+    monkeypatch.setattr(registry_search, "version_answers", counted)
+    everything = _page_through(client, 100)
+    assert made == [6]
+    made.clear()
+    assert _page_through(client, 2) == [everything[0][i : i + 2] for i in (0, 2, 4)]
+    assert made == [2, 2, 2]
+    made.clear()
+    assert _page_through(client, 1, ["name", "version_number"], "name LIKE 'b%'") == [
+        [("b", "1")],
+        [("b", "2")],
+    ]
+    assert made == [1, 1]

@@ -70,6 +70,19 @@ def _each_version_once(rows: Sequence[Any]) -> list[Any]:
     return out
 
 
+def read_versions(session: Session, version_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The versions of ``version_ids`` as ``list_versions`` reads them (``V_MODEL`` names
+    its model), in the order of ``version_ids`` (an id of no version is left out): one
+    statement, whatever their number."""
+    if not version_ids:
+        return []
+    dialect = _dialect(session)
+    params = {"ids": dialects.id_values(dialect, [v.hex for v in version_ids])}
+    found = session.connection().execute(_statements(dialect).by_ids, params).all()
+    by_id = {row[V_ID]: row for row in _each_version_once(found)}
+    return [by_id[key] for key in map(str, version_ids) if key in by_id]
+
+
 def read_newest_versions(
     session: Session,
     model_ids: Sequence[uuid.UUID],
@@ -173,6 +186,7 @@ class _Statements:
     versions: Any
     newest: Any
     of_models: Any
+    by_ids: Any
     inputs: Any
     metrics: Any
 
@@ -290,6 +304,10 @@ def _statements(dialect: str) -> _Statements:
         versions=_versions(dialect, None),
         newest=_newest(dialect, None),
         of_models=_of_models(dialect, None),
+        by_ids=_with_makers(
+            dialect,
+            select(ModelVersionRow).where(among(ModelVersionRow.id)).subquery("page"),
+        ),
         inputs=select(
             text(ExecutionInputRow.execution_id, "execution_id"),
             text(ArtifactRow.id, "id"),

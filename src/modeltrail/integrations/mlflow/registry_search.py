@@ -1,7 +1,8 @@
 """MLflow's registry searches over modeltrail's registry: ``search_registered_models``,
 matched, ordered and paged in SQL as MLflow's ``SqlAlchemyStore`` does, and
-``search_model_versions``, whose filters need each version's run and source and are matched on
-the versions' answers, read a fixed number of statements at a time."""
+``search_model_versions``, paged in SQL as well where its filter names nothing but the model
+(or nothing): its other filters need each version's run and source and are matched on the
+versions' answers, read a fixed number of statements at a time."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from modeltrail.integrations.mlflow.model_registry import (
 )
 from modeltrail.services.registry import Registry, visible
 from modeltrail.services.registry.models import to_models
+from modeltrail.services.registry.versions import versions_by_ids
 from modeltrail.store import registry as registry_store
-from modeltrail.store.dialect import json_text
+from modeltrail.store.dialect import json_text, to_milliseconds
 from modeltrail.store.tables import (
     ExecutionOutputRow,
     ExecutionRow,
@@ -247,12 +249,61 @@ def _all_versions(registry: Registry) -> list[ModelVersion]:
             return versions
 
 
+def _on_names_only(clauses: list[search.Clause]) -> bool:
+    return all(c.type == search.ATTRIBUTE and c.key == "name" for c in clauses)
+
+
+def _version_columns(dialect: str, orders: list[search.Order]) -> list[Any]:
+    """``orders`` as SQL: the times to the millisecond, which is all MLflow keeps of them,
+    so that versions changed in one millisecond fall to the next order as there."""
+    columns = {
+        "name": RegisteredModelRow.name,
+        "version_number": ModelVersionRow.version,
+        "creation_timestamp": to_milliseconds(dialect, ModelVersionRow.create_time),
+        "last_updated_timestamp": to_milliseconds(dialect, ModelVersionRow.update_time),
+    }
+    return [columns[o.key].asc() if o.ascending else columns[o.key].desc() for o in orders]
+
+
+def _version_page(
+    session: Session,
+    clauses: list[search.Clause],
+    orders: list[search.Order],
+    offset: int,
+    limit: int,
+) -> tuple[list[ModelVersion], bool]:
+    """The versions whose model's name meets ``clauses``, in ``orders`` from ``offset``, at
+    most ``limit`` of them (those the request may read), and whether more match: the page's
+    versions alone are read whole."""
+    dialect = session.get_bind().dialect.name
+    query = (
+        select(ModelVersionRow.id, RegisteredModelRow.id, RegisteredModelRow.name)
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
+        .where(*(run_query.compared(dialect, RegisteredModelRow.name, c.op, c.value)
+                 for c in clauses))
+    )  # fmt: skip
+    experiments = visible.readable_experiments(session)
+    if experiments is not None:
+        query = query.where(registry_store.readable_version(experiments))
+    query = query.order_by(*_version_columns(dialect, orders)).offset(offset).limit(limit + 1)
+    rows = session.execute(query).all()
+    names = {model: name for _, model, name in rows[:limit]}
+    page = versions_by_ids(session, [row[0] for row in rows[:limit]], names, metrics=False)
+    return page, len(rows) > limit
+
+
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     """The versions matching ``filter``, of every model, in MLflow's order, a page of
     ``max_results`` from the offset of ``page_token``."""
     clauses, limit, orders, offset = _request(
         p, VERSION_FILTERS, VERSIONS_PAGE, VERSIONS_MAX_RESULTS, _version_orders
     )
+    if _on_names_only(clauses):
+        page, more = registry.meta.query(_version_page, clauses, orders, offset, limit)
+        answer: dict[str, Any] = {"model_versions": version_answers(registry, page)}
+        if more:
+            answer["next_page_token"] = search.encode_page_token(offset + limit)
+        return answer
     names = _named_models(registry, clauses)
     if names is not None:
         versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
@@ -264,7 +315,7 @@ def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
         if search.matches(clauses, partial(_version_value, answer))
     ]
     search.sort(found, orders, _version_key)
-    answer: dict[str, Any] = {"model_versions": found[offset : offset + limit]}
+    answer = {"model_versions": found[offset : offset + limit]}
     if offset + limit < len(found):
         answer["next_page_token"] = search.encode_page_token(offset + limit)
     return answer

@@ -135,6 +135,23 @@ def _documents(
     return out
 
 
+def versions_by_ids(
+    session: Session,
+    version_ids: Sequence[uuid.UUID],
+    names: dict[uuid.UUID, str],
+    *,
+    metrics: bool = True,
+) -> list[ModelVersion]:
+    """The versions of ``version_ids`` in that order, of the models of ``names`` (id ->
+    name), as ``versions_of_models`` answers them: a fixed number of statements, whatever
+    their number. The caller has chosen them, the request's reading rights included."""
+    rows = pages.read_versions(session, version_ids)
+    return [
+        ModelVersion.model_validate(doc)
+        for doc in _documents(session, names, rows, metrics=metrics)
+    ]
+
+
 def newest_versions(
     session: Session, models: Sequence[RegisteredModel], *, metrics: bool = True
 ) -> dict[str, ModelVersion]:
