@@ -1,6 +1,6 @@
 """A reader among writers, with access control on and off: what checking a token costs.
 
-    python benchmarks/auth_contention.py --writers 16 --duration 45
+    python -m benchmarks.auth_contention --writers 16 --duration 45
 
 Starts one ``modeltrail server`` on a fresh SQLite file (``--database-url`` for another
 store), then for each setting (access control off, then on) runs ``--writers`` threads that
@@ -15,11 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,50 +24,10 @@ from typing import Any
 
 import httpx
 
+from benchmarks import servers
+
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(url: str, src: Path, workdir: Path, *, auth: bool, admin: str) -> Any:
-    port = free_port()
-    args = ["--admin-token", admin] if auth else ["--no-auth"]
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    env.pop("MODELTRAIL_ADMIN_TOKEN", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "modeltrail",
-            "server",
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--log-level",
-            "warning",
-            *args,
-        ],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _reader(base: str, headers: dict[str, str], path: str, seconds: float, out: Any) -> None:
@@ -136,8 +92,9 @@ def run(url: str | None, src: Path, *, writers: int, seconds: float) -> dict[str
         for auth in (False, True):
             store = url or f"sqlite:///{workdir / ('on' if auth else 'off')}.db"
             admin = secrets.token_urlsafe(32)
-            proc, base = start_server(store, src, workdir, auth=auth, admin=admin)
-            try:
+            access = ["--admin-token", admin] if auth else ["--no-auth"]
+            with servers.modeltrail(store, workdir, *access, src=src) as server:
+                base = server.url
                 headers: dict[str, str] = {}
                 if auth:
                     made = httpx.post(
@@ -149,9 +106,6 @@ def run(url: str | None, src: Path, *, writers: int, seconds: float) -> dict[str
                 report["on" if auth else "off"] = measure(
                     base, headers, writers=writers, seconds=seconds
                 )
-            finally:
-                proc.terminate()
-                proc.wait(30)
     return report
 
 

@@ -26,7 +26,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,6 +36,8 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks import servers
+
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 1 << 20
 
@@ -44,14 +45,6 @@ CHUNK = 1 << 20
 # A transfer: its name, wall seconds, the server's and the client's CPU seconds, and the
 # growth of the server's and the client's resident memory (MiB).
 Row = tuple[str, float, float, float, float, float]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Peak:
@@ -108,33 +101,6 @@ class Peak:
     @property
     def growth_mib(self) -> float:
         return (self.peak - self.before) / (1 << 20)
-
-
-def wait_until(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop a server and the worker processes it started."""
-    children = psutil.Process(server.pid).children(recursive=True)
-    server.terminate()
-    try:
-        server.wait(30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
 
 
 def read_chunks(path: Path) -> Iterator[bytes]:
@@ -213,82 +179,31 @@ def sdk_upload(
 
 
 def modeltrail(workdir: Path, source: Path, digest: str) -> list[Row]:
-    port = free_port()
-    log = workdir / "modeltrail.log"
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    env.pop("MODELTRAIL_ARTIFACTS_ROOT", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "modeltrail",
-            "server",
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite:///{workdir / 'modeltrail.db'}",
-            "--log-level",
-            "warning",
-        ],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(base + "/readyz", server, log)
+    with servers.modeltrail(f"sqlite:///{workdir / 'modeltrail.db'}", workdir) as server:
+        base = server.url
         artifact = httpx.post(
             base + "/api/v1/artifacts", json={"name": "big", "kind": "model", "attributes": {}}
         ).json()["id"]
         url = f"{base}/api/v1/artifacts/{artifact}/files/model.bin"
         rows = transfer(
             "modeltrail",
-            server,
+            server.proc,
             source,
             url,
             url,
             workdir / "modeltrail-download.bin",
             params={"sha256": digest},
         )
-        return [*rows, sdk_upload(server, base, artifact, source, digest)]
-    finally:
-        stop(server)
+        return [*rows, sdk_upload(server.proc, base, artifact, source, digest)]
 
 
 def mlflow(workdir: Path, source: Path) -> list[Row]:
-    port = free_port()
-    log = workdir / "mlflow.log"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{workdir / 'mlflow.db'}",
-            "--serve-artifacts",
-            "--artifacts-destination",
-            str(workdir / "mlflow-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        cwd=workdir,
-        # Only the artifact proxy is measured: no background job runners beside it.
-        env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(base + "/health", server, log)
-        url = f"{base}/api/2.0/mlflow-artifacts/artifacts/big/model.bin"
-        return transfer("mlflow", server, source, url, url, workdir / "mlflow-download.bin")
-    finally:
-        stop(server)
+    artifacts = str(workdir / "mlflow-artifacts")
+    with servers.mlflow(
+        workdir, "--serve-artifacts", "--artifacts-destination", artifacts, workers="1"
+    ) as server:
+        url = f"{server.url}/api/2.0/mlflow-artifacts/artifacts/big/model.bin"
+        return transfer("mlflow", server.proc, source, url, url, workdir / "mlflow-download.bin")
 
 
 def copy(source: Path, workdir: Path) -> list[Row]:

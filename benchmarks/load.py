@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,14 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a script, this file finds its sibling modules from the repository's root.
 sys.path.insert(0, str(ROOT))
 from benchmarks.nginx_proxy import nginx_binary, start_nginx  # noqa: E402
+from benchmarks.servers import free_port, modeltrail  # noqa: E402
 
 API = "/api/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # The upstream keep-alive stays below uvicorn's 5 s: nginx must never reuse a connection the
@@ -67,7 +61,7 @@ class Stack:
 
     def __init__(self, database_url: str, servers: int, workdir: Path) -> None:
         self.workdir = workdir
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.procs: list[subprocess.Popen[bytes]] = []  # nginx
         env = dict(
             os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
         )
@@ -79,30 +73,10 @@ class Stack:
             capture_output=True,
             timeout=120,
         )
-        self.ports = [free_port() for _ in range(servers)]
-        for port in self.ports:
-            log = (workdir / f"server-{port}.log").open("wb")
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "modeltrail",
-                        "server",
-                        "--port",
-                        str(port),
-                        "--database-url",
-                        database_url,
-                        "--log-level",
-                        "warning",
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        for port in self.ports:
-            self._wait(f"http://127.0.0.1:{port}/readyz")
+        self.servers = [
+            modeltrail(database_url, workdir, name=f"server-{i}") for i in range(servers)
+        ]
+        self.ports = [server.port for server in self.servers]
         self.port = free_port()
         ngx = workdir / "nginx"
         ngx.mkdir()
@@ -132,13 +106,15 @@ class Stack:
         raise RuntimeError(f"{url} did not become ready")
 
     def close(self) -> None:
-        for p in reversed(self.procs):
+        for p in self.procs:
             p.terminate()
         for p in self.procs:
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for server in self.servers:
+            server.stop()
 
 
 @dataclass

@@ -51,43 +51,16 @@ import psutil  # noqa: E402
 
 import modeltrail as mt  # noqa: E402
 from benchmarks.peers.mlflow import Server as MlflowServer  # noqa: E402
-from benchmarks.peers.mlflow import free_port  # noqa: E402
+from benchmarks.servers import Server, modeltrail  # noqa: E402
 
 MLFLOW_BATCH = 1000
 
 
-class ModeltrailServer:
-    def __init__(self, workdir: Path) -> None:
-        db = workdir / "modeltrail-series.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (workdir / "modeltrail-series.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "modeltrail", "server", "--port", str(self.port),
-             "--database-url", f"sqlite:///{db}", "--log-level", "warning"],
-            cwd=workdir, stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("modeltrail server did not start")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+def modeltrail_server(workdir: Path) -> Server:
+    db = workdir / "modeltrail-series.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return modeltrail(f"sqlite:///{db}", workdir, name="modeltrail-series")
 
 
 class PeakRss:
@@ -131,7 +104,7 @@ def values_at(step: int, keys: int) -> dict[str, float]:
 
 
 def modeltrail_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    server = ModeltrailServer(workdir)
+    server = modeltrail_server(workdir)
     try:
         trail = mt.connect(server.url, on_unreachable="raise")
         steps = args.points // args.keys
@@ -301,7 +274,7 @@ def sender_figures(args: argparse.Namespace, workdir: Path) -> dict[str, list[di
 
     counts = [int(n) for n in args.sender_points.split(",")]
     results: dict[str, list[dict[str, Any]]] = {}
-    server = ModeltrailServer(workdir)
+    server = modeltrail_server(workdir)
     try:
         results["modeltrail"] = [child("modeltrail", server.url, n) for n in counts]
     finally:

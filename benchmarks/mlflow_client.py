@@ -19,74 +19,32 @@ wall time with the fastest of servers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchmarks.modeltrail_driver import ServerProcess, free_port
+from benchmarks import servers
 
 
-def _start(name: str, args: list[str], url: str, probe: str, workdir: Path) -> subprocess.Popen:
-    log = (workdir / f"{name}.log").open("w")
-    # A session of its own: MLflow's server starts job consumers that outlive a plain stop.
-    proc = subprocess.Popen(
-        args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+def mlflow(workdir: Path, workers: str) -> servers.Server:
+    return servers.mlflow(
+        workdir,
+        "--artifacts-destination",
+        str(workdir / f"mlflow-artifacts-{workers}"),
+        name=f"mlflow-{workers}",
+        workers=None if workers == "default" else workers,
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited; see {workdir / f'{name}.log'}")
-        try:
-            if httpx.get(url + probe, timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    _stop(proc)
-    raise RuntimeError(f"{name} did not start")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def mlflow_server(workdir: Path, workers: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    db = workdir / f"mlflow-{workers}.db"
-    args = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{db}",
-        "--artifacts-destination", str(workdir / f"mlflow-artifacts-{workers}"),
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    if workers != "default":
-        args += ["--workers", workers]
-    return _start(f"mlflow-{workers}", args, url, "/health", workdir), url
-
-
-def mlflow(workdir: Path, workers: str) -> tuple[str, Callable[[], None]]:
-    proc, url = mlflow_server(workdir, workers)
-    return url, lambda: _stop(proc)
-
-
-def modeltrail(workdir: Path) -> tuple[str, Callable[[], None]]:
-    server = ServerProcess(f"sqlite:///{workdir / 'modeltrail.db'}", workdir, name="modeltrail")
-    return server.base, server.stop
+def modeltrail(workdir: Path) -> servers.Server:
+    return servers.modeltrail(f"sqlite:///{workdir / 'modeltrail.db'}", workdir)
 
 
 def workload(url: str, runs: int, searches: int) -> dict[str, float]:
@@ -174,19 +132,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         urls: dict[str, str] = {}
-        stops: list[Callable[[], None]] = []
-        try:
+        with contextlib.ExitStack() as running:
             for name in names:
-                urls[name], stop = started[name](workdir)
-                stops.append(stop)
+                urls[name] = running.enter_context(started[name](workdir)).url
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]
                 print(f"round {r + 1} of {args.rounds}: {', '.join(order)}", file=sys.stderr)
                 rounds.append({name: _measure(urls[name], args) for name in order})
                 load.append(os.getloadavg()[0])
-        finally:
-            for stop in stops:
-                stop()
     print(
         f"{args.rounds} rounds of {args.runs} runs per server, each 10 params, 5 tags, "
         f"3 metrics x 100 steps, 1 input, 1 logged sklearn model; load average "

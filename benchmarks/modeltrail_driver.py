@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
+from benchmarks import servers
 from benchmarks.measure import PeakRss, na, rate, timed
 from benchmarks.workload import VALIDATION_KIND, Workload, batches, phases
 from modeltrail.sdk.connection import parsed
@@ -149,78 +148,13 @@ class Embedded(Target):
         self.meta.close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerProcess:
-    """A real ``modeltrail server`` process on the database ``url`` (one worker, uvicorn's
-    httptools and uvloop), with ``args`` added to its command line and ``env`` to its
-    environment; ``base`` is where it answers."""
-
-    def __init__(
-        self,
-        url: str,
-        workdir: Path,
-        *args: str,
-        env: dict[str, str] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        environ = dict(os.environ, PYTHONPATH=str(ROOT / "src"), **(env or {}))
-        self.log = (workdir / f"{name or f'server-{self.port}'}.log").open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "modeltrail",
-                "server",
-                "--port",
-                str(self.port),
-                "--database-url",
-                url,
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            cwd=workdir,
-            env=environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"server did not start: see {self.log.name}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 class Http(Target):
-    """modeltrail over HTTP: a ``ServerProcess`` on the database ``url``."""
+    """modeltrail over HTTP: a server process on the database ``url``."""
 
     def __init__(self, url: str, workdir: Path) -> None:
         self.url = url
-        self.server = ServerProcess(url, workdir)
-        self.base = self.server.base
+        self.server = servers.modeltrail(url, workdir)
+        self.base = self.server.url
         self.proc = self.server.proc
         self.local = threading.local()
 

@@ -28,17 +28,14 @@ from typing import Any
 
 import httpx
 
-from benchmarks.modeltrail_driver import ServerProcess, free_port
+from benchmarks.servers import Server, free_port, modeltrail
 
 KEY = "bench-openlineage-key-0123456789"
 
 
-class Server(ServerProcess):
+def server(name: str, workdir: Path, env: dict[str, str], *args: str) -> Server:
     """A server on a SQLite file of its own, named ``name``."""
-
-    def __init__(self, name: str, workdir: Path, env: dict[str, str], *args: str) -> None:
-        super().__init__(f"sqlite:///{workdir / name}.db", workdir, *args, env=env, name=name)
-        self.url = self.base
+    return modeltrail(f"sqlite:///{workdir / name}.db", workdir, *args, name=name, env=env)
 
 
 class Writer:
@@ -125,18 +122,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         os.chdir(workdir)  # the SDK's spool, were a server down
-        receiver = Server("receiver", workdir, {"MODELTRAIL_OPENLINEAGE_API_KEY": KEY})
+        receiver = server("receiver", workdir, {"MODELTRAIL_OPENLINEAGE_API_KEY": KEY})
         plugin = {"MODELTRAIL_PLUGIN_OPENLINEAGE_API_KEY": KEY}
         servers = {
-            "off": Server("off", workdir, {}),
-            "live": Server(
+            "off": server("off", workdir, {}),
+            "live": server(
                 "live",
                 workdir,
                 {**plugin, "MODELTRAIL_PLUGIN_OPENLINEAGE_URL": receiver.url},
                 "--plugin",
                 "openlineage",
             ),
-            "dead": Server(
+            "dead": server(
                 "dead",
                 workdir,
                 {**plugin, "MODELTRAIL_PLUGIN_OPENLINEAGE_URL": f"http://127.0.0.1:{free_port()}"},
@@ -145,7 +142,7 @@ def main() -> None:
             ),
         }
         took: dict[str, dict[str, list[float]]] = {m: {"run": [], "tracked": []} for m in servers}
-        writers = {m: Writer(server.url) for m, server in servers.items()}
+        writers = {m: Writer(s.url) for m, s in servers.items()}
         try:
             # One operation on each server in turn, the order rotating, so that the machine's
             # drift (other work on it) falls on the three alike.
@@ -170,8 +167,8 @@ def main() -> None:
         finally:
             for writer in writers.values():
                 writer.close()
-            for server in [*servers.values(), receiver]:
-                server.stop()
+            for s in [*servers.values(), receiver]:
+                s.stop()
 
     print(f"{args.rounds} rounds; per round {args.runs} runs written and {args.tracked} tracked")
     print("| workload | plugin | p50 (ms) | p95 (ms) | mean (ms) | vs off (p50) |")

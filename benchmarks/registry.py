@@ -31,13 +31,8 @@ page of 100 at the end, the cost of a page whatever the registry holds.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -46,58 +41,12 @@ from typing import Any
 
 import httpx
 
+from benchmarks import servers
 from benchmarks.measure import timed
 from benchmarks.modeltrail_driver import store_url
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "digits-classifier"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 150) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
-
-
-class Server:
-    """A server process in a session of its own, stopped with its workers."""
-
-    def __init__(self, args: list[str], health: str, root: Path, name: str) -> None:
-        self.port = _port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / f"{name}.log"
-        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", *[a.replace("{port}", str(self.port)) for a in args]],
-            cwd=root,
-            env=env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        _wait(self.url + health, self.proc, self.log)
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -357,11 +306,7 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     try:
         with store_url("postgresql" if args.postgresql else "http", root / "modeltrail") as url:
-            mt = Server(
-                ["modeltrail", "server", "--port", "{port}", "--database-url", url,
-                 "--log-level", "warning"],
-                "/readyz", root, "modeltrail",
-            )  # fmt: skip
+            mt = servers.modeltrail(url, root)
             try:
                 with httpx.Client(base_url=mt.url, timeout=120) as http:
                     started = time.perf_counter()
@@ -372,12 +317,9 @@ def main() -> None:
             finally:
                 mt.stop()
         if not args.no_mlflow and _has_mlflow():
-            ml = Server(
-                ["mlflow", "server", "--host", "127.0.0.1", "--port", "{port}",
-                 "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                 "--default-artifact-root", str(root / "artifacts"), "--workers", "1"],
-                "/health", root, "mlflow",
-            )  # fmt: skip
+            ml = servers.mlflow(
+                root, "--default-artifact-root", str(root / "artifacts"), workers="1"
+            )
             try:
                 with httpx.Client(base_url=ml.url, timeout=120) as http:
                     started = time.perf_counter()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT)]
 
 from benchmarks.lineage import build  # noqa: E402
-from conftest import ServerProcess  # noqa: E402
+from benchmarks.servers import modeltrail  # noqa: E402
 from modeltrail.services.metadata import Metadata  # noqa: E402
 from ui.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -77,7 +77,7 @@ def main() -> None:
         meta = Metadata.open(url)
         probes = build(meta, 0, 0, 0, args.hot_runs)
         meta.close()
-        server = ServerProcess(url, cwd=Path(tmp))
+        server = modeltrail(url, Path(tmp))
         newest = f"hot-{args.hot_runs - 1}"
         views = {
             f"trace of {args.trace_runs:,} runs": (

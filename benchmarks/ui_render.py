@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "tests")]
 
 from sqlalchemy import insert  # noqa: E402
 
-from conftest import ServerProcess  # noqa: E402
+from benchmarks.servers import Server, modeltrail  # noqa: E402
 from modeltrail.services.metadata import Metadata  # noqa: E402
 from modeltrail.store.tables import (  # noqa: E402
     ArtifactRow,
@@ -160,7 +160,7 @@ def measure(page: object, url: str, condition: str) -> float:
     return float(handle.json_value())
 
 
-def runs_server(runs: int, compared: int, tmp: str) -> ServerProcess:
+def runs_server(runs: int, compared: int, tmp: str) -> Server:
     """A server on a store of ``runs`` runs (``benchmarks.runs_grid``'s), the first
     ``compared`` of which have two long series."""
     from benchmarks.runs_grid import METRICS, _values, fill_modeltrail
@@ -172,7 +172,7 @@ def runs_server(runs: int, compared: int, tmp: str) -> ServerProcess:
             r["metrics"][key] = [1 / (1 + step / 50) + i + j / 100 for step in range(1000)]
     url = f"sqlite:///{Path(tmp) / 'runs.db'}"
     fill_modeltrail(url, values, series=compared).close()
-    return ServerProcess(url, cwd=Path(tmp))
+    return modeltrail(url, Path(tmp))
 
 
 # What the grid and the compare page show when they have drawn their content.
@@ -374,7 +374,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         root, nodes = fill(url, args.runs, args.fanout)
-        server = ServerProcess(url, cwd=Path(tmp))
+        server = modeltrail(url, Path(tmp))
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

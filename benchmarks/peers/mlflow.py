@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import servers
 from benchmarks.measure import PeakRss, na, rate, timed
 from benchmarks.workload import Workload, generate, phases
 
@@ -32,53 +30,19 @@ NO_LINEAGE = "MLflow has no multi-hop lineage"
 NO_DAG = "MLflow runs have no steps or edges"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
+    """An MLflow server (``workers``: its default, or a number) and its REST API."""
+
     def __init__(self, workdir: Path, workers: str) -> None:
-        db = workdir / f"mlflow-{workers}.db"
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        args = [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{db}",
+        self.process = servers.mlflow(
+            workdir,
             "--default-artifact-root",
             str(workdir / "mlflow-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
-        if workers != "default":
-            args += ["--workers", workers]
-        self.log = (workdir / f"mlflow-{workers}.log").open("w")
-        self.proc = subprocess.Popen(
-            args,
-            cwd=workdir,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{db}"),
+            name=f"mlflow-{workers}",
+            workers=None if workers == "default" else workers,
         )
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(self.base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not start")
-            time.sleep(0.2)
+        self.base = self.process.url
+        self.proc = self.process.proc
         self.local = threading.local()
 
     @property
@@ -101,12 +65,7 @@ class Server:
         return r.json()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.process.stop()
 
 
 class Writer:
