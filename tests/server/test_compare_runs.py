@@ -121,3 +121,67 @@ def test_refusals(client: TestClient, runs: list[dict], params: dict, pointer: s
     assert response.status_code == 422, response.text
     if pointer:
         assert response.json()["errors"][0]["pointer"] == pointer
+
+
+def test_a_non_finite_metric_answers_as_the_grid_answers_it(client: TestClient) -> None:
+    """A run that diverged shows NaN or an infinity, never an empty cell as if it had logged
+    nothing: each run's latest, least and greatest value are the grid's cells."""
+    experiment = post(client, "experiments", {"name": "diverged"})["id"]
+    exe = post(client, "executables", {"name": "train.py"})["id"]
+    logged: dict[str, tuple[list | None, list[float]]] = {
+        "nan-latest": ([0.5, "NaN"], []),
+        "all-nan": (["NaN"], []),
+        "all-nan-with-artifact": (["NaN"], [0.35]),
+        "inf-latest": ([0.5, "Infinity"], []),
+        "minus-inf": (["-Infinity", 0.4], []),
+        "only-infinities": (["Infinity", "-Infinity"], []),
+        "artifacts-only": (None, [0.8, 0.6]),
+        "nothing": (None, []),
+    }
+    for name, (values, artifacts) in logged.items():
+        run = post(client, "runs", {"experiment": experiment, "name": name})["id"]
+        if values is not None:
+            series = {"key": "loss", "steps": list(range(len(values))), "values": values}
+            r = client.post(f"{API}/runs/{run}/metrics", json={"series": [series]})
+            assert r.status_code == 200, r.text
+        outputs = [
+            post(client, "artifacts", {"name": "loss", "kind": "metrics",
+                                       "attributes": {"value": v}})["id"]
+            for v in artifacts
+        ]  # fmt: skip
+        if outputs:
+            post(client, "executions", {"run": run, "executable": exe, "name": "t",
+                                        "kind": "train", "outputArtifacts": outputs})  # fmt: skip
+    grid = client.get(
+        f"{API}/runs",
+        params={"experiment": experiment, "sort": "name", "limit": 100,
+                "columns": "metrics.loss,metrics.loss.min,metrics.loss.max"},
+    )  # fmt: skip
+    assert grid.status_code == 200, grid.text
+    cells = {row["name"]: row["columns"] for row in grid.json()["items"]}
+    result = compare(client, ids=",".join(logged))
+    (loss,) = result["metrics"]
+    compared = {
+        run["name"]: {
+            "metrics.loss": loss["latest"][i],
+            "metrics.loss.min": loss["min"][i],
+            "metrics.loss.max": loss["max"][i],
+        }
+        for i, run in enumerate(result["runs"])
+    }
+    assert compared == cells
+    # What the grid answers, so that the comparison above compares something.
+    assert cells["nan-latest"] == {
+        "metrics.loss": "NaN", "metrics.loss.min": 0.5, "metrics.loss.max": 0.5
+    }  # fmt: skip
+    assert cells["all-nan"] == {
+        "metrics.loss": "NaN", "metrics.loss.min": None, "metrics.loss.max": None
+    }  # fmt: skip
+    assert cells["only-infinities"] == {
+        "metrics.loss": "-Infinity", "metrics.loss.min": "-Infinity",
+        "metrics.loss.max": "Infinity",
+    }  # fmt: skip
+    assert cells["inf-latest"]["metrics.loss"] == "Infinity"
+    assert cells["nothing"] == {
+        "metrics.loss": None, "metrics.loss.min": None, "metrics.loss.max": None
+    }  # fmt: skip

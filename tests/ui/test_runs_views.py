@@ -272,6 +272,35 @@ def test_compare_runs_marks_differences_and_overlays_series(
     shot(page, f"22-compare-runs-{request.node.callspec.params['page']}")
 
 
+def test_compare_shows_a_diverged_metric_as_nan_or_infinity(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    api = f"{ui_server.url}/api/v1"
+    experiment = httpx.post(f"{api}/experiments", json={"name": "diverged"}).json()["id"]
+    logged = {
+        "nan": [0.5, "NaN"],
+        "up": ["-Infinity", 0.5, "Infinity"],
+        "down": [0.5, "-Infinity"],
+        "low": [0.3],
+        "high": [0.7],
+    }
+    ids = []
+    for lr, (name, values) in enumerate(logged.items()):
+        body = {"experiment": experiment, "name": name, "configuration": {"lr": lr}}
+        run = httpx.post(f"{api}/runs", json=body).json()["id"]
+        series = {"key": "loss", "steps": list(range(len(values))), "values": values}
+        assert httpx.post(f"{api}/runs/{run}/metrics", json={"series": [series]}).is_success
+        ids.append(run)
+    page.goto("/compare/runs?ids=" + ",".join(ids))
+    cells = page.get_by_test_id("compare-metrics").locator("tr[data-metric=loss] td.num")
+    expect(cells).to_have_text(["NaN", "∞", "−∞", "0.3▼", "0.7▲"])
+    assert cells.nth(1).get_attribute("title") == "least −∞ · greatest ∞"
+    # The metric's axis stays a scale of the runs' numbers; the others have no point on it.
+    metric_axis = page.get_by_test_id("parallel-chart").locator("g").last
+    ticks = metric_axis.locator("text.tick").evaluate_all("ts => ts.map(t => t.textContent)")
+    assert ticks == ["0.7", "0.5", "0.3"]
+
+
 def test_the_trace_marks_the_parameters_a_run_changed(page: Any, runs: tuning.Tuning) -> None:
     page.goto(f"/experiments/{runs.experiment}/trace")
     headers = page.locator(".gnode.run-header")

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from modeltrail.domain.models import Run, Schema
+from modeltrail.domain.series import ShownValue
 
 
 class RunInGrid(Run):
@@ -62,10 +63,22 @@ class ValuesAcross(Schema):
 
 
 class MetricAcross(Schema):
+    """A metric in each run (in the order of ``runs``), as the runs grid's cells answer it:
+    from the run's series, else from its ``metrics`` artifacts."""
+
     key: str
-    latest: list[float | None]
-    min: list[float | None]
-    max: list[float | None]
+    latest: list[ShownValue | None] = Field(
+        description="the value of the greatest step; NaN, Infinity or -Infinity as text; "
+        "null where the run logged none"
+    )
+    min: list[ShownValue | None] = Field(
+        description="the least value (NaN left out); -Infinity or Infinity as text; null "
+        "where the run logged none or only NaN"
+    )
+    max: list[ShownValue | None] = Field(
+        description="the greatest value (NaN left out); Infinity or -Infinity as text; null "
+        "where the run logged none or only NaN"
+    )
 
 
 class ArtifactAcross(Schema):

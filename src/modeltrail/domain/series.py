@@ -248,6 +248,15 @@ def shown(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+def stored_shown(stored: float | None, *, nan: bool = False) -> float | str | None:
+    """A stored summary value (latest, least, greatest) as every answer gives it: the
+    infinities as text, and NULL, which is how NaN is stored, as ``NaN`` where ``nan`` says
+    that it stands for one (the latest value of a series with points), else null."""
+    if stored is None:
+        return "NaN" if nan else None
+    return shown(stored)
+
+
 # ---------------------------------------------------------------- what a read answers
 
 

@@ -2546,16 +2546,29 @@ export interface components {
             /** Edges */
             edges: components["schemas"]["Edge"][];
         };
-        /** MetricAcross */
+        /**
+         * MetricAcross
+         * @description A metric in each run (in the order of ``runs``), as the runs grid's cells answer it:
+         *     from the run's series, else from its ``metrics`` artifacts.
+         */
         MetricAcross: {
             /** Key */
             key: string;
-            /** Latest */
-            latest: (number | null)[];
-            /** Min */
-            min: (number | null)[];
-            /** Max */
-            max: (number | null)[];
+            /**
+             * Latest
+             * @description the value of the greatest step; NaN, Infinity or -Infinity as text; null where the run logged none
+             */
+            latest: ((number | ("NaN" | "Infinity" | "-Infinity")) | null)[];
+            /**
+             * Min
+             * @description the least value (NaN left out); -Infinity or Infinity as text; null where the run logged none or only NaN
+             */
+            min: ((number | ("NaN" | "Infinity" | "-Infinity")) | null)[];
+            /**
+             * Max
+             * @description the greatest value (NaN left out); Infinity or -Infinity as text; null where the run logged none or only NaN
+             */
+            max: ((number | ("NaN" | "Infinity" | "-Infinity")) | null)[];
         };
         /**
          * MetricPoint

@@ -21,7 +21,8 @@ const PAD = { t: 34, b: 24, l: 60, r: 60 };
 function scaleOf(values: unknown[]): Scale {
   const span = H - PAD.t - PAD.b;
   const numbers = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-  const present = values.filter((v) => v !== null && v !== undefined);
+  // NaN and the infinities (a run that diverged) have no place on a scale: no point, as none.
+  const present = values.filter((v) => v !== null && v !== undefined && !(typeof v === "number" && !Number.isFinite(v)));
   if (numbers.length === present.length && numbers.length > 0) {
     let lo = Math.min(...numbers);
     let hi = Math.max(...numbers);

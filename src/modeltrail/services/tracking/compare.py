@@ -23,7 +23,7 @@ from modeltrail.domain.grid import (
     SeriesOfRun,
     ValuesAcross,
 )
-from modeltrail.domain.series import SeriesBuckets
+from modeltrail.domain.series import SeriesBuckets, stored_shown
 from modeltrail.services import access
 from modeltrail.services.tracking.grid import column_name, leaves
 from modeltrail.services.tracking.points import series_buckets, series_buckets_of_runs
@@ -159,22 +159,28 @@ def _metric_across(
     summaries_of: dict[tuple[uuid.UUID, str], RunMetricRow],
     history: dict[tuple[uuid.UUID, str], list[float | None]],
 ) -> MetricAcross:
-    """A metric's latest, least and greatest value per run: from the run's series where it
-    logged them, else from its ``metrics`` artifacts."""
+    """A metric's latest, least and greatest value per run, as the runs grid answers them:
+    each from the run's series where it holds one, else from its ``metrics`` artifacts (the
+    newest value, the least, the greatest); NaN and the infinities as text."""
     latest, low, high = [], [], []
     for r in runs:
         summary = summaries_of.get((r.id, key))
-        if summary is not None:
-            latest.append(_finite(summary.latest_value))
-            low.append(_finite(summary.min_value))
-            high.append(_finite(summary.max_value))
-            continue
-        values = history.get((r.id, key), [])
-        finite = [v for v in values if v is not None and math.isfinite(v)]
-        latest.append(_finite(values[-1]) if values else None)
-        low.append(min(finite) if finite else None)
-        high.append(max(finite) if finite else None)
+        numbers = [v for v in history.get((r.id, key), []) if v is not None and v == v]
+        stored = (
+            (summary.latest_value, summary.min_value, summary.max_value)
+            if summary is not None
+            else (None, None, None)
+        )
+        nan = summary is not None and bool(summary.count)
+        latest.append(stored_shown(_first(stored[0], numbers[-1:]), nan=nan))
+        low.append(stored_shown(_first(stored[1], numbers and [min(numbers)])))
+        high.append(stored_shown(_first(stored[2], numbers and [max(numbers)])))
     return MetricAcross(key=key, latest=latest, min=low, max=high)
+
+
+def _first(stored: float | None, fallback: list[float]) -> float | None:
+    """The series' value, else the artifacts' (``fallback``, empty where they have none)."""
+    return stored if stored is not None else (fallback[0] if fallback else None)
 
 
 def _buckets(

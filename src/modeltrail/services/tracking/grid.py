@@ -22,7 +22,7 @@ from modeltrail.domain.filters import Filter, ListOptions, Op, Sort
 from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field
 from modeltrail.domain.query_tokens import query_error
-from modeltrail.domain.series import shown
+from modeltrail.domain.series import stored_shown
 from modeltrail.services.entities.run import RUN_FIELDS
 from modeltrail.services.entities.run import SERVICE as RUNS
 from modeltrail.store.listing import resolve
@@ -211,10 +211,7 @@ def list_runs_grid(
                 value = next(derived)
                 if name in metrics:
                     key, aggregate = metrics[name]
-                    if value is None and aggregate == "latest" and (row.id, key) in nan:
-                        value = "NaN"
-                    elif isinstance(value, float):
-                        value = shown(value)
+                    value = stored_shown(value, nan=aggregate == "latest" and (row.id, key) in nan)
                 cells[name] = value
             elif where == "document":
                 cells[name] = _document_value(getattr(row, target.key), subpath)

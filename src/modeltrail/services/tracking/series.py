@@ -123,11 +123,9 @@ def _fold(row: store.RunMetricState, new: _Summary, *, by_time: bool) -> None:
 
 
 def _value(stored: float | None, count: int, *, latest: bool = False) -> float | str | None:
-    """A stored value as answered: NaN is stored as NULL, and a latest value that is NULL in
-    a series with points was NaN."""
-    if stored is None:
-        return "NaN" if latest and count else None
-    return d.shown(stored)
+    """A stored value as answered: a latest value that is NULL in a series with points was
+    NaN."""
+    return d.stored_shown(stored, nan=latest and bool(count))
 
 
 def _summary_fields(row: MetricSeriesRow | RunMetricRow | store.RunMetricState) -> dict[str, Any]:
