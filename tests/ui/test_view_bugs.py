@@ -230,11 +230,11 @@ def test_first_failed_step_links_to_the_step(page: Any, case: CaseStudy) -> None
     page.goto(f"/experiments/{case.experiment['id']}/history")
     link = page.get_by_role("table", name="run history").get_by_role("link", name="validate")
     link.wait_for()
-    assert re.search(
-        rf"/runs/{case.runs[1]['id']}/dag\?select=[0-9a-f-]{{36}}$", link.get_attribute("href")
+    assert link.get_attribute("href").endswith(
+        f"/executions/{case.executions[1]['validate']['id']}"
     )
     link.click()
-    page.get_by_test_id("execution-details").wait_for()
+    page.get_by_test_id("step-facts").wait_for()
 
 
 def _create(ops: list[dict[str, Any]], entity: str, body: dict[str, Any]) -> str:

@@ -3,8 +3,8 @@
 // and the view's own chunk, and the view takes their answers when it is drawn instead of asking
 // again. Each request is named by all of its parameters: a view that asks for something else
 // than what was started gets its own answer, never another's.
-import { ApiError, getArtifact, getExperiment, getRun } from "./api/client";
-import { aliasHistory, fetchFile, firstPreview, getModel, listAliases, listFiles, listVersions, stepsOf } from "./api/registry";
+import { ApiError, getArtifact, getExecution, getExperiment, getRun } from "./api/client";
+import { aliasHistory, artifactsOfStep, fetchFile, firstPreview, getModel, listAliases, listFiles, listVersions, stepsOf } from "./api/registry";
 import { compareRuns, getRunMetrics, listRunsGrid, readSeriesBuckets, type GridParams } from "./api/tracking";
 import { runDag } from "./lineage";
 
@@ -61,7 +61,10 @@ export const first = {
         return m;
       }),
     ),
-  series: (run: string, key: string, points: number) => early(["series", run, key, points], () => readSeriesBuckets(run, key, points)),
+  series: (run: string, key: string, points: number, execution?: string) =>
+    early(["series", run, key, points, execution ?? null], () => readSeriesBuckets(run, key, points, execution)),
+  execution: (id: string) => early(["execution", id], () => getExecution(id)),
+  artifactsOfStep: (id: string, edge: "consumedBy" | "producedBy") => early(["artifactsOfStep", id, edge], () => artifactsOfStep(id, edge)),
   experiment: (id: string) => early(["experiment", id], () => getExperiment(id)),
   grid: (params: GridParams) => early(["grid", params], () => listRunsGrid(params)),
   compare: (ids: string[], metrics: string[], points: number) => early(["compare", ids, metrics, points], () => compareRuns(ids, metrics, points)),

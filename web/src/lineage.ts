@@ -10,7 +10,12 @@ export interface LNode {
   kind?: string;
   status?: string;
   fingerprint?: string;
+  /** an artifact's version */
+  version?: string;
   createTime?: string;
+  /** a step's start and end */
+  startTime?: string;
+  endTime?: string;
   /** neighbours further from the root that the answer left out */
   more?: number;
   /** the value a reader looks for first: a metric's value, a dataset's rows, size or classes */
@@ -61,7 +66,10 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
     kind: pick("kind"),
     status: pick("status"),
     fingerprint: pick("fingerprint"),
+    version: pick("version"),
     createTime: pick("createTime"),
+    startTime: pick("startTime"),
+    endTime: pick("endTime"),
     more: typeof raw.more === "number" && raw.more > 0 ? raw.more : undefined,
     keyValue: keyValueOf(pick("kind"), raw.attributes ?? entity.attributes),
   };

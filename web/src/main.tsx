@@ -26,6 +26,7 @@ const Lineage = view(() => import("./views/Lineage").then((m) => m.Lineage));
 const ModelList = view(() => import("./views/Models").then((m) => m.ModelList));
 const ModelPage = view(() => import("./views/Models").then((m) => m.ModelPage));
 const RunPage = view(() => import("./views/RunPage").then((m) => m.RunPage));
+const StepPage = view(() => import("./views/StepPage").then((m) => m.StepPage));
 const RunsGrid = view(() => import("./views/RunsGrid").then((m) => m.RunsGrid));
 const CompareRuns = view(() => import("./views/CompareRuns").then((m) => m.CompareRuns));
 const Trace = view(() => import("./views/Trace").then((m) => m.Trace));
@@ -44,6 +45,12 @@ const ROUTES: Route[] = [
     (m) => [first.run(m[1]), first.runDag(m[1]), first.runMetrics(m[1])],
   ],
   [new RegExp(`^/runs/${ID}/dag$`), RunPage, (m, l) => <RunPage id={m[1]} tab="dag" location={l} />, (m) => first.run(m[1])],
+  [
+    new RegExp(`^/executions/${ID}$`),
+    StepPage,
+    (m) => <StepPage key={m[1]} id={m[1]} />,
+    (m) => [first.execution(m[1]), first.artifactsOfStep(m[1], "consumedBy"), first.artifactsOfStep(m[1], "producedBy")],
+  ],
   [
     new RegExp(`^/experiments/${ID}/runs$`),
     RunsGrid,

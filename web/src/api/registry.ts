@@ -110,6 +110,25 @@ export async function stepsOf(artifact: string, edge: "outputArtifact" | "inputA
   return { items: page.items as Execution[], more: Boolean(page.nextCursor) };
 }
 
+/** The artifacts a step read (`consumedBy`) or wrote (`producedBy`), at most `limit`. */
+export async function artifactsOfStep(execution: string, edge: "consumedBy" | "producedBy", limit = 200): Promise<{ items: Artifact[]; more: boolean }> {
+  const page = await listEntities("artifacts", { filter: [`${edge}:eq:${execution}`], sort: "name", limit });
+  return { items: page.items as Artifact[], more: Boolean(page.nextCursor) };
+}
+
+/** Other successful steps that did the same work as `step` (same fingerprint: executable,
+ * kind, configuration and inputs): the latest of them and how many there are. A listing, not the
+ * cache lookup, so that "none" is an answer and not a 404. */
+export async function sameWork(step: Pick<Execution, "id" | "fingerprint">): Promise<{ latest?: Execution; total: number }> {
+  const page = await listEntities("executions", {
+    filter: [`fingerprint:eq:${step.fingerprint}`, `status:eq:SUCCESS`, `id:ne:${step.id}`],
+    sort: "-createTime",
+    limit: 1,
+    count: true,
+  });
+  return { latest: page.items[0] as Execution | undefined, total: page.total ?? page.items.length };
+}
+
 // Names for ids: a reference is shown by its name, each artifact asked for once per page load.
 const names = new Map<string, Promise<Artifact>>();
 
@@ -147,7 +166,7 @@ export function hitPath(hit: SearchHit): string {
     case "run":
       return `/runs/${hit.id}`;
     case "execution":
-      return `/executions?filter=${encodeURIComponent(`id:eq:${hit.id}`)}`;
+      return `/executions/${hit.id}`;
     case "model":
       return `/models/${encodeURIComponent(hit.name ?? "")}`;
     case "executable":

@@ -22,9 +22,10 @@ export async function getRunMetrics(run: string): Promise<RunMetrics> {
   return unwrap(await api.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: run } } }));
 }
 
-/** One series downsampled to at most `points` buckets (min, max and last of each). */
-export async function readSeriesBuckets(run: string, key: string, points = 500): Promise<SeriesBuckets> {
-  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { points } } }));
+/** One series downsampled to at most `points` buckets (min, max and last of each): every series
+ * of the key in the run merged, or one step's own (`execution`). */
+export async function readSeriesBuckets(run: string, key: string, points = 500, execution?: string): Promise<SeriesBuckets> {
+  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { points, execution } } }));
   return answer as SeriesBuckets;
 }
 

@@ -49,7 +49,7 @@ async function loadProvenance(artifact: string): Promise<Provenance> {
   return { producer, run, experiment, readers: read.items, moreReaders: read.more, runs };
 }
 
-const stepPath = (e: Execution) => (e.run ? `/runs/${e.run}/dag?select=${e.id}` : `/executions?filter=${encodeURIComponent(`id:eq:${e.id}`)}`);
+const stepPath = (e: Execution) => `/executions/${e.id}`;
 
 /** The artifact's context and provenance: breadcrumbs and "produced by step X of run Y", "read by".
  * It needs only the artifact's id, so that it is asked for with the artifact, not after it. */

@@ -94,7 +94,10 @@ export const TABLES: Record<EntityName, TableConfig> = {
     defaultSort: "-createTime",
     open: (r: Execution) => `/artifacts?filter=${encodeURIComponent(`producedBy:eq:${r.id}`)}`,
     openLabel: "artifacts",
-    actions: (r: Execution) => [["DAG", `/runs/${r.run}/dag?select=${r.id}`]],
+    actions: (r: Execution) => [
+      ["step", `/executions/${r.id}`],
+      ["DAG", `/runs/${r.run}/dag?select=${r.id}`],
+    ],
   },
   artifacts: {
     title: "Artifacts",

@@ -104,7 +104,7 @@ export function History({ id, location }: { id: string; location: Location }) {
                 </td>
                 <td>
                   {run.firstFailed ? (
-                    <Link to={run.firstFailedId ? `/runs/${run.id}/dag?select=${run.firstFailedId}` : `/runs/${run.id}`}>{run.firstFailed}</Link>
+                    <Link to={run.firstFailedId ? `/executions/${run.firstFailedId}` : `/runs/${run.id}`}>{run.firstFailed}</Link>
                   ) : (
                     <span className="muted">—</span>
                   )}

@@ -95,6 +95,9 @@ function ExecutionPanel({ id }: { id: string }) {
       <h2>
         {e.name} <StatusBadge status={e.status} />
       </h2>
+      <p className="links">
+        <Link to={`/executions/${e.id}`}>open the step’s page</Link>
+      </p>
       <KeyValues
         entries={[
           ["kind", e.kind],

@@ -2,17 +2,16 @@
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
 import { useEffect, useMemo } from "react";
 import { getArtifact, getExperiment, type Run } from "../api/client";
-import { formatDuration, formatValue, toNumber, type MetricSummary, type RunMetrics } from "../api/tracking";
-import { ArtifactLink, Value } from "../components/Details";
-import { MetricChart, formatNumber, type ChartSeries } from "../components/MetricChart";
+import { formatDuration, type RunMetrics } from "../api/tracking";
+import { ArtifactLink } from "../components/Details";
+import { Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync, type Async } from "../hooks";
-import { RUN_CHARTS, SERIES_POINTS, first } from "../first";
+import { RUN_CHARTS, first } from "../first";
 import { lazyView } from "../lazyView";
 import { type LGraph, type LNode } from "../lineage";
 import { Link, navigate, type Location } from "../router";
-import { apiUrl } from "../base";
 import "./runs.css";
 
 // The DAG tab brings the graph library: fetched when the tab is first opened, and drawn as soon
@@ -25,17 +24,6 @@ const FIRST_TAGS = ["command", "git.commit", "git-commit", "gitCommit", "git_com
 export function duration(run: Run): number | null {
   if (!run.endTime) return null;
   return Math.max(0, (new Date(run.endTime).getTime() - new Date(run.createTime).getTime()) / 1000);
-}
-
-/** Leaf paths of a configuration, nested objects joined with dots. */
-export function flatten(doc: Record<string, unknown>, prefix = ""): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  for (const [k, v] of Object.entries(doc)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) out.push(...flatten(v as Record<string, unknown>, key));
-    else out.push([key, v]);
-  }
-  return out;
 }
 
 /** The artifacts a run read from outside (inputs) and the ones its steps wrote (outputs). */
@@ -105,7 +93,7 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
   });
   const seconds = duration(run);
-  const steps = dag.data?.nodes.filter((n) => n.type === "execution") ?? [];
+  const steps = useMemo(() => inRunOrder(dag.data?.nodes.filter((n) => n.type === "execution") ?? []), [dag.data]);
   const failed = steps.filter((n) => n.status?.toUpperCase() === "FAILED");
 
   return (
@@ -134,6 +122,11 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
             "…"
           )}
         </Fact>
+        {failed.length > 0 && (
+          <Fact label="first failed step">
+            <Link to={`/executions/${failed[0].id}`}>{failed[0].name}</Link>
+          </Fact>
+        )}
       </div>
       <div className="columns">
         <div className="card" data-testid="run-parameters">
@@ -164,6 +157,12 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
           </>
         )}
       </div>
+      <div className="card" data-testid="run-steps">
+        <h2>Steps</h2>
+        {dag.error && <Problem error={dag.error} />}
+        {dag.loading && !dag.data && <Loading what="Loading the steps" />}
+        {dag.data && <StepTable run={run.id} steps={steps} />}
+      </div>
       <div className="columns">
         <div className="card" data-testid="run-inputs">
           <h2>Inputs</h2>
@@ -179,29 +178,48 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
   );
 }
 
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <div className="fact-label">{label}</div>
-      <div className="fact-value" data-fact={label}>
-        {children}
-      </div>
-    </div>
-  );
+/** Steps in the order they ran: by start, then by creation. */
+function inRunOrder(steps: LNode[]): LNode[] {
+  const at = (n: LNode) => n.startTime ?? n.createTime ?? "";
+  return [...steps].sort((a, b) => at(a).localeCompare(at(b)) || (a.createTime ?? "").localeCompare(b.createTime ?? ""));
 }
 
-function Pairs({ entries }: { entries: [string, unknown][] }) {
+const STEPS_SHOWN = 50;
+
+function StepTable({ run, steps }: { run: string; steps: LNode[] }) {
+  if (steps.length === 0) return <Empty>This run has no steps yet.</Empty>;
   return (
-    <table className="pairs">
-      <tbody>
-        {entries.map(([k, v]) => (
-          <tr key={k} data-key={k}>
-            <th scope="row">{k}</th>
-            <td>{v !== null && typeof v === "object" ? <Value value={v} /> : <code className="selectable">{formatValue(v)}</code>}</td>
+    <>
+      <table className="data step-table" aria-label="steps">
+        <thead>
+          <tr>
+            <th scope="col">step</th>
+            <th scope="col">status</th>
+            <th scope="col">started</th>
+            <th scope="col">took</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {steps.slice(0, STEPS_SHOWN).map((n) => (
+            <tr key={n.id} data-step={n.name}>
+              <th scope="row">
+                <Link to={`/executions/${n.id}`}>{n.name}</Link> {n.kind && n.kind !== n.name && <span className="badge">{n.kind}</span>}
+              </th>
+              <td>
+                <StatusBadge status={n.status} />
+              </td>
+              <td>{formatTime(n.startTime ?? n.createTime)}</td>
+              <td>{n.endTime ? formatDuration(secondsBetween(n.startTime ?? n.createTime, n.endTime)) : <span className="muted">—</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {steps.length > STEPS_SHOWN && (
+        <p className="muted">
+          The first {STEPS_SHOWN} of {steps.length.toLocaleString()} steps; <Link to={`/executions?filter=${encodeURIComponent(`run:eq:${run}`)}&sort=startTime`}>all of them</Link> in the executions table.
+        </p>
+      )}
+    </>
   );
 }
 
@@ -218,53 +236,3 @@ function ArtifactList({ nodes, empty }: { nodes: LNode[]; empty: string }) {
   );
 }
 
-function MetricTable({ run, metrics }: { run: string; metrics: MetricSummary[] }) {
-  return (
-    <table className="data metric-table" aria-label="metrics">
-      <thead>
-        <tr>
-          <th scope="col">metric</th>
-          <th scope="col">latest</th>
-          <th scope="col">min</th>
-          <th scope="col">max</th>
-          <th scope="col">points</th>
-          <th scope="col">steps</th>
-        </tr>
-      </thead>
-      <tbody>
-        {metrics.map((m) => (
-          <tr key={m.key} data-metric={m.key}>
-            <th scope="row">
-              <a href={apiUrl(`/runs/${run}/metrics/${encodeURIComponent(m.key)}`)} title="the series as JSON">
-                {m.key}
-              </a>
-            </th>
-            <td>{formatNumber(toNumber(m.latest))}</td>
-            <td>{formatNumber(toNumber(m.min))}</td>
-            <td>{formatNumber(toNumber(m.max))}</td>
-            <td>{m.count.toLocaleString()}</td>
-            <td>{m.firstStep === m.lastStep ? m.firstStep : `${m.firstStep}–${m.lastStep}`}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function SeriesChart({ run, metric }: { run: string; metric: MetricSummary }) {
-  const buckets = useAsync(() => first.series(run, metric.key, SERIES_POINTS), [run, metric.key, metric.count]);
-  const series = useMemo<ChartSeries[]>(() => {
-    const b = buckets.data;
-    if (!b) return [];
-    return [{ label: metric.key, x: b.endSteps, y: b.lasts.map((v) => toNumber(v)) }];
-  }, [buckets.data, metric.key]);
-  const latest = toNumber(metric.latest);
-  const current = useMemo(
-    () => (metric.latestStep !== null && metric.latestStep !== undefined && latest !== null && Number.isFinite(latest) ? { x: metric.latestStep, y: latest, label: "latest" } : undefined),
-    [metric.latestStep, latest],
-  );
-  if (buckets.error) return <Problem error={buckets.error} />;
-  if (!buckets.data) return <Loading what={`Loading ${metric.key}`} />;
-  const note = buckets.data.count > buckets.data.startSteps.length ? ` · ${buckets.data.count.toLocaleString()} points, drawn from ${buckets.data.startSteps.length}` : "";
-  return <MetricChart title={`${metric.key} by step${note}`} series={series} current={current} />;
-}

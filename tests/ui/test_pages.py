@@ -1,0 +1,159 @@
+"""A step's page and what the run, artifact, history and compare pages say about steps, versions
+and the registry, in a real headless Chromium on the case study and a small tuning
+experiment."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+import casestudy
+from casestudy import CaseStudy
+from conftest import ServerProcess
+from ui import tuning
+from ui.conftest import shot
+
+pytestmark = pytest.mark.slow
+
+
+def _ok(response: httpx.Response) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def runs(ui_server: ServerProcess) -> tuning.Tuning:
+    return tuning.build(ui_server.url)
+
+
+@pytest.fixture(scope="module")
+def logged(ui_server: ServerProcess, case: CaseStudy) -> CaseStudy:
+    """The case study with a loss series logged by run 1's train step itself."""
+    run, step = case.runs[0]["id"], case.executions[0]["train"]["id"]
+    series = {"key": "loss", "execution": step, "steps": [0, 1, 2, 3], "values": [2, 1, 0.5, 0.3]}
+    _ok(httpx.post(f"{ui_server.url}/api/v1/runs/{run}/metrics", json={"series": [series]}))
+    return case
+
+
+def test_step_page_says_what_ran_what_it_read_wrote_and_measured(
+    page: Any, logged: CaseStudy
+) -> None:
+    case = logged
+    run, steps = case.runs[1], case.executions[1]
+    # The run page's "first failed step" opens the step's own page.
+    page.goto(f"/runs/{run['id']}")
+    page.get_by_test_id("run-facts").locator("[data-fact='first failed step']").get_by_role(
+        "link", name="validate"
+    ).click()
+    page.wait_for_url(re.compile(rf"/executions/{steps['validate']['id']}$"))
+    page.get_by_role("heading", name=re.compile("^validate")).wait_for()
+    crumbs = page.get_by_role("navigation", name="breadcrumbs")
+    expect(crumbs).to_have_text(
+        re.compile(rf"experiments\s*›\s*{casestudy.EXPERIMENT}\s*›\s*{run['name']}\s*›\s*validate")
+    )
+    assert page.title() == f"validate · {run['name']} · step · modeltrail"
+    facts = page.get_by_test_id("step-facts")
+    assert facts.locator("[data-fact=status]").inner_text() == "FAILED"
+    assert facts.locator("[data-fact=duration]").inner_text() == "1 min 00 s"
+    expect(facts.locator("[data-fact=executable]")).to_have_text(
+        f"validate.py v{casestudy.EXECUTABLE_VERSION}"
+    )
+    inputs = page.get_by_test_id("step-inputs")
+    expect(inputs.get_by_role("link")).to_have_text([casestudy.METRIC])
+    assert "v1" in inputs.locator("li").inner_text()
+    expect(page.get_by_test_id("step-outputs").get_by_role("link")).to_have_text(
+        [casestudy.VALIDATION]
+    )
+    page.get_by_role("button", name="copy id").wait_for()
+
+    # The evaluate step wrote the accuracy: its value is on the step's page.
+    page.goto(f"/executions/{steps['evaluate']['id']}")
+    written = page.get_by_test_id("step-metrics").locator(
+        f"[data-metric-artifact={casestudy.METRIC}]"
+    )
+    expect(written).to_contain_text(f"= {casestudy.ACCURACIES[1]}")
+
+    # Run 1's train step: its configuration, its executable and the series it logged itself.
+    train = case.executions[0]["train"]["id"]
+    page.goto(f"/executions/{train}")
+    params = page.get_by_test_id("step-parameters")
+    expect(params.locator("tr[data-key=learning-rate] td")).to_have_text(
+        str(casestudy.LEARNING_RATES[0])
+    )
+    exe = page.get_by_test_id("step-executable")
+    expect(exe.locator("tr[data-key=sourceHash] td")).to_have_text(casestudy.SOURCE_HASHES["train"])
+    metrics = page.get_by_test_id("step-metrics")
+    expect(metrics.locator("tr[data-metric=loss] td").first).to_have_text("0.3")
+    chart = metrics.get_by_test_id("metric-chart")
+    chart.locator("canvas").wait_for()
+    assert chart.get_attribute("data-current") == "3,0.3"
+    assert f"execution={train}" in (
+        metrics.get_by_role("link", name="loss").get_attribute("href") or ""
+    )
+    expect(page.get_by_test_id("reused-from")).to_contain_text("did its own work")
+    shot(page, "30-step-page")
+
+    # The run page lists its steps, each a link to its page.
+    page.goto(f"/runs/{case.runs[0]['id']}")
+    table = page.get_by_role("table", name="steps")
+    expect(table.locator("tbody th")).to_have_text(list(casestudy.STEPS))
+    table.get_by_role("link", name="train").click()
+    page.wait_for_url(re.compile(rf"/executions/{train}$"))
+
+
+def test_step_page_says_whether_the_work_was_done_before(
+    page: Any, ui_server: ServerProcess, runs: tuning.Tuning
+) -> None:
+    # The first three tuning runs trained on the same data with the same script: the same work.
+    with httpx.Client(base_url=f"{ui_server.url}/api/v1") as api:
+        trains = {
+            name: _ok(api.get("/executions", params={"filter": f"run:eq:{runs.runs[name]}"}))[
+                "items"
+            ][0]
+            for name in ("lr-0.1", "lr-0.01", "lr-0.001")
+        }
+        page.goto(f"/executions/{trains['lr-0.01']['id']}")
+        same = page.get_by_test_id("same-work")
+        expect(same).to_contain_text("also done by train of lr-0.001")
+        expect(same.get_by_role("link", name="1 other step")).to_be_visible()
+        # A step that took its outputs from another says from which.
+        reused = _ok(
+            api.post(
+                "/executions",
+                json={
+                    "run": runs.runs["lr-0.001"],
+                    "executable": trains["lr-0.1"]["executable"],
+                    "name": "train-again",
+                    "kind": "train",
+                    "status": "SUCCESS",
+                    "inputArtifacts": [runs.ids["data.v1"]],
+                    "outputArtifacts": [runs.ids["lr-0.1.model"]],
+                    "reusedFrom": trains["lr-0.1"]["id"],
+                },
+            )
+        )
+    page.goto(f"/executions/{reused['id']}")
+    page.get_by_test_id("reused-from").get_by_role("link", name="train").click()
+    page.wait_for_url(re.compile(rf"/executions/{trains['lr-0.1']['id']}$"))
+
+
+def test_steps_elsewhere_link_to_the_step_page(page: Any, case: CaseStudy) -> None:
+    step = case.executions[1]["validate"]["id"]
+    # The DAG's details panel of a step opens its page.
+    page.goto(f"/runs/{case.runs[1]['id']}/dag?select={step}")
+    page.get_by_test_id("execution-details").get_by_role(
+        "link", name="open the step’s page"
+    ).click()
+    page.wait_for_url(re.compile(rf"/executions/{step}$"))
+    # The run history's "first failed step" does too.
+    page.goto(f"/experiments/{case.experiment['id']}/history")
+    link = page.get_by_role("table", name="run history").get_by_role("link", name="validate")
+    assert link.get_attribute("href", timeout=15_000).endswith(f"/executions/{step}")
+    # An unknown step says so once.
+    page.goto("/executions/00000000-0000-0000-0000-000000000000")
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.get_by_role("alert")).to_contain_text("Not found")
