@@ -7,7 +7,7 @@ import hashlib
 import os
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -494,3 +494,91 @@ def backdate(meta: Metadata, sha256: str) -> None:
         os.utime(blobs.path_of(sha256), (old, old))
     else:  # object storage dates an object by its last write: wait past the grace instead
         time.sleep(1.5)
+
+
+# ---------------------------------------------------------------- concurrent completions
+
+
+def test_an_upload_completed_by_several_requests_at_once_is_completed_once(
+    file_client: TestClient, file_metadata: Metadata, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests that complete one upload at the same time (a client retrying, two workers):
+    one wins and records the file; the others are told, with a 409, that it is being
+    completed or no longer exists; nothing is left behind and no request fails with a 500."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    artifact = new_artifact(file_client)
+    part = 5 * 1024 * 1024
+    data = os.urandom(2 * part + 99)
+    created = file_client.post(
+        f"{API}/artifacts/{artifact}/uploads",
+        json={"path": "big.bin", "sha256": sha(data), "size": len(data)},
+    ).json()
+    base = f"{API}/artifacts/{artifact}/uploads/{created['id']}"
+    for number, start in enumerate(range(0, len(data), part), start=1):
+        sent = file_client.put(f"{base}/parts/{number}", content=data[start : start + part])
+        assert sent.status_code == 200, sent.text
+    at_once = 4
+    start_together = Barrier(at_once)
+    # The parts are put together slowly enough for every request to arrive meanwhile.
+    blobs_store = file_metadata.files.blobs
+    put_together = blobs_store.complete_upload
+
+    meanwhile: list[httpx.Response] = []
+
+    def slowly(*args: Any) -> Any:
+        meanwhile.append(file_client.delete(base))  # abandoning it now is refused too
+        time.sleep(0.5)
+        return put_together(*args)
+
+    monkeypatch.setattr(blobs_store, "complete_upload", slowly)
+
+    def complete(_: int) -> httpx.Response:
+        start_together.wait()
+        return file_client.post(f"{base}/complete")
+
+    with ThreadPoolExecutor(at_once) as pool:
+        answers = list(pool.map(complete, range(at_once)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes[0] == 201 and codes[1:] == [409] * (at_once - 1), [a.text for a in answers]
+    for lost in (a for a in answers if a.status_code == 409):
+        problem = lost.json()
+        assert created["id"] in problem["detail"], problem
+        assert problem["errors"][0]["pointer"] == "/uploadId", problem
+    assert [m.status_code for m in meanwhile] == [409]
+    won = next(a for a in answers if a.status_code == 201).json()
+    assert won["sha256"] == sha(data)
+    assert file_client.get(files_url(artifact)).json()["items"] == [won]
+    assert file_client.get(files_url(artifact, "big.bin")).content == data
+    assert file_client.get(base).status_code == 404
+    assert blobs(file_metadata) == [sha(data)]
+    assert leftovers(file_metadata) == []
+
+
+def test_an_upload_claimed_by_a_request_that_died_is_completed_later(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    """A server stopped half way through a completion leaves the upload claimed: refused
+    while the claim may still be alive, taken over once it is older than the lease."""
+    from sqlalchemy import update
+
+    from modeltrail.services.files import CLAIM_LEASE
+    from modeltrail.store.tables import FileUploadRow
+
+    artifact = new_artifact(file_client)
+    created = file_client.post(f"{API}/artifacts/{artifact}/uploads", json={"path": "f"}).json()
+    base = f"{API}/artifacts/{artifact}/uploads/{created['id']}"
+    file_client.put(f"{base}/parts/1", content=b"hello")
+
+    def claimed(ago: timedelta) -> None:
+        when = datetime.now(UTC) - ago
+        with file_metadata.db.engine.begin() as conn:
+            conn.execute(update(FileUploadRow).values(claim_time=when))
+
+    claimed(timedelta(minutes=1))
+    assert file_client.post(f"{base}/complete").status_code == 409
+    claimed(CLAIM_LEASE + timedelta(minutes=1))
+    done = file_client.post(f"{base}/complete")
+    assert done.status_code == 201, done.text
+    assert file_client.get(files_url(artifact, "f")).content == b"hello"

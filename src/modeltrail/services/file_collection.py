@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from modeltrail.services.files import FileService
+from modeltrail.services.files import CLAIM_LEASE, FileService
 from modeltrail.store.files import catalog
 
 # Content younger than this is never collected: an upload under way has put its bytes in
@@ -77,10 +77,11 @@ def collect_garbage(
         if len(batch) >= 500:
             sweep()
     sweep()
-    for row in meta.query(catalog.uploads_started_before, before=upload_cutoff):
-        report.abandoned.append(row.id)
-        if not dry_run:
-            files.drop_upload(meta, row)
+    stale = now - CLAIM_LEASE
+    for row in meta.query(catalog.uploads_started_before, before=upload_cutoff, stale_before=stale):
+        # Claimed first, so that an upload a request is completing right now is left alone.
+        if dry_run or files.drop_upload(meta, row):
+            report.abandoned.append(row.id)
     live = meta.query(catalog.upload_handles)
     for handle, started in files.blobs.uploads():
         if handle in live or started > upload_cutoff:

@@ -15,6 +15,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
@@ -57,6 +58,10 @@ DEFAULT_MAX_FILE_BYTES = 64 << 30
 MAX_PARTS = 10_000
 # S3's bound on one part; a local store takes the same, so that a client does not care.
 MAX_PART_BYTES = 5 << 30
+# A claim to complete an upload older than this is that of a request that died (a server
+# stopped half way): another request may take it over. Longer than the largest completion
+# takes (on S3 the whole file is copied and read back to be hashed).
+CLAIM_LEASE = timedelta(hours=1)
 
 
 def _check_artifact(session: Session, artifact_id: uuid.UUID, write: bool) -> None:
@@ -320,7 +325,32 @@ class FileService:
         """Put the parts (all received, in order, unless ``parts`` names them) together into
         the file, check its declared sha256 and size, and record it."""
         self.check(meta, artifact_id, write=True)
+        row = self._claim(meta, artifact_id, upload_id)
+        try:
+            return self._complete(meta, row, parts)
+        except BaseException:
+            # Open again: the parts that were wrong or missing can be sent, and it completed.
+            meta.call(catalog.release_upload, upload_id=row.id)
+            raise
+
+    def _claim(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> FileUploadRow:
+        """The upload, claimed for this request alone to complete or abort it."""
         row = self._upload(meta, artifact_id, upload_id)
+        if not meta.call(catalog.claim_upload, upload_id=row.id, stale_before=_stale_before()):
+            raise Conflict(
+                f"upload {upload_id!r} is being completed or abandoned by another request; "
+                f"once it is completed its file is at {row.path!r} and the upload is gone",
+                errors=[
+                    {
+                        "pointer": "/uploadId",
+                        "in": "path",
+                        "detail": "being completed or abandoned by another request",
+                    }
+                ],
+            )
+        return row
+
+    def _complete(self, meta: Any, row: FileUploadRow, parts: list[int] | None) -> ArtifactFile:
         received = self.blobs.parts(row.handle)
         numbers = list(range(1, max(received, default=0) + 1)) if parts is None else parts
         if any(b <= a for a, b in itertools.pairwise(numbers)):
@@ -350,7 +380,7 @@ class FileService:
             self.max_file_bytes,
             row.size,
             meta=meta,
-            artifact_id=artifact_id,
+            artifact_id=row.artifact_id,
             path=row.path,
             sha256=row.sha256,
         )
@@ -359,19 +389,31 @@ class FileService:
             result = pending.finish()
         except HashMismatch:
             # The upload is over either way: its bytes are not what it promised.
-            self.drop_upload(meta, row)
+            self.drop_upload(meta, row, claimed=True)
             raise
-        self.drop_upload(meta, row)
+        self.drop_upload(meta, row, claimed=True)
         return result
 
     def abort_upload(self, meta: Any, artifact_id: uuid.UUID, upload_id: str) -> None:
+        """Abandon the upload; refused (409) while another request completes it."""
         self.check(meta, artifact_id, write=True)
-        self.drop_upload(meta, self._upload(meta, artifact_id, upload_id))
+        self.drop_upload(meta, self._claim(meta, artifact_id, upload_id), claimed=True)
 
-    def drop_upload(self, meta: Any, row: FileUploadRow) -> None:
-        """Abort the upload ``row`` records: its parts removed, its record gone."""
+    def drop_upload(self, meta: Any, row: FileUploadRow, *, claimed: bool = False) -> bool:
+        """Abort the upload ``row`` records: its parts removed, its record gone. Unless this
+        request holds its claim (``claimed``), it is claimed first; whether it was dropped
+        (not when another request is completing it)."""
+        if not claimed and not meta.call(
+            catalog.claim_upload, upload_id=row.id, stale_before=_stale_before()
+        ):
+            return False
         self.blobs.abort_upload(row.handle)
         meta.call(catalog.delete_upload, upload_id=row.id)
+        return True
+
+
+def _stale_before() -> datetime:
+    return datetime.now(UTC) - CLAIM_LEASE
 
 
 def default_file_service(

@@ -544,6 +544,9 @@ class FileUploadRow(Base):
     handle: Mapped[str] = mapped_column(Text)
     direct: Mapped[bool] = mapped_column(Boolean, default=False)
     create_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When a request claimed the upload to complete or abort it (None: nobody has): the
+    # claim is taken by one conditional UPDATE, so that only one request ever goes on.
+    claim_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SearchEntryRow(Base):

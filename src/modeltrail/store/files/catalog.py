@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from modeltrail.store.tables import ArtifactFileRow, ArtifactRow, FileUploadRow, utcnow
@@ -99,16 +99,50 @@ def read_upload(
     return row if row is not None and row.artifact_id == artifact_id else None
 
 
+def claim_upload(session: Session, *, upload_id: str, stale_before: datetime) -> bool:
+    """Claim the upload for the one request that completes or aborts it: whether this
+    request won. One conditional UPDATE decides (PostgreSQL re-checks its condition after
+    waiting for a concurrent claim's commit; SQLite runs one writer at a time). A claim made
+    before ``stale_before`` is that of a request that died and is taken over."""
+    claimed = session.execute(
+        update(FileUploadRow)
+        .where(
+            FileUploadRow.id == upload_id,
+            or_(FileUploadRow.claim_time.is_(None), FileUploadRow.claim_time < stale_before),
+        )
+        .values(claim_time=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def release_upload(session: Session, *, upload_id: str) -> None:
+    """Give the claim up: the upload is open again (its completion failed and can be
+    retried)."""
+    session.execute(
+        update(FileUploadRow)
+        .where(FileUploadRow.id == upload_id)
+        .values(claim_time=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def delete_upload(session: Session, *, upload_id: str) -> None:
     session.execute(delete(FileUploadRow).where(FileUploadRow.id == upload_id))
 
 
-def uploads_started_before(session: Session, *, before: datetime) -> list[FileUploadRow]:
-    """Uploads under way that were started before ``before``, oldest first."""
+def uploads_started_before(
+    session: Session, *, before: datetime, stale_before: datetime
+) -> list[FileUploadRow]:
+    """Uploads under way that were started before ``before``, oldest first, but for those a
+    request claimed since ``stale_before`` (being completed)."""
     return list(
         session.scalars(
             select(FileUploadRow)
-            .where(FileUploadRow.create_time < before)
+            .where(
+                FileUploadRow.create_time < before,
+                or_(FileUploadRow.claim_time.is_(None), FileUploadRow.claim_time < stale_before),
+            )
             .order_by(FileUploadRow.create_time)
         )
     )
