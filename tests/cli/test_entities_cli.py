@@ -125,3 +125,41 @@ def test_compare_runs(server: ServerProcess) -> None:
     assert bad.returncode == 1 and "/ids/1" in bad.stderr
     wrong = run_cli("compare", "a", "b", "c", url=server.url, check=False)
     assert wrong.returncode != 0 and "compare two artifacts" in wrong.stderr
+
+
+def test_compare_runs_metrics_non_finite_and_diff(server: ServerProcess) -> None:
+    exp = post(server, "experiments", {"name": "diverged"})
+    logged = {
+        "a": {"loss": [0.9, 0.25], "acc": [0.5], "lr": ["NaN"]},
+        "b": {"loss": [0.5, "Infinity"], "acc": [0.5], "lr": ["NaN"]},
+        "c": {"loss": ["-Infinity", 0.5, "NaN"], "acc": [0.5], "lr": ["NaN"]},
+    }
+    for name, metrics in logged.items():
+        run = post(server, "runs", {"experiment": exp["id"], "name": name})["id"]
+        series = [
+            {"key": key, "steps": list(range(len(values))), "values": values}
+            for key, values in metrics.items()
+        ]
+        r = httpx.post(f"{server.url}/api/v1/runs/{run}/metrics", json={"series": series})
+        assert r.status_code == 200, r.text
+    shown = run_cli("compare", "runs", "a", "b", "c", url=server.url).stdout
+    rows = {
+        key: next(line for line in shown.splitlines() if f"│ {key} " in line)
+        for key in ("loss", "acc", "lr")
+    }
+    assert "0.25 (0.25 … 0.9)" in rows["loss"]
+    assert "∞ (0.5 … ∞)" in rows["loss"]
+    assert "NaN (-∞ … 0.5)" in rows["loss"]
+    assert "NaN (- … -)" in rows["lr"]
+    assert "0.5 (0.5 … 0.5)" in rows["acc"]
+    only = run_cli("compare", "runs", "a", "b", "c", "--diff", url=server.url).stdout
+    assert "loss" in only and "acc" not in only and "lr" not in only
+    assert "metrics: 1 differ" in only
+
+
+def test_a_metric_cell_keeps_the_least_and_greatest_without_a_latest_value() -> None:
+    from modeltrail.cli.compare import metric_cell
+
+    assert metric_cell(None, 0.2, 0.5) == "- (0.2 … 0.5)"
+    assert metric_cell(None, None, None) == ""
+    assert metric_cell("-Infinity", "-Infinity", "Infinity") == "-∞ (-∞ … ∞)"

@@ -122,14 +122,17 @@ def _compare_runs(
             mark = "" if item["equal"] else "[red]≠[/red]"
             table.add_row(mark, escape(item["key"]), *(escape(cell(v)) for v in item["values"]))
         console.print(table)
-    if result["metrics"]:
-        table = Table("metric", *names, title="metrics: latest (min … max)")
-        for m in result["metrics"]:
+    across = [(m, _metric_equal(m)) for m in result["metrics"]]
+    shown_metrics = [(m, equal) for m, equal in across if not (only_differences and equal)]
+    if shown_metrics:
+        differ = sum(not equal for _, equal in across)
+        table = Table("", "metric", *names, title=f"metrics: {differ} differ; latest (min … max)")
+        for m, equal in shown_metrics:
             cells = [
-                "" if latest is None else f"{latest:.4g} ({low:.4g} … {high:.4g})"
+                metric_cell(latest, low, high)
                 for latest, low, high in zip(m["latest"], m["min"], m["max"], strict=True)
             ]
-            table.add_row(escape(m["key"]), *cells)
+            table.add_row("" if equal else "[red]≠[/red]", escape(m["key"]), *cells)
         console.print(table)
     artifacts = [a for a in result["artifacts"] if a["differs"] or not only_differences]
     if artifacts:
@@ -139,6 +142,32 @@ def _compare_runs(
             mark = "[red]≠[/red]" if a["differs"] else ""
             table.add_row(mark, a["role"], escape(a["kind"]), escape(a["name"]), *cells)
         console.print(table)
+
+
+def _metric_value(value: float | str | None) -> str:
+    """A metric's value, short: 0.9436, 1.2e-05, NaN, ∞, -∞ (the API writes NaN and the
+    infinities as text); - for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return {"Infinity": "∞", "-Infinity": "-∞"}.get(value, value)
+    return f"{value:.4g}"
+
+
+def metric_cell(
+    latest: float | str | None, low: float | str | None, high: float | str | None
+) -> str:
+    """A run's metric as ``latest (min … max)``: each part shown where the run has it,
+    empty where the run logged none of the three."""
+    if latest is None and low is None and high is None:
+        return ""
+    return f"{_metric_value(latest)} ({_metric_value(low)} … {_metric_value(high)})"
+
+
+def _metric_equal(metric: dict[str, Any]) -> bool:
+    """Every run has the metric, with the same latest, least and greatest value."""
+    per_run = list(zip(metric["latest"], metric["min"], metric["max"], strict=True))
+    return all(v is not None for v in metric["latest"]) and all(v == per_run[0] for v in per_run)
 
 
 @app.command()
