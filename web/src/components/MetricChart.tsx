@@ -32,8 +32,30 @@ export interface ChartProps {
   testId?: string;
 }
 
-// Readable on the light and the dark surface alike.
-export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c"];
+/**
+ * Twenty colours, each at least 3:1 against the light and the dark surfaces alike; the first ten
+ * and the last ten are each far apart (a colour difference of 27 or more), the two tens nearer.
+ */
+export const PALETTE = [
+  "#2563eb", "#dc2626", "#16a34a", "#d47206", "#9333ea", "#0891b2", "#db2777", "#78716c", "#047857", "#4d7c0f",
+  "#f43f5e", "#d946ef", "#0284c7", "#ea580c", "#a16207", "#3b82f6", "#8b5cf6", "#64748b", "#15803d", "#0d9488",
+];
+// Each ten series take another line: solid, dashed, dotted. A series is told from the others
+// by its colour and its line, so sixty differ before any two look alike.
+const DASHES: (number[] | undefined)[] = [undefined, [8, 4], [2, 4]];
+const BORDERS = ["solid", "dashed", "dotted"];
+
+/** The colour and the line of the i-th series, the same in every chart and table of a page. */
+export function seriesStyle(i: number): { color: string; dash?: number[]; border: string } {
+  const line = Math.floor(i / 10) % DASHES.length;
+  return { color: PALETTE[i % PALETTE.length], dash: DASHES[line], border: BORDERS[line] };
+}
+
+/** A short stroke in the i-th series' colour and line, for legends and tooltips. */
+export function Swatch({ i }: { i: number }) {
+  const { color, border } = seriesStyle(i);
+  return <span className="chart-swatch" data-color={color} data-line={border} style={{ borderTopColor: color, borderTopStyle: border as React.CSSProperties["borderTopStyle"] }} />;
+}
 
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
@@ -79,7 +101,7 @@ function tooltipPlugin(kind: XKind, labels: string[] | undefined, names: string[
         }
         const x = u.data[0][i];
         const rows = names
-          .map((name, s) => [name, u.data[s + 1]?.[i], PALETTE[s % PALETTE.length]] as const)
+          .map((name, s) => [name, u.data[s + 1]?.[i], s] as const)
           .filter(([, v]) => v !== null && v !== undefined);
         if (rows.length === 0) {
           tip.style.display = "none";
@@ -90,11 +112,13 @@ function tooltipPlugin(kind: XKind, labels: string[] | undefined, names: string[
         head.className = "chart-tip-x";
         head.textContent = formatX(kind, x, labels);
         tip.appendChild(head);
-        for (const [name, v, color] of rows.slice(0, 12)) {
+        for (const [name, v, s] of rows.slice(0, 12)) {
           const row = document.createElement("div");
           const dot = document.createElement("span");
-          dot.className = "chart-tip-dot";
-          dot.style.background = color;
+          const style = seriesStyle(s);
+          dot.className = "chart-swatch";
+          dot.style.borderTopColor = style.color;
+          dot.style.borderTopStyle = style.border;
           row.append(dot, `${name}: ${formatNumber(v as number)}`);
           tip.appendChild(row);
         }
@@ -163,7 +187,8 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
         { value: (_u, x) => formatX(xKind, x, xLabels) },
         ...series.map((s, i) => ({
           label: s.label,
-          stroke: PALETTE[i % PALETTE.length],
+          stroke: seriesStyle(i).color,
+          dash: seriesStyle(i).dash,
           width: 2,
           spanGaps: true,
           points: { show: many <= 60, size: 5 },
@@ -201,7 +226,7 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
           <span className="chart-legend">
             {series.map((s, i) => (
               <span key={`${s.label}-${i}`} className="chart-key">
-                <span className="chart-tip-dot" style={{ background: PALETTE[i % PALETTE.length] }} />
+                <Swatch i={i} />
                 {s.label}
               </span>
             ))}

@@ -44,7 +44,7 @@ function scaleOf(values: unknown[]): Scale {
   };
 }
 
-export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { label: string; color: string }[] }) {
+export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { label: string; color: string; dash?: number[] }[] }) {
   const [hover, setHover] = useState<number | null>(null);
   const scales = axes.map((a) => scaleOf(a.values));
   const x = (i: number) => PAD.l + (i * (W - PAD.l - PAD.r)) / Math.max(1, axes.length - 1);
@@ -69,6 +69,7 @@ export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { la
               d={segments.join(" ")}
               fill="none"
               stroke={line.color}
+              strokeDasharray={line.dash?.join(" ")}
               strokeWidth={hover === r ? 4 : 2}
               opacity={hover === null || hover === r ? 0.9 : 0.2}
               onMouseEnter={() => setHover(r)}

@@ -3,7 +3,7 @@
 // and the artifacts whose content differs.
 import { useMemo, useState } from "react";
 import { compareRuns, formatDuration, formatValue, readSeriesPoints, toNumber, type RunComparison } from "../api/tracking";
-import { MetricChart, PALETTE, formatNumber, type ChartSeries, type XKind } from "../components/MetricChart";
+import { MetricChart, Swatch, formatNumber, seriesStyle, type ChartSeries, type XKind } from "../components/MetricChart";
 import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinates";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
@@ -21,8 +21,6 @@ const X_AXES = [
   ["time", "wall clock"],
 ] as const;
 type XAxis = (typeof X_AXES)[number][0];
-
-const color = (i: number) => PALETTE[i % PALETTE.length];
 
 export function CompareRuns({ location }: { location: Location }) {
   const x: XAxis = X_AXES.find(([v]) => v === location.query.get("x"))?.[0] ?? "step";
@@ -77,7 +75,7 @@ export function CompareRuns({ location }: { location: Location }) {
         <div className="run-chips">
           {c.runs.map((r, i) => (
             <span key={r.id} className="run-chip">
-              <span className="chart-tip-dot" style={{ background: color(i) }} />
+              <Swatch i={i} />
               <Link to={`/runs/${r.id}`}>{r.name}</Link> <StatusBadge status={r.status} />
             </span>
           ))}
@@ -159,7 +157,7 @@ function RunHeads({ runs }: { runs: RunComparison["runs"] }) {
     <>
       {runs.map((r, i) => (
         <th key={r.id} scope="col" title={r.name} data-run={r.id}>
-          <span className="chart-tip-dot" style={{ background: color(i) }} />
+          <Swatch i={i} />
           {r.name}
         </th>
       ))}
@@ -262,7 +260,7 @@ function Parallel({ comparison: c, metric }: { comparison: RunComparison; metric
           ))}
         </select>
       </h2>
-      <ParallelCoordinates axes={axes} lines={c.runs.map((r, i) => ({ label: r.name, color: color(i) }))} />
+      <ParallelCoordinates axes={axes} lines={c.runs.map((r, i) => ({ label: r.name, ...seriesStyle(i) }))} />
     </div>
   );
 }

@@ -1,0 +1,147 @@
+"""The charts of many runs in a real headless Chromium: twenty runs told apart in every chart,
+parameter axes that fit their values, and value axes whose labels are whole."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import ServerProcess
+from ui.conftest import shot
+
+pytestmark = pytest.mark.slow
+
+RUNS = 20
+EPOCHS = 10
+# Light and dark page and card backgrounds (web/src/styles.css).
+SURFACES = ["#ffffff", "#f7f8fa", "#161d27", "#0f141b"]
+
+
+def learning_rate(n: int) -> float:
+    """1e-4 .. 1e-1, evenly on a log scale."""
+    return float(f"{10 ** (-4 + 3 * n / (RUNS - 1)):.3g}")
+
+
+@pytest.fixture(scope="module")
+def sweep(ui_server: ServerProcess) -> list[str]:
+    """Twenty runs of a learning-rate sweep, each logging a gradient norm of about 1e-4 and an
+    accuracy per epoch; their ids in order."""
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+        return key
+
+    experiment = add("experiment", {"name": f"lr-sweep-{uuid.uuid4().hex[:6]}"})
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    runs = [
+        add(
+            "run",
+            {
+                "experiment": experiment,
+                "name": f"sweep-{n:02d}",
+                "status": "SUCCESS",
+                "createTime": (start + timedelta(minutes=n)).isoformat(),
+                "configuration": {
+                    "learning_rate": learning_rate(n),
+                    "batch_size": 32 * (1 + n % 4),
+                },
+            },
+        )
+        for n in range(RUNS)
+    ]
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+    steps = list(range(EPOCHS))
+    for n, run in enumerate(runs):
+        series = [
+            {"key": "accuracy", "steps": steps, "values": [0.5 + n / 50 + e / 100 for e in steps]},
+            {"key": "grad_norm", "steps": steps, "values": [1e-4 * (1 + e / 5) for e in steps]},
+        ]
+        logged = httpx.post(
+            f"{ui_server.url}/api/v1/runs/{run}/metrics", json={"series": series}, timeout=30
+        )
+        assert logged.status_code in (200, 201), logged.text
+    return runs
+
+
+def _linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    colour = colour.strip()
+    if colour.startswith("#"):
+        r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    else:  # rgb(r, g, b)
+        r, g, b = (int(v) / 255 for v in colour[colour.index("(") + 1 : -1].split(",")[:3])
+    return _linear(r), _linear(g), _linear(b)
+
+
+def contrast(a: str, b: str) -> float:
+    def lum(c: str) -> float:
+        r, g, b_ = _rgb(c)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def lab_distance(a: str, b: str) -> float:
+    """The CIE76 colour difference."""
+
+    def lab(c: str) -> tuple[float, float, float]:
+        r, g, b_ = _rgb(c)
+        x = (0.4124 * r + 0.3576 * g + 0.1805 * b_) / 0.95047
+        y = 0.2126 * r + 0.7152 * g + 0.0722 * b_
+        z = (0.0193 * r + 0.1192 * g + 0.9505 * b_) / 1.08883
+
+        def f(v: float) -> float:
+            return v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116
+
+        return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+    return math.dist(lab(a), lab(b))
+
+
+def assert_told_apart(styles: list[tuple[str, str]]) -> None:
+    """Each run's (colour, line) is its own; runs of one line differ clearly in colour."""
+    assert len(set(styles)) == len(styles), styles
+    for (c1, l1), (c2, l2) in itertools.combinations(styles, 2):
+        assert lab_distance(c1, c2) >= (20 if l1 == l2 else 12), (c1, l1, c2, l2)
+    for colour, _ in styles:
+        for surface in SURFACES:
+            assert contrast(colour, surface) >= 3, (colour, surface)
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_twenty_compared_runs_each_have_their_own_colour_and_line(
+    page: Any, sweep: list[str], request: pytest.FixtureRequest
+) -> None:
+    page.goto("/compare/runs?ids=" + ",".join(sweep))
+    page.get_by_role("heading", name=f"Compare {RUNS} runs").wait_for()
+    chart = page.get_by_test_id("compare-chart").first
+    chart.locator("canvas").wait_for()
+    assert chart.get_attribute("data-series") == str(RUNS)
+    keys = chart.locator(".chart-key .chart-swatch")
+    legend = [
+        (k.get_attribute("data-color") or "", k.get_attribute("data-line") or "")
+        for k in keys.all()
+    ]
+    assert len(legend) == RUNS
+    assert_told_apart(legend)
+    # The parallel coordinates chart draws each run as its legend does.
+    lines = page.get_by_test_id("parallel-chart").locator("path[data-run]")
+    drawn = lines.evaluate_all(
+        "ps => ps.map(p => [p.getAttribute('stroke'), p.getAttribute('stroke-dasharray') || ''])"
+    )
+    assert [colour for colour, _ in drawn] == [colour for colour, _ in legend]
+    assert len({tuple(d) for d in drawn}) == RUNS
+    shot(page, f"25-compare-20-runs-{request.node.callspec.params['page']}")
