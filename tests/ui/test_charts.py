@@ -145,3 +145,66 @@ def test_twenty_compared_runs_each_have_their_own_colour_and_line(
     assert [colour for colour, _ in drawn] == [colour for colour, _ in legend]
     assert len({tuple(d) for d in drawn}) == RUNS
     shot(page, f"25-compare-20-runs-{request.node.callspec.params['page']}")
+
+
+def nice(value: float) -> bool:
+    """1, 2, 2.5 or 5 times a power of ten."""
+    mantissa = abs(value) / 10 ** math.floor(math.log10(abs(value)))
+    return any(math.isclose(mantissa, m, rel_tol=1e-9) for m in (1, 2, 2.5, 5, 10))
+
+
+def round_ticks(values: list[float]) -> bool:
+    """Evenly a round step apart, each a whole number of steps."""
+    steps = {round(a - b, 9) for a, b in itertools.pairwise(values)}
+    if len(steps) != 1:
+        return False
+    step = abs(steps.pop())
+    return nice(step) and all(math.isclose(v / step, round(v / step)) for v in values)
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_parallel_axes_fit_their_values_and_keep_their_labels_readable(
+    page: Any, sweep: list[str], request: pytest.FixtureRequest
+) -> None:
+    page.goto("/compare/runs?ids=" + ",".join(sweep))
+    chart = page.get_by_test_id("parallel-chart")
+    chart.locator("path[data-run]").first.wait_for(state="attached")
+    lr = chart.locator("[data-axis=learning_rate]")
+    # 1e-4 .. 1e-1: a log axis, a tick per decade, the runs spread evenly along it.
+    assert lr.get_attribute("data-scale") == "log"
+    ticks = [
+        float(v) for v in lr.locator(".tick").evaluate_all("ts => ts.map(t => t.dataset.value)")
+    ]
+    assert ticks == [0.1, 0.01, 0.001, 0.0001], ticks
+    assert lr.locator(".tick").all_text_contents() == ["1e-1", "1e-2", "1e-3", "1e-4"]
+    axis = chart.locator("[data-axis]").evaluate_all("gs => gs.map(g => g.dataset.axis)")
+    at = axis.index("learning_rate")
+    ys = chart.locator("path[data-run]").evaluate_all(
+        "(ps, at) => ps.map(p => Number(p.getAttribute('d').split(' ')[at].split(',')[1]))", at
+    )
+    gaps = [a - b for a, b in itertools.pairwise(ys)]
+    assert min(gaps) > 0.6 * max(gaps), gaps  # evenly spread, none crushed at the bottom
+    # A linear axis has round ticks.
+    batch = chart.locator("[data-axis=batch_size]")
+    assert batch.get_attribute("data-scale") == "linear"
+    values = [
+        float(v) for v in batch.locator(".tick").evaluate_all("ts => ts.map(t => t.dataset.value)")
+    ]
+    assert len(values) >= 3 and round_ticks(values), values
+    # Labels are drawn over the lines, on a halo of the chart's background.
+    order = chart.evaluate(
+        """(fig) => {
+            const all = [...fig.querySelectorAll('path[data-run], text')];
+            const lastLine = all.map(e => e.tagName).lastIndexOf('path');
+            return all.findIndex(e => e.tagName === 'text') > lastLine;
+        }"""
+    )
+    assert order, "a run's line is drawn over a label"
+    for text in (chart.locator(".tick").first, chart.locator(".pc-label").first):
+        style = text.evaluate(
+            "(t) => { const s = getComputedStyle(t);"
+            " return [s.paintOrder, s.strokeWidth, s.stroke]; }"
+        )
+        assert style[0].startswith("stroke") and float(style[1].rstrip("px")) >= 3, style
+    chart.scroll_into_view_if_needed()
+    shot(page, f"26-parallel-{request.node.callspec.params['page']}")

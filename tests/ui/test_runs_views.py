@@ -298,7 +298,7 @@ def test_compare_shows_a_diverged_metric_as_nan_or_infinity(
     # The metric's axis stays a scale of the runs' numbers; the others have no point on it.
     metric_axis = page.get_by_test_id("parallel-chart").locator("g").last
     ticks = metric_axis.locator("text.tick").evaluate_all("ts => ts.map(t => t.textContent)")
-    assert ticks == ["0.7", "0.5", "0.3"]
+    assert ticks == ["0.7", "0.6", "0.5", "0.4", "0.3"]
 
 
 def test_the_trace_marks_the_parameters_a_run_changed(page: Any, runs: tuning.Tuning) -> None:

@@ -1,5 +1,5 @@
-// A parallel coordinates chart: one vertical axis per parameter (numbers on a linear scale,
-// other values as categories) and a metric last; one line per run.
+// A parallel coordinates chart: one vertical axis per parameter (numbers on a linear scale, or a
+// log scale when they span decades; other values as categories) and a metric last; one line per run.
 import { useState } from "react";
 import { formatNumber, formatValue } from "../api/tracking";
 
@@ -10,13 +10,32 @@ export interface Axis {
 }
 
 interface Scale {
+  kind: "linear" | "log" | "category";
   at: (v: unknown) => number | null;
-  ticks: [number, string][];
+  /** where, what it says, and (on a number axis) its value */
+  ticks: [number, string, number?][];
 }
 
 const W = 1000;
 const H = 300;
 const PAD = { t: 34, b: 24, l: 60, r: 60 };
+
+/** About `count` round steps (1, 2, 2.5 or 5 times a power of ten) over lo..hi, outward. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = power * ([1, 2, 2.5, 5, 10].find((m) => m * power >= raw) ?? 10);
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
+  const ticks: number[] = [];
+  // Rounded to the step's digits: 0.1 + 0.2 is 0.3, not 0.30000000000000004.
+  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 2);
+  for (let i = first; i <= last; i++) ticks.push(Number((i * step).toFixed(digits)));
+  return ticks;
+}
+
+/** "1e-4": a power of ten, short. */
+const decade = (e: number) => (e >= 0 && e <= 3 ? String(10 ** e) : `1e${e}`);
 
 function scaleOf(values: unknown[]): Scale {
   const span = H - PAD.t - PAD.b;
@@ -24,21 +43,33 @@ function scaleOf(values: unknown[]): Scale {
   // NaN and the infinities (a run that diverged) have no place on a scale: no point, as none.
   const present = values.filter((v) => v !== null && v !== undefined && !(typeof v === "number" && !Number.isFinite(v)));
   if (numbers.length === present.length && numbers.length > 0) {
-    let lo = Math.min(...numbers);
-    let hi = Math.max(...numbers);
-    if (lo === hi) {
-      lo -= 1;
-      hi += 1;
+    const min = Math.min(...numbers);
+    const max = Math.max(...numbers);
+    // Positive values over more than two decades (learning rates 1e-4..1e-1) on a log axis,
+    // from the decade below the least to the decade above the most, a tick per decade.
+    if (min > 0 && max / min > 100) {
+      const e0 = Math.floor(Math.log10(min) + 1e-9);
+      const e1 = Math.ceil(Math.log10(max) - 1e-9);
+      const y = (v: number) => PAD.t + ((e1 - Math.log10(v)) * span) / (e1 - e0);
+      const step = Math.ceil((e1 - e0 + 1) / 7); // at most 7 ticks
+      const ticks: [number, string, number][] = [];
+      for (let e = e1; e >= e0; e -= step) ticks.push([y(10 ** e), decade(e), 10 ** e]);
+      return { kind: "log", at: (v) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? y(v) : null), ticks };
     }
+    const round = min === max ? [min - 1, min + 1] : niceTicks(min, max);
+    const lo = round[0];
+    const hi = round[round.length - 1];
     const y = (v: number) => PAD.t + ((hi - v) * span) / (hi - lo);
     return {
+      kind: "linear",
       at: (v) => (typeof v === "number" && Number.isFinite(v) ? y(v) : null),
-      ticks: [hi, (hi + lo) / 2, lo].map((t) => [y(t), formatNumber(t)]),
+      ticks: [...round].reverse().map((t) => [y(t), formatNumber(t), t]),
     };
   }
   const categories = Array.from(new Set(present.map((v) => formatValue(v)))).sort();
   const y = (i: number) => (categories.length === 1 ? PAD.t + span / 2 : PAD.t + (i * span) / (categories.length - 1));
   return {
+    kind: "category",
     at: (v) => (v === null || v === undefined ? null : y(categories.indexOf(formatValue(v)))),
     ticks: categories.slice(0, 12).map((c, i) => [y(i), c.length > 14 ? `${c.slice(0, 13)}…` : c]),
   };
@@ -51,6 +82,10 @@ export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { la
   return (
     <figure className="chart parallel" data-testid="parallel-chart">
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={`parallel coordinates over ${axes.map((a) => a.label).join(", ")}`}>
+        {/* The axes under the runs' lines, their labels over them on a halo of the background. */}
+        {axes.map((a, i) => (
+          <line key={a.label} x1={x(i)} x2={x(i)} y1={PAD.t} y2={H - PAD.b} className="pc-axis" />
+        ))}
         {lines.map((line, r) => {
           const segments: string[] = [];
           let pen = "M";
@@ -81,13 +116,12 @@ export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { la
           );
         })}
         {axes.map((a, i) => (
-          <g key={a.label}>
-            <line x1={x(i)} x2={x(i)} y1={PAD.t} y2={H - PAD.b} className="pc-axis" />
+          <g key={a.label} data-axis={a.label} data-scale={scales[i].kind}>
             <text x={x(i)} y={PAD.t - 14} textAnchor="middle" className={a.metric ? "pc-label metric" : "pc-label"}>
               {a.label.length > 22 ? `${a.label.slice(0, 21)}…` : a.label}
             </text>
-            {scales[i].ticks.map(([y, t]) => (
-              <text key={`${y}-${t}`} x={x(i) - 6} y={y + 4} textAnchor="end" className="tick">
+            {scales[i].ticks.map(([y, t, v]) => (
+              <text key={`${y}-${t}`} x={x(i) - 6} y={y + 4} textAnchor="end" className="tick" data-value={v}>
                 {t}
               </text>
             ))}
