@@ -163,7 +163,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
               <th scope="col" className="check">
                 <input type="checkbox" aria-label="select every run of the page" checked={allOnPage} onChange={toggleAll} />
               </th>
-              {sortHeader("name", "Name")}
+              {sortHeader("name", "Name", "name")}
               {sortHeader("status", "Status")}
               {sortHeader("createTime", "Started")}
               {sortHeader("duration", "Duration", "numeric")}

@@ -1,0 +1,107 @@
+"""Defects a browser review found in the runs grid and the lists, each checked in a real
+headless Chromium at 1280x800 and 1920x1080, light and dark."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import ServerProcess
+from ui import tuning
+from ui.conftest import shot
+
+pytestmark = pytest.mark.slow
+
+SIZES = [(1280, 800), (1920, 1080)]
+PARAMETERS = 14
+
+
+@pytest.fixture(scope="module")
+def runs(ui_server: ServerProcess) -> tuning.Tuning:
+    return tuning.build(ui_server.url)
+
+
+@pytest.fixture(scope="module")
+def wide(ui_server: ServerProcess) -> str:
+    """An experiment whose runs differ in many parameters: a grid wider than any window."""
+    with httpx.Client(base_url=ui_server.url, timeout=30) as client:
+        experiment = client.post("/api/v1/experiments", json={"name": "wide"}).json()["id"]
+        for i in range(3):
+            run = client.post(
+                "/api/v1/runs",
+                json={
+                    "experiment": experiment,
+                    "name": f"a-run-with-a-rather-long-name-{i}",
+                    "status": "SUCCESS",
+                    "configuration": {
+                        f"parameter_{k:02}": f"value-{k}-of-run-{i}" for k in range(PARAMETERS)
+                    },
+                },
+            ).json()["id"]
+            series = [{"key": "accuracy", "steps": [0], "values": [1 / 3 + i / 10]}]
+            series.append({"key": "zloss", "steps": [0], "values": [math.pi * 10 ** -(i + 4)]})
+            answer = client.post(f"/api/v1/runs/{run}/metrics", json={"series": series})
+            assert answer.status_code in (200, 201), answer.text
+    return experiment
+
+
+PINNED = """wrap => {
+  const box = wrap.getBoundingClientRect();
+  const cell = (sel) => {
+    const el = wrap.querySelector(sel);
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return { left: r.left, right: r.right, bg: getComputedStyle(el).backgroundColor,
+             onTop: el === hit || el.contains(hit) };
+  };
+  const last = wrap.querySelector("thead th:last-child").getBoundingClientRect();
+  return {
+    wrapLeft: box.left, wrapRight: box.left + wrap.clientLeft + wrap.clientWidth,
+    wrapBottom: box.bottom, scrolled: wrap.scrollLeft, wider: wrap.scrollWidth > wrap.clientWidth,
+    check: cell("tbody tr:first-child td.check"), name: cell("tbody tr:first-child td.name"),
+    headName: cell("thead th[data-column=name]"), lastRight: last.right,
+    surface: getComputedStyle(document.documentElement).getPropertyValue("--surface").trim(),
+  };
+}"""
+
+
+def _opaque(color: str) -> bool:
+    return color.startswith("rgb(") or (color.startswith("rgba(") and color.endswith(", 1)"))
+
+
+def _luminance(color: str) -> float:
+    r, g, b = (int(float(x)) for x in color[color.index("(") + 1 : -1].split(",")[:3])
+    return (r + g + b) / 3
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_grid_pins_the_checkbox_and_name_and_scrolls_to_the_last_column(
+    page: Any, wide: str, size: tuple[int, int]
+) -> None:
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"/experiments/{wide}/runs")
+    page.wait_for_selector("table.data.grid:not(.stale) tbody tr td.name")
+    wrap = page.locator(".table-wrap")
+    before = wrap.evaluate(PINNED)
+    assert before["wider"], "the grid must be wider than the window for this test"
+    wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+    page.wait_for_timeout(100)
+    after = wrap.evaluate(PINNED)
+    assert after["scrolled"] > 0
+    scheme = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    for cell in ("check", "name", "headName"):
+        # the pinned cells stay where they were, drawn over the cells scrolled under them
+        assert abs(after[cell]["left"] - before[cell]["left"]) < 1, (cell, before, after)
+        assert after[cell]["onTop"], f"{cell} is covered by a scrolled cell"
+        assert _opaque(after[cell]["bg"]), f"{cell} has a see-through background"
+        # an opaque background of the theme: dark in dark mode, light in light mode
+        assert (_luminance(after[cell]["bg"]) < 80) == scheme, (cell, after[cell]["bg"])
+    assert after["check"]["right"] <= after["name"]["left"] + 1
+    # the last column is reachable entirely, and so is the scroll bar
+    assert after["lastRight"] <= after["wrapRight"] + 0.5, after
+    assert after["wrapBottom"] <= size[1], after
+    shot(page, f"40-grid-pinned-{size[0]}-{'dark' if scheme else 'light'}")
