@@ -4,6 +4,7 @@ entity take its name as well as its id. On both databases."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 API = "/api/v1"
@@ -111,3 +112,53 @@ def test_relations_take_names_as_well_as_ids(client: TestClient) -> None:
     assert names("executions", "inputArtifact:eq:mnist") == ["train"]
     problem = refused(client, "runs", filter="experiment:ne:handwriting")
     assert "only eq and in" in problem["detail"]
+
+
+def _statements(client: TestClient, path: str) -> tuple[dict, int]:
+    """The answer of GET path and how many SQL statements it took."""
+    engine = client.app.state.metadata.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.text
+    return response.json(), len(seen)
+
+
+def test_lists_of_runs_and_executions_name_what_their_items_refer_to(client: TestClient) -> None:
+    """A list answers the names of the experiments, pipelines, runs and executables its items
+    refer to, in one statement however many there are: no request per row for a name."""
+    exe = post(client, "executables", {"name": "train.py"})["id"]
+    pipeline = post(client, "pipelines", {"name": "nightly"})["id"]
+    made: dict[str, str] = {}
+    for i in range(5):
+        experiment = post(client, "experiments", {"name": f"exp-{i}"})["id"]
+        run = post(
+            client, "runs", {"experiment": experiment, "name": f"run-{i}", "pipeline": pipeline}
+        )["id"]
+        post(
+            client, "executions", {"run": run, "executable": exe, "name": "train", "kind": "train"}
+        )
+        made |= {experiment: f"exp-{i}", run: f"run-{i}"}
+        if i == 0:
+            _, one = _statements(client, f"{API}/executions")
+            _, one_run = _statements(client, f"{API}/runs")
+    runs, many_run = _statements(client, f"{API}/runs")
+    assert runs["names"] == {k: v for k, v in made.items() if v.startswith("exp")} | {
+        pipeline: "nightly"
+    }
+    executions, many = _statements(client, f"{API}/executions")
+    assert executions["names"] == {k: v for k, v in made.items() if v.startswith("run")} | {
+        exe: "train.py"
+    }
+    # five experiments and runs cost no more statements than one
+    assert (many, many_run) == (one, one_run)
+    # the runs grid answers them too
+    grid = client.get(f"{API}/runs", params={"columns": "auto"}).json()
+    assert grid["names"] == runs["names"]

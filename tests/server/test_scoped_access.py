@@ -801,3 +801,21 @@ def test_mlflow_s_api_gives_a_global_reader_its_grants_too(
     assert _snapshot(w, w.b) == before
     runs = w.c.post(f"{MLFLOW}/runs/search", json={"experiment_ids": [w.a["experiment"]]})
     assert runs.status_code == 401
+
+
+def test_a_scoped_list_names_only_what_the_token_reads(world: World) -> None:
+    w, a, b = world, world.a, world.b
+    # A's run was triggered by B's model (set by a global writer): its name is B's secret
+    r = w.c.patch(f"{API}/runs/{a['run']}", json={"event": b["model"]}, headers=w.admin)
+    assert r.status_code == 200, r.text
+    for token in (w.reader, w.writer):
+        runs = _no_secret(w.c.get(f"{API}/runs", headers=token))
+        assert runs["names"] == {
+            a["experiment"]: w.c.get(f"{API}/experiments/{a['experiment']}", headers=token).json()[
+                "name"
+            ]
+        }
+        executions = _no_secret(w.c.get(f"{API}/executions", headers=token))
+        assert list(executions["names"]) == [a["run"]]
+    admin = w.c.get(f"{API}/runs", headers=w.admin).json()
+    assert admin["names"][b["model"]].startswith(SECRET) or SECRET in admin["names"][b["model"]]

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from conftest import ServerProcess
 from ui import tuning
@@ -68,6 +69,11 @@ PINNED = """wrap => {
 }"""
 
 
+def scheme(page: Any) -> str:
+    dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    return "dark" if dark else "light"
+
+
 def _opaque(color: str) -> bool:
     return color.startswith("rgb(") or (color.startswith("rgba(") and color.endswith(", 1)"))
 
@@ -105,3 +111,31 @@ def test_grid_pins_the_checkbox_and_name_and_scrolls_to_the_last_column(
     assert after["lastRight"] <= after["wrapRight"] + 0.5, after
     assert after["wrapBottom"] <= size[1], after
     shot(page, f"40-grid-pinned-{size[0]}-{'dark' if scheme else 'light'}")
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_lists_show_names_as_links_without_a_request_per_row(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.split("?")[0]))
+    page.goto("/runs?filter=" + f"experiment:eq:{runs.experiment}")
+    experiment = page.locator("table.data tbody td[data-column=experiment] a")
+    expect(experiment).to_have_text(["tuning"] * len(tuning.RUNS))
+    assert experiment.first.get_attribute("title") == runs.experiment
+    assert experiment.first.get_attribute("href").endswith(f"/experiments/{runs.experiment}/runs")
+    copy = page.locator("table.data tbody td[data-column=experiment] button.copy").first
+    assert runs.experiment in copy.get_attribute("title")
+    shot(page, f"41-runs-list-names-{scheme(page)}")
+
+    run = runs.runs["lr-0.01"]
+    page.goto("/executions?filter=" + f"run:eq:{run}")
+    expect(page.locator("table.data tbody td[data-column=run] a")).to_have_text(["lr-0.01"])
+    executable = page.locator("table.data tbody td[data-column=executable] a")
+    expect(executable).to_have_text(["train.py"])
+    assert page.locator("table.data tbody td[data-column=run] a").get_attribute("title") == run
+    shot(page, f"41-executions-list-names-{scheme(page)}")
+    # the names came with the pages: nothing was read per row
+    api = [u for u in asked if "/api/v1/" in u]
+    assert not [u for u in api if "/experiments/" in u or "/executables" in u], api
+    assert not [u for u in api if u.rstrip("/").endswith(run)], api

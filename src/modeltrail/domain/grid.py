@@ -31,6 +31,10 @@ class RunGrid(Schema):
     items: list[RunInGrid]
     next_cursor: str | None = None
     total: int | None = None
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="the names of the runs' experiments, pipelines and trigger events, by id",
+    )
 
 
 class RunKeys(Schema):

@@ -371,3 +371,9 @@ class Page(Schema, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
     total: int | None = None
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="the names of the entities the items refer to, by id: a run's "
+        "experiment and pipeline, an execution's run and executable (those the request "
+        "may read)",
+    )

@@ -88,6 +88,8 @@ export interface Page<T> {
   items: T[];
   nextCursor?: string | null;
   total?: number | null;
+  /** The names of the entities the items refer to, by id. */
+  names?: Record<string, string>;
 }
 
 /** One page of any of the browsable entities (``BROWSED``), filtered and sorted by the server.

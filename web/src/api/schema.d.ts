@@ -2833,6 +2833,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[Executable] */
         Page_Executable_: {
@@ -2842,6 +2849,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[Execution] */
         Page_Execution_: {
@@ -2851,6 +2865,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[Experiment] */
         Page_Experiment_: {
@@ -2860,6 +2881,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[ModelVersion] */
         Page_ModelVersion_: {
@@ -2869,6 +2897,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[Pipeline] */
         Page_Pipeline_: {
@@ -2878,6 +2913,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** Page[RegisteredModel] */
         Page_RegisteredModel_: {
@@ -2887,6 +2929,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the entities the items refer to, by id: a run's experiment and pipeline, an execution's run and executable (those the request may read)
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /**
          * ParameterChange
@@ -3275,6 +3324,13 @@ export interface components {
             nextCursor?: string | null;
             /** Total */
             total?: number | null;
+            /**
+             * Names
+             * @description the names of the runs' experiments, pipelines and trigger events, by id
+             */
+            names?: {
+                [key: string]: string;
+            };
         };
         /** RunHistory */
         RunHistory: {

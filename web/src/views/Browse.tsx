@@ -4,14 +4,15 @@ import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 
 import { listEntities, type Artifact, type Entity, type EntityName, type Execution, type Experiment, type Run } from "../api/client";
 import { FilterInput } from "../components/FilterInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
-import { Duration, useTitle, When } from "../context";
+import { CopyButton, Duration, useTitle, When } from "../context";
 import { shortId, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 interface Column {
   key: string;
   label: string;
-  render: (row: any) => ReactNode; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // `names`: the names of the entities the page's rows refer to, by id (answered with the page).
+  render: (row: any, names: Record<string, string>) => ReactNode; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 interface TableConfig {
@@ -42,10 +43,21 @@ const ended = (start: string, label: string): Column => ({
     ),
 });
 const text = (key: string, label: string): Column => ({ key, label, render: (r) => r[key] ?? "" });
+// Another entity by its name, a link; its id in the tooltip and a copy button.
 const ref = (key: string, label: string, to: (id: string) => string): Column => ({
   key,
   label,
-  render: (r) => (r[key] ? <Link to={to(r[key])}>{shortId(r[key])}</Link> : ""),
+  render: (r, names) =>
+    r[key] ? (
+      <span className="ref">
+        <Link to={to(r[key])} title={r[key]} data-ref={key}>
+          {names[r[key]] ?? shortId(r[key])}
+        </Link>
+        <CopyButton text={r[key]} label="id" what={`${label.toLowerCase()} id`} />
+      </span>
+    ) : (
+      ""
+    ),
 });
 
 export const TABLES: Record<EntityName, TableConfig> = {
@@ -68,7 +80,8 @@ export const TABLES: Record<EntityName, TableConfig> = {
       { key: "status", label: "Status", render: (r: Run) => <StatusBadge status={r.status} /> },
       time("createTime", "Started"),
       ended("createTime", "Ended (took)"),
-      ref("experiment", "Experiment", (id) => `/runs?filter=${encodeURIComponent(`experiment:eq:${id}`)}`),
+      ref("experiment", "Experiment", (id) => `/experiments/${id}/runs`),
+      ref("pipeline", "Pipeline", (id) => `/runs?filter=${encodeURIComponent(`pipeline:eq:${id}`)}`),
       text("version", "Version"),
     ],
     fields: ["id", "name", "status", "experiment", "createTime", "endTime", "version", "uri", "pipeline", "event", "configuration.KEY", "annotations.KEY"],
@@ -89,6 +102,7 @@ export const TABLES: Record<EntityName, TableConfig> = {
       time("startTime", "Started"),
       ended("startTime", "Ended (took)"),
       ref("run", "Run", (id) => `/runs/${id}`),
+      ref("executable", "Executable", (id) => `/executions?filter=${encodeURIComponent(`executable:eq:${id}`)}`),
     ],
     fields: ["id", "name", "kind", "status", "run", "executable", "startTime", "endTime", "createTime", "fingerprint", "reusedFrom", "experiment", "inputArtifact", "outputArtifact", "configuration.KEY"],
     defaultSort: "-createTime",
@@ -158,6 +172,7 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
   }, [active]);
 
   const items = (page.data?.items ?? []) as Entity[];
+  const names = page.data?.names ?? {};
   const setFilters = (f: string[]) => navigate(withQuery({ filter: f, cursor: null, offset: null }));
   const setSort = (column: string) => {
     const next = sort === column ? `-${column}` : sort === `-${column}` ? column : column;
@@ -233,7 +248,15 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
                 {config.columns.map((c, j) => (
                   // The name is a real link (open in a new tab, copy its address); the rest of
                   // the row is text that can be selected and copied.
-                  <td key={c.key}>{j === 0 ? <Link to={config.open(row)} onFocus={() => setActive(i)}>{c.render(row) || shortId(row.id)}</Link> : c.render(row)}</td>
+                  <td key={c.key} data-column={c.key}>
+                    {j === 0 ? (
+                      <Link to={config.open(row)} onFocus={() => setActive(i)}>
+                        {c.render(row, names) || shortId(row.id)}
+                      </Link>
+                    ) : (
+                      c.render(row, names)
+                    )}
+                  </td>
                 ))}
                 <td className="actions">
                   <Link to={config.open(row)}>{config.openLabel}</Link>

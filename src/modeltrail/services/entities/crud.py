@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.entities import ENTITIES
+from modeltrail.domain.errors import Forbidden
 from modeltrail.domain.filters import ListOptions
 from modeltrail.domain.models import Page
 from modeltrail.services import access
@@ -158,4 +159,31 @@ class Service(Generic[M]):
             items=self.to_models(session, result.rows),
             next_cursor=result.next_cursor,
             total=result.total,
+            names=referenced_names(session, self.fields, result.rows),
         )
+
+
+def referenced_names(session: Session, fields: Fields, rows: Sequence[Any]) -> dict[str, str]:
+    """The names of the entities that ``rows`` refer to by a column of theirs (a run's
+    experiment, pipeline and event; an execution's run and executable), by id, read in one
+    statement for the whole page, so that a list shows names without a request per row.
+    What the request may not read is left out."""
+    parts: list[Any] = []
+    for field, target in fields.named.items():
+        column = fields.columns.get(field)
+        if column is None:
+            continue
+        ids = {getattr(row, column.key) for row in rows} - {None}
+        if not ids:
+            continue
+        wanted = select(target.id, target.name).where(target.id.in_(ids))
+        try:
+            parts.append(access.readable_rows(session, target, wanted))
+        except Forbidden:
+            # A type that belongs to no experiment (pipelines, executables) is not listed
+            # to a scoped request: neither are its names.
+            continue
+    if not parts:
+        return {}
+    query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    return {str(row[0]): row[1] for row in session.execute(query)}

@@ -23,6 +23,7 @@ from modeltrail.domain.grid import RunGrid, RunInGrid, RunKeys
 from modeltrail.domain.query import Field
 from modeltrail.domain.query_tokens import query_error
 from modeltrail.domain.series import stored_shown
+from modeltrail.services.entities.crud import referenced_names
 from modeltrail.services.entities.run import RUN_FIELDS
 from modeltrail.services.entities.run import SERVICE as RUNS
 from modeltrail.store.listing import resolve
@@ -229,4 +230,5 @@ def list_runs_grid(
         items=items,
         next_cursor=result.next_cursor,
         total=result.total,
+        names=referenced_names(session, RUN_FIELDS, rows),
     )
