@@ -208,3 +208,40 @@ def test_parallel_axes_fit_their_values_and_keep_their_labels_readable(
         assert style[0].startswith("stroke") and float(style[1].rstrip("px")) >= 3, style
     chart.scroll_into_view_if_needed()
     shot(page, f"26-parallel-{request.node.callspec.params['page']}")
+
+
+# Every text a canvas draws, with where its ends are: uPlot draws its axes' labels on a canvas.
+RECORD_CANVAS_TEXT = """
+window.__drawn = [];
+const fill = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+    const width = this.measureText(text).width;
+    const align = this.textAlign;
+    const left = align === 'right' || align === 'end' ? x - width
+        : align === 'center' ? x - width / 2 : x;
+    window.__drawn.push({ text: String(text), left, right: left + width,
+        canvas: this.canvas.width });
+    return fill.call(this, text, x, y, ...rest);
+};
+"""
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_a_metric_axis_keeps_its_labels_whole(
+    page: Any, sweep: list[str], request: pytest.FixtureRequest
+) -> None:
+    page.add_init_script(RECORD_CANVAS_TEXT)
+    page.goto(f"/runs/{sweep[0]}")
+    charts = page.get_by_test_id("run-metrics").get_by_test_id("metric-chart")
+    chart = charts.filter(has_text="grad_norm")
+    chart.locator("canvas").wait_for()
+    page.wait_for_function("window.__drawn.some(d => /e-4$/.test(d.text))")
+    drawn = page.evaluate("window.__drawn")
+    labels = [d for d in drawn if "e-4" in d["text"]]
+    # Short (1e-4, 1.2e-4 rather than 1.000e-4, 1.200e-4), and all of each on the canvas.
+    assert all(".000" not in d["text"] and not d["text"].endswith("0e-4") for d in labels), labels
+    assert all(d["left"] >= 0 and d["right"] <= d["canvas"] for d in drawn), [
+        d for d in drawn if d["left"] < 0
+    ]
+    chart.scroll_into_view_if_needed()
+    shot(page, f"27-metric-axis-{request.node.callspec.params['page']}")

@@ -57,6 +57,30 @@ export function Swatch({ i }: { i: number }) {
   return <span className="chart-swatch" data-color={color} data-line={border} style={{ borderTopColor: color, borderTopStyle: border as React.CSSProperties["borderTopStyle"] }} />;
 }
 
+/** A tick's label, short: "1e-4", "2.5e-4", "0.25", "1.5e6" (the tooltip gives the value in full). */
+export function formatTick(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return ""; // uPlot leaves some log ticks unlabelled
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) {
+    const [mantissa, exponent] = v.toExponential(3).split("e");
+    return `${Number(mantissa)}e${Number(exponent)}`;
+  }
+  return String(Number(v.toPrecision(6)));
+}
+
+const AXIS_FONT = "11px system-ui";
+let measurer: CanvasRenderingContext2D | null = null;
+
+/** How wide a y axis must be for its widest label, its ticks and the gap between them. */
+function axisWidth(labels: string[] | undefined): number {
+  measurer ??= document.createElement("canvas").getContext("2d");
+  if (!labels?.length || !measurer) return 40;
+  measurer.font = AXIS_FONT;
+  const widest = Math.max(...labels.map((t) => measurer!.measureText(t).width));
+  // uPlot's tick (10 px) and gap (5 px), and a few pixels to spare at the canvas's edge.
+  return Math.ceil(widest) + 10 + 5 + 4;
+}
+
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
 function formatX(kind: XKind, x: number, labels?: string[]): string {
@@ -173,7 +197,7 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
           label: xKind === "time" ? undefined : xKind === "elapsed" ? "time since the run's start" : xKind,
           labelSize: 18,
           labelFont: "12px system-ui",
-          font: "11px system-ui",
+          font: AXIS_FONT,
           values:
             xKind === "version"
               ? (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (xLabels?.[t] ?? "") : ""))
@@ -181,7 +205,15 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
                 ? (_u, ticks) => ticks.map((t) => formatDuration(t) || "0")
                 : undefined,
         },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font: "11px system-ui", size: 56, values: (_u, ticks) => ticks.map((t) => formatNumber(t)) },
+        {
+          stroke: axis,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          font: AXIS_FONT,
+          // As wide as its labels need, measured: a fixed width cut "1.000e-4" to ".000e-4".
+          size: (_u, values) => axisWidth(values),
+          values: (_u, ticks) => ticks.map((t) => formatTick(t)),
+        },
       ],
       series: [
         { value: (_u, x) => formatX(xKind, x, xLabels) },
