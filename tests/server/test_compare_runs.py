@@ -112,6 +112,8 @@ def test_names_match_every_run_of_that_name_and_each_run_once(
         ({"ids": "a,nobody"}, "/ids/1"),
         ({"ids": ""}, "/ids"),
         ({"ids": ",".join(f"r{i}" for i in range(101))}, "/ids"),
+        ({"ids": "a", "metrics": "loss,é"}, "/metrics/1"),
+        ({"ids": "a", "metrics": "x" * 251}, "/metrics/0"),
         ({"ids": "a", "points": 0}, None),
         ({"ids": "a", "points": 5000}, None),
     ],
@@ -185,3 +187,17 @@ def test_a_non_finite_metric_answers_as_the_grid_answers_it(client: TestClient) 
     assert cells["nothing"] == {
         "metrics.loss": None, "metrics.loss.min": None, "metrics.loss.max": None
     }  # fmt: skip
+
+
+def test_a_metric_key_is_refused_as_the_series_route_refuses_it(
+    client: TestClient, runs: list[dict]
+) -> None:
+    series = client.get(f"{API}/runs/{runs[0]['id']}/metrics/é")
+    compared = client.get(f"{API}/compare/runs", params={"ids": "a", "metrics": "loss,é"})
+    assert series.status_code == compared.status_code == 422, compared.text
+    assert compared.headers["content-type"] == "application/problem+json"
+    problem = compared.json()
+    assert problem["detail"] == series.json()["detail"]
+    assert problem["errors"] == [
+        {"pointer": "/metrics/1", "in": "query", "detail": "not a metric key"}
+    ]

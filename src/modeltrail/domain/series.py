@@ -228,13 +228,15 @@ def valid_key(key: str) -> bool:
     return bool(_KEY.match(key))
 
 
-def check_key(key: str, *, where: str = "/key") -> str:
-    """``key`` if it may name a series, else ``InvalidInput`` at ``where``."""
+def check_key(key: str, *, where: str = "/key", located: str | None = None) -> str:
+    """``key`` if it may name a series, else ``InvalidInput`` at ``where`` (in the request's
+    ``located``: ``query``, where the key is one of a parameter's)."""
     if not _KEY.match(key):
+        error = {"pointer": where, "detail": "not a metric key"}
         raise InvalidInput(
             f"{key[:60]!r} is not a metric key: letters, digits, spaces and _ . - /, at most "
             f"{MAX_KEY} characters",
-            errors=[{"pointer": where, "detail": "not a metric key"}],
+            errors=[error if located is None else {**error, "in": located}],
         )
     return key
 

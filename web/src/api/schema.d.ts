@@ -8268,7 +8268,7 @@ export interface operations {
             query: {
                 /** @description comma-separated run ids or names */
                 ids: string;
-                /** @description comma-separated metric keys whose series to answer */
+                /** @description comma-separated metric keys whose series to answer (each a key as a series has it: letters, digits, spaces and _ . - /; at most 250 characters) */
                 metrics?: string | null;
                 /** @description at most this many points per series */
                 points?: number;

@@ -38,7 +38,11 @@ async def compare(
     ids: Annotated[str, Query(description="comma-separated run ids or names", max_length=40_000)],
     metrics: Annotated[
         str | None,
-        Query(description="comma-separated metric keys whose series to answer", max_length=4096),
+        Query(
+            description="comma-separated metric keys whose series to answer (each a key as "
+            "a series has it: letters, digits, spaces and _ . - /; at most 250 characters)",
+            max_length=4096,
+        ),
     ] = None,
     points: Annotated[
         int, Query(ge=1, le=MAX_POINTS, description="at most this many points per series")

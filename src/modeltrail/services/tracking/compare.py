@@ -23,7 +23,7 @@ from modeltrail.domain.grid import (
     SeriesOfRun,
     ValuesAcross,
 )
-from modeltrail.domain.series import SeriesBuckets, stored_shown
+from modeltrail.domain.series import SeriesBuckets, check_key, stored_shown
 from modeltrail.services import access
 from modeltrail.services.tracking.grid import column_name, leaves
 from modeltrail.services.tracking.points import series_buckets, series_buckets_of_runs
@@ -203,6 +203,8 @@ def compare_runs(
         raise _refused(f"points is 1 to {MAX_POINTS}", pointer="/points")
     if metrics is not None and len(metrics) > limits.MAX_COLUMNS:
         raise _refused(f"at most {limits.MAX_COLUMNS} metrics", pointer="/metrics")
+    for i, key in enumerate(metrics or []):
+        check_key(key, where=f"/metrics/{i}", located="query")
     runs = resolve_runs(session, refs)
     differing, equal = _across([r.configuration for r in runs])
     differing_tags, equal_tags = _across([r.annotations for r in runs])
