@@ -459,3 +459,39 @@ def test_any_unicode_name_is_served_and_located(client: TestClient) -> None:
     assert client.get(r.headers["location"]).json()["version"] == 1
     found = client.get(f"{M}/resolve", params={"uri": f"models:/{name}/1"}).json()
     assert found["model"] == name
+
+
+def test_an_artifact_names_the_versions_it_is_registered_as(client: TestClient) -> None:
+    made = [trained(client, accuracy=0.9), trained(client)]
+    for model in ("digits-classifier", "archive"):
+        for m in made:
+            assert register(client, model, m["artifact"], createModel=True).status_code == 201
+    for alias in ("production", "champion"):
+        client.put(f"{M}/digits-classifier/aliases/{alias}", json={"version": 2})
+    client.put(f"{M}/digits-classifier/aliases/staging", json={"version": 1})
+
+    def versions(artifact: dict[str, Any], **params: Any) -> Any:
+        answer = client.get(f"{API}/artifacts/{artifact['id']}/versions", params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    found = versions(made[1]["artifact"])
+    assert [(v["model"], v["version"], sorted(v["aliases"])) for v in found] == [
+        ("archive", 2, []),
+        ("digits-classifier", 2, ["champion", "production"]),
+    ]
+    assert found[1] == {
+        **client.get(f"{M}/digits-classifier/versions/2").json(),
+        "metrics": None,
+    }
+    with_metrics = versions(made[0]["artifact"], metrics=True)
+    assert [(v["model"], v["version"], v["aliases"]) for v in with_metrics] == [
+        ("archive", 1, []),
+        ("digits-classifier", 1, ["staging"]),
+    ]
+    assert with_metrics[0]["metrics"] == {"accuracy": 0.9}
+    # An artifact registered nowhere is in no model; one that is not there is a 404.
+    data = client.post(f"{API}/artifacts", json={"name": "d", "kind": "dataset"}).json()
+    assert versions(data) == []
+    gone = problem(client.get(f"{API}/artifacts/{uuid.uuid4()}/versions"), 404)
+    assert "artifact" in gone["detail"]

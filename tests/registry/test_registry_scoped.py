@@ -319,3 +319,20 @@ def test_a_model_it_reads_no_version_of_is_absent_to_its_writes_too(world: World
     assert hidden == answers("never-registered")
     assert {status for status, _, _ in hidden} == {404}
     assert w.c.get(f"{M}/b-only", headers=w.admin).json()["aliases"] == {}
+
+
+def test_the_versions_of_an_artifact_are_read_as_the_artifact_is(world: World) -> None:
+    w = world
+    for token in (w.reader, w.writer):
+        mine = w.get(f"{API}/artifacts/{w.models['a'][0]}/versions", token)
+        assert [(v["model"], v["version"], v["aliases"]) for v in _status(mine, 200)] == [
+            ("shared", 1, ["champion"])
+        ]
+        # B's artifact is refused as the artifact itself is, although it is a version of a
+        # model the token sees.
+        theirs = w.models["b"][0]
+        refused = w.get(f"{API}/artifacts/{theirs}", token).status_code
+        assert refused in (403, 404)
+        _status(w.get(f"{API}/artifacts/{theirs}/versions", token), refused)
+    every = w.c.get(f"{API}/artifacts/{w.models['b'][0]}/versions", headers=w.admin).json()
+    assert [(v["model"], v["version"]) for v in every] == [("shared", 2)]

@@ -78,6 +78,7 @@ ROLES: dict[tuple[str, str], str] = {
     ("GET", f"{API}/artifacts/{{artifact_id}}/lineage"): R,
     ("GET", f"{API}/executions/{{execution_id}}/lineage"): R,
     ("GET", f"{API}/artifacts/{{artifact_id}}/impact"): R,
+    ("GET", f"{API}/artifacts/{{artifact_id}}/versions"): R,
     ("PUT", f"{API}/artifacts/{{artifact_id}}/flag"): W,
     ("DELETE", f"{API}/artifacts/{{artifact_id}}/flag"): W,
     ("GET", f"{API}/flags"): R,

@@ -157,3 +157,30 @@ def test_steps_elsewhere_link_to_the_step_page(page: Any, case: CaseStudy) -> No
     page.goto("/executions/00000000-0000-0000-0000-000000000000")
     expect(page.get_by_role("alert")).to_have_count(1)
     expect(page.get_by_role("alert")).to_contain_text("Not found")
+
+
+def test_artifact_page_names_the_model_versions_it_is(
+    page: Any, ui_server: ServerProcess, case: CaseStudy
+) -> None:
+    model = "digits-classifier"
+    with httpx.Client(base_url=f"{ui_server.url}/api/v1") as api:
+        _ok(api.post("/models", json={"name": model}))
+        for key in ("run1.model", "run2.model"):
+            _ok(api.post(f"/models/{model}/versions", json={"artifact": case.ids[key]}))
+        for alias, version in (("production", 1), ("champion", 1), ("candidate", 2)):
+            _ok(api.put(f"/models/{model}/aliases/{alias}", json={"version": version}))
+    page.goto(f"/artifacts/{case.ids['run1.model']}")
+    registered = page.get_by_test_id("registered-as")
+    expect(registered.get_by_role("link", name=f"{model} v1")).to_be_visible()
+    expect(registered.locator("[data-alias]")).to_have_text(["champion", "production"])
+    shot(page, "31-artifact-registered")
+    registered.get_by_role("link", name=f"{model} v1").click()
+    page.wait_for_url(re.compile(rf"/models/{model}#v1$"))
+    # A version that no alias points at, and an artifact that is no model's version.
+    page.goto(f"/artifacts/{case.ids['run2.model']}")
+    expect(page.get_by_test_id("registered-as").locator("[data-alias]")).to_have_text(["candidate"])
+    page.goto(f"/artifacts/{case.ids['run2.data']}")
+    page.get_by_test_id("provenance").get_by_test_id("produced-by").get_by_role(
+        "link", name="prepare"
+    ).wait_for()
+    assert page.get_by_test_id("registered-as").count() == 0

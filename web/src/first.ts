@@ -4,7 +4,7 @@
 // again. Each request is named by all of its parameters: a view that asks for something else
 // than what was started gets its own answer, never another's.
 import { ApiError, getArtifact, getExecution, getExperiment, getRun } from "./api/client";
-import { aliasHistory, artifactsOfStep, fetchFile, firstPreview, getModel, listAliases, listFiles, listVersions, stepsOf } from "./api/registry";
+import { aliasHistory, artifactsOfStep, fetchFile, firstPreview, getModel, listAliases, listFiles, listVersions, registeredAs, stepsOf } from "./api/registry";
 import { compareRuns, getRunMetrics, listRunsGrid, readSeriesBuckets, type GridParams } from "./api/tracking";
 import { runDag } from "./lineage";
 
@@ -73,6 +73,7 @@ export const first = {
   aliasHistory: (name: string, alias?: string) => early(["aliasHistory", name, alias], () => aliasHistory(name, alias)),
   versions: (name: string) => early(["versions", name], () => listVersions(name)),
   artifact: (id: string) => early(["artifact", id], () => getArtifact(id)),
+  registeredAs: (id: string) => early(["registeredAs", id], () => registeredAs(id)),
   stepsOf: (id: string, edge: "outputArtifact" | "inputArtifact", limit: number) => early(["stepsOf", id, edge, limit], () => stepsOf(id, edge, limit)),
   files: (id: string) =>
     early(["files", id], () =>

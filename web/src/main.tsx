@@ -66,7 +66,7 @@ const ROUTES: Route[] = [
     new RegExp(`^/artifacts/${ID}$`),
     ArtifactView,
     (m) => <ArtifactView id={m[1]} />,
-    (m) => [first.artifact(m[1]), first.stepsOf(m[1], "outputArtifact", 1), first.stepsOf(m[1], "inputArtifact", 20), first.files(m[1])],
+    (m) => [first.artifact(m[1]), first.registeredAs(m[1]), first.stepsOf(m[1], "outputArtifact", 1), first.stepsOf(m[1], "inputArtifact", 20), first.files(m[1])],
   ],
   [new RegExp(`^/artifacts/${ID}/lineage$`), Lineage, (m, l) => <Lineage id={m[1]} location={l} />],
   [/^\/compare\/?$/, Compare, (_, l) => <Compare location={l} />],

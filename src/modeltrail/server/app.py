@@ -79,6 +79,7 @@ def routed_app(http_settings: transport.HttpSettings | None = None) -> FastAPI:
         lineage.router,
         metrics.router,
         models.router,
+        models.artifacts_router,
         runs.router,
         search.router,
         batch.router,

@@ -93,6 +93,7 @@ SCOPED_ARTIFACT_READS = {
     "/api/v1/artifacts/{artifact_id}/lineage": "artifact_id",
     "/api/v1/artifacts/{artifact_id}/impact": "artifact_id",
     "/api/v1/artifacts/{artifact_id}/diff": "artifact_id",
+    "/api/v1/artifacts/{artifact_id}/versions": "artifact_id",
     "/v1/metadata/experiments/runs/executions/artifacts/{artifact}": "artifact",
 }
 

@@ -97,6 +97,20 @@ def version_of_artifact(
     )
 
 
+def versions_of_artifact(
+    session: Session, *, artifact_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """The versions that are ``artifact_id``, in every model: (version id, model id, model
+    name), by model name, the newest version first."""
+    query = (
+        select(ModelVersionRow.id, RegisteredModelRow.id, RegisteredModelRow.name)
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
+        .where(ModelVersionRow.artifact_id == artifact_id)
+        .order_by(RegisteredModelRow.name, ModelVersionRow.version.desc())
+    )
+    return [(v, m, name) for v, m, name in session.execute(query)]
+
+
 def count_versions(
     session: Session,
     model_ids: Sequence[uuid.UUID],

@@ -28,6 +28,11 @@ export async function listVersions(name: string, cursor?: string, limit = 50): P
   return unwrap(await api.GET("/api/v1/models/{name}/versions", { params: { path: { name }, query: { cursor, limit, metrics: true } } }));
 }
 
+/** The model versions an artifact is registered as, in every model, with their aliases. */
+export async function registeredAs(artifact: string): Promise<ModelVersion[]> {
+  return unwrap(await api.GET("/api/v1/artifacts/{artifact_id}/versions", { params: { path: { artifact_id: artifact } } }));
+}
+
 export async function listAliases(name: string): Promise<Alias[]> {
   return unwrap(await api.GET("/api/v1/models/{name}/aliases", { params: { path: { name } } }));
 }

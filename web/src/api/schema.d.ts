@@ -1067,6 +1067,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/artifacts/{artifact_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model versions an artifact is registered as, with their aliases
+         * @description In every model, by model name, the newest version first; an empty list for an artifact registered nowhere.
+         */
+        get: operations["listArtifactModelVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/compare/runs": {
         parameters: {
             query?: never;
@@ -8241,6 +8261,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AliasEvent"][];
+                };
+            };
+            /** @description Invalid input: the failing fields are in `errors` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any other error, as a problem */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listArtifactModelVersions: {
+        parameters: {
+            query?: {
+                /** @description with each version's metrics */
+                metrics?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description the artifact's id */
+                artifact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"][];
                 };
             };
             /** @description Invalid input: the failing fields are in `errors` */

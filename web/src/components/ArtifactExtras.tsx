@@ -62,6 +62,40 @@ export function useFiles(artifact: string) {
   return useAsync(() => first.files(artifact), [artifact]);
 }
 
+/** The registry's versions an artifact is, asked for by its id (with the artifact, not after it). */
+export function useRegistrations(artifact: string) {
+  return useAsync(() => first.registeredAs(artifact), [artifact]);
+}
+
+const modelPath = (name: string) => `/models/${encodeURIComponent(name)}`;
+
+/** "digits-classifier v3" with the aliases that point at it, each a link to the model's page;
+ * nothing for an artifact that is no model's version. */
+export function RegisteredAs({ registrations }: { registrations: ReturnType<typeof useRegistrations> }) {
+  const versions = registrations.data ?? [];
+  if (registrations.error) return <Problem error={registrations.error} />;
+  if (versions.length === 0) return null;
+  return (
+    <div className="registered-as" data-testid="registered-as">
+      <span className="muted">registered as</span>
+      {versions.map((v) => (
+        <span key={v.id} className="registration" data-model={v.model} data-version={v.version}>
+          <Link to={`${modelPath(v.model)}#v${v.version}`} className="model-version">
+            {v.model} v{v.version}
+          </Link>
+          {(v.aliases ?? []).map((alias) => (
+            <span key={alias} className={`alias-chip${alias === "production" ? " production" : ""}`} data-alias={alias}>
+              <Link to={`${modelPath(v.model)}?alias=${encodeURIComponent(alias)}`} title={`the history of ${alias}`}>
+                {alias}
+              </Link>
+            </span>
+          ))}
+        </span>
+      ))}
+    </div>
+  );
+}
+
 export function ArtifactCrumbs({ artifact, provenance }: { artifact: Artifact; provenance?: Provenance }) {
   const items: Crumb[] = [];
   if (provenance?.experiment) items.push({ label: provenance.experiment.name, to: `/experiments/${provenance.experiment.id}/runs` });

@@ -6,7 +6,7 @@ import { getKind, listEntities, type Artifact } from "../api/client";
 import { ArtifactLink, KeyValues, Value } from "../components/Details";
 import { LineChart, type Point } from "../components/LineChart";
 import { Loading, Problem } from "../components/Status";
-import { ArtifactCrumbs, FilesCard, ProvenanceCard, useFiles, useProvenance } from "../components/ArtifactExtras";
+import { ArtifactCrumbs, FilesCard, ProvenanceCard, RegisteredAs, useFiles, useProvenance, useRegistrations } from "../components/ArtifactExtras";
 import { CopyButtons, useTitle, When } from "../context";
 import { first } from "../first";
 import { useAsync } from "../hooks";
@@ -95,15 +95,20 @@ export function ArtifactView({ id }: { id: string }) {
   // Where it comes from and its files need only the id: asked with the artifact, not after it.
   const provenance = useProvenance(id);
   const files = useFiles(id);
+  const registrations = useRegistrations(id);
   useTitle(detail.data?.artifact.name, detail.data ? detail.data.artifact.kind : "artifact");
   if (detail.error) return <Problem error={detail.error} />;
   if (!detail.data) return <Loading what="Loading the artifact" />;
-  return <ArtifactDetail {...detail.data} provenance={provenance} files={files} />;
+  return <ArtifactDetail {...detail.data} provenance={provenance} files={files} registrations={registrations} />;
 }
 
-type DetailProps = Awaited<ReturnType<typeof loadDetail>> & { provenance: ReturnType<typeof useProvenance>; files: ReturnType<typeof useFiles> };
+type DetailProps = Awaited<ReturnType<typeof loadDetail>> & {
+  provenance: ReturnType<typeof useProvenance>;
+  files: ReturnType<typeof useFiles>;
+  registrations: ReturnType<typeof useRegistrations>;
+};
 
-function ArtifactDetail({ artifact: a, kind, siblings, provenance, files }: DetailProps) {
+function ArtifactDetail({ artifact: a, kind, siblings, provenance, files, registrations }: DetailProps) {
   const schema = (kind?.schema ?? {}) as Schema;
   const series = Object.entries(a.attributes).filter(([, v]) => isNumberArray(v)) as [string, number[]][];
   const scalars = Object.entries(a.attributes).filter(([, v]) => typeof v === "number").map(([k]) => k);
@@ -128,6 +133,7 @@ function ArtifactDetail({ artifact: a, kind, siblings, provenance, files }: Deta
           <Link to={`/artifacts/${a.id}/lineage?direction=downstream`}>downstream</Link> · <Link to={`/compare?a=${a.id}`}>compare / why</Link> ·{" "}
           <Link to={`/artifacts?filter=${encodeURIComponent(`name:eq:${a.name}`)}`}>all versions</Link>
         </div>
+        <RegisteredAs registrations={registrations} />
       </header>
       <div className="columns">
         <div className="card">

@@ -4,6 +4,7 @@ and references (``models:/NAME@ALIAS``, ``models:/NAME/3``) resolved.
 (No ``from __future__ import annotations`` here: FastAPI reads the parameter types.)
 """
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,6 +32,8 @@ from modeltrail.domain.registry import (
 from modeltrail.server.deps import RegistryDep, located
 
 router = APIRouter(prefix="/models", tags=["Models"])
+# An artifact's page asks which versions it is, knowing no model's name: from the artifact's side.
+artifacts_router = APIRouter(prefix="/artifacts", tags=["Models"])
 
 
 class JsonDocument(Response):
@@ -411,3 +414,19 @@ async def alias_history(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
 ) -> Any:
     return await run_in_threadpool(reg.alias_history, name, alias=alias, limit=limit)
+
+
+@artifacts_router.get(
+    "/{artifact_id}/versions",
+    response_model=list[ModelVersion],
+    operation_id="listArtifactModelVersions",
+    summary="The model versions an artifact is registered as, with their aliases",
+    description="In every model, by model name, the newest version first; an empty list for "
+    "an artifact registered nowhere.",
+)
+async def artifact_versions(
+    artifact_id: Annotated[uuid.UUID, Path(description="the artifact's id")],
+    reg: RegistryDep,
+    metrics: Annotated[bool, Query(description="with each version's metrics")] = False,
+) -> Any:
+    return await run_in_threadpool(reg.versions_of_artifact, artifact_id, metrics=metrics)

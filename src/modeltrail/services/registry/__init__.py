@@ -13,6 +13,7 @@ the hooks.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -130,6 +131,12 @@ class Registry:
         """Up to ``limit`` versions of each model named, newest first, model after model,
         read all at once (a name of no model the request may read adds none)."""
         return self.meta.query(versions.versions_of_models, names, limit=limit, metrics=metrics)
+
+    def versions_of_artifact(
+        self, artifact_id: uuid.UUID, *, metrics: bool = False
+    ) -> list[ModelVersion]:
+        """The versions an artifact is registered as, in every model, with their aliases."""
+        return self.meta.query(versions.versions_of_artifact, artifact_id, metrics=metrics)
 
     def latest_version(self, name: str) -> ModelVersion:
         return self.meta.query(versions.latest_version, name)

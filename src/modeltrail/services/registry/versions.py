@@ -20,6 +20,8 @@ from modeltrail.domain.registry import (
     RegisteredModel,
     model_name_problem,
 )
+from modeltrail.services.access import can_read_artifact, scope_of
+from modeltrail.services.common import missing
 from modeltrail.services.registry import visible
 from modeltrail.services.registry.models import (
     check_tag_key,
@@ -164,6 +166,23 @@ def newest_versions(
         doc["model"]: ModelVersion.model_validate(doc)
         for doc in _documents(session, names, rows, metrics=metrics)
     }
+
+
+def versions_of_artifact(
+    session: Session, artifact_id: uuid.UUID, *, metrics: bool = False
+) -> list[ModelVersion]:
+    """The versions ``artifact_id`` is registered as, in every model (by model name, the
+    newest version first), each with the aliases that point at it; none for an artifact that
+    is registered nowhere. 404 for an artifact that is not there, and for one the request may
+    not read, as for the artifact itself. A fixed number of statements."""
+    if session.get(ArtifactRow, artifact_id) is None:
+        raise missing("artifact", artifact_id)
+    scope = scope_of(session)
+    if scope is not None and not can_read_artifact(session, scope, artifact_id):
+        raise missing("artifact", artifact_id)
+    found = store.versions_of_artifact(session, artifact_id=artifact_id)
+    names = {model_id: name for _, model_id, name in found}
+    return versions_by_ids(session, [v for v, _, _ in found], names, metrics=metrics)
 
 
 def versions_of_models(
