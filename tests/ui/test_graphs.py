@@ -552,3 +552,101 @@ def test_the_overview_of_a_wide_trace_shows_its_nodes(page: Any, ui_server: Serv
             break
         page.wait_for_timeout(100)
     assert visible_in_graph(page, oldest)
+
+
+def pipeline_run(url: str, branches: int) -> str:
+    """A run of a pipeline: prepare writes a dataset, `branches` train steps each read it and
+    write a model, an evaluate step reads all the models and writes a report."""
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+        return key
+
+    experiment = add("experiment", {"name": f"pipeline-{uuid.uuid4().hex[:6]}"})
+    code = add("executable", {"name": "pipeline", "version": "1", "uri": "git://pipeline.py"})
+    run = add("run", {"experiment": experiment, "name": "nightly", "status": "SUCCESS"})
+
+    def step(name: str, reads: list[str], writes: list[str]) -> None:
+        add(
+            "execution",
+            {
+                "run": run,
+                "executable": code,
+                "name": name,
+                "kind": name.split("-")[0],
+                "status": "SUCCESS",
+                "inputArtifacts": reads,
+                "outputArtifacts": writes,
+            },
+        )
+
+    def artifact(name: str, kind: str) -> str:
+        body = {"name": name, "version": "1", "kind": kind, "uri": f"s3://{run}/{name}"}
+        return add("artifact", body | {"attributes": {}})
+
+    raw = artifact("raw-digits", "dataset")
+    data = artifact("digits", "dataset")
+    step("prepare", [raw], [data])
+    models = [artifact(f"model-{n}", "model") for n in range(branches)]
+    for n, model in enumerate(models):
+        step(f"train-{n}", [data], [model])
+    step("evaluate", models, [artifact("report", "report")])
+    stored = httpx.post(f"{url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+    return run
+
+
+def content_in_pane(page: Any) -> dict[str, float]:
+    """Where the drawn nodes reach, against the graph's pane (px; positive: inside it)."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """() => {
+            const pane = document.querySelector('.graph').getBoundingClientRect();
+            const boxes = [...document.querySelectorAll('.react-flow__node')]
+                .map((n) => n.getBoundingClientRect());
+            return {
+                top: Math.min(...boxes.map((b) => b.top)) - pane.top,
+                bottom: pane.bottom - Math.max(...boxes.map((b) => b.bottom)),
+                left: Math.min(...boxes.map((b) => b.left)) - pane.left,
+                right: pane.right - Math.max(...boxes.map((b) => b.right)),
+                window: window.innerHeight - pane.bottom,
+            };
+        }"""
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("branches", [3, 40])
+def test_a_run_dag_opens_on_its_content(
+    browser: Any, ui_server: ServerProcess, size: tuple[int, int], scheme: str, branches: int
+) -> None:
+    run = pipeline_run(ui_server.url, branches)
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        base_url=ui_server.url,
+        color_scheme=scheme,
+    )
+    page = context.new_page()
+    page.goto(f"/runs/{run}/dag")
+    first = page.locator(".react-flow__node", has=page.locator('.node-label:text-is("prepare")'))
+    first.wait_for()
+    page.wait_for_timeout(300)
+    shot(page, f"28-run-dag-{branches}-{scheme}-{size[0]}")
+    where = content_in_pane(page)
+    # The pane ends in the window, and the graph fills it: no empty band above or beside a
+    # graph cut off below or on the other side.
+    assert where["window"] >= 0, where
+    if where["bottom"] < 0 or where["top"] < 0:
+        assert where["top"] <= 40, where
+    else:  # it fits the height: centred
+        assert abs(where["top"] - where["bottom"]) <= 40, where
+    if where["right"] < 0 or where["left"] < 0:
+        assert where["left"] <= 40, where
+    else:
+        assert abs(where["left"] - where["right"]) <= 40, where
+    # At a readable zoom, with the pipeline's start in view.
+    assert on_screen_font_px(page, ".gnode .node-label") >= 10
+    assert visible_in_graph(page, first), "the DAG opens on its first step"
+    context.close()

@@ -131,21 +131,34 @@ function bounds(nodes: Node[]): Box {
   return { x0, y0, x1, y1 };
 }
 
-/** The viewport a graph opens at, and the one "fit view" goes to: all of it when that is
- * readable, else readable on the focus. */
+/**
+ * The viewport a graph opens at, and the one "fit view" goes to: all of it when that is
+ * readable, else readable on the focus. Past either end of the graph is never shown while the
+ * other end is cut: a graph taller (wider) than the pane starts at its top (left) edge at the
+ * most, and one that is not is centred.
+ */
 function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport {
   const { x0, y0, x1, y1 } = bounds(nodes);
   const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
   if (fit >= READABLE_ZOOM) return { x: (W - (x1 - x0) * fit) / 2 - x0 * fit, y: (H - (y1 - y0) * fit) / 2 - y0 * fit, zoom: fit };
   const z = READABLE_ZOOM;
   const f = nodes.find((n) => n.id === focus) ?? nodes[0];
-  const fx = f.position.x;
-  const fy = f.position.y;
   const fw = f.width ?? NODE_W;
-  const x = anchor === "end" ? W - 24 - (fx + fw) * z : W / 2 - (fx + fw / 2) * z;
-  // A graph drawn top to bottom shows its top; one drawn left to right the focus's row.
-  const y = anchor === "end" || (y1 - y0) * z <= H ? 24 - y0 * z : H / 2 - (fy + NODE_H / 2) * z;
+  const place = (lo: number, hi: number, size: number, wanted: number) =>
+    (hi - lo) * z + 2 * EDGE <= size ? (size - (hi - lo) * z) / 2 - lo * z : Math.min(EDGE - lo * z, Math.max(size - EDGE - hi * z, wanted));
+  // The focus in the middle, or at the right edge (the newest runs of a trace, from the top).
+  const x = place(x0, x1, W, anchor === "end" ? W - EDGE - (f.position.x + fw) * z : W / 2 - (f.position.x + fw / 2) * z);
+  const y = place(y0, y1, H, anchor === "end" ? EDGE - y0 * z : H / 2 - (f.position.y + NODE_H / 2) * z);
   return { x, y, zoom: z };
+}
+
+/** The margin between a graph cut by the pane and the pane's edge it starts at. */
+const EDGE = 24;
+
+/** The node a graph opens on when none is asked for: the first that nothing leads to. */
+function root(nodes: GraphNode[], edges: GraphEdge[]): string | undefined {
+  const led = new Set(edges.map((e) => e.target));
+  return (nodes.find((n) => !led.has(n.id)) ?? nodes[0])?.id;
 }
 
 /** The nodes within a screen of the viewport, and the far ends of their edges (a few). */
@@ -269,7 +282,7 @@ export function Graph({
   direction?: "LR" | "TB" | "auto";
   /** left out: as tall as its container makes it (`.graph-view` fills the window with it) */
   height?: string | number;
-  /** a graph too large to fit readably opens at a readable zoom on this node */
+  /** a graph too large to fit readably opens at a readable zoom on this node (default: a root) */
   focus?: string;
   /** where the focus sits then: in the middle, or at the right edge (the newest of a trace) */
   anchor?: "center" | "end";
@@ -369,7 +382,8 @@ export function Graph({
   useLayoutEffect(() => {
     if (box.current) setSize({ W: box.current.clientWidth, H: box.current.clientHeight });
   }, []);
-  const start = useMemo(() => (size && flowNodes.length ? opening(flowNodes, size.W, size.H, focus, anchor) : null), [size]); // eslint-disable-line react-hooks/exhaustive-deps
+  const target = focus ?? root(nodes, edges);
+  const start = useMemo(() => (size && flowNodes.length ? opening(flowNodes, size.W, size.H, target, anchor) : null), [size]); // eslint-disable-line react-hooks/exhaustive-deps
   const [view, setView] = useState<Viewport | null>(null);
   const whole = useMemo(() => (flowNodes.length > 30 ? bounds(flowNodes) : null), [flowNodes]);
   const shown = useMemo(() => {
@@ -411,7 +425,7 @@ export function Graph({
             <Bundles bundles={fans.bundles} nodes={placed} flow={flow} open={open} onToggle={toggle} lit={(id) => id === selected || Boolean(highlighted?.has(id))} />
           )}
           <Controls showInteractive={false} showFitView={false}>
-            <FitButton nodes={flowNodes} focus={focus} anchor={anchor} onMove={setView} />
+            <FitButton nodes={flowNodes} focus={target} anchor={anchor} onMove={setView} />
           </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
         </ReactFlow>

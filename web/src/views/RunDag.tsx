@@ -44,7 +44,7 @@ export function RunDag({ id, location }: { id: string; location: Location }) {
         {dag.loading && !dag.data && <Loading what="Loading the run's DAG" />}
         {graph && graph.nodes.length === 0 && <Empty>This run has no executions yet.</Empty>}
         {graph && graph.nodes.length > 0 && (
-          <Graph nodes={graph.nodes} edges={graph.edges} selected={selected} onSelect={(n) => navigate(withQuery({ select: n }), true)} direction="auto" height="calc(100vh - 240px)" />
+          <Graph nodes={graph.nodes} edges={graph.edges} selected={selected} onSelect={(n) => navigate(withQuery({ select: n }), true)} direction="auto" focus={selected ?? undefined} height="calc(100vh - 240px)" />
         )}
       </div>
       <aside className="panel" aria-label="details">
