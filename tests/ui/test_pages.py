@@ -184,3 +184,37 @@ def test_artifact_page_names_the_model_versions_it_is(
         "link", name="prepare"
     ).wait_for()
     assert page.get_by_test_id("registered-as").count() == 0
+
+
+def test_run_page_compares_with_the_run_before_and_versions_its_inputs(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    last, before = runs.runs["lr-0.05-new-data"], runs.runs["lr-0.001"]
+    page.goto(f"/runs/{last}")
+    fact = page.get_by_test_id("run-facts").locator("[data-fact='run before']")
+    expect(fact.get_by_role("link", name="lr-0.001")).to_have_attribute(
+        "href", re.compile(rf"/runs/{before}$")
+    )
+    # The inputs say which version was read: this run read digits v2, the others v1.
+    inputs = page.get_by_test_id("run-inputs")
+    expect(inputs.locator("[data-artifact=digits] .version")).to_contain_text("v2")
+    fingerprint = httpx.get(
+        f"{page.url.split('/runs/')[0]}/api/v1/artifacts/{runs.ids['data.v2']}"
+    ).json()["fingerprint"]
+    expect(inputs.locator("[data-artifact=digits] .version")).to_contain_text(fingerprint[:8])
+    expect(
+        page.get_by_test_id("run-outputs").locator("[data-artifact=classifier]")
+    ).to_contain_text("v1")
+    shot(page, "32-run-before")
+    fact.get_by_role("link", name="compare").click()
+    page.wait_for_url(re.compile(rf"/compare/runs\?ids={before},{last}$"))
+    page.get_by_role("heading", name="Compare 2 runs").wait_for()
+    # The first run of the experiment has none before it.
+    page.goto(f"/runs/{runs.runs['lr-0.1']}")
+    expect(page.get_by_test_id("run-facts").locator("[data-fact='run before']")).to_have_text(
+        "none: the first run"
+    )
+    page.goto(f"/runs/{runs.runs['lr-0.01']}")
+    expect(page.get_by_test_id("run-inputs").locator("[data-artifact=digits]")).to_contain_text(
+        "v1"
+    )

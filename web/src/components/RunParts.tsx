@@ -32,6 +32,17 @@ export function secondsBetween(start: string | null | undefined, end: string | n
   return Math.max(0, (new Date(end).getTime() - new Date(start).getTime()) / 1000);
 }
 
+/** An artifact's version and the start of its fingerprint: two reads of "digits v1" with other
+ * content are told apart. */
+export function ArtifactVersion({ version, fingerprint }: { version?: string | null; fingerprint?: string | null }) {
+  return (
+    <span className="version" title={fingerprint ? `version ${version ?? "?"}, fingerprint ${fingerprint}` : undefined}>
+      {version ? `v${version}` : ""}
+      {fingerprint && <code className="fingerprint"> {fingerprint.slice(0, 8)}</code>}
+    </span>
+  );
+}
+
 export function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
     <div className="fact">

@@ -1,10 +1,10 @@
 // A run's own page: what it was (status, duration, trigger, parameters, tags), what it measured
 // (its metrics, charted), what it read and wrote; its DAG is the second tab.
 import { useEffect, useMemo } from "react";
-import { getArtifact, getExperiment, type Run } from "../api/client";
+import { getArtifact, getExperiment, listEntities, type Run } from "../api/client";
 import { formatDuration, type RunMetrics } from "../api/tracking";
 import { ArtifactLink } from "../components/Details";
-import { Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
+import { ArtifactVersion, Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle } from "../context";
 import { formatTime, useAsync, type Async } from "../hooks";
@@ -83,8 +83,17 @@ export function RunPage({ id, tab, location }: { id: string; tab: "overview" | "
   );
 }
 
+/** The run of the same experiment (and pipeline, when it has one) that started last before `run`. */
+async function runBefore(run: Run): Promise<Run | undefined> {
+  const filter = [`experiment:eq:${run.experiment}`, `createTime:lt:${run.createTime}`];
+  if (run.pipeline) filter.push(`pipeline:eq:${run.pipeline}`);
+  const page = await listEntities("runs", { filter, sort: "-createTime", limit: 1 });
+  return page.items[0] as Run | undefined;
+}
+
 function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefined>; metrics: Async<RunMetrics | undefined> }) {
   const trigger = useAsync(async () => (run.event ? getArtifact(run.event) : undefined), [run.event]);
+  const before = useAsync(() => runBefore(run), [run.id, run.createTime]);
   const io = useMemo(() => (dag.data ? inputsAndOutputs(dag.data) : null), [dag.data]);
   const params = flatten(run.configuration ?? {});
   const tags = Object.entries(run.annotations ?? {}).sort(([a], [b]) => {
@@ -120,6 +129,20 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
             </Link>
           ) : (
             "…"
+          )}
+        </Fact>
+        <Fact label="run before">
+          {before.data ? (
+            <>
+              <Link to={`/runs/${before.data.id}`}>{before.data.name}</Link>{" "}
+              <Link to={`/compare/runs?ids=${before.data.id},${run.id}`} className="compare-before" title={`${before.data.name} and ${run.name} side by side`}>
+                compare
+              </Link>
+            </>
+          ) : before.loading ? (
+            "…"
+          ) : (
+            <span className="muted">none: the first run</span>
           )}
         </Fact>
         {failed.length > 0 && (
@@ -228,8 +251,9 @@ function ArtifactList({ nodes, empty }: { nodes: LNode[]; empty: string }) {
   return (
     <ul className="plain artifact-list">
       {nodes.map((n) => (
-        <li key={n.id}>
-          <ArtifactLink id={n.id}>{n.name}</ArtifactLink> <span className="badge">{n.kind ?? "artifact"}</span>
+        <li key={n.id} data-artifact={n.name}>
+          <ArtifactLink id={n.id}>{n.name}</ArtifactLink> <ArtifactVersion version={n.version} fingerprint={n.fingerprint} />{" "}
+          <span className="badge">{n.kind ?? "artifact"}</span>
         </li>
       ))}
     </ul>

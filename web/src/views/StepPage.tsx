@@ -5,7 +5,7 @@ import { getExecutable, getExecution, getExperiment, getRun, type Artifact, type
 import { sameWork } from "../api/registry";
 import { formatDuration, type RunMetrics } from "../api/tracking";
 import { ArtifactLink } from "../components/Details";
-import { Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
+import { ArtifactVersion, Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButton, CopyButtons, useTitle } from "../context";
 import { RUN_CHARTS, first } from "../first";
@@ -151,7 +151,7 @@ function Artifacts({ list, total, filter, empty }: { list: Async<{ items: Artifa
       <ul className="plain artifact-list">
         {list.data.items.map((a) => (
           <li key={a.id} data-artifact={a.name}>
-            <ArtifactLink id={a.id}>{a.name}</ArtifactLink> <span className="version" title={`fingerprint ${a.fingerprint}`}>v{a.version}</span>{" "}
+            <ArtifactLink id={a.id}>{a.name}</ArtifactLink> <ArtifactVersion version={a.version} fingerprint={a.fingerprint} />{" "}
             <span className="badge">{a.kind}</span>
           </li>
         ))}
