@@ -4,6 +4,7 @@ by step range and downsampled, the summaries, and every refusal naming the point
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from conftest import ROOT
 from modeltrail.domain import series as d
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
@@ -424,3 +426,34 @@ def test_scoped_tokens_write_and_read_the_series_of_their_experiments(metadata: 
         about_b = {"points": [{"key": "acc", "value": 1, "artifact": model_b}]}
         r = c.post(f"{API}/runs/{run_a}/metrics", json=about_b, headers=writer)
         assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/points/0/artifact"
+
+
+def test_the_pointers_of_a_batch_over_the_limit_are_the_documented_ones(
+    client: TestClient,
+) -> None:
+    """docs/tracking.md's table of refusals names them; the request's shape decides which."""
+    row = next(
+        line
+        for line in (ROOT / "docs" / "tracking.md").read_text().splitlines()
+        if line.startswith("| more than 100,000 points")
+    )
+    documented = re.findall(r"`([^`]*)`", row.split("|")[2])
+    run = _run(client)
+    over = d.MAX_POINTS + 1
+    half = d.MAX_POINTS // 2 + 1
+    bodies = [
+        {"series": [{"key": "a", "steps": [0] * over, "values": [1.0] * over}]},
+        {"points": [{"key": "a", "value": 1.0}] * over},
+        {
+            "series": [
+                {"key": "a", "steps": [0] * half, "values": [1.0] * half},
+                {"key": "b", "steps": [0] * half, "values": [1.0] * half},
+            ]
+        },
+    ]
+    pointers = []
+    for body in bodies:
+        r = client.post(f"{API}/runs/{run}/metrics", json=body)
+        assert r.status_code == 422, r.text
+        pointers.append(r.json()["errors"][0]["pointer"])
+    assert pointers == documented

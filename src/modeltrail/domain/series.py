@@ -172,7 +172,9 @@ def _floats(values: list[Any]) -> array[float]:
 
 def packed(request: MetricsAppend, *, now_ms: int) -> list[SeriesAppend]:
     """The request's points grouped by series (key and step), in the order they were sent.
-    Raises ``InvalidInput`` naming the first point past ``MAX_POINTS``."""
+    Raises ``InvalidInput`` at ``/`` when the request holds more than ``MAX_POINTS`` in all
+    (a single list over the bound, ``/points`` or ``/series/0/steps``, is refused earlier,
+    as the body is validated)."""
     total = len(request.points) + sum(len(s.values) for s in request.series)
     if total > MAX_POINTS:
         raise InvalidInput(
