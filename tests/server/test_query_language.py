@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from conftest import ROOT
+from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
 from modeltrail.domain.query import parse_query
 
@@ -300,6 +302,26 @@ def test_mistakes_point_at_their_column(
     assert problem["errors"][0]["column"] == column, problem
     assert says in problem["detail"], problem
     assert f"column {column}" in problem["detail"]
+
+
+def test_nesting_passes_at_the_documented_limit_and_is_refused_past_it(
+    client: TestClient, runs: dict
+) -> None:
+    """docs/api.md: "32 levels of nesting", of parentheses or of ``not``, on both databases."""
+    assert limits.MAX_QUERY_DEPTH == 32
+    assert "32 levels of nesting" in (ROOT / "docs" / "api.md").read_text()
+    at = limits.MAX_QUERY_DEPTH
+    parens = "(" * at + "name = 'adam-1'" + ")" * at
+    assert names(client, "runs", parens) == ["adam-1"]
+    nots = "not " * at + "name = 'adam-1'"  # an even number of nots: the run itself
+    assert names(client, "runs", nots) == ["adam-1"]
+    for past in (
+        "(" * (at + 1) + "name = 'adam-1'" + ")" * (at + 1),
+        "not " * (at + 1) + "name = 'adam-1'",
+        "not (" * (at // 2) + "not name = 'adam-1'" + ")" * (at // 2),
+    ):
+        problem = refused(client, "runs", past)
+        assert f"nests deeper than {at} levels" in problem["detail"], problem
 
 
 def test_hostile_expressions_are_refused_or_answered_never_a_500(

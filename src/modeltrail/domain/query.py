@@ -159,7 +159,8 @@ class _Parser:
         return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def not_(self, depth: int) -> Node:
-        if depth >= limits.MAX_QUERY_DEPTH:
+        # ``depth`` parentheses and ``not``s enclose this operand: MAX_QUERY_DEPTH of them pass.
+        if depth > limits.MAX_QUERY_DEPTH:
             raise self.error(f"the expression nests deeper than {limits.MAX_QUERY_DEPTH} levels")
         if self.at_keyword("not"):
             self.take()
