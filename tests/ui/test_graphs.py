@@ -650,3 +650,72 @@ def test_a_run_dag_opens_on_its_content(
     assert on_screen_font_px(page, ".gnode .node-label") >= 10
     assert visible_in_graph(page, first), "the DAG opens on its first step"
     context.close()
+
+
+def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProcess) -> None:
+    # One dataset read by 60 training steps, each writing its own model: a column of 60.
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+        return key
+
+    experiment = add("experiment", {"name": f"search-{uuid.uuid4().hex[:6]}"})
+    code = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
+    run = add("run", {"experiment": experiment, "name": "fan", "status": "SUCCESS"})
+    data = add(
+        "artifact",
+        {"name": "corpus", "version": "1", "kind": "dataset", "uri": f"s3://{run}/corpus"},
+    )
+    for n in range(60):
+        model = add(
+            "artifact",
+            {"name": f"model-{n:02d}", "version": "1", "kind": "model", "uri": f"s3://{run}/{n}"},
+        )
+        step = {"run": run, "executable": code, "name": f"train-{n:02d}", "kind": "train"}
+        step |= {"status": "SUCCESS"}
+        add("execution", step | {"inputArtifacts": [data], "outputArtifacts": [model]})
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+    page.goto(f"/artifacts/{data}/lineage?direction=downstream&depth=2")
+    page.locator(".gnode.root").wait_for()
+    page.get_by_role("button", name="60 × step").click()  # each edge, not the grouped one
+    box = page.get_by_label("search in the graph")
+    count = page.get_by_test_id("match-count")
+
+    def shown() -> Any:
+        """The match the view moved to, once it is on screen."""
+        centred = page.locator(".gnode.centred")
+        centred.wait_for()
+        page.wait_for_timeout(300)  # the move is animated
+        for _ in range(40):
+            if visible_in_graph(page, centred):
+                return centred
+            page.wait_for_timeout(50)
+        raise AssertionError(f"the match {centred.inner_text()!r} is not on screen")
+
+    # model-00..model-59 in a column far taller than the pane: most are off screen.
+    box.fill("model-5")
+    count.get_by_text("1 of 10").wait_for()
+    seen = [shown().locator(".node-label").inner_text()]
+    next_match = page.get_by_role("button", name="next match")
+    for n in range(2, 11):
+        next_match.click()
+        count.get_by_text(f"{n} of 10").wait_for()
+        seen.append(shown().locator(".node-label").inner_text())
+    assert sorted(seen) == [f"model-{n}" for n in range(50, 60)], seen
+    next_match.click()  # round to the first
+    count.get_by_text("1 of 10").wait_for()
+    assert shown().locator(".node-label").inner_text() == seen[0]
+    page.get_by_role("button", name="previous match").click()
+    count.get_by_text("10 of 10").wait_for()
+    assert shown().locator(".node-label").inner_text() == seen[-1]
+    # Enter in the box steps on, Shift+Enter back.
+    box.press("Enter")
+    count.get_by_text("1 of 10").wait_for()
+    box.press("Shift+Enter")
+    count.get_by_text("10 of 10").wait_for()
+    shown()
+    assert on_screen_font_px(page, ".gnode.centred .node-label") >= 10
+    shot(page, "29-lineage-search")

@@ -263,10 +263,27 @@ function FitButton({ nodes, focus, anchor, onMove }: { nodes: Node[]; focus?: st
   );
 }
 
+/** Moves the view to centre a node, at a readable zoom at least, each time it is another node. */
+function PanTo({ node, nodes, onMove }: { node?: string; nodes: Node[]; onMove: (v: Viewport) => void }) {
+  const flow = useReactFlow();
+  const W = useStore((st) => st.width);
+  const H = useStore((st) => st.height);
+  useEffect(() => {
+    const n = node === undefined ? undefined : nodes.find((x) => x.id === node);
+    if (!n || !W || !H) return;
+    const zoom = Math.max(READABLE_ZOOM, flow.getZoom());
+    const to = { x: W / 2 - (n.position.x + (n.width ?? NODE_W) / 2) * zoom, y: H / 2 - (n.position.y + NODE_H / 2) * zoom, zoom };
+    void flow.setViewport(to, { duration: 250 });
+    onMove(to); // not the pane's move: the pane does not report it
+  }, [node, W, H]); // eslint-disable-line react-hooks/exhaustive-deps
+  return null;
+}
+
 export function Graph({
   nodes,
   edges,
   selected,
+  centre,
   highlighted,
   onSelect,
   direction = "LR",
@@ -274,6 +291,8 @@ export function Graph({
   focus,
   anchor = "center",
 }: {
+  /** the node to show in the middle, marked: the view moves to it whenever it changes (a search's match) */
+  centre?: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
   selected?: string | null;
@@ -331,6 +350,7 @@ export function Graph({
           "gnode",
           n.className,
           n.id === selected ? "selected-node" : "",
+          n.id === centre ? "centred" : "",
           highlighted?.has(n.id) ? "highlighted" : "",
           highlighted && highlighted.size > 0 && !highlighted.has(n.id) && n.id !== selected ? "dimmed" : "",
         ]
@@ -345,7 +365,7 @@ export function Graph({
         draggable: false,
         connectable: false,
       })),
-    [nodes, positions, selected, highlighted, flow],
+    [nodes, positions, selected, highlighted, flow, centre],
   );
   // Fan-outs and fan-ins are drawn as one edge each, until a click on one's count draws its edges again.
   const fans = useMemo(() => {
@@ -428,6 +448,7 @@ export function Graph({
             <FitButton nodes={flowNodes} focus={target} anchor={anchor} onMove={setView} />
           </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
+          <PanTo node={centre} nodes={flowNodes} onMove={setView} />
         </ReactFlow>
       )}
     </div>

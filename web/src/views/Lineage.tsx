@@ -143,6 +143,13 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     return { ...g, matches, total: graph.nodes.length + leftOut, leftOut };
   }, [graph, id, direction, collapsed, search]);
 
+  // The match shown: a search moves the view to its first, next and previous step through them.
+  const [hit, setHit] = useState(0);
+  useEffect(() => setHit(0), [search]);
+  const found = useMemo(() => [...(view?.matches ?? [])], [view]);
+  const at = found.length ? ((hit % found.length) + found.length) % found.length : 0;
+  const step = (by: number) => setHit(at + by);
+
   const selectedNode = graph?.nodes.find((n) => n.id === selected);
   const rootName = graph?.nodes.find((n) => n.id === id)?.name;
   useTitle(rootName, `${direction} lineage`);
@@ -162,7 +169,30 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
               ))}
             </div>
             <DepthInput depth={depth} onChange={(d) => navigate(withQuery({ depth: String(d) }), true)} />
-            <input type="search" placeholder="search in the graph" aria-label="search in the graph" value={search} onChange={(e) => set({ q: e.target.value || null })} />
+            <span className="search-steps">
+              <input
+                type="search"
+                placeholder="search in the graph"
+                aria-label="search in the graph"
+                title="Enter: next match · Shift+Enter: previous"
+                value={search}
+                onChange={(e) => set({ q: e.target.value || null })}
+                onKeyDown={(e) => e.key === "Enter" && (e.preventDefault(), step(e.shiftKey ? -1 : 1))}
+              />
+              {search.trim() && (
+                <>
+                  <button type="button" aria-label="previous match" disabled={found.length < 2} onClick={() => step(-1)}>
+                    ‹
+                  </button>
+                  <button type="button" aria-label="next match" disabled={found.length < 2} onClick={() => step(1)}>
+                    ›
+                  </button>
+                  <span className="muted" data-testid="match-count" aria-live="polite">
+                    {found.length ? `${at + 1} of ${found.length}` : "no match"}
+                  </span>
+                </>
+              )}
+            </span>
             {view && (
               <span className="muted">
                 {view.nodes.length.toLocaleString("en")} of {view.leftOut ? "at least " : ""}{view.total.toLocaleString("en")} nodes shown{view.matches.size ? ` · ${view.matches.size} match` : ""}
@@ -194,6 +224,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             }}
             direction="auto"
             focus={id}
+            centre={found[at]}
           />
         )}
       </div>
