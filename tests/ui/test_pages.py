@@ -5,6 +5,7 @@ experiment."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -218,3 +219,49 @@ def test_run_page_compares_with_the_run_before_and_versions_its_inputs(
     expect(page.get_by_test_id("run-inputs").locator("[data-artifact=digits]")).to_contain_text(
         "v1"
     )
+
+
+def _experiment_with_runs(url: str, name: str, ages: list[timedelta]) -> str:
+    now = datetime.now(UTC)
+    with httpx.Client(base_url=f"{url}/api/v1") as api:
+        experiment = _ok(api.post("/experiments", json={"name": name}))["id"]
+        for i, age in enumerate(ages):
+            body = {
+                "experiment": experiment,
+                "name": f"{name}-{i}",
+                "createTime": (now - age).isoformat(),
+                "status": "SUCCESS",
+            }
+            _ok(api.post("/runs", json=body))
+    return str(experiment)
+
+
+def test_run_history_says_when_each_run_started_in_a_way_that_tells_them_apart(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    # Runs of the last two weeks: each its own relative time, the date on hover.
+    days = [2, 3, 5, 8, 10, 12]
+    recent = _experiment_with_runs(
+        ui_server.url, "recent", [timedelta(days=d, hours=1) for d in days]
+    )
+    page.goto(f"/experiments/{recent}/history")
+    started = page.get_by_role("table", name="run history").locator("tbody td:nth-child(2) time")
+    expect(started).to_have_text([f"{d} days ago" for d in days])
+    assert str(datetime.now(UTC).year) in (started.first.get_attribute("title") or "")
+    # Runs of five to eight weeks ago: "N weeks ago" would be said of many rows at once, so
+    # the rows show their dates (and the relative time on hover).
+    old = _experiment_with_runs(
+        ui_server.url, "older", [timedelta(days=35 + 2 * i, hours=3) for i in range(12)]
+    )
+    page.goto(f"/experiments/{old}/history")
+    started = page.get_by_role("table", name="run history").locator("tbody td:nth-child(2) time")
+    expect(started).to_have_count(12)
+    texts = started.all_inner_texts()
+    assert len(set(texts)) == 12 and all("ago" not in t for t in texts), texts
+    assert re.search(r"\d+ weeks ago", started.first.get_attribute("title") or "")
+    shot(page, "33-history-dates")
+    # The runs table does the same with its times.
+    page.goto(f"/runs?filter=experiment:eq:{old}")
+    cells = page.get_by_role("table", name="Runs").locator("tbody td:nth-child(3) time")
+    expect(cells).to_have_count(12)
+    assert all("ago" not in t for t in cells.all_inner_texts())

@@ -76,36 +76,55 @@ export function CopyButtons({ id }: { id: string }) {
   );
 }
 
-const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ["year", 365 * 24 * 3600],
-  ["month", 30 * 24 * 3600],
-  ["week", 7 * 24 * 3600],
-  ["day", 24 * 3600],
-  ["hour", 3600],
-  ["minute", 60],
-  ["second", 1],
+// Each unit is used from the age at which it is the most precise one people still say: "36
+// hours ago" rather than "yesterday" for a run of the day before yesterday's evening, "5 weeks
+// ago" rather than "last month" for any time 30 to 60 days back.
+const UNITS: [Intl.RelativeTimeFormatUnit, number, number][] = [
+  // unit, its size in seconds, the age from which it is said
+  ["year", 365 * 24 * 3600, 548 * 24 * 3600],
+  ["month", 30 * 24 * 3600, 60 * 24 * 3600],
+  ["week", 7 * 24 * 3600, 14 * 24 * 3600],
+  ["day", 24 * 3600, 36 * 3600],
+  ["hour", 3600, 90 * 60],
+  ["minute", 60, 45],
 ];
 
-/** "3 hours ago", "in 2 days", "now". */
+let relativeFormat: Intl.RelativeTimeFormat | undefined;
+
+/** "3 hours ago", "5 days ago", "in 2 days", "just now". */
 export function relativeTime(value: string | null | undefined, now = Date.now()): string {
   if (!value) return "";
   const t = new Date(value).getTime();
   if (Number.isNaN(t)) return value;
   const seconds = (t - now) / 1000;
-  if (Math.abs(seconds) < 45) return "just now";
-  const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  for (const [unit, size] of UNITS) {
-    if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+  relativeFormat ??= new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  for (const [unit, size, from] of UNITS) {
+    if (Math.abs(seconds) >= from) return relativeFormat.format(Math.round(seconds / size), unit);
   }
   return "just now";
 }
 
-/** A time said relatively, the exact time on hover; the element carries the machine-readable time. */
-export function When({ value }: { value: string | null | undefined }) {
+/** Whether times said relatively would say the same on many of them ("5 weeks ago" on a
+ * third of a page's rows): a column of them then shows the dates, which tell rows apart. */
+export function sameRelativeTimes(values: (string | null | undefined)[], now = Date.now()): boolean {
+  const counts = new Map<string, number>();
+  let shown = 0;
+  for (const v of values) {
+    if (!v) continue;
+    shown += 1;
+    const said = relativeTime(v, now);
+    counts.set(said, (counts.get(said) ?? 0) + 1);
+  }
+  return [...counts.values()].some((n) => n >= 3 && n * 4 > shown);
+}
+
+/** A time said relatively, the exact time on hover; or (`absolute`) the exact time, said
+ * relatively on hover. The element carries the machine-readable time. */
+export function When({ value, absolute = false }: { value: string | null | undefined; absolute?: boolean }) {
   if (!value) return <span className="muted">—</span>;
   return (
-    <time dateTime={value} title={formatTime(value)}>
-      {relativeTime(value)}
+    <time dateTime={value} title={absolute ? relativeTime(value) : formatTime(value)}>
+      {absolute ? formatTime(value) : relativeTime(value)}
     </time>
   );
 }

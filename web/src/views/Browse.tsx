@@ -1,18 +1,21 @@
 // Figure 7.2's tables: experiments -> runs -> executions -> artifacts, filtered, sorted and
 // paged by the server; selecting a row opens the next table filtered by it.
-import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { listEntities, type Artifact, type Entity, type EntityName, type Execution, type Experiment, type Run } from "../api/client";
 import { FilterInput } from "../components/FilterInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
-import { CopyButton, Duration, useTitle, When } from "../context";
+import { CopyButton, Duration, sameRelativeTimes, useTitle, When } from "../context";
 import { shortId, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 interface Column {
   key: string;
   label: string;
-  // `names`: the names of the entities the page's rows refer to, by id (answered with the page).
-  render: (row: any, names: Record<string, string>) => ReactNode; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // `names`: the names of the entities the page's rows refer to, by id (answered with the page);
+  // `dates`: the time columns whose relative times would be the same on many rows (their dates
+  // are shown instead).
+  render: (row: any, names: Record<string, string>, dates: Set<string>) => ReactNode; // eslint-disable-line @typescript-eslint/no-explicit-any
+  time?: boolean;
 }
 
 interface TableConfig {
@@ -25,15 +28,16 @@ interface TableConfig {
   actions: (row: any) => [string, string][]; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-const time = (key: string, label: string): Column => ({ key, label, render: (r) => <When value={r[key]} /> });
+const time = (key: string, label: string): Column => ({ key, label, time: true, render: (r, _, dates) => <When value={r[key]} absolute={dates.has(key)} /> });
 // When it ended, and how long it took from `start`.
 const ended = (start: string, label: string): Column => ({
   key: "endTime",
   label,
-  render: (r) =>
+  time: true,
+  render: (r, _, dates) =>
     r.endTime ? (
       <>
-        <When value={r.endTime} />{" "}
+        <When value={r.endTime} absolute={dates.has("endTime")} />{" "}
         <span className="muted">
           (<Duration start={r[start]} end={r.endTime} />)
         </span>
@@ -172,6 +176,10 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
   }, [active]);
 
   const items = (page.data?.items ?? []) as Entity[];
+  const dates = useMemo(
+    () => new Set(config.columns.filter((c) => c.time && sameRelativeTimes(items.map((r) => (r as unknown as Record<string, string | null>)[c.key]))).map((c) => c.key)),
+    [page.data, config], // eslint-disable-line react-hooks/exhaustive-deps
+  );
   const names = page.data?.names ?? {};
   const setFilters = (f: string[]) => navigate(withQuery({ filter: f, cursor: null, offset: null }));
   const setSort = (column: string) => {
@@ -251,10 +259,10 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
                   <td key={c.key} data-column={c.key}>
                     {j === 0 ? (
                       <Link to={config.open(row)} onFocus={() => setActive(i)}>
-                        {c.render(row, names) || shortId(row.id)}
+                        {c.render(row, names, dates) || shortId(row.id)}
                       </Link>
                     ) : (
-                      c.render(row, names)
+                      c.render(row, names, dates)
                     )}
                   </td>
                 ))}

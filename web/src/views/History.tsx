@@ -4,7 +4,7 @@ import { getExperiment } from "../api/client";
 import { Empty, FirstProblem, Loading, StatusBadge } from "../components/Status";
 import { formatTime, useAsync } from "../hooks";
 import { ExperimentCrumbs } from "../components/Crumbs";
-import { useTitle, When } from "../context";
+import { sameRelativeTimes, useTitle, When } from "../context";
 import { runHistory } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
@@ -24,6 +24,8 @@ export function History({ id, location }: { id: string; location: Location }) {
   const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
   const pageNumber = Math.min(pages, Math.max(1, Number(location.query.get("page")) || 1));
   const rows = matching.slice((pageNumber - 1) * PAGE_SIZE, pageNumber * PAGE_SIZE);
+  // "5 weeks ago" on most rows tells them apart no better than no time: then dates.
+  const dates = sameRelativeTimes(rows.map((r) => r.createTime));
   const counts = Object.entries(history.data?.countsByCause ?? {}).sort((x, y) => y[1] - x[1]);
   const last = history.data?.lastDeployment;
   const deployment = !last
@@ -96,7 +98,7 @@ export function History({ id, location }: { id: string; location: Location }) {
                   <Link to={`/runs/${run.id}`}>{run.name}</Link>
                 </td>
                 <td>
-                  <When value={run.createTime} />
+                  <When value={run.createTime} absolute={dates} />
                 </td>
                 <td>{run.cause ?? <span className="muted">unknown</span>}</td>
                 <td>
