@@ -8,11 +8,12 @@ import re
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from conftest import ROOT
+from conftest import ROOT, ServerProcess
 from modeltrail.domain import series as d
 from modeltrail.server.app import create_app
 from modeltrail.server.auth import AuthSettings
@@ -457,3 +458,23 @@ def test_the_pointers_of_a_batch_over_the_limit_are_the_documented_ones(
         assert r.status_code == 422, r.text
         pointers.append(r.json()["errors"][0]["pointer"])
     assert pointers == documented
+
+
+def test_a_key_of_dots_is_read_encoded_twice(server: ServerProcess) -> None:
+    """A browser resolves a path segment "..", ".", "%2E%2E" or "%2e" as a dot segment, so a
+    web page sends the keys "." and ".." with their dots encoded twice; no key holds "%",
+    so the server reads such a key as the one logged. (A real server: the test client
+    decodes a path twice on its own.)"""
+    api = f"{server.url}{API}"
+    experiment = httpx.post(f"{api}/experiments", json={"name": "dots"}).json()["id"]
+    run = httpx.post(f"{api}/runs", json={"experiment": experiment, "name": "r"}).json()["id"]
+    keys = ["..", ".", "a.b"]
+    series = [{"key": k, "steps": [0], "values": [float(i)]} for i, k in enumerate(keys)]
+    assert httpx.post(f"{api}/runs/{run}/metrics", json={"series": series}).status_code == 200
+    for i, key in enumerate(keys):
+        for segment in (key.replace(".", "%2E"), key.replace(".", "%252E")):
+            read = httpx.get(f"{api}/runs/{run}/metrics/{segment}")
+            assert read.status_code == 200, (segment, read.text)
+            assert (read.json()["key"], read.json()["values"]) == (key, [float(i)])
+    refused = httpx.get(f"{api}/runs/{run}/metrics/%2525")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/key"

@@ -301,6 +301,32 @@ def test_compare_shows_a_diverged_metric_as_nan_or_infinity(
     assert ticks == ["0.7", "0.6", "0.5", "0.4", "0.3"]
 
 
+def test_the_run_page_reads_a_key_of_dots_as_that_key(page: Any, ui_server: ServerProcess) -> None:
+    # "." and ".." are dot segments a browser resolves in an address ("..": the run's
+    # parent): the link and the chart of each series must still ask for that series.
+    api = f"{ui_server.url}/api/v1"
+    experiment = httpx.post(f"{api}/experiments", json={"name": "dots"}).json()["id"]
+    run = httpx.post(f"{api}/runs", json={"experiment": experiment, "name": "dots"}).json()["id"]
+    keys = ["..", ".", "../etc", "a.b"]
+    series = [{"key": k, "steps": [0, 1], "values": [float(i), 0.5]} for i, k in enumerate(keys)]
+    assert httpx.post(f"{api}/runs/{run}/metrics", json={"series": series}).is_success
+    page.goto(f"/runs/{run}")
+    metrics = page.get_by_test_id("run-metrics")
+    for i, key in enumerate(keys):
+        link = (
+            metrics.locator("table.metric-table tbody tr")
+            .filter(has=page.get_by_role("rowheader", name=key, exact=True))
+            .get_by_role("link")
+        )
+        answer = link.evaluate("async (a) => (await fetch(a.href)).json()")
+        assert (answer.get("key"), answer.get("values")) == (key, [float(i), 0.5]), answer
+    charts = metrics.get_by_test_id("metric-chart")
+    expect(charts).to_have_count(len(keys))
+    for i in range(len(keys)):
+        charts.nth(i).locator("canvas").wait_for()
+        assert charts.nth(i).get_attribute("data-last-x") == "1"
+
+
 def test_the_trace_marks_the_parameters_a_run_changed(page: Any, runs: tuning.Tuning) -> None:
     page.goto(f"/experiments/{runs.experiment}/trace")
     headers = page.locator(".gnode.run-header")

@@ -7259,7 +7259,7 @@ export interface operations {
             path: {
                 /** @description the run's id */
                 run_id: string;
-                /** @description the metric's key */
+                /** @description the metric's key, as one segment (its slashes encoded); the keys `.` and `..` with their dots encoded twice (`%252E`) where a client resolves dot segments, as browsers do */
                 key: string;
             };
             cookie?: never;

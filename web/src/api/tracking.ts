@@ -18,6 +18,16 @@ export function toNumber(v: number | string | null | undefined): number | null {
   return v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v);
 }
 
+/** A metric key as one segment of an address. The keys "." and ".." are dot segments that the
+ * browser resolves (and "%2E" too), so their dots go encoded twice, as the server reads them. */
+export function keySegment(key: string): string {
+  return key === "." || key === ".." ? key.replace(/\./g, "%252E") : encodeURIComponent(key);
+}
+
+/** The path of a series read, its key as one segment. */
+const seriesPath = (pathname: string, params: Record<string, unknown>) =>
+  pathname.replace("{run_id}", encodeURIComponent(String(params.run_id))).replace("{key}", keySegment(String(params.key)));
+
 export async function getRunMetrics(run: string): Promise<RunMetrics> {
   return unwrap(await api.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: run } } }));
 }
@@ -25,13 +35,13 @@ export async function getRunMetrics(run: string): Promise<RunMetrics> {
 /** One series downsampled to at most `points` buckets (min, max and last of each): every series
  * of the key in the run merged, or one step's own (`execution`). */
 export async function readSeriesBuckets(run: string, key: string, points = 500, execution?: string): Promise<SeriesBuckets> {
-  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { points, execution } } }));
+  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { points, execution } }, pathSerializer: seriesPath }));
   return answer as SeriesBuckets;
 }
 
 /** One series' points with their timestamps, at most `limit` of them. */
 export async function readSeriesPoints(run: string, key: string, limit = 5000): Promise<SeriesPoints> {
-  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { limit } } }));
+  const answer = unwrap(await api.GET("/api/v1/runs/{run_id}/metrics/{key}", { params: { path: { run_id: run, key }, query: { limit } }, pathSerializer: seriesPath }));
   return answer as SeriesPoints;
 }
 

@@ -2,7 +2,7 @@
 // of metrics and their charts.
 import { useMemo } from "react";
 import "../views/runs.css";
-import { formatValue, toNumber, type MetricSummary } from "../api/tracking";
+import { formatValue, keySegment, toNumber, type MetricSummary } from "../api/tracking";
 import { apiUrl } from "../base";
 import { first, SERIES_POINTS } from "../first";
 import { useAsync } from "../hooks";
@@ -12,7 +12,7 @@ import { Loading, Problem } from "./Status";
 
 /** The address of a series as JSON: a run's own, or one step's (`execution`). */
 function seriesUrl(run: string, key: string, execution?: string): string {
-  return apiUrl(`/runs/${run}/metrics/${encodeURIComponent(key)}${execution ? `?execution=${execution}` : ""}`);
+  return apiUrl(`/runs/${run}/metrics/${keySegment(key)}${execution ? `?execution=${execution}` : ""}`);
 }
 
 /** Leaf paths of a configuration, nested objects joined with dots. */

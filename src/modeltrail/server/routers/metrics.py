@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import unquote
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -32,6 +33,14 @@ def _execution(value: str | None) -> uuid.UUID | None | bool:
             f"execution must be the id of one of the run's steps or 'run', not {value[:60]!r}",
             errors=[{"pointer": "/execution", "in": "query", "detail": "not an execution id"}],
         ) from None
+
+
+def _key(segment: str) -> str:
+    """The key a path segment names. A browser resolves a segment "..", "." or their
+    percent-encodings ("%2E%2E") as a dot segment, so a web page sends such a key with its
+    dots encoded twice ("%252E%252E", read here as "%2E%2E"); no key holds "%", so a
+    segment that does is decoded once more."""
+    return unquote(segment) if "%" in segment else segment
 
 
 ExecutionParam = Annotated[
@@ -106,7 +115,15 @@ def list_run_metrics(run_id: RunId, meta: MetadataDep) -> d.RunMetrics:
 )
 def read_run_metric(
     run_id: RunId,
-    key: Annotated[str, Path(description="the metric's key", max_length=d.MAX_KEY)],
+    key: Annotated[
+        str,
+        Path(
+            description="the metric's key, as one segment (its slashes encoded); the keys "
+            "`.` and `..` with their dots encoded twice (`%252E`) where a client resolves "
+            "dot segments, as browsers do",
+            max_length=d.MAX_KEY,
+        ),
+    ],
     meta: MetadataDep,
     execution: ExecutionParam = None,
     start: StartParam = None,
@@ -123,6 +140,7 @@ def read_run_metric(
     ] = None,
 ) -> Response:
     chosen = _execution(execution)
+    key = _key(key)
     answer: d.SeriesPoints | d.SeriesBuckets
     if points is not None:
         answer = meta.query(
