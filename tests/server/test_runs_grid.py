@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from modeltrail.services.metadata import Metadata
+
 API = "/api/v1"
 
 
@@ -282,3 +284,61 @@ def test_metric_columns_read_series_and_fall_back_to_artifacts(
     series_a, artifacts_b = compared["series"][0]["runs"]
     assert series_a["steps"][-1] == 2 and series_a["values"][-1] == 0.1
     assert artifacts_b == {"steps": [0, 1], "values": [0.8, 0.3], "min": None, "max": None}
+
+
+# docs/api.md, "Sorting": values of different types in one field sort by type first, in the
+# order of types of each database.
+MIXED_ORDER = {
+    # numbers (false and true as 0 and 1), then text (arrays and objects as their JSON text)
+    "sqlite": [
+        "minus",
+        "false",
+        "true",
+        "three",
+        "ten",
+        "digit",
+        "upper",
+        "array",
+        "lower",
+        "object",
+    ],
+    # text, numbers, false, true, arrays, objects
+    "postgresql": [
+        "digit",
+        "upper",
+        "lower",
+        "minus",
+        "three",
+        "ten",
+        "false",
+        "true",
+        "array",
+        "object",
+    ],
+}
+
+
+def test_mixed_types_sort_in_the_documented_order_of_each_database(
+    client: TestClient, metadata: Metadata
+) -> None:
+    exp = post(client, "experiments", {"name": "mixed"})
+    values = {"missing": ..., "null": None, "minus": -1, "three": 3, "ten": 10.5, "digit": "2",
+              "upper": "B", "lower": "abc", "false": False, "true": True, "array": [1],
+              "object": {"a": 1}}  # fmt: skip
+    for name, value in values.items():
+        config = {} if value is ... else {"p": value}
+        post(client, "runs", {"experiment": exp["id"], "name": name, "configuration": config})
+    expected = MIXED_ORDER[metadata.db.dialect]
+    for order in ("configuration.p", "-configuration.p"):
+        seen: list[str] = []
+        cursor = None
+        for _ in range(len(values)):
+            params = {"experiment": "mixed", "sort": order, "limit": 5}
+            page = grid(client, **params, **({"cursor": cursor} if cursor else {}))
+            seen += [i["name"] for i in page["items"]]
+            cursor = page["nextCursor"]
+            if not cursor:
+                break
+        ascending = seen if order == "configuration.p" else seen[::-1]
+        assert set(ascending[:2]) == {"missing", "null"}, order
+        assert ascending[2:] == expected, order
