@@ -144,3 +144,38 @@ def test_upgrade_from_the_previous_release_keeps_every_entity(
     with TestClient(create_app(reopened)) as c:
         assert c.get("/api/v1/executions", params={"count": True}).json()["total"] == 2
     reopened.close()
+
+
+def test_upgrade_gives_logged_models_made_outside_a_run_their_experiment(
+    empty_database_url: str,
+) -> None:
+    """A store of the release before ``artifact_experiments``: the logged models MLflow's
+    client made with an experiment and no run are of that experiment once upgraded."""
+    from modeltrail.store.tables import ArtifactExperimentRow
+
+    db = Database(empty_database_url)
+    upgrade(db.engine, "heads")
+    meta = Metadata(db)
+    meta.call(register_builtin_kinds)
+    with TestClient(create_app(meta)) as c:
+        ml = "/api/2.0/mlflow"
+        experiment = c.post(f"{ml}/experiments/create", json={"name": "e"}).json()
+        made = c.post(
+            f"{ml}/logged-models",
+            json={"experiment_id": experiment["experiment_id"], "name": "m"},
+        )
+        assert made.status_code == 200, made.text
+        c.post("/api/v1/artifacts", json={"name": "plain", "kind": "model"}).raise_for_status()
+    meta.close()
+    engine = Database(empty_database_url).engine
+    command.downgrade(alembic_config(engine), "0012")
+    upgrade(engine, "heads")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(ArtifactExperimentRow.artifact_id, ArtifactExperimentRow.experiment_id)
+        ).all()
+    engine.dispose()
+    model = made.json()["model"]["info"]
+    assert [(a.hex, str(e)) for a, e in rows] == [
+        (model["model_id"].removeprefix("m-"), experiment["experiment_id"])
+    ]

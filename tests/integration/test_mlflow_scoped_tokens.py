@@ -411,3 +411,58 @@ def test_a_scoped_writer_registers_its_runs_models_through_mlflow(
     [kept] = admin.search_model_versions(f"name = '{theirs}'")
     assert (kept.version, kept.run_id, kept.description) == ("1", store.other_run, "")
     assert admin.get_registered_model(theirs).aliases == {"champion": "1"}
+
+
+def test_a_logged_model_made_outside_a_run_is_of_its_experiment(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logged model made with an experiment and no run (``create_logged_model`` alone) is of
+    that experiment for a token's grants, on MLflow's paths and on modeltrail's own: a token
+    of another experiment neither reads, tags, finalizes nor registers it, and a token of its
+    experiment does all of it and reads the version it registered."""
+    admin = MlflowClient(store.url)
+    theirs = admin.create_logged_model(store.other, name="theirs")
+    their_model = f"their-model-{uuid.uuid4().hex[:8]}"
+    admin.create_registered_model(their_model)
+    admin.create_model_version(their_model, theirs.model_id, model_id=theirs.model_id)
+    token = store.token("trainer", {store.mine: "writer"})
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
+    client = MlflowClient(store.url)
+    _missing(lambda: client.get_logged_model(theirs.model_id))
+    with pytest.raises(MlflowException, match="Failed to get logged model"):
+        client.set_logged_model_tags(theirs.model_id, {"stage": "mine"})
+    _missing(lambda: client.finalize_logged_model(theirs.model_id, "READY"))
+    stolen = f"stolen-{uuid.uuid4().hex[:8]}"
+    _missing(lambda: client.create_model_version(stolen, theirs.model_id, model_id=theirs.model_id))
+    _missing(lambda: client.get_registered_model(their_model))
+    assert client.search_model_versions(f"name = '{their_model}'") == []
+
+    own = httpx.Client(base_url=store.url, headers={"Authorization": f"Bearer {token}"})
+    artifact = str(uuid.UUID(theirs.model_id.removeprefix("m-")))
+    # On modeltrail's own API another experiment's artifact is refused (403), as always there.
+    assert own.get(f"/api/v1/artifacts/{artifact}").status_code == 403
+    tagged = own.patch(f"/api/v1/artifacts/{artifact}", json={"annotations": {"stage": "mine"}})
+    assert tagged.status_code == 403, tagged.text
+    registered = own.post(
+        f"/api/v1/models/{stolen}/versions",
+        params={"createModel": "true"},
+        json={"artifact": artifact},
+    )
+    assert registered.status_code in (403, 404), registered.text
+    assert own.get(f"/api/v1/models/{their_model}/versions").status_code == 404
+
+    # Its own experiment's logged model, made outside a run: read, tagged, finalized,
+    # registered, and the version read back on both surfaces.
+    mine = client.create_logged_model(store.mine, name="mine")
+    client.set_logged_model_tags(mine.model_id, {"stage": "ready"})
+    assert client.finalize_logged_model(mine.model_id, "READY").status == "READY"
+    name = f"my-model-{uuid.uuid4().hex[:8]}"
+    made = client.create_model_version(name, mine.model_id, model_id=mine.model_id)
+    assert made.source == mine.artifact_location
+    assert client.get_model_version(name, "1").source == mine.artifact_location
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    mine_artifact = str(uuid.UUID(mine.model_id.removeprefix("m-")))
+    assert own.get(f"/api/v1/artifacts/{mine_artifact}").status_code == 200
+    versions = own.get(f"/api/v1/models/{name}/versions")
+    assert versions.status_code == 200, versions.text
+    assert [v["artifact"]["id"] for v in versions.json()["items"]] == [mine_artifact]

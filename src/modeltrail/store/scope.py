@@ -2,8 +2,9 @@
 
 Experiments, runs and executions belong to one experiment each. An artifact belongs to the
 experiments of the executions that wrote it; an artifact that no execution wrote belongs to the
-experiments whose executions read it or whose runs it triggered; one that nothing touches
-belongs to no experiment. Executables, pipelines and kinds are shared definitions and belong to
+experiments whose executions read it, whose runs it triggered, or that it was made in without a
+run (``ArtifactExperimentRow``, MLflow's logged models); one that nothing touches belongs to no
+experiment. Executables, pipelines and kinds are shared definitions and belong to
 none (they are not looked up here).
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from modeltrail.store.tables import (
+    ArtifactExperimentRow,
     ArtifactRow,
     ExecutionInputRow,
     ExecutionOutputRow,
@@ -74,10 +76,24 @@ def experiments_of_artifacts(session: Session, ids: Iterable[uuid.UUID]) -> Owne
         triggered = _pairs(
             session, select(RunRow.event_id, RunRow.experiment_id), RunRow.event_id, unwritten
         )
-        for found in (readers, triggered):
+        made_in = _pairs(
+            session,
+            select(ArtifactExperimentRow.artifact_id, ArtifactExperimentRow.experiment_id),
+            ArtifactExperimentRow.artifact_id,
+            unwritten,
+        )
+        for found in (readers, triggered, made_in):
             for artifact, experiments in found.items():
                 owners[artifact] |= experiments
     return dict(owners)
+
+
+def set_artifact_experiment(
+    session: Session, *, artifact_id: uuid.UUID, experiment_id: uuid.UUID
+) -> None:
+    """Make the artifact, made in ``experiment_id`` without a run, of that experiment while no
+    execution writes it."""
+    session.merge(ArtifactExperimentRow(artifact_id=artifact_id, experiment_id=experiment_id))
 
 
 def experiments_of_executions(session: Session, ids: Iterable[uuid.UUID]) -> Owners:
@@ -146,6 +162,11 @@ def readable_clause(row_type: Any, experiments: frozenset[uuid.UUID]) -> Any:
                     ArtifactRow.id.in_(
                         select(RunRow.event_id).where(
                             RunRow.experiment_id.in_(wanted), RunRow.event_id.is_not(None)
+                        )
+                    ),
+                    ArtifactRow.id.in_(
+                        select(ArtifactExperimentRow.artifact_id).where(
+                            ArtifactExperimentRow.experiment_id.in_(wanted)
                         )
                     ),
                 ),

@@ -221,6 +221,20 @@ class ExecutionOutputRow(Base):
     __table_args__ = (Index("ix_execution_outputs_artifact", "artifact_id", "execution_id"),)
 
 
+class ArtifactExperimentRow(Base):
+    """The experiment an artifact was made in without a run (MLflow's logged model, made with
+    an experiment and no run): what it belongs to for a token's grants while no execution has
+    written it (``store.scope``)."""
+
+    __tablename__ = "artifact_experiments"
+    artifact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    experiment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ExecutionSuccessorRow(Base):
     __tablename__ = "execution_successors"
     execution_id: Mapped[uuid.UUID] = mapped_column(

@@ -35,6 +35,7 @@ from modeltrail.integrations.mlflow.tracking import (
 from modeltrail.services.access import scope_of
 from modeltrail.services.metadata import Metadata, Transaction
 from modeltrail.store import dialect as d
+from modeltrail.store import scope
 from modeltrail.store.tables import (
     ArtifactRow,
     utcnow,
@@ -130,6 +131,8 @@ def create_logged_model(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
         )
         tx.meta.check_attributes("model", data.attributes)
         tx.create("artifact", data)
+        # Of its experiment for a token's grants, as on MLflow's paths, before any run writes it.
+        scope.set_artifact_experiment(tx.session, artifact_id=artifact, experiment_id=exp.id)
         return {"model": logged_model_json(_model_row(tx.session, artifact))}
 
     return meta.write(create)
