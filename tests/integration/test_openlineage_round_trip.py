@@ -150,6 +150,30 @@ def test_a_run_comes_back_from_a_second_server_with_the_same_lineage(
             }
             assert {executables_b[x] for x in pipeline_b["executables"]} == set(steps_b)
             assert set(executables_b.values()) == set(steps_b)
+
+            # The model registered on A and its alias set: B's model says so, and no run,
+            # step or job is made on B for it (DatasetEvents).
+            models = {"filter": "kind:eq:model"}
+            [model_a] = on_a.get(f"{API}/artifacts", params=models).json()["items"]
+            registered = on_a.post(
+                f"{API}/models/digits/versions",
+                params={"createModel": "true"},
+                json={"artifact": model_a["id"]},
+            )
+            assert registered.status_code == 201, registered.text
+            moved = on_a.put(f"{API}/models/digits/aliases/champion", json={"version": 1})
+            assert moved.status_code == 200, moved.text
+            status = _wait_sent(on_a, 2 + 3 * 2 + 2)
+            assert status["failed"] == 0 and status["lastDelivery"]["eventType"] == "DATASET"
+            [model_b] = on_b.get(f"{API}/artifacts", params=models).json()["items"]
+            assert model_b["attributes"]["modeltrail_model"]["registeredVersions"] == [
+                {"model": "digits", "version": 1, "aliases": ["champion"]}
+            ]
+            assert len(on_b.get(f"{API}/runs").json()["items"]) == 1
+            assert _lineage(_dag(on_b, run_b["id"]), _named_on_b) == lineage_a
+            assert set(executables_b.values()) == {
+                e["name"] for e in on_b.get(f"{API}/executables").json()["items"]
+            }
     finally:
         a.stop()
         b.stop()

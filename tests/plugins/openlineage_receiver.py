@@ -81,6 +81,9 @@ def _validator(ref: str) -> Draft202012Validator:
 
 
 def facets_of(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "dataset" in event:
+        yield from (event["dataset"].get("facets") or {}).values()
+        return
     yield from (event["run"].get("facets") or {}).values()
     yield from (event["job"].get("facets") or {}).values()
     for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
@@ -89,9 +92,10 @@ def facets_of(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def validate(event: dict[str, Any]) -> None:
-    """Raise unless ``event`` is a valid RunEvent and each modeltrail facet in it is valid
-    against the schema its ``_schemaURL`` names."""
-    _validator("https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent").validate(event)
+    """Raise unless ``event`` is a valid RunEvent (or DatasetEvent) and each modeltrail facet
+    in it is valid against the schema its ``_schemaURL`` names."""
+    kind = "DatasetEvent" if "dataset" in event else "RunEvent"
+    _validator(f"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/{kind}").validate(event)
     for facet in facets_of(event):
         url = facet["_schemaURL"]
         if url.startswith(facets.SCHEMA_BASE):

@@ -66,7 +66,8 @@ def _patch(client: TestClient, path: str, body: dict[str, Any]) -> dict[str, Any
 def _by_run(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for event in events:
-        out.setdefault(event["run"]["runId"], []).append(event)
+        if "run" in event:
+            out.setdefault(event["run"]["runId"], []).append(event)
     return out
 
 
@@ -206,9 +207,9 @@ def test_runs_and_steps_become_valid_openlineage_events(
     )
     _patch(client, f"runs/{aborted['id']}", {"status": "FAILED"})
 
-    events = receiver.wait_for(8)
+    events = receiver.wait_for(9)
     time.sleep(0.3)
-    assert len(receiver.events) == 8  # nothing twice
+    assert len(receiver.events) == 9  # nothing twice: 8 run events, the version's dataset
     for event in events:
         validate(event)
     assert set(receiver.authorization) == {f"Bearer {KEY}"}
@@ -283,8 +284,63 @@ def test_runs_and_steps_become_valid_openlineage_events(
 
     status = client.get(f"{API}/plugins").json()["items"][0]
     assert status["name"] == "openlineage" and status["errors"] == 0
-    assert status["status"]["sent"] == 8 and status["status"]["queued"] == 0
+    assert status["status"]["sent"] == 9 and status["status"]["queued"] == 0
     assert KEY not in str(status)
+
+
+def test_registry_changes_become_dataset_events(
+    emitting: tuple[TestClient, PluginManager], receiver: Receiver
+) -> None:
+    """A version registered and an alias set, moved and removed each send a DatasetEvent of
+    the models they change, named as a step's events name them, whose ``modeltrail_model``
+    facet says the versions and aliases they have then; no run is made up for them."""
+    client, _ = emitting
+    one, two = (
+        _post(client, "artifacts", {"name": "digits-mlp", "kind": "model", "uri": f"s3://m/{n}"})[
+            "id"
+        ]
+        for n in (1, 2)
+    )
+    _post(client, "models", {"name": "digits"})
+
+    def registered(event: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        validate(event)
+        assert "run" not in event and "job" not in event
+        facet = event["dataset"]["facets"]["modeltrail_model"]
+        assert facet["id"] == {"1": one, "2": two}[event["dataset"]["name"]]
+        assert event["dataset"]["namespace"] == "s3://m"
+        return event["dataset"]["name"], facet["registeredVersions"]
+
+    def said(change: Any, count: int) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The events of ``change``, once they arrived (each change's events are read before
+        the next change, so each says what that change left)."""
+        before = len(receiver.events)
+        assert change().is_success
+        return [registered(e) for e in receiver.wait_for(before + count)[before:]]
+
+    def version(n: int, aliases: list[str]) -> list[dict[str, Any]]:
+        return [{"model": "digits", "version": n, "aliases": aliases}]
+
+    def register(artifact: str) -> Any:
+        return client.post(f"{API}/models/digits/versions", json={"artifact": artifact})
+
+    def champion(n: int) -> Any:
+        return client.put(f"{API}/models/digits/aliases/champion", json={"version": n})
+
+    assert said(lambda: register(one), 1) == [("1", version(1, []))]
+    assert said(lambda: register(two), 1) == [("2", version(2, []))]
+    assert said(lambda: champion(1), 1) == [("1", version(1, ["champion"]))]
+    assert said(lambda: champion(2), 2) == [
+        ("1", version(1, [])),
+        ("2", version(2, ["champion"])),
+    ]
+    removed = said(lambda: client.delete(f"{API}/models/digits/aliases/champion"), 1)
+    assert removed == [("2", version(2, []))]
+    time.sleep(0.3)
+    assert len(receiver.events) == 6  # nothing more, nothing twice
+    status = client.get(f"{API}/plugins").json()["items"][0]["status"]
+    assert status["lastDelivery"]["eventType"] == "DATASET"
+    assert status["lastDelivery"]["dataset"] == "s3://m/2"
 
 
 def test_a_broken_custom_facet_is_caught_by_its_schema(

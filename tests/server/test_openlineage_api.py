@@ -155,6 +155,47 @@ def test_serde_run_job_and_dataset_events(client: TestClient) -> None:
     )
 
 
+def test_a_models_registered_versions_are_those_of_its_latest_dataset_event(
+    client: TestClient,
+) -> None:
+    """What another modeltrail server says a model is registered as is kept whole from the
+    DatasetEvent of the latest time, whichever arrives last: an alias it removed is gone."""
+
+    def said(at: str, aliases: list[str]) -> dict[str, Any]:
+        facet = {
+            "_producer": "https://modeltrail.dev/releases/0.1.0",
+            "_schemaURL": "https://modeltrail.dev/spec/facets/1-0-0/"
+            "ModeltrailModelDatasetFacet.json#/$defs/ModeltrailModelDatasetFacet",
+            "id": str(uuid.uuid4()),
+            "name": "digits-mlp",
+            "version": "1",
+            "kind": "model",
+            "registeredVersions": [{"model": "digits", "version": 1, "aliases": aliases}],
+        }
+        return {
+            "eventTime": at,
+            "producer": "https://modeltrail.dev/releases/0.1.0",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": {
+                "namespace": "s3://m",
+                "name": "digits",
+                "facets": {"modeltrail_model": facet},
+            },
+        }
+
+    def registered() -> Any:
+        model = dataset(client, "s3://m", "digits")["attributes"]["modeltrail_model"]
+        return model["registeredVersions"]
+
+    post(client, said("2026-01-01T00:00:00+00:00", []))
+    post(client, said("2026-01-01T00:00:02+00:00", ["champion"]))
+    assert registered() == [{"model": "digits", "version": 1, "aliases": ["champion"]}]
+    post(client, said("2026-01-01T00:00:01+00:00", ["stale"]))  # late: an older state
+    assert registered() == [{"model": "digits", "version": 1, "aliases": ["champion"]}]
+    post(client, said("2026-01-01T00:00:03+00:00", []))
+    assert registered() == [{"model": "digits", "version": 1, "aliases": []}]
+
+
 # ---------------------------------------------------------------- integration events
 
 

@@ -1,4 +1,11 @@
-"""Built-in plugin ``openlineage``: every run and step as OpenLineage run events.
+"""Built-in plugin ``openlineage``: every run and step as OpenLineage run events, and every
+change of the model registry (a version registered; an alias set, moved or removed) as a
+``DatasetEvent`` of the model the version is, with the versions and aliases it has now.
+
+A registration is not run as a job: sent as a run of a job ``registry/<model>`` with the
+version as its output, the model would be written by two jobs, and a receiver's lineage of
+it (modeltrail's ``why``, Marquez's graph) would find a producer that read nothing. A
+``DatasetEvent`` is OpenLineage's event for what is known of a dataset outside a run.
 
 When a run or a step is created or changes status, the hook only puts the stored entity on a
 bounded queue (``queue_size``); when the queue is full the oldest entry is dropped and
@@ -32,15 +39,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from modeltrail.domain import models as m
 from modeltrail.domain import secrets
+from modeltrail.domain.registry import AliasEvent, ModelVersion
 from modeltrail.plugins.spec import Store, hookimpl
 from modeltrail.services.entities import run as runs
-from modeltrail.store.tables import RunRow
+from modeltrail.store.tables import ModelVersionRow, RegisteredModelRow, RunRow
 
 if TYPE_CHECKING:
-    from openlineage.client.event_v2 import RunEvent, RunState
+    from openlineage.client.event_v2 import DatasetEvent, RunEvent, RunState
     from openlineage.client.transport import Transport
 
     from modeltrail.integrations.openlineage.events import EventBuilder
@@ -53,6 +63,11 @@ REMEMBERED = 50_000
 # At most one "queue full" and one "gave up" line in this many seconds: a receiver that is down
 # must not flood the log (nor cost the server the writing of it); the counts are in the status.
 LOG_INTERVAL = 10.0
+# The changes of the registry that change what a model's ``DatasetEvent`` says.
+REGISTRY_CHANGES = {
+    ("model_version", "create"),
+    *(("model_alias", a) for a in ("set", "move", "remove")),
+}
 
 
 class SecretFilter(logging.Filter):
@@ -193,7 +208,9 @@ class OpenLineageEmitter:
 
     @hookimpl
     def modeltrail_stored(self, entity: str, action: str, result: BaseModel) -> None:
-        if entity not in ("run", "execution") or self.thread is None:
+        if self.thread is None:
+            return
+        if entity not in ("run", "execution") and (entity, action) not in REGISTRY_CHANGES:
             return
         with self.cond:
             if len(self.queue) >= self.queue_size:
@@ -294,13 +311,17 @@ class OpenLineageEmitter:
         for event in events:
             self._send(event)
 
-    def _events(self, entity: str, action: str, result: BaseModel) -> list[RunEvent]:
+    def _events(
+        self, entity: str, action: str, result: BaseModel
+    ) -> list[RunEvent] | list[DatasetEvent]:
         from openlineage.client.event_v2 import RunState
 
         from modeltrail.integrations.openlineage.events import terminal_state
 
         assert self.metadata is not None and self.builder is not None
         with self.metadata.session() as session:
+            if entity in ("model_version", "model_alias"):
+                return self._registry_events(session, result)
             if entity == "run":
                 assert isinstance(result, m.Run)
                 run, execution = result, None
@@ -345,7 +366,30 @@ class OpenLineageEmitter:
                 return [self.builder.run_event(session, run, s) for s in states]
             return [self.builder.execution_event(session, execution, run, s) for s in states]
 
-    def _send(self, event: RunEvent) -> None:
+    def _registry_events(self, session: Session, result: BaseModel) -> list[DatasetEvent]:
+        """A ``DatasetEvent`` of each model a registry change is about: the version
+        registered, or the versions an alias left and went to."""
+        assert self.builder is not None
+        if isinstance(result, ModelVersion):
+            artifacts = [result.artifact.id]
+        else:
+            assert isinstance(result, AliasEvent)
+            numbers = {v for v in (result.from_version, result.to_version) if v is not None}
+            artifacts = list(
+                session.scalars(
+                    select(ModelVersionRow.artifact_id)
+                    .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
+                    .where(
+                        RegisteredModelRow.name == result.model,
+                        ModelVersionRow.version.in_(numbers),
+                    )
+                    .order_by(ModelVersionRow.version)
+                )
+            )
+        events = (self.builder.dataset_event(session, a) for a in dict.fromkeys(artifacts))
+        return [e for e in events if e is not None]
+
+    def _send(self, event: RunEvent | DatasetEvent) -> None:
         assert self.transport is not None
         attempt = 0
         while True:
@@ -371,7 +415,7 @@ class OpenLineageEmitter:
             self._delivered(event, "sent", attempt, None)
             return
 
-    def _log_failure(self, event: RunEvent, attempts: int, error: str) -> None:
+    def _log_failure(self, event: RunEvent | DatasetEvent, attempts: int, error: str) -> None:
         self.failed_unlogged += 1
         now = time.monotonic()
         if now - self.last_failure_log < LOG_INTERVAL:
@@ -383,27 +427,40 @@ class OpenLineageEmitter:
             self.failed_unlogged,
             self.failed,
             _state(event),
-            event.job.name,
+            _subject(event),
             attempts,
             error,
         )
         self.failed_unlogged = 0
 
-    def _delivered(self, event: RunEvent, status: str, attempts: int, error: str | None) -> None:
+    def _delivered(
+        self, event: RunEvent | DatasetEvent, status: str, attempts: int, error: str | None
+    ) -> None:
+        run_event = not hasattr(event, "dataset")
         self.last_delivery = {
             "target": self.target,
             "status": status,
             "eventType": _state(event),
-            "job": f"{event.job.namespace}/{event.job.name}",
-            "runId": event.run.runId,
+            "job": _subject(event) if run_event else None,
+            "dataset": None if run_event else _subject(event),
+            "runId": event.run.runId if run_event else None,  # type: ignore[union-attr]
             "attempts": attempts,
             "error": error,
             "time": datetime.now(UTC).isoformat(),
         }
 
 
-def _state(event: RunEvent) -> str:
+def _state(event: RunEvent | DatasetEvent) -> str:
+    """A run event's type; ``DATASET`` for a ``DatasetEvent``."""
+    if hasattr(event, "dataset"):
+        return "DATASET"
     return event.eventType.value if event.eventType is not None else "OTHER"
+
+
+def _subject(event: RunEvent | DatasetEvent) -> str:
+    """What an event is about: its job, or its dataset, as ``namespace/name``."""
+    about = event.dataset if hasattr(event, "dataset") else event.job
+    return f"{about.namespace}/{about.name}"
 
 
 # The instance pluggy registers (the entry point / built-in loads this module's ``plugin``).

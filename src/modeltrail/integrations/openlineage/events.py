@@ -33,7 +33,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.event_v2 import (
+    DatasetEvent,
+    InputDataset,
+    Job,
+    OutputDataset,
+    Run,
+    RunEvent,
+    RunState,
+    StaticDataset,
+)
 from openlineage.client.facet_v2 import (
     RunFacet,
     dataset_version_dataset,
@@ -203,6 +212,23 @@ class EventBuilder:
             r.id: r for r in session.scalars(select(ArtifactRow).where(ArtifactRow.id.in_(ids)))
         }
         return [rows[i] for i in ids if i in rows]
+
+    def dataset_event(self, session: Session, artifact_id: uuid.UUID) -> DatasetEvent | None:
+        """The artifact as an OpenLineage ``DatasetEvent``: its name and facets as a step's
+        events give them, ``modeltrail_model`` with the versions it is registered as and
+        their aliases as they are now, which is the event's time (None for an artifact
+        gone since)."""
+        found = self._artifacts(session, [artifact_id])
+        if not found:
+            return None
+        namespace, name = self.dataset_name(found[0])
+        return DatasetEvent(
+            eventTime=_iso(None),
+            dataset=StaticDataset(
+                namespace=namespace, name=name, facets=self._dataset_facets(session, found[0])
+            ),
+            producer=self.settings.producer,
+        )
 
     def _metrics_facet(
         self, session: Session, series: list[dict[str, Any]], artifacts: list[ArtifactRow]
