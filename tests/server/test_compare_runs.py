@@ -201,3 +201,55 @@ def test_a_metric_key_is_refused_as_the_series_route_refuses_it(
     assert problem["errors"] == [
         {"pointer": "/metrics/1", "in": "query", "detail": "not a metric key"}
     ]
+
+
+def test_what_a_run_wrote_and_then_read_is_written_not_read(client: TestClient) -> None:
+    exp = post(client, "experiments", {"name": "pipeline"})
+    exe = post(client, "executables", {"name": "step.py"})
+    data = post(client, "artifacts", {"name": "digits", "kind": "dataset", "uri": "s3://d"})
+    ids = []
+    for n in range(2):
+        run = post(client, "runs", {"experiment": exp["id"], "name": f"run-{n}"})
+        model = post(client, "artifacts", {"name": "cnn", "kind": "model", "uri": f"m/{n}"})
+        report = post(client, "artifacts", {"name": "report", "kind": "dataset"})
+        steps = (("train", [data], [model]), ("evaluate", [model, data], [report]))
+        for name, read, wrote in steps:
+            post(
+                client,
+                "executions",
+                {
+                    "run": run["id"],
+                    "executable": exe["id"],
+                    "name": name,
+                    "kind": name,
+                    "inputArtifacts": [a["id"] for a in read],
+                    "outputArtifacts": [a["id"] for a in wrote],
+                },
+            )
+        ids.append(run["id"])
+    # The second run's evaluation also reads the first run's model: that one it did read.
+    first_model = client.get(f"{API}/artifacts", params={"filter": "uri:eq:m/0"}).json()
+    post(
+        client,
+        "executions",
+        {
+            "run": ids[1],
+            "executable": exe["id"],
+            "name": "evaluate-old",
+            "kind": "evaluate",
+            "inputArtifacts": [first_model["items"][0]["id"]],
+        },
+    )
+    answer = client.get(f"{API}/compare/runs", params={"ids": ",".join(ids)})
+    assert answer.status_code == 200, answer.text
+    roles = {(a["role"], a["name"]): a for a in answer.json()["artifacts"]}
+    assert sorted(roles) == [
+        ("input", "cnn"),
+        ("input", "digits"),
+        ("output", "cnn"),
+        ("output", "report"),
+    ]
+    old = first_model["items"][0]["fingerprint"]
+    assert roles[("input", "cnn")]["fingerprints"] == [[], [old]]
+    assert len(roles[("output", "cnn")]["fingerprints"][1]) == 1
+    assert roles[("input", "digits")]["differs"] is False

@@ -265,3 +265,18 @@ def test_run_history_says_when_each_run_started_in_a_way_that_tells_them_apart(
     cells = page.get_by_role("table", name="Runs").locator("tbody td:nth-child(3) time")
     expect(cells).to_have_count(12)
     assert all("ago" not in t for t in cells.all_inner_texts())
+
+
+def test_compare_runs_lists_a_runs_own_model_as_written_only(page: Any, case: CaseStudy) -> None:
+    ids = ",".join(r["id"] for r in case.runs)
+    page.goto(f"/compare/runs?ids={ids}")
+    artifacts = page.get_by_test_id("compare-artifacts")
+    artifacts.get_by_role("button", name=re.compile("Show the")).click()
+    # Each run's evaluate step read the model its train step wrote: written, not read.
+    model = artifacts.locator(f"tr[data-artifact={casestudy.MODEL}]")
+    expect(model).to_have_count(1)
+    expect(model.locator("th")).to_contain_text("written")
+    raw = artifacts.locator(f"tr[data-artifact={casestudy.RAW_NAMES[0]}]")
+    expect(raw.locator("th")).to_contain_text("read")
+    expect(artifacts.locator(f"tr[data-artifact={casestudy.TEST_DATA}] th")).to_contain_text("read")
+    shot(page, "34-compare-artifacts")

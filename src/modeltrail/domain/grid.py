@@ -86,8 +86,10 @@ class MetricAcross(Schema):
 
 
 class ArtifactAcross(Schema):
-    """The artifacts of one kind and name that the runs read (``input``) or wrote
-    (``output``): their fingerprints per run; ``differs`` where the runs' differ."""
+    """The artifacts of one kind and name that the runs read from outside themselves
+    (``input``; what a run's own step wrote and another of its steps read is its ``output``
+    only) or wrote (``output``): their fingerprints per run; ``differs`` where the runs'
+    differ."""
 
     role: str
     kind: str

@@ -1789,8 +1789,10 @@ export interface components {
         };
         /**
          * ArtifactAcross
-         * @description The artifacts of one kind and name that the runs read (``input``) or wrote
-         *     (``output``): their fingerprints per run; ``differs`` where the runs' differ.
+         * @description The artifacts of one kind and name that the runs read from outside themselves
+         *     (``input``; what a run's own step wrote and another of its steps read is its ``output``
+         *     only) or wrote (``output``): their fingerprints per run; ``differs`` where the runs'
+         *     differ.
          */
         ArtifactAcross: {
             /** Role */

@@ -125,17 +125,31 @@ def _downsample(values: list[float | None], points: int) -> SeriesOfRun:
 
 
 def _artifacts(session: Session, runs: list[RunRow]) -> list[ArtifactAcross]:
+    """What each run read from outside itself and what its steps wrote. A run's own output
+    that a later step of it reads (the model its evaluation step reads) is written, not read:
+    outputs are gathered first, and an input the same run wrote is left out."""
     position = {r.id: i for i, r in enumerate(runs)}
     ids = list(position)
     grouped: dict[tuple[str, str, str], list[set[str]]] = {}
-    for role, edge in (("input", ExecutionInputRow), ("output", ExecutionOutputRow)):
+    written: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for role, edge in (("output", ExecutionOutputRow), ("input", ExecutionInputRow)):
         query = (
-            select(ExecutionRow.run_id, ArtifactRow.kind, ArtifactRow.name, ArtifactRow.fingerprint)
+            select(
+                ExecutionRow.run_id,
+                ArtifactRow.id,
+                ArtifactRow.kind,
+                ArtifactRow.name,
+                ArtifactRow.fingerprint,
+            )
             .join(edge, edge.execution_id == ExecutionRow.id)
             .join(ArtifactRow, ArtifactRow.id == edge.artifact_id)
             .where(ExecutionRow.run_id.in_(ids))
         )
-        for run_id, kind, name, fingerprint in session.execute(query):
+        for run_id, artifact_id, kind, name, fingerprint in session.execute(query):
+            if role == "output":
+                written.add((run_id, artifact_id))
+            elif (run_id, artifact_id) in written:
+                continue
             per_run = grouped.setdefault((role, kind, name), [set() for _ in runs])
             per_run[position[run_id]].add(fingerprint)
     out = []
