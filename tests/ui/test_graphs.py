@@ -696,15 +696,27 @@ def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProces
         raise AssertionError(f"the match {centred.inner_text()!r} is not on screen")
 
     # model-00..model-59 in a column far taller than the pane: most are off screen.
+    def place(match: Any) -> tuple[float, float]:
+        """Where the match lies in the graph (not on screen): its row, then its column."""
+        x, y = match.evaluate(
+            "(n) => { const m = new DOMMatrixReadOnly("
+            "getComputedStyle(n.closest('.react-flow__node')).transform); return [m.e, m.f]; }"
+        )
+        return y, x
+
     box.fill("model-5")
     count.get_by_text("1 of 10").wait_for()
-    seen = [shown().locator(".node-label").inner_text()]
+    first = shown()
+    seen, places = [first.locator(".node-label").inner_text()], [place(first)]
     next_match = page.get_by_role("button", name="next match")
     for n in range(2, 11):
         next_match.click()
         count.get_by_text(f"{n} of 10").wait_for()
-        seen.append(shown().locator(".node-label").inner_text())
+        match = shown()
+        seen.append(match.locator(".node-label").inner_text())
+        places.append(place(match))
     assert sorted(seen) == [f"model-{n}" for n in range(50, 60)], seen
+    assert places == sorted(places), "next goes down the graph, as it is read"
     next_match.click()  # round to the first
     count.get_by_text("1 of 10").wait_for()
     assert shown().locator(".node-label").inner_text() == seen[0]

@@ -291,8 +291,11 @@ export function Graph({
   focus,
   anchor = "center",
 }: {
-  /** the node to show in the middle, marked: the view moves to it whenever it changes (a search's match) */
-  centre?: string;
+  /**
+   * which of the highlighted nodes (a search's matches), in reading order (top to bottom, then
+   * left to right), to show in the middle, marked: the view moves to it whenever it changes
+   */
+  centre?: number;
   nodes: GraphNode[];
   edges: GraphEdge[];
   selected?: string | null;
@@ -326,6 +329,12 @@ export function Graph({
   }, [nodes, edges, direction]);
   // Lets benchmarks/ui_graphs.py tell layout from fetching and drawing.
   if (!performance.getEntriesByName("modeltrail:graph-laid-out").length) performance.mark("modeltrail:graph-laid-out");
+  const centred = useMemo(() => {
+    if (centre === undefined || !highlighted?.size) return undefined;
+    const at = (n: GraphNode) => n.position ?? positions?.get(n.id) ?? { x: 0, y: 0 };
+    const order = nodes.filter((n) => highlighted.has(n.id)).sort((a, b) => at(a).y - at(b).y || at(a).x - at(b).x);
+    return order[((centre % order.length) + order.length) % order.length]?.id;
+  }, [centre, highlighted, nodes, positions]);
   const flowNodes: Node[] = useMemo(
     () =>
       nodes.map((n) => ({
@@ -350,7 +359,7 @@ export function Graph({
           "gnode",
           n.className,
           n.id === selected ? "selected-node" : "",
-          n.id === centre ? "centred" : "",
+          n.id === centred ? "centred" : "",
           highlighted?.has(n.id) ? "highlighted" : "",
           highlighted && highlighted.size > 0 && !highlighted.has(n.id) && n.id !== selected ? "dimmed" : "",
         ]
@@ -365,7 +374,7 @@ export function Graph({
         draggable: false,
         connectable: false,
       })),
-    [nodes, positions, selected, highlighted, flow, centre],
+    [nodes, positions, selected, highlighted, flow, centred],
   );
   // Fan-outs and fan-ins are drawn as one edge each, until a click on one's count draws its edges again.
   const fans = useMemo(() => {
@@ -448,7 +457,7 @@ export function Graph({
             <FitButton nodes={flowNodes} focus={target} anchor={anchor} onMove={setView} />
           </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
-          <PanTo node={centre} nodes={flowNodes} onMove={setView} />
+          <PanTo node={centred} nodes={flowNodes} onMove={setView} />
         </ReactFlow>
       )}
     </div>

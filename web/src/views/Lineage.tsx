@@ -143,7 +143,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     return { ...g, matches, total: graph.nodes.length + leftOut, leftOut };
   }, [graph, id, direction, collapsed, search]);
 
-  // The match shown: a search moves the view to its first, next and previous step through them.
+  // The match shown: a search moves the view to its first; next and previous step through them
+  // in the order they are read on screen.
   const [hit, setHit] = useState(0);
   useEffect(() => setHit(0), [search]);
   const found = useMemo(() => [...(view?.matches ?? [])], [view]);
@@ -224,7 +225,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             }}
             direction="auto"
             focus={id}
-            centre={found[at]}
+            centre={found.length ? at : undefined}
           />
         )}
       </div>
