@@ -66,6 +66,8 @@ def test_step_page_says_what_ran_what_it_read_wrote_and_measured(
     inputs = page.get_by_test_id("step-inputs")
     expect(inputs.get_by_role("link")).to_have_text([casestudy.METRIC])
     assert "v1" in inputs.locator("li").inner_text()
+    # The validated accuracy is a metric: its value is beside its name.
+    expect(inputs.locator("li")).to_contain_text(f"= {casestudy.ACCURACIES[1]}")
     expect(page.get_by_test_id("step-outputs").get_by_role("link")).to_have_text(
         [casestudy.VALIDATION]
     )
@@ -80,6 +82,8 @@ def test_step_page_says_what_ran_what_it_read_wrote_and_measured(
 
     # Run 1's train step: its configuration, its executable and the series it logged itself.
     train = case.executions[0]["train"]["id"]
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(f"/executions/{train}")
     params = page.get_by_test_id("step-parameters")
     expect(params.locator("tr[data-key=learning-rate] td")).to_have_text(
@@ -96,6 +100,9 @@ def test_step_page_says_what_ran_what_it_read_wrote_and_measured(
         metrics.get_by_role("link", name="loss").get_attribute("href") or ""
     )
     expect(page.get_by_test_id("reused-from")).to_contain_text("did its own work")
+    # Only the step's own series are read, not the run's merged ones.
+    series = [u for u in asked if re.search(r"/metrics/[^/?]+\?", u)]
+    assert series and all(f"execution={train}" in u for u in series), series
     shot(page, "30-step-page")
 
     # The run page lists its steps, each a link to its page.

@@ -3,7 +3,7 @@
 // was done before (the cache).
 import { getExecutable, getExecution, getExperiment, getRun, type Artifact, type Execution } from "../api/client";
 import { sameWork } from "../api/registry";
-import { formatDuration, type RunMetrics } from "../api/tracking";
+import { formatDuration, getRunMetrics, type RunMetrics } from "../api/tracking";
 import { ArtifactLink } from "../components/Details";
 import { ArtifactVersion, Fact, MetricTable, Pairs, SeriesChart, flatten, secondsBetween } from "../components/RunParts";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
@@ -23,7 +23,9 @@ export function StepPage({ id }: { id: string }) {
   const run = useAsync(async () => (e ? first.run(e.run) : undefined), [e?.run]);
   const experiment = useAsync(async () => (run.data ? getExperiment(run.data.experiment) : undefined), [run.data?.experiment]);
   const executable = useAsync(async () => (e ? getExecutable(e.executable) : undefined), [e?.executable]);
-  const metrics = useAsync(async () => (e ? first.runMetrics(e.run) : undefined), [e?.run]);
+  // The run's metrics name the step's own series; not `first.runMetrics`, which would also
+  // start the run's own charts.
+  const metrics = useAsync(async () => (e ? getRunMetrics(e.run) : undefined), [e?.run]);
   const cache = useAsync(async () => (e ? sameWork(e) : undefined), [e?.id, e?.fingerprint]);
   useTitle(e?.name, run.data?.name, "step");
   const seconds = e ? secondsBetween(e.startTime ?? e.createTime, e.endTime) : null;
@@ -153,6 +155,7 @@ function Artifacts({ list, total, filter, empty }: { list: Async<{ items: Artifa
           <li key={a.id} data-artifact={a.name}>
             <ArtifactLink id={a.id}>{a.name}</ArtifactLink> <ArtifactVersion version={a.version} fingerprint={a.fingerprint} />{" "}
             <span className="badge">{a.kind}</span>
+            {a.kind === "metrics" && typeof a.attributes.value === "number" && <strong className="metric-value"> = {formatNumber(a.attributes.value)}</strong>}
           </li>
         ))}
       </ul>
