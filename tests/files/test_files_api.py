@@ -168,7 +168,13 @@ def test_ranges_that_cannot_be_served(file_client: TestClient) -> None:
         ("C:%5Cwindows", "'\\'"),
         ("a%00b", "NUL"),
         ("a%0Ab", "control"),
+        ("a%7Fb", "control"),
+        ("a%C2%85b", "control"),  # NEL, a C1 control
         ("x" * 1025, "1024"),
+        # Bytes that are not UTF-8: read as U+FFFD, they would be stored under another name.
+        ("model%FF.bin", "%FF"),
+        ("a/%ED%A0%80", "%ED"),  # a surrogate, encoded
+        ("%C0%AF", "%C0"),  # an overlong '/'
     ],
 )
 def test_bad_paths_are_refused_and_nothing_is_stored(
@@ -182,6 +188,65 @@ def test_bad_paths_are_refused_and_nothing_is_stored(
     assert file_client.get(files_url(artifact)).json()["items"] == []
     assert blobs(file_metadata) == []
     assert leftovers(file_metadata) == []
+
+
+def test_a_path_that_is_not_utf8_is_named_on_every_route(file_client: TestClient) -> None:
+    artifact = new_artifact(file_client)
+    assert file_client.put(files_url(artifact, "model\ufffd.bin"), content=b"x").status_code == 201
+    for method, url in (
+        ("PUT", files_url(artifact, "model%FF.bin")),
+        ("GET", files_url(artifact, "model%FF.bin")),
+        ("DELETE", files_url(artifact, "model%FF.bin")),
+        ("GET", f"{API}/artifacts/{artifact}/links/model%FF.bin"),
+        ("GET", files_url(artifact) + "?prefix=m%FF"),
+    ):
+        response = file_client.request(method, url, content=b"x" if method == "PUT" else None)
+        assert response.status_code == 422, (method, url, response.text)
+        error = response.json()["errors"][0]
+        assert error["pointer"] in ("/path", "/prefix"), error
+        assert "not UTF-8 (%FF)" in error["detail"], error
+    # The file whose name holds U+FFFD itself is not the one refused.
+    listed = file_client.get(files_url(artifact)).json()["items"]
+    assert [f["path"] for f in listed] == ["model\ufffd.bin"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"path": "a\\ud800b"}', "surrogate"),
+        (b'{"path": "a\\u0085b"}', "control"),
+        (b'{"path": "a\\\\b"}', "'\\'"),
+        (b'{"path": "/etc/passwd"}', "absolute"),
+        (b'{"path": "a/../b"}', "'..'"),
+    ],
+)
+def test_bad_paths_of_an_upload_are_refused(
+    file_client: TestClient, file_metadata: Metadata, body: bytes, reason: str
+) -> None:
+    artifact = new_artifact(file_client)
+    response = file_client.post(
+        f"{API}/artifacts/{artifact}/uploads",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["pointer"] == "/path", problem
+    assert reason in problem["detail"] + str(problem["errors"]), problem
+    assert leftovers(file_metadata) == []
+
+
+def test_the_file_service_refuses_a_path_that_is_not_unicode(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    """The embedded store (no HTTP): a name read from a command line that is not UTF-8
+    holds lone surrogates (Python's surrogateescape)."""
+    from modeltrail.domain.errors import InvalidInput
+
+    artifact = new_artifact(file_client)
+    with pytest.raises(InvalidInput, match="surrogate"):
+        file_metadata.files.put(file_metadata, uuid.UUID(artifact), "a\udcffb", [b"x"])
+    assert blobs(file_metadata) == []
 
 
 def test_a_path_of_1024_characters_is_accepted(file_client: TestClient) -> None:

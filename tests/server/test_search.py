@@ -209,10 +209,11 @@ def test_text_refused_says_why(client: TestClient, text: str, detail: str) -> No
 
 
 def test_text_that_is_not_unicode(client: TestClient, metadata: Metadata) -> None:
-    # Bytes that are not UTF-8 arrive decoded with U+FFFD; a lone surrogate can only come in
-    # process, and is refused.
+    # Bytes that are not UTF-8 are refused, naming the parameter (read as U+FFFD, they would
+    # search for other text); a lone surrogate can only come in process, and is refused.
     response = client.get(f"{API}/search?text=%ED%A0%80abc")
-    assert response.status_code == 200, response.text
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "/text"
     from modeltrail.domain.errors import InvalidInput
     from modeltrail.services.search import search as search_service
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from modeltrail.domain.errors import InvalidInput, RangeNotSatisfiable
+from modeltrail.domain.text import is_valid, shown
 
 MAX_PATH = 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -34,10 +35,18 @@ def check_path(path: str, *, pointer: str = "/path") -> str:
         raise _invalid(
             f"a file path is at most {MAX_PATH} characters; this has {len(path)}", pointer
         )
+    if not is_valid(path):
+        raise _invalid(
+            f"a file path is Unicode text; {shown(path)!r} holds a lone UTF-16 surrogate "
+            "(bytes that are not UTF-8)",
+            pointer,
+        )
     if "\0" in path:
         raise _invalid("a file path may not hold a NUL character", pointer)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
-        raise _invalid("a file path may not hold control characters", pointer)
+    # C0 and C1 controls and DEL: a line break in a name that is listed, logged or sent in
+    # a header is never what was meant.
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path):
+        raise _invalid(f"a file path may not hold control characters: {path!r}", pointer)
     if "\\" in path:
         raise _invalid("a file path separates its folders with '/', not '\\'", pointer)
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):

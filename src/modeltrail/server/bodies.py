@@ -13,6 +13,7 @@ import json
 import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import anyio
 from fastapi import Request, Response
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from modeltrail.domain import limits, text
-from modeltrail.domain.errors import ModeltrailError
+from modeltrail.domain.errors import ModeltrailError, json_pointer
 from modeltrail.server.transport import GZIP, SAFE_METHODS, too_large
 
 # Documents up to this size are parsed where they arrive: a trip to a worker thread costs
@@ -103,14 +104,40 @@ class TextCheckedRequest(Request):
         return self._json
 
 
+def _not_utf8(raw: bytes) -> str | None:
+    """The first bytes of the percent-encoded URL part ``raw`` that are not UTF-8, spelled as
+    sent (``%FF``); None when it is all UTF-8."""
+    if raw.isascii() and b"%" not in raw:
+        return None
+    decoded = unquote_to_bytes(raw)
+    try:
+        decoded.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "".join(f"%{b:02X}" for b in decoded[exc.start : exc.end])
+    return None
+
+
 def check_parameters(request: Request) -> None:
-    """Refuse query and path parameters that are not valid Unicode, naming each."""
+    """Refuse query and path parameters that are not valid Unicode, naming each: a lone
+    surrogate (a request built in-process), or bytes that are not UTF-8 in the URL, which
+    Starlette decodes into U+FFFD and so into another name than the one sent."""
     errors: list[dict[str, Any]] = []
-    for where, items in (
-        ("query", request.query_params.multi_items()),
-        ("path", list(request.path_params.items())),
+    for where, items, raw in (
+        ("query", request.query_params.multi_items(), request.scope.get("query_string")),
+        ("path", list(request.path_params.items()), request.scope.get("raw_path")),
     ):
+        undecodable = _not_utf8(raw) if isinstance(raw, bytes) else None
         for name, value in items:
+            if undecodable is not None and text.REPLACEMENT in value:
+                errors.append(
+                    {
+                        "pointer": json_pointer(name),
+                        "in": where,
+                        "detail": f"{value!r} was sent with bytes that are not UTF-8 "
+                        f"({undecodable}): percent-encode the UTF-8 bytes of its characters",
+                    }
+                )
+                continue
             for error in text.invalid_text({name: value}):
                 errors.append({**error, "in": where})
     if errors:
