@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,8 @@ from modeltrail.sdk.collect import files as hashing
 from modeltrail.sdk.connection import Connection, parsed
 
 API = "/api/v1"
+# Told the number of bytes each time some have been sent or received (a progress bar).
+Progress = Callable[[int], None]
 CHUNK = 1 << 20
 # Files larger than this go in parts of a multipart upload: a part that fails is sent again,
 # not the whole file.
@@ -79,7 +81,9 @@ def _raise_for(response: Any) -> None:
         raise from_problem(response.status_code, body)
 
 
-def _read(file: Path, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+def _read(
+    file: Path, start: int = 0, length: int | None = None, progress: Progress | None = None
+) -> Iterator[bytes]:
     with open(file, "rb") as f:
         f.seek(start)
         left = length
@@ -90,26 +94,37 @@ def _read(file: Path, start: int = 0, length: int | None = None) -> Iterator[byt
             if left is not None:
                 left -= len(chunk)
             yield chunk
+            if progress is not None:
+                progress(len(chunk))
 
 
-def upload(conn: Connection, artifact_id: str, path: str, file: Path) -> dict[str, Any]:
-    """Upload ``file`` as the artifact's ``path``; the server's record of it."""
+def upload(
+    conn: Connection, artifact_id: str, path: str, file: Path, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Upload ``file`` as the artifact's ``path``; the server's record of it. ``progress`` is
+    told of the bytes as they go (again for a part sent again)."""
     size = file.stat().st_size
     digest = hashing.hash_file(file)
     if conn.embedded:
         meta = conn._metadata
         assert meta is not None
-        with open(file, "rb") as f:
-            stored = meta.files.put(meta, uuid.UUID(artifact_id), path, f, sha256=digest, size=size)
+        stored = meta.files.put(
+            meta,
+            uuid.UUID(artifact_id),
+            path,
+            _read(file, progress=progress),
+            sha256=digest,
+            size=size,
+        )
         answer: dict[str, Any] = stored.model_dump(mode="json", by_alias=True)
         return answer
     if size > MULTIPART_FROM:
-        return _upload_in_parts(conn, artifact_id, path, file, size, digest)
+        return _upload_in_parts(conn, artifact_id, path, file, size, digest, progress)
     params: dict[str, str | int] = {"sha256": digest, "size": size}
     sent: dict[str, Any] = _retried(
         lambda: conn.http.put(
             _url(artifact_id, path),
-            content=_read(file),
+            content=_read(file, progress=progress),
             params=params,
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
             timeout=None,
@@ -137,7 +152,13 @@ def _retried(send: Any) -> Any:
 
 
 def _upload_in_parts(
-    conn: Connection, artifact_id: str, path: str, file: Path, size: int, digest: str
+    conn: Connection,
+    artifact_id: str,
+    path: str,
+    file: Path,
+    size: int,
+    digest: str,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Send the file in the parts the server asks for, ``PARTS_AT_ONCE`` at a time (a part
     that fails is sent again), then complete it naming every part in order. An error stops the
@@ -156,7 +177,7 @@ def _upload_in_parts(
         _retried(
             lambda: conn.http.put(
                 f"{where}/parts/{number}",
-                content=_read(file, start, length),
+                content=_read(file, start, length, progress),
                 headers={
                     "Content-Type": "application/octet-stream",
                     "Content-Length": str(length),
@@ -205,10 +226,16 @@ def list_files(conn: Connection, artifact_id: str, *, verify: bool = False) -> d
 
 
 def download(
-    conn: Connection, artifact_id: str, dest: str | os.PathLike[str], *, path: str | None = None
+    conn: Connection,
+    artifact_id: str,
+    dest: str | os.PathLike[str],
+    *,
+    path: str | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Download the artifact's files (or the one at ``path``) into the directory ``dest``,
-    keeping their relative paths; the directory, or the one file downloaded."""
+    keeping their relative paths; the directory, or the one file downloaded. ``progress`` is
+    told of the bytes as they arrive (all of a file's at once when it is here already)."""
     listed = list_files(conn, artifact_id)["items"]
     if path is not None:
         listed = [f for f in listed if f["path"] == path]
@@ -219,11 +246,17 @@ def download(
     root = Path(dest)
     last = root
     for item in listed:
-        last = _download_one(conn, artifact_id, item, root)
+        last = _download_one(conn, artifact_id, item, root, progress)
     return last if path is not None else root
 
 
-def _download_one(conn: Connection, artifact_id: str, item: dict[str, Any], root: Path) -> Path:
+def _download_one(
+    conn: Connection,
+    artifact_id: str,
+    item: dict[str, Any],
+    root: Path,
+    progress: Progress | None = None,
+) -> Path:
     target: Path = root / str(item["path"])
     # The server refuses such paths; a path it listed is checked again before it is written.
     if Path(item["path"]).is_absolute() or ".." in Path(item["path"]).parts:
@@ -233,6 +266,8 @@ def _download_one(conn: Connection, artifact_id: str, item: dict[str, Any], root
         and target.stat().st_size == item["size"]
         and hashing.hash_file(target) == item["sha256"]
     ):
+        if progress is not None:
+            progress(int(item["size"]))
         return target  # already here
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
@@ -247,6 +282,8 @@ def _download_one(conn: Connection, artifact_id: str, item: dict[str, Any], root
                     for chunk in opened.chunks:
                         digest.update(chunk)
                         out.write(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
                 finally:
                     opened.close()
             else:
@@ -257,6 +294,8 @@ def _download_one(conn: Connection, artifact_id: str, item: dict[str, Any], root
                     for chunk in r.iter_bytes():
                         digest.update(chunk)
                         out.write(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
         if digest.hexdigest() != item["sha256"]:
             raise InvalidInput(
                 f"{item['path']} arrived with sha256 {digest.hexdigest()}, not the "
