@@ -158,11 +158,15 @@ def _add_group(plural: str) -> None:
         ref: Annotated[str, typer.Argument(help="id or name")],
         experiment: ExperimentOption = None,
         url: UrlOption = None,
+        as_json: JsonOption = False,
     ) -> None:
         """Delete one (refused while lineage depends on it)."""
         with connect(url) as conn:
             entity_id = resolve(conn, plural, ref, experiment=experiment)
             conn.delete(f"/api/v1/{plural}/{entity_id}")
+        if as_json:
+            print_json({"deleted": plural[:-1], "id": entity_id})
+            return
         console.print(f"deleted {plural[:-1]} {entity_id}")
 
 

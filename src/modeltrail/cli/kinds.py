@@ -75,8 +75,12 @@ def delete(
     name: Annotated[str, typer.Argument(help="the kind's name")],
     version: Annotated[int, typer.Option("--version", help="the version to delete")],
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Delete a version of a kind that no artifact uses (refused otherwise)."""
     with connect(url, write=True) as conn:
         conn.delete(f"/api/v1/kinds/{name}/versions/{version}")
+    if as_json:
+        print_json({"deleted": "kind", "name": name, "version": version})
+        return
     console.print(f"deleted kind {name} version {version}", highlight=False)

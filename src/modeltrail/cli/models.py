@@ -258,10 +258,17 @@ def delete(
     name: Annotated[str, typer.Argument(help="the registered model")],
     version: Annotated[int | None, typer.Option("--version", help="only this version")] = None,
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Delete a model (or one version of it); the artifacts and their lineage stay."""
     with connect(url, write=True) as conn:
         conn.delete(path(name) + (f"/versions/{version}" if version is not None else ""))
+    if as_json:
+        deleted = {"deleted": "model", "name": name}
+        print_json(
+            deleted if version is None else {**deleted, "deleted": "version", "version": version}
+        )
+        return
     what = f"version {version} of {name}" if version is not None else name
     console.print(f"deleted {escape(what)}")
 

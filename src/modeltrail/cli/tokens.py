@@ -166,10 +166,14 @@ def revoke(
         ),
     ],
     url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Revoke a token: it is refused from the next request on."""
     with connect(url) as conn:
         conn.delete(f"/api/v1/tokens/{token_id}")
+    if as_json:
+        print_json({"revoked": "token", "id": token_id})
+        return
     if token_id == "configured":
         console.print(
             "the configured admin token is retired: every server of this store refuses it"
