@@ -271,6 +271,30 @@ def test_bad_alias_names_are_refused(client: TestClient, alias: str) -> None:
     assert client.get(f"{M}/m/aliases").json() == []
 
 
+def test_aliases_are_case_sensitive_as_in_mlflow(client: TestClient) -> None:
+    """MLflow's registry keeps an alias as it was given and finds it by equality (its
+    ``_get_registered_model_alias``): ``Production`` and ``production`` are two aliases, and
+    only ``latest`` is reserved whatever its case. So are they here, on each database."""
+    client.post(M, json={"name": "m"})
+    for _ in range(2):
+        register(client, "m", trained(client)["artifact"]).raise_for_status()
+    client.put(f"{M}/m/aliases/production", json={"version": 1}).raise_for_status()
+    client.put(f"{M}/m/aliases/Production", json={"version": 2}).raise_for_status()
+    assert client.get(f"{M}/m/aliases/production").json()["version"] == 1
+    assert client.get(f"{M}/m/aliases/Production").json()["version"] == 2
+    assert sorted(a["alias"] for a in client.get(f"{M}/m/aliases").json()) == [
+        "Production",
+        "production",
+    ]
+    resolved = client.get(f"{M}/resolve", params={"uri": "models:/m@Production"}).json()
+    assert resolved["version"] == 2
+    unknown = client.get(f"{M}/resolve", params={"uri": "models:/m@PRODUCTION"})
+    assert unknown.status_code == 404, unknown.text
+    for reserved in ("LATEST", "Latest"):
+        refused = client.put(f"{M}/m/aliases/{reserved}", json={"version": 1})
+        assert refused.status_code == 422, refused.text
+
+
 @pytest.mark.parametrize(
     "name", ["", " lead", "trail ", "a/b", "a@b", "a\\b", "tab\tname", "models:x", "x" * 257]
 )
