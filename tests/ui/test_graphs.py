@@ -273,6 +273,8 @@ def test_a_trace_of_1000_runs_names_its_heads_in_full_and_fits_readably(
     assert graph_zoom(page) >= 0.85
     assert on_screen_font_px(page, ".gnode.run-header .node-label") >= 10
     assert visible_in_graph(page, newest), "fit view shows the newest run"
+    # The column heads at the top of the pane, the trace below them.
+    assert content_in_pane(page)["top"] <= 40, content_in_pane(page)
     shot(page, f"24-trace-1000-runs-fit-{scheme}-{size[0]}")
     context.close()
 

@@ -135,7 +135,7 @@ function bounds(nodes: Node[]): Box {
  * The viewport a graph opens at, and the one "fit view" goes to: all of it when that is
  * readable, else readable on the focus. Past either end of the graph is never shown while the
  * other end is cut: a graph taller (wider) than the pane starts at its top (left) edge at the
- * most, and one that is not is centred.
+ * most, and one that is not is centred (but for a trace's height: it starts at the top).
  */
 function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport {
   const { x0, y0, x1, y1 } = bounds(nodes);
@@ -148,7 +148,8 @@ function opening(nodes: Node[], W: number, H: number, focus: string | undefined,
     (hi - lo) * z + 2 * EDGE <= size ? (size - (hi - lo) * z) / 2 - lo * z : Math.min(EDGE - lo * z, Math.max(size - EDGE - hi * z, wanted));
   // The focus in the middle, or at the right edge (the newest runs of a trace, from the top).
   const x = place(x0, x1, W, anchor === "end" ? W - EDGE - (f.position.x + fw) * z : W / 2 - (f.position.x + fw / 2) * z);
-  const y = place(y0, y1, H, anchor === "end" ? EDGE - y0 * z : H / 2 - (f.position.y + NODE_H / 2) * z);
+  // A trace reads from its run heads down: it starts at the top, however short it is.
+  const y = anchor === "end" ? EDGE - y0 * z : place(y0, y1, H, H / 2 - (f.position.y + NODE_H / 2) * z);
   return { x, y, zoom: z };
 }
 
