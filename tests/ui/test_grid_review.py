@@ -139,3 +139,40 @@ def test_lists_show_names_as_links_without_a_request_per_row(
     api = [u for u in asked if "/api/v1/" in u]
     assert not [u for u in api if "/experiments/" in u or "/executables" in u], api
     assert not [u for u in api if u.rstrip("/").endswith(run)], api
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_a_bad_search_says_what_is_wrong_at_the_search_box(page: Any, runs: tuning.Tuning) -> None:
+    page.goto(f"/experiments/{runs.experiment}/runs")
+    page.get_by_test_id("count").filter(has_text="of 4 runs").wait_for()
+    chooser = page.locator("details.chooser summary")
+    before = chooser.inner_text()
+    search = page.get_by_label("search runs")
+    search.fill("nosuch = 1")
+    search.press("Escape")
+    search.press("Enter")
+    message = page.get_by_test_id("query-error")
+    # the server's own words: which field, why, where
+    expect(message).to_contain_text("not valid")
+    expect(message).to_contain_text("'nosuch': unknown field")
+    expect(message).to_contain_text("at column 1")
+    assert search.get_attribute("aria-invalid") == "true"
+    count = page.get_by_test_id("count").inner_text()
+    assert "?" not in count and "no runs searched" in count
+    expect(page.locator(".runs-grid .state")).to_contain_text("the search is not valid")
+    # the columns of the last answer stay, and the chooser does not say "0"
+    assert chooser.inner_text() == before
+    assert page.locator(".runs-grid .problem").count() == 0  # said once, at the box
+    shot(page, f"42-grid-bad-search-{scheme(page)}")
+
+    # opened with the bad search: no columns known yet, none claimed
+    page.goto(f"/experiments/{runs.experiment}/runs?q=metrics.accuracy%20%3E")
+    expect(page.get_by_test_id("query-error")).to_contain_text("expected a value")
+    assert "0, auto" not in chooser.inner_text()
+    assert "?" not in page.get_by_test_id("count").inner_text()
+    # a good search again: the rows and the count are back, the message gone
+    search.fill("metrics.accuracy > 0.9")
+    search.press("Escape")
+    search.press("Enter")
+    page.get_by_test_id("count").filter(has_text="of 3 runs").wait_for()
+    assert page.get_by_test_id("query-error").count() == 0

@@ -20,8 +20,11 @@ export function QueryInput({
   onSubmit,
   onFocus,
   placeholder,
+  invalid = false,
 }: {
   value: string;
+  /** The server refused the search: the input is marked, its message is `#query-error`. */
+  invalid?: boolean;
   keys: string[];
   onSubmit: (q: string) => void;
   /** Called when the input is focused: the keys may be asked for only then. */
@@ -77,6 +80,8 @@ export function QueryInput({
         aria-expanded={options.length > 0}
         aria-controls={listId}
         aria-autocomplete="list"
+        aria-invalid={invalid || undefined}
+        aria-errormessage={invalid ? "query-error" : undefined}
         placeholder={placeholder}
         value={text}
         spellCheck={false}

@@ -1,7 +1,8 @@
 // The runs grid of an experiment: its runs with the parameter, tag and metric columns chosen,
 // sorted and searched (the `q` language) by the server, paged with the cursor in the address,
 // runs ticked to compare (kept in the address).
-import { useMemo, useState } from "react";
+import { useMemo, useRef, useState } from "react";
+import type { ApiError } from "../api/client";
 import { formatDuration, formatNumber, formatValue, listRunKeys, toNumber, type RunInGrid } from "../api/tracking";
 import { QueryInput } from "../components/QueryInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
@@ -46,8 +47,13 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const selected = useMemo(() => ticked.split(",").filter(Boolean), [ticked]);
   const setSelected = (change: (s: string[]) => string[]) => navigate(withQuery({ selected: change(selected).join(",") || null }), true);
 
+  // A search the server refuses is said at the search box, with what is wrong and where; the
+  // table keeps the columns of the last answer and says that nothing was searched.
+  const badQuery = queryProblem(page.error) ?? queryProblem(count.error);
+  const lastColumns = useRef<string[] | null>(null);
+  if (page.data) lastColumns.current = page.data.columns ?? [];
   // The table draws the columns of the answer it shows; the chooser, those asked for.
-  const columns = page.data?.columns ?? [];
+  const columns = page.data?.columns ?? (page.error ? (lastColumns.current ?? []) : []);
   const picked = chosen !== null ? chosen.split(",").filter(Boolean) : columns;
   const items = page.data?.items ?? [];
   const allKeys = useMemo(() => [...FIELDS, ...(keys.data ? [...keys.data.parameters, ...keys.data.tags, ...keys.data.metrics] : [])], [keys.data]);
@@ -106,6 +112,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
       <div className="grid-search">
         <QueryInput
           value={q}
+          invalid={badQuery !== null}
           keys={allKeys}
           onFocus={askKeys}
           onSubmit={(text) => navigate(withQuery({ q: text || null, cursor: null, prev: null }))}
@@ -116,18 +123,29 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
             Clear
           </button>
         )}
-        <ColumnChooser keys={keys.data} columns={picked} onChange={setColumns} auto={chosen === null} onNeedKeys={askKeys} />
+        <ColumnChooser keys={keys.data} columns={picked} known={page.data !== undefined || lastColumns.current !== null} onChange={setColumns} auto={chosen === null} onNeedKeys={askKeys} />
       </div>
+      {badQuery !== null && (
+        <div className="query-error" role="alert" id="query-error" data-testid="query-error">
+          <strong>This search is not valid:</strong> {badQuery}
+        </div>
+      )}
       <div className="hint">
         Search on any column: <code>=</code> <code>!=</code> <code>&lt;</code> <code>&gt;</code> <code>in</code> <code>like</code> <code>is null</code>, with{" "}
         <code>and</code>, <code>or</code>, <code>not</code> and parentheses; a metric's least and greatest value are <code>metrics.KEY.min</code> and{" "}
         <code>metrics.KEY.max</code>.
       </div>
-      {page.error && <Problem error={page.error} />}
+      {page.error && badQuery === null && <Problem error={page.error} />}
       <div className="table-bar">
         <span className="count" data-testid="count">
-          {items.length > 0 ? `${offset + 1}–${offset + items.length}` : "0"} of{" "}
-          {total === undefined || total === null ? (count.error ? "?" : "…") : total.toLocaleString()} runs
+          {badQuery !== null ? (
+            "no runs searched"
+          ) : (
+            <>
+              {items.length > 0 ? `${offset + 1}–${offset + items.length}` : "0"} of{" "}
+              {total === undefined || total === null ? (count.error ? "?" : "…") : total.toLocaleString()} runs
+            </>
+          )}
         </span>
         <span className="compare-bar">
           <span className="muted">{selected.length ? `${selected.length} selected` : "tick runs to compare them"}</span>
@@ -204,21 +222,33 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
         </table>
         {page.loading && !page.data && <Loading what="Loading the runs" />}
         {!page.loading && !page.error && items.length === 0 && <Empty>No runs {q ? "match this search" : "in this experiment yet"}.</Empty>}
+        {!page.loading && badQuery !== null && <Empty>No runs shown: the search is not valid. Change it above, or clear it.</Empty>}
       </div>
       {chosen === null && columns.some((c) => c.startsWith("metrics.")) && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
     </section>
   );
 }
 
+/** What is wrong with the search (`q`) as the server said it, or null for another problem. */
+function queryProblem(error: ApiError | undefined): string | null {
+  if (!error || error.status !== 422) return null;
+  const field = error.errors.find((e) => e.pointer === "/q");
+  if (!field) return null;
+  return error.detail.replace(/^q: /, "") || field.detail || "";
+}
+
 function ColumnChooser({
   keys,
   columns,
+  known,
   onChange,
   auto,
   onNeedKeys,
 }: {
   keys?: { parameters: string[]; tags: string[]; metrics: string[] };
   columns: string[];
+  /** Whether the columns are known: not while the first answer is awaited or was refused. */
+  known: boolean;
   onChange: (c: string[]) => void;
   auto: boolean;
   onNeedKeys: () => void;
@@ -250,8 +280,7 @@ function ColumnChooser({
     // Pointing at the chooser already asks for the keys, so that they are in when it opens.
     <details className="chooser" onPointerEnter={onNeedKeys} onFocus={onNeedKeys} onToggle={onNeedKeys}>
       <summary>
-        Columns ({columns.length}
-        {auto ? ", auto" : ""})
+        Columns ({auto && !known ? "auto" : `${columns.length}${auto ? ", auto" : ""}`})
       </summary>
       <div className="chooser-body">
         <input type="search" placeholder="find a key" aria-label="find a column" value={filter} onChange={(e) => setFilter(e.target.value)} />
