@@ -176,3 +176,21 @@ def test_a_bad_search_says_what_is_wrong_at_the_search_box(page: Any, runs: tuni
     search.press("Enter")
     page.get_by_test_id("count").filter(has_text="of 3 runs").wait_for()
     assert page.get_by_test_id("query-error").count() == 0
+
+
+@pytest.mark.parametrize("address", ["/compare/runs", "/compare/runs?ids=", "/compare/runs?ids=,"])
+def test_compare_runs_without_runs_asks_nothing_and_says_how_to_pick_them(
+    page: Any, address: str
+) -> None:
+    asked: list[str] = []
+    refused: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("response", lambda r: r.status >= 400 and refused.append(f"{r.status} {r.url}"))
+    page.goto(address)
+    state = page.locator(".compare-runs .state")
+    expect(state).to_contain_text("runs grid")
+    expect(state.get_by_role("link", name="experiments")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert not [u for u in asked if "/api/v1/compare/runs" in u], asked
+    assert not refused
+    assert page.title().startswith("compare")

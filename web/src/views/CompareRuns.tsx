@@ -25,8 +25,9 @@ type XAxis = (typeof X_AXES)[number][0];
 export function CompareRuns({ location }: { location: Location }) {
   const x: XAxis = X_AXES.find(([v]) => v === location.query.get("x"))?.[0] ?? "step";
   const { ids, asked, wanted, points } = compareAddress(location.query, x === "step");
-  const base = useAsync(() => first.compare(ids, wanted, points), [ids.join(","), wanted.join(",")]);
-  useTitle(`${ids.length} runs`, "compare");
+  // Without runs there is nothing to ask the server (it would refuse an empty list).
+  const base = useAsync(async () => (ids.length ? first.compare(ids, wanted, points) : undefined), [ids.join(","), wanted.join(",")]);
+  useTitle(ids.length ? `${ids.length} runs` : null, "compare");
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
   const series = useAsync(
@@ -46,7 +47,8 @@ export function CompareRuns({ location }: { location: Location }) {
       <section className="view compare-runs">
         <h1>Compare runs</h1>
         <Empty>
-          Tick runs in an experiment's runs grid and press <b>Compare selected</b>, or give <code>?ids=ID,ID,…</code> (ids or run names).
+          Pick runs in the runs grid of an experiment (see <Link to="/experiments">experiments</Link>): tick them and press <b>Compare selected</b>. Or give{" "}
+          <code>?ids=ID,ID,…</code> (ids or run names).
         </Empty>
       </section>
     );
