@@ -194,3 +194,47 @@ def test_compare_runs_without_runs_asks_nothing_and_says_how_to_pick_them(
     assert not [u for u in asked if "/api/v1/compare/runs" in u], asked
     assert not refused
     assert page.title().startswith("compare")
+
+
+@pytest.fixture(scope="module")
+def floats(ui_server: ServerProcess) -> dict[str, str]:
+    """A run whose metric is a long fraction, in its series and in a metrics artifact."""
+    with httpx.Client(base_url=ui_server.url, timeout=30) as client:
+        experiment = client.post("/api/v1/experiments", json={"name": "floats"}).json()["id"]
+        run = client.post(
+            "/api/v1/runs",
+            json={"experiment": experiment, "name": "float-run", "status": "SUCCESS"},
+        ).json()["id"]
+        series = [{"key": "f1", "steps": [0, 1], "values": [0.1 + 0.2, 2 / 3]}]
+        client.post(f"/api/v1/runs/{run}/metrics", json={"series": series})
+        artifact = client.post(
+            "/api/v1/artifacts",
+            json={"name": "f1", "kind": "metrics", "attributes": {"value": 2 / 3}},
+        ).json()["id"]
+    return {"experiment": experiment, "run": run, "artifact": artifact}
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_metric_values_are_short_with_the_full_value_in_the_tooltip(
+    page: Any, floats: dict[str, str]
+) -> None:
+    full, short = str(2 / 3), "0.66667"
+    page.goto(f"/experiments/{floats['experiment']}/runs")
+    cell = page.locator("table.data.grid tbody td[data-column='metrics.f1'] span")
+    expect(cell).to_have_text(short)
+    assert cell.get_attribute("title") == full
+    shot(page, f"43-grid-metric-{scheme(page)}")
+
+    page.goto(f"/runs/{floats['run']}")
+    row = page.get_by_test_id("run-metrics").locator("tr[data-metric=f1] td span")
+    expect(row.nth(0)).to_have_text(short)  # latest
+    expect(row.nth(1)).to_have_text("0.3")  # least
+    assert [row.nth(i).get_attribute("title") for i in (0, 1)] == [full, str(0.1 + 0.2)]
+    assert full not in page.locator("main").inner_text()
+
+    page.goto(f"/artifacts/{floats['artifact']}")
+    value = page.locator("main").get_by_text(short, exact=True)
+    expect(value).to_be_visible()
+    assert value.get_attribute("title") == full
+    assert full not in page.locator("main").inner_text()
+    shot(page, f"43-artifact-metric-{scheme(page)}")

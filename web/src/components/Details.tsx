@@ -2,6 +2,7 @@
 import type { ReactNode } from "react";
 import { formatTime } from "../hooks";
 import { ArtifactName } from "./ArtifactExtras";
+import { MetricValue } from "./MetricValue";
 import { Link } from "../router";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,6 +14,14 @@ export function Value({ value }: { value: unknown }): ReactNode {
     if (/^\d{4}-\d\d-\d\dT/.test(value)) return <time dateTime={value}>{formatTime(value)}</time>;
     return <span className="text">{value}</span>;
   }
+  // A fraction is shown short, in full in its tooltip (a metric's value, a score); a whole
+  // number (a count, a size) as it is.
+  if (typeof value === "number" && !Number.isInteger(value))
+    return (
+      <code>
+        <MetricValue value={value} />
+      </code>
+    );
   if (typeof value === "number" || typeof value === "boolean") return <code>{String(value)}</code>;
   if (Array.isArray(value)) {
     if (value.length === 0) return <span className="muted">none</span>;

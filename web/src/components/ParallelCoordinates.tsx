@@ -2,6 +2,7 @@
 // log scale when they span decades; other values as categories) and a metric last; one line per run.
 import { useState } from "react";
 import { formatNumber, formatValue } from "../api/tracking";
+import { metricText } from "./MetricValue";
 
 export interface Axis {
   label: string;
@@ -111,7 +112,7 @@ export function ParallelCoordinates({ axes, lines }: { axes: Axis[]; lines: { la
               onMouseLeave={() => setHover(null)}
               data-run={line.label}
             >
-              <title>{`${line.label}: ${axes.map((a) => `${a.label} = ${formatValue(a.values[r]) || "—"}`).join(", ")}`}</title>
+              <title>{`${line.label}: ${axes.map((a) => `${a.label} = ${(a.metric ? metricText(a.values[r]) : formatValue(a.values[r])) || "—"}`).join(", ")}`}</title>
             </path>
           );
         })}

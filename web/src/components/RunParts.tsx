@@ -7,7 +7,8 @@ import { apiUrl } from "../base";
 import { first, SERIES_POINTS } from "../first";
 import { useAsync } from "../hooks";
 import { Value } from "./Details";
-import { MetricChart, formatNumber, type ChartSeries } from "./MetricChart";
+import { MetricChart, type ChartSeries } from "./MetricChart";
+import { MetricValue } from "./MetricValue";
 import { Loading, Problem } from "./Status";
 
 /** The address of a series as JSON: a run's own, or one step's (`execution`). */
@@ -91,9 +92,15 @@ export function MetricTable({ run, metrics, execution }: { run: string; metrics:
                 {m.key}
               </a>
             </th>
-            <td>{formatNumber(toNumber(m.latest))}</td>
-            <td>{formatNumber(toNumber(m.min))}</td>
-            <td>{formatNumber(toNumber(m.max))}</td>
+            <td>
+              <MetricValue value={m.latest} />
+            </td>
+            <td>
+              <MetricValue value={m.min} />
+            </td>
+            <td>
+              <MetricValue value={m.max} />
+            </td>
             <td>{m.count.toLocaleString()}</td>
             <td>{m.firstStep === m.lastStep ? m.firstStep : `${m.firstStep}–${m.lastStep}`}</td>
           </tr>

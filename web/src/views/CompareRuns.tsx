@@ -4,6 +4,7 @@
 import { useMemo, useState } from "react";
 import { compareRuns, formatDuration, formatValue, readSeriesPoints, toNumber, type RunComparison } from "../api/tracking";
 import { MetricChart, Swatch, formatNumber, seriesStyle, type ChartSeries, type XKind } from "../components/MetricChart";
+import { MetricValue } from "../components/MetricValue";
 import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinates";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
@@ -228,7 +229,7 @@ function MetricsTable({ comparison: c, chosen, onChoose }: { comparison: RunComp
                 <th scope="row">{m.key}</th>
                 {latest.map((v, i) => (
                   <td key={i} className="num" title={`least ${formatNumber(toNumber(m.min[i]))} · greatest ${formatNumber(toNumber(m.max[i]))}`}>
-                    {formatNumber(v)}
+                    <MetricValue value={v} />
                     {lo !== hi && v === hi && <span className="mark" title="the highest of these runs">▲</span>}
                     {lo !== hi && v === lo && <span className="mark" title="the lowest of these runs">▼</span>}
                   </td>

@@ -2,10 +2,10 @@
 // metrics, data and lineage; who moved which alias when and why; and moving an alias.
 import { useEffect, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
-import { formatNumber, toNumber } from "../api/tracking";
 import { listModels, listVersions, moveAlias, type Alias, type AliasEvent, type ModelVersion, type RegisteredModel } from "../api/registry";
 import { onSession, type Session } from "../auth";
 import { ArtifactLink } from "../components/Details";
+import { isMetricNumber, metricText, MetricValue } from "../components/MetricValue";
 import { Empty, FirstProblem, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButtons, useTitle, When } from "../context";
 import { first } from "../first";
@@ -39,11 +39,6 @@ function AliasChip({ alias, version, isProtected, model }: { alias: string; vers
   );
 }
 
-/** A version's metric as the runs grid shows a metric: numbers (and NaN, ∞) alike everywhere. */
-function metricText(v: unknown): string {
-  const numeric = typeof v === "number" || v === "NaN" || v === "Infinity" || v === "-Infinity";
-  return numeric ? formatNumber(toNumber(v as number | string)) : JSON.stringify(v);
-}
 
 function Metrics({ metrics }: { metrics?: Record<string, unknown> | null }) {
   const entries = Object.entries(metrics ?? {});
@@ -52,7 +47,7 @@ function Metrics({ metrics }: { metrics?: Record<string, unknown> | null }) {
     <span className="metrics">
       {entries.map(([k, v]) => (
         <span key={k} className="metric">
-          {k} <code>{metricText(v)}</code>
+          {k} <code>{isMetricNumber(v) ? <MetricValue value={v} /> : JSON.stringify(v)}</code>
         </span>
       ))}
     </span>

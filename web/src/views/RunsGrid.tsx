@@ -3,7 +3,8 @@
 // runs ticked to compare (kept in the address).
 import { useMemo, useRef, useState } from "react";
 import type { ApiError } from "../api/client";
-import { formatDuration, formatNumber, formatValue, listRunKeys, toNumber, type RunInGrid } from "../api/tracking";
+import { formatDuration, formatValue, listRunKeys, type RunInGrid } from "../api/tracking";
+import { MetricValue } from "../components/MetricValue";
 import { QueryInput } from "../components/QueryInput";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, useTitle } from "../context";
@@ -24,7 +25,7 @@ export function heading(column: string): { group: string; label: string } {
 
 function Cell({ column, value }: { column: string; value: unknown }) {
   if (value === null || value === undefined) return <span className="muted">—</span>;
-  if (column.startsWith("metrics.")) return <span className="num">{formatNumber(toNumber(value as number | string))}</span>;
+  if (column.startsWith("metrics.")) return <MetricValue value={value as number | string} />;
   if (typeof value === "number") return <span className="num">{formatValue(value)}</span>;
   return <span title={formatValue(value)}>{formatValue(value)}</span>;
 }

@@ -10,7 +10,7 @@ import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, CopyButton, CopyButtons, useTitle } from "../context";
 import { RUN_CHARTS, first } from "../first";
 import { formatTime, useAsync, type Async } from "../hooks";
-import { formatNumber } from "../components/MetricChart";
+import { isMetricNumber, MetricValue } from "../components/MetricValue";
 import { Link } from "../router";
 import "./runs.css";
 
@@ -123,7 +123,11 @@ function StepMetrics({ step, metrics, outputs }: { step: Execution; metrics: Asy
           {written.map((a) => (
             <li key={a.id} data-metric-artifact={a.name}>
               <ArtifactLink id={a.id}>{a.name}</ArtifactLink>{" "}
-              {typeof a.attributes.value === "number" && <strong>= {formatNumber(a.attributes.value)}</strong>}
+              {isMetricNumber(a.attributes.value) && (
+                <strong>
+                  = <MetricValue value={a.attributes.value} />
+                </strong>
+              )}
             </li>
           ))}
         </ul>
