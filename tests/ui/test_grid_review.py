@@ -238,3 +238,54 @@ def test_metric_values_are_short_with_the_full_value_in_the_tooltip(
     assert value.get_attribute("title") == full
     assert full not in page.locator("main").inner_text()
     shot(page, f"43-artifact-metric-{scheme(page)}")
+
+
+SELECTS = """() => {
+  const root = getComputedStyle(document.documentElement);
+  const body = getComputedStyle(document.body);
+  const probe = document.createElement("div");
+  probe.style.background = root.getPropertyValue("--surface");
+  document.body.append(probe);
+  const surface = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  return [...document.querySelectorAll("select")].map((s) => {
+    const c = getComputedStyle(s);
+    return { label: s.getAttribute("aria-label"), bg: c.backgroundColor, color: c.color,
+             font: c.fontSize, surface, text: body.color,
+             around: getComputedStyle(s.parentElement).fontSize };
+  });
+}"""
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_every_select_is_drawn_in_the_theme(
+    page: Any, runs: tuning.Tuning, ui_server: ServerProcess
+) -> None:
+    with httpx.Client(base_url=f"{ui_server.url}/api/v1") as api:
+        if api.get("/models/tuned").status_code == 404:
+            assert api.post("/models", json={"name": "tuned"}).status_code == 201
+            for name in ("lr-0.1", "lr-0.01"):
+                answer = api.post(
+                    "/models/tuned/versions", json={"artifact": runs.ids[f"{name}.model"]}
+                )
+                assert answer.status_code == 201, answer.text
+            api.put("/models/tuned/aliases/production", json={"version": 1})
+    ids = ",".join(runs.runs[n] for n in ("lr-0.1", "lr-0.01"))
+    seen = set()
+    for address, wanted in (
+        ("/models/tuned", ["history of alias", "version"]),
+        (f"/experiments/{runs.experiment}/runs", ["rows per page"]),
+        (f"/compare/runs?ids={ids}", ["metric of the last axis"]),
+    ):
+        page.goto(address)
+        for label in wanted:
+            page.get_by_label(label, exact=True).wait_for()
+        for select in page.evaluate(SELECTS):
+            seen.add(select["label"])
+            assert select["bg"] == select["surface"], select
+            assert select["color"] == select["text"], select
+            # the page's type, not the browser's own smaller one
+            assert select["font"] == select["around"], select
+        if address.startswith("/models"):
+            shot(page, f"44-model-selects-{scheme(page)}")
+    assert {"version", "history of alias", "rows per page", "metric of the last axis"} <= seen
