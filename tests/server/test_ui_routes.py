@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
@@ -91,3 +92,27 @@ def test_without_a_built_bundle_paths_are_not_found(tmp_path: Path, metadata: Me
         response = c.get("/runs")
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/favicon.ico", "/favicon.svg", "/docs/favicon-32x32.png"])
+def test_favicons_answer_304_to_a_conditional_request(client: TestClient, path: str) -> None:
+    """A favicon is revalidated on each use (no-cache, its name never changes): the browser's
+    copy is confirmed with a 304 and no body, by its ETag and by its date."""
+    first = client.get(path)
+    assert first.status_code == 200 and first.content
+    assert first.headers["cache-control"] == "no-cache"
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    for headers in (
+        {"If-None-Match": etag},
+        {"If-None-Match": f'"other", W/{etag}'},
+        {"If-Modified-Since": modified},
+    ):
+        again = client.get(path, headers=headers)
+        assert again.status_code == 304, (headers, again.status_code)
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "no-cache"
+    changed = client.get(path, headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200 and changed.content == first.content
+    older = "Mon, 01 Jan 2001 00:00:00 GMT"
+    assert client.get(path, headers={"If-Modified-Since": older}).status_code == 200

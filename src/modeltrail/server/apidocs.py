@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modeltrail.server import ui
@@ -91,9 +91,9 @@ def docs_init() -> Response:
 
 
 @router.get("/docs/{name}")
-def docs_asset(name: str) -> Response:
+def docs_asset(name: str, request: Request) -> Response:
     path: Path = SWAGGER_DIR / name
     if name not in ASSETS or not path.is_file():
         # The same answer as for any path that no route answers.
         raise StarletteHTTPException(404)
-    return FileResponse(path, media_type=ASSETS[name], headers=HEADERS)
+    return ui.file_answer(path, request, headers=dict(HEADERS), media_type=ASSETS[name])

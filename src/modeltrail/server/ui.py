@@ -21,7 +21,9 @@ import hashlib
 import html
 import inspect
 import mimetypes
+import os
 import re
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -84,8 +86,42 @@ def _file(path: str, root: Path) -> Path | None:
     return None
 
 
+# What a 304 repeats of the answer it stands for (RFC 9110, 15.4.5).
+_NOT_MODIFIED_KEEPS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
+
+
+def _unchanged(answer: Response, request: Request) -> bool:
+    """Whether the conditional request's copy is still ``answer``'s: If-None-Match names its
+    ETag (a weak comparison), or, without it, If-Modified-Since is not before its date."""
+    etag = answer.headers.get("etag", "")
+    if (wanted := request.headers.get("if-none-match")) is not None:
+        tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    since, modified = request.headers.get("if-modified-since"), answer.headers.get("last-modified")
+    if since is None or modified is None:
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+
+
+def file_answer(
+    path: Path, request: Request, *, headers: dict[str, str], media_type: str | None = None
+) -> Response:
+    """A file with its validators (ETag, Last-Modified), or a bodiless 304 when the request's
+    copy is still current: a file that must be revalidated on every use (no-cache: the favicon,
+    the docs' assets) costs a round trip but no transfer."""
+    answer = FileResponse(path, media_type=media_type, headers=headers, stat_result=os.stat(path))
+    if request.method in ("GET", "HEAD") and _unchanged(answer, request):
+        kept = {k: v for k, v in answer.headers.items() if k in _NOT_MODIFIED_KEEPS}
+        return Response(status_code=304, headers=kept)
+    return answer
+
+
 def _asset(asset: Path, request: Request) -> Response:
-    # Hashed bundle names change with their content, so they may be cached for good.
+    # Hashed bundle names change with their content, so they may be cached for good; the other
+    # files (favicon.ico) keep their names, so a browser asks again and gets a 304.
     immutable = asset.parent.name == "assets"
     headers = {"Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
     packed = asset.with_name(asset.name + ".gz")
@@ -93,10 +129,11 @@ def _asset(asset: Path, request: Request) -> Response:
         request.headers.get("accept-encoding", "")
     ):
         # The compression middleware says that this answer varies with Accept-Encoding.
-        return FileResponse(asset, headers=headers)
+        return file_answer(asset, request, headers=headers)
     media = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
     headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
-    return FileResponse(packed, media_type=media, headers=headers)
+    # The packed copy is a file of its own, with an ETag of its own.
+    return file_answer(packed, request, headers=headers, media_type=media)
 
 
 def install(app: FastAPI, root: Path = UI_DIR) -> None:
