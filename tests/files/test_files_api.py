@@ -170,6 +170,10 @@ def test_ranges_that_cannot_be_served(file_client: TestClient) -> None:
         ("a%0Ab", "control"),
         ("a%7Fb", "control"),
         ("a%C2%85b", "control"),  # NEL, a C1 control
+        # A right-to-left override: "evil\u202egnp.exe" is listed as "evilexe.png".
+        ("evil%E2%80%AEgnp.exe", "U+202E"),
+        ("a%E2%81%A6b", "U+2066"),  # a left-to-right isolate
+        ("a%E2%80%A8b", "U+2028"),  # a line separator
         ("x" * 1025, "1024"),
         # Bytes that are not UTF-8: read as U+FFFD, they would be stored under another name.
         ("model%FF.bin", "%FF"),

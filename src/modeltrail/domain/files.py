@@ -19,6 +19,11 @@ from modeltrail.domain.text import is_valid, shown
 
 MAX_PATH = 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Characters that change how the rest of a name is shown without being seen themselves: the
+# bidirectional marks, embeddings, overrides and isolates (``evil\u202egnp.exe`` is listed as
+# ``evilexe.png``), and the line and paragraph separators. Joiners (U+200C, U+200D) stay:
+# scripts and emoji need them.
+_DISGUISING = re.compile("[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def _invalid(detail: str, pointer: str) -> InvalidInput:
@@ -47,6 +52,12 @@ def check_path(path: str, *, pointer: str = "/path") -> str:
     # a header is never what was meant.
     if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in path):
         raise _invalid(f"a file path may not hold control characters: {path!r}", pointer)
+    if found := _DISGUISING.search(path):
+        raise _invalid(
+            f"a file path may not hold U+{ord(found.group()):04X}, which changes how the rest "
+            f"of the name is shown: {path!r}",
+            pointer,
+        )
     if "\\" in path:
         raise _invalid("a file path separates its folders with '/', not '\\'", pointer)
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
