@@ -211,7 +211,18 @@ def floats(ui_server: ServerProcess) -> dict[str, str]:
             "/api/v1/artifacts",
             json={"name": "f1", "kind": "metrics", "attributes": {"value": 2 / 3}},
         ).json()["id"]
-    return {"experiment": experiment, "run": run, "artifact": artifact}
+        exe = client.post("/api/v1/executables", json={"name": "report.py"}).json()["id"]
+        step = client.post(
+            "/api/v1/executions",
+            json={
+                "run": run,
+                "executable": exe,
+                "name": "report",
+                "kind": "report",
+                "inputArtifacts": [artifact],
+            },
+        ).json()["id"]
+    return {"experiment": experiment, "run": run, "artifact": artifact, "step": step}
 
 
 @pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
@@ -238,6 +249,12 @@ def test_metric_values_are_short_with_the_full_value_in_the_tooltip(
     assert value.get_attribute("title") == full
     assert full not in page.locator("main").inner_text()
     shot(page, f"43-artifact-metric-{scheme(page)}")
+
+    # a step that read the metric
+    page.goto(f"/executions/{floats['step']}")
+    read = page.locator("li[data-artifact=f1] .metric-value span")
+    expect(read).to_have_text(short)
+    assert read.get_attribute("title") == full
 
 
 SELECTS = """() => {

@@ -159,7 +159,12 @@ function Artifacts({ list, total, filter, empty }: { list: Async<{ items: Artifa
           <li key={a.id} data-artifact={a.name}>
             <ArtifactLink id={a.id}>{a.name}</ArtifactLink> <ArtifactVersion version={a.version} fingerprint={a.fingerprint} />{" "}
             <span className="badge">{a.kind}</span>
-            {a.kind === "metrics" && typeof a.attributes.value === "number" && <strong className="metric-value"> = {formatNumber(a.attributes.value)}</strong>}
+            {a.kind === "metrics" && isMetricNumber(a.attributes.value) && (
+              <strong className="metric-value">
+                {" "}
+                = <MetricValue value={a.attributes.value} />
+              </strong>
+            )}
           </li>
         ))}
       </ul>
