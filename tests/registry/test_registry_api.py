@@ -262,13 +262,24 @@ def test_an_alias_on_another_models_version_is_a_conflict(client: TestClient) ->
     assert len(client.get(f"{M}/a/history").json()) == 1
 
 
-@pytest.mark.parametrize("alias", ["latest", "v3", "V12", "has space", "-x", "a/b", "é"])
+@pytest.mark.parametrize("alias", ["latest", "v3", "V12", "has space", "a.b", "a/b", "a+b", "⚙"])
 def test_bad_alias_names_are_refused(client: TestClient, alias: str) -> None:
     client.post(M, json={"name": "m"})
     register(client, "m", trained(client)["artifact"]).raise_for_status()
     r = client.put(f"{M}/m/aliases/{alias}", json={"version": 1})
     assert r.status_code in (404, 422), r.text
     assert client.get(f"{M}/m/aliases").json() == []
+
+
+def test_aliases_take_what_mlflow_takes(client: TestClient) -> None:
+    """MLflow's registry takes an alias of letters and digits of any script, '_' and '-'
+    (``^[\\w\\-]*$``): its clients set such aliases through the compatible API."""
+    client.post(M, json={"name": "m"})
+    register(client, "m", trained(client)["artifact"]).raise_for_status()
+    for alias in ("1st", "-x", "champion-ü", "生产", "v1beta"):
+        client.put(f"{M}/m/aliases/{alias}", json={"version": 1}).raise_for_status()
+        resolved = client.get(f"{M}/resolve", params={"uri": f"models:/m@{alias}"})
+        assert resolved.json()["version"] == 1, (alias, resolved.text)
 
 
 def test_aliases_are_case_sensitive_as_in_mlflow(client: TestClient) -> None:

@@ -32,7 +32,9 @@ LATEST = "latest"
 # Characters a model's name may not hold: they separate the parts of a reference
 # (``models:/NAME@ALIAS``, ``models:/NAME/3``) and of the API's paths.
 _NAME_FORBIDDEN = re.compile(r"[/@\\\x00-\x1f\x7f]")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# MLflow's registry rule (its clients set aliases through the compatible API): letters and
+# digits of any script, '_' and '-'.
+_ALIAS = re.compile(r"^[\w-]+$")
 _VERSION_LIKE = re.compile(r"^[vV]\d+$")
 
 
@@ -55,7 +57,7 @@ def alias_problem(alias: str) -> str | None:
     if not alias or len(alias) > limits.MAX_NAME:
         return f"an alias has 1 to {limits.MAX_NAME} characters"
     if not _ALIAS.match(alias):
-        return "an alias starts with a letter or '_' and holds letters, digits, '_' and '-'"
+        return "an alias holds only letters, digits, '_' and '-'"
     if alias.lower() == LATEST or _VERSION_LIKE.match(alias):
         return f"'{alias}' reads as a version; choose another alias"
     return None
