@@ -123,6 +123,20 @@ def test_generated_client_is_current(node_modules: Path, tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parametrize("project", ["tsconfig.json", "tsconfig.node.json"])
+def test_sources_type_check(node_modules: Path, project: str) -> None:
+    """``vite build`` drops the types without checking them: a merge that leaves a name
+    undefined builds, and fails only in the browser, on the view that uses it."""
+    checked = subprocess.run(
+        [_bin(node_modules, "tsc"), "--noEmit", "-p", project],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert checked.returncode == 0, f"`npm run typecheck` in web/ fails:\n{checked.stdout[-4000:]}"
+
+
 def test_committed_bundle_is_what_the_sources_build(node_modules: Path, tmp_path: Path) -> None:
     out = tmp_path / "ui"
     env = {**os.environ, "PYTHON": sys.executable}
