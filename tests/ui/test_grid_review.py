@@ -306,3 +306,20 @@ def test_every_select_is_drawn_in_the_theme(
         if address.startswith("/models"):
             shot(page, f"44-model-selects-{scheme(page)}")
     assert {"version", "history of alias", "rows per page", "metric of the last axis"} <= seen
+
+
+def test_columns_auto_in_the_address_is_the_automatic_choice(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    chooser = page.locator("details.chooser summary")
+    page.goto(f"/experiments/{runs.experiment}/runs")
+    page.get_by_test_id("count").filter(has_text="of 4 runs").wait_for()
+    expect(chooser).to_contain_text(", auto)")
+    chosen_for_you = chooser.inner_text()
+    heads = page.locator("table.data.grid thead th").all_inner_texts()
+
+    page.goto(f"/experiments/{runs.experiment}/runs?columns=auto")
+    page.get_by_test_id("count").filter(has_text="of 4 runs").wait_for()
+    expect(chooser).to_have_text(chosen_for_you)
+    assert page.locator("table.data.grid thead th").all_inner_texts() == heads
+    expect(page.locator(".runs-grid .hint", has_text="Columns chosen for you")).to_be_visible()

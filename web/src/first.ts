@@ -93,7 +93,9 @@ export function gridAddress(experiment: string, query: URLSearchParams) {
   const q = query.get("q") ?? "";
   const sort = query.get("sort") ?? "-createTime";
   const cursor = query.get("cursor") ?? undefined;
-  const chosen = query.get("columns");
+  // `columns=auto` (what the server takes too) is the automatic choice, not a column's name.
+  const asked = query.get("columns");
+  const chosen = asked?.trim() === "auto" ? null : asked;
   const limit = Math.min(1000, Math.max(1, Math.floor(Number(query.get("limit"))) || GRID_PAGE_SIZES[0]));
   return {
     q,
