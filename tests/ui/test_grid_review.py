@@ -323,3 +323,35 @@ def test_columns_auto_in_the_address_is_the_automatic_choice(
     expect(chooser).to_have_text(chosen_for_you)
     assert page.locator("table.data.grid thead th").all_inner_texts() == heads
     expect(page.locator(".runs-grid .hint", has_text="Columns chosen for you")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def numbered(ui_server: ServerProcess) -> str:
+    """An experiment whose parameter and metric keys differ only by a number."""
+    with httpx.Client(base_url=ui_server.url, timeout=30) as client:
+        experiment = client.post("/api/v1/experiments", json={"name": "numbered"}).json()["id"]
+        run = client.post(
+            "/api/v1/runs",
+            json={
+                "experiment": experiment,
+                "name": "numbered-run",
+                "status": "SUCCESS",
+                "configuration": {f"param_{k}": k for k in (10, 2, 1, 21)},
+            },
+        ).json()["id"]
+        series = [{"key": f"loss_{k}", "steps": [0], "values": [k]} for k in (10, 9, 100)]
+        answer = client.post(f"/api/v1/runs/{run}/metrics", json={"series": series})
+        assert answer.status_code in (200, 201), answer.text
+    return experiment
+
+
+def test_the_column_chooser_sorts_numbered_keys_by_their_numbers(page: Any, numbered: str) -> None:
+    page.goto(f"/experiments/{numbered}/runs")
+    page.locator("details.chooser summary").click()
+    chooser = page.locator("details.chooser")
+    parameters = chooser.locator("fieldset", has_text="Parameters").locator(".chooser-row")
+    expect(parameters).to_have_text(["param_1", "param_2", "param_10", "param_21"])
+    metrics = chooser.locator("fieldset", has_text="Metrics").locator(
+        ".chooser-row > label:first-child"
+    )
+    expect(metrics).to_have_text(["loss_9", "loss_10", "loss_100"])

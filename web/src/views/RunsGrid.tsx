@@ -15,6 +15,8 @@ import "./runs.css";
 
 const FIELDS = ["name", "status", "createTime", "endTime", "id", "version", "uri", "experiment.name"];
 const MAX_COMPARED = 100;
+// Keys that differ by a number are listed by it: param_2 before param_10.
+const NATURAL = new Intl.Collator(undefined, { numeric: true });
 
 /** A column's heading: its key without the document's prefix, the aggregate after it. */
 export function heading(column: string): { group: string; label: string } {
@@ -258,25 +260,29 @@ function ColumnChooser({
   const on = new Set(columns);
   const flip = (c: string) => onChange(on.has(c) ? columns.filter((x) => x !== c) : [...columns, c]);
   const match = (k: string) => k.toLowerCase().includes(filter.toLowerCase());
-  const group = (title: string, list: string[], aggregates = false) =>
-    list.filter(match).length > 0 && (
-      <fieldset>
-        <legend>{title}</legend>
-        {list.filter(match).map((k) => (
-          <div key={k} className="chooser-row">
-            <label>
-              <input type="checkbox" checked={on.has(k)} onChange={() => flip(k)} /> {heading(k).label}
-            </label>
-            {aggregates &&
-              ["min", "max"].map((a) => (
-                <label key={a} className="muted">
-                  <input type="checkbox" checked={on.has(`${k}.${a}`)} onChange={() => flip(`${k}.${a}`)} /> {a}
-                </label>
-              ))}
-          </div>
-        ))}
-      </fieldset>
+  const group = (title: string, list: string[], aggregates = false) => {
+    const shown = list.filter(match).sort(NATURAL.compare);
+    return (
+      shown.length > 0 && (
+        <fieldset>
+          <legend>{title}</legend>
+          {shown.map((k) => (
+            <div key={k} className="chooser-row">
+              <label>
+                <input type="checkbox" checked={on.has(k)} onChange={() => flip(k)} /> {heading(k).label}
+              </label>
+              {aggregates &&
+                ["min", "max"].map((a) => (
+                  <label key={a} className="muted">
+                    <input type="checkbox" checked={on.has(`${k}.${a}`)} onChange={() => flip(`${k}.${a}`)} /> {a}
+                  </label>
+                ))}
+            </div>
+          ))}
+        </fieldset>
+      )
     );
+  };
   return (
     // Pointing at the chooser already asks for the keys, so that they are in when it opens.
     <details className="chooser" onPointerEnter={onNeedKeys} onFocus={onNeedKeys} onToggle={onNeedKeys}>
