@@ -355,3 +355,21 @@ def test_the_column_chooser_sorts_numbered_keys_by_their_numbers(page: Any, numb
         ".chooser-row > label:first-child"
     )
     expect(metrics).to_have_text(["loss_9", "loss_10", "loss_100"])
+
+
+def test_filter_chips_show_the_names_the_page_knows_with_the_id_in_the_tooltip(
+    page: Any, runs: tuning.Tuning
+) -> None:
+    page.goto("/runs?filter=" + f"experiment:eq:{runs.experiment}")
+    chip = page.locator(".filter .chip code")
+    expect(chip).to_have_text("experiment:eq:tuning")
+    assert runs.experiment in chip.get_attribute("title")
+
+    run = runs.runs["lr-0.01"]
+    page.goto("/executions?filter=" + f"run:eq:{run}")
+    expect(chip).to_have_text("run:eq:lr-0.01")
+    assert run in chip.get_attribute("title")
+    # an id the page knows no name for stays as it was typed
+    page.goto("/runs?filter=experiment:eq:no-such-id")
+    expect(page.get_by_test_id("count")).to_contain_text("0 of")
+    expect(chip).to_have_text("experiment:eq:no-such-id")

@@ -24,7 +24,26 @@ export function suggestions(text: string, fields: string[]): string[] {
   return [];
 }
 
-export function FilterInput({ fields, filters, onChange }: { fields: string[]; filters: string[]; onChange: (f: string[]) => void }) {
+/** A filter as its chip shows it: the ids it compares with shown by the names the page knows. */
+export function chipText(filter: string, names: Record<string, string>): string {
+  const [field, op, ...rest] = filter.split(":");
+  if (rest.length === 0 || !["eq", "ne", "in"].includes(op)) return filter;
+  const values = op === "in" ? rest.join(":").split(",") : [rest.join(":")];
+  return `${field}:${op}:${values.map((v) => names[v] ?? v).join(",")}`;
+}
+
+export function FilterInput({
+  fields,
+  filters,
+  onChange,
+  names = {},
+}: {
+  fields: string[];
+  filters: string[];
+  onChange: (f: string[]) => void;
+  /** The names of the ids the page knows: a chip shows them, the filter itself is in its tooltip. */
+  names?: Record<string, string>;
+}) {
   const [text, setText] = useState("");
   const [hint, setHint] = useState<string | null>(null);
   const listId = useId();
@@ -61,7 +80,7 @@ export function FilterInput({ fields, filters, onChange }: { fields: string[]; f
       <div className="filter-row">
         {filters.map((f, i) => (
           <span className="chip" key={`${f}-${i}`}>
-            <code>{f}</code>
+            <code title={f}>{chipText(f, names)}</code>
             <button aria-label={`remove filter ${f}`} onClick={() => onChange(filters.filter((_, j) => j !== i))}>
               ×
             </button>

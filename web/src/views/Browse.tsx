@@ -215,7 +215,7 @@ export function Browse({ entity, location }: { entity: EntityName; location: Loc
   return (
     <section className="view browse">
       <h1 className="sr-only">{config.title}</h1>
-      <FilterInput fields={config.fields} filters={filters} onChange={setFilters} />
+      <FilterInput fields={config.fields} filters={filters} onChange={setFilters} names={names} />
       {page.error && <Problem error={page.error} />}
       <div className="table-bar">
         <span className="count" data-testid="count">
