@@ -245,3 +245,86 @@ def test_a_metric_axis_keeps_its_labels_whole(
     ]
     chart.scroll_into_view_if_needed()
     shot(page, f"27-metric-axis-{request.node.callspec.params['page']}")
+
+
+# Each text a canvas draws with its alignment: uPlot centres the x axis's labels under their ticks.
+RECORD_CANVAS_ALIGN = """
+window.__drawn = [];
+const fill = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+    window.__drawn.push({ text: String(text), align: this.textAlign });
+    return fill.call(this, text, x, y, ...rest);
+};
+"""
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_a_step_axis_of_a_few_points_ticks_on_whole_steps(
+    page: Any, ui_server: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    experiment = httpx.post(
+        f"{ui_server.url}/api/v1/experiments", json={"name": f"short-{uuid.uuid4().hex[:6]}"}
+    ).json()["id"]
+    run = httpx.post(
+        f"{ui_server.url}/api/v1/runs",
+        json={"experiment": experiment, "name": "three-epochs", "status": "SUCCESS"},
+    ).json()["id"]
+    logged = httpx.post(
+        f"{ui_server.url}/api/v1/runs/{run}/metrics",
+        json={"series": [{"key": "loss", "steps": [0, 1, 2], "values": [0.9, 0.5, 0.3]}]},
+    )
+    assert logged.status_code in (200, 201), logged.text
+    page.add_init_script(RECORD_CANVAS_ALIGN)
+    page.goto(f"/runs/{run}")
+    chart = page.get_by_test_id("run-metrics").get_by_test_id("metric-chart")
+    chart.locator("canvas").wait_for()
+    page.wait_for_function("window.__drawn.some(d => d.text === 'step')")
+    drawn = page.evaluate("window.__drawn")
+    ticks = [d["text"] for d in drawn if d["align"] == "center" and d["text"] != "step"]
+    # Steps 0, 1 and 2 and nothing between them: there is no step 0.25.
+    assert len(ticks) >= 2 and all(t.isdigit() for t in ticks), ticks
+    chart.scroll_into_view_if_needed()
+    shot(page, f"29-step-axis-{request.node.callspec.params['page']}")
+
+
+@pytest.mark.parametrize("page", ["light"], indirect=True)
+def test_a_time_since_start_axis_ticks_on_round_durations(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    experiment = httpx.post(
+        f"{ui_server.url}/api/v1/experiments", json={"name": f"long-{uuid.uuid4().hex[:6]}"}
+    ).json()["id"]
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    runs = []
+    for n in range(2):
+        run = httpx.post(
+            f"{ui_server.url}/api/v1/runs",
+            json={
+                "experiment": experiment,
+                "name": f"half-hour-{n}",
+                "status": "SUCCESS",
+                "createTime": start.isoformat(),
+            },
+        ).json()["id"]
+        # A point every 100 s for 2,000 s: uPlot's own increments would tick every 200 s.
+        at = [int(start.timestamp() * 1000) + 100_000 * k for k in range(21)]
+        series = {
+            "key": "loss",
+            "steps": list(range(21)),
+            "values": [1 / (k + 1) for k in range(21)],
+        }
+        logged = httpx.post(
+            f"{ui_server.url}/api/v1/runs/{run}/metrics",
+            json={"series": [{**series, "timestamps": at}]},
+        )
+        assert logged.status_code in (200, 201), logged.text
+        runs.append(run)
+    page.add_init_script(RECORD_CANVAS_ALIGN)
+    page.goto("/compare/runs?x=relative&ids=" + ",".join(runs))
+    page.get_by_test_id("compare-chart").first.locator("canvas").wait_for()
+    page.wait_for_function('window.__drawn.some(d => d.text === "time since the run\'s start")')
+    drawn = page.evaluate("window.__drawn")
+    label = "time since the run's start"
+    ticks = [d["text"] for d in drawn if d["align"] == "center" and d["text"] != label]
+    # Whole minutes ("5 min 00 s"), not "3 min 20 s".
+    assert len(ticks) >= 2 and all(t == "0.0 s" or t.endswith(" 00 s") for t in ticks), ticks

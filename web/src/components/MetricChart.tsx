@@ -81,6 +81,14 @@ function axisWidth(labels: string[] | undefined): number {
   return Math.ceil(widest) + 10 + 5 + 4;
 }
 
+/** Whole increments, 1 2 5 a decade: a step or a version between two integers does not exist. */
+const WHOLE_INCRS = Array.from({ length: 16 }, (_, p) => [1, 2, 5].map((m) => m * 10 ** p)).flat();
+/** Round durations in seconds: 1 s .. 30 s, 1 .. 30 min, 1 .. 12 h, then days. */
+const DURATION_INCRS = [
+  0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+  ...Array.from({ length: 12 }, (_, p) => [1, 2, 5].map((m) => m * 86400 * 10 ** p)).flat(),
+];
+
 const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
 function formatX(kind: XKind, x: number, labels?: string[]): string {
@@ -198,6 +206,8 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
           labelSize: 18,
           labelFont: "12px system-ui",
           font: AXIS_FONT,
+          // A time axis keeps uPlot's calendar increments; the others tick on values they can take.
+          incrs: xKind === "step" || xKind === "version" ? WHOLE_INCRS : xKind === "elapsed" ? DURATION_INCRS : undefined,
           values:
             xKind === "version"
               ? (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (xLabels?.[t] ?? "") : ""))
