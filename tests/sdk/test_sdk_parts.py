@@ -4,9 +4,11 @@ upload only once the parts on the way have ended."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,104 @@ def test_the_completion_waits_for_the_server_however_long_the_file(
         assert slow.completions == 1
     finally:
         trail.close()
+
+
+def _slow_server(tmp_path: Path, seconds: float) -> ServerProcess:
+    """The real server, with parts of 1 MiB, that takes ``seconds`` to put them together."""
+    launcher = (
+        "-c",
+        "import time; "
+        "from modeltrail.store.files.local import LocalBlobStore; "
+        f"LocalBlobStore.part_size = {PART}; "
+        "together = LocalBlobStore.complete_upload; "
+        "LocalBlobStore.complete_upload = "
+        f"lambda self, *a, **k: (time.sleep({seconds}), together(self, *a, **k))[1]; "
+        "from modeltrail.cli import main; main()",
+    )
+    return ServerProcess(f"sqlite:///{tmp_path / 'server.db'}", cwd=tmp_path, launcher=launcher)
+
+
+class AnswerLost(httpx.BaseTransport):
+    """A proxy that gives up on the first completion (504) while the server, which got it,
+    goes on putting the parts together: the client sends it again, as after any lost answer."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[str] = []
+        self.first: threading.Thread | None = None
+        self.first_answer: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[-1]}")
+        if request.url.path.endswith("/complete") and self.first is None:
+            request.read()
+            self.first = threading.Thread(
+                target=lambda: self.first_answer.append(
+                    self.inner.handle_request(request).status_code
+                )
+            )
+            self.first.start()
+            time.sleep(0.3)  # the server has it, and is working on it
+            return httpx.Response(504, json={"detail": "the server took too long to answer"})
+        return self.inner.handle_request(request)
+
+
+@contextlib.contextmanager
+def _lost_answer_upload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_seconds: float
+) -> Iterator[tuple[mt.Trail, AnswerLost, str, Path, bytes]]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MODELTRAIL_ARTIFACTS_ROOT", str(tmp_path / "server-files"))
+    monkeypatch.setattr(transfer, "MULTIPART_FROM", PART)
+    server = _slow_server(tmp_path, server_seconds)
+    data = os.urandom(2 * PART + 7)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(data)
+    trail = mt.connect(server.url, on_unreachable="raise")
+    lost = AnswerLost(trail.conn.http._transport)
+    trail.conn.http._transport = lost
+    try:
+        artifact = trail.conn.post(
+            "/api/v1/artifacts", {"name": "big", "kind": "model", "attributes": {}}
+        )["id"]
+        yield trail, lost, artifact, source, data
+    finally:
+        if lost.first is not None:
+            lost.first.join(timeout=30)
+        trail.close()
+        server.stop()
+
+
+def test_a_completion_sent_again_after_a_lost_answer_returns_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The completion sent again finds the first under way (409): the SDK waits for the file
+    the first records and returns it, and does not try to abandon the upload."""
+    with _lost_answer_upload(tmp_path, monkeypatch, 1.5) as (trail, lost, artifact, source, data):
+        sent = transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+        assert sent["size"] == len(data)
+        assert sent["path"] == "weights.bin"
+        assert [s for s in lost.sent if "complete" in s] == ["POST complete"] * 2
+        assert not any(s.startswith("DELETE") for s in lost.sent)
+        assert lost.first is not None
+        lost.first.join(timeout=30)
+        assert lost.first_answer == [201]
+
+
+def test_a_completion_that_another_request_holds_too_long_names_the_upload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the file does not appear within the bound, the error names the upload and its
+    path; the upload is left to the request completing it, which records the file."""
+    monkeypatch.setattr(transfer, "COMPLETION_WAIT", 0.5)
+    with _lost_answer_upload(tmp_path, monkeypatch, 3.0) as (trail, lost, artifact, source, data):
+        with pytest.raises(ModeltrailError, match=r"upload '[0-9a-f-]+'.*'weights\.bin'") as info:
+            transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert info.value.status == 409
+        assert not any(s.startswith("DELETE") for s in lost.sent)
+        assert lost.first is not None
+        lost.first.join(timeout=30)
+        assert lost.first_answer == [201]
+        [stored] = trail.conn.get(f"/api/v1/artifacts/{artifact}/files")["items"]
+        assert stored["sha256"] == hashlib.sha256(data).hexdigest()

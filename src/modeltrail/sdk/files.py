@@ -14,13 +14,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from modeltrail.errors import InvalidInput, ModeltrailError, NotFound, ServerUnreachable
+from modeltrail.errors import Conflict, InvalidInput, ModeltrailError, NotFound, ServerUnreachable
 from modeltrail.sdk.collect import files as hashing
 from modeltrail.sdk.connection import Connection, parsed
 
@@ -37,6 +38,11 @@ MULTIPART_FROM = 256 << 20
 # disk and link and gain little.
 PARTS_AT_ONCE = 4
 RETRIES = 3
+# A completion answered 409 was sent again (after an answer lost on the way) while the first
+# is still putting the parts together: its file is waited for this long, looked for every
+# ``COMPLETION_POLL`` seconds, before the client gives up on it.
+COMPLETION_WAIT = 10.0
+COMPLETION_POLL = 0.5
 
 
 def serialise(obj: Any, folder: Path) -> tuple[str, Path]:
@@ -163,7 +169,8 @@ def _upload_in_parts(
     """Send the file in the parts the server asks for, ``PARTS_AT_ONCE`` at a time (a part
     that fails is sent again), then complete it naming every part in order. An error stops the
     parts not yet sent, waits for those on the way and abandons the upload (any error: a
-    ``KeyboardInterrupt`` leaves it to ``modeltrail gc``, which aborts uploads left unfinished)."""
+    ``KeyboardInterrupt`` leaves it to ``modeltrail gc``, which aborts uploads left unfinished),
+    unless another request is completing it: then its file is waited for, a while."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     base = f"{API}/artifacts/{artifact_id}/uploads"
@@ -187,6 +194,7 @@ def _upload_in_parts(
         )
 
     pool = ThreadPoolExecutor(max_workers=PARTS_AT_ONCE, thread_name_prefix="modeltrail-part")
+    completing_elsewhere = False
     try:
         sending = [pool.submit(send, number, start) for number, start in parts]
         wait(sending, return_when=FIRST_EXCEPTION)
@@ -199,25 +207,68 @@ def _upload_in_parts(
         if failed:
             raise failed[0].exception()  # type: ignore[misc]
         # The server hashes the whole file again (on S3, read back from the bucket) before it
-        # answers: no timeout, as for the parts. One sent again after a timeout would find the
-        # first under way, and the upload abandoned under it.
-        done = conn.request(
-            "POST",
-            f"{where}/complete",
-            json={"parts": [number for number, _ in parts]},
-            timeout=None,
-        )
+        # answers: no timeout, as for the parts. One sent again (after a proxy's 504 or a
+        # dropped connection) finds the first under way: 409.
+        try:
+            done = conn.request(
+                "POST",
+                f"{where}/complete",
+                json={"parts": [number for number, _ in parts]},
+                timeout=None,
+            )
+        except Conflict as exc:
+            # Another request holds the completion: this one sent again after its first
+            # answer was lost (a proxy's 504, a dropped connection). That request's outcome
+            # is the upload's; the upload is never abandoned under it.
+            completing_elsewhere = True
+            return _completed_elsewhere(conn, artifact_id, upload["id"], path, digest, exc)
         return parsed(done)  # type: ignore[no-any-return]
     except Exception:
         # Whatever stopped it, the server's refusal or the client's own error (a file that
         # could not be read), the upload is abandoned rather than left holding its parts. A
         # completion that found the bytes wrong has removed it already; an abandon that fails
         # leaves the error that stopped the upload to be raised.
-        with contextlib.suppress(ModeltrailError):
-            conn.request("DELETE", where, retry=False)
+        if not completing_elsewhere:
+            with contextlib.suppress(ModeltrailError):
+                conn.request("DELETE", where, retry=False)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _completed_elsewhere(
+    conn: Connection,
+    artifact_id: str,
+    upload_id: str,
+    path: str,
+    digest: str,
+    refused: Conflict,
+) -> dict[str, Any]:
+    """The file another request completing the upload records at ``path`` with ``digest``,
+    waited for at most ``COMPLETION_WAIT`` seconds; a ``Conflict`` naming the upload if it
+    does not appear by then."""
+    folder = path.rpartition("/")[0] or None
+    deadline = time.monotonic() + COMPLETION_WAIT
+    while True:
+        listed = _files_in(conn, artifact_id, folder)
+        for item in listed:
+            if item["path"] == path and item["sha256"] == digest:
+                return item
+        if time.monotonic() >= deadline:
+            raise Conflict(
+                f"upload {upload_id!r} is being completed by another request (this one was "
+                f"sent again after an answer was lost) and its file {path!r} with sha256 "
+                f"{digest} did not appear within {COMPLETION_WAIT:g} s; the upload was left "
+                f"to that request: look for the file later (GET files/{path})"
+            ) from refused
+        time.sleep(COMPLETION_POLL)
+
+
+def _files_in(conn: Connection, artifact_id: str, folder: str | None) -> list[dict[str, Any]]:
+    """The artifact's files in ``folder`` (all of them for None)."""
+    params = {"prefix": folder} if folder else None
+    listed = parsed(conn.request("GET", _url(artifact_id), params=params))
+    return list(listed["items"])
 
 
 def list_files(conn: Connection, artifact_id: str, *, verify: bool = False) -> dict[str, Any]:
