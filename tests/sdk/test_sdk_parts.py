@@ -245,8 +245,11 @@ class AnswerLost(httpx.BaseTransport):
     """A proxy that gives up on the first completion (504) while the server, which got it,
     goes on putting the parts together: the client sends it again, as after any lost answer."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport, *, after_it_ends: bool = False) -> None:
+        """``after_it_ends``: the 504 comes once the server has answered the first (the one
+        sent again then finds the upload gone), not while it is still working on it."""
         self.inner = inner
+        self.after_it_ends = after_it_ends
         self.sent: list[str] = []
         self.first: threading.Thread | None = None
         self.first_answer: list[int] = []
@@ -261,14 +264,21 @@ class AnswerLost(httpx.BaseTransport):
                 )
             )
             self.first.start()
-            time.sleep(0.3)  # the server has it, and is working on it
+            if self.after_it_ends:
+                self.first.join(timeout=30)
+            else:
+                time.sleep(0.3)  # the server has it, and is working on it
             return httpx.Response(504, json={"detail": "the server took too long to answer"})
         return self.inner.handle_request(request)
 
 
 @contextlib.contextmanager
 def _lost_answer_upload(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_seconds: float
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    server_seconds: float,
+    *,
+    after_it_ends: bool = False,
 ) -> Iterator[tuple[mt.Trail, AnswerLost, str, Path, bytes]]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MODELTRAIL_ARTIFACTS_ROOT", str(tmp_path / "server-files"))
@@ -278,7 +288,7 @@ def _lost_answer_upload(
     source = tmp_path / "weights.bin"
     source.write_bytes(data)
     trail = mt.connect(server.url, on_unreachable="raise")
-    lost = AnswerLost(trail.conn.http._transport)
+    lost = AnswerLost(trail.conn.http._transport, after_it_ends=after_it_ends)
     trail.conn.http._transport = lost
     try:
         artifact = trail.conn.post(
@@ -307,6 +317,26 @@ def test_a_completion_sent_again_after_a_lost_answer_returns_the_file(
         assert lost.first is not None
         lost.first.join(timeout=30)
         assert lost.first_answer == [201]
+
+
+def test_a_completion_sent_again_after_the_first_ended_returns_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is lost after the server finished: the completion sent again finds the
+    upload gone (404), and the SDK returns the file the first recorded, abandoning nothing."""
+    with _lost_answer_upload(tmp_path, monkeypatch, 0.2, after_it_ends=True) as (
+        trail,
+        lost,
+        artifact,
+        source,
+        data,
+    ):
+        sent = transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+        assert (sent["path"], sent["size"]) == ("weights.bin", len(data))
+        assert lost.first_answer == [201]
+        assert [s for s in lost.sent if "complete" in s] == ["POST complete"] * 2
+        assert not any(s.startswith("DELETE") for s in lost.sent)
 
 
 def test_a_completion_that_another_request_holds_too_long_names_the_upload(

@@ -222,6 +222,13 @@ def _upload_in_parts(
             # is the upload's; the upload is never abandoned under it.
             completing_elsewhere = True
             return _completed_elsewhere(conn, artifact_id, upload["id"], path, digest, exc)
+        except NotFound:
+            # Sent again after the first completion had finished: the upload is gone and its
+            # file is in place. Without that file the upload really is missing.
+            completing_elsewhere = True
+            if (stored := _file_at(conn, artifact_id, path, digest)) is not None:
+                return stored
+            raise
         return parsed(done)  # type: ignore[no-any-return]
     except Exception:
         # Whatever stopped it, the server's refusal or the client's own error (a file that
@@ -247,13 +254,10 @@ def _completed_elsewhere(
     """The file another request completing the upload records at ``path`` with ``digest``,
     waited for at most ``COMPLETION_WAIT`` seconds; a ``Conflict`` naming the upload if it
     does not appear by then."""
-    folder = path.rpartition("/")[0] or None
     deadline = time.monotonic() + COMPLETION_WAIT
     while True:
-        listed = _files_in(conn, artifact_id, folder)
-        for item in listed:
-            if item["path"] == path and item["sha256"] == digest:
-                return item
+        if (stored := _file_at(conn, artifact_id, path, digest)) is not None:
+            return stored
         if time.monotonic() >= deadline:
             raise Conflict(
                 f"upload {upload_id!r} is being completed by another request (this one was "
@@ -262,6 +266,15 @@ def _completed_elsewhere(
                 f"to that request: look for the file later (GET files/{path})"
             ) from refused
         time.sleep(COMPLETION_POLL)
+
+
+def _file_at(conn: Connection, artifact_id: str, path: str, digest: str) -> dict[str, Any] | None:
+    """The artifact's file at ``path`` if it holds the content ``digest``, else None."""
+    folder = path.rpartition("/")[0] or None
+    for item in _files_in(conn, artifact_id, folder):
+        if item["path"] == path and item["sha256"] == digest:
+            return item
+    return None
 
 
 def _files_in(conn: Connection, artifact_id: str, folder: str | None) -> list[dict[str, Any]]:
