@@ -733,3 +733,48 @@ def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProces
     shown()
     assert on_screen_font_px(page, ".gnode.centred .node-label") >= 10
     shot(page, "29-lineage-search")
+
+
+def luminance(colour: str) -> float:
+    """The relative luminance of a computed "rgb(r, g, b)" colour."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(v) / 255 for v in colour[colour.index("(") + 1 : -1].split(",")[:3])
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_the_graph_controls_follow_the_light_or_dark_scheme(
+    page: Any, case: CaseStudy, request: pytest.FixtureRequest
+) -> None:
+    scheme = request.node.callspec.params["page"]
+    views = {
+        "dag": f"/runs/{case.runs[1]['id']}/dag",
+        "lineage": f"/artifacts/{case.ids['run2.validation']}/lineage?depth=5",
+        "trace": f"/experiments/{case.experiment['id']}/trace",
+    }
+    for view, address in views.items():
+        page.goto(address)
+        buttons = page.locator(".react-flow__controls-button")
+        buttons.first.wait_for()
+        page_bg = luminance(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+        for i in range(buttons.count()):
+            button = buttons.nth(i)
+            style = (
+                "b => { const s = getComputedStyle(b);"
+                " return [s.backgroundColor, s.color,"
+                " s.borderBottomWidth === '0px' ? s.backgroundColor : s.borderBottomColor]; }"
+            )
+            colours = button.evaluate(style)
+            button.hover()
+            page.wait_for_timeout(50)
+            hovered = button.evaluate(style)
+            # Dark on a dark page and light on a light one, hovered too; the icon readable on it.
+            for bg, fg, border in (colours, hovered[:2] + [colours[2]]):
+                for colour in (bg, border):
+                    assert (luminance(colour) < 0.1) == (page_bg < 0.1), (view, scheme, i, colour)
+                hi, lo = sorted((luminance(bg), luminance(fg)), reverse=True)
+                assert (hi + 0.05) / (lo + 0.05) >= 4.5, (view, scheme, i, bg, fg)
+        shot(page, f"30-graph-controls-{view}-{scheme}")

@@ -449,6 +449,9 @@ export function Graph({
           onNodeClick={(_, node) => onSelect?.(node.id)}
           onPaneClick={() => onSelect?.(null)}
           proOptions={{ hideAttribution: true }}
+          // The app follows the system's light or dark scheme (styles.css); React Flow's own
+          // chrome (controls, their hover, handles, selection) must follow it too.
+          colorMode="system"
         >
           <Background />
           {fans.bundles.length > 0 && (
