@@ -88,7 +88,7 @@ def main() -> None:
             "lineage of the dataset": (
                 f"/artifacts/{probes['hot_data']}/lineage?direction=downstream&depth=10",
                 "document.querySelectorAll('.react-flow__node').length > 0 && "
-                "/\\d+ of \\d+ nodes shown/.test(document.body.textContent) && "
+                "/[\\d,]+ of (at least )?[\\d,]+ nodes shown/.test(document.body.textContent) && "
                 "!/loading…/.test(document.body.textContent)",
             ),
         }
@@ -108,7 +108,8 @@ def main() -> None:
                         results[name][1].append(drawn(page, path, condition))
                         if name.startswith("lineage"):
                             nodes = page.evaluate(
-                                "document.body.textContent.match(/(\\d+) of (\\d+) nodes/)[1]"
+                                "document.body.textContent"
+                                ".match(/([\\d,]+) of (at least )?[\\d,]+ nodes/)[1]"
                             )
                         context.close()
                 browser.close()
