@@ -32,6 +32,10 @@ from modeltrail.store.tables import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
+# MLflow's client (3.x) sends usage telemetry from a thread that sets and unsets an environment
+# variable while requests copy the environment, a race that fails a request with a KeyError on
+# its name; the tests' MLflow clients and the servers they start inherit this.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 POSTGRES_ADMIN = os.environ.get(
     "MODELTRAIL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
