@@ -3,6 +3,8 @@ entity take its name as well as its id. On both databases."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
@@ -167,3 +169,15 @@ def test_lists_of_runs_and_executions_name_what_their_items_refer_to(client: Tes
     # the runs grid answers them too
     grid = client.get(f"{API}/runs", params={"columns": "auto"}).json()
     assert grid["names"] == runs["names"]
+
+
+def test_a_part_of_an_id_is_a_problem_not_an_error(client: TestClient) -> None:
+    """An id column holds no text to match a part of: a 422 that says so, never a 500."""
+    for plural in ("runs", "executions", "artifacts", "experiments"):
+        for f in ("id", "experiment", "run"):
+            for op in ("prefix", "contains"):
+                for value in (str(uuid.uuid4()), "abc"):
+                    sent = f"{f}:{op}:{value}"
+                    response = client.get(f"{API}/{plural}", params={"filter": sent})
+                    assert response.status_code == 422, (plural, sent, response.text)
+                    assert response.json()["errors"][0]["pointer"] == "/filter", response.text

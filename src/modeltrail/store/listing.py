@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Index, Select, and_, func, or_, select
+from sqlalchemy import Index, Select, Uuid, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -241,6 +241,9 @@ def filter_clause(dialect: str, fields: Fields, f: Filter) -> ColumnElement[bool
         if named is not None:
             return named
     if f.op in (Op.PREFIX, Op.CONTAINS):
+        if where == "column" and isinstance(target.type, Uuid):
+            # An id column holds no text to match a part of (SQLite keeps its hex digits only).
+            raise pointer_error(f, "an id is compared whole: use eq, ne or in")
         expr = target if where == "column" else d.json_text(dialect, target, subpath)
         pattern = _escape_like(str(f.value))
         pattern = pattern + "%" if f.op is Op.PREFIX else "%" + pattern + "%"
