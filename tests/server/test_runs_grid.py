@@ -162,6 +162,20 @@ def test_auto_proposes_what_varies(client: TestClient, experiment: dict) -> None
     assert all(set(i["columns"]) == set(page["columns"]) for i in page["items"])
 
 
+def test_auto_in_any_case_and_with_more_columns(client: TestClient, experiment: dict) -> None:
+    chosen = ["configuration.`batch size`", "configuration.lr", "metrics.loss"]
+    for word in ("AUTO", " Auto "):
+        assert grid(client, experiment="handwriting", columns=word)["columns"] == chosen
+    # the columns named besides auto follow the chosen ones, each once, wherever auto is
+    for columns in ("auto,annotations.team,metrics.loss", "annotations.team,AUTO"):
+        page = grid(client, experiment="handwriting", columns=columns)
+        assert page["columns"] == [*chosen, "annotations.team"]
+        assert set(page["items"][0]["columns"]) == set(page["columns"])
+    bad = client.get(f"{API}/runs", params={"columns": "auto,nosuch"})
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["errors"][0]["pointer"] == "/columns"
+
+
 def test_keys_list_every_parameter_tag_and_metric_as_columns(
     client: TestClient, experiment: dict
 ) -> None:

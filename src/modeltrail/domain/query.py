@@ -340,3 +340,11 @@ def parse_columns(text: str | None, *, param: str = "columns") -> list[Field] | 
     if parser.peek().kind != "end":
         raise parser.error(f"expected ',' or the end, found {_describe(parser.peek())}")
     return fields
+
+
+def split_auto(fields: list[Field]) -> tuple[list[Field], bool]:
+    """The columns named, without ``auto``, and whether ``auto`` (in any case: ``AUTO``,
+    ``Auto``) was among them. No run has a field named so: the word stands for the columns
+    chosen for you."""
+    named = [f for f in fields if not (len(f.path) == 1 and f.path[0].lower() == "auto")]
+    return named, len(named) < len(fields)

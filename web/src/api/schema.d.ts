@@ -4475,7 +4475,7 @@ export interface operations {
             query?: {
                 /** @description only the runs of this experiment (id or name) */
                 experiment?: string | null;
-                /** @description comma-separated columns, or auto: configuration.learning-rate,annotations.team,metrics.accuracy,metrics.loss.min */
+                /** @description comma-separated columns; auto (in any case) among them stands for the columns chosen for you, the others follow them: configuration.learning-rate,annotations.team,metrics.accuracy,metrics.loss.min or auto,annotations.team */
                 columns?: string | null;
                 /** @description FIELD:OP:VALUE, repeatable; OP is eq ne lt le gt ge in prefix contains. FIELD may be a dotted path: annotations.KEY, configuration.KEY, attributes.a.b */
                 filter?: string[];

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modeltrail.domain import limits
 from modeltrail.domain.grid import RunComparison, RunGrid, RunKeys
-from modeltrail.domain.query import parse_columns
+from modeltrail.domain.query import parse_columns, split_auto
 from modeltrail.server.deps import ListOptionsDep, MetadataDep
 from modeltrail.services.tracking.compare import MAX_POINTS, compare_runs
 from modeltrail.services.tracking.grid import list_runs_grid, run_keys
@@ -99,14 +99,15 @@ def add_runs_grid(router: APIRouter) -> None:
         columns: Annotated[
             str | None,
             Query(
-                description="comma-separated columns, or auto: "
-                "configuration.learning-rate,annotations.team,metrics.accuracy,metrics.loss.min",
+                description="comma-separated columns; auto (in any case) among them stands for "
+                "the columns chosen for you, the others follow them: "
+                "configuration.learning-rate,annotations.team,metrics.accuracy,metrics.loss.min "
+                "or auto,annotations.team",
                 max_length=limits.MAX_QUERY_TEXT,
             ),
         ] = None,
     ) -> Any:
-        auto = columns is not None and columns.strip() == "auto"
-        fields = None if auto else parse_columns(columns)
+        fields, auto = split_auto(parse_columns(columns) or [])
         return await run_in_threadpool(
             meta.query,
             list_runs_grid,

@@ -183,12 +183,15 @@ def list_runs_grid(
     auto: bool = False,
 ) -> RunGrid:
     """One page of runs matching ``options`` (of ``experiment``, an id or a name), each with
-    its ``columns`` and its duration."""
+    its ``columns`` and its duration; with ``auto``, the columns ``auto_columns`` chooses,
+    then those of ``columns`` it did not choose."""
     dialect = session.get_bind().dialect.name
     options = _of_experiment(options, experiment)
-    if auto:
-        columns = auto_columns(session, options)
     columns = columns or []
+    if auto:
+        chosen = auto_columns(session, options)
+        paths = {c.path for c in chosen}
+        columns = [*chosen, *(c for c in columns if c.path not in paths)]
     if len(columns) > limits.MAX_COLUMNS:
         raise _column_error(columns[limits.MAX_COLUMNS], f"at most {limits.MAX_COLUMNS} columns")
     resolved = _resolved(dialect, columns)
