@@ -171,6 +171,39 @@ def test_lists_of_runs_and_executions_name_what_their_items_refer_to(client: Tes
     assert grid["names"] == runs["names"]
 
 
+def test_a_list_names_the_ids_its_filters_compare_with_though_nothing_matches(
+    client: TestClient,
+) -> None:
+    """A filter chip shows names even when no row does: the answer names the ids the filters
+    compare a field with, and takes anything else in a filter's value as no id."""
+    empty = post(client, "experiments", {"name": "no runs yet"})["id"]
+    other = post(client, "experiments", {"name": "other"})["id"]
+    exe = post(client, "executables", {"name": "train.py"})["id"]
+    run = post(client, "runs", {"experiment": other, "name": "r"})["id"]
+    step = post(
+        client, "executions", {"run": run, "executable": exe, "name": "fit", "kind": "train"}
+    )["id"]
+
+    def listed(plural: str, *filters: str) -> dict:
+        response = client.get(f"{API}/{plural}", params={"filter": list(filters)})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    runs = listed("runs", f"experiment:eq:{empty}")
+    assert runs["items"] == [] and runs["names"] == {empty: "no runs yet"}
+    runs = listed("runs", f"experiment:in:{empty},{other},other,{uuid.uuid4()}")
+    assert runs["names"] == {empty: "no runs yet", other: "other"}
+    assert listed("runs", f"experiment:ne:{other}")["names"] == {other: "other"}
+    # relations too: an execution's outputs, though it wrote none
+    outputs = listed("artifacts", f"producedBy:eq:{step}")
+    assert outputs["items"] == [] and outputs["names"] == {step: "fit"}
+    # ids in other fields or operators, or hostile values, name nothing
+    top = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+    for hostile in (f"name:eq:{empty}", "experiment:eq:' or 1=1 --", f"experiment:gt:{top}"):
+        assert listed("runs", hostile)["names"] == {}, hostile
+    assert listed("artifacts", f"experiment.name:eq:{empty}")["names"] == {}
+
+
 def test_a_part_of_an_id_is_a_problem_not_an_error(client: TestClient) -> None:
     """An id column holds no text to match a part of: a 422 that says so, never a 500."""
     for plural in ("runs", "executions", "artifacts", "experiments"):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain.entities import ENTITIES
 from modeltrail.domain.errors import Forbidden
-from modeltrail.domain.filters import ListOptions
+from modeltrail.domain.filters import Filter, ListOptions, Op
 from modeltrail.domain.models import Page
 from modeltrail.services import access
 from modeltrail.services.common import apply_update, check_revision, existing_for_retry, get_or_404
@@ -159,21 +159,24 @@ class Service(Generic[M]):
             items=self.to_models(session, result.rows),
             next_cursor=result.next_cursor,
             total=result.total,
-            names=referenced_names(session, self.fields, result.rows),
+            names=referenced_names(session, self.fields, result.rows, options.filters),
         )
 
 
-def referenced_names(session: Session, fields: Fields, rows: Sequence[Any]) -> dict[str, str]:
+def referenced_names(
+    session: Session, fields: Fields, rows: Sequence[Any], filters: Sequence[Filter] = ()
+) -> dict[str, str]:
     """The names of the entities that ``rows`` refer to by a column of theirs (a run's
-    experiment, pipeline and event; an execution's run and executable), by id, read in one
-    statement for the whole page, so that a list shows names without a request per row.
-    What the request may not read is left out."""
+    experiment, pipeline and event; an execution's run and executable), and of those that
+    ``filters`` compare a field with by id (``experiment:eq:ID``, ``producedBy:in:ID,ID``),
+    so that a filter that matches nothing still shows names; by id, read in one statement
+    for the whole page, so that a list shows names without a request per row. What the
+    request may not read is left out."""
     parts: list[Any] = []
     for field, target in fields.named.items():
         column = fields.columns.get(field)
-        if column is None:
-            continue
-        ids = {getattr(row, column.key) for row in rows} - {None}
+        ids = {getattr(row, column.key) for row in rows} - {None} if column is not None else set()
+        ids |= _filtered_ids(field, filters)
         if not ids:
             continue
         wanted = select(target.id, target.name).where(target.id.in_(ids))
@@ -187,3 +190,19 @@ def referenced_names(session: Session, fields: Fields, rows: Sequence[Any]) -> d
         return {}
     query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
     return {str(row[0]): row[1] for row in session.execute(query)}
+
+
+def _filtered_ids(field: str, filters: Sequence[Filter]) -> set[uuid.UUID]:
+    """The ids that ``filters`` compare ``field`` with (eq, ne, in); a value that is no id
+    (a name, or anything else sent) is none. The filters' count and values are bounded
+    where they are parsed."""
+    ids: set[uuid.UUID] = set()
+    for f in filters:
+        if f.path != (field,) or f.op not in (Op.EQ, Op.NE, Op.IN):
+            continue
+        for value in f.value if isinstance(f.value, tuple) else (f.value,):
+            try:
+                ids.add(uuid.UUID(value))
+            except ValueError:
+                continue
+    return ids

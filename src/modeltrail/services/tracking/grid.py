@@ -233,5 +233,5 @@ def list_runs_grid(
         items=items,
         next_cursor=result.next_cursor,
         total=result.total,
-        names=referenced_names(session, RUN_FIELDS, rows),
+        names=referenced_names(session, RUN_FIELDS, rows, options.filters),
     )
