@@ -819,3 +819,20 @@ def test_a_scoped_list_names_only_what_the_token_reads(world: World) -> None:
         assert list(executions["names"]) == [a["run"]]
     admin = w.c.get(f"{API}/runs", headers=w.admin).json()
     assert admin["names"][b["model"]].startswith(SECRET) or SECRET in admin["names"][b["model"]]
+
+
+def test_a_scoped_list_names_no_filtered_id_the_token_cannot_read(world: World) -> None:
+    w, a, b = world, world.a, world.b
+    for token in (w.reader, w.writer):
+        for plural, f in (
+            ("runs", f"experiment:in:{a['experiment']},{b['experiment']}"),
+            ("executions", f"run:eq:{b['run']}"),
+            ("artifacts", f"producedBy:eq:{b['execution']}"),
+        ):
+            answer = _no_secret(w.c.get(f"{API}/{plural}", params={"filter": f}, headers=token))
+            assert b["experiment"] not in answer["names"] and b["run"] not in answer["names"]
+            assert b["execution"] not in answer["names"]
+        runs = w.c.get(
+            f"{API}/runs", params={"filter": f"experiment:eq:{a['experiment']}"}, headers=token
+        ).json()
+        assert runs["names"] == {a["experiment"]: "exp-a"}
