@@ -93,17 +93,24 @@ export function gridAddress(experiment: string, query: URLSearchParams) {
   const q = query.get("q") ?? "";
   const sort = query.get("sort") ?? "-createTime";
   const cursor = query.get("cursor") ?? undefined;
-  // `columns=auto` (what the server takes too) is the automatic choice, not a column's name.
+  // `auto` among the columns (in any case, as the server takes it) is the automatic choice, not
+  // a column's name; the columns named besides it follow the chosen ones.
   const asked = query.get("columns");
-  const chosen = asked?.trim() === "auto" ? null : asked;
+  const named = asked === null ? [] : asked.split(",").map((c) => c.trim()).filter(Boolean);
+  const extra = named.filter((c) => c.toLowerCase() !== "auto");
+  // No `columns` at all is the automatic choice; an empty one, no columns.
+  const auto = asked === null || extra.length < named.length;
+  // The columns asked for by name, besides the automatic ones where `auto` is on.
+  const chosen = extra.join(",");
   const limit = Math.min(1000, Math.max(1, Math.floor(Number(query.get("limit"))) || GRID_PAGE_SIZES[0]));
   return {
     q,
     sort,
     cursor,
     chosen,
+    auto,
     limit,
-    page: { experiment, columns: chosen ?? "auto", q: q || undefined, sort, cursor, limit } satisfies GridParams,
+    page: { experiment, columns: auto ? ["auto", ...extra].join(",") : extra.join(","), q: q || undefined, sort, cursor, limit } satisfies GridParams,
     count: { experiment, q: q || undefined, limit: 1, count: true } satisfies GridParams,
   };
 }

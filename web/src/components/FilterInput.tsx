@@ -29,7 +29,8 @@ export function chipText(filter: string, names: Record<string, string>): string 
   const [field, op, ...rest] = filter.split(":");
   if (rest.length === 0 || !["eq", "ne", "in"].includes(op)) return filter;
   const values = op === "in" ? rest.join(":").split(",") : [rest.join(":")];
-  return `${field}:${op}:${values.map((v) => names[v] ?? v).join(",")}`;
+  // The server names ids in their usual form: an id typed in capitals is the same id.
+  return `${field}:${op}:${values.map((v) => names[v] ?? names[v.trim().toLowerCase()] ?? v).join(",")}`;
 }
 
 export function FilterInput({

@@ -10,13 +10,12 @@ import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { Breadcrumbs, useTitle } from "../context";
 import { first, gridAddress, GRID_PAGE_SIZES as PAGE_SIZES } from "../first";
 import { formatTime, useAsync } from "../hooks";
+import { byNumbers } from "../order";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
 
 const FIELDS = ["name", "status", "createTime", "endTime", "id", "version", "uri", "experiment.name"];
 const MAX_COMPARED = 100;
-// Keys that differ by a number are listed by it: param_2 before param_10.
-const NATURAL = new Intl.Collator(undefined, { numeric: true });
 
 /** A column's heading: its key without the document's prefix, the aggregate after it. */
 export function heading(column: string): { group: string; label: string } {
@@ -34,10 +33,10 @@ function Cell({ column, value }: { column: string; value: unknown }) {
 
 export function RunsGrid({ id, location }: { id: string; location: Location }) {
   const address = gridAddress(id, location.query);
-  const { q, sort, cursor, chosen, limit } = address;
+  const { q, sort, cursor, auto, limit } = address;
   const prev = location.query.getAll("prev");
   const experiment = useAsync(() => first.experiment(id), [id]);
-  const page = useAsync(() => first.grid(address.page), [id, chosen, q, sort, cursor, limit]);
+  const page = useAsync(() => first.grid(address.page), [id, address.page.columns, q, sort, cursor, limit]);
   // The keys (for the chooser and the completion) read many runs: asked only once the person
   // goes to the search or the column chooser, so that they never compete with the page's own
   // requests, nor with the next page's when the person moves on at once.
@@ -57,9 +56,11 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
   if (page.data) lastColumns.current = page.data.columns ?? [];
   // The table draws the columns of the answer it shows; the chooser, those asked for.
   const columns = page.data?.columns ?? (page.error ? (lastColumns.current ?? []) : []);
-  const picked = chosen !== null ? chosen.split(",").filter(Boolean) : columns;
+  // With `auto`, the chooser ticks what the answer shows: the chosen columns and those named.
+  const picked = auto ? columns : address.chosen.split(",").filter(Boolean);
   const items = page.data?.items ?? [];
-  const allKeys = useMemo(() => [...FIELDS, ...(keys.data ? [...keys.data.parameters, ...keys.data.tags, ...keys.data.metrics] : [])], [keys.data]);
+  // The search box completes keys in the chooser's order: each group by the numbers in it.
+  const allKeys = useMemo(() => [...FIELDS, ...(keys.data ? [...byNumbers(keys.data.parameters), ...byNumbers(keys.data.tags), ...byNumbers(keys.data.metrics)] : [])], [keys.data]);
 
   const setSort = (column: string) => {
     const next = sort === column ? `-${column}` : column;
@@ -126,7 +127,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
             Clear
           </button>
         )}
-        <ColumnChooser keys={keys.data} columns={picked} known={page.data !== undefined || lastColumns.current !== null} onChange={setColumns} auto={chosen === null} onNeedKeys={askKeys} />
+        <ColumnChooser keys={keys.data} columns={picked} known={page.data !== undefined || lastColumns.current !== null} onChange={setColumns} auto={auto} onNeedKeys={askKeys} />
       </div>
       {badQuery !== null && (
         <div className="query-error" role="alert" id="query-error" data-testid="query-error">
@@ -227,7 +228,7 @@ export function RunsGrid({ id, location }: { id: string; location: Location }) {
         {!page.loading && !page.error && items.length === 0 && <Empty>No runs {q ? "match this search" : "in this experiment yet"}.</Empty>}
         {!page.loading && badQuery !== null && <Empty>No runs shown: the search is not valid. Change it above, or clear it.</Empty>}
       </div>
-      {chosen === null && columns.some((c) => c.startsWith("metrics.")) && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
+      {auto && columns.some((c) => c.startsWith("metrics.")) && <p className="hint">Columns chosen for you: the parameters that vary between the runs and their metrics.</p>}
     </section>
   );
 }
@@ -261,7 +262,7 @@ function ColumnChooser({
   const flip = (c: string) => onChange(on.has(c) ? columns.filter((x) => x !== c) : [...columns, c]);
   const match = (k: string) => k.toLowerCase().includes(filter.toLowerCase());
   const group = (title: string, list: string[], aggregates = false) => {
-    const shown = list.filter(match).sort(NATURAL.compare);
+    const shown = byNumbers(list.filter(match));
     return (
       shown.length > 0 && (
         <fieldset>
