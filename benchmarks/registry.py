@@ -25,7 +25,9 @@ operations, in CPU time of this process as well as wall time: on a machine that 
 the CPU time moves far less with their load than any time over HTTP does, so it is the figure
 to compare two versions of the code by. It also times MLflow's ``search_model_versions`` with
 no filter as the server answers it (``registry_search``): the first page of 100 versions and a
-page of 100 at the end, the cost of a page whatever the registry holds.
+page of 100 at the end, the cost of a page whatever the registry holds, and with filters
+on a run (``run_id =`` beside the model's name, ``run_id IN``), on the source (``LIKE``, a
+page of 100) and on a tag no version has.
 """
 
 from __future__ import annotations
@@ -162,11 +164,22 @@ def in_process(url: str, versions: int, samples: int) -> dict[str, Any]:
         def search(p: dict[str, Any]) -> Any:
             return lambda: registry_search.search_model_versions(reg, dict(p))
 
+        # The run of the middle version, for the filters that name runs.
+        middle = {"filter": f"name = '{MODEL}' and version_number = {versions // 2}"}
+        run = search(middle)()["model_versions"][0]["run_id"]
+        by_run = {"filter": f"name = '{MODEL}' and run_id = '{run}'"}
+        runs = {"filter": f"run_id IN ('{run}', '{uuid.uuid4().hex}')"}
+        by_source = {"filter": "source_path LIKE 's3://m/1%'", "max_results": "100"}
+        by_tag = {"filter": "tags.stage = 'production'"}
         return {
             "resolve": cpu_timed(lambda: reg.resolve_document(uri), samples),
             "list": cpu_timed(lambda: reg.list_version_documents(MODEL, limit=versions), samples),
             "search first page": cpu_timed(search({"max_results": "100"}), samples),
             "search last page": cpu_timed(search(last), samples),
+            "search run_id =": cpu_timed(search(by_run), samples),
+            "search run_id IN": cpu_timed(search(runs), samples),
+            "search source LIKE": cpu_timed(search(by_source), samples),
+            "search tags.k =": cpu_timed(search(by_tag), samples),
         }
     finally:
         meta.close()
@@ -301,7 +314,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         print(f"\n{args.versions} versions in-process, median wall / CPU time in ms")
         for op, timing in found.items():
-            print(f"{op:<18} {timing['median']:8.2f} / {timing['cpu']:8.2f}")
+            print(f"{op:<20} {timing['median']:8.2f} / {timing['cpu']:8.2f}")
         return
     rows: dict[str, dict[str, Any]] = {}
     try:

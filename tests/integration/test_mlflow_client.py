@@ -609,3 +609,61 @@ def test_search_model_versions_pages_as_mlflow_does(client: MlflowClient) -> Non
     assert code(order_by=["version"]) == "INVALID_PARAMETER_VALUE"
     assert code(order_by=["name", "name DESC"]) == "INVALID_PARAMETER_VALUE"
     assert code(page_token="not a token") == "INVALID_PARAMETER_VALUE"
+
+
+def test_search_model_versions_filters_on_runs_sources_and_tags(client: MlflowClient) -> None:
+    """MLflow's client searches versions by their run, source, tags and number, as MLflow's
+    server answers, a page at a time."""
+    mlflow.set_experiment(_name("filtered"))
+    name = _name("filtered")
+    client.create_registered_model(name)
+    runs = []
+    for number in range(1, 5):
+        with mlflow.start_run() as run:
+            runs.append(run.info.run_id)
+        client.create_model_version(
+            name, f"s3://filtered/{number}", run_id=run.info.run_id, tags={"n": str(number)}
+        )
+    client.set_model_version_tag(name, "2", "stage", "good")
+    client.set_model_version_tag(name, "3", "stage", "bad")
+
+    def found(filter: str) -> list[str]:
+        versions, token = [], None
+        while True:
+            page = client.search_model_versions(filter, max_results=1, page_token=token)
+            versions += [v.version for v in page]
+            token = page.token
+            if not token:
+                return sorted(versions)
+
+    mine = f"name = '{name}'"
+    assert found(f"{mine} and run_id = '{runs[1]}'") == ["2"]
+    assert found(f"run_id IN ('{runs[0]}', '{runs[3]}')") == ["1", "4"]
+    assert found(f"{mine} and run_id NOT IN ('{runs[0]}', '{runs[3]}')") == ["2", "3"]
+    assert found(f"run_id = '{uuid.UUID(runs[1])}'") == []  # MLflow's ids have no dashes
+    assert found("source_path LIKE 's3://filtered/%'") == ["1", "2", "3", "4"]
+    assert found(f"{mine} and source_path = 's3://filtered/3'") == ["3"]
+    assert found(f"{mine} and tags.stage = 'good'") == ["2"]
+    assert found(f"{mine} and tags.stage != 'good'") == ["3"]
+    assert found(f"{mine} and tags.stage LIKE '%d'") == ["2", "3"]
+    assert found(f"{mine} and tags.n = '4' and run_id = '{runs[3]}'") == ["4"]
+    assert found(f"{mine} and version_number = '2'") == ["2"]
+    assert found(f"{mine} and version_number >= 3") == ["3", "4"]
+    assert [v.run_id for v in client.search_model_versions(f"run_id = '{runs[2]}'")] == [runs[2]]
+
+    def code(filter: str) -> str:
+        with pytest.raises(MlflowException) as refused:
+            client.search_model_versions(filter)
+        return str(refused.value.error_code)
+
+    for bad in (
+        "version_number = 2.5",
+        "version_number = 'two'",
+        "run_id = 5",
+        "tags.stage IS NULL",
+        "tags.stage IN ('good')",
+        "source_path IN ('x')",
+        f"{mine} or tags.stage = 'good'",
+        "run_id = ",
+    ):
+        assert code(bad) == "INVALID_PARAMETER_VALUE", bad

@@ -242,6 +242,7 @@ def test_search_registered_models_refuses_as_mlflow_does(client: TestClient) -> 
         {"filter": "name > 'a'"},
         {"filter": "version_number = 1"},
         {"filter": "tags.team IN ('a')"},
+        {"filter": "tags.team IS NULL"},
     ]
     _refuses(client, "registered-models/search", bad)
     most = client.get(f"{MLFLOW}/registered-models/search", params={"max_results": 1000})
@@ -402,6 +403,14 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         {"filter": "tags.team IN ('a')"},
         {"filter": "creation_timestamp > 0"},
         {"filter": "name = 'a' OR name = 'b'"},
+        {"filter": "version_number = 2.5"},
+        {"filter": "version_number = 2.0"},
+        {"filter": "version_number = '2.5'"},
+        {"filter": "version_number = 1e999"},
+        {"filter": "run_id = 5"},
+        {"filter": "source_path = 5"},
+        {"filter": "tags.stage = 5"},
+        {"filter": "tags.stage IS NULL"},
     ]
     _refuses(client, "model-versions/search", bad)
     most = client.get(f"{MLFLOW}/model-versions/search", params={"max_results": 200_000})
@@ -424,6 +433,18 @@ FILTERS = [
     "source_path LIKE 's3://m/a-%' AND name IN ('a')",
     "tags.`mlflow.prompt.is_prompt` != 'true'",
     "tags.`mlflow.prompt.is_prompt` = 'true'",
+    "tags.`mlflow.prompt.is_prompt` = 'false' AND name = 'a'",
+    "",
+    "version_number = '3'",
+    "version_number < ' 2'",
+    "source_path != 's3://m/a-1' AND name = 'a'",
+    "source_path ILIKE 'S3://M/B%'",
+    "source_path LIKE 'S3://M/B%'",
+    "source_path LIKE '%-_'",
+    "name = 'a' AND tags.stage != 'bad' AND tags.stage LIKE '%o%'",
+    "tags.stage ILIKE 'GOOD' AND version_number <= 2",
+    "run_id = 'x'",
+    "run_id NOT IN ('x')",
 ]
 
 
@@ -450,6 +471,18 @@ def test_search_model_versions_filters_as_mlflow_does(client: TestClient, tmp_pa
                     json={"name": name, "version": str(number), **tag},
                 ).raise_for_status()
                 oracle.set_model_version_tag(name, str(number), ModelVersionTag(**tag))
+    # A prompt's version: left out unless a filter asks for prompts.
+    client.post(f"{MLFLOW}/registered-models/create", json={"name": "p"}).raise_for_status()
+    oracle.create_registered_model("p")
+    client.post(
+        f"{MLFLOW}/model-versions/create", json={"name": "p", "source": "s3://m/p-1"}
+    ).raise_for_status()
+    oracle.create_model_version("p", "s3://m/p-1")
+    prompt = {"key": PROMPT, "value": "true"}
+    client.post(
+        f"{MLFLOW}/model-versions/set-tag", json={"name": "p", "version": "1", **prompt}
+    ).raise_for_status()
+    oracle.set_model_version_tag("p", "1", ModelVersionTag(**prompt))
     for filter in FILTERS:
         answer = client.get(
             f"{MLFLOW}/model-versions/search", params={"filter": filter, "max_results": 100}
@@ -461,7 +494,26 @@ def test_search_model_versions_filters_as_mlflow_does(client: TestClient, tmp_pa
             for v in oracle.search_model_versions(filter_string=filter, max_results=100)
         )
         assert ours == theirs, filter
-        assert ours or filter in ("tags.missing = 'x'", "tags.`mlflow.prompt.is_prompt` = 'true'")
+        assert ours or filter in (
+            "tags.missing = 'x'",
+            "source_path LIKE 'S3://M/B%'",
+            "run_id = 'x'",
+            "run_id NOT IN ('x')",
+        ), filter
+    prompts = {"filter": "tags.`mlflow.prompt.is_prompt` = 'true'"}
+    found = client.get(f"{MLFLOW}/model-versions/search", params=prompts).json()
+    assert [(v["name"], v["version"]) for v in found["model_versions"]] == [("p", "1")]
+    # Numbers beyond any version's (MLflow's own store fails on them) and the older servers'
+    # ``version``, as text.
+    for filter, expected in [
+        ("version_number > 99999999999999999999", set()),
+        ("version_number > -99999999999999999999 AND name = 'c'", {("c", "1")}),
+        ("version = '2' AND name LIKE '%'", {("a", "2"), ("b", "2"), ("d", "2")}),
+    ]:
+        answer = client.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
+        assert answer.status_code == 200, (filter, answer.text)
+        found = {(v["name"], v["version"]) for v in answer.json()["model_versions"]}
+        assert found == expected, filter
 
 
 def test_search_model_versions_finds_versions_by_their_runs(
@@ -469,12 +521,15 @@ def test_search_model_versions_finds_versions_by_their_runs(
 ) -> None:
     _models(client, ["a", "b", "c"])
     every = client.get(f"{MLFLOW}/model-versions/search").json()["model_versions"]
+    made: list[int] = []
+    answers = registry_search.version_answers
 
-    def every_version(registry: Any) -> None:
-        raise AssertionError("a search naming runs read every model's versions")
+    def counted(registry: Any, versions: list[Any]) -> list[dict[str, Any]]:
+        made.append(len(versions))
+        return answers(registry, versions)
 
-    # Naming runs, a search reads the versions of the models those runs made, not all.
-    monkeypatch.setattr(registry_search, "_all_versions", every_version)
+    # Naming runs, a search makes the answers of the versions those runs made alone.
+    monkeypatch.setattr(registry_search, "version_answers", counted)
     runs = {(v["name"], v["version"]): v["run_id"] for v in every}
     wanted = [runs[("a", "2")], runs[("c", "1")]]
     listed = ", ".join(f"'{r}'" for r in wanted)
@@ -483,11 +538,16 @@ def test_search_model_versions_finds_versions_by_their_runs(
         (f"run_id = '{wanted[0]}'", {("a", "2")}),
         (f"run_id IN ({listed}) AND name = 'c'", {("c", "1")}),
         (f"run_id = '{uuid.UUID(wanted[0])}'", set()),  # MLflow's ids have no dashes
+        (f"run_id = '{wanted[0].upper()}'", set()),
         ("run_id IN ('not-a-run', 'nor-this')", set()),
+        (f"run_id LIKE '{wanted[0][:8]}%'", {("a", "2")}),
+        (f"run_id != '{wanted[0]}' AND name = 'a'", {("a", "1")}),
     ]:
+        made.clear()
         found = client.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
         assert found.status_code == 200, found.text
         assert {(v["name"], v["version"]) for v in found.json()["model_versions"]} == expected
+        assert made == [len(expected)], filter
 
 
 def test_search_model_versions_excludes_runs_from_every_model(client: TestClient) -> None:
@@ -505,6 +565,10 @@ def test_search_model_versions_reads_only_its_page(client: TestClient, monkeypat
     """A page of a search that names no more than the model is matched, ordered and paged by
     the database: its answer is made of the page's versions alone, not of every version."""
     _models(client, ["a", "b", "c"])
+    client.post(
+        f"{MLFLOW}/model-versions/set-tag",
+        json={"name": "b", "version": "1", "key": "stage", "value": "good"},
+    ).raise_for_status()
     made: list[int] = []
     answers = registry_search.version_answers
 
@@ -518,6 +582,20 @@ def test_search_model_versions_reads_only_its_page(client: TestClient, monkeypat
     made.clear()
     assert _page_through(client, 2) == [everything[0][i : i + 2] for i in (0, 2, 4)]
     assert made == [2, 2, 2]
+    # So is a page of a search on the versions' runs, sources and tags.
+    for filter, found in [
+        ("run_id != 'nobody' AND source_path LIKE 's3://m/%'", everything[0]),
+        ("tags.stage = 'good'", [("b", "1")]),
+        ("tags.stage != 'good' OR name = 'a'", None),
+    ]:
+        made.clear()
+        if found is None:
+            refused = client.get(f"{MLFLOW}/model-versions/search", params={"filter": filter})
+            assert refused.status_code == 400 and made == []
+            continue
+        pages = _page_through(client, 2, None, filter)
+        assert [v for page in pages for v in page] == found, filter
+        assert made == [len(page) for page in pages] and max(made) <= 2, filter
     made.clear()
     assert _page_through(client, 1, ["name", "version_number"], "name LIKE 'b%'") == [
         [("b", "1")],

@@ -1,23 +1,17 @@
-"""MLflow's registry searches over modeltrail's registry: ``search_registered_models``,
-matched, ordered and paged in SQL as MLflow's ``SqlAlchemyStore`` does, and
-``search_model_versions``, paged in SQL as well where its filter names nothing but the model
-(or nothing): its other filters need each version's run and source and are matched on the
-versions' answers, read a fixed number of statements at a time."""
+"""MLflow's registry searches over modeltrail's registry: ``search_registered_models`` and
+``search_model_versions``, matched, ordered and paged in SQL as MLflow's ``SqlAlchemyStore``
+does; only a page's models or versions are read whole, in a fixed number of statements."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, false, func, literal, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
-from modeltrail.domain import limits
 from modeltrail.domain.registry import ModelVersion, RegisteredModel
-from modeltrail.integrations.mlflow import params, run_query, search
+from modeltrail.integrations.mlflow import lineage, params, run_query, search
 from modeltrail.integrations.mlflow.errors import invalid
 from modeltrail.integrations.mlflow.model_registry import (
     PROMPT_TAG,
@@ -27,9 +21,11 @@ from modeltrail.integrations.mlflow.model_registry import (
 from modeltrail.services.registry import Registry, visible
 from modeltrail.services.registry.models import to_models
 from modeltrail.services.registry.versions import versions_by_ids
+from modeltrail.store import dialect as dialects
 from modeltrail.store import registry as registry_store
 from modeltrail.store.dialect import json_text, to_milliseconds
 from modeltrail.store.tables import (
+    ArtifactRow,
     ExecutionOutputRow,
     ExecutionRow,
     ModelVersionRow,
@@ -72,6 +68,7 @@ MODEL_FILTERS = search.Grammar(
     string_attributes=frozenset({"name"}),
     numeric_attributes=frozenset(),
     list_attributes=frozenset({"name"}),
+    nulls=False,
 )
 MODEL_ORDERS = search.Grammar(
     string_attributes=frozenset({"name"}),
@@ -162,8 +159,6 @@ VERSION_ORDERS = search.Grammar(
     ),
     types=frozenset({search.ATTRIBUTE}),
 )
-# Every version of a model: the bound of a version number.
-_ALL_VERSIONS = 2**31 - 1
 
 
 def _version_orders(items: list[Any]) -> list[search.Order]:
@@ -180,77 +175,113 @@ def _version_orders(items: list[Any]) -> list[search.Order]:
 
 
 # What a model-versions filter may name (MLflow's ``SearchModelVersionUtils``; ``source`` and
-# ``version``, which MLflow's older servers took, are kept).
+# ``version``, which MLflow's older servers took, are kept). A version number is compared as
+# an integer, sent as one or as a quoted integer, as MLflow's store takes it.
 VERSION_FILTERS = search.Grammar(
     string_attributes=frozenset({"name", "run_id", "source_path", "source", "version"}),
     numeric_attributes=frozenset({"version_number"}),
     list_attributes=frozenset({"name", "run_id"}),
+    integer_attributes=frozenset({"version_number"}),
+    nulls=False,
 )
+# Beyond the integers of a version number's column (32 bits).
+_LOWEST, _HIGHEST = -(2**31) - 1, 2**31
 
 
-def _version_key(answer: dict[str, Any], kind: str, key: str) -> Any:
-    return int(answer["version"]) if key == "version_number" else answer[key]
+def _version_run(dialect: str) -> Any:
+    """The run of a version as MLflow shows it (32 hex digits): that of the earliest step
+    that wrote its artifact, as the version's answer names it (NULL where none did)."""
+    return (
+        select(dialects.id_hex(dialect, ExecutionRow.run_id))
+        .join(ExecutionOutputRow, ExecutionOutputRow.execution_id == ExecutionRow.id)
+        .where(ExecutionOutputRow.artifact_id == ModelVersionRow.artifact_id)
+        .order_by(ExecutionRow.create_time, ExecutionRow.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
-def _version_value(answer: dict[str, Any], kind: str, key: str) -> Any:
-    """The value a filter's clause compares of one version's answer (None when it has none)."""
-    if kind == search.TAG:
-        found = next((t["value"] for t in answer["tags"] if t["key"] == key), None)
-        # As in MLflow: a version without the prompt tag is not a prompt.
-        return "false" if found is None and key == PROMPT_TAG else found
-    if key == "version_number":
-        return answer["version"]
-    return answer.get("source" if key == "source_path" else key)
+def _version_source(dialect: str) -> Any:
+    """A version's source as its answer shows it: its artifact's URI, or else the logged
+    model's ``models:/m-...``."""
+    return (
+        select(
+            func.coalesce(
+                func.nullif(ArtifactRow.uri, ""),
+                literal(f"models:/{lineage.MODEL_PREFIX}").concat(
+                    dialects.id_hex(dialect, ArtifactRow.id)
+                ),
+            )
+        )
+        .where(ArtifactRow.id == ModelVersionRow.artifact_id)
+        .scalar_subquery()
+    )
 
 
-def _named_models(registry: Registry, clauses: list[search.Clause]) -> list[str] | None:
-    """The models whose versions alone can match (None: any model's): those a filter names with
-    ``name =`` or ``name IN``, or else those with a version a step of the runs it names with
-    ``run_id =`` or ``run_id IN`` wrote (MLflow's client finds a run's versions so)."""
-    for c in clauses:
-        if c.type == search.ATTRIBUTE and c.key == "name" and c.op in ("=", "IN"):
-            return [c.value] if c.op == "=" else list(dict.fromkeys(c.value))
-    for c in clauses:
-        if c.type == search.ATTRIBUTE and c.key == "run_id" and c.op in ("=", "IN"):
-            return registry.meta.query(_models_of_runs, [c.value] if c.op == "=" else c.value)
-    return None
-
-
-def _models_of_runs(session: Session, shown: Sequence[str]) -> list[str]:
-    runs = []
-    for text in shown:
-        with contextlib.suppress(ValueError):
-            runs.append(uuid.UUID(text))  # a malformed id is no run's: it finds nothing
+def _written_by_runs(values: Sequence[str]) -> Any:
+    """A condition on a version that the runs ``values`` name (MLflow's spelling of a run id)
+    wrote its artifact: what lets the database start from those runs' steps."""
     written = (
         select(ExecutionOutputRow.artifact_id)
         .join(ExecutionRow, ExecutionRow.id == ExecutionOutputRow.execution_id)
-        .where(ExecutionRow.run_id.in_(runs))
+        .where(ExecutionRow.run_id.in_(run_query.run_ids(values)))
     )
-    found = session.scalars(
-        select(RegisteredModelRow.name)
-        .join(ModelVersionRow, ModelVersionRow.model_id == RegisteredModelRow.id)
-        .where(ModelVersionRow.artifact_id.in_(written))
-        .distinct()
-    )
-    return list(found)
+    return ModelVersionRow.artifact_id.in_(written)
 
 
-def _all_versions(registry: Registry) -> list[ModelVersion]:
-    """Every version the request may read: the models a page at a time, each page's
-    versions read at once."""
-    versions: list[ModelVersion] = []
-    cursor: str | None = None
-    while True:
-        page = registry.search_models(limit=limits.MAX_PAGE_SIZE, cursor=cursor)
-        names = [rm.name for rm in page.items]
-        versions += registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
-        cursor = page.next_cursor
-        if cursor is None:
-            return versions
+def _version_number(op: str, value: int) -> Any:
+    """A version number compared with ``value``; a number beyond the column's integers
+    compares as every version number does with it, without being sent to the database
+    (which refuses to compare its integers with one)."""
+    if not _LOWEST < value < _HIGHEST:
+        below = value >= _HIGHEST  # every version number is below ``value``
+        holds = op == "!=" or (op in ("<", "<=") if below else op in (">", ">="))
+        return true() if holds else false()
+    column = ModelVersionRow.version
+    return {
+        "=": column == value,
+        "!=": column != value,
+        ">": column > value,
+        ">=": column >= value,
+        "<": column < value,
+        "<=": column <= value,
+    }[op]
 
 
-def _on_names_only(clauses: list[search.Clause]) -> bool:
-    return all(c.type == search.ATTRIBUTE and c.key == "name" for c in clauses)
+def _version_condition(dialect: str, clause: search.Clause) -> Any:
+    """One clause of a model-versions filter as SQL on a version (joined to its model), as
+    MLflow's store compares it: a version without the tag, run or value a clause names does
+    not match it, ``!=`` and ``NOT IN`` included."""
+    key, op, value = clause.key, clause.op, clause.value
+    if clause.type == search.TAG:
+        expr = json_text(dialect, ModelVersionRow.tags, (key,))
+        return run_query.compared(dialect, expr, op, value)
+    if key == "version_number":
+        return _version_number(op, value)
+    if key == "name":
+        return run_query.compared(dialect, RegisteredModelRow.name, op, value)
+    if key == "version":
+        return run_query.compared(dialect, cast(ModelVersionRow.version, String), op, value)
+    if key == "run_id":
+        condition = run_query.compared(dialect, _version_run(dialect), op, value)
+        if op in ("=", "IN"):
+            return and_(_written_by_runs([value] if op == "=" else value), condition)
+        return condition
+    return run_query.compared(dialect, _version_source(dialect), op, value)
+
+
+def _version_filter(dialect: str, clauses: list[search.Clause]) -> list[Any]:
+    """``clauses`` as conditions on a version. As MLflow's store: a search that does not ask
+    for prompts leaves out the versions of a model that has a version tagged a prompt, its
+    clauses on the prompt tag aside."""
+    if _asks_for_prompts(clauses):
+        return [_version_condition(dialect, c) for c in clauses]
+    other = aliased(ModelVersionRow)
+    prompts = select(other.model_id).where(json_text(dialect, other.tags, (PROMPT_TAG,)) == "true")
+    kept = [c for c in clauses if (c.type, c.key) != (search.TAG, PROMPT_TAG)]
+    return [ModelVersionRow.model_id.not_in(prompts)] + [
+        _version_condition(dialect, c) for c in kept
+    ]
 
 
 def _version_columns(dialect: str, orders: list[search.Order]) -> list[Any]:
@@ -272,16 +303,15 @@ def _version_page(
     offset: int,
     limit: int,
 ) -> tuple[list[ModelVersion], bool]:
-    """The versions whose model's name meets ``clauses``, in ``orders`` from ``offset``, at
-    most ``limit`` of them (those the request may read), and whether more match: the page's
-    versions alone are read whole."""
+    """The versions that meet ``clauses``, in ``orders`` from ``offset``, at most ``limit``
+    of them (those the request may read), and whether more match: the database matches,
+    orders and pages, and the page's versions alone are read whole."""
     dialect = session.get_bind().dialect.name
     query = (
         select(ModelVersionRow.id, RegisteredModelRow.id, RegisteredModelRow.name)
         .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
-        .where(*(run_query.compared(dialect, RegisteredModelRow.name, c.op, c.value)
-                 for c in clauses))
-    )  # fmt: skip
+        .where(*_version_filter(dialect, clauses))
+    )
     experiments = visible.readable_experiments(session)
     if experiments is not None:
         query = query.where(registry_store.readable_version(experiments))
@@ -294,28 +324,13 @@ def _version_page(
 
 def search_model_versions(registry: Registry, p: dict[str, Any]) -> Any:
     """The versions matching ``filter``, of every model, in MLflow's order, a page of
-    ``max_results`` from the offset of ``page_token``."""
+    ``max_results`` from the offset of ``page_token``: matched, ordered and paged by the
+    database."""
     clauses, limit, orders, offset = _request(
         p, VERSION_FILTERS, VERSIONS_PAGE, VERSIONS_MAX_RESULTS, _version_orders
     )
-    if _on_names_only(clauses):
-        page, more = registry.meta.query(_version_page, clauses, orders, offset, limit)
-        answer: dict[str, Any] = {"model_versions": version_answers(registry, page)}
-        if more:
-            answer["next_page_token"] = search.encode_page_token(offset + limit)
-        return answer
-    names = _named_models(registry, clauses)
-    if names is not None:
-        versions = registry.versions_of_models(names, limit=_ALL_VERSIONS, metrics=False)
-    else:
-        versions = _all_versions(registry)
-    found = [
-        answer
-        for answer in version_answers(registry, versions)
-        if search.matches(clauses, partial(_version_value, answer))
-    ]
-    search.sort(found, orders, _version_key)
-    answer = {"model_versions": found[offset : offset + limit]}
-    if offset + limit < len(found):
+    page, more = registry.meta.query(_version_page, clauses, orders, offset, limit)
+    answer: dict[str, Any] = {"model_versions": version_answers(registry, page)}
+    if more:
         answer["next_page_token"] = search.encode_page_token(offset + limit)
     return answer

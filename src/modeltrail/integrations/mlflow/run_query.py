@@ -165,7 +165,7 @@ def _time(column: Any, op: str, value: float) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
-def _run_ids(values: Sequence[str]) -> list[uuid.UUID]:
+def run_ids(values: Sequence[str]) -> list[uuid.UUID]:
     """The runs named by ``values`` as MLflow compares run ids, as text: only 32 lowercase hex
     digits name one (another spelling of the same uuid names none)."""
     out = []
@@ -251,7 +251,7 @@ def condition(dialect: str, clause: search.Clause) -> ColumnElement[bool]:
         if op in ("LIKE", "ILIKE"):
             return _string(dialect, d.id_hex(dialect, RunRow.id), op, value)
         sent = list(value) if op in ("IN", "NOT IN") else [value]
-        hit: ColumnElement[bool] = RunRow.id.in_(_run_ids(sent))
+        hit: ColumnElement[bool] = RunRow.id.in_(run_ids(sent))
         return not_(hit) if op in ("NOT IN", "!=") else hit
     if kind == search.ATTRIBUTE and key == "artifact_uri":
         return compared(dialect, _artifact_uri(dialect), op, value)

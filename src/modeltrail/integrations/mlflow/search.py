@@ -56,6 +56,11 @@ class Grammar:
     aliases: Mapping[str, str] = field(default_factory=dict)
     list_attributes: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset({ATTRIBUTE, TAG})
+    # Numeric attributes compared as integers: sent as an integer or as a quoted one, as
+    # MLflow's registry takes a version number (a fraction is refused).
+    integer_attributes: frozenset[str] = frozenset()
+    # Whether a tag may be asked to be absent (``IS NULL``): not in MLflow's registry.
+    nulls: bool = True
 
 
 RUNS = Grammar(
@@ -208,6 +213,8 @@ def parse_filter(text: str | None, grammar: Grammar) -> list[Clause]:
                     f"Invalid filter {text!r}: expected a quoted string or a number at "
                     f"position {at}, not {raw!r}"
                 )
+            if entity == ATTRIBUTE and key in grammar.integer_attributes:
+                value = _integer(key, raw if kind == "number" else value)
             i += 1
         clauses.append(_checked(Clause(entity, key, op, value), grammar))
         if i >= len(tokens):
@@ -239,17 +246,26 @@ def _list(tokens: list[tuple[str, str, int]], i: int, text: str) -> tuple[tuple[
         raise invalid(f"Invalid filter {text!r}: the list after IN is not closed")
 
 
+def _integer(key: str, text: str) -> int:
+    """``text`` (a number as written, or a quoted string's content) as an integer, as
+    MLflow's ``int(value)`` takes it; a fraction or anything else is refused."""
+    if re.fullmatch(r"\s*[-+]?\d+\s*", text) is None:
+        raise invalid(f"Invalid value for numeric attribute '{key}': {text[:64]!r}")
+    return int(text)
+
+
 def _checked(clause: Clause, grammar: Grammar) -> Clause:
     kind, key, op, value = clause.type, clause.key, clause.op, clause.value
     numeric = kind == METRIC or (kind == ATTRIBUTE and key in grammar.numeric_attributes)
     if numeric:
         if op not in NUMERIC_OPS:
             raise invalid(f"Invalid comparator '{op}' for {kind} {key!r}: use =, !=, <, <=, >, >=")
-        if not isinstance(value, float):
+        integer = key in grammar.integer_attributes and isinstance(value, int)
+        if not isinstance(value, float) and not integer:
             raise invalid(f"Expected numeric value type for {kind} {key!r}. Found {value!r}")
         return clause
     if kind in (PARAM, TAG):
-        allowed = STRING_OPS | NULL_OPS
+        allowed = STRING_OPS | (NULL_OPS if grammar.nulls else frozenset())
     elif kind == DATASET:
         allowed = STRING_OPS | LIST_OPS
     else:
