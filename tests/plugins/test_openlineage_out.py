@@ -342,6 +342,19 @@ def test_registry_changes_become_dataset_events(
     assert status["lastDelivery"]["eventType"] == "DATASET"
     assert status["lastDelivery"]["dataset"] == "s3://m/2"
 
+    # A version deleted: its model is registered as nothing now, and says so.
+    assert said(lambda: client.delete(f"{API}/models/digits/versions/2"), 1) == [("2", [])]
+    # A whole model deleted: each of its versions' models, as the registry is without it.
+    _post(client, "models", {"name": "other"})
+    assert said(lambda: register(two), 1) == [("2", version(3, []))]
+    other = client.post(f"{API}/models/other/versions", json={"artifact": two})
+    assert other.status_code == 201, other.text
+    receiver.wait_for(len(receiver.events) + 1)
+    assert said(lambda: client.delete(f"{API}/models/digits"), 2) == [
+        ("1", []),
+        ("2", [{"model": "other", "version": 1, "aliases": []}]),
+    ]
+
 
 def test_a_broken_custom_facet_is_caught_by_its_schema(
     emitting: tuple[TestClient, PluginManager], receiver: Receiver

@@ -60,7 +60,9 @@ def modeltrail_stored(entity: str, action: str, result: BaseModel) -> None:
 
     The model registry calls it too: ``registered_model`` (``create``, ``update``,
     ``delete``), ``model_version`` (``create``, ``update``, ``delete``) and ``model_alias``
-    (``set``, ``move``, ``remove``, ``protect``, ``unprotect``, with the ``AliasEvent``)."""
+    (``set``, ``move``, ``remove``, ``protect``, ``unprotect``, with the ``AliasEvent``); a
+    ``delete`` gives a ``Deleted`` (the model, the version, and the artifacts the deleted
+    versions were, read before they went)."""
 
 
 @hookspec

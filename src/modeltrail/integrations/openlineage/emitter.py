@@ -47,6 +47,7 @@ from modeltrail.domain import secrets
 from modeltrail.domain.registry import AliasEvent, ModelVersion
 from modeltrail.plugins.spec import Store, hookimpl
 from modeltrail.services.entities import run as runs
+from modeltrail.services.registry import Deleted
 from modeltrail.store.tables import ModelVersionRow, RegisteredModelRow, RunRow
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ LOG_INTERVAL = 10.0
 # The changes of the registry that change what a model's ``DatasetEvent`` says.
 REGISTRY_CHANGES = {
     ("model_version", "create"),
+    ("model_version", "delete"),
+    ("registered_model", "delete"),
     *(("model_alias", a) for a in ("set", "move", "remove")),
 }
 
@@ -320,7 +323,7 @@ class OpenLineageEmitter:
 
         assert self.metadata is not None and self.builder is not None
         with self.metadata.session() as session:
-            if entity in ("model_version", "model_alias"):
+            if entity in ("model_version", "model_alias", "registered_model"):
                 return self._registry_events(session, result)
             if entity == "run":
                 assert isinstance(result, m.Run)
@@ -368,10 +371,13 @@ class OpenLineageEmitter:
 
     def _registry_events(self, session: Session, result: BaseModel) -> list[DatasetEvent]:
         """A ``DatasetEvent`` of each model a registry change is about: the version
-        registered, or the versions an alias left and went to."""
+        registered, the versions deleted (the artifacts stay; which they were was read before
+        they went), or the versions an alias left and went to."""
         assert self.builder is not None
         if isinstance(result, ModelVersion):
             artifacts = [result.artifact.id]
+        elif isinstance(result, Deleted):
+            artifacts = list(result.artifacts)
         else:
             assert isinstance(result, AliasEvent)
             numbers = {v for v in (result.from_version, result.to_version) if v is not None}

@@ -148,7 +148,11 @@ class EventBuilder:
                 return namespace, name
         return f"{self.settings.dataset_namespace}://{artifact.kind}", artifact.name
 
-    def _dataset_facets(self, session: Session, artifact: ArtifactRow) -> dict[str, DatasetFacet]:
+    def _dataset_facets(
+        self, session: Session, artifact: ArtifactRow, *, listed: bool = False
+    ) -> dict[str, DatasetFacet]:
+        """The facets of an artifact; ``listed``: a model's facet lists its registered
+        versions even when there are none (a step's leaves an empty list out)."""
         p = self.settings.producer
         out: dict[str, DatasetFacet] = {}
         arrived = "openlineage.namespace" in artifact.annotations
@@ -169,11 +173,11 @@ class EventBuilder:
             producer=p,
         )
         if artifact.kind in self.settings.model_kinds:
-            out["modeltrail_model"] = self._model_facet(session, artifact)
+            out["modeltrail_model"] = self._model_facet(session, artifact, listed)
         return out
 
     def _model_facet(
-        self, session: Session, artifact: ArtifactRow
+        self, session: Session, artifact: ArtifactRow, listed: bool = False
     ) -> mt.ModeltrailModelDatasetFacet:
         attrs = artifact.attributes
         registered = []
@@ -200,7 +204,7 @@ class EventBuilder:
             type=attrs["type"] if isinstance(attrs.get("type"), str) else None,
             framework=framework if isinstance(framework, dict) else None,
             hyperParameters=hyper if isinstance(hyper, dict) else None,
-            registeredVersions=registered or None,
+            registeredVersions=registered if listed else registered or None,
             producer=self.settings.producer,
         )
 
@@ -222,11 +226,11 @@ class EventBuilder:
         if not found:
             return None
         namespace, name = self.dataset_name(found[0])
+        # The versions it is registered as, none included: a receiver keeps this list whole.
+        facets = self._dataset_facets(session, found[0], listed=True)
         return DatasetEvent(
             eventTime=_iso(None),
-            dataset=StaticDataset(
-                namespace=namespace, name=name, facets=self._dataset_facets(session, found[0])
-            ),
+            dataset=StaticDataset(namespace=namespace, name=name, facets=facets),
             producer=self.settings.producer,
         )
 

@@ -41,9 +41,13 @@ from modeltrail.services.registry import aliases, models, versions
 __all__ = ["Registry", "aliases", "models", "versions"]
 
 
-class _Deleted(BaseModel):
+class Deleted(BaseModel):
+    """What a deletion from the registry told the plugins: the model, the version (None: the
+    whole model) and the artifacts the deleted versions were, read before they went."""
+
     model: str
     version: int | None = None
+    artifacts: list[uuid.UUID] = []
 
 
 class Registry:
@@ -99,8 +103,8 @@ class Registry:
         return result
 
     def delete_model(self, name: str) -> None:
-        self.meta.call(models.delete_model, name, deployer=self.deployer)
-        self._told("registered_model", "delete", _Deleted(model=name))
+        artifacts = self.meta.call(models.delete_model, name, deployer=self.deployer)
+        self._told("registered_model", "delete", Deleted(model=name, artifacts=artifacts))
 
     # ------------------------------------------------------------ versions
 
@@ -182,8 +186,9 @@ class Registry:
         return result
 
     def delete_version(self, name: str, version: int) -> None:
-        self.meta.call(versions.delete_version, name, version)
-        self._told("model_version", "delete", _Deleted(model=name, version=version))
+        artifact = self.meta.call(versions.delete_version, name, version)
+        deleted = Deleted(model=name, version=version, artifacts=[artifact])
+        self._told("model_version", "delete", deleted)
 
     # ------------------------------------------------------------ aliases
 

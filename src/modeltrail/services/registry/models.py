@@ -206,9 +206,10 @@ def delete_model_tag(session: Session, name: str, key: str) -> RegisteredModel:
     return to_models(session, [row])[0]
 
 
-def delete_model(session: Session, name: str, *, deployer: bool) -> None:
-    """Delete a model with its versions, aliases and their history (the artifacts stay).
-    While a protected alias points at one of its versions, only a deployer may."""
+def delete_model(session: Session, name: str, *, deployer: bool) -> list[uuid.UUID]:
+    """Delete a model with its versions, aliases and their history (the artifacts stay), and
+    answer the artifacts its versions were. While a protected alias points at one of its
+    versions, only a deployer may."""
     _model_writer(session, "deleting a registered model")
     row = get_model_row(session, name, lock=True)
     held = session.scalars(
@@ -224,8 +225,16 @@ def delete_model(session: Session, name: str, *, deployer: bool) -> None:
             "deployer or admin role",
             errors=[{"pointer": "/", "detail": "protected aliases point at its versions"}],
         )
+    artifacts = list(
+        session.scalars(
+            select(ModelVersionRow.artifact_id)
+            .where(ModelVersionRow.model_id == row.id)
+            .order_by(ModelVersionRow.version)
+        )
+    )
     session.delete(row)
     session.flush()
+    return artifacts
 
 
 # ---------------------------------------------------------------- search

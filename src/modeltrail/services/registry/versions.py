@@ -353,9 +353,10 @@ def delete_version_tag(session: Session, name: str, version: int, key: str) -> M
     return to_version(session, model, row.version)
 
 
-def delete_version(session: Session, name: str, version: int) -> None:
-    """Delete a version (its number is not given again). Refused (409) while an alias points
-    at it: move or remove the alias first, so that nothing deployed loses its version."""
+def delete_version(session: Session, name: str, version: int) -> uuid.UUID:
+    """Delete a version (its number is not given again) and answer the artifact it was.
+    Refused (409) while an alias points at it: move or remove the alias first, so that
+    nothing deployed loses its version."""
     model, _ = visible.seen_model(session, name, lock=True)
     row = _writable_row(session, model, version)
     held = session.scalars(
@@ -369,9 +370,11 @@ def delete_version(session: Session, name: str, version: int) -> None:
             f"{', '.join(held)} point at it; move or remove them first",
             aliases=list(held),
         )
+    artifact = row.artifact_id
     session.delete(row)
     model.update_time = utcnow()
     session.flush()
+    return artifact
 
 
 def registrations_of(session: Session, artifact_id: uuid.UUID) -> list[dict[str, Any]]:
