@@ -314,7 +314,7 @@ export function FilesCard({ artifact, files }: { artifact: string; files: Return
           <tbody>
             {items.map((f) => (
               <tr key={f.path} data-path={f.path} aria-current={f.path === open ? "true" : undefined}>
-                <td>
+                <td className="path" title={f.path}>
                   {previewable(f) ? (
                     <button type="button" className="link-button" aria-pressed={f.path === open} onClick={() => setOpen(f.path)}>
                       {f.path}
