@@ -76,6 +76,28 @@ def test_a_dataset_folder_is_uploaded_and_downloaded(files_trail: mt.Trail, tmp_
         mt.dataset(None, upload=True)
 
 
+def test_one_listing_serves_a_folder_and_the_whole_artifact(
+    files_trail: mt.Trail, tmp_path: Path
+) -> None:
+    """``list_files`` is the one reader of an artifact's file list: the CLI, a completion's
+    look-up and the client's own listing all go through it, with a folder or without."""
+    data = tmp_path / "digits"
+    (data / "train").mkdir(parents=True)
+    (data / "train" / "a.csv").write_text("x,y\n1,2\n")
+    (data / "test.csv").write_text("x,y\n")
+    with files_trail.run(experiment="e", pipeline="p") as run, run.step("prepare") as step:
+        dataset = step.input(mt.dataset(data, upload=True))
+    conn = files_trail.conn
+    every = transfer.list_files(conn, dataset.id)
+    assert [f["path"] for f in every["items"]] == ["test.csv", "train/a.csv"]
+    assert every["totalSize"] == 12
+    folder = transfer.list_files(conn, dataset.id, prefix="train", verify=True)
+    assert [f["path"] for f in folder["items"]] == ["train/a.csv"]
+    assert folder["missing"] == []
+    held = transfer._file_at(conn, dataset.id, "train/a.csv", folder["items"][0]["sha256"])
+    assert held is not None and held["size"] == 8
+
+
 def test_a_large_file_goes_in_parts(
     files_trail: mt.Trail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

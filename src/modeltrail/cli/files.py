@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -105,11 +105,7 @@ def list_files(
     """List an artifact's files with their sizes and sha256."""
     with connect(url) as conn:
         artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
-        listing: dict[str, Any] = conn.get(
-            f"/api/v1/artifacts/{artifact_id}/files",
-            prefix=folder,
-            verify="true" if verify else None,
-        )
+        listing = transfers.list_files(conn, artifact_id, prefix=folder, verify=verify)
     if as_json:
         print_json(listing)
         return
@@ -203,7 +199,7 @@ def get_files(
     not downloaded again."""
     with connect(url) as conn:
         artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
-        listed = conn.get(f"/api/v1/artifacts/{artifact_id}/files")["items"]
+        listed = transfers.list_files(conn, artifact_id)["items"]
         chosen = [f for f in listed if path is None or f["path"] == path]
         total = sum(int(f["size"]) for f in chosen)
         with _progress(total, f"downloading {plural(len(chosen), 'file')}") as advance:

@@ -271,22 +271,21 @@ def _completed_elsewhere(
 def _file_at(conn: Connection, artifact_id: str, path: str, digest: str) -> dict[str, Any] | None:
     """The artifact's file at ``path`` if it holds the content ``digest``, else None."""
     folder = path.rpartition("/")[0] or None
-    for item in _files_in(conn, artifact_id, folder):
+    listed: list[dict[str, Any]] = list_files(conn, artifact_id, prefix=folder)["items"]
+    for item in listed:
         if item["path"] == path and item["sha256"] == digest:
             return item
     return None
 
 
-def _files_in(conn: Connection, artifact_id: str, folder: str | None) -> list[dict[str, Any]]:
-    """The artifact's files in ``folder`` (all of them for None)."""
-    params = {"prefix": folder} if folder else None
-    listed = parsed(conn.request("GET", _url(artifact_id), params=params))
-    return list(listed["items"])
-
-
-def list_files(conn: Connection, artifact_id: str, *, verify: bool = False) -> dict[str, Any]:
-    params = {"verify": "true"} if verify else None
-    return parsed(conn.request("GET", _url(artifact_id), params=params))  # type: ignore[no-any-return]
+def list_files(
+    conn: Connection, artifact_id: str, *, prefix: str | None = None, verify: bool = False
+) -> dict[str, Any]:
+    """The artifact's files (those in the folder ``prefix``, all of them for None) as the
+    server lists them: ``items``, ``totalSize`` and, with ``verify``, the paths whose content
+    is ``missing`` from the file store."""
+    params = {"prefix": prefix, "verify": "true" if verify else None}
+    return conn.get(_url(artifact_id), **params)  # type: ignore[no-any-return]
 
 
 def download(
