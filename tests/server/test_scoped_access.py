@@ -836,3 +836,27 @@ def test_a_scoped_list_names_no_filtered_id_the_token_cannot_read(world: World) 
             f"{API}/runs", params={"filter": f"experiment:eq:{a['experiment']}"}, headers=token
         ).json()
         assert runs["names"] == {a["experiment"]: "exp-a"}
+
+
+def test_a_scoped_list_asks_for_no_names_it_may_not_list(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The names of pipelines and executables (which belong to no experiment) are skipped
+    before their query is built: a scoped page is not read through a refusal."""
+    from modeltrail.services import access
+
+    refused: list[Any] = []
+    readable_rows = access.readable_rows
+
+    def spied(session: Any, row_type: Any, query: Any) -> Any:
+        try:
+            return readable_rows(session, row_type, query)
+        except Forbidden:
+            refused.append(row_type)
+            raise
+
+    monkeypatch.setattr(access, "readable_rows", spied)
+    for path in ("runs", "executions"):
+        listed = _no_secret(world.c.get(f"{API}/{path}", headers=world.reader))
+        assert listed["items"] and listed["names"]
+    assert refused == []

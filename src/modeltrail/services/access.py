@@ -234,8 +234,16 @@ def check_artifact(
         raise _refuse(problems)
 
 
+def can_list(session: Session, row_type: Any) -> bool:
+    """Whether the session may list ``row_type`` rows at all: a request with a global role
+    any type, one scoped to experiments only the types that belong to an experiment."""
+    scope = scope_of(session)
+    return scope is None or scope.readable is None or owners.belongs_to_experiment(row_type)
+
+
 def readable_rows(session: Session, row_type: Any, query: Any) -> Any:
-    """``query`` (of ``row_type`` rows) keeping only what the session's scope may read."""
+    """``query`` (of ``row_type`` rows) keeping only what the session's scope may read;
+    ``Forbidden`` for a type the session may not list (``can_list``)."""
     scope = scope_of(session)
     if scope is None or scope.readable is None:
         return query

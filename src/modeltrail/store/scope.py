@@ -135,6 +135,15 @@ def experiments_of(session: Session, ids: Iterable[uuid.UUID]) -> Owners:
     return owners
 
 
+# The types whose rows belong to an experiment: those ``readable_clause`` can filter.
+EXPERIMENT_TYPES = (ExperimentRow, RunRow, ExecutionRow, ArtifactRow)
+
+
+def belongs_to_experiment(row_type: Any) -> bool:
+    """Whether rows of ``row_type`` belong to experiments (pipelines and executables do not)."""
+    return row_type in EXPERIMENT_TYPES
+
+
 def readable_clause(row_type: Any, experiments: frozenset[uuid.UUID]) -> Any:
     """A condition on ``row_type`` that keeps the entities of ``experiments`` (the same rule
     as ``experiments_of``, as SQL); None for a type that belongs to no experiment."""

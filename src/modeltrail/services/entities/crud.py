@@ -19,7 +19,6 @@ from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.entities import ENTITIES
-from modeltrail.domain.errors import Forbidden
 from modeltrail.domain.filters import Filter, ListOptions, Op
 from modeltrail.domain.models import Page
 from modeltrail.services import access
@@ -174,18 +173,17 @@ def referenced_names(
     request may not read is left out."""
     parts: list[Any] = []
     for field, target in fields.named.items():
+        # A type that belongs to no experiment (pipelines, executables) is not listed to a
+        # scoped request: neither are its names.
+        if not access.can_list(session, target):
+            continue
         column = fields.columns.get(field)
         ids = {getattr(row, column.key) for row in rows} - {None} if column is not None else set()
         ids |= _filtered_ids(field, filters)
         if not ids:
             continue
         wanted = select(target.id, target.name).where(target.id.in_(ids))
-        try:
-            parts.append(access.readable_rows(session, target, wanted))
-        except Forbidden:
-            # A type that belongs to no experiment (pipelines, executables) is not listed
-            # to a scoped request: neither are its names.
-            continue
+        parts.append(access.readable_rows(session, target, wanted))
     if not parts:
         return {}
     query: Any = parts[0] if len(parts) == 1 else union_all(*parts)
