@@ -8,8 +8,7 @@ progress bar on stderr when they are large and stderr is a terminal, so that the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +34,7 @@ from modeltrail.cli.common import (
 from modeltrail.cli.entities import GROUPS
 from modeltrail.cli.server import ArtifactsRoot, DatabaseUrl, file_service, open_store
 from modeltrail.sdk import files as transfers
+from modeltrail.sdk.progress import byte_progress
 from modeltrail.services.file_collection import collect_garbage
 from modeltrail.store.database import DEFAULT_URL
 
@@ -58,32 +58,12 @@ ArtifactArgument = Annotated[
 ]
 
 
-@contextmanager
-def _progress(total: int, what: str) -> Iterator[transfers.Progress | None]:
+def _progress(total: int, what: str) -> AbstractContextManager[transfers.Progress | None]:
     """A progress bar on stderr for ``total`` bytes, told of each as it goes; None (no bar)
     for a small transfer or where stderr is not a terminal."""
-    if total < PROGRESS_FROM or not err_console.is_terminal:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
+    if total < PROGRESS_FROM:
+        return nullcontext(None)
+    return byte_progress(total, what, console=err_console, only_on_terminal=True)
 
 
 @files.command("list")

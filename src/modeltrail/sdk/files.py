@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,10 +24,11 @@ from urllib.parse import quote
 from modeltrail.errors import Conflict, InvalidInput, ModeltrailError, NotFound, ServerUnreachable
 from modeltrail.sdk.collect import files as hashing
 from modeltrail.sdk.connection import Connection, parsed
+from modeltrail.sdk.progress import Advance
 
 API = "/api/v1"
 # Told the number of bytes each time some have been sent or received (a progress bar).
-Progress = Callable[[int], None]
+Progress = Advance
 CHUNK = 1 << 20
 # Files larger than this go in parts of a multipart upload: a part that fails is sent again,
 # not the whole file.

@@ -11,9 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from modeltrail.sdk.progress import byte_progress
 
 CHUNK = 1 << 20
 PROGRESS_THRESHOLD = 64 << 20  # show a progress bar from 64 MiB on
@@ -39,26 +40,6 @@ def _save_cache(path: Path, data: dict[str, Any]) -> None:
         os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _progress(total: int, label: str, show: bool | None) -> Iterator[Any]:
-    if show is None:
-        show = total >= PROGRESS_THRESHOLD
-    if not show:
-        yield lambda n: None
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    with Progress(
-        TextColumn("hashing {task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
 def hash_file(
     path: str | os.PathLike[str], *, progress: bool | None = None, use_cache: bool = True
 ) -> str:
@@ -71,10 +52,13 @@ def hash_file(
     if key in cache:
         return str(cache[key])
     digest = hashlib.sha256()
-    with open(p, "rb") as f, _progress(st.st_size, p.name, progress) as advance:
+    show = st.st_size >= PROGRESS_THRESHOLD if progress is None else progress
+    bar = byte_progress(st.st_size, f"hashing {p.name}") if show else contextlib.nullcontext()
+    with open(p, "rb") as f, bar as advance:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
-            advance(len(chunk))
+            if advance is not None:
+                advance(len(chunk))
     value = digest.hexdigest()
     if use_cache:
         cache = _load_cache(store)  # another process may have written meanwhile
