@@ -216,6 +216,31 @@ def test_parameters_that_are_not_unicode(client: TestClient, stored: dict[str, s
     assert client.get(f"{API}/runs/{stored['run']}").status_code == 200
 
 
+def test_only_a_replaced_character_has_the_raw_url_read_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Percent-encoded UTF-8 costs no second decoding of the URL; bytes that are not UTF-8
+    are still refused, naming the parameter and the bytes."""
+    from modeltrail.server import bodies
+
+    looked: list[bytes] = []
+    not_utf8 = bodies._not_utf8
+
+    def spied(raw: bytes) -> str | None:
+        looked.append(raw)
+        return not_utf8(raw)
+
+    monkeypatch.setattr(bodies, "_not_utf8", spied)
+    r = client.get(f"{API}/runs?filter=name:eq:caf%C3%A9&sort=-name")
+    assert r.status_code == 200, r.text
+    assert looked == []
+    r = client.get(f"{API}/runs?filter=name:eq:%FF")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"pointer": "/filter", "in": "query", "detail": ANY}]
+    assert "(%FF)" in r.json()["errors"][0]["detail"]
+    assert looked == [b"filter=name:eq:%FF"]
+
+
 async def _asgi(app: Any, method: str, path: str, query: bytes) -> tuple[int, dict]:
     sent: list[dict] = []
 

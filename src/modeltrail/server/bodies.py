@@ -126,17 +126,27 @@ def check_parameters(request: Request) -> None:
         ("query", request.query_params.multi_items(), request.scope.get("query_string")),
         ("path", list(request.path_params.items()), request.scope.get("raw_path")),
     ):
-        undecodable = _not_utf8(raw) if isinstance(raw, bytes) else None
+        # Only a value holding U+FFFD can have come from bytes that are not UTF-8: the raw
+        # URL is decoded again for such a value alone, once per part of the URL.
+        undecodable: str | None = None
+        looked = False
         for name, value in items:
-            if undecodable is not None and text.REPLACEMENT in value:
-                errors.append(
-                    {
-                        "pointer": json_pointer(name),
-                        "in": where,
-                        "detail": f"{value!r} was sent with bytes that are not UTF-8 "
-                        f"({undecodable}): percent-encode the UTF-8 bytes of its characters",
-                    }
-                )
+            if text.REPLACEMENT in value:
+                if not looked:
+                    undecodable = _not_utf8(raw) if isinstance(raw, bytes) else None
+                    looked = True
+                if undecodable is not None:
+                    errors.append(
+                        {
+                            "pointer": json_pointer(name),
+                            "in": where,
+                            "detail": f"{value!r} was sent with bytes that are not UTF-8 "
+                            f"({undecodable}): percent-encode the UTF-8 bytes of its "
+                            "characters",
+                        }
+                    )
+                    continue
+            if text.is_valid(name) and text.is_valid(value):
                 continue
             for error in text.invalid_text({name: value}):
                 errors.append({**error, "in": where})
