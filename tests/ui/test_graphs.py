@@ -778,3 +778,53 @@ def test_the_graph_controls_follow_the_light_or_dark_scheme(
                 hi, lo = sorted((luminance(bg), luminance(fg)), reverse=True)
                 assert (hi + 0.05) / (lo + 0.05) >= 4.5, (view, scheme, i, bg, fg)
         shot(page, f"30-graph-controls-{view}-{scheme}")
+
+
+def overlapping_nodes(page: Any, selector: str) -> list[str]:
+    """The graph nodes that the element at selector covers (their labels)."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """(sel) => {
+            const a = document.querySelector(sel).getBoundingClientRect();
+            return [...document.querySelectorAll('.react-flow__node')].filter((n) => {
+                const b = n.getBoundingClientRect();
+                return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+            }).map((n) => n.textContent);
+        }""",
+        selector,
+    )
+
+
+def test_a_click_on_the_root_of_a_large_fan_out_brings_in_more_in_place(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    experiment = many_runs(ui_server.url, 300, other_data=10, new_code=20)
+    trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
+    mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
+    page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
+    shown = page.get_by_text(re.compile(r"\b150 of at least [\d,]+ nodes shown"))
+    shown.wait_for(timeout=60_000)
+    root = page.locator(".gnode.root")
+    # The count of the grouped edge sits beside the nodes, on its trunk, covering none.
+    count = page.locator(".bundle-count[data-direction=out]")
+    assert re.fullmatch(r"\d+ × step", count.inner_text()), count.inner_text()
+    assert overlapping_nodes(page, ".bundle-count[data-direction=out]") == []
+    shot(page, "31-lineage-fan-out-count")
+    # The root is marked "+N more": a click on it brings them in, as the legend says, and it
+    # stays where it was on screen while the graph grows around it.
+    left_out = number(r"\+([\d,]+) more", root.locator(".node-note").inner_text())
+    before = root.bounding_box()
+    root.click()
+    page.get_by_text(re.compile(r"\b300 of at least [\d,]+ nodes shown")).wait_for()
+    assert number(r"\+([\d,]+) more", root.locator(".node-note").inner_text()) < left_out
+    after = root.bounding_box()
+    assert abs(after["x"] - before["x"]) < 2 and abs(after["y"] - before["y"]) < 2, (before, after)
+    assert overlapping_nodes(page, ".bundle-count[data-direction=out]") == []
+    # And again: each click brings in more.
+    root.click()
+    page.wait_for_function(
+        "() => { const m = document.body.textContent"
+        ".match(/([\\d,]+) of [a-z ]*[\\d,]+ nodes shown/);"
+        " return m && Number(m[1].replace(/,/g, '')) > 300; }"
+    )
+    assert visible_in_graph(page, root)
+    shot(page, "32-lineage-root-expanded")

@@ -161,6 +161,15 @@ export function Bundles({
     const slid = from <= to ? Math.min(to, Math.max(from, along)) : along;
     return flow === "TB" ? { x: slid, y: at.y } : { x: at.x, y: slid };
   };
+  // Across a top-to-bottom graph the count sits on its bar, in the gap above the nodes; along a
+  // left-to-right one it would cover the nodes beside the bar, so it sits in the gap before the
+  // bar (a fan-out: on its trunk) or after it (a fan-in), beside it.
+  const place = (b: Bundle, at: { x: number; y: number }) =>
+    flow === "TB"
+      ? `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)`
+      : b.direction === "out"
+        ? `translate(-100%, -50%) translate(${at.x - 4}px, ${at.y}px)`
+        : `translate(0, -50%) translate(${at.x + 4}px, ${at.y}px)`;
   const what = (b: Bundle) => `${b.members.length.toLocaleString("en")} edges ${b.direction === "out" ? "to" : "from"} ${b.kind} nodes, drawn as one: click to draw each`;
   return (
     <EdgeLabelRenderer>
@@ -187,7 +196,7 @@ export function Bundles({
             key={b.key}
             type="button"
             className={`bundle-count nodrag nopan${opened ? " opened" : ""}`}
-            style={{ transform: `translate(-50%, -50%) translate(${at.x}px, ${at.y}px)` }}
+            style={{ transform: place(b, at) }}
             aria-expanded={opened}
             data-direction={b.direction}
             title={opened ? `Draw these ${count} edges as one again` : what(b)}

@@ -31,6 +31,11 @@ export interface GraphEdge {
 }
 
 const NODE_W = 190;
+/**
+ * The gap between the columns of a left-to-right graph: room for a grouped edge's count
+ * ("1,000 × step") between a node and the bar its edges fan out from, beside both.
+ */
+const RANK_GAP_LR = 110;
 const NODE_H = 52;
 /**
  * The smallest zoom a graph opens or is fitted at: node labels (12 px) stay at least 10 px on
@@ -92,14 +97,14 @@ export function fastLayout(nodes: GraphNode[], edges: GraphEdge[], direction: "L
           : { x: across * (NODE_W + 20), y: along + column * (NODE_H + 18) },
       );
     });
-    along += columns * ((direction === "LR" ? NODE_W : NODE_H) + 20) + 40;
+    along += columns * ((direction === "LR" ? NODE_W : NODE_H) + 20) + (direction === "LR" ? RANK_GAP_LR - 20 : 40);
   });
   return out;
 }
 
 export function layout(nodes: GraphNode[], edges: GraphEdge[], direction: "LR" | "TB" = "LR"): Map<string, { x: number; y: number }> {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: direction, nodesep: 18, ranksep: 60, marginx: 10, marginy: 10 });
+  g.setGraph({ rankdir: direction, nodesep: 18, ranksep: direction === "LR" ? RANK_GAP_LR : 60, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) g.setNode(n.id, { width: n.width ?? NODE_W, height: NODE_H });
   for (const e of edges) if (g.hasNode(e.source) && g.hasNode(e.target)) g.setEdge(e.source, e.target);
@@ -277,6 +282,26 @@ function PanTo({ node, nodes, onMove }: { node?: string; nodes: Node[]; onMove: 
     void flow.setViewport(to, { duration: 250 });
     onMove(to); // not the pane's move: the pane does not report it
   }, [node, W, H]); // eslint-disable-line react-hooks/exhaustive-deps
+  return null;
+}
+
+/**
+ * Keeps a node where it is on screen when the graph around it is laid out again (a lineage
+ * that brought in more nodes): the node the reader clicked does not jump out of the view.
+ */
+function KeepInPlace({ node, nodes, onMove }: { node?: string | null; nodes: Node[]; onMove: (v: Viewport) => void }) {
+  const flow = useReactFlow();
+  const was = useRef<{ id: string; x: number; y: number } | null>(null);
+  useEffect(() => {
+    const n = node ? nodes.find((x) => x.id === node) : undefined;
+    const before = was.current;
+    was.current = n ? { id: n.id, x: n.position.x, y: n.position.y } : null;
+    if (!n || !before || before.id !== n.id || (before.x === n.position.x && before.y === n.position.y)) return;
+    const v = flow.getViewport();
+    const to = { x: v.x - (n.position.x - before.x) * v.zoom, y: v.y - (n.position.y - before.y) * v.zoom, zoom: v.zoom };
+    void flow.setViewport(to);
+    onMove(to); // not the pane's move: the pane does not report it
+  }, [nodes]); // eslint-disable-line react-hooks/exhaustive-deps
   return null;
 }
 
@@ -462,6 +487,7 @@ export function Graph({
           </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
           <PanTo node={centred} nodes={flowNodes} onMove={setView} />
+          <KeepInPlace node={selected ?? target} nodes={flowNodes} onMove={setView} />
         </ReactFlow>
       )}
     </div>

@@ -221,7 +221,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             onSelect={(n) => {
               set({ select: n });
               const node = graph?.nodes.find((x) => x.id === n);
-              if (node?.more && !expanded.has(node.id)) void expand(node);
+              // "+N more: click to bring in", the root's too: each click brings in more of them.
+              if (node?.more && !busy) void expand(node);
             }}
             direction="auto"
             focus={id}
