@@ -828,3 +828,43 @@ def test_a_click_on_the_root_of_a_large_fan_out_brings_in_more_in_place(
     )
     assert visible_in_graph(page, root)
     shot(page, "32-lineage-root-expanded")
+
+
+def cut_text(page: Any, selector: str) -> list[str]:
+    """The text of the elements under selector that their box cuts (clipped or clamped)."""
+    return page.evaluate(  # type: ignore[no-any-return]
+        """(sel) => [...document.querySelectorAll(sel)].flatMap((root) =>
+            [root, ...root.querySelectorAll('*')].filter((e) =>
+                e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1
+            ).map((e) => e.textContent))""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_the_head_of_the_run_that_broke_says_in_full_what_changed(
+    browser: Any, ui_server: ServerProcess, case: CaseStudy, size: tuple[int, int]
+) -> None:
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, base_url=ui_server.url
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{case.experiment['id']}/trace")
+    broke = page.locator(".gnode.run-header", has_text="train-letters")
+    broke.wait_for()
+    # Its status, the dataset it read instead and its other parameters, each read, not cut.
+    text = broke.inner_text()
+    assert "FAILED" in text, text
+    assert "another dataset: emnist-letters" in text.replace("\n", " ").replace("- ", "-")
+    assert "parameters:" in text
+    assert cut_text(page, ".gnode.run-header .node-body") == []
+    # The heads stay above the trace: none covers the first row under it.
+    heads = page.locator(".gnode.run-header").evaluate_all(
+        "(ns) => Math.max(...ns.map((n) => n.getBoundingClientRect().bottom))"
+    )
+    rows = page.locator(".gnode.artifact").evaluate_all(
+        "(ns) => Math.min(...ns.map((n) => n.getBoundingClientRect().top))"
+    )
+    assert heads < rows, (heads, rows)
+    shot(page, f"33-trace-head-of-the-run-that-broke-{size[0]}")
+    context.close()

@@ -19,6 +19,10 @@ export interface GraphNode {
   kind?: string;
   /** the node's tooltip: all that its label and sublabel say in full (default: the label) */
   title?: string;
+  /** lines under the label, each wrapped (a run head's changes), in place of the sublabel's one */
+  lines?: { text: string; className?: string }[];
+  /** its height, for a node that says more than a label and a sublabel (default NODE_H) */
+  height?: number;
 }
 
 export interface GraphEdge {
@@ -131,7 +135,7 @@ function bounds(nodes: Node[]): Box {
     x0 = Math.min(x0, n.position.x);
     y0 = Math.min(y0, n.position.y);
     x1 = Math.max(x1, n.position.x + (n.width ?? NODE_W));
-    y1 = Math.max(y1, n.position.y + NODE_H);
+    y1 = Math.max(y1, n.position.y + (n.height ?? NODE_H));
   }
   return { x0, y0, x1, y1 };
 }
@@ -154,7 +158,7 @@ function opening(nodes: Node[], W: number, H: number, focus: string | undefined,
   // The focus in the middle, or at the right edge (the newest runs of a trace, from the top).
   const x = place(x0, x1, W, anchor === "end" ? W - EDGE - (f.position.x + fw) * z : W / 2 - (f.position.x + fw / 2) * z);
   // A trace reads from its run heads down: it starts at the top, however short it is.
-  const y = anchor === "end" ? EDGE - y0 * z : place(y0, y1, H, H / 2 - (f.position.y + NODE_H / 2) * z);
+  const y = anchor === "end" ? EDGE - y0 * z : place(y0, y1, H, H / 2 - (f.position.y + (f.height ?? NODE_H) / 2) * z);
   return { x, y, zoom: z };
 }
 
@@ -176,7 +180,7 @@ function windowed(nodes: Node[], edges: Edge[], view: Viewport, W: number, H: nu
   const near = new Set<string>();
   for (const n of nodes) {
     const { x, y } = n.position;
-    if (x + (n.width ?? NODE_W) >= x0 && x <= x1 && y + NODE_H >= y0 && y <= y1) near.add(n.id);
+    if (x + (n.width ?? NODE_W) >= x0 && x <= x1 && y + (n.height ?? NODE_H) >= y0 && y <= y1) near.add(n.id);
   }
   const ends = new Set<string>();
   for (const e of edges) {
@@ -211,7 +215,7 @@ function Overview({ nodes, box, onMove }: { nodes: Node[]; box: Box; onMove: (v:
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
     ctx.fillStyle = getComputedStyle(canvas.current!).color;
-    for (const n of nodes) ctx.fillRect((n.position.x - box.x0) * sx, (n.position.y - box.y0) * sy, Math.max(1, (n.width ?? NODE_W) * sx), Math.max(1.5, NODE_H * sy));
+    for (const n of nodes) ctx.fillRect((n.position.x - box.x0) * sx, (n.position.y - box.y0) * sy, Math.max(1, (n.width ?? NODE_W) * sx), Math.max(1.5, (n.height ?? NODE_H) * sy));
   }, [nodes, box, W, H, sx, sy]);
   const screenW = useStore((st) => st.width);
   const screenH = useStore((st) => st.height);
@@ -278,7 +282,7 @@ function PanTo({ node, nodes, onMove }: { node?: string; nodes: Node[]; onMove: 
     const n = node === undefined ? undefined : nodes.find((x) => x.id === node);
     if (!n || !W || !H) return;
     const zoom = Math.max(READABLE_ZOOM, flow.getZoom());
-    const to = { x: W / 2 - (n.position.x + (n.width ?? NODE_W) / 2) * zoom, y: H / 2 - (n.position.y + NODE_H / 2) * zoom, zoom };
+    const to = { x: W / 2 - (n.position.x + (n.width ?? NODE_W) / 2) * zoom, y: H / 2 - (n.position.y + (n.height ?? NODE_H) / 2) * zoom, zoom };
     void flow.setViewport(to, { duration: 250 });
     onMove(to); // not the pane's move: the pane does not report it
   }, [node, W, H]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -372,7 +376,12 @@ export function Graph({
               <div className="node-label">
                 {n.label}
               </div>
-              {(n.sublabel || n.note) && (
+              {n.lines?.map((l, i) => (
+                <div key={i} className={["node-line", l.className].filter(Boolean).join(" ")}>
+                  {l.text}
+                </div>
+              ))}
+              {!n.lines && (n.sublabel || n.note) && (
                 <div className="node-sub">
                   {n.sublabel && <span className="node-sub-text">{n.sublabel}</span>}
                   {n.note && <span className="node-note">{n.sublabel ? "· " : ""}{n.note}</span>}
@@ -393,8 +402,8 @@ export function Graph({
           .join(" "),
         // Known sizes let the minimap draw nodes that are not rendered (off screen) yet.
         width: n.width ?? NODE_W,
-        height: NODE_H,
-        style: { width: n.width ?? NODE_W, height: NODE_H },
+        height: n.height ?? NODE_H,
+        style: { width: n.width ?? NODE_W, height: n.height ?? NODE_H },
         sourcePosition: flow === "LR" ? Position.Right : Position.Bottom,
         targetPosition: flow === "LR" ? Position.Left : Position.Top,
         draggable: false,

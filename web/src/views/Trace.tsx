@@ -13,6 +13,12 @@ import { ArtifactPanel } from "./RunDag";
 const COLUMN = 230;
 const ROW = 84;
 const DEFAULT_RUNS = 60;
+/** A run head's lines (11 px, 200 px wide): about this many characters each, wrapped to at most HEAD_WRAP. */
+const HEAD_CHARS = 25;
+const HEAD_WRAP = 3;
+const HEAD_LINE = 14;
+/** A head's padding, frame and two lines of the run's name. */
+const HEAD_BASE = 48;
 /** The most runs one page of the trace draws (`?runs=`). */
 export const MAX_RUNS = 1000;
 
@@ -211,15 +217,22 @@ async function loadTrace(experimentId: string, before: string | null, limit: num
       width: 200,
     });
   }
+  // A run's head: its full name, its status, and each change against the run before on lines
+  // of its own, wrapped, never cut. All heads are as tall as the one that says the most.
+  const status = (r: TraceRun) => `${r.status} · ${formatTime(r.createTime)}`;
+  const headLines = (r: TraceRun) => [status(r), ...r.changes].reduce((sum, t) => sum + Math.min(HEAD_WRAP, Math.ceil(t.length / HEAD_CHARS)), 0);
+  const headHeight = HEAD_BASE + HEAD_LINE * Math.max(1, ...runs.map(headLines));
   runs.forEach((r, i) =>
     nodes.push({
       id: `run:${r.id}`,
       label: r.name,
-      sublabel: r.changes.length ? r.changes.join(" · ") : `${r.status} · ${formatTime(r.createTime)}`,
-      title: [r.name, `${r.status} · ${formatTime(r.createTime)}`, ...r.changes.map((c) => (c === r.parameters && r.allParameters ? r.allParameters : c))].join("\n"),
+      lines: [{ text: status(r), className: `node-status status-${r.status.toLowerCase()}` }, ...r.changes.map((text) => ({ text, className: "node-change" }))],
+      title: [r.name, status(r), ...r.changes.map((c) => (c === r.parameters && r.allParameters ? r.allParameters : c))].join("\n"),
       className: `run-header status-${r.status.toLowerCase()}${r.changes.length ? " changed" : ""}`,
-      position: { x: left[i], y: -50 },
+      // The head ends just above the first row, however tall it is.
+      position: { x: left[i], y: 2 - headHeight },
       width: 200,
+      height: headHeight,
     }),
   );
   const members = new Map([...traceNodes].map(([id, n]) => [id, n.members]));
