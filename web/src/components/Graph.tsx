@@ -140,6 +140,12 @@ function bounds(nodes: Node[]): Box {
   return { x0, y0, x1, y1 };
 }
 
+/** The zoom at which the whole graph fills the pane (at most 1.2). */
+function fitZoom(nodes: Node[], W: number, H: number): number {
+  const { x0, y0, x1, y1 } = bounds(nodes);
+  return Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
+}
+
 /**
  * The viewport a graph opens at, and the one "fit view" goes to: all of it when that is
  * readable, else readable on the focus. Past either end of the graph is never shown while the
@@ -148,7 +154,7 @@ function bounds(nodes: Node[]): Box {
  */
 function opening(nodes: Node[], W: number, H: number, focus: string | undefined, anchor: "center" | "end"): Viewport {
   const { x0, y0, x1, y1 } = bounds(nodes);
-  const fit = Math.min(1.2, (W * 0.92) / (x1 - x0), (H * 0.92) / (y1 - y0));
+  const fit = fitZoom(nodes, W, H);
   if (fit >= READABLE_ZOOM) return { x: (W - (x1 - x0) * fit) / 2 - x0 * fit, y: (H - (y1 - y0) * fit) / 2 - y0 * fit, zoom: fit };
   const z = READABLE_ZOOM;
   const f = nodes.find((n) => n.id === focus) ?? nodes[0];
@@ -295,6 +301,8 @@ function PanTo({ node, nodes, onMove }: { node?: string; nodes: Node[]; onMove: 
  */
 function KeepInPlace({ node, nodes, onMove }: { node?: string | null; nodes: Node[]; onMove: (v: Viewport) => void }) {
   const flow = useReactFlow();
+  const W = useStore((st) => st.width);
+  const H = useStore((st) => st.height);
   const was = useRef<{ id: string; x: number; y: number } | null>(null);
   useEffect(() => {
     const n = node ? nodes.find((x) => x.id === node) : undefined;
@@ -302,7 +310,9 @@ function KeepInPlace({ node, nodes, onMove }: { node?: string | null; nodes: Nod
     was.current = n ? { id: n.id, x: n.position.x, y: n.position.y } : null;
     if (!n || !before || before.id !== n.id || (before.x === n.position.x && before.y === n.position.y)) return;
     const v = flow.getViewport();
-    const to = { x: v.x - (n.position.x - before.x) * v.zoom, y: v.y - (n.position.y - before.y) * v.zoom, zoom: v.zoom };
+    // A graph that still fits at a readable zoom is shown whole, as it opened; a larger one
+    // moves so that the node stays where it was.
+    const to = W && H && fitZoom(nodes, W, H) >= READABLE_ZOOM ? opening(nodes, W, H, n.id, "center") : { x: v.x - (n.position.x - before.x) * v.zoom, y: v.y - (n.position.y - before.y) * v.zoom, zoom: v.zoom };
     void flow.setViewport(to);
     onMove(to); // not the pane's move: the pane does not report it
   }, [nodes]); // eslint-disable-line react-hooks/exhaustive-deps
