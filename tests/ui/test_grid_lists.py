@@ -118,3 +118,21 @@ def test_a_chip_names_what_it_filters_on_when_no_row_matches(
     page.goto(f"/artifacts?filter=producedBy:eq:{step}")
     expect(page.get_by_test_id("count")).to_contain_text("0 of")
     expect(chip).to_have_text("producedBy:eq:fit-step")
+
+
+def test_compared_runs_list_numbered_parameters_by_their_numbers(
+    page: Any, numbered: str, ui_server: ServerProcess
+) -> None:
+    with httpx.Client(base_url=ui_server.url, timeout=30) as client:
+        ids = [
+            r["id"]
+            for r in client.get("/api/v1/runs", params={"experiment": numbered}).json()["items"]
+        ]
+    page.goto(f"/compare/runs?ids={','.join(ids)}")
+    rows = page.get_by_test_id("compare-parameters").locator("tbody tr[data-key]")
+    expect(rows).to_have_count(4)
+    keys = [k.strip() for k in rows.locator("th").all_inner_texts()]
+    assert keys == ["param_1", "param_2", "param_10", "param_21"]
+    axes = page.get_by_test_id("parallel-coordinates").locator("text.pc-label")
+    expect(axes.first).to_be_visible()
+    assert axes.all_text_contents()[:4] == ["param_1", "param_2", "param_10", "param_21"]

@@ -2,6 +2,7 @@
 // log scale when they span decades; other values as categories) and a metric last; one line per run.
 import { useState } from "react";
 import { formatNumber, formatValue } from "../api/tracking";
+import { byNumbers } from "../order";
 import { metricText } from "./MetricValue";
 
 export interface Axis {
@@ -67,7 +68,7 @@ function scaleOf(values: unknown[]): Scale {
       ticks: [...round].reverse().map((t) => [y(t), formatNumber(t), t]),
     };
   }
-  const categories = Array.from(new Set(present.map((v) => formatValue(v)))).sort();
+  const categories = byNumbers(Array.from(new Set(present.map((v) => formatValue(v)))));
   const y = (i: number) => (categories.length === 1 ? PAD.t + span / 2 : PAD.t + (i * span) / (categories.length - 1));
   return {
     kind: "category",

@@ -10,6 +10,7 @@ import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
 import { compareAddress, first } from "../first";
 import { formatTime, useAsync } from "../hooks";
+import { rowsByNumbers } from "../order";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
 
@@ -29,6 +30,18 @@ export function CompareRuns({ location }: { location: Location }) {
   // Without runs there is nothing to ask the server (it would refuse an empty list).
   const base = useAsync(async () => (ids.length ? first.compare(ids, wanted, points) : undefined), [ids.join(","), wanted.join(",")]);
   useTitle(ids.length ? `${ids.length} runs` : null, "compare");
+  // Parameters and tags are read in the order of the numbers in their keys, as the grid lists them.
+  const ordered = useMemo(
+    () =>
+      base.data && {
+        ...base.data,
+        differingParameters: rowsByNumbers(base.data.differingParameters),
+        equalParameters: rowsByNumbers(base.data.equalParameters),
+        differingTags: rowsByNumbers(base.data.differingTags),
+        equalTags: rowsByNumbers(base.data.equalTags),
+      },
+    [base.data],
+  );
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
   const series = useAsync(
@@ -55,7 +68,7 @@ export function CompareRuns({ location }: { location: Location }) {
     );
   if (base.error) return <Problem error={base.error} />;
   if (!base.data) return <Loading what={`Comparing ${ids.length} runs`} />;
-  const c = base.data;
+  const c = ordered ?? base.data;
   const setMetrics = (m: string[]) => navigate(withQuery({ metrics: m.join(",") }), true);
 
   const charts: { key: string; series: ChartSeries[] }[] = chosen.map((key, k) => ({

@@ -1,0 +1,1 @@
+var e=new Intl.Collator(void 0,{numeric:!0}),t=(t,n)=>e.compare(t,n);function n(e){return[...e].sort(t)}function r(e){return[...e].sort((e,n)=>t(e.key,n.key))}export{r as n,n as t};
