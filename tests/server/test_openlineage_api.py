@@ -196,6 +196,86 @@ def test_a_models_registered_versions_are_those_of_its_latest_dataset_event(
     assert registered() == [{"model": "digits", "version": 1, "aliases": []}]
 
 
+def _model_facet(aliases: list[str] | None) -> dict[str, Any]:
+    """A sender's ``modeltrail_model`` facet of model ``digits``, registered as its version 1
+    with ``aliases`` (None: as nothing)."""
+    versions = [] if aliases is None else [{"model": "digits", "version": 1, "aliases": aliases}]
+    return {
+        "_producer": "https://modeltrail.dev/releases/0.1.0",
+        "_schemaURL": "https://modeltrail.dev/spec/facets/1-0-0/"
+        "ModeltrailModelDatasetFacet.json#/$defs/ModeltrailModelDatasetFacet",
+        "id": "7f6e2b53-6a4c-4f7e-9a8b-0c1d2e3f4a5b",
+        "name": "digits-mlp",
+        "version": "1",
+        "kind": "model",
+        "registeredVersions": versions,
+    }
+
+
+def _registry_event(at: str, aliases: list[str] | None) -> dict[str, Any]:
+    return {
+        "eventTime": at,
+        "producer": "https://modeltrail.dev/releases/0.1.0",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {
+            "namespace": "s3://m",
+            "name": "digits",
+            "facets": {"modeltrail_model": _model_facet(aliases)},
+        },
+    }
+
+
+def _step_event(at: str, aliases: list[str] | None) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": at,
+        "producer": "https://modeltrail.dev/releases/0.1.0",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0190f1a2-3b4c-7d5e-8f60-718293a4b5c6"},
+        "job": {"namespace": "training", "name": "train"},
+        "inputs": [],
+        "outputs": [
+            {
+                "namespace": "s3://m",
+                "name": "digits",
+                "facets": {"modeltrail_model": _model_facet(aliases)},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("run_first", [True, False])
+def test_a_models_registered_versions_are_the_newest_of_run_and_dataset_events(
+    client: TestClient, run_first: bool
+) -> None:
+    """A step's event carries the model's registered versions as they were when it was sent,
+    a registry change's DatasetEvent as they are after it: whichever arrives last, the list
+    of the latest event time is kept whole, never merged with an older one."""
+
+    def registered() -> Any:
+        model = dataset(client, "s3://m", "digits")["attributes"]["modeltrail_model"]
+        return model["registeredVersions"]
+
+    # The step wrote the model before it was registered; an alias was set after.
+    older = _step_event("2026-01-01T00:00:01Z", None)
+    newer = _registry_event("2026-01-01T00:00:02.500+00:00", ["champion"])
+    for event in [older, newer] if run_first else [newer, older]:
+        post(client, event)
+    assert registered() == [{"model": "digits", "version": 1, "aliases": ["champion"]}]
+
+    # A step's event newer than the registry's (the alias removed since) wins in turn, its
+    # time written with another offset.
+    newest = _step_event("2026-01-01T01:00:03+01:00", [])
+    older_again = _registry_event("2026-01-01T00:00:02.750Z", ["champion", "stale"])
+    for event in [newest, older_again] if run_first else [older_again, newest]:
+        post(client, event)
+    assert registered() == [{"model": "digits", "version": 1, "aliases": []}]
+    # The version deleted there: a DatasetEvent with an empty list is kept as such.
+    post(client, _registry_event("2026-01-01T00:00:04Z", ["x"]))
+    post(client, _registry_event("2026-01-01T00:00:05Z", None))
+    assert registered() == []
+
+
 # ---------------------------------------------------------------- integration events
 
 

@@ -2,16 +2,25 @@
 
 A dataset is filed under the kind another modeltrail server sent with it when this store can
 keep it there, else as a ``dataset``; the artifacts of an event are created or merged all at
-once; a dataset a run both read and wrote gets a version of its own for the write."""
+once; a dataset a run both read and wrote gets a version of its own for the write.
+
+A model's registered versions and their aliases (``modeltrail_model``'s
+``registeredVersions``) are the sender's registry at the event's time, which run events and
+``DatasetEvent``s both carry: the list of the latest ``eventTime`` is kept whole, whichever
+order the events arrive in (its time in the annotation ``openlineage.registeredAt``); merged
+key by key with another, a version deleted or an alias removed would stay for good, and an
+older list arriving late would win as often as not."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from modeltrail.domain import kinds
 from modeltrail.domain import models as m
-from modeltrail.domain.documents import refused_at
+from modeltrail.domain.documents import refused_at, time_or_none
+from modeltrail.domain.fingerprint import canonical_json
 from modeltrail.integrations.openlineage.merging import (
     as_object,
     clean_facets,
@@ -78,20 +87,75 @@ def _dataset_model(
     )
 
 
+REGISTERED_AT = "openlineage.registeredAt"
+_MISSING = object()
+
+
+def _instant(text: Any) -> datetime | None:
+    """An event time as a UTC instant (None where it is none), so that times written with
+    other offsets or digits compare as the instants they are."""
+    try:
+        at = time_or_none(text)
+    except (ValueError, TypeError):
+        return None
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _without_versions(model: m.ArtifactCreate) -> tuple[m.ArtifactCreate, Any]:
+    """``model`` without the registered versions its ``modeltrail_model`` facet sends, and
+    those versions (``_MISSING`` where it sends none)."""
+    facet = model.attributes.get("modeltrail_model")
+    if not isinstance(facet, dict) or "registeredVersions" not in facet:
+        return model, _MISSING
+    rest = {k: v for k, v in facet.items() if k != "registeredVersions"}
+    attributes = {**model.attributes, "modeltrail_model": rest}
+    return model.model_copy(update={"attributes": attributes}), facet["registeredVersions"]
+
+
+def registered_versions(tx: Transaction, artifact: uuid.UUID, at: str, versions: Any) -> None:
+    """The versions a model is registered as, as the event of the latest time says; of two
+    events of one time, the same list whichever came first."""
+    stored = tx.read("artifact", artifact)
+    assert stored is not None
+    sent = _instant(at)
+    kept_at = stored.annotations.get(REGISTERED_AT)
+    if kept_at is not None:
+        kept = _instant(kept_at)
+        current = as_object(stored.attributes.get("modeltrail_model")).get("registeredVersions")
+        if sent is None or (kept is not None and kept > sent):
+            return
+        if kept == sent and canonical_json(current) >= canonical_json(versions):
+            return
+    model = {**as_object(stored.attributes.get("modeltrail_model")), "registeredVersions": versions}
+    tx.update(
+        "artifact",
+        artifact,
+        m.ArtifactUpdate(
+            attributes={**stored.attributes, "modeltrail_model": model},
+            annotations={**stored.annotations, REGISTERED_AT: at},
+        ),
+    )
+
+
 def ensure_datasets(
     tx: Transaction,
     datasets: list[tuple[dict[str, Any], dict[str, Any] | None]],
     *,
     written_by: str | None = None,
     pointer: str = "",
+    at: str | None = None,
 ) -> list[uuid.UUID]:
     """The artifacts of ``datasets`` (each with its input or output facets), created or with
-    their attributes merged.
+    their attributes merged. ``at``: the event's time, by which a model's registered
+    versions are kept whole (without it they merge as any facet does).
 
     Done for all of them at once (one query for the stored ones, one insert for the new): an
     event may list thousands of datasets, and a query and a flush for each would make the
     event's time grow with round trips to the database."""
     models: dict[uuid.UUID, m.ArtifactCreate] = {}
+    registrations: dict[uuid.UUID, Any] = {}
     ids = []
     for i, (dataset, extra_facets) in enumerate(datasets):
         with refused_at(f"{pointer}/{i}" if pointer else ""):
@@ -99,6 +163,11 @@ def ensure_datasets(
         aid = model.id
         assert aid is not None  # a dataset's id is derived from its name
         ids.append(aid)
+        if at is not None:
+            model, versions = _without_versions(model)
+            if versions is not _MISSING:
+                earlier_versions = registrations.get(aid, versions)
+                registrations[aid] = max(earlier_versions, versions, key=canonical_json)
         earlier = models.get(aid)
         if earlier is not None:  # listed twice: one artifact with the facets of both
             merged = merge(earlier.attributes, model.attributes)
@@ -119,6 +188,9 @@ def ensure_datasets(
         if model.kind != "dataset":
             new[i] = model.model_copy(update={"kind": _kind_here(tx, model.kind, model.attributes)})
     _create_artifacts(tx, new)
+    for aid, versions in registrations.items():
+        assert at is not None
+        registered_versions(tx, aid, at, versions)
     return ids
 
 
@@ -142,8 +214,12 @@ def ensure_dataset(
     extra_facets: dict[str, Any] | None = None,
     written_by: str | None = None,
     pointer: str = "",
+    at: str | None = None,
 ) -> uuid.UUID:
-    return ensure_datasets(tx, [(dataset, extra_facets)], written_by=written_by, pointer=pointer)[0]
+    found = ensure_datasets(
+        tx, [(dataset, extra_facets)], written_by=written_by, pointer=pointer, at=at
+    )
+    return found[0]
 
 
 def written_version(tx: Transaction, artifact: uuid.UUID, run_id: str) -> uuid.UUID:

@@ -133,11 +133,18 @@ def apply_run(tx: Transaction, event: dict[str, Any], *, separate_outputs: bool)
         if not is_root:
             ensure_pipeline(tx, root_ns, root_name, executable)
 
+    sent_at = str(event["eventTime"])
     inputs = ensure_datasets(
-        tx, [(d, d.get("inputFacets")) for d in event.get("inputs") or []], pointer="/inputs"
+        tx,
+        [(d, d.get("inputFacets")) for d in event.get("inputs") or []],
+        pointer="/inputs",
+        at=sent_at,
     )
     outputs = ensure_datasets(
-        tx, [(d, d.get("outputFacets")) for d in event.get("outputs") or []], pointer="/outputs"
+        tx,
+        [(d, d.get("outputFacets")) for d in event.get("outputs") or []],
+        pointer="/outputs",
+        at=sent_at,
     )
     if separate_outputs:
         outputs = [written_version(tx, a, run_id) for a in outputs]

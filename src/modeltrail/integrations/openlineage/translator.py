@@ -22,8 +22,8 @@ take the earliest start and the terminal event's time, a terminal status is neve
 a later START, a later terminal event wins over an earlier one, and facets merge key by key.
 A model's registered versions and their aliases (``modeltrail_model``'s
 ``registeredVersions``) are the sender's registry at a time, which a ``DatasetEvent`` sends
-each time it changes: the list of the latest ``eventTime`` is kept whole (its time in the
-annotation ``openlineage.registeredAt``).
+each time it changes, and a step's events carry as it was then: the list of the latest
+``eventTime`` is kept whole, whichever kind of event brought it (``datasets``).
 
 This module stores one event in one transaction; the parts of the mapping live beside it:
 ``validation`` (is it an event, what is wrong with it), ``merging`` (derived ids and the merge
@@ -33,17 +33,14 @@ rules), ``jobs``, ``datasets``, ``triggers`` and ``runs`` (what each part of an 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from modeltrail.domain import models as m
 from modeltrail.domain.documents import refused_at
 from modeltrail.domain.errors import Conflict, CycleDetected, InvalidInput, Unavailable
 from modeltrail.integrations.openlineage.datasets import ensure_dataset, ensure_datasets
 from modeltrail.integrations.openlineage.jobs import ensure_executable, ensure_experiment
-from modeltrail.integrations.openlineage.merging import as_object
 from modeltrail.integrations.openlineage.runs import apply_run
 from modeltrail.integrations.openlineage.validation import event_type, validate_event
 from modeltrail.services import access
@@ -66,39 +63,8 @@ def _apply_job(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_dataset(tx: Transaction, event: dict[str, Any]) -> dict[str, Any]:
-    dataset = event["dataset"]
-    facets = as_object(dataset.get("facets"))
-    model = as_object(facets.get("modeltrail_model"))
-    if "registeredVersions" not in model:
-        return {"artifact": str(ensure_dataset(tx, dataset, pointer="/dataset"))}
-    # Kept whole by time (below), not merged with what the store holds.
-    rest = {k: v for k, v in model.items() if k != "registeredVersions"}
-    dataset = {**dataset, "facets": {**facets, "modeltrail_model": rest}}
-    artifact = ensure_dataset(tx, dataset, pointer="/dataset")
-    _registered_versions(tx, artifact, str(event["eventTime"]), model["registeredVersions"])
-    return {"artifact": str(artifact)}
-
-
-REGISTERED_AT = "openlineage.registeredAt"
-
-
-def _registered_versions(tx: Transaction, artifact: uuid.UUID, at: str, versions: Any) -> None:
-    """The versions a model is registered as, as the ``DatasetEvent`` of the latest time
-    says: merged with what an earlier one said, a version left out or an alias removed would
-    stay forever."""
-    stored = tx.read("artifact", artifact)
-    assert stored is not None
-    if stored.annotations.get(REGISTERED_AT, "") > at:
-        return
-    model = {**as_object(stored.attributes.get("modeltrail_model")), "registeredVersions": versions}
-    tx.update(
-        "artifact",
-        artifact,
-        m.ArtifactUpdate(
-            attributes={**stored.attributes, "modeltrail_model": model},
-            annotations={**stored.annotations, REGISTERED_AT: at},
-        ),
-    )
+    at = str(event["eventTime"])
+    return {"artifact": str(ensure_dataset(tx, event["dataset"], pointer="/dataset", at=at))}
 
 
 def ingest(
