@@ -3,6 +3,8 @@ INVALID_PARAMETER_VALUE, never a server error, and change nothing."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -62,3 +64,61 @@ def test_a_param_beyond_64_bits_is_kept_as_its_digits(
     client.post(f"{MLFLOW}/runs/log-parameter", json=sent).raise_for_status()
     run = client.get(f"{MLFLOW}/runs/get", params={"run_id": made["run"]}).json()["run"]
     assert run["data"]["params"] == [{"key": "seed", "value": str(10**30)}]
+
+
+def _token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+# Each search as the client sends it, with a page token of a huge offset: beyond the
+# databases' integers (2**63 was a 500), or just within what a token may hold.
+SEARCHES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "runs/search", {}),
+    ("POST", "experiments/search", {}),
+    ("POST", "logged-models/search", {}),
+    ("GET", "registered-models/search", {}),
+    ("GET", "model-versions/search", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SEARCHES, ids=[s[1] for s in SEARCHES])
+def test_a_page_token_beyond_any_page_is_refused_or_empty(
+    client: TestClient, made: dict[str, str], method: str, path: str, body: dict[str, Any]
+) -> None:
+    if path in ("runs/search", "logged-models/search"):
+        body = {**body, "experiment_ids": [made["experiment"]]}
+
+    def search(extra: dict[str, Any]) -> Any:
+        if method == "GET":
+            return client.get(f"{MLFLOW}/{path}", params={**body, **extra})
+        return client.post(f"{MLFLOW}/{path}", json={**body, **extra})
+
+    for offset in (2**63, 2**64 - 1, 2**62 + 1, -1):
+        answer = search({"page_token": _token(offset)})
+        assert answer.status_code == 400, (offset, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    answer = search({"page_token": _token(2**62)})
+    assert answer.status_code == 200, answer.text
+    assert not [v for v in answer.json().values() if isinstance(v, list) and v]
+    for most in (-1, "-1", -(2**70)):
+        answer = search({"max_results": most})
+        assert answer.status_code == 400, (most, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_query_of_bytes_that_are_not_utf8_is_refused(
+    client: TestClient, made: dict[str, str]
+) -> None:
+    """A lone surrogate (UTF-8 would encode it as ED A0 80) in a search's filter or a run id
+    sent in the query string."""
+    for query in (
+        "filter=name%20%3D%20%27%ED%A0%80%27",
+        "filter=tags.%60%ED%A0%80%60%20%3D%20%27x%27",
+        "filter=name%20%3D%20%27%FF%27",
+    ):
+        answer = client.get(f"{MLFLOW}/model-versions/search?{query}")
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    answer = client.get(f"{MLFLOW}/runs/get?run_id=%ED%A0%80")
+    assert answer.status_code in (400, 404), answer.text
+    assert answer.json()["error_code"] in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")

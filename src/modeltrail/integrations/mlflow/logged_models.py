@@ -236,10 +236,8 @@ def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
         direction = "ASC" if item.get("ascending", True) else "DESC"
         orders += search.parse_order_by([f"{item['field_name']} {direction}"], LOGGED_MODELS)
     offset = search.decode_page_token(params.string(p, "page_token"))
-    try:
-        limit = int(p.get("max_results") or 100)
-    except (TypeError, ValueError):
-        raise invalid("Invalid value for max_results: an integer") from None
+    # As MLflow: none, or 0, is its default of 100; a negative number is refused.
+    limit = params.integer(p, "max_results", 100, low=0, high=2**31 - 1) or 100
 
     def read(session: Session) -> list[dict[str, Any]]:
         dialect = session.get_bind().dialect.name

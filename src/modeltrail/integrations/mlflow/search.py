@@ -374,6 +374,11 @@ def sort(rows: list[Any], orders: list[Order], lookup: Callable[[Any, str, str],
         rows.sort(key=key, reverse=not order.ascending)
 
 
+# The greatest offset a page token may hold: far beyond any store's rows, and with a page
+# added still within the databases' 64-bit integers (an offset of 2**63 was a 500).
+MAX_OFFSET = 2**62
+
+
 def decode_page_token(token: str | None) -> int:
     if not token:
         return 0
@@ -385,7 +390,7 @@ def decode_page_token(token: str | None) -> int:
         raise invalid(
             f"Invalid page token {token[:64]!r}: send the next_page_token answered"
         ) from None
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         raise invalid("Invalid page token: send the next_page_token answered")
     return offset
 
