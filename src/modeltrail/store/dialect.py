@@ -226,6 +226,33 @@ class _DashedHex(TypeDecorator[str]):
         return dashed
 
 
+def utc_text(dialect: str, column: Any) -> ColumnElement[str]:
+    """A timestamp column as the text the API shows (RFC 3339 in UTC with ``Z``, the
+    fraction left out when it is zero, as ``orjson`` writes a ``datetime``), for rows read
+    from the driver as they are: no ``datetime`` is made for each of a page's times only to
+    be written out again. SQLite keeps the UTC time as text with six digits of fraction."""
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", column)
+        whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+        fraction = func.to_char(utc, '"."US"Z"')
+        return whole.concat(
+            case((func.to_char(utc, "US") == "000000", literal("Z")), else_=fraction)
+        )
+    stored = type_coerce(column, String)
+    dated = func.replace(stored, " ", "T")
+    return case(
+        (stored.like("%.000000"), func.substr(dated, 1, 19).concat("Z")),
+        else_=dated.concat("Z"),
+    )
+
+
+def document_text(dialect: str, column: Any) -> ColumnElement[str]:
+    """A JSON column as its text, for rows read from the driver as they are."""
+    if dialect == "postgresql":
+        return cast(column, Text)
+    return type_coerce(column, String)
+
+
 def json_member(dialect: str, column: Any, key: str) -> ColumnElement[Any]:
     """The JSON text of the member ``key`` of an object column; NULL where it has none (a
     member that is JSON null reads as ``'null'``)."""

@@ -1,6 +1,10 @@
 """Pages of a registry's versions with what they were made of: each version a plain tuple (the
 ``V_*`` positions) with its artifact and the step and run that wrote it, the steps' inputs and
-the version's metrics, a whole page in a fixed number of statements."""
+the version's metrics, a whole page in a fixed number of statements.
+
+The rows are the driver's own, read from its cursor: every column is selected in the form the
+answer needs (ids as 32 hex digits, times as the API's text, JSON as text), so no SQLAlchemy
+row, ``uuid.UUID`` or ``datetime`` is made for each of a thousand versions."""
 
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ def list_versions(
 ) -> list[Any]:
     """Up to ``limit`` versions, newest first, below version ``before`` if given, each with
     its artifact and the step and run that wrote it (the ``V_*`` positions), as plain tuples
-    with ids as text: a page of a thousand is read in one statement, without building a
+    with ids as hex: a page of a thousand is read in one statement, without building a
     mapped object or a ``uuid.UUID`` for each. A version whose artifact several steps wrote
     comes once, with the earliest of them. ``experiments``: only the versions whose artifact
     is of one of them (``readable_versions``)."""
@@ -78,9 +82,9 @@ def read_versions(session: Session, version_ids: Sequence[uuid.UUID]) -> list[An
         return []
     dialect = _dialect(session)
     params = {"ids": dialects.id_values(dialect, [v.hex for v in version_ids])}
-    found = session.connection().execute(_statements(dialect).by_ids, params).all()
+    found = _rows(session, _statements(dialect).by_ids, params)
     by_id = {row[V_ID]: row for row in _each_version_once(found)}
-    return [by_id[key] for key in map(str, version_ids) if key in by_id]
+    return [by_id[v.hex] for v in version_ids if v.hex in by_id]
 
 
 def read_newest_versions(
@@ -98,7 +102,7 @@ def read_newest_versions(
         _statements(dialect).newest if experiments is None else _newest(dialect, experiments)
     )
     params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids])}
-    return _each_version_once(session.connection().execute(statement, params).all())
+    return _each_version_once(_rows(session, statement, params))
 
 
 def read_versions_of_models(
@@ -119,7 +123,7 @@ def read_versions_of_models(
         else _of_models(dialect, readable_version(experiments))
     )
     params = {"models": dialects.id_values(dialect, [m.hex for m in model_ids]), "n": limit}
-    return _each_version_once(session.connection().execute(statement, params).all())
+    return _each_version_once(_rows(session, statement, params))
 
 
 def _page(
@@ -138,8 +142,7 @@ def _page(
     params = {"model": model_id.hex, "upto": upto, "n": limit}
     seen: set[int] = set()
     out = []
-    # A Core execution: the rows are tuples as the driver gives them, with no ORM loading.
-    for row in session.connection().execute(statement, params).all():
+    for row in _rows(session, statement, params):
         if row[V_VERSION] not in seen:
             seen.add(row[V_VERSION])
             out.append(row)
@@ -153,10 +156,22 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-# Pages of versions are read with their ids as text, in the form the API shows them: making a
-# ``uuid.UUID`` of each id of a thousand versions, and back into text, was most of a page's
-# time. The statements are built once per dialect: building their expressions anew cost
-# more than running them for one version.
+def _rows(session: Session, statement: Any, params: dict[str, Any]) -> list[Any]:
+    """The rows of ``statement`` as the driver's cursor gives them: run through SQLAlchemy
+    (its compiled cache, its events, its errors), read without making a ``Row`` or running
+    a type's conversion for each of their values. The statements select each column in the
+    form it is used in (``id_hex``, ``utc_text``, ``document_text``)."""
+    result = session.connection().execute(statement, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+# Pages of versions are read with their ids as hex, given dashes as the answer is built:
+# making a ``uuid.UUID`` of each id of a thousand versions, and back into text, was most of a
+# page's time. The statements are built once per dialect: building their expressions anew
+# cost more than running them for one version.
 
 
 # The columns of a version as ``list_versions`` reads it, by position.
@@ -174,8 +189,8 @@ def _dialect(session: Session) -> str:
     V_ARTIFACT,  # id, name, version, kind, uri, fingerprint: six columns from here
     *_,
 ) = range(16)
-# ``V_CREATED_BY_ID``, ``V_UPDATED_BY_ID`` and ``V_MODEL`` are ids as 32 hex digits
-# (``uuid.UUID.hex``); the other ids are text with dashes.
+# Every id is 32 hex digits (``uuid.UUID.hex``), or None; ``V_TAGS`` is JSON text and
+# ``V_CREATE_TIME`` and ``V_UPDATE_TIME`` are the API's text of a time (``utc_text``).
 (V_EXECUTION, V_RUN, V_RUN_NAME, V_RUN_STATUS, V_EXPERIMENT, V_MODEL) = range(16, 22)
 # An input as ``inputs_of`` reads it: the execution, then the artifact's six columns.
 I_ARTIFACT = 1
@@ -245,21 +260,19 @@ def _with_makers(dialect: str, page: Any) -> Any:
     and their runs, in the ``V_*`` positions."""
 
     def text(column: Any, label: str) -> Any:
-        return dialects.id_text(dialect, column).label(label)
+        return dialects.id_hex(dialect, column).label(label)
 
     return (
         select(
             text(page.c.id, "id"),
             page.c.version,
             page.c.description,
-            page.c.tags,
-            page.c.create_time,
-            page.c.update_time,
-            # Most versions were made with no token: their actors' ids are read as hex and
-            # given dashes only where there is one (``V_CREATED_BY_ID``, ``V_UPDATED_BY_ID``).
-            dialects.id_hex(dialect, page.c.created_by_id).label("created_by_id"),
+            dialects.document_text(dialect, page.c.tags).label("tags"),
+            dialects.utc_text(dialect, page.c.create_time).label("create_time"),
+            dialects.utc_text(dialect, page.c.update_time).label("update_time"),
+            text(page.c.created_by_id, "created_by_id"),
             page.c.created_by_name,
-            dialects.id_hex(dialect, page.c.updated_by_id).label("updated_by_id"),
+            text(page.c.updated_by_id, "updated_by_id"),
             page.c.updated_by_name,
             text(ArtifactRow.id, "artifact_id"),
             ArtifactRow.name,
@@ -272,9 +285,7 @@ def _with_makers(dialect: str, page: Any) -> Any:
             RunRow.name.label("run_name"),
             RunRow.status.label("run_status"),
             text(RunRow.experiment_id, "experiment_id"),
-            # Every row of a page names the same model or a few: as hex, not made into text
-            # with dashes for each row only to be looked up.
-            dialects.id_hex(dialect, page.c.model_id).label("model_id"),
+            text(page.c.model_id, "model_id"),
         )
         .select_from(page)
         .join(ArtifactRow, ArtifactRow.id == page.c.artifact_id)
@@ -288,7 +299,7 @@ def _with_makers(dialect: str, page: Any) -> Any:
 @functools.cache
 def _statements(dialect: str) -> _Statements:
     def text(column: Any, label: str) -> Any:
-        return dialects.id_text(dialect, column).label(label)
+        return dialects.id_hex(dialect, column).label(label)
 
     def among(column: Any) -> Any:
         return dialects.among_ids(dialect, column, "ids")
@@ -317,7 +328,7 @@ def _statements(dialect: str) -> _Statements:
         .where(among(ExecutionInputRow.execution_id))
         .order_by(ExecutionInputRow.execution_id, ExecutionInputRow.position),
         metrics=select(
-            dialects.id_hex(dialect, ArtifactReferenceRow.target_id).label("target"),
+            text(ArtifactReferenceRow.target_id, "target"),
             ArtifactRow.name,
             dialects.json_member(dialect, ArtifactRow.attributes, "value"),
         )
@@ -333,12 +344,13 @@ def _read(session: Session, which: str, ids: Sequence[str]) -> Sequence[Any]:
     dialect = _dialect(session)
     statement = getattr(_statements(dialect), which)
     params = {"ids": dialects.id_values(dialect, ids)}
-    return session.connection().execute(statement, params).all()
+    return _rows(session, statement, params)
 
 
 def inputs_of(session: Session, execution_ids: Iterable[str]) -> dict[str, list[Any]]:
-    """What each execution read, in the order it read it: rows of the execution's id and
-    the artifact's (from ``I_ARTIFACT``: id, name, version, kind, uri, fingerprint)."""
+    """What each execution read (by its id as hex), in the order it read it: rows of the
+    execution's id and the artifact's (from ``I_ARTIFACT``: id, name, version, kind, uri,
+    fingerprint), ids as hex."""
     wanted = list(dict.fromkeys(execution_ids))
     out: dict[str, list[Any]] = {e: [] for e in wanted}
     if wanted:
@@ -348,15 +360,13 @@ def inputs_of(session: Session, execution_ids: Iterable[str]) -> dict[str, list[
 
 
 def metrics_of(session: Session, artifact_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The metrics recorded of each artifact, name -> value (the newest of a name wins)."""
+    """The metrics recorded of each artifact (by its id as hex), name -> value (the newest
+    of a name wins)."""
     wanted = list(dict.fromkeys(artifact_ids))
     out: dict[str, dict[str, Any]] = {a: {} for a in wanted}
     if wanted:
-        # The statement names each artifact by its hex digits: found by those, rather than
-        # by dashes put into the id of every metric read.
-        by_hex = {a.replace("-", ""): found for a, found in out.items()}
         loads = orjson.loads
         for target, name, value in _read(session, "metrics", wanted):
             if value is not None:
-                by_hex[target][name] = loads(value)
+                out[target][name] = loads(value)
     return out

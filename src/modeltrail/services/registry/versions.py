@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,10 +50,16 @@ def get_version_row(session: Session, model: RegisteredModelRow, version: int) -
     return row
 
 
+def _dashed(hex_id: str) -> str:
+    """An id read as 32 hex digits in the text the API shows (``str(uuid.UUID(hex=...))``
+    without making the ``UUID``)."""
+    return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+
+
 def _summary(row: Any, at: int) -> dict[str, Any]:
     """The artifact whose six columns start at ``at`` of ``row``."""
     return {
-        "id": row[at],
+        "id": _dashed(row[at]),
         "name": row[at + 1],
         "version": row[at + 2],
         "kind": row[at + 3],
@@ -64,7 +71,7 @@ def _summary(row: Any, at: int) -> dict[str, Any]:
 def _actor(actor_hex: str | None, name: str | None) -> dict[str, Any] | None:
     if name is None:
         return None
-    return {"name": name, "id": None if actor_hex is None else str(uuid.UUID(hex=actor_hex))}
+    return {"name": name, "id": None if actor_hex is None else _dashed(actor_hex)}
 
 
 def version_documents(
@@ -98,40 +105,77 @@ def _documents(
             if a.version is not None:
                 aliases.setdefault((model_id.hex, a.version), []).append(a.alias)
     named = {model_id.hex: name for model_id, name in names.items()}
+    loads = orjson.loads
     out = []
-    for row in rows:
-        execution = row[pages.V_EXECUTION]
-        version = row[pages.V_VERSION]
+    # Each row unpacked at once, in the order of the ``V_*`` positions: a page is a thousand
+    # rows of two dozen columns, and reading each by an index named in another module is a
+    # lookup more per column.
+    for (
+        id_,
+        version,
+        description,
+        tags,
+        create_time,
+        update_time,
+        created_by_id,
+        created_by_name,
+        updated_by_id,
+        updated_by_name,
+        artifact,
+        artifact_name,
+        artifact_version,
+        artifact_kind,
+        artifact_uri,
+        artifact_fingerprint,
+        execution,
+        run,
+        run_name,
+        run_status,
+        experiment,
+        model,
+    ) in rows:
+        read_by_step = read[execution] if execution else None
         out.append(
             {
-                "id": row[pages.V_ID],
-                "model": named[row[pages.V_MODEL]],
+                "id": _dashed(id_),
+                "model": named[model],
                 "version": version,
-                "artifact": _summary(row, pages.V_ARTIFACT),
+                "artifact": {
+                    "id": _dashed(artifact),
+                    "name": artifact_name,
+                    "version": artifact_version,
+                    "kind": artifact_kind,
+                    "uri": artifact_uri,
+                    "fingerprint": artifact_fingerprint,
+                },
                 "run": {
-                    "id": row[pages.V_RUN],
-                    "name": row[pages.V_RUN_NAME],
-                    "status": row[pages.V_RUN_STATUS],
-                    "experiment": row[pages.V_EXPERIMENT],
+                    "id": _dashed(run),
+                    "name": run_name,
+                    "status": run_status,
+                    "experiment": _dashed(experiment),
                 }
                 if execution
                 else None,
-                "execution": execution,
+                "execution": _dashed(execution) if execution else None,
                 "inputs": [
                     _summary(i, pages.I_ARTIFACT)
-                    for i in read[execution]
+                    for i in read_by_step
                     if not is_trigger(i[pages.I_ARTIFACT + 3])
                 ]
-                if execution
+                if read_by_step
                 else [],
-                "description": row[pages.V_DESCRIPTION],
-                "tags": dict(row[pages.V_TAGS] or {}),
-                "aliases": aliases.get((row[pages.V_MODEL], version), []),
-                "metrics": measured.get(row[pages.V_ARTIFACT], {}) if metrics else None,
-                "createTime": row[pages.V_CREATE_TIME],
-                "updateTime": row[pages.V_UPDATE_TIME],
-                "createdBy": _actor(row[pages.V_CREATED_BY_ID], row[pages.V_CREATED_BY_NAME]),
-                "updatedBy": _actor(row[pages.V_UPDATED_BY_ID], row[pages.V_UPDATED_BY_NAME]),
+                "description": description,
+                "tags": loads(tags) if tags else {},
+                "aliases": aliases.get((model, version), []),
+                "metrics": measured.get(artifact, {}) if metrics else None,
+                "createTime": create_time,
+                "updateTime": update_time,
+                "createdBy": None
+                if created_by_name is None
+                else _actor(created_by_id, created_by_name),
+                "updatedBy": None
+                if updated_by_name is None
+                else _actor(updated_by_id, updated_by_name),
             }
         )
     return out
