@@ -128,12 +128,29 @@ def test_a_page_of_versions_is_each_version_as_it_is_read_alone(client: TestClie
         assert item == alone
         assert item["metrics"] == {f"m{item['version'] - 1}": values[item["version"] - 1]}
     assert page["items"][-2]["aliases"] == ["production"]
+    # JSON true is true, not the 1 that SQLite's JSON functions make of it.
+    assert page["items"][0]["metrics"] == {"m6": True} and values[6] is True
+    assert page["items"][0]["metrics"]["m6"] is True
     assert (
         client.get(f"{M}/shapes/versions", params={"metrics": "false"}).json()["items"][0][
             "metrics"
         ]
         is None
     )
+
+
+def test_a_metric_is_listed_with_every_digit_it_was_recorded_with(client: TestClient) -> None:
+    """A float needs up to 17 significant digits to come back as itself: the page shows
+    the value the metric holds, not one rounded to fewer digits on its way through SQL."""
+    values = [1 / 3, 0.9006000000000001, 123456.78901234567]
+    for value in values:
+        m = trained(client, accuracy=value)
+        register(client, "precise", m["artifact"], createModel="true").raise_for_status()
+    page = client.get(f"{M}/precise/versions", params={"limit": 10}).json()
+    assert [v["metrics"]["accuracy"] for v in page["items"]] == values[::-1]
+    for item in page["items"]:
+        alone = client.get(f"{M}/precise/versions/{item['version']}").json()
+        assert alone["metrics"] == item["metrics"]
 
 
 def test_a_version_shows_the_first_step_that_wrote_its_artifact(client: TestClient) -> None:
