@@ -253,9 +253,18 @@ class AnswerLost(httpx.BaseTransport):
         self.sent: list[str] = []
         self.first: threading.Thread | None = None
         self.first_answer: list[int] = []
+        # The first part's first byte changed on the way: the first completion finds the
+        # bytes are not what the upload promised, and ends without a file.
+        self.corrupt_first_part = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[-1]}")
+        if self.corrupt_first_part and request.url.path.endswith("/parts/1"):
+            body = bytearray(request.read())
+            body[0] ^= 0xFF
+            request = httpx.Request(
+                request.method, request.url, headers=request.headers, content=bytes(body)
+            )
         if request.url.path.endswith("/complete") and self.first is None:
             request.read()
             self.first = threading.Thread(
@@ -336,6 +345,41 @@ def test_a_completion_sent_again_after_the_first_ended_returns_the_file(
         assert (sent["path"], sent["size"]) == ("weights.bin", len(data))
         assert lost.first_answer == [201]
         assert [s for s in lost.sent if "complete" in s] == ["POST complete"] * 2
+        assert not any(s.startswith("DELETE") for s in lost.sent)
+
+
+def test_a_completion_sent_again_waits_while_the_upload_is_held_past_the_short_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first completion takes longer than ``COMPLETION_WAIT`` (a large file read back
+    from S3 to be hashed): the upload is still there, so the SDK goes on waiting, within the
+    bound the file's size gives, and returns the file."""
+    monkeypatch.setattr(transfer, "COMPLETION_WAIT", 0.5)
+    monkeypatch.setattr(transfer, "COMPLETION_RATE", 1 << 18)  # 2 MiB: 8 s at most
+    with _lost_answer_upload(tmp_path, monkeypatch, 3.0) as (trail, lost, artifact, source, data):
+        sent = transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+        # It asked after the upload, which was still there, rather than giving up.
+        assert any(s.startswith("GET ") and s != "GET files" for s in lost.sent), lost.sent
+        assert not any(s.startswith("DELETE") for s in lost.sent)
+        assert lost.first is not None
+        lost.first.join(timeout=30)
+        assert lost.first_answer == [201]
+
+
+def test_a_completion_sent_again_stops_waiting_when_the_upload_ends_without_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first completion ends without recording the file (its upload gone, no file): the
+    SDK says so at once rather than waiting out the bound."""
+    monkeypatch.setattr(transfer, "COMPLETION_WAIT", 60.0)
+    with _lost_answer_upload(tmp_path, monkeypatch, 1.0) as (trail, lost, artifact, source, data):
+        lost.corrupt_first_part = True
+        started = time.monotonic()
+        with pytest.raises(ModeltrailError, match=r"ended without recording") as info:
+            transfer.upload(trail.conn, artifact, "weights.bin", source)
+        assert info.value.status == 409
+        assert time.monotonic() - started < 30
         assert not any(s.startswith("DELETE") for s in lost.sent)
 
 

@@ -40,10 +40,16 @@ MULTIPART_FROM = 256 << 20
 PARTS_AT_ONCE = 4
 RETRIES = 3
 # A completion answered 409 was sent again (after an answer lost on the way) while the first
-# is still putting the parts together: its file is waited for this long, looked for every
-# ``COMPLETION_POLL`` seconds, before the client gives up on it.
+# is still putting the parts together: its file is looked for every ``COMPLETION_POLL``
+# seconds (growing to ``COMPLETION_POLL_MAX``) for as long as the upload is still there, held
+# by that completion; the server reads the whole file back to hash it (from the bucket, on
+# S3), so the wait is bounded by the file's size read at ``COMPLETION_RATE`` bytes a second,
+# and at least ``COMPLETION_WAIT`` seconds. Once the upload is gone the first completion has
+# ended: its file is there, or it never will be.
 COMPLETION_WAIT = 10.0
+COMPLETION_RATE = 10 << 20
 COMPLETION_POLL = 0.5
+COMPLETION_POLL_MAX = 5.0
 
 
 def serialise(obj: Any, folder: Path) -> tuple[str, Path]:
@@ -222,7 +228,9 @@ def _upload_in_parts(
             # answer was lost (a proxy's 504, a dropped connection). That request's outcome
             # is the upload's; the upload is never abandoned under it.
             completing_elsewhere = True
-            return _completed_elsewhere(conn, artifact_id, upload["id"], path, digest, exc)
+            return _completed_elsewhere(
+                conn, artifact_id, upload["id"], path, digest, size=size, refused=exc
+            )
         except NotFound:
             # Sent again after the first completion had finished: the upload is gone and its
             # file is in place. Without that file the upload really is missing.
@@ -250,23 +258,52 @@ def _completed_elsewhere(
     upload_id: str,
     path: str,
     digest: str,
+    *,
+    size: int,
     refused: Conflict,
 ) -> dict[str, Any]:
     """The file another request completing the upload records at ``path`` with ``digest``,
-    waited for at most ``COMPLETION_WAIT`` seconds; a ``Conflict`` naming the upload if it
-    does not appear by then."""
-    deadline = time.monotonic() + COMPLETION_WAIT
+    waited for while the upload is still there (that request holds it), for at most
+    ``size / COMPLETION_RATE`` seconds (``COMPLETION_WAIT`` at least). A ``Conflict`` naming
+    the upload if the bound passes first, or if the upload is gone without its file (that
+    request ended without recording it)."""
+    bound = max(COMPLETION_WAIT, size / COMPLETION_RATE)
+    deadline = time.monotonic() + bound
+    pause = COMPLETION_POLL
     while True:
         if (stored := _file_at(conn, artifact_id, path, digest)) is not None:
             return stored
+        if not _upload_exists(conn, artifact_id, upload_id):
+            # Ended between the two looks, with the file, or without it for good.
+            if (stored := _file_at(conn, artifact_id, path, digest)) is not None:
+                return stored
+            raise Conflict(
+                f"upload {upload_id!r} was being completed by another request (this one was "
+                f"sent again after an answer was lost), which ended without recording its "
+                f"file {path!r} with sha256 {digest}: send the file again"
+            ) from refused
         if time.monotonic() >= deadline:
             raise Conflict(
                 f"upload {upload_id!r} is being completed by another request (this one was "
                 f"sent again after an answer was lost) and its file {path!r} with sha256 "
-                f"{digest} did not appear within {COMPLETION_WAIT:g} s; the upload was left "
-                f"to that request: look for the file later (GET files/{path})"
+                f"{digest} did not appear within {bound:g} s; the upload was left to that "
+                f"request: look for the file later (GET files/{path})"
             ) from refused
-        time.sleep(COMPLETION_POLL)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, COMPLETION_POLL_MAX)
+
+
+def _upload_exists(conn: Connection, artifact_id: str, upload_id: str) -> bool:
+    """Whether the upload is still there (being completed: its parts not yet a file). An
+    answer that does not tell (the server busy or unreachable a moment) counts as there: the
+    wait's bound still holds."""
+    try:
+        conn.request("GET", f"{API}/artifacts/{artifact_id}/uploads/{upload_id}")
+    except NotFound:
+        return False
+    except ModeltrailError:
+        return True
+    return True
 
 
 def _file_at(conn: Connection, artifact_id: str, path: str, digest: str) -> dict[str, Any] | None:
