@@ -109,3 +109,18 @@ def test_equal_zeros_answer_as_min_and_max_do(seed: int) -> None:
              for column in (got.mins, got.maxs, expected["mins"], expected["maxs"])]  # fmt: skip
     assert signs[:2] == signs[2:]
     assert [got.mins, got.maxs] == [expected["mins"], expected["maxs"]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_steps_across_the_whole_int64_range_follow_the_plain_rule(seed: int) -> None:
+    # The span times the buckets passes int64 here: the bounds are worked out another way.
+    rng = random.Random(seed)
+    n, buckets = 300, rng.choice([7, 100, 300])
+    steps = sorted({d.INT64_MIN, d.INT64_MAX, *(rng.randrange(-(2**63), 2**63) for _ in range(n))})
+    values = [rng.uniform(-1, 1) for _ in steps]
+    points = store.Points(array("q", steps), array("q", [0] * len(steps)), array("d", values))
+    got = series_points._bucketed(uuid.uuid4(), "k", [_Row()], points, False, buckets, None)
+    expected = _plain(steps, values, buckets, None, None)
+    assert [got.start_steps, got.end_steps, got.counts, got.mins, got.maxs, got.lasts] == [
+        expected[name] for name in ("startSteps", "endSteps", "counts", "mins", "maxs", "lasts")
+    ]

@@ -225,9 +225,11 @@ def _bucketed(
         # found first, then each column is made by one numpy call over all the buckets.
         ends: npt.NDArray[np.intp]
         if n >= buckets:
-            # The bounds lie within [lo, end]: int64 holds them, though not span * i.
-            bounds = np.array([lo + span * i // buckets for i in range(1, buckets)], np.int64)
-            ends = np.unique(np.append(np.searchsorted(step_numbers, bounds), n))
+            bounds = _bounds(lo, span, buckets)
+            # Sorted bounds find sorted ends: the repeated ones (empty buckets) are dropped
+            # by comparing neighbours, without the sort or hash of np.unique.
+            at = np.append(np.searchsorted(step_numbers, bounds), n)
+            ends = at[np.concatenate(([True], at[1:] != at[:-1]))]
             ends = ends[ends > 0]
         else:
             # A short series: the first bucket above each step found directly, a few turns
@@ -267,6 +269,15 @@ def _bucketed(
         buckets=len(out["counts"]),
         **out,
     )
+
+
+def _bounds(lo: int, span: int, buckets: int) -> npt.NDArray[np.int64]:
+    """Where the buckets after the first begin: ``lo + span * i // buckets`` for i in 1 ..
+    buckets - 1. The bounds lie within the steps' range, so int64 holds them; ``span * i``
+    may not, and is then worked out in Python's integers."""
+    if span * buckets < 2**63:
+        return lo + np.arange(1, buckets, dtype=np.int64) * span // buckets
+    return np.array([lo + span * i // buckets for i in range(1, buckets)], np.int64)
 
 
 def _first_of_equal_zeros(
