@@ -224,6 +224,53 @@ def test_downsampled_buckets_keep_the_spike(client: TestClient) -> None:
     assert few["counts"] == [2, 2, 2] and few["startSteps"] == [0, 2, 4]
 
 
+def test_the_metrics_bring_their_first_charts_as_a_read_of_each_answers_it(
+    client: TestClient,
+) -> None:
+    run = _run(client)
+    train, evaluate = _step(client, run, "train"), _step(client, run, "evaluate")
+    _append(
+        client,
+        run,
+        {
+            "series": [
+                {"key": "loss", "execution": train, "steps": [0, 2, 4], "values": [3, 2, 1]},
+                {"key": "loss", "execution": evaluate, "steps": [1, 3], "values": [2.5, 1.5]},
+                {"key": "acc", "steps": list(range(50)), "values": [i / 50 for i in range(50)]},
+                {"key": "zeta", "steps": [0, 1], "values": ["NaN", "Infinity"]},
+            ]
+        },
+    )
+    plain = client.get(f"{API}/runs/{run}/metrics").json()
+    assert plain["charts"] == []
+    keys = [m["key"] for m in plain["metrics"]]
+    for charts, points in ((2, 5), (3, 400), (50, 1)):
+        listed = client.get(
+            f"{API}/runs/{run}/metrics", params={"charts": charts, "points": points}
+        )
+        assert listed.status_code == 200, listed.text
+        answer = listed.json()
+        assert answer["metrics"] == plain["metrics"] and answer["series"] == plain["series"]
+        assert [c["key"] for c in answer["charts"]] == keys[:charts]
+        # Each chart is what reading its series downsampled answers, the steps' merged.
+        assert answer["charts"] == [_read(client, run, k, points=points) for k in keys[:charts]]
+    default = client.get(f"{API}/runs/{run}/metrics", params={"charts": 1}).json()["charts"]
+    assert default == [_read(client, run, keys[0], points=d.CHART_POINTS)]
+    for params, pointer in (
+        ({"charts": -1}, "/charts"),
+        ({"charts": d.MAX_CHARTS + 1}, "/charts"),
+        ({"charts": "all"}, "/charts"),
+        ({"charts": 1, "points": 0}, "/points"),
+        ({"charts": 1, "points": d.MAX_BUCKETS + 1}, "/points"),
+    ):
+        refused = client.get(f"{API}/runs/{run}/metrics", params=params)
+        assert refused.status_code == 422, (params, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["errors"][0]["pointer"] == pointer
+    gone = client.get(f"{API}/runs/{uuid.uuid4()}/metrics", params={"charts": 3})
+    assert gone.status_code == 404
+
+
 def test_small_appends_fill_chunks(
     client: TestClient, metadata: Metadata, monkeypatch: pytest.MonkeyPatch
 ) -> None:

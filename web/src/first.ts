@@ -48,19 +48,15 @@ function early<T>(name: unknown[], load: () => Promise<T>): Promise<T> {
 export const RUN_CHARTS = 12;
 export const SERIES_POINTS = 400;
 
-// What a view asks for once an answer names it (a run's charts, an artifact's preview) is asked
+// What a view asks for once an answer names it (an artifact's preview) is asked
 // for as soon as that answer is in: the view would ask only once it is drawn, after the slowest
 // of its other answers.
 export const first = {
   run: (id: string) => early(["run", id], () => getRun(id)),
   runDag: (id: string) => early(["runDag", id], () => runDag(id)),
-  runMetrics: (id: string) =>
-    early(["runMetrics", id], () =>
-      getRunMetrics(id).then((m) => {
-        prefetch(() => m.metrics.slice(0, RUN_CHARTS).forEach((s) => first.series(id, s.key, SERIES_POINTS)));
-        return m;
-      }),
-    ),
+  // The charts' series come with the metrics, in one request: asking for them once the
+  // metrics had named them cost a round trip more before the first chart.
+  runMetrics: (id: string) => early(["runMetrics", id], () => getRunMetrics(id, RUN_CHARTS, SERIES_POINTS)),
   series: (run: string, key: string, points: number, execution?: string) =>
     early(["series", run, key, points, execution ?? null], () => readSeriesBuckets(run, key, points, execution)),
   execution: (id: string) => early(["execution", id], () => getExecution(id)),

@@ -46,6 +46,10 @@ MAX_SERIES = 1_000
 # Points a read answers whole; longer ranges are read in pages (``start`` past the last step).
 MAX_READ_POINTS = 1_000_000
 MAX_BUCKETS = 10_000
+# How many of a run's metrics one read of its metrics answers downsampled (``charts``), and
+# into how many buckets unless asked otherwise.
+MAX_CHARTS = 50
+CHART_POINTS = 400
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 NonFinite = Literal["NaN", "Infinity", "-Infinity"]
@@ -291,15 +295,6 @@ class SeriesSummary(MetricSummary):
     artifact: uuid.UUID | None = None
 
 
-class RunMetrics(Schema):
-    """A run's metrics: per key over all the run's series (``metrics``, what lists sort and
-    filter on), and each series (``series``)."""
-
-    run: uuid.UUID
-    metrics: list[MetricSummary]
-    series: list[SeriesSummary]
-
-
 class MetricsAppended(Schema):
     """What an append stored: the points, and each series touched as it is now."""
 
@@ -337,3 +332,17 @@ class SeriesBuckets(Schema):
     mins: list[ShownValue | None]
     maxs: list[ShownValue | None]
     lasts: list[ShownValue]
+
+
+class RunMetrics(Schema):
+    """A run's metrics: per key over all the run's series (``metrics``, what lists sort and
+    filter on), and each series (``series``); the first metrics' series downsampled
+    (``charts``) when they were asked for."""
+
+    run: uuid.UUID
+    metrics: list[MetricSummary]
+    series: list[SeriesSummary]
+    charts: list[SeriesBuckets] = Field(
+        default_factory=list,
+        description="the series of the first `charts` metrics, in their order, downsampled",
+    )

@@ -804,7 +804,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The run's metrics: each key's latest, least and greatest value, and each series */
+        /**
+         * The run's metrics: each key's latest, least and greatest value, and each series
+         * @description With `charts=N`, the series of the first N metrics (in the order of `metrics`, every series of the key merged) come along downsampled to `points` buckets each, in `charts`, as `/runs/{run_id}/metrics/{key}?points=` answers them: what a run's page draws, in one request instead of one more per chart.
+         */
         get: operations["listRunMetrics"];
         put?: never;
         /**
@@ -3471,7 +3474,8 @@ export interface components {
         /**
          * RunMetrics
          * @description A run's metrics: per key over all the run's series (``metrics``, what lists sort and
-         *     filter on), and each series (``series``).
+         *     filter on), and each series (``series``); the first metrics' series downsampled
+         *     (``charts``) when they were asked for.
          */
         RunMetrics: {
             /**
@@ -3483,6 +3487,11 @@ export interface components {
             metrics: components["schemas"]["MetricSummary"][];
             /** Series */
             series: components["schemas"]["SeriesSummary"][];
+            /**
+             * Charts
+             * @description the series of the first `charts` metrics, in their order, downsampled
+             */
+            charts?: components["schemas"]["SeriesBuckets"][];
         };
         /** RunUpdate */
         RunUpdate: {
@@ -7154,7 +7163,12 @@ export interface operations {
     };
     listRunMetrics: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description how many of the metrics, the first ones, to answer downsampled in `charts` */
+                charts?: number;
+                /** @description at most this many buckets per chart */
+                points?: number;
+            };
             header?: never;
             path: {
                 /** @description the run's id */

@@ -28,8 +28,10 @@ export function keySegment(key: string): string {
 const seriesPath = (pathname: string, params: Record<string, unknown>) =>
   pathname.replace("{run_id}", encodeURIComponent(String(params.run_id))).replace("{key}", keySegment(String(params.key)));
 
-export async function getRunMetrics(run: string): Promise<RunMetrics> {
-  return unwrap(await api.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: run } } }));
+/** A run's metrics; with `charts`, the series of the first `charts` of them downsampled to
+ * `points` buckets each come along (`charts` in the answer), in the same request. */
+export async function getRunMetrics(run: string, charts?: number, points?: number): Promise<RunMetrics> {
+  return unwrap(await api.GET("/api/v1/runs/{run_id}/metrics", { params: { path: { run_id: run }, query: { charts, points } } }));
 }
 
 /** One series downsampled to at most `points` buckets (min, max and last of each): every series

@@ -2,10 +2,10 @@
 // of metrics and their charts.
 import { useMemo } from "react";
 import "../views/runs.css";
-import { formatValue, keySegment, toNumber, type MetricSummary } from "../api/tracking";
+import { formatValue, keySegment, toNumber, type MetricSummary, type SeriesBuckets } from "../api/tracking";
 import { apiUrl } from "../base";
 import { first, SERIES_POINTS } from "../first";
-import { useAsync } from "../hooks";
+import { useAsync, type Async } from "../hooks";
 import { Value } from "./Details";
 import { MetricChart, type ChartSeries } from "./MetricChart";
 import { MetricValue } from "./MetricValue";
@@ -110,9 +110,12 @@ export function MetricTable({ run, metrics, execution }: { run: string; metrics:
   );
 }
 
-/** One series charted by step, its latest point marked; `execution` names a step's own series. */
-export function SeriesChart({ run, metric, execution }: { run: string; metric: MetricSummary; execution?: string }) {
-  const buckets = useAsync(() => first.series(run, metric.key, SERIES_POINTS, execution), [run, metric.key, metric.count, execution]);
+/** One series charted by step, its latest point marked; `execution` names a step's own series.
+ * `given` is the series already downsampled (the run's page has it with the metrics): nothing
+ * more is asked for. */
+export function SeriesChart({ run, metric, execution, given }: { run: string; metric: MetricSummary; execution?: string; given?: SeriesBuckets }) {
+  const fetched = useAsync(async () => (given ? given : first.series(run, metric.key, SERIES_POINTS, execution)), [run, metric.key, metric.count, execution, given]);
+  const buckets: Async<SeriesBuckets> = given ? { data: given, loading: false } : fetched;
   const series = useMemo<ChartSeries[]>(() => {
     const b = buckets.data;
     if (!b) return [];

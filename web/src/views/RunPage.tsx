@@ -171,7 +171,7 @@ function Overview({ run, dag, metrics }: { run: Run; dag: Async<LGraph | undefin
             <MetricTable run={run.id} metrics={metrics.data.metrics} />
             <div className="charts">
               {metrics.data.metrics.slice(0, RUN_CHARTS).map((m) => (
-                <SeriesChart key={m.key} run={run.id} metric={m} />
+                <SeriesChart key={m.key} run={run.id} metric={m} given={metrics.data!.charts?.find((c) => c.key === m.key)} />
               ))}
             </div>
             {metrics.data.metrics.length > RUN_CHARTS && (

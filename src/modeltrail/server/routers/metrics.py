@@ -98,9 +98,29 @@ def append_metrics(
     response_model=d.RunMetrics,
     operation_id="listRunMetrics",
     summary="The run's metrics: each key's latest, least and greatest value, and each series",
+    description="With `charts=N`, the series of the first N metrics (in the order of "
+    "`metrics`, every series of the key merged) come along downsampled to `points` buckets "
+    "each, in `charts`, as `/runs/{run_id}/metrics/{key}?points=` answers them: what a run's "
+    "page draws, in one request instead of one more per chart.",
 )
-def list_run_metrics(run_id: RunId, meta: MetadataDep) -> d.RunMetrics:
-    return meta.query(series.run_metrics, run_id)
+def list_run_metrics(
+    run_id: RunId,
+    meta: MetadataDep,
+    charts: Annotated[
+        int,
+        Query(
+            description="how many of the metrics, the first ones, to answer downsampled in "
+            "`charts`",
+            ge=0,
+            le=d.MAX_CHARTS,
+        ),
+    ] = 0,
+    points: Annotated[
+        int,
+        Query(description="at most this many buckets per chart", ge=1, le=d.MAX_BUCKETS),
+    ] = d.CHART_POINTS,
+) -> d.RunMetrics:
+    return meta.query(series_points.run_metrics_charted, run_id, charts=charts, points=points)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from modeltrail.domain import series as d
 from modeltrail.domain.errors import InvalidInput, NotFound
-from modeltrail.services.tracking.series import ALL, run_or_404
+from modeltrail.services.tracking.series import ALL, run_metrics, run_or_404
 from modeltrail.store import series as store
 from modeltrail.store.tables import (
     MetricSeriesRow,
@@ -194,6 +194,20 @@ def series_buckets_of_runs(
             batch.append(pair)
             held += chunks
     return out
+
+
+def run_metrics_charted(
+    session: Session, run_id: uuid.UUID, *, charts: int = 0, points: int = d.CHART_POINTS
+) -> d.RunMetrics:
+    """``run_metrics``, with the series of the first ``charts`` metrics downsampled to
+    ``points`` buckets each (every series of the key merged, as ``series_buckets`` reads it
+    with ``ALL``): read together, in a few queries, not a request a chart."""
+    answer = run_metrics(session, run_id)
+    keys = [m.key for m in answer.metrics[:charts]]
+    if keys:
+        bucketed = series_buckets_of_runs(session, [run_id], keys, buckets=points)
+        answer.charts = [bucketed[run_id, k] for k in keys if (run_id, k) in bucketed]
+    return answer
 
 
 def _bucketed(
