@@ -9,7 +9,7 @@ import { ParallelCoordinates, type Axis } from "../components/ParallelCoordinate
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useTitle } from "../context";
 import { compareAddress, first } from "../first";
-import { formatTime, useAsync } from "../hooks";
+import { formatTime, useAsync, type Async } from "../hooks";
 import { rowsByNumbers } from "../order";
 import { Link, navigate, withQuery, type Location } from "../router";
 import "./runs.css";
@@ -44,10 +44,14 @@ export function CompareRuns({ location }: { location: Location }) {
   );
   const keys = base.data?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
-  const series = useAsync(
-    async () => (base.data && chosen.length && x === "step" ? (wanted.length ? base.data : compareRuns(ids, chosen, 300)) : undefined),
-    [base.data, chosen.join(","), x],
+  // The series the address names come in the comparison's own answer: taken from it as it
+  // is drawn, not a render later (which drew the whole page twice, its charts first empty).
+  const inBase = x === "step" && wanted.length > 0;
+  const fetched = useAsync(
+    async () => (base.data && chosen.length && x === "step" && !inBase ? compareRuns(ids, chosen, 300) : undefined),
+    [base.data, chosen.join(","), x, inBase],
   );
+  const series: Async<RunComparison | undefined> = inBase ? { data: base.data, loading: base.loading, error: base.error } : fetched;
   const timed = useAsync(
     async () =>
       base.data && chosen.length && x !== "step"
