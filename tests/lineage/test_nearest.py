@@ -199,3 +199,70 @@ def test_a_long_chain_within_the_budget_is_walked_twice_not_once_per_deepening(
     assert len(graph["nodes"]) == 21 + 20 + 1  # the artifacts, the steps and the run
     assert graph["limited"] is False and graph["truncated"] is False
     assert len(walks) == 2
+
+
+def test_a_search_brings_in_the_matches_the_budget_left_out_with_their_way(
+    client: TestClient,
+) -> None:
+    data, made = hub(client, readers=8)
+    # Five nodes, the nearest first: model-0 (the oldest run's, two steps out) is not among them.
+    near = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", maxNodes=5)
+    assert "model-0" not in {n["name"] for n in near["nodes"]} and "matched" not in near
+    graph = get(
+        client,
+        f"/artifacts/{data['id']}/lineage",
+        direction="downstream",
+        maxNodes=5,
+        match="MODEL-0",
+    )
+    nodes = {n["name"]: n for n in graph["nodes"]}
+    assert len(nodes) == 5 and graph["limited"] is True and graph["matched"] == 1
+    # The match, and the way to it from the root: data, prepare, prepared-0, train, model-0.
+    assert {"data", "prepared-0", "model-0"} <= set(nodes)
+    assert [n["name"] for n in graph["nodes"] if n["type"] == "execution"].count("train") == 1
+    check_connected(graph)
+    # The root still says how many of its neighbours the answer left out.
+    assert nodes["data"]["more"] == 7
+    # Matches are found to the depth asked for, not beyond: the models are two steps out.
+    shallow = get(
+        client, f"/artifacts/{data['id']}/lineage", direction="downstream", depth=1, match="model"
+    )
+    assert shallow["matched"] == 0
+    # Many matches: the nearest first, as many as the budget holds, each with its way.
+    many = get(
+        client,
+        f"/artifacts/{data['id']}/lineage",
+        direction="downstream",
+        maxNodes=9,
+        match="model-",
+    )
+    assert many["matched"] == 8
+    check_connected(many)
+    assert sum(n["name"].startswith("model-") for n in many["nodes"]) == 2
+    # An execution's lineage searches too.
+    step = made[0][0]
+    from_step = get(client, f"/executions/{step}/lineage", direction="downstream", match="model")
+    assert from_step["matched"] == 1
+
+
+@pytest.mark.parametrize(
+    "match",
+    ["", "   ", "x" * (limits.MAX_NAME + 1), "a\x00b", "tab\there", "\x7f", "line\nbreak"],
+)
+@pytest.mark.parametrize("root", ["artifacts", "executions"])
+def test_a_bad_search_is_a_problem_naming_the_field(
+    client: TestClient, match: str, root: str
+) -> None:
+    study = casestudy.build(client)
+    target = study.models[1]["id"] if root == "artifacts" else study.executions[1]["train"]["id"]
+    response = client.get(f"{API}/{root}/{target}/lineage", params={"match": match})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/match"]
+
+
+def test_a_search_is_text_not_a_pattern(client: TestClient) -> None:
+    data, _ = hub(client, readers=3)
+    for text in ("%", "_", "'; drop table artifacts; --", ".*", "ü", "model-1"):
+        graph = get(client, f"/artifacts/{data['id']}/lineage", direction="downstream", match=text)
+        assert graph["matched"] == (1 if text == "model-1" else 0), text

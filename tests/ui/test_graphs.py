@@ -872,3 +872,55 @@ def test_the_head_of_the_run_that_broke_says_in_full_what_changed(
     assert heads < rows, (heads, rows)
     shot(page, f"33-trace-head-of-the-run-that-broke-{size[0]}")
     context.close()
+
+
+def test_a_lineage_search_finds_nodes_not_loaded_yet(page: Any, ui_server: ServerProcess) -> None:
+    # One dataset read by 200 training steps, each writing its own model: 401 nodes, of which
+    # the view loads the 150 nearest (the newest steps) first.
+    ops: list[dict[str, Any]] = []
+
+    def add(entity: str, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
+        return key
+
+    experiment = add("experiment", {"name": f"far-{uuid.uuid4().hex[:6]}"})
+    code = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
+    run = add("run", {"experiment": experiment, "name": "wide", "status": "SUCCESS"})
+    data = add(
+        "artifact",
+        {"name": "corpus", "version": "1", "kind": "dataset", "uri": f"s3://{run}/corpus"},
+    )
+    for n in range(200):
+        model = add(
+            "artifact",
+            {"name": f"model-{n:03d}", "version": "1", "kind": "model", "uri": f"s3://{run}/{n}"},
+        )
+        step = {"run": run, "executable": code, "name": f"train-{n:03d}", "kind": "train"}
+        step |= {"status": "SUCCESS"}
+        add("execution", step | {"inputArtifacts": [data], "outputArtifacts": [model]})
+    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+    assert stored.status_code == 200, stored.text
+    page.goto(f"/artifacts/{data}/lineage?direction=downstream&depth=2")
+    page.get_by_text(re.compile(r"\b150 of at least [\d,]+ nodes shown")).wait_for()
+    loaded = set(page.locator(".gnode .node-label").all_inner_texts())
+    far = next(f"model-{n:03d}" for n in range(200) if f"model-{n:03d}" not in loaded)
+    # A model that is not loaded: the search asks the server, which sends it and its way.
+    box = page.get_by_label("search in the graph")
+    count = page.get_by_test_id("match-count")
+    box.fill(far)
+    count.get_by_text("1 of 1").wait_for()
+    centred = page.locator(".gnode.centred")
+    centred.wait_for()
+    assert centred.locator(".node-label").inner_text() == far
+    page.wait_for_timeout(400)  # the move is animated
+    assert visible_in_graph(page, centred)
+    shot(page, "34-lineage-search-not-loaded")
+    # More matches than a budget holds: the nearest of them, and how many there are.
+    box.fill("model-")
+    count.get_by_text(re.compile(r"of \d+ · 200 in the lineage, the nearest shown")).wait_for()
+    shown = number(r"1 of (\d+)", count.inner_text())
+    assert 50 <= shown < 200, count.inner_text()
+    # The address keeps the search; a reload finds the same.
+    page.reload()
+    count.get_by_text(re.compile(r"1 of \d+ · 200 in the lineage")).wait_for()

@@ -54,6 +54,8 @@ export interface LGraph {
   truncated?: boolean;
   /** the node budget left nodes out (nodes with `more` lead to them) */
   limited?: boolean;
+  /** asked with a search (`match`): how many nodes of the lineage hold it, sent or not */
+  matched?: number;
 }
 
 function normalizeNode(raw: Record<string, unknown>): LNode {
@@ -77,7 +79,7 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
 
 const DRAWN = new Set(["artifact", "execution", "event"]);
 
-function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean; limited?: boolean }): LGraph {
+function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[]; truncated?: boolean; limited?: boolean; matched?: number }): LGraph {
   // Runs and experiments may be nodes of a server's graph; these views draw artifacts and steps.
   const nodes = (raw.nodes ?? []).filter((n) => DRAWN.has(String(n.type ?? "artifact"))).map(normalizeNode);
   const ids = new Set(nodes.map((n) => n.id));
@@ -88,6 +90,7 @@ function normalizeGraph(raw: { nodes?: Record<string, unknown>[]; edges?: LEdge[
       .filter((e) => ids.has(e.source) && ids.has(e.target)),
     truncated: Boolean(raw.truncated),
     limited: Boolean(raw.limited),
+    matched: typeof raw.matched === "number" ? raw.matched : undefined,
   };
 }
 
@@ -102,12 +105,16 @@ export const MAX_DEPTH = 10_000;
 /** The most nodes one lineage answer holds (`limits.MAX_LINEAGE_NODES`). */
 export const MAX_NODES = 20_000;
 
+/** The longest search the server takes (`limits.MAX_NAME`). */
+export const MAX_MATCH = 256;
+
 /**
  * FR4/FR5: artifacts and executions upstream or downstream of an artifact (or of an execution's
- * inputs or outputs), `depth` steps, the `maxNodes` nearest first.
+ * inputs or outputs), `depth` steps, the `maxNodes` nearest first; with `match`, the nodes that
+ * hold it first, wherever they are within the depth, each with its way from the start.
  */
-export async function lineage(id: string, direction: "upstream" | "downstream", depth: number, maxNodes?: number, from: "artifacts" | "executions" = "artifacts"): Promise<LGraph> {
-  return normalizeGraph(await getJson(`/${from}/${id}/lineage`, { direction, depth, maxNodes }));
+export async function lineage(id: string, direction: "upstream" | "downstream", depth: number, maxNodes?: number, from: "artifacts" | "executions" = "artifacts", match?: string): Promise<LGraph> {
+  return normalizeGraph(await getJson(`/${from}/${id}/lineage`, { direction, depth, maxNodes, match }));
 }
 
 export interface Difference {

@@ -133,7 +133,8 @@ class LineageGraph(Schema):
     ``truncated``: the depth limit left nodes out. ``limited``: the node budget did (the walk
     stopped before the depth limit, so ``truncated`` is then false). A node with ``more`` has
     that many neighbours further from the root that are not in this answer: ask for the
-    lineage from that node to see them.
+    lineage from that node to see them. ``matched``: asked with ``match``, how many nodes of
+    the lineage (to ``depth``) hold it, those this answer carries and those it left out.
     """
 
     root: NodeId
@@ -143,6 +144,7 @@ class LineageGraph(Schema):
     truncated: bool
     max_nodes: int | None = None
     limited: bool = False
+    matched: int | None = None
     nodes: list[Node]
     edges: list[Edge]
 

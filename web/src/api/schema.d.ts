@@ -2540,7 +2540,8 @@ export interface components {
          *     ``truncated``: the depth limit left nodes out. ``limited``: the node budget did (the walk
          *     stopped before the depth limit, so ``truncated`` is then false). A node with ``more`` has
          *     that many neighbours further from the root that are not in this answer: ask for the
-         *     lineage from that node to see them.
+         *     lineage from that node to see them. ``matched``: asked with ``match``, how many nodes of
+         *     the lineage (to ``depth``) hold it, those this answer carries and those it left out.
          */
         LineageGraph: {
             /**
@@ -2566,6 +2567,8 @@ export interface components {
              * @default false
              */
             limited: boolean;
+            /** Matched */
+            matched?: number | null;
             /** Nodes */
             nodes: components["schemas"]["Node"][];
             /** Edges */
@@ -6526,6 +6529,8 @@ export interface operations {
                 mergeEqual?: boolean;
                 /** @description at most this many nodes, the nearest to the start first; 1..20000. `limited` says whether the budget left nodes out, and a node's `more` how many of its neighbours further out */
                 maxNodes?: number;
+                /** @description a search: the nodes whose name or kind holds this text (any case) come first, each with the nodes on its way from the start, then the nearest others; `matched` says how many there are. At most 256 characters, no control characters */
+                match?: string | null;
             };
             header?: never;
             path: {
@@ -6575,6 +6580,8 @@ export interface operations {
                 mergeEqual?: boolean;
                 /** @description at most this many nodes, the nearest to the start first; 1..20000. `limited` says whether the budget left nodes out, and a node's `more` how many of its neighbours further out */
                 maxNodes?: number;
+                /** @description a search: the nodes whose name or kind holds this text (any case) come first, each with the nodes on its way from the start, then the nearest others; `matched` says how many there are. At most 256 characters, no control characters */
+                match?: string | null;
             };
             header?: never;
             path: {

@@ -506,7 +506,8 @@ export function Graph({
           </Controls>
           {whole && <Overview nodes={flowNodes} box={whole} onMove={setView} />}
           <PanTo node={centred} nodes={flowNodes} onMove={setView} />
-          <KeepInPlace node={selected ?? target} nodes={flowNodes} onMove={setView} />
+          {/* A search's match, once there is one, is where the view goes instead. */}
+          <KeepInPlace node={centred ? null : (selected ?? target)} nodes={flowNodes} onMove={setView} />
         </ReactFlow>
       )}
     </div>

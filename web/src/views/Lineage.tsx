@@ -1,11 +1,11 @@
 // FR4/FR5: upstream and downstream of any artifact; depth control, expand on click, collapse,
 // search within the graph. The server sends the nodes nearest to the root first, so that a
 // lineage of thousands opens as fast as a small one; nodes it left out are brought in on click.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { ApiError } from "../api/client";
 import { Graph } from "../components/Graph";
 import { Loading, Problem } from "../components/Status";
-import { MAX_DEPTH, MAX_NODES, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
+import { MAX_DEPTH, MAX_MATCH, MAX_NODES, lineage, type LEdge, type LGraph, type LNode } from "../lineage";
 import { useTitle } from "../context";
 import { navigate, withQuery, type Location } from "../router";
 import { ArtifactPanel, Legend, toGraph } from "./RunDag";
@@ -24,7 +24,7 @@ function merge(a: LGraph, b: LGraph): LGraph {
   const edges = new Map(a.edges.map((e) => [`${e.source}>${e.target}`, e]));
   b.edges.forEach((e) => edges.set(`${e.source}>${e.target}`, e));
   const all = [...nodes.values()];
-  return { nodes: all, edges: [...edges.values()], truncated: a.truncated || b.truncated, limited: all.some((n) => n.more) };
+  return { nodes: all, edges: [...edges.values()], truncated: a.truncated || b.truncated, limited: all.some((n) => n.more), matched: a.matched };
 }
 
 /** Nodes reachable from the root away from it, not passing beyond collapsed nodes. */
@@ -88,6 +88,10 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
   // node -> the budget its last expansion asked for; the next one asks for twice as many
   const [expanded, setExpanded] = useState<Map<string, number>>(new Map());
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  // A search reaches past what is loaded: the server sends the matches the budget left out,
+  // with their way from the root. What it said: the search, and how many nodes hold it.
+  const [reached, setReached] = useState<{ q: string; matched: number } | null>(null);
+  const asked = useRef<string | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -96,6 +100,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
     setBusy(true);
     setExpanded(new Map([[id, FIRST_NODES]]));
     setCollapsed(new Set());
+    setReached(null);
+    asked.current = null;
     lineage(id, direction, depth, FIRST_NODES).then(
       (g) => {
         // Lets benchmarks/ui_render.py and ui_graphs.py tell fetching from layout and drawing.
@@ -108,6 +114,35 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
       live = false;
     };
   }, [id, direction, depth]);
+
+  // Once the typing stops, a search the loaded nodes may not hold all of is asked of the server.
+  const wanted = search.trim().toLowerCase();
+  const partial = Boolean(graph?.limited);
+  useEffect(() => {
+    if (!wanted || !partial || asked.current === wanted) return;
+    let live = true;
+    let done = false;
+    const t = window.setTimeout(() => {
+      asked.current = wanted;
+      setBusy(true);
+      lineage(id, direction, depth, FIRST_NODES, "artifacts", wanted)
+        .then(
+          (found) => {
+            if (!live) return;
+            setGraph((g) => (g ? merge(g, found) : found));
+            setReached({ q: wanted, matched: found.matched ?? 0 });
+          },
+          (e) => live && setError(e instanceof ApiError ? e : new ApiError(0, { detail: String(e) })),
+        )
+        .finally(() => ((done = true), setBusy(false)));
+    }, 400);
+    return () => {
+      live = false;
+      window.clearTimeout(t);
+      // A search left before its answer came is asked again when it is typed again.
+      if (!done && asked.current === wanted) asked.current = null;
+    };
+  }, [wanted, partial, id, direction, depth]); // eslint-disable-line react-hooks/exhaustive-deps
 
   /** One step further from a node, the nearest first: more of them each time it is asked. */
   const expand = async (node: LNode) => {
@@ -175,6 +210,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
                 type="search"
                 placeholder="search in the graph"
                 aria-label="search in the graph"
+                maxLength={MAX_MATCH}
                 title="Enter: next match · Shift+Enter: previous"
                 value={search}
                 onChange={(e) => set({ q: e.target.value || null })}
@@ -189,7 +225,8 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
                     ›
                   </button>
                   <span className="muted" data-testid="match-count" aria-live="polite">
-                    {found.length ? `${at + 1} of ${found.length}` : "no match"}
+                    {found.length ? `${at + 1} of ${found.length}` : busy ? "searching…" : "no match"}
+                    {reached?.q === wanted && reached.matched > found.length ? ` · ${reached.matched.toLocaleString("en")} in the lineage, the nearest shown` : ""}
                   </span>
                 </>
               )}

@@ -59,6 +59,15 @@ MaxNodes = Annotated[
         f"and a node's `more` how many of its neighbours further out",
     ),
 ]
+Match = Annotated[
+    str | None,
+    Query(
+        description=f"a search: the nodes whose name or kind holds this text (any case) come "
+        f"first, each with the nodes on its way from the start, then the nearest others; "
+        f"`matched` says how many there are. At most {limits.MAX_NAME} characters, no "
+        f"control characters",
+    ),
+]
 GRAPH: dict[str, Any] = {"response_model_exclude_none": True}
 
 
@@ -105,6 +114,7 @@ def artifact_lineage(
     depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
     max_nodes: MaxNodes = graph.nearest.DEFAULT_MAX_NODES,
+    match: Match = None,
 ) -> Any:
     return visible(
         meta,
@@ -114,6 +124,7 @@ def artifact_lineage(
         depth=depth,
         merge_equal=merge_equal,
         max_nodes=max_nodes,
+        match=match,
     )
 
 
@@ -131,6 +142,7 @@ def execution_lineage(
     depth: Depth = graph.lineage.DEFAULT_DEPTH,
     merge_equal: MergeEqual = True,
     max_nodes: MaxNodes = graph.nearest.DEFAULT_MAX_NODES,
+    match: Match = None,
 ) -> Any:
     return visible(
         meta,
@@ -140,6 +152,7 @@ def execution_lineage(
         depth=depth,
         merge_equal=merge_equal,
         max_nodes=max_nodes,
+        match=match,
     )
 
 

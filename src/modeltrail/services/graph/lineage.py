@@ -223,11 +223,12 @@ def _bounded(
     merge_equal: bool,
     truncated: bool,
     max_nodes: int,
+    match: str | None = None,
 ) -> LineageGraph:
     """The graph of the nodes nearest to ``root`` (``nearest.nearest``) that a walk to
     ``reach`` of the ``depth`` asked for found; ``truncated``: the walk found more beyond
-    ``reach``."""
-    nodes, edges, cut = nearest.nearest(
+    ``reach``. ``match``: the nodes that hold it come first (``nearest.check_match``)."""
+    nodes, edges, cut, matched = nearest.nearest(
         session,
         out.nodes,
         out.edges,
@@ -235,12 +236,13 @@ def _bounded(
         direction=direction,
         max_nodes=max_nodes,
         edge_depth=reach if truncated else None,
+        match=match,
     )
     out.nodes, out.edges = nodes, edges
     # Stopped short of the depth asked for, the walk left out what the budget had no room for.
     limited = cut or (truncated and reach < depth)
     graph = out.graph(root, direction, depth, merge_equal, truncated and reach == depth)
-    graph.max_nodes, graph.limited = max_nodes, limited
+    graph.max_nodes, graph.limited, graph.matched = max_nodes, limited, matched
     return graph
 
 
@@ -252,13 +254,18 @@ def artifact_lineage(
     depth: int = DEFAULT_DEPTH,
     merge_equal: bool = True,
     max_nodes: int = nearest.DEFAULT_MAX_NODES,
+    match: str | None = None,
 ) -> LineageGraph:
     """The ``max_nodes`` nodes nearest to ``artifact_id`` of everything it was derived from
     (upstream, back to the events that started the runs) or everything derived from it
-    (downstream), breadth first."""
+    (downstream), breadth first. With ``match``, the nodes whose name or kind holds it come
+    first, with the nodes on their way from the artifact: a search finds them at any depth
+    within ``depth``, however far the budget would reach."""
     check_depth(depth)
     nearest.check_max_nodes(max_nodes)
-    reach = min(depth, nearest.FIRST_REACH)
+    match = nearest.check_match(match)
+    # A search walks all the depth asked for: a match may lie beyond what the budget reaches.
+    reach = depth if match is not None else min(depth, nearest.FIRST_REACH)
     while True:
         root, any_flag, (walk, rows) = walk_from(
             session, artifact_id, direction=direction, depth=reach, merge=merge_equal
@@ -267,7 +274,8 @@ def artifact_lineage(
             break
         reach = nearest.next_reach(reach, depth, len(walk.depths), max_nodes)
     key_of: Callable[[ArtifactRecord], Key] = attrgetter("fingerprint" if merge_equal else "id")
-    reach, walk, rows = nearest.trim(walk, rows, reach, max_nodes, key_of)
+    if match is None:
+        reach, walk, rows = nearest.trim(walk, rows, reach, max_nodes, key_of)
     out, truncated, node_of = build_graph(
         session,
         seeds=[root],
@@ -288,6 +296,7 @@ def artifact_lineage(
         merge_equal=merge_equal,
         truncated=truncated,
         max_nodes=max_nodes,
+        match=match,
     )
 
 
@@ -299,11 +308,13 @@ def execution_lineage(
     depth: int = DEFAULT_DEPTH,
     merge_equal: bool = True,
     max_nodes: int = nearest.DEFAULT_MAX_NODES,
+    match: str | None = None,
 ) -> LineageGraph:
     """The lineage of an execution: of its inputs (upstream) or its outputs (downstream),
-    the ``max_nodes`` nodes nearest to it."""
+    the ``max_nodes`` nodes nearest to it (those that hold ``match`` first)."""
     check_depth(depth)
     nearest.check_max_nodes(max_nodes)
+    match = nearest.check_match(match)
     root = get_or_404(session, ExecutionRow, execution_id, "execution")
     io = store.edges_of_executions(session, [root.id])
     inputs, outputs = io.inputs, io.outputs
@@ -328,4 +339,5 @@ def execution_lineage(
         merge_equal=merge_equal,
         truncated=truncated,
         max_nodes=max_nodes,
+        match=match,
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from modeltrail.domain import limits
+from modeltrail.domain.errors import InvalidInput
 from modeltrail.services.common import check_query_range
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Key, Walk
@@ -27,6 +28,35 @@ FIRST_REACH = 1
 # that attach a step's run and the run's trigger (upstream only).
 _STEPS = frozenset({"input", "output", "reference"})
 _ATTACHED = frozenset({"contains", "trigger"})
+
+
+def check_match(match: str | None) -> str | None:
+    """The text a lineage's nodes are searched for (``match``), lower-cased; None when there is
+    none. A 422 naming it when it is blank, longer than ``MAX_NAME`` or holds a control
+    character: no name holds one."""
+    if match is None:
+        return None
+    problem = (
+        "must not be blank"
+        if not match.strip()
+        else f"must be at most {limits.MAX_NAME} characters"
+        if len(match) > limits.MAX_NAME
+        else "must not hold a control character"
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in match)
+        else None
+    )
+    if problem:
+        raise InvalidInput(
+            f"match {problem}",
+            errors=[{"pointer": "/match", "in": "query", "detail": problem}],
+        )
+    return match.strip().lower()
+
+
+def matches(node: dict[str, Any], match: str) -> bool:
+    """Whether a node's name or kind holds ``match`` (lower-cased), as the lineage view's
+    search box finds the nodes it has."""
+    return match in f"{node.get('name') or ''} {node.get('kind') or ''}".lower()
 
 
 def check_max_nodes(max_nodes: int) -> int:
@@ -72,13 +102,16 @@ def nearest(
     direction: Direction,
     max_nodes: int,
     edge_depth: int | None,
-) -> tuple[dict[Id, dict[str, Any]], dict[tuple[Id, Id, str], None], bool]:
+    match: str | None = None,
+) -> tuple[dict[Id, dict[str, Any]], dict[tuple[Id, Id, str], None], bool, int | None]:
     """The ``max_nodes`` nodes nearest to ``root`` and the edges among them, and whether any
     node was left out. An execution comes with what it leads to (its outputs downstream, its
     inputs, run and trigger upstream); of equally near nodes, the newest first. Each node
     kept gets ``more``: its neighbours away from the root that were left out, counting for
     the artifacts at ``edge_depth`` (the walk stopped there, with more beyond) the steps
-    the store has on from them."""
+    the store has on from them. With ``match`` (``check_match``), the nodes that match come
+    first, the nearest first, each with the nodes on its way from the root; then the nearest
+    others. The last value: how many nodes match (None without ``match``)."""
     away: dict[Id, list[Id]] = defaultdict(list)
     for source, target, kind in edges:
         if kind in _STEPS or (direction == "upstream" and kind in _ATTACHED):
@@ -108,6 +141,31 @@ def nearest(
         kept[key] = None
         queue.append(key)
 
+    matched: int | None = None
+    if match is not None:
+        found = [key for key, node in nodes.items() if matches(node, match)]
+        matched = len(found)
+        if queue:
+            # The way to each node from the root, breadth first: the nearest matches first.
+            via: dict[Id, Id | None] = {root: None}
+            ahead = deque([root])
+            while ahead:
+                n = ahead.popleft()
+                for m in away[n]:
+                    if m not in via:
+                        via[m] = n
+                        ahead.append(m)
+            rank = {key: i for i, key in enumerate(via)}
+            for key in sorted((k for k in found if k in via), key=rank.__getitem__):
+                way: list[Id] = []
+                step: Id | None = key
+                while step is not None and step not in kept:
+                    way.append(step)
+                    step = via[step]
+                if len(kept) + len(way) > max_nodes:
+                    break
+                kept.update(dict.fromkeys(reversed(way)))
+
     while queue and len(kept) < max_nodes:
         for m in away[queue.popleft()]:
             if len(kept) >= max_nodes:
@@ -131,7 +189,7 @@ def nearest(
         )
         steps_on = {key: sum(counts.get(m, 0) for m in members) for key, members in last.items()}
     if len(kept) == len(nodes) and not steps_on:
-        return nodes, edges, False
+        return nodes, edges, False, matched
     out: dict[Id, dict[str, Any]] = {}
     for key in nodes:
         if key in kept:
@@ -142,4 +200,4 @@ def nearest(
                 node["more"] = left
             out[key] = node
     kept_edges = {e: None for e in edges if e[0] in kept and e[1] in kept}
-    return out, kept_edges, len(kept) < len(nodes)
+    return out, kept_edges, len(kept) < len(nodes), matched
