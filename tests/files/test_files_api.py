@@ -316,6 +316,38 @@ def test_a_body_over_the_limit_is_413_and_leaves_nothing(
     assert leftovers(file_metadata) == []
 
 
+def test_a_size_declared_over_the_limit_is_named(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    """A 413 for a declared size says where it was declared: the query's or the upload's
+    ``size``, or the ``Content-Length`` header; nothing is stored."""
+    file_metadata.files.max_file_bytes = 1000
+    artifact = new_artifact(file_client)
+
+    def named(response: httpx.Response) -> list[tuple[str, str | None]]:
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        errors = response.json()["errors"]
+        assert all("over 1000" in e["detail"] for e in errors), errors
+        return [(e["pointer"], e.get("in")) for e in errors]
+
+    declared = file_client.put(files_url(artifact, "f"), params={"size": 10**30}, content=b"x")
+    assert named(declared) == [("/size", "query")]
+    announced = file_client.put(files_url(artifact, "f"), content=b"x" * 1001)
+    assert named(announced) == [("/Content-Length", "header")]
+    upload = file_client.post(
+        f"{API}/artifacts/{artifact}/uploads", json={"path": "f", "size": 10**30}
+    )
+    assert [p for p, _ in named(upload)] == ["/size"]
+    started = file_client.post(f"{API}/artifacts/{artifact}/uploads", json={"path": "f"}).json()
+    part = file_client.put(
+        f"{API}/artifacts/{artifact}/uploads/{started['id']}/parts/1", content=b"x" * 1001
+    )
+    assert named(part) == [("/Content-Length", "header")]
+    assert file_client.get(files_url(artifact)).json()["items"] == []
+    assert blobs(file_metadata) == []
+
+
 def test_a_file_needs_an_artifact(file_client: TestClient) -> None:
     missing = uuid.uuid4()
     assert file_client.put(files_url(str(missing), "f"), content=b"x").status_code == 404

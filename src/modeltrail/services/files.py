@@ -62,6 +62,9 @@ MAX_PART_BYTES = 5 << 30
 # stopped half way): another request may take it over. Longer than the largest completion
 # takes (on S3 the whole file is copied and read back to be hashed).
 CLAIM_LEASE = timedelta(hours=1)
+# Where a size declared too large was announced: the query's (or the body's) size, the header.
+_SIZE = {"pointer": "/size", "in": "query"}
+_CONTENT_LENGTH = {"pointer": "/Content-Length", "in": "header"}
 
 
 def _check_artifact(session: Session, artifact_id: uuid.UUID, write: bool) -> None:
@@ -82,6 +85,14 @@ class FileService:
     def __init__(self, blobs: BlobStore, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
         self.blobs = blobs
         self.max_file_bytes = max_file_bytes
+
+    def _too_large(self, announced: int, field: dict[str, str]) -> TooLarge:
+        """The refusal of a file declared ``announced`` bytes long in ``field``."""
+        return TooLarge(
+            f"the file ({announced} bytes) is larger than this server's limit of "
+            f"{self.max_file_bytes} bytes",
+            errors=[{**field, "detail": f"{announced} bytes is over {self.max_file_bytes}"}],
+        )
 
     def check(self, meta: Any, artifact_id: uuid.UUID, *, write: bool) -> None:
         meta.query(_check_artifact, artifact_id, write)
@@ -106,12 +117,9 @@ class FileService:
             raise InvalidInput(
                 "a size is 0 or more", errors=[{"pointer": "/size", "detail": "negative"}]
             )
-        for announced in (length, size):
+        for announced, field in ((length, _CONTENT_LENGTH), (size, _SIZE)):
             if announced is not None and announced > self.max_file_bytes:
-                raise TooLarge(
-                    f"the file ({announced} bytes) is larger than this server's limit of "
-                    f"{self.max_file_bytes} bytes"
-                )
+                raise self._too_large(announced, field)
         if size is not None and length is not None and size != length:
             raise length_mismatch(size, length)
         self.check(meta, artifact_id, write=True)
@@ -226,10 +234,7 @@ class FileService:
         path = check_path(body.path)
         sha256 = check_sha256(body.sha256)
         if body.size is not None and body.size > self.max_file_bytes:
-            raise TooLarge(
-                f"the file ({body.size} bytes) is larger than this server's limit of "
-                f"{self.max_file_bytes} bytes"
-            )
+            raise self._too_large(body.size, {"pointer": "/size"})
         self.check(meta, artifact_id, write=True)
         expires_in = 3600
         url = None
@@ -309,7 +314,10 @@ class FileService:
             )
         limit = min(MAX_PART_BYTES, self.max_file_bytes)
         if length is not None and length > limit:
-            raise TooLarge(f"a part is at most {limit} bytes")
+            raise TooLarge(
+                f"a part is at most {limit} bytes",
+                errors=[{**_CONTENT_LENGTH, "detail": f"{length} bytes is over {limit}"}],
+            )
         self.check(meta, artifact_id, write=True)
         row = self._upload(meta, artifact_id, upload_id)
         if row.direct:
@@ -373,7 +381,10 @@ class FileService:
                 # Kept: the parts that are wrong can be sent again.
                 raise length_mismatch(row.size, total)
             if total > self.max_file_bytes:
-                raise TooLarge(f"the parts hold more than the limit of {self.max_file_bytes} bytes")
+                raise TooLarge(
+                    f"the parts hold more than the limit of {self.max_file_bytes} bytes",
+                    errors=[{"pointer": "/parts", "detail": f"{total} bytes in all"}],
+                )
         staged = self.blobs.complete_upload(row.handle, numbers)
         pending = PendingPut(
             staged,
