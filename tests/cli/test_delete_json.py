@@ -50,3 +50,12 @@ def test_each_delete_prints_json(tmp_path: Path) -> None:
         "id": artifact,
     }
     assert _json("tokens", "revoke", token, url=url) == {"revoked": "token", "id": token}
+
+
+def test_unflag_prints_json(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with Connection(url, create=True) as conn:
+        artifact = conn.post("/api/v1/artifacts", {"name": "digits", "kind": "dataset"})["id"]
+    run_cli("flag", artifact, "--reason", "letters, not digits", url=url)
+    assert _json("unflag", artifact, url=url) == {"unflagged": "artifact", "id": artifact}
+    assert _json("flags", url=url)["items"] == []

@@ -281,12 +281,18 @@ def flag(
 
 @app.command()
 def unflag(
-    artifact: Annotated[str, typer.Argument(help="artifact id or name")], url: UrlOption = None
+    artifact: Annotated[str, typer.Argument(help="artifact id or name")],
+    experiment: ExperimentOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Clear an artifact's flag."""
     with connect(url) as conn:
-        artifact_id = resolve(conn, "artifacts", artifact)
+        artifact_id = resolve(conn, "artifacts", artifact, experiment=experiment)
         conn.delete(f"{API}/artifacts/{artifact_id}/flag")
+    if as_json:
+        print_json({"unflagged": "artifact", "id": artifact_id})
+        return
     console.print(f"unflagged {artifact_id}")
 
 
