@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,16 @@ def test_db_upgrade_says_when_there_is_nothing_to_do(tmp_path: Path) -> None:
     assert "schema upgraded: empty -> " in first.stdout
     again = run_cli("db", "upgrade", "--database-url", url)
     assert "nothing to do" in again.stdout and "->" not in again.stdout
+
+
+def test_db_commands_print_json_and_a_bad_revision_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    bad = run_cli("db", "upgrade", "--database-url", url, "--revision", "nope", check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        "error: --revision: Can't locate revision identified by 'nope'"
+    ]
+    done = json.loads(run_cli("db", "upgrade", "--database-url", url, "--json").stdout)
+    assert done["before"] is None and done["upgraded"] is True
+    current = json.loads(run_cli("db", "current", "--database-url", url, "--json").stdout)
+    assert current == {"database": done["after"], "code": done["after"]}

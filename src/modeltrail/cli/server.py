@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from modeltrail.cli.common import app, console, err_console, one_line_errors
+from modeltrail.cli.common import (
+    JsonOption,
+    app,
+    console,
+    err_console,
+    one_line_errors,
+    print_json,
+)
 from modeltrail.errors import ModeltrailError
 from modeltrail.store.database import (
     DEFAULT_URL,
@@ -241,25 +248,36 @@ app.add_typer(db, name="db")
 def db_upgrade(
     database_url: DatabaseUrl = DEFAULT_URL,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    as_json: JsonOption = False,
 ) -> None:
     """Migrate the database schema to this version of modeltrail."""
+    from alembic.util import CommandError
+
     with one_line_errors(2):
         database = open_database(database_url)
     before = current_revision(database.engine)
-    upgrade(database.engine, revision)
+    try:
+        upgrade(database.engine, revision)
+    except CommandError as exc:
+        # A revision that does not exist (a typo, or one of a newer modeltrail): one line.
+        err_console.print(f"[red]error:[/red] --revision: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
     after = current_revision(database.engine)
-    if after == before:
+    if as_json:
+        print_json({"before": before, "after": after, "upgraded": after != before})
+    elif after == before:
         console.print(f"schema already at {after}: nothing to do")
     else:
         console.print(f"schema upgraded: {before or 'empty'} -> {after}")
 
 
 @db.command("current")
-def db_current(database_url: DatabaseUrl = DEFAULT_URL) -> None:
+def db_current(database_url: DatabaseUrl = DEFAULT_URL, as_json: JsonOption = False) -> None:
     """Print the schema revision of the database and the one this code needs."""
     with one_line_errors(2):
         database = open_database(database_url)
-    console.print(
-        f"database: {current_revision(database.engine) or 'empty'}; "
-        f"code: {head_revision(database.engine)}"
-    )
+    found, needed = current_revision(database.engine), head_revision(database.engine)
+    if as_json:
+        print_json({"database": found, "code": needed})
+        return
+    console.print(f"database: {found or 'empty'}; code: {needed}")
