@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -346,6 +347,35 @@ def test_a_size_declared_over_the_limit_is_named(
     assert named(part) == [("/Content-Length", "header")]
     assert file_client.get(files_url(artifact)).json()["items"] == []
     assert blobs(file_metadata) == []
+
+
+def test_a_compressed_file_body_is_refused_not_stored_compressed(
+    file_client: TestClient, file_metadata: Metadata
+) -> None:
+    """A file is stored as the bytes sent: a gzip body would be stored compressed (and its
+    declared sha256, of the content, would not match), so it is refused naming the header."""
+    import gzip
+
+    artifact = new_artifact(file_client)
+    content = b"pixel,label\n0,1\n" * 100
+    gzipped = {"Content-Encoding": "gzip"}
+    for url in (
+        files_url(artifact, "digits.csv"),
+        f"{API}/artifacts/{artifact}/uploads/"
+        + file_client.post(f"{API}/artifacts/{artifact}/uploads", json={"path": "f"}).json()["id"]
+        + "/parts/1",
+    ):
+        r = file_client.put(url, content=gzip.compress(content), headers=gzipped)
+        assert r.status_code == 415, r.text
+        assert r.json()["errors"] == [
+            {"pointer": "/Content-Encoding", "in": "header", "detail": ANY}
+        ]
+    assert file_client.get(files_url(artifact)).json()["items"] == []
+    assert blobs(file_metadata) == []
+    plain = file_client.put(
+        files_url(artifact, "digits.csv"), content=content, headers={"Content-Encoding": "identity"}
+    )
+    assert plain.status_code == 201 and plain.json()["sha256"] == sha(content)
 
 
 def test_a_file_needs_an_artifact(file_client: TestClient) -> None:

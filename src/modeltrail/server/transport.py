@@ -11,7 +11,8 @@ One ASGI middleware (``RequestGuard``) looks at the request line and headers onl
   while the body streams as well, so a chunked body without ``Content-Length`` is bounded too;
 - ``HEAD`` is answered as ``GET`` without the body, on every route that answers ``GET``;
 - the files of artifacts (``STREAMED_BODIES``) are bodies of any type, streamed to the file
-  store without being read whole, and bounded by the file store's own limit instead.
+  store without being read whole, and bounded by the file store's own limit instead; they
+  are stored as sent, so they come without ``Content-Encoding``.
 
 Answers are gzip-compressed for a client that accepts it (``Accept-Encoding: gzip``; browsers
 and httpx always do), once they are ``COMPRESS_MIN_BYTES`` long, so that a large lineage
@@ -27,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Response
 from starlette._utils import get_route_path
@@ -291,8 +293,23 @@ class RequestGuard:
             return _refuse(
                 scope, 413, "too-large", "Request body too large", str(too_large(max_body))
             )
-        if not has_body or method in SAFE_METHODS or streamed:
+        if not has_body or method in SAFE_METHODS:
             return None
+        encoding = one.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+        if streamed:
+            if encoding in IDENTITY:
+                return None
+            # A file is stored as the bytes sent: a compressed one would be stored compressed
+            # (and its declared sha256 of the content would not match), so it is refused.
+            why = "a file is stored as the bytes sent; send them without Content-Encoding"
+            return _refuse(
+                scope,
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"Content-Encoding {encoding!r} is not accepted here: {why}",
+                errors=[{"pointer": "/Content-Encoding", "in": "header", "detail": why}],
+            )
         declared = one.get(b"content-type")
         media = _media_type(declared) if declared is not None else None
         if media is None or not is_json_media_type(media):
@@ -304,7 +321,6 @@ class RequestGuard:
                 "Unsupported media type",
                 f"the body must be JSON (Content-Type: application/json), {said}",
             )
-        encoding = one.get(b"content-encoding", b"").decode("latin-1").strip().lower()
         if encoding not in IDENTITY | GZIP:
             return _refuse(
                 scope,
@@ -357,7 +373,15 @@ class Compression(GZipMiddleware):
         await responder(scope, receive, send)
 
 
-def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Response:
+def _refuse(
+    scope: Scope,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
     return problem(
         status,
         slug,
@@ -365,6 +389,7 @@ def _refuse(scope: Scope, status: int, slug: str, title: str, detail: str) -> Re
         detail,
         instance=scope.get("path", ""),
         route_path=get_route_path(scope),
+        errors=errors,
         headers={"connection": "close"},
     )
 
