@@ -661,8 +661,9 @@ def test_a_run_dag_opens_on_its_content(
     context.close()
 
 
-def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProcess) -> None:
-    # One dataset read by 60 training steps, each writing its own model: a column of 60.
+def one_dataset_read_by(url: str, steps: int) -> str:
+    """A dataset ``corpus`` read by ``steps`` training steps of one run, each writing its own
+    model (``train-NN``, ``model-NN``, numbered to the width of the last): its id."""
     ops: list[dict[str, Any]] = []
 
     def add(entity: str, body: dict[str, Any]) -> str:
@@ -670,23 +671,37 @@ def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProces
         ops.append({"op": "create", "entity": entity, "id": key, "body": body})
         return key
 
-    experiment = add("experiment", {"name": f"search-{uuid.uuid4().hex[:6]}"})
+    experiment = add("experiment", {"name": f"fan-{uuid.uuid4().hex[:6]}"})
     code = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
     run = add("run", {"experiment": experiment, "name": "fan", "status": "SUCCESS"})
     data = add(
         "artifact",
         {"name": "corpus", "version": "1", "kind": "dataset", "uri": f"s3://{run}/corpus"},
     )
-    for n in range(60):
+    width = len(str(steps - 1))
+    for n in range(steps):
         model = add(
             "artifact",
-            {"name": f"model-{n:02d}", "version": "1", "kind": "model", "uri": f"s3://{run}/{n}"},
+            {
+                "name": f"model-{n:0{width}d}",
+                "version": "1",
+                "kind": "model",
+                "uri": f"s3://{run}/{n}",
+            },
         )
-        step = {"run": run, "executable": code, "name": f"train-{n:02d}", "kind": "train"}
-        step |= {"status": "SUCCESS"}
-        add("execution", step | {"inputArtifacts": [data], "outputArtifacts": [model]})
-    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
+        step = {"run": run, "executable": code, "name": f"train-{n:0{width}d}", "kind": "train"}
+        add(
+            "execution",
+            step | {"status": "SUCCESS", "inputArtifacts": [data], "outputArtifacts": [model]},
+        )
+    stored = httpx.post(f"{url}/api/v1/batch", json={"operations": ops}, timeout=60)
     assert stored.status_code == 200, stored.text
+    return data
+
+
+def test_a_lineage_search_moves_to_each_match(page: Any, ui_server: ServerProcess) -> None:
+    # One dataset read by 60 training steps, each writing its own model: a column of 60.
+    data = one_dataset_read_by(ui_server.url, 60)
     page.goto(f"/artifacts/{data}/lineage?direction=downstream&depth=2")
     page.locator(".gnode.root").wait_for()
     page.get_by_role("button", name="60 × step").click()  # each edge, not the grouped one
@@ -885,30 +900,7 @@ def test_the_head_of_the_run_that_broke_says_in_full_what_changed(
 def test_a_lineage_search_finds_nodes_not_loaded_yet(page: Any, ui_server: ServerProcess) -> None:
     # One dataset read by 200 training steps, each writing its own model: 401 nodes, of which
     # the view loads the 150 nearest (the newest steps) first.
-    ops: list[dict[str, Any]] = []
-
-    def add(entity: str, body: dict[str, Any]) -> str:
-        key = str(uuid.uuid4())
-        ops.append({"op": "create", "entity": entity, "id": key, "body": body})
-        return key
-
-    experiment = add("experiment", {"name": f"far-{uuid.uuid4().hex[:6]}"})
-    code = add("executable", {"name": "train", "version": "1", "uri": "git://train.py"})
-    run = add("run", {"experiment": experiment, "name": "wide", "status": "SUCCESS"})
-    data = add(
-        "artifact",
-        {"name": "corpus", "version": "1", "kind": "dataset", "uri": f"s3://{run}/corpus"},
-    )
-    for n in range(200):
-        model = add(
-            "artifact",
-            {"name": f"model-{n:03d}", "version": "1", "kind": "model", "uri": f"s3://{run}/{n}"},
-        )
-        step = {"run": run, "executable": code, "name": f"train-{n:03d}", "kind": "train"}
-        step |= {"status": "SUCCESS"}
-        add("execution", step | {"inputArtifacts": [data], "outputArtifacts": [model]})
-    stored = httpx.post(f"{ui_server.url}/api/v1/batch", json={"operations": ops}, timeout=60)
-    assert stored.status_code == 200, stored.text
+    data = one_dataset_read_by(ui_server.url, 200)
     page.goto(f"/artifacts/{data}/lineage?direction=downstream&depth=2")
     page.get_by_text(re.compile(r"\b150 of at least [\d,]+ nodes shown")).wait_for()
     loaded = set(page.locator(".gnode .node-label").all_inner_texts())
