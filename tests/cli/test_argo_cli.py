@@ -192,6 +192,10 @@ def test_file_and_stdin(tmp_path: Path) -> None:
         check=False,
     )
     assert wrong.returncode == 1 and "expected a Workflow" in wrong.stderr
+    (tmp_path / "broken.yaml").write_text("kind: Workflow\nmetadata: [unclosed\n")
+    broken = run_cli("argo", "import", "broken.yaml", "--url", db, cwd=tmp_path, check=False)
+    assert broken.returncode == 1 and "cannot read broken.yaml" in broken.stderr
+    assert "Traceback" not in broken.stderr
 
 
 def _options(filter_text: str) -> Any:

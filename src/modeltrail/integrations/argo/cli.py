@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-import yaml
 
 from modeltrail.cli.common import (
     JsonOption,
@@ -38,8 +37,14 @@ def _plain(value: Any) -> Any:
 
 
 def read_workflow(source: str) -> dict[str, Any]:
+    """The workflow in a file or stdin; ValueError if it is not YAML (nor JSON)."""
+    import yaml  # only here: every CLI command imports this module, few read YAML
+
     text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    data = yaml.safe_load(text)  # YAML is a superset of JSON
+    try:
+        data = yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
     workflow: dict[str, Any] = json.loads(json.dumps(data, default=_plain))
     return workflow
 
@@ -104,7 +109,7 @@ def import_(
     else:
         try:
             workflow = read_workflow(str(source))
-        except (OSError, yaml.YAMLError, TypeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:
             err_console.print(f"[red]error:[/red] cannot read {source}: {exc}")
             raise typer.Exit(1) from None
     with connect(url, write=True) as conn:
