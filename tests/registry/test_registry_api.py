@@ -279,6 +279,18 @@ def test_an_alias_on_another_models_version_is_a_conflict(client: TestClient) ->
     assert len(client.get(f"{M}/a/history").json()) == 1
 
 
+@pytest.mark.parametrize("version", [True, 0, -1, 2**31, 1.5, None, [1], {"n": 1}, "x" * 5000])
+def test_a_bad_version_for_an_alias_is_one_error_at_the_field(
+    client: TestClient, version: Any
+) -> None:
+    client.post(M, json={"name": "m"})
+    register(client, "m", trained(client)["artifact"]).raise_for_status()
+    body = problem(client.put(f"{M}/m/aliases/production", json={"version": version}), 422)
+    assert [e["pointer"] for e in body["errors"]] == ["/version"], body
+    assert "models:/NAME@ALIAS" in body["errors"][0]["detail"]
+    assert client.get(f"{M}/m/aliases").json() == []  # `true` is not version 1
+
+
 @pytest.mark.parametrize("alias", ["latest", "v3", "V12", "has space", "a.b", "a/b", "a+b", "⚙"])
 def test_bad_alias_names_are_refused(client: TestClient, alias: str) -> None:
     client.post(M, json={"name": "m"})

@@ -21,7 +21,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
 from modeltrail.domain import limits
 from modeltrail.domain.errors import InvalidInput
@@ -262,8 +269,28 @@ class AliasAction(StrEnum):
     UNPROTECT = "unprotect"
 
 
+_VERSION_OR_REFERENCE = (
+    "a version number (1 to 2147483647), or a reference to a version: models:/NAME/3 or "
+    f"models:/NAME@ALIAS, at most {limits.MAX_URI} characters"
+)
+
+
+def _one_version_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error at the field, not one per member of the union under names of pydantic's own
+    (``/version/constrained-int``); and ``true`` is not version 1."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("version", _VERSION_OR_REFERENCE)
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("version", _VERSION_OR_REFERENCE) from None
+
+
 class AliasSet(WriteSchema):
-    version: VersionNumber | Annotated[str, Field(max_length=limits.MAX_URI)] = Field(
+    version: Annotated[
+        VersionNumber | Annotated[str, Field(max_length=limits.MAX_URI)],
+        WrapValidator(_one_version_error),
+    ] = Field(
         description="the version's number, or a reference to it: `models:/NAME/3`, or "
         "`models:/NAME@champion` for the version another alias points at"
     )
