@@ -243,6 +243,7 @@ def test_search_registered_models_refuses_as_mlflow_does(client: TestClient) -> 
         {"filter": "version_number = 1"},
         {"filter": "tags.team IN ('a')"},
         {"filter": "tags.team IS NULL"},
+        {"filter": "attributes.name = 'a'"},
     ]
     _refuses(client, "registered-models/search", bad)
     most = client.get(f"{MLFLOW}/registered-models/search", params={"max_results": 1000})
@@ -411,8 +412,15 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         {"filter": "source_path = 5"},
         {"filter": "tags.stage = 5"},
         {"filter": "tags.stage IS NULL"},
+        {"filter": "attributes.name = 'a'"},
+        {"filter": "attr.name = 'a'"},
     ]
     _refuses(client, "model-versions/search", bad)
+    # Named as MLflow names it: the entity type, and those it takes.
+    plural = {"filter": "attributes.name = 'a'"}
+    message = client.get(f"{MLFLOW}/model-versions/search", params=plural).json()["message"]
+    assert "Invalid entity type 'attributes'" in message
+    assert "['attribute', 'tag', 'tags']" in message
     most = client.get(f"{MLFLOW}/model-versions/search", params={"max_results": 200_000})
     assert most.status_code == 200 and most.json() == {"model_versions": []}
 
@@ -437,6 +445,7 @@ FILTERS = [
     "",
     "version_number = '3'",
     "version_number < ' 2'",
+    "attribute.name = 'a' AND tag.stage = 'good'",
     "source_path != 's3://m/a-1' AND name = 'a'",
     "source_path ILIKE 'S3://M/B%'",
     "source_path LIKE 'S3://M/B%'",

@@ -62,6 +62,10 @@ def _request(
 
 # ---------------------------------------------------------------- registered models
 
+# The entity types a registry filter may name, spelled as MLflow's registry takes them
+# (``attributes.name`` is refused there).
+REGISTRY_PREFIXES = frozenset({"attribute", "tag", "tags"})
+
 # MLflow's registered-models search (``SearchModelUtils``, its SQL store's ``order_by``): names
 # compared, listed or matched, tags compared or matched; ordered by name or the last change.
 MODEL_FILTERS = search.Grammar(
@@ -69,6 +73,7 @@ MODEL_FILTERS = search.Grammar(
     numeric_attributes=frozenset(),
     list_attributes=frozenset({"name"}),
     nulls=False,
+    prefixes=REGISTRY_PREFIXES,
 )
 MODEL_ORDERS = search.Grammar(
     string_attributes=frozenset({"name"}),
@@ -183,6 +188,7 @@ VERSION_FILTERS = search.Grammar(
     list_attributes=frozenset({"name", "run_id"}),
     integer_attributes=frozenset({"version_number"}),
     nulls=False,
+    prefixes=REGISTRY_PREFIXES,
 )
 # Beyond the integers of a version number's column (32 bits).
 _LOWEST, _HIGHEST = -(2**31) - 1, 2**31

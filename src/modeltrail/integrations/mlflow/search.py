@@ -61,6 +61,9 @@ class Grammar:
     integer_attributes: frozenset[str] = frozenset()
     # Whether a tag may be asked to be absent (``IS NULL``): not in MLflow's registry.
     nulls: bool = True
+    # The spellings of an entity type a filter may use (all of ``ENTITY_TYPES`` unless
+    # named): MLflow's registry takes ``attribute``, ``tag`` and ``tags`` alone.
+    prefixes: frozenset[str] | None = None
 
 
 RUNS = Grammar(
@@ -129,11 +132,13 @@ def _identifier(word: str, grammar: Grammar, where: str) -> tuple[str, str]:
     if "." in word:
         prefix, key = word.split(".", 1)
         kind = ENTITY_TYPES.get(prefix)
-        if kind is None or kind not in grammar.types:
-            raise invalid(
-                f"Invalid entity type '{prefix}' in {where}. Valid types are "
-                f"{sorted(t for t, k in ENTITY_TYPES.items() if k in grammar.types)}"
-            )
+        spellings = sorted(
+            t
+            for t, k in ENTITY_TYPES.items()
+            if k in grammar.types and (grammar.prefixes is None or t in grammar.prefixes)
+        )
+        if kind is None or prefix not in spellings:
+            raise invalid(f"Invalid entity type '{prefix}' in {where}. Valid types are {spellings}")
     else:
         kind, key = ATTRIBUTE, word
     key = _unquote(key)
