@@ -414,6 +414,8 @@ def test_search_model_versions_refuses_as_mlflow_does(client: TestClient) -> Non
         {"filter": "tags.stage IS NULL"},
         {"filter": "attributes.name = 'a'"},
         {"filter": "attr.name = 'a'"},
+        {"filter": "version_number = '1__0'"},
+        {"filter": "version_number = '_1'"},
     ]
     _refuses(client, "model-versions/search", bad)
     # Named as MLflow names it: the entity type, and those it takes.
@@ -446,6 +448,8 @@ FILTERS = [
     "version_number = '3'",
     "version_number < ' 2'",
     "attribute.name = 'a' AND tag.stage = 'good'",
+    "version_number = '0_2'",
+    "version_number >= ' 0_3 ' AND name = 'a'",
     "source_path != 's3://m/a-1' AND name = 'a'",
     "source_path ILIKE 'S3://M/B%'",
     "source_path LIKE 'S3://M/B%'",

@@ -253,10 +253,12 @@ def _list(tokens: list[tuple[str, str, int]], i: int, text: str) -> tuple[tuple[
 
 def _integer(key: str, text: str) -> int:
     """``text`` (a number as written, or a quoted string's content) as an integer, as
-    MLflow's ``int(value)`` takes it; a fraction or anything else is refused."""
-    if re.fullmatch(r"\s*[-+]?\d+\s*", text) is None:
-        raise invalid(f"Invalid value for numeric attribute '{key}': {text[:64]!r}")
-    return int(text)
+    MLflow's ``int(value)`` takes it (``' 1_000'`` is 1000); a fraction or anything else is
+    refused."""
+    try:
+        return int(text)
+    except ValueError:
+        raise invalid(f"Invalid value for numeric attribute '{key}': {text[:64]!r}") from None
 
 
 def _checked(clause: Clause, grammar: Grammar) -> Clause:
