@@ -559,3 +559,28 @@ def test_an_artifact_names_the_versions_it_is_registered_as(client: TestClient) 
     assert versions(data) == []
     gone = problem(client.get(f"{API}/artifacts/{uuid.uuid4()}/versions"), 404)
     assert "artifact" in gone["detail"]
+
+
+def test_an_alias_has_at_most_mlflows_255_characters(client: TestClient) -> None:
+    """An alias is held to MLflow's bound (255), through this API and MLflow's, so that each
+    alias set in one can be set in the other; a longer one is refused naming it, nothing set."""
+    client.post(M, json={"name": "m"})
+    register(client, "m", trained(client)["artifact"]).raise_for_status()
+    longest, over = "a" * 255, "b" * 256
+    client.put(f"{M}/m/aliases/{longest}", json={"version": 1}).raise_for_status()
+    resolved = client.get(f"{M}/resolve", params={"uri": f"models:/m@{longest}"})
+    assert resolved.json()["version"] == 1, resolved.text
+    body = problem(client.put(f"{M}/m/aliases/{over}", json={"version": 1}), 422)
+    assert "1 to 255 characters" in body["errors"][0]["detail"], body
+    refused = client.get(f"{M}/resolve", params={"uri": f"models:/m@{over}"})
+    assert "1 to 255 characters" in problem(refused, 422)["detail"]
+    mlflow = "/api/2.0/mlflow/registered-models/alias"
+    client.post(mlflow, json={"name": "m", "alias": "c" * 255, "version": "1"}).raise_for_status()
+    answer = client.post(mlflow, json={"name": "m", "alias": "d" * 256, "version": "1"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "255" in answer.json()["message"]
+    assert sorted(a["alias"] for a in client.get(f"{M}/m/aliases").json()) == [
+        longest,
+        "c" * 255,
+    ]

@@ -101,3 +101,19 @@ def test_sdk_and_cli_register_alias_and_explain(tmp_path: Path) -> None:
         cwd=tmp_path, check=False,
     )  # fmt: skip
     assert refused.returncode == 1 and "no version 9" in refused.stderr
+
+
+def test_cli_sets_an_alias_of_255_characters_and_refuses_256(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    trail = mt.connect(url)
+    _train(trail, "file:///data/digits.npz", 0.01, 0.9)
+    trail.close()
+    longest, over = "a" * 255, "b" * 256
+    run_cli("models", "alias", "set", "digits-classifier", longest, "1", "--url", url)
+    refused = run_cli(
+        "models", "alias", "set", "digits-classifier", over, "1", "--url", url, check=False
+    )
+    assert refused.returncode != 0
+    assert "1 to 255 characters" in refused.stderr + refused.stdout, refused
+    shown = run_cli("models", "alias", "show", "digits-classifier", longest, "--json", "--url", url)
+    assert json.loads(shown.stdout)["version"] == 1

@@ -1,6 +1,9 @@
 """Bounds on what one request may hold, so that no client can exhaust the server."""
 
 MAX_NAME = 256
+# An alias of a registered model: MLflow's bound (``MAX_REGISTERED_MODEL_ALIAS_LENGTH``), so an
+# alias set here can be set on, and read back by, MLflow's clients.
+MAX_ALIAS = 255
 MAX_URI = 4096
 MAX_TEXT = 65_536
 MAX_ANNOTATIONS = 256

@@ -61,8 +61,8 @@ def model_name_problem(name: str) -> str | None:
 def alias_problem(alias: str) -> str | None:
     """Why ``alias`` cannot be an alias, or None. ``latest`` and ``v3`` would read as
     versions in a reference, so they are not aliases."""
-    if not alias or len(alias) > limits.MAX_NAME:
-        return f"an alias has 1 to {limits.MAX_NAME} characters"
+    if not alias or len(alias) > limits.MAX_ALIAS:
+        return f"an alias has 1 to {limits.MAX_ALIAS} characters"
     if not _ALIAS.match(alias):
         return "an alias holds only letters, digits, '_' and '-'"
     if alias.lower() == LATEST or _VERSION_LIKE.match(alias):
@@ -83,7 +83,7 @@ def _alias(value: str) -> str:
 
 
 ModelName = Annotated[str, Field(max_length=limits.MAX_NAME), AfterValidator(_model_name)]
-AliasName = Annotated[str, Field(max_length=limits.MAX_NAME), AfterValidator(_alias)]
+AliasName = Annotated[str, Field(max_length=limits.MAX_ALIAS), AfterValidator(_alias)]
 VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Reason = Annotated[str, Field(max_length=limits.MAX_TEXT)]
 
