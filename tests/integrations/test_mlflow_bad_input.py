@@ -106,6 +106,35 @@ def test_a_page_token_beyond_any_page_is_refused_or_empty(
         assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
+# Each search's greatest page: MLflow's (its tracking store's 50,000; the registry's 1,000
+# models and 200,000 versions), and as much for logged models, where MLflow has none.
+CEILINGS = {
+    "runs/search": 50_000,
+    "experiments/search": 50_000,
+    "logged-models/search": 50_000,
+    "registered-models/search": 1_000,
+    "model-versions/search": 200_000,
+}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SEARCHES, ids=[s[1] for s in SEARCHES])
+def test_a_page_beyond_a_searchs_ceiling_is_refused(
+    client: TestClient, made: dict[str, str], method: str, path: str, body: dict[str, Any]
+) -> None:
+    if path in ("runs/search", "logged-models/search"):
+        body = {**body, "experiment_ids": [made["experiment"]]}
+    for most, status in ((CEILINGS[path], 200), (CEILINGS[path] + 1, 400), (2**31, 400)):
+        sent = {**body, "max_results": most}
+        if method == "GET":
+            answer = client.get(f"{MLFLOW}/{path}", params=sent)
+        else:
+            answer = client.post(f"{MLFLOW}/{path}", json=sent)
+        assert answer.status_code == status, (most, answer.text)
+        if status == 400:
+            assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+            assert "max_results" in answer.json()["message"]
+
+
 def test_a_query_of_bytes_that_are_not_utf8_is_refused(
     client: TestClient, made: dict[str, str]
 ) -> None:

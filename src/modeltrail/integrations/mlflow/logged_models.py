@@ -25,6 +25,7 @@ from modeltrail.integrations.mlflow.lineage import (
 )
 from modeltrail.integrations.mlflow.runs import _run_row
 from modeltrail.integrations.mlflow.tracking import (
+    MAX_RESULTS,
     _check_tag,
     _model,
     _tags,
@@ -236,8 +237,10 @@ def search_logged_models(meta: Metadata, p: dict[str, Any]) -> dict[str, Any]:
         direction = "ASC" if item.get("ascending", True) else "DESC"
         orders += search.parse_order_by([f"{item['field_name']} {direction}"], LOGGED_MODELS)
     offset = search.decode_page_token(params.string(p, "page_token"))
-    # As MLflow: none, or 0, is its default of 100; a negative number is refused.
-    limit = params.integer(p, "max_results", 100, low=0, high=2**31 - 1) or 100
+    # As MLflow: none, or 0, is its default of 100; a negative number is refused. MLflow's
+    # store takes any page size here; the ceiling of its other tracking searches bounds it,
+    # so that no request asks for every model at once.
+    limit = params.integer(p, "max_results", 100, low=0, high=MAX_RESULTS) or 100
 
     def read(session: Session) -> list[dict[str, Any]]:
         dialect = session.get_bind().dialect.name
