@@ -356,6 +356,38 @@ def test_registry_changes_become_dataset_events(
     ]
 
 
+def test_a_steps_event_lists_a_model_registered_as_nothing(
+    emitting: tuple[TestClient, PluginManager], receiver: Receiver
+) -> None:
+    """A step's event sent after its model's last version was deleted lists no versions,
+    explicitly: a receiver keeps the newest list whole, and an absent one would leave the
+    deleted version there for good."""
+    client, _ = emitting
+    experiment = _post(client, "experiments", {"name": "vision"})["id"]
+    code = _post(client, "executables", {"name": "train.py"})["id"]
+    model = _post(client, "artifacts", {"name": "digits-mlp", "kind": "model"})["id"]
+    run = _post(client, "runs", {"experiment": experiment, "name": "nightly"})
+    step = {"run": run["id"], "executable": code, "name": "train", "kind": "train"}
+    train = _post(client, "executions", {**step, "outputArtifacts": [model]})
+    _post(client, "models", {"name": "digits"})
+    _post(client, "models/digits/versions", {"artifact": model})
+    assert client.delete(f"{API}/models/digits/versions/1").status_code == 204
+    _patch(client, f"executions/{train['id']}", {"status": "SUCCESS"})
+    events = receiver.wait_for(5)
+    for event in events:
+        validate(event)
+    start, end = _by_run(events)[train["id"]]
+    assert end["eventType"] == "COMPLETE"
+    assert end["outputs"][0]["facets"]["modeltrail_model"]["registeredVersions"] == []
+    registered = [e for e in events if "dataset" in e]
+    assert [
+        e["dataset"]["facets"]["modeltrail_model"]["registeredVersions"] for e in registered
+    ] == [
+        [{"model": "digits", "version": 1, "aliases": []}],
+        [],
+    ]
+
+
 def test_a_broken_custom_facet_is_caught_by_its_schema(
     emitting: tuple[TestClient, PluginManager], receiver: Receiver
 ) -> None:

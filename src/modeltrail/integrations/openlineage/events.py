@@ -148,11 +148,10 @@ class EventBuilder:
                 return namespace, name
         return f"{self.settings.dataset_namespace}://{artifact.kind}", artifact.name
 
-    def _dataset_facets(
-        self, session: Session, artifact: ArtifactRow, *, listed: bool = False
-    ) -> dict[str, DatasetFacet]:
-        """The facets of an artifact; ``listed``: a model's facet lists its registered
-        versions even when there are none (a step's leaves an empty list out)."""
+    def _dataset_facets(self, session: Session, artifact: ArtifactRow) -> dict[str, DatasetFacet]:
+        """The facets of an artifact; a model's lists the versions it is registered as, an
+        empty list included: a receiver keeps the list of the latest event whole, so a step's
+        event sent after its model's last version went must say so to clear it."""
         p = self.settings.producer
         out: dict[str, DatasetFacet] = {}
         arrived = "openlineage.namespace" in artifact.annotations
@@ -173,11 +172,11 @@ class EventBuilder:
             producer=p,
         )
         if artifact.kind in self.settings.model_kinds:
-            out["modeltrail_model"] = self._model_facet(session, artifact, listed)
+            out["modeltrail_model"] = self._model_facet(session, artifact)
         return out
 
     def _model_facet(
-        self, session: Session, artifact: ArtifactRow, listed: bool = False
+        self, session: Session, artifact: ArtifactRow
     ) -> mt.ModeltrailModelDatasetFacet:
         attrs = artifact.attributes
         registered = []
@@ -204,7 +203,7 @@ class EventBuilder:
             type=attrs["type"] if isinstance(attrs.get("type"), str) else None,
             framework=framework if isinstance(framework, dict) else None,
             hyperParameters=hyper if isinstance(hyper, dict) else None,
-            registeredVersions=registered if listed else registered or None,
+            registeredVersions=registered,
             producer=self.settings.producer,
         )
 
@@ -226,8 +225,7 @@ class EventBuilder:
         if not found:
             return None
         namespace, name = self.dataset_name(found[0])
-        # The versions it is registered as, none included: a receiver keeps this list whole.
-        facets = self._dataset_facets(session, found[0], listed=True)
+        facets = self._dataset_facets(session, found[0])
         return DatasetEvent(
             eventTime=_iso(None),
             dataset=StaticDataset(namespace=namespace, name=name, facets=facets),
