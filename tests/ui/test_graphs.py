@@ -417,6 +417,54 @@ def test_a_dataset_read_by_many_runs_is_one_grouped_edge(
     shot(page, "18-lineage-fan-out")
 
 
+def boxes_meet(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_grouped_edges_count_slides_clear_of_the_zoom_controls(
+    browser: Any, ui_server: ServerProcess, size: tuple[int, int], scheme: str
+) -> None:
+    experiment = many_runs(ui_server.url, 70, other_data=5, new_code=6)
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        base_url=ui_server.url,
+        color_scheme=scheme,
+    )
+    page = context.new_page()
+    page.goto(f"/experiments/{experiment}/trace?runs=70")
+    count = page.get_by_role("button", name="69 × model")
+    count.wait_for(timeout=10_000)
+    controls = page.locator(".react-flow__controls").bounding_box()
+    # The trace opens on its newest runs: the count has slid along its bar to the left edge.
+    # Moved down until its bar runs at the height of the zoom controls, it stops beside them.
+    at = count.bounding_box()
+    x = page.locator(".graph").bounding_box()["x"] + 300
+    y = at["y"] - 120
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + controls["y"] + controls["height"] / 2 - at["y"], steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    now = count.bounding_box()
+    assert controls["y"] < now["y"] + now["height"] / 2 < controls["y"] + controls["height"], (
+        now,
+        controls,
+    )
+    assert not boxes_meet(now, controls), (now, controls)
+    overview = page.locator(".overview").bounding_box()
+    assert not boxes_meet(now, overview), (now, overview)
+    assert visible_in_graph(page, count)
+    shot(page, f"33-trace-fan-out-count-beside-controls-{scheme}-{size[0]}")
+    context.close()
+
+
 def test_the_trace_names_the_kind_of_an_input_a_run_changed(
     page: Any, ui_server: ServerProcess
 ) -> None:

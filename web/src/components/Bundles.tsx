@@ -5,7 +5,7 @@
 // side, one trunk from it to the node they meet in. Both carry their count; a click on it draws
 // the edges one by one again.
 import { EdgeLabelRenderer, useStore, useViewport, type Node } from "@xyflow/react";
-import { useMemo } from "react";
+import { useLayoutEffect, useMemo, useState } from "react";
 
 /** A node's edges to (or from) at least this many nodes of one kind are drawn as one. */
 export const BUNDLE_FROM = 20;
@@ -57,6 +57,12 @@ export function fans(edges: FanEdge[], kindOf: (id: string) => string | undefine
 }
 
 type Place = { x: number; y: number; w: number; h: number };
+type Rect = { left: number; top: number; right: number; bottom: number };
+
+/** A count's size (CSS pixels, as its style draws it: 11 px bold, padded): ample, never short. */
+function labelSize(b: Bundle): { w: number; h: number } {
+  return { w: (b.members.length.toLocaleString("en").length + b.kind.length + 3) * 7.5 + 18, h: 20 };
+}
 
 /** The trunk, bar, ticks and arrowheads of a bundle, and where its count goes (flow coordinates). */
 function shape(source: Place, members: Place[], flow: "LR" | "TB"): { line: string; heads: string; at: { x: number; y: number }; span: [number, number] } {
@@ -148,13 +154,43 @@ export function Bundles({
     });
   }, [bundles, nodes, flow]);
   // A count stays on screen while its bar is: it slides along the bar to the nearest edge of the
-  // view (a trace opens on its newest runs, far from where the dataset and its trunk are).
+  // view (a trace opens on its newest runs, far from where the dataset and its trunk are), but
+  // never under the chrome drawn over the graph (the zoom controls, the overview).
   const view = useViewport();
   const screen = useStore((st) => (flow === "TB" ? st.width : st.height));
+  const pane = useStore((st) => st.domNode);
+  const paneW = useStore((st) => st.width);
+  const paneH = useStore((st) => st.height);
+  const [chrome, setChrome] = useState<Rect[]>([]);
+  // Measured once mounted (the panels are drawn after the bundles) and when the pane resizes.
+  useLayoutEffect(() => {
+    if (!pane) return;
+    const at = pane.getBoundingClientRect();
+    setChrome(
+      [...pane.querySelectorAll(".react-flow__panel")].map((el) => {
+        const r = el.getBoundingClientRect();
+        return { left: r.left - at.left, top: r.top - at.top, right: r.right - at.left, bottom: r.bottom - at.top };
+      }),
+    );
+  }, [pane, paneW, paneH, nodes]);
   const margin = 70 / view.zoom;
-  const first = -(flow === "TB" ? view.x : view.y) / view.zoom + margin;
-  const last = first + screen / view.zoom - 2 * margin;
-  const label = (at: { x: number; y: number }, [lo, hi]: [number, number]) => {
+  const gap = 8 / view.zoom;
+  const start = -(flow === "TB" ? view.x : view.y) / view.zoom;
+  const label = (b: Bundle, at: { x: number; y: number }, [lo, hi]: [number, number]) => {
+    const { w, h } = labelSize(b);
+    // The label's extent across its bar, and half its length along it (flow coordinates).
+    const [a0, a1] = flow === "TB" ? [at.y - h / 2, at.y + h / 2] : b.direction === "out" ? [at.x - 4 - w, at.x - 4] : [at.x + 4, at.x + 4 + w];
+    const half = flow === "TB" ? w / 2 : h / 2;
+    let first = start + margin;
+    let last = start + screen / view.zoom - margin;
+    for (const r of chrome) {
+      // A panel in the label's way: the label stops short of it, on the side of the view's middle.
+      const [c0, c1] = flow === "TB" ? [(r.top - view.y) / view.zoom, (r.bottom - view.y) / view.zoom] : [(r.left - view.x) / view.zoom, (r.right - view.x) / view.zoom];
+      if (c1 + gap < a0 || a1 < c0 - gap) continue;
+      const [o0, o1] = flow === "TB" ? [(r.left - view.x) / view.zoom, (r.right - view.x) / view.zoom] : [(r.top - view.y) / view.zoom, (r.bottom - view.y) / view.zoom];
+      if (o0 + o1 < 2 * start + screen / view.zoom) first = Math.max(first, o1 + gap + half);
+      else last = Math.min(last, o0 - gap - half);
+    }
     const from = Math.max(lo, first);
     const to = Math.min(hi, last);
     const along = flow === "TB" ? at.x : at.y;
@@ -188,7 +224,7 @@ export function Bundles({
           ))}
       </svg>
       {drawn.map(({ b, at: junction, span }) => {
-        const at = label(junction, span);
+        const at = label(b, junction, span);
         const count = b.members.length.toLocaleString("en");
         const opened = open.has(b.key);
         return (
