@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+import casestudy
 from casestudy import CaseStudy
 from conftest import ROOT, ServerProcess
 from modeltrail.domain import limits
@@ -914,6 +915,22 @@ def cut_text(page: Any, selector: str) -> list[str]:
             ).map((e) => e.textContent))""",
         selector,
     )
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_a_nodes_key_value_stays_whole_where_its_line_is_cut(page: Any, case: CaseStudy) -> None:
+    # Upstream of the accuracy, one step: the model it measures is marked "+1 more" as well.
+    page.goto(f"/artifacts/{case.ids['run2.metrics']}/lineage?direction=upstream&depth=1")
+    model = page.locator(".gnode.kind-model")
+    model.locator(".node-note").wait_for()
+    value = casestudy.ACCURACIES[1]
+    # The line is too long for the node: its words are cut, never the number.
+    assert model.locator(".node-value").inner_text(timeout=2_000) == str(value)
+    assert cut_text(page, ".gnode.kind-model .node-value, .gnode.kind-model .node-note") == []
+    title = model.locator(".node-body").get_attribute("title")
+    assert title == f"{casestudy.MODEL}\nmodel · {casestudy.METRIC} {value} · +1 more", title
+    dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    shot(page, f"34-lineage-key-value-{'dark' if dark else 'light'}")
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])

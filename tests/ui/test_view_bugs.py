@@ -294,7 +294,8 @@ def test_a_node_shows_a_size_in_bytes_and_rows_only_for_rows(
     def sub(name: str) -> str:
         node = page.locator(".gnode", has=page.locator(f'.node-label:text-is("{name}")'))
         node.first.wait_for()
-        return str(node.first.locator(".node-sub").inner_text())
+        # Its parts are laid out side by side, each read on a line of its own.
+        return " ".join(node.first.locator(".node-sub").inner_text().split())
 
     for path in (f"/runs/{run}/dag", f"/artifacts/{letters}/lineage?direction=downstream"):
         page.goto(path)

@@ -305,9 +305,9 @@ def test_lineage_explorer(page: Any, case: CaseStudy) -> None:
     page.locator(".react-flow__node", has_text=casestudy.DEPLOYMENT).wait_for()
     # A node says its key value: a metric its value, a model the metric that measures it.
     metric = page.locator(".gnode.kind-metrics").first.inner_text()
-    assert re.search(r"metrics · = 0\.\d+", metric), metric
+    assert re.search(r"metrics ·\s+= 0\.\d+", metric), metric
     model = page.locator(".gnode.kind-model").first.inner_text()
-    assert re.search(r"model · accuracy 0\.\d+", model), model
+    assert re.search(r"model · accuracy\s+0\.\d+", model), model
     shot(page, "08-lineage-downstream")
 
 

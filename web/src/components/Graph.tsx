@@ -10,6 +10,8 @@ export interface GraphNode {
   id: string;
   label: string;
   sublabel?: string;
+  /** what the node measures or holds ("0.758", "26 classes"): kept whole after the sublabel, which is cut first */
+  value?: string;
   /** what the node leads to that is not drawn ("+1,830 more"): kept whole where the sublabel is cut */
   note?: string;
   className?: string;
@@ -17,7 +19,7 @@ export interface GraphNode {
   width?: number;
   /** what the node is, to a reader ("model", "step"): a node's edges to or from many of one kind are drawn as one */
   kind?: string;
-  /** the node's tooltip: all that its label and sublabel say in full (default: the label) */
+  /** the node's tooltip: all that its label and sublabel say in full (default: its label, sublabel, value and note) */
   title?: string;
   /** lines under the label, each wrapped (a run head's changes), in place of the sublabel's one */
   lines?: { text: string; className?: string }[];
@@ -382,7 +384,7 @@ export function Graph({
         position: n.position ?? positions?.get(n.id) ?? { x: 0, y: 0 },
         data: {
           label: (
-            <div className="node-body" data-node-id={n.id} title={n.title ?? n.label}>
+            <div className="node-body" data-node-id={n.id} title={n.title ?? [n.label, [[n.sublabel, n.value].filter(Boolean).join(" "), n.note].filter(Boolean).join(" · ")].filter(Boolean).join("\n")}>
               <div className="node-label">
                 {n.label}
               </div>
@@ -391,10 +393,11 @@ export function Graph({
                   {l.text}
                 </div>
               ))}
-              {!n.lines && (n.sublabel || n.note) && (
+              {!n.lines && (n.sublabel || n.value || n.note) && (
                 <div className="node-sub">
                   {n.sublabel && <span className="node-sub-text">{n.sublabel}</span>}
-                  {n.note && <span className="node-note">{n.sublabel ? "· " : ""}{n.note}</span>}
+                  {n.value && <span className="node-value">{n.value}</span>}
+                  {n.note && <span className="node-note">{n.sublabel || n.value ? "· " : ""}{n.note}</span>}
                 </div>
               )}
             </div>

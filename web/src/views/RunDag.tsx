@@ -5,26 +5,31 @@ import { ArtifactLink, KeyValues } from "../components/Details";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useAsync } from "../hooks";
-import { runDag, type LGraph, type LNode } from "../lineage";
+import { runDag, type LGraph } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
   // A model's key value is that of the first metric in the graph that refers to it.
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  const measured = new Map<string, string>();
+  const measured = new Map<string, { name: string; value: string }>();
   for (const e of g.edges) {
     const metric = byId.get(e.target);
-    if (e.type === "reference" && metric?.kind === "metrics" && metric.keyValue && !measured.has(e.source)) measured.set(e.source, `${metric.name} ${metric.keyValue.replace(/^= /, "")}`);
+    if (e.type === "reference" && metric?.kind === "metrics" && metric.keyValue && !measured.has(e.source)) measured.set(e.source, { name: metric.name, value: metric.keyValue.replace(/^= /, "") });
   }
-  const key = (n: LNode) => n.keyValue ?? measured.get(n.id);
   return {
-    nodes: g.nodes.map((n) => ({
-      id: n.id,
-      label: n.name,
-      sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : `${n.kind ?? "artifact"}${key(n) ? ` · ${key(n)}` : ""}`,
-      className: n.type === "execution" ? `execution status-${(n.status ?? "unknown").toLowerCase()}` : `artifact kind-${n.kind ?? "unknown"}`,
-      kind: n.type === "execution" ? "step" : (n.kind ?? "artifact"),
-    })),
+    nodes: g.nodes.map((n) => {
+      const by = measured.get(n.id);
+      const value = n.type === "execution" ? undefined : (n.keyValue ?? by?.value);
+      return {
+        id: n.id,
+        label: n.name,
+        // The value stays whole beside the kind (and the metric's name), which are cut first.
+        sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : `${n.kind ?? "artifact"}${value ? ` ·${!n.keyValue && by ? ` ${by.name}` : ""}` : ""}`,
+        value,
+        className: n.type === "execution" ? `execution status-${(n.status ?? "unknown").toLowerCase()}` : `artifact kind-${n.kind ?? "unknown"}`,
+        kind: n.type === "execution" ? "step" : (n.kind ?? "artifact"),
+      };
+    }),
     edges: g.edges.map((e) => ({ source: e.source, target: e.target, className: `edge-${e.type}`, kind: e.type })),
   };
 }
