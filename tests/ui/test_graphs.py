@@ -284,6 +284,24 @@ def test_a_trace_of_1000_runs_names_its_heads_in_full_and_fits_readably(
     # The column heads at the top of the pane, the trace below them.
     assert content_in_pane(page)["top"] <= 40, content_in_pane(page)
     shot(page, f"24-trace-1000-runs-fit-{scheme}-{size[0]}")
+    # Every run has another seed: each changed, and "only the runs that changed" hides none.
+    # Those that read other data or ran other code are the first, 990 and 991 (new code, and
+    # back), 997 and 998 (another dataset, and back).
+    page.get_by_label("other data or code only").check()
+    page.wait_for_url(re.compile("changed=data"))
+    assert page.get_by_label("only the runs that changed").is_checked()
+    headers.filter(has_text="sweep-0000").wait_for(timeout=60_000)  # once all 1,000 are read
+    page.wait_for_function("document.querySelectorAll('.gnode.run-header').length === 5")
+    names = " ".join(headers.all_inner_texts())
+    assert all(f"sweep-{n:04d}" in names for n in (0, 990, 991, 997, 998)), names
+    shot(page, f"35-trace-1000-runs-data-or-code-{scheme}-{size[0]}")
+    # The address keeps it; unticked, the runs that changed their parameters are back.
+    page.reload()
+    headers.filter(has_text="sweep-0000").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.gnode.run-header').length === 5")
+    page.get_by_label("other data or code only").uncheck()
+    page.wait_for_url(re.compile("changed=only"))
+    headers.filter(has_text="sweep-0999").wait_for(timeout=60_000)
     context.close()
 
 

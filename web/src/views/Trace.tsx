@@ -145,10 +145,22 @@ function markChanges(input: TraceInput): void {
   }
 }
 
-async function loadTrace(experimentId: string, before: string | null, limit: number, onlyChanged: boolean): Promise<TraceData> {
+/**
+ * The runs a trace shows (`changed` in its address): all; only those that changed anything
+ * ("only"); only those that read other data or ran other code ("data"), as a sweep whose every
+ * run has another seed changes its parameters in each.
+ */
+type Shown = "all" | "only" | "data";
+
+/** Whether a run changed what it shows: anything, or more than its parameters. */
+function changedFor(shown: Shown, r: TraceRun): boolean {
+  return shown === "data" ? r.changes.some((c) => c !== r.parameters) : r.changes.length > 0;
+}
+
+async function loadTrace(experimentId: string, before: string | null, limit: number, which: Shown): Promise<TraceData> {
   const input = await traceFromEndpoint(experimentId, before, limit);
   markChanges(input);
-  const runs = onlyChanged ? input.runs.filter((r, i) => i === 0 || r.changes.length > 0) : input.runs;
+  const runs = which === "all" ? input.runs : input.runs.filter((r, i) => i === 0 || changedFor(which, r));
   const shown = new Set(runs.map((r) => r.id));
   const { nodes: traceNodes, truncated } = input;
   const steps = input.steps.filter((x) => shown.has(x.run));
@@ -263,18 +275,19 @@ export function Trace({ id, location }: { id: string; location: Location }) {
   const selected = location.query.get("select");
   const before = location.query.get("before");
   const limit = Math.max(1, Math.min(MAX_RUNS, Number(location.query.get("runs") ?? DEFAULT_RUNS) || DEFAULT_RUNS));
-  const onlyChanged = location.query.get("changed") === "only";
+  const changed = location.query.get("changed");
+  const shown: Shown = changed === "only" || changed === "data" ? changed : "all";
   const experiment = useAsync(() => getExperiment(id), [id]);
   useTitle("trace", experiment.data?.name);
   // The newest runs first, drawn at once; then all the runs asked for, which replace them.
-  const first = useAsync(() => loadTrace(id, before, Math.min(limit, DEFAULT_RUNS), onlyChanged), [id, before, limit, onlyChanged]);
+  const first = useAsync(() => loadTrace(id, before, Math.min(limit, DEFAULT_RUNS), shown), [id, before, limit, shown]);
   const rest = useAsync(
     async () => {
       if (limit <= DEFAULT_RUNS || !first.data) return null;
       await afterPaint(); // the newest runs are on screen before the rest is read and laid out
-      return loadTrace(id, before, limit, onlyChanged);
+      return loadTrace(id, before, limit, shown);
     },
-    [id, before, limit, onlyChanged, Boolean(first.data)],
+    [id, before, limit, shown, Boolean(first.data)],
   );
   const trace = rest.data && !rest.loading ? rest : first;
   const t = trace.data ?? undefined;
@@ -303,7 +316,10 @@ export function Trace({ id, location }: { id: string; location: Location }) {
             <span className="swatch highlighted">depends on the selection</span>
             <span className="swatch changed">changed against the run before</span>
             <label>
-              <input type="checkbox" checked={onlyChanged} onChange={(e) => navigate(withQuery({ changed: e.target.checked ? "only" : null, select: null }), true)} /> only the runs that changed
+              <input type="checkbox" checked={shown !== "all"} onChange={(e) => navigate(withQuery({ changed: e.target.checked ? "only" : null, select: null }), true)} /> only the runs that changed
+            </label>
+            <label title="hide the runs whose only change is their parameters">
+              <input type="checkbox" checked={shown === "data"} onChange={(e) => navigate(withQuery({ changed: e.target.checked ? "data" : "only", select: null }), true)} /> other data or code only
             </label>
           </div>
         </header>
