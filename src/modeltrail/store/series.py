@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from modeltrail.domain.series import valid_key
@@ -169,6 +169,9 @@ class SeriesState(RunMetricState):
     nonfinite: int = 0
     ordered: bool = True
     chunks: int = 0
+    # The last chunk while it has room (seq, count, step_min, step_max, data), read with the
+    # lock: the next points fill it up first.
+    open_chunk: tuple[int, int, int, int, bytes] | None = None
 
 
 _FOLDED = (
@@ -200,7 +203,31 @@ def _locking(table: Table, names: Sequence[str]) -> Any:
 _series = cast(Table, MetricSeriesRow.__table__)
 _run_metrics = cast(Table, RunMetricRow.__table__)
 _chunks = cast(Table, MetricChunkRow.__table__)
-_LOCK_SERIES = _locking(_series, _SERIES_FIELDS + _FOLDED)
+# The series with their last chunks: a logged step appends a point to a
+# few series, and reading their ends with them saves a statement. Only the series are locked
+# (PostgreSQL locks no row of an outer join's optional side); their chunks change only under
+# that lock.
+_OPEN_CHUNK = ("seq", "count", "step_min", "step_max", "data")
+_LOCK_SERIES = (
+    select(
+        *(_series.c[name] for name in _SERIES_FIELDS + _FOLDED),
+        *(_chunks.c[name] for name in _OPEN_CHUNK),
+    )
+    .select_from(
+        _series.outerjoin(
+            _chunks,
+            and_(
+                _chunks.c.series_id == _series.c.id,
+                _chunks.c.seq == _series.c.chunks - 1,
+            ),
+        )
+    )
+    .where(
+        _series.c.run_id == bindparam("run_id"),
+        _series.c.key.in_(bindparam("keys", expanding=True)),
+    )
+    .with_for_update(of=_series)
+)
 _UPDATE_SERIES = (
     update(_series)
     .where(_series.c.id == bindparam("b_id"))
@@ -217,14 +244,6 @@ _UPDATE_RUN_METRICS = (
     .where(_run_metrics.c.run_id == bindparam("b_run_id"), _run_metrics.c.key == bindparam("b_key"))
     .values({name: bindparam(name) for name in _FOLDED})
 )
-_LAST_CHUNKS = select(
-    _chunks.c.series_id,
-    _chunks.c.seq,
-    _chunks.c.count,
-    _chunks.c.step_min,
-    _chunks.c.step_max,
-    _chunks.c.data,
-).where(tuple_(_chunks.c.series_id, _chunks.c.seq).in_(bindparam("ends", expanding=True)))
 _UPDATE_CHUNK = (
     update(_chunks)
     .where(_chunks.c.series_id == bindparam("b_series_id"), _chunks.c.seq == bindparam("b_seq"))
@@ -254,10 +273,18 @@ def _expire(session: Session, kind: type[Any], keys: Iterable[Any]) -> None:
 
 
 def lock_series(session: Session, run_id: uuid.UUID, keys: Iterable[str]) -> list[SeriesState]:
-    """The run's series of ``keys`` (its own and its steps'), locked for this transaction."""
+    """The run's series of ``keys`` (its own and its steps'), locked for this transaction,
+    each with its last chunk while that has room."""
     result = session.connection().execute(_LOCK_SERIES, {"run_id": run_id, "keys": list(keys)})
     names = _SERIES_FIELDS + _FOLDED
-    return [SeriesState(**dict(zip(names, row, strict=True))) for row in result]
+    width = len(names)
+    states = []
+    for row in result:
+        state = SeriesState(**dict(zip(names, row[:width], strict=True)))
+        if row[width] is not None and row[width + 1] < CHUNK:
+            state.open_chunk = tuple(row[width:])
+        states.append(state)
+    return states
 
 
 def insert_series(session: Session, run_id: uuid.UUID, states: Sequence[SeriesState]) -> None:
@@ -327,22 +354,17 @@ def write_run_metrics(
 
 
 def append_chunks_many(session: Session, items: Sequence[tuple[SeriesState, Points]]) -> None:
-    """Store each series' points after its others: the last chunk is filled up first, the
-    rest go in new chunks; the last chunks of all are read in one query and written back in
-    one statement (a logged step appends a point to each of a few keys). Each series'
-    ``chunks`` counter is advanced; writing it back (``write_series``) is the caller's."""
-    open_ends = [(series.id, series.chunks - 1) for series, _ in items if series.chunks]
-    last: dict[uuid.UUID, tuple[int, int, int, int, bytes]] = {}
-    if open_ends:
-        for series_id, *chunk in session.connection().execute(_LAST_CHUNKS, {"ends": open_ends}):
-            if chunk[1] < CHUNK:
-                last[series_id] = tuple(chunk)
+    """Store each series' points after its others: the last chunk (``open_chunk``, as
+    ``lock_series`` read it) is filled up first, the rest go in new chunks; the last chunks
+    of all are written back in one statement (a logged step appends a point to each of a few
+    keys). Each series' ``chunks`` counter is advanced; writing it back (``write_series``) is
+    the caller's."""
     updates: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for series, points in items:
         offset = 0
-        if series.id in last:
-            seq, count, step_min, step_max, data = last[series.id]
+        if series.open_chunk is not None:
+            seq, count, step_min, step_max, data = series.open_chunk
             take = min(CHUNK - count, len(points))
             added = points.slice(0, take)
             offset = take
@@ -372,6 +394,7 @@ def append_chunks_many(session: Session, items: Sequence[tuple[SeriesState, Poin
             seq += 1
             offset += CHUNK
         series.chunks = seq
+        series.open_chunk = None
     if updates:
         session.connection().execute(_UPDATE_CHUNK, updates)
         _expire(session, MetricChunkRow, [(u["b_series_id"], u["b_seq"]) for u in updates])

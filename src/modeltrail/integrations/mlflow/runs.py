@@ -152,7 +152,8 @@ def _active_run_experiment(session: Session, shown: Any) -> tuple[uuid.UUID, uui
     """(run, experiment) of an active run: ``_active_run`` reading two columns, not the
     run's parameters and tags, for a request that logs metrics only."""
     run = parse_run_id(shown)
-    found = session.execute(_RUN_EXPERIMENT_DELETED, {"run": run}).first()
+    # On the connection: two plain columns need none of the ORM's execution.
+    found = session.connection().execute(_RUN_EXPERIMENT_DELETED, {"run": run}).first()
     if found is None:
         raise _run_missing(shown)
     _check_run(session, found.experiment_id, shown, write=True)
