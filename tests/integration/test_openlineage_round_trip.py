@@ -174,6 +174,17 @@ def test_a_run_comes_back_from_a_second_server_with_the_same_lineage(
             assert set(executables_b.values()) == {
                 e["name"] for e in on_b.get(f"{API}/executables").json()["items"]
             }
+
+            # The alias removed and the version deleted on A: B's model is registered as
+            # nothing, as on A.
+            removed = on_a.delete(f"{API}/models/digits/aliases/champion")
+            assert removed.status_code == 200, removed.text
+            deleted = on_a.delete(f"{API}/models/digits/versions/1")
+            assert deleted.status_code == 204, deleted.text
+            status = _wait_sent(on_a, 2 + 3 * 2 + 4)
+            assert status["failed"] == 0
+            [model_b] = on_b.get(f"{API}/artifacts", params=models).json()["items"]
+            assert model_b["attributes"]["modeltrail_model"]["registeredVersions"] == []
     finally:
         a.stop()
         b.stop()
