@@ -247,6 +247,31 @@ def test_a_metric_axis_keeps_its_labels_whole(
     shot(page, f"27-metric-axis-{request.node.callspec.params['page']}")
 
 
+# Each read of a chart's width, with the number of charts drawn by then.
+RECORD_WIDTH_READS = """
+window.__widthReads = [];
+const width = Object.getOwnPropertyDescriptor(Element.prototype, "clientWidth");
+Object.defineProperty(Element.prototype, "clientWidth", {
+    get() {
+        if (this.classList.contains("chart-plot"))
+            window.__widthReads.push(document.querySelectorAll(".chart-plot canvas").length);
+        return width.get.call(this);
+    },
+});
+"""
+
+
+def test_a_page_of_charts_reads_every_width_before_drawing_any(page: Any, sweep: list[str]) -> None:
+    page.add_init_script(RECORD_WIDTH_READS)
+    page.goto(f"/runs/{sweep[0]}")
+    charts = page.get_by_test_id("run-metrics").get_by_test_id("metric-chart")
+    charts.filter(has_text="grad_norm").locator("canvas").wait_for()
+    charts.filter(has_text="accuracy").locator("canvas").wait_for()
+    reads = page.evaluate("window.__widthReads")
+    # A width read after another chart was drawn lays the page out again, once per chart.
+    assert reads[: charts.count()] == [0] * charts.count(), reads
+
+
 # Each text a canvas draws with its alignment: uPlot centres the x axis's labels under their ticks.
 RECORD_CANVAS_ALIGN = """
 window.__drawn = [];

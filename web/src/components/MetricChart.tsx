@@ -89,7 +89,43 @@ const DURATION_INCRS = [
   ...Array.from({ length: 12 }, (_, p) => [1, 2, 5].map((m) => m * 86400 * 10 ** p)).flat(),
 ];
 
-const cssVar = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+/** The theme's colours that a chart draws with (its canvas cannot use CSS variables). */
+interface Theme {
+  axis: string;
+  grid: string;
+  highlight: string;
+}
+
+type Draw = (width: number, theme: Theme) => void;
+let queued: { el: HTMLElement; draw: Draw }[] = [];
+
+/**
+ * Draw a chart into `el` once every chart of the same render has been queued: one microtask
+ * reads all their widths and the theme first (one layout of the page), then draws them all.
+ * Read chart by chart, each width came after the chart before had added its canvas, and the
+ * page was laid out again for every chart. Answers a function that drops the chart if it is
+ * not drawn yet.
+ */
+function drawSoon(el: HTMLElement, draw: Draw): () => void {
+  const job = { el, draw };
+  if (queued.push(job) === 1) queueMicrotask(drawQueued);
+  return () => {
+    queued = queued.filter((j) => j !== job);
+  };
+}
+
+function drawQueued() {
+  const jobs = queued;
+  queued = [];
+  if (jobs.length === 0) return;
+  const root = getComputedStyle(document.documentElement);
+  const cssVar = (name: string, fallback: string) => root.getPropertyValue(name).trim() || fallback;
+  const theme = { axis: cssVar("--muted", "#5d6b7e"), grid: cssVar("--border", "#d5dbe3"), highlight: cssVar("--highlight", "#7c3aed") };
+  const widths = jobs.map((j) => chartWidth(j.el));
+  jobs.forEach((j, i) => j.draw(widths[i], theme));
+}
+
+const chartWidth = (el: HTMLElement) => Math.max(200, el.clientWidth);
 
 function formatX(kind: XKind, x: number, labels?: string[]): string {
   if (kind === "time") return new Date(x).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
@@ -182,14 +218,12 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
   useEffect(() => {
     const el = box.current;
     if (!el || points === 0) return;
-    const axis = cssVar("--muted", "#5d6b7e");
-    const grid = cssVar("--border", "#d5dbe3");
     const names = series.map((s) => s.label);
     const many = data[0].length;
-    const opts: uPlot.Options = {
+    const options = (width: number, { axis, grid, highlight }: Theme): uPlot.Options => ({
       // times are milliseconds since the epoch, as the API answers them
       ms: 1,
-      width: Math.max(200, el.clientWidth),
+      width,
       height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, points: { size: 7 } },
@@ -235,18 +269,27 @@ export function MetricChart({ title, series, xKind = "step", xLabels, current, h
           spanGaps: true,
           points: { show: many <= 60, size: 5 },
         })),
-        ...(current ? [{ label: current.label ?? "current", stroke: cssVar("--highlight", "#7c3aed"), width: 0, points: { show: true, size: 11, width: 3, fill: cssVar("--highlight", "#7c3aed") } }] : []),
+        ...(current ? [{ label: current.label ?? "current", stroke: highlight, width: 0, points: { show: true, size: 11, width: 3, fill: highlight } }] : []),
       ],
       hooks: { setScale: [(u, key) => key === "x" && setZoomed(u.scales.x.min! > data[0][0] || u.scales.x.max! < data[0][data[0].length - 1])] },
       plugins: [tooltipPlugin(xKind, xLabels, current ? [...names, current.label ?? "current"] : names)],
-    };
-    const u = new uPlot(opts, data as uPlot.AlignedData, el);
-    plot.current = u;
-    const resize = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
-    resize.observe(el);
+    });
+    let u: uPlot | null = null;
+    const resize = new ResizeObserver(() => {
+      // The observer also reports the width the chart was just drawn at: redrawing at the
+      // same width would draw every chart twice.
+      const width = chartWidth(el);
+      if (u && width !== u.width) u.setSize({ width, height });
+    });
+    const cancel = drawSoon(el, (width, theme) => {
+      u = new uPlot(options(width, theme), data as uPlot.AlignedData, el);
+      plot.current = u;
+      resize.observe(el);
+    });
     return () => {
+      cancel();
       resize.disconnect();
-      u.destroy();
+      u?.destroy();
       plot.current = null;
     };
   }, [data, height, useLog, xKind, xLabels, series, current, points]);
