@@ -98,6 +98,30 @@ def test_parameters_metrics_artifacts_and_series(client: TestClient, runs: list[
     assert len(long["steps"]) == 4 and long["values"][-1] == 0.0 and long["max"][0] == 9.0
 
 
+def test_bands_false_answers_the_series_without_their_buckets_least_and_greatest(
+    client: TestClient, runs: list[dict]
+) -> None:
+    logged = client.post(
+        f"{API}/runs/{runs[0]['id']}/metrics",
+        json={"series": [{"key": "acc", "steps": list(range(10)), "values": [0.1] * 10}]},
+    )
+    assert logged.status_code in (200, 201), logged.text
+    # acc is a logged series, loss is read from metrics artifacts: each is downsampled apart.
+    params = {"ids": "a,b,c", "metrics": "acc,loss", "points": 4}
+    banded = compare(client, **params)
+    lines = compare(client, **params, bands="false")
+    assert [r["max"] is not None for s in banded["series"] for r in s["runs"]] == [
+        True, False, False, False, False, True,
+    ]  # fmt: skip
+    assert lines["series"] == [
+        {"key": s["key"], "runs": [{**r, "min": None, "max": None} for r in s["runs"]]}
+        for s in banded["series"]
+    ]
+    assert {k: v for k, v in lines.items() if k != "series"} == {
+        k: v for k, v in banded.items() if k != "series"
+    }
+
+
 def test_names_match_every_run_of_that_name_and_each_run_once(
     client: TestClient, runs: list[dict]
 ) -> None:
@@ -116,6 +140,7 @@ def test_names_match_every_run_of_that_name_and_each_run_once(
         ({"ids": "a", "metrics": "x" * 251}, "/metrics/0"),
         ({"ids": "a", "points": 0}, None),
         ({"ids": "a", "points": 5000}, None),
+        ({"ids": "a", "bands": "sometimes"}, "/bands"),
     ],
 )
 def test_refusals(client: TestClient, runs: list[dict], params: dict, pointer: str | None) -> None:

@@ -272,6 +272,14 @@ def test_a_page_of_charts_reads_every_width_before_drawing_any(page: Any, sweep:
     assert reads[: charts.count()] == [0] * charts.count(), reads
 
 
+def test_the_comparison_asks_for_no_bands_as_it_draws_lines(page: Any, sweep: list[str]) -> None:
+    with page.expect_request(lambda r: "/api/v1/compare/runs?" in r.url) as asked:
+        page.goto("/compare/runs?metrics=accuracy&ids=" + ",".join(sweep))
+    # Each point's bucket's least and greatest value are half of the answer and never drawn.
+    assert "bands=false" in asked.value.url, asked.value.url
+    page.get_by_test_id("compare-chart").locator("canvas").wait_for()
+
+
 # Each text a canvas draws with its alignment: uPlot centres the x axis's labels under their ticks.
 RECORD_CANVAS_ALIGN = """
 window.__drawn = [];

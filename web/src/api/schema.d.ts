@@ -1099,7 +1099,7 @@ export interface paths {
         };
         /**
          * Many runs side by side
-         * @description Up to 100 runs (ids or names; a name means every run of that name): the parameters and tags that differ and those that are equal, each metric's latest, least and greatest value per run, the artifacts each read and wrote with the ones whose content differs marked, and the series of the metrics named in `metrics`, downsampled to at most `points` points. Lists follow the order of `runs`.
+         * @description Up to 100 runs (ids or names; a name means every run of that name): the parameters and tags that differ and those that are equal, each metric's latest, least and greatest value per run, the artifacts each read and wrote with the ones whose content differs marked, and the series of the metrics named in `metrics`, downsampled to at most `points` points (with `bands=false`, without each point's bucket's least and greatest value). Lists follow the order of `runs`.
          */
         get: operations["compareRuns"];
         put?: never;
@@ -8359,6 +8359,8 @@ export interface operations {
                 metrics?: string | null;
                 /** @description at most this many points per series */
                 points?: number;
+                /** @description with each downsampled point, the least and greatest value of the steps it stands for (`min`, `max`), to draw a band; false leaves them out, which halves the series a chart of lines reads */
+                bands?: boolean;
             };
             header?: never;
             path?: never;

@@ -31,7 +31,8 @@ def _listed(text: str | None) -> list[str]:
     "parameters and tags that differ and those that are equal, each metric's latest, least "
     "and greatest value per run, the artifacts each read and wrote with the ones whose "
     "content differs marked, and the series of the metrics named in `metrics`, downsampled "
-    "to at most `points` points. Lists follow the order of `runs`.",
+    "to at most `points` points (with `bands=false`, without each point's bucket's least and "
+    "greatest value). Lists follow the order of `runs`.",
 )
 async def compare(
     meta: MetadataDep,
@@ -47,11 +48,25 @@ async def compare(
     points: Annotated[
         int, Query(ge=1, le=MAX_POINTS, description="at most this many points per series")
     ] = 200,
+    bands: Annotated[
+        bool,
+        Query(
+            description="with each downsampled point, the least and greatest value of the "
+            "steps it stands for (`min`, `max`), to draw a band; false leaves them out, which "
+            "halves the series a chart of lines reads"
+        ),
+    ] = True,
 ) -> Any:
     from modeltrail.server.routers.lineage import visible
 
     return await run_in_threadpool(
-        visible, meta, compare_runs, _listed(ids), metrics=_listed(metrics) or None, points=points
+        visible,
+        meta,
+        compare_runs,
+        _listed(ids),
+        metrics=_listed(metrics) or None,
+        points=points,
+        bands=bands,
     )
 
 

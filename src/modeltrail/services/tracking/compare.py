@@ -106,9 +106,9 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def _downsample(values: list[float | None], points: int) -> SeriesOfRun:
+def _downsample(values: list[float | None], points: int, bands: bool) -> SeriesOfRun:
     """At most ``points`` points: the last value of each of ``points`` equal buckets of steps
-    (with the buckets' least and greatest values alongside, for a band)."""
+    (with ``bands``, the buckets' least and greatest values alongside)."""
     steps = list(range(len(values)))
     if len(values) <= points:
         return SeriesOfRun(steps=steps, values=[_finite(v) for v in values])
@@ -121,6 +121,8 @@ def _downsample(values: list[float | None], points: int) -> SeriesOfRun:
         out_values.append(_finite(values[end - 1]))
         lows.append(min(bucket) if bucket else None)
         highs.append(max(bucket) if bucket else None)
+    if not bands:
+        return SeriesOfRun(steps=out_steps, values=out_values)
     return SeriesOfRun(steps=out_steps, values=out_values, min=lows, max=highs)
 
 
@@ -203,24 +205,28 @@ def _buckets(
     key: str,
     points: int,
     bucketed: dict[tuple[uuid.UUID, str], SeriesBuckets],
+    bands: bool,
 ) -> SeriesOfRun:
     found = bucketed.get((run_id, key)) or series_buckets(session, run_id, key, buckets=points)
     # The lists are the buckets' as read: validating every number again costs more than the
     # rest of the comparison's series.
-    lists: dict[str, Any] = {
-        "steps": found.end_steps,
-        "values": found.lasts,
-        "min": found.mins,
-        "max": found.maxs,
-    }
+    lists: dict[str, Any] = {"steps": found.end_steps, "values": found.lasts}
+    if bands:
+        lists.update(min=found.mins, max=found.maxs)
     return SeriesOfRun.model_construct(None, **lists)
 
 
 def compare_runs(
-    session: Session, refs: list[str], *, metrics: list[str] | None = None, points: int = 200
+    session: Session,
+    refs: list[str],
+    *,
+    metrics: list[str] | None = None,
+    points: int = 200,
+    bands: bool = True,
 ) -> RunComparison:
     """``refs`` (ids or names, at most 100 runs) side by side; the series of ``metrics``
-    downsampled to at most ``points`` points each."""
+    downsampled to at most ``points`` points each, with ``bands`` each point's bucket's least
+    and greatest value beside it."""
     if not 1 <= points <= MAX_POINTS:
         raise _refused(f"points is 1 to {MAX_POINTS}", pointer="/points")
     if metrics is not None and len(metrics) > limits.MAX_COLUMNS:
@@ -241,9 +247,9 @@ def compare_runs(
         SeriesAcross(
             key=key,
             runs=[
-                _buckets(session, r.id, key, points, bucketed)
+                _buckets(session, r.id, key, points, bucketed, bands)
                 if (r.id, key) in summaries_of
-                else _downsample(history.get((r.id, key), []), points)
+                else _downsample(history.get((r.id, key), []), points, bands)
                 for r in runs
             ],
         )
