@@ -250,9 +250,9 @@ async def list_versions(
     metrics: Annotated[bool, Query(description="with each version's metrics")] = True,
 ) -> Any:
     page = await run_in_threadpool(
-        reg.list_version_documents, name, limit=limit, cursor=cursor, metrics=metrics
+        reg.list_version_json, name, limit=limit, cursor=cursor, metrics=metrics
     )
-    return JsonDocument(page)
+    return Response(page, media_type="application/json")
 
 
 @router.get(

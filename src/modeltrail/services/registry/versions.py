@@ -56,6 +56,29 @@ def _dashed(hex_id: str) -> str:
     return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
 
 
+# Where each of the 32 hex digits of an id goes in its dashed text (8-4-4-4-12).
+_DASHED_PLACES = tuple(k + sum(k >= d for d in (8, 12, 16, 20)) for k in range(32))
+
+
+def _dashed_each(hex_ids: Sequence[str | None]) -> list[str | None]:
+    """``_dashed`` of each id (None stays None), all at once: the ids are laid side by side
+    in one buffer and each digit's column is moved to its place in one slice, so the work
+    per id is splitting the result. Dashing a page's five thousand ids one slice at a time
+    was half of building its documents."""
+    present = [i for i in hex_ids if i is not None]
+    if not set(map(len, present)) <= {32}:  # not all 32 digits: each one by itself
+        return [None if i is None else _dashed(i) for i in hex_ids]
+    digits = "".join(present).encode("ascii")
+    count = len(present)
+    # Each dashed id and a space after it: 37 bytes.
+    out = bytearray(b"-") * (37 * count)
+    for k, place in enumerate(_DASHED_PLACES):
+        out[place::37] = digits[k::32]
+    out[36::37] = b" " * count
+    each = iter(out.decode("ascii").split(" "))
+    return [None if i is None else next(each) for i in hex_ids]
+
+
 def _summary(row: Any, at: int) -> dict[str, Any]:
     """The artifact whose six columns start at ``at`` of ``row``."""
     return {
@@ -92,6 +115,11 @@ def version_documents(
     return _documents(session, {model.id: model.name}, rows, metrics=metrics)
 
 
+# The ids of a version's row that its document shows: its own, its artifact's, its step's,
+# its run's and its experiment's (in the order ``_documents`` takes them).
+_SHOWN_IDS = (pages.V_ID, pages.V_ARTIFACT, pages.V_EXECUTION, pages.V_RUN, pages.V_EXPERIMENT)
+
+
 def _documents(
     session: Session, names: dict[uuid.UUID, str], rows: list[Any], *, metrics: bool
 ) -> list[dict[str, Any]]:
@@ -106,42 +134,60 @@ def _documents(
                 aliases.setdefault((model_id.hex, a.version), []).append(a.alias)
     named = {model_id.hex: name for model_id, name in names.items()}
     loads = orjson.loads
+    count = len(rows)
+    # The five ids each version shows, column after column, dashed in one go.
+    dashed = _dashed_each([row[at] for at in _SHOWN_IDS for row in rows])
     out = []
     # Each row unpacked at once, in the order of the ``V_*`` positions: a page is a thousand
     # rows of two dozen columns, and reading each by an index named in another module is a
     # lookup more per column.
     for (
-        id_,
-        version,
-        description,
-        tags,
-        create_time,
-        update_time,
-        created_by_id,
-        created_by_name,
-        updated_by_id,
-        updated_by_name,
-        artifact,
-        artifact_name,
-        artifact_version,
-        artifact_kind,
-        artifact_uri,
-        artifact_fingerprint,
-        execution,
-        run,
-        run_name,
-        run_status,
-        experiment,
-        model,
-    ) in rows:
+        id_text,
+        artifact_text,
+        execution_text,
+        run_text,
+        experiment_text,
+        (
+            _,
+            version,
+            description,
+            tags,
+            create_time,
+            update_time,
+            created_by_id,
+            created_by_name,
+            updated_by_id,
+            updated_by_name,
+            artifact,
+            artifact_name,
+            artifact_version,
+            artifact_kind,
+            artifact_uri,
+            artifact_fingerprint,
+            execution,
+            _run,
+            run_name,
+            run_status,
+            _experiment,
+            model,
+        ),
+    ) in zip(
+        dashed[:count],
+        dashed[count : 2 * count],
+        dashed[2 * count : 3 * count],
+        dashed[3 * count : 4 * count],
+        dashed[4 * count :],
+        rows,
+        strict=True,
+    ):
         read_by_step = read[execution] if execution else None
         out.append(
             {
-                "id": _dashed(id_),
+                "id": id_text,
                 "model": named[model],
                 "version": version,
                 "artifact": {
-                    "id": _dashed(artifact),
+                    "id": artifact_text,
                     "name": artifact_name,
                     "version": artifact_version,
                     "kind": artifact_kind,
@@ -149,14 +195,14 @@ def _documents(
                     "fingerprint": artifact_fingerprint,
                 },
                 "run": {
-                    "id": _dashed(run),
+                    "id": run_text,
                     "name": run_name,
                     "status": run_status,
-                    "experiment": _dashed(experiment),
+                    "experiment": experiment_text,
                 }
                 if execution
                 else None,
-                "execution": _dashed(execution) if execution else None,
+                "execution": execution_text,
                 "inputs": [
                     _summary(i, pages.I_ARTIFACT)
                     for i in read_by_step
