@@ -345,6 +345,18 @@ def numbered(ui_server: ServerProcess) -> str:
     return experiment
 
 
+def test_compare_runs_lists_numbered_metrics_by_their_numbers(page: Any, numbered: str) -> None:
+    page.goto("/compare/runs?ids=numbered-run")
+    metrics = page.get_by_test_id("compare-metrics").locator("tr[data-metric]")
+    # The grid's order, where the server answers them sorted as text (loss_10 before loss_9).
+    expect(metrics).to_have_count(3)
+    assert metrics.evaluate_all("rs => rs.map(r => r.dataset.metric)") == [
+        "loss_9",
+        "loss_10",
+        "loss_100",
+    ]
+
+
 def test_the_column_chooser_sorts_numbered_keys_by_their_numbers(page: Any, numbered: str) -> None:
     page.goto(f"/experiments/{numbered}/runs")
     page.locator("details.chooser summary").click()

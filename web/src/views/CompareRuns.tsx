@@ -30,7 +30,7 @@ export function CompareRuns({ location }: { location: Location }) {
   // Without runs there is nothing to ask the server (it would refuse an empty list).
   const base = useAsync(async () => (ids.length ? first.compare(ids, wanted, points) : undefined), [ids.join(","), wanted.join(",")]);
   useTitle(ids.length ? `${ids.length} runs` : null, "compare");
-  // Parameters and tags are read in the order of the numbers in their keys, as the grid lists them.
+  // Parameters, tags and metrics are read in the order of the numbers in their keys, as the grid lists them.
   const ordered = useMemo(
     () =>
       base.data && {
@@ -39,10 +39,11 @@ export function CompareRuns({ location }: { location: Location }) {
         equalParameters: rowsByNumbers(base.data.equalParameters),
         differingTags: rowsByNumbers(base.data.differingTags),
         equalTags: rowsByNumbers(base.data.equalTags),
+        metrics: rowsByNumbers(base.data.metrics),
       },
     [base.data],
   );
-  const keys = base.data?.metrics.map((m) => m.key) ?? [];
+  const keys = ordered?.metrics.map((m) => m.key) ?? [];
   const chosen = asked !== null ? asked.split(",").filter(Boolean) : keys.slice(0, CHARTED);
   // The series the address names come in the comparison's own answer: taken from it as it
   // is drawn, not a render later (which drew the whole page twice, its charts first empty).
