@@ -129,6 +129,10 @@ def test_move_production_to_the_previous_version(
     newest = page.get_by_role("table", name="alias history").locator("tbody tr").first
     newest.filter(has_text="letters model fails validation").wait_for()
     assert "production" in newest.inner_text() and "v2 → v1" in newest.inner_text()
+    # The server runs without sign-in: no one is named, and the page says so in plain words.
+    who = newest.locator("td").nth(2)
+    assert who.inner_text() == "—", who.inner_text()
+    assert "no one was signed in" in (who.locator("span").get_attribute("title") or "")
     assert "production" in versions.locator("tr[data-version='1']").inner_text()
     assert (
         httpx.get(

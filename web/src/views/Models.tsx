@@ -403,7 +403,13 @@ export function ModelPage({ name, location }: { name: string; location: Location
                   <tr key={e.id} data-action={e.action}>
                     <td>{e.alias}</td>
                     <td>{describe(e)}</td>
-                    <td>{e.actor?.name ?? <span className="muted">no token</span>}</td>
+                    <td>
+                      {e.actor?.name ?? (
+                        <span className="muted" title="no one was signed in: made on a server without sign-in, or on its database directly">
+                          —
+                        </span>
+                      )}
+                    </td>
                     <td>
                       <When value={e.time} />
                     </td>
