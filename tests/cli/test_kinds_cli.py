@@ -4,6 +4,7 @@ and ``modeltrail server --strict-kinds``."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,18 @@ def test_register_evolve_and_use_the_example_kinds_embedded(tmp_path: Path) -> N
             "/attributes/result",
             "/attributes/history/0",
         }
+
+
+def test_the_built_in_kinds_are_described_by_what_they_hold(tmp_path: Path) -> None:
+    # A user reads these in `kinds list` and the UI: no specification's table numbers.
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with Connection(url):
+        pass  # creates the store, with the built-in kinds
+    listed = json.loads(run_cli("kinds", "list", "--url", url, "--json").stdout)
+    kinds = {k["name"]: k["description"] for k in listed}
+    assert set(kinds) >= {"dataset", "model", "metrics", "event"}, kinds
+    for name in ("dataset", "model", "metrics", "event"):
+        assert kinds[name] and not re.search(r"thesis|Table \d", kinds[name]), (name, kinds[name])
 
 
 def test_register_the_example_kinds_on_a_server(server: ServerProcess) -> None:

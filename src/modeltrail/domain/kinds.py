@@ -279,7 +279,8 @@ def _kind(name: str, description: str, properties: dict[str, Any]) -> dict[str, 
 
 
 def builtin_kinds() -> list[dict[str, Any]]:
-    """The four kinds of thesis Tables 6.8-6.11, as plain registrations."""
+    """The four kinds of thesis Tables 6.8-6.11, as plain registrations; their descriptions
+    speak to the user (shown by `kinds list` and the UI), the tables' numbers stay here."""
     string_map = {
         "type": "object",
         "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
@@ -287,12 +288,12 @@ def builtin_kinds() -> list[dict[str, Any]]:
     return [
         _kind(
             "dataset",
-            "A dataset (thesis Table 6.8).",
+            "A dataset: data that steps read or write, with its storage type.",
             {"type": {"type": "string", "description": "storage type, e.g. Blob, SQL, HDFS"}},
         ),
         _kind(
             "model",
-            "A trained model (thesis Table 6.9).",
+            "A trained model, with its type, framework, hyperparameters and schemas.",
             {
                 "type": {"type": "string", "description": "e.g. Linear Regression, SVM, CNN"},
                 # Version 2 of the kind: named fields and JSON where version 1 had the thesis's
@@ -313,7 +314,7 @@ def builtin_kinds() -> list[dict[str, Any]]:
         ),
         _kind(
             "metrics",
-            "A metric of another artifact (thesis Table 6.10).",
+            "A metric of another artifact: a value and how to read it.",
             {
                 "reference": {"type": "string", "format": "uuid", REFERENCE_KEYWORD: True},
                 "schema": {
@@ -325,7 +326,7 @@ def builtin_kinds() -> list[dict[str, Any]]:
         ),
         _kind(
             "event",
-            "What started a run (thesis Table 6.11).",
+            "What started a run: its cause.",
             {"cause": {"type": "string", "description": "e.g. manual, schedule, data change"}},
         ),
     ]
