@@ -403,7 +403,8 @@ def main() -> None:
                             f"/artifacts/{root}/lineage?direction=downstream&depth=10",
                             # the view draws the nodes nearest the root first
                             "document.querySelectorAll('.react-flow__node').length > 0 && "
-                            "/\\d+ of \\d+ nodes shown/.test(document.body.textContent)",
+                            "/[\\d,]+ of (at least )?[\\d,]+ nodes shown/"
+                            ".test(document.body.textContent)",
                         )
                     )
                     loaded.append(
