@@ -7,7 +7,7 @@ import gzip
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,12 +55,21 @@ class Receiver:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def wait_for(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        return self.wait_until(lambda events: len(events) >= count, f"{count} events", timeout)
+
+    def wait_until(
+        self,
+        arrived: Callable[[list[dict[str, Any]]], bool],
+        what: str,
+        timeout: float = 30,
+    ) -> list[dict[str, Any]]:
+        """The events received, once ``arrived`` holds of them."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if len(self.events) >= count:
+            if arrived(list(self.events)):
                 return list(self.events)
             time.sleep(0.05)
-        raise AssertionError(f"{count} events expected, {len(self.events)} arrived")
+        raise AssertionError(f"{what} expected, {len(self.events)} events arrived")
 
     def close(self) -> None:
         self.release.set()

@@ -371,6 +371,9 @@ def test_a_steps_event_lists_a_model_registered_as_nothing(
     train = _post(client, "executions", {**step, "outputArtifacts": [model]})
     _post(client, "models", {"name": "digits"})
     _post(client, "models/digits/versions", {"artifact": model})
+    # The version's own event says what the store holds when the plugin's worker builds it:
+    # sent after the delete, it would list no version either.
+    receiver.wait_until(lambda events: any("dataset" in e for e in events), "the version's event")
     assert client.delete(f"{API}/models/digits/versions/1").status_code == 204
     _patch(client, f"executions/{train['id']}", {"status": "SUCCESS"})
     events = receiver.wait_for(5)
