@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 import casestudy
@@ -405,6 +406,64 @@ def test_equal_artifacts_of_many_runs_are_one_node(client: TestClient) -> None:
         get(client, f"/artifacts/{rep.dataset['id']}/impact", mergeEqual="false")["counts"]["runs"]
         == 1
     )
+
+
+def _statements(client: TestClient, path: str, **params: object) -> tuple[dict, int]:
+    """The answer of GET path and how many SQL statements it took."""
+    db = client.app.state.metadata.db  # type: ignore[attr-defined]
+    engines = {id(e): e for e in (db.engine, db.read_engine)}.values()
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = get(client, path, **params)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    assert seen, "no statement was seen: the count listens on the wrong engine"
+    return answer, len(seen)
+
+
+def test_a_step_node_names_its_run_and_an_artifact_node_its_version(client: TestClient) -> None:
+    # One dataset read by runs of one executable, each writing a version of one model: every
+    # step is "train" and every model "cnn"; their runs and versions tell them apart.
+    api = Api(client)
+    exp = api.post("/experiments", {"name": "sweep"})
+    exe = api.executable("train.py")
+    data = api.artifact("mnist", "dataset", uri="s3://datasets/mnist")
+    steps, models = [], []
+
+    def train(n: int) -> None:
+        run = api.post("/runs", {"experiment": exp["id"], "name": f"sweep-{n}"})
+        model = api.artifact("cnn", "model", uri=f"s3://models/{n}", version=str(n + 1))
+        steps.append(api.execution(run, exe, "train", "train", inputs=[data], outputs=[model]))
+        models.append(model)
+
+    for n in range(2):
+        train(n)
+    path = f"/artifacts/{data['id']}/lineage"
+    _, few = _statements(client, path, direction="downstream")
+    for n in range(2, 6):
+        train(n)
+    graph, many = _statements(client, path, direction="downstream")
+    down = by_id(graph)
+    assert [down[s["id"]]["runName"] for s in steps] == [f"sweep-{n}" for n in range(6)]
+    assert [down[m["id"]]["version"] for m in models] == [str(n + 1) for n in range(6)]
+    assert all("runName" not in n for n in graph["nodes"] if n["type"] != "execution")
+    # The runs' names are read for all the steps at once, not step by step.
+    assert many == few, (few, many)
+    # Upstream of a model, the step names the run the graph holds too.
+    up = by_id(get(client, f"/artifacts/{models[1]['id']}/lineage"))
+    assert up[steps[1]["id"]]["runName"] == "sweep-1" == up[up[steps[1]["id"]]["run"]]["name"]
+    assert up[models[1]["id"]]["version"] == "2"
+    # From a step, either way: the step itself names its run.
+    for direction in ("upstream", "downstream"):
+        from_step = get(client, f"/executions/{steps[3]['id']}/lineage", direction=direction)
+        assert by_id(from_step)[steps[3]["id"]]["runName"] == "sweep-3"
 
 
 def test_a_step_that_copies_its_input_does_not_loop(client: TestClient) -> None:

@@ -957,9 +957,59 @@ def test_a_nodes_key_value_stays_whole_where_its_line_is_cut(page: Any, case: Ca
     assert model.locator(".node-value").inner_text(timeout=2_000) == str(value)
     assert cut_text(page, ".gnode.kind-model .node-value, .gnode.kind-model .node-note") == []
     title = model.locator(".node-body").get_attribute("title")
-    assert title == f"{casestudy.MODEL}\nmodel · {casestudy.METRIC} {value} · +1 more", title
+    head = f"{casestudy.MODEL} · v1"  # its version beside its name
+    assert title == f"{head}\nmodel · {casestudy.METRIC} {value} · +1 more", title
     dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
     shot(page, f"34-lineage-key-value-{'dark' if dark else 'light'}")
+
+
+@pytest.mark.parametrize("page", ["light", "dark"], indirect=True)
+def test_the_steps_and_models_of_many_runs_are_told_apart(
+    page: Any, ui_server: ServerProcess
+) -> None:
+    # Four runs of one executable on one dataset: every step is "train", every model "cnn".
+    experiment = many_runs(ui_server.url, 4, other_data=4, new_code=4)
+    trace = httpx.get(f"{ui_server.url}/api/v1/experiments/{experiment}/trace?limit=1").json()
+    mnist = next(a["id"] for a in trace["artifacts"] if a["name"] == "mnist")
+    runs = [f"sweep-{n:04d}-learning-rate-{0.001 * (1 + n):.3f}" for n in range(4)]
+    page.goto(f"/artifacts/{mnist}/lineage?direction=downstream&depth=2")
+    # Its models are equal to those of other tests' sweeps: merged, they lead to their steps too.
+    steps = page.locator(".gnode.execution", has=page.locator('.node-label:text-is("train")'))
+    models = page.locator(".gnode.kind-model")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.gnode.execution')].filter((n) =>"
+        " n.querySelector('.node-label').textContent === 'train'"
+        " && n.querySelector('.node-tag')).length === 4",
+        timeout=10_000,
+    )
+    # Each step says its run beside its name, each model its version: no two read the same.
+    assert steps.locator(".node-label").all_inner_texts() == ["train"] * 4
+    assert sorted(steps.locator(".node-tag").all_text_contents()) == runs
+    assert sorted(models.locator(".node-tag").all_inner_texts()) == ["v0", "v1", "v2", "v3"]
+    # A run's name longer than its node is cut where it runs out, after its number; the name
+    # of the step is never cut, and the tooltip says both in full.
+    inside = steps.locator(".node-tag").evaluate_all(
+        "(ts) => ts.map((t) => t.getBoundingClientRect().right"
+        " <= t.closest('.gnode').getBoundingClientRect().right)"
+    )
+    assert inside == [True] * 4, "a run's name runs out of its node"
+    assert all(
+        t.evaluate("(t) => t.clientWidth")
+        >= t.evaluate(
+            "(t) => { const r = document.createRange(); r.setStart(t.firstChild, 0);"
+            " r.setEnd(t.firstChild, 10); return r.getBoundingClientRect().width; }"
+        )
+        for t in steps.locator(".node-tag").all()
+    ), "the run's number is shown"
+    assert cut_text(page, ".gnode.execution .node-label, .gnode.kind-model .node-tag") == []
+    titles = sorted(steps.locator(".node-body").evaluate_all("(ns) => ns.map((n) => n.title)"))
+    assert [t.split("\n")[0] for t in titles] == [f"train · {run}" for run in runs], titles
+    dark = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    shot(page, f"35-lineage-steps-of-many-runs-{'dark' if dark else 'light'}")
+    # The trace: each model says its version too.
+    page.goto(f"/experiments/{experiment}/trace")
+    page.locator(".gnode.kind-model .node-tag").first.wait_for(timeout=10_000)
+    assert sorted(models.locator(".node-tag").all_inner_texts()) == ["v0", "v1", "v2", "v3"]
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])

@@ -12,6 +12,8 @@ export interface LNode {
   fingerprint?: string;
   /** an artifact's version */
   version?: string;
+  /** a step's run's name: what tells apart the steps of one executable that many runs ran */
+  runName?: string;
   createTime?: string;
   /** a step's start and end */
   startTime?: string;
@@ -42,6 +44,12 @@ function keyValueOf(kind: string | undefined, attributes: unknown): string | und
   return undefined;
 }
 
+/** An artifact's version as a node shows it: "v3" for 3, any other as it is ("2024-05", "v2"). */
+export function versionTag(version: string | undefined): string | undefined {
+  if (!version) return undefined;
+  return /^\d+$/.test(version) ? `v${version}` : version;
+}
+
 export interface LEdge {
   source: string;
   target: string;
@@ -69,6 +77,7 @@ function normalizeNode(raw: Record<string, unknown>): LNode {
     status: pick("status"),
     fingerprint: pick("fingerprint"),
     version: pick("version"),
+    runName: pick("runName"),
     createTime: pick("createTime"),
     startTime: pick("startTime"),
     endTime: pick("endTime"),

@@ -79,7 +79,9 @@ class Node(Schema):
     Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
     node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
     ``affectedBy`` the flagged artifacts upstream of it. In a lineage graph, ``more`` counts
-    the node's neighbours further from the root that the answer left out.
+    the node's neighbours further from the root that the answer left out, and an execution's
+    ``runName`` names its run (``run``): what tells apart the steps of one executable that
+    many runs ran.
     """
 
     id: NodeId
@@ -99,6 +101,7 @@ class Node(Schema):
     configuration: dict[str, Any] | None = None
     executable: ExecutableRef | None = None
     run: NodeId | None = None
+    run_name: str | None = None
     experiment: NodeId | None = None
     event: NodeId | None = None
     artifacts: list[NodeId] | None = None

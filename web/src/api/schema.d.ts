@@ -2791,7 +2791,9 @@ export interface components {
          *     Artifacts: ``artifacts`` lists the equal artifacts (same fingerprint) merged into this
          *     node, ``runs`` the runs that read or wrote them, ``flagged`` the flag on it, and
          *     ``affectedBy`` the flagged artifacts upstream of it. In a lineage graph, ``more`` counts
-         *     the node's neighbours further from the root that the answer left out.
+         *     the node's neighbours further from the root that the answer left out, and an execution's
+         *     ``runName`` names its run (``run``): what tells apart the steps of one executable that
+         *     many runs ran.
          */
         Node: {
             /**
@@ -2839,6 +2841,8 @@ export interface components {
             executable?: components["schemas"]["ExecutableRef"] | null;
             /** Run */
             run?: string | null;
+            /** Runname */
+            runName?: string | null;
             /** Experiment */
             experiment?: string | null;
             /** Event */

@@ -9,6 +9,8 @@ import { Bundles, fans as fansOf } from "./Bundles";
 export interface GraphNode {
   id: string;
   label: string;
+  /** what tells the node from others of its label (a step's run, an artifact's version): beside the label, cut after it */
+  tag?: string;
   sublabel?: string;
   /** what the node measures or holds ("0.758", "26 classes"): kept whole after the sublabel, which is cut first */
   value?: string;
@@ -19,7 +21,7 @@ export interface GraphNode {
   width?: number;
   /** what the node is, to a reader ("model", "step"): a node's edges to or from many of one kind are drawn as one */
   kind?: string;
-  /** the node's tooltip: all that its label and sublabel say in full (default: its label, sublabel, value and note) */
+  /** the node's tooltip: all that its label and sublabel say in full (default: its label, tag, sublabel, value and note) */
   title?: string;
   /** lines under the label, each wrapped (a run head's changes), in place of the sublabel's one */
   lines?: { text: string; className?: string }[];
@@ -384,10 +386,15 @@ export function Graph({
         position: n.position ?? positions?.get(n.id) ?? { x: 0, y: 0 },
         data: {
           label: (
-            <div className="node-body" data-node-id={n.id} title={n.title ?? [n.label, [[n.sublabel, n.value].filter(Boolean).join(" "), n.note].filter(Boolean).join(" · ")].filter(Boolean).join("\n")}>
-              <div className="node-label">
-                {n.label}
-              </div>
+            <div className="node-body" data-node-id={n.id} title={n.title ?? [[n.label, n.tag].filter(Boolean).join(" · "), [[n.sublabel, n.value].filter(Boolean).join(" "), n.note].filter(Boolean).join(" · ")].filter(Boolean).join("\n")}>
+              {n.tag ? (
+                <div className="node-head">
+                  <div className="node-label">{n.label}</div>
+                  <span className="node-tag">{n.tag}</span>
+                </div>
+              ) : (
+                <div className="node-label">{n.label}</div>
+              )}
               {n.lines?.map((l, i) => (
                 <div key={i} className={["node-line", l.className].filter(Boolean).join(" ")}>
                   {l.text}

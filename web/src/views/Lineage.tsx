@@ -299,6 +299,7 @@ export function Lineage({ id, location }: { id: string; location: Location }) {
             <h2>{selectedNode.name}</h2>
             <p className="muted">
               step ({selectedNode.kind}) · {selectedNode.status}
+              {selectedNode.runName ? ` · run ${selectedNode.runName}` : ""}
             </p>
           </div>
         ) : (

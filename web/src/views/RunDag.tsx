@@ -5,7 +5,7 @@ import { ArtifactLink, KeyValues } from "../components/Details";
 import { Graph, type GraphEdge, type GraphNode } from "../components/Graph";
 import { Empty, Loading, Problem, StatusBadge } from "../components/Status";
 import { useAsync } from "../hooks";
-import { runDag, type LGraph } from "../lineage";
+import { runDag, versionTag, type LGraph } from "../lineage";
 import { Link, navigate, withQuery, type Location } from "../router";
 
 export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
@@ -23,6 +23,8 @@ export function toGraph(g: LGraph): { nodes: GraphNode[]; edges: GraphEdge[] } {
       return {
         id: n.id,
         label: n.name,
+        // What tells apart the steps of one executable and the artifacts of one name (a trigger is one of a kind).
+        tag: n.type === "execution" ? n.runName : n.kind === "event" ? undefined : versionTag(n.version),
         // The value stays whole beside the kind (and the metric's name), which are cut first.
         sublabel: n.type === "execution" ? `${n.kind ?? "step"} · ${n.status ?? ""}` : `${n.kind ?? "artifact"}${value ? ` ·${!n.keyValue && by ? ` ${by.name}` : ""}` : ""}`,
         value,

@@ -8,6 +8,7 @@ import { ExperimentCrumbs } from "../components/Crumbs";
 import { useTitle } from "../context";
 import { formatTime, useAsync } from "../hooks";
 import { Link, navigate, withQuery, type Location } from "../router";
+import { versionTag } from "../lineage";
 import { ArtifactPanel } from "./RunDag";
 
 const COLUMN = 230;
@@ -40,6 +41,8 @@ interface TraceRun {
 interface TraceNode {
   name: string;
   kind: string;
+  /** its version, as a node shows it ("v3") */
+  version?: string;
   /** the equal artifacts merged into this node */
   members: string[];
   flagged: boolean;
@@ -68,7 +71,7 @@ interface TraceData {
 
 /** GET /experiments/{id}/trace, the server's merged trace (of the runs before ``before``). */
 async function traceFromEndpoint(experimentId: string, before: string | null, limit: number): Promise<TraceInput> {
-  type RawNode = { id: string; name: string; kind?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
+  type RawNode = { id: string; name: string; kind?: string; version?: string; artifacts?: string[] | null; flagged?: unknown; attributes?: Record<string, unknown> | null };
   type Raw = {
     runs: {
       id: string;
@@ -88,7 +91,7 @@ async function traceFromEndpoint(experimentId: string, before: string | null, li
   const nodes = new Map<string, TraceNode>();
   for (const n of raw.artifacts) {
     const name = n.kind === "event" ? String(n.attributes?.cause ?? n.name) : n.name;
-    nodes.set(n.id, { name, kind: n.kind ?? "artifact", members: n.artifacts?.length ? n.artifacts : [n.id], flagged: Boolean(n.flagged) });
+    nodes.set(n.id, { name, kind: n.kind ?? "artifact", version: n.kind === "event" ? undefined : versionTag(n.version), members: n.artifacts?.length ? n.artifacts : [n.id], flagged: Boolean(n.flagged) });
   }
   for (const r of raw.runs) {
     if (r.trigger && !nodes.has(r.trigger.id)) {
@@ -222,6 +225,7 @@ async function loadTrace(experimentId: string, before: string | null, limit: num
     nodes.push({
       id,
       label: a.kind === "event" ? `⚡ ${a.name}` : a.name,
+      tag: a.version,
       sublabel: `${a.kind}${runsUsing > 1 ? ` · in ${runsUsing} runs` : ""}${a.flagged ? " · flagged" : ""}`,
       className: `artifact kind-${a.kind}${a.flagged ? " flagged" : ""}`,
       kind: a.kind,

@@ -34,7 +34,7 @@ from modeltrail.services.graph.nodes import (
 from modeltrail.store import lineage as store
 from modeltrail.store.lineage import Key
 from modeltrail.store.records import ArtifactRecord, Executable, ExecutionRecord, Id
-from modeltrail.store.tables import ExecutionRow
+from modeltrail.store.tables import ExecutionRow, RunRow
 
 Direction = Literal["upstream", "downstream"]
 _NODES = TypeAdapter(list[Node])
@@ -200,7 +200,9 @@ def _add_runs_and_triggers(
     marks: Marks,
 ) -> None:
     runs = store.runs_with_events(session, {row.run_id for row, _ in executions})
+    names: dict[Id, str] = {}
     for run, event in sorted(runs, key=lambda p: (p[0].create_time, p[0].id)):
+        names[run.id] = run.name
         out.node(run.id, run_fields(run))
         if event is not None:
             if event.id in out.nodes:
@@ -209,7 +211,21 @@ def _add_runs_and_triggers(
                 out.node(event.id, artifact_fields(event, marks, node_type="event"))
             out.edge(event.id, run.id, "trigger")
     for row, _ in executions:
+        out.nodes[row.id]["run_name"] = names[row.run_id]  # read already: no need to ask again
         out.edge(row.run_id, row.id, "contains")
+
+
+def _name_runs(session: Session, nodes: dict[Id, dict[str, Any]]) -> None:
+    """Each execution's run's name on its node: the steps of one executable that a thousand
+    runs ran all bear its name, their runs tell them apart. The runs not read already are
+    read in one statement, for the executions kept in the answer only."""
+    unnamed = [n for n in nodes.values() if n["type"] == "execution" and "run_name" not in n]
+    if not unnamed:
+        return
+    runs = {n["run"] for n in unnamed}
+    names = dict(store.columns_among(session, RunRow, "id", ("id", "name"), runs))
+    for node in unnamed:
+        node["run_name"] = names.get(node["run"])
 
 
 def _bounded(
@@ -239,6 +255,7 @@ def _bounded(
         match=match,
     )
     out.nodes, out.edges = nodes, edges
+    _name_runs(session, out.nodes)
     # Stopped short of the depth asked for, the walk left out what the budget had no room for.
     limited = cut or (truncated and reach < depth)
     graph = out.graph(root, direction, depth, merge_equal, truncated and reach == depth)
