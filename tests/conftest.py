@@ -17,10 +17,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.testclient import TestClient
 
@@ -145,6 +146,28 @@ def role_headers(c: TestClient, role: str) -> dict[str, str]:
     )
     assert made.status_code == 201, made.text
     return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
+def statements_of(client: TestClient, path: str, **params: object) -> tuple[Any, int]:
+    """The answer of GET ``path`` (200 expected) and how many SQL statements it took."""
+    db = client.app.state.metadata.db  # type: ignore[attr-defined]
+    # Lists read on the read engine (SQLite's own read-only one, PostgreSQL's the same).
+    engines = {id(e): e for e in (db.engine, db.read_engine)}.values()
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path, params=params)  # type: ignore[arg-type]
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.text
+    assert seen, "no statement was seen: the count listens on the wrong engine"
+    return response.json(), len(seen)
 
 
 def free_port() -> int:

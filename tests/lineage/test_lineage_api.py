@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import event
 from starlette.testclient import TestClient
 
 import casestudy
 from casestudy import EMNIST_LETTERS_URI, MNIST_URI, Api
+from conftest import statements_of
 from modeltrail.domain.lineage import Node, Trace
 from modeltrail.services.graph import trace
 from scenarios import build_automated_workflow, build_repeated_steps
@@ -408,26 +408,6 @@ def test_equal_artifacts_of_many_runs_are_one_node(client: TestClient) -> None:
     )
 
 
-def _statements(client: TestClient, path: str, **params: object) -> tuple[dict, int]:
-    """The answer of GET path and how many SQL statements it took."""
-    db = client.app.state.metadata.db  # type: ignore[attr-defined]
-    engines = {id(e): e for e in (db.engine, db.read_engine)}.values()
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        answer = get(client, path, **params)
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-    assert seen, "no statement was seen: the count listens on the wrong engine"
-    return answer, len(seen)
-
-
 def test_a_step_node_names_its_run_and_an_artifact_node_its_version(client: TestClient) -> None:
     # One dataset read by runs of one executable, each writing a version of one model: every
     # step is "train" and every model "cnn"; their runs and versions tell them apart.
@@ -445,11 +425,11 @@ def test_a_step_node_names_its_run_and_an_artifact_node_its_version(client: Test
 
     for n in range(2):
         train(n)
-    path = f"/artifacts/{data['id']}/lineage"
-    _, few = _statements(client, path, direction="downstream")
+    path = f"{API}/artifacts/{data['id']}/lineage"
+    _, few = statements_of(client, path, direction="downstream")
     for n in range(2, 6):
         train(n)
-    graph, many = _statements(client, path, direction="downstream")
+    graph, many = statements_of(client, path, direction="downstream")
     down = by_id(graph)
     assert [down[s["id"]]["runName"] for s in steps] == [f"sweep-{n}" for n in range(6)]
     assert [down[m["id"]]["version"] for m in models] == [str(n + 1) for n in range(6)]

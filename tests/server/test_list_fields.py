@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import event
 from starlette.testclient import TestClient
+
+from conftest import statements_of
 
 API = "/api/v1"
 LISTS = ["experiments", "runs", "pipelines", "executables", "executions", "artifacts"]
@@ -116,28 +117,6 @@ def test_relations_take_names_as_well_as_ids(client: TestClient) -> None:
     assert "only eq and in" in problem["detail"]
 
 
-def _statements(client: TestClient, path: str) -> tuple[dict, int]:
-    """The answer of GET path and how many SQL statements it took."""
-    db = client.app.state.metadata.db  # type: ignore[attr-defined]
-    # Lists read on the read engine (SQLite's own read-only one, PostgreSQL's the same).
-    engines = {id(e): e for e in (db.engine, db.read_engine)}.values()
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path)
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200, response.text
-    assert seen, "no statement was seen: the count listens on the wrong engine"
-    return response.json(), len(seen)
-
-
 def test_lists_of_runs_and_executions_name_what_their_items_refer_to(client: TestClient) -> None:
     """A list answers the names of the experiments, pipelines, runs and executables its items
     refer to, in one statement however many there are: no request per row for a name."""
@@ -154,13 +133,13 @@ def test_lists_of_runs_and_executions_name_what_their_items_refer_to(client: Tes
         )
         made |= {experiment: f"exp-{i}", run: f"run-{i}"}
         if i == 0:
-            _, one = _statements(client, f"{API}/executions")
-            _, one_run = _statements(client, f"{API}/runs")
-    runs, many_run = _statements(client, f"{API}/runs")
+            _, one = statements_of(client, f"{API}/executions")
+            _, one_run = statements_of(client, f"{API}/runs")
+    runs, many_run = statements_of(client, f"{API}/runs")
     assert runs["names"] == {k: v for k, v in made.items() if v.startswith("exp")} | {
         pipeline: "nightly"
     }
-    executions, many = _statements(client, f"{API}/executions")
+    executions, many = statements_of(client, f"{API}/executions")
     assert executions["names"] == {k: v for k, v in made.items() if v.startswith("run")} | {
         exe: "train.py"
     }
